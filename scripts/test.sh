@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: setup, formatting, lints, every test on SQLite and on a
+# real PostgreSQL server, and a short fuzz smoke run of every decoder.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+source scripts/env.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (SQLite and PostgreSQL)"
+scripts/with-postgres.sh env SPONDON_REQUIRE_POSTGRES=1 cargo test --workspace --locked
+
+step "fuzz smoke run"
+scripts/fuzz.sh "${SPONDON_FUZZ_SECONDS:-10}"
