@@ -1,0 +1,66 @@
+//! Command-line interface of `spondon-verifier`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "spondon-verifier",
+    version,
+    about = "Spondon clinic verifier: checks SMART Health Cards and Spondon grants, credentials and trust lists",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a health card or a Spondon token and print the verdict.
+    #[command(after_long_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
+}
+
+const CHECK_EXAMPLES: &str = "\
+Input may be a .smart-health-card file, a compact JWS, one or several shc:/ numeric QR texts (legacy
+chunks in any order), a Spondon token (the text of its QR code), or a PNG/JPEG photo of a QR code.
+
+Exit status: 0 valid, 1 invalid, 2 unusable input or arguments.
+
+Examples:
+  spondon-verifier check --directory vci-issuers.json card.smart-health-card
+  spondon-verifier check --directory vci-issuers.json --at 2021-06-01T00:00:00Z --json card.txt
+  spondon-verifier check --trust trust-list.txt --root-key authority.jwk grant.txt
+  zbarimg -q --raw photo.png | spondon-verifier check --directory vci-issuers.json -";
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Trusted SMART Health Card issuers, in the VCI directory format
+    /// ({"issuerInfo":[{"issuer":{"iss","name"},"keys":[…],"crls":[…]}]}). Repeatable.
+    #[arg(long, value_name = "VCI.json")]
+    pub directory: Vec<PathBuf>,
+
+    /// The signed consortium trust list (text of the token, as the health authority publishes it).
+    /// Its hospitals' record keys are trusted for SMART Health Cards and credentials.
+    #[arg(long, value_name = "TRUSTLIST")]
+    pub trust: Option<PathBuf>,
+
+    /// The health authority's root public key (a P-256 JWK) that must have signed the trust list,
+    /// and that a trust list given as input is checked against.
+    #[arg(long, value_name = "JWK")]
+    pub root_key: Option<PathBuf>,
+
+    /// Judge validity at this instant instead of now (RFC 3339, e.g. 2021-06-01T00:00:00Z).
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// The file to check, or - for standard input.
+    #[arg(value_name = "FILE|-")]
+    pub input: PathBuf,
+}

@@ -1,0 +1,140 @@
+//! Reading the thing to check and telling what it is, before any parser sees it.
+
+use std::io::Read;
+use std::path::Path;
+
+/// Largest input `check` reads: a `.smart-health-card` file with many cards, or a QR photo.
+pub const MAX_INPUT_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Why the input could not be used at all (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is larger than {MAX_INPUT_BYTES} bytes; nothing Spondon checks is that large")]
+    TooLarge { path: String },
+    #[error("{path} is empty")]
+    Empty { path: String },
+    #[error("{path} is neither an image nor UTF-8 text")]
+    NotText { path: String },
+    #[error(
+        "{path} is not a SMART Health Card (JSON file, JWS or shc:/ text), a Spondon token, or a PNG/JPEG QR photo"
+    )]
+    Unrecognised { path: String },
+}
+
+/// What the input looks like. Only a guess from its first bytes: the parsers decide.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// A PNG or JPEG picture, presumably of a QR code.
+    Image(Vec<u8>),
+    /// A `.smart-health-card` JSON file (`{"verifiableCredential": [...]}`).
+    ShcFile(String),
+    /// One or more `shc:/` numeric QR texts.
+    ShcNumeric(String),
+    /// A compact JWS.
+    Jws(String),
+    /// Text behind a Spondon token prefix.
+    Token(String),
+}
+
+/// Reads a file, or standard input for `-`, up to [`MAX_INPUT_BYTES`].
+pub fn read(path: &Path) -> Result<Vec<u8>, InputError> {
+    let name = path.display().to_string();
+    let mut bytes = Vec::new();
+    let result = if name == "-" {
+        std::io::stdin()
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+    };
+    let name = if name == "-" {
+        "standard input".to_owned()
+    } else {
+        name
+    };
+    result.map_err(|source| InputError::Read {
+        path: name.clone(),
+        source,
+    })?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(InputError::TooLarge { path: name });
+    }
+    Ok(bytes)
+}
+
+/// Classifies input bytes. `is_token` recognises the Spondon token prefix.
+pub fn classify(
+    name: &str,
+    bytes: Vec<u8>,
+    is_token: impl Fn(&str) -> bool,
+) -> Result<Shape, InputError> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        return Ok(Shape::Image(bytes));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| InputError::NotText {
+        path: name.to_owned(),
+    })?;
+    // Surrounding whitespace is what editors and terminals add; anything else (a byte-order mark,
+    // trailing characters) is left for the format's parser to judge.
+    let trimmed = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    if trimmed.is_empty() {
+        return Err(InputError::Empty {
+            path: name.to_owned(),
+        });
+    }
+    let bare = trimmed.trim_start_matches('\u{feff}');
+    let shape = if bare.starts_with('{') {
+        Shape::ShcFile(trimmed.to_owned())
+    } else if bare.starts_with("shc:/") {
+        Shape::ShcNumeric(trimmed.to_owned())
+    } else if is_token(bare) {
+        Shape::Token(trimmed.to_owned())
+    } else if looks_like_jws(bare) {
+        Shape::Jws(trimmed.to_owned())
+    } else {
+        return Err(InputError::Unrecognised {
+            path: name.to_owned(),
+        });
+    };
+    Ok(shape)
+}
+
+fn looks_like_jws(text: &str) -> bool {
+    text.split('.').count() == 3
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(text: &str) -> Result<Shape, InputError> {
+        classify("t", text.as_bytes().to_vec(), |t| t.starts_with("TOKEN:"))
+    }
+
+    #[test]
+    fn shapes() {
+        assert!(matches!(shape(" {\"verifiableCredential\":[]}\n"), Ok(Shape::ShcFile(_))));
+        assert!(matches!(shape("shc:/5676\nshc:/1/2/56"), Ok(Shape::ShcNumeric(_))));
+        assert!(matches!(shape("eyJ.eyJ.abc_-"), Ok(Shape::Jws(_))));
+        assert!(matches!(shape("TOKEN:ABC"), Ok(Shape::Token(_))));
+        assert!(matches!(shape("\u{feff}eyJ.eyJ.abc"), Ok(Shape::Jws(t)) if t.starts_with('\u{feff}')));
+        assert!(matches!(shape("hello world"), Err(InputError::Unrecognised { .. })));
+        assert!(matches!(shape("  \n"), Err(InputError::Empty { .. })));
+        assert!(matches!(
+            classify("t", vec![0xff, 0xfe, 0x00], |_| false),
+            Err(InputError::NotText { .. })
+        ));
+        assert!(matches!(
+            classify("t", b"\x89PNG\r\n\x1a\nrest".to_vec(), |_| false),
+            Ok(Shape::Image(_))
+        ));
+    }
+}

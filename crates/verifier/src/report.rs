@@ -1,0 +1,258 @@
+//! The verdict `check` prints: one JSON object (`--json`) or a short text for people.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// One reason a credential was judged invalid.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    /// Stable snake_case code from the library that rejected the input.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// The verdict on one credential (or, with `cards`, on a file holding several).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub valid: bool,
+    pub kind: String,
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer_name: Option<String>,
+    /// `nbf` as the credential carries it (a JSON number, possibly fractional).
+    pub not_before: Option<serde_json::Number>,
+    /// `exp` as the credential carries it.
+    pub expires: Option<serde_json::Number>,
+    pub errors: Vec<Problem>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Problem>,
+    /// The FHIR R4 bundle of a SMART Health Card.
+    pub fhir: Option<serde_json::Value>,
+    /// The claims of a Spondon token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<serde_json::Value>,
+    /// For a file holding several cards: each card's own verdict.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cards: Vec<Report>,
+}
+
+impl Report {
+    pub fn new(kind: impl Into<String>) -> Self {
+        Report {
+            valid: false,
+            kind: kind.into(),
+            issuer: None,
+            issuer_name: None,
+            not_before: None,
+            expires: None,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            fhir: None,
+            claims: None,
+            cards: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, code: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(Problem {
+            code: code.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Combines the verdicts of the cards of one file: valid only if every card is.
+    pub fn combine(kind: &str, cards: Vec<Report>) -> Report {
+        if cards.len() == 1 {
+            if let Some(only) = cards.into_iter().next() {
+                return only;
+            }
+            return Report::new(kind);
+        }
+        let mut all = Report::new(kind);
+        all.valid = !cards.is_empty() && cards.iter().all(|c| c.valid);
+        let first_issuer = cards.first().and_then(|c| c.issuer.clone());
+        if cards.iter().all(|c| c.issuer == first_issuer) {
+            all.issuer = first_issuer;
+            all.issuer_name = cards.first().and_then(|c| c.issuer_name.clone());
+        }
+        for (i, card) in cards.iter().enumerate() {
+            for p in &card.errors {
+                all.error(p.code.clone(), format!("card {}: {}", i + 1, p.message));
+            }
+        }
+        all.cards = cards;
+        all
+    }
+
+    /// The text shown to people.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let verdict = if self.valid { "VALID" } else { "INVALID" };
+        let _ = writeln!(out, "{verdict}: {}", human_kind(&self.kind));
+        if let Some(issuer) = &self.issuer {
+            match &self.issuer_name {
+                Some(name) => {
+                    let _ = writeln!(out, "  issuer:     {name} <{issuer}>");
+                }
+                None => {
+                    let _ = writeln!(out, "  issuer:     {issuer}");
+                }
+            }
+        }
+        if let Some(nbf) = &self.not_before {
+            let _ = writeln!(out, "  valid from: {}", render_time(nbf));
+        }
+        match &self.expires {
+            Some(exp) => {
+                let _ = writeln!(out, "  expires:    {}", render_time(exp));
+            }
+            None if self.kind == "smart-health-card" => {
+                let _ = writeln!(out, "  expires:    never");
+            }
+            None => {}
+        }
+        if let Some(fhir) = &self.fhir {
+            let _ = writeln!(out, "  contents:   {}", summarize_bundle(fhir));
+        }
+        for (i, card) in self.cards.iter().enumerate() {
+            let _ = write!(out, "  card {}: ", i + 1);
+            out.push_str(&card.to_text().replace('\n', "\n  "));
+            out.push('\n');
+        }
+        if self.cards.is_empty() {
+            for p in &self.errors {
+                let _ = writeln!(out, "  error:      {} [{}]", p.message, p.code);
+            }
+        }
+        for p in &self.warnings {
+            let _ = writeln!(out, "  warning:    {} [{}]", p.message, p.code);
+        }
+        out.trim_end().to_owned() + "\n"
+    }
+}
+
+fn human_kind(kind: &str) -> &str {
+    match kind {
+        "smart-health-card" => "SMART Health Card",
+        "smart-health-card-file" => "SMART Health Card file",
+        "grant" => "Spondon access grant",
+        "revocation" => "Spondon grant revocation",
+        "enrollment-credential" => "Spondon enrollment credential",
+        "doctor-credential" => "Spondon doctor credential",
+        "trust-list" => "Spondon consortium trust list",
+        "proof-of-possession" => "Spondon proof of possession",
+        other => other,
+    }
+}
+
+/// Seconds since the epoch as RFC 3339 UTC, keeping the raw number beside it.
+pub fn render_time(n: &serde_json::Number) -> String {
+    let secs = n.as_f64().unwrap_or(f64::NAN);
+    if !secs.is_finite() {
+        return n.to_string();
+    }
+    match time::OffsetDateTime::from_unix_timestamp(secs.floor() as i64)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        }) {
+        Some(text) => format!("{text} ({n})"),
+        None => n.to_string(),
+    }
+}
+
+/// "Patient John B. Anyperson; 2 Immunization" — resource counts by type, and the patient's name.
+fn summarize_bundle(bundle: &serde_json::Value) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    let mut patient = None;
+    let entries = bundle
+        .get("entry")
+        .and_then(|e| e.as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for entry in entries {
+        let Some(resource) = entry.get("resource") else {
+            continue;
+        };
+        let Some(kind) = resource.get("resourceType").and_then(|t| t.as_str()) else {
+            continue;
+        };
+        if kind == "Patient" && patient.is_none() {
+            patient = patient_name(resource);
+        }
+        match counts.iter_mut().find(|(k, _)| k == kind) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((kind.to_owned(), 1)),
+        }
+    }
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(name) = patient {
+        parts.push(format!("patient {name}"));
+    }
+    parts.extend(
+        counts
+            .iter()
+            .filter(|(k, _)| k != "Patient")
+            .map(|(k, n)| format!("{n} {k}")),
+    );
+    if parts.is_empty() {
+        "an empty bundle".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn patient_name(patient: &serde_json::Value) -> Option<String> {
+    let name = patient.get("name")?.as_array()?.first()?;
+    let mut words: Vec<&str> = name
+        .get("given")
+        .and_then(|g| g.as_array())
+        .map(|g| g.iter().filter_map(|s| s.as_str()).collect())
+        .unwrap_or_default();
+    if let Some(family) = name.get("family").and_then(|f| f.as_str()) {
+        words.push(family);
+    }
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_names_patient_and_counts_resources() {
+        let bundle = serde_json::json!({"entry": [
+            {"resource": {"resourceType": "Patient", "name": [{"family": "Anyperson", "given": ["John", "B."]}]}},
+            {"resource": {"resourceType": "Immunization"}},
+            {"resource": {"resourceType": "Immunization"}}
+        ]});
+        assert_eq!(
+            summarize_bundle(&bundle),
+            "patient John B. Anyperson; 2 Immunization"
+        );
+    }
+
+    #[test]
+    fn combined_file_is_valid_only_if_every_card_is() {
+        let mut good = Report::new("smart-health-card");
+        good.valid = true;
+        let mut bad = Report::new("smart-health-card");
+        bad.error("expired", "the card expired");
+        let all = Report::combine("smart-health-card-file", vec![good.clone(), bad]);
+        assert!(!all.valid);
+        assert_eq!(all.errors[0].code, "expired");
+        assert!(all.errors[0].message.starts_with("card 2:"));
+        let one = Report::combine("smart-health-card-file", vec![good]);
+        assert!(one.valid);
+        assert_eq!(one.kind, "smart-health-card");
+    }
+
+    #[test]
+    fn fractional_times_render() {
+        let n: serde_json::Number = serde_json::from_str("1622000000.5").unwrap();
+        assert_eq!(render_time(&n), "2021-05-26T03:33:20Z (1622000000.5)");
+    }
+}
