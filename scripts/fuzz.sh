@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 secs="${1:-60}"
 only="${2:-}"
-CARGO_FUZZ_VERSION=0.13.1
+CARGO_FUZZ_VERSION=0.13.2
 FUZZ_TARGET_DIR="${CARGO_TARGET_DIR}-fuzz"
 
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
