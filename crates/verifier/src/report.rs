@@ -108,7 +108,7 @@ impl Report {
             Some(exp) => {
                 let _ = writeln!(out, "  expires:    {}", render_time(exp));
             }
-            None if self.kind == "smart-health-card" => {
+            None if self.kind == "smart_health_card" => {
                 let _ = writeln!(out, "  expires:    never");
             }
             None => {}
@@ -135,14 +135,15 @@ impl Report {
 
 fn human_kind(kind: &str) -> &str {
     match kind {
-        "smart-health-card" => "SMART Health Card",
-        "smart-health-card-file" => "SMART Health Card file",
+        "smart_health_card" => "SMART Health Card",
+        "smart_health_card_file" => "SMART Health Card file",
         "grant" => "Spondon access grant",
         "revocation" => "Spondon grant revocation",
-        "enrollment-credential" => "Spondon enrollment credential",
-        "doctor-credential" => "Spondon doctor credential",
-        "trust-list" => "Spondon consortium trust list",
-        "proof-of-possession" => "Spondon proof of possession",
+        "enrollment" => "Spondon enrollment credential",
+        "doctor_credential" => "Spondon doctor credential",
+        "trust_list" => "Spondon consortium trust list",
+        "pop_proof" => "Spondon proof of possession",
+        "spondon_token" => "Spondon token",
         other => other,
     }
 }
@@ -237,15 +238,15 @@ mod tests {
 
     #[test]
     fn combined_file_is_valid_only_if_every_card_is() {
-        let mut good = Report::new("smart-health-card");
+        let mut good = Report::new("smart_health_card");
         good.valid = true;
-        let mut bad = Report::new("smart-health-card");
+        let mut bad = Report::new("smart_health_card");
         bad.error("expired", "the card expired");
-        let all = Report::combine("smart-health-card-file", vec![good.clone(), bad]);
+        let all = Report::combine("smart_health_card_file", vec![good.clone(), bad]);
         assert!(!all.valid);
         assert_eq!(all.errors[0].code, "expired");
         assert!(all.errors[0].message.starts_with("card 2:"));
-        let one = Report::combine("smart-health-card-file", vec![good]);
+        let one = Report::combine("smart_health_card_file", vec![good]);
         assert!(one.valid);
         assert_eq!(one.kind, "smart-health-card");
     }

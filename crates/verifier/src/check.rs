@@ -1,0 +1,231 @@
+//! `spondon-verifier check`: the offline verdict on one input.
+
+use std::path::Path;
+
+use spondon_core::NumericDate;
+use spondon_core::keys::{Es256PublicKey, Jwk};
+use spondon_core::shc::{self, Directory, ParsedCard, VerifyOptions};
+use spondon_core::token::{self, TokenClaims, TrustAnchors, TrustList};
+
+use crate::input::{self, InputError, Shape};
+use crate::report::{Problem, Report};
+
+/// Why `check` could not judge at all (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("--at {0:?} is not an RFC 3339 time such as 2021-06-01T00:00:00Z")]
+    BadTime(String),
+    #[error("--directory {path}: {message}")]
+    BadDirectory { path: String, message: String },
+    #[error("--root-key {path}: {message}")]
+    BadRootKey { path: String, message: String },
+    #[error("--trust {path}: {message}")]
+    BadTrustList { path: String, message: String },
+    #[error("--trust needs --root-key: a trust list is only as good as the root key it is checked against")]
+    TrustWithoutRoot,
+    #[error("the image holds no QR code that could be read: {0}")]
+    Image(String),
+}
+
+/// What the input is checked against.
+#[derive(Debug, Default)]
+pub struct Trust {
+    pub directory: Directory,
+    pub trust_list: Option<TrustList>,
+    pub root_key: Option<Es256PublicKey>,
+}
+
+/// Parses `--at`, or takes the system clock.
+pub fn instant(at: Option<&str>) -> Result<NumericDate, CheckError> {
+    let Some(text) = at else {
+        return Ok(NumericDate::now());
+    };
+    let parsed =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| CheckError::BadTime(text.to_owned()))?;
+    Ok(NumericDate(parsed.unix_timestamp()))
+}
+
+fn read_text(path: &Path) -> Result<String, InputError> {
+    let bytes = input::read(path)?;
+    String::from_utf8(bytes).map_err(|_| InputError::NotText {
+        path: path.display().to_string(),
+    })
+}
+
+/// Loads the directories, the root key and the trust list named on the command line. The trust
+/// list must verify against the root key at `now`; its hospitals' record keys join the directory.
+pub fn load_trust(
+    directories: &[impl AsRef<Path>],
+    root_key: Option<&Path>,
+    trust_list: Option<&Path>,
+    now: NumericDate,
+) -> Result<Trust, CheckError> {
+    let mut trust = Trust::default();
+    for path in directories {
+        let path = path.as_ref();
+        let text = read_text(path)?;
+        trust
+            .directory
+            .merge_json(&text)
+            .map_err(|e| CheckError::BadDirectory {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+    }
+    if let Some(path) = root_key {
+        let bad = |message: String| CheckError::BadRootKey {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = read_text(path)?;
+        let jwk: Jwk = serde_json::from_str(&text).map_err(|e| bad(format!("not a JWK: {e}")))?;
+        trust.root_key = Some(Es256PublicKey::from_jwk(&jwk).map_err(|e| bad(e.to_string()))?);
+    }
+    if let Some(path) = trust_list {
+        let bad = |message: String| CheckError::BadTrustList {
+            path: path.display().to_string(),
+            message,
+        };
+        let root = trust.root_key.as_ref().ok_or(CheckError::TrustWithoutRoot)?;
+        let text = read_text(path)?;
+        let parsed = token::decode_any(&text).map_err(|e| bad(e.to_string()))?;
+        let anchors = TrustAnchors {
+            root_key: Some(root),
+            ..TrustAnchors::default()
+        };
+        parsed.verify(&anchors, now).map_err(|e| bad(e.to_string()))?;
+        let TokenClaims::TrustList(list) = parsed.claims else {
+            return Err(bad(format!("is a {}, not a trust list", parsed.kind.name())));
+        };
+        for hospital in &list.hospitals {
+            let bad_entry = |e: shc::ShcError| {
+                bad(format!("hospital {:?} cannot be trusted for health cards: {e}", hospital.id))
+            };
+            trust
+                .directory
+                .add_issuer(&hospital.peer_url, Some(&hospital.name))
+                .map_err(bad_entry)?;
+            for key in &hospital.record_keys {
+                trust
+                    .directory
+                    .add_key(&hospital.peer_url, key.to_jwk())
+                    .map_err(bad_entry)?;
+            }
+        }
+        trust.trust_list = Some(list);
+    }
+    Ok(trust)
+}
+
+/// Judges the input at `path` against `trust` at `now`.
+pub fn check_path(path: &Path, trust: &Trust, now: NumericDate) -> Result<Report, CheckError> {
+    let bytes = input::read(path)?;
+    let name = path.display().to_string();
+    let shape = input::classify(&name, bytes, token::is_spondon_text)?;
+    check_shape(shape, trust, now)
+}
+
+/// Judges an already classified input.
+pub fn check_shape(shape: Shape, trust: &Trust, now: NumericDate) -> Result<Report, CheckError> {
+    Ok(match shape {
+        Shape::Image(bytes) => {
+            let texts = spondon_core::qr::decode_image(&bytes)
+                .map_err(|e| CheckError::Image(e.to_string()))?;
+            let joined = texts.join("\n");
+            if texts.iter().all(|t| token::is_spondon_text(t)) && texts.len() == 1 {
+                check_token(&joined, trust, now)
+            } else {
+                check_cards(&joined, trust, now)
+            }
+        }
+        Shape::ShcFile(text) | Shape::ShcNumeric(text) | Shape::Jws(text) => {
+            check_cards(&text, trust, now)
+        }
+        Shape::Token(text) => check_token(&text, trust, now),
+    })
+}
+
+fn problem(code: &str, message: impl ToString) -> Problem {
+    Problem {
+        code: code.to_owned(),
+        message: message.to_string(),
+    }
+}
+
+/// Every card in the text, each verified on its own; the file is valid only if all are.
+fn check_cards(text: &str, trust: &Trust, now: NumericDate) -> Report {
+    let jws_list = match shc::extract_jws(text) {
+        Ok(list) => list,
+        Err(e) => {
+            let mut report = Report::new("smart_health_card");
+            report.errors.push(problem(e.code(), &e));
+            return report;
+        }
+    };
+    let options = VerifyOptions::at(now);
+    let cards = jws_list
+        .iter()
+        .map(|jws| check_card(jws, trust, options))
+        .collect();
+    Report::combine("smart_health_card_file", cards)
+}
+
+fn check_card(jws: &str, trust: &Trust, options: VerifyOptions) -> Report {
+    let mut report = Report::new("smart_health_card");
+    let card = match ParsedCard::parse(jws) {
+        Ok(card) => card,
+        Err(e) => {
+            report.errors.push(problem(e.code(), &e));
+            return report;
+        }
+    };
+    report.issuer = Some(card.iss().to_owned());
+    report.issuer_name = trust
+        .directory
+        .issuer(card.iss())
+        .and_then(|i| i.name.clone());
+    report.not_before = Some(card.nbf().clone());
+    report.expires = card.exp().cloned();
+    report.fhir = Some(card.fhir_bundle().clone());
+    match card.verify_with(&trust.directory, options) {
+        Ok(verified) => {
+            report.valid = true;
+            report.warnings = verified
+                .warnings
+                .iter()
+                .map(|w| problem(w.code, &w.message))
+                .collect();
+        }
+        Err(e) => report.errors.push(problem(e.code(), &e)),
+    }
+    report
+}
+
+fn check_token(text: &str, trust: &Trust, now: NumericDate) -> Report {
+    let parsed = match token::decode_any(text) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let mut report = Report::new("spondon_token");
+            report.errors.push(problem(e.code(), &e));
+            return report;
+        }
+    };
+    let mut report = Report::new(parsed.kind.name());
+    report.issuer = parsed.issuer.clone();
+    report.not_before = parsed.not_before.map(|t| t.0.into());
+    report.expires = parsed.expires.map(|t| t.0.into());
+    report.claims = serde_json::to_value(&parsed.claims).ok();
+    let anchors = TrustAnchors {
+        trust_list: trust.trust_list.as_ref(),
+        root_key: trust.root_key.as_ref(),
+        ..TrustAnchors::default()
+    };
+    match parsed.verify(&anchors, now) {
+        Ok(()) => report.valid = true,
+        Err(e) => report.errors.push(problem(e.code(), &e)),
+    }
+    report
+}

@@ -1,0 +1,57 @@
+//! `spondon-verifier`: the clinic verifier node. Today it offers `check`, the offline verdict on
+//! any SMART Health Card, Spondon token or QR photo.
+
+mod check;
+mod cli;
+mod input;
+mod report;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => run_check(&args),
+    }
+}
+
+fn run_check(args: &cli::CheckArgs) -> ExitCode {
+    let outcome = check::instant(args.at.as_deref()).and_then(|now| {
+        let trust = check::load_trust(
+            &args.directory,
+            args.root_key.as_deref(),
+            args.trust.as_deref(),
+            now,
+        )?;
+        check::check_path(&args.input, &trust, now)
+    });
+    match outcome {
+        Ok(report) => {
+            let text = if args.json {
+                serde_json::to_string_pretty(&report).map(|s| s + "\n")
+            } else {
+                Ok(report.to_text())
+            };
+            let printed = text
+                .map_err(std::io::Error::other)
+                .and_then(|t| std::io::stdout().lock().write_all(t.as_bytes()));
+            match printed {
+                Err(e) => {
+                    eprintln!("spondon-verifier: cannot write the verdict: {e}");
+                    ExitCode::from(2)
+                }
+                Ok(()) if report.valid => ExitCode::SUCCESS,
+                Ok(()) => ExitCode::from(1),
+            }
+        }
+        Err(e) => {
+            eprintln!("spondon-verifier: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
