@@ -94,7 +94,7 @@ impl EnrollmentCredential {
             .date(claims::CLAIM_IAT, self.issued_at)
             .claim(claims::CLAIM_CNF, cbor::int_map(vec![(1, claims::cose_key(&self.patient_key))]))
             .encode()?;
-        super::sign_text(hospital, Some(&claims::kid_bytes(hospital.public_key())), payload)
+        super::sign_text(hospital, Some(&claims::kid_bytes(hospital.public_key())), payload, super::MAX_QR_TEXT)
     }
 
     pub(crate) fn from_envelope(mut env: Envelope) -> Result<Self, TokenError> {
@@ -129,7 +129,7 @@ impl DoctorCredential {
             .field(F_NAME, cbor::text(&self.name))
             .field(F_DEPARTMENT, cbor::text(&self.department))
             .encode()?;
-        super::sign_text(hospital, Some(&claims::kid_bytes(hospital.public_key())), payload)
+        super::sign_text(hospital, Some(&claims::kid_bytes(hospital.public_key())), payload, super::MAX_QR_TEXT)
     }
 
     pub(crate) fn from_envelope(mut env: Envelope) -> Result<Self, TokenError> {

@@ -236,7 +236,7 @@ impl Grant {
             .opt_field(F_USES, self.use_limit.map(cbor::uint))
             .opt_field(F_PASSCODE, passcode)
             .encode()?;
-        super::sign_text(patient, None, payload)
+        super::sign_text(patient, None, payload, super::MAX_QR_TEXT)
     }
 
     pub(crate) fn from_envelope(mut env: Envelope) -> Result<Grant, TokenError> {

@@ -246,12 +246,62 @@ impl ParsedToken {
 }
 
 /// Signs a claims payload and renders the token text.
-fn sign_text(key: &Es256KeyPair, kid: Option<&[u8]>, payload: Vec<u8>) -> Result<String, TokenError> {
+fn sign_text(key: &Es256KeyPair, kid: Option<&[u8]>, payload: Vec<u8>, max: usize) -> Result<String, TokenError> {
     let cose = cose::sign(key, kid, payload)?;
-    let mut text = String::with_capacity(PREFIX.len() + cose.len() * 3 / 2 + 2);
-    text.push_str(PREFIX);
-    text.push_str(&base45::encode(&cose));
+    let text = raw::to_text(&cose);
+    if text.len() > max {
+        return Err(TokenError::TooLarge { len: text.len(), max });
+    }
     Ok(text)
+}
+
+/// Low-level building blocks, for test vectors and interoperability tests: they sign whatever
+/// they are given, valid or not.
+pub mod raw {
+    use ciborium::Value;
+
+    use super::{TokenError, base45, cbor, cose};
+    use crate::keys::Es256KeyPair;
+
+    /// A tagged COSE_Sign1 over `payload` with the given protected header map (encoded here)
+    /// and unprotected header value, signed with ES256 whatever the header says.
+    pub fn sign_cose(
+        key: &Es256KeyPair,
+        protected: &Value,
+        unprotected: Value,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, TokenError> {
+        let protected = cbor::encode(protected)?;
+        let signature = key.sign(&cose::sig_structure(&protected, payload)?)?;
+        cbor::encode(&Value::Tag(
+            cose::COSE_SIGN1_TAG,
+            Box::new(Value::Array(vec![
+                Value::Bytes(protected),
+                unprotected,
+                Value::Bytes(payload.to_vec()),
+                Value::Bytes(signature.to_vec()),
+            ])),
+        ))
+    }
+
+    /// `SPONDON:1:` + base45 of the bytes.
+    pub fn to_text(cose: &[u8]) -> String {
+        let mut text = String::with_capacity(super::PREFIX.len() + cose.len() * 3 / 2 + 2);
+        text.push_str(super::PREFIX);
+        text.push_str(&base45::encode(cose));
+        text
+    }
+
+    /// The COSE bytes inside a token text (prefix and base45 removed), unchecked beyond that.
+    pub fn from_text(text: &str) -> Result<Vec<u8>, TokenError> {
+        let body = text.strip_prefix(super::PREFIX).ok_or(TokenError::WrongPrefix)?;
+        base45::decode(body).map_err(TokenError::Base45)
+    }
+
+    /// The payload (CWT claims bytes) of a COSE_Sign1, unverified.
+    pub fn payload(cose_bytes: &[u8]) -> Result<Vec<u8>, TokenError> {
+        Ok(cose::decode(cose_bytes)?.payload)
+    }
 }
 
 /// serde helpers for the JSON view of claims.

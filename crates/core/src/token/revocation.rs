@@ -59,7 +59,7 @@ impl Revocation {
             RevocationTarget::Grant { grant_id } => b.field(F_GRANT_ID, cbor::bytes(grant_id)),
             RevocationTarget::IssuedBefore { before } => b.field(F_BEFORE, cbor::int(before.0)),
         };
-        super::sign_text(patient, None, b.encode()?)
+        super::sign_text(patient, None, b.encode()?, super::MAX_QR_TEXT)
     }
 
     pub(crate) fn from_envelope(mut env: Envelope) -> Result<Revocation, TokenError> {

@@ -129,7 +129,7 @@ impl TrustList {
             .field(F_SEQUENCE, cbor::uint(self.sequence))
             .field(F_HOSPITALS, Value::Array(hospitals))
             .encode()?;
-        super::sign_text(root, Some(&claims::kid_bytes(root.public_key())), payload)
+        super::sign_text(root, Some(&claims::kid_bytes(root.public_key())), payload, super::MAX_TRUST_LIST_TEXT)
     }
 
     pub(crate) fn from_envelope(mut env: Envelope) -> Result<Self, TokenError> {
