@@ -63,7 +63,10 @@ pub struct Qr {
 
 impl std::fmt::Debug for Qr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Qr").field("version", &self.version()).field("alphanumeric", &self.alphanumeric).finish()
+        f.debug_struct("Qr")
+            .field("version", &self.version())
+            .field("alphanumeric", &self.alphanumeric)
+            .finish()
     }
 }
 
@@ -72,19 +75,29 @@ pub fn encode(text: &str) -> Result<Qr, QrError> {
     if is_qr_alphanumeric(text) {
         for v in 1..=40 {
             let mut bits = Bits::new(Version::Normal(v));
-            if bits.push_alphanumeric_data(text.as_bytes()).is_err() || bits.push_terminator(EcLevel::M).is_err() {
+            if bits.push_alphanumeric_data(text.as_bytes()).is_err()
+                || bits.push_terminator(EcLevel::M).is_err()
+            {
                 continue;
             }
-            let code = QrCode::with_bits(bits, EcLevel::M).map_err(|e| QrError::Encode(e.to_string()))?;
-            return Ok(Qr { code, alphanumeric: true });
+            let code =
+                QrCode::with_bits(bits, EcLevel::M).map_err(|e| QrError::Encode(e.to_string()))?;
+            return Ok(Qr {
+                code,
+                alphanumeric: true,
+            });
         }
         return Err(QrError::TooLong);
     }
-    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(|e| match e {
-        qrcode::types::QrError::DataTooLong => QrError::TooLong,
-        other => QrError::Encode(other.to_string()),
-    })?;
-    Ok(Qr { code, alphanumeric: false })
+    let code =
+        QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(|e| match e {
+            qrcode::types::QrError::DataTooLong => QrError::TooLong,
+            other => QrError::Encode(other.to_string()),
+        })?;
+    Ok(Qr {
+        code,
+        alphanumeric: false,
+    })
 }
 
 impl Qr {
@@ -117,7 +130,12 @@ impl Qr {
     /// A greyscale PNG with `module_px` pixels per module (clamped to 1..=32) and a quiet zone.
     pub fn to_png(&self, module_px: u32) -> Result<Vec<u8>, QrError> {
         let px = module_px.clamp(1, 32);
-        let img = self.code.render::<image::Luma<u8>>().module_dimensions(px, px).quiet_zone(true).build();
+        let img = self
+            .code
+            .render::<image::Luma<u8>>()
+            .module_dimensions(px, px)
+            .quiet_zone(true)
+            .build();
         let mut out = Vec::new();
         image::DynamicImage::ImageLuma8(img)
             .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
@@ -133,7 +151,10 @@ pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, QrError> {
         return Err(QrError::EmptyImage);
     }
     if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(QrError::ImageTooLarge { len: bytes.len(), max: MAX_IMAGE_BYTES });
+        return Err(QrError::ImageTooLarge {
+            len: bytes.len(),
+            max: MAX_IMAGE_BYTES,
+        });
     }
     let mut reader = image::ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
@@ -143,7 +164,10 @@ pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, QrError> {
     limits.max_image_height = Some(MAX_IMAGE_DIMENSION);
     limits.max_alloc = Some(512 << 20);
     reader.limits(limits);
-    let img = reader.decode().map_err(|e| QrError::ImageFormat(e.to_string()))?.into_luma8();
+    let img = reader
+        .decode()
+        .map_err(|e| QrError::ImageFormat(e.to_string()))?
+        .into_luma8();
     let (w, h) = (img.width() as usize, img.height() as usize);
     let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
         u32::try_from(x)

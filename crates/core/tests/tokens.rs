@@ -5,8 +5,9 @@ use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair};
 use spondon_core::qr;
 use spondon_core::time::NumericDate;
 use spondon_core::token::{
-    self, Audience, Category, DoctorCredential, EnrollmentCredential, Grant, Hospital, PopProof, PopRequest,
-    Purpose, Revocation, RevocationTarget, TokenClaims, TokenKind, TrustAnchors, TrustList,
+    self, Audience, Category, DoctorCredential, EnrollmentCredential, Grant, Hospital, PopProof,
+    PopRequest, Purpose, Revocation, RevocationTarget, TokenClaims, TokenKind, TrustAnchors,
+    TrustList,
 };
 
 const NOW: NumericDate = NumericDate(1_767_225_600); // 2026-01-01T00:00:00Z
@@ -15,8 +16,14 @@ fn typical_grant(patient: &Es256KeyPair, doctor: &Es256KeyPair) -> Grant {
     Grant {
         id: [7; 16],
         patient_key: patient.public_key().clone(),
-        audience: Audience::Key { kid: doctor.kid().to_owned() },
-        categories: vec![Category::Prescription, Category::LabResult, Category::Diagnosis],
+        audience: Audience::Key {
+            kid: doctor.kid().to_owned(),
+        },
+        categories: vec![
+            Category::Prescription,
+            Category::LabResult,
+            Category::Diagnosis,
+        ],
         record_ids: vec![],
         write: true,
         purpose: Purpose::Treatment,
@@ -24,7 +31,10 @@ fn typical_grant(patient: &Es256KeyPair, doctor: &Es256KeyPair) -> Grant {
         not_before: NOW,
         expires: NOW.saturating_add(30 * 86_400),
         use_limit: Some(20),
-        peers: vec!["https://peer.dmch.gov.bd".into(), "https://peer.labaid.com.bd".into()],
+        peers: vec![
+            "https://peer.dmch.gov.bd".into(),
+            "https://peer.labaid.com.bd".into(),
+        ],
     }
 }
 
@@ -40,7 +50,7 @@ fn trust_list(hospital: &Es256KeyPair) -> TrustList {
             name: "Dhaka Medical College Hospital".into(),
             peer_url: "https://peer.dmch.gov.bd".into(),
             record_keys: vec![hospital.public_key().clone()],
-            log_key: Ed25519KeyPair::from_seed(&[3; 32]).unwrap().public_key().clone(),
+            log_key: *Ed25519KeyPair::from_seed(&[3; 32]).unwrap().public_key(),
             log_origin: "peer.dmch.gov.bd/log".into(),
         }],
     }
@@ -86,7 +96,10 @@ fn signing_with_another_key_is_refused_and_forgery_detected() {
     // Splice the genuine signature onto the forged body: same length, different key.
     let n = cose.len();
     cose[n - 64..].copy_from_slice(&good[good.len() - 64..]);
-    let err = token::decode_any(&token::raw::to_text(&cose)).unwrap().verify(&TrustAnchors::default(), NOW).unwrap_err();
+    let err = token::decode_any(&token::raw::to_text(&cose))
+        .unwrap()
+        .verify(&TrustAnchors::default(), NOW)
+        .unwrap_err();
     assert_eq!(err.code(), "signature_invalid");
 }
 
@@ -94,8 +107,13 @@ fn signing_with_another_key_is_refused_and_forgery_detected() {
 fn bearer_grant_rules() {
     let patient = Es256KeyPair::generate().unwrap();
     let mut grant = typical_grant(&patient, &patient);
-    grant.audience = Audience::Bearer { passcode_hash: Grant::passcode_hash(&grant.id, "4711") };
-    assert_eq!(grant.sign(&patient).unwrap_err().code(), "bearer_grant_invalid");
+    grant.audience = Audience::Bearer {
+        passcode_hash: Grant::passcode_hash(&grant.id, "4711"),
+    };
+    assert_eq!(
+        grant.sign(&patient).unwrap_err().code(),
+        "bearer_grant_invalid"
+    );
     grant.use_limit = Some(1);
     let text = grant.sign(&patient).unwrap();
     let back = Grant::decode_and_verify(&text, NOW).unwrap();
@@ -130,7 +148,9 @@ fn grant_field_validation() {
     assert!(back.covers(Category::Note, "rec-1"));
     assert!(!back.covers(Category::Note, "rec-2"));
     let mut g = base;
-    g.record_ids = (0..token::MAX_RECORD_IDS).map(|i| format!("{i:0>128}")).collect();
+    g.record_ids = (0..token::MAX_RECORD_IDS)
+        .map(|i| format!("{i:0>128}"))
+        .collect();
     assert_eq!(g.sign(&patient).unwrap_err().code(), "too_large");
 }
 
@@ -138,14 +158,32 @@ fn grant_field_validation() {
 fn revocations() {
     let patient = Es256KeyPair::generate().unwrap();
     let grant = typical_grant(&patient, &patient);
-    for target in [RevocationTarget::Grant { grant_id: grant.id }, RevocationTarget::IssuedBefore { before: NOW.saturating_add(1) }] {
-        let r = Revocation { id: [1; 16], patient_key: patient.public_key().clone(), target, issued_at: NOW };
+    for target in [
+        RevocationTarget::Grant { grant_id: grant.id },
+        RevocationTarget::IssuedBefore {
+            before: NOW.saturating_add(1),
+        },
+    ] {
+        let r = Revocation {
+            id: [1; 16],
+            patient_key: patient.public_key().clone(),
+            target,
+            issued_at: NOW,
+        };
         let text = r.sign(&patient).unwrap();
         let back = Revocation::decode_and_verify(&text, NOW).unwrap();
         assert_eq!(back, r);
         assert!(back.revokes(&grant));
-        assert_eq!(Revocation::decode_and_verify(&text, NOW.saturating_add(-5)).unwrap_err().code(), "not_yet_valid");
-        assert_eq!(Grant::decode_and_verify(&text, NOW).unwrap_err().code(), "kind_mismatch");
+        assert_eq!(
+            Revocation::decode_and_verify(&text, NOW.saturating_add(-5))
+                .unwrap_err()
+                .code(),
+            "not_yet_valid"
+        );
+        assert_eq!(
+            Grant::decode_and_verify(&text, NOW).unwrap_err().code(),
+            "kind_mismatch"
+        );
     }
     let r = Revocation {
         id: [1; 16],
@@ -166,11 +204,15 @@ fn credentials_need_the_trust_list() {
     let verified = TrustList::decode_and_verify(&list_text, root.public_key(), 7, NOW).unwrap();
     assert_eq!(verified, list);
     assert_eq!(
-        TrustList::decode_and_verify(&list_text, root.public_key(), 8, NOW).unwrap_err().code(),
+        TrustList::decode_and_verify(&list_text, root.public_key(), 8, NOW)
+            .unwrap_err()
+            .code(),
         "trust_list_rollback"
     );
     assert_eq!(
-        TrustList::decode_and_verify(&list_text, patient.public_key(), 0, NOW).unwrap_err().code(),
+        TrustList::decode_and_verify(&list_text, patient.public_key(), 0, NOW)
+            .unwrap_err()
+            .code(),
         "unknown_kid"
     );
     let enrollment = EnrollmentCredential {
@@ -185,16 +227,39 @@ fn credentials_need_the_trust_list() {
     let parsed = token::decode_any(&text).unwrap();
     assert_eq!(parsed.kind, TokenKind::Enrollment);
     assert_eq!(parsed.issuer.as_deref(), Some("dmch"));
-    assert_eq!(parsed.verify(&TrustAnchors::default(), NOW).unwrap_err().code(), "trust_anchor_missing");
-    let anchors = TrustAnchors { trust_list: Some(&verified), ..Default::default() };
+    assert_eq!(
+        parsed
+            .verify(&TrustAnchors::default(), NOW)
+            .unwrap_err()
+            .code(),
+        "trust_anchor_missing"
+    );
+    let anchors = TrustAnchors {
+        trust_list: Some(&verified),
+        ..Default::default()
+    };
     parsed.verify(&anchors, NOW).unwrap();
     // Signed by a key the hospital does not have.
     let rogue = enrollment.sign(&patient).unwrap();
-    assert_eq!(token::decode_any(&rogue).unwrap().verify(&anchors, NOW).unwrap_err().code(), "unknown_kid");
+    assert_eq!(
+        token::decode_any(&rogue)
+            .unwrap()
+            .verify(&anchors, NOW)
+            .unwrap_err()
+            .code(),
+        "unknown_kid"
+    );
     let mut other = enrollment.clone();
     other.hospital_id = "nowhere".into();
     let text = other.sign(&hospital).unwrap();
-    assert_eq!(token::decode_any(&text).unwrap().verify(&anchors, NOW).unwrap_err().code(), "unknown_issuer");
+    assert_eq!(
+        token::decode_any(&text)
+            .unwrap()
+            .verify(&anchors, NOW)
+            .unwrap_err()
+            .code(),
+        "unknown_issuer"
+    );
 
     let doctor = DoctorCredential {
         hospital_id: "dmch".into(),
@@ -217,22 +282,67 @@ fn pop_proofs() {
     let patient = Es256KeyPair::generate().unwrap();
     let doctor = Es256KeyPair::generate().unwrap();
     let grant = typical_grant(&patient, &doctor);
-    let request = PopRequest { method: "GET", url: "https://peer.dmch.gov.bd/records?category=1", nonce: b"nonce-0123456789" };
+    let request = PopRequest {
+        method: "GET",
+        url: "https://peer.dmch.gov.bd/records?category=1",
+        nonce: b"nonce-0123456789",
+    };
     let proof = PopProof::create(&doctor, grant.id, &request, NOW).unwrap();
-    let ok = PopProof::verify(&proof, &grant, &request, NOW.saturating_add(30), token::POP_MAX_SKEW).unwrap();
+    let ok = PopProof::verify(
+        &proof,
+        &grant,
+        &request,
+        NOW.saturating_add(30),
+        token::POP_MAX_SKEW,
+    )
+    .unwrap();
     assert_eq!(ok.url, "https://peer.dmch.gov.bd/records");
     let code = |req: &PopRequest<'_>, now: NumericDate, g: &Grant| {
-        PopProof::verify(&proof, g, req, now, token::POP_MAX_SKEW).unwrap_err().code()
+        PopProof::verify(&proof, g, req, now, token::POP_MAX_SKEW)
+            .unwrap_err()
+            .code()
     };
-    assert_eq!(code(&PopRequest { method: "POST", ..request }, NOW, &grant), "pop_mismatch");
-    assert_eq!(code(&PopRequest { url: "https://peer.dmch.gov.bd/other", ..request }, NOW, &grant), "pop_mismatch");
-    assert_eq!(code(&PopRequest { nonce: b"another-nonce-00", ..request }, NOW, &grant), "pop_mismatch");
+    assert_eq!(
+        code(
+            &PopRequest {
+                method: "POST",
+                ..request
+            },
+            NOW,
+            &grant
+        ),
+        "pop_mismatch"
+    );
+    assert_eq!(
+        code(
+            &PopRequest {
+                url: "https://peer.dmch.gov.bd/other",
+                ..request
+            },
+            NOW,
+            &grant
+        ),
+        "pop_mismatch"
+    );
+    assert_eq!(
+        code(
+            &PopRequest {
+                nonce: b"another-nonce-00",
+                ..request
+            },
+            NOW,
+            &grant
+        ),
+        "pop_mismatch"
+    );
     assert_eq!(code(&request, NOW.saturating_add(600), &grant), "pop_stale");
     let other_grant = typical_grant(&patient, &patient);
     assert_eq!(code(&request, NOW, &other_grant), "pop_key_mismatch");
     let stolen = PopProof::create(&patient, grant.id, &request, NOW).unwrap();
     assert_eq!(
-        PopProof::verify(&stolen, &grant, &request, NOW, token::POP_MAX_SKEW).unwrap_err().code(),
+        PopProof::verify(&stolen, &grant, &request, NOW, token::POP_MAX_SKEW)
+            .unwrap_err()
+            .code(),
         "pop_key_mismatch"
     );
     assert_eq!(PopProof::decode("!!").unwrap_err().code(), "base45_invalid");
@@ -244,7 +354,11 @@ fn typical_grant_fits_qr_version_15_and_png_round_trips() {
     let doctor = Es256KeyPair::generate().unwrap();
     let text = typical_grant(&patient, &doctor).sign(&patient).unwrap();
     let code = qr::encode(&text).unwrap();
-    println!("typical grant: {} chars, QR version {}", text.len(), code.version());
+    println!(
+        "typical grant: {} chars, QR version {}",
+        text.len(),
+        code.version()
+    );
     assert!(code.is_alphanumeric());
     assert!(code.version() <= 15, "version {}", code.version());
     let png = code.to_png(4).unwrap();
@@ -260,15 +374,23 @@ fn qr_other_text_and_garbage_images() {
     let code = qr::encode("https://example.com/lower case").unwrap();
     assert!(!code.is_alphanumeric());
     assert_eq!(qr::decode_image(&[]).unwrap_err().code(), "image_empty");
-    assert_eq!(qr::decode_image(b"not an image at all").unwrap_err().code(), "image_unreadable");
+    assert_eq!(
+        qr::decode_image(b"not an image at all").unwrap_err().code(),
+        "image_unreadable"
+    );
     let blank = {
         let img = image::GrayImage::from_pixel(64, 64, image::Luma([255]));
         let mut out = Vec::new();
-        image::DynamicImage::ImageLuma8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+        image::DynamicImage::ImageLuma8(img)
+            .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
         out
     };
     assert_eq!(qr::decode_image(&blank).unwrap_err().code(), "no_qr_code");
-    assert_eq!(qr::encode(&"A".repeat(5000)).unwrap_err().code(), "qr_too_long");
+    assert_eq!(
+        qr::encode(&"A".repeat(5000)).unwrap_err().code(),
+        "qr_too_long"
+    );
 }
 
 #[test]
@@ -285,6 +407,10 @@ fn generic_decoding_failures() {
     for (text, code) in cases {
         assert_eq!(token::decode_any(text).unwrap_err().code(), *code, "{text}");
     }
-    let huge = format!("{}{}", token::PREFIX, "0".repeat(token::MAX_TRUST_LIST_TEXT));
+    let huge = format!(
+        "{}{}",
+        token::PREFIX,
+        "0".repeat(token::MAX_TRUST_LIST_TEXT)
+    );
     assert_eq!(token::decode_any(&huge).unwrap_err().code(), "too_large");
 }

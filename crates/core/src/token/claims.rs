@@ -16,8 +16,16 @@ pub(crate) const CLAIM_CTI: i64 = 7;
 pub(crate) const CLAIM_CNF: i64 = 8;
 /// The private-use claim (RFC 8392 §9.1: below -65536) holding the Spondon-specific fields.
 pub const CLAIM_SPONDON: i64 = -65537;
-const KNOWN_CLAIMS: [i64; 8] =
-    [CLAIM_ISS, CLAIM_SUB, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_CTI, CLAIM_CNF, CLAIM_SPONDON];
+const KNOWN_CLAIMS: [i64; 8] = [
+    CLAIM_ISS,
+    CLAIM_SUB,
+    CLAIM_EXP,
+    CLAIM_NBF,
+    CLAIM_IAT,
+    CLAIM_CTI,
+    CLAIM_CNF,
+    CLAIM_SPONDON,
+];
 
 /// Keys of the Spondon claim map shared by all kinds. Kind-specific fields start at 2.
 const SP_KIND: i128 = 0;
@@ -56,9 +64,16 @@ pub(crate) fn parse(payload: &[u8]) -> Result<Envelope, TokenError> {
         Err(TokenError::DuplicateKey(k)) => return Err(TokenError::DuplicateKey(k)),
         Err(e) => return Err(TokenError::ClaimsNotMap(e.to_string())),
     };
-    let spondon = claims.take(CLAIM_SPONDON.into()).ok_or(TokenError::NotSpondon)?;
+    let spondon = claims
+        .take(CLAIM_SPONDON.into())
+        .ok_or(TokenError::NotSpondon)?;
     let mut fields = Fields::new(spondon, "claim -65537")?;
-    let kind_code = cbor::as_uint(fields.require(SP_KIND, "kind (-65537 / 0)")?, "kind", 0, u64::MAX)?;
+    let kind_code = cbor::as_uint(
+        fields.require(SP_KIND, "kind (-65537 / 0)")?,
+        "kind",
+        0,
+        u64::MAX,
+    )?;
     let kind = TokenKind::from_code(kind_code).ok_or(TokenError::UnknownKind(kind_code))?;
     if let Some(crit) = fields.take(SP_CRIT) {
         for label in cbor::as_array(crit, "crit (-65537 / 1)", 1, 16)? {
@@ -68,20 +83,51 @@ pub(crate) fn parse(payload: &[u8]) -> Result<Envelope, TokenError> {
             }
         }
     }
-    let iss = claims.take(CLAIM_ISS.into()).map(|v| cbor::as_text(v, "iss (1)", MAX_ID_LEN)).transpose()?;
-    let sub = claims.take(CLAIM_SUB.into()).map(|v| cbor::as_text(v, "sub (2)", MAX_ID_LEN)).transpose()?;
-    let exp = claims.take(CLAIM_EXP.into()).map(|v| cbor::as_date(v, "exp (4)")).transpose()?;
-    let nbf = claims.take(CLAIM_NBF.into()).map(|v| cbor::as_date(v, "nbf (5)")).transpose()?;
-    let iat = claims.take(CLAIM_IAT.into()).map(|v| cbor::as_date(v, "iat (6)")).transpose()?;
-    let cti = claims.take(CLAIM_CTI.into()).map(|v| cbor::as_byte_array::<16>(v, "cti (7)")).transpose()?;
+    let iss = claims
+        .take(CLAIM_ISS.into())
+        .map(|v| cbor::as_text(v, "iss (1)", MAX_ID_LEN))
+        .transpose()?;
+    let sub = claims
+        .take(CLAIM_SUB.into())
+        .map(|v| cbor::as_text(v, "sub (2)", MAX_ID_LEN))
+        .transpose()?;
+    let exp = claims
+        .take(CLAIM_EXP.into())
+        .map(|v| cbor::as_date(v, "exp (4)"))
+        .transpose()?;
+    let nbf = claims
+        .take(CLAIM_NBF.into())
+        .map(|v| cbor::as_date(v, "nbf (5)"))
+        .transpose()?;
+    let iat = claims
+        .take(CLAIM_IAT.into())
+        .map(|v| cbor::as_date(v, "iat (6)"))
+        .transpose()?;
+    let cti = claims
+        .take(CLAIM_CTI.into())
+        .map(|v| cbor::as_byte_array::<16>(v, "cti (7)"))
+        .transpose()?;
     let cnf = claims.take(CLAIM_CNF.into()).map(parse_cnf).transpose()?;
     if let (Some(nbf), Some(exp)) = (nbf, exp)
         && nbf > exp
     {
-        return Err(TokenError::NbfAfterExp { nbf: nbf.0, exp: exp.0 });
+        return Err(TokenError::NbfAfterExp {
+            nbf: nbf.0,
+            exp: exp.0,
+        });
     }
     // Claims not listed in crit and not known are ignored (RFC 8392 §4: unknown claims).
-    Ok(Envelope { kind, iss, sub, exp, nbf, iat, cti: cti.map(|c| c.to_vec()), cnf, fields })
+    Ok(Envelope {
+        kind,
+        iss,
+        sub,
+        exp,
+        nbf,
+        iat,
+        cti: cti.map(|c| c.to_vec()),
+        cnf,
+        fields,
+    })
 }
 
 fn parse_cnf(v: Value) -> Result<Cnf, TokenError> {
@@ -92,7 +138,9 @@ fn parse_cnf(v: Value) -> Result<Cnf, TokenError> {
     match (key, kid) {
         (Some(key), None) => Ok(Cnf::Key(parse_cose_key(key)?)),
         (None, Some(kid)) => Ok(Cnf::Kid(cbor::as_byte_array::<32>(kid, "cnf kid (8 / 3)")?)),
-        _ => Err(TokenError::Invalid("cnf must hold exactly one of COSE_Key (1) or kid (3)")),
+        _ => Err(TokenError::Invalid(
+            "cnf must hold exactly one of COSE_Key (1) or kid (3)",
+        )),
     }
 }
 
@@ -144,7 +192,10 @@ pub(crate) struct ClaimsBuilder {
 
 impl ClaimsBuilder {
     pub(crate) fn new(kind: TokenKind) -> Self {
-        ClaimsBuilder { claims: Vec::new(), spondon: vec![(0, cbor::uint(kind.code()))] }
+        ClaimsBuilder {
+            claims: Vec::new(),
+            spondon: vec![(0, cbor::uint(kind.code()))],
+        }
     }
     pub(crate) fn claim(mut self, key: i64, v: Value) -> Self {
         self.claims.push((key, v));
@@ -177,9 +228,16 @@ impl ClaimsBuilder {
 }
 
 /// Checks `nbf ≤ exp` and `exp - nbf ≤ max`.
-pub(crate) fn check_lifetime(nbf: NumericDate, exp: NumericDate, max: i64) -> Result<(), TokenError> {
+pub(crate) fn check_lifetime(
+    nbf: NumericDate,
+    exp: NumericDate,
+    max: i64,
+) -> Result<(), TokenError> {
     if nbf > exp {
-        return Err(TokenError::NbfAfterExp { nbf: nbf.0, exp: exp.0 });
+        return Err(TokenError::NbfAfterExp {
+            nbf: nbf.0,
+            exp: exp.0,
+        });
     }
     let lifetime = exp.0 - nbf.0;
     if lifetime > max {
@@ -193,21 +251,34 @@ pub(crate) fn check_date(d: NumericDate, field: &'static str) -> Result<(), Toke
     if (NumericDate::MIN..=NumericDate::MAX).contains(&d) {
         Ok(())
     } else {
-        Err(TokenError::OutOfRange { field, reason: "must be seconds in 1970..=9999".into() })
+        Err(TokenError::OutOfRange {
+            field,
+            reason: "must be seconds in 1970..=9999".into(),
+        })
     }
 }
 
 /// `nbf ≤ now < exp`.
-pub(crate) fn check_time(nbf: Option<NumericDate>, exp: Option<NumericDate>, now: NumericDate) -> Result<(), TokenError> {
+pub(crate) fn check_time(
+    nbf: Option<NumericDate>,
+    exp: Option<NumericDate>,
+    now: NumericDate,
+) -> Result<(), TokenError> {
     if let Some(nbf) = nbf
         && now < nbf
     {
-        return Err(TokenError::NotYetValid { nbf: nbf.0, now: now.0 });
+        return Err(TokenError::NotYetValid {
+            nbf: nbf.0,
+            now: now.0,
+        });
     }
     if let Some(exp) = exp
         && now >= exp
     {
-        return Err(TokenError::Expired { exp: exp.0, now: now.0 });
+        return Err(TokenError::Expired {
+            exp: exp.0,
+            now: now.0,
+        });
     }
     Ok(())
 }
@@ -220,7 +291,10 @@ pub(crate) fn check_text(s: &str, field: &'static str, max_len: usize) -> Result
 /// A peer or issuer URL: `https` (or `http` for loopback and `.localhost` hosts, for
 /// development), no user info, query or fragment, at most 256 bytes.
 pub(crate) fn check_url(s: &str, field: &'static str) -> Result<(), TokenError> {
-    let bad = |reason: &str| TokenError::InvalidUrl { field, reason: reason.to_owned() };
+    let bad = |reason: &str| TokenError::InvalidUrl {
+        field,
+        reason: reason.to_owned(),
+    };
     check_text(s, field, 256)?;
     let url = url::Url::parse(s).map_err(|e| bad(&e.to_string()))?;
     let host = url.host_str().ok_or_else(|| bad("no host"))?;

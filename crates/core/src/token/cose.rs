@@ -36,7 +36,11 @@ pub(crate) fn sig_structure(protected: &[u8], payload: &[u8]) -> Result<Vec<u8>,
 
 /// Signs `payload` into a tagged COSE_Sign1; the protected header is `{1: -7, 4: kid}` (kid
 /// omitted when `None`), the unprotected header empty.
-pub(crate) fn sign(key: &Es256KeyPair, kid: Option<&[u8]>, payload: Vec<u8>) -> Result<Vec<u8>, TokenError> {
+pub(crate) fn sign(
+    key: &Es256KeyPair,
+    kid: Option<&[u8]>,
+    payload: Vec<u8>,
+) -> Result<Vec<u8>, TokenError> {
     let mut header = vec![(1, cbor::int(ALG_ES256))];
     if let Some(kid) = kid {
         header.push((4, cbor::bytes(kid)));
@@ -58,10 +62,14 @@ pub(crate) fn sign(key: &Es256KeyPair, kid: Option<&[u8]>, payload: Vec<u8>) -> 
 pub(crate) fn decode(bytes: &[u8]) -> Result<Sign1, TokenError> {
     let value = cbor::decode(bytes)?;
     let Value::Tag(tag, inner) = value else {
-        return Err(TokenError::CoseStructure("the COSE_Sign1 tag 18 is missing"));
+        return Err(TokenError::CoseStructure(
+            "the COSE_Sign1 tag 18 is missing",
+        ));
     };
     if tag != COSE_SIGN1_TAG {
-        return Err(TokenError::CoseStructure("the outer tag is not 18 (COSE_Sign1)"));
+        return Err(TokenError::CoseStructure(
+            "the outer tag is not 18 (COSE_Sign1)",
+        ));
     }
     let Value::Array(items) = *inner else {
         return Err(TokenError::CoseStructure("the tagged item is not an array"));
@@ -70,24 +78,37 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Sign1, TokenError> {
         .try_into()
         .map_err(|_| TokenError::CoseStructure("the array does not have exactly 4 elements"))?;
     let Value::Bytes(protected) = protected else {
-        return Err(TokenError::CoseStructure("the protected header is not a byte string"));
+        return Err(TokenError::CoseStructure(
+            "the protected header is not a byte string",
+        ));
     };
     match unprotected {
         Value::Map(m) if m.is_empty() => {}
         Value::Map(_) => return Err(TokenError::UnprotectedHeaderNotEmpty),
-        _ => return Err(TokenError::CoseStructure("the unprotected header is not a map")),
+        _ => {
+            return Err(TokenError::CoseStructure(
+                "the unprotected header is not a map",
+            ));
+        }
     }
     let Value::Bytes(payload) = payload else {
         return Err(TokenError::PayloadMissing);
     };
     let Value::Bytes(signature) = signature else {
-        return Err(TokenError::CoseStructure("the signature is not a byte string"));
+        return Err(TokenError::CoseStructure(
+            "the signature is not a byte string",
+        ));
     };
     if signature.len() != 64 {
         return Err(TokenError::BadSignature);
     }
     let kid = check_protected(&protected)?;
-    Ok(Sign1 { protected, kid, payload, signature })
+    Ok(Sign1 {
+        protected,
+        kid,
+        payload,
+        signature,
+    })
 }
 
 /// Checks the protected header; returns its kid.
@@ -98,8 +119,14 @@ fn check_protected(protected: &[u8]) -> Result<Option<Vec<u8>>, TokenError> {
     let value = cbor::decode(protected).map_err(|e| TokenError::ProtectedHeader(e.to_string()))?;
     let mut fields = match Fields::new(value, "protected header") {
         Ok(f) => f,
-        Err(TokenError::DuplicateKey(k)) => return Err(TokenError::ProtectedHeader(format!("duplicate label {k}"))),
-        Err(_) => return Err(TokenError::ProtectedHeader("not a map with integer labels".into())),
+        Err(TokenError::DuplicateKey(k)) => {
+            return Err(TokenError::ProtectedHeader(format!("duplicate label {k}")));
+        }
+        Err(_) => {
+            return Err(TokenError::ProtectedHeader(
+                "not a map with integer labels".into(),
+            ));
+        }
     };
     if let Some(crit) = fields.take(LABEL_CRIT) {
         let Value::Array(labels) = crit else {
@@ -126,7 +153,11 @@ fn check_protected(protected: &[u8]) -> Result<Option<Vec<u8>>, TokenError> {
     let kid = match fields.take(LABEL_KID) {
         None => None,
         Some(Value::Bytes(b)) if !b.is_empty() && b.len() <= 64 => Some(b),
-        Some(_) => return Err(TokenError::ProtectedHeader("kid (4) is not a byte string of 1..=64 bytes".into())),
+        Some(_) => {
+            return Err(TokenError::ProtectedHeader(
+                "kid (4) is not a byte string of 1..=64 bytes".into(),
+            ));
+        }
     };
     // Other labels are not critical and are ignored (RFC 9052 §3).
     Ok(kid)
@@ -143,6 +174,7 @@ fn describe(v: &Value) -> String {
 impl Sign1 {
     pub(crate) fn verify_with(&self, key: &Es256PublicKey) -> Result<(), TokenError> {
         let tbs = sig_structure(&self.protected, &self.payload)?;
-        key.verify(&tbs, &self.signature).map_err(|_| TokenError::BadSignature)
+        key.verify(&tbs, &self.signature)
+            .map_err(|_| TokenError::BadSignature)
     }
 }

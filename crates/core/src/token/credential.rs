@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use super::claims::{self, Cnf, ClaimsBuilder, Envelope};
 use super::cbor;
+use super::claims::{self, ClaimsBuilder, Cnf, Envelope};
 use super::{TokenError, TokenKind, ser};
 use crate::keys::{Es256KeyPair, Es256PublicKey};
 use crate::time::NumericDate;
@@ -47,16 +47,26 @@ pub struct DoctorCredential {
     pub expires: NumericDate,
 }
 
-fn common(env: &mut Envelope, what: &'static str) -> Result<(String, String, Es256PublicKey), TokenError> {
+fn common(
+    env: &mut Envelope,
+    what: &'static str,
+) -> Result<(String, String, Es256PublicKey), TokenError> {
     let iss = env.iss.take().ok_or(TokenError::MissingField("iss (1)"))?;
     let sub = env.sub.take().ok_or(TokenError::MissingField("sub (2)"))?;
     let key = match env.cnf.take() {
         Some(Cnf::Key(k)) => k,
-        Some(Cnf::Kid(_)) => return Err(TokenError::Invalid("a credential's cnf holds a COSE_Key (1)")),
+        Some(Cnf::Kid(_)) => {
+            return Err(TokenError::Invalid(
+                "a credential's cnf holds a COSE_Key (1)",
+            ));
+        }
         None => return Err(TokenError::MissingField("cnf (8)")),
     };
     if env.cti.as_ref().is_some_and(|c| c.len() != 16) {
-        return Err(TokenError::OutOfRange { field: "cti (7)", reason: format!("must be 16 bytes in {what}") });
+        return Err(TokenError::OutOfRange {
+            field: "cti (7)",
+            reason: format!("must be 16 bytes in {what}"),
+        });
     }
     Ok((iss, sub, key))
 }
@@ -69,7 +79,12 @@ fn dates(env: &Envelope) -> Result<(NumericDate, NumericDate, NumericDate), Toke
     ))
 }
 
-fn check_dates(iat: NumericDate, nbf: NumericDate, exp: NumericDate, max: i64) -> Result<(), TokenError> {
+fn check_dates(
+    iat: NumericDate,
+    nbf: NumericDate,
+    exp: NumericDate,
+    max: i64,
+) -> Result<(), TokenError> {
     claims::check_date(iat, "iat (6)")?;
     claims::check_date(nbf, "nbf (5)")?;
     claims::check_date(exp, "exp (4)")?;
@@ -80,7 +95,12 @@ impl EnrollmentCredential {
     pub fn validate(&self) -> Result<(), TokenError> {
         claims::check_text(&self.hospital_id, "iss (1)", claims::MAX_ID_LEN)?;
         claims::check_text(&self.health_id, "sub (2)", claims::MAX_ID_LEN)?;
-        check_dates(self.issued_at, self.not_before, self.expires, MAX_ENROLLMENT_LIFETIME)
+        check_dates(
+            self.issued_at,
+            self.not_before,
+            self.expires,
+            MAX_ENROLLMENT_LIFETIME,
+        )
     }
 
     /// Signs with the hospital's record-signing key (its kid goes in the protected header).
@@ -92,16 +112,31 @@ impl EnrollmentCredential {
             .date(claims::CLAIM_EXP, self.expires)
             .date(claims::CLAIM_NBF, self.not_before)
             .date(claims::CLAIM_IAT, self.issued_at)
-            .claim(claims::CLAIM_CNF, cbor::int_map(vec![(1, claims::cose_key(&self.patient_key))]))
+            .claim(
+                claims::CLAIM_CNF,
+                cbor::int_map(vec![(1, claims::cose_key(&self.patient_key))]),
+            )
             .encode()?;
-        super::sign_text(hospital, Some(&claims::kid_bytes(hospital.public_key())), payload, super::MAX_QR_TEXT)
+        super::sign_text(
+            hospital,
+            Some(&claims::kid_bytes(hospital.public_key())),
+            payload,
+            super::MAX_QR_TEXT,
+        )
     }
 
     pub(crate) fn from_envelope(mut env: Envelope) -> Result<Self, TokenError> {
         let (hospital_id, health_id, patient_key) = common(&mut env, "an enrollment")?;
         let (issued_at, not_before, expires) = dates(&env)?;
         env.fields.deny_rest("the enrollment's Spondon claim")?;
-        let c = EnrollmentCredential { hospital_id, health_id, patient_key, issued_at, not_before, expires };
+        let c = EnrollmentCredential {
+            hospital_id,
+            health_id,
+            patient_key,
+            issued_at,
+            not_before,
+            expires,
+        };
         c.validate()?;
         Ok(c)
     }
@@ -112,8 +147,17 @@ impl DoctorCredential {
         claims::check_text(&self.hospital_id, "iss (1)", claims::MAX_ID_LEN)?;
         claims::check_text(&self.bmdc_number, "sub (2)", claims::MAX_ID_LEN)?;
         claims::check_text(&self.name, "name (-65537 / 2)", claims::MAX_ID_LEN)?;
-        claims::check_text(&self.department, "department (-65537 / 3)", claims::MAX_ID_LEN)?;
-        check_dates(self.issued_at, self.not_before, self.expires, MAX_DOCTOR_LIFETIME)
+        claims::check_text(
+            &self.department,
+            "department (-65537 / 3)",
+            claims::MAX_ID_LEN,
+        )?;
+        check_dates(
+            self.issued_at,
+            self.not_before,
+            self.expires,
+            MAX_DOCTOR_LIFETIME,
+        )
     }
 
     /// Signs with the hospital's record-signing key.
@@ -125,18 +169,30 @@ impl DoctorCredential {
             .date(claims::CLAIM_EXP, self.expires)
             .date(claims::CLAIM_NBF, self.not_before)
             .date(claims::CLAIM_IAT, self.issued_at)
-            .claim(claims::CLAIM_CNF, cbor::int_map(vec![(1, claims::cose_key(&self.doctor_key))]))
+            .claim(
+                claims::CLAIM_CNF,
+                cbor::int_map(vec![(1, claims::cose_key(&self.doctor_key))]),
+            )
             .field(F_NAME, cbor::text(&self.name))
             .field(F_DEPARTMENT, cbor::text(&self.department))
             .encode()?;
-        super::sign_text(hospital, Some(&claims::kid_bytes(hospital.public_key())), payload, super::MAX_QR_TEXT)
+        super::sign_text(
+            hospital,
+            Some(&claims::kid_bytes(hospital.public_key())),
+            payload,
+            super::MAX_QR_TEXT,
+        )
     }
 
     pub(crate) fn from_envelope(mut env: Envelope) -> Result<Self, TokenError> {
         let (hospital_id, bmdc_number, doctor_key) = common(&mut env, "a doctor credential")?;
         let (issued_at, not_before, expires) = dates(&env)?;
         let f = &mut env.fields;
-        let name = cbor::as_text(f.require(F_NAME.into(), "name (-65537 / 2)")?, "name (-65537 / 2)", claims::MAX_ID_LEN)?;
+        let name = cbor::as_text(
+            f.require(F_NAME.into(), "name (-65537 / 2)")?,
+            "name (-65537 / 2)",
+            claims::MAX_ID_LEN,
+        )?;
         let department = cbor::as_text(
             f.require(F_DEPARTMENT.into(), "department (-65537 / 3)")?,
             "department (-65537 / 3)",

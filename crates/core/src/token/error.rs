@@ -38,7 +38,10 @@ pub enum TokenError {
     #[error("the required field {0} is missing")]
     MissingField(&'static str),
     #[error("field {field} has the wrong type: expected {expected}")]
-    WrongType { field: &'static str, expected: &'static str },
+    WrongType {
+        field: &'static str,
+        expected: &'static str,
+    },
     #[error("field {field} is out of range: {reason}")]
     OutOfRange { field: &'static str, reason: String },
     #[error("field {0} is not allowed in this token")]
@@ -50,7 +53,10 @@ pub enum TokenError {
     #[error("unknown token kind {0}")]
     UnknownKind(u64),
     #[error("expected a {expected} token, found a {found} token")]
-    KindMismatch { expected: &'static str, found: &'static str },
+    KindMismatch {
+        expected: &'static str,
+        found: &'static str,
+    },
     #[error("the embedded public key is not a P-256 point in uncompressed SEC1 form")]
     InvalidKey,
     #[error("invalid URL in field {field}: {reason}")]

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::claims::{self, Cnf, ClaimsBuilder, Envelope};
 use super::cbor;
+use super::claims::{self, ClaimsBuilder, Cnf, Envelope};
 use super::{TokenError, TokenKind, ser};
 use crate::keys::{Es256KeyPair, Es256PublicKey, sha256};
 use crate::time::NumericDate;
@@ -69,8 +69,13 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 5] =
-        [Purpose::Treatment, Purpose::VisaMedical, Purpose::Emergency, Purpose::Referral, Purpose::Insurance];
+    pub const ALL: [Purpose; 5] = [
+        Purpose::Treatment,
+        Purpose::VisaMedical,
+        Purpose::Emergency,
+        Purpose::Referral,
+        Purpose::Insurance,
+    ];
     pub fn code(self) -> u64 {
         self as u64
     }
@@ -138,7 +143,10 @@ impl Grant {
         match &self.audience {
             Audience::Bearer { passcode_hash } => {
                 let got = Self::passcode_hash(&self.id, passcode);
-                got.iter().zip(passcode_hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+                got.iter()
+                    .zip(passcode_hash.iter())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
             }
             Audience::Key { .. } => false,
         }
@@ -153,34 +161,51 @@ impl Grant {
         if self.categories.is_empty() && self.record_ids.is_empty() {
             return Err(TokenError::MissingField("categories (4) or record ids (5)"));
         }
-        if self.categories.len() > Category::ALL.len() || self.categories.windows(2).any(|w| w[0] >= w[1]) {
+        if self.categories.len() > Category::ALL.len()
+            || self.categories.windows(2).any(|w| w[0] >= w[1])
+        {
             return Err(TokenError::OutOfRange {
                 field: "categories (4)",
                 reason: "must be sorted by code without repeats".into(),
             });
         }
         if self.record_ids.len() > MAX_RECORD_IDS {
-            return Err(TokenError::OutOfRange { field: "record ids (5)", reason: format!("at most {MAX_RECORD_IDS}") });
+            return Err(TokenError::OutOfRange {
+                field: "record ids (5)",
+                reason: format!("at most {MAX_RECORD_IDS}"),
+            });
         }
         for (i, r) in self.record_ids.iter().enumerate() {
             claims::check_text(r, "record ids (5)", claims::MAX_ID_LEN)?;
             if self.record_ids[..i].contains(r) {
-                return Err(TokenError::OutOfRange { field: "record ids (5)", reason: "repeated id".into() });
+                return Err(TokenError::OutOfRange {
+                    field: "record ids (5)",
+                    reason: "repeated id".into(),
+                });
             }
         }
         if self.peers.is_empty() || self.peers.len() > MAX_PEERS {
-            return Err(TokenError::OutOfRange { field: "peers (7)", reason: format!("must have 1..={MAX_PEERS}") });
+            return Err(TokenError::OutOfRange {
+                field: "peers (7)",
+                reason: format!("must have 1..={MAX_PEERS}"),
+            });
         }
         for (i, p) in self.peers.iter().enumerate() {
             check_peer(p)?;
             if self.peers[..i].contains(p) {
-                return Err(TokenError::OutOfRange { field: "peers (7)", reason: "repeated peer".into() });
+                return Err(TokenError::OutOfRange {
+                    field: "peers (7)",
+                    reason: "repeated peer".into(),
+                });
             }
         }
         if let Some(n) = self.use_limit
             && !(1..=MAX_USES).contains(&n)
         {
-            return Err(TokenError::OutOfRange { field: "use limit (8)", reason: format!("must be 1..={MAX_USES}") });
+            return Err(TokenError::OutOfRange {
+                field: "use limit (8)",
+                reason: format!("must be 1..={MAX_USES}"),
+            });
         }
         match &self.audience {
             Audience::Key { kid } => {
@@ -204,11 +229,14 @@ impl Grant {
     pub fn sign(&self, patient: &Es256KeyPair) -> Result<String, TokenError> {
         self.validate()?;
         if patient.public_key() != &self.patient_key {
-            return Err(TokenError::Invalid("the signing key is not the grant's patient key"));
+            return Err(TokenError::Invalid(
+                "the signing key is not the grant's patient key",
+            ));
         }
         let (cnf, passcode) = match &self.audience {
             Audience::Key { kid } => {
-                let raw = crate::b64::decode_array::<32>(kid).ok_or(TokenError::Invalid("audience kid"))?;
+                let raw = crate::b64::decode_array::<32>(kid)
+                    .ok_or(TokenError::Invalid("audience kid"))?;
                 (Some(cbor::int_map(vec![(3, cbor::bytes(&raw))])), None)
             }
             Audience::Bearer { passcode_hash } => (None, Some(cbor::bytes(passcode_hash))),
@@ -223,16 +251,26 @@ impl Grant {
             .field(F_PURPOSE, cbor::uint(self.purpose.code()))
             .opt_field(
                 F_CATEGORIES,
-                (!self.categories.is_empty())
-                    .then(|| ciborium::Value::Array(self.categories.iter().map(|c| cbor::uint(c.code())).collect())),
+                (!self.categories.is_empty()).then(|| {
+                    ciborium::Value::Array(
+                        self.categories
+                            .iter()
+                            .map(|c| cbor::uint(c.code()))
+                            .collect(),
+                    )
+                }),
             )
             .opt_field(
                 F_RECORDS,
-                (!self.record_ids.is_empty())
-                    .then(|| ciborium::Value::Array(self.record_ids.iter().map(|r| cbor::text(r)).collect())),
+                (!self.record_ids.is_empty()).then(|| {
+                    ciborium::Value::Array(self.record_ids.iter().map(|r| cbor::text(r)).collect())
+                }),
             )
             .opt_field(F_WRITE, self.write.then_some(ciborium::Value::Bool(true)))
-            .field(F_PEERS, ciborium::Value::Array(self.peers.iter().map(|p| cbor::text(p)).collect()))
+            .field(
+                F_PEERS,
+                ciborium::Value::Array(self.peers.iter().map(|p| cbor::text(p)).collect()),
+            )
             .opt_field(F_USES, self.use_limit.map(cbor::uint))
             .opt_field(F_PASSCODE, passcode)
             .encode()?;
@@ -247,8 +285,16 @@ impl Grant {
             return Err(TokenError::UnknownField("sub (2) in a grant".into()));
         }
         let f = &mut env.fields;
-        let patient_key = claims::parse_sec1(f.require(F_PATIENT_KEY.into(), "patient key (-65537 / 2)")?, "patient key")?;
-        let purpose_code = cbor::as_uint(f.require(F_PURPOSE.into(), "purpose (-65537 / 3)")?, "purpose", 1, u64::MAX)?;
+        let patient_key = claims::parse_sec1(
+            f.require(F_PATIENT_KEY.into(), "patient key (-65537 / 2)")?,
+            "patient key",
+        )?;
+        let purpose_code = cbor::as_uint(
+            f.require(F_PURPOSE.into(), "purpose (-65537 / 3)")?,
+            "purpose",
+            1,
+            u64::MAX,
+        )?;
         let purpose = Purpose::from_code(purpose_code).ok_or_else(|| TokenError::OutOfRange {
             field: "purpose (-65537 / 3)",
             reason: format!("unknown purpose code {purpose_code}"),
@@ -285,25 +331,44 @@ impl Grant {
                 true
             }
         };
-        let peers = cbor::as_array(f.require(F_PEERS.into(), "peers (-65537 / 7)")?, "peers (-65537 / 7)", 1, MAX_PEERS)?
-            .into_iter()
-            .map(|p| cbor::as_text(p, "peers (-65537 / 7)", 256))
-            .collect::<Result<_, _>>()?;
-        let use_limit =
-            f.take(F_USES.into()).map(|v| cbor::as_uint(v, "use limit (-65537 / 8)", 1, MAX_USES)).transpose()?;
+        let peers = cbor::as_array(
+            f.require(F_PEERS.into(), "peers (-65537 / 7)")?,
+            "peers (-65537 / 7)",
+            1,
+            MAX_PEERS,
+        )?
+        .into_iter()
+        .map(|p| cbor::as_text(p, "peers (-65537 / 7)", 256))
+        .collect::<Result<_, _>>()?;
+        let use_limit = f
+            .take(F_USES.into())
+            .map(|v| cbor::as_uint(v, "use limit (-65537 / 8)", 1, MAX_USES))
+            .transpose()?;
         let passcode = f
             .take(F_PASSCODE.into())
             .map(|v| cbor::as_byte_array::<32>(v, "passcode hash (-65537 / 9)"))
             .transpose()?;
         f.deny_rest("the grant's Spondon claim")?;
         let audience = match (env.cnf, passcode) {
-            (Some(Cnf::Kid(kid)), None) => Audience::Key { kid: crate::b64::encode(kid) },
+            (Some(Cnf::Kid(kid)), None) => Audience::Key {
+                kid: crate::b64::encode(kid),
+            },
             (Some(Cnf::Kid(_)), Some(_)) => {
-                return Err(TokenError::BearerGrantInvalid("a key-bound grant has no passcode hash"));
+                return Err(TokenError::BearerGrantInvalid(
+                    "a key-bound grant has no passcode hash",
+                ));
             }
-            (Some(Cnf::Key(_)), _) => return Err(TokenError::Invalid("a grant's cnf holds a kid (3), not a key")),
+            (Some(Cnf::Key(_)), _) => {
+                return Err(TokenError::Invalid(
+                    "a grant's cnf holds a kid (3), not a key",
+                ));
+            }
             (None, Some(passcode_hash)) => Audience::Bearer { passcode_hash },
-            (None, None) => return Err(TokenError::BearerGrantInvalid("no cnf and no passcode hash")),
+            (None, None) => {
+                return Err(TokenError::BearerGrantInvalid(
+                    "no cnf and no passcode hash",
+                ));
+            }
         };
         let grant = Grant {
             id: cti16(env.cti)?,
@@ -329,7 +394,10 @@ impl Grant {
         parsed.verify(&super::TrustAnchors::default(), now)?;
         match parsed.claims {
             super::TokenClaims::Grant(g) => Ok(g),
-            other => Err(TokenError::KindMismatch { expected: "grant", found: other.kind().name() }),
+            other => Err(TokenError::KindMismatch {
+                expected: "grant",
+                found: other.kind().name(),
+            }),
         }
     }
 
@@ -345,7 +413,10 @@ impl Grant {
 
 pub(crate) fn cti16(cti: Option<Vec<u8>>) -> Result<[u8; 16], TokenError> {
     let cti = cti.ok_or(TokenError::MissingField("cti (7)"))?;
-    cti.try_into().map_err(|_| TokenError::OutOfRange { field: "cti (7)", reason: "must be 16 bytes".into() })
+    cti.try_into().map_err(|_| TokenError::OutOfRange {
+        field: "cti (7)",
+        reason: "must be 16 bytes".into(),
+    })
 }
 
 /// A peer is a URL (`https://…`) or a peer id from the trust list (`[a-z0-9.-]{1,64}`).
@@ -355,7 +426,9 @@ fn check_peer(p: &str) -> Result<(), TokenError> {
     }
     if p.is_empty()
         || p.len() > 64
-        || !p.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
+        || !p
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
     {
         return Err(TokenError::OutOfRange {
             field: "peers (7)",

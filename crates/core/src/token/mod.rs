@@ -21,12 +21,18 @@ use serde::Serialize;
 
 pub use claims::CLAIM_SPONDON;
 pub use cose::{ALG_ES256, COSE_SIGN1_TAG};
-pub use credential::{DoctorCredential, EnrollmentCredential, MAX_DOCTOR_LIFETIME, MAX_ENROLLMENT_LIFETIME};
+pub use credential::{
+    DoctorCredential, EnrollmentCredential, MAX_DOCTOR_LIFETIME, MAX_ENROLLMENT_LIFETIME,
+};
 pub use error::TokenError;
-pub use grant::{Audience, Category, Grant, MAX_GRANT_LIFETIME, MAX_PEERS, MAX_RECORD_IDS, MAX_USES, Purpose};
+pub use grant::{
+    Audience, Category, Grant, MAX_GRANT_LIFETIME, MAX_PEERS, MAX_RECORD_IDS, MAX_USES, Purpose,
+};
 pub use pop::{MAX_POP_TEXT, POP_MAX_SKEW, PopProof, PopRequest};
 pub use revocation::{Revocation, RevocationTarget};
-pub use trust_list::{Hospital, MAX_HOSPITALS, MAX_RECORD_KEYS, MAX_TRUST_LIST_LIFETIME, TrustList};
+pub use trust_list::{
+    Hospital, MAX_HOSPITALS, MAX_RECORD_KEYS, MAX_TRUST_LIST_LIFETIME, TrustList,
+};
 
 use crate::keys::{Es256KeyPair, Es256PublicKey};
 use crate::time::NumericDate;
@@ -156,14 +162,20 @@ pub fn decode_any(text: &str) -> Result<ParsedToken, TokenError> {
         return Err(TokenError::Empty);
     }
     if text.len() > MAX_TRUST_LIST_TEXT {
-        return Err(TokenError::TooLarge { len: text.len(), max: MAX_TRUST_LIST_TEXT });
+        return Err(TokenError::TooLarge {
+            len: text.len(),
+            max: MAX_TRUST_LIST_TEXT,
+        });
     }
     let body = text.strip_prefix(PREFIX).ok_or(TokenError::WrongPrefix)?;
     let bytes = base45::decode(body).map_err(TokenError::Base45)?;
     let sign1 = cose::decode(&bytes)?;
     let env = claims::parse(&sign1.payload)?;
     if env.kind != TokenKind::TrustList && text.len() > MAX_QR_TEXT {
-        return Err(TokenError::TooLarge { len: text.len(), max: MAX_QR_TEXT });
+        return Err(TokenError::TooLarge {
+            len: text.len(),
+            max: MAX_QR_TEXT,
+        });
     }
     let issuer = env.iss.clone();
     let (iat, nbf, exp) = (env.iat, env.nbf, env.exp);
@@ -171,10 +183,15 @@ pub fn decode_any(text: &str) -> Result<ParsedToken, TokenError> {
         TokenKind::Grant => TokenClaims::Grant(Grant::from_envelope(env)?),
         TokenKind::Revocation => TokenClaims::Revocation(Revocation::from_envelope(env)?),
         TokenKind::Enrollment => TokenClaims::Enrollment(EnrollmentCredential::from_envelope(env)?),
-        TokenKind::DoctorCredential => TokenClaims::DoctorCredential(DoctorCredential::from_envelope(env)?),
+        TokenKind::DoctorCredential => {
+            TokenClaims::DoctorCredential(DoctorCredential::from_envelope(env)?)
+        }
         TokenKind::TrustList => TokenClaims::TrustList(TrustList::from_envelope(env)?),
         TokenKind::PopProof => {
-            return Err(TokenError::KindMismatch { expected: "a text token", found: "pop_proof" });
+            return Err(TokenError::KindMismatch {
+                expected: "a text token",
+                found: "pop_proof",
+            });
         }
     };
     let signer_kid = match &claims {
@@ -188,11 +205,28 @@ pub fn decode_any(text: &str) -> Result<ParsedToken, TokenError> {
         }
         _ => match &sign1.kid {
             Some(kid) if kid.len() == 32 => crate::b64::encode(kid),
-            Some(_) => return Err(TokenError::ProtectedHeader("kid (4) must be a 32-byte RFC 7638 thumbprint".into())),
-            None => return Err(TokenError::ProtectedHeader("kid (4) is required for this kind".into())),
+            Some(_) => {
+                return Err(TokenError::ProtectedHeader(
+                    "kid (4) must be a 32-byte RFC 7638 thumbprint".into(),
+                ));
+            }
+            None => {
+                return Err(TokenError::ProtectedHeader(
+                    "kid (4) is required for this kind".into(),
+                ));
+            }
         },
     };
-    Ok(ParsedToken { kind: claims.kind(), issuer, signer_kid, issued_at: iat, not_before: nbf, expires: exp, claims, sign1 })
+    Ok(ParsedToken {
+        kind: claims.kind(),
+        issuer,
+        signer_kid,
+        issued_at: iat,
+        not_before: nbf,
+        expires: exp,
+        claims,
+        sign1,
+    })
 }
 
 /// A grant or revocation may carry a kid; if it does it must be the patient key's thumbprint.
@@ -212,15 +246,21 @@ impl ParsedToken {
             TokenClaims::Revocation(r) => self.sign1.verify_with(&r.patient_key)?,
             TokenClaims::Enrollment(EnrollmentCredential { hospital_id, .. })
             | TokenClaims::DoctorCredential(DoctorCredential { hospital_id, .. }) => {
-                let list = anchors.trust_list.ok_or(TokenError::TrustAnchorMissing("a trust list"))?;
-                let hospital = list.hospital(hospital_id).ok_or_else(|| TokenError::UnknownIssuer(hospital_id.clone()))?;
+                let list = anchors
+                    .trust_list
+                    .ok_or(TokenError::TrustAnchorMissing("a trust list"))?;
+                let hospital = list
+                    .hospital(hospital_id)
+                    .ok_or_else(|| TokenError::UnknownIssuer(hospital_id.clone()))?;
                 let key = hospital
                     .record_key(&self.signer_kid)
                     .ok_or_else(|| TokenError::UnknownSigningKey(self.signer_kid.clone()))?;
                 self.sign1.verify_with(key)?;
             }
             TokenClaims::TrustList(t) => {
-                let root = anchors.root_key.ok_or(TokenError::TrustAnchorMissing("the pinned root key"))?;
+                let root = anchors
+                    .root_key
+                    .ok_or(TokenError::TrustAnchorMissing("the pinned root key"))?;
                 if root.kid() != self.signer_kid {
                     return Err(TokenError::UnknownSigningKey(self.signer_kid.clone()));
                 }
@@ -236,7 +276,10 @@ impl ParsedToken {
         match &self.claims {
             TokenClaims::Revocation(r) => {
                 if now < r.issued_at {
-                    return Err(TokenError::NotYetValid { nbf: r.issued_at.0, now: now.0 });
+                    return Err(TokenError::NotYetValid {
+                        nbf: r.issued_at.0,
+                        now: now.0,
+                    });
                 }
                 Ok(())
             }
@@ -246,11 +289,19 @@ impl ParsedToken {
 }
 
 /// Signs a claims payload and renders the token text.
-fn sign_text(key: &Es256KeyPair, kid: Option<&[u8]>, payload: Vec<u8>, max: usize) -> Result<String, TokenError> {
+fn sign_text(
+    key: &Es256KeyPair,
+    kid: Option<&[u8]>,
+    payload: Vec<u8>,
+    max: usize,
+) -> Result<String, TokenError> {
     let cose = cose::sign(key, kid, payload)?;
     let text = raw::to_text(&cose);
     if text.len() > max {
-        return Err(TokenError::TooLarge { len: text.len(), max });
+        return Err(TokenError::TooLarge {
+            len: text.len(),
+            max,
+        });
     }
     Ok(text)
 }
@@ -294,7 +345,9 @@ pub mod raw {
 
     /// The COSE bytes inside a token text (prefix and base45 removed), unchecked beyond that.
     pub fn from_text(text: &str) -> Result<Vec<u8>, TokenError> {
-        let body = text.strip_prefix(super::PREFIX).ok_or(TokenError::WrongPrefix)?;
+        let body = text
+            .strip_prefix(super::PREFIX)
+            .ok_or(TokenError::WrongPrefix)?;
         base45::decode(body).map_err(TokenError::Base45)
     }
 
@@ -320,7 +373,12 @@ mod ser {
         serde::Serialize::serialize(&k.to_jwk(), s)
     }
     pub fn keys<S: Serializer>(k: &[Es256PublicKey], s: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&Jwks { keys: k.iter().map(Es256PublicKey::to_jwk).collect() }, s)
+        serde::Serialize::serialize(
+            &Jwks {
+                keys: k.iter().map(Es256PublicKey::to_jwk).collect(),
+            },
+            s,
+        )
     }
     pub fn ed25519<S: Serializer>(k: &Ed25519PublicKey, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&crate::b64::encode(k.as_bytes()))

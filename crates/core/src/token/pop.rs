@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use super::claims::{self, ClaimsBuilder};
 use super::cbor;
+use super::claims::{self, ClaimsBuilder};
 use super::{TokenError, TokenKind, ser};
 use crate::keys::{Es256KeyPair, Es256PublicKey};
 use crate::time::NumericDate;
@@ -56,7 +56,10 @@ pub struct PopRequest<'a> {
 }
 
 fn htu(url: &str) -> Result<String, TokenError> {
-    let mut u = url::Url::parse(url).map_err(|e| TokenError::InvalidUrl { field: "url", reason: e.to_string() })?;
+    let mut u = url::Url::parse(url).map_err(|e| TokenError::InvalidUrl {
+        field: "url",
+        reason: e.to_string(),
+    })?;
     u.set_query(None);
     u.set_fragment(None);
     Ok(u.to_string())
@@ -64,12 +67,21 @@ fn htu(url: &str) -> Result<String, TokenError> {
 
 impl PopProof {
     pub fn validate(&self) -> Result<(), TokenError> {
-        if self.method.is_empty() || self.method.len() > 16 || !self.method.bytes().all(|c| c.is_ascii_uppercase()) {
-            return Err(TokenError::OutOfRange { field: "method (-65537 / 3)", reason: "1..=16 upper-case letters".into() });
+        if self.method.is_empty()
+            || self.method.len() > 16
+            || !self.method.bytes().all(|c| c.is_ascii_uppercase())
+        {
+            return Err(TokenError::OutOfRange {
+                field: "method (-65537 / 3)",
+                reason: "1..=16 upper-case letters".into(),
+            });
         }
         claims::check_url(&self.url, "url (-65537 / 4)")?;
         if self.nonce.len() < 8 || self.nonce.len() > 64 {
-            return Err(TokenError::OutOfRange { field: "nonce (-65537 / 5)", reason: "8..=64 bytes".into() });
+            return Err(TokenError::OutOfRange {
+                field: "nonce (-65537 / 5)",
+                reason: "8..=64 bytes".into(),
+            });
         }
         claims::check_date(self.issued_at, "iat (6)")
     }
@@ -78,7 +90,9 @@ impl PopProof {
     pub fn sign(&self, audience: &Es256KeyPair) -> Result<String, TokenError> {
         self.validate()?;
         if audience.public_key() != &self.key {
-            return Err(TokenError::Invalid("the signing key is not the proof's key"));
+            return Err(TokenError::Invalid(
+                "the signing key is not the proof's key",
+            ));
         }
         let payload = ClaimsBuilder::new(TokenKind::PopProof)
             .date(claims::CLAIM_IAT, self.issued_at)
@@ -119,23 +133,54 @@ impl PopProof {
             return Err(TokenError::Empty);
         }
         if text.len() > MAX_POP_TEXT {
-            return Err(TokenError::TooLarge { len: text.len(), max: MAX_POP_TEXT });
+            return Err(TokenError::TooLarge {
+                len: text.len(),
+                max: MAX_POP_TEXT,
+            });
         }
-        let bytes = crate::b64::decode(text).map_err(|_| TokenError::Base45("not unpadded base64url"))?;
+        let bytes =
+            crate::b64::decode(text).map_err(|_| TokenError::Base45("not unpadded base64url"))?;
         let sign1 = super::cose::decode(&bytes)?;
         let mut env = claims::parse(&sign1.payload)?;
         if env.kind != TokenKind::PopProof {
-            return Err(TokenError::KindMismatch { expected: "pop_proof", found: env.kind.name() });
+            return Err(TokenError::KindMismatch {
+                expected: "pop_proof",
+                found: env.kind.name(),
+            });
         }
-        if env.iss.is_some() || env.sub.is_some() || env.cnf.is_some() || env.exp.is_some() || env.nbf.is_some() {
-            return Err(TokenError::UnknownField("only iat (6), cti (7) and -65537 in a proof".into()));
+        if env.iss.is_some()
+            || env.sub.is_some()
+            || env.cnf.is_some()
+            || env.exp.is_some()
+            || env.nbf.is_some()
+        {
+            return Err(TokenError::UnknownField(
+                "only iat (6), cti (7) and -65537 in a proof".into(),
+            ));
         }
         let f = &mut env.fields;
-        let key = claims::parse_sec1(f.require(F_KEY.into(), "key (-65537 / 2)")?, "key (-65537 / 2)")?;
-        let method = cbor::as_text(f.require(F_METHOD.into(), "method (-65537 / 3)")?, "method (-65537 / 3)", 16)?;
-        let url = cbor::as_text(f.require(F_URL.into(), "url (-65537 / 4)")?, "url (-65537 / 4)", 256)?;
-        let nonce = cbor::as_bytes(f.require(F_NONCE.into(), "nonce (-65537 / 5)")?, "nonce (-65537 / 5)")?;
-        let grant_id = cbor::as_byte_array::<16>(f.require(F_GRANT.into(), "grant id (-65537 / 6)")?, "grant id (-65537 / 6)")?;
+        let key = claims::parse_sec1(
+            f.require(F_KEY.into(), "key (-65537 / 2)")?,
+            "key (-65537 / 2)",
+        )?;
+        let method = cbor::as_text(
+            f.require(F_METHOD.into(), "method (-65537 / 3)")?,
+            "method (-65537 / 3)",
+            16,
+        )?;
+        let url = cbor::as_text(
+            f.require(F_URL.into(), "url (-65537 / 4)")?,
+            "url (-65537 / 4)",
+            256,
+        )?;
+        let nonce = cbor::as_bytes(
+            f.require(F_NONCE.into(), "nonce (-65537 / 5)")?,
+            "nonce (-65537 / 5)",
+        )?;
+        let grant_id = cbor::as_byte_array::<16>(
+            f.require(F_GRANT.into(), "grant id (-65537 / 6)")?,
+            "grant id (-65537 / 6)",
+        )?;
         f.deny_rest("the proof's Spondon claim")?;
         let proof = PopProof {
             id: super::grant::cti16(env.cti)?,
@@ -185,7 +230,10 @@ impl PopProof {
             return Err(TokenError::PopMismatch("nonce"));
         }
         if (proof.issued_at.0 - now.0).abs() > max_skew {
-            return Err(TokenError::PopStale { iat: proof.issued_at.0, now: now.0 });
+            return Err(TokenError::PopStale {
+                iat: proof.issued_at.0,
+                now: now.0,
+            });
         }
         Ok(proof)
     }

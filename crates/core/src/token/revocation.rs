@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::claims::{self, ClaimsBuilder, Envelope};
 use super::cbor;
+use super::claims::{self, ClaimsBuilder, Envelope};
 use super::{TokenError, TokenKind, ser};
 use crate::keys::{Es256KeyPair, Es256PublicKey};
 use crate::time::NumericDate;
@@ -49,7 +49,9 @@ impl Revocation {
     pub fn sign(&self, patient: &Es256KeyPair) -> Result<String, TokenError> {
         self.validate()?;
         if patient.public_key() != &self.patient_key {
-            return Err(TokenError::Invalid("the signing key is not the revocation's patient key"));
+            return Err(TokenError::Invalid(
+                "the signing key is not the revocation's patient key",
+            ));
         }
         let mut b = ClaimsBuilder::new(TokenKind::Revocation)
             .date(claims::CLAIM_IAT, self.issued_at)
@@ -73,14 +75,27 @@ impl Revocation {
             }
         }
         let f = &mut env.fields;
-        let patient_key = claims::parse_sec1(f.require(F_PATIENT_KEY.into(), "patient key (-65537 / 2)")?, "patient key")?;
-        let grant = f.take(F_GRANT_ID.into()).map(|v| cbor::as_byte_array::<16>(v, "grant id (-65537 / 3)")).transpose()?;
-        let before = f.take(F_BEFORE.into()).map(|v| cbor::as_date(v, "before (-65537 / 4)")).transpose()?;
+        let patient_key = claims::parse_sec1(
+            f.require(F_PATIENT_KEY.into(), "patient key (-65537 / 2)")?,
+            "patient key",
+        )?;
+        let grant = f
+            .take(F_GRANT_ID.into())
+            .map(|v| cbor::as_byte_array::<16>(v, "grant id (-65537 / 3)"))
+            .transpose()?;
+        let before = f
+            .take(F_BEFORE.into())
+            .map(|v| cbor::as_date(v, "before (-65537 / 4)"))
+            .transpose()?;
         f.deny_rest("the revocation's Spondon claim")?;
         let target = match (grant, before) {
             (Some(grant_id), None) => RevocationTarget::Grant { grant_id },
             (None, Some(before)) => RevocationTarget::IssuedBefore { before },
-            _ => return Err(TokenError::Invalid("a revocation names exactly one of grant id (3) or before (4)")),
+            _ => {
+                return Err(TokenError::Invalid(
+                    "a revocation names exactly one of grant id (3) or before (4)",
+                ));
+            }
         };
         let r = Revocation {
             id: super::grant::cti16(env.cti)?,
@@ -108,7 +123,10 @@ impl Revocation {
         parsed.verify(&super::TrustAnchors::default(), now)?;
         match parsed.claims {
             super::TokenClaims::Revocation(r) => Ok(r),
-            other => Err(TokenError::KindMismatch { expected: "revocation", found: other.kind().name() }),
+            other => Err(TokenError::KindMismatch {
+                expected: "revocation",
+                found: other.kind().name(),
+            }),
         }
     }
 }

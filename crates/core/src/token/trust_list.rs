@@ -3,8 +3,8 @@
 use ciborium::Value;
 use serde::Serialize;
 
-use super::claims::{self, ClaimsBuilder, Envelope};
 use super::cbor::{self, Fields};
+use super::claims::{self, ClaimsBuilder, Envelope};
 use super::{TokenError, TokenKind, ser};
 use crate::keys::{Ed25519PublicKey, Es256KeyPair, Es256PublicKey, Jwks};
 use crate::time::NumericDate;
@@ -44,7 +44,13 @@ pub struct Hospital {
 impl Hospital {
     /// The record-signing keys as a JWKS.
     pub fn jwks(&self) -> Jwks {
-        Jwks { keys: self.record_keys.iter().map(Es256PublicKey::to_jwk).collect() }
+        Jwks {
+            keys: self
+                .record_keys
+                .iter()
+                .map(Es256PublicKey::to_jwk)
+                .collect(),
+        }
     }
 
     /// The record-signing key with this RFC 7638 thumbprint.
@@ -78,7 +84,10 @@ impl TrustList {
         claims::check_date(self.expires, "exp (4)")?;
         claims::check_lifetime(self.not_before, self.expires, MAX_TRUST_LIST_LIFETIME)?;
         if i64::try_from(self.sequence).is_err() {
-            return Err(TokenError::OutOfRange { field: "sequence (-65537 / 2)", reason: "must be < 2^63".into() });
+            return Err(TokenError::OutOfRange {
+                field: "sequence (-65537 / 2)",
+                reason: "must be < 2^63".into(),
+            });
         }
         if self.hospitals.len() > MAX_HOSPITALS {
             return Err(TokenError::OutOfRange {
@@ -98,7 +107,10 @@ impl TrustList {
                 });
             }
             if self.hospitals[..i].iter().any(|o| o.id == h.id) {
-                return Err(TokenError::OutOfRange { field: "hospital id (1)", reason: format!("{:?} repeated", h.id) });
+                return Err(TokenError::OutOfRange {
+                    field: "hospital id (1)",
+                    reason: format!("{:?} repeated", h.id),
+                });
             }
         }
         Ok(())
@@ -115,7 +127,15 @@ impl TrustList {
                     (H_ID, cbor::text(&h.id)),
                     (H_NAME, cbor::text(&h.name)),
                     (H_PEER_URL, cbor::text(&h.peer_url)),
-                    (H_RECORD_KEYS, Value::Array(h.record_keys.iter().map(|k| cbor::bytes(k.sec1())).collect())),
+                    (
+                        H_RECORD_KEYS,
+                        Value::Array(
+                            h.record_keys
+                                .iter()
+                                .map(|k| cbor::bytes(k.sec1()))
+                                .collect(),
+                        ),
+                    ),
                     (H_LOG_KEY, cbor::bytes(h.log_key.as_bytes())),
                     (H_LOG_ORIGIN, cbor::text(&h.log_origin)),
                 ])
@@ -129,20 +149,36 @@ impl TrustList {
             .field(F_SEQUENCE, cbor::uint(self.sequence))
             .field(F_HOSPITALS, Value::Array(hospitals))
             .encode()?;
-        super::sign_text(root, Some(&claims::kid_bytes(root.public_key())), payload, super::MAX_TRUST_LIST_TEXT)
+        super::sign_text(
+            root,
+            Some(&claims::kid_bytes(root.public_key())),
+            payload,
+            super::MAX_TRUST_LIST_TEXT,
+        )
     }
 
     pub(crate) fn from_envelope(mut env: Envelope) -> Result<Self, TokenError> {
         if env.sub.is_some() || env.cnf.is_some() {
-            return Err(TokenError::UnknownField("sub (2) or cnf (8) in a trust list".into()));
+            return Err(TokenError::UnknownField(
+                "sub (2) or cnf (8) in a trust list".into(),
+            ));
         }
         let f = &mut env.fields;
-        let sequence =
-            cbor::as_uint(f.require(F_SEQUENCE.into(), "sequence (-65537 / 2)")?, "sequence (-65537 / 2)", 0, i64::MAX as u64)?;
-        let hospitals = cbor::as_array(f.require(F_HOSPITALS.into(), "hospitals (-65537 / 3)")?, "hospitals (-65537 / 3)", 0, MAX_HOSPITALS)?
-            .into_iter()
-            .map(parse_hospital)
-            .collect::<Result<_, _>>()?;
+        let sequence = cbor::as_uint(
+            f.require(F_SEQUENCE.into(), "sequence (-65537 / 2)")?,
+            "sequence (-65537 / 2)",
+            0,
+            i64::MAX as u64,
+        )?;
+        let hospitals = cbor::as_array(
+            f.require(F_HOSPITALS.into(), "hospitals (-65537 / 3)")?,
+            "hospitals (-65537 / 3)",
+            0,
+            MAX_HOSPITALS,
+        )?
+        .into_iter()
+        .map(parse_hospital)
+        .collect::<Result<_, _>>()?;
         f.deny_rest("the trust list's Spondon claim")?;
         let list = TrustList {
             authority: env.iss.ok_or(TokenError::MissingField("iss (1)"))?,
@@ -165,11 +201,18 @@ impl TrustList {
         now: NumericDate,
     ) -> Result<TrustList, TokenError> {
         let parsed = super::decode_any(text)?;
-        let anchors = super::TrustAnchors { root_key: Some(root), min_trust_list_sequence: min_sequence, ..Default::default() };
+        let anchors = super::TrustAnchors {
+            root_key: Some(root),
+            min_trust_list_sequence: min_sequence,
+            ..Default::default()
+        };
         parsed.verify(&anchors, now)?;
         match parsed.claims {
             super::TokenClaims::TrustList(t) => Ok(t),
-            other => Err(TokenError::KindMismatch { expected: "trust_list", found: other.kind().name() }),
+            other => Err(TokenError::KindMismatch {
+                expected: "trust_list",
+                found: other.kind().name(),
+            }),
         }
     }
 }
@@ -181,7 +224,11 @@ fn parse_hospital(v: Value) -> Result<Hospital, TokenError> {
     };
     let id = text(&mut f, H_ID, "hospital id (1)")?;
     let name = text(&mut f, H_NAME, "hospital name (2)")?;
-    let peer_url = cbor::as_text(f.require(H_PEER_URL.into(), "hospital peer URL (3)")?, "hospital peer URL (3)", 256)?;
+    let peer_url = cbor::as_text(
+        f.require(H_PEER_URL.into(), "hospital peer URL (3)")?,
+        "hospital peer URL (3)",
+        256,
+    )?;
     let record_keys = cbor::as_array(
         f.require(H_RECORD_KEYS.into(), "hospital record keys (4)")?,
         "hospital record keys (4)",
@@ -191,9 +238,19 @@ fn parse_hospital(v: Value) -> Result<Hospital, TokenError> {
     .into_iter()
     .map(|k| claims::parse_sec1(k, "hospital record keys (4)"))
     .collect::<Result<_, _>>()?;
-    let log_key = cbor::as_byte_array::<32>(f.require(H_LOG_KEY.into(), "hospital log key (5)")?, "hospital log key (5)")?;
+    let log_key = cbor::as_byte_array::<32>(
+        f.require(H_LOG_KEY.into(), "hospital log key (5)")?,
+        "hospital log key (5)",
+    )?;
     let log_key = Ed25519PublicKey::from_bytes(&log_key).map_err(|_| TokenError::InvalidKey)?;
     let log_origin = text(&mut f, H_LOG_ORIGIN, "hospital log origin (6)")?;
     f.deny_rest("hospital")?;
-    Ok(Hospital { id, name, peer_url, record_keys, log_key, log_origin })
+    Ok(Hospital {
+        id,
+        name,
+        peer_url,
+        record_keys,
+        log_key,
+        log_origin,
+    })
 }
