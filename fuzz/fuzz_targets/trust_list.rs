@@ -16,9 +16,12 @@ fn text_of(data: &[u8]) -> Option<String> {
 
 /// The root public key of the committed test vectors, so that seeds reach signature checks.
 fn root_key() -> spondon_core::Es256PublicKey {
-    let keys: serde_json::Value =
-        serde_json::from_str(include_str!("../../crates/core/tests/vectors/test-keys.json")).unwrap_or_default();
-    let mut jwk: spondon_core::Jwk = serde_json::from_value(keys["root"].clone()).unwrap_or_default();
+    let keys: serde_json::Value = serde_json::from_str(include_str!(
+        "../../crates/core/tests/vectors/test-keys.json"
+    ))
+    .unwrap_or_default();
+    let mut jwk: spondon_core::Jwk =
+        serde_json::from_value(keys["root"].clone()).unwrap_or_default();
     jwk.d = None;
     spondon_core::Es256PublicKey::from_jwk(&jwk).unwrap_or_else(|_| std::process::abort())
 }

@@ -687,7 +687,10 @@ fn main() -> Result<()> {
     // A seed image for the qr_image fuzz target.
     let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/qr_image");
     std::fs::create_dir_all(&seeds)?;
-    std::fs::write(seeds.join("grant.png"), spondon_core::qr::encode(&grant_text)?.to_png(2)?)?;
+    std::fs::write(
+        seeds.join("grant.png"),
+        spondon_core::qr::encode(&grant_text)?.to_png(2)?,
+    )?;
     // Compression study (docs/protocol.md §3): zlib as EU DCC does it, on the typical grant.
     let cose = token::raw::from_text(&grant_text)?;
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());

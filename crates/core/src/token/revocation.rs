@@ -69,6 +69,11 @@ impl Revocation {
             (env.iss.is_some(), "iss (1) in a revocation"),
             (env.sub.is_some(), "sub (2) in a revocation"),
             (env.cnf.is_some(), "cnf (8) in a revocation"),
+            (
+                env.exp.is_some(),
+                "exp (4) in a revocation (it never expires)",
+            ),
+            (env.nbf.is_some(), "nbf (5) in a revocation"),
         ] {
             if present {
                 return Err(TokenError::UnknownField(name.into()));
