@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target (fuzz/fuzz_targets) for N seconds each (default 60).
+# Seeds: fuzz/seeds/<target> (committed); the growing corpus is fuzz/corpus/<target> (ignored).
 #   scripts/fuzz.sh            # 60 s per target
 #   scripts/fuzz.sh 600        # a longer campaign
 #   scripts/fuzz.sh 30 grant   # one target
@@ -33,7 +34,7 @@ for t in $targets; do
   log="$FUZZ_TARGET_DIR/$t.log"
   mkdir -p "$FUZZ_TARGET_DIR"
   if ! cargo +nightly fuzz run --target-dir "$FUZZ_TARGET_DIR" "$t" "corpus/$t" "${seeds[@]}" -- \
-      -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+      -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
     tail -n 40 "$log"
     echo "fuzz: $t FAILED (full log: $log; reproducer under fuzz/artifacts/$t)"
     exit 1

@@ -1,0 +1,386 @@
+//! Spondon tokens: COSE_Sign1 (RFC 9052) over CWT claims (RFC 8392), ES256, as text
+//! `SPONDON:1:` + base45 (RFC 9285) for alphanumeric QR codes. `docs/protocol.md` is the
+//! specification; this module is its reference implementation.
+//!
+//! Two phases, so that a tool can show what a token says even when it does not verify:
+//! [`decode_any`] parses any Spondon token text into a [`ParsedToken`] without trusting it, and
+//! [`ParsedToken::verify`] checks signature and time against the [`TrustAnchors`] its kind needs.
+
+pub mod base45;
+mod cbor;
+mod claims;
+mod cose;
+mod credential;
+mod error;
+mod grant;
+mod pop;
+mod revocation;
+mod trust_list;
+
+use serde::Serialize;
+
+pub use claims::CLAIM_SPONDON;
+pub use cose::{ALG_ES256, COSE_SIGN1_TAG};
+pub use credential::{
+    DoctorCredential, EnrollmentCredential, MAX_DOCTOR_LIFETIME, MAX_ENROLLMENT_LIFETIME,
+};
+pub use error::TokenError;
+pub use grant::{
+    Audience, Category, Grant, MAX_GRANT_LIFETIME, MAX_PEERS, MAX_RECORD_IDS, MAX_USES, Purpose,
+};
+pub use pop::{MAX_POP_TEXT, POP_MAX_SKEW, PopProof, PopRequest};
+pub use revocation::{Revocation, RevocationTarget};
+pub use trust_list::{
+    Hospital, MAX_HOSPITALS, MAX_RECORD_KEYS, MAX_TRUST_LIST_LIFETIME, TrustList,
+};
+
+use crate::keys::{Es256KeyPair, Es256PublicKey};
+use crate::time::NumericDate;
+
+/// The text every Spondon token starts with: URI scheme `spondon` (upper case, as QR
+/// alphanumeric mode requires) and format version 1.
+pub const PREFIX: &str = "SPONDON:1:";
+/// Longest token text accepted for the QR-borne kinds (QR version 40-L alphanumeric capacity).
+pub const MAX_QR_TEXT: usize = 4_296;
+/// Longest trust list text accepted.
+pub const MAX_TRUST_LIST_TEXT: usize = 1 << 20;
+
+/// The kinds of Spondon token, with their codes in the Spondon claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    Grant,
+    Revocation,
+    Enrollment,
+    DoctorCredential,
+    TrustList,
+    /// Not a text token: the HTTP proof of possession ([`PopProof`]).
+    PopProof,
+}
+
+impl TokenKind {
+    pub fn code(self) -> u64 {
+        match self {
+            TokenKind::Grant => 1,
+            TokenKind::Revocation => 2,
+            TokenKind::Enrollment => 3,
+            TokenKind::DoctorCredential => 4,
+            TokenKind::TrustList => 5,
+            TokenKind::PopProof => 6,
+        }
+    }
+
+    pub fn from_code(code: u64) -> Option<TokenKind> {
+        Some(match code {
+            1 => TokenKind::Grant,
+            2 => TokenKind::Revocation,
+            3 => TokenKind::Enrollment,
+            4 => TokenKind::DoctorCredential,
+            5 => TokenKind::TrustList,
+            6 => TokenKind::PopProof,
+            _ => return None,
+        })
+    }
+
+    /// The snake_case name (`grant`, `revocation`, `enrollment`, `doctor_credential`,
+    /// `trust_list`, `pop_proof`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenKind::Grant => "grant",
+            TokenKind::Revocation => "revocation",
+            TokenKind::Enrollment => "enrollment",
+            TokenKind::DoctorCredential => "doctor_credential",
+            TokenKind::TrustList => "trust_list",
+            TokenKind::PopProof => "pop_proof",
+        }
+    }
+}
+
+/// The typed claims of a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum TokenClaims {
+    Grant(Grant),
+    Revocation(Revocation),
+    Enrollment(EnrollmentCredential),
+    DoctorCredential(DoctorCredential),
+    TrustList(TrustList),
+}
+
+impl TokenClaims {
+    pub fn kind(&self) -> TokenKind {
+        match self {
+            TokenClaims::Grant(_) => TokenKind::Grant,
+            TokenClaims::Revocation(_) => TokenKind::Revocation,
+            TokenClaims::Enrollment(_) => TokenKind::Enrollment,
+            TokenClaims::DoctorCredential(_) => TokenKind::DoctorCredential,
+            TokenClaims::TrustList(_) => TokenKind::TrustList,
+        }
+    }
+}
+
+/// A token that is well formed but not yet trusted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParsedToken {
+    pub kind: TokenKind,
+    /// Who signed it, as they claim: the hospital id of a credential, the authority of a trust
+    /// list; `None` for grants and revocations (signed by the embedded patient key).
+    pub issuer: Option<String>,
+    /// The RFC 7638 thumbprint of the signing key: the header kid, or for grants and
+    /// revocations the embedded patient key's thumbprint.
+    pub signer_kid: String,
+    pub issued_at: Option<NumericDate>,
+    pub not_before: Option<NumericDate>,
+    pub expires: Option<NumericDate>,
+    pub claims: TokenClaims,
+    #[serde(skip)]
+    sign1: cose::Sign1,
+}
+
+/// What verification may need. Grants and revocations need nothing (they carry the patient
+/// key; the peer checks that key against its enrollment); credentials need a verified trust
+/// list; a trust list needs the pinned root key.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrustAnchors<'a> {
+    pub trust_list: Option<&'a TrustList>,
+    pub root_key: Option<&'a Es256PublicKey>,
+    /// The sequence of the trust list last accepted (rollback protection); 0 accepts any.
+    pub min_trust_list_sequence: u64,
+}
+
+/// True if `text` looks like a Spondon token (starts with [`PREFIX`]). Cheap; for routing input.
+pub fn is_spondon_text(text: &str) -> bool {
+    text.trim_start_matches(['\r', '\n']).starts_with(PREFIX)
+}
+
+/// Parses any Spondon token text: prefix, base45, COSE_Sign1 headers, CWT claims, and every
+/// field of its kind. Does not check the signature or the time: see [`ParsedToken::verify`].
+/// Leading and trailing CR/LF are ignored (not spaces: space is a base45 digit).
+pub fn decode_any(text: &str) -> Result<ParsedToken, TokenError> {
+    let text = text.trim_matches(['\r', '\n']);
+    if text.is_empty() {
+        return Err(TokenError::Empty);
+    }
+    if text.len() > MAX_TRUST_LIST_TEXT {
+        return Err(TokenError::TooLarge {
+            len: text.len(),
+            max: MAX_TRUST_LIST_TEXT,
+        });
+    }
+    let body = text.strip_prefix(PREFIX).ok_or(TokenError::WrongPrefix)?;
+    let bytes = base45::decode(body).map_err(TokenError::Base45)?;
+    let sign1 = cose::decode(&bytes)?;
+    let env = claims::parse(&sign1.payload)?;
+    if env.kind != TokenKind::TrustList && text.len() > MAX_QR_TEXT {
+        return Err(TokenError::TooLarge {
+            len: text.len(),
+            max: MAX_QR_TEXT,
+        });
+    }
+    let issuer = env.iss.clone();
+    let (iat, nbf, exp) = (env.iat, env.nbf, env.exp);
+    let claims = match env.kind {
+        TokenKind::Grant => TokenClaims::Grant(Grant::from_envelope(env)?),
+        TokenKind::Revocation => TokenClaims::Revocation(Revocation::from_envelope(env)?),
+        TokenKind::Enrollment => TokenClaims::Enrollment(EnrollmentCredential::from_envelope(env)?),
+        TokenKind::DoctorCredential => {
+            TokenClaims::DoctorCredential(DoctorCredential::from_envelope(env)?)
+        }
+        TokenKind::TrustList => TokenClaims::TrustList(TrustList::from_envelope(env)?),
+        TokenKind::PopProof => {
+            return Err(TokenError::KindMismatch {
+                expected: "a text token",
+                found: "pop_proof",
+            });
+        }
+    };
+    let signer_kid = match &claims {
+        TokenClaims::Grant(g) => {
+            check_embedded_kid(&sign1, g.signer())?;
+            g.signer().kid().to_owned()
+        }
+        TokenClaims::Revocation(r) => {
+            check_embedded_kid(&sign1, &r.patient_key)?;
+            r.patient_key.kid().to_owned()
+        }
+        _ => match &sign1.kid {
+            Some(kid) if kid.len() == 32 => crate::b64::encode(kid),
+            Some(_) => {
+                return Err(TokenError::ProtectedHeader(
+                    "kid (4) must be a 32-byte RFC 7638 thumbprint".into(),
+                ));
+            }
+            None => {
+                return Err(TokenError::ProtectedHeader(
+                    "kid (4) is required for this kind".into(),
+                ));
+            }
+        },
+    };
+    Ok(ParsedToken {
+        kind: claims.kind(),
+        issuer,
+        signer_kid,
+        issued_at: iat,
+        not_before: nbf,
+        expires: exp,
+        claims,
+        sign1,
+    })
+}
+
+/// A grant or revocation may carry a kid; if it does it must be the patient key's thumbprint.
+fn check_embedded_kid(sign1: &cose::Sign1, key: &Es256PublicKey) -> Result<(), TokenError> {
+    match &sign1.kid {
+        Some(kid) if kid[..] != claims::kid_bytes(key)[..] => Err(TokenError::KidMismatch),
+        _ => Ok(()),
+    }
+}
+
+impl ParsedToken {
+    /// Verifies the signature against the key the kind calls for and checks `nbf ≤ now < exp`
+    /// (for a revocation, `iat ≤ now`). `docs/protocol.md` §8 lists the steps in order.
+    pub fn verify(&self, anchors: &TrustAnchors<'_>, now: NumericDate) -> Result<(), TokenError> {
+        match &self.claims {
+            TokenClaims::Grant(g) => self.sign1.verify_with(&g.patient_key)?,
+            TokenClaims::Revocation(r) => self.sign1.verify_with(&r.patient_key)?,
+            TokenClaims::Enrollment(EnrollmentCredential { hospital_id, .. })
+            | TokenClaims::DoctorCredential(DoctorCredential { hospital_id, .. }) => {
+                let list = anchors
+                    .trust_list
+                    .ok_or(TokenError::TrustAnchorMissing("a trust list"))?;
+                let hospital = list
+                    .hospital(hospital_id)
+                    .ok_or_else(|| TokenError::UnknownIssuer(hospital_id.clone()))?;
+                let key = hospital
+                    .record_key(&self.signer_kid)
+                    .ok_or_else(|| TokenError::UnknownSigningKey(self.signer_kid.clone()))?;
+                self.sign1.verify_with(key)?;
+            }
+            TokenClaims::TrustList(t) => {
+                let root = anchors
+                    .root_key
+                    .ok_or(TokenError::TrustAnchorMissing("the pinned root key"))?;
+                if root.kid() != self.signer_kid {
+                    return Err(TokenError::UnknownSigningKey(self.signer_kid.clone()));
+                }
+                self.sign1.verify_with(root)?;
+                if t.sequence < anchors.min_trust_list_sequence {
+                    return Err(TokenError::TrustListRollback {
+                        found: t.sequence,
+                        pinned: anchors.min_trust_list_sequence,
+                    });
+                }
+            }
+        }
+        match &self.claims {
+            TokenClaims::Revocation(r) => {
+                if now < r.issued_at {
+                    return Err(TokenError::NotYetValid {
+                        nbf: r.issued_at.0,
+                        now: now.0,
+                    });
+                }
+                Ok(())
+            }
+            _ => claims::check_time(self.not_before, self.expires, now),
+        }
+    }
+}
+
+/// Signs a claims payload and renders the token text.
+fn sign_text(
+    key: &Es256KeyPair,
+    kid: Option<&[u8]>,
+    payload: Vec<u8>,
+    max: usize,
+) -> Result<String, TokenError> {
+    let cose = cose::sign(key, kid, payload)?;
+    let text = raw::to_text(&cose);
+    if text.len() > max {
+        return Err(TokenError::TooLarge {
+            len: text.len(),
+            max,
+        });
+    }
+    Ok(text)
+}
+
+/// Low-level building blocks, for test vectors and interoperability tests: they sign whatever
+/// they are given, valid or not.
+pub mod raw {
+    use ciborium::Value;
+
+    use super::{TokenError, base45, cbor, cose};
+    use crate::keys::Es256KeyPair;
+
+    /// A tagged COSE_Sign1 over `payload` with the given protected header map (encoded here)
+    /// and unprotected header value, signed with ES256 whatever the header says.
+    pub fn sign_cose(
+        key: &Es256KeyPair,
+        protected: &Value,
+        unprotected: Value,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, TokenError> {
+        let protected = cbor::encode(protected)?;
+        let signature = key.sign(&cose::sig_structure(&protected, payload)?)?;
+        cbor::encode(&Value::Tag(
+            cose::COSE_SIGN1_TAG,
+            Box::new(Value::Array(vec![
+                Value::Bytes(protected),
+                unprotected,
+                Value::Bytes(payload.to_vec()),
+                Value::Bytes(signature.to_vec()),
+            ])),
+        ))
+    }
+
+    /// `SPONDON:1:` + base45 of the bytes.
+    pub fn to_text(cose: &[u8]) -> String {
+        let mut text = String::with_capacity(super::PREFIX.len() + cose.len() * 3 / 2 + 2);
+        text.push_str(super::PREFIX);
+        text.push_str(&base45::encode(cose));
+        text
+    }
+
+    /// The COSE bytes inside a token text (prefix and base45 removed), unchecked beyond that.
+    pub fn from_text(text: &str) -> Result<Vec<u8>, TokenError> {
+        let body = text
+            .strip_prefix(super::PREFIX)
+            .ok_or(TokenError::WrongPrefix)?;
+        base45::decode(body).map_err(TokenError::Base45)
+    }
+
+    /// The payload (CWT claims bytes) of a COSE_Sign1, unverified.
+    pub fn payload(cose_bytes: &[u8]) -> Result<Vec<u8>, TokenError> {
+        Ok(cose::decode(cose_bytes)?.payload)
+    }
+}
+
+/// serde helpers for the JSON view of claims.
+mod ser {
+    use serde::Serializer;
+
+    use crate::keys::{Ed25519PublicKey, Es256PublicKey, Jwks};
+
+    pub fn b64<S: Serializer, const N: usize>(v: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::b64::encode(v))
+    }
+    pub fn b64_vec<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::b64::encode(v))
+    }
+    pub fn key<S: Serializer>(k: &Es256PublicKey, s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&k.to_jwk(), s)
+    }
+    pub fn keys<S: Serializer>(k: &[Es256PublicKey], s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(
+            &Jwks {
+                keys: k.iter().map(Es256PublicKey::to_jwk).collect(),
+            },
+            s,
+        )
+    }
+    pub fn ed25519<S: Serializer>(k: &Ed25519PublicKey, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::b64::encode(k.as_bytes()))
+    }
+}

@@ -1,0 +1,240 @@
+//! Proof of possession for redeeming a key-bound grant (modelled on DPoP, RFC 9449): the
+//! audience signs each request — method, URL, time, the peer's nonce and the grant id.
+//!
+//! Wire form: the unpadded base64url of a tagged COSE_Sign1 (ES256, protected
+//! `{1: -7, 4: kid}`) whose payload is a CWT claims set with `iat`, `cti` and a Spondon claim of
+//! kind 6; sent in the `Spondon-PoP` HTTP header. `docs/protocol.md` §7.
+
+use serde::Serialize;
+
+use super::cbor;
+use super::claims::{self, ClaimsBuilder};
+use super::{TokenError, TokenKind, ser};
+use crate::keys::{Es256KeyPair, Es256PublicKey};
+use crate::time::NumericDate;
+
+/// Longest accepted proof text.
+pub const MAX_POP_TEXT: usize = 2_048;
+/// Default window either side of `now` in which `iat` must fall.
+pub const POP_MAX_SKEW: i64 = 120;
+
+const F_KEY: i64 = 2;
+const F_METHOD: i64 = 3;
+const F_URL: i64 = 4;
+const F_NONCE: i64 = 5;
+const F_GRANT: i64 = 6;
+
+/// A proof-of-possession proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PopProof {
+    /// Unique id (`cti`), for the peer's replay cache.
+    #[serde(serialize_with = "ser::b64")]
+    pub id: [u8; 16],
+    /// The audience key that signs the proof.
+    #[serde(serialize_with = "ser::key")]
+    pub key: Es256PublicKey,
+    /// HTTP method, upper case.
+    pub method: String,
+    /// Request URL without query or fragment (DPoP `htu`).
+    pub url: String,
+    /// The nonce the peer handed out.
+    #[serde(serialize_with = "ser::b64_vec")]
+    pub nonce: Vec<u8>,
+    #[serde(serialize_with = "ser::b64")]
+    pub grant_id: [u8; 16],
+    pub issued_at: NumericDate,
+}
+
+/// The request a proof must match, as the peer sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct PopRequest<'a> {
+    pub method: &'a str,
+    /// The full request URL; query and fragment are ignored.
+    pub url: &'a str,
+    /// The nonce the peer issued for this client.
+    pub nonce: &'a [u8],
+}
+
+fn htu(url: &str) -> Result<String, TokenError> {
+    let mut u = url::Url::parse(url).map_err(|e| TokenError::InvalidUrl {
+        field: "url",
+        reason: e.to_string(),
+    })?;
+    u.set_query(None);
+    u.set_fragment(None);
+    Ok(u.to_string())
+}
+
+impl PopProof {
+    pub fn validate(&self) -> Result<(), TokenError> {
+        if self.method.is_empty()
+            || self.method.len() > 16
+            || !self.method.bytes().all(|c| c.is_ascii_uppercase())
+        {
+            return Err(TokenError::OutOfRange {
+                field: "method (-65537 / 3)",
+                reason: "1..=16 upper-case letters".into(),
+            });
+        }
+        claims::check_url(&self.url, "url (-65537 / 4)")?;
+        if self.nonce.len() < 8 || self.nonce.len() > 64 {
+            return Err(TokenError::OutOfRange {
+                field: "nonce (-65537 / 5)",
+                reason: "8..=64 bytes".into(),
+            });
+        }
+        claims::check_date(self.issued_at, "iat (6)")
+    }
+
+    /// Signs the proof; returns its base64url text.
+    pub fn sign(&self, audience: &Es256KeyPair) -> Result<String, TokenError> {
+        self.validate()?;
+        if audience.public_key() != &self.key {
+            return Err(TokenError::Invalid(
+                "the signing key is not the proof's key",
+            ));
+        }
+        let payload = ClaimsBuilder::new(TokenKind::PopProof)
+            .date(claims::CLAIM_IAT, self.issued_at)
+            .claim(claims::CLAIM_CTI, cbor::bytes(&self.id))
+            .field(F_KEY, cbor::bytes(self.key.sec1()))
+            .field(F_METHOD, cbor::text(&self.method))
+            .field(F_URL, cbor::text(&self.url))
+            .field(F_NONCE, cbor::bytes(&self.nonce))
+            .field(F_GRANT, cbor::bytes(&self.grant_id))
+            .encode()?;
+        let cose = super::cose::sign(audience, Some(&claims::kid_bytes(&self.key)), payload)?;
+        Ok(crate::b64::encode(cose))
+    }
+
+    /// Makes and signs a proof for `request` under `grant_id` at `now`, with a fresh id.
+    pub fn create(
+        audience: &Es256KeyPair,
+        grant_id: [u8; 16],
+        request: &PopRequest<'_>,
+        now: NumericDate,
+    ) -> Result<String, TokenError> {
+        PopProof {
+            id: crate::keys::random_bytes::<16>()?,
+            key: audience.public_key().clone(),
+            method: request.method.to_owned(),
+            url: htu(request.url)?,
+            nonce: request.nonce.to_vec(),
+            grant_id,
+            issued_at: now,
+        }
+        .sign(audience)
+    }
+
+    /// Decodes a proof and checks its own signature (by the key it carries, whose thumbprint
+    /// must be the header kid). Says nothing yet about the grant or the request.
+    pub fn decode(text: &str) -> Result<PopProof, TokenError> {
+        if text.is_empty() {
+            return Err(TokenError::Empty);
+        }
+        if text.len() > MAX_POP_TEXT {
+            return Err(TokenError::TooLarge {
+                len: text.len(),
+                max: MAX_POP_TEXT,
+            });
+        }
+        let bytes =
+            crate::b64::decode(text).map_err(|_| TokenError::Base45("not unpadded base64url"))?;
+        let sign1 = super::cose::decode(&bytes)?;
+        let mut env = claims::parse(&sign1.payload)?;
+        if env.kind != TokenKind::PopProof {
+            return Err(TokenError::KindMismatch {
+                expected: "pop_proof",
+                found: env.kind.name(),
+            });
+        }
+        if env.iss.is_some()
+            || env.sub.is_some()
+            || env.cnf.is_some()
+            || env.exp.is_some()
+            || env.nbf.is_some()
+        {
+            return Err(TokenError::UnknownField(
+                "only iat (6), cti (7) and -65537 in a proof".into(),
+            ));
+        }
+        let f = &mut env.fields;
+        let key = claims::parse_sec1(
+            f.require(F_KEY.into(), "key (-65537 / 2)")?,
+            "key (-65537 / 2)",
+        )?;
+        let method = cbor::as_text(
+            f.require(F_METHOD.into(), "method (-65537 / 3)")?,
+            "method (-65537 / 3)",
+            16,
+        )?;
+        let url = cbor::as_text(
+            f.require(F_URL.into(), "url (-65537 / 4)")?,
+            "url (-65537 / 4)",
+            256,
+        )?;
+        let nonce = cbor::as_bytes(
+            f.require(F_NONCE.into(), "nonce (-65537 / 5)")?,
+            "nonce (-65537 / 5)",
+        )?;
+        let grant_id = cbor::as_byte_array::<16>(
+            f.require(F_GRANT.into(), "grant id (-65537 / 6)")?,
+            "grant id (-65537 / 6)",
+        )?;
+        f.deny_rest("the proof's Spondon claim")?;
+        let proof = PopProof {
+            id: super::grant::cti16(env.cti)?,
+            key,
+            method,
+            url,
+            nonce,
+            grant_id,
+            issued_at: env.iat.ok_or(TokenError::MissingField("iat (6)"))?,
+        };
+        proof.validate()?;
+        if sign1.kid.as_deref() != Some(&claims::kid_bytes(&proof.key)[..]) {
+            return Err(TokenError::KidMismatch);
+        }
+        sign1.verify_with(&proof.key)?;
+        Ok(proof)
+    }
+
+    /// Full check by a peer: the proof verifies, its key is the grant's audience key, and it
+    /// matches the request, the nonce, the grant id and `now` within `max_skew` seconds.
+    /// The caller keeps `id` in a replay cache for the skew window and checks the grant itself
+    /// (signature, time, revocation, use count) separately.
+    pub fn verify(
+        text: &str,
+        grant: &super::Grant,
+        request: &PopRequest<'_>,
+        now: NumericDate,
+        max_skew: i64,
+    ) -> Result<PopProof, TokenError> {
+        let proof = Self::decode(text)?;
+        let super::Audience::Key { kid } = &grant.audience else {
+            return Err(TokenError::PopNotBound);
+        };
+        if proof.key.kid() != kid {
+            return Err(TokenError::PopKeyMismatch);
+        }
+        if proof.grant_id != grant.id {
+            return Err(TokenError::PopMismatch("grant id"));
+        }
+        if proof.method != request.method {
+            return Err(TokenError::PopMismatch("method"));
+        }
+        if proof.url != htu(request.url)? {
+            return Err(TokenError::PopMismatch("url"));
+        }
+        if proof.nonce != request.nonce {
+            return Err(TokenError::PopMismatch("nonce"));
+        }
+        if (proof.issued_at.0 - now.0).abs() > max_skew {
+            return Err(TokenError::PopStale {
+                iat: proof.issued_at.0,
+                now: now.0,
+            });
+        }
+        Ok(proof)
+    }
+}

@@ -1,0 +1,256 @@
+//! The consortium trust list, signed by the health authority's root key.
+
+use ciborium::Value;
+use serde::Serialize;
+
+use super::cbor::{self, Fields};
+use super::claims::{self, ClaimsBuilder, Envelope};
+use super::{TokenError, TokenKind, ser};
+use crate::keys::{Ed25519PublicKey, Es256KeyPair, Es256PublicKey, Jwks};
+use crate::time::NumericDate;
+
+/// Longest trust list lifetime: 400 days.
+pub const MAX_TRUST_LIST_LIFETIME: i64 = 400 * 86_400;
+/// Most hospitals in one list.
+pub const MAX_HOSPITALS: usize = 2_000;
+/// Most record-signing keys per hospital.
+pub const MAX_RECORD_KEYS: usize = 8;
+
+const F_SEQUENCE: i64 = 2;
+const F_HOSPITALS: i64 = 3;
+const H_ID: i64 = 1;
+const H_NAME: i64 = 2;
+const H_PEER_URL: i64 = 3;
+const H_RECORD_KEYS: i64 = 4;
+const H_LOG_KEY: i64 = 5;
+const H_LOG_ORIGIN: i64 = 6;
+
+/// One member of the consortium.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hospital {
+    pub id: String,
+    pub name: String,
+    pub peer_url: String,
+    /// Record-signing keys (P-256); serialized as a JWKS.
+    #[serde(serialize_with = "ser::keys")]
+    pub record_keys: Vec<Es256PublicKey>,
+    /// The transparency log's Ed25519 public key.
+    #[serde(serialize_with = "ser::ed25519")]
+    pub log_key: Ed25519PublicKey,
+    /// The log's origin line (C2SP tlog-checkpoint).
+    pub log_origin: String,
+}
+
+impl Hospital {
+    /// The record-signing keys as a JWKS.
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: self
+                .record_keys
+                .iter()
+                .map(Es256PublicKey::to_jwk)
+                .collect(),
+        }
+    }
+
+    /// The record-signing key with this RFC 7638 thumbprint.
+    pub fn record_key(&self, kid: &str) -> Option<&Es256PublicKey> {
+        self.record_keys.iter().find(|k| k.kid() == kid)
+    }
+}
+
+/// A trust list (`docs/protocol.md` §6.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrustList {
+    /// The authority's name (`iss`).
+    pub authority: String,
+    /// Grows with every list issued; a verifier never accepts a lower one than it has pinned.
+    pub sequence: u64,
+    pub issued_at: NumericDate,
+    pub not_before: NumericDate,
+    pub expires: NumericDate,
+    pub hospitals: Vec<Hospital>,
+}
+
+impl TrustList {
+    pub fn hospital(&self, id: &str) -> Option<&Hospital> {
+        self.hospitals.iter().find(|h| h.id == id)
+    }
+
+    pub fn validate(&self) -> Result<(), TokenError> {
+        claims::check_text(&self.authority, "iss (1)", claims::MAX_ID_LEN)?;
+        claims::check_date(self.issued_at, "iat (6)")?;
+        claims::check_date(self.not_before, "nbf (5)")?;
+        claims::check_date(self.expires, "exp (4)")?;
+        claims::check_lifetime(self.not_before, self.expires, MAX_TRUST_LIST_LIFETIME)?;
+        if i64::try_from(self.sequence).is_err() {
+            return Err(TokenError::OutOfRange {
+                field: "sequence (-65537 / 2)",
+                reason: "must be < 2^63".into(),
+            });
+        }
+        if self.hospitals.len() > MAX_HOSPITALS {
+            return Err(TokenError::OutOfRange {
+                field: "hospitals (-65537 / 3)",
+                reason: format!("at most {MAX_HOSPITALS}"),
+            });
+        }
+        for (i, h) in self.hospitals.iter().enumerate() {
+            claims::check_text(&h.id, "hospital id (1)", claims::MAX_ID_LEN)?;
+            claims::check_text(&h.name, "hospital name (2)", claims::MAX_ID_LEN)?;
+            claims::check_url(&h.peer_url, "hospital peer URL (3)")?;
+            claims::check_text(&h.log_origin, "hospital log origin (6)", claims::MAX_ID_LEN)?;
+            if h.record_keys.is_empty() || h.record_keys.len() > MAX_RECORD_KEYS {
+                return Err(TokenError::OutOfRange {
+                    field: "hospital record keys (4)",
+                    reason: format!("must have 1..={MAX_RECORD_KEYS}"),
+                });
+            }
+            if self.hospitals[..i].iter().any(|o| o.id == h.id) {
+                return Err(TokenError::OutOfRange {
+                    field: "hospital id (1)",
+                    reason: format!("{:?} repeated", h.id),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs with the authority's root key (its kid goes in the protected header).
+    pub fn sign(&self, root: &Es256KeyPair) -> Result<String, TokenError> {
+        self.validate()?;
+        let hospitals = self
+            .hospitals
+            .iter()
+            .map(|h| {
+                cbor::int_map(vec![
+                    (H_ID, cbor::text(&h.id)),
+                    (H_NAME, cbor::text(&h.name)),
+                    (H_PEER_URL, cbor::text(&h.peer_url)),
+                    (
+                        H_RECORD_KEYS,
+                        Value::Array(
+                            h.record_keys
+                                .iter()
+                                .map(|k| cbor::bytes(k.sec1()))
+                                .collect(),
+                        ),
+                    ),
+                    (H_LOG_KEY, cbor::bytes(h.log_key.as_bytes())),
+                    (H_LOG_ORIGIN, cbor::text(&h.log_origin)),
+                ])
+            })
+            .collect();
+        let payload = ClaimsBuilder::new(TokenKind::TrustList)
+            .claim(claims::CLAIM_ISS, cbor::text(&self.authority))
+            .date(claims::CLAIM_EXP, self.expires)
+            .date(claims::CLAIM_NBF, self.not_before)
+            .date(claims::CLAIM_IAT, self.issued_at)
+            .field(F_SEQUENCE, cbor::uint(self.sequence))
+            .field(F_HOSPITALS, Value::Array(hospitals))
+            .encode()?;
+        super::sign_text(
+            root,
+            Some(&claims::kid_bytes(root.public_key())),
+            payload,
+            super::MAX_TRUST_LIST_TEXT,
+        )
+    }
+
+    pub(crate) fn from_envelope(mut env: Envelope) -> Result<Self, TokenError> {
+        if env.sub.is_some() || env.cnf.is_some() {
+            return Err(TokenError::UnknownField(
+                "sub (2) or cnf (8) in a trust list".into(),
+            ));
+        }
+        let f = &mut env.fields;
+        let sequence = cbor::as_uint(
+            f.require(F_SEQUENCE.into(), "sequence (-65537 / 2)")?,
+            "sequence (-65537 / 2)",
+            0,
+            i64::MAX as u64,
+        )?;
+        let hospitals = cbor::as_array(
+            f.require(F_HOSPITALS.into(), "hospitals (-65537 / 3)")?,
+            "hospitals (-65537 / 3)",
+            0,
+            MAX_HOSPITALS,
+        )?
+        .into_iter()
+        .map(parse_hospital)
+        .collect::<Result<_, _>>()?;
+        f.deny_rest("the trust list's Spondon claim")?;
+        let list = TrustList {
+            authority: env.iss.ok_or(TokenError::MissingField("iss (1)"))?,
+            sequence,
+            issued_at: env.iat.ok_or(TokenError::MissingField("iat (6)"))?,
+            not_before: env.nbf.ok_or(TokenError::MissingField("nbf (5)"))?,
+            expires: env.exp.ok_or(TokenError::MissingField("exp (4)"))?,
+            hospitals,
+        };
+        list.validate()?;
+        Ok(list)
+    }
+
+    /// Parses and verifies a trust list text against the pinned root key; rejects a sequence
+    /// lower than `min_sequence` (the one last accepted).
+    pub fn decode_and_verify(
+        text: &str,
+        root: &Es256PublicKey,
+        min_sequence: u64,
+        now: NumericDate,
+    ) -> Result<TrustList, TokenError> {
+        let parsed = super::decode_any(text)?;
+        let anchors = super::TrustAnchors {
+            root_key: Some(root),
+            min_trust_list_sequence: min_sequence,
+            ..Default::default()
+        };
+        parsed.verify(&anchors, now)?;
+        match parsed.claims {
+            super::TokenClaims::TrustList(t) => Ok(t),
+            other => Err(TokenError::KindMismatch {
+                expected: "trust_list",
+                found: other.kind().name(),
+            }),
+        }
+    }
+}
+
+fn parse_hospital(v: Value) -> Result<Hospital, TokenError> {
+    let mut f = Fields::new(v, "hospital")?;
+    let text = |f: &mut Fields, k: i64, name: &'static str| -> Result<String, TokenError> {
+        cbor::as_text(f.require(k.into(), name)?, name, claims::MAX_ID_LEN)
+    };
+    let id = text(&mut f, H_ID, "hospital id (1)")?;
+    let name = text(&mut f, H_NAME, "hospital name (2)")?;
+    let peer_url = cbor::as_text(
+        f.require(H_PEER_URL.into(), "hospital peer URL (3)")?,
+        "hospital peer URL (3)",
+        256,
+    )?;
+    let record_keys = cbor::as_array(
+        f.require(H_RECORD_KEYS.into(), "hospital record keys (4)")?,
+        "hospital record keys (4)",
+        1,
+        MAX_RECORD_KEYS,
+    )?
+    .into_iter()
+    .map(|k| claims::parse_sec1(k, "hospital record keys (4)"))
+    .collect::<Result<_, _>>()?;
+    let log_key = cbor::as_byte_array::<32>(
+        f.require(H_LOG_KEY.into(), "hospital log key (5)")?,
+        "hospital log key (5)",
+    )?;
+    let log_key = Ed25519PublicKey::from_bytes(&log_key).map_err(|_| TokenError::InvalidKey)?;
+    let log_origin = text(&mut f, H_LOG_ORIGIN, "hospital log origin (6)")?;
+    f.deny_rest("hospital")?;
+    Ok(Hospital {
+        id,
+        name,
+        peer_url,
+        record_keys,
+        log_key,
+        log_origin,
+    })
+}
