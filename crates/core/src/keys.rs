@@ -33,7 +33,9 @@ pub enum KeyError {
     InvalidPublicKey,
     #[error("the private key does not match its public key, or is out of range")]
     InvalidPrivateKey,
-    #[error("unsupported PKCS#8 document (expected an unencrypted P-256 key as this crate writes it)")]
+    #[error(
+        "unsupported PKCS#8 document (expected an unencrypted P-256 key as this crate writes it)"
+    )]
     UnsupportedPkcs8,
     #[error("signature is {0} bytes; ES256 signatures are exactly 64 bytes (raw R‖S, not DER)")]
     SignatureLength(usize),
@@ -90,7 +92,11 @@ pub struct Jwk {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x5c: Option<Vec<String>>,
     /// SMART Health Cards revocation: the current version of this key's CRL.
-    #[serde(rename = "crlVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "crlVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub crl_version: Option<u64>,
 }
 
@@ -276,10 +282,7 @@ impl Es256KeyPair {
 
     /// From an unencrypted PKCS#8 document in the layout [`Es256KeyPair::to_pkcs8`] writes.
     pub fn from_pkcs8(der: &[u8]) -> Result<Self, KeyError> {
-        if der.len() != PKCS8_LEN
-            || der[..36] != PKCS8_PREFIX
-            || der[68..73] != PKCS8_MIDDLE
-        {
+        if der.len() != PKCS8_LEN || der[..36] != PKCS8_PREFIX || der[68..73] != PKCS8_MIDDLE {
             return Err(KeyError::UnsupportedPkcs8);
         }
         let mut d = Zeroizing::new([0u8; 32]);
@@ -441,7 +444,10 @@ mod tests {
         );
         let again = Es256KeyPair::from_pkcs8(&key.to_pkcs8()).unwrap();
         assert_eq!(again.public_key(), key.public_key());
-        again.public_key().verify(b"hello", &again.sign(b"hello").unwrap()).unwrap();
+        again
+            .public_key()
+            .verify(b"hello", &again.sign(b"hello").unwrap())
+            .unwrap();
     }
 
     #[test]
@@ -518,7 +524,10 @@ mod tests {
             .to_vec()
         );
         key.public_key().verify(b"", &sig).unwrap();
-        assert_eq!(key.public_key().verify(b"x", &sig), Err(KeyError::BadSignature));
+        assert_eq!(
+            key.public_key().verify(b"x", &sig),
+            Err(KeyError::BadSignature)
+        );
     }
 
     fn hex_decode<const N: usize>(s: &str) -> [u8; N] {

@@ -5,7 +5,11 @@
 
 pub mod b64;
 pub mod keys;
+pub mod shc;
+pub mod shl;
 pub mod time;
 
-pub use keys::{Ed25519KeyPair, Ed25519PublicKey, Es256KeyPair, Es256PublicKey, Jwk, Jwks, KeyError};
+pub use keys::{
+    Ed25519KeyPair, Ed25519PublicKey, Es256KeyPair, Es256PublicKey, Jwk, Jwks, KeyError,
+};
 pub use time::NumericDate;

@@ -7,7 +7,9 @@ use std::fmt;
 /// SMART Health Cards allow fractional values; they are kept to the second here, rounding
 /// toward the stricter side is the caller's choice through [`NumericDate::from_f64_floor`] and
 /// [`NumericDate::from_f64_ceil`].
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct NumericDate(pub i64);
 
