@@ -6,6 +6,8 @@
 pub mod b64;
 pub mod keys;
 pub mod qr;
+pub mod shc;
+pub mod shl;
 pub mod time;
 pub mod token;
 

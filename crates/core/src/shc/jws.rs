@@ -1,0 +1,769 @@
+//! The card itself: compact JWS with a DEFLATE-compressed VC payload. Issue with [`CardBuilder`],
+//! check with [`ParsedCard::parse`] then [`ParsedCard::verify`].
+
+use std::io::{Read as _, Write as _};
+
+use serde::Serialize;
+use serde_json::{Map, Number, Value};
+
+use super::directory::{Directory, check_crl};
+use super::{
+    MAX_JWS_LEN, MAX_PAYLOAD_LEN, MAX_SINGLE_QR_JWS_LEN, ShcError, VC_TYPE_COVID19,
+    VC_TYPE_HEALTH_CARD, VC_TYPE_IMMUNIZATION, VC_TYPE_LABORATORY, VC_TYPE_VERIFIABLE_CREDENTIAL,
+    Warning, check_len, fhir, parse_rid, x5c,
+};
+use crate::keys::{Es256KeyPair, Es256PublicKey, Jwk};
+use crate::{NumericDate, b64};
+
+/// A timestamp above this (year 5138 in seconds) is taken to be milliseconds by mistake.
+const MILLISECONDS_THRESHOLD: f64 = 100_000_000_000.0;
+
+/// The SHC payload (JWT claims with the `vc` claim), parsed but not yet judged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload {
+    /// `iss`: the issuer URL.
+    pub iss: String,
+    /// `nbf` exactly as the JSON number was written (may be fractional).
+    pub nbf: Number,
+    /// `exp` if present, exactly as written.
+    pub exp: Option<Number>,
+    /// `vc.type`.
+    pub types: Vec<String>,
+    /// `vc.credentialSubject.fhirVersion`.
+    pub fhir_version: String,
+    /// `vc.credentialSubject.fhirBundle`.
+    pub fhir_bundle: Value,
+    /// `vc.rid` (revocation identifier), if any.
+    pub rid: Option<String>,
+}
+
+fn number_f64(n: &Number) -> f64 {
+    n.as_f64().unwrap_or(f64::NAN)
+}
+
+impl Payload {
+    /// Parses the payload JSON text (as it is after inflation). Structure only; see
+    /// [`Payload::check_content`] and [`Payload::check_time`] for the rules.
+    pub fn parse_json(text: &str) -> Result<Payload, ShcError> {
+        check_len(text, MAX_PAYLOAD_LEN)?;
+        if text.starts_with('\u{feff}') {
+            return Err(ShcError::PayloadBom);
+        }
+        if text.trim() != text {
+            return Err(ShcError::TrailingCharacters);
+        }
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ShcError::PayloadNotJson(e.to_string()))?;
+        Self::from_value(value)
+    }
+
+    /// Takes the payload apart from an already parsed JSON value.
+    pub fn from_value(value: Value) -> Result<Payload, ShcError> {
+        let Value::Object(mut obj) = value else {
+            return Err(ShcError::PayloadNotJson("not an object".into()));
+        };
+        let iss = match obj.remove("iss") {
+            Some(Value::String(s)) => s,
+            _ => return Err(ShcError::MissingIss),
+        };
+        let nbf = match obj.remove("nbf") {
+            Some(Value::Number(n)) => n,
+            None | Some(Value::Null) => return Err(ShcError::MissingNbf),
+            Some(_) => return Err(ShcError::BadTimestamp("nbf")),
+        };
+        let exp = match obj.remove("exp") {
+            None => None,
+            Some(Value::Number(n)) => Some(n),
+            Some(_) => return Err(ShcError::BadTimestamp("exp")),
+        };
+        let Some(Value::Object(mut vc)) = obj.remove("vc") else {
+            return Err(ShcError::MissingVc);
+        };
+        let types: Vec<String> = match vc.remove("type") {
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|t| match t {
+                    Value::String(s) => Ok(s),
+                    _ => Err(ShcError::MissingHealthCardType),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return Err(ShcError::MissingHealthCardType),
+        };
+        if !types.iter().any(|t| t == VC_TYPE_HEALTH_CARD) {
+            return Err(ShcError::MissingHealthCardType);
+        }
+        let rid = match vc.remove("rid") {
+            None => None,
+            Some(Value::String(s)) => {
+                parse_rid(&s).map_err(ShcError::BadRid)?;
+                Some(s)
+            }
+            Some(_) => return Err(ShcError::BadRid("not a string".into())),
+        };
+        let Some(Value::Object(mut subject)) = vc.remove("credentialSubject") else {
+            return Err(ShcError::MissingFhirBundle);
+        };
+        let fhir_version = match subject.remove("fhirVersion") {
+            Some(Value::String(s)) if !s.is_empty() => s,
+            _ => return Err(ShcError::MissingFhirVersion),
+        };
+        let fhir_bundle = match subject.remove("fhirBundle") {
+            Some(v @ Value::Object(_)) => v,
+            _ => return Err(ShcError::MissingFhirBundle),
+        };
+        let payload = Payload {
+            iss,
+            nbf,
+            exp,
+            types,
+            fhir_version,
+            fhir_bundle,
+            rid,
+        };
+        if let Some(exp) = &payload.exp
+            && number_f64(exp) <= number_f64(&payload.nbf)
+        {
+            return Err(ShcError::ExpBeforeNbf {
+                nbf: number_f64(&payload.nbf),
+                exp: number_f64(exp),
+            });
+        }
+        Ok(payload)
+    }
+
+    /// `nbf` as seconds (fractional kept).
+    pub fn nbf_f64(&self) -> f64 {
+        number_f64(&self.nbf)
+    }
+
+    /// `exp` as seconds (fractional kept).
+    pub fn exp_f64(&self) -> Option<f64> {
+        self.exp.as_ref().map(number_f64)
+    }
+
+    /// The time rules at `now`: `nbf` must not be in the future (an `nbf` in milliseconds gets
+    /// its own error), and the card must not be expired (`now >= exp`). An `exp` that looks like
+    /// milliseconds is only a warning, as in the SMART validator.
+    pub fn check_time(&self, now: NumericDate) -> Result<Vec<Warning>, ShcError> {
+        let mut warnings = Vec::new();
+        let nbf = self.nbf_f64();
+        let now_f = now.seconds() as f64;
+        if nbf.is_nan() {
+            return Err(ShcError::BadTimestamp("nbf"));
+        }
+        if nbf > now_f {
+            if nbf > MILLISECONDS_THRESHOLD {
+                return Err(ShcError::NbfInMilliseconds(nbf));
+            }
+            return Err(ShcError::NotYetValid {
+                nbf,
+                now: now.seconds(),
+            });
+        }
+        if let Some(exp) = self.exp_f64() {
+            if exp.is_nan() {
+                return Err(ShcError::BadTimestamp("exp"));
+            }
+            if now_f >= exp {
+                return Err(ShcError::Expired {
+                    exp,
+                    now: now.seconds(),
+                });
+            }
+            if exp > MILLISECONDS_THRESHOLD {
+                warnings.push(Warning::new(
+                    "exp_in_milliseconds",
+                    format!("exp {exp} looks like milliseconds; it should be seconds"),
+                ));
+            }
+        }
+        Ok(warnings)
+    }
+
+    /// The content rules: VC types (as the SMART validator judges them: warnings) and the FHIR
+    /// bundle rules of [`fhir::check_bundle`] (errors and warnings).
+    pub fn check_content(&self) -> Result<Vec<Warning>, ShcError> {
+        self.check_content_for(true)
+    }
+
+    /// [`Payload::check_content`] with the QR-only bundle rules as errors (`qr`) or warnings
+    /// (see [`fhir::check_bundle_for`]).
+    pub fn check_content_for(&self, qr: bool) -> Result<Vec<Warning>, ShcError> {
+        let mut warnings = fhir::check_bundle_for(&self.fhir_bundle, qr)?;
+        warnings.extend(self.type_warnings());
+        if self.fhir_version != "4.0.1" {
+            warnings.push(Warning::new(
+                "fhir_version",
+                format!("fhirVersion {:?}; FHIR R4 is 4.0.1", self.fhir_version),
+            ));
+        }
+        Ok(warnings)
+    }
+
+    fn type_warnings(&self) -> Vec<Warning> {
+        let has = |t: &str| self.types.iter().any(|x| x == t);
+        let entries = fhir::resources(&self.fhir_bundle);
+        let has_imm = entries
+            .iter()
+            .any(|r| fhir::resource_type(r) == Some("Immunization"));
+        let has_covid_imm = entries.iter().any(|r| {
+            fhir::resource_type(r) == Some("Immunization")
+                && fhir::first_code(r, "vaccineCode")
+                    .is_some_and(|c| fhir::CDC_COVID_CVX_CODES.contains(&c))
+        });
+        let has_covid_obs = entries.iter().any(|r| {
+            fhir::resource_type(r) == Some("Observation")
+                && fhir::first_code(r, "code").is_some_and(|c| fhir::LOINC_COVID_CODES.contains(&c))
+        });
+        let mut w = Vec::new();
+        if has_imm && !has(VC_TYPE_IMMUNIZATION) {
+            w.push(Warning::new(
+                "vc_type_missing_immunization",
+                format!("vc.type SHOULD contain {VC_TYPE_IMMUNIZATION:?}"),
+            ));
+        } else if !has_imm && has(VC_TYPE_IMMUNIZATION) {
+            w.push(Warning::new(
+                "vc_type_unneeded_immunization",
+                format!("vc.type contains {VC_TYPE_IMMUNIZATION:?} but no Immunization"),
+            ));
+        }
+        if has_covid_obs && !has(VC_TYPE_LABORATORY) {
+            w.push(Warning::new(
+                "vc_type_missing_laboratory",
+                format!("vc.type SHOULD contain {VC_TYPE_LABORATORY:?}"),
+            ));
+        }
+        if (has_covid_imm || has_covid_obs) && !has(VC_TYPE_COVID19) {
+            w.push(Warning::new(
+                "vc_type_missing_covid19",
+                format!("vc.type SHOULD contain {VC_TYPE_COVID19:?}"),
+            ));
+        } else if !(has_covid_imm || has_covid_obs) && has(VC_TYPE_COVID19) {
+            w.push(Warning::new(
+                "vc_type_unneeded_covid19",
+                format!("vc.type contains {VC_TYPE_COVID19:?} but no COVID-19 resource"),
+            ));
+        }
+        if has(VC_TYPE_VERIFIABLE_CREDENTIAL) {
+            w.push(Warning::new(
+                "vc_type_unneeded_verifiable_credential",
+                "vc.type \"VerifiableCredential\" is not required and may be omitted",
+            ));
+        }
+        for t in &self.types {
+            let known = [
+                VC_TYPE_HEALTH_CARD,
+                VC_TYPE_IMMUNIZATION,
+                VC_TYPE_LABORATORY,
+                VC_TYPE_COVID19,
+                VC_TYPE_VERIFIABLE_CREDENTIAL,
+            ];
+            if !known.contains(&t.as_str()) {
+                w.push(Warning::new(
+                    "vc_type_unknown",
+                    format!("vc.type {t:?} is not a known SMART Health Cards type"),
+                ));
+            }
+        }
+        w
+    }
+
+    fn to_json_bytes(&self) -> Result<Vec<u8>, ShcError> {
+        // Field order as the specification's examples write it.
+        let mut subject = Map::new();
+        subject.insert(
+            "fhirVersion".into(),
+            Value::String(self.fhir_version.clone()),
+        );
+        subject.insert("fhirBundle".into(), self.fhir_bundle.clone());
+        #[derive(Serialize)]
+        struct Vc<'a> {
+            #[serde(rename = "type")]
+            types: &'a [String],
+            #[serde(rename = "credentialSubject")]
+            subject: &'a Map<String, Value>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            rid: Option<&'a str>,
+        }
+        #[derive(Serialize)]
+        struct Claims<'a> {
+            iss: &'a str,
+            nbf: &'a Number,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            exp: Option<&'a Number>,
+            vc: Vc<'a>,
+        }
+        serde_json::to_vec(&Claims {
+            iss: &self.iss,
+            nbf: &self.nbf,
+            exp: self.exp.as_ref(),
+            vc: Vc {
+                types: &self.types,
+                subject: &subject,
+                rid: self.rid.as_deref(),
+            },
+        })
+        .map_err(|e| ShcError::Issue(e.to_string()))
+    }
+}
+
+/// Checks the issuer URL policy: `https`, a host, no trailing `/`.
+pub fn check_iss(iss: &str) -> Result<(), ShcError> {
+    let url = url::Url::parse(iss).map_err(|_| ShcError::IssNotHttps(iss.to_owned()))?;
+    if url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
+        return Err(ShcError::IssNotHttps(iss.to_owned()));
+    }
+    if iss.ends_with('/') {
+        return Err(ShcError::IssTrailingSlash(iss.to_owned()));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ShcError::IssNotHttps(iss.to_owned()));
+    }
+    Ok(())
+}
+
+/// Checks that a JWK is an acceptable SMART Health Cards issuer key (`kty` EC, `crv` P-256,
+/// `alg` ES256, `use` sig, no `d`, `kid` equal to its RFC 7638 thumbprint) and returns it.
+pub fn validate_issuer_key(jwk: &Jwk) -> Result<Es256PublicKey, ShcError> {
+    if jwk.d.is_some() {
+        return Err(ShcError::KeyPrivate);
+    }
+    if jwk.kty != "EC" {
+        return Err(ShcError::KeyWrongKty(jwk.kty.clone()));
+    }
+    if jwk.crv.as_deref() != Some("P-256") {
+        return Err(ShcError::KeyWrongCrv(jwk.crv.clone().unwrap_or_default()));
+    }
+    if jwk.alg.as_deref() != Some("ES256") {
+        return Err(ShcError::KeyWrongAlg(jwk.alg.clone().unwrap_or_default()));
+    }
+    if jwk.use_.as_deref() != Some("sig") {
+        return Err(ShcError::KeyWrongUse(jwk.use_.clone().unwrap_or_default()));
+    }
+    let key = Es256PublicKey::from_jwk(jwk).map_err(|e| ShcError::KeyInvalid(e.to_string()))?;
+    match jwk.kid.as_deref() {
+        Some(kid) if kid == key.kid() => Ok(key),
+        other => Err(ShcError::KeyWrongKid {
+            kid: other.unwrap_or_default().to_owned(),
+            thumbprint: key.kid().to_owned(),
+        }),
+    }
+}
+
+/// Inflates raw DEFLATE data, refusing to produce more than `limit` bytes.
+pub(crate) fn inflate_limited(data: &[u8], limit: usize) -> Result<Vec<u8>, ShcError> {
+    let decoder = flate2::read::DeflateDecoder::new(data);
+    let mut out = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    decoder
+        .take(cap)
+        .read_to_end(&mut out)
+        .map_err(|e| ShcError::BadDeflate(e.to_string()))?;
+    if out.len() > limit {
+        return Err(ShcError::PayloadTooLarge(limit));
+    }
+    Ok(out)
+}
+
+/// Compresses with raw DEFLATE (no zlib or gzip wrapper), best compression.
+pub(crate) fn deflate(data: &[u8]) -> Result<Vec<u8>, ShcError> {
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(data)
+        .map_err(|e| ShcError::Issue(e.to_string()))?;
+    enc.finish().map_err(|e| ShcError::Issue(e.to_string()))
+}
+
+fn is_b64url(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A card whose structure is sound: header, signature encoding and payload have been parsed.
+/// Nothing has been verified yet; call [`ParsedCard::verify`].
+#[derive(Debug, Clone)]
+pub struct ParsedCard {
+    jws: String,
+    signing_input_len: usize,
+    signature: [u8; 64],
+    kid: String,
+    payload: Payload,
+}
+
+impl ParsedCard {
+    /// Parses a compact JWS. Checks, in order: size (≤ [`MAX_JWS_LEN`]), no surrounding
+    /// whitespace, three base64url parts, header JSON with `alg` ES256, `zip` DEF, a `kid` and no
+    /// `crit`; a 64-byte raw signature (DER is recognised and refused); raw DEFLATE inflating to
+    /// at most [`MAX_PAYLOAD_LEN`] bytes of UTF-8 JSON without BOM; the payload's structure
+    /// ([`Payload::from_value`]).
+    pub fn parse(jws: &str) -> Result<ParsedCard, ShcError> {
+        check_len(jws, MAX_JWS_LEN)?;
+        if jws.trim() != jws || jws.starts_with('\u{feff}') {
+            return Err(ShcError::TrailingCharacters);
+        }
+        let mut parts = jws.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(ShcError::MalformedJws("expected exactly three parts"));
+        };
+        if !is_b64url(h) || !is_b64url(p) || !is_b64url(s) {
+            return Err(ShcError::MalformedJws("a part is empty or not base64url"));
+        }
+        let header_bytes =
+            b64::decode(h).map_err(|_| ShcError::MalformedJws("header base64url"))?;
+        let header: Map<String, Value> =
+            serde_json::from_slice(&header_bytes).map_err(|_| ShcError::HeaderNotJson)?;
+        match header.get("alg") {
+            None => return Err(ShcError::MissingAlg),
+            Some(Value::String(a)) if a == "ES256" => {}
+            Some(other) => return Err(ShcError::UnsupportedAlg(super::jws_value_text(other))),
+        }
+        match header.get("zip") {
+            None => return Err(ShcError::MissingZip),
+            Some(Value::String(z)) if z == "DEF" => {}
+            Some(other) => return Err(ShcError::UnsupportedZip(super::jws_value_text(other))),
+        }
+        let kid = match header.get("kid") {
+            Some(Value::String(k)) if !k.is_empty() => k.clone(),
+            _ => return Err(ShcError::MissingKid),
+        };
+        if header.contains_key("crit") {
+            return Err(ShcError::CriticalHeader);
+        }
+        let sig = b64::decode(s).map_err(|_| ShcError::MalformedJws("signature base64url"))?;
+        if sig.len() > 64 && sig.first() == Some(&0x30) && sig.get(2) == Some(&0x02) {
+            return Err(ShcError::SignatureDerEncoded);
+        }
+        let signature: [u8; 64] = sig
+            .as_slice()
+            .try_into()
+            .map_err(|_| ShcError::SignatureLength(sig.len()))?;
+        let compressed = b64::decode(p).map_err(|_| ShcError::MalformedJws("payload base64url"))?;
+        let inflated = inflate_limited(&compressed, MAX_PAYLOAD_LEN)?;
+        if inflated.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            return Err(ShcError::PayloadBom);
+        }
+        let text = std::str::from_utf8(&inflated).map_err(|_| ShcError::PayloadNotUtf8)?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ShcError::PayloadNotJson(e.to_string()))?;
+        let payload = Payload::from_value(value)?;
+        Ok(ParsedCard {
+            signing_input_len: h.len() + 1 + p.len(),
+            jws: jws.to_owned(),
+            signature,
+            kid,
+            payload,
+        })
+    }
+
+    /// The compact JWS as given.
+    pub fn jws(&self) -> &str {
+        &self.jws
+    }
+    /// Header `kid`.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+    /// Payload `iss`.
+    pub fn iss(&self) -> &str {
+        &self.payload.iss
+    }
+    /// Payload `nbf`, exactly as the JSON number was written.
+    pub fn nbf(&self) -> &Number {
+        &self.payload.nbf
+    }
+    /// Payload `exp`, if present.
+    pub fn exp(&self) -> Option<&Number> {
+        self.payload.exp.as_ref()
+    }
+    /// `vc.type`.
+    pub fn types(&self) -> &[String] {
+        &self.payload.types
+    }
+    /// `vc.credentialSubject.fhirBundle`.
+    pub fn fhir_bundle(&self) -> &Value {
+        &self.payload.fhir_bundle
+    }
+    /// `vc.rid`.
+    pub fn rid(&self) -> Option<&str> {
+        self.payload.rid.as_deref()
+    }
+    /// The whole parsed payload.
+    pub fn payload(&self) -> &Payload {
+        &self.payload
+    }
+    /// Warnings that need no trust decision (e.g. a JWS too long for one QR).
+    pub fn structural_warnings(&self) -> Vec<Warning> {
+        let mut w = Vec::new();
+        if self.jws.len() > MAX_SINGLE_QR_JWS_LEN {
+            w.push(Warning::new(
+                "jws_too_long",
+                format!(
+                    "JWS is {} characters; more than {MAX_SINGLE_QR_JWS_LEN} does not fit one QR",
+                    self.jws.len()
+                ),
+            ));
+        }
+        w
+    }
+
+    /// Verifies the card against `directory` at `now` (also used as the X.509 validation time).
+    pub fn verify(
+        &self,
+        directory: &Directory,
+        now: NumericDate,
+    ) -> Result<VerifiedCard, ShcError> {
+        self.verify_with(directory, &VerifyOptions::at(now))
+    }
+
+    /// Verifies the card. Order of checks (the first failure is returned):
+    /// 1. `iss` is https without a trailing `/`;
+    /// 2. `iss` is in the directory (else `issuer_not_trusted`);
+    /// 3. the header `kid` is in **that issuer's** key set (a kid of another issuer gives
+    ///    `issuer_kid_mismatch`, else `unknown_kid`);
+    /// 4. that key is a valid SMART Health Cards key ([`validate_issuer_key`]);
+    /// 5. the ES256 signature over `header.payload`;
+    /// 6. if the key has `x5c`: the chain ([`x5c::check_chain`]) at `options.pki_time`;
+    /// 7. `nbf` / `exp` at `options.now` ([`Payload::check_time`]);
+    /// 8. the FHIR bundle and VC type rules ([`Payload::check_content_for`]; the short
+    ///    `resource:N` reference rules are errors when the JWS fits one QR, warnings otherwise);
+    /// 9. revocation: if the key has `crlVersion` or a CRL is loaded for its kid, the CRL must be
+    ///    loaded and well-formed, and the card's `rid` must not be listed (a `rid.timestamp`
+    ///    entry revokes cards whose `nbf` is before the timestamp).
+    pub fn verify_with(
+        &self,
+        directory: &Directory,
+        options: &VerifyOptions,
+    ) -> Result<VerifiedCard, ShcError> {
+        let iss = &self.payload.iss;
+        check_iss(iss)?;
+        let Some(entry) = directory.issuer(iss) else {
+            return Err(ShcError::IssuerNotTrusted(iss.clone()));
+        };
+        let Some(jwk) = entry.key(&self.kid) else {
+            if let Some(owner) = directory.kid_owner(&self.kid) {
+                return Err(ShcError::IssuerKidMismatch {
+                    kid: self.kid.clone(),
+                    iss: iss.clone(),
+                    owner: owner.to_owned(),
+                });
+            }
+            return Err(ShcError::UnknownKid {
+                kid: self.kid.clone(),
+                iss: iss.clone(),
+            });
+        };
+        let key = validate_issuer_key(jwk)?;
+        key.verify(
+            &self.jws.as_bytes()[..self.signing_input_len],
+            &self.signature,
+        )
+        .map_err(|_| ShcError::BadSignature)?;
+        if let Some(chain) = &jwk.x5c {
+            x5c::check_chain(
+                chain,
+                iss,
+                &key,
+                options.pki_time.unwrap_or(options.now),
+                directory.trust_anchors(),
+            )?;
+        }
+        let mut warnings = self.structural_warnings();
+        warnings.extend(self.payload.check_time(options.now)?);
+        // The IG's short-reference rules bind cards that can be a QR code (≤ 1195 characters).
+        warnings.extend(
+            self.payload
+                .check_content_for(self.jws.len() <= MAX_SINGLE_QR_JWS_LEN)?,
+        );
+        // Revocation.
+        let crl = entry.crl(&self.kid);
+        if jwk.crl_version.is_some() || crl.is_some() {
+            let Some(crl) = crl else {
+                return Err(ShcError::CrlUnavailable(jwk.crl_version.unwrap_or(0)));
+            };
+            let list = check_crl(crl, &self.kid, jwk.crl_version)?;
+            if let Some(rid) = &self.payload.rid
+                && let Ok((rid, _)) = parse_rid(rid)
+            {
+                for (revoked, until) in &list {
+                    if revoked == rid {
+                        let applies = match until {
+                            None => true,
+                            Some(ts) => self.payload.nbf_f64() < *ts as f64,
+                        };
+                        if applies {
+                            return Err(ShcError::Revoked(rid.to_owned()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(VerifiedCard {
+            iss: iss.clone(),
+            issuer_name: entry.name.clone(),
+            kid: self.kid.clone(),
+            nbf: self.payload.nbf.clone(),
+            exp: self.payload.exp.clone(),
+            types: self.payload.types.clone(),
+            fhir_version: self.payload.fhir_version.clone(),
+            fhir_bundle: self.payload.fhir_bundle.clone(),
+            rid: self.payload.rid.clone(),
+            warnings,
+        })
+    }
+}
+
+/// When to verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// The time `nbf` and `exp` are judged at.
+    pub now: NumericDate,
+    /// The time X.509 certificates (`x5c`) are judged at; `None` means `now`.
+    pub pki_time: Option<NumericDate>,
+}
+
+impl VerifyOptions {
+    /// Everything judged at `now`.
+    pub fn at(now: NumericDate) -> Self {
+        VerifyOptions {
+            now,
+            pki_time: None,
+        }
+    }
+}
+
+/// A card that passed every check. Serializes to the fields a CLI prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifiedCard {
+    /// Issuer URL (`iss`).
+    pub iss: String,
+    /// The issuer's display name from the directory, if it has one.
+    pub issuer_name: Option<String>,
+    /// The key that signed it.
+    pub kid: String,
+    /// `nbf` as written (seconds, may be fractional).
+    pub nbf: Number,
+    /// `exp` as written, if present.
+    pub exp: Option<Number>,
+    /// `vc.type`.
+    pub types: Vec<String>,
+    /// `vc.credentialSubject.fhirVersion`.
+    pub fhir_version: String,
+    /// The FHIR bundle.
+    pub fhir_bundle: Value,
+    /// `vc.rid`.
+    pub rid: Option<String>,
+    /// Non-fatal findings.
+    pub warnings: Vec<Warning>,
+}
+
+/// Builds and signs a SMART Health Card. The hospital peer calls
+/// `CardBuilder::new(iss, nbf, bundle).vc_type(..).sign(&key)`.
+#[derive(Debug, Clone)]
+pub struct CardBuilder {
+    iss: String,
+    nbf: NumericDate,
+    exp: Option<NumericDate>,
+    types: Vec<String>,
+    fhir_version: String,
+    bundle: Value,
+    rid: Option<String>,
+    minify: bool,
+}
+
+impl CardBuilder {
+    /// A card from issuer `iss` (https, no trailing slash), valid from `nbf`, carrying the FHIR
+    /// R4 `bundle` (a `collection` Bundle with `resource:N` fullUrls and references).
+    pub fn new(iss: impl Into<String>, nbf: NumericDate, bundle: Value) -> Self {
+        CardBuilder {
+            iss: iss.into(),
+            nbf,
+            exp: None,
+            types: vec![VC_TYPE_HEALTH_CARD.to_owned()],
+            fhir_version: "4.0.1".into(),
+            bundle,
+            rid: None,
+            minify: true,
+        }
+    }
+    /// Sets `exp`.
+    pub fn expires(mut self, exp: NumericDate) -> Self {
+        self.exp = Some(exp);
+        self
+    }
+    /// Adds a `vc.type` entry (e.g. [`VC_TYPE_IMMUNIZATION`]); duplicates are ignored.
+    pub fn vc_type(mut self, t: &str) -> Self {
+        if !self.types.iter().any(|x| x == t) {
+            self.types.push(t.to_owned());
+        }
+        self
+    }
+    /// Sets `vc.rid` (base64url alphabet, ≤ 24 characters).
+    pub fn rid(mut self, rid: impl Into<String>) -> Self {
+        self.rid = Some(rid.into());
+        self
+    }
+    /// Sets `fhirVersion` (default 4.0.1).
+    pub fn fhir_version(mut self, v: impl Into<String>) -> Self {
+        self.fhir_version = v.into();
+        self
+    }
+    /// Whether to apply the specification's minification ([`fhir::minify`]) before signing
+    /// (default on).
+    pub fn minify(mut self, on: bool) -> Self {
+        self.minify = on;
+        self
+    }
+
+    /// Checks everything a verifier would (issuer URL, rid, FHIR rules), then signs. Returns the
+    /// compact JWS.
+    pub fn sign(&self, key: &Es256KeyPair) -> Result<String, ShcError> {
+        check_iss(&self.iss)?;
+        if let Some(rid) = &self.rid {
+            parse_rid(rid).map_err(ShcError::BadRid)?;
+        }
+        let mut bundle = self.bundle.clone();
+        if self.minify {
+            fhir::minify(&mut bundle);
+        }
+        fhir::check_bundle(&bundle)?;
+        let payload = Payload {
+            iss: self.iss.clone(),
+            nbf: Number::from(self.nbf.seconds()),
+            exp: self.exp.map(|e| Number::from(e.seconds())),
+            types: self.types.clone(),
+            fhir_version: self.fhir_version.clone(),
+            fhir_bundle: bundle,
+            rid: self.rid.clone(),
+        };
+        if let Some(exp) = self.exp
+            && exp <= self.nbf
+        {
+            return Err(ShcError::ExpBeforeNbf {
+                nbf: self.nbf.seconds() as f64,
+                exp: exp.seconds() as f64,
+            });
+        }
+        let json = payload.to_json_bytes()?;
+        if json.len() > MAX_PAYLOAD_LEN {
+            return Err(ShcError::PayloadTooLarge(MAX_PAYLOAD_LEN));
+        }
+        let header = format!(
+            r#"{{"zip":"DEF","alg":"ES256","kid":"{}"}}"#,
+            key.public_key().kid()
+        );
+        let mut jws = b64::encode(header.as_bytes());
+        jws.push('.');
+        jws.push_str(&b64::encode(deflate(&json)?));
+        let sig = key
+            .sign(jws.as_bytes())
+            .map_err(|e| ShcError::Issue(e.to_string()))?;
+        jws.push('.');
+        jws.push_str(&b64::encode(sig));
+        if jws.len() > MAX_JWS_LEN {
+            return Err(ShcError::InputTooLarge(jws.len(), MAX_JWS_LEN));
+        }
+        Ok(jws)
+    }
+}
