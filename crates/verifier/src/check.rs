@@ -1,6 +1,6 @@
 //! `spondon-verifier check`: the offline verdict on one input.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use spondon_core::NumericDate;
 use spondon_core::keys::{Es256PublicKey, Jwk};
@@ -23,7 +23,9 @@ pub enum CheckError {
     BadRootKey { path: String, message: String },
     #[error("--trust {path}: {message}")]
     BadTrustList { path: String, message: String },
-    #[error("--trust needs --root-key: a trust list is only as good as the root key it is checked against")]
+    #[error(
+        "--trust needs --root-key: a trust list is only as good as the root key it is checked against"
+    )]
     TrustWithoutRoot,
     #[error("the image holds no QR code that could be read: {0}")]
     Image(String),
@@ -42,9 +44,8 @@ pub fn instant(at: Option<&str>) -> Result<NumericDate, CheckError> {
     let Some(text) = at else {
         return Ok(NumericDate::now());
     };
-    let parsed =
-        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| CheckError::BadTime(text.to_owned()))?;
+    let parsed = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| CheckError::BadTime(text.to_owned()))?;
     Ok(NumericDate(parsed.unix_timestamp()))
 }
 
@@ -89,20 +90,31 @@ pub fn load_trust(
             path: path.display().to_string(),
             message,
         };
-        let root = trust.root_key.as_ref().ok_or(CheckError::TrustWithoutRoot)?;
+        let root = trust
+            .root_key
+            .as_ref()
+            .ok_or(CheckError::TrustWithoutRoot)?;
         let text = read_text(path)?;
         let parsed = token::decode_any(&text).map_err(|e| bad(e.to_string()))?;
         let anchors = TrustAnchors {
             root_key: Some(root),
             ..TrustAnchors::default()
         };
-        parsed.verify(&anchors, now).map_err(|e| bad(e.to_string()))?;
+        parsed
+            .verify(&anchors, now)
+            .map_err(|e| bad(e.to_string()))?;
         let TokenClaims::TrustList(list) = parsed.claims else {
-            return Err(bad(format!("is a {}, not a trust list", parsed.kind.name())));
+            return Err(bad(format!(
+                "is a {}, not a trust list",
+                parsed.kind.name()
+            )));
         };
         for hospital in &list.hospitals {
             let bad_entry = |e: shc::ShcError| {
-                bad(format!("hospital {:?} cannot be trusted for health cards: {e}", hospital.id))
+                bad(format!(
+                    "hospital {:?} cannot be trusted for health cards: {e}",
+                    hospital.id
+                ))
             };
             trust
                 .directory
@@ -120,10 +132,30 @@ pub fn load_trust(
     Ok(trust)
 }
 
-/// Judges the input at `path` against `trust` at `now`.
-pub fn check_path(path: &Path, trust: &Trust, now: NumericDate) -> Result<Report, CheckError> {
-    let bytes = input::read(path)?;
-    let name = path.display().to_string();
+/// Judges the input in `paths` (read as one text when there are several) against `trust` at `now`.
+pub fn check_paths(
+    paths: &[PathBuf],
+    trust: &Trust,
+    now: NumericDate,
+) -> Result<Report, CheckError> {
+    let (name, bytes) = match paths {
+        [one] => (one.display().to_string(), input::read(one)?),
+        _ => {
+            let mut joined = Vec::new();
+            for path in paths {
+                let mut bytes = input::read(path)?;
+                if bytes.len() as u64 + joined.len() as u64 > input::MAX_INPUT_BYTES {
+                    return Err(InputError::TooLarge {
+                        path: path.display().to_string(),
+                    }
+                    .into());
+                }
+                joined.append(&mut bytes);
+                joined.push(b'\n');
+            }
+            ("the input files".to_owned(), joined)
+        }
+    };
     let shape = input::classify(&name, bytes, token::is_spondon_text)?;
     check_shape(shape, trust, now)
 }
@@ -135,15 +167,15 @@ pub fn check_shape(shape: Shape, trust: &Trust, now: NumericDate) -> Result<Repo
             let texts = spondon_core::qr::decode_image(&bytes)
                 .map_err(|e| CheckError::Image(e.to_string()))?;
             let joined = texts.join("\n");
-            if texts.iter().all(|t| token::is_spondon_text(t)) && texts.len() == 1 {
+            if texts.len() == 1 && texts.iter().all(|t| token::is_spondon_text(t)) {
                 check_token(&joined, trust, now)
             } else {
-                check_cards(&joined, trust, now)
+                check_cards(CardText::Numeric(&joined), trust, now)
             }
         }
-        Shape::ShcFile(text) | Shape::ShcNumeric(text) | Shape::Jws(text) => {
-            check_cards(&text, trust, now)
-        }
+        Shape::ShcFile(text) => check_cards(CardText::File(&text), trust, now),
+        Shape::ShcNumeric(text) => check_cards(CardText::Numeric(&text), trust, now),
+        Shape::Jws(text) => check_cards(CardText::Jws(&text), trust, now),
         Shape::Token(text) => check_token(&text, trust, now),
     })
 }
@@ -156,8 +188,10 @@ fn problem(code: &str, message: impl ToString) -> Problem {
 }
 
 /// Every card in the text, each verified on its own; the file is valid only if all are.
-fn check_cards(text: &str, trust: &Trust, now: NumericDate) -> Report {
-    let jws_list = match shc::extract_jws(text) {
+/// Routing is strict, as the SMART validator is: whitespace or characters around a JWS, a file
+/// or a QR text are the parser's to judge, not the CLI's to trim away.
+fn check_cards(shape: CardText<'_>, trust: &Trust, now: NumericDate) -> Report {
+    let jws_list = match card_jws(shape) {
         Ok(list) => list,
         Err(e) => {
             let mut report = Report::new("smart_health_card");
@@ -171,6 +205,53 @@ fn check_cards(text: &str, trust: &Trust, now: NumericDate) -> Report {
         .map(|jws| check_card(jws, trust, options))
         .collect();
     Report::combine("smart_health_card_file", cards)
+}
+
+/// The text of one or more cards, by the shape it arrived in.
+#[derive(Debug, Clone, Copy)]
+enum CardText<'a> {
+    /// A `.smart-health-card` file, or a FHIR `$health-cards-issue` response.
+    File(&'a str),
+    /// One or more `shc:/` QR texts, one per line; legacy chunks of one card in any order.
+    Numeric(&'a str),
+    Jws(&'a str),
+}
+
+fn card_jws(shape: CardText<'_>) -> Result<Vec<String>, shc::ShcError> {
+    match shape {
+        CardText::Jws(jws) => Ok(vec![jws.to_owned()]),
+        CardText::File(text) => {
+            let is_parameters = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("resourceType")?.as_str().map(|t| t == "Parameters"))
+                .unwrap_or(false);
+            if is_parameters {
+                shc::extract_jws(text)
+            } else {
+                Ok(shc::HealthCardFile::from_json(text)?.verifiable_credential)
+            }
+        }
+        CardText::Numeric(text) => {
+            let lines: Vec<&str> = text
+                .split('\n')
+                .map(|l| l.strip_suffix('\r').unwrap_or(l))
+                .filter(|l| !l.trim().is_empty())
+                .collect();
+            let is_chunk = |l: &str| {
+                l.strip_prefix("shc:/")
+                    .is_some_and(|rest| rest.contains('/'))
+            };
+            let mut out = Vec::new();
+            for line in lines.iter().filter(|l| !is_chunk(l)) {
+                out.push(shc::decode_numeric_chunks(&[line])?.jws);
+            }
+            let chunks: Vec<&str> = lines.iter().copied().filter(|l| is_chunk(l)).collect();
+            if !chunks.is_empty() {
+                out.push(shc::decode_numeric_chunks(&chunks)?.jws);
+            }
+            Ok(out)
+        }
+    }
 }
 
 fn check_card(jws: &str, trust: &Trust, options: VerifyOptions) -> Report {
@@ -190,7 +271,7 @@ fn check_card(jws: &str, trust: &Trust, options: VerifyOptions) -> Report {
     report.not_before = Some(card.nbf().clone());
     report.expires = card.exp().cloned();
     report.fhir = Some(card.fhir_bundle().clone());
-    match card.verify_with(&trust.directory, options) {
+    match card.verify_with(&trust.directory, &options) {
         Ok(verified) => {
             report.valid = true;
             report.warnings = verified

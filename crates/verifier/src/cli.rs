@@ -33,6 +33,7 @@ Examples:
   spondon-verifier check --directory vci-issuers.json card.smart-health-card
   spondon-verifier check --directory vci-issuers.json --at 2021-06-01T00:00:00Z --json card.txt
   spondon-verifier check --trust trust-list.txt --root-key authority.jwk grant.txt
+  spondon-verifier check --directory vci-issuers.json chunk-1.txt chunk-2.txt chunk-3.txt
   zbarimg -q --raw photo.png | spondon-verifier check --directory vci-issuers.json -";
 
 #[derive(Debug, Args)]
@@ -60,7 +61,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// The file to check, or - for standard input.
-    #[arg(value_name = "FILE|-")]
-    pub input: PathBuf,
+    /// The file to check, or - for standard input. Several files are read as one text (e.g. the
+    /// chunks of a legacy multi-QR card, one per file).
+    #[arg(value_name = "FILE|-", required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
 }

@@ -79,22 +79,30 @@ pub fn classify(
     let text = String::from_utf8(bytes).map_err(|_| InputError::NotText {
         path: name.to_owned(),
     })?;
-    // Surrounding whitespace is what editors and terminals add; anything else (a byte-order mark,
-    // trailing characters) is left for the format's parser to judge.
-    let trimmed = text.trim_matches(|c: char| c.is_ascii_whitespace());
-    if trimmed.is_empty() {
+    // A text file ends with one line ending, which is not part of the content; anything else
+    // (other whitespace, a byte-order mark, trailing characters) is left for the parser to judge,
+    // as the SMART Health Cards validator does.
+    let content = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(&text);
+    if content.trim().is_empty() {
         return Err(InputError::Empty {
             path: name.to_owned(),
         });
     }
-    let bare = trimmed.trim_start_matches('\u{feff}');
+    let bare = content.trim_start().trim_start_matches('\u{feff}');
+    let trimmed = content;
     let shape = if bare.starts_with('{') {
         Shape::ShcFile(trimmed.to_owned())
-    } else if bare.starts_with("shc:/") {
+    } else if bare
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("shc:"))
+    {
         Shape::ShcNumeric(trimmed.to_owned())
     } else if is_token(bare) {
         Shape::Token(trimmed.to_owned())
-    } else if looks_like_jws(bare) {
+    } else if looks_like_jws(bare.trim_end()) {
         Shape::Jws(trimmed.to_owned())
     } else {
         return Err(InputError::Unrecognised {
@@ -121,12 +129,28 @@ mod tests {
 
     #[test]
     fn shapes() {
-        assert!(matches!(shape(" {\"verifiableCredential\":[]}\n"), Ok(Shape::ShcFile(_))));
-        assert!(matches!(shape("shc:/5676\nshc:/1/2/56"), Ok(Shape::ShcNumeric(_))));
+        assert!(matches!(
+            shape(" {\"verifiableCredential\":[]}\n"),
+            Ok(Shape::ShcFile(_))
+        ));
+        assert!(matches!(shape("shc:5676"), Ok(Shape::ShcNumeric(_))));
+        assert!(matches!(shape("eyJ.eyJ.abc\n"), Ok(Shape::Jws(t)) if t == "eyJ.eyJ.abc"));
+        assert!(
+            matches!(shape("eyJ.eyJ.abc \t\n "), Ok(Shape::Jws(t)) if t == "eyJ.eyJ.abc \t\n ")
+        );
+        assert!(matches!(
+            shape("shc:/5676\nshc:/1/2/56"),
+            Ok(Shape::ShcNumeric(_))
+        ));
         assert!(matches!(shape("eyJ.eyJ.abc_-"), Ok(Shape::Jws(_))));
         assert!(matches!(shape("TOKEN:ABC"), Ok(Shape::Token(_))));
-        assert!(matches!(shape("\u{feff}eyJ.eyJ.abc"), Ok(Shape::Jws(t)) if t.starts_with('\u{feff}')));
-        assert!(matches!(shape("hello world"), Err(InputError::Unrecognised { .. })));
+        assert!(
+            matches!(shape("\u{feff}eyJ.eyJ.abc"), Ok(Shape::Jws(t)) if t.starts_with('\u{feff}'))
+        );
+        assert!(matches!(
+            shape("hello world"),
+            Err(InputError::Unrecognised { .. })
+        ));
         assert!(matches!(shape("  \n"), Err(InputError::Empty { .. })));
         assert!(matches!(
             classify("t", vec![0xff, 0xfe, 0x00], |_| false),

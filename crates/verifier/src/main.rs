@@ -28,7 +28,7 @@ fn run_check(args: &cli::CheckArgs) -> ExitCode {
             args.trust.as_deref(),
             now,
         )?;
-        check::check_path(&args.input, &trust, now)
+        check::check_paths(&args.input, &trust, now)
     });
     match outcome {
         Ok(report) => {

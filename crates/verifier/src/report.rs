@@ -94,27 +94,39 @@ impl Report {
         if let Some(issuer) = &self.issuer {
             match &self.issuer_name {
                 Some(name) => {
-                    let _ = writeln!(out, "  issuer:     {name} <{issuer}>");
+                    let _ = writeln!(out, "  issuer:      {name} <{issuer}>");
                 }
                 None => {
-                    let _ = writeln!(out, "  issuer:     {issuer}");
+                    let _ = writeln!(out, "  issuer:      {issuer}");
                 }
             }
         }
         if let Some(nbf) = &self.not_before {
-            let _ = writeln!(out, "  valid from: {}", render_time(nbf));
+            let _ = writeln!(out, "  valid from:  {}", render_time(nbf));
         }
         match &self.expires {
             Some(exp) => {
-                let _ = writeln!(out, "  expires:    {}", render_time(exp));
+                let _ = writeln!(out, "  expires:     {}", render_time(exp));
             }
-            None if self.kind == "smart_health_card" => {
-                let _ = writeln!(out, "  expires:    never");
+            None if self.kind == "smart_health_card" && self.issuer.is_some() => {
+                let _ = writeln!(out, "  expires:     never");
             }
             None => {}
         }
+        if let Some(serde_json::Value::Object(claims)) = &self.claims {
+            for (name, value) in claims {
+                if matches!(name.as_str(), "issued_at" | "not_before" | "expires") {
+                    continue;
+                }
+                let Some(rendered) = render_claim(value) else {
+                    continue;
+                };
+                let label = format!("{}:", name.replace('_', " "));
+                let _ = writeln!(out, "  {label:<13}{rendered}");
+            }
+        }
         if let Some(fhir) = &self.fhir {
-            let _ = writeln!(out, "  contents:   {}", summarize_bundle(fhir));
+            let _ = writeln!(out, "  contents:    {}", summarize_bundle(fhir));
         }
         for (i, card) in self.cards.iter().enumerate() {
             let _ = write!(out, "  card {}: ", i + 1);
@@ -123,11 +135,22 @@ impl Report {
         }
         if self.cards.is_empty() {
             for p in &self.errors {
-                let _ = writeln!(out, "  error:      {} [{}]", p.message, p.code);
+                let _ = writeln!(out, "  error:       {} [{}]", p.message, p.code);
             }
         }
+        // People read one line per kind of finding; `--json` keeps every one.
+        let mut shown: Vec<&str> = Vec::new();
         for p in &self.warnings {
-            let _ = writeln!(out, "  warning:    {} [{}]", p.message, p.code);
+            if shown.contains(&p.code.as_str()) {
+                continue;
+            }
+            shown.push(&p.code);
+            let more = self.warnings.iter().filter(|w| w.code == p.code).count() - 1;
+            let _ = write!(out, "  warning:     {} [{}]", p.message, p.code);
+            if more > 0 {
+                let _ = write!(out, " (and {more} more like it)");
+            }
+            out.push('\n');
         }
         out.trim_end().to_owned() + "\n"
     }
@@ -145,6 +168,37 @@ fn human_kind(kind: &str) -> &str {
         "pop_proof" => "Spondon proof of possession",
         "spondon_token" => "Spondon token",
         other => other,
+    }
+}
+
+/// A claim value on one line: lists joined, keys by their `kid`, empty values left out.
+fn render_claim(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) if items.is_empty() => None,
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(render_claim)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        Value::Object(map) => match (map.get("kid"), map.get("type")) {
+            _ if map.contains_key("name") && map.contains_key("peer_url") => Some(format!(
+                "{} <{}>",
+                map.get("name").and_then(Value::as_str).unwrap_or_default(),
+                map.get("peer_url")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            )),
+            (Some(Value::String(kid)), Some(Value::String(t))) => Some(format!("{t} {kid}")),
+            (Some(Value::String(kid)), _) => Some(format!("key {kid}")),
+            _ => Some(value.to_string()),
+        },
+        other => Some(other.to_string()),
     }
 }
 
@@ -248,7 +302,24 @@ mod tests {
         assert!(all.errors[0].message.starts_with("card 2:"));
         let one = Report::combine("smart_health_card_file", vec![good]);
         assert!(one.valid);
-        assert_eq!(one.kind, "smart-health-card");
+        assert_eq!(one.kind, "smart_health_card");
+    }
+
+    #[test]
+    fn repeated_warnings_are_folded_in_text() {
+        let mut r = Report::new("smart_health_card");
+        r.valid = true;
+        for i in 0..3 {
+            r.warnings.push(Problem {
+                code: "fhir_reference_not_short".into(),
+                message: format!("entry[{i}] reference"),
+            });
+        }
+        let text = r.to_text();
+        assert!(
+            text.contains("entry[0] reference [fhir_reference_not_short] (and 2 more like it)")
+        );
+        assert!(!text.contains("entry[1]"));
     }
 
     #[test]
