@@ -296,6 +296,12 @@ fn check_token(text: &str, trust: &Trust, now: NumericDate) -> Report {
     };
     let mut report = Report::new(parsed.kind.name());
     report.issuer = parsed.issuer.clone();
+    report.issuer_name = match (&parsed.issuer, &trust.trust_list) {
+        (Some(id), Some(list)) if parsed.kind != token::TokenKind::TrustList => {
+            list.hospital(id).map(|h| h.name.clone())
+        }
+        _ => None,
+    };
     report.not_before = parsed.not_before.map(|t| t.0.into());
     report.expires = parsed.expires.map(|t| t.0.into());
     report.claims = serde_json::to_value(&parsed.claims).ok();

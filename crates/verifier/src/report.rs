@@ -194,6 +194,18 @@ fn render_claim(value: &serde_json::Value) -> Option<String> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
             )),
+            _ if map.get("type").and_then(Value::as_str) == Some("grant") => Some(format!(
+                "the grant {}",
+                map.get("grant_id").and_then(Value::as_str).unwrap_or("?")
+            )),
+            _ if map.get("type").and_then(Value::as_str) == Some("issued_before") => {
+                let before = map
+                    .get("before")
+                    .and_then(Value::as_number)
+                    .map(render_time)
+                    .unwrap_or_else(|| "?".into());
+                Some(format!("every grant issued before {before}"))
+            }
             (Some(Value::String(kid)), Some(Value::String(t))) => Some(format!("{t} {kid}")),
             (Some(Value::String(kid)), _) => Some(format!("key {kid}")),
             _ => Some(value.to_string()),
