@@ -1098,3 +1098,28 @@ fn shl_dev_tools_vectors_parse() {
         }
     }
 }
+
+#[test]
+fn cli_verdict_shape() {
+    use spondon_core::shc::check_jws;
+    let dir = spec_directory();
+    let ok =
+        serde_json::to_value(check_jws(&read("shc/example-00-d-jws.txt"), &dir, &opts())).unwrap();
+    assert_eq!(ok["valid"], true);
+    assert_eq!(ok["kind"], "smart-health-card");
+    assert_eq!(ok["issuer"], SPEC_ISS);
+    assert_eq!(ok["not_before"].to_string(), "1687450764.656");
+    assert_eq!(ok["expires"], serde_json::Value::Null);
+    assert_eq!(ok["errors"], serde_json::json!([]));
+    assert_eq!(ok["fhir"]["resourceType"], "Bundle");
+    let bad =
+        serde_json::to_value(check_jws(&read("shc/example-03-d-jws.txt"), &dir, &opts())).unwrap();
+    assert_eq!(bad["valid"], false);
+    assert_eq!(bad["errors"][0]["code"], "revoked");
+    assert_eq!(bad["expires"].to_string(), "1718986764.657");
+    assert_eq!(bad["fhir"]["resourceType"], "Bundle");
+    let junk = serde_json::to_value(check_jws("not a jws", &dir, &opts())).unwrap();
+    assert_eq!(junk["valid"], false);
+    assert_eq!(junk["errors"][0]["code"], "malformed_jws");
+    assert_eq!(junk["issuer"], serde_json::Value::Null);
+}

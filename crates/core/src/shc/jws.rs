@@ -767,3 +767,77 @@ impl CardBuilder {
         Ok(jws)
     }
 }
+
+/// One entry of a [`Verdict`]'s `errors`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerdictError {
+    /// [`ShcError::code`].
+    pub code: &'static str,
+    /// The error's message.
+    pub message: String,
+}
+
+impl From<&ShcError> for VerdictError {
+    fn from(e: &ShcError) -> Self {
+        VerdictError {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The verdict on one card, shaped as the verifier CLI prints it:
+/// `{"valid","kind","issuer","issuer_name","not_before","expires","errors":[{"code","message"}],"warnings","fhir"}`.
+/// Whatever could be parsed is reported even when the card is invalid.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub valid: bool,
+    /// Always `"smart-health-card"`.
+    pub kind: &'static str,
+    pub issuer: Option<String>,
+    pub issuer_name: Option<String>,
+    pub not_before: Option<Number>,
+    pub expires: Option<Number>,
+    pub errors: Vec<VerdictError>,
+    pub warnings: Vec<Warning>,
+    /// The FHIR bundle (also of an invalid card, when it could be parsed).
+    pub fhir: Option<Value>,
+}
+
+/// Parses and verifies one JWS and reports everything in one [`Verdict`].
+pub fn check_jws(jws: &str, directory: &Directory, options: &VerifyOptions) -> Verdict {
+    let mut v = Verdict {
+        valid: false,
+        kind: "smart-health-card",
+        issuer: None,
+        issuer_name: None,
+        not_before: None,
+        expires: None,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        fhir: None,
+    };
+    let card = match ParsedCard::parse(jws) {
+        Ok(c) => c,
+        Err(e) => {
+            v.errors.push((&e).into());
+            return v;
+        }
+    };
+    v.issuer = Some(card.iss().to_owned());
+    v.issuer_name = directory.issuer(card.iss()).and_then(|e| e.name.clone());
+    v.not_before = Some(card.nbf().clone());
+    v.expires = card.exp().cloned();
+    v.fhir = Some(card.fhir_bundle().clone());
+    match card.verify_with(directory, options) {
+        Ok(ok) => {
+            v.valid = true;
+            v.warnings = ok.warnings;
+        }
+        Err(e) => {
+            v.warnings = card.structural_warnings();
+            v.errors.push((&e).into());
+        }
+    }
+    v
+}
