@@ -223,3 +223,33 @@ fn key_policy_at_verification() {
     assert_eq!(v.errors[0].code, "issuer_not_trusted");
     assert_eq!(v.issuer.as_deref(), Some(ISS));
 }
+
+#[test]
+fn debug_output_never_shows_health_data_or_secrets() {
+    let key = Es256KeyPair::generate().unwrap();
+    let mut bundle = payload()["vc"]["credentialSubject"]["fhirBundle"].clone();
+    bundle["entry"][0]["resource"]["name"] = json!([{"family": "Secretname"}]);
+    let builder = CardBuilder::new(ISS, NumericDate(10), bundle).rid("ridvalue");
+    let jws = builder.sign(&key).unwrap();
+    let card = ParsedCard::parse(&jws).unwrap();
+    let mut dir = Directory::new();
+    dir.add_key(ISS, key.public_key().to_jwk()).unwrap();
+    let verified = card.verify(&dir, NumericDate(20)).unwrap();
+    let verdict = check_jws(&jws, &dir, &VerifyOptions::at(NumericDate(20)));
+    let file = spondon_core::shc::HealthCardFile::new(vec![jws.clone()]);
+    let all = format!("{builder:?} {card:?} {verified:?} {verdict:?} {file:?}");
+    assert!(!all.contains("Secretname"), "{all}");
+    assert!(!all.contains("ridvalue"), "{all}");
+    assert!(!all.contains(&jws[..40]), "{all}");
+
+    use spondon_core::shl::{ShlPayload, decrypt_file, encrypt_file};
+    let link =
+        ShlPayload::new("https://shl.example.org/m/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_AbCd")
+            .unwrap();
+    let shown = format!("{link:?}");
+    assert!(!shown.contains("AbCdEfGh"), "{shown}");
+    assert!(!shown.contains(link.key.to_b64().as_str()), "{shown}");
+    let jwe = encrypt_file(b"Secretname", &link.key, "application/fhir+json", false).unwrap();
+    let out = decrypt_file(&jwe, &link.key).unwrap();
+    assert!(!format!("{out:?}").contains("Secretname"));
+}

@@ -19,7 +19,7 @@ use crate::{NumericDate, b64};
 const MILLISECONDS_THRESHOLD: f64 = 100_000_000_000.0;
 
 /// The SHC payload (JWT claims with the `vc` claim), parsed but not yet judged.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Payload {
     /// `iss`: the issuer URL.
     pub iss: String,
@@ -381,7 +381,7 @@ fn is_b64url(s: &str) -> bool {
 
 /// A card whose structure is sound: header, signature encoding and payload have been parsed.
 /// Nothing has been verified yet; call [`ParsedCard::verify`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ParsedCard {
     jws: String,
     signing_input_len: usize,
@@ -634,7 +634,7 @@ impl VerifyOptions {
 }
 
 /// A card that passed every check. Serializes to the fields a CLI prints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct VerifiedCard {
     /// Issuer URL (`iss`).
     pub iss: String,
@@ -660,7 +660,7 @@ pub struct VerifiedCard {
 
 /// Builds and signs a SMART Health Card. The hospital peer calls
 /// `CardBuilder::new(iss, nbf, bundle).vc_type(..).sign(&key)`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CardBuilder {
     iss: String,
     nbf: NumericDate,
@@ -789,7 +789,7 @@ impl From<&ShcError> for VerdictError {
 /// The verdict on one card, shaped as the verifier CLI prints it:
 /// `{"valid","kind","issuer","issuer_name","not_before","expires","errors":[{"code","message"}],"warnings","fhir"}`.
 /// Whatever could be parsed is reported even when the card is invalid.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct Verdict {
     pub valid: bool,
     /// Always `"smart-health-card"`.
@@ -840,4 +840,81 @@ pub fn check_jws(jws: &str, directory: &Directory, options: &VerifyOptions) -> V
         }
     }
     v
+}
+
+// Health data never reaches a log line through `Debug`: the FHIR bundle is shown as its entry
+// count only.
+fn redacted_bundle(bundle: &Value) -> String {
+    format!(
+        "<FHIR bundle, {} entries, redacted>",
+        bundle
+            .get("entry")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len)
+    )
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Payload")
+            .field("iss", &self.iss)
+            .field("nbf", &self.nbf)
+            .field("exp", &self.exp)
+            .field("types", &self.types)
+            .field("fhir_version", &self.fhir_version)
+            .field("fhir_bundle", &redacted_bundle(&self.fhir_bundle))
+            .field("rid", &self.rid.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ParsedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedCard")
+            .field("jws_len", &self.jws.len())
+            .field("kid", &self.kid)
+            .field("payload", &self.payload)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for VerifiedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedCard")
+            .field("iss", &self.iss)
+            .field("issuer_name", &self.issuer_name)
+            .field("kid", &self.kid)
+            .field("nbf", &self.nbf)
+            .field("exp", &self.exp)
+            .field("types", &self.types)
+            .field("fhir_bundle", &redacted_bundle(&self.fhir_bundle))
+            .field("warnings", &self.warnings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for CardBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardBuilder")
+            .field("iss", &self.iss)
+            .field("nbf", &self.nbf)
+            .field("exp", &self.exp)
+            .field("types", &self.types)
+            .field("bundle", &redacted_bundle(&self.bundle))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verdict")
+            .field("valid", &self.valid)
+            .field("issuer", &self.issuer)
+            .field("not_before", &self.not_before)
+            .field("expires", &self.expires)
+            .field("errors", &self.errors)
+            .field("warnings", &self.warnings)
+            .field("fhir", &self.fhir.as_ref().map(redacted_bundle))
+            .finish_non_exhaustive()
+    }
 }
