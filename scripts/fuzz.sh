@@ -23,6 +23,20 @@ if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
   cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
 
+# Seed the SMART Health Cards targets' corpora from the published vectors.
+seed() { # seed <target> <files...>
+  local t="$1"; shift
+  mkdir -p "fuzz/corpus/$t"
+  for f in "$@"; do [ -f "$f" ] && cp -n "$f" "fuzz/corpus/$t/" 2>/dev/null || true; done
+}
+data=testdata
+seed shc_jws "$data"/shc/example-0?-d-jws.txt "$data"/shc/dev-tools-testdata/*.txt
+seed shc_numeric "$data"/shc/example-0?-f-qr-code-numeric-value-*.txt
+seed shc_file "$data"/shc/example-0?-e-file.smart-health-card "$data"/shc/dev-tools-testdata/*.smart-health-card
+seed vci_directory "$data"/shc/dev-tools-testdata/test-issuers.json "$data"/shc/issuer/.well-known/jwks.json "$data"/shc/dev-tools-testdata/*key*.json
+seed shlink "$data"/shl/dev-tools-testdata/shlink-link*.txt
+seed jwe "$data"/shl/spec-example-file.jwe
+
 cd fuzz
 targets=$(cargo +nightly fuzz list)
 [ -n "$only" ] && targets="$only"

@@ -1098,3 +1098,117 @@ fn shl_dev_tools_vectors_parse() {
         }
     }
 }
+
+#[test]
+fn cli_verdict_shape() {
+    use spondon_core::shc::check_jws;
+    let dir = spec_directory();
+    let ok =
+        serde_json::to_value(check_jws(&read("shc/example-00-d-jws.txt"), &dir, &opts())).unwrap();
+    assert_eq!(ok["valid"], true);
+    assert_eq!(ok["kind"], "smart-health-card");
+    assert_eq!(ok["issuer"], SPEC_ISS);
+    assert_eq!(ok["not_before"].to_string(), "1687450764.656");
+    assert_eq!(ok["expires"], serde_json::Value::Null);
+    assert_eq!(ok["errors"], serde_json::json!([]));
+    assert_eq!(ok["fhir"]["resourceType"], "Bundle");
+    let bad =
+        serde_json::to_value(check_jws(&read("shc/example-03-d-jws.txt"), &dir, &opts())).unwrap();
+    assert_eq!(bad["valid"], false);
+    assert_eq!(bad["errors"][0]["code"], "revoked");
+    assert_eq!(bad["expires"].to_string(), "1718986764.657");
+    assert_eq!(bad["fhir"]["resourceType"], "Bundle");
+    let junk = serde_json::to_value(check_jws("not a jws", &dir, &opts())).unwrap();
+    assert_eq!(junk["valid"], false);
+    assert_eq!(junk["errors"][0]["code"], "malformed_jws");
+    assert_eq!(junk["issuer"], serde_json::Value::Null);
+}
+
+/// Rasterises the spec's SVG QR codes (one stroked path of `M x y.5`, `h n`, `m dx dy` commands,
+/// as node-qrcode writes them) and decodes them with rqrr.
+fn decode_svg(rel: &str) -> String {
+    let svg = read(rel);
+    let view: usize = svg
+        .split("viewBox=\"0 0 ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let d = svg
+        .split("stroke=\"#000000\" d=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap();
+    let scale = 4u32;
+    let side = view as u32 * scale;
+    let mut img = image::GrayImage::from_pixel(side, side, image::Luma([255]));
+    let (mut x, mut y) = (0f64, 0f64);
+    let mut rest = d;
+    let num = |s: &str| -> (f64, usize) {
+        let end = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+            .unwrap_or(s.len());
+        (s[..end].parse().unwrap(), end)
+    };
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[1..];
+        match c {
+            'M' | 'm' => {
+                let (a, n) = num(rest);
+                rest = &rest[n..];
+                rest = rest.trim_start_matches([' ', ',']);
+                let (b, n) = num(rest);
+                rest = &rest[n..];
+                if c == 'M' {
+                    (x, y) = (a, b);
+                } else {
+                    (x, y) = (x + a, y + b);
+                }
+            }
+            'h' => {
+                let (a, n) = num(rest);
+                rest = &rest[n..];
+                let row = (y - 0.5) as u32;
+                for col in x as u32..(x + a) as u32 {
+                    for dy in 0..scale {
+                        for dx in 0..scale {
+                            img.put_pixel(col * scale + dx, row * scale + dy, image::Luma([0]));
+                        }
+                    }
+                }
+                x += a;
+            }
+            _ => {}
+        }
+    }
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    let (meta, text) = grids.first().unwrap().decode().unwrap();
+    assert!(meta.version.0 <= 22, "{rel}: version {}", meta.version.0);
+    text
+}
+
+#[test]
+fn spec_svg_qr_codes_decode() {
+    let dir = spec_directory();
+    for (i, chunks) in [(0, 1), (1, 1), (2, 3), (3, 1)] {
+        let texts: Vec<String> = (0..chunks)
+            .map(|c| decode_svg(&format!("shc/example-0{i}-g-qr-code-{c}.svg")))
+            .collect();
+        for (c, t) in texts.iter().enumerate() {
+            assert_eq!(
+                t,
+                &read(&format!("shc/example-0{i}-f-qr-code-numeric-value-{c}.txt"))
+            );
+        }
+        let jws = decode_numeric_chunks(&texts).unwrap().jws;
+        assert_eq!(jws, read(&format!("shc/example-0{i}-d-jws.txt")));
+        let r = verify_jws(&jws, &dir, &opts());
+        assert_eq!(r.is_ok(), i != 3, "example {i}: {r:?}");
+    }
+    // The SMART Health Link QR of the validator.
+    let (_, _, text) = decode_image("shlink-qr.png").unwrap();
+    let link = ShlPayload::parse(&text).unwrap();
+    assert_eq!(link.label.as_deref(), Some("Sample Set 1"));
+}

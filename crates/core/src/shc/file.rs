@@ -9,7 +9,7 @@ use super::{MAX_INPUT_LEN, ShcError, check_len};
 pub const MAX_CARDS_PER_FILE: usize = 1000;
 
 /// The contents of a `.smart-health-card` file.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct HealthCardFile {
     /// The compact JWSs, in file order.
     pub verifiable_credential: Vec<String>,
@@ -72,5 +72,15 @@ impl HealthCardFile {
     /// The file's JSON text.
     pub fn to_json(&self) -> String {
         serde_json::json!({ "verifiableCredential": self.verifiable_credential }).to_string()
+    }
+}
+
+impl std::fmt::Debug for HealthCardFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "HealthCardFile({} cards, redacted)",
+            self.verifiable_credential.len()
+        )
     }
 }

@@ -19,7 +19,7 @@ use crate::{NumericDate, b64};
 const MILLISECONDS_THRESHOLD: f64 = 100_000_000_000.0;
 
 /// The SHC payload (JWT claims with the `vc` claim), parsed but not yet judged.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Payload {
     /// `iss`: the issuer URL.
     pub iss: String,
@@ -381,7 +381,7 @@ fn is_b64url(s: &str) -> bool {
 
 /// A card whose structure is sound: header, signature encoding and payload have been parsed.
 /// Nothing has been verified yet; call [`ParsedCard::verify`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ParsedCard {
     jws: String,
     signing_input_len: usize,
@@ -634,7 +634,7 @@ impl VerifyOptions {
 }
 
 /// A card that passed every check. Serializes to the fields a CLI prints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct VerifiedCard {
     /// Issuer URL (`iss`).
     pub iss: String,
@@ -660,7 +660,7 @@ pub struct VerifiedCard {
 
 /// Builds and signs a SMART Health Card. The hospital peer calls
 /// `CardBuilder::new(iss, nbf, bundle).vc_type(..).sign(&key)`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CardBuilder {
     iss: String,
     nbf: NumericDate,
@@ -765,5 +765,156 @@ impl CardBuilder {
             return Err(ShcError::InputTooLarge(jws.len(), MAX_JWS_LEN));
         }
         Ok(jws)
+    }
+}
+
+/// One entry of a [`Verdict`]'s `errors`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerdictError {
+    /// [`ShcError::code`].
+    pub code: &'static str,
+    /// The error's message.
+    pub message: String,
+}
+
+impl From<&ShcError> for VerdictError {
+    fn from(e: &ShcError) -> Self {
+        VerdictError {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The verdict on one card, shaped as the verifier CLI prints it:
+/// `{"valid","kind","issuer","issuer_name","not_before","expires","errors":[{"code","message"}],"warnings","fhir"}`.
+/// Whatever could be parsed is reported even when the card is invalid.
+#[derive(Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub valid: bool,
+    /// Always `"smart-health-card"`.
+    pub kind: &'static str,
+    pub issuer: Option<String>,
+    pub issuer_name: Option<String>,
+    pub not_before: Option<Number>,
+    pub expires: Option<Number>,
+    pub errors: Vec<VerdictError>,
+    pub warnings: Vec<Warning>,
+    /// The FHIR bundle (also of an invalid card, when it could be parsed).
+    pub fhir: Option<Value>,
+}
+
+/// Parses and verifies one JWS and reports everything in one [`Verdict`].
+pub fn check_jws(jws: &str, directory: &Directory, options: &VerifyOptions) -> Verdict {
+    let mut v = Verdict {
+        valid: false,
+        kind: "smart-health-card",
+        issuer: None,
+        issuer_name: None,
+        not_before: None,
+        expires: None,
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        fhir: None,
+    };
+    let card = match ParsedCard::parse(jws) {
+        Ok(c) => c,
+        Err(e) => {
+            v.errors.push((&e).into());
+            return v;
+        }
+    };
+    v.issuer = Some(card.iss().to_owned());
+    v.issuer_name = directory.issuer(card.iss()).and_then(|e| e.name.clone());
+    v.not_before = Some(card.nbf().clone());
+    v.expires = card.exp().cloned();
+    v.fhir = Some(card.fhir_bundle().clone());
+    match card.verify_with(directory, options) {
+        Ok(ok) => {
+            v.valid = true;
+            v.warnings = ok.warnings;
+        }
+        Err(e) => {
+            v.warnings = card.structural_warnings();
+            v.errors.push((&e).into());
+        }
+    }
+    v
+}
+
+// Health data never reaches a log line through `Debug`: the FHIR bundle is shown as its entry
+// count only.
+fn redacted_bundle(bundle: &Value) -> String {
+    format!(
+        "<FHIR bundle, {} entries, redacted>",
+        bundle
+            .get("entry")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len)
+    )
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Payload")
+            .field("iss", &self.iss)
+            .field("nbf", &self.nbf)
+            .field("exp", &self.exp)
+            .field("types", &self.types)
+            .field("fhir_version", &self.fhir_version)
+            .field("fhir_bundle", &redacted_bundle(&self.fhir_bundle))
+            .field("rid", &self.rid.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ParsedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedCard")
+            .field("jws_len", &self.jws.len())
+            .field("kid", &self.kid)
+            .field("payload", &self.payload)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for VerifiedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedCard")
+            .field("iss", &self.iss)
+            .field("issuer_name", &self.issuer_name)
+            .field("kid", &self.kid)
+            .field("nbf", &self.nbf)
+            .field("exp", &self.exp)
+            .field("types", &self.types)
+            .field("fhir_bundle", &redacted_bundle(&self.fhir_bundle))
+            .field("warnings", &self.warnings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for CardBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardBuilder")
+            .field("iss", &self.iss)
+            .field("nbf", &self.nbf)
+            .field("exp", &self.exp)
+            .field("types", &self.types)
+            .field("bundle", &redacted_bundle(&self.bundle))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verdict")
+            .field("valid", &self.valid)
+            .field("issuer", &self.issuer)
+            .field("not_before", &self.not_before)
+            .field("expires", &self.expires)
+            .field("errors", &self.errors)
+            .field("warnings", &self.warnings)
+            .field("fhir", &self.fhir.as_ref().map(redacted_bundle))
+            .finish_non_exhaustive()
     }
 }

@@ -21,7 +21,9 @@ pub mod x5c;
 
 pub use directory::{Crl, Directory, IssuerEntry};
 pub use file::HealthCardFile;
-pub use jws::{CardBuilder, ParsedCard, VerifiedCard, VerifyOptions};
+pub use jws::{
+    CardBuilder, ParsedCard, Verdict, VerdictError, VerifiedCard, VerifyOptions, check_jws,
+};
 pub use qr::{QrDecoded, decode_numeric_chunks, encode_numeric, extract_jws};
 
 /// Longest compact JWS accepted anywhere (bytes). A V40 QR holds far less; files may carry

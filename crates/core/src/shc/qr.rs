@@ -17,7 +17,7 @@ pub const PREFIX: &str = "shc:/";
 pub const MAX_CHUNKS: usize = 99;
 
 /// The result of decoding QR text: the JWS, and warnings (legacy chunking).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct QrDecoded {
     pub jws: String,
     pub warnings: Vec<Warning>,
@@ -344,4 +344,13 @@ pub fn check_qr_version(
         ));
     }
     Ok(w)
+}
+
+impl std::fmt::Debug for QrDecoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QrDecoded")
+            .field("jws_len", &self.jws.len())
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }

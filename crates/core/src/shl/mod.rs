@@ -202,7 +202,7 @@ impl ShlFlags {
 }
 
 /// A SMART Health Link payload.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct ShlPayload {
     /// Manifest URL (or, with the `U` flag, the file URL).
     pub url: String,
@@ -364,7 +364,7 @@ impl ShlPayload {
 }
 
 /// A decrypted file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DecryptedFile {
     /// The `cty` header, if present (`application/smart-health-card`, `application/fhir+json`,
     /// `application/smart-api-access`).
@@ -487,4 +487,31 @@ pub fn decrypt_file(jwe: &str, key: &ShlKey) -> Result<DecryptedFile, ShlError> 
         content_type,
         plaintext,
     })
+}
+
+// The link URL is a capability (≥ 256 bits of entropy) and the key decrypts everything: neither
+// is ever printed by `Debug`; nor is a decrypted file.
+impl fmt::Debug for ShlPayload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let origin = url::Url::parse(&self.url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        f.debug_struct("ShlPayload")
+            .field("url", &format!("{origin}/<redacted>"))
+            .field("key", &self.key)
+            .field("exp", &self.exp)
+            .field("flag", &self.flag)
+            .field("label", &self.label)
+            .field("v", &self.v)
+            .finish()
+    }
+}
+
+impl fmt::Debug for DecryptedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecryptedFile")
+            .field("content_type", &self.content_type)
+            .field("plaintext_len", &self.plaintext.len())
+            .finish()
+    }
 }
