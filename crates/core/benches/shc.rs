@@ -15,7 +15,7 @@ const ISS: &str = "https://spec.smarthealth.cards/examples/issuer";
 
 fn read(rel: &str) -> String {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata")
+        .join("../../testdata")
         .join(rel);
     std::fs::read_to_string(&p)
         .unwrap_or_else(|e| panic!("bench vectors missing: {}: {e}", p.display()))

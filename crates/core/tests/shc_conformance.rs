@@ -1,5 +1,5 @@
 //! Conformance of the SMART Health Cards and Links implementation against the published vectors
-//! in `../shared/testdata/{shc,shl}` (spec examples and the SMART validator's test data).
+//! in `testdata/{shc,shl}` (verbatim copies of the published vectors) (spec examples and the SMART validator's test data).
 //! Every negative vector is rejected for its own reason: see the table in `dev_tools_vectors`
 //! and `docs/shc.md`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -24,10 +24,10 @@ const LATER: NumericDate = NumericDate(1_735_689_600);
 const PKI_TIME: NumericDate = NumericDate(1_653_955_200);
 
 fn testdata() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
     assert!(
         p.join("shc").is_dir(),
-        "conformance vectors missing: expected {} (the shared/ folder beside the repository)",
+        "conformance vectors missing: expected {} (testdata/ at the repository root)",
         p.display()
     );
     p
