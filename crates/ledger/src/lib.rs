@@ -14,3 +14,6 @@ pub mod note;
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 pub use merkle::{Hash, ProofError};
 pub use note::{Note, NoteError, NoteSignature, Signer, Verifier};
+pub mod storage;
+
+pub use storage::{Appended, Database, IntegrityCheck, LedgerError, Log};
