@@ -17,3 +17,7 @@ pub use note::{Note, NoteError, NoteSignature, Signer, Verifier};
 pub mod storage;
 
 pub use storage::{Appended, Database, IntegrityCheck, LedgerError, Log};
+pub mod http;
+pub mod witness;
+
+pub use witness::{Witness, WitnessError};
