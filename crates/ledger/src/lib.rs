@@ -21,3 +21,8 @@ pub mod http;
 pub mod witness;
 
 pub use witness::{Witness, WitnessError};
+pub mod bundle;
+pub mod entry;
+
+pub use bundle::{BundleError, ProofBundle, VerifiedBundle};
+pub use entry::{EntryKind, LogEntry, Opening};
