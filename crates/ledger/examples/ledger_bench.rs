@@ -49,24 +49,62 @@ fn stats(mut v: Vec<Duration>) -> String {
     v.sort();
     let n = v.len().max(1);
     let mean = v.iter().sum::<Duration>() / n as u32;
-    let p = |q: f64| v.get(((n as f64 * q) as usize).min(n - 1)).copied().unwrap_or_default();
-    format!("mean {:?}, p50 {:?}, p99 {:?}, max {:?} (n={})", mean, p(0.5), p(0.99), p(1.0), v.len())
+    let p = |q: f64| {
+        v.get(((n as f64 * q) as usize).min(n - 1))
+            .copied()
+            .unwrap_or_default()
+    };
+    format!(
+        "mean {:?}, p50 {:?}, p99 {:?}, max {:?} (n={})",
+        mean,
+        p(0.5),
+        p(0.99),
+        p(1.0),
+        v.len()
+    )
 }
 
 async fn run() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let url = arg("--url").unwrap_or_else(|| "sqlite:///root/.cache/spondon/ledger-bench.db".into());
-    let target: u64 = arg("--entries").map(|v| v.parse()).transpose()?.unwrap_or(10_000_000);
-    let batch: u64 = arg("--batch").map(|v| v.parse()).transpose()?.unwrap_or(1000);
-    let proofs: usize = arg("--proofs").map(|v| v.parse()).transpose()?.unwrap_or(2000);
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let url =
+        arg("--url").unwrap_or_else(|| "sqlite:///root/.cache/spondon/ledger-bench.db".into());
+    let target: u64 = arg("--entries")
+        .map(|v| v.parse())
+        .transpose()?
+        .unwrap_or(10_000_000);
+    let batch: u64 = arg("--batch")
+        .map(|v| v.parse())
+        .transpose()?
+        .unwrap_or(1000);
+    let proofs: usize = arg("--proofs")
+        .map(|v| v.parse())
+        .transpose()?
+        .unwrap_or(2000);
 
     println!("ledger_bench: {url}, target {target} entries, batch {batch}");
     let t0 = Instant::now();
-    let log = Log::open(Database::connect(&url).await?, "bench.example/log", IntegrityCheck::Quick).await?;
-    println!("open (quick integrity check): {:?}, size {}", t0.elapsed(), log.tree_head().await.0);
+    let log = Log::open(
+        Database::connect(&url).await?,
+        "bench.example/log",
+        IntegrityCheck::Quick,
+    )
+    .await?;
+    println!(
+        "open (quick integrity check): {:?}, size {}",
+        t0.elapsed(),
+        log.tree_head().await.0
+    );
 
-    let opening = Opening { salt: [7; 32], payload: b"bench".to_vec() };
+    let opening = Opening {
+        salt: [7; 32],
+        payload: b"bench".to_vec(),
+    };
     let start_size = log.tree_head().await.0;
     let fill_start = Instant::now();
     let mut last_report = Instant::now();
@@ -76,7 +114,11 @@ async fn run() -> Result<(), Error> {
         let n = batch.min(target - size);
         let entries: Vec<Vec<u8>> = (size..size + n)
             .map(|i| {
-                let mut e = LogEntry::commit(EntryKind::AccessGranted, NumericDate(1_700_000_000), &opening);
+                let mut e = LogEntry::commit(
+                    EntryKind::AccessGranted,
+                    NumericDate(1_700_000_000),
+                    &opening,
+                );
                 e.commitment[..8].copy_from_slice(&i.to_be_bytes());
                 e.encode().to_vec()
             })
@@ -84,7 +126,10 @@ async fn run() -> Result<(), Error> {
         size = log.append(&entries).await?.size;
         if last_report.elapsed() > Duration::from_secs(30) || size == target {
             let rate = (size - last_size) as f64 / last_report.elapsed().as_secs_f64();
-            println!("  size {size:>10}: {rate:>8.0} entries/s (last interval), RSS {} KiB", rss_kib());
+            println!(
+                "  size {size:>10}: {rate:>8.0} entries/s (last interval), RSS {} KiB",
+                rss_kib()
+            );
             last_report = Instant::now();
             last_size = size;
         }
@@ -137,7 +182,11 @@ async fn run() -> Result<(), Error> {
 }
 
 fn main() -> std::process::ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("runtime: {e}");

@@ -229,6 +229,10 @@ pub struct Log {
     db: Database,
     origin: String,
     state: Mutex<CompactRange>,
+    /// Bounded cache of immutable tiles (full tiles, and partial tiles keyed by width).
+    tiles: std::sync::Mutex<TileCache>,
+    /// The last signed `(size, root)` this process saw.
+    signed: std::sync::Mutex<Option<(u64, Hash)>>,
 }
 
 impl Log {
@@ -260,6 +264,8 @@ impl Log {
             db,
             origin: origin.to_owned(),
             state: Mutex::new(CompactRange::new()),
+            tiles: std::sync::Mutex::new(TileCache::default()),
+            signed: std::sync::Mutex::new(None),
         };
         let ids = CompactRange::node_ids(size);
         let nodes = log.node_hashes(&ids, size).await?;
@@ -367,7 +373,7 @@ impl Log {
 
     /// Hashes of complete subtrees, read tile by tile from the stored levels.
     async fn node_hashes(&self, ids: &[NodeId], size: u64) -> Result<HashMap<NodeId, Hash>> {
-        let mut tiles: HashMap<(u8, u64), Vec<Hash>> = HashMap::new();
+        let mut tiles: HashMap<(u8, u64), std::sync::Arc<Vec<Hash>>> = HashMap::new();
         for id in ids {
             let (l, r) = (id.level / 8, id.level % 8);
             let first = id.index << r;
@@ -377,7 +383,18 @@ impl Log {
             let count = level_count(size, l);
             let start = t * TILE_WIDTH;
             let end = (start + TILE_WIDTH).min(count);
-            *hashes = self.read_hashes(l, start, end).await?;
+            let key = (l, t, end.saturating_sub(start));
+            let cached = self.tiles.lock().ok().and_then(|c| c.get(&key));
+            *hashes = match cached {
+                Some(h) => h,
+                None => {
+                    let h = std::sync::Arc::new(self.read_hashes(l, start, end).await?);
+                    if let Ok(mut c) = self.tiles.lock() {
+                        c.put(key, h.clone());
+                    }
+                    h
+                }
+            };
         }
         let mut out = HashMap::with_capacity(ids.len());
         for id in ids {
@@ -500,7 +517,19 @@ impl Log {
     }
 
     async fn check_against_signed(&self, size: u64, root: &Hash) -> Result<()> {
-        let (csize, croot, _) = self.checkpoint_row().await?;
+        let known = self.signed.lock().ok().and_then(|s| *s);
+        let (csize, croot) = match known {
+            Some(v) => v,
+            None => {
+                let (csize, croot, note) = self.checkpoint_row().await?;
+                if !note.is_empty()
+                    && let Ok(mut s) = self.signed.lock()
+                {
+                    *s = Some((csize, croot));
+                }
+                (csize, croot)
+            }
+        };
         if csize == size && &croot != root {
             return Err(LedgerError::Integrity(format!(
                 "stored tree of size {size} differs from the signed checkpoint"
@@ -711,6 +740,9 @@ impl Log {
         if done != 1 {
             return Err(LedgerError::CheckpointRace);
         }
+        if let Ok(mut s) = self.signed.lock() {
+            *s = Some((size, root));
+        }
         drop(state);
         Ok(text)
     }
@@ -827,4 +859,31 @@ pub fn tile_range(level: u8, index: u64, width: u64, size: u64) -> Result<(u64, 
 pub(crate) fn base64_hash(h: &Hash) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+/// A bounded FIFO cache of immutable tile hash lists (at most [`TileCache::CAPACITY`] tiles,
+/// about 8 MiB), so memory stays flat whatever the log size.
+#[derive(Debug, Default)]
+struct TileCache {
+    map: HashMap<(u8, u64, u64), std::sync::Arc<Vec<Hash>>>,
+    order: std::collections::VecDeque<(u8, u64, u64)>,
+}
+
+impl TileCache {
+    const CAPACITY: usize = 1024;
+
+    fn get(&self, key: &(u8, u64, u64)) -> Option<std::sync::Arc<Vec<Hash>>> {
+        self.map.get(key).cloned()
+    }
+
+    fn put(&mut self, key: (u8, u64, u64), value: std::sync::Arc<Vec<Hash>>) {
+        if self.map.insert(key, value).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > Self::CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
 }
