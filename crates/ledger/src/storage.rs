@@ -1,0 +1,889 @@
+//! The log over sqlx: SQLite (embedded default) or PostgreSQL, behind one interface.
+//!
+//! Tables (all insert-only except the two single-row heads, which change only by compare-and-swap):
+//! - `ledger_meta`: origin and tree head (size, root), advanced by CAS inside each append batch.
+//! - `ledger_entries (idx, data)`: the entries.
+//! - `ledger_hashes (level, idx, hash)`: hashes of completed subtrees at tree heights `8 * level`,
+//!   i.e. exactly the hashes of C2SP `tlog-tiles` tiles. Level 0 holds the leaf hashes.
+//! - `ledger_checkpoint`: the latest signed checkpoint, updated by CAS.
+//! - `ledger_cosignatures`: witness cosignatures collected for signed checkpoints.
+//! - `witness_state`: see [`crate::witness`].
+
+use std::collections::HashMap;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row as _};
+use tokio::sync::Mutex;
+
+use crate::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
+use crate::merkle::{
+    self, CompactRange, Hash, NodeId, ProofError, empty_root, leaf_hash, plan_consistency,
+    plan_inclusion,
+};
+use crate::note::{Note, NoteError, NoteSignature, Signer, Verifier};
+
+/// Largest entry, in bytes (entry bundles use a 16-bit length prefix).
+pub const MAX_ENTRY_BYTES: usize = 65_535;
+/// Most entries in one append batch.
+pub const MAX_BATCH: usize = 100_000;
+/// Hashes per full tile.
+pub const TILE_WIDTH: u64 = 256;
+
+const CHUNK_ROWS: usize = 1000;
+
+/// Errors of the stored log.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
+    UnsupportedUrl,
+    #[error("database holds log {stored:?}, opened as {requested:?}")]
+    OriginMismatch { stored: String, requested: String },
+    #[error("log integrity check failed: {0}")]
+    Integrity(String),
+    #[error("append batch is empty")]
+    EmptyBatch,
+    #[error("append batch has {0} entries, more than {MAX_BATCH}")]
+    BatchTooLarge(usize),
+    #[error("entry {position} of the batch is {len} bytes, more than {MAX_ENTRY_BYTES}")]
+    EntryTooLarge { position: usize, len: usize },
+    #[error("another writer changed the log concurrently; reopen it")]
+    ConcurrentAppend,
+    #[error("index {index} is outside the log of size {size}")]
+    IndexOutOfRange { index: u64, size: u64 },
+    #[error("tree size {requested} is larger than the log size {size}")]
+    SizeOutOfRange { requested: u64, size: u64 },
+    #[error("refusing to sign: a different tree of size {0} was already signed")]
+    ForkRefused(u64),
+    #[error("refusing to sign: tree size {new} is smaller than the signed size {signed}")]
+    SizeRegression { signed: u64, new: u64 },
+    #[error("the checkpoint row changed concurrently")]
+    CheckpointRace,
+    #[error("the log has no signed checkpoint yet")]
+    NotSigned,
+    #[error("cosignature does not match the current checkpoint or witness key")]
+    BadCosignature,
+    #[error("number too large for the database: {0}")]
+    NumberTooLarge(u64),
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+    #[error(transparent)]
+    Note(#[from] NoteError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+}
+
+type Result<T, E = LedgerError> = std::result::Result<T, E>;
+
+/// A connection pool to one of the two engines.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// SQLite, WAL mode, `synchronous=FULL`, with a busy timeout.
+    Sqlite(SqlitePool),
+    /// PostgreSQL.
+    Postgres(PgPool),
+}
+
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Database::Sqlite($pool) => $body,
+            Database::Postgres($pool) => $body,
+        }
+    };
+}
+
+pub(crate) fn to_i64(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| LedgerError::NumberTooLarge(v))
+}
+
+pub(crate) fn to_u64(v: i64) -> Result<u64> {
+    u64::try_from(v).map_err(|_| LedgerError::Integrity(format!("negative number {v} stored")))
+}
+
+pub(crate) fn to_hash(v: &[u8]) -> Result<Hash> {
+    Hash::try_from(v)
+        .map_err(|_| LedgerError::Integrity(format!("stored hash is {} bytes", v.len())))
+}
+
+const SQLITE_SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS ledger_meta (id INTEGER PRIMARY KEY CHECK (id = 1), origin TEXT NOT NULL, size INTEGER NOT NULL, root BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_hashes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS ledger_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, root BLOB NOT NULL, note TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_cosignatures (size INTEGER NOT NULL, root BLOB NOT NULL, name TEXT NOT NULL, key_id INTEGER NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, name, key_id))",
+    "CREATE TABLE IF NOT EXISTS witness_state (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL, note TEXT NOT NULL)",
+    "CREATE TRIGGER IF NOT EXISTS ledger_entries_insert_only_u BEFORE UPDATE ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger_entries is insert-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS ledger_entries_insert_only_d BEFORE DELETE ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger_entries is insert-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS ledger_hashes_insert_only_u BEFORE UPDATE ON ledger_hashes BEGIN SELECT RAISE(ABORT, 'ledger_hashes is insert-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS ledger_hashes_insert_only_d BEFORE DELETE ON ledger_hashes BEGIN SELECT RAISE(ABORT, 'ledger_hashes is insert-only'); END",
+];
+
+const POSTGRES_SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS ledger_meta (id BIGINT PRIMARY KEY CHECK (id = 1), origin TEXT NOT NULL, size BIGINT NOT NULL, root BYTEA NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_entries (idx BIGINT PRIMARY KEY, data BYTEA NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_hashes (level BIGINT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (level, idx))",
+    "CREATE TABLE IF NOT EXISTS ledger_checkpoint (id BIGINT PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, root BYTEA NOT NULL, note TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_cosignatures (size BIGINT NOT NULL, root BYTEA NOT NULL, name TEXT NOT NULL, key_id BIGINT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, name, key_id))",
+    "CREATE TABLE IF NOT EXISTS witness_state (origin TEXT PRIMARY KEY, size BIGINT NOT NULL, root BYTEA NOT NULL, note TEXT NOT NULL)",
+    "CREATE OR REPLACE FUNCTION ledger_insert_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '% is insert-only', TG_TABLE_NAME; END $$",
+    "CREATE OR REPLACE TRIGGER ledger_entries_insert_only BEFORE UPDATE OR DELETE ON ledger_entries FOR EACH ROW EXECUTE FUNCTION ledger_insert_only()",
+    "CREATE OR REPLACE TRIGGER ledger_hashes_insert_only BEFORE UPDATE OR DELETE ON ledger_hashes FOR EACH ROW EXECUTE FUNCTION ledger_insert_only()",
+];
+
+impl Database {
+    /// Connects to `sqlite:PATH` (created if missing) or `postgres://…`, and creates the schema.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Database::Postgres(PgPoolOptions::new().max_connections(8).connect(url).await?)
+        } else if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10));
+            Database::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(opts)
+                    .await?,
+            )
+        } else {
+            return Err(LedgerError::UnsupportedUrl);
+        };
+        db.create_schema().await?;
+        Ok(db)
+    }
+
+    /// Opens (creating if missing) a SQLite database file.
+    pub async fn sqlite(path: &std::path::Path) -> Result<Self> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        let db = Database::Sqlite(
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await?,
+        );
+        db.create_schema().await?;
+        Ok(db)
+    }
+
+    async fn create_schema(&self) -> Result<()> {
+        match self {
+            Database::Sqlite(p) => {
+                for s in SQLITE_SCHEMA {
+                    sqlx::query(s).execute(p).await?;
+                }
+            }
+            Database::Postgres(p) => {
+                for s in POSTGRES_SCHEMA {
+                    sqlx::query(s).execute(p).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        on_db!(self, p => p.close().await)
+    }
+}
+
+/// How much of the stored log to re-verify when opening it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntegrityCheck {
+    /// Re-hash every entry and every stored subtree hash, streaming (memory stays flat), and check
+    /// the tree head and the signed checkpoint against them. `O(n)` time.
+    Full,
+    /// Recompute the root from the stored right-edge subtree hashes and check it against the tree
+    /// head and the signed checkpoint. `O(log n)`.
+    Quick,
+}
+
+/// The result of an append batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Index of the first entry of the batch.
+    pub first_index: u64,
+    /// Tree size after the batch.
+    pub size: u64,
+    /// Root hash after the batch.
+    pub root: Hash,
+}
+
+/// A transparency log stored in a database.
+#[derive(Debug)]
+pub struct Log {
+    db: Database,
+    origin: String,
+    state: Mutex<CompactRange>,
+    /// Bounded cache of immutable tiles (full tiles, and partial tiles keyed by width).
+    tiles: std::sync::Mutex<TileCache>,
+    /// The last signed `(size, root)` this process saw.
+    signed: std::sync::Mutex<Option<(u64, Hash)>>,
+}
+
+impl Log {
+    /// Opens (or creates) the log `origin` in `db` and runs the integrity check.
+    ///
+    /// Fails with [`LedgerError::Integrity`] if any stored byte disagrees with the rest.
+    pub async fn open(db: Database, origin: &str, check: IntegrityCheck) -> Result<Self> {
+        Checkpoint::from_text(&format!("{origin}\n0\n{}\n", base64_hash(&empty_root())))?;
+        let empty = empty_root();
+        on_db!(&db, p => {
+            sqlx::query("INSERT INTO ledger_meta (id, origin, size, root) VALUES (1, $1, 0, $2) ON CONFLICT (id) DO NOTHING")
+                .bind(origin).bind(&empty[..]).execute(p).await?;
+            sqlx::query("INSERT INTO ledger_checkpoint (id, size, root, note) VALUES (1, 0, $1, '') ON CONFLICT (id) DO NOTHING")
+                .bind(&empty[..]).execute(p).await?;
+        });
+        let (stored, size, root): (String, i64, Vec<u8>) = on_db!(&db, p => {
+            let r = sqlx::query("SELECT origin, size, root FROM ledger_meta WHERE id = 1").fetch_one(p).await?;
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)
+        });
+        if stored != origin {
+            return Err(LedgerError::OriginMismatch {
+                stored,
+                requested: origin.to_owned(),
+            });
+        }
+        let size = to_u64(size)?;
+        let root = to_hash(&root)?;
+        let log = Self {
+            db,
+            origin: origin.to_owned(),
+            state: Mutex::new(CompactRange::new()),
+            tiles: std::sync::Mutex::new(TileCache::default()),
+            signed: std::sync::Mutex::new(None),
+        };
+        let ids = CompactRange::node_ids(size);
+        let nodes = log.node_hashes(&ids, size).await?;
+        let hashes = ids
+            .iter()
+            .map(|id| nodes.get(id).copied().ok_or_else(|| missing(*id)))
+            .collect::<Result<Vec<_>>>()?;
+        let compact = CompactRange::from_parts(size, hashes)
+            .ok_or_else(|| LedgerError::Integrity("cannot rebuild the tree edge".into()))?;
+        if compact.root() != root {
+            return Err(LedgerError::Integrity(format!(
+                "stored subtree hashes do not match the tree head at size {size}"
+            )));
+        }
+        *log.state.lock().await = compact;
+        if check == IntegrityCheck::Full {
+            log.full_check(size, &root).await?;
+        }
+        log.check_signed_checkpoint(size).await?;
+        Ok(log)
+    }
+
+    /// The log's origin line.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The underlying database.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Current tree size and root (including appends not yet signed).
+    pub async fn tree_head(&self) -> (u64, Hash) {
+        let s = self.state.lock().await;
+        (s.size(), s.root())
+    }
+
+    /// Appends a batch of entries in one transaction with one new tree head.
+    ///
+    /// When this returns `Ok`, the entries are durably stored at indexes
+    /// `first_index..first_index + entries.len()`.
+    pub async fn append<E: AsRef<[u8]>>(&self, entries: &[E]) -> Result<Appended> {
+        if entries.is_empty() {
+            return Err(LedgerError::EmptyBatch);
+        }
+        if entries.len() > MAX_BATCH {
+            return Err(LedgerError::BatchTooLarge(entries.len()));
+        }
+        for (position, e) in entries.iter().enumerate() {
+            if e.as_ref().len() > MAX_ENTRY_BYTES {
+                return Err(LedgerError::EntryTooLarge {
+                    position,
+                    len: e.as_ref().len(),
+                });
+            }
+        }
+        let mut state = self.state.lock().await;
+        let old_size = state.size();
+        let mut next = state.clone();
+        let mut rows: Vec<(i64, i64, Hash)> =
+            Vec::with_capacity(entries.len() + entries.len() / 255 + 8);
+        for e in entries {
+            next.push(leaf_hash(e.as_ref()), |id, h| {
+                if id.level % 8 == 0 {
+                    // Indexes are < 2^63 here: the size check below rejects anything larger.
+                    rows.push((i64::from(id.level / 8), id.index as i64, *h));
+                }
+            });
+        }
+        let new_size = next.size();
+        let root = next.root();
+        let (old_i, new_i) = (to_i64(old_size)?, to_i64(new_size)?);
+        on_db!(&self.db, p => {
+            let mut tx = p.begin().await?;
+            let done = sqlx::query("UPDATE ledger_meta SET size = $1, root = $2 WHERE id = 1 AND size = $3")
+                .bind(new_i).bind(&root[..]).bind(old_i).execute(&mut *tx).await?;
+            if done.rows_affected() != 1 {
+                return Err(LedgerError::ConcurrentAppend);
+            }
+            for (c, chunk) in entries.chunks(CHUNK_ROWS).enumerate() {
+                let base = old_i + (c * CHUNK_ROWS) as i64;
+                let mut qb = QueryBuilder::new("INSERT INTO ledger_entries (idx, data) ");
+                qb.push_values(chunk.iter().enumerate(), |mut b, (k, e)| {
+                    b.push_bind(base + k as i64).push_bind(e.as_ref());
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            for chunk in rows.chunks(CHUNK_ROWS) {
+                let mut qb = QueryBuilder::new("INSERT INTO ledger_hashes (level, idx, hash) ");
+                qb.push_values(chunk.iter(), |mut b, (level, idx, h)| {
+                    b.push_bind(*level).push_bind(*idx).push_bind(&h[..]);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        *state = next;
+        Ok(Appended {
+            first_index: old_size,
+            size: new_size,
+            root,
+        })
+    }
+
+    /// Hashes of complete subtrees, read tile by tile from the stored levels.
+    async fn node_hashes(&self, ids: &[NodeId], size: u64) -> Result<HashMap<NodeId, Hash>> {
+        let mut tiles: HashMap<(u8, u64), std::sync::Arc<Vec<Hash>>> = HashMap::new();
+        for id in ids {
+            let (l, r) = (id.level / 8, id.level % 8);
+            let first = id.index << r;
+            tiles.entry((l, first / TILE_WIDTH)).or_default();
+        }
+        for (&(l, t), hashes) in tiles.iter_mut() {
+            let count = level_count(size, l);
+            let start = t * TILE_WIDTH;
+            let end = (start + TILE_WIDTH).min(count);
+            let key = (l, t, end.saturating_sub(start));
+            let cached = self.tiles.lock().ok().and_then(|c| c.get(&key));
+            *hashes = match cached {
+                Some(h) => h,
+                None => {
+                    let h = std::sync::Arc::new(self.read_hashes(l, start, end).await?);
+                    if let Ok(mut c) = self.tiles.lock() {
+                        c.put(key, h.clone());
+                    }
+                    h
+                }
+            };
+        }
+        let mut out = HashMap::with_capacity(ids.len());
+        for id in ids {
+            let (l, r) = (id.level / 8, id.level % 8);
+            let first = id.index << r;
+            let tile = tiles
+                .get(&(l, first / TILE_WIDTH))
+                .ok_or_else(|| missing(*id))?;
+            let off = (first % TILE_WIDTH) as usize;
+            let span = 1usize << r;
+            let mut layer: Vec<Hash> = tile
+                .get(off..off + span)
+                .ok_or_else(|| missing(*id))?
+                .to_vec();
+            while layer.len() > 1 {
+                layer = layer
+                    .chunks_exact(2)
+                    .map(|p| merkle::node_hash(&p[0], &p[1]))
+                    .collect();
+            }
+            out.insert(*id, layer[0]);
+        }
+        Ok(out)
+    }
+
+    /// Reads stored hashes `[start, end)` of a level, failing if any is missing.
+    async fn read_hashes(&self, level: u8, start: u64, end: u64) -> Result<Vec<Hash>> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let rows = on_db!(&self.db, p => sqlx::query("SELECT idx, hash FROM ledger_hashes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx")
+            .bind(i64::from(level)).bind(to_i64(start)?).bind(to_i64(end)?).fetch_all(p).await?
+            .into_iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<(i64, Vec<u8>)>, sqlx::Error>>()?);
+        if rows.len() as u64 != end - start {
+            return Err(LedgerError::Integrity(format!(
+                "level {level} hashes {start}..{end}: {} stored, {} expected",
+                rows.len(),
+                end - start
+            )));
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for (k, (idx, hash)) in rows.iter().enumerate() {
+            if to_u64(*idx)? != start + k as u64 {
+                return Err(LedgerError::Integrity(format!(
+                    "level {level} hash index gap near {}",
+                    start + k as u64
+                )));
+            }
+            out.push(to_hash(hash)?);
+        }
+        Ok(out)
+    }
+
+    fn check_size(&self, requested: u64, size: u64) -> Result<()> {
+        if requested > size {
+            Err(LedgerError::SizeOutOfRange { requested, size })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Root hash of the tree of `size` leaves, from storage.
+    pub async fn root_at(&self, size: u64) -> Result<Hash> {
+        let current = self.state.lock().await.size();
+        self.check_size(size, current)?;
+        let ids = CompactRange::node_ids(size);
+        let nodes = self.node_hashes(&ids, size).await?;
+        fold(&ids, &nodes)
+    }
+
+    /// Inclusion proof of entry `index` in the tree of `size`, with its leaf hash.
+    ///
+    /// The proof is checked against the stored leaf hash and root before it is returned, so a
+    /// proof is never served from corrupted storage.
+    pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<(Hash, Vec<Hash>)> {
+        let current = self.state.lock().await.size();
+        self.check_size(size, current)?;
+        let plan = plan_inclusion(index, size)?;
+        let root_ids = CompactRange::node_ids(size);
+        let leaf_id = NodeId { level: 0, index };
+        let mut ids: Vec<NodeId> = plan.nodes().chain(root_ids.iter().copied()).collect();
+        ids.push(leaf_id);
+        let nodes = self.node_hashes(&ids, size).await?;
+        let proof = plan.assemble(|id| nodes.get(&id).copied().ok_or_else(|| missing(id)))?;
+        let root = fold(&root_ids, &nodes)?;
+        let leaf = nodes
+            .get(&leaf_id)
+            .copied()
+            .ok_or_else(|| missing(leaf_id))?;
+        merkle::verify_inclusion(&leaf, index, size, &proof, &root).map_err(|e| {
+            LedgerError::Integrity(format!("served inclusion proof would not verify: {e}"))
+        })?;
+        self.check_against_signed(size, &root).await?;
+        Ok((leaf, proof))
+    }
+
+    /// Consistency proof from `old` to `new` (empty when `old` is 0 or equal to `new`).
+    pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
+        let current = self.state.lock().await.size();
+        self.check_size(new, current)?;
+        let plan = plan_consistency(old, new)?;
+        let old_ids = CompactRange::node_ids(old);
+        let new_ids = CompactRange::node_ids(new);
+        let ids: Vec<NodeId> = plan
+            .nodes()
+            .chain(old_ids.iter().copied())
+            .chain(new_ids.iter().copied())
+            .collect();
+        let nodes = self.node_hashes(&ids, new).await?;
+        let proof = plan.assemble(|id| nodes.get(&id).copied().ok_or_else(|| missing(id)))?;
+        if old > 0 {
+            let (r1, r2) = (fold(&old_ids, &nodes)?, fold(&new_ids, &nodes)?);
+            merkle::verify_consistency(old, new, &proof, &r1, &r2).map_err(|e| {
+                LedgerError::Integrity(format!("served consistency proof would not verify: {e}"))
+            })?;
+            self.check_against_signed(old, &r1).await?;
+            self.check_against_signed(new, &r2).await?;
+        }
+        Ok(proof)
+    }
+
+    async fn check_against_signed(&self, size: u64, root: &Hash) -> Result<()> {
+        let known = self.signed.lock().ok().and_then(|s| *s);
+        let (csize, croot) = match known {
+            Some(v) => v,
+            None => {
+                let (csize, croot, note) = self.checkpoint_row().await?;
+                if !note.is_empty()
+                    && let Ok(mut s) = self.signed.lock()
+                {
+                    *s = Some((csize, croot));
+                }
+                (csize, croot)
+            }
+        };
+        if csize == size && &croot != root {
+            return Err(LedgerError::Integrity(format!(
+                "stored tree of size {size} differs from the signed checkpoint"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Entries `[start, end)`.
+    pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let size = self.state.lock().await.size();
+        if end > size || start > end {
+            return Err(LedgerError::IndexOutOfRange {
+                index: end.saturating_sub(1).max(start),
+                size,
+            });
+        }
+        let rows = on_db!(&self.db, p => sqlx::query("SELECT idx, data FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+            .bind(to_i64(start)?).bind(to_i64(end)?).fetch_all(p).await?
+            .into_iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<(i64, Vec<u8>)>, sqlx::Error>>()?);
+        if rows.len() as u64 != end - start {
+            return Err(LedgerError::Integrity(format!(
+                "entries {start}..{end}: {} stored",
+                rows.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for (k, (idx, data)) in rows.into_iter().enumerate() {
+            if to_u64(idx)? != start + k as u64 {
+                return Err(LedgerError::Integrity("entry index gap".into()));
+            }
+            out.push(data);
+        }
+        Ok(out)
+    }
+
+    /// One entry.
+    pub async fn entry(&self, index: u64) -> Result<Vec<u8>> {
+        let size = self.state.lock().await.size();
+        if index >= size {
+            return Err(LedgerError::IndexOutOfRange { index, size });
+        }
+        let mut e = self.entries(index, index + 1).await?;
+        e.pop().ok_or(LedgerError::IndexOutOfRange { index, size })
+    }
+
+    /// The stored hashes of a `tlog-tiles` tile: level `level`, index `index`, `width` hashes
+    /// (256 for a full tile), bounded by `size` (the published checkpoint size).
+    pub async fn tile(&self, level: u8, index: u64, width: u64, size: u64) -> Result<Vec<u8>> {
+        let (start, end) = tile_range(level, index, width, size)?;
+        let hashes = self.read_hashes(level, start, end).await?;
+        Ok(hashes.concat())
+    }
+
+    /// A `tlog-tiles` entry bundle: uint16 big-endian length-prefixed entries.
+    pub async fn entry_bundle(&self, index: u64, width: u64, size: u64) -> Result<Vec<u8>> {
+        let (start, end) = tile_range(0, index, width, size)?;
+        let mut out = Vec::new();
+        for e in self.entries(start, end).await? {
+            let len = u16::try_from(e.len())
+                .map_err(|_| LedgerError::Integrity("stored entry too large".into()))?;
+            out.extend_from_slice(&len.to_be_bytes());
+            out.extend_from_slice(&e);
+        }
+        Ok(out)
+    }
+
+    async fn checkpoint_row(&self) -> Result<(u64, Hash, String)> {
+        let (size, root, note): (i64, Vec<u8>, String) = on_db!(&self.db, p => {
+            let r = sqlx::query("SELECT size, root, note FROM ledger_checkpoint WHERE id = 1").fetch_one(p).await?;
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)
+        });
+        Ok((to_u64(size)?, to_hash(&root)?, note))
+    }
+
+    async fn check_signed_checkpoint(&self, size: u64) -> Result<()> {
+        let (csize, croot, note) = self.checkpoint_row().await?;
+        if note.is_empty() {
+            return Ok(());
+        }
+        if csize > size {
+            return Err(LedgerError::Integrity(format!(
+                "signed checkpoint size {csize} exceeds stored size {size}"
+            )));
+        }
+        let parsed = Note::parse(note.as_bytes())
+            .map_err(|e| LedgerError::Integrity(format!("stored checkpoint: {e}")))?;
+        let cp = Checkpoint::from_text(&parsed.text)
+            .map_err(|e| LedgerError::Integrity(format!("stored checkpoint: {e}")))?;
+        if cp.size != csize || cp.root != croot || cp.origin != self.origin {
+            return Err(LedgerError::Integrity(
+                "checkpoint row disagrees with its note".into(),
+            ));
+        }
+        if self.root_at(csize).await? != croot {
+            return Err(LedgerError::Integrity(format!(
+                "stored tree of size {csize} differs from the signed checkpoint"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Re-hashes every entry and stored hash, streaming.
+    async fn full_check(&self, size: u64, root: &Hash) -> Result<()> {
+        const PAGE: u64 = 4096;
+        let mut compact = CompactRange::new();
+        let mut start = 0;
+        while start < size {
+            let end = (start + PAGE).min(size);
+            let entries = self.entries(start, end).await?;
+            let leaves = self.read_hashes(0, start, end).await?;
+            let mut upper: Vec<(u8, u64, Hash)> = Vec::new();
+            for (k, e) in entries.iter().enumerate() {
+                let h = leaf_hash(e);
+                if h != leaves[k] {
+                    return Err(LedgerError::Integrity(format!(
+                        "entry {} does not match its stored leaf hash",
+                        start + k as u64
+                    )));
+                }
+                compact.push(h, |id, hash| {
+                    if id.level % 8 == 0 && id.level > 0 {
+                        upper.push((id.level / 8, id.index, *hash));
+                    }
+                });
+            }
+            let mut by_level: HashMap<u8, Vec<(u64, Hash)>> = HashMap::new();
+            for (l, i, h) in upper {
+                by_level.entry(l).or_default().push((i, h));
+            }
+            for (l, list) in by_level {
+                let (first, last) = match (list.first(), list.last()) {
+                    (Some(f), Some(z)) => (f.0, z.0),
+                    _ => continue,
+                };
+                let stored = self.read_hashes(l, first, last + 1).await?;
+                for ((i, h), s) in list.iter().zip(&stored) {
+                    if h != s {
+                        return Err(LedgerError::Integrity(format!(
+                            "stored level-{l} hash {i} is wrong"
+                        )));
+                    }
+                }
+            }
+            start = end;
+        }
+        if &compact.root() != root {
+            return Err(LedgerError::Integrity(
+                "recomputed root differs from the tree head".into(),
+            ));
+        }
+        // Nothing may be stored beyond the tree head.
+        let extra_entries: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM ledger_entries WHERE idx >= $1 OR idx < 0")
+            .bind(to_i64(size)?).fetch_one(p).await?.try_get(0)?);
+        if extra_entries != 0 {
+            return Err(LedgerError::Integrity(format!(
+                "{extra_entries} entries stored beyond the tree head"
+            )));
+        }
+        for l in 0..8u8 {
+            let count = level_count(size, l);
+            let extra: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM ledger_hashes WHERE level = $1 AND (idx >= $2 OR idx < 0)")
+                .bind(i64::from(l)).bind(to_i64(count)?).fetch_one(p).await?.try_get(0)?);
+            if extra != 0 {
+                return Err(LedgerError::Integrity(format!(
+                    "{extra} level-{l} hashes stored beyond the tree head"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs a checkpoint for the current tree and stores it by compare-and-swap.
+    ///
+    /// Refuses to sign a different root for an already signed size, or a smaller size. Returns
+    /// the signed note.
+    pub async fn sign_checkpoint(&self, signer: &Signer) -> Result<String> {
+        let state = self.state.lock().await;
+        let (size, root) = (state.size(), state.root());
+        let (csize, croot, cnote) = self.checkpoint_row().await?;
+        if size < csize {
+            return Err(LedgerError::SizeRegression {
+                signed: csize,
+                new: size,
+            });
+        }
+        if size == csize && !cnote.is_empty() {
+            if root != croot {
+                return Err(LedgerError::ForkRefused(size));
+            }
+            return Ok(cnote);
+        }
+        if !cnote.is_empty() {
+            let ids = CompactRange::node_ids(csize);
+            let nodes = self.node_hashes(&ids, size).await?;
+            if fold(&ids, &nodes)? != croot {
+                return Err(LedgerError::Integrity(
+                    "stored tree differs from the signed checkpoint".into(),
+                ));
+            }
+        }
+        let cp = Checkpoint::new(&self.origin, size, root);
+        let mut note = Note::new(cp.to_text())?;
+        note.signatures.push(signer.sign(&note.text, 0)?);
+        let text = note.to_text();
+        let done = on_db!(&self.db, p => sqlx::query("UPDATE ledger_checkpoint SET size = $1, root = $2, note = $3 WHERE id = 1 AND size = $4 AND root = $5")
+            .bind(to_i64(size)?).bind(&root[..]).bind(&text).bind(to_i64(csize)?).bind(&croot[..]).execute(p).await?.rows_affected());
+        if done != 1 {
+            return Err(LedgerError::CheckpointRace);
+        }
+        if let Ok(mut s) = self.signed.lock() {
+            *s = Some((size, root));
+        }
+        drop(state);
+        Ok(text)
+    }
+
+    /// The latest signed checkpoint note (log signature only).
+    pub async fn signed_checkpoint(&self) -> Result<(Checkpoint, String)> {
+        let (_, _, note) = self.checkpoint_row().await?;
+        if note.is_empty() {
+            return Err(LedgerError::NotSigned);
+        }
+        let parsed = Note::parse(note.as_bytes())?;
+        Ok((Checkpoint::from_text(&parsed.text)?, note))
+    }
+
+    /// Stores the cosignature lines a witness returned for the current checkpoint, after
+    /// verifying them with `witness`. Returns how many were stored.
+    pub async fn add_cosignatures(&self, witness: &Verifier, lines: &str) -> Result<usize> {
+        let (cp, note) = self.signed_checkpoint().await?;
+        let mut parsed = Note::parse(note.as_bytes())?;
+        let extra = Note::parse(format!("x\n\n{lines}").as_bytes())?;
+        let mine: Vec<NoteSignature> = extra
+            .signatures
+            .into_iter()
+            .filter(|s| s.name == witness.name() && s.key_id == witness.key_id())
+            .collect();
+        if mine.is_empty() {
+            return Err(LedgerError::BadCosignature);
+        }
+        parsed.signatures = mine.clone();
+        parsed
+            .verify(std::slice::from_ref(witness))
+            .map_err(|_| LedgerError::BadCosignature)?;
+        for s in &mine {
+            on_db!(&self.db, p => sqlx::query("INSERT INTO ledger_cosignatures (size, root, name, key_id, line) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size, name, key_id) DO NOTHING")
+                .bind(to_i64(cp.size)?).bind(&cp.root[..]).bind(&s.name).bind(i64::from(s.key_id)).bind(s.to_line()).execute(p).await?.rows_affected());
+        }
+        Ok(mine.len())
+    }
+
+    /// The latest signed checkpoint with every cosignature collected for it.
+    pub async fn cosigned_checkpoint(&self) -> Result<String> {
+        let (cp, mut note) = self.signed_checkpoint().await?;
+        let rows = on_db!(&self.db, p => sqlx::query("SELECT line FROM ledger_cosignatures WHERE size = $1 AND root = $2 ORDER BY name, key_id")
+            .bind(to_i64(cp.size)?).bind(&cp.root[..]).fetch_all(p).await?
+            .into_iter().map(|r| r.try_get(0)).collect::<Result<Vec<String>, sqlx::Error>>()?);
+        for r in rows {
+            note.push_str(&r);
+        }
+        Ok(note)
+    }
+
+    /// The body of a C2SP `tlog-witness` `add-checkpoint` request from `old_size` (the size the
+    /// witness last cosigned) to the latest signed checkpoint.
+    pub async fn witness_request(&self, old_size: u64) -> Result<String> {
+        let (cp, note) = self.signed_checkpoint().await?;
+        let proof = self.consistency_proof(old_size, cp.size).await?;
+        let mut body = format!("old {old_size}\n");
+        for h in proof {
+            body.push_str(&base64_hash(&h));
+            body.push('\n');
+        }
+        body.push('\n');
+        body.push_str(&note);
+        Ok(body)
+    }
+
+    /// A verified copy of the latest signed checkpoint (convenience for callers and tests).
+    pub async fn verified_checkpoint(&self, log_key: &Verifier) -> Result<SignedCheckpoint> {
+        let note = self.cosigned_checkpoint().await?;
+        Ok(SignedCheckpoint::verify(
+            note.as_bytes(),
+            &self.origin,
+            std::slice::from_ref(log_key),
+        )?)
+    }
+}
+
+fn missing(id: NodeId) -> LedgerError {
+    LedgerError::Integrity(format!(
+        "subtree hash level {} index {} is not stored",
+        id.level, id.index
+    ))
+}
+
+fn fold(ids: &[NodeId], nodes: &HashMap<NodeId, Hash>) -> Result<Hash> {
+    let hashes = ids
+        .iter()
+        .map(|id| nodes.get(id).copied().ok_or_else(|| missing(*id)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(merkle::fold_range(&hashes).unwrap_or_else(empty_root))
+}
+
+/// Number of complete level-`l` tile hashes in a tree of `size` leaves.
+fn level_count(size: u64, l: u8) -> u64 {
+    let shift = 8 * u32::from(l);
+    if shift >= 64 { 0 } else { size >> shift }
+}
+
+/// The hash index range of tile `(level, index)` of `width` hashes in a tree of `size`.
+pub fn tile_range(level: u8, index: u64, width: u64, size: u64) -> Result<(u64, u64)> {
+    let count = level_count(size, level);
+    let out = || LedgerError::IndexOutOfRange { index, size };
+    if width == 0 || width > TILE_WIDTH {
+        return Err(out());
+    }
+    let start = index.checked_mul(TILE_WIDTH).ok_or_else(out)?;
+    let end = start.checked_add(width).ok_or_else(out)?;
+    if end > count {
+        return Err(out());
+    }
+    Ok((start, end))
+}
+
+pub(crate) fn base64_hash(h: &Hash) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+/// A bounded FIFO cache of immutable tile hash lists (at most [`TileCache::CAPACITY`] tiles,
+/// about 8 MiB), so memory stays flat whatever the log size.
+#[derive(Debug, Default)]
+struct TileCache {
+    map: HashMap<(u8, u64, u64), std::sync::Arc<Vec<Hash>>>,
+    order: std::collections::VecDeque<(u8, u64, u64)>,
+}
+
+impl TileCache {
+    const CAPACITY: usize = 1024;
+
+    fn get(&self, key: &(u8, u64, u64)) -> Option<std::sync::Arc<Vec<Hash>>> {
+        self.map.get(key).cloned()
+    }
+
+    fn put(&mut self, key: (u8, u64, u64), value: std::sync::Arc<Vec<Hash>>) {
+        if self.map.insert(key, value).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > Self::CAPACITY {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            }
+        }
+    }
+}
