@@ -455,3 +455,28 @@ fn many_claims_decode_fast() {
         start.elapsed()
     );
 }
+
+/// A photo-like upload: the grant's QR code small inside a large JPEG with a grey background.
+#[test]
+fn qr_in_large_jpeg_photo() {
+    let patient = Es256KeyPair::generate().unwrap();
+    let text = typical_grant(&patient, &patient).sign(&patient).unwrap();
+    let png = qr::encode(&text).unwrap().to_png(6).unwrap();
+    let code = image::load_from_memory(&png).unwrap().into_luma8();
+    let mut photo = image::GrayImage::from_fn(2400, 1800, |x, y| {
+        image::Luma([150 + ((x * 7 + y * 13) % 40) as u8])
+    });
+    image::imageops::overlay(&mut photo, &code, 700, 500);
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+        .encode_image(&photo)
+        .unwrap();
+    let start = std::time::Instant::now();
+    let texts = qr::decode_image(&jpeg).unwrap();
+    println!(
+        "2400x1800 JPEG ({} bytes) read in {:?}",
+        jpeg.len(),
+        start.elapsed()
+    );
+    assert_eq!(texts, vec![text]);
+}
