@@ -15,8 +15,8 @@ use serde_json::json;
 use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair, Jwk};
 use spondon_core::time::NumericDate;
 use spondon_core::token::{
-    self, Audience, Category, DoctorCredential, EnrollmentCredential, Grant, Hospital, Purpose,
-    Revocation, RevocationTarget, TokenError, TrustList,
+    self, Audience, Category, DoctorCredential, EnrollmentCredential, Grant, Hospital, PopProof,
+    PopRequest, Purpose, Revocation, RevocationTarget, TokenError, TrustList,
 };
 
 type Claims = Vec<(Value, Value)>;
@@ -201,6 +201,121 @@ struct Vector {
     root: Option<&'static str>,
     with_trust_list: bool,
     min_sequence: u64,
+}
+
+/// PoP vectors: `tests/vectors/pop/*.json` — a proof, the grant it is made under, the request
+/// the peer sees, `now`, and the expected verdict.
+fn write_pop_vectors(k: &Keys, grant_text: &str) -> Result<()> {
+    let out = dir().join("pop");
+    std::fs::create_dir_all(&out)?;
+    let nonce = b"peer-nonce-0001-abcdef";
+    let url = "https://peer.dmch.gov.bd/api/v1/records?category=lab_result";
+    let request = PopRequest {
+        method: "GET",
+        url,
+        nonce,
+    };
+    let proof = |signer: &Es256KeyPair, req: &PopRequest<'_>, at: NumericDate| -> Result<String> {
+        Ok(PopProof {
+            id: *b"pop-000000000001",
+            key: signer.public_key().clone(),
+            method: req.method.to_owned(),
+            url: "https://peer.dmch.gov.bd/api/v1/records".to_owned(),
+            nonce: req.nonce.to_vec(),
+            grant_id: *b"grant-0000000001",
+            issued_at: at,
+        }
+        .sign(signer)?)
+    };
+    let good = proof(&k.doctor, &request, NOW)?;
+    let cases: Vec<(&str, &str, String, PopRequest<'_>, NumericDate)> = vec![
+        (
+            "01-valid",
+            "Proof by the doctor key for GET on the records URL (query ignored).",
+            good.clone(),
+            request,
+            NOW.saturating_add(10),
+        ),
+        (
+            "10-wrong-method",
+            "The peer sees POST.",
+            good.clone(),
+            PopRequest {
+                method: "POST",
+                ..request
+            },
+            NOW,
+        ),
+        (
+            "11-wrong-url",
+            "The peer sees another path.",
+            good.clone(),
+            PopRequest {
+                url: "https://peer.dmch.gov.bd/api/v1/other",
+                ..request
+            },
+            NOW,
+        ),
+        (
+            "12-wrong-nonce",
+            "The peer issued another nonce.",
+            good.clone(),
+            PopRequest {
+                nonce: b"peer-nonce-0002-abcdef",
+                ..request
+            },
+            NOW,
+        ),
+        (
+            "13-stale",
+            "Checked 10 minutes after iat.",
+            good.clone(),
+            request,
+            NOW.saturating_add(600),
+        ),
+        (
+            "14-wrong-key",
+            "Signed by the patient key, not the grant's audience.",
+            proof(&k.patient, &request, NOW)?,
+            request,
+            NOW,
+        ),
+        (
+            "15-not-base64",
+            "Not base64url.",
+            "SPONDON:1:ABC".to_owned(),
+            request,
+            NOW,
+        ),
+    ];
+    let Ok(parsed) = token::decode_any(grant_text) else {
+        return Err("grant".into());
+    };
+    let token::TokenClaims::Grant(grant) = parsed.claims else {
+        return Err("grant".into());
+    };
+    for (name, description, text, req, now) in cases {
+        let result = PopProof::verify(&text, &grant, &req, now, token::POP_MAX_SKEW);
+        let doc = json!({
+            "description": description,
+            "proof": text,
+            "grant": grant_text,
+            "request": { "method": req.method, "url": req.url, "nonce": spondon_core::b64::encode(req.nonce) },
+            "now": now,
+            "max_skew": token::POP_MAX_SKEW,
+            "expected": { "valid": result.is_ok(), "error": result.as_ref().err().map(TokenError::code) },
+        });
+        std::fs::write(
+            out.join(format!("{name}.json")),
+            serde_json::to_string_pretty(&doc)? + "\n",
+        )?;
+        println!(
+            "pop/{:<36} {}",
+            name,
+            result.as_ref().err().map_or("valid", TokenError::code)
+        );
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
@@ -603,6 +718,15 @@ fn main() -> Result<()> {
             list_text.clone(),
         )
     });
+
+    let rev_text = rev.sign(&k.patient)?;
+    vectors.push(v(
+        "52-revocation-with-exp",
+        "A revocation never expires: exp is not allowed.",
+        mutate_claims(&rev_text, &k.patient, None, |m| set(m, 4, int(NOW.0 + DAY)))?,
+    ));
+
+    write_pop_vectors(&k, &grant_text)?;
 
     // --- write -------------------------------------------------------------------------------
     let out = dir().join("tokens");

@@ -2,6 +2,10 @@
 //!
 //! No I/O and no async: every function here takes bytes or values and returns bytes, values or a
 //! specific error. Time is always passed in by the caller, so verification is reproducible.
+//!
+//! - [`token`]: Spondon's signed tokens (grant, revocation, enrollment and doctor credentials,
+//!   trust list, proof of possession): COSE_Sign1 + CWT + base45, specified in `docs/protocol.md`.
+//! - [`qr`]: QR rendering (SVG, PNG) and reading QR codes from images.
 
 pub mod b64;
 pub mod keys;
@@ -14,4 +18,6 @@ pub mod token;
 pub use keys::{
     Ed25519KeyPair, Ed25519PublicKey, Es256KeyPair, Es256PublicKey, Jwk, Jwks, KeyError,
 };
+pub use qr::QrError;
 pub use time::NumericDate;
+pub use token::{ParsedToken, TokenError, TokenKind, TrustAnchors};

@@ -125,3 +125,57 @@ fn trust_list_anchor_verifies_against_root() {
     .unwrap();
     assert_eq!(list.hospitals.len(), 2);
 }
+
+/// The proof-of-possession vectors (`tests/vectors/pop/*.json`).
+#[test]
+fn all_pop_vectors() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/pop");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    let mut n = 0;
+    for path in paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+    {
+        let name = path.display().to_string();
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let grant = token::Grant::decode_and_verify(
+            v["grant"].as_str().unwrap(),
+            NumericDate(v["now"].as_i64().unwrap()),
+        )
+        .or_else(|_| {
+            match token::decode_any(v["grant"].as_str().unwrap())
+                .unwrap()
+                .claims
+            {
+                token::TokenClaims::Grant(g) => Ok(g),
+                _ => Err(()),
+            }
+        })
+        .unwrap();
+        let nonce = spondon_core::b64::decode(v["request"]["nonce"].as_str().unwrap()).unwrap();
+        let request = token::PopRequest {
+            method: v["request"]["method"].as_str().unwrap(),
+            url: v["request"]["url"].as_str().unwrap(),
+            nonce: &nonce,
+        };
+        let result = token::PopProof::verify(
+            v["proof"].as_str().unwrap(),
+            &grant,
+            &request,
+            NumericDate(v["now"].as_i64().unwrap()),
+            v["max_skew"].as_i64().unwrap(),
+        );
+        match v["expected"]["error"].as_str() {
+            None => {
+                result.unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            Some(code) => assert_eq!(result.unwrap_err().code(), code, "{name}"),
+        }
+        n += 1;
+    }
+    assert!(n >= 7, "{n} PoP vectors");
+}

@@ -87,6 +87,7 @@ impl Fields {
             });
         };
         let mut entries: Vec<(i128, Option<Value>)> = Vec::with_capacity(map.len());
+        let mut seen = std::collections::HashSet::with_capacity(map.len());
         for (k, v) in map {
             let Value::Integer(k) = k else {
                 return Err(TokenError::WrongType {
@@ -95,7 +96,7 @@ impl Fields {
                 });
             };
             let k = i128::from(k);
-            if entries.iter().any(|(e, _)| *e == k) {
+            if !seen.insert(k) {
                 return Err(TokenError::DuplicateKey(format!("{k} in {field}")));
             }
             entries.push((k, Some(v)));

@@ -128,6 +128,7 @@ fn check_protected(protected: &[u8]) -> Result<Option<Vec<u8>>, TokenError> {
             ));
         }
     };
+    let mut kid_critical = false;
     if let Some(crit) = fields.take(LABEL_CRIT) {
         let Value::Array(labels) = crit else {
             return Err(TokenError::ProtectedHeader("crit is not an array".into()));
@@ -143,6 +144,7 @@ fn check_protected(protected: &[u8]) -> Result<Option<Vec<u8>>, TokenError> {
             if !understood {
                 return Err(TokenError::UnknownCriticalHeader(describe(&label)));
             }
+            kid_critical |= matches!(&label, Value::Integer(i) if i128::from(*i) == LABEL_KID);
         }
     }
     match fields.take(LABEL_ALG) {
@@ -159,6 +161,12 @@ fn check_protected(protected: &[u8]) -> Result<Option<Vec<u8>>, TokenError> {
             ));
         }
     };
+    if kid_critical && kid.is_none() {
+        // RFC 9052 §3.1: a label listed in crit must be present.
+        return Err(TokenError::ProtectedHeader(
+            "crit lists kid (4) but it is absent".into(),
+        ));
+    }
     // Other labels are not critical and are ignored (RFC 9052 §3).
     Ok(kid)
 }

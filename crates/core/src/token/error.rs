@@ -17,6 +17,8 @@ pub enum TokenError {
     WrongPrefix,
     #[error("the text after the prefix is not valid base45 (RFC 9285): {0}")]
     Base45(&'static str),
+    #[error("the proof is not unpadded base64url")]
+    Base64,
     #[error("the bytes are not one well-formed CBOR item: {0}")]
     Cbor(String),
     #[error("not a COSE_Sign1: {0}")]
@@ -105,6 +107,7 @@ impl TokenError {
             TokenError::TooLarge { .. } => "too_large",
             TokenError::WrongPrefix => "wrong_prefix",
             TokenError::Base45(_) => "base45_invalid",
+            TokenError::Base64 => "base64_invalid",
             TokenError::Cbor(_) => "cbor_invalid",
             TokenError::CoseStructure(_) => "cose_structure",
             TokenError::ProtectedHeader(_) => "protected_header_invalid",

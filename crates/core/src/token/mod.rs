@@ -153,6 +153,41 @@ pub fn is_spondon_text(text: &str) -> bool {
     text.trim_start_matches(['\r', '\n']).starts_with(PREFIX)
 }
 
+/// Which kind of token `text` claims to be, read leniently (prefix, base45, the COSE payload's
+/// Spondon claim) without validating anything else: for reporting the kind of a token that
+/// [`decode_any`] rejects. `None` if even that much cannot be read.
+pub fn peek_kind(text: &str) -> Option<TokenKind> {
+    use ciborium::Value;
+    let text = text.trim_matches(['\r', '\n']);
+    if text.len() > MAX_TRUST_LIST_TEXT {
+        return None;
+    }
+    let bytes = base45::decode(text.strip_prefix(PREFIX)?).ok()?;
+    let inner = match cbor::decode(&bytes).ok()? {
+        Value::Tag(_, inner) => *inner,
+        other => other,
+    };
+    let Value::Array(items) = inner else {
+        return None;
+    };
+    let Some(Value::Bytes(payload)) = items.get(2) else {
+        return None;
+    };
+    let Value::Map(claims) = cbor::decode(payload).ok()? else {
+        return None;
+    };
+    let key = |v: &Value, k: i128| matches!(v, Value::Integer(i) if i128::from(*i) == k);
+    let (_, spondon) = claims.iter().find(|(k, _)| key(k, CLAIM_SPONDON.into()))?;
+    let Value::Map(fields) = spondon else {
+        return None;
+    };
+    let (_, kind) = fields.iter().find(|(k, _)| key(k, 0))?;
+    let Value::Integer(code) = kind else {
+        return None;
+    };
+    TokenKind::from_code(u64::try_from(i128::from(*code)).ok()?)
+}
+
 /// Parses any Spondon token text: prefix, base45, COSE_Sign1 headers, CWT claims, and every
 /// field of its kind. Does not check the signature or the time: see [`ParsedToken::verify`].
 /// Leading and trailing CR/LF are ignored (not spaces: space is a base45 digit).

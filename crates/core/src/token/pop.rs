@@ -138,8 +138,7 @@ impl PopProof {
                 max: MAX_POP_TEXT,
             });
         }
-        let bytes =
-            crate::b64::decode(text).map_err(|_| TokenError::Base45("not unpadded base64url"))?;
+        let bytes = crate::b64::decode(text).map_err(|_| TokenError::Base64)?;
         let sign1 = super::cose::decode(&bytes)?;
         let mut env = claims::parse(&sign1.payload)?;
         if env.kind != TokenKind::PopProof {
