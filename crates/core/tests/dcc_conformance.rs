@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! Interoperability: the EU Digital COVID Certificate test data (`../shared/testdata/dcc`,
+//! Interoperability: the EU Digital COVID Certificate test data (`testdata/dcc`, a verbatim copy of the published vectors,
 //! eu-digital-green-certificates/dgc-testdata) through the same stack Spondon tokens use —
 //! our strict base45, zlib (flate2), COSE_Sign1 (coset), ES256 via our key type, PS256 via ring,
 //! CWT times, and our QR image reader on the embedded PNGs.
@@ -244,10 +244,7 @@ fn run(case: &Value) -> Result<(), (Stage, String)> {
 }
 
 fn cases() -> Vec<PathBuf> {
-    let root = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/dcc"
-    ));
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/dcc"));
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {

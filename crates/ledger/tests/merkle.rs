@@ -14,7 +14,7 @@ use spondon_ledger::merkle::{
 fn vectors_dir() -> PathBuf {
     let p = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/testdata/merkle"
+        "/../../testdata/merkle"
     ));
     assert!(p.is_dir(), "merkle test vectors missing at {}", p.display());
     p
