@@ -100,7 +100,7 @@ fn signing_with_another_key_is_refused_and_forgery_detected() {
         .unwrap()
         .verify(&TrustAnchors::default(), NOW)
         .unwrap_err();
-    assert_eq!(err.code(), "signature_invalid");
+    assert_eq!(err.code(), "bad_signature");
 }
 
 #[test]

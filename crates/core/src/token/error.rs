@@ -132,7 +132,7 @@ impl TokenError {
             TokenError::NotYetValid { .. } => "not_yet_valid",
             TokenError::Expired { .. } => "expired",
             TokenError::KidMismatch => "kid_mismatch",
-            TokenError::BadSignature => "signature_invalid",
+            TokenError::BadSignature => "bad_signature",
             TokenError::TrustAnchorMissing(_) => "trust_anchor_missing",
             TokenError::UnknownIssuer(_) => "unknown_issuer",
             TokenError::UnknownSigningKey(_) => "unknown_kid",
