@@ -27,13 +27,20 @@ fn batch(start: u64) -> Vec<Vec<u8>> {
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn bench_appends(c: &mut Criterion) {
     let rt = rt();
     let dir = tempfile::tempdir().unwrap();
-    let mut engines = vec![("sqlite", format!("sqlite://{}", dir.path().join("b.db").display()))];
+    let mut engines = vec![(
+        "sqlite",
+        format!("sqlite://{}", dir.path().join("b.db").display()),
+    )];
     if let Ok(url) = std::env::var("SPONDON_TEST_POSTGRES_URL") {
         engines.push(("postgres", url));
     } else {
@@ -45,7 +52,9 @@ fn bench_appends(c: &mut Criterion) {
     for (name, url) in engines {
         let log = rt.block_on(async {
             let db = Database::connect(&url).await.unwrap();
-            Log::open(db, "bench.example/log", IntegrityCheck::Quick).await.unwrap()
+            Log::open(db, "bench.example/log", IntegrityCheck::Quick)
+                .await
+                .unwrap()
         });
         g.bench_function(name, |b| {
             b.iter(|| {
@@ -65,9 +74,13 @@ fn bench_proofs(c: &mut Criterion) {
     let url = format!("sqlite://{}", dir.path().join("p.db").display());
     const SIZE: u64 = 100_000;
     let log = rt.block_on(async {
-        let log = Log::open(Database::connect(&url).await.unwrap(), "bench.example/log", IntegrityCheck::Quick)
-            .await
-            .unwrap();
+        let log = Log::open(
+            Database::connect(&url).await.unwrap(),
+            "bench.example/log",
+            IntegrityCheck::Quick,
+        )
+        .await
+        .unwrap();
         let mut s = 0;
         while s < SIZE {
             s = log.append(&batch(s)).await.unwrap().size;
