@@ -431,7 +431,7 @@ pub fn is_valid_subtree(start: u64, end: u64) -> bool {
         return false;
     }
     match (end - start).checked_next_power_of_two() {
-        Some(p) => start % p == 0,
+        Some(p) => start.is_multiple_of(p),
         None => start == 0,
     }
 }
