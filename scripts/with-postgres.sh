@@ -36,6 +36,8 @@ if [ "$(id -u)" = 0 ]; then
   id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
   RUN_AS=(runuser -u postgres --)
 fi
+# Run the server tools from a directory the postgres user can read.
+pg() { (cd "$WORK" && "${RUN_AS[@]}" "$@"); }
 
 WORK=$(mktemp -d /tmp/spondon-pg.XXXXXX)
 chmod 755 "$WORK"
@@ -47,20 +49,20 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
   || echo $((20000 + RANDOM % 20000)))
 
 cleanup() {
-  "${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1 || true
+  pg "$PGBIN/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-"${RUN_AS[@]}" "$PGBIN/initdb" -D "$DATA" -U spondon --auth=trust -E UTF8 >"$WORK/initdb.log" 2>&1 \
+pg "$PGBIN/initdb" -D "$DATA" -U spondon --auth=trust -E UTF8 >"$WORK/initdb.log" 2>&1 \
   || { cat "$WORK/initdb.log" >&2; exit 1; }
 # Tests trade durability for speed; SPONDON_PG_DURABLE=1 (benches) keeps PostgreSQL's defaults.
 FAST="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 [ "${SPONDON_PG_DURABLE:-0}" = 1 ] && FAST=""
-"${RUN_AS[@]}" "$PGBIN/pg_ctl" -D "$DATA" -l "$WORK/server.log" -w -t 60 \
+pg "$PGBIN/pg_ctl" -D "$DATA" -l "$WORK/server.log" -w -t 60 \
   -o "-h 127.0.0.1 -p $PORT -k $WORK $FAST -c max_connections=200" start >/dev/null \
   || { cat "$WORK/server.log" >&2; exit 1; }
-"${RUN_AS[@]}" "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U spondon spondon_test
+pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U spondon spondon_test
 
 export SPONDON_TEST_POSTGRES_URL="postgres://spondon@127.0.0.1:$PORT/spondon_test"
 echo "with-postgres: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2

@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p spondon-ledger --example ledger_bench -- \
 //!     [--url sqlite:///path/to.db | postgres://…] [--entries 10000000] [--batch 1000] [--proofs 2000]
+//!     [--full-check]
 //! ```
 //! An existing database is reused (only the missing entries are appended), so the 10M fill is
 //! paid once.
@@ -88,17 +89,20 @@ async fn run() -> Result<(), Error> {
         .unwrap_or(2000);
 
     println!("ledger_bench: {url}, target {target} entries, batch {batch}");
+    let full = args.iter().any(|a| a == "--full-check");
+    let check = if full {
+        IntegrityCheck::Full
+    } else {
+        IntegrityCheck::Quick
+    };
     let t0 = Instant::now();
-    let log = Log::open(
-        Database::connect(&url).await?,
-        "bench.example/log",
-        IntegrityCheck::Quick,
-    )
-    .await?;
+    let log = Log::open(Database::connect(&url).await?, "bench.example/log", check).await?;
     println!(
-        "open (quick integrity check): {:?}, size {}",
+        "open ({} integrity check): {:?}, size {}, RSS {} KiB",
+        if full { "full" } else { "quick" },
         t0.elapsed(),
-        log.tree_head().await.0
+        log.tree_head().await.0,
+        rss_kib()
     );
 
     let opening = Opening {

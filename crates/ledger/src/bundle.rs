@@ -21,6 +21,7 @@ use crate::checkpoint::{
 use crate::entry::{EntryError, LogEntry};
 use crate::merkle::{self, Hash, MAX_PROOF_HASHES, ProofError};
 use crate::note::{MAX_NOTE_BYTES, NoteError, Verifier};
+#[cfg(feature = "server")]
 use crate::storage::{LedgerError, Log};
 
 /// The header line.
@@ -185,6 +186,7 @@ impl ProofBundle {
     }
 }
 
+#[cfg(feature = "server")]
 impl Log {
     /// The offline proof bundle for entry `index` against the latest cosigned checkpoint.
     pub async fn proof_bundle(&self, index: u64) -> Result<ProofBundle, LedgerError> {

@@ -6,23 +6,29 @@
 //! - [`witness`]: C2SP `tlog-witness` `add-checkpoint` semantics.
 //! - [`http`]: axum routers for the `tlog-tiles` read API and the witness.
 //! - [`entry`], [`bundle`]: typed entries with salted commitments; offline proof bundles.
+//!
+//! `storage`, `witness` and `http` need the default `server` feature; the rest (verification)
+//! builds without it.
 
+pub mod bundle;
 pub mod checkpoint;
+pub mod entry;
 pub mod merkle;
 pub mod note;
 
-pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
-pub use merkle::{Hash, ProofError};
-pub use note::{Note, NoteError, NoteSignature, Signer, Verifier};
-pub mod storage;
-
-pub use storage::{Appended, Database, IntegrityCheck, LedgerError, Log};
+#[cfg(feature = "server")]
 pub mod http;
+#[cfg(feature = "server")]
+pub mod storage;
+#[cfg(feature = "server")]
 pub mod witness;
 
-pub use witness::{Witness, WitnessError};
-pub mod bundle;
-pub mod entry;
-
 pub use bundle::{BundleError, ProofBundle, VerifiedBundle};
+pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 pub use entry::{EntryKind, LogEntry, Opening};
+pub use merkle::{Hash, ProofError};
+pub use note::{Note, NoteError, NoteSignature, Signer, Verifier};
+#[cfg(feature = "server")]
+pub use storage::{Appended, Database, IntegrityCheck, LedgerError, Log};
+#[cfg(feature = "server")]
+pub use witness::{Witness, WitnessError};

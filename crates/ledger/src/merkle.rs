@@ -37,6 +37,9 @@ pub enum ProofError {
     /// The recomputed root does not match the expected root.
     #[error("the recomputed root hash does not match")]
     RootMismatch,
+    /// `[start, end)` is not a valid subtree.
+    #[error("[{start}, {end}) is not a valid subtree")]
+    InvalidSubtree { start: u64, end: u64 },
     /// Two trees of equal size have different roots.
     #[error("trees of equal size have different roots")]
     EqualSizeRootMismatch,
@@ -419,6 +422,188 @@ pub fn plan_consistency(size1: u64, size2: u64) -> Result<ProofPlan, ProofError>
     }
     top_down.reverse();
     Ok(ProofPlan { elements: top_down })
+}
+
+/// Whether `[start, end)` is a valid subtree (Merkle Tree Certificates, "subtrees"): non-empty,
+/// and `start` a multiple of the smallest power of two `>= end - start`.
+pub fn is_valid_subtree(start: u64, end: u64) -> bool {
+    if end <= start {
+        return false;
+    }
+    match (end - start).checked_next_power_of_two() {
+        Some(p) => start.is_multiple_of(p),
+        None => start == 0,
+    }
+}
+
+/// Verifies that leaf `index` is in the subtree `[start, end)` whose hash is `root`.
+pub fn verify_subtree_inclusion(
+    leaf: &Hash,
+    index: u64,
+    start: u64,
+    end: u64,
+    proof: &[Hash],
+    root: &Hash,
+) -> Result<(), ProofError> {
+    if !is_valid_subtree(start, end) {
+        return Err(ProofError::InvalidSubtree { start, end });
+    }
+    if index < start || index >= end {
+        return Err(ProofError::IndexOutOfRange { index, size: end });
+    }
+    verify_inclusion(leaf, index - start, end - start, proof, root)
+}
+
+/// Verifies that the subtree `[start, end)` with hash `subtree_root` is part of the tree of `size`
+/// leaves with root `root`. An empty subtree (`start == end`) is consistent with anything when
+/// its hash is the empty root and the proof is empty.
+pub fn verify_subtree_consistency(
+    start: u64,
+    end: u64,
+    size: u64,
+    proof: &[Hash],
+    subtree_root: &Hash,
+    root: &Hash,
+) -> Result<(), ProofError> {
+    if proof.len() > MAX_PROOF_HASHES {
+        return Err(ProofError::TooLong(proof.len()));
+    }
+    if start == end {
+        if !proof.is_empty() {
+            return Err(ProofError::WrongLength {
+                expected: 0,
+                got: proof.len(),
+            });
+        }
+        return if *subtree_root == empty_root() && end <= size {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch)
+        };
+    }
+    if !is_valid_subtree(start, end) {
+        return Err(ProofError::InvalidSubtree { start, end });
+    }
+    if end > size {
+        return Err(ProofError::SizeOrder {
+            old: end,
+            new: size,
+        });
+    }
+    let shape = subtree_consistency_shape(start, end, size);
+    if shape.len() != proof.len() {
+        return Err(ProofError::WrongLength {
+            expected: shape.len(),
+            got: proof.len(),
+        });
+    }
+    // Fold bottom-up: `sub` is the subtree-side hash, `full` the whole-range hash.
+    let (mut sub, mut full) = (*subtree_root, *subtree_root);
+    let mut rest = proof;
+    if let Some(Step::Seed) = shape.first() {
+        let (first, tail) = proof.split_first().ok_or(ProofError::WrongLength {
+            expected: shape.len(),
+            got: 0,
+        })?;
+        sub = *first;
+        full = *first;
+        rest = tail;
+    }
+    let steps = shape.iter().filter(|s| !matches!(s, Step::Seed));
+    for (step, p) in steps.zip(rest) {
+        match step {
+            Step::Right => full = node_hash(&full, p),
+            Step::Left => full = node_hash(p, &full),
+            Step::LeftBoth => {
+                sub = node_hash(p, &sub);
+                full = node_hash(p, &full);
+            }
+            Step::Seed => {}
+        }
+    }
+    if &sub != subtree_root || &full != root {
+        return Err(ProofError::RootMismatch);
+    }
+    Ok(())
+}
+
+/// One step of a subtree consistency proof, bottom-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The proof starts with the hash of the lowest node (not known to the verifier).
+    Seed,
+    /// Sibling on the right, outside the subtree.
+    Right,
+    /// Sibling on the left, outside the subtree.
+    Left,
+    /// Sibling on the left that is part of the subtree too.
+    LeftBoth,
+}
+
+/// The bottom-up shape of the subtree consistency proof, and its ranges (top-down recursion
+/// generalizing RFC 9162 SUBPROOF to an aligned subtree).
+fn subtree_consistency_walk(start: u64, end: u64, size: u64) -> Vec<(Step, u64, u64)> {
+    let mut top_down = Vec::new();
+    let (mut off, mut s, mut e, mut n, mut known) = (0u64, start, end, size, true);
+    loop {
+        if s == 0 && e == n {
+            if !known {
+                top_down.push((Step::Seed, off, off + n));
+            }
+            break;
+        }
+        let k = split_point(n);
+        if e <= k {
+            top_down.push((Step::Right, off + k, off + n));
+            n = k;
+        } else if s >= k {
+            top_down.push((Step::Left, off, off + k));
+            off += k;
+            s -= k;
+            e -= k;
+            n -= k;
+        } else {
+            // Only reachable with s == 0 for a valid subtree: it spans both halves.
+            top_down.push((Step::LeftBoth, off, off + k));
+            off += k;
+            e -= k;
+            n -= k;
+            known = false;
+        }
+    }
+    top_down.reverse();
+    top_down
+}
+
+fn subtree_consistency_shape(start: u64, end: u64, size: u64) -> Vec<Step> {
+    subtree_consistency_walk(start, end, size)
+        .into_iter()
+        .map(|(s, _, _)| s)
+        .collect()
+}
+
+/// Plans the consistency proof of the subtree `[start, end)` in the tree of `size` leaves.
+pub fn plan_subtree_consistency(start: u64, end: u64, size: u64) -> Result<ProofPlan, ProofError> {
+    if start == end {
+        return Ok(ProofPlan {
+            elements: Vec::new(),
+        });
+    }
+    if !is_valid_subtree(start, end) {
+        return Err(ProofError::InvalidSubtree { start, end });
+    }
+    if end > size {
+        return Err(ProofError::SizeOrder {
+            old: end,
+            new: size,
+        });
+    }
+    Ok(ProofPlan {
+        elements: subtree_consistency_walk(start, end, size)
+            .into_iter()
+            .map(|(_, a, b)| range_nodes(a, b))
+            .collect(),
+    })
 }
 
 /// The roots of the complete subtrees making up a tree, left to right (largest first).

@@ -373,7 +373,55 @@ fn tile_index_encoding() {
     assert!(parse_tile_path("0/x999/x999/x999/x999/x999/x999/x999/999").is_none());
 }
 
+async fn witness_check_and_persist_is_atomic(t: TestDb) {
+    let key = log_key();
+    let log = Log::open(t.connect().await, ORIGIN, IntegrityCheck::Full)
+        .await
+        .unwrap();
+    append_n(&log, "c", 5).await;
+    log.sign_checkpoint(&key).await.unwrap();
+    let first = log.witness_request(0).await.unwrap();
+    append_n(&log, "c", 5).await;
+    log.sign_checkpoint(&key).await.unwrap();
+    let second = log.witness_request(5).await.unwrap();
+    // Two witness instances (as two processes would be) sharing one database.
+    let mut a = Witness::new(t.connect().await, witness_key());
+    let mut b = Witness::new(t.connect().await, witness_key());
+    a.trust_log(ORIGIN, vec![key.verifier().clone()]);
+    b.trust_log(ORIGIN, vec![key.verifier().clone()]);
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    // The same first-contact request raced from both: exactly one cosigns.
+    let (ra, rb) = tokio::join!(
+        a.add_checkpoint(first.as_bytes()),
+        b.add_checkpoint(first.as_bytes())
+    );
+    let oks = [ra.is_ok(), rb.is_ok()].iter().filter(|x| **x).count();
+    assert_eq!(oks, 1, "{ra:?} {rb:?}");
+    for r in [ra, rb] {
+        if let Err(e) = r {
+            assert!(
+                matches!(e, WitnessError::Conflict { old: 0, latest: 5 }),
+                "{e}"
+            );
+        }
+    }
+    // Then growth from 5 raced: one wins, the other is told the new size; never rolled back.
+    let (ra, rb) = tokio::join!(
+        a.add_checkpoint(second.as_bytes()),
+        b.add_checkpoint(second.as_bytes())
+    );
+    assert_eq!([ra.is_ok(), rb.is_ok()].iter().filter(|x| **x).count(), 1);
+    assert_eq!(a.latest(ORIGIN).await.unwrap().0, 10);
+    let late = a.add_checkpoint(first.as_bytes()).await.unwrap_err();
+    assert!(
+        matches!(late, WitnessError::Conflict { old: 0, latest: 10 }),
+        "{late}"
+    );
+    assert_eq!(b.latest(ORIGIN).await.unwrap().0, 10);
+}
+
 both_engines!(
     witness_cosigns_and_refuses_forks,
+    witness_check_and_persist_is_atomic,
     tiles_router_serves_a_client
 );
