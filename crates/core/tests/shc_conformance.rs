@@ -1106,7 +1106,7 @@ fn cli_verdict_shape() {
     let ok =
         serde_json::to_value(check_jws(&read("shc/example-00-d-jws.txt"), &dir, &opts())).unwrap();
     assert_eq!(ok["valid"], true);
-    assert_eq!(ok["kind"], "smart-health-card");
+    assert_eq!(ok["kind"], "smart_health_card");
     assert_eq!(ok["issuer"], SPEC_ISS);
     assert_eq!(ok["not_before"].to_string(), "1687450764.656");
     assert_eq!(ok["expires"], serde_json::Value::Null);

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use spondon_core::NumericDate;
 use spondon_core::keys::{Es256PublicKey, Jwk};
-use spondon_core::shc::{self, Directory, ParsedCard, VerifyOptions};
+use spondon_core::shc::{self, Directory, VerifyOptions};
 use spondon_core::token::{self, TokenClaims, TrustAnchors, TrustList};
 
 use crate::input::{self, InputError, Shape};
@@ -255,33 +255,24 @@ fn card_jws(shape: CardText<'_>) -> Result<Vec<String>, shc::ShcError> {
 }
 
 fn check_card(jws: &str, trust: &Trust, options: VerifyOptions) -> Report {
-    let mut report = Report::new("smart_health_card");
-    let card = match ParsedCard::parse(jws) {
-        Ok(card) => card,
-        Err(e) => {
-            report.errors.push(problem(e.code(), &e));
-            return report;
-        }
-    };
-    report.issuer = Some(card.iss().to_owned());
-    report.issuer_name = trust
-        .directory
-        .issuer(card.iss())
-        .and_then(|i| i.name.clone());
-    report.not_before = Some(card.nbf().clone());
-    report.expires = card.exp().cloned();
-    report.fhir = Some(card.fhir_bundle().clone());
-    match card.verify_with(&trust.directory, &options) {
-        Ok(verified) => {
-            report.valid = true;
-            report.warnings = verified
-                .warnings
-                .iter()
-                .map(|w| problem(w.code, &w.message))
-                .collect();
-        }
-        Err(e) => report.errors.push(problem(e.code(), &e)),
-    }
+    let verdict = shc::check_jws(jws, &trust.directory, &options);
+    let mut report = Report::new(verdict.kind);
+    report.valid = verdict.valid;
+    report.issuer = verdict.issuer;
+    report.issuer_name = verdict.issuer_name;
+    report.not_before = verdict.not_before;
+    report.expires = verdict.expires;
+    report.fhir = verdict.fhir;
+    report.errors = verdict
+        .errors
+        .iter()
+        .map(|e| problem(e.code, &e.message))
+        .collect();
+    report.warnings = verdict
+        .warnings
+        .iter()
+        .map(|w| problem(w.code, &w.message))
+        .collect();
     report
 }
 

@@ -792,7 +792,7 @@ impl From<&ShcError> for VerdictError {
 #[derive(Clone, PartialEq, Serialize)]
 pub struct Verdict {
     pub valid: bool,
-    /// Always `"smart-health-card"`.
+    /// Always `"smart_health_card"`.
     pub kind: &'static str,
     pub issuer: Option<String>,
     pub issuer_name: Option<String>,
@@ -808,7 +808,7 @@ pub struct Verdict {
 pub fn check_jws(jws: &str, directory: &Directory, options: &VerifyOptions) -> Verdict {
     let mut v = Verdict {
         valid: false,
-        kind: "smart-health-card",
+        kind: "smart_health_card",
         issuer: None,
         issuer_name: None,
         not_before: None,

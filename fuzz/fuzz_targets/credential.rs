@@ -1,5 +1,5 @@
 #![no_main]
-//! Fuzzes Spondon token decoding: input starting with `SPONDON:` is taken as text, anything
+//! Fuzzes enrollment and doctor credentials (and any token) with a trust list to verify against: input starting with `SPONDON:` is taken as text, anything
 //! else as the COSE bytes behind the prefix and base45 (so the fuzzer reaches CBOR quickly).
 
 use libfuzzer_sys::fuzz_target;
