@@ -37,6 +37,19 @@ where
         .unwrap()
 }
 
+/// `check --json --directory <the demo directory> ARGS...`
+fn check_with_directory(args: &[&std::ffi::OsStr]) -> Output {
+    let dir = directory();
+    let mut all: Vec<&std::ffi::OsStr> = vec![
+        "check".as_ref(),
+        "--json".as_ref(),
+        "--directory".as_ref(),
+        dir.as_os_str(),
+    ];
+    all.extend_from_slice(args);
+    run(all)
+}
+
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -73,13 +86,7 @@ fn rfc3339(seconds: i64) -> String {
 
 #[test]
 fn valid_card_file_prints_the_documented_json() {
-    let out = run([
-        "check".as_ref(),
-        "--json".as_ref(),
-        "--directory".as_ref(),
-        directory().as_os_str(),
-        shc("example-00-e-file.smart-health-card").as_os_str(),
-    ]);
+    let out = check_with_directory(&[shc("example-00-e-file.smart-health-card").as_os_str()]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let r = json(&out);
     assert_eq!(r["valid"], true);
@@ -118,11 +125,7 @@ fn text_output_names_issuer_and_patient() {
 
 #[test]
 fn legacy_chunks_in_separate_files_and_any_order_verify() {
-    let out = run([
-        "check".as_ref(),
-        "--json".as_ref(),
-        "--directory".as_ref(),
-        directory().as_os_str(),
+    let out = check_with_directory(&[
         shc("example-02-f-qr-code-numeric-value-2.txt").as_os_str(),
         shc("example-02-f-qr-code-numeric-value-0.txt").as_os_str(),
         shc("example-02-f-qr-code-numeric-value-1.txt").as_os_str(),
@@ -134,13 +137,7 @@ fn legacy_chunks_in_separate_files_and_any_order_verify() {
 #[test]
 fn expired_and_revoked_card_is_invalid_for_each_reason() {
     let card = shc("example-03-e-file.smart-health-card");
-    let now = run([
-        "check".as_ref(),
-        "--json".as_ref(),
-        "--directory".as_ref(),
-        directory().as_os_str(),
-        card.as_os_str(),
-    ]);
+    let now = check_with_directory(&[card.as_os_str()]);
     assert_eq!(now.status.code(), Some(1));
     assert_eq!(codes(&json(&now)), ["expired"]);
     // Before it expired, the CRL still revokes it.
@@ -176,13 +173,7 @@ fn untrusted_issuer_and_tampered_signature_are_invalid() {
     let tampered = format!("{}{}{}", &jws[..at], flipped, &jws[at + 1..]);
     let path = dir.path().join("tampered.txt");
     std::fs::write(&path, tampered).unwrap();
-    let out = run([
-        "check".as_ref(),
-        "--json".as_ref(),
-        "--directory".as_ref(),
-        directory().as_os_str(),
-        path.as_os_str(),
-    ]);
+    let out = check_with_directory(&[path.as_os_str()]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(codes(&json(&out)), ["bad_signature"]);
 }
@@ -207,13 +198,7 @@ fn published_negative_vectors_are_invalid_with_their_own_code() {
             "qr_bad_prefix",
         ),
     ] {
-        let out = run([
-            "check".as_ref(),
-            "--json".as_ref(),
-            "--directory".as_ref(),
-            directory().as_os_str(),
-            shc(name).as_os_str(),
-        ]);
+        let out = check_with_directory(&[shc(name).as_os_str()]);
         assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
         let r = json(&out);
         assert_eq!(r["valid"], false, "{name}");
