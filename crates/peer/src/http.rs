@@ -1,0 +1,294 @@
+//! The HTTP API (axum): well-known documents, the log's tiles and witness, staff operations.
+//! Every error is RFC 9457 problem+json with a stable code.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use serde::de::DeserializeOwned;
+
+use crate::error::{PeerError, Result, problem};
+use crate::peer::Peer;
+use crate::records::IssueRequest;
+use crate::registry::{NewDoctor, NewPatient};
+
+type AppState = Arc<Peer>;
+
+/// One documented route of this crate's own API.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteDoc {
+    pub method: &'static str,
+    /// OpenAPI path template (`{param}`), identical to the axum path.
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// Whether a staff bearer token is required.
+    pub staff: bool,
+    /// Whether the route takes a JSON body.
+    pub json_body: bool,
+}
+
+macro_rules! route {
+    ($m:literal, $p:literal, $s:literal, staff = $st:literal, body = $b:literal) => {
+        RouteDoc {
+            method: $m,
+            path: $p,
+            summary: $s,
+            staff: $st,
+            json_body: $b,
+        }
+    };
+}
+
+/// Routes of the peer's own API (the ledger routers' are listed in [`LEDGER_ROUTES`]).
+pub const ROUTES: &[RouteDoc] = &[
+    route!(
+        "get",
+        "/.well-known/jwks.json",
+        "Record-signing keys (JWKS with crlVersion)",
+        staff = false,
+        body = false
+    ),
+    route!(
+        "get",
+        "/.well-known/crl/{file}",
+        "Card revocation list of a key: <kid>.json",
+        staff = false,
+        body = false
+    ),
+    route!(
+        "get",
+        "/openapi.json",
+        "This OpenAPI document",
+        staff = false,
+        body = false
+    ),
+    route!(
+        "post",
+        "/staff/patients",
+        "Register a patient; returns Health ID and one-time enrollment code",
+        staff = true,
+        body = true
+    ),
+    route!(
+        "get",
+        "/staff/patients/{health_id}",
+        "A registered patient's details",
+        staff = true,
+        body = false
+    ),
+    route!(
+        "post",
+        "/staff/doctors",
+        "Register a doctor; returns the doctor credential",
+        staff = true,
+        body = true
+    ),
+    route!(
+        "post",
+        "/staff/records",
+        "Issue a record (SMART Health Card) and log it",
+        staff = true,
+        body = true
+    ),
+];
+
+/// Routes mounted from `spondon-ledger`.
+pub const LEDGER_ROUTES: &[RouteDoc] = &[
+    route!(
+        "get",
+        "/checkpoint",
+        "The log's latest cosigned checkpoint (C2SP tlog-checkpoint)",
+        staff = false,
+        body = false
+    ),
+    route!(
+        "get",
+        "/tile/{path}",
+        "A tlog-tiles tile or entry bundle",
+        staff = false,
+        body = false
+    ),
+    route!(
+        "post",
+        "/witness/add-checkpoint",
+        "C2SP tlog-witness add-checkpoint",
+        staff = false,
+        body = false
+    ),
+];
+
+fn handler(path: &str) -> MethodRouter<AppState> {
+    match path {
+        "/.well-known/jwks.json" => get(jwks),
+        "/.well-known/crl/{file}" => get(crl),
+        "/openapi.json" => get(openapi),
+        "/staff/patients" => post(register_patient),
+        "/staff/patients/{health_id}" => get(get_patient),
+        "/staff/doctors" => post(register_doctor),
+        "/staff/records" => post(issue_record),
+        _ => MethodRouter::new().fallback(no_route),
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(peer: Arc<Peer>) -> Router {
+    let mut app: Router<AppState> = Router::new();
+    for r in ROUTES {
+        app = app.route(r.path, handler(r.path));
+    }
+    let limit = peer.config.max_body_bytes;
+    app.with_state(peer.clone())
+        .merge(spondon_ledger::http::tiles_router(peer.log.clone()))
+        .nest(
+            "/witness",
+            spondon_ledger::http::witness_router(peer.witness.clone()),
+        )
+        .layer(DefaultBodyLimit::max(limit))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn no_route() -> Response {
+    problem(StatusCode::NOT_FOUND, "no_route", "no such route")
+}
+
+async fn method_not_allowed() -> Response {
+    problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+}
+
+fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response {
+    match serde_json::to_string(value) {
+        Ok(body) => {
+            let mut r = (status, body).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        Err(_) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        ),
+    }
+}
+
+/// Reads a JSON body: content type `application/json`, at most `limit` bytes, strict decoding.
+pub async fn read_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<T> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
+        return Err(PeerError::UnsupportedMediaType);
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(PeerError::BodyTooLarge(limit));
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| PeerError::BodyTooLarge(limit))?;
+    serde_json::from_slice(&bytes).map_err(|e| PeerError::MalformedJson(e.to_string()))
+}
+
+async fn staff(peer: &Peer, headers: &HeaderMap) -> Result<()> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(PeerError::Unauthorized)?;
+    if peer.check_staff_token(token.trim()).await? {
+        Ok(())
+    } else {
+        Err(PeerError::Unauthorized)
+    }
+}
+
+async fn jwks(State(peer): State<AppState>) -> Response {
+    json_response(StatusCode::OK, &peer.jwks())
+}
+
+async fn crl(State(peer): State<AppState>, Path(file): Path<String>) -> Response {
+    match file.strip_suffix(".json").and_then(|kid| peer.crl(kid)) {
+        Some(v) => json_response(StatusCode::OK, &v),
+        None => PeerError::NotFound.into_response(),
+    }
+}
+
+async fn openapi(State(peer): State<AppState>) -> Response {
+    json_response(StatusCode::OK, &crate::openapi::document(&peer.config))
+}
+
+async fn register_patient(
+    State(peer): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    staff(&peer, &headers).await?;
+    let req: NewPatient = read_json(&headers, body, peer.config.max_body_bytes).await?;
+    let out = peer.register_patient(&req).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn get_patient(
+    State(peer): State<AppState>,
+    headers: HeaderMap,
+    Path(health_id): Path<String>,
+) -> Result<Response> {
+    staff(&peer, &headers).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &peer.patient(&health_id).await?,
+    ))
+}
+
+async fn register_doctor(
+    State(peer): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    staff(&peer, &headers).await?;
+    let req: NewDoctor = read_json(&headers, body, peer.config.max_body_bytes).await?;
+    let out = peer.register_doctor(&req).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn issue_record(
+    State(peer): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    staff(&peer, &headers).await?;
+    let req: IssueRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
+    let out = peer.issue_record(&req).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,18 @@
+//! `spondon-peer`: the hospital peer node.
+//!
+//! - [`config`]: the data directory (config file, 0600 key files).
+//! - [`peer`]: the open peer (database with migrations, transparency log, witness).
+//! - [`registry`]: patients (Health ID, enrollment code) and doctors (doctor credential).
+//! - [`records`]: issuing FHIR R4 SMART Health Cards committed to the log.
+//! - [`http`], [`openapi`]: the HTTP API.
+
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod peer;
+pub mod records;
+pub mod registry;
+
+pub use error::PeerError;
+pub use peer::Peer;
