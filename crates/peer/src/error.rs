@@ -51,6 +51,20 @@ pub enum PeerError {
     InvalidFhir(String),
     #[error("no such resource")]
     NotFound,
+    #[error("this request must carry a Spondon-Signature header")]
+    SignatureRequired,
+    #[error("signed request rejected: {0}")]
+    Token(#[from] spondon_core::TokenError),
+    #[error("the nonce was already used")]
+    NonceReused,
+    #[error("the nonce has expired; get a new one")]
+    NonceExpired,
+    #[error("the nonce was not issued by this peer")]
+    NonceUnknown,
+    #[error("the enrollment code is unknown, used, expired, or for another Health ID")]
+    EnrollmentCodeInvalid,
+    #[error("the signing key is not enrolled (or its enrollment was replaced)")]
+    NotEnrolled,
 }
 
 impl PeerError {
@@ -79,6 +93,13 @@ impl PeerError {
             PeerError::BadSupersede => "bad_supersede",
             PeerError::InvalidFhir(_) => "invalid_fhir",
             PeerError::NotFound => "not_found",
+            PeerError::SignatureRequired => "signature_required",
+            PeerError::Token(e) => e.code(),
+            PeerError::NonceReused => "nonce_reused",
+            PeerError::NonceExpired => "nonce_expired",
+            PeerError::NonceUnknown => "nonce_unknown",
+            PeerError::EnrollmentCodeInvalid => "enrollment_code_invalid",
+            PeerError::NotEnrolled => "not_enrolled",
         }
     }
 
@@ -89,7 +110,14 @@ impl PeerError {
             PeerError::InvalidFhir(_) | PeerError::BadSupersede => StatusCode::UNPROCESSABLE_ENTITY,
             PeerError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PeerError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            PeerError::Unauthorized => StatusCode::UNAUTHORIZED,
+            PeerError::Unauthorized
+            | PeerError::SignatureRequired
+            | PeerError::Token(_)
+            | PeerError::NonceReused
+            | PeerError::NonceExpired
+            | PeerError::NonceUnknown
+            | PeerError::NotEnrolled => StatusCode::UNAUTHORIZED,
+            PeerError::EnrollmentCodeInvalid => StatusCode::BAD_REQUEST,
             PeerError::UnknownPatient
             | PeerError::UnknownDoctor
             | PeerError::UnknownRecord

@@ -12,6 +12,7 @@ use axum::routing::{MethodRouter, get, post};
 use serde::de::DeserializeOwned;
 
 use crate::error::{PeerError, Result, problem};
+use crate::patient::{EnrollRequest, PullRequest, RequestParts};
 use crate::peer::Peer;
 use crate::records::IssueRequest;
 use crate::registry::{NewDoctor, NewPatient};
@@ -44,81 +45,27 @@ macro_rules! route {
 }
 
 /// Routes of the peer's own API (the ledger routers' are listed in [`LEDGER_ROUTES`]).
+#[rustfmt::skip]
 pub const ROUTES: &[RouteDoc] = &[
-    route!(
-        "get",
-        "/.well-known/jwks.json",
-        "Record-signing keys (JWKS with crlVersion)",
-        staff = false,
-        body = false
-    ),
-    route!(
-        "get",
-        "/.well-known/crl/{file}",
-        "Card revocation list of a key: <kid>.json",
-        staff = false,
-        body = false
-    ),
-    route!(
-        "get",
-        "/openapi.json",
-        "This OpenAPI document",
-        staff = false,
-        body = false
-    ),
-    route!(
-        "post",
-        "/staff/patients",
-        "Register a patient; returns Health ID and one-time enrollment code",
-        staff = true,
-        body = true
-    ),
-    route!(
-        "get",
-        "/staff/patients/{health_id}",
-        "A registered patient's details",
-        staff = true,
-        body = false
-    ),
-    route!(
-        "post",
-        "/staff/doctors",
-        "Register a doctor; returns the doctor credential",
-        staff = true,
-        body = true
-    ),
-    route!(
-        "post",
-        "/staff/records",
-        "Issue a record (SMART Health Card) and log it",
-        staff = true,
-        body = true
-    ),
+    route!("get", "/.well-known/jwks.json", "Record-signing keys (JWKS with crlVersion)", staff = false, body = false),
+    route!("get", "/.well-known/crl/{file}", "Card revocation list of a key: <kid>.json", staff = false, body = false),
+    route!("get", "/openapi.json", "This OpenAPI document", staff = false, body = false),
+    route!("post", "/staff/patients", "Register a patient; returns Health ID and one-time enrollment code", staff = true, body = true),
+    route!("get", "/staff/patients/{health_id}", "A registered patient's details", staff = true, body = false),
+    route!("post", "/staff/patients/{health_id}/enrollment-code", "A new one-time enrollment code (re-enrollment, e.g. a new phone)", staff = true, body = false),
+    route!("post", "/staff/doctors", "Register a doctor; returns the doctor credential", staff = true, body = true),
+    route!("post", "/staff/records", "Issue a record (SMART Health Card) and log it", staff = true, body = true),
+    route!("post", "/nonce", "A single-use server nonce for signed requests", staff = false, body = false),
+    route!("post", "/patient/enroll", "Redeem an enrollment code: bind the signing key (Spondon-Signature) to the Health ID", staff = false, body = true),
+    route!("post", "/patient/records", "Incremental pull of the signing patient's records with log proofs (Spondon-Signature)", staff = false, body = true),
 ];
 
 /// Routes mounted from `spondon-ledger`.
+#[rustfmt::skip]
 pub const LEDGER_ROUTES: &[RouteDoc] = &[
-    route!(
-        "get",
-        "/checkpoint",
-        "The log's latest cosigned checkpoint (C2SP tlog-checkpoint)",
-        staff = false,
-        body = false
-    ),
-    route!(
-        "get",
-        "/tile/{path}",
-        "A tlog-tiles tile or entry bundle",
-        staff = false,
-        body = false
-    ),
-    route!(
-        "post",
-        "/witness/add-checkpoint",
-        "C2SP tlog-witness add-checkpoint",
-        staff = false,
-        body = false
-    ),
+    route!("get", "/checkpoint", "The log's latest cosigned checkpoint (C2SP tlog-checkpoint)", staff = false, body = false),
+    route!("get", "/tile/{path}", "A tlog-tiles tile or entry bundle", staff = false, body = false),
+    route!("post", "/witness/add-checkpoint", "C2SP tlog-witness add-checkpoint", staff = false, body = false),
 ];
 
 fn handler(path: &str) -> MethodRouter<AppState> {
@@ -128,8 +75,12 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/openapi.json" => get(openapi),
         "/staff/patients" => post(register_patient),
         "/staff/patients/{health_id}" => get(get_patient),
+        "/staff/patients/{health_id}/enrollment-code" => post(new_code),
         "/staff/doctors" => post(register_doctor),
         "/staff/records" => post(issue_record),
+        "/nonce" => post(nonce),
+        "/patient/enroll" => post(enroll),
+        "/patient/records" => post(pull),
         _ => MethodRouter::new().fallback(no_route),
     }
 }
@@ -182,12 +133,8 @@ fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response 
     }
 }
 
-/// Reads a JSON body: content type `application/json`, at most `limit` bytes, strict decoding.
-pub async fn read_json<T: DeserializeOwned>(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<T> {
+/// Reads a JSON body's bytes: content type `application/json`, at most `limit` bytes.
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<axum::body::Bytes> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -203,10 +150,23 @@ pub async fn read_json<T: DeserializeOwned>(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(PeerError::BodyTooLarge(limit));
     }
-    let bytes = axum::body::to_bytes(body, limit)
+    axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| PeerError::BodyTooLarge(limit))?;
-    serde_json::from_slice(&bytes).map_err(|e| PeerError::MalformedJson(e.to_string()))
+        .map_err(|_| PeerError::BodyTooLarge(limit))
+}
+
+/// Decodes JSON strictly.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| PeerError::MalformedJson(e.to_string()))
+}
+
+/// Reads and decodes a JSON body ([`read_body`], [`parse_json`]).
+pub async fn read_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<T> {
+    parse_json(&read_body(headers, body, limit).await?)
 }
 
 async fn staff(peer: &Peer, headers: &HeaderMap) -> Result<()> {
@@ -260,6 +220,16 @@ async fn get_patient(
     ))
 }
 
+async fn new_code(
+    State(peer): State<AppState>,
+    headers: HeaderMap,
+    Path(health_id): Path<String>,
+) -> Result<Response> {
+    staff(&peer, &headers).await?;
+    let out = peer.new_enrollment_code(&health_id).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
 async fn register_doctor(
     State(peer): State<AppState>,
     headers: HeaderMap,
@@ -280,6 +250,60 @@ async fn issue_record(
     let req: IssueRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
     let out = peer.issue_record(&req).await?;
     Ok(json_response(StatusCode::CREATED, &out))
+}
+
+/// Header carrying a patient's signed request.
+pub const SIGNATURE_HEADER: &str = "spondon-signature";
+
+async fn nonce(State(peer): State<AppState>) -> Result<Response> {
+    let n = peer.new_nonce().await?;
+    let mut r = json_response(StatusCode::CREATED, &n);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+fn signature(headers: &HeaderMap) -> Option<&str> {
+    headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok())
+}
+
+async fn enroll(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
+    let req: EnrollRequest = parse_json(&bytes)?;
+    let parts = RequestParts {
+        method: "POST",
+        path: uri.path(),
+        signature: signature(&headers),
+        body: &bytes,
+    };
+    let out = peer.enroll(&parts, &req).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn pull(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
+    let req: PullRequest = parse_json(&bytes)?;
+    let parts = RequestParts {
+        method: "POST",
+        path: uri.path(),
+        signature: signature(&headers),
+        body: &bytes,
+    };
+    let out = peer.pull(&parts, &req).await?;
+    let mut r = json_response(StatusCode::OK, &out);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.

@@ -4,12 +4,14 @@
 //! - [`peer`]: the open peer (database with migrations, transparency log, witness).
 //! - [`registry`]: patients (Health ID, enrollment code) and doctors (doctor credential).
 //! - [`records`]: issuing FHIR R4 SMART Health Cards committed to the log.
+//! - [`patient`]: nonces, signed patient requests, enrollment redemption, incremental pull.
 //! - [`http`], [`openapi`]: the HTTP API.
 
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod openapi;
+pub mod patient;
 pub mod peer;
 pub mod records;
 pub mod registry;

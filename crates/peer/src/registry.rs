@@ -327,6 +327,34 @@ impl Peer {
         })
     }
 
+    /// A new one-time enrollment code for a registered patient (a new phone): earlier unused
+    /// codes stop working; the old key binding is revoked when the new code is redeemed.
+    pub async fn new_enrollment_code(&self, health_id: &str) -> Result<PatientRegistered> {
+        self.patient(health_id).await?;
+        let code = new_enrollment_code()?;
+        let now = NumericDate::now().seconds();
+        let expires = now + ENROLLMENT_CODE_LIFETIME;
+        let text = format!("SPONDON-ENROLL:1:{code}:{health_id}:{}", self.config.url);
+        let qr = spondon_core::qr::encode(&text)
+            .map_err(|e| PeerError::Integrity(format!("enrollment QR: {e}")))?;
+        on_db!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE peer_enrollment_codes SET used_at = $1 WHERE health_id = $2 AND used_at IS NULL")
+                .bind(now).bind(health_id).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO peer_enrollment_codes (code_hash, health_id, expires_at) VALUES ($1, $2, $3)")
+                .bind(&token_hash(&code)[..]).bind(health_id).bind(expires)
+                .execute(&mut *tx).await?;
+            tx.commit().await
+        }.await)?;
+        Ok(PatientRegistered {
+            health_id: health_id.to_owned(),
+            enrollment_code: code,
+            enrollment_code_expires: expires,
+            enrollment_text: text,
+            enrollment_qr_svg: qr.to_svg(),
+        })
+    }
+
     /// A registered patient.
     pub async fn patient(&self, health_id: &str) -> Result<Patient> {
         if !is_health_id(health_id) {
