@@ -65,6 +65,24 @@ pub enum PeerError {
     EnrollmentCodeInvalid,
     #[error("the signing key is not enrolled (or its enrollment was replaced)")]
     NotEnrolled,
+    #[error("grant rejected: {0}")]
+    Grant(spondon_core::TokenError),
+    #[error("this request must carry a Spondon-PoP header")]
+    PopRequired,
+    #[error("this proof of possession was already used")]
+    Replayed,
+    #[error("the grant does not name this peer")]
+    WrongPeer,
+    #[error("the grant's patient key is not enrolled here")]
+    PatientNotEnrolled,
+    #[error("the grant has been revoked")]
+    Revoked,
+    #[error("the grant's use limit is reached")]
+    UseLimitExceeded,
+    #[error("the grant does not cover the requested records")]
+    OutOfScope,
+    #[error("this revocation is already registered")]
+    DuplicateRevocation,
 }
 
 impl PeerError {
@@ -100,6 +118,15 @@ impl PeerError {
             PeerError::NonceUnknown => "nonce_unknown",
             PeerError::EnrollmentCodeInvalid => "enrollment_code_invalid",
             PeerError::NotEnrolled => "not_enrolled",
+            PeerError::Grant(e) => e.code(),
+            PeerError::PopRequired => "pop_required",
+            PeerError::Replayed => "replayed",
+            PeerError::WrongPeer => "wrong_peer",
+            PeerError::PatientNotEnrolled => "patient_not_enrolled",
+            PeerError::Revoked => "revoked",
+            PeerError::UseLimitExceeded => "use_limit_exceeded",
+            PeerError::OutOfScope => "out_of_scope",
+            PeerError::DuplicateRevocation => "duplicate_revocation",
         }
     }
 
@@ -118,6 +145,14 @@ impl PeerError {
             | PeerError::NonceUnknown
             | PeerError::NotEnrolled => StatusCode::UNAUTHORIZED,
             PeerError::EnrollmentCodeInvalid => StatusCode::BAD_REQUEST,
+            PeerError::PopRequired | PeerError::Replayed => StatusCode::UNAUTHORIZED,
+            PeerError::Grant(_)
+            | PeerError::WrongPeer
+            | PeerError::PatientNotEnrolled
+            | PeerError::Revoked
+            | PeerError::UseLimitExceeded
+            | PeerError::OutOfScope => StatusCode::FORBIDDEN,
+            PeerError::DuplicateRevocation => StatusCode::CONFLICT,
             PeerError::UnknownPatient
             | PeerError::UnknownDoctor
             | PeerError::UnknownRecord

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::de::DeserializeOwned;
 
+use crate::access::{ReceiptsRequest, RedeemRequest, RevokeRequest};
 use crate::error::{PeerError, Result, problem};
 use crate::patient::{EnrollRequest, PullRequest, RequestParts};
 use crate::peer::Peer;
@@ -58,6 +59,9 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/nonce", "A single-use server nonce for signed requests", staff = false, body = false),
     route!("post", "/patient/enroll", "Redeem an enrollment code: bind the signing key (Spondon-Signature) to the Health ID", staff = false, body = true),
     route!("post", "/patient/records", "Incremental pull of the signing patient's records with log proofs (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/patient/receipts", "The signing patient's access receipts with log proofs (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/patient/revocations", "Register a revocation, effective at once (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/grant/records", "Redeem a grant (Spondon-PoP): exactly the granted records with proofs; every attempt is logged", staff = false, body = true),
 ];
 
 /// Routes mounted from `spondon-ledger`.
@@ -81,6 +85,9 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/nonce" => post(nonce),
         "/patient/enroll" => post(enroll),
         "/patient/records" => post(pull),
+        "/patient/receipts" => post(receipts),
+        "/patient/revocations" => post(revoke),
+        "/grant/records" => post(redeem),
         _ => MethodRouter::new().fallback(no_route),
     }
 }
@@ -300,6 +307,66 @@ async fn pull(
         body: &bytes,
     };
     let out = peer.pull(&parts, &req).await?;
+    let mut r = json_response(StatusCode::OK, &out);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+async fn receipts(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
+    let req: ReceiptsRequest = parse_json(&bytes)?;
+    let parts = RequestParts {
+        method: "POST",
+        path: uri.path(),
+        signature: signature(&headers),
+        body: &bytes,
+    };
+    let out = peer.receipts(&parts, &req).await?;
+    let mut r = json_response(StatusCode::OK, &out);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+async fn revoke(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
+    let req: RevokeRequest = parse_json(&bytes)?;
+    let parts = RequestParts {
+        method: "POST",
+        path: uri.path(),
+        signature: signature(&headers),
+        body: &bytes,
+    };
+    let index = peer.revoke(&parts, &req).await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &serde_json::json!({"log_index": index}),
+    ))
+}
+
+/// Header carrying a doctor's proof of possession.
+pub const POP_HEADER: &str = "spondon-pop";
+
+async fn redeem(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let req: RedeemRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
+    let pop = headers.get(POP_HEADER).and_then(|v| v.to_str().ok());
+    let out = peer.redeem("POST", uri.path(), pop, &req).await?;
     let mut r = json_response(StatusCode::OK, &out);
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

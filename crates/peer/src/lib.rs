@@ -5,8 +5,10 @@
 //! - [`registry`]: patients (Health ID, enrollment code) and doctors (doctor credential).
 //! - [`records`]: issuing FHIR R4 SMART Health Cards committed to the log.
 //! - [`patient`]: nonces, signed patient requests, enrollment redemption, incremental pull.
+//! - [`access`]: grant redemption (PoP), access receipts, revocations.
 //! - [`http`], [`openapi`]: the HTTP API.
 
+pub mod access;
 pub mod config;
 pub mod error;
 pub mod http;

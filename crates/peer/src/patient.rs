@@ -96,10 +96,23 @@ pub struct Pull {
     pub consistency_proof: Vec<String>,
 }
 
-fn b64(h: &[u8]) -> String {
+pub(crate) fn b64(h: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(h)
 }
+
+/// A stored record row: seq, id, category, kind, supersedes, issued_at, jws, log_index, salt.
+pub(crate) type RecordRow = (
+    i64,
+    String,
+    i64,
+    String,
+    Option<String>,
+    i64,
+    String,
+    i64,
+    Vec<u8>,
+);
 
 /// The parts of an HTTP request a signature covers.
 #[derive(Debug, Clone, Copy)]
@@ -128,6 +141,23 @@ impl Peer {
         })
     }
 
+    /// Consumes a single-use nonce atomically; a replay finds it used.
+    pub(crate) async fn consume_nonce(&self, nonce: &[u8], now: NumericDate) -> Result<()> {
+        let n = on_db!(&self.db, p => sqlx::query("UPDATE peer_nonces SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL AND expires_at >= $1")
+            .bind(now.seconds()).bind(nonce).execute(p).await?.rows_affected());
+        if n == 1 {
+            return Ok(());
+        }
+        let used: Option<Option<i64>> = on_db!(&self.db, p => sqlx::query("SELECT used_at FROM peer_nonces WHERE nonce = $1")
+            .bind(nonce).fetch_optional(p).await?
+            .map(|r| r.try_get(0)).transpose()?);
+        Err(match used {
+            Some(Some(_)) => PeerError::NonceReused,
+            Some(None) => PeerError::NonceExpired,
+            None => PeerError::NonceUnknown,
+        })
+    }
+
     /// Checks a signed request and consumes its nonce; returns the signer's key.
     pub async fn check_signed(&self, req: &RequestParts<'_>) -> Result<Es256PublicKey> {
         let text = req.signature.ok_or(PeerError::SignatureRequired)?;
@@ -141,19 +171,7 @@ impl Peer {
         };
         let now = NumericDate::now();
         let verified = SignedRequest::verify(text, &target, now, MAX_SKEW)?;
-        // Single use: the nonce is consumed atomically; a replay finds it used.
-        let n = on_db!(&self.db, p => sqlx::query("UPDATE peer_nonces SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL AND expires_at >= $1")
-            .bind(now.seconds()).bind(&verified.nonce[..]).execute(p).await?.rows_affected());
-        if n != 1 {
-            let used: Option<Option<i64>> = on_db!(&self.db, p => sqlx::query("SELECT used_at FROM peer_nonces WHERE nonce = $1")
-                .bind(&verified.nonce[..]).fetch_optional(p).await?
-                .map(|r| r.try_get(0)).transpose()?);
-            return Err(match used {
-                Some(Some(_)) => PeerError::NonceReused,
-                Some(None) => PeerError::NonceExpired,
-                None => PeerError::NonceUnknown,
-            });
-        }
+        self.consume_nonce(&verified.nonce, now).await?;
         Ok(verified.key)
     }
 
@@ -240,54 +258,37 @@ impl Peer {
         })
     }
 
-    /// The Health ID whose active enrollment is `key`.
-    pub async fn enrolled_patient(&self, key: &Es256PublicKey) -> Result<String> {
-        let hid: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT health_id FROM peer_enrollments WHERE kid = $1 AND revoked_at IS NULL")
-            .bind(key.kid()).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?);
-        hid.ok_or(PeerError::NotEnrolled)
-    }
-
-    /// The incremental pull of the patient whose enrolled key signed the request.
-    pub async fn pull(&self, parts: &RequestParts<'_>, req: &PullRequest) -> Result<Pull> {
-        let key = self.check_signed(parts).await?;
-        let health_id = self.enrolled_patient(&key).await?;
-        let (cp, _) = self.log.signed_checkpoint().await?;
-        let checkpoint = self.log.cosigned_checkpoint().await?;
-        if req.known_size > cp.size {
-            return Err(PeerError::field(
-                "known_size",
-                "is larger than the log's signed size",
-            ));
-        }
-        type Row = (
-            i64,
-            String,
-            String,
-            Option<String>,
-            i64,
-            String,
-            i64,
-            Vec<u8>,
-        );
-        let rows: Vec<Row> = on_db!(&self.db, p => sqlx::query("SELECT seq, id, kind, supersedes, issued_at, jws, log_index, salt FROM peer_records WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT $4")
-            .bind(&health_id).bind(to_i64(req.since)?).bind(to_i64(cp.size)?).bind(to_i64(MAX_PULL + 1)?)
+    /// A patient's records after `since` that the checkpoint of `size` covers, in order.
+    pub(crate) async fn record_rows(
+        &self,
+        health_id: &str,
+        since: u64,
+        size: u64,
+        limit: Option<u64>,
+    ) -> Result<Vec<RecordRow>> {
+        let limit = to_i64(limit.unwrap_or(i64::MAX as u64))?;
+        let rows: Vec<RecordRow> = on_db!(&self.db, p => sqlx::query("SELECT seq, id, category, kind, supersedes, issued_at, jws, log_index, salt FROM peer_records WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT $4")
+            .bind(health_id).bind(to_i64(since)?).bind(to_i64(size)?).bind(limit)
             .fetch_all(p).await?
             .into_iter()
-            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?)))
+            .map(|r| Ok::<RecordRow, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?, r.try_get(8)?)))
             .collect::<std::result::Result<Vec<_>, _>>()?);
-        let more = rows.len() as u64 > MAX_PULL;
+        Ok(rows)
+    }
+
+    /// Records with their log entries, openings and inclusion proofs in the tree of `size`.
+    pub(crate) async fn with_proofs(
+        &self,
+        rows: Vec<RecordRow>,
+        size: u64,
+    ) -> Result<Vec<PulledRecord>> {
         let mut records = Vec::with_capacity(rows.len());
-        let mut cursor = req.since;
-        for (seq, id, kind, supersedes, issued_at, jws, log_index, salt) in
-            rows.into_iter().take(MAX_PULL as usize)
-        {
+        for (_, id, _, kind, supersedes, issued_at, jws, log_index, salt) in rows {
             let log_index = to_u64(log_index)?;
-            let (_, proof) = self.log.inclusion_proof(log_index, cp.size).await?;
+            let (_, proof) = self.log.inclusion_proof(log_index, size).await?;
             let entry = self.log.entry(log_index).await?;
             let kind: RecordKind = serde_json::from_value(serde_json::Value::String(kind))
                 .map_err(|_| PeerError::Integrity("stored record kind is unknown".into()))?;
-            cursor = to_u64(seq)?;
             records.push(PulledRecord {
                 id,
                 kind,
@@ -300,14 +301,46 @@ impl Peer {
                 inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
             });
         }
-        let consistency = self.log.consistency_proof(req.known_size, cp.size).await?;
+        Ok(records)
+    }
+
+    /// The Health ID whose active enrollment is `key`.
+    pub async fn enrolled_patient(&self, key: &Es256PublicKey) -> Result<String> {
+        let hid: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT health_id FROM peer_enrollments WHERE kid = $1 AND revoked_at IS NULL")
+            .bind(key.kid()).fetch_optional(p).await?
+            .map(|r| r.try_get(0)).transpose()?);
+        hid.ok_or(PeerError::NotEnrolled)
+    }
+
+    /// The incremental pull of the patient whose enrolled key signed the request.
+    pub async fn pull(&self, parts: &RequestParts<'_>, req: &PullRequest) -> Result<Pull> {
+        let key = self.check_signed(parts).await?;
+        let health_id = self.enrolled_patient(&key).await?;
+        let (size, checkpoint) = self.current_checkpoint().await?;
+        if req.known_size > size {
+            return Err(PeerError::field(
+                "known_size",
+                "is larger than the log's signed size",
+            ));
+        }
+        let rows = self
+            .record_rows(&health_id, req.since, size, Some(MAX_PULL + 1))
+            .await?;
+        let more = rows.len() as u64 > MAX_PULL;
+        let rows: Vec<RecordRow> = rows.into_iter().take(MAX_PULL as usize).collect();
+        let cursor = match rows.last() {
+            Some(r) => to_u64(r.0)?,
+            None => req.since,
+        };
+        let records = self.with_proofs(rows, size).await?;
+        let consistency = self.log.consistency_proof(req.known_size, size).await?;
         tracing::info!(count = records.len(), "patient pull");
         Ok(Pull {
             records,
             cursor,
             more,
             checkpoint,
-            tree_size: cp.size,
+            tree_size: size,
             consistency_proof: consistency.iter().map(|h| b64(h)).collect(),
         })
     }

@@ -217,6 +217,19 @@ impl Peer {
         Ok(())
     }
 
+    /// The latest cosigned checkpoint note and its tree size, read together (so proofs made
+    /// for that size match the note even while appends continue).
+    pub async fn current_checkpoint(&self) -> Result<(u64, String)> {
+        let note = self.log.cosigned_checkpoint().await?;
+        let body = note
+            .split_once("\n\n")
+            .map(|(b, _)| format!("{b}\n"))
+            .ok_or_else(|| PeerError::Integrity("checkpoint note has no signature".into()))?;
+        let cp = spondon_ledger::Checkpoint::from_text(&body)
+            .map_err(|e| PeerError::Integrity(format!("stored checkpoint: {e}")))?;
+        Ok((cp.size, note))
+    }
+
     /// Closes the database pool.
     pub async fn close(&self) {
         self.db.close().await;
