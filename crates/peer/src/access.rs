@@ -39,6 +39,26 @@ pub struct Redeemed {
     pub access_log_index: u64,
 }
 
+/// What a redemption asks for.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
+    /// Read the covered records (optionally only these ids).
+    Read(Option<&'a [String]>),
+    /// Add a record of this category (needs a write grant).
+    Write(spondon_core::token::Category),
+}
+
+/// A write under a grant: a registered doctor (the grant's audience) adds a record.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteRequest {
+    pub grant: String,
+    pub kind: crate::records::RecordKind,
+    #[serde(default)]
+    pub supersedes: Option<String>,
+    pub resources: Vec<serde_json::Value>,
+}
+
 /// A denial, with what is known of whom it concerns.
 #[derive(Debug)]
 struct Denial {
@@ -107,7 +127,11 @@ impl Peer {
         req: &RedeemRequest,
     ) -> Result<Redeemed> {
         let now = NumericDate::now();
-        match self.authorize(method, path, pop, req, now).await {
+        let scope = Scope::Read(req.record_ids.as_deref());
+        match self
+            .authorize(method, path, pop, &req.grant, scope, now)
+            .await
+        {
             Ok((grant, health_id, rows)) => {
                 let ids: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
                 let index = self
@@ -151,16 +175,127 @@ impl Peer {
         }
     }
 
+    /// A write under a grant with write scope, by a registered doctor holding the audience key:
+    /// the record is validated first, then every grant check runs (and is logged), then it is
+    /// issued and logged like any record.
+    pub async fn write_under_grant(
+        &self,
+        method: &str,
+        path: &str,
+        pop: Option<&str>,
+        req: &WriteRequest,
+    ) -> Result<crate::records::IssuedRecord> {
+        let now = NumericDate::now();
+        // The doctor: the grant's audience key must belong to a registered doctor. Decoding
+        // here only selects the doctor; the grant is checked in full below.
+        let audience = spondon_core::token::decode_any(&req.grant)
+            .ok()
+            .and_then(|p| match p.claims {
+                TokenClaims::Grant(g) => audience_kid(&g),
+                _ => None,
+            });
+        let bmdc = match &audience {
+            Some(kid) => self.doctor_by_kid(kid).await?,
+            None => None,
+        };
+        let result = match (&bmdc, self.patient_of_grant(&req.grant).await) {
+            (Some(bmdc), Some(health_id)) => {
+                let issue = crate::records::IssueRequest {
+                    health_id,
+                    kind: req.kind,
+                    doctor_bmdc: Some(bmdc.clone()),
+                    supersedes: req.supersedes.clone(),
+                    resources: req.resources.clone(),
+                };
+                Some(self.prepare_record(&issue).await?)
+            }
+            _ => None,
+        };
+        let scope = Scope::Write(req.kind.category());
+        let (grant, health_id, _) = match self
+            .authorize(method, path, pop, &req.grant, scope, now)
+            .await
+        {
+            Ok(ok) => ok,
+            Err(d) => {
+                self.log_access(
+                    d.health_id.as_deref(),
+                    false,
+                    Some(d.error.code()),
+                    d.grant_id.as_ref(),
+                    d.audience.as_deref(),
+                    &[],
+                    now,
+                )
+                .await?;
+                return Err(d.error);
+            }
+        };
+        let Some(prepared) = result.filter(|p| p.health_id == health_id) else {
+            let code = PeerError::DoctorNotRegistered.code();
+            self.log_access(
+                Some(&health_id),
+                false,
+                Some(code),
+                Some(&grant.id),
+                audience_kid(&grant).as_deref(),
+                &[],
+                now,
+            )
+            .await?;
+            return Err(PeerError::DoctorNotRegistered);
+        };
+        let issued = self.commit_record(prepared).await?;
+        self.log_access(
+            Some(&health_id),
+            true,
+            None,
+            Some(&grant.id),
+            audience_kid(&grant).as_deref(),
+            &[issued.id.as_str()],
+            now,
+        )
+        .await?;
+        tracing::info!(log_index = issued.log_index, "record written under a grant");
+        Ok(issued)
+    }
+
+    /// The Health ID enrolled for a grant's patient key, if the grant's signature and time
+    /// hold (the other checks follow in `authorize`).
+    async fn patient_of_grant(&self, text: &str) -> Option<String> {
+        let parsed = spondon_core::token::decode_any(text).ok()?;
+        parsed
+            .verify(
+                &spondon_core::token::TrustAnchors::default(),
+                NumericDate::now(),
+            )
+            .ok()?;
+        let TokenClaims::Grant(g) = parsed.claims else {
+            return None;
+        };
+        self.enrolled_patient(&g.patient_key).await.ok()
+    }
+
+    /// The BMDC number of the registered doctor with this key.
+    async fn doctor_by_kid(&self, kid: &str) -> Result<Option<String>> {
+        Ok(
+            on_db!(&self.db, p => sqlx::query("SELECT bmdc_number FROM peer_doctors WHERE key_kid = $1")
+            .bind(kid).fetch_optional(p).await?
+            .map(|r| r.try_get(0)).transpose()?),
+        )
+    }
+
     async fn authorize(
         &self,
         method: &str,
         path: &str,
         pop: Option<&str>,
-        req: &RedeemRequest,
+        grant_text: &str,
+        scope: Scope<'_>,
         now: NumericDate,
     ) -> std::result::Result<(Grant, String, Vec<RecordRow>), Denial> {
         // 1. The grant: its own signature first; a time failure is still attributable.
-        let parsed = spondon_core::token::decode_any(&req.grant).map_err(grant_err)?;
+        let parsed = spondon_core::token::decode_any(grant_text).map_err(grant_err)?;
         let TokenClaims::Grant(grant) = parsed.claims.clone() else {
             return Err(Denial::bare(PeerError::Grant(TokenError::KindMismatch {
                 expected: "grant",
@@ -209,20 +344,50 @@ impl Peer {
             return Err(deny(PeerError::Revoked));
         }
         // 4. Scope.
+        let rows = match scope {
+            Scope::Read(record_ids) => self.read_scope(&grant, &health_id, record_ids).await?,
+            Scope::Write(category) => {
+                if !grant.write || !grant.categories.contains(&category) {
+                    return Err(deny(PeerError::OutOfScope));
+                }
+                Vec::new()
+            }
+        };
+        // 5. Use limit, counted only for an access that is otherwise allowed.
+        if let Some(limit) = grant.use_limit
+            && !self.count_use(&grant.id, limit).await.map_err(&deny)?
+        {
+            return Err(deny(PeerError::UseLimitExceeded));
+        }
+        Ok((grant, health_id, rows))
+    }
+
+    async fn read_scope(
+        &self,
+        grant: &Grant,
+        health_id: &str,
+        record_ids: Option<&[String]>,
+    ) -> std::result::Result<Vec<RecordRow>, Denial> {
+        let deny = |e: PeerError| Denial {
+            error: e,
+            health_id: Some(health_id.to_owned()),
+            grant_id: Some(grant.id),
+            audience: audience_kid(grant),
+        };
         let (cp, _) = self
             .log
             .signed_checkpoint()
             .await
             .map_err(|e| deny(e.into()))?;
         let rows = self
-            .record_rows(&health_id, 0, cp.size, None)
+            .record_rows(health_id, 0, cp.size, None)
             .await
             .map_err(&deny)?;
         let covered = |r: &RecordRow| {
             spondon_core::token::Category::from_code(u64::try_from(r.2).unwrap_or(0))
                 .is_some_and(|c| grant.covers(c, &r.1))
         };
-        let rows: Vec<RecordRow> = match &req.record_ids {
+        Ok(match record_ids {
             Some(ids) => {
                 if ids.is_empty() || ids.len() > MAX_REQUESTED_IDS {
                     return Err(deny(PeerError::field(
@@ -238,14 +403,7 @@ impl Peer {
                 picked
             }
             None => rows.into_iter().filter(covered).collect(),
-        };
-        // 5. Use limit, counted only for an access that is otherwise allowed.
-        if let Some(limit) = grant.use_limit
-            && !self.count_use(&grant.id, limit).await.map_err(&deny)?
-        {
-            return Err(deny(PeerError::UseLimitExceeded));
-        }
-        Ok((grant, health_id, rows))
+        })
     }
 
     /// Records a PoP id; false if it was seen within the skew window.

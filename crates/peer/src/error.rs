@@ -83,6 +83,8 @@ pub enum PeerError {
     OutOfScope,
     #[error("this revocation is already registered")]
     DuplicateRevocation,
+    #[error("the grant's audience is not a doctor registered at this peer")]
+    DoctorNotRegistered,
 }
 
 impl PeerError {
@@ -127,6 +129,7 @@ impl PeerError {
             PeerError::UseLimitExceeded => "use_limit_exceeded",
             PeerError::OutOfScope => "out_of_scope",
             PeerError::DuplicateRevocation => "duplicate_revocation",
+            PeerError::DoctorNotRegistered => "doctor_not_registered",
         }
     }
 
@@ -151,7 +154,8 @@ impl PeerError {
             | PeerError::PatientNotEnrolled
             | PeerError::Revoked
             | PeerError::UseLimitExceeded
-            | PeerError::OutOfScope => StatusCode::FORBIDDEN,
+            | PeerError::OutOfScope
+            | PeerError::DoctorNotRegistered => StatusCode::FORBIDDEN,
             PeerError::DuplicateRevocation => StatusCode::CONFLICT,
             PeerError::UnknownPatient
             | PeerError::UnknownDoctor

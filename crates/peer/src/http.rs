@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::de::DeserializeOwned;
 
-use crate::access::{ReceiptsRequest, RedeemRequest, RevokeRequest};
+use crate::access::{ReceiptsRequest, RedeemRequest, RevokeRequest, WriteRequest};
 use crate::error::{PeerError, Result, problem};
 use crate::patient::{EnrollRequest, PullRequest, RequestParts};
 use crate::peer::Peer;
@@ -62,6 +62,7 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/patient/receipts", "The signing patient's access receipts with log proofs (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/revocations", "Register a revocation, effective at once (Spondon-Signature)", staff = false, body = true),
     route!("post", "/grant/records", "Redeem a grant (Spondon-PoP): exactly the granted records with proofs; every attempt is logged", staff = false, body = true),
+    route!("post", "/grant/write", "A registered doctor adds a record under a write grant (Spondon-PoP); logged", staff = false, body = true),
 ];
 
 /// Routes mounted from `spondon-ledger`.
@@ -88,6 +89,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/patient/receipts" => post(receipts),
         "/patient/revocations" => post(revoke),
         "/grant/records" => post(redeem),
+        "/grant/write" => post(grant_write),
         _ => MethodRouter::new().fallback(no_route),
     }
 }
@@ -371,6 +373,20 @@ async fn redeem(
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
+}
+
+async fn grant_write(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let req: WriteRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
+    let pop = headers.get(POP_HEADER).and_then(|v| v.to_str().ok());
+    let out = peer
+        .write_under_grant("POST", uri.path(), pop, &req)
+        .await?;
+    Ok(json_response(StatusCode::CREATED, &out))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.

@@ -84,6 +84,18 @@ pub struct IssueRequest {
     pub resources: Vec<Value>,
 }
 
+/// A validated, signed record not yet logged or stored.
+#[derive(Debug, Clone)]
+pub struct PreparedRecord {
+    pub id: String,
+    pub health_id: String,
+    pub kind: RecordKind,
+    pub doctor_bmdc: Option<String>,
+    pub supersedes: Option<String>,
+    pub jws: String,
+    now: NumericDate,
+}
+
 /// An issued record.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct IssuedRecord {
@@ -301,6 +313,12 @@ impl Peer {
     /// Validates, signs and logs a record, then stores it. Everything that can fail on the
     /// request's content fails before anything is written.
     pub async fn issue_record(&self, req: &IssueRequest) -> Result<IssuedRecord> {
+        let prepared = self.prepare_record(req).await?;
+        self.commit_record(prepared).await
+    }
+
+    /// Validates the request and signs the card; writes nothing.
+    pub async fn prepare_record(&self, req: &IssueRequest) -> Result<PreparedRecord> {
         let patient = self.patient(&req.health_id).await?;
         if req.resources.is_empty() || req.resources.len() > MAX_RESOURCES {
             return Err(bad(format!(
@@ -403,19 +421,44 @@ impl Peer {
         let jws = builder
             .sign(&self.keys.record)
             .map_err(|e| bad(format!("{} ({})", e, e.code())))?;
-        let _guard = self.issue_lock.lock().await;
         if let Some(old) = &req.supersedes {
             self.check_supersede(old, &patient.health_id).await?;
+        }
+        Ok(PreparedRecord {
+            id,
+            health_id: patient.health_id,
+            kind: req.kind,
+            doctor_bmdc: doctor.map(|d| d.0),
+            supersedes: req.supersedes.clone(),
+            jws,
+            now,
+        })
+    }
+
+    /// Logs and stores a prepared record.
+    pub async fn commit_record(&self, p: PreparedRecord) -> Result<IssuedRecord> {
+        let PreparedRecord {
+            id,
+            health_id,
+            kind,
+            doctor_bmdc,
+            supersedes,
+            jws,
+            now,
+        } = p;
+        let _guard = self.issue_lock.lock().await;
+        if let Some(old) = &supersedes {
+            self.check_supersede(old, &health_id).await?;
         }
         let opening = Opening::new(jws.clone().into_bytes())
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
         let entry = LogEntry::commit(EntryKind::RecordIssued, now, &opening);
         let appended = self.log.append(&[entry.encode()]).await?;
         let log_index = appended.first_index;
-        let category = req.kind.category();
+        let category = kind.category();
         let res = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-            .bind(&id).bind(&patient.health_id).bind(to_i64(category.code())?).bind(req.kind.as_str())
-            .bind(doctor.as_ref().map(|d| d.0.clone())).bind(&req.supersedes).bind(&jws).bind(&opening.salt[..])
+            .bind(&id).bind(&health_id).bind(to_i64(category.code())?).bind(kind.as_str())
+            .bind(&doctor_bmdc).bind(&supersedes).bind(&jws).bind(&opening.salt[..])
             .bind(to_i64(log_index)?).bind(now.seconds()).execute(p).await.map(|r| r.rows_affected()));
         if let Err(e) = res {
             // The log holds a commitment no stored record opens; it reveals nothing.
@@ -423,13 +466,13 @@ impl Peer {
             return Err(e.into());
         }
         self.sign_checkpoint().await?;
-        tracing::info!(log_index, kind = req.kind.as_str(), "record issued");
+        tracing::info!(log_index, kind = kind.as_str(), "record issued");
         Ok(IssuedRecord {
             id,
-            health_id: patient.health_id,
-            kind: req.kind,
+            health_id,
+            kind,
             category,
-            supersedes: req.supersedes.clone(),
+            supersedes,
             log_index,
             issued_at: now.seconds(),
             jws,

@@ -503,3 +503,124 @@ async fn authorization_matrix_over_http() {
         matrix(db.as_deref()).await;
     }
 }
+
+async fn write(tp: &TestPeer, key: &Es256KeyPair, g: &Grant, text: &str, resources: Value) -> Resp {
+    let n = nonce(tp).await;
+    let url = format!("{URL}/grant/write");
+    let pop = PopProof::create(
+        key,
+        g.id,
+        &PopRequest {
+            method: "POST",
+            url: &url,
+            nonce: &n,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    let body = json!({"grant": text, "kind": "prescription", "resources": resources}).to_string();
+    request(
+        tp.addr,
+        "POST",
+        "/grant/write",
+        &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+        body.as_bytes(),
+    )
+    .await
+}
+
+async fn writes(db: Option<&str>) {
+    let tp = start(db).await;
+    let r = tp
+        .staff_post("/staff/patients", &patient_json("1975000333"))
+        .await;
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let patient = Es256KeyPair::generate().unwrap();
+    let r = signed(
+        &tp,
+        &patient,
+        "/patient/enroll",
+        &json!({"health_id": hid, "code": code, "public_key": patient.public_key().to_jwk()}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let (_, doctor) = register_doctor(&tp, "W-1").await;
+    let unregistered = Es256KeyPair::generate().unwrap();
+    let rx = prescription(&hid, "unused");
+    let (gw, tw) = grant(&patient, &doctor, |g| {
+        g.write = true;
+        g.categories = vec![Category::Prescription];
+    });
+    let r = write(&tp, &doctor, &gw, &tw, rx["resources"].clone()).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let (stored, _) = tp.peer.stored_record(&id).await.unwrap();
+    let card = ParsedCard::parse(&stored.jws).unwrap();
+    assert_eq!(
+        card.fhir_bundle()["entry"][1]["resource"]["identifier"][0]["value"],
+        "W-1"
+    );
+    // Invalid FHIR: refused, nothing stored.
+    let before = tp.peer.record_count(None).await.unwrap();
+    let r = write(
+        &tp,
+        &doctor,
+        &gw,
+        &tw,
+        json!([{"resourceType": "MedicationRequest", "intent": "order"}]),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (422, "invalid_fhir"));
+    assert_eq!(tp.peer.record_count(None).await.unwrap(), before);
+    // A read-only grant cannot write; nor a write grant for another category.
+    let (gr, tr) = grant(&patient, &doctor, |_| {});
+    let r = write(&tp, &doctor, &gr, &tr, rx["resources"].clone()).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "out_of_scope"));
+    let (gc, tc) = grant(&patient, &doctor, |g| {
+        g.write = true;
+        g.categories = vec![Category::LabResult];
+    });
+    assert_eq!(
+        write(&tp, &doctor, &gc, &tc, rx["resources"].clone())
+            .await
+            .code(),
+        "out_of_scope"
+    );
+    // The audience must be a registered doctor.
+    let (gu, tu) = grant(&patient, &unregistered, |g| {
+        g.write = true;
+        g.categories = vec![Category::Prescription];
+    });
+    let r = write(&tp, &unregistered, &gu, &tu, rx["resources"].clone()).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (403, "doctor_not_registered")
+    );
+    assert_eq!(tp.peer.record_count(None).await.unwrap(), before);
+    // All of it is in the patient's receipts.
+    let r = signed(&tp, &patient, "/patient/receipts", &json!({})).await;
+    let reasons: Vec<Value> = r.json()["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["event"]["reason"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            Value::Null,
+            json!("out_of_scope"),
+            json!("out_of_scope"),
+            json!("doctor_not_registered")
+        ]
+    );
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn doctors_write_under_write_grants_only() {
+    for db in engines("doctors_write_under_write_grants_only").await {
+        writes(db.as_deref()).await;
+    }
+}
