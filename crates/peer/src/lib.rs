@@ -6,6 +6,7 @@
 //! - [`records`]: issuing FHIR R4 SMART Health Cards committed to the log.
 //! - [`patient`]: nonces, signed patient requests, enrollment redemption, incremental pull.
 //! - [`access`]: grant redemption (PoP), access receipts, revocations.
+//! - [`seed`]: synthetic demo data.
 //! - [`http`], [`openapi`]: the HTTP API.
 
 pub mod access;
@@ -17,6 +18,7 @@ pub mod patient;
 pub mod peer;
 pub mod records;
 pub mod registry;
+pub mod seed;
 
 pub use error::PeerError;
 pub use peer::Peer;

@@ -87,6 +87,18 @@ enum Command {
         #[arg(long)]
         json: PathBuf,
     },
+    /// Generates synthetic demo data (Bangladeshi names and districts; dengue, typhoid,
+    /// diabetes, hypertension, TB; common drugs; CBC, glucose, NS1) and prints the issuance rate.
+    Seed {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Number of patients to register (each gets 4–6 records).
+        #[arg(long)]
+        patients: u64,
+        /// Random seed (same seed, same data).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Issues a record from a JSON file (`-` for stdin).
     Issue {
         #[command(flatten)]
@@ -206,6 +218,16 @@ async fn run(cli: Cli) -> Result<()> {
             let req: NewDoctor = parse(&json)?;
             let peer = open(&data).await?;
             print_json(&peer.register_doctor(&req).await?)?;
+            peer.close().await;
+        }
+        Command::Seed {
+            data,
+            patients,
+            seed,
+        } => {
+            anyhow::ensure!(patients <= 1_000_000, "--patients is at most 1000000");
+            let peer = open(&data).await?;
+            print_json(&spondon_peer::seed::seed(&peer, patients, seed).await?)?;
             peer.close().await;
         }
         Command::Issue { data, json } => {

@@ -579,3 +579,41 @@ async fn log_and_witness_vkeys_round_trip() {
         );
     }
 }
+
+#[tokio::test]
+async fn seed_makes_valid_realistic_records() {
+    let tp = start(None).await;
+    let dir = directory(&tp).await;
+    let s = spondon_peer::seed::seed(&tp.peer, 6, 7).await.unwrap();
+    assert_eq!(s.patients, 6);
+    assert_eq!(s.doctors, 5);
+    assert!(s.records >= 6 * 4, "{s:?}");
+    assert_eq!(tp.peer.record_count(None).await.unwrap(), s.records);
+    assert_eq!(tp.peer.log.tree_head().await.0, s.records);
+    // Every record verifies as a SMART Health Card and opens its log entry.
+    let (size, _) = tp.peer.current_checkpoint().await.unwrap();
+    assert_eq!(size, s.records);
+    for i in 0..s.records {
+        let entry = LogEntry::decode(&tp.peer.log.entry(i).await.unwrap()).unwrap();
+        assert_eq!(entry.kind, EntryKind::RecordIssued);
+    }
+    let ids: Vec<String> = match &tp.peer.db {
+        spondon_ledger::Database::Sqlite(p) => sqlx::query_scalar("SELECT id FROM peer_records")
+            .fetch_all(p)
+            .await
+            .unwrap(),
+        spondon_ledger::Database::Postgres(_) => unreachable!(),
+    };
+    for id in ids {
+        let (rec, _) = tp.peer.stored_record(&id).await.unwrap();
+        ParsedCard::parse(&rec.jws)
+            .unwrap()
+            .verify(&dir, NumericDate::now())
+            .unwrap();
+        check_logged(&tp, &id).await;
+    }
+    // Same seed, same first person: never registered twice.
+    let again = spondon_peer::seed::seed(&tp.peer, 1, 7).await.unwrap();
+    assert_eq!((again.patients, again.records), (0, 0));
+    tp.stop().await;
+}
