@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::access::{ReceiptsRequest, RedeemRequest, RevokeRequest, WriteRequest};
 use crate::error::{PeerError, Result, problem};
+use crate::fhir_api::DetailsUpdate;
 use crate::patient::{EnrollRequest, PullRequest, RequestParts};
 use crate::peer::Peer;
 use crate::records::IssueRequest;
@@ -61,6 +62,8 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/patient/records", "Incremental pull of the signing patient's records with log proofs (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/receipts", "The signing patient's access receipts with log proofs (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/revocations", "Register a revocation, effective at once (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/patient/details", "The signing patient updates phone, district or upazila (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/Patient/{id}/$health-cards-issue", "SMART Health Cards $health-cards-issue (Spondon-Signature by the enrolled key)", staff = false, body = true),
     route!("post", "/grant/records", "Redeem a grant (Spondon-PoP): exactly the granted records with proofs; every attempt is logged", staff = false, body = true),
     route!("post", "/grant/write", "A registered doctor adds a record under a write grant (Spondon-PoP); logged", staff = false, body = true),
 ];
@@ -88,6 +91,8 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/patient/records" => post(pull),
         "/patient/receipts" => post(receipts),
         "/patient/revocations" => post(revoke),
+        "/patient/details" => post(update_details),
+        "/Patient/{id}/$health-cards-issue" => post(health_cards_issue),
         "/grant/records" => post(redeem),
         "/grant/write" => post(grant_write),
         _ => MethodRouter::new().fallback(no_route),
@@ -144,12 +149,22 @@ fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response 
 
 /// Reads a JSON body's bytes: content type `application/json`, at most `limit` bytes.
 pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<axum::body::Bytes> {
+    read_body_types(headers, body, limit, &["application/json"]).await
+}
+
+/// Reads a body's bytes: one of `types`, at most `limit` bytes.
+pub async fn read_body_types(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    types: &[&str],
+) -> Result<axum::body::Bytes> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let mime = ct.split(';').next().unwrap_or("").trim();
-    if !mime.eq_ignore_ascii_case("application/json") {
+    if !types.iter().any(|t| mime.eq_ignore_ascii_case(t)) {
         return Err(PeerError::UnsupportedMediaType);
     }
     let declared = headers
@@ -387,6 +402,58 @@ async fn grant_write(
         .write_under_grant("POST", uri.path(), pop, &req)
         .await?;
     Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn update_details(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
+    let req: DetailsUpdate = parse_json(&bytes)?;
+    let parts = RequestParts {
+        method: "POST",
+        path: uri.path(),
+        signature: signature(&headers),
+        body: &bytes,
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &peer.update_details(&parts, &req).await?,
+    ))
+}
+
+async fn health_cards_issue(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body_types(
+        &headers,
+        body,
+        peer.config.max_body_bytes,
+        &["application/json", "application/fhir+json"],
+    )
+    .await?;
+    let req: serde_json::Value = parse_json(&bytes)?;
+    let parts = RequestParts {
+        method: "POST",
+        path: uri.path(),
+        signature: signature(&headers),
+        body: &bytes,
+    };
+    let out = peer.health_cards_issue(&parts, &id, &req).await?;
+    let mut r = json_response(StatusCode::OK, &out);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/fhir+json"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.

@@ -6,12 +6,14 @@
 //! - [`records`]: issuing FHIR R4 SMART Health Cards committed to the log.
 //! - [`patient`]: nonces, signed patient requests, enrollment redemption, incremental pull.
 //! - [`access`]: grant redemption (PoP), access receipts, revocations.
+//! - [`fhir_api`]: `$health-cards-issue`, patients' own demographic updates.
 //! - [`seed`]: synthetic demo data.
 //! - [`http`], [`openapi`]: the HTTP API.
 
 pub mod access;
 pub mod config;
 pub mod error;
+pub mod fhir_api;
 pub mod http;
 pub mod openapi;
 pub mod patient;

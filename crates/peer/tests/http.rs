@@ -60,6 +60,7 @@ async fn openapi_lists_every_route_and_every_listed_route_is_served() {
             .path
             .replace("{file}", "x.json")
             .replace("{health_id}", "1234-5678-9012-34")
+            .replace("{id}", "1234-5678-9012-34")
             .replace("{path}", "0/000");
         let resp = request(tp.addr, &r.method.to_uppercase(), &concrete, &[], b"").await;
         if resp.header("content-type") == Some("application/problem+json") {

@@ -285,6 +285,86 @@ async fn enrollment_and_pull(db: Option<&str>) {
     assert_eq!(r.code(), "not_enrolled");
     let (r, _, _) = signed(&tp, &new_phone, "/patient/records", &json!({})).await;
     assert_eq!(r.json()["records"].as_array().unwrap().len(), 4);
+
+    // The standard $health-cards-issue, by credential type.
+    let path = format!("/Patient/{hid}/$health-cards-issue");
+    let params = |t: &str| json!({"resourceType": "Parameters", "parameter": [{"name": "credentialType", "valueUri": t}]});
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        &path,
+        &params("https://smarthealth.cards#health-card"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/fhir+json"));
+    let cards = r.json()["parameter"].as_array().unwrap().clone();
+    assert_eq!(cards.len(), 4);
+    assert!(cards.iter().all(|c| c["name"] == "verifiableCredential"));
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        &path,
+        &params("https://smarthealth.cards#laboratory"),
+    )
+    .await;
+    assert_eq!(r.json()["parameter"].as_array().unwrap().len(), 1);
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        &format!("/Patient/{hid2}/$health-cards-issue"),
+        &params("https://smarthealth.cards#health-card"),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (401, "not_enrolled"));
+    let (r, _, _) = signed(&tp, &new_phone, &path, &json!({"resourceType": "Bundle"})).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_field"));
+    let (r, _, _) = signed(
+        &tp,
+        &phone,
+        &path,
+        &params("https://smarthealth.cards#health-card"),
+    )
+    .await;
+    assert_eq!(r.code(), "not_enrolled");
+
+    // The patient updates their own phone and district, never identity fields.
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        "/patient/details",
+        &json!({"phone": "+8801912345678", "district": "sylhet", "upazila": "Beanibazar"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        tp.peer.patient(&hid).await.unwrap().details.phone,
+        "+8801912345678"
+    );
+    assert_eq!(
+        tp.peer.patient(&hid).await.unwrap().details.district,
+        "Sylhet"
+    );
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        "/patient/details",
+        &json!({"name": "Someone Else"}),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (400, "malformed_json"));
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        "/patient/details",
+        &json!({"phone": "999"}),
+    )
+    .await;
+    assert_eq!(r.code(), "invalid_field");
+    assert_eq!(
+        tp.peer.patient(&hid).await.unwrap().details.name,
+        "Fatema Begum"
+    );
     tp.stop().await;
 }
 
