@@ -17,6 +17,8 @@ use crate::peer::{Peer, on_db, to_i64, to_u64};
 
 /// Most record ids a redemption may ask for.
 pub const MAX_REQUESTED_IDS: usize = 64;
+/// Wrong passcodes a bearer grant tolerates before it is locked for good.
+pub const MAX_PASSCODE_FAILURES: i64 = 5;
 
 /// A grant redemption.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -27,6 +29,9 @@ pub struct RedeemRequest {
     /// Only these records (each must be covered); default: everything the grant covers.
     #[serde(default)]
     pub record_ids: Option<Vec<String>>,
+    /// The passcode of a bearer grant (no PoP then).
+    #[serde(default)]
+    pub passcode: Option<String>,
 }
 
 /// The answer to a redemption: exactly the granted records, with proofs.
@@ -128,8 +133,9 @@ impl Peer {
     ) -> Result<Redeemed> {
         let now = NumericDate::now();
         let scope = Scope::Read(req.record_ids.as_deref());
+        let passcode = req.passcode.as_deref();
         match self
-            .authorize(method, path, pop, &req.grant, scope, now)
+            .authorize(method, path, pop, &req.grant, passcode, scope, now)
             .await
         {
             Ok((grant, health_id, rows)) => {
@@ -213,7 +219,7 @@ impl Peer {
         };
         let scope = Scope::Write(req.kind.category());
         let (grant, health_id, _) = match self
-            .authorize(method, path, pop, &req.grant, scope, now)
+            .authorize(method, path, pop, &req.grant, None, scope, now)
             .await
         {
             Ok(ok) => ok,
@@ -285,12 +291,14 @@ impl Peer {
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn authorize(
         &self,
         method: &str,
         path: &str,
         pop: Option<&str>,
         grant_text: &str,
+        passcode: Option<&str>,
         scope: Scope<'_>,
         now: NumericDate,
     ) -> std::result::Result<(Grant, String, Vec<RecordRow>), Denial> {
@@ -317,21 +325,17 @@ impl Peer {
                 other => Denial::bare(PeerError::Grant(other)),
             });
         }
-        // 2. Proof of possession by the audience key, over this request and a fresh nonce.
-        let pop = pop.ok_or_else(|| deny(PeerError::PopRequired))?;
-        let decoded = PopProof::decode(pop).map_err(|e| deny(PeerError::Token(e)))?;
-        let url = format!("{}{}", self.config.url, path);
-        let target = PopRequest {
-            method,
-            url: &url,
-            nonce: &decoded.nonce,
-        };
-        let proof = PopProof::verify(pop, &grant, &target, now, MAX_SKEW)
-            .map_err(|e| deny(PeerError::Token(e)))?;
-        self.consume_nonce(&proof.nonce, now).await.map_err(&deny)?;
-        let fresh = self.remember_pop(&proof.id, now).await.map_err(&deny)?;
-        if !fresh {
-            return Err(deny(PeerError::Replayed));
+        // 2. Proof of possession by the audience key, over this request and a fresh nonce;
+        //    or, for a bearer grant, its passcode (attempts limited).
+        if matches!(grant.audience, spondon_core::token::Audience::Bearer { .. }) {
+            if matches!(scope, Scope::Write(_)) {
+                return Err(deny(PeerError::OutOfScope));
+            }
+            self.check_passcode(&grant, passcode).await.map_err(&deny)?;
+        } else {
+            self.check_pop(&grant, method, path, pop, now)
+                .await
+                .map_err(&deny)?;
         }
         // 3. This peer, the patient's enrollment, revocation.
         if !grant.peers.is_empty() && !grant.peers.iter().any(|p| p == &self.config.url) {
@@ -404,6 +408,46 @@ impl Peer {
             }
             None => rows.into_iter().filter(covered).collect(),
         })
+    }
+
+    async fn check_pop(
+        &self,
+        grant: &Grant,
+        method: &str,
+        path: &str,
+        pop: Option<&str>,
+        now: NumericDate,
+    ) -> Result<()> {
+        let pop = pop.ok_or(PeerError::PopRequired)?;
+        let decoded = PopProof::decode(pop)?;
+        let url = format!("{}{}", self.config.url, path);
+        let target = PopRequest {
+            method,
+            url: &url,
+            nonce: &decoded.nonce,
+        };
+        let proof = PopProof::verify(pop, grant, &target, now, MAX_SKEW)?;
+        self.consume_nonce(&proof.nonce, now).await?;
+        if !self.remember_pop(&proof.id, now).await? {
+            return Err(PeerError::Replayed);
+        }
+        Ok(())
+    }
+
+    async fn check_passcode(&self, grant: &Grant, passcode: Option<&str>) -> Result<()> {
+        let failures: Option<i64> = on_db!(&self.db, p => sqlx::query("SELECT failures FROM peer_passcode_failures WHERE grant_id = $1")
+            .bind(&grant.id[..]).fetch_optional(p).await?
+            .map(|r| r.try_get(0)).transpose()?);
+        if failures.unwrap_or(0) >= MAX_PASSCODE_FAILURES {
+            return Err(PeerError::PasscodeLocked);
+        }
+        let passcode = passcode.ok_or(PeerError::PasscodeRequired)?;
+        if grant.check_passcode(passcode) {
+            return Ok(());
+        }
+        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_passcode_failures (grant_id, failures) VALUES ($1, 1) ON CONFLICT (grant_id) DO UPDATE SET failures = peer_passcode_failures.failures + 1")
+            .bind(&grant.id[..]).execute(p).await?.rows_affected());
+        Err(PeerError::BadPasscode)
     }
 
     /// Records a PoP id; false if it was seen within the skew window.

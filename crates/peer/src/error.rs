@@ -85,6 +85,12 @@ pub enum PeerError {
     DuplicateRevocation,
     #[error("the grant's audience is not a doctor registered at this peer")]
     DoctorNotRegistered,
+    #[error("this bearer grant needs its passcode")]
+    PasscodeRequired,
+    #[error("wrong passcode")]
+    BadPasscode,
+    #[error("too many wrong passcodes: this grant is locked")]
+    PasscodeLocked,
 }
 
 impl PeerError {
@@ -130,6 +136,9 @@ impl PeerError {
             PeerError::OutOfScope => "out_of_scope",
             PeerError::DuplicateRevocation => "duplicate_revocation",
             PeerError::DoctorNotRegistered => "doctor_not_registered",
+            PeerError::PasscodeRequired => "passcode_required",
+            PeerError::BadPasscode => "bad_passcode",
+            PeerError::PasscodeLocked => "passcode_locked",
         }
     }
 
@@ -148,7 +157,11 @@ impl PeerError {
             | PeerError::NonceUnknown
             | PeerError::NotEnrolled => StatusCode::UNAUTHORIZED,
             PeerError::EnrollmentCodeInvalid => StatusCode::BAD_REQUEST,
-            PeerError::PopRequired | PeerError::Replayed => StatusCode::UNAUTHORIZED,
+            PeerError::PopRequired
+            | PeerError::Replayed
+            | PeerError::PasscodeRequired
+            | PeerError::BadPasscode => StatusCode::UNAUTHORIZED,
+            PeerError::PasscodeLocked => StatusCode::FORBIDDEN,
             PeerError::Grant(_)
             | PeerError::WrongPeer
             | PeerError::PatientNotEnrolled

@@ -624,3 +624,79 @@ async fn doctors_write_under_write_grants_only() {
         writes(db.as_deref()).await;
     }
 }
+
+async fn bearer(db: Option<&str>) {
+    let tp = start(db).await;
+    let r = tp
+        .staff_post("/staff/patients", &patient_json("1975000444"))
+        .await;
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let patient = Es256KeyPair::generate().unwrap();
+    let r = signed(
+        &tp,
+        &patient,
+        "/patient/enroll",
+        &json!({"health_id": hid, "code": code, "public_key": patient.public_key().to_jwk()}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        tp.staff_post("/staff/records", &lab_report(&hid))
+            .await
+            .status,
+        201
+    );
+    let nobody = Es256KeyPair::generate().unwrap();
+    let bearer_grant = |pass: &'static str| {
+        grant(&patient, &nobody, move |g| {
+            g.audience = Audience::Bearer {
+                passcode_hash: Grant::passcode_hash(&g.id, pass),
+            };
+            g.use_limit = Some(1);
+        })
+    };
+    let post = |body: Value| async move {
+        request(
+            tp.addr,
+            "POST",
+            "/grant/records",
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+        .await
+    };
+    let (_, text) = bearer_grant("4711-2938");
+    let r = post(json!({"grant": text})).await;
+    assert_eq!((r.status, r.code().as_str()), (401, "passcode_required"));
+    let r = post(json!({"grant": text, "passcode": "0000-0000"})).await;
+    assert_eq!((r.status, r.code().as_str()), (401, "bad_passcode"));
+    let r = post(json!({"grant": text, "passcode": "4711-2938"})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["records"].as_array().unwrap().len(), 1);
+    let r = post(json!({"grant": text, "passcode": "4711-2938"})).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "use_limit_exceeded"));
+    // Guessing is limited: after 5 wrong passcodes even the right one is refused.
+    let (_, text) = bearer_grant("1234-5678");
+    for _ in 0..5 {
+        assert_eq!(
+            post(json!({"grant": text, "passcode": "guess"}))
+                .await
+                .code(),
+            "bad_passcode"
+        );
+    }
+    let r = post(json!({"grant": text, "passcode": "1234-5678"})).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "passcode_locked"));
+    // Every attempt is receipted.
+    let r = signed(&tp, &patient, "/patient/receipts", &json!({})).await;
+    assert_eq!(r.json()["receipts"].as_array().unwrap().len(), 10);
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn bearer_grants_need_their_passcode_once_and_limit_guesses() {
+    for db in engines("bearer_grants_need_their_passcode_once_and_limit_guesses").await {
+        bearer(db.as_deref()).await;
+    }
+}
