@@ -27,9 +27,68 @@ fn operation(r: &RouteDoc) -> Value {
             json!({"description": "Created", "content": {"application/json": {}}});
     }
     if r.json_body {
-        op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
+        op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body_schema(r.path)}}});
+    }
+    if r.path.starts_with("/patient/") || r.path.starts_with("/Patient/") {
+        op["security"] = json!([{"patientSignature": []}]);
+    }
+    if r.path.starts_with("/grant/") {
+        op["security"] = json!([{"proofOfPossession": []}, {}]);
     }
     op
+}
+
+fn obj(required: &[&str], props: Value) -> Value {
+    json!({"type": "object", "additionalProperties": false, "required": required, "properties": props})
+}
+
+/// Request body schemas (the server decodes strictly: unknown fields are refused).
+fn body_schema(path: &str) -> Value {
+    let s = json!({"type": "string"});
+    let u = json!({"type": "integer", "minimum": 0});
+    let resources = json!({"type": "array", "items": {"type": "object"}, "minItems": 1});
+    let kind = json!({"type": "string", "enum": ["prescription", "lab_report", "diagnosis", "immunization", "encounter", "payment"]});
+    match path {
+        "/staff/patients" => obj(
+            &[
+                "name",
+                "birth_date",
+                "sex",
+                "national_id",
+                "phone",
+                "district",
+                "upazila",
+            ],
+            json!({"name": s, "birth_date": {"type": "string", "format": "date"},
+                   "sex": {"type": "string", "enum": ["male", "female", "other", "unknown"]},
+                   "national_id": s, "phone": s, "district": s, "upazila": s}),
+        ),
+        "/staff/doctors" => obj(
+            &["bmdc_number", "name", "department", "public_key"],
+            json!({"bmdc_number": s, "name": s, "department": s, "public_key": {"type": "object", "description": "ES256 public JWK"}}),
+        ),
+        "/staff/records" => obj(
+            &["health_id", "kind", "resources"],
+            json!({"health_id": s, "kind": kind, "doctor_bmdc": s, "supersedes": s, "resources": resources}),
+        ),
+        "/patient/enroll" => obj(
+            &["health_id", "code", "public_key"],
+            json!({"health_id": s, "code": s, "public_key": {"type": "object"}}),
+        ),
+        "/patient/records" => obj(&[], json!({"since": u, "known_size": u})),
+        "/patient/receipts" => obj(&[], json!({"since": u})),
+        "/patient/revocations" => obj(&["revocation"], json!({"revocation": s})),
+        "/patient/details" => obj(&[], json!({"phone": s, "district": s, "upazila": s})),
+        "/grant/records" => obj(
+            &["grant"],
+            json!({"grant": s, "record_ids": {"type": "array", "items": s}, "passcode": s}),
+        ),
+        "/grant/write" => obj(
+            &["grant", "kind", "resources"],
+            json!({"grant": s, "kind": kind, "supersedes": s, "resources": resources}),
+        ),
+        _ => json!({"type": "object", "description": "FHIR Parameters"}),
+    }
 }
 
 /// The OpenAPI document of the whole HTTP API.
@@ -49,7 +108,11 @@ pub fn document(config: &Config) -> Value {
         "servers": [{"url": config.url}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"staffToken": {"type": "http", "scheme": "bearer", "description": "Staff token created by `spondon-peer init` or `staff-token`"}},
+            "securitySchemes": {
+                "staffToken": {"type": "http", "scheme": "bearer", "description": "Staff token created by `spondon-peer init` or `staff-token`"},
+                "patientSignature": {"type": "apiKey", "in": "header", "name": "Spondon-Signature", "description": "token::SignedRequest by the patient key over method, URL, nonce (POST /nonce), time and body hash (docs/protocol.md §7a)"},
+                "proofOfPossession": {"type": "apiKey", "in": "header", "name": "Spondon-PoP", "description": "token::PopProof by the grant's audience key (docs/protocol.md §7); bearer grants send a passcode instead"},
+            },
             "schemas": {"Problem": {"type": "object", "description": "RFC 9457 problem details", "properties": {
                 "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                 "code": {"type": "string"}, "detail": {"type": "string"}}}},

@@ -618,3 +618,35 @@ async fn seed_makes_valid_realistic_records() {
     assert_eq!((again.patients, again.records), (0, 0));
     tp.stop().await;
 }
+
+#[tokio::test]
+async fn openapi_body_schemas_name_the_fields_the_server_requires() {
+    let tp = start(None).await;
+    let doc = tp.get("/openapi.json").await.json();
+    // Posting a body without each required field fails on that field: the schema is honest.
+    for (path, example) in [("/staff/patients", patient_json("1122334455"))] {
+        let schema =
+            &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let props: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(props.len(), example.as_object().unwrap().len());
+        for field in &required {
+            let mut body = example.clone();
+            body.as_object_mut().unwrap().remove(*field);
+            let r = tp.staff_post(path, &body).await;
+            assert_eq!(r.code(), "malformed_json", "{field}");
+            assert!(r.text().contains(field), "{}", r.text());
+        }
+        assert_eq!(tp.staff_post(path, &example).await.status, 201);
+    }
+    assert_eq!(
+        doc["paths"]["/grant/records"]["post"]["security"][0]["proofOfPossession"],
+        json!([])
+    );
+    tp.stop().await;
+}
