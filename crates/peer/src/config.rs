@@ -154,6 +154,31 @@ impl DataDir {
         Ok(cfg)
     }
 
+    /// Adds a log this peer witnesses (its note verifier key; the key name is the log origin)
+    /// to `peer.json`, replacing the file atomically. Takes effect at the next start.
+    pub fn add_witness_log(&self, vkey: &str) -> Result<Config> {
+        let v = spondon_ledger::Verifier::from_vkey(vkey.trim())
+            .map_err(|e| PeerError::Config(format!("--vkey: {e}")))?;
+        let mut cfg = self.config()?;
+        if v.name() == cfg.log_origin {
+            return Err(PeerError::Config(
+                "a peer does not witness its own log".into(),
+            ));
+        }
+        let vkey = v.to_vkey();
+        cfg.witness_logs.retain(|k| {
+            spondon_ledger::Verifier::from_vkey(k).map_or(true, |o| o.name() != v.name())
+        });
+        cfg.witness_logs.push(vkey);
+        let bytes = serde_json::to_vec_pretty(&cfg)
+            .map_err(|e| PeerError::Config(format!("cannot encode config: {e}")))?;
+        let tmp = self.path.join(format!("{CONFIG_FILE}.new"));
+        let _ = fs::remove_file(&tmp);
+        write_secret(&tmp, &bytes)?;
+        fs::rename(&tmp, self.path.join(CONFIG_FILE))?;
+        Ok(cfg)
+    }
+
     /// Reads the keys (refusing files readable by group or others).
     pub fn keys(&self) -> Result<Keys> {
         let rp = self.path.join(RECORD_KEY_FILE);

@@ -60,6 +60,16 @@ enum Command {
         #[arg(long, env = "SPONDON_PEER_LISTEN", default_value = "127.0.0.1:8400")]
         listen: std::net::SocketAddr,
     },
+    /// Witnesses another peer's log: adds its note verifier key (from its `init` output,
+    /// `log_vkey`) to the config. Restart `serve` to apply.
+    WitnessLog {
+        /// Data directory.
+        #[arg(long, env = "SPONDON_PEER_DATA")]
+        data: PathBuf,
+        /// The other log's verifier key, `origin+keyid+key`.
+        #[arg(long)]
+        vkey: String,
+    },
     /// Creates another staff bearer token (printed once, stored hashed).
     StaffToken {
         #[command(flatten)]
@@ -192,6 +202,10 @@ async fn run(cli: Cli) -> Result<()> {
             )
             .await?;
             peer.close().await;
+        }
+        Command::WitnessLog { data, vkey } => {
+            let cfg = DataDir::new(&data).add_witness_log(&vkey)?;
+            print_json(&serde_json::json!({"witness_logs": cfg.witness_logs}))?;
         }
         Command::StaffToken { data, label } => {
             let peer = open(&data).await?;

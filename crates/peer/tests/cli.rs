@@ -48,6 +48,27 @@ async fn init_seed_serve_and_shut_down_gracefully() {
         .output()
         .unwrap();
     assert!(!again.status.success());
+    // Witness another peer's log.
+    let other = dir.path().join("other");
+    let out = run(&[
+        "init",
+        "--name",
+        "Rajshahi Medical College Hospital",
+        "--url",
+        "https://rmch.example",
+        "--data",
+        other.to_str().unwrap(),
+    ]);
+    let other_init: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run(&[
+        "witness-log",
+        "--data",
+        data,
+        "--vkey",
+        other_init["log_vkey"].as_str().unwrap(),
+    ]);
+    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(w["witness_logs"][0], other_init["log_vkey"]);
     let out = run(&["seed", "--data", data, "--patients", "3", "--log-json"]);
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["patients"], 3);
