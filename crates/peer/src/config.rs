@@ -33,6 +33,9 @@ pub struct Config {
     /// Largest accepted request body in bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// Longest time one request may take, reading its body included (1–300 s).
+    #[serde(default = "default_timeout")]
+    pub request_timeout_secs: u64,
     /// Logs this peer witnesses: note verifier keys (`name+hash+key`); the name is the origin.
     #[serde(default)]
     pub witness_logs: Vec<String>,
@@ -40,6 +43,10 @@ pub struct Config {
 
 fn default_max_body() -> usize {
     DEFAULT_MAX_BODY
+}
+
+fn default_timeout() -> u64 {
+    30
 }
 
 /// Checks a public base URL: `https://host[:port][/path]`, no query, fragment, credentials or
@@ -176,6 +183,11 @@ impl DataDir {
         let _ = fs::remove_file(&tmp);
         write_secret(&tmp, &bytes)?;
         fs::rename(&tmp, self.path.join(CONFIG_FILE))?;
+        if !(1..=300).contains(&cfg.request_timeout_secs) {
+            return Err(PeerError::Config(
+                "request_timeout_secs must be between 1 and 300".into(),
+            ));
+        }
         Ok(cfg)
     }
 

@@ -113,8 +113,39 @@ pub fn router(peer: Arc<Peer>) -> Router {
             spondon_ledger::http::witness_router(peer.witness.clone()),
         )
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            std::time::Duration::from_secs(peer.config.request_timeout_secs),
+            request_timeout,
+        ))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// Runs a state-changing operation (one that appends to the log) in its own task, so that a
+/// client disconnecting or a timeout cannot cancel it halfway.
+async fn detached<T: Send + 'static>(
+    f: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(f)
+        .await
+        .map_err(|e| PeerError::Integrity(format!("request task failed: {e}")))?
+}
+
+/// Bounds the time of a request (`request_timeout_secs`, reading its body included).
+/// State-changing work runs [`detached`] and completes even when the response is abandoned.
+async fn request_timeout(
+    State(limit): State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => problem(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took too long",
+        ),
+    }
 }
 
 async fn no_route() -> Response {
@@ -272,7 +303,7 @@ async fn issue_record(
 ) -> Result<Response> {
     staff(&peer, &headers).await?;
     let req: IssueRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
-    let out = peer.issue_record(&req).await?;
+    let out = detached(async move { peer.issue_record(&req).await }).await?;
     Ok(json_response(StatusCode::CREATED, &out))
 }
 
@@ -299,13 +330,17 @@ async fn enroll(
 ) -> Result<Response> {
     let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
     let req: EnrollRequest = parse_json(&bytes)?;
-    let parts = RequestParts {
-        method: "POST",
-        path: uri.path(),
-        signature: signature(&headers),
-        body: &bytes,
-    };
-    let out = peer.enroll(&parts, &req).await?;
+    let sig = signature(&headers).map(str::to_owned);
+    let out = detached(async move {
+        let parts = RequestParts {
+            method: "POST",
+            path: uri.path(),
+            signature: sig.as_deref(),
+            body: &bytes,
+        };
+        peer.enroll(&parts, &req).await
+    })
+    .await?;
     Ok(json_response(StatusCode::CREATED, &out))
 }
 
@@ -359,13 +394,17 @@ async fn revoke(
 ) -> Result<Response> {
     let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
     let req: RevokeRequest = parse_json(&bytes)?;
-    let parts = RequestParts {
-        method: "POST",
-        path: uri.path(),
-        signature: signature(&headers),
-        body: &bytes,
-    };
-    let index = peer.revoke(&parts, &req).await?;
+    let sig = signature(&headers).map(str::to_owned);
+    let index = detached(async move {
+        let parts = RequestParts {
+            method: "POST",
+            path: uri.path(),
+            signature: sig.as_deref(),
+            body: &bytes,
+        };
+        peer.revoke(&parts, &req).await
+    })
+    .await?;
     Ok(json_response(
         StatusCode::CREATED,
         &serde_json::json!({"log_index": index}),
@@ -382,8 +421,12 @@ async fn redeem(
     body: Body,
 ) -> Result<Response> {
     let req: RedeemRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
-    let pop = headers.get(POP_HEADER).and_then(|v| v.to_str().ok());
-    let out = peer.redeem("POST", uri.path(), pop, &req).await?;
+    let pop = headers
+        .get(POP_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let out = detached(async move { peer.redeem("POST", uri.path(), pop.as_deref(), &req).await })
+        .await?;
     let mut r = json_response(StatusCode::OK, &out);
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -397,10 +440,15 @@ async fn grant_write(
     body: Body,
 ) -> Result<Response> {
     let req: WriteRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
-    let pop = headers.get(POP_HEADER).and_then(|v| v.to_str().ok());
-    let out = peer
-        .write_under_grant("POST", uri.path(), pop, &req)
-        .await?;
+    let pop = headers
+        .get(POP_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let out = detached(async move {
+        peer.write_under_grant("POST", uri.path(), pop.as_deref(), &req)
+            .await
+    })
+    .await?;
     Ok(json_response(StatusCode::CREATED, &out))
 }
 

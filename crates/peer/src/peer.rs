@@ -89,6 +89,7 @@ impl Peer {
             database_url,
             log_origin,
             max_body_bytes: crate::config::DEFAULT_MAX_BODY,
+            request_timeout_secs: 30,
             witness_logs: Vec::new(),
         };
         dir.create(&config)?;

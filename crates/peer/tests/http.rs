@@ -650,3 +650,26 @@ async fn openapi_body_schemas_name_the_fields_the_server_requires() {
     );
     tp.stop().await;
 }
+
+#[tokio::test]
+async fn slow_requests_time_out_with_a_problem() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let tp = start_with(None, |c| c.request_timeout_secs = 1).await;
+    let mut s = tokio::net::TcpStream::connect(tp.addr).await.unwrap();
+    let head = format!(
+        "POST /staff/patients HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"name\"",
+        tp.auth()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let t = std::time::Instant::now();
+    let mut buf = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("request_timeout"), "{text}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    tp.stop().await;
+}
