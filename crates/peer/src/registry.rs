@@ -292,6 +292,30 @@ impl Peer {
     /// Registers a patient and issues a one-time enrollment code.
     pub async fn register_patient(&self, p: &NewPatient) -> Result<PatientRegistered> {
         let p = p.validated()?;
+        // A unique violation is either this NID (registered already, perhaps concurrently) or,
+        // with odds of 1 in 10^13 per pair, a Health ID collision: then draw again.
+        for _ in 0..3 {
+            match self.try_register_patient(&p).await {
+                Err(PeerError::DuplicatePatient)
+                    if !self.nid_registered(&p.national_id).await? =>
+                {
+                    continue;
+                }
+                other => return other,
+            }
+        }
+        Err(PeerError::Integrity(
+            "could not draw a free Health ID".into(),
+        ))
+    }
+
+    async fn nid_registered(&self, nid: &str) -> Result<bool> {
+        let n: i64 = on_db!(&self.db, pool => sqlx::query("SELECT COUNT(*) FROM peer_patients WHERE national_id = $1")
+            .bind(nid).fetch_one(pool).await?.try_get(0)?);
+        Ok(n > 0)
+    }
+
+    async fn try_register_patient(&self, p: &NewPatient) -> Result<PatientRegistered> {
         let health_id = new_health_id()?;
         let code = new_enrollment_code()?;
         let now = NumericDate::now().seconds();
