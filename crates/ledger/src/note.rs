@@ -262,9 +262,9 @@ impl Verifier {
 
     /// Parses a verifier key `<name>+<hex key ID>+<base64(type || key)>`.
     pub fn from_vkey(vkey: &str) -> Result<Self, NoteError> {
-        let mut parts = vkey.split('+');
-        let (Some(name), Some(id_hex), Some(b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        // The base64 key may itself contain '+': split off only the name and the key ID.
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(NoteError::BadVerifierKey("expected name+id+key"));
         };

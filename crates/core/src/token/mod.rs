@@ -15,6 +15,7 @@ mod error;
 mod grant;
 mod pop;
 mod revocation;
+mod signed_request;
 mod trust_list;
 
 use serde::Serialize;
@@ -30,6 +31,7 @@ pub use grant::{
 };
 pub use pop::{MAX_POP_TEXT, POP_MAX_SKEW, PopProof, PopRequest};
 pub use revocation::{Revocation, RevocationTarget};
+pub use signed_request::{MAX_SIGNED_REQUEST_TEXT, SignedRequest, SignedRequestTarget};
 pub use trust_list::{
     Hospital, MAX_HOSPITALS, MAX_RECORD_KEYS, MAX_TRUST_LIST_LIFETIME, TrustList,
 };
@@ -56,6 +58,8 @@ pub enum TokenKind {
     TrustList,
     /// Not a text token: the HTTP proof of possession ([`PopProof`]).
     PopProof,
+    /// Not a text token: a patient's signed HTTP request ([`SignedRequest`]).
+    SignedRequest,
 }
 
 impl TokenKind {
@@ -67,6 +71,7 @@ impl TokenKind {
             TokenKind::DoctorCredential => 4,
             TokenKind::TrustList => 5,
             TokenKind::PopProof => 6,
+            TokenKind::SignedRequest => 7,
         }
     }
 
@@ -78,12 +83,13 @@ impl TokenKind {
             4 => TokenKind::DoctorCredential,
             5 => TokenKind::TrustList,
             6 => TokenKind::PopProof,
+            7 => TokenKind::SignedRequest,
             _ => return None,
         })
     }
 
     /// The snake_case name (`grant`, `revocation`, `enrollment`, `doctor_credential`,
-    /// `trust_list`, `pop_proof`).
+    /// `trust_list`, `pop_proof`, `signed_request`).
     pub fn name(self) -> &'static str {
         match self {
             TokenKind::Grant => "grant",
@@ -92,6 +98,7 @@ impl TokenKind {
             TokenKind::DoctorCredential => "doctor_credential",
             TokenKind::TrustList => "trust_list",
             TokenKind::PopProof => "pop_proof",
+            TokenKind::SignedRequest => "signed_request",
         }
     }
 }
@@ -222,10 +229,10 @@ pub fn decode_any(text: &str) -> Result<ParsedToken, TokenError> {
             TokenClaims::DoctorCredential(DoctorCredential::from_envelope(env)?)
         }
         TokenKind::TrustList => TokenClaims::TrustList(TrustList::from_envelope(env)?),
-        TokenKind::PopProof => {
+        TokenKind::PopProof | TokenKind::SignedRequest => {
             return Err(TokenError::KindMismatch {
                 expected: "a text token",
-                found: "pop_proof",
+                found: env.kind.name(),
             });
         }
     };

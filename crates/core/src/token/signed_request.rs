@@ -1,0 +1,351 @@
+//! A patient's signed HTTP request to a peer (kind 7), mirroring [`super::PopProof`]: the key
+//! holder signs method, URL, time, the peer's nonce and the SHA-256 of the request body. The
+//! peer then checks that the key is the one it enrolled (or, when enrolling, the key in the body).
+//!
+//! Wire form: the unpadded base64url of a tagged COSE_Sign1 (ES256, protected `{1: -7, 4: kid}`)
+//! whose payload is a CWT claims set with `iat`, `cti` and a Spondon claim of kind 7; sent in the
+//! `Spondon-Signature` HTTP header. `docs/protocol.md` §7a.
+
+use serde::Serialize;
+
+use super::cbor;
+use super::claims::{self, ClaimsBuilder};
+use super::{TokenError, TokenKind, ser};
+use crate::keys::{Es256KeyPair, Es256PublicKey, sha256};
+use crate::time::NumericDate;
+
+/// Longest accepted signed-request text.
+pub const MAX_SIGNED_REQUEST_TEXT: usize = 2_048;
+
+const F_KEY: i64 = 2;
+const F_METHOD: i64 = 3;
+const F_URL: i64 = 4;
+const F_NONCE: i64 = 5;
+const F_BODY: i64 = 6;
+
+/// A signed request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignedRequest {
+    /// Unique id (`cti`), for the peer's replay cache.
+    #[serde(serialize_with = "ser::b64")]
+    pub id: [u8; 16],
+    /// The signing key (a patient's key).
+    #[serde(serialize_with = "ser::key")]
+    pub key: Es256PublicKey,
+    /// HTTP method, upper case.
+    pub method: String,
+    /// Request URL without query or fragment.
+    pub url: String,
+    /// The nonce the peer handed out.
+    #[serde(serialize_with = "ser::b64_vec")]
+    pub nonce: Vec<u8>,
+    /// SHA-256 of the exact request body bytes (of the empty string when there is none).
+    #[serde(serialize_with = "ser::b64")]
+    pub body_hash: [u8; 32],
+    pub issued_at: NumericDate,
+}
+
+/// The request a signature must match, as the peer sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequestTarget<'a> {
+    pub method: &'a str,
+    /// The full request URL; query and fragment are ignored.
+    pub url: &'a str,
+    /// The nonce the peer issued.
+    pub nonce: &'a [u8],
+    /// The exact body bytes.
+    pub body: &'a [u8],
+}
+
+fn htu(url: &str) -> Result<String, TokenError> {
+    let mut u = url::Url::parse(url).map_err(|e| TokenError::InvalidUrl {
+        field: "url",
+        reason: e.to_string(),
+    })?;
+    u.set_query(None);
+    u.set_fragment(None);
+    Ok(u.to_string())
+}
+
+impl SignedRequest {
+    pub fn validate(&self) -> Result<(), TokenError> {
+        if self.method.is_empty()
+            || self.method.len() > 16
+            || !self.method.bytes().all(|c| c.is_ascii_uppercase())
+        {
+            return Err(TokenError::OutOfRange {
+                field: "method (-65537 / 3)",
+                reason: "1..=16 upper-case letters".into(),
+            });
+        }
+        claims::check_url(&self.url, "url (-65537 / 4)")?;
+        if self.nonce.len() < 8 || self.nonce.len() > 64 {
+            return Err(TokenError::OutOfRange {
+                field: "nonce (-65537 / 5)",
+                reason: "8..=64 bytes".into(),
+            });
+        }
+        claims::check_date(self.issued_at, "iat (6)")
+    }
+
+    /// Signs; returns the base64url text.
+    pub fn sign(&self, signer: &Es256KeyPair) -> Result<String, TokenError> {
+        self.validate()?;
+        if signer.public_key() != &self.key {
+            return Err(TokenError::Invalid(
+                "the signing key is not the request's key",
+            ));
+        }
+        let payload = ClaimsBuilder::new(TokenKind::SignedRequest)
+            .date(claims::CLAIM_IAT, self.issued_at)
+            .claim(claims::CLAIM_CTI, cbor::bytes(&self.id))
+            .field(F_KEY, cbor::bytes(self.key.sec1()))
+            .field(F_METHOD, cbor::text(&self.method))
+            .field(F_URL, cbor::text(&self.url))
+            .field(F_NONCE, cbor::bytes(&self.nonce))
+            .field(F_BODY, cbor::bytes(&self.body_hash))
+            .encode()?;
+        let cose = super::cose::sign(signer, Some(&claims::kid_bytes(&self.key)), payload)?;
+        Ok(crate::b64::encode(cose))
+    }
+
+    /// Makes and signs a signature over `target` at `now`, with a fresh id.
+    pub fn create(
+        signer: &Es256KeyPair,
+        target: &SignedRequestTarget<'_>,
+        now: NumericDate,
+    ) -> Result<String, TokenError> {
+        SignedRequest {
+            id: crate::keys::random_bytes::<16>()?,
+            key: signer.public_key().clone(),
+            method: target.method.to_owned(),
+            url: htu(target.url)?,
+            nonce: target.nonce.to_vec(),
+            body_hash: sha256(target.body),
+            issued_at: now,
+        }
+        .sign(signer)
+    }
+
+    /// Decodes and checks the signature by the key it carries (whose thumbprint must be the
+    /// header kid). Says nothing yet about the request or who the key belongs to.
+    pub fn decode(text: &str) -> Result<SignedRequest, TokenError> {
+        if text.is_empty() {
+            return Err(TokenError::Empty);
+        }
+        if text.len() > MAX_SIGNED_REQUEST_TEXT {
+            return Err(TokenError::TooLarge {
+                len: text.len(),
+                max: MAX_SIGNED_REQUEST_TEXT,
+            });
+        }
+        let bytes = crate::b64::decode(text).map_err(|_| TokenError::Base64)?;
+        let sign1 = super::cose::decode(&bytes)?;
+        let mut env = claims::parse(&sign1.payload)?;
+        if env.kind != TokenKind::SignedRequest {
+            return Err(TokenError::KindMismatch {
+                expected: "signed_request",
+                found: env.kind.name(),
+            });
+        }
+        if env.iss.is_some()
+            || env.sub.is_some()
+            || env.cnf.is_some()
+            || env.exp.is_some()
+            || env.nbf.is_some()
+        {
+            return Err(TokenError::UnknownField(
+                "only iat (6), cti (7) and -65537 in a signed request".into(),
+            ));
+        }
+        let f = &mut env.fields;
+        let key = claims::parse_sec1(
+            f.require(F_KEY.into(), "key (-65537 / 2)")?,
+            "key (-65537 / 2)",
+        )?;
+        let method = cbor::as_text(
+            f.require(F_METHOD.into(), "method (-65537 / 3)")?,
+            "method (-65537 / 3)",
+            16,
+        )?;
+        let url = cbor::as_text(
+            f.require(F_URL.into(), "url (-65537 / 4)")?,
+            "url (-65537 / 4)",
+            256,
+        )?;
+        let nonce = cbor::as_bytes(
+            f.require(F_NONCE.into(), "nonce (-65537 / 5)")?,
+            "nonce (-65537 / 5)",
+        )?;
+        let body_hash = cbor::as_byte_array::<32>(
+            f.require(F_BODY.into(), "body hash (-65537 / 6)")?,
+            "body hash (-65537 / 6)",
+        )?;
+        f.deny_rest("the signed request's Spondon claim")?;
+        let req = SignedRequest {
+            id: super::grant::cti16(env.cti)?,
+            key,
+            method,
+            url,
+            nonce,
+            body_hash,
+            issued_at: env.iat.ok_or(TokenError::MissingField("iat (6)"))?,
+        };
+        req.validate()?;
+        if sign1.kid.as_deref() != Some(&claims::kid_bytes(&req.key)[..]) {
+            return Err(TokenError::KidMismatch);
+        }
+        sign1.verify_with(&req.key)?;
+        Ok(req)
+    }
+
+    /// Full check by a peer: the signature verifies and matches method, URL, nonce, body and
+    /// `now` within `max_skew` seconds. The caller keeps `id` in a replay cache for the skew
+    /// window and checks that `key` is the one it enrolled.
+    pub fn verify(
+        text: &str,
+        target: &SignedRequestTarget<'_>,
+        now: NumericDate,
+        max_skew: i64,
+    ) -> Result<SignedRequest, TokenError> {
+        let req = Self::decode(text)?;
+        if req.method != target.method {
+            return Err(TokenError::PopMismatch("method"));
+        }
+        if req.url != htu(target.url)? {
+            return Err(TokenError::PopMismatch("url"));
+        }
+        if req.nonce != target.nonce {
+            return Err(TokenError::PopMismatch("nonce"));
+        }
+        if req.body_hash != sha256(target.body) {
+            return Err(TokenError::PopMismatch("body"));
+        }
+        if (req.issued_at.0 - now.0).abs() > max_skew {
+            return Err(TokenError::PopStale {
+                iat: req.issued_at.0,
+                now: now.0,
+            });
+        }
+        Ok(req)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    const URL: &str = "https://dmch.example/patient/records";
+
+    fn target<'a>(body: &'a [u8]) -> SignedRequestTarget<'a> {
+        SignedRequestTarget {
+            method: "POST",
+            url: URL,
+            nonce: b"0123456789abcdef",
+            body,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_every_mismatch() {
+        let key = Es256KeyPair::generate().unwrap();
+        let now = NumericDate(1_800_000_000);
+        let text = SignedRequest::create(&key, &target(b"{\"since\":0}"), now).unwrap();
+        let r = SignedRequest::verify(&text, &target(b"{\"since\":0}"), now, 120).unwrap();
+        assert_eq!(r.key, *key.public_key());
+        assert_eq!(r.issued_at, now);
+        // Query strings are ignored, as for PoP.
+        let q = SignedRequestTarget {
+            url: "https://dmch.example/patient/records?x=1",
+            ..target(b"{\"since\":0}")
+        };
+        assert!(SignedRequest::verify(&text, &q, now, 120).is_ok());
+        let code = |t: SignedRequestTarget<'_>, now| {
+            SignedRequest::verify(&text, &t, now, 120)
+                .unwrap_err()
+                .code()
+        };
+        assert_eq!(code(target(b"{\"since\":1}"), now), "pop_mismatch");
+        assert_eq!(
+            code(
+                SignedRequestTarget {
+                    method: "GET",
+                    ..target(b"{\"since\":0}")
+                },
+                now
+            ),
+            "pop_mismatch"
+        );
+        assert_eq!(
+            code(
+                SignedRequestTarget {
+                    url: "https://dmch.example/other",
+                    ..target(b"{\"since\":0}")
+                },
+                now
+            ),
+            "pop_mismatch"
+        );
+        assert_eq!(
+            code(
+                SignedRequestTarget {
+                    nonce: b"fedcba9876543210",
+                    ..target(b"{\"since\":0}")
+                },
+                now
+            ),
+            "pop_mismatch"
+        );
+        assert_eq!(
+            code(target(b"{\"since\":0}"), NumericDate(now.0 + 121)),
+            "pop_stale"
+        );
+        assert_eq!(
+            code(target(b"{\"since\":0}"), NumericDate(now.0 - 121)),
+            "pop_stale"
+        );
+    }
+
+    #[test]
+    fn forged_or_foreign_texts_are_refused() {
+        let key = Es256KeyPair::generate().unwrap();
+        let now = NumericDate(1_800_000_000);
+        let text = SignedRequest::create(&key, &target(b""), now).unwrap();
+        // Flip one byte of the signature.
+        let mut raw = crate::b64::decode(&text).unwrap();
+        let n = raw.len();
+        raw[n - 1] ^= 1;
+        let forged = crate::b64::encode(&raw);
+        assert_eq!(
+            SignedRequest::decode(&forged).unwrap_err().code(),
+            "bad_signature"
+        );
+        // A PoP proof is not a signed request.
+        let pop = super::super::PopProof::create(
+            &key,
+            [7; 16],
+            &super::super::PopRequest {
+                method: "POST",
+                url: URL,
+                nonce: b"0123456789abcdef",
+            },
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            SignedRequest::decode(&pop).unwrap_err().code(),
+            "kind_mismatch"
+        );
+        assert_eq!(SignedRequest::decode("").unwrap_err().code(), "empty");
+        assert_eq!(
+            SignedRequest::decode("***").unwrap_err().code(),
+            "base64_invalid"
+        );
+        let other = Es256KeyPair::generate().unwrap();
+        let mut r = SignedRequest::decode(&text).unwrap();
+        assert!(r.sign(&other).is_err());
+        r.method = "get".into();
+        assert!(r.sign(&key).is_err());
+    }
+}

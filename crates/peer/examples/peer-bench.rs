@@ -1,0 +1,305 @@
+//! Peer benchmarks (not part of the test run):
+//! - records issued per second (validate + sign + log + store + checkpoint);
+//! - patient pull of all records of one patient (default 10,000), then an incremental pull of 1;
+//! - grant redemption under load on loopback for `--secs` (default 60): requests/s, p50, p99.
+//!
+//! `cargo run --release -p spondon-peer --example peer-bench -- [--records N] [--secs S]
+//! [--clients C] [--database-url postgres://…]`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use spondon_core::NumericDate;
+use spondon_core::keys::Es256KeyPair;
+use spondon_core::token::{
+    Audience, Category, Grant, PopProof, PopRequest, Purpose, SignedRequest, SignedRequestTarget,
+};
+use spondon_peer::Peer;
+use spondon_peer::config::DataDir;
+use spondon_peer::records::{IssueRequest, RecordKind};
+use spondon_peer::registry::NewPatient;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const URL: &str = "https://bench.example";
+
+async fn request(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let status = std::str::from_utf8(&buf[9..12]).unwrap().parse().unwrap();
+    let mut body = buf[split + 4..].to_vec();
+    if String::from_utf8_lossy(&buf[..split])
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = Vec::new();
+        let mut b = &body[..];
+        loop {
+            let nl = b.windows(2).position(|w| w == b"\r\n").unwrap();
+            let n =
+                usize::from_str_radix(std::str::from_utf8(&b[..nl]).unwrap().trim(), 16).unwrap();
+            b = &b[nl + 2..];
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&b[..n]);
+            b = &b[n + 2..];
+        }
+        body = out;
+    }
+    (status, body)
+}
+
+async fn nonce(addr: SocketAddr) -> Vec<u8> {
+    let (_, b) = request(addr, "/nonce", &[], b"").await;
+    let v: Value = serde_json::from_slice(&b).unwrap();
+    spondon_core::b64::decode(v["nonce"].as_str().unwrap()).unwrap()
+}
+
+async fn signed(addr: SocketAddr, key: &Es256KeyPair, path: &str, body: &Value) -> Value {
+    let body = body.to_string().into_bytes();
+    let n = nonce(addr).await;
+    let url = format!("{URL}{path}");
+    let sig = SignedRequest::create(
+        key,
+        &SignedRequestTarget {
+            method: "POST",
+            url: &url,
+            nonce: &n,
+            body: &body,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    let (status, b) = request(
+        addr,
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Spondon-Signature", &sig),
+        ],
+        &body,
+    )
+    .await;
+    assert!(status < 300, "{}", String::from_utf8_lossy(&b));
+    serde_json::from_slice(&b).unwrap()
+}
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn prescription(hid: &str) -> IssueRequest {
+    IssueRequest {
+        health_id: hid.to_owned(),
+        kind: RecordKind::Prescription,
+        doctor_bmdc: Some("A-1".into()),
+        supersedes: None,
+        resources: vec![
+            json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+            "medicationCodeableConcept": {"text": "Paracetamol 500 mg tablet"},
+            "dosageInstruction": [{"text": "1 tablet three times daily for 5 days"}]}),
+        ],
+    }
+}
+
+fn patient(nid: &str) -> NewPatient {
+    NewPatient {
+        name: "Rokeya Khatun".into(),
+        birth_date: "1979-02-03".into(),
+        sex: "female".into(),
+        national_id: nid.into(),
+        phone: "01811000000".into(),
+        district: "Dhaka".into(),
+        upazila: "Savar".into(),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let records: u64 = arg("--records").map_or(10_000, |v| v.parse().unwrap());
+    let secs: u64 = arg("--secs").map_or(60, |v| v.parse().unwrap());
+    let clients: usize = arg("--clients").map_or(8, |v| v.parse().unwrap());
+    let db = arg("--database-url");
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path().join("peer"));
+    let (peer, _) = Peer::init(&data, "Bench Hospital", URL, db.as_deref())
+        .await
+        .unwrap();
+    let peer = Arc::new(peer);
+    let engine = if db.is_some() { "PostgreSQL" } else { "SQLite" };
+    let doctor = Es256KeyPair::generate().unwrap();
+    peer.register_doctor(&spondon_peer::registry::NewDoctor {
+        bmdc_number: "A-1".into(),
+        name: "Dr. Bench".into(),
+        department: "Medicine".into(),
+        public_key: doctor.public_key().to_jwk(),
+    })
+    .await
+    .unwrap();
+    let big = peer.register_patient(&patient("1111111111")).await.unwrap();
+
+    // 1. Issuance.
+    let t = Instant::now();
+    for _ in 0..records {
+        peer.issue_record(&prescription(&big.health_id))
+            .await
+            .unwrap();
+    }
+    let dt = t.elapsed().as_secs_f64();
+    println!(
+        "[{engine}] issuance: {records} records in {dt:.1} s = {:.0} records/s",
+        records as f64 / dt
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = spondon_peer::http::router(peer.clone());
+    tokio::spawn(async move {
+        spondon_peer::http::serve(listener, app, std::future::pending())
+            .await
+            .unwrap()
+    });
+
+    // 2. Pull of every record, then an incremental pull of one.
+    let key = Es256KeyPair::generate().unwrap();
+    signed(addr, &key, "/patient/enroll", &json!({"health_id": big.health_id, "code": big.enrollment_code, "public_key": key.public_key().to_jwk()})).await;
+    let t = Instant::now();
+    let (mut since, mut got) = (0u64, 0u64);
+    let mut size: u64;
+    loop {
+        let v = signed(addr, &key, "/patient/records", &json!({"since": since})).await;
+        got += v["records"].as_array().unwrap().len() as u64;
+        since = v["cursor"].as_u64().unwrap();
+        size = v["tree_size"].as_u64().unwrap();
+        if v["more"] == false {
+            break;
+        }
+    }
+    println!(
+        "[{engine}] pull: {got} records with proofs in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(got, records);
+    peer.issue_record(&prescription(&big.health_id))
+        .await
+        .unwrap();
+    let t = Instant::now();
+    let v = signed(
+        addr,
+        &key,
+        "/patient/records",
+        &json!({"since": since, "known_size": size}),
+    )
+    .await;
+    assert_eq!(v["records"].as_array().unwrap().len(), 1);
+    println!(
+        "[{engine}] incremental pull of 1 new record (+ consistency proof): {:.1} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+
+    // 3. Redemption under load: a patient with 5 records, one grant, `clients` loops.
+    let small = peer.register_patient(&patient("2222222222")).await.unwrap();
+    let pkey = Es256KeyPair::generate().unwrap();
+    signed(addr, &pkey, "/patient/enroll", &json!({"health_id": small.health_id, "code": small.enrollment_code, "public_key": pkey.public_key().to_jwk()})).await;
+    for _ in 0..5 {
+        peer.issue_record(&prescription(&small.health_id))
+            .await
+            .unwrap();
+    }
+    let now = NumericDate::now();
+    let g = Grant {
+        id: Grant::new_id().unwrap(),
+        patient_key: pkey.public_key().clone(),
+        audience: Audience::Key {
+            kid: doctor.public_key().kid().to_owned(),
+        },
+        categories: vec![Category::Prescription],
+        record_ids: vec![],
+        write: false,
+        purpose: Purpose::Treatment,
+        issued_at: now,
+        not_before: now,
+        expires: now.saturating_add(86_400),
+        use_limit: None,
+        peers: vec![URL.into()],
+    };
+    let text = Arc::new(g.sign(&pkey).unwrap());
+    let doctor = Arc::new(doctor);
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (text, doctor, g) = (text.clone(), doctor.clone(), g.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let body = json!({"grant": *text}).to_string();
+            let url = format!("{URL}/grant/records");
+            while Instant::now() < deadline {
+                let n = nonce(addr).await;
+                let pop = PopProof::create(
+                    &doctor,
+                    g.id,
+                    &PopRequest {
+                        method: "POST",
+                        url: &url,
+                        nonce: &n,
+                    },
+                    NumericDate::now(),
+                )
+                .unwrap();
+                let t = Instant::now();
+                let (status, _) = request(
+                    addr,
+                    "/grant/records",
+                    &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+                    body.as_bytes(),
+                )
+                .await;
+                lat.push(t.elapsed());
+                assert_eq!(status, 200);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let wall = started.elapsed().as_secs_f64();
+    all.sort();
+    println!(
+        "[{engine}] redemption: {} in {wall:.0} s with {clients} clients = {:.0} redemptions/s (each also fetched a nonce); p50 {:.1} ms, p99 {:.1} ms",
+        all.len(),
+        all.len() as f64 / wall,
+        percentile(&all, 0.5).as_secs_f64() * 1000.0,
+        percentile(&all, 0.99).as_secs_f64() * 1000.0
+    );
+    peer.close().await;
+}

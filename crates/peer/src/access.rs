@@ -1,0 +1,615 @@
+//! Doctors redeem grants (with proof of possession); every access, allowed or denied, is an
+//! access event committed to the log and shown to the patient as a receipt. Patients register
+//! revocations, effective at once.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use spondon_core::NumericDate;
+use spondon_core::token::{
+    Grant, PopProof, PopRequest, Revocation, RevocationTarget, TokenClaims, TokenError,
+};
+use spondon_ledger::{EntryKind, LogEntry, Opening};
+use sqlx::Row as _;
+
+use crate::error::{PeerError, Result};
+use crate::patient::{MAX_SKEW, PulledRecord, RecordRow, RequestParts, b64};
+use crate::peer::{Peer, on_db, to_i64, to_u64};
+
+/// Most record ids a redemption may ask for.
+pub const MAX_REQUESTED_IDS: usize = 64;
+/// Wrong passcodes a bearer grant tolerates before it is locked for good.
+pub const MAX_PASSCODE_FAILURES: i64 = 5;
+
+/// A grant redemption.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemRequest {
+    /// The grant text (`SPONDON:1:…`).
+    pub grant: String,
+    /// Only these records (each must be covered); default: everything the grant covers.
+    #[serde(default)]
+    pub record_ids: Option<Vec<String>>,
+    /// The passcode of a bearer grant (no PoP then).
+    #[serde(default)]
+    pub passcode: Option<String>,
+}
+
+/// The answer to a redemption: exactly the granted records, with proofs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Redeemed {
+    pub records: Vec<PulledRecord>,
+    pub checkpoint: String,
+    pub tree_size: u64,
+    /// Log index of this access's event.
+    pub access_log_index: u64,
+}
+
+/// What a redemption asks for.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
+    /// Read the covered records (optionally only these ids).
+    Read(Option<&'a [String]>),
+    /// Add a record of this category (needs a write grant).
+    Write(spondon_core::token::Category),
+}
+
+/// A write under a grant: a registered doctor (the grant's audience) adds a record.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteRequest {
+    pub grant: String,
+    pub kind: crate::records::RecordKind,
+    #[serde(default)]
+    pub supersedes: Option<String>,
+    pub resources: Vec<serde_json::Value>,
+}
+
+/// A denial, with what is known of whom it concerns.
+#[derive(Debug)]
+struct Denial {
+    error: PeerError,
+    health_id: Option<String>,
+    grant_id: Option<[u8; 16]>,
+    audience: Option<String>,
+}
+
+impl Denial {
+    fn bare(error: impl Into<PeerError>) -> Self {
+        Denial {
+            error: error.into(),
+            health_id: None,
+            grant_id: None,
+            audience: None,
+        }
+    }
+}
+
+/// A patient's revocation registration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    /// The revocation text (`SPONDON:1:…`), signed by the patient key.
+    pub revocation: String,
+}
+
+/// A receipt request.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptsRequest {
+    #[serde(default)]
+    pub since: u64,
+}
+
+/// One access receipt: the committed event, its opening and its inclusion proof.
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipt {
+    pub seq: u64,
+    /// The canonical event JSON (the committed payload).
+    pub event: serde_json::Value,
+    pub log_index: u64,
+    pub entry: String,
+    pub salt: String,
+    pub inclusion_proof: Vec<String>,
+}
+
+/// Receipts since a cursor.
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipts {
+    pub receipts: Vec<Receipt>,
+    pub cursor: u64,
+    pub checkpoint: String,
+    pub tree_size: u64,
+}
+
+impl Peer {
+    /// Redeems a grant: every check, then exactly the granted records; logs the access either
+    /// way. `pop` is the `Spondon-PoP` header.
+    pub async fn redeem(
+        &self,
+        method: &str,
+        path: &str,
+        pop: Option<&str>,
+        req: &RedeemRequest,
+    ) -> Result<Redeemed> {
+        let now = NumericDate::now();
+        let scope = Scope::Read(req.record_ids.as_deref());
+        let passcode = req.passcode.as_deref();
+        match self
+            .authorize(method, path, pop, &req.grant, passcode, scope, now)
+            .await
+        {
+            Ok((grant, health_id, rows)) => {
+                let ids: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+                let index = self
+                    .log_access(
+                        Some(&health_id),
+                        true,
+                        None,
+                        Some(&grant.id),
+                        audience_kid(&grant).as_deref(),
+                        &ids,
+                        now,
+                    )
+                    .await?;
+                // Proofs refer to a checkpoint that also covers this access's event.
+                let (size, checkpoint) = self.current_checkpoint().await?;
+                let records = self.with_proofs(rows, size).await?;
+                tracing::info!(count = records.len(), "grant redeemed");
+                Ok(Redeemed {
+                    records,
+                    checkpoint,
+                    tree_size: size,
+                    access_log_index: index,
+                })
+            }
+            Err(d) => {
+                if matches!(d.error.status().as_u16(), 401 | 403 | 404) {
+                    self.log_access(
+                        d.health_id.as_deref(),
+                        false,
+                        Some(d.error.code()),
+                        d.grant_id.as_ref(),
+                        d.audience.as_deref(),
+                        &[],
+                        now,
+                    )
+                    .await?;
+                    tracing::info!(reason = d.error.code(), "grant redemption denied");
+                }
+                Err(d.error)
+            }
+        }
+    }
+
+    /// A write under a grant with write scope, by a registered doctor holding the audience key:
+    /// the record is validated first, then every grant check runs (and is logged), then it is
+    /// issued and logged like any record.
+    pub async fn write_under_grant(
+        &self,
+        method: &str,
+        path: &str,
+        pop: Option<&str>,
+        req: &WriteRequest,
+    ) -> Result<crate::records::IssuedRecord> {
+        let now = NumericDate::now();
+        // The doctor: the grant's audience key must belong to a registered doctor. Decoding
+        // here only selects the doctor; the grant is checked in full below.
+        let audience = spondon_core::token::decode_any(&req.grant)
+            .ok()
+            .and_then(|p| match p.claims {
+                TokenClaims::Grant(g) => audience_kid(&g),
+                _ => None,
+            });
+        let bmdc = match &audience {
+            Some(kid) => self.doctor_by_kid(kid).await?,
+            None => None,
+        };
+        let result = match (&bmdc, self.patient_of_grant(&req.grant).await) {
+            (Some(bmdc), Some(health_id)) => {
+                let issue = crate::records::IssueRequest {
+                    health_id,
+                    kind: req.kind,
+                    doctor_bmdc: Some(bmdc.clone()),
+                    supersedes: req.supersedes.clone(),
+                    resources: req.resources.clone(),
+                };
+                Some(self.prepare_record(&issue).await?)
+            }
+            _ => None,
+        };
+        let scope = Scope::Write(req.kind.category());
+        let (grant, health_id, _) = match self
+            .authorize(method, path, pop, &req.grant, None, scope, now)
+            .await
+        {
+            Ok(ok) => ok,
+            Err(d) => {
+                self.log_access(
+                    d.health_id.as_deref(),
+                    false,
+                    Some(d.error.code()),
+                    d.grant_id.as_ref(),
+                    d.audience.as_deref(),
+                    &[],
+                    now,
+                )
+                .await?;
+                return Err(d.error);
+            }
+        };
+        let Some(prepared) = result.filter(|p| p.health_id == health_id) else {
+            let code = PeerError::DoctorNotRegistered.code();
+            self.log_access(
+                Some(&health_id),
+                false,
+                Some(code),
+                Some(&grant.id),
+                audience_kid(&grant).as_deref(),
+                &[],
+                now,
+            )
+            .await?;
+            return Err(PeerError::DoctorNotRegistered);
+        };
+        let issued = self.commit_record(prepared).await?;
+        self.log_access(
+            Some(&health_id),
+            true,
+            None,
+            Some(&grant.id),
+            audience_kid(&grant).as_deref(),
+            &[issued.id.as_str()],
+            now,
+        )
+        .await?;
+        tracing::info!(log_index = issued.log_index, "record written under a grant");
+        Ok(issued)
+    }
+
+    /// The Health ID enrolled for a grant's patient key, if the grant's signature and time
+    /// hold (the other checks follow in `authorize`).
+    async fn patient_of_grant(&self, text: &str) -> Option<String> {
+        let parsed = spondon_core::token::decode_any(text).ok()?;
+        parsed
+            .verify(
+                &spondon_core::token::TrustAnchors::default(),
+                NumericDate::now(),
+            )
+            .ok()?;
+        let TokenClaims::Grant(g) = parsed.claims else {
+            return None;
+        };
+        self.enrolled_patient(&g.patient_key).await.ok()
+    }
+
+    /// The BMDC number of the registered doctor with this key.
+    async fn doctor_by_kid(&self, kid: &str) -> Result<Option<String>> {
+        Ok(
+            on_db!(&self.db, p => sqlx::query("SELECT bmdc_number FROM peer_doctors WHERE key_kid = $1")
+            .bind(kid).fetch_optional(p).await?
+            .map(|r| r.try_get(0)).transpose()?),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn authorize(
+        &self,
+        method: &str,
+        path: &str,
+        pop: Option<&str>,
+        grant_text: &str,
+        passcode: Option<&str>,
+        scope: Scope<'_>,
+        now: NumericDate,
+    ) -> std::result::Result<(Grant, String, Vec<RecordRow>), Denial> {
+        // 1. The grant: its own signature first; a time failure is still attributable.
+        let parsed = spondon_core::token::decode_any(grant_text).map_err(grant_err)?;
+        let TokenClaims::Grant(grant) = parsed.claims.clone() else {
+            return Err(Denial::bare(PeerError::Grant(TokenError::KindMismatch {
+                expected: "grant",
+                found: parsed.kind.name(),
+            })));
+        };
+        let health_id = self.enrolled_patient(&grant.patient_key).await.ok();
+        let deny = |e: PeerError| Denial {
+            error: e,
+            health_id: health_id.clone(),
+            grant_id: Some(grant.id),
+            audience: audience_kid(&grant),
+        };
+        if let Err(e) = parsed.verify(&spondon_core::token::TrustAnchors::default(), now) {
+            return Err(match e {
+                TokenError::Expired { .. } | TokenError::NotYetValid { .. } => {
+                    deny(PeerError::Grant(e))
+                }
+                other => Denial::bare(PeerError::Grant(other)),
+            });
+        }
+        // 2. Proof of possession by the audience key, over this request and a fresh nonce;
+        //    or, for a bearer grant, its passcode (attempts limited).
+        if matches!(grant.audience, spondon_core::token::Audience::Bearer { .. }) {
+            if matches!(scope, Scope::Write(_)) {
+                return Err(deny(PeerError::OutOfScope));
+            }
+            self.check_passcode(&grant, passcode).await.map_err(&deny)?;
+        } else {
+            self.check_pop(&grant, method, path, pop, now)
+                .await
+                .map_err(&deny)?;
+        }
+        // 3. This peer, the patient's enrollment, revocation.
+        if !grant.peers.is_empty() && !grant.peers.iter().any(|p| p == &self.config.url) {
+            return Err(deny(PeerError::WrongPeer));
+        }
+        let Some(health_id) = health_id.clone() else {
+            return Err(deny(PeerError::PatientNotEnrolled));
+        };
+        if self.is_revoked(&grant).await.map_err(&deny)? {
+            return Err(deny(PeerError::Revoked));
+        }
+        // 4. Scope.
+        let rows = match scope {
+            Scope::Read(record_ids) => self.read_scope(&grant, &health_id, record_ids).await?,
+            Scope::Write(category) => {
+                if !grant.write || !grant.categories.contains(&category) {
+                    return Err(deny(PeerError::OutOfScope));
+                }
+                Vec::new()
+            }
+        };
+        // 5. Use limit, counted only for an access that is otherwise allowed.
+        if let Some(limit) = grant.use_limit
+            && !self.count_use(&grant.id, limit).await.map_err(&deny)?
+        {
+            return Err(deny(PeerError::UseLimitExceeded));
+        }
+        Ok((grant, health_id, rows))
+    }
+
+    async fn read_scope(
+        &self,
+        grant: &Grant,
+        health_id: &str,
+        record_ids: Option<&[String]>,
+    ) -> std::result::Result<Vec<RecordRow>, Denial> {
+        let deny = |e: PeerError| Denial {
+            error: e,
+            health_id: Some(health_id.to_owned()),
+            grant_id: Some(grant.id),
+            audience: audience_kid(grant),
+        };
+        let (cp, _) = self
+            .log
+            .signed_checkpoint()
+            .await
+            .map_err(|e| deny(e.into()))?;
+        let rows = self
+            .record_rows(health_id, 0, cp.size, None)
+            .await
+            .map_err(&deny)?;
+        let covered = |r: &RecordRow| {
+            spondon_core::token::Category::from_code(u64::try_from(r.2).unwrap_or(0))
+                .is_some_and(|c| grant.covers(c, &r.1))
+        };
+        Ok(match record_ids {
+            Some(ids) => {
+                if ids.is_empty() || ids.len() > MAX_REQUESTED_IDS {
+                    return Err(deny(PeerError::field(
+                        "record_ids",
+                        format!("must list 1–{MAX_REQUESTED_IDS} ids"),
+                    )));
+                }
+                let picked: Vec<RecordRow> =
+                    rows.into_iter().filter(|r| ids.contains(&r.1)).collect();
+                if picked.len() != ids.len() || !picked.iter().all(covered) {
+                    return Err(deny(PeerError::OutOfScope));
+                }
+                picked
+            }
+            None => rows.into_iter().filter(covered).collect(),
+        })
+    }
+
+    async fn check_pop(
+        &self,
+        grant: &Grant,
+        method: &str,
+        path: &str,
+        pop: Option<&str>,
+        now: NumericDate,
+    ) -> Result<()> {
+        let pop = pop.ok_or(PeerError::PopRequired)?;
+        let decoded = PopProof::decode(pop)?;
+        let url = format!("{}{}", self.config.url, path);
+        let target = PopRequest {
+            method,
+            url: &url,
+            nonce: &decoded.nonce,
+        };
+        let proof = PopProof::verify(pop, grant, &target, now, MAX_SKEW)?;
+        self.consume_nonce(&proof.nonce, now).await?;
+        if !self.remember_pop(&proof.id, now).await? {
+            return Err(PeerError::Replayed);
+        }
+        Ok(())
+    }
+
+    async fn check_passcode(&self, grant: &Grant, passcode: Option<&str>) -> Result<()> {
+        let failures: Option<i64> = on_db!(&self.db, p => sqlx::query("SELECT failures FROM peer_passcode_failures WHERE grant_id = $1")
+            .bind(&grant.id[..]).fetch_optional(p).await?
+            .map(|r| r.try_get(0)).transpose()?);
+        if failures.unwrap_or(0) >= MAX_PASSCODE_FAILURES {
+            return Err(PeerError::PasscodeLocked);
+        }
+        let passcode = passcode.ok_or(PeerError::PasscodeRequired)?;
+        if grant.check_passcode(passcode) {
+            return Ok(());
+        }
+        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_passcode_failures (grant_id, failures) VALUES ($1, 1) ON CONFLICT (grant_id) DO UPDATE SET failures = peer_passcode_failures.failures + 1")
+            .bind(&grant.id[..]).execute(p).await?.rows_affected());
+        Err(PeerError::BadPasscode)
+    }
+
+    /// Records a PoP id; false if it was seen within the skew window.
+    async fn remember_pop(&self, id: &[u8; 16], now: NumericDate) -> Result<bool> {
+        let res = on_db!(&self.db, p => {
+            sqlx::query("DELETE FROM peer_pop_ids WHERE expires_at < $1").bind(now.seconds()).execute(p).await?;
+            sqlx::query("INSERT INTO peer_pop_ids (id, expires_at) VALUES ($1, $2)")
+                .bind(&id[..]).bind(now.seconds() + 2 * MAX_SKEW).execute(p).await.map(|r| r.rows_affected())
+        });
+        match res {
+            Ok(_) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn count_use(&self, grant_id: &[u8; 16], limit: u64) -> Result<bool> {
+        let limit = to_i64(limit)?;
+        let n = on_db!(&self.db, p => {
+            sqlx::query("INSERT INTO peer_grant_uses (grant_id, uses) VALUES ($1, 0) ON CONFLICT (grant_id) DO NOTHING")
+                .bind(&grant_id[..]).execute(p).await?;
+            sqlx::query("UPDATE peer_grant_uses SET uses = uses + 1 WHERE grant_id = $1 AND uses < $2")
+                .bind(&grant_id[..]).bind(limit).execute(p).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    async fn is_revoked(&self, grant: &Grant) -> Result<bool> {
+        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_revocations WHERE patient_kid = $1 AND (grant_id = $2 OR before_ts > $3)")
+            .bind(grant.patient_key.kid()).bind(&grant.id[..]).bind(grant.issued_at.seconds())
+            .fetch_one(p).await?.try_get(0)?);
+        Ok(n > 0)
+    }
+
+    /// Appends an access event to the log and stores it as a receipt.
+    #[allow(clippy::too_many_arguments)]
+    async fn log_access(
+        &self,
+        health_id: Option<&str>,
+        allowed: bool,
+        reason: Option<&str>,
+        grant_id: Option<&[u8; 16]>,
+        audience: Option<&str>,
+        records: &[&str],
+        now: NumericDate,
+    ) -> Result<u64> {
+        let outcome = if allowed { "allowed" } else { "denied" };
+        let event = json!({
+            "v": 1,
+            "peer": self.config.url,
+            "at": now.seconds(),
+            "outcome": outcome,
+            "reason": reason,
+            "grant_id": grant_id.map(spondon_core::b64::encode),
+            "audience": audience,
+            "records": records,
+        });
+        let payload = event.to_string();
+        let opening = Opening::new(payload.clone().into_bytes())
+            .map_err(|e| PeerError::Integrity(e.to_string()))?;
+        let kind = if allowed {
+            EntryKind::AccessGranted
+        } else {
+            EntryKind::AccessDenied
+        };
+        let _guard = self.issue_lock.lock().await;
+        let appended = self
+            .log
+            .append(&[LogEntry::commit(kind, now, &opening).encode()])
+            .await?;
+        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(health_id).bind(outcome).bind(reason).bind(&payload).bind(&opening.salt[..])
+            .bind(to_i64(appended.first_index)?).bind(now.seconds()).execute(p).await?.rows_affected());
+        self.sign_checkpoint().await?;
+        Ok(appended.first_index)
+    }
+
+    /// Registers a patient's revocation (signed request by the enrolled key that signed it).
+    pub async fn revoke(&self, parts: &RequestParts<'_>, req: &RevokeRequest) -> Result<u64> {
+        let key = self.check_signed(parts).await?;
+        self.enrolled_patient(&key).await?;
+        let now = NumericDate::now();
+        let r = Revocation::decode_and_verify(&req.revocation, now).map_err(PeerError::Grant)?;
+        if r.patient_key != key {
+            return Err(PeerError::field(
+                "revocation",
+                "must be signed by the same key as the request",
+            ));
+        }
+        let (grant_id, before) = match r.target {
+            RevocationTarget::Grant { grant_id } => (Some(grant_id.to_vec()), None),
+            RevocationTarget::IssuedBefore { before } => (None, Some(before.seconds())),
+        };
+        let opening = Opening::new(req.revocation.clone().into_bytes())
+            .map_err(|e| PeerError::Integrity(e.to_string()))?;
+        let _guard = self.issue_lock.lock().await;
+        let exists: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_revocations WHERE id = $1")
+            .bind(&r.id[..]).fetch_one(p).await?.try_get(0)?);
+        if exists > 0 {
+            return Err(PeerError::DuplicateRevocation);
+        }
+        let appended = self
+            .log
+            .append(&[LogEntry::commit(EntryKind::RevocationRegistered, now, &opening).encode()])
+            .await?;
+        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_revocations (id, patient_kid, grant_id, before_ts, token, registered_at, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&r.id[..]).bind(key.kid()).bind(grant_id).bind(before).bind(&req.revocation)
+            .bind(now.seconds()).bind(to_i64(appended.first_index)?).execute(p).await?.rows_affected());
+        self.sign_checkpoint().await?;
+        tracing::info!(log_index = appended.first_index, "revocation registered");
+        Ok(appended.first_index)
+    }
+
+    /// The signing patient's access receipts after `since`.
+    pub async fn receipts(
+        &self,
+        parts: &RequestParts<'_>,
+        req: &ReceiptsRequest,
+    ) -> Result<Receipts> {
+        let key = self.check_signed(parts).await?;
+        let health_id = self.enrolled_patient(&key).await?;
+        let (size, checkpoint) = self.current_checkpoint().await?;
+        type Row = (i64, String, Vec<u8>, i64);
+        let rows: Vec<Row> = on_db!(&self.db, p => sqlx::query("SELECT seq, payload, salt, log_index FROM peer_access_events WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT 500")
+            .bind(&health_id).bind(to_i64(req.since)?).bind(to_i64(size)?)
+            .fetch_all(p).await?
+            .into_iter()
+            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect::<std::result::Result<Vec<_>, _>>()?);
+        let mut cursor = req.since;
+        let mut receipts = Vec::with_capacity(rows.len());
+        for (seq, payload, salt, log_index) in rows {
+            let log_index = to_u64(log_index)?;
+            let (_, proof) = self.log.inclusion_proof(log_index, size).await?;
+            let entry = self.log.entry(log_index).await?;
+            cursor = to_u64(seq)?;
+            receipts.push(Receipt {
+                seq: cursor,
+                event: serde_json::from_str(&payload)
+                    .map_err(|_| PeerError::Integrity("stored access event is not JSON".into()))?,
+                log_index,
+                entry: b64(&entry),
+                salt: spondon_core::b64::encode(&salt),
+                inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
+            });
+        }
+        Ok(Receipts {
+            receipts,
+            cursor,
+            checkpoint,
+            tree_size: size,
+        })
+    }
+}
+
+fn audience_kid(g: &Grant) -> Option<String> {
+    match &g.audience {
+        spondon_core::token::Audience::Key { kid } => Some(kid.clone()),
+        spondon_core::token::Audience::Bearer { .. } => None,
+    }
+}
+
+fn grant_err(e: TokenError) -> Denial {
+    Denial::bare(PeerError::Grant(e))
+}

@@ -1,0 +1,224 @@
+//! Library errors and their RFC 9457 `application/problem+json` form with stable codes.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Errors of the peer. Messages never carry health data; [`PeerError::code`] is stable.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("configuration error: {0}")]
+    Config(String),
+    #[error("key file error: {0}")]
+    KeyFile(String),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("database error")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("transparency log error: {0}")]
+    Ledger(#[from] spondon_ledger::LedgerError),
+    #[error("log note error: {0}")]
+    Note(#[from] spondon_ledger::NoteError),
+    #[error("key error: {0}")]
+    Key(#[from] spondon_core::KeyError),
+    #[error("stored data is inconsistent: {0}")]
+    Integrity(String),
+    // --- request errors (4xx) ---
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("expected Content-Type application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("invalid field {field}: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+    #[error("missing or invalid staff credentials")]
+    Unauthorized,
+    #[error("no such patient")]
+    UnknownPatient,
+    #[error("no such doctor")]
+    UnknownDoctor,
+    #[error("no such record")]
+    UnknownRecord,
+    #[error("a patient with this national ID / birth registration number is already registered")]
+    DuplicatePatient,
+    #[error("a doctor with this BMDC number is already registered")]
+    DuplicateDoctor,
+    #[error("the superseded record belongs to another patient or is already superseded")]
+    BadSupersede,
+    #[error("invalid FHIR content: {0}")]
+    InvalidFhir(String),
+    #[error("no such resource")]
+    NotFound,
+    #[error("this request must carry a Spondon-Signature header")]
+    SignatureRequired,
+    #[error("signed request rejected: {0}")]
+    Token(#[from] spondon_core::TokenError),
+    #[error("the nonce was already used")]
+    NonceReused,
+    #[error("the nonce has expired; get a new one")]
+    NonceExpired,
+    #[error("the nonce was not issued by this peer")]
+    NonceUnknown,
+    #[error("the enrollment code is unknown, used, expired, or for another Health ID")]
+    EnrollmentCodeInvalid,
+    #[error("the signing key is not enrolled (or its enrollment was replaced)")]
+    NotEnrolled,
+    #[error("grant rejected: {0}")]
+    Grant(spondon_core::TokenError),
+    #[error("this request must carry a Spondon-PoP header")]
+    PopRequired,
+    #[error("this proof of possession was already used")]
+    Replayed,
+    #[error("the grant does not name this peer")]
+    WrongPeer,
+    #[error("the grant's patient key is not enrolled here")]
+    PatientNotEnrolled,
+    #[error("the grant has been revoked")]
+    Revoked,
+    #[error("the grant's use limit is reached")]
+    UseLimitExceeded,
+    #[error("the grant does not cover the requested records")]
+    OutOfScope,
+    #[error("this revocation is already registered")]
+    DuplicateRevocation,
+    #[error("the grant's audience is not a doctor registered at this peer")]
+    DoctorNotRegistered,
+    #[error("this bearer grant needs its passcode")]
+    PasscodeRequired,
+    #[error("wrong passcode")]
+    BadPasscode,
+    #[error("too many wrong passcodes: this grant is locked")]
+    PasscodeLocked,
+}
+
+impl PeerError {
+    /// The stable problem code (the last path segment of the problem `type`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PeerError::Config(_) => "config",
+            PeerError::KeyFile(_) => "key_file",
+            PeerError::Io(_) => "io",
+            PeerError::Db(_) => "database",
+            PeerError::Migrate(_) => "migration",
+            PeerError::Ledger(_) => "ledger",
+            PeerError::Note(_) => "ledger_note",
+            PeerError::Key(_) => "key",
+            PeerError::Integrity(_) => "integrity",
+            PeerError::MalformedJson(_) => "malformed_json",
+            PeerError::UnsupportedMediaType => "unsupported_media_type",
+            PeerError::BodyTooLarge(_) => "body_too_large",
+            PeerError::InvalidField { .. } => "invalid_field",
+            PeerError::Unauthorized => "unauthorized",
+            PeerError::UnknownPatient => "unknown_patient",
+            PeerError::UnknownDoctor => "unknown_doctor",
+            PeerError::UnknownRecord => "unknown_record",
+            PeerError::DuplicatePatient => "duplicate_patient",
+            PeerError::DuplicateDoctor => "duplicate_doctor",
+            PeerError::BadSupersede => "bad_supersede",
+            PeerError::InvalidFhir(_) => "invalid_fhir",
+            PeerError::NotFound => "not_found",
+            PeerError::SignatureRequired => "signature_required",
+            PeerError::Token(e) => e.code(),
+            PeerError::NonceReused => "nonce_reused",
+            PeerError::NonceExpired => "nonce_expired",
+            PeerError::NonceUnknown => "nonce_unknown",
+            PeerError::EnrollmentCodeInvalid => "enrollment_code_invalid",
+            PeerError::NotEnrolled => "not_enrolled",
+            PeerError::Grant(e) => e.code(),
+            PeerError::PopRequired => "pop_required",
+            PeerError::Replayed => "replayed",
+            PeerError::WrongPeer => "wrong_peer",
+            PeerError::PatientNotEnrolled => "patient_not_enrolled",
+            PeerError::Revoked => "revoked",
+            PeerError::UseLimitExceeded => "use_limit_exceeded",
+            PeerError::OutOfScope => "out_of_scope",
+            PeerError::DuplicateRevocation => "duplicate_revocation",
+            PeerError::DoctorNotRegistered => "doctor_not_registered",
+            PeerError::PasscodeRequired => "passcode_required",
+            PeerError::BadPasscode => "bad_passcode",
+            PeerError::PasscodeLocked => "passcode_locked",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            PeerError::MalformedJson(_) | PeerError::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            PeerError::InvalidFhir(_) | PeerError::BadSupersede => StatusCode::UNPROCESSABLE_ENTITY,
+            PeerError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            PeerError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            PeerError::Unauthorized
+            | PeerError::SignatureRequired
+            | PeerError::Token(_)
+            | PeerError::NonceReused
+            | PeerError::NonceExpired
+            | PeerError::NonceUnknown
+            | PeerError::NotEnrolled => StatusCode::UNAUTHORIZED,
+            PeerError::EnrollmentCodeInvalid => StatusCode::BAD_REQUEST,
+            PeerError::PopRequired
+            | PeerError::Replayed
+            | PeerError::PasscodeRequired
+            | PeerError::BadPasscode => StatusCode::UNAUTHORIZED,
+            PeerError::PasscodeLocked => StatusCode::FORBIDDEN,
+            PeerError::Grant(_)
+            | PeerError::WrongPeer
+            | PeerError::PatientNotEnrolled
+            | PeerError::Revoked
+            | PeerError::UseLimitExceeded
+            | PeerError::OutOfScope
+            | PeerError::DoctorNotRegistered => StatusCode::FORBIDDEN,
+            PeerError::DuplicateRevocation => StatusCode::CONFLICT,
+            PeerError::UnknownPatient
+            | PeerError::UnknownDoctor
+            | PeerError::UnknownRecord
+            | PeerError::NotFound => StatusCode::NOT_FOUND,
+            PeerError::DuplicatePatient | PeerError::DuplicateDoctor => StatusCode::CONFLICT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub(crate) fn field(field: &'static str, reason: impl Into<String>) -> Self {
+        PeerError::InvalidField {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Base of problem `type` URIs; the code is appended.
+pub const PROBLEM_BASE: &str = "https://spondon.example/problems/";
+
+/// An RFC 9457 problem response.
+pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = serde_json::json!({
+        "type": format!("{PROBLEM_BASE}{code}"),
+        "title": title,
+        "status": status.as_u16(),
+        "code": code,
+        "detail": detail,
+    });
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    r
+}
+
+impl IntoResponse for PeerError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            // Internal details go to the operator's log (they hold no health data), not the client.
+            tracing::error!(code = self.code(), error = %self, "request failed");
+            problem(status, self.code(), "internal error")
+        } else {
+            problem(status, self.code(), &self.to_string())
+        }
+    }
+}
+
+pub type Result<T, E = PeerError> = std::result::Result<T, E>;

@@ -1,0 +1,516 @@
+//! The HTTP API (axum): well-known documents, the log's tiles and witness, staff operations.
+//! Every error is RFC 9457 problem+json with a stable code.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use serde::de::DeserializeOwned;
+
+use crate::access::{ReceiptsRequest, RedeemRequest, RevokeRequest, WriteRequest};
+use crate::error::{PeerError, Result, problem};
+use crate::fhir_api::DetailsUpdate;
+use crate::patient::{EnrollRequest, PullRequest, RequestParts};
+use crate::peer::Peer;
+use crate::records::IssueRequest;
+use crate::registry::{NewDoctor, NewPatient};
+
+type AppState = Arc<Peer>;
+
+/// One documented route of this crate's own API.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteDoc {
+    pub method: &'static str,
+    /// OpenAPI path template (`{param}`), identical to the axum path.
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// Whether a staff bearer token is required.
+    pub staff: bool,
+    /// Whether the route takes a JSON body.
+    pub json_body: bool,
+}
+
+macro_rules! route {
+    ($m:literal, $p:literal, $s:literal, staff = $st:literal, body = $b:literal) => {
+        RouteDoc {
+            method: $m,
+            path: $p,
+            summary: $s,
+            staff: $st,
+            json_body: $b,
+        }
+    };
+}
+
+/// Routes of the peer's own API (the ledger routers' are listed in [`LEDGER_ROUTES`]).
+#[rustfmt::skip]
+pub const ROUTES: &[RouteDoc] = &[
+    route!("get", "/.well-known/jwks.json", "Record-signing keys (JWKS with crlVersion)", staff = false, body = false),
+    route!("get", "/.well-known/crl/{file}", "Card revocation list of a key: <kid>.json", staff = false, body = false),
+    route!("get", "/openapi.json", "This OpenAPI document", staff = false, body = false),
+    route!("post", "/staff/patients", "Register a patient; returns Health ID and one-time enrollment code", staff = true, body = true),
+    route!("get", "/staff/patients/{health_id}", "A registered patient's details", staff = true, body = false),
+    route!("post", "/staff/patients/{health_id}/enrollment-code", "A new one-time enrollment code (re-enrollment, e.g. a new phone)", staff = true, body = false),
+    route!("post", "/staff/doctors", "Register a doctor; returns the doctor credential", staff = true, body = true),
+    route!("post", "/staff/records", "Issue a record (SMART Health Card) and log it", staff = true, body = true),
+    route!("post", "/nonce", "A single-use server nonce for signed requests", staff = false, body = false),
+    route!("post", "/patient/enroll", "Redeem an enrollment code: bind the signing key (Spondon-Signature) to the Health ID", staff = false, body = true),
+    route!("post", "/patient/records", "Incremental pull of the signing patient's records with log proofs (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/patient/receipts", "The signing patient's access receipts with log proofs (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/patient/revocations", "Register a revocation, effective at once (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/patient/details", "The signing patient updates phone, district or upazila (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/Patient/{id}/$health-cards-issue", "SMART Health Cards $health-cards-issue (Spondon-Signature by the enrolled key)", staff = false, body = true),
+    route!("post", "/grant/records", "Redeem a grant (Spondon-PoP): exactly the granted records with proofs; every attempt is logged", staff = false, body = true),
+    route!("post", "/grant/write", "A registered doctor adds a record under a write grant (Spondon-PoP); logged", staff = false, body = true),
+];
+
+/// Routes mounted from `spondon-ledger`.
+#[rustfmt::skip]
+pub const LEDGER_ROUTES: &[RouteDoc] = &[
+    route!("get", "/checkpoint", "The log's latest cosigned checkpoint (C2SP tlog-checkpoint)", staff = false, body = false),
+    route!("get", "/tile/{path}", "A tlog-tiles tile or entry bundle", staff = false, body = false),
+    route!("post", "/witness/add-checkpoint", "C2SP tlog-witness add-checkpoint", staff = false, body = false),
+];
+
+fn handler(path: &str) -> MethodRouter<AppState> {
+    match path {
+        "/.well-known/jwks.json" => get(jwks),
+        "/.well-known/crl/{file}" => get(crl),
+        "/openapi.json" => get(openapi),
+        "/staff/patients" => post(register_patient),
+        "/staff/patients/{health_id}" => get(get_patient),
+        "/staff/patients/{health_id}/enrollment-code" => post(new_code),
+        "/staff/doctors" => post(register_doctor),
+        "/staff/records" => post(issue_record),
+        "/nonce" => post(nonce),
+        "/patient/enroll" => post(enroll),
+        "/patient/records" => post(pull),
+        "/patient/receipts" => post(receipts),
+        "/patient/revocations" => post(revoke),
+        "/patient/details" => post(update_details),
+        "/Patient/{id}/$health-cards-issue" => post(health_cards_issue),
+        "/grant/records" => post(redeem),
+        "/grant/write" => post(grant_write),
+        _ => MethodRouter::new().fallback(no_route),
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(peer: Arc<Peer>) -> Router {
+    let mut app: Router<AppState> = Router::new();
+    for r in ROUTES {
+        app = app.route(r.path, handler(r.path));
+    }
+    let limit = peer.config.max_body_bytes;
+    app.with_state(peer.clone())
+        .merge(spondon_ledger::http::tiles_router(peer.log.clone()))
+        .nest(
+            "/witness",
+            spondon_ledger::http::witness_router(peer.witness.clone()),
+        )
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            std::time::Duration::from_secs(peer.config.request_timeout_secs),
+            request_timeout,
+        ))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// Runs a state-changing operation (one that appends to the log) in its own task, so that a
+/// client disconnecting or a timeout cannot cancel it halfway.
+async fn detached<T: Send + 'static>(
+    f: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(f)
+        .await
+        .map_err(|e| PeerError::Integrity(format!("request task failed: {e}")))?
+}
+
+/// Bounds the time of a request (`request_timeout_secs`, reading its body included).
+/// State-changing work runs [`detached`] and completes even when the response is abandoned.
+async fn request_timeout(
+    State(limit): State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => problem(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took too long",
+        ),
+    }
+}
+
+async fn no_route() -> Response {
+    problem(StatusCode::NOT_FOUND, "no_route", "no such route")
+}
+
+async fn method_not_allowed() -> Response {
+    problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+}
+
+fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response {
+    match serde_json::to_string(value) {
+        Ok(body) => {
+            let mut r = (status, body).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
+        Err(_) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        ),
+    }
+}
+
+/// Reads a JSON body's bytes: content type `application/json`, at most `limit` bytes.
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<axum::body::Bytes> {
+    read_body_types(headers, body, limit, &["application/json"]).await
+}
+
+/// Reads a body's bytes: one of `types`, at most `limit` bytes.
+pub async fn read_body_types(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    types: &[&str],
+) -> Result<axum::body::Bytes> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if !types.iter().any(|t| mime.eq_ignore_ascii_case(t)) {
+        return Err(PeerError::UnsupportedMediaType);
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(PeerError::BodyTooLarge(limit));
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| PeerError::BodyTooLarge(limit))
+}
+
+/// Decodes JSON strictly.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| PeerError::MalformedJson(e.to_string()))
+}
+
+/// Reads and decodes a JSON body ([`read_body`], [`parse_json`]).
+pub async fn read_json<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<T> {
+    parse_json(&read_body(headers, body, limit).await?)
+}
+
+async fn staff(peer: &Peer, headers: &HeaderMap) -> Result<()> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(PeerError::Unauthorized)?;
+    if peer.check_staff_token(token.trim()).await? {
+        Ok(())
+    } else {
+        Err(PeerError::Unauthorized)
+    }
+}
+
+async fn jwks(State(peer): State<AppState>) -> Response {
+    json_response(StatusCode::OK, &peer.jwks())
+}
+
+async fn crl(State(peer): State<AppState>, Path(file): Path<String>) -> Response {
+    match file.strip_suffix(".json").and_then(|kid| peer.crl(kid)) {
+        Some(v) => json_response(StatusCode::OK, &v),
+        None => PeerError::NotFound.into_response(),
+    }
+}
+
+async fn openapi(State(peer): State<AppState>) -> Response {
+    json_response(StatusCode::OK, &crate::openapi::document(&peer.config))
+}
+
+async fn register_patient(
+    State(peer): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    staff(&peer, &headers).await?;
+    let req: NewPatient = read_json(&headers, body, peer.config.max_body_bytes).await?;
+    let out = peer.register_patient(&req).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn get_patient(
+    State(peer): State<AppState>,
+    headers: HeaderMap,
+    Path(health_id): Path<String>,
+) -> Result<Response> {
+    staff(&peer, &headers).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &peer.patient(&health_id).await?,
+    ))
+}
+
+async fn new_code(
+    State(peer): State<AppState>,
+    headers: HeaderMap,
+    Path(health_id): Path<String>,
+) -> Result<Response> {
+    staff(&peer, &headers).await?;
+    let out = peer.new_enrollment_code(&health_id).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn register_doctor(
+    State(peer): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    staff(&peer, &headers).await?;
+    let req: NewDoctor = read_json(&headers, body, peer.config.max_body_bytes).await?;
+    let out = peer.register_doctor(&req).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn issue_record(
+    State(peer): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    staff(&peer, &headers).await?;
+    let req: IssueRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
+    let out = detached(async move { peer.issue_record(&req).await }).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+/// Header carrying a patient's signed request.
+pub const SIGNATURE_HEADER: &str = "spondon-signature";
+
+async fn nonce(State(peer): State<AppState>) -> Result<Response> {
+    let n = peer.new_nonce().await?;
+    let mut r = json_response(StatusCode::CREATED, &n);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+fn signature(headers: &HeaderMap) -> Option<&str> {
+    headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok())
+}
+
+async fn enroll(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
+    let req: EnrollRequest = parse_json(&bytes)?;
+    let sig = signature(&headers).map(str::to_owned);
+    let out = detached(async move {
+        let parts = RequestParts {
+            method: "POST",
+            path: uri.path(),
+            signature: sig.as_deref(),
+            body: &bytes,
+        };
+        peer.enroll(&parts, &req).await
+    })
+    .await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn pull(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
+    let req: PullRequest = parse_json(&bytes)?;
+    let parts = RequestParts {
+        method: "POST",
+        path: uri.path(),
+        signature: signature(&headers),
+        body: &bytes,
+    };
+    let out = peer.pull(&parts, &req).await?;
+    let mut r = json_response(StatusCode::OK, &out);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+async fn receipts(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
+    let req: ReceiptsRequest = parse_json(&bytes)?;
+    let parts = RequestParts {
+        method: "POST",
+        path: uri.path(),
+        signature: signature(&headers),
+        body: &bytes,
+    };
+    let out = peer.receipts(&parts, &req).await?;
+    let mut r = json_response(StatusCode::OK, &out);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+async fn revoke(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
+    let req: RevokeRequest = parse_json(&bytes)?;
+    let sig = signature(&headers).map(str::to_owned);
+    let index = detached(async move {
+        let parts = RequestParts {
+            method: "POST",
+            path: uri.path(),
+            signature: sig.as_deref(),
+            body: &bytes,
+        };
+        peer.revoke(&parts, &req).await
+    })
+    .await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &serde_json::json!({"log_index": index}),
+    ))
+}
+
+/// Header carrying a doctor's proof of possession.
+pub const POP_HEADER: &str = "spondon-pop";
+
+async fn redeem(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let req: RedeemRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
+    let pop = headers
+        .get(POP_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let out = detached(async move { peer.redeem("POST", uri.path(), pop.as_deref(), &req).await })
+        .await?;
+    let mut r = json_response(StatusCode::OK, &out);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+async fn grant_write(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let req: WriteRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
+    let pop = headers
+        .get(POP_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let out = detached(async move {
+        peer.write_under_grant("POST", uri.path(), pop.as_deref(), &req)
+            .await
+    })
+    .await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn update_details(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
+    let req: DetailsUpdate = parse_json(&bytes)?;
+    let parts = RequestParts {
+        method: "POST",
+        path: uri.path(),
+        signature: signature(&headers),
+        body: &bytes,
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &peer.update_details(&parts, &req).await?,
+    ))
+}
+
+async fn health_cards_issue(
+    State(peer): State<AppState>,
+    uri: axum::http::Uri,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    let bytes = read_body_types(
+        &headers,
+        body,
+        peer.config.max_body_bytes,
+        &["application/json", "application/fhir+json"],
+    )
+    .await?;
+    let req: serde_json::Value = parse_json(&bytes)?;
+    let parts = RequestParts {
+        method: "POST",
+        path: uri.path(),
+        signature: signature(&headers),
+        body: &bytes,
+    };
+    let out = peer.health_cards_issue(&parts, &id, &req).await?;
+    let mut r = json_response(StatusCode::OK, &out);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/fhir+json"),
+    );
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,26 @@
+//! `spondon-peer`: the hospital peer node.
+//!
+//! - [`config`]: the data directory (config file, 0600 key files).
+//! - [`peer`]: the open peer (database with migrations, transparency log, witness).
+//! - [`registry`]: patients (Health ID, enrollment code) and doctors (doctor credential).
+//! - [`records`]: issuing FHIR R4 SMART Health Cards committed to the log.
+//! - [`patient`]: nonces, signed patient requests, enrollment redemption, incremental pull.
+//! - [`access`]: grant redemption (PoP), access receipts, revocations.
+//! - [`fhir_api`]: `$health-cards-issue`, patients' own demographic updates.
+//! - [`seed`]: synthetic demo data.
+//! - [`http`], [`openapi`]: the HTTP API.
+
+pub mod access;
+pub mod config;
+pub mod error;
+pub mod fhir_api;
+pub mod http;
+pub mod openapi;
+pub mod patient;
+pub mod peer;
+pub mod records;
+pub mod registry;
+pub mod seed;
+
+pub use error::PeerError;
+pub use peer::Peer;

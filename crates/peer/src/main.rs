@@ -1,0 +1,284 @@
+//! `spondon-peer` command line.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use spondon_peer::Peer;
+use spondon_peer::config::DataDir;
+use spondon_peer::records::IssueRequest;
+use spondon_peer::registry::{NewDoctor, NewPatient};
+
+/// The Spondon hospital peer node.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Log level (error, warn, info, debug, trace). Log lines never hold health data.
+    #[arg(long, env = "SPONDON_PEER_LOG", default_value = "info", global = true)]
+    log_level: tracing::Level,
+    /// Log as JSON lines.
+    #[arg(long, env = "SPONDON_PEER_LOG_JSON", global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct DataArgs {
+    /// Data directory (config, keys, SQLite database).
+    #[arg(long, env = "SPONDON_PEER_DATA")]
+    data: PathBuf,
+    /// Overrides the config's database URL (`sqlite:…` or `postgres://…`).
+    #[arg(long, env = "SPONDON_PEER_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Creates a peer: keys (0600), config, database, log; prints the first staff token.
+    Init {
+        /// Hospital name.
+        #[arg(long)]
+        name: String,
+        /// Public base URL, https://… (the SMART Health Card issuer).
+        #[arg(long)]
+        url: String,
+        /// Data directory to create.
+        #[arg(long, env = "SPONDON_PEER_DATA")]
+        data: PathBuf,
+        /// PostgreSQL URL; default is SQLite in the data directory.
+        #[arg(long, env = "SPONDON_PEER_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
+    /// Serves the HTTP API until SIGINT/SIGTERM.
+    Serve {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Address to listen on (put TLS termination in front; see docs/peer.md).
+        #[arg(long, env = "SPONDON_PEER_LISTEN", default_value = "127.0.0.1:8400")]
+        listen: std::net::SocketAddr,
+    },
+    /// Witnesses another peer's log: adds its note verifier key (from its `init` output,
+    /// `log_vkey`) to the config. Restart `serve` to apply.
+    WitnessLog {
+        /// Data directory.
+        #[arg(long, env = "SPONDON_PEER_DATA")]
+        data: PathBuf,
+        /// The other log's verifier key, `origin+keyid+key`.
+        #[arg(long)]
+        vkey: String,
+    },
+    /// Creates another staff bearer token (printed once, stored hashed).
+    StaffToken {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Who or what the token is for.
+        #[arg(long)]
+        label: String,
+    },
+    /// Registers a patient from a JSON file (`-` for stdin); prints Health ID and enrollment code.
+    RegisterPatient {
+        #[command(flatten)]
+        data: DataArgs,
+        /// JSON: name, birth_date, sex, national_id, phone, district, upazila.
+        #[arg(long)]
+        json: PathBuf,
+        /// Also write the enrollment QR code as SVG here.
+        #[arg(long)]
+        qr_svg: Option<PathBuf>,
+    },
+    /// Registers a doctor from a JSON file (`-` for stdin); prints the doctor credential.
+    RegisterDoctor {
+        #[command(flatten)]
+        data: DataArgs,
+        /// JSON: bmdc_number, name, department, public_key (JWK).
+        #[arg(long)]
+        json: PathBuf,
+    },
+    /// Generates synthetic demo data (Bangladeshi names and districts; dengue, typhoid,
+    /// diabetes, hypertension, TB; common drugs; CBC, glucose, NS1) and prints the issuance rate.
+    Seed {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Number of patients to register (each gets 4–6 records).
+        #[arg(long)]
+        patients: u64,
+        /// Random seed (same seed, same data).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Issues a record from a JSON file (`-` for stdin).
+    Issue {
+        #[command(flatten)]
+        data: DataArgs,
+        /// JSON: health_id, kind, doctor_bmdc?, supersedes?, resources[].
+        #[arg(long)]
+        json: PathBuf,
+    },
+}
+
+fn read_input(path: &PathBuf) -> Result<Vec<u8>> {
+    const MAX: u64 = 4 << 20;
+    let mut buf = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().take(MAX + 1).read_to_end(&mut buf)?;
+    } else {
+        std::fs::File::open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?
+            .take(MAX + 1)
+            .read_to_end(&mut buf)?;
+    }
+    anyhow::ensure!(buf.len() as u64 <= MAX, "input is larger than 4 MiB");
+    Ok(buf)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(path: &PathBuf) -> Result<T> {
+    serde_json::from_slice(&read_input(path)?).context("input is not the expected JSON")
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+async fn open(d: &DataArgs) -> Result<Peer> {
+    Peer::open(&DataDir::new(&d.data), d.database_url.as_deref())
+        .await
+        .with_context(|| format!("cannot open the peer in {}", d.data.display()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Init {
+            name,
+            url,
+            data,
+            database_url,
+        } => {
+            let (peer, token) =
+                Peer::init(&DataDir::new(&data), &name, &url, database_url.as_deref()).await?;
+            print_json(&serde_json::json!({
+                "data": data,
+                "url": peer.config.url,
+                "record_kid": peer.keys.record.kid(),
+                "log_vkey": peer.log_vkey(),
+                "witness_vkey": peer.witness.verifier().to_vkey(),
+                "staff_token": token,
+            }))?;
+            eprintln!("Keep the staff token secret: it is shown only now.");
+            peer.close().await;
+        }
+        Command::Serve { data, listen } => {
+            let peer = Arc::new(open(&data).await?);
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            tracing::info!(%listen, "serving");
+            spondon_peer::http::serve(
+                listener,
+                spondon_peer::http::router(peer.clone()),
+                shutdown_signal(),
+            )
+            .await?;
+            peer.close().await;
+        }
+        Command::WitnessLog { data, vkey } => {
+            let cfg = DataDir::new(&data).add_witness_log(&vkey)?;
+            print_json(&serde_json::json!({"witness_logs": cfg.witness_logs}))?;
+        }
+        Command::StaffToken { data, label } => {
+            let peer = open(&data).await?;
+            println!("{}", peer.create_staff_token(&label).await?);
+            peer.close().await;
+        }
+        Command::RegisterPatient { data, json, qr_svg } => {
+            let req: NewPatient = parse(&json)?;
+            let peer = open(&data).await?;
+            let out = peer.register_patient(&req).await?;
+            if let Some(p) = qr_svg {
+                std::fs::write(&p, &out.enrollment_qr_svg)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            print_json(&serde_json::json!({
+                "health_id": out.health_id,
+                "enrollment_code": out.enrollment_code,
+                "enrollment_code_expires": out.enrollment_code_expires,
+                "enrollment_text": out.enrollment_text,
+            }))?;
+            peer.close().await;
+        }
+        Command::RegisterDoctor { data, json } => {
+            let req: NewDoctor = parse(&json)?;
+            let peer = open(&data).await?;
+            print_json(&peer.register_doctor(&req).await?)?;
+            peer.close().await;
+        }
+        Command::Seed {
+            data,
+            patients,
+            seed,
+        } => {
+            anyhow::ensure!(patients <= 1_000_000, "--patients is at most 1000000");
+            let peer = open(&data).await?;
+            print_json(&spondon_peer::seed::seed(&peer, patients, seed).await?)?;
+            peer.close().await;
+        }
+        Command::Issue { data, json } => {
+            let req: IssueRequest = parse(&json)?;
+            let peer = open(&data).await?;
+            print_json(&peer.issue_record(&req).await?)?;
+            peer.close().await;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(cli.log_level)
+        .with_writer(std::io::stderr);
+    if cli.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("spondon-peer: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("spondon-peer: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

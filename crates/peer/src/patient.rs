@@ -1,0 +1,347 @@
+//! The patient side: server nonces, signed requests (`token::SignedRequest`), enrollment
+//! redemption, and the incremental pull of records with their log proofs.
+
+use serde::{Deserialize, Serialize};
+use spondon_core::NumericDate;
+use spondon_core::keys::{Es256PublicKey, Jwk};
+use spondon_core::token::{EnrollmentCredential, SignedRequest, SignedRequestTarget};
+use spondon_ledger::{EntryKind, LogEntry, Opening};
+use sqlx::Row as _;
+
+use crate::error::{PeerError, Result};
+use crate::peer::{Peer, on_db, to_i64, to_u64, token_hash};
+use crate::records::RecordKind;
+use crate::registry::is_health_id;
+
+/// How long a server nonce may be used (once).
+pub const NONCE_LIFETIME: i64 = 300;
+/// Allowed clock skew of signed requests.
+pub const MAX_SKEW: i64 = 300;
+/// Enrollment credential lifetime (5 years).
+pub const ENROLLMENT_LIFETIME: i64 = 5 * 365 * 86_400;
+/// Most records in one pull page.
+pub const MAX_PULL: u64 = 500;
+
+/// A fresh server nonce.
+#[derive(Debug, Clone, Serialize)]
+pub struct Nonce {
+    /// base64url, 16 random bytes.
+    pub nonce: String,
+    pub expires: i64,
+}
+
+/// What a wallet posts to bind its key.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    pub health_id: String,
+    pub code: String,
+    /// The wallet's ES256 public key; the request must be signed by it.
+    pub public_key: Jwk,
+}
+
+/// The answer to an enrollment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Enrolled {
+    pub health_id: String,
+    pub kid: String,
+    /// The enrollment credential (`SPONDON:1:…`), signed by the peer's record key.
+    pub enrollment_credential: String,
+    /// Index of the `Enrollment` log entry (commitment to the credential text).
+    pub log_index: u64,
+}
+
+/// A pull request.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PullRequest {
+    /// The `cursor` of the previous pull (0 for everything).
+    #[serde(default)]
+    pub since: u64,
+    /// The tree size of the checkpoint the wallet last accepted (0 for none).
+    #[serde(default)]
+    pub known_size: u64,
+}
+
+/// One record in a pull, with what the wallet needs to check it offline.
+#[derive(Debug, Clone, Serialize)]
+pub struct PulledRecord {
+    pub id: String,
+    pub kind: RecordKind,
+    pub supersedes: Option<String>,
+    pub issued_at: i64,
+    /// The SMART Health Card.
+    pub jws: String,
+    pub log_index: u64,
+    /// base64 of the 42-byte log entry (`spondon_ledger::LogEntry`); its leaf hash is proven.
+    pub entry: String,
+    /// base64url salt; `salt ‖ jws` opens the log entry's commitment.
+    pub salt: String,
+    /// RFC 9162 inclusion proof (base64 hashes) of the entry in the returned checkpoint.
+    pub inclusion_proof: Vec<String>,
+}
+
+/// The answer to a pull.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pull {
+    pub records: Vec<PulledRecord>,
+    /// Pass as `since` next time.
+    pub cursor: u64,
+    /// More records are waiting (pull again with `cursor`).
+    pub more: bool,
+    /// The cosigned checkpoint every proof refers to.
+    pub checkpoint: String,
+    pub tree_size: u64,
+    /// Consistency proof from `known_size` to `tree_size`.
+    pub consistency_proof: Vec<String>,
+}
+
+pub(crate) fn b64(h: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+/// A stored record row: seq, id, category, kind, supersedes, issued_at, jws, log_index, salt.
+pub(crate) type RecordRow = (
+    i64,
+    String,
+    i64,
+    String,
+    Option<String>,
+    i64,
+    String,
+    i64,
+    Vec<u8>,
+);
+
+/// The parts of an HTTP request a signature covers.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestParts<'a> {
+    pub method: &'a str,
+    /// Path (and query) as received; the peer's public URL is prefixed.
+    pub path: &'a str,
+    pub signature: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+impl Peer {
+    /// Hands out a single-use nonce (and prunes long-expired ones).
+    pub async fn new_nonce(&self) -> Result<Nonce> {
+        let raw: [u8; 16] = spondon_core::keys::random_bytes()?;
+        let now = NumericDate::now().seconds();
+        let expires = now + NONCE_LIFETIME;
+        on_db!(&self.db, p => {
+            sqlx::query("DELETE FROM peer_nonces WHERE expires_at < $1").bind(now - 3600).execute(p).await?;
+            sqlx::query("INSERT INTO peer_nonces (nonce, expires_at) VALUES ($1, $2)")
+                .bind(&raw[..]).bind(expires).execute(p).await?;
+        });
+        Ok(Nonce {
+            nonce: spondon_core::b64::encode(raw),
+            expires,
+        })
+    }
+
+    /// Consumes a single-use nonce atomically; a replay finds it used.
+    pub(crate) async fn consume_nonce(&self, nonce: &[u8], now: NumericDate) -> Result<()> {
+        let n = on_db!(&self.db, p => sqlx::query("UPDATE peer_nonces SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL AND expires_at >= $1")
+            .bind(now.seconds()).bind(nonce).execute(p).await?.rows_affected());
+        if n == 1 {
+            return Ok(());
+        }
+        let used: Option<Option<i64>> = on_db!(&self.db, p => sqlx::query("SELECT used_at FROM peer_nonces WHERE nonce = $1")
+            .bind(nonce).fetch_optional(p).await?
+            .map(|r| r.try_get(0)).transpose()?);
+        Err(match used {
+            Some(Some(_)) => PeerError::NonceReused,
+            Some(None) => PeerError::NonceExpired,
+            None => PeerError::NonceUnknown,
+        })
+    }
+
+    /// Checks a signed request and consumes its nonce; returns the signer's key.
+    pub async fn check_signed(&self, req: &RequestParts<'_>) -> Result<Es256PublicKey> {
+        let text = req.signature.ok_or(PeerError::SignatureRequired)?;
+        let decoded = SignedRequest::decode(text)?;
+        let url = format!("{}{}", self.config.url, req.path);
+        let target = SignedRequestTarget {
+            method: req.method,
+            url: &url,
+            nonce: &decoded.nonce,
+            body: req.body,
+        };
+        let now = NumericDate::now();
+        let verified = SignedRequest::verify(text, &target, now, MAX_SKEW)?;
+        self.consume_nonce(&verified.nonce, now).await?;
+        Ok(verified.key)
+    }
+
+    /// Redeems a one-time enrollment code: binds the signing key to the Health ID, revoking any
+    /// earlier binding, and returns the enrollment credential.
+    pub async fn enroll(&self, parts: &RequestParts<'_>, req: &EnrollRequest) -> Result<Enrolled> {
+        let signer = self.check_signed(parts).await?;
+        if req.public_key.d.is_some() {
+            return Err(PeerError::field(
+                "public_key",
+                "must not contain a private key",
+            ));
+        }
+        let key = Es256PublicKey::from_jwk(&req.public_key)
+            .map_err(|e| PeerError::field("public_key", e.to_string()))?;
+        if key != signer {
+            return Err(PeerError::field(
+                "public_key",
+                "the request must be signed by the key to enroll",
+            ));
+        }
+        if !is_health_id(&req.health_id) {
+            return Err(PeerError::EnrollmentCodeInvalid);
+        }
+        let code_hash = token_hash(req.code.trim());
+        let now = NumericDate::now();
+        let valid: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT health_id FROM peer_enrollment_codes WHERE code_hash = $1 AND used_at IS NULL AND expires_at >= $2")
+            .bind(&code_hash[..]).bind(now.seconds()).fetch_optional(p).await?
+            .map(|r| r.try_get(0)).transpose()?);
+        if valid.as_deref() != Some(req.health_id.as_str()) {
+            return Err(PeerError::EnrollmentCodeInvalid);
+        }
+        let cred = EnrollmentCredential {
+            hospital_id: self.config.url.clone(),
+            health_id: req.health_id.clone(),
+            patient_key: key.clone(),
+            issued_at: now,
+            not_before: now,
+            expires: now.saturating_add(ENROLLMENT_LIFETIME),
+        };
+        let text = cred
+            .sign(&self.keys.record)
+            .map_err(|e| PeerError::Integrity(format!("enrollment credential: {e}")))?;
+        let jwk = serde_json::to_string(&key.to_jwk())
+            .map_err(|e| PeerError::Integrity(e.to_string()))?;
+        let _guard = self.issue_lock.lock().await;
+        let res: std::result::Result<bool, sqlx::Error> = on_db!(&self.db, pool => async {
+            let mut tx = pool.begin().await?;
+            let used = sqlx::query("UPDATE peer_enrollment_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
+                .bind(now.seconds()).bind(&code_hash[..]).execute(&mut *tx).await?.rows_affected();
+            if used != 1 {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE peer_enrollments SET revoked_at = $1 WHERE health_id = $2 AND revoked_at IS NULL")
+                .bind(now.seconds()).bind(&req.health_id).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO peer_enrollments (kid, health_id, key_jwk, credential, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(key.kid()).bind(&req.health_id).bind(&jwk).bind(&text).bind(now.seconds())
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        }.await);
+        match res {
+            Ok(true) => {}
+            Ok(false) => return Err(PeerError::EnrollmentCodeInvalid),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(PeerError::field(
+                    "public_key",
+                    "this key is already enrolled",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let opening = Opening::new(text.clone().into_bytes())
+            .map_err(|e| PeerError::Integrity(e.to_string()))?;
+        let entry = LogEntry::commit(EntryKind::Enrollment, now, &opening);
+        let appended = self.log.append(&[entry.encode()]).await?;
+        self.sign_checkpoint().await?;
+        tracing::info!(log_index = appended.first_index, "patient key enrolled");
+        Ok(Enrolled {
+            health_id: req.health_id.clone(),
+            kid: key.kid().to_owned(),
+            enrollment_credential: text,
+            log_index: appended.first_index,
+        })
+    }
+
+    /// A patient's records after `since` that the checkpoint of `size` covers, in order.
+    pub(crate) async fn record_rows(
+        &self,
+        health_id: &str,
+        since: u64,
+        size: u64,
+        limit: Option<u64>,
+    ) -> Result<Vec<RecordRow>> {
+        let limit = to_i64(limit.unwrap_or(i64::MAX as u64))?;
+        let rows: Vec<RecordRow> = on_db!(&self.db, p => sqlx::query("SELECT seq, id, category, kind, supersedes, issued_at, jws, log_index, salt FROM peer_records WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT $4")
+            .bind(health_id).bind(to_i64(since)?).bind(to_i64(size)?).bind(limit)
+            .fetch_all(p).await?
+            .into_iter()
+            .map(|r| Ok::<RecordRow, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?, r.try_get(8)?)))
+            .collect::<std::result::Result<Vec<_>, _>>()?);
+        Ok(rows)
+    }
+
+    /// Records with their log entries, openings and inclusion proofs in the tree of `size`.
+    pub(crate) async fn with_proofs(
+        &self,
+        rows: Vec<RecordRow>,
+        size: u64,
+    ) -> Result<Vec<PulledRecord>> {
+        let mut records = Vec::with_capacity(rows.len());
+        for (_, id, _, kind, supersedes, issued_at, jws, log_index, salt) in rows {
+            let log_index = to_u64(log_index)?;
+            let (_, proof) = self.log.inclusion_proof(log_index, size).await?;
+            let entry = self.log.entry(log_index).await?;
+            let kind: RecordKind = serde_json::from_value(serde_json::Value::String(kind))
+                .map_err(|_| PeerError::Integrity("stored record kind is unknown".into()))?;
+            records.push(PulledRecord {
+                id,
+                kind,
+                supersedes,
+                issued_at,
+                jws,
+                log_index,
+                entry: b64(&entry),
+                salt: spondon_core::b64::encode(&salt),
+                inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
+            });
+        }
+        Ok(records)
+    }
+
+    /// The Health ID whose active enrollment is `key`.
+    pub async fn enrolled_patient(&self, key: &Es256PublicKey) -> Result<String> {
+        let hid: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT health_id FROM peer_enrollments WHERE kid = $1 AND revoked_at IS NULL")
+            .bind(key.kid()).fetch_optional(p).await?
+            .map(|r| r.try_get(0)).transpose()?);
+        hid.ok_or(PeerError::NotEnrolled)
+    }
+
+    /// The incremental pull of the patient whose enrolled key signed the request.
+    pub async fn pull(&self, parts: &RequestParts<'_>, req: &PullRequest) -> Result<Pull> {
+        let key = self.check_signed(parts).await?;
+        let health_id = self.enrolled_patient(&key).await?;
+        let (size, checkpoint) = self.current_checkpoint().await?;
+        if req.known_size > size {
+            return Err(PeerError::field(
+                "known_size",
+                "is larger than the log's signed size",
+            ));
+        }
+        let rows = self
+            .record_rows(&health_id, req.since, size, Some(MAX_PULL + 1))
+            .await?;
+        let more = rows.len() as u64 > MAX_PULL;
+        let rows: Vec<RecordRow> = rows.into_iter().take(MAX_PULL as usize).collect();
+        let cursor = match rows.last() {
+            Some(r) => to_u64(r.0)?,
+            None => req.since,
+        };
+        let records = self.with_proofs(rows, size).await?;
+        let consistency = self.log.consistency_proof(req.known_size, size).await?;
+        tracing::info!(count = records.len(), "patient pull");
+        Ok(Pull {
+            records,
+            cursor,
+            more,
+            checkpoint,
+            tree_size: size,
+            consistency_proof: consistency.iter().map(|h| b64(h)).collect(),
+        })
+    }
+}

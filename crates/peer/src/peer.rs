@@ -1,0 +1,238 @@
+//! The peer's state: config, keys, database, transparency log, witness.
+
+use std::sync::Arc;
+
+use spondon_core::NumericDate;
+use spondon_core::keys::{Jwk, Jwks};
+use spondon_ledger::{Database, IntegrityCheck, Log, Signer, Verifier, Witness};
+use sqlx::Row as _;
+use tokio::sync::Mutex;
+
+use crate::config::{Config, DataDir, Keys, check_url};
+use crate::error::{PeerError, Result};
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Runs `$body` with `$pool` bound to the SQLite or PostgreSQL pool.
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            spondon_ledger::Database::Sqlite($pool) => $body,
+            spondon_ledger::Database::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+/// Prefix of staff bearer tokens.
+pub const STAFF_TOKEN_PREFIX: &str = "spst_";
+
+/// A running peer.
+#[derive(Debug)]
+pub struct Peer {
+    pub config: Config,
+    pub keys: Keys,
+    pub db: Database,
+    pub log: Arc<Log>,
+    pub log_signer: Signer,
+    pub witness: Arc<Witness>,
+    /// Serializes issuance so a record's row and its log entry are written in order.
+    pub(crate) issue_lock: Mutex<()>,
+}
+
+pub(crate) fn to_i64(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| PeerError::Integrity(format!("number {v} too large")))
+}
+
+pub(crate) fn to_u64(v: i64) -> Result<u64> {
+    u64::try_from(v).map_err(|_| PeerError::Integrity(format!("negative number {v} stored")))
+}
+
+/// `sha256(token)` as stored.
+pub(crate) fn token_hash(token: &str) -> [u8; 32] {
+    spondon_core::keys::sha256(token.as_bytes())
+}
+
+impl Peer {
+    /// `spondon-peer init`: creates the data directory, keys, database and log; returns the peer
+    /// and the first staff token (shown once, stored hashed).
+    pub async fn init(
+        dir: &DataDir,
+        name: &str,
+        url: &str,
+        database_url: Option<&str>,
+    ) -> Result<(Peer, String)> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+            return Err(PeerError::Config(
+                "--name must be 1–200 printable characters".into(),
+            ));
+        }
+        let log_origin = check_url(url)?;
+        if dir.path.join(crate::config::CONFIG_FILE).exists() {
+            return Err(PeerError::Config(format!(
+                "{} already holds a peer",
+                dir.path.display()
+            )));
+        }
+        let database_url = match database_url {
+            Some(u) => u.to_owned(),
+            None => {
+                let abs = std::path::absolute(dir.path.join("peer.db"))?;
+                format!("sqlite://{}", abs.display())
+            }
+        };
+        let config = Config {
+            name: name.to_owned(),
+            url: url.to_owned(),
+            database_url,
+            log_origin,
+            max_body_bytes: crate::config::DEFAULT_MAX_BODY,
+            request_timeout_secs: 30,
+            witness_logs: Vec::new(),
+        };
+        dir.create(&config)?;
+        let peer = Self::open(dir, None).await?;
+        let db_file = dir.path.join("peer.db");
+        if db_file.exists() {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&db_file, std::fs::Permissions::from_mode(0o600))?;
+        }
+        let token = peer.create_staff_token("initial").await?;
+        Ok((peer, token))
+    }
+
+    /// Opens an initialized data directory; `database_url` overrides the config's.
+    pub async fn open(dir: &DataDir, database_url: Option<&str>) -> Result<Peer> {
+        let mut config = dir.config()?;
+        if let Some(u) = database_url {
+            config.database_url = u.to_owned();
+        }
+        let keys = dir.keys()?;
+        Self::from_parts(config, keys).await
+    }
+
+    /// Opens the database and log for `config` and `keys`.
+    pub async fn from_parts(config: Config, keys: Keys) -> Result<Peer> {
+        let db = Database::connect(&config.database_url).await?;
+        match &db {
+            Database::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+            Database::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
+        }
+        let log = Log::open(db.clone(), &config.log_origin, IntegrityCheck::Quick).await?;
+        let log_signer = Signer::ed25519(
+            &config.log_origin,
+            spondon_core::keys::Ed25519KeyPair::from_seed(keys.log.seed())?,
+        )?;
+        if log.signed_checkpoint().await.is_err() {
+            log.sign_checkpoint(&log_signer).await?;
+        }
+        let witness_name = format!("{}/witness", config.url.trim_start_matches("https://"));
+        let mut witness = Witness::new(
+            db.clone(),
+            Signer::cosigner(
+                &witness_name,
+                spondon_core::keys::Ed25519KeyPair::from_seed(keys.witness.seed())?,
+            )?,
+        );
+        for vkey in &config.witness_logs {
+            let v = Verifier::from_vkey(vkey)
+                .map_err(|e| PeerError::Config(format!("witness_logs entry: {e}")))?;
+            let origin = v.name().to_owned();
+            witness.trust_log(&origin, vec![v]);
+        }
+        Ok(Peer {
+            config,
+            keys,
+            db,
+            log: Arc::new(log),
+            log_signer,
+            witness: Arc::new(witness),
+            issue_lock: Mutex::new(()),
+        })
+    }
+
+    /// The log's public key in note `vkey` form.
+    pub fn log_vkey(&self) -> String {
+        self.log_signer.verifier().to_vkey()
+    }
+
+    /// Creates a staff bearer token with a label; returns it (only its hash is stored).
+    pub async fn create_staff_token(&self, label: &str) -> Result<String> {
+        let label = label.trim();
+        if label.is_empty() || label.len() > 100 || label.chars().any(char::is_control) {
+            return Err(PeerError::field(
+                "label",
+                "must be 1–100 printable characters",
+            ));
+        }
+        let raw: [u8; 32] = spondon_core::keys::random_bytes()?;
+        let token = format!("{STAFF_TOKEN_PREFIX}{}", spondon_core::b64::encode(raw));
+        let hash = token_hash(&token);
+        let now = NumericDate::now().seconds();
+        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_staff_tokens (token_hash, label, created_at) VALUES ($1, $2, $3)")
+            .bind(&hash[..]).bind(label).bind(now).execute(p).await?.rows_affected());
+        Ok(token)
+    }
+
+    /// Whether `token` is a staff token (looked up by its SHA-256, so timing reveals nothing).
+    pub async fn check_staff_token(&self, token: &str) -> Result<bool> {
+        if !token.starts_with(STAFF_TOKEN_PREFIX) || token.len() > 100 {
+            return Ok(false);
+        }
+        let hash = token_hash(token);
+        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_staff_tokens WHERE token_hash = $1")
+            .bind(&hash[..]).fetch_one(p).await?.try_get(0)?);
+        Ok(n > 0)
+    }
+
+    /// The current CRL version of the record key (SMART Health Cards `crlVersion`, ≥ 1).
+    pub fn crl_version(&self) -> u64 {
+        1
+    }
+
+    /// `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> Jwks {
+        let mut jwk: Jwk = self.keys.record.public_key().to_jwk();
+        jwk.crl_version = Some(self.crl_version());
+        Jwks { keys: vec![jwk] }
+    }
+
+    /// `/.well-known/crl/<kid>.json` for the record key (`None` for an unknown kid). No record
+    /// is revoked through the CRL: corrections supersede, they do not revoke.
+    pub fn crl(&self, kid: &str) -> Option<serde_json::Value> {
+        (kid == self.keys.record.kid()).then(|| {
+            serde_json::json!({
+                "kid": kid,
+                "method": "rid",
+                "ctr": self.crl_version(),
+                "rids": [],
+            })
+        })
+    }
+
+    /// Signs a new checkpoint for everything appended so far.
+    pub async fn sign_checkpoint(&self) -> Result<()> {
+        self.log.sign_checkpoint(&self.log_signer).await?;
+        Ok(())
+    }
+
+    /// The latest cosigned checkpoint note and its tree size, read together (so proofs made
+    /// for that size match the note even while appends continue).
+    pub async fn current_checkpoint(&self) -> Result<(u64, String)> {
+        let note = self.log.cosigned_checkpoint().await?;
+        let body = note
+            .split_once("\n\n")
+            .map(|(b, _)| format!("{b}\n"))
+            .ok_or_else(|| PeerError::Integrity("checkpoint note has no signature".into()))?;
+        let cp = spondon_ledger::Checkpoint::from_text(&body)
+            .map_err(|e| PeerError::Integrity(format!("stored checkpoint: {e}")))?;
+        Ok((cp.size, note))
+    }
+
+    /// Closes the database pool.
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}

@@ -1,0 +1,535 @@
+//! Record issuance: validated FHIR R4 SMART Health Cards, committed to the log. Records are
+//! never edited; a correction is a new record that supersedes an earlier one.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use spondon_core::NumericDate;
+use spondon_core::shc::{CardBuilder, VC_TYPE_IMMUNIZATION, VC_TYPE_LABORATORY};
+use spondon_core::token::Category;
+use spondon_ledger::{EntryKind, LogEntry, Opening};
+use sqlx::Row as _;
+
+use crate::error::{PeerError, Result};
+use crate::peer::{Peer, on_db, to_i64, to_u64};
+use crate::registry::is_health_id;
+
+/// Most FHIR resources in one record.
+pub const MAX_RESOURCES: usize = 50;
+
+/// The kinds of record a peer issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// `MedicationRequest`s, authored by a registered doctor.
+    Prescription,
+    /// One `DiagnosticReport` and its `Observation`s (LOINC codes, units, reference ranges).
+    LabReport,
+    /// `Condition`s with ICD-10 codes.
+    Diagnosis,
+    /// `Immunization`s.
+    Immunization,
+    /// An `Encounter`.
+    Encounter,
+    /// A payment slip: an `Invoice` in BDT.
+    Payment,
+}
+
+impl RecordKind {
+    pub fn category(self) -> Category {
+        match self {
+            RecordKind::Prescription => Category::Prescription,
+            RecordKind::LabReport => Category::LabResult,
+            RecordKind::Diagnosis => Category::Diagnosis,
+            RecordKind::Immunization => Category::Immunization,
+            RecordKind::Encounter => Category::Encounter,
+            RecordKind::Payment => Category::Payment,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Prescription => "prescription",
+            RecordKind::LabReport => "lab_report",
+            RecordKind::Diagnosis => "diagnosis",
+            RecordKind::Immunization => "immunization",
+            RecordKind::Encounter => "encounter",
+            RecordKind::Payment => "payment",
+        }
+    }
+    fn allowed(self) -> &'static [&'static str] {
+        match self {
+            RecordKind::Prescription => &["MedicationRequest"],
+            RecordKind::LabReport => &["DiagnosticReport", "Observation"],
+            RecordKind::Diagnosis => &["Condition"],
+            RecordKind::Immunization => &["Immunization"],
+            RecordKind::Encounter => &["Encounter"],
+            RecordKind::Payment => &["Invoice"],
+        }
+    }
+}
+
+/// A request to issue a record.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    pub health_id: String,
+    pub kind: RecordKind,
+    /// The authoring doctor (required for prescriptions).
+    #[serde(default)]
+    pub doctor_bmdc: Option<String>,
+    /// The record this one corrects.
+    #[serde(default)]
+    pub supersedes: Option<String>,
+    /// The FHIR R4 resources (without the Patient, Practitioner and references to them, which
+    /// the peer adds from its registry).
+    pub resources: Vec<Value>,
+}
+
+/// A validated, signed record not yet logged or stored.
+#[derive(Debug, Clone)]
+pub struct PreparedRecord {
+    pub id: String,
+    pub health_id: String,
+    pub kind: RecordKind,
+    pub doctor_bmdc: Option<String>,
+    pub supersedes: Option<String>,
+    pub jws: String,
+    now: NumericDate,
+}
+
+/// An issued record.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct IssuedRecord {
+    pub id: String,
+    pub health_id: String,
+    pub kind: RecordKind,
+    pub category: Category,
+    pub supersedes: Option<String>,
+    pub log_index: u64,
+    pub issued_at: i64,
+    /// The SMART Health Card (compact JWS).
+    pub jws: String,
+}
+
+const LOINC: &str = "http://loinc.org";
+const UCUM: &str = "http://unitsofmeasure.org";
+const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
+
+fn bad(reason: impl Into<String>) -> PeerError {
+    PeerError::InvalidFhir(reason.into())
+}
+
+fn codings<'a>(r: &'a Value, field: &str) -> Vec<&'a Value> {
+    r.get(field)
+        .and_then(|c| c.get("coding"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
+}
+
+fn has_code(r: &Value, field: &str, system: &str, ok: impl Fn(&str) -> bool) -> bool {
+    codings(r, field).iter().any(|c| {
+        c.get("system").and_then(Value::as_str) == Some(system)
+            && c.get("code").and_then(Value::as_str).is_some_and(&ok)
+    })
+}
+
+fn is_loinc(code: &str) -> bool {
+    let Some((num, check)) = code.split_once('-') else {
+        return false;
+    };
+    (1..=7).contains(&num.len())
+        && num.bytes().all(|b| b.is_ascii_digit())
+        && check.len() == 1
+        && check.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_icd10(code: &str) -> bool {
+    let (head, tail) = match code.split_once('.') {
+        Some((_, "")) => return false,
+        Some((h, t)) => (h, t),
+        None => (code, ""),
+    };
+    let b = head.as_bytes();
+    b.len() == 3
+        && b[0].is_ascii_uppercase()
+        && b[1].is_ascii_digit()
+        && (b[2].is_ascii_digit() || b[2].is_ascii_uppercase())
+        && tail.len() <= 4
+        && tail
+            .bytes()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+}
+
+fn quantity(q: &Value, what: &str) -> Result<()> {
+    let ok = q.get("value").is_some_and(Value::is_number)
+        && q.get("unit")
+            .and_then(Value::as_str)
+            .is_some_and(|u| !u.is_empty())
+        && q.get("system").and_then(Value::as_str) == Some(UCUM)
+        && q.get("code")
+            .and_then(Value::as_str)
+            .is_some_and(|u| !u.is_empty());
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(format!(
+            "{what} must be a Quantity with a numeric value, unit, and UCUM system and code"
+        )))
+    }
+}
+
+fn check_resource(kind: RecordKind, i: usize, r: &Value) -> Result<&'static str> {
+    let Some(obj) = r.as_object() else {
+        return Err(bad(format!("resources[{i}] is not an object")));
+    };
+    let rt = obj
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let Some(rt) = kind.allowed().iter().copied().find(|a| *a == rt) else {
+        return Err(bad(format!(
+            "resources[{i}].resourceType must be one of {:?} for a {}",
+            kind.allowed(),
+            kind.as_str()
+        )));
+    };
+    for f in [
+        "id",
+        "subject",
+        "patient",
+        "requester",
+        "result",
+        "performer",
+        "recorder",
+    ] {
+        if obj.contains_key(f) {
+            return Err(bad(format!(
+                "resources[{i}].{f} must not be given: the peer sets it"
+            )));
+        }
+    }
+    let status = obj.get("status").and_then(Value::as_str);
+    let p = format!("resources[{i}]({rt})");
+    match rt {
+        "MedicationRequest" => {
+            if obj.get("intent").and_then(Value::as_str) != Some("order") || status.is_none() {
+                return Err(bad(format!("{p} needs status and intent \"order\"")));
+            }
+            if codings(r, "medicationCodeableConcept").is_empty()
+                && r.pointer("/medicationCodeableConcept/text")
+                    .and_then(Value::as_str)
+                    .is_none()
+            {
+                return Err(bad(format!("{p}.medicationCodeableConcept is required")));
+            }
+            let dosage = obj.get("dosageInstruction").and_then(Value::as_array);
+            if dosage.is_none_or(Vec::is_empty) {
+                return Err(bad(format!("{p}.dosageInstruction is required")));
+            }
+        }
+        "Observation" => {
+            if !matches!(
+                status,
+                Some("final" | "amended" | "corrected" | "preliminary")
+            ) {
+                return Err(bad(format!(
+                    "{p}.status must be final, amended, corrected or preliminary"
+                )));
+            }
+            if !has_code(r, "code", LOINC, is_loinc) {
+                return Err(bad(format!("{p}.code needs a LOINC coding ({LOINC})")));
+            }
+            match (
+                obj.get("valueQuantity"),
+                obj.get("valueString"),
+                obj.get("valueCodeableConcept"),
+            ) {
+                (Some(q), None, None) => quantity(q, &format!("{p}.valueQuantity"))?,
+                (None, Some(Value::String(_)), None) | (None, None, Some(Value::Object(_))) => {}
+                _ => {
+                    return Err(bad(format!(
+                        "{p} needs exactly one of valueQuantity, valueString, valueCodeableConcept"
+                    )));
+                }
+            }
+            if let Some(ranges) = obj.get("referenceRange") {
+                let Some(ranges) = ranges.as_array() else {
+                    return Err(bad(format!("{p}.referenceRange must be an array")));
+                };
+                for (k, rr) in ranges.iter().enumerate() {
+                    let (lo, hi) = (rr.get("low"), rr.get("high"));
+                    if lo.is_none() && hi.is_none() && rr.get("text").is_none() {
+                        return Err(bad(format!(
+                            "{p}.referenceRange[{k}] needs low, high or text"
+                        )));
+                    }
+                    for q in [lo, hi].into_iter().flatten() {
+                        quantity(q, &format!("{p}.referenceRange[{k}]"))?;
+                    }
+                }
+            }
+        }
+        "DiagnosticReport" => {
+            if !matches!(
+                status,
+                Some("final" | "amended" | "corrected" | "preliminary")
+            ) {
+                return Err(bad(format!(
+                    "{p}.status must be final, amended, corrected or preliminary"
+                )));
+            }
+            if !has_code(r, "code", LOINC, is_loinc) {
+                return Err(bad(format!("{p}.code needs a LOINC coding ({LOINC})")));
+            }
+        }
+        "Condition" if !has_code(r, "code", ICD10, is_icd10) => {
+            return Err(bad(format!("{p}.code needs an ICD-10 coding ({ICD10})")));
+        }
+        "Immunization" if codings(r, "vaccineCode").is_empty() => {
+            return Err(bad(format!("{p}.vaccineCode needs a coding")));
+        }
+        "Encounter" if status.is_none() || obj.get("class").is_none() => {
+            return Err(bad(format!("{p} needs status and class")));
+        }
+        "Invoice" => {
+            if status.is_none() {
+                return Err(bad(format!("{p}.status is required")));
+            }
+            let total = obj.get("totalGross");
+            let ok = total.is_some_and(|t| {
+                t.get("value").is_some_and(Value::is_number)
+                    && t.get("currency").and_then(Value::as_str) == Some("BDT")
+            });
+            if !ok {
+                return Err(bad(format!("{p}.totalGross must be Money in BDT")));
+            }
+        }
+        _ => {}
+    }
+    Ok(rt)
+}
+
+impl Peer {
+    /// Validates, signs and logs a record, then stores it. Everything that can fail on the
+    /// request's content fails before anything is written.
+    pub async fn issue_record(&self, req: &IssueRequest) -> Result<IssuedRecord> {
+        let prepared = self.prepare_record(req).await?;
+        self.commit_record(prepared).await
+    }
+
+    /// Validates the request and signs the card; writes nothing.
+    pub async fn prepare_record(&self, req: &IssueRequest) -> Result<PreparedRecord> {
+        let patient = self.patient(&req.health_id).await?;
+        if req.resources.is_empty() || req.resources.len() > MAX_RESOURCES {
+            return Err(bad(format!(
+                "resources must hold 1–{MAX_RESOURCES} FHIR resources"
+            )));
+        }
+        let mut types = Vec::with_capacity(req.resources.len());
+        for (i, r) in req.resources.iter().enumerate() {
+            types.push(check_resource(req.kind, i, r)?);
+        }
+        let count = |t: &str| types.iter().filter(|x| **x == t).count();
+        if req.kind == RecordKind::LabReport
+            && (count("DiagnosticReport") != 1 || count("Observation") == 0)
+        {
+            return Err(bad(
+                "a lab_report holds exactly one DiagnosticReport and at least one Observation",
+            ));
+        }
+        if matches!(req.kind, RecordKind::Encounter | RecordKind::Payment) && types.len() != 1 {
+            return Err(bad(format!(
+                "a {} holds exactly one resource",
+                req.kind.as_str()
+            )));
+        }
+        let doctor = match &req.doctor_bmdc {
+            Some(b) => Some((b.clone(), self.doctor(b).await?)),
+            None if req.kind == RecordKind::Prescription => {
+                return Err(PeerError::field(
+                    "doctor_bmdc",
+                    "a prescription needs its registered doctor",
+                ));
+            }
+            None => None,
+        };
+        let d = &patient.details;
+        let mut entries = vec![json!({"fullUrl": "resource:0", "resource": {
+            "resourceType": "Patient",
+            "identifier": [{"system": format!("{}/health-id", self.config.url), "value": patient.health_id}],
+            "name": [{"text": d.name}],
+            "gender": d.sex,
+            "birthDate": d.birth_date,
+        }})];
+        let practitioner = doctor.as_ref().map(|(bmdc, (name, _))| {
+            entries.push(json!({"fullUrl": "resource:1", "resource": {
+                "resourceType": "Practitioner",
+                "identifier": [{"system": "https://bmdc.org.bd/registration", "value": bmdc}],
+                "name": [{"text": name}],
+            }}));
+            "resource:1"
+        });
+        let first = entries.len();
+        let obs_refs: Vec<Value> = types
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| **t == "Observation")
+            .map(|(k, _)| json!({"reference": format!("resource:{}", first + k)}))
+            .collect();
+        for (k, (r, t)) in req.resources.iter().zip(&types).enumerate() {
+            let mut r = r.clone();
+            if let Some(o) = r.as_object_mut() {
+                let field = if matches!(*t, "Immunization" | "Invoice") {
+                    if *t == "Invoice" {
+                        "subject"
+                    } else {
+                        "patient"
+                    }
+                } else {
+                    "subject"
+                };
+                o.insert(field.into(), json!({"reference": "resource:0"}));
+                if let Some(pr) = practitioner {
+                    match *t {
+                        "MedicationRequest" => {
+                            o.insert("requester".into(), json!({"reference": pr}));
+                        }
+                        "Condition" => {
+                            o.insert("recorder".into(), json!({"reference": pr}));
+                        }
+                        "DiagnosticReport" | "Observation" => {
+                            o.insert("performer".into(), json!([{"reference": pr}]));
+                        }
+                        _ => {}
+                    }
+                }
+                if *t == "DiagnosticReport" {
+                    o.insert("result".into(), Value::Array(obs_refs.clone()));
+                }
+            }
+            entries.push(json!({"fullUrl": format!("resource:{}", first + k), "resource": r}));
+        }
+        let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+        let id = spondon_core::b64::encode(spondon_core::keys::random_bytes::<16>()?);
+        let now = NumericDate::now();
+        let mut builder = CardBuilder::new(self.config.url.clone(), now, bundle).rid(id.clone());
+        builder = match req.kind {
+            RecordKind::Immunization => builder.vc_type(VC_TYPE_IMMUNIZATION),
+            RecordKind::LabReport => builder.vc_type(VC_TYPE_LABORATORY),
+            _ => builder,
+        };
+        let jws = builder
+            .sign(&self.keys.record)
+            .map_err(|e| bad(format!("{} ({})", e, e.code())))?;
+        if let Some(old) = &req.supersedes {
+            self.check_supersede(old, &patient.health_id).await?;
+        }
+        Ok(PreparedRecord {
+            id,
+            health_id: patient.health_id,
+            kind: req.kind,
+            doctor_bmdc: doctor.map(|d| d.0),
+            supersedes: req.supersedes.clone(),
+            jws,
+            now,
+        })
+    }
+
+    /// Logs and stores a prepared record.
+    pub async fn commit_record(&self, p: PreparedRecord) -> Result<IssuedRecord> {
+        let PreparedRecord {
+            id,
+            health_id,
+            kind,
+            doctor_bmdc,
+            supersedes,
+            jws,
+            now,
+        } = p;
+        let _guard = self.issue_lock.lock().await;
+        if let Some(old) = &supersedes {
+            self.check_supersede(old, &health_id).await?;
+        }
+        let opening = Opening::new(jws.clone().into_bytes())
+            .map_err(|e| PeerError::Integrity(e.to_string()))?;
+        let entry = LogEntry::commit(EntryKind::RecordIssued, now, &opening);
+        let appended = self.log.append(&[entry.encode()]).await?;
+        let log_index = appended.first_index;
+        let category = kind.category();
+        let res = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(&id).bind(&health_id).bind(to_i64(category.code())?).bind(kind.as_str())
+            .bind(&doctor_bmdc).bind(&supersedes).bind(&jws).bind(&opening.salt[..])
+            .bind(to_i64(log_index)?).bind(now.seconds()).execute(p).await.map(|r| r.rows_affected()));
+        if let Err(e) = res {
+            // The log holds a commitment no stored record opens; it reveals nothing.
+            tracing::error!(log_index, "record row not stored after its log entry");
+            return Err(e.into());
+        }
+        self.sign_checkpoint().await?;
+        tracing::info!(log_index, kind = kind.as_str(), "record issued");
+        Ok(IssuedRecord {
+            id,
+            health_id,
+            kind,
+            category,
+            supersedes,
+            log_index,
+            issued_at: now.seconds(),
+            jws,
+        })
+    }
+
+    async fn check_supersede(&self, old: &str, health_id: &str) -> Result<()> {
+        let row = on_db!(&self.db, p => sqlx::query("SELECT health_id, (SELECT COUNT(*) FROM peer_records n WHERE n.supersedes = r.id) FROM peer_records r WHERE r.id = $1")
+            .bind(old).fetch_optional(p).await?
+            .map(|r| Ok::<(String, i64), sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
+        let (owner, n) = row.ok_or(PeerError::UnknownRecord)?;
+        if owner != health_id || n != 0 {
+            return Err(PeerError::BadSupersede);
+        }
+        Ok(())
+    }
+
+    /// A stored record and the salt of its log commitment (the opening is `salt` + JWS bytes).
+    pub async fn stored_record(&self, id: &str) -> Result<(IssuedRecord, [u8; 32])> {
+        type Row = (String, String, Option<String>, String, Vec<u8>, i64, i64);
+        let row: Option<Row> = on_db!(&self.db, p => sqlx::query("SELECT health_id, kind, supersedes, jws, salt, log_index, issued_at FROM peer_records WHERE id = $1")
+            .bind(id).fetch_optional(p).await?
+            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?)))
+            .transpose()?);
+        let (health_id, kind, supersedes, jws, salt, log_index, issued_at) =
+            row.ok_or(PeerError::UnknownRecord)?;
+        let kind: RecordKind = serde_json::from_value(Value::String(kind))
+            .map_err(|_| PeerError::Integrity("stored record kind is unknown".into()))?;
+        let salt: [u8; 32] = salt
+            .try_into()
+            .map_err(|_| PeerError::Integrity("stored salt is not 32 bytes".into()))?;
+        Ok((
+            IssuedRecord {
+                id: id.to_owned(),
+                health_id,
+                kind,
+                category: kind.category(),
+                supersedes,
+                log_index: to_u64(log_index)?,
+                issued_at,
+                jws,
+            },
+            salt,
+        ))
+    }
+
+    /// Number of records stored for a patient (`None`: all patients).
+    pub async fn record_count(&self, health_id: Option<&str>) -> Result<u64> {
+        if let Some(h) = health_id
+            && !is_health_id(h)
+        {
+            return Err(PeerError::UnknownPatient);
+        }
+        let n: i64 = on_db!(&self.db, p => match health_id {
+            Some(h) => sqlx::query("SELECT COUNT(*) FROM peer_records WHERE health_id = $1").bind(h).fetch_one(p).await?,
+            None => sqlx::query("SELECT COUNT(*) FROM peer_records").fetch_one(p).await?,
+        }.try_get(0)?);
+        to_u64(n)
+    }
+}

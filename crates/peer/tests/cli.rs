@@ -1,0 +1,131 @@
+//! The `spondon-peer` binary: init, seed, serve on 127.0.0.1, graceful shutdown on SIGTERM, and
+//! logs without health data.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_spondon-peer");
+
+fn run(args: &[&str]) -> std::process::Output {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[tokio::test]
+async fn init_seed_serve_and_shut_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("peer");
+    let data = data.to_str().unwrap();
+    let out = run(&[
+        "init",
+        "--name",
+        "Sylhet MAG Osmani Medical College Hospital",
+        "--url",
+        "https://somch.example",
+        "--data",
+        data,
+    ]);
+    let init: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(init["staff_token"].as_str().unwrap().starts_with("spst_"));
+    // A second init refuses to overwrite.
+    let again = Command::new(BIN)
+        .args([
+            "init",
+            "--name",
+            "X",
+            "--url",
+            "https://x.example",
+            "--data",
+            data,
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    // Witness another peer's log.
+    let other = dir.path().join("other");
+    let out = run(&[
+        "init",
+        "--name",
+        "Rajshahi Medical College Hospital",
+        "--url",
+        "https://rmch.example",
+        "--data",
+        other.to_str().unwrap(),
+    ]);
+    let other_init: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run(&[
+        "witness-log",
+        "--data",
+        data,
+        "--vkey",
+        other_init["log_vkey"].as_str().unwrap(),
+    ]);
+    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(w["witness_logs"][0], other_init["log_vkey"]);
+    let out = run(&["seed", "--data", data, "--patients", "3", "--log-json"]);
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["patients"], 3);
+    let logs = String::from_utf8_lossy(&out.stderr).into_owned();
+    for word in [
+        "Begum",
+        "Islam",
+        "Dengue",
+        "Paracetamol",
+        "+880",
+        "health_id",
+    ] {
+        assert!(!logs.contains(word), "log mentions {word}: {logs}");
+    }
+    assert!(logs.contains("record issued"), "{logs}");
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let child = Command::new(BIN)
+        .args(["serve", "--data", data, "--listen", &listen])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr: std::net::SocketAddr = listen.parse().unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "server did not start");
+    let r = common::request(addr, "GET", "/.well-known/jwks.json", &[], b"").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["keys"][0]["kid"], init["record_kid"]);
+    let r = common::request(addr, "GET", "/checkpoint", &[], b"").await;
+    assert!(
+        r.text()
+            .starts_with(&format!("somch.example/log\n{}\n", summary["records"])),
+        "{}",
+        r.text()
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shutting down"));
+}

@@ -1,0 +1,306 @@
+//! Test peers on 127.0.0.1 (SQLite in a temp dir, or a fresh PostgreSQL database on the server
+//! named by `SPONDON_TEST_POSTGRES_URL`), and a minimal HTTP/1.1 client.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use spondon_peer::Peer;
+use spondon_peer::config::DataDir;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+pub struct TestPeer {
+    pub peer: Arc<Peer>,
+    pub addr: SocketAddr,
+    pub token: String,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestPeer {
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.await.unwrap();
+        }
+        self.peer.close().await;
+    }
+}
+
+/// A fresh PostgreSQL database URL; `None` (skipped) without a server, unless
+/// `SPONDON_REQUIRE_POSTGRES=1`.
+pub async fn postgres_url(test: &str) -> Option<String> {
+    let Ok(base) = std::env::var("SPONDON_TEST_POSTGRES_URL") else {
+        if std::env::var("SPONDON_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+            panic!("SPONDON_REQUIRE_POSTGRES=1 but SPONDON_TEST_POSTGRES_URL is not set");
+        }
+        eprintln!(
+            "skipped {test} on PostgreSQL: SPONDON_TEST_POSTGRES_URL is not set (run under scripts/with-postgres.sh)"
+        );
+        return None;
+    };
+    let suffix: [u8; 8] = spondon_core::keys::random_bytes().unwrap();
+    let name = format!("p_{}", hex::encode(suffix));
+    let admin = sqlx::PgPool::connect(&base).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let (prefix, rest) = base.rsplit_once('/').unwrap();
+    let query = rest
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    Some(format!("{prefix}/{name}{query}"))
+}
+
+/// Engines to run a test on: SQLite always, PostgreSQL when configured.
+pub async fn engines(test: &str) -> Vec<Option<String>> {
+    let mut v = vec![None];
+    if let Some(u) = postgres_url(test).await {
+        v.push(Some(u));
+    }
+    v
+}
+
+pub const URL: &str = "https://dmch.example";
+
+pub async fn start(database_url: Option<&str>) -> TestPeer {
+    start_with(database_url, |_| {}).await
+}
+
+pub async fn start_with(
+    database_url: Option<&str>,
+    edit: impl FnOnce(&mut spondon_peer::config::Config),
+) -> TestPeer {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path().join("peer"));
+    let (peer, token) = Peer::init(&data, "Dhaka Medical College Hospital", URL, database_url)
+        .await
+        .unwrap();
+    peer.close().await;
+    let mut config = data.config().unwrap();
+    edit(&mut config);
+    let peer = Arc::new(
+        Peer::from_parts(config, data.keys().unwrap())
+            .await
+            .unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = spondon_peer::http::router(peer.clone());
+    let server = tokio::spawn(async move {
+        spondon_peer::http::serve(listener, app, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestPeer {
+        peer,
+        addr,
+        token,
+        dir,
+        stop: Some(tx),
+        server: Some(server),
+    }
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    /// The problem code of a problem+json response.
+    pub fn code(&self) -> String {
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text()
+        );
+        self.json()["code"].as_str().unwrap().to_owned()
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection (`Connection: close`).
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).await.unwrap();
+    // A server may answer (e.g. 413) before reading the whole body; ignore write errors then.
+    let _ = s.write_all(body).await;
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf).await;
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head: {}", String::from_utf8_lossy(&buf)));
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = buf[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let nl = b.windows(2).position(|w| w == b"\r\n").unwrap();
+        let n = usize::from_str_radix(std::str::from_utf8(&b[..nl]).unwrap().trim(), 16).unwrap();
+        b = &b[nl + 2..];
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[..n]);
+        b = &b[n + 2..];
+    }
+}
+
+impl TestPeer {
+    pub fn auth(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        request(self.addr, "GET", path, &[], b"").await
+    }
+
+    /// A staff POST with a JSON body.
+    pub async fn staff_post(&self, path: &str, body: &Value) -> Resp {
+        let auth = self.auth();
+        request(
+            self.addr,
+            "POST",
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        )
+        .await
+    }
+}
+
+pub fn patient_json(nid: &str) -> Value {
+    json!({
+        "name": "Fatema Begum",
+        "birth_date": "1988-04-12",
+        "sex": "female",
+        "national_id": nid,
+        "phone": "01711-234567",
+        "district": "Mymensingh",
+        "upazila": "Trishal",
+    })
+}
+
+pub fn prescription(health_id: &str, bmdc: &str) -> Value {
+    json!({
+        "health_id": health_id,
+        "kind": "prescription",
+        "doctor_bmdc": bmdc,
+        "resources": [{
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "intent": "order",
+            "medicationCodeableConcept": {"text": "Paracetamol 500 mg tablet"},
+            "dosageInstruction": [{"text": "1 tablet three times daily after meals for 5 days"}],
+        }],
+    })
+}
+
+pub fn lab_report(health_id: &str) -> Value {
+    json!({
+        "health_id": health_id,
+        "kind": "lab_report",
+        "resources": [
+            {"resourceType": "DiagnosticReport", "status": "final",
+             "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2", "display": "CBC panel"}]}},
+            {"resourceType": "Observation", "status": "final",
+             "code": {"coding": [{"system": "http://loinc.org", "code": "777-3", "display": "Platelets"}]},
+             "valueQuantity": {"value": 95, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"},
+             "referenceRange": [{"low": {"value": 150, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"},
+                                 "high": {"value": 450, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"}}]},
+        ],
+    })
+}
+
+/// Registers a patient over HTTP; returns the Health ID.
+pub async fn register_patient(tp: &TestPeer, nid: &str) -> String {
+    let r = tp.staff_post("/staff/patients", &patient_json(nid)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["health_id"].as_str().unwrap().to_owned()
+}
+
+/// Registers a doctor with a fresh key; returns (bmdc, key).
+pub async fn register_doctor(
+    tp: &TestPeer,
+    bmdc: &str,
+) -> (String, spondon_core::keys::Es256KeyPair) {
+    let key = spondon_core::keys::Es256KeyPair::generate().unwrap();
+    let r = tp
+        .staff_post(
+            "/staff/doctors",
+            &json!({"bmdc_number": bmdc, "name": "Dr. Abul Kalam Azad", "department": "Medicine",
+                    "public_key": key.public_key().to_jwk()}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    (bmdc.to_owned(), key)
+}

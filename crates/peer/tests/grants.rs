@@ -1,0 +1,702 @@
+//! The authorization matrix over real HTTP on 127.0.0.1: grant states × checks; every denial
+//! holds, is logged, and (when the patient is known) shows up in the patient's receipts.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use base64::Engine as _;
+use common::*;
+use serde_json::{Value, json};
+use spondon_core::NumericDate;
+use spondon_core::keys::Es256KeyPair;
+use spondon_core::shc::ParsedCard;
+use spondon_core::token::{
+    Audience, Category, Grant, PopProof, PopRequest, Purpose, Revocation, RevocationTarget,
+    SignedRequest, SignedRequestTarget,
+};
+use spondon_ledger::merkle::{leaf_hash, verify_inclusion};
+use spondon_ledger::{LogEntry, Opening, SignedCheckpoint, Verifier};
+
+async fn nonce(tp: &TestPeer) -> Vec<u8> {
+    let r = request(tp.addr, "POST", "/nonce", &[], b"").await;
+    assert_eq!(r.status, 201);
+    spondon_core::b64::decode(r.json()["nonce"].as_str().unwrap()).unwrap()
+}
+
+async fn signed(tp: &TestPeer, key: &Es256KeyPair, path: &str, body: &Value) -> Resp {
+    let body = body.to_string().into_bytes();
+    let n = nonce(tp).await;
+    let url = format!("{URL}{path}");
+    let sig = SignedRequest::create(
+        key,
+        &SignedRequestTarget {
+            method: "POST",
+            url: &url,
+            nonce: &n,
+            body: &body,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    request(
+        tp.addr,
+        "POST",
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Spondon-Signature", &sig),
+        ],
+        &body,
+    )
+    .await
+}
+
+fn grant(
+    patient: &Es256KeyPair,
+    doctor: &Es256KeyPair,
+    edit: impl FnOnce(&mut Grant),
+) -> (Grant, String) {
+    let now = NumericDate::now();
+    let mut g = Grant {
+        id: Grant::new_id().unwrap(),
+        patient_key: patient.public_key().clone(),
+        audience: Audience::Key {
+            kid: doctor.public_key().kid().to_owned(),
+        },
+        categories: vec![Category::Prescription, Category::LabResult],
+        record_ids: vec![],
+        write: false,
+        purpose: Purpose::Treatment,
+        issued_at: now,
+        not_before: now,
+        expires: now.saturating_add(3600),
+        use_limit: None,
+        peers: vec![URL.to_owned()],
+    };
+    edit(&mut g);
+    let text = g.sign(patient).unwrap();
+    (g, text)
+}
+
+/// Redeems with a fresh nonce and a PoP by `pop_key`.
+async fn redeem(
+    tp: &TestPeer,
+    g: &Grant,
+    text: &str,
+    pop_key: &Es256KeyPair,
+    extra: Value,
+) -> (Resp, String, Vec<u8>) {
+    let n = nonce(tp).await;
+    let url = format!("{URL}/grant/records");
+    let pop = PopProof::create(
+        pop_key,
+        g.id,
+        &PopRequest {
+            method: "POST",
+            url: &url,
+            nonce: &n,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    let mut body = json!({"grant": text});
+    if let Value::Object(m) = extra {
+        for (k, v) in m {
+            body[k] = v;
+        }
+    }
+    let body = body.to_string().into_bytes();
+    let r = request(
+        tp.addr,
+        "POST",
+        "/grant/records",
+        &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+        &body,
+    )
+    .await;
+    (r, pop, body)
+}
+
+async fn denied_events(tp: &TestPeer) -> u64 {
+    tp.peer.log.tree_head().await.0
+}
+
+async fn matrix(db: Option<&str>) {
+    let tp = start(db).await;
+    // A patient with an enrolled wallet key, a doctor, records of three categories.
+    let r = tp
+        .staff_post("/staff/patients", &patient_json("1975000111"))
+        .await;
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let patient = Es256KeyPair::generate().unwrap();
+    let r = signed(
+        &tp,
+        &patient,
+        "/patient/enroll",
+        &json!({"health_id": hid, "code": code, "public_key": patient.public_key().to_jwk()}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let (bmdc, doctor) = register_doctor(&tp, "A-2001").await;
+    let other_doctor = Es256KeyPair::generate().unwrap();
+    let rx = tp
+        .staff_post("/staff/records", &prescription(&hid, &bmdc))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lab = tp
+        .staff_post("/staff/records", &lab_report(&hid))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dx = tp.staff_post("/staff/records", &json!({"health_id": hid, "kind": "diagnosis", "resources": [
+        {"resourceType": "Condition", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "E11.9"}]}}]})).await.json()["id"].as_str().unwrap().to_owned();
+    // Another patient's records are never served.
+    let hid2 = register_patient(&tp, "1975000222").await;
+    assert_eq!(
+        tp.staff_post("/staff/records", &prescription(&hid2, &bmdc))
+            .await
+            .status,
+        201
+    );
+
+    // Valid: exactly the granted set, each card verifiable and proven in the checkpoint.
+    let (g, text) = grant(&patient, &doctor, |_| {});
+    let (r, pop, body) = redeem(&tp, &g, &text, &doctor, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let out = r.json();
+    let got: BTreeSet<String> = out["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(got, BTreeSet::from([rx.clone(), lab.clone()]));
+    let vkey = Verifier::from_vkey(&tp.peer.log_vkey()).unwrap();
+    let cp = SignedCheckpoint::verify(
+        out["checkpoint"].as_str().unwrap().as_bytes(),
+        tp.peer.log.origin(),
+        std::slice::from_ref(&vkey),
+    )
+    .unwrap();
+    for rec in out["records"].as_array().unwrap() {
+        ParsedCard::parse(rec["jws"].as_str().unwrap()).unwrap();
+        let entry = base64::engine::general_purpose::STANDARD
+            .decode(rec["entry"].as_str().unwrap())
+            .unwrap();
+        let proof: Vec<[u8; 32]> = rec["inclusion_proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(h.as_str().unwrap())
+                    .unwrap()
+                    .try_into()
+                    .unwrap()
+            })
+            .collect();
+        verify_inclusion(
+            &leaf_hash(&entry),
+            rec["log_index"].as_u64().unwrap(),
+            cp.checkpoint.size,
+            &proof,
+            &cp.checkpoint.root,
+        )
+        .unwrap();
+    }
+    // Only asked-for ids, when covered.
+    let (r, _, _) = redeem(&tp, &g, &text, &doctor, json!({"record_ids": [lab]})).await;
+    assert_eq!(r.json()["records"].as_array().unwrap().len(), 1);
+
+    // Every denial, with its specific code.
+    let mut expect_receipts: Vec<&str> = Vec::new();
+    let deny = |r: &Resp, status: u16, code: &str| {
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (status, code),
+            "{}",
+            r.text()
+        );
+    };
+    // Replayed: the same request again (the nonce is single-use).
+    let r = request(
+        tp.addr,
+        "POST",
+        "/grant/records",
+        &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+        &body,
+    )
+    .await;
+    deny(&r, 401, "nonce_reused");
+    expect_receipts.push("nonce_reused");
+    // Expired, not yet valid.
+    let now = NumericDate::now().0;
+    let (ge, te) = grant(&patient, &doctor, |g| {
+        g.issued_at = NumericDate(now - 7200);
+        g.not_before = NumericDate(now - 7200);
+        g.expires = NumericDate(now - 3600);
+    });
+    deny(
+        &redeem(&tp, &ge, &te, &doctor, json!({})).await.0,
+        403,
+        "expired",
+    );
+    expect_receipts.push("expired");
+    let (gn, tn) = grant(&patient, &doctor, |g| {
+        g.not_before = NumericDate(now + 3600);
+        g.expires = NumericDate(now + 7200);
+    });
+    deny(
+        &redeem(&tp, &gn, &tn, &doctor, json!({})).await.0,
+        403,
+        "not_yet_valid",
+    );
+    expect_receipts.push("not_yet_valid");
+    // Wrong audience: a PoP by another key.
+    deny(
+        &redeem(&tp, &g, &text, &other_doctor, json!({})).await.0,
+        401,
+        "pop_key_mismatch",
+    );
+    expect_receipts.push("pop_key_mismatch");
+    // No PoP at all.
+    let r = request(
+        tp.addr,
+        "POST",
+        "/grant/records",
+        &[("Content-Type", "application/json")],
+        json!({"grant": text}).to_string().as_bytes(),
+    )
+    .await;
+    deny(&r, 401, "pop_required");
+    expect_receipts.push("pop_required");
+    // Out of scope: a diagnosis the grant does not cover; an unknown id.
+    deny(
+        &redeem(&tp, &g, &text, &doctor, json!({"record_ids": [dx]}))
+            .await
+            .0,
+        403,
+        "out_of_scope",
+    );
+    deny(
+        &redeem(
+            &tp,
+            &g,
+            &text,
+            &doctor,
+            json!({"record_ids": ["AAAAAAAAAAAAAAAAAAAAAA"]}),
+        )
+        .await
+        .0,
+        403,
+        "out_of_scope",
+    );
+    expect_receipts.extend(["out_of_scope", "out_of_scope"]);
+    // Another peer's grant.
+    let (gw, tw) = grant(&patient, &doctor, |g| {
+        g.peers = vec!["https://other.example".into()]
+    });
+    deny(
+        &redeem(&tp, &gw, &tw, &doctor, json!({})).await.0,
+        403,
+        "wrong_peer",
+    );
+    expect_receipts.push("wrong_peer");
+    // Use limit: two uses, then refused (and the refused attempt does not count).
+    let (gl, tl) = grant(&patient, &doctor, |g| g.use_limit = Some(2));
+    for _ in 0..2 {
+        assert_eq!(
+            redeem(&tp, &gl, &tl, &doctor, json!({})).await.0.status,
+            200
+        );
+    }
+    deny(
+        &redeem(&tp, &gl, &tl, &doctor, json!({})).await.0,
+        403,
+        "use_limit_exceeded",
+    );
+    expect_receipts.push("use_limit_exceeded");
+    // Revoked, effective at once: one grant by id, then all grants issued before a time.
+    let rev = Revocation {
+        id: Grant::new_id().unwrap(),
+        patient_key: patient.public_key().clone(),
+        target: RevocationTarget::Grant { grant_id: g.id },
+        issued_at: NumericDate::now(),
+    }
+    .sign(&patient)
+    .unwrap();
+    let r = signed(
+        &tp,
+        &patient,
+        "/patient/revocations",
+        &json!({"revocation": rev}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = signed(
+        &tp,
+        &patient,
+        "/patient/revocations",
+        &json!({"revocation": rev}),
+    )
+    .await;
+    assert_eq!(r.code(), "duplicate_revocation");
+    deny(
+        &redeem(&tp, &g, &text, &doctor, json!({})).await.0,
+        403,
+        "revoked",
+    );
+    expect_receipts.push("revoked");
+    let (g2, t2) = grant(&patient, &doctor, |_| {});
+    assert_eq!(
+        redeem(&tp, &g2, &t2, &doctor, json!({})).await.0.status,
+        200
+    );
+    let all = Revocation {
+        id: Grant::new_id().unwrap(),
+        patient_key: patient.public_key().clone(),
+        target: RevocationTarget::IssuedBefore {
+            before: NumericDate(NumericDate::now().0 + 1),
+        },
+        issued_at: NumericDate::now(),
+    }
+    .sign(&patient)
+    .unwrap();
+    assert_eq!(
+        signed(
+            &tp,
+            &patient,
+            "/patient/revocations",
+            &json!({"revocation": all})
+        )
+        .await
+        .status,
+        201
+    );
+    deny(
+        &redeem(&tp, &g2, &t2, &doctor, json!({})).await.0,
+        403,
+        "revoked",
+    );
+    expect_receipts.push("revoked");
+    // A revocation must come from the patient's own enrolled key.
+    let stranger = Es256KeyPair::generate().unwrap();
+    let r = signed(
+        &tp,
+        &stranger,
+        "/patient/revocations",
+        &json!({"revocation": rev}),
+    )
+    .await;
+    deny(&r, 401, "not_enrolled");
+
+    // Not attributable to any patient, but still logged: forged signature, unenrolled key.
+    let before = denied_events(&tp).await;
+    let mut cose = spondon_core::token::raw::from_text(&t2).unwrap();
+    let n = cose.len();
+    cose[n - 1] ^= 1;
+    let forged = spondon_core::token::raw::to_text(&cose);
+    deny(
+        &redeem(&tp, &g2, &forged, &doctor, json!({})).await.0,
+        403,
+        "bad_signature",
+    );
+    let (gu, tu) = grant(&stranger, &doctor, |_| {});
+    deny(
+        &redeem(&tp, &gu, &tu, &doctor, json!({})).await.0,
+        403,
+        "patient_not_enrolled",
+    );
+    assert_eq!(
+        denied_events(&tp).await,
+        before + 2,
+        "both denials are log entries"
+    );
+    // Malformed input is refused before any check (nothing to attribute, nothing logged).
+    let r = request(
+        tp.addr,
+        "POST",
+        "/grant/records",
+        &[("Content-Type", "application/json")],
+        b"{\"grant\": 5}",
+    )
+    .await;
+    deny(&r, 400, "malformed_json");
+
+    // The patient's receipts: every allowed access and every attributable denial, each opening
+    // its log entry, proven in the checkpoint.
+    let r = signed(&tp, &patient, "/patient/receipts", &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rec = r.json();
+    let cp = SignedCheckpoint::verify(
+        rec["checkpoint"].as_str().unwrap().as_bytes(),
+        tp.peer.log.origin(),
+        std::slice::from_ref(&vkey),
+    )
+    .unwrap();
+    let mut denied: Vec<String> = Vec::new();
+    let mut allowed = 0;
+    for x in rec["receipts"].as_array().unwrap() {
+        let entry_bytes = base64::engine::general_purpose::STANDARD
+            .decode(x["entry"].as_str().unwrap())
+            .unwrap();
+        let entry = LogEntry::decode(&entry_bytes).unwrap();
+        let salt: [u8; 32] = spondon_core::b64::decode(x["salt"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        assert!(
+            entry.opens(&Opening {
+                salt,
+                payload: x["event"].to_string().into_bytes()
+            }),
+            "{}",
+            x["event"]
+        );
+        let proof: Vec<[u8; 32]> = x["inclusion_proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(h.as_str().unwrap())
+                    .unwrap()
+                    .try_into()
+                    .unwrap()
+            })
+            .collect();
+        verify_inclusion(
+            &leaf_hash(&entry_bytes),
+            x["log_index"].as_u64().unwrap(),
+            cp.checkpoint.size,
+            &proof,
+            &cp.checkpoint.root,
+        )
+        .unwrap();
+        match x["event"]["outcome"].as_str().unwrap() {
+            "allowed" => {
+                allowed += 1;
+                assert_eq!(x["event"]["audience"], doctor.public_key().kid());
+            }
+            _ => denied.push(x["event"]["reason"].as_str().unwrap().to_owned()),
+        }
+    }
+    assert_eq!(allowed, 5);
+    let mut want: Vec<String> = expect_receipts.iter().map(|s| (*s).to_owned()).collect();
+    want.sort();
+    denied.sort();
+    assert_eq!(denied, want);
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn authorization_matrix_over_http() {
+    for db in engines("authorization_matrix_over_http").await {
+        matrix(db.as_deref()).await;
+    }
+}
+
+async fn write(tp: &TestPeer, key: &Es256KeyPair, g: &Grant, text: &str, resources: Value) -> Resp {
+    let n = nonce(tp).await;
+    let url = format!("{URL}/grant/write");
+    let pop = PopProof::create(
+        key,
+        g.id,
+        &PopRequest {
+            method: "POST",
+            url: &url,
+            nonce: &n,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    let body = json!({"grant": text, "kind": "prescription", "resources": resources}).to_string();
+    request(
+        tp.addr,
+        "POST",
+        "/grant/write",
+        &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+        body.as_bytes(),
+    )
+    .await
+}
+
+async fn writes(db: Option<&str>) {
+    let tp = start(db).await;
+    let r = tp
+        .staff_post("/staff/patients", &patient_json("1975000333"))
+        .await;
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let patient = Es256KeyPair::generate().unwrap();
+    let r = signed(
+        &tp,
+        &patient,
+        "/patient/enroll",
+        &json!({"health_id": hid, "code": code, "public_key": patient.public_key().to_jwk()}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let (_, doctor) = register_doctor(&tp, "W-1").await;
+    let unregistered = Es256KeyPair::generate().unwrap();
+    let rx = prescription(&hid, "unused");
+    let (gw, tw) = grant(&patient, &doctor, |g| {
+        g.write = true;
+        g.categories = vec![Category::Prescription];
+    });
+    let r = write(&tp, &doctor, &gw, &tw, rx["resources"].clone()).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let (stored, _) = tp.peer.stored_record(&id).await.unwrap();
+    let card = ParsedCard::parse(&stored.jws).unwrap();
+    assert_eq!(
+        card.fhir_bundle()["entry"][1]["resource"]["identifier"][0]["value"],
+        "W-1"
+    );
+    // Invalid FHIR: refused, nothing stored.
+    let before = tp.peer.record_count(None).await.unwrap();
+    let r = write(
+        &tp,
+        &doctor,
+        &gw,
+        &tw,
+        json!([{"resourceType": "MedicationRequest", "intent": "order"}]),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (422, "invalid_fhir"));
+    assert_eq!(tp.peer.record_count(None).await.unwrap(), before);
+    // A read-only grant cannot write; nor a write grant for another category.
+    let (gr, tr) = grant(&patient, &doctor, |_| {});
+    let r = write(&tp, &doctor, &gr, &tr, rx["resources"].clone()).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "out_of_scope"));
+    let (gc, tc) = grant(&patient, &doctor, |g| {
+        g.write = true;
+        g.categories = vec![Category::LabResult];
+    });
+    assert_eq!(
+        write(&tp, &doctor, &gc, &tc, rx["resources"].clone())
+            .await
+            .code(),
+        "out_of_scope"
+    );
+    // The audience must be a registered doctor.
+    let (gu, tu) = grant(&patient, &unregistered, |g| {
+        g.write = true;
+        g.categories = vec![Category::Prescription];
+    });
+    let r = write(&tp, &unregistered, &gu, &tu, rx["resources"].clone()).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (403, "doctor_not_registered")
+    );
+    assert_eq!(tp.peer.record_count(None).await.unwrap(), before);
+    // All of it is in the patient's receipts.
+    let r = signed(&tp, &patient, "/patient/receipts", &json!({})).await;
+    let reasons: Vec<Value> = r.json()["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["event"]["reason"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            Value::Null,
+            json!("out_of_scope"),
+            json!("out_of_scope"),
+            json!("doctor_not_registered")
+        ]
+    );
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn doctors_write_under_write_grants_only() {
+    for db in engines("doctors_write_under_write_grants_only").await {
+        writes(db.as_deref()).await;
+    }
+}
+
+async fn bearer(db: Option<&str>) {
+    let tp = start(db).await;
+    let r = tp
+        .staff_post("/staff/patients", &patient_json("1975000444"))
+        .await;
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let patient = Es256KeyPair::generate().unwrap();
+    let r = signed(
+        &tp,
+        &patient,
+        "/patient/enroll",
+        &json!({"health_id": hid, "code": code, "public_key": patient.public_key().to_jwk()}),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(
+        tp.staff_post("/staff/records", &lab_report(&hid))
+            .await
+            .status,
+        201
+    );
+    let nobody = Es256KeyPair::generate().unwrap();
+    let bearer_grant = |pass: &'static str| {
+        grant(&patient, &nobody, move |g| {
+            g.audience = Audience::Bearer {
+                passcode_hash: Grant::passcode_hash(&g.id, pass),
+            };
+            g.use_limit = Some(1);
+        })
+    };
+    let post = |body: Value| async move {
+        request(
+            tp.addr,
+            "POST",
+            "/grant/records",
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+        .await
+    };
+    let (_, text) = bearer_grant("4711-2938");
+    let r = post(json!({"grant": text})).await;
+    assert_eq!((r.status, r.code().as_str()), (401, "passcode_required"));
+    let r = post(json!({"grant": text, "passcode": "0000-0000"})).await;
+    assert_eq!((r.status, r.code().as_str()), (401, "bad_passcode"));
+    let r = post(json!({"grant": text, "passcode": "4711-2938"})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["records"].as_array().unwrap().len(), 1);
+    let r = post(json!({"grant": text, "passcode": "4711-2938"})).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "use_limit_exceeded"));
+    // Guessing is limited: after 5 wrong passcodes even the right one is refused.
+    let (_, text) = bearer_grant("1234-5678");
+    for _ in 0..5 {
+        assert_eq!(
+            post(json!({"grant": text, "passcode": "guess"}))
+                .await
+                .code(),
+            "bad_passcode"
+        );
+    }
+    let r = post(json!({"grant": text, "passcode": "1234-5678"})).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "passcode_locked"));
+    // Every attempt is receipted.
+    let r = signed(&tp, &patient, "/patient/receipts", &json!({})).await;
+    assert_eq!(r.json()["receipts"].as_array().unwrap().len(), 10);
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn bearer_grants_need_their_passcode_once_and_limit_guesses() {
+    for db in engines("bearer_grants_need_their_passcode_once_and_limit_guesses").await {
+        bearer(db.as_deref()).await;
+    }
+}

@@ -1,0 +1,417 @@
+//! Enrollment redemption and the patient's signed incremental pull, over real HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use base64::Engine as _;
+use common::*;
+use serde_json::{Value, json};
+use spondon_core::NumericDate;
+use spondon_core::keys::Es256KeyPair;
+use spondon_core::token::{SignedRequest, SignedRequestTarget, TokenClaims};
+use spondon_ledger::merkle::{leaf_hash, verify_consistency, verify_inclusion};
+use spondon_ledger::{LogEntry, Opening, SignedCheckpoint, Verifier};
+
+async fn nonce(tp: &TestPeer) -> Vec<u8> {
+    let r = request(tp.addr, "POST", "/nonce", &[], b"").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    spondon_core::b64::decode(r.json()["nonce"].as_str().unwrap()).unwrap()
+}
+
+/// A signed POST with a fresh nonce; returns the response and the signature used.
+async fn signed(
+    tp: &TestPeer,
+    key: &Es256KeyPair,
+    path: &str,
+    body: &Value,
+) -> (Resp, String, Vec<u8>) {
+    let body = body.to_string().into_bytes();
+    let n = nonce(tp).await;
+    let url = format!("{URL}{path}");
+    let sig = SignedRequest::create(
+        key,
+        &SignedRequestTarget {
+            method: "POST",
+            url: &url,
+            nonce: &n,
+            body: &body,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    let r = send(tp, path, &sig, &body).await;
+    (r, sig, body)
+}
+
+async fn send(tp: &TestPeer, path: &str, sig: &str, body: &[u8]) -> Resp {
+    request(
+        tp.addr,
+        "POST",
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Spondon-Signature", sig),
+        ],
+        body,
+    )
+    .await
+}
+
+async fn enroll(tp: &TestPeer, key: &Es256KeyPair, hid: &str, code: &str) -> Resp {
+    let body = json!({"health_id": hid, "code": code, "public_key": key.public_key().to_jwk()});
+    signed(tp, key, "/patient/enroll", &body).await.0
+}
+
+fn hashes(v: &Value) -> Vec<[u8; 32]> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            base64::engine::general_purpose::STANDARD
+                .decode(h.as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap()
+        })
+        .collect()
+}
+
+async fn enrollment_and_pull(db: Option<&str>) {
+    let tp = start(db).await;
+    let r = tp
+        .staff_post("/staff/patients", &patient_json("1990123456"))
+        .await;
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let phone = Es256KeyPair::generate().unwrap();
+
+    // Refusals before a good enrollment: no signature, wrong signer, wrong code, forged.
+    let body = json!({"health_id": hid, "code": code, "public_key": phone.public_key().to_jwk()});
+    let r = request(
+        tp.addr,
+        "POST",
+        "/patient/enroll",
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (401, "signature_required"));
+    let other = Es256KeyPair::generate().unwrap();
+    let (r, _, _) = signed(&tp, &other, "/patient/enroll", &body).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_field"));
+    assert_eq!(
+        enroll(&tp, &phone, &hid, "AAAAA-AAAAA").await.code(),
+        "enrollment_code_invalid"
+    );
+    let (_, sig, bytes) = {
+        let n = nonce(&tp).await;
+        let bytes = body.to_string().into_bytes();
+        let url = format!("{URL}/patient/enroll");
+        let sig = SignedRequest::create(
+            &phone,
+            &SignedRequestTarget {
+                method: "POST",
+                url: &url,
+                nonce: &n,
+                body: &bytes,
+            },
+            NumericDate::now(),
+        )
+        .unwrap();
+        ((), sig, bytes)
+    };
+    let mut raw = spondon_core::b64::decode(&sig).unwrap();
+    let last = raw.len() - 1;
+    raw[last] ^= 0x55;
+    let r = send(
+        &tp,
+        "/patient/enroll",
+        &spondon_core::b64::encode(&raw),
+        &bytes,
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (401, "bad_signature"));
+    // The body is covered by the signature.
+    let mut tampered = body.clone();
+    tampered["code"] = json!("BBBBB-BBBBB");
+    let r = send(
+        &tp,
+        "/patient/enroll",
+        &sig,
+        tampered.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (401, "pop_mismatch"));
+
+    // Enroll.
+    let r = send(&tp, "/patient/enroll", &sig, &bytes).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let cred = r.json()["enrollment_credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let parsed = spondon_core::token::decode_any(&cred).unwrap();
+    let TokenClaims::Enrollment(e) = &parsed.claims else {
+        panic!("not an enrollment")
+    };
+    assert_eq!(e.health_id, hid);
+    assert_eq!(&e.patient_key, phone.public_key());
+    assert_eq!(parsed.signer_kid, tp.peer.keys.record.kid());
+    // Replay of the same signed request: the nonce is spent.
+    let r = send(&tp, "/patient/enroll", &sig, &bytes).await;
+    assert_eq!((r.status, r.code().as_str()), (401, "nonce_reused"));
+    // The code is one-time.
+    assert_eq!(
+        enroll(&tp, &other, &hid, &code).await.code(),
+        "enrollment_code_invalid"
+    );
+
+    // Records, then the first pull.
+    let (bmdc, _) = register_doctor(&tp, "A-1").await;
+    for _ in 0..3 {
+        assert_eq!(
+            tp.staff_post("/staff/records", &prescription(&hid, &bmdc))
+                .await
+                .status,
+            201
+        );
+    }
+    // Another patient's record is never pulled.
+    let hid2 = register_patient(&tp, "1990123457").await;
+    assert_eq!(
+        tp.staff_post("/staff/records", &lab_report(&hid2))
+            .await
+            .status,
+        201
+    );
+    let vkey = Verifier::from_vkey(&tp.peer.log_vkey()).unwrap();
+    let (r, _, _) = signed(&tp, &phone, "/patient/records", &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let pull = r.json();
+    let recs = pull["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 3);
+    assert_eq!(pull["more"], false);
+    let cp = SignedCheckpoint::verify(
+        pull["checkpoint"].as_str().unwrap().as_bytes(),
+        tp.peer.log.origin(),
+        std::slice::from_ref(&vkey),
+    )
+    .unwrap();
+    let size1 = cp.checkpoint.size;
+    let root1 = cp.checkpoint.root;
+    assert_eq!(pull["tree_size"].as_u64().unwrap(), size1);
+    for rec in recs {
+        let entry_bytes = base64::engine::general_purpose::STANDARD
+            .decode(rec["entry"].as_str().unwrap())
+            .unwrap();
+        let entry = LogEntry::decode(&entry_bytes).unwrap();
+        let salt: [u8; 32] = spondon_core::b64::decode(rec["salt"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        assert!(entry.opens(&Opening {
+            salt,
+            payload: rec["jws"].as_str().unwrap().as_bytes().to_vec()
+        }));
+        verify_inclusion(
+            &leaf_hash(&entry_bytes),
+            rec["log_index"].as_u64().unwrap(),
+            size1,
+            &hashes(&rec["inclusion_proof"]),
+            &root1,
+        )
+        .unwrap();
+    }
+    // Incremental: one new record, consistency from the last checkpoint.
+    let cursor = pull["cursor"].as_u64().unwrap();
+    assert_eq!(
+        tp.staff_post("/staff/records", &lab_report(&hid))
+            .await
+            .status,
+        201
+    );
+    let (r, _, _) = signed(
+        &tp,
+        &phone,
+        "/patient/records",
+        &json!({"since": cursor, "known_size": size1}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let pull2 = r.json();
+    assert_eq!(pull2["records"].as_array().unwrap().len(), 1);
+    assert_eq!(pull2["records"][0]["kind"], "lab_report");
+    let cp2 = SignedCheckpoint::verify(
+        pull2["checkpoint"].as_str().unwrap().as_bytes(),
+        tp.peer.log.origin(),
+        std::slice::from_ref(&vkey),
+    )
+    .unwrap();
+    verify_consistency(
+        size1,
+        cp2.checkpoint.size,
+        &hashes(&pull2["consistency_proof"]),
+        &root1,
+        &cp2.checkpoint.root,
+    )
+    .unwrap();
+    let (r, _, _) = signed(
+        &tp,
+        &phone,
+        "/patient/records",
+        &json!({"known_size": 10_000}),
+    )
+    .await;
+    assert_eq!(r.code(), "invalid_field");
+    // An unenrolled key pulls nothing.
+    let (r, _, _) = signed(&tp, &other, "/patient/records", &json!({})).await;
+    assert_eq!((r.status, r.code().as_str()), (401, "not_enrolled"));
+
+    // Re-enrollment (new phone) revokes the old binding.
+    let auth = tp.auth();
+    let r = request(
+        tp.addr,
+        "POST",
+        &format!("/staff/patients/{hid}/enrollment-code"),
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let code2 = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let new_phone = Es256KeyPair::generate().unwrap();
+    assert_eq!(enroll(&tp, &new_phone, &hid, &code2).await.status, 201);
+    let (r, _, _) = signed(&tp, &phone, "/patient/records", &json!({})).await;
+    assert_eq!(r.code(), "not_enrolled");
+    let (r, _, _) = signed(&tp, &new_phone, "/patient/records", &json!({})).await;
+    assert_eq!(r.json()["records"].as_array().unwrap().len(), 4);
+
+    // The standard $health-cards-issue, by credential type.
+    let path = format!("/Patient/{hid}/$health-cards-issue");
+    let params = |t: &str| json!({"resourceType": "Parameters", "parameter": [{"name": "credentialType", "valueUri": t}]});
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        &path,
+        &params("https://smarthealth.cards#health-card"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/fhir+json"));
+    let cards = r.json()["parameter"].as_array().unwrap().clone();
+    assert_eq!(cards.len(), 4);
+    assert!(cards.iter().all(|c| c["name"] == "verifiableCredential"));
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        &path,
+        &params("https://smarthealth.cards#laboratory"),
+    )
+    .await;
+    assert_eq!(r.json()["parameter"].as_array().unwrap().len(), 1);
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        &format!("/Patient/{hid2}/$health-cards-issue"),
+        &params("https://smarthealth.cards#health-card"),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (401, "not_enrolled"));
+    let (r, _, _) = signed(&tp, &new_phone, &path, &json!({"resourceType": "Bundle"})).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_field"));
+    let (r, _, _) = signed(
+        &tp,
+        &phone,
+        &path,
+        &params("https://smarthealth.cards#health-card"),
+    )
+    .await;
+    assert_eq!(r.code(), "not_enrolled");
+
+    // The patient updates their own phone and district, never identity fields.
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        "/patient/details",
+        &json!({"phone": "+8801912345678", "district": "sylhet", "upazila": "Beanibazar"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        tp.peer.patient(&hid).await.unwrap().details.phone,
+        "+8801912345678"
+    );
+    assert_eq!(
+        tp.peer.patient(&hid).await.unwrap().details.district,
+        "Sylhet"
+    );
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        "/patient/details",
+        &json!({"name": "Someone Else"}),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (400, "malformed_json"));
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        "/patient/details",
+        &json!({"phone": "999"}),
+    )
+    .await;
+    assert_eq!(r.code(), "invalid_field");
+    assert_eq!(
+        tp.peer.patient(&hid).await.unwrap().details.name,
+        "Fatema Begum"
+    );
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn enrollment_redemption_and_signed_incremental_pull() {
+    for db in engines("enrollment_redemption_and_signed_incremental_pull").await {
+        enrollment_and_pull(db.as_deref()).await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_and_stale_nonces_are_refused() {
+    let tp = start(None).await;
+    let key = Es256KeyPair::generate().unwrap();
+    let url = format!("{URL}/patient/records");
+    let body = b"{}";
+    let sig = SignedRequest::create(
+        &key,
+        &SignedRequestTarget {
+            method: "POST",
+            url: &url,
+            nonce: b"not-from-peer!!!",
+            body,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    let r = send(&tp, "/patient/records", &sig, body).await;
+    assert_eq!(r.code(), "nonce_unknown");
+    let n = nonce(&tp).await;
+    let old = NumericDate(NumericDate::now().0 - 600);
+    let sig = SignedRequest::create(
+        &key,
+        &SignedRequestTarget {
+            method: "POST",
+            url: &url,
+            nonce: &n,
+            body,
+        },
+        old,
+    )
+    .unwrap();
+    assert_eq!(
+        send(&tp, "/patient/records", &sig, body).await.code(),
+        "pop_stale"
+    );
+    let r = send(&tp, "/patient/records", "garbage!", body).await;
+    assert_eq!(r.code(), "base64_invalid");
+    tp.stop().await;
+}
