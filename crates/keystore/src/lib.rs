@@ -5,8 +5,13 @@
 //! - [`MemoryKeyStore`]: process memory only, for tests and for short-lived tools;
 //! - the OS keychain and a passphrase-protected key file (added in this crate as they are built).
 //!
+//! [`passphrase`] seals bytes under a passphrase (Argon2id, AES-256-GCM) for key files and
+//! backups.
+//!
 //! A store never falls back silently to a weaker one: if the OS keychain cannot be reached,
 //! opening it fails with [`KeyStoreError::Unavailable`] and the caller tells the user.
+
+pub mod passphrase;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
