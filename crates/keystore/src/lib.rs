@@ -3,15 +3,19 @@
 //!
 //! [`KeyStore`] is the one interface the wallet uses. Implementations:
 //! - [`MemoryKeyStore`]: process memory only, for tests and for short-lived tools;
-//! - the OS keychain and a passphrase-protected key file (added in this crate as they are built).
+//! - [`PassphraseFileKeyStore`]: one file sealed under a passphrase (Argon2id at 64 MiB and 3
+//!   passes, AES-256-GCM), for machines without a keychain and for backups;
+//! - the OS keychain (added in this crate as it is built).
 //!
-//! [`passphrase`] seals bytes under a passphrase (Argon2id, AES-256-GCM) for key files and
-//! backups.
+//! [`passphrase`] seals any bytes under a passphrase in the same format, e.g. for backup files.
 //!
 //! A store never falls back silently to a weaker one: if the OS keychain cannot be reached,
 //! opening it fails with [`KeyStoreError::Unavailable`] and the caller tells the user.
 
+mod file;
 pub mod passphrase;
+
+pub use file::PassphraseFileKeyStore;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

@@ -235,6 +235,14 @@ impl<'a> Parsed<'a> {
             ciphertext,
         })
     }
+
+    pub(crate) fn params(&self) -> KdfParams {
+        self.params
+    }
+
+    pub(crate) fn salt(&self) -> [u8; SALT_LEN] {
+        self.salt
+    }
 }
 
 fn be_u32(b: &[u8]) -> u32 {
@@ -288,6 +296,10 @@ impl SealingKey {
         let mut salt = [0u8; SALT_LEN];
         fill_random(&mut salt)?;
         Self::derive(passphrase, params, salt)
+    }
+
+    pub(crate) fn params(&self) -> KdfParams {
+        self.params
     }
 
     fn prk(&self) -> hkdf::Prk {
