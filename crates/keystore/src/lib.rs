@@ -11,6 +11,9 @@
 //!
 //! [`passphrase`] seals any bytes under a passphrase in the same format, e.g. for backup files.
 //!
+//! Which store keeps what where, the key file format, the KDF parameters and why, what happens to
+//! kernel-keyring secrets at reboot, and backups: `docs/keystore.md` in the repository.
+//!
 //! A store never falls back silently to a weaker one: if the OS keychain cannot be reached,
 //! opening it fails with [`KeyStoreError::Unavailable`] and the caller tells the user.
 

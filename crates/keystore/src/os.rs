@@ -364,3 +364,34 @@ mod platform {
         Err(not_here("an OS keychain"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(not(target_os = "linux"))]
+    #[test]
+    fn keyutils_only_on_linux() {
+        assert!(matches!(
+            OsKeyStore::open(OsBackend::Keyutils),
+            Err(KeyStoreError::Unavailable { .. })
+        ));
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+    #[test]
+    fn secret_service_only_on_linux_and_freebsd() {
+        assert!(matches!(
+            OsKeyStore::open(OsBackend::SecretService),
+            Err(KeyStoreError::Unavailable { .. })
+        ));
+    }
+
+    #[test]
+    fn service_names_are_checked() {
+        assert!(matches!(
+            OsKeyStore::open_with_service(OsBackend::Auto, "no spaces"),
+            Err(KeyStoreError::InvalidName(_))
+        ));
+    }
+}

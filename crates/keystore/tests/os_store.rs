@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg(any(target_os = "linux", target_os = "freebsd"))]
 //! The OS keychain for real: the kernel keyring directly, the Secret Service under
 //! `scripts/with-keyring.sh` (a private D-Bus session with GNOME Keyring).
 //!
@@ -82,7 +83,6 @@ fn keyutils_round_trip() {
     exercise(&store, OsBackend::Keyutils);
 }
 
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
 #[test]
 fn secret_service_round_trip() {
     let service = unique_service("secret-service");
@@ -123,7 +123,6 @@ fn secret_service_round_trip() {
 
 /// With no D-Bus session, `Auto` is unavailable: it neither falls back to the kernel keyring
 /// nor to a mock. Runs in a child process, since the environment is process-wide.
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
 #[test]
 fn auto_without_dbus_session_is_unavailable() {
     let out = Command::new(std::env::current_exe().unwrap())
@@ -149,7 +148,6 @@ fn auto_without_dbus_session_is_unavailable() {
     );
 }
 
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
 #[test]
 #[ignore = "run by auto_without_dbus_session_is_unavailable in a child process"]
 fn child_auto_without_dbus() {
