@@ -169,8 +169,9 @@ impl OsKeyStore {
             E::NoStorageAccess(_) => match self.kind {
                 Kind::SecretService => KeyStoreError::Unavailable {
                     reason: format!(
-                        "the Secret Service refused access ({e}); is the keyring locked? Unlock \
-                         it, or use a passphrase key file"
+                        "the Secret Service refused access: its default keyring is locked or \
+                         missing and could not be unlocked here ({e}); unlock it (log in to the \
+                         desktop), or use a passphrase key file"
                     ),
                 },
                 _ => self.unavailable(e),
