@@ -42,8 +42,8 @@ impl std::fmt::Debug for PassphraseFileKeyStore {
 type Items = BTreeMap<String, Secret>;
 
 impl PassphraseFileKeyStore {
-    /// Creates a new, empty key file at `path` with [`KdfParams::default()`]. Fails if the file
-    /// exists already.
+    /// Creates a new, empty key file at `path` with [`KdfParams::default()`]. Fails with
+    /// [`KeyStoreError::AlreadyExists`] if the file exists already.
     pub fn create(path: impl AsRef<Path>, passphrase: &[u8]) -> Result<Self, KeyStoreError> {
         Self::create_with(path, passphrase, KdfParams::default())
     }
@@ -67,10 +67,9 @@ impl PassphraseFileKeyStore {
         };
         let _lock = store.lock_file()?;
         if store.path.exists() {
-            return Err(KeyStoreError::Backend(format!(
-                "{} already exists; open it instead of creating it",
-                store.path.display()
-            )));
+            return Err(KeyStoreError::AlreadyExists(
+                store.path.display().to_string(),
+            ));
         }
         let key = store.key()?;
         store.write(&key, &Items::new())?;

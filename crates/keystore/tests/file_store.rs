@@ -87,7 +87,10 @@ fn wrong_passphrase_missing_file_and_no_overwrite() {
         PassphraseFileKeyStore::open(&path, b"not the passphrase"),
         Err(KeyStoreError::WrongPassphrase)
     ));
-    assert!(PassphraseFileKeyStore::create(&path, b"another").is_err());
+    assert!(matches!(
+        PassphraseFileKeyStore::create(&path, b"another"),
+        Err(KeyStoreError::AlreadyExists(_))
+    ));
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
