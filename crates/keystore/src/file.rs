@@ -84,8 +84,11 @@ impl PassphraseFileKeyStore {
     pub fn open(path: impl AsRef<Path>, passphrase: &[u8]) -> Result<Self, KeyStoreError> {
         let path = path.as_ref().to_path_buf();
         let lock_path = lock_path(&path);
-        let _lock = lock(&lock_path)?;
-        let bytes = read_file(&path)?;
+        // A consistent snapshot under the lock; the slow derivation runs without holding it.
+        let bytes = {
+            let _lock = lock(&lock_path)?;
+            read_file(&path)?
+        };
         let parsed = Parsed::parse(&bytes)?;
         let key = SealingKey::derive(passphrase, parsed.params(), parsed.salt())?;
         decode(&key.open(&parsed)?)?;
@@ -134,7 +137,17 @@ impl PassphraseFileKeyStore {
     /// Reads and opens the file with the key in memory.
     fn read(&self, key: &SealingKey) -> Result<Items, KeyStoreError> {
         let bytes = read_file(&self.path)?;
-        decode(&key.open(&Parsed::parse(&bytes)?)?)
+        let parsed = Parsed::parse(&bytes)?;
+        if parsed.salt() != key.salt() || parsed.params() != key.params() {
+            return Err(KeyStoreError::Unavailable {
+                reason: format!(
+                    "{} was re-encrypted under another passphrase since it was opened; open it \
+                     again",
+                    self.path.display()
+                ),
+            });
+        }
+        decode(&key.open(&parsed)?)
     }
 
     /// Seals `items` and replaces the file atomically.

@@ -302,6 +302,10 @@ impl SealingKey {
         self.params
     }
 
+    pub(crate) fn salt(&self) -> [u8; SALT_LEN] {
+        self.salt
+    }
+
     fn prk(&self) -> hkdf::Prk {
         hkdf::Prk::new_less_safe(hkdf::HKDF_SHA256, self.master.as_slice())
     }
