@@ -9,6 +9,20 @@
 //! The key derived from the passphrase is kept in memory (wiped on drop) while the store is open,
 //! so only [`PassphraseFileKeyStore::create`], [`PassphraseFileKeyStore::open`] and
 //! [`PassphraseFileKeyStore::change_passphrase`] run Argon2id.
+//!
+//! ```
+//! use spondon_keystore::{KeyStore, KeyStoreError, PassphraseFileKeyStore};
+//!
+//! # let dir = tempfile::tempdir().map_err(|e| KeyStoreError::Backend(e.to_string()))?;
+//! let path = dir.path().join("wallet.keys");
+//! let store = PassphraseFileKeyStore::create(&path, b"a long passphrase")?;
+//! store.put("wallet:1:signing-key", b"key bytes")?;
+//! drop(store);
+//!
+//! let store = PassphraseFileKeyStore::open(&path, b"a long passphrase")?;
+//! assert_eq!(store.get("wallet:1:signing-key")?.as_deref().map(Vec::as_slice), Some(&b"key bytes"[..]));
+//! # Ok::<(), KeyStoreError>(())
+//! ```
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};

@@ -17,8 +17,8 @@
 //! A store never falls back silently to a weaker one: if the OS keychain cannot be reached,
 //! opening it fails with [`KeyStoreError::Unavailable`] and the caller tells the user.
 
-mod file;
-mod os;
+pub mod file;
+pub mod os;
 pub mod passphrase;
 
 pub use file::PassphraseFileKeyStore;
