@@ -3,7 +3,7 @@
 # Idempotent: a second run checks and returns in about a second.
 set -euo pipefail
 
-APT_PACKAGES=(build-essential pkg-config ca-certificates postgresql)
+APT_PACKAGES=(build-essential pkg-config ca-certificates postgresql poppler-utils)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
