@@ -149,7 +149,8 @@ pub struct SummaryCheck {
     pub signed: bool,
     /// Clinical entries in the summary (all but the Composition and the Patient).
     pub entries: usize,
-    /// Entries found, field for field, in a valid card of this export.
+    /// Entries found, field for field, in a card of this export whose signature verifies with a
+    /// trusted key.
     pub traced: usize,
 }
 
@@ -260,7 +261,7 @@ pub fn verify_export(export: &Export, anchors: &Anchors, now: NumericDate) -> Ex
             .records
             .iter()
             .zip(&cards)
-            .filter(|(_, c)| c.valid)
+            .filter(|(_, c)| c.unaltered)
             .map(|(r, _)| r.jws.as_str())
             .collect();
         let check = check_summary(s, &valid_cards);
@@ -268,7 +269,7 @@ pub fn verify_export(export: &Export, anchors: &Anchors, now: NumericDate) -> Ex
             errors.push(problem(
                 "summary_untraced",
                 format!(
-                    "{} of the {} entries of the patient summary are not in any valid card of this export",
+                    "{} of the {} entries of the patient summary are not in any card of this export signed by a trusted issuer",
                     check.entries - check.traced,
                     check.entries
                 ),
