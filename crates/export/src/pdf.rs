@@ -9,7 +9,7 @@
 use std::io::Read as _;
 
 use pdf_writer::types::AssociationKind;
-use pdf_writer::{Content, Date, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+use pdf_writer::{Content, Date, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use qrcode::{Color, EcLevel, QrCode};
 use serde_json::Value;
 use spondon_core::NumericDate;
@@ -660,9 +660,18 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
             .pair(REGULAR, regular)
             .pair(BOLD, bold);
         page.finish();
-        pdf.stream(content_id, &content.finish());
+        let data = deflate(&content.finish())?;
+        pdf.stream(content_id, &data).filter(Filter::FlateDecode);
     }
     Ok(pdf.finish())
+}
+
+fn deflate(data: &[u8]) -> Result<Vec<u8>, ExportError> {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(data)
+        .and_then(|()| z.finish())
+        .map_err(|e| ExportError::Render(e.to_string()))
 }
 
 fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {

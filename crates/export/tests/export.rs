@@ -386,8 +386,20 @@ async fn pdf_round_trip_and_bad_pdfs() {
     };
     let pdf = render_pdf(&export, &options).unwrap();
     assert!(pdf.starts_with(b"%PDF-1.7"));
+    // SPONDON_EXPORT_PDF_OUT=DIR keeps the outputs (to look at them, and as fuzz seeds).
     if let Ok(dir) = std::env::var("SPONDON_EXPORT_PDF_OUT") {
         std::fs::write(format!("{dir}/export.pdf"), &pdf).unwrap();
+        std::fs::write(
+            format!("{dir}/export.smart-health-card"),
+            write_export(&export),
+        )
+        .unwrap();
+        let mut one = export.clone();
+        one.records.truncate(1);
+        one.receipts.clear();
+        one.patient_summary = None;
+        let small = render_pdf(&one, &PdfOptions::default()).unwrap();
+        std::fs::write(format!("{dir}/one-card.pdf"), small).unwrap();
     }
     let file = extract_export_from_pdf(&pdf).unwrap();
     assert_eq!(file, write_export(&export));
