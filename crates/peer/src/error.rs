@@ -8,6 +8,10 @@ use axum::response::{IntoResponse, Response};
 pub enum PeerError {
     #[error("configuration error: {0}")]
     Config(String),
+    #[error(
+        "another spondon-peer process (serve, issue or seed) is using the data directory {0}; a peer has a single writer"
+    )]
+    Locked(String),
     #[error("key file error: {0}")]
     KeyFile(String),
     #[error("I/O error: {0}")]
@@ -99,6 +103,7 @@ impl PeerError {
         match self {
             PeerError::Config(_) => "config",
             PeerError::KeyFile(_) => "key_file",
+            PeerError::Locked(_) => "locked",
             PeerError::Io(_) => "io",
             PeerError::Db(_) => "database",
             PeerError::Migrate(_) => "migration",

@@ -8,6 +8,7 @@
 //! - [`access`]: grant redemption (PoP), access receipts, revocations.
 //! - [`fhir_api`]: `$health-cards-issue`, patients' own demographic updates.
 //! - [`seed`]: synthetic demo data.
+//! - [`witnessing`]: pushing this log's checkpoints to witnesses, collecting cosignatures.
 //! - [`http`], [`openapi`]: the HTTP API.
 
 pub mod access;
@@ -21,6 +22,7 @@ pub mod peer;
 pub mod records;
 pub mod registry;
 pub mod seed;
+pub mod witnessing;
 
 pub use error::PeerError;
 pub use peer::Peer;

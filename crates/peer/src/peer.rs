@@ -39,6 +39,8 @@ pub struct Peer {
     pub witness: Arc<Witness>,
     /// Serializes issuance so a record's row and its log entry are written in order.
     pub(crate) issue_lock: Mutex<()>,
+    /// The size of the latest signed checkpoint; witness pushers wait on it.
+    pub(crate) signed_size: tokio::sync::watch::Sender<u64>,
 }
 
 pub(crate) fn to_i64(v: u64) -> Result<i64> {
@@ -91,6 +93,9 @@ impl Peer {
             max_body_bytes: crate::config::DEFAULT_MAX_BODY,
             request_timeout_secs: 30,
             witness_logs: Vec::new(),
+            witnesses: Vec::new(),
+            rate_limit: crate::config::RateLimit::default(),
+            max_outstanding_nonces: 100_000,
         };
         dir.create(&config)?;
         let peer = Self::open(dir, None).await?;
@@ -115,6 +120,7 @@ impl Peer {
 
     /// Opens the database and log for `config` and `keys`.
     pub async fn from_parts(config: Config, keys: Keys) -> Result<Peer> {
+        crate::config::check_config(&config)?;
         let db = Database::connect(&config.database_url).await?;
         match &db {
             Database::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
@@ -128,6 +134,7 @@ impl Peer {
         if log.signed_checkpoint().await.is_err() {
             log.sign_checkpoint(&log_signer).await?;
         }
+        let (signed, _) = log.signed_checkpoint().await?;
         let witness_name = format!("{}/witness", config.url.trim_start_matches("https://"));
         let mut witness = Witness::new(
             db.clone(),
@@ -150,6 +157,7 @@ impl Peer {
             log_signer,
             witness: Arc::new(witness),
             issue_lock: Mutex::new(()),
+            signed_size: tokio::sync::watch::Sender::new(signed.size),
         })
     }
 
@@ -215,6 +223,14 @@ impl Peer {
     /// Signs a new checkpoint for everything appended so far.
     pub async fn sign_checkpoint(&self) -> Result<()> {
         self.log.sign_checkpoint(&self.log_signer).await?;
+        let (cp, _) = self.log.signed_checkpoint().await?;
+        self.signed_size.send_if_modified(|s| {
+            let newer = cp.size > *s;
+            if newer {
+                *s = cp.size;
+            }
+            newer
+        });
         Ok(())
     }
 

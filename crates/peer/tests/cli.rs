@@ -116,6 +116,45 @@ async fn init_seed_serve_and_shut_down_gracefully() {
         "{}",
         r.text()
     );
+    // Single writer: a second `serve` (or `issue`) on the same data directory is refused while
+    // the first runs, with a clear message, and changes nothing.
+    let port2 = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let second = Command::new(BIN)
+        .args([
+            "serve",
+            "--data",
+            data,
+            "--listen",
+            &format!("127.0.0.1:{port2}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("another spondon-peer process") && err.contains("single writer"),
+        "{err}"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port2))
+            .await
+            .is_err()
+    );
+    let issue = Command::new(BIN)
+        .args(["issue", "--data", data, "--json", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(!issue.status.success());
+    assert!(
+        String::from_utf8_lossy(&issue.stderr).contains("single writer"),
+        "{}",
+        String::from_utf8_lossy(&issue.stderr)
+    );
+    let r = common::request(addr, "GET", "/.well-known/jwks.json", &[], b"").await;
+    assert_eq!(r.status, 200, "the first server still serves");
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
