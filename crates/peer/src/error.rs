@@ -59,6 +59,8 @@ pub enum PeerError {
     SignatureRequired,
     #[error("signed request rejected: {0}")]
     Token(#[from] spondon_core::TokenError),
+    #[error("too many outstanding nonces; retry in a minute")]
+    TooManyNonces,
     #[error("the nonce was already used")]
     NonceReused,
     #[error("the nonce has expired; get a new one")]
@@ -127,6 +129,7 @@ impl PeerError {
             PeerError::SignatureRequired => "signature_required",
             PeerError::Token(e) => e.code(),
             PeerError::NonceReused => "nonce_reused",
+            PeerError::TooManyNonces => "too_many_nonces",
             PeerError::NonceExpired => "nonce_expired",
             PeerError::NonceUnknown => "nonce_unknown",
             PeerError::EnrollmentCodeInvalid => "enrollment_code_invalid",
@@ -175,6 +178,7 @@ impl PeerError {
             | PeerError::OutOfScope
             | PeerError::DoctorNotRegistered => StatusCode::FORBIDDEN,
             PeerError::DuplicateRevocation => StatusCode::CONFLICT,
+            PeerError::TooManyNonces => StatusCode::SERVICE_UNAVAILABLE,
             PeerError::UnknownPatient
             | PeerError::UnknownDoctor
             | PeerError::UnknownRecord
@@ -216,6 +220,12 @@ pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
 impl IntoResponse for PeerError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if matches!(self, PeerError::TooManyNonces) {
+            let mut r = problem(status, self.code(), &self.to_string());
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            return r;
+        }
         if status.is_server_error() {
             // Internal details go to the operator's log (they hold no health data), not the client.
             tracing::error!(code = self.code(), error = %self, "request failed");

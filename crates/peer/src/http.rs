@@ -114,6 +114,10 @@ pub fn router(peer: Arc<Peer>) -> Router {
         )
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
+            Arc::new(crate::ratelimit::RateLimiter::new(&peer.config.rate_limit)),
+            crate::ratelimit::limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             std::time::Duration::from_secs(peer.config.request_timeout_secs),
             request_timeout,
         ))
@@ -510,7 +514,10 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

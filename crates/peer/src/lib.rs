@@ -19,6 +19,7 @@ pub mod http;
 pub mod openapi;
 pub mod patient;
 pub mod peer;
+pub mod ratelimit;
 pub mod records;
 pub mod registry;
 pub mod seed;

@@ -41,6 +41,9 @@ pub struct Peer {
     pub(crate) issue_lock: Mutex<()>,
     /// The size of the latest signed checkpoint; witness pushers wait on it.
     pub(crate) signed_size: tokio::sync::watch::Sender<u64>,
+    /// Expiry times of the nonces handed out in the last nonce lifetime (a fast upper bound of
+    /// the outstanding ones).
+    pub(crate) nonce_window: std::sync::Mutex<std::collections::VecDeque<i64>>,
 }
 
 pub(crate) fn to_i64(v: u64) -> Result<i64> {
@@ -158,6 +161,7 @@ impl Peer {
             witness: Arc::new(witness),
             issue_lock: Mutex::new(()),
             signed_size: tokio::sync::watch::Sender::new(signed.size),
+            nonce_window: std::sync::Mutex::new(std::collections::VecDeque::new()),
         })
     }
 
