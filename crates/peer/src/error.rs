@@ -53,6 +53,8 @@ pub enum PeerError {
     BadSupersede,
     #[error("invalid FHIR content: {0}")]
     InvalidFhir(String),
+    #[error("this record is already revoked")]
+    AlreadyRevoked,
     #[error("no such resource")]
     NotFound,
     #[error("this request must carry a Spondon-Signature header")]
@@ -126,6 +128,7 @@ impl PeerError {
             PeerError::BadSupersede => "bad_supersede",
             PeerError::InvalidFhir(_) => "invalid_fhir",
             PeerError::NotFound => "not_found",
+            PeerError::AlreadyRevoked => "already_revoked",
             PeerError::SignatureRequired => "signature_required",
             PeerError::Token(e) => e.code(),
             PeerError::NonceReused => "nonce_reused",
@@ -177,7 +180,7 @@ impl PeerError {
             | PeerError::UseLimitExceeded
             | PeerError::OutOfScope
             | PeerError::DoctorNotRegistered => StatusCode::FORBIDDEN,
-            PeerError::DuplicateRevocation => StatusCode::CONFLICT,
+            PeerError::DuplicateRevocation | PeerError::AlreadyRevoked => StatusCode::CONFLICT,
             PeerError::TooManyNonces => StatusCode::SERVICE_UNAVAILABLE,
             PeerError::UnknownPatient
             | PeerError::UnknownDoctor

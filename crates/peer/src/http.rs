@@ -57,6 +57,7 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/staff/patients/{health_id}/enrollment-code", "A new one-time enrollment code (re-enrollment, e.g. a new phone)", staff = true, body = false),
     route!("post", "/staff/doctors", "Register a doctor; returns the doctor credential", staff = true, body = true),
     route!("post", "/staff/records", "Issue a record (SMART Health Card) and log it", staff = true, body = true),
+    route!("post", "/staff/records/{id}/revoke", "Revoke a record (wrong patient, entered in error): its rid joins the CRL; logged", staff = true, body = true),
     route!("post", "/nonce", "A single-use server nonce for signed requests", staff = false, body = false),
     route!("post", "/patient/enroll", "Redeem an enrollment code: bind the signing key (Spondon-Signature) to the Health ID", staff = false, body = true),
     route!("post", "/patient/records", "Incremental pull of the signing patient's records with log proofs (Spondon-Signature)", staff = false, body = true),
@@ -86,6 +87,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/staff/patients/{health_id}/enrollment-code" => post(new_code),
         "/staff/doctors" => post(register_doctor),
         "/staff/records" => post(issue_record),
+        "/staff/records/{id}/revoke" => post(revoke_record),
         "/nonce" => post(nonce),
         "/patient/enroll" => post(enroll),
         "/patient/records" => post(pull),
@@ -241,15 +243,17 @@ async fn staff(peer: &Peer, headers: &HeaderMap) -> Result<()> {
     }
 }
 
-async fn jwks(State(peer): State<AppState>) -> Response {
-    json_response(StatusCode::OK, &peer.jwks())
+async fn jwks(State(peer): State<AppState>) -> Result<Response> {
+    Ok(json_response(StatusCode::OK, &peer.jwks().await?))
 }
 
-async fn crl(State(peer): State<AppState>, Path(file): Path<String>) -> Response {
-    match file.strip_suffix(".json").and_then(|kid| peer.crl(kid)) {
-        Some(v) => json_response(StatusCode::OK, &v),
-        None => PeerError::NotFound.into_response(),
-    }
+async fn crl(State(peer): State<AppState>, Path(file): Path<String>) -> Result<Response> {
+    let kid = file.strip_suffix(".json").ok_or(PeerError::NotFound)?;
+    let crl = peer.crl(kid).await?.ok_or(PeerError::NotFound)?;
+    let mut r = json_response(StatusCode::OK, &crl);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(r)
 }
 
 async fn openapi(State(peer): State<AppState>) -> Response {
@@ -308,6 +312,19 @@ async fn issue_record(
     staff(&peer, &headers).await?;
     let req: IssueRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
     let out = detached(async move { peer.issue_record(&req).await }).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn revoke_record(
+    State(peer): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response> {
+    staff(&peer, &headers).await?;
+    let req: crate::revocation::RevokeRecordRequest =
+        read_json(&headers, body, peer.config.max_body_bytes).await?;
+    let out = detached(async move { peer.revoke_record(&id, req.reason).await }).await?;
     Ok(json_response(StatusCode::CREATED, &out))
 }
 

@@ -4,6 +4,7 @@
 //! - [`peer`]: the open peer (database with migrations, transparency log, witness).
 //! - [`registry`]: patients (Health ID, enrollment code) and doctors (doctor credential).
 //! - [`records`]: issuing FHIR R4 SMART Health Cards committed to the log.
+//! - [`revocation`]: staff revocation of records (the SMART Health Cards CRL).
 //! - [`patient`]: nonces, signed patient requests, enrollment redemption, incremental pull.
 //! - [`access`]: grant redemption (PoP), access receipts, revocations.
 //! - [`fhir_api`]: `$health-cards-issue`, patients' own demographic updates.
@@ -22,6 +23,7 @@ pub mod peer;
 pub mod ratelimit;
 pub mod records;
 pub mod registry;
+pub mod revocation;
 pub mod seed;
 pub mod witnessing;
 

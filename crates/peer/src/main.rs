@@ -122,6 +122,18 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Revokes a record (wrong patient, entered in error): lists its rid in the CRL and logs
+    /// it. A correction is not a revocation: issue a superseding record instead.
+    RevokeRecord {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Record id (the card's `rid`).
+        #[arg(long)]
+        id: String,
+        /// wrong_patient, entered_in_error, duplicate or other.
+        #[arg(long)]
+        reason: String,
+    },
     /// Issues a record from a JSON file (`-` for stdin).
     Issue {
         #[command(flatten)]
@@ -264,6 +276,17 @@ async fn run(cli: Cli) -> Result<()> {
             let peer = open(&data).await?;
             print_json(&spondon_peer::seed::seed(&peer, patients, seed).await?)?;
             peer.close().await;
+        }
+        Command::RevokeRecord { data, id, reason } => {
+            let reason: spondon_peer::revocation::RevocationReason = serde_json::from_value(
+                serde_json::Value::String(reason),
+            )
+            .context("--reason must be wrong_patient, entered_in_error, duplicate or other")?;
+            let _lock = DataDir::new(&data.data).lock_writer()?;
+            let peer = open(&data).await?;
+            let out = peer.revoke_record(&id, reason).await;
+            peer.close().await;
+            print_json(&out?)?;
         }
         Command::Issue { data, json } => {
             let _lock = DataDir::new(&data.data).lock_writer()?;

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use spondon_core::NumericDate;
-use spondon_core::keys::{Jwk, Jwks};
 use spondon_ledger::{Database, IntegrityCheck, Log, Signer, Verifier, Witness};
 use sqlx::Row as _;
 use tokio::sync::Mutex;
@@ -197,31 +196,6 @@ impl Peer {
         let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_staff_tokens WHERE token_hash = $1")
             .bind(&hash[..]).fetch_one(p).await?.try_get(0)?);
         Ok(n > 0)
-    }
-
-    /// The current CRL version of the record key (SMART Health Cards `crlVersion`, ≥ 1).
-    pub fn crl_version(&self) -> u64 {
-        1
-    }
-
-    /// `/.well-known/jwks.json`.
-    pub fn jwks(&self) -> Jwks {
-        let mut jwk: Jwk = self.keys.record.public_key().to_jwk();
-        jwk.crl_version = Some(self.crl_version());
-        Jwks { keys: vec![jwk] }
-    }
-
-    /// `/.well-known/crl/<kid>.json` for the record key (`None` for an unknown kid). No record
-    /// is revoked through the CRL: corrections supersede, they do not revoke.
-    pub fn crl(&self, kid: &str) -> Option<serde_json::Value> {
-        (kid == self.keys.record.kid()).then(|| {
-            serde_json::json!({
-                "kid": kid,
-                "method": "rid",
-                "ctr": self.crl_version(),
-                "rids": [],
-            })
-        })
     }
 
     /// Signs a new checkpoint for everything appended so far.
