@@ -13,6 +13,8 @@ use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair};
 use spondon_core::token::{Hospital, TrustList};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+pub mod peer;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_spondon-verifier");
 
 pub fn run(args: &[&str]) -> std::process::Output {
