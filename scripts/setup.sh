@@ -3,7 +3,12 @@
 # Idempotent: a second run checks and returns in about a second.
 set -euo pipefail
 
-APT_PACKAGES=(build-essential pkg-config ca-certificates postgresql chromium chromium-driver)
+# dbus, gnome-keyring: a Secret Service for the keychain tests (scripts/with-keyring.sh);
+# libdbus-1-dev: the Secret Service client in crates/keystore links libdbus;
+# chromium, chromium-driver: the verifier page's browser tests;
+# poppler-utils: the export tests render the PDF with pdftoppm.
+APT_PACKAGES=(build-essential pkg-config ca-certificates postgresql dbus gnome-keyring libdbus-1-dev
+  chromium chromium-driver poppler-utils)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
