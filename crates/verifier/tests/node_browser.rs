@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
+use node::peer::*;
 use node::*;
 use serde_json::{Value, json};
 use spondon_core::NumericDate;
@@ -254,7 +255,11 @@ fn grant(patient: &Es256KeyPair, kid: &str, edit: impl FnOnce(&mut Grant)) -> St
         audience: Audience::Key {
             kid: kid.to_owned(),
         },
-        categories: vec![Category::Prescription, Category::LabResult],
+        categories: vec![
+            Category::Prescription,
+            Category::LabResult,
+            Category::Diagnosis,
+        ],
         record_ids: vec![],
         write: true,
         purpose: Purpose::Treatment,
@@ -262,7 +267,7 @@ fn grant(patient: &Es256KeyPair, kid: &str, edit: impl FnOnce(&mut Grant)) -> St
         not_before: now,
         expires: now.saturating_add(3600),
         use_limit: None,
-        peers: vec!["https://dmch.example".to_owned()],
+        peers: vec![URL.to_owned()],
     };
     edit(&mut g);
     g.sign(patient).unwrap()
@@ -282,17 +287,22 @@ async fn the_page_in_headless_chromium() {
             return;
         }
     };
+    // A real peer with a patient's records; this node's doctor key registered there.
+    let peer = start_peer().await;
     let root = Es256KeyPair::generate().unwrap();
-    let dmch = hospital(
-        "dmch",
-        "Dhaka Medical College Hospital",
-        "https://dmch.example",
-    );
-    let list = trust_list(vec![dmch.entry.clone()], 1);
+    let list = trust_list(vec![peer.hospital().await], 1);
     let mut n = init_node(&root, &list, None);
-    serve(&mut n, &["--no-refresh"]).await;
+    run(&[
+        "peer-address",
+        "--data",
+        n.data_str(),
+        URL,
+        &format!("http://{}", peer.addr),
+    ]);
+    enroll_doctor(&peer, &n).await;
+    let (_, patient, _) = patient_with_records(&peer).await;
+    serve(&mut n, &[]).await;
     let kid = n.doctor_kid();
-    let patient = Es256KeyPair::generate().unwrap();
 
     // The fake camera shows a valid grant for this clinic.
     let valid = grant(&patient, &kid, |_| {});
@@ -360,6 +370,46 @@ async fn the_page_in_headless_chromium() {
     )
     .await;
     d.screenshot("2-camera-valid").await;
+    // The records, fetched from the peer and verified.
+    d.click("#load-records").await;
+    d.wait_for(
+        "the records",
+        "return document.getElementById('records-card')",
+    )
+    .await;
+    let text = d
+        .js("return document.getElementById('records-card').innerText")
+        .await;
+    let text = text.as_str().unwrap();
+    for want in [
+        "Fatema Begum",
+        "Metformin 500 mg tablet",
+        "Platelets",
+        "low",
+        "E11.9",
+        "verified",
+    ] {
+        assert!(text.contains(want), "the records lack {want}: {text}");
+    }
+    d.js("document.getElementById('records-card').scrollIntoView()")
+        .await;
+    d.screenshot("2b-records").await;
+    // Add a prescription under the write grant.
+    d.type_into("#w-med", "Amlodipine 5 mg tablet").await;
+    d.type_into("#w-dose", "1 tablet daily in the morning")
+        .await;
+    d.click("#write-form button").await;
+    let done = d
+        .wait_for(
+            "the write result",
+            "return document.getElementById('write-result').textContent",
+        )
+        .await;
+    assert!(
+        done.as_str().unwrap().starts_with("Prescription added"),
+        "{done}"
+    );
+    d.js("window.scrollTo(0, 0)").await;
 
     // Paste: an expired grant.
     d.click("#cam-toggle").await;
@@ -422,5 +472,12 @@ async fn the_page_in_headless_chromium() {
     assert_eq!(err, "unreadable");
     let shot = d.screenshot("6-document-error").await;
     println!("screenshots in {}", shot.parent().unwrap().display());
-    assert_eq!(n.stored().await["verifier_receipts"], 0);
+    // Receipts of the read and the write only.
+    let stored = n.stored().await;
+    assert_eq!(
+        stored["verifier_receipts"],
+        2,
+        "{stored} {}",
+        n.get("/api/receipts").await.text()
+    );
 }

@@ -125,6 +125,7 @@ async function startCamera() {
     v.srcObject = state.stream;
     await v.play();
     $("cam-status").textContent = "Hold the QR code inside the frame";
+    document.querySelector(".camera").classList.remove("off");
     $("cam-toggle").textContent = "Stop camera";
     state.scanning = true;
     scanLoop();
@@ -138,6 +139,8 @@ function stopCamera() {
   state.scanning = false;
   if (state.stream) for (const t of state.stream.getTracks()) t.stop();
   state.stream = null;
+  $("video").srcObject = null;
+  document.querySelector(".camera").classList.add("off");
   $("cam-toggle").textContent = "Start camera";
   $("cam-status").textContent = "Camera stopped";
 }
@@ -165,7 +168,7 @@ async function found(text, source) {
   if (text === state.last && now - state.lastAt < 8000) return;
   state.last = text; state.lastAt = now;
   if (timing.decoded === null) timing.decoded = now;
-  $("cam-status").textContent = `QR read from ${source}`;
+  $("cam-status").textContent = source === "camera" ? "QR read from camera" : `Checked: ${source}`;
   await checkGrant(text);
 }
 
