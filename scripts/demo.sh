@@ -9,9 +9,10 @@ scripts/setup.sh
 source scripts/env.sh
 
 echo "Building (the first run compiles everything; later runs take seconds) ..."
-cargo build -q --locked -p spondon-verifier -p spondon-core --example demo_actors --bin spondon-verifier
+cargo build -q --locked -p spondon-verifier -p spondon-core -p spondon-export --example demo_actors --example demo_export --bin spondon-verifier
 VERIFIER="$CARGO_TARGET_DIR/debug/spondon-verifier"
 ACTORS="$CARGO_TARGET_DIR/debug/examples/demo_actors"
+EXPORTER="$CARGO_TARGET_DIR/debug/examples/demo_export"
 OUT="${SPONDON_DEMO_DIR:-$(mktemp -d -t spondon-demo.XXXXXX)}"
 mkdir -p "$OUT"
 SHC=testdata/shc
@@ -70,5 +71,14 @@ expect VALID --directory "$DIRECTORY" "$SHC"/example-02-f-qr-code-numeric-value-
 echo "    (a card that expired, and whose issuer revoked it:)"
 expect INVALID --directory "$DIRECTORY" "$SHC/example-03-e-file.smart-health-card"
 expect INVALID --directory "$DIRECTORY" --at 2024-01-01T00:00:00Z "$SHC/example-03-e-file.smart-health-card"
+
+bold "9. For a visa medical: the patient's export (signed records, log proofs, patient summary)"
+"$EXPORTER" "$OUT/export" | sed 's/^/    /'
+ETRUST=(--trust "$OUT/export/trust-list.txt" --root-key "$OUT/export/root.jwk")
+expect VALID "${ETRUST[@]}" "$OUT/export/ips.smart-health-card"
+echo "    (the printed PDF carries the same file; each record also has its own shc:/ QR:)"
+expect VALID "${ETRUST[@]}" "$OUT/export/ips.pdf"
+echo "    (one record's log proof altered:)"
+expect INVALID "${ETRUST[@]}" "$OUT/export/ips-tampered.smart-health-card"
 
 bold "Demo complete. Every verdict above was the expected one; outputs are in $OUT"
