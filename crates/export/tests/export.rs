@@ -11,8 +11,8 @@ use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair};
 use spondon_core::shc::{self, CardBuilder};
 use spondon_core::shl::{ShlPayload, decrypt_file};
 use spondon_export::{
-    Anchors, Export, ExportError, ExportRecord, PdfOptions, build_ips, extract_export_from_pdf,
-    parse_export, render_pdf, shl_export, verify_export, write_export,
+    Anchors, Export, ExportError, ExportRecord, PdfOptions, RecordProof, ShareReceipt, build_ips,
+    extract_export_from_pdf, parse_export, render_pdf, shl_export, verify_export, write_export,
 };
 
 fn anchors(h: &Hospital1) -> Anchors {
@@ -527,6 +527,54 @@ async fn smart_health_link_round_trip() {
             .code(),
         "bad_link"
     );
+}
+
+/// The wallet builds proofs from what the peer's pulls return (docs/peer.md).
+#[tokio::test]
+async fn proofs_from_peer_pulls() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let h = Hospital1::new().await;
+    let export = h.export().await;
+    let p = export.records[0].proof.as_ref().unwrap();
+    let hashes: Vec<String> = p.bundle.proof.iter().map(|x| b64(x)).collect();
+    let entry = b64(p.bundle.extra.as_ref().unwrap());
+    let salt = spondon_core::b64::encode(p.salt);
+    let rebuilt =
+        RecordProof::from_pull(p.bundle.index, &entry, &salt, &hashes, &p.bundle.checkpoint)
+            .unwrap();
+    assert_eq!(&rebuilt, p);
+
+    let r = &export.receipts[0];
+    let event: Value = serde_json::from_str(&r.event).unwrap();
+    let rebuilt = ShareReceipt::from_pull(
+        &event,
+        r.bundle.index,
+        &b64(r.bundle.extra.as_ref().unwrap()),
+        &spondon_core::b64::encode(r.salt),
+        &r.bundle.proof.iter().map(|x| b64(x)).collect::<Vec<_>>(),
+        &r.bundle.checkpoint,
+    )
+    .unwrap();
+    assert_eq!(&rebuilt, r);
+
+    let cp = &p.bundle.checkpoint;
+    let i = p.bundle.index;
+    for (entry, salt, hashes, code) in [
+        (
+            "!!",
+            salt.as_str(),
+            hashes.clone(),
+            "the log entry is not base64",
+        ),
+        (b64(&[1; 41]).as_str(), &salt, hashes.clone(), "log entry"),
+        (&entry, "short", hashes.clone(), "salt"),
+        (&entry, &salt, vec!["AAAA".into()], "inclusion proof hash"),
+    ] {
+        let e = RecordProof::from_pull(i, entry, salt, &hashes, cp).unwrap_err();
+        assert_eq!(e.code(), "export_bad_member");
+        assert!(e.to_string().contains(code), "{e}");
+    }
 }
 
 #[test]
