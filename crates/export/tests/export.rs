@@ -628,3 +628,51 @@ async fn printed_qr_codes_scan_back_to_the_cards() {
     assert_eq!(found.len(), expected.len(), "QR codes read from the pages");
     assert!(found == expected, "a printed QR differs from its card");
 }
+
+/// A card too large for one QR, and a card whose results run over several pages.
+#[tokio::test]
+async fn pdf_of_large_cards() {
+    let h = Hospital1::new().await;
+    let mut export = h.export().await;
+    let observations: Vec<Value> = (0..80)
+        .map(|i| {
+            serde_json::json!({"fullUrl": format!("resource:{}", i + 1), "resource": {
+                "resourceType": "Observation", "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": format!("{}-{}", 10_000 + i, i % 10)}]},
+                "subject": {"reference": "resource:0"},
+                "valueQuantity": {"value": 100 + i, "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"},
+                "referenceRange": [{"low": {"value": 110, "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}}]}})
+        })
+        .collect();
+    let mut entries =
+        vec![serde_json::json!({"fullUrl": "resource:0", "resource": common::patient()})];
+    entries.extend(observations);
+    let bundle =
+        serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+    let jws = CardBuilder::new(ISS, NumericDate(T0), bundle)
+        .sign(&h.record_key)
+        .unwrap();
+    assert!(
+        shc::encode_numeric(&jws).is_err(),
+        "the card should not fit one QR"
+    );
+    export.records.push(ExportRecord { jws, proof: None });
+    let pdf = render_pdf(&export, &PdfOptions::default()).unwrap();
+    let pages = pdf.windows(9).filter(|w| w == b"/MediaBox").count();
+    assert!(pages >= 4, "{pages} pages");
+    assert_eq!(
+        extract_export_from_pdf(&pdf).unwrap(),
+        write_export(&export)
+    );
+    let report = verify_export(&export, &anchors(&h), now());
+    assert!(report.valid);
+    assert!(
+        report.cards[3]
+            .warnings
+            .iter()
+            .any(|w| w.code == "no_log_proof")
+    );
+    if let Ok(dir) = std::env::var("SPONDON_EXPORT_PDF_OUT") {
+        std::fs::write(format!("{dir}/large.pdf"), &pdf).unwrap();
+    }
+}
