@@ -71,6 +71,10 @@ fn body_schema(path: &str) -> Value {
             &["health_id", "kind", "resources"],
             json!({"health_id": s, "kind": kind, "doctor_bmdc": s, "supersedes": s, "resources": resources}),
         ),
+        "/staff/records/{id}/revoke" => obj(
+            &["reason"],
+            json!({"reason": {"type": "string", "enum": ["wrong_patient", "entered_in_error", "duplicate", "other"]}}),
+        ),
         "/patient/enroll" => obj(
             &["health_id", "code", "public_key"],
             json!({"health_id": s, "code": s, "public_key": {"type": "object"}}),

@@ -15,12 +15,16 @@ pub struct TestPeer {
     pub addr: SocketAddr,
     pub token: String,
     pub dir: tempfile::TempDir,
+    pub witnessing: Option<spondon_peer::witnessing::Witnessing>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestPeer {
     pub async fn stop(mut self) {
+        if let Some(w) = self.witnessing.take() {
+            w.stop();
+        }
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -78,12 +82,30 @@ pub async fn start_with(
     database_url: Option<&str>,
     edit: impl FnOnce(&mut spondon_peer::config::Config),
 ) -> TestPeer {
+    let (dir, token) = init_dir(URL, database_url).await;
+    serve_dir(dir, token, None, edit).await
+}
+
+/// Initializes a peer in a fresh temp dir (`DIR/peer`); returns the dir and the staff token.
+pub async fn init_dir(url: &str, database_url: Option<&str>) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::new(dir.path().join("peer"));
-    let (peer, token) = Peer::init(&data, "Dhaka Medical College Hospital", URL, database_url)
+    let (peer, token) = Peer::init(&data, "Dhaka Medical College Hospital", url, database_url)
         .await
         .unwrap();
     peer.close().await;
+    (dir, token)
+}
+
+/// Serves an initialized peer (config edited by `edit`) on `addr` (default: a free port),
+/// with its witness push tasks running.
+pub async fn serve_dir(
+    dir: tempfile::TempDir,
+    token: String,
+    addr: Option<SocketAddr>,
+    edit: impl FnOnce(&mut spondon_peer::config::Config),
+) -> TestPeer {
+    let data = DataDir::new(dir.path().join("peer"));
     let mut config = data.config().unwrap();
     edit(&mut config);
     let peer = Arc::new(
@@ -91,7 +113,9 @@ pub async fn start_with(
             .await
             .unwrap(),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = tokio::net::TcpListener::bind(addr.unwrap_or(([127, 0, 0, 1], 0).into()))
+        .await
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = spondon_peer::http::router(peer.clone());
@@ -102,11 +126,13 @@ pub async fn start_with(
         .await
         .unwrap();
     });
+    let witnessing = Some(spondon_peer::witnessing::Witnessing::start(peer.clone()).unwrap());
     TestPeer {
         peer,
         addr,
         token,
         dir,
+        witnessing,
         stop: Some(tx),
         server: Some(server),
     }
