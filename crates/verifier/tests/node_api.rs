@@ -199,7 +199,10 @@ async fn matrix(database_url: Option<&str>) {
     let bad = [
         (json!({"grant": list.sign(&root).unwrap()}), "not_a_grant"),
         (json!({"grant": "hello"}), "not_a_token"),
-        (json!({"grant": &text[..text.len() - cut]}), "base45_invalid"),
+        (
+            json!({"grant": &text[..text.len() - cut]}),
+            "base45_invalid",
+        ),
         (json!({"grant": &text[..text.len() - 30]}), ""),
         (json!({"grant": ""}), "empty"),
     ];
