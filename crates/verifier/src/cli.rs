@@ -21,11 +21,28 @@ pub enum Command {
     /// Check a health card or a Spondon token and print the verdict.
     #[command(after_long_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
+    /// Create a clinic node: doctor key (0600), database, pinned trust list.
+    Init(crate::node_cli::InitArgs),
+    /// Serve the web page and JSON API until SIGINT/SIGTERM.
+    Serve(crate::node_cli::ServeArgs),
+    /// Manage staff accounts of the web page.
+    #[command(subcommand)]
+    Staff(crate::node_cli::StaffCommand),
+    /// Import or show the doctor credential a hospital issued for this node's key.
+    #[command(subcommand, name = "doctor-credential")]
+    DoctorCredential(crate::node_cli::CredentialCommand),
+    /// Set the address a peer URL is reached at (e.g. a local TLS proxy): URL http://host:port.
+    PeerAddress(crate::node_cli::PeerAddressArgs),
+    /// Refresh the trust list and revocation lists once, now.
+    Refresh(crate::node_cli::DataArgs),
 }
 
 const CHECK_EXAMPLES: &str = "\
 Input may be a .smart-health-card file, a compact JWS, one or several shc:/ numeric QR texts (legacy
-chunks in any order), a Spondon token (the text of its QR code), or a PNG/JPEG photo of a QR code.
+chunks in any order), a Spondon token (the text of its QR code), a PNG/JPEG photo of a QR code, or a
+Spondon export (its .smart-health-card file with log proofs, or its PDF): every card, log proof and
+share receipt is then verified offline, and only issuer, issue date, log inclusion and share dates
+are reported (docs/export.md).
 
 Exit status: 0 valid, 1 invalid, 2 unusable input or arguments.
 
@@ -33,6 +50,7 @@ Examples:
   spondon-verifier check --directory vci-issuers.json card.smart-health-card
   spondon-verifier check --directory vci-issuers.json --at 2021-06-01T00:00:00Z --json card.txt
   spondon-verifier check --trust trust-list.txt --root-key authority.jwk grant.txt
+  spondon-verifier check --trust trust-list.txt --root-key authority.jwk export.pdf
   spondon-verifier check --directory vci-issuers.json chunk-1.txt chunk-2.txt chunk-3.txt
   zbarimg -q --raw photo.png | spondon-verifier check --directory vci-issuers.json -";
 
