@@ -78,15 +78,45 @@ pub struct Filter {
     pub text: Option<String>,
 }
 
+/// Names of common codes. SMART Health Cards drop `Coding.display` and `CodeableConcept.text`
+/// when minified, so a card often carries only the code.
+const CODE_NAMES: &[(&str, &str)] = &[
+    ("58410-2", "CBC"),
+    ("777-3", "Platelets"),
+    ("718-7", "Hemoglobin"),
+    ("6690-2", "Leukocytes"),
+    ("75377-4", "Dengue NS1 antigen"),
+    ("1558-6", "Fasting glucose"),
+    ("4548-4", "HbA1c"),
+    ("2345-7", "Glucose"),
+    ("A97.0", "Dengue without warning signs"),
+    ("A01.0", "Typhoid fever"),
+    ("E11.9", "Type 2 diabetes mellitus"),
+    ("I10", "Essential (primary) hypertension"),
+    ("A15.0", "Pulmonary tuberculosis"),
+    ("10828004", "Positive"),
+    ("260385009", "Negative"),
+    ("AMB", "outpatient visit"),
+    ("IMP", "inpatient stay"),
+    ("EMER", "emergency visit"),
+];
+
 fn text_of(v: &Value) -> Option<String> {
     if let Some(t) = v.get("text").and_then(Value::as_str) {
         return Some(t.to_owned());
     }
     let c = v.get("coding")?.as_array()?.first()?;
-    c.get("display")
-        .or_else(|| c.get("code"))
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+    if let Some(d) = c.get("display").and_then(Value::as_str) {
+        return Some(d.to_owned());
+    }
+    let code = c.get("code").and_then(Value::as_str)?;
+    Some(
+        CODE_NAMES
+            .iter()
+            .find(|(k, _)| *k == code)
+            .map(|(_, n)| (*n).to_owned())
+            .unwrap_or_else(|| code.to_owned()),
+    )
 }
 
 fn num(v: &Value) -> Option<String> {
@@ -214,10 +244,22 @@ fn item(r: &Value) -> Option<Item> {
         "Encounter" => Item::Visit {
             class: r
                 .get("class")
-                .and_then(|c| c.get("display").or_else(|| c.get("code")))
-                .and_then(Value::as_str)
-                .unwrap_or("visit")
-                .to_owned(),
+                .and_then(|c| {
+                    c.get("display")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .or_else(|| {
+                            let code = c.get("code").and_then(Value::as_str)?;
+                            Some(
+                                CODE_NAMES
+                                    .iter()
+                                    .find(|(k, _)| *k == code)
+                                    .map(|(_, n)| (*n).to_owned())
+                                    .unwrap_or_else(|| code.to_owned()),
+                            )
+                        })
+                })
+                .unwrap_or_else(|| "visit".to_owned()),
             date: r
                 .get("period")
                 .and_then(|p| p.get("start"))
