@@ -3,7 +3,9 @@
 # Idempotent: a second run checks and returns in about a second.
 set -euo pipefail
 
-APT_PACKAGES=(build-essential pkg-config ca-certificates postgresql)
+# dbus, gnome-keyring: a Secret Service for the keychain tests (scripts/with-keyring.sh);
+# libdbus-1-dev: the Secret Service client in crates/keystore links libdbus.
+APT_PACKAGES=(build-essential pkg-config ca-certificates postgresql dbus gnome-keyring libdbus-1-dev)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

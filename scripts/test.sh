@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: setup, formatting, lints, every test on SQLite and on a
-# real PostgreSQL server, and a short fuzz smoke run of every decoder.
+# real PostgreSQL server with a real Secret Service (GNOME Keyring on a private D-Bus session),
+# and a short fuzz smoke run of every decoder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -14,8 +15,9 @@ cargo fmt --all --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test (SQLite and PostgreSQL)"
-scripts/with-postgres.sh env SPONDON_REQUIRE_POSTGRES=1 cargo test --workspace --locked
+step "cargo test (SQLite, PostgreSQL, OS keychain)"
+scripts/with-postgres.sh scripts/with-keyring.sh \
+  env SPONDON_REQUIRE_POSTGRES=1 SPONDON_REQUIRE_KEYCHAIN=1 cargo test --workspace --locked
 
 step "fuzz smoke run"
 scripts/fuzz.sh "${SPONDON_FUZZ_SECONDS:-10}"

@@ -5,7 +5,9 @@
 //! - [`MemoryKeyStore`]: process memory only, for tests and for short-lived tools;
 //! - [`PassphraseFileKeyStore`]: one file sealed under a passphrase (Argon2id at 64 MiB and 3
 //!   passes, AES-256-GCM), for machines without a keychain and for backups;
-//! - the OS keychain (added in this crate as it is built).
+//! - [`OsKeyStore`]: the OS keychain (Secret Service on Linux and FreeBSD, or on request the
+//!   Linux kernel keyring; Keychain on Apple systems; Credential Manager on Windows; Keystore on
+//!   Android).
 //!
 //! [`passphrase`] seals any bytes under a passphrase in the same format, e.g. for backup files.
 //!
@@ -13,9 +15,11 @@
 //! opening it fails with [`KeyStoreError::Unavailable`] and the caller tells the user.
 
 mod file;
+mod os;
 pub mod passphrase;
 
 pub use file::PassphraseFileKeyStore;
+pub use os::{OsBackend, OsKeyStore};
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

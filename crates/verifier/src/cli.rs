@@ -21,6 +21,20 @@ pub enum Command {
     /// Check a health card or a Spondon token and print the verdict.
     #[command(after_long_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
+    /// Create a clinic node: doctor key (0600), database, pinned trust list.
+    Init(crate::node_cli::InitArgs),
+    /// Serve the web page and JSON API until SIGINT/SIGTERM.
+    Serve(crate::node_cli::ServeArgs),
+    /// Manage staff accounts of the web page.
+    #[command(subcommand)]
+    Staff(crate::node_cli::StaffCommand),
+    /// Import or show the doctor credential a hospital issued for this node's key.
+    #[command(subcommand, name = "doctor-credential")]
+    DoctorCredential(crate::node_cli::CredentialCommand),
+    /// Set the address a peer URL is reached at (e.g. a local TLS proxy): URL http://host:port.
+    PeerAddress(crate::node_cli::PeerAddressArgs),
+    /// Refresh the trust list and revocation lists once, now.
+    Refresh(crate::node_cli::DataArgs),
 }
 
 const CHECK_EXAMPLES: &str = "\

@@ -1,10 +1,14 @@
-//! `spondon-verifier`: the clinic verifier node. Today it offers `check`, the offline verdict on
-//! any SMART Health Card, Spondon token or QR photo.
+//! `spondon-verifier`: the clinic verifier node (`init`, `serve`, `staff`, `doctor-credential`)
+//! and `check`, the offline verdict on any SMART Health Card, Spondon token or QR photo.
 
 mod check;
 mod cli;
 mod input;
+mod node;
+mod node_cli;
 mod report;
+mod server;
+mod web;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -17,6 +21,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => run_check(&args),
+        other => node_cli::run(other),
     }
 }
 

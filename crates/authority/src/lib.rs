@@ -1,0 +1,514 @@
+//! The health authority's side of the consortium: a root signing key and the list of member
+//! hospitals it signs into the trust list (`docs/protocol.md` §6.5) that wallets and verifiers pin.
+//!
+//! The data directory holds:
+//! - `root.key`: the root ES256 key, PKCS#8 DER, mode 0600 (the only secret);
+//! - `root.jwk`: its public JWK, handed to every wallet and verifier to pin;
+//! - `authority.json`: the authority's name, the last sequence number signed and the members.
+//!
+//! Every change is validated in full (the list it would produce is built and checked) before
+//! anything is written, and files are replaced atomically, so a refused command changes nothing.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use spondon_core::keys::{Es256KeyPair, Es256PublicKey, Jwk, Jwks};
+use spondon_core::time::NumericDate;
+use spondon_core::token::{Hospital, TrustList};
+use spondon_ledger::note::Verifier;
+
+/// Seconds in a day.
+const DAY: i64 = 86_400;
+/// Longest validity `sign` accepts, in days (the token format allows 400).
+pub const MAX_VALID_DAYS: u32 = 400;
+/// Largest `authority.json` read (the format's limit of 2,000 hospitals fits well inside).
+const MAX_STATE_BYTES: u64 = 16 * 1024 * 1024;
+/// Largest JWKS file read.
+pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+
+const STATE_FILE: &str = "authority.json";
+const ROOT_KEY_FILE: &str = "root.key";
+const ROOT_JWK_FILE: &str = "root.jwk";
+
+/// What can go wrong, each with a message a person can act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorityError {
+    #[error("{0} already holds an authority; refusing to overwrite it")]
+    AlreadyExists(PathBuf),
+    #[error("{0} is not an authority data directory (run `spondon-authority init` first)")]
+    NotInitialised(PathBuf),
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("{path} is readable by group or others; run `chmod 600` on it")]
+    KeyFileMode { path: PathBuf },
+    #[error("hospital {0:?} is already a member (use --replace to rotate its keys)")]
+    DuplicateHospital(String),
+    #[error("no hospital with id {0:?}")]
+    UnknownHospital(String),
+    #[error("invalid hospital id {0:?}: use 1–64 characters a–z, 0–9, '-' or '_'")]
+    BadHospitalId(String),
+    #[error("invalid JWKS: {0}")]
+    BadJwks(String),
+    #[error("invalid log verifier key: {0}")]
+    BadLogKey(String),
+    #[error("invalid trust list: {0}")]
+    Invalid(String),
+    #[error("validity must be 1–{MAX_VALID_DAYS} days, got {0}")]
+    BadValidity(u32),
+    #[error("key error: {0}")]
+    Key(#[from] spondon_core::keys::KeyError),
+}
+
+type Result<T, E = AuthorityError> = std::result::Result<T, E>;
+
+/// A member as the authority keeps it: the log key in its C2SP verifier-key form, which is what
+/// a peer prints at `init` and what operators copy around.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub peer_url: String,
+    pub record_keys: Jwks,
+    /// `origin+keyid+base64(0x01 ‖ key)`.
+    pub log_vkey: String,
+}
+
+impl Member {
+    /// The trust-list entry, with every field checked.
+    pub fn to_hospital(&self) -> Result<Hospital> {
+        check_id(&self.id)?;
+        if self.record_keys.keys.is_empty() {
+            return Err(AuthorityError::BadJwks("it holds no keys".into()));
+        }
+        let record_keys = self
+            .record_keys
+            .keys
+            .iter()
+            .map(|jwk| {
+                Es256PublicKey::from_jwk(jwk)
+                    .map_err(|e| AuthorityError::BadJwks(format!("key {:?}: {e}", jwk.kid)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let log = Verifier::from_vkey(&self.log_vkey)
+            .map_err(|e| AuthorityError::BadLogKey(e.to_string()))?;
+        if log.sig_type() != 0x01 {
+            return Err(AuthorityError::BadLogKey(
+                "this is a witness (cosignature) key; the log's own Ed25519 key is needed".into(),
+            ));
+        }
+        Ok(Hospital {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            peer_url: self.peer_url.clone(),
+            record_keys,
+            log_key: *log.public_key(),
+            log_origin: log.name().to_owned(),
+        })
+    }
+}
+
+/// `authority.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct State {
+    version: u32,
+    authority: String,
+    /// The sequence number of the last list signed (0: none yet).
+    sequence: u64,
+    hospitals: Vec<Member>,
+}
+
+/// A trust list just signed.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The `SPONDON:1:` text to publish.
+    pub text: String,
+    pub list: TrustList,
+}
+
+/// An authority data directory, opened.
+pub struct Authority {
+    dir: PathBuf,
+    root: Es256KeyPair,
+    state: State,
+}
+
+impl std::fmt::Debug for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authority")
+            .field("dir", &self.dir)
+            .field("authority", &self.state.authority)
+            .field("sequence", &self.state.sequence)
+            .field("hospitals", &self.state.hospitals.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authority {
+    /// Creates `dir` (mode 0700) with a fresh root key. Refuses a directory that already has one.
+    pub fn init(dir: &Path, name: &str) -> Result<Self> {
+        let state = State {
+            version: 1,
+            authority: name.trim().to_owned(),
+            sequence: 0,
+            hospitals: Vec::new(),
+        };
+        if state.authority.is_empty() || state.authority.len() > 128 {
+            return Err(AuthorityError::Invalid(
+                "the authority name must be 1–128 characters".into(),
+            ));
+        }
+        if dir.join(ROOT_KEY_FILE).exists() || dir.join(STATE_FILE).exists() {
+            return Err(AuthorityError::AlreadyExists(dir.to_owned()));
+        }
+        fs::create_dir_all(dir).map_err(|e| file_err(dir, e))?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| file_err(dir, e))?;
+        let root = Es256KeyPair::generate()?;
+        write_new_secret(&dir.join(ROOT_KEY_FILE), &root.to_pkcs8())?;
+        let jwk = serde_json::to_vec_pretty(&root.public_key().to_jwk())
+            .map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+        write_atomic(&dir.join(ROOT_JWK_FILE), &jwk)?;
+        let authority = Self {
+            dir: dir.to_owned(),
+            root,
+            state,
+        };
+        authority.save()?;
+        Ok(authority)
+    }
+
+    /// Opens an existing directory.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let key_path = dir.join(ROOT_KEY_FILE);
+        let state_path = dir.join(STATE_FILE);
+        if !key_path.exists() || !state_path.exists() {
+            return Err(AuthorityError::NotInitialised(dir.to_owned()));
+        }
+        let meta = fs::metadata(&key_path).map_err(|e| file_err(&key_path, e))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(AuthorityError::KeyFileMode { path: key_path });
+        }
+        let der = fs::read(&key_path).map_err(|e| file_err(&key_path, e))?;
+        let root = Es256KeyPair::from_pkcs8(&der).map_err(|e| AuthorityError::File {
+            path: key_path.clone(),
+            message: format!("not a root key: {e}"),
+        })?;
+        let bytes = read_limited(&state_path, MAX_STATE_BYTES)?;
+        let state: State = serde_json::from_slice(&bytes).map_err(|e| AuthorityError::File {
+            path: state_path.clone(),
+            message: format!("not an authority state file: {e}"),
+        })?;
+        if state.version != 1 {
+            return Err(AuthorityError::File {
+                path: state_path,
+                message: format!("unsupported version {}", state.version),
+            });
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            root,
+            state,
+        })
+    }
+
+    /// The authority's name.
+    pub fn name(&self) -> &str {
+        &self.state.authority
+    }
+
+    /// The sequence number of the last list signed (0 before the first).
+    pub fn sequence(&self) -> u64 {
+        self.state.sequence
+    }
+
+    /// The public root key that wallets and verifiers pin.
+    pub fn root_public_key(&self) -> &Es256PublicKey {
+        self.root.public_key()
+    }
+
+    /// The public root key as a JWK.
+    pub fn root_jwk(&self) -> Jwk {
+        self.root.public_key().to_jwk()
+    }
+
+    /// The members, in the order they were added.
+    pub fn members(&self) -> &[Member] {
+        &self.state.hospitals
+    }
+
+    /// Adds a member, or with `replace` replaces the member with the same id (key rotation).
+    pub fn add(&mut self, member: Member, replace: bool) -> Result<()> {
+        member.to_hospital()?;
+        let mut next = self.state.clone();
+        match next.hospitals.iter_mut().find(|m| m.id == member.id) {
+            Some(existing) if replace => *existing = member,
+            Some(_) => return Err(AuthorityError::DuplicateHospital(member.id)),
+            None if replace => return Err(AuthorityError::UnknownHospital(member.id)),
+            None => next.hospitals.push(member),
+        }
+        // Build (and so validate) the list this state would sign before keeping it.
+        build_list(&next, NumericDate::now(), 1)?;
+        self.state = next;
+        self.save()
+    }
+
+    /// Removes a member.
+    pub fn remove(&mut self, id: &str) -> Result<Member> {
+        let pos = self
+            .state
+            .hospitals
+            .iter()
+            .position(|m| m.id == id)
+            .ok_or_else(|| AuthorityError::UnknownHospital(id.to_owned()))?;
+        let removed = self.state.hospitals.remove(pos);
+        self.save()?;
+        Ok(removed)
+    }
+
+    /// Signs the next trust list (sequence + 1), valid from `now` for `valid_days`.
+    pub fn sign(&mut self, now: NumericDate, valid_days: u32) -> Result<Signed> {
+        if valid_days == 0 || valid_days > MAX_VALID_DAYS {
+            return Err(AuthorityError::BadValidity(valid_days));
+        }
+        let mut next = self.state.clone();
+        next.sequence = next
+            .sequence
+            .checked_add(1)
+            .ok_or_else(|| AuthorityError::Invalid("sequence exhausted".into()))?;
+        let list = build_list(&next, now, valid_days)?;
+        let text = list
+            .sign(&self.root)
+            .map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+        // Check what we publish exactly as a verifier will.
+        TrustList::decode_and_verify(&text, self.root.public_key(), next.sequence, now)
+            .map_err(|e| AuthorityError::Invalid(format!("self-check failed: {e}")))?;
+        self.state = next;
+        self.save()?;
+        Ok(Signed { text, list })
+    }
+
+    fn save(&self) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(&self.state)
+            .map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+        write_atomic(&self.dir.join(STATE_FILE), &bytes)
+    }
+}
+
+fn build_list(state: &State, now: NumericDate, valid_days: u32) -> Result<TrustList> {
+    let hospitals = state
+        .hospitals
+        .iter()
+        .map(Member::to_hospital)
+        .collect::<Result<Vec<_>>>()?;
+    let list = TrustList {
+        authority: state.authority.clone(),
+        sequence: state.sequence,
+        issued_at: now,
+        not_before: now,
+        expires: now.saturating_add(i64::from(valid_days) * DAY),
+        hospitals,
+    };
+    list.validate()
+        .map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+    Ok(list)
+}
+
+/// Parses a JWKS document (`{"keys": [...]}`), as served at `/.well-known/jwks.json`.
+pub fn parse_jwks(bytes: &[u8]) -> Result<Jwks> {
+    if bytes.len() > MAX_JWKS_BYTES {
+        return Err(AuthorityError::BadJwks(format!(
+            "larger than {MAX_JWKS_BYTES} bytes"
+        )));
+    }
+    let jwks: Jwks =
+        serde_json::from_slice(bytes).map_err(|e| AuthorityError::BadJwks(e.to_string()))?;
+    for jwk in &jwks.keys {
+        if jwk.d.is_some() {
+            return Err(AuthorityError::BadJwks(
+                "it contains a private key; publish only public keys".into(),
+            ));
+        }
+    }
+    Ok(jwks)
+}
+
+fn check_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthorityError::BadHospitalId(id.to_owned()))
+    }
+}
+
+fn file_err(path: &Path, e: std::io::Error) -> AuthorityError {
+    AuthorityError::File {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
+    let meta = fs::metadata(path).map_err(|e| file_err(path, e))?;
+    if meta.len() > max {
+        return Err(AuthorityError::File {
+            path: path.to_owned(),
+            message: format!("larger than {max} bytes"),
+        });
+    }
+    fs::read(path).map_err(|e| file_err(path, e))
+}
+
+fn write_new_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| file_err(path, e))?;
+    f.write_all(bytes).map_err(|e| file_err(path, e))?;
+    f.sync_all().map_err(|e| file_err(path, e))
+}
+
+/// Writes `path` through a temporary file and a rename, so readers see the old or the new file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(&tmp)
+        .map_err(|e| file_err(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| file_err(&tmp, e))?;
+    f.sync_all().map_err(|e| file_err(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| file_err(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spondon_core::keys::Ed25519KeyPair;
+
+    fn member(id: &str) -> Member {
+        let record = Es256KeyPair::generate().unwrap();
+        let log = Ed25519KeyPair::generate().unwrap();
+        let vkey = Verifier::ed25519(&format!("peer.{id}.example/log"), *log.public_key())
+            .unwrap()
+            .to_vkey();
+        Member {
+            id: id.into(),
+            name: format!("Hospital {id}"),
+            peer_url: format!("https://peer.{id}.example"),
+            record_keys: Jwks {
+                keys: vec![record.public_key().to_jwk()],
+            },
+            log_vkey: vkey,
+        }
+    }
+
+    #[test]
+    fn sign_verify_and_sequence_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = Authority::init(dir.path(), "DGHS").unwrap();
+        a.add(member("dmch"), false).unwrap();
+        a.add(member("labaid"), false).unwrap();
+        let now = NumericDate::now();
+        let first = a.sign(now, 90).unwrap();
+        assert_eq!(first.list.sequence, 1);
+        let second = a.sign(now, 90).unwrap();
+        let root = a.root_public_key().clone();
+        let list = TrustList::decode_and_verify(&second.text, &root, 2, now).unwrap();
+        assert_eq!(list.hospitals.len(), 2);
+        assert_eq!(list.hospitals[0].log_origin, "peer.dmch.example/log");
+        // A pinned verifier refuses the older list.
+        assert!(TrustList::decode_and_verify(&first.text, &root, 2, now).is_err());
+        // State survives a reopen.
+        let reopened = Authority::open(dir.path()).unwrap();
+        assert_eq!(reopened.sequence(), 2);
+        assert_eq!(reopened.members().len(), 2);
+    }
+
+    #[test]
+    fn refusals_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = Authority::init(dir.path(), "DGHS").unwrap();
+        a.add(member("dmch"), false).unwrap();
+        let before = fs::read(dir.path().join(STATE_FILE)).unwrap();
+
+        assert!(matches!(
+            a.add(member("dmch"), false),
+            Err(AuthorityError::DuplicateHospital(_))
+        ));
+        assert!(matches!(
+            a.add(member("nope"), true),
+            Err(AuthorityError::UnknownHospital(_))
+        ));
+        let mut bad = member("x");
+        bad.id = "Bad Id".into();
+        assert!(matches!(
+            a.add(bad, false),
+            Err(AuthorityError::BadHospitalId(_))
+        ));
+        let mut bad = member("y");
+        bad.log_vkey = "peer.y.example/log+00000000+AAAA".into();
+        assert!(matches!(
+            a.add(bad, false),
+            Err(AuthorityError::BadLogKey(_))
+        ));
+        let mut bad = member("z");
+        bad.record_keys.keys.clear();
+        assert!(matches!(a.add(bad, false), Err(AuthorityError::BadJwks(_))));
+        let mut bad = member("w");
+        bad.peer_url = "not a url".into();
+        assert!(matches!(a.add(bad, false), Err(AuthorityError::Invalid(_))));
+        assert!(matches!(
+            a.sign(NumericDate::now(), 0),
+            Err(AuthorityError::BadValidity(0))
+        ));
+        assert!(matches!(
+            a.sign(NumericDate::now(), 401),
+            Err(AuthorityError::BadValidity(401))
+        ));
+        assert_eq!(fs::read(dir.path().join(STATE_FILE)).unwrap(), before);
+        assert!(matches!(
+            Authority::init(dir.path(), "again"),
+            Err(AuthorityError::AlreadyExists(_))
+        ));
+    }
+
+    #[test]
+    fn key_file_must_be_private_and_jwks_public() {
+        let dir = tempfile::tempdir().unwrap();
+        Authority::init(dir.path(), "DGHS").unwrap();
+        let key = dir.path().join(ROOT_KEY_FILE);
+        fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            Authority::open(dir.path()),
+            Err(AuthorityError::KeyFileMode { .. })
+        ));
+        let private = Es256KeyPair::generate().unwrap();
+        let mut jwk = private.public_key().to_jwk();
+        jwk.d = Some("AAAA".into());
+        let doc = serde_json::to_vec(&Jwks { keys: vec![jwk] }).unwrap();
+        assert!(matches!(parse_jwks(&doc), Err(AuthorityError::BadJwks(_))));
+        assert!(matches!(
+            parse_jwks(b"{\"keys\": 5}"),
+            Err(AuthorityError::BadJwks(_))
+        ));
+        assert!(matches!(
+            parse_jwks(&vec![b' '; MAX_JWKS_BYTES + 1]),
+            Err(AuthorityError::BadJwks(_))
+        ));
+    }
+}

@@ -1,0 +1,187 @@
+//! The node's data directory: `verifier.json` (config), `keys/doctor.p8` (the clinic/doctor
+//! ES256 key), the SQLite database. Directories are 0700, files 0600.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use spondon_core::keys::{Es256KeyPair, Es256PublicKey, Jwk};
+
+use super::NodeError;
+
+const CONFIG_FILE: &str = "verifier.json";
+const KEY_FILE: &str = "keys/doctor.p8";
+
+/// `verifier.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The clinic's name, shown on the page.
+    pub clinic: String,
+    /// `sqlite:…` or `postgres://…`.
+    pub database_url: String,
+    /// The health authority's root key (P-256 JWK) the trust list must be signed by.
+    pub root_key: Jwk,
+    /// Where a newer trust list is fetched from (optional; plain `http://` or a local file path).
+    #[serde(default)]
+    pub trust_list_url: Option<String>,
+    /// How to reach a peer: its public URL (as in the trust list) → the address to connect to,
+    /// `http://host:port` (e.g. a local TLS-terminating proxy, or the peer itself on a LAN).
+    #[serde(default)]
+    pub peer_addresses: BTreeMap<String, String>,
+    /// Seconds between background refreshes of the trust list and revocation lists.
+    #[serde(default = "default_refresh")]
+    pub refresh_secs: u64,
+    /// Largest upload accepted by the API (bytes).
+    #[serde(default = "default_upload")]
+    pub max_upload_bytes: usize,
+    /// Mark the session cookie `Secure` (set when the page is served behind TLS).
+    #[serde(default)]
+    pub secure_cookies: bool,
+}
+
+fn default_refresh() -> u64 {
+    300
+}
+
+fn default_upload() -> usize {
+    4 << 20
+}
+
+impl Config {
+    pub fn root_key(&self) -> Result<Es256PublicKey, NodeError> {
+        Es256PublicKey::from_jwk(&self.root_key)
+            .map_err(|e| NodeError::Config(format!("root_key: {e}")))
+    }
+
+    fn check(&self) -> Result<(), NodeError> {
+        self.root_key()?;
+        if !(10..=86_400).contains(&self.refresh_secs) {
+            return Err(NodeError::Config(
+                "refresh_secs must be between 10 and 86400".into(),
+            ));
+        }
+        if !(1024..=(64 << 20)).contains(&self.max_upload_bytes) {
+            return Err(NodeError::Config(
+                "max_upload_bytes must be between 1 KiB and 64 MiB".into(),
+            ));
+        }
+        for (k, v) in &self.peer_addresses {
+            super::http_client::parse_http_url(v)
+                .map_err(|e| NodeError::Config(format!("peer_addresses[{k:?}]: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+fn write_secret(path: &Path, bytes: &[u8], create_new: bool) -> Result<(), NodeError> {
+    let mut o = OpenOptions::new();
+    o.write(true).mode(0o600);
+    if create_new {
+        o.create_new(true);
+    } else {
+        o.create(true).truncate(true);
+    }
+    let mut f = o
+        .open(path)
+        .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+fn read_secret(path: &Path) -> Result<Vec<u8>, NodeError> {
+    let meta =
+        fs::metadata(path).map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        return Err(NodeError::Config(format!(
+            "{} is readable by group or others; chmod 600 it",
+            path.display()
+        )));
+    }
+    Ok(fs::read(path)?)
+}
+
+/// A data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    pub path: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The default database: SQLite in the data directory.
+    pub fn default_database_url(&self) -> String {
+        format!("sqlite://{}", self.path.join("verifier.sqlite").display())
+    }
+
+    /// Creates the directory (0700), the config and a fresh doctor key. Fails if a config exists.
+    pub fn create(&self, config: &Config) -> Result<Es256KeyPair, NodeError> {
+        config.check()?;
+        if self.path.join(CONFIG_FILE).exists() {
+            return Err(NodeError::Config(format!(
+                "{} already holds a verifier; refusing to overwrite it",
+                self.path.display()
+            )));
+        }
+        fs::create_dir_all(self.path.join("keys"))?;
+        fs::set_permissions(&self.path, fs::Permissions::from_mode(0o700))?;
+        fs::set_permissions(self.path.join("keys"), fs::Permissions::from_mode(0o700))?;
+        let key = Es256KeyPair::generate()?;
+        write_secret(&self.path.join(KEY_FILE), &key.to_pkcs8(), true)?;
+        self.write_config(config, true)?;
+        Ok(key)
+    }
+
+    fn write_config(&self, config: &Config, create_new: bool) -> Result<(), NodeError> {
+        let bytes = serde_json::to_vec_pretty(config)
+            .map_err(|e| NodeError::Config(format!("cannot encode config: {e}")))?;
+        if create_new {
+            return write_secret(&self.path.join(CONFIG_FILE), &bytes, true);
+        }
+        let tmp = self.path.join(format!("{CONFIG_FILE}.new"));
+        write_secret(&tmp, &bytes, false)?;
+        fs::rename(&tmp, self.path.join(CONFIG_FILE))?;
+        Ok(())
+    }
+
+    /// Reads and checks `verifier.json`.
+    pub fn config(&self) -> Result<Config, NodeError> {
+        let path = self.path.join(CONFIG_FILE);
+        let bytes = read_secret(&path)?;
+        let cfg: Config = serde_json::from_slice(&bytes)
+            .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Sets (or, with `None`, removes) the address a peer URL is reached at.
+    pub fn set_peer_address(&self, url: &str, address: Option<&str>) -> Result<Config, NodeError> {
+        let mut cfg = self.config()?;
+        match address {
+            Some(a) => {
+                super::http_client::parse_http_url(a)
+                    .map_err(|e| NodeError::Config(format!("--address: {e}")))?;
+                cfg.peer_addresses.insert(url.to_owned(), a.to_owned());
+            }
+            None => {
+                cfg.peer_addresses.remove(url);
+            }
+        }
+        self.write_config(&cfg, false)?;
+        Ok(cfg)
+    }
+
+    /// Reads the doctor key (refusing a file readable by group or others).
+    pub fn key(&self) -> Result<Es256KeyPair, NodeError> {
+        let p = self.path.join(KEY_FILE);
+        Es256KeyPair::from_pkcs8(&read_secret(&p)?)
+            .map_err(|e| NodeError::Config(format!("{}: {e}", p.display())))
+    }
+}

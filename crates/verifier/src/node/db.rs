@@ -1,0 +1,230 @@
+//! The node's database (SQLite by default, PostgreSQL by URL). It holds no health data: staff
+//! token hashes, the pinned trust lists, cached revocation lists, refresh status, the doctor
+//! credential and access receipts.
+
+use std::str::FromStr as _;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{PgPool, Row as _, SqlitePool};
+
+use super::NodeError;
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// A pool on one of the two engines.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// A cached revocation list.
+#[derive(Debug, Clone)]
+pub struct StoredCrl {
+    pub issuer: String,
+    pub kid: String,
+    pub crl: String,
+    pub fetched_at: i64,
+}
+
+/// The last refresh of one source.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RefreshStatus {
+    pub source: String,
+    pub ok_at: Option<i64>,
+    pub tried_at: i64,
+    pub error: Option<String>,
+}
+
+/// One access receipt (what the clinic did under a grant; no health data).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Receipt {
+    pub grant_id: String,
+    pub peer: String,
+    pub action: String,
+    pub outcome: String,
+    pub records: i64,
+    pub access_log_index: Option<i64>,
+    pub at: i64,
+}
+
+impl Db {
+    /// Connects (creating an SQLite file if missing) and runs the migrations.
+    pub async fn open(url: &str) -> Result<Db, NodeError> {
+        let db = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(std::time::Duration::from_secs(10));
+            Db::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(opts)
+                    .await?,
+            )
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Db::Postgres(PgPoolOptions::new().max_connections(8).connect(url).await?)
+        } else {
+            return Err(NodeError::Config(
+                "the database URL must start with sqlite: or postgres://".into(),
+            ));
+        };
+        match &db {
+            Db::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+            Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
+        }
+        Ok(db)
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, p => p.close().await)
+    }
+
+    pub async fn add_staff(&self, name: &str, hash: &[u8; 32], now: i64) -> Result<(), NodeError> {
+        let exists: Option<i64> = on_db!(self, p => sqlx::query_scalar("SELECT created_at FROM verifier_staff WHERE name = $1")
+            .bind(name).fetch_optional(p).await?);
+        if exists.is_some() {
+            return Err(NodeError::DuplicateStaff(name.to_owned()));
+        }
+        on_db!(self, p => sqlx::query("INSERT INTO verifier_staff (token_hash, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&hash[..]).bind(name).bind(now).execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn remove_staff(&self, name: &str) -> Result<bool, NodeError> {
+        let n = on_db!(self, p => sqlx::query("DELETE FROM verifier_staff WHERE name = $1")
+            .bind(name).execute(p).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    /// The staff name holding a token with this hash.
+    pub async fn staff_by_hash(&self, hash: &[u8; 32]) -> Result<Option<String>, NodeError> {
+        Ok(
+            on_db!(self, p => sqlx::query_scalar("SELECT name FROM verifier_staff WHERE token_hash = $1")
+            .bind(&hash[..]).fetch_optional(p).await?),
+        )
+    }
+
+    pub async fn staff_names(&self) -> Result<Vec<String>, NodeError> {
+        Ok(
+            on_db!(self, p => sqlx::query_scalar("SELECT name FROM verifier_staff ORDER BY name")
+            .fetch_all(p).await?),
+        )
+    }
+
+    /// Pins a trust list (its sequence must be new).
+    pub async fn pin_trust_list(
+        &self,
+        sequence: u64,
+        text: &str,
+        now: i64,
+    ) -> Result<(), NodeError> {
+        let seq = i64::try_from(sequence)
+            .map_err(|_| NodeError::TrustList("sequence too large".into()))?;
+        on_db!(self, p => sqlx::query("INSERT INTO verifier_trust_lists (sequence, text, fetched_at) VALUES ($1, $2, $3) ON CONFLICT (sequence) DO UPDATE SET fetched_at = excluded.fetched_at")
+            .bind(seq).bind(text).bind(now).execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The highest pinned trust list: (text, fetched_at).
+    pub async fn latest_trust_list(&self) -> Result<Option<(String, i64)>, NodeError> {
+        let row = on_db!(self, p => sqlx::query("SELECT text, fetched_at FROM verifier_trust_lists ORDER BY sequence DESC LIMIT 1")
+            .fetch_optional(p).await?.map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1))));
+        Ok(row)
+    }
+
+    pub async fn store_crl(&self, c: &StoredCrl) -> Result<(), NodeError> {
+        on_db!(self, p => sqlx::query("INSERT INTO verifier_crls (issuer, kid, crl, fetched_at) VALUES ($1, $2, $3, $4) ON CONFLICT (issuer, kid) DO UPDATE SET crl = excluded.crl, fetched_at = excluded.fetched_at")
+            .bind(&c.issuer).bind(&c.kid).bind(&c.crl).bind(c.fetched_at).execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn crls(&self) -> Result<Vec<StoredCrl>, NodeError> {
+        let rows = on_db!(self, p => sqlx::query("SELECT issuer, kid, crl, fetched_at FROM verifier_crls ORDER BY issuer, kid")
+            .fetch_all(p).await?.into_iter().map(|r| StoredCrl {
+                issuer: r.get(0), kid: r.get(1), crl: r.get(2), fetched_at: r.get(3),
+            }).collect());
+        Ok(rows)
+    }
+
+    pub async fn record_refresh(
+        &self,
+        source: &str,
+        now: i64,
+        error: Option<&str>,
+    ) -> Result<(), NodeError> {
+        let ok_at = if error.is_none() { Some(now) } else { None };
+        on_db!(self, p => sqlx::query("INSERT INTO verifier_refresh (source, ok_at, tried_at, error) VALUES ($1, $2, $3, $4) ON CONFLICT (source) DO UPDATE SET ok_at = COALESCE(excluded.ok_at, verifier_refresh.ok_at), tried_at = excluded.tried_at, error = excluded.error")
+            .bind(source).bind(ok_at).bind(now).bind(error).execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn refresh_status(&self) -> Result<Vec<RefreshStatus>, NodeError> {
+        let rows = on_db!(self, p => sqlx::query("SELECT source, ok_at, tried_at, error FROM verifier_refresh ORDER BY source")
+            .fetch_all(p).await?.into_iter().map(|r| RefreshStatus {
+                source: r.get(0), ok_at: r.get(1), tried_at: r.get(2), error: r.get(3),
+            }).collect());
+        Ok(rows)
+    }
+
+    pub async fn set_doctor_credential(
+        &self,
+        kid: &str,
+        text: &str,
+        now: i64,
+    ) -> Result<(), NodeError> {
+        on_db!(self, p => sqlx::query("INSERT INTO verifier_doctor_credential (kid, credential, imported_at) VALUES ($1, $2, $3) ON CONFLICT (kid) DO UPDATE SET credential = excluded.credential, imported_at = excluded.imported_at")
+            .bind(kid).bind(text).bind(now).execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn doctor_credential(&self, kid: &str) -> Result<Option<String>, NodeError> {
+        Ok(
+            on_db!(self, p => sqlx::query_scalar("SELECT credential FROM verifier_doctor_credential WHERE kid = $1")
+            .bind(kid).fetch_optional(p).await?),
+        )
+    }
+
+    pub async fn add_receipt(&self, r: &Receipt) -> Result<(), NodeError> {
+        on_db!(self, p => sqlx::query("INSERT INTO verifier_receipts (grant_id, peer, action, outcome, records, access_log_index, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&r.grant_id).bind(&r.peer).bind(&r.action).bind(&r.outcome).bind(r.records).bind(r.access_log_index).bind(r.at).execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    pub async fn receipts(&self, limit: i64) -> Result<Vec<Receipt>, NodeError> {
+        let rows = on_db!(self, p => sqlx::query("SELECT grant_id, peer, action, outcome, records, access_log_index, at FROM verifier_receipts ORDER BY id DESC LIMIT $1")
+            .bind(limit).fetch_all(p).await?.into_iter().map(|r| Receipt {
+                grant_id: r.get(0), peer: r.get(1), action: r.get(2), outcome: r.get(3),
+                records: r.get(4), access_log_index: r.get(5), at: r.get(6),
+            }).collect());
+        Ok(rows)
+    }
+
+    /// Rows in every table (tests: "nothing stored").
+    pub async fn counts(&self) -> Result<Vec<(String, i64)>, NodeError> {
+        let mut out = Vec::new();
+        for t in [
+            "verifier_staff",
+            "verifier_trust_lists",
+            "verifier_crls",
+            "verifier_doctor_credential",
+            "verifier_receipts",
+        ] {
+            let q = format!("SELECT COUNT(*) FROM {t}");
+            let n: i64 = on_db!(self, p => sqlx::query_scalar(&q).fetch_one(p).await?);
+            out.push((t.to_owned(), n));
+        }
+        Ok(out)
+    }
+}

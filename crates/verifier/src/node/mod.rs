@@ -1,0 +1,34 @@
+//! The clinic verifier node: configuration, database, trust state, grant checks, peers.
+
+pub mod config;
+pub mod db;
+pub mod grant;
+pub mod http_client;
+pub mod records;
+pub mod refresh;
+pub mod state;
+
+pub use state::Node;
+
+/// Errors of the node (not of a verdict: a refused grant is a verdict, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("key: {0}")]
+    Key(#[from] spondon_core::keys::KeyError),
+    #[error("the trust list cannot be accepted: {0}")]
+    TrustList(String),
+    #[error("the doctor credential cannot be accepted: {0}")]
+    Credential(String),
+    #[error("staff member {0:?} already exists")]
+    DuplicateStaff(String),
+    #[error("stored data is inconsistent: {0}")]
+    Integrity(String),
+}

@@ -1,0 +1,527 @@
+//! Fetching granted records from peers with proof of possession, verifying each one
+//! (SMART Health Card signature by a hospital key in the trust list, log inclusion under a
+//! checkpoint signed by the hospital's log key), and rendering them for a doctor. Nothing here
+//! is stored: only a receipt per peer (grant id, peer, outcome, count).
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use spondon_core::NumericDate;
+use spondon_core::keys::Es256KeyPair;
+use spondon_core::shc::{ParsedCard, VerifyOptions};
+use spondon_core::token::{Audience, Grant, Hospital, PopProof, PopRequest};
+use spondon_ledger::merkle::{leaf_hash, verify_inclusion};
+use spondon_ledger::{LogEntry, Opening, SignedCheckpoint, Verifier};
+
+use super::http_client;
+use super::state::TrustState;
+
+/// What went wrong talking to one peer (the others are still shown).
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerFailure {
+    pub peer: String,
+    pub hospital: Option<String>,
+    /// `unreachable`, `no_address`, `refused` (with the peer's own code), `bad_response`.
+    pub code: String,
+    /// The peer's problem code when it refused (`revoked`, `pop_key_mismatch`, …).
+    pub peer_code: Option<String>,
+    pub message: String,
+}
+
+/// One verified record, rendered.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordView {
+    pub id: String,
+    pub kind: String,
+    pub issued_at: i64,
+    pub issued: String,
+    pub hospital: String,
+    /// Every check passed (signature, log inclusion). Records that fail are not shown at all,
+    /// only counted in `PeerFailure`s.
+    pub verified: bool,
+    pub log_index: u64,
+    pub items: Vec<Value>,
+}
+
+/// All that came back for one grant.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fetched {
+    pub patient_name: Option<String>,
+    pub medications: Vec<Value>,
+    pub lab_results: Vec<Value>,
+    pub diagnoses: Vec<Value>,
+    pub immunizations: Vec<Value>,
+    pub timeline: Vec<RecordView>,
+    pub failures: Vec<PeerFailure>,
+    /// (peer, records, access log index) per peer that answered.
+    pub receipts: Vec<(String, usize, Option<u64>)>,
+}
+
+/// The address to connect to for a peer URL: the configured one, or the URL itself if it is
+/// plain `http://`.
+pub fn address_for(
+    peer_url: &str,
+    addresses: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    addresses
+        .get(peer_url)
+        .cloned()
+        .or_else(|| peer_url.starts_with("http://").then(|| peer_url.to_owned()))
+}
+
+fn fail(peer: &str, hospital: Option<&Hospital>, code: &str, message: String) -> PeerFailure {
+    PeerFailure {
+        peer: peer.to_owned(),
+        hospital: hospital.map(|h| h.name.clone()),
+        code: code.to_owned(),
+        peer_code: None,
+        message,
+    }
+}
+
+/// A POST with a fresh nonce and PoP for `path` at one peer. Returns the response or a failure.
+async fn pop_post(
+    hospital: &Hospital,
+    address: &str,
+    key: &Es256KeyPair,
+    grant: &Grant,
+    path: &str,
+    body: &Value,
+) -> Result<http_client::Response, PeerFailure> {
+    let peer = &hospital.peer_url;
+    let unreachable =
+        |e: http_client::HttpError| fail(peer, Some(hospital), "unreachable", e.to_string());
+    let mut headers: Vec<(&str, String)> = vec![("Content-Type", "application/json".into())];
+    if matches!(grant.audience, Audience::Key { .. }) {
+        let r = http_client::request(address, "POST", "/nonce", &[], b"")
+            .await
+            .map_err(unreachable)?;
+        let nonce = serde_json::from_slice::<Value>(&r.body)
+            .ok()
+            .and_then(|v| {
+                v["nonce"]
+                    .as_str()
+                    .and_then(|n| spondon_core::b64::decode(n).ok())
+            })
+            .ok_or_else(|| {
+                fail(
+                    peer,
+                    Some(hospital),
+                    "bad_response",
+                    format!("POST /nonce answered {} without a nonce", r.status),
+                )
+            })?;
+        let url = format!("{peer}{path}");
+        let pop = PopProof::create(
+            key,
+            grant.id,
+            &PopRequest {
+                method: "POST",
+                url: &url,
+                nonce: &nonce,
+            },
+            NumericDate::now(),
+        )
+        .map_err(|e| {
+            fail(
+                peer,
+                Some(hospital),
+                "bad_response",
+                format!("cannot make the proof of possession: {e}"),
+            )
+        })?;
+        headers.push(("Spondon-PoP", pop));
+    }
+    let hs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    http_client::request(address, "POST", path, &hs, body.to_string().as_bytes())
+        .await
+        .map_err(unreachable)
+}
+
+fn refused(hospital: &Hospital, r: &http_client::Response) -> PeerFailure {
+    let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    PeerFailure {
+        peer: hospital.peer_url.clone(),
+        hospital: Some(hospital.name.clone()),
+        code: "refused".into(),
+        peer_code: v["code"].as_str().map(str::to_owned),
+        message: v["detail"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("the peer answered HTTP {}", r.status)),
+    }
+}
+
+/// Redeems the grant at every peer it names and verifies what comes back.
+pub async fn fetch(
+    grant: &Grant,
+    grant_text: &str,
+    passcode: Option<&str>,
+    key: &Es256KeyPair,
+    trust: &TrustState,
+    addresses: &std::collections::BTreeMap<String, String>,
+) -> Fetched {
+    let mut out = Fetched {
+        patient_name: None,
+        medications: vec![],
+        lab_results: vec![],
+        diagnoses: vec![],
+        immunizations: vec![],
+        timeline: vec![],
+        failures: vec![],
+        receipts: vec![],
+    };
+    let now = NumericDate::now();
+    for peer in &grant.peers {
+        let Some(hospital) = trust.hospital_for_peer(peer) else {
+            out.failures.push(fail(
+                peer,
+                None,
+                "unknown_peer",
+                "not a hospital in the trust list".into(),
+            ));
+            continue;
+        };
+        let Some(address) = address_for(&hospital.peer_url, addresses) else {
+            out.failures.push(fail(
+                peer,
+                Some(hospital),
+                "no_address",
+                format!(
+                    "no address is configured for {} (spondon-verifier peer-address)",
+                    hospital.peer_url
+                ),
+            ));
+            continue;
+        };
+        let mut body = json!({"grant": grant_text});
+        if let Some(p) = passcode {
+            body["passcode"] = json!(p);
+        }
+        let r = match pop_post(hospital, &address, key, grant, "/grant/records", &body).await {
+            Ok(r) => r,
+            Err(f) => {
+                out.failures.push(f);
+                continue;
+            }
+        };
+        if r.status != 200 {
+            out.failures.push(refused(hospital, &r));
+            out.receipts.push((hospital.peer_url.clone(), 0, None));
+            continue;
+        }
+        let Ok(v) = serde_json::from_slice::<Value>(&r.body) else {
+            out.failures.push(fail(
+                peer,
+                Some(hospital),
+                "bad_response",
+                "the answer is not JSON".into(),
+            ));
+            continue;
+        };
+        match verify_batch(&v, hospital, trust, now) {
+            Ok(records) => {
+                out.receipts.push((
+                    hospital.peer_url.clone(),
+                    records.len(),
+                    v["access_log_index"].as_u64(),
+                ));
+                for (rec, bundle) in records {
+                    render(&mut out, rec, &bundle);
+                }
+            }
+            Err(msg) => out
+                .failures
+                .push(fail(peer, Some(hospital), "bad_response", msg)),
+        }
+    }
+    out.timeline.sort_by_key(|r| std::cmp::Reverse(r.issued_at));
+    out
+}
+
+/// Writes a record under a write grant at the first peer the grant names.
+pub async fn write(
+    grant: &Grant,
+    grant_text: &str,
+    kind: &str,
+    resources: &[Value],
+    key: &Es256KeyPair,
+    trust: &TrustState,
+    addresses: &std::collections::BTreeMap<String, String>,
+) -> Result<Value, PeerFailure> {
+    let peer = grant.peers.first().map(String::as_str).unwrap_or_default();
+    let hospital = trust.hospital_for_peer(peer).ok_or_else(|| {
+        fail(
+            peer,
+            None,
+            "unknown_peer",
+            "not a hospital in the trust list".into(),
+        )
+    })?;
+    let address = address_for(&hospital.peer_url, addresses).ok_or_else(|| {
+        fail(
+            peer,
+            Some(hospital),
+            "no_address",
+            format!("no address is configured for {}", hospital.peer_url),
+        )
+    })?;
+    let body = json!({"grant": grant_text, "kind": kind, "resources": resources});
+    let r = pop_post(hospital, &address, key, grant, "/grant/write", &body).await?;
+    if r.status != 201 && r.status != 200 {
+        return Err(refused(hospital, &r));
+    }
+    serde_json::from_slice(&r.body).map_err(|_| {
+        fail(
+            peer,
+            Some(hospital),
+            "bad_response",
+            "the answer is not JSON".into(),
+        )
+    })
+}
+
+fn b64_any(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .ok()
+        .or_else(|| spondon_core::b64::decode(s).ok())
+}
+
+/// Verifies every record of a `/grant/records` answer. Any record failing a check fails the
+/// whole batch (a peer sending something unverifiable is not trusted for the rest either).
+fn verify_batch(
+    v: &Value,
+    hospital: &Hospital,
+    trust: &TrustState,
+    now: NumericDate,
+) -> Result<Vec<(RecordView, Value)>, String> {
+    let log = Verifier::ed25519(&hospital.log_origin, hospital.log_key)
+        .map_err(|e| format!("the trust list's log key is unusable: {e}"))?;
+    let cp_text = v["checkpoint"].as_str().ok_or("no checkpoint")?;
+    let cp = SignedCheckpoint::verify(cp_text.as_bytes(), &hospital.log_origin, &[log])
+        .map_err(|e| format!("the checkpoint does not verify with the hospital's log key: {e}"))?;
+    let mut out = Vec::new();
+    for rec in v["records"].as_array().ok_or("no records array")? {
+        let id = rec["id"].as_str().ok_or("a record has no id")?;
+        let jws = rec["jws"].as_str().ok_or("a record has no card")?;
+        let card = ParsedCard::parse(jws).map_err(|e| format!("record {id}: {e}"))?;
+        if card.iss() != hospital.peer_url {
+            return Err(format!(
+                "record {id} was issued by {}, not by this hospital",
+                card.iss()
+            ));
+        }
+        let verified = card
+            .verify_with(&trust.directory, &VerifyOptions::at(now))
+            .map_err(|e| format!("record {id}: the health card does not verify: {e}"))?;
+        let entry_bytes = rec["entry"]
+            .as_str()
+            .and_then(b64_any)
+            .ok_or("a record has no log entry")?;
+        let entry = LogEntry::decode(&entry_bytes).map_err(|e| format!("record {id}: {e}"))?;
+        let salt: [u8; 32] = rec["salt"]
+            .as_str()
+            .and_then(b64_any)
+            .and_then(|s| s.try_into().ok())
+            .ok_or("a record has no 32-byte salt")?;
+        let opening = Opening {
+            salt,
+            payload: jws.as_bytes().to_vec(),
+        };
+        if !entry.opens(&opening) {
+            return Err(format!(
+                "record {id}: the log entry does not commit to this card"
+            ));
+        }
+        let index = rec["log_index"]
+            .as_u64()
+            .ok_or("a record has no log index")?;
+        let proof: Vec<[u8; 32]> = rec["inclusion_proof"]
+            .as_array()
+            .ok_or("a record has no inclusion proof")?
+            .iter()
+            .map(|h| h.as_str().and_then(b64_any).and_then(|b| b.try_into().ok()))
+            .collect::<Option<_>>()
+            .ok_or("an inclusion proof hash is malformed")?;
+        verify_inclusion(
+            &leaf_hash(&entry_bytes),
+            index,
+            cp.checkpoint.size,
+            &proof,
+            &cp.checkpoint.root,
+        )
+        .map_err(|e| format!("record {id}: not included in the hospital's log: {e}"))?;
+        let issued_at = rec["issued_at"].as_i64().unwrap_or(entry.time.0);
+        out.push((
+            RecordView {
+                id: id.to_owned(),
+                kind: rec["kind"].as_str().unwrap_or("record").to_owned(),
+                issued_at,
+                issued: super::grant::utc_words(issued_at),
+                hospital: hospital.name.clone(),
+                verified: true,
+                log_index: index,
+                items: vec![],
+            },
+            verified.fhir_bundle,
+        ));
+    }
+    Ok(out)
+}
+
+/// Names of common codes, for cards minified without `display` (SMART Health Cards drop it to
+/// fit a QR code).
+const CODE_NAMES: &[(&str, &str)] = &[
+    ("58410-2", "Complete blood count (CBC) panel"),
+    ("777-3", "Platelets"),
+    ("718-7", "Hemoglobin"),
+    ("6690-2", "Leukocytes (WBC)"),
+    ("789-8", "Erythrocytes (RBC)"),
+    ("4544-3", "Hematocrit"),
+    ("1558-6", "Fasting glucose"),
+    ("2345-7", "Glucose"),
+    ("4548-4", "Hemoglobin A1c"),
+    ("75377-4", "Dengue virus NS1 antigen"),
+    ("2160-0", "Creatinine"),
+    ("A01.0", "Typhoid fever"),
+    ("A15.0", "Tuberculosis of lung"),
+    ("A97.0", "Dengue without warning signs"),
+    ("E11.9", "Type 2 diabetes mellitus without complications"),
+    ("I10", "Essential (primary) hypertension"),
+];
+
+fn text_of(concept: &Value) -> Option<String> {
+    concept["text"]
+        .as_str()
+        .or_else(|| concept["coding"][0]["display"].as_str())
+        .map(str::to_owned)
+        .or_else(|| {
+            let c = &concept["coding"][0];
+            let code = c["code"].as_str()?;
+            if let Some((_, name)) = CODE_NAMES.iter().find(|(k, _)| *k == code) {
+                return Some((*name).to_owned());
+            }
+            Some(code).map(|code| match c["system"].as_str() {
+                Some(s) if s.contains("icd-10") => format!("ICD-10 {code}"),
+                Some(s) if s.contains("loinc") => format!("LOINC {code}"),
+                _ => code.to_owned(),
+            })
+        })
+}
+
+fn quantity(q: &Value) -> Option<(f64, String)> {
+    Some((
+        q["value"].as_f64()?,
+        q["unit"]
+            .as_str()
+            .or(q["code"].as_str())
+            .unwrap_or("")
+            .to_owned(),
+    ))
+}
+
+/// One lab result with its range and flag (`low`, `high`, `normal`, or none).
+fn observation(o: &Value) -> Value {
+    let name = text_of(&o["code"]).unwrap_or_else(|| "Observation".into());
+    let value = quantity(&o["valueQuantity"]);
+    let range = &o["referenceRange"][0];
+    let low = range["low"]["value"].as_f64();
+    let high = range["high"]["value"].as_f64();
+    let flag = value.as_ref().and_then(|(v, _)| match (low, high) {
+        (Some(l), _) if *v < l => Some("low"),
+        (_, Some(h)) if *v > h => Some("high"),
+        (None, None) => None,
+        _ => Some("normal"),
+    });
+    let shown = match &value {
+        Some((v, u)) => format!("{v} {u}").trim().to_owned(),
+        None => o["valueString"]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| text_of(&o["valueCodeableConcept"]))
+            .unwrap_or_default(),
+    };
+    let range_words = match (low, high) {
+        (Some(l), Some(h)) => Some(format!("{l}–{h}")),
+        (Some(l), None) => Some(format!("≥ {l}")),
+        (None, Some(h)) => Some(format!("≤ {h}")),
+        _ => range["text"].as_str().map(str::to_owned),
+    };
+    json!({"name": name, "value": shown, "range": range_words, "flag": flag,
+           "date": o["effectiveDateTime"].as_str()})
+}
+
+fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
+    let resources = spondon_core::shc::fhir::resources(bundle);
+    for r in resources {
+        match spondon_core::shc::fhir::resource_type(r) {
+            Some("Patient") if out.patient_name.is_none() => {
+                let n = &r["name"][0];
+                let name = n["text"].as_str().map(str::to_owned).or_else(|| {
+                    let given: Vec<&str> = n["given"]
+                        .as_array()
+                        .map(|g| g.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    let family = n["family"].as_str().unwrap_or("");
+                    let s = format!("{} {family}", given.join(" ")).trim().to_owned();
+                    (!s.is_empty()).then_some(s)
+                });
+                out.patient_name = name;
+            }
+            Some("MedicationRequest") => {
+                let m = json!({
+                    "medication": text_of(&r["medicationCodeableConcept"]).unwrap_or_else(|| "Medication".into()),
+                    "dosage": r["dosageInstruction"][0]["text"].as_str(),
+                    "status": r["status"].as_str(),
+                    "date": r["authoredOn"].as_str(),
+                    "prescriber": r["requester"]["display"].as_str(),
+                    "hospital": rec.hospital,
+                });
+                rec.items
+                    .push(json!({"type": "medication", "text": m["medication"]}));
+                out.medications.push(m);
+            }
+            Some("Observation") => {
+                let mut o = observation(r);
+                o["hospital"] = json!(rec.hospital);
+                rec.items.push(json!({"type": "lab", "text": o["name"]}));
+                out.lab_results.push(o);
+            }
+            Some("Condition") => {
+                let d = json!({
+                    "diagnosis": text_of(&r["code"]).unwrap_or_else(|| "Condition".into()),
+                    "code": r["code"]["coding"][0]["code"].as_str(),
+                    "status": r["clinicalStatus"]["coding"][0]["code"].as_str(),
+                    "date": r["recordedDate"].as_str().or(r["onsetDateTime"].as_str()),
+                    "hospital": rec.hospital,
+                });
+                rec.items
+                    .push(json!({"type": "diagnosis", "text": d["diagnosis"]}));
+                out.diagnoses.push(d);
+            }
+            Some("Immunization") => {
+                let i = json!({
+                    "vaccine": text_of(&r["vaccineCode"]).unwrap_or_else(|| "Vaccine".into()),
+                    "date": r["occurrenceDateTime"].as_str(),
+                    "hospital": rec.hospital,
+                });
+                rec.items
+                    .push(json!({"type": "immunization", "text": i["vaccine"]}));
+                out.immunizations.push(i);
+            }
+            Some("DiagnosticReport") => {
+                rec.items
+                    .push(json!({"type": "report", "text": text_of(&r["code"])}));
+            }
+            Some("Encounter") => {
+                rec.items.push(json!({"type": "visit", "text": text_of(&r["type"][0]).or_else(|| text_of(&r["reasonCode"][0])).unwrap_or_else(|| "Visit".into())}));
+            }
+            Some(other) => {
+                rec.items.push(json!({"type": "other", "text": other}));
+            }
+            None => {}
+        }
+    }
+    out.timeline.push(rec);
+}

@@ -1,0 +1,412 @@
+//! The running node: config, doctor key, database, and the in-memory trust state every grant
+//! check reads (no database access per check).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use spondon_core::NumericDate;
+use spondon_core::keys::{Es256KeyPair, Es256PublicKey, sha256};
+use spondon_core::shc::{Crl, Directory};
+use spondon_core::token::{self, DoctorCredential, TokenClaims, TrustAnchors, TrustList};
+
+use super::NodeError;
+use super::config::{Config, DataDir};
+use super::db::{Db, StoredCrl};
+
+/// Prefix of staff tokens.
+pub const STAFF_TOKEN_PREFIX: &str = "spvs_";
+/// How long a page session lasts.
+pub const SESSION_SECS: i64 = 12 * 3600;
+
+/// What grants, credentials and records are checked against. Replaced as a whole on refresh.
+#[derive(Debug, Clone)]
+pub struct TrustState {
+    pub list: TrustList,
+    pub text: String,
+    /// When this list was fetched or pinned.
+    pub fetched_at: i64,
+    /// The hospitals as SMART Health Card issuers: record keys and cached CRLs.
+    pub directory: Directory,
+    /// The oldest successful revocation-list refresh over all hospitals (`None`: never).
+    pub revocations_as_of: Option<i64>,
+}
+
+impl TrustState {
+    /// The hospital a grant's peer entry names (its peer URL or its id).
+    pub fn hospital_for_peer(&self, peer: &str) -> Option<&token::Hospital> {
+        self.list
+            .hospitals
+            .iter()
+            .find(|h| h.peer_url == peer || h.id == peer)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    staff: String,
+    expires: i64,
+}
+
+/// The doctor credential imported for this node's key.
+#[derive(Debug, Clone)]
+pub struct CredentialInfo {
+    pub text: String,
+    pub credential: DoctorCredential,
+}
+
+/// A running verifier node.
+#[derive(Debug)]
+pub struct Node {
+    pub config: Config,
+    pub data: DataDir,
+    pub key: Es256KeyPair,
+    pub db: Db,
+    root: Es256PublicKey,
+    trust: RwLock<Arc<TrustState>>,
+    staff: RwLock<HashMap<[u8; 32], String>>,
+    sessions: Mutex<HashMap<[u8; 32], Session>>,
+    credential: RwLock<Option<Arc<CredentialInfo>>>,
+}
+
+fn random_token(prefix: &str) -> Result<String, NodeError> {
+    let bytes: [u8; 32] = spondon_core::keys::random_bytes()?;
+    Ok(format!("{prefix}{}", spondon_core::b64::encode(bytes)))
+}
+
+/// Verifies a trust list's signature by `root` (not its time: an expired list is still shown,
+/// with a warning) and its sequence against `min_sequence`.
+pub fn verify_trust_list(
+    text: &str,
+    root: &Es256PublicKey,
+    min_sequence: u64,
+) -> Result<TrustList, NodeError> {
+    let bad = |e: token::TokenError| NodeError::TrustList(e.to_string());
+    let parsed = token::decode_any(text.trim()).map_err(bad)?;
+    let TokenClaims::TrustList(list) = &parsed.claims else {
+        return Err(NodeError::TrustList(format!(
+            "this is a {}, not a trust list",
+            parsed.kind.name()
+        )));
+    };
+    let anchors = TrustAnchors {
+        root_key: Some(root),
+        min_trust_list_sequence: min_sequence,
+        ..TrustAnchors::default()
+    };
+    // Signature and sequence; the time window is judged separately (at its own start).
+    parsed.verify(&anchors, list.not_before).map_err(bad)?;
+    Ok(list.clone())
+}
+
+fn build_state(
+    list: TrustList,
+    text: String,
+    fetched_at: i64,
+    crls: &[StoredCrl],
+    revocations_as_of: Option<i64>,
+) -> Result<TrustState, NodeError> {
+    let mut directory = Directory::new();
+    for h in &list.hospitals {
+        let bad = |e: spondon_core::shc::ShcError| {
+            NodeError::TrustList(format!("hospital {:?}: {e}", h.id))
+        };
+        directory
+            .add_issuer(&h.peer_url, Some(&h.name))
+            .map_err(bad)?;
+        for k in &h.record_keys {
+            directory.add_key(&h.peer_url, k.to_jwk()).map_err(bad)?;
+        }
+    }
+    for c in crls {
+        if list.hospitals.iter().any(|h| h.peer_url == c.issuer) {
+            // A cached list that no longer parses is ignored (the refresh replaces it).
+            if let Ok(crl) = Crl::from_json(&c.crl) {
+                let _ = directory.add_crl(&c.issuer, crl);
+            }
+        }
+    }
+    Ok(TrustState {
+        list,
+        text,
+        fetched_at,
+        directory,
+        revocations_as_of,
+    })
+}
+
+impl Node {
+    /// `spondon-verifier init`: data directory, key, database, pinned trust list.
+    pub async fn init(
+        data: &DataDir,
+        clinic: &str,
+        database_url: Option<&str>,
+        trust_text: &str,
+        root_key: &spondon_core::keys::Jwk,
+        trust_list_url: Option<String>,
+    ) -> Result<Node, NodeError> {
+        let clinic = clinic.trim();
+        if clinic.is_empty() || clinic.len() > 200 {
+            return Err(NodeError::Config(
+                "--clinic must be 1 to 200 characters".into(),
+            ));
+        }
+        let root = Es256PublicKey::from_jwk(root_key)
+            .map_err(|e| NodeError::Config(format!("--root-key: {e}")))?;
+        let list = verify_trust_list(trust_text, &root, 0)?;
+        let now = NumericDate::now().0;
+        if now >= list.expires.0 {
+            return Err(NodeError::TrustList("it has expired".into()));
+        }
+        let config = Config {
+            clinic: clinic.to_owned(),
+            database_url: database_url
+                .map(str::to_owned)
+                .unwrap_or_else(|| data.default_database_url()),
+            root_key: root.to_jwk(),
+            trust_list_url,
+            peer_addresses: Default::default(),
+            refresh_secs: 300,
+            max_upload_bytes: 4 << 20,
+            secure_cookies: false,
+        };
+        let key = data.create(&config)?;
+        let db = Db::open(&config.database_url).await?;
+        db.pin_trust_list(list.sequence, trust_text.trim(), now)
+            .await?;
+        Self::assemble(config, data.clone(), key, db).await
+    }
+
+    /// Opens an initialised node.
+    pub async fn open(data: &DataDir, database_url: Option<&str>) -> Result<Node, NodeError> {
+        let mut config = data.config()?;
+        if let Some(u) = database_url {
+            config.database_url = u.to_owned();
+        }
+        let key = data.key()?;
+        let db = Db::open(&config.database_url).await?;
+        Self::assemble(config, data.clone(), key, db).await
+    }
+
+    async fn assemble(
+        config: Config,
+        data: DataDir,
+        key: Es256KeyPair,
+        db: Db,
+    ) -> Result<Node, NodeError> {
+        let root = config.root_key()?;
+        let (text, fetched_at) = db
+            .latest_trust_list()
+            .await?
+            .ok_or_else(|| NodeError::Integrity("no trust list is pinned".into()))?;
+        let list = verify_trust_list(&text, &root, 0)?;
+        let crls = db.crls().await?;
+        let as_of = revocations_as_of(&db, &list).await?;
+        let state = build_state(list, text, fetched_at, &crls, as_of)?;
+        // Staff token hashes are loaded lazily on first use.
+        let staff = HashMap::new();
+        let credential = match db.doctor_credential(key.kid()).await? {
+            Some(text) => Some(Arc::new(parse_credential(&text, &state.list, &key)?)),
+            None => None,
+        };
+        Ok(Node {
+            config,
+            data,
+            key,
+            db,
+            root,
+            trust: RwLock::new(Arc::new(state)),
+            staff: RwLock::new(staff),
+            sessions: Mutex::new(HashMap::new()),
+            credential: RwLock::new(credential),
+        })
+    }
+
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+
+    /// The current trust state (cheap: an `Arc` clone).
+    pub fn trust(&self) -> Arc<TrustState> {
+        match self.trust.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn root_key(&self) -> &Es256PublicKey {
+        &self.root
+    }
+
+    /// Accepts a newer trust list (signed by the root key, sequence ≥ the pinned one): pins it
+    /// in the database and swaps it in. Returns whether it changed anything.
+    pub async fn offer_trust_list(&self, text: &str) -> Result<bool, NodeError> {
+        let current = self.trust();
+        let list = verify_trust_list(text, &self.root, current.list.sequence)?;
+        let now = NumericDate::now().0;
+        if now >= list.expires.0 {
+            return Err(NodeError::TrustList("it has expired".into()));
+        }
+        self.db
+            .pin_trust_list(list.sequence, text.trim(), now)
+            .await?;
+        let changed = list.sequence > current.list.sequence;
+        self.rebuild_trust(Some((list, text.trim().to_owned(), now)))
+            .await?;
+        Ok(changed)
+    }
+
+    /// Rebuilds the trust state from the database (after CRLs were stored), optionally with a
+    /// new list.
+    pub async fn rebuild_trust(
+        &self,
+        new_list: Option<(TrustList, String, i64)>,
+    ) -> Result<(), NodeError> {
+        let current = self.trust();
+        let (list, text, fetched_at) = match new_list {
+            Some(n) => n,
+            None => (
+                current.list.clone(),
+                current.text.clone(),
+                current.fetched_at,
+            ),
+        };
+        let crls = self.db.crls().await?;
+        let as_of = revocations_as_of(&self.db, &list).await?;
+        let state = build_state(list, text, fetched_at, &crls, as_of)?;
+        match self.trust.write() {
+            Ok(mut g) => *g = Arc::new(state),
+            Err(p) => *p.into_inner() = Arc::new(state),
+        }
+        Ok(())
+    }
+
+    /// Creates a staff member; returns the token (shown once, stored as a SHA-256 hash: the
+    /// token is 256 random bits, so a slow password hash would add nothing).
+    pub async fn add_staff(&self, name: &str) -> Result<String, NodeError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+            return Err(NodeError::Config(
+                "a staff name is 1 to 100 printable characters".into(),
+            ));
+        }
+        let token = random_token(STAFF_TOKEN_PREFIX)?;
+        self.db
+            .add_staff(name, &sha256(token.as_bytes()), NumericDate::now().0)
+            .await?;
+        Ok(token)
+    }
+
+    /// The staff member holding `token`, if any (memory first, then the database).
+    pub async fn staff_for_token(&self, token: &str) -> Result<Option<String>, NodeError> {
+        if !token.starts_with(STAFF_TOKEN_PREFIX) || token.len() > 100 {
+            return Ok(None);
+        }
+        let hash = sha256(token.as_bytes());
+        if let Some(n) = self.staff.read().ok().and_then(|m| m.get(&hash).cloned()) {
+            return Ok(Some(n));
+        }
+        let found = self.db.staff_by_hash(&hash).await?;
+        if let (Some(n), Ok(mut m)) = (&found, self.staff.write()) {
+            m.insert(hash, n.clone());
+        }
+        Ok(found)
+    }
+
+    /// Starts a page session; returns the cookie value.
+    pub fn new_session(&self, staff: &str) -> Result<String, NodeError> {
+        let id = random_token("")?;
+        let now = NumericDate::now().0;
+        if let Ok(mut m) = self.sessions.lock() {
+            m.retain(|_, s| s.expires > now);
+            m.insert(
+                sha256(id.as_bytes()),
+                Session {
+                    staff: staff.to_owned(),
+                    expires: now + SESSION_SECS,
+                },
+            );
+        }
+        Ok(id)
+    }
+
+    /// The staff member of a live session.
+    pub fn session_staff(&self, id: &str) -> Option<String> {
+        let now = NumericDate::now().0;
+        let m = self.sessions.lock().ok()?;
+        m.get(&sha256(id.as_bytes()))
+            .filter(|s| s.expires > now)
+            .map(|s| s.staff.clone())
+    }
+
+    pub fn end_session(&self, id: &str) {
+        if let Ok(mut m) = self.sessions.lock() {
+            m.remove(&sha256(id.as_bytes()));
+        }
+    }
+
+    /// Imports the doctor credential a hospital issued for this node's key.
+    pub async fn import_credential(&self, text: &str) -> Result<CredentialInfo, NodeError> {
+        let trust = self.trust();
+        let info = parse_credential(text.trim(), &trust.list, &self.key)?;
+        self.db
+            .set_doctor_credential(self.key.kid(), &info.text, NumericDate::now().0)
+            .await?;
+        if let Ok(mut g) = self.credential.write() {
+            *g = Some(Arc::new(info.clone()));
+        }
+        Ok(info)
+    }
+
+    pub fn credential(&self) -> Option<Arc<CredentialInfo>> {
+        self.credential.read().ok().and_then(|g| g.clone())
+    }
+}
+
+fn parse_credential(
+    text: &str,
+    list: &TrustList,
+    key: &Es256KeyPair,
+) -> Result<CredentialInfo, NodeError> {
+    let bad = |e: token::TokenError| NodeError::Credential(e.to_string());
+    let parsed = token::decode_any(text).map_err(bad)?;
+    let anchors = TrustAnchors {
+        trust_list: Some(list),
+        ..TrustAnchors::default()
+    };
+    let TokenClaims::DoctorCredential(c) = &parsed.claims else {
+        return Err(NodeError::Credential(format!(
+            "this is a {}, not a doctor credential",
+            parsed.kind.name()
+        )));
+    };
+    // The signature by a hospital in the trust list; time is shown, not enforced here.
+    parsed.verify(&anchors, c.not_before).map_err(bad)?;
+    if c.doctor_key.kid() != key.kid() {
+        return Err(NodeError::Credential(format!(
+            "it was issued for key {}, but this node's key is {}",
+            c.doctor_key.kid(),
+            key.kid()
+        )));
+    }
+    Ok(CredentialInfo {
+        text: text.to_owned(),
+        credential: c.clone(),
+    })
+}
+
+async fn revocations_as_of(db: &Db, list: &TrustList) -> Result<Option<i64>, NodeError> {
+    let status = db.refresh_status().await?;
+    let mut oldest: Option<i64> = None;
+    for h in &list.hospitals {
+        let src = format!("crl:{}", h.peer_url);
+        let ok = status
+            .iter()
+            .find(|s| s.source == src)
+            .and_then(|s| s.ok_at);
+        match ok {
+            None => return Ok(None),
+            Some(t) => oldest = Some(oldest.map_or(t, |o| o.min(t))),
+        }
+    }
+    Ok(oldest)
+}

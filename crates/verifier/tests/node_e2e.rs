@@ -1,0 +1,437 @@
+//! End to end with a real `spondon-peer` process and the real `spondon-verifier` on
+//! 127.0.0.1: a valid grant shows verified records; a write adds a prescription; a revoked
+//! grant is refused by the peer; an expired grant is refused; a grant QR replayed by another
+//! clinic is refused by this node and, tried directly with the other clinic's key, at the peer.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod node;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+
+use node::*;
+use serde_json::{Value, json};
+use spondon_core::NumericDate;
+use spondon_core::keys::Es256KeyPair;
+use spondon_core::token::{
+    Audience, Category, Grant, Hospital, PopProof, PopRequest, Purpose, Revocation,
+    RevocationTarget, SignedRequest, SignedRequestTarget,
+};
+
+const URL: &str = "https://dmch.example";
+
+/// The `spondon-peer` binary next to ours, built on demand when this package is tested alone.
+fn peer_bin() -> std::path::PathBuf {
+    let dir = std::path::Path::new(BIN).parent().unwrap();
+    let p = dir.join("spondon-peer");
+    if !p.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = Command::new(cargo)
+            .args(["build", "-p", "spondon-peer", "--bin", "spondon-peer"])
+            .status()
+            .unwrap();
+        assert!(st.success(), "cannot build spondon-peer");
+    }
+    assert!(p.exists(), "{} is missing", p.display());
+    p
+}
+
+#[derive(Debug)]
+pub struct PeerProc {
+    pub addr: SocketAddr,
+    pub staff: String,
+    pub init: Value,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for PeerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_peer() -> PeerProc {
+    let bin = peer_bin();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("peer");
+    let out = Command::new(&bin)
+        .args([
+            "init",
+            "--name",
+            "Dhaka Medical College Hospital",
+            "--url",
+            URL,
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let init: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(&bin)
+        .args([
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            &listen,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr: SocketAddr = listen.parse().unwrap();
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    PeerProc {
+        addr,
+        staff: init["staff_token"].as_str().unwrap().to_owned(),
+        init,
+        child,
+        _dir: dir,
+    }
+}
+
+impl PeerProc {
+    async fn staff_post(&self, path: &str, body: &Value) -> Resp {
+        let auth = format!("Bearer {}", self.staff);
+        request(
+            self.addr,
+            "POST",
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        )
+        .await
+    }
+    async fn nonce(&self) -> Vec<u8> {
+        let r = request(self.addr, "POST", "/nonce", &[], b"").await;
+        spondon_core::b64::decode(r.json()["nonce"].as_str().unwrap()).unwrap()
+    }
+    async fn signed(&self, key: &Es256KeyPair, path: &str, body: &Value) -> Resp {
+        let body = body.to_string().into_bytes();
+        let n = self.nonce().await;
+        let url = format!("{URL}{path}");
+        let sig = SignedRequest::create(
+            key,
+            &SignedRequestTarget {
+                method: "POST",
+                url: &url,
+                nonce: &n,
+                body: &body,
+            },
+            NumericDate::now(),
+        )
+        .unwrap();
+        request(
+            self.addr,
+            "POST",
+            path,
+            &[
+                ("Content-Type", "application/json"),
+                ("Spondon-Signature", &sig),
+            ],
+            &body,
+        )
+        .await
+    }
+    /// The trust-list entry: record key from the JWKS, log key from `log_vkey`.
+    async fn hospital(&self) -> Hospital {
+        let jwks = request(self.addr, "GET", "/.well-known/jwks.json", &[], b"")
+            .await
+            .json();
+        let jwk: spondon_core::keys::Jwk = serde_json::from_value(jwks["keys"][0].clone()).unwrap();
+        let log =
+            spondon_ledger::Verifier::from_vkey(self.init["log_vkey"].as_str().unwrap()).unwrap();
+        Hospital {
+            id: URL.into(),
+            name: "Dhaka Medical College Hospital".into(),
+            peer_url: URL.into(),
+            record_keys: vec![spondon_core::keys::Es256PublicKey::from_jwk(&jwk).unwrap()],
+            log_key: *log.public_key(),
+            log_origin: log.name().to_owned(),
+        }
+    }
+}
+
+fn grant(patient: &Es256KeyPair, kid: &str, edit: impl FnOnce(&mut Grant)) -> (Grant, String) {
+    let now = NumericDate::now();
+    let mut g = Grant {
+        id: Grant::new_id().unwrap(),
+        patient_key: patient.public_key().clone(),
+        audience: Audience::Key {
+            kid: kid.to_owned(),
+        },
+        categories: vec![
+            Category::Prescription,
+            Category::LabResult,
+            Category::Diagnosis,
+        ],
+        record_ids: vec![],
+        write: false,
+        purpose: Purpose::Treatment,
+        issued_at: now,
+        not_before: now,
+        expires: now.saturating_add(3600),
+        use_limit: None,
+        peers: vec![URL.to_owned()],
+    };
+    edit(&mut g);
+    let t = g.sign(patient).unwrap();
+    (g, t)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grants_against_a_real_peer() {
+    let peer = start_peer().await;
+    let root = Es256KeyPair::generate().unwrap();
+    let list = trust_list(vec![peer.hospital().await], 1);
+    let mut n = init_node(&root, &list, None);
+    run(&[
+        "peer-address",
+        "--data",
+        n.data_str(),
+        URL,
+        &format!("http://{}", peer.addr),
+    ]);
+
+    // The hospital registers this node's doctor key; the node imports the credential.
+    let r = peer
+        .staff_post("/staff/doctors", &json!({"bmdc_number": "A-40112", "name": "Dr. Shirin Sultana", "department": "Medicine",
+            "public_key": n.init["doctor_public_jwk"]}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let cred = write(
+        n.dir.path(),
+        "cred.txt",
+        r.json()["credential"].as_str().unwrap(),
+    );
+    let qr = n.dir.path().join("cred.svg");
+    run(&[
+        "doctor-credential",
+        "import",
+        "--data",
+        n.data_str(),
+        cred.to_str().unwrap(),
+        "--qr-svg",
+        qr.to_str().unwrap(),
+    ]);
+    assert!(
+        std::fs::read_to_string(&qr).unwrap().starts_with("<?xml")
+            || std::fs::read_to_string(&qr).unwrap().contains("<svg")
+    );
+
+    // A patient with an enrolled wallet key and three records.
+    let r = peer
+        .staff_post("/staff/patients", &json!({"name": "Fatema Begum", "birth_date": "1988-04-12", "sex": "female",
+            "national_id": "1988000111", "phone": "01711-234567", "district": "Mymensingh", "upazila": "Trishal"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let patient = Es256KeyPair::generate().unwrap();
+    let r = peer
+        .signed(
+            &patient,
+            "/patient/enroll",
+            &json!({"health_id": hid, "code": code, "public_key": patient.public_key().to_jwk()}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let enrollment = r.json()["credential"].as_str().map(str::to_owned);
+    for rec in [
+        json!({"health_id": hid, "kind": "prescription", "doctor_bmdc": "A-40112", "resources": [{
+            "resourceType": "MedicationRequest", "status": "active", "intent": "order",
+            "medicationCodeableConcept": {"text": "Metformin 500 mg tablet"},
+            "dosageInstruction": [{"text": "1 tablet twice daily with meals"}]}]}),
+        json!({"health_id": hid, "kind": "lab_report", "resources": [
+            {"resourceType": "DiagnosticReport", "status": "final",
+             "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2", "display": "CBC panel"}]}},
+            {"resourceType": "Observation", "status": "final",
+             "code": {"coding": [{"system": "http://loinc.org", "code": "777-3", "display": "Platelets"}]},
+             "valueQuantity": {"value": 95, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"},
+             "referenceRange": [{"low": {"value": 150, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"},
+                                 "high": {"value": 450, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"}}]}]}),
+        json!({"health_id": hid, "kind": "diagnosis", "resources": [
+            {"resourceType": "Condition", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "E11.9", "display": "Type 2 diabetes mellitus without complications"}]}}]}),
+    ] {
+        let r = peer.staff_post("/staff/records", &rec).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+
+    serve(&mut n, &[]).await;
+    // The background refresh fetched the peer's revocation lists: freshness is reported.
+    let mut fresh = Value::Null;
+    for _ in 0..100 {
+        fresh = n.get("/api/status").await.json();
+        if fresh["freshness"]["revocations_as_of"].is_i64() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(fresh["freshness"]["revocations_as_of"].is_i64(), "{fresh}");
+    assert!(
+        fresh["freshness"]["words"]
+            .as_str()
+            .unwrap()
+            .contains("revocations as of"),
+        "{fresh}"
+    );
+    assert_eq!(fresh["doctor_credential"]["bmdc_number"], "A-40112");
+    let kid = n.doctor_kid();
+
+    // Valid: the verdict, then the records, each verified and rendered.
+    let (_, text) = grant(&patient, &kid, |_| {});
+    let mut body = json!({"grant": text});
+    if let Some(e) = &enrollment {
+        body["enrollment"] = json!(e);
+    }
+    let v = n.post_json("/api/grant/check", &body).await.json();
+    assert_eq!(v["code"], "ok", "{v}");
+    let r = n.post_json("/api/grant/records", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let out = r.json();
+    let rec = &out["records"];
+    assert_eq!(rec["failures"], json!([]), "{out}");
+    assert_eq!(rec["patient_name"], "Fatema Begum", "{out}");
+    assert_eq!(
+        rec["medications"][0]["medication"],
+        "Metformin 500 mg tablet"
+    );
+    assert_eq!(
+        rec["medications"][0]["dosage"],
+        "1 tablet twice daily with meals"
+    );
+    assert_eq!(rec["lab_results"][0]["name"], "Platelets");
+    assert_eq!(rec["lab_results"][0]["flag"], "low");
+    assert_eq!(rec["lab_results"][0]["range"], "150–450");
+    assert_eq!(rec["diagnoses"][0]["code"], "E11.9");
+    assert_eq!(rec["timeline"].as_array().unwrap().len(), 3);
+    assert!(
+        rec["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["verified"] == true)
+    );
+
+    // Write under a write grant: the prescription is added at the peer, then shown.
+    let (_, wtext) = grant(&patient, &kid, |g| g.write = true);
+    let r = n
+        .post_json(
+            "/api/grant/write",
+            &json!({"grant": wtext, "kind": "prescription", "resources": [{
+            "resourceType": "MedicationRequest", "status": "active", "intent": "order",
+            "medicationCodeableConcept": {"text": "Amlodipine 5 mg tablet"},
+            "dosageInstruction": [{"text": "1 tablet daily in the morning"}]}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let out = n
+        .post_json("/api/grant/records", &json!({"grant": wtext}))
+        .await
+        .json();
+    let meds: Vec<&str> = out["records"]["medications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["medication"].as_str().unwrap())
+        .collect();
+    assert!(meds.contains(&"Amlodipine 5 mg tablet"), "{meds:?}");
+
+    // Revoked at the peer: the node's check cannot know (peers do not publish grant
+    // revocations), the peer refuses the records.
+    let (g, text) = grant(&patient, &kid, |_| {});
+    let rev = Revocation {
+        id: Grant::new_id().unwrap(),
+        patient_key: patient.public_key().clone(),
+        target: RevocationTarget::Grant { grant_id: g.id },
+        issued_at: NumericDate::now(),
+    }
+    .sign(&patient)
+    .unwrap();
+    let r = peer
+        .signed(
+            &patient,
+            "/patient/revocations",
+            &json!({"revocation": rev}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let out = n
+        .post_json("/api/grant/records", &json!({"grant": text}))
+        .await
+        .json();
+    assert_eq!(
+        out["records"]["failures"][0]["peer_code"], "revoked",
+        "{out}"
+    );
+    assert_eq!(out["records"]["timeline"], json!([]));
+
+    // Expired: refused by the node before any peer is asked.
+    let now = NumericDate::now();
+    let (_, text) = grant(&patient, &kid, |g| {
+        g.issued_at = now.saturating_add(-7200);
+        g.not_before = now.saturating_add(-7200);
+        g.expires = now.saturating_add(-10);
+    });
+    let r = n
+        .post_json("/api/grant/records", &json!({"grant": text}))
+        .await;
+    assert_eq!((r.status, r.code().as_str()), (403, "expired"));
+
+    // Replayed: a grant made out to another clinic, photographed and shown here, is refused by
+    // this node; the other clinic's own attempt without the key is refused at the peer too.
+    let other_clinic = Es256KeyPair::generate().unwrap();
+    let (g, text) = grant(&patient, other_clinic.kid(), |_| {});
+    let r = n
+        .post_json("/api/grant/records", &json!({"grant": text}))
+        .await;
+    assert_eq!((r.status, r.code().as_str()), (403, "not_for_this_clinic"));
+    let nonce = peer.nonce().await;
+    let url = format!("{URL}/grant/records");
+    let pop = PopProof::create(
+        &Es256KeyPair::from_pkcs8(&std::fs::read(n.data.join("keys/doctor.p8")).unwrap()).unwrap(),
+        g.id,
+        &PopRequest {
+            method: "POST",
+            url: &url,
+            nonce: &nonce,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    let r = request(
+        peer.addr,
+        "POST",
+        "/grant/records",
+        &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+        json!({"grant": text}).to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (401, "pop_key_mismatch"));
+
+    // Receipts: one per redemption, no health data.
+    let rc = n.get("/api/receipts").await.json();
+    let receipts = rc["receipts"].as_array().unwrap();
+    assert!(receipts.len() >= 4, "{rc}");
+    assert!(!rc.to_string().contains("Metformin") && !rc.to_string().contains(&hid));
+    let log = stop(&mut n);
+    for word in ["Metformin", "Fatema", "Platelets", &hid] {
+        assert!(!log.contains(word), "the log mentions {word}: {log}");
+    }
+}
