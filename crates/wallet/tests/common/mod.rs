@@ -239,7 +239,13 @@ impl PeerProc {
             .unwrap();
         let v = Verifier::from_vkey(&self.log_vkey).unwrap();
         Hospital {
-            id: self.url.clone(),
+            id: self
+                .url
+                .trim_start_matches("https://")
+                .split('.')
+                .next()
+                .unwrap()
+                .to_owned(),
             name: self.name.clone(),
             peer_url: self.url.clone(),
             record_keys: jwks
