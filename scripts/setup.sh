@@ -4,8 +4,12 @@
 set -euo pipefail
 
 # dbus, gnome-keyring: a Secret Service for the keychain tests (scripts/with-keyring.sh);
-# libdbus-1-dev: the Secret Service client in crates/keystore links libdbus.
-APT_PACKAGES=(build-essential pkg-config ca-certificates postgresql dbus gnome-keyring libdbus-1-dev)
+# libdbus-1-dev: the Secret Service client in crates/keystore links libdbus;
+# chromium, chromium-driver: the verifier page's browser tests;
+# poppler-utils: the export tests render the PDF with pdftoppm;
+# curl, jq: the demo talks to the nodes' HTTP APIs.
+APT_PACKAGES=(build-essential pkg-config ca-certificates postgresql dbus gnome-keyring libdbus-1-dev
+  chromium chromium-driver poppler-utils curl jq)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -25,3 +29,9 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+# The verifier page's WebAssembly QR decoder (scripts/build-qr-wasm.sh).
+rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen 0.2.130" ]; then
+  echo "setup: installing wasm-bindgen-cli 0.2.130"
+  cargo install wasm-bindgen-cli --version 0.2.130
+fi

@@ -15,9 +15,13 @@ cargo fmt --all --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "cargo test (SQLite, PostgreSQL, OS keychain)"
+step "verifier page: WebAssembly QR decoder"
+scripts/build-qr-wasm.sh
+
+step "cargo test (SQLite, PostgreSQL, OS keychain; the verifier page in headless Chromium)"
 scripts/with-postgres.sh scripts/with-keyring.sh \
-  env SPONDON_REQUIRE_POSTGRES=1 SPONDON_REQUIRE_KEYCHAIN=1 cargo test --workspace --locked
+  env SPONDON_REQUIRE_POSTGRES=1 SPONDON_REQUIRE_KEYCHAIN=1 SPONDON_REQUIRE_BROWSER=1 \
+  cargo test --workspace --locked
 
 step "fuzz smoke run"
 scripts/fuzz.sh "${SPONDON_FUZZ_SECONDS:-10}"

@@ -9,6 +9,20 @@
 //! The key derived from the passphrase is kept in memory (wiped on drop) while the store is open,
 //! so only [`PassphraseFileKeyStore::create`], [`PassphraseFileKeyStore::open`] and
 //! [`PassphraseFileKeyStore::change_passphrase`] run Argon2id.
+//!
+//! ```
+//! use spondon_keystore::{KeyStore, KeyStoreError, PassphraseFileKeyStore};
+//!
+//! # let dir = tempfile::tempdir().map_err(|e| KeyStoreError::Backend(e.to_string()))?;
+//! let path = dir.path().join("wallet.keys");
+//! let store = PassphraseFileKeyStore::create(&path, b"a long passphrase")?;
+//! store.put("wallet:1:signing-key", b"key bytes")?;
+//! drop(store);
+//!
+//! let store = PassphraseFileKeyStore::open(&path, b"a long passphrase")?;
+//! assert_eq!(store.get("wallet:1:signing-key")?.as_deref().map(Vec::as_slice), Some(&b"key bytes"[..]));
+//! # Ok::<(), KeyStoreError>(())
+//! ```
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -42,8 +56,8 @@ impl std::fmt::Debug for PassphraseFileKeyStore {
 type Items = BTreeMap<String, Secret>;
 
 impl PassphraseFileKeyStore {
-    /// Creates a new, empty key file at `path` with [`KdfParams::default()`]. Fails if the file
-    /// exists already.
+    /// Creates a new, empty key file at `path` with [`KdfParams::default()`]. Fails with
+    /// [`KeyStoreError::AlreadyExists`] if the file exists already.
     pub fn create(path: impl AsRef<Path>, passphrase: &[u8]) -> Result<Self, KeyStoreError> {
         Self::create_with(path, passphrase, KdfParams::default())
     }
@@ -67,10 +81,9 @@ impl PassphraseFileKeyStore {
         };
         let _lock = store.lock_file()?;
         if store.path.exists() {
-            return Err(KeyStoreError::Backend(format!(
-                "{} already exists; open it instead of creating it",
-                store.path.display()
-            )));
+            return Err(KeyStoreError::AlreadyExists(
+                store.path.display().to_string(),
+            ));
         }
         let key = store.key()?;
         store.write(&key, &Items::new())?;
@@ -85,8 +98,11 @@ impl PassphraseFileKeyStore {
     pub fn open(path: impl AsRef<Path>, passphrase: &[u8]) -> Result<Self, KeyStoreError> {
         let path = path.as_ref().to_path_buf();
         let lock_path = lock_path(&path);
-        let _lock = lock(&lock_path)?;
-        let bytes = read_file(&path)?;
+        // A consistent snapshot under the lock; the slow derivation runs without holding it.
+        let bytes = {
+            let _lock = lock(&lock_path)?;
+            read_file(&path)?
+        };
         let parsed = Parsed::parse(&bytes)?;
         let key = SealingKey::derive(passphrase, parsed.params(), parsed.salt())?;
         decode(&key.open(&parsed)?)?;
@@ -135,7 +151,17 @@ impl PassphraseFileKeyStore {
     /// Reads and opens the file with the key in memory.
     fn read(&self, key: &SealingKey) -> Result<Items, KeyStoreError> {
         let bytes = read_file(&self.path)?;
-        decode(&key.open(&Parsed::parse(&bytes)?)?)
+        let parsed = Parsed::parse(&bytes)?;
+        if parsed.salt() != key.salt() || parsed.params() != key.params() {
+            return Err(KeyStoreError::Unavailable {
+                reason: format!(
+                    "{} was re-encrypted under another passphrase since it was opened; open it \
+                     again",
+                    self.path.display()
+                ),
+            });
+        }
+        decode(&key.open(&parsed)?)
     }
 
     /// Seals `items` and replaces the file atomically.

@@ -11,11 +11,14 @@
 //!
 //! [`passphrase`] seals any bytes under a passphrase in the same format, e.g. for backup files.
 //!
+//! Which store keeps what where, the key file format, the KDF parameters and why, what happens to
+//! kernel-keyring secrets at reboot, and backups: `docs/keystore.md` in the repository.
+//!
 //! A store never falls back silently to a weaker one: if the OS keychain cannot be reached,
 //! opening it fails with [`KeyStoreError::Unavailable`] and the caller tells the user.
 
-mod file;
-mod os;
+pub mod file;
+pub mod os;
 pub mod passphrase;
 
 pub use file::PassphraseFileKeyStore;
@@ -51,6 +54,23 @@ pub enum KeyStoreError {
     /// The platform store refused the operation.
     #[error("key store error: {0}")]
     Backend(String),
+    /// A new store was to be created where one exists already (e.g. a key file).
+    #[error("{0} already exists; open it instead of creating it")]
+    AlreadyExists(String),
+}
+
+impl KeyStoreError {
+    /// A stable machine code for the failure (snake_case).
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeyStoreError::Unavailable { .. } => "keystore_unavailable",
+            KeyStoreError::WrongPassphrase => "wrong_passphrase",
+            KeyStoreError::Corrupt(_) => "keystore_corrupt",
+            KeyStoreError::InvalidName(_) => "keystore_invalid_name",
+            KeyStoreError::Backend(_) => "keystore_backend",
+            KeyStoreError::AlreadyExists(_) => "keystore_already_exists",
+        }
+    }
 }
 
 /// A place to keep named secrets (a few hundred bytes each).

@@ -169,8 +169,9 @@ impl OsKeyStore {
             E::NoStorageAccess(_) => match self.kind {
                 Kind::SecretService => KeyStoreError::Unavailable {
                     reason: format!(
-                        "the Secret Service refused access ({e}); is the keyring locked? Unlock \
-                         it, or use a passphrase key file"
+                        "the Secret Service refused access: its default keyring is locked or \
+                         missing and could not be unlocked here ({e}); unlock it (log in to the \
+                         desktop), or use a passphrase key file"
                     ),
                 },
                 _ => self.unavailable(e),
@@ -362,5 +363,36 @@ mod platform {
 
     pub(super) fn open(_backend: OsBackend) -> Result<(Arc<CredentialStore>, Kind), KeyStoreError> {
         Err(not_here("an OS keychain"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(not(target_os = "linux"))]
+    #[test]
+    fn keyutils_only_on_linux() {
+        assert!(matches!(
+            OsKeyStore::open(OsBackend::Keyutils),
+            Err(KeyStoreError::Unavailable { .. })
+        ));
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+    #[test]
+    fn secret_service_only_on_linux_and_freebsd() {
+        assert!(matches!(
+            OsKeyStore::open(OsBackend::SecretService),
+            Err(KeyStoreError::Unavailable { .. })
+        ));
+    }
+
+    #[test]
+    fn service_names_are_checked() {
+        assert!(matches!(
+            OsKeyStore::open_with_service(OsBackend::Auto, "no spaces"),
+            Err(KeyStoreError::InvalidName(_))
+        ));
     }
 }

@@ -4,6 +4,19 @@
 //! it back and tells a wrong passphrase ([`KeyStoreError::WrongPassphrase`]) apart from a damaged
 //! or truncated input ([`KeyStoreError::Corrupt`]).
 //!
+//! ```
+//! use spondon_keystore::{KeyStoreError, passphrase};
+//!
+//! let sealed = passphrase::seal(b"a long passphrase", b"32 bytes of key material.......")?;
+//! let opened = passphrase::open(b"a long passphrase", &sealed)?;
+//! assert_eq!(opened.as_slice(), b"32 bytes of key material.......");
+//! assert!(matches!(
+//!     passphrase::open(b"another passphrase", &sealed),
+//!     Err(KeyStoreError::WrongPassphrase)
+//! ));
+//! # Ok::<(), KeyStoreError>(())
+//! ```
+//!
 //! # Format, version 1
 //!
 //! All integers big-endian.
@@ -300,6 +313,10 @@ impl SealingKey {
 
     pub(crate) fn params(&self) -> KdfParams {
         self.params
+    }
+
+    pub(crate) fn salt(&self) -> [u8; SALT_LEN] {
+        self.salt
     }
 
     fn prk(&self) -> hkdf::Prk {

@@ -87,7 +87,10 @@ fn wrong_passphrase_missing_file_and_no_overwrite() {
         PassphraseFileKeyStore::open(&path, b"not the passphrase"),
         Err(KeyStoreError::WrongPassphrase)
     ));
-    assert!(PassphraseFileKeyStore::create(&path, b"another").is_err());
+    assert!(matches!(
+        PassphraseFileKeyStore::create(&path, b"another"),
+        Err(KeyStoreError::AlreadyExists(_))
+    ));
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
@@ -141,7 +144,19 @@ fn change_passphrase() {
     ));
     assert_eq!(std::fs::read(&path).unwrap(), before);
 
+    let other = PassphraseFileKeyStore::open(&path, PASS).unwrap();
     store.change_passphrase(PASS, b"new passphrase").unwrap();
+    // Another handle, opened under the old passphrase, is told to reopen; it writes nothing.
+    let rekeyed = std::fs::read(&path).unwrap();
+    assert!(matches!(
+        other.get("k"),
+        Err(KeyStoreError::Unavailable { .. })
+    ));
+    assert!(matches!(
+        other.put("k3", b"v3"),
+        Err(KeyStoreError::Unavailable { .. })
+    ));
+    assert_eq!(std::fs::read(&path).unwrap(), rekeyed);
     store.put("k2", b"v2").unwrap();
     drop(store);
     assert!(matches!(

@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg(any(target_os = "linux", target_os = "freebsd"))]
 //! The OS keychain for real: the kernel keyring directly, the Secret Service under
 //! `scripts/with-keyring.sh` (a private D-Bus session with GNOME Keyring).
 //!
@@ -82,7 +83,6 @@ fn keyutils_round_trip() {
     exercise(&store, OsBackend::Keyutils);
 }
 
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
 #[test]
 fn secret_service_round_trip() {
     let service = unique_service("secret-service");
@@ -123,7 +123,6 @@ fn secret_service_round_trip() {
 
 /// With no D-Bus session, `Auto` is unavailable: it neither falls back to the kernel keyring
 /// nor to a mock. Runs in a child process, since the environment is process-wide.
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
 #[test]
 fn auto_without_dbus_session_is_unavailable() {
     let out = Command::new(std::env::current_exe().unwrap())
@@ -149,7 +148,6 @@ fn auto_without_dbus_session_is_unavailable() {
     );
 }
 
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
 #[test]
 #[ignore = "run by auto_without_dbus_session_is_unavailable in a child process"]
 fn child_auto_without_dbus() {
@@ -167,5 +165,77 @@ fn child_auto_without_dbus() {
             ),
             other => panic!("{backend:?}: expected Unavailable, got {other:?}"),
         }
+    }
+}
+
+/// A D-Bus session where the Secret Service is only activatable (GNOME Keyring starts on demand,
+/// with no keyring unlocked and no prompt possible), as on a headless server: storing fails with
+/// `Unavailable` and nothing hangs. Runs on its own private bus in a child process.
+#[test]
+fn secret_service_without_unlocked_keyring_is_unavailable() {
+    let have = |bin: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {bin}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !have("dbus-run-session") || !have("gnome-keyring-daemon") {
+        assert!(
+            !keychain_required(),
+            "SPONDON_REQUIRE_KEYCHAIN=1 but dbus-run-session or gnome-keyring-daemon is missing"
+        );
+        eprintln!("skipped: dbus-run-session or gnome-keyring-daemon not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (data, runtime) = (dir.path().join("data"), dir.path().join("runtime"));
+    std::fs::create_dir(&data).unwrap();
+    std::fs::create_dir(&runtime).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let out = Command::new("dbus-run-session")
+        .arg("--")
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_no_unlocked_keyring",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("XDG_DATA_HOME", &data)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("SPONDON_TEST_CHILD", "no-keyring")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "child failed:\n{stdout}\n{stderr}"
+    );
+}
+
+#[test]
+#[ignore = "run by secret_service_without_unlocked_keyring_is_unavailable in a child process"]
+fn child_no_unlocked_keyring() {
+    assert_eq!(
+        std::env::var("SPONDON_TEST_CHILD").as_deref(),
+        Ok("no-keyring"),
+        "only meant to run as a child of secret_service_without_unlocked_keyring_is_unavailable"
+    );
+    match OsKeyStore::open_with_service(OsBackend::Auto, &unique_service("locked")) {
+        Err(KeyStoreError::Unavailable { reason }) => eprintln!("open: {reason}"),
+        Ok(store) => match store.put("wallet:1:signing-key", b"secret") {
+            Err(KeyStoreError::Unavailable { reason }) => {
+                assert!(reason.contains("passphrase key file"), "{reason}");
+                eprintln!("put: {reason}");
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        },
+        Err(other) => panic!("expected Unavailable, got {other:?}"),
     }
 }

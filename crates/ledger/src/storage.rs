@@ -228,7 +228,8 @@ pub struct Appended {
 pub struct Log {
     db: Database,
     origin: String,
-    state: Mutex<CompactRange>,
+    /// The tree head. An append holds it (owned) in its own task until the head is updated.
+    state: std::sync::Arc<Mutex<CompactRange>>,
     /// Bounded cache of immutable tiles (full tiles, and partial tiles keyed by width).
     tiles: std::sync::Mutex<TileCache>,
     /// The last signed `(size, root)` this process saw.
@@ -263,7 +264,7 @@ impl Log {
         let log = Self {
             db,
             origin: origin.to_owned(),
-            state: Mutex::new(CompactRange::new()),
+            state: std::sync::Arc::new(Mutex::new(CompactRange::new())),
             tiles: std::sync::Mutex::new(TileCache::default()),
             signed: std::sync::Mutex::new(None),
         };
@@ -307,7 +308,9 @@ impl Log {
     /// Appends a batch of entries in one transaction with one new tree head.
     ///
     /// When this returns `Ok`, the entries are durably stored at indexes
-    /// `first_index..first_index + entries.len()`.
+    /// `first_index..first_index + entries.len()`. Cancel-safe: once polled, the batch is
+    /// written (or refused) to the end even if this future is dropped, and the in-memory head
+    /// always follows what was committed (needs a tokio runtime).
     pub async fn append<E: AsRef<[u8]>>(&self, entries: &[E]) -> Result<Appended> {
         if entries.is_empty() {
             return Err(LedgerError::EmptyBatch);
@@ -323,7 +326,7 @@ impl Log {
                 });
             }
         }
-        let mut state = self.state.lock().await;
+        let mut state = self.state.clone().lock_owned().await;
         let old_size = state.size();
         let mut next = state.clone();
         let mut rows: Vec<(i64, i64, Hash)> =
@@ -339,31 +342,19 @@ impl Log {
         let new_size = next.size();
         let root = next.root();
         let (old_i, new_i) = (to_i64(old_size)?, to_i64(new_size)?);
-        on_db!(&self.db, p => {
-            let mut tx = p.begin().await?;
-            let done = sqlx::query("UPDATE ledger_meta SET size = $1, root = $2 WHERE id = 1 AND size = $3")
-                .bind(new_i).bind(&root[..]).bind(old_i).execute(&mut *tx).await?;
-            if done.rows_affected() != 1 {
-                return Err(LedgerError::ConcurrentAppend);
-            }
-            for (c, chunk) in entries.chunks(CHUNK_ROWS).enumerate() {
-                let base = old_i + (c * CHUNK_ROWS) as i64;
-                let mut qb = QueryBuilder::new("INSERT INTO ledger_entries (idx, data) ");
-                qb.push_values(chunk.iter().enumerate(), |mut b, (k, e)| {
-                    b.push_bind(base + k as i64).push_bind(e.as_ref());
-                });
-                qb.build().execute(&mut *tx).await?;
-            }
-            for chunk in rows.chunks(CHUNK_ROWS) {
-                let mut qb = QueryBuilder::new("INSERT INTO ledger_hashes (level, idx, hash) ");
-                qb.push_values(chunk.iter(), |mut b, (level, idx, h)| {
-                    b.push_bind(*level).push_bind(*idx).push_bind(&h[..]);
-                });
-                qb.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
+        // Cancel safety: the transaction and the head update run in their own task, which owns
+        // the head's lock. If this future is dropped (a client disconnects, a timeout fires),
+        // the task still finishes: a commit that lands always updates the head, and the next
+        // append waits for it instead of finding a stale head (`ConcurrentAppend`).
+        let db = self.db.clone();
+        let entries: Vec<Vec<u8>> = entries.iter().map(|e| e.as_ref().to_vec()).collect();
+        let task = tokio::spawn(async move {
+            write_batch(&db, old_i, new_i, &root, &entries, &rows).await?;
+            *state = next;
+            Ok::<(), LedgerError>(())
         });
-        *state = next;
+        task.await
+            .map_err(|e| LedgerError::Integrity(format!("append task failed: {e}")))??;
         Ok(Appended {
             first_index: old_size,
             size: new_size,
@@ -815,6 +806,43 @@ impl Log {
             std::slice::from_ref(log_key),
         )?)
     }
+}
+
+/// One append transaction: compare-and-swap of the tree head, the entries, the new subtree
+/// hashes.
+async fn write_batch(
+    db: &Database,
+    old_i: i64,
+    new_i: i64,
+    root: &Hash,
+    entries: &[Vec<u8>],
+    rows: &[(i64, i64, Hash)],
+) -> Result<()> {
+    on_db!(db, p => {
+        let mut tx = p.begin().await?;
+        let done = sqlx::query("UPDATE ledger_meta SET size = $1, root = $2 WHERE id = 1 AND size = $3")
+            .bind(new_i).bind(&root[..]).bind(old_i).execute(&mut *tx).await?;
+        if done.rows_affected() != 1 {
+            return Err(LedgerError::ConcurrentAppend);
+        }
+        for (c, chunk) in entries.chunks(CHUNK_ROWS).enumerate() {
+            let base = old_i + (c * CHUNK_ROWS) as i64;
+            let mut qb = QueryBuilder::new("INSERT INTO ledger_entries (idx, data) ");
+            qb.push_values(chunk.iter().enumerate(), |mut b, (k, e)| {
+                b.push_bind(base + k as i64).push_bind(e.as_slice());
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
+        for chunk in rows.chunks(CHUNK_ROWS) {
+            let mut qb = QueryBuilder::new("INSERT INTO ledger_hashes (level, idx, hash) ");
+            qb.push_values(chunk.iter(), |mut b, (level, idx, h)| {
+                b.push_bind(*level).push_bind(*idx).push_bind(&h[..]);
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
 }
 
 fn missing(id: NodeId) -> LedgerError {

@@ -372,7 +372,69 @@ async fn tamper_hash_fails_loudly(t: TestDb) {
     assert!(matches!(err, LedgerError::Integrity(_)), "{err}");
 }
 
+/// Appends whose futures are dropped at every await point (the commit among them, which may
+/// land after the drop) never wedge the log: the next append succeeds, the dropped entry is
+/// either fully there or not at all, and the reopened log agrees with the in-memory head.
+async fn dropped_appends_do_not_wedge_the_log(t: TestDb) {
+    use std::future::Future as _;
+    use std::task::Poll;
+    let s = signer();
+    let log = Log::open(t.connect().await, ORIGIN, IntegrityCheck::Full)
+        .await
+        .unwrap();
+    let mut expected: Vec<Vec<u8>> = Vec::new();
+    let (mut landed_after_drop, mut completed) = (0, 0);
+    for round in 0..120u64 {
+        let dropped = format!("dropped {round}").into_bytes();
+        let polls = round % 12;
+        let mut fut = Box::pin(log.append(std::slice::from_ref(&dropped)));
+        let mut n = 0;
+        let done = std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+            Poll::Ready(r) => Poll::Ready(Some(r)),
+            Poll::Pending if n >= polls => Poll::Ready(None),
+            Poll::Pending => {
+                n += 1;
+                Poll::Pending
+            }
+        })
+        .await;
+        drop(fut);
+        if let Some(r) = done {
+            assert_eq!(r.unwrap().first_index, expected.len() as u64);
+            expected.push(dropped.clone());
+            completed += 1;
+        }
+        // Give a commit sent before the drop the time to land or roll back.
+        tokio::task::yield_now().await;
+        let next = format!("next {round}").into_bytes();
+        let a = log.append(std::slice::from_ref(&next)).await.unwrap();
+        if a.first_index == expected.len() as u64 + 1 {
+            assert_eq!(log.entry(expected.len() as u64).await.unwrap(), dropped);
+            expected.push(dropped);
+            landed_after_drop += 1;
+        }
+        assert_eq!(a.first_index, expected.len() as u64, "round {round}");
+        expected.push(next);
+        if round % 10 == 0 {
+            log.sign_checkpoint(&s).await.unwrap();
+        }
+    }
+    eprintln!(
+        "{completed} appends completed, {landed_after_drop} landed after their future was dropped"
+    );
+    let head = log.tree_head().await;
+    assert_eq!(head.0, expected.len() as u64);
+    assert_eq!(log.entries(0, head.0).await.unwrap(), expected);
+    log.sign_checkpoint(&s).await.unwrap();
+    drop(log);
+    let log = Log::open(t.connect().await, ORIGIN, IntegrityCheck::Full)
+        .await
+        .unwrap();
+    assert_eq!(log.tree_head().await, head);
+}
+
 both_engines!(
+    dropped_appends_do_not_wedge_the_log,
     append_prove_and_tiles,
     checkpoints_cas_and_restart,
     tamper_entry_fails_loudly,

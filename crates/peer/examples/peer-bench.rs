@@ -152,7 +152,16 @@ async fn main() {
     let (peer, _) = Peer::init(&data, "Bench Hospital", URL, db.as_deref())
         .await
         .unwrap();
-    let peer = Arc::new(peer);
+    peer.close().await;
+    // The load generator is one client address: rate limiting off, room for its nonces.
+    let mut config = data.config().unwrap();
+    config.rate_limit.per_second = 0.0;
+    config.max_outstanding_nonces = 10_000_000;
+    let peer = Arc::new(
+        Peer::from_parts(config, data.keys().unwrap())
+            .await
+            .unwrap(),
+    );
     let engine = if db.is_some() { "PostgreSQL" } else { "SQLite" };
     let doctor = Es256KeyPair::generate().unwrap();
     peer.register_doctor(&spondon_peer::registry::NewDoctor {

@@ -15,6 +15,8 @@ pub const CONFIG_FILE: &str = "peer.json";
 const RECORD_KEY_FILE: &str = "keys/record-es256.p8";
 const LOG_KEY_FILE: &str = "keys/log-ed25519.seed";
 const WITNESS_KEY_FILE: &str = "keys/witness-ed25519.seed";
+/// The writer lock file inside the data directory.
+pub const LOCK_FILE: &str = "serve.lock";
 /// Default request body limit.
 pub const DEFAULT_MAX_BODY: usize = 256 * 1024;
 
@@ -39,6 +41,66 @@ pub struct Config {
     /// Logs this peer witnesses: note verifier keys (`name+hash+key`); the name is the origin.
     #[serde(default)]
     pub witness_logs: Vec<String>,
+    /// Witnesses this peer asks to cosign its own checkpoints.
+    #[serde(default)]
+    pub witnesses: Vec<WitnessEndpoint>,
+    /// Per-client-address request limits of the unauthenticated, patient and doctor routes.
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    /// The most nonces handed out and not yet used or expired at any time.
+    #[serde(default = "default_max_nonces")]
+    pub max_outstanding_nonces: u64,
+}
+
+/// A witness of this peer's log: where to send `add-checkpoint`, and its cosigner key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessEndpoint {
+    /// The witness's submission prefix (`http://host:port/witness`); `/add-checkpoint` is
+    /// appended. Plain `http://` only: reach an https witness through a local TLS proxy.
+    pub url: String,
+    /// The witness's `cosignature/v1` note verifier key (`name+keyid+key`).
+    pub vkey: String,
+}
+
+/// A token bucket per client address: `burst` requests at once, refilled at `per_second`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Sustained requests per second per client address; 0 turns limiting off.
+    #[serde(default = "default_rate")]
+    pub per_second: f64,
+    /// Bucket size: requests a client may make at once.
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+    /// Take the client address from the last entry of this header (e.g. `x-forwarded-for`)
+    /// instead of the TCP peer: set it only behind a proxy that overwrites the header.
+    #[serde(default)]
+    pub client_ip_header: Option<String>,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            per_second: default_rate(),
+            burst: default_burst(),
+            client_ip_header: None,
+        }
+    }
+}
+
+impl Eq for RateLimit {}
+
+fn default_rate() -> f64 {
+    20.0
+}
+
+fn default_burst() -> u32 {
+    100
+}
+
+fn default_max_nonces() -> u64 {
+    100_000
 }
 
 fn default_max_body() -> usize {
@@ -67,6 +129,38 @@ pub fn check_url(url: &str) -> Result<String> {
         ));
     }
     Ok(format!("{rest}/log"))
+}
+
+/// Checks the witness and rate-limit settings.
+pub fn check_config(cfg: &Config) -> Result<()> {
+    for w in &cfg.witnesses {
+        crate::witnessing::parse_http_url(&w.url)
+            .map_err(|e| PeerError::Config(format!("witnesses url {:?}: {e}", w.url)))?;
+        let v = spondon_ledger::Verifier::from_vkey(&w.vkey)
+            .map_err(|e| PeerError::Config(format!("witnesses vkey: {e}")))?;
+        if v.sig_type() != spondon_ledger::note::SIG_TYPE_COSIGNATURE_V1 {
+            return Err(PeerError::Config(
+                "witnesses vkey must be a cosignature/v1 key (the witness's `witness_vkey`)".into(),
+            ));
+        }
+    }
+    let r = &cfg.rate_limit;
+    if !r.per_second.is_finite() || r.per_second < 0.0 || r.per_second > 1e6 {
+        return Err(PeerError::Config(
+            "rate_limit.per_second must be between 0 (off) and 1000000".into(),
+        ));
+    }
+    if r.burst == 0 && r.per_second > 0.0 {
+        return Err(PeerError::Config(
+            "rate_limit.burst must be at least 1".into(),
+        ));
+    }
+    if cfg.max_outstanding_nonces == 0 {
+        return Err(PeerError::Config(
+            "max_outstanding_nonces must be at least 1".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The peer's keys.
@@ -153,6 +247,12 @@ impl DataDir {
                 cfg.log_origin
             )));
         }
+        check_config(&cfg)?;
+        if !(1..=300).contains(&cfg.request_timeout_secs) {
+            return Err(PeerError::Config(
+                "request_timeout_secs must be between 1 and 300".into(),
+            ));
+        }
         if cfg.max_body_bytes < 1024 || cfg.max_body_bytes > 16 << 20 {
             return Err(PeerError::Config(
                 "max_body_bytes must be between 1 KiB and 16 MiB".into(),
@@ -177,18 +277,58 @@ impl DataDir {
             spondon_ledger::Verifier::from_vkey(k).map_or(true, |o| o.name() != v.name())
         });
         cfg.witness_logs.push(vkey);
-        let bytes = serde_json::to_vec_pretty(&cfg)
+        self.write_config(&cfg)?;
+        Ok(cfg)
+    }
+
+    /// Adds (or replaces, by key name) a witness of this peer's own log to `peer.json`.
+    /// Takes effect at the next start.
+    pub fn add_witness(&self, url: &str, vkey: &str) -> Result<Config> {
+        let mut cfg = self.config()?;
+        let v = spondon_ledger::Verifier::from_vkey(vkey.trim())
+            .map_err(|e| PeerError::Config(format!("--vkey: {e}")))?;
+        cfg.witnesses.retain(|w| {
+            spondon_ledger::Verifier::from_vkey(&w.vkey).map_or(true, |o| o.name() != v.name())
+        });
+        cfg.witnesses.push(WitnessEndpoint {
+            url: url.trim().to_owned(),
+            vkey: v.to_vkey(),
+        });
+        check_config(&cfg)?;
+        self.write_config(&cfg)?;
+        Ok(cfg)
+    }
+
+    fn write_config(&self, cfg: &Config) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(cfg)
             .map_err(|e| PeerError::Config(format!("cannot encode config: {e}")))?;
         let tmp = self.path.join(format!("{CONFIG_FILE}.new"));
         let _ = fs::remove_file(&tmp);
         write_secret(&tmp, &bytes)?;
         fs::rename(&tmp, self.path.join(CONFIG_FILE))?;
-        if !(1..=300).contains(&cfg.request_timeout_secs) {
-            return Err(PeerError::Config(
-                "request_timeout_secs must be between 1 and 300".into(),
-            ));
+        Ok(())
+    }
+
+    /// Takes the data directory's exclusive writer lock (`serve.lock`, an advisory `flock`),
+    /// held until the returned file is dropped. Fails at once if another process holds it.
+    pub fn lock_writer(&self) -> Result<fs::File> {
+        let path = self.path.join(LOCK_FILE);
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| PeerError::Config(format!("{}: {e}", path.display())))?;
+        match f.try_lock() {
+            Ok(()) => Ok(f),
+            Err(fs::TryLockError::WouldBlock) => {
+                Err(PeerError::Locked(self.path.display().to_string()))
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                Err(PeerError::Config(format!("{}: {e}", path.display())))
+            }
         }
-        Ok(cfg)
     }
 
     /// Reads the keys (refusing files readable by group or others).

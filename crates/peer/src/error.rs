@@ -8,6 +8,10 @@ use axum::response::{IntoResponse, Response};
 pub enum PeerError {
     #[error("configuration error: {0}")]
     Config(String),
+    #[error(
+        "another spondon-peer process (serve, issue or seed) is using the data directory {0}; a peer has a single writer"
+    )]
+    Locked(String),
     #[error("key file error: {0}")]
     KeyFile(String),
     #[error("I/O error: {0}")]
@@ -49,12 +53,16 @@ pub enum PeerError {
     BadSupersede,
     #[error("invalid FHIR content: {0}")]
     InvalidFhir(String),
+    #[error("this record is already revoked")]
+    AlreadyRevoked,
     #[error("no such resource")]
     NotFound,
     #[error("this request must carry a Spondon-Signature header")]
     SignatureRequired,
     #[error("signed request rejected: {0}")]
     Token(#[from] spondon_core::TokenError),
+    #[error("too many outstanding nonces; retry in a minute")]
+    TooManyNonces,
     #[error("the nonce was already used")]
     NonceReused,
     #[error("the nonce has expired; get a new one")]
@@ -99,6 +107,7 @@ impl PeerError {
         match self {
             PeerError::Config(_) => "config",
             PeerError::KeyFile(_) => "key_file",
+            PeerError::Locked(_) => "locked",
             PeerError::Io(_) => "io",
             PeerError::Db(_) => "database",
             PeerError::Migrate(_) => "migration",
@@ -119,9 +128,11 @@ impl PeerError {
             PeerError::BadSupersede => "bad_supersede",
             PeerError::InvalidFhir(_) => "invalid_fhir",
             PeerError::NotFound => "not_found",
+            PeerError::AlreadyRevoked => "already_revoked",
             PeerError::SignatureRequired => "signature_required",
             PeerError::Token(e) => e.code(),
             PeerError::NonceReused => "nonce_reused",
+            PeerError::TooManyNonces => "too_many_nonces",
             PeerError::NonceExpired => "nonce_expired",
             PeerError::NonceUnknown => "nonce_unknown",
             PeerError::EnrollmentCodeInvalid => "enrollment_code_invalid",
@@ -169,7 +180,8 @@ impl PeerError {
             | PeerError::UseLimitExceeded
             | PeerError::OutOfScope
             | PeerError::DoctorNotRegistered => StatusCode::FORBIDDEN,
-            PeerError::DuplicateRevocation => StatusCode::CONFLICT,
+            PeerError::DuplicateRevocation | PeerError::AlreadyRevoked => StatusCode::CONFLICT,
+            PeerError::TooManyNonces => StatusCode::SERVICE_UNAVAILABLE,
             PeerError::UnknownPatient
             | PeerError::UnknownDoctor
             | PeerError::UnknownRecord
@@ -211,6 +223,12 @@ pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
 impl IntoResponse for PeerError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if matches!(self, PeerError::TooManyNonces) {
+            let mut r = problem(status, self.code(), &self.to_string());
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            return r;
+        }
         if status.is_server_error() {
             // Internal details go to the operator's log (they hold no health data), not the client.
             tracing::error!(code = self.code(), error = %self, "request failed");

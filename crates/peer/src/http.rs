@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
@@ -57,6 +58,7 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/staff/patients/{health_id}/enrollment-code", "A new one-time enrollment code (re-enrollment, e.g. a new phone)", staff = true, body = false),
     route!("post", "/staff/doctors", "Register a doctor; returns the doctor credential", staff = true, body = true),
     route!("post", "/staff/records", "Issue a record (SMART Health Card) and log it", staff = true, body = true),
+    route!("post", "/staff/records/{id}/revoke", "Revoke a record (wrong patient, entered in error): its rid joins the CRL; logged", staff = true, body = true),
     route!("post", "/nonce", "A single-use server nonce for signed requests", staff = false, body = false),
     route!("post", "/patient/enroll", "Redeem an enrollment code: bind the signing key (Spondon-Signature) to the Health ID", staff = false, body = true),
     route!("post", "/patient/records", "Incremental pull of the signing patient's records with log proofs (Spondon-Signature)", staff = false, body = true),
@@ -86,6 +88,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/staff/patients/{health_id}/enrollment-code" => post(new_code),
         "/staff/doctors" => post(register_doctor),
         "/staff/records" => post(issue_record),
+        "/staff/records/{id}/revoke" => post(revoke_record),
         "/nonce" => post(nonce),
         "/patient/enroll" => post(enroll),
         "/patient/records" => post(pull),
@@ -113,6 +116,10 @@ pub fn router(peer: Arc<Peer>) -> Router {
             spondon_ledger::http::witness_router(peer.witness.clone()),
         )
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(crate::ratelimit::RateLimiter::new(&peer.config.rate_limit)),
+            crate::ratelimit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             std::time::Duration::from_secs(peer.config.request_timeout_secs),
             request_timeout,
@@ -224,28 +231,141 @@ pub async fn read_json<T: DeserializeOwned>(
     parse_json(&read_body(headers, body, limit).await?)
 }
 
-async fn staff(peer: &Peer, headers: &HeaderMap) -> Result<()> {
-    let token = headers
-        .get(header::AUTHORIZATION)
+// --- Extractors: one per kind of caller, so every handler states who may call it. ---
+
+/// A caller holding a staff bearer token (checked before the body is read).
+#[derive(Debug)]
+pub struct Staff;
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = PeerError;
+
+    async fn from_request_parts(parts: &mut Parts, peer: &AppState) -> Result<Self> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(PeerError::Unauthorized)?;
+        if peer.check_staff_token(token.trim()).await? {
+            Ok(Staff)
+        } else {
+            Err(PeerError::Unauthorized)
+        }
+    }
+}
+
+/// A strictly decoded `application/json` body of at most `max_body_bytes`.
+#[derive(Debug)]
+pub struct StrictJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for StrictJson<T> {
+    type Rejection = PeerError;
+
+    async fn from_request(req: axum::extract::Request, peer: &AppState) -> Result<Self> {
+        let (parts, body) = req.into_parts();
+        Ok(Self(
+            read_json(&parts.headers, body, peer.config.max_body_bytes).await?,
+        ))
+    }
+}
+
+/// A patient's signed request: the decoded body, its exact bytes, the path and the
+/// `Spondon-Signature` header. `FHIR` also accepts `application/fhir+json`.
+#[derive(Debug)]
+pub struct Signed<T, const FHIR: bool = false> {
+    pub body: T,
+    bytes: axum::body::Bytes,
+    path: String,
+    signature: Option<String>,
+}
+
+impl<T, const FHIR: bool> Signed<T, FHIR> {
+    /// What the signature must cover.
+    pub fn parts(&self) -> RequestParts<'_> {
+        RequestParts {
+            method: "POST",
+            path: &self.path,
+            signature: self.signature.as_deref(),
+            body: &self.bytes,
+        }
+    }
+}
+
+impl<T: DeserializeOwned, const FHIR: bool> FromRequest<AppState> for Signed<T, FHIR> {
+    type Rejection = PeerError;
+
+    async fn from_request(req: axum::extract::Request, peer: &AppState) -> Result<Self> {
+        let (parts, body) = req.into_parts();
+        let types: &[&str] = if FHIR {
+            &["application/json", "application/fhir+json"]
+        } else {
+            &["application/json"]
+        };
+        let bytes =
+            read_body_types(&parts.headers, body, peer.config.max_body_bytes, types).await?;
+        Ok(Self {
+            body: parse_json(&bytes)?,
+            bytes,
+            path: parts.uri.path().to_owned(),
+            signature: header_text(&parts.headers, SIGNATURE_HEADER),
+        })
+    }
+}
+
+/// A doctor's request under a grant: the decoded body, the path and the `Spondon-PoP` header.
+#[derive(Debug)]
+pub struct WithPop<T> {
+    pub body: T,
+    path: String,
+    pop: Option<String>,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for WithPop<T> {
+    type Rejection = PeerError;
+
+    async fn from_request(req: axum::extract::Request, peer: &AppState) -> Result<Self> {
+        let (parts, body) = req.into_parts();
+        Ok(Self {
+            body: read_json(&parts.headers, body, peer.config.max_body_bytes).await?,
+            path: parts.uri.path().to_owned(),
+            pop: header_text(&parts.headers, POP_HEADER),
+        })
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(PeerError::Unauthorized)?;
-    if peer.check_staff_token(token.trim()).await? {
-        Ok(())
-    } else {
-        Err(PeerError::Unauthorized)
-    }
+        .map(str::to_owned)
 }
 
-async fn jwks(State(peer): State<AppState>) -> Response {
-    json_response(StatusCode::OK, &peer.jwks())
+/// Marks a response as not to be stored by caches (personal data, one-time values).
+fn no_store(mut r: Response) -> Response {
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
-async fn crl(State(peer): State<AppState>, Path(file): Path<String>) -> Response {
-    match file.strip_suffix(".json").and_then(|kid| peer.crl(kid)) {
-        Some(v) => json_response(StatusCode::OK, &v),
-        None => PeerError::NotFound.into_response(),
-    }
+/// Header carrying a patient's signed request.
+pub const SIGNATURE_HEADER: &str = "spondon-signature";
+/// Header carrying a doctor's proof of possession.
+pub const POP_HEADER: &str = "spondon-pop";
+
+// --- Handlers ---
+
+async fn jwks(State(peer): State<AppState>) -> Result<Response> {
+    Ok(json_response(StatusCode::OK, &peer.jwks().await?))
+}
+
+async fn crl(State(peer): State<AppState>, Path(file): Path<String>) -> Result<Response> {
+    let kid = file.strip_suffix(".json").ok_or(PeerError::NotFound)?;
+    let crl = peer.crl(kid).await?.ok_or(PeerError::NotFound)?;
+    let mut r = json_response(StatusCode::OK, &crl);
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(r)
 }
 
 async fn openapi(State(peer): State<AppState>) -> Response {
@@ -254,21 +374,20 @@ async fn openapi(State(peer): State<AppState>) -> Response {
 
 async fn register_patient(
     State(peer): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
+    _: Staff,
+    StrictJson(req): StrictJson<NewPatient>,
 ) -> Result<Response> {
-    staff(&peer, &headers).await?;
-    let req: NewPatient = read_json(&headers, body, peer.config.max_body_bytes).await?;
-    let out = peer.register_patient(&req).await?;
-    Ok(json_response(StatusCode::CREATED, &out))
+    Ok(json_response(
+        StatusCode::CREATED,
+        &peer.register_patient(&req).await?,
+    ))
 }
 
 async fn get_patient(
     State(peer): State<AppState>,
-    headers: HeaderMap,
+    _: Staff,
     Path(health_id): Path<String>,
 ) -> Result<Response> {
-    staff(&peer, &headers).await?;
     Ok(json_response(
         StatusCode::OK,
         &peer.patient(&health_id).await?,
@@ -277,231 +396,117 @@ async fn get_patient(
 
 async fn new_code(
     State(peer): State<AppState>,
-    headers: HeaderMap,
+    _: Staff,
     Path(health_id): Path<String>,
 ) -> Result<Response> {
-    staff(&peer, &headers).await?;
-    let out = peer.new_enrollment_code(&health_id).await?;
-    Ok(json_response(StatusCode::CREATED, &out))
+    Ok(json_response(
+        StatusCode::CREATED,
+        &peer.new_enrollment_code(&health_id).await?,
+    ))
 }
 
 async fn register_doctor(
     State(peer): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
+    _: Staff,
+    StrictJson(req): StrictJson<NewDoctor>,
 ) -> Result<Response> {
-    staff(&peer, &headers).await?;
-    let req: NewDoctor = read_json(&headers, body, peer.config.max_body_bytes).await?;
-    let out = peer.register_doctor(&req).await?;
-    Ok(json_response(StatusCode::CREATED, &out))
+    Ok(json_response(
+        StatusCode::CREATED,
+        &peer.register_doctor(&req).await?,
+    ))
 }
 
 async fn issue_record(
     State(peer): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
+    _: Staff,
+    StrictJson(req): StrictJson<IssueRequest>,
 ) -> Result<Response> {
-    staff(&peer, &headers).await?;
-    let req: IssueRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
     let out = detached(async move { peer.issue_record(&req).await }).await?;
     Ok(json_response(StatusCode::CREATED, &out))
 }
 
-/// Header carrying a patient's signed request.
-pub const SIGNATURE_HEADER: &str = "spondon-signature";
-
-async fn nonce(State(peer): State<AppState>) -> Result<Response> {
-    let n = peer.new_nonce().await?;
-    let mut r = json_response(StatusCode::CREATED, &n);
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
-}
-
-fn signature(headers: &HeaderMap) -> Option<&str> {
-    headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok())
-}
-
-async fn enroll(
+async fn revoke_record(
     State(peer): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Body,
+    _: Staff,
+    Path(id): Path<String>,
+    StrictJson(req): StrictJson<crate::revocation::RevokeRecordRequest>,
 ) -> Result<Response> {
-    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
-    let req: EnrollRequest = parse_json(&bytes)?;
-    let sig = signature(&headers).map(str::to_owned);
-    let out = detached(async move {
-        let parts = RequestParts {
-            method: "POST",
-            path: uri.path(),
-            signature: sig.as_deref(),
-            body: &bytes,
-        };
-        peer.enroll(&parts, &req).await
-    })
-    .await?;
+    let out = detached(async move { peer.revoke_record(&id, req.reason).await }).await?;
     Ok(json_response(StatusCode::CREATED, &out))
 }
 
-async fn pull(
-    State(peer): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response> {
-    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
-    let req: PullRequest = parse_json(&bytes)?;
-    let parts = RequestParts {
-        method: "POST",
-        path: uri.path(),
-        signature: signature(&headers),
-        body: &bytes,
-    };
-    let out = peer.pull(&parts, &req).await?;
-    let mut r = json_response(StatusCode::OK, &out);
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+async fn nonce(State(peer): State<AppState>) -> Result<Response> {
+    Ok(no_store(json_response(
+        StatusCode::CREATED,
+        &peer.new_nonce().await?,
+    )))
 }
 
-async fn receipts(
-    State(peer): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response> {
-    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
-    let req: ReceiptsRequest = parse_json(&bytes)?;
-    let parts = RequestParts {
-        method: "POST",
-        path: uri.path(),
-        signature: signature(&headers),
-        body: &bytes,
-    };
-    let out = peer.receipts(&parts, &req).await?;
-    let mut r = json_response(StatusCode::OK, &out);
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+async fn enroll(State(peer): State<AppState>, req: Signed<EnrollRequest>) -> Result<Response> {
+    let out = detached(async move { peer.enroll(&req.parts(), &req.body).await }).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
 }
 
-async fn revoke(
-    State(peer): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response> {
-    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
-    let req: RevokeRequest = parse_json(&bytes)?;
-    let sig = signature(&headers).map(str::to_owned);
-    let index = detached(async move {
-        let parts = RequestParts {
-            method: "POST",
-            path: uri.path(),
-            signature: sig.as_deref(),
-            body: &bytes,
-        };
-        peer.revoke(&parts, &req).await
-    })
-    .await?;
+async fn pull(State(peer): State<AppState>, req: Signed<PullRequest>) -> Result<Response> {
+    let out = peer.pull(&req.parts(), &req.body).await?;
+    Ok(no_store(json_response(StatusCode::OK, &out)))
+}
+
+async fn receipts(State(peer): State<AppState>, req: Signed<ReceiptsRequest>) -> Result<Response> {
+    let out = peer.receipts(&req.parts(), &req.body).await?;
+    Ok(no_store(json_response(StatusCode::OK, &out)))
+}
+
+async fn revoke(State(peer): State<AppState>, req: Signed<RevokeRequest>) -> Result<Response> {
+    let index = detached(async move { peer.revoke(&req.parts(), &req.body).await }).await?;
     Ok(json_response(
         StatusCode::CREATED,
         &serde_json::json!({"log_index": index}),
     ))
 }
 
-/// Header carrying a doctor's proof of possession.
-pub const POP_HEADER: &str = "spondon-pop";
-
-async fn redeem(
-    State(peer): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response> {
-    let req: RedeemRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
-    let pop = headers
-        .get(POP_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let out = detached(async move { peer.redeem("POST", uri.path(), pop.as_deref(), &req).await })
-        .await?;
-    let mut r = json_response(StatusCode::OK, &out);
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
-}
-
-async fn grant_write(
-    State(peer): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response> {
-    let req: WriteRequest = read_json(&headers, body, peer.config.max_body_bytes).await?;
-    let pop = headers
-        .get(POP_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let out = detached(async move {
-        peer.write_under_grant("POST", uri.path(), pop.as_deref(), &req)
-            .await
-    })
-    .await?;
-    Ok(json_response(StatusCode::CREATED, &out))
-}
-
 async fn update_details(
     State(peer): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Body,
+    req: Signed<DetailsUpdate>,
 ) -> Result<Response> {
-    let bytes = read_body(&headers, body, peer.config.max_body_bytes).await?;
-    let req: DetailsUpdate = parse_json(&bytes)?;
-    let parts = RequestParts {
-        method: "POST",
-        path: uri.path(),
-        signature: signature(&headers),
-        body: &bytes,
-    };
     Ok(json_response(
         StatusCode::OK,
-        &peer.update_details(&parts, &req).await?,
+        &peer.update_details(&req.parts(), &req.body).await?,
     ))
 }
 
 async fn health_cards_issue(
     State(peer): State<AppState>,
-    uri: axum::http::Uri,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Body,
+    req: Signed<serde_json::Value, true>,
 ) -> Result<Response> {
-    let bytes = read_body_types(
-        &headers,
-        body,
-        peer.config.max_body_bytes,
-        &["application/json", "application/fhir+json"],
-    )
-    .await?;
-    let req: serde_json::Value = parse_json(&bytes)?;
-    let parts = RequestParts {
-        method: "POST",
-        path: uri.path(),
-        signature: signature(&headers),
-        body: &bytes,
-    };
-    let out = peer.health_cards_issue(&parts, &id, &req).await?;
-    let mut r = json_response(StatusCode::OK, &out);
+    let out = peer
+        .health_cards_issue(&req.parts(), &id, &req.body)
+        .await?;
+    let mut r = no_store(json_response(StatusCode::OK, &out));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/fhir+json"),
     );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
+}
+
+async fn redeem(State(peer): State<AppState>, req: WithPop<RedeemRequest>) -> Result<Response> {
+    let out = detached(async move {
+        peer.redeem("POST", &req.path, req.pop.as_deref(), &req.body)
+            .await
+    })
+    .await?;
+    Ok(no_store(json_response(StatusCode::OK, &out)))
+}
+
+async fn grant_write(State(peer): State<AppState>, req: WithPop<WriteRequest>) -> Result<Response> {
+    let out = detached(async move {
+        peer.write_under_grant("POST", &req.path, req.pop.as_deref(), &req.body)
+            .await
+    })
+    .await?;
+    Ok(json_response(StatusCode::CREATED, &out))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
@@ -510,7 +515,10 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

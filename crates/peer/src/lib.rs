@@ -4,10 +4,12 @@
 //! - [`peer`]: the open peer (database with migrations, transparency log, witness).
 //! - [`registry`]: patients (Health ID, enrollment code) and doctors (doctor credential).
 //! - [`records`]: issuing FHIR R4 SMART Health Cards committed to the log.
+//! - [`revocation`]: staff revocation of records (the SMART Health Cards CRL).
 //! - [`patient`]: nonces, signed patient requests, enrollment redemption, incremental pull.
 //! - [`access`]: grant redemption (PoP), access receipts, revocations.
 //! - [`fhir_api`]: `$health-cards-issue`, patients' own demographic updates.
 //! - [`seed`]: synthetic demo data.
+//! - [`witnessing`]: pushing this log's checkpoints to witnesses, collecting cosignatures.
 //! - [`http`], [`openapi`]: the HTTP API.
 
 pub mod access;
@@ -18,9 +20,12 @@ pub mod http;
 pub mod openapi;
 pub mod patient;
 pub mod peer;
+pub mod ratelimit;
 pub mod records;
 pub mod registry;
+pub mod revocation;
 pub mod seed;
+pub mod witnessing;
 
 pub use error::PeerError;
 pub use peer::Peer;

@@ -70,6 +70,19 @@ enum Command {
         #[arg(long)]
         vkey: String,
     },
+    /// Adds a witness of this peer's own log (its submission URL and its `witness_vkey`) to
+    /// the config; `serve` pushes every new checkpoint to it. Restart `serve` to apply.
+    AddWitness {
+        /// Data directory.
+        #[arg(long, env = "SPONDON_PEER_DATA")]
+        data: PathBuf,
+        /// The witness's submission prefix, e.g. http://10.0.0.7:8400/witness.
+        #[arg(long)]
+        url: String,
+        /// The witness's cosigner key, `name+keyid+key` (another peer's `witness_vkey`).
+        #[arg(long)]
+        vkey: String,
+    },
     /// Creates another staff bearer token (printed once, stored hashed).
     StaffToken {
         #[command(flatten)]
@@ -108,6 +121,18 @@ enum Command {
         /// Random seed (same seed, same data).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Revokes a record (wrong patient, entered in error): lists its rid in the CRL and logs
+    /// it. A correction is not a revocation: issue a superseding record instead.
+    RevokeRecord {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Record id (the card's `rid`).
+        #[arg(long)]
+        id: String,
+        /// wrong_patient, entered_in_error, duplicate or other.
+        #[arg(long)]
+        reason: String,
     },
     /// Issues a record from a JSON file (`-` for stdin).
     Issue {
@@ -190,22 +215,29 @@ async fn run(cli: Cli) -> Result<()> {
             peer.close().await;
         }
         Command::Serve { data, listen } => {
+            let _lock = DataDir::new(&data.data).lock_writer()?;
             let peer = Arc::new(open(&data).await?);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
-            tracing::info!(%listen, "serving");
+            let witnessing = spondon_peer::witnessing::Witnessing::start(peer.clone())?;
+            tracing::info!(%listen, witnesses = peer.config.witnesses.len(), "serving");
             spondon_peer::http::serve(
                 listener,
                 spondon_peer::http::router(peer.clone()),
                 shutdown_signal(),
             )
             .await?;
+            witnessing.stop();
             peer.close().await;
         }
         Command::WitnessLog { data, vkey } => {
             let cfg = DataDir::new(&data).add_witness_log(&vkey)?;
             print_json(&serde_json::json!({"witness_logs": cfg.witness_logs}))?;
+        }
+        Command::AddWitness { data, url, vkey } => {
+            let cfg = DataDir::new(&data).add_witness(&url, &vkey)?;
+            print_json(&serde_json::json!({"witnesses": cfg.witnesses}))?;
         }
         Command::StaffToken { data, label } => {
             let peer = open(&data).await?;
@@ -240,11 +272,24 @@ async fn run(cli: Cli) -> Result<()> {
             seed,
         } => {
             anyhow::ensure!(patients <= 1_000_000, "--patients is at most 1000000");
+            let _lock = DataDir::new(&data.data).lock_writer()?;
             let peer = open(&data).await?;
             print_json(&spondon_peer::seed::seed(&peer, patients, seed).await?)?;
             peer.close().await;
         }
+        Command::RevokeRecord { data, id, reason } => {
+            let reason: spondon_peer::revocation::RevocationReason = serde_json::from_value(
+                serde_json::Value::String(reason),
+            )
+            .context("--reason must be wrong_patient, entered_in_error, duplicate or other")?;
+            let _lock = DataDir::new(&data.data).lock_writer()?;
+            let peer = open(&data).await?;
+            let out = peer.revoke_record(&id, reason).await;
+            peer.close().await;
+            print_json(&out?)?;
+        }
         Command::Issue { data, json } => {
+            let _lock = DataDir::new(&data.data).lock_writer()?;
             let req: IssueRequest = parse(&json)?;
             let peer = open(&data).await?;
             print_json(&peer.issue_record(&req).await?)?;

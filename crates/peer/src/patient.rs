@@ -13,6 +13,9 @@ use crate::peer::{Peer, on_db, to_i64, to_u64, token_hash};
 use crate::records::RecordKind;
 use crate::registry::is_health_id;
 
+/// How long used or expired nonces are kept (so a replay inside the signature's ±300 s window
+/// is `nonce_reused` / `nonce_expired`, not `nonce_unknown`).
+pub const NONCE_RETENTION: i64 = 600;
 /// How long a server nonce may be used (once).
 pub const NONCE_LIFETIME: i64 = 300;
 /// Allowed clock skew of signed requests.
@@ -125,16 +128,39 @@ pub struct RequestParts<'a> {
 }
 
 impl Peer {
-    /// Hands out a single-use nonce (and prunes long-expired ones).
+    /// Hands out a single-use nonce, unless `max_outstanding_nonces` unused, unexpired ones
+    /// exist (`too_many_nonces`); purges nonces expired for more than [`NONCE_RETENTION`].
     pub async fn new_nonce(&self) -> Result<Nonce> {
         let raw: [u8; 16] = spondon_core::keys::random_bytes()?;
         let now = NumericDate::now().seconds();
         let expires = now + NONCE_LIFETIME;
+        let max = self.config.max_outstanding_nonces;
+        let recent = self
+            .nonce_window
+            .lock()
+            .map(|mut w| {
+                while w.front().is_some_and(|e| *e < now) {
+                    w.pop_front();
+                }
+                w.len() as u64
+            })
+            .unwrap_or(u64::MAX);
         on_db!(&self.db, p => {
-            sqlx::query("DELETE FROM peer_nonces WHERE expires_at < $1").bind(now - 3600).execute(p).await?;
+            sqlx::query("DELETE FROM peer_nonces WHERE expires_at < $1").bind(now - NONCE_RETENTION).execute(p).await?;
+            // Fewer handed out in the last lifetime than the limit: no need to count.
+            if recent >= max {
+                let outstanding: i64 = sqlx::query("SELECT COUNT(*) FROM peer_nonces WHERE used_at IS NULL AND expires_at >= $1")
+                    .bind(now).fetch_one(p).await?.try_get(0)?;
+                if u64::try_from(outstanding).unwrap_or(0) >= max {
+                    return Err(PeerError::TooManyNonces);
+                }
+            }
             sqlx::query("INSERT INTO peer_nonces (nonce, expires_at) VALUES ($1, $2)")
                 .bind(&raw[..]).bind(expires).execute(p).await?;
         });
+        if let Ok(mut w) = self.nonce_window.lock() {
+            w.push_back(expires);
+        }
         Ok(Nonce {
             nonce: spondon_core::b64::encode(raw),
             expires,

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use spondon_core::NumericDate;
-use spondon_core::keys::{Jwk, Jwks};
 use spondon_ledger::{Database, IntegrityCheck, Log, Signer, Verifier, Witness};
 use sqlx::Row as _;
 use tokio::sync::Mutex;
@@ -39,6 +38,11 @@ pub struct Peer {
     pub witness: Arc<Witness>,
     /// Serializes issuance so a record's row and its log entry are written in order.
     pub(crate) issue_lock: Mutex<()>,
+    /// The size of the latest signed checkpoint; witness pushers wait on it.
+    pub(crate) signed_size: tokio::sync::watch::Sender<u64>,
+    /// Expiry times of the nonces handed out in the last nonce lifetime (a fast upper bound of
+    /// the outstanding ones).
+    pub(crate) nonce_window: std::sync::Mutex<std::collections::VecDeque<i64>>,
 }
 
 pub(crate) fn to_i64(v: u64) -> Result<i64> {
@@ -91,6 +95,9 @@ impl Peer {
             max_body_bytes: crate::config::DEFAULT_MAX_BODY,
             request_timeout_secs: 30,
             witness_logs: Vec::new(),
+            witnesses: Vec::new(),
+            rate_limit: crate::config::RateLimit::default(),
+            max_outstanding_nonces: 100_000,
         };
         dir.create(&config)?;
         let peer = Self::open(dir, None).await?;
@@ -115,6 +122,7 @@ impl Peer {
 
     /// Opens the database and log for `config` and `keys`.
     pub async fn from_parts(config: Config, keys: Keys) -> Result<Peer> {
+        crate::config::check_config(&config)?;
         let db = Database::connect(&config.database_url).await?;
         match &db {
             Database::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
@@ -128,6 +136,7 @@ impl Peer {
         if log.signed_checkpoint().await.is_err() {
             log.sign_checkpoint(&log_signer).await?;
         }
+        let (signed, _) = log.signed_checkpoint().await?;
         let witness_name = format!("{}/witness", config.url.trim_start_matches("https://"));
         let mut witness = Witness::new(
             db.clone(),
@@ -150,6 +159,8 @@ impl Peer {
             log_signer,
             witness: Arc::new(witness),
             issue_lock: Mutex::new(()),
+            signed_size: tokio::sync::watch::Sender::new(signed.size),
+            nonce_window: std::sync::Mutex::new(std::collections::VecDeque::new()),
         })
     }
 
@@ -187,34 +198,17 @@ impl Peer {
         Ok(n > 0)
     }
 
-    /// The current CRL version of the record key (SMART Health Cards `crlVersion`, ≥ 1).
-    pub fn crl_version(&self) -> u64 {
-        1
-    }
-
-    /// `/.well-known/jwks.json`.
-    pub fn jwks(&self) -> Jwks {
-        let mut jwk: Jwk = self.keys.record.public_key().to_jwk();
-        jwk.crl_version = Some(self.crl_version());
-        Jwks { keys: vec![jwk] }
-    }
-
-    /// `/.well-known/crl/<kid>.json` for the record key (`None` for an unknown kid). No record
-    /// is revoked through the CRL: corrections supersede, they do not revoke.
-    pub fn crl(&self, kid: &str) -> Option<serde_json::Value> {
-        (kid == self.keys.record.kid()).then(|| {
-            serde_json::json!({
-                "kid": kid,
-                "method": "rid",
-                "ctr": self.crl_version(),
-                "rids": [],
-            })
-        })
-    }
-
     /// Signs a new checkpoint for everything appended so far.
     pub async fn sign_checkpoint(&self) -> Result<()> {
         self.log.sign_checkpoint(&self.log_signer).await?;
+        let (cp, _) = self.log.signed_checkpoint().await?;
+        self.signed_size.send_if_modified(|s| {
+            let newer = cp.size > *s;
+            if newer {
+                *s = cp.size;
+            }
+            newer
+        });
         Ok(())
     }
 

@@ -85,6 +85,66 @@ async fn init_seed_serve_and_shut_down_gracefully() {
     }
     assert!(logs.contains("record issued"), "{logs}");
 
+    // Revoke one seeded record from the CLI; a bad reason or unknown id is refused.
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{data}/peer.db"))
+        .await
+        .unwrap();
+    let rid: String = sqlx::query_scalar("SELECT id FROM peer_records ORDER BY seq LIMIT 1")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let bad = Command::new(BIN)
+        .args([
+            "revoke-record",
+            "--data",
+            data,
+            "--id",
+            &rid,
+            "--reason",
+            "oops",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let bad = Command::new(BIN)
+        .args([
+            "revoke-record",
+            "--data",
+            data,
+            "--id",
+            "nope",
+            "--reason",
+            "other",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no such record"));
+    let out = run(&[
+        "revoke-record",
+        "--data",
+        data,
+        "--id",
+        &rid,
+        "--reason",
+        "wrong_patient",
+    ]);
+    let revoked: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(revoked["crl_version"], 2);
+    // A witness that is down: `serve` keeps serving and warns without health data.
+    let out = run(&[
+        "add-witness",
+        "--data",
+        data,
+        "--url",
+        "http://127.0.0.1:9/witness",
+        "--vkey",
+        other_init["witness_vkey"].as_str().unwrap(),
+    ]);
+    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(w["witnesses"][0]["vkey"], other_init["witness_vkey"]);
+
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -109,13 +169,64 @@ async fn init_seed_serve_and_shut_down_gracefully() {
     let r = common::request(addr, "GET", "/.well-known/jwks.json", &[], b"").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["keys"][0]["kid"], init["record_kid"]);
+    assert_eq!(r.json()["keys"][0]["crlVersion"], 2);
+    let kid = init["record_kid"].as_str().unwrap();
+    let r = common::request(
+        addr,
+        "GET",
+        &format!("/.well-known/crl/{kid}.json"),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(r.json()["rids"], serde_json::json!([rid]));
     let r = common::request(addr, "GET", "/checkpoint", &[], b"").await;
+    let entries = summary["records"].as_u64().unwrap() + 1;
     assert!(
         r.text()
-            .starts_with(&format!("somch.example/log\n{}\n", summary["records"])),
+            .starts_with(&format!("somch.example/log\n{entries}\n")),
         "{}",
         r.text()
     );
+    // Single writer: a second `serve` (or `issue`) on the same data directory is refused while
+    // the first runs, with a clear message, and changes nothing.
+    let port2 = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let second = Command::new(BIN)
+        .args([
+            "serve",
+            "--data",
+            data,
+            "--listen",
+            &format!("127.0.0.1:{port2}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("another spondon-peer process") && err.contains("single writer"),
+        "{err}"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port2))
+            .await
+            .is_err()
+    );
+    let issue = Command::new(BIN)
+        .args(["issue", "--data", data, "--json", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(!issue.status.success());
+    assert!(
+        String::from_utf8_lossy(&issue.stderr).contains("single writer"),
+        "{}",
+        String::from_utf8_lossy(&issue.stderr)
+    );
+    let r = common::request(addr, "GET", "/.well-known/jwks.json", &[], b"").await;
+    assert_eq!(r.status, 200, "the first server still serves");
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -127,5 +238,8 @@ async fn init_seed_serve_and_shut_down_gracefully() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("shutting down"));
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.contains("shutting down"));
+    assert!(logs.contains("witness push failed"), "{logs}");
+    assert!(!logs.contains(&rid), "{logs}");
 }

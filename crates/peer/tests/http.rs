@@ -673,3 +673,160 @@ async fn slow_requests_time_out_with_a_problem() {
     assert!(t.elapsed() < std::time::Duration::from_secs(5));
     tp.stop().await;
 }
+
+/// The JWKS and CRL as a wallet fetches them, and a directory built from them.
+async fn fetched_directory(tp: &TestPeer) -> (Directory, Value, Value) {
+    let jwks = tp.get("/.well-known/jwks.json").await;
+    let kid = jwks.json()["keys"][0]["kid"].as_str().unwrap().to_owned();
+    let crl = tp.get(&format!("/.well-known/crl/{kid}.json")).await;
+    assert_eq!(crl.status, 200, "{}", crl.text());
+    let mut d = Directory::new();
+    d.add_issuer(URL, Some("DMCH")).unwrap();
+    d.add_jwks_json(URL, &jwks.text()).unwrap();
+    d.add_crl_json(URL, &crl.text()).unwrap();
+    (d, jwks.json(), crl.json())
+}
+
+async fn revocation_payload(tp: &TestPeer, id: &str) -> (String, Vec<u8>, i64) {
+    let q = "SELECT payload, salt, log_index FROM peer_record_revocations WHERE record_id = $1";
+    match &tp.peer.db {
+        spondon_ledger::Database::Sqlite(p) => {
+            sqlx::query_as(q).bind(id).fetch_one(p).await.unwrap()
+        }
+        spondon_ledger::Database::Postgres(p) => {
+            sqlx::query_as(q).bind(id).fetch_one(p).await.unwrap()
+        }
+    }
+}
+
+async fn record_revocation(db: Option<&str>) {
+    let tp = start(db).await;
+    let hid = register_patient(&tp, "1472583690").await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let r = tp.staff_post("/staff/records", &lab_report(&hid)).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        ids.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    let (before, jwks, crl) = fetched_directory(&tp).await;
+    assert_eq!(
+        (jwks["keys"][0]["crlVersion"].clone(), crl["ctr"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(crl["rids"], json!([]));
+    let cards: Vec<ParsedCard> = {
+        let mut v = Vec::new();
+        for id in &ids {
+            v.push(ParsedCard::parse(&tp.peer.stored_record(id).await.unwrap().0.jws).unwrap());
+        }
+        v
+    };
+    cards[0].verify(&before, NumericDate::now()).unwrap();
+    let path = format!("/staff/records/{}/revoke", ids[0]);
+    let size = tp.peer.log.tree_head().await.0;
+
+    // Refusals change nothing.
+    let r = request(
+        tp.addr,
+        "POST",
+        &path,
+        &[("Content-Type", "application/json")],
+        br#"{"reason":"wrong_patient"}"#,
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (401, "unauthorized"));
+    let r = tp.staff_post(&path, &json!({"reason": "because"})).await;
+    assert_eq!((r.status, r.code().as_str()), (400, "malformed_json"));
+    let r = tp
+        .staff_post(&path, &json!({"reason": "other", "note": "x"}))
+        .await;
+    assert_eq!(r.code(), "malformed_json", "unknown fields are refused");
+    let r = tp
+        .staff_post(
+            "/staff/records/AAAAAAAAAAAAAAAAAAAAAA/revoke",
+            &json!({"reason": "other"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code().as_str()), (404, "unknown_record"));
+    assert_eq!(tp.peer.log.tree_head().await.0, size);
+    assert_eq!(tp.peer.crl_version().await.unwrap(), 1);
+
+    // Revoke: logged, listed, version bumped; a second time is a conflict.
+    let r = tp
+        .staff_post(&path, &json!({"reason": "wrong_patient"}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let out = r.json();
+    assert_eq!(out["crl_version"], 2);
+    assert_eq!(out["record_id"], json!(ids[0]));
+    let again = tp.staff_post(&path, &json!({"reason": "duplicate"})).await;
+    assert_eq!(
+        (again.status, again.code().as_str()),
+        (409, "already_revoked")
+    );
+    let (payload, salt, index) = revocation_payload(&tp, &ids[0]).await;
+    assert_eq!(index, out["log_index"].as_i64().unwrap());
+    let entry = LogEntry::decode(&tp.peer.log.entry(index as u64).await.unwrap()).unwrap();
+    assert_eq!(entry.kind, EntryKind::RevocationRegistered);
+    assert!(entry.opens(&Opening {
+        salt: salt.try_into().unwrap(),
+        payload: payload.clone().into_bytes()
+    }));
+    let p: Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(
+        (
+            p["type"].as_str(),
+            p["record"].as_str(),
+            p["reason"].as_str()
+        ),
+        (
+            Some("record_revoked"),
+            Some(ids[0].as_str()),
+            Some("wrong_patient")
+        )
+    );
+    assert_eq!(
+        tp.peer.log.signed_checkpoint().await.unwrap().0.size,
+        size + 1
+    );
+
+    // A wallet with the new JWKS and CRL rejects the revoked card and keeps the other.
+    let (after, jwks, crl) = fetched_directory(&tp).await;
+    assert_eq!(jwks["keys"][0]["crlVersion"], 2);
+    assert_eq!(
+        (
+            crl["ctr"].clone(),
+            crl["method"].clone(),
+            crl["rids"].clone()
+        ),
+        (json!(2), json!("rid"), json!([ids[0]]))
+    );
+    let e = cards[0].verify(&after, NumericDate::now()).unwrap_err();
+    assert_eq!(e.code(), "revoked", "{e}");
+    cards[1].verify(&after, NumericDate::now()).unwrap();
+    // A wallet holding the old CRL with the new JWKS cannot miss the revocation.
+    let mut stale = Directory::new();
+    stale.add_issuer(URL, None).unwrap();
+    stale.add_jwks_json(URL, &jwks.to_string()).unwrap();
+    stale
+        .add_crl_json(
+            URL,
+            &json!({"kid": crl["kid"], "method": "rid", "ctr": 1, "rids": []}).to_string(),
+        )
+        .unwrap();
+    assert_eq!(
+        cards[0]
+            .verify(&stale, NumericDate::now())
+            .unwrap_err()
+            .code(),
+        "crl_version_mismatch"
+    );
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn staff_revoke_a_record_through_the_crl() {
+    for db in engines("staff_revoke_a_record_through_the_crl").await {
+        record_revocation(db.as_deref()).await;
+    }
+}

@@ -415,3 +415,93 @@ async fn unknown_and_stale_nonces_are_refused() {
     assert_eq!(r.code(), "base64_invalid");
     tp.stop().await;
 }
+
+#[tokio::test]
+async fn rate_limits_and_nonce_capacity() {
+    let tp = start_with(None, |c| {
+        c.rate_limit.per_second = 0.001;
+        c.rate_limit.burst = 4;
+        c.max_outstanding_nonces = 3;
+    })
+    .await;
+    // Three nonces fill the capacity: the fourth is refused server-wide, nothing stored.
+    for _ in 0..3 {
+        nonce(&tp).await;
+    }
+    let r = request(tp.addr, "POST", "/nonce", &[], b"").await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.code(), "too_many_nonces");
+    assert_eq!(r.header("retry-after"), Some("60"));
+    // The bucket (4) is now empty: every limited route answers 429 with Retry-After.
+    for path in [
+        "/nonce",
+        "/patient/records",
+        "/grant/records",
+        "/.well-known/jwks.json",
+        "/checkpoint",
+    ] {
+        let method = if path.starts_with("/.well") || path == "/checkpoint" {
+            "GET"
+        } else {
+            "POST"
+        };
+        let r = request(tp.addr, method, path, &[], b"").await;
+        assert_eq!(r.status, 429, "{path}");
+        assert_eq!(r.code(), "rate_limited");
+        let secs: u64 = r.header("retry-after").unwrap().parse().unwrap();
+        assert!(secs >= 1);
+    }
+    // Staff routes are not limited.
+    let hid = register_patient(&tp, "1357913579").await;
+    let auth = tp.auth();
+    let r = request(
+        tp.addr,
+        "GET",
+        &format!("/staff/patients/{hid}"),
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let n: i64 = match &tp.peer.db {
+        spondon_ledger::Database::Sqlite(p) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM peer_nonces")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
+        spondon_ledger::Database::Postgres(_) => unreachable!(),
+    };
+    assert_eq!(n, 3, "refused requests store no nonce");
+    tp.stop().await;
+
+    // Behind a proxy: the client address comes from the configured header.
+    let tp = start_with(None, |c| {
+        c.rate_limit.per_second = 0.001;
+        c.rate_limit.burst = 1;
+        c.rate_limit.client_ip_header = Some("x-forwarded-for".into());
+    })
+    .await;
+    let get = |ip: &'static str| {
+        let addr = tp.addr;
+        async move {
+            request(
+                addr,
+                "GET",
+                "/.well-known/jwks.json",
+                &[("X-Forwarded-For", ip)],
+                b"",
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(get("198.51.100.1").await, 200);
+    assert_eq!(get("198.51.100.1").await, 429);
+    assert_eq!(
+        get("203.0.113.9, 198.51.100.2").await,
+        200,
+        "last entry counts"
+    );
+    tp.stop().await;
+}

@@ -39,7 +39,10 @@ pub enum Command {
 
 const CHECK_EXAMPLES: &str = "\
 Input may be a .smart-health-card file, a compact JWS, one or several shc:/ numeric QR texts (legacy
-chunks in any order), a Spondon token (the text of its QR code), or a PNG/JPEG photo of a QR code.
+chunks in any order), a Spondon token (the text of its QR code), a PNG/JPEG photo of a QR code, or a
+Spondon export (its .smart-health-card file with log proofs, or its PDF): every card, log proof and
+share receipt is then verified offline, and only issuer, issue date, log inclusion and share dates
+are reported (docs/export.md).
 
 Exit status: 0 valid, 1 invalid, 2 unusable input or arguments.
 
@@ -47,6 +50,7 @@ Examples:
   spondon-verifier check --directory vci-issuers.json card.smart-health-card
   spondon-verifier check --directory vci-issuers.json --at 2021-06-01T00:00:00Z --json card.txt
   spondon-verifier check --trust trust-list.txt --root-key authority.jwk grant.txt
+  spondon-verifier check --trust trust-list.txt --root-key authority.jwk export.pdf
   spondon-verifier check --directory vci-issuers.json chunk-1.txt chunk-2.txt chunk-3.txt
   zbarimg -q --raw photo.png | spondon-verifier check --directory vci-issuers.json -";
 

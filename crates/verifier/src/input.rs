@@ -21,7 +21,7 @@ pub enum InputError {
     #[error("{path} is neither an image nor UTF-8 text")]
     NotText { path: String },
     #[error(
-        "{path} is not a SMART Health Card (JSON file, JWS or shc:/ text), a Spondon token, or a PNG/JPEG QR photo"
+        "{path} is not a SMART Health Card (JSON file, JWS or shc:/ text), a Spondon export (file or PDF), a Spondon token, or a PNG/JPEG QR photo"
     )]
     Unrecognised { path: String },
 }
@@ -31,6 +31,8 @@ pub enum InputError {
 pub enum Shape {
     /// A PNG or JPEG picture, presumably of a QR code.
     Image(Vec<u8>),
+    /// A PDF, presumably a Spondon export with its export file attached.
+    Pdf(Vec<u8>),
     /// A `.smart-health-card` JSON file (`{"verifiableCredential": [...]}`).
     ShcFile(String),
     /// One or more `shc:/` numeric QR texts.
@@ -75,6 +77,9 @@ pub fn classify(
 ) -> Result<Shape, InputError> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") || bytes.starts_with(&[0xff, 0xd8, 0xff]) {
         return Ok(Shape::Image(bytes));
+    }
+    if bytes.starts_with(b"%PDF-") {
+        return Ok(Shape::Pdf(bytes));
     }
     let text = String::from_utf8(bytes).map_err(|_| InputError::NotText {
         path: name.to_owned(),
@@ -159,6 +164,10 @@ mod tests {
         assert!(matches!(
             classify("t", b"\x89PNG\r\n\x1a\nrest".to_vec(), |_| false),
             Ok(Shape::Image(_))
+        ));
+        assert!(matches!(
+            classify("t", b"%PDF-1.7\n\xff".to_vec(), |_| false),
+            Ok(Shape::Pdf(_))
         ));
     }
 }

@@ -36,6 +36,22 @@ pub struct Report {
     /// For a file holding several cards: each card's own verdict.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cards: Vec<Report>,
+    /// Spondon export card: the signature verified with a trusted key (even if a later check,
+    /// such as the validity period, failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unaltered: Option<bool>,
+    /// Spondon export card: its verified inclusion in the issuing hospital's log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<spondon_export::LogInclusion>,
+    /// Spondon export card: when it was shared (verified receipts), seconds since the epoch.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<i64>,
+    /// Spondon export: when the wallet made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<i64>,
+    /// Spondon export: the unsigned patient summary checked against the signed cards.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<spondon_export::SummaryCheck>,
 }
 
 impl Report {
@@ -52,6 +68,11 @@ impl Report {
             fhir: None,
             claims: None,
             cards: Vec::new(),
+            unaltered: None,
+            log: None,
+            shared: Vec::new(),
+            created: None,
+            summary: None,
         }
     }
 
@@ -113,6 +134,48 @@ impl Report {
             }
             None => {}
         }
+        if let Some(created) = self.created.filter(|c| *c > 0) {
+            let _ = writeln!(out, "  exported:    {}", render_time(&created.into()));
+        }
+        if let Some(unaltered) = self.unaltered {
+            let said = if unaltered {
+                "yes (the signature verifies with a trusted key)"
+            } else {
+                "not shown (no trusted key verifies the signature)"
+            };
+            let _ = writeln!(out, "  unaltered:   {said}");
+        }
+        if let Some(log) = &self.log {
+            let mut line = format!(
+                "entry {} of {} at {}, in a checkpoint of {} entries",
+                log.index,
+                log.log,
+                render_time(&log.logged_at.into()),
+                log.checkpoint_size
+            );
+            let (trusted, other) = (log.witness_cosignatures, log.other_signatures);
+            let _ = match (trusted, other) {
+                (0, 0) => write!(line, "; no witness cosignature"),
+                (0, o) => write!(
+                    line,
+                    "; {o} witness cosignature(s), not checked (no witness key is trusted)"
+                ),
+                (t, 0) => write!(line, "; cosigned by {t} trusted witness(es)"),
+                (t, o) => write!(
+                    line,
+                    "; cosigned by {t} trusted witness(es), {o} other cosignature(s) not checked"
+                ),
+            };
+            let _ = writeln!(out, "  logged:      {line}");
+        }
+        if !self.shared.is_empty() {
+            let dates: Vec<String> = self
+                .shared
+                .iter()
+                .map(|t| render_time(&(*t).into()))
+                .collect();
+            let _ = writeln!(out, "  shared:      {}", dates.join(", "));
+        }
         if let Some(serde_json::Value::Object(claims)) = &self.claims {
             for (name, value) in claims {
                 if matches!(name.as_str(), "issued_at" | "not_before" | "expires") {
@@ -128,15 +191,26 @@ impl Report {
         if let Some(fhir) = &self.fhir {
             let _ = writeln!(out, "  contents:    {}", summarize_bundle(fhir));
         }
+        if let Some(summary) = &self.summary {
+            let _ = writeln!(
+                out,
+                "  summary:     assembled by the patient's wallet, not signed; {} of {} entries found in the signed cards",
+                summary.traced, summary.entries
+            );
+        }
         for (i, card) in self.cards.iter().enumerate() {
             let _ = write!(out, "  card {}: ", i + 1);
             out.push_str(&card.to_text().replace('\n', "\n  "));
             out.push('\n');
         }
-        if self.cards.is_empty() {
-            for p in &self.errors {
-                let _ = writeln!(out, "  error:       {} [{}]", p.message, p.code);
-            }
+        // A file's card errors are shown under each card; its own (an export's receipts or
+        // summary) here.
+        let own_errors = self
+            .errors
+            .iter()
+            .filter(|p| self.cards.is_empty() || !p.message.starts_with("card "));
+        for p in own_errors {
+            let _ = writeln!(out, "  error:       {} [{}]", p.message, p.code);
         }
         // People read one line per kind of finding; `--json` keeps every one.
         let mut shown: Vec<&str> = Vec::new();
@@ -160,6 +234,7 @@ fn human_kind(kind: &str) -> &str {
     match kind {
         "smart_health_card" => "SMART Health Card",
         "smart_health_card_file" => "SMART Health Card file",
+        "spondon_export" => "Spondon export",
         "grant" => "Spondon access grant",
         "revocation" => "Spondon grant revocation",
         "enrollment" => "Spondon enrollment credential",

@@ -1,7 +1,7 @@
 //! The embedded web page (no CDN): HTML, CSS and JS compiled into the binary. The QR decoder
 //! for browsers without `BarcodeDetector` is our `rqrr` compiled to WebAssembly
-//! (`scripts/build-qr-wasm.sh`); the node serves it from `SPONDON_VERIFIER_QR_WASM_DIR` or the
-//! data directory's `web/` folder when present.
+//! (`scripts/build-qr-wasm.sh`); the node serves it from `SPONDON_VERIFIER_QR_WASM_DIR`, the
+//! data directory's `web/` folder, or `qr-wasm/` beside the binary's directory.
 
 use std::sync::Arc;
 
@@ -59,9 +59,16 @@ pub async fn qr_asset(State(node): State<Arc<Node>>, Path(file): Path<String>) -
                 .into_response();
         }
     };
+    // Next to the binary: `$CARGO_TARGET_DIR/debug/spondon-verifier` → `$CARGO_TARGET_DIR/qr-wasm`.
+    let beside_binary = std::env::current_exe().ok().and_then(|e| {
+        e.parent()
+            .and_then(|p| p.parent())
+            .map(|p| p.join("qr-wasm"))
+    });
     let dirs = [
         std::env::var_os("SPONDON_VERIFIER_QR_WASM_DIR").map(std::path::PathBuf::from),
         Some(node.data.path.join("web")),
+        beside_binary,
     ];
     for d in dirs.into_iter().flatten() {
         if let Ok(bytes) = tokio::fs::read(d.join(&file)).await {

@@ -12,6 +12,7 @@ pub mod backup;
 pub mod browse;
 mod crypto;
 pub mod error;
+pub mod export;
 pub mod grants;
 pub mod import;
 mod net;

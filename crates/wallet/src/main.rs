@@ -29,6 +29,7 @@ Examples:
   spondon grant --doctor A-54321 --category prescription --category lab_result --duration 24h
   spondon revoke 9QmH  |  spondon revoke --all
   spondon receipts --json
+  spondon export --out visa-medical --receipts
 
 The wallet lives in --wallet DIR (default: $SPONDON_WALLET or ~/.spondon). Scripts give the
 passphrase with --passphrase-file FILE (or SPONDON_PASSPHRASE_FILE); otherwise it is asked on the
@@ -38,14 +39,24 @@ terminal. `spondon unlock` keeps the keys in the OS keychain until `spondon lock
 #[command(name = "spondon", version, about = "Spondon: your health records, from every hospital, in one encrypted wallet.", after_help = EXAMPLES)]
 struct Cli {
     /// Wallet directory.
-    #[arg(long, env = "SPONDON_WALLET", global = true)]
+    #[arg(
+        long,
+        env = "SPONDON_WALLET",
+        global = true,
+        help_heading = "Global options"
+    )]
     wallet: Option<PathBuf>,
     /// Read the passphrase from this file (first line) instead of asking.
-    #[arg(long, env = "SPONDON_PASSPHRASE_FILE", global = true)]
+    #[arg(
+        long,
+        env = "SPONDON_PASSPHRASE_FILE",
+        global = true,
+        help_heading = "Global options"
+    )]
     passphrase_file: Option<PathBuf>,
     /// Where the wallet's keys are kept while unlocked: the OS keychain (`os`), or nowhere
     /// (`none`: the passphrase is asked for every command). `auto` uses the keychain if present.
-    #[arg(long, env = "SPONDON_KEYSTORE", value_enum, default_value_t = KeyStoreChoice::Auto, global = true)]
+    #[arg(long, env = "SPONDON_KEYSTORE", value_enum, default_value_t = KeyStoreChoice::Auto, global = true, help_heading = "Global options")]
     keystore: KeyStoreChoice,
     /// Reach a peer at another address: `https://dmch.example=http://127.0.0.1:8400` (for a
     /// local peer without TLS; requests are still signed for the peer URL). Repeatable.
@@ -53,7 +64,8 @@ struct Cli {
         long = "endpoint",
         env = "SPONDON_PEER_ENDPOINTS",
         value_delimiter = ',',
-        global = true
+        global = true,
+        help_heading = "Global options"
     )]
     endpoints: Vec<String>,
     #[command(subcommand)]
@@ -208,6 +220,24 @@ enum Cmd {
         fetch_keys: bool,
         #[command(flatten)]
         out: JsonFlag,
+    },
+    /// Exports records for an office (visa medical, employer…): a .smart-health-card file with
+    /// log proofs and a patient summary, a printable PDF, optionally a SMART Health Link.
+    Export {
+        /// Output file stem: writes STEM.smart-health-card and STEM.pdf.
+        #[arg(long, default_value = "spondon-export")]
+        out: PathBuf,
+        /// Only these records (ids or their starts). Repeatable. Default: every hospital record.
+        #[arg(long = "record")]
+        records: Vec<String>,
+        /// Include the share receipts of the exported records.
+        #[arg(long)]
+        receipts: bool,
+        /// Also make a SMART Health Link to this https URL; writes STEM.jwe to host there.
+        #[arg(long)]
+        link_url: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
     },
     /// Writes an encrypted backup (keys, records, grants, checkpoints).
     Backup { file: PathBuf },
@@ -874,6 +904,85 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         }
                     );
                 }
+            }
+            w.close().await;
+        }
+        Cmd::Export {
+            out,
+            records,
+            receipts,
+            link_url,
+            json,
+        } => {
+            let w = ctx.open().await?;
+            let auth = ctx.authorize(&w)?;
+            let bar = if json.json || !std::io::stderr().is_terminal() {
+                indicatif::ProgressBar::hidden()
+            } else {
+                let b = indicatif::ProgressBar::new(3);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                b
+            };
+            bar.set_message("assembling and verifying the export…");
+            let files = w
+                .export(
+                    &auth,
+                    &spondon_wallet::export::ExportRequest {
+                        record_ids: records,
+                        receipts,
+                        link_url,
+                        link_label: Some("Health records from my Spondon wallet".into()),
+                    },
+                )
+                .await?;
+            bar.inc(1);
+            let with_ext = |ext: &str| {
+                let mut p = out.clone().into_os_string();
+                p.push(ext);
+                PathBuf::from(p)
+            };
+            let card = with_ext(".smart-health-card");
+            std::fs::write(&card, &files.file)
+                .with_context(|| format!("cannot write {}", card.display()))?;
+            bar.inc(1);
+            let pdf = with_ext(".pdf");
+            std::fs::write(&pdf, &files.pdf)
+                .with_context(|| format!("cannot write {}", pdf.display()))?;
+            bar.inc(1);
+            if let Some((_, jwe)) = &files.link {
+                let p = with_ext(".jwe");
+                std::fs::write(&p, jwe).with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            bar.finish_and_clear();
+            if json.json {
+                print_json(&files)?;
+            } else {
+                println!(
+                    "Exported {} records and {} share receipts: {} and {} ({}).",
+                    files.records,
+                    files.receipts,
+                    card.display(),
+                    pdf.display(),
+                    if files.report.valid {
+                        "verified offline: valid"
+                    } else {
+                        "WARNING: the offline check found problems"
+                    }
+                );
+                if let Some((link, _)) = &files.link {
+                    println!(
+                        "Host {} at the link URL; share this link only with the recipient:\n{}",
+                        with_ext(".jwe").display(),
+                        link.as_str()
+                    );
+                }
+                println!(
+                    "The office checks it with: spondon-verifier check {}",
+                    card.display()
+                );
             }
             w.close().await;
         }

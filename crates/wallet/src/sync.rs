@@ -158,6 +158,18 @@ pub struct StoredReceipt {
     pub grant_id: Option<String>,
     pub audience: Option<String>,
     pub records: Vec<String>,
+    /// The committed event text, its opening salt, log entry, inclusion proof and checkpoint
+    /// (kept so that exports can carry the receipt with its proof).
+    #[serde(default)]
+    pub event_json: Option<String>,
+    #[serde(default)]
+    pub salt: Option<String>,
+    #[serde(default)]
+    pub entry: Option<String>,
+    #[serde(default)]
+    pub inclusion_proof: Vec<String>,
+    #[serde(default)]
+    pub checkpoint: Option<String>,
 }
 
 /// A security alert kept in the wallet (a peer that rewrote history).
@@ -450,6 +462,7 @@ impl HospitalCheck {
         let salt: [u8; 32] = spondon_core::b64::decode_array(&r.salt)
             .ok_or_else(|| bad("salt is not 32 bytes".into()))?;
         let payload = serde_json::to_vec(&r.event).map_err(|e| bad(e.to_string()))?;
+        let payload_text = payload.clone();
         if !entry.opens(&Opening { salt, payload }) {
             return Err(bad("the log entry does not commit to this event".into()));
         }
@@ -493,6 +506,11 @@ impl HospitalCheck {
                         .collect()
                 })
                 .unwrap_or_default(),
+            event_json: String::from_utf8(payload_text).ok(),
+            salt: Some(r.salt.clone()),
+            entry: Some(r.entry.clone()),
+            inclusion_proof: r.inclusion_proof.clone(),
+            checkpoint: Some(cp.note.to_text()),
         })
     }
 }

@@ -115,6 +115,17 @@ async fn cli_end_to_end() {
         ),
         "{receipts}"
     );
+    let ex: Value = serde_json::from_str(&ok(&run(&[
+        "export",
+        "--out",
+        t.join("visa").to_str().unwrap(),
+        "--receipts",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(ex["report"]["valid"], true, "{ex}");
+    assert_eq!(ex["receipts"], 1);
+    assert!(t.join("visa.smart-health-card").exists() && t.join("visa.pdf").exists());
     let gid = g["id"].as_str().unwrap();
     let rev = ok(&run(&["revoke", &gid[..8]]));
     assert!(rev.contains("revoked"), "{rev}");

@@ -164,6 +164,41 @@ async fn two_peers_enroll_sync_grant_receipts_revoke_restore() {
         "{t}"
     );
 
+    // Export for an office: file + PDF, verified offline against the trust list, with the share
+    // receipt; the PDF carries the same file.
+    let files = w
+        .export(
+            &auth,
+            &spondon_wallet::export::ExportRequest {
+                record_ids: vec![],
+                receipts: true,
+                link_url: Some("https://links.example/x".into()),
+                link_label: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((files.records, files.receipts), (3, 1));
+    assert!(files.report.valid, "{:?}", files.report);
+    assert!(files.report.cards.iter().all(|c| c.log.is_some()));
+    let parsed = spondon_export::parse_export(&files.file).unwrap();
+    let list_v = spondon_core::token::TrustList::decode_and_verify(
+        &list,
+        root.public_key(),
+        0,
+        spondon_core::NumericDate::now(),
+    )
+    .unwrap();
+    let anchors = spondon_export::Anchors::from_trust_list(&list_v).unwrap();
+    assert!(
+        spondon_export::verify_export(&parsed, &anchors, spondon_core::NumericDate::now()).valid
+    );
+    assert_eq!(
+        spondon_export::extract_export_from_pdf(&files.pdf).unwrap(),
+        files.file
+    );
+    assert!(files.link.as_ref().unwrap().0.starts_with("shlink:/"));
+
     // Revoke: every named peer reports; the next redemption is refused.
     let results = w.revoke(&auth, &g.id).await.unwrap();
     assert_eq!(results.len(), 1);

@@ -15,6 +15,7 @@ mod error;
 mod grant;
 mod pop;
 mod revocation;
+mod self_signed;
 mod signed_request;
 mod trust_list;
 

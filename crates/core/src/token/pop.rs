@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::cbor;
 use super::claims::{self, ClaimsBuilder};
+use super::self_signed::{F_EXTRA as F_GRANT, F_KEY, F_METHOD, F_NONCE, F_URL, Spec, htu};
 use super::{TokenError, TokenKind, ser};
 use crate::keys::{Es256KeyPair, Es256PublicKey};
 use crate::time::NumericDate;
@@ -18,11 +19,13 @@ pub const MAX_POP_TEXT: usize = 2_048;
 /// Default window either side of `now` in which `iat` must fall.
 pub const POP_MAX_SKEW: i64 = 120;
 
-const F_KEY: i64 = 2;
-const F_METHOD: i64 = 3;
-const F_URL: i64 = 4;
-const F_NONCE: i64 = 5;
-const F_GRANT: i64 = 6;
+const SPEC: Spec = Spec {
+    kind: TokenKind::PopProof,
+    max: MAX_POP_TEXT,
+    what: "a proof",
+    extra: "grant id (-65537 / 6)",
+    claim: "the proof's Spondon claim",
+};
 
 /// A proof-of-possession proof.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,35 +58,9 @@ pub struct PopRequest<'a> {
     pub nonce: &'a [u8],
 }
 
-fn htu(url: &str) -> Result<String, TokenError> {
-    let mut u = url::Url::parse(url).map_err(|e| TokenError::InvalidUrl {
-        field: "url",
-        reason: e.to_string(),
-    })?;
-    u.set_query(None);
-    u.set_fragment(None);
-    Ok(u.to_string())
-}
-
 impl PopProof {
     pub fn validate(&self) -> Result<(), TokenError> {
-        if self.method.is_empty()
-            || self.method.len() > 16
-            || !self.method.bytes().all(|c| c.is_ascii_uppercase())
-        {
-            return Err(TokenError::OutOfRange {
-                field: "method (-65537 / 3)",
-                reason: "1..=16 upper-case letters".into(),
-            });
-        }
-        claims::check_url(&self.url, "url (-65537 / 4)")?;
-        if self.nonce.len() < 8 || self.nonce.len() > 64 {
-            return Err(TokenError::OutOfRange {
-                field: "nonce (-65537 / 5)",
-                reason: "8..=64 bytes".into(),
-            });
-        }
-        claims::check_date(self.issued_at, "iat (6)")
+        super::self_signed::validate(&self.method, &self.url, &self.nonce, self.issued_at)
     }
 
     /// Signs the proof; returns its base64url text.
@@ -129,73 +106,16 @@ impl PopProof {
     /// Decodes a proof and checks its own signature (by the key it carries, whose thumbprint
     /// must be the header kid). Says nothing yet about the grant or the request.
     pub fn decode(text: &str) -> Result<PopProof, TokenError> {
-        if text.is_empty() {
-            return Err(TokenError::Empty);
-        }
-        if text.len() > MAX_POP_TEXT {
-            return Err(TokenError::TooLarge {
-                len: text.len(),
-                max: MAX_POP_TEXT,
-            });
-        }
-        let bytes = crate::b64::decode(text).map_err(|_| TokenError::Base64)?;
-        let sign1 = super::cose::decode(&bytes)?;
-        let mut env = claims::parse(&sign1.payload)?;
-        if env.kind != TokenKind::PopProof {
-            return Err(TokenError::KindMismatch {
-                expected: "pop_proof",
-                found: env.kind.name(),
-            });
-        }
-        if env.iss.is_some()
-            || env.sub.is_some()
-            || env.cnf.is_some()
-            || env.exp.is_some()
-            || env.nbf.is_some()
-        {
-            return Err(TokenError::UnknownField(
-                "only iat (6), cti (7) and -65537 in a proof".into(),
-            ));
-        }
-        let f = &mut env.fields;
-        let key = claims::parse_sec1(
-            f.require(F_KEY.into(), "key (-65537 / 2)")?,
-            "key (-65537 / 2)",
-        )?;
-        let method = cbor::as_text(
-            f.require(F_METHOD.into(), "method (-65537 / 3)")?,
-            "method (-65537 / 3)",
-            16,
-        )?;
-        let url = cbor::as_text(
-            f.require(F_URL.into(), "url (-65537 / 4)")?,
-            "url (-65537 / 4)",
-            256,
-        )?;
-        let nonce = cbor::as_bytes(
-            f.require(F_NONCE.into(), "nonce (-65537 / 5)")?,
-            "nonce (-65537 / 5)",
-        )?;
-        let grant_id = cbor::as_byte_array::<16>(
-            f.require(F_GRANT.into(), "grant id (-65537 / 6)")?,
-            "grant id (-65537 / 6)",
-        )?;
-        f.deny_rest("the proof's Spondon claim")?;
-        let proof = PopProof {
-            id: super::grant::cti16(env.cti)?,
-            key,
-            method,
-            url,
-            nonce,
-            grant_id,
-            issued_at: env.iat.ok_or(TokenError::MissingField("iat (6)"))?,
-        };
-        proof.validate()?;
-        if sign1.kid.as_deref() != Some(&claims::kid_bytes(&proof.key)[..]) {
-            return Err(TokenError::KidMismatch);
-        }
-        sign1.verify_with(&proof.key)?;
-        Ok(proof)
+        let d = super::self_signed::decode_self_signed::<16>(text, &SPEC)?;
+        Ok(PopProof {
+            id: d.id,
+            key: d.key,
+            method: d.method,
+            url: d.url,
+            nonce: d.nonce,
+            grant_id: d.extra,
+            issued_at: d.issued_at,
+        })
     }
 
     /// Full check by a peer: the proof verifies, its key is the grant's audience key, and it

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::cbor;
 use super::claims::{self, ClaimsBuilder};
+use super::self_signed::{F_EXTRA as F_BODY, F_KEY, F_METHOD, F_NONCE, F_URL, Spec, htu};
 use super::{TokenError, TokenKind, ser};
 use crate::keys::{Es256KeyPair, Es256PublicKey, sha256};
 use crate::time::NumericDate;
@@ -17,11 +18,13 @@ use crate::time::NumericDate;
 /// Longest accepted signed-request text.
 pub const MAX_SIGNED_REQUEST_TEXT: usize = 2_048;
 
-const F_KEY: i64 = 2;
-const F_METHOD: i64 = 3;
-const F_URL: i64 = 4;
-const F_NONCE: i64 = 5;
-const F_BODY: i64 = 6;
+const SPEC: Spec = Spec {
+    kind: TokenKind::SignedRequest,
+    max: MAX_SIGNED_REQUEST_TEXT,
+    what: "a signed request",
+    extra: "body hash (-65537 / 6)",
+    claim: "the signed request's Spondon claim",
+};
 
 /// A signed request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,35 +60,9 @@ pub struct SignedRequestTarget<'a> {
     pub body: &'a [u8],
 }
 
-fn htu(url: &str) -> Result<String, TokenError> {
-    let mut u = url::Url::parse(url).map_err(|e| TokenError::InvalidUrl {
-        field: "url",
-        reason: e.to_string(),
-    })?;
-    u.set_query(None);
-    u.set_fragment(None);
-    Ok(u.to_string())
-}
-
 impl SignedRequest {
     pub fn validate(&self) -> Result<(), TokenError> {
-        if self.method.is_empty()
-            || self.method.len() > 16
-            || !self.method.bytes().all(|c| c.is_ascii_uppercase())
-        {
-            return Err(TokenError::OutOfRange {
-                field: "method (-65537 / 3)",
-                reason: "1..=16 upper-case letters".into(),
-            });
-        }
-        claims::check_url(&self.url, "url (-65537 / 4)")?;
-        if self.nonce.len() < 8 || self.nonce.len() > 64 {
-            return Err(TokenError::OutOfRange {
-                field: "nonce (-65537 / 5)",
-                reason: "8..=64 bytes".into(),
-            });
-        }
-        claims::check_date(self.issued_at, "iat (6)")
+        super::self_signed::validate(&self.method, &self.url, &self.nonce, self.issued_at)
     }
 
     /// Signs; returns the base64url text.
@@ -130,73 +107,16 @@ impl SignedRequest {
     /// Decodes and checks the signature by the key it carries (whose thumbprint must be the
     /// header kid). Says nothing yet about the request or who the key belongs to.
     pub fn decode(text: &str) -> Result<SignedRequest, TokenError> {
-        if text.is_empty() {
-            return Err(TokenError::Empty);
-        }
-        if text.len() > MAX_SIGNED_REQUEST_TEXT {
-            return Err(TokenError::TooLarge {
-                len: text.len(),
-                max: MAX_SIGNED_REQUEST_TEXT,
-            });
-        }
-        let bytes = crate::b64::decode(text).map_err(|_| TokenError::Base64)?;
-        let sign1 = super::cose::decode(&bytes)?;
-        let mut env = claims::parse(&sign1.payload)?;
-        if env.kind != TokenKind::SignedRequest {
-            return Err(TokenError::KindMismatch {
-                expected: "signed_request",
-                found: env.kind.name(),
-            });
-        }
-        if env.iss.is_some()
-            || env.sub.is_some()
-            || env.cnf.is_some()
-            || env.exp.is_some()
-            || env.nbf.is_some()
-        {
-            return Err(TokenError::UnknownField(
-                "only iat (6), cti (7) and -65537 in a signed request".into(),
-            ));
-        }
-        let f = &mut env.fields;
-        let key = claims::parse_sec1(
-            f.require(F_KEY.into(), "key (-65537 / 2)")?,
-            "key (-65537 / 2)",
-        )?;
-        let method = cbor::as_text(
-            f.require(F_METHOD.into(), "method (-65537 / 3)")?,
-            "method (-65537 / 3)",
-            16,
-        )?;
-        let url = cbor::as_text(
-            f.require(F_URL.into(), "url (-65537 / 4)")?,
-            "url (-65537 / 4)",
-            256,
-        )?;
-        let nonce = cbor::as_bytes(
-            f.require(F_NONCE.into(), "nonce (-65537 / 5)")?,
-            "nonce (-65537 / 5)",
-        )?;
-        let body_hash = cbor::as_byte_array::<32>(
-            f.require(F_BODY.into(), "body hash (-65537 / 6)")?,
-            "body hash (-65537 / 6)",
-        )?;
-        f.deny_rest("the signed request's Spondon claim")?;
-        let req = SignedRequest {
-            id: super::grant::cti16(env.cti)?,
-            key,
-            method,
-            url,
-            nonce,
-            body_hash,
-            issued_at: env.iat.ok_or(TokenError::MissingField("iat (6)"))?,
-        };
-        req.validate()?;
-        if sign1.kid.as_deref() != Some(&claims::kid_bytes(&req.key)[..]) {
-            return Err(TokenError::KidMismatch);
-        }
-        sign1.verify_with(&req.key)?;
-        Ok(req)
+        let d = super::self_signed::decode_self_signed::<32>(text, &SPEC)?;
+        Ok(SignedRequest {
+            id: d.id,
+            key: d.key,
+            method: d.method,
+            url: d.url,
+            nonce: d.nonce,
+            body_hash: d.extra,
+            issued_at: d.issued_at,
+        })
     }
 
     /// Full check by a peer: the signature verifies and matches method, URL, nonce, body and

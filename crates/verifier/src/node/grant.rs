@@ -166,11 +166,11 @@ fn scope_words(v: &GrantView) -> String {
     if !v.record_ids.is_empty() {
         parts.push(format!("{} named record(s)", v.record_ids.len()));
     }
-    let mut s = parts.join(", ");
-    if v.write {
-        s.push_str("; may add a prescription or note");
+    match parts.split_last() {
+        None => "no records".to_owned(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
-    s
 }
 
 /// Checks `text` as a grant for the clinic with key `clinic_kid`, at `now`.
@@ -272,7 +272,7 @@ pub fn check(
         None => format!("the patient with key {}", short(&patient.key)),
     };
     let hospitals: Vec<String> = v.peers.iter().filter_map(|p| p.hospital.clone()).collect();
-    let summary = format!(
+    let mut summary = format!(
         "Valid: {who} shares {} with {} for {}, until {}, from {}.",
         scope_words(&v),
         v.audience,
@@ -280,6 +280,9 @@ pub fn check(
         v.valid_until,
         hospitals.join(", ")
     );
+    if v.write {
+        summary.push_str(" The doctor may add a prescription or note.");
+    }
     if matches!(g.audience, Audience::Bearer { .. }) {
         warnings.push(
             "a bearer grant: the records can be fetched once, with the patient's passcode".into(),

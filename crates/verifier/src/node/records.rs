@@ -517,6 +517,7 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
             Some("Encounter") => {
                 rec.items.push(json!({"type": "visit", "text": text_of(&r["type"][0]).or_else(|| text_of(&r["reasonCode"][0])).unwrap_or_else(|| "Visit".into())}));
             }
+            Some("Patient" | "Practitioner" | "PractitionerRole" | "Organization") => {}
             Some(other) => {
                 rec.items.push(json!({"type": "other", "text": other}));
             }

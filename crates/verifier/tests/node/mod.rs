@@ -13,6 +13,8 @@ use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair};
 use spondon_core::token::{Hospital, TrustList};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+pub mod peer;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_spondon-verifier");
 
 pub fn run(args: &[&str]) -> std::process::Output {
@@ -242,8 +244,27 @@ pub async fn request(
     head.push_str("\r\n");
     s.write_all(head.as_bytes()).await.unwrap();
     let _ = s.write_all(body).await;
+    // Read to the end of the body (Content-Length) or of the connection: some servers
+    // (chromedriver) keep the connection open despite `Connection: close`.
     let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf).await;
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = s.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..p]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if len.is_some_and(|len| buf.len() >= p + 4 + len) {
+                break;
+            }
+        }
+    }
     let split = buf
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

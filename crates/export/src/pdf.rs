@@ -1,0 +1,863 @@
+//! The printable export: an A4 PDF with the patient's details, every record in words with its
+//! issuer and issue date, a standard `shc:/` QR per record (any SMART Health Card verifier app
+//! checks the paper copy), and the export file itself attached (`EmbeddedFile`), so that
+//! `spondon-verifier check export.pdf` verifies every card and log proof offline.
+//!
+//! Only the 14 standard PDF fonts are used (Helvetica, WinAnsi encoding), so nothing is embedded
+//! but the export; characters outside WinAnsi print as `?` (the attached file keeps them).
+
+use std::io::Read as _;
+
+use pdf_writer::types::AssociationKind;
+use pdf_writer::{Content, Date, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+use qrcode::{Color, EcLevel, QrCode};
+use serde_json::Value;
+use spondon_core::NumericDate;
+use spondon_core::shc::{self, ParsedCard};
+
+use crate::render::{self, Item};
+use crate::{Export, ExportError, MAX_EXPORT_BYTES, MEDIA_TYPE, write_export};
+
+/// Largest PDF [`extract_export_from_pdf`] reads.
+pub const MAX_PDF_BYTES: usize = 16 * 1024 * 1024;
+/// The attachment's file name.
+pub const ATTACHMENT_NAME: &str = "spondon-export.smart-health-card";
+/// Most `EmbeddedFile` streams looked at when extracting.
+const MAX_CANDIDATES: usize = 64;
+
+/// Options of the printed export.
+#[derive(Debug, Clone, Default)]
+pub struct PdfOptions {
+    /// Display names of issuers (`iss` → name), e.g. from the trust list; unnamed issuers are
+    /// printed by URL.
+    pub issuer_names: Vec<(String, String)>,
+    /// A SMART Health Link (`shlink:/…`) to the same export, printed as a QR on the first page.
+    pub link: Option<String>,
+}
+
+// A4 in points, margins.
+const W: f32 = 595.28;
+const H: f32 = 841.89;
+const M: f32 = 50.0;
+const BOTTOM: f32 = 60.0;
+const QR_SIZE: f32 = 150.0;
+const ACCENT: (f32, f32, f32) = (0.07, 0.33, 0.40);
+const GREY: f32 = 0.35;
+const RED: (f32, f32, f32) = (0.75, 0.10, 0.10);
+
+const REGULAR: Name<'static> = Name(b"F1");
+const BOLD: Name<'static> = Name(b"F2");
+
+/// Helvetica advance widths (1/1000 em) of ASCII 32..=126, from the standard font metrics.
+const HELVETICA: [u16; 95] = [
+    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
+    556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667,
+    611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
+    667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500,
+    222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+];
+/// Helvetica-Bold advance widths of ASCII 32..=126.
+const HELVETICA_BOLD: [u16; 95] = [
+    278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
+    556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611, 975, 722, 722, 722, 722, 667,
+    611, 778, 722, 278, 556, 722, 611, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
+    667, 611, 333, 278, 333, 584, 556, 333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556,
+    278, 889, 611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584,
+];
+
+/// Text as WinAnsi bytes; what WinAnsi cannot show becomes `?`.
+fn win_ansi(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| match c {
+            ' '..='~' => c as u8,
+            '\u{a0}'..='\u{ff}' => c as u8,
+            '\u{2022}' => 0x95,
+            '\u{2013}' => 0x96,
+            '\u{2014}' => 0x97,
+            '\u{2018}' => 0x91,
+            '\u{2019}' => 0x92,
+            '\u{201c}' => 0x93,
+            '\u{201d}' => 0x94,
+            '\u{2026}' => 0x85,
+            '\u{20ac}' => 0x80,
+            '\t' | '\n' | '\r' => b' ',
+            _ => b'?',
+        })
+        .collect()
+}
+
+fn text_width(text: &str, bold: bool, size: f32) -> f32 {
+    let table = if bold { &HELVETICA_BOLD } else { &HELVETICA };
+    let units: u32 = win_ansi(text)
+        .iter()
+        .map(|&b| match b {
+            32..=126 => u32::from(table[usize::from(b - 32)]),
+            0x95 => 350,
+            0x96 => 556,
+            0x97 => 1000,
+            _ => 556,
+        })
+        .sum();
+    units as f32 * size / 1000.0
+}
+
+/// Greedy word wrap to `width`; over-long words are cut.
+fn wrap(text: &str, bold: bool, size: f32, width: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if line.is_empty() {
+            word.to_owned()
+        } else {
+            format!("{line} {word}")
+        };
+        if text_width(&candidate, bold, size) <= width {
+            line = candidate;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        let mut rest = word.to_owned();
+        while text_width(&rest, bold, size) > width {
+            let mut cut = rest.len();
+            while cut > 1 && text_width(&rest[..cut], bold, size) > width {
+                cut -= 1;
+                while !rest.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+            }
+            if cut == 0 {
+                // Narrower than one character: take one anyway, so that the loop ends.
+                cut = rest.chars().next().map_or(rest.len(), char::len_utf8);
+            }
+            lines.push(rest[..cut].to_owned());
+            rest = rest[cut..].to_owned();
+        }
+        line = rest;
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Pages being laid out top to bottom.
+struct Layout {
+    pages: Vec<Content>,
+    y: f32,
+    running_title: String,
+}
+
+impl Layout {
+    fn page(&mut self) -> &mut Content {
+        if self.pages.is_empty() {
+            self.pages.push(Content::new());
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
+    }
+
+    fn new_page(&mut self) {
+        self.pages.push(Content::new());
+        self.y = H - M;
+        let title = self.running_title.clone();
+        self.text(M, self.y - 8.0, &title, false, 8.0, Some(GREY));
+        self.rule(self.y - 14.0, 0.75);
+        self.y -= 30.0;
+    }
+
+    /// Starts a new page unless `h` points fit.
+    fn ensure(&mut self, h: f32) {
+        if self.y - h < BOTTOM {
+            self.new_page();
+        }
+    }
+
+    fn text(&mut self, x: f32, y: f32, s: &str, bold: bool, size: f32, grey: Option<f32>) {
+        let bytes = win_ansi(s);
+        let c = self.page();
+        match grey {
+            Some(g) => c.set_fill_gray(g),
+            None => c.set_fill_gray(0.0),
+        };
+        c.begin_text();
+        c.set_font(if bold { BOLD } else { REGULAR }, size);
+        c.next_line(x, y);
+        c.show(Str(&bytes));
+        c.end_text();
+    }
+
+    fn colored_text(&mut self, x: f32, y: f32, s: &str, size: f32, rgb: (f32, f32, f32)) {
+        let bytes = win_ansi(s);
+        let c = self.page();
+        c.set_fill_rgb(rgb.0, rgb.1, rgb.2);
+        c.begin_text();
+        c.set_font(BOLD, size);
+        c.next_line(x, y);
+        c.show(Str(&bytes));
+        c.end_text();
+        c.set_fill_gray(0.0);
+    }
+
+    fn rule(&mut self, y: f32, gray: f32) {
+        let c = self.page();
+        c.set_stroke_gray(gray);
+        c.set_line_width(0.5);
+        c.move_to(M, y);
+        c.line_to(W - M, y);
+        c.stroke();
+    }
+
+    /// Writes wrapped text at the cursor, breaking pages as needed.
+    fn paragraph(&mut self, x: f32, width: f32, s: &str, bold: bool, size: f32, grey: Option<f32>) {
+        let leading = size * 1.3;
+        for line in wrap(s, bold, size, width) {
+            self.ensure(leading);
+            self.y -= leading;
+            self.text(x, self.y + size * 0.25, &line, bold, size, grey);
+        }
+    }
+
+    fn qr(&mut self, x: f32, top: f32, size: f32, text: &str) -> bool {
+        let code = match QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M) {
+            Ok(c) if c.width() <= 105 => Ok(c),
+            _ => QrCode::with_error_correction_level(text.as_bytes(), EcLevel::L),
+        };
+        let Ok(code) = code else {
+            return false;
+        };
+        let n = code.width();
+        let colors = code.to_colors();
+        let quiet = 4.0;
+        let module = size / (n as f32 + 2.0 * quiet);
+        let c = self.page();
+        c.set_fill_gray(1.0);
+        c.rect(x, top - size, size, size);
+        c.fill_nonzero();
+        c.set_fill_gray(0.0);
+        for row in 0..n {
+            let mut col = 0;
+            while col < n {
+                if colors.get(row * n + col) != Some(&Color::Dark) {
+                    col += 1;
+                    continue;
+                }
+                let start = col;
+                while col < n && colors.get(row * n + col) == Some(&Color::Dark) {
+                    col += 1;
+                }
+                // A hair of overlap with the next row, so that anti-aliased screen rendering
+                // shows no light seams between rows.
+                c.rect(
+                    x + (quiet + start as f32) * module,
+                    top - (quiet + row as f32 + 1.0) * module - 0.02 * module,
+                    (col - start) as f32 * module,
+                    module * 1.04,
+                );
+            }
+        }
+        c.fill_nonzero();
+        true
+    }
+}
+
+fn issuer_name<'a>(options: &'a PdfOptions, iss: &'a str) -> &'a str {
+    options
+        .issuer_names
+        .iter()
+        .find(|(i, _)| i == iss)
+        .map(|(_, n)| n.as_str())
+        .unwrap_or(iss)
+}
+
+fn card_title(items: &[Item], resources: &[&Value]) -> String {
+    let report = resources
+        .iter()
+        .find(|r| r.get("resourceType").and_then(Value::as_str) == Some("DiagnosticReport"))
+        .and_then(|r| r.get("code"))
+        .and_then(render::concept);
+    if let Some(name) = report {
+        return format!("Laboratory report: {name}");
+    }
+    match items.first().map(|i| i.label) {
+        Some("Medication") => "Prescription".into(),
+        Some("Diagnosis") => "Diagnosis".into(),
+        Some("Immunization") => "Immunization".into(),
+        Some("Result") => "Test result".into(),
+        Some("Allergy") => "Allergy record".into(),
+        Some("Encounter") => "Encounter".into(),
+        Some("Payment") => "Payment receipt".into(),
+        _ => "Health record".into(),
+    }
+}
+
+fn find_patient(export: &Export) -> Option<Value> {
+    let from_summary = export.patient_summary.as_ref().and_then(|s| {
+        s.get("entry")?
+            .as_array()?
+            .iter()
+            .filter_map(|e| e.get("resource"))
+            .find(|r| r.get("resourceType").and_then(Value::as_str) == Some("Patient"))
+            .cloned()
+    });
+    from_summary.or_else(|| {
+        export.records.iter().find_map(|r| {
+            let card = ParsedCard::parse(&r.jws).ok()?;
+            shc::fhir::resources(card.fhir_bundle())
+                .into_iter()
+                .find(|r| r.get("resourceType").and_then(Value::as_str) == Some("Patient"))
+                .cloned()
+        })
+    })
+}
+
+fn pdf_date(t: NumericDate) -> Option<Date> {
+    let d = time::OffsetDateTime::from_unix_timestamp(t.seconds()).ok()?;
+    Some(
+        Date::new(u16::try_from(d.year()).ok()?)
+            .month(u8::from(d.month()))
+            .day(d.day())
+            .hour(d.hour())
+            .minute(d.minute())
+            .second(d.second())
+            .utc_offset_hour(0)
+            .utc_offset_minute(0),
+    )
+}
+
+/// Draws the printable PDF of `export`, with the export file attached.
+pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, ExportError> {
+    let file = write_export(export);
+    if file.len() > MAX_EXPORT_BYTES {
+        return Err(ExportError::TooLarge {
+            len: file.len(),
+            max: MAX_EXPORT_BYTES,
+        });
+    }
+    let patient = find_patient(export);
+    let details = patient.as_ref().map(render::patient).unwrap_or_default();
+    let patient_name = details
+        .iter()
+        .find(|(l, _)| *l == "Name")
+        .map(|(_, n)| n.clone())
+        .unwrap_or_else(|| "Patient".into());
+    let mut l = Layout {
+        pages: vec![Content::new()],
+        y: H,
+        running_title: format!("International Patient Summary - {patient_name}"),
+    };
+    let cw = W - 2.0 * M;
+
+    // Title band.
+    {
+        let c = l.page();
+        c.set_fill_rgb(ACCENT.0, ACCENT.1, ACCENT.2);
+        c.rect(0.0, H - 92.0, W, 92.0);
+        c.fill_nonzero();
+    }
+    l.colored_text(
+        M,
+        H - 48.0,
+        "International Patient Summary",
+        22.0,
+        (1.0, 1.0, 1.0),
+    );
+    l.colored_text(
+        M,
+        H - 70.0,
+        &format!(
+            "Health records signed by the issuing hospitals  \u{2022}  exported {}",
+            render::date(export.created)
+        ),
+        10.0,
+        (0.85, 0.93, 0.95),
+    );
+    l.y = H - 92.0 - 28.0;
+
+    // Patient.
+    let top = l.y;
+    l.text(M, l.y, "PATIENT", true, 9.0, Some(GREY));
+    l.y -= 18.0;
+    for (label, value) in &details {
+        l.text(M, l.y, label, false, 10.0, Some(GREY));
+        l.text(M + 90.0, l.y, value, true, 11.0, None);
+        l.y -= 16.0;
+    }
+    if details.is_empty() {
+        l.text(
+            M,
+            l.y,
+            "No patient details in the records.",
+            false,
+            10.0,
+            Some(GREY),
+        );
+        l.y -= 16.0;
+    }
+    // The link QR beside the patient details.
+    let link_qr = options.link.as_deref().filter(|t| !t.is_empty());
+    if let Some(link) = link_qr {
+        let size = 96.0;
+        let x = W - M - size;
+        if l.qr(x, top + 6.0, size, link) {
+            l.text(x, top - size, "SMART Health Link", true, 7.5, Some(GREY));
+            l.text(
+                x,
+                top - size - 9.0,
+                "(all records, encrypted)",
+                false,
+                7.5,
+                Some(GREY),
+            );
+            l.y = l.y.min(top - size - 16.0);
+        }
+    }
+    l.y -= 8.0;
+
+    // How to verify.
+    let how = format!(
+        "Each record below is a SMART Health Card signed by the hospital that issued it. Scan its QR code \
+         with any SMART Health Card verifier app to check the signature. This PDF file also carries every \
+         signed record with its transparency-log proof as the attachment {ATTACHMENT_NAME}; check it \
+         offline with: spondon-verifier check --trust trust-list.txt --root-key authority.jwk this.pdf. \
+         The summary layout is made by the patient's wallet; only the signed records are evidence."
+    );
+    let lines = wrap(&how, false, 8.5, cw - 20.0);
+    let box_h = 22.0 + lines.len() as f32 * 11.0;
+    l.ensure(box_h + 10.0);
+    {
+        let y = l.y;
+        let c = l.page();
+        c.set_fill_rgb(0.93, 0.96, 0.97);
+        c.rect(M, y - box_h, cw, box_h);
+        c.fill_nonzero();
+        c.set_fill_rgb(ACCENT.0, ACCENT.1, ACCENT.2);
+        c.rect(M, y - box_h, 3.0, box_h);
+        c.fill_nonzero();
+    }
+    l.text(M + 12.0, l.y - 14.0, "HOW TO VERIFY", true, 8.0, Some(GREY));
+    let mut y = l.y - 27.0;
+    for line in &lines {
+        l.text(M + 12.0, y, line, false, 8.5, Some(0.15));
+        y -= 11.0;
+    }
+    l.y -= box_h + 20.0;
+
+    // Records.
+    l.ensure(40.0);
+    l.text(
+        M,
+        l.y,
+        &format!("RECORDS ({})", export.records.len()),
+        true,
+        9.0,
+        Some(GREY),
+    );
+    l.y -= 8.0;
+    for (n, record) in export.records.iter().enumerate() {
+        let card = ParsedCard::parse(&record.jws).map_err(|source| ExportError::Card {
+            index: n + 1,
+            source,
+        })?;
+        let resources = shc::fhir::resources(card.fhir_bundle());
+        let items: Vec<Item> = resources
+            .iter()
+            .filter_map(|r| render::describe(r))
+            .collect();
+        let by = resources
+            .iter()
+            .find(|r| r.get("resourceType").and_then(Value::as_str) == Some("Practitioner"))
+            .and_then(|r| render::practitioner(r));
+        let issued = card
+            .nbf()
+            .as_f64()
+            .and_then(NumericDate::from_f64_floor)
+            .map(render::date)
+            .unwrap_or_else(|| card.nbf().to_string());
+        let qr_text = shc::encode_numeric(&record.jws).ok();
+        let text_w = cw - QR_SIZE - 16.0;
+
+        l.ensure(QR_SIZE + 40.0);
+        l.rule(l.y - 4.0, 0.8);
+        l.y -= 22.0;
+        let block_top = l.y;
+        let title = format!("{}. {}", n + 1, card_title(&items, &resources));
+        for line in wrap(&title, true, 12.5, text_w) {
+            l.text(M, l.y, &line, true, 12.5, None);
+            l.y -= 16.0;
+        }
+        let mut meta = vec![
+            format!(
+                "Issued by {} ({})",
+                issuer_name(options, card.iss()),
+                card.iss()
+            ),
+            format!("Issue date {issued}"),
+        ];
+        if let Some(by) = by {
+            meta.push(format!("Clinician {by}"));
+        }
+        if let Some(p) = &record.proof {
+            meta.push(format!(
+                "Logged in the hospital's transparency log, entry {}",
+                p.bundle.index
+            ));
+        }
+        for m in &meta {
+            l.paragraph(M, text_w, m, false, 8.5, Some(GREY));
+        }
+        l.y -= 6.0;
+        // The QR beside the block.
+        if let Some(text) = &qr_text {
+            let x = W - M - QR_SIZE;
+            if l.qr(x, block_top + 10.0, QR_SIZE, text) {
+                l.text(
+                    x + 8.0,
+                    block_top + 10.0 - QR_SIZE - 8.0,
+                    "Scan to verify (SMART Health Card)",
+                    false,
+                    7.0,
+                    Some(GREY),
+                );
+            }
+        } else {
+            l.paragraph(
+                M,
+                text_w,
+                "This record is too large for a single QR code: verify it from the PDF file or the SMART Health Link.",
+                false,
+                8.0,
+                Some(GREY),
+            );
+        }
+        for item in &items {
+            l.ensure(30.0);
+            l.y -= 14.0;
+            l.text(M, l.y, item.label, false, 8.0, Some(GREY));
+            let mut x_after = M + 70.0;
+            let main = wrap(&item.text, true, 10.0, text_w - 70.0 - 40.0);
+            for (k, line) in main.iter().enumerate() {
+                if k > 0 {
+                    l.ensure(13.0);
+                    l.y -= 13.0;
+                }
+                l.text(M + 70.0, l.y, line, true, 10.0, None);
+                x_after = M + 70.0 + text_width(line, true, 10.0);
+            }
+            if let Some(flag) = &item.flag {
+                l.colored_text(x_after + 8.0, l.y, &flag.to_uppercase(), 8.5, RED);
+            }
+            for d in &item.details {
+                l.paragraph(M + 70.0, text_w - 70.0, d, false, 8.5, Some(GREY));
+            }
+        }
+        let qr_bottom = block_top + 10.0 - QR_SIZE - 20.0;
+        if qr_text.is_some() && l.y > qr_bottom {
+            l.y = l.y.min(qr_bottom);
+        }
+        l.y -= 10.0;
+    }
+
+    // Footers.
+    let total = l.pages.len();
+    for i in 0..total {
+        let footer = format!(
+            "Page {} of {total}  \u{2022}  Spondon export  \u{2022}  Records signed by their hospitals; summary assembled by the patient's wallet",
+            i + 1
+        );
+        let bytes = win_ansi(&footer);
+        let c = &mut l.pages[i];
+        c.set_stroke_gray(0.8);
+        c.set_line_width(0.5);
+        c.move_to(M, 42.0);
+        c.line_to(W - M, 42.0);
+        c.stroke();
+        c.set_fill_gray(GREY);
+        c.begin_text();
+        c.set_font(REGULAR, 7.5);
+        c.next_line(M, 30.0);
+        c.show(Str(&bytes));
+        c.end_text();
+    }
+
+    // Objects.
+    let mut pdf = Pdf::new();
+    pdf.set_version(1, 7);
+    let catalog = Ref::new(1);
+    let tree = Ref::new(2);
+    let regular = Ref::new(3);
+    let bold = Ref::new(4);
+    let file_spec = Ref::new(5);
+    let embedded = Ref::new(6);
+    let info = Ref::new(7);
+    let first_page = 8;
+    let page_ids: Vec<Ref> = (0..total)
+        .map(|i| Ref::new(first_page + 2 * i as i32))
+        .collect();
+    {
+        let mut cat = pdf.catalog(catalog);
+        cat.pages(tree);
+        cat.names()
+            .embedded_files()
+            .names()
+            .insert(Str(ATTACHMENT_NAME.as_bytes()), file_spec);
+        cat.insert(Name(b"AF")).array().item(file_spec);
+        cat.finish();
+    }
+    pdf.pages(tree)
+        .kids(page_ids.iter().copied())
+        .count(i32::try_from(total).map_err(|_| ExportError::Render("too many pages".into()))?);
+    pdf.type1_font(regular)
+        .base_font(Name(b"Helvetica"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    pdf.type1_font(bold)
+        .base_font(Name(b"Helvetica-Bold"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    {
+        let mut spec = pdf.file_spec(file_spec);
+        spec.path(Str(ATTACHMENT_NAME.as_bytes()))
+            .unic_file(TextStr(ATTACHMENT_NAME))
+            .description(TextStr(
+                "The signed SMART Health Cards with their transparency-log proofs (Spondon export)",
+            ))
+            .association_kind(AssociationKind::Data)
+            .embedded_file_with_unicode(embedded);
+        spec.finish();
+    }
+    {
+        let subtype = MEDIA_TYPE.replace('/', "#2F");
+        let mut ef = pdf.embedded_file(embedded, &file);
+        ef.subtype(Name(subtype.as_bytes()));
+        let mut params = ef.params();
+        params.size(
+            i32::try_from(file.len())
+                .map_err(|_| ExportError::Render("attachment too large".into()))?,
+        );
+        if let Some(d) = pdf_date(export.created) {
+            params.creation_date(d);
+        }
+        params.finish();
+        ef.finish();
+    }
+    {
+        let mut di = pdf.document_info(info);
+        di.title(TextStr(&format!(
+            "International Patient Summary - {patient_name}"
+        )))
+        .creator(TextStr("Spondon wallet"))
+        .producer(TextStr("spondon-export"));
+        if let Some(d) = pdf_date(export.created) {
+            di.creation_date(d);
+        }
+        di.finish();
+    }
+    for (i, content) in l.pages.into_iter().enumerate() {
+        let page_id = page_ids[i];
+        let content_id = Ref::new(page_id.get() + 1);
+        let mut page = pdf.page(page_id);
+        page.media_box(Rect::new(0.0, 0.0, W, H))
+            .parent(tree)
+            .contents(content_id);
+        page.resources()
+            .fonts()
+            .pair(REGULAR, regular)
+            .pair(BOLD, bold);
+        page.finish();
+        let data = deflate(&content.finish())?;
+        pdf.stream(content_id, &data).filter(Filter::FlateDecode);
+    }
+    Ok(pdf.finish())
+}
+
+fn deflate(data: &[u8]) -> Result<Vec<u8>, ExportError> {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(data)
+        .and_then(|()| z.finish())
+        .map_err(|e| ExportError::Render(e.to_string()))
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if from >= hay.len() || needle.is_empty() {
+        return None;
+    }
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+fn rfind(hay: &[u8], needle: &[u8], before: usize) -> Option<usize> {
+    let end = before.min(hay.len());
+    hay[..end].windows(needle.len()).rposition(|w| w == needle)
+}
+
+fn is_delimiter(b: u8) -> bool {
+    b.is_ascii_whitespace() || b"()<>[]{}/%".contains(&b)
+}
+
+/// The integer after `/Key` in a dictionary text (direct, or an indirect `N G R` resolved in
+/// `pdf`).
+fn dict_int(dict: &[u8], key: &[u8], pdf: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    let p = loop {
+        let p = find(dict, key, at)?;
+        let after = p + key.len();
+        if dict.get(after).is_none_or(|&b| is_delimiter(b)) {
+            break after;
+        }
+        at = after;
+    };
+    let rest = &dict[p..];
+    let words: Vec<&[u8]> = rest
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .take(3)
+        .collect();
+    let num = |w: &[u8]| -> Option<usize> {
+        let digits: Vec<u8> = w.iter().copied().take_while(u8::is_ascii_digit).collect();
+        if digits.is_empty() || digits.len() > 12 {
+            return None;
+        }
+        std::str::from_utf8(&digits).ok()?.parse().ok()
+    };
+    let first = num(words.first()?)?;
+    if words.len() == 3 && words[2].first() == Some(&b'R') {
+        let generation = num(words[1])?;
+        let header = format!("{first} {generation} obj");
+        let obj = find(pdf, header.as_bytes(), 0)?;
+        let after = &pdf[obj + header.len()..];
+        let value = after
+            .split(|b| b.is_ascii_whitespace())
+            .find(|w| !w.is_empty())?;
+        return num(value);
+    }
+    Some(first)
+}
+
+/// Finds the export file attached to a PDF made by [`render_pdf`] (or re-saved by a tool that
+/// keeps attachments as plain or Flate-compressed streams). Bounded work on untrusted input; the
+/// bytes returned still need [`crate::parse_export`].
+pub fn extract_export_from_pdf(bytes: &[u8]) -> Result<Vec<u8>, ExportError> {
+    if bytes.len() > MAX_PDF_BYTES {
+        return Err(ExportError::TooLarge {
+            len: bytes.len(),
+            max: MAX_PDF_BYTES,
+        });
+    }
+    if find(&bytes[..bytes.len().min(1024)], b"%PDF-", 0).is_none() {
+        return Err(ExportError::NotPdf);
+    }
+    let mut at = 0;
+    let mut candidates = 0;
+    let mut last_error = None;
+    while let Some(p) = find(bytes, b"/EmbeddedFile", at) {
+        at = p + 1;
+        let after = p + b"/EmbeddedFile".len();
+        if bytes.get(after).is_some_and(|&b| !is_delimiter(b)) {
+            continue; // `/EmbeddedFiles` (the name tree) or another name
+        }
+        candidates += 1;
+        if candidates > MAX_CANDIDATES {
+            break;
+        }
+        match stream_after(bytes, p) {
+            Ok(data) => {
+                let looks_right = data
+                    .iter()
+                    .find(|b| !b.is_ascii_whitespace())
+                    .is_some_and(|&b| b == b'{')
+                    && find(&data, b"verifiableCredential", 0).is_some();
+                if looks_right {
+                    return Ok(data);
+                }
+                last_error = Some(ExportError::BadAttachment(
+                    "an attached file is not a SMART Health Card file".into(),
+                ));
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or(ExportError::NoAttachment))
+}
+
+/// The (decoded) data of the stream whose dictionary holds the name at `name_at`.
+fn stream_after(pdf: &[u8], name_at: usize) -> Result<Vec<u8>, ExportError> {
+    let damaged = |m: &str| ExportError::BadAttachment(m.to_owned());
+    let obj_start = rfind(pdf, b" obj", name_at).ok_or_else(|| damaged("no object header"))?;
+    let kw = find(pdf, b"stream", name_at).ok_or_else(|| damaged("no stream"))?;
+    if let Some(end) = find(pdf, b"endobj", name_at)
+        && end < kw
+    {
+        return Err(damaged("the attachment is not a stream"));
+    }
+    let dict = &pdf[obj_start..kw];
+    let mut data_start = kw + b"stream".len();
+    match pdf.get(data_start..data_start + 2) {
+        Some(b"\r\n") => data_start += 2,
+        Some([b'\n', _]) | Some([b'\r', _]) => data_start += 1,
+        _ => return Err(damaged("bad stream keyword")),
+    }
+    let length = dict_int(dict, b"/Length", pdf);
+    let raw = match length {
+        Some(n) if data_start.checked_add(n).is_some_and(|e| e <= pdf.len()) => {
+            &pdf[data_start..data_start + n]
+        }
+        _ => {
+            let end = find(pdf, b"endstream", data_start)
+                .ok_or_else(|| damaged("the stream has no end"))?;
+            let mut e = end;
+            while e > data_start && matches!(pdf[e - 1], b'\r' | b'\n') {
+                e -= 1;
+            }
+            &pdf[data_start..e]
+        }
+    };
+    let filter = find(dict, b"/Filter", 0).map(|p| &dict[p..]);
+    match filter {
+        None => {
+            if raw.len() > MAX_EXPORT_BYTES {
+                return Err(ExportError::TooLarge {
+                    len: raw.len(),
+                    max: MAX_EXPORT_BYTES,
+                });
+            }
+            Ok(raw.to_vec())
+        }
+        Some(f)
+            if f.starts_with(b"/Filter /FlateDecode") || f.starts_with(b"/Filter/FlateDecode") =>
+        {
+            let mut out = Vec::new();
+            flate2::read::ZlibDecoder::new(raw)
+                .take(MAX_EXPORT_BYTES as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| damaged(&format!("cannot inflate: {e}")))?;
+            if out.len() > MAX_EXPORT_BYTES {
+                return Err(ExportError::TooLarge {
+                    len: out.len(),
+                    max: MAX_EXPORT_BYTES,
+                });
+            }
+            Ok(out)
+        }
+        Some(_) => Err(damaged(
+            "the attachment uses a compression this reader does not support",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_always_ends() {
+        assert_eq!(wrap("", false, 10.0, 100.0), Vec::<String>::new());
+        let lines = wrap("ঢাকাঢাকাঢাকা মেডিকেল", false, 10.0, 1.0);
+        assert_eq!(lines.concat(), "ঢাকাঢাকাঢাকামেডিকেল");
+        let lines = wrap(&"x".repeat(500), true, 10.0, 100.0);
+        assert!(lines.len() > 5 && lines.iter().all(|l| text_width(l, true, 10.0) <= 100.0));
+        assert_eq!(win_ansi("Dr. Ä – ঢ"), b"Dr. \xc4 \x96 ?");
+    }
+}

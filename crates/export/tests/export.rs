@@ -1,0 +1,678 @@
+//! Export files, PDFs and links built from real signed cards and real ledger proofs, and their
+//! offline verification: round trips, tampering, wrong keys, unknown issuers, bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Hospital1, ISS, NAME, ORIGIN, T0, now};
+use serde_json::Value;
+use spondon_core::NumericDate;
+use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair};
+use spondon_core::shc::{self, CardBuilder};
+use spondon_core::shl::{ShlPayload, decrypt_file};
+use spondon_export::{
+    Anchors, Export, ExportError, ExportRecord, PdfOptions, RecordProof, ShareReceipt, build_ips,
+    extract_export_from_pdf, parse_export, render_pdf, shl_export, verify_export, write_export,
+};
+
+fn anchors(h: &Hospital1) -> Anchors {
+    let mut a = Anchors::from_trust_list(&h.trust_list()).unwrap();
+    a.witnesses.push(h.witness.clone());
+    a.min_cosignatures = 1;
+    a
+}
+
+fn codes(r: &spondon_export::CardReport) -> Vec<&str> {
+    r.errors.iter().map(|p| p.code.as_str()).collect()
+}
+
+/// Flips one character of a base64url segment of a JWS (`part` 1 = payload, 2 = signature).
+fn tamper_jws(jws: &str, part: usize) -> String {
+    let mut parts: Vec<String> = jws.split('.').map(str::to_owned).collect();
+    let seg = &mut parts[part];
+    let mid = seg.len() / 2;
+    let c = seg.as_bytes()[mid];
+    let new = if c == b'A' { 'B' } else { 'A' };
+    seg.replace_range(mid..mid + 1, &new.to_string());
+    parts.join(".")
+}
+
+#[tokio::test]
+async fn round_trip_and_full_verification() {
+    let h = Hospital1::new().await;
+    let export = h.export().await;
+    let bytes = write_export(&export);
+    // Any SMART Health Card reader sees a normal file.
+    let file = shc::HealthCardFile::from_json(std::str::from_utf8(&bytes).unwrap()).unwrap();
+    assert_eq!(file.verifiable_credential.len(), 3);
+    let parsed = parse_export(&bytes).unwrap();
+    assert_eq!(parsed, export);
+
+    let report = verify_export(&parsed, &anchors(&h), now());
+    assert!(report.valid, "{report:#?}");
+    assert_eq!(report.created, T0 + 7_200);
+    assert_eq!(report.cards.len(), 3);
+    for (i, card) in report.cards.iter().enumerate() {
+        assert!(card.valid && card.unaltered, "{card:#?}");
+        assert_eq!(card.issuer.as_deref(), Some(ISS));
+        assert_eq!(card.issuer_name.as_deref(), Some(NAME));
+        assert_eq!(card.issued.as_ref().unwrap().as_i64(), Some(T0 + i as i64));
+        let log = card.log.as_ref().unwrap();
+        assert_eq!(log.log, ORIGIN);
+        assert_eq!(log.index, 5 + i as u64);
+        assert_eq!(log.logged_at, T0 + i as i64);
+        assert_eq!(log.checkpoint_size, 9);
+        assert_eq!(log.witness_cosignatures, 1);
+        assert_eq!(log.other_signatures, 0);
+    }
+    // The receipt names rec0 and rec2.
+    assert_eq!(report.cards[0].shared, vec![T0 + 3_600]);
+    assert!(report.cards[1].shared.is_empty());
+    assert_eq!(report.cards[2].shared, vec![T0 + 3_600]);
+    let summary = report.summary.as_ref().unwrap();
+    assert!(!summary.signed);
+    assert!(summary.entries > 0);
+    assert_eq!(summary.traced, summary.entries);
+    // Nothing of the health content in the report.
+    let json = serde_json::to_string(&report).unwrap();
+    for secret in ["Fatema", "Platelets", "Paracetamol", "A97.0", "1234-5678"] {
+        assert!(!json.contains(secret), "report reveals {secret}");
+    }
+
+    // Without witness anchors the cosignature is present but not counted as trusted.
+    let plain = Anchors::from_trust_list(&h.trust_list()).unwrap();
+    let report = verify_export(&parsed, &plain, now());
+    assert!(report.valid);
+    let log = report.cards[0].log.as_ref().unwrap();
+    assert_eq!((log.witness_cosignatures, log.other_signatures), (0, 1));
+}
+
+#[tokio::test]
+async fn the_patient_summary_is_an_ips_document() {
+    let h = Hospital1::new().await;
+    let export = h.export().await;
+    let ips = export.patient_summary.as_ref().unwrap();
+    assert_eq!(ips["resourceType"], "Bundle");
+    assert_eq!(ips["type"], "document");
+    let entries = ips["entry"].as_array().unwrap();
+    let comp = &entries[0]["resource"];
+    assert_eq!(comp["resourceType"], "Composition");
+    assert_eq!(comp["type"]["coding"][0]["code"], "60591-5");
+    assert!(
+        comp["text"]["div"]
+            .as_str()
+            .unwrap()
+            .contains("not signed by any hospital")
+    );
+    let sections: Vec<&str> = comp["section"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["code"]["coding"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(sections, ["11450-4", "48765-2", "10160-0", "30954-2"]);
+    // Allergies: none exported, said so.
+    assert_eq!(
+        comp["section"][1]["emptyReason"]["coding"][0]["code"],
+        "unavailable"
+    );
+    // Every reference resolves inside the document; every fullUrl is a urn:uuid.
+    let urls: Vec<&str> = entries
+        .iter()
+        .map(|e| e["fullUrl"].as_str().unwrap())
+        .collect();
+    assert!(urls.iter().all(|u| u.starts_with("urn:uuid:")));
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get("reference") {
+                    out.push(r);
+                }
+                o.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(ips, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        assert!(urls.contains(&r), "dangling reference {r}");
+    }
+    // One patient, traced to its source.
+    let patients: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Patient")
+        .collect();
+    assert_eq!(patients.len(), 1);
+    assert_eq!(
+        patients[0]["resource"]["meta"]["source"],
+        "https://dmch.example#rec0"
+    );
+    // A summary made from no cards is still a valid empty document.
+    let empty = build_ips(&spondon_export::PatientSummaryInput {
+        records: &[],
+        created: NumericDate(T0),
+    })
+    .unwrap();
+    assert_eq!(empty["entry"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn tampering_is_detected() {
+    let h = Hospital1::new().await;
+    let export = h.export().await;
+    let a = anchors(&h);
+
+    // A card's payload altered: its signature fails.
+    let mut bad = export.clone();
+    bad.records[1].jws = tamper_jws(&bad.records[1].jws, 2);
+    let report = verify_export(&bad, &a, now());
+    assert!(!report.valid);
+    assert!(report.cards[0].valid && !report.cards[1].valid);
+    assert!(!report.cards[1].unaltered);
+
+    // A proof's inclusion path altered.
+    let mut bad = export.clone();
+    let proof = bad.records[0].proof.as_mut().unwrap();
+    proof.bundle.proof[0][0] ^= 1;
+    let report = verify_export(&bad, &a, now());
+    assert!(!report.valid);
+    assert!(report.cards[0].unaltered);
+    assert_eq!(codes(&report.cards[0]), ["log_proof_invalid"]);
+
+    // Proofs swapped between two cards: each proof is genuine, but opens another record.
+    let mut bad = export.clone();
+    let p0 = bad.records[0].proof.clone();
+    bad.records[0].proof = bad.records[1].proof.clone();
+    bad.records[1].proof = p0;
+    let report = verify_export(&bad, &a, now());
+    assert_eq!(codes(&report.cards[0]), ["log_commitment_mismatch"]);
+    assert_eq!(codes(&report.cards[1]), ["log_commitment_mismatch"]);
+
+    // Wrong salt.
+    let mut bad = export.clone();
+    bad.records[2].proof.as_mut().unwrap().salt[0] ^= 1;
+    assert_eq!(
+        codes(&verify_export(&bad, &a, now()).cards[2]),
+        ["log_commitment_mismatch"]
+    );
+
+    // The checkpoint's signature altered.
+    let mut bad = export.clone();
+    let cp = &mut bad.records[0].proof.as_mut().unwrap().bundle.checkpoint;
+    *cp = cp.replace("dmch.example/log\n9\n", "dmch.example/log\n10\n");
+    assert_eq!(
+        codes(&verify_export(&bad, &a, now()).cards[0]),
+        ["log_proof_invalid"]
+    );
+
+    // A receipt's event altered (another record added): it no longer opens.
+    let mut bad = export.clone();
+    bad.receipts[0].event = bad.receipts[0].event.replace("\"rec0\"", "\"rec1\"");
+    let report = verify_export(&bad, &a, now());
+    assert!(!report.valid);
+    assert_eq!(report.errors[0].code, "log_commitment_mismatch");
+    assert!(report.cards[1].shared.is_empty());
+
+    // The unsigned summary altered (a result value changed): untraced.
+    let mut bad = export.clone();
+    let text = bad
+        .patient_summary
+        .as_ref()
+        .unwrap()
+        .to_string()
+        .replace("85.2", "185.2");
+    bad.patient_summary = Some(serde_json::from_str(&text).unwrap());
+    let report = verify_export(&bad, &a, now());
+    assert!(!report.valid);
+    assert!(report.cards.iter().all(|c| c.valid));
+    assert_eq!(report.errors[0].code, "summary_untraced");
+    assert_eq!(
+        report.summary.as_ref().unwrap().traced + 1,
+        report.summary.as_ref().unwrap().entries
+    );
+}
+
+#[tokio::test]
+async fn wrong_log_key_unknown_issuer_and_missing_witness() {
+    let h = Hospital1::new().await;
+    let export = h.export().await;
+
+    // The trust list names another log key for this hospital.
+    let mut list = h.trust_list();
+    list.hospitals[0].log_key = *Ed25519KeyPair::generate().unwrap().public_key();
+    let report = verify_export(&export, &Anchors::from_trust_list(&list).unwrap(), now());
+    assert!(!report.valid);
+    assert!(report.cards.iter().all(|c| c.unaltered));
+    assert!(
+        report
+            .cards
+            .iter()
+            .all(|c| codes(c) == ["log_proof_invalid"] && c.log.is_none())
+    );
+
+    // A card validly signed by an issuer nobody trusts.
+    let stranger = Es256KeyPair::generate().unwrap();
+    let (bundle, _) = common::bundles().remove(1);
+    let jws = CardBuilder::new("https://stranger.example", NumericDate(T0), bundle)
+        .sign(&stranger)
+        .unwrap();
+    let mut mixed = export.clone();
+    mixed.records.push(ExportRecord {
+        jws,
+        proof: mixed.records[0].proof.clone(),
+    });
+    let report = verify_export(&mixed, &anchors(&h), now());
+    assert!(!report.valid);
+    let card = &report.cards[3];
+    assert_eq!(card.issuer.as_deref(), Some("https://stranger.example"));
+    assert!(!card.unaltered);
+    assert_eq!(codes(card), ["issuer_not_trusted", "log_not_trusted"]);
+    assert!(report.cards[..3].iter().all(|c| c.valid));
+
+    // Two cosignatures required, one present.
+    let mut a = anchors(&h);
+    a.min_cosignatures = 2;
+    let report = verify_export(&export, &a, now());
+    assert!(
+        report
+            .cards
+            .iter()
+            .all(|c| codes(c) == ["log_proof_invalid"])
+    );
+
+    // A card without its proof is valid, with a warning; no trust at all: nothing valid.
+    let mut bare = export.clone();
+    bare.records[0].proof = None;
+    let report = verify_export(&bare, &anchors(&h), now());
+    assert!(report.valid);
+    assert_eq!(report.cards[0].warnings[0].code, "no_log_proof");
+    let report = verify_export(&export, &Anchors::default(), now());
+    assert!(!report.valid);
+    // Judged before the cards' issue date: not yet valid, but unaltered.
+    let report = verify_export(&export, &anchors(&h), NumericDate(T0 - 10));
+    assert!(!report.valid);
+    assert!(
+        report
+            .cards
+            .iter()
+            .all(|c| c.unaltered && codes(c) == ["not_yet_valid"])
+    );
+}
+
+#[tokio::test]
+async fn bad_files_give_clear_errors() {
+    let h = Hospital1::new().await;
+    let export = h.export().await;
+    let bytes = write_export(&export);
+    let err = |b: &[u8]| parse_export(b).unwrap_err();
+
+    assert!(matches!(err(b""), ExportError::Empty));
+    assert!(matches!(err(b"   \n"), ExportError::Empty));
+    assert!(matches!(err(&[0xff, 0xfe, 0x7b]), ExportError::NotUtf8));
+    assert!(matches!(err(b"not json"), ExportError::NotJson(_)));
+    for cut in [1, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+        assert_eq!(err(&bytes[..cut]).code(), "export_not_json", "cut at {cut}");
+    }
+    let big = vec![b' '; spondon_export::MAX_EXPORT_BYTES + 1];
+    assert!(matches!(err(&big), ExportError::TooLarge { .. }));
+    assert_eq!(err(b"{\"verifiableCredential\": []}").code(), "bad_file");
+    assert_eq!(err(b"[1,2]").code(), "bad_file");
+
+    let mut v: Value = serde_json::from_slice(&bytes).unwrap();
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = v.clone();
+        f(&mut v);
+        parse_export(v.to_string().as_bytes()).unwrap_err()
+    };
+    assert!(matches!(
+        with(&|v| v["spondon"]["version"] = 2.into()),
+        ExportError::UnsupportedVersion(2)
+    ));
+    assert_eq!(
+        with(&|v| v["spondon"]["extra"] = 1.into()).code(),
+        "export_bad_member"
+    );
+    assert_eq!(
+        with(&|v| v["spondon"]["proofs"][0]["card"] = 7.into()).code(),
+        "export_bad_member"
+    );
+    assert_eq!(
+        with(&|v| v["spondon"]["proofs"][1]["card"] = 0.into()).code(),
+        "export_bad_member"
+    );
+    assert_eq!(
+        with(&|v| v["spondon"]["proofs"][0]["salt"] = "abc".into()).code(),
+        "export_bad_member"
+    );
+    assert_eq!(
+        with(&|v| v["spondon"]["proofs"][0]["bundle"] = "c2sp.org/tlog-proof@v1\nindex x\n".into())
+            .code(),
+        "export_bad_member"
+    );
+    assert_eq!(
+        with(&|v| v["spondon"]["receipts"][0]["bundle"] = "nope".into()).code(),
+        "export_bad_member"
+    );
+    assert_eq!(
+        with(&|v| v["spondon"]["patientSummary"] = 3.into()).code(),
+        "export_bad_member"
+    );
+    assert_eq!(
+        with(&|v| v["spondon"]["created"] = (-1).into()).code(),
+        "export_bad_member"
+    );
+    assert_eq!(
+        with(&|v| v["spondon"] = "x".into()).code(),
+        "export_bad_member"
+    );
+    // A plain SMART Health Card file is an export without proofs.
+    v.as_object_mut().unwrap().remove("spondon");
+    let plain = parse_export(v.to_string().as_bytes()).unwrap();
+    assert_eq!(plain.records.len(), 3);
+    assert!(plain.records.iter().all(|r| r.proof.is_none()));
+    assert!(plain.patient_summary.is_none());
+}
+
+#[tokio::test]
+async fn pdf_round_trip_and_bad_pdfs() {
+    let h = Hospital1::new().await;
+    let export = h.export().await;
+    let options = PdfOptions {
+        issuer_names: vec![(ISS.into(), NAME.into())],
+        link: None,
+    };
+    let pdf = render_pdf(&export, &options).unwrap();
+    assert!(pdf.starts_with(b"%PDF-1.7"));
+    // SPONDON_EXPORT_PDF_OUT=DIR keeps the outputs (to look at them, and as fuzz seeds).
+    if let Ok(dir) = std::env::var("SPONDON_EXPORT_PDF_OUT") {
+        std::fs::write(format!("{dir}/export.pdf"), &pdf).unwrap();
+        std::fs::write(
+            format!("{dir}/export.smart-health-card"),
+            write_export(&export),
+        )
+        .unwrap();
+        let mut one = export.clone();
+        one.records.truncate(1);
+        one.receipts.clear();
+        one.patient_summary = None;
+        let small = render_pdf(&one, &PdfOptions::default()).unwrap();
+        std::fs::write(format!("{dir}/one-card.pdf"), small).unwrap();
+    }
+    let file = extract_export_from_pdf(&pdf).unwrap();
+    assert_eq!(file, write_export(&export));
+    let back = parse_export(&file).unwrap();
+    assert_eq!(back, export);
+    assert!(verify_export(&back, &anchors(&h), now()).valid);
+
+    // Each record's QR is the standard shc:/ text of its card (checked by decoding the PDF's
+    // rendering elsewhere; here: the card fits one QR).
+    for r in &export.records {
+        shc::encode_numeric(&r.jws).unwrap();
+    }
+
+    // With a link, and with a long name outside WinAnsi.
+    let link = shl_export(&file, "https://files.example/x.jwe", Some("IPS"), None).unwrap();
+    let pdf2 = render_pdf(
+        &export,
+        &PdfOptions {
+            issuer_names: vec![(ISS.into(), "ঢাকা মেডিকেল কলেজ হাসপাতাল".into())],
+            link: Some(link.shlink.to_string()),
+        },
+    )
+    .unwrap();
+    assert_eq!(extract_export_from_pdf(&pdf2).unwrap(), file);
+
+    assert!(matches!(
+        extract_export_from_pdf(b"hello"),
+        Err(ExportError::NotPdf)
+    ));
+    assert!(matches!(
+        extract_export_from_pdf(b"%PDF-1.7\n1 0 obj\n<< >>\nendobj\n%%EOF"),
+        Err(ExportError::NoAttachment)
+    ));
+    // Truncated anywhere: an error or the intact file, never a panic or a wrong file.
+    for cut in (0..pdf.len()).step_by(pdf.len() / 97 + 1) {
+        if let Ok(f) = extract_export_from_pdf(&pdf[..cut]) {
+            assert_eq!(f, file);
+        }
+    }
+    let big = [b"%PDF-1.7\n".as_slice(), &vec![b' '; 16 * 1024 * 1024]].concat();
+    assert!(matches!(
+        extract_export_from_pdf(&big),
+        Err(ExportError::TooLarge { .. })
+    ));
+    // The attachment compressed by another tool (FlateDecode) is still found.
+    let compressed = recompress_attachment(&pdf);
+    assert_eq!(extract_export_from_pdf(&compressed).unwrap(), file);
+    // An attachment that is not a card file.
+    let other = String::from_utf8_lossy(&pdf).replace("verifiableCredential", "somethingElseEntir");
+    assert!(matches!(
+        extract_export_from_pdf(other.as_bytes()),
+        Err(ExportError::BadAttachment(_))
+    ));
+}
+
+/// Rewrites the embedded file stream as `/Filter /FlateDecode`, as PDF tools do when re-saving.
+fn recompress_attachment(pdf: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let text = pdf;
+    let name = b"/Type /EmbeddedFile";
+    let p = text.windows(name.len()).position(|w| w == name).unwrap();
+    let s = p + text[p..].windows(7).position(|w| w == b"stream\n").unwrap() + 7;
+    let e = s + text[s..]
+        .windows(10)
+        .position(|w| w == b"\nendstream")
+        .unwrap();
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&text[s..e]).unwrap();
+    let data = z.finish().unwrap();
+    let obj = text[..p].windows(4).rposition(|w| w == b" obj").unwrap() + 4;
+    let dict = String::from_utf8_lossy(&text[obj..s - 7]).to_string();
+    let start = dict.find("/Length ").unwrap();
+    let end = start
+        + 8
+        + dict[start + 8..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap();
+    let dict = format!(
+        "{}/Length {} /Filter /FlateDecode{}",
+        &dict[..start],
+        data.len(),
+        &dict[end..]
+    );
+    [
+        &text[..obj],
+        dict.as_bytes(),
+        b"stream\n",
+        &data,
+        &text[e..],
+    ]
+    .concat()
+}
+
+#[tokio::test]
+async fn smart_health_link_round_trip() {
+    let h = Hospital1::new().await;
+    let file = write_export(&h.export().await);
+    let link = shl_export(
+        &file,
+        "https://files.example/ips.jwe",
+        Some("Visa medical summary"),
+        Some(NumericDate(T0 + 30 * 86_400)),
+    )
+    .unwrap();
+    assert!(!format!("{link:?}").contains("shlink:/"));
+    let payload = ShlPayload::parse(&link.shlink).unwrap();
+    assert!(payload.flag.direct);
+    assert_eq!(payload.url, "https://files.example/ips.jwe");
+    assert_eq!(payload.label.as_deref(), Some("Visa medical summary"));
+    let plain = decrypt_file(&link.encrypted_file, &payload.key).unwrap();
+    assert_eq!(
+        plain.content_type.as_deref(),
+        Some("application/smart-health-card")
+    );
+    assert_eq!(plain.plaintext, file);
+    assert_eq!(
+        shl_export(&file, "http://x.example/f", None, None)
+            .unwrap_err()
+            .code(),
+        "bad_link"
+    );
+    assert_eq!(
+        shl_export(&file, "https://x.example/f", Some(&"x".repeat(81)), None)
+            .unwrap_err()
+            .code(),
+        "bad_link"
+    );
+}
+
+/// The wallet builds proofs from what the peer's pulls return (docs/peer.md).
+#[tokio::test]
+async fn proofs_from_peer_pulls() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let h = Hospital1::new().await;
+    let export = h.export().await;
+    let p = export.records[0].proof.as_ref().unwrap();
+    let hashes: Vec<String> = p.bundle.proof.iter().map(|x| b64(x)).collect();
+    let entry = b64(p.bundle.extra.as_ref().unwrap());
+    let salt = spondon_core::b64::encode(p.salt);
+    let rebuilt =
+        RecordProof::from_pull(p.bundle.index, &entry, &salt, &hashes, &p.bundle.checkpoint)
+            .unwrap();
+    assert_eq!(&rebuilt, p);
+
+    let r = &export.receipts[0];
+    let event: Value = serde_json::from_str(&r.event).unwrap();
+    let rebuilt = ShareReceipt::from_pull(
+        &event,
+        r.bundle.index,
+        &b64(r.bundle.extra.as_ref().unwrap()),
+        &spondon_core::b64::encode(r.salt),
+        &r.bundle.proof.iter().map(|x| b64(x)).collect::<Vec<_>>(),
+        &r.bundle.checkpoint,
+    )
+    .unwrap();
+    assert_eq!(&rebuilt, r);
+
+    let cp = &p.bundle.checkpoint;
+    let i = p.bundle.index;
+    for (entry, salt, hashes, code) in [
+        (
+            "!!",
+            salt.as_str(),
+            hashes.clone(),
+            "the log entry is not base64",
+        ),
+        (b64(&[1; 41]).as_str(), &salt, hashes.clone(), "log entry"),
+        (&entry, "short", hashes.clone(), "salt"),
+        (&entry, &salt, vec!["AAAA".into()], "inclusion proof hash"),
+    ] {
+        let e = RecordProof::from_pull(i, entry, salt, &hashes, cp).unwrap_err();
+        assert_eq!(e.code(), "export_bad_member");
+        assert!(e.to_string().contains(code), "{e}");
+    }
+}
+
+#[test]
+fn export_debug_output_hides_content() {
+    let e = Export {
+        created: NumericDate(0),
+        records: vec![ExportRecord {
+            jws: "secret.secret.secret".into(),
+            proof: None,
+        }],
+        receipts: Vec::new(),
+        patient_summary: None,
+    };
+    assert!(!format!("{e:?}").contains("secret"));
+}
+
+/// The printed QR codes are the cards' standard `shc:/` texts: the PDF is rasterized by poppler
+/// (`pdftoppm`, installed by scripts/setup.sh) and the codes read back from the picture.
+#[tokio::test]
+async fn printed_qr_codes_scan_back_to_the_cards() {
+    let h = Hospital1::new().await;
+    let export = h.export().await;
+    let pdf = render_pdf(&export, &PdfOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("e.pdf"), &pdf).unwrap();
+    let run = std::process::Command::new("pdftoppm")
+        // 300 dpi without anti-aliasing, as a printer rasterizes.
+        .args(["-png", "-r", "300", "-aaVector", "no"])
+        .arg(dir.path().join("e.pdf"))
+        .arg(dir.path().join("page"))
+        .status();
+    match run {
+        Err(e) if std::env::var("SPONDON_REQUIRE_PDFTOPPM").as_deref() != Ok("1") => {
+            eprintln!("skipped: pdftoppm is not installed ({e}); run scripts/setup.sh");
+            return;
+        }
+        other => assert!(other.unwrap().success()),
+    }
+    let mut found = Vec::new();
+    for page in ["page-1.png", "page-2.png"] {
+        let png = std::fs::read(dir.path().join(page)).unwrap();
+        found.extend(spondon_core::qr::decode_image(&png).unwrap());
+    }
+    let mut expected: Vec<String> = export
+        .records
+        .iter()
+        .map(|r| shc::encode_numeric(&r.jws).unwrap())
+        .collect();
+    found.sort();
+    expected.sort();
+    assert_eq!(found.len(), expected.len(), "QR codes read from the pages");
+    assert!(found == expected, "a printed QR differs from its card");
+}
+
+/// A card too large for one QR, and a card whose results run over several pages.
+#[tokio::test]
+async fn pdf_of_large_cards() {
+    let h = Hospital1::new().await;
+    let mut export = h.export().await;
+    let observations: Vec<Value> = (0..80)
+        .map(|i| {
+            serde_json::json!({"fullUrl": format!("resource:{}", i + 1), "resource": {
+                "resourceType": "Observation", "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": format!("{}-{}", 10_000 + i, i % 10)}]},
+                "subject": {"reference": "resource:0"},
+                "valueQuantity": {"value": 100 + i, "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"},
+                "referenceRange": [{"low": {"value": 110, "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}}]}})
+        })
+        .collect();
+    let mut entries =
+        vec![serde_json::json!({"fullUrl": "resource:0", "resource": common::patient()})];
+    entries.extend(observations);
+    let bundle =
+        serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+    let jws = CardBuilder::new(ISS, NumericDate(T0), bundle)
+        .sign(&h.record_key)
+        .unwrap();
+    assert!(
+        shc::encode_numeric(&jws).is_err(),
+        "the card should not fit one QR"
+    );
+    export.records.push(ExportRecord { jws, proof: None });
+    let pdf = render_pdf(&export, &PdfOptions::default()).unwrap();
+    let pages = pdf.windows(9).filter(|w| w == b"/MediaBox").count();
+    assert!(pages >= 4, "{pages} pages");
+    assert_eq!(
+        extract_export_from_pdf(&pdf).unwrap(),
+        write_export(&export)
+    );
+    let report = verify_export(&export, &anchors(&h), now());
+    assert!(report.valid);
+    assert!(
+        report.cards[3]
+            .warnings
+            .iter()
+            .any(|w| w.code == "no_log_proof")
+    );
+    if let Ok(dir) = std::env::var("SPONDON_EXPORT_PDF_OUT") {
+        std::fs::write(format!("{dir}/large.pdf"), &pdf).unwrap();
+    }
+}

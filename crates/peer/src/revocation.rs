@@ -1,0 +1,154 @@
+//! Record revocation by staff (a record issued to the wrong patient, or entered in error).
+//! Unlike a correction, which supersedes a record and keeps both valid, a revoked record's
+//! `rid` is listed in the SMART Health Cards CRL of the record key
+//! (`/.well-known/crl/<kid>.json`, `method: rid`), whose `ctr` — the key's `crlVersion` in the
+//! JWKS — is 1 + the number of revocations. Each revocation is a `RevocationRegistered` log
+//! entry committing to `{"v":1,"type":"record_revoked","peer","record","reason","at"}`.
+
+use serde::{Deserialize, Serialize};
+use spondon_core::NumericDate;
+use spondon_core::keys::{Jwk, Jwks};
+use spondon_ledger::{EntryKind, LogEntry, Opening};
+use sqlx::Row as _;
+
+use crate::error::{PeerError, Result};
+use crate::peer::{Peer, on_db, to_i64, to_u64};
+
+/// Why a record is revoked (a closed list, so no free text — and no health data — is stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationReason {
+    /// Issued to the wrong patient.
+    WrongPatient,
+    /// Entered in error (should not have been issued).
+    EnteredInError,
+    /// A duplicate of another record.
+    Duplicate,
+    /// Any other reason.
+    Other,
+}
+
+impl RevocationReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::WrongPatient => "wrong_patient",
+            Self::EnteredInError => "entered_in_error",
+            Self::Duplicate => "duplicate",
+            Self::Other => "other",
+        }
+    }
+}
+
+/// `POST /staff/records/{id}/revoke` body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRecordRequest {
+    pub reason: RevocationReason,
+}
+
+/// A registered record revocation.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordRevoked {
+    pub record_id: String,
+    pub reason: RevocationReason,
+    pub revoked_at: i64,
+    pub log_index: u64,
+    /// The CRL version (`ctr`, JWKS `crlVersion`) that lists it.
+    pub crl_version: u64,
+}
+
+impl Peer {
+    /// Revokes a record: logs the revocation and lists its `rid` in the CRL.
+    pub async fn revoke_record(&self, id: &str, reason: RevocationReason) -> Result<RecordRevoked> {
+        if id.is_empty() || id.len() > 64 {
+            return Err(PeerError::UnknownRecord);
+        }
+        let _guard = self.issue_lock.lock().await;
+        let (exists, revoked): (i64, i64) = on_db!(&self.db, p => {
+            let r = sqlx::query("SELECT (SELECT COUNT(*) FROM peer_records WHERE id = $1), (SELECT COUNT(*) FROM peer_record_revocations WHERE record_id = $1)")
+                .bind(id).fetch_one(p).await?;
+            (r.try_get(0)?, r.try_get(1)?)
+        });
+        if exists == 0 {
+            return Err(PeerError::UnknownRecord);
+        }
+        if revoked != 0 {
+            return Err(PeerError::AlreadyRevoked);
+        }
+        let now = NumericDate::now();
+        let payload = serde_json::json!({
+            "v": 1,
+            "type": "record_revoked",
+            "peer": self.config.url,
+            "record": id,
+            "reason": reason.as_str(),
+            "at": now.seconds(),
+        })
+        .to_string();
+        let opening = Opening::new(payload.clone().into_bytes())
+            .map_err(|e| PeerError::Integrity(e.to_string()))?;
+        let appended = self
+            .log
+            .append(&[LogEntry::commit(EntryKind::RevocationRegistered, now, &opening).encode()])
+            .await?;
+        let log_index = appended.first_index;
+        let res = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_record_revocations (record_id, reason, payload, salt, log_index, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id).bind(reason.as_str()).bind(&payload).bind(&opening.salt[..])
+            .bind(to_i64(log_index)?).bind(now.seconds()).execute(p).await.map(|r| r.rows_affected()));
+        if let Err(e) = res {
+            tracing::error!(
+                log_index,
+                "record revocation row not stored after its log entry"
+            );
+            return Err(e.into());
+        }
+        self.sign_checkpoint().await?;
+        tracing::info!(log_index, "record revoked");
+        Ok(RecordRevoked {
+            record_id: id.to_owned(),
+            reason,
+            revoked_at: now.seconds(),
+            log_index,
+            crl_version: self.crl_version().await?,
+        })
+    }
+
+    /// The `rid`s of revoked records, in revocation order.
+    pub async fn revoked_rids(&self) -> Result<Vec<String>> {
+        Ok(
+            on_db!(&self.db, p => sqlx::query("SELECT record_id FROM peer_record_revocations ORDER BY seq")
+            .fetch_all(p).await?
+            .into_iter().map(|r| r.try_get(0)).collect::<Result<Vec<String>, sqlx::Error>>()?),
+        )
+    }
+
+    /// The current CRL version of the record key (SMART Health Cards `crlVersion`, ≥ 1):
+    /// 1 + the number of revoked records.
+    pub async fn crl_version(&self) -> Result<u64> {
+        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_record_revocations")
+            .fetch_one(p).await?.try_get(0)?);
+        Ok(1 + to_u64(n)?)
+    }
+
+    /// `/.well-known/jwks.json`.
+    pub async fn jwks(&self) -> Result<Jwks> {
+        let mut jwk: Jwk = self.keys.record.public_key().to_jwk();
+        jwk.crl_version = Some(self.crl_version().await?);
+        Ok(Jwks { keys: vec![jwk] })
+    }
+
+    /// `/.well-known/crl/<kid>.json` for the record key (`None` for an unknown kid).
+    pub async fn crl(&self, kid: &str) -> Result<Option<serde_json::Value>> {
+        if kid != self.keys.record.kid() {
+            return Ok(None);
+        }
+        // One read for both, so `ctr` always matches the list.
+        let rids = self.revoked_rids().await?;
+        Ok(Some(serde_json::json!({
+            "kid": kid,
+            "method": "rid",
+            "ctr": 1 + rids.len() as u64,
+            "rids": rids,
+        })))
+    }
+}
