@@ -209,7 +209,8 @@ bold "11. Export for a visa medical: a .smart-health-card file with log proofs, 
 expect VALID "${TRUST[@]}" "$OUT/visa-medical.smart-health-card"
 expect VALID "${TRUST[@]}" "$OUT/visa-medical.pdf"
 echo "    (the same file with one character of one hospital-signed card changed:)"
-jq '.verifiableCredential[0] |= (.[0:100] + (if .[100:101] == "A" then "B" else "A" end) + .[101:])' \
+jq '.verifiableCredential[0] |= ((index(".") + 40) as $i
+      | .[0:$i] + (if .[$i:$i + 1] == "A" then "B" else "A" end) + .[$i + 1:])' \
   "$OUT/visa-medical.smart-health-card" >"$OUT/visa-medical-altered.smart-health-card"
 expect INVALID "${TRUST[@]}" "$OUT/visa-medical-altered.smart-health-card"
 
