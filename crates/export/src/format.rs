@@ -48,6 +48,80 @@ impl fmt::Debug for RecordProof {
     }
 }
 
+/// The pieces of a record or receipt as a hospital peer returns them (`POST /patient/records`,
+/// `/patient/receipts`, `/grant/records`; `docs/peer.md`), into a proof bundle.
+fn bundle_from_pull(
+    log_index: u64,
+    entry_b64: &str,
+    inclusion_proof: &[String],
+    checkpoint: &str,
+) -> Result<ProofBundle, ExportError> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let extra = b64
+        .decode(entry_b64)
+        .map_err(|_| bad("the log entry is not base64"))?;
+    spondon_ledger::LogEntry::decode(&extra).map_err(|e| bad(format!("log entry: {e}")))?;
+    if inclusion_proof.len() > 64 {
+        return Err(bad("the inclusion proof is too long"));
+    }
+    let proof = inclusion_proof
+        .iter()
+        .map(|h| {
+            b64.decode(h)
+                .ok()
+                .and_then(|v| <[u8; 32]>::try_from(v).ok())
+                .ok_or_else(|| bad("an inclusion proof hash is not base64 of 32 bytes"))
+        })
+        .collect::<Result<_, _>>()?;
+    let bundle = ProofBundle {
+        extra: Some(extra),
+        index: log_index,
+        proof,
+        checkpoint: checkpoint.to_owned(),
+    };
+    // What is written must read back.
+    ProofBundle::parse(bundle.to_text().as_bytes()).map_err(|e| bad(e.to_string()))?;
+    Ok(bundle)
+}
+
+impl RecordProof {
+    /// From a pulled record: its `log_index`, `entry` (base64), `salt` (base64url),
+    /// `inclusion_proof` (base64 hashes) and the pull's cosigned `checkpoint`.
+    pub fn from_pull(
+        log_index: u64,
+        entry: &str,
+        salt_b64url: &str,
+        inclusion_proof: &[String],
+        checkpoint: &str,
+    ) -> Result<RecordProof, ExportError> {
+        Ok(RecordProof {
+            salt: salt(salt_b64url, "record")?,
+            bundle: bundle_from_pull(log_index, entry, inclusion_proof, checkpoint)?,
+        })
+    }
+}
+
+impl ShareReceipt {
+    /// From a pulled receipt: the event JSON as returned (re-serialized compactly, which is
+    /// byte for byte what the peer committed), its `log_index`, `entry`, `salt`,
+    /// `inclusion_proof`, and the pull's cosigned `checkpoint`.
+    pub fn from_pull(
+        event: &Value,
+        log_index: u64,
+        entry: &str,
+        salt_b64url: &str,
+        inclusion_proof: &[String],
+        checkpoint: &str,
+    ) -> Result<ShareReceipt, ExportError> {
+        Ok(ShareReceipt {
+            event: event.to_string(),
+            salt: salt(salt_b64url, "receipt")?,
+            bundle: bundle_from_pull(log_index, entry, inclusion_proof, checkpoint)?,
+        })
+    }
+}
+
 /// One hospital-signed card and, when the wallet has it, its log proof.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ExportRecord {

@@ -33,5 +33,6 @@ pub use ips::{PatientSummaryInput, build_ips};
 pub use link::{SharedLink, shl_export};
 pub use pdf::{PdfOptions, extract_export_from_pdf, render_pdf};
 pub use verify::{
-    Anchors, CardReport, ExportReport, LogAnchor, LogInclusion, SummaryCheck, verify_export,
+    Anchors, CardReport, ExportReport, LogAnchor, LogInclusion, Problem, SummaryCheck,
+    verify_export,
 };

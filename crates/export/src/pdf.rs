@@ -127,6 +127,10 @@ fn wrap(text: &str, bold: bool, size: f32, width: f32) -> Vec<String> {
                     cut -= 1;
                 }
             }
+            if cut == 0 {
+                // Narrower than one character: take one anyway, so that the loop ends.
+                cut = rest.chars().next().map_or(rest.len(), char::len_utf8);
+            }
             lines.push(rest[..cut].to_owned());
             rest = rest[cut..].to_owned();
         }
@@ -840,5 +844,20 @@ fn stream_after(pdf: &[u8], name_at: usize) -> Result<Vec<u8>, ExportError> {
         Some(_) => Err(damaged(
             "the attachment uses a compression this reader does not support",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapping_always_ends() {
+        assert_eq!(wrap("", false, 10.0, 100.0), Vec::<String>::new());
+        let lines = wrap("ঢাকাঢাকাঢাকা মেডিকেল", false, 10.0, 1.0);
+        assert_eq!(lines.concat(), "ঢাকাঢাকাঢাকামেডিকেল");
+        let lines = wrap(&"x".repeat(500), true, 10.0, 100.0);
+        assert!(lines.len() > 5 && lines.iter().all(|l| text_width(l, true, 10.0) <= 100.0));
+        assert_eq!(win_ansi("Dr. Ä – ঢ"), b"Dr. \xc4 \x96 ?");
     }
 }

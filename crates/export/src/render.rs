@@ -353,7 +353,9 @@ pub(crate) fn describe(r: &Value) -> Option<Item> {
             {
                 details.push(format!("reference range {rr}"));
             }
-            if let Some(code) = r.get("code").and_then(|c| code_in(c, "loinc")) {
+            if let Some(code) = r.get("code").and_then(|c| code_in(c, "loinc"))
+                && !text.contains(&code)
+            {
                 details.push(format!("LOINC {code}"));
             }
             Item {

@@ -11,8 +11,8 @@ use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair};
 use spondon_core::shc::{self, CardBuilder};
 use spondon_core::shl::{ShlPayload, decrypt_file};
 use spondon_export::{
-    Anchors, Export, ExportError, ExportRecord, PdfOptions, build_ips, extract_export_from_pdf,
-    parse_export, render_pdf, shl_export, verify_export, write_export,
+    Anchors, Export, ExportError, ExportRecord, PdfOptions, RecordProof, ShareReceipt, build_ips,
+    extract_export_from_pdf, parse_export, render_pdf, shl_export, verify_export, write_export,
 };
 
 fn anchors(h: &Hospital1) -> Anchors {
@@ -529,6 +529,54 @@ async fn smart_health_link_round_trip() {
     );
 }
 
+/// The wallet builds proofs from what the peer's pulls return (docs/peer.md).
+#[tokio::test]
+async fn proofs_from_peer_pulls() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let h = Hospital1::new().await;
+    let export = h.export().await;
+    let p = export.records[0].proof.as_ref().unwrap();
+    let hashes: Vec<String> = p.bundle.proof.iter().map(|x| b64(x)).collect();
+    let entry = b64(p.bundle.extra.as_ref().unwrap());
+    let salt = spondon_core::b64::encode(p.salt);
+    let rebuilt =
+        RecordProof::from_pull(p.bundle.index, &entry, &salt, &hashes, &p.bundle.checkpoint)
+            .unwrap();
+    assert_eq!(&rebuilt, p);
+
+    let r = &export.receipts[0];
+    let event: Value = serde_json::from_str(&r.event).unwrap();
+    let rebuilt = ShareReceipt::from_pull(
+        &event,
+        r.bundle.index,
+        &b64(r.bundle.extra.as_ref().unwrap()),
+        &spondon_core::b64::encode(r.salt),
+        &r.bundle.proof.iter().map(|x| b64(x)).collect::<Vec<_>>(),
+        &r.bundle.checkpoint,
+    )
+    .unwrap();
+    assert_eq!(&rebuilt, r);
+
+    let cp = &p.bundle.checkpoint;
+    let i = p.bundle.index;
+    for (entry, salt, hashes, code) in [
+        (
+            "!!",
+            salt.as_str(),
+            hashes.clone(),
+            "the log entry is not base64",
+        ),
+        (b64(&[1; 41]).as_str(), &salt, hashes.clone(), "log entry"),
+        (&entry, "short", hashes.clone(), "salt"),
+        (&entry, &salt, vec!["AAAA".into()], "inclusion proof hash"),
+    ] {
+        let e = RecordProof::from_pull(i, entry, salt, &hashes, cp).unwrap_err();
+        assert_eq!(e.code(), "export_bad_member");
+        assert!(e.to_string().contains(code), "{e}");
+    }
+}
+
 #[test]
 fn export_debug_output_hides_content() {
     let e = Export {
@@ -579,4 +627,52 @@ async fn printed_qr_codes_scan_back_to_the_cards() {
     expected.sort();
     assert_eq!(found.len(), expected.len(), "QR codes read from the pages");
     assert!(found == expected, "a printed QR differs from its card");
+}
+
+/// A card too large for one QR, and a card whose results run over several pages.
+#[tokio::test]
+async fn pdf_of_large_cards() {
+    let h = Hospital1::new().await;
+    let mut export = h.export().await;
+    let observations: Vec<Value> = (0..80)
+        .map(|i| {
+            serde_json::json!({"fullUrl": format!("resource:{}", i + 1), "resource": {
+                "resourceType": "Observation", "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": format!("{}-{}", 10_000 + i, i % 10)}]},
+                "subject": {"reference": "resource:0"},
+                "valueQuantity": {"value": 100 + i, "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"},
+                "referenceRange": [{"low": {"value": 110, "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"}}]}})
+        })
+        .collect();
+    let mut entries =
+        vec![serde_json::json!({"fullUrl": "resource:0", "resource": common::patient()})];
+    entries.extend(observations);
+    let bundle =
+        serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+    let jws = CardBuilder::new(ISS, NumericDate(T0), bundle)
+        .sign(&h.record_key)
+        .unwrap();
+    assert!(
+        shc::encode_numeric(&jws).is_err(),
+        "the card should not fit one QR"
+    );
+    export.records.push(ExportRecord { jws, proof: None });
+    let pdf = render_pdf(&export, &PdfOptions::default()).unwrap();
+    let pages = pdf.windows(9).filter(|w| w == b"/MediaBox").count();
+    assert!(pages >= 4, "{pages} pages");
+    assert_eq!(
+        extract_export_from_pdf(&pdf).unwrap(),
+        write_export(&export)
+    );
+    let report = verify_export(&export, &anchors(&h), now());
+    assert!(report.valid);
+    assert!(
+        report.cards[3]
+            .warnings
+            .iter()
+            .any(|w| w.code == "no_log_proof")
+    );
+    if let Ok(dir) = std::env::var("SPONDON_EXPORT_PDF_OUT") {
+        std::fs::write(format!("{dir}/large.pdf"), &pdf).unwrap();
+    }
 }

@@ -12,19 +12,88 @@ fn params(path: &str) -> Vec<Value> {
         .collect()
 }
 
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// The success response of a route: status, media type, schema.
+fn success(path: &str) -> (u16, &'static str, Value) {
+    let json = "application/json";
+    let text = "text/plain; charset=utf-8";
+    match path {
+        "/.well-known/jwks.json" => (200, json, schema_ref("Jwks")),
+        "/.well-known/crl/{file}" => (200, json, schema_ref("Crl")),
+        "/openapi.json" => (
+            200,
+            json,
+            json!({"type": "object", "description": "OpenAPI 3.1"}),
+        ),
+        "/staff/patients" | "/staff/patients/{health_id}/enrollment-code" => {
+            (201, json, schema_ref("PatientRegistered"))
+        }
+        "/staff/patients/{health_id}" | "/patient/details" => (200, json, schema_ref("Patient")),
+        "/staff/doctors" => (201, json, schema_ref("DoctorRegistered")),
+        "/staff/records" | "/grant/write" => (201, json, schema_ref("IssuedRecord")),
+        "/staff/records/{id}/revoke" => (201, json, schema_ref("RecordRevoked")),
+        "/nonce" => (201, json, schema_ref("Nonce")),
+        "/patient/enroll" => (201, json, schema_ref("Enrolled")),
+        "/patient/records" => (200, json, schema_ref("Pull")),
+        "/patient/receipts" => (200, json, schema_ref("Receipts")),
+        "/patient/revocations" => (201, json, schema_ref("LogIndex")),
+        "/Patient/{id}/$health-cards-issue" => (
+            200,
+            "application/fhir+json",
+            json!({"type": "object", "description": "FHIR Parameters: verifiableCredential (valueString = JWS) per card"}),
+        ),
+        "/grant/records" => (200, json, schema_ref("Redeemed")),
+        "/checkpoint" => (
+            200,
+            text,
+            json!({"type": "string", "description": "C2SP tlog-checkpoint signed note with the cosignatures collected"}),
+        ),
+        "/tile/{path}" => (
+            200,
+            "application/octet-stream",
+            json!({"type": "string", "format": "binary", "description": "tlog-tiles tile or entry bundle"}),
+        ),
+        "/witness/add-checkpoint" => (
+            200,
+            text,
+            json!({"type": "string", "description": "cosignature/v1 signature line(s)"}),
+        ),
+        _ => (200, json, json!({})),
+    }
+}
+
 fn operation(r: &RouteDoc) -> Value {
+    let (status, media, schema) = success(r.path);
+    let ledger =
+        r.path == "/checkpoint" || r.path.starts_with("/tile/") || r.path.starts_with("/witness/");
+    let error = if ledger {
+        json!({"description": "Error (plain text)", "content": {"text/plain; charset=utf-8": {"schema": {"type": "string"}}}})
+    } else {
+        json!({"description": "Error", "content": {"application/problem+json": {"schema": schema_ref("Problem")}}})
+    };
+    let mut responses = json!({
+        status.to_string(): {"description": "Success", "content": {media: {"schema": schema}}},
+        "default": error,
+    });
+    if !r.staff {
+        responses["429"] = json!({"description": "Rate limited (Retry-After)", "content": {"application/problem+json": {"schema": schema_ref("Problem")}}});
+    }
+    if r.path == "/witness/add-checkpoint" {
+        responses["409"] = json!({"description": "Old size is not the witness's latest cosigned size", "content": {"text/x.tlog.size": {"schema": {"type": "string", "description": "the latest size, decimal"}}}});
+    }
     let mut op = json!({
         "summary": r.summary,
         "parameters": params(r.path),
-        "responses": {
-            "200": {"description": "OK"},
-            "default": {"description": "Error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-        },
+        "responses": responses,
     });
+    if r.path == "/witness/add-checkpoint" {
+        op["requestBody"] = json!({"required": true, "content": {"text/plain": {"schema": {"type": "string", "description": "old <size>, consistency proof lines, blank line, checkpoint note"}}}});
+    }
     if r.staff {
         op["security"] = json!([{"staffToken": []}]);
-        op["responses"]["201"] =
-            json!({"description": "Created", "content": {"application/json": {}}});
     }
     if r.json_body {
         op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": body_schema(r.path)}}});
@@ -95,6 +164,44 @@ fn body_schema(path: &str) -> Value {
     }
 }
 
+/// Schemas of the JSON responses (what the server serializes; every field is always present).
+fn response_schemas() -> Value {
+    let s = json!({"type": "string"});
+    let i = json!({"type": "integer"});
+    let u = json!({"type": "integer", "minimum": 0});
+    let b = json!({"type": "boolean"});
+    let ns = json!({"type": ["string", "null"]});
+    let strings = json!({"type": "array", "items": {"type": "string"}});
+    let kind = json!({"type": "string", "enum": ["prescription", "lab_report", "diagnosis", "immunization", "encounter", "payment"]});
+    let category = json!({"type": "string", "enum": ["prescription", "lab_result", "diagnosis", "immunization", "encounter", "payment", "note"]});
+    let arr = |name: &str| json!({"type": "array", "items": schema_ref(name)});
+    let all = |props: Value| {
+        let required: Vec<String> = props
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        json!({"type": "object", "additionalProperties": false, "required": required, "properties": props})
+    };
+    json!({
+        "Problem": all(json!({"type": s, "title": s, "status": i, "code": s, "detail": s})),
+        "Jwks": all(json!({"keys": {"type": "array", "items": {"type": "object", "description": "public JWK (ES256) with kid and crlVersion"}}})),
+        "Crl": all(json!({"kid": s, "method": {"const": "rid"}, "ctr": u, "rids": strings})),
+        "Patient": all(json!({"health_id": s, "name": s, "birth_date": s, "sex": s, "national_id": s, "phone": s, "district": s, "upazila": s})),
+        "PatientRegistered": all(json!({"health_id": s, "enrollment_code": s, "enrollment_code_expires": i, "enrollment_text": s, "enrollment_qr_svg": s})),
+        "DoctorRegistered": all(json!({"bmdc_number": s, "kid": s, "credential": s})),
+        "IssuedRecord": all(json!({"id": s, "health_id": s, "kind": kind, "category": category, "supersedes": ns, "log_index": u, "issued_at": i, "jws": s})),
+        "RecordRevoked": all(json!({"record_id": s, "reason": {"type": "string", "enum": ["wrong_patient", "entered_in_error", "duplicate", "other"]}, "revoked_at": i, "log_index": u, "crl_version": u})),
+        "Nonce": all(json!({"nonce": s, "expires": i})),
+        "Enrolled": all(json!({"health_id": s, "kid": s, "enrollment_credential": s, "log_index": u})),
+        "PulledRecord": all(json!({"id": s, "kind": kind, "supersedes": ns, "issued_at": i, "jws": s, "log_index": u, "entry": s, "salt": s, "inclusion_proof": strings})),
+        "Pull": all(json!({"records": arr("PulledRecord"), "cursor": u, "more": b, "checkpoint": s, "tree_size": u, "consistency_proof": strings})),
+        "Receipt": all(json!({"seq": u, "event": {"type": "object"}, "log_index": u, "entry": s, "salt": s, "inclusion_proof": strings})),
+        "Receipts": all(json!({"receipts": arr("Receipt"), "cursor": u, "checkpoint": s, "tree_size": u})),
+        "Redeemed": all(json!({"records": arr("PulledRecord"), "checkpoint": s, "tree_size": u, "access_log_index": u})),
+        "LogIndex": all(json!({"log_index": u})),
+    })
+}
+
 /// The OpenAPI document of the whole HTTP API.
 pub fn document(config: &Config) -> Value {
     let mut paths = Map::new();
@@ -117,9 +224,7 @@ pub fn document(config: &Config) -> Value {
                 "patientSignature": {"type": "apiKey", "in": "header", "name": "Spondon-Signature", "description": "token::SignedRequest by the patient key over method, URL, nonce (POST /nonce), time and body hash (docs/protocol.md §7a)"},
                 "proofOfPossession": {"type": "apiKey", "in": "header", "name": "Spondon-PoP", "description": "token::PopProof by the grant's audience key (docs/protocol.md §7); bearer grants send a passcode instead"},
             },
-            "schemas": {"Problem": {"type": "object", "description": "RFC 9457 problem details", "properties": {
-                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                "code": {"type": "string"}, "detail": {"type": "string"}}}},
+            "schemas": response_schemas(),
         },
     })
 }

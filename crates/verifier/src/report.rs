@@ -153,14 +153,19 @@ impl Report {
                 render_time(&log.logged_at.into()),
                 log.checkpoint_size
             );
-            let _ = write!(
-                line,
-                "; {} trusted witness cosignature(s)",
-                log.witness_cosignatures
-            );
-            if log.other_signatures > 0 {
-                let _ = write!(line, ", {} other (not checked)", log.other_signatures);
-            }
+            let (trusted, other) = (log.witness_cosignatures, log.other_signatures);
+            let _ = match (trusted, other) {
+                (0, 0) => write!(line, "; no witness cosignature"),
+                (0, o) => write!(
+                    line,
+                    "; {o} witness cosignature(s), not checked (no witness key is trusted)"
+                ),
+                (t, 0) => write!(line, "; cosigned by {t} trusted witness(es)"),
+                (t, o) => write!(
+                    line,
+                    "; cosigned by {t} trusted witness(es), {o} other cosignature(s) not checked"
+                ),
+            };
             let _ = writeln!(out, "  logged:      {line}");
         }
         if !self.shared.is_empty() {

@@ -22,6 +22,8 @@ pub const WITNESS: &str = "authority.example/witness";
 pub const T0: i64 = 1_793_491_200;
 
 pub struct Hospital1 {
+    /// The time everything is issued around (records at `t0 + i`, a share at `t0 + 1 h`).
+    pub t0: i64,
     pub iss: String,
     pub record_key: Es256KeyPair,
     pub log_key: Ed25519KeyPair,
@@ -90,7 +92,12 @@ pub fn bundles() -> Vec<(Value, bool)> {
 
 impl Hospital1 {
     pub async fn new() -> Hospital1 {
+        Self::new_at(T0).await
+    }
+
+    pub async fn new_at(t0: i64) -> Hospital1 {
         Hospital1 {
+            t0,
             iss: ISS.into(),
             record_key: Es256KeyPair::generate().unwrap(),
             log_key: Ed25519KeyPair::generate().unwrap(),
@@ -118,9 +125,9 @@ impl Hospital1 {
         TrustList {
             authority: "dghs.example".into(),
             sequence: 1,
-            issued_at: NumericDate(T0 - 86_400),
-            not_before: NumericDate(T0 - 86_400),
-            expires: NumericDate(T0 + 300 * 86_400),
+            issued_at: NumericDate(self.t0 - 86_400),
+            not_before: NumericDate(self.t0 - 86_400),
+            expires: NumericDate(self.t0 + 300 * 86_400),
             hospitals: vec![self.hospital()],
         }
     }
@@ -128,11 +135,12 @@ impl Hospital1 {
     /// Signs the cards, logs them (plus some unrelated entries and one share receipt) in a real
     /// SQLite log, has a witness cosign, and returns the export with proofs and the receipt.
     pub async fn export(&self) -> Export {
+        let t0 = self.t0;
         let cards: Vec<String> = bundles()
             .into_iter()
             .enumerate()
             .map(|(i, (b, lab))| {
-                let mut builder = CardBuilder::new(self.iss.clone(), NumericDate(T0 + i as i64), b)
+                let mut builder = CardBuilder::new(self.iss.clone(), NumericDate(t0 + i as i64), b)
                     .rid(format!("rec{i}"));
                 if lab {
                     builder = builder.vc_type(VC_TYPE_LABORATORY);
@@ -155,7 +163,7 @@ impl Hospital1 {
         let others: Vec<Vec<u8>> = (0..5)
             .map(|i| {
                 let o = Opening::new(format!("other {i}").into_bytes()).unwrap();
-                LogEntry::commit(EntryKind::RecordIssued, NumericDate(T0 - 100), &o)
+                LogEntry::commit(EntryKind::RecordIssued, NumericDate(t0 - 100), &o)
                     .encode()
                     .to_vec()
             })
@@ -164,11 +172,11 @@ impl Hospital1 {
         let mut openings = Vec::new();
         for (i, jws) in cards.iter().enumerate() {
             let o = Opening::new(jws.clone().into_bytes()).unwrap();
-            let e = LogEntry::commit(EntryKind::RecordIssued, NumericDate(T0 + i as i64), &o);
+            let e = LogEntry::commit(EntryKind::RecordIssued, NumericDate(t0 + i as i64), &o);
             let appended = log.append(&[e.encode()]).await.unwrap();
             openings.push((appended.first_index, o.salt));
         }
-        let event = json!({"v": 1, "peer": self.iss, "at": T0 + 3_600, "outcome": "allowed",
+        let event = json!({"v": 1, "peer": self.iss, "at": t0 + 3_600, "outcome": "allowed",
             "reason": null, "grant_id": "AAAAAAAAAAAAAAAAAAAAAA", "audience": "doctor-kid",
             "records": ["rec0", "rec2"]})
         .to_string();
@@ -176,7 +184,7 @@ impl Hospital1 {
         let receipt_index = log
             .append(&[LogEntry::commit(
                 EntryKind::AccessGranted,
-                NumericDate(T0 + 3_600),
+                NumericDate(t0 + 3_600),
                 &receipt_opening,
             )
             .encode()])
@@ -211,7 +219,7 @@ impl Hospital1 {
         }];
         db.close().await;
         let mut export = Export {
-            created: NumericDate(T0 + 7_200),
+            created: NumericDate(t0 + 7_200),
             records,
             receipts,
             patient_summary: None,

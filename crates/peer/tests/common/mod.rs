@@ -217,10 +217,147 @@ pub async fn request(
     {
         body = dechunk(&body);
     }
-    Resp {
+    let resp = Resp {
         status,
         headers,
         body,
+    };
+    check_documented(method, path, &resp);
+    resp
+}
+
+/// The served OpenAPI document (its schemas do not depend on the config).
+fn openapi_doc() -> &'static Value {
+    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let cfg: spondon_peer::config::Config = serde_json::from_value(json!({
+            "name": "x", "url": "https://x.example", "database_url": "sqlite::memory:",
+            "log_origin": "x.example/log"}))
+        .unwrap();
+        spondon_peer::openapi::document(&cfg)
+    })
+}
+
+/// The documented route template a concrete path belongs to.
+fn template_of(method: &str, path: &str) -> Option<&'static str> {
+    let path = path.split('?').next().unwrap_or(path);
+    let segs: Vec<&str> = path.split('/').collect();
+    spondon_peer::http::ROUTES
+        .iter()
+        .chain(spondon_peer::http::LEDGER_ROUTES)
+        .filter(|r| r.method.eq_ignore_ascii_case(method))
+        .find(|r| {
+            let t: Vec<&str> = r.path.split('/').collect();
+            if r.path == "/tile/{path}" {
+                return path.starts_with("/tile/");
+            }
+            t.len() == segs.len()
+                && t.iter().zip(&segs).all(|(a, b)| {
+                    (a.starts_with('{') && a.ends_with('}') && !b.is_empty())
+                        || a == b
+                        || (a.contains('{') && {
+                            // `{id}`-prefixed segments such as `{file}` or `$health-cards-issue`.
+                            false
+                        })
+                })
+        })
+        .map(|r| r.path)
+}
+
+/// Every JSON response any test receives must match the schema the OpenAPI document gives for
+/// its route and status (problem+json: the Problem schema).
+fn check_documented(method: &str, path: &str, r: &Resp) {
+    let doc = openapi_doc();
+    let ct = r.header("content-type").unwrap_or("").to_owned();
+    if ct == "application/problem+json" {
+        conforms(
+            doc,
+            &doc["components"]["schemas"]["Problem"],
+            &r.json(),
+            "problem",
+        );
+        return;
+    }
+    if !(200..300).contains(&r.status) {
+        return;
+    }
+    let Some(t) = template_of(method, path) else {
+        return;
+    };
+    let op = &doc["paths"][t][method.to_ascii_lowercase()];
+    let documented = &op["responses"][r.status.to_string()];
+    assert!(
+        documented.is_object(),
+        "{method} {t} answered {} which /openapi.json does not document",
+        r.status
+    );
+    let media = documented["content"].as_object().unwrap();
+    let (m, content) = media
+        .iter()
+        .next()
+        .unwrap_or_else(|| panic!("{method} {t}: no media type"));
+    assert_eq!(&ct, m, "{method} {t}: content type");
+    if ct.contains("json") {
+        conforms(doc, &content["schema"], &r.json(), &format!("{method} {t}"));
+    }
+}
+
+/// A minimal JSON Schema check for the subset the document uses.
+fn conforms(doc: &Value, schema: &Value, v: &Value, at: &str) {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.rsplit('/').next().unwrap();
+        let s = &doc["components"]["schemas"][name];
+        assert!(s.is_object(), "{at}: dangling {r}");
+        return conforms(doc, s, v, at);
+    }
+    if let Some(c) = schema.get("const") {
+        assert_eq!(v, c, "{at}");
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
+        assert!(e.contains(v), "{at}: {v} not in {e:?}");
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => return,
+    };
+    let ok = types.iter().any(|t| match *t {
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "boolean" => v.is_boolean(),
+        "null" => v.is_null(),
+        _ => false,
+    });
+    assert!(ok, "{at}: {v} is not {types:?}");
+    if schema.get("minimum").and_then(Value::as_i64) == Some(0) {
+        assert!(v.is_u64(), "{at}: {v} is negative");
+    }
+    if let (Some(o), Some(props)) = (
+        v.as_object(),
+        schema.get("properties").and_then(Value::as_object),
+    ) {
+        for req in schema["required"].as_array().into_iter().flatten() {
+            assert!(
+                o.contains_key(req.as_str().unwrap()),
+                "{at}: {req} missing in {v}"
+            );
+        }
+        for (k, val) in o {
+            match props.get(k) {
+                Some(ps) => conforms(doc, ps, val, &format!("{at}.{k}")),
+                None => assert!(
+                    schema["additionalProperties"] != json!(false),
+                    "{at}: undocumented field {k}"
+                ),
+            }
+        }
+    }
+    if let (Some(a), Some(items)) = (v.as_array(), schema.get("items")) {
+        for (n, x) in a.iter().enumerate() {
+            conforms(doc, items, x, &format!("{at}[{n}]"));
+        }
     }
 }
 

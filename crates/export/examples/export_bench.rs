@@ -1,0 +1,73 @@
+//! Timings of the export paths, on a large export: the fixture's three records (real cards, real
+//! SQLite log proofs, one receipt) repeated to `N` cards (default 300).
+//!
+//! Run: `cargo run --release -p spondon-export --example export_bench -- [N]`
+
+#[path = "../tests/common/mod.rs"]
+mod fixture;
+
+use std::error::Error;
+use std::time::Instant;
+
+use spondon_export::{
+    Anchors, PatientSummaryInput, PdfOptions, build_ips, extract_export_from_pdf, parse_export,
+    render_pdf, verify_export, write_export,
+};
+
+fn time<T>(label: &str, runs: u32, per: usize, mut f: impl FnMut() -> T) -> T {
+    let start = Instant::now();
+    let mut out = f();
+    for _ in 1..runs {
+        out = f();
+    }
+    let each = start.elapsed().as_secs_f64() / f64::from(runs);
+    println!(
+        "{label:<44} {:>9.2} ms   {:>10.0} cards/s",
+        each * 1e3,
+        per as f64 / each
+    );
+    out
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(300);
+    let hospital = fixture::Hospital1::new().await;
+    let base = hospital.export().await;
+    let mut export = base.clone();
+    export.records = base.records.iter().cycle().take(n).cloned().collect();
+    export.patient_summary = None;
+    let mut anchors = Anchors::from_trust_list(&hospital.trust_list())?;
+    anchors.witnesses.push(hospital.witness.clone());
+    anchors.min_cosignatures = 1;
+    let now = fixture::now();
+    println!("export of {n} cards (each with a log proof), 1 receipt");
+
+    let summary = time("build_ips", 5, n, || {
+        build_ips(&PatientSummaryInput {
+            records: &export.records,
+            created: export.created,
+        })
+    })?;
+    export.patient_summary = Some(summary);
+    let file = time("write_export", 10, n, || write_export(&export));
+    println!("{:<44} {:>9} bytes", "  file size", file.len());
+    let parsed = time("parse_export", 10, n, || parse_export(&file))?;
+    let report = time("verify_export (cards + proofs + summary)", 3, n, || {
+        verify_export(&parsed, &anchors, now)
+    });
+    assert!(report.valid);
+    let pdf = time("render_pdf", 3, n, || {
+        render_pdf(&parsed, &PdfOptions::default())
+    })?;
+    println!("{:<44} {:>9} bytes", "  PDF size", pdf.len());
+    let back = time("extract_export_from_pdf", 10, n, || {
+        extract_export_from_pdf(&pdf)
+    })?;
+    assert_eq!(back, file);
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Wallet benchmark (not part of the test run):
+//!
+//!     cargo run --release -p spondon-wallet --example wallet-bench -- [--records 10000]
+//!
+//! A real peer (in this process, over HTTP on 127.0.0.1, SQLite) issues N records to one patient;
+//! the wallet enrolls, then measures: the full sync (pull + verify every card, commitment and
+//! inclusion proof + encrypted store), an incremental sync with one new record, and the time from
+//! "create grant" to a PNG QR code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+use spondon_core::NumericDate;
+use spondon_core::keys::{Es256KeyPair, Es256PublicKey};
+use spondon_core::token::{Category, Hospital, Purpose, TrustList};
+use spondon_keystore::MemoryKeyStore;
+use spondon_peer::Peer;
+use spondon_peer::config::DataDir;
+use spondon_wallet::grants::{Duration, GrantAudience, GrantRequest, QrFormat, Scope, render_qr};
+use spondon_wallet::{EnrollmentCode, Wallet};
+
+const URL: &str = "https://dmch.example";
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args
+        .iter()
+        .position(|a| a == "--records")
+        .and_then(|i| args.get(i + 1))
+        .map(|s| s.parse().expect("--records N"))
+        .unwrap_or(10_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = DataDir::new(tmp.path().join("peer"));
+    let (peer, _) = Peer::init(&data, "Dhaka Medical College Hospital", URL, None)
+        .await
+        .unwrap();
+    peer.close().await;
+    let peer = Arc::new(Peer::open(&data, None).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = spondon_peer::http::router(peer.clone());
+    tokio::spawn(async move {
+        spondon_peer::http::serve(listener, app, std::future::pending())
+            .await
+            .unwrap();
+    });
+
+    let patient: spondon_peer::registry::NewPatient = serde_json::from_value(json!({"name": "Fatema Begum", "birth_date": "1988-04-12", "sex": "female",
+        "national_id": "1987654321", "phone": "01711-234567", "district": "Mymensingh", "upazila": "Trishal"}))
+    .unwrap();
+    let reg = peer.register_patient(&patient).await.unwrap();
+    let doctor_key = Es256KeyPair::generate().unwrap();
+    let doc: spondon_peer::registry::NewDoctor = serde_json::from_value(
+        json!({"bmdc_number": "A-1", "name": "Dr. Bench", "department": "Medicine",
+        "public_key": doctor_key.public_key().to_jwk()}),
+    )
+    .unwrap();
+    let cred = peer.register_doctor(&doc).await.unwrap().credential;
+    let issue = |i: usize| -> spondon_peer::records::IssueRequest {
+        let v = if i.is_multiple_of(2) {
+            json!({"health_id": reg.health_id, "kind": "prescription", "doctor_bmdc": "A-1",
+                "resources": [{"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+                    "medicationCodeableConcept": {"text": "Paracetamol 500 mg tablet"},
+                    "dosageInstruction": [{"text": "1 tablet three times daily"}]}]})
+        } else {
+            let q = |v: f64| json!({"value": v, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"});
+            json!({"health_id": reg.health_id, "kind": "lab_report", "resources": [
+                {"resourceType": "DiagnosticReport", "status": "final",
+                 "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]}},
+                {"resourceType": "Observation", "status": "final",
+                 "code": {"coding": [{"system": "http://loinc.org", "code": "777-3"}]},
+                 "valueQuantity": q(95.0), "referenceRange": [{"low": q(150.0), "high": q(450.0)}]}]})
+        };
+        serde_json::from_value(v).unwrap()
+    };
+    let t = Instant::now();
+    for i in 0..n {
+        peer.issue_record(&issue(i)).await.unwrap();
+    }
+    eprintln!(
+        "peer issued {n} records in {:.1} s (setup, not measured)",
+        t.elapsed().as_secs_f64()
+    );
+
+    // The trust list and the wallet.
+    let root = Es256KeyPair::generate().unwrap();
+    let now = NumericDate::now();
+    let v = spondon_ledger::Verifier::from_vkey(&peer.log_vkey()).unwrap();
+    let list = TrustList {
+        authority: "DGHS".into(),
+        sequence: 1,
+        issued_at: now,
+        not_before: now,
+        expires: now.saturating_add(86_400),
+        hospitals: vec![Hospital {
+            id: "dmch".into(),
+            name: "Dhaka Medical College Hospital".into(),
+            peer_url: URL.into(),
+            record_keys: vec![
+                Es256PublicKey::from_jwk(&peer.keys.record.public_key().to_jwk()).unwrap(),
+            ],
+            log_key: *v.public_key(),
+            log_origin: v.name().to_owned(),
+        }],
+    }
+    .sign(&root)
+    .unwrap();
+    let pass = b"benchmark passphrase";
+    let mut w = Wallet::create(
+        &tmp.path().join("wallet"),
+        Arc::new(MemoryKeyStore::new()),
+        pass,
+    )
+    .await
+    .unwrap();
+    w.set_endpoints(
+        [(URL.to_owned(), format!("http://{addr}"))]
+            .into_iter()
+            .collect(),
+    );
+    w.set_trust_list(&list, &root.public_key().to_jwk())
+        .await
+        .unwrap();
+    w.enroll(&EnrollmentCode::parse(&reg.enrollment_text).unwrap())
+        .await
+        .unwrap();
+
+    let t = Instant::now();
+    let r = w.sync(&|_| {}).await.unwrap();
+    let full = t.elapsed().as_secs_f64();
+    let got: u64 = r.peers.iter().map(|p| p.new_records).sum();
+    assert_eq!(got as usize, n, "{r:?}");
+    println!(
+        "full sync: {n} records in {full:.2} s = {:.0} records/s (pull + verify + encrypted store)",
+        n as f64 / full
+    );
+
+    peer.issue_record(&issue(1)).await.unwrap();
+    let mut times = Vec::new();
+    for i in 0..5 {
+        if i > 0 {
+            peer.issue_record(&issue(i)).await.unwrap();
+        }
+        let t = Instant::now();
+        let r = w.sync(&|_| {}).await.unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(r.peers[0].new_records, 1);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "incremental sync, 1 new record: median {:.1} ms (min {:.1}, max {:.1}; 5 runs)",
+        times[2], times[0], times[4]
+    );
+
+    let d = w.add_doctor(cred.as_bytes()).await.unwrap();
+    let auth = w.authorize(pass).unwrap();
+    let req = GrantRequest {
+        audience: GrantAudience::Doctor(d),
+        scope: Scope {
+            categories: vec![Category::Prescription, Category::LabResult],
+            record_ids: vec![],
+        },
+        purpose: Purpose::Treatment,
+        duration: Duration::Day,
+        peers: vec![],
+        use_limit: None,
+    };
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let g = w.create_grant(&auth, &req).await.unwrap();
+        let png = render_qr(&g.text, QrFormat::Png).unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert!(!png.is_empty());
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "create grant → PNG QR: median {:.1} ms (min {:.1}, max {:.1}; 20 runs; passphrase check not included)",
+        times[10], times[0], times[19]
+    );
+    let t = Instant::now();
+    let _ = w.authorize(pass).unwrap();
+    println!(
+        "authorization (Argon2id 64 MiB, t=3): {:.0} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    w.close().await;
+    peer.close().await;
+}

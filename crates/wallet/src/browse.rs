@@ -1,0 +1,461 @@
+//! Browsing the cache: timeline, filters, search, and records rendered for people (as data the
+//! CLI and the app both render). Everything is decrypted first; filtering and sorting happen in
+//! memory, never in SQL.
+
+use serde::Serialize;
+use serde_json::Value;
+use spondon_core::shc::ParsedCard;
+
+use crate::error::{Result, WalletError};
+use crate::grants::kind_words;
+use crate::store::Table;
+use crate::sync::{StoredRecord, Trust};
+use crate::wallet::Wallet;
+
+/// One line of a record's details.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Item {
+    Medication {
+        drug: String,
+        dosage: Option<String>,
+    },
+    Result {
+        test: String,
+        value: Option<String>,
+        unit: Option<String>,
+        reference_range: Option<String>,
+        /// `high`, `low`, or `None` when within range or no range.
+        abnormal: Option<String>,
+    },
+    Condition {
+        text: String,
+        code: Option<String>,
+    },
+    Immunization {
+        vaccine: String,
+        date: Option<String>,
+    },
+    Visit {
+        class: String,
+        date: Option<String>,
+    },
+    Payment {
+        total: String,
+        date: Option<String>,
+    },
+    Other {
+        resource_type: String,
+        text: Option<String>,
+    },
+}
+
+/// A record for people.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordView {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub issued_at: i64,
+    pub hospital: String,
+    pub issuer: String,
+    pub trust: Trust,
+    pub supersedes: Option<String>,
+    pub doctor: Option<String>,
+    pub items: Vec<Item>,
+}
+
+/// A timeline filter. Empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub kind: Option<String>,
+    /// Substring of the hospital name or URL (case-insensitive).
+    pub hospital: Option<String>,
+    /// UNIX seconds, inclusive.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Words that must all appear (case-insensitive) in the title or details.
+    pub text: Option<String>,
+}
+
+/// Names of common codes. SMART Health Cards drop `Coding.display` and `CodeableConcept.text`
+/// when minified, so a card often carries only the code.
+const CODE_NAMES: &[(&str, &str)] = &[
+    ("58410-2", "CBC"),
+    ("777-3", "Platelets"),
+    ("718-7", "Hemoglobin"),
+    ("6690-2", "Leukocytes"),
+    ("75377-4", "Dengue NS1 antigen"),
+    ("1558-6", "Fasting glucose"),
+    ("4548-4", "HbA1c"),
+    ("2345-7", "Glucose"),
+    ("A97.0", "Dengue without warning signs"),
+    ("A01.0", "Typhoid fever"),
+    ("E11.9", "Type 2 diabetes mellitus"),
+    ("I10", "Essential (primary) hypertension"),
+    ("A15.0", "Pulmonary tuberculosis"),
+    ("10828004", "Positive"),
+    ("260385009", "Negative"),
+    ("AMB", "outpatient visit"),
+    ("IMP", "inpatient stay"),
+    ("EMER", "emergency visit"),
+];
+
+fn text_of(v: &Value) -> Option<String> {
+    if let Some(t) = v.get("text").and_then(Value::as_str) {
+        return Some(t.to_owned());
+    }
+    let c = v.get("coding")?.as_array()?.first()?;
+    if let Some(d) = c.get("display").and_then(Value::as_str) {
+        return Some(d.to_owned());
+    }
+    let code = c.get("code").and_then(Value::as_str)?;
+    Some(
+        CODE_NAMES
+            .iter()
+            .find(|(k, _)| *k == code)
+            .map(|(_, n)| (*n).to_owned())
+            .unwrap_or_else(|| code.to_owned()),
+    )
+}
+
+fn num(v: &Value) -> Option<String> {
+    v.get("value").map(|x| match x {
+        Value::Number(n) => n.to_string(),
+        other => other.as_str().unwrap_or("").to_owned(),
+    })
+}
+
+fn observation(r: &Value) -> Item {
+    let test = r
+        .get("code")
+        .and_then(text_of)
+        .unwrap_or_else(|| "test".into());
+    let (mut value, mut unit) = (None, None);
+    let mut v_f64 = None;
+    if let Some(q) = r.get("valueQuantity") {
+        value = num(q);
+        v_f64 = q.get("value").and_then(Value::as_f64);
+        unit = q
+            .get("unit")
+            .or_else(|| q.get("code"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+    } else if let Some(s) = r.get("valueString").and_then(Value::as_str) {
+        value = Some(s.to_owned());
+    } else if let Some(c) = r.get("valueCodeableConcept") {
+        value = text_of(c);
+    }
+    let mut reference_range = None;
+    let mut abnormal = None;
+    if let Some(rr) = r
+        .get("referenceRange")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+    {
+        let low = rr.get("low");
+        let high = rr.get("high");
+        let lo = low.and_then(|l| l.get("value")).and_then(Value::as_f64);
+        let hi = high.and_then(|h| h.get("value")).and_then(Value::as_f64);
+        reference_range = match (low.and_then(num), high.and_then(num)) {
+            (Some(l), Some(h)) => Some(format!("{l}–{h}")),
+            (Some(l), None) => Some(format!("≥ {l}")),
+            (None, Some(h)) => Some(format!("≤ {h}")),
+            (None, None) => rr.get("text").and_then(Value::as_str).map(str::to_owned),
+        };
+        if let Some(v) = v_f64 {
+            if lo.is_some_and(|l| v < l) {
+                abnormal = Some("low".into());
+            } else if hi.is_some_and(|h| v > h) {
+                abnormal = Some("high".into());
+            }
+        }
+    }
+    if abnormal.is_none()
+        && let Some(code) = r
+            .get("interpretation")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .and_then(|i| i.get("coding"))
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .and_then(|c| c.get("code"))
+            .and_then(Value::as_str)
+    {
+        abnormal = match code {
+            "H" | "HH" => Some("high".into()),
+            "L" | "LL" => Some("low".into()),
+            "A" | "AA" => Some("abnormal".into()),
+            _ => None,
+        };
+    }
+    Item::Result {
+        test,
+        value,
+        unit,
+        reference_range,
+        abnormal,
+    }
+}
+
+fn item(r: &Value) -> Option<Item> {
+    let rt = r.get("resourceType").and_then(Value::as_str).unwrap_or("");
+    let s = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_owned);
+    Some(match rt {
+        "Patient" | "Practitioner" | "DiagnosticReport" => return None,
+        "MedicationRequest" => Item::Medication {
+            drug: r
+                .get("medicationCodeableConcept")
+                .and_then(text_of)
+                .unwrap_or_else(|| "medication".into()),
+            dosage: r
+                .get("dosageInstruction")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|d| d.get("text").and_then(Value::as_str))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .filter(|t| !t.is_empty()),
+        },
+        "Observation" => observation(r),
+        "Condition" => Item::Condition {
+            text: r
+                .get("code")
+                .and_then(text_of)
+                .unwrap_or_else(|| "condition".into()),
+            code: r
+                .get("code")
+                .and_then(|c| c.get("coding"))
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+                .and_then(|c| c.get("code"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        },
+        "Immunization" => Item::Immunization {
+            vaccine: r
+                .get("vaccineCode")
+                .and_then(text_of)
+                .unwrap_or_else(|| "vaccine".into()),
+            date: s("occurrenceDateTime"),
+        },
+        "Encounter" => Item::Visit {
+            class: r
+                .get("class")
+                .and_then(|c| {
+                    c.get("display")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .or_else(|| {
+                            let code = c.get("code").and_then(Value::as_str)?;
+                            Some(
+                                CODE_NAMES
+                                    .iter()
+                                    .find(|(k, _)| *k == code)
+                                    .map(|(_, n)| (*n).to_owned())
+                                    .unwrap_or_else(|| code.to_owned()),
+                            )
+                        })
+                })
+                .unwrap_or_else(|| "visit".to_owned()),
+            date: r
+                .get("period")
+                .and_then(|p| p.get("start"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        },
+        "Invoice" => Item::Payment {
+            total: r
+                .get("totalGross")
+                .map(|t| {
+                    format!(
+                        "{} {}",
+                        num(t).unwrap_or_default(),
+                        t.get("currency").and_then(Value::as_str).unwrap_or("")
+                    )
+                })
+                .unwrap_or_else(|| "?".into()),
+            date: s("date"),
+        },
+        other => Item::Other {
+            resource_type: other.to_owned(),
+            text: r.get("code").and_then(text_of),
+        },
+    })
+}
+
+fn resources(bundle: &Value) -> impl Iterator<Item = &Value> {
+    bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("resource"))
+}
+
+fn title(kind: &str, bundle: &Value) -> String {
+    if let Some(report) = resources(bundle)
+        .find(|r| r.get("resourceType").and_then(Value::as_str) == Some("DiagnosticReport"))
+        && let Some(t) = report.get("code").and_then(text_of)
+    {
+        let t = t
+            .trim_end_matches(" panel")
+            .trim_end_matches(" Panel")
+            .to_owned();
+        return format!("{t} report");
+    }
+    kind_words(kind).to_owned()
+}
+
+fn kind_from_bundle(bundle: &Value) -> String {
+    for r in resources(bundle) {
+        match r.get("resourceType").and_then(Value::as_str) {
+            Some("MedicationRequest") => return "prescription".into(),
+            Some("DiagnosticReport") | Some("Observation") => return "lab_report".into(),
+            Some("Condition") => return "diagnosis".into(),
+            Some("Immunization") => return "immunization".into(),
+            Some("Encounter") => return "encounter".into(),
+            Some("Invoice") => return "payment".into(),
+            _ => {}
+        }
+    }
+    "record".into()
+}
+
+/// The record kind implied by a card's FHIR content (for imports).
+pub(crate) fn kind_of_bundle(bundle: &Value) -> String {
+    kind_from_bundle(bundle)
+}
+
+/// A short title of a card ("CBC report", "prescription").
+pub(crate) fn title_of_jws(jws: &str) -> String {
+    match ParsedCard::parse(jws) {
+        Ok(c) => title(&kind_from_bundle(c.fhir_bundle()), c.fhir_bundle()),
+        Err(_) => "record".into(),
+    }
+}
+
+/// Renders a stored record for people.
+pub fn view(r: &StoredRecord) -> RecordView {
+    let (title_s, items, doctor) = match ParsedCard::parse(&r.jws) {
+        Ok(c) => {
+            let b = c.fhir_bundle();
+            let doctor = resources(b)
+                .find(|x| x.get("resourceType").and_then(Value::as_str) == Some("Practitioner"))
+                .and_then(|p| {
+                    p.get("name")
+                        .and_then(Value::as_array)
+                        .and_then(|a| a.first())
+                })
+                .and_then(|n| {
+                    n.get("text")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .or_else(|| {
+                            let fam = n.get("family").and_then(Value::as_str).unwrap_or("");
+                            let given = n
+                                .get("given")
+                                .and_then(Value::as_array)
+                                .map(|g| {
+                                    g.iter()
+                                        .filter_map(Value::as_str)
+                                        .collect::<Vec<_>>()
+                                        .join(" ")
+                                })
+                                .unwrap_or_default();
+                            let s = format!("{given} {fam}").trim().to_owned();
+                            (!s.is_empty()).then_some(s)
+                        })
+                });
+            (
+                title(&r.kind, b),
+                resources(b).filter_map(item).collect(),
+                doctor,
+            )
+        }
+        Err(_) => (kind_words(&r.kind).to_owned(), vec![], None),
+    };
+    RecordView {
+        id: r.id.clone(),
+        kind: r.kind.clone(),
+        title: title_s,
+        issued_at: r.issued_at,
+        hospital: r.issuer_name.clone().unwrap_or_else(|| r.issuer.clone()),
+        issuer: r.issuer.clone(),
+        trust: r.trust.clone(),
+        supersedes: r.supersedes.clone(),
+        doctor,
+        items,
+    }
+}
+
+fn matches(v: &RecordView, f: &Filter) -> bool {
+    if let Some(k) = &f.kind {
+        let k = if k == "lab_result" {
+            "lab_report"
+        } else {
+            k.as_str()
+        };
+        if v.kind != k {
+            return false;
+        }
+    }
+    if let Some(h) = &f.hospital {
+        let h = h.to_lowercase();
+        if !v.hospital.to_lowercase().contains(&h) && !v.issuer.to_lowercase().contains(&h) {
+            return false;
+        }
+    }
+    if f.from.is_some_and(|from| v.issued_at < from) || f.to.is_some_and(|to| v.issued_at > to) {
+        return false;
+    }
+    if let Some(t) = &f.text {
+        let hay = format!(
+            "{} {} {}",
+            v.title,
+            v.hospital,
+            serde_json::to_string(&v.items).unwrap_or_default()
+        )
+        .to_lowercase();
+        if !t.to_lowercase().split_whitespace().all(|w| hay.contains(w)) {
+            return false;
+        }
+    }
+    true
+}
+
+impl Wallet {
+    /// The timeline (newest first), filtered.
+    pub async fn records(&self, filter: &Filter) -> Result<Vec<RecordView>> {
+        let all: Vec<StoredRecord> = self.store.all(Table::Records).await?;
+        let mut v: Vec<RecordView> = all
+            .iter()
+            .map(view)
+            .filter(|v| matches(v, filter))
+            .collect();
+        v.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then(a.id.cmp(&b.id)));
+        Ok(v)
+    }
+
+    /// The stored records themselves (cards and proofs), for export.
+    pub async fn stored_records(&self) -> Result<Vec<StoredRecord>> {
+        let mut v: Vec<StoredRecord> = self.store.all(Table::Records).await?;
+        v.sort_by(|a, b| a.issued_at.cmp(&b.issued_at).then(a.id.cmp(&b.id)));
+        Ok(v)
+    }
+
+    /// One record by id (or unique id prefix).
+    pub async fn record(&self, id: &str) -> Result<RecordView> {
+        let all: Vec<StoredRecord> = self.store.all(Table::Records).await?;
+        let m: Vec<&StoredRecord> = all.iter().filter(|r| r.id.starts_with(id)).collect();
+        match m.as_slice() {
+            [one] => Ok(view(one)),
+            [] => Err(WalletError::NotFound(format!("record {id}"))),
+            _ => Err(WalletError::Invalid(format!(
+                "{id} matches several records; give more of the id"
+            ))),
+        }
+    }
+}

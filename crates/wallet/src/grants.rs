@@ -1,0 +1,622 @@
+//! Doctors (verified doctor credentials), grants, revocations and access receipts.
+
+use serde::{Deserialize, Serialize};
+use spondon_core::NumericDate;
+use spondon_core::token::{
+    Audience, Category, DoctorCredential, Grant, Purpose, Revocation, RevocationTarget,
+    TokenClaims, TrustAnchors,
+};
+
+use crate::error::{Result, WalletError};
+use crate::store::Table;
+use crate::sync::{StoredReceipt, StoredRecord};
+use crate::wallet::{Authorization, Wallet};
+
+/// A doctor whose credential the wallet verified against the trust list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Doctor {
+    pub name: String,
+    pub bmdc_number: String,
+    pub department: String,
+    pub hospital_id: String,
+    pub hospital_name: String,
+    /// The doctor's key thumbprint (a grant's audience).
+    pub kid: String,
+    pub credential: String,
+    pub expires: i64,
+}
+
+/// Who a new grant is for.
+#[derive(Debug, Clone)]
+pub enum GrantAudience {
+    /// A doctor (their verified credential): bound to their key, proof of possession.
+    Doctor(Doctor),
+    /// Anyone with the passcode, once.
+    Passcode(String),
+}
+
+/// How long a grant lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duration {
+    Hour,
+    Day,
+    Week,
+    Month,
+    Seconds(i64),
+}
+
+impl Duration {
+    pub fn seconds(self) -> i64 {
+        match self {
+            Duration::Hour => 3600,
+            Duration::Day => 86_400,
+            Duration::Week => 7 * 86_400,
+            Duration::Month => 30 * 86_400,
+            Duration::Seconds(s) => s,
+        }
+    }
+
+    /// `1h`, `24h`, `7d`, `30d`, or a number with `m`/`h`/`d`.
+    pub fn parse(s: &str) -> Result<Self> {
+        let bad = || {
+            WalletError::Invalid(format!(
+                "duration {s:?}: use 1h, 24h, 7d, 30d or e.g. 90m, 3d"
+            ))
+        };
+        Ok(match s.trim() {
+            "1h" => Duration::Hour,
+            "24h" | "1d" => Duration::Day,
+            "7d" => Duration::Week,
+            "30d" => Duration::Month,
+            other => {
+                let (n, unit) = other.split_at(other.len().saturating_sub(1));
+                let n: i64 = n.parse().map_err(|_| bad())?;
+                let mul = match unit {
+                    "m" => 60,
+                    "h" => 3600,
+                    "d" => 86_400,
+                    _ => return Err(bad()),
+                };
+                if n <= 0 {
+                    return Err(bad());
+                }
+                Duration::Seconds(n.checked_mul(mul).ok_or_else(bad)?)
+            }
+        })
+    }
+}
+
+/// What to share.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub categories: Vec<Category>,
+    pub record_ids: Vec<String>,
+}
+
+/// A new grant's parameters.
+#[derive(Debug, Clone)]
+pub struct GrantRequest {
+    pub audience: GrantAudience,
+    pub scope: Scope,
+    pub purpose: Purpose,
+    pub duration: Duration,
+    /// Peer URLs; empty = every enrolled peer.
+    pub peers: Vec<String>,
+    pub use_limit: Option<u64>,
+}
+
+/// A grant as the wallet keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredGrant {
+    /// base64url grant id.
+    pub id: String,
+    pub text: String,
+    pub audience: String,
+    pub audience_kid: Option<String>,
+    pub categories: Vec<String>,
+    pub record_ids: Vec<String>,
+    pub purpose: String,
+    pub issued_at: i64,
+    pub not_before: i64,
+    pub expires: i64,
+    pub peers: Vec<String>,
+    pub revoked_at: Option<i64>,
+}
+
+/// The state of a grant now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl StoredGrant {
+    pub fn status(&self, now: i64) -> GrantStatus {
+        if self.revoked_at.is_some() {
+            GrantStatus::Revoked
+        } else if now >= self.expires {
+            GrantStatus::Expired
+        } else {
+            GrantStatus::Active
+        }
+    }
+}
+
+/// Per-peer result of a revocation.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevocationResult {
+    pub peer: String,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+/// A receipt in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceiptView {
+    pub at: i64,
+    pub peer: String,
+    pub allowed: bool,
+    pub reason: Option<String>,
+    pub who: String,
+    pub what: String,
+    pub grant_id: Option<String>,
+    pub text: String,
+}
+
+/// Renders a grant (or any Spondon token) as QR: PNG bytes, SVG text, or terminal text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QrFormat {
+    Png,
+    Svg,
+    Terminal,
+}
+
+/// The QR rendering of `text` in `format`.
+pub fn render_qr(text: &str, format: QrFormat) -> Result<Vec<u8>> {
+    Ok(match format {
+        QrFormat::Png => spondon_core::qr::encode(text)?.to_png(6)?,
+        QrFormat::Svg => spondon_core::qr::encode(text)?.to_svg().into_bytes(),
+        QrFormat::Terminal => {
+            let code =
+                qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+                    .map_err(|e| WalletError::Invalid(format!("QR: {e}")))?;
+            code.render::<qrcode::render::unicode::Dense1x2>()
+                .dark_color(qrcode::render::unicode::Dense1x2::Light)
+                .light_color(qrcode::render::unicode::Dense1x2::Dark)
+                .quiet_zone(true)
+                .build()
+                .into_bytes()
+        }
+    })
+}
+
+/// A human word for a record kind.
+pub fn kind_words(kind: &str) -> &'static str {
+    match kind {
+        "prescription" => "prescription",
+        "lab_report" => "test report",
+        "diagnosis" => "diagnosis",
+        "immunization" => "immunization record",
+        "encounter" => "visit record",
+        "payment" => "payment slip",
+        _ => "record",
+    }
+}
+
+/// The grant category of a record kind.
+pub fn kind_category(kind: &str) -> Option<Category> {
+    Some(match kind {
+        "prescription" => Category::Prescription,
+        "lab_report" | "lab_result" => Category::LabResult,
+        "diagnosis" => Category::Diagnosis,
+        "immunization" => Category::Immunization,
+        "encounter" => Category::Encounter,
+        "payment" => Category::Payment,
+        "note" => Category::Note,
+        _ => return None,
+    })
+}
+
+/// Parses a category name (`prescription`, `lab_result`/`lab_report`, …).
+pub fn parse_category(s: &str) -> Result<Category> {
+    kind_category(s).ok_or_else(|| WalletError::Invalid(format!("unknown category {s:?} (prescription, lab_result, diagnosis, immunization, encounter, payment, note)")))
+}
+
+/// Parses a purpose name.
+pub fn parse_purpose(s: &str) -> Result<Purpose> {
+    Ok(match s {
+        "treatment" => Purpose::Treatment,
+        "visa_medical" | "visa-medical" => Purpose::VisaMedical,
+        "emergency" => Purpose::Emergency,
+        "referral" => Purpose::Referral,
+        "insurance" => Purpose::Insurance,
+        _ => {
+            return Err(WalletError::Invalid(format!(
+                "unknown purpose {s:?} (treatment, visa_medical, emergency, referral, insurance)"
+            )));
+        }
+    })
+}
+
+fn name_of<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Formats a UNIX time as `YYYY-MM-DD HH:MM UTC`.
+pub fn fmt_time(t: i64) -> String {
+    let Ok(dt) = time::OffsetDateTime::from_unix_timestamp(t) else {
+        return t.to_string();
+    };
+    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    dt.format(&f).unwrap_or_else(|_| t.to_string())
+}
+
+impl Wallet {
+    /// Reads and verifies a doctor credential (`SPONDON:1:…` text or a QR image) against the
+    /// trust list, and remembers the doctor.
+    pub async fn add_doctor(&self, input: &[u8]) -> Result<Doctor> {
+        let text = match std::str::from_utf8(input) {
+            Ok(t) if spondon_core::token::is_spondon_text(t.trim()) => t.trim().to_owned(),
+            _ => spondon_core::qr::decode_image(input)?
+                .into_iter()
+                .find(|t| spondon_core::token::is_spondon_text(t))
+                .ok_or_else(|| {
+                    WalletError::Invalid("no Spondon doctor credential in the input".into())
+                })?,
+        };
+        let list = self.trust_list().await?;
+        let parsed = spondon_core::token::decode_any(&text)?;
+        let list = match &parsed.issuer {
+            Some(iss) => crate::sync::credential_anchor(&list, iss),
+            None => list,
+        };
+        parsed.verify(
+            &TrustAnchors {
+                trust_list: Some(&list),
+                ..Default::default()
+            },
+            NumericDate::now(),
+        )?;
+        let TokenClaims::DoctorCredential(DoctorCredential {
+            hospital_id,
+            bmdc_number,
+            name,
+            department,
+            doctor_key,
+            expires,
+            ..
+        }) = parsed.claims
+        else {
+            return Err(WalletError::Invalid(format!(
+                "this is a {}, not a doctor credential",
+                parsed.kind.name()
+            )));
+        };
+        let hospital_name = list
+            .hospital(&hospital_id)
+            .map(|h| h.name.clone())
+            .unwrap_or_else(|| hospital_id.clone());
+        let d = Doctor {
+            name,
+            bmdc_number,
+            department,
+            hospital_id,
+            hospital_name,
+            kid: doctor_key.kid().to_owned(),
+            credential: text,
+            expires: expires.seconds(),
+        };
+        self.store.put(Table::Doctors, &d.kid, &d).await?;
+        Ok(d)
+    }
+
+    /// Doctors the wallet knows.
+    pub async fn doctors(&self) -> Result<Vec<Doctor>> {
+        let mut v: Vec<Doctor> = self.store.all(Table::Doctors).await?;
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(v)
+    }
+
+    /// Creates and stores a grant, signed by the patient key. Needs a fresh [`Authorization`].
+    pub async fn create_grant(
+        &self,
+        auth: &Authorization,
+        req: &GrantRequest,
+    ) -> Result<StoredGrant> {
+        self.check_auth(auth)?;
+        let peers: Vec<String> = if req.peers.is_empty() {
+            self.peers().await?.into_iter().map(|p| p.url).collect()
+        } else {
+            let known: Vec<String> = self.peers().await?.into_iter().map(|p| p.url).collect();
+            for p in &req.peers {
+                if !known.contains(p) {
+                    return Err(WalletError::NotEnrolled(p.clone()));
+                }
+            }
+            req.peers.clone()
+        };
+        if peers.is_empty() {
+            return Err(WalletError::Invalid(
+                "the wallet is not enrolled at any hospital yet".into(),
+            ));
+        }
+        let secs = req.duration.seconds();
+        if secs <= 0 || secs > spondon_core::token::MAX_GRANT_LIFETIME {
+            return Err(WalletError::Invalid(
+                "a grant lasts from 1 second to 400 days".into(),
+            ));
+        }
+        let mut categories = req.scope.categories.clone();
+        categories.sort();
+        categories.dedup();
+        let id = Grant::new_id()?;
+        let (audience, label, aud_kid, use_limit) = match &req.audience {
+            GrantAudience::Doctor(d) => (
+                Audience::Key { kid: d.kid.clone() },
+                format!("{} (BMDC {}, {})", d.name, d.bmdc_number, d.hospital_name),
+                Some(d.kid.clone()),
+                req.use_limit,
+            ),
+            GrantAudience::Passcode(p) => {
+                if p.chars().count() < 6 {
+                    return Err(WalletError::Invalid(
+                        "a passcode has at least 6 characters".into(),
+                    ));
+                }
+                (
+                    Audience::Bearer {
+                        passcode_hash: Grant::passcode_hash(&id, p),
+                    },
+                    "anyone with the passcode (one use)".to_owned(),
+                    None,
+                    Some(1),
+                )
+            }
+        };
+        let now = NumericDate::now();
+        let g = Grant {
+            id,
+            patient_key: self.signing.public_key().clone(),
+            audience,
+            categories: categories.clone(),
+            record_ids: req.scope.record_ids.clone(),
+            write: false,
+            purpose: req.purpose,
+            issued_at: now,
+            not_before: now,
+            expires: now.saturating_add(secs),
+            use_limit,
+            peers: peers.clone(),
+        };
+        let text = g.sign(&self.signing)?;
+        let stored = StoredGrant {
+            id: spondon_core::b64::encode(id),
+            text,
+            audience: label,
+            audience_kid: aud_kid,
+            categories: categories.iter().map(name_of).collect(),
+            record_ids: req.scope.record_ids.clone(),
+            purpose: name_of(&req.purpose),
+            issued_at: now.seconds(),
+            not_before: now.seconds(),
+            expires: g.expires.seconds(),
+            peers,
+            revoked_at: None,
+        };
+        self.store.put(Table::Grants, &stored.id, &stored).await?;
+        Ok(stored)
+    }
+
+    /// Every grant, newest first.
+    pub async fn grants(&self) -> Result<Vec<StoredGrant>> {
+        let mut v: Vec<StoredGrant> = self.store.all(Table::Grants).await?;
+        v.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then(b.id.cmp(&a.id)));
+        Ok(v)
+    }
+
+    /// One grant by id (or a unique prefix of it).
+    pub async fn grant(&self, id: &str) -> Result<StoredGrant> {
+        let all = self.grants().await?;
+        let m: Vec<_> = all.into_iter().filter(|g| g.id.starts_with(id)).collect();
+        match m.len() {
+            1 => Ok(m
+                .into_iter()
+                .next()
+                .ok_or_else(|| WalletError::NotFound(id.into()))?),
+            0 => Err(WalletError::NotFound(format!("grant {id}"))),
+            _ => Err(WalletError::Invalid(format!(
+                "{id} matches several grants; give more of the id"
+            ))),
+        }
+    }
+
+    async fn send_revocation(&self, text: &str, peers: &[String]) -> Vec<RevocationResult> {
+        let mut set = tokio::task::JoinSet::new();
+        for p in peers {
+            let net = self.net.clone();
+            let key = self.signing.clone();
+            let p = p.clone();
+            let body = serde_json::json!({"revocation": text});
+            set.spawn(async move {
+                let r: Result<serde_json::Value> = net
+                    .signed_post(&key, &p, "/patient/revocations", &body)
+                    .await;
+                match r {
+                    Ok(_) => RevocationResult {
+                        peer: p,
+                        ok: true,
+                        error: None,
+                    },
+                    Err(WalletError::PeerRefused { code, .. })
+                        if code == "duplicate_revocation" =>
+                    {
+                        RevocationResult {
+                            peer: p,
+                            ok: true,
+                            error: None,
+                        }
+                    }
+                    Err(e) => RevocationResult {
+                        peer: p,
+                        ok: false,
+                        error: Some(e.to_string()),
+                    },
+                }
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            if let Ok(r) = r {
+                out.push(r);
+            }
+        }
+        out.sort_by(|a, b| a.peer.cmp(&b.peer));
+        out
+    }
+
+    /// Revokes one grant at every peer it names; reports each peer. The grant is marked revoked
+    /// when at least one peer registered it (run again to retry the others).
+    pub async fn revoke(&self, auth: &Authorization, id: &str) -> Result<Vec<RevocationResult>> {
+        self.check_auth(auth)?;
+        let mut g = self.grant(id).await?;
+        let gid: [u8; 16] = spondon_core::b64::decode_array(&g.id)
+            .ok_or_else(|| WalletError::Internal("stored grant id".into()))?;
+        let r = Revocation {
+            id: Grant::new_id()?,
+            patient_key: self.signing.public_key().clone(),
+            target: RevocationTarget::Grant { grant_id: gid },
+            issued_at: NumericDate::now(),
+        };
+        let text = r.sign(&self.signing)?;
+        let results = self.send_revocation(&text, &g.peers).await;
+        if results.iter().any(|r| r.ok) {
+            g.revoked_at = Some(NumericDate::now().seconds());
+            self.store.put(Table::Grants, &g.id, &g).await?;
+        }
+        Ok(results)
+    }
+
+    /// Revokes every grant this key issued up to now, at every enrolled peer (for a lost phone:
+    /// run it from the restored wallet).
+    pub async fn revoke_all(&self, auth: &Authorization) -> Result<Vec<RevocationResult>> {
+        self.check_auth(auth)?;
+        let now = NumericDate::now();
+        let r = Revocation {
+            id: Grant::new_id()?,
+            patient_key: self.signing.public_key().clone(),
+            // Grants issued in this very second are included.
+            target: RevocationTarget::IssuedBefore {
+                before: now.saturating_add(1),
+            },
+            issued_at: now,
+        };
+        let text = r.sign(&self.signing)?;
+        let peers: Vec<String> = self.peers().await?.into_iter().map(|p| p.url).collect();
+        let results = self.send_revocation(&text, &peers).await;
+        for mut g in self.grants().await? {
+            if g.revoked_at.is_none()
+                && g.issued_at <= now.seconds()
+                && g.peers
+                    .iter()
+                    .any(|p| results.iter().any(|r| r.ok && &r.peer == p))
+            {
+                g.revoked_at = Some(now.seconds());
+                self.store.put(Table::Grants, &g.id, &g).await?;
+            }
+        }
+        Ok(results)
+    }
+
+    /// Access receipts in words, newest first.
+    pub async fn receipts(&self) -> Result<Vec<ReceiptView>> {
+        let mut receipts: Vec<StoredReceipt> = self.store.all(Table::Receipts).await?;
+        receipts.sort_by(|a, b| b.at.cmp(&a.at).then(b.log_index.cmp(&a.log_index)));
+        let doctors = self.doctors().await?;
+        let grants = self.grants().await?;
+        let records: Vec<StoredRecord> = self.store.all(Table::Records).await?;
+        let peers = self.peers().await?;
+        let mut out = Vec::with_capacity(receipts.len());
+        for r in receipts {
+            let grant = r
+                .grant_id
+                .as_ref()
+                .and_then(|id| grants.iter().find(|g| &g.id == id));
+            let who = match r.audience.as_ref() {
+                Some(kid) => match doctors.iter().find(|d| &d.kid == kid) {
+                    Some(d) => format!("{} (BMDC {}, {})", d.name, d.bmdc_number, d.hospital_name),
+                    None => grant
+                        .map(|g| g.audience.clone())
+                        .unwrap_or_else(|| format!("an unknown key ({kid})")),
+                },
+                None => "someone with a passcode".to_owned(),
+            };
+            let mut kinds: Vec<String> = Vec::new();
+            for id in &r.records {
+                let k = records
+                    .iter()
+                    .find(|x| &x.id == id && x.peer.as_deref() == Some(r.peer.as_str()))
+                    .map(|x| x.jws.as_str())
+                    .map(crate::browse::title_of_jws)
+                    .unwrap_or_else(|| "a record".to_owned());
+                if !kinds.contains(&k) {
+                    kinds.push(k);
+                }
+            }
+            let what = match kinds.len() {
+                0 => "nothing".to_owned(),
+                1 => kinds[0].clone(),
+                _ => {
+                    let (last, rest) = kinds
+                        .split_last()
+                        .map(|(l, r)| (l.clone(), r.join(", ")))
+                        .unwrap_or_default();
+                    format!("{rest} and {last}")
+                }
+            };
+            let hospital = peers
+                .iter()
+                .find(|p| p.url == r.peer)
+                .map(|p| p.hospital_name.clone())
+                .unwrap_or_else(|| r.peer.clone());
+            let under = r
+                .grant_id
+                .as_deref()
+                .map(|g| format!(", under grant {}", short(g)))
+                .unwrap_or_default();
+            let allowed = r.outcome == "allowed";
+            let text = if allowed {
+                format!(
+                    "{who} viewed your {what} at {hospital} on {}{under}",
+                    fmt_time(r.at)
+                )
+            } else {
+                format!(
+                    "{who} was refused ({}) at {hospital} on {}{under}",
+                    r.reason.as_deref().unwrap_or("denied"),
+                    fmt_time(r.at)
+                )
+            };
+            out.push(ReceiptView {
+                at: r.at,
+                peer: r.peer,
+                allowed,
+                reason: r.reason,
+                who,
+                what,
+                grant_id: r.grant_id,
+                text,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The first 8 characters of an id.
+pub fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}

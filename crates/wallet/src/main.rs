@@ -1,0 +1,1092 @@
+//! `spondon`: the patient's health record wallet on the command line. A thin shell over the
+//! `spondon-wallet` library: every capability lives there.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use spondon_keystore::{KeyStore, MemoryKeyStore, OsBackend, OsKeyStore};
+use spondon_wallet::browse::{Filter, Item, RecordView};
+use spondon_wallet::grants::{
+    Duration, GrantAudience, GrantRequest, QrFormat, Scope, fmt_time, parse_category,
+    parse_purpose, render_qr, short,
+};
+use spondon_wallet::{EnrollmentCode, SyncEvent, Wallet, WalletError};
+
+const EXAMPLES: &str = "\
+Examples:
+  spondon init --trust-list trust-list.txt --root-key root.jwk
+  spondon enroll 'SPONDON-ENROLL:1:ABCDE-FGHJK:1234-5678-9012-34:https://dmch.example'
+  spondon enroll --qr enrollment.png
+  spondon sync
+  spondon records --kind lab_report --since 2026-01-01
+  spondon show 3f2a
+  spondon doctor doctor-credential.png
+  spondon grant --doctor A-54321 --category prescription --category lab_result --duration 24h
+  spondon revoke 9QmH  |  spondon revoke --all
+  spondon receipts --json
+  spondon export --out visa-medical --receipts
+
+The wallet lives in --wallet DIR (default: $SPONDON_WALLET or ~/.spondon). Scripts give the
+passphrase with --passphrase-file FILE (or SPONDON_PASSPHRASE_FILE); otherwise it is asked on the
+terminal. `spondon unlock` keeps the keys in the OS keychain until `spondon lock`.";
+
+#[derive(Debug, Parser)]
+#[command(name = "spondon", version, about = "Spondon: your health records, from every hospital, in one encrypted wallet.", after_help = EXAMPLES)]
+struct Cli {
+    /// Wallet directory.
+    #[arg(
+        long,
+        env = "SPONDON_WALLET",
+        global = true,
+        help_heading = "Global options"
+    )]
+    wallet: Option<PathBuf>,
+    /// Read the passphrase from this file (first line) instead of asking.
+    #[arg(
+        long,
+        env = "SPONDON_PASSPHRASE_FILE",
+        global = true,
+        help_heading = "Global options"
+    )]
+    passphrase_file: Option<PathBuf>,
+    /// Where the wallet's keys are kept while unlocked: the OS keychain (`os`), or nowhere
+    /// (`none`: the passphrase is asked for every command). `auto` uses the keychain if present.
+    #[arg(long, env = "SPONDON_KEYSTORE", value_enum, default_value_t = KeyStoreChoice::Auto, global = true, help_heading = "Global options")]
+    keystore: KeyStoreChoice,
+    /// Reach a peer at another address: `https://dmch.example=http://127.0.0.1:8400` (for a
+    /// local peer without TLS; requests are still signed for the peer URL). Repeatable.
+    #[arg(
+        long = "endpoint",
+        env = "SPONDON_PEER_ENDPOINTS",
+        value_delimiter = ',',
+        global = true,
+        help_heading = "Global options"
+    )]
+    endpoints: Vec<String>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum KeyStoreChoice {
+    Auto,
+    Os,
+    None,
+}
+
+#[derive(Debug, Args)]
+struct JsonFlag {
+    /// Machine-readable JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Creates a new wallet and pins the consortium trust list.
+    Init {
+        /// The trust list (`SPONDON:1:…` text from the health authority).
+        #[arg(long)]
+        trust_list: PathBuf,
+        /// The authority's root public key (JWK file) the trust list must be signed with.
+        #[arg(long)]
+        root_key: PathBuf,
+        /// Optional VCI-format issuer directory for imported SMART Health Cards.
+        #[arg(long)]
+        directory: Option<PathBuf>,
+    },
+    /// Keeps the wallet's keys in the OS keychain, so commands stop asking for the passphrase.
+    Unlock,
+    /// Removes the keys from the OS keychain.
+    Lock,
+    /// Changes the passphrase (asks the old one, then the new one twice; scripts: --new-passphrase-file).
+    ChangePassphrase {
+        #[arg(long)]
+        new_passphrase_file: Option<PathBuf>,
+    },
+    /// Installs a newer trust list (same root key, sequence not lower).
+    TrustList {
+        file: PathBuf,
+        #[arg(long)]
+        root_key: PathBuf,
+    },
+    /// Enrolls with a hospital from its enrollment code (text, or --qr IMAGE).
+    Enroll {
+        /// `SPONDON-ENROLL:1:…` text.
+        text: Option<String>,
+        /// A PNG or JPEG photo of the enrollment QR code.
+        #[arg(long)]
+        qr: Option<PathBuf>,
+    },
+    /// Pulls new records and access receipts from every enrolled hospital and verifies them.
+    Sync {
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// The timeline of records (newest first), filtered.
+    Records {
+        /// prescription, lab_report, diagnosis, immunization, encounter, payment.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Part of the hospital's name or URL.
+        #[arg(long)]
+        hospital: Option<String>,
+        /// From this date (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this date (YYYY-MM-DD).
+        #[arg(long)]
+        until: Option<String>,
+        /// Words to search for (all must appear).
+        #[arg(long)]
+        search: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// One record in detail (id or the start of it).
+    Show {
+        id: String,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Reads a doctor's credential (text file, text, or QR image), verifies it and remembers the
+    /// doctor; without an argument lists the doctors the wallet knows.
+    Doctor {
+        input: Option<String>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Shares records with a doctor (or anyone with a passcode) for a while; prints the QR code.
+    Grant {
+        /// The doctor: BMDC number or key id of a doctor added with `spondon doctor`.
+        #[arg(long, conflicts_with = "passcode")]
+        doctor: Option<String>,
+        /// A passcode instead of a doctor (one use, at least 6 characters).
+        #[arg(long)]
+        passcode: Option<String>,
+        /// prescription, lab_result, diagnosis, immunization, encounter, payment, note. Repeatable.
+        #[arg(long = "category")]
+        categories: Vec<String>,
+        /// A record id. Repeatable.
+        #[arg(long = "record")]
+        records: Vec<String>,
+        /// treatment, visa_medical, emergency, referral, insurance.
+        #[arg(long, default_value = "treatment")]
+        purpose: String,
+        /// 1h, 24h, 7d, 30d, or e.g. 90m, 3d.
+        #[arg(long, default_value = "24h")]
+        duration: String,
+        /// Peer URLs (default: every enrolled hospital). Repeatable.
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+        /// Write the QR code as PNG here.
+        #[arg(long)]
+        png: Option<PathBuf>,
+        /// Write the QR code as SVG here.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Lists grants: active, expired, revoked.
+    Grants {
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Revokes a grant at every hospital it names, or --all grants issued until now.
+    Revoke {
+        id: Option<String>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Who looked at your records, when, under which grant.
+    Receipts {
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Imports SMART Health Cards: a .smart-health-card file, shc:/ text, a JWS, or a QR image
+    /// (`-` reads standard input).
+    Import {
+        file: PathBuf,
+        /// For an issuer not in the directory, fetch its public keys to check the signature.
+        #[arg(long)]
+        fetch_keys: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Exports records for an office (visa medical, employer…): a .smart-health-card file with
+    /// log proofs and a patient summary, a printable PDF, optionally a SMART Health Link.
+    Export {
+        /// Output file stem: writes STEM.smart-health-card and STEM.pdf.
+        #[arg(long, default_value = "spondon-export")]
+        out: PathBuf,
+        /// Only these records (ids or their starts). Repeatable. Default: every hospital record.
+        #[arg(long = "record")]
+        records: Vec<String>,
+        /// Include the share receipts of the exported records.
+        #[arg(long)]
+        receipts: bool,
+        /// Also make a SMART Health Link to this https URL; writes STEM.jwe to host there.
+        #[arg(long)]
+        link_url: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Writes an encrypted backup (keys, records, grants, checkpoints).
+    Backup { file: PathBuf },
+    /// Restores a backup into a new wallet directory (--wallet).
+    Restore { file: PathBuf },
+    /// Hospitals, counts and security alerts.
+    Status {
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+struct Ctx {
+    cli_dir: PathBuf,
+    passphrase_file: Option<PathBuf>,
+    keystore: KeyStoreChoice,
+    endpoints: BTreeMap<String, String>,
+    cached: Option<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+fn read_first_line(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    let mut s = zeroize::Zeroizing::new(String::new());
+    std::fs::File::open(path)
+        .with_context(|| format!("cannot open the passphrase file {}", path.display()))?
+        .take(4096)
+        .read_to_string(&mut s)
+        .with_context(|| format!("cannot read the passphrase file {}", path.display()))?;
+    let line = s.lines().next().unwrap_or("");
+    Ok(zeroize::Zeroizing::new(line.as_bytes().to_vec()))
+}
+
+fn prompt(msg: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    if !std::io::stdin().is_terminal() {
+        bail!("the passphrase is needed: run on a terminal or give --passphrase-file");
+    }
+    let p = rpassword::prompt_password(msg).context("cannot read the passphrase")?;
+    Ok(zeroize::Zeroizing::new(p.into_bytes()))
+}
+
+impl Ctx {
+    fn passphrase(&mut self) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        if let Some(p) = &self.cached {
+            return Ok(p.clone());
+        }
+        let p = match &self.passphrase_file {
+            Some(f) => read_first_line(f)?,
+            None => prompt("Wallet passphrase: ")?,
+        };
+        self.cached = Some(p.clone());
+        Ok(p)
+    }
+
+    fn new_passphrase(&self, file: Option<&Path>) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        if let Some(f) = file.or(self.passphrase_file.as_deref()) {
+            return read_first_line(f);
+        }
+        let a = prompt("New passphrase: ")?;
+        let b = prompt("Repeat the new passphrase: ")?;
+        if a != b {
+            bail!("the two passphrases differ");
+        }
+        Ok(a)
+    }
+
+    fn os_store(&self) -> Result<Option<Arc<dyn KeyStore>>> {
+        match self.keystore {
+            KeyStoreChoice::None => Ok(None),
+            KeyStoreChoice::Os => Ok(Some(Arc::new(OsKeyStore::open(OsBackend::Auto)?))),
+            KeyStoreChoice::Auto => Ok(OsKeyStore::open(OsBackend::Auto)
+                .ok()
+                .map(|s| Arc::new(s) as Arc<dyn KeyStore>)),
+        }
+    }
+
+    /// Opens the wallet: keys from the OS keychain if unlocked there, else the passphrase.
+    async fn open(&mut self) -> Result<Wallet> {
+        if let Some(os) = self.os_store()? {
+            match Wallet::open(&self.cli_dir, os).await {
+                Ok(mut w) => {
+                    w.set_endpoints(self.endpoints.clone());
+                    return Ok(w);
+                }
+                Err(WalletError::Locked(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let pass = self.passphrase()?;
+        let mut w = Wallet::unlock(&self.cli_dir, Arc::new(MemoryKeyStore::new()), &pass).await?;
+        w.set_endpoints(self.endpoints.clone());
+        Ok(w)
+    }
+
+    fn authorize(&mut self, w: &Wallet) -> Result<spondon_wallet::Authorization> {
+        if self.cached.is_none() && self.passphrase_file.is_none() {
+            let p = prompt("Passphrase (to confirm): ")?;
+            return Ok(w.authorize(&p)?);
+        }
+        let p = self.passphrase()?;
+        Ok(w.authorize(&p)?)
+    }
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn parse_date(s: &str, end: bool) -> Result<i64> {
+    let f = time::macros::format_description!("[year]-[month]-[day]");
+    let d = time::Date::parse(s, &f).map_err(|_| anyhow!("{s:?} is not a date (YYYY-MM-DD)"))?;
+    let t = if end {
+        time::Time::from_hms(23, 59, 59)?
+    } else {
+        time::Time::MIDNIGHT
+    };
+    Ok(d.with_time(t).assume_utc().unix_timestamp())
+}
+
+fn read_input(arg: &Path) -> Result<Vec<u8>> {
+    const MAX: u64 = 32 << 20;
+    let mut buf = Vec::new();
+    if arg.as_os_str() == "-" {
+        std::io::stdin().take(MAX + 1).read_to_end(&mut buf)?;
+    } else {
+        std::fs::File::open(arg)
+            .with_context(|| format!("cannot open {}", arg.display()))?
+            .take(MAX + 1)
+            .read_to_end(&mut buf)?;
+    }
+    if buf.len() as u64 > MAX {
+        bail!("{} is larger than 32 MiB", arg.display());
+    }
+    Ok(buf)
+}
+
+fn print_record(r: &RecordView) {
+    println!("{} — {}", r.title, fmt_time(r.issued_at));
+    println!("  hospital: {}", r.hospital);
+    if let Some(d) = &r.doctor {
+        println!("  doctor:   {d}");
+    }
+    println!("  record:   {} ({})", r.id, r.kind);
+    let trust = match r.trust {
+        spondon_wallet::Trust::Verified => "verified (hospital signature, transparency log)",
+        spondon_wallet::Trust::ImportedTrusted => "imported; valid signature, issuer trusted",
+        spondon_wallet::Trust::IssuerNotTrusted => "imported; valid signature, issuer not trusted",
+        spondon_wallet::Trust::SignatureNotChecked => {
+            "imported; issuer not trusted, signature not checked"
+        }
+    };
+    println!("  trust:    {trust}");
+    if let Some(s) = &r.supersedes {
+        println!("  corrects: {s}");
+    }
+    for i in &r.items {
+        match i {
+            Item::Medication { drug, dosage } => println!(
+                "  • {drug}{}",
+                dosage
+                    .as_deref()
+                    .map(|d| format!(" — {d}"))
+                    .unwrap_or_default()
+            ),
+            Item::Result {
+                test,
+                value,
+                unit,
+                reference_range,
+                abnormal,
+            } => println!(
+                "  • {test}: {} {}{}{}",
+                value.as_deref().unwrap_or("?"),
+                unit.as_deref().unwrap_or(""),
+                reference_range
+                    .as_deref()
+                    .map(|r| format!(" (normal {r})"))
+                    .unwrap_or_default(),
+                abnormal
+                    .as_deref()
+                    .map(|a| format!("  ⚠ {}", a.to_uppercase()))
+                    .unwrap_or_default()
+            ),
+            Item::Condition { text, code } => println!(
+                "  • {text}{}",
+                code.as_deref()
+                    .map(|c| format!(" [{c}]"))
+                    .unwrap_or_default()
+            ),
+            Item::Immunization { vaccine, date } => println!(
+                "  • {vaccine}{}",
+                date.as_deref()
+                    .map(|d| format!(" on {d}"))
+                    .unwrap_or_default()
+            ),
+            Item::Visit { class, date } => println!(
+                "  • {class}{}",
+                date.as_deref()
+                    .map(|d| format!(" on {d}"))
+                    .unwrap_or_default()
+            ),
+            Item::Payment { total, date } => println!(
+                "  • paid {total}{}",
+                date.as_deref()
+                    .map(|d| format!(" on {d}"))
+                    .unwrap_or_default()
+            ),
+            Item::Other {
+                resource_type,
+                text,
+            } => println!(
+                "  • {resource_type}{}",
+                text.as_deref()
+                    .map(|t| format!(": {t}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
+/// Exit code of a security alert (a peer rewrote history or served tampered data).
+const EXIT_SECURITY: u8 = 3;
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let dir = match cli.wallet {
+        Some(d) => d,
+        None => std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".spondon"))
+            .ok_or_else(|| anyhow!("no --wallet given and HOME is not set"))?,
+    };
+    let mut endpoints = BTreeMap::new();
+    for e in &cli.endpoints {
+        let (k, v) = e
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--endpoint {e:?}: expected PEER_URL=BASE_URL"))?;
+        endpoints.insert(
+            k.trim().to_owned(),
+            v.trim().trim_end_matches('/').to_owned(),
+        );
+    }
+    let mut ctx = Ctx {
+        cli_dir: dir.clone(),
+        passphrase_file: cli.passphrase_file,
+        keystore: cli.keystore,
+        endpoints,
+        cached: None,
+    };
+    match cli.command {
+        Cmd::Init {
+            trust_list,
+            root_key,
+            directory,
+        } => {
+            let list = std::fs::read_to_string(&trust_list)
+                .with_context(|| format!("cannot read {}", trust_list.display()))?;
+            let root: spondon_core::keys::Jwk = serde_json::from_slice(
+                &std::fs::read(&root_key)
+                    .with_context(|| format!("cannot read {}", root_key.display()))?,
+            )
+            .with_context(|| format!("{} is not a JWK", root_key.display()))?;
+            let pass = ctx.new_passphrase(None)?;
+            let (store, note): (Arc<dyn KeyStore>, _) = match ctx.os_store() {
+                Ok(Some(s)) => (s, None),
+                Ok(None) => (
+                    Arc::new(MemoryKeyStore::new()),
+                    Some("keys are not kept in a keychain: every command asks for the passphrase"),
+                ),
+                Err(e) => return Err(e),
+            };
+            let w = Wallet::create(&dir, store, &pass).await?;
+            let res = async {
+                let l = w.set_trust_list(&list, &root).await?;
+                if let Some(d) = &directory {
+                    w.set_issuer_directory(
+                        &std::fs::read_to_string(d)
+                            .with_context(|| format!("cannot read {}", d.display()))?,
+                    )
+                    .await?;
+                }
+                Ok::<_, anyhow::Error>(l)
+            }
+            .await;
+            match res {
+                Ok(l) => {
+                    println!(
+                        "Created the wallet in {} (trust list of {}, {} hospitals).",
+                        dir.display(),
+                        l.authority,
+                        l.hospitals.len()
+                    );
+                    println!("Your key: {}", w.public_key().kid());
+                    if let Some(n) = note {
+                        eprintln!("Note: {n}.");
+                    }
+                    w.close().await;
+                }
+                Err(e) => {
+                    w.lock().await.ok();
+                    for f in [
+                        "wallet.json",
+                        "keys.sealed",
+                        "wallet.db",
+                        "wallet.db-wal",
+                        "wallet.db-shm",
+                    ] {
+                        let _ = std::fs::remove_file(dir.join(f));
+                    }
+                    return Err(e.context("the wallet was not created"));
+                }
+            }
+        }
+        Cmd::Unlock => {
+            let os = ctx.os_store()?.ok_or_else(|| anyhow!("no OS keychain is available here (--keystore none): the passphrase is asked for every command instead"))?;
+            let pass = ctx.passphrase()?;
+            let w = Wallet::unlock(&dir, os.clone(), &pass).await?;
+            println!(
+                "Unlocked: the keys are in {} until `spondon lock`.",
+                os.describe()
+            );
+            w.close().await;
+        }
+        Cmd::Lock => {
+            let w = ctx.open().await?;
+            w.lock().await?;
+            println!("Locked: the passphrase is needed again.");
+        }
+        Cmd::ChangePassphrase {
+            new_passphrase_file,
+        } => {
+            let w = ctx.open().await?;
+            let old = ctx.passphrase()?;
+            let new = ctx.new_passphrase(new_passphrase_file.as_deref())?;
+            w.change_passphrase(&old, &new)?;
+            println!("Passphrase changed.");
+            w.close().await;
+        }
+        Cmd::TrustList { file, root_key } => {
+            let w = ctx.open().await?;
+            let root: spondon_core::keys::Jwk = serde_json::from_slice(&std::fs::read(&root_key)?)
+                .context("the root key is not a JWK")?;
+            let l = w
+                .set_trust_list(&std::fs::read_to_string(&file)?, &root)
+                .await?;
+            println!(
+                "Trust list {} installed ({} hospitals).",
+                l.sequence,
+                l.hospitals.len()
+            );
+            w.close().await;
+        }
+        Cmd::Enroll { text, qr } => {
+            let code = match (text, qr) {
+                (Some(t), None) => EnrollmentCode::parse(&t)?,
+                (None, Some(p)) => EnrollmentCode::from_image(&read_input(&p)?)?,
+                _ => bail!("give the enrollment text or --qr IMAGE"),
+            };
+            let w = ctx.open().await?;
+            let st = w.enroll(&code).await?;
+            println!(
+                "Enrolled at {} (Health ID {}). Run `spondon sync` to get your records.",
+                st.hospital_name, st.health_id
+            );
+            w.close().await;
+        }
+        Cmd::Sync { out } => {
+            let w = ctx.open().await?;
+            let bar = if out.json || !std::io::stderr().is_terminal() {
+                indicatif::ProgressBar::hidden()
+            } else {
+                let b = indicatif::ProgressBar::new_spinner();
+                b.set_style(
+                    indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                b.enable_steady_tick(std::time::Duration::from_millis(120));
+                b
+            };
+            let totals = std::sync::Mutex::new(BTreeMap::<String, u64>::new());
+            let b2 = bar.clone();
+            let report = w
+                .sync(&move |e| match e {
+                    SyncEvent::Started { peers } => {
+                        b2.set_message(format!("syncing from {peers} hospitals…"))
+                    }
+                    SyncEvent::Records { peer, done, more } => {
+                        if let Ok(mut t) = totals.lock() {
+                            t.insert(peer.clone(), done);
+                            let sum: u64 = t.values().sum();
+                            b2.set_message(format!(
+                                "{sum} new records verified and stored{}",
+                                if more { ", more to come…" } else { "" }
+                            ));
+                        }
+                    }
+                    SyncEvent::Violation { peer, violation } => {
+                        b2.println(format!("SECURITY ALERT: {peer} {violation}"))
+                    }
+                    SyncEvent::PeerFailed { peer, error } => b2.println(format!("{peer}: {error}")),
+                    _ => {}
+                })
+                .await?;
+            bar.finish_and_clear();
+            if out.json {
+                print_json(&report)?;
+            } else {
+                for p in &report.peers {
+                    match (&p.violation, &p.error) {
+                        (Some(v), _) => eprintln!(
+                            "SECURITY ALERT: {} {v}. Nothing from it was kept; its earlier records stay as verified before.",
+                            p.peer
+                        ),
+                        (None, Some(e)) => eprintln!("{}: not synced: {e}", p.peer),
+                        (None, None) => println!(
+                            "{}: {} new records, {} new access receipts",
+                            p.peer, p.new_records, p.new_receipts
+                        ),
+                    }
+                }
+            }
+            let violated = report.violation().is_some();
+            w.close().await;
+            if violated {
+                return Ok(ExitCode::from(EXIT_SECURITY));
+            }
+        }
+        Cmd::Records {
+            kind,
+            hospital,
+            since,
+            until,
+            search,
+            out,
+        } => {
+            let w = ctx.open().await?;
+            let f = Filter {
+                kind,
+                hospital,
+                from: since.as_deref().map(|s| parse_date(s, false)).transpose()?,
+                to: until.as_deref().map(|s| parse_date(s, true)).transpose()?,
+                text: search,
+            };
+            let recs = w.records(&f).await?;
+            if out.json {
+                print_json(&recs)?;
+            } else if recs.is_empty() {
+                println!("No records.");
+            } else {
+                for r in &recs {
+                    println!(
+                        "{}  {:<10}  {:<28}  {}",
+                        fmt_time(r.issued_at).get(..10).unwrap_or(""),
+                        short(&r.id),
+                        r.title,
+                        r.hospital
+                    );
+                }
+            }
+            w.close().await;
+        }
+        Cmd::Show { id, out } => {
+            let w = ctx.open().await?;
+            let r = w.record(&id).await?;
+            if out.json {
+                print_json(&r)?;
+            } else {
+                print_record(&r);
+            }
+            w.close().await;
+        }
+        Cmd::Doctor { input, out } => {
+            let w = ctx.open().await?;
+            match input {
+                Some(i) => {
+                    let bytes = if spondon_core::token::is_spondon_text(&i) {
+                        i.into_bytes()
+                    } else {
+                        read_input(Path::new(&i))?
+                    };
+                    let d = w.add_doctor(&bytes).await?;
+                    if out.json {
+                        print_json(&d)?;
+                    } else {
+                        println!(
+                            "Verified: {} (BMDC {}), {}, {}. Key {}.",
+                            d.name, d.bmdc_number, d.department, d.hospital_name, d.kid
+                        );
+                    }
+                }
+                None => {
+                    let ds = w.doctors().await?;
+                    if out.json {
+                        print_json(&ds)?;
+                    } else {
+                        for d in ds {
+                            println!(
+                                "{} (BMDC {}), {}, {}",
+                                d.name, d.bmdc_number, d.department, d.hospital_name
+                            );
+                        }
+                    }
+                }
+            }
+            w.close().await;
+        }
+        Cmd::Grant {
+            doctor,
+            passcode,
+            categories,
+            records,
+            purpose,
+            duration,
+            peers,
+            png,
+            svg,
+            out,
+        } => {
+            let w = ctx.open().await?;
+            let audience = match (doctor, passcode) {
+                (Some(d), None) => {
+                    let ds = w.doctors().await?;
+                    let found = ds.into_iter().find(|x| x.bmdc_number == d || x.kid == d).ok_or_else(|| anyhow!("no doctor {d:?}: add their credential first with `spondon doctor FILE`"))?;
+                    GrantAudience::Doctor(found)
+                }
+                (None, Some(p)) => GrantAudience::Passcode(p),
+                _ => bail!("give --doctor BMDC or --passcode CODE"),
+            };
+            if categories.is_empty() && records.is_empty() {
+                bail!("say what to share: --category KIND and/or --record ID");
+            }
+            let req = GrantRequest {
+                audience,
+                scope: Scope {
+                    categories: categories
+                        .iter()
+                        .map(|c| parse_category(c))
+                        .collect::<Result<_, _>>()?,
+                    record_ids: records,
+                },
+                purpose: parse_purpose(&purpose)?,
+                duration: Duration::parse(&duration)?,
+                peers,
+                use_limit: None,
+            };
+            let auth = ctx.authorize(&w)?;
+            let g = w.create_grant(&auth, &req).await?;
+            if let Some(p) = &png {
+                std::fs::write(p, render_qr(&g.text, QrFormat::Png)?)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            if let Some(p) = &svg {
+                std::fs::write(p, render_qr(&g.text, QrFormat::Svg)?)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            if out.json {
+                print_json(&g)?;
+            } else {
+                if png.is_none() && svg.is_none() {
+                    std::io::stdout().write_all(&render_qr(&g.text, QrFormat::Terminal)?)?;
+                    println!();
+                }
+                println!(
+                    "Grant {} for {}: {} until {}.",
+                    short(&g.id),
+                    g.audience,
+                    g.categories.join(", "),
+                    fmt_time(g.expires)
+                );
+                println!(
+                    "Show the QR code to the doctor. Revoke any time: spondon revoke {}",
+                    short(&g.id)
+                );
+            }
+            w.close().await;
+        }
+        Cmd::Grants { out } => {
+            let w = ctx.open().await?;
+            let gs = w.grants().await?;
+            let now = spondon_core::NumericDate::now().seconds();
+            if out.json {
+                let v: Vec<_> = gs
+                    .iter()
+                    .map(|g| serde_json::json!({"grant": g, "status": g.status(now)}))
+                    .collect();
+                print_json(&v)?;
+            } else if gs.is_empty() {
+                println!("No grants.");
+            } else {
+                for g in gs {
+                    let st = serde_json::to_value(g.status(now))?
+                        .as_str()
+                        .unwrap_or("")
+                        .to_owned();
+                    println!(
+                        "{}  {:<8}  {}  [{}]  until {}",
+                        short(&g.id),
+                        st,
+                        g.audience,
+                        g.categories.join(", "),
+                        fmt_time(g.expires)
+                    );
+                }
+            }
+            w.close().await;
+        }
+        Cmd::Revoke { id, all, out } => {
+            let w = ctx.open().await?;
+            let auth = ctx.authorize(&w)?;
+            let results = match (id, all) {
+                (Some(id), false) => w.revoke(&auth, &id).await?,
+                (None, true) => w.revoke_all(&auth).await?,
+                _ => bail!("give a grant id or --all"),
+            };
+            if out.json {
+                print_json(&results)?;
+            } else {
+                for r in &results {
+                    match &r.error {
+                        None => println!("{}: revoked", r.peer),
+                        Some(e) => {
+                            eprintln!("{}: NOT revoked: {e} (run the command again)", r.peer)
+                        }
+                    }
+                }
+            }
+            let failed = results.iter().any(|r| !r.ok);
+            w.close().await;
+            if failed {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Cmd::Receipts { out } => {
+            let w = ctx.open().await?;
+            let rs = w.receipts().await?;
+            if out.json {
+                print_json(&rs)?;
+            } else if rs.is_empty() {
+                println!("Nobody has looked at your records through a grant yet.");
+            } else {
+                for r in rs {
+                    println!("{}", r.text);
+                }
+            }
+            w.close().await;
+        }
+        Cmd::Import {
+            file,
+            fetch_keys,
+            out,
+        } => {
+            let w = ctx.open().await?;
+            let res = w.import(&read_input(&file)?, fetch_keys).await?;
+            if out.json {
+                print_json(&res)?;
+            } else {
+                for r in res {
+                    println!(
+                        "{} from {}: {}{}",
+                        r.id,
+                        r.issuer,
+                        r.status,
+                        if r.already_present {
+                            " (already in the wallet)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+            w.close().await;
+        }
+        Cmd::Export {
+            out,
+            records,
+            receipts,
+            link_url,
+            json,
+        } => {
+            let w = ctx.open().await?;
+            let auth = ctx.authorize(&w)?;
+            let bar = if json.json || !std::io::stderr().is_terminal() {
+                indicatif::ProgressBar::hidden()
+            } else {
+                let b = indicatif::ProgressBar::new(3);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                b
+            };
+            bar.set_message("assembling and verifying the export…");
+            let files = w
+                .export(
+                    &auth,
+                    &spondon_wallet::export::ExportRequest {
+                        record_ids: records,
+                        receipts,
+                        link_url,
+                        link_label: Some("Health records from my Spondon wallet".into()),
+                    },
+                )
+                .await?;
+            bar.inc(1);
+            let with_ext = |ext: &str| {
+                let mut p = out.clone().into_os_string();
+                p.push(ext);
+                PathBuf::from(p)
+            };
+            let card = with_ext(".smart-health-card");
+            std::fs::write(&card, &files.file)
+                .with_context(|| format!("cannot write {}", card.display()))?;
+            bar.inc(1);
+            let pdf = with_ext(".pdf");
+            std::fs::write(&pdf, &files.pdf)
+                .with_context(|| format!("cannot write {}", pdf.display()))?;
+            bar.inc(1);
+            if let Some((_, jwe)) = &files.link {
+                let p = with_ext(".jwe");
+                std::fs::write(&p, jwe).with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            bar.finish_and_clear();
+            if json.json {
+                print_json(&files)?;
+            } else {
+                println!(
+                    "Exported {} records and {} share receipts: {} and {} ({}).",
+                    files.records,
+                    files.receipts,
+                    card.display(),
+                    pdf.display(),
+                    if files.report.valid {
+                        "verified offline: valid"
+                    } else {
+                        "WARNING: the offline check found problems"
+                    }
+                );
+                if let Some((link, _)) = &files.link {
+                    println!(
+                        "Host {} at the link URL; share this link only with the recipient:\n{}",
+                        with_ext(".jwe").display(),
+                        link.as_str()
+                    );
+                }
+                println!(
+                    "The office checks it with: spondon-verifier check {}",
+                    card.display()
+                );
+            }
+            w.close().await;
+        }
+        Cmd::Backup { file } => {
+            let w = ctx.open().await?;
+            let auth = ctx.authorize(&w)?;
+            let bp = ctx.new_passphrase(None)?;
+            w.backup(&auth, &file, &bp).await?;
+            println!(
+                "Backup written to {}. Keep it and its passphrase safe.",
+                file.display()
+            );
+            w.close().await;
+        }
+        Cmd::Restore { file } => {
+            let bp = match &ctx.passphrase_file {
+                Some(f) => read_first_line(f)?,
+                None => prompt("Backup passphrase: ")?,
+            };
+            let new = ctx.new_passphrase(None)?;
+            let store: Arc<dyn KeyStore> = ctx
+                .os_store()?
+                .unwrap_or_else(|| Arc::new(MemoryKeyStore::new()));
+            let (w, s) = Wallet::restore(&file, &bp, &dir, store, &new).await?;
+            println!(
+                "Restored into {}: {} hospitals, {} records, {} grants, {} receipts.",
+                dir.display(),
+                s.peers,
+                s.records,
+                s.grants,
+                s.receipts
+            );
+            println!("If the old device is lost, revoke its grants now: spondon revoke --all");
+            w.close().await;
+        }
+        Cmd::Status { out } => {
+            let w = ctx.open().await?;
+            let peers = w.peers().await?;
+            let alerts = w.alerts().await?;
+            let counts = w.counts().await?;
+            if out.json {
+                print_json(
+                    &serde_json::json!({"key": w.public_key().kid(), "peers": peers, "counts": counts, "alerts": alerts}),
+                )?;
+            } else {
+                println!("Wallet {} — key {}", dir.display(), w.public_key().kid());
+                for p in &peers {
+                    println!(
+                        "  {} ({}) Health ID {}, log size {}, last sync {}",
+                        p.hospital_name,
+                        p.url,
+                        p.health_id,
+                        p.tree_size,
+                        p.last_sync.map(fmt_time).unwrap_or_else(|| "never".into())
+                    );
+                }
+                println!(
+                    "  {} records, {} grants, {} receipts",
+                    counts.get("records").unwrap_or(&0),
+                    counts.get("grants").unwrap_or(&0),
+                    counts.get("receipts").unwrap_or(&0)
+                );
+                for a in &alerts {
+                    println!(
+                        "  SECURITY ALERT {}: {} {}",
+                        fmt_time(a.at),
+                        a.peer,
+                        a.violation
+                    );
+                }
+            }
+            w.close().await;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("spondon: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(c) => c,
+        Err(e) => {
+            let security = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<WalletError>(),
+                    Some(WalletError::HistoryViolation { .. })
+                )
+            });
+            eprintln!("spondon: {e:#}");
+            if security {
+                ExitCode::from(EXIT_SECURITY)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The encrypted record cache on SQLite. Every table holds rows of (blind index, encrypted JSON
+//! document); see `migrations/0001_init.sql` and `docs/wallet.md`.
+
+use std::path::Path;
+use std::str::FromStr as _;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::Row as _;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::crypto::CacheKeys;
+use crate::error::{Result, WalletError};
+
+/// The tables of the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Table {
+    Settings,
+    Peers,
+    Records,
+    Grants,
+    Receipts,
+    Doctors,
+    Alerts,
+}
+
+impl Table {
+    pub(crate) const ALL: [Table; 7] = [
+        Table::Settings,
+        Table::Peers,
+        Table::Records,
+        Table::Grants,
+        Table::Receipts,
+        Table::Doctors,
+        Table::Alerts,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Table::Settings => "settings",
+            Table::Peers => "peers",
+            Table::Records => "records",
+            Table::Grants => "grants",
+            Table::Receipts => "receipts",
+            Table::Doctors => "doctors",
+            Table::Alerts => "alerts",
+        }
+    }
+}
+
+/// The open cache.
+#[derive(Debug, Clone)]
+pub(crate) struct Store {
+    pool: SqlitePool,
+    keys: Arc<CacheKeys>,
+}
+
+/// One write of a batch.
+#[derive(Debug)]
+pub(crate) enum Write {
+    Put(Table, String, Vec<u8>),
+    Delete(Table, String),
+}
+
+impl Store {
+    pub(crate) async fn open(path: &Path, keys: CacheKeys, create: bool) -> Result<Self> {
+        let url = format!("sqlite://{}", path.display());
+        let opts = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .pragma("secure_delete", "ON")
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(d) => WalletError::Corrupt {
+                    file: path.display().to_string(),
+                    reason: d.message().to_owned(),
+                },
+                other => WalletError::Database(other),
+            })?;
+        let integrity: String = sqlx::query("PRAGMA quick_check")
+            .fetch_one(&pool)
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| WalletError::Corrupt {
+                file: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        if integrity != "ok" {
+            return Err(WalletError::Corrupt {
+                file: path.display().to_string(),
+                reason: "SQLite integrity check failed".into(),
+            });
+        }
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self {
+            pool,
+            keys: Arc::new(keys),
+        })
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Encodes a document for a batch write.
+    pub(crate) fn encode<T: Serialize>(&self, table: Table, key: &str, doc: &T) -> Result<Write> {
+        let json = zeroize::Zeroizing::new(
+            serde_json::to_vec(doc).map_err(|e| WalletError::Internal(e.to_string()))?,
+        );
+        Ok(Write::Put(table, key.to_owned(), json.to_vec()))
+    }
+
+    /// Applies writes in one transaction: all or nothing.
+    pub(crate) async fn apply(&self, writes: Vec<Write>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for w in writes {
+            match w {
+                Write::Put(table, key, mut json) => {
+                    let idx = self.keys.index(table.name(), &key);
+                    let doc = self.keys.seal(table.name(), "doc", &idx, &json)?;
+                    zeroize::Zeroize::zeroize(&mut json);
+                    let sql = format!(
+                        "INSERT INTO {} (idx, doc) VALUES (?1, ?2) ON CONFLICT(idx) DO UPDATE SET doc = excluded.doc",
+                        table.name()
+                    );
+                    sqlx::query(&sql)
+                        .bind(idx)
+                        .bind(doc)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Write::Delete(table, key) => {
+                    let idx = self.keys.index(table.name(), &key);
+                    let sql = format!("DELETE FROM {} WHERE idx = ?1", table.name());
+                    sqlx::query(&sql).bind(idx).execute(&mut *tx).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn put<T: Serialize>(&self, table: Table, key: &str, doc: &T) -> Result<()> {
+        self.apply(vec![self.encode(table, key, doc)?]).await
+    }
+
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<T>> {
+        let idx = self.keys.index(table.name(), key);
+        let sql = format!("SELECT doc FROM {} WHERE idx = ?1", table.name());
+        let row = sqlx::query(&sql)
+            .bind(&idx)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let sealed: Vec<u8> = row.try_get(0)?;
+        let plain = self.keys.open(table.name(), "doc", &idx, &sealed)?;
+        Ok(Some(decode(table, &plain)?))
+    }
+
+    pub(crate) async fn contains(&self, table: Table, key: &str) -> Result<bool> {
+        let idx = self.keys.index(table.name(), key);
+        let sql = format!("SELECT 1 FROM {} WHERE idx = ?1", table.name());
+        Ok(sqlx::query(&sql)
+            .bind(&idx)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Every document of a table (decrypted; order is meaningless, callers sort).
+    pub(crate) async fn all<T: DeserializeOwned>(&self, table: Table) -> Result<Vec<T>> {
+        let sql = format!("SELECT idx, doc FROM {}", table.name());
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let idx: Vec<u8> = r.try_get(0)?;
+            let sealed: Vec<u8> = r.try_get(1)?;
+            let plain = self.keys.open(table.name(), "doc", &idx, &sealed)?;
+            out.push(decode(table, &plain)?);
+        }
+        Ok(out)
+    }
+
+    /// Every row's raw JSON (for backups), by table.
+    pub(crate) async fn dump(&self, table: Table) -> Result<Vec<serde_json::Value>> {
+        self.all(table).await
+    }
+
+    pub(crate) async fn count(&self, table: Table) -> Result<u64> {
+        let sql = format!("SELECT COUNT(*) FROM {}", table.name());
+        let n: i64 = sqlx::query(&sql).fetch_one(&self.pool).await?.try_get(0)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+fn decode<T: DeserializeOwned>(table: Table, plain: &[u8]) -> Result<T> {
+    serde_json::from_slice(plain).map_err(|e| WalletError::Corrupt {
+        file: "wallet.db".into(),
+        reason: format!("a {} entry is not readable: {e}", table.name()),
+    })
+}

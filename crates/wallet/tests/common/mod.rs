@@ -1,0 +1,470 @@
+//! Real `spondon-peer` processes on 127.0.0.1, a trust list naming them, and a response-rewriting
+//! proxy (a misbehaving peer).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use spondon_core::NumericDate;
+use spondon_core::keys::{Es256KeyPair, Es256PublicKey, Jwks};
+use spondon_core::token::{Hospital, TrustList};
+use spondon_ledger::Verifier;
+
+/// The `spondon-peer` binary: next to this test's target directory, built on demand.
+pub fn peer_bin() -> PathBuf {
+    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
+        let bin = profile_dir.join("spondon-peer");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // Always ask cargo: it is a no-op when the binary is up to date.
+        let status = Command::new(cargo)
+            .args(["build", "-p", "spondon-peer", "--bin", "spondon-peer"])
+            .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building spondon-peer failed");
+        assert!(bin.exists(), "{} missing", bin.display());
+        bin
+    })
+    .clone()
+}
+
+pub struct PeerProc {
+    pub url: String,
+    pub name: String,
+    pub data: PathBuf,
+    pub addr: SocketAddr,
+    pub token: String,
+    pub log_vkey: String,
+    child: Option<Child>,
+    http: reqwest::Client,
+}
+
+fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+impl PeerProc {
+    /// `spondon-peer init` then `serve` on a free port.
+    pub async fn start(root: &Path, host: &str, name: &str) -> PeerProc {
+        let data = root.join(host);
+        let url = format!("https://{host}");
+        let out = Command::new(peer_bin())
+            .args([
+                "init",
+                "--name",
+                name,
+                "--url",
+                &url,
+                "--data",
+                data.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let init: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut p = PeerProc {
+            url,
+            name: name.into(),
+            data,
+            addr: free_addr(),
+            token: init["staff_token"].as_str().unwrap().into(),
+            log_vkey: init["log_vkey"].as_str().unwrap().into(),
+            child: None,
+            http: reqwest::Client::new(),
+        };
+        p.serve().await;
+        p
+    }
+
+    /// A second peer process from a copy of this one's data directory (same keys, same URL,
+    /// same history so far): its log can then fork.
+    pub async fn fork(&mut self, root: &Path) -> PeerProc {
+        self.stop();
+        let data = root.join(format!("{}-fork", self.url.trim_start_matches("https://")));
+        copy_dir(&self.data, &data);
+        self.serve().await;
+        let mut p = PeerProc {
+            url: self.url.clone(),
+            name: self.name.clone(),
+            data,
+            addr: free_addr(),
+            token: self.token.clone(),
+            log_vkey: self.log_vkey.clone(),
+            child: None,
+            http: reqwest::Client::new(),
+        };
+        p.serve().await;
+        p
+    }
+
+    pub async fn serve(&mut self) {
+        let child = Command::new(peer_bin())
+            .args([
+                "serve",
+                "--data",
+                self.data.to_str().unwrap(),
+                "--listen",
+                &self.addr.to_string(),
+            ])
+            .env("SPONDON_PEER_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        // Wait until it answers (readiness, not a timing assertion).
+        for _ in 0..600 {
+            if self
+                .http
+                .get(format!("{}/.well-known/jwks.json", self.base()))
+                .send()
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("spondon-peer did not start");
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn staff(&self, path: &str, body: &Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base()))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let v: Value = r.json().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v
+    }
+
+    /// Registers the test patient; returns (health id, enrollment text).
+    pub async fn register_patient(&self) -> (String, String) {
+        let v = self
+            .staff(
+                "/staff/patients",
+                &json!({"name": "Fatema Begum", "birth_date": "1988-04-12", "sex": "female",
+                        "national_id": "1987654321", "phone": "01711-234567",
+                        "district": "Mymensingh", "upazila": "Trishal"}),
+            )
+            .await;
+        (
+            v["health_id"].as_str().unwrap().into(),
+            v["enrollment_text"].as_str().unwrap().into(),
+        )
+    }
+
+    /// Registers a doctor with a new key; returns (key, credential text).
+    pub async fn register_doctor(&self, bmdc: &str, name: &str) -> (Es256KeyPair, String) {
+        let key = Es256KeyPair::generate().unwrap();
+        let v = self
+            .staff(
+                "/staff/doctors",
+                &json!({"bmdc_number": bmdc, "name": name, "department": "Medicine",
+                        "public_key": key.public_key().to_jwk()}),
+            )
+            .await;
+        (key, v["credential"].as_str().unwrap().into())
+    }
+
+    pub async fn prescription(&self, hid: &str, bmdc: &str) -> String {
+        let v = self
+            .staff(
+                "/staff/records",
+                &json!({"health_id": hid, "kind": "prescription", "doctor_bmdc": bmdc,
+                    "resources": [{"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+                        "medicationCodeableConcept": {"text": "Paracetamol 500 mg tablet"},
+                        "dosageInstruction": [{"text": "1 tablet three times daily after meals for 5 days"}]}]}),
+            )
+            .await;
+        v["id"].as_str().unwrap().into()
+    }
+
+    pub async fn cbc(&self, hid: &str) -> String {
+        let q = |v: f64| json!({"value": v, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"});
+        let v = self
+            .staff(
+                "/staff/records",
+                &json!({"health_id": hid, "kind": "lab_report", "resources": [
+                    {"resourceType": "DiagnosticReport", "status": "final",
+                     "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2", "display": "CBC panel"}]}},
+                    {"resourceType": "Observation", "status": "final",
+                     "code": {"coding": [{"system": "http://loinc.org", "code": "777-3", "display": "Platelets"}]},
+                     "valueQuantity": q(95.0),
+                     "referenceRange": [{"low": q(150.0), "high": q(450.0)}]}]}),
+            )
+            .await;
+        v["id"].as_str().unwrap().into()
+    }
+
+    pub async fn hospital(&self) -> Hospital {
+        let jwks: Jwks = self
+            .http
+            .get(format!("{}/.well-known/jwks.json", self.base()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let v = Verifier::from_vkey(&self.log_vkey).unwrap();
+        Hospital {
+            id: self
+                .url
+                .trim_start_matches("https://")
+                .split('.')
+                .next()
+                .unwrap()
+                .to_owned(),
+            name: self.name.clone(),
+            peer_url: self.url.clone(),
+            record_keys: jwks
+                .keys
+                .iter()
+                .map(|k| Es256PublicKey::from_jwk(k).unwrap())
+                .collect(),
+            log_key: *v.public_key(),
+            log_origin: v.name().to_owned(),
+        }
+    }
+
+    /// A doctor redeems `grant` with proof of possession; returns (status, body).
+    pub async fn redeem(&self, doctor: &Es256KeyPair, grant: &str) -> (u16, Value) {
+        let g = spondon_core::token::Grant::decode_and_verify(grant, NumericDate::now()).unwrap();
+        let n: Value = self
+            .http
+            .post(format!("{}/nonce", self.base()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let nonce = spondon_core::b64::decode(n["nonce"].as_str().unwrap()).unwrap();
+        let url = format!("{}/grant/records", self.url);
+        let pop = spondon_core::token::PopProof::create(
+            doctor,
+            g.id,
+            &spondon_core::token::PopRequest {
+                method: "POST",
+                url: &url,
+                nonce: &nonce,
+            },
+            NumericDate::now(),
+        )
+        .unwrap();
+        let r = self
+            .http
+            .post(format!("{}/grant/records", self.base()))
+            .header("Spondon-PoP", pop)
+            .json(&json!({"grant": grant}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+}
+
+impl Drop for PeerProc {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        let t = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).unwrap();
+        }
+    }
+    // The copy's config must point at its own database file.
+    let cfg = to.join("peer.json");
+    if cfg.exists() {
+        let mut v: Value = serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
+        if let Some(u) = v["database_url"].as_str() {
+            let from_s = from.to_str().unwrap();
+            let to_s = to.to_str().unwrap();
+            v["database_url"] = Value::String(u.replace(from_s, to_s));
+        }
+        std::fs::write(&cfg, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    }
+}
+
+/// A trust list of these hospitals, signed by a fresh root key.
+pub async fn trust_list(peers: &[&PeerProc]) -> (Es256KeyPair, String) {
+    let root = Es256KeyPair::generate().unwrap();
+    let mut hospitals = Vec::new();
+    for p in peers {
+        hospitals.push(p.hospital().await);
+    }
+    let now = NumericDate::now();
+    let text = TrustList {
+        authority: "DGHS".into(),
+        sequence: 1,
+        issued_at: now,
+        not_before: now,
+        expires: now.saturating_add(30 * 86_400),
+        hospitals,
+    }
+    .sign(&root)
+    .unwrap();
+    (root, text)
+}
+
+pub fn endpoints(peers: &[&PeerProc]) -> BTreeMap<String, String> {
+    peers.iter().map(|p| (p.url.clone(), p.base())).collect()
+}
+
+/// How the proxy misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Pass,
+    /// Changes one character in the last record's card.
+    TamperRecord,
+    /// Changes the last record's salt (the commitment no longer opens).
+    TamperSalt,
+    /// Answers record pulls with the first checkpoint it ever saw (a replayed old tree head).
+    ReplayOldCheckpoint,
+}
+
+pub struct Proxy {
+    pub addr: SocketAddr,
+    pub mode: Arc<Mutex<Mode>>,
+}
+
+/// A proxy in front of `upstream` that rewrites `/patient/records` answers per `mode`.
+pub async fn proxy(upstream: String) -> Proxy {
+    use axum::body::Bytes;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    let mode = Arc::new(Mutex::new(Mode::Pass));
+    let first: Arc<Mutex<Option<Value>>> = Arc::new(Mutex::new(None));
+    let client = reqwest::Client::new();
+    let m2 = mode.clone();
+    let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+        let client = client.clone();
+        let upstream = upstream.clone();
+        let mode = *m2.lock().unwrap();
+        let first = first.clone();
+        async move {
+            let mut req = client.request(
+                reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap(),
+                format!("{upstream}{}", uri.path()),
+            );
+            for name in [
+                "content-type",
+                "spondon-signature",
+                "spondon-pop",
+                "authorization",
+            ] {
+                if let Some(v) = headers.get(name) {
+                    req = req.header(name, v.to_str().unwrap());
+                }
+            }
+            let resp = req.body(body.to_vec()).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let ct = resp
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            let mut bytes = resp.bytes().await.unwrap().to_vec();
+            if uri.path() == "/patient/records" && status == 200 {
+                let mut v: Value = serde_json::from_slice(&bytes).unwrap();
+                {
+                    let mut f = first.lock().unwrap();
+                    if f.is_none() {
+                        *f = Some(v.clone());
+                    }
+                }
+                match mode {
+                    Mode::Pass => {}
+                    Mode::TamperRecord => {
+                        if let Some(r) = v["records"].as_array_mut().and_then(|a| a.last_mut()) {
+                            let jws = r["jws"].as_str().unwrap().to_owned();
+                            let mut parts: Vec<String> =
+                                jws.split('.').map(str::to_owned).collect();
+                            let sig = &mut parts[2];
+                            let c = if sig.starts_with('A') { "B" } else { "A" };
+                            sig.replace_range(0..1, c);
+                            r["jws"] = Value::String(parts.join("."));
+                        }
+                    }
+                    Mode::TamperSalt => {
+                        if let Some(r) = v["records"].as_array_mut().and_then(|a| a.last_mut()) {
+                            r["salt"] = Value::String(spondon_core::b64::encode([7u8; 32]));
+                        }
+                    }
+                    Mode::ReplayOldCheckpoint => {
+                        let old = first.lock().unwrap().clone().unwrap();
+                        v["checkpoint"] = old["checkpoint"].clone();
+                        v["tree_size"] = old["tree_size"].clone();
+                        v["consistency_proof"] = json!([]);
+                        v["records"] = json!([]);
+                    }
+                }
+                bytes = serde_json::to_vec(&v).unwrap();
+            }
+            (
+                StatusCode::from_u16(status).unwrap(),
+                [("content-type", ct)],
+                bytes,
+            )
+        }
+    };
+    let app = axum::Router::new().fallback(handler);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    Proxy { addr, mode }
+}
+
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
