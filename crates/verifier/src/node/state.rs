@@ -15,6 +15,8 @@ use super::db::{Db, StoredCrl};
 
 /// Prefix of staff tokens.
 pub const STAFF_TOKEN_PREFIX: &str = "spvs_";
+/// How long a staff token is trusted from memory before the database is asked again.
+pub const STAFF_RECHECK_SECS: i64 = 60;
 /// How long a page session lasts.
 pub const SESSION_SECS: i64 = 12 * 3600;
 
@@ -63,7 +65,8 @@ pub struct Node {
     pub db: Db,
     root: Es256PublicKey,
     trust: RwLock<Arc<TrustState>>,
-    staff: RwLock<HashMap<[u8; 32], String>>,
+    /// Token hash → (staff name, when it was last confirmed in the database).
+    staff: RwLock<HashMap<[u8; 32], (String, i64)>>,
     sessions: Mutex<HashMap<[u8; 32], Session>>,
     credential: RwLock<Option<Arc<CredentialInfo>>>,
 }
@@ -302,12 +305,24 @@ impl Node {
             return Ok(None);
         }
         let hash = sha256(token.as_bytes());
-        if let Some(n) = self.staff.read().ok().and_then(|m| m.get(&hash).cloned()) {
+        let now = NumericDate::now().0;
+        if let Some((n, at)) = self.staff.read().ok().and_then(|m| m.get(&hash).cloned())
+            && now - at < STAFF_RECHECK_SECS
+        {
             return Ok(Some(n));
         }
+        // Unknown, or not confirmed for a while (a removed staff member loses access within
+        // STAFF_RECHECK_SECS).
         let found = self.db.staff_by_hash(&hash).await?;
-        if let (Some(n), Ok(mut m)) = (&found, self.staff.write()) {
-            m.insert(hash, n.clone());
+        if let Ok(mut m) = self.staff.write() {
+            match &found {
+                Some(n) => {
+                    m.insert(hash, (n.clone(), now));
+                }
+                None => {
+                    m.remove(&hash);
+                }
+            }
         }
         Ok(found)
     }
