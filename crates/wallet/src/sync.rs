@@ -577,6 +577,15 @@ fn verify_records(
     Ok(out)
 }
 
+/// A spawned task that is cancelled when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Messages from the per-peer fetch-and-verify tasks to the storing loop.
 enum Msg {
     Page {
@@ -640,15 +649,30 @@ async fn peer_task_inner(
             .and_then(|b| b.try_into().ok()),
     };
     let mut cursor = state.cursor;
-    loop {
-        let pull: Pull = net
-            .signed_post(
-                key,
+    // The next page is fetched while this one is verified (its consistency proof starts at the
+    // size this page claims, which verification then confirms before the next page is checked).
+    let fetch = |since: u64, known_size: u64| {
+        let net = net.clone();
+        let key = key.clone();
+        let peer = peer.clone();
+        AbortOnDrop(tokio::spawn(async move {
+            net.signed_post::<Pull>(
+                &key,
                 &peer,
                 "/patient/records",
-                &serde_json::json!({"since": cursor, "known_size": known.size}),
+                &serde_json::json!({"since": since, "known_size": known_size}),
             )
-            .await?;
+            .await
+        }))
+    };
+    let mut next = Some(fetch(cursor, known.size));
+    while let Some(mut h) = next.take() {
+        let pull: Pull = (&mut h.0)
+            .await
+            .map_err(|e| WalletError::Internal(e.to_string()))??;
+        if pull.more && pull.cursor > cursor {
+            next = Some(fetch(pull.cursor, pull.tree_size));
+        }
         let check2 = check.clone();
         let known2 = known;
         let (records, accepted, cp_text) =
@@ -666,10 +690,10 @@ async fn peer_task_inner(
             .map_err(|e| WalletError::Internal(e.to_string()))?
             .map_err(|v| violation(&peer, v))?;
         let (cp, new_cursor, more) = cp_text;
-        if new_cursor < cursor {
+        if new_cursor < cursor || (more && new_cursor == cursor) {
             return Err(WalletError::BadResponse {
                 peer,
-                reason: "the cursor went backwards".into(),
+                reason: "the cursor did not advance".into(),
             });
         }
         let records: Vec<StoredRecord> = records
@@ -742,10 +766,10 @@ async fn peer_task_inner(
             }
         }
         let n = out.len();
-        if r.cursor < rcursor {
+        if r.cursor < rcursor || (n > 0 && r.cursor == rcursor) {
             return Err(WalletError::BadResponse {
                 peer,
-                reason: "the receipts cursor went backwards".into(),
+                reason: "the receipts cursor did not advance".into(),
             });
         }
         rcursor = r.cursor;
@@ -940,9 +964,11 @@ impl Wallet {
                         continue;
                     };
                     let mut writes = Vec::with_capacity(records.len() + 1);
+                    let keys: Vec<&str> = records.iter().map(|r| r.key.as_str()).collect();
+                    let existing = self.store.existing(Table::Records, &keys).await?;
                     let mut new = Vec::new();
                     for r in &records {
-                        if !self.store.contains(Table::Records, &r.key).await? {
+                        if !existing.contains(&r.key) {
                             new.push((Table::Records, r.key.clone()));
                         }
                         writes.push(self.store.encode(Table::Records, &r.key, r)?);
