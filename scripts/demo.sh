@@ -76,33 +76,36 @@ bold "1. The health authority creates the consortium root key"
 
 bold "2. Two hospitals start their peer nodes, each witnessing the other's transparency log"
 P1=$(free_port 18401); P2=$(free_port $((P1 + 1)))
-declare -A URL TOKEN LOGVKEY WITNESSVKEY
+declare -A URL ADDR TOKEN LOGVKEY WITNESSVKEY
 for h in dmch labaid; do
   case $h in
     dmch) port=$P1; name="Dhaka Medical College Hospital" ;;
     labaid) port=$P2; name="Labaid Diagnostics" ;;
   esac
-  URL[$h]="http://127.0.0.1:$port"
+  # The public URL (SMART Health Card issuer) is https; in this demo the node listens on plain
+  # HTTP on 127.0.0.1, where a TLS-terminating proxy would sit in production.
+  URL[$h]="https://peer.$h.example"
+  ADDR[$h]="http://127.0.0.1:$port"
   init="$("$BIN/spondon-peer" init --name "$name" --url "${URL[$h]}" --data "$OUT/$h" 2>/dev/null)"
   TOKEN[$h]="$(jq -r .staff_token <<<"$init")"
   LOGVKEY[$h]="$(jq -r .log_vkey <<<"$init")"
   WITNESSVKEY[$h]="$(jq -r .witness_vkey <<<"$init")"
-  echo "$name: ${URL[$h]}, record key $(jq -r .record_kid <<<"$init")" | indent
+  echo "$name: ${URL[$h]} (listening on ${ADDR[$h]}), record key $(jq -r .record_kid <<<"$init")" | indent
 done
 "$BIN/spondon-peer" witness-log --data "$OUT/dmch" --vkey "${LOGVKEY[labaid]}" >/dev/null
 "$BIN/spondon-peer" witness-log --data "$OUT/labaid" --vkey "${LOGVKEY[dmch]}" >/dev/null
-"$BIN/spondon-peer" add-witness --data "$OUT/dmch" --url "${URL[labaid]}/witness" --vkey "${WITNESSVKEY[labaid]}" >/dev/null
-"$BIN/spondon-peer" add-witness --data "$OUT/labaid" --url "${URL[dmch]}/witness" --vkey "${WITNESSVKEY[dmch]}" >/dev/null
+"$BIN/spondon-peer" add-witness --data "$OUT/dmch" --url "${ADDR[labaid]}/witness" --vkey "${WITNESSVKEY[labaid]}" >/dev/null
+"$BIN/spondon-peer" add-witness --data "$OUT/labaid" --url "${ADDR[dmch]}/witness" --vkey "${WITNESSVKEY[dmch]}" >/dev/null
 for h in dmch labaid; do
-  "$BIN/spondon-peer" serve --data "$OUT/$h" --listen "${URL[$h]#http://}" >"$OUT/logs/$h.log" 2>&1 &
+  "$BIN/spondon-peer" serve --data "$OUT/$h" --listen "${ADDR[$h]#http://}" >"$OUT/logs/$h.log" 2>&1 &
   PIDS+=($!)
 done
-for h in dmch labaid; do wait_http "${URL[$h]}/.well-known/jwks.json"; done
+for h in dmch labaid; do wait_http "${ADDR[$h]}/.well-known/jwks.json"; done
 
 bold "3. The authority adds both hospitals and signs the trust list that wallets and clinics pin"
 for h in dmch labaid; do
   case $h in dmch) name="Dhaka Medical College Hospital" ;; labaid) name="Labaid Diagnostics" ;; esac
-  curl -fsS "${URL[$h]}/.well-known/jwks.json" >"$OUT/$h.jwks"
+  curl -fsS "${ADDR[$h]}/.well-known/jwks.json" >"$OUT/$h.jwks"
   "$BIN/spondon-authority" add-hospital --data "$OUT/authority" --id "$h" --name "$name" \
     --peer-url "${URL[$h]}" --jwks "$OUT/$h.jwks" --log-vkey "${LOGVKEY[$h]}" | indent
 done
@@ -114,12 +117,15 @@ bold "4. A clinic sets up its verifier node; DMCH registers its doctor's key (BM
 vinit="$("$BIN/spondon-verifier" init --clinic "Trishal Community Clinic" --data "$OUT/clinic" \
   --trust "$OUT/trust-list.txt" --root-key "$ROOT" 2>/dev/null)"
 doctor_jwk="$(jq -c .doctor_public_jwk <<<"$vinit")"
-doctor="$(api POST "${URL[dmch]}/staff/doctors" "${TOKEN[dmch]}" \
+doctor="$(api POST "${ADDR[dmch]}/staff/doctors" "${TOKEN[dmch]}" \
   "{\"bmdc_number\":\"A-54321\",\"name\":\"Dr. Rezaul Karim\",\"department\":\"Medicine\",\"public_key\":$doctor_jwk}")"
 jq -r .credential <<<"$doctor" >"$OUT/doctor-credential.txt"
 "$BIN/spondon-verifier" doctor-credential import --data "$OUT/clinic" "$OUT/doctor-credential.txt" \
   --qr-svg "$OUT/doctor-credential.svg" >/dev/null
 echo "Doctor credential imported; its QR for patients: $OUT/doctor-credential.svg" | indent
+for h in dmch labaid; do
+  "$BIN/spondon-verifier" peer-address --data "$OUT/clinic" "${URL[$h]}" "${ADDR[$h]}" >/dev/null
+done
 STAFF="$("$BIN/spondon-verifier" staff add --data "$OUT/clinic" "Nasrin Akter" 2>/dev/null | jq -r .token)"
 P3=$(free_port $((P2 + 1)))
 CLINIC="http://127.0.0.1:$P3"
@@ -134,12 +140,12 @@ patient='{"name":"Fatema Begum","birth_date":"1988-04-12","sex":"female","nation
           "phone":"01711-234567","district":"Mymensingh","upazila":"Trishal"}'
 declare -A ENROLL HID
 for h in dmch labaid; do
-  reg="$(api POST "${URL[$h]}/staff/patients" "${TOKEN[$h]}" "$patient")"
+  reg="$(api POST "${ADDR[$h]}/staff/patients" "${TOKEN[$h]}" "$patient")"
   HID[$h]="$(jq -r .health_id <<<"$reg")"
   ENROLL[$h]="$(jq -r .enrollment_text <<<"$reg")"
   echo "${h}: Health ID ${HID[$h]}, one-time enrollment code issued" | indent
 done
-record() { api POST "${URL[$1]}/staff/records" "${TOKEN[$1]}" "$2" | jq -r '"\(.kind // "record") \(.id)"' | indent; }
+record() { api POST "${ADDR[$1]}/staff/records" "${TOKEN[$1]}" "$2" | jq -r '"\(.kind // "record") \(.id)"' | indent; }
 record dmch "{\"health_id\":\"${HID[dmch]}\",\"kind\":\"diagnosis\",\"resources\":[{\"resourceType\":\"Condition\",
   \"clinicalStatus\":{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/condition-clinical\",\"code\":\"active\"}]},
   \"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10\",\"code\":\"A97.0\",\"display\":\"Dengue without warning signs\"}]},
@@ -158,6 +164,7 @@ record labaid "{\"health_id\":\"${HID[labaid]}\",\"kind\":\"lab_report\",\"resou
 
 bold "6. The patient creates a wallet, enrolls at both hospitals and syncs (every card and log proof verified)"
 export SPONDON_WALLET="$OUT/wallet" SPONDON_KEYSTORE=none
+export SPONDON_PEER_ENDPOINTS="${URL[dmch]}=${ADDR[dmch]},${URL[labaid]}=${ADDR[labaid]}"
 printf 'correct horse battery staple\n' >"$OUT/passphrase.txt"
 chmod 600 "$OUT/passphrase.txt"
 export SPONDON_PASSPHRASE_FILE="$OUT/passphrase.txt"
@@ -202,7 +209,8 @@ bold "11. Export for a visa medical: a .smart-health-card file with log proofs, 
 expect VALID "${TRUST[@]}" "$OUT/visa-medical.smart-health-card"
 expect VALID "${TRUST[@]}" "$OUT/visa-medical.pdf"
 echo "    (the same file with one character of one hospital-signed card changed:)"
-jq '.verifiableCredential[0] |= (.[0:100] + (if .[100:101] == "A" then "B" else "A" end) + .[101:])' \
+jq '.verifiableCredential[0] |= ((index(".") + 40) as $i
+      | .[0:$i] + (if .[$i:$i + 1] == "A" then "B" else "A" end) + .[$i + 1:])' \
   "$OUT/visa-medical.smart-health-card" >"$OUT/visa-medical-altered.smart-health-card"
 expect INVALID "${TRUST[@]}" "$OUT/visa-medical-altered.smart-health-card"
 

@@ -200,8 +200,10 @@ impl Peer {
 
     /// Signs a new checkpoint for everything appended so far.
     pub async fn sign_checkpoint(&self) -> Result<()> {
-        self.log.sign_checkpoint(&self.log_signer).await?;
-        let (cp, _) = self.log.signed_checkpoint().await?;
+        let note = self.log.sign_checkpoint(&self.log_signer).await?;
+        let note = spondon_ledger::Note::parse(note.as_bytes())?;
+        let cp = spondon_ledger::Checkpoint::from_text(&note.text)
+            .map_err(|e| PeerError::Integrity(format!("signed checkpoint: {e}")))?;
         self.signed_size.send_if_modified(|s| {
             let newer = cp.size > *s;
             if newer {

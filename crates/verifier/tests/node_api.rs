@@ -193,10 +193,16 @@ async fn matrix(database_url: Option<&str>) {
 
     // Not a grant / not a token / truncated base45 / empty: 422 with a specific code.
     let text = grant(&patient, &kid, |_| {});
+    // Base45 text whose length is 1 mod 3 can never decode; cut the grant to such a length.
+    let payload_len = text.len() - "SPONDON:1:".len();
+    let cut = (7..10).find(|c| (payload_len - c) % 3 == 1).unwrap();
     let bad = [
         (json!({"grant": list.sign(&root).unwrap()}), "not_a_grant"),
         (json!({"grant": "hello"}), "not_a_token"),
-        (json!({"grant": &text[..text.len() - 7]}), "base45_invalid"),
+        (
+            json!({"grant": &text[..text.len() - cut]}),
+            "base45_invalid",
+        ),
         (json!({"grant": &text[..text.len() - 30]}), ""),
         (json!({"grant": ""}), "empty"),
     ];

@@ -73,8 +73,13 @@ pub struct TrustList {
 }
 
 impl TrustList {
+    /// The member a credential's issuer names: by its id, or else by its peer URL (hospital
+    /// peers sign credentials with their public URL as `iss`, the same as their cards' `iss`).
     pub fn hospital(&self, id: &str) -> Option<&Hospital> {
-        self.hospitals.iter().find(|h| h.id == id)
+        self.hospitals
+            .iter()
+            .find(|h| h.id == id)
+            .or_else(|| self.hospitals.iter().find(|h| h.peer_url == id))
     }
 
     pub fn validate(&self) -> Result<(), TokenError> {
