@@ -515,19 +515,6 @@ impl HospitalCheck {
     }
 }
 
-/// The trust list to verify a credential issued by `iss` against. Peers sign credentials with
-/// their URL as `iss` while the authority may give hospitals short ids: a hospital whose peer URL
-/// is `iss` is then looked up under that name (the list itself was verified already).
-pub(crate) fn credential_anchor(list: &TrustList, iss: &str) -> TrustList {
-    let mut l = list.clone();
-    if l.hospital(iss).is_none()
-        && let Some(h) = l.hospitals.iter_mut().find(|h| h.peer_url == iss)
-    {
-        h.id = iss.to_owned();
-    }
-    l
-}
-
 pub(crate) fn record_key(source: &str, id: &str) -> String {
     format!("{source}\u{0}{id}")
 }
@@ -866,11 +853,10 @@ impl Wallet {
         let TokenClaims::Enrollment(e) = &parsed.claims else {
             return Err(bad("not an enrollment credential".into()));
         };
-        let list = credential_anchor(list, &e.hospital_id);
         parsed
             .verify(
                 &TrustAnchors {
-                    trust_list: Some(&list),
+                    trust_list: Some(list),
                     ..Default::default()
                 },
                 NumericDate::now(),
