@@ -271,10 +271,6 @@ impl Wallet {
         };
         let list = self.trust_list().await?;
         let parsed = spondon_core::token::decode_any(&text)?;
-        let list = match &parsed.issuer {
-            Some(iss) => crate::sync::credential_anchor(&list, iss),
-            None => list,
-        };
         parsed.verify(
             &TrustAnchors {
                 trust_list: Some(&list),

@@ -179,6 +179,35 @@ impl Store {
             .is_some())
     }
 
+    /// Which of `keys` have a row in `table`.
+    pub(crate) async fn existing(
+        &self,
+        table: Table,
+        keys: &[&str],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut by_idx = std::collections::HashMap::with_capacity(keys.len());
+        for k in keys {
+            by_idx.insert(self.keys.index(table.name(), k), (*k).to_owned());
+        }
+        let mut out = std::collections::HashSet::new();
+        let idxs: Vec<&Vec<u8>> = by_idx.keys().collect();
+        for chunk in idxs.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!("SELECT idx FROM {} WHERE idx IN ({marks})", table.name());
+            let mut q = sqlx::query(&sql);
+            for i in chunk {
+                q = q.bind(i.as_slice());
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                let idx: Vec<u8> = row.try_get(0)?;
+                if let Some(k) = by_idx.get(&idx) {
+                    out.insert(k.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every document of a table (decrypted; order is meaningless, callers sort).
     pub(crate) async fn all<T: DeserializeOwned>(&self, table: Table) -> Result<Vec<T>> {
         let sql = format!("SELECT idx, doc FROM {}", table.name());

@@ -515,19 +515,6 @@ impl HospitalCheck {
     }
 }
 
-/// The trust list to verify a credential issued by `iss` against. Peers sign credentials with
-/// their URL as `iss` while the authority may give hospitals short ids: a hospital whose peer URL
-/// is `iss` is then looked up under that name (the list itself was verified already).
-pub(crate) fn credential_anchor(list: &TrustList, iss: &str) -> TrustList {
-    let mut l = list.clone();
-    if l.hospital(iss).is_none()
-        && let Some(h) = l.hospitals.iter_mut().find(|h| h.peer_url == iss)
-    {
-        h.id = iss.to_owned();
-    }
-    l
-}
-
 pub(crate) fn record_key(source: &str, id: &str) -> String {
     format!("{source}\u{0}{id}")
 }
@@ -575,6 +562,15 @@ fn verify_records(
         out.extend(r?);
     }
     Ok(out)
+}
+
+/// A spawned task that is cancelled when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Messages from the per-peer fetch-and-verify tasks to the storing loop.
@@ -640,15 +636,30 @@ async fn peer_task_inner(
             .and_then(|b| b.try_into().ok()),
     };
     let mut cursor = state.cursor;
-    loop {
-        let pull: Pull = net
-            .signed_post(
-                key,
+    // The next page is fetched while this one is verified (its consistency proof starts at the
+    // size this page claims, which verification then confirms before the next page is checked).
+    let fetch = |since: u64, known_size: u64| {
+        let net = net.clone();
+        let key = key.clone();
+        let peer = peer.clone();
+        AbortOnDrop(tokio::spawn(async move {
+            net.signed_post::<Pull>(
+                &key,
                 &peer,
                 "/patient/records",
-                &serde_json::json!({"since": cursor, "known_size": known.size}),
+                &serde_json::json!({"since": since, "known_size": known_size}),
             )
-            .await?;
+            .await
+        }))
+    };
+    let mut next = Some(fetch(cursor, known.size));
+    while let Some(mut h) = next.take() {
+        let pull: Pull = (&mut h.0)
+            .await
+            .map_err(|e| WalletError::Internal(e.to_string()))??;
+        if pull.more && pull.cursor > cursor {
+            next = Some(fetch(pull.cursor, pull.tree_size));
+        }
         let check2 = check.clone();
         let known2 = known;
         let (records, accepted, cp_text) =
@@ -666,10 +677,10 @@ async fn peer_task_inner(
             .map_err(|e| WalletError::Internal(e.to_string()))?
             .map_err(|v| violation(&peer, v))?;
         let (cp, new_cursor, more) = cp_text;
-        if new_cursor < cursor {
+        if new_cursor < cursor || (more && new_cursor == cursor) {
             return Err(WalletError::BadResponse {
                 peer,
-                reason: "the cursor went backwards".into(),
+                reason: "the cursor did not advance".into(),
             });
         }
         let records: Vec<StoredRecord> = records
@@ -742,10 +753,10 @@ async fn peer_task_inner(
             }
         }
         let n = out.len();
-        if r.cursor < rcursor {
+        if r.cursor < rcursor || (n > 0 && r.cursor == rcursor) {
             return Err(WalletError::BadResponse {
                 peer,
-                reason: "the receipts cursor went backwards".into(),
+                reason: "the receipts cursor did not advance".into(),
             });
         }
         rcursor = r.cursor;
@@ -842,11 +853,10 @@ impl Wallet {
         let TokenClaims::Enrollment(e) = &parsed.claims else {
             return Err(bad("not an enrollment credential".into()));
         };
-        let list = credential_anchor(list, &e.hospital_id);
         parsed
             .verify(
                 &TrustAnchors {
-                    trust_list: Some(&list),
+                    trust_list: Some(list),
                     ..Default::default()
                 },
                 NumericDate::now(),
@@ -940,9 +950,11 @@ impl Wallet {
                         continue;
                     };
                     let mut writes = Vec::with_capacity(records.len() + 1);
+                    let keys: Vec<&str> = records.iter().map(|r| r.key.as_str()).collect();
+                    let existing = self.store.existing(Table::Records, &keys).await?;
                     let mut new = Vec::new();
                     for r in &records {
-                        if !self.store.contains(Table::Records, &r.key).await? {
+                        if !existing.contains(&r.key) {
                             new.push((Table::Records, r.key.clone()));
                         }
                         writes.push(self.store.encode(Table::Records, &r.key, r)?);
