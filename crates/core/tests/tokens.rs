@@ -260,6 +260,25 @@ fn credentials_need_the_trust_list() {
             .code(),
         "unknown_issuer"
     );
+    // Hospital peers sign with their public URL as the issuer: found by peer URL too.
+    let mut by_url = enrollment.clone();
+    by_url.hospital_id = "https://peer.dmch.gov.bd".into();
+    let text = by_url.sign(&hospital).unwrap();
+    token::decode_any(&text)
+        .unwrap()
+        .verify(&anchors, NOW)
+        .unwrap();
+    // The same key, but a URL that is not the member's.
+    by_url.hospital_id = "https://peer.dmch.gov.bd.evil.example".into();
+    let text = by_url.sign(&hospital).unwrap();
+    assert_eq!(
+        token::decode_any(&text)
+            .unwrap()
+            .verify(&anchors, NOW)
+            .unwrap_err()
+            .code(),
+        "unknown_issuer"
+    );
 
     let doctor = DoctorCredential {
         hospital_id: "dmch".into(),
