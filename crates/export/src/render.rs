@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use spondon_core::NumericDate;
+use spondon_core::shc::codes;
 
 /// One resource described for people.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,84 +24,6 @@ fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
         .filter(|t| !t.trim().is_empty())
 }
 
-/// Names of codes Spondon's hospitals use, for cards whose codings lost their `display` to the
-/// SMART Health Cards minification: (system fragment, code, name).
-const KNOWN_CODES: &[(&str, &str, &str)] = &[
-    ("loinc", "58410-2", "Complete blood count (CBC) panel"),
-    ("loinc", "777-3", "Platelets"),
-    ("loinc", "718-7", "Hemoglobin"),
-    ("loinc", "6690-2", "Leukocytes (white cell count)"),
-    ("loinc", "789-8", "Erythrocytes (red cell count)"),
-    ("loinc", "4544-3", "Hematocrit"),
-    ("loinc", "75377-4", "Dengue virus NS1 antigen"),
-    ("loinc", "1558-6", "Fasting glucose"),
-    ("loinc", "2345-7", "Glucose"),
-    ("loinc", "4548-4", "Hemoglobin A1c"),
-    ("loinc", "2160-0", "Creatinine"),
-    ("loinc", "1742-6", "Alanine aminotransferase (ALT)"),
-    ("loinc", "2093-3", "Total cholesterol"),
-    ("loinc", "24323-8", "Comprehensive metabolic panel"),
-    ("loinc", "94500-6", "SARS-CoV-2 RNA (NAA)"),
-    ("loinc", "94558-4", "SARS-CoV-2 antigen"),
-    ("loinc", "85354-9", "Blood pressure"),
-    ("loinc", "8480-6", "Systolic blood pressure"),
-    ("loinc", "8462-4", "Diastolic blood pressure"),
-    ("loinc", "29463-7", "Body weight"),
-    ("loinc", "8302-2", "Body height"),
-    ("loinc", "11477-7", "Microscopic observation, sputum (AFB)"),
-    ("loinc", "38379-4", "Mycobacterium tuberculosis DNA"),
-    ("icd-10", "A97.0", "Dengue without warning signs"),
-    ("icd-10", "A97.1", "Dengue with warning signs"),
-    ("icd-10", "A01.0", "Typhoid fever"),
-    ("icd-10", "A15.0", "Tuberculosis of lung"),
-    (
-        "icd-10",
-        "E11.9",
-        "Type 2 diabetes mellitus without complications",
-    ),
-    ("icd-10", "I10", "Essential (primary) hypertension"),
-    ("icd-10", "J45.9", "Asthma, unspecified"),
-    ("snomed", "10828004", "Positive"),
-    ("snomed", "260385009", "Negative"),
-    ("snomed", "260373001", "Detected"),
-    ("snomed", "260415000", "Not detected"),
-    ("cvx", "207", "COVID-19 vaccine, Moderna"),
-    ("cvx", "208", "COVID-19 vaccine, Pfizer-BioNTech"),
-    ("cvx", "210", "COVID-19 vaccine, AstraZeneca"),
-    ("cvx", "212", "COVID-19 vaccine, Janssen"),
-    ("cvx", "213", "COVID-19 vaccine, unspecified"),
-    ("cvx", "510", "COVID-19 vaccine, Sinopharm BIBP"),
-    ("cvx", "511", "COVID-19 vaccine, Sinovac"),
-    ("cvx", "19", "BCG vaccine"),
-    ("cvx", "08", "Hepatitis B vaccine"),
-    ("cvx", "03", "Measles, mumps and rubella (MMR) vaccine"),
-    ("cvx", "10", "Polio vaccine (IPV)"),
-    (
-        "cvx",
-        "20",
-        "Diphtheria, tetanus and pertussis (DTaP) vaccine",
-    ),
-    ("cvx", "35", "Tetanus toxoid vaccine"),
-    ("cvx", "62", "Human papillomavirus (HPV) vaccine"),
-    ("cvx", "25", "Typhoid vaccine, oral"),
-    ("cvx", "101", "Typhoid Vi capsular polysaccharide vaccine"),
-];
-
-fn system_label(system: &str) -> &'static str {
-    let system = system.to_ascii_lowercase();
-    if system.contains("loinc") {
-        "LOINC"
-    } else if system.contains("icd-10") {
-        "ICD-10"
-    } else if system.contains("snomed") {
-        "SNOMED CT"
-    } else if system.contains("cvx") {
-        "CVX"
-    } else {
-        ""
-    }
-}
-
 /// The text of a CodeableConcept: its `text`, else a coding's display, else the name of a known
 /// code, else "<system> <code>".
 pub(crate) fn concept(v: &Value) -> Option<String> {
@@ -115,17 +38,13 @@ pub(crate) fn concept(v: &Value) -> Option<String> {
         let (Some(system), Some(code)) = (s(c, "system"), s(c, "code")) else {
             continue;
         };
-        let system = system.to_ascii_lowercase();
-        if let Some((_, _, name)) = KNOWN_CODES
-            .iter()
-            .find(|(sys, k, _)| *k == code && system.contains(sys))
-        {
-            return Some((*name).to_owned());
+        if let Some(known) = codes::lookup(Some(system), code) {
+            return Some(known.name.to_owned());
         }
     }
     codings.iter().find_map(|c| {
         let code = s(c, "code")?;
-        let label = system_label(s(c, "system").unwrap_or(""));
+        let label = codes::system_label(s(c, "system").unwrap_or(""));
         Some(if label.is_empty() {
             code.to_owned()
         } else {

@@ -78,28 +78,13 @@ pub struct Filter {
     pub text: Option<String>,
 }
 
-/// Names of common codes. SMART Health Cards drop `Coding.display` and `CodeableConcept.text`
-/// when minified, so a card often carries only the code.
-const CODE_NAMES: &[(&str, &str)] = &[
-    ("58410-2", "CBC"),
-    ("777-3", "Platelets"),
-    ("718-7", "Hemoglobin"),
-    ("6690-2", "Leukocytes"),
-    ("75377-4", "Dengue NS1 antigen"),
-    ("1558-6", "Fasting glucose"),
-    ("4548-4", "HbA1c"),
-    ("2345-7", "Glucose"),
-    ("A97.0", "Dengue without warning signs"),
-    ("A01.0", "Typhoid fever"),
-    ("E11.9", "Type 2 diabetes mellitus"),
-    ("I10", "Essential (primary) hypertension"),
-    ("A15.0", "Pulmonary tuberculosis"),
-    ("10828004", "Positive"),
-    ("260385009", "Negative"),
-    ("AMB", "outpatient visit"),
-    ("IMP", "inpatient stay"),
-    ("EMER", "emergency visit"),
-];
+/// The name of a code: SMART Health Cards drop `Coding.display` and `CodeableConcept.text` when
+/// minified, so a card often carries only the code. Unknown codes show as themselves.
+fn code_name(system: Option<&str>, code: &str) -> String {
+    spondon_core::shc::codes::lookup(system, code)
+        .map(|k| k.short_name().to_owned())
+        .unwrap_or_else(|| code.to_owned())
+}
 
 fn text_of(v: &Value) -> Option<String> {
     if let Some(t) = v.get("text").and_then(Value::as_str) {
@@ -110,13 +95,7 @@ fn text_of(v: &Value) -> Option<String> {
         return Some(d.to_owned());
     }
     let code = c.get("code").and_then(Value::as_str)?;
-    Some(
-        CODE_NAMES
-            .iter()
-            .find(|(k, _)| *k == code)
-            .map(|(_, n)| (*n).to_owned())
-            .unwrap_or_else(|| code.to_owned()),
-    )
+    Some(code_name(c.get("system").and_then(Value::as_str), code))
 }
 
 fn num(v: &Value) -> Option<String> {
@@ -250,13 +229,7 @@ fn item(r: &Value) -> Option<Item> {
                         .map(str::to_owned)
                         .or_else(|| {
                             let code = c.get("code").and_then(Value::as_str)?;
-                            Some(
-                                CODE_NAMES
-                                    .iter()
-                                    .find(|(k, _)| *k == code)
-                                    .map(|(_, n)| (*n).to_owned())
-                                    .unwrap_or_else(|| code.to_owned()),
-                            )
+                            Some(code_name(c.get("system").and_then(Value::as_str), code))
                         })
                 })
                 .unwrap_or_else(|| "visit".to_owned()),

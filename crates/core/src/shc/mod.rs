@@ -12,6 +12,7 @@
 //!
 //! Every failure is a specific [`ShcError`] variant with a stable [`ShcError::code`].
 
+pub mod codes;
 pub mod directory;
 pub mod fhir;
 pub mod file;

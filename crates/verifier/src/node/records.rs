@@ -370,27 +370,6 @@ fn verify_batch(
     Ok(out)
 }
 
-/// Names of common codes, for cards minified without `display` (SMART Health Cards drop it to
-/// fit a QR code).
-const CODE_NAMES: &[(&str, &str)] = &[
-    ("58410-2", "Complete blood count (CBC) panel"),
-    ("777-3", "Platelets"),
-    ("718-7", "Hemoglobin"),
-    ("6690-2", "Leukocytes (WBC)"),
-    ("789-8", "Erythrocytes (RBC)"),
-    ("4544-3", "Hematocrit"),
-    ("1558-6", "Fasting glucose"),
-    ("2345-7", "Glucose"),
-    ("4548-4", "Hemoglobin A1c"),
-    ("75377-4", "Dengue virus NS1 antigen"),
-    ("2160-0", "Creatinine"),
-    ("A01.0", "Typhoid fever"),
-    ("A15.0", "Tuberculosis of lung"),
-    ("A97.0", "Dengue without warning signs"),
-    ("E11.9", "Type 2 diabetes mellitus without complications"),
-    ("I10", "Essential (primary) hypertension"),
-];
-
 fn text_of(concept: &Value) -> Option<String> {
     concept["text"]
         .as_str()
@@ -399,8 +378,8 @@ fn text_of(concept: &Value) -> Option<String> {
         .or_else(|| {
             let c = &concept["coding"][0];
             let code = c["code"].as_str()?;
-            if let Some((_, name)) = CODE_NAMES.iter().find(|(k, _)| *k == code) {
-                return Some((*name).to_owned());
+            if let Some(known) = spondon_core::shc::codes::lookup(c["system"].as_str(), code) {
+                return Some(known.name.to_owned());
             }
             Some(code).map(|code| match c["system"].as_str() {
                 Some(s) if s.contains("icd-10") => format!("ICD-10 {code}"),
