@@ -5,11 +5,12 @@ set -euo pipefail
 
 # dbus, gnome-keyring: a Secret Service for the keychain tests (scripts/with-keyring.sh);
 # libdbus-1-dev: the Secret Service client in crates/keystore links libdbus;
-# chromium, chromium-driver: the verifier page's browser tests;
+# chromium, chromium-driver, fonts-dejavu-core: the verifier page's browser tests (readable
+# screenshots);
 # poppler-utils: the export tests render the PDF with pdftoppm;
 # curl, jq: the demo talks to the nodes' HTTP APIs.
 APT_PACKAGES=(build-essential pkg-config ca-certificates postgresql dbus gnome-keyring libdbus-1-dev
-  chromium chromium-driver poppler-utils curl jq)
+  chromium chromium-driver fonts-dejavu-core poppler-utils curl jq)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
