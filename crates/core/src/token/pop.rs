@@ -7,9 +7,7 @@
 
 use serde::Serialize;
 
-use super::cbor;
-use super::claims::{self, ClaimsBuilder};
-use super::self_signed::{F_EXTRA as F_GRANT, F_KEY, F_METHOD, F_NONCE, F_URL, Spec, htu};
+use super::self_signed::{Spec, htu};
 use super::{TokenError, TokenKind, ser};
 use crate::keys::{Es256KeyPair, Es256PublicKey};
 use crate::time::NumericDate;
@@ -65,23 +63,20 @@ impl PopProof {
 
     /// Signs the proof; returns its base64url text.
     pub fn sign(&self, audience: &Es256KeyPair) -> Result<String, TokenError> {
-        self.validate()?;
-        if audience.public_key() != &self.key {
-            return Err(TokenError::Invalid(
-                "the signing key is not the proof's key",
-            ));
-        }
-        let payload = ClaimsBuilder::new(TokenKind::PopProof)
-            .date(claims::CLAIM_IAT, self.issued_at)
-            .claim(claims::CLAIM_CTI, cbor::bytes(&self.id))
-            .field(F_KEY, cbor::bytes(self.key.sec1()))
-            .field(F_METHOD, cbor::text(&self.method))
-            .field(F_URL, cbor::text(&self.url))
-            .field(F_NONCE, cbor::bytes(&self.nonce))
-            .field(F_GRANT, cbor::bytes(&self.grant_id))
-            .encode()?;
-        let cose = super::cose::sign(audience, Some(&claims::kid_bytes(&self.key)), payload)?;
-        Ok(crate::b64::encode(cose))
+        super::self_signed::sign(
+            TokenKind::PopProof,
+            audience,
+            &super::self_signed::ToSign {
+                id: &self.id,
+                key: &self.key,
+                method: &self.method,
+                url: &self.url,
+                nonce: &self.nonce,
+                extra: &self.grant_id,
+                issued_at: self.issued_at,
+            },
+            "the signing key is not the proof's key",
+        )
     }
 
     /// Makes and signs a proof for `request` under `grant_id` at `now`, with a fresh id.

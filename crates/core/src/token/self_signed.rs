@@ -5,9 +5,9 @@
 //! limit and the meaning of field 6 (grant id, body hash).
 
 use super::cbor;
-use super::claims;
+use super::claims::{self, ClaimsBuilder};
 use super::{TokenError, TokenKind};
-use crate::keys::Es256PublicKey;
+use crate::keys::{Es256KeyPair, Es256PublicKey};
 use crate::time::NumericDate;
 
 pub(crate) const F_KEY: i64 = 2;
@@ -64,6 +64,44 @@ pub(crate) fn validate(
         });
     }
     claims::check_date(issued_at, "iat (6)")
+}
+
+/// The common content of a token about to be signed, borrowed from the kind's struct.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ToSign<'a> {
+    pub id: &'a [u8; 16],
+    pub key: &'a Es256PublicKey,
+    pub method: &'a str,
+    pub url: &'a str,
+    pub nonce: &'a [u8],
+    /// Field 6.
+    pub extra: &'a [u8],
+    pub issued_at: NumericDate,
+}
+
+/// Validates and signs a self-signed token of `kind` with `signer`, which must hold the key the
+/// token carries (`wrong_key` is the refusal otherwise); returns its base64url text.
+pub(crate) fn sign(
+    kind: TokenKind,
+    signer: &Es256KeyPair,
+    t: &ToSign<'_>,
+    wrong_key: &'static str,
+) -> Result<String, TokenError> {
+    validate(t.method, t.url, t.nonce, t.issued_at)?;
+    if signer.public_key() != t.key {
+        return Err(TokenError::Invalid(wrong_key));
+    }
+    let payload = ClaimsBuilder::new(kind)
+        .date(claims::CLAIM_IAT, t.issued_at)
+        .claim(claims::CLAIM_CTI, cbor::bytes(t.id))
+        .field(F_KEY, cbor::bytes(t.key.sec1()))
+        .field(F_METHOD, cbor::text(t.method))
+        .field(F_URL, cbor::text(t.url))
+        .field(F_NONCE, cbor::bytes(t.nonce))
+        .field(F_EXTRA, cbor::bytes(t.extra))
+        .encode()?;
+    let cose = super::cose::sign(signer, Some(&claims::kid_bytes(t.key)), payload)?;
+    Ok(crate::b64::encode(cose))
 }
 
 /// The request URL as signed (DPoP `htu`): query and fragment removed.

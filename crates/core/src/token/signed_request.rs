@@ -8,9 +8,7 @@
 
 use serde::Serialize;
 
-use super::cbor;
-use super::claims::{self, ClaimsBuilder};
-use super::self_signed::{F_EXTRA as F_BODY, F_KEY, F_METHOD, F_NONCE, F_URL, Spec, htu};
+use super::self_signed::{Spec, htu};
 use super::{TokenError, TokenKind, ser};
 use crate::keys::{Es256KeyPair, Es256PublicKey, sha256};
 use crate::time::NumericDate;
@@ -67,23 +65,20 @@ impl SignedRequest {
 
     /// Signs; returns the base64url text.
     pub fn sign(&self, signer: &Es256KeyPair) -> Result<String, TokenError> {
-        self.validate()?;
-        if signer.public_key() != &self.key {
-            return Err(TokenError::Invalid(
-                "the signing key is not the request's key",
-            ));
-        }
-        let payload = ClaimsBuilder::new(TokenKind::SignedRequest)
-            .date(claims::CLAIM_IAT, self.issued_at)
-            .claim(claims::CLAIM_CTI, cbor::bytes(&self.id))
-            .field(F_KEY, cbor::bytes(self.key.sec1()))
-            .field(F_METHOD, cbor::text(&self.method))
-            .field(F_URL, cbor::text(&self.url))
-            .field(F_NONCE, cbor::bytes(&self.nonce))
-            .field(F_BODY, cbor::bytes(&self.body_hash))
-            .encode()?;
-        let cose = super::cose::sign(signer, Some(&claims::kid_bytes(&self.key)), payload)?;
-        Ok(crate::b64::encode(cose))
+        super::self_signed::sign(
+            TokenKind::SignedRequest,
+            signer,
+            &super::self_signed::ToSign {
+                id: &self.id,
+                key: &self.key,
+                method: &self.method,
+                url: &self.url,
+                nonce: &self.nonce,
+                extra: &self.body_hash,
+                issued_at: self.issued_at,
+            },
+            "the signing key is not the request's key",
+        )
     }
 
     /// Makes and signs a signature over `target` at `now`, with a fresh id.
