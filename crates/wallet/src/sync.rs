@@ -404,29 +404,20 @@ impl HospitalCheck {
         if card.rid() != Some(r.id.as_str()) {
             return Err(bad("card rid does not match the record id".into()));
         }
-        let entry_bytes = std_b64(&r.entry).ok_or_else(|| bad("log entry is not base64".into()))?;
-        let entry = LogEntry::decode(&entry_bytes).map_err(|e| bad(format!("log entry: {e}")))?;
-        if entry.kind != EntryKind::RecordIssued {
-            return Err(bad("log entry is not a record issuance".into()));
-        }
-        let salt: [u8; 32] = spondon_core::b64::decode_array(&r.salt)
-            .ok_or_else(|| bad("salt is not 32 bytes of base64url".into()))?;
-        if !entry.opens(&Opening {
-            salt,
-            payload: r.jws.as_bytes().to_vec(),
-        }) {
-            return Err(bad("the log entry does not commit to this card".into()));
-        }
-        let proof =
-            hashes(&r.inclusion_proof).ok_or_else(|| bad("malformed inclusion proof".into()))?;
-        verify_inclusion(
-            &leaf_hash(&entry_bytes),
-            r.log_index,
-            cp.checkpoint.size,
-            &proof,
-            &cp.checkpoint.root,
+        check_logged(
+            &Logged {
+                entry: &r.entry,
+                salt: &r.salt,
+                log_index: r.log_index,
+                inclusion_proof: &r.inclusion_proof,
+            },
+            |k| k == EntryKind::RecordIssued,
+            "a record issuance",
+            r.jws.as_bytes().to_vec(),
+            "card",
+            cp,
         )
-        .map_err(|e| bad(format!("inclusion: {e}")))?;
+        .map_err(bad)?;
         Ok(StoredRecord {
             key: record_key(&self.hospital.peer_url, &r.id),
             id: r.id.clone(),
@@ -451,31 +442,22 @@ impl HospitalCheck {
             log_index: r.log_index,
             reason,
         };
-        let entry_bytes = std_b64(&r.entry).ok_or_else(|| bad("log entry is not base64".into()))?;
-        let entry = LogEntry::decode(&entry_bytes).map_err(|e| bad(format!("log entry: {e}")))?;
-        if !matches!(
-            entry.kind,
-            EntryKind::AccessGranted | EntryKind::AccessDenied
-        ) {
-            return Err(bad("log entry is not an access event".into()));
-        }
-        let salt: [u8; 32] = spondon_core::b64::decode_array(&r.salt)
-            .ok_or_else(|| bad("salt is not 32 bytes".into()))?;
         let payload = serde_json::to_vec(&r.event).map_err(|e| bad(e.to_string()))?;
         let payload_text = payload.clone();
-        if !entry.opens(&Opening { salt, payload }) {
-            return Err(bad("the log entry does not commit to this event".into()));
-        }
-        let proof =
-            hashes(&r.inclusion_proof).ok_or_else(|| bad("malformed inclusion proof".into()))?;
-        verify_inclusion(
-            &leaf_hash(&entry_bytes),
-            r.log_index,
-            cp.checkpoint.size,
-            &proof,
-            &cp.checkpoint.root,
+        let entry = check_logged(
+            &Logged {
+                entry: &r.entry,
+                salt: &r.salt,
+                log_index: r.log_index,
+                inclusion_proof: &r.inclusion_proof,
+            },
+            |k| matches!(k, EntryKind::AccessGranted | EntryKind::AccessDenied),
+            "an access event",
+            payload,
+            "event",
+            cp,
         )
-        .map_err(|e| bad(format!("inclusion: {e}")))?;
+        .map_err(bad)?;
         let ev = &r.event;
         let s = |k: &str| ev.get(k).and_then(|v| v.as_str()).map(str::to_owned);
         if s("peer").as_deref() != Some(self.hospital.peer_url.as_str()) {
@@ -513,6 +495,49 @@ impl HospitalCheck {
             checkpoint: Some(cp.note.to_text()),
         })
     }
+}
+
+/// Where a pulled item sits in the log, as the peer sent it.
+struct Logged<'a> {
+    /// The log entry, standard base64.
+    entry: &'a str,
+    /// The salt opening the entry's commitment, base64url.
+    salt: &'a str,
+    log_index: u64,
+    inclusion_proof: &'a [String],
+}
+
+/// Checks that a pulled item is in the log: its entry decodes and is of an `expected` kind, it
+/// commits to `payload` under the salt, and it is included in `cp`. Returns the entry, or why
+/// not (`what` names the payload in that reason).
+fn check_logged(
+    item: &Logged<'_>,
+    kind_ok: impl Fn(EntryKind) -> bool,
+    expected: &str,
+    payload: Vec<u8>,
+    what: &str,
+    cp: &SignedCheckpoint,
+) -> Result<LogEntry, String> {
+    let entry_bytes = std_b64(item.entry).ok_or("log entry is not base64")?;
+    let entry = LogEntry::decode(&entry_bytes).map_err(|e| format!("log entry: {e}"))?;
+    if !kind_ok(entry.kind) {
+        return Err(format!("log entry is not {expected}"));
+    }
+    let salt: [u8; 32] =
+        spondon_core::b64::decode_array(item.salt).ok_or("salt is not 32 bytes of base64url")?;
+    if !entry.opens(&Opening { salt, payload }) {
+        return Err(format!("the log entry does not commit to this {what}"));
+    }
+    let proof = hashes(item.inclusion_proof).ok_or("malformed inclusion proof")?;
+    verify_inclusion(
+        &leaf_hash(&entry_bytes),
+        item.log_index,
+        cp.checkpoint.size,
+        &proof,
+        &cp.checkpoint.root,
+    )
+    .map_err(|e| format!("inclusion: {e}"))?;
+    Ok(entry)
 }
 
 pub(crate) fn record_key(source: &str, id: &str) -> String {
