@@ -36,10 +36,7 @@ pub struct TrustState {
 impl TrustState {
     /// The hospital a grant's peer entry names (its peer URL or its id).
     pub fn hospital_for_peer(&self, peer: &str) -> Option<&token::Hospital> {
-        self.list
-            .hospitals
-            .iter()
-            .find(|h| h.peer_url == peer || h.id == peer)
+        self.list.hospital(peer)
     }
 }
 
