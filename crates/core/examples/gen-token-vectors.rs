@@ -344,16 +344,14 @@ fn main() -> Result<()> {
     ));
     let mut bearer = typical_grant(&k);
     bearer.id = *b"grant-0000000002";
-    bearer.audience = Audience::Bearer {
-        passcode_hash: Grant::passcode_hash(&bearer.id, "482916"),
-    };
+    bearer.audience = Audience::Bearer;
     bearer.use_limit = Some(1);
     bearer.purpose = Purpose::VisaMedical;
     bearer.categories = vec![Category::LabResult, Category::Immunization];
     bearer.record_ids = vec!["dmch/DiagnosticReport/77".into()];
     vectors.push(v(
         "02-grant-bearer",
-        "A bearer grant: passcode hash (passcode 482916), one use, plus one explicit record id.",
+        "A bearer grant: passcode flag (the peers hold the verifier, the grant none), one use, plus one explicit record id.",
         bearer.sign(&k.patient)?,
     ));
     let rev = Revocation {
@@ -612,8 +610,19 @@ fn main() -> Result<()> {
     ));
     vectors.push(v(
         "48-bearer-without-passcode",
-        "No cnf and no passcode hash.",
+        "No cnf and no passcode flag.",
         m(&|m| m.retain(|(k, _)| key_of(k) != Some(8)))?,
+    ));
+    vectors.push(v(
+        "69-bearer-v1-passcode-hash",
+        "A bearer grant in the withdrawn v1 form: a 32-byte passcode hash in field 9, crackable from a photo of the QR.",
+        m(&|m| {
+            m.retain(|(k, _)| key_of(k) != Some(8));
+            if let Some(s) = spondon_map(m) {
+                set(s, 8, int(1));
+                set(s, 9, Value::Bytes(vec![7; 32]));
+            }
+        })?,
     ));
     vectors.push(v(
         "49-unknown-category",

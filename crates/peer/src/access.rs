@@ -17,8 +17,28 @@ use crate::peer::{Peer, on_db, to_i64, to_u64};
 
 /// Most record ids a redemption may ask for.
 pub const MAX_REQUESTED_IDS: usize = 64;
-/// Wrong passcodes a bearer grant tolerates before it is locked for good.
+/// Wrong passcodes a bearer grant tolerates across all the peers it names before it is locked
+/// for good: each of its `n` peers allows `max(1, 5 / n)`, so the consortium as a whole allows at
+/// most `max(5, n)` guesses with no coordination between peers.
 pub const MAX_PASSCODE_FAILURES: i64 = 5;
+
+/// A patient registers the passcode verifier of a bearer grant (signed request).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasscodeRegistration {
+    /// The bearer grant (`SPONDON:1:…`), signed by the same key as the request.
+    pub grant: String,
+    /// `Grant::passcode_verifier(grant id, passcode)`, base64url (32 bytes).
+    pub verifier: String,
+}
+
+/// The answer to a passcode registration.
+#[derive(Debug, Clone, Serialize)]
+pub struct PasscodeRegistered {
+    pub grant_id: String,
+    /// Wrong passcodes this peer tolerates for the grant.
+    pub max_failures: u64,
+}
 
 /// A grant redemption.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -327,7 +347,7 @@ impl Peer {
         }
         // 2. Proof of possession by the audience key, over this request and a fresh nonce;
         //    or, for a bearer grant, its passcode (attempts limited).
-        if matches!(grant.audience, spondon_core::token::Audience::Bearer { .. }) {
+        if matches!(grant.audience, spondon_core::token::Audience::Bearer) {
             if matches!(scope, Scope::Write(_)) {
                 return Err(deny(PeerError::OutOfScope));
             }
@@ -434,20 +454,77 @@ impl Peer {
         Ok(())
     }
 
+    /// A bearer grant's passcode against the verifier its patient registered here. The attempt
+    /// is counted before the comparison in one conditional update (so concurrent guesses cannot
+    /// exceed the limit) and given back when the passcode is right.
     async fn check_passcode(&self, grant: &Grant, passcode: Option<&str>) -> Result<()> {
-        let failures: Option<i64> = on_db!(&self.db, p => sqlx::query("SELECT failures FROM peer_passcode_failures WHERE grant_id = $1")
-            .bind(&grant.id[..]).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?);
-        if failures.unwrap_or(0) >= MAX_PASSCODE_FAILURES {
-            return Err(PeerError::PasscodeLocked);
-        }
         let passcode = passcode.ok_or(PeerError::PasscodeRequired)?;
-        if grant.check_passcode(passcode) {
-            return Ok(());
+        let kid = grant.patient_key.kid();
+        let verifier: Option<Vec<u8>> = on_db!(&self.db, p => sqlx::query("UPDATE peer_grant_passcodes SET attempts = attempts + 1 WHERE patient_kid = $1 AND grant_id = $2 AND attempts < max_failures RETURNING verifier")
+            .bind(kid).bind(&grant.id[..]).fetch_optional(p).await?
+            .map(|r| r.try_get(0)).transpose()?);
+        let Some(verifier) = verifier else {
+            let known: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_grant_passcodes WHERE patient_kid = $1 AND grant_id = $2")
+                .bind(kid).bind(&grant.id[..]).fetch_one(p).await?.try_get(0)?);
+            return Err(if known > 0 {
+                PeerError::PasscodeLocked
+            } else {
+                PeerError::PasscodeNotRegistered
+            });
+        };
+        let verifier: [u8; 32] = verifier
+            .try_into()
+            .map_err(|_| PeerError::Integrity("stored passcode verifier".into()))?;
+        if !Grant::passcode_matches(&grant.id, passcode, &verifier) {
+            return Err(PeerError::BadPasscode);
         }
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_passcode_failures (grant_id, failures) VALUES ($1, 1) ON CONFLICT (grant_id) DO UPDATE SET failures = peer_passcode_failures.failures + 1")
-            .bind(&grant.id[..]).execute(p).await?.rows_affected());
-        Err(PeerError::BadPasscode)
+        on_db!(&self.db, p => sqlx::query("UPDATE peer_grant_passcodes SET attempts = attempts - 1 WHERE patient_kid = $1 AND grant_id = $2 AND attempts > 0")
+            .bind(kid).bind(&grant.id[..]).execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    /// Registers the passcode verifier of one of the signing patient's bearer grants that names
+    /// this peer. Once only: a second registration is refused (it could reset the count).
+    pub async fn register_passcode(
+        &self,
+        parts: &RequestParts<'_>,
+        req: &PasscodeRegistration,
+    ) -> Result<PasscodeRegistered> {
+        let key = self.check_signed(parts).await?;
+        self.enrolled_patient(&key).await?;
+        let now = NumericDate::now();
+        let grant = Grant::decode_and_verify(&req.grant, now).map_err(PeerError::Grant)?;
+        if grant.patient_key != key {
+            return Err(PeerError::field(
+                "grant",
+                "must be signed by the same key as the request",
+            ));
+        }
+        if !matches!(grant.audience, spondon_core::token::Audience::Bearer) {
+            return Err(PeerError::field("grant", "is not a bearer (passcode) grant"));
+        }
+        if !grant.peers.iter().any(|p| p == &self.config.url) {
+            return Err(PeerError::WrongPeer);
+        }
+        let verifier = spondon_core::b64::decode_array::<32>(&req.verifier)
+            .ok_or_else(|| PeerError::field("verifier", "must be 32 bytes, base64url"))?;
+        let peers = i64::try_from(grant.peers.len()).unwrap_or(i64::MAX).max(1);
+        let max_failures = (MAX_PASSCODE_FAILURES / peers).max(1);
+        let res = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_grant_passcodes (patient_kid, grant_id, verifier, attempts, max_failures, registered_at) VALUES ($1, $2, $3, 0, $4, $5)")
+            .bind(key.kid()).bind(&grant.id[..]).bind(&verifier[..]).bind(max_failures).bind(now.seconds())
+            .execute(p).await.map(|r| r.rows_affected()));
+        match res {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(PeerError::PasscodeAlreadyRegistered);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!("bearer grant passcode registered");
+        Ok(PasscodeRegistered {
+            grant_id: spondon_core::b64::encode(grant.id),
+            max_failures: to_u64(max_failures)?,
+        })
     }
 
     /// Records a PoP id; false if it was seen within the skew window.
@@ -606,7 +683,7 @@ impl Peer {
 fn audience_kid(g: &Grant) -> Option<String> {
     match &g.audience {
         spondon_core::token::Audience::Key { kid } => Some(kid.clone()),
-        spondon_core::token::Audience::Bearer { .. } => None,
+        spondon_core::token::Audience::Bearer => None,
     }
 }
 

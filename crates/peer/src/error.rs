@@ -99,6 +99,10 @@ pub enum PeerError {
     BadPasscode,
     #[error("too many wrong passcodes: this grant is locked")]
     PasscodeLocked,
+    #[error("the patient has not registered a passcode for this bearer grant here")]
+    PasscodeNotRegistered,
+    #[error("a passcode is already registered for this grant")]
+    PasscodeAlreadyRegistered,
 }
 
 impl PeerError {
@@ -150,6 +154,8 @@ impl PeerError {
             PeerError::PasscodeRequired => "passcode_required",
             PeerError::BadPasscode => "bad_passcode",
             PeerError::PasscodeLocked => "passcode_locked",
+            PeerError::PasscodeNotRegistered => "passcode_not_registered",
+            PeerError::PasscodeAlreadyRegistered => "passcode_already_registered",
         }
     }
 
@@ -172,7 +178,7 @@ impl PeerError {
             | PeerError::Replayed
             | PeerError::PasscodeRequired
             | PeerError::BadPasscode => StatusCode::UNAUTHORIZED,
-            PeerError::PasscodeLocked => StatusCode::FORBIDDEN,
+            PeerError::PasscodeLocked | PeerError::PasscodeNotRegistered => StatusCode::FORBIDDEN,
             PeerError::Grant(_)
             | PeerError::WrongPeer
             | PeerError::PatientNotEnrolled
@@ -180,7 +186,9 @@ impl PeerError {
             | PeerError::UseLimitExceeded
             | PeerError::OutOfScope
             | PeerError::DoctorNotRegistered => StatusCode::FORBIDDEN,
-            PeerError::DuplicateRevocation | PeerError::AlreadyRevoked => StatusCode::CONFLICT,
+            PeerError::DuplicateRevocation
+            | PeerError::AlreadyRevoked
+            | PeerError::PasscodeAlreadyRegistered => StatusCode::CONFLICT,
             PeerError::TooManyNonces => StatusCode::SERVICE_UNAVAILABLE,
             PeerError::UnknownPatient
             | PeerError::UnknownDoctor

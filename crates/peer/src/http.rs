@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use serde::de::DeserializeOwned;
 
-use crate::access::{ReceiptsRequest, RedeemRequest, RevokeRequest, WriteRequest};
+use crate::access::{
+    PasscodeRegistration, ReceiptsRequest, RedeemRequest, RevokeRequest, WriteRequest,
+};
 use crate::error::{PeerError, Result, problem};
 use crate::fhir_api::DetailsUpdate;
 use crate::patient::{EnrollRequest, PullRequest, RequestParts};
@@ -64,6 +66,7 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/patient/records", "Incremental pull of the signing patient's records with log proofs (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/receipts", "The signing patient's access receipts with log proofs (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/revocations", "Register a revocation, effective at once (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/patient/grant-passcodes", "Register the passcode verifier of a bearer grant (Spondon-Signature by the grant's patient key); once per grant", staff = false, body = true),
     route!("post", "/patient/details", "The signing patient updates phone, district or upazila (Spondon-Signature)", staff = false, body = true),
     route!("post", "/Patient/{id}/$health-cards-issue", "SMART Health Cards $health-cards-issue (Spondon-Signature by the enrolled key)", staff = false, body = true),
     route!("post", "/grant/records", "Redeem a grant (Spondon-PoP): exactly the granted records with proofs; every attempt is logged", staff = false, body = true),
@@ -94,6 +97,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/patient/records" => post(pull),
         "/patient/receipts" => post(receipts),
         "/patient/revocations" => post(revoke),
+        "/patient/grant-passcodes" => post(register_passcode),
         "/patient/details" => post(update_details),
         "/Patient/{id}/$health-cards-issue" => post(health_cards_issue),
         "/grant/records" => post(redeem),
@@ -463,6 +467,14 @@ async fn revoke(State(peer): State<AppState>, req: Signed<RevokeRequest>) -> Res
         StatusCode::CREATED,
         &serde_json::json!({"log_index": index}),
     ))
+}
+
+async fn register_passcode(
+    State(peer): State<AppState>,
+    req: Signed<PasscodeRegistration>,
+) -> Result<Response> {
+    let out = peer.register_passcode(&req.parts(), &req.body).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
 }
 
 async fn update_details(

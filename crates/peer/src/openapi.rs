@@ -40,6 +40,7 @@ fn success(path: &str) -> (u16, &'static str, Value) {
         "/patient/records" => (200, json, schema_ref("Pull")),
         "/patient/receipts" => (200, json, schema_ref("Receipts")),
         "/patient/revocations" => (201, json, schema_ref("LogIndex")),
+        "/patient/grant-passcodes" => (201, json, schema_ref("PasscodeRegistered")),
         "/Patient/{id}/$health-cards-issue" => (
             200,
             "application/fhir+json",
@@ -152,6 +153,7 @@ fn body_schema(path: &str) -> Value {
         "/patient/receipts" => obj(&[], json!({"since": u})),
         "/patient/revocations" => obj(&["revocation"], json!({"revocation": s})),
         "/patient/details" => obj(&[], json!({"phone": s, "district": s, "upazila": s})),
+        "/patient/grant-passcodes" => obj(&["grant", "verifier"], json!({"grant": s, "verifier": s})),
         "/grant/records" => obj(
             &["grant"],
             json!({"grant": s, "record_ids": {"type": "array", "items": s}, "passcode": s}),
@@ -199,6 +201,7 @@ fn response_schemas() -> Value {
         "Receipts": all(json!({"receipts": arr("Receipt"), "cursor": u, "checkpoint": s, "tree_size": u})),
         "Redeemed": all(json!({"records": arr("PulledRecord"), "checkpoint": s, "tree_size": u, "access_log_index": u})),
         "LogIndex": all(json!({"log_index": u})),
+        "PasscodeRegistered": all(json!({"grant_id": s, "max_failures": u})),
     })
 }
 
@@ -222,7 +225,7 @@ pub fn document(config: &Config) -> Value {
             "securitySchemes": {
                 "staffToken": {"type": "http", "scheme": "bearer", "description": "Staff token created by `spondon-peer init` or `staff-token`"},
                 "patientSignature": {"type": "apiKey", "in": "header", "name": "Spondon-Signature", "description": "token::SignedRequest by the patient key over method, URL, nonce (POST /nonce), time and body hash (docs/protocol.md §7a)"},
-                "proofOfPossession": {"type": "apiKey", "in": "header", "name": "Spondon-PoP", "description": "token::PopProof by the grant's audience key (docs/protocol.md §7); bearer grants send a passcode instead"},
+                "proofOfPossession": {"type": "apiKey", "in": "header", "name": "Spondon-PoP", "description": "token::PopProof by the grant's audience key (docs/protocol.md §7); bearer grants send a passcode instead, checked against the verifier the patient registered"},
             },
             "schemas": response_schemas(),
         },

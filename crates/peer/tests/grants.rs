@@ -648,13 +648,28 @@ async fn bearer(db: Option<&str>) {
         201
     );
     let nobody = Es256KeyPair::generate().unwrap();
-    let bearer_grant = |pass: &'static str| {
+    let bearer_grant = |peers: Vec<String>| {
         grant(&patient, &nobody, move |g| {
-            g.audience = Audience::Bearer {
-                passcode_hash: Grant::passcode_hash(&g.id, pass),
-            };
+            g.audience = Audience::Bearer;
             g.use_limit = Some(1);
+            g.peers = peers;
         })
+    };
+    let stranger = Es256KeyPair::generate().unwrap();
+    let register = |text: String, pass: &'static str, key: &'static str| {
+        let tp = &tp;
+        let k = if key == "patient" { &patient } else { &stranger };
+        async move {
+            let g = Grant::decode_and_verify(&text, NumericDate::now()).unwrap();
+            let verifier = spondon_core::b64::encode(Grant::passcode_verifier(&g.id, pass));
+            signed(
+                tp,
+                k,
+                "/patient/grant-passcodes",
+                &json!({"grant": text, "verifier": verifier}),
+            )
+            .await
+        }
     };
     let post = |body: Value| async move {
         request(
@@ -666,7 +681,28 @@ async fn bearer(db: Option<&str>) {
         )
         .await
     };
-    let (_, text) = bearer_grant("4711-2938");
+    let here = vec![URL.to_owned()];
+    let (_, text) = bearer_grant(here.clone());
+    // The QR alone is useless: nothing to test offline, and no peer serves it unregistered.
+    let r = post(json!({"grant": text, "passcode": "4711-2938"})).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (403, "passcode_not_registered")
+    );
+    // Only the grant's own (enrolled) patient key registers the verifier, once.
+    let r = register(text.clone(), "4711-2938", "stranger").await;
+    assert_eq!((r.status, r.code().as_str()), (401, "not_enrolled"));
+    let r = register(text.clone(), "4711-2938", "patient").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["max_failures"], 5);
+    let r = register(text.clone(), "0000-0000", "patient").await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (409, "passcode_already_registered")
+    );
+    let (_, key_bound) = grant(&patient, &nobody, |_| {});
+    let r = register(key_bound, "4711-2938", "patient").await;
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_field"));
     let r = post(json!({"grant": text})).await;
     assert_eq!((r.status, r.code().as_str()), (401, "passcode_required"));
     let r = post(json!({"grant": text, "passcode": "0000-0000"})).await;
@@ -677,7 +713,8 @@ async fn bearer(db: Option<&str>) {
     let r = post(json!({"grant": text, "passcode": "4711-2938"})).await;
     assert_eq!((r.status, r.code().as_str()), (403, "use_limit_exceeded"));
     // Guessing is limited: after 5 wrong passcodes even the right one is refused.
-    let (_, text) = bearer_grant("1234-5678");
+    let (_, text) = bearer_grant(here.clone());
+    assert_eq!(register(text.clone(), "1234-5678", "patient").await.status, 201);
     for _ in 0..5 {
         assert_eq!(
             post(json!({"grant": text, "passcode": "guess"}))
@@ -688,10 +725,56 @@ async fn bearer(db: Option<&str>) {
     }
     let r = post(json!({"grant": text, "passcode": "1234-5678"})).await;
     assert_eq!((r.status, r.code().as_str()), (403, "passcode_locked"));
+    // Across the consortium: a grant naming 3 peers allows one wrong guess at each.
+    let (_, text) = bearer_grant(vec![
+        URL.to_owned(),
+        "https://cmch.example".to_owned(),
+        "https://labaid.example".to_owned(),
+    ]);
+    let r = register(text.clone(), "1234-5678", "patient").await;
+    assert_eq!(r.json()["max_failures"], 1);
+    assert_eq!(
+        post(json!({"grant": text, "passcode": "guess"})).await.code(),
+        "bad_passcode"
+    );
+    let r = post(json!({"grant": text, "passcode": "1234-5678"})).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "passcode_locked"));
+    // Counted atomically: 12 concurrent guesses get exactly 5 comparisons.
+    let (_, text) = bearer_grant(here.clone());
+    assert_eq!(register(text.clone(), "9999-0000", "patient").await.status, 201);
+    let guesses = (0..12).map(|i| json!({"grant": text, "passcode": format!("guess-{i}")}));
+    let codes: Vec<String> = concurrent_redemptions(tp.addr, guesses).await;
+    assert_eq!(codes.iter().filter(|c| *c == "bad_passcode").count(), 5, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| *c == "passcode_locked").count(), 7, "{codes:?}");
     // Every attempt is receipted.
     let r = signed(&tp, &patient, "/patient/receipts", &json!({})).await;
-    assert_eq!(r.json()["receipts"].as_array().unwrap().len(), 10);
+    assert_eq!(r.json()["receipts"].as_array().unwrap().len(), 5 + 6 + 2 + 12);
     tp.stop().await;
+}
+
+/// Posts the redemptions concurrently; their problem codes.
+async fn concurrent_redemptions(
+    addr: std::net::SocketAddr,
+    bodies: impl Iterator<Item = Value>,
+) -> Vec<String> {
+    let mut set = tokio::task::JoinSet::new();
+    for body in bodies {
+        set.spawn(async move {
+            request(
+                addr,
+                "POST",
+                "/grant/records",
+                &[("Content-Type", "application/json")],
+                body.to_string().as_bytes(),
+            )
+            .await
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(r) = set.join_next().await {
+        out.push(r.unwrap().code());
+    }
+    out
 }
 
 #[tokio::test]

@@ -359,15 +359,13 @@ impl Wallet {
                 req.use_limit,
             ),
             GrantAudience::Passcode(p) => {
-                if p.chars().count() < 6 {
+                if p.chars().count() < spondon_core::token::MIN_PASSCODE_CHARS {
                     return Err(WalletError::Invalid(
                         "a passcode has at least 6 characters".into(),
                     ));
                 }
                 (
-                    Audience::Bearer {
-                        passcode_hash: Grant::passcode_hash(&id, p),
-                    },
+                    Audience::Bearer,
                     "anyone with the passcode (one use)".to_owned(),
                     None,
                     Some(1),
@@ -390,6 +388,19 @@ impl Wallet {
             peers: peers.clone(),
         };
         let text = g.sign(&self.signing)?;
+        if let GrantAudience::Passcode(p) = &req.audience {
+            // The grant carries no trace of the passcode: each peer holds its verifier.
+            let body = serde_json::json!({
+                "grant": text,
+                "verifier": spondon_core::b64::encode(Grant::passcode_verifier(&id, p)),
+            });
+            for peer in &peers {
+                let _: serde_json::Value = self
+                    .net
+                    .signed_post(&self.signing, peer, "/patient/grant-passcodes", &body)
+                    .await?;
+            }
+        }
         let stored = StoredGrant {
             id: spondon_core::b64::encode(id),
             text,

@@ -83,7 +83,7 @@ pub enum TokenError {
     UnknownSigningKey(String),
     #[error("trust list sequence {found} is older than the pinned sequence {pinned}")]
     TrustListRollback { found: u64, pinned: u64 },
-    #[error("a bearer grant (no audience key) needs a passcode hash and a use limit of 1: {0}")]
+    #[error("a bearer grant (no audience key) needs the passcode flag and a use limit of 1: {0}")]
     BearerGrantInvalid(&'static str),
     #[error("the proof of possession was signed by a key other than the grant's audience key")]
     PopKeyMismatch,

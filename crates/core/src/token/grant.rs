@@ -16,6 +16,8 @@ pub const MAX_PEERS: usize = 8;
 pub const MAX_RECORD_IDS: usize = 32;
 /// Highest use limit.
 pub const MAX_USES: u64 = 10_000;
+/// Shortest passcode a bearer grant may be given (checked by the wallet that registers it).
+pub const MIN_PASSCODE_CHARS: usize = 6;
 
 const F_PATIENT_KEY: i64 = 2;
 const F_PURPOSE: i64 = 3;
@@ -90,11 +92,10 @@ impl Purpose {
 pub enum Audience {
     /// Only the holder of the key with this RFC 7638 thumbprint, proven on every request.
     Key { kid: String },
-    /// Whoever knows the passcode, once ([`Grant::passcode_hash`]).
-    Bearer {
-        #[serde(serialize_with = "ser::b64")]
-        passcode_hash: [u8; 32],
-    },
+    /// Whoever knows the passcode, once. The grant carries no trace of the passcode: the
+    /// wallet registers its verifier ([`Grant::passcode_verifier`]) with each named peer by a
+    /// patient-signed request, so a photo of the QR gives nothing to test offline.
+    Bearer,
 }
 
 /// A grant (`docs/protocol.md` §6.1).
@@ -129,27 +130,23 @@ impl Grant {
         Ok(crate::keys::random_bytes::<16>()?)
     }
 
-    /// `SHA-256("spondon-grant-passcode-v1" ‖ 0x00 ‖ grant id ‖ UTF-8 passcode)`.
-    pub fn passcode_hash(id: &[u8; 16], passcode: &str) -> [u8; 32] {
-        let mut input = b"spondon-grant-passcode-v1\0".to_vec();
+    /// The verifier of a bearer grant's passcode that the wallet registers with each peer the
+    /// grant names (never put in the grant):
+    /// `SHA-256("spondon-grant-passcode-v2" ‖ 0x00 ‖ grant id ‖ UTF-8 passcode)`.
+    pub fn passcode_verifier(id: &[u8; 16], passcode: &str) -> [u8; 32] {
+        let mut input = b"spondon-grant-passcode-v2\0".to_vec();
         input.extend_from_slice(id);
         input.extend_from_slice(passcode.as_bytes());
         sha256(&input)
     }
 
-    /// For a bearer grant: whether `passcode` is the right one (constant time). Always false
-    /// for a key-bound grant.
-    pub fn check_passcode(&self, passcode: &str) -> bool {
-        match &self.audience {
-            Audience::Bearer { passcode_hash } => {
-                let got = Self::passcode_hash(&self.id, passcode);
-                got.iter()
-                    .zip(passcode_hash.iter())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-            }
-            Audience::Key { .. } => false,
-        }
+    /// Whether `passcode` matches a registered `verifier` for grant `id` (constant time).
+    pub fn passcode_matches(id: &[u8; 16], passcode: &str, verifier: &[u8; 32]) -> bool {
+        let got = Self::passcode_verifier(id, passcode);
+        got.iter()
+            .zip(verifier.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
     }
 
     /// Checks every rule the decoder checks, so that a signed grant always decodes.
@@ -216,7 +213,7 @@ impl Grant {
                     });
                 }
             }
-            Audience::Bearer { .. } => {
+            Audience::Bearer => {
                 if self.use_limit != Some(1) {
                     return Err(TokenError::BearerGrantInvalid("the use limit must be 1"));
                 }
@@ -239,7 +236,7 @@ impl Grant {
                     .ok_or(TokenError::Invalid("audience kid"))?;
                 (Some(cbor::int_map(vec![(3, cbor::bytes(&raw))])), None)
             }
-            Audience::Bearer { passcode_hash } => (None, Some(cbor::bytes(passcode_hash))),
+            Audience::Bearer => (None, Some(ciborium::Value::Bool(true))),
         };
         let payload = ClaimsBuilder::new(TokenKind::Grant)
             .date(claims::CLAIM_EXP, self.expires)
@@ -344,10 +341,18 @@ impl Grant {
             .take(F_USES.into())
             .map(|v| cbor::as_uint(v, "use limit (-65537 / 8)", 1, MAX_USES))
             .transpose()?;
-        let passcode = f
-            .take(F_PASSCODE.into())
-            .map(|v| cbor::as_byte_array::<32>(v, "passcode hash (-65537 / 9)"))
-            .transpose()?;
+        let passcode = match f.take(F_PASSCODE.into()) {
+            None => None,
+            Some(v) => {
+                if !cbor::as_bool(v, "passcode (-65537 / 9)")? {
+                    return Err(TokenError::OutOfRange {
+                        field: "passcode (-65537 / 9)",
+                        reason: "is omitted rather than false".into(),
+                    });
+                }
+                Some(())
+            }
+        };
         f.deny_rest("the grant's Spondon claim")?;
         let audience = match (env.cnf, passcode) {
             (Some(Cnf::Kid(kid)), None) => Audience::Key {
@@ -355,7 +360,7 @@ impl Grant {
             },
             (Some(Cnf::Kid(_)), Some(_)) => {
                 return Err(TokenError::BearerGrantInvalid(
-                    "a key-bound grant has no passcode hash",
+                    "a key-bound grant has no passcode",
                 ));
             }
             (Some(Cnf::Key(_)), _) => {
@@ -363,11 +368,9 @@ impl Grant {
                     "a grant's cnf holds a kid (3), not a key",
                 ));
             }
-            (None, Some(passcode_hash)) => Audience::Bearer { passcode_hash },
+            (None, Some(())) => Audience::Bearer,
             (None, None) => {
-                return Err(TokenError::BearerGrantInvalid(
-                    "no cnf and no passcode hash",
-                ));
+                return Err(TokenError::BearerGrantInvalid("no cnf and no passcode"));
             }
         };
         let grant = Grant {
