@@ -591,6 +591,11 @@ fn main() -> Result<()> {
         m(&|m| set(m, 4, int(NOW.0 + 401 * DAY)))?,
     ));
     vectors.push(v(
+        "71-grant-lifetime-from-iat",
+        "nbf to exp is 30 days, but iat is 380 days before nbf: usable 410 days after it was made.",
+        m(&|m| set(m, 6, int(NOW.0 - 380 * DAY)))?,
+    ));
+    vectors.push(v(
         "46-unknown-kind",
         "Spondon kind 9.",
         m(&|m| {
@@ -665,6 +670,14 @@ fn main() -> Result<()> {
             grant_text.clone(),
         )
     });
+    let mut future = typical_grant(&k);
+    future.id = *b"grant-0000000070";
+    future.issued_at = NOW.saturating_add(DAY);
+    vectors.push(v(
+        "70-grant-iat-in-future",
+        "A grant dated 23 hours ahead of the verifier's clock (beyond the 300 s skew): a key thief's grant that would outlive revoke-all.",
+        future.sign(&k.patient)?,
+    ));
     vectors.push(v(
         "62-enrollment-without-trust-list",
         "A credential needs the trust list.",

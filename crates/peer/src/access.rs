@@ -339,7 +339,9 @@ impl Peer {
         };
         if let Err(e) = parsed.verify(&spondon_core::token::TrustAnchors::default(), now) {
             return Err(match e {
-                TokenError::Expired { .. } | TokenError::NotYetValid { .. } => {
+                TokenError::Expired { .. }
+                | TokenError::NotYetValid { .. }
+                | TokenError::IssuedInFuture { .. } => {
                     deny(PeerError::Grant(e))
                 }
                 other => Denial::bare(PeerError::Grant(other)),
@@ -553,8 +555,10 @@ impl Peer {
     }
 
     async fn is_revoked(&self, grant: &Grant) -> Result<bool> {
-        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_revocations WHERE patient_kid = $1 AND (grant_id = $2 OR before_ts > $3)")
-            .bind(grant.patient_key.kid()).bind(&grant.id[..]).bind(grant.issued_at.seconds())
+        // A revoke-all ("issued before T") retires the key for grants: it covers every grant of
+        // the key whatever its iat, since a thief holding the key can date a grant after T.
+        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_revocations WHERE patient_kid = $1 AND (grant_id = $2 OR before_ts IS NOT NULL)")
+            .bind(grant.patient_key.kid()).bind(&grant.id[..])
             .fetch_one(p).await?.try_get(0)?);
         Ok(n > 0)
     }

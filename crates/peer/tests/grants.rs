@@ -260,6 +260,17 @@ async fn matrix(db: Option<&str>) {
         "not_yet_valid",
     );
     expect_receipts.push("not_yet_valid");
+    // Dated beyond the clock skew: a thief's grant meant to outlive a revocation.
+    let (gf, tf) = grant(&patient, &doctor, |g| {
+        g.issued_at = NumericDate(now + 86_400);
+        g.expires = NumericDate(now + 2 * 86_400);
+    });
+    deny(
+        &redeem(&tp, &gf, &tf, &doctor, json!({})).await.0,
+        403,
+        "iat_in_future",
+    );
+    expect_receipts.push("iat_in_future");
     // Wrong audience: a PoP by another key.
     deny(
         &redeem(&tp, &g, &text, &other_doctor, json!({})).await.0,
@@ -383,6 +394,17 @@ async fn matrix(db: Option<&str>) {
     );
     deny(
         &redeem(&tp, &g2, &t2, &doctor, json!({})).await.0,
+        403,
+        "revoked",
+    );
+    expect_receipts.push("revoked");
+    // Revoke-all covers every grant of the key, even one dated after the revocation (within the
+    // clock skew, so usable now) and one signed after it.
+    let (gd, td) = grant(&patient, &doctor, |g| {
+        g.issued_at = NumericDate(NumericDate::now().0 + 200);
+    });
+    deny(
+        &redeem(&tp, &gd, &td, &doctor, json!({})).await.0,
         403,
         "revoked",
     );

@@ -69,6 +69,8 @@ pub enum TokenError {
     LifetimeTooLong { lifetime: i64, max: i64 },
     #[error("the token is not valid before {nbf} (now {now})")]
     NotYetValid { nbf: i64, now: i64 },
+    #[error("issued at {iat}, later than now ({now}) plus the allowed clock skew")]
+    IssuedInFuture { iat: i64, now: i64 },
     #[error("the token expired at {exp} (now {now})")]
     Expired { exp: i64, now: i64 },
     #[error("the header kid does not match the signer's key")]
@@ -130,6 +132,7 @@ impl TokenError {
             TokenError::NbfAfterExp { .. } => "nbf_after_exp",
             TokenError::LifetimeTooLong { .. } => "lifetime_too_long",
             TokenError::NotYetValid { .. } => "not_yet_valid",
+            TokenError::IssuedInFuture { .. } => "iat_in_future",
             TokenError::Expired { .. } => "expired",
             TokenError::KidMismatch => "kid_mismatch",
             TokenError::BadSignature => "bad_signature",

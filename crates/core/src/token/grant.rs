@@ -10,6 +10,10 @@ use crate::time::NumericDate;
 
 /// Longest grant lifetime: 400 days ("minutes to months").
 pub const MAX_GRANT_LIFETIME: i64 = 400 * 86_400;
+/// How far a grant's `iat` may lie ahead of the verifier's clock (clock skew). A grant dated
+/// later is refused (`iat_in_future`), so a thief holding the key cannot mint grants dated after
+/// a revocation that are already usable.
+pub const MAX_GRANT_IAT_SKEW: i64 = 300;
 /// Most peers a grant may name.
 pub const MAX_PEERS: usize = 8;
 /// Most explicit record ids a grant may name.
@@ -155,6 +159,15 @@ impl Grant {
         claims::check_date(self.not_before, "nbf (5)")?;
         claims::check_date(self.expires, "exp (4)")?;
         claims::check_lifetime(self.not_before, self.expires, MAX_GRANT_LIFETIME)?;
+        // The lifetime is bounded from the issue time too: a grant is usable at most
+        // MAX_GRANT_LIFETIME after it was (claims to be) made.
+        let since_iat = self.expires.0.saturating_sub(self.issued_at.0);
+        if since_iat > MAX_GRANT_LIFETIME {
+            return Err(TokenError::LifetimeTooLong {
+                lifetime: since_iat,
+                max: MAX_GRANT_LIFETIME,
+            });
+        }
         if self.categories.is_empty() && self.record_ids.is_empty() {
             return Err(TokenError::MissingField("categories (4) or record ids (5)"));
         }

@@ -28,7 +28,8 @@ pub use credential::{
 };
 pub use error::TokenError;
 pub use grant::{
-    Audience, Category, Grant, MAX_GRANT_LIFETIME, MAX_PEERS, MAX_RECORD_IDS, MAX_USES, MIN_PASSCODE_CHARS,
+    Audience, Category, Grant, MAX_GRANT_LIFETIME, MAX_PEERS, MAX_RECORD_IDS, MAX_GRANT_IAT_SKEW, MAX_USES,
+    MIN_PASSCODE_CHARS,
     Purpose,
 };
 pub use pop::{MAX_POP_TEXT, POP_MAX_SKEW, PopProof, PopRequest};
@@ -318,6 +319,14 @@ impl ParsedToken {
             }
         }
         match &self.claims {
+            TokenClaims::Grant(g)
+                if g.issued_at.0 > now.0.saturating_add(grant::MAX_GRANT_IAT_SKEW) =>
+            {
+                Err(TokenError::IssuedInFuture {
+                    iat: g.issued_at.0,
+                    now: now.0,
+                })
+            }
             TokenClaims::Revocation(r) => {
                 if now < r.issued_at {
                     return Err(TokenError::NotYetValid {
