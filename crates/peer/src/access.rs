@@ -381,7 +381,7 @@ impl Peer {
         };
         // 5. Use limit, counted only for an access that is otherwise allowed.
         if let Some(limit) = grant.use_limit
-            && !self.count_use(&grant.id, limit).await.map_err(&deny)?
+            && !self.count_use(&grant, limit).await.map_err(&deny)?
         {
             return Err(deny(PeerError::UseLimitExceeded));
         }
@@ -543,13 +543,17 @@ impl Peer {
         }
     }
 
-    async fn count_use(&self, grant_id: &[u8; 16], limit: u64) -> Result<bool> {
+    /// Counts one use of a grant (per patient key and grant id, so that a grant of another key
+    /// carrying the same id cannot use it up); false when the limit is reached.
+    async fn count_use(&self, grant: &Grant, limit: u64) -> Result<bool> {
         let limit = to_i64(limit)?;
+        let kid = grant.patient_key.kid();
         let n = on_db!(&self.db, p => {
-            sqlx::query("INSERT INTO peer_grant_uses (grant_id, uses) VALUES ($1, 0) ON CONFLICT (grant_id) DO NOTHING")
-                .bind(&grant_id[..]).execute(p).await?;
-            sqlx::query("UPDATE peer_grant_uses SET uses = uses + 1 WHERE grant_id = $1 AND uses < $2")
-                .bind(&grant_id[..]).bind(limit).execute(p).await?.rows_affected()
+            // Counts kept before uses were scoped (under the empty kid) carry over.
+            sqlx::query("INSERT INTO peer_grant_uses (patient_kid, grant_id, uses) VALUES ($1, $2, COALESCE((SELECT uses FROM peer_grant_uses WHERE patient_kid = '' AND grant_id = $2), 0)) ON CONFLICT (patient_kid, grant_id) DO NOTHING")
+                .bind(kid).bind(&grant.id[..]).execute(p).await?;
+            sqlx::query("UPDATE peer_grant_uses SET uses = uses + 1 WHERE patient_kid = $1 AND grant_id = $2 AND uses < $3")
+                .bind(kid).bind(&grant.id[..]).bind(limit).execute(p).await?.rows_affected()
         });
         Ok(n == 1)
     }
@@ -625,10 +629,16 @@ impl Peer {
         let opening = Opening::new(req.revocation.clone().into_bytes())
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
         let _guard = self.issue_lock.lock().await;
-        let exists: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_revocations WHERE id = $1")
-            .bind(&r.id[..]).fetch_one(p).await?.try_get(0)?);
-        if exists > 0 {
-            return Err(PeerError::DuplicateRevocation);
+        // Revocation ids are scoped per patient key: another patient's revocation with the same
+        // id neither blocks this one nor confirms it.
+        let existing: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT token FROM peer_revocations WHERE patient_kid = $1 AND id = $2")
+            .bind(key.kid()).bind(&r.id[..]).fetch_optional(p).await?
+            .map(|row| row.try_get(0)).transpose()?);
+        match existing {
+            // This very revocation is registered: the answer confirms it.
+            Some(t) if t == req.revocation => return Err(PeerError::DuplicateRevocation),
+            Some(_) => return Err(PeerError::RevocationIdConflict),
+            None => {}
         }
         let appended = self
             .log

@@ -91,6 +91,8 @@ pub enum PeerError {
     OutOfScope,
     #[error("this revocation is already registered")]
     DuplicateRevocation,
+    #[error("another revocation of this key with the same id is registered")]
+    RevocationIdConflict,
     #[error("the grant's audience is not a doctor registered at this peer")]
     DoctorNotRegistered,
     #[error("this bearer grant needs its passcode")]
@@ -150,6 +152,7 @@ impl PeerError {
             PeerError::UseLimitExceeded => "use_limit_exceeded",
             PeerError::OutOfScope => "out_of_scope",
             PeerError::DuplicateRevocation => "duplicate_revocation",
+            PeerError::RevocationIdConflict => "revocation_id_conflict",
             PeerError::DoctorNotRegistered => "doctor_not_registered",
             PeerError::PasscodeRequired => "passcode_required",
             PeerError::BadPasscode => "bad_passcode",
@@ -187,6 +190,7 @@ impl PeerError {
             | PeerError::OutOfScope
             | PeerError::DoctorNotRegistered => StatusCode::FORBIDDEN,
             PeerError::DuplicateRevocation
+            | PeerError::RevocationIdConflict
             | PeerError::AlreadyRevoked
             | PeerError::PasscodeAlreadyRegistered => StatusCode::CONFLICT,
             PeerError::TooManyNonces => StatusCode::SERVICE_UNAVAILABLE,

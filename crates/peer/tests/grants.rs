@@ -805,3 +805,90 @@ async fn bearer_grants_need_their_passcode_once_and_limit_guesses() {
         bearer(db.as_deref()).await;
     }
 }
+
+/// Registers and enrolls a patient; their Health ID and wallet key.
+async fn enrolled_patient(tp: &TestPeer, nid: &str) -> (String, Es256KeyPair) {
+    let r = tp.staff_post("/staff/patients", &patient_json(nid)).await;
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let key = Es256KeyPair::generate().unwrap();
+    let r = signed(
+        tp,
+        &key,
+        "/patient/enroll",
+        &json!({"health_id": hid, "code": code, "public_key": key.public_key().to_jwk()}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    (hid, key)
+}
+
+fn revocation(key: &Es256KeyPair, id: [u8; 16], grant_id: [u8; 16]) -> String {
+    Revocation {
+        id,
+        patient_key: key.public_key().clone(),
+        target: RevocationTarget::Grant { grant_id },
+        issued_at: NumericDate::now(),
+    }
+    .sign(key)
+    .unwrap()
+}
+
+async fn scoped(db: Option<&str>) {
+    let tp = start(db).await;
+    let (hid, victim) = enrolled_patient(&tp, "1975000555").await;
+    let (_, attacker) = enrolled_patient(&tp, "1975000666").await;
+    assert_eq!(
+        tp.staff_post("/staff/records", &lab_report(&hid))
+            .await
+            .status,
+        201
+    );
+    let doctor = Es256KeyPair::generate().unwrap();
+    let accomplice = Es256KeyPair::generate().unwrap();
+    let (g, text) = grant(&victim, &doctor, |g| g.use_limit = Some(2));
+    // The attacker read the victim's grant id off the QR and signs a grant of their own with it:
+    // redeeming that must not use up the victim's grant.
+    let (ga, ta) = grant(&attacker, &accomplice, |x| {
+        x.id = g.id;
+        x.use_limit = Some(2);
+    });
+    for _ in 0..2 {
+        let (r, _, _) = redeem(&tp, &ga, &ta, &accomplice, json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let (r, _, _) = redeem(&tp, &g, &text, &doctor, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["records"].as_array().unwrap().len(), 1);
+    // The attacker learns the victim's revocation id and registers it first, for themselves.
+    let rev_id = Grant::new_id().unwrap();
+    let theirs = revocation(&attacker, rev_id, ga.id);
+    let r = signed(
+        &tp,
+        &attacker,
+        "/patient/revocations",
+        &json!({"revocation": theirs}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    // The victim's revocation still registers and takes effect at once.
+    let mine = revocation(&victim, rev_id, g.id);
+    let r = signed(&tp, &victim, "/patient/revocations", &json!({"revocation": mine})).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let (r, _, _) = redeem(&tp, &g, &text, &doctor, json!({})).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "revoked"));
+    // Sending the same revocation again confirms it; another one under the same id does not.
+    let r = signed(&tp, &victim, "/patient/revocations", &json!({"revocation": mine})).await;
+    assert_eq!((r.status, r.code().as_str()), (409, "duplicate_revocation"));
+    let other = revocation(&victim, rev_id, Grant::new_id().unwrap());
+    let r = signed(&tp, &victim, "/patient/revocations", &json!({"revocation": other})).await;
+    assert_eq!((r.status, r.code().as_str()), (409, "revocation_id_conflict"));
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn revocation_ids_and_use_counts_are_scoped_per_patient_key() {
+    for db in engines("revocation_ids_and_use_counts_are_scoped_per_patient_key").await {
+        scoped(db.as_deref()).await;
+    }
+}
