@@ -271,6 +271,24 @@ impl Peer {
             .await?;
             return Err(PeerError::DoctorNotRegistered);
         };
+        // A correction under a grant may only supersede a record the grant covers and that this
+        // doctor wrote (never, say, the hospital's diagnosis).
+        if let (Some(old), Some(bmdc)) = (&req.supersedes, &bmdc)
+            && !self.may_supersede(&grant, &health_id, old, bmdc).await?
+        {
+            let code = PeerError::OutOfScope.code();
+            self.log_access(
+                Some(&health_id),
+                false,
+                Some(code),
+                Some(&grant.id),
+                audience_kid(&grant).as_deref(),
+                &[],
+                now,
+            )
+            .await?;
+            return Err(PeerError::OutOfScope);
+        }
         let issued = self.commit_record(prepared).await?;
         self.log_access(
             Some(&health_id),
@@ -300,6 +318,28 @@ impl Peer {
             return None;
         };
         self.enrolled_patient(&g.patient_key).await.ok()
+    }
+
+    /// Whether a write under `grant` by doctor `bmdc` may supersede record `old`: the patient's,
+    /// covered by the grant, and written by that doctor.
+    async fn may_supersede(
+        &self,
+        grant: &Grant,
+        health_id: &str,
+        old: &str,
+        bmdc: &str,
+    ) -> Result<bool> {
+        let row: Option<(i64, Option<String>)> = on_db!(&self.db, p => sqlx::query("SELECT category, doctor_bmdc FROM peer_records WHERE id = $1 AND health_id = $2")
+            .bind(old).bind(health_id).fetch_optional(p).await?
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
+        let Some((category, author)) = row else {
+            return Ok(false);
+        };
+        let covered = u64::try_from(category)
+            .ok()
+            .and_then(spondon_core::token::Category::from_code)
+            .is_some_and(|c| grant.covers(c, old));
+        Ok(covered && author.as_deref() == Some(bmdc))
     }
 
     /// The BMDC number of the registered doctor with this key.

@@ -637,7 +637,64 @@ async fn writes(db: Option<&str>) {
             json!("doctor_not_registered")
         ]
     );
+    // Supersede: only a record the grant covers and this doctor wrote.
+    let dx = tp.staff_post("/staff/records", &json!({"health_id": hid, "kind": "diagnosis", "resources": [
+        {"resourceType": "Condition", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "E11.9"}]}}]})).await.json()["id"].as_str().unwrap().to_owned();
+    let (other_bmdc, _) = register_doctor(&tp, "W-2").await;
+    let theirs = tp
+        .staff_post("/staff/records", &prescription(&hid, &other_bmdc))
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = tp.peer.record_count(None).await.unwrap();
+    for old in [&dx, &theirs] {
+        let r = write_superseding(&tp, &doctor, &gw, &tw, rx["resources"].clone(), old).await;
+        assert_eq!((r.status, r.code().as_str()), (403, "out_of_scope"), "{old}");
+    }
+    assert_eq!(tp.peer.record_count(None).await.unwrap(), before);
+    // The hospital's own correction of its diagnosis still goes through.
+    let r = tp.staff_post("/staff/records", &json!({"health_id": hid, "kind": "diagnosis", "supersedes": dx, "resources": [
+        {"resourceType": "Condition", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "E11.65"}]}}]})).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    // The doctor corrects their own prescription.
+    let r = write_superseding(&tp, &doctor, &gw, &tw, rx["resources"].clone(), &id).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["supersedes"], id.as_str());
     tp.stop().await;
+}
+
+async fn write_superseding(
+    tp: &TestPeer,
+    key: &Es256KeyPair,
+    g: &Grant,
+    text: &str,
+    resources: Value,
+    supersedes: &str,
+) -> Resp {
+    let n = nonce(tp).await;
+    let url = format!("{URL}/grant/write");
+    let pop = PopProof::create(
+        key,
+        g.id,
+        &PopRequest {
+            method: "POST",
+            url: &url,
+            nonce: &n,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    let body = json!({"grant": text, "kind": "prescription", "supersedes": supersedes, "resources": resources}).to_string();
+    request(
+        tp.addr,
+        "POST",
+        "/grant/write",
+        &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+        body.as_bytes(),
+    )
+    .await
 }
 
 #[tokio::test]
