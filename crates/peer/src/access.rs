@@ -202,7 +202,8 @@ impl Peer {
     }
 
     /// A write under a grant with write scope, by a registered doctor holding the audience key:
-    /// the record is validated first, then every grant check runs (and is logged), then it is
+    /// the proof of possession and every grant check run first (each refusal logged), then the
+    /// doctor, what the record supersedes, the record itself and the use limit; then it is
     /// issued and logged like any record.
     pub async fn write_under_grant(
         &self,
@@ -212,31 +213,8 @@ impl Peer {
         req: &WriteRequest,
     ) -> Result<crate::records::IssuedRecord> {
         let now = NumericDate::now();
-        // The doctor: the grant's audience key must belong to a registered doctor. Decoding
-        // here only selects the doctor; the grant is checked in full below.
-        let audience = spondon_core::token::decode_any(&req.grant)
-            .ok()
-            .and_then(|p| match p.claims {
-                TokenClaims::Grant(g) => audience_kid(&g),
-                _ => None,
-            });
-        let bmdc = match &audience {
-            Some(kid) => self.doctor_by_kid(kid).await?,
-            None => None,
-        };
-        let result = match (&bmdc, self.patient_of_grant(&req.grant).await) {
-            (Some(bmdc), Some(health_id)) => {
-                let issue = crate::records::IssueRequest {
-                    health_id,
-                    kind: req.kind,
-                    doctor_bmdc: Some(bmdc.clone()),
-                    supersedes: req.supersedes.clone(),
-                    resources: req.resources.clone(),
-                };
-                Some(self.prepare_record(&issue).await?)
-            }
-            _ => None,
-        };
+        // Proof of possession and every grant check first: nothing about the request (its
+        // record, what it supersedes) is looked at for a caller who has not proven the key.
         let scope = Scope::Write(req.kind.category());
         let (grant, health_id, _) = match self
             .authorize(method, path, pop, &req.grant, None, scope, now)
@@ -254,40 +232,53 @@ impl Peer {
                     now,
                 )
                 .await?;
+                tracing::info!(reason = d.error.code(), "write under a grant denied");
                 return Err(d.error);
             }
         };
-        let Some(prepared) = result.filter(|p| p.health_id == health_id) else {
-            let code = PeerError::DoctorNotRegistered.code();
+        let deny = |code: PeerError| async {
             self.log_access(
                 Some(&health_id),
                 false,
-                Some(code),
+                Some(code.code()),
                 Some(&grant.id),
                 audience_kid(&grant).as_deref(),
                 &[],
                 now,
             )
             .await?;
-            return Err(PeerError::DoctorNotRegistered);
+            tracing::info!(reason = code.code(), "write under a grant denied");
+            Err::<crate::records::IssuedRecord, PeerError>(code)
+        };
+        // The doctor: the grant's audience key must belong to a registered doctor.
+        let bmdc = match audience_kid(&grant) {
+            Some(kid) => self.doctor_by_kid(&kid).await?,
+            None => None,
+        };
+        let Some(bmdc) = bmdc else {
+            return deny(PeerError::DoctorNotRegistered).await;
         };
         // A correction under a grant may only supersede a record the grant covers and that this
         // doctor wrote (never, say, the hospital's diagnosis).
-        if let (Some(old), Some(bmdc)) = (&req.supersedes, &bmdc)
-            && !self.may_supersede(&grant, &health_id, old, bmdc).await?
+        if let Some(old) = &req.supersedes
+            && !self.may_supersede(&grant, &health_id, old, &bmdc).await?
         {
-            let code = PeerError::OutOfScope.code();
-            self.log_access(
-                Some(&health_id),
-                false,
-                Some(code),
-                Some(&grant.id),
-                audience_kid(&grant).as_deref(),
-                &[],
-                now,
-            )
-            .await?;
-            return Err(PeerError::OutOfScope);
+            return deny(PeerError::OutOfScope).await;
+        }
+        // The record itself (invalid content is refused, nothing stored or counted).
+        let issue = crate::records::IssueRequest {
+            health_id: health_id.clone(),
+            kind: req.kind,
+            doctor_bmdc: Some(bmdc.clone()),
+            supersedes: req.supersedes.clone(),
+            resources: req.resources.clone(),
+        };
+        let prepared = self.prepare_record(&issue).await?;
+        // The use limit, counted only for a write that is otherwise allowed.
+        if let Some(limit) = grant.use_limit
+            && !self.count_use(&grant, limit).await?
+        {
+            return deny(PeerError::UseLimitExceeded).await;
         }
         let issued = self.commit_record(prepared).await?;
         self.log_access(
@@ -302,22 +293,6 @@ impl Peer {
         .await?;
         tracing::info!(log_index = issued.log_index, "record written under a grant");
         Ok(issued)
-    }
-
-    /// The Health ID enrolled for a grant's patient key, if the grant's signature and time
-    /// hold (the other checks follow in `authorize`).
-    async fn patient_of_grant(&self, text: &str) -> Option<String> {
-        let parsed = spondon_core::token::decode_any(text).ok()?;
-        parsed
-            .verify(
-                &spondon_core::token::TrustAnchors::default(),
-                NumericDate::now(),
-            )
-            .ok()?;
-        let TokenClaims::Grant(g) = parsed.claims else {
-            return None;
-        };
-        self.enrolled_patient(&g.patient_key).await.ok()
     }
 
     /// Whether a write under `grant` by doctor `bmdc` may supersede record `old`: the patient's,
@@ -419,8 +394,10 @@ impl Peer {
                 Vec::new()
             }
         };
-        // 5. Use limit, counted only for an access that is otherwise allowed.
-        if let Some(limit) = grant.use_limit
+        // 5. Use limit, counted only for an access that is otherwise allowed (a write counts
+        //    once its record has been validated too).
+        if let Scope::Read(_) = scope
+            && let Some(limit) = grant.use_limit
             && !self.count_use(&grant, limit).await.map_err(&deny)?
         {
             return Err(deny(PeerError::UseLimitExceeded));

@@ -637,6 +637,30 @@ async fn writes(db: Option<&str>) {
             json!("doctor_not_registered")
         ]
     );
+    // Proof of possession comes first: without it nothing about the record is looked at (no
+    // FHIR verdict, no record-id oracle through `supersedes`), and the refusal is logged.
+    let size = denied_events(&tp).await;
+    let r = write(
+        &tp,
+        &unregistered,
+        &gw,
+        &tw,
+        json!([{"resourceType": "MedicationRequest", "intent": "order"}]),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (401, "pop_key_mismatch"));
+    let body = json!({"grant": tw, "kind": "prescription", "supersedes": "no-such-record",
+        "resources": rx["resources"]});
+    let r = request(
+        tp.addr,
+        "POST",
+        "/grant/write",
+        &[("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (401, "pop_required"));
+    assert_eq!(denied_events(&tp).await, size + 2, "both refusals are logged");
     // Supersede: only a record the grant covers and this doctor wrote.
     let dx = tp.staff_post("/staff/records", &json!({"health_id": hid, "kind": "diagnosis", "resources": [
         {"resourceType": "Condition", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "E11.9"}]}}]})).await.json()["id"].as_str().unwrap().to_owned();
