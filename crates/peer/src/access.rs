@@ -677,10 +677,11 @@ impl Peer {
     ) -> Result<Receipts> {
         let key = self.check_signed(parts).await?;
         let health_id = self.enrolled_patient(&key).await?;
+        let since = crate::peer::cursor(req.since, "since")?;
         let (size, checkpoint) = self.current_checkpoint().await?;
         type Row = (i64, String, Vec<u8>, i64);
         let rows: Vec<Row> = on_db!(&self.db, p => sqlx::query("SELECT seq, payload, salt, log_index FROM peer_access_events WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT 500")
-            .bind(&health_id).bind(to_i64(req.since)?).bind(to_i64(size)?)
+            .bind(&health_id).bind(since).bind(to_i64(size)?)
             .fetch_all(p).await?
             .into_iter()
             .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))

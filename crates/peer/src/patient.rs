@@ -342,6 +342,7 @@ impl Peer {
     pub async fn pull(&self, parts: &RequestParts<'_>, req: &PullRequest) -> Result<Pull> {
         let key = self.check_signed(parts).await?;
         let health_id = self.enrolled_patient(&key).await?;
+        crate::peer::cursor(req.since, "since")?;
         let (size, checkpoint) = self.current_checkpoint().await?;
         if req.known_size > size {
             return Err(PeerError::field(

@@ -49,6 +49,12 @@ pub(crate) fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(|_| PeerError::Integrity(format!("number {v} too large")))
 }
 
+/// A cursor from a request (`since`): a database integer, so at most 2^63 − 1; anything larger
+/// is the client's error (400), not an inconsistency of stored data.
+pub(crate) fn cursor(v: u64, field: &'static str) -> Result<i64> {
+    i64::try_from(v).map_err(|_| PeerError::field(field, "must be at most 9223372036854775807"))
+}
+
 pub(crate) fn to_u64(v: i64) -> Result<u64> {
     u64::try_from(v).map_err(|_| PeerError::Integrity(format!("negative number {v} stored")))
 }

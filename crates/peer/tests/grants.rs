@@ -973,3 +973,28 @@ async fn revocation_ids_and_use_counts_are_scoped_per_patient_key() {
         scoped(db.as_deref()).await;
     }
 }
+
+async fn huge_cursors(db: Option<&str>) {
+    let tp = start(db).await;
+    let (_, key) = enrolled_patient(&tp, "1975000777").await;
+    for (path, body) in [
+        ("/patient/records", json!({"since": u64::MAX})),
+        ("/patient/records", json!({"since": 1u64 << 63, "known_size": 0})),
+        ("/patient/receipts", json!({"since": u64::MAX})),
+    ] {
+        let r = signed(&tp, &key, path, &body).await;
+        assert_eq!((r.status, r.code().as_str()), (400, "invalid_field"), "{path}");
+        assert!(r.json()["detail"].as_str().unwrap().contains("since"));
+    }
+    // The largest valid cursor is fine (nothing after it).
+    let r = signed(&tp, &key, "/patient/receipts", &json!({"since": i64::MAX})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn cursors_beyond_the_database_range_are_client_errors() {
+    for db in engines("cursors_beyond_the_database_range_are_client_errors").await {
+        huge_cursors(db.as_deref()).await;
+    }
+}
