@@ -182,22 +182,7 @@ impl Peer {
                     access_log_index: index,
                 })
             }
-            Err(d) => {
-                if matches!(d.error.status().as_u16(), 401 | 403 | 404) {
-                    self.log_access(
-                        d.health_id.as_deref(),
-                        false,
-                        Some(d.error.code()),
-                        d.grant_id.as_ref(),
-                        d.audience.as_deref(),
-                        &[],
-                        now,
-                    )
-                    .await?;
-                    tracing::info!(reason = d.error.code(), "grant redemption denied");
-                }
-                Err(d.error)
-            }
+            Err(d) => Err(self.refuse(d, now, "grant redemption denied").await?),
         }
     }
 
@@ -221,20 +206,7 @@ impl Peer {
             .await
         {
             Ok(ok) => ok,
-            Err(d) => {
-                self.log_access(
-                    d.health_id.as_deref(),
-                    false,
-                    Some(d.error.code()),
-                    d.grant_id.as_ref(),
-                    d.audience.as_deref(),
-                    &[],
-                    now,
-                )
-                .await?;
-                tracing::info!(reason = d.error.code(), "write under a grant denied");
-                return Err(d.error);
-            }
+            Err(d) => return Err(self.refuse(d, now, "write under a grant denied").await?),
         };
         let deny = |code: PeerError| async {
             self.log_access(
@@ -293,6 +265,31 @@ impl Peer {
         .await?;
         tracing::info!(log_index = issued.log_index, "record written under a grant");
         Ok(issued)
+    }
+
+    /// A refused redemption or write: logged (the patient's receipt) only when it carries a
+    /// verified grant of a patient enrolled here; otherwise counted, not logged, so nobody can
+    /// fill the log with unauthenticated junk. Every refusal is charged to the client's failure
+    /// budget. Returns the error to answer with.
+    async fn refuse(&self, d: Denial, now: NumericDate, what: &'static str) -> Result<PeerError> {
+        if !matches!(d.error.status().as_u16(), 401 | 403 | 404) {
+            return Ok(d.error);
+        }
+        if d.health_id.is_none() {
+            return Ok(self.count_unlogged(d.error));
+        }
+        self.log_access(
+            d.health_id.as_deref(),
+            false,
+            Some(d.error.code()),
+            d.grant_id.as_ref(),
+            d.audience.as_deref(),
+            &[],
+            now,
+        )
+        .await?;
+        tracing::info!(reason = d.error.code(), "{what}");
+        Ok(PeerError::Charged(Box::new(d.error)))
     }
 
     /// Whether a write under `grant` by doctor `bmdc` may supersede record `old`: the patient's,

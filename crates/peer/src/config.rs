@@ -77,6 +77,13 @@ pub struct RateLimit {
     /// instead of the TCP peer: set it only behind a proxy that overwrites the header.
     #[serde(default)]
     pub client_ip_header: Option<String>,
+    /// Refused grant redemptions and staff authentications a client may accumulate, refilled
+    /// at `failures_per_minute`; past it every request of that client is refused (429) until
+    /// the bucket refills. 0 turns it off.
+    #[serde(default = "default_failures_per_minute")]
+    pub failures_per_minute: f64,
+    #[serde(default = "default_failure_burst")]
+    pub failure_burst: u32,
 }
 
 impl Default for RateLimit {
@@ -85,8 +92,18 @@ impl Default for RateLimit {
             per_second: default_rate(),
             burst: default_burst(),
             client_ip_header: None,
+            failures_per_minute: default_failures_per_minute(),
+            failure_burst: default_failure_burst(),
         }
     }
+}
+
+fn default_failures_per_minute() -> f64 {
+    30.0
+}
+
+fn default_failure_burst() -> u32 {
+    60
 }
 
 impl Eq for RateLimit {}
@@ -148,6 +165,19 @@ pub fn check_config(cfg: &Config) -> Result<()> {
     if !r.per_second.is_finite() || r.per_second < 0.0 || r.per_second > 1e6 {
         return Err(PeerError::Config(
             "rate_limit.per_second must be between 0 (off) and 1000000".into(),
+        ));
+    }
+    if !r.failures_per_minute.is_finite()
+        || r.failures_per_minute < 0.0
+        || r.failures_per_minute > 1e6
+    {
+        return Err(PeerError::Config(
+            "rate_limit.failures_per_minute must be between 0 (off) and 1000000".into(),
+        ));
+    }
+    if r.failure_burst == 0 && r.failures_per_minute > 0.0 {
+        return Err(PeerError::Config(
+            "rate_limit.failure_burst must be at least 1".into(),
         ));
     }
     if r.burst == 0 && r.per_second > 0.0 {

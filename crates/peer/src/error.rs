@@ -105,6 +105,13 @@ pub enum PeerError {
     PasscodeNotRegistered,
     #[error("a passcode is already registered for this grant")]
     PasscodeAlreadyRegistered,
+    /// A refusal charged to the client's failure budget (`rate_limit.failures_per_minute`):
+    /// answered exactly like the inner error.
+    #[error("{0}")]
+    Unattributed(Box<PeerError>),
+    /// A refusal that was logged but is still charged to the client's failure budget.
+    #[error("{0}")]
+    Charged(Box<PeerError>),
 }
 
 impl PeerError {
@@ -159,12 +166,14 @@ impl PeerError {
             PeerError::PasscodeLocked => "passcode_locked",
             PeerError::PasscodeNotRegistered => "passcode_not_registered",
             PeerError::PasscodeAlreadyRegistered => "passcode_already_registered",
+            PeerError::Unattributed(e) | PeerError::Charged(e) => e.code(),
         }
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
+            PeerError::Unattributed(e) | PeerError::Charged(e) => e.status(),
             PeerError::MalformedJson(_) | PeerError::InvalidField { .. } => StatusCode::BAD_REQUEST,
             PeerError::InvalidFhir(_) | PeerError::BadSupersede => StatusCode::UNPROCESSABLE_ENTITY,
             PeerError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -234,6 +243,11 @@ pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
 
 impl IntoResponse for PeerError {
     fn into_response(self) -> Response {
+        if let PeerError::Unattributed(e) | PeerError::Charged(e) = self {
+            let mut r = e.into_response();
+            r.extensions_mut().insert(crate::ratelimit::ChargedFailure);
+            return r;
+        }
         let status = self.status();
         if matches!(self, PeerError::TooManyNonces) {
             let mut r = problem(status, self.code(), &self.to_string());

@@ -125,6 +125,12 @@ pub fn router(peer: Arc<Peer>) -> Router {
             crate::ratelimit::limit,
         ))
         .layer(axum::middleware::from_fn_with_state(
+            Arc::new(crate::ratelimit::RateLimiter::failures(
+                &peer.config.rate_limit,
+            )),
+            crate::ratelimit::limit_failures,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             std::time::Duration::from_secs(peer.config.request_timeout_secs),
             request_timeout,
         ))
@@ -250,11 +256,11 @@ impl FromRequestParts<AppState> for Staff {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(PeerError::Unauthorized)?;
+            .ok_or_else(|| peer.count_unlogged(PeerError::Unauthorized))?;
         if peer.check_staff_token(token.trim()).await? {
             Ok(Staff)
         } else {
-            Err(PeerError::Unauthorized)
+            Err(peer.count_unlogged(PeerError::Unauthorized))
         }
     }
 }

@@ -43,6 +43,9 @@ pub struct Peer {
     /// Expiry times of the nonces handed out in the last nonce lifetime (a fast upper bound of
     /// the outstanding ones).
     pub(crate) nonce_window: std::sync::Mutex<std::collections::VecDeque<i64>>,
+    /// Refusals counted but not logged (no verified grant of a patient enrolled here, a bad
+    /// staff token), by code.
+    pub(crate) unlogged: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 pub(crate) fn to_i64(v: u64) -> Result<i64> {
@@ -65,6 +68,25 @@ pub(crate) fn token_hash(token: &str) -> [u8; 32] {
 }
 
 impl Peer {
+    /// Refusals that were counted instead of logged (see [`Peer::count_unlogged`]), by code.
+    pub fn unlogged_refusals(&self) -> std::collections::BTreeMap<String, u64> {
+        self.unlogged
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Counts a refusal that is not worth a permanent log entry (nobody it could concern is
+    /// known here); the client is charged a failure token ([`PeerError::Unattributed`]).
+    pub(crate) fn count_unlogged(&self, e: PeerError) -> PeerError {
+        let code = e.code();
+        if let Ok(mut m) = self.unlogged.lock() {
+            *m.entry(code).or_insert(0) += 1;
+        }
+        tracing::info!(reason = code, "refusal counted (not logged)");
+        PeerError::Unattributed(Box::new(e))
+    }
+
     /// `spondon-peer init`: creates the data directory, keys, database and log; returns the peer
     /// and the first staff token (shown once, stored hashed).
     pub async fn init(
@@ -167,6 +189,7 @@ impl Peer {
             issue_lock: Mutex::new(()),
             signed_size: tokio::sync::watch::Sender::new(signed.size),
             nonce_window: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            unlogged: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         })
     }
 

@@ -50,6 +50,32 @@ impl RateLimiter {
         }
     }
 
+    /// A limiter of refused requests (`failures_per_minute`, `failure_burst`).
+    pub fn failures(cfg: &RateLimit) -> Self {
+        Self {
+            per_second: cfg.failures_per_minute / 60.0,
+            burst: f64::from(cfg.failure_burst),
+            header: cfg
+                .client_ip_header
+                .as_deref()
+                .and_then(|h| HeaderName::try_from(h).ok()),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long `ip` must wait for a token, without taking one (`None`: a token is there).
+    pub fn wait(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+        if !self.enabled() {
+            return None;
+        }
+        let key = bucket_key(ip);
+        let map = self.buckets.lock().ok()?;
+        let b = map.get(&key)?;
+        let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
+        let tokens = (b.tokens + elapsed * self.per_second).min(self.burst);
+        (tokens < 1.0).then(|| Duration::from_secs_f64((1.0 - tokens) / self.per_second))
+    }
+
     /// Whether limiting is on.
     pub fn enabled(&self) -> bool {
         self.per_second > 0.0
@@ -60,14 +86,7 @@ impl RateLimiter {
         if !self.enabled() {
             return Ok(());
         }
-        let key = match ip {
-            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-                let s = v6.segments();
-                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-            }
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
+        let key = bucket_key(ip);
         let Ok(mut map) = self.buckets.lock() else {
             return Ok(());
         };
@@ -112,6 +131,52 @@ impl RateLimiter {
     }
 }
 
+/// The bucket of an address: IPv6 by its /64.
+fn bucket_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Marks a response whose refusal is charged to the client's failure bucket.
+#[derive(Debug, Clone, Copy)]
+pub struct ChargedFailure;
+
+fn too_many(wait: Duration, detail: &str) -> Response {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut r = problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail);
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+/// The failure middleware: a client whose failure bucket is empty is refused at once (every
+/// route, staff included); a response marked [`ChargedFailure`] takes a token.
+pub async fn limit_failures(
+    State(limiter): State<std::sync::Arc<RateLimiter>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !limiter.enabled() {
+        return next.run(req).await;
+    }
+    let ip = limiter.client(&req);
+    if let Some(wait) = limiter.wait(ip, Instant::now()) {
+        return too_many(wait, "too many refused requests from this address; retry later");
+    }
+    let r = next.run(req).await;
+    if r.extensions().get::<ChargedFailure>().is_some() {
+        let _ = limiter.take(ip, Instant::now());
+    }
+    r
+}
+
 /// Whether a path is limited: everything but the staff API.
 fn limited(path: &str) -> bool {
     !(path == "/staff" || path.starts_with("/staff/"))
@@ -126,16 +191,7 @@ pub async fn limit(
     if limiter.enabled() && limited(req.uri().path()) {
         let ip = limiter.client(&req);
         if let Err(wait) = limiter.take(ip, Instant::now()) {
-            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let mut r = problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many requests from this address; retry later",
-            );
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return r;
+            return too_many(wait, "too many requests from this address; retry later");
         }
     }
     next.run(req).await
@@ -150,7 +206,7 @@ mod tests {
         let l = RateLimiter::new(&RateLimit {
             per_second: 2.0,
             burst: 3,
-            client_ip_header: None,
+            ..RateLimit::default()
         });
         let t0 = Instant::now();
         let a: IpAddr = "10.0.0.1".parse().unwrap();
@@ -173,7 +229,7 @@ mod tests {
         let off = RateLimiter::new(&RateLimit {
             per_second: 0.0,
             burst: 0,
-            client_ip_header: None,
+            ..RateLimit::default()
         });
         for _ in 0..1000 {
             assert!(off.take(a, t0).is_ok());

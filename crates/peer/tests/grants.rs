@@ -437,11 +437,12 @@ async fn matrix(db: Option<&str>) {
         403,
         "patient_not_enrolled",
     );
-    assert_eq!(
-        denied_events(&tp).await,
-        before + 2,
-        "both denials are log entries"
-    );
+    // Neither carries a verified grant of a patient enrolled here: counted, not logged (anyone
+    // could otherwise fill the log with junk).
+    assert_eq!(denied_events(&tp).await, before, "no log entry for junk");
+    let counted = tp.peer.unlogged_refusals();
+    assert_eq!(counted.get("bad_signature"), Some(&1), "{counted:?}");
+    assert_eq!(counted.get("patient_not_enrolled"), Some(&1), "{counted:?}");
     // Malformed input is refused before any check (nothing to attribute, nothing logged).
     let r = request(
         tp.addr,
@@ -996,5 +997,70 @@ async fn huge_cursors(db: Option<&str>) {
 async fn cursors_beyond_the_database_range_are_client_errors() {
     for db in engines("cursors_beyond_the_database_range_are_client_errors").await {
         huge_cursors(db.as_deref()).await;
+    }
+}
+
+async fn junk(db: Option<&str>) {
+    let tp = start_with(db, |c| {
+        c.rate_limit.failures_per_minute = 0.001;
+        c.rate_limit.failure_burst = 3;
+    })
+    .await;
+    let stranger = Es256KeyPair::generate().unwrap();
+    let doctor = Es256KeyPair::generate().unwrap();
+    let before = denied_events(&tp).await;
+    for _ in 0..3 {
+        let (g, t) = grant(&stranger, &doctor, |_| {});
+        let (r, _, _) = redeem(&tp, &g, &t, &doctor, json!({})).await;
+        assert_eq!((r.status, r.code().as_str()), (403, "patient_not_enrolled"));
+    }
+    // The failure budget is spent: this client is refused before any work, on every route.
+    let (g, t) = grant(&stranger, &doctor, |_| {});
+    let r = request(
+        tp.addr,
+        "POST",
+        "/grant/records",
+        &[("Content-Type", "application/json")],
+        json!({"grant": t, "passcode": "x"}).to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (429, "rate_limited"));
+    assert!(r.header("retry-after").is_some());
+    let _ = g;
+    let r = tp.staff_post("/staff/patients", &patient_json("1975000888")).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(denied_events(&tp).await, before, "nothing logged");
+    assert_eq!(
+        tp.peer.unlogged_refusals().get("patient_not_enrolled"),
+        Some(&3)
+    );
+    tp.stop().await;
+    // Bad staff tokens spend the same budget.
+    let tp = start_with(db, |c| {
+        c.rate_limit.failures_per_minute = 0.001;
+        c.rate_limit.failure_burst = 2;
+    })
+    .await;
+    for _ in 0..2 {
+        let r = request(
+            tp.addr,
+            "GET",
+            "/staff/patients/1234",
+            &[("Authorization", "Bearer spst_wrong")],
+            b"",
+        )
+        .await;
+        assert_eq!((r.status, r.code().as_str()), (401, "unauthorized"));
+    }
+    let r = tp.get("/staff/patients/1234").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(tp.peer.unlogged_refusals().get("unauthorized"), Some(&2));
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn unauthenticated_refusals_are_counted_and_limited_not_logged() {
+    for db in engines("unauthenticated_refusals_are_counted_and_limited_not_logged").await {
+        junk(db.as_deref()).await;
     }
 }
