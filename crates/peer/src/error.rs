@@ -105,6 +105,10 @@ pub enum PeerError {
     PasscodeNotRegistered,
     #[error("a passcode is already registered for this grant")]
     PasscodeAlreadyRegistered,
+    #[error("this staff token lacks the role {0}")]
+    RoleRequired(&'static str),
+    #[error("no active staff token with this id")]
+    UnknownStaffToken,
     /// A refusal charged to the client's failure budget (`rate_limit.failures_per_minute`):
     /// answered exactly like the inner error.
     #[error("{0}")]
@@ -167,6 +171,8 @@ impl PeerError {
             PeerError::PasscodeNotRegistered => "passcode_not_registered",
             PeerError::PasscodeAlreadyRegistered => "passcode_already_registered",
             PeerError::Unattributed(e) | PeerError::Charged(e) => e.code(),
+            PeerError::RoleRequired(_) => "role_required",
+            PeerError::UnknownStaffToken => "unknown_staff_token",
         }
     }
 
@@ -174,6 +180,8 @@ impl PeerError {
     pub fn status(&self) -> StatusCode {
         match self {
             PeerError::Unattributed(e) | PeerError::Charged(e) => e.status(),
+            PeerError::RoleRequired(_) => StatusCode::FORBIDDEN,
+            PeerError::UnknownStaffToken => StatusCode::NOT_FOUND,
             PeerError::MalformedJson(_) | PeerError::InvalidField { .. } => StatusCode::BAD_REQUEST,
             PeerError::InvalidFhir(_) | PeerError::BadSupersede => StatusCode::UNPROCESSABLE_ENTITY,
             PeerError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -21,6 +21,7 @@ use crate::patient::{EnrollRequest, PullRequest, RequestParts};
 use crate::peer::Peer;
 use crate::records::IssueRequest;
 use crate::registry::{NewDoctor, NewPatient};
+use crate::staff::Role;
 
 type AppState = Arc<Peer>;
 
@@ -120,6 +121,7 @@ pub fn router(peer: Arc<Peer>) -> Router {
             spondon_ledger::http::witness_router(peer.witness.clone()),
         )
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(peer.clone(), staff_audit))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(crate::ratelimit::RateLimiter::new(&peer.config.rate_limit)),
             crate::ratelimit::limit,
@@ -163,6 +165,60 @@ async fn request_timeout(
             "the request took too long",
         ),
     }
+}
+
+/// The documented route template (`/staff/patients/{health_id}`) a concrete path belongs to.
+fn route_template(path: &str) -> Option<&'static str> {
+    let segs: Vec<&str> = path.split('/').collect();
+    ROUTES
+        .iter()
+        .find(|r| {
+            let t: Vec<&str> = r.path.split('/').collect();
+            t.len() == segs.len()
+                && t.iter().zip(&segs).all(|(a, b)| {
+                    a == b || (a.starts_with('{') && a.ends_with('}') && !b.is_empty())
+                })
+        })
+        .map(|r| r.path)
+}
+
+/// One audit entry per staff request (`/staff/…`), whatever its outcome: the token's id (or
+/// none), the route, the path (its Health ID or record id), the status. Kept in the database,
+/// never in the log output.
+async fn staff_audit(
+    State(peer): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    if !path.starts_with("/staff/") {
+        return next.run(req).await;
+    }
+    let method = req.method().as_str().to_owned();
+    let route = route_template(&path).map_or_else(|| path.clone(), str::to_owned);
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    let r = next.run(req).await;
+    let token_id = match token {
+        Some(t) => peer.staff_auth(&t).await.ok().flatten().map(|a| a.token_id),
+        None => None,
+    };
+    let action = format!("{method} {route}");
+    let target = (route != path).then_some(path.as_str());
+    let id = token_id.as_deref().unwrap_or("-");
+    if let Err(e) = peer.audit(Some(id), &action, target, r.status().as_u16()).await {
+        tracing::error!(code = e.code(), "staff audit entry not stored");
+        return problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        );
+    }
+    r
 }
 
 async fn no_route() -> Response {
@@ -243,9 +299,10 @@ pub async fn read_json<T: DeserializeOwned>(
 
 // --- Extractors: one per kind of caller, so every handler states who may call it. ---
 
-/// A caller holding a staff bearer token (checked before the body is read).
+/// A caller holding an active staff bearer token (checked before the body is read); each
+/// handler then requires its role.
 #[derive(Debug)]
-pub struct Staff;
+pub struct Staff(pub crate::staff::StaffAuth);
 
 impl FromRequestParts<AppState> for Staff {
     type Rejection = PeerError;
@@ -257,10 +314,9 @@ impl FromRequestParts<AppState> for Staff {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| peer.count_unlogged(PeerError::Unauthorized))?;
-        if peer.check_staff_token(token.trim()).await? {
-            Ok(Staff)
-        } else {
-            Err(peer.count_unlogged(PeerError::Unauthorized))
+        match peer.staff_auth(token.trim()).await? {
+            Some(auth) => Ok(Staff(auth)),
+            None => Err(peer.count_unlogged(PeerError::Unauthorized)),
         }
     }
 }
@@ -384,9 +440,10 @@ async fn openapi(State(peer): State<AppState>) -> Response {
 
 async fn register_patient(
     State(peer): State<AppState>,
-    _: Staff,
+    Staff(staff): Staff,
     StrictJson(req): StrictJson<NewPatient>,
 ) -> Result<Response> {
+    staff.need(Role::Registration)?;
     Ok(json_response(
         StatusCode::CREATED,
         &peer.register_patient(&req).await?,
@@ -395,9 +452,10 @@ async fn register_patient(
 
 async fn get_patient(
     State(peer): State<AppState>,
-    _: Staff,
+    Staff(staff): Staff,
     Path(health_id): Path<String>,
 ) -> Result<Response> {
+    staff.need_any(&[Role::Registration, Role::Records])?;
     Ok(json_response(
         StatusCode::OK,
         &peer.patient(&health_id).await?,
@@ -406,9 +464,10 @@ async fn get_patient(
 
 async fn new_code(
     State(peer): State<AppState>,
-    _: Staff,
+    Staff(staff): Staff,
     Path(health_id): Path<String>,
 ) -> Result<Response> {
+    staff.need(Role::Registration)?;
     Ok(json_response(
         StatusCode::CREATED,
         &peer.new_enrollment_code(&health_id).await?,
@@ -417,9 +476,10 @@ async fn new_code(
 
 async fn register_doctor(
     State(peer): State<AppState>,
-    _: Staff,
+    Staff(staff): Staff,
     StrictJson(req): StrictJson<NewDoctor>,
 ) -> Result<Response> {
+    staff.need(Role::Admin)?;
     Ok(json_response(
         StatusCode::CREATED,
         &peer.register_doctor(&req).await?,
@@ -428,19 +488,21 @@ async fn register_doctor(
 
 async fn issue_record(
     State(peer): State<AppState>,
-    _: Staff,
+    Staff(staff): Staff,
     StrictJson(req): StrictJson<IssueRequest>,
 ) -> Result<Response> {
+    staff.need(Role::Records)?;
     let out = detached(async move { peer.issue_record(&req).await }).await?;
     Ok(json_response(StatusCode::CREATED, &out))
 }
 
 async fn revoke_record(
     State(peer): State<AppState>,
-    _: Staff,
+    Staff(staff): Staff,
     Path(id): Path<String>,
     StrictJson(req): StrictJson<crate::revocation::RevokeRecordRequest>,
 ) -> Result<Response> {
+    staff.need(Role::Records)?;
     let out = detached(async move { peer.revoke_record(&id, req.reason).await }).await?;
     Ok(json_response(StatusCode::CREATED, &out))
 }

@@ -25,6 +25,7 @@ pub mod records;
 pub mod registry;
 pub mod revocation;
 pub mod seed;
+pub mod staff;
 pub mod witnessing;
 
 pub use error::PeerError;

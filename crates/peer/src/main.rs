@@ -83,13 +83,29 @@ enum Command {
         #[arg(long)]
         vkey: String,
     },
-    /// Creates another staff bearer token (printed once, stored hashed).
+    /// Creates another staff bearer token (printed once, stored hashed) with its roles and
+    /// expiry; prints {token, id, label, roles, expires_at}.
     StaffToken {
         #[command(flatten)]
         data: DataArgs,
         /// Who or what the token is for.
         #[arg(long)]
         label: String,
+        /// Comma-separated roles: registration (patients, enrollment codes), records (issue and
+        /// revoke records), admin (everything, including doctors).
+        #[arg(long)]
+        roles: String,
+        /// Days until the token expires (1–366).
+        #[arg(long, default_value_t = spondon_peer::staff::DEFAULT_STAFF_TOKEN_DAYS)]
+        days: i64,
+    },
+    /// Revokes a staff token by its id (from `staff-token`), effective at once.
+    RevokeStaffToken {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The token's id (16 hex digits).
+        #[arg(long)]
+        id: String,
     },
     /// Registers a patient from a JSON file (`-` for stdin); prints Health ID and enrollment code.
     RegisterPatient {
@@ -239,15 +255,32 @@ async fn run(cli: Cli) -> Result<()> {
             let cfg = DataDir::new(&data).add_witness(&url, &vkey)?;
             print_json(&serde_json::json!({"witnesses": cfg.witnesses}))?;
         }
-        Command::StaffToken { data, label } => {
+        Command::StaffToken {
+            data,
+            label,
+            roles,
+            days,
+        } => {
+            let roles = spondon_peer::staff::Role::parse_list(&roles)?;
             let peer = open(&data).await?;
-            println!("{}", peer.create_staff_token(&label).await?);
+            let out = peer.create_staff_token_with(&label, &roles, days).await;
             peer.close().await;
+            print_json(&out?)?;
+            eprintln!("Keep the staff token secret: it is shown only now.");
+        }
+        Command::RevokeStaffToken { data, id } => {
+            let peer = open(&data).await?;
+            let out = peer.revoke_staff_token(id.trim()).await;
+            peer.close().await;
+            out?;
+            print_json(&serde_json::json!({"revoked": id.trim()}))?;
         }
         Command::RegisterPatient { data, json, qr_svg } => {
             let req: NewPatient = parse(&json)?;
             let peer = open(&data).await?;
             let out = peer.register_patient(&req).await?;
+            peer.audit(None, "register-patient", Some(&out.health_id), 201)
+                .await?;
             if let Some(p) = qr_svg {
                 std::fs::write(&p, &out.enrollment_qr_svg)
                     .with_context(|| format!("cannot write {}", p.display()))?;
@@ -263,7 +296,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::RegisterDoctor { data, json } => {
             let req: NewDoctor = parse(&json)?;
             let peer = open(&data).await?;
-            print_json(&peer.register_doctor(&req).await?)?;
+            let out = peer.register_doctor(&req).await?;
+            peer.audit(None, "register-doctor", Some(&out.bmdc_number), 201)
+                .await?;
+            print_json(&out)?;
             peer.close().await;
         }
         Command::Seed {
@@ -285,14 +321,19 @@ async fn run(cli: Cli) -> Result<()> {
             let _lock = DataDir::new(&data.data).lock_writer()?;
             let peer = open(&data).await?;
             let out = peer.revoke_record(&id, reason).await;
+            let status = if out.is_ok() { 201 } else { 400 };
+            let audited = peer.audit(None, "revoke-record", Some(&id), status).await;
             peer.close().await;
+            audited?;
             print_json(&out?)?;
         }
         Command::Issue { data, json } => {
             let _lock = DataDir::new(&data.data).lock_writer()?;
             let req: IssueRequest = parse(&json)?;
             let peer = open(&data).await?;
-            print_json(&peer.issue_record(&req).await?)?;
+            let out = peer.issue_record(&req).await?;
+            peer.audit(None, "issue", Some(&out.id), 201).await?;
+            print_json(&out)?;
             peer.close().await;
         }
     }

@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use spondon_core::NumericDate;
 use spondon_ledger::{Database, IntegrityCheck, Log, Signer, Verifier, Witness};
-use sqlx::Row as _;
 use tokio::sync::Mutex;
 
 use crate::config::{Config, DataDir, Keys, check_url};
@@ -198,33 +196,22 @@ impl Peer {
         self.log_signer.verifier().to_vkey()
     }
 
-    /// Creates a staff bearer token with a label; returns it (only its hash is stored).
+    /// Creates an admin staff token with a label, valid 90 days; returns it (only its hash is
+    /// stored). See [`Peer::create_staff_token_with`] for roles and lifetime.
     pub async fn create_staff_token(&self, label: &str) -> Result<String> {
-        let label = label.trim();
-        if label.is_empty() || label.len() > 100 || label.chars().any(char::is_control) {
-            return Err(PeerError::field(
-                "label",
-                "must be 1–100 printable characters",
-            ));
-        }
-        let raw: [u8; 32] = spondon_core::keys::random_bytes()?;
-        let token = format!("{STAFF_TOKEN_PREFIX}{}", spondon_core::b64::encode(raw));
-        let hash = token_hash(&token);
-        let now = NumericDate::now().seconds();
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_staff_tokens (token_hash, label, created_at) VALUES ($1, $2, $3)")
-            .bind(&hash[..]).bind(label).bind(now).execute(p).await?.rows_affected());
-        Ok(token)
+        Ok(self
+            .create_staff_token_with(
+                label,
+                &[crate::staff::Role::Admin],
+                crate::staff::DEFAULT_STAFF_TOKEN_DAYS,
+            )
+            .await?
+            .token)
     }
 
-    /// Whether `token` is a staff token (looked up by its SHA-256, so timing reveals nothing).
+    /// Whether `token` is an active staff token (looked up by its SHA-256).
     pub async fn check_staff_token(&self, token: &str) -> Result<bool> {
-        if !token.starts_with(STAFF_TOKEN_PREFIX) || token.len() > 100 {
-            return Ok(false);
-        }
-        let hash = token_hash(token);
-        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_staff_tokens WHERE token_hash = $1")
-            .bind(&hash[..]).fetch_one(p).await?.try_get(0)?);
-        Ok(n > 0)
+        Ok(self.staff_auth(token).await?.is_some())
     }
 
     /// Signs a new checkpoint for everything appended so far.

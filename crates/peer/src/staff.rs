@@ -1,0 +1,204 @@
+//! Staff tokens: roles, expiry, revocation, and the audit trail of staff actions.
+
+use serde::Serialize;
+use spondon_core::NumericDate;
+use sqlx::Row as _;
+
+use crate::error::{PeerError, Result};
+use crate::peer::{Peer, STAFF_TOKEN_PREFIX, on_db, token_hash};
+
+/// Default lifetime of a staff token (days).
+pub const DEFAULT_STAFF_TOKEN_DAYS: i64 = 90;
+/// Longest lifetime of a staff token (days).
+pub const MAX_STAFF_TOKEN_DAYS: i64 = 366;
+
+/// What a staff token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Register patients, issue enrollment codes, look up a patient.
+    Registration,
+    /// Issue and revoke records, look up a patient.
+    Records,
+    /// Everything, including registering doctors.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Registration => "registration",
+            Role::Records => "records",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a comma-separated role list (`registration,records`).
+    pub fn parse_list(s: &str) -> Result<Vec<Role>> {
+        let mut out = Vec::new();
+        for r in s.split(',').map(str::trim) {
+            let role = match r {
+                "registration" => Role::Registration,
+                "records" => Role::Records,
+                "admin" => Role::Admin,
+                _ => {
+                    return Err(PeerError::field(
+                        "roles",
+                        "each role is registration, records or admin",
+                    ));
+                }
+            };
+            if !out.contains(&role) {
+                out.push(role);
+            }
+        }
+        if out.is_empty() {
+            return Err(PeerError::field("roles", "at least one role"));
+        }
+        Ok(out)
+    }
+}
+
+/// An authenticated staff caller.
+#[derive(Debug, Clone)]
+pub struct StaffAuth {
+    /// The token's id (16 hex digits; not secret).
+    pub token_id: String,
+    pub roles: Vec<Role>,
+}
+
+impl StaffAuth {
+    /// Refuses (`role_required`, 403) unless the token has `role` or `admin`.
+    pub fn need(&self, role: Role) -> Result<()> {
+        if self.roles.contains(&role) || self.roles.contains(&Role::Admin) {
+            Ok(())
+        } else {
+            Err(PeerError::Charged(Box::new(PeerError::RoleRequired(
+                role.as_str(),
+            ))))
+        }
+    }
+
+    /// Refuses unless the token has one of `roles` (or `admin`).
+    pub fn need_any(&self, roles: &[Role]) -> Result<()> {
+        match roles.iter().find(|r| self.need(**r).is_ok()) {
+            Some(_) => Ok(()),
+            None => self.need(roles.first().copied().unwrap_or(Role::Admin)),
+        }
+    }
+}
+
+/// A new staff token (the secret is shown once; only its SHA-256 is stored).
+#[derive(Debug, Clone, Serialize)]
+pub struct NewStaffToken {
+    pub token: String,
+    pub id: String,
+    pub label: String,
+    pub roles: Vec<Role>,
+    pub expires_at: i64,
+}
+
+impl Peer {
+    /// Creates a staff token with `roles`, valid `days` days (1..=366).
+    pub async fn create_staff_token_with(
+        &self,
+        label: &str,
+        roles: &[Role],
+        days: i64,
+    ) -> Result<NewStaffToken> {
+        let label = label.trim();
+        if label.is_empty() || label.len() > 100 || label.chars().any(char::is_control) {
+            return Err(PeerError::field(
+                "label",
+                "must be 1–100 printable characters",
+            ));
+        }
+        if !(1..=MAX_STAFF_TOKEN_DAYS).contains(&days) {
+            return Err(PeerError::field(
+                "days",
+                format!("must be 1–{MAX_STAFF_TOKEN_DAYS}"),
+            ));
+        }
+        if roles.is_empty() {
+            return Err(PeerError::field("roles", "at least one role"));
+        }
+        let raw: [u8; 32] = spondon_core::keys::random_bytes()?;
+        let token = format!("{STAFF_TOKEN_PREFIX}{}", spondon_core::b64::encode(raw));
+        let hash = token_hash(&token);
+        let id = hex::encode(&hash[..8]);
+        let now = NumericDate::now().seconds();
+        let expires_at = now.saturating_add(days.saturating_mul(86_400));
+        let roles_text = roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_staff_tokens (token_hash, label, created_at, token_id, roles, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&hash[..]).bind(label).bind(now).bind(&id).bind(&roles_text).bind(expires_at)
+            .execute(p).await?.rows_affected());
+        self.audit(None, "create staff token", Some(&id), 201).await?;
+        Ok(NewStaffToken {
+            token,
+            id,
+            label: label.to_owned(),
+            roles: roles.to_vec(),
+            expires_at,
+        })
+    }
+
+    /// The caller of a staff token that exists, has not expired and is not revoked.
+    pub async fn staff_auth(&self, token: &str) -> Result<Option<StaffAuth>> {
+        if !token.starts_with(STAFF_TOKEN_PREFIX) || token.len() > 100 {
+            return Ok(None);
+        }
+        let hash = token_hash(token);
+        let now = NumericDate::now().seconds();
+        let row: Option<(String, String)> = on_db!(&self.db, p => sqlx::query("SELECT token_id, roles FROM peer_staff_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2")
+            .bind(&hash[..]).bind(now).fetch_optional(p).await?
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
+        let Some((token_id, roles)) = row else {
+            return Ok(None);
+        };
+        let roles = Role::parse_list(&roles)
+            .map_err(|_| PeerError::Integrity("stored staff token roles".into()))?;
+        Ok(Some(StaffAuth { token_id, roles }))
+    }
+
+    /// Revokes a staff token by its id; `unknown_staff_token` (404) if there is none active.
+    pub async fn revoke_staff_token(&self, id: &str) -> Result<()> {
+        let now = NumericDate::now().seconds();
+        let n = on_db!(&self.db, p => sqlx::query("UPDATE peer_staff_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL")
+            .bind(now).bind(id).execute(p).await?.rows_affected());
+        if n == 0 {
+            return Err(PeerError::UnknownStaffToken);
+        }
+        self.audit(None, "revoke staff token", Some(id), 200).await?;
+        tracing::info!("staff token revoked");
+        Ok(())
+    }
+
+    /// Appends one entry to the staff audit trail (the database, never the log output):
+    /// `token_id` `None` is the operator's command line.
+    pub async fn audit(
+        &self,
+        token_id: Option<&str>,
+        action: &str,
+        target: Option<&str>,
+        status: u16,
+    ) -> Result<()> {
+        let now = NumericDate::now().seconds();
+        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_staff_audit (token_id, action, target, status, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(token_id.unwrap_or("cli")).bind(action).bind(target).bind(i64::from(status)).bind(now)
+            .execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The audit trail, oldest first: (token id, action, target, status, at).
+    pub async fn staff_audit(&self) -> Result<Vec<(String, String, Option<String>, i64, i64)>> {
+        Ok(on_db!(&self.db, p => sqlx::query("SELECT token_id, action, target, status, at FROM peer_staff_audit ORDER BY seq")
+            .fetch_all(p).await?
+            .into_iter()
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
+            .collect::<std::result::Result<Vec<_>, _>>()?))
+    }
+}

@@ -1,0 +1,120 @@
+//! Staff tokens: roles, expiry, revocation, failure limit and the audit trail, over real HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use spondon_peer::staff::Role;
+
+async fn post_as(tp: &TestPeer, token: &str, path: &str, body: &serde_json::Value) -> Resp {
+    let auth = format!("Bearer {token}");
+    request(
+        tp.addr,
+        "POST",
+        path,
+        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        body.to_string().as_bytes(),
+    )
+    .await
+}
+
+async fn expire(tp: &TestPeer, id: &str) {
+    let q = "UPDATE peer_staff_tokens SET expires_at = 1 WHERE token_id = $1";
+    match &tp.peer.db {
+        spondon_ledger::Database::Sqlite(p) => {
+            sqlx::query(q).bind(id).execute(p).await.unwrap();
+        }
+        spondon_ledger::Database::Postgres(p) => {
+            sqlx::query(q).bind(id).execute(p).await.unwrap();
+        }
+    }
+}
+
+async fn roles(db: Option<&str>) {
+    let tp = start(db).await;
+    let desk = tp
+        .peer
+        .create_staff_token_with("reception desk", &[Role::Registration], 30)
+        .await
+        .unwrap();
+    let lab = tp
+        .peer
+        .create_staff_token_with("laboratory", &[Role::Records], 30)
+        .await
+        .unwrap();
+    // Registration: patients and enrollment codes, not doctors, not records.
+    let r = post_as(&tp, &desk.token, "/staff/patients", &patient_json("1975001111")).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let doctor = json!({"bmdc_number": "A-777", "name": "Dr. X", "department": "Medicine",
+        "public_key": spondon_core::keys::Es256KeyPair::generate().unwrap().public_key().to_jwk()});
+    let r = post_as(&tp, &desk.token, "/staff/doctors", &doctor).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "role_required"));
+    let r = post_as(&tp, &desk.token, "/staff/records", &lab_report(&hid)).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "role_required"));
+    // Records: records, not patients or enrollment codes (re-binding a patient's wallet).
+    let r = post_as(&tp, &lab.token, "/staff/records", &lab_report(&hid)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = post_as(&tp, &lab.token, &format!("/staff/patients/{hid}/enrollment-code"), &json!({})).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "role_required"));
+    let r = post_as(&tp, &lab.token, "/staff/patients", &patient_json("1975001112")).await;
+    assert_eq!((r.status, r.code().as_str()), (403, "role_required"));
+    assert_eq!(tp.peer.record_count(None).await.unwrap(), 1);
+    // Admin (the first token): doctors too.
+    let r = tp.staff_post("/staff/doctors", &doctor).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    // Expired and revoked tokens are refused.
+    expire(&tp, &lab.id).await;
+    let r = post_as(&tp, &lab.token, "/staff/records", &lab_report(&hid)).await;
+    assert_eq!((r.status, r.code().as_str()), (401, "unauthorized"));
+    tp.peer.revoke_staff_token(&desk.id).await.unwrap();
+    let r = post_as(&tp, &desk.token, "/staff/patients", &patient_json("1975001113")).await;
+    assert_eq!((r.status, r.code().as_str()), (401, "unauthorized"));
+    assert_eq!(
+        tp.peer.revoke_staff_token(&desk.id).await.unwrap_err().code(),
+        "unknown_staff_token"
+    );
+    // Lifetimes are bounded.
+    for days in [0, 367] {
+        assert_eq!(
+            tp.peer
+                .create_staff_token_with("x", &[Role::Admin], days)
+                .await
+                .unwrap_err()
+                .code(),
+            "invalid_field"
+        );
+    }
+    // One audit entry per staff action, refused ones included; who, what, outcome.
+    let audit = tp.peer.staff_audit().await.unwrap();
+    let http: Vec<(String, String, i64)> = audit
+        .iter()
+        .filter(|a| a.1.starts_with("POST "))
+        .map(|a| (a.0.clone(), a.1.clone(), a.3))
+        .collect();
+    let want = vec![
+        (desk.id.clone(), "POST /staff/patients".to_owned(), 201),
+        (desk.id.clone(), "POST /staff/doctors".to_owned(), 403),
+        (desk.id.clone(), "POST /staff/records".to_owned(), 403),
+        (lab.id.clone(), "POST /staff/records".to_owned(), 201),
+        (lab.id.clone(), "POST /staff/patients/{health_id}/enrollment-code".to_owned(), 403),
+        (lab.id.clone(), "POST /staff/patients".to_owned(), 403),
+    ];
+    assert_eq!(http[..6], want[..], "{audit:?}");
+    assert_eq!(http[6].1, "POST /staff/doctors");
+    assert_eq!(http[6].2, 201);
+    assert_eq!((http[7].0.as_str(), http[7].2), ("-", 401), "expired: no token id");
+    assert_eq!((http[8].0.as_str(), http[8].2), ("-", 401), "revoked");
+    assert!(audit.iter().any(|a| a.1 == "revoke staff token" && a.2.as_deref() == Some(desk.id.as_str())));
+    let code_entry = audit.iter().find(|a| a.1.ends_with("enrollment-code")).unwrap();
+    assert_eq!(code_entry.2.as_deref(), Some(format!("/staff/patients/{hid}/enrollment-code").as_str()));
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn staff_tokens_have_roles_expiry_revocation_and_an_audit_trail() {
+    for db in engines("staff_tokens_have_roles_expiry_revocation_and_an_audit_trail").await {
+        roles(db.as_deref()).await;
+    }
+}
