@@ -47,8 +47,11 @@ for t in $targets; do
   [ -d "seeds/$t" ] && seeds+=("seeds/$t")
   log="$FUZZ_TARGET_DIR/$t.log"
   mkdir -p "$FUZZ_TARGET_DIR"
+  # The image decoder has its own bounds (pixels, bit depth, a time budget): hold it to them.
+  limits=(-rss_limit_mb=2048 -timeout=10)
+  [ "$t" = qr_image ] && limits=(-rss_limit_mb=768 -timeout=4)
   if ! cargo +nightly fuzz run --target-dir "$FUZZ_TARGET_DIR" "$t" "corpus/$t" "${seeds[@]}" -- \
-      -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+      -max_total_time="$secs" "${limits[@]}" -max_len=65536 -print_final_stats=1 >"$log" 2>&1; then
     tail -n 40 "$log"
     echo "fuzz: $t FAILED (full log: $log; reproducer under fuzz/artifacts/$t)"
     exit 1

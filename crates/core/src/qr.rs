@@ -4,7 +4,14 @@
 //! encoded as one alphanumeric segment, 5.5 bits per character; any other text falls back to
 //! the qrcode crate's optimal segmentation.
 
+use std::cell::Cell;
 use std::io::Cursor;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use image::ImageDecoder as _;
 
 use qrcode::bits::Bits;
 use qrcode::{EcLevel, QrCode, Version};
@@ -15,6 +22,44 @@ use crate::token::base45::is_qr_alphanumeric;
 pub const MAX_IMAGE_BYTES: usize = 20 << 20;
 /// Largest image dimension accepted by [`decode_image`].
 pub const MAX_IMAGE_DIMENSION: u32 = 8_000;
+/// Most pixels accepted by [`decode_image`] (a 12-megapixel phone photo fits), checked from
+/// the header before anything is decoded.
+pub const MAX_IMAGE_PIXELS: u64 = 16_000_000;
+/// Most bits per channel accepted (16-bit images are refused before decoding).
+pub const MAX_BITS_PER_CHANNEL: u16 = 8;
+/// Most memory the image decoder may allocate.
+pub const MAX_DECODE_ALLOC: u64 = 256 << 20;
+/// Time budget of [`decode_image`]: QR detection stops (and reports `qr_decode_timeout`) after it.
+pub const DEFAULT_DECODE_BUDGET: Duration = Duration::from_secs(5);
+
+/// Stops a running [`decode_image_within`] from another thread (e.g. when the request that
+/// asked for it ends). Cloning shares the flag.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Asks the decoder to stop; it returns `qr_decode_cancelled` soon after.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Sets a [`Cancel`] when dropped: hold it in the future that waits for the decoder, so that
+/// the decoder stops when that future is dropped (the client went away, a timeout fired).
+#[derive(Debug)]
+pub struct CancelOnDrop(pub Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
 
 /// What can go wrong rendering or reading a QR code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +75,14 @@ pub enum QrError {
     EmptyImage,
     #[error("the image is {len} bytes; at most {max} are accepted")]
     ImageTooLarge { len: usize, max: usize },
+    #[error("the image has {pixels} pixels; at most {max} are accepted")]
+    TooManyPixels { pixels: u64, max: u64 },
+    #[error("the image has {bits} bits per channel; at most 8 are accepted")]
+    BitDepth { bits: u16 },
+    #[error("reading the QR code took longer than the time budget")]
+    Timeout,
+    #[error("reading the QR code was cancelled")]
+    Cancelled,
     #[error("the image is not a PNG or JPEG that can be read: {0}")]
     ImageFormat(String),
     #[error("no QR code was found in the image")]
@@ -46,7 +99,10 @@ impl QrError {
             QrError::Encode(_) => "qr_encode_failed",
             QrError::Png(_) => "png_write_failed",
             QrError::EmptyImage => "image_empty",
-            QrError::ImageTooLarge { .. } => "image_too_large",
+            QrError::ImageTooLarge { .. } | QrError::TooManyPixels { .. } => "image_too_large",
+            QrError::BitDepth { .. } => "image_bit_depth",
+            QrError::Timeout => "qr_decode_timeout",
+            QrError::Cancelled => "qr_decode_cancelled",
             QrError::ImageFormat(_) => "image_unreadable",
             QrError::NoQrCode => "no_qr_code",
             QrError::Unreadable(_) => "qr_unreadable",
@@ -145,8 +201,22 @@ impl Qr {
 }
 
 /// Reads every QR code in a PNG or JPEG image (e.g. a photo of a grant). Returns their texts in
-/// the order found; an error if none can be read.
+/// the order found; an error if none can be read. Bounded in size, pixels, bit depth, memory
+/// and time ([`DEFAULT_DECODE_BUDGET`]); see [`decode_image_within`].
 pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, QrError> {
+    decode_image_within(bytes, DEFAULT_DECODE_BUDGET, &Cancel::new())
+}
+
+/// [`decode_image`] with a time budget and a cancellation flag. The size, the pixel count and
+/// the bit depth are checked from the header before anything is decoded; QR detection checks
+/// the budget and the flag as it goes and gives up (`qr_decode_timeout`,
+/// `qr_decode_cancelled`) instead of running on.
+pub fn decode_image_within(
+    bytes: &[u8],
+    budget: Duration,
+    cancel: &Cancel,
+) -> Result<Vec<String>, QrError> {
+    let started = Instant::now();
     if bytes.is_empty() {
         return Err(QrError::EmptyImage);
     }
@@ -162,35 +232,172 @@ pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, QrError> {
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_DIMENSION);
     limits.max_image_height = Some(MAX_IMAGE_DIMENSION);
-    limits.max_alloc = Some(512 << 20);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
     reader.limits(limits);
-    let img = reader
-        .decode()
+    let decoder = reader
+        .into_decoder()
+        .map_err(|e| QrError::ImageFormat(e.to_string()))?;
+    let (w, h) = decoder.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > MAX_IMAGE_PIXELS {
+        return Err(QrError::TooManyPixels {
+            pixels,
+            max: MAX_IMAGE_PIXELS,
+        });
+    }
+    let color = decoder.color_type();
+    let channels = u16::from(color.channel_count().max(1));
+    let bits = color.bits_per_pixel() / channels;
+    if bits > MAX_BITS_PER_CHANNEL {
+        return Err(QrError::BitDepth { bits });
+    }
+    let img = image::DynamicImage::from_decoder(decoder)
         .map_err(|e| QrError::ImageFormat(e.to_string()))?
         .into_luma8();
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
-        u32::try_from(x)
-            .ok()
-            .zip(u32::try_from(y).ok())
-            .and_then(|(x, y)| img.get_pixel_checked(x, y))
-            .map_or(255, |p| p.0[0])
+    let stop = Rc::new(Stop {
+        deadline: started + budget,
+        cancel: cancel.clone(),
+        state: Cell::new(0),
+        ticks: Cell::new(0),
     });
-    let grids = prepared.detect_grids();
-    if grids.is_empty() {
-        return Err(QrError::NoQrCode);
+    stop.check();
+    if let Some(e) = stop.error() {
+        return Err(e);
     }
-    let mut texts = Vec::new();
-    let mut last_error = None;
-    for grid in grids {
-        match grid.decode() {
-            Ok((_, text)) => texts.push(text),
-            Err(e) => last_error = Some(e.to_string()),
+    let buffer = Budgeted {
+        w: img.width(),
+        h: img.height(),
+        pixels: Rc::new(img.into_raw()),
+        stop: stop.clone(),
+        sink: image::Luma([0]),
+    };
+    // rqrr asserts its own invariants with panics; a budget that stops it midway (every pixel
+    // then reads as empty) can trip one, and so could a crafted image. Either way the result is
+    // a refusal with a code, never a crashed thread.
+    let detected = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut prepared = rqrr::PreparedImage::prepare(buffer);
+        let grids = prepared.detect_grids();
+        let mut texts = Vec::new();
+        let mut last_error = None;
+        let found = !grids.is_empty();
+        for grid in grids {
+            match grid.decode() {
+                Ok((_, text)) => texts.push(text),
+                Err(e) => last_error = Some(e.to_string()),
+            }
         }
+        (found, texts, last_error)
+    }));
+    if let Some(e) = stop.error() {
+        return Err(e);
+    }
+    let Ok((found, texts, last_error)) = detected else {
+        return Err(QrError::Unreadable("the QR detector failed on this image".into()));
+    };
+    if !found {
+        return Err(QrError::NoQrCode);
     }
     match (texts.is_empty(), last_error) {
         (false, _) => Ok(texts),
         (true, Some(e)) => Err(QrError::Unreadable(e)),
         (true, None) => Err(QrError::NoQrCode),
+    }
+}
+
+/// The decoder's budget: once the deadline passes or the flag is set, it latches.
+#[derive(Debug)]
+struct Stop {
+    deadline: Instant,
+    cancel: Cancel,
+    /// 0 running, 1 out of time, 2 cancelled.
+    state: Cell<u8>,
+    ticks: Cell<u32>,
+}
+
+impl Stop {
+    /// Whether detection must stop; the clock is read every 4096 calls.
+    fn hit(&self) -> bool {
+        if self.state.get() != 0 {
+            return true;
+        }
+        let t = self.ticks.get().wrapping_add(1);
+        self.ticks.set(t);
+        if t % 4096 == 0 {
+            self.check();
+        }
+        self.state.get() != 0
+    }
+
+    fn check(&self) {
+        if self.cancel.is_cancelled() {
+            self.state.set(2);
+        } else if Instant::now() >= self.deadline {
+            self.state.set(1);
+        }
+    }
+
+    fn error(&self) -> Option<QrError> {
+        match self.state.get() {
+            0 => None,
+            1 => Some(QrError::Timeout),
+            _ => Some(QrError::Cancelled),
+        }
+    }
+}
+
+/// rqrr's pixel store with a budget: once stopped, every pixel reads as light and writes are
+/// dropped, and clones (rqrr clones the image for every candidate group of finder patterns)
+/// share one buffer until written, so whatever detection has left to do finishes at once.
+#[derive(Debug, Clone)]
+struct Budgeted {
+    w: u32,
+    h: u32,
+    pixels: Rc<Vec<u8>>,
+    stop: Rc<Stop>,
+    /// Where writes go once stopped (`get_pixel_mut` must return something).
+    sink: image::Luma<u8>,
+}
+
+impl Budgeted {
+    fn index(&self, x: u32, y: u32) -> usize {
+        (y as usize).saturating_mul(self.w as usize).saturating_add(x as usize)
+    }
+}
+
+impl image::GenericImageView for Budgeted {
+    type Pixel = image::Luma<u8>;
+    fn dimensions(&self) -> (u32, u32) {
+        (self.w, self.h)
+    }
+    fn get_pixel(&self, x: u32, y: u32) -> image::Luma<u8> {
+        if self.stop.hit() {
+            // rqrr's "white / empty" state: detection finds nothing more and its loops end.
+            return image::Luma([0]);
+        }
+        image::Luma([self.pixels.get(self.index(x, y)).copied().unwrap_or(0)])
+    }
+}
+
+impl image::GenericImage for Budgeted {
+    fn get_pixel_mut(&mut self, x: u32, y: u32) -> &mut image::Luma<u8> {
+        let i = self.index(x, y);
+        if !self.stop.hit()
+            && let Some(p) = Rc::make_mut(&mut self.pixels).get_mut(i)
+        {
+            return <image::Luma<u8> as image::Pixel>::from_slice_mut(std::slice::from_mut(p));
+        }
+        &mut self.sink
+    }
+    fn put_pixel(&mut self, x: u32, y: u32, pixel: image::Luma<u8>) {
+        let i = self.index(x, y);
+        if self.stop.hit() {
+            return;
+        }
+        if let Some(p) = Rc::make_mut(&mut self.pixels).get_mut(i) {
+            *p = pixel.0[0];
+        }
+    }
+    fn blend_pixel(&mut self, x: u32, y: u32, pixel: image::Luma<u8>) {
+        self.put_pixel(x, y, pixel);
     }
 }

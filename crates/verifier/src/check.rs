@@ -162,10 +162,25 @@ pub fn check_paths(
 
 /// Judges an already classified input.
 pub fn check_shape(shape: Shape, trust: &Trust, now: NumericDate) -> Result<Report, CheckError> {
+    check_shape_cancellable(shape, trust, now, &spondon_core::qr::Cancel::new())
+}
+
+/// [`check_shape`] whose QR image decoding (bounded by `qr::DEFAULT_DECODE_BUDGET`) also stops
+/// when `cancel` is set — by a server when the request that asked for it ends.
+pub fn check_shape_cancellable(
+    shape: Shape,
+    trust: &Trust,
+    now: NumericDate,
+    cancel: &spondon_core::qr::Cancel,
+) -> Result<Report, CheckError> {
     Ok(match shape {
         Shape::Image(bytes) => {
-            let texts = spondon_core::qr::decode_image(&bytes)
-                .map_err(|e| CheckError::Image(e.to_string()))?;
+            let texts = spondon_core::qr::decode_image_within(
+                &bytes,
+                spondon_core::qr::DEFAULT_DECODE_BUDGET,
+                cancel,
+            )
+            .map_err(|e| CheckError::Image(e.to_string()))?;
             let joined = texts.join("\n");
             if texts.len() == 1 && texts.iter().all(|t| token::is_spondon_text(t)) {
                 check_token(&joined, trust, now)

@@ -594,9 +594,13 @@ async fn document_check(State(node): State<AppState>, req: Request) -> ApiResult
         trust_list: Some(trust.list.clone()),
         root_key: Some(node.root_key().clone()),
     };
+    // The check runs on the blocking pool; if this request ends first (client gone, timeout),
+    // dropping the guard cancels its QR decoding instead of letting it burn CPU.
+    let cancel = spondon_core::qr::Cancel::new();
+    let _guard = spondon_core::qr::CancelOnDrop(cancel.clone());
     let result = tokio::task::spawn_blocking(move || {
         let shape = crate::input::classify("the upload", bytes.to_vec(), token::is_spondon_text)?;
-        crate::check::check_shape(shape, &check_trust, NumericDate::now())
+        crate::check::check_shape_cancellable(shape, &check_trust, NumericDate::now(), &cancel)
     })
     .await
     .map_err(|_| {

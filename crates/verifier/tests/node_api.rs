@@ -472,3 +472,47 @@ async fn init_refuses_a_trust_list_not_signed_by_the_root_key() {
     assert!(err.contains("trust list"), "{err}");
     assert!(!data.join("verifier.json").exists());
 }
+
+/// A small PNG tiled with QR finder patterns (the detector's worst case).
+fn finder_tiles(side: u32, module: u32) -> Vec<u8> {
+    let cell = 8 * module;
+    let img = image::GrayImage::from_fn(side, side, |x, y| {
+        let (mx, my) = ((x % cell) / module, (y % cell) / module);
+        let ring = mx == 0 || mx == 6 || my == 0 || my == 6;
+        let core = (2..=4).contains(&mx) && (2..=4).contains(&my);
+        image::Luma([if mx < 7 && my < 7 && (ring || core) { 0 } else { 255 }])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageLuma8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_images_are_bounded() {
+    let root = Es256KeyPair::generate().unwrap();
+    let dmch = hospital("dmch", "Dhaka Medical College Hospital", DMCH);
+    let list = trust_list(vec![dmch.entry.clone()], 3);
+    let mut n = init_node(&root, &list, None);
+    serve(&mut n, &[]).await;
+    // Finder-pattern tiles: the decoder gives up at its time budget instead of running for
+    // minutes.
+    let png = finder_tiles(1600, 3);
+    let t = std::time::Instant::now();
+    let r = n.upload("image/png", &png).await;
+    let took = t.elapsed();
+    assert_eq!((r.status, r.code().as_str()), (422, "unreadable"), "{}", r.text());
+    assert!(r.text().contains("time budget"), "{}", r.text());
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+    // 16 bits per channel: refused from the header, nothing decoded.
+    let deep = image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::new(2000, 2000);
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageLuma16(deep)
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .unwrap();
+    let r = n.upload("image/png", &bytes).await;
+    assert_eq!((r.status, r.code().as_str()), (422, "unreadable"), "{}", r.text());
+    assert!(r.text().contains("bits per channel"), "{}", r.text());
+    stop(&mut n);
+}
