@@ -214,6 +214,7 @@ fn write_pop_vectors(k: &Keys, grant_text: &str) -> Result<()> {
         method: "GET",
         url,
         nonce,
+        body: b"",
     };
     let proof = |signer: &Es256KeyPair, req: &PopRequest<'_>, at: NumericDate| -> Result<String> {
         Ok(PopProof {
@@ -223,6 +224,7 @@ fn write_pop_vectors(k: &Keys, grant_text: &str) -> Result<()> {
             url: "https://peer.dmch.gov.bd/api/v1/records".to_owned(),
             nonce: req.nonce.to_vec(),
             grant_id: *b"grant-0000000001",
+            body_hash: spondon_core::keys::sha256(req.body),
             issued_at: at,
         }
         .sign(signer)?)
@@ -267,6 +269,16 @@ fn write_pop_vectors(k: &Keys, grant_text: &str) -> Result<()> {
             NOW,
         ),
         (
+            "16-wrong-body",
+            "The peer sees a body the proof does not cover (another grant or other record ids).",
+            good.clone(),
+            PopRequest {
+                body: br#"{"record_ids":["x"]}"#,
+                ..request
+            },
+            NOW,
+        ),
+        (
             "13-stale",
             "Checked 10 minutes after iat.",
             good.clone(),
@@ -300,7 +312,7 @@ fn write_pop_vectors(k: &Keys, grant_text: &str) -> Result<()> {
             "description": description,
             "proof": text,
             "grant": grant_text,
-            "request": { "method": req.method, "url": req.url, "nonce": spondon_core::b64::encode(req.nonce) },
+            "request": { "method": req.method, "url": req.url, "nonce": spondon_core::b64::encode(req.nonce), "body": spondon_core::b64::encode(req.body) },
             "now": now,
             "max_skew": token::POP_MAX_SKEW,
             "expected": { "valid": result.is_ok(), "error": result.as_ref().err().map(TokenError::code) },

@@ -129,7 +129,7 @@ proptest! {
         let Audience::Key { kid } = &g.audience else { unreachable!() };
         let aud = KEYS.iter().find(|k| k.kid() == kid).unwrap();
         let url = format!("https://peer.example.org/{path}");
-        let req = PopRequest { method: &method, url: &url, nonce: &nonce };
+        let req = PopRequest { method: &method, url: &url, nonce: &nonce, body: nonce.as_slice() };
         let now = NumericDate(1_800_000_000);
         let proof = PopProof::create(aud, g.id, &req, now).unwrap();
         let back = PopProof::verify(&proof, &g, &req, now.saturating_add(skew), token::POP_MAX_SKEW).unwrap();

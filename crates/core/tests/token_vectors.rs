@@ -157,10 +157,12 @@ fn all_pop_vectors() {
         })
         .unwrap();
         let nonce = spondon_core::b64::decode(v["request"]["nonce"].as_str().unwrap()).unwrap();
+        let body = spondon_core::b64::decode(v["request"]["body"].as_str().unwrap()).unwrap();
         let request = token::PopRequest {
             method: v["request"]["method"].as_str().unwrap(),
             url: v["request"]["url"].as_str().unwrap(),
             nonce: &nonce,
+            body: &body,
         };
         let result = token::PopProof::verify(
             v["proof"].as_str().unwrap(),
@@ -177,5 +179,5 @@ fn all_pop_vectors() {
         }
         n += 1;
     }
-    assert!(n >= 7, "{n} PoP vectors");
+    assert!(n >= 8, "{n} PoP vectors");
 }

@@ -315,6 +315,7 @@ fn pop_proofs() {
         method: "GET",
         url: "https://peer.dmch.gov.bd/records?category=1",
         nonce: b"nonce-0123456789",
+        body: br#"{"grant":"SPONDON:1:..."}"#,
     };
     let proof = PopProof::create(&doctor, grant.id, &request, NOW).unwrap();
     let ok = PopProof::verify(
@@ -357,6 +358,18 @@ fn pop_proofs() {
         code(
             &PopRequest {
                 nonce: b"another-nonce-00",
+                ..request
+            },
+            NOW,
+            &grant
+        ),
+        "pop_mismatch"
+    );
+    // The body is covered: a proof cannot be moved to a request asking for something else.
+    assert_eq!(
+        code(
+            &PopRequest {
+                body: br#"{"grant":"SPONDON:1:...","record_ids":["x"]}"#,
                 ..request
             },
             NOW,

@@ -279,6 +279,7 @@ async fn main() {
                         method: "POST",
                         url: &url,
                         nonce: &n,
+                        body: body.as_bytes(),
                     },
                     NumericDate::now(),
                 )

@@ -149,13 +149,14 @@ impl Peer {
         method: &str,
         path: &str,
         pop: Option<&str>,
+        body: &[u8],
         req: &RedeemRequest,
     ) -> Result<Redeemed> {
         let now = NumericDate::now();
         let scope = Scope::Read(req.record_ids.as_deref());
         let passcode = req.passcode.as_deref();
         match self
-            .authorize(method, path, pop, &req.grant, passcode, scope, now)
+            .authorize(method, path, pop, body, &req.grant, passcode, scope, now)
             .await
         {
             Ok((grant, health_id, rows)) => {
@@ -195,6 +196,7 @@ impl Peer {
         method: &str,
         path: &str,
         pop: Option<&str>,
+        body: &[u8],
         req: &WriteRequest,
     ) -> Result<crate::records::IssuedRecord> {
         let now = NumericDate::now();
@@ -202,7 +204,7 @@ impl Peer {
         // record, what it supersedes) is looked at for a caller who has not proven the key.
         let scope = Scope::Write(req.kind.category());
         let (grant, health_id, _) = match self
-            .authorize(method, path, pop, &req.grant, None, scope, now)
+            .authorize(method, path, pop, body, &req.grant, None, scope, now)
             .await
         {
             Ok(ok) => ok,
@@ -329,6 +331,7 @@ impl Peer {
         method: &str,
         path: &str,
         pop: Option<&str>,
+        body: &[u8],
         grant_text: &str,
         passcode: Option<&str>,
         scope: Scope<'_>,
@@ -367,7 +370,7 @@ impl Peer {
             }
             self.check_passcode(&grant, passcode).await.map_err(&deny)?;
         } else {
-            self.check_pop(&grant, method, path, pop, now)
+            self.check_pop(&grant, method, path, pop, body, now)
                 .await
                 .map_err(&deny)?;
         }
@@ -452,6 +455,7 @@ impl Peer {
         method: &str,
         path: &str,
         pop: Option<&str>,
+        body: &[u8],
         now: NumericDate,
     ) -> Result<()> {
         let pop = pop.ok_or(PeerError::PopRequired)?;
@@ -461,6 +465,7 @@ impl Peer {
             method,
             url: &url,
             nonce: &decoded.nonce,
+            body,
         };
         let proof = PopProof::verify(pop, grant, &target, now, MAX_SKEW)?;
         self.consume_nonce(&proof.nonce, now).await?;

@@ -379,10 +379,12 @@ impl<T: DeserializeOwned, const FHIR: bool> FromRequest<AppState> for Signed<T, 
     }
 }
 
-/// A doctor's request under a grant: the decoded body, the path and the `Spondon-PoP` header.
+/// A doctor's request under a grant: the decoded body, its exact bytes (the PoP covers them),
+/// the path and the `Spondon-PoP` header.
 #[derive(Debug)]
 pub struct WithPop<T> {
     pub body: T,
+    bytes: axum::body::Bytes,
     path: String,
     pop: Option<String>,
 }
@@ -392,8 +394,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for WithPop<T> {
 
     async fn from_request(req: axum::extract::Request, peer: &AppState) -> Result<Self> {
         let (parts, body) = req.into_parts();
+        let bytes = read_body(&parts.headers, body, peer.config.max_body_bytes).await?;
         Ok(Self {
-            body: read_json(&parts.headers, body, peer.config.max_body_bytes).await?,
+            body: parse_json(&bytes)?,
+            bytes,
             path: parts.uri.path().to_owned(),
             pop: header_text(&parts.headers, POP_HEADER),
         })
@@ -573,7 +577,7 @@ async fn health_cards_issue(
 
 async fn redeem(State(peer): State<AppState>, req: WithPop<RedeemRequest>) -> Result<Response> {
     let out = detached(async move {
-        peer.redeem("POST", &req.path, req.pop.as_deref(), &req.body)
+        peer.redeem("POST", &req.path, req.pop.as_deref(), &req.bytes, &req.body)
             .await
     })
     .await?;
@@ -582,7 +586,7 @@ async fn redeem(State(peer): State<AppState>, req: WithPop<RedeemRequest>) -> Re
 
 async fn grant_write(State(peer): State<AppState>, req: WithPop<WriteRequest>) -> Result<Response> {
     let out = detached(async move {
-        peer.write_under_grant("POST", &req.path, req.pop.as_deref(), &req.body)
+        peer.write_under_grant("POST", &req.path, req.pop.as_deref(), &req.bytes, &req.body)
             .await
     })
     .await?;

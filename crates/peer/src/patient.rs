@@ -19,7 +19,7 @@ pub const NONCE_RETENTION: i64 = 600;
 /// How long a server nonce may be used (once).
 pub const NONCE_LIFETIME: i64 = 300;
 /// Allowed clock skew of signed requests.
-pub const MAX_SKEW: i64 = 300;
+pub const MAX_SKEW: i64 = spondon_core::token::POP_MAX_SKEW;
 /// Enrollment credential lifetime (5 years).
 pub const ENROLLMENT_LIFETIME: i64 = 5 * 365 * 86_400;
 /// Most records in one pull page.

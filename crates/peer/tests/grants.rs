@@ -90,17 +90,6 @@ async fn redeem(
 ) -> (Resp, String, Vec<u8>) {
     let n = nonce(tp).await;
     let url = format!("{URL}/grant/records");
-    let pop = PopProof::create(
-        pop_key,
-        g.id,
-        &PopRequest {
-            method: "POST",
-            url: &url,
-            nonce: &n,
-        },
-        NumericDate::now(),
-    )
-    .unwrap();
     let mut body = json!({"grant": text});
     if let Value::Object(m) = extra {
         for (k, v) in m {
@@ -108,6 +97,18 @@ async fn redeem(
         }
     }
     let body = body.to_string().into_bytes();
+    let pop = PopProof::create(
+        pop_key,
+        g.id,
+        &PopRequest {
+            method: "POST",
+            url: &url,
+            nonce: &n,
+            body: &body,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
     let r = request(
         tp.addr,
         "POST",
@@ -278,6 +279,36 @@ async fn matrix(db: Option<&str>) {
         "pop_key_mismatch",
     );
     expect_receipts.push("pop_key_mismatch");
+    // The proof covers the body: replaying its header on another body (other record ids) with
+    // a fresh nonce is refused.
+    {
+        let n = nonce(&tp).await;
+        let url = format!("{URL}/grant/records");
+        let signed_body = json!({"grant": text}).to_string();
+        let pop = PopProof::create(
+            &doctor,
+            g.id,
+            &PopRequest {
+                method: "POST",
+                url: &url,
+                nonce: &n,
+                body: signed_body.as_bytes(),
+            },
+            NumericDate::now(),
+        )
+        .unwrap();
+        let other = json!({"grant": text, "record_ids": [lab]}).to_string();
+        let r = request(
+            tp.addr,
+            "POST",
+            "/grant/records",
+            &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+            other.as_bytes(),
+        )
+        .await;
+        deny(&r, 401, "pop_mismatch");
+        expect_receipts.push("pop_mismatch");
+    }
     // No PoP at all.
     let r = request(
         tp.addr,
@@ -530,6 +561,7 @@ async fn authorization_matrix_over_http() {
 async fn write(tp: &TestPeer, key: &Es256KeyPair, g: &Grant, text: &str, resources: Value) -> Resp {
     let n = nonce(tp).await;
     let url = format!("{URL}/grant/write");
+    let body = json!({"grant": text, "kind": "prescription", "resources": resources}).to_string();
     let pop = PopProof::create(
         key,
         g.id,
@@ -537,11 +569,11 @@ async fn write(tp: &TestPeer, key: &Es256KeyPair, g: &Grant, text: &str, resourc
             method: "POST",
             url: &url,
             nonce: &n,
+            body: body.as_bytes(),
         },
         NumericDate::now(),
     )
     .unwrap();
-    let body = json!({"grant": text, "kind": "prescription", "resources": resources}).to_string();
     request(
         tp.addr,
         "POST",
@@ -700,6 +732,7 @@ async fn write_superseding(
 ) -> Resp {
     let n = nonce(tp).await;
     let url = format!("{URL}/grant/write");
+    let body = json!({"grant": text, "kind": "prescription", "supersedes": supersedes, "resources": resources}).to_string();
     let pop = PopProof::create(
         key,
         g.id,
@@ -707,11 +740,11 @@ async fn write_superseding(
             method: "POST",
             url: &url,
             nonce: &n,
+            body: body.as_bytes(),
         },
         NumericDate::now(),
     )
     .unwrap();
-    let body = json!({"grant": text, "kind": "prescription", "supersedes": supersedes, "resources": resources}).to_string();
     request(
         tp.addr,
         "POST",

@@ -251,6 +251,7 @@ async fn grants_against_a_real_peer() {
     assert_eq!((r.status, r.code().as_str()), (403, "not_for_this_clinic"));
     let nonce = peer.nonce().await;
     let url = format!("{URL}/grant/records");
+    let sent = json!({"grant": text}).to_string();
     let pop = PopProof::create(
         &Es256KeyPair::from_pkcs8(&std::fs::read(n.data.join("keys/doctor.p8")).unwrap()).unwrap(),
         g.id,
@@ -258,6 +259,7 @@ async fn grants_against_a_real_peer() {
             method: "POST",
             url: &url,
             nonce: &nonce,
+            body: sent.as_bytes(),
         },
         NumericDate::now(),
     )
@@ -267,7 +269,7 @@ async fn grants_against_a_real_peer() {
         "POST",
         "/grant/records",
         &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
-        json!({"grant": text}).to_string().as_bytes(),
+        sent.as_bytes(),
     )
     .await;
     assert_eq!((r.status, r.code().as_str()), (401, "pop_key_mismatch"));
@@ -281,4 +283,100 @@ async fn grants_against_a_real_peer() {
     for word in ["Metformin", "Fatema", "Platelets", &hid] {
         assert!(!log.contains(word), "the log mentions {word}: {log}");
     }
+}
+
+/// A lying peer: forwards everything to the real peer, but answers every redemption with
+/// `canned` (valid cards with valid proofs — just not the ones the grant covers).
+async fn lying_proxy(peer: std::net::SocketAddr, canned: Vec<u8>) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = l.accept().await else { return };
+            let canned = canned.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                // Head, then Content-Length bytes of body.
+                let (head_end, len) = loop {
+                    let n = s.read(&mut chunk).await.unwrap();
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..p]).to_ascii_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                        break (p + 4, len);
+                    }
+                };
+                while buf.len() < head_end + len {
+                    let n = s.read(&mut chunk).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                if buf.starts_with(b"POST /grant/records ") {
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        canned.len()
+                    );
+                    s.write_all(head.as_bytes()).await.unwrap();
+                    s.write_all(&canned).await.unwrap();
+                    return;
+                }
+                let mut up = tokio::net::TcpStream::connect(peer).await.unwrap();
+                up.write_all(&buf).await.unwrap();
+                let mut resp = Vec::new();
+                up.read_to_end(&mut resp).await.unwrap();
+                s.write_all(&resp).await.unwrap();
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_outside_the_grant_are_refused_even_when_genuine() {
+    let peer = start_peer().await;
+    let root = Es256KeyPair::generate().unwrap();
+    let list = trust_list(vec![peer.hospital().await], 1);
+    let mut n = init_node(&root, &list, None);
+    enroll_doctor(&peer, &n).await;
+    let (_, patient, _) = patient_with_records(&peer).await;
+    // The patient's own pull: genuine cards and proofs, a diagnosis among them.
+    let pull = peer
+        .signed(&patient, "/patient/records", &json!({}))
+        .await
+        .json();
+    assert_eq!(pull["records"].as_array().unwrap().len(), 3);
+    let proxy = lying_proxy(peer.addr, pull.to_string().into_bytes()).await;
+    run(&[
+        "peer-address",
+        "--data",
+        n.data_str(),
+        URL,
+        &format!("http://{proxy}"),
+    ]);
+    serve(&mut n, &[]).await;
+    let kid = n.doctor_kid();
+    // A grant for prescriptions only: the lying peer's diagnosis and lab report are refused.
+    let (_, text) = grant(&patient, &kid, |g| g.categories = vec![Category::Prescription]);
+    let r = n
+        .post_json("/api/grant/records", &json!({"grant": text}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let out = r.json();
+    let rec = &out["records"];
+    assert_eq!(rec["diagnoses"], json!([]), "{out}");
+    assert_eq!(rec["lab_results"], json!([]), "{out}");
+    assert_eq!(rec["timeline"], json!([]), "{out}");
+    let failure = rec["failures"][0]["message"].as_str().unwrap();
+    assert!(failure.contains("does not cover"), "{out}");
+    stop(&mut n);
 }

@@ -1,5 +1,6 @@
 //! Proof of possession for redeeming a key-bound grant (modelled on DPoP, RFC 9449): the
-//! audience signs each request — method, URL, time, the peer's nonce and the grant id.
+//! audience signs each request — method, URL, time, the peer's nonce, the grant id and the
+//! SHA-256 of the request body.
 //!
 //! Wire form: the unpadded base64url of a tagged COSE_Sign1 (ES256, protected
 //! `{1: -7, 4: kid}`) whose payload is a CWT claims set with `iat`, `cti` and a Spondon claim of
@@ -23,6 +24,7 @@ const SPEC: Spec = Spec {
     what: "a proof",
     extra: "grant id (-65537 / 6)",
     claim: "the proof's Spondon claim",
+    body: true,
 };
 
 /// A proof-of-possession proof.
@@ -43,6 +45,9 @@ pub struct PopProof {
     pub nonce: Vec<u8>,
     #[serde(serialize_with = "ser::b64")]
     pub grant_id: [u8; 16],
+    /// SHA-256 of the exact request body (of "" when there is none).
+    #[serde(serialize_with = "ser::b64")]
+    pub body_hash: [u8; 32],
     pub issued_at: NumericDate,
 }
 
@@ -54,6 +59,8 @@ pub struct PopRequest<'a> {
     pub url: &'a str,
     /// The nonce the peer issued for this client.
     pub nonce: &'a [u8],
+    /// The exact request body bytes (empty when there is none).
+    pub body: &'a [u8],
 }
 
 impl PopProof {
@@ -73,6 +80,7 @@ impl PopProof {
                 url: &self.url,
                 nonce: &self.nonce,
                 extra: &self.grant_id,
+                body_hash: Some(&self.body_hash),
                 issued_at: self.issued_at,
             },
             "the signing key is not the proof's key",
@@ -93,6 +101,7 @@ impl PopProof {
             url: htu(request.url)?,
             nonce: request.nonce.to_vec(),
             grant_id,
+            body_hash: crate::keys::sha256(request.body),
             issued_at: now,
         }
         .sign(audience)
@@ -109,6 +118,9 @@ impl PopProof {
             url: d.url,
             nonce: d.nonce,
             grant_id: d.extra,
+            body_hash: d
+                .body_hash
+                .ok_or(TokenError::MissingField("body hash (-65537 / 7)"))?,
             issued_at: d.issued_at,
         })
     }
@@ -142,6 +154,9 @@ impl PopProof {
         }
         if proof.nonce != request.nonce {
             return Err(TokenError::PopMismatch("nonce"));
+        }
+        if proof.body_hash != crate::keys::sha256(request.body) {
+            return Err(TokenError::PopMismatch("body"));
         }
         if (proof.issued_at.0 - now.0).abs() > max_skew {
             return Err(TokenError::PopStale {

@@ -16,6 +16,8 @@ pub(crate) const F_URL: i64 = 4;
 pub(crate) const F_NONCE: i64 = 5;
 /// Field 6: the grant id (16 bytes) of a proof, the body hash (32 bytes) of a signed request.
 pub(crate) const F_EXTRA: i64 = 6;
+/// PoP only: SHA-256 of the request body.
+pub(crate) const F_BODY: i64 = 7;
 
 /// What distinguishes one self-signed kind from the other in decoding.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +31,8 @@ pub(crate) struct Spec {
     pub extra: &'static str,
     /// The Spondon claim's name in error messages.
     pub claim: &'static str,
+    /// Whether field 7 (the body hash) is required (PoP) rather than refused.
+    pub body: bool,
 }
 
 /// The decoded, signature-checked common content.
@@ -40,6 +44,7 @@ pub(crate) struct SelfSigned<const N: usize> {
     pub url: String,
     pub nonce: Vec<u8>,
     pub extra: [u8; N],
+    pub body_hash: Option<[u8; 32]>,
     pub issued_at: NumericDate,
 }
 
@@ -76,6 +81,8 @@ pub(crate) struct ToSign<'a> {
     pub nonce: &'a [u8],
     /// Field 6.
     pub extra: &'a [u8],
+    /// Field 7 (PoP only).
+    pub body_hash: Option<&'a [u8; 32]>,
     pub issued_at: NumericDate,
 }
 
@@ -99,6 +106,7 @@ pub(crate) fn sign(
         .field(F_URL, cbor::text(t.url))
         .field(F_NONCE, cbor::bytes(t.nonce))
         .field(F_EXTRA, cbor::bytes(t.extra))
+        .opt_field(F_BODY, t.body_hash.map(|h| cbor::bytes(h)))
         .encode()?;
     let cose = super::cose::sign(signer, Some(&claims::kid_bytes(t.key)), payload)?;
     Ok(crate::b64::encode(cose))
@@ -171,6 +179,14 @@ pub(crate) fn decode_self_signed<const N: usize>(
         "nonce (-65537 / 5)",
     )?;
     let extra = cbor::as_byte_array::<N>(f.require(F_EXTRA.into(), spec.extra)?, spec.extra)?;
+    let body_hash = if spec.body {
+        Some(cbor::as_byte_array::<32>(
+            f.require(F_BODY.into(), "body hash (-65537 / 7)")?,
+            "body hash (-65537 / 7)",
+        )?)
+    } else {
+        None
+    };
     f.deny_rest(spec.claim)?;
     let id = super::grant::cti16(env.cti)?;
     let issued_at = env.iat.ok_or(TokenError::MissingField("iat (6)"))?;
@@ -186,6 +202,7 @@ pub(crate) fn decode_self_signed<const N: usize>(
         url,
         nonce,
         extra,
+        body_hash,
         issued_at,
     })
 }

@@ -17,6 +17,7 @@ use crate::time::NumericDate;
 pub const MAX_SIGNED_REQUEST_TEXT: usize = 2_048;
 
 const SPEC: Spec = Spec {
+    body: false,
     kind: TokenKind::SignedRequest,
     max: MAX_SIGNED_REQUEST_TEXT,
     what: "a signed request",
@@ -75,6 +76,7 @@ impl SignedRequest {
                 url: &self.url,
                 nonce: &self.nonce,
                 extra: &self.body_hash,
+                body_hash: None,
                 issued_at: self.issued_at,
             },
             "the signing key is not the request's key",
@@ -244,6 +246,7 @@ mod tests {
                 method: "POST",
                 url: URL,
                 nonce: b"0123456789abcdef",
+                body: b"",
             },
             now,
         )

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
 use spondon_core::shc::{ParsedCard, VerifyOptions};
-use spondon_core::token::{Audience, Grant, Hospital, PopProof, PopRequest};
+use spondon_core::token::{Audience, Category, Grant, Hospital, PopProof, PopRequest};
 use spondon_ledger::merkle::{leaf_hash, verify_inclusion};
 use spondon_ledger::{LogEntry, Opening, SignedCheckpoint, Verifier};
 
@@ -90,6 +90,8 @@ async fn pop_post(
     let peer = &hospital.peer_url;
     let unreachable =
         |e: http_client::HttpError| fail(peer, Some(hospital), "unreachable", e.to_string());
+    // The exact bytes sent are the bytes the proof covers.
+    let body = body.to_string().into_bytes();
     let mut headers: Vec<(&str, String)> = vec![("Content-Type", "application/json".into())];
     if matches!(grant.audience, Audience::Key { .. }) {
         let r = http_client::request(address, "POST", "/nonce", &[], b"")
@@ -118,6 +120,7 @@ async fn pop_post(
                 method: "POST",
                 url: &url,
                 nonce: &nonce,
+                body: &body,
             },
             NumericDate::now(),
         )
@@ -132,7 +135,7 @@ async fn pop_post(
         headers.push(("Spondon-PoP", pop));
     }
     let hs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    http_client::request(address, "POST", path, &hs, body.to_string().as_bytes())
+    http_client::request(address, "POST", path, &hs, &body)
         .await
         .map_err(unreachable)
 }
@@ -218,7 +221,7 @@ pub async fn fetch(
             ));
             continue;
         };
-        match verify_batch(&v, hospital, trust, now) {
+        match verify_batch(&v, hospital, trust, now, grant) {
             Ok(records) => {
                 out.receipts.push((
                     hospital.peer_url.clone(),
@@ -295,7 +298,11 @@ fn verify_batch(
     hospital: &Hospital,
     trust: &TrustState,
     now: NumericDate,
+    grant: &Grant,
 ) -> Result<Vec<(RecordView, Value)>, String> {
+    // Every record must be one the grant covers, judged from the signed card (its `rid` and
+    // its resources), and all must be about one patient (the card's Patient identifier).
+    let mut patient: Option<String> = None;
     let log = Verifier::ed25519(&hospital.log_origin, hospital.log_key)
         .map_err(|e| format!("the trust list's log key is unusable: {e}"))?;
     let cp_text = v["checkpoint"].as_str().ok_or("no checkpoint")?;
@@ -315,6 +322,27 @@ fn verify_batch(
         let verified = card
             .verify_with(&trust.directory, &VerifyOptions::at(now))
             .map_err(|e| format!("record {id}: the health card does not verify: {e}"))?;
+        if card.rid() != Some(id) {
+            return Err(format!("record {id}: the card's rid is not the record id"));
+        }
+        let category = category_of(&verified.fhir_bundle)
+            .ok_or_else(|| format!("record {id}: the card holds no record of a known category"))?;
+        if !grant.covers(category, id) {
+            return Err(format!("record {id}: the grant does not cover this record"));
+        }
+        let subject = verified.fhir_bundle["entry"]
+            .as_array()
+            .and_then(|e| {
+                e.iter()
+                    .find(|x| x["resource"]["resourceType"] == "Patient")
+                    .and_then(|x| x["resource"]["identifier"][0]["value"].as_str())
+            })
+            .ok_or_else(|| format!("record {id}: the card names no patient"))?;
+        match &patient {
+            None => patient = Some(subject.to_owned()),
+            Some(p) if p == subject => {}
+            Some(_) => return Err(format!("record {id}: about another patient than the others")),
+        }
         let entry_bytes = rec["entry"]
             .as_str()
             .and_then(b64_any)
@@ -368,6 +396,32 @@ fn verify_batch(
         ));
     }
     Ok(out)
+}
+
+/// The grant category of a card's record, from its signed resources.
+fn category_of(bundle: &Value) -> Option<Category> {
+    let types: Vec<&str> = bundle["entry"]
+        .as_array()?
+        .iter()
+        .filter_map(|e| e["resource"]["resourceType"].as_str())
+        .filter(|t| !matches!(*t, "Patient" | "Practitioner"))
+        .collect();
+    let all = |want: &[&str]| !types.is_empty() && types.iter().all(|t| want.contains(t));
+    Some(if all(&["MedicationRequest"]) {
+        Category::Prescription
+    } else if all(&["DiagnosticReport", "Observation"]) {
+        Category::LabResult
+    } else if all(&["Condition"]) {
+        Category::Diagnosis
+    } else if all(&["Immunization"]) {
+        Category::Immunization
+    } else if all(&["Encounter"]) {
+        Category::Encounter
+    } else if all(&["Invoice"]) {
+        Category::Payment
+    } else {
+        return None;
+    })
 }
 
 fn text_of(concept: &Value) -> Option<String> {

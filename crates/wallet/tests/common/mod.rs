@@ -272,6 +272,7 @@ impl PeerProc {
             .unwrap();
         let nonce = spondon_core::b64::decode(n["nonce"].as_str().unwrap()).unwrap();
         let url = format!("{}/grant/records", self.url);
+        let body = json!({"grant": grant});
         let pop = spondon_core::token::PopProof::create(
             doctor,
             g.id,
@@ -279,6 +280,7 @@ impl PeerProc {
                 method: "POST",
                 url: &url,
                 nonce: &nonce,
+                body: &serde_json::to_vec(&body).unwrap(),
             },
             NumericDate::now(),
         )
@@ -287,7 +289,7 @@ impl PeerProc {
             .http
             .post(format!("{}/grant/records", self.base()))
             .header("Spondon-PoP", pop)
-            .json(&json!({"grant": grant}))
+            .json(&body)
             .send()
             .await
             .unwrap();
