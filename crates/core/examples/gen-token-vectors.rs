@@ -603,6 +603,30 @@ fn main() -> Result<()> {
         m(&|m| set(m, 4, int(NOW.0 + 401 * DAY)))?,
     ));
     vectors.push(v(
+        "72-duplicate-key-in-ignored-claim",
+        "Claim 99 (not critical, so ignored) is a map with key 1 twice: refused all the same.",
+        m(&|m| {
+            set(
+                m,
+                99,
+                Value::Map(vec![(int(1), int(1)), (int(1), int(2))]),
+            )
+        })?,
+    ));
+    let mut slash = typical_grant(&k);
+    slash.id = *b"grant-0000000073";
+    slash.peers = vec!["https://peer.dmch.gov.bd".into()];
+    let slash_text = slash.sign(&k.patient)?;
+    vectors.push(v(
+        "73-peer-url-second-spelling",
+        "A grant naming its peer as https://peer.dmch.gov.bd/ (a second spelling of the peer URL).",
+        mutate_claims(&slash_text, &k.patient, None, |m: &mut Vec<(Value, Value)>| {
+            if let Some(s) = spondon_map(m) {
+                set(s, 7, Value::Array(vec![Value::Text("https://peer.dmch.gov.bd/".into())]))
+            }
+        })?,
+    ));
+    vectors.push(v(
         "71-grant-lifetime-from-iat",
         "nbf to exp is 30 days, but iat is 380 days before nbf: usable 410 days after it was made.",
         m(&|m| set(m, 6, int(NOW.0 - 380 * DAY)))?,

@@ -210,11 +210,14 @@ fn problem(code: &str, message: impl ToString) -> Problem {
 /// Routing is strict, as the SMART validator is: whitespace or characters around a JWS, a file
 /// or a QR text are the parser's to judge, not the CLI's to trim away.
 fn check_cards(shape: CardText<'_>, trust: &Trust, now: NumericDate) -> Report {
+    let is_file = matches!(shape, CardText::File(_));
     let jws_list = match card_jws(shape) {
         Ok(list) => list,
         Err(e) => {
             let mut report = Report::new("smart_health_card");
             report.errors.push(problem(e.code(), &e));
+            // A file that cannot be read at all (e.g. a truncated export) is unusable input.
+            report.unusable = is_file;
             return report;
         }
     };
@@ -371,6 +374,7 @@ pub fn check_export_bytes(input: ExportInput<'_>, trust: &Trust, now: NumericDat
         Err(e) => {
             let mut report = Report::new("spondon_export");
             report.errors.push(problem(e.code(), &e));
+            report.unusable = true;
             return report;
         }
     };

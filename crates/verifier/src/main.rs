@@ -51,6 +51,7 @@ fn run_check(args: &cli::CheckArgs) -> ExitCode {
                     ExitCode::from(2)
                 }
                 Ok(()) if report.valid => ExitCode::SUCCESS,
+                Ok(()) if report.unusable => ExitCode::from(2),
                 Ok(()) => ExitCode::from(1),
             }
         }

@@ -52,6 +52,10 @@ pub struct Report {
     /// Spondon export: the unsigned patient summary checked against the signed cards.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<spondon_export::SummaryCheck>,
+    /// The input could not be read at all (a truncated or malformed export): `check` exits 2
+    /// ("unusable input"), not 1 ("invalid"), after printing the verdict.
+    #[serde(skip)]
+    pub unusable: bool,
 }
 
 impl Report {
@@ -73,6 +77,7 @@ impl Report {
             shared: Vec::new(),
             created: None,
             summary: None,
+            unusable: false,
         }
     }
 

@@ -239,11 +239,24 @@ async fn broken_files_and_pdfs_get_clear_verdicts() {
             "export_bad_member",
         ),
     ];
+    // A truncated `.smart-health-card` export is not even JSON: unusable input too.
+    let file = write_export(&s.export);
+    let path = s.dir.path().join("truncated.smart-health-card");
+    std::fs::write(&path, &file[..file.len() / 2]).unwrap();
+    let out = check(&s, true, &path);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     for (name, bytes, code) in cases {
         let path = s.dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
+        // Unusable input (the export cannot be read at all): exit 2, as `--help` promises,
+        // with the specific code in the verdict.
         let out = check(&s, true, &path);
-        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert_eq!(out.status.code(), Some(2), "{name}");
         let v = json(&out);
         assert_eq!(v["kind"], "spondon_export", "{name}");
         assert_eq!(codes(&v), [code], "{name}");

@@ -31,6 +31,30 @@ fn cbor_error_text<T: std::fmt::Debug>(err: &ciborium::de::Error<T>) -> String {
     }
 }
 
+/// Refuses a map key repeated in any map at any depth of `value` (`duplicate_key`), including
+/// maps inside claims a verifier does not read (`docs/protocol.md` §4).
+pub(crate) fn deny_duplicate_keys(value: &Value) -> Result<(), TokenError> {
+    match value {
+        Value::Map(entries) => {
+            let mut seen = std::collections::HashSet::with_capacity(entries.len());
+            for (k, v) in entries {
+                if !seen.insert(encode(k)?) {
+                    return Err(TokenError::DuplicateKey(match k {
+                        Value::Integer(i) => i128::from(*i).to_string(),
+                        _ => "a key".into(),
+                    }));
+                }
+                deny_duplicate_keys(k)?;
+                deny_duplicate_keys(v)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items.iter().try_for_each(deny_duplicate_keys),
+        Value::Tag(_, inner) => deny_duplicate_keys(inner),
+        _ => Ok(()),
+    }
+}
+
 /// Encodes one CBOR item.
 pub(crate) fn encode(value: &Value) -> Result<Vec<u8>, TokenError> {
     let mut out = Vec::new();

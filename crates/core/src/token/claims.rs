@@ -59,6 +59,7 @@ pub(crate) const MAX_ID_LEN: usize = 128;
 
 pub(crate) fn parse(payload: &[u8]) -> Result<Envelope, TokenError> {
     let value = cbor::decode(payload)?;
+    cbor::deny_duplicate_keys(&value)?;
     let mut claims = match Fields::new(value, "claims") {
         Ok(f) => f,
         Err(TokenError::DuplicateKey(k)) => return Err(TokenError::DuplicateKey(k)),
@@ -313,8 +314,17 @@ pub(crate) fn check_url(s: &str, field: &'static str) -> Result<(), TokenError> 
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("query and fragment are not allowed"));
     }
-    if url.as_str() != s && url.as_str() != format!("{s}/") {
-        return Err(bad("not in normalized form"));
+    // One spelling per URL: the WHATWG-normalized form, and a bare origin without its "/"
+    // (so `https://x` and `https://x/` cannot both name one peer).
+    let one_spelling = if url.path() == "/" {
+        url.as_str() == format!("{s}/")
+    } else {
+        url.as_str() == s
+    };
+    if !one_spelling {
+        return Err(bad(
+            "not in normalized form (a bare origin is written without a trailing /)",
+        ));
     }
     Ok(())
 }

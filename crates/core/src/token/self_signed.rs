@@ -120,7 +120,12 @@ pub(crate) fn htu(url: &str) -> Result<String, TokenError> {
     })?;
     u.set_query(None);
     u.set_fragment(None);
-    Ok(u.to_string())
+    // The one spelling of a bare origin has no trailing "/" (claims::check_url).
+    let s = u.to_string();
+    Ok(match (u.path(), s.strip_suffix('/')) {
+        ("/", Some(bare)) => bare.to_owned(),
+        _ => s,
+    })
 }
 
 /// Decodes a self-signed token of `spec.kind` and checks its signature by the key it carries
