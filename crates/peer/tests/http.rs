@@ -528,9 +528,19 @@ async fn keys_are_private_and_unsafe_key_files_are_refused() {
     use std::os::unix::fs::PermissionsExt as _;
     let tp = start(None).await;
     let data = tp.dir.path().join("peer");
+    // Something written, so the WAL and its index exist: they hold health data too.
+    assert_eq!(
+        tp.staff_post("/staff/patients", &patient_json("1975009999"))
+            .await
+            .status,
+        201
+    );
+    assert!(data.join("peer.db-wal").exists());
     for f in [
         "peer.json",
         "peer.db",
+        "peer.db-wal",
+        "peer.db-shm",
         "keys/record-es256.p8",
         "keys/log-ed25519.seed",
         "keys/witness-ed25519.seed",

@@ -52,6 +52,14 @@ async fn matrix(database_url: Option<&str>) {
     assert_eq!(mode(&n.data), 0o700);
     assert_eq!(mode(&n.data.join("keys/doctor.p8")), 0o600);
     assert_eq!(mode(&n.data.join("verifier.json")), 0o600);
+    // The database and its WAL hold records and receipts: private too (checked again below,
+    // once the node has written).
+    for f in ["verifier.sqlite", "verifier.sqlite-wal", "verifier.sqlite-shm"] {
+        let p = n.data.join(f);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{f}");
+        }
+    }
     // A second init refuses to overwrite.
     let again = std::process::Command::new(BIN)
         .args([
@@ -420,6 +428,11 @@ async fn matrix(database_url: Option<&str>) {
 
     // None of the checks or bad inputs stored anything.
     assert_eq!(n.stored().await, before);
+    if database_url.is_none() {
+        for f in ["verifier.sqlite", "verifier.sqlite-wal", "verifier.sqlite-shm"] {
+            assert_eq!(mode(&n.data.join(f)), 0o600, "{f}");
+        }
+    }
     let log = stop(&mut n);
     assert!(log.contains("shutting down"), "{log}");
     for word in ["HID-1988", "Paracetamol", "SPONDON:1:"] {

@@ -67,6 +67,9 @@ impl Db {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(std::time::Duration::from_secs(10));
+            // Records and receipts: the file and its -wal/-shm are 0600.
+            spondon_ledger::storage::private_sqlite_file(opts.get_filename())
+                .map_err(sqlx::Error::Io)?;
             Db::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(4)
