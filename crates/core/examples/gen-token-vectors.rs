@@ -605,13 +605,7 @@ fn main() -> Result<()> {
     vectors.push(v(
         "72-duplicate-key-in-ignored-claim",
         "Claim 99 (not critical, so ignored) is a map with key 1 twice: refused all the same.",
-        m(&|m| {
-            set(
-                m,
-                99,
-                Value::Map(vec![(int(1), int(1)), (int(1), int(2))]),
-            )
-        })?,
+        m(&|m| set(m, 99, Value::Map(vec![(int(1), int(1)), (int(1), int(2))])))?,
     ));
     let mut slash = typical_grant(&k);
     slash.id = *b"grant-0000000073";
@@ -620,11 +614,20 @@ fn main() -> Result<()> {
     vectors.push(v(
         "73-peer-url-second-spelling",
         "A grant naming its peer as https://peer.dmch.gov.bd/ (a second spelling of the peer URL).",
-        mutate_claims(&slash_text, &k.patient, None, |m: &mut Vec<(Value, Value)>| {
-            if let Some(s) = spondon_map(m) {
-                set(s, 7, Value::Array(vec![Value::Text("https://peer.dmch.gov.bd/".into())]))
-            }
-        })?,
+        mutate_claims(
+            &slash_text,
+            &k.patient,
+            None,
+            |m: &mut Vec<(Value, Value)>| {
+                if let Some(s) = spondon_map(m) {
+                    set(
+                        s,
+                        7,
+                        Value::Array(vec![Value::Text("https://peer.dmch.gov.bd/".into())]),
+                    )
+                }
+            },
+        )?,
     ));
     vectors.push(v(
         "71-grant-lifetime-from-iat",

@@ -292,7 +292,9 @@ pub fn decode_image_within(
         return Err(e);
     }
     let Ok((found, texts, last_error)) = detected else {
-        return Err(QrError::Unreadable("the QR detector failed on this image".into()));
+        return Err(QrError::Unreadable(
+            "the QR detector failed on this image".into(),
+        ));
     };
     if !found {
         return Err(QrError::NoQrCode);
@@ -360,7 +362,9 @@ struct Budgeted {
 
 impl Budgeted {
     fn index(&self, x: u32, y: u32) -> usize {
-        (y as usize).saturating_mul(self.w as usize).saturating_add(x as usize)
+        (y as usize)
+            .saturating_mul(self.w as usize)
+            .saturating_add(x as usize)
     }
 }
 

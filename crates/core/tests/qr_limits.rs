@@ -21,7 +21,11 @@ pub fn finder_tiles(side: u32, module: u32) -> Vec<u8> {
         let (mx, my) = ((x % cell) / module, (y % cell) / module);
         let dark = mx < 7
             && my < 7
-            && (mx == 0 || mx == 6 || my == 0 || my == 6 || ((2..=4).contains(&mx) && (2..=4).contains(&my)));
+            && (mx == 0
+                || mx == 6
+                || my == 0
+                || my == 6
+                || ((2..=4).contains(&mx) && (2..=4).contains(&my)));
         image::Luma([if dark { 0 } else { 255 }])
     });
     png(image::DynamicImage::ImageLuma8(img))
@@ -32,8 +36,8 @@ fn finder_pattern_tiles_stop_at_the_time_budget() {
     let bytes = finder_tiles(1200, 3);
     assert!(bytes.len() < 64 * 1024, "a small file: {}", bytes.len());
     let t = Instant::now();
-    let err = qr::decode_image_within(&bytes, Duration::from_millis(500), &Cancel::new())
-        .unwrap_err();
+    let err =
+        qr::decode_image_within(&bytes, Duration::from_millis(500), &Cancel::new()).unwrap_err();
     let took = t.elapsed();
     assert_eq!(err.code(), "qr_decode_timeout", "{err}");
     assert!(took < Duration::from_secs(3), "stopped after {took:?}");

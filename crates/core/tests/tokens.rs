@@ -122,7 +122,12 @@ fn bearer_grant_rules() {
         let v = Grant::passcode_verifier(&grant.id, pass);
         assert!(!raw.windows(32).any(|w| w == v));
         let v1 = spondon_core::keys::sha256(
-            &[b"spondon-grant-passcode-v1\0".as_slice(), &grant.id, pass.as_bytes()].concat(),
+            &[
+                b"spondon-grant-passcode-v1\0".as_slice(),
+                &grant.id,
+                pass.as_bytes(),
+            ]
+            .concat(),
         );
         assert!(!raw.windows(32).any(|w| w == v1));
     }

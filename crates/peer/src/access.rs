@@ -356,9 +356,7 @@ impl Peer {
             return Err(match e {
                 TokenError::Expired { .. }
                 | TokenError::NotYetValid { .. }
-                | TokenError::IssuedInFuture { .. } => {
-                    deny(PeerError::Grant(e))
-                }
+                | TokenError::IssuedInFuture { .. } => deny(PeerError::Grant(e)),
                 other => Denial::bare(PeerError::Grant(other)),
             });
         }
@@ -522,7 +520,10 @@ impl Peer {
             ));
         }
         if !matches!(grant.audience, spondon_core::token::Audience::Bearer) {
-            return Err(PeerError::field("grant", "is not a bearer (passcode) grant"));
+            return Err(PeerError::field(
+                "grant",
+                "is not a bearer (passcode) grant",
+            ));
         }
         if !grant.peers.iter().any(|p| p == &self.config.url) {
             return Err(PeerError::WrongPeer);

@@ -121,7 +121,10 @@ pub fn router(peer: Arc<Peer>) -> Router {
             spondon_ledger::http::witness_router(peer.witness.clone()),
         )
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(peer.clone(), staff_audit))
+        .layer(axum::middleware::from_fn_with_state(
+            peer.clone(),
+            staff_audit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(crate::ratelimit::RateLimiter::new(&peer.config.rate_limit)),
             crate::ratelimit::limit,
@@ -210,7 +213,10 @@ async fn staff_audit(
     let action = format!("{method} {route}");
     let target = (route != path).then_some(path.as_str());
     let id = token_id.as_deref().unwrap_or("-");
-    if let Err(e) = peer.audit(Some(id), &action, target, r.status().as_u16()).await {
+    if let Err(e) = peer
+        .audit(Some(id), &action, target, r.status().as_u16())
+        .await
+    {
         tracing::error!(code = e.code(), "staff audit entry not stored");
         return problem(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -153,7 +153,9 @@ fn body_schema(path: &str) -> Value {
         "/patient/receipts" => obj(&[], json!({"since": u})),
         "/patient/revocations" => obj(&["revocation"], json!({"revocation": s})),
         "/patient/details" => obj(&[], json!({"phone": s, "district": s, "upazila": s})),
-        "/patient/grant-passcodes" => obj(&["grant", "verifier"], json!({"grant": s, "verifier": s})),
+        "/patient/grant-passcodes" => {
+            obj(&["grant", "verifier"], json!({"grant": s, "verifier": s}))
+        }
         "/grant/records" => obj(
             &["grant"],
             json!({"grant": s, "record_ids": {"type": "array", "items": s}, "passcode": s}),

@@ -168,7 +168,10 @@ pub async fn limit_failures(
     }
     let ip = limiter.client(&req);
     if let Some(wait) = limiter.wait(ip, Instant::now()) {
-        return too_many(wait, "too many refused requests from this address; retry later");
+        return too_many(
+            wait,
+            "too many refused requests from this address; retry later",
+        );
     }
     let r = next.run(req).await;
     if r.extensions().get::<ChargedFailure>().is_some() {

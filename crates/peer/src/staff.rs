@@ -136,7 +136,8 @@ impl Peer {
         on_db!(&self.db, p => sqlx::query("INSERT INTO peer_staff_tokens (token_hash, label, created_at, token_id, roles, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&hash[..]).bind(label).bind(now).bind(&id).bind(&roles_text).bind(expires_at)
             .execute(p).await?.rows_affected());
-        self.audit(None, "create staff token", Some(&id), 201).await?;
+        self.audit(None, "create staff token", Some(&id), 201)
+            .await?;
         Ok(NewStaffToken {
             token,
             id,
@@ -172,7 +173,8 @@ impl Peer {
         if n == 0 {
             return Err(PeerError::UnknownStaffToken);
         }
-        self.audit(None, "revoke staff token", Some(id), 200).await?;
+        self.audit(None, "revoke staff token", Some(id), 200)
+            .await?;
         tracing::info!("staff token revoked");
         Ok(())
     }
@@ -195,10 +197,12 @@ impl Peer {
 
     /// The audit trail, oldest first: (token id, action, target, status, at).
     pub async fn staff_audit(&self) -> Result<Vec<(String, String, Option<String>, i64, i64)>> {
-        Ok(on_db!(&self.db, p => sqlx::query("SELECT token_id, action, target, status, at FROM peer_staff_audit ORDER BY seq")
+        Ok(
+            on_db!(&self.db, p => sqlx::query("SELECT token_id, action, target, status, at FROM peer_staff_audit ORDER BY seq")
             .fetch_all(p).await?
             .into_iter()
             .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
-            .collect::<std::result::Result<Vec<_>, _>>()?))
+            .collect::<std::result::Result<Vec<_>, _>>()?),
+        )
     }
 }

@@ -693,7 +693,11 @@ async fn writes(db: Option<&str>) {
     )
     .await;
     assert_eq!((r.status, r.code().as_str()), (401, "pop_required"));
-    assert_eq!(denied_events(&tp).await, size + 2, "both refusals are logged");
+    assert_eq!(
+        denied_events(&tp).await,
+        size + 2,
+        "both refusals are logged"
+    );
     // Supersede: only a record the grant covers and this doctor wrote.
     let dx = tp.staff_post("/staff/records", &json!({"health_id": hid, "kind": "diagnosis", "resources": [
         {"resourceType": "Condition", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "E11.9"}]}}]})).await.json()["id"].as_str().unwrap().to_owned();
@@ -708,7 +712,11 @@ async fn writes(db: Option<&str>) {
     let before = tp.peer.record_count(None).await.unwrap();
     for old in [&dx, &theirs] {
         let r = write_superseding(&tp, &doctor, &gw, &tw, rx["resources"].clone(), old).await;
-        assert_eq!((r.status, r.code().as_str()), (403, "out_of_scope"), "{old}");
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (403, "out_of_scope"),
+            "{old}"
+        );
     }
     assert_eq!(tp.peer.record_count(None).await.unwrap(), before);
     // The hospital's own correction of its diagnosis still goes through.
@@ -795,7 +803,11 @@ async fn bearer(db: Option<&str>) {
     let stranger = Es256KeyPair::generate().unwrap();
     let register = |text: String, pass: &'static str, key: &'static str| {
         let tp = &tp;
-        let k = if key == "patient" { &patient } else { &stranger };
+        let k = if key == "patient" {
+            &patient
+        } else {
+            &stranger
+        };
         async move {
             let g = Grant::decode_and_verify(&text, NumericDate::now()).unwrap();
             let verifier = spondon_core::b64::encode(Grant::passcode_verifier(&g.id, pass));
@@ -851,7 +863,10 @@ async fn bearer(db: Option<&str>) {
     assert_eq!((r.status, r.code().as_str()), (403, "use_limit_exceeded"));
     // Guessing is limited: after 5 wrong passcodes even the right one is refused.
     let (_, text) = bearer_grant(here.clone());
-    assert_eq!(register(text.clone(), "1234-5678", "patient").await.status, 201);
+    assert_eq!(
+        register(text.clone(), "1234-5678", "patient").await.status,
+        201
+    );
     for _ in 0..5 {
         assert_eq!(
             post(json!({"grant": text, "passcode": "guess"}))
@@ -871,21 +886,37 @@ async fn bearer(db: Option<&str>) {
     let r = register(text.clone(), "1234-5678", "patient").await;
     assert_eq!(r.json()["max_failures"], 1);
     assert_eq!(
-        post(json!({"grant": text, "passcode": "guess"})).await.code(),
+        post(json!({"grant": text, "passcode": "guess"}))
+            .await
+            .code(),
         "bad_passcode"
     );
     let r = post(json!({"grant": text, "passcode": "1234-5678"})).await;
     assert_eq!((r.status, r.code().as_str()), (403, "passcode_locked"));
     // Counted atomically: 12 concurrent guesses get exactly 5 comparisons.
     let (_, text) = bearer_grant(here.clone());
-    assert_eq!(register(text.clone(), "9999-0000", "patient").await.status, 201);
+    assert_eq!(
+        register(text.clone(), "9999-0000", "patient").await.status,
+        201
+    );
     let guesses = (0..12).map(|i| json!({"grant": text, "passcode": format!("guess-{i}")}));
     let codes: Vec<String> = concurrent_redemptions(tp.addr, guesses).await;
-    assert_eq!(codes.iter().filter(|c| *c == "bad_passcode").count(), 5, "{codes:?}");
-    assert_eq!(codes.iter().filter(|c| *c == "passcode_locked").count(), 7, "{codes:?}");
+    assert_eq!(
+        codes.iter().filter(|c| *c == "bad_passcode").count(),
+        5,
+        "{codes:?}"
+    );
+    assert_eq!(
+        codes.iter().filter(|c| *c == "passcode_locked").count(),
+        7,
+        "{codes:?}"
+    );
     // Every attempt is receipted.
     let r = signed(&tp, &patient, "/patient/receipts", &json!({})).await;
-    assert_eq!(r.json()["receipts"].as_array().unwrap().len(), 5 + 6 + 2 + 12);
+    assert_eq!(
+        r.json()["receipts"].as_array().unwrap().len(),
+        5 + 6 + 2 + 12
+    );
     tp.stop().await;
 }
 
@@ -988,16 +1019,37 @@ async fn scoped(db: Option<&str>) {
     assert_eq!(r.status, 201, "{}", r.text());
     // The victim's revocation still registers and takes effect at once.
     let mine = revocation(&victim, rev_id, g.id);
-    let r = signed(&tp, &victim, "/patient/revocations", &json!({"revocation": mine})).await;
+    let r = signed(
+        &tp,
+        &victim,
+        "/patient/revocations",
+        &json!({"revocation": mine}),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let (r, _, _) = redeem(&tp, &g, &text, &doctor, json!({})).await;
     assert_eq!((r.status, r.code().as_str()), (403, "revoked"));
     // Sending the same revocation again confirms it; another one under the same id does not.
-    let r = signed(&tp, &victim, "/patient/revocations", &json!({"revocation": mine})).await;
+    let r = signed(
+        &tp,
+        &victim,
+        "/patient/revocations",
+        &json!({"revocation": mine}),
+    )
+    .await;
     assert_eq!((r.status, r.code().as_str()), (409, "duplicate_revocation"));
     let other = revocation(&victim, rev_id, Grant::new_id().unwrap());
-    let r = signed(&tp, &victim, "/patient/revocations", &json!({"revocation": other})).await;
-    assert_eq!((r.status, r.code().as_str()), (409, "revocation_id_conflict"));
+    let r = signed(
+        &tp,
+        &victim,
+        "/patient/revocations",
+        &json!({"revocation": other}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (409, "revocation_id_conflict")
+    );
     tp.stop().await;
 }
 
@@ -1013,11 +1065,18 @@ async fn huge_cursors(db: Option<&str>) {
     let (_, key) = enrolled_patient(&tp, "1975000777").await;
     for (path, body) in [
         ("/patient/records", json!({"since": u64::MAX})),
-        ("/patient/records", json!({"since": 1u64 << 63, "known_size": 0})),
+        (
+            "/patient/records",
+            json!({"since": 1u64 << 63, "known_size": 0}),
+        ),
         ("/patient/receipts", json!({"since": u64::MAX})),
     ] {
         let r = signed(&tp, &key, path, &body).await;
-        assert_eq!((r.status, r.code().as_str()), (400, "invalid_field"), "{path}");
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (400, "invalid_field"),
+            "{path}"
+        );
         assert!(r.json()["detail"].as_str().unwrap().contains("since"));
     }
     // The largest valid cursor is fine (nothing after it).
@@ -1060,7 +1119,9 @@ async fn junk(db: Option<&str>) {
     assert_eq!((r.status, r.code().as_str()), (429, "rate_limited"));
     assert!(r.header("retry-after").is_some());
     let _ = g;
-    let r = tp.staff_post("/staff/patients", &patient_json("1975000888")).await;
+    let r = tp
+        .staff_post("/staff/patients", &patient_json("1975000888"))
+        .await;
     assert_eq!(r.status, 429);
     assert_eq!(denied_events(&tp).await, before, "nothing logged");
     assert_eq!(

@@ -13,7 +13,10 @@ async fn post_as(tp: &TestPeer, token: &str, path: &str, body: &serde_json::Valu
         tp.addr,
         "POST",
         path,
-        &[("Authorization", &auth), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
         body.to_string().as_bytes(),
     )
     .await
@@ -44,7 +47,13 @@ async fn roles(db: Option<&str>) {
         .await
         .unwrap();
     // Registration: patients and enrollment codes, not doctors, not records.
-    let r = post_as(&tp, &desk.token, "/staff/patients", &patient_json("1975001111")).await;
+    let r = post_as(
+        &tp,
+        &desk.token,
+        "/staff/patients",
+        &patient_json("1975001111"),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let hid = r.json()["health_id"].as_str().unwrap().to_owned();
     let doctor = json!({"bmdc_number": "A-777", "name": "Dr. X", "department": "Medicine",
@@ -56,9 +65,21 @@ async fn roles(db: Option<&str>) {
     // Records: records, not patients or enrollment codes (re-binding a patient's wallet).
     let r = post_as(&tp, &lab.token, "/staff/records", &lab_report(&hid)).await;
     assert_eq!(r.status, 201, "{}", r.text());
-    let r = post_as(&tp, &lab.token, &format!("/staff/patients/{hid}/enrollment-code"), &json!({})).await;
+    let r = post_as(
+        &tp,
+        &lab.token,
+        &format!("/staff/patients/{hid}/enrollment-code"),
+        &json!({}),
+    )
+    .await;
     assert_eq!((r.status, r.code().as_str()), (403, "role_required"));
-    let r = post_as(&tp, &lab.token, "/staff/patients", &patient_json("1975001112")).await;
+    let r = post_as(
+        &tp,
+        &lab.token,
+        "/staff/patients",
+        &patient_json("1975001112"),
+    )
+    .await;
     assert_eq!((r.status, r.code().as_str()), (403, "role_required"));
     assert_eq!(tp.peer.record_count(None).await.unwrap(), 1);
     // Admin (the first token): doctors too.
@@ -69,10 +90,20 @@ async fn roles(db: Option<&str>) {
     let r = post_as(&tp, &lab.token, "/staff/records", &lab_report(&hid)).await;
     assert_eq!((r.status, r.code().as_str()), (401, "unauthorized"));
     tp.peer.revoke_staff_token(&desk.id).await.unwrap();
-    let r = post_as(&tp, &desk.token, "/staff/patients", &patient_json("1975001113")).await;
+    let r = post_as(
+        &tp,
+        &desk.token,
+        "/staff/patients",
+        &patient_json("1975001113"),
+    )
+    .await;
     assert_eq!((r.status, r.code().as_str()), (401, "unauthorized"));
     assert_eq!(
-        tp.peer.revoke_staff_token(&desk.id).await.unwrap_err().code(),
+        tp.peer
+            .revoke_staff_token(&desk.id)
+            .await
+            .unwrap_err()
+            .code(),
         "unknown_staff_token"
     );
     // Lifetimes are bounded.
@@ -98,17 +129,35 @@ async fn roles(db: Option<&str>) {
         (desk.id.clone(), "POST /staff/doctors".to_owned(), 403),
         (desk.id.clone(), "POST /staff/records".to_owned(), 403),
         (lab.id.clone(), "POST /staff/records".to_owned(), 201),
-        (lab.id.clone(), "POST /staff/patients/{health_id}/enrollment-code".to_owned(), 403),
+        (
+            lab.id.clone(),
+            "POST /staff/patients/{health_id}/enrollment-code".to_owned(),
+            403,
+        ),
         (lab.id.clone(), "POST /staff/patients".to_owned(), 403),
     ];
     assert_eq!(http[..6], want[..], "{audit:?}");
     assert_eq!(http[6].1, "POST /staff/doctors");
     assert_eq!(http[6].2, 201);
-    assert_eq!((http[7].0.as_str(), http[7].2), ("-", 401), "expired: no token id");
+    assert_eq!(
+        (http[7].0.as_str(), http[7].2),
+        ("-", 401),
+        "expired: no token id"
+    );
     assert_eq!((http[8].0.as_str(), http[8].2), ("-", 401), "revoked");
-    assert!(audit.iter().any(|a| a.1 == "revoke staff token" && a.2.as_deref() == Some(desk.id.as_str())));
-    let code_entry = audit.iter().find(|a| a.1.ends_with("enrollment-code")).unwrap();
-    assert_eq!(code_entry.2.as_deref(), Some(format!("/staff/patients/{hid}/enrollment-code").as_str()));
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.1 == "revoke staff token" && a.2.as_deref() == Some(desk.id.as_str()))
+    );
+    let code_entry = audit
+        .iter()
+        .find(|a| a.1.ends_with("enrollment-code"))
+        .unwrap();
+    assert_eq!(
+        code_entry.2.as_deref(),
+        Some(format!("/staff/patients/{hid}/enrollment-code").as_str())
+    );
     tp.stop().await;
 }
 

@@ -54,7 +54,11 @@ async fn matrix(database_url: Option<&str>) {
     assert_eq!(mode(&n.data.join("verifier.json")), 0o600);
     // The database and its WAL hold records and receipts: private too (checked again below,
     // once the node has written).
-    for f in ["verifier.sqlite", "verifier.sqlite-wal", "verifier.sqlite-shm"] {
+    for f in [
+        "verifier.sqlite",
+        "verifier.sqlite-wal",
+        "verifier.sqlite-shm",
+    ] {
         let p = n.data.join(f);
         if p.exists() {
             assert_eq!(mode(&p), 0o600, "{f}");
@@ -429,7 +433,11 @@ async fn matrix(database_url: Option<&str>) {
     // None of the checks or bad inputs stored anything.
     assert_eq!(n.stored().await, before);
     if database_url.is_none() {
-        for f in ["verifier.sqlite", "verifier.sqlite-wal", "verifier.sqlite-shm"] {
+        for f in [
+            "verifier.sqlite",
+            "verifier.sqlite-wal",
+            "verifier.sqlite-shm",
+        ] {
             assert_eq!(mode(&n.data.join(f)), 0o600, "{f}");
         }
     }
@@ -493,7 +501,11 @@ fn finder_tiles(side: u32, module: u32) -> Vec<u8> {
         let (mx, my) = ((x % cell) / module, (y % cell) / module);
         let ring = mx == 0 || mx == 6 || my == 0 || my == 6;
         let core = (2..=4).contains(&mx) && (2..=4).contains(&my);
-        image::Luma([if mx < 7 && my < 7 && (ring || core) { 0 } else { 255 }])
+        image::Luma([if mx < 7 && my < 7 && (ring || core) {
+            0
+        } else {
+            255
+        }])
     });
     let mut out = Vec::new();
     image::DynamicImage::ImageLuma8(img)
@@ -515,17 +527,30 @@ async fn hostile_images_are_bounded() {
     let t = std::time::Instant::now();
     let r = n.upload("image/png", &png).await;
     let took = t.elapsed();
-    assert_eq!((r.status, r.code().as_str()), (422, "unreadable"), "{}", r.text());
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (422, "unreadable"),
+        "{}",
+        r.text()
+    );
     assert!(r.text().contains("time budget"), "{}", r.text());
     assert!(took < std::time::Duration::from_secs(15), "{took:?}");
     // 16 bits per channel: refused from the header, nothing decoded.
     let deep = image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::new(2000, 2000);
     let mut bytes = Vec::new();
     image::DynamicImage::ImageLuma16(deep)
-        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
         .unwrap();
     let r = n.upload("image/png", &bytes).await;
-    assert_eq!((r.status, r.code().as_str()), (422, "unreadable"), "{}", r.text());
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (422, "unreadable"),
+        "{}",
+        r.text()
+    );
     assert!(r.text().contains("bits per channel"), "{}", r.text());
     stop(&mut n);
 }

@@ -293,7 +293,9 @@ async fn lying_proxy(peer: std::net::SocketAddr, canned: Vec<u8>) -> std::net::S
     let addr = l.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((mut s, _)) = l.accept().await else { return };
+            let Ok((mut s, _)) = l.accept().await else {
+                return;
+            };
             let canned = canned.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
@@ -366,7 +368,9 @@ async fn records_outside_the_grant_are_refused_even_when_genuine() {
     serve(&mut n, &[]).await;
     let kid = n.doctor_kid();
     // A grant for prescriptions only: the lying peer's diagnosis and lab report are refused.
-    let (_, text) = grant(&patient, &kid, |g| g.categories = vec![Category::Prescription]);
+    let (_, text) = grant(&patient, &kid, |g| {
+        g.categories = vec![Category::Prescription]
+    });
     let r = n
         .post_json("/api/grant/records", &json!({"grant": text}))
         .await;

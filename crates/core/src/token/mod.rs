@@ -28,9 +28,8 @@ pub use credential::{
 };
 pub use error::TokenError;
 pub use grant::{
-    Audience, Category, Grant, MAX_GRANT_LIFETIME, MAX_PEERS, MAX_RECORD_IDS, MAX_GRANT_IAT_SKEW, MAX_USES,
-    MIN_PASSCODE_CHARS,
-    Purpose,
+    Audience, Category, Grant, MAX_GRANT_IAT_SKEW, MAX_GRANT_LIFETIME, MAX_PEERS, MAX_RECORD_IDS,
+    MAX_USES, MIN_PASSCODE_CHARS, Purpose,
 };
 pub use pop::{MAX_POP_TEXT, POP_MAX_SKEW, PopProof, PopRequest};
 pub use revocation::{Revocation, RevocationTarget};

@@ -341,7 +341,11 @@ fn verify_batch(
         match &patient {
             None => patient = Some(subject.to_owned()),
             Some(p) if p == subject => {}
-            Some(_) => return Err(format!("record {id}: about another patient than the others")),
+            Some(_) => {
+                return Err(format!(
+                    "record {id}: about another patient than the others"
+                ));
+            }
         }
         let entry_bytes = rec["entry"]
             .as_str()
