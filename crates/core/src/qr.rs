@@ -324,7 +324,7 @@ impl Stop {
         }
         let t = self.ticks.get().wrapping_add(1);
         self.ticks.set(t);
-        if t % 4096 == 0 {
+        if t.is_multiple_of(4096) {
             self.check();
         }
         self.state.get() != 0

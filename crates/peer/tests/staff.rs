@@ -124,7 +124,7 @@ async fn roles(db: Option<&str>) {
         .filter(|a| a.1.starts_with("POST "))
         .map(|a| (a.0.clone(), a.1.clone(), a.3))
         .collect();
-    let want = vec![
+    let want = [
         (desk.id.clone(), "POST /staff/patients".to_owned(), 201),
         (desk.id.clone(), "POST /staff/doctors".to_owned(), 403),
         (desk.id.clone(), "POST /staff/records".to_owned(), 403),

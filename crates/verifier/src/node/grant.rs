@@ -130,7 +130,7 @@ fn view(g: &Grant, clinic_kid: &str, trust: &TrustState) -> GrantView {
             "key",
             false,
         ),
-        Audience::Bearer { .. } => (
+        Audience::Bearer => (
             "anyone with the passcode (one use)".to_owned(),
             "bearer",
             false,
@@ -283,7 +283,7 @@ pub fn check(
     if v.write {
         summary.push_str(" The doctor may add a prescription or note.");
     }
-    if matches!(g.audience, Audience::Bearer { .. }) {
+    if matches!(g.audience, Audience::Bearer) {
         warnings.push(
             "a bearer grant: the records can be fetched once, with the patient's passcode".into(),
         );
