@@ -243,3 +243,81 @@ async fn init_seed_serve_and_shut_down_gracefully() {
     assert!(logs.contains("witness push failed"), "{logs}");
     assert!(!logs.contains(&rid), "{logs}");
 }
+
+#[tokio::test]
+async fn staff_tokens_from_the_command_line_have_roles_expiry_and_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("peer");
+    let data = data.to_str().unwrap();
+    run(&[
+        "init",
+        "--name",
+        "Khulna Medical College Hospital",
+        "--url",
+        "https://kmch.example",
+        "--data",
+        data,
+    ]);
+    // Roles are required; unknown roles and lifetimes beyond a year are refused.
+    for bad in [
+        vec!["staff-token", "--data", data, "--label", "desk"],
+        vec![
+            "staff-token",
+            "--data",
+            data,
+            "--label",
+            "desk",
+            "--roles",
+            "root",
+        ],
+        vec![
+            "staff-token",
+            "--data",
+            data,
+            "--label",
+            "desk",
+            "--roles",
+            "registration",
+            "--days",
+            "400",
+        ],
+    ] {
+        let out = Command::new(BIN).args(&bad).output().unwrap();
+        assert!(!out.status.success(), "{bad:?}");
+    }
+    let out = run(&[
+        "staff-token",
+        "--data",
+        data,
+        "--label",
+        "reception desk 2",
+        "--roles",
+        "registration,records",
+        "--days",
+        "30",
+    ]);
+    let t: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(t["token"].as_str().unwrap().starts_with("spst_"));
+    assert_eq!(t["roles"], serde_json::json!(["registration", "records"]));
+    let id = t["id"].as_str().unwrap().to_owned();
+    let out = run(&["revoke-staff-token", "--data", data, "--id", &id]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&id));
+    // Twice: there is no active token with that id any more.
+    let again = Command::new(BIN)
+        .args(["revoke-staff-token", "--data", data, "--id", &id])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    // Both actions are in the audit trail, by the command line.
+    let peer = spondon_peer::Peer::open(&spondon_peer::config::DataDir::new(data), None)
+        .await
+        .unwrap();
+    let audit = peer.staff_audit().await.unwrap();
+    assert!(
+        audit.iter().any(|a| a.0 == "cli"
+            && a.1 == "revoke staff token"
+            && a.2.as_deref() == Some(id.as_str())),
+        "{audit:?}"
+    );
+    peer.close().await;
+}
