@@ -211,8 +211,10 @@ pub struct TrustedHospital {
 /// The consortium trust list in use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrustListSummary {
-    /// Who signed it: the key id (JWK thumbprint) of the health authority's root key.
+    /// Who signed it: the health authority's name as the list gives it.
     pub signer: String,
+    /// The key id (JWK thumbprint) of the root key it is signed with.
+    pub signer_kid: String,
     /// Its sequence number (a newer list has a larger one).
     pub sequence: u64,
     /// When it was issued.
@@ -1010,7 +1012,10 @@ mod tests {
     fn command_names_are_unique_snake_case() {
         let mut seen = std::collections::BTreeSet::new();
         for c in crate::cmd::ALL {
-            assert!(c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{c}");
+            assert!(
+                c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{c}"
+            );
             assert!(seen.insert(c), "{c} twice");
         }
     }

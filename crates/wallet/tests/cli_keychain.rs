@@ -47,7 +47,9 @@ fn secret_service() -> Option<OsKeyStore> {
     match OsKeyStore::open(OsBackend::SecretService) {
         Ok(s) if s.get("spondon-probe").is_ok() => Some(s),
         Ok(_) | Err(_) if required => {
-            panic!("SPONDON_REQUIRE_KEYCHAIN=1 but the Secret Service is unusable (run under scripts/with-keyring.sh)")
+            panic!(
+                "SPONDON_REQUIRE_KEYCHAIN=1 but the Secret Service is unusable (run under scripts/with-keyring.sh)"
+            )
         }
         _ => None,
     }
@@ -116,7 +118,10 @@ async fn cli_keeps_keys_in_the_secret_service() {
         );
     }
     let o = spondon(&w, None, &ep, &["records"]);
-    assert!(!o.status.success(), "a locked wallet opened without a passphrase");
+    assert!(
+        !o.status.success(),
+        "a locked wallet opened without a passphrase"
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("passphrase"), "unclear refusal: {err}");
     // With the passphrase it opens again, and the keychain stays empty (no unlock asked).
