@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "/tmp/shots"
@@ -22,8 +23,11 @@ def req(method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
     r = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", data=data, method=method,
                                headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(r, timeout=60) as resp:
-        return json.loads(resp.read() or b"{}")
+    try:
+        with urllib.request.urlopen(r, timeout=60) as resp:
+            return json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        raise SystemExit(f"{method} {path} {body}: {e.read()[:400]!r}")
 
 
 def main():
@@ -45,6 +49,9 @@ def main():
             time.sleep(0.8)
 
         def click(id_):
+            # Scrolled to the middle first: at phone width the tab bar covers the bottom edge.
+            req("POST", f"{s}/execute/sync", {"script": "document.getElementById(arguments[0])"
+                ".scrollIntoView({block: 'center'})", "args": [id_]})
             el = req("POST", f"{s}/element", {"using": "css selector", "value": f"#{id_}"})["value"]
             eid = list(el.values())[0]
             req("POST", f"{s}/element/{eid}/click", {})

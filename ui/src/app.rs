@@ -233,9 +233,16 @@ pub fn App() -> impl IntoView {
     };
     let h1 = window_event_listener(leptos::ev::keydown, move |_| touch());
     let h2 = window_event_listener(leptos::ev::pointerdown, move |_| touch());
+    // Escape closes the phone "More" sheet.
+    let h3 = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && app.more_open.get_untracked() {
+            app.more_open.set(false);
+        }
+    });
     on_cleanup(move || {
         h1.remove();
         h2.remove();
+        h3.remove();
     });
 
     view! {
@@ -440,6 +447,12 @@ fn Shell() -> impl IntoView {
                             id="nav-more"
                             type="button"
                             class="nav-item"
+                            class:active=move || {
+                                matches!(
+                                    app.screen.get(),
+                                    Screen::Grants | Screen::Export | Screen::Import | Screen::Settings
+                                )
+                            }
                             aria-expanded=move || if app.more_open.get() { "true" } else { "false" }
                             aria-controls="nav-list"
                             on:click=move |_| app.more_open.update(|o| *o = !*o)

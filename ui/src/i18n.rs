@@ -314,6 +314,10 @@ strings! {
     ReceiptViewed => "{0} viewed your {1}", "{0} আপনার {1} দেখেছেন";
     ReceiptRefused => "{0} was refused access to your {1}", "{0}-কে আপনার {1} দেখতে দেওয়া হয়নি";
     ReceiptAt => "at {0} on {1}", "— {1}, {0}-এ";
+    RefusedRevoked => "the share had been revoked", "শেয়ারটি বাতিল করা হয়েছিল";
+    RefusedExpired => "the share had expired", "শেয়ারের মেয়াদ শেষ হয়ে গিয়েছিল";
+    RefusedScope => "the record was not in the share", "রেকর্ডটি শেয়ারের মধ্যে ছিল না";
+    RefusedProof => "the requester could not prove who they are", "অনুরোধকারী নিজের পরিচয় প্রমাণ করতে পারেননি";
     UnknownKeyWho => "An unknown key", "একটি অজানা কী";
     PasscodeWho => "Someone with the passcode", "পাসকোডধারী কেউ";
     YourRecords => "records", "রেকর্ড";

@@ -60,6 +60,18 @@ pub fn sentence(lang: Lang, r: &Receipt, offset_min: i32) -> String {
     format!("{main} {when}")
 }
 
+/// Why a peer refused access, in words (the peer's code when the UI does not know it).
+pub fn refusal(lang: Lang, code: &str) -> String {
+    let k = match code {
+        "grant_revoked" | "revoked" => K::RefusedRevoked,
+        "grant_expired" | "expired" => K::RefusedExpired,
+        "not_in_scope" | "out_of_scope" | "scope" => K::RefusedScope,
+        "bad_proof" | "bad_signature" | "wrong_audience" | "audience" => K::RefusedProof,
+        _ => return code.to_owned(),
+    };
+    k.text(lang).to_owned()
+}
+
 /// The access log screen.
 #[component]
 pub fn Access() -> impl IntoView {
@@ -98,7 +110,9 @@ pub fn Access() -> impl IntoView {
                                                         <p class="receipt-text">{move || sentence(i.get(), &r, off)}</p>
                                                         <p class="receipt-meta">
                                                             {move || i.f(K::ReceiptVia, &[&hosp])}
-                                                            {reason.clone().map(|c| format!(" · {c}"))}
+                                                            {move || {
+                                                                reason.clone().map(|c| format!(" · {}", refusal(i.get(), &c)))
+                                                            }}
                                                         </p>
                                                     </div>
                                                 </li>

@@ -134,7 +134,7 @@ fn Detail(d: RecordDetail) -> impl IntoView {
                             >
                                 <span class="icon icon-shield" aria-hidden="true"></span>
                                 {move || i.t(K::Verified)}
-                                <span class="sr-only">
+                                <span class="verified-hint">
                                     {move || {
                                         if open.get() { i.t(K::HideProof) } else { i.t(K::ShowProof) }
                                     }}

@@ -301,6 +301,21 @@ pub fn SyncPanel() -> impl IntoView {
                             i.f(K::Syncing, &[&i.n(s.done), &i.n(s.total)])
                         };
                         let finished = s.finished;
+                        // Peers done count whole; a running peer counts by its records.
+                        let partial: f64 = s
+                            .peers
+                            .iter()
+                            .map(|p| match p.state {
+                                PeerSyncState::Done
+                                | PeerSyncState::Failed
+                                | PeerSyncState::Violation => 1.0,
+                                PeerSyncState::Running => match p.records_total {
+                                    Some(t) if t > 0 => (p.records_done as f64 / t as f64).min(1.0),
+                                    _ => 0.0,
+                                },
+                                PeerSyncState::Waiting => 0.0,
+                            })
+                            .sum();
                         view! {
                             <div class="card sync-card stack-sm" class:done=finished>
                                 <div class="row between">
@@ -323,7 +338,7 @@ pub fn SyncPanel() -> impl IntoView {
                                     id="sync-progress"
                                     aria-label=i.t(K::SyncProgressLabel)
                                     max=s.total.max(1) as f64
-                                    value=if finished { s.total.max(1) as f64 } else { s.done as f64 }
+                                    value=if finished { s.total.max(1) as f64 } else { partial }
                                 ></progress>
                                 <ul class="plain peer-progress">
                                     {s

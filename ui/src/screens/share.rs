@@ -515,7 +515,6 @@ fn ShowQr(g: GrantCreated, created: RwSignal<Option<GrantCreated>>) -> impl Into
     view! {
         <PageHead title=K::ShareTitle />
         <section class="card qr-card" aria-labelledby="qr-for">
-            <h2 id="qr-for" class="h2">{move || i.f(K::ShowToDoctor, &[&name])}</h2>
             <img
                 id="share-qr"
                 class="qr-img"
@@ -523,31 +522,35 @@ fn ShowQr(g: GrantCreated, created: RwSignal<Option<GrantCreated>>) -> impl Into
                 alt=move || i.f(K::ShareQrLabel, &[&name2])
                 data-doctor=name3
             />
-            <p class="scopes" id="share-scopes">
-                {move || i.f(K::ShareScopes, &[&scopes_text(i.get(), &cats, &rids)])}
-            </p>
-            <p class="small strong">{move || if write { i.t(K::CanWrite) } else { i.t(K::ReadOnly) }}</p>
-            <p class="countdown" class:expired=move || left() == 0 id="share-countdown" aria-live="off">
-                {move || {
-                    if left() == 0 {
-                        i.t(K::Expired).to_owned()
-                    } else {
-                        i.f(K::ExpiresIn, &[&fmt::countdown(i.get(), left())])
-                    }
-                }}
-            </p>
-            <p class="muted small">{move || i.f(K::Until, &[&util::date_time(i.get(), expires)])}</p>
-            <details class="copy-text">
-                <summary>{move || i.t(K::Details)}</summary>
-                <p class="mono" id="share-text">{g.text.clone()}</p>
-            </details>
-            <div class="row">
-                <button id="share-again" type="button" class="btn btn-secondary" on:click=move |_| created.set(None)>
-                    {move || i.t(K::ShareAnother)}
-                </button>
-                <button id="share-to-grants" type="button" class="btn btn-ghost" on:click=move |_| app.go(Screen::Grants)>
-                    {move || i.t(K::NavGrants)}
-                </button>
+            <div class="qr-info stack">
+                <h2 id="qr-for" class="h2">{move || i.f(K::ShowToDoctor, &[&name])}</h2>
+                <p class="countdown" class:expired=move || left() == 0 id="share-countdown" aria-live="off">
+                    <span class="icon icon-clock" aria-hidden="true"></span>
+                    {move || {
+                        if left() == 0 {
+                            i.t(K::Expired).to_owned()
+                        } else {
+                            i.f(K::ExpiresIn, &[&fmt::countdown(i.get(), left())])
+                        }
+                    }}
+                </p>
+                <p class="muted small">{move || i.f(K::Until, &[&util::date_time(i.get(), expires)])}</p>
+                <p class="scopes" id="share-scopes">
+                    {move || i.f(K::ShareScopes, &[&scopes_text(i.get(), &cats, &rids)])}
+                </p>
+                <p class="small strong">{move || if write { i.t(K::CanWrite) } else { i.t(K::ReadOnly) }}</p>
+                <details class="copy-text">
+                    <summary>{move || i.t(K::Details)}</summary>
+                    <p class="mono" id="share-text">{g.text.clone()}</p>
+                </details>
+                <div class="row">
+                    <button id="share-again" type="button" class="btn btn-secondary" on:click=move |_| created.set(None)>
+                        {move || i.t(K::ShareAnother)}
+                    </button>
+                    <button id="share-to-grants" type="button" class="btn btn-ghost" on:click=move |_| app.go(Screen::Grants)>
+                        {move || i.t(K::NavGrants)}
+                    </button>
+                </div>
             </div>
         </section>
     }
