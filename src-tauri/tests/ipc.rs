@@ -602,3 +602,51 @@ fn first_run_without_a_configured_consortium_asks_for_one() {
         "already_exists"
     );
 }
+
+#[test]
+fn the_page_gets_exactly_the_app_commands_and_a_strict_csp() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cap: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("capabilities/main.json")).unwrap())
+            .unwrap();
+    let mut granted: Vec<String> = cap["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    granted.sort();
+    let mut wanted: Vec<String> = cmd::ALL
+        .iter()
+        .map(|c| format!("allow-{}", c.replace('_', "-")))
+        .chain([
+            "core:event:allow-listen".into(),
+            "core:event:allow-unlisten".into(),
+        ])
+        .collect();
+    wanted.sort();
+    assert_eq!(granted, wanted);
+    assert_eq!(cap["windows"], json!(["main"]));
+
+    let conf: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("tauri.conf.json")).unwrap()).unwrap();
+    assert_eq!(conf["app"]["withGlobalTauri"], true);
+    assert_eq!(conf["build"]["frontendDist"], "../ui/dist");
+    let csp = conf["app"]["security"]["csp"].as_object().unwrap();
+    assert_eq!(csp["default-src"], "'self'");
+    assert_eq!(csp["script-src"], "'self' 'wasm-unsafe-eval'");
+    for (k, v) in csp {
+        let v = v.as_str().unwrap();
+        assert!(
+            !v.contains("unsafe-eval'") || v.contains("wasm-unsafe-eval"),
+            "{k}: {v}"
+        );
+        assert!(
+            !v.contains("https:") && !v.contains('*'),
+            "{k} allows a remote origin: {v}"
+        );
+    }
+    for icon in conf["bundle"]["icon"].as_array().unwrap() {
+        assert!(dir.join(icon.as_str().unwrap()).exists(), "{icon}");
+    }
+}
