@@ -5,10 +5,21 @@
 # enrolls, syncs and verifies, and shares records with a clinic by a grant QR; the clinic's
 # verifier node checks the grant and fetches exactly the granted records; the patient sees the
 # receipt, revokes, and exports a summary for a visa medical that is checked offline.
+# Where a display exists, it ends by opening the wallet app on the demo's wallet and peers (close
+# the window to end the demo); headless, it says how to see that.
 #   scripts/demo.sh                      # outputs in a fresh temporary folder
 #   SPONDON_DEMO_DIR=out scripts/demo.sh
+#   scripts/demo.sh --no-app             # do not build or open the app
 set -euo pipefail
 cd "$(dirname "$0")/.."
+OPEN_APP=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-app) OPEN_APP=0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown argument $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
 scripts/setup.sh
 source scripts/env.sh
 
@@ -85,3 +96,16 @@ expect INVALID --directory "$DIRECTORY" "$SHC/example-03-e-file.smart-health-car
 
 bold "Demo complete. Every verdict above was the expected one; outputs are in $OUT"
 echo "Servers' logs (no health data in them): $OUT/logs"
+
+if [ "$OPEN_APP" = 1 ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  bold "13. The patient's wallet app, on this wallet and these hospitals (close the window to end)"
+  APP="$(scripts/build-app.sh | tail -n 1)"
+  echo "Passphrase: $(cat "$OUT/passphrase.txt")" | indent
+  SPONDON_WALLET_DIR="$OUT/wallet" SPONDON_EXPORT_DIR="$OUT" SPONDON_TRUST_LIST="$OUT/trust-list.txt" \
+    SPONDON_ROOT_KEY="$ROOT" "$APP" >"$OUT/logs/app.log" 2>&1 || true
+elif [ "$OPEN_APP" = 1 ]; then
+  echo
+  echo "This machine has no display, so the wallet app was not opened. On a desktop, scripts/demo.sh"
+  echo "ends by opening it on this wallet and these hospitals; scripts/build-app.sh builds it alone,"
+  echo "and scripts/e2e-app.sh drives it under Xvfb (screenshots of every screen)."
+fi

@@ -173,3 +173,11 @@ world_env() {
     echo "WORLD_PEER_ENDPOINTS=${URL[dmch]}=${ADDR[dmch]},${URL[labaid]}=${ADDR[labaid]}"
   } >"$1"
 }
+
+# world_bulk_records N: Labaid issues N more CBC reports to the patient (for the app's benchmark).
+world_bulk_records() {
+  local n="$1" i
+  for i in $(seq 1 "$n"); do
+    api POST "${ADDR[labaid]}/staff/records" "${TOKEN[labaid]}" "{\"health_id\":\"${HID[labaid]}\",\"kind\":\"lab_report\",\"resources\":[{\"resourceType\":\"DiagnosticReport\",\"status\":\"final\",\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"58410-2\"}]}},{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"777-3\"}]},\"valueQuantity\":{\"value\":$((120 + i % 300)),\"unit\":\"10*3/uL\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"10*3/uL\"}}]}" >/dev/null
+  done
+}
