@@ -126,8 +126,9 @@ strings! {
     KeychainYes => "This device has a secure keychain. Spondon keeps your wallet's key there, so you can also unlock with it; your passphrase still protects backups and restores.", "এই ডিভাইসে একটি সুরক্ষিত কিচেইন আছে। স্পন্দন আপনার ওয়ালেটের চাবি সেখানে রাখে, তাই এটি দিয়েও খোলা যায়; ব্যাকআপ ও পুনরুদ্ধার তবুও আপনার পাসফ্রেজ দিয়ে সুরক্ষিত থাকে।";
     KeychainNo => "This device has no secure keychain that Spondon can use. Your wallet will be protected by your passphrase only: you will type it every time you open the wallet.", "এই ডিভাইসে স্পন্দনের ব্যবহারযোগ্য কোনো সুরক্ষিত কিচেইন নেই। আপনার ওয়ালেট শুধু পাসফ্রেজ দিয়ে সুরক্ষিত থাকবে: প্রতিবার ওয়ালেট খোলার সময় এটি লিখতে হবে।";
     UseKeychain => "Keep the key in this device's keychain", "চাবিটি এই ডিভাইসের কিচেইনে রাখুন";
-    TrustListFile => "Consortium trust list (optional, if your hospital gave you one)", "কনসোর্টিয়াম ট্রাস্ট লিস্ট (ঐচ্ছিক, যদি আপনার হাসপাতাল দিয়ে থাকে)";
-    RootKeyFile => "Health authority's root key (optional, with the trust list)", "স্বাস্থ্য কর্তৃপক্ষের রুট কী (ঐচ্ছিক, ট্রাস্ট লিস্টের সাথে)";
+    TrustListFile => "Consortium trust list (the file your hospital or the health authority gave you)", "কনসোর্টিয়াম ট্রাস্ট লিস্ট (আপনার হাসপাতাল বা স্বাস্থ্য কর্তৃপক্ষের দেওয়া ফাইল)";
+    ConsortiumNeeded => "This app is not yet set up for a group of hospitals. Add the trust list and the health authority's root key that came with it.", "এই অ্যাপটি এখনো কোনো হাসপাতাল-গোষ্ঠীর জন্য প্রস্তুত করা হয়নি। ট্রাস্ট লিস্ট এবং তার সাথে পাওয়া স্বাস্থ্য কর্তৃপক্ষের রুট কী যোগ করুন।";
+    RootKeyFile => "Health authority's root key (a .json file that comes with the trust list)", "স্বাস্থ্য কর্তৃপক্ষের রুট কী (ট্রাস্ট লিস্টের সাথে পাওয়া একটি .json ফাইল)";
     BackupReminderTitle => "Make a backup", "একটি ব্যাকআপ রাখুন";
     BackupReminder => "If this device is lost, a backup file and your passphrase are the only way to get your records back. Make a backup now and keep it somewhere safe, away from this device.", "এই ডিভাইস হারালে, একটি ব্যাকআপ ফাইল ও আপনার পাসফ্রেজই রেকর্ড ফিরে পাওয়ার একমাত্র উপায়। এখনই একটি ব্যাকআপ নিন এবং এই ডিভাইস থেকে দূরে নিরাপদ কোথাও রাখুন।";
     BackupLater => "Later", "পরে";

@@ -147,7 +147,12 @@ pub fn Export() -> impl IntoView {
                                                         }
                                                     />
                                                     <span class="choice-text">
-                                                        <span class="strong">{r.title.clone()}</span>
+                                                        <span class="strong">
+                                                        {
+                                                            let t = r.title.clone();
+                                                            move || crate::screens::records::title(i.get(), r.kind, &t)
+                                                        }
+                                                    </span>
                                                         <small>
                                                             {move || i.t(util::kind(r.kind))} " · " {r.hospital.clone()}
                                                             " · " {move || util::date(i.get(), r.issued_at)}

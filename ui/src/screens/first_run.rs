@@ -201,6 +201,7 @@ fn CreateForm(created: RwSignal<Option<(AppStatus, String)>>) -> impl IntoView {
             {(!configured)
                 .then(|| {
                     view! {
+                        <p class="alert alert-info" id="create-consortium-needed">{move || i.t(K::ConsortiumNeeded)}</p>
                         <FilePicker
                             id="create-trust-list-file"
                             label=K::TrustListFile

@@ -102,7 +102,12 @@ fn Detail(d: RecordDetail) -> impl IntoView {
                     <span class=format!("kind-dot {}", util::kind_class(kind)) aria-hidden="true"></span>
                     <div class="stack-sm">
                         <p class="muted small strong">{move || i.t(util::kind(kind))}</p>
-                        <h1 id="page-title" tabindex="-1">{s.title.clone()}</h1>
+                        <h1 id="page-title" tabindex="-1">
+                            {
+                                let t = s.title.clone();
+                                move || crate::screens::records::title(i.get(), kind, &t)
+                            }
+                        </h1>
                     </div>
                 </div>
                 <dl class="meta-list">

@@ -183,7 +183,12 @@ pub fn Timeline(records: Vec<RecordSummary>) -> impl IntoView {
                                                         aria-hidden="true"
                                                     ></span>
                                                     <span class="record-main">
-                                                        <span class="record-title">{title(kind, &r.title)}</span>
+                                                        <span class="record-title">
+                                                            {
+                                                                let t = r.title.clone();
+                                                                move || title(i.get(), kind, &t)
+                                                            }
+                                                        </span>
                                                         <span class="record-meta">
                                                             {move || i.t(util::kind(kind))} " · "
                                                             {r.hospital.clone()}
@@ -225,9 +230,33 @@ pub fn Timeline(records: Vec<RecordSummary>) -> impl IntoView {
     }
 }
 
-/// The record's title: the hospital's own title (it names the test or drug), else the kind.
-pub fn title(_kind: RecordKind, title: &str) -> String {
-    title.to_owned()
+/// The record's title: the hospital's own title when it names the test or drug; when it is only
+/// the kind's name ("prescription") or empty, the kind in the UI's language.
+pub fn title(lang: crate::i18n::Lang, kind: RecordKind, title: &str) -> String {
+    let t = title.trim();
+    let plain = t.to_ascii_lowercase().replace(['_', '-'], " ");
+    let generic = t.is_empty()
+        || plain == util::kind_value(kind).replace('_', " ")
+        || plain
+            == util::kind(kind)
+                .text(crate::i18n::Lang::En)
+                .to_ascii_lowercase()
+        || matches!(
+            plain.as_str(),
+            "prescription"
+                | "lab report"
+                | "diagnosis"
+                | "immunization"
+                | "encounter"
+                | "payment"
+                | "note"
+                | "record"
+        );
+    if generic {
+        util::kind(kind).text(lang).to_owned()
+    } else {
+        t.to_owned()
+    }
 }
 
 /// The sync button: starts a sync, disabled while one runs.

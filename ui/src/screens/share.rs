@@ -303,7 +303,12 @@ fn ShareForm(preselected: Vec<String>, created: RwSignal<Option<GrantCreated>>) 
                                                     }
                                                 />
                                                 <span class="choice-text">
-                                                    <span class="strong">{r.title.clone()}</span>
+                                                    <span class="strong">
+                                                        {
+                                                            let t = r.title.clone();
+                                                            move || crate::screens::records::title(i.get(), r.kind, &t)
+                                                        }
+                                                    </span>
                                                     <small>
                                                         {move || i.t(util::kind(r.kind))} " · " {r.hospital.clone()} " · "
                                                         {move || util::date(i.get(), r.issued_at)}
