@@ -317,18 +317,8 @@ impl Ctx {
 
     /// Opens the wallet: keys from the OS keychain if unlocked there, else the passphrase.
     async fn open(&mut self) -> Result<Wallet> {
-        if let Some(os) = self.os_store()? {
-            match Wallet::open(&self.cli_dir, os).await {
-                Ok(mut w) => {
-                    w.set_endpoints(self.endpoints.clone());
-                    return Ok(w);
-                }
-                Err(WalletError::Locked(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let pass = self.passphrase()?;
-        let mut w = Wallet::unlock(&self.cli_dir, Arc::new(MemoryKeyStore::new()), &pass).await?;
+        let os = self.os_store()?;
+        let mut w = Wallet::open_with(&self.cli_dir.clone(), os, || self.passphrase()).await?;
         w.set_endpoints(self.endpoints.clone());
         Ok(w)
     }

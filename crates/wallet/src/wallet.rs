@@ -414,6 +414,31 @@ impl Wallet {
         })
     }
 
+    /// Opens the wallet the way a front end does: from `keychain` when its keys are there (the
+    /// user unlocked it into the OS keychain), else with the passphrase `ask` gives, into a
+    /// process-memory key store (nothing is written to the keychain). `ask` is called only when
+    /// the passphrase is needed.
+    pub async fn open_with<E: From<WalletError>>(
+        dir: &Path,
+        keychain: Option<Arc<dyn KeyStore>>,
+        ask: impl FnOnce() -> std::result::Result<Zeroizing<Vec<u8>>, E>,
+    ) -> std::result::Result<Wallet, E> {
+        if let Some(k) = keychain {
+            match Wallet::open(dir, k).await {
+                Ok(w) => return Ok(w),
+                Err(WalletError::Locked(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let pass = ask()?;
+        Ok(Wallet::unlock(
+            dir,
+            Arc::new(spondon_keystore::MemoryKeyStore::new()),
+            &pass,
+        )
+        .await?)
+    }
+
     /// Opens the sealed keys with the passphrase, puts them into `keystore`, and opens the wallet.
     pub async fn unlock(
         dir: &Path,

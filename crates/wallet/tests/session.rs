@@ -398,3 +398,76 @@ fn endpoints_parse_and_refuse() {
     assert!(Endpoints::parse(&["no-equals-sign"]).is_err());
     assert!(Endpoints::parse(&["https://a.example=ftp://x"]).is_err());
 }
+
+fn secret_service() -> Option<spondon_keystore::OsKeyStore> {
+    use spondon_keystore::{KeyStore as _, OsBackend, OsKeyStore};
+    let required = std::env::var("SPONDON_REQUIRE_KEYCHAIN").as_deref() == Ok("1");
+    match OsKeyStore::open(OsBackend::SecretService) {
+        Ok(s) if s.get("spondon-probe").is_ok() => Some(s),
+        Ok(_) | Err(_) if required => {
+            panic!(
+                "SPONDON_REQUIRE_KEYCHAIN=1 but the Secret Service is unusable (run under scripts/with-keyring.sh)"
+            )
+        }
+        _ => None,
+    }
+}
+
+/// The app's keychain path under a real Secret Service (`scripts/with-keyring.sh`; skipped
+/// without one unless SPONDON_REQUIRE_KEYCHAIN=1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_keeps_keys_in_the_secret_service() {
+    let Some(store) = secret_service() else {
+        eprintln!("skipped: no Secret Service (run under scripts/with-keyring.sh)");
+        return;
+    };
+    let store: Arc<dyn spondon_keystore::KeyStore> = Arc::new(store);
+    let tmp = tempfile::tempdir().unwrap();
+    let (root, list) = trust_list(&[]).await;
+    let dir = tmp.path().join("wallet");
+    let s = WalletSession::new(SessionConfig {
+        dir: dir.clone(),
+        keychain: Keychain::Available {
+            store: store.clone(),
+            name: "Secret Service".into(),
+        },
+        consortium: Some((list, root.public_key().to_jwk())),
+        endpoints: Endpoints::default(),
+    });
+    s.create(PASS, true, None).await.unwrap();
+    assert!(s.preferences().await.unwrap().keep_in_keychain);
+    assert!(s.keys_in_keychain().await);
+    // Locking the session keeps the keys in the keychain; unlocking still takes the passphrase.
+    s.lock().await.unwrap();
+    assert!(s.keys_in_keychain().await);
+    assert_eq!(s.wallet().await.unwrap_err().code(), "locked");
+    assert_eq!(
+        s.unlock(b"not the passphrase").await.unwrap_err().code(),
+        "wrong_passphrase"
+    );
+    s.unlock(PASS).await.unwrap();
+    s.lock().await.unwrap();
+    // Another front end (the CLI) opens it from the keychain without asking.
+    let w = spondon_wallet::Wallet::open_with(&dir, Some(store.clone()), || {
+        Err::<zeroize::Zeroizing<Vec<u8>>, WalletError>(WalletError::Invalid(
+            "asked for the passphrase".into(),
+        ))
+    })
+    .await
+    .unwrap();
+    // Taking the keys out of the keychain (CLI `spondon lock`): the app then needs the
+    // passphrase, and puts them back because the user chose the keychain.
+    w.lock().await.unwrap();
+    assert!(!s.keys_in_keychain().await);
+    s.unlock(PASS).await.unwrap();
+    assert!(s.keys_in_keychain().await);
+    // Clean up the test keyring.
+    s.lock().await.unwrap();
+    spondon_wallet::Wallet::open(&dir, store.clone())
+        .await
+        .unwrap()
+        .lock()
+        .await
+        .unwrap();
+    assert!(!s.keys_in_keychain().await);
+}
