@@ -346,9 +346,7 @@ impl WalletSession {
     /// Whether the wallet's keys are in the OS keychain now.
     pub async fn keys_in_keychain(&self) -> bool {
         match self.config.keychain.store() {
-            Some(s) => Wallet::keys_in(self.dir(), s.as_ref())
-                .await
-                .unwrap_or(false),
+            Some(s) => Wallet::keys_in(self.dir(), &s).await.unwrap_or(false),
             None => false,
         }
     }

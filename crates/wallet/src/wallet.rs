@@ -127,6 +127,49 @@ fn item(id: &str, what: &str) -> String {
     format!("spondon-wallet:{id}:{what}")
 }
 
+/// Key-store calls may block (the OS keychain talks D-Bus, Keychain Services …): they run on the
+/// blocking pool.
+async fn ks_put(
+    store: &Arc<dyn KeyStore>,
+    id: &str,
+    items: Vec<(&str, Zeroizing<Vec<u8>>)>,
+) -> Result<()> {
+    let store = store.clone();
+    let items: Vec<(String, Zeroizing<Vec<u8>>)> = items
+        .into_iter()
+        .map(|(what, v)| (item(id, what), v))
+        .collect();
+    blocking(move || {
+        for (name, v) in &items {
+            store.put(name, v)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+async fn ks_get(
+    store: &Arc<dyn KeyStore>,
+    id: &str,
+    what: &'static [&'static str],
+) -> Result<Vec<Option<spondon_keystore::Secret>>> {
+    let store = store.clone();
+    let names: Vec<String> = what.iter().map(|w| item(id, w)).collect();
+    blocking(move || names.iter().map(|n| Ok(store.get(n)?)).collect()).await
+}
+
+async fn ks_delete(store: &Arc<dyn KeyStore>, id: &str) -> Result<()> {
+    let store = store.clone();
+    let names = [item(id, "data-key"), item(id, "signing-key")];
+    blocking(move || {
+        for n in &names {
+            store.delete(n)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
 /// Runs CPU-heavy or blocking work (Argon2id, file writes) off the async executor.
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T> + Send + 'static,
@@ -366,8 +409,15 @@ impl Wallet {
             None => hex::encode(random::<16>()?),
         };
         let sealed = seal_keys(&id, &data_key, &signing, passphrase_bytes).await?;
-        keystore.put(&item(&id, "data-key"), &data_key[..])?;
-        keystore.put(&item(&id, "signing-key"), &signing.to_pkcs8())?;
+        ks_put(
+            &keystore,
+            &id,
+            vec![
+                ("data-key", Zeroizing::new(data_key.to_vec())),
+                ("signing-key", signing.to_pkcs8()),
+            ],
+        )
+        .await?;
         write_private(&dir.join(SEALED_KEYS_FILE), sealed).await?;
         let store = Store::open(&dir.join(DB_FILE), CacheKeys::new(&data_key)?, true).await?;
         let meta = serde_json::to_vec_pretty(&Meta {
@@ -389,9 +439,10 @@ impl Wallet {
     /// Opens a wallet whose keys are in `keystore` (after [`Wallet::unlock`] or create).
     pub async fn open(dir: &Path, keystore: Arc<dyn KeyStore>) -> Result<Wallet> {
         let meta = read_meta(dir).await?;
-        let dk = keystore.get(&item(&meta.wallet_id, "data-key"))?;
-        let sk = keystore.get(&item(&meta.wallet_id, "signing-key"))?;
-        let (Some(dk), Some(sk)) = (dk, sk) else {
+        let mut got = ks_get(&keystore, &meta.wallet_id, &["data-key", "signing-key"])
+            .await?
+            .into_iter();
+        let (Some(Some(dk)), Some(Some(sk))) = (got.next(), got.next()) else {
             return Err(WalletError::Locked(keystore.describe()));
         };
         let (dk, signing) = parse_keys(&meta.wallet_id, &dk, &sk)?;
@@ -446,8 +497,15 @@ impl Wallet {
         passphrase_bytes: &[u8],
     ) -> Result<Wallet> {
         let (id, dk, signing) = open_sealed(dir, passphrase_bytes).await?;
-        keystore.put(&item(&id, "data-key"), &dk[..])?;
-        keystore.put(&item(&id, "signing-key"), &signing.to_pkcs8())?;
+        ks_put(
+            &keystore,
+            &id,
+            vec![
+                ("data-key", Zeroizing::new(dk.to_vec())),
+                ("signing-key", signing.to_pkcs8()),
+            ],
+        )
+        .await?;
         Self::open(dir, keystore).await
     }
 
@@ -455,8 +513,7 @@ impl Wallet {
     /// open it again.
     pub async fn lock(self) -> Result<()> {
         self.store.close().await;
-        self.keystore.delete(&item(&self.id, "data-key"))?;
-        self.keystore.delete(&item(&self.id, "signing-key"))?;
+        ks_delete(&self.keystore, &self.id).await?;
         Ok(())
     }
 
@@ -504,9 +561,10 @@ impl Wallet {
 
     /// Whether this wallet's keys are in `keystore` now (e.g. kept in the OS keychain), without
     /// opening it.
-    pub async fn keys_in(dir: &Path, keystore: &dyn KeyStore) -> Result<bool> {
+    pub async fn keys_in(dir: &Path, keystore: &Arc<dyn KeyStore>) -> Result<bool> {
         let meta = read_meta(dir).await?;
-        Ok(keystore.get(&item(&meta.wallet_id, "data-key"))?.is_some())
+        let got = ks_get(keystore, &meta.wallet_id, &["data-key"]).await?;
+        Ok(got.into_iter().next().flatten().is_some())
     }
 
     /// Sets the transport addresses and keeps them in the wallet, so that later opens use them.
