@@ -16,6 +16,8 @@ import urllib.request
 OUT = sys.argv[1] if len(sys.argv) > 1 else "/tmp/shots"
 BASE = next((a for a in sys.argv[2:] if a.startswith("http")), "http://127.0.0.1:8765/")
 BN = "--bn" in sys.argv
+AXE = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--axe=")), None)
+FOUND = []
 PORT = 9517
 
 
@@ -67,6 +69,20 @@ def main():
             png = base64.b64decode(req("GET", f"{s}/screenshot")["value"])
             with open(os.path.join(OUT, name + ".png"), "wb") as f:
                 f.write(png)
+            if AXE:
+                with open(AXE, encoding="utf-8") as f:
+                    req("POST", f"{s}/execute/sync", {"script": f.read() + "; return true;", "args": []})
+                res = req("POST", f"{s}/execute/async", {"script": (
+                    "const done = arguments[arguments.length - 1];"
+                    "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map("
+                    "v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map("
+                    "n => n.target.join(' '))}))));"), "args": []})["value"]
+                if os.environ.get("AXE_ALL"):
+                    print(name, [(v["impact"], v["id"]) for v in res])
+                for v in res:
+                    if v["impact"] in ("critical", "serious"):
+                        FOUND.append((name, v))
+                        print(f"{name}: {v['impact']} {v['id']}: {v['help']} {v['nodes']}")
 
         def js(script):
             return req("POST", f"{s}/execute/sync", {"script": script, "args": []})["value"]
@@ -129,6 +145,8 @@ def main():
         req("DELETE", s)
     finally:
         drv.terminate()
+    if AXE:
+        print(f"axe: {len(FOUND)} critical or serious violations")
 
 
 if __name__ == "__main__":

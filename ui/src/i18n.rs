@@ -371,6 +371,7 @@ strings! {
 
     // Settings
     SettingsTitle => "Settings", "সেটিংস";
+    Preferences => "Language and lock", "ভাষা ও লক";
     LockAfter => "Lock after inactivity", "নিষ্ক্রিয় থাকলে লক হবে";
     LockAfterHelp => "The wallet locks itself when it is not used for this long.", "এতক্ষণ ব্যবহার না হলে ওয়ালেট নিজে থেকেই লক হয়ে যাবে।";
     Never => "Never", "কখনো না";

@@ -120,7 +120,7 @@ fn Preferences(settings: LocalResource<Result<Settings, ApiError>>) -> impl Into
     };
     view! {
         <section class="card stack" aria-labelledby="prefs-title">
-            <h2 id="prefs-title" class="h3">{move || i.t(K::Language)}</h2>
+            <h2 id="prefs-title" class="h3">{move || i.t(K::Preferences)}</h2>
             <div class="field">
                 <label for="settings-language" class="label">{move || i.t(K::Language)}</label>
                 <select id="settings-language" class="input" prop:value=move || lang_value.get() on:change=on_lang>
