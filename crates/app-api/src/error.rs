@@ -85,6 +85,11 @@ pub mod codes {
     pub const KEYCHAIN_UNAVAILABLE: &str = "keychain_unavailable";
     /// A wallet file is damaged.
     pub const CORRUPT: &str = "corrupt";
+    /// The wallet's database failed (disk full, locked by another program …).
+    pub const DATABASE: &str = "database";
+    /// The OS keychain refused an operation (other keychain failures are `keystore_corrupt`,
+    /// `keystore_invalid_name`, `keystore_already_exists`).
+    pub const KEYSTORE_BACKEND: &str = "keystore_backend";
     /// A file could not be read or written.
     pub const IO: &str = "io";
     /// The export did not verify; it was not saved.
