@@ -73,7 +73,7 @@ fn ShareForm(preselected: Vec<String>, created: RwSignal<Option<GrantCreated>>) 
     let cats = RwSignal::new(Vec::<Category>::new());
     let ids = RwSignal::new(preselected.clone());
     let purpose = RwSignal::new("treatment".to_owned());
-    let amount = RwSignal::new("1".to_owned());
+    let amount = RwSignal::new(fmt::num(i.lang.get_untracked(), 1));
     let unit = RwSignal::new("hour".to_owned());
     let write = RwSignal::new(false);
     let pass = RwSignal::new(String::new());
@@ -358,7 +358,7 @@ fn ShareForm(preselected: Vec<String>, created: RwSignal<Option<GrantCreated>>) 
                                         class="chip"
                                         aria-pressed=move || selected().to_string()
                                         on:click=move |_| {
-                                            amount.set(a.to_string());
+                                            amount.set(fmt::num(i.lang.get_untracked(), a));
                                             unit.set(uv.to_owned());
                                         }
                                     >
