@@ -5,10 +5,21 @@
 # enrolls, syncs and verifies, and shares records with a clinic by a grant QR; the clinic's
 # verifier node checks the grant and fetches exactly the granted records; the patient sees the
 # receipt, revokes, and exports a summary for a visa medical that is checked offline.
+# Where a display exists, it ends by opening the wallet app on the demo's wallet and peers (close
+# the window to end the demo); headless, it says how to see that.
 #   scripts/demo.sh                      # outputs in a fresh temporary folder
 #   SPONDON_DEMO_DIR=out scripts/demo.sh
+#   scripts/demo.sh --no-app             # do not build or open the app
 set -euo pipefail
 cd "$(dirname "$0")/.."
+OPEN_APP=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-app) OPEN_APP=0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown argument $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
 scripts/setup.sh
 source scripts/env.sh
 
@@ -19,148 +30,10 @@ BIN="$CARGO_TARGET_DIR/debug"
 OUT="${SPONDON_DEMO_DIR:-$(mktemp -d -t spondon-demo.XXXXXX)}"
 mkdir -p "$OUT/logs"
 OUT="$(cd "$OUT" && pwd)"
-SHC=testdata/shc
-DIRECTORY=assets/demo/smart-examples-directory.json
 
-if [ -t 1 ]; then
-  bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
-else
-  bold() { printf '\n%s\n' "$*"; }
-fi
-indent() { sed 's/^/    /'; }
-die() { echo "demo: $*" >&2; exit 1; }
-
-# Background servers are stopped however the demo ends.
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-# The first free TCP port from $1 on 127.0.0.1.
-free_port() {
-  local p="$1"
-  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
-}
-wait_http() {
-  for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  die "$1 did not answer; see $OUT/logs"
-}
-# api METHOD URL TOKEN [JSON]: a JSON request; prints the body; fails on an HTTP error.
-api() {
-  local method="$1" url="$2" token="$3" body="${4:-}"
-  local args=(-sS -X "$method" -H "Authorization: Bearer $token" -w '\n%{http_code}')
-  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-  local res code
-  res="$(curl "${args[@]}" "$url")"
-  code="${res##*$'\n'}"
-  res="${res%$'\n'*}"
-  [[ "$code" == 2* ]] || die "$method $url answered $code: $res"
-  printf '%s' "$res"
-}
-# expect VALID|INVALID ARGS...: `spondon-verifier check ARGS` must give that verdict.
-expect() {
-  local want="$1"; shift
-  local status=0
-  "$BIN/spondon-verifier" check "$@" | indent || status=${PIPESTATUS[0]}
-  case "$want:$status" in
-    VALID:0|INVALID:1) ;;
-    *) die "expected $want from: spondon-verifier check $*  (exit $status)" ;;
-  esac
-}
-
-bold "1. The health authority creates the consortium root key"
-"$BIN/spondon-authority" init --data "$OUT/authority" --name "DGHS Bangladesh" | indent
-
-bold "2. Two hospitals start their peer nodes, each witnessing the other's transparency log"
-P1=$(free_port 18401); P2=$(free_port $((P1 + 1)))
-declare -A URL ADDR TOKEN LOGVKEY WITNESSVKEY
-for h in dmch labaid; do
-  case $h in
-    dmch) port=$P1; name="Dhaka Medical College Hospital" ;;
-    labaid) port=$P2; name="Labaid Diagnostics" ;;
-  esac
-  # The public URL (SMART Health Card issuer) is https; in this demo the node listens on plain
-  # HTTP on 127.0.0.1, where a TLS-terminating proxy would sit in production.
-  URL[$h]="https://peer.$h.example"
-  ADDR[$h]="http://127.0.0.1:$port"
-  init="$("$BIN/spondon-peer" init --name "$name" --url "${URL[$h]}" --data "$OUT/$h" 2>/dev/null)"
-  TOKEN[$h]="$(jq -r .staff_token <<<"$init")"
-  LOGVKEY[$h]="$(jq -r .log_vkey <<<"$init")"
-  WITNESSVKEY[$h]="$(jq -r .witness_vkey <<<"$init")"
-  echo "$name: ${URL[$h]} (listening on ${ADDR[$h]}), record key $(jq -r .record_kid <<<"$init")" | indent
-done
-"$BIN/spondon-peer" witness-log --data "$OUT/dmch" --vkey "${LOGVKEY[labaid]}" >/dev/null
-"$BIN/spondon-peer" witness-log --data "$OUT/labaid" --vkey "${LOGVKEY[dmch]}" >/dev/null
-"$BIN/spondon-peer" add-witness --data "$OUT/dmch" --url "${ADDR[labaid]}/witness" --vkey "${WITNESSVKEY[labaid]}" >/dev/null
-"$BIN/spondon-peer" add-witness --data "$OUT/labaid" --url "${ADDR[dmch]}/witness" --vkey "${WITNESSVKEY[dmch]}" >/dev/null
-for h in dmch labaid; do
-  "$BIN/spondon-peer" serve --data "$OUT/$h" --listen "${ADDR[$h]#http://}" >"$OUT/logs/$h.log" 2>&1 &
-  PIDS+=($!)
-done
-for h in dmch labaid; do wait_http "${ADDR[$h]}/.well-known/jwks.json"; done
-
-bold "3. The authority adds both hospitals and signs the trust list that wallets and clinics pin"
-for h in dmch labaid; do
-  case $h in dmch) name="Dhaka Medical College Hospital" ;; labaid) name="Labaid Diagnostics" ;; esac
-  curl -fsS "${ADDR[$h]}/.well-known/jwks.json" >"$OUT/$h.jwks"
-  "$BIN/spondon-authority" add-hospital --data "$OUT/authority" --id "$h" --name "$name" \
-    --peer-url "${URL[$h]}" --jwks "$OUT/$h.jwks" --log-vkey "${LOGVKEY[$h]}" | indent
-done
-"$BIN/spondon-authority" sign --data "$OUT/authority" --out "$OUT/trust-list.txt" | indent
-ROOT="$OUT/authority/root.jwk"
-TRUST=(--trust "$OUT/trust-list.txt" --root-key "$ROOT")
-
-bold "4. A clinic sets up its verifier node; DMCH registers its doctor's key (BMDC A-54321)"
-vinit="$("$BIN/spondon-verifier" init --clinic "Trishal Community Clinic" --data "$OUT/clinic" \
-  --trust "$OUT/trust-list.txt" --root-key "$ROOT" 2>/dev/null)"
-doctor_jwk="$(jq -c .doctor_public_jwk <<<"$vinit")"
-doctor="$(api POST "${ADDR[dmch]}/staff/doctors" "${TOKEN[dmch]}" \
-  "{\"bmdc_number\":\"A-54321\",\"name\":\"Dr. Rezaul Karim\",\"department\":\"Medicine\",\"public_key\":$doctor_jwk}")"
-jq -r .credential <<<"$doctor" >"$OUT/doctor-credential.txt"
-"$BIN/spondon-verifier" doctor-credential import --data "$OUT/clinic" "$OUT/doctor-credential.txt" \
-  --qr-svg "$OUT/doctor-credential.svg" >/dev/null
-echo "Doctor credential imported; its QR for patients: $OUT/doctor-credential.svg" | indent
-for h in dmch labaid; do
-  "$BIN/spondon-verifier" peer-address --data "$OUT/clinic" "${URL[$h]}" "${ADDR[$h]}" >/dev/null
-done
-STAFF="$("$BIN/spondon-verifier" staff add --data "$OUT/clinic" "Nasrin Akter" 2>/dev/null | jq -r .token)"
-P3=$(free_port $((P2 + 1)))
-CLINIC="http://127.0.0.1:$P3"
-"$BIN/spondon-verifier" serve --data "$OUT/clinic" --listen "127.0.0.1:$P3" >"$OUT/logs/clinic.log" 2>&1 &
-PIDS+=($!)
-wait_http "$CLINIC/openapi.json"
-echo "The clinic's page: $CLINIC/ (staff token in $OUT/staff-token.txt)" | indent
-echo "$STAFF" >"$OUT/staff-token.txt"
-
-bold "5. Both hospitals register the patient after an identity check and issue records"
-patient='{"name":"Fatema Begum","birth_date":"1988-04-12","sex":"female","national_id":"1987654321",
-          "phone":"01711-234567","district":"Mymensingh","upazila":"Trishal"}'
-declare -A ENROLL HID
-for h in dmch labaid; do
-  reg="$(api POST "${ADDR[$h]}/staff/patients" "${TOKEN[$h]}" "$patient")"
-  HID[$h]="$(jq -r .health_id <<<"$reg")"
-  ENROLL[$h]="$(jq -r .enrollment_text <<<"$reg")"
-  echo "${h}: Health ID ${HID[$h]}, one-time enrollment code issued" | indent
-done
-record() { api POST "${ADDR[$1]}/staff/records" "${TOKEN[$1]}" "$2" | jq -r '"\(.kind // "record") \(.id)"' | indent; }
-record dmch "{\"health_id\":\"${HID[dmch]}\",\"kind\":\"diagnosis\",\"resources\":[{\"resourceType\":\"Condition\",
-  \"clinicalStatus\":{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/condition-clinical\",\"code\":\"active\"}]},
-  \"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10\",\"code\":\"A97.0\",\"display\":\"Dengue without warning signs\"}]},
-  \"onsetDateTime\":\"2026-11-18\"}]}"
-record dmch "{\"health_id\":\"${HID[dmch]}\",\"kind\":\"prescription\",\"doctor_bmdc\":\"A-54321\",\"resources\":[
-  {\"resourceType\":\"MedicationRequest\",\"status\":\"active\",\"intent\":\"order\",
-   \"medicationCodeableConcept\":{\"text\":\"Paracetamol 500 mg tablet\"},
-   \"dosageInstruction\":[{\"text\":\"1 tablet three times daily after meals for 5 days\"}]}]}"
-q() { echo "{\"value\":$1,\"unit\":\"10*3/uL\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"10*3/uL\"}"; }
-record labaid "{\"health_id\":\"${HID[labaid]}\",\"kind\":\"lab_report\",\"resources\":[
-  {\"resourceType\":\"DiagnosticReport\",\"status\":\"final\",
-   \"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"58410-2\",\"display\":\"CBC panel\"}]}},
-  {\"resourceType\":\"Observation\",\"status\":\"final\",
-   \"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"777-3\",\"display\":\"Platelets\"}]},
-   \"valueQuantity\":$(q 95),\"referenceRange\":[{\"low\":$(q 150),\"high\":$(q 450)}]}]}"
+source scripts/world.sh
+trap world_stop EXIT
+world_start
 
 bold "6. The patient creates a wallet, enrolls at both hospitals and syncs (every card and log proof verified)"
 export SPONDON_WALLET="$OUT/wallet" SPONDON_KEYSTORE=none
@@ -223,3 +96,16 @@ expect INVALID --directory "$DIRECTORY" "$SHC/example-03-e-file.smart-health-car
 
 bold "Demo complete. Every verdict above was the expected one; outputs are in $OUT"
 echo "Servers' logs (no health data in them): $OUT/logs"
+
+if [ "$OPEN_APP" = 1 ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  bold "13. The patient's wallet app, on this wallet and these hospitals (close the window to end)"
+  APP="$(scripts/build-app.sh | tail -n 1)"
+  echo "Passphrase: $(cat "$OUT/passphrase.txt")" | indent
+  SPONDON_WALLET_DIR="$OUT/wallet" SPONDON_EXPORT_DIR="$OUT" SPONDON_TRUST_LIST="$OUT/trust-list.txt" \
+    SPONDON_ROOT_KEY="$ROOT" "$APP" >"$OUT/logs/app.log" 2>&1 || true
+elif [ "$OPEN_APP" = 1 ]; then
+  echo
+  echo "This machine has no display, so the wallet app was not opened. On a desktop, scripts/demo.sh"
+  echo "ends by opening it on this wallet and these hospitals; scripts/build-app.sh builds it alone,"
+  echo "and scripts/e2e-app.sh drives it under Xvfb (screenshots of every screen)."
+fi

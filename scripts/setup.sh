@@ -8,9 +8,17 @@ set -euo pipefail
 # chromium, chromium-driver, fonts-dejavu-core: the verifier page's browser tests (readable
 # screenshots);
 # poppler-utils: the export tests render the PDF with pdftoppm;
-# curl, jq: the demo talks to the nodes' HTTP APIs.
+# curl, jq: the demo talks to the nodes' HTTP APIs;
+# libwebkit2gtk-4.1-dev, libgtk-3-dev, librsvg2-dev, libayatana-appindicator3-dev: the Tauri app;
+# binaryen (wasm-opt): the app's UI bundle; fonts-noto-core: the UI's bundled fonts' source;
+# xvfb, xauth, webkit2gtk-driver (WebKitWebDriver), imagemagick (screenshots of the X display),
+# npm (axe-core): the app's end-to-end test.
 APT_PACKAGES=(build-essential pkg-config ca-certificates postgresql dbus gnome-keyring libdbus-1-dev
-  chromium chromium-driver fonts-dejavu-core poppler-utils curl jq)
+  chromium chromium-driver fonts-dejavu-core poppler-utils curl jq
+  libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev binaryen fonts-noto-core
+  xvfb xauth webkit2gtk-driver imagemagick)
+# npm from Debian only where no Node.js is installed (a newer nodejs package brings its own npm).
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -35,4 +43,17 @@ rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$' 
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen 0.2.130" ]; then
   echo "setup: installing wasm-bindgen-cli 0.2.130"
   cargo install wasm-bindgen-cli --version 0.2.130
+fi
+# tauri-driver: the WebDriver server in front of WebKitWebDriver for the app's end-to-end test.
+if ! cargo install --list 2>/dev/null | grep -q '^tauri-driver v2.0.5:'; then
+  echo "setup: installing tauri-driver 2.0.5"
+  cargo install tauri-driver --version 2.0.5 --locked
+fi
+# axe-core: the accessibility checks run on every screen of the app in that test.
+AXE_DIR="$HOME/.cache/spondon/npm"
+if [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ] \
+  || [ "$(node -p 'require(process.argv[1]).version' "$AXE_DIR/node_modules/axe-core/package.json" 2>/dev/null)" != "4.10.3" ]; then
+  echo "setup: installing axe-core 4.10.3"
+  mkdir -p "$AXE_DIR"
+  npm install --silent --no-audit --no-fund --prefix "$AXE_DIR" axe-core@4.10.3
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: setup, formatting, lints, every test on SQLite and on a
-# real PostgreSQL server with a real Secret Service (GNOME Keyring on a private D-Bus session),
+# real PostgreSQL server with a real Secret Service (GNOME Keyring on a private D-Bus session), the
+# wallet app end to end (the built app under Xvfb, driven over WebDriver, axe-core on every screen),
 # and a short fuzz smoke run of every decoder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "wallet app: the UI to WebAssembly (ui/dist, which the app embeds)"
+scripts/build-ui.sh
+
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
@@ -21,7 +25,10 @@ scripts/build-qr-wasm.sh
 step "cargo test (SQLite, PostgreSQL, OS keychain; the verifier page in headless Chromium)"
 scripts/with-postgres.sh scripts/with-keyring.sh \
   env SPONDON_REQUIRE_POSTGRES=1 SPONDON_REQUIRE_KEYCHAIN=1 SPONDON_REQUIRE_BROWSER=1 \
-  cargo test --workspace --locked
+  cargo test --workspace --locked --exclude spondon-e2e
+
+step "wallet app end to end: the release app under Xvfb over WebDriver, against real peers and a clinic node"
+scripts/e2e-app.sh
 
 step "fuzz smoke run"
 scripts/fuzz.sh "${SPONDON_FUZZ_SECONDS:-10}"

@@ -185,7 +185,7 @@ async fn main() {
     );
 
     let d = w.add_doctor(cred.as_bytes()).await.unwrap();
-    let auth = w.authorize(pass).unwrap();
+    let auth = w.authorize(pass).await.unwrap();
     let req = GrantRequest {
         audience: GrantAudience::Doctor(d),
         scope: Scope {
@@ -196,6 +196,7 @@ async fn main() {
         duration: Duration::Day,
         peers: vec![],
         use_limit: None,
+        write: false,
     };
     let mut times = Vec::new();
     for _ in 0..20 {
@@ -211,7 +212,7 @@ async fn main() {
         times[10], times[0], times[19]
     );
     let t = Instant::now();
-    let _ = w.authorize(pass).unwrap();
+    let _ = w.authorize(pass).await.unwrap();
     println!(
         "authorization (Argon2id 64 MiB, t=3): {:.0} ms",
         t.elapsed().as_secs_f64() * 1000.0

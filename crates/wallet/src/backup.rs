@@ -15,8 +15,9 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{open_blob, random, seal_blob};
 use crate::error::{Result, WalletError, io_err};
+use crate::progress::{OnProgress, Progress, Step};
 use crate::store::Table;
-use crate::wallet::{Authorization, Wallet};
+use crate::wallet::{Authorization, Wallet, blocking, write_private};
 
 const MAGIC: &[u8; 8] = b"SPNDBKP1";
 /// Largest backup file read.
@@ -99,7 +100,11 @@ impl Wallet {
             serde_json::to_vec(&body).map_err(|e| WalletError::Internal(e.to_string()))?,
         );
         let key = Zeroizing::new(random::<32>()?);
-        let sealed_key = passphrase::seal(backup_passphrase, &key[..])?;
+        let sealed_key = {
+            let pass = Zeroizing::new(backup_passphrase.to_vec());
+            let key = key.clone();
+            blocking(move || Ok(passphrase::seal(&pass, &key[..])?)).await?
+        };
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(
             &u32::try_from(sealed_key.len())
@@ -109,10 +114,7 @@ impl Wallet {
         out.extend_from_slice(&sealed_key);
         let blob = seal_blob(&key, &out, &json)?;
         out.extend_from_slice(&blob);
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, &out).map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(io_err(path))?;
-        Ok(())
+        write_private(path, out).await
     }
 
     /// Restores a backup into a fresh directory, with a new data key and `new_passphrase`.
@@ -123,11 +125,43 @@ impl Wallet {
         keystore: Arc<dyn KeyStore>,
         new_passphrase: &[u8],
     ) -> Result<(Wallet, RestoreSummary)> {
-        let meta = std::fs::metadata(backup).map_err(io_err(backup))?;
+        let meta = tokio::fs::metadata(backup).await.map_err(io_err(backup))?;
         if meta.len() > MAX_BACKUP {
             return Err(corrupt(backup, "larger than any backup"));
         }
-        let bytes = std::fs::read(backup).map_err(io_err(backup))?;
+        let bytes = tokio::fs::read(backup).await.map_err(io_err(backup))?;
+        Self::restore_bytes(
+            bytes,
+            backup,
+            backup_passphrase,
+            dir,
+            keystore,
+            new_passphrase,
+            &crate::progress::ignore,
+        )
+        .await
+    }
+
+    /// Restores a backup given as bytes (`name` is how errors call it), reporting progress.
+    /// Nothing is left in `dir` when it fails.
+    pub async fn restore_bytes(
+        bytes: Vec<u8>,
+        name: &Path,
+        backup_passphrase: &[u8],
+        dir: &Path,
+        keystore: Arc<dyn KeyStore>,
+        new_passphrase: &[u8],
+        progress: OnProgress<'_>,
+    ) -> Result<(Wallet, RestoreSummary)> {
+        let backup = name;
+        crate::wallet::check_passphrase(new_passphrase)?;
+        if bytes.len() as u64 > MAX_BACKUP {
+            return Err(corrupt(backup, "larger than any backup"));
+        }
+        if crate::wallet::exists(dir).await? {
+            return Err(WalletError::AlreadyExists(dir.display().to_string()));
+        }
+        progress(Progress::new(Step::CheckingPassphrase, 0, 4));
         if bytes.len() < 12 || &bytes[..8] != MAGIC {
             return Err(corrupt(backup, "not a Spondon backup file"));
         }
@@ -135,16 +169,23 @@ impl Wallet {
         let Some(end) = 12usize.checked_add(n).filter(|e| *e <= bytes.len()) else {
             return Err(corrupt(backup, "truncated"));
         };
-        let key = passphrase::open(backup_passphrase, &bytes[12..end]).map_err(|e| match e {
-            spondon_keystore::KeyStoreError::WrongPassphrase => WalletError::WrongPassphrase,
-            spondon_keystore::KeyStoreError::Corrupt(r) => corrupt(backup, &r),
-            other => WalletError::KeyStore(other),
-        })?;
+        let sealed = bytes[12..end].to_vec();
+        let pass = Zeroizing::new(backup_passphrase.to_vec());
+        let path = backup.to_owned();
+        let key = blocking(move || {
+            passphrase::open(&pass, &sealed).map_err(|e| match e {
+                spondon_keystore::KeyStoreError::WrongPassphrase => WalletError::WrongPassphrase,
+                spondon_keystore::KeyStoreError::Corrupt(r) => corrupt(&path, &r),
+                other => WalletError::KeyStore(other),
+            })
+        })
+        .await?;
         let key: [u8; 32] = key
             .as_slice()
             .try_into()
             .map_err(|_| corrupt(backup, "bad backup key"))?;
         let key = Zeroizing::new(key);
+        progress(Progress::new(Step::Decrypting, 1, 4));
         let json = open_blob(&key, &bytes[..end], &bytes[end..])
             .ok_or_else(|| corrupt(backup, "the contents do not decrypt (damaged)"))?;
         let body: Body =
@@ -157,12 +198,30 @@ impl Wallet {
                 .map_err(|_| corrupt(backup, "signing key"))?,
         );
         let signing = Es256KeyPair::from_pkcs8(&pk).map_err(|_| corrupt(backup, "signing key"))?;
-        if dir.join(crate::wallet::META_FILE).exists() {
-            return Err(WalletError::AlreadyExists(dir.display().to_string()));
-        }
+        progress(Progress::new(Step::Saving, 2, 4));
         let data_key = Zeroizing::new(random::<32>()?);
         let wallet =
             Wallet::install(dir, keystore, new_passphrase, data_key, signing, None).await?;
+        match Self::restore_rows(&wallet, &body, backup).await {
+            Ok(()) => {}
+            Err(e) => {
+                wallet.discard().await;
+                return Err(e);
+            }
+        }
+        progress(Progress::new(Step::Done, 4, 4));
+        Ok((
+            wallet,
+            RestoreSummary {
+                peers: body.peers.len(),
+                records: body.records.len(),
+                grants: body.grants.len(),
+                receipts: body.receipts.len(),
+            },
+        ))
+    }
+
+    async fn restore_rows(wallet: &Wallet, body: &Body, backup: &Path) -> Result<()> {
         let mut writes = Vec::new();
         for (name, v) in &body.settings {
             writes.push(wallet.store.encode(Table::Settings, name, v)?);
@@ -182,14 +241,6 @@ impl Wallet {
             }
         }
         wallet.store.apply(writes).await?;
-        Ok((
-            wallet,
-            RestoreSummary {
-                peers: body.peers.len(),
-                records: body.records.len(),
-                grants: body.grants.len(),
-                receipts: body.receipts.len(),
-            },
-        ))
+        Ok(())
     }
 }

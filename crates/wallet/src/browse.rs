@@ -18,7 +18,14 @@ use crate::wallet::Wallet;
 pub enum Item {
     Medication {
         drug: String,
+        /// The instructions as written.
         dosage: Option<String>,
+        /// The dose, when given apart ("500 mg").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dose: Option<String>,
+        /// How often, when given apart ("3 times per 1 day", or the timing's text).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        schedule: Option<String>,
     },
     Result {
         test: String,
@@ -177,6 +184,52 @@ fn observation(r: &Value) -> Item {
     }
 }
 
+fn first_dosage(r: &Value) -> Option<&Value> {
+    r.get("dosageInstruction")?.as_array()?.first()
+}
+
+fn dose_of(d: &Value) -> Option<String> {
+    let q = d
+        .get("doseAndRate")?
+        .as_array()?
+        .first()?
+        .get("doseQuantity")?;
+    let v = num(q)?;
+    let unit = q
+        .get("unit")
+        .or_else(|| q.get("code"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    Some(format!("{v} {unit}").trim().to_owned())
+}
+
+fn schedule_of(d: &Value) -> Option<String> {
+    let t = d.get("timing")?;
+    if let Some(text) = t.get("code").and_then(text_of) {
+        return Some(text);
+    }
+    let r = t.get("repeat")?;
+    let f = r.get("frequency").and_then(Value::as_u64)?;
+    let p = r.get("period").and_then(Value::as_f64).unwrap_or(1.0);
+    let unit = match r.get("periodUnit").and_then(Value::as_str)? {
+        "h" => "hour",
+        "d" => "day",
+        "wk" => "week",
+        "mo" => "month",
+        _ => return None,
+    };
+    let times = if f == 1 {
+        "once".to_owned()
+    } else {
+        format!("{f} times")
+    };
+    Some(if p == 1.0 {
+        format!("{times} a {unit}")
+    } else {
+        format!("{times} every {p} {unit}s")
+    })
+}
+
 fn item(r: &Value) -> Option<Item> {
     let rt = r.get("resourceType").and_then(Value::as_str).unwrap_or("");
     let s = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_owned);
@@ -197,6 +250,8 @@ fn item(r: &Value) -> Option<Item> {
                         .join("; ")
                 })
                 .filter(|t| !t.is_empty()),
+            dose: first_dosage(r).and_then(dose_of),
+            schedule: first_dosage(r).and_then(schedule_of),
         },
         "Observation" => observation(r),
         "Condition" => Item::Condition {
@@ -364,6 +419,62 @@ pub fn view(r: &StoredRecord) -> RecordView {
     }
 }
 
+/// What was checked about a verified record: its signature, its log entry, the checkpoint that
+/// includes it, and that checkpoint's cosigners.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ProofView {
+    /// The signing key's id (JWS header `kid`).
+    pub kid: String,
+    /// The card's issuer.
+    pub issuer: String,
+    /// The log index of its entry.
+    pub log_index: u64,
+    /// The checkpoint's origin, size and root (base64).
+    pub origin: String,
+    pub size: u64,
+    pub root: String,
+    /// Cosigners of the checkpoint other than the log itself: key name, and whether it is a
+    /// log of the trust list whose cosignature verifies.
+    pub witnesses: Vec<(String, bool)>,
+}
+
+fn proof_view(
+    r: &StoredRecord,
+    list: Option<&spondon_core::token::TrustList>,
+) -> Option<ProofView> {
+    use base64::Engine as _;
+    if r.trust != Trust::Verified {
+        return None;
+    }
+    let card = ParsedCard::parse(&r.jws).ok()?;
+    let note = spondon_ledger::Note::parse(r.checkpoint.as_deref()?.as_bytes()).ok()?;
+    let cp = spondon_ledger::Checkpoint::from_text(&note.text).ok()?;
+    let mut witnesses = Vec::new();
+    for sig in &note.signatures {
+        if sig.name == cp.origin
+            || witnesses
+                .iter()
+                .any(|(n, _): &(String, bool)| n == &sig.name)
+        {
+            continue;
+        }
+        let verified = list
+            .and_then(|l| l.hospitals.iter().find(|h| h.log_origin == sig.name))
+            .and_then(|h| spondon_ledger::Verifier::cosignature_v1(&sig.name, h.log_key).ok())
+            .is_some_and(|v| note.verify(&[v]).is_ok());
+        witnesses.push((sig.name.clone(), verified));
+    }
+    Some(ProofView {
+        kid: card.kid().to_owned(),
+        issuer: card.iss().to_owned(),
+        log_index: r.log_index?,
+        origin: cp.origin.clone(),
+        size: cp.size,
+        root: base64::engine::general_purpose::STANDARD.encode(cp.root),
+        witnesses,
+    })
+}
+
 fn matches(v: &RecordView, f: &Filter) -> bool {
     if let Some(k) = &f.kind {
         let k = if k == "lab_result" {
@@ -417,6 +528,23 @@ impl Wallet {
         let mut v: Vec<StoredRecord> = self.store.all(Table::Records).await?;
         v.sort_by(|a, b| a.issued_at.cmp(&b.issued_at).then(a.id.cmp(&b.id)));
         Ok(v)
+    }
+
+    /// One record by id (or unique id prefix) with what was checked about it.
+    pub async fn record_detail(&self, id: &str) -> Result<(RecordView, Option<ProofView>)> {
+        let all: Vec<StoredRecord> = self.store.all(Table::Records).await?;
+        let m: Vec<&StoredRecord> = all.iter().filter(|r| r.id.starts_with(id)).collect();
+        let one = match m.as_slice() {
+            [one] => *one,
+            [] => return Err(WalletError::NotFound(format!("record {id}"))),
+            _ => {
+                return Err(WalletError::Invalid(format!(
+                    "{id} matches several records; give more of the id"
+                )));
+            }
+        };
+        let list = self.trust_list().await.ok();
+        Ok((view(one), proof_view(one, list.as_ref())))
     }
 
     /// One record by id (or unique id prefix).

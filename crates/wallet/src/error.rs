@@ -1,5 +1,6 @@
-//! The wallet's one error type. Messages are for people: they say what went wrong and, where
-//! it helps, what to do. They never contain health data.
+//! The wallet's one error type. Messages are for people: they say what went wrong, in words
+//! that fit any front end (the CLI adds its own command hints); they never contain health data.
+//! [`WalletError::code`] is the stable machine code the app localizes.
 
 use spondon_keystore::KeyStoreError;
 
@@ -7,14 +8,17 @@ use spondon_keystore::KeyStoreError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WalletError {
-    #[error("there is no wallet in {0} (create one with `spondon init`)")]
+    #[error("there is no wallet in {0}")]
     NoWallet(String),
     #[error("a wallet already exists in {0}")]
     AlreadyExists(String),
     #[error("wrong passphrase")]
     WrongPassphrase,
-    #[error("the wallet is locked: its keys are not in {0} (unlock it with the passphrase)")]
+    #[error("the wallet is locked: its keys are not in {0}")]
     Locked(String),
+    /// The app's session is locked (by the user or the inactivity timer).
+    #[error("the wallet is locked")]
+    SessionLocked,
     #[error("the passphrase must be at least {0} characters")]
     WeakPassphrase(usize),
     #[error("this needs the passphrase again (authorization missing or expired)")]
@@ -32,7 +36,7 @@ pub enum WalletError {
         path: String,
         source: std::io::Error,
     },
-    #[error("no trust list is installed (`spondon init --trust-list FILE --root-key FILE`)")]
+    #[error("no consortium trust list is installed")]
     NoTrustList,
     #[error("trust list rejected: {0}")]
     TrustList(String),
@@ -63,6 +67,12 @@ pub enum WalletError {
     Qr(#[from] spondon_core::QrError),
     #[error("SMART Health Card: {0}")]
     Shc(#[from] spondon_core::shc::ShcError),
+    /// No doctor with that key id (or BMDC number) is known: add their credential first.
+    #[error("no doctor {0:?} is known to the wallet: add their credential first")]
+    UnknownDoctor(String),
+    /// The file is not a Spondon backup, or it is damaged.
+    #[error("not a usable backup: {0}")]
+    BadBackup(String),
     #[error("{0}")]
     Invalid(String),
     #[error("not found: {0}")]
@@ -105,6 +115,42 @@ pub enum Violation {
     /// A receipt fails verification.
     #[error("served a tampered access receipt (log index {log_index}): {reason}")]
     TamperedReceipt { log_index: u64, reason: String },
+}
+
+impl WalletError {
+    /// A stable machine code for the failure (snake_case), as the app's `ApiError.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            WalletError::NoWallet(_) => "no_wallet",
+            WalletError::AlreadyExists(_) => "already_exists",
+            WalletError::WrongPassphrase => "wrong_passphrase",
+            WalletError::Locked(_) | WalletError::SessionLocked => "locked",
+            WalletError::WeakPassphrase(_) => "weak_passphrase",
+            WalletError::AuthorizationRequired => "authorization_required",
+            WalletError::Corrupt { .. } => "corrupt",
+            WalletError::KeyStore(KeyStoreError::Unavailable { .. }) => "keychain_unavailable",
+            WalletError::KeyStore(e) => e.code(),
+            WalletError::Database(_) | WalletError::Migrate(_) => "database",
+            WalletError::Io { .. } => "io",
+            WalletError::NoTrustList => "no_trust_list",
+            WalletError::TrustList(_) => "bad_trust_list",
+            WalletError::BadEnrollmentCode(_) => "bad_enrollment_code",
+            WalletError::UntrustedPeer(_) => "untrusted_peer",
+            WalletError::NotEnrolled(_) => "not_enrolled",
+            WalletError::PeerRefused { .. } => "peer_refused",
+            WalletError::Network { .. } => "peer_unreachable",
+            WalletError::BadResponse { .. } => "peer_bad_response",
+            WalletError::HistoryViolation { .. } => "history_violation",
+            WalletError::Token(_) => "bad_token",
+            WalletError::Qr(_) => "bad_qr",
+            WalletError::Shc(_) => "bad_card",
+            WalletError::UnknownDoctor(_) => "unknown_doctor",
+            WalletError::BadBackup(_) => "bad_backup",
+            WalletError::Invalid(_) => "invalid",
+            WalletError::NotFound(_) => "not_found",
+            WalletError::Internal(_) => "internal",
+        }
+    }
 }
 
 pub type Result<T, E = WalletError> = std::result::Result<T, E>;

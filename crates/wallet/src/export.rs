@@ -13,6 +13,7 @@ use spondon_ledger::ProofBundle;
 use zeroize::Zeroizing;
 
 use crate::error::{Result, WalletError};
+use crate::progress::{OnProgress, Progress, Step};
 use crate::store::Table;
 use crate::sync::{StoredReceipt, StoredRecord, Trust};
 use crate::wallet::{Authorization, Wallet};
@@ -113,7 +114,19 @@ impl Wallet {
     /// receipts, and the patient summary; renders the PDF and, if asked, a SMART Health Link; and
     /// verifies the result offline against the trust list. Needs a fresh [`Authorization`].
     pub async fn export(&self, auth: &Authorization, req: &ExportRequest) -> Result<ExportFiles> {
+        self.export_with_progress(auth, req, &crate::progress::ignore)
+            .await
+    }
+
+    /// [`Wallet::export`], reporting progress (collecting, building, verifying, done).
+    pub async fn export_with_progress(
+        &self,
+        auth: &Authorization,
+        req: &ExportRequest,
+        progress: OnProgress<'_>,
+    ) -> Result<ExportFiles> {
         self.check_auth(auth)?;
+        progress(Progress::new(Step::Collecting, 0, 4));
         let list = self.trust_list().await?;
         let all: Vec<StoredRecord> = self.stored_records().await?;
         let chosen: Vec<&StoredRecord> = if req.record_ids.is_empty() {
@@ -139,7 +152,7 @@ impl Wallet {
         };
         if chosen.is_empty() {
             return Err(WalletError::Invalid(
-                "there are no records to export (run `spondon sync` first)".into(),
+                "there are no verified records to export yet (sync first)".into(),
             ));
         }
         let records: Vec<ExportRecord> = chosen
@@ -163,6 +176,7 @@ impl Wallet {
                 }
             }
         }
+        progress(Progress::new(Step::Building, 1, 4));
         let created = NumericDate::now();
         let summary = build_ips(&PatientSummaryInput {
             records: &records,
@@ -194,9 +208,11 @@ impl Wallet {
         };
         let pdf =
             render_pdf(&export, &options).map_err(|e| WalletError::Invalid(format!("PDF: {e}")))?;
+        progress(Progress::new(Step::Verifying, 3, 4));
         let anchors =
             Anchors::from_trust_list(&list).map_err(|e| WalletError::TrustList(e.to_string()))?;
         let report = verify_export(&export, &anchors, created);
+        progress(Progress::new(Step::Done, 4, 4));
         Ok(ExportFiles {
             records: export.records.len(),
             receipts: export.receipts.len(),

@@ -103,6 +103,9 @@ pub struct GrantRequest {
     /// Peer URLs; empty = every enrolled peer.
     pub peers: Vec<String>,
     pub use_limit: Option<u64>,
+    /// Whether the doctor may add a prescription or note (a write-scoped grant; only for a
+    /// doctor's key, never for a passcode).
+    pub write: bool,
 }
 
 /// A grant as the wallet keeps it.
@@ -121,6 +124,9 @@ pub struct StoredGrant {
     pub expires: i64,
     pub peers: Vec<String>,
     pub revoked_at: Option<i64>,
+    /// Write-scoped: the doctor may add a prescription or note.
+    #[serde(default)]
+    pub write: bool,
 }
 
 /// The state of a grant now.
@@ -150,6 +156,8 @@ pub struct RevocationResult {
     pub peer: String,
     pub ok: bool,
     pub error: Option<String>,
+    /// The stable code of `error` ([`WalletError::code`]).
+    pub error_code: Option<&'static str>,
 }
 
 /// A receipt in words.
@@ -311,6 +319,15 @@ impl Wallet {
         Ok(d)
     }
 
+    /// A doctor the wallet knows, by key id or BMDC number.
+    pub async fn doctor(&self, kid_or_bmdc: &str) -> Result<Doctor> {
+        self.doctors()
+            .await?
+            .into_iter()
+            .find(|d| d.kid == kid_or_bmdc || d.bmdc_number == kid_or_bmdc)
+            .ok_or_else(|| WalletError::UnknownDoctor(kid_or_bmdc.to_owned()))
+    }
+
     /// Doctors the wallet knows.
     pub async fn doctors(&self) -> Result<Vec<Doctor>> {
         let mut v: Vec<Doctor> = self.store.all(Table::Doctors).await?;
@@ -359,6 +376,11 @@ impl Wallet {
                 req.use_limit,
             ),
             GrantAudience::Passcode(p) => {
+                if req.write {
+                    return Err(WalletError::Invalid(
+                        "only a doctor's key can be given a grant to add records".into(),
+                    ));
+                }
                 if p.chars().count() < spondon_core::token::MIN_PASSCODE_CHARS {
                     return Err(WalletError::Invalid(
                         "a passcode has at least 6 characters".into(),
@@ -379,7 +401,7 @@ impl Wallet {
             audience,
             categories: categories.clone(),
             record_ids: req.scope.record_ids.clone(),
-            write: false,
+            write: req.write,
             purpose: req.purpose,
             issued_at: now,
             not_before: now,
@@ -414,6 +436,7 @@ impl Wallet {
             expires: g.expires.seconds(),
             peers,
             revoked_at: None,
+            write: req.write,
         };
         self.store.put(Table::Grants, &stored.id, &stored).await?;
         Ok(stored)
@@ -442,7 +465,12 @@ impl Wallet {
         }
     }
 
-    async fn send_revocation(&self, text: &str, peers: &[String]) -> Vec<RevocationResult> {
+    async fn send_revocation(
+        &self,
+        text: &str,
+        peers: &[String],
+        on_answer: &(dyn Fn(&RevocationResult, u64, u64) + Send + Sync),
+    ) -> Vec<RevocationResult> {
         let mut set = tokio::task::JoinSet::new();
         for p in peers {
             let net = self.net.clone();
@@ -458,6 +486,7 @@ impl Wallet {
                         peer: p,
                         ok: true,
                         error: None,
+                        error_code: None,
                     },
                     Err(WalletError::PeerRefused { code, .. })
                         if code == "duplicate_revocation" =>
@@ -466,19 +495,23 @@ impl Wallet {
                             peer: p,
                             ok: true,
                             error: None,
+                            error_code: None,
                         }
                     }
                     Err(e) => RevocationResult {
                         peer: p,
                         ok: false,
                         error: Some(e.to_string()),
+                        error_code: Some(e.code()),
                     },
                 }
             });
         }
         let mut out = Vec::new();
+        let total = peers.len() as u64;
         while let Some(r) = set.join_next().await {
             if let Ok(r) = r {
+                on_answer(&r, out.len() as u64 + 1, total);
                 out.push(r);
             }
         }
@@ -500,7 +533,7 @@ impl Wallet {
             issued_at: NumericDate::now(),
         };
         let text = r.sign(&self.signing)?;
-        let results = self.send_revocation(&text, &g.peers).await;
+        let results = self.send_revocation(&text, &g.peers, &|_, _, _| {}).await;
         if results.iter().any(|r| r.ok) {
             g.revoked_at = Some(NumericDate::now().seconds());
             self.store.put(Table::Grants, &g.id, &g).await?;
@@ -511,6 +544,16 @@ impl Wallet {
     /// Revokes every grant this key issued up to now, at every enrolled peer (for a lost phone:
     /// run it from the restored wallet).
     pub async fn revoke_all(&self, auth: &Authorization) -> Result<Vec<RevocationResult>> {
+        self.revoke_all_with_progress(auth, &|_, _, _| {}).await
+    }
+
+    /// [`Wallet::revoke_all`], calling `on_answer(answer, answers so far, peers)` as each peer
+    /// answers.
+    pub async fn revoke_all_with_progress(
+        &self,
+        auth: &Authorization,
+        on_answer: &(dyn Fn(&RevocationResult, u64, u64) + Send + Sync),
+    ) -> Result<Vec<RevocationResult>> {
         self.check_auth(auth)?;
         let now = NumericDate::now();
         let r = Revocation {
@@ -524,7 +567,7 @@ impl Wallet {
         };
         let text = r.sign(&self.signing)?;
         let peers: Vec<String> = self.peers().await?.into_iter().map(|p| p.url).collect();
-        let results = self.send_revocation(&text, &peers).await;
+        let results = self.send_revocation(&text, &peers, on_answer).await;
         for mut g in self.grants().await? {
             if g.revoked_at.is_none()
                 && g.issued_at <= now.seconds()

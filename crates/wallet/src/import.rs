@@ -6,6 +6,7 @@ use spondon_core::NumericDate;
 use spondon_core::shc::{Directory, ParsedCard, ShcError, extract_jws};
 
 use crate::error::{Result, WalletError};
+use crate::progress::{OnProgress, Progress, Step};
 use crate::store::Table;
 use crate::sync::{StoredRecord, Trust, record_key};
 use crate::wallet::Wallet;
@@ -59,6 +60,18 @@ impl Wallet {
     /// can be checked with the issuer's published keys (`fetch_keys`), or as "signature not
     /// checked" otherwise. A card that fails verification is refused and nothing is stored.
     pub async fn import(&self, input: &[u8], fetch_keys: bool) -> Result<Vec<ImportOutcome>> {
+        self.import_with_progress(input, fetch_keys, &crate::progress::ignore)
+            .await
+    }
+
+    /// [`Wallet::import`], reporting progress (reading, then verifying card by card, saving).
+    pub async fn import_with_progress(
+        &self,
+        input: &[u8],
+        fetch_keys: bool,
+        progress: OnProgress<'_>,
+    ) -> Result<Vec<ImportOutcome>> {
+        progress(Progress::new(Step::Reading, 0, 1));
         let text = match std::str::from_utf8(input) {
             Ok(t) => t.to_owned(),
             Err(_) => spondon_core::qr::decode_image(input)?.join("\n"),
@@ -68,7 +81,9 @@ impl Wallet {
         let now = NumericDate::now();
         let mut records = Vec::new();
         let mut out = Vec::new();
-        for j in jws {
+        let total = jws.len() as u64 + 1;
+        for (n, j) in jws.into_iter().enumerate() {
+            progress(Progress::new(Step::Verifying, n as u64, total));
             let card = ParsedCard::parse(&j)?;
             let (trust, name, status) = match card.verify(&dir, now) {
                 Ok(v) => {
@@ -136,7 +151,9 @@ impl Wallet {
         for r in &records {
             writes.push(self.store.encode(Table::Records, &r.key, r)?);
         }
+        progress(Progress::new(Step::Saving, total - 1, total));
         self.store.apply(writes).await?;
+        progress(Progress::new(Step::Done, total, total));
         Ok(out)
     }
 }

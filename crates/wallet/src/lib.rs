@@ -4,10 +4,16 @@
 //!   passphrase asked again before grants, revocations and exports), the pinned trust list;
 //! - the encrypted cache (SQLite; every value AES-256-GCM, lookups by HMAC blind index);
 //! - enrollment ([`EnrollmentCode`]) and the verified, concurrent, resumable [`Wallet::sync`];
-//! - grants, revocations, doctors, receipts, browsing, import, backup and restore.
+//! - grants, revocations, doctors, receipts, browsing, import, backup and restore;
+//! - [`WalletSession`]: the app's policy (create with a trust list, keychain or passphrase only,
+//!   endpoints, preferences, a lock through `&self` and an inactivity clock);
+//! - with the `app-api` feature, [`app`]: conversions into the app's IPC types;
+//! - with the `cli` feature (default), the `spondon` command-line tool.
 //!
 //! `docs/wallet.md` describes the storage layout and the verification rules.
 
+#[cfg(feature = "app-api")]
+pub mod app;
 pub mod backup;
 pub mod browse;
 mod crypto;
@@ -16,12 +22,17 @@ pub mod export;
 pub mod grants;
 pub mod import;
 mod net;
+pub mod passphrase_strength;
+pub mod progress;
+pub mod session;
 mod store;
 pub mod sync;
 pub mod wallet;
 
 pub use error::{Result, Violation, WalletError};
+pub use progress::{Progress, Step};
+pub use session::{Keychain, Preferences, SessionConfig, SessionState, WalletSession};
 pub use sync::{
     EnrollmentCode, PeerState, StoredReceipt, StoredRecord, SyncEvent, SyncReport, Trust,
 };
-pub use wallet::{Authorization, Wallet};
+pub use wallet::{Authorization, Endpoints, Wallet};

@@ -15,7 +15,7 @@ use spondon_wallet::grants::{
     Duration, GrantAudience, GrantRequest, QrFormat, Scope, fmt_time, parse_category,
     parse_purpose, render_qr, short,
 };
-use spondon_wallet::{EnrollmentCode, SyncEvent, Wallet, WalletError};
+use spondon_wallet::{Endpoints, EnrollmentCode, SyncEvent, Wallet, WalletError};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -184,6 +184,9 @@ enum Cmd {
         /// Peer URLs (default: every enrolled hospital). Repeatable.
         #[arg(long = "peer")]
         peers: Vec<String>,
+        /// Let the doctor add a prescription or note (a write-scoped grant; doctors only).
+        #[arg(long)]
+        write: bool,
         /// Write the QR code as PNG here.
         #[arg(long)]
         png: Option<PathBuf>,
@@ -314,29 +317,19 @@ impl Ctx {
 
     /// Opens the wallet: keys from the OS keychain if unlocked there, else the passphrase.
     async fn open(&mut self) -> Result<Wallet> {
-        if let Some(os) = self.os_store()? {
-            match Wallet::open(&self.cli_dir, os).await {
-                Ok(mut w) => {
-                    w.set_endpoints(self.endpoints.clone());
-                    return Ok(w);
-                }
-                Err(WalletError::Locked(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let pass = self.passphrase()?;
-        let mut w = Wallet::unlock(&self.cli_dir, Arc::new(MemoryKeyStore::new()), &pass).await?;
+        let os = self.os_store()?;
+        let mut w = Wallet::open_with(&self.cli_dir.clone(), os, || self.passphrase()).await?;
         w.set_endpoints(self.endpoints.clone());
         Ok(w)
     }
 
-    fn authorize(&mut self, w: &Wallet) -> Result<spondon_wallet::Authorization> {
+    async fn authorize(&mut self, w: &Wallet) -> Result<spondon_wallet::Authorization> {
         if self.cached.is_none() && self.passphrase_file.is_none() {
             let p = prompt("Passphrase (to confirm): ")?;
-            return Ok(w.authorize(&p)?);
+            return Ok(w.authorize(&p).await?);
         }
         let p = self.passphrase()?;
-        Ok(w.authorize(&p)?)
+        Ok(w.authorize(&p).await?)
     }
 }
 
@@ -394,7 +387,7 @@ fn print_record(r: &RecordView) {
     }
     for i in &r.items {
         match i {
-            Item::Medication { drug, dosage } => println!(
+            Item::Medication { drug, dosage, .. } => println!(
                 "  • {drug}{}",
                 dosage
                     .as_deref()
@@ -467,16 +460,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             .map(|h| PathBuf::from(h).join(".spondon"))
             .ok_or_else(|| anyhow!("no --wallet given and HOME is not set"))?,
     };
-    let mut endpoints = BTreeMap::new();
-    for e in &cli.endpoints {
-        let (k, v) = e
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--endpoint {e:?}: expected PEER_URL=BASE_URL"))?;
-        endpoints.insert(
-            k.trim().to_owned(),
-            v.trim().trim_end_matches('/').to_owned(),
-        );
-    }
+    let endpoints = Endpoints::parse(&cli.endpoints)?.0;
     let mut ctx = Ctx {
         cli_dir: dir.clone(),
         passphrase_file: cli.passphrase_file,
@@ -506,47 +490,34 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ),
                 Err(e) => return Err(e),
             };
-            let w = Wallet::create(&dir, store, &pass).await?;
-            let res = async {
-                let l = w.set_trust_list(&list, &root).await?;
-                if let Some(d) = &directory {
-                    w.set_issuer_directory(
-                        &std::fs::read_to_string(d)
-                            .with_context(|| format!("cannot read {}", d.display()))?,
-                    )
-                    .await?;
-                }
-                Ok::<_, anyhow::Error>(l)
+            let directory = match &directory {
+                Some(d) => Some(
+                    std::fs::read_to_string(d)
+                        .with_context(|| format!("cannot read {}", d.display()))?,
+                ),
+                None => None,
+            };
+            let (w, l) = Wallet::create_with_trust_list(
+                &dir,
+                store,
+                &pass,
+                &list,
+                &root,
+                directory.as_deref(),
+            )
+            .await
+            .context("the wallet was not created")?;
+            println!(
+                "Created the wallet in {} (trust list of {}, {} hospitals).",
+                dir.display(),
+                l.authority,
+                l.hospitals.len()
+            );
+            println!("Your key: {}", w.public_key().kid());
+            if let Some(n) = note {
+                eprintln!("Note: {n}.");
             }
-            .await;
-            match res {
-                Ok(l) => {
-                    println!(
-                        "Created the wallet in {} (trust list of {}, {} hospitals).",
-                        dir.display(),
-                        l.authority,
-                        l.hospitals.len()
-                    );
-                    println!("Your key: {}", w.public_key().kid());
-                    if let Some(n) = note {
-                        eprintln!("Note: {n}.");
-                    }
-                    w.close().await;
-                }
-                Err(e) => {
-                    w.lock().await.ok();
-                    for f in [
-                        "wallet.json",
-                        "keys.sealed",
-                        "wallet.db",
-                        "wallet.db-wal",
-                        "wallet.db-shm",
-                    ] {
-                        let _ = std::fs::remove_file(dir.join(f));
-                    }
-                    return Err(e.context("the wallet was not created"));
-                }
-            }
+            w.close().await;
         }
         Cmd::Unlock => {
             let os = ctx.os_store()?.ok_or_else(|| anyhow!("no OS keychain is available here (--keystore none): the passphrase is asked for every command instead"))?;
@@ -569,7 +540,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let w = ctx.open().await?;
             let old = ctx.passphrase()?;
             let new = ctx.new_passphrase(new_passphrase_file.as_deref())?;
-            w.change_passphrase(&old, &new)?;
+            w.change_passphrase(&old, &new).await?;
             println!("Passphrase changed.");
             w.close().await;
         }
@@ -634,7 +605,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     SyncEvent::Violation { peer, violation } => {
                         b2.println(format!("SECURITY ALERT: {peer} {violation}"))
                     }
-                    SyncEvent::PeerFailed { peer, error } => b2.println(format!("{peer}: {error}")),
+                    SyncEvent::PeerFailed { peer, error, .. } => {
+                        b2.println(format!("{peer}: {error}"))
+                    }
                     _ => {}
                 })
                 .await?;
@@ -749,6 +722,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             purpose,
             duration,
             peers,
+            write,
             png,
             svg,
             out,
@@ -757,7 +731,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let audience = match (doctor, passcode) {
                 (Some(d), None) => {
                     let ds = w.doctors().await?;
-                    let found = ds.into_iter().find(|x| x.bmdc_number == d || x.kid == d).ok_or_else(|| anyhow!("no doctor {d:?}: add their credential first with `spondon doctor FILE`"))?;
+                    let found = ds
+                        .into_iter()
+                        .find(|x| x.bmdc_number == d || x.kid == d)
+                        .ok_or_else(|| anyhow!("no doctor {d:?}: add their credential first with `spondon doctor FILE`"))?;
                     GrantAudience::Doctor(found)
                 }
                 (None, Some(p)) => GrantAudience::Passcode(p),
@@ -779,8 +756,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 duration: Duration::parse(&duration)?,
                 peers,
                 use_limit: None,
+                write,
             };
-            let auth = ctx.authorize(&w)?;
+            let auth = ctx.authorize(&w).await?;
             let g = w.create_grant(&auth, &req).await?;
             if let Some(p) = &png {
                 std::fs::write(p, render_qr(&g.text, QrFormat::Png)?)
@@ -843,7 +821,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Revoke { id, all, out } => {
             let w = ctx.open().await?;
-            let auth = ctx.authorize(&w)?;
+            let auth = ctx.authorize(&w).await?;
             let results = match (id, all) {
                 (Some(id), false) => w.revoke(&auth, &id).await?,
                 (None, true) => w.revoke_all(&auth).await?,
@@ -915,7 +893,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             json,
         } => {
             let w = ctx.open().await?;
-            let auth = ctx.authorize(&w)?;
+            let auth = ctx.authorize(&w).await?;
             let bar = if json.json || !std::io::stderr().is_terminal() {
                 indicatif::ProgressBar::hidden()
             } else {
@@ -988,7 +966,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Backup { file } => {
             let w = ctx.open().await?;
-            let auth = ctx.authorize(&w)?;
+            let auth = ctx.authorize(&w).await?;
             let bp = ctx.new_passphrase(None)?;
             w.backup(&auth, &file, &bp).await?;
             println!(
@@ -1060,6 +1038,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What to do next, for the errors where the CLI knows (the library's messages name no command).
+fn hint(e: &WalletError) -> Option<&'static str> {
+    Some(match e {
+        WalletError::NoWallet(_) => {
+            "create one with `spondon init --trust-list FILE --root-key FILE`"
+        }
+        WalletError::Locked(_) => "unlock it with `spondon unlock`, or give the passphrase",
+        WalletError::NoTrustList => "install one with `spondon trust-list FILE --root-key FILE`",
+        WalletError::NotEnrolled(_) => "enroll first with `spondon enroll CODE`",
+        WalletError::UnknownDoctor(_) => "add their credential first with `spondon doctor FILE`",
+        _ => return None,
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -1082,6 +1074,13 @@ fn main() -> ExitCode {
                 )
             });
             eprintln!("spondon: {e:#}");
+            if let Some(hint) = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<WalletError>())
+                .and_then(hint)
+            {
+                eprintln!("hint: {hint}");
+            }
             if security {
                 ExitCode::from(EXIT_SECURITY)
             } else {

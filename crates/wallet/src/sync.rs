@@ -205,6 +205,8 @@ pub enum SyncEvent {
     PeerFailed {
         peer: String,
         error: String,
+        /// The stable code of the error ([`WalletError::code`]).
+        code: &'static str,
     },
     /// A peer rewrote history or served tampered data: loud, typed.
     Violation {
@@ -226,6 +228,8 @@ pub struct PeerOutcome {
     pub new_receipts: u64,
     /// `None` when all went well.
     pub error: Option<String>,
+    /// The stable code of `error` ([`WalletError::code`]).
+    pub error_code: Option<&'static str>,
     pub violation: Option<Violation>,
 }
 
@@ -933,6 +937,7 @@ impl Wallet {
                 new_records: 0,
                 new_receipts: 0,
                 error: None,
+                error_code: None,
                 violation: None,
             };
             let Some(h) = list.hospitals.iter().find(|h| h.peer_url == p.url) else {
@@ -943,6 +948,7 @@ impl Wallet {
                             "{} is no longer in the trust list; not synced",
                             p.url
                         )),
+                        error_code: Some("untrusted_peer"),
                         ..outcome
                     },
                 );
@@ -1087,9 +1093,11 @@ impl Wallet {
                         progress(SyncEvent::PeerFailed {
                             peer: peer.clone(),
                             error: error.to_string(),
+                            code: error.code(),
                         });
                     }
                     o.error = Some(error.to_string());
+                    o.error_code = Some(error.code());
                 }
             }
         }
@@ -1106,6 +1114,7 @@ fn empty_outcome(peer: &str) -> PeerOutcome {
         new_records: 0,
         new_receipts: 0,
         error: None,
+        error_code: None,
         violation: None,
     }
 }

@@ -44,6 +44,50 @@ struct SealedKeys {
     signing_key: String,
 }
 
+const ENDPOINTS_SETTING: &str = "endpoints";
+
+/// Transport addresses of peers: `https://dmch.example` → `http://127.0.0.1:8400` (a local peer
+/// behind no TLS proxy). Requests are still signed for the peer URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoints(pub BTreeMap<String, String>);
+
+impl Endpoints {
+    /// Parses `PEER_URL=BASE_URL` items (the CLI's `--endpoint`, the app's
+    /// `SPONDON_PEER_ENDPOINTS`, comma-separated there). Empty items are skipped.
+    pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<Self> {
+        let mut m = BTreeMap::new();
+        for item in items {
+            let item = item.as_ref().trim();
+            if item.is_empty() {
+                continue;
+            }
+            let (k, v) = item.split_once('=').ok_or_else(|| {
+                WalletError::Invalid(format!("endpoint {item:?}: expected PEER_URL=BASE_URL"))
+            })?;
+            let (k, v) = (k.trim(), v.trim().trim_end_matches('/'));
+            for u in [k, v] {
+                if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() > 256 {
+                    return Err(WalletError::Invalid(format!(
+                        "endpoint {item:?}: {u:?} is not an http(s) URL"
+                    )));
+                }
+            }
+            m.insert(k.to_owned(), v.to_owned());
+        }
+        Ok(Self(m))
+    }
+
+    /// Parses a comma-separated list.
+    pub fn parse_list(text: &str) -> Result<Self> {
+        Self::parse(&text.split(',').collect::<Vec<_>>())
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Proof that the user gave the passphrase again just now. Creating grants, revoking and
 /// exporting require one ([`Wallet::authorize`]); it expires after [`AUTHORIZATION_LIFETIME`].
 #[derive(Debug)]
@@ -83,7 +127,59 @@ fn item(id: &str, what: &str) -> String {
     format!("spondon-wallet:{id}:{what}")
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Key-store calls may block (the OS keychain talks D-Bus, Keychain Services …): they run on the
+/// blocking pool.
+async fn ks_put(
+    store: &Arc<dyn KeyStore>,
+    id: &str,
+    items: Vec<(&str, Zeroizing<Vec<u8>>)>,
+) -> Result<()> {
+    let store = store.clone();
+    let items: Vec<(String, Zeroizing<Vec<u8>>)> = items
+        .into_iter()
+        .map(|(what, v)| (item(id, what), v))
+        .collect();
+    blocking(move || {
+        for (name, v) in &items {
+            store.put(name, v)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+async fn ks_get(
+    store: &Arc<dyn KeyStore>,
+    id: &str,
+    what: &'static [&'static str],
+) -> Result<Vec<Option<spondon_keystore::Secret>>> {
+    let store = store.clone();
+    let names: Vec<String> = what.iter().map(|w| item(id, w)).collect();
+    blocking(move || names.iter().map(|n| Ok(store.get(n)?)).collect()).await
+}
+
+async fn ks_delete(store: &Arc<dyn KeyStore>, id: &str) -> Result<()> {
+    let store = store.clone();
+    let names = [item(id, "data-key"), item(id, "signing-key")];
+    blocking(move || {
+        for n in &names {
+            store.delete(n)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Runs CPU-heavy or blocking work (Argon2id, file writes) off the async executor.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| WalletError::Internal(format!("background task failed: {e}")))?
+}
+
+fn write_private_sync(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write as _;
     let tmp = path.with_extension("tmp");
     let mut opts = std::fs::OpenOptions::new();
@@ -100,9 +196,16 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn read_meta(dir: &Path) -> Result<Meta> {
+/// Writes `bytes` to `path` atomically with mode 0600 (temporary file, fsync, rename), off the
+/// executor.
+pub(crate) async fn write_private(path: &Path, bytes: Vec<u8>) -> Result<()> {
+    let path = path.to_owned();
+    blocking(move || write_private_sync(&path, &bytes)).await
+}
+
+async fn read_meta(dir: &Path) -> Result<Meta> {
     let path = dir.join(META_FILE);
-    let text = match std::fs::read(&path) {
+    let text = match tokio::fs::read(&path).await {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(WalletError::NoWallet(dir.display().to_string()));
@@ -125,6 +228,12 @@ fn read_meta(dir: &Path) -> Result<Meta> {
     Ok(meta)
 }
 
+/// Whether `dir` holds a wallet (its description file exists).
+pub async fn exists(dir: &Path) -> Result<bool> {
+    let path = dir.join(META_FILE);
+    tokio::fs::try_exists(&path).await.map_err(io_err(&path))
+}
+
 fn parse_keys(id: &str, data_key: &[u8], signing: &[u8]) -> Result<([u8; 32], Es256KeyPair)> {
     let dk: [u8; 32] = data_key.try_into().map_err(|_| WalletError::Corrupt {
         file: "key store".into(),
@@ -137,38 +246,45 @@ fn parse_keys(id: &str, data_key: &[u8], signing: &[u8]) -> Result<([u8; 32], Es
     Ok((dk, key))
 }
 
-fn open_sealed(
+/// Opens `keys.sealed` with the passphrase (Argon2id runs on a blocking thread).
+async fn open_sealed(
     dir: &Path,
     passphrase_bytes: &[u8],
 ) -> Result<(String, Zeroizing<[u8; 32]>, Es256KeyPair)> {
-    let meta = read_meta(dir)?;
+    let meta = read_meta(dir).await?;
     let path = dir.join(SEALED_KEYS_FILE);
-    let sealed = std::fs::read(&path).map_err(io_err(&path))?;
-    let plain = passphrase::open(passphrase_bytes, &sealed).map_err(|e| match e {
-        spondon_keystore::KeyStoreError::WrongPassphrase => WalletError::WrongPassphrase,
-        spondon_keystore::KeyStoreError::Corrupt(r) => WalletError::Corrupt {
-            file: path.display().to_string(),
-            reason: r,
-        },
-        other => WalletError::KeyStore(other),
-    })?;
-    let keys: SealedKeys = serde_json::from_slice(&plain).map_err(|e| WalletError::Corrupt {
-        file: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    if keys.wallet_id != meta.wallet_id {
-        return Err(WalletError::Corrupt {
-            file: path.display().to_string(),
-            reason: "the sealed keys belong to another wallet".into(),
-        });
-    }
-    let dk = Zeroizing::new(spondon_core::b64::decode(&keys.data_key).unwrap_or_default());
-    let sk = Zeroizing::new(spondon_core::b64::decode(&keys.signing_key).unwrap_or_default());
-    let (dk, key) = parse_keys(&meta.wallet_id, &dk, &sk)?;
-    Ok((meta.wallet_id, Zeroizing::new(dk), key))
+    let sealed = tokio::fs::read(&path).await.map_err(io_err(&path))?;
+    let pass = Zeroizing::new(passphrase_bytes.to_vec());
+    blocking(move || {
+        let plain = passphrase::open(&pass, &sealed).map_err(|e| match e {
+            spondon_keystore::KeyStoreError::WrongPassphrase => WalletError::WrongPassphrase,
+            spondon_keystore::KeyStoreError::Corrupt(r) => WalletError::Corrupt {
+                file: path.display().to_string(),
+                reason: r,
+            },
+            other => WalletError::KeyStore(other),
+        })?;
+        let keys: SealedKeys =
+            serde_json::from_slice(&plain).map_err(|e| WalletError::Corrupt {
+                file: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        if keys.wallet_id != meta.wallet_id {
+            return Err(WalletError::Corrupt {
+                file: path.display().to_string(),
+                reason: "the sealed keys belong to another wallet".into(),
+            });
+        }
+        let dk = Zeroizing::new(spondon_core::b64::decode(&keys.data_key).unwrap_or_default());
+        let sk = Zeroizing::new(spondon_core::b64::decode(&keys.signing_key).unwrap_or_default());
+        let (dk, key) = parse_keys(&meta.wallet_id, &dk, &sk)?;
+        Ok((meta.wallet_id, Zeroizing::new(dk), key))
+    })
+    .await
 }
 
-fn seal_keys(
+/// Seals the keys under the passphrase (Argon2id runs on a blocking thread).
+async fn seal_keys(
     id: &str,
     data_key: &[u8; 32],
     signing: &Es256KeyPair,
@@ -183,10 +299,12 @@ fn seal_keys(
     let json = Zeroizing::new(
         serde_json::to_vec(&keys).map_err(|e| WalletError::Internal(e.to_string()))?,
     );
-    Ok(passphrase::seal(passphrase_bytes, &json)?)
+    let pass = Zeroizing::new(passphrase_bytes.to_vec());
+    blocking(move || Ok(passphrase::seal(&pass, &json)?)).await
 }
 
-fn check_passphrase(p: &[u8]) -> Result<()> {
+/// Refuses a passphrase shorter than [`MIN_PASSPHRASE`] characters.
+pub fn check_passphrase(p: &[u8]) -> Result<()> {
     if std::str::from_utf8(p)
         .map(|s| s.chars().count())
         .unwrap_or(p.len())
@@ -206,12 +324,67 @@ impl Wallet {
         passphrase_bytes: &[u8],
     ) -> Result<Wallet> {
         check_passphrase(passphrase_bytes)?;
-        if dir.join(META_FILE).exists() || dir.join(DB_FILE).exists() {
+        let taken = |f: &str| {
+            let p = dir.join(f);
+            async move { tokio::fs::try_exists(&p).await.unwrap_or(true) }
+        };
+        if taken(META_FILE).await || taken(DB_FILE).await {
             return Err(WalletError::AlreadyExists(dir.display().to_string()));
         }
         let data_key = Zeroizing::new(random::<32>()?);
         let signing = Es256KeyPair::generate()?;
         Self::install(dir, keystore, passphrase_bytes, data_key, signing, None).await
+    }
+
+    /// Creates a new wallet and pins the consortium trust list (verified with `root_key`) and,
+    /// if given, the issuer directory for imported cards. When any step fails the half-created
+    /// wallet is removed again (files and key-store items): the directory is as it was.
+    pub async fn create_with_trust_list(
+        dir: &Path,
+        keystore: Arc<dyn KeyStore>,
+        passphrase_bytes: &[u8],
+        trust_list: &str,
+        root_key: &Jwk,
+        issuer_directory: Option<&str>,
+    ) -> Result<(Wallet, TrustList)> {
+        // Check the list before anything is written (the wallet re-checks it when pinning).
+        let root = Es256PublicKey::from_jwk(root_key)
+            .map_err(|e| WalletError::TrustList(format!("root key: {e}")))?;
+        TrustList::decode_and_verify(trust_list.trim(), &root, 0, NumericDate::now())
+            .map_err(|e| WalletError::TrustList(e.to_string()))?;
+        let w = Self::create(dir, keystore, passphrase_bytes).await?;
+        let pinned = async {
+            let list = w.set_trust_list(trust_list, root_key).await?;
+            if let Some(d) = issuer_directory {
+                w.set_issuer_directory(d).await?;
+            }
+            Ok::<_, WalletError>(list)
+        }
+        .await;
+        match pinned {
+            Ok(list) => Ok((w, list)),
+            Err(e) => {
+                w.discard().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes this wallet entirely (a half-created one): its key-store items and its files.
+    /// Best effort: errors are ignored, as the caller is already reporting one.
+    pub(crate) async fn discard(self) {
+        let dir = self.dir.clone();
+        self.lock().await.ok();
+        for f in [
+            META_FILE,
+            SEALED_KEYS_FILE,
+            DB_FILE,
+            "wallet.db-wal",
+            "wallet.db-shm",
+            "wallet.db-journal",
+        ] {
+            let _ = tokio::fs::remove_file(dir.join(f)).await;
+        }
     }
 
     /// Lays out a wallet directory with the given keys (new wallet or restore).
@@ -223,28 +396,36 @@ impl Wallet {
         signing: Es256KeyPair,
         id: Option<String>,
     ) -> Result<Wallet> {
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        tokio::fs::create_dir_all(dir).await.map_err(io_err(dir))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            tokio::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .await
                 .map_err(io_err(dir))?;
         }
         let id = match id {
             Some(i) => i,
             None => hex::encode(random::<16>()?),
         };
-        let sealed = seal_keys(&id, &data_key, &signing, passphrase_bytes)?;
-        keystore.put(&item(&id, "data-key"), &data_key[..])?;
-        keystore.put(&item(&id, "signing-key"), &signing.to_pkcs8())?;
-        write_private(&dir.join(SEALED_KEYS_FILE), &sealed)?;
+        let sealed = seal_keys(&id, &data_key, &signing, passphrase_bytes).await?;
+        ks_put(
+            &keystore,
+            &id,
+            vec![
+                ("data-key", Zeroizing::new(data_key.to_vec())),
+                ("signing-key", signing.to_pkcs8()),
+            ],
+        )
+        .await?;
+        write_private(&dir.join(SEALED_KEYS_FILE), sealed).await?;
         let store = Store::open(&dir.join(DB_FILE), CacheKeys::new(&data_key)?, true).await?;
         let meta = serde_json::to_vec_pretty(&Meta {
             format: 1,
             wallet_id: id.clone(),
         })
         .map_err(|e| WalletError::Internal(e.to_string()))?;
-        write_private(&dir.join(META_FILE), &meta)?;
+        write_private(&dir.join(META_FILE), meta).await?;
         Ok(Wallet {
             dir: dir.to_owned(),
             id,
@@ -257,23 +438,56 @@ impl Wallet {
 
     /// Opens a wallet whose keys are in `keystore` (after [`Wallet::unlock`] or create).
     pub async fn open(dir: &Path, keystore: Arc<dyn KeyStore>) -> Result<Wallet> {
-        let meta = read_meta(dir)?;
-        let dk = keystore.get(&item(&meta.wallet_id, "data-key"))?;
-        let sk = keystore.get(&item(&meta.wallet_id, "signing-key"))?;
-        let (Some(dk), Some(sk)) = (dk, sk) else {
+        let meta = read_meta(dir).await?;
+        let mut got = ks_get(&keystore, &meta.wallet_id, &["data-key", "signing-key"])
+            .await?
+            .into_iter();
+        let (Some(Some(dk)), Some(Some(sk))) = (got.next(), got.next()) else {
             return Err(WalletError::Locked(keystore.describe()));
         };
         let (dk, signing) = parse_keys(&meta.wallet_id, &dk, &sk)?;
         let dk = Zeroizing::new(dk);
         let store = Store::open(&dir.join(DB_FILE), CacheKeys::new(&dk)?, false).await?;
+        let mut net = PeerClient::new()?;
+        if let Some(saved) = store
+            .get::<BTreeMap<String, String>>(Table::Settings, ENDPOINTS_SETTING)
+            .await?
+        {
+            net.endpoints = saved;
+        }
         Ok(Wallet {
             dir: dir.to_owned(),
             id: meta.wallet_id,
             store,
             signing: Arc::new(signing),
             keystore,
-            net: PeerClient::new()?,
+            net,
         })
+    }
+
+    /// Opens the wallet the way a front end does: from `keychain` when its keys are there (the
+    /// user unlocked it into the OS keychain), else with the passphrase `ask` gives, into a
+    /// process-memory key store (nothing is written to the keychain). `ask` is called only when
+    /// the passphrase is needed.
+    pub async fn open_with<E: From<WalletError>>(
+        dir: &Path,
+        keychain: Option<Arc<dyn KeyStore>>,
+        ask: impl FnOnce() -> std::result::Result<Zeroizing<Vec<u8>>, E>,
+    ) -> std::result::Result<Wallet, E> {
+        if let Some(k) = keychain {
+            match Wallet::open(dir, k).await {
+                Ok(w) => return Ok(w),
+                Err(WalletError::Locked(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let pass = ask()?;
+        Ok(Wallet::unlock(
+            dir,
+            Arc::new(spondon_keystore::MemoryKeyStore::new()),
+            &pass,
+        )
+        .await?)
     }
 
     /// Opens the sealed keys with the passphrase, puts them into `keystore`, and opens the wallet.
@@ -282,9 +496,16 @@ impl Wallet {
         keystore: Arc<dyn KeyStore>,
         passphrase_bytes: &[u8],
     ) -> Result<Wallet> {
-        let (id, dk, signing) = open_sealed(dir, passphrase_bytes)?;
-        keystore.put(&item(&id, "data-key"), &dk[..])?;
-        keystore.put(&item(&id, "signing-key"), &signing.to_pkcs8())?;
+        let (id, dk, signing) = open_sealed(dir, passphrase_bytes).await?;
+        ks_put(
+            &keystore,
+            &id,
+            vec![
+                ("data-key", Zeroizing::new(dk.to_vec())),
+                ("signing-key", signing.to_pkcs8()),
+            ],
+        )
+        .await?;
         Self::open(dir, keystore).await
     }
 
@@ -292,8 +513,7 @@ impl Wallet {
     /// open it again.
     pub async fn lock(self) -> Result<()> {
         self.store.close().await;
-        self.keystore.delete(&item(&self.id, "data-key"))?;
-        self.keystore.delete(&item(&self.id, "signing-key"))?;
+        ks_delete(&self.keystore, &self.id).await?;
         Ok(())
     }
 
@@ -303,8 +523,8 @@ impl Wallet {
     }
 
     /// Checks the passphrase again and returns a short-lived [`Authorization`].
-    pub fn authorize(&self, passphrase_bytes: &[u8]) -> Result<Authorization> {
-        let (id, _, _) = open_sealed(&self.dir, passphrase_bytes)?;
+    pub async fn authorize(&self, passphrase_bytes: &[u8]) -> Result<Authorization> {
+        let (id, _, _) = open_sealed(&self.dir, passphrase_bytes).await?;
         if id != self.id {
             return Err(WalletError::WrongPassphrase);
         }
@@ -322,11 +542,11 @@ impl Wallet {
     }
 
     /// Re-seals the keys under a new passphrase (the old one must be right).
-    pub fn change_passphrase(&self, old: &[u8], new: &[u8]) -> Result<()> {
+    pub async fn change_passphrase(&self, old: &[u8], new: &[u8]) -> Result<()> {
         check_passphrase(new)?;
-        let (id, dk, signing) = open_sealed(&self.dir, old)?;
-        let sealed = seal_keys(&id, &dk, &signing, new)?;
-        write_private(&self.dir.join(SEALED_KEYS_FILE), &sealed)
+        let (id, dk, signing) = open_sealed(&self.dir, old).await?;
+        let sealed = seal_keys(&id, &dk, &signing, new).await?;
+        write_private(&self.dir.join(SEALED_KEYS_FILE), sealed).await
     }
 
     /// The wallet's directory.
@@ -337,6 +557,28 @@ impl Wallet {
     /// The patient's public key (bound at enrollment, signs grants and revocations).
     pub fn public_key(&self) -> &Es256PublicKey {
         self.signing.public_key()
+    }
+
+    /// Whether this wallet's keys are in `keystore` now (e.g. kept in the OS keychain), without
+    /// opening it.
+    pub async fn keys_in(dir: &Path, keystore: &Arc<dyn KeyStore>) -> Result<bool> {
+        let meta = read_meta(dir).await?;
+        let got = ks_get(keystore, &meta.wallet_id, &["data-key"]).await?;
+        Ok(got.into_iter().next().flatten().is_some())
+    }
+
+    /// Sets the transport addresses and keeps them in the wallet, so that later opens use them.
+    pub async fn save_endpoints(&mut self, endpoints: &Endpoints) -> Result<()> {
+        self.store
+            .put(Table::Settings, ENDPOINTS_SETTING, &endpoints.0)
+            .await?;
+        self.net.endpoints = endpoints.0.clone();
+        Ok(())
+    }
+
+    /// The transport addresses in use.
+    pub fn endpoints(&self) -> Endpoints {
+        Endpoints(self.net.endpoints.clone())
     }
 
     /// Transport addresses for peer URLs (e.g. `https://dmch.example` → `http://127.0.0.1:8400`
@@ -378,6 +620,16 @@ impl Wallet {
             )
             .await?;
         Ok(list)
+    }
+
+    /// Installs a newer trust list signed by the pinned root key.
+    pub async fn update_trust_list(&self, text: &str) -> Result<TrustList> {
+        let t: TrustSettings = self
+            .store
+            .get(Table::Settings, "trust")
+            .await?
+            .ok_or(WalletError::NoTrustList)?;
+        self.set_trust_list(text, &t.root_key).await
     }
 
     /// The pinned trust list, re-verified now.

@@ -92,7 +92,7 @@ async fn two_peers_enroll_sync_grant_receipts_revoke_restore() {
     assert!(cbc_view.items.iter().any(|i| matches!(i, Item::Result { test, abnormal: Some(ab), .. } if test == "Platelets" && ab == "low")), "{:?}", cbc_view.items);
     let rx_view = w.record(&rx).await.unwrap();
     assert!(
-        matches!(&rx_view.items[0], Item::Medication { drug, dosage: Some(_) } if drug.contains("Paracetamol"))
+        matches!(&rx_view.items[0], Item::Medication { drug, dosage: Some(_), .. } if drug.contains("Paracetamol"))
     );
     let only_b = Filter {
         hospital: Some("labaid".into()),
@@ -128,9 +128,10 @@ async fn two_peers_enroll_sync_grant_receipts_revoke_restore() {
         duration: Duration::Day,
         peers: vec![a.url.clone()],
         use_limit: None,
+        write: false,
     };
-    assert!(w.authorize(b"wrong passphrase").is_err());
-    let auth = w.authorize(PASS).unwrap();
+    assert!(w.authorize(b"wrong passphrase").await.is_err());
+    let auth = w.authorize(PASS).await.unwrap();
     let g = w.create_grant(&auth, &req).await.unwrap();
     let png = render_qr(&g.text, QrFormat::Png).unwrap();
     assert_eq!(
@@ -252,7 +253,7 @@ async fn two_peers_enroll_sync_grant_receipts_revoke_restore() {
     .unwrap();
     assert_eq!((summary.records, summary.grants, summary.peers), (3, 2, 2));
     restored.set_endpoints(endpoints(&[&a, &b]));
-    let auth2 = restored.authorize(PASS).unwrap();
+    let auth2 = restored.authorize(PASS).await.unwrap();
     let results = restored.revoke_all(&auth2).await.unwrap();
     assert_eq!(results.len(), 2);
     assert!(results.iter().all(|r| r.ok), "{results:?}");

@@ -184,10 +184,10 @@ async fn lifecycle_passphrase_and_damage() {
     ));
     // Authorization needs the right passphrase.
     assert!(matches!(
-        w.authorize(b"wrong passphrase"),
+        w.authorize(b"wrong passphrase").await,
         Err(WalletError::WrongPassphrase)
     ));
-    let _auth = w.authorize(PASS).unwrap();
+    let _auth = w.authorize(PASS).await.unwrap();
     // Lock: keys leave the key store; open fails, unlock with the passphrase works.
     w.lock().await.unwrap();
     assert!(matches!(
@@ -203,10 +203,13 @@ async fn lifecycle_passphrase_and_damage() {
     assert_eq!(w.records(&Filter::default()).await.unwrap().len(), 1);
     // Change passphrase: old one stops working, new one works, data intact.
     assert!(matches!(
-        w.change_passphrase(b"wrong passphrase", b"new passphrase 1"),
+        w.change_passphrase(b"wrong passphrase", b"new passphrase 1")
+            .await,
         Err(WalletError::WrongPassphrase)
     ));
-    w.change_passphrase(PASS, b"new passphrase 1").unwrap();
+    w.change_passphrase(PASS, b"new passphrase 1")
+        .await
+        .unwrap();
     w.close().await;
     let fresh = ks();
     assert!(matches!(
@@ -361,7 +364,7 @@ async fn backup_restore_wrong_passphrase_and_damage() {
         .await
         .unwrap();
     let backup = tmp.path().join("wallet.spondon-backup");
-    let auth = w.authorize(PASS).unwrap();
+    let auth = w.authorize(PASS).await.unwrap();
     w.backup(&auth, &backup, b"backup passphrase")
         .await
         .unwrap();

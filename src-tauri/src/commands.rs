@@ -1,0 +1,554 @@
+//! The Tauri commands: one short wrapper each over the wallet session. Names, arguments and
+//! answers are those of `spondon_app_api::cmd`; every command takes at most one argument, `req`.
+
+use std::sync::Mutex;
+
+use spondon_app_api::{self as api, ApiError, codes, event};
+use spondon_wallet::app as conv;
+use spondon_wallet::browse::Filter;
+use spondon_wallet::export::ExportRequest;
+use spondon_wallet::grants::{Duration, GrantAudience, GrantRequest, QrFormat, Scope, render_qr};
+use spondon_wallet::{EnrollmentCode, Wallet};
+use tauri::{AppHandle, Emitter as _, Runtime, State};
+
+use crate::files::{decode_b64, fresh_path, save};
+use crate::state::AppState;
+
+type Res<T> = Result<T, ApiError>;
+
+/// The command table for `Builder::invoke_handler`.
+pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        app_status,
+        passphrase_strength,
+        create_wallet,
+        restore_wallet,
+        unlock,
+        lock,
+        touch,
+        enroll,
+        list_hospitals,
+        sync,
+        list_records,
+        get_record,
+        add_doctor,
+        list_doctors,
+        create_grant,
+        list_grants,
+        revoke_grant,
+        revoke_all,
+        list_receipts,
+        export,
+        import_card,
+        get_settings,
+        update_settings,
+        update_trust_list,
+        backup_now,
+        change_passphrase,
+        about,
+    ]
+}
+
+fn emit<R: Runtime, T: serde::Serialize + Clone>(app: &AppHandle<R>, name: &str, payload: T) {
+    // A window that is gone cannot be told; the command's answer still reports the outcome.
+    let _ = app.emit(name, payload);
+}
+
+fn text_or_image(input: &api::TextOrImage) -> Res<Vec<u8>> {
+    match input {
+        api::TextOrImage::Text { text } => Ok(text.trim().as_bytes().to_vec()),
+        api::TextOrImage::Image { image_base64 } => decode_b64(image_base64, "image"),
+    }
+}
+
+async fn authorize(w: &Wallet, p: &api::Passphrase) -> Res<spondon_wallet::Authorization> {
+    Ok(w.authorize(p.0.as_bytes()).await?)
+}
+
+/// [`api::cmd::APP_STATUS`]
+#[tauri::command]
+async fn app_status(state: State<'_, AppState>) -> Res<api::AppStatus> {
+    state.status().await
+}
+
+/// [`api::cmd::PASSPHRASE_STRENGTH`]
+#[tauri::command]
+fn passphrase_strength(req: api::PassphraseStrengthRequest) -> api::PassphraseStrength {
+    spondon_wallet::passphrase_strength::estimate(&req.passphrase.0).into()
+}
+
+/// [`api::cmd::CREATE_WALLET`]
+#[tauri::command]
+async fn create_wallet(
+    state: State<'_, AppState>,
+    req: api::CreateWalletRequest,
+) -> Res<api::AppStatus> {
+    let trust = match (req.trust_list, req.root_key) {
+        (Some(list), Some(key)) => {
+            let jwk = serde_json::from_str(key.trim()).map_err(|e| {
+                ApiError::new(
+                    codes::BAD_TRUST_LIST,
+                    format!("the root key is not a JWK: {e}"),
+                )
+            })?;
+            Some((list, jwk))
+        }
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::new(
+                codes::INVALID,
+                "give both the trust list and the root key, or neither",
+            ));
+        }
+    };
+    state
+        .session
+        .create(req.passphrase.0.as_bytes(), req.keep_in_keychain, trust)
+        .await?;
+    state.status().await
+}
+
+/// [`api::cmd::RESTORE_WALLET`]
+#[tauri::command]
+async fn restore_wallet<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    req: api::RestoreRequest,
+) -> Res<api::RestoreResult> {
+    let bytes = decode_b64(&req.backup_base64, "backup file")?;
+    let on = |p: spondon_wallet::Progress| emit(&app, event::RESTORE, event::TaskProgress::from(p));
+    let s = state
+        .session
+        .restore(
+            bytes,
+            req.backup_passphrase.0.as_bytes(),
+            req.new_passphrase.0.as_bytes(),
+            req.keep_in_keychain,
+            &on,
+        )
+        .await?;
+    Ok(api::RestoreResult {
+        hospitals: s.peers as u64,
+        records: s.records as u64,
+        grants: s.grants as u64,
+        receipts: s.receipts as u64,
+        status: state.status().await?,
+    })
+}
+
+/// [`api::cmd::UNLOCK`]
+#[tauri::command]
+async fn unlock(state: State<'_, AppState>, req: api::UnlockRequest) -> Res<api::AppStatus> {
+    state.session.unlock(req.passphrase.0.as_bytes()).await?;
+    state.status().await
+}
+
+/// [`api::cmd::LOCK`]
+#[tauri::command]
+async fn lock<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Res<api::AppStatus> {
+    if state.session.lock().await? {
+        emit(
+            &app,
+            event::LOCKED,
+            event::Locked {
+                reason: event::LockReason::Requested,
+            },
+        );
+    }
+    state.status().await
+}
+
+/// [`api::cmd::TOUCH`]
+#[tauri::command]
+fn touch(state: State<'_, AppState>) {
+    state.session.touch();
+}
+
+/// [`api::cmd::ENROLL`]
+#[tauri::command]
+async fn enroll(state: State<'_, AppState>, req: api::EnrollRequest) -> Res<api::Hospital> {
+    let code = match &req.input {
+        api::TextOrImage::Text { text } => EnrollmentCode::parse(text)?,
+        api::TextOrImage::Image { image_base64 } => {
+            EnrollmentCode::from_image(&decode_b64(image_base64, "image")?)?
+        }
+    };
+    let w = state.session.wallet().await?;
+    let st = w.enroll(&code).await?;
+    w.app_hospitals()
+        .await?
+        .into_iter()
+        .find(|h| h.peer_url == st.url)
+        .ok_or_else(|| ApiError::new(codes::INTERNAL, "the enrolled hospital is not listed"))
+}
+
+/// [`api::cmd::LIST_HOSPITALS`]
+#[tauri::command]
+async fn list_hospitals(state: State<'_, AppState>) -> Res<Vec<api::Hospital>> {
+    Ok(state.session.wallet().await?.app_hospitals().await?)
+}
+
+/// [`api::cmd::SYNC`]
+#[tauri::command]
+async fn sync<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Res<api::SyncSummary> {
+    let w = state.session.wallet().await?;
+    let tracker = Mutex::new(conv::SyncTracker::new(&w.peers().await?));
+    let on = |e: spondon_wallet::SyncEvent| {
+        if let Ok(mut t) = tracker.lock() {
+            emit(&app, event::SYNC, t.update(&e));
+        }
+    };
+    let report = w.sync(&on).await?;
+    if let Ok(t) = tracker.lock() {
+        emit(&app, event::SYNC, t.snapshot(true));
+    }
+    Ok(conv::sync_summary(&report, &w.hospital_names().await?))
+}
+
+/// [`api::cmd::LIST_RECORDS`]
+#[tauri::command]
+async fn list_records(
+    state: State<'_, AppState>,
+    req: api::RecordFilter,
+) -> Res<Vec<api::RecordSummary>> {
+    let filter = Filter {
+        kind: req.kind.map(|k| conv::kind_name(k).to_owned()),
+        hospital: req.hospital,
+        from: req.from,
+        to: req.to,
+        text: req.text,
+    };
+    let w = state.session.wallet().await?;
+    Ok(w.records(&filter).await?.iter().map(Into::into).collect())
+}
+
+/// [`api::cmd::GET_RECORD`]
+#[tauri::command]
+async fn get_record(state: State<'_, AppState>, req: api::RecordRequest) -> Res<api::RecordDetail> {
+    let (view, proof) = state.session.wallet().await?.record_detail(&req.id).await?;
+    Ok(conv::record_detail(&view, proof.as_ref()))
+}
+
+/// [`api::cmd::ADD_DOCTOR`]
+#[tauri::command]
+async fn add_doctor(
+    state: State<'_, AppState>,
+    req: api::AddDoctorRequest,
+) -> Res<api::DoctorInfo> {
+    let input = text_or_image(&req.input)?;
+    Ok((&state.session.wallet().await?.add_doctor(&input).await?).into())
+}
+
+/// [`api::cmd::LIST_DOCTORS`]
+#[tauri::command]
+async fn list_doctors(state: State<'_, AppState>) -> Res<Vec<api::DoctorInfo>> {
+    let w = state.session.wallet().await?;
+    Ok(w.doctors().await?.iter().map(Into::into).collect())
+}
+
+/// [`api::cmd::CREATE_GRANT`]
+#[tauri::command]
+async fn create_grant(
+    state: State<'_, AppState>,
+    req: api::CreateGrantRequest,
+) -> Res<api::GrantCreated> {
+    let w = state.session.wallet().await?;
+    let doctor = w.doctor(&req.doctor_kid).await?;
+    if req.categories.is_empty() && req.record_ids.is_empty() {
+        return Err(ApiError::new(
+            codes::INVALID,
+            "choose record kinds or single records to share",
+        ));
+    }
+    let secs = i64::try_from(req.duration_secs)
+        .ok()
+        .filter(|s| (60..=spondon_core::token::MAX_GRANT_LIFETIME).contains(s))
+        .ok_or_else(|| ApiError::new(codes::INVALID, "a grant lasts from a minute to 400 days"))?;
+    let auth = authorize(&w, &req.passphrase).await?;
+    let g = w
+        .create_grant(
+            &auth,
+            &GrantRequest {
+                audience: GrantAudience::Doctor(doctor.clone()),
+                scope: Scope {
+                    categories: req.categories.into_iter().map(conv::category).collect(),
+                    record_ids: req.record_ids,
+                },
+                purpose: conv::purpose(req.purpose),
+                duration: Duration::Seconds(secs),
+                peers: vec![],
+                use_limit: None,
+                write: req.write,
+            },
+        )
+        .await?;
+    let qr_svg = String::from_utf8(render_qr(&g.text, QrFormat::Svg)?)
+        .map_err(|_| ApiError::new(codes::INTERNAL, "the QR code is not text"))?;
+    let now = spondon_core::NumericDate::now().seconds();
+    Ok(api::GrantCreated {
+        grant: conv::grant_info(&g, now, Some(&doctor.name)),
+        qr_svg,
+        text: g.text,
+    })
+}
+
+/// [`api::cmd::LIST_GRANTS`]
+#[tauri::command]
+async fn list_grants(
+    state: State<'_, AppState>,
+    req: api::ListGrantsRequest,
+) -> Res<Vec<api::GrantInfo>> {
+    Ok(state
+        .session
+        .wallet()
+        .await?
+        .app_grants(req.active_only)
+        .await?)
+}
+
+/// [`api::cmd::REVOKE_GRANT`]
+#[tauri::command]
+async fn revoke_grant(
+    state: State<'_, AppState>,
+    req: api::RevokeRequest,
+) -> Res<api::RevokeResult> {
+    let w = state.session.wallet().await?;
+    w.grant(&req.grant_id).await?;
+    let auth = authorize(&w, &req.passphrase).await?;
+    let names = w.hospital_names().await?;
+    let answers = w.revoke(&auth, &req.grant_id).await?;
+    Ok(api::RevokeResult {
+        answers: answers
+            .iter()
+            .map(|a| conv::peer_answer(a, &names))
+            .collect(),
+    })
+}
+
+/// [`api::cmd::REVOKE_ALL`]
+#[tauri::command]
+async fn revoke_all<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    req: api::RevokeAllRequest,
+) -> Res<api::RevokeResult> {
+    let w = state.session.wallet().await?;
+    let auth = authorize(&w, &req.passphrase).await?;
+    let names = w.hospital_names().await?;
+    let so_far = Mutex::new(Vec::new());
+    let on = |r: &spondon_wallet::grants::RevocationResult, done: u64, total: u64| {
+        if let Ok(mut v) = so_far.lock() {
+            v.push(conv::peer_answer(r, &names));
+            let answers = v.clone();
+            emit(
+                &app,
+                event::REVOKE_ALL,
+                event::RevokeAllProgress {
+                    done,
+                    total,
+                    answers,
+                },
+            );
+        }
+    };
+    let answers = w.revoke_all_with_progress(&auth, &on).await?;
+    Ok(api::RevokeResult {
+        answers: answers
+            .iter()
+            .map(|a| conv::peer_answer(a, &names))
+            .collect(),
+    })
+}
+
+/// [`api::cmd::LIST_RECEIPTS`]
+#[tauri::command]
+async fn list_receipts(state: State<'_, AppState>) -> Res<Vec<api::Receipt>> {
+    Ok(state.session.wallet().await?.app_receipts().await?)
+}
+
+/// [`api::cmd::EXPORT`]
+#[tauri::command]
+async fn export<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    req: api::ExportRequest,
+) -> Res<api::ExportResult> {
+    use api::ExportFormat as F;
+    if req.formats.is_empty() {
+        return Err(ApiError::new(codes::INVALID, "choose at least one format"));
+    }
+    let link_url = if req.formats.contains(&F::Shl) {
+        Some(req.link_url.clone().ok_or_else(|| {
+            ApiError::new(
+                codes::INVALID,
+                "a SMART Health Link needs the https address where it will be hosted",
+            )
+        })?)
+    } else {
+        None
+    };
+    let w = state.session.wallet().await?;
+    let auth = authorize(&w, &req.passphrase).await?;
+    let on = |p: spondon_wallet::Progress| emit(&app, event::EXPORT, event::TaskProgress::from(p));
+    let out = w
+        .export_with_progress(
+            &auth,
+            &ExportRequest {
+                record_ids: req.record_ids,
+                receipts: req.include_receipts,
+                link_url,
+                link_label: Some("Health records from my Spondon wallet".into()),
+            },
+            &on,
+        )
+        .await?;
+    let verdict = conv::export_verdict(&out.report);
+    let mut files = Vec::new();
+    let mut link = None;
+    let mut link_qr_svg = None;
+    if verdict.valid {
+        let dir = &state.export_dir;
+        for f in &req.formats {
+            let (ext, bytes): (&str, &[u8]) = match f {
+                F::Pdf => ("pdf", &out.pdf),
+                F::Shc => ("smart-health-card", &out.file),
+                F::Shl => match &out.link {
+                    Some((_, jwe)) => ("jwe", jwe.as_bytes()),
+                    None => continue,
+                },
+            };
+            let path = fresh_path(dir, "spondon-export", ext).await?;
+            save(&path, bytes).await?;
+            files.push(api::SavedFile {
+                format: *f,
+                path: path.display().to_string(),
+            });
+        }
+        if let Some((shlink, _)) = &out.link {
+            link_qr_svg = Some(
+                String::from_utf8(render_qr(shlink, QrFormat::Svg)?)
+                    .map_err(|_| ApiError::new(codes::INTERNAL, "the QR code is not text"))?,
+            );
+            link = Some(shlink.to_string());
+        }
+    }
+    Ok(api::ExportResult {
+        files,
+        verdict,
+        records: out.records as u64,
+        receipts: out.receipts as u64,
+        link,
+        link_qr_svg,
+    })
+}
+
+/// [`api::cmd::IMPORT_CARD`]
+#[tauri::command]
+async fn import_card<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    req: api::ImportRequest,
+) -> Res<api::ImportResult> {
+    let bytes = match &req.input {
+        api::ImportInput::File { file_base64 } => decode_b64(file_base64, "file")?,
+        api::ImportInput::Image { image_base64 } => decode_b64(image_base64, "image")?,
+        api::ImportInput::Text { text } => text.trim().as_bytes().to_vec(),
+    };
+    let w = state.session.wallet().await?;
+    let on = |p: spondon_wallet::Progress| emit(&app, event::IMPORT, event::TaskProgress::from(p));
+    let out = w.import_with_progress(&bytes, req.fetch_keys, &on).await?;
+    Ok(api::ImportResult {
+        cards: out.iter().map(Into::into).collect(),
+    })
+}
+
+async fn settings(state: &AppState) -> Res<api::Settings> {
+    let prefs = state.session.preferences().await?;
+    Ok(api::Settings {
+        language: crate::state::language(&prefs.language),
+        lock_after_secs: prefs.lock_after_secs,
+        trust_list: state.trust_list().await,
+        export_dir: state.export_dir.display().to_string(),
+        wallet_dir: state.session.dir().display().to_string(),
+        keys: state.key_protection(),
+    })
+}
+
+/// [`api::cmd::GET_SETTINGS`]
+#[tauri::command]
+async fn get_settings(state: State<'_, AppState>) -> Res<api::Settings> {
+    settings(&state).await
+}
+
+/// [`api::cmd::UPDATE_SETTINGS`]
+#[tauri::command]
+async fn update_settings(
+    state: State<'_, AppState>,
+    req: api::UpdateSettingsRequest,
+) -> Res<api::Settings> {
+    let mut prefs = state.session.preferences().await?;
+    if let Some(l) = req.language {
+        prefs.language = match l {
+            api::Language::En => "en",
+            api::Language::Bn => "bn",
+        }
+        .into();
+    }
+    if let Some(s) = req.lock_after_secs {
+        prefs.lock_after_secs = s;
+    }
+    state.session.set_preferences(&prefs).await?;
+    state.session.touch();
+    settings(&state).await
+}
+
+/// [`api::cmd::UPDATE_TRUST_LIST`]
+#[tauri::command]
+async fn update_trust_list(
+    state: State<'_, AppState>,
+    req: api::UpdateTrustListRequest,
+) -> Res<api::TrustListSummary> {
+    let w = state.session.wallet().await?;
+    w.update_trust_list(&req.trust_list).await?;
+    w.app_trust_list()
+        .await?
+        .ok_or_else(|| ApiError::new(codes::NO_TRUST_LIST, "no trust list is installed"))
+}
+
+/// [`api::cmd::BACKUP_NOW`]
+#[tauri::command]
+async fn backup_now(state: State<'_, AppState>, req: api::BackupRequest) -> Res<api::BackupResult> {
+    let w = state.session.wallet().await?;
+    let auth = authorize(&w, &req.passphrase).await?;
+    let path = fresh_path(&state.export_dir, "spondon-backup", "spondon-backup").await?;
+    tokio::fs::create_dir_all(&state.export_dir)
+        .await
+        .map_err(|e| ApiError::new(codes::IO, format!("cannot create the export folder: {e}")))?;
+    w.backup(&auth, &path, req.passphrase.0.as_bytes()).await?;
+    Ok(api::BackupResult {
+        path: path.display().to_string(),
+    })
+}
+
+/// [`api::cmd::CHANGE_PASSPHRASE`]
+#[tauri::command]
+async fn change_passphrase(
+    state: State<'_, AppState>,
+    req: api::ChangePassphraseRequest,
+) -> Res<()> {
+    let w = state.session.wallet().await?;
+    Ok(
+        w.change_passphrase(req.old.0.as_bytes(), req.new.0.as_bytes())
+            .await?,
+    )
+}
+
+/// [`api::cmd::ABOUT`]
+#[tauri::command]
+fn about(state: State<'_, AppState>) -> api::About {
+    api::About {
+        version: env!("CARGO_PKG_VERSION").into(),
+        api_version: api::API_VERSION.into(),
+        wallet_dir: state.session.dir().display().to_string(),
+    }
+}

@@ -1,0 +1,297 @@
+//! The patient's whole story in the real app: the release build (UI embedded) in a real window
+//! under Xvfb, its keys in a real Secret Service, driven over WebDriver against the demo's world
+//! (two real peers, a real clinic node). Run by `scripts/e2e-app.sh`, which starts all of that;
+//! skipped under a plain `cargo test` unless `SPONDON_REQUIRE_APP_E2E=1`.
+//!
+//! first run → enroll at both hospitals → sync → open a record and its proof → share with the
+//! doctor (QR) → the clinic node accepts the grant and fetches exactly the granted records →
+//! the receipt shows in the access log → revoke → the node is refused → export → the export
+//! verifies with `spondon-verifier check` → import a SMART Health Card → settings → the same
+//! screens in Bangla → lock and unlock. Every screen is captured at 1280×800 and 390×844 and
+//! checked with axe-core (no serious or critical violation may remain).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail, ensure};
+use serde_json::{Value, json};
+use spondon_e2e::{App, Setup, verifier_check};
+
+const PASSPHRASE: &str = "monsoon lantern 47 jackfruit";
+
+/// Clicks the first element matching `css` whose text contains `needle`.
+async fn click_containing(app: &App, css: &str, needle: &str) -> Result<()> {
+    let deadline = std::time::Instant::now() + spondon_e2e::STEP;
+    loop {
+        let hit = app
+            .js(
+                "const [css, needle] = arguments;
+                 const el = [...document.querySelectorAll(css)].find(e => e.textContent.includes(needle));
+                 if (el) { el.scrollIntoView({block: 'center'}); el.click(); return true; }
+                 return false;",
+                vec![json!(css), json!(needle)],
+            )
+            .await?;
+        if hit == Value::Bool(true) {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("no {css} containing {needle:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+/// Goes to a screen through the navigation.
+async fn nav(app: &App, id: &str) -> Result<()> {
+    app.click(&format!("#nav-{id}")).await?;
+    app.wait("#page-title").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_patients_whole_story_in_the_app() {
+    let Some(setup) = Setup::from_env().expect("e2e setup") else {
+        eprintln!("skipped: run scripts/e2e-app.sh (SPONDON_E2E_WORLD is not set)");
+        return;
+    };
+    if let Err(e) = story(&setup).await {
+        panic!("{e:#}");
+    }
+}
+
+async fn story(setup: &Setup) -> Result<()> {
+    let w = &setup.world;
+    let (mut app, first) = App::launch(setup, "#first-run-create").await?;
+    eprintln!("app: first screen after {} ms", first.as_millis());
+
+    // 1. First run: a new wallet, its key in the OS keychain (the Secret Service is there).
+    app.capture("welcome").await?;
+    app.click("#first-run-create").await?;
+    app.wait("#create-keychain").await?;
+    app.fill("#create-passphrase", "short").await?;
+    app.wait_text("#passphrase-strength", "").await?;
+    app.fill("#create-passphrase", PASSPHRASE).await?;
+    app.fill("#create-passphrase-repeat", PASSPHRASE).await?;
+    app.capture("create-wallet").await?;
+    app.click("#create-wallet").await?;
+    app.wait("#backup-reminder").await?;
+    app.capture("backup-reminder").await?;
+    app.click("#backup-later").await?;
+
+    // 2. Enroll at both hospitals with their one-time codes.
+    nav(&app, "hospitals").await?;
+    for (code, name) in [
+        ("WORLD_DMCH_ENROLL", "Dhaka Medical College Hospital"),
+        ("WORLD_LABAID_ENROLL", "Labaid Diagnostics"),
+    ] {
+        app.fill("#enroll-code", w.get(code)?).await?;
+        app.click("#enroll-button").await?;
+        app.wait_text("#hospital-list", name).await?;
+    }
+    app.capture("hospitals").await?;
+
+    // 3. Sync: three records, every one verified.
+    nav(&app, "records").await?;
+    app.click("#sync-button").await?;
+    app.wait_text("#records-list", "Paracetamol").await?;
+    app.wait_text("#records-list", "Dengue").await?;
+    app.wait_text("#records-list", "Platelet").await?;
+    app.capture("records").await?;
+
+    // 4. The CBC report: a result with its range and flag, and the proof behind "verified".
+    click_containing(&app, "#records-list li", "Platelet").await?;
+    app.wait("#record-trust").await?;
+    let detail = app.body_text().await?;
+    ensure!(
+        detail.contains("150"),
+        "the record shows no reference range: {detail}"
+    );
+    app.capture("record").await?;
+    app.click("#proof-toggle").await?;
+    app.wait("#record-proof").await?;
+    let proof = app.text("#record-proof").await?;
+    ensure!(
+        proof.contains("peer.labaid.example"),
+        "the proof names no log: {proof}"
+    );
+    app.capture("record-proof").await?;
+
+    // 5. Share lab results and prescriptions with the doctor for a day.
+    nav(&app, "share").await?;
+    let credential = std::fs::read_to_string(w.get("WORLD_DOCTOR_CREDENTIAL")?)?;
+    app.fill("#doctor-credential", credential.trim()).await?;
+    app.click("#doctor-add").await?;
+    app.wait_text("#share-doctor", "Rezaul Karim").await?;
+    app.click("#share-cat-lab_result").await?;
+    app.click("#share-cat-prescription").await?;
+    app.select("#share-duration", "86400").await?;
+    app.capture("share").await?;
+    app.fill("#share-passphrase", PASSPHRASE).await?;
+    app.click("#share-sign").await?;
+    app.wait("#grant-qr svg").await?;
+    app.wait_text("#grant-countdown", ":").await?;
+    app.capture("share-qr").await?;
+    let grant = app.text("#grant-text").await?.trim().to_owned();
+    ensure!(grant.starts_with("SPONDON:"), "no grant text: {grant:?}");
+    // The QR on the screen is what the clinic's camera reads: it must verify from the picture.
+    let shot = app
+        .shots
+        .iter()
+        .rev()
+        .find(|p| p.to_string_lossy().contains("share-qr-desktop"))
+        .context("the QR screenshot")?
+        .clone();
+    let (code, out) = verifier_check(setup, &shot)?;
+    ensure!(
+        code == 0,
+        "the on-screen QR does not verify (exit {code}): {out}"
+    );
+
+    // 6. The clinic node accepts it and fetches exactly the granted records.
+    let (status, check) = w
+        .clinic("/api/grant/check", &json!({ "grant": grant }))
+        .await?;
+    ensure!(status == 200, "grant check answered {status}: {check}");
+    let (status, records) = w
+        .clinic("/api/grant/records", &json!({ "grant": grant }))
+        .await?;
+    ensure!(status == 200, "grant records answered {status}: {records}");
+    let text = records.to_string();
+    ensure!(
+        text.contains("Paracetamol"),
+        "the prescription was not fetched: {text}"
+    );
+    ensure!(
+        text.contains("777-3") || text.contains("Platelet"),
+        "the CBC was not fetched: {text}"
+    );
+    ensure!(
+        !text.contains("A97.0") && !text.contains("Dengue"),
+        "the diagnosis was not granted but was fetched: {text}"
+    );
+
+    // 7. The next sync brings the receipt: the access log says who saw what.
+    nav(&app, "records").await?;
+    app.click("#sync-button").await?;
+    app.wait("#sync-status").await?;
+    nav(&app, "access").await?;
+    app.wait_text("#receipts-list", "Rezaul Karim").await?;
+    app.capture("access").await?;
+
+    // 8. Revoke: the hospitals refuse the grant at once.
+    nav(&app, "grants").await?;
+    app.wait("#grants-list").await?;
+    app.capture("grants").await?;
+    click_containing(&app, "#grants-list button", "Revoke").await?;
+    app.fill("#revoke-passphrase", PASSPHRASE).await?;
+    app.capture("revoke-confirm").await?;
+    app.click("#revoke-confirm").await?;
+    app.wait("#revoke-result").await?;
+    app.capture("revoked").await?;
+    let (status, refused) = w
+        .clinic("/api/grant/records", &json!({ "grant": grant }))
+        .await?;
+    ensure!(
+        refused.to_string().contains("revoked"),
+        "the node was not refused after revocation ({status}): {refused}"
+    );
+
+    // 9. Export for a visa medical; the file verifies offline.
+    nav(&app, "export").await?;
+    app.capture("export").await?;
+    app.fill("#export-passphrase", PASSPHRASE).await?;
+    app.click("#export-button").await?;
+    app.wait("#export-result").await?;
+    app.capture("export-done").await?;
+    let mut files: Vec<_> = std::fs::read_dir(&setup.export_dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    let card = files
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "smart-health-card"))
+        .with_context(|| format!("no .smart-health-card in {:?}", files))?;
+    let (code, out) = verifier_check(setup, card)?;
+    ensure!(
+        code == 0,
+        "the exported file does not verify (exit {code}): {out}"
+    );
+    if let Some(pdf) = files
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "pdf"))
+    {
+        let (code, out) = verifier_check(setup, pdf)?;
+        ensure!(
+            code == 0,
+            "the exported PDF does not verify (exit {code}): {out}"
+        );
+    }
+
+    // 10. Import a SMART Health Card from pasted shc:/ text (the specification's example).
+    nav(&app, "import").await?;
+    let shc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata/shc/example-00-f-qr-code-numeric-value-0.txt"),
+    )?;
+    app.fill("#import-text", shc.trim()).await?;
+    app.click("#import-button").await?;
+    app.wait("#import-result").await?;
+    app.capture("import").await?;
+
+    // 11. Settings, then every screen again in Bangla.
+    nav(&app, "settings").await?;
+    app.capture("settings").await?;
+    app.select("#lang-switch", "bn").await?;
+    app.wait_text("#page-title", "সেটিং").await?;
+    app.pass = "bn".into();
+    app.capture("settings").await?;
+    for (screen, id) in [
+        ("records", "records"),
+        ("hospitals", "hospitals"),
+        ("share", "share"),
+        ("grants", "grants"),
+        ("access", "access"),
+        ("export", "export"),
+        ("import", "import"),
+    ] {
+        nav(&app, id).await?;
+        app.capture(screen).await?;
+    }
+    nav(&app, "records").await?;
+    click_containing(&app, "#records-list li", "Platelet").await?;
+    app.wait("#record-trust").await?;
+    app.capture("record").await?;
+
+    // 12. Lock, and unlock with the passphrase.
+    app.click("#lock-button").await?;
+    app.wait("#unlock-passphrase").await?;
+    app.capture("unlock").await?;
+    app.fill("#unlock-passphrase", "wrong passphrase here")
+        .await?;
+    app.click("#unlock-button").await?;
+    app.wait("#unlock-error").await?;
+    app.capture("unlock-wrong").await?;
+    app.fill("#unlock-passphrase", PASSPHRASE).await?;
+    app.click("#unlock-button").await?;
+    app.wait("#records-list").await?;
+
+    eprintln!("app: {} screenshots", app.shots.len());
+    let a11y = std::mem::take(&mut app.a11y);
+    app.quit().await.ok();
+    if !a11y.is_empty() {
+        let list: Vec<String> = a11y
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} [{}] {} ×{}: {}",
+                    i.screen, i.impact, i.rule, i.nodes, i.help
+                )
+            })
+            .collect();
+        bail!(
+            "axe-core found serious or critical violations:\n{}",
+            list.join("\n")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+fn main() {
+    spondon_ui::start();
+}

@@ -1,0 +1,13 @@
+//! The screens.
+
+pub mod access;
+pub mod export;
+pub mod first_run;
+pub mod grants;
+pub mod hospitals;
+pub mod import;
+pub mod record;
+pub mod records;
+pub mod settings;
+pub mod share;
+pub mod unlock;

@@ -1,0 +1,95 @@
+//! Unlock (the wallet is locked on demand or after inactivity).
+
+use leptos::prelude::*;
+use spondon_app_api::{ApiError, AppStatus, Passphrase, UnlockRequest, cmd, event::LockReason};
+
+use crate::app::{Brand, use_app};
+use crate::components::{ErrorBox, LangSwitch, PassphraseField};
+use crate::i18n::{K, use_i18n};
+use crate::ipc;
+
+/// The unlock screen.
+#[component]
+pub fn Unlock() -> impl IntoView {
+    let i = use_i18n();
+    let app = use_app();
+    let pass = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        error.set(None);
+        let req = UnlockRequest {
+            passphrase: Passphrase(pass.get_untracked()),
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match ipc::call::<_, AppStatus>(cmd::UNLOCK, &req).await {
+                Ok(s) => {
+                    pass.set(String::new());
+                    app.lock_reason.set(None);
+                    app.set_status(s);
+                    crate::app::focus_heading();
+                }
+                Err(e) => {
+                    error.set(Some(e));
+                    focus_input();
+                }
+            }
+            busy.set(false);
+        });
+    };
+    Effect::new(move |_| focus_input());
+    view! {
+        <div class="top-right">
+            <LangSwitch />
+        </div>
+        <main id="main" class="center-page">
+            <form class="card narrow stack-lg" on:submit=submit>
+                <Brand />
+                <div class="lock-illustration" aria-hidden="true">
+                    <span class="icon icon-lock big"></span>
+                </div>
+                <div class="stack">
+                    <h1 id="page-title" tabindex="-1">{move || i.t(K::UnlockTitle)}</h1>
+                    {move || {
+                        app.lock_reason
+                            .get()
+                            .map(|r| {
+                                let k = match r {
+                                    LockReason::Inactivity => K::LockedInactivity,
+                                    LockReason::Requested => K::LockedRequested,
+                                };
+                                view! {
+                                    <p class="alert alert-info" id="lock-reason" role="status">
+                                        {i.t(k)}
+                                    </p>
+                                }
+                            })
+                    }}
+                    <p class="lead">{move || i.t(K::UnlockHelp)}</p>
+                </div>
+                <PassphraseField id="unlock-passphrase" label=K::Passphrase value=pass />
+                <ErrorBox error=error id="unlock-error" />
+                <button
+                    id="unlock-button"
+                    type="submit"
+                    class="btn btn-primary btn-block"
+                    disabled=move || busy.get()
+                >
+                    {move || if busy.get() { i.t(K::Working) } else { i.t(K::Unlock) }}
+                </button>
+            </form>
+        </main>
+    }
+}
+
+fn focus_input() {
+    request_animation_frame(|| {
+        if let Some(el) = document().get_element_by_id("unlock-passphrase")
+            && let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el)
+        {
+            let _ = el.focus();
+        }
+    });
+}
