@@ -620,6 +620,54 @@ fn first_run_unlock_share_export_and_refusals() {
 
     // A command the app does not have is refused by the IPC layer.
     assert!(a.call("plugin:shell|execute", Some(json!({}))).is_err());
+
+    // Lost phone: the backup restored on another device (another wallet directory).
+    let backup = std::fs::read(b["path"].as_str().unwrap()).unwrap();
+    let mut cfg = config(tmp.path(), &w, true);
+    cfg.wallet_dir = tmp.path().join("second-device");
+    let a2 = app(cfg);
+    let restore = |pass: &str, file: &[u8]| {
+        json!({"backup_base64": b64(file), "backup_passphrase": pass,
+               "new_passphrase": "a new device passphrase", "keep_in_keychain": false})
+    };
+    assert_eq!(
+        a2.refused(
+            cmd::RESTORE_WALLET,
+            Some(restore("wrong passphrase", &backup))
+        ),
+        "wrong_passphrase"
+    );
+    assert_eq!(
+        a2.refused(
+            cmd::RESTORE_WALLET,
+            Some(restore(PASS, b"not a backup at all"))
+        ),
+        "bad_backup"
+    );
+    assert_eq!(a2.ok(cmd::APP_STATUS, None)["state"], "no_wallet");
+    let r = a2.ok(cmd::RESTORE_WALLET, Some(restore(PASS, &backup)));
+    assert_eq!(
+        (r["hospitals"].as_u64(), r["records"].as_u64()),
+        (Some(1), Some(4)),
+        "{r}"
+    );
+    assert_eq!(r["status"]["state"], "unlocked");
+    assert_eq!(a2.events(event::RESTORE).last().unwrap()["step"], "done");
+    assert_eq!(
+        a2.ok(cmd::LIST_RECORDS, Some(json!({})))
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    a2.ok(cmd::LOCK, None);
+    assert_eq!(
+        a2.ok(
+            cmd::UNLOCK,
+            Some(json!({"passphrase": "a new device passphrase"}))
+        )["state"],
+        "unlocked"
+    );
 }
 
 #[test]
