@@ -93,18 +93,22 @@ async fn story(setup: &Setup) -> Result<()> {
     // 3. Sync: three records, every one verified.
     nav(&app, "records").await?;
     app.click("#sync-button").await?;
-    app.wait_text("#records-list", "Paracetamol").await?;
-    app.wait_text("#records-list", "Dengue").await?;
-    app.wait_text("#records-list", "Platelet").await?;
+    app.wait_text("#records-list", "CBC report").await?;
+    app.wait_text("#records-list", "Prescription").await?;
+    app.wait_text("#records-list", "Diagnosis").await?;
+    ensure!(
+        app.count("#records-list li").await? >= 3,
+        "fewer than three records after the sync"
+    );
     app.capture("records").await?;
 
     // 4. The CBC report: a result with its range and flag, and the proof behind "verified".
-    click_containing(&app, "#records-list li", "Platelet").await?;
-    app.wait("#record-trust").await?;
+    click_containing(&app, "#records-list button", "CBC report").await?;
+    app.wait("#proof-toggle").await?;
     let detail = app.body_text().await?;
     ensure!(
-        detail.contains("150"),
-        "the record shows no reference range: {detail}"
+        detail.contains("Platelets") && detail.contains("150"),
+        "the CBC shows no platelet count with its reference range: {detail}"
     );
     app.capture("record").await?;
     app.click("#proof-toggle").await?;
@@ -119,19 +123,21 @@ async fn story(setup: &Setup) -> Result<()> {
     // 5. Share lab results and prescriptions with the doctor for a day.
     nav(&app, "share").await?;
     let credential = std::fs::read_to_string(w.get("WORLD_DOCTOR_CREDENTIAL")?)?;
+    app.click("#add-doctor-toggle").await?;
     app.fill("#doctor-credential", credential.trim()).await?;
     app.click("#doctor-add").await?;
-    app.wait_text("#share-doctor", "Rezaul Karim").await?;
-    app.click("#share-cat-lab_result").await?;
-    app.click("#share-cat-prescription").await?;
-    app.select("#share-duration", "86400").await?;
+    app.wait_text("#doctor-list", "Rezaul Karim").await?;
+    app.click("#scope-lab_result").await?;
+    app.click("#scope-prescription").await?;
+    app.fill("#share-duration-amount", "1").await?;
+    app.select("#share-duration-unit", "day").await?;
     app.capture("share").await?;
     app.fill("#share-passphrase", PASSPHRASE).await?;
-    app.click("#share-sign").await?;
-    app.wait("#grant-qr svg").await?;
-    app.wait_text("#grant-countdown", ":").await?;
+    app.click("#share-create").await?;
+    app.wait("#share-qr").await?;
+    app.wait_text("#share-countdown", ":").await?;
     app.capture("share-qr").await?;
-    let grant = app.text("#grant-text").await?.trim().to_owned();
+    let grant = app.text("#share-text").await?.trim().to_owned();
     ensure!(grant.starts_with("SPONDON:"), "no grant text: {grant:?}");
     // The QR on the screen is what the clinic's camera reads: it must verify from the picture.
     let shot = app
@@ -180,13 +186,13 @@ async fn story(setup: &Setup) -> Result<()> {
 
     // 8. Revoke: the hospitals refuse the grant at once.
     nav(&app, "grants").await?;
-    app.wait("#grants-list").await?;
+    app.wait("#grant-list").await?;
     app.capture("grants").await?;
-    click_containing(&app, "#grants-list button", "Revoke").await?;
+    app.click("#grant-list .revoke-open").await?;
     app.fill("#revoke-passphrase", PASSPHRASE).await?;
     app.capture("revoke-confirm").await?;
     app.click("#revoke-confirm").await?;
-    app.wait("#revoke-result").await?;
+    app.wait("#revoke-answers").await?;
     app.capture("revoked").await?;
     let (status, refused) = w
         .clinic("/api/grant/records", &json!({ "grant": grant }))
@@ -198,6 +204,7 @@ async fn story(setup: &Setup) -> Result<()> {
 
     // 9. Export for a visa medical; the file verifies offline.
     nav(&app, "export").await?;
+    app.click("#export-select-all").await?;
     app.capture("export").await?;
     app.fill("#export-passphrase", PASSPHRASE).await?;
     app.click("#export-button").await?;
@@ -241,7 +248,7 @@ async fn story(setup: &Setup) -> Result<()> {
     // 11. Settings, then every screen again in Bangla.
     nav(&app, "settings").await?;
     app.capture("settings").await?;
-    app.select("#lang-switch", "bn").await?;
+    app.select("#settings-language", "bn").await?;
     app.wait_text("#page-title", "সেটিং").await?;
     app.pass = "bn".into();
     app.capture("settings").await?;
@@ -258,8 +265,8 @@ async fn story(setup: &Setup) -> Result<()> {
         app.capture(screen).await?;
     }
     nav(&app, "records").await?;
-    click_containing(&app, "#records-list li", "Platelet").await?;
-    app.wait("#record-trust").await?;
+    click_containing(&app, "#records-list button", "CBC").await?;
+    app.wait("#proof-toggle").await?;
     app.capture("record").await?;
 
     // 12. Lock, and unlock with the passphrase.

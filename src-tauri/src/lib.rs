@@ -23,16 +23,15 @@ pub use state::AppState;
 /// How often the inactivity timer looks at the clock.
 const LOCK_TICK: Duration = Duration::from_secs(2);
 
-/// Registers the commands, the managed state and the inactivity lock on `builder`.
+/// Registers the commands and the managed state on `builder` (a host that builds the app
+/// itself, e.g. the tests, then calls [`start_inactivity_lock`]).
 pub fn setup<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
-    builder
-        .manage(state)
-        .setup(|app| {
-            let handle = app.handle().clone();
-            tauri::async_runtime::spawn(inactivity_lock(handle));
-            Ok(())
-        })
-        .invoke_handler(commands::handler())
+    builder.manage(state).invoke_handler(commands::handler())
+}
+
+/// Starts the inactivity timer of a built app.
+pub fn start_inactivity_lock<R: Runtime>(app: &tauri::AppHandle<R>) {
+    tauri::async_runtime::spawn(inactivity_lock(app.clone()));
 }
 
 /// Locks the session after the configured inactivity and tells the window.
@@ -62,7 +61,7 @@ pub fn run() {
         .setup(|app| {
             let config = AppConfig::from_env(app.handle())?;
             app.manage(AppState::new(config));
-            tauri::async_runtime::spawn(inactivity_lock(app.handle().clone()));
+            start_inactivity_lock(app.handle());
             Ok(())
         })
         .invoke_handler(commands::handler());

@@ -29,6 +29,7 @@ struct World {
     addr: std::net::SocketAddr,
     enrollment: String,
     credential: String,
+    doctor: Es256KeyPair,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -60,6 +61,8 @@ fn world(dir: &std::path::Path) -> World {
         });
         (peer, addr)
     });
+    let doctor_key = Es256KeyPair::generate().unwrap();
+    let doctor_jwk = doctor_key.public_key().to_jwk();
     let (enrollment, credential) = rt.block_on(async {
         let patient: spondon_peer::registry::NewPatient = serde_json::from_value(json!({
             "name": "Fatema Begum", "birth_date": "1988-04-12", "sex": "female",
@@ -67,10 +70,9 @@ fn world(dir: &std::path::Path) -> World {
             "upazila": "Trishal"}))
         .unwrap();
         let reg = peer.register_patient(&patient).await.unwrap();
-        let doctor_key = Es256KeyPair::generate().unwrap();
         let doc: spondon_peer::registry::NewDoctor = serde_json::from_value(json!({
             "bmdc_number": "A-54321", "name": "Dr. Abul Kalam Azad", "department": "Medicine",
-            "public_key": doctor_key.public_key().to_jwk()}))
+            "public_key": doctor_jwk}))
         .unwrap();
         let cred = peer.register_doctor(&doc).await.unwrap().credential;
         let q = |v: f64| json!({"value": v, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"});
@@ -121,6 +123,7 @@ fn world(dir: &std::path::Path) -> World {
         addr,
         enrollment,
         credential,
+        doctor: doctor_key,
         shutdown: Some(tx),
     }
 }
@@ -131,6 +134,46 @@ fn spondon_ledger_verifier(vkey: &str) -> (spondon_core::keys::Ed25519PublicKey,
 }
 
 impl World {
+    /// The doctor redeems `grant` at the peer with proof of possession (as a clinic node does);
+    /// returns the HTTP status.
+    fn redeem(&self, grant: &str) -> u16 {
+        let base = format!("http://{}", self.addr);
+        self.rt.block_on(async {
+            let http = reqwest::Client::new();
+            let g =
+                spondon_core::token::Grant::decode_and_verify(grant, NumericDate::now()).unwrap();
+            let n: Value = http
+                .post(format!("{base}/nonce"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let nonce = spondon_core::b64::decode(n["nonce"].as_str().unwrap()).unwrap();
+            let url = format!("{URL}/grant/records");
+            let pop = spondon_core::token::PopProof::create(
+                &self.doctor,
+                g.id,
+                &spondon_core::token::PopRequest {
+                    method: "POST",
+                    url: &url,
+                    nonce: &nonce,
+                },
+                NumericDate::now(),
+            )
+            .unwrap();
+            http.post(format!("{base}/grant/records"))
+                .header("Spondon-PoP", pop)
+                .json(&json!({ "grant": grant }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    }
+
     /// Stops the peer: its port refuses connections from now on.
     fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -156,6 +199,7 @@ fn app(config: AppConfig) -> App {
     let app = spondon_app::setup(mock_builder(), AppState::new(config))
         .build(tauri::generate_context!())
         .unwrap();
+    spondon_app::start_inactivity_lock(app.handle());
     let events = Arc::new(Mutex::new(Vec::new()));
     for name in event::ALL {
         let ev = events.clone();
@@ -434,6 +478,33 @@ fn first_run_unlock_share_export_and_refusals() {
     );
     assert_eq!(a.ok(cmd::LIST_RECEIPTS, None), json!([]));
 
+    // The doctor redeems the grant; the next sync brings the receipt, in structured words.
+    assert_eq!(w.redeem(g["text"].as_str().unwrap()), 200);
+    let sum = a.ok(cmd::SYNC, None);
+    assert_eq!(sum["peers"][0]["new_receipts"], 1, "{sum}");
+    let rs = a.ok(cmd::LIST_RECEIPTS, None);
+    assert_eq!(rs[0]["allowed"], true, "{rs}");
+    assert_eq!(rs[0]["who"]["type"], "doctor");
+    assert_eq!(rs[0]["who"]["name"], "Dr. Abul Kalam Azad");
+    assert_eq!(rs[0]["hospital_name"], "Dhaka Medical College Hospital");
+    assert_eq!(rs[0]["grant_id"], grant_id.as_str());
+    let kinds: Vec<&str> = rs[0]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"prescription") && kinds.contains(&"lab_report"),
+        "{rs}"
+    );
+    assert!(
+        rs[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Dr. Abul Kalam Azad")
+    );
+
     // Export: PDF and .smart-health-card saved, verified.
     let ex = a.ok(
         cmd::EXPORT,
@@ -549,6 +620,54 @@ fn first_run_unlock_share_export_and_refusals() {
 
     // A command the app does not have is refused by the IPC layer.
     assert!(a.call("plugin:shell|execute", Some(json!({}))).is_err());
+
+    // Lost phone: the backup restored on another device (another wallet directory).
+    let backup = std::fs::read(b["path"].as_str().unwrap()).unwrap();
+    let mut cfg = config(tmp.path(), &w, true);
+    cfg.wallet_dir = tmp.path().join("second-device");
+    let a2 = app(cfg);
+    let restore = |pass: &str, file: &[u8]| {
+        json!({"backup_base64": b64(file), "backup_passphrase": pass,
+               "new_passphrase": "a new device passphrase", "keep_in_keychain": false})
+    };
+    assert_eq!(
+        a2.refused(
+            cmd::RESTORE_WALLET,
+            Some(restore("wrong passphrase", &backup))
+        ),
+        "wrong_passphrase"
+    );
+    assert_eq!(
+        a2.refused(
+            cmd::RESTORE_WALLET,
+            Some(restore(PASS, b"not a backup at all"))
+        ),
+        "bad_backup"
+    );
+    assert_eq!(a2.ok(cmd::APP_STATUS, None)["state"], "no_wallet");
+    let r = a2.ok(cmd::RESTORE_WALLET, Some(restore(PASS, &backup)));
+    assert_eq!(
+        (r["hospitals"].as_u64(), r["records"].as_u64()),
+        (Some(1), Some(4)),
+        "{r}"
+    );
+    assert_eq!(r["status"]["state"], "unlocked");
+    assert_eq!(a2.events(event::RESTORE).last().unwrap()["step"], "done");
+    assert_eq!(
+        a2.ok(cmd::LIST_RECORDS, Some(json!({})))
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    a2.ok(cmd::LOCK, None);
+    assert_eq!(
+        a2.ok(
+            cmd::UNLOCK,
+            Some(json!({"passphrase": "a new device passphrase"}))
+        )["state"],
+        "unlocked"
+    );
 }
 
 #[test]
@@ -649,4 +768,36 @@ fn the_page_gets_exactly_the_app_commands_and_a_strict_csp() {
     for icon in conf["bundle"]["icon"].as_array().unwrap() {
         assert!(dir.join(icon.as_str().unwrap()).exists(), "{icon}");
     }
+}
+
+/// The shell's inactivity timer: after the configured time without a command the session locks
+/// and the window gets `locked` with reason `inactivity`. (Waits the shortest lock time, 30 s.)
+#[test]
+fn inactivity_locks_the_wallet_and_tells_the_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = world(tmp.path());
+    let a = app(config(tmp.path(), &w, true));
+    a.ok(
+        cmd::CREATE_WALLET,
+        Some(json!({"passphrase": PASS, "keep_in_keychain": false})),
+    );
+    a.ok(cmd::UPDATE_SETTINGS, Some(json!({"lock_after_secs": 30})));
+    let start = std::time::Instant::now();
+    // Activity keeps it open.
+    std::thread::sleep(std::time::Duration::from_secs(20));
+    a.ok(cmd::TOUCH, None);
+    std::thread::sleep(std::time::Duration::from_secs(15));
+    assert_eq!(a.ok(cmd::APP_STATUS, None)["state"], "unlocked");
+    assert!(a.events(event::LOCKED).is_empty());
+    // Then 30 s of nothing (status polls do not count).
+    while a.events(event::LOCKED).is_empty() && start.elapsed().as_secs() < 90 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let _ = a.ok(cmd::APP_STATUS, None);
+    }
+    assert_eq!(
+        a.events(event::LOCKED),
+        vec![json!({"reason": "inactivity"})]
+    );
+    assert_eq!(a.ok(cmd::APP_STATUS, None)["state"], "locked");
+    assert_eq!(a.refused(cmd::LIST_RECORDS, Some(json!({}))), "locked");
 }

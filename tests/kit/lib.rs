@@ -243,15 +243,23 @@ impl App {
         Ok(self.client.find_all(Locator::Css(css)).await?.len())
     }
 
-    /// Clicks an element once it is displayed.
+    /// Scrolls an element to the middle of the window, as a person would before using it.
+    async fn reveal(&self, e: &fantoccini::elements::Element) -> Result<()> {
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center', inline: 'nearest'});",
+                vec![serde_json::to_value(e)?],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Clicks an element once it is displayed (scrolled into view first).
     pub async fn click(&self, css: &str) -> Result<()> {
         self.wait(css).await?;
-        self.client
-            .find(Locator::Css(css))
-            .await?
-            .click()
-            .await
-            .with_context(|| format!("click {css}"))?;
+        let e = self.client.find(Locator::Css(css)).await?;
+        self.reveal(&e).await?;
+        e.click().await.with_context(|| format!("click {css}"))?;
         Ok(())
     }
 
@@ -259,6 +267,7 @@ impl App {
     pub async fn fill(&self, css: &str, text: &str) -> Result<()> {
         self.wait(css).await?;
         let e = self.client.find(Locator::Css(css)).await?;
+        self.reveal(&e).await?;
         e.clear().await.ok();
         e.send_keys(text)
             .await

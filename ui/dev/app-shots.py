@@ -16,7 +16,9 @@ import urllib.request
 
 APP, OUT = sys.argv[1], sys.argv[2]
 BN = "--bn" in sys.argv
-PORT = 4444
+# Ports of their own, so a run never collides with the end-to-end test (4444/4445).
+PORT = 4454
+NATIVE_PORT = 4455
 
 
 def req(method, path, body=None):
@@ -33,7 +35,7 @@ def req(method, path, body=None):
 def main():
     os.makedirs(OUT, exist_ok=True)
     log = open(os.path.join(OUT, "driver.log"), "w")
-    drv = subprocess.Popen(["tauri-driver", "--port", str(PORT)], stdout=log, stderr=log)
+    drv = subprocess.Popen(["tauri-driver", "--port", str(PORT), "--native-port", str(NATIVE_PORT)], stdout=log, stderr=log)
     try:
         time.sleep(2)
         sid = req("POST", "/session", {"capabilities": {"alwaysMatch": {

@@ -114,6 +114,7 @@ def main():
             click("nav-hospitals")
             shot(f"{tag}-05-hospitals")
             click("nav-share")
+            click("doctor-0")
             click("scope-lab_result")
             typ("share-passphrase", "x")
             shot(f"{tag}-06-share")

@@ -250,7 +250,7 @@ strings! {
     StepWhat => "2. What can they see?", "২. তিনি কী দেখতে পারবেন?";
     StepHow => "3. Why and for how long?", "৩. কেন এবং কতক্ষণ?";
     StepConfirm => "4. Confirm", "৪. নিশ্চিত করুন";
-    RecentDoctors => "Recent doctors", "সাম্প্রতিক ডাক্তার";
+    RecentDoctors => "Doctors you added", "আপনার যোগ করা ডাক্তার";
     NoDoctors => "No doctor yet. Add one with the credential they show you.", "এখনো কোনো ডাক্তার নেই। ডাক্তার যে ক্রেডেনশিয়াল দেখান তা দিয়ে যোগ করুন।";
     AddDoctor => "Add a doctor", "ডাক্তার যোগ করুন";
     DoctorCredential => "Doctor's credential (pasted text)", "ডাক্তারের ক্রেডেনশিয়াল (পেস্ট করা লেখা)";

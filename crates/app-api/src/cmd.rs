@@ -34,7 +34,7 @@ pub const GET_RECORD: &str = "get_record";
 
 /// `req: AddDoctorRequest` → [`crate::DoctorInfo`].
 pub const ADD_DOCTOR: &str = "add_doctor";
-/// `()` → `Vec<`[`crate::DoctorInfo`]`>` (most recently added or used first).
+/// `()` → `Vec<`[`crate::DoctorInfo`]`>` (by name).
 pub const LIST_DOCTORS: &str = "list_doctors";
 
 /// `req: CreateGrantRequest` → [`crate::GrantCreated`].
@@ -54,7 +54,7 @@ pub const EXPORT: &str = "export";
 /// `req: ImportRequest` → [`crate::ImportResult`]. Emits [`crate::event::IMPORT`].
 pub const IMPORT_CARD: &str = "import_card";
 
-/// `()` → [`crate::Settings`] (works while locked; the trust list part only when unlocked).
+/// `()` → [`crate::Settings`] (works while locked: the trust list is then the configured one).
 pub const GET_SETTINGS: &str = "get_settings";
 /// `req: UpdateSettingsRequest` → [`crate::Settings`] (works while locked).
 pub const UPDATE_SETTINGS: &str = "update_settings";

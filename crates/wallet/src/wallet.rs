@@ -474,6 +474,9 @@ impl Wallet {
         keychain: Option<Arc<dyn KeyStore>>,
         ask: impl FnOnce() -> std::result::Result<Zeroizing<Vec<u8>>, E>,
     ) -> std::result::Result<Wallet, E> {
+        if !exists(dir).await? {
+            return Err(WalletError::NoWallet(dir.display().to_string()).into());
+        }
         if let Some(k) = keychain {
             match Wallet::open(dir, k).await {
                 Ok(w) => return Ok(w),

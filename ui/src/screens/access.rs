@@ -164,3 +164,21 @@ mod tests {
         assert!(bn.contains("১৪:০৫"), "{bn}");
     }
 }
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+
+    #[test]
+    fn refusal_reasons_in_words_with_the_code_as_fallback() {
+        assert_eq!(
+            refusal(Lang::En, "grant_revoked"),
+            "the share had been revoked"
+        );
+        assert_eq!(
+            refusal(Lang::Bn, "grant_expired"),
+            "শেয়ারের মেয়াদ শেষ হয়ে গিয়েছিল"
+        );
+        assert_eq!(refusal(Lang::Bn, "rate_limited"), "rate_limited");
+    }
+}

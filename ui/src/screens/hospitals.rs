@@ -18,8 +18,21 @@ pub fn Hospitals() -> impl IntoView {
         app.data_version.get();
         async move { ipc::call0::<Vec<Hospital>>(cmd::LIST_HOSPITALS).await }
     });
+    let jump = move |_| {
+        if let Some(el) = document().get_element_by_id("enroll-code")
+            && let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el)
+        {
+            el.scroll_into_view();
+            let _ = el.focus();
+        }
+    };
     view! {
-        <PageHead title=K::HospitalsTitle />
+        <PageHead title=K::HospitalsTitle>
+            <button id="enroll-jump" type="button" class="btn btn-secondary only-narrow" on:click=jump>
+                <span class="icon icon-hospital" aria-hidden="true"></span>
+                {move || i.t(K::EnrollTitle)}
+            </button>
+        </PageHead>
         <div class="two-col">
             <section class="stack" aria-labelledby="hospital-list-title">
                 <h2 id="hospital-list-title" class="sr-only">{move || i.t(K::HospitalsTitle)}</h2>

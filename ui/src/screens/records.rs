@@ -426,3 +426,26 @@ pub fn SyncPanel() -> impl IntoView {
         </div>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    #[test]
+    fn generic_titles_become_the_kind_in_words() {
+        assert_eq!(
+            title(Lang::Bn, RecordKind::Prescription, "prescription"),
+            "প্রেসক্রিপশন"
+        );
+        assert_eq!(
+            title(Lang::En, RecordKind::LabReport, "lab_report"),
+            "Test report"
+        );
+        assert_eq!(title(Lang::En, RecordKind::Diagnosis, " "), "Diagnosis");
+        assert_eq!(
+            title(Lang::Bn, RecordKind::LabReport, "CBC report"),
+            "CBC report"
+        );
+    }
+}

@@ -81,11 +81,11 @@ fn ShareForm(preselected: Vec<String>, created: RwSignal<Option<GrantCreated>>) 
     let busy = RwSignal::new(false);
     let show_records = RwSignal::new(!preselected.is_empty());
 
-    // Pick the most recent doctor when none is chosen yet.
+    // The list is by name: a doctor is picked for the user only when there is just one.
     Effect::new(move |_| {
         if doctor.get_untracked().is_none()
             && let Some(Ok(ds)) = doctors.get()
-            && let Some(d) = ds.first()
+            && let [d] = ds.as_slice()
         {
             doctor.set(Some(d.kid.clone()));
         }
