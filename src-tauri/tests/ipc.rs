@@ -152,6 +152,8 @@ impl World {
                 .unwrap();
             let nonce = spondon_core::b64::decode(n["nonce"].as_str().unwrap()).unwrap();
             let url = format!("{URL}/grant/records");
+            // The proof covers the exact bytes sent.
+            let body = serde_json::to_vec(&json!({ "grant": grant })).unwrap();
             let pop = spondon_core::token::PopProof::create(
                 &self.doctor,
                 g.id,
@@ -159,13 +161,15 @@ impl World {
                     method: "POST",
                     url: &url,
                     nonce: &nonce,
+                    body: &body,
                 },
                 NumericDate::now(),
             )
             .unwrap();
             http.post(format!("{base}/grant/records"))
                 .header("Spondon-PoP", pop)
-                .json(&json!({ "grant": grant }))
+                .header("Content-Type", "application/json")
+                .body(body)
                 .send()
                 .await
                 .unwrap()
