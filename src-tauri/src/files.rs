@@ -79,7 +79,8 @@ pub async fn save(path: &Path, bytes: &[u8]) -> Result<(), ApiError> {
             ApiError::new(codes::IO, format!("cannot create {}: {e}", dir.display()))
         })?;
     }
-    tokio::fs::write(path, bytes)
+    // 0600, atomically: exports and backups hold health data.
+    spondon_wallet::write_private(path, bytes.to_vec())
         .await
         .map_err(|e| ApiError::new(codes::IO, format!("cannot write {}: {e}", path.display())))
 }

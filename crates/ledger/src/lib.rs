@@ -13,6 +13,7 @@
 pub mod bundle;
 pub mod checkpoint;
 pub mod entry;
+pub mod files;
 pub mod merkle;
 pub mod note;
 

@@ -137,37 +137,7 @@ const POSTGRES_SCHEMA: &[&str] = &[
     "CREATE OR REPLACE TRIGGER ledger_hashes_insert_only BEFORE UPDATE OR DELETE ON ledger_hashes FOR EACH ROW EXECUTE FUNCTION ledger_insert_only()",
 ];
 
-/// Makes an SQLite database file private before it is opened: creates it with mode 0600 when it
-/// is missing (SQLite then gives its `-wal` and `-shm` files the same mode) and tightens an
-/// existing file and its `-wal`, `-shm` and `-journal` to 0600. They hold health data.
-pub fn private_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-    let name = path.to_string_lossy();
-    if name.is_empty() || name.contains(":memory:") {
-        return Ok(());
-    }
-    if !path.exists() {
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-        {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let p = std::path::PathBuf::from(p);
-        if p.exists() {
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
-        }
-    }
-    Ok(())
-}
+pub use crate::files::private_sqlite_file;
 
 impl Database {
     /// Connects to `sqlite:PATH` (created if missing) or `postgres://…`, and creates the schema.

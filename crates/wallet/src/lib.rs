@@ -35,4 +35,4 @@ pub use session::{Keychain, Preferences, SessionConfig, SessionState, WalletSess
 pub use sync::{
     EnrollmentCode, PeerState, StoredReceipt, StoredRecord, SyncEvent, SyncReport, Trust,
 };
-pub use wallet::{Authorization, Endpoints, Wallet};
+pub use wallet::{Authorization, Endpoints, Wallet, write_private};

@@ -67,6 +67,17 @@ pub(crate) enum Write {
 
 impl Store {
     pub(crate) async fn open(path: &Path, keys: CacheKeys, create: bool) -> Result<Self> {
+        // The file and its -wal/-shm are 0600 before SQLite touches them (a missing database is
+        // only created here when asked to).
+        let file = path.to_owned();
+        crate::wallet::blocking(move || {
+            if create || file.exists() {
+                spondon_ledger::files::private_sqlite_file(&file)
+                    .map_err(crate::error::io_err(&file))?;
+            }
+            Ok(())
+        })
+        .await?;
         let url = format!("sqlite://{}", path.display());
         let opts = SqliteConnectOptions::from_str(&url)?
             .create_if_missing(create)

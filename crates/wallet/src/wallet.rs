@@ -197,8 +197,9 @@ fn write_private_sync(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Writes `bytes` to `path` atomically with mode 0600 (temporary file, fsync, rename), off the
-/// executor.
-pub(crate) async fn write_private(path: &Path, bytes: Vec<u8>) -> Result<()> {
+/// executor. Every file the wallet, its CLI or the app writes with health data or keys in it
+/// (backups, exports, grant QR images) goes through here.
+pub async fn write_private(path: &Path, bytes: Vec<u8>) -> Result<()> {
     let path = path.to_owned();
     blocking(move || write_private_sync(&path, &bytes)).await
 }
