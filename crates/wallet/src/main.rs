@@ -1,6 +1,30 @@
 //! `spondon`: the patient's health record wallet on the command line. A thin shell over the
 //! `spondon-wallet` library: every capability lives there.
 
+/// Text for the terminal without its control characters: C0 controls other than newline and tab,
+/// DEL and the C1 controls. Records, hospital names, doctors' names and peers' error details come
+/// from outside; an escape sequence in one of them must not move the cursor, rewrite earlier lines
+/// or set the terminal's title. JSON output is unaffected (serde escapes controls).
+fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad =
+        |c: char| (c.is_control() && c != '\n' && c != '\t') || ('\u{80}'..='\u{9f}').contains(&c);
+    if s.chars().any(bad) {
+        std::borrow::Cow::Owned(s.chars().filter(|c| !bad(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+// Everything this binary prints passes through `printable`.
+macro_rules! println {
+    () => { ::std::println!() };
+    ($($t:tt)*) => { ::std::println!("{}", printable(&format!($($t)*))) };
+}
+macro_rules! eprintln {
+    () => { ::std::eprintln!() };
+    ($($t:tt)*) => { ::std::eprintln!("{}", printable(&format!($($t)*))) };
+}
+
 use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -761,11 +785,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let auth = ctx.authorize(&w).await?;
             let g = w.create_grant(&auth, &req).await?;
             if let Some(p) = &png {
-                std::fs::write(p, render_qr(&g.text, QrFormat::Png)?)
+                spondon_wallet::write_private(p, render_qr(&g.text, QrFormat::Png)?)
+                    .await
                     .with_context(|| format!("cannot write {}", p.display()))?;
             }
             if let Some(p) = &svg {
-                std::fs::write(p, render_qr(&g.text, QrFormat::Svg)?)
+                spondon_wallet::write_private(p, render_qr(&g.text, QrFormat::Svg)?)
+                    .await
                     .with_context(|| format!("cannot write {}", p.display()))?;
             }
             if out.json {
@@ -923,16 +949,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 PathBuf::from(p)
             };
             let card = with_ext(".smart-health-card");
-            std::fs::write(&card, &files.file)
+            spondon_wallet::write_private(&card, files.file.clone())
+                .await
                 .with_context(|| format!("cannot write {}", card.display()))?;
             bar.inc(1);
             let pdf = with_ext(".pdf");
-            std::fs::write(&pdf, &files.pdf)
+            spondon_wallet::write_private(&pdf, files.pdf.clone())
+                .await
                 .with_context(|| format!("cannot write {}", pdf.display()))?;
             bar.inc(1);
             if let Some((_, jwe)) = &files.link {
                 let p = with_ext(".jwe");
-                std::fs::write(&p, jwe).with_context(|| format!("cannot write {}", p.display()))?;
+                spondon_wallet::write_private(&p, jwe.as_bytes().to_vec())
+                    .await
+                    .with_context(|| format!("cannot write {}", p.display()))?;
             }
             bar.finish_and_clear();
             if json.json {
@@ -1087,5 +1117,20 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let evil = "Paracetamol\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\rdone\u{7f}";
+        let shown = printable(evil);
+        assert_eq!(shown, "Paracetamol]0;pwned[2J31mdone");
+        assert!(!shown.chars().any(char::is_control));
+        assert_eq!(printable("two\nlines\tand tab"), "two\nlines\tand tab");
+        assert_eq!(printable("প্যারাসিটামল ৫০০"), "প্যারাসিটামল ৫০০");
     }
 }
