@@ -744,6 +744,9 @@ pub enum Accessor {
     },
     /// Someone with a passcode.
     Passcode,
+    /// Someone holding a grant who was refused before proving they hold its doctor's key (a
+    /// photographed QR, say): the doctor named in the grant is not said to have asked.
+    GrantHolder,
 }
 
 /// A record named in a receipt.

@@ -642,6 +642,7 @@ impl Wallet {
             .zip(stored)
             .map(|(v, r)| {
                 let who = match r.audience.as_ref() {
+                    Some(_) if !crate::grants::audience_proven(&r) => api::Accessor::GrantHolder,
                     Some(kid) => match doctors.iter().find(|d| &d.kid == kid) {
                         Some(d) => api::Accessor::Doctor {
                             name: d.name.clone(),

@@ -597,6 +597,7 @@ impl Wallet {
                 .as_ref()
                 .and_then(|id| grants.iter().find(|g| &g.id == id));
             let who = match r.audience.as_ref() {
+                Some(_) if !audience_proven(&r) => "someone holding this grant".to_owned(),
                 Some(kid) => match doctors.iter().find(|d| &d.kid == kid) {
                     Some(d) => format!("{} (BMDC {}, {})", d.name, d.bmdc_number, d.hospital_name),
                     None => grant
@@ -664,6 +665,26 @@ impl Wallet {
         }
         Ok(out)
     }
+}
+
+/// Refusals a peer records only after the grant's audience key proved possession of the request
+/// (`docs/protocol.md`, the order of the grant checks): only for these, and for allowed access, is
+/// the doctor named in the grant the one who asked. Any other refusal (a missing or bad proof of
+/// possession, an expired grant) may come from anyone holding the QR.
+const REFUSED_AFTER_POSSESSION: [&str; 5] = [
+    "wrong_peer",
+    "patient_not_enrolled",
+    "revoked",
+    "use_limit_exceeded",
+    "out_of_scope",
+];
+
+/// Whether a receipt's audience key proved it made the request.
+pub(crate) fn audience_proven(r: &StoredReceipt) -> bool {
+    r.outcome == "allowed"
+        || r.reason
+            .as_deref()
+            .is_some_and(|c| REFUSED_AFTER_POSSESSION.contains(&c))
 }
 
 /// The first 8 characters of an id.

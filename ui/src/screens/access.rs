@@ -22,6 +22,7 @@ pub fn who(lang: Lang, a: &Accessor) -> String {
             format!("{} {short}…", K::UnknownKeyWho.text(lang))
         }
         Accessor::Passcode => K::PasscodeWho.text(lang).to_owned(),
+        Accessor::GrantHolder => K::GrantHolderWho.text(lang).to_owned(),
     }
 }
 
