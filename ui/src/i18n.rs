@@ -172,7 +172,7 @@ strings! {
     PeerWaiting => "Waiting", "অপেক্ষায়";
     PeerRunning => "{0} records so far", "এ পর্যন্ত {0}টি রেকর্ড";
     PeerRunningOf => "{0} of {1} records", "{1}টির মধ্যে {0}টি রেকর্ড";
-    PeerDone => "Done: {0} records", "সম্পন্ন: {0}টি রেকর্ড";
+    PeerDone => "Done · new records: {0}", "সম্পন্ন: {0}টি রেকর্ড";
     PeerFailed => "Failed", "ব্যর্থ";
     Search => "Search", "খুঁজুন";
     SearchPlaceholder => "Medicine, test, diagnosis…", "ওষুধ, পরীক্ষা, রোগনির্ণয়…";
@@ -321,6 +321,7 @@ strings! {
     RefusedProof => "the requester could not prove who they are", "অনুরোধকারী নিজের পরিচয় প্রমাণ করতে পারেননি";
     UnknownKeyWho => "An unknown key", "একটি অজানা কী";
     PasscodeWho => "Someone with the passcode", "পাসকোডধারী কেউ";
+    GrantHolderWho => "Someone holding this share's QR (not proven to be the doctor)", "এই শেয়ারের QR হাতে থাকা কেউ (ডাক্তার বলে প্রমাণিত নন)";
     YourRecords => "records", "রেকর্ড";
     ARecord => "record", "একটি রেকর্ড";
     ReceiptVia => "through {0}", "{0}-এর মাধ্যমে";
