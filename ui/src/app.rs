@@ -106,8 +106,14 @@ impl AppState {
 
 /// Moves keyboard focus to the page heading after navigation (screen readers announce it).
 pub fn focus_heading() {
-    request_animation_frame(|| {
-        if let Some(el) = document().get_element_by_id("page-title")
+    focus_id("page-title");
+}
+
+/// Moves keyboard focus (and so the view) to an element, once it is rendered: a result that
+/// appears below the form that asked for it.
+pub fn focus_id(id: &'static str) {
+    request_animation_frame(move || {
+        if let Some(el) = document().get_element_by_id(id)
             && let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el)
         {
             let _ = el.focus();

@@ -79,6 +79,7 @@ pub fn Export() -> impl IntoView {
                 Ok(r) => {
                     pass.set(String::new());
                     result.set(Some(r));
+                    crate::app::focus_id("export-done-title");
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -255,7 +256,7 @@ fn ExportDone(r: ExportResult) -> impl IntoView {
         .collect();
     view! {
         <section class="card stack" aria-labelledby="export-done-title">
-            <h2 id="export-done-title" class="h3">{move || i.t(K::Done)}</h2>
+            <h2 id="export-done-title" class="h3" tabindex="-1">{move || i.t(K::Done)}</h2>
             {if valid {
                 view! {
                     <p class="alert alert-success" id="export-verified">
