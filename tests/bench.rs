@@ -100,7 +100,8 @@ async fn bench(setup: &Setup) -> Result<()> {
         }
     }
 
-    // Sync, probing the window every 50 ms: the longest answer is its worst freeze.
+    // Sync, probing the window every 50 ms: the longest answer is its worst freeze. The sync
+    // has ended when its card says "Sync finished" (#sync-dismiss appears with it).
     app.click("#nav-records").await?;
     let started = Instant::now();
     app.click("#sync-button").await?;
@@ -111,9 +112,10 @@ async fn bench(setup: &Setup) -> Result<()> {
         let v = app
             .js(
                 "const p = document.querySelector('#sync-progress');
-                 const s = document.querySelector('#sync-button');
+                 const h = document.querySelector('#sync-headline');
                  return [p ? (p.getAttribute('value') || p.getAttribute('aria-valuenow')) : null,
-                         s ? s.disabled : null];",
+                         h ? h.textContent : '',
+                         !!document.querySelector('#sync-dismiss')];",
                 vec![],
             )
             .await?;
@@ -121,7 +123,8 @@ async fn bench(setup: &Setup) -> Result<()> {
         if let Some(p) = v[0].as_str() {
             progress_seen.insert(p.to_owned());
         }
-        if v[1] == Value::Bool(false) && started.elapsed() > Duration::from_millis(300) {
+        if v[2] == Value::Bool(true) {
+            println!("sync: {}", v[1].as_str().unwrap_or(""));
             break;
         }
         ensure!(
@@ -131,9 +134,18 @@ async fn bench(setup: &Setup) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let sync = started.elapsed();
-    let shown = app.count("#records-list li").await?;
+    // The timeline refetches after the sync: wait until it lists what was pulled.
+    let deadline = Instant::now() + spondon_e2e::STEP;
+    let mut shown = 0;
+    while Instant::now() < deadline {
+        shown = app.count("#records-list button.record-open").await?;
+        if shown >= 1000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     println!(
-        "sync: {shown} records listed; {:.2} s from the click to the end; {} distinct progress values; slowest window answer during sync {} ms",
+        "sync: {shown} records listed; {:.2} s from the click to \"Sync finished\"; {} distinct progress values; slowest window answer during sync {} ms",
         sync.as_secs_f64(),
         progress_seen.len(),
         worst.as_millis()
@@ -144,7 +156,7 @@ async fn bench(setup: &Setup) -> Result<()> {
     app.fill("#unlock-passphrase", PASSPHRASE).await?;
     let t = Instant::now();
     app.click("#unlock-button").await?;
-    app.wait("#records-list li").await?;
+    app.wait("#records-list button.record-open").await?;
     println!(
         "unlock → records list ({shown} records): {} ms (Argon2id included)",
         t.elapsed().as_millis()
