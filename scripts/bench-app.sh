@@ -7,4 +7,7 @@
 #   scripts/bench-app.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SPONDON_E2E_BENCH_RECORDS="${SPONDON_E2E_BENCH_RECORDS:-1000}" SPONDON_E2E_TEST=bench exec scripts/e2e-app.sh "$@"
+source scripts/env.sh
+# Its own artifacts folder, so that it leaves the end-to-end test's screenshots alone.
+SPONDON_E2E_ARTIFACTS="${SPONDON_E2E_ARTIFACTS:-$CARGO_TARGET_DIR/artifacts/app-bench}" \
+  SPONDON_E2E_BENCH_RECORDS="${SPONDON_E2E_BENCH_RECORDS:-1000}" SPONDON_E2E_TEST=bench exec scripts/e2e-app.sh "$@"
