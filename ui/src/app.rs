@@ -117,6 +117,8 @@ pub fn focus_id(id: &'static str) {
             && let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(el)
         {
             let _ = el.focus();
+            // Focus scrolls only as far as the element's edge: bring what follows it into view.
+            el.scroll_into_view_with_bool(true);
         }
     });
 }
