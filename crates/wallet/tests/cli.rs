@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::*;
 use serde_json::Value;
@@ -13,39 +13,15 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_spondon");
 
 fn spondon(wallet: &Path, pass: &Path, endpoint: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("SPONDON_WALLET", wallet)
-        .env("SPONDON_PASSPHRASE_FILE", pass)
-        .env("SPONDON_KEYSTORE", "none")
-        .env("SPONDON_PEER_ENDPOINTS", endpoint)
-        .output()
-        .unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
+    cli(BIN, wallet, pass, endpoint, args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_end_to_end() {
     let tmp = tempfile::tempdir().unwrap();
     let a = PeerProc::start(tmp.path(), "dmch.example", "Dhaka Medical College Hospital").await;
-    let (root, list) = trust_list(&[&a]).await;
     let t = tmp.path();
-    std::fs::write(t.join("trust.txt"), &list).unwrap();
-    std::fs::write(
-        t.join("root.jwk"),
-        serde_json::to_vec(&root.public_key().to_jwk()).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(t.join("pass"), "correct horse battery\n").unwrap();
+    cli_consortium(t, &[&a]).await;
     std::fs::write(t.join("wrong"), "not the passphrase\n").unwrap();
     let w = t.join("wallet");
     let pass = t.join("pass");

@@ -32,16 +32,6 @@ fn spondon(wallet: &Path, pass: Option<&Path>, endpoint: &str, args: &[&str]) ->
     cmd.output().unwrap()
 }
 
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
 fn secret_service() -> Option<OsKeyStore> {
     let required = std::env::var("SPONDON_REQUIRE_KEYCHAIN").as_deref() == Ok("1");
     match OsKeyStore::open(OsBackend::SecretService) {
@@ -63,15 +53,8 @@ async fn cli_keeps_keys_in_the_secret_service() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let peer = PeerProc::start(tmp.path(), "dmch.example", "Dhaka Medical College Hospital").await;
-    let (root, list) = trust_list(&[&peer]).await;
     let t = tmp.path();
-    std::fs::write(t.join("trust.txt"), &list).unwrap();
-    std::fs::write(
-        t.join("root.jwk"),
-        serde_json::to_vec(&root.public_key().to_jwk()).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(t.join("pass"), "correct horse battery\n").unwrap();
+    cli_consortium(t, &[&peer]).await;
     let w = t.join("wallet");
     let pass = t.join("pass");
     let ep = format!("{}={}", peer.url, peer.base());

@@ -470,3 +470,46 @@ pub async fn proxy(upstream: String) -> Proxy {
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Writes what a CLI wallet is set up with against `peers` into `dir`: the trust list
+/// (`trust.txt`), the authority's root key (`root.jwk`) and a passphrase file (`pass`).
+pub async fn cli_consortium(dir: &Path, peers: &[&PeerProc]) {
+    let (root, list) = trust_list(peers).await;
+    std::fs::write(dir.join("trust.txt"), &list).unwrap();
+    std::fs::write(
+        dir.join("root.jwk"),
+        serde_json::to_vec(&root.public_key().to_jwk()).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("pass"), "correct horse battery\n").unwrap();
+}
+
+/// Runs the `spondon` binary `bin` on `wallet`, passphrase-only (no keychain), with the
+/// passphrase from the file `pass`, reaching peers through `endpoint`.
+pub fn cli(
+    bin: &str,
+    wallet: &Path,
+    pass: &Path,
+    endpoint: &str,
+    args: &[&str],
+) -> std::process::Output {
+    Command::new(bin)
+        .args(args)
+        .env("SPONDON_WALLET", wallet)
+        .env("SPONDON_PASSPHRASE_FILE", pass)
+        .env("SPONDON_KEYSTORE", "none")
+        .env("SPONDON_PEER_ENDPOINTS", endpoint)
+        .output()
+        .unwrap()
+}
+
+/// The standard output of a command that must have succeeded (both streams shown if it failed).
+pub fn ok(o: &std::process::Output) -> String {
+    assert!(
+        o.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
