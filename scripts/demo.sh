@@ -21,6 +21,7 @@ for arg in "$@"; do
   esac
 done
 scripts/setup.sh
+scripts/cache-guard.sh
 source scripts/env.sh
 
 echo "Building (the first run compiles everything; later runs take seconds) ..."

@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/cache-guard.sh
 source scripts/env.sh
 
 step() { printf '\n==> %s\n' "$*"; }
