@@ -98,6 +98,8 @@ fn world(dir: &std::path::Path) -> World {
     let now = NumericDate::now();
     let v = spondon_ledger_verifier(&peer.log_vkey());
     let list = TrustList {
+        witnessing: Default::default(),
+        publish_url: None,
         authority: "DGHS".into(),
         sequence: 1,
         issued_at: now,

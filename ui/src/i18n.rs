@@ -202,6 +202,7 @@ strings! {
     Doctor => "Doctor", "ডাক্তার";
     ViolationBadCheckpoint => "Its log checkpoint was not signed by its own key.", "এর লগ চেকপয়েন্ট তার নিজের কী দিয়ে স্বাক্ষরিত নয়।";
     ViolationRollback => "Its log went back from {0} entries to {1}.", "এর লগ {0}টি এন্ট্রি থেকে পিছিয়ে {1}টিতে গেছে।";
+    ViolationTrustListRollback => "The published list of hospitals (#{1}) is older than the one this wallet holds (#{0}); it was refused.", "প্রকাশিত হাসপাতাল তালিকা (#{1}) এই ওয়ালেটের তালিকার (#{0}) চেয়ে পুরোনো; তা গ্রহণ করা হয়নি।";
     ViolationFork => "Its log was rewritten between entries {0} and {1}.", "{0} ও {1} নম্বর এন্ট্রির মধ্যে এর লগ নতুন করে লেখা হয়েছে।";
     ViolationTamperedRecord => "Record entry {0} was altered.", "{0} নম্বর রেকর্ড এন্ট্রি বদলানো হয়েছে।";
     ViolationTamperedReceipt => "Access receipt entry {0} was altered.", "{0} নম্বর অ্যাক্সেস রসিদ এন্ট্রি বদলানো হয়েছে।";

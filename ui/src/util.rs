@@ -202,6 +202,10 @@ pub fn violation(lang: Lang, v: &Violation) -> String {
         Violation::TamperedReceipt { log_index, .. } => {
             fill(K::ViolationTamperedReceipt.text(lang), &[&n(*log_index)])
         }
+        Violation::TrustListRollback { pinned, published } => fill(
+            K::ViolationTrustListRollback.text(lang),
+            &[&n(*pinned), &n(*published)],
+        ),
     }
 }
 

@@ -165,6 +165,13 @@ pub enum Violation {
         /// Technical reason (English).
         reason: String,
     },
+    /// The authority's published trust list is older than the pinned one (refused).
+    TrustListRollback {
+        /// Sequence of the pinned list.
+        pinned: u64,
+        /// Sequence of the list published.
+        published: u64,
+    },
 }
 
 // ---------------------------------------------------------------- status, first run, unlock

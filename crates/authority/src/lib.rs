@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use spondon_core::keys::{Es256KeyPair, Es256PublicKey, Jwk, Jwks};
 use spondon_core::time::NumericDate;
-use spondon_core::token::{Hospital, TrustList};
+use spondon_core::token::{Hospital, TrustList, TrustedWitness, Witnessing};
 use spondon_ledger::note::Verifier;
 
 /// Seconds in a day.
@@ -32,6 +32,8 @@ pub const MAX_JWKS_BYTES: usize = 64 * 1024;
 const STATE_FILE: &str = "authority.json";
 const ROOT_KEY_FILE: &str = "root.key";
 const ROOT_JWK_FILE: &str = "root.jwk";
+/// The last list signed, which `spondon-authority serve` publishes.
+pub const PUBLISHED_FILE: &str = "trust-list.txt";
 
 /// What can go wrong, each with a message a person can act on.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +57,12 @@ pub enum AuthorityError {
     BadJwks(String),
     #[error("invalid log verifier key: {0}")]
     BadLogKey(String),
+    #[error("invalid witness key: {0}")]
+    BadWitnessKey(String),
+    #[error("no witness named {0:?}")]
+    UnknownWitness(String),
+    #[error("witness {0:?} is already listed")]
+    DuplicateWitness(String),
     #[error("invalid trust list: {0}")]
     Invalid(String),
     #[error("validity must be 1–{MAX_VALID_DAYS} days, got {0}")]
@@ -112,6 +120,33 @@ impl Member {
     }
 }
 
+/// A witness as the authority keeps it: its `cosignature/v1` verifier key (`name+keyid+key`,
+/// what `spondon-peer init` prints as `witness_vkey`) and the member that runs it, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessMember {
+    pub vkey: String,
+    pub operator: Option<String>,
+}
+
+impl WitnessMember {
+    /// The trust-list entry, with the key checked.
+    pub fn to_trusted(&self) -> Result<TrustedWitness> {
+        let v = Verifier::from_vkey(&self.vkey)
+            .map_err(|e| AuthorityError::BadWitnessKey(e.to_string()))?;
+        if v.sig_type() != 0x04 {
+            return Err(AuthorityError::BadWitnessKey(
+                "this is a log key; a witness's cosignature/v1 key (witness_vkey) is needed".into(),
+            ));
+        }
+        Ok(TrustedWitness {
+            name: v.name().to_owned(),
+            key: *v.public_key(),
+            operator: self.operator.clone(),
+        })
+    }
+}
+
 /// `authority.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,6 +156,14 @@ struct State {
     /// The sequence number of the last list signed (0: none yet).
     sequence: u64,
     hospitals: Vec<Member>,
+    #[serde(default)]
+    witnesses: Vec<WitnessMember>,
+    /// Cosignatures every hospital checkpoint needs from witnesses it does not run.
+    #[serde(default)]
+    quorum: u8,
+    /// Where the signed list is published; wallets refresh from it.
+    #[serde(default)]
+    publish_url: Option<String>,
 }
 
 /// A trust list just signed.
@@ -157,6 +200,9 @@ impl Authority {
             authority: name.trim().to_owned(),
             sequence: 0,
             hospitals: Vec::new(),
+            witnesses: Vec::new(),
+            quorum: 0,
+            publish_url: None,
         };
         if state.authority.is_empty() || state.authority.len() > 128 {
             return Err(AuthorityError::Invalid(
@@ -258,16 +304,82 @@ impl Authority {
         self.save()
     }
 
-    /// Removes a member.
+    /// The witnesses, in the order they were added.
+    pub fn witnesses(&self) -> &[WitnessMember] {
+        &self.state.witnesses
+    }
+
+    /// The witness quorum.
+    pub fn quorum(&self) -> u8 {
+        self.state.quorum
+    }
+
+    /// Where the list is published.
+    pub fn publish_url(&self) -> Option<&str> {
+        self.state.publish_url.as_deref()
+    }
+
+    /// Adds a witness (run by the member `operator`, if any). Returns its key name.
+    pub fn add_witness(&mut self, witness: WitnessMember) -> Result<String> {
+        let name = witness.to_trusted()?.name;
+        let mut next = self.state.clone();
+        if next
+            .witnesses
+            .iter()
+            .any(|w| w.to_trusted().map(|t| t.name == name).unwrap_or(false))
+        {
+            return Err(AuthorityError::DuplicateWitness(name));
+        }
+        next.witnesses.push(witness);
+        self.replace_state(next)?;
+        Ok(name)
+    }
+
+    /// Removes the witness with this key name.
+    pub fn remove_witness(&mut self, name: &str) -> Result<WitnessMember> {
+        let mut next = self.state.clone();
+        let pos = next
+            .witnesses
+            .iter()
+            .position(|w| w.to_trusted().map(|t| t.name == name).unwrap_or(false))
+            .ok_or_else(|| AuthorityError::UnknownWitness(name.to_owned()))?;
+        let removed = next.witnesses.remove(pos);
+        self.replace_state(next)?;
+        Ok(removed)
+    }
+
+    /// Sets the number of cosignatures every hospital's checkpoints need.
+    pub fn set_quorum(&mut self, quorum: u8) -> Result<()> {
+        let mut next = self.state.clone();
+        next.quorum = quorum;
+        self.replace_state(next)
+    }
+
+    /// Sets (or with `None` clears) the URL the signed list is published at.
+    pub fn set_publish_url(&mut self, url: Option<String>) -> Result<()> {
+        let mut next = self.state.clone();
+        next.publish_url = url;
+        self.replace_state(next)
+    }
+
+    /// Keeps `next` if the list it would sign is valid.
+    fn replace_state(&mut self, next: State) -> Result<()> {
+        build_list(&next, NumericDate::now(), 1)?;
+        self.state = next;
+        self.save()
+    }
+
+    /// Removes a member (and any witness it runs).
     pub fn remove(&mut self, id: &str) -> Result<Member> {
-        let pos = self
-            .state
+        let mut next = self.state.clone();
+        let pos = next
             .hospitals
             .iter()
             .position(|m| m.id == id)
             .ok_or_else(|| AuthorityError::UnknownHospital(id.to_owned()))?;
-        let removed = self.state.hospitals.remove(pos);
-        self.save()?;
+        let removed = next.hospitals.remove(pos);
+        next.witnesses.retain(|w| w.operator.as_deref() != Some(id));
+        self.replace_state(next)?;
         Ok(removed)
     }
 
@@ -290,6 +402,7 @@ impl Authority {
             .map_err(|e| AuthorityError::Invalid(format!("self-check failed: {e}")))?;
         self.state = next;
         self.save()?;
+        write_atomic(&self.dir.join(PUBLISHED_FILE), text.as_bytes())?;
         Ok(Signed { text, list })
     }
 
@@ -306,7 +419,17 @@ fn build_list(state: &State, now: NumericDate, valid_days: u32) -> Result<TrustL
         .iter()
         .map(Member::to_hospital)
         .collect::<Result<Vec<_>>>()?;
+    let witnesses = state
+        .witnesses
+        .iter()
+        .map(WitnessMember::to_trusted)
+        .collect::<Result<Vec<_>>>()?;
     let list = TrustList {
+        witnessing: Witnessing {
+            witnesses,
+            quorum: state.quorum,
+        },
+        publish_url: state.publish_url.clone(),
         authority: state.authority.clone(),
         sequence: state.sequence,
         issued_at: now,

@@ -5,7 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
-use spondon_authority::{Authority, MAX_JWKS_BYTES, Member, parse_jwks, write_atomic};
+use spondon_authority::{
+    Authority, MAX_JWKS_BYTES, Member, WitnessMember, parse_jwks, write_atomic,
+};
+
+mod serve;
 use spondon_core::time::NumericDate;
 
 /// Keeps the consortium's root key and signs the trust list of member hospitals that wallets and
@@ -80,6 +84,47 @@ enum Command {
         #[arg(long, default_value_t = 90)]
         valid_days: u32,
     },
+    /// Adds a witness of the members' logs. Takes effect at the next `sign`.
+    AddWitness {
+        #[arg(long, env = "SPONDON_AUTHORITY_DATA")]
+        data: PathBuf,
+        /// The witness's cosignature key, `name+keyid+key` (a peer's `witness_vkey`).
+        #[arg(long)]
+        vkey: String,
+        /// The member hospital that runs this witness (its cosignatures never count for that
+        /// hospital's own log).
+        #[arg(long)]
+        operator: Option<String>,
+    },
+    /// Removes a witness by its key name. Takes effect at the next `sign`.
+    RemoveWitness {
+        #[arg(long, env = "SPONDON_AUTHORITY_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// Sets how many witness cosignatures each hospital's checkpoints need (0: none required).
+    Quorum {
+        #[arg(long, env = "SPONDON_AUTHORITY_DATA")]
+        data: PathBuf,
+        /// Cosignatures from distinct witnesses the hospital does not run.
+        count: u8,
+    },
+    /// Sets the URL where the signed list is published (wallets refresh from it), or `none`.
+    PublishUrl {
+        #[arg(long, env = "SPONDON_AUTHORITY_DATA")]
+        data: PathBuf,
+        /// `https://…` (or `http://` on a private network), or `none` to clear it.
+        url: String,
+    },
+    /// Serves the last signed list at `GET /trust-list` and the root key at `GET /root.jwk`.
+    Serve {
+        #[arg(long, env = "SPONDON_AUTHORITY_DATA")]
+        data: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+    },
     /// Shows the members, the last sequence number and the root key.
     Show {
         #[arg(long, env = "SPONDON_AUTHORITY_DATA")]
@@ -153,6 +198,42 @@ fn run(cli: Cli) -> Result<()> {
                 m.id, m.name
             );
         }
+        Command::AddWitness {
+            data,
+            vkey,
+            operator,
+        } => {
+            let mut a = Authority::open(&data)?;
+            let name = a.add_witness(WitnessMember { vkey, operator })?;
+            println!("Added witness {name:?}. Run `spondon-authority sign` to publish.");
+        }
+        Command::RemoveWitness { data, name } => {
+            let mut a = Authority::open(&data)?;
+            a.remove_witness(&name)?;
+            println!("Removed witness {name:?}. Run `spondon-authority sign` to publish.");
+        }
+        Command::Quorum { data, count } => {
+            let mut a = Authority::open(&data)?;
+            a.set_quorum(count)?;
+            println!(
+                "Each hospital's checkpoints now need {count} witness cosignature(s). Run `spondon-authority sign` to publish."
+            );
+        }
+        Command::PublishUrl { data, url } => {
+            let mut a = Authority::open(&data)?;
+            let url = (url != "none").then_some(url);
+            a.set_publish_url(url.clone())?;
+            match url {
+                Some(u) => println!(
+                    "Wallets will refresh the list from {u}. Run `spondon-authority sign` to publish."
+                ),
+                None => println!("Publish URL cleared. Run `spondon-authority sign` to publish."),
+            }
+        }
+        Command::Serve { data, listen } => {
+            Authority::open(&data)?;
+            serve::run(&data, listen)?;
+        }
         Command::Sign {
             data,
             out,
@@ -176,6 +257,9 @@ fn run(cli: Cli) -> Result<()> {
                     "sequence": a.sequence(),
                     "root_key": a.root_jwk(),
                     "hospitals": a.members(),
+                    "witnesses": a.witnesses(),
+                    "quorum": a.quorum(),
+                    "publish_url": a.publish_url(),
                 });
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -187,6 +271,19 @@ fn run(cli: Cli) -> Result<()> {
                 );
                 for m in a.members() {
                     println!("  {:<16} {}  {}", m.id, m.name, m.peer_url);
+                }
+                if !a.witnesses().is_empty() {
+                    println!("Witnesses (quorum {}):", a.quorum());
+                    for w in a.witnesses() {
+                        let name = w.vkey.split('+').next().unwrap_or_default();
+                        match &w.operator {
+                            Some(op) => println!("  {name}  run by {op}"),
+                            None => println!("  {name}"),
+                        }
+                    }
+                }
+                if let Some(u) = a.publish_url() {
+                    println!("Published at {u}");
                 }
             }
         }

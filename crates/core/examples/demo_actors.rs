@@ -39,6 +39,8 @@ fn main() -> Result<()> {
     let labaid_records = Es256KeyPair::generate()?;
     let labaid_log = Ed25519KeyPair::generate()?;
     let trust_list = TrustList {
+        witnessing: Default::default(),
+        publish_url: None,
         authority: "DGHS Spondon Root (demo)".into(),
         sequence: 1,
         issued_at: now,

@@ -98,6 +98,8 @@ fn typical_grant(k: &Keys) -> Grant {
 
 fn trust_list(k: &Keys) -> Result<TrustList> {
     Ok(TrustList {
+        witnessing: Default::default(),
+        publish_url: None,
         authority: "DGHS Spondon Root".into(),
         sequence: 7,
         issued_at: NOW.saturating_add(-DAY),

@@ -40,6 +40,8 @@ fn typical_grant(patient: &Es256KeyPair, doctor: &Es256KeyPair) -> Grant {
 
 fn trust_list(hospital: &Es256KeyPair) -> TrustList {
     TrustList {
+        witnessing: Default::default(),
+        publish_url: None,
         authority: "DGHS".into(),
         sequence: 7,
         issued_at: NOW,

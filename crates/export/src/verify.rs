@@ -12,7 +12,7 @@ use spondon_core::shc::{self, Directory, ParsedCard, VerifyOptions};
 use spondon_core::token::TrustList;
 use spondon_ledger::entry::{EntryKind, Opening};
 use spondon_ledger::note::{Note, Verifier};
-use spondon_ledger::{ProofBundle, VerifiedBundle};
+use spondon_ledger::{ProofBundle, VerifiedBundle, WitnessPolicy};
 
 use crate::{Export, ExportError};
 
@@ -25,6 +25,9 @@ pub struct LogAnchor {
     pub origin: String,
     /// The log's checkpoint key.
     pub key: Verifier,
+    /// The trust list's witnessing policy for this log; `None`: the anchors' global
+    /// `witnesses` and `min_cosignatures` apply.
+    pub policy: Option<WitnessPolicy>,
 }
 
 /// What an export is checked against.
@@ -61,7 +64,23 @@ impl Anchors {
                     .add_key(&hospital.peer_url, key.to_jwk())
                     .map_err(|e| bad(e.to_string()))?;
             }
-            self.add_log(&hospital.peer_url, &hospital.log_origin, hospital.log_key)?;
+            self.add_trust_list_log(list, hospital)?;
+        }
+        Ok(())
+    }
+
+    /// Trusts `hospital`'s log with the trust list's witnessing policy for it: a checkpoint
+    /// short of the quorum is reported (`log_not_witnessed`), a bad cosignature refused.
+    pub fn add_trust_list_log(
+        &mut self,
+        list: &TrustList,
+        hospital: &spondon_core::token::Hospital,
+    ) -> Result<(), ExportError> {
+        let policy = WitnessPolicy::for_hospital(list, hospital)
+            .map_err(|e| ExportError::Anchors(format!("witnesses of {:?}: {e}", hospital.id)))?;
+        self.add_log(&hospital.peer_url, &hospital.log_origin, hospital.log_key)?;
+        if let Some(last) = self.logs.last_mut() {
+            last.policy = Some(policy);
         }
         Ok(())
     }
@@ -79,6 +98,7 @@ impl Anchors {
             issuer: issuer.to_owned(),
             origin: origin.to_owned(),
             key,
+            policy: None,
         });
         Ok(())
     }
@@ -115,6 +135,8 @@ pub struct LogInclusion {
     pub checkpoint_size: u64,
     /// Cosignatures on that checkpoint from trusted witnesses.
     pub witness_cosignatures: usize,
+    /// Cosignatures the trust list requires of this log's checkpoints (0: none).
+    pub witness_quorum: usize,
     /// Other signature lines on the checkpoint (unknown witnesses; not verified).
     pub other_signatures: usize,
 }
@@ -214,7 +236,18 @@ pub fn verify_export(export: &Export, anchors: &Anchors, now: NumericDate) -> Ex
                         iss,
                         anchors,
                     ) {
-                        Ok(inclusion) => report.log = Some(inclusion),
+                        Ok(inclusion) => {
+                            if inclusion.witness_cosignatures < inclusion.witness_quorum {
+                                report.warnings.push(problem(
+                                    "log_not_witnessed",
+                                    format!(
+                                        "the log checkpoint carries {} of the {} witness cosignatures the trust list requires: so far only the hospital vouches that this entry is in the log everyone sees",
+                                        inclusion.witness_cosignatures, inclusion.witness_quorum
+                                    ),
+                                ));
+                            }
+                            report.log = Some(inclusion);
+                        }
                         Err(p) => {
                             report.valid = false;
                             report.errors.push(p);
@@ -314,12 +347,12 @@ fn check_proof(
     let mut last = None;
     let mut verified: Option<(&LogAnchor, VerifiedBundle)> = None;
     for log in anchors.logs_of(issuer) {
-        match bundle.verify(
-            &log.origin,
-            std::slice::from_ref(&log.key),
-            &anchors.witnesses,
-            anchors.min_cosignatures,
-        ) {
+        // Under a trust-list policy a short count is reported, not fatal; a global minimum is.
+        let (witnesses, min) = match &log.policy {
+            Some(p) => (p.witnesses(), 0),
+            None => (&anchors.witnesses[..], anchors.min_cosignatures),
+        };
+        match bundle.verify(&log.origin, std::slice::from_ref(&log.key), witnesses, min) {
             Ok(v) => {
                 verified = Some((log, v));
                 break;
@@ -370,6 +403,7 @@ fn check_proof(
         logged_at: v.entry.time.seconds(),
         checkpoint_size: v.checkpoint.size,
         witness_cosignatures: v.cosignatures,
+        witness_quorum: log.policy.as_ref().map(WitnessPolicy::quorum).unwrap_or(0),
         other_signatures,
     })
 }

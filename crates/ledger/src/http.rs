@@ -23,11 +23,31 @@ pub fn tiles_router(log: Arc<Log>) -> Router {
         .with_state(log)
 }
 
-/// A witness's `POST /add-checkpoint`.
+/// A witness's `POST /add-checkpoint`, and `GET /forks`: the evidence of every fork it refused
+/// (JSON, newest first).
 pub fn witness_router(witness: Arc<Witness>) -> Router {
     Router::new()
         .route("/add-checkpoint", post(add_checkpoint))
+        .route("/forks", get(forks))
         .with_state(witness)
+}
+
+async fn forks(State(witness): State<Arc<Witness>>) -> Response {
+    match witness.forks().await {
+        Ok(list) => match serde_json::to_string(&serde_json::json!({ "forks": list })) {
+            Ok(body) => text(StatusCode::OK, body, "application/json"),
+            Err(_) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error\n".into(),
+                "text/plain; charset=utf-8",
+            ),
+        },
+        Err(_) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "witness storage failed\n".into(),
+            "text/plain; charset=utf-8",
+        ),
+    }
 }
 
 fn text(status: StatusCode, body: String, content_type: &'static str) -> Response {

@@ -6,6 +6,7 @@
 //! - [`witness`]: C2SP `tlog-witness` `add-checkpoint` semantics.
 //! - [`http`]: axum routers for the `tlog-tiles` read API and the witness.
 //! - [`entry`], [`bundle`]: typed entries with salted commitments; offline proof bundles.
+//! - [`policy`]: the trust list's witness quorum applied to a checkpoint.
 //!
 //! `storage`, `witness` and `http` need the default `server` feature; the rest (verification)
 //! builds without it.
@@ -16,6 +17,7 @@ pub mod entry;
 pub mod files;
 pub mod merkle;
 pub mod note;
+pub mod policy;
 
 #[cfg(feature = "server")]
 pub mod http;
@@ -29,6 +31,7 @@ pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 pub use entry::{EntryKind, LogEntry, Opening};
 pub use merkle::{Hash, ProofError};
 pub use note::{Note, NoteError, NoteSignature, Signer, Verifier};
+pub use policy::{WitnessPolicy, Witnessed};
 #[cfg(feature = "server")]
 pub use storage::{Appended, Database, IntegrityCheck, LedgerError, Log};
 #[cfg(feature = "server")]

@@ -119,6 +119,8 @@ const SQLITE_SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS ledger_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, root BLOB NOT NULL, note TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS ledger_cosignatures (size INTEGER NOT NULL, root BLOB NOT NULL, name TEXT NOT NULL, key_id INTEGER NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, name, key_id))",
     "CREATE TABLE IF NOT EXISTS witness_state (origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL, note TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS witness_forks (id INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL, at INTEGER NOT NULL, kind TEXT NOT NULL, cosigned TEXT NOT NULL, refused TEXT NOT NULL)",
     "CREATE TRIGGER IF NOT EXISTS ledger_entries_insert_only_u BEFORE UPDATE ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger_entries is insert-only'); END",
     "CREATE TRIGGER IF NOT EXISTS ledger_entries_insert_only_d BEFORE DELETE ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger_entries is insert-only'); END",
     "CREATE TRIGGER IF NOT EXISTS ledger_hashes_insert_only_u BEFORE UPDATE ON ledger_hashes BEGIN SELECT RAISE(ABORT, 'ledger_hashes is insert-only'); END",
@@ -132,6 +134,8 @@ const POSTGRES_SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS ledger_checkpoint (id BIGINT PRIMARY KEY CHECK (id = 1), size BIGINT NOT NULL, root BYTEA NOT NULL, note TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS ledger_cosignatures (size BIGINT NOT NULL, root BYTEA NOT NULL, name TEXT NOT NULL, key_id BIGINT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, name, key_id))",
     "CREATE TABLE IF NOT EXISTS witness_state (origin TEXT PRIMARY KEY, size BIGINT NOT NULL, root BYTEA NOT NULL, note TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_checkpoints (size BIGINT PRIMARY KEY, root BYTEA NOT NULL, note TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS witness_forks (id BIGSERIAL PRIMARY KEY, origin TEXT NOT NULL, at BIGINT NOT NULL, kind TEXT NOT NULL, cosigned TEXT NOT NULL, refused TEXT NOT NULL)",
     "CREATE OR REPLACE FUNCTION ledger_insert_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '% is insert-only', TG_TABLE_NAME; END $$",
     "CREATE OR REPLACE TRIGGER ledger_entries_insert_only BEFORE UPDATE OR DELETE ON ledger_entries FOR EACH ROW EXECUTE FUNCTION ledger_insert_only()",
     "CREATE OR REPLACE TRIGGER ledger_hashes_insert_only BEFORE UPDATE OR DELETE ON ledger_hashes FOR EACH ROW EXECUTE FUNCTION ledger_insert_only()",
@@ -732,6 +736,10 @@ impl Log {
         if done != 1 {
             return Err(LedgerError::CheckpointRace);
         }
+        // Kept so that a reader can later be proven against an older checkpoint once witnesses
+        // have cosigned it (the single row above only holds the newest).
+        on_db!(&self.db, p => sqlx::query("INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING")
+            .bind(to_i64(size)?).bind(&root[..]).bind(&text).execute(p).await?.rows_affected());
         if let Ok(mut s) = self.signed.lock() {
             *s = Some((size, root));
         }
@@ -784,6 +792,40 @@ impl Log {
             note.push_str(&r);
         }
         Ok(note)
+    }
+
+    /// The newest checkpoint carrying at least `min` cosignatures from distinct witnesses, with
+    /// them all (the log verified each when it stored it): `(size, note)`. Only checkpoints
+    /// signed since the history was kept are found; `None` if none qualifies yet.
+    pub async fn witnessed_checkpoint(&self, min: usize) -> Result<Option<(u64, String)>> {
+        // The newest sizes first; witnesses cosign recent checkpoints, so a short scan suffices.
+        let rows: Vec<(i64, Vec<u8>, String)> = on_db!(&self.db, p => sqlx::query("SELECT c.size, c.root, c.line FROM ledger_cosignatures c WHERE c.size IN (SELECT DISTINCT size FROM ledger_cosignatures ORDER BY size DESC LIMIT 256) ORDER BY c.size DESC, c.name, c.key_id")
+            .fetch_all(p).await?
+            .into_iter().map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<std::result::Result<Vec<_>, _>>()?);
+        let mut i = 0;
+        while i < rows.len() {
+            let (size, root) = (rows[i].0, rows[i].1.clone());
+            let group: Vec<&String> = rows[i..]
+                .iter()
+                .take_while(|r| r.0 == size && r.1 == root)
+                .map(|r| &r.2)
+                .collect();
+            i += group.len();
+            if group.len() < min.max(1) {
+                continue;
+            }
+            let note: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT note FROM ledger_checkpoints WHERE size = $1 AND root = $2")
+                .bind(size).bind(&root[..]).fetch_optional(p).await?
+                .map(|r| r.try_get(0)).transpose()?);
+            if let Some(mut note) = note {
+                for line in group {
+                    note.push_str(line);
+                }
+                return Ok(Some((to_u64(size)?, note)));
+            }
+        }
+        Ok(None)
     }
 
     /// The body of a C2SP `tlog-witness` `add-checkpoint` request from `old_size` (the size the

@@ -142,6 +142,26 @@ impl AddCheckpoint {
     }
 }
 
+/// What a witness keeps of a checkpoint it refused as a fork: the log's own signed notes, so
+/// anyone holding the log's key can check that the log signed two histories.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ForkEvidence {
+    pub id: i64,
+    pub origin: String,
+    /// When it was refused (Unix seconds).
+    pub at: i64,
+    /// `fork` (same size, another root: proven) or `inconsistent` (the consistency proof from
+    /// the cosigned size does not verify).
+    pub kind: String,
+    /// The signed note this witness had cosigned for the log.
+    pub cosigned: String,
+    /// The refused `add-checkpoint` request: old size, proof lines and the signed note.
+    pub refused: String,
+}
+
+/// The most fork records [`Witness::forks`] returns.
+pub const MAX_FORKS_LISTED: i64 = 100;
+
 /// A witness: its cosigning key, the logs it follows, and its state in a database.
 #[derive(Debug)]
 pub struct Witness {
@@ -243,6 +263,8 @@ impl Witness {
             }
         } else if req.old_size == cp.size {
             if cp.root != latest_root {
+                self.keep_evidence(&cp.origin, "fork", current.as_ref(), body)
+                    .await?;
                 return Err(WitnessError::Fork(cp.size));
             }
             if !req.proof.is_empty() {
@@ -252,8 +274,17 @@ impl Witness {
                 }));
             }
         } else {
-            merkle::verify_consistency(req.old_size, cp.size, &req.proof, &latest_root, &cp.root)
-                .map_err(WitnessError::BadProof)?;
+            if let Err(e) = merkle::verify_consistency(
+                req.old_size,
+                cp.size,
+                &req.proof,
+                &latest_root,
+                &cp.root,
+            ) {
+                self.keep_evidence(&cp.origin, "inconsistent", current.as_ref(), body)
+                    .await?;
+                return Err(WitnessError::BadProof(e));
+            }
         }
         self.persist(
             &cp.origin,
@@ -262,7 +293,7 @@ impl Witness {
             &latest_root,
             cp.size,
             &cp.root,
-            &req.note.text,
+            &req.note.to_text(),
         )
         .await?;
         let now = u64::try_from(spondon_core::NumericDate::now().0)
@@ -273,6 +304,72 @@ impl Witness {
             .sign(&req.note.text, now)
             .map_err(|e| WitnessError::Storage(LedgerError::Note(e)))?;
         Ok(sig.to_line())
+    }
+
+    /// Records a refused checkpoint with the one this witness had cosigned.
+    async fn keep_evidence(
+        &self,
+        origin: &str,
+        kind: &str,
+        cosigned: Option<&(u64, Hash, String)>,
+        refused: &[u8],
+    ) -> Result<(), WitnessError> {
+        let cosigned = cosigned.map(|c| c.2.as_str()).unwrap_or_default();
+        let refused = String::from_utf8_lossy(refused);
+        let at = spondon_core::NumericDate::now().seconds();
+        let q = "INSERT INTO witness_forks (origin, at, kind, cosigned, refused) VALUES ($1, $2, $3, $4, $5)";
+        match &self.db {
+            Database::Sqlite(p) => {
+                sqlx::query(q)
+                    .bind(origin)
+                    .bind(at)
+                    .bind(kind)
+                    .bind(cosigned)
+                    .bind(&*refused)
+                    .execute(p)
+                    .await?;
+            }
+            Database::Postgres(p) => {
+                sqlx::query(q)
+                    .bind(origin)
+                    .bind(at)
+                    .bind(kind)
+                    .bind(cosigned)
+                    .bind(&*refused)
+                    .execute(p)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The evidence of refused forks, newest first (at most [`MAX_FORKS_LISTED`]).
+    pub async fn forks(&self) -> Result<Vec<ForkEvidence>, WitnessError> {
+        let q = "SELECT id, origin, at, kind, cosigned, refused FROM witness_forks ORDER BY id DESC LIMIT $1";
+        macro_rules! read {
+            ($p:expr) => {
+                sqlx::query(q)
+                    .bind(MAX_FORKS_LISTED)
+                    .fetch_all($p)
+                    .await?
+                    .into_iter()
+                    .map(|r| {
+                        Ok::<_, sqlx::Error>(ForkEvidence {
+                            id: r.try_get(0)?,
+                            origin: r.try_get(1)?,
+                            at: r.try_get(2)?,
+                            kind: r.try_get(3)?,
+                            cosigned: r.try_get(4)?,
+                            refused: r.try_get(5)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+        }
+        Ok(match &self.db {
+            Database::Sqlite(p) => read!(p),
+            Database::Postgres(p) => read!(p),
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

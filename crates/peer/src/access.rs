@@ -118,6 +118,9 @@ pub struct RevokeRequest {
 pub struct ReceiptsRequest {
     #[serde(default)]
     pub since: u64,
+    /// The tree size of the checkpoint the wallet last accepted (0 for none).
+    #[serde(default)]
+    pub known_size: u64,
 }
 
 /// One access receipt: the committed event, its opening and its inclusion proof.
@@ -139,6 +142,8 @@ pub struct Receipts {
     pub cursor: u64,
     pub checkpoint: String,
     pub tree_size: u64,
+    /// Consistency proof from `known_size` to `tree_size`.
+    pub consistency_proof: Vec<String>,
 }
 
 impl Peer {
@@ -682,6 +687,12 @@ impl Peer {
         let health_id = self.enrolled_patient(&key).await?;
         let since = crate::peer::cursor(req.since, "since")?;
         let (size, checkpoint) = self.current_checkpoint().await?;
+        if req.known_size > size {
+            return Err(PeerError::field(
+                "known_size",
+                "is larger than the log's signed size",
+            ));
+        }
         type Row = (i64, String, Vec<u8>, i64);
         let rows: Vec<Row> = on_db!(&self.db, p => sqlx::query("SELECT seq, payload, salt, log_index FROM peer_access_events WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT 500")
             .bind(&health_id).bind(since).bind(to_i64(size)?)
@@ -706,11 +717,13 @@ impl Peer {
                 inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
             });
         }
+        let consistency = self.log.consistency_proof(req.known_size, size).await?;
         Ok(Receipts {
             receipts,
             cursor,
             checkpoint,
             tree_size: size,
+            consistency_proof: consistency.iter().map(|h| b64(h)).collect(),
         })
     }
 }

@@ -57,6 +57,8 @@ pub enum PeerError {
     AlreadyRevoked,
     #[error("no such resource")]
     NotFound,
+    #[error("no checkpoint of this log carries {0} witness cosignatures yet")]
+    NotWitnessed(u8),
     #[error("this request must carry a Spondon-Signature header")]
     SignatureRequired,
     #[error("signed request rejected: {0}")]
@@ -145,6 +147,7 @@ impl PeerError {
             PeerError::BadSupersede => "bad_supersede",
             PeerError::InvalidFhir(_) => "invalid_fhir",
             PeerError::NotFound => "not_found",
+            PeerError::NotWitnessed(_) => "not_witnessed",
             PeerError::AlreadyRevoked => "already_revoked",
             PeerError::SignatureRequired => "signature_required",
             PeerError::Token(e) => e.code(),
@@ -214,7 +217,8 @@ impl PeerError {
             PeerError::UnknownPatient
             | PeerError::UnknownDoctor
             | PeerError::UnknownRecord
-            | PeerError::NotFound => StatusCode::NOT_FOUND,
+            | PeerError::NotFound
+            | PeerError::NotWitnessed(_) => StatusCode::NOT_FOUND,
             PeerError::DuplicatePatient | PeerError::DuplicateDoctor => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }

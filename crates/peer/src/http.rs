@@ -17,7 +17,7 @@ use crate::access::{
 };
 use crate::error::{PeerError, Result, problem};
 use crate::fhir_api::DetailsUpdate;
-use crate::patient::{EnrollRequest, PullRequest, RequestParts};
+use crate::patient::{EnrollRequest, ProofsRequest, PullRequest, RequestParts};
 use crate::peer::Peer;
 use crate::records::IssueRequest;
 use crate::registry::{NewDoctor, NewPatient};
@@ -66,6 +66,7 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/patient/enroll", "Redeem an enrollment code: bind the signing key (Spondon-Signature) to the Health ID", staff = false, body = true),
     route!("post", "/patient/records", "Incremental pull of the signing patient's records with log proofs (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/receipts", "The signing patient's access receipts with log proofs (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/patient/proofs", "Inclusion proofs against the newest checkpoint with enough witness cosignatures (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/revocations", "Register a revocation, effective at once (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/grant-passcodes", "Register the passcode verifier of a bearer grant (Spondon-Signature by the grant's patient key); once per grant", staff = false, body = true),
     route!("post", "/patient/details", "The signing patient updates phone, district or upazila (Spondon-Signature)", staff = false, body = true),
@@ -80,6 +81,7 @@ pub const LEDGER_ROUTES: &[RouteDoc] = &[
     route!("get", "/checkpoint", "The log's latest cosigned checkpoint (C2SP tlog-checkpoint)", staff = false, body = false),
     route!("get", "/tile/{path}", "A tlog-tiles tile or entry bundle", staff = false, body = false),
     route!("post", "/witness/add-checkpoint", "C2SP tlog-witness add-checkpoint", staff = false, body = false),
+    route!("get", "/witness/forks", "Evidence of every fork this witness refused: both signed checkpoints (JSON, newest first)", staff = false, body = false),
 ];
 
 fn handler(path: &str) -> MethodRouter<AppState> {
@@ -97,6 +99,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/patient/enroll" => post(enroll),
         "/patient/records" => post(pull),
         "/patient/receipts" => post(receipts),
+        "/patient/proofs" => post(proofs),
         "/patient/revocations" => post(revoke),
         "/patient/grant-passcodes" => post(register_passcode),
         "/patient/details" => post(update_details),
@@ -536,6 +539,11 @@ async fn pull(State(peer): State<AppState>, req: Signed<PullRequest>) -> Result<
 
 async fn receipts(State(peer): State<AppState>, req: Signed<ReceiptsRequest>) -> Result<Response> {
     let out = peer.receipts(&req.parts(), &req.body).await?;
+    Ok(no_store(json_response(StatusCode::OK, &out)))
+}
+
+async fn proofs(State(peer): State<AppState>, req: Signed<ProofsRequest>) -> Result<Response> {
+    let out = peer.witnessed_proofs(&req.parts(), &req.body).await?;
     Ok(no_store(json_response(StatusCode::OK, &out)))
 }
 

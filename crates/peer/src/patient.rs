@@ -66,6 +66,41 @@ pub struct PullRequest {
     pub known_size: u64,
 }
 
+/// Most log entries one proofs request may name.
+pub const MAX_PROOFS: usize = 1000;
+
+/// A request for inclusion proofs against the newest witnessed checkpoint.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ProofsRequest {
+    /// The log entries to prove (at most [`MAX_PROOFS`]).
+    pub log_indices: Vec<u64>,
+    /// Cosignatures the checkpoint must carry (the trust list's quorum), 1..=255.
+    pub min_cosignatures: u8,
+    /// The tree size of the checkpoint the wallet last accepted (0 for none).
+    #[serde(default)]
+    pub known_size: u64,
+}
+
+/// One entry's inclusion proof.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryProof {
+    pub log_index: u64,
+    pub inclusion_proof: Vec<String>,
+}
+
+/// Inclusion proofs against the newest checkpoint carrying the cosignatures asked for.
+#[derive(Debug, Clone, Serialize)]
+pub struct WitnessedProofs {
+    /// The checkpoint with its cosignatures.
+    pub checkpoint: String,
+    pub tree_size: u64,
+    /// Consistency proof between `known_size` and `tree_size`, from the smaller to the larger.
+    pub consistency_proof: Vec<String>,
+    /// Proofs for the requested entries inside the checkpoint (entries beyond it are left out).
+    pub proofs: Vec<EntryProof>,
+}
+
 /// One record in a pull, with what the wallet needs to check it offline.
 #[derive(Debug, Clone, Serialize)]
 pub struct PulledRecord {
@@ -336,6 +371,58 @@ impl Peer {
             .bind(key.kid()).fetch_optional(p).await?
             .map(|r| r.try_get(0)).transpose()?);
         hid.ok_or(PeerError::NotEnrolled)
+    }
+
+    /// Inclusion proofs against the newest checkpoint that carries `min_cosignatures`, for a
+    /// wallet upgrading proofs it received before witnesses had cosigned. Merkle hashes only:
+    /// nothing here is secret (the tiles are public), but the caller must be an enrolled patient.
+    pub async fn witnessed_proofs(
+        &self,
+        parts: &RequestParts<'_>,
+        req: &ProofsRequest,
+    ) -> Result<WitnessedProofs> {
+        let key = self.check_signed(parts).await?;
+        self.enrolled_patient(&key).await?;
+        if req.min_cosignatures == 0 {
+            return Err(PeerError::field("min_cosignatures", "must be 1..=255"));
+        }
+        if req.log_indices.len() > MAX_PROOFS {
+            return Err(PeerError::field(
+                "log_indices",
+                format!("at most {MAX_PROOFS} per request"),
+            ));
+        }
+        let (latest, _) = self.current_checkpoint().await?;
+        if req.known_size > latest {
+            return Err(PeerError::field(
+                "known_size",
+                "is larger than the log's signed size",
+            ));
+        }
+        let (size, checkpoint) = self
+            .log
+            .witnessed_checkpoint(usize::from(req.min_cosignatures))
+            .await?
+            .ok_or(PeerError::NotWitnessed(req.min_cosignatures))?;
+        let (lo, hi) = (req.known_size.min(size), req.known_size.max(size));
+        let consistency = self.log.consistency_proof(lo, hi).await?;
+        let mut indices = req.log_indices.clone();
+        indices.sort_unstable();
+        indices.dedup();
+        let mut proofs = Vec::with_capacity(indices.len());
+        for i in indices.into_iter().filter(|i| *i < size) {
+            let (_, proof) = self.log.inclusion_proof(i, size).await?;
+            proofs.push(EntryProof {
+                log_index: i,
+                inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
+            });
+        }
+        Ok(WitnessedProofs {
+            checkpoint,
+            tree_size: size,
+            consistency_proof: consistency.iter().map(|h| b64(h)).collect(),
+            proofs,
+        })
     }
 
     /// The incremental pull of the patient whose enrolled key signed the request.

@@ -137,6 +137,8 @@ async fn main() -> Result<()> {
     let now = NumericDate::now();
     let root = Es256KeyPair::generate()?;
     let list = TrustList {
+        witnessing: Default::default(),
+        publish_url: None,
         authority: "DGHS Spondon Root (load test)".into(),
         sequence: 1,
         issued_at: now,

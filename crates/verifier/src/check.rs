@@ -347,8 +347,9 @@ pub fn export_anchors(trust: &Trust) -> spondon_export::Anchors {
     };
     if let Some(list) = &trust.trust_list {
         for h in &list.hospitals {
-            // A log name the ledger refuses cannot have signed anything: leave it out.
-            let _ = anchors.add_log(&h.peer_url, &h.log_origin, h.log_key);
+            // A log name the ledger refuses cannot have signed anything: leave it out. Each log
+            // is checked with the trust list's witnessing policy for it.
+            let _ = anchors.add_trust_list_log(list, h);
         }
     }
     anchors

@@ -171,6 +171,17 @@ impl Report {
                     "; cosigned by {t} trusted witness(es), {o} other cosignature(s) not checked"
                 ),
             };
+            if log.witness_quorum > 0 {
+                let _ = if trusted >= log.witness_quorum {
+                    write!(line, " (the trust list requires {})", log.witness_quorum)
+                } else {
+                    write!(
+                        line,
+                        " (NOT WITNESSED: the trust list requires {})",
+                        log.witness_quorum
+                    )
+                };
+            }
             let _ = writeln!(out, "  logged:      {line}");
         }
         if !self.shared.is_empty() {

@@ -90,6 +90,8 @@ async fn main() {
     let now = NumericDate::now();
     let v = spondon_ledger::Verifier::from_vkey(&peer.log_vkey()).unwrap();
     let list = TrustList {
+        witnessing: Default::default(),
+        publish_url: None,
         authority: "DGHS".into(),
         sequence: 1,
         issued_at: now,

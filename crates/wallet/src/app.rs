@@ -53,6 +53,9 @@ impl From<&Violation> for api::Violation {
             Violation::TamperedReceipt { log_index, reason } => {
                 api::Violation::TamperedReceipt { log_index, reason }
             }
+            Violation::TrustListRollback { pinned, published } => {
+                api::Violation::TrustListRollback { pinned, published }
+            }
         }
     }
 }
@@ -472,7 +475,9 @@ impl SyncTracker {
     pub fn update(&mut self, e: &SyncEvent) -> api::event::SyncProgress {
         use api::event::PeerSyncState as S;
         match e {
-            SyncEvent::Started { .. } => {}
+            SyncEvent::Started { .. }
+            | SyncEvent::Witnessed { .. }
+            | SyncEvent::TrustList { .. } => {}
             SyncEvent::Records { peer, done, more } => {
                 let p = self.peer(peer);
                 p.state = S::Running;

@@ -449,6 +449,15 @@ fn proof_view(
     let card = ParsedCard::parse(&r.jws).ok()?;
     let note = spondon_ledger::Note::parse(r.checkpoint.as_deref()?.as_bytes()).ok()?;
     let cp = spondon_ledger::Checkpoint::from_text(&note.text).ok()?;
+    // A cosigner counts when the trust list names it as a witness of this hospital's log and
+    // its cosignature verifies.
+    let hospital = list.and_then(|l| l.hospitals.iter().find(|h| h.log_origin == cp.origin));
+    let counting: Vec<spondon_ledger::Verifier> = match (list, hospital) {
+        (Some(l), Some(h)) => spondon_ledger::WitnessPolicy::for_hospital(l, h)
+            .map(|p| p.witnesses().to_vec())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
     let mut witnesses = Vec::new();
     for sig in &note.signatures {
         if sig.name == cp.origin
@@ -458,10 +467,10 @@ fn proof_view(
         {
             continue;
         }
-        let verified = list
-            .and_then(|l| l.hospitals.iter().find(|h| h.log_origin == sig.name))
-            .and_then(|h| spondon_ledger::Verifier::cosignature_v1(&sig.name, h.log_key).ok())
-            .is_some_and(|v| note.verify(&[v]).is_ok());
+        let verified = counting
+            .iter()
+            .filter(|v| v.name() == sig.name && v.key_id() == sig.key_id)
+            .any(|v| note.verify(std::slice::from_ref(v)).is_ok());
         witnesses.push((sig.name.clone(), verified));
     }
     Some(ProofView {

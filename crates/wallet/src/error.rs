@@ -115,6 +115,9 @@ pub enum Violation {
     /// A receipt fails verification.
     #[error("served a tampered access receipt (log index {log_index}): {reason}")]
     TamperedReceipt { log_index: u64, reason: String },
+    /// The authority's publish URL serves a trust list older than the pinned one.
+    #[error("published trust list #{published}, older than the pinned #{pinned}")]
+    TrustListRollback { pinned: u64, published: u64 },
 }
 
 impl WalletError {

@@ -145,6 +145,7 @@ impl Wallet {
                 inclusion_proof: vec![],
                 checkpoint: None,
                 trust,
+                witnessed: false,
             });
         }
         let mut writes = Vec::new();

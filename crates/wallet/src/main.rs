@@ -632,6 +632,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     SyncEvent::PeerFailed { peer, error, .. } => {
                         b2.println(format!("{peer}: {error}"))
                     }
+                    SyncEvent::Witnessed { peer, upgraded } => b2.println(format!(
+                        "{peer}: {upgraded} proofs upgraded to a witnessed checkpoint"
+                    )),
                     _ => {}
                 })
                 .await?;
@@ -639,6 +642,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if out.json {
                 print_json(&report)?;
             } else {
+                use spondon_wallet::sync::TrustListRefresh as T;
+                match &report.trust_list {
+                    Some(T::Updated { sequence }) => {
+                        println!("Trust list #{sequence} installed from the authority.")
+                    }
+                    Some(T::RolledBack { pinned, published }) => eprintln!(
+                        "SECURITY ALERT: the authority's publish URL serves trust list #{published}, older than the pinned #{pinned}; refused."
+                    ),
+                    Some(T::Failed { error }) => {
+                        eprintln!("Trust list not refreshed (the pinned one stays): {error}")
+                    }
+                    Some(T::Unchanged { .. }) | None => {}
+                }
                 for p in &report.peers {
                     match (&p.violation, &p.error) {
                         (Some(v), _) => eprintln!(
@@ -647,8 +663,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         ),
                         (None, Some(e)) => eprintln!("{}: not synced: {e}", p.peer),
                         (None, None) => println!(
-                            "{}: {} new records, {} new access receipts",
-                            p.peer, p.new_records, p.new_receipts
+                            "{}: {} new records, {} new access receipts{}",
+                            p.peer,
+                            p.new_records,
+                            p.new_receipts,
+                            if p.pending_witness > 0 {
+                                format!(
+                                    " ({} still wait for witness cosignatures)",
+                                    p.pending_witness
+                                )
+                            } else {
+                                String::new()
+                            }
                         ),
                     }
                 }

@@ -18,7 +18,9 @@ use spondon_core::keys::Es256KeyPair;
 use spondon_core::shc::{Directory, ParsedCard};
 use spondon_core::token::{Hospital, TokenClaims, TrustAnchors, TrustList};
 use spondon_ledger::merkle::{leaf_hash, verify_consistency, verify_inclusion};
-use spondon_ledger::{EntryKind, Hash, LogEntry, Opening, SignedCheckpoint, Verifier};
+use spondon_ledger::{
+    EntryKind, Hash, LogEntry, Opening, SignedCheckpoint, Verifier, WitnessPolicy,
+};
 use tokio::sync::mpsc;
 
 use crate::error::{Result, Violation, WalletError};
@@ -109,6 +111,17 @@ pub struct PeerState {
     pub last_sync: Option<i64>,
 }
 
+impl PeerState {
+    /// Records a newly accepted head (already proven consistent with the previous one).
+    fn accept(&mut self, (note, head): (String, Accepted)) {
+        self.checkpoint = Some(note);
+        self.tree_size = head.size;
+        self.root = head
+            .root
+            .map(|r| base64::engine::general_purpose::STANDARD.encode(r));
+    }
+}
+
 /// Where a stored record came from and how far it is trusted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -144,6 +157,10 @@ pub struct StoredRecord {
     pub inclusion_proof: Vec<String>,
     pub checkpoint: Option<String>,
     pub trust: Trust,
+    /// `checkpoint` carries the trust list's quorum of witness cosignatures (always true when
+    /// the list requires none). A later sync upgrades the proof of one that does not.
+    #[serde(default)]
+    pub witnessed: bool,
 }
 
 /// A verified access receipt.
@@ -170,6 +187,9 @@ pub struct StoredReceipt {
     pub inclusion_proof: Vec<String>,
     #[serde(default)]
     pub checkpoint: Option<String>,
+    /// As for records: `checkpoint` carries the witness quorum.
+    #[serde(default)]
+    pub witnessed: bool,
 }
 
 /// A security alert kept in the wallet (a peer that rewrote history).
@@ -208,6 +228,16 @@ pub enum SyncEvent {
         /// The stable code of the error ([`WalletError::code`]).
         code: &'static str,
     },
+    /// Proofs received before witnesses had cosigned were replaced by proofs against a
+    /// checkpoint that carries the quorum.
+    Witnessed {
+        peer: String,
+        upgraded: u64,
+    },
+    /// The trust list was refreshed from the authority's publish URL.
+    TrustList {
+        refresh: TrustListRefresh,
+    },
     /// A peer rewrote history or served tampered data: loud, typed.
     Violation {
         peer: String,
@@ -215,10 +245,26 @@ pub enum SyncEvent {
     },
 }
 
+/// What refreshing the trust list from the authority's publish URL gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum TrustListRefresh {
+    /// A newer list (higher sequence) was verified and installed.
+    Updated { sequence: u64 },
+    /// The published list is the one already pinned.
+    Unchanged { sequence: u64 },
+    /// The published list is older than the pinned one: refused, and kept as an alert.
+    RolledBack { pinned: u64, published: u64 },
+    /// It could not be fetched or does not verify; the pinned list stays.
+    Failed { error: String },
+}
+
 /// What one sync did, per peer.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncReport {
     pub peers: Vec<PeerOutcome>,
+    /// `None` when the trust list names no publish URL.
+    pub trust_list: Option<TrustListRefresh>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -231,6 +277,8 @@ pub struct PeerOutcome {
     /// The stable code of `error` ([`WalletError::code`]).
     pub error_code: Option<&'static str>,
     pub violation: Option<Violation>,
+    /// Records and receipts of this peer whose proofs still wait for witness cosignatures.
+    pub pending_witness: u64,
 }
 
 impl SyncReport {
@@ -286,6 +334,21 @@ struct Receipts {
     cursor: u64,
     checkpoint: String,
     tree_size: u64,
+    consistency_proof: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EntryProof {
+    log_index: u64,
+    inclusion_proof: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WitnessedProofs {
+    checkpoint: String,
+    tree_size: u64,
+    consistency_proof: Vec<String>,
+    proofs: Vec<EntryProof>,
 }
 
 fn std_b64(s: &str) -> Option<Vec<u8>> {
@@ -305,29 +368,60 @@ pub(crate) struct Accepted {
     root: Option<Hash>,
 }
 
+impl Accepted {
+    fn of(state: &PeerState) -> Self {
+        Self {
+            size: state.tree_size,
+            root: state
+                .root
+                .as_deref()
+                .and_then(std_b64)
+                .and_then(|b| b.try_into().ok()),
+        }
+    }
+}
+
 /// Everything needed to check one hospital's data offline.
 #[derive(Debug, Clone)]
 pub(crate) struct HospitalCheck {
     pub hospital: Hospital,
     pub directory: Directory,
     pub log: Verifier,
+    /// The trust list's witnesses and quorum for this hospital's log.
+    pub policy: WitnessPolicy,
 }
 
 impl HospitalCheck {
-    pub(crate) fn new(h: &Hospital) -> Result<Self> {
+    pub(crate) fn new(list: &TrustList, h: &Hospital) -> Result<Self> {
         let mut directory = Directory::new();
         directory.add_issuer(&h.peer_url, Some(&h.name))?;
         directory.add_jwks(&h.peer_url, h.jwks())?;
         let log = Verifier::ed25519(&h.log_origin, h.log_key)
             .map_err(|e| WalletError::TrustList(format!("log key of {}: {e}", h.id)))?;
+        let policy = WitnessPolicy::for_hospital(list, h)
+            .map_err(|e| WalletError::TrustList(format!("witness keys: {e}")))?;
         Ok(Self {
             hospital: h.clone(),
             directory,
             log,
+            policy,
         })
     }
 
-    /// Verifies a checkpoint against the log key and the last accepted head; returns the new head.
+    /// Whether a verified checkpoint carries the quorum; a cosignature from a listed witness
+    /// that does not verify is a violation.
+    fn witnessed(&self, cp: &SignedCheckpoint) -> Result<bool, Violation> {
+        self.policy
+            .check(cp)
+            .map(|w| w.met())
+            .map_err(|e| Violation::BadCheckpoint {
+                reason: format!("a witness cosignature does not verify: {e}"),
+            })
+    }
+
+    /// Verifies a checkpoint against the log key, its witness cosignatures and the last
+    /// accepted head (a consistency proof from it is required whenever the size grows);
+    /// returns the new head.
     fn checkpoint(
         &self,
         text: &str,
@@ -364,7 +458,12 @@ impl HospitalCheck {
                         reason: "same size, different root".into(),
                     });
                 }
-            } else if let Some(proof) = proof {
+            } else {
+                let proof = proof.ok_or_else(|| Violation::Fork {
+                    from: known.size,
+                    to: c.size,
+                    reason: "no consistency proof from the accepted checkpoint".into(),
+                })?;
                 let p = hashes(proof).ok_or_else(|| Violation::Fork {
                     from: known.size,
                     to: c.size,
@@ -379,6 +478,7 @@ impl HospitalCheck {
                 })?;
             }
         }
+        self.witnessed(&cp)?;
         Ok((
             Accepted {
                 size: c.size,
@@ -386,6 +486,61 @@ impl HospitalCheck {
             },
             cp,
         ))
+    }
+
+    /// Verifies the checkpoint of a proofs answer: the log's signature, and consistency with
+    /// the accepted head in whichever direction (a witnessed checkpoint may be older than the
+    /// newest one accepted). Returns it, and the new head when it is newer.
+    fn witnessed_checkpoint(
+        &self,
+        answer: &WitnessedProofs,
+        known: Accepted,
+    ) -> Result<(SignedCheckpoint, Option<Accepted>), Violation> {
+        let cp = SignedCheckpoint::verify(
+            answer.checkpoint.as_bytes(),
+            &self.hospital.log_origin,
+            std::slice::from_ref(&self.log),
+        )
+        .map_err(|e| Violation::BadCheckpoint {
+            reason: e.to_string(),
+        })?;
+        let c = &cp.checkpoint;
+        if c.size != answer.tree_size {
+            return Err(Violation::BadCheckpoint {
+                reason: format!(
+                    "answer names tree size {}, checkpoint says {}",
+                    answer.tree_size, c.size
+                ),
+            });
+        }
+        let Some(known_root) = known.root else {
+            return Ok((cp, None));
+        };
+        let fork = |reason: String| Violation::Fork {
+            from: known.size,
+            to: c.size,
+            reason,
+        };
+        let proof = hashes(&answer.consistency_proof)
+            .ok_or_else(|| fork("malformed consistency proof".into()))?;
+        if c.size == known.size {
+            if c.root != known_root {
+                return Err(fork("same size, different root".into()));
+            }
+            return Ok((cp, None));
+        }
+        if c.size < known.size {
+            verify_consistency(c.size, known.size, &proof, &c.root, &known_root)
+                .map_err(|e| fork(e.to_string()))?;
+            return Ok((cp, None));
+        }
+        verify_consistency(known.size, c.size, &proof, &known_root, &c.root)
+            .map_err(|e| fork(e.to_string()))?;
+        let head = Accepted {
+            size: c.size,
+            root: Some(c.root),
+        };
+        Ok((cp, Some(head)))
     }
 
     /// Verifies one pulled record against a checkpoint (card, commitment, inclusion).
@@ -438,6 +593,7 @@ impl HospitalCheck {
             inclusion_proof: r.inclusion_proof.clone(),
             checkpoint: None,
             trust: Trust::Verified,
+            witnessed: false,
         })
     }
 
@@ -497,6 +653,7 @@ impl HospitalCheck {
             entry: Some(r.entry.clone()),
             inclusion_proof: r.inclusion_proof.clone(),
             checkpoint: Some(cp.note.to_text()),
+            witnessed: false,
         })
     }
 }
@@ -615,6 +772,8 @@ enum Msg {
         peer: String,
         receipts: Vec<StoredReceipt>,
         cursor: u64,
+        /// The receipts' checkpoint, proven consistent with the last accepted one.
+        accepted: (String, Accepted),
     },
     Done {
         peer: String,
@@ -656,14 +815,7 @@ async fn peer_task_inner(
     tx: &mpsc::Sender<Msg>,
 ) -> Result<()> {
     let peer = state.url.clone();
-    let mut known = Accepted {
-        size: state.tree_size,
-        root: state
-            .root
-            .as_deref()
-            .and_then(std_b64)
-            .and_then(|b| b.try_into().ok()),
-    };
+    let mut known = Accepted::of(&state);
     let mut cursor = state.cursor;
     // The next page is fetched while this one is verified (its consistency proof starts at the
     // size this page claims, which verification then confirms before the next page is checked).
@@ -699,7 +851,11 @@ async fn peer_task_inner(
                     Some(&pull.consistency_proof),
                     known2,
                 )?;
-                let records = verify_records(&check2, &pull.records, &cp)?;
+                let witnessed = check2.witnessed(&cp)?;
+                let mut records = verify_records(&check2, &pull.records, &cp)?;
+                for r in &mut records {
+                    r.witnessed = witnessed;
+                }
                 Ok((records, accepted, (pull.checkpoint, pull.cursor, pull.more)))
             })
             .await
@@ -746,34 +902,24 @@ async fn peer_task_inner(
                 key,
                 &peer,
                 "/patient/receipts",
-                &serde_json::json!({"since": rcursor}),
+                &serde_json::json!({"since": rcursor, "known_size": known.size}),
             )
             .await?;
-        let (_, cp) = check
+        // Every checkpoint accepted, for any purpose, must extend the history already accepted.
+        let (accepted, cp) = check
             .checkpoint(
                 &r.checkpoint,
                 r.tree_size,
-                None,
-                Accepted {
-                    size: known.size,
-                    root: None,
-                },
+                Some(&r.consistency_proof),
+                known,
             )
             .map_err(|v| violation(&peer, v))?;
-        if cp.checkpoint.size == known.size && Some(cp.checkpoint.root) != known.root {
-            return Err(violation(
-                &peer,
-                Violation::Fork {
-                    from: known.size,
-                    to: known.size,
-                    reason: "receipts checkpoint has another root than the records checkpoint"
-                        .into(),
-                },
-            ));
-        }
+        let witnessed = check.witnessed(&cp).map_err(|v| violation(&peer, v))?;
         let mut out = Vec::with_capacity(r.receipts.len());
         for x in &r.receipts {
-            out.push(check.receipt(x, &cp).map_err(|v| violation(&peer, v))?);
+            let mut receipt = check.receipt(x, &cp).map_err(|v| violation(&peer, v))?;
+            receipt.witnessed = witnessed;
+            out.push(receipt);
             if x.seq > r.cursor {
                 return Err(WalletError::BadResponse {
                     peer,
@@ -789,11 +935,13 @@ async fn peer_task_inner(
             });
         }
         rcursor = r.cursor;
+        known = accepted;
         if tx
             .send(Msg::Receipts {
                 peer: peer.clone(),
                 receipts: out,
                 cursor: rcursor,
+                accepted: (r.checkpoint, accepted),
             })
             .await
             .is_err()
@@ -924,13 +1072,19 @@ impl Wallet {
     /// Each verified page is stored at once with its cursor (resumable); a peer that breaks the
     /// rules has everything from this sync removed again and an alert recorded.
     pub async fn sync(&self, progress: &(dyn Fn(SyncEvent) + Send + Sync)) -> Result<SyncReport> {
-        let list = self.trust_list().await?;
+        let (list, trust_list) = self.refresh_trust_list(self.trust_list().await?).await?;
+        if let Some(refresh) = &trust_list {
+            progress(SyncEvent::TrustList {
+                refresh: refresh.clone(),
+            });
+        }
         let peers = self.peers().await?;
         progress(SyncEvent::Started { peers: peers.len() });
         let (tx, mut rx) = mpsc::channel::<Msg>(4);
         let mut original: BTreeMap<String, PeerState> = BTreeMap::new();
         let mut outcomes: BTreeMap<String, PeerOutcome> = BTreeMap::new();
         let mut tasks = tokio::task::JoinSet::new();
+        let mut checks: BTreeMap<String, HospitalCheck> = BTreeMap::new();
         for p in peers {
             let outcome = PeerOutcome {
                 peer: p.url.clone(),
@@ -939,6 +1093,7 @@ impl Wallet {
                 error: None,
                 error_code: None,
                 violation: None,
+                pending_witness: 0,
             };
             let Some(h) = list.hospitals.iter().find(|h| h.peer_url == p.url) else {
                 outcomes.insert(
@@ -954,7 +1109,8 @@ impl Wallet {
                 );
                 continue;
             };
-            let check = HospitalCheck::new(h)?;
+            let check = HospitalCheck::new(&list, h)?;
+            checks.insert(p.url.clone(), check.clone());
             outcomes.insert(p.url.clone(), outcome);
             original.insert(p.url.clone(), p.clone());
             tasks.spawn(peer_task(
@@ -991,12 +1147,7 @@ impl Wallet {
                         writes.push(self.store.encode(Table::Records, &r.key, r)?);
                     }
                     state.cursor = cursor;
-                    state.checkpoint = Some(accepted.0);
-                    state.tree_size = accepted.1.size;
-                    state.root = accepted
-                        .1
-                        .root
-                        .map(|r| base64::engine::general_purpose::STANDARD.encode(r));
+                    state.accept(accepted);
                     writes.push(self.store.encode(Table::Peers, &peer, &*state)?);
                     self.store.apply(writes).await?;
                     let o = outcomes
@@ -1014,6 +1165,7 @@ impl Wallet {
                     peer,
                     receipts,
                     cursor,
+                    accepted,
                 } => {
                     let Some(state) = current.get_mut(&peer) else {
                         continue;
@@ -1027,6 +1179,7 @@ impl Wallet {
                         writes.push(self.store.encode(Table::Receipts, &r.key, r)?);
                     }
                     state.receipts_cursor = cursor;
+                    state.accept(accepted);
                     writes.push(self.store.encode(Table::Peers, &peer, &*state)?);
                     self.store.apply(writes).await?;
                     let o = outcomes
@@ -1069,18 +1222,7 @@ impl Wallet {
                             writes.push(self.store.encode(Table::Peers, &peer, orig)?);
                             current.insert(peer.clone(), orig.clone());
                         }
-                        let alert = Alert {
-                            at: NumericDate::now().seconds(),
-                            peer: peer.clone(),
-                            violation: violation.clone(),
-                        };
-                        let key = format!(
-                            "{}\u{0}{}\u{0}{}",
-                            peer,
-                            alert.at,
-                            hex::encode(crate::crypto::random::<8>()?)
-                        );
-                        writes.push(self.store.encode(Table::Alerts, &key, &alert)?);
+                        writes.push(self.alert_write(&peer, violation)?);
                         self.store.apply(writes).await?;
                         o.new_records = 0;
                         o.new_receipts = 0;
@@ -1102,9 +1244,234 @@ impl Wallet {
             }
         }
         while tasks.join_next().await.is_some() {}
+        // Proofs that waited for witnesses: upgraded where a checkpoint now carries the quorum.
+        for (peer, check) in &checks {
+            let Some(o) = outcomes.get_mut(peer) else {
+                continue;
+            };
+            if o.error.is_some() || check.policy.quorum() == 0 {
+                continue;
+            }
+            match self.upgrade_proofs(check).await {
+                Ok((upgraded, pending)) => {
+                    o.pending_witness = pending;
+                    if upgraded > 0 {
+                        progress(SyncEvent::Witnessed {
+                            peer: peer.clone(),
+                            upgraded,
+                        });
+                    }
+                }
+                Err(WalletError::HistoryViolation { violation, .. }) => {
+                    self.store
+                        .apply(vec![self.alert_write(peer, &violation)?])
+                        .await?;
+                    progress(SyncEvent::Violation {
+                        peer: peer.clone(),
+                        violation: violation.clone(),
+                    });
+                    let e = WalletError::HistoryViolation {
+                        peer: peer.clone(),
+                        violation: violation.clone(),
+                    };
+                    o.error = Some(e.to_string());
+                    o.error_code = Some(e.code());
+                    o.violation = Some(violation);
+                }
+                Err(e) => {
+                    progress(SyncEvent::PeerFailed {
+                        peer: peer.clone(),
+                        error: e.to_string(),
+                        code: e.code(),
+                    });
+                    o.error = Some(e.to_string());
+                    o.error_code = Some(e.code());
+                }
+            }
+        }
         Ok(SyncReport {
             peers: outcomes.into_values().collect(),
+            trust_list,
         })
+    }
+
+    /// The write that keeps a security alert.
+    fn alert_write(&self, source: &str, violation: &Violation) -> Result<Write> {
+        let alert = Alert {
+            at: NumericDate::now().seconds(),
+            peer: source.to_owned(),
+            violation: violation.clone(),
+        };
+        let key = format!(
+            "{}\u{0}{}\u{0}{}",
+            source,
+            alert.at,
+            hex::encode(crate::crypto::random::<8>()?)
+        );
+        self.store.encode(Table::Alerts, &key, &alert)
+    }
+
+    /// Fetches the trust list from the authority's publish URL (if the pinned list names one)
+    /// and installs it when newer. A failure leaves the pinned list; an older list is refused
+    /// and kept as an alert. Returns the list to sync with.
+    async fn refresh_trust_list(
+        &self,
+        pinned: TrustList,
+    ) -> Result<(TrustList, Option<TrustListRefresh>)> {
+        let Some(url) = pinned.publish_url.clone() else {
+            return Ok((pinned, None));
+        };
+        let text = match self.net.get_text(&url).await {
+            Ok(t) => t,
+            Err(e) => {
+                let error = e.to_string();
+                return Ok((pinned, Some(TrustListRefresh::Failed { error })));
+            }
+        };
+        let root = self.trust_root().await?;
+        let published =
+            match TrustList::decode_and_verify(text.trim(), &root, 0, NumericDate::now()) {
+                Ok(l) => l,
+                Err(e) => {
+                    let error = format!("the published list does not verify: {e}");
+                    return Ok((pinned, Some(TrustListRefresh::Failed { error })));
+                }
+            };
+        use std::cmp::Ordering;
+        match published.sequence.cmp(&pinned.sequence) {
+            Ordering::Equal => {
+                let sequence = pinned.sequence;
+                Ok((pinned, Some(TrustListRefresh::Unchanged { sequence })))
+            }
+            Ordering::Less => {
+                let rolled_back = TrustListRefresh::RolledBack {
+                    pinned: pinned.sequence,
+                    published: published.sequence,
+                };
+                let violation = Violation::TrustListRollback {
+                    pinned: pinned.sequence,
+                    published: published.sequence,
+                };
+                self.store
+                    .apply(vec![self.alert_write(&url, &violation)?])
+                    .await?;
+                Ok((pinned, Some(rolled_back)))
+            }
+            Ordering::Greater => {
+                let list = self.update_trust_list(&text).await?;
+                let sequence = list.sequence;
+                Ok((list, Some(TrustListRefresh::Updated { sequence })))
+            }
+        }
+    }
+
+    /// Replaces the proofs of this peer's records and receipts that wait for witness
+    /// cosignatures with proofs against the newest checkpoint carrying the quorum, after
+    /// checking that checkpoint against the history already accepted. Returns how many were
+    /// upgraded and how many still wait.
+    async fn upgrade_proofs(&self, check: &HospitalCheck) -> Result<(u64, u64)> {
+        let peer = check.hospital.peer_url.as_str();
+        let quorum = u8::try_from(check.policy.quorum()).unwrap_or(u8::MAX);
+        let mut records: BTreeMap<u64, StoredRecord> = self
+            .store
+            .all::<StoredRecord>(Table::Records)
+            .await?
+            .into_iter()
+            .filter(|r| r.peer.as_deref() == Some(peer) && !r.witnessed)
+            .filter_map(|r| r.log_index.map(|i| (i, r)))
+            .collect();
+        let mut receipts: BTreeMap<u64, StoredReceipt> = self
+            .store
+            .all::<StoredReceipt>(Table::Receipts)
+            .await?
+            .into_iter()
+            .filter(|r| r.peer == peer && !r.witnessed)
+            .map(|r| (r.log_index, r))
+            .collect();
+        let total = (records.len() + receipts.len()) as u64;
+        if total == 0 {
+            return Ok((0, 0));
+        }
+        let Some(mut state) = self.store.get::<PeerState>(Table::Peers, peer).await? else {
+            return Ok((0, total));
+        };
+        let indices: Vec<u64> = records.keys().chain(receipts.keys()).copied().collect();
+        let mut upgraded = 0u64;
+        for chunk in indices.chunks(1000) {
+            let known = Accepted::of(&state);
+            let answer: WitnessedProofs = match self
+                .net
+                .signed_post(
+                    &self.signing,
+                    peer,
+                    "/patient/proofs",
+                    &serde_json::json!({
+                        "log_indices": chunk,
+                        "min_cosignatures": quorum,
+                        "known_size": known.size,
+                    }),
+                )
+                .await
+            {
+                Ok(a) => a,
+                Err(WalletError::PeerRefused { code, .. }) if code == "not_witnessed" => break,
+                Err(e) => return Err(e),
+            };
+            let (cp, head) = check
+                .witnessed_checkpoint(&answer, known)
+                .map_err(|v| violation(peer, v))?;
+            if !check.witnessed(&cp).map_err(|v| violation(peer, v))? {
+                // The peer counts cosignatures of witnesses the trust list does not name.
+                break;
+            }
+            let mut writes = Vec::new();
+            for p in &answer.proofs {
+                let bad = |reason: String| {
+                    violation(
+                        peer,
+                        Violation::TamperedRecord {
+                            log_index: p.log_index,
+                            reason,
+                        },
+                    )
+                };
+                let logged = |entry: &str| -> Result<()> {
+                    let bytes = std_b64(entry).ok_or_else(|| bad("stored entry".into()))?;
+                    let proof = hashes(&p.inclusion_proof)
+                        .ok_or_else(|| bad("malformed inclusion proof".into()))?;
+                    verify_inclusion(
+                        &leaf_hash(&bytes),
+                        p.log_index,
+                        cp.checkpoint.size,
+                        &proof,
+                        &cp.checkpoint.root,
+                    )
+                    .map_err(|e| bad(format!("inclusion in the witnessed checkpoint: {e}")))
+                };
+                if let Some(r) = records.get_mut(&p.log_index) {
+                    logged(r.entry.as_deref().unwrap_or_default())?;
+                    r.inclusion_proof = p.inclusion_proof.clone();
+                    r.checkpoint = Some(answer.checkpoint.clone());
+                    r.witnessed = true;
+                    writes.push(self.store.encode(Table::Records, &r.key, &*r)?);
+                } else if let Some(r) = receipts.get_mut(&p.log_index) {
+                    logged(r.entry.as_deref().unwrap_or_default())?;
+                    r.inclusion_proof = p.inclusion_proof.clone();
+                    r.checkpoint = Some(answer.checkpoint.clone());
+                    r.witnessed = true;
+                    writes.push(self.store.encode(Table::Receipts, &r.key, &*r)?);
+                } else {
+                    continue;
+                }
+                upgraded += 1;
+            }
+            if let Some(head) = head {
+                state.accept((answer.checkpoint.clone(), head));
+                writes.push(self.store.encode(Table::Peers, peer, &state)?);
+            }
+            self.store.apply(writes).await?;
+        }
+        Ok((upgraded, total - upgraded))
     }
 }
 
@@ -1116,5 +1483,6 @@ fn empty_outcome(peer: &str) -> PeerOutcome {
         error: None,
         error_code: None,
         violation: None,
+        pending_witness: 0,
     }
 }

@@ -636,6 +636,16 @@ impl Wallet {
         self.set_trust_list(text, &t.root_key).await
     }
 
+    /// The pinned root key.
+    pub(crate) async fn trust_root(&self) -> Result<Es256PublicKey> {
+        let t: TrustSettings = self
+            .store
+            .get(Table::Settings, "trust")
+            .await?
+            .ok_or(WalletError::NoTrustList)?;
+        Es256PublicKey::from_jwk(&t.root_key).map_err(|e| WalletError::TrustList(e.to_string()))
+    }
+
     /// The pinned trust list, re-verified now.
     pub async fn trust_list(&self) -> Result<TrustList> {
         let t: TrustSettings = self

@@ -32,6 +32,8 @@ fn fixture() -> Fixture {
     let log = Ed25519KeyPair::generate().unwrap();
     let now = NumericDate::now();
     let list = TrustList {
+        witnessing: Default::default(),
+        publish_url: None,
         authority: "DGHS".into(),
         sequence: 1,
         issued_at: now,

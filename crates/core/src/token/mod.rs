@@ -35,7 +35,8 @@ pub use pop::{MAX_POP_TEXT, POP_MAX_SKEW, PopProof, PopRequest};
 pub use revocation::{Revocation, RevocationTarget};
 pub use signed_request::{MAX_SIGNED_REQUEST_TEXT, SignedRequest, SignedRequestTarget};
 pub use trust_list::{
-    Hospital, MAX_HOSPITALS, MAX_RECORD_KEYS, MAX_TRUST_LIST_LIFETIME, TrustList,
+    Hospital, MAX_HOSPITALS, MAX_RECORD_KEYS, MAX_TRUST_LIST_LIFETIME, MAX_WITNESSES, TrustList,
+    TrustedWitness, Witnessing,
 };
 
 use crate::keys::{Es256KeyPair, Es256PublicKey};

@@ -15,9 +15,17 @@ pub const MAX_TRUST_LIST_LIFETIME: i64 = 400 * 86_400;
 pub const MAX_HOSPITALS: usize = 2_000;
 /// Most record-signing keys per hospital.
 pub const MAX_RECORD_KEYS: usize = 8;
+/// Most witnesses in one list.
+pub const MAX_WITNESSES: usize = 64;
 
 const F_SEQUENCE: i64 = 2;
 const F_HOSPITALS: i64 = 3;
+const F_WITNESSES: i64 = 4;
+const F_QUORUM: i64 = 5;
+const F_PUBLISH_URL: i64 = 6;
+const W_NAME: i64 = 1;
+const W_KEY: i64 = 2;
+const W_OPERATOR: i64 = 3;
 const H_ID: i64 = 1;
 const H_NAME: i64 = 2;
 const H_PEER_URL: i64 = 3;
@@ -59,6 +67,46 @@ impl Hospital {
     }
 }
 
+/// A witness of the consortium's logs (C2SP `tlog-witness`): it cosigns a hospital's checkpoint
+/// only after checking it is consistent with the last one it cosigned for that log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrustedWitness {
+    /// The witness's signed-note key name (its cosignatures carry it).
+    pub name: String,
+    /// Its Ed25519 `cosignature/v1` public key.
+    #[serde(serialize_with = "ser::ed25519")]
+    pub key: Ed25519PublicKey,
+    /// The member hospital that runs it, if any: its cosignatures never count for that
+    /// hospital's own log.
+    pub operator: Option<String>,
+}
+
+/// Which witnesses count and how many a checkpoint needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Witnessing {
+    pub witnesses: Vec<TrustedWitness>,
+    /// Cosignatures a hospital's checkpoint needs, from distinct listed witnesses that the
+    /// hospital does not run, before readers call it witnessed (0: witnessing not required).
+    pub quorum: u8,
+}
+
+impl Witnessing {
+    /// No witnesses and no quorum (a list from before witnessing).
+    pub fn is_empty(&self) -> bool {
+        self.witnesses.is_empty() && self.quorum == 0
+    }
+
+    /// The witnesses whose cosignatures count for `hospital_id`'s log.
+    pub fn for_hospital<'a>(
+        &'a self,
+        hospital_id: &'a str,
+    ) -> impl Iterator<Item = &'a TrustedWitness> + 'a {
+        self.witnesses
+            .iter()
+            .filter(move |w| w.operator.as_deref() != Some(hospital_id))
+    }
+}
+
 /// A trust list (`docs/protocol.md` §6.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TrustList {
@@ -70,6 +118,12 @@ pub struct TrustList {
     pub not_before: NumericDate,
     pub expires: NumericDate,
     pub hospitals: Vec<Hospital>,
+    /// The witnesses and the quorum every reader applies to checkpoints.
+    #[serde(skip_serializing_if = "Witnessing::is_empty")]
+    pub witnessing: Witnessing,
+    /// Where the authority publishes its newest list (`https://…`); wallets refresh from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_url: Option<String>,
 }
 
 impl TrustList {
@@ -118,6 +172,65 @@ impl TrustList {
                 });
             }
         }
+        if let Some(url) = &self.publish_url {
+            claims::check_url(url, "publish URL (-65537 / 6)")?;
+        }
+        self.validate_witnessing()
+    }
+
+    fn validate_witnessing(&self) -> Result<(), TokenError> {
+        let w = &self.witnessing;
+        let bad = |field: &'static str, reason: String| TokenError::OutOfRange { field, reason };
+        if w.witnesses.len() > MAX_WITNESSES {
+            return Err(bad(
+                "witnesses (-65537 / 4)",
+                format!("at most {MAX_WITNESSES}"),
+            ));
+        }
+        for (i, x) in w.witnesses.iter().enumerate() {
+            claims::check_text(&x.name, "witness name (1)", claims::MAX_ID_LEN)?;
+            // A signed-note key name: no spaces, no '+', no control characters.
+            if x.name
+                .chars()
+                .any(|c| c == '+' || c.is_whitespace() || c.is_control())
+            {
+                return Err(bad(
+                    "witness name (1)",
+                    format!("{:?} is not a signed-note key name", x.name),
+                ));
+            }
+            if let Some(op) = &x.operator
+                && !self.hospitals.iter().any(|h| &h.id == op)
+            {
+                return Err(bad(
+                    "witness operator (3)",
+                    format!("{op:?} is not a hospital of this list"),
+                ));
+            }
+            if w.witnesses[..i]
+                .iter()
+                .any(|o| o.name == x.name || o.key == x.key)
+            {
+                return Err(bad(
+                    "witnesses (-65537 / 4)",
+                    format!("witness {:?} repeated (same name or key)", x.name),
+                ));
+            }
+        }
+        let quorum = usize::from(w.quorum);
+        if let Some(h) = self
+            .hospitals
+            .iter()
+            .find(|h| w.for_hospital(&h.id).count() < quorum)
+        {
+            return Err(bad(
+                "witness quorum (-65537 / 5)",
+                format!(
+                    "{quorum} cosignatures cannot be met for {:?}: fewer independent witnesses",
+                    h.id
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -146,6 +259,24 @@ impl TrustList {
                 ])
             })
             .collect();
+        let witnesses = (!self.witnessing.witnesses.is_empty()).then(|| {
+            Value::Array(
+                self.witnessing
+                    .witnesses
+                    .iter()
+                    .map(|w| {
+                        let mut m = vec![
+                            (W_NAME, cbor::text(&w.name)),
+                            (W_KEY, cbor::bytes(w.key.as_bytes())),
+                        ];
+                        if let Some(op) = &w.operator {
+                            m.push((W_OPERATOR, cbor::text(op)));
+                        }
+                        cbor::int_map(m)
+                    })
+                    .collect(),
+            )
+        });
         let payload = ClaimsBuilder::new(TokenKind::TrustList)
             .claim(claims::CLAIM_ISS, cbor::text(&self.authority))
             .date(claims::CLAIM_EXP, self.expires)
@@ -153,6 +284,12 @@ impl TrustList {
             .date(claims::CLAIM_IAT, self.issued_at)
             .field(F_SEQUENCE, cbor::uint(self.sequence))
             .field(F_HOSPITALS, Value::Array(hospitals))
+            .opt_field(F_WITNESSES, witnesses)
+            .opt_field(
+                F_QUORUM,
+                (self.witnessing.quorum > 0).then(|| cbor::uint(self.witnessing.quorum.into())),
+            )
+            .opt_field(F_PUBLISH_URL, self.publish_url.as_deref().map(cbor::text))
             .encode()?;
         super::sign_text(
             root,
@@ -184,6 +321,27 @@ impl TrustList {
         .into_iter()
         .map(parse_hospital)
         .collect::<Result<_, _>>()?;
+        let witnesses = match f.take(F_WITNESSES.into()) {
+            None => Vec::new(),
+            Some(v) => cbor::as_array(v, "witnesses (-65537 / 4)", 1, MAX_WITNESSES)?
+                .into_iter()
+                .map(parse_witness)
+                .collect::<Result<_, _>>()?,
+        };
+        let quorum = match f.take(F_QUORUM.into()) {
+            None => 0,
+            Some(v) => {
+                let q = cbor::as_uint(v, "witness quorum (-65537 / 5)", 1, u8::MAX.into())?;
+                u8::try_from(q).map_err(|_| TokenError::OutOfRange {
+                    field: "witness quorum (-65537 / 5)",
+                    reason: "must be 1..=255".into(),
+                })?
+            }
+        };
+        let publish_url = f
+            .take(F_PUBLISH_URL.into())
+            .map(|v| cbor::as_text(v, "publish URL (-65537 / 6)", 256))
+            .transpose()?;
         f.deny_rest("the trust list's Spondon claim")?;
         let list = TrustList {
             authority: env.iss.ok_or(TokenError::MissingField("iss (1)"))?,
@@ -192,6 +350,8 @@ impl TrustList {
             not_before: env.nbf.ok_or(TokenError::MissingField("nbf (5)"))?,
             expires: env.exp.ok_or(TokenError::MissingField("exp (4)"))?,
             hospitals,
+            witnessing: Witnessing { witnesses, quorum },
+            publish_url,
         };
         list.validate()?;
         Ok(list)
@@ -220,6 +380,30 @@ impl TrustList {
             }),
         }
     }
+}
+
+fn parse_witness(v: Value) -> Result<TrustedWitness, TokenError> {
+    let mut f = Fields::new(v, "witness")?;
+    let name = cbor::as_text(
+        f.require(W_NAME.into(), "witness name (1)")?,
+        "witness name (1)",
+        claims::MAX_ID_LEN,
+    )?;
+    let key = cbor::as_byte_array::<32>(
+        f.require(W_KEY.into(), "witness key (2)")?,
+        "witness key (2)",
+    )?;
+    let key = Ed25519PublicKey::from_bytes(&key).map_err(|_| TokenError::InvalidKey)?;
+    let operator = f
+        .take(W_OPERATOR.into())
+        .map(|v| cbor::as_text(v, "witness operator (3)", claims::MAX_ID_LEN))
+        .transpose()?;
+    f.deny_rest("witness")?;
+    Ok(TrustedWitness {
+        name,
+        key,
+        operator,
+    })
 }
 
 fn parse_hospital(v: Value) -> Result<Hospital, TokenError> {

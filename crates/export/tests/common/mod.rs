@@ -123,6 +123,8 @@ impl Hospital1 {
 
     pub fn trust_list(&self) -> TrustList {
         TrustList {
+            witnessing: Default::default(),
+            publish_url: None,
             authority: "dghs.example".into(),
             sequence: 1,
             issued_at: NumericDate(self.t0 - 86_400),

@@ -10,7 +10,7 @@ use spondon_core::keys::Es256KeyPair;
 use spondon_core::shc::{ParsedCard, VerifyOptions};
 use spondon_core::token::{Audience, Category, Grant, Hospital, PopProof, PopRequest};
 use spondon_ledger::merkle::{leaf_hash, verify_inclusion};
-use spondon_ledger::{LogEntry, Opening, SignedCheckpoint, Verifier};
+use spondon_ledger::{LogEntry, Opening, SignedCheckpoint, Verifier, WitnessPolicy};
 
 use super::http_client;
 use super::state::TrustState;
@@ -39,6 +39,10 @@ pub struct RecordView {
     /// only counted in `PeerFailure`s.
     pub verified: bool,
     pub log_index: u64,
+    /// Witness cosignatures on the checkpoint that includes it, from witnesses the trust list
+    /// counts for this hospital, and the quorum it requires (0: none).
+    pub cosignatures: usize,
+    pub quorum: usize,
     pub items: Vec<Value>,
 }
 
@@ -308,6 +312,10 @@ fn verify_batch(
     let cp_text = v["checkpoint"].as_str().ok_or("no checkpoint")?;
     let cp = SignedCheckpoint::verify(cp_text.as_bytes(), &hospital.log_origin, &[log])
         .map_err(|e| format!("the checkpoint does not verify with the hospital's log key: {e}"))?;
+    let witnessed = WitnessPolicy::for_hospital(&trust.list, hospital)
+        .map_err(|e| format!("the trust list's witness keys are unusable: {e}"))?
+        .check(&cp)
+        .map_err(|e| format!("a witness cosignature on the checkpoint does not verify: {e}"))?;
     let mut out = Vec::new();
     for rec in v["records"].as_array().ok_or("no records array")? {
         let id = rec["id"].as_str().ok_or("a record has no id")?;
@@ -394,6 +402,8 @@ fn verify_batch(
                 hospital: hospital.name.clone(),
                 verified: true,
                 log_index: index,
+                cosignatures: witnessed.cosignatures,
+                quorum: witnessed.quorum,
                 items: vec![],
             },
             verified.fhir_bundle,

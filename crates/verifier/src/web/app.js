@@ -282,7 +282,7 @@ function renderRecords(rec) {
   if (!rec.timeline.length) card.append(el("p", { class: "muted" }, "No records were shown."));
   card.append(el("ul", { class: "timeline" }, rec.timeline.map((t) => el("li", {},
     el("div", { class: "when" }, `${time(t.issued_at)} · ${t.hospital}`),
-    el("div", {}, `${t.kind.replace("_", " ")}: ${t.items.map((i) => i.text).filter(Boolean).join(", ")}`, t.verified ? el("span", { class: "badge", title: "Signature and log inclusion verified" }, "verified") : null)))));
+    el("div", {}, `${t.kind.replace("_", " ")}: ${t.items.map((i) => i.text).filter(Boolean).join(", ")}`, t.verified ? el("span", { class: "badge", title: "Signature and log inclusion verified" }, "verified") : null, t.quorum > 0 ? (t.cosignatures >= t.quorum ? el("span", { class: "badge", title: `Its log checkpoint carries ${t.cosignatures} witness cosignature(s); ${t.quorum} required` }, "witnessed") : el("span", { class: "badge warn", title: `${t.cosignatures} of ${t.quorum} witness cosignatures so far: the hospital has signed it, independent witnesses have not yet` }, "not yet witnessed")) : null)))));
   box.replaceChildren(card);
 }
 

@@ -60,6 +60,8 @@ pub fn hospital(id: &str, name: &str, url: &str) -> TestHospital {
 pub fn trust_list(hospitals: Vec<Hospital>, sequence: u64) -> TrustList {
     let now = NumericDate::now();
     TrustList {
+        witnessing: Default::default(),
+        publish_url: None,
         authority: "DGHS Spondon Root (test)".into(),
         sequence,
         issued_at: now,

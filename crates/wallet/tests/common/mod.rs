@@ -346,6 +346,8 @@ pub async fn trust_list(peers: &[&PeerProc]) -> (Es256KeyPair, String) {
     }
     let now = NumericDate::now();
     let text = TrustList {
+        witnessing: Default::default(),
+        publish_url: None,
         authority: "DGHS".into(),
         sequence: 1,
         issued_at: now,
