@@ -529,3 +529,72 @@ fn qr_in_large_jpeg_photo() {
     );
     assert_eq!(texts, vec![text]);
 }
+
+#[test]
+fn trust_list_witnesses_quorum_and_publish_url() {
+    use spondon_core::token::{TrustedWitness, Witnessing};
+    let hospital = Es256KeyPair::generate().unwrap();
+    let root = Es256KeyPair::generate().unwrap();
+    let mut list = trust_list(&hospital);
+    let mut labaid = list.hospitals[0].clone();
+    labaid.id = "labaid".into();
+    labaid.peer_url = "https://peer.labaid.com.bd".into();
+    labaid.log_origin = "peer.labaid.com.bd/log".into();
+    list.hospitals.push(labaid);
+    let witness = |name: &str, seed: u8, operator: Option<&str>| TrustedWitness {
+        name: name.into(),
+        key: *Ed25519KeyPair::from_seed(&[seed; 32]).unwrap().public_key(),
+        operator: operator.map(str::to_owned),
+    };
+    list.witnessing = Witnessing {
+        witnesses: vec![
+            witness("peer.dmch.gov.bd/witness", 11, Some("dmch")),
+            witness("peer.labaid.com.bd/witness", 12, Some("labaid")),
+            witness("witness.dghs.gov.bd", 13, None),
+        ],
+        quorum: 2,
+    };
+    list.publish_url = Some("https://dghs.gov.bd/spondon/trust-list".into());
+    let text = list.sign(&root).unwrap();
+    let back = TrustList::decode_and_verify(&text, root.public_key(), 0, NOW).unwrap();
+    assert_eq!(back, list);
+    // A hospital's own witness never counts for its log.
+    let for_dmch: Vec<&str> = back
+        .witnessing
+        .for_hospital("dmch")
+        .map(|w| w.name.as_str())
+        .collect();
+    assert_eq!(
+        for_dmch,
+        ["peer.labaid.com.bd/witness", "witness.dghs.gov.bd"]
+    );
+
+    // A quorum that some hospital's independent witnesses cannot meet is refused at signing.
+    let mut bad = list.clone();
+    bad.witnessing.quorum = 3;
+    let e = bad.sign(&root).unwrap_err();
+    assert!(e.to_string().contains("cannot be met"), "{e}");
+    // A witness run by a hospital that is not in the list.
+    let mut bad = list.clone();
+    bad.witnessing.witnesses[2].operator = Some("nowhere".into());
+    assert!(bad.sign(&root).is_err());
+    // The same key twice, and a name that is no signed-note key name.
+    let mut bad = list.clone();
+    bad.witnessing.witnesses[2].key = bad.witnessing.witnesses[1].key;
+    assert!(bad.sign(&root).is_err());
+    let mut bad = list.clone();
+    bad.witnessing.witnesses[2].name = "two words".into();
+    assert!(bad.sign(&root).is_err());
+    // A publish URL that is not http(s).
+    let mut bad = list.clone();
+    bad.publish_url = Some("ftp://dghs.gov.bd/list".into());
+    assert!(bad.sign(&root).is_err());
+
+    // A list from before witnessing decodes with none, and its JSON view is unchanged.
+    let plain = trust_list(&hospital);
+    let text = plain.sign(&root).unwrap();
+    let back = TrustList::decode_and_verify(&text, root.public_key(), 0, NOW).unwrap();
+    assert!(back.witnessing.is_empty() && back.publish_url.is_none());
+    let json = serde_json::to_value(&back).unwrap();
+    assert!(json.get("witnessing").is_none() && json.get("publish_url").is_none());
+}

@@ -111,6 +111,18 @@ async fn witness_cosigns_and_refuses_forks(t: TestDb) {
         .unwrap();
     log.add_cosignatures(wkey.verifier(), &lines).await.unwrap();
     assert_eq!(witness.latest(ORIGIN).await.unwrap().0, 35);
+    // The newest checkpoint with enough cosignatures, even after newer uncosigned ones.
+    append_n(&log, "c", 3).await;
+    log.sign_checkpoint(&key).await.unwrap();
+    let (size, note) = log.witnessed_checkpoint(1).await.unwrap().unwrap();
+    assert_eq!(size, 35);
+    let sc = SignedCheckpoint::verify(note.as_bytes(), ORIGIN, &[key.verifier().clone()]).unwrap();
+    assert_eq!(sc.checkpoint.root, log.root_at(35).await.unwrap());
+    assert_eq!(
+        sc.count_cosignatures(&[wkey.verifier().clone()]).unwrap(),
+        1
+    );
+    assert!(log.witnessed_checkpoint(2).await.unwrap().is_none());
 
     // A fork: a second database re-signed with the same key, different entries.
     let fork_db = common::sqlite_db();
@@ -134,6 +146,25 @@ async fn witness_cosigns_and_refuses_forks(t: TestDb) {
         .unwrap_err();
     assert!(matches!(err, WitnessError::BadProof(_)), "{err}");
     assert_eq!(err.status(), 422);
+    // Both refusals left evidence anyone holding the log key can check: the note the witness
+    // had cosigned and the refused one, both signed by the log, same size, different roots.
+    let forks = witness.forks().await.unwrap();
+    assert_eq!(
+        forks.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(),
+        ["inconsistent", "fork"]
+    );
+    let cosigned = SignedCheckpoint::verify(
+        forks[1].cosigned.as_bytes(),
+        ORIGIN,
+        &[key.verifier().clone()],
+    )
+    .unwrap();
+    let (_, refused) = forks[1].refused.split_once("\n\n").unwrap();
+    let refused =
+        SignedCheckpoint::verify(refused.as_bytes(), ORIGIN, &[key.verifier().clone()]).unwrap();
+    assert_eq!(cosigned.checkpoint.size, refused.checkpoint.size);
+    assert_ne!(cosigned.checkpoint.root, refused.checkpoint.root);
+    assert_eq!(forks[0].refused, fork_req);
     // Rollback to a smaller tree.
     let small = sign_text(
         &Checkpoint::new(ORIGIN, 10, log.root_at(10).await.unwrap()).to_text(),

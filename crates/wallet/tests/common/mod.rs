@@ -43,6 +43,8 @@ pub struct PeerProc {
     pub addr: SocketAddr,
     pub token: String,
     pub log_vkey: String,
+    /// Its witness's `cosignature/v1` key (`name+keyid+key`).
+    pub witness_vkey: String,
     child: Option<Child>,
     http: reqwest::Client,
 }
@@ -82,6 +84,7 @@ impl PeerProc {
             addr: free_addr(),
             token: init["staff_token"].as_str().unwrap().into(),
             log_vkey: init["log_vkey"].as_str().unwrap().into(),
+            witness_vkey: init["witness_vkey"].as_str().unwrap().into(),
             child: None,
             http: reqwest::Client::new(),
         };
@@ -103,6 +106,7 @@ impl PeerProc {
             addr: free_addr(),
             token: self.token.clone(),
             log_vkey: self.log_vkey.clone(),
+            witness_vkey: self.witness_vkey.clone(),
             child: None,
             http: reqwest::Client::new(),
         };
@@ -151,6 +155,34 @@ impl PeerProc {
 
     pub fn base(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Runs `spondon-peer <command> --data <this peer> <args…>` (stop it first when the
+    /// command changes the configuration).
+    pub fn admin(&self, command: &str, args: &[&str]) {
+        let out = Command::new(peer_bin())
+            .arg(command)
+            .args(["--data", self.data.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// This peer's log checkpoint as served now.
+    pub async fn checkpoint(&self) -> String {
+        self.http
+            .get(format!("{}/checkpoint", self.base()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     pub async fn staff(&self, path: &str, body: &Value) -> Value {
@@ -340,24 +372,41 @@ fn copy_dir(from: &Path, to: &Path) {
 /// A trust list of these hospitals, signed by a fresh root key.
 pub async fn trust_list(peers: &[&PeerProc]) -> (Es256KeyPair, String) {
     let root = Es256KeyPair::generate().unwrap();
+    let text = trust_list_value(peers, 1).await.sign(&root).unwrap();
+    (root, text)
+}
+
+/// The trust list of these hospitals with this sequence (no witnesses), to sign.
+pub async fn trust_list_value(peers: &[&PeerProc], sequence: u64) -> TrustList {
     let mut hospitals = Vec::new();
     for p in peers {
         hospitals.push(p.hospital().await);
     }
     let now = NumericDate::now();
-    let text = TrustList {
+    TrustList {
         witnessing: Default::default(),
         publish_url: None,
         authority: "DGHS".into(),
-        sequence: 1,
+        sequence,
         issued_at: now,
         not_before: now,
         expires: now.saturating_add(30 * 86_400),
         hospitals,
     }
-    .sign(&root)
-    .unwrap();
-    (root, text)
+}
+
+/// Every peer's witness, run by that peer, in a trust list's witnessing with this quorum.
+pub async fn witnessing(peers: &[&PeerProc], quorum: u8) -> spondon_core::token::Witnessing {
+    let mut witnesses = Vec::new();
+    for p in peers {
+        let v = Verifier::from_vkey(&p.witness_vkey).unwrap();
+        witnesses.push(spondon_core::token::TrustedWitness {
+            name: v.name().to_owned(),
+            key: *v.public_key(),
+            operator: Some(p.hospital().await.id),
+        });
+    }
+    spondon_core::token::Witnessing { witnesses, quorum }
 }
 
 pub fn endpoints(peers: &[&PeerProc]) -> BTreeMap<String, String> {
@@ -376,9 +425,14 @@ pub enum Mode {
     ReplayOldCheckpoint,
 }
 
+/// Rewrites a JSON answer: (path, answer) → answer.
+pub type Rewrite = Box<dyn Fn(&str, Value) -> Value + Send>;
+
 pub struct Proxy {
     pub addr: SocketAddr,
     pub mode: Arc<Mutex<Mode>>,
+    /// Applied to every 200 JSON answer (after `mode`), when set.
+    pub rewrite: Arc<Mutex<Option<Rewrite>>>,
 }
 
 /// A proxy in front of `upstream` that rewrites `/patient/records` answers per `mode`.
@@ -386,10 +440,13 @@ pub async fn proxy(upstream: String) -> Proxy {
     use axum::body::Bytes;
     use axum::http::{HeaderMap, Method, StatusCode, Uri};
     let mode = Arc::new(Mutex::new(Mode::Pass));
+    let rewrite: Arc<Mutex<Option<Rewrite>>> = Arc::new(Mutex::new(None));
     let first: Arc<Mutex<Option<Value>>> = Arc::new(Mutex::new(None));
     let client = reqwest::Client::new();
     let m2 = mode.clone();
+    let r2 = rewrite.clone();
     let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+        let rewrite = r2.clone();
         let client = client.clone();
         let upstream = upstream.clone();
         let mode = *m2.lock().unwrap();
@@ -453,6 +510,13 @@ pub async fn proxy(upstream: String) -> Proxy {
                 }
                 bytes = serde_json::to_vec(&v).unwrap();
             }
+            if status == 200 && ct.starts_with("application/json") {
+                let hook = rewrite.lock().unwrap();
+                if let Some(f) = hook.as_ref() {
+                    let v: Value = serde_json::from_slice(&bytes).unwrap();
+                    bytes = serde_json::to_vec(&f(uri.path(), v)).unwrap();
+                }
+            }
             (
                 StatusCode::from_u16(status).unwrap(),
                 [("content-type", ct)],
@@ -466,7 +530,11 @@ pub async fn proxy(upstream: String) -> Proxy {
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    Proxy { addr, mode }
+    Proxy {
+        addr,
+        mode,
+        rewrite,
+    }
 }
 
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
