@@ -8,7 +8,7 @@
 #   URL[h] ADDR[h] TOKEN[h] HID[h] ENROLL[h]   for h in dmch labaid (public URL, listen address,
 #                                              staff token, the patient's Health ID, one-time
 #                                              enrollment text)
-#   ROOT, $OUT/trust-list.txt, TRUST=(--trust … --root-key …)
+#   ROOT, $OUT/trust-list.txt, TRUST=(--trust … --root-key …), AUTHORITY (where it is published)
 #   CLINIC (the clinic node's address), STAFF (its staff token), $OUT/doctor-credential.txt
 # `world_env FILE` writes them as KEY=VALUE lines for programs that are not bash.
 SHC=testdata/shc
@@ -101,7 +101,19 @@ world_start() {
     "$BIN/spondon-authority" add-hospital --data "$OUT/authority" --id "$h" --name "$name" \
       --peer-url "${URL[$h]}" --jwks "$OUT/$h.jwks" --log-vkey "${LOGVKEY[$h]}" | indent
   done
+  # Each hospital's witness counts for the other's log: every checkpoint needs one cosignature.
+  for h in dmch labaid; do
+    "$BIN/spondon-authority" add-witness --data "$OUT/authority" --vkey "${WITNESSVKEY[$h]}" --operator "$h" | indent
+  done
+  "$BIN/spondon-authority" quorum --data "$OUT/authority" 1 | indent
+  P4=$(free_port $((P2 + 1)))
+  AUTHORITY="http://127.0.0.1:$P4"
+  "$BIN/spondon-authority" publish-url --data "$OUT/authority" "$AUTHORITY/trust-list" | indent
   "$BIN/spondon-authority" sign --data "$OUT/authority" --out "$OUT/trust-list.txt" | indent
+  "$BIN/spondon-authority" serve --data "$OUT/authority" --listen "127.0.0.1:$P4" >"$OUT/logs/authority.log" 2>&1 &
+  PIDS+=($!)
+  wait_http "$AUTHORITY/trust-list"
+  echo "Published at $AUTHORITY/trust-list (wallets refresh from it at every sync)" | indent
   ROOT="$OUT/authority/root.jwk"
   TRUST=(--trust "$OUT/trust-list.txt" --root-key "$ROOT")
 
