@@ -69,8 +69,9 @@ impl Anchors {
         Ok(())
     }
 
-    /// Trusts `hospital`'s log with the trust list's witnessing policy for it: a checkpoint
-    /// short of the quorum is reported (`log_not_witnessed`), a bad cosignature refused.
+    /// Trusts `hospital`'s log with the trust list's witnessing policy for it (when the list
+    /// names witnesses): a checkpoint short of the quorum is reported (`log_not_witnessed`), a
+    /// bad cosignature refused.
     pub fn add_trust_list_log(
         &mut self,
         list: &TrustList,
@@ -79,7 +80,10 @@ impl Anchors {
         let policy = WitnessPolicy::for_hospital(list, hospital)
             .map_err(|e| ExportError::Anchors(format!("witnesses of {:?}: {e}", hospital.id)))?;
         self.add_log(&hospital.peer_url, &hospital.log_origin, hospital.log_key)?;
-        if let Some(last) = self.logs.last_mut() {
+        // A list that names no witnesses leaves the anchors' own witnesses and minimum in force.
+        if !list.witnessing.is_empty()
+            && let Some(last) = self.logs.last_mut()
+        {
             last.policy = Some(policy);
         }
         Ok(())

@@ -365,7 +365,147 @@ async fn enrollment_and_pull(db: Option<&str>) {
         tp.peer.patient(&hid).await.unwrap().details.name,
         "Fatema Begum"
     );
+
+    // Receipts come with a consistency proof from the size the wallet accepted.
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        "/patient/receipts",
+        &json!({"known_size": 1}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let size = v["tree_size"].as_u64().unwrap();
+    let cp = SignedCheckpoint::verify(
+        v["checkpoint"].as_str().unwrap().as_bytes(),
+        tp.peer.log.origin(),
+        &[log_verifier(&tp)],
+    )
+    .unwrap();
+    verify_consistency(
+        1,
+        size,
+        &hashes(&v["consistency_proof"]),
+        &tp.peer.log.root_at(1).await.unwrap(),
+        &cp.checkpoint.root,
+    )
+    .unwrap();
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        "/patient/receipts",
+        &json!({"known_size": size + 1000}),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_field"));
+
+    // Proofs against a witnessed checkpoint: none is cosigned yet, then a witness cosigns.
+    let proofs = json!({"log_indices": [0, 1, 2, 999_999], "min_cosignatures": 1, "known_size": 1});
+    let (r, _, _) = signed(&tp, &new_phone, "/patient/proofs", &proofs).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (404, "not_witnessed"),
+        "{}",
+        r.text()
+    );
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        "/patient/proofs",
+        &json!({"log_indices": [0], "min_cosignatures": 0}),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_field"));
+    let many: Vec<u64> = (0..1001).collect();
+    let (r, _, _) = signed(
+        &tp,
+        &new_phone,
+        "/patient/proofs",
+        &json!({"log_indices": many, "min_cosignatures": 1}),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (400, "invalid_field"));
+    let (r, _, _) = signed(&tp, &phone, "/patient/proofs", &proofs).await;
+    assert_eq!(r.code(), "not_enrolled");
+    let wdir = tempfile::tempdir().unwrap();
+    let wseed = spondon_core::keys::Ed25519KeyPair::generate().unwrap();
+    let wkey = spondon_ledger::Signer::cosigner(
+        "witness.example",
+        spondon_core::keys::Ed25519KeyPair::from_seed(wseed.seed()).unwrap(),
+    )
+    .unwrap();
+    let mut witness = spondon_ledger::Witness::new(
+        spondon_ledger::Database::sqlite(&wdir.path().join("w.db"))
+            .await
+            .unwrap(),
+        spondon_ledger::Signer::cosigner("witness.example", wseed).unwrap(),
+    );
+    witness.trust_log(tp.peer.log.origin(), vec![log_verifier(&tp)]);
+    let lines = witness
+        .add_checkpoint(tp.peer.log.witness_request(0).await.unwrap().as_bytes())
+        .await
+        .unwrap();
+    tp.peer
+        .log
+        .add_cosignatures(wkey.verifier(), &lines)
+        .await
+        .unwrap();
+    let (r, _, _) = signed(&tp, &new_phone, "/patient/proofs", &proofs).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let cp = SignedCheckpoint::verify(
+        v["checkpoint"].as_str().unwrap().as_bytes(),
+        tp.peer.log.origin(),
+        &[log_verifier(&tp)],
+    )
+    .unwrap();
+    assert_eq!(
+        cp.count_cosignatures(std::slice::from_ref(wkey.verifier()))
+            .unwrap(),
+        1
+    );
+    assert_eq!(v["tree_size"].as_u64(), Some(cp.checkpoint.size));
+    let listed: Vec<u64> = v["proofs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["log_index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        [0, 1, 2],
+        "indices beyond the checkpoint are left out"
+    );
+    for p in v["proofs"].as_array().unwrap() {
+        let i = p["log_index"].as_u64().unwrap();
+        let entry = tp.peer.log.entry(i).await.unwrap();
+        verify_inclusion(
+            &leaf_hash(&entry),
+            i,
+            cp.checkpoint.size,
+            &hashes(&p["inclusion_proof"]),
+            &cp.checkpoint.root,
+        )
+        .unwrap();
+    }
+    verify_consistency(
+        1,
+        cp.checkpoint.size,
+        &hashes(&v["consistency_proof"]),
+        &tp.peer.log.root_at(1).await.unwrap(),
+        &cp.checkpoint.root,
+    )
+    .unwrap();
+    // The peer's own witness has refused no fork.
+    let r = tp.get("/witness/forks").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), json!({"forks": []}));
     tp.stop().await;
+}
+
+fn log_verifier(tp: &TestPeer) -> Verifier {
+    Verifier::from_vkey(&tp.peer.log_vkey()).unwrap()
 }
 
 #[tokio::test]
