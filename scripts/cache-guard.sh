@@ -17,7 +17,8 @@ used_gib=$(( $(du -sk "$dir" | cut -f1) / 1024 / 1024 ))
 free_gib=$(( $(df -Pk "$dir" | awk 'NR==2 {print $4}') / 1024 / 1024 ))
 if [ "$used_gib" -gt "$max_gib" ] || [ "$free_gib" -lt "$min_free_gib" ]; then
   echo "cache-guard: $dir holds ${used_gib} GiB, ${free_gib} GiB free on its disk: clearing its builds"
-  for sub in debug release ui-release wasm32-unknown-unknown x86_64-unknown-linux-gnu; do
+  for sub in debug release ui-release wasm32-unknown-unknown x86_64-unknown-linux-gnu \
+    aarch64-linux-android aarch64-apple-ios; do
     rm -rf "${dir:?}/$sub"
   done
 fi

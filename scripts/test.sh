@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it: setup, formatting, lints, every test on SQLite and on a
 # real PostgreSQL server with a real Secret Service (GNOME Keyring on a private D-Bus session), the
 # wallet app end to end (the built app under Xvfb, driven over WebDriver, axe-core on every screen),
-# and a short fuzz smoke run of every decoder.
+# the app's library checked for Android and iOS, and a short fuzz smoke run of every decoder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -19,6 +19,9 @@ scripts/build-ui.sh
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "wallet app for phones: clippy of the app's library for Android and iOS (C via zig cc)"
+scripts/check-mobile.sh
 
 step "verifier page: WebAssembly QR decoder"
 scripts/build-qr-wasm.sh

@@ -65,6 +65,27 @@ async fn authorize(w: &Wallet, p: &api::Passphrase) -> Res<spondon_wallet::Autho
     Ok(w.authorize(p.0.as_bytes()).await?)
 }
 
+/// The phone's biometric check instead of the passphrase (phones whose key is in the platform
+/// keystore).
+#[cfg(mobile)]
+async fn biometric_authorization<R: Runtime>(
+    app: &AppHandle<R>,
+    w: &Wallet,
+) -> Res<spondon_wallet::Authorization> {
+    crate::mobile::biometric_authorization(app, w, "Confirm sharing your health records").await
+}
+
+#[cfg(not(mobile))]
+async fn biometric_authorization<R: Runtime>(
+    _app: &AppHandle<R>,
+    _w: &Wallet,
+) -> Res<spondon_wallet::Authorization> {
+    Err(ApiError::new(
+        codes::UNSUPPORTED,
+        "biometric confirmation is available on phones; enter the passphrase",
+    ))
+}
+
 /// [`api::cmd::APP_STATUS`]
 #[tauri::command]
 async fn app_status(state: State<'_, AppState>) -> Res<api::AppStatus> {
@@ -248,7 +269,8 @@ async fn list_doctors(state: State<'_, AppState>) -> Res<Vec<api::DoctorInfo>> {
 
 /// [`api::cmd::CREATE_GRANT`]
 #[tauri::command]
-async fn create_grant(
+async fn create_grant<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     req: api::CreateGrantRequest,
 ) -> Res<api::GrantCreated> {
@@ -264,7 +286,11 @@ async fn create_grant(
         .ok()
         .filter(|s| (60..=spondon_core::token::MAX_GRANT_LIFETIME).contains(s))
         .ok_or_else(|| ApiError::new(codes::INVALID, "a grant lasts from a minute to 400 days"))?;
-    let auth = authorize(&w, &req.passphrase).await?;
+    let auth = if req.confirm_with_biometrics {
+        biometric_authorization(&app, &w).await?
+    } else {
+        authorize(&w, &req.passphrase).await?
+    };
     let g = w
         .create_grant(
             &auth,

@@ -10,6 +10,9 @@
 pub mod commands;
 pub mod config;
 mod files;
+pub mod links;
+#[cfg(mobile)]
+mod mobile;
 pub mod state;
 
 use std::time::Duration;
@@ -57,12 +60,24 @@ async fn inactivity_lock<R: Runtime>(app: tauri::AppHandle<R>) {
 /// Runs the app (desktop and mobile entry point).
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    let builder = tauri::Builder::default()
+    let builder = tauri::Builder::default();
+    #[cfg(mobile)]
+    let builder = mobile::plugins(builder);
+    let builder = builder
         .setup(|app| {
             let config = AppConfig::from_env(app.handle())?;
             app.manage(AppState::new(config));
             start_inactivity_lock(app.handle());
+            #[cfg(mobile)]
+            mobile::setup(app.handle());
             Ok(())
+        })
+        .on_window_event(|_window, _event| {
+            // A phone app sent to the background locks at once.
+            #[cfg(mobile)]
+            if matches!(_event, tauri::WindowEvent::Suspended) {
+                mobile::lock_in_background(_window.app_handle());
+            }
         })
         .invoke_handler(commands::handler());
     if let Err(e) = builder.run(tauri::generate_context!()) {

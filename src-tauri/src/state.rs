@@ -7,6 +7,11 @@ use spondon_wallet::{Keychain, SessionConfig, SessionState, WalletSession};
 
 use crate::config::AppConfig;
 
+#[cfg(mobile)]
+use crate::mobile::PLATFORM;
+#[cfg(not(mobile))]
+const PLATFORM: api::Platform = api::Platform::Desktop;
+
 /// What every command reaches through `tauri::State`.
 #[derive(Debug)]
 pub struct AppState {
@@ -14,6 +19,8 @@ pub struct AppState {
     pub session: WalletSession,
     /// Where exports and backups are saved.
     pub export_dir: PathBuf,
+    /// The link the app was opened with, until the page has asked once.
+    opened_with: std::sync::Mutex<Option<String>>,
 }
 
 impl AppState {
@@ -27,6 +34,14 @@ impl AppState {
                 endpoints: config.endpoints,
             }),
             export_dir: config.export_dir,
+            opened_with: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Keeps the link the app was opened with for the page's first status call.
+    pub fn set_opened_with(&self, text: String) {
+        if let Ok(mut l) = self.opened_with.lock() {
+            *l = Some(text);
         }
     }
 
@@ -77,6 +92,8 @@ impl AppState {
             lock_after_secs: prefs.lock_after_secs,
             consortium_configured: self.session.config().consortium.is_some(),
             trust_list: self.trust_list().await,
+            platform: PLATFORM,
+            opened_with: self.opened_with.lock().ok().and_then(|mut l| l.take()),
         })
     }
 }

@@ -94,6 +94,10 @@ pub mod codes {
     pub const IO: &str = "io";
     /// The export did not verify; it was not saved.
     pub const EXPORT_INVALID: &str = "export_invalid";
+    /// The phone's biometric check failed, was cancelled, or is not set up: use the passphrase.
+    pub const BIOMETRIC_FAILED: &str = "biometric_failed";
+    /// Not on this kind of device (e.g. biometrics on a desktop).
+    pub const UNSUPPORTED: &str = "unsupported";
     /// Something failed inside the app (a bug): the message says what.
     pub const INTERNAL: &str = "internal";
 }

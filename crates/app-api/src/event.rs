@@ -22,7 +22,7 @@ pub const REVOKE_ALL: &str = "revoke-all-progress";
 pub const LOCKED: &str = "locked";
 
 /// Every event name, for the shell's capability file.
-pub const ALL: &[&str] = &[SYNC, EXPORT, RESTORE, IMPORT, REVOKE_ALL, LOCKED];
+pub const ALL: &[&str] = &[SYNC, EXPORT, RESTORE, IMPORT, REVOKE_ALL, LOCKED, DEEP_LINK];
 
 /// Where one peer's sync stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +127,19 @@ pub enum LockReason {
     Inactivity,
     /// The user asked.
     Requested,
+    /// The app was sent to the background (phones).
+    Background,
+}
+
+/// A `spondon:` or `spondon-enroll:` link opened the app (phones): payload [`DeepLink`].
+pub const DEEP_LINK: &str = "deep-link";
+
+/// Payload of [`DEEP_LINK`]: the token or enrollment text the link carried (`SPONDON:1:…` or
+/// `SPONDON-ENROLL:1:…`), for the page to offer, never to act on by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeepLink {
+    /// The text, scheme in upper case, percent-decoded.
+    pub text: String,
 }
 
 /// Payload of [`LOCKED`].

@@ -251,6 +251,33 @@ pub struct AppStatus {
     pub consortium_configured: bool,
     /// The trust list in use (the configured one, or the wallet's own when unlocked).
     pub trust_list: Option<TrustListSummary>,
+    /// What the app runs on: phones scan with the camera and confirm with biometrics.
+    #[serde(default)]
+    pub platform: Platform,
+    /// A `spondon:` / `spondon-enroll:` link the app was opened with and the page has not
+    /// seen yet (given once); later links arrive as [`crate::event::DEEP_LINK`] events.
+    #[serde(default)]
+    pub opened_with: Option<String>,
+}
+
+/// The kind of device the app runs on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// Linux, macOS or Windows.
+    #[default]
+    Desktop,
+    /// An Android phone or tablet.
+    Android,
+    /// An iPhone or iPad.
+    Ios,
+}
+
+impl Platform {
+    /// A phone (camera scanning, biometrics, the app locks when sent to the background).
+    pub fn is_mobile(self) -> bool {
+        matches!(self, Platform::Android | Platform::Ios)
+    }
 }
 
 /// Asks how strong a passphrase is (as the user types).
@@ -629,8 +656,12 @@ pub struct CreateGrantRequest {
     pub duration_secs: u64,
     /// Whether the doctor may add a prescription or note.
     pub write: bool,
-    /// The passphrase, asked before signing.
+    /// The passphrase, asked before signing (may be empty with `confirm_with_biometrics`).
     pub passphrase: Passphrase,
+    /// On a phone whose wallet key is in the platform keystore: confirm with the phone's
+    /// biometric check (done by the app's shell, not the page) instead of the passphrase.
+    #[serde(default)]
+    pub confirm_with_biometrics: bool,
 }
 
 /// The state of a grant.

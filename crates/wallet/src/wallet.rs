@@ -538,6 +538,21 @@ impl Wallet {
         })
     }
 
+    /// A short-lived [`Authorization`] vouched for by the operating system instead of the
+    /// passphrase: call it only right after the platform verified the user (a phone's
+    /// biometric prompt, run by the app's shell, never by the page). Refused unless this
+    /// wallet's key is in the platform keystore (a passphrase-only wallet needs its passphrase).
+    #[cfg(feature = "platform-auth")]
+    pub async fn authorize_by_platform(&self) -> Result<Authorization> {
+        if !Wallet::keys_in(&self.dir, &self.keystore).await? {
+            return Err(WalletError::AuthorizationRequired);
+        }
+        Ok(Authorization {
+            wallet_id: self.id.clone(),
+            until: Instant::now() + AUTHORIZATION_LIFETIME,
+        })
+    }
+
     pub(crate) fn check_auth(&self, auth: &Authorization) -> Result<()> {
         if auth.wallet_id != self.id || Instant::now() > auth.until {
             return Err(WalletError::AuthorizationRequired);
