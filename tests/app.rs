@@ -7,7 +7,7 @@
 //! doctor (QR) → the clinic node accepts the grant and fetches exactly the granted records →
 //! the receipt shows in the access log → revoke → the node is refused → export → the export
 //! verifies with `spondon-verifier check` → import a SMART Health Card → settings → the same
-//! screens in Bangla → lock and unlock. Every screen is captured at 1280×800 and 390×844 and
+//! screens in Bangla → lock and unlock. Every screen is captured at 1280×800, 390×844 and 360×640 and
 //! checked with axe-core (no serious or critical violation may remain).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

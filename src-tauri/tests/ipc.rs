@@ -312,6 +312,8 @@ fn first_run_unlock_share_export_and_refusals() {
 
     // First run: no wallet, the configured consortium, passphrase only said plainly.
     let st = a.ok(cmd::APP_STATUS, None);
+    assert_eq!(st["platform"], "desktop");
+    assert_eq!(st["opened_with"], Value::Null);
     assert_eq!(st["state"], "no_wallet");
     assert_eq!(st["consortium_configured"], true);
     assert_eq!(st["keys"]["type"], "passphrase_only");
@@ -466,6 +468,10 @@ fn first_run_unlock_share_export_and_refusals() {
         a.refused(cmd::CREATE_GRANT, Some(grant_req(&kid, "wrong passphrase"))),
         "wrong_passphrase"
     );
+    // Biometric confirmation is the phones' (done by their shell); a desktop refuses it.
+    let mut bio = grant_req(&kid, "");
+    bio["confirm_with_biometrics"] = json!(true);
+    assert_eq!(a.refused(cmd::CREATE_GRANT, Some(bio)), "unsupported");
     let mut too_long = grant_req(&kid, PASS);
     too_long["duration_secs"] = json!(10);
     assert_eq!(a.refused(cmd::CREATE_GRANT, Some(too_long)), "invalid");

@@ -16,8 +16,12 @@ use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-/// The two window sizes every screen is captured at: a laptop and a phone.
-pub const SIZES: [(&str, u32, u32); 2] = [("desktop", 1280, 800), ("phone", 390, 844)];
+/// The window sizes every screen is captured at: a laptop, a phone and a small phone.
+pub const SIZES: [(&str, u32, u32); 3] = [
+    ("desktop", 1280, 800),
+    ("phone", 390, 844),
+    ("small-phone", 360, 640),
+];
 
 /// What `scripts/e2e-app.sh` hands the test, through the environment.
 #[derive(Debug, Clone)]
@@ -322,6 +326,26 @@ impl App {
                 String::from_utf8_lossy(&out.stderr)
             );
             self.shots.push(file);
+            // Nothing may be wider than the window: at phone sizes a page that scrolls sideways
+            // has content cut off (a form control or a card with a fixed minimum width).
+            let overflow = self
+                .js(
+                    "const out = [];
+                     for (const el of [document.documentElement, ...document.querySelectorAll('*')]) {
+                       const ox = getComputedStyle(el).overflowX;
+                       if (el !== document.documentElement && ox !== 'auto' && ox !== 'scroll') continue;
+                       const extra = el.scrollWidth - el.clientWidth;
+                       if (extra > 1) out.push((el.id ? '#' + el.id : el.tagName.toLowerCase() + '.' + el.className) + ' +' + extra + 'px');
+                     }
+                     return out;",
+                    vec![],
+                )
+                .await?;
+            ensure!(
+                overflow.as_array().is_some_and(Vec::is_empty),
+                "{}-{screen}-{label}: content wider than the window, scrolled sideways: {overflow}",
+                self.pass
+            );
             self.axe(&format!("{}-{screen}-{label}", self.pass)).await?;
         }
         self.resize(SIZES[0].1, SIZES[0].2).await

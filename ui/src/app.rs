@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use spondon_app_api::event::{
-    self, LockReason, Locked, RevokeAllProgress, SyncProgress, TaskProgress,
+    self, DeepLink, LockReason, Locked, RevokeAllProgress, SyncProgress, TaskProgress,
 };
 use spondon_app_api::{AppStatus, Language, UpdateSettingsRequest, WalletState, cmd};
 
@@ -55,6 +55,27 @@ pub struct AppState {
     pub more_open: RwSignal<bool>,
     /// An error loading the status (outside the app, or the shell failed).
     pub fatal: RwSignal<Option<spondon_app_api::ApiError>>,
+    /// Text a `spondon:` link opened the app with, until the screen it belongs to takes it.
+    pub link: RwSignal<Option<String>>,
+}
+
+impl AppState {
+    /// Whether the app runs on a phone (camera scanning, biometrics).
+    pub fn mobile(&self) -> bool {
+        self.status
+            .with(|s| s.as_ref().is_some_and(|s| s.platform.is_mobile()))
+    }
+
+    /// Shows the screen a link's text belongs to and keeps the text for it.
+    pub fn open_link(&self, text: String) {
+        let screen = if text.starts_with("SPONDON-ENROLL:") {
+            Screen::Hospitals
+        } else {
+            Screen::Share(Vec::new())
+        };
+        self.link.set(Some(text));
+        self.screen.set(screen);
+    }
 }
 
 /// The app state from context.
@@ -69,6 +90,7 @@ pub fn use_app() -> AppState {
         data_version: RwSignal::new(0),
         more_open: RwSignal::new(false),
         fatal: RwSignal::new(None),
+        link: RwSignal::new(None),
     })
 }
 
@@ -181,6 +203,7 @@ pub fn App() -> impl IntoView {
         data_version: RwSignal::new(0),
         more_open: RwSignal::new(false),
         fatal: RwSignal::new(None),
+        link: RwSignal::new(None),
     };
     provide_context(app);
 
@@ -200,7 +223,11 @@ pub fn App() -> impl IntoView {
                 if stored.is_none() {
                     set_language(i, lang, false);
                 }
+                let opened_with = s.opened_with.clone();
                 app.status.set(Some(s));
+                if let Some(text) = opened_with {
+                    app.open_link(text);
+                }
             }
             Err(e) => app.fatal.set(Some(e)),
         }
@@ -216,6 +243,7 @@ pub fn App() -> impl IntoView {
         app.screen.set(Screen::Records);
         app.sync.set(None);
     });
+    ipc::listen::<DeepLink>(event::DEEP_LINK, move |l| app.open_link(l.text));
     for name in [event::EXPORT, event::RESTORE, event::IMPORT] {
         ipc::listen::<TaskProgress>(name, move |p| app.task.set(Some(p)));
     }

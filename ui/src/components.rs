@@ -68,6 +68,43 @@ pub fn read_file(
     }
 }
 
+/// On phones: a button that opens the camera scanner and puts the QR code's text into `text`.
+/// Renders nothing on desktops (they pick or drop an image instead).
+#[component]
+pub fn ScanButton(
+    /// The button's id.
+    id: &'static str,
+    /// Where the scanned text goes.
+    text: RwSignal<String>,
+    /// Where a failure is shown.
+    error: RwSignal<Option<spondon_app_api::ApiError>>,
+) -> impl IntoView {
+    let i = use_i18n();
+    let app = crate::app::use_app();
+    let busy = RwSignal::new(false);
+    let scan = move |_| {
+        error.set(None);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match crate::ipc::scan_qr().await {
+                Ok(t) => text.set(t),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    move || {
+        app.mobile().then(|| {
+            view! {
+                <button id=id type="button" class="btn btn-secondary btn-block" on:click=scan disabled=move || busy.get()>
+                    <span class="icon icon-share" aria-hidden="true"></span>
+                    {move || i.t(K::ScanWithCamera)}
+                </button>
+            }
+        })
+    }
+}
+
 /// A file chooser with a drop zone. `accept` is the input's accept attribute.
 #[component]
 pub fn FilePicker(

@@ -109,6 +109,26 @@ pub async fn call0<Resp: DeserializeOwned>(name: &str) -> Result<Resp, ApiError>
     from_js(&invoke_raw(name, Object::new().into()).await?)
 }
 
+/// Scans a QR code with the phone's camera (the shell's barcode-scanner plugin, granted to the
+/// page on phones only): the text it holds.
+pub async fn scan_qr() -> Result<String, ApiError> {
+    #[derive(Serialize)]
+    struct ScanArgs {
+        formats: [&'static str; 1],
+        windowed: bool,
+    }
+    #[derive(serde::Deserialize)]
+    struct Scanned {
+        content: String,
+    }
+    let args = to_js(&ScanArgs {
+        formats: ["QR_CODE"],
+        windowed: false,
+    })?;
+    let s: Scanned = from_js(&invoke_raw("plugin:barcode-scanner|scan", args).await?)?;
+    Ok(s.content)
+}
+
 /// Subscribes to an event for the life of the page; `f` gets each payload. Payloads that do not
 /// parse are dropped (the next snapshot replaces them anyway).
 pub fn listen<T: DeserializeOwned + 'static>(name: &str, f: impl Fn(T) + 'static) {

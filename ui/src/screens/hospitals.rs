@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use spondon_app_api::{ApiError, EnrollRequest, Hospital, TextOrImage, cmd};
 
 use crate::app::use_app;
-use crate::components::{ErrorBox, FilePicker, PageHead, Picked};
+use crate::components::{ErrorBox, FilePicker, PageHead, Picked, ScanButton};
 use crate::i18n::{K, use_i18n};
 use crate::{ipc, util};
 
@@ -129,6 +129,18 @@ fn EnrollForm() -> impl IntoView {
     let error = RwSignal::new(None::<ApiError>);
     let done = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // An enrollment link that opened the app: offered, never sent by itself.
+    let from_link = RwSignal::new(false);
+    Effect::new(move || {
+        if app.link.with(|l| {
+            l.as_deref()
+                .is_some_and(|t| t.starts_with("SPONDON-ENROLL:"))
+        }) && let Some(t) = app.link.try_update(Option::take).flatten()
+        {
+            code.set(t);
+            from_link.set(true);
+        }
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
@@ -159,6 +171,8 @@ fn EnrollForm() -> impl IntoView {
             <h2 id="enroll-title" class="h2">{move || i.t(K::EnrollTitle)}</h2>
             <p class="help">{move || i.t(K::EnrollHelp)}</p>
             <form class="stack" on:submit=submit>
+                {move || from_link.get().then(|| view! { <p class="alert" id="enroll-from-link">{i.t(K::LinkOpened)}</p> })}
+                <ScanButton id="enroll-scan" text=code error=error />
                 <div class="field">
                     <label for="enroll-code" class="label">{move || i.t(K::EnrollCode)}</label>
                     <textarea

@@ -9,7 +9,9 @@ use spondon_app_api::{
 };
 
 use crate::app::{Screen, use_app};
-use crate::components::{ErrorBox, FilePicker, PageHead, PassphraseField, Picked, svg_data_url};
+use crate::components::{
+    ErrorBox, FilePicker, PageHead, PassphraseField, Picked, ScanButton, svg_data_url,
+};
 use crate::fmt::{self, Unit};
 use crate::i18n::{K, use_i18n};
 use crate::{ipc, util};
@@ -61,6 +63,7 @@ pub fn scopes_text(
 #[component]
 fn ShareForm(preselected: Vec<String>, created: RwSignal<Option<GrantCreated>>) -> impl IntoView {
     let i = use_i18n();
+    let app = use_app();
     let doctors_version = RwSignal::new(0u32);
     let doctors = LocalResource::new(move || {
         doctors_version.get();
@@ -103,6 +106,14 @@ fn ShareForm(preselected: Vec<String>, created: RwSignal<Option<GrantCreated>>) 
         (300..=12 * 30 * 86_400).contains(&secs).then_some(secs)
     };
 
+    // Set by the button that submits: the passphrase, or the phone's biometric check.
+    let bio = RwSignal::new(false);
+    let can_bio = move || {
+        app.mobile()
+            && app
+                .status
+                .with(|s| s.as_ref().is_some_and(|s| s.key_in_keychain))
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
@@ -135,7 +146,12 @@ fn ShareForm(preselected: Vec<String>, created: RwSignal<Option<GrantCreated>>) 
             purpose,
             duration_secs,
             write: write.get_untracked(),
-            passphrase: Passphrase(pass.get_untracked()),
+            passphrase: Passphrase(if bio.get_untracked() {
+                String::new()
+            } else {
+                pass.get_untracked()
+            }),
+            confirm_with_biometrics: bio.get_untracked(),
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
@@ -414,10 +430,22 @@ fn ShareForm(preselected: Vec<String>, created: RwSignal<Option<GrantCreated>>) 
                     type="submit"
                     class="btn btn-primary btn-block"
                     disabled=move || busy.get()
+                    on:click=move |_| bio.set(false)
                 >
                     <span class="icon icon-share" aria-hidden="true"></span>
                     {move || if busy.get() { i.t(K::Working) } else { i.t(K::CreateShare) }}
                 </button>
+                {move || can_bio().then(|| view! {
+                    <button
+                        id="share-create-biometric"
+                        type="submit"
+                        class="btn btn-secondary btn-block"
+                        disabled=move || busy.get()
+                        on:click=move |_| bio.set(true)
+                    >
+                        {i.t(K::ConfirmBiometric)}
+                    </button>
+                })}
             </section>
         </form>
     }
@@ -426,12 +454,24 @@ fn ShareForm(preselected: Vec<String>, created: RwSignal<Option<GrantCreated>>) 
 #[component]
 fn AddDoctor(doctor: RwSignal<Option<String>>, version: RwSignal<u32>) -> impl IntoView {
     let i = use_i18n();
+    let app = use_app();
     let text = RwSignal::new(String::new());
     let image = RwSignal::new(None::<Picked>);
     let error = RwSignal::new(None::<ApiError>);
     let added = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let open = RwSignal::new(false);
+    // A doctor's credential link that opened the app: offered, never added by itself.
+    Effect::new(move || {
+        if app
+            .link
+            .with(|l| l.as_deref().is_some_and(|t| t.starts_with("SPONDON:")))
+            && let Some(t) = app.link.try_update(Option::take).flatten()
+        {
+            text.set(t);
+            open.set(true);
+        }
+    });
     let add = move |_| {
         error.set(None);
         added.set(None);
@@ -476,6 +516,7 @@ fn AddDoctor(doctor: RwSignal<Option<String>>, version: RwSignal<u32>) -> impl I
         </button>
         <Show when=move || open.get()>
             <div class="notice stack" id="add-doctor">
+                <ScanButton id="doctor-scan" text=text error=error />
                 <div class="field">
                     <label for="doctor-credential" class="label">{move || i.t(K::DoctorCredential)}</label>
                     <textarea

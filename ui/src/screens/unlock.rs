@@ -66,6 +66,7 @@ pub fn Unlock() -> impl IntoView {
                                 let k = match r {
                                     LockReason::Inactivity => K::LockedInactivity,
                                     LockReason::Requested => K::LockedRequested,
+                                    LockReason::Background => K::LockedBackground,
                                 };
                                 view! {
                                     <p class="alert alert-info" id="lock-reason" role="status">
