@@ -467,7 +467,10 @@ async fn preview_record(State(peer): State<AppState>, Staff(s): Staff, req: Requ
     need(&s, Role::Records)?;
     let f: forms::RecordFormRequest = body(&peer, req).await?;
     let built = f.build()?;
-    let (_, _, bundle) = peer.record_bundle(&built.request).await?;
+    let (_, _, mut bundle) = peer.record_bundle(&built.request).await?;
+    // Exactly what the card will hold: SMART Health Cards drop `Coding.display` and the text
+    // of coded concepts (readers name codes from spondon-core's table).
+    spondon_core::shc::fhir::minify(&mut bundle);
     json_ok(
         StatusCode::OK,
         &json!({"kind": built.request.kind, "summary": built.summary, "bundle": bundle}),
