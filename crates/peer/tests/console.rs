@@ -89,16 +89,12 @@ async fn count(tp: &TestPeer, table: &str) -> i64 {
     use sqlx::Row as _;
     let q = format!("SELECT COUNT(*) FROM {table}");
     match &tp.peer.db {
-        spondon_ledger::Database::Sqlite(p) => sqlx::query(&q)
-            .fetch_one(p)
-            .await
-            .unwrap()
-            .get::<i64, _>(0),
-        spondon_ledger::Database::Postgres(p) => sqlx::query(&q)
-            .fetch_one(p)
-            .await
-            .unwrap()
-            .get::<i64, _>(0),
+        spondon_ledger::Database::Sqlite(p) => {
+            sqlx::query(&q).fetch_one(p).await.unwrap().get::<i64, _>(0)
+        }
+        spondon_ledger::Database::Postgres(p) => {
+            sqlx::query(&q).fetch_one(p).await.unwrap().get::<i64, _>(0)
+        }
     }
 }
 
@@ -218,7 +214,11 @@ async fn sessions(db: Option<&str>) {
         let r = c.post_with("/patients", &body, &h).await;
         assert_eq!((r.status, r.code().as_str()), (403, "csrf"), "{what}");
     }
-    assert_eq!(stored(&tp).await, before, "nothing stored on a CSRF refusal");
+    assert_eq!(
+        stored(&tp).await,
+        before,
+        "nothing stored on a CSRF refusal"
+    );
     let origin = format!("http://{}", tp.addr);
     let ok = c
         .post_with(
@@ -274,7 +274,11 @@ async fn sessions(db: Option<&str>) {
     assert_eq!(dc.get("/session").await.code(), "session_expired");
     // Every console call is in the staff audit trail under the token's id.
     let audit = tp.peer.staff_audit().await.unwrap();
-    assert!(audit.iter().any(|a| a.0 == desk.id && a.1 == "console login"));
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.0 == desk.id && a.1 == "console login")
+    );
     assert!(
         audit
             .iter()
@@ -317,7 +321,12 @@ async fn roles(db: Option<&str>) {
     let refused: Vec<(&Console, &str, String, Value)> = vec![
         (&desk, "POST", "/records/preview".into(), record.clone()),
         (&desk, "POST", "/records".into(), record.clone()),
-        (&desk, "POST", "/records/x/revoke".into(), json!({"reason": "other"})),
+        (
+            &desk,
+            "POST",
+            "/records/x/revoke".into(),
+            json!({"reason": "other"}),
+        ),
         (&desk, "POST", "/doctors".into(), doctor.clone()),
         (&desk, "GET", "/doctors".into(), Value::Null),
         (&desk, "GET", "/staff-tokens".into(), Value::Null),
@@ -333,10 +342,25 @@ async fn roles(db: Option<&str>) {
             "/patients".into(),
             json!({"patient": patient("3333344444", "01911000003", "X Y")}),
         ),
-        (&clerk, "POST", "/patients/check".into(), patient("3333344444", "01911000003", "X Y")),
-        (&clerk, "POST", format!("/patients/{hid}/enrollment-code"), json!({})),
+        (
+            &clerk,
+            "POST",
+            "/patients/check".into(),
+            patient("3333344444", "01911000003", "X Y"),
+        ),
+        (
+            &clerk,
+            "POST",
+            format!("/patients/{hid}/enrollment-code"),
+            json!({}),
+        ),
         (&clerk, "POST", "/doctors".into(), doctor.clone()),
-        (&clerk, "GET", "/doctors/A-7001/credential".into(), Value::Null),
+        (
+            &clerk,
+            "GET",
+            "/doctors/A-7001/credential".into(),
+            Value::Null,
+        ),
         (&clerk, "GET", "/staff-tokens".into(), Value::Null),
     ];
     for (c, method, path, body) in &refused {
@@ -351,7 +375,11 @@ async fn roles(db: Option<&str>) {
             "{method} {path}"
         );
     }
-    assert_eq!(stored(&tp).await, before, "nothing stored by a refused role");
+    assert_eq!(
+        stored(&tp).await,
+        before,
+        "nothing stored by a refused role"
+    );
 
     // What each role may do.
     assert_eq!(desk.get("/patients?q=Rina").await.status, 200);
@@ -396,7 +424,12 @@ async fn forms(db: Option<&str>) {
     let same_nid = patient("1990123456789", "01812345678", "Other Name");
     let r = c.post("/patients/check", &same_nid).await;
     assert_eq!(r.json()["duplicates"][0]["matches"], json!(["national_id"]));
-    let r = c.post("/patients", &json!({"patient": same_nid, "confirm_not_duplicate": true})).await;
+    let r = c
+        .post(
+            "/patients",
+            &json!({"patient": same_nid, "confirm_not_duplicate": true}),
+        )
+        .await;
     assert_eq!((r.status, r.code().as_str()), (409, "duplicate_patient"));
     let same_phone = patient("5555566666", "+880 1712-345678", "Shirin Akter");
     let r = c.post("/patients/check", &same_phone).await;
@@ -436,7 +469,11 @@ async fn forms(db: Option<&str>) {
                 bad.clone()
             };
             let r = c.post(path, &body).await;
-            assert_eq!((r.status, r.code().as_str()), (400, "invalid_field"), "{field}");
+            assert_eq!(
+                (r.status, r.code().as_str()),
+                (400, "invalid_field"),
+                "{field}"
+            );
             assert_eq!(r.json()["field"], field);
         }
     }
@@ -446,9 +483,18 @@ async fn forms(db: Option<&str>) {
     let key = spondon_core::keys::Es256KeyPair::generate().unwrap();
     let jwk_text = serde_json::to_string(&key.public_key().to_jwk()).unwrap();
     for (field, body) in [
-        ("public_key", json!({"bmdc_number": "A-9001", "name": "Dr. N", "specialty": "Medicine", "public_key": "not json"})),
-        ("bmdc_number", json!({"bmdc_number": "<b>", "name": "Dr. N", "specialty": "Medicine", "public_key": jwk_text})),
-        ("department", json!({"bmdc_number": "A-9001", "name": "Dr. N", "specialty": " ", "public_key": jwk_text})),
+        (
+            "public_key",
+            json!({"bmdc_number": "A-9001", "name": "Dr. N", "specialty": "Medicine", "public_key": "not json"}),
+        ),
+        (
+            "bmdc_number",
+            json!({"bmdc_number": "<b>", "name": "Dr. N", "specialty": "Medicine", "public_key": jwk_text}),
+        ),
+        (
+            "department",
+            json!({"bmdc_number": "A-9001", "name": "Dr. N", "specialty": " ", "public_key": jwk_text}),
+        ),
     ] {
         let r = c.post("/doctors", &body).await;
         assert_eq!((r.status, r.json()["field"].as_str()), (400, Some(field)));
@@ -480,23 +526,38 @@ async fn forms(db: Option<&str>) {
     let dir = directory(&tp).await;
     let xss = "<img src=x onerror=alert(1)><script>alert(2)</script>";
     let forms = vec![
-        ("prescription", json!({"kind": "prescription", "medications": [
+        (
+            "prescription",
+            json!({"kind": "prescription", "medications": [
             {"medicine": "Paracetamol 500 mg tablet", "dose": "1 tablet", "frequency": "thrice_daily", "days": 5, "instructions": xss},
-            {"medicine": "Oral rehydration salts (ORS) sachet", "dose": "1 sachet", "frequency": "as_needed", "days": 3}]})),
-        ("lab_report", json!({"kind": "lab_report", "tests": [
+            {"medicine": "Oral rehydration salts (ORS) sachet", "dose": "1 sachet", "frequency": "as_needed", "days": 3}]}),
+        ),
+        (
+            "lab_report",
+            json!({"kind": "lab_report", "tests": [
             {"loinc": "718-7", "value": "9.5"},
             {"loinc": "777-3", "value": "85"},
             {"loinc": "75377-2", "value": "Positive"},
             {"loinc": "2345-7", "value": "110", "unit": "mg/dL"},
             {"loinc": "12345-6", "name": "Serum ferritin", "value": "30", "unit": "mg/L", "low": "12", "high": "300"}],
-            "conclusion": xss})),
-        ("diagnosis", json!({"kind": "diagnosis", "conditions": [
+            "conclusion": xss}),
+        ),
+        (
+            "diagnosis",
+            json!({"kind": "diagnosis", "conditions": [
             {"code": "a97.1", "status": "confirmed", "note": xss},
-            {"code": "Z00.0", "name": "General examination", "status": "provisional"}]})),
-        ("payment", json!({"kind": "payment", "items": [
-            {"description": "CBC", "amount": "450"}, {"description": xss, "amount": "1,200.50"}], "method": "mobile_banking"})),
-        ("encounter", json!({"kind": "encounter", "class": "emergency", "department": "Medicine",
-            "reason": "High fever for 3 days", "note": xss})),
+            {"code": "Z00.0", "name": "General examination", "status": "provisional"}]}),
+        ),
+        (
+            "payment",
+            json!({"kind": "payment", "items": [
+            {"description": "CBC", "amount": "450"}, {"description": xss, "amount": "1,200.50"}], "method": "mobile_banking"}),
+        ),
+        (
+            "encounter",
+            json!({"kind": "encounter", "class": "emergency", "department": "Medicine",
+            "reason": "High fever for 3 days", "note": xss}),
+        ),
     ];
     let mut issued = Vec::new();
     for (kind, form) in &forms {
@@ -505,11 +566,19 @@ async fn forms(db: Option<&str>) {
         let pv = c.post("/records/preview", &req).await;
         assert_eq!(pv.status, 200, "{kind}: {}", pv.text());
         assert_eq!(pv.json()["kind"], *kind);
-        assert_eq!(stored(&tp).await, before, "{kind}: a preview stores nothing");
+        assert_eq!(
+            stored(&tp).await,
+            before,
+            "{kind}: a preview stores nothing"
+        );
         let r = c.post("/records", &req).await;
         assert_eq!(r.status, 201, "{kind}: {}", r.text());
         let out = r.json();
-        assert_eq!(out["summary"], pv.json()["summary"], "{kind}: the preview is what is signed");
+        assert_eq!(
+            out["summary"],
+            pv.json()["summary"],
+            "{kind}: the preview is what is signed"
+        );
         let id = out["record"]["id"].as_str().unwrap().to_owned();
         let (rec, salt) = tp.peer.stored_record(&id).await.unwrap();
         let card = ParsedCard::parse(&rec.jws).unwrap();
@@ -538,16 +607,37 @@ async fn forms(db: Option<&str>) {
         .filter(|e| e["resource"]["resourceType"] == "Observation")
         .collect();
     assert_eq!(obs[0]["resource"]["valueQuantity"]["code"], "g/dL");
-    assert_eq!(obs[0]["resource"]["interpretation"][0]["coding"][0]["code"], "L");
-    assert_eq!(obs[1]["resource"]["interpretation"][0]["coding"][0]["code"], "L");
-    assert_eq!(obs[2]["resource"]["valueCodeableConcept"]["coding"][0]["code"], "10828004");
-    assert_eq!(obs[3]["resource"]["interpretation"][0]["coding"][0]["code"], "N");
-    assert_eq!(obs[4]["resource"]["referenceRange"][0]["high"]["value"], 300.0);
+    assert_eq!(
+        obs[0]["resource"]["interpretation"][0]["coding"][0]["code"],
+        "L"
+    );
+    assert_eq!(
+        obs[1]["resource"]["interpretation"][0]["coding"][0]["code"],
+        "L"
+    );
+    assert_eq!(
+        obs[2]["resource"]["valueCodeableConcept"]["coding"][0]["code"],
+        "10828004"
+    );
+    assert_eq!(
+        obs[3]["resource"]["interpretation"][0]["coding"][0]["code"],
+        "N"
+    );
+    assert_eq!(
+        obs[4]["resource"]["referenceRange"][0]["high"]["value"],
+        300.0
+    );
     let dx = &issued[2].2["entry"][2]["resource"];
     assert_eq!(dx["code"]["coding"][0]["code"], "A97.1");
-    assert_eq!(dx["note"][0]["text"], xss, "free text is kept as text, verbatim");
+    assert_eq!(
+        dx["note"][0]["text"], xss,
+        "free text is kept as text, verbatim"
+    );
     let inv = &issued[3].2["entry"][2]["resource"];
-    assert_eq!(inv["totalGross"], json!({"value": 1650.5, "currency": "BDT"}));
+    assert_eq!(
+        inv["totalGross"],
+        json!({"value": 1650.5, "currency": "BDT"})
+    );
     let rx = &issued[0].2["entry"][2]["resource"];
     assert_eq!(
         rx["dosageInstruction"][0]["timing"]["repeat"]["frequency"],
@@ -557,27 +647,111 @@ async fn forms(db: Option<&str>) {
     // Bad input in every record field: a clear message naming the field; nothing stored.
     let before = stored(&tp).await;
     let bad: Vec<(&str, Value, Option<&str>)> = vec![
-        ("medications", json!({"kind": "prescription", "medications": []}), Some("A-9001")),
-        ("medications[0].medicine", json!({"kind": "prescription", "medications": [{"medicine": "", "dose": "1", "frequency": "once_daily", "days": 1}]}), Some("A-9001")),
-        ("medications[0].dose", json!({"kind": "prescription", "medications": [{"medicine": "X", "dose": " ", "frequency": "once_daily", "days": 1}]}), Some("A-9001")),
-        ("medications[0].days", json!({"kind": "prescription", "medications": [{"medicine": "X", "dose": "1", "frequency": "once_daily", "days": 0}]}), Some("A-9001")),
-        ("doctor_bmdc", json!({"kind": "prescription", "medications": [{"medicine": "X", "dose": "1", "frequency": "once_daily", "days": 1}]}), None),
-        ("tests[0].loinc", json!({"kind": "lab_report", "tests": [{"loinc": "718", "value": "1"}]}), None),
-        ("tests[0].value", json!({"kind": "lab_report", "tests": [{"loinc": "718-7", "value": "1e5"}]}), None),
-        ("tests[0].value", json!({"kind": "lab_report", "tests": [{"loinc": "75377-2", "value": "maybe"}]}), None),
-        ("tests[0].unit", json!({"kind": "lab_report", "tests": [{"loinc": "718-7", "value": "9", "unit": "furlongs"}]}), None),
-        ("tests[0].name", json!({"kind": "lab_report", "tests": [{"loinc": "99999-9", "value": "9", "unit": "%"}]}), None),
-        ("tests[0].high", json!({"kind": "lab_report", "tests": [{"loinc": "718-7", "value": "9", "low": "10", "high": "5"}]}), None),
-        ("tests[1].low", json!({"kind": "lab_report", "tests": [{"loinc": "718-7", "value": "9"}, {"loinc": "777-3", "value": "9", "low": "abc"}]}), None),
-        ("conclusion", json!({"kind": "lab_report", "tests": [{"loinc": "718-7", "value": "9"}], "conclusion": "a\u{0}b"}), None),
-        ("conditions[0].code", json!({"kind": "diagnosis", "conditions": [{"code": "dengue", "status": "confirmed"}]}), None),
-        ("conditions[0].name", json!({"kind": "diagnosis", "conditions": [{"code": "Z99.9", "status": "confirmed"}]}), None),
-        ("items[0].amount", json!({"kind": "payment", "items": [{"description": "X", "amount": "-5"}], "method": "cash"}), None),
-        ("items[0].amount", json!({"kind": "payment", "items": [{"description": "X", "amount": "10.505"}], "method": "cash"}), None),
-        ("items[0].description", json!({"kind": "payment", "items": [{"description": "", "amount": "5"}], "method": "cash"}), None),
-        ("items[1].amount", json!({"kind": "payment", "items": [{"description": "X", "amount": "9000000"}, {"description": "Y", "amount": "2000000"}], "method": "cash"}), None),
-        ("department", json!({"kind": "encounter", "class": "outpatient", "department": "", "reason": "x"}), None),
-        ("reason", json!({"kind": "encounter", "class": "outpatient", "department": "x", "reason": "x".repeat(201)}), None),
+        (
+            "medications",
+            json!({"kind": "prescription", "medications": []}),
+            Some("A-9001"),
+        ),
+        (
+            "medications[0].medicine",
+            json!({"kind": "prescription", "medications": [{"medicine": "", "dose": "1", "frequency": "once_daily", "days": 1}]}),
+            Some("A-9001"),
+        ),
+        (
+            "medications[0].dose",
+            json!({"kind": "prescription", "medications": [{"medicine": "X", "dose": " ", "frequency": "once_daily", "days": 1}]}),
+            Some("A-9001"),
+        ),
+        (
+            "medications[0].days",
+            json!({"kind": "prescription", "medications": [{"medicine": "X", "dose": "1", "frequency": "once_daily", "days": 0}]}),
+            Some("A-9001"),
+        ),
+        (
+            "doctor_bmdc",
+            json!({"kind": "prescription", "medications": [{"medicine": "X", "dose": "1", "frequency": "once_daily", "days": 1}]}),
+            None,
+        ),
+        (
+            "tests[0].loinc",
+            json!({"kind": "lab_report", "tests": [{"loinc": "718", "value": "1"}]}),
+            None,
+        ),
+        (
+            "tests[0].value",
+            json!({"kind": "lab_report", "tests": [{"loinc": "718-7", "value": "1e5"}]}),
+            None,
+        ),
+        (
+            "tests[0].value",
+            json!({"kind": "lab_report", "tests": [{"loinc": "75377-2", "value": "maybe"}]}),
+            None,
+        ),
+        (
+            "tests[0].unit",
+            json!({"kind": "lab_report", "tests": [{"loinc": "718-7", "value": "9", "unit": "furlongs"}]}),
+            None,
+        ),
+        (
+            "tests[0].name",
+            json!({"kind": "lab_report", "tests": [{"loinc": "99999-9", "value": "9", "unit": "%"}]}),
+            None,
+        ),
+        (
+            "tests[0].high",
+            json!({"kind": "lab_report", "tests": [{"loinc": "718-7", "value": "9", "low": "10", "high": "5"}]}),
+            None,
+        ),
+        (
+            "tests[1].low",
+            json!({"kind": "lab_report", "tests": [{"loinc": "718-7", "value": "9"}, {"loinc": "777-3", "value": "9", "low": "abc"}]}),
+            None,
+        ),
+        (
+            "conclusion",
+            json!({"kind": "lab_report", "tests": [{"loinc": "718-7", "value": "9"}], "conclusion": "a\u{0}b"}),
+            None,
+        ),
+        (
+            "conditions[0].code",
+            json!({"kind": "diagnosis", "conditions": [{"code": "dengue", "status": "confirmed"}]}),
+            None,
+        ),
+        (
+            "conditions[0].name",
+            json!({"kind": "diagnosis", "conditions": [{"code": "Z99.9", "status": "confirmed"}]}),
+            None,
+        ),
+        (
+            "items[0].amount",
+            json!({"kind": "payment", "items": [{"description": "X", "amount": "-5"}], "method": "cash"}),
+            None,
+        ),
+        (
+            "items[0].amount",
+            json!({"kind": "payment", "items": [{"description": "X", "amount": "10.505"}], "method": "cash"}),
+            None,
+        ),
+        (
+            "items[0].description",
+            json!({"kind": "payment", "items": [{"description": "", "amount": "5"}], "method": "cash"}),
+            None,
+        ),
+        (
+            "items[1].amount",
+            json!({"kind": "payment", "items": [{"description": "X", "amount": "9000000"}, {"description": "Y", "amount": "2000000"}], "method": "cash"}),
+            None,
+        ),
+        (
+            "department",
+            json!({"kind": "encounter", "class": "outpatient", "department": "", "reason": "x"}),
+            None,
+        ),
+        (
+            "reason",
+            json!({"kind": "encounter", "class": "outpatient", "department": "x", "reason": "x".repeat(201)}),
+            None,
+        ),
     ];
     for (field, form, doctor) in &bad {
         let mut req = json!({"health_id": hid, "form": form});
@@ -596,21 +770,51 @@ async fn forms(db: Option<&str>) {
     }
     // Unknown patient, unknown doctor, unknown form kind, malformed JSON.
     let good = json!({"kind": "diagnosis", "conditions": [{"code": "A90", "status": "confirmed"}]});
-    let r = c.post("/records", &json!({"health_id": "1234-5678-9012-34", "form": good})).await;
+    let r = c
+        .post(
+            "/records",
+            &json!({"health_id": "1234-5678-9012-34", "form": good}),
+        )
+        .await;
     assert_eq!(r.code(), "unknown_patient");
-    let r = c.post("/records", &json!({"health_id": hid, "doctor_bmdc": "Z-0", "form": good})).await;
+    let r = c
+        .post(
+            "/records",
+            &json!({"health_id": hid, "doctor_bmdc": "Z-0", "form": good}),
+        )
+        .await;
     assert_eq!(r.code(), "unknown_doctor");
-    let r = c.post("/records", &json!({"health_id": hid, "form": {"kind": "x-ray"}})).await;
+    let r = c
+        .post(
+            "/records",
+            &json!({"health_id": hid, "form": {"kind": "x-ray"}}),
+        )
+        .await;
     assert_eq!(r.code(), "malformed_json");
     assert_eq!(stored(&tp).await, before, "nothing stored on bad input");
 
     // Revoke one record with a reason; the patient's page shows it, and the card now fails.
     let (_, rx_id, _) = &issued[0];
-    let r = c.post(&format!("/records/{rx_id}/revoke"), &json!({"reason": "because"})).await;
+    let r = c
+        .post(
+            &format!("/records/{rx_id}/revoke"),
+            &json!({"reason": "because"}),
+        )
+        .await;
     assert_eq!(r.code(), "malformed_json");
-    let r = c.post(&format!("/records/{rx_id}/revoke"), &json!({"reason": "entered_in_error"})).await;
+    let r = c
+        .post(
+            &format!("/records/{rx_id}/revoke"),
+            &json!({"reason": "entered_in_error"}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
-    let again = c.post(&format!("/records/{rx_id}/revoke"), &json!({"reason": "other"})).await;
+    let again = c
+        .post(
+            &format!("/records/{rx_id}/revoke"),
+            &json!({"reason": "other"}),
+        )
+        .await;
     assert_eq!(again.code(), "already_revoked");
     let page = c.get(&format!("/patients/{hid}")).await;
     assert_eq!(page.status, 200);
@@ -643,7 +847,10 @@ async fn forms(db: Option<&str>) {
         );
     }
     // `%` and `_` are searched as text, not as LIKE wildcards; a broken escape is refused.
-    assert_eq!(c.get("/patients?q=%25%25").await.json()["patients"], json!([]));
+    assert_eq!(
+        c.get("/patients?q=%25%25").await.json()["patients"],
+        json!([])
+    );
     assert_eq!(c.get("/patients?q=__").await.json()["patients"], json!([]));
     assert_eq!(c.get("/patients?q=%").await.code(), "invalid_field");
     assert_eq!(c.get("/patients?q=a").await.code(), "invalid_field");
