@@ -864,3 +864,180 @@ async fn console_forms_issue_verifiable_records_and_refuse_bad_input() {
         forms(db.as_deref()).await;
     }
 }
+
+/// A patient's signed request (`Spondon-Signature`) with a fresh nonce.
+async fn signed(
+    tp: &TestPeer,
+    key: &spondon_core::keys::Es256KeyPair,
+    path: &str,
+    body: &Value,
+) -> Resp {
+    let n = request(tp.addr, "POST", "/nonce", &[], b"").await.json()["nonce"]
+        .as_str()
+        .map(|s| spondon_core::b64::decode(s).unwrap())
+        .unwrap();
+    let body = body.to_string().into_bytes();
+    let url = format!("{URL}{path}");
+    let sig = spondon_core::token::SignedRequest::create(
+        key,
+        &spondon_core::token::SignedRequestTarget {
+            method: "POST",
+            url: &url,
+            nonce: &n,
+            body: &body,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    request(
+        tp.addr,
+        "POST",
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Spondon-Signature", &sig),
+        ],
+        &body,
+    )
+    .await
+}
+
+/// A doctor's redemption of `g` with a proof of possession by `doctor`.
+async fn redeem(
+    tp: &TestPeer,
+    g: &spondon_core::token::Grant,
+    text: &str,
+    doctor: &spondon_core::keys::Es256KeyPair,
+) -> Resp {
+    let n = request(tp.addr, "POST", "/nonce", &[], b"").await.json()["nonce"]
+        .as_str()
+        .map(|s| spondon_core::b64::decode(s).unwrap())
+        .unwrap();
+    let body = json!({"grant": text}).to_string().into_bytes();
+    let url = format!("{URL}/grant/records");
+    let pop = spondon_core::token::PopProof::create(
+        doctor,
+        g.id,
+        &spondon_core::token::PopRequest {
+            method: "POST",
+            url: &url,
+            nonce: &n,
+            body: &body,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    request(
+        tp.addr,
+        "POST",
+        "/grant/records",
+        &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+        &body,
+    )
+    .await
+}
+
+async fn access_log(db: Option<&str>) {
+    use spondon_core::keys::Es256KeyPair;
+    use spondon_core::token::{Audience, Category, Grant, Purpose};
+    let tp = start(db).await;
+    let c = Console::login(&tp, &tp.token).await;
+    // Registered at the desk; the app redeems the console's enrollment code.
+    let r = c
+        .post(
+            "/patients",
+            &json!({"patient": patient("4444455555", "01911000004", "Nasrin Sultana")}),
+        )
+        .await;
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let pkey = Es256KeyPair::generate().unwrap();
+    let r = signed(
+        &tp,
+        &pkey,
+        "/patient/enroll",
+        &json!({"health_id": hid, "code": code, "public_key": pkey.public_key().to_jwk()}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let dkey = Es256KeyPair::generate().unwrap();
+    let r = c
+        .post(
+            "/doctors",
+            &json!({"bmdc_number": "A-5150", "name": "Dr. Mahmud Hasan", "specialty": "Medicine",
+                    "public_key": serde_json::to_string(&dkey.public_key().to_jwk()).unwrap()}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let r = c
+        .post(
+            "/records",
+            &json!({"health_id": hid, "form": {"kind": "lab_report",
+            "tests": [{"loinc": "718-7", "value": "12.5"}]}}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let now = NumericDate::now();
+    let make = |expires: NumericDate| {
+        let g = Grant {
+            id: Grant::new_id().unwrap(),
+            patient_key: pkey.public_key().clone(),
+            audience: Audience::Key {
+                kid: dkey.public_key().kid().to_owned(),
+            },
+            categories: vec![Category::LabResult],
+            record_ids: vec![],
+            write: false,
+            purpose: Purpose::Treatment,
+            issued_at: now.saturating_add(-7200),
+            not_before: now.saturating_add(-7200),
+            expires,
+            use_limit: None,
+            peers: vec![URL.to_owned()],
+        };
+        let text = g.sign(&pkey).unwrap();
+        (g, text)
+    };
+    let (g, text) = make(now.saturating_add(3600));
+    assert_eq!(redeem(&tp, &g, &text, &dkey).await.status, 200);
+    let (g, text) = make(now.saturating_add(-60));
+    assert_eq!(redeem(&tp, &g, &text, &dkey).await.status, 403);
+
+    // The patient's page lists both, newest first, with the doctor's name.
+    let page = c.get(&format!("/patients/{hid}")).await.json();
+    let access = page["access"].as_array().unwrap();
+    assert_eq!(access.len(), 2, "{page}");
+    assert_eq!(access[0]["outcome"], "denied");
+    assert_eq!(access[0]["reason"], "expired");
+    assert_eq!(access[1]["outcome"], "allowed");
+    assert_eq!(access[1]["records"], 1);
+    for a in access {
+        assert_eq!(a["doctor"], "Dr. Mahmud Hasan (A-5150)");
+        let e = LogEntry::decode(
+            &tp.peer
+                .log
+                .entry(a["log_index"].as_u64().unwrap())
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(matches!(
+            e.kind,
+            EntryKind::AccessGranted | EntryKind::AccessDenied
+        ));
+    }
+    // A records clerk sees it too; the registration desk as well (they answer patients).
+    let clerk = Console::login(&tp, &token_with(&tp, "r", &[Role::Records]).await).await;
+    assert_eq!(
+        clerk.get(&format!("/patients/{hid}")).await.json()["access"],
+        page["access"]
+    );
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn console_patient_page_shows_the_access_log_from_the_log() {
+    for db in engines("console_patient_page_shows_the_access_log_from_the_log").await {
+        access_log(db.as_deref()).await;
+    }
+}

@@ -128,6 +128,7 @@ function rerender() {
   if (state.catalog) fillCatalog(state.catalog);
   renderLines();
   if (state.patient) renderPatient(state.patient);
+  renderSearch();
   const who = $("who");
   if (state.roles.length) who.textContent = `${who.textContent.split(" · ")[0]} · ${state.roles.map((r) => t("role_w_" + r)).join(", ")}`;
 }
@@ -150,18 +151,24 @@ $("search-form").addEventListener("submit", async (e) => {
   const q = $("search-q").value.trim();
   $("search-error").textContent = "";
   const r = await api("/patients?q=" + encodeURIComponent(q));
+  if (!r.ok) { $("search-error").textContent = r.data.detail; $("search-results").classList.add("hidden"); return; }
+  state.found = r.data.patients;
+  renderSearch();
+});
+
+function renderSearch() {
+  if (!state.found) return;
   const tbody = $("search-results").querySelector("tbody");
   tbody.replaceChildren();
-  if (!r.ok) { $("search-error").textContent = r.data.detail; $("search-results").classList.add("hidden"); return; }
-  for (const p of r.data.patients) {
+  for (const p of state.found) {
     const open = el("button", { type: "button", class: "link", text: p.health_id });
     open.addEventListener("click", () => openPatient(p.health_id));
     tbody.append(el("tr", {}, el("td", {}, open), el("td", { text: p.name }), el("td", { text: p.birth_date }),
       el("td", { text: t(p.sex) }), el("td", { text: `${p.district}, ${p.upazila}` }), el("td", { text: "…" + p.national_id_end })));
   }
-  $("search-results").classList.toggle("hidden", r.data.patients.length === 0);
-  $("search-empty").classList.toggle("hidden", r.data.patients.length !== 0);
-});
+  $("search-results").classList.toggle("hidden", state.found.length === 0);
+  $("search-empty").classList.toggle("hidden", state.found.length !== 0);
+}
 
 async function openPatient(hid) {
   tab("patients");
@@ -352,7 +359,7 @@ function renderLines() {
     if (k === "encounter") return;
     const remove = el("button", { type: "button", class: "small-btn", "aria-label": t("remove"), text: "✕" });
     remove.addEventListener("click", () => { saveLines(); if (list.length > 1) list.splice(i, 1); renderLines(); });
-    box.append(el("div", { class: "line", "data-line": String(i) }, ...cells, list.length > 1 ? remove : null));
+    box.append(el("div", { class: "line line-" + k, "data-line": String(i) }, ...cells, list.length > 1 ? remove : null));
   });
   if (k !== "encounter") {
     const addKey = { prescription: "add_medicine", lab_report: "add_test", diagnosis: "add_condition", payment: "add_item" }[k];
@@ -421,7 +428,7 @@ $("issue-form").addEventListener("submit", async (e) => {
   state.built = req;
   const tb = $("preview-table").querySelector("tbody");
   tb.replaceChildren(...r.data.summary.map((s) => el("tr", {}, el("th", { text: s.item }),
-    el("td", {}, s.detail, s.flag ? el("span", { class: "flag " + s.flag, text: s.flag }) : null))));
+    el("td", {}, s.detail, s.flag ? el("span", { class: "flag " + s.flag, text: t("flag_" + s.flag) }) : null))));
   $("preview-fhir").textContent = JSON.stringify(r.data.bundle, null, 2);
   $("preview-card").classList.remove("hidden");
   $("preview-card").scrollIntoView({ block: "start" });
