@@ -284,6 +284,26 @@ async fn sessions(db: Option<&str>) {
             .iter()
             .any(|a| a.1.starts_with("console POST") && a.1.contains("/staff-tokens/"))
     );
+    // Guessing tokens at the login spends the client's failure bucket: then 429 everywhere.
+    let mut limited = false;
+    for _ in 0..80 {
+        let r = request(
+            tp.addr,
+            "POST",
+            "/console/api/login",
+            &[("Content-Type", "application/json")],
+            br#"{"token":"spst_guess"}"#,
+        )
+        .await;
+        if r.status == 429 {
+            assert_eq!(r.code(), "rate_limited");
+            assert!(r.header("retry-after").is_some());
+            limited = true;
+            break;
+        }
+        assert_eq!(r.code(), "unauthorized");
+    }
+    assert!(limited, "bad logins are charged to the failure bucket");
     tp.stop().await;
 }
 
@@ -539,7 +559,7 @@ async fn forms(db: Option<&str>) {
             {"loinc": "777-3", "value": "85"},
             {"loinc": "75377-2", "value": "Positive"},
             {"loinc": "2345-7", "value": "110", "unit": "mg/dL"},
-            {"loinc": "12345-6", "name": "Serum ferritin", "value": "30", "unit": "mg/L", "low": "12", "high": "300"}],
+            {"loinc": "2276-4", "name": "Ferritin", "value": "30", "unit": "mg/L", "low": "12", "high": "300"}],
             "conclusion": xss}),
         ),
         (
@@ -678,6 +698,11 @@ async fn forms(db: Option<&str>) {
             None,
         ),
         (
+            "tests[0].loinc",
+            json!({"kind": "lab_report", "tests": [{"loinc": "718-8", "value": "1"}]}),
+            None,
+        ),
+        (
             "tests[0].value",
             json!({"kind": "lab_report", "tests": [{"loinc": "718-7", "value": "1e5"}]}),
             None,
@@ -694,7 +719,7 @@ async fn forms(db: Option<&str>) {
         ),
         (
             "tests[0].name",
-            json!({"kind": "lab_report", "tests": [{"loinc": "99999-9", "value": "9", "unit": "%"}]}),
+            json!({"kind": "lab_report", "tests": [{"loinc": "99999-5", "value": "9", "unit": "%"}]}),
             None,
         ),
         (
@@ -977,6 +1002,14 @@ async fn access_log(db: Option<&str>) {
         )
         .await;
     assert_eq!(r.status, 201);
+    let issued_id = r.json()["record"]["id"].as_str().unwrap().to_owned();
+    // The patient's wallet pulls it (signed pull), with its log entry.
+    let pull = signed(&tp, &pkey, "/patient/records", &json!({"since": 0})).await;
+    assert_eq!(pull.status, 200, "{}", pull.text());
+    let pulled = &pull.json()["records"];
+    assert_eq!(pulled.as_array().unwrap().len(), 1);
+    assert_eq!(pulled[0]["id"], json!(issued_id));
+    assert_eq!(pulled[0]["log_index"], r.json()["log_entry"]["index"]);
     let now = NumericDate::now();
     let make = |expires: NumericDate| {
         let g = Grant {

@@ -552,6 +552,19 @@ async fn console_in_browser(db: Option<&str>, chromium: &Path, driver: &Path, sh
     d.type_into("#f-medications-1--days", "3").await;
     if shots {
         d.shots("08-prescription-form").await;
+        // A tablet held upright.
+        d.size(768, 1024).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let v = d.cmd("GET", "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        std::fs::write(
+            artifacts().join("08-prescription-form-tablet-768x1024.png"),
+            png,
+        )
+        .unwrap();
+        d.size(1280, 800).await;
     }
     let rx = preview_and_sign(&d, &tp, shot("09-prescription")).await;
     assert!(!d.xss_fired().await);

@@ -309,14 +309,43 @@ fn lines<T>(prefix: &'static str, v: &[T]) -> Result<()> {
     Ok(())
 }
 
+/// The LOINC mod-10 check digit: the digits in odd positions from the right, read left to
+/// right as a number and doubled, with the even-position digits written before it; the check
+/// digit brings the sum of all those digits to a multiple of 10.
+pub fn loinc_check_digit_ok(code: &str) -> bool {
+    let Some((num, check)) = code.split_once('-') else {
+        return false;
+    };
+    let digits: Vec<u32> = num.chars().filter_map(|c| c.to_digit(10)).collect();
+    let Some(check) = check.chars().next().and_then(|c| c.to_digit(10)) else {
+        return false;
+    };
+    let n = digits.len();
+    let odd: String = (0..n)
+        .filter(|i| (n - i) % 2 == 1)
+        .filter_map(|i| char::from_digit(digits[i], 10))
+        .collect();
+    let even: String = (0..n)
+        .filter(|i| (n - i) % 2 == 0)
+        .filter_map(|i| char::from_digit(digits[i], 10))
+        .collect();
+    let Ok(odd) = odd.parse::<u64>() else {
+        return false;
+    };
+    let sum: u32 = format!("{even}{}", odd * 2)
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .sum();
+    (10 - sum % 10) % 10 == check
+}
+
 fn today() -> String {
     let d = time::OffsetDateTime::now_utc().date();
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 fn fmt_num(x: f64) -> String {
-    let s = format!("{x}");
-    s
+    format!("{x}")
 }
 
 impl RecordFormRequest {
@@ -444,6 +473,14 @@ fn lab_report(tests: &[TestLine], conclusion: Option<&str>, lang: Lang) -> Resul
         let loinc = t.loinc.trim();
         if !is_loinc(loinc) {
             return Err(field(p, i, "loinc", "must be a LOINC code such as 718-7"));
+        }
+        if !loinc_check_digit_ok(loinc) {
+            return Err(field(
+                p,
+                i,
+                "loinc",
+                "is not a LOINC code: its check digit does not match (a typing error?)",
+            ));
         }
         let known = catalog::lab_test(loinc);
         let name = match (optional_text(t.name.as_deref(), 120), known) {
@@ -811,6 +848,18 @@ mod tests {
         assert_eq!(paisa("1,200.05"), Ok(120_005));
         for bad in ["", "0", "-5", "1.234", "12.", "abc", "1e3", "9999999999"] {
             assert!(paisa(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loinc_check_digits() {
+        for ok in [
+            "718-7", "777-3", "2160-0", "4548-4", "94500-6", "2276-4", "75377-2", "11502-2",
+        ] {
+            assert!(loinc_check_digit_ok(ok), "{ok}");
+        }
+        for bad in ["718-8", "75377-4", "12345-6", "99999-9"] {
+            assert!(!loinc_check_digit_ok(bad), "{bad}");
         }
     }
 

@@ -205,14 +205,17 @@ async fn guard(
             .is_some_and(|t| session::same_secret(t, &session.csrf));
         if !token_ok || !same_origin(req.headers()) {
             let r = ConsoleError(PeerError::Charged(Box::new(PeerError::Csrf))).into_response();
-            let _ = peer
+            if let Err(e) = peer
                 .audit(
                     Some(&session.staff.token_id),
-                    &format!("console {method} {path}"),
+                    &format!("console {method} /console/api{path}"),
                     None,
                     r.status().as_u16(),
                 )
-                .await;
+                .await
+            {
+                tracing::error!(code = e.code(), "staff audit entry not stored");
+            }
             return r;
         }
     }
