@@ -326,7 +326,7 @@ pub fn loinc_check_digit_ok(code: &str) -> bool {
         .filter_map(|i| char::from_digit(digits[i], 10))
         .collect();
     let even: String = (0..n)
-        .filter(|i| (n - i) % 2 == 0)
+        .filter(|i| (n - i).is_multiple_of(2))
         .filter_map(|i| char::from_digit(digits[i], 10))
         .collect();
     let Ok(odd) = odd.parse::<u64>() else {

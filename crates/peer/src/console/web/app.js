@@ -278,6 +278,7 @@ function showDuplicates(list) {
   const sameNid = list.some((p) => p.matches.includes("national_id"));
   $("register-anyway").classList.toggle("hidden", sameNid);
   $("dups").classList.remove("hidden");
+  $("dups").scrollIntoView({ block: "center" });
 }
 $("register-form").addEventListener("submit", (e) => { e.preventDefault(); register(false); });
 $("register-anyway").addEventListener("click", () => register(true));
