@@ -300,3 +300,39 @@ pub const DIAGNOSES: &[Diagnosis] = icd![
     "R50.9" => "Fever, unspecified",
     "T14.9" => "Injury, unspecified",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spondon_core::shc::codes;
+
+    /// Cards carry codes without names (SMART Health Cards minification), so every code the
+    /// console offers must be named by spondon-core's table that the wallet, the clinic page
+    /// and the PDF read.
+    #[test]
+    fn every_listed_code_is_named_everywhere() {
+        for t in LAB_TESTS {
+            assert!(
+                codes::lookup(Some("http://loinc.org"), t.loinc).is_some(),
+                "LOINC {} is not in spondon_core::shc::codes",
+                t.loinc
+            );
+            assert!(
+                crate::console::forms::loinc_check_digit_ok(t.loinc),
+                "{}",
+                t.loinc
+            );
+            if let Some(u) = t.unit {
+                assert!(unit(u).is_some(), "{}: unit {u}", t.loinc);
+            }
+        }
+        for d in DIAGNOSES {
+            assert!(
+                codes::lookup(Some("http://hl7.org/fhir/sid/icd-10"), d.code).is_some(),
+                "ICD-10 {} is not in spondon_core::shc::codes",
+                d.code
+            );
+            assert!(crate::records::is_icd10(d.code), "{}", d.code);
+        }
+    }
+}
