@@ -415,7 +415,15 @@ async fn console_in_browser(db: Option<&str>, chromium: &Path, driver: &Path, sh
         "return document.querySelector('#r-phone.invalid') && document.getElementById('register-error').textContent",
     )
     .await;
-    assert!(d.text("#register-error").await.contains("phone"));
+    assert_eq!(
+        d.text("#register-error").await,
+        "Mobile number: must be a Bangladeshi mobile number (01XXXXXXXXX)"
+    );
+    assert_eq!(
+        d.js("return document.getElementById('register-error').dataset.field")
+            .await,
+        json!("phone")
+    );
     if shots {
         d.shots("03-register-error").await;
     }

@@ -56,9 +56,13 @@ function showError(form, out, data) {
     out.dataset.field = data.field;
     const f = form.querySelector(`[data-field="${CSS.escape(data.field)}"]`);
     if (f) {
+      // "invalid field tests[0].value: must be …" reads as "Result: must be …".
+      const reason = detail.replace(/^invalid field [^:]+: /, "");
+      const label = f.id ? form.querySelector(`label[for="${CSS.escape(f.id)}"]`) : null;
+      out.textContent = label ? `${label.textContent}: ${reason}` : detail;
       f.classList.add("invalid");
       f.setAttribute("aria-invalid", "true");
-      f.after(el("p", { class: "field-error", role: "alert", text: detail }));
+      f.after(el("p", { class: "field-error", text: reason }));
       if (f.focus) f.focus();
     }
   } else {
