@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use spondon_core::NumericDate;
 use spondon_ledger::LogEntry;
 use sqlx::Row as _;
 
@@ -360,10 +359,5 @@ impl Peer {
             tree_size,
             root: hex::encode(root),
         })
-    }
-
-    /// Seconds since the Unix epoch (the console's clock).
-    pub fn console_now(&self) -> i64 {
-        NumericDate::now().seconds()
     }
 }
