@@ -50,6 +50,15 @@ pub struct Config {
     /// The most nonces handed out and not yet used or expired at any time.
     #[serde(default = "default_max_nonces")]
     pub max_outstanding_nonces: u64,
+    /// Whether the staff console's session cookie is `Secure` (sent over HTTPS only). Keep it
+    /// on behind a TLS proxy; turn it off only to use the console over plain HTTP on a
+    /// private network or loopback.
+    #[serde(default = "default_true")]
+    pub console_secure_cookie: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// A witness of this peer's log: where to send `add-checkpoint`, and its cosigner key.

@@ -111,6 +111,17 @@ pub enum PeerError {
     RoleRequired(&'static str),
     #[error("no active staff token with this id")]
     UnknownStaffToken,
+    /// A console form field (its name carries the line: `tests[2].value`).
+    #[error("invalid field {field}: {reason}")]
+    InvalidFormField { field: String, reason: String },
+    #[error("the session has ended; log in again")]
+    SessionExpired,
+    #[error("this request lacks the session's CSRF token or comes from another origin")]
+    Csrf,
+    #[error(
+        "patients with the same mobile number, or the same name and date of birth, are registered: check them, then confirm"
+    )]
+    PossibleDuplicate,
     /// A refusal charged to the client's failure budget (`rate_limit.failures_per_minute`):
     /// answered exactly like the inner error.
     #[error("{0}")]
@@ -176,6 +187,10 @@ impl PeerError {
             PeerError::Unattributed(e) | PeerError::Charged(e) => e.code(),
             PeerError::RoleRequired(_) => "role_required",
             PeerError::UnknownStaffToken => "unknown_staff_token",
+            PeerError::InvalidFormField { .. } => "invalid_field",
+            PeerError::SessionExpired => "session_expired",
+            PeerError::Csrf => "csrf",
+            PeerError::PossibleDuplicate => "possible_duplicate",
         }
     }
 
@@ -185,7 +200,12 @@ impl PeerError {
             PeerError::Unattributed(e) | PeerError::Charged(e) => e.status(),
             PeerError::RoleRequired(_) => StatusCode::FORBIDDEN,
             PeerError::UnknownStaffToken => StatusCode::NOT_FOUND,
-            PeerError::MalformedJson(_) | PeerError::InvalidField { .. } => StatusCode::BAD_REQUEST,
+            PeerError::MalformedJson(_)
+            | PeerError::InvalidField { .. }
+            | PeerError::InvalidFormField { .. } => StatusCode::BAD_REQUEST,
+            PeerError::SessionExpired => StatusCode::UNAUTHORIZED,
+            PeerError::Csrf => StatusCode::FORBIDDEN,
+            PeerError::PossibleDuplicate => StatusCode::CONFLICT,
             PeerError::InvalidFhir(_) | PeerError::BadSupersede => StatusCode::UNPROCESSABLE_ENTITY,
             PeerError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PeerError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -119,6 +119,7 @@ pub fn router(peer: Arc<Peer>) -> Router {
     let limit = peer.config.max_body_bytes;
     app.with_state(peer.clone())
         .merge(spondon_ledger::http::tiles_router(peer.log.clone()))
+        .merge(crate::console::router(peer.clone()))
         .nest(
             "/witness",
             spondon_ledger::http::witness_router(peer.witness.clone()),

@@ -11,9 +11,11 @@
 //! - [`seed`]: synthetic demo data.
 //! - [`witnessing`]: pushing this log's checkpoints to witnesses, collecting cosignatures.
 //! - [`http`], [`openapi`]: the HTTP API.
+//! - [`console`]: the staff console web page and its session-authenticated routes.
 
 pub mod access;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod fhir_api;
 pub mod http;

@@ -192,8 +192,11 @@ fn response_schemas() -> Value {
             .unwrap_or_default();
         json!({"type": "object", "additionalProperties": false, "required": required, "properties": props})
     };
+    // `field` is optional: the staff console's invalid_field problems name the form field.
+    let mut problem = all(json!({"type": s, "title": s, "status": i, "code": s, "detail": s}));
+    problem["properties"]["field"] = json!({"type": "string", "description": "the form field an invalid_field problem of the staff console is about"});
     json!({
-        "Problem": all(json!({"type": s, "title": s, "status": i, "code": s, "detail": s})),
+        "Problem": problem,
         "Jwks": all(json!({"keys": {"type": "array", "items": {"type": "object", "description": "public JWK (ES256) with kid and crlVersion"}}})),
         "Crl": all(json!({"kid": s, "method": {"const": "rid"}, "ctr": u, "rids": strings})),
         "Patient": all(json!({"health_id": s, "name": s, "birth_date": s, "sex": s, "national_id": s, "phone": s, "district": s, "upazila": s})),

@@ -124,6 +124,7 @@ impl Peer {
             witnesses: Vec::new(),
             rate_limit: crate::config::RateLimit::default(),
             max_outstanding_nonces: 100_000,
+            console_secure_cookie: true,
         };
         dir.create(&config)?;
         let peer = Self::open(dir, None).await?;

@@ -133,7 +133,7 @@ fn has_code(r: &Value, field: &str, system: &str, ok: impl Fn(&str) -> bool) -> 
     })
 }
 
-fn is_loinc(code: &str) -> bool {
+pub(crate) fn is_loinc(code: &str) -> bool {
     let Some((num, check)) = code.split_once('-') else {
         return false;
     };
@@ -143,7 +143,7 @@ fn is_loinc(code: &str) -> bool {
         && check.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn is_icd10(code: &str) -> bool {
+pub(crate) fn is_icd10(code: &str) -> bool {
     let (head, tail) = match code.split_once('.') {
         Some((_, "")) => return false,
         Some((h, t)) => (h, t),
@@ -319,6 +319,36 @@ impl Peer {
 
     /// Validates the request and signs the card; writes nothing.
     pub async fn prepare_record(&self, req: &IssueRequest) -> Result<PreparedRecord> {
+        let (health_id, doctor_bmdc, bundle) = self.record_bundle(req).await?;
+        let id = spondon_core::b64::encode(spondon_core::keys::random_bytes::<16>()?);
+        let now = NumericDate::now();
+        let mut builder = CardBuilder::new(self.config.url.clone(), now, bundle).rid(id.clone());
+        builder = match req.kind {
+            RecordKind::Immunization => builder.vc_type(VC_TYPE_IMMUNIZATION),
+            RecordKind::LabReport => builder.vc_type(VC_TYPE_LABORATORY),
+            _ => builder,
+        };
+        let jws = builder
+            .sign(&self.keys.record)
+            .map_err(|e| bad(format!("{} ({})", e, e.code())))?;
+        Ok(PreparedRecord {
+            id,
+            health_id,
+            kind: req.kind,
+            doctor_bmdc,
+            supersedes: req.supersedes.clone(),
+            jws,
+            now,
+        })
+    }
+
+    /// Validates the request and builds the FHIR Bundle the card will hold (Patient and
+    /// Practitioner from the registry, references set); signs and writes nothing. Returns the
+    /// patient's Health ID, the authoring doctor's BMDC number and the Bundle.
+    pub async fn record_bundle(
+        &self,
+        req: &IssueRequest,
+    ) -> Result<(String, Option<String>, Value)> {
         let patient = self.patient(&req.health_id).await?;
         if req.resources.is_empty() || req.resources.len() > MAX_RESOURCES {
             return Err(bad(format!(
@@ -410,29 +440,10 @@ impl Peer {
             entries.push(json!({"fullUrl": format!("resource:{}", first + k), "resource": r}));
         }
         let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
-        let id = spondon_core::b64::encode(spondon_core::keys::random_bytes::<16>()?);
-        let now = NumericDate::now();
-        let mut builder = CardBuilder::new(self.config.url.clone(), now, bundle).rid(id.clone());
-        builder = match req.kind {
-            RecordKind::Immunization => builder.vc_type(VC_TYPE_IMMUNIZATION),
-            RecordKind::LabReport => builder.vc_type(VC_TYPE_LABORATORY),
-            _ => builder,
-        };
-        let jws = builder
-            .sign(&self.keys.record)
-            .map_err(|e| bad(format!("{} ({})", e, e.code())))?;
         if let Some(old) = &req.supersedes {
             self.check_supersede(old, &patient.health_id).await?;
         }
-        Ok(PreparedRecord {
-            id,
-            health_id: patient.health_id,
-            kind: req.kind,
-            doctor_bmdc: doctor.map(|d| d.0),
-            supersedes: req.supersedes.clone(),
-            jws,
-            now,
-        })
+        Ok((patient.health_id, doctor.map(|d| d.0), bundle))
     }
 
     /// Logs and stores a prepared record.

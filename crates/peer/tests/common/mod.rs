@@ -467,3 +467,22 @@ pub async fn register_doctor(
     assert_eq!(r.status, 201, "{}", r.text());
     (bmdc.to_owned(), key)
 }
+
+impl TestPeer {
+    /// Stops serving and serves the same data directory (and database) again, as a restart of
+    /// `serve` would; the config is read again from the data directory.
+    pub async fn restart(mut self) -> TestPeer {
+        if let Some(w) = self.witnessing.take() {
+            w.stop();
+        }
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.await.unwrap();
+        }
+        self.peer.close().await;
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        serve_dir(dir, self.token.clone(), None, |_| {}).await
+    }
+}
