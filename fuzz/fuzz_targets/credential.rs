@@ -27,6 +27,8 @@ fn test_key(name: &str) -> spondon_core::Es256PublicKey {
 
 static LIST: std::sync::LazyLock<token::TrustList> =
     std::sync::LazyLock::new(|| token::TrustList {
+        witnessing: Default::default(),
+        publish_url: None,
         authority: "fuzz".into(),
         sequence: 1,
         issued_at: NumericDate(1_767_225_600),

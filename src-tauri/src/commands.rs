@@ -159,9 +159,32 @@ async fn restore_wallet<R: Runtime>(
 
 /// [`api::cmd::UNLOCK`]
 #[tauri::command]
-async fn unlock(state: State<'_, AppState>, req: api::UnlockRequest) -> Res<api::AppStatus> {
-    state.session.unlock(req.passphrase.0.as_bytes()).await?;
+async fn unlock<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    req: api::UnlockRequest,
+) -> Res<api::AppStatus> {
+    if req.biometric {
+        biometric_unlock(&app, &state).await?;
+    } else {
+        state.session.unlock(req.passphrase.0.as_bytes()).await?;
+    }
     state.status().await
+}
+
+/// The phone's biometric check, then the wallet opened from the platform keystore.
+#[cfg(mobile)]
+async fn biometric_unlock<R: Runtime>(app: &AppHandle<R>, state: &AppState) -> Res<()> {
+    crate::mobile::biometric_check(app, "Unlock your health records").await?;
+    Ok(state.session.unlock_by_platform().await?)
+}
+
+#[cfg(not(mobile))]
+async fn biometric_unlock<R: Runtime>(_app: &AppHandle<R>, _state: &AppState) -> Res<()> {
+    Err(ApiError::new(
+        codes::UNSUPPORTED,
+        "biometric unlock is available on phones; enter the passphrase",
+    ))
 }
 
 /// [`api::cmd::LOCK`]

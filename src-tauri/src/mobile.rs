@@ -56,13 +56,8 @@ pub fn lock_in_background<R: Runtime>(app: &AppHandle<R>) {
     });
 }
 
-/// The phone's biometric check (no device PIN fallback: the passphrase is the fallback), then
-/// an authorization vouched for by the platform.
-pub async fn biometric_authorization<R: Runtime>(
-    app: &AppHandle<R>,
-    w: &Wallet,
-    reason: &str,
-) -> Result<Authorization, ApiError> {
+/// The phone's biometric check (no device PIN fallback: the passphrase is the fallback).
+pub async fn biometric_check<R: Runtime>(app: &AppHandle<R>, reason: &str) -> Result<(), ApiError> {
     let app2 = app.clone();
     let reason = reason.to_owned();
     tauri::async_runtime::spawn_blocking(move || {
@@ -77,7 +72,16 @@ pub async fn biometric_authorization<R: Runtime>(
     })
     .await
     .map_err(|e| ApiError::new(codes::INTERNAL, e.to_string()))?
-    .map_err(|e| ApiError::new(codes::BIOMETRIC_FAILED, format!("biometric check: {e}")))?;
+    .map_err(|e| ApiError::new(codes::BIOMETRIC_FAILED, format!("biometric check: {e}")))
+}
+
+/// The biometric check, then an authorization vouched for by the platform.
+pub async fn biometric_authorization<R: Runtime>(
+    app: &AppHandle<R>,
+    w: &Wallet,
+    reason: &str,
+) -> Result<Authorization, ApiError> {
+    biometric_check(app, reason).await?;
     Ok(w.authorize_by_platform().await?)
 }
 

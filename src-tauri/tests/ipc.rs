@@ -369,6 +369,13 @@ fn first_run_unlock_share_export_and_refusals() {
     );
     assert_eq!(a.ok(cmd::APP_STATUS, None)["state"], "locked");
     assert_eq!(
+        a.refused(
+            cmd::UNLOCK,
+            Some(json!({"passphrase": "", "biometric": true}))
+        ),
+        "unsupported"
+    );
+    assert_eq!(
         a.ok(cmd::UNLOCK, Some(json!({"passphrase": PASS})))["state"],
         "unlocked"
     );

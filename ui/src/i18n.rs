@@ -146,6 +146,7 @@ strings! {
     LockedInactivity => "Your wallet was locked because it was not used for a while.", "কিছুক্ষণ ব্যবহার না হওয়ায় আপনার ওয়ালেট লক করা হয়েছে।";
     LockedBackground => "Your wallet locked itself when the app went to the background.", "অ্যাপটি পটভূমিতে যাওয়ায় আপনার ওয়ালেট নিজে থেকে লক হয়েছে।";
     ScanWithCamera => "Scan with the camera", "ক্যামেরা দিয়ে স্ক্যান করুন";
+    UnlockBiometric => "Unlock with fingerprint or face", "আঙুলের ছাপ বা মুখ দিয়ে আনলক করুন";
     ConfirmBiometric => "Confirm with fingerprint or face", "আঙুলের ছাপ বা মুখ দিয়ে নিশ্চিত করুন";
     LinkOpened => "Opened from a link: check the text below, then continue.", "একটি লিংক থেকে খোলা হয়েছে: নিচের লেখাটি দেখে নিন, তারপর এগিয়ে যান।";
     LockedRequested => "Your wallet is locked.", "আপনার ওয়ালেট লক করা আছে।";

@@ -365,8 +365,12 @@ pub struct RestoreResult {
 /// Opens the wallet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnlockRequest {
-    /// The passphrase.
+    /// The passphrase (may be empty with `biometric`).
     pub passphrase: Passphrase,
+    /// On a phone that keeps the key in the platform keystore: unlock after the phone's
+    /// biometric check (run by the shell) instead of the passphrase.
+    #[serde(default)]
+    pub biometric: bool,
 }
 
 // ---------------------------------------------------------------- hospitals and sync

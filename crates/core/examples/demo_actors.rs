@@ -109,7 +109,7 @@ fn main() -> Result<()> {
             {"fullUrl": "resource:1", "resource": {
                 "resourceType": "Observation",
                 "status": "final",
-                "code": {"coding": [{"system": "http://loinc.org", "code": "75377-5"}]},
+                "code": {"coding": [{"system": "http://loinc.org", "code": "75377-2"}]},
                 "subject": {"reference": "resource:0"},
                 "effectiveDateTime": "2026-07-14",
                 "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "10828004"}]}

@@ -209,10 +209,10 @@ fn episode(rng: &mut Rng, date: &str) -> Vec<(RecordKind, bool, Vec<Value>)> {
                 false,
                 vec![
                     json!({"resourceType": "DiagnosticReport", "status": "final",
-                    "code": {"coding": [{"system": "http://loinc.org", "code": "75377-4", "display": "Dengue virus NS1 Ag"}]},
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "75377-2", "display": "Dengue virus NS1 Ag"}]},
                     "effectiveDateTime": date}),
                     json!({"resourceType": "Observation", "status": "final",
-                    "code": {"coding": [{"system": "http://loinc.org", "code": "75377-4", "display": "Dengue virus NS1 Ag [Presence] in Serum or Plasma"}]},
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "75377-2", "display": "Dengue virus NS1 Ag [Presence] in Serum or Plasma"}]},
                     "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "10828004", "display": "Positive"}]}}),
                 ],
             ),

@@ -343,6 +343,26 @@ impl WalletSession {
         self.install(w).await
     }
 
+    /// Opens the wallet from the platform keystore without the passphrase: call it only right
+    /// after the operating system verified the user (a phone's biometric prompt, run by the
+    /// app's shell). Refused (`Locked`) unless the user keeps the key in the keychain and it is
+    /// there; then the passphrase is the way in.
+    #[cfg(feature = "platform-auth")]
+    pub async fn unlock_by_platform(&self) -> Result<()> {
+        let _guard = self.lifecycle.lock().await;
+        if self.wallet.read().await.is_some() {
+            self.touch();
+            return Ok(());
+        }
+        let prefs = self.preferences().await?;
+        let store = match self.config.keychain.store() {
+            Some(s) if prefs.keep_in_keychain => s,
+            _ => return Err(WalletError::SessionLocked),
+        };
+        let w = Wallet::open(self.dir(), store).await?;
+        self.install(w).await
+    }
+
     /// Whether the wallet's keys are in the OS keychain now.
     pub async fn keys_in_keychain(&self) -> bool {
         match self.config.keychain.store() {

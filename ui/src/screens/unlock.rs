@@ -16,11 +16,26 @@ pub fn Unlock() -> impl IntoView {
     let pass = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
+    // Set by the button that submits: the passphrase, or the phone's biometric check (offered
+    // when the key is kept in the phone's keystore).
+    let bio = RwSignal::new(false);
+    let can_bio = move || {
+        app.mobile()
+            && app
+                .status
+                .with(|s| s.as_ref().is_some_and(|s| s.key_in_keychain))
+    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
+        let biometric = bio.get_untracked();
         let req = UnlockRequest {
-            passphrase: Passphrase(pass.get_untracked()),
+            passphrase: Passphrase(if biometric {
+                String::new()
+            } else {
+                pass.get_untracked()
+            }),
+            biometric,
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
@@ -84,9 +99,21 @@ pub fn Unlock() -> impl IntoView {
                     type="submit"
                     class="btn btn-primary btn-block"
                     disabled=move || busy.get()
+                    on:click=move |_| bio.set(false)
                 >
                     {move || if busy.get() { i.t(K::Working) } else { i.t(K::Unlock) }}
                 </button>
+                {move || can_bio().then(|| view! {
+                    <button
+                        id="unlock-biometric"
+                        type="submit"
+                        class="btn btn-secondary btn-block"
+                        disabled=move || busy.get()
+                        on:click=move |_| bio.set(true)
+                    >
+                        {i.t(K::UnlockBiometric)}
+                    </button>
+                })}
             </form>
         </main>
     }

@@ -63,12 +63,6 @@ pub const KNOWN_CODES: &[KnownCode] = &[
     ),
     known(LOINC, "789-8", "Erythrocytes (red cell count)", None),
     known(LOINC, "4544-3", "Hematocrit", None),
-    known(
-        LOINC,
-        "75377-4",
-        "Dengue virus NS1 antigen",
-        Some("Dengue NS1 antigen"),
-    ),
     known(LOINC, "1558-6", "Fasting glucose", None),
     known(LOINC, "2345-7", "Glucose", None),
     known(LOINC, "4548-4", "Hemoglobin A1c", Some("HbA1c")),
