@@ -174,6 +174,8 @@ enum Cmd {
     },
     /// One record in detail (id or the start of it).
     Show {
+        /// Ids are base64url and may start with '-'.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         #[command(flatten)]
         out: JsonFlag,
@@ -197,7 +199,7 @@ enum Cmd {
         #[arg(long = "category")]
         categories: Vec<String>,
         /// A record id. Repeatable.
-        #[arg(long = "record")]
+        #[arg(long = "record", allow_hyphen_values = true)]
         records: Vec<String>,
         /// treatment, visa_medical, emergency, referral, insurance.
         #[arg(long, default_value = "treatment")]
@@ -227,6 +229,7 @@ enum Cmd {
     },
     /// Revokes a grant at every hospital it names, or --all grants issued until now.
     Revoke {
+        #[arg(allow_hyphen_values = true)]
         id: Option<String>,
         #[arg(long, conflicts_with = "id")]
         all: bool,
@@ -255,7 +258,7 @@ enum Cmd {
         #[arg(long, default_value = "spondon-export")]
         out: PathBuf,
         /// Only these records (ids or their starts). Repeatable. Default: every hospital record.
-        #[arg(long = "record")]
+        #[arg(long = "record", allow_hyphen_values = true)]
         records: Vec<String>,
         /// Include the share receipts of the exported records.
         #[arg(long)]
@@ -1158,5 +1161,20 @@ mod tests {
         assert!(!shown.chars().any(char::is_control));
         assert_eq!(printable("two\nlines\tand tab"), "two\nlines\tand tab");
         assert_eq!(printable("প্যারাসিটামল ৫০০"), "প্যারাসিটামল ৫০০");
+    }
+
+    /// Record and grant ids are base64url: one in 32 starts with '-'.
+    #[test]
+    fn ids_starting_with_a_hyphen_are_ids_not_options() {
+        use clap::Parser as _;
+        for args in [
+            &["spondon", "show", "-kQ3x"][..],
+            &["spondon", "revoke", "-kQ3x"],
+            &["spondon", "grant", "--doctor", "A-1", "--record", "-kQ3x"],
+            &["spondon", "export", "--record", "-kQ3x"],
+        ] {
+            let cli = super::Cli::try_parse_from(args);
+            assert!(cli.is_ok(), "{args:?}: {:?}", cli.err());
+        }
     }
 }
