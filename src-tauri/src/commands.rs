@@ -214,7 +214,7 @@ async fn enroll(state: State<'_, AppState>, req: api::EnrollRequest) -> Res<api:
     let code = match &req.input {
         api::TextOrImage::Text { text } => EnrollmentCode::parse(text)?,
         api::TextOrImage::Image { image_base64 } => {
-            EnrollmentCode::from_image(&decode_b64(image_base64, "image")?)?
+            EnrollmentCode::from_image_async(decode_b64(image_base64, "image")?).await?
         }
     };
     let w = state.session.wallet().await?;

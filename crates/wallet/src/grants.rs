@@ -270,7 +270,8 @@ impl Wallet {
     pub async fn add_doctor(&self, input: &[u8]) -> Result<Doctor> {
         let text = match std::str::from_utf8(input) {
             Ok(t) if spondon_core::token::is_spondon_text(t.trim()) => t.trim().to_owned(),
-            _ => spondon_core::qr::decode_image(input)?
+            _ => crate::sync::decode_qr(input)
+                .await?
                 .into_iter()
                 .find(|t| spondon_core::token::is_spondon_text(t))
                 .ok_or_else(|| {

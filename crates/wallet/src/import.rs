@@ -74,7 +74,7 @@ impl Wallet {
         progress(Progress::new(Step::Reading, 0, 1));
         let text = match std::str::from_utf8(input) {
             Ok(t) => t.to_owned(),
-            Err(_) => spondon_core::qr::decode_image(input)?.join("\n"),
+            Err(_) => crate::sync::decode_qr(input).await?.join("\n"),
         };
         let jws = extract_jws(&text)?;
         let dir = self.directory().await?;

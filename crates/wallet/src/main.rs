@@ -588,7 +588,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Enroll { text, qr } => {
             let code = match (text, qr) {
                 (Some(t), None) => EnrollmentCode::parse(&t)?,
-                (None, Some(p)) => EnrollmentCode::from_image(&read_input(&p)?)?,
+                (None, Some(p)) => EnrollmentCode::from_image_async(read_input(&p)?).await?,
                 _ => bail!("give the enrollment text or --qr IMAGE"),
             };
             let w = ctx.open().await?;

@@ -78,7 +78,8 @@ impl EnrollmentCode {
         })
     }
 
-    /// Reads the enrollment QR code from a PNG or JPEG image.
+    /// Reads the enrollment QR code from a PNG or JPEG image (decoding can take up to its time
+    /// budget: async callers use [`EnrollmentCode::from_image_async`]).
     pub fn from_image(bytes: &[u8]) -> Result<Self> {
         let texts = spondon_core::qr::decode_image(bytes)?;
         let mut last = WalletError::BadEnrollmentCode("no enrollment QR code in the image".into());
@@ -90,6 +91,26 @@ impl EnrollmentCode {
         }
         Err(last)
     }
+}
+
+impl EnrollmentCode {
+    /// [`EnrollmentCode::from_image`] on the blocking pool, so decoding never holds an async
+    /// runtime thread.
+    pub async fn from_image_async(bytes: Vec<u8>) -> Result<Self> {
+        tokio::task::spawn_blocking(move || Self::from_image(&bytes))
+            .await
+            .map_err(|e| WalletError::Internal(format!("QR decoding: {e}")))?
+    }
+}
+
+/// Decodes the QR codes of an image on the blocking pool (the decoder may work up to its time
+/// budget).
+pub(crate) async fn decode_qr(bytes: &[u8]) -> Result<Vec<String>> {
+    let bytes = bytes.to_vec();
+    tokio::task::spawn_blocking(move || spondon_core::qr::decode_image(&bytes))
+        .await
+        .map_err(|e| WalletError::Internal(format!("QR decoding: {e}")))?
+        .map_err(Into::into)
 }
 
 /// A peer the wallet is enrolled at, with its sync state.

@@ -1,4 +1,5 @@
-//! Background refresh: a newer trust list (when `trust_list_url` is configured) and each
+//! Background refresh: a newer trust list (from `trust_list_url`, else from the pinned list's
+//! `publish_url`) and each
 //! hospital's card revocation lists (`/.well-known/jwks.json`, `/.well-known/crl/<kid>.json`),
 //! cached in the database so checks keep working offline. Peers do not publish grant
 //! revocations (they enforce them at redemption), so none are fetched.
@@ -15,7 +16,13 @@ use super::{Node, NodeError, http_client};
 /// One refresh round. Errors per source are recorded (and shown as freshness), not returned.
 pub async fn refresh_once(node: &Node) -> Result<(), NodeError> {
     let now = NumericDate::now().0;
-    if let Some(url) = node.config.trust_list_url.clone() {
+    // The configured URL, else where the pinned list says the authority publishes it.
+    let url = node
+        .config
+        .trust_list_url
+        .clone()
+        .or_else(|| node.trust().list.publish_url.clone());
+    if let Some(url) = url {
         let r = fetch_text(&url).await;
         let outcome = match r {
             Ok(text) => node
