@@ -66,6 +66,15 @@ impl AppState {
             .with(|s| s.as_ref().is_some_and(|s| s.platform.is_mobile()))
     }
 
+    /// Whether the phone's biometric check can stand in for the passphrase: a phone whose
+    /// wallet keeps its key in the platform keystore.
+    pub fn biometrics(&self) -> bool {
+        self.mobile()
+            && self
+                .status
+                .with(|s| s.as_ref().is_some_and(|s| s.key_in_keychain))
+    }
+
     /// Shows the screen a link's text belongs to and keeps the text for it.
     pub fn open_link(&self, text: String) {
         let screen = if text.starts_with("SPONDON-ENROLL:") {

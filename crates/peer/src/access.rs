@@ -687,12 +687,7 @@ impl Peer {
         let health_id = self.enrolled_patient(&key).await?;
         let since = crate::peer::cursor(req.since, "since")?;
         let (size, checkpoint) = self.current_checkpoint().await?;
-        if req.known_size > size {
-            return Err(PeerError::field(
-                "known_size",
-                "is larger than the log's signed size",
-            ));
-        }
+        crate::patient::check_known_size(req.known_size, size)?;
         type Row = (i64, String, Vec<u8>, i64);
         let rows: Vec<Row> = on_db!(&self.db, p => sqlx::query("SELECT seq, payload, salt, log_index FROM peer_access_events WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT 500")
             .bind(&health_id).bind(since).bind(to_i64(size)?)
@@ -717,13 +712,13 @@ impl Peer {
                 inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
             });
         }
-        let consistency = self.log.consistency_proof(req.known_size, size).await?;
+        let consistency = self.consistency_b64(req.known_size, size).await?;
         Ok(Receipts {
             receipts,
             cursor,
             checkpoint,
             tree_size: size,
-            consistency_proof: consistency.iter().map(|h| b64(h)).collect(),
+            consistency_proof: consistency,
         })
     }
 }

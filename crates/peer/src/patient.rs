@@ -134,6 +134,25 @@ pub struct Pull {
     pub consistency_proof: Vec<String>,
 }
 
+/// A wallet's `known_size` (the size it last accepted) cannot exceed the log's signed size.
+pub(crate) fn check_known_size(known_size: u64, signed: u64) -> Result<()> {
+    if known_size > signed {
+        return Err(PeerError::field(
+            "known_size",
+            "is larger than the log's signed size",
+        ));
+    }
+    Ok(())
+}
+
+impl Peer {
+    /// The consistency proof between two tree sizes, from the smaller to the larger, as base64.
+    pub(crate) async fn consistency_b64(&self, a: u64, b: u64) -> Result<Vec<String>> {
+        let proof = self.log.consistency_proof(a.min(b), a.max(b)).await?;
+        Ok(proof.iter().map(|h| b64(h)).collect())
+    }
+}
+
 pub(crate) fn b64(h: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(h)
@@ -393,19 +412,13 @@ impl Peer {
             ));
         }
         let (latest, _) = self.current_checkpoint().await?;
-        if req.known_size > latest {
-            return Err(PeerError::field(
-                "known_size",
-                "is larger than the log's signed size",
-            ));
-        }
+        check_known_size(req.known_size, latest)?;
         let (size, checkpoint) = self
             .log
             .witnessed_checkpoint(usize::from(req.min_cosignatures))
             .await?
             .ok_or(PeerError::NotWitnessed(req.min_cosignatures))?;
-        let (lo, hi) = (req.known_size.min(size), req.known_size.max(size));
-        let consistency = self.log.consistency_proof(lo, hi).await?;
+        let consistency = self.consistency_b64(req.known_size, size).await?;
         let mut indices = req.log_indices.clone();
         indices.sort_unstable();
         indices.dedup();
@@ -420,7 +433,7 @@ impl Peer {
         Ok(WitnessedProofs {
             checkpoint,
             tree_size: size,
-            consistency_proof: consistency.iter().map(|h| b64(h)).collect(),
+            consistency_proof: consistency,
             proofs,
         })
     }
@@ -431,12 +444,7 @@ impl Peer {
         let health_id = self.enrolled_patient(&key).await?;
         crate::peer::cursor(req.since, "since")?;
         let (size, checkpoint) = self.current_checkpoint().await?;
-        if req.known_size > size {
-            return Err(PeerError::field(
-                "known_size",
-                "is larger than the log's signed size",
-            ));
-        }
+        check_known_size(req.known_size, size)?;
         let rows = self
             .record_rows(&health_id, req.since, size, Some(MAX_PULL + 1))
             .await?;
@@ -447,7 +455,7 @@ impl Peer {
             None => req.since,
         };
         let records = self.with_proofs(rows, size).await?;
-        let consistency = self.log.consistency_proof(req.known_size, size).await?;
+        let consistency = self.consistency_b64(req.known_size, size).await?;
         tracing::info!(count = records.len(), "patient pull");
         Ok(Pull {
             records,
@@ -455,7 +463,7 @@ impl Peer {
             more,
             checkpoint,
             tree_size: size,
-            consistency_proof: consistency.iter().map(|h| b64(h)).collect(),
+            consistency_proof: consistency,
         })
     }
 }

@@ -108,12 +108,6 @@ fn ShareForm(preselected: Vec<String>, created: RwSignal<Option<GrantCreated>>) 
 
     // Set by the button that submits: the passphrase, or the phone's biometric check.
     let bio = RwSignal::new(false);
-    let can_bio = move || {
-        app.mobile()
-            && app
-                .status
-                .with(|s| s.as_ref().is_some_and(|s| s.key_in_keychain))
-    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
@@ -435,7 +429,7 @@ fn ShareForm(preselected: Vec<String>, created: RwSignal<Option<GrantCreated>>) 
                     <span class="icon icon-share" aria-hidden="true"></span>
                     {move || if busy.get() { i.t(K::Working) } else { i.t(K::CreateShare) }}
                 </button>
-                {move || can_bio().then(|| view! {
+                {move || app.biometrics().then(|| view! {
                     <button
                         id="share-create-biometric"
                         type="submit"

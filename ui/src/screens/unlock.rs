@@ -19,12 +19,6 @@ pub fn Unlock() -> impl IntoView {
     // Set by the button that submits: the passphrase, or the phone's biometric check (offered
     // when the key is kept in the phone's keystore).
     let bio = RwSignal::new(false);
-    let can_bio = move || {
-        app.mobile()
-            && app
-                .status
-                .with(|s| s.as_ref().is_some_and(|s| s.key_in_keychain))
-    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
@@ -103,7 +97,7 @@ pub fn Unlock() -> impl IntoView {
                 >
                     {move || if busy.get() { i.t(K::Working) } else { i.t(K::Unlock) }}
                 </button>
-                {move || can_bio().then(|| view! {
+                {move || app.biometrics().then(|| view! {
                     <button
                         id="unlock-biometric"
                         type="submit"
