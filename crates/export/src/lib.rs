@@ -17,6 +17,7 @@
 //! No I/O: bytes in, bytes out.
 
 mod error;
+mod font;
 pub mod format;
 pub mod ips;
 pub mod link;

@@ -3,8 +3,8 @@
 //! checks the paper copy), and the export file itself attached (`EmbeddedFile`), so that
 //! `spondon-verifier check export.pdf` verifies every card and log proof offline.
 //!
-//! Only the 14 standard PDF fonts are used (Helvetica, WinAnsi encoding), so nothing is embedded
-//! but the export; characters outside WinAnsi print as `?` (the attached file keeps them).
+//! Text is shaped and set in subsets of the embedded Noto Sans and Noto Sans Bengali fonts
+//! ([`crate::font`]), so Bangla names and prescriptions print, and extract back, as written.
 
 use std::io::Read as _;
 
@@ -15,6 +15,7 @@ use serde_json::Value;
 use spondon_core::NumericDate;
 use spondon_core::shc::{self, ParsedCard};
 
+use crate::font::Typesetter;
 use crate::render::{self, Item};
 use crate::{Export, ExportError, MAX_EXPORT_BYTES, MEDIA_TYPE, write_export};
 
@@ -45,64 +46,8 @@ const ACCENT: (f32, f32, f32) = (0.07, 0.33, 0.40);
 const GREY: f32 = 0.35;
 const RED: (f32, f32, f32) = (0.75, 0.10, 0.10);
 
-const REGULAR: Name<'static> = Name(b"F1");
-const BOLD: Name<'static> = Name(b"F2");
-
-/// Helvetica advance widths (1/1000 em) of ASCII 32..=126, from the standard font metrics.
-const HELVETICA: [u16; 95] = [
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
-    556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667,
-    611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
-    667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500,
-    222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
-];
-/// Helvetica-Bold advance widths of ASCII 32..=126.
-const HELVETICA_BOLD: [u16; 95] = [
-    278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
-    556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611, 975, 722, 722, 722, 722, 667,
-    611, 778, 722, 278, 556, 722, 611, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
-    667, 611, 333, 278, 333, 584, 556, 333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556,
-    278, 889, 611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584,
-];
-
-/// Text as WinAnsi bytes; what WinAnsi cannot show becomes `?`.
-fn win_ansi(text: &str) -> Vec<u8> {
-    text.chars()
-        .map(|c| match c {
-            ' '..='~' => c as u8,
-            '\u{a0}'..='\u{ff}' => c as u8,
-            '\u{2022}' => 0x95,
-            '\u{2013}' => 0x96,
-            '\u{2014}' => 0x97,
-            '\u{2018}' => 0x91,
-            '\u{2019}' => 0x92,
-            '\u{201c}' => 0x93,
-            '\u{201d}' => 0x94,
-            '\u{2026}' => 0x85,
-            '\u{20ac}' => 0x80,
-            '\t' | '\n' | '\r' => b' ',
-            _ => b'?',
-        })
-        .collect()
-}
-
-fn text_width(text: &str, bold: bool, size: f32) -> f32 {
-    let table = if bold { &HELVETICA_BOLD } else { &HELVETICA };
-    let units: u32 = win_ansi(text)
-        .iter()
-        .map(|&b| match b {
-            32..=126 => u32::from(table[usize::from(b - 32)]),
-            0x95 => 350,
-            0x96 => 556,
-            0x97 => 1000,
-            _ => 556,
-        })
-        .sum();
-    units as f32 * size / 1000.0
-}
-
 /// Greedy word wrap to `width`; over-long words are cut.
-fn wrap(text: &str, bold: bool, size: f32, width: f32) -> Vec<String> {
+fn wrap(ts: &Typesetter, text: &str, bold: bool, size: f32, width: f32) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
@@ -111,7 +56,7 @@ fn wrap(text: &str, bold: bool, size: f32, width: f32) -> Vec<String> {
         } else {
             format!("{line} {word}")
         };
-        if text_width(&candidate, bold, size) <= width {
+        if ts.width(&candidate, bold, size) <= width {
             line = candidate;
             continue;
         }
@@ -119,9 +64,9 @@ fn wrap(text: &str, bold: bool, size: f32, width: f32) -> Vec<String> {
             lines.push(std::mem::take(&mut line));
         }
         let mut rest = word.to_owned();
-        while text_width(&rest, bold, size) > width {
+        while ts.width(&rest, bold, size) > width {
             let mut cut = rest.len();
-            while cut > 1 && text_width(&rest[..cut], bold, size) > width {
+            while cut > 1 && ts.width(&rest[..cut], bold, size) > width {
                 cut -= 1;
                 while !rest.is_char_boundary(cut) {
                     cut -= 1;
@@ -144,6 +89,7 @@ fn wrap(text: &str, bold: bool, size: f32, width: f32) -> Vec<String> {
 
 /// Pages being laid out top to bottom.
 struct Layout {
+    ts: Typesetter,
     pages: Vec<Content>,
     y: f32,
     running_title: String,
@@ -175,28 +121,25 @@ impl Layout {
     }
 
     fn text(&mut self, x: f32, y: f32, s: &str, bold: bool, size: f32, grey: Option<f32>) {
-        let bytes = win_ansi(s);
-        let c = self.page();
-        match grey {
-            Some(g) => c.set_fill_gray(g),
-            None => c.set_fill_gray(0.0),
+        if self.pages.is_empty() {
+            self.pages.push(Content::new());
+        }
+        let Some(c) = self.pages.last_mut() else {
+            return;
         };
-        c.begin_text();
-        c.set_font(if bold { BOLD } else { REGULAR }, size);
-        c.next_line(x, y);
-        c.show(Str(&bytes));
-        c.end_text();
+        c.set_fill_gray(grey.unwrap_or(0.0));
+        self.ts.draw(c, x, y, s, bold, size);
     }
 
     fn colored_text(&mut self, x: f32, y: f32, s: &str, size: f32, rgb: (f32, f32, f32)) {
-        let bytes = win_ansi(s);
-        let c = self.page();
+        if self.pages.is_empty() {
+            self.pages.push(Content::new());
+        }
+        let Some(c) = self.pages.last_mut() else {
+            return;
+        };
         c.set_fill_rgb(rgb.0, rgb.1, rgb.2);
-        c.begin_text();
-        c.set_font(BOLD, size);
-        c.next_line(x, y);
-        c.show(Str(&bytes));
-        c.end_text();
+        self.ts.draw(c, x, y, s, true, size);
         c.set_fill_gray(0.0);
     }
 
@@ -212,7 +155,7 @@ impl Layout {
     /// Writes wrapped text at the cursor, breaking pages as needed.
     fn paragraph(&mut self, x: f32, width: f32, s: &str, bold: bool, size: f32, grey: Option<f32>) {
         let leading = size * 1.3;
-        for line in wrap(s, bold, size, width) {
+        for line in wrap(&self.ts, s, bold, size, width) {
             self.ensure(leading);
             self.y -= leading;
             self.text(x, self.y + size * 0.25, &line, bold, size, grey);
@@ -343,6 +286,7 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
         .map(|(_, n)| n.clone())
         .unwrap_or_else(|| "Patient".into());
     let mut l = Layout {
+        ts: Typesetter::new()?,
         pages: vec![Content::new()],
         y: H,
         running_title: format!("International Patient Summary - {patient_name}"),
@@ -423,7 +367,7 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
          offline with: spondon-verifier check --trust trust-list.txt --root-key authority.jwk this.pdf. \
          The summary layout is made by the patient's wallet; only the signed records are evidence."
     );
-    let lines = wrap(&how, false, 8.5, cw - 20.0);
+    let lines = wrap(&l.ts, &how, false, 8.5, cw - 20.0);
     let box_h = 22.0 + lines.len() as f32 * 11.0;
     l.ensure(box_h + 10.0);
     {
@@ -483,7 +427,7 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
         l.y -= 22.0;
         let block_top = l.y;
         let title = format!("{}. {}", n + 1, card_title(&items, &resources));
-        for line in wrap(&title, true, 12.5, text_w) {
+        for line in wrap(&l.ts, &title, true, 12.5, text_w) {
             l.text(M, l.y, &line, true, 12.5, None);
             l.y -= 16.0;
         }
@@ -536,14 +480,14 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
             l.y -= 14.0;
             l.text(M, l.y, item.label, false, 8.0, Some(GREY));
             let mut x_after = M + 70.0;
-            let main = wrap(&item.text, true, 10.0, text_w - 70.0 - 40.0);
+            let main = wrap(&l.ts, &item.text, true, 10.0, text_w - 70.0 - 40.0);
             for (k, line) in main.iter().enumerate() {
                 if k > 0 {
                     l.ensure(13.0);
                     l.y -= 13.0;
                 }
                 l.text(M + 70.0, l.y, line, true, 10.0, None);
-                x_after = M + 70.0 + text_width(line, true, 10.0);
+                x_after = M + 70.0 + l.ts.width(line, true, 10.0);
             }
             if let Some(flag) = &item.flag {
                 l.colored_text(x_after + 8.0, l.y, &flag.to_uppercase(), 8.5, RED);
@@ -566,7 +510,6 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
             "Page {} of {total}  \u{2022}  Spondon export  \u{2022}  Records signed by their hospitals; summary assembled by the patient's wallet",
             i + 1
         );
-        let bytes = win_ansi(&footer);
         let c = &mut l.pages[i];
         c.set_stroke_gray(0.8);
         c.set_line_width(0.5);
@@ -574,11 +517,7 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
         c.line_to(W - M, 42.0);
         c.stroke();
         c.set_fill_gray(GREY);
-        c.begin_text();
-        c.set_font(REGULAR, 7.5);
-        c.next_line(M, 30.0);
-        c.show(Str(&bytes));
-        c.end_text();
+        l.ts.draw(c, M, 30.0, &footer, false, 7.5);
     }
 
     // Objects.
@@ -586,8 +525,6 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
     pdf.set_version(1, 7);
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
-    let regular = Ref::new(3);
-    let bold = Ref::new(4);
     let file_spec = Ref::new(5);
     let embedded = Ref::new(6);
     let info = Ref::new(7);
@@ -608,12 +545,9 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
     pdf.pages(tree)
         .kids(page_ids.iter().copied())
         .count(i32::try_from(total).map_err(|_| ExportError::Render("too many pages".into()))?);
-    pdf.type1_font(regular)
-        .base_font(Name(b"Helvetica"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.type1_font(bold)
-        .base_font(Name(b"Helvetica-Bold"))
-        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    let mut next = first_page + 2 * i32::try_from(total).unwrap_or(0);
+    let Layout { ts, pages, .. } = l;
+    let fonts = ts.write_fonts(&mut pdf, &mut next)?;
     {
         let mut spec = pdf.file_spec(file_spec);
         spec.path(Str(ATTACHMENT_NAME.as_bytes()))
@@ -652,17 +586,20 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
         }
         di.finish();
     }
-    for (i, content) in l.pages.into_iter().enumerate() {
+    for (i, content) in pages.into_iter().enumerate() {
         let page_id = page_ids[i];
         let content_id = Ref::new(page_id.get() + 1);
         let mut page = pdf.page(page_id);
         page.media_box(Rect::new(0.0, 0.0, W, H))
             .parent(tree)
             .contents(content_id);
-        page.resources()
-            .fonts()
-            .pair(REGULAR, regular)
-            .pair(BOLD, bold);
+        {
+            let mut resources = page.resources();
+            let mut dict = resources.fonts();
+            for (name, font) in &fonts {
+                dict.pair(*name, *font);
+            }
+        }
         page.finish();
         let data = deflate(&content.finish())?;
         pdf.stream(content_id, &data).filter(Filter::FlateDecode);
@@ -670,7 +607,7 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
     Ok(pdf.finish())
 }
 
-fn deflate(data: &[u8]) -> Result<Vec<u8>, ExportError> {
+pub(crate) fn deflate(data: &[u8]) -> Result<Vec<u8>, ExportError> {
     use std::io::Write as _;
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     z.write_all(data)
@@ -853,11 +790,13 @@ mod tests {
 
     #[test]
     fn wrapping_always_ends() {
-        assert_eq!(wrap("", false, 10.0, 100.0), Vec::<String>::new());
-        let lines = wrap("ঢাকাঢাকাঢাকা মেডিকেল", false, 10.0, 1.0);
+        let ts = Typesetter::new().expect("fonts");
+        assert_eq!(wrap(&ts, "", false, 10.0, 100.0), Vec::<String>::new());
+        let lines = wrap(&ts, "ঢাকাঢাকাঢাকা মেডিকেল", false, 10.0, 1.0);
         assert_eq!(lines.concat(), "ঢাকাঢাকাঢাকামেডিকেল");
-        let lines = wrap(&"x".repeat(500), true, 10.0, 100.0);
-        assert!(lines.len() > 5 && lines.iter().all(|l| text_width(l, true, 10.0) <= 100.0));
-        assert_eq!(win_ansi("Dr. Ä – ঢ"), b"Dr. \xc4 \x96 ?");
+        let lines = wrap(&ts, &"x".repeat(500), true, 10.0, 100.0);
+        assert!(lines.len() > 5 && lines.iter().all(|l| ts.width(l, true, 10.0) <= 100.0));
+        let lines = wrap(&ts, "ঢাকা মেডিকেল কলেজ হাসপাতাল", false, 10.0, 80.0);
+        assert!(lines.len() > 1 && lines.iter().all(|l| ts.width(l, false, 10.0) <= 80.0));
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use spondon_core::NumericDate;
-use spondon_core::shc::codes;
+use spondon_core::shc::{codes, units};
 
 /// One resource described for people.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,11 +68,24 @@ fn number(v: &Value) -> Option<String> {
     n.as_number().map(ToString::to_string)
 }
 
-/// "85.2 10*3/uL"
+/// A quantity's unit as printed: the UCUM code's symbol (`10*3/uL` → `×10³/µL`), else the unit
+/// as written.
+fn unit_symbol(q: &Value) -> Option<String> {
+    let known = [s(q, "code"), s(q, "unit")]
+        .into_iter()
+        .flatten()
+        .find_map(units::lookup);
+    match known {
+        Some(u) => Some(u.symbol.to_owned()),
+        None => s(q, "unit").or_else(|| s(q, "code")).map(str::to_owned),
+    }
+}
+
+/// "85.2 ×10³/µL"
 pub(crate) fn quantity(v: &Value) -> Option<String> {
     let value = number(v)?;
     let comparator = s(v, "comparator").unwrap_or("");
-    match s(v, "unit").or_else(|| s(v, "code")) {
+    match unit_symbol(v) {
         Some(unit) => Some(format!("{comparator}{value} {unit}")),
         None => Some(format!("{comparator}{value}")),
     }
@@ -81,10 +94,7 @@ pub(crate) fn quantity(v: &Value) -> Option<String> {
 fn range(r: &Value) -> Option<String> {
     let low = r.get("low").and_then(number);
     let high = r.get("high").and_then(number);
-    let unit = r
-        .get("low")
-        .or_else(|| r.get("high"))
-        .and_then(|q| s(q, "unit").or_else(|| s(q, "code")));
+    let unit = r.get("low").or_else(|| r.get("high")).and_then(unit_symbol);
     let text = match (low, high) {
         (Some(l), Some(h)) => format!("{l} - {h}"),
         (Some(l), None) => format!(">= {l}"),
@@ -461,8 +471,8 @@ mod tests {
             "valueQuantity": {"value": 85.2, "unit": "10*3/uL"},
             "referenceRange": [{"low": {"value": 150, "unit": "10*3/uL"}, "high": {"value": 450, "unit": "10*3/uL"}}]});
         let item = describe(&obs).unwrap();
-        assert_eq!(item.text, "Platelets: 85.2 10*3/uL");
-        assert_eq!(item.details[0], "reference range 150 - 450 10*3/uL");
+        assert_eq!(item.text, "Platelets: 85.2 ×10³/µL");
+        assert_eq!(item.details[0], "reference range 150 - 450 ×10³/µL");
         assert_eq!(item.flag.as_deref(), Some("Low"));
         let cond = json!({"resourceType": "Condition",
             "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "A97.0", "display": "Dengue without warning signs"}]}});

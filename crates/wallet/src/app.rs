@@ -156,34 +156,7 @@ impl From<&RecordView> for api::RecordSummary {
 
 /// A UCUM unit (as labs write it) in English words, for the common ones.
 pub fn unit_words(unit: &str) -> Option<&'static str> {
-    Some(match unit.trim() {
-        "mg/dL" | "mg/dl" => "milligrams per decilitre",
-        "g/dL" | "g/dl" => "grams per decilitre",
-        "mmol/L" | "mmol/l" => "millimoles per litre",
-        "µmol/L" | "umol/L" => "micromoles per litre",
-        "mg/L" => "milligrams per litre",
-        "g/L" => "grams per litre",
-        "U/L" | "IU/L" | "[IU]/L" => "units per litre",
-        "%" => "percent",
-        "10*3/uL" | "10^3/µL" | "x10^3/uL" | "10*9/L" => "thousand per microlitre",
-        "10*6/uL" | "10^6/µL" | "x10^6/uL" | "10*12/L" => "million per microlitre",
-        "/uL" | "/µL" | "cells/uL" => "per microlitre",
-        "fL" => "femtolitres",
-        "pg" => "picograms",
-        "mm[Hg]" | "mmHg" => "millimetres of mercury",
-        "mm/h" | "mm/hr" => "millimetres per hour",
-        "kg" => "kilograms",
-        "cm" => "centimetres",
-        "kg/m2" => "kilograms per square metre",
-        "/min" | "{beats}/min" => "per minute",
-        "Cel" | "°C" => "degrees Celsius",
-        "mIU/L" | "m[IU]/L" => "milli-units per litre",
-        "ng/mL" => "nanograms per millilitre",
-        "pg/mL" => "picograms per millilitre",
-        "mg" => "milligrams",
-        "mL" | "ml" => "millilitres",
-        _ => return None,
-    })
+    spondon_core::shc::units::words(unit)
 }
 
 impl From<&Item> for api::RecordItem {

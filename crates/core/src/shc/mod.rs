@@ -18,6 +18,7 @@ pub mod fhir;
 pub mod file;
 pub mod jws;
 pub mod qr;
+pub mod units;
 pub mod x5c;
 
 pub use directory::{Crl, Directory, IssuerEntry};

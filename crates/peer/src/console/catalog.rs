@@ -11,16 +11,7 @@ pub struct Medicine {
     pub name: &'static str,
 }
 
-/// A UCUM unit with its words.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Unit {
-    /// The UCUM code (`10*3/uL`).
-    pub code: &'static str,
-    /// How it is printed (`×10³/µL`).
-    pub print: &'static str,
-    pub en: &'static str,
-    pub bn: &'static str,
-}
+pub use spondon_core::shc::units::Unit;
 
 /// A laboratory test: LOINC code, unit, adult reference range.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -54,7 +45,7 @@ pub struct Catalog {
 pub fn catalog() -> Catalog {
     Catalog {
         medicines: MEDICINES,
-        units: UNITS,
+        units: spondon_core::shc::units::UNITS,
         lab_tests: LAB_TESTS,
         diagnoses: DIAGNOSES,
         districts: crate::registry::DISTRICTS,
@@ -108,72 +99,9 @@ pub const MEDICINES: &[Medicine] = meds![
     "Artemether + Lumefantrine 20/120 mg tablet",
 ];
 
-pub const UNITS: &[Unit] = &[
-    Unit {
-        code: "g/dL",
-        print: "g/dL",
-        en: "grams per decilitre",
-        bn: "গ্রাম প্রতি ডেসিলিটার",
-    },
-    Unit {
-        code: "10*3/uL",
-        print: "×10³/µL",
-        en: "thousand per microlitre",
-        bn: "হাজার প্রতি মাইক্রোলিটার",
-    },
-    Unit {
-        code: "10*6/uL",
-        print: "×10⁶/µL",
-        en: "million per microlitre",
-        bn: "মিলিয়ন প্রতি মাইক্রোলিটার",
-    },
-    Unit {
-        code: "%",
-        print: "%",
-        en: "percent",
-        bn: "শতাংশ",
-    },
-    Unit {
-        code: "mg/dL",
-        print: "mg/dL",
-        en: "milligrams per decilitre",
-        bn: "মিলিগ্রাম প্রতি ডেসিলিটার",
-    },
-    Unit {
-        code: "mmol/L",
-        print: "mmol/L",
-        en: "millimoles per litre",
-        bn: "মিলিমোল প্রতি লিটার",
-    },
-    Unit {
-        code: "U/L",
-        print: "U/L",
-        en: "units per litre",
-        bn: "ইউনিট প্রতি লিটার",
-    },
-    Unit {
-        code: "mg/L",
-        print: "mg/L",
-        en: "milligrams per litre",
-        bn: "মিলিগ্রাম প্রতি লিটার",
-    },
-    Unit {
-        code: "mm/h",
-        print: "mm/h",
-        en: "millimetres per hour",
-        bn: "মিলিমিটার প্রতি ঘণ্টা",
-    },
-    Unit {
-        code: "m[IU]/L",
-        print: "mIU/L",
-        en: "milli-international units per litre",
-        bn: "মিলি-আন্তর্জাতিক ইউনিট প্রতি লিটার",
-    },
-];
-
-/// The unit with this UCUM code.
+/// The unit with this UCUM code (or a known other spelling of it).
 pub fn unit(code: &str) -> Option<&'static Unit> {
-    UNITS.iter().find(|u| u.code == code)
+    spondon_core::shc::units::lookup(code)
 }
 
 const fn q(

@@ -581,7 +581,7 @@ fn lab_report(tests: &[TestLine], conclusion: Option<&str>, lang: Lang) -> Resul
             ));
         }
         let qty =
-            |v: f64| json!({"value": v, "unit": unit.print, "system": UCUM, "code": unit.code});
+            |v: f64| json!({"value": v, "unit": unit.symbol, "system": UCUM, "code": unit.code});
         let flag = match (low, high) {
             (Some(l), _) if x < l => "low",
             (_, Some(h)) if x > h => "high",
@@ -636,7 +636,7 @@ fn lab_report(tests: &[TestLine], conclusion: Option<&str>, lang: Lang) -> Resul
         };
         summary.push(SummaryLine {
             item: format!("{name} ({loinc})"),
-            detail: format!("{} {} ({words}){range_words}", fmt_num(x), unit.print),
+            detail: format!("{} {} ({words}){range_words}", fmt_num(x), unit.symbol),
             flag: (!flag.is_empty()).then_some(match flag {
                 "low" => "low",
                 "high" => "high",

@@ -322,7 +322,7 @@ function unitHint(loincText, unitCode) {
   const code = unitCode || (test && test.unit) || "";
   const u = state.catalog.units.find((x) => x.code === code);
   const parts = [];
-  if (u) parts.push(`${u.print} = ${currentLang() === "bn" ? u.bn : u.en}`);
+  if (u) parts.push(`${u.symbol} = ${currentLang() === "bn" ? u.bn : u.en}`);
   if (test && test.low !== null && test.high !== null) parts.push(`${test.low}–${test.high}`);
   if (test && !test.unit) parts.push("positive / negative");
   return parts.join(" · ");
@@ -334,7 +334,7 @@ function renderLines() {
   box.replaceChildren();
   const k = state.kind;
   const list = lines[k];
-  const unitOptions = [["", "unit"], ...((state.catalog && state.catalog.units) || []).map((u) => [u.code, u.print])];
+  const unitOptions = [["", "unit"], ...((state.catalog && state.catalog.units) || []).map((u) => [u.code, u.symbol])];
   list.forEach((l, i) => {
     let cells = [];
     if (k === "prescription") {
