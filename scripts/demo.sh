@@ -72,7 +72,7 @@ expect INVALID "${TRUST[@]}" "$OUT/grant-forged.txt"
 bold "10. The patient's next sync brings the access receipts; then the patient revokes the grant"
 "$W" sync >/dev/null
 "$W" receipts | indent
-"$W" revoke "$GRANT_ID" | indent
+"$W" revoke --yes "$GRANT_ID" | indent
 status="$(curl -sS -o "$OUT/after-revoke.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $STAFF" \
   -H 'Content-Type: application/json' --data-binary "{\"grant\":\"$GRANT\"}" "$CLINIC/api/grant/records")"
 grep -q '"revoked"' "$OUT/after-revoke.json" || die "the peer did not refuse the revoked grant (HTTP $status): $(cat "$OUT/after-revoke.json")"

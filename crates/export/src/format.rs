@@ -144,7 +144,7 @@ impl fmt::Debug for ExportRecord {
 #[derive(Clone, PartialEq, Eq)]
 pub struct ShareReceipt {
     /// The committed event JSON text, byte for byte as the hospital logged it
-    /// (`{"v":1,"peer","at","outcome","reason","grant_id","audience","records"}`).
+    /// (`{"v":1,"peer","at","action","outcome","reason","grant_id","audience","records"}`).
     pub event: String,
     pub salt: [u8; 32],
     pub bundle: ProofBundle,

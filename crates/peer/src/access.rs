@@ -15,6 +15,41 @@ use crate::error::{PeerError, Result};
 use crate::patient::{MAX_SKEW, PulledRecord, RecordRow, RequestParts, b64};
 use crate::peer::{Peer, on_db, to_i64, to_u64};
 
+/// What an access under a grant did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Redeemed the grant to read records.
+    View,
+    /// Wrote a record under a write-scoped grant.
+    Write,
+}
+
+impl Action {
+    /// The word in the logged event (`"action"`).
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            Action::View => "view",
+            Action::Write => "write",
+        }
+    }
+}
+
+/// One access to a patient's records, allowed or refused, as it is logged: the patient's
+/// receipt (`docs/peer.md`, the access event).
+struct AccessEvent<'a> {
+    /// The patient, when the access is attributable (a verified grant of an enrolled patient).
+    health_id: Option<&'a str>,
+    action: Action,
+    /// The refusal's code; `None` for an allowed access.
+    refused: Option<&'a str>,
+    grant_id: Option<&'a [u8; 16]>,
+    /// The key id of the grant's audience (the doctor), if any.
+    audience: Option<&'a str>,
+    /// The records read or written.
+    records: &'a [&'a str],
+    at: NumericDate,
+}
+
 /// Most record ids a redemption may ask for.
 pub const MAX_REQUESTED_IDS: usize = 64;
 /// Wrong passcodes a bearer grant tolerates across all the peers it names before it is locked
@@ -167,15 +202,15 @@ impl Peer {
             Ok((grant, health_id, rows)) => {
                 let ids: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
                 let index = self
-                    .log_access(
-                        Some(&health_id),
-                        true,
-                        None,
-                        Some(&grant.id),
-                        audience_kid(&grant).as_deref(),
-                        &ids,
-                        now,
-                    )
+                    .log_access(AccessEvent {
+                        health_id: Some(&health_id),
+                        action: Action::View,
+                        refused: None,
+                        grant_id: Some(&grant.id),
+                        audience: audience_kid(&grant).as_deref(),
+                        records: &ids,
+                        at: now,
+                    })
                     .await?;
                 // Proofs refer to a checkpoint that also covers this access's event.
                 let (size, checkpoint) = self.current_checkpoint().await?;
@@ -188,7 +223,7 @@ impl Peer {
                     access_log_index: index,
                 })
             }
-            Err(d) => Err(self.refuse(d, now, "grant redemption denied").await?),
+            Err(d) => Err(self.refuse(d, Action::View, now).await?),
         }
     }
 
@@ -213,18 +248,18 @@ impl Peer {
             .await
         {
             Ok(ok) => ok,
-            Err(d) => return Err(self.refuse(d, now, "write under a grant denied").await?),
+            Err(d) => return Err(self.refuse(d, Action::Write, now).await?),
         };
         let deny = |code: PeerError| async {
-            self.log_access(
-                Some(&health_id),
-                false,
-                Some(code.code()),
-                Some(&grant.id),
-                audience_kid(&grant).as_deref(),
-                &[],
-                now,
-            )
+            self.log_access(AccessEvent {
+                health_id: Some(&health_id),
+                action: Action::Write,
+                refused: Some(code.code()),
+                grant_id: Some(&grant.id),
+                audience: audience_kid(&grant).as_deref(),
+                records: &[],
+                at: now,
+            })
             .await?;
             tracing::info!(reason = code.code(), "write under a grant denied");
             Err::<crate::records::IssuedRecord, PeerError>(code)
@@ -260,15 +295,15 @@ impl Peer {
             return deny(PeerError::UseLimitExceeded).await;
         }
         let issued = self.commit_record(prepared).await?;
-        self.log_access(
-            Some(&health_id),
-            true,
-            None,
-            Some(&grant.id),
-            audience_kid(&grant).as_deref(),
-            &[issued.id.as_str()],
-            now,
-        )
+        self.log_access(AccessEvent {
+            health_id: Some(&health_id),
+            action: Action::Write,
+            refused: None,
+            grant_id: Some(&grant.id),
+            audience: audience_kid(&grant).as_deref(),
+            records: &[issued.id.as_str()],
+            at: now,
+        })
         .await?;
         tracing::info!(log_index = issued.log_index, "record written under a grant");
         Ok(issued)
@@ -278,24 +313,28 @@ impl Peer {
     /// verified grant of a patient enrolled here; otherwise counted, not logged, so nobody can
     /// fill the log with unauthenticated junk. Every refusal is charged to the client's failure
     /// budget. Returns the error to answer with.
-    async fn refuse(&self, d: Denial, now: NumericDate, what: &'static str) -> Result<PeerError> {
+    async fn refuse(&self, d: Denial, action: Action, now: NumericDate) -> Result<PeerError> {
         if !matches!(d.error.status().as_u16(), 401 | 403 | 404) {
             return Ok(d.error);
         }
         if d.health_id.is_none() {
             return Ok(self.count_unlogged(d.error));
         }
-        self.log_access(
-            d.health_id.as_deref(),
-            false,
-            Some(d.error.code()),
-            d.grant_id.as_ref(),
-            d.audience.as_deref(),
-            &[],
-            now,
-        )
+        self.log_access(AccessEvent {
+            health_id: d.health_id.as_deref(),
+            action,
+            refused: Some(d.error.code()),
+            grant_id: d.grant_id.as_ref(),
+            audience: d.audience.as_deref(),
+            records: &[],
+            at: now,
+        })
         .await?;
-        tracing::info!(reason = d.error.code(), "{what}");
+        tracing::info!(
+            reason = d.error.code(),
+            action = action.word(),
+            "access denied"
+        );
         Ok(PeerError::Charged(Box::new(d.error)))
     }
 
@@ -594,21 +633,23 @@ impl Peer {
 
     /// Appends an access event to the log and stores it as a receipt.
     #[allow(clippy::too_many_arguments)]
-    async fn log_access(
-        &self,
-        health_id: Option<&str>,
-        allowed: bool,
-        reason: Option<&str>,
-        grant_id: Option<&[u8; 16]>,
-        audience: Option<&str>,
-        records: &[&str],
-        now: NumericDate,
-    ) -> Result<u64> {
+    async fn log_access(&self, ev: AccessEvent<'_>) -> Result<u64> {
+        let AccessEvent {
+            health_id,
+            action,
+            refused: reason,
+            grant_id,
+            audience,
+            records,
+            at: now,
+        } = ev;
+        let allowed = reason.is_none();
         let outcome = if allowed { "allowed" } else { "denied" };
         let event = json!({
             "v": 1,
             "peer": self.config.url,
             "at": now.seconds(),
+            "action": action.word(),
             "outcome": outcome,
             "reason": reason,
             "grant_id": grant_id.map(spondon_core::b64::encode),

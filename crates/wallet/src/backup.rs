@@ -117,6 +117,35 @@ impl Wallet {
         write_private(path, out).await
     }
 
+    /// The checks of [`Wallet::restore`] that need no passphrase: the file is readable and is a
+    /// Spondon backup of a plausible size, and `dir` holds no wallet yet. Callers run it before
+    /// asking for passphrases, so that a wrong path fails at once.
+    pub async fn check_restore(backup: &Path, dir: &Path) -> Result<()> {
+        let meta = tokio::fs::metadata(backup).await.map_err(io_err(backup))?;
+        if meta.len() > MAX_BACKUP {
+            return Err(corrupt(backup, "larger than any backup"));
+        }
+        let mut head = [0u8; 12];
+        let mut f = tokio::fs::File::open(backup)
+            .await
+            .map_err(io_err(backup))?;
+        use tokio::io::AsyncReadExt as _;
+        match f.read_exact(&mut head).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(corrupt(backup, "not a Spondon backup file"));
+            }
+            Err(e) => return Err(io_err(backup)(e)),
+        }
+        if &head[..8] != MAGIC {
+            return Err(corrupt(backup, "not a Spondon backup file"));
+        }
+        if crate::wallet::exists(dir).await? {
+            return Err(WalletError::AlreadyExists(dir.display().to_string()));
+        }
+        Ok(())
+    }
+
     /// Restores a backup into a fresh directory, with a new data key and `new_passphrase`.
     pub async fn restore(
         backup: &Path,

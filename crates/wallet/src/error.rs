@@ -73,6 +73,10 @@ pub enum WalletError {
     /// The file is not a Spondon backup, or it is damaged.
     #[error("not a usable backup: {0}")]
     BadBackup(String),
+    /// Imported cards whose signature or issuer could not be verified, refused because the
+    /// caller asked for verified cards only; nothing was stored.
+    #[error("{count} of the cards could not be verified ({reason}); nothing was imported")]
+    NotVerified { count: usize, reason: String },
     #[error("{0}")]
     Invalid(String),
     #[error("not found: {0}")]
@@ -149,6 +153,7 @@ impl WalletError {
             WalletError::Shc(_) => "bad_card",
             WalletError::UnknownDoctor(_) => "unknown_doctor",
             WalletError::BadBackup(_) => "bad_backup",
+            WalletError::NotVerified { .. } => "card_not_verified",
             WalletError::Invalid(_) => "invalid",
             WalletError::NotFound(_) => "not_found",
             WalletError::Internal(_) => "internal",

@@ -169,6 +169,10 @@ pub struct ReceiptView {
     pub reason: Option<String>,
     pub who: String,
     pub what: String,
+    /// The record ids the access read or wrote.
+    pub records: Vec<String>,
+    /// `true` when a doctor added a record under a write grant, `false` when records were read.
+    pub wrote: bool,
     pub grant_id: Option<String>,
     pub text: String,
 }
@@ -178,7 +182,12 @@ pub struct ReceiptView {
 pub enum QrFormat {
     Png,
     Svg,
+    /// Block characters with explicit black-on-white colours (ANSI), so the code reads on a
+    /// light and on a dark terminal alike.
     Terminal,
+    /// Block characters without colours, for output that is not a terminal: light modules are
+    /// drawn, dark ones left blank (reads on a dark background).
+    TerminalPlain,
 }
 
 /// The QR rendering of `text` in `format`.
@@ -186,18 +195,58 @@ pub fn render_qr(text: &str, format: QrFormat) -> Result<Vec<u8>> {
     Ok(match format {
         QrFormat::Png => spondon_core::qr::encode(text)?.to_png(6)?,
         QrFormat::Svg => spondon_core::qr::encode(text)?.to_svg().into_bytes(),
-        QrFormat::Terminal => {
-            let code =
-                qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-                    .map_err(|e| WalletError::Invalid(format!("QR: {e}")))?;
-            code.render::<qrcode::render::unicode::Dense1x2>()
-                .dark_color(qrcode::render::unicode::Dense1x2::Light)
-                .light_color(qrcode::render::unicode::Dense1x2::Dark)
-                .quiet_zone(true)
-                .build()
-                .into_bytes()
-        }
+        QrFormat::Terminal => terminal_qr(text, true)?.into_bytes(),
+        QrFormat::TerminalPlain => terminal_qr(text, false)?.into_bytes(),
     })
+}
+
+/// Quiet zone of a terminal QR, in modules: two (not the standard four) so that more codes fit
+/// an 80×24 terminal; phone scanners read it, the colours making the zone light.
+const TERMINAL_QUIET: usize = 2;
+
+/// Two modules per character cell (upper and lower half blocks), with the lowest error
+/// correction, so that a grant fits an 80×24 terminal where its length allows.
+fn terminal_qr(text: &str, colors: bool) -> Result<String> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L)
+        .map_err(|e| WalletError::Invalid(format!("QR: {e}")))?;
+    let n = code.width();
+    let modules = code.to_colors();
+    let size = n + 2 * TERMINAL_QUIET;
+    // Dark at (row, col) of the code with its quiet zone.
+    let dark = |r: usize, c: usize| {
+        r >= TERMINAL_QUIET
+            && c >= TERMINAL_QUIET
+            && r < n + TERMINAL_QUIET
+            && c < n + TERMINAL_QUIET
+            && modules.get((r - TERMINAL_QUIET) * n + (c - TERMINAL_QUIET))
+                == Some(&qrcode::Color::Dark)
+    };
+    let mut out = String::with_capacity(size * size);
+    for r in (0..size).step_by(2) {
+        if colors {
+            out.push_str("\x1b[30;107m");
+        }
+        for c in 0..size {
+            let (top, bottom) = (dark(r, c), r + 1 < size && dark(r + 1, c));
+            // With colours, blocks are the dark modules; without, the light ones.
+            let (top, bottom) = if colors {
+                (top, bottom)
+            } else {
+                (!top, r + 1 < size && !bottom)
+            };
+            out.push(match (top, bottom) {
+                (true, true) => '\u{2588}',
+                (true, false) => '\u{2580}',
+                (false, true) => '\u{2584}',
+                (false, false) => ' ',
+            });
+        }
+        if colors {
+            out.push_str("\x1b[0m");
+        }
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// A human word for a record kind.
@@ -255,13 +304,9 @@ fn name_of<T: Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Formats a UNIX time as `YYYY-MM-DD HH:MM UTC`.
+/// Formats a UNIX time for people, in their time zone: `2026-11-01 14:30 +06` ([`spondon_core::time::local`]).
 pub fn fmt_time(t: i64) -> String {
-    let Ok(dt) = time::OffsetDateTime::from_unix_timestamp(t) else {
-        return t.to_string();
-    };
-    let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    dt.format(&f).unwrap_or_else(|_| t.to_string())
+    spondon_core::time::local(t)
 }
 
 impl Wallet {
@@ -641,7 +686,13 @@ impl Wallet {
                 .map(|g| format!(", under grant {}", short(g)))
                 .unwrap_or_default();
             let allowed = r.outcome == "allowed";
-            let text = if allowed {
+            let wrote = r.action.as_deref() == Some("write");
+            let text = if allowed && wrote {
+                format!(
+                    "{who} added a {what} to your records at {hospital} on {}{under}",
+                    fmt_time(r.at)
+                )
+            } else if allowed {
                 format!(
                     "{who} viewed your {what} at {hospital} on {}{under}",
                     fmt_time(r.at)
@@ -660,6 +711,8 @@ impl Wallet {
                 reason: r.reason,
                 who,
                 what,
+                records: r.records,
+                wrote,
                 grant_id: r.grant_id,
                 text,
             });

@@ -71,6 +71,20 @@ impl Wallet {
         fetch_keys: bool,
         progress: OnProgress<'_>,
     ) -> Result<Vec<ImportOutcome>> {
+        self.import_with_options(input, fetch_keys, true, progress)
+            .await
+    }
+
+    /// [`Wallet::import_with_progress`]; with `accept_unverified` false, a card whose issuer is
+    /// not trusted (signature checked or not) makes the whole import fail with
+    /// [`WalletError::NotVerified`] and nothing is stored.
+    pub async fn import_with_options(
+        &self,
+        input: &[u8],
+        fetch_keys: bool,
+        accept_unverified: bool,
+        progress: OnProgress<'_>,
+    ) -> Result<Vec<ImportOutcome>> {
         progress(Progress::new(Step::Reading, 0, 1));
         let text = match std::str::from_utf8(input) {
             Ok(t) => t.to_owned(),
@@ -146,6 +160,16 @@ impl Wallet {
                 checkpoint: None,
                 trust,
                 witnessed: false,
+            });
+        }
+        let unverified: Vec<&ImportOutcome> = out
+            .iter()
+            .filter(|o| o.trust != Trust::ImportedTrusted)
+            .collect();
+        if !accept_unverified && !unverified.is_empty() {
+            return Err(WalletError::NotVerified {
+                count: unverified.len(),
+                reason: unverified[0].status.clone(),
             });
         }
         let mut writes = Vec::new();

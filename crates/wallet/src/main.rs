@@ -15,14 +15,31 @@ fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Writes a line to standard output or error. A closed pipe (`spondon records | head -1`) ends
+/// the program quietly, as it ends `cat`; `std`'s `println!` would panic instead.
+fn emit(err: bool, s: &str) {
+    use std::io::Write as _;
+    let text = printable(s);
+    let written = if err {
+        writeln!(std::io::stderr().lock(), "{text}")
+    } else {
+        writeln!(std::io::stdout().lock(), "{text}")
+    };
+    if let Err(e) = written
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
 // Everything this binary prints passes through `printable`.
 macro_rules! println {
-    () => { ::std::println!() };
-    ($($t:tt)*) => { ::std::println!("{}", printable(&format!($($t)*))) };
+    () => { emit(false, "") };
+    ($($t:tt)*) => { emit(false, &format!($($t)*)) };
 }
 macro_rules! eprintln {
-    () => { ::std::eprintln!() };
-    ($($t:tt)*) => { ::std::eprintln!("{}", printable(&format!($($t)*))) };
+    () => { emit(true, "") };
+    ($($t:tt)*) => { emit(true, &format!($($t)*)) };
 }
 
 use std::collections::BTreeMap;
@@ -103,6 +120,49 @@ enum KeyStoreChoice {
     None,
 }
 
+/// The kinds of record, one vocabulary for `records --kind` and `grant --category`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Kind {
+    /// Prescriptions.
+    Prescription,
+    /// Laboratory and test reports.
+    #[value(
+        name = "lab_report",
+        alias = "lab_result",
+        alias = "lab-report",
+        alias = "lab"
+    )]
+    LabReport,
+    /// Diagnoses.
+    Diagnosis,
+    /// Vaccinations.
+    #[value(alias = "vaccination")]
+    Immunization,
+    /// Visits (admissions, consultations).
+    #[value(alias = "visit")]
+    Encounter,
+    /// Payment slips.
+    #[value(alias = "payment_slip")]
+    Payment,
+    /// Doctors' notes.
+    Note,
+}
+
+impl Kind {
+    /// The word the wallet stores and the grant scope uses.
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Prescription => "prescription",
+            Kind::LabReport => "lab_report",
+            Kind::Diagnosis => "diagnosis",
+            Kind::Immunization => "immunization",
+            Kind::Encounter => "encounter",
+            Kind::Payment => "payment",
+            Kind::Note => "note",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 struct JsonFlag {
     /// Machine-readable JSON output.
@@ -130,12 +190,15 @@ enum Cmd {
     Lock,
     /// Changes the passphrase (asks the old one, then the new one twice; scripts: --new-passphrase-file).
     ChangePassphrase {
+        /// Read the new passphrase from this file (first line) instead of asking.
         #[arg(long)]
         new_passphrase_file: Option<PathBuf>,
     },
     /// Installs a newer trust list (same root key, sequence not lower).
     TrustList {
+        /// The new trust list (`SPONDON:1:…` text from the health authority).
         file: PathBuf,
+        /// The authority's root public key (JWK file) the list must be signed with.
         #[arg(long)]
         root_key: PathBuf,
     },
@@ -154,9 +217,9 @@ enum Cmd {
     },
     /// The timeline of records (newest first), filtered.
     Records {
-        /// prescription, lab_report, diagnosis, immunization, encounter, payment.
-        #[arg(long)]
-        kind: Option<String>,
+        /// Only records of this kind.
+        #[arg(long, value_enum)]
+        kind: Option<Kind>,
         /// Part of the hospital's name or URL.
         #[arg(long)]
         hospital: Option<String>,
@@ -183,6 +246,8 @@ enum Cmd {
     /// Reads a doctor's credential (text file, text, or QR image), verifies it and remembers the
     /// doctor; without an argument lists the doctors the wallet knows.
     Doctor {
+        /// The credential: a text file, the `SPONDON:1:…` text itself, or a photo of its QR code
+        /// (PNG or JPEG); `-` reads standard input.
         input: Option<String>,
         #[command(flatten)]
         out: JsonFlag,
@@ -195,9 +260,9 @@ enum Cmd {
         /// A passcode instead of a doctor (one use, at least 6 characters).
         #[arg(long)]
         passcode: Option<String>,
-        /// prescription, lab_result, diagnosis, immunization, encounter, payment, note. Repeatable.
-        #[arg(long = "category")]
-        categories: Vec<String>,
+        /// Share every record of this kind. Repeatable.
+        #[arg(long = "category", value_enum)]
+        categories: Vec<Kind>,
         /// A record id. Repeatable.
         #[arg(long = "record", allow_hyphen_values = true)]
         records: Vec<String>,
@@ -222,17 +287,24 @@ enum Cmd {
         #[command(flatten)]
         out: JsonFlag,
     },
-    /// Lists grants: active, expired, revoked.
+    /// Lists grants: active, expired, revoked; `grants show ID --qr` shows one again.
     Grants {
+        #[command(subcommand)]
+        action: Option<GrantsCmd>,
         #[command(flatten)]
         out: JsonFlag,
     },
     /// Revokes a grant at every hospital it names, or --all grants issued until now.
     Revoke {
+        /// The grant's id, or its first characters as `spondon grants` lists them.
         #[arg(allow_hyphen_values = true)]
         id: Option<String>,
+        /// Revoke every grant issued until now (for example after losing a phone).
         #[arg(long, conflicts_with = "id")]
         all: bool,
+        /// Do not ask for confirmation (for scripts).
+        #[arg(long, short = 'y')]
+        yes: bool,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -244,7 +316,13 @@ enum Cmd {
     /// Imports SMART Health Cards: a .smart-health-card file, shc:/ text, a JWS, or a QR image
     /// (`-` reads standard input).
     Import {
+        /// What to import: a .smart-health-card file, `shc:/` text, a JWS, or a QR image; `-`
+        /// reads standard input.
         file: PathBuf,
+        /// Keep cards whose issuer is not trusted or whose signature could not be checked
+        /// (marked as unverified); without it such an import stores nothing and fails.
+        #[arg(long)]
+        accept_unverified: bool,
         /// For an issuer not in the directory, fetch its public keys to check the signature.
         #[arg(long)]
         fetch_keys: bool,
@@ -270,11 +348,35 @@ enum Cmd {
         json: JsonFlag,
     },
     /// Writes an encrypted backup (keys, records, grants, checkpoints).
-    Backup { file: PathBuf },
+    Backup {
+        /// Where to write the backup; it is encrypted with a backup passphrase you choose.
+        file: PathBuf,
+    },
     /// Restores a backup into a new wallet directory (--wallet).
-    Restore { file: PathBuf },
+    Restore {
+        /// The backup file written by `spondon backup`.
+        file: PathBuf,
+    },
     /// Hospitals, counts and security alerts.
     Status {
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GrantsCmd {
+    /// One grant in detail; with --qr its QR code again, to show the doctor.
+    Show {
+        /// The grant's id, or its first characters.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// Print the grant's QR code on the terminal.
+        #[arg(long)]
+        qr: bool,
+        /// Write the QR code as PNG here.
+        #[arg(long)]
+        png: Option<PathBuf>,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -320,12 +422,17 @@ impl Ctx {
         Ok(p)
     }
 
-    fn new_passphrase(&self, file: Option<&Path>) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    /// A new passphrase, asked twice; `what` names it ("wallet", "backup").
+    fn new_passphrase(
+        &self,
+        file: Option<&Path>,
+        what: &str,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>> {
         if let Some(f) = file.or(self.passphrase_file.as_deref()) {
             return read_first_line(f);
         }
-        let a = prompt("New passphrase: ")?;
-        let b = prompt("Repeat the new passphrase: ")?;
+        let a = prompt(&format!("New {what} passphrase: "))?;
+        let b = prompt(&format!("Repeat the new {what} passphrase: "))?;
         if a != b {
             bail!("the two passphrases differ");
         }
@@ -352,7 +459,7 @@ impl Ctx {
 
     async fn authorize(&mut self, w: &Wallet) -> Result<spondon_wallet::Authorization> {
         if self.cached.is_none() && self.passphrase_file.is_none() {
-            let p = prompt("Passphrase (to confirm): ")?;
+            let p = prompt("Wallet passphrase (to confirm): ")?;
             return Ok(w.authorize(&p).await?);
         }
         let p = self.passphrase()?;
@@ -365,15 +472,32 @@ fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
     Ok(())
 }
 
-fn parse_date(s: &str, end: bool) -> Result<i64> {
-    let f = time::macros::format_description!("[year]-[month]-[day]");
-    let d = time::Date::parse(s, &f).map_err(|_| anyhow!("{s:?} is not a date (YYYY-MM-DD)"))?;
-    let t = if end {
-        time::Time::from_hms(23, 59, 59)?
+/// A grant's QR code on the terminal: black on white where standard output is a terminal (and
+/// `NO_COLOR` is not set), plain blocks otherwise. Not passed through `printable`: the colour
+/// codes are ours, the rest is block characters.
+fn print_qr(text: &str) -> Result<()> {
+    let colors = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let format = if colors {
+        QrFormat::Terminal
     } else {
-        time::Time::MIDNIGHT
+        QrFormat::TerminalPlain
     };
-    Ok(d.with_time(t).assume_utc().unix_timestamp())
+    let qr = render_qr(text, format)?;
+    if let Err(e) = std::io::stdout().lock().write_all(&qr) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// A calendar day in the user's time zone: its first second, or its last with `end`.
+fn parse_date(s: &str, end: bool) -> Result<i64> {
+    let (first, last) = spondon_core::time::local_day(s)
+        .ok_or_else(|| anyhow!("{s:?} is not a date (YYYY-MM-DD)"))?;
+    Ok(if end { last } else { first })
 }
 
 fn read_input(arg: &Path) -> Result<Vec<u8>> {
@@ -430,7 +554,12 @@ fn print_record(r: &RecordView) {
             } => println!(
                 "  • {test}: {} {}{}{}",
                 value.as_deref().unwrap_or("?"),
-                unit.as_deref().unwrap_or(""),
+                unit.as_deref()
+                    .map(|u| match spondon_core::shc::units::words(u) {
+                        Some(w) => format!("{} ({w})", spondon_core::shc::units::symbol(u)),
+                        None => u.to_owned(),
+                    })
+                    .unwrap_or_default(),
                 reference_range
                     .as_deref()
                     .map(|r| format!(" (normal {r})"))
@@ -479,6 +608,63 @@ fn print_record(r: &RecordView) {
 
 /// Exit code of a security alert (a peer rewrote history or served tampered data).
 const EXIT_SECURITY: u8 = 3;
+/// Exit code of a sync that could not reach (or was refused by) at least one hospital.
+const EXIT_NOT_SYNCED: u8 = 2;
+/// Exit code of an import refused because a card could not be verified.
+const EXIT_NOT_VERIFIED: u8 = 4;
+
+/// Asks a yes/no question on the terminal; without a terminal, refuses (scripts pass --yes).
+fn confirm(question: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!("{question} Not asked: this is not a terminal; add --yes to confirm");
+    }
+    eprint!("{} [y/N] ", printable(question));
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::BufRead::read_line(&mut std::io::stdin().lock().take(64), &mut answer)
+        .context("cannot read the answer")?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+/// Hospital names by peer URL, for output that names hospitals rather than URLs.
+struct HospitalNames(BTreeMap<String, String>);
+
+impl HospitalNames {
+    fn name(&self, url: &str) -> String {
+        self.0.get(url).cloned().unwrap_or_else(|| url.to_owned())
+    }
+}
+
+async fn hospital_names(w: &Wallet) -> Result<HospitalNames> {
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    if let Ok(list) = w.trust_list().await {
+        for h in list.hospitals {
+            names.insert(h.peer_url, h.name);
+        }
+    }
+    for p in w.peers().await? {
+        names.insert(p.url, p.hospital_name);
+    }
+    Ok(HospitalNames(names))
+}
+
+/// A grant's state in one word.
+fn status_word(s: spondon_wallet::grants::GrantStatus) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// "1 record", "2 records".
+fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     let dir = match cli.wallet {
@@ -508,7 +694,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     .with_context(|| format!("cannot read {}", root_key.display()))?,
             )
             .with_context(|| format!("{} is not a JWK", root_key.display()))?;
-            let pass = ctx.new_passphrase(None)?;
+            let pass = ctx.new_passphrase(None, "wallet")?;
             let (store, note): (Arc<dyn KeyStore>, _) = match ctx.os_store() {
                 Ok(Some(s)) => (s, None),
                 Ok(None) => (
@@ -535,10 +721,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             .await
             .context("the wallet was not created")?;
             println!(
-                "Created the wallet in {} (trust list of {}, {} hospitals).",
+                "Created the wallet in {} (trust list of {}, {}).",
                 dir.display(),
                 l.authority,
-                l.hospitals.len()
+                plural(l.hospitals.len() as u64, "hospital", "hospitals")
             );
             println!("Your key: {}", w.public_key().kid());
             if let Some(n) = note {
@@ -566,7 +752,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let w = ctx.open().await?;
             let old = ctx.passphrase()?;
-            let new = ctx.new_passphrase(new_passphrase_file.as_deref())?;
+            let new = ctx.new_passphrase(new_passphrase_file.as_deref(), "wallet")?;
             w.change_passphrase(&old, &new).await?;
             println!("Passphrase changed.");
             w.close().await;
@@ -579,9 +765,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 .set_trust_list(&std::fs::read_to_string(&file)?, &root)
                 .await?;
             println!(
-                "Trust list {} installed ({} hospitals).",
+                "Trust list {} installed ({}).",
                 l.sequence,
-                l.hospitals.len()
+                plural(l.hospitals.len() as u64, "hospital", "hospitals")
             );
             w.close().await;
         }
@@ -658,22 +844,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     Some(T::Unchanged { .. }) | None => {}
                 }
+                let names = hospital_names(&w).await?;
+                let name = |url: &str| names.name(url);
                 for p in &report.peers {
+                    let hospital = name(&p.peer);
                     match (&p.violation, &p.error) {
                         (Some(v), _) => eprintln!(
-                            "SECURITY ALERT: {} {v}. Nothing from it was kept; its earlier records stay as verified before.",
-                            p.peer
+                            "SECURITY ALERT: {hospital} {v}. Nothing from it was kept; its earlier records stay as verified before."
                         ),
-                        (None, Some(e)) => eprintln!("{}: not synced: {e}", p.peer),
+                        (None, Some(e)) => eprintln!("{hospital}: not synced: {e}"),
                         (None, None) => println!(
-                            "{}: {} new records, {} new access receipts{}",
-                            p.peer,
-                            p.new_records,
-                            p.new_receipts,
+                            "{hospital}: {}, {}{}",
+                            plural(p.new_records, "new record", "new records"),
+                            plural(p.new_receipts, "new access receipt", "new access receipts"),
                             if p.pending_witness > 0 {
                                 format!(
-                                    " ({} still wait for witness cosignatures)",
-                                    p.pending_witness
+                                    " ({} still {} for witness cosignatures)",
+                                    p.pending_witness,
+                                    if p.pending_witness == 1 {
+                                        "waits"
+                                    } else {
+                                        "wait"
+                                    }
                                 )
                             } else {
                                 String::new()
@@ -681,11 +873,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         ),
                     }
                 }
+                let failed: Vec<String> = report
+                    .peers
+                    .iter()
+                    .filter(|p| p.violation.is_none() && p.error.is_some())
+                    .map(|p| name(&p.peer))
+                    .collect();
+                if !failed.is_empty() {
+                    eprintln!(
+                        "spondon: not synced: {}; run `spondon sync` again later",
+                        failed.join(", ")
+                    );
+                }
             }
             let violated = report.violation().is_some();
+            let failed = report.peers.iter().any(|p| p.error.is_some());
             w.close().await;
             if violated {
                 return Ok(ExitCode::from(EXIT_SECURITY));
+            }
+            if failed {
+                return Ok(ExitCode::from(EXIT_NOT_SYNCED));
             }
         }
         Cmd::Records {
@@ -698,7 +906,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let w = ctx.open().await?;
             let f = Filter {
-                kind,
+                kind: kind.map(|k| k.word().to_owned()),
                 hospital,
                 from: since.as_deref().map(|s| parse_date(s, false)).transpose()?,
                 to: until.as_deref().map(|s| parse_date(s, true)).transpose()?,
@@ -711,9 +919,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 println!("No records.");
             } else {
                 for r in &recs {
+                    let mark = match r.trust {
+                        spondon_wallet::Trust::Verified
+                        | spondon_wallet::Trust::ImportedTrusted => "",
+                        spondon_wallet::Trust::IssuerNotTrusted => {
+                            "  [UNVERIFIED: issuer not trusted]"
+                        }
+                        spondon_wallet::Trust::SignatureNotChecked => {
+                            "  [UNVERIFIED: signature not checked]"
+                        }
+                    };
                     println!(
-                        "{}  {:<10}  {:<28}  {}",
-                        fmt_time(r.issued_at).get(..10).unwrap_or(""),
+                        "{}  {:<10}  {:<28}  {}{mark}",
+                        spondon_core::time::local_date(r.issued_at),
                         short(&r.id),
                         r.title,
                         r.hospital
@@ -729,6 +947,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&r)?;
             } else {
                 print_record(&r);
+                // A record a doctor added under one of the patient's write grants says so.
+                if let Some(by) = w
+                    .receipts()
+                    .await?
+                    .into_iter()
+                    .find(|x| x.allowed && x.wrote && x.records.contains(&r.id))
+                {
+                    println!(
+                        "  written:  by {} under your grant {}, {}",
+                        by.who,
+                        by.grant_id.as_deref().map(short).unwrap_or("?"),
+                        fmt_time(by.at)
+                    );
+                }
             }
             w.close().await;
         }
@@ -801,7 +1033,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 scope: Scope {
                     categories: categories
                         .iter()
-                        .map(|c| parse_category(c))
+                        .map(|c| parse_category(c.word()))
                         .collect::<Result<_, _>>()?,
                     record_ids: records,
                 },
@@ -827,8 +1059,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&g)?;
             } else {
                 if png.is_none() && svg.is_none() {
-                    std::io::stdout().write_all(&render_qr(&g.text, QrFormat::Terminal)?)?;
-                    println!();
+                    print_qr(&g.text)?;
                 }
                 println!(
                     "Grant {} for {}: {} until {}.",
@@ -844,7 +1075,71 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             w.close().await;
         }
-        Cmd::Grants { out } => {
+        Cmd::Grants {
+            action: Some(GrantsCmd::Show { id, qr, png, out }),
+            ..
+        } => {
+            let w = ctx.open().await?;
+            let gs = w.grants().await?;
+            let now = spondon_core::NumericDate::now().seconds();
+            let matching: Vec<_> = gs.iter().filter(|g| g.id.starts_with(&id)).collect();
+            let g = match matching.as_slice() {
+                [one] => *one,
+                [] => bail!("no grant {id:?}; `spondon grants` lists them"),
+                _ => bail!(
+                    "{id:?} starts {} grant ids: give more characters",
+                    matching.len()
+                ),
+            };
+            let status = g.status(now);
+            if let Some(p) = &png {
+                spondon_wallet::write_private(p, render_qr(&g.text, QrFormat::Png)?)
+                    .await
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            if out.json {
+                print_json(&serde_json::json!({"grant": g, "status": status}))?;
+            } else {
+                if qr {
+                    print_qr(&g.text)?;
+                }
+                let names = hospital_names(&w).await?;
+                println!("Grant {} ({})", g.id, status_word(status));
+                println!("  for:        {}", g.audience);
+                println!("  purpose:    {}", g.purpose);
+                if !g.categories.is_empty() {
+                    println!("  shares:     {}", g.categories.join(", "));
+                }
+                if !g.record_ids.is_empty() {
+                    println!(
+                        "  records:    {}",
+                        g.record_ids
+                            .iter()
+                            .map(|r| short(r))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                if g.write {
+                    println!("  may add:    prescriptions and notes");
+                }
+                println!("  from:       {}", fmt_time(g.not_before));
+                println!("  until:      {}", fmt_time(g.expires));
+                if let Some(t) = g.revoked_at {
+                    println!("  revoked:    {}", fmt_time(t));
+                }
+                let hospitals: Vec<String> = g.peers.iter().map(|p| names.name(p)).collect();
+                println!("  hospitals:  {}", hospitals.join(", "));
+                if qr && status != spondon_wallet::grants::GrantStatus::Active {
+                    eprintln!(
+                        "Note: this grant is {}: its QR code no longer opens anything.",
+                        status_word(status)
+                    );
+                }
+            }
+            w.close().await;
+        }
+        Cmd::Grants { action: None, out } => {
             let w = ctx.open().await?;
             let gs = w.grants().await?;
             let now = spondon_core::NumericDate::now().seconds();
@@ -858,10 +1153,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 println!("No grants.");
             } else {
                 for g in gs {
-                    let st = serde_json::to_value(g.status(now))?
-                        .as_str()
-                        .unwrap_or("")
-                        .to_owned();
+                    let st = status_word(g.status(now));
                     println!(
                         "{}  {:<8}  {}  [{}]  until {}",
                         short(&g.id),
@@ -874,8 +1166,34 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             w.close().await;
         }
-        Cmd::Revoke { id, all, out } => {
+        Cmd::Revoke { id, all, yes, out } => {
             let w = ctx.open().await?;
+            let question = match (&id, all) {
+                (Some(id), false) => {
+                    let gs = w.grants().await?;
+                    let matching: Vec<_> = gs.iter().filter(|g| g.id.starts_with(id.as_str())).collect();
+                    match matching.as_slice() {
+                        [g] => format!(
+                            "Revoke grant {} for {} ({})? The QR code stops working at every hospital.",
+                            short(&g.id),
+                            g.audience,
+                            g.categories.join(", ")
+                        ),
+                        // The library says what is wrong with the id.
+                        _ => String::new(),
+                    }
+                }
+                (None, true) => {
+                    "Revoke EVERY grant you have issued? Every QR code you have shown stops working."
+                        .to_owned()
+                }
+                _ => bail!("give a grant id or --all"),
+            };
+            if !yes && !question.is_empty() && !confirm(&question)? {
+                println!("Nothing was revoked.");
+                w.close().await;
+                return Ok(ExitCode::FAILURE);
+            }
             let auth = ctx.authorize(&w).await?;
             let results = match (id, all) {
                 (Some(id), false) => w.revoke(&auth, &id).await?,
@@ -885,11 +1203,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if out.json {
                 print_json(&results)?;
             } else {
+                let names = hospital_names(&w).await?;
                 for r in &results {
+                    let hospital = names.name(&r.peer);
                     match &r.error {
-                        None => println!("{}: revoked", r.peer),
+                        None => println!("{hospital}: revoked"),
                         Some(e) => {
-                            eprintln!("{}: NOT revoked: {e} (run the command again)", r.peer)
+                            eprintln!("{hospital}: NOT revoked: {e} (run the command again)")
                         }
                     }
                 }
@@ -916,15 +1236,39 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Import {
             file,
+            accept_unverified,
             fetch_keys,
             out,
         } => {
             let w = ctx.open().await?;
-            let res = w.import(&read_input(&file)?, fetch_keys).await?;
+            let res = w
+                .import_with_options(
+                    &read_input(&file)?,
+                    fetch_keys,
+                    accept_unverified,
+                    &spondon_wallet::progress::ignore,
+                )
+                .await;
+            let res = match res {
+                Err(e @ WalletError::NotVerified { .. }) => {
+                    w.close().await;
+                    eprintln!("spondon: {e}");
+                    eprintln!(
+                        "hint: to keep them anyway, marked as unverified, add --accept-unverified{}",
+                        if fetch_keys {
+                            ""
+                        } else {
+                            " (or try --fetch-keys to check the signature with the issuer's published keys)"
+                        }
+                    );
+                    return Ok(ExitCode::from(EXIT_NOT_VERIFIED));
+                }
+                other => other?,
+            };
             if out.json {
                 print_json(&res)?;
             } else {
-                for r in res {
+                for r in &res {
                     println!(
                         "{} from {}: {}{}",
                         r.id,
@@ -935,6 +1279,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         } else {
                             ""
                         }
+                    );
+                }
+                let unverified = res
+                    .iter()
+                    .filter(|r| r.trust != spondon_wallet::Trust::ImportedTrusted)
+                    .count();
+                if unverified > 0 {
+                    eprintln!(
+                        "Kept {} marked UNVERIFIED: `spondon records` and `spondon show` say so.",
+                        plural(unverified as u64, "card", "cards")
                     );
                 }
             }
@@ -998,9 +1352,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&files)?;
             } else {
                 println!(
-                    "Exported {} records and {} share receipts: {} and {} ({}).",
-                    files.records,
-                    files.receipts,
+                    "Exported {} and {}: {} and {} ({}).",
+                    plural(files.records as u64, "record", "records"),
+                    plural(files.receipts as u64, "share receipt", "share receipts"),
                     card.display(),
                     pdf.display(),
                     if files.report.valid {
@@ -1026,7 +1380,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Backup { file } => {
             let w = ctx.open().await?;
             let auth = ctx.authorize(&w).await?;
-            let bp = ctx.new_passphrase(None)?;
+            let bp = ctx.new_passphrase(None, "backup")?;
             w.backup(&auth, &file, &bp).await?;
             println!(
                 "Backup written to {}. Keep it and its passphrase safe.",
@@ -1035,22 +1389,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             w.close().await;
         }
         Cmd::Restore { file } => {
+            // A wrong path or an occupied directory fails before any passphrase is asked.
+            Wallet::check_restore(&file, &dir).await?;
             let bp = match &ctx.passphrase_file {
                 Some(f) => read_first_line(f)?,
-                None => prompt("Backup passphrase: ")?,
+                None => prompt("Passphrase of the backup file: ")?,
             };
-            let new = ctx.new_passphrase(None)?;
+            let new = ctx.new_passphrase(None, "wallet")?;
             let store: Arc<dyn KeyStore> = ctx
                 .os_store()?
                 .unwrap_or_else(|| Arc::new(MemoryKeyStore::new()));
             let (w, s) = Wallet::restore(&file, &bp, &dir, store, &new).await?;
             println!(
-                "Restored into {}: {} hospitals, {} records, {} grants, {} receipts.",
+                "Restored into {}: {}, {}, {}, {}.",
                 dir.display(),
-                s.peers,
-                s.records,
-                s.grants,
-                s.receipts
+                plural(s.peers as u64, "hospital", "hospitals"),
+                plural(s.records as u64, "record", "records"),
+                plural(s.grants as u64, "grant", "grants"),
+                plural(s.receipts as u64, "receipt", "receipts")
             );
             println!("If the old device is lost, revoke its grants now: spondon revoke --all");
             w.close().await;
@@ -1097,6 +1453,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// An error and its causes on one line, each cause once: many library errors already include
+/// their source's text, and `{:#}` would repeat it ("no QR code was found in the image: no QR
+/// code was found in the image").
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 /// What to do next, for the errors where the CLI knows (the library's messages name no command).
 fn hint(e: &WalletError) -> Option<&'static str> {
     Some(match e {
@@ -1112,6 +1486,25 @@ fn hint(e: &WalletError) -> Option<&'static str> {
 }
 
 fn main() -> ExitCode {
+    // A bug must not print a stack trace at the user: one line, and where to report it.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        emit(
+            true,
+            &format!(
+                "spondon: internal error ({what}{at}); nothing was changed by the failed step; please report it"
+            ),
+        );
+    }));
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -1132,7 +1525,7 @@ fn main() -> ExitCode {
                     Some(WalletError::HistoryViolation { .. })
                 )
             });
-            eprintln!("spondon: {e:#}");
+            eprintln!("spondon: {}", error_text(&e));
             if let Some(hint) = e
                 .chain()
                 .find_map(|c| c.downcast_ref::<WalletError>())
@@ -1161,6 +1554,44 @@ mod tests {
         assert!(!shown.chars().any(char::is_control));
         assert_eq!(printable("two\nlines\tand tab"), "two\nlines\tand tab");
         assert_eq!(printable("প্যারাসিটামল ৫০০"), "প্যারাসিটামল ৫০০");
+    }
+
+    #[test]
+    fn causes_are_told_once() {
+        let inner = anyhow::anyhow!("no QR code was found in the image");
+        let e = inner.context("QR code: no QR code was found in the image");
+        assert_eq!(
+            super::error_text(&e),
+            "QR code: no QR code was found in the image"
+        );
+        let e = anyhow::anyhow!("disk full").context("cannot write grant.png");
+        assert_eq!(super::error_text(&e), "cannot write grant.png: disk full");
+    }
+
+    /// `spondon help` and every subcommand's `--help` explain every option.
+    #[test]
+    fn every_option_and_command_has_a_help_line() {
+        use clap::CommandFactory as _;
+        fn walk(c: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            if c.get_about().is_none() && path != "spondon help" {
+                missing.push(path.to_owned());
+            }
+            for a in c.get_arguments() {
+                let id = a.get_id().as_str();
+                if a.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for s in c.get_subcommands() {
+                walk(s, &format!("{path} {}", s.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "spondon", &mut missing);
+        assert!(missing.is_empty(), "no help line: {missing:?}");
     }
 
     /// Record and grant ids are base64url: one in 32 starts with '-'.

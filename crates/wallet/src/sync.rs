@@ -196,6 +196,10 @@ pub struct StoredReceipt {
     pub grant_id: Option<String>,
     pub audience: Option<String>,
     pub records: Vec<String>,
+    /// What the access did: `view` (read records) or `write` (added one under a write grant);
+    /// events logged before peers said so have none (a view).
+    #[serde(default)]
+    pub action: Option<String>,
     /// The committed event text, its opening salt, log entry, inclusion proof and checkpoint
     /// (kept so that exports can carry the receipt with its proof).
     #[serde(default)]
@@ -660,6 +664,7 @@ impl HospitalCheck {
             reason: s("reason"),
             grant_id: s("grant_id"),
             audience: s("audience"),
+            action: s("action"),
             records: ev
                 .get("records")
                 .and_then(|v| v.as_array())

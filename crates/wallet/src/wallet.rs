@@ -352,7 +352,7 @@ impl Wallet {
         let root = Es256PublicKey::from_jwk(root_key)
             .map_err(|e| WalletError::TrustList(format!("root key: {e}")))?;
         TrustList::decode_and_verify(trust_list.trim(), &root, 0, NumericDate::now())
-            .map_err(|e| WalletError::TrustList(e.to_string()))?;
+            .map_err(trust_list_error)?;
         let w = Self::create(dir, keystore, passphrase_bytes).await?;
         let pinned = async {
             let list = w.set_trust_list(trust_list, root_key).await?;
@@ -626,7 +626,7 @@ impl Wallet {
             None => 0,
         };
         let list = TrustList::decode_and_verify(text.trim(), &root, min, NumericDate::now())
-            .map_err(|e| WalletError::TrustList(e.to_string()))?;
+            .map_err(trust_list_error)?;
         self.store
             .put(
                 Table::Settings,
@@ -671,7 +671,7 @@ impl Wallet {
         let root = Es256PublicKey::from_jwk(&t.root_key)
             .map_err(|e| WalletError::TrustList(e.to_string()))?;
         TrustList::decode_and_verify(&t.trust_list, &root, t.sequence, NumericDate::now())
-            .map_err(|e| WalletError::TrustList(e.to_string()))
+            .map_err(trust_list_error)
     }
 
     /// Row counts per table (for `spondon status`).
@@ -681,5 +681,17 @@ impl Wallet {
             m.insert(t.name(), self.store.count(t).await?);
         }
         Ok(m)
+    }
+}
+
+/// Why a trust list was refused, in words: a list signed by another key than the given root key
+/// says so (the usual mistake is a root key file from another authority or test setup).
+fn trust_list_error(e: spondon_core::TokenError) -> WalletError {
+    use spondon_core::TokenError as T;
+    match e {
+        T::KidMismatch | T::BadSignature | T::UnknownSigningKey(_) => WalletError::TrustList(
+            "the root key does not match: the trust list is not signed by this root key".into(),
+        ),
+        other => WalletError::TrustList(other.to_string()),
     }
 }

@@ -103,7 +103,7 @@ async fn cli_end_to_end() {
     assert_eq!(ex["receipts"], 1);
     assert!(t.join("visa.smart-health-card").exists() && t.join("visa.pdf").exists());
     let gid = g["id"].as_str().unwrap();
-    let rev = ok(&run(&["revoke", &gid[..8]]));
+    let rev = ok(&run(&["revoke", "--yes", &gid[..8]]));
     assert!(rev.contains("revoked"), "{rev}");
     let (status, _) = a.redeem(&doctor, &text).await;
     assert_eq!(status, 403);

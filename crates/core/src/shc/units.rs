@@ -194,12 +194,14 @@ pub const UNITS: &[Unit] = &[
     ),
 ];
 
-/// The unit with this UCUM code or a known other spelling of it.
+/// The unit with this UCUM code, printed symbol (as a `Quantity.unit` often carries it), or a
+/// known other spelling of it.
 pub fn lookup(unit: &str) -> Option<&'static Unit> {
     let unit = unit.trim();
     UNITS
         .iter()
         .find(|u| u.code == unit)
+        .or_else(|| UNITS.iter().find(|u| u.symbol == unit))
         .or_else(|| UNITS.iter().find(|u| u.aliases.contains(&unit)))
 }
 
@@ -229,6 +231,7 @@ mod tests {
     fn codes_and_aliases_resolve_to_one_unit() {
         assert_eq!(symbol("10*3/uL"), "×10³/µL");
         assert_eq!(symbol("10^3/µL"), "×10³/µL");
+        assert_eq!(words("×10³/µL"), Some("thousand per microlitre"));
         assert_eq!(words(" mg/dl "), Some("milligrams per decilitre"));
         assert_eq!(words("Cel"), Some("degrees Celsius"));
         assert_eq!(words_bn("%"), Some("শতাংশ"));

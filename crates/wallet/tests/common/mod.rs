@@ -292,6 +292,26 @@ impl PeerProc {
 
     /// A doctor redeems `grant` with proof of possession; returns (status, body).
     pub async fn redeem(&self, doctor: &Es256KeyPair, grant: &str) -> (u16, Value) {
+        self.with_pop(doctor, grant, "/grant/records", json!({"grant": grant}))
+            .await
+    }
+
+    /// A doctor adds a prescription under a write grant (proof of possession); (status, body).
+    pub async fn write_prescription(&self, doctor: &Es256KeyPair, grant: &str) -> (u16, Value) {
+        let body = json!({"grant": grant, "kind": "prescription", "resources": [
+            {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+             "medicationCodeableConcept": {"text": "Amoxicillin 500 mg capsule"},
+             "dosageInstruction": [{"text": "1 capsule three times daily for 7 days"}]}]});
+        self.with_pop(doctor, grant, "/grant/write", body).await
+    }
+
+    async fn with_pop(
+        &self,
+        doctor: &Es256KeyPair,
+        grant: &str,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
         let g = spondon_core::token::Grant::decode_and_verify(grant, NumericDate::now()).unwrap();
         let n: Value = self
             .http
@@ -303,8 +323,7 @@ impl PeerProc {
             .await
             .unwrap();
         let nonce = spondon_core::b64::decode(n["nonce"].as_str().unwrap()).unwrap();
-        let url = format!("{}/grant/records", self.url);
-        let body = json!({"grant": grant});
+        let url = format!("{}{path}", self.url);
         let pop = spondon_core::token::PopProof::create(
             doctor,
             g.id,
@@ -319,7 +338,7 @@ impl PeerProc {
         .unwrap();
         let r = self
             .http
-            .post(format!("{}/grant/records", self.base()))
+            .post(format!("{}{path}", self.base()))
             .header("Spondon-PoP", pop)
             .json(&body)
             .send()
