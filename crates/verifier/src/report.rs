@@ -423,6 +423,6 @@ mod tests {
         let n: serde_json::Number = serde_json::from_str("1622000000.5").unwrap();
         assert_eq!(render_time(&n), spondon_core::time::local(1_622_000_000));
         let huge: serde_json::Number = serde_json::from_str("1e300").unwrap();
-        assert_eq!(render_time(&huge), "1e300");
+        assert_eq!(render_time(&huge), huge.to_string());
     }
 }

@@ -64,6 +64,8 @@ fn check(s: &Setup, json: bool, input: &Path) -> Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_spondon-verifier"));
     cmd.arg("check").arg("--trust").arg(&s.trust);
     cmd.arg("--root-key").arg(&s.root).arg("--at").arg(at());
+    // The text report gives times in the reader's zone; Dhaka's, to see that it is used.
+    cmd.env("TZ", "Asia/Dhaka");
     if json {
         cmd.arg("--json");
     }
@@ -132,10 +134,10 @@ async fn export_file_and_pdf_verify_offline() {
         assert!(text.starts_with("VALID: Spondon export\n"), "{text}");
         assert!(text.contains("unaltered:   yes"), "{text}");
         assert!(
-            text.contains("logged:      entry 5 of dmch.example/log at 2026-11-01T00:00:00Z"),
+            text.contains("logged:      entry 5 of dmch.example/log at 2026-11-01 06:00 +06"),
             "{text}"
         );
-        assert!(text.contains("shared:      2026-11-01T01:00:00Z"), "{text}");
+        assert!(text.contains("shared:      2026-11-01 07:00 +06"), "{text}");
         assert!(
             text.contains("summary:     assembled by the patient's wallet, not signed"),
             "{text}"

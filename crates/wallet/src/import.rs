@@ -55,6 +55,37 @@ impl Wallet {
         Ok(d)
     }
 
+    /// Imported cards that no longer verify as they did when imported: expired since, revoked
+    /// by their issuer (the directory's revocation list), or failing for another reason now;
+    /// record id → why, in words. Cards pulled from enrolled hospitals are checked by sync
+    /// instead and are not listed.
+    pub async fn imported_problems(&self) -> Result<std::collections::BTreeMap<String, String>> {
+        let dir = self.directory().await?;
+        let now = NumericDate::now();
+        let all: Vec<StoredRecord> = self.store.all(Table::Records).await?;
+        let mut out = std::collections::BTreeMap::new();
+        for r in all.iter().filter(|r| r.peer.is_none()) {
+            let problem = match ParsedCard::parse(&r.jws) {
+                Err(e) => Some(format!("no longer readable: {e}")),
+                // The time rules first: an untrusted issuer's card expires too.
+                Ok(card) => match card
+                    .payload()
+                    .check_time(now)
+                    .and_then(|_| card.verify(&dir, now).map(|_| ()))
+                {
+                    Ok(_) | Err(ShcError::IssuerNotTrusted(_)) => None,
+                    Err(ShcError::Expired { .. }) => Some("EXPIRED".to_owned()),
+                    Err(ShcError::Revoked(_)) => Some("REVOKED by its issuer".to_owned()),
+                    Err(e) => Some(format!("no longer verifies: {e}")),
+                },
+            };
+            if let Some(p) = problem {
+                out.insert(r.id.clone(), p);
+            }
+        }
+        Ok(out)
+    }
+
     /// Imports every card found in `input` (text or a PNG/JPEG QR image). A card whose issuer is
     /// not trusted is stored as such ("valid signature, issuer not trusted") when its signature
     /// can be checked with the issuer's published keys (`fetch_keys`), or as "signature not

@@ -913,12 +913,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 text: search,
             };
             let recs = w.records(&f).await?;
+            let problems = w.imported_problems().await?;
             if out.json {
                 print_json(&recs)?;
             } else if recs.is_empty() {
                 println!("No records.");
             } else {
                 for r in &recs {
+                    let problem = problems
+                        .get(&r.id)
+                        .map(|p| format!("  [{p}]"))
+                        .unwrap_or_default();
                     let mark = match r.trust {
                         spondon_wallet::Trust::Verified
                         | spondon_wallet::Trust::ImportedTrusted => "",
@@ -930,7 +935,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         }
                     };
                     println!(
-                        "{}  {:<10}  {:<28}  {}{mark}",
+                        "{}  {:<10}  {:<28}  {}{mark}{problem}",
                         spondon_core::time::local_date(r.issued_at),
                         short(&r.id),
                         r.title,
@@ -947,6 +952,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 print_json(&r)?;
             } else {
                 print_record(&r);
+                if let Some(p) = w.imported_problems().await?.get(&r.id) {
+                    println!("  status:   {p}");
+                }
                 // A record a doctor added under one of the patient's write grants says so.
                 if let Some(by) = w
                     .receipts()

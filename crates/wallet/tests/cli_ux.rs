@@ -193,6 +193,11 @@ async fn cli_as_its_users_meet_it() {
         .map(|l| l.chars().count())
         .max()
         .unwrap();
+    let rows = again
+        .lines()
+        .filter(|l| l.contains('\u{2588}') || l.contains('\u{2580}') || l.contains('\u{2584}'))
+        .count();
+    eprintln!("terminal QR of a grant: {widest} columns × {rows} lines");
     assert!(widest <= 80, "{widest} columns");
     let o = run(&["grants", "show", "zzzzzzzz"]);
     assert!(
@@ -289,6 +294,29 @@ async fn cli_as_its_users_meet_it() {
         list.contains("[UNVERIFIED: signature not checked]"),
         "{list}"
     );
+    // A kept card that expires later is marked so in `records` and `show`.
+    let soon = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "resource:0", "resource": {"resourceType": "Patient", "name": [{"text": "Fatema Begum"}]}},
+        {"fullUrl": "resource:1", "resource": {"resourceType": "Immunization", "status": "completed",
+            "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "208"}]},
+            "occurrenceDateTime": "2021-07-01", "patient": {"reference": "resource:0"}}}]});
+    let now = NumericDate::now();
+    let short_lived = CardBuilder::new("https://stranger.example", now, soon)
+        .expires(NumericDate(now.0 + 3))
+        .rid("soon-expired")
+        .sign(&stranger)
+        .unwrap();
+    std::fs::write(t.join("soon.jws"), &short_lived).unwrap();
+    ok(&run(&[
+        "import",
+        "--accept-unverified",
+        t.join("soon.jws").to_str().unwrap(),
+    ]));
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let list = ok(&run(&["records"]));
+    assert!(list.contains("[EXPIRED]"), "{list}");
+    let shown = ok(&run(&["show", "soon-expired"]));
+    assert!(shown.contains("status:   EXPIRED"), "{shown}");
 
     // An error is told once, not repeated by its causes.
     std::fs::write(t.join("blank.png"), blank_png()).unwrap();
