@@ -73,6 +73,9 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/Patient/{id}/$health-cards-issue", "SMART Health Cards $health-cards-issue (Spondon-Signature by the enrolled key)", staff = false, body = true),
     route!("post", "/grant/records", "Redeem a grant (Spondon-PoP): exactly the granted records with proofs; every attempt is logged", staff = false, body = true),
     route!("post", "/grant/write", "A registered doctor adds a record under a write grant (Spondon-PoP); logged", staff = false, body = true),
+    route!("get", "/healthz", "Liveness: the process answers", staff = false, body = false),
+    route!("get", "/readyz", "Readiness: the database answers and the log has a signed checkpoint", staff = false, body = false),
+    route!("get", "/metrics", "Prometheus metrics: requests and latency by route, log size, checkpoint age, witness lag, rate-limit refusals, database pool", staff = false, body = false),
 ];
 
 /// Routes mounted from `spondon-ledger`.
@@ -106,6 +109,9 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/Patient/{id}/$health-cards-issue" => post(health_cards_issue),
         "/grant/records" => post(redeem),
         "/grant/write" => post(grant_write),
+        "/healthz" => get(healthz),
+        "/readyz" => get(readyz),
+        "/metrics" => get(metrics),
         _ => MethodRouter::new().fallback(no_route),
     }
 }
@@ -145,6 +151,93 @@ pub fn router(peer: Arc<Peer>) -> Router {
         ))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(peer, track))
+}
+
+/// The label a request is counted under: its route template, never the concrete path (which
+/// may hold a Health ID or a record id).
+fn route_label(path: &str) -> &'static str {
+    if let Some(t) = route_template(path) {
+        return t;
+    }
+    if path == "/checkpoint" {
+        "/checkpoint"
+    } else if path.starts_with("/tile/") {
+        "/tile/{path}"
+    } else if path == "/witness/add-checkpoint" {
+        "/witness/add-checkpoint"
+    } else if path == "/witness/forks" {
+        "/witness/forks"
+    } else if path == "/console" || path.starts_with("/console/") {
+        "/console"
+    } else {
+        "unmatched"
+    }
+}
+
+/// Counts every request and its latency for `/metrics` (outermost layer: refusals by the rate
+/// limits and timeouts are counted too).
+async fn track(
+    State(peer): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = route_label(req.uri().path());
+    let resp = next.run(req).await;
+    peer.metrics
+        .observe(&method, route, resp.status().as_u16(), started);
+    resp
+}
+
+async fn healthz() -> Response {
+    text_response(StatusCode::OK, "ok\n".to_owned())
+}
+
+async fn readyz(State(peer): State<AppState>) -> Result<Response> {
+    let db = match &peer.db {
+        spondon_ledger::Database::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
+        spondon_ledger::Database::Postgres(p) => {
+            sqlx::query("SELECT 1").execute(p).await.map(|_| ())
+        }
+    };
+    if let Err(e) = db {
+        tracing::warn!(error = %e, "readiness: the database does not answer");
+        return Ok(problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the database does not answer",
+        ));
+    }
+    if *peer.signed_size.borrow() == 0 && peer.log.tree_head().await.0 > 0 {
+        return Ok(problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the log has no signed checkpoint yet",
+        ));
+    }
+    Ok(text_response(StatusCode::OK, "ready\n".to_owned()))
+}
+
+async fn metrics(State(peer): State<AppState>) -> Response {
+    let body = peer.metrics.render(&peer).await;
+    let mut resp = Response::new(Body::from(body));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}
+
+fn text_response(status: StatusCode, body: String) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
 }
 
 /// Runs a state-changing operation (one that appends to the log) in its own task, so that a

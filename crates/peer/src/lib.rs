@@ -19,6 +19,7 @@ pub mod console;
 pub mod error;
 pub mod fhir_api;
 pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod patient;
 pub mod peer;

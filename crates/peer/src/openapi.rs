@@ -49,6 +49,12 @@ fn success(path: &str) -> (u16, &'static str, Value) {
             json!({"type": "object", "description": "FHIR Parameters: verifiableCredential (valueString = JWS) per card"}),
         ),
         "/grant/records" => (200, json, schema_ref("Redeemed")),
+        "/healthz" | "/readyz" => (200, text, json!({"type": "string"})),
+        "/metrics" => (
+            200,
+            "text/plain; version=0.0.4; charset=utf-8",
+            json!({"type": "string", "description": "Prometheus text exposition format 0.0.4"}),
+        ),
         "/checkpoint" => (
             200,
             text,

@@ -44,6 +44,8 @@ pub struct Peer {
     /// Refusals counted but not logged (no verified grant of a patient enrolled here, a bad
     /// staff token), by code.
     pub(crate) unlogged: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    /// Request counts, latencies and log gauges for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 pub(crate) fn to_i64(v: u64) -> Result<i64> {
@@ -160,8 +162,17 @@ impl Peer {
             &config.log_origin,
             spondon_core::keys::Ed25519KeyPair::from_seed(keys.log.seed())?,
         )?;
-        if log.signed_checkpoint().await.is_err() {
-            log.sign_checkpoint(&log_signer).await?;
+        // A checkpoint over the whole log: after a crash between an append and its checkpoint
+        // signature, the entries appended (and committed) last would otherwise stay out of
+        // every proof, and out of patients' pulls, until the next write.
+        let metrics = crate::metrics::Metrics::new();
+        let (log_size, _) = log.tree_head().await;
+        match log.signed_checkpoint().await {
+            Ok((cp, _)) if cp.size >= log_size => {}
+            _ => {
+                log.sign_checkpoint(&log_signer).await?;
+                metrics.checkpoint_signed();
+            }
         }
         let (signed, _) = log.signed_checkpoint().await?;
         let witness_name = format!("{}/witness", config.url.trim_start_matches("https://"));
@@ -189,6 +200,7 @@ impl Peer {
             signed_size: tokio::sync::watch::Sender::new(signed.size),
             nonce_window: std::sync::Mutex::new(std::collections::VecDeque::new()),
             unlogged: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+            metrics,
         })
     }
 
@@ -218,6 +230,7 @@ impl Peer {
     /// Signs a new checkpoint for everything appended so far.
     pub async fn sign_checkpoint(&self) -> Result<()> {
         let note = self.log.sign_checkpoint(&self.log_signer).await?;
+        self.metrics.checkpoint_signed();
         let note = spondon_ledger::Note::parse(note.as_bytes())?;
         let cp = spondon_ledger::Checkpoint::from_text(&note.text)
             .map_err(|e| PeerError::Integrity(format!("signed checkpoint: {e}")))?;

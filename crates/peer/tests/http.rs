@@ -840,3 +840,88 @@ async fn staff_revoke_a_record_through_the_crl() {
         record_revocation(db.as_deref()).await;
     }
 }
+
+/// `/healthz`, `/readyz` and `/metrics`: requests counted by route template (never a concrete
+/// path with a Health ID), log gauges, and the text format Prometheus reads.
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    for db in engines("health_readiness_and_metrics").await {
+        let tp = start(db.as_deref()).await;
+        let h = tp.get("/healthz").await;
+        assert_eq!((h.status, h.text().as_str()), (200, "ok\n"));
+        let r = tp.get("/readyz").await;
+        assert_eq!((r.status, r.text().as_str()), (200, "ready\n"));
+        let hid = register_patient(&tp, "1987654321").await;
+        let issued = tp.staff_post("/staff/records", &lab_report(&hid)).await;
+        assert_eq!(issued.status, 201, "{}", issued.text());
+        let seen = tp.get(&format!("/staff/patients/{hid}")).await;
+        assert_eq!(seen.status, 401, "no token: refused, and counted");
+        let m = tp.get("/metrics").await;
+        assert_eq!(m.status, 200);
+        assert_eq!(
+            m.header("content-type"),
+            Some("text/plain; version=0.0.4; charset=utf-8")
+        );
+        let text = m.text();
+        for line in [
+            "spondon_peer_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1",
+            "spondon_peer_http_requests_total{method=\"POST\",route=\"/staff/patients\",status=\"201\"} 1",
+            "spondon_peer_http_requests_total{method=\"GET\",route=\"/staff/patients/{health_id}\",status=\"401\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} missing:\n{text}");
+        }
+        assert!(!text.contains(&hid), "a Health ID reached a label:\n{text}");
+        assert!(text.contains("# TYPE spondon_peer_http_request_duration_seconds histogram"));
+        assert!(text.contains("spondon_peer_log_size 1\n"), "{text}");
+        assert!(text.contains("spondon_peer_log_signed_size 1\n"), "{text}");
+        assert!(
+            text.contains("spondon_peer_witness_lag_entries 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("spondon_peer_db_pool_connections{state=\"in_use\"}"));
+        assert!(text.contains("spondon_peer_checkpoint_age_seconds"));
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        tp.stop().await;
+    }
+}
+
+/// A crash between a log append and its checkpoint signature: at start-up the peer signs a
+/// checkpoint over the whole log, so the committed entry is covered at once.
+#[tokio::test]
+async fn startup_signs_a_checkpoint_over_the_whole_log() {
+    for db in engines("startup_signs_a_checkpoint_over_the_whole_log").await {
+        let (dir, token) = init_dir(URL, db.as_deref()).await;
+        let config = spondon_peer::config::DataDir::new(dir.path().join("peer"))
+            .config()
+            .unwrap();
+        let url = db.clone().unwrap_or(config.database_url.clone());
+        {
+            // What a crashed `serve` leaves: an entry appended, no checkpoint over it.
+            let database = spondon_ledger::Database::connect(&url).await.unwrap();
+            let log = spondon_ledger::Log::open(
+                database.clone(),
+                &config.log_origin,
+                spondon_ledger::IntegrityCheck::Quick,
+            )
+            .await
+            .unwrap();
+            let (before, _) = log.signed_checkpoint().await.unwrap();
+            let o = Opening::new(b"committed just before the crash".to_vec()).unwrap();
+            log.append(&[
+                LogEntry::commit(EntryKind::RecordIssued, NumericDate::now(), &o).encode(),
+            ])
+            .await
+            .unwrap();
+            assert_eq!(log.signed_checkpoint().await.unwrap().0.size, before.size);
+            database.close().await;
+        }
+        let tp = serve_dir(dir, token, None, |_| {}).await;
+        let cp = tp.get("/checkpoint").await;
+        assert_eq!(cp.status, 200);
+        let size_line = cp.text().lines().nth(1).unwrap().to_owned();
+        let (log_size, _) = tp.peer.log.tree_head().await;
+        assert_eq!(size_line, log_size.to_string(), "{}", cp.text());
+        assert!(log_size >= 1);
+        tp.stop().await;
+    }
+}
