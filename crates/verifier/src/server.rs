@@ -213,7 +213,7 @@ async fn authenticate(node: &Node, headers: &HeaderMap, post: bool) -> Result<St
         });
     }
     if let Some(id) = cookie_value(headers) {
-        if let Some(name) = node.session_staff(&id) {
+        if let Some(name) = node.session_staff(&id).await? {
             if post && headers.get("x-spondon-request").is_none_or(|v| v != "1") {
                 return Err(Problem::new(
                     StatusCode::FORBIDDEN,
@@ -294,7 +294,7 @@ async fn login(State(node): State<AppState>, req: Request) -> ApiResult {
             "this staff token is not known",
         ));
     };
-    let id = node.new_session(&name)?;
+    let id = node.new_session(&name).await?;
     let secure = if node.config.secure_cookies {
         "; Secure"
     } else {
@@ -311,16 +311,16 @@ async fn login(State(node): State<AppState>, req: Request) -> ApiResult {
     Ok(r)
 }
 
-async fn logout(State(node): State<AppState>, headers: HeaderMap) -> Response {
+async fn logout(State(node): State<AppState>, headers: HeaderMap) -> ApiResult {
     if let Some(id) = cookie_value(&headers) {
-        node.end_session(&id);
+        node.end_session(&id).await?;
     }
     let mut r = json_response(StatusCode::OK, &json!({"logged_out": true}));
     r.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static("spondon_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
-    r
+    Ok(r)
 }
 
 /// Trust list and revocation freshness, in words and numbers.
