@@ -468,14 +468,24 @@ async fn grant_records(State(node): State<AppState>, req: Request) -> ApiResult 
             })
             .await?;
     }
+    let revocation = records::revocation_check(&g, &fetched, &trust);
     tracing::info!(
         records = fetched.timeline.len(),
         failures = fetched.failures.len(),
+        revocation = revocation.state,
         "grant redeemed"
     );
+    // The whole verdict: green only when the signature is good, every peer was asked and none
+    // refused the grant, and the patient is named by a hospital-signed card.
+    let status = match revocation.state {
+        "not_revoked" if fetched.patient.is_some() => "valid",
+        "not_revoked" => "unidentified",
+        other => other,
+    };
     Ok(json_response(
         StatusCode::OK,
-        &json!({"verdict": verdict, "records": fetched}),
+        &json!({"status": status, "verdict": verdict, "revocation": revocation,
+                "patient": fetched.patient, "records": fetched}),
     ))
 }
 

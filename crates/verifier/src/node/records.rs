@@ -46,10 +46,47 @@ pub struct RecordView {
     pub items: Vec<Value>,
 }
 
+/// Who the patient is, as a hospital signed it: the FHIR `Patient` resource of a record whose
+/// card verified (signature by a trust-list hospital key, log inclusion, covered by the grant).
+/// Never taken from the grant, which only the patient signs.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PatientIdentity {
+    pub name: Option<String>,
+    /// FHIR `gender`: `female`, `male`, `other`, `unknown`.
+    pub sex: Option<String>,
+    /// FHIR `birthDate`: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    /// Whole years at the time of the check, when the full date of birth is known.
+    pub age: Option<i32>,
+    pub health_id: Option<String>,
+    /// The hospital whose signed card this comes from.
+    pub hospital: String,
+    /// The record whose card carried it.
+    pub record_id: String,
+}
+
+/// Whether the grant was revoked, as the peers it names answered.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevocationCheck {
+    /// `not_revoked` (every peer answered and none refused it as revoked), `revoked` (a peer
+    /// refused it as revoked), `refused` (every peer that answered refused it for another
+    /// reason), or `unchecked` (at least one peer could not be asked and none said revoked).
+    pub state: &'static str,
+    /// The hospitals that answered (records or a refusal).
+    pub checked: Vec<String>,
+    /// The hospitals that could not be asked, with the reason in words.
+    pub unchecked: Vec<String>,
+    /// One sentence for the desk.
+    pub words: String,
+}
+
 /// All that came back for one grant.
 #[derive(Debug, Clone, Serialize)]
 pub struct Fetched {
     pub patient_name: Option<String>,
+    pub patient: Option<PatientIdentity>,
+    /// Things the desk should know (e.g. two hospitals' cards disagree about the patient).
+    pub warnings: Vec<String>,
     pub medications: Vec<Value>,
     pub lab_results: Vec<Value>,
     pub diagnoses: Vec<Value>,
@@ -169,6 +206,8 @@ pub async fn fetch(
 ) -> Fetched {
     let mut out = Fetched {
         patient_name: None,
+        patient: None,
+        warnings: vec![],
         medications: vec![],
         lab_results: vec![],
         diagnoses: vec![],
@@ -233,7 +272,7 @@ pub async fn fetch(
                     v["access_log_index"].as_u64(),
                 ));
                 for (rec, bundle) in records {
-                    render(&mut out, rec, &bundle);
+                    render(&mut out, rec, &bundle, now);
                 }
             }
             Err(msg) => out
@@ -495,26 +534,172 @@ fn observation(o: &Value) -> Value {
         (None, Some(h)) => Some(format!("≤ {h}")),
         _ => range["text"].as_str().map(str::to_owned),
     };
-    json!({"name": name, "value": shown, "range": range_words, "flag": flag,
+    // `key` groups the same test over time (trends): its coded identity, else its name.
+    let c = &o["code"]["coding"][0];
+    let key = match (c["system"].as_str(), c["code"].as_str()) {
+        (Some(sys), Some(code)) => format!("{sys}|{code}"),
+        _ => name.clone(),
+    };
+    json!({"name": name, "key": key, "value": shown, "range": range_words, "flag": flag,
+           "number": value.as_ref().map(|(v, _)| *v), "unit": value.as_ref().map(|(_, u)| u.clone()),
            "date": o["effectiveDateTime"].as_str()})
 }
 
-fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
+/// Age in whole years on `today` of someone born on `birth` (`YYYY-MM-DD`).
+pub fn age_on(birth: &str, today: time::Date) -> Option<i32> {
+    let d = time::Date::parse(
+        birth,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
+    let mut years = today.year() - d.year();
+    if (today.month() as u8, today.day()) < (d.month() as u8, d.day()) {
+        years -= 1;
+    }
+    (0..=150).contains(&years).then_some(years)
+}
+
+fn identity(r: &Value, rec: &RecordView, now: NumericDate) -> PatientIdentity {
+    let n = &r["name"][0];
+    let name = n["text"].as_str().map(str::to_owned).or_else(|| {
+        let given: Vec<&str> = n["given"]
+            .as_array()
+            .map(|g| g.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let family = n["family"].as_str().unwrap_or("");
+        let s = format!("{} {family}", given.join(" ")).trim().to_owned();
+        (!s.is_empty()).then_some(s)
+    });
+    let birth_date = r["birthDate"].as_str().map(str::to_owned);
+    let today = time::OffsetDateTime::from_unix_timestamp(now.0)
+        .map(|t| t.date())
+        .ok();
+    let health_id = r["identifier"].as_array().and_then(|ids| {
+        ids.iter()
+            .find(|i| {
+                i["system"]
+                    .as_str()
+                    .is_some_and(|s| s.ends_with("/health-id"))
+            })
+            .or_else(|| ids.first())
+            .and_then(|i| i["value"].as_str())
+            .map(str::to_owned)
+    });
+    PatientIdentity {
+        age: birth_date
+            .as_deref()
+            .zip(today)
+            .and_then(|(b, t)| age_on(b, t)),
+        name,
+        sex: r["gender"].as_str().map(str::to_owned),
+        birth_date,
+        health_id,
+        hospital: rec.hospital.clone(),
+        record_id: rec.id.clone(),
+    }
+}
+
+/// Judges revocation from what each peer the grant names answered in [`fetch`].
+pub fn revocation_check(grant: &Grant, fetched: &Fetched, trust: &TrustState) -> RevocationCheck {
+    let name = |peer: &str| {
+        trust
+            .hospital_for_peer(peer)
+            .map(|h| h.name.clone())
+            .unwrap_or_else(|| peer.to_owned())
+    };
+    let mut checked = Vec::new();
+    let mut unchecked = Vec::new();
+    let mut revoked_at = Vec::new();
+    let mut refused = Vec::new();
+    let mut answered_ok = 0usize;
+    for peer in &grant.peers {
+        let hospital = name(peer);
+        let failure = fetched.failures.iter().find(|f| {
+            &f.peer == peer
+                || trust
+                    .hospital_for_peer(peer)
+                    .is_some_and(|h| h.peer_url == f.peer)
+        });
+        match failure {
+            None => {
+                answered_ok += 1;
+                checked.push(hospital);
+            }
+            Some(f) if f.code == "refused" && f.peer_code.as_deref() == Some("revoked") => {
+                revoked_at.push(hospital.clone());
+                checked.push(hospital);
+            }
+            Some(f) if f.code == "refused" => {
+                refused.push(format!(
+                    "{hospital} refused it ({})",
+                    f.peer_code.as_deref().unwrap_or("no reason given")
+                ));
+                checked.push(hospital);
+            }
+            Some(f) => unchecked.push(format!("{hospital}: {}", f.message)),
+        }
+    }
+    let (state, words) = if !revoked_at.is_empty() {
+        (
+            "revoked",
+            format!(
+                "Revoked: the patient withdrew this grant ({} said so).",
+                revoked_at.join(", ")
+            ),
+        )
+    } else if !unchecked.is_empty() {
+        (
+            "unchecked",
+            format!(
+                "Revocation could not be checked at {}. The grant may have been withdrawn; ask the patient, or try again when the hospital can be reached.",
+                unchecked.join("; ")
+            ),
+        )
+    } else if answered_ok == 0 {
+        (
+            "refused",
+            format!("Refused by the hospital: {}.", refused.join("; ")),
+        )
+    } else {
+        (
+            "not_revoked",
+            format!("Not revoked: checked just now with {}.", checked.join(", ")),
+        )
+    };
+    RevocationCheck {
+        state,
+        checked,
+        unchecked,
+        words,
+    }
+}
+
+fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value, now: NumericDate) {
     let resources = spondon_core::shc::fhir::resources(bundle);
     for r in resources {
         match spondon_core::shc::fhir::resource_type(r) {
-            Some("Patient") if out.patient_name.is_none() => {
-                let n = &r["name"][0];
-                let name = n["text"].as_str().map(str::to_owned).or_else(|| {
-                    let given: Vec<&str> = n["given"]
-                        .as_array()
-                        .map(|g| g.iter().filter_map(Value::as_str).collect())
-                        .unwrap_or_default();
-                    let family = n["family"].as_str().unwrap_or("");
-                    let s = format!("{} {family}", given.join(" ")).trim().to_owned();
-                    (!s.is_empty()).then_some(s)
-                });
-                out.patient_name = name;
+            Some("Patient") => {
+                let who = identity(r, &rec, now);
+                match &out.patient {
+                    None => {
+                        out.patient_name = who.name.clone();
+                        out.patient = Some(who);
+                    }
+                    Some(p)
+                        if p.name != who.name
+                            || p.birth_date != who.birth_date
+                            || p.sex != who.sex =>
+                    {
+                        let w = format!(
+                            "{} and {} describe the patient differently (name, sex or date of birth): check the person in front of you",
+                            p.hospital, who.hospital
+                        );
+                        if !out.warnings.contains(&w) {
+                            out.warnings.push(w);
+                        }
+                    }
+                    Some(_) => {}
+                }
             }
             Some("MedicationRequest") => {
                 let m = json!({
@@ -524,6 +709,8 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
                     "date": r["authoredOn"].as_str(),
                     "prescriber": r["requester"]["display"].as_str(),
                     "hospital": rec.hospital,
+                    "record_id": rec.id,
+                    "issued_at": rec.issued_at,
                 });
                 rec.items
                     .push(json!({"type": "medication", "text": m["medication"]}));
@@ -532,6 +719,8 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
             Some("Observation") => {
                 let mut o = observation(r);
                 o["hospital"] = json!(rec.hospital);
+                o["record_id"] = json!(rec.id);
+                o["issued_at"] = json!(rec.issued_at);
                 rec.items.push(json!({"type": "lab", "text": o["name"]}));
                 out.lab_results.push(o);
             }
@@ -542,6 +731,8 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
                     "status": r["clinicalStatus"]["coding"][0]["code"].as_str(),
                     "date": r["recordedDate"].as_str().or(r["onsetDateTime"].as_str()),
                     "hospital": rec.hospital,
+                    "record_id": rec.id,
+                    "issued_at": rec.issued_at,
                 });
                 rec.items
                     .push(json!({"type": "diagnosis", "text": d["diagnosis"]}));
@@ -552,6 +743,8 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
                     "vaccine": text_of(&r["vaccineCode"]).unwrap_or_else(|| "Vaccine".into()),
                     "date": r["occurrenceDateTime"].as_str(),
                     "hospital": rec.hospital,
+                    "record_id": rec.id,
+                    "issued_at": rec.issued_at,
                 });
                 rec.items
                     .push(json!({"type": "immunization", "text": i["vaccine"]}));
@@ -564,7 +757,7 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
             Some("Encounter") => {
                 rec.items.push(json!({"type": "visit", "text": text_of(&r["type"][0]).or_else(|| text_of(&r["reasonCode"][0])).unwrap_or_else(|| "Visit".into())}));
             }
-            Some("Patient" | "Practitioner" | "PractitionerRole" | "Organization") => {}
+            Some("Practitioner" | "PractitionerRole" | "Organization") => {}
             Some(other) => {
                 rec.items.push(json!({"type": "other", "text": other}));
             }
