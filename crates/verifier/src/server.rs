@@ -623,7 +623,8 @@ async fn document_check(State(node): State<AppState>, req: Request) -> ApiResult
     match result {
         Ok(report) => Ok(json_response(
             StatusCode::OK,
-            &json!({"report": report, "text": report.to_text()}),
+            &json!({"report": report, "text": report.to_text(),
+                    "view": records::document_view(&report, NumericDate::now())}),
         )),
         Err(e) => Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,

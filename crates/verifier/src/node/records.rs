@@ -499,12 +499,181 @@ fn text_of(concept: &Value) -> Option<String> {
 fn quantity(q: &Value) -> Option<(f64, String)> {
     Some((
         q["value"].as_f64()?,
-        q["unit"]
-            .as_str()
-            .or(q["code"].as_str())
-            .unwrap_or("")
-            .to_owned(),
+        unit_display(q["unit"].as_str().or(q["code"].as_str()).unwrap_or("")),
     ))
+}
+
+/// A UCUM unit as people write it (`10*3/uL` → `10³/µL`). A stopgap: the shared UCUM
+/// display-name table of `spondon-core` replaces it.
+pub fn unit_display(unit: &str) -> String {
+    let u = unit.trim();
+    match u {
+        "Cel" => return "°C".into(),
+        "mm[Hg]" => return "mmHg".into(),
+        "[IU]/L" => return "IU/L".into(),
+        _ => {}
+    }
+    let mut out = u
+        .replace("10*12", "10¹²")
+        .replace("10*9", "10⁹")
+        .replace("10*6", "10⁶")
+        .replace("10*3", "10³");
+    for (from, to) in [("/uL", "/µL"), ("umol", "µmol"), ("ug", "µg")] {
+        out = out.replace(from, to);
+    }
+    out
+}
+
+/// A record's kind in words (`prescription`, `lab report`, …) and one line per clinical
+/// resource in its FHIR bundle, for people who are not clinicians.
+pub fn record_words(bundle: &Value) -> (String, Vec<String>) {
+    let kind = match category_of(bundle) {
+        Some(Category::Prescription) => "Prescription",
+        Some(Category::LabResult) => "Lab report",
+        Some(Category::Diagnosis) => "Diagnosis",
+        Some(Category::Immunization) => "Vaccination",
+        Some(Category::Encounter) => "Visit",
+        Some(Category::Payment) => "Payment slip",
+        Some(Category::Note) | None => "Health record",
+    };
+    let mut lines = Vec::new();
+    for r in spondon_core::shc::fhir::resources(bundle) {
+        let line = match spondon_core::shc::fhir::resource_type(r) {
+            Some("MedicationRequest") => {
+                let m =
+                    text_of(&r["medicationCodeableConcept"]).unwrap_or_else(|| "A medicine".into());
+                match r["dosageInstruction"][0]["text"].as_str() {
+                    Some(d) => format!("{m}: {d}"),
+                    None => m,
+                }
+            }
+            Some("Observation") => {
+                let o = observation(r);
+                let mut l = format!(
+                    "{}: {}",
+                    o["name"].as_str().unwrap_or("Result"),
+                    o["value"].as_str().unwrap_or("")
+                );
+                if let Some(range) = o["range"].as_str() {
+                    l.push_str(&format!(" (normal range {range})"));
+                }
+                match o["flag"].as_str() {
+                    Some("low") => l.push_str(", below the normal range"),
+                    Some("high") => l.push_str(", above the normal range"),
+                    _ => {}
+                }
+                l
+            }
+            Some("Condition") => {
+                let d = text_of(&r["code"]).unwrap_or_else(|| "A diagnosis".into());
+                match r["code"]["coding"][0]["code"].as_str() {
+                    Some(c) if !d.contains(c) => format!("{d} (code {c})"),
+                    _ => d,
+                }
+            }
+            Some("Immunization") => {
+                let v = text_of(&r["vaccineCode"]).unwrap_or_else(|| "A vaccine".into());
+                match r["occurrenceDateTime"].as_str() {
+                    Some(d) => format!("{v}, given {d}"),
+                    None => v,
+                }
+            }
+            Some("DiagnosticReport") => match text_of(&r["code"]) {
+                Some(t) => format!("Report: {t}"),
+                None => continue,
+            },
+            Some("Encounter") => text_of(&r["type"][0])
+                .or_else(|| text_of(&r["reasonCode"][0]))
+                .map(|t| format!("Visit: {t}"))
+                .unwrap_or_else(|| "A visit".into()),
+            Some("Invoice") => "A payment".into(),
+            _ => continue,
+        };
+        lines.push(line);
+    }
+    (kind.to_owned(), lines)
+}
+
+/// The document check in words for office staff: who the document is about (from a card whose
+/// signature verified with a trusted key only), each record in words, when it was issued and
+/// when it was shared (seconds since the epoch; the page shows them in local time).
+pub fn document_view(report: &crate::report::Report, now: NumericDate) -> Value {
+    let cards: Vec<&crate::report::Report> = if report.cards.is_empty() {
+        vec![report]
+    } else {
+        report.cards.iter().collect()
+    };
+    let mut patient: Option<Value> = None;
+    let mut records = Vec::new();
+    for c in &cards {
+        let trusted = c.valid || c.unaltered == Some(true);
+        let Some(bundle) = &c.fhir else { continue };
+        if trusted
+            && patient.is_none()
+            && let Some(p) = spondon_core::shc::fhir::resources(bundle)
+                .into_iter()
+                .find(|r| spondon_core::shc::fhir::resource_type(r) == Some("Patient"))
+        {
+            let hospital = c
+                .issuer_name
+                .clone()
+                .or(c.issuer.clone())
+                .unwrap_or_default();
+            let who = identity(p, &hospital, "", now);
+            patient = serde_json::to_value(&who).ok();
+        }
+        let (kind, lines) = record_words(bundle);
+        let issued = c.log.as_ref().map(|l| l.logged_at).or_else(|| {
+            c.not_before
+                .as_ref()
+                .and_then(|n| n.as_f64())
+                .map(|f| f as i64)
+        });
+        records.push(json!({
+            "valid": c.valid,
+            "kind": kind,
+            "lines": if trusted { lines } else { vec![] },
+            "issuer": c.issuer_name.clone().or(c.issuer.clone()),
+            "issued_at": issued,
+            "shared": c.shared,
+            "witnessed": c.log.as_ref().map(|l| l.witness_quorum == 0 || l.witness_cosignatures >= l.witness_quorum),
+            "problems": c.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>(),
+        }));
+    }
+    let kind = crate::report::human_kind(&report.kind);
+    let headline = if report.valid {
+        match records.len() {
+            0 | 1 => format!("A genuine, unaltered {kind}, signed by a trusted issuer."),
+            n => format!("{n} genuine, unaltered records, signed by trusted hospitals."),
+        }
+    } else {
+        report
+            .errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| "It could not be verified.".into())
+    };
+    // Tokens (grants, credentials) have no FHIR: their details in words, from the report.
+    let details: Vec<String> = if report.fhir.is_none() && report.cards.is_empty() {
+        report
+            .to_text()
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect()
+    } else {
+        vec![]
+    };
+    json!({
+        "valid": report.valid,
+        "kind": kind,
+        "headline": headline,
+        "patient": patient,
+        "exported": report.created.filter(|c| *c > 0),
+        "records": records,
+        "details": details,
+    })
 }
 
 /// One lab result with its range and flag (`low`, `high`, `normal`, or none).
@@ -559,7 +728,7 @@ pub fn age_on(birth: &str, today: time::Date) -> Option<i32> {
     (0..=150).contains(&years).then_some(years)
 }
 
-fn identity(r: &Value, rec: &RecordView, now: NumericDate) -> PatientIdentity {
+fn identity(r: &Value, hospital: &str, record_id: &str, now: NumericDate) -> PatientIdentity {
     let n = &r["name"][0];
     let name = n["text"].as_str().map(str::to_owned).or_else(|| {
         let given: Vec<&str> = n["given"]
@@ -594,8 +763,8 @@ fn identity(r: &Value, rec: &RecordView, now: NumericDate) -> PatientIdentity {
         sex: r["gender"].as_str().map(str::to_owned),
         birth_date,
         health_id,
-        hospital: rec.hospital.clone(),
-        record_id: rec.id.clone(),
+        hospital: hospital.to_owned(),
+        record_id: record_id.to_owned(),
     }
 }
 
@@ -679,7 +848,7 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value, now: NumericDa
     for r in resources {
         match spondon_core::shc::fhir::resource_type(r) {
             Some("Patient") => {
-                let who = identity(r, &rec, now);
+                let who = identity(r, &rec.hospital, &rec.id, now);
                 match &out.patient {
                     None => {
                         out.patient_name = who.name.clone();
@@ -765,4 +934,32 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value, now: NumericDa
         }
     }
     out.timeline.push(rec);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn ages_count_whole_years_and_refuse_nonsense() {
+        let day = |s| {
+            time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).unwrap()
+        };
+        assert_eq!(age_on("1988-04-12", day("2026-04-11")), Some(37));
+        assert_eq!(age_on("1988-04-12", day("2026-04-12")), Some(38));
+        assert_eq!(age_on("2024-02-29", day("2025-02-28")), Some(0));
+        assert_eq!(age_on("1988", day("2026-04-12")), None);
+        assert_eq!(age_on("2030-01-01", day("2026-04-12")), None);
+        assert_eq!(age_on("not a date", day("2026-04-12")), None);
+    }
+
+    #[test]
+    fn ucum_units_are_shown_as_people_write_them() {
+        assert_eq!(unit_display("10*3/uL"), "10³/µL");
+        assert_eq!(unit_display("10*12/L"), "10¹²/L");
+        assert_eq!(unit_display("umol/L"), "µmol/L");
+        assert_eq!(unit_display("Cel"), "°C");
+        assert_eq!(unit_display("g/dL"), "g/dL");
+    }
 }
