@@ -691,7 +691,14 @@ async fn the_page() {
     assert!(
         d.text("verdict-text")
             .await
-            .starts_with("Revoked: the patient withdrew this grant")
+            .starts_with("The patient withdrew this grant.")
+    );
+    let checks = d.text("checks").await;
+    assert!(
+        checks.contains(
+            "Revoked: the patient withdrew this grant (Dhaka Medical College Hospital said so)."
+        ),
+        "{checks}"
     );
     assert_eq!(
         d.js("return [document.getElementById('who').classList.contains('hidden'), document.getElementById('load-records').classList.contains('hidden'), getComputedStyle(document.getElementById('verdict')).backgroundColor]").await,

@@ -401,7 +401,8 @@ async function redeem(seq, v, passcode) {
   checks(items);
   for (const w of out.records.warnings || []) $("verdict-warnings").append(el("p", { class: "warn-note" }, w));
   for (const f of out.records.failures || []) {
-    if (f.peer_code === "revoked") continue;
+    // Revoked, unreachable and unconfigured peers are in the checks above already.
+    if (f.peer_code === "revoked" || f.code === "unreachable" || f.code === "no_address") continue;
     $("verdict-warnings").append(el("p", { class: "warn-note" }, `${f.hospital || f.peer}: ${f.message}${f.peer_code ? ` (${f.peer_code})` : ""}`));
   }
   const [kind, headline] = STATUS[out.status] || ["bad", "Not valid"];
@@ -416,6 +417,8 @@ async function redeem(seq, v, passcode) {
     valid: sharedWords(v.grant),
     unchecked: "Not every hospital could be asked whether the patient withdrew this grant (see below). Ask the patient, or try again when the hospital can be reached.",
     unidentified: "Not revoked, but no record signed by a hospital names the patient: check their identity another way.",
+    revoked: "The patient withdrew this grant. Do not use it; ask the patient to share again if they wish.",
+    refused: "The hospital would not release records under this grant (the reason is below).",
   }[out.status] || rev.words;
   finalVerdict(kind, headline, text, { code: v.code, status: out.status });
 }
@@ -520,7 +523,8 @@ function drawKinds(card, rec, redraw) {
   card.append(nav);
   const sorted = (list) => [...list].sort((a, b) => (b.issued_at || 0) - (a.issued_at || 0));
   for (const [key, title] of KINDS) {
-    const list = sorted(rec[key] || []);
+    if (key === "lab_results") labSeries(rec.lab_results);
+    const list = key === "lab_results" ? [...rec.lab_results].sort((a, b) => b._day.t - a._day.t) : sorted(rec[key] || []);
     if (!list.length) continue;
     nav.append(el("a", { href: `#kind-${key}` }, `${title} (${list.length})`));
     card.append(el("h3", { id: `kind-${key}`, tabindex: "-1" }, `${title} (${list.length})`));
