@@ -610,7 +610,11 @@ async fn document_check(State(node): State<AppState>, req: Request) -> ApiResult
     let _guard = spondon_core::qr::CancelOnDrop(cancel.clone());
     let result = tokio::task::spawn_blocking(move || {
         let shape = crate::input::classify("the upload", bytes.to_vec(), token::is_spondon_text)?;
-        crate::check::check_shape_cancellable(shape, &check_trust, NumericDate::now(), &cancel)
+        // An export's report carries no health content; the words for people need the cards'.
+        let bundles = crate::check::export_bundles(&shape);
+        let now = NumericDate::now();
+        crate::check::check_shape_cancellable(shape, &check_trust, now, &cancel)
+            .map(|report| (records::document_view(&report, &bundles, now), report))
     })
     .await
     .map_err(|_| {
@@ -621,10 +625,9 @@ async fn document_check(State(node): State<AppState>, req: Request) -> ApiResult
         )
     })?;
     match result {
-        Ok(report) => Ok(json_response(
+        Ok((view, report)) => Ok(json_response(
             StatusCode::OK,
-            &json!({"report": report, "text": report.to_text(),
-                    "view": records::document_view(&report, NumericDate::now())}),
+            &json!({"report": report, "text": report.to_text(), "view": view}),
         )),
         Err(e) => Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,

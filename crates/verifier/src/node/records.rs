@@ -596,8 +596,13 @@ pub fn record_words(bundle: &Value) -> (String, Vec<String>) {
 
 /// The document check in words for office staff: who the document is about (from a card whose
 /// signature verified with a trusted key only), each record in words, when it was issued and
-/// when it was shared (seconds since the epoch; the page shows them in local time).
-pub fn document_view(report: &crate::report::Report, now: NumericDate) -> Value {
+/// when it was shared (seconds since the epoch; the page shows them in local time). `bundles`
+/// are an export's cards' FHIR ([`crate::check::export_bundles`]), whose report carries none.
+pub fn document_view(
+    report: &crate::report::Report,
+    bundles: &[Option<Value>],
+    now: NumericDate,
+) -> Value {
     let cards: Vec<&crate::report::Report> = if report.cards.is_empty() {
         vec![report]
     } else {
@@ -605,11 +610,17 @@ pub fn document_view(report: &crate::report::Report, now: NumericDate) -> Value 
     };
     let mut patient: Option<Value> = None;
     let mut records = Vec::new();
-    for c in &cards {
+    for (i, c) in cards.iter().enumerate() {
         let trusted = c.valid || c.unaltered == Some(true);
-        let Some(bundle) = &c.fhir else { continue };
+        let bundle = c.fhir.as_ref().or(bundles.get(i).and_then(Option::as_ref));
+        // A single document without FHIR (a Spondon token, an unreadable card) is described by
+        // the headline and `details`; a card of a file is always listed.
+        if bundle.is_none() && report.cards.is_empty() {
+            continue;
+        }
         if trusted
             && patient.is_none()
+            && let Some(bundle) = bundle
             && let Some(p) = spondon_core::shc::fhir::resources(bundle)
                 .into_iter()
                 .find(|r| spondon_core::shc::fhir::resource_type(r) == Some("Patient"))
@@ -622,7 +633,9 @@ pub fn document_view(report: &crate::report::Report, now: NumericDate) -> Value 
             let who = identity(p, &hospital, "", now);
             patient = serde_json::to_value(&who).ok();
         }
-        let (kind, lines) = record_words(bundle);
+        let (kind, lines) = bundle
+            .map(record_words)
+            .unwrap_or_else(|| ("Health record".to_owned(), vec![]));
         let issued = c.log.as_ref().map(|l| l.logged_at).or_else(|| {
             c.not_before
                 .as_ref()
@@ -643,6 +656,7 @@ pub fn document_view(report: &crate::report::Report, now: NumericDate) -> Value 
     let kind = crate::report::human_kind(&report.kind);
     let headline = if report.valid {
         match records.len() {
+            _ if report.claims.is_some() => format!("A genuine {kind}: its signature verifies."),
             0 | 1 => format!("A genuine, unaltered {kind}, signed by a trusted issuer."),
             n => format!("{n} genuine, unaltered records, signed by trusted hospitals."),
         }
