@@ -737,6 +737,41 @@ async fn the_page() {
         json!(["", true, "", "", "scan-card"])
     );
 
+    // A bearer grant: the passcode first (the peer needs it to answer), then the verdict.
+    let bearer = grant(&patient, &kid, |g| {
+        g.audience = Audience::Bearer;
+        g.use_limit = Some(1);
+        g.write = false;
+    });
+    let bg = spondon_core::token::Grant::decode_and_verify(&bearer, NumericDate::now()).unwrap();
+    let verifier = spondon_core::b64::encode(Grant::passcode_verifier(&bg.id, "4711-2938"));
+    let r = peer
+        .signed(
+            &patient,
+            "/patient/grant-passcodes",
+            &json!({"grant": bearer, "verifier": verifier}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    d.click("#paste-box summary").await;
+    d.type_into("#paste", &bearer).await;
+    d.click("#paste-check").await;
+    d.wait_for("the passcode prompt", &format!("{STATUS} === 'passcode'"))
+        .await;
+    assert_eq!(d.text("verdict-headline").await, "Passcode needed");
+    assert_eq!(d.js("return document.activeElement.id").await, "passcode");
+    assert!(
+        d.js("return document.getElementById('who').classList.contains('hidden')")
+            .await
+            == json!(true)
+    );
+    d.type_into("#passcode", "4711-2938").await;
+    d.click("#passcode-form button").await;
+    d.wait_for("the bearer verdict", &format!("{STATUS} === 'valid'"))
+        .await;
+    assert_eq!(d.text("who-name").await, "Fatema Begum");
+    d.click("#next-patient").await;
+
     // Expired, pasted at phone size: the verdict scrolls into view.
     d.resize(390, 844).await;
     let now = NumericDate::now();

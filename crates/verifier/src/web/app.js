@@ -77,7 +77,7 @@ function show(which) {
 function renderStatus(s) {
   $("clinic").textContent = s.clinic;
   const f = s.freshness;
-  const rev = f.revocations_as_of ? `revocations as of ${hhmm(f.revocations_as_of)}` : "revocations not yet fetched";
+  const rev = f.revocations_as_of ? `record revocations as of ${hhmm(f.revocations_as_of)}` : "record revocations not yet fetched";
   $("fresh").textContent = `Trust list #${f.trust_list.sequence} · ${rev}`;
   $("fresh").title = f.words;
   $("fresh").classList.toggle("stale", !f.revocations_as_of || f.trust_list.expired);
@@ -377,6 +377,11 @@ async function redeem(seq, v, passcode) {
   if (passcode) body.passcode = passcode;
   const r = await api("/api/grant/records", { body });
   if (seq !== state.seq) return;
+  if (r.status === 0 || r.status >= 500) {
+    checks([["pass", "The patient's signature is valid."], ["unknown", `Revocation could not be checked: ${r.data.detail}`]]);
+    finalVerdict("warn", "Revocation not checked", "The clinic node could not ask the hospitals. Try again.", { code: r.data.code || "error", status: "error" });
+    return;
+  }
   if (!r.ok) {
     checks([["pass", "The patient's signature is valid."], ["unknown", r.data.detail]]);
     finalVerdict("bad", "Not valid", r.data.detail, { code: r.data.code || "error", status: "refused" });
