@@ -736,6 +736,8 @@ async fn the_page() {
         d.js("return [document.getElementById('verdict').dataset.status, document.getElementById('who').classList.contains('hidden'), document.getElementById('paste').value, document.getElementById('checks').textContent, document.activeElement.id]").await,
         json!(["", true, "", "", "scan-card"])
     );
+    d.js("window.spondonScrollTo = 'body'").await;
+    problems.extend(d.capture("6-next-patient", &axe, &mut shots).await);
 
     // A bearer grant: the passcode first (the peer needs it to answer), then the verdict.
     let bearer = grant(&patient, &kid, |g| {

@@ -298,7 +298,7 @@ function nextPatient(focus = true) {
   $("paste").value = "";
   $("paste-box").open = false;
   $("next-patient").classList.add("hidden");
-  $("cam-status").textContent = state.stream ? "Hold the QR code inside the frame" : $("cam-status").textContent;
+  $("cam-status").textContent = state.stream ? "Hold the QR code inside the frame" : "Camera off: start it, upload a photo or paste the text";
   announce("Ready for the next patient.");
   if (focus) { window.scrollTo(0, 0); $("scan-card").focus(); }
 }
