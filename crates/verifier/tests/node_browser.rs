@@ -846,6 +846,18 @@ async fn the_page() {
         .await;
     assert_eq!(tabs, json!(["tab-btn-document", "true", "false", false]));
 
+    // Document check: a photo of a grant is judged as a token, in words.
+    d.type_into("#doc-file", photo.to_str().unwrap()).await;
+    let valid_attr = d
+        .wait_for("the grant-photo verdict", "const v = document.querySelector('#doc-result [data-valid]'); return v && v.dataset.valid")
+        .await;
+    assert_eq!(valid_attr, "true", "{}", d.text("doc-result").await);
+    let shown = d.text("doc-result").await;
+    assert!(
+        shown.contains("A genuine Spondon access grant: its signature verifies."),
+        "{shown}"
+    );
+
     // Document check: a health card file from the patient's wallet is shown in words — the
     // patient's name, each record, its issue date in local time — not a dump of the report.
     let pulled = peer
@@ -962,6 +974,17 @@ async fn the_page() {
     assert!(height < 6000.0, "the page is {height} px tall by visit");
     d.js("window.spondonScrollTo = '#records-card'").await;
     problems.extend(d.capture("9-by-visit", &axe, &mut shots).await);
+
+    // The doctor QR tab.
+    d.click("#tab-btn-doctor").await;
+    d.wait_for(
+        "the doctor QR",
+        "return document.querySelector('#doctor-qr img')",
+    )
+    .await;
+    assert!(d.text("doctor-info").await.contains("BMDC A-40112"));
+    d.js("window.spondonScrollTo = 'body'").await;
+    problems.extend(d.capture("10-doctor-qr", &axe, &mut shots).await);
 
     for s in &shots {
         println!("screenshot {}", s.display());

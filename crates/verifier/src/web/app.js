@@ -551,6 +551,11 @@ function drawKinds(card, rec, redraw) {
   }
 }
 
+function kindWords(kind) {
+  const w = { lab_report: "Lab report", prescription: "Prescription", diagnosis: "Diagnosis", immunization: "Vaccination", encounter: "Visit", payment: "Payment", note: "Note" }[kind];
+  return w || String(kind).replace(/_/g, " ");
+}
+
 function drawVisits(card, rec, redraw) {
   // A visit: one hospital on one day. The timeline (newest first) is paginated by record, so a
   // long visit continues on the next page under the same heading.
@@ -566,7 +571,7 @@ function drawVisits(card, rec, redraw) {
     card.append(el("div", { class: "visit" },
       el("h4", {}, `${day(v.at)} · ${v.hospital}`),
       el("ul", {}, v.records.map((t) => el("li", {},
-        `${hhmm(t.issued_at)} · ${t.kind.replace(/_/g, " ")}: ${t.items.map((i) => i.text).filter(Boolean).join(", ")}`,
+        `${hhmm(t.issued_at)} · ${kindWords(t.kind)}: ${t.items.map((i) => i.text).filter(Boolean).join(", ")}`,
         t.verified ? el("span", { class: "badge", title: "Signature and log inclusion verified" }, "verified") : null,
         t.quorum > 0 ? (t.cosignatures >= t.quorum ? el("span", { class: "badge", title: `Its log checkpoint carries ${t.cosignatures} witness cosignature(s); ${t.quorum} required` }, "witnessed") : el("span", { class: "badge warn", title: `${t.cosignatures} of ${t.quorum} witness cosignatures so far` }, "not yet witnessed")) : null)))));
   }
