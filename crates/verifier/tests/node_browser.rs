@@ -607,6 +607,9 @@ async fn the_page() {
         "return !document.getElementById('write').classList.contains('hidden')",
     )
     .await;
+    // The camera keeps seeing the QR: it is not redeemed again (one read at the peer).
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert_eq!(n.stored().await["verifier_receipts"], 1);
     d.click("#cam-toggle").await;
     d.js("window.spondonScrollTo = '#verdict-card'").await;
     problems.extend(d.capture("2-valid", &axe, &mut shots).await);
@@ -985,6 +988,29 @@ async fn the_page() {
     assert!(d.text("doctor-info").await.contains("BMDC A-40112"));
     d.js("window.spondonScrollTo = 'body'").await;
     problems.extend(d.capture("10-doctor-qr", &axe, &mut shots).await);
+
+    // The session ends behind the page's back (here: logged out by another request): the next
+    // action returns to the login with nothing of the patient left.
+    d.click("#tab-btn-scan").await;
+    d.click("#cam-toggle").await;
+    d.js("fetch('/api/logout', {method: 'POST', headers: {'X-Spondon-Request': '1'}})")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    d.js("document.getElementById('paste-box').open = true")
+        .await;
+    d.js("document.getElementById('paste').value = ''").await;
+    d.type_into("#paste", &valid).await;
+    d.click("#paste-check").await;
+    d.wait_for(
+        "the login after the session ended",
+        "return !document.getElementById('login').classList.contains('hidden')",
+    )
+    .await;
+    assert_eq!(
+        d.js("return [document.activeElement.id, document.getElementById('who-name').textContent, document.getElementById('records').textContent]").await,
+        json!(["token", "", ""])
+    );
+    assert!(d.text("login-error").await.contains("log in again"));
 
     for s in &shots {
         println!("screenshot {}", s.display());

@@ -25,7 +25,16 @@ async function api(path, { body, raw, type } = {}) {
   try { r = await fetch(path, opts); } catch (e) { return { status: 0, ok: false, data: { code: "offline", detail: "The clinic node cannot be reached." } }; }
   let data = null;
   try { data = await r.json(); } catch (_) { data = { detail: `HTTP ${r.status}` }; }
+  // The session ended (expired, logged out elsewhere, staff member removed): back to the login,
+  // with nothing of the patient left on screen.
+  if (r.status === 401 && path !== "/api/login" && path !== "/api/status") sessionEnded();
   return { status: r.status, ok: r.ok, data };
+}
+
+function sessionEnded() {
+  stopCamera(); nextPatient(false); show("login");
+  $("login-error").textContent = "The session has ended; log in again.";
+  $("token").focus();
 }
 
 // Dates and times in the browser's own time zone and language.
@@ -214,7 +223,9 @@ async function scanLoop() {
 
 async function found(text, source) {
   const now = performance.now();
-  if (text === state.last && now - state.lastAt < 8000) return;
+  // The camera sees the same QR many times a second: it is checked once (checking it redeems
+  // it at the hospitals) until "Next patient", another QR, or an explicit paste or photo.
+  if (text === state.last && source === "camera") return;
   state.last = text; state.lastAt = now;
   if (timing.decoded === null) timing.decoded = now;
   $("cam-status").textContent = source === "camera" ? "QR read from camera" : `Checked: ${source}`;
