@@ -924,11 +924,21 @@ async fn the_page() {
 
     // A patient with hundreds of records: paginated (the page stays short), by kind and by
     // visit, with lab dates and trends.
-    many_records(&peer, &hid, 120, 100).await;
+    // 2,000 records in all (the issue's patient gave a page 200,000 px tall).
+    const LABS: usize = 1_000;
+    let started = std::time::Instant::now();
+    many_records(&peer, &hid, LABS, 1_996 - LABS).await;
+    println!("issued 1,996 more records in {:?}", started.elapsed());
+    let labs = LABS + 2;
     d.click("#tab-btn-scan").await;
     // Back on the scan tab the camera starts again; it shows the valid grant.
+    let started = std::time::Instant::now();
     d.wait_for("the camera verdict again", &format!("{STATUS} === 'valid' && !document.getElementById('load-records').classList.contains('hidden')"))
         .await;
+    println!(
+        "camera start to the whole verdict with 2,000 records verified: {:?}",
+        started.elapsed()
+    );
     d.click("#cam-toggle").await;
     d.click("#load-records").await;
     d.wait_for(
@@ -938,12 +948,12 @@ async fn the_page() {
     .await;
     let text = d.text("records-card").await;
     assert!(
-        text.contains("Lab results (122)"),
+        text.contains(&format!("Lab results ({labs})")),
         "{}",
         &text[..text.len().min(400)]
     );
     assert!(
-        text.contains("Page 1 of 7 · 122 in all"),
+        text.contains(&format!("Page 1 of {} · {labs} in all", labs.div_ceil(20))),
         "{}",
         &text[..text.len().min(2000)]
     );
@@ -951,6 +961,19 @@ async fn the_page() {
         text.contains("↑ up from") && text.contains("↓ down from"),
         "no trends"
     );
+    // Each trend compares with the same test's next older row.
+    let bad_trends = d
+        .js("const rows = [...document.querySelectorAll('#kind-lab_results + table tbody tr')].map(r => [...r.cells].map(c => c.innerText));
+             const out = [];
+             for (let i = 0; i + 1 < rows.length; i++) {
+               const [, test, result, , , trend] = rows[i];
+               const next = rows.slice(i + 1).find(r => r[1] === test);
+               const m = /from ([0-9.]+)/.exec(trend);
+               if (next && m && parseFloat(next[2]) !== parseFloat(m[1])) out.push(`${result} ${trend} / next ${next[2]}`);
+             }
+             return [rows.length, out];")
+        .await;
+    assert_eq!(bad_trends, json!([20, []]), "trends do not follow the rows");
     let height = d
         .js("return document.documentElement.scrollHeight")
         .await

@@ -488,13 +488,15 @@ function spark(values) {
 // For each lab result, the same test's earlier values (oldest first) up to and including it.
 function labSeries(labs) {
   const byKey = new Map();
-  for (const o of labs) {
+  for (const [i, o] of labs.entries()) {
     const d = fhirDay(o.date, o.issued_at);
     o._day = d;
+    o._i = i;
     if (!byKey.has(o.key)) byKey.set(o.key, []);
     byKey.get(o.key).push(o);
   }
-  for (const list of byKey.values()) list.sort((a, b) => a._day.t - b._day.t);
+  // Oldest first; results of one day in the order they came.
+  for (const list of byKey.values()) list.sort((a, b) => a._day.t - b._day.t || a._i - b._i);
   return byKey;
 }
 
@@ -540,7 +542,7 @@ function drawKinds(card, rec, redraw) {
   const sorted = (list) => [...list].sort((a, b) => (b.issued_at || 0) - (a.issued_at || 0));
   for (const [key, title] of KINDS) {
     if (key === "lab_results") labSeries(rec.lab_results);
-    const list = key === "lab_results" ? [...rec.lab_results].sort((a, b) => b._day.t - a._day.t) : sorted(rec[key] || []);
+    const list = key === "lab_results" ? [...rec.lab_results].sort((a, b) => b._day.t - a._day.t || b._i - a._i) : sorted(rec[key] || []);
     if (!list.length) continue;
     nav.append(el("a", { href: `#kind-${key}` }, `${title} (${list.length})`));
     card.append(el("h3", { id: `kind-${key}`, tabindex: "-1" }, `${title} (${list.length})`));
