@@ -303,7 +303,7 @@ async fn the_clinic_node_shows_an_export_in_words() {
             .map(|l| l.as_str().unwrap())
             .collect();
         for want in [
-            "Platelets: 85.2 10³/µL (normal range 150–450), below the normal range",
+            "Platelets: 85.2 ×10³/µL (normal range 150–450), below the normal range",
             "Dengue without warning signs (code A97.0)",
             "Paracetamol 500 mg tablet: 1 tablet three times daily for 5 days",
         ] {

@@ -634,7 +634,7 @@ async fn the_page() {
         "low",
         "E11.9",
         "Date",
-        "10³/µL",
+        "×10³/µL",
     ] {
         assert!(text.contains(want), "the records lack {want}: {text}");
     }
@@ -891,7 +891,7 @@ async fn the_page() {
         "Female",
         "Prescription from Dhaka Medical College Hospital",
         "Metformin 500 mg tablet: 1 tablet twice daily with meals",
-        "Platelets: 95 10³/µL (normal range 150–450), below the normal range",
+        "Platelets: 95 ×10³/µL (normal range 150–450), below the normal range",
         "Issued ",
     ] {
         assert!(

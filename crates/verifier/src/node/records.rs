@@ -503,22 +503,26 @@ fn quantity(q: &Value) -> Option<(f64, String)> {
     ))
 }
 
-/// A UCUM unit as people write it (`10*3/uL` → `10³/µL`). A stopgap: the shared UCUM
-/// display-name table of `spondon-core` replaces it.
+/// A UCUM unit as people write it (`10*3/uL` → `×10³/µL`). A stopgap with the same symbols as
+/// the shared UCUM table of `spondon-core` (`shc::units::symbol`), which replaces it.
 pub fn unit_display(unit: &str) -> String {
     let u = unit.trim();
     match u {
         "Cel" => return "°C".into(),
         "mm[Hg]" => return "mmHg".into(),
         "[IU]/L" => return "IU/L".into(),
+        "10*9/L" => return "×10³/µL".into(),
+        "10*12/L" => return "×10⁶/µL".into(),
         _ => {}
     }
-    let mut out = u
-        .replace("10*12", "10¹²")
-        .replace("10*9", "10⁹")
-        .replace("10*6", "10⁶")
-        .replace("10*3", "10³");
-    for (from, to) in [("/uL", "/µL"), ("umol", "µmol"), ("ug", "µg")] {
+    let mut out = u.to_owned();
+    for (from, to) in [
+        ("10*3", "×10³"),
+        ("10*6", "×10⁶"),
+        ("/uL", "/µL"),
+        ("umol", "µmol"),
+        ("ug", "µg"),
+    ] {
         out = out.replace(from, to);
     }
     out
@@ -970,8 +974,8 @@ mod tests {
 
     #[test]
     fn ucum_units_are_shown_as_people_write_them() {
-        assert_eq!(unit_display("10*3/uL"), "10³/µL");
-        assert_eq!(unit_display("10*12/L"), "10¹²/L");
+        assert_eq!(unit_display("10*3/uL"), "×10³/µL");
+        assert_eq!(unit_display("10*12/L"), "×10⁶/µL");
         assert_eq!(unit_display("umol/L"), "µmol/L");
         assert_eq!(unit_display("Cel"), "°C");
         assert_eq!(unit_display("g/dL"), "g/dL");
