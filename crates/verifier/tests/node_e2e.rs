@@ -195,6 +195,19 @@ async fn grants_against_a_real_peer() {
             .all(|t| t["verified"] == true)
     );
 
+    // Nothing shared comes back (no immunizations): not revoked, but no hospital-signed card
+    // names the patient, so no name and an amber `unidentified`.
+    let (_, text) = grant(&patient, &kid, |g| {
+        g.categories = vec![Category::Immunization]
+    });
+    let out = n
+        .post_json("/api/grant/records", &json!({"grant": text}))
+        .await
+        .json();
+    assert_eq!(out["status"], "unidentified", "{out}");
+    assert_eq!(out["revocation"]["state"], "not_revoked");
+    assert_eq!(out["patient"], Value::Null);
+
     // Write under a write grant: the prescription is added at the peer, then shown.
     let (_, wtext) = grant(&patient, &kid, |g| g.write = true);
     let r = n
