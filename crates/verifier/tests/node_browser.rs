@@ -14,6 +14,8 @@
 //! `SPONDON_REQUIRE_BROWSER=1`, which makes their absence a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../export/tests/common/mod.rs"]
+mod fixture;
 mod node;
 
 use std::net::SocketAddr;
@@ -1034,6 +1036,71 @@ async fn the_page() {
         json!(["token", "", ""])
     );
     assert!(d.text("login-error").await.contains("log in again"));
+
+    // An exported PDF with a share receipt, at a node that trusts the export's hospital: the
+    // patient, the records in words, when they were issued and shared, in local time.
+    let fx = fixture::Hospital1::new().await;
+    let export = fx.export().await;
+    let mut n2 = init_node(&Es256KeyPair::generate().unwrap(), &fx.trust_list(), None);
+    serve(&mut n2, &["--no-refresh"]).await;
+    let pdf = n.dir.path().join("export.pdf");
+    std::fs::write(
+        &pdf,
+        spondon_export::render_pdf(&export, &spondon_export::PdfOptions::default()).unwrap(),
+    )
+    .unwrap();
+    d.goto(&format!("http://{}/", n2.addr)).await;
+    d.wait_for(
+        "the second node's login",
+        "return !document.getElementById('login').classList.contains('hidden')",
+    )
+    .await;
+    d.type_into("#token", &n2.token).await;
+    d.click("#login-form button").await;
+    d.wait_for(
+        "the second node's page",
+        "return !document.getElementById('app').classList.contains('hidden')",
+    )
+    .await;
+    d.click("#tab-btn-document").await;
+    d.type_into("#doc-file", pdf.to_str().unwrap()).await;
+    let valid_attr = d
+        .wait_for("the export verdict", "const v = document.querySelector('#doc-result [data-valid]'); return v && v.dataset.valid")
+        .await;
+    assert_eq!(valid_attr, "true", "{}", d.text("doc-result").await);
+    let shown = d.text("doc-result").await;
+    let local = |t: i64| {
+        format!(
+            "return new Date({t} * 1000).toLocaleString([], {{ dateStyle: 'medium', timeStyle: 'short' }})"
+        )
+    };
+    let shared = d.js(&local(fixture::T0 + 3_600)).await;
+    let exported = d.js(&local(fixture::T0 + 7_200)).await;
+    for want in [
+        "3 genuine, unaltered records, signed by trusted hospitals.".to_owned(),
+        "Fatema Begum".to_owned(),
+        "Paracetamol 500 mg tablet: 1 tablet three times daily for 5 days".to_owned(),
+        "Dengue without warning signs (code A97.0)".to_owned(),
+        format!("Shared {}", shared.as_str().unwrap()),
+        format!(
+            "Exported by the patient's wallet on {}.",
+            exported.as_str().unwrap()
+        ),
+    ] {
+        assert!(
+            shown.contains(&want),
+            "the export check lacks {want:?}: {shown}"
+        );
+    }
+    assert!(
+        !shown
+            .split_whitespace()
+            .any(|w| w.len() >= 10 && w.chars().all(|c| c.is_ascii_digit())),
+        "an epoch number is shown: {shown}"
+    );
+    d.js("window.spondonScrollTo = '#doc-result'").await;
+    problems.extend(d.capture("11-export", &axe, &mut shots).await);
+    stop(&mut n2);
 
     for s in &shots {
         println!("screenshot {}", s.display());
