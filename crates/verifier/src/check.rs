@@ -362,6 +362,32 @@ pub enum ExportInput<'a> {
     Pdf(&'a [u8]),
 }
 
+/// The FHIR bundle of each record of an export (file or PDF), in order, as the cards carry it —
+/// *not verified*: use one only where [`check_export_bytes`] found that card `unaltered`. Empty
+/// for anything that is not an export.
+pub fn export_bundles(shape: &Shape) -> Vec<Option<serde_json::Value>> {
+    let parsed = match shape {
+        Shape::Pdf(bytes) => spondon_export::extract_export_from_pdf(bytes)
+            .and_then(|file| spondon_export::parse_export(&file)),
+        Shape::ShcFile(text) if is_export_file(text) => {
+            spondon_export::parse_export(text.as_bytes())
+        }
+        _ => return Vec::new(),
+    };
+    let Ok(export) = parsed else {
+        return Vec::new();
+    };
+    export
+        .records
+        .iter()
+        .map(|r| {
+            spondon_core::shc::ParsedCard::parse(&r.jws)
+                .ok()
+                .map(|c| c.fhir_bundle().clone())
+        })
+        .collect()
+}
+
 /// Verifies a Spondon export (file or PDF): every card, log proof and receipt, and the summary.
 /// The report carries no health content.
 pub fn check_export_bytes(input: ExportInput<'_>, trust: &Trust, now: NumericDate) -> Report {

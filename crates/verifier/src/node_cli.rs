@@ -72,8 +72,8 @@ pub enum StaffCommand {
         /// The staff member's name.
         name: String,
     },
-    /// Remove a staff member (their token stops working within a minute; open page sessions
-    /// last until they expire or `serve` restarts).
+    /// Remove a staff member (their token stops working within a minute; their page sessions
+    /// end at once).
     Remove {
         #[command(flatten)]
         data: DataArgs,

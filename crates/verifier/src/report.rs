@@ -246,7 +246,7 @@ impl Report {
     }
 }
 
-fn human_kind(kind: &str) -> &str {
+pub fn human_kind(kind: &str) -> &str {
     match kind {
         "smart_health_card" => "SMART Health Card",
         "smart_health_card_file" => "SMART Health Card file",

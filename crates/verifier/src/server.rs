@@ -213,7 +213,7 @@ async fn authenticate(node: &Node, headers: &HeaderMap, post: bool) -> Result<St
         });
     }
     if let Some(id) = cookie_value(headers) {
-        if let Some(name) = node.session_staff(&id) {
+        if let Some(name) = node.session_staff(&id).await? {
             if post && headers.get("x-spondon-request").is_none_or(|v| v != "1") {
                 return Err(Problem::new(
                     StatusCode::FORBIDDEN,
@@ -294,7 +294,7 @@ async fn login(State(node): State<AppState>, req: Request) -> ApiResult {
             "this staff token is not known",
         ));
     };
-    let id = node.new_session(&name)?;
+    let id = node.new_session(&name).await?;
     let secure = if node.config.secure_cookies {
         "; Secure"
     } else {
@@ -311,16 +311,16 @@ async fn login(State(node): State<AppState>, req: Request) -> ApiResult {
     Ok(r)
 }
 
-async fn logout(State(node): State<AppState>, headers: HeaderMap) -> Response {
+async fn logout(State(node): State<AppState>, headers: HeaderMap) -> ApiResult {
     if let Some(id) = cookie_value(&headers) {
-        node.end_session(&id);
+        node.end_session(&id).await?;
     }
     let mut r = json_response(StatusCode::OK, &json!({"logged_out": true}));
     r.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static("spondon_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
-    r
+    Ok(r)
 }
 
 /// Trust list and revocation freshness, in words and numbers.
@@ -468,14 +468,24 @@ async fn grant_records(State(node): State<AppState>, req: Request) -> ApiResult 
             })
             .await?;
     }
+    let revocation = records::revocation_check(&g, &fetched, &trust);
     tracing::info!(
         records = fetched.timeline.len(),
         failures = fetched.failures.len(),
+        revocation = revocation.state,
         "grant redeemed"
     );
+    // The whole verdict: green only when the signature is good, every peer was asked and none
+    // refused the grant, and the patient is named by a hospital-signed card.
+    let status = match revocation.state {
+        "not_revoked" if fetched.patient.is_some() => "valid",
+        "not_revoked" => "unidentified",
+        other => other,
+    };
     Ok(json_response(
         StatusCode::OK,
-        &json!({"verdict": verdict, "records": fetched}),
+        &json!({"status": status, "verdict": verdict, "revocation": revocation,
+                "patient": fetched.patient, "records": fetched}),
     ))
 }
 
@@ -600,7 +610,11 @@ async fn document_check(State(node): State<AppState>, req: Request) -> ApiResult
     let _guard = spondon_core::qr::CancelOnDrop(cancel.clone());
     let result = tokio::task::spawn_blocking(move || {
         let shape = crate::input::classify("the upload", bytes.to_vec(), token::is_spondon_text)?;
-        crate::check::check_shape_cancellable(shape, &check_trust, NumericDate::now(), &cancel)
+        // An export's report carries no health content; the words for people need the cards'.
+        let bundles = crate::check::export_bundles(&shape);
+        let now = NumericDate::now();
+        crate::check::check_shape_cancellable(shape, &check_trust, now, &cancel)
+            .map(|report| (records::document_view(&report, &bundles, now), report))
     })
     .await
     .map_err(|_| {
@@ -611,9 +625,9 @@ async fn document_check(State(node): State<AppState>, req: Request) -> ApiResult
         )
     })?;
     match result {
-        Ok(report) => Ok(json_response(
+        Ok((view, report)) => Ok(json_response(
             StatusCode::OK,
-            &json!({"report": report, "text": report.to_text()}),
+            &json!({"report": report, "text": report.to_text(), "view": view}),
         )),
         Err(e) => Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,

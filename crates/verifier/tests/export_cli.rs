@@ -4,6 +4,7 @@
 
 #[path = "../../export/tests/common/mod.rs"]
 mod fixture;
+mod node;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -268,4 +269,73 @@ async fn broken_files_and_pdfs_get_clear_verdicts() {
             "{name}"
         );
     }
+}
+
+/// The clinic node's document check says the same in words for office staff: the patient from
+/// a verified card, each record, when it was issued and when it was shared (epoch seconds; the
+/// page shows local time), for the export file and its PDF.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clinic_node_shows_an_export_in_words() {
+    let s = setup().await;
+    let mut n = node::init_node(&s.root_key, &s.hospital.trust_list(), None);
+    node::serve(&mut n, &["--no-refresh"]).await;
+    for (ct, file) in [
+        ("application/smart-health-card", &s.file),
+        ("application/pdf", &s.pdf),
+    ] {
+        let r = n.upload(ct, &std::fs::read(file).unwrap()).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = r.json()["view"].clone();
+        assert_eq!(v["valid"], true, "{v}");
+        assert_eq!(v["patient"]["name"], "Fatema Begum", "{v}");
+        assert_eq!(v["patient"]["sex"], "female");
+        assert_eq!(v["patient"]["birth_date"], "1988-04-12");
+        assert_eq!(v["patient"]["health_id"], "1234-5678-9012-34");
+        assert_eq!(v["patient"]["hospital"], NAME);
+        assert_eq!(v["exported"], T0 + 7_200);
+        let records = v["records"].as_array().unwrap();
+        let kinds: Vec<&str> = records
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["Lab report", "Diagnosis", "Prescription"], "{v}");
+        let lines: Vec<&str> = records
+            .iter()
+            .flat_map(|r| r["lines"].as_array().unwrap())
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        for want in [
+            "Platelets: 85.2 ×10³/µL (normal range 150–450), below the normal range",
+            "Dengue without warning signs (code A97.0)",
+            "Paracetamol 500 mg tablet: 1 tablet three times daily for 5 days",
+        ] {
+            assert!(lines.contains(&want), "{want:?} not in {lines:?}");
+        }
+        for r in records {
+            assert!(r["issued_at"].as_i64().unwrap() >= T0, "{r}");
+            assert_eq!(r["issuer"], NAME);
+        }
+        // The share receipt: shared once, after the cards were issued.
+        let shared: Vec<i64> = records
+            .iter()
+            .flat_map(|r| r["shared"].as_array().unwrap())
+            .map(|t| t.as_i64().unwrap())
+            .collect();
+        assert!(!shared.is_empty() && shared.iter().all(|t| *t >= T0), "{v}");
+    }
+    // A card whose signature does not verify names no one.
+    let mut export = s.export.clone();
+    let jws = &mut export.records[0].jws;
+    let last = jws.pop().unwrap();
+    jws.push(if last == 'A' { 'B' } else { 'A' });
+    let r = n
+        .upload("application/smart-health-card", &write_export(&export))
+        .await;
+    let v = r.json()["view"].clone();
+    assert_eq!(v["valid"], false, "{v}");
+    assert!(
+        v["records"][0]["lines"].as_array().unwrap().is_empty(),
+        "{v}"
+    );
+    node::stop(&mut n);
 }

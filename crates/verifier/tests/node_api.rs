@@ -460,6 +460,83 @@ async fn grant_verdicts_and_bad_input_postgres() {
     }
 }
 
+async fn login(n: &TestNode) -> String {
+    let r = request(
+        n.addr,
+        "POST",
+        "/api/login",
+        &[("Content-Type", "application/json")],
+        json!({"token": n.token}).to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn status_with(n: &TestNode, cookie: &str) -> Resp {
+    request(n.addr, "GET", "/api/status", &[("Cookie", cookie)], b"").await
+}
+
+/// Page sessions live in the database: a restart keeps them, logout and removing the staff
+/// member end them, and only the hash of the session id is stored.
+async fn sessions(database_url: Option<&str>) {
+    let root = Es256KeyPair::generate().unwrap();
+    let dmch = hospital("dmch", "Dhaka Medical College Hospital", DMCH);
+    let list = trust_list(vec![dmch.entry.clone()], 1);
+    let mut n = init_node(&root, &list, database_url);
+    serve(&mut n, &["--no-refresh"]).await;
+    let first = login(&n).await;
+    let second = login(&n).await;
+    assert_ne!(first, second);
+    assert_eq!(status_with(&n, &first).await.status, 200);
+    assert_eq!(n.stored().await["verifier_sessions"], 2);
+    stop(&mut n);
+    if database_url.is_none() {
+        // The id itself is nowhere in the database file.
+        let id = first.split_once('=').unwrap().1;
+        let db = std::fs::read(n.data.join("verifier.sqlite")).unwrap();
+        assert!(!db.windows(id.len()).any(|w| w == id.as_bytes()));
+    }
+    // A restart: the sessions are still good.
+    serve(&mut n, &["--no-refresh"]).await;
+    let r = status_with(&n, &first).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["staff"], "Nasrin Akter");
+    // Logout ends that session only.
+    let r = request(n.addr, "POST", "/api/logout", &[("Cookie", &first)], b"").await;
+    assert_eq!(r.status, 200);
+    let r = status_with(&n, &first).await;
+    assert_eq!((r.status, r.code().as_str()), (401, "session_expired"));
+    assert_eq!(status_with(&n, &second).await.status, 200);
+    // A made-up session id is refused the same way.
+    let r = status_with(&n, "spondon_session=AAAA").await;
+    assert_eq!((r.status, r.code().as_str()), (401, "session_expired"));
+    // Removing the staff member ends their sessions at once.
+    stop(&mut n);
+    run(&["staff", "remove", "--data", n.data_str(), "Nasrin Akter"]);
+    serve(&mut n, &["--no-refresh"]).await;
+    let r = status_with(&n, &second).await;
+    assert_eq!((r.status, r.code().as_str()), (401, "session_expired"));
+    stop(&mut n);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_sessions_survive_a_restart_sqlite() {
+    sessions(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_sessions_survive_a_restart_postgres() {
+    if let Some(url) = postgres_url("staff_sessions_survive_a_restart_postgres").await {
+        sessions(Some(&url)).await;
+    }
+}
+
 #[tokio::test]
 async fn init_refuses_a_trust_list_not_signed_by_the_root_key() {
     let root = Es256KeyPair::generate().unwrap();

@@ -1,13 +1,21 @@
 //! The web page in real headless Chromium (Debian `chromium` + `chromium-driver`, driven over
-//! WebDriver) against the real `spondon-verifier serve`: a fake camera plays a Y4M video of a
-//! grant QR and the page must decode it (our rqrr WebAssembly decoder) and show the right
-//! verdict; also the paste and photo-upload paths and the document check. Screenshots go to
-//! `$CARGO_TARGET_DIR/artifacts/`. Scan-to-verdict time is measured and printed, not asserted.
+//! WebDriver) against the real `spondon-verifier serve` and a real `spondon-peer`: a fake camera
+//! plays a Y4M video of a grant QR and the page must decode it (our rqrr WebAssembly decoder) and
+//! show the whole verdict (signature, revocation asked at the peer, the patient as the hospital
+//! signed them); revoked and unreachable peers; a new scan, a failed one and "Next patient"
+//! clearing the previous patient; a patient with hundreds of records (paginated, by kind and by
+//! visit, lab dates and trends); the prescription form; tabs by keyboard; focus; the document
+//! check in words. Every state is captured at 1280×800 and 390×844
+//! (`$CARGO_TARGET_DIR/artifacts/verifier-*.png`), checked for sideways scrolling, and checked
+//! with axe-core (no critical or serious violation). Scan-to-verdict time is printed.
 //!
-//! Skipped when chromium, chromedriver or the WebAssembly decoder (`scripts/build-qr-wasm.sh`)
-//! is missing, unless `SPONDON_REQUIRE_BROWSER=1`, which makes their absence a failure.
+//! Skipped when chromium, chromedriver, the WebAssembly decoder (`scripts/build-qr-wasm.sh`) or
+//! axe-core (`scripts/setup.sh`: `~/.cache/spondon/npm`, or `SPONDON_AXE`) is missing, unless
+//! `SPONDON_REQUIRE_BROWSER=1`, which makes their absence a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../export/tests/common/mod.rs"]
+mod fixture;
 mod node;
 
 use std::net::SocketAddr;
@@ -42,6 +50,25 @@ fn target_dir() -> PathBuf {
                 .unwrap()
                 .to_path_buf()
         })
+}
+
+/// axe-core's `axe.min.js`, as `scripts/setup.sh` installs it for the app's end-to-end test.
+fn axe_path() -> Result<PathBuf, String> {
+    let p = std::env::var_os("SPONDON_AXE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| Path::new(&h).join(".cache/spondon/npm/node_modules/axe-core/axe.min.js"))
+        })
+        .ok_or("HOME is not set")?;
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "axe-core is missing at {} (scripts/setup.sh installs it)",
+            p.display()
+        ))
+    }
 }
 
 /// What the test needs, or why it cannot run.
@@ -130,7 +157,7 @@ impl Driver {
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1280,1100", "--use-fake-ui-for-media-stream",
+                         "--window-size=1280,800", "--use-fake-ui-for-media-stream",
                          "--use-fake-device-for-media-stream",
                          format!("--use-file-for-fake-video-capture={}", video.display())],
             },
@@ -221,6 +248,109 @@ impl Driver {
         panic!("timed out waiting for {what}; the page shows: {page}");
     }
 
+    /// Sets the viewport (not the window) to `w`×`h` CSS pixels.
+    async fn resize(&self, w: u32, h: u32) {
+        let (mut ww, mut wh) = (w, h);
+        for _ in 0..3 {
+            self.cmd(
+                "POST",
+                "/window/rect",
+                Some(&json!({"width": ww, "height": wh})),
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let inner = self.js("return [innerWidth, innerHeight]").await;
+            let (iw, ih) = (inner[0].as_u64().unwrap(), inner[1].as_u64().unwrap());
+            if (iw, ih) == (u64::from(w), u64::from(h)) {
+                return;
+            }
+            ww = (i64::from(ww) + i64::from(w) - iw as i64) as u32;
+            wh = (i64::from(wh) + i64::from(h) - ih as i64) as u32;
+        }
+    }
+
+    /// Sends keys (WebDriver key codes) to an element.
+    async fn keys(&self, css: &str, keys: &str) {
+        let e = self.find(css).await;
+        self.cmd(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(&json!({"text": keys})),
+        )
+        .await;
+    }
+
+    async fn text(&self, id: &str) -> String {
+        self.js(&format!(
+            "const e = document.getElementById('{id}'); return e ? e.innerText : ''"
+        ))
+        .await
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+    }
+
+    /// Runs axe-core on the page as it is; returns its critical and serious violations.
+    async fn axe(&self, axe: &str) -> Vec<String> {
+        if self.js("return typeof window.axe === 'object'").await != json!(true) {
+            self.js(&format!("{axe}\nreturn true;")).await;
+        }
+        let v = self
+            .cmd(
+                "POST",
+                "/execute/async",
+                Some(&json!({"script": "const done = arguments[arguments.length - 1];
+                    axe.run(document)
+                      .then(r => done(r.passes.length === 0 ? ['axe-core checked nothing'] : r.violations.filter(v => v.impact === 'critical' || v.impact === 'serious')
+                        .map(v => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')})`)))
+                      .catch(e => done([`axe failed: ${e}`]));", "args": []})),
+            )
+            .await;
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Screenshots at 1280×800 and 390×844 (the window is left at 1280×800); at each, checks
+    /// that nothing scrolls sideways and runs axe-core. Returns the problems found.
+    async fn capture(&self, name: &str, axe: &str, shots: &mut Vec<PathBuf>) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (label, w, h) in [("desktop", 1280, 800), ("phone", 390, 844)] {
+            self.resize(w, h).await;
+            if let Some(then) = self
+                .js("return window.spondonScrollTo || null")
+                .await
+                .as_str()
+            {
+                self.js(&format!(
+                    "document.querySelector('{then}').scrollIntoView({{block: 'start'}})"
+                ))
+                .await;
+            }
+            shots.push(self.screenshot(&format!("{name}-{label}")).await);
+            let wide = self
+                .js("const out = [];
+                     for (const el of [document.documentElement, ...document.querySelectorAll('*')]) {
+                       const ox = getComputedStyle(el).overflowX;
+                       if (el !== document.documentElement && ox !== 'auto' && ox !== 'scroll') continue;
+                       const extra = el.scrollWidth - el.clientWidth;
+                       if (extra > 1) out.push((el.id ? '#' + el.id : el.tagName.toLowerCase() + '.' + el.className) + ' +' + extra + 'px');
+                     }
+                     return out;")
+                .await;
+            if wide.as_array().is_some_and(|a| !a.is_empty()) {
+                problems.push(format!("{name}-{label}: wider than the window: {wide}"));
+            }
+            for v in self.axe(axe).await {
+                problems.push(format!("{name}-{label}: {v}"));
+            }
+        }
+        self.resize(1280, 800).await;
+        problems
+    }
+
     async fn screenshot(&self, name: &str) -> PathBuf {
         let v = self.cmd("GET", "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
@@ -273,11 +403,89 @@ fn grant(patient: &Es256KeyPair, kid: &str, edit: impl FnOnce(&mut Grant)) -> St
     g.sign(patient).unwrap()
 }
 
+const STATUS: &str = "return document.getElementById('verdict').dataset.status";
 const CODE: &str = "return document.getElementById('verdict').dataset.code";
+const CMCH: &str = "https://cmch.example";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_page_in_headless_chromium() {
-    let (chromium, driver) = match prerequisites() {
+/// A patient-signed revocation of one grant, registered at the peer.
+async fn revoke(peer: &PeerProc, patient: &Es256KeyPair, grant_id: [u8; 16]) {
+    use spondon_core::token::{Revocation, RevocationTarget};
+    let rev = Revocation {
+        id: Grant::new_id().unwrap(),
+        patient_key: patient.public_key().clone(),
+        target: RevocationTarget::Grant { grant_id },
+        issued_at: NumericDate::now(),
+    }
+    .sign(patient)
+    .unwrap();
+    let r = peer
+        .signed(patient, "/patient/revocations", &json!({"revocation": rev}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+/// Many more records: lab reports whose platelet counts rise and fall over dated samples, and
+/// prescriptions — enough for several pages.
+async fn many_records(peer: &PeerProc, hid: &str, labs: usize, prescriptions: usize) {
+    let mut bodies = Vec::new();
+    for i in 0..labs {
+        let day = format!("2026-{:02}-{:02}", 1 + (i / 28) % 11, 1 + i % 28);
+        let value = 140 + ((i * 37) % 90);
+        bodies.push(json!({"health_id": hid, "kind": "lab_report", "resources": [
+            {"resourceType": "DiagnosticReport", "status": "final",
+             "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2", "display": "CBC panel"}]}},
+            {"resourceType": "Observation", "status": "final", "effectiveDateTime": day,
+             "code": {"coding": [{"system": "http://loinc.org", "code": "777-3", "display": "Platelets"}]},
+             "valueQuantity": {"value": value, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"},
+             "referenceRange": [{"low": {"value": 150, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"},
+                                 "high": {"value": 450, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"}}]}]}));
+    }
+    for i in 0..prescriptions {
+        bodies.push(json!({"health_id": hid, "kind": "prescription", "doctor_bmdc": "A-40112", "resources": [{
+            "resourceType": "MedicationRequest", "status": "active", "intent": "order",
+            "medicationCodeableConcept": {"text": format!("Medicine number {i}")},
+            "dosageInstruction": [{"text": "1 tablet daily"}]}]}));
+    }
+    for chunk in bodies.chunks(8) {
+        let rs = futures_join(chunk.iter().map(|b| peer.staff_post("/staff/records", b))).await;
+        for r in rs {
+            assert_eq!(r.status, 201, "{}", r.text());
+        }
+    }
+}
+
+async fn futures_join<F: std::future::Future<Output = Resp>>(
+    fs: impl Iterator<Item = F>,
+) -> Vec<Resp> {
+    let mut out = Vec::new();
+    for f in fs {
+        out.push(f.await);
+    }
+    out
+}
+
+/// The test's future is large (debug builds keep every await's locals): it runs on a thread with
+/// a big stack.
+#[test]
+fn the_page_in_headless_chromium() {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(Box::pin(the_page()))
+        })
+        .unwrap()
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+async fn the_page() {
+    let prereq = prerequisites().and_then(|p| axe_path().map(|a| (p, a)));
+    let ((chromium, driver), axe_file) = match prereq {
         Ok(p) => p,
         Err(why) => {
             if std::env::var("SPONDON_REQUIRE_BROWSER").as_deref() == Ok("1") {
@@ -287,10 +495,15 @@ async fn the_page_in_headless_chromium() {
             return;
         }
     };
-    // A real peer with a patient's records; this node's doctor key registered there.
+    let axe = std::fs::read_to_string(&axe_file).unwrap();
+    let mut shots = Vec::new();
+    let mut problems = Vec::new();
+    // A real peer with a patient's records; this node's doctor key registered there. The trust
+    // list also names a second hospital this node has no address for (unreachable).
     let peer = start_peer().await;
     let root = Es256KeyPair::generate().unwrap();
-    let list = trust_list(vec![peer.hospital().await], 1);
+    let cmch = hospital("cmch", "Chittagong Medical College Hospital", CMCH);
+    let list = trust_list(vec![peer.hospital().await, cmch.entry.clone()], 1);
     let mut n = init_node(&root, &list, None);
     run(&[
         "peer-address",
@@ -300,7 +513,7 @@ async fn the_page_in_headless_chromium() {
         &format!("http://{}", peer.addr),
     ]);
     enroll_doctor(&peer, &n).await;
-    let (_, patient, _) = patient_with_records(&peer).await;
+    let (hid, patient, _) = patient_with_records(&peer).await;
     serve(&mut n, &[]).await;
     let kid = n.doctor_kid();
 
@@ -314,14 +527,15 @@ async fn the_page_in_headless_chromium() {
     let d = Driver::start(&driver, &chromium, &video).await;
     let base = format!("http://{}", n.addr);
 
-    // Login.
+    // Login: the token field has focus.
     d.goto(&format!("{base}/?decoder=wasm")).await;
     d.wait_for(
         "the login form",
         "return !document.getElementById('login').classList.contains('hidden')",
     )
     .await;
-    d.screenshot("1-login").await;
+    assert_eq!(d.js("return document.activeElement.id").await, "token");
+    problems.extend(d.capture("1-login", &axe, &mut shots).await);
     d.type_into("#token", "spvs_wrong").await;
     d.click("#login-form button").await;
     d.wait_for(
@@ -333,68 +547,105 @@ async fn the_page_in_headless_chromium() {
     d.type_into("#token", &n.token).await;
     d.click("#login-form button").await;
 
-    // Camera → decoded in the page → verdict.
-    let code = d.wait_for("the camera verdict", CODE).await;
+    // Camera → decoded in the page → the whole verdict: signature, revocation asked at the
+    // peer, and who the patient is, from the hospital-signed card. Focus went to the scan area.
+    let status = d
+        .wait_for(
+            "the camera verdict",
+            &format!("const s = (() => {{ {STATUS} }})(); return s && s !== 'checking' ? s : ''"),
+        )
+        .await;
     assert_eq!(
-        code,
-        "ok",
+        status,
+        "valid",
         "{}",
         d.js("return document.body.innerText").await
     );
-    let summary = d
-        .js("return document.getElementById('verdict').textContent")
-        .await;
-    assert!(summary.as_str().unwrap().starts_with("Valid:"), "{summary}");
-    let decoder = d
-        .js("return document.getElementById('decoder').textContent")
-        .await;
+    assert_eq!(d.js(CODE).await, "ok");
+    assert_eq!(d.text("verdict-headline").await, "Valid");
+    assert_eq!(d.text("who-name").await, "Fatema Begum");
+    let facts = d.text("who-facts").await;
+    assert!(facts.starts_with("Female · 38 years (born "), "{facts}");
+    assert!(facts.contains("1988"), "{facts}");
+    assert_eq!(d.text("who-id").await, format!("Health ID {hid}"));
     assert!(
-        decoder.as_str().unwrap().contains("WebAssembly"),
-        "{decoder}"
+        d.text("who-source")
+            .await
+            .contains("Dhaka Medical College Hospital")
     );
-    let fresh = d
-        .js("return document.getElementById('fresh').textContent")
+    let checks = d.text("checks").await;
+    assert!(
+        checks.contains("Not revoked: checked just now with Dhaka Medical College Hospital"),
+        "{checks}"
+    );
+    // Announced to screen readers.
+    let said = d
+        .wait_for(
+            "the announcement",
+            "return document.getElementById('announce').textContent",
+        )
         .await;
-    assert!(fresh.as_str().unwrap().contains("Trust list #1"), "{fresh}");
+    assert!(said.as_str().unwrap().starts_with("Valid."), "{said}");
+    assert!(said.as_str().unwrap().contains("Fatema Begum"), "{said}");
+    assert_eq!(
+        d.js("return document.activeElement.id").await,
+        "scan-card",
+        "after login, focus is on the scan area"
+    );
+    let decoder = d.text("decoder").await;
+    assert!(decoder.contains("WebAssembly"), "{decoder}");
+    assert!(d.text("fresh").await.contains("Trust list #1"));
     let t = d.js("return window.spondonTiming").await;
     let ms = |a: &str, b: &str| t[b].as_f64().unwrap() - t[a].as_f64().unwrap();
     println!(
-        "scan to verdict in the browser: {:.0} ms from camera start, {:.0} ms from the first frame, {:.0} ms from decode to verdict",
+        "scan to verdict in the browser (with the revocation check at the peer): {:.0} ms from camera start, {:.0} ms from the first frame, {:.0} ms from decode to verdict",
         ms("cameraStart", "verdict"),
         ms("firstFrame", "verdict"),
         ms("decoded", "verdict")
     );
+    // The prescription form is right under the verdict, above the records.
     d.wait_for(
         "the write form",
         "return !document.getElementById('write').classList.contains('hidden')",
     )
     .await;
-    d.screenshot("2-camera-valid").await;
-    // The records, fetched from the peer and verified.
+    // The camera keeps seeing the QR: it is not redeemed again (one read at the peer).
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert_eq!(n.stored().await["verifier_receipts"], 1);
+    d.click("#cam-toggle").await;
+    d.js("window.spondonScrollTo = '#verdict-card'").await;
+    problems.extend(d.capture("2-valid", &axe, &mut shots).await);
     d.click("#load-records").await;
     d.wait_for(
         "the records",
         "return document.getElementById('records-card')",
     )
     .await;
-    let text = d
-        .js("return document.getElementById('records-card').innerText")
+    let order = d
+        .js("const w = document.getElementById('write').getBoundingClientRect().top, r = document.getElementById('records').getBoundingClientRect().top; return w < r")
         .await;
-    let text = text.as_str().unwrap();
+    assert_eq!(
+        order, true,
+        "the prescription form comes before the records"
+    );
+    let text = d.text("records-card").await;
     for want in [
         "Fatema Begum",
         "Metformin 500 mg tablet",
         "Platelets",
         "low",
         "E11.9",
-        "verified",
+        "Date",
+        "×10³/µL",
     ] {
         assert!(text.contains(want), "the records lack {want}: {text}");
     }
-    d.js("document.getElementById('records-card').scrollIntoView()")
-        .await;
-    d.screenshot("2b-records").await;
-    // Add a prescription under the write grant.
+    d.js("window.spondonScrollTo = '#records-card'").await;
+    problems.extend(d.capture("3-records", &axe, &mut shots).await);
+    d.js("window.spondonScrollTo = null").await;
+    // Add a prescription: it is added and the form clears.
+    d.js("document.getElementById('go-write').click()").await;
+    assert_eq!(d.js("return document.activeElement.id").await, "w-med");
     d.type_into("#w-med", "Amlodipine 5 mg tablet").await;
     d.type_into("#w-dose", "1 tablet daily in the morning")
         .await;
@@ -409,24 +660,152 @@ async fn the_page_in_headless_chromium() {
         done.as_str().unwrap().starts_with("Prescription added"),
         "{done}"
     );
-    d.js("window.scrollTo(0, 0)").await;
+    assert_eq!(d.js("return document.getElementById('w-med').value + document.getElementById('w-dose').value").await, "");
 
-    // Paste: an expired grant.
-    d.click("#cam-toggle").await;
+    // A new scan that fails clears the previous patient at once.
+    d.js("window.scrollTo(0, 0)").await;
+    d.click("#paste-box summary").await;
+    d.type_into("#paste", "SPONDON:1:NOT-A-GRANT").await;
+    d.click("#paste-check").await;
+    d.wait_for(
+        "the failed scan",
+        "return document.getElementById('verdict-headline').textContent === 'Not a grant'",
+    )
+    .await;
+    let left = d
+        .js("return [document.getElementById('who').classList.contains('hidden'), document.getElementById('who-name').textContent, document.getElementById('records').classList.contains('hidden'), document.getElementById('write').classList.contains('hidden'), document.getElementById('verdict-details').textContent]")
+        .await;
+    assert_eq!(
+        left,
+        json!([true, "", true, true, ""]),
+        "the previous grant's details remain"
+    );
+
+    // Revoked at the peer: red before anything is shown, no name.
+    let (rg, revoked_text) = {
+        let id = Grant::new_id().unwrap();
+        (id, grant(&patient, &kid, |g| g.id = id))
+    };
+    revoke(&peer, &patient, rg).await;
+    d.js("document.getElementById('paste').value = ''").await;
+    d.type_into("#paste", &revoked_text).await;
+    d.click("#paste-check").await;
+    d.wait_for("the revoked verdict", &format!("{STATUS} === 'revoked'"))
+        .await;
+    assert_eq!(d.text("verdict-headline").await, "Revoked");
+    assert!(
+        d.text("verdict-text")
+            .await
+            .starts_with("The patient withdrew this grant.")
+    );
+    let checks = d.text("checks").await;
+    assert!(
+        checks.contains(
+            "Revoked: the patient withdrew this grant (Dhaka Medical College Hospital said so)."
+        ),
+        "{checks}"
+    );
+    assert_eq!(
+        d.js("return [document.getElementById('who').classList.contains('hidden'), document.getElementById('load-records').classList.contains('hidden'), getComputedStyle(document.getElementById('verdict')).backgroundColor]").await,
+        json!([true, true, "rgb(166, 31, 23)"])
+    );
+    d.js("window.spondonScrollTo = '#verdict-card'").await;
+    problems.extend(d.capture("4-revoked", &axe, &mut shots).await);
+
+    // A hospital that cannot be reached: amber, said plainly; the patient as the other hospital
+    // signed them.
+    let both = grant(&patient, &kid, |g| {
+        g.peers = vec![URL.to_owned(), CMCH.to_owned()]
+    });
+    d.js("document.getElementById('paste').value = ''").await;
+    d.type_into("#paste", &both).await;
+    d.click("#paste-check").await;
+    d.wait_for(
+        "the unchecked verdict",
+        &format!("{STATUS} === 'unchecked'"),
+    )
+    .await;
+    assert_eq!(d.text("verdict-headline").await, "Revocation not checked");
+    let words = d.text("checks").await;
+    assert!(
+        words.contains("Revocation could not be checked at Chittagong Medical College Hospital"),
+        "{words}"
+    );
+    assert_eq!(d.text("who-name").await, "Fatema Begum");
+    d.js("window.spondonScrollTo = '#verdict-card'").await;
+    problems.extend(d.capture("5-unchecked", &axe, &mut shots).await);
+
+    // Next patient clears everything and puts focus back on the scan area.
+    d.click("#next-patient").await;
+    assert_eq!(
+        d.js("return [document.getElementById('verdict').dataset.status, document.getElementById('who').classList.contains('hidden'), document.getElementById('paste').value, document.getElementById('checks').textContent, document.activeElement.id]").await,
+        json!(["", true, "", "", "scan-card"])
+    );
+    d.js("window.spondonScrollTo = 'body'").await;
+    problems.extend(d.capture("6-next-patient", &axe, &mut shots).await);
+
+    // A bearer grant: the passcode first (the peer needs it to answer), then the verdict.
+    let bearer = grant(&patient, &kid, |g| {
+        g.audience = Audience::Bearer;
+        g.use_limit = Some(1);
+        g.write = false;
+    });
+    let bg = spondon_core::token::Grant::decode_and_verify(&bearer, NumericDate::now()).unwrap();
+    let verifier = spondon_core::b64::encode(Grant::passcode_verifier(&bg.id, "4711-2938"));
+    let r = peer
+        .signed(
+            &patient,
+            "/patient/grant-passcodes",
+            &json!({"grant": bearer, "verifier": verifier}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    d.click("#paste-box summary").await;
+    d.type_into("#paste", &bearer).await;
+    d.click("#paste-check").await;
+    d.wait_for("the passcode prompt", &format!("{STATUS} === 'passcode'"))
+        .await;
+    assert_eq!(d.text("verdict-headline").await, "Passcode needed");
+    assert_eq!(d.js("return document.activeElement.id").await, "passcode");
+    assert!(
+        d.js("return document.getElementById('who').classList.contains('hidden')")
+            .await
+            == json!(true)
+    );
+    d.type_into("#passcode", "4711-2938").await;
+    d.click("#passcode-form button").await;
+    d.wait_for("the bearer verdict", &format!("{STATUS} === 'valid'"))
+        .await;
+    assert_eq!(d.text("who-name").await, "Fatema Begum");
+    d.click("#next-patient").await;
+
+    // Expired, pasted at phone size: the verdict scrolls into view.
+    d.resize(390, 844).await;
     let now = NumericDate::now();
     let expired = grant(&patient, &kid, |g| {
         g.issued_at = now.saturating_add(-7200);
         g.not_before = now.saturating_add(-7200);
         g.expires = now.saturating_add(-60);
     });
-    d.click("details summary").await;
+    d.click("#paste-box summary").await;
     d.type_into("#paste", &expired).await;
     d.click("#paste-check").await;
     d.wait_for("the expired verdict", &format!("{CODE} === 'expired'"))
         .await;
-    d.screenshot("3-paste-expired").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let top = d
+        .js("const r = document.getElementById('verdict-card').getBoundingClientRect(); return [r.top >= -1 && r.top < innerHeight - 200, window.scrollY > 0, r.top, innerHeight, document.documentElement.scrollHeight]")
+        .await;
+    shots.push(d.screenshot("6-expired-scrolled-phone").await);
+    assert_eq!(
+        top.as_array().unwrap()[0..2],
+        [json!(true), json!(true)],
+        "the verdict is scrolled into view: {top}"
+    );
+    d.resize(1280, 800).await;
 
-    // Upload a photo: a grant made out to another clinic.
+    // Upload a photo: a grant made out to another clinic; then a photo without a QR code,
+    // which clears it.
     let other = grant(&patient, Es256KeyPair::generate().unwrap().kid(), |_| {});
     let photo = n.dir.path().join("other-clinic.png");
     std::fs::write(
@@ -440,8 +819,6 @@ async fn the_page_in_headless_chromium() {
         &format!("{CODE} === 'not_for_this_clinic'"),
     )
     .await;
-    d.screenshot("4-photo-other-clinic").await;
-    // A photo without a QR code.
     let blank = n.dir.path().join("blank.png");
     let mut png = Vec::new();
     image::DynamicImage::ImageLuma8(image::GrayImage::from_pixel(200, 200, image::Luma([255])))
@@ -451,15 +828,91 @@ async fn the_page_in_headless_chromium() {
     d.type_into("#photo", blank.to_str().unwrap()).await;
     d.wait_for("the no-QR message", &format!("{CODE} === 'no_qr'"))
         .await;
+    assert_eq!(
+        d.js("return document.getElementById('verdict-details').textContent")
+            .await,
+        ""
+    );
 
-    // Document check: a grant photo is judged as a token; garbage is a clear error.
-    d.click(".tab[data-tab=document]").await;
+    // Focus is visible: 3 px dark teal on buttons, and on the upload control's label.
+    d.js("document.getElementById('cam-toggle').focus()").await;
+    d.keys("#cam-toggle", "\u{E004}").await; // Tab: keyboard focus on the hidden file input
+    let ring = d
+        .js("const a = document.activeElement; const l = document.querySelector('label[for=photo]'); const s = getComputedStyle(l); return [a.id, s.outlineStyle, s.outlineWidth, s.outlineColor]")
+        .await;
+    assert_eq!(ring, json!(["photo", "solid", "3px", "rgb(8, 63, 60)"]));
+
+    // Tabs: arrow keys move between them, aria-selected follows.
+    d.js("document.getElementById('tab-btn-scan').focus()")
+        .await;
+    d.keys("#tab-btn-scan", "\u{E014}").await; // ArrowRight
+    let tabs = d
+        .js("return [document.activeElement.id, document.getElementById('tab-btn-document').getAttribute('aria-selected'), document.getElementById('tab-btn-scan').getAttribute('aria-selected'), document.getElementById('tab-document').classList.contains('hidden')]")
+        .await;
+    assert_eq!(tabs, json!(["tab-btn-document", "true", "false", false]));
+
+    // Document check: a photo of a grant is judged as a token, in words.
     d.type_into("#doc-file", photo.to_str().unwrap()).await;
+    let valid_attr = d
+        .wait_for("the grant-photo verdict", "const v = document.querySelector('#doc-result [data-valid]'); return v && v.dataset.valid")
+        .await;
+    assert_eq!(valid_attr, "true", "{}", d.text("doc-result").await);
+    let shown = d.text("doc-result").await;
+    assert!(
+        shown.contains("A genuine Spondon access grant: its signature verifies."),
+        "{shown}"
+    );
+
+    // Document check: a health card file from the patient's wallet is shown in words — the
+    // patient's name, each record, its issue date in local time — not a dump of the report.
+    let pulled = peer
+        .signed(
+            &patient,
+            "/patient/records",
+            &json!({"since": 0, "known_size": 0}),
+        )
+        .await
+        .json();
+    let cards: Vec<Value> = pulled["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(3)
+        .map(|r| r["jws"].clone())
+        .collect();
+    let file = n.dir.path().join("fatema.smart-health-card");
+    std::fs::write(&file, json!({"verifiableCredential": cards}).to_string()).unwrap();
+    d.type_into("#doc-file", file.to_str().unwrap()).await;
     let valid_attr = d
         .wait_for("the document verdict", "const v = document.querySelector('#doc-result [data-valid]'); return v && v.dataset.valid")
         .await;
-    assert_eq!(valid_attr, "true");
-    d.screenshot("5-document").await;
+    assert_eq!(valid_attr, "true", "{}", d.text("doc-result").await);
+    let shown = d.text("doc-result").await;
+    for want in [
+        "Fatema Begum",
+        "Female",
+        "Prescription from Dhaka Medical College Hospital",
+        "Metformin 500 mg tablet: 1 tablet twice daily with meals",
+        "Platelets: 95 ×10³/µL (normal range 150–450), below the normal range",
+        "Issued ",
+    ] {
+        assert!(
+            shown.contains(want),
+            "the document check lacks {want:?}: {shown}"
+        );
+    }
+    let visible = d
+        .js("return document.querySelector('#doc-result > details').open")
+        .await;
+    assert_eq!(visible, false, "the technical report is folded away");
+    assert!(
+        !shown
+            .split_whitespace()
+            .any(|w| w.len() >= 10 && w.chars().all(|c| c.is_ascii_digit())),
+        "an epoch number is shown: {shown}"
+    );
+    d.js("window.spondonScrollTo = '#doc-result'").await;
+    problems.extend(d.capture("7-document", &axe, &mut shots).await);
     let junk = n.dir.path().join("junk.png");
     std::fs::write(&junk, b"\x89PNG\r\n\x1a\nnot really").unwrap();
     d.type_into("#doc-file", junk.to_str().unwrap()).await;
@@ -470,14 +923,193 @@ async fn the_page_in_headless_chromium() {
         )
         .await;
     assert_eq!(err, "unreadable");
-    let shot = d.screenshot("6-document-error").await;
-    println!("screenshots in {}", shot.parent().unwrap().display());
-    // Receipts of the read and the write only.
-    let stored = n.stored().await;
+
+    // A patient with hundreds of records: paginated (the page stays short), by kind and by
+    // visit, with lab dates and trends.
+    // 2,000 records in all (the issue's patient gave a page 200,000 px tall).
+    const LABS: usize = 1_000;
+    let started = std::time::Instant::now();
+    many_records(&peer, &hid, LABS, 1_996 - LABS).await;
+    println!("issued 1,996 more records in {:?}", started.elapsed());
+    let labs = LABS + 2;
+    d.click("#tab-btn-scan").await;
+    // Back on the scan tab the camera starts again; it shows the valid grant.
+    let started = std::time::Instant::now();
+    d.wait_for("the camera verdict again", &format!("{STATUS} === 'valid' && !document.getElementById('load-records').classList.contains('hidden')"))
+        .await;
+    println!(
+        "camera start to the whole verdict with 2,000 records verified: {:?}",
+        started.elapsed()
+    );
+    d.click("#cam-toggle").await;
+    d.click("#load-records").await;
+    d.wait_for(
+        "the records",
+        "return document.getElementById('records-card')",
+    )
+    .await;
+    let text = d.text("records-card").await;
+    assert!(
+        text.contains(&format!("Lab results ({labs})")),
+        "{}",
+        &text[..text.len().min(400)]
+    );
+    assert!(
+        text.contains(&format!("Page 1 of {} · {labs} in all", labs.div_ceil(20))),
+        "{}",
+        &text[..text.len().min(2000)]
+    );
+    assert!(
+        text.contains("↑ up from") && text.contains("↓ down from"),
+        "no trends"
+    );
+    // Each trend compares with the same test's next older row.
+    let bad_trends = d
+        .js("const rows = [...document.querySelectorAll('#kind-lab_results + table tbody tr')].map(r => [...r.cells].map(c => c.innerText));
+             const out = [];
+             for (let i = 0; i + 1 < rows.length; i++) {
+               const [, test, result, , , trend] = rows[i];
+               const next = rows.slice(i + 1).find(r => r[1] === test);
+               const m = /from ([0-9.]+)/.exec(trend);
+               if (next && m && parseFloat(next[2]) !== parseFloat(m[1])) out.push(`${result} ${trend} / next ${next[2]}`);
+             }
+             return [rows.length, out];")
+        .await;
+    assert_eq!(bad_trends, json!([20, []]), "trends do not follow the rows");
+    let height = d
+        .js("return document.documentElement.scrollHeight")
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(height < 6000.0, "the page is {height} px tall");
+    d.js("document.querySelector('#records-card [data-pager=next]').click()")
+        .await;
+    assert!(d.text("records-card").await.contains("Page 2 of"));
+    d.js("window.spondonScrollTo = '#kind-lab_results'").await;
+    problems.extend(d.capture("8-many-records", &axe, &mut shots).await);
+    d.js("document.querySelector('#records-card [data-view=visit]').click()")
+        .await;
+    let visits = d.text("records-card").await;
+    assert!(
+        visits.contains("Dhaka Medical College Hospital") && visits.contains("verified"),
+        "{visits}"
+    );
+    let height = d
+        .js("return document.documentElement.scrollHeight")
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(height < 6000.0, "the page is {height} px tall by visit");
+    d.js("window.spondonScrollTo = '#records-card'").await;
+    problems.extend(d.capture("9-by-visit", &axe, &mut shots).await);
+
+    // The doctor QR tab.
+    d.click("#tab-btn-doctor").await;
+    d.wait_for(
+        "the doctor QR",
+        "return document.querySelector('#doctor-qr img')",
+    )
+    .await;
+    assert!(d.text("doctor-info").await.contains("BMDC A-40112"));
+    d.js("window.spondonScrollTo = 'body'").await;
+    problems.extend(d.capture("10-doctor-qr", &axe, &mut shots).await);
+
+    // The session ends behind the page's back (here: logged out by another request): the next
+    // action returns to the login with nothing of the patient left.
+    d.click("#tab-btn-scan").await;
+    d.click("#cam-toggle").await;
+    d.js("fetch('/api/logout', {method: 'POST', headers: {'X-Spondon-Request': '1'}})")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    d.js("document.getElementById('paste-box').open = true")
+        .await;
+    d.js("document.getElementById('paste').value = ''").await;
+    d.type_into("#paste", &valid).await;
+    d.click("#paste-check").await;
+    d.wait_for(
+        "the login after the session ended",
+        "return !document.getElementById('login').classList.contains('hidden')",
+    )
+    .await;
     assert_eq!(
-        stored["verifier_receipts"],
-        2,
-        "{stored} {}",
-        n.get("/api/receipts").await.text()
+        d.js("return [document.activeElement.id, document.getElementById('who-name').textContent, document.getElementById('records').textContent]").await,
+        json!(["token", "", ""])
+    );
+    assert!(d.text("login-error").await.contains("log in again"));
+
+    // An exported PDF with a share receipt, at a node that trusts the export's hospital: the
+    // patient, the records in words, when they were issued and shared, in local time.
+    let fx = fixture::Hospital1::new().await;
+    let export = fx.export().await;
+    let mut n2 = init_node(&Es256KeyPair::generate().unwrap(), &fx.trust_list(), None);
+    serve(&mut n2, &["--no-refresh"]).await;
+    let pdf = n.dir.path().join("export.pdf");
+    std::fs::write(
+        &pdf,
+        spondon_export::render_pdf(&export, &spondon_export::PdfOptions::default()).unwrap(),
+    )
+    .unwrap();
+    d.goto(&format!("http://{}/", n2.addr)).await;
+    d.wait_for(
+        "the second node's login",
+        "return !document.getElementById('login').classList.contains('hidden')",
+    )
+    .await;
+    d.type_into("#token", &n2.token).await;
+    d.click("#login-form button").await;
+    d.wait_for(
+        "the second node's page",
+        "return !document.getElementById('app').classList.contains('hidden')",
+    )
+    .await;
+    d.click("#tab-btn-document").await;
+    d.type_into("#doc-file", pdf.to_str().unwrap()).await;
+    let valid_attr = d
+        .wait_for("the export verdict", "const v = document.querySelector('#doc-result [data-valid]'); return v && v.dataset.valid")
+        .await;
+    assert_eq!(valid_attr, "true", "{}", d.text("doc-result").await);
+    let shown = d.text("doc-result").await;
+    let local = |t: i64| {
+        format!(
+            "return new Date({t} * 1000).toLocaleString([], {{ dateStyle: 'medium', timeStyle: 'short' }})"
+        )
+    };
+    let shared = d.js(&local(fixture::T0 + 3_600)).await;
+    let exported = d.js(&local(fixture::T0 + 7_200)).await;
+    for want in [
+        "3 genuine, unaltered records, signed by trusted hospitals.".to_owned(),
+        "Fatema Begum".to_owned(),
+        "Paracetamol 500 mg tablet: 1 tablet three times daily for 5 days".to_owned(),
+        "Dengue without warning signs (code A97.0)".to_owned(),
+        format!("Shared {}", shared.as_str().unwrap()),
+        format!(
+            "Exported by the patient's wallet on {}.",
+            exported.as_str().unwrap()
+        ),
+    ] {
+        assert!(
+            shown.contains(&want),
+            "the export check lacks {want:?}: {shown}"
+        );
+    }
+    assert!(
+        !shown
+            .split_whitespace()
+            .any(|w| w.len() >= 10 && w.chars().all(|c| c.is_ascii_digit())),
+        "an epoch number is shown: {shown}"
+    );
+    d.js("window.spondonScrollTo = '#doc-result'").await;
+    problems.extend(d.capture("11-export", &axe, &mut shots).await);
+    stop(&mut n2);
+
+    for s in &shots {
+        println!("screenshot {}", s.display());
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Receipts: a read per scan that reached the peer, the write.
+    let stored = n.stored().await;
+    assert!(
+        stored["verifier_receipts"].as_i64().unwrap() >= 5,
+        "{stored}"
     );
 }

@@ -155,6 +155,25 @@ async fn grants_against_a_real_peer() {
     let rec = &out["records"];
     assert_eq!(rec["failures"], json!([]), "{out}");
     assert_eq!(rec["patient_name"], "Fatema Begum", "{out}");
+    // The whole verdict: not revoked (asked the peer just now), and who the patient is, from
+    // the hospital-signed card.
+    assert_eq!(out["status"], "valid", "{out}");
+    assert_eq!(out["revocation"]["state"], "not_revoked", "{out}");
+    assert_eq!(
+        out["revocation"]["checked"],
+        json!(["Dhaka Medical College Hospital"])
+    );
+    let who = &out["patient"];
+    assert_eq!(who["name"], "Fatema Begum", "{out}");
+    assert_eq!(who["sex"], "female");
+    assert_eq!(who["birth_date"], "1988-04-12");
+    assert!(who["age"].as_i64().unwrap() >= 38, "{who}");
+    assert_eq!(who["health_id"], json!(hid));
+    assert_eq!(who["hospital"], "Dhaka Medical College Hospital");
+    // Each item carries its record and date (grouping by visit, lab trends).
+    assert!(rec["lab_results"][0]["issued_at"].as_i64().unwrap() > 0);
+    assert_eq!(rec["lab_results"][0]["key"], "http://loinc.org|777-3");
+    assert_eq!(rec["lab_results"][0]["number"], 95.0);
     assert_eq!(
         rec["medications"][0]["medication"],
         "Metformin 500 mg tablet"
@@ -175,6 +194,19 @@ async fn grants_against_a_real_peer() {
             .iter()
             .all(|t| t["verified"] == true)
     );
+
+    // Nothing shared comes back (no immunizations): not revoked, but no hospital-signed card
+    // names the patient, so no name and an amber `unidentified`.
+    let (_, text) = grant(&patient, &kid, |g| {
+        g.categories = vec![Category::Immunization]
+    });
+    let out = n
+        .post_json("/api/grant/records", &json!({"grant": text}))
+        .await
+        .json();
+    assert_eq!(out["status"], "unidentified", "{out}");
+    assert_eq!(out["revocation"]["state"], "not_revoked");
+    assert_eq!(out["patient"], Value::Null);
 
     // Write under a write grant: the prescription is added at the peer, then shown.
     let (_, wtext) = grant(&patient, &kid, |g| g.write = true);
@@ -228,6 +260,13 @@ async fn grants_against_a_real_peer() {
         "{out}"
     );
     assert_eq!(out["records"]["timeline"], json!([]));
+    assert_eq!(out["status"], "revoked", "{out}");
+    assert_eq!(out["revocation"]["state"], "revoked");
+    assert_eq!(
+        out["patient"],
+        Value::Null,
+        "no name without a verified card"
+    );
 
     // Expired: refused by the node before any peer is asked.
     let now = NumericDate::now();
@@ -273,6 +312,22 @@ async fn grants_against_a_real_peer() {
     )
     .await;
     assert_eq!((r.status, r.code().as_str()), (401, "pop_key_mismatch"));
+
+    // The peer is down: revocation could not be checked, and that is said plainly; no name.
+    drop(peer);
+    let (_, text) = grant(&patient, &kid, |_| {});
+    let out = n
+        .post_json("/api/grant/records", &json!({"grant": text}))
+        .await
+        .json();
+    assert_eq!(out["status"], "unchecked", "{out}");
+    assert_eq!(out["revocation"]["state"], "unchecked");
+    let words = out["revocation"]["words"].as_str().unwrap();
+    assert!(
+        words.starts_with("Revocation could not be checked at Dhaka Medical College Hospital"),
+        "{words}"
+    );
+    assert_eq!(out["patient"], Value::Null);
 
     // Receipts: one per redemption, no health data.
     let rc = n.get("/api/receipts").await.json();

@@ -1,6 +1,6 @@
 //! The node's database (SQLite by default, PostgreSQL by URL). It holds no health data: staff
-//! token hashes, the pinned trust lists, cached revocation lists, refresh status, the doctor
-//! credential and access receipts.
+//! token hashes, page sessions (id hashes), the pinned trust lists, cached revocation lists,
+//! refresh status, the doctor credential and access receipts.
 
 use std::str::FromStr as _;
 
@@ -106,6 +106,9 @@ impl Db {
     }
 
     pub async fn remove_staff(&self, name: &str) -> Result<bool, NodeError> {
+        // Their page sessions end with them (also a foreign key with ON DELETE CASCADE).
+        on_db!(self, p => sqlx::query("DELETE FROM verifier_sessions WHERE staff = $1")
+            .bind(name).execute(p).await?.rows_affected());
         let n = on_db!(self, p => sqlx::query("DELETE FROM verifier_staff WHERE name = $1")
             .bind(name).execute(p).await?.rows_affected());
         Ok(n > 0)
@@ -124,6 +127,41 @@ impl Db {
             on_db!(self, p => sqlx::query_scalar("SELECT name FROM verifier_staff ORDER BY name")
             .fetch_all(p).await?),
         )
+    }
+
+    /// Stores a new page session (the hash of its id); expired sessions are swept.
+    pub async fn add_session(
+        &self,
+        id_hash: &[u8; 32],
+        staff: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), NodeError> {
+        on_db!(self, p => sqlx::query("DELETE FROM verifier_sessions WHERE expires_at <= $1")
+            .bind(now).execute(p).await?.rows_affected());
+        on_db!(self, p => sqlx::query("INSERT INTO verifier_sessions (id_hash, staff, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $3, $4)")
+            .bind(&id_hash[..]).bind(staff).bind(now).bind(expires_at).execute(p).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The staff member of a live session (not expired, used within `idle_secs`), marking it
+    /// used now. A session whose staff member was removed is gone with them.
+    pub async fn touch_session(
+        &self,
+        id_hash: &[u8; 32],
+        now: i64,
+        idle_secs: i64,
+    ) -> Result<Option<String>, NodeError> {
+        let staff: Option<String> = on_db!(self, p => sqlx::query_scalar("UPDATE verifier_sessions SET last_seen = $2 WHERE id_hash = $1 AND expires_at > $2 AND last_seen > $3 AND staff IN (SELECT name FROM verifier_staff) RETURNING staff")
+            .bind(&id_hash[..]).bind(now).bind(now - idle_secs).fetch_optional(p).await?);
+        Ok(staff)
+    }
+
+    /// Ends a session (logout). Returns whether it existed.
+    pub async fn end_session(&self, id_hash: &[u8; 32]) -> Result<bool, NodeError> {
+        let n = on_db!(self, p => sqlx::query("DELETE FROM verifier_sessions WHERE id_hash = $1")
+            .bind(&id_hash[..]).execute(p).await?.rows_affected());
+        Ok(n > 0)
     }
 
     /// Pins a trust list (its sequence must be new).
@@ -223,6 +261,7 @@ impl Db {
             "verifier_crls",
             "verifier_doctor_credential",
             "verifier_receipts",
+            "verifier_sessions",
         ] {
             let q = format!("SELECT COUNT(*) FROM {t}");
             let n: i64 = on_db!(self, p => sqlx::query_scalar(&q).fetch_one(p).await?);

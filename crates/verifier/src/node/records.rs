@@ -46,10 +46,47 @@ pub struct RecordView {
     pub items: Vec<Value>,
 }
 
+/// Who the patient is, as a hospital signed it: the FHIR `Patient` resource of a record whose
+/// card verified (signature by a trust-list hospital key, log inclusion, covered by the grant).
+/// Never taken from the grant, which only the patient signs.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PatientIdentity {
+    pub name: Option<String>,
+    /// FHIR `gender`: `female`, `male`, `other`, `unknown`.
+    pub sex: Option<String>,
+    /// FHIR `birthDate`: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    /// Whole years at the time of the check, when the full date of birth is known.
+    pub age: Option<i32>,
+    pub health_id: Option<String>,
+    /// The hospital whose signed card this comes from.
+    pub hospital: String,
+    /// The record whose card carried it.
+    pub record_id: String,
+}
+
+/// Whether the grant was revoked, as the peers it names answered.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevocationCheck {
+    /// `not_revoked` (every peer answered and none refused it as revoked), `revoked` (a peer
+    /// refused it as revoked), `refused` (every peer that answered refused it for another
+    /// reason), or `unchecked` (at least one peer could not be asked and none said revoked).
+    pub state: &'static str,
+    /// The hospitals that answered (records or a refusal).
+    pub checked: Vec<String>,
+    /// The hospitals that could not be asked, with the reason in words.
+    pub unchecked: Vec<String>,
+    /// One sentence for the desk.
+    pub words: String,
+}
+
 /// All that came back for one grant.
 #[derive(Debug, Clone, Serialize)]
 pub struct Fetched {
     pub patient_name: Option<String>,
+    pub patient: Option<PatientIdentity>,
+    /// Things the desk should know (e.g. two hospitals' cards disagree about the patient).
+    pub warnings: Vec<String>,
     pub medications: Vec<Value>,
     pub lab_results: Vec<Value>,
     pub diagnoses: Vec<Value>,
@@ -169,6 +206,8 @@ pub async fn fetch(
 ) -> Fetched {
     let mut out = Fetched {
         patient_name: None,
+        patient: None,
+        warnings: vec![],
         medications: vec![],
         lab_results: vec![],
         diagnoses: vec![],
@@ -233,7 +272,7 @@ pub async fn fetch(
                     v["access_log_index"].as_u64(),
                 ));
                 for (rec, bundle) in records {
-                    render(&mut out, rec, &bundle);
+                    render(&mut out, rec, &bundle, now);
                 }
             }
             Err(msg) => out
@@ -460,12 +499,199 @@ fn text_of(concept: &Value) -> Option<String> {
 fn quantity(q: &Value) -> Option<(f64, String)> {
     Some((
         q["value"].as_f64()?,
-        q["unit"]
-            .as_str()
-            .or(q["code"].as_str())
-            .unwrap_or("")
-            .to_owned(),
+        unit_display(q["unit"].as_str().or(q["code"].as_str()).unwrap_or("")),
     ))
+}
+
+/// A UCUM unit as people write it (`10*3/uL` → `×10³/µL`). A stopgap with the same symbols as
+/// the shared UCUM table of `spondon-core` (`shc::units::symbol`), which replaces it.
+pub fn unit_display(unit: &str) -> String {
+    let u = unit.trim();
+    match u {
+        "Cel" => return "°C".into(),
+        "mm[Hg]" => return "mmHg".into(),
+        "[IU]/L" => return "IU/L".into(),
+        "10*9/L" => return "×10³/µL".into(),
+        "10*12/L" => return "×10⁶/µL".into(),
+        _ => {}
+    }
+    let mut out = u.to_owned();
+    for (from, to) in [
+        ("10*3", "×10³"),
+        ("10*6", "×10⁶"),
+        ("/uL", "/µL"),
+        ("umol", "µmol"),
+        ("ug", "µg"),
+    ] {
+        out = out.replace(from, to);
+    }
+    out
+}
+
+/// A record's kind in words (`prescription`, `lab report`, …) and one line per clinical
+/// resource in its FHIR bundle, for people who are not clinicians.
+pub fn record_words(bundle: &Value) -> (String, Vec<String>) {
+    let kind = match category_of(bundle) {
+        Some(Category::Prescription) => "Prescription",
+        Some(Category::LabResult) => "Lab report",
+        Some(Category::Diagnosis) => "Diagnosis",
+        Some(Category::Immunization) => "Vaccination",
+        Some(Category::Encounter) => "Visit",
+        Some(Category::Payment) => "Payment slip",
+        Some(Category::Note) | None => "Health record",
+    };
+    let mut lines = Vec::new();
+    for r in spondon_core::shc::fhir::resources(bundle) {
+        let line = match spondon_core::shc::fhir::resource_type(r) {
+            Some("MedicationRequest") => {
+                let m =
+                    text_of(&r["medicationCodeableConcept"]).unwrap_or_else(|| "A medicine".into());
+                match r["dosageInstruction"][0]["text"].as_str() {
+                    Some(d) => format!("{m}: {d}"),
+                    None => m,
+                }
+            }
+            Some("Observation") => {
+                let o = observation(r);
+                let mut l = format!(
+                    "{}: {}",
+                    o["name"].as_str().unwrap_or("Result"),
+                    o["value"].as_str().unwrap_or("")
+                );
+                if let Some(range) = o["range"].as_str() {
+                    l.push_str(&format!(" (normal range {range})"));
+                }
+                match o["flag"].as_str() {
+                    Some("low") => l.push_str(", below the normal range"),
+                    Some("high") => l.push_str(", above the normal range"),
+                    _ => {}
+                }
+                l
+            }
+            Some("Condition") => {
+                let d = text_of(&r["code"]).unwrap_or_else(|| "A diagnosis".into());
+                match r["code"]["coding"][0]["code"].as_str() {
+                    Some(c) if !d.contains(c) => format!("{d} (code {c})"),
+                    _ => d,
+                }
+            }
+            Some("Immunization") => {
+                let v = text_of(&r["vaccineCode"]).unwrap_or_else(|| "A vaccine".into());
+                match r["occurrenceDateTime"].as_str() {
+                    Some(d) => format!("{v}, given {d}"),
+                    None => v,
+                }
+            }
+            Some("DiagnosticReport") => match text_of(&r["code"]) {
+                Some(t) => format!("Report: {t}"),
+                None => continue,
+            },
+            Some("Encounter") => text_of(&r["type"][0])
+                .or_else(|| text_of(&r["reasonCode"][0]))
+                .map(|t| format!("Visit: {t}"))
+                .unwrap_or_else(|| "A visit".into()),
+            Some("Invoice") => "A payment".into(),
+            _ => continue,
+        };
+        lines.push(line);
+    }
+    (kind.to_owned(), lines)
+}
+
+/// The document check in words for office staff: who the document is about (from a card whose
+/// signature verified with a trusted key only), each record in words, when it was issued and
+/// when it was shared (seconds since the epoch; the page shows them in local time). `bundles`
+/// are an export's cards' FHIR ([`crate::check::export_bundles`]), whose report carries none.
+pub fn document_view(
+    report: &crate::report::Report,
+    bundles: &[Option<Value>],
+    now: NumericDate,
+) -> Value {
+    let cards: Vec<&crate::report::Report> = if report.cards.is_empty() {
+        vec![report]
+    } else {
+        report.cards.iter().collect()
+    };
+    let mut patient: Option<Value> = None;
+    let mut records = Vec::new();
+    for (i, c) in cards.iter().enumerate() {
+        let trusted = c.valid || c.unaltered == Some(true);
+        let bundle = c.fhir.as_ref().or(bundles.get(i).and_then(Option::as_ref));
+        // A single document without FHIR (a Spondon token, an unreadable card) is described by
+        // the headline and `details`; a card of a file is always listed.
+        if bundle.is_none() && report.cards.is_empty() {
+            continue;
+        }
+        if trusted
+            && patient.is_none()
+            && let Some(bundle) = bundle
+            && let Some(p) = spondon_core::shc::fhir::resources(bundle)
+                .into_iter()
+                .find(|r| spondon_core::shc::fhir::resource_type(r) == Some("Patient"))
+        {
+            let hospital = c
+                .issuer_name
+                .clone()
+                .or(c.issuer.clone())
+                .unwrap_or_default();
+            let who = identity(p, &hospital, "", now);
+            patient = serde_json::to_value(&who).ok();
+        }
+        let (kind, lines) = bundle
+            .map(record_words)
+            .unwrap_or_else(|| ("Health record".to_owned(), vec![]));
+        let issued = c.log.as_ref().map(|l| l.logged_at).or_else(|| {
+            c.not_before
+                .as_ref()
+                .and_then(|n| n.as_f64())
+                .map(|f| f as i64)
+        });
+        records.push(json!({
+            "valid": c.valid,
+            "kind": kind,
+            "lines": if trusted { lines } else { vec![] },
+            "issuer": c.issuer_name.clone().or(c.issuer.clone()),
+            "issued_at": issued,
+            "shared": c.shared,
+            "witnessed": c.log.as_ref().map(|l| l.witness_quorum == 0 || l.witness_cosignatures >= l.witness_quorum),
+            "problems": c.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>(),
+        }));
+    }
+    let kind = crate::report::human_kind(&report.kind);
+    let headline = if report.valid {
+        match records.len() {
+            _ if report.claims.is_some() => format!("A genuine {kind}: its signature verifies."),
+            0 | 1 => format!("A genuine, unaltered {kind}, signed by a trusted issuer."),
+            n => format!("{n} genuine, unaltered records, signed by trusted hospitals."),
+        }
+    } else {
+        report
+            .errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| "It could not be verified.".into())
+    };
+    // Tokens (grants, credentials) have no FHIR: their details in words, from the report.
+    let details: Vec<String> = if report.fhir.is_none() && report.cards.is_empty() {
+        report
+            .to_text()
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty())
+            .collect()
+    } else {
+        vec![]
+    };
+    json!({
+        "valid": report.valid,
+        "kind": kind,
+        "headline": headline,
+        "patient": patient,
+        "exported": report.created.filter(|c| *c > 0),
+        "records": records,
+        "details": details,
+    })
 }
 
 /// One lab result with its range and flag (`low`, `high`, `normal`, or none).
@@ -495,26 +721,172 @@ fn observation(o: &Value) -> Value {
         (None, Some(h)) => Some(format!("≤ {h}")),
         _ => range["text"].as_str().map(str::to_owned),
     };
-    json!({"name": name, "value": shown, "range": range_words, "flag": flag,
+    // `key` groups the same test over time (trends): its coded identity, else its name.
+    let c = &o["code"]["coding"][0];
+    let key = match (c["system"].as_str(), c["code"].as_str()) {
+        (Some(sys), Some(code)) => format!("{sys}|{code}"),
+        _ => name.clone(),
+    };
+    json!({"name": name, "key": key, "value": shown, "range": range_words, "flag": flag,
+           "number": value.as_ref().map(|(v, _)| *v), "unit": value.as_ref().map(|(_, u)| u.clone()),
            "date": o["effectiveDateTime"].as_str()})
 }
 
-fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
+/// Age in whole years on `today` of someone born on `birth` (`YYYY-MM-DD`).
+pub fn age_on(birth: &str, today: time::Date) -> Option<i32> {
+    let d = time::Date::parse(
+        birth,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
+    let mut years = today.year() - d.year();
+    if (today.month() as u8, today.day()) < (d.month() as u8, d.day()) {
+        years -= 1;
+    }
+    (0..=150).contains(&years).then_some(years)
+}
+
+fn identity(r: &Value, hospital: &str, record_id: &str, now: NumericDate) -> PatientIdentity {
+    let n = &r["name"][0];
+    let name = n["text"].as_str().map(str::to_owned).or_else(|| {
+        let given: Vec<&str> = n["given"]
+            .as_array()
+            .map(|g| g.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let family = n["family"].as_str().unwrap_or("");
+        let s = format!("{} {family}", given.join(" ")).trim().to_owned();
+        (!s.is_empty()).then_some(s)
+    });
+    let birth_date = r["birthDate"].as_str().map(str::to_owned);
+    let today = time::OffsetDateTime::from_unix_timestamp(now.0)
+        .map(|t| t.date())
+        .ok();
+    let health_id = r["identifier"].as_array().and_then(|ids| {
+        ids.iter()
+            .find(|i| {
+                i["system"]
+                    .as_str()
+                    .is_some_and(|s| s.ends_with("/health-id"))
+            })
+            .or_else(|| ids.first())
+            .and_then(|i| i["value"].as_str())
+            .map(str::to_owned)
+    });
+    PatientIdentity {
+        age: birth_date
+            .as_deref()
+            .zip(today)
+            .and_then(|(b, t)| age_on(b, t)),
+        name,
+        sex: r["gender"].as_str().map(str::to_owned),
+        birth_date,
+        health_id,
+        hospital: hospital.to_owned(),
+        record_id: record_id.to_owned(),
+    }
+}
+
+/// Judges revocation from what each peer the grant names answered in [`fetch`].
+pub fn revocation_check(grant: &Grant, fetched: &Fetched, trust: &TrustState) -> RevocationCheck {
+    let name = |peer: &str| {
+        trust
+            .hospital_for_peer(peer)
+            .map(|h| h.name.clone())
+            .unwrap_or_else(|| peer.to_owned())
+    };
+    let mut checked = Vec::new();
+    let mut unchecked = Vec::new();
+    let mut revoked_at = Vec::new();
+    let mut refused = Vec::new();
+    let mut answered_ok = 0usize;
+    for peer in &grant.peers {
+        let hospital = name(peer);
+        let failure = fetched.failures.iter().find(|f| {
+            &f.peer == peer
+                || trust
+                    .hospital_for_peer(peer)
+                    .is_some_and(|h| h.peer_url == f.peer)
+        });
+        match failure {
+            None => {
+                answered_ok += 1;
+                checked.push(hospital);
+            }
+            Some(f) if f.code == "refused" && f.peer_code.as_deref() == Some("revoked") => {
+                revoked_at.push(hospital.clone());
+                checked.push(hospital);
+            }
+            Some(f) if f.code == "refused" => {
+                refused.push(format!(
+                    "{hospital} refused it ({})",
+                    f.peer_code.as_deref().unwrap_or("no reason given")
+                ));
+                checked.push(hospital);
+            }
+            Some(f) => unchecked.push(format!("{hospital}: {}", f.message)),
+        }
+    }
+    let (state, words) = if !revoked_at.is_empty() {
+        (
+            "revoked",
+            format!(
+                "Revoked: the patient withdrew this grant ({} said so).",
+                revoked_at.join(", ")
+            ),
+        )
+    } else if !unchecked.is_empty() {
+        (
+            "unchecked",
+            format!(
+                "Revocation could not be checked at {}. The grant may have been withdrawn; ask the patient, or try again when the hospital can be reached.",
+                unchecked.join("; ")
+            ),
+        )
+    } else if answered_ok == 0 {
+        (
+            "refused",
+            format!("Refused by the hospital: {}.", refused.join("; ")),
+        )
+    } else {
+        (
+            "not_revoked",
+            format!("Not revoked: checked just now with {}.", checked.join(", ")),
+        )
+    };
+    RevocationCheck {
+        state,
+        checked,
+        unchecked,
+        words,
+    }
+}
+
+fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value, now: NumericDate) {
     let resources = spondon_core::shc::fhir::resources(bundle);
     for r in resources {
         match spondon_core::shc::fhir::resource_type(r) {
-            Some("Patient") if out.patient_name.is_none() => {
-                let n = &r["name"][0];
-                let name = n["text"].as_str().map(str::to_owned).or_else(|| {
-                    let given: Vec<&str> = n["given"]
-                        .as_array()
-                        .map(|g| g.iter().filter_map(Value::as_str).collect())
-                        .unwrap_or_default();
-                    let family = n["family"].as_str().unwrap_or("");
-                    let s = format!("{} {family}", given.join(" ")).trim().to_owned();
-                    (!s.is_empty()).then_some(s)
-                });
-                out.patient_name = name;
+            Some("Patient") => {
+                let who = identity(r, &rec.hospital, &rec.id, now);
+                match &out.patient {
+                    None => {
+                        out.patient_name = who.name.clone();
+                        out.patient = Some(who);
+                    }
+                    Some(p)
+                        if p.name != who.name
+                            || p.birth_date != who.birth_date
+                            || p.sex != who.sex =>
+                    {
+                        let w = format!(
+                            "{} and {} describe the patient differently (name, sex or date of birth): check the person in front of you",
+                            p.hospital, who.hospital
+                        );
+                        if !out.warnings.contains(&w) {
+                            out.warnings.push(w);
+                        }
+                    }
+                    Some(_) => {}
+                }
             }
             Some("MedicationRequest") => {
                 let m = json!({
@@ -524,6 +896,8 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
                     "date": r["authoredOn"].as_str(),
                     "prescriber": r["requester"]["display"].as_str(),
                     "hospital": rec.hospital,
+                    "record_id": rec.id,
+                    "issued_at": rec.issued_at,
                 });
                 rec.items
                     .push(json!({"type": "medication", "text": m["medication"]}));
@@ -532,6 +906,8 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
             Some("Observation") => {
                 let mut o = observation(r);
                 o["hospital"] = json!(rec.hospital);
+                o["record_id"] = json!(rec.id);
+                o["issued_at"] = json!(rec.issued_at);
                 rec.items.push(json!({"type": "lab", "text": o["name"]}));
                 out.lab_results.push(o);
             }
@@ -542,6 +918,8 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
                     "status": r["clinicalStatus"]["coding"][0]["code"].as_str(),
                     "date": r["recordedDate"].as_str().or(r["onsetDateTime"].as_str()),
                     "hospital": rec.hospital,
+                    "record_id": rec.id,
+                    "issued_at": rec.issued_at,
                 });
                 rec.items
                     .push(json!({"type": "diagnosis", "text": d["diagnosis"]}));
@@ -552,6 +930,8 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
                     "vaccine": text_of(&r["vaccineCode"]).unwrap_or_else(|| "Vaccine".into()),
                     "date": r["occurrenceDateTime"].as_str(),
                     "hospital": rec.hospital,
+                    "record_id": rec.id,
+                    "issued_at": rec.issued_at,
                 });
                 rec.items
                     .push(json!({"type": "immunization", "text": i["vaccine"]}));
@@ -564,7 +944,7 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
             Some("Encounter") => {
                 rec.items.push(json!({"type": "visit", "text": text_of(&r["type"][0]).or_else(|| text_of(&r["reasonCode"][0])).unwrap_or_else(|| "Visit".into())}));
             }
-            Some("Patient" | "Practitioner" | "PractitionerRole" | "Organization") => {}
+            Some("Practitioner" | "PractitionerRole" | "Organization") => {}
             Some(other) => {
                 rec.items.push(json!({"type": "other", "text": other}));
             }
@@ -572,4 +952,32 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value) {
         }
     }
     out.timeline.push(rec);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn ages_count_whole_years_and_refuse_nonsense() {
+        let day = |s| {
+            time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).unwrap()
+        };
+        assert_eq!(age_on("1988-04-12", day("2026-04-11")), Some(37));
+        assert_eq!(age_on("1988-04-12", day("2026-04-12")), Some(38));
+        assert_eq!(age_on("2024-02-29", day("2025-02-28")), Some(0));
+        assert_eq!(age_on("1988", day("2026-04-12")), None);
+        assert_eq!(age_on("2030-01-01", day("2026-04-12")), None);
+        assert_eq!(age_on("not a date", day("2026-04-12")), None);
+    }
+
+    #[test]
+    fn ucum_units_are_shown_as_people_write_them() {
+        assert_eq!(unit_display("10*3/uL"), "×10³/µL");
+        assert_eq!(unit_display("10*12/L"), "×10⁶/µL");
+        assert_eq!(unit_display("umol/L"), "µmol/L");
+        assert_eq!(unit_display("Cel"), "°C");
+        assert_eq!(unit_display("g/dL"), "g/dL");
+    }
 }

@@ -2,7 +2,7 @@
 //! check reads (no database access per check).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use spondon_core::NumericDate;
 use spondon_core::keys::{Es256KeyPair, Es256PublicKey, sha256};
@@ -17,8 +17,10 @@ use super::db::{Db, StoredCrl};
 pub const STAFF_TOKEN_PREFIX: &str = "spvs_";
 /// How long a staff token is trusted from memory before the database is asked again.
 pub const STAFF_RECHECK_SECS: i64 = 60;
-/// How long a page session lasts.
+/// How long a page session lasts at most (a working day).
 pub const SESSION_SECS: i64 = 12 * 3600;
+/// A page session unused for this long has ended.
+pub const SESSION_IDLE_SECS: i64 = 2 * 3600;
 
 /// What grants, credentials and records are checked against. Replaced as a whole on refresh.
 #[derive(Debug, Clone)]
@@ -40,12 +42,6 @@ impl TrustState {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Session {
-    staff: String,
-    expires: i64,
-}
-
 /// The doctor credential imported for this node's key.
 #[derive(Debug, Clone)]
 pub struct CredentialInfo {
@@ -64,7 +60,6 @@ pub struct Node {
     trust: RwLock<Arc<TrustState>>,
     /// Token hash → (staff name, when it was last confirmed in the database).
     staff: RwLock<HashMap<[u8; 32], (String, i64)>>,
-    sessions: Mutex<HashMap<[u8; 32], Session>>,
     credential: RwLock<Option<Arc<CredentialInfo>>>,
 }
 
@@ -216,7 +211,6 @@ impl Node {
             root,
             trust: RwLock::new(Arc::new(state)),
             staff: RwLock::new(staff),
-            sessions: Mutex::new(HashMap::new()),
             credential: RwLock::new(credential),
         })
     }
@@ -324,36 +318,36 @@ impl Node {
         Ok(found)
     }
 
-    /// Starts a page session; returns the cookie value.
-    pub fn new_session(&self, staff: &str) -> Result<String, NodeError> {
+    /// Starts a page session; returns the cookie value (only its hash is stored).
+    pub async fn new_session(&self, staff: &str) -> Result<String, NodeError> {
         let id = random_token("")?;
         let now = NumericDate::now().0;
-        if let Ok(mut m) = self.sessions.lock() {
-            m.retain(|_, s| s.expires > now);
-            m.insert(
-                sha256(id.as_bytes()),
-                Session {
-                    staff: staff.to_owned(),
-                    expires: now + SESSION_SECS,
-                },
-            );
-        }
+        self.db
+            .add_session(&sha256(id.as_bytes()), staff, now, now + SESSION_SECS)
+            .await?;
         Ok(id)
     }
 
-    /// The staff member of a live session.
-    pub fn session_staff(&self, id: &str) -> Option<String> {
-        let now = NumericDate::now().0;
-        let m = self.sessions.lock().ok()?;
-        m.get(&sha256(id.as_bytes()))
-            .filter(|s| s.expires > now)
-            .map(|s| s.staff.clone())
+    /// The staff member of a live session (and it counts as used now).
+    pub async fn session_staff(&self, id: &str) -> Result<Option<String>, NodeError> {
+        if id.is_empty() || id.len() > 100 {
+            return Ok(None);
+        }
+        self.db
+            .touch_session(
+                &sha256(id.as_bytes()),
+                NumericDate::now().0,
+                SESSION_IDLE_SECS,
+            )
+            .await
     }
 
-    pub fn end_session(&self, id: &str) {
-        if let Ok(mut m) = self.sessions.lock() {
-            m.remove(&sha256(id.as_bytes()));
+    pub async fn end_session(&self, id: &str) -> Result<(), NodeError> {
+        if id.is_empty() || id.len() > 100 {
+            return Ok(());
         }
+        self.db.end_session(&sha256(id.as_bytes())).await?;
+        Ok(())
     }
 
     /// Imports the doctor credential a hospital issued for this node's key.

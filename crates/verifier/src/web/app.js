@@ -1,17 +1,19 @@
 // Spondon verifier page. No external resources: the QR decoder is the browser's
 // BarcodeDetector or, where missing, our rqrr build in WebAssembly served by the node.
+// Everything from outside (grant, records, peers' messages) is written as text, never as HTML.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const timing = (window.spondonTiming = { cameraStart: null, firstFrame: null, decoded: null, verdict: null });
-const state = { grant: null, verdict: null, last: "", lastAt: 0, stream: null, decoder: null, scanning: false };
+const state = { grant: null, result: null, last: "", lastAt: 0, stream: null, decoder: null, scanning: false, seq: 0, view: "kind", pages: {} };
+const PAGE = 20;
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") e.className = v; else if (v !== null && v !== undefined) e.setAttribute(k, v);
+    if (k === "class") e.className = v; else if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) e.append(c instanceof Node ? c : String(c));
   return e;
 }
 
@@ -19,27 +21,60 @@ async function api(path, { body, raw, type } = {}) {
   const opts = { method: body === undefined && raw === undefined ? "GET" : "POST", credentials: "same-origin", headers: { "X-Spondon-Request": "1" } };
   if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
   if (raw !== undefined) { opts.headers["Content-Type"] = type || "application/octet-stream"; opts.body = raw; }
-  const r = await fetch(path, opts);
+  let r;
+  try { r = await fetch(path, opts); } catch (e) { return { status: 0, ok: false, data: { code: "offline", detail: "The clinic node cannot be reached." } }; }
   let data = null;
   try { data = await r.json(); } catch (_) { data = { detail: `HTTP ${r.status}` }; }
+  // The session ended (expired, logged out elsewhere, staff member removed): back to the login,
+  // with nothing of the patient left on screen.
+  if (r.status === 401 && path !== "/api/login" && path !== "/api/status") sessionEnded();
   return { status: r.status, ok: r.ok, data };
 }
 
+function sessionEnded() {
+  stopCamera(); nextPatient(false); show("login");
+  $("login-error").textContent = "The session has ended; log in again.";
+  $("token").focus();
+}
+
+// Dates and times in the browser's own time zone and language.
 function time(t) {
-  if (!t) return "—";
+  if (t === null || t === undefined || t === "") return "—";
   return new Date(t * 1000).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
 }
+function day(t) { return new Date(t * 1000).toLocaleDateString([], { dateStyle: "medium" }); }
+function dayKey(t) { const d = new Date(t * 1000); return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`; }
 function hhmm(t) { return new Date(t * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+// A FHIR date ("2026-11-02" or a dateTime) as a local date, else the record's issue date.
+function fhirDay(s, fallback) {
+  if (typeof s === "string" && /^\d{4}-\d{2}-\d{2}/.test(s)) {
+    const d = s.length > 10 ? new Date(s) : new Date(`${s}T00:00:00`);
+    if (!isNaN(d)) return { text: d.toLocaleDateString([], { dateStyle: "medium" }), t: d.getTime() / 1000 };
+  }
+  return { text: fallback ? day(fallback) : "—", t: fallback || 0 };
+}
+function birthWords(p) {
+  const sex = { female: "Female", male: "Male", other: "Other sex", unknown: "Sex unknown" }[p.sex] || null;
+  let born = null;
+  if (p.birth_date) {
+    const b = fhirDay(p.birth_date, null);
+    born = /^\d{4}-\d{2}-\d{2}$/.test(p.birth_date) ? b.text : p.birth_date;
+  }
+  const age = p.age !== null && p.age !== undefined ? `${p.age} years` : null;
+  return [sex, age && born ? `${age} (born ${born})` : (age || (born && `born ${born}`))].filter(Boolean).join(" · ");
+}
+function announce(text) { const a = $("announce"); a.textContent = ""; setTimeout(() => { a.textContent = text; }, 50); }
 
 // ---------- session ----------
 async function boot() {
   const s = await api("/api/status");
-  if (s.status === 401) { show("login"); return; }
+  if (s.status === 401) { show("login"); $("token").focus(); return; }
   if (!s.ok) { $("fresh").textContent = s.data.detail || "error"; return; }
   show("app");
   renderStatus(s.data);
-  startCamera();
-  setInterval(async () => { const s = await api("/api/status"); if (s.ok) renderStatus(s.data); }, 60000);
+  selectTab("scan", false);
+  $("scan-card").focus();
+  if (!state.poll) state.poll = setInterval(async () => { const s = await api("/api/status"); if (s.ok) renderStatus(s.data); }, 60000);
 }
 
 function show(which) {
@@ -51,7 +86,7 @@ function show(which) {
 function renderStatus(s) {
   $("clinic").textContent = s.clinic;
   const f = s.freshness;
-  const rev = f.revocations_as_of ? `revocations as of ${hhmm(f.revocations_as_of)}` : "revocations not yet fetched";
+  const rev = f.revocations_as_of ? `record revocations as of ${hhmm(f.revocations_as_of)}` : "record revocations not yet fetched";
   $("fresh").textContent = `Trust list #${f.trust_list.sequence} · ${rev}`;
   $("fresh").title = f.words;
   $("fresh").classList.toggle("stale", !f.revocations_as_of || f.trust_list.expired);
@@ -60,19 +95,42 @@ function renderStatus(s) {
 $("login-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const r = await api("/api/login", { body: { token: $("token").value.trim() } });
-  if (!r.ok) { $("login-error").textContent = r.data.detail || "Login failed"; return; }
+  if (!r.ok) { $("login-error").textContent = r.data.detail || "Login failed"; $("token").focus(); return; }
   $("token").value = "";
+  $("login-error").textContent = "";
   boot();
 });
-$("logout").addEventListener("click", async () => { await api("/api/logout", { body: {} }); stopCamera(); show("login"); });
+$("logout").addEventListener("click", async () => {
+  await api("/api/logout", { body: {} });
+  stopCamera(); nextPatient(false); show("login"); $("token").focus();
+});
 
-// ---------- tabs ----------
-for (const t of document.querySelectorAll(".tab")) {
-  t.addEventListener("click", () => {
-    for (const o of document.querySelectorAll(".tab")) o.classList.toggle("active", o === t);
-    for (const p of document.querySelectorAll(".tabpane")) p.classList.toggle("hidden", p.id !== `tab-${t.dataset.tab}`);
-    if (t.dataset.tab === "scan") startCamera(); else stopCamera();
-    if (t.dataset.tab === "doctor") loadDoctor();
+// ---------- tabs (WAI-ARIA tabs: roving tabindex, arrow keys, Home/End) ----------
+const tabs = [...document.querySelectorAll(".tab")];
+function selectTab(name, focus) {
+  for (const t of tabs) {
+    const on = t.dataset.tab === name;
+    t.setAttribute("aria-selected", String(on));
+    t.tabIndex = on ? 0 : -1;
+    t.classList.toggle("active", on);
+    if (on && focus) t.focus();
+  }
+  for (const p of document.querySelectorAll(".tabpane")) p.classList.toggle("hidden", p.id !== `tab-${name}`);
+  if (name === "scan") startCamera(); else stopCamera();
+  if (name === "doctor") loadDoctor();
+}
+for (const t of tabs) {
+  t.addEventListener("click", () => selectTab(t.dataset.tab, false));
+  t.addEventListener("keydown", (e) => {
+    const i = tabs.indexOf(t);
+    let n = null;
+    if (e.key === "ArrowRight") n = (i + 1) % tabs.length;
+    else if (e.key === "ArrowLeft") n = (i - 1 + tabs.length) % tabs.length;
+    else if (e.key === "Home") n = 0;
+    else if (e.key === "End") n = tabs.length - 1;
+    if (n === null) return;
+    e.preventDefault();
+    selectTab(tabs[n].dataset.tab, true);
   });
 }
 
@@ -165,7 +223,9 @@ async function scanLoop() {
 
 async function found(text, source) {
   const now = performance.now();
-  if (text === state.last && now - state.lastAt < 8000) return;
+  // The camera sees the same QR many times a second: it is checked once (checking it redeems
+  // it at the hospitals) until "Next patient", another QR, or an explicit paste or photo.
+  if (text === state.last && source === "camera") return;
   state.last = text; state.lastAt = now;
   if (timing.decoded === null) timing.decoded = now;
   $("cam-status").textContent = source === "camera" ? "QR read from camera" : `Checked: ${source}`;
@@ -175,136 +235,404 @@ async function found(text, source) {
 $("photo").addEventListener("change", async (e) => {
   const f = e.target.files[0];
   if (!f) return;
+  const seq = clearPatient();
   setVerdict("pending", "Reading the photo…");
   try {
     const bmp = await createImageBitmap(f);
     const d = await decoder();
     const texts = await d.decode(bmp);
-    if (!texts.length) { setVerdict("bad", "No QR code could be read in this photo. Try a sharper, closer picture.", "no_qr"); return; }
+    if (seq !== state.seq) return;
+    if (!texts.length) { finalVerdict("bad", "No QR code found", "No QR code could be read in this photo. Try a sharper, closer picture.", { code: "no_qr" }); return; }
     state.last = "";
     await found(texts[0].trim(), "photo");
   } catch (err) {
-    setVerdict("bad", `This file cannot be read as a picture (${err.message || err}).`, "unreadable");
+    finalVerdict("bad", "Unreadable photo", `This file cannot be read as a picture (${err.message || err}).`, { code: "unreadable" });
   } finally { e.target.value = ""; }
 });
 
 $("paste-check").addEventListener("click", () => { state.last = ""; const t = $("paste").value.trim(); if (t) found(t, "pasted text"); });
 
 // ---------- grant ----------
-function setVerdict(kind, text, code) {
+function setVerdict(kind, headline, text, { code = "", status = "" } = {}) {
   const v = $("verdict");
   v.className = `verdict ${kind}`;
-  v.textContent = text;
-  v.dataset.code = code || "";
+  $("verdict-headline").textContent = headline;
+  $("verdict-text").textContent = text || "";
+  v.dataset.code = code;
+  v.dataset.status = status;
+}
+
+// A final verdict: shown, scrolled into view and announced to screen readers.
+function finalVerdict(kind, headline, text, opts = {}) {
+  setVerdict(kind, headline, text, opts);
+  timing.verdict = performance.now();
+  $("next-patient").classList.remove("hidden");
+  $("verdict-card").scrollIntoView({ block: "start", behavior: "auto" });
+  const who = state.result && state.result.patient ? ` Patient: ${$("who-name").textContent}, ${$("who-facts").textContent}.` : "";
+  announce(`${headline}. ${text || ""}${who}`);
+}
+
+function checks(items) {
+  $("checks").replaceChildren(...items.map(([cls, text]) => el("li", { class: cls }, text)));
 }
 
 function dl(rows) {
   const d = $("verdict-details");
   d.replaceChildren();
   for (const [k, v] of rows) if (v) d.append(el("dt", {}, k), el("dd", {}, v));
+  $("grant-details").classList.toggle("hidden", !rows.some(([, v]) => v));
+}
+
+// Forgets the previous grant entirely (a new scan, a failed one, "Next patient"). Returns the
+// new sequence number: answers to an older scan are ignored.
+function clearPatient() {
+  state.seq += 1;
+  state.grant = null; state.result = null; state.pages = {};
+  setVerdict("empty", "Show the patient's grant QR to the camera.", "");
+  for (const id of ["who-name", "who-facts", "who-id", "who-source"]) $(id).textContent = "";
+  $("who").classList.add("hidden");
+  $("checks").replaceChildren();
+  $("verdict-warnings").replaceChildren();
+  dl([]);
+  $("grant-details").open = false;
+  for (const id of ["load-records", "go-write", "passcode-form", "write", "records"]) $(id).classList.add("hidden");
+  $("records").replaceChildren();
+  $("write-form").reset();
+  $("write-result").textContent = "";
+  $("passcode").value = "";
+  return state.seq;
+}
+
+function nextPatient(focus = true) {
+  clearPatient();
+  state.last = ""; state.lastAt = 0;
+  $("paste").value = "";
+  $("paste-box").open = false;
+  $("next-patient").classList.add("hidden");
+  $("cam-status").textContent = state.stream ? "Hold the QR code inside the frame" : "Camera off: start it, upload a photo or paste the text";
+  announce("Ready for the next patient.");
+  if (focus) { window.scrollTo(0, 0); $("scan-card").focus(); }
+}
+$("next-patient").addEventListener("click", () => nextPatient(true));
+
+function grantRows(g) {
+  return [
+    ["Shared with", g.audience],
+    ["Records", g.scopes.join(", ") + (g.record_ids.length ? ` + ${g.record_ids.length} named` : "")],
+    ["May add", g.write ? "a prescription or note" : "nothing (read only)"],
+    ["Purpose", g.purpose],
+    ["Valid", `${time(g.not_before)} – ${time(g.expires)}`],
+    ["From", g.peers.map((p) => p.hospital || p.peer).join(", ")],
+    ["Uses", g.use_limit ? String(g.use_limit) : "unlimited until expiry"],
+  ];
 }
 
 async function checkGrant(text) {
-  setVerdict("pending", "Checking…");
-  $("records").classList.add("hidden");
-  $("write").classList.add("hidden");
-  $("load-records").classList.add("hidden");
-  dl([]);
+  const seq = clearPatient();
+  setVerdict("pending", "Checking the grant…", "");
   const r = await api("/api/grant/check", { body: { grant: text } });
-  timing.verdict = performance.now();
+  if (seq !== state.seq) return;
   if (!r.ok) {
-    setVerdict("bad", `Not a grant: ${r.data.detail}`, r.data.code);
-    state.grant = null;
+    finalVerdict("bad", "Not a grant", r.data.detail, { code: r.data.code });
     return;
   }
   const v = r.data;
-  state.grant = text; state.verdict = v;
-  setVerdict(v.accepted ? "ok" : "bad", v.summary, v.code);
-  const g = v.grant;
-  if (g) {
-    dl([
-      ["Patient", v.patient && (v.patient.health_id || `key ${v.patient.key.slice(0, 12)}…`)],
-      ["Shared with", g.audience],
-      ["Records", g.scopes.join(", ") + (g.record_ids.length ? ` + ${g.record_ids.length} named` : "")],
-      ["May add", g.write ? "a prescription or note" : "nothing (read only)"],
-      ["Purpose", g.purpose],
-      ["Valid", `${time(g.not_before)} – ${time(g.expires)}`],
-      ["From", g.peers.map((p) => p.hospital || p.peer).join(", ")],
-      ["Uses", g.use_limit ? String(g.use_limit) : "unlimited until expiry"],
-    ]);
+  if (v.grant) dl(grantRows(v.grant));
+  for (const w of v.warnings || []) $("verdict-warnings").append(el("p", { class: "warn-note" }, w));
+  if (!v.accepted) {
+    finalVerdict("bad", "Not valid", v.summary, { code: v.code, status: "refused" });
+    return;
   }
-  for (const w of v.warnings || []) $("verdict-details").after(el("p", { class: "warn" }, w));
-  if (v.accepted) {
-    $("load-records").classList.remove("hidden");
-    if (g && g.write) $("write").classList.remove("hidden");
+  state.grant = text;
+  const hospitals = v.grant.peers.map((p) => p.hospital || p.peer).join(", ");
+  checks([["pass", "The patient's signature is valid, and the grant is for this clinic, now."],
+          ["wait", `Checking with ${hospitals} that it was not revoked…`]]);
+  if (v.grant.audience_kind === "bearer") {
+    setVerdict("warn", "Passcode needed", "A one-time grant: enter the patient's passcode to check it with the hospital.", { code: v.code, status: "passcode" });
+    $("passcode-form").classList.remove("hidden");
+    $("passcode").focus();
+    return;
   }
+  setVerdict("pending", "Signature valid", `Checking revocation with ${hospitals}…`, { code: v.code, status: "checking" });
+  await redeem(seq, v, null);
 }
 
-$("load-records").addEventListener("click", async () => {
+$("passcode-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
   if (!state.grant) return;
-  const box = $("records");
-  box.classList.remove("hidden");
-  box.replaceChildren(el("div", { class: "card" }, el("p", { class: "muted" }, "Fetching and verifying records from the hospitals…")));
-  const r = await api("/api/grant/records", { body: { grant: state.grant } });
-  if (!r.ok) { box.replaceChildren(el("div", { class: "card" }, el("p", { class: "error" }, r.data.detail))); return; }
-  renderRecords(r.data.records);
+  const seq = state.seq;
+  const r = await api("/api/grant/check", { body: { grant: state.grant } });
+  if (seq !== state.seq || !r.ok) return;
+  $("passcode-form").classList.add("hidden");
+  await redeem(seq, r.data, $("passcode").value.trim());
 });
 
-function table(headers, rows) {
-  return el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", {}, h)))),
-    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c) => el("td", {}, c))))));
+const STATUS = {
+  valid: ["ok", "Valid"],
+  revoked: ["bad", "Revoked"],
+  refused: ["bad", "Refused by the hospital"],
+  unchecked: ["warn", "Revocation not checked"],
+  unidentified: ["warn", "Patient not identified"],
+};
+
+// What was shared, in words, without the patient's key (the name is shown above it).
+function sharedWords(g) {
+  const list = g.scopes.concat(g.record_ids.length ? [`${g.record_ids.length} named record(s)`] : []);
+  const what = list.length > 1 ? `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}` : (list[0] || "no records");
+  const from = g.peers.map((p) => p.hospital || p.peer).join(", ");
+  return `${what[0].toUpperCase()}${what.slice(1)} shared with this clinic for ${g.purpose} until ${time(g.expires)}, from ${from}.${g.write ? " The doctor may add a prescription." : ""}`;
 }
+
+async function redeem(seq, v, passcode) {
+  const body = { grant: state.grant };
+  if (passcode) body.passcode = passcode;
+  const r = await api("/api/grant/records", { body });
+  if (seq !== state.seq) return;
+  if (r.status === 0 || r.status >= 500) {
+    checks([["pass", "The patient's signature is valid."], ["unknown", `Revocation could not be checked: ${r.data.detail}`]]);
+    finalVerdict("warn", "Revocation not checked", "The clinic node could not ask the hospitals. Try again.", { code: r.data.code || "error", status: "error" });
+    return;
+  }
+  if (!r.ok) {
+    checks([["pass", "The patient's signature is valid."], ["unknown", r.data.detail]]);
+    finalVerdict("bad", "Not valid", r.data.detail, { code: r.data.code || "error", status: "refused" });
+    return;
+  }
+  const out = r.data;
+  state.result = out;
+  const p = out.patient;
+  const rev = out.revocation;
+  const items = [["pass", "The patient's signature is valid, and the grant is for this clinic, now."]];
+  items.push([rev.state === "not_revoked" ? "pass" : rev.state === "unchecked" ? "unknown" : "fail", rev.words]);
+  if (p) {
+    $("who-name").textContent = p.name || "Name not given";
+    $("who-facts").textContent = birthWords(p);
+    $("who-id").textContent = p.health_id ? `Health ID ${p.health_id}` : "";
+    $("who-source").textContent = `As ${p.hospital} signed it in the patient's records. Check that this is the person in front of you.`;
+    $("who").classList.remove("hidden");
+    items.push(["pass", `The patient is named by a record ${p.hospital} signed.`]);
+  } else if (rev.state === "not_revoked") {
+    items.push(["unknown", "No record signed by a hospital names the patient (nothing was shared, or nothing found): check their identity another way."]);
+  }
+  checks(items);
+  for (const w of out.records.warnings || []) $("verdict-warnings").append(el("p", { class: "warn-note" }, w));
+  for (const f of out.records.failures || []) {
+    // Revoked, unreachable and unconfigured peers are in the checks above already.
+    if (f.peer_code === "revoked" || f.code === "unreachable" || f.code === "no_address") continue;
+    $("verdict-warnings").append(el("p", { class: "warn-note" }, `${f.hospital || f.peer}: ${f.message}${f.peer_code ? ` (${f.peer_code})` : ""}`));
+  }
+  const [kind, headline] = STATUS[out.status] || ["bad", "Not valid"];
+  const n = out.records.timeline.length;
+  const usable = out.status === "valid" || out.status === "unchecked" || out.status === "unidentified";
+  if (usable && n) {
+    $("load-records").textContent = `Show records (${n})`;
+    $("load-records").classList.remove("hidden");
+  }
+  if (out.status === "valid" && v.grant && v.grant.write) { $("go-write").classList.remove("hidden"); $("write").classList.remove("hidden"); }
+  const text = {
+    valid: sharedWords(v.grant),
+    unchecked: "Not every hospital could be asked whether the patient withdrew this grant (see below). Ask the patient, or try again when the hospital can be reached.",
+    unidentified: "Not revoked, but no record signed by a hospital names the patient: check their identity another way.",
+    revoked: "The patient withdrew this grant. Do not use it; ask the patient to share again if they wish.",
+    refused: "The hospital would not release records under this grant (the reason is below).",
+  }[out.status] || rev.words;
+  finalVerdict(kind, headline, text, { code: v.code, status: out.status });
+}
+
+$("load-records").addEventListener("click", () => {
+  if (!state.result) return;
+  $("load-records").classList.add("hidden");
+  renderRecords(state.result.records);
+  $("records").classList.remove("hidden");
+  $("records-card").focus();
+});
+$("go-write").addEventListener("click", () => { $("write").scrollIntoView({ block: "start" }); $("w-med").focus(); });
+
+// ---------- records: by kind or by visit, paginated; lab results with dates and trends ----------
+function pager(key, total, redraw) {
+  const pages = Math.max(1, Math.ceil(total / PAGE));
+  const page = Math.min(state.pages[key] || 0, pages - 1);
+  if (pages === 1) return { page, nav: null };
+  const go = (p) => { state.pages[key] = p; redraw(); };
+  const nav = el("nav", { class: "pager", "aria-label": `${key} pages` },
+    el("button", { type: "button", disabled: page === 0, "data-pager": "prev" }, "Previous"),
+    el("span", {}, `Page ${page + 1} of ${pages} · ${total} in all`),
+    el("button", { type: "button", disabled: page >= pages - 1, "data-pager": "next" }, "Next"));
+  nav.querySelector("[data-pager=prev]").addEventListener("click", () => go(page - 1));
+  nav.querySelector("[data-pager=next]").addEventListener("click", () => go(page + 1));
+  return { page, nav };
+}
+
+function table(headers, rows) {
+  return el("table", { class: "stack" }, el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) => el("td", { "data-label": headers[i] }, c))))));
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function spark(values) {
+  const w = 64, h = 20, min = Math.min(...values), max = Math.max(...values);
+  const x = (i) => (values.length === 1 ? w / 2 : 2 + (i * (w - 4)) / (values.length - 1));
+  const y = (v) => (max === min ? h / 2 : h - 2 - ((v - min) * (h - 4)) / (max - min));
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("width", w); svg.setAttribute("height", h); svg.setAttribute("aria-hidden", "true");
+  const line = document.createElementNS(SVG, "polyline");
+  line.setAttribute("class", "spark");
+  line.setAttribute("points", values.map((v, i) => `${x(i)},${y(v)}`).join(" "));
+  const dot = document.createElementNS(SVG, "circle");
+  dot.setAttribute("class", "dot"); dot.setAttribute("r", "2.5");
+  dot.setAttribute("cx", x(values.length - 1)); dot.setAttribute("cy", y(values[values.length - 1]));
+  svg.append(line, dot);
+  return svg;
+}
+
+// For each lab result, the same test's earlier values (oldest first) up to and including it.
+function labSeries(labs) {
+  const byKey = new Map();
+  for (const [i, o] of labs.entries()) {
+    const d = fhirDay(o.date, o.issued_at);
+    o._day = d;
+    o._i = i;
+    if (!byKey.has(o.key)) byKey.set(o.key, []);
+    byKey.get(o.key).push(o);
+  }
+  // Oldest first; results of one day in the order they came.
+  for (const list of byKey.values()) list.sort((a, b) => a._day.t - b._day.t || a._i - b._i);
+  return byKey;
+}
+
+function trendCell(o, series) {
+  const list = series.get(o.key) || [];
+  const upto = list.slice(0, list.indexOf(o) + 1).filter((x) => typeof x.number === "number");
+  if (typeof o.number !== "number" || upto.length < 2) return "first result";
+  const prev = upto[upto.length - 2];
+  const diff = o.number - prev.number;
+  const arrow = diff > 0 ? "↑ up" : diff < 0 ? "↓ down" : "→ same";
+  return el("span", { class: "trend" }, spark(upto.slice(-8).map((x) => x.number)),
+    `${arrow} from ${prev.number} (${prev._day.text})`);
+}
+
+const KINDS = [
+  ["medications", "Medications"], ["lab_results", "Lab results"], ["diagnoses", "Diagnoses"], ["immunizations", "Vaccinations"],
+];
 
 function renderRecords(rec) {
   const box = $("records");
-  const card = el("div", { class: "card", id: "records-card" });
-  card.append(el("h2", {}, `Records${rec.patient_name ? ` of ${rec.patient_name}` : ""}`));
-  for (const f of rec.failures) {
-    card.append(el("p", { class: "warn" }, `${f.hospital || f.peer}: ${f.message}${f.peer_code ? ` (${f.peer_code})` : ""}`));
-  }
-  if (rec.medications.length) {
-    card.append(el("h3", {}, "Medications"));
-    card.append(table(["Medicine", "Dosage", "Status", "Hospital"], rec.medications.map((m) => [m.medication, m.dosage || "", m.status || "", m.hospital])));
-  }
-  if (rec.lab_results.length) {
-    card.append(el("h3", {}, "Lab results"));
-    card.append(table(["Test", "Result", "Range", "Flag"], rec.lab_results.map((o) => [o.name, o.value, o.range || "", o.flag ? el("span", { class: `flag ${o.flag}` }, o.flag) : ""])));
-  }
-  if (rec.diagnoses.length) {
-    card.append(el("h3", {}, "Diagnoses"));
-    card.append(table(["Diagnosis", "Code", "Hospital"], rec.diagnoses.map((d) => [d.diagnosis, d.code || "", d.hospital])));
-  }
-  if (rec.immunizations.length) {
-    card.append(el("h3", {}, "Immunizations"));
-    card.append(table(["Vaccine", "Date"], rec.immunizations.map((i) => [i.vaccine, i.date || ""])));
-  }
-  card.append(el("h3", {}, "Timeline"));
-  if (!rec.timeline.length) card.append(el("p", { class: "muted" }, "No records were shown."));
-  card.append(el("ul", { class: "timeline" }, rec.timeline.map((t) => el("li", {},
-    el("div", { class: "when" }, `${time(t.issued_at)} · ${t.hospital}`),
-    el("div", {}, `${t.kind.replace("_", " ")}: ${t.items.map((i) => i.text).filter(Boolean).join(", ")}`, t.verified ? el("span", { class: "badge", title: "Signature and log inclusion verified" }, "verified") : null, t.quorum > 0 ? (t.cosignatures >= t.quorum ? el("span", { class: "badge", title: `Its log checkpoint carries ${t.cosignatures} witness cosignature(s); ${t.quorum} required` }, "witnessed") : el("span", { class: "badge warn", title: `${t.cosignatures} of ${t.quorum} witness cosignatures so far: the hospital has signed it, independent witnesses have not yet` }, "not yet witnessed")) : null)))));
+  const card = el("section", { class: "card", id: "records-card", tabindex: "-1", "aria-labelledby": "records-title" });
+  const draw = () => {
+    const seg = el("div", { class: "seg", role: "group", "aria-label": "Group records" },
+      el("button", { type: "button", "aria-pressed": String(state.view === "kind"), "data-view": "kind" }, "By kind"),
+      el("button", { type: "button", "aria-pressed": String(state.view === "visit"), "data-view": "visit" }, "By visit"));
+    for (const b of seg.querySelectorAll("button")) b.addEventListener("click", () => { state.view = b.dataset.view; draw(); card.querySelector(`[data-view=${state.view}]`).focus(); });
+    const who = state.result && state.result.patient && state.result.patient.name;
+    card.replaceChildren(el("div", { class: "records-head" },
+      el("h2", { id: "records-title" }, `Records${who ? ` of ${who}` : ""}`), seg));
+    for (const f of rec.failures) {
+      card.append(el("p", { class: "warn-note" }, `${f.hospital || f.peer}: ${f.message}${f.peer_code ? ` (${f.peer_code})` : ""}`));
+    }
+    if (!rec.timeline.length) { card.append(el("p", { class: "muted" }, "No records were shared.")); return; }
+    if (state.view === "kind") drawKinds(card, rec, draw); else drawVisits(card, rec, draw);
+  };
+  draw();
   box.replaceChildren(card);
+}
+
+function drawKinds(card, rec, redraw) {
+  const nav = el("nav", { class: "kind-nav", "aria-label": "Kinds of record" });
+  card.append(nav);
+  const sorted = (list) => [...list].sort((a, b) => (b.issued_at || 0) - (a.issued_at || 0));
+  for (const [key, title] of KINDS) {
+    if (key === "lab_results") labSeries(rec.lab_results);
+    const list = key === "lab_results" ? [...rec.lab_results].sort((a, b) => b._day.t - a._day.t || b._i - a._i) : sorted(rec[key] || []);
+    if (!list.length) continue;
+    nav.append(el("a", { href: `#kind-${key}` }, `${title} (${list.length})`));
+    card.append(el("h3", { id: `kind-${key}`, tabindex: "-1" }, `${title} (${list.length})`));
+    const { page, nav: pnav } = pager(title, list.length, redraw);
+    const rows = list.slice(page * PAGE, (page + 1) * PAGE);
+    if (key === "medications") {
+      card.append(table(["Date", "Medicine", "Dosage", "Status", "Hospital"], rows.map((m) => [fhirDay(m.date, m.issued_at).text, m.medication, m.dosage || "", m.status || "", m.hospital])));
+    } else if (key === "lab_results") {
+      const series = labSeries(rec.lab_results);
+      card.append(table(["Date", "Test", "Result", "Range", "Flag", "Trend"], rows.map((o) => [
+        o._day.text, o.name, el("span", { class: "num" }, o.value), o.range || "",
+        o.flag ? el("span", { class: `flag ${o.flag}` }, o.flag) : "", trendCell(o, series)])));
+    } else if (key === "diagnoses") {
+      card.append(table(["Date", "Diagnosis", "Code", "Hospital"], rows.map((d) => [fhirDay(d.date, d.issued_at).text, d.diagnosis, d.code || "", d.hospital])));
+    } else {
+      card.append(table(["Date", "Vaccine", "Hospital"], rows.map((i) => [fhirDay(i.date, i.issued_at).text, i.vaccine, i.hospital])));
+    }
+    if (pnav) card.append(pnav);
+  }
+}
+
+function kindWords(kind) {
+  const w = { lab_report: "Lab report", prescription: "Prescription", diagnosis: "Diagnosis", immunization: "Vaccination", encounter: "Visit", payment: "Payment", note: "Note" }[kind];
+  return w || String(kind).replace(/_/g, " ");
+}
+
+function drawVisits(card, rec, redraw) {
+  // A visit: one hospital on one day. The timeline (newest first) is paginated by record, so a
+  // long visit continues on the next page under the same heading.
+  const { page, nav } = pager("Records", rec.timeline.length, redraw);
+  const visits = [];
+  for (const t of rec.timeline.slice(page * PAGE, (page + 1) * PAGE)) {
+    const k = `${t.hospital}|${dayKey(t.issued_at)}`;
+    const last = visits[visits.length - 1];
+    if (last && last.key === k) last.records.push(t);
+    else visits.push({ key: k, hospital: t.hospital, at: t.issued_at, records: [t] });
+  }
+  for (const v of visits) {
+    card.append(el("div", { class: "visit" },
+      el("h4", {}, `${day(v.at)} · ${v.hospital}`),
+      el("ul", {}, v.records.map((t) => el("li", {},
+        `${hhmm(t.issued_at)} · ${kindWords(t.kind)}: ${t.items.map((i) => i.text).filter(Boolean).join(", ")}`,
+        t.verified ? el("span", { class: "badge", title: "Signature and log inclusion verified" }, "verified") : null,
+        t.quorum > 0 ? (t.cosignatures >= t.quorum ? el("span", { class: "badge", title: `Its log checkpoint carries ${t.cosignatures} witness cosignature(s); ${t.quorum} required` }, "witnessed") : el("span", { class: "badge warn", title: `${t.cosignatures} of ${t.quorum} witness cosignatures so far` }, "not yet witnessed")) : null)))));
+  }
+  if (nav) card.append(nav);
 }
 
 $("write-form").addEventListener("submit", async (e) => {
   e.preventDefault();
+  if (!state.grant) return;
+  const med = $("w-med").value.trim(), dose = $("w-dose").value.trim();
   const res = [{ resourceType: "MedicationRequest", status: "active", intent: "order",
-    medicationCodeableConcept: { text: $("w-med").value.trim() }, dosageInstruction: [{ text: $("w-dose").value.trim() }] }];
+    medicationCodeableConcept: { text: med }, dosageInstruction: [{ text: dose }] }];
   const r = await api("/api/grant/write", { body: { grant: state.grant, kind: "prescription", resources: res } });
-  $("write-result").textContent = r.ok ? "Prescription added and logged at the hospital." : `Not added: ${r.data.detail}`;
+  $("write-result").textContent = r.ok ? `Prescription added and logged at the hospital: ${med}, ${dose}.` : `Not added: ${r.data.detail}`;
   $("write-result").className = r.ok ? "" : "error";
+  if (r.ok) { $("write-form").reset(); $("w-med").focus(); }
 });
 
-// ---------- document check ----------
+// ---------- document check: a human result ----------
 async function checkDocument(raw, type) {
   const out = $("doc-result");
   out.replaceChildren(el("p", { class: "muted" }, "Checking…"));
   const r = await api("/api/document/check", { raw, type });
-  if (!r.ok) { out.replaceChildren(el("p", { class: "error", "data-code": r.data.code }, r.data.detail)); return; }
-  const valid = r.data.report.valid;
-  out.replaceChildren(
-    el("div", { class: `verdict ${valid ? "ok" : "bad"}`, "data-valid": String(valid) }, valid ? "Valid: issued by a trusted issuer and unaltered." : "Not valid: see the details below."),
-    el("pre", { class: "report" }, r.data.text));
+  if (!r.ok) { out.replaceChildren(el("p", { class: "error", "data-code": r.data.code || "" }, r.data.detail)); return; }
+  const v = r.data.view;
+  const parts = [el("div", { class: `verdict ${v.valid ? "ok" : "bad"}`, "data-valid": String(v.valid) },
+    el("p", { class: "headline" }, v.valid ? "Valid" : "Not valid"), el("p", { class: "verdict-text" }, v.headline))];
+  if (v.patient) {
+    parts.push(el("div", { class: "who" },
+      el("p", { class: "who-name" }, v.patient.name || "Name not given"),
+      el("p", { class: "who-facts" }, birthWords(v.patient)),
+      v.patient.health_id ? el("p", { class: "who-id" }, `Health ID ${v.patient.health_id}`) : null,
+      el("p", { class: "who-source small" }, `As ${v.patient.hospital} signed it.`)));
+  }
+  if (v.exported) parts.push(el("p", { class: "muted" }, `Exported by the patient's wallet on ${time(v.exported)}.`));
+  for (const c of v.records) {
+    parts.push(el("div", { class: "doc-card" },
+      el("h4", {}, `${c.kind}${c.issuer ? ` from ${c.issuer}` : ""}`, c.valid ? el("span", { class: "badge" }, "valid") : el("span", { class: "badge warn" }, "not valid")),
+      c.issued_at ? el("p", { class: "when" }, `Issued ${time(c.issued_at)}`) : null,
+      c.shared && c.shared.length ? el("p", { class: "when" }, `Shared ${c.shared.map(time).join("; ")}`) : null,
+      c.witnessed === false ? el("p", { class: "warn-note" }, "Not yet witnessed: only the hospital vouches for its log so far.") : null,
+      c.lines.length ? el("ul", {}, c.lines.map((l) => el("li", {}, l))) : null,
+      c.problems.length ? el("ul", { class: "error" }, c.problems.map((p) => el("li", {}, p))) : null));
+  }
+  if (v.details.length) parts.push(el("ul", { class: "doc-card" }, v.details.map((d) => el("li", {}, d))));
+  parts.push(el("details", {}, el("summary", {}, "Technical details"), el("pre", { class: "report" }, r.data.text)));
+  out.replaceChildren(...parts);
+  out.querySelector(".verdict").scrollIntoView({ block: "start" });
 }
 function docType(f) {
   if (/\.smart-health-card$/i.test(f.name)) return "application/smart-health-card";
