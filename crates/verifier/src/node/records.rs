@@ -503,29 +503,10 @@ fn quantity(q: &Value) -> Option<(f64, String)> {
     ))
 }
 
-/// A UCUM unit as people write it (`10*3/uL` → `×10³/µL`). A stopgap with the same symbols as
-/// the shared UCUM table of `spondon-core` (`shc::units::symbol`), which replaces it.
+/// A UCUM unit as people write it (`10*3/uL` → `×10³/µL`), from the one UCUM table of
+/// `spondon-core` (`shc::units`); units it does not know are shown as written.
 pub fn unit_display(unit: &str) -> String {
-    let u = unit.trim();
-    match u {
-        "Cel" => return "°C".into(),
-        "mm[Hg]" => return "mmHg".into(),
-        "[IU]/L" => return "IU/L".into(),
-        "10*9/L" => return "×10³/µL".into(),
-        "10*12/L" => return "×10⁶/µL".into(),
-        _ => {}
-    }
-    let mut out = u.to_owned();
-    for (from, to) in [
-        ("10*3", "×10³"),
-        ("10*6", "×10⁶"),
-        ("/uL", "/µL"),
-        ("umol", "µmol"),
-        ("ug", "µg"),
-    ] {
-        out = out.replace(from, to);
-    }
-    out
+    spondon_core::shc::units::symbol(unit).into_owned()
 }
 
 /// A record's kind in words (`prescription`, `lab report`, …) and one line per clinical
