@@ -112,6 +112,9 @@ pub const ROUTES: &[RouteDoc] = &[
     RouteDoc { method: "post", path: "/api/document/check", summary: "Verify a .smart-health-card file, JWS, shc:/ text, Spondon token or QR photo (raw body)", auth: true, body: Some("application/octet-stream, text/plain, application/json, image/png, image/jpeg, application/pdf") },
     RouteDoc { method: "get", path: "/api/doctor-credential", summary: "The doctor credential of this node's key, text and QR (SVG)", auth: true, body: None },
     RouteDoc { method: "get", path: "/api/receipts", summary: "The latest access receipts (no health data)", auth: true, body: None },
+    RouteDoc { method: "get", path: "/healthz", summary: "Liveness: the process answers (text)", auth: false, body: None },
+    RouteDoc { method: "get", path: "/readyz", summary: "Readiness: the database answers and the trust list has not expired (text)", auth: false, body: None },
+    RouteDoc { method: "get", path: "/metrics", summary: "Prometheus metrics: requests and latency by route, trust list and revocation-list freshness, database pool", auth: false, body: None },
 ];
 
 /// The OpenAPI 3.1 document.
@@ -174,6 +177,9 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/api/document/check", post(document_check))
         .route("/api/doctor-credential", get(doctor_credential))
         .route("/api/receipts", get(receipts))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .method_not_allowed_fallback(|| async {
             Problem::new(
@@ -182,7 +188,66 @@ pub fn router(node: Arc<Node>) -> Router {
                 "method not allowed on this route",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(node.clone(), track))
         .with_state(node)
+}
+
+/// Counts every request and its latency for `/metrics`.
+async fn track(
+    State(node): State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = crate::node::metrics::route_label(req.uri().path());
+    let resp = next.run(req).await;
+    node.metrics
+        .observe(&method, route, resp.status().as_u16(), started);
+    resp
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+async fn healthz() -> Response {
+    text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into())
+}
+
+async fn readyz(State(node): State<AppState>) -> Result<Response, Problem> {
+    if let Err(e) = node.db.ping().await {
+        tracing::warn!(error = %e, "readiness: the database does not answer");
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the database does not answer",
+        ));
+    }
+    if node.trust().list.expires.seconds() <= NumericDate::now().seconds() {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the trust list has expired: refresh it from the health authority",
+        ));
+    }
+    Ok(text(
+        StatusCode::OK,
+        "text/plain; charset=utf-8",
+        "ready\n".into(),
+    ))
+}
+
+async fn metrics(State(node): State<AppState>) -> Response {
+    let body = node.metrics.render(&node);
+    text(
+        StatusCode::OK,
+        "text/plain; version=0.0.4; charset=utf-8",
+        body,
+    )
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {

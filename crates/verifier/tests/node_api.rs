@@ -406,6 +406,25 @@ async fn matrix(database_url: Option<&str>) {
     assert_eq!((r.status, r.code().as_str()), (404, "not_found"));
     let r = n.get("/api/grant/check").await;
     assert_eq!((r.status, r.code().as_str()), (405, "method_not_allowed"));
+    // Health, readiness and metrics: requests by route, never a concrete identifier.
+    let r = n.get("/healthz").await;
+    assert_eq!((r.status, r.text().as_str()), (200, "ok\n"));
+    let r = n.get("/readyz").await;
+    assert_eq!((r.status, r.text().as_str()), (200, "ready\n"));
+    let r = n.get("/metrics").await;
+    assert_eq!(r.status, 200);
+    let m = r.text();
+    for line in [
+        "spondon_verifier_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1",
+        "spondon_verifier_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1",
+        "spondon_verifier_http_requests_total{method=\"POST\",route=\"/api/document/check\",status=\"200\"}",
+        "spondon_verifier_trust_list_sequence ",
+        "# TYPE spondon_verifier_http_request_duration_seconds histogram",
+        "spondon_verifier_db_pool_connections{state=\"idle\"}",
+    ] {
+        assert!(m.contains(line), "{line} missing:\n{m}");
+    }
+    assert!(!m.contains("/api/nope"), "a concrete path became a label");
     // OpenAPI lists every route.
     let o = n.get("/openapi.json").await.json();
     for p in [
@@ -414,6 +433,9 @@ async fn matrix(database_url: Option<&str>) {
         "/api/grant/write",
         "/api/document/check",
         "/api/status",
+        "/healthz",
+        "/readyz",
+        "/metrics",
     ] {
         assert!(o["paths"][p].is_object(), "{p} missing");
     }

@@ -60,6 +60,14 @@ pub struct Receipt {
 }
 
 impl Db {
+    /// A `SELECT 1` round trip (readiness).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Db::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
+            Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
+        }
+    }
+
     /// Connects (creating an SQLite file if missing) and runs the migrations.
     pub async fn open(url: &str) -> Result<Db, NodeError> {
         let db = if url.starts_with("sqlite:") {

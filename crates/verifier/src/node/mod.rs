@@ -4,6 +4,7 @@ pub mod config;
 pub mod db;
 pub mod grant;
 pub mod http_client;
+pub mod metrics;
 pub mod records;
 pub mod refresh;
 pub mod state;

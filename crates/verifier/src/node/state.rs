@@ -61,6 +61,8 @@ pub struct Node {
     /// Token hash → (staff name, when it was last confirmed in the database).
     staff: RwLock<HashMap<[u8; 32], (String, i64)>>,
     credential: RwLock<Option<Arc<CredentialInfo>>>,
+    /// Request counts and freshness gauges for `/metrics`.
+    pub metrics: super::metrics::Metrics,
 }
 
 fn random_token(prefix: &str) -> Result<String, NodeError> {
@@ -212,6 +214,7 @@ impl Node {
             trust: RwLock::new(Arc::new(state)),
             staff: RwLock::new(staff),
             credential: RwLock::new(credential),
+            metrics: super::metrics::Metrics::new(),
         })
     }
 
