@@ -99,7 +99,14 @@ async fn grants_against_a_real_peer() {
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
-    let enrollment = r.json()["credential"].as_str().map(str::to_owned);
+    // The peer answers the enrollment credential as `enrollment_credential` (a helper reading
+    // another name got nothing, and the grant check below then ran without it unnoticed).
+    let enrollment = Some(
+        r.json()["enrollment_credential"]
+            .as_str()
+            .expect("the peer's enrollment answer carries enrollment_credential")
+            .to_owned(),
+    );
     for rec in [
         json!({"health_id": hid, "kind": "prescription", "doctor_bmdc": "A-40112", "resources": [{
             "resourceType": "MedicationRequest", "status": "active", "intent": "order",
@@ -149,6 +156,8 @@ async fn grants_against_a_real_peer() {
     }
     let v = n.post_json("/api/grant/check", &body).await.json();
     assert_eq!(v["code"], "ok", "{v}");
+    // The real peer's enrollment credential reaches the verdict: the Health ID it binds.
+    assert_eq!(v["patient"]["health_id"], json!(hid), "{v}");
     let r = n.post_json("/api/grant/records", &body).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let out = r.json();

@@ -202,7 +202,12 @@ pub async fn patient_with_records(peer: &PeerProc) -> (String, Es256KeyPair, Opt
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
-    let enrollment = r.json()["credential"].as_str().map(str::to_owned);
+    let enrollment = Some(
+        r.json()["enrollment_credential"]
+            .as_str()
+            .expect("the peer's enrollment answer carries enrollment_credential")
+            .to_owned(),
+    );
     for rec in [
         json!({"health_id": hid, "kind": "prescription", "doctor_bmdc": "A-40112", "resources": [{
             "resourceType": "MedicationRequest", "status": "active", "intent": "order",
