@@ -817,6 +817,10 @@ pub struct Receipt {
     pub records: Vec<ReceiptRecord>,
     /// Whether access was allowed.
     pub allowed: bool,
+    /// `true` when the doctor added a record under a write grant (the records are what was
+    /// added), `false` when records were read.
+    #[serde(default)]
+    pub wrote: bool,
     /// Why it was refused (the peer's code, e.g. `grant_revoked`).
     pub reason: Option<String>,
     /// Under which grant.

@@ -655,6 +655,7 @@ impl Wallet {
                     who,
                     records: recs,
                     allowed: v.allowed,
+                    wrote: v.wrote,
                     reason: v.reason,
                     grant_id: v.grant_id,
                     text: v.text,

@@ -45,10 +45,10 @@ pub fn what(lang: Lang, r: &Receipt) -> String {
 
 /// The whole sentence: "Dr. … viewed your CBC report at 14:05 on 5 December 2026".
 pub fn sentence(lang: Lang, r: &Receipt, offset_min: i32) -> String {
-    let key = if r.allowed {
-        K::ReceiptViewed
-    } else {
-        K::ReceiptRefused
+    let key = match (r.allowed, r.wrote) {
+        (true, true) => K::ReceiptAdded,
+        (true, false) => K::ReceiptViewed,
+        (false, _) => K::ReceiptRefused,
     };
     let main = fill(key.text(lang), &[&who(lang, &r.who), &what(lang, r)]);
     let when = fill(
@@ -152,6 +152,7 @@ mod tests {
                 title: Some("CBC report".into()),
             }],
             allowed: true,
+            wrote: false,
             reason: None,
             grant_id: Some("g1".into()),
             text: String::new(),
@@ -159,6 +160,14 @@ mod tests {
         assert_eq!(
             sentence(Lang::En, &r, 0),
             "Dr. Nasrin Akter (DMCH) viewed your CBC report at 14:05 on 5 December 2026"
+        );
+        let added = Receipt {
+            wrote: true,
+            ..r.clone()
+        };
+        assert_eq!(
+            sentence(Lang::En, &added, 0),
+            "Dr. Nasrin Akter (DMCH) added to your records: CBC report at 14:05 on 5 December 2026"
         );
         let bn = sentence(Lang::Bn, &r, 0);
         assert!(bn.contains("৫ ডিসেম্বর ২০২৬"), "{bn}");
