@@ -1508,9 +1508,7 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         emit(
             true,
-            &format!(
-                "spondon: internal error ({what}{at}); nothing was changed by the failed step; please report it"
-            ),
+            &format!("spondon: internal error ({what}{at}); please report it"),
         );
     }));
     let cli = Cli::parse();
