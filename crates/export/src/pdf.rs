@@ -243,6 +243,11 @@ impl Layout {
         let Some(code) = qr_code(text) else {
             return false;
         };
+        self.draw_qr(x, top, size, &code);
+        true
+    }
+
+    fn draw_qr(&mut self, x: f32, top: f32, size: f32, code: &QrCode) {
         let n = code.width();
         let colors = code.to_colors();
         let quiet = 4.0;
@@ -274,7 +279,6 @@ impl Layout {
             }
         }
         c.fill_nonzero();
-        true
     }
 }
 
@@ -286,9 +290,8 @@ fn qr_code(text: &str) -> Option<QrCode> {
 
 /// The printed size of a record's QR: [`QR_MODULE`] per module with the quiet zone, between
 /// [`QR_MIN`] and `max`.
-fn qr_size(text: &str, max: f32) -> Option<f32> {
-    let code = qr_code(text)?;
-    Some(((code.width() as f32 + 8.0) * QR_MODULE).clamp(QR_MIN, max))
+fn qr_size(code: &QrCode, max: f32) -> f32 {
+    ((code.width() as f32 + 8.0) * QR_MODULE).clamp(QR_MIN, max)
 }
 
 /// About how many lines a record's items take (for keeping a record with its QR).
@@ -750,15 +753,19 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
             .and_then(NumericDate::from_f64_floor)
             .map(render::date)
             .unwrap_or_else(|| card.nbf().to_string());
-        let qr_text = shc::encode_numeric(&record.jws).ok();
+        // Encoded once: choosing the mask is most of the drawing time.
+        let qr = shc::encode_numeric(&record.jws)
+            .ok()
+            .and_then(|t| qr_code(&t))
+            .map(|code| {
+                let size = qr_size(&code, cw * 0.7);
+                (code, size)
+            });
         let hospital = issuer_name(options, card.iss());
 
         // A record starts on a new page unless its heading and its QR fit (then its QR is not
         // cut from it).
-        let qr_h = qr_text
-            .as_deref()
-            .and_then(|t| qr_size(t, cw * 0.7))
-            .unwrap_or(0.0);
+        let qr_h = qr.as_ref().map_or(0.0, |(_, size)| *size);
         let text_h = 60.0 + 12.0 * meta_lines(&items);
         l.ensure((qr_h + text_h + 40.0).min(H - M - BOTTOM - 40.0));
         l.rule(l.y - 4.0, 0.8);
@@ -812,31 +819,27 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
         }
         // The QR below the record, large enough for a phone to read from paper, with what it
         // means beside it.
-        match qr_text
-            .as_deref()
-            .and_then(|t| Some((t, qr_size(t, cw * 0.7)?)))
-        {
-            Some((text, size)) => {
+        match qr {
+            Some((code, size)) => {
                 l.ensure(size + 14.0);
                 let top = l.y - 6.0;
-                if l.qr(M, top, size, text) {
-                    let x = M + size + 14.0;
-                    let w = cw - size - 14.0;
-                    let mut y = top - 12.0;
-                    for line in wrap(&l.ts, &format!("Record {number}"), true, 9.0, w) {
-                        l.text(x, y, &line, true, 9.0, Some(GREY));
-                        y -= 12.0;
-                    }
-                    let caption = format!(
-                        "This QR code is this record exactly as {hospital} signed it (a SMART Health Card). \
-                         Scan it with a SMART Health Card verifier app to see the record and check the signature."
-                    );
-                    for line in wrap(&l.ts, &caption, false, 8.0, w) {
-                        l.text(x, y, &line, false, 8.0, Some(GREY));
-                        y -= 10.5;
-                    }
-                    l.y = top - size;
+                l.draw_qr(M, top, size, &code);
+                let x = M + size + 14.0;
+                let w = cw - size - 14.0;
+                let mut y = top - 12.0;
+                for line in wrap(&l.ts, &format!("Record {number}"), true, 9.0, w) {
+                    l.text(x, y, &line, true, 9.0, Some(GREY));
+                    y -= 12.0;
                 }
+                let caption = format!(
+                    "This QR code is this record exactly as {hospital} signed it (a SMART Health Card). \
+                     Scan it with a SMART Health Card verifier app to see the record and check the signature."
+                );
+                for line in wrap(&l.ts, &caption, false, 8.0, w) {
+                    l.text(x, y, &line, false, 8.0, Some(GREY));
+                    y -= 10.5;
+                }
+                l.y = top - size;
             }
             None => {
                 l.y -= 6.0;
