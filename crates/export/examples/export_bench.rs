@@ -85,6 +85,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
         &PdfOptions::default(),
     )?;
     let drawn = start.elapsed();
+    // SPONDON_EXPORT_PDF_OUT=DIR keeps the parts' PDFs (to look at them).
+    if let Ok(dir) = std::env::var("SPONDON_EXPORT_PDF_OUT") {
+        for (k, part) in parts.iter().enumerate() {
+            std::fs::write(format!("{dir}/part{}.pdf", k + 1), &part.pdf)?;
+        }
+    }
     for part in &parts {
         assert!(verify_export(&part.export, &anchors, now).valid);
     }

@@ -813,6 +813,8 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
             if let Some(flag) = &item.flag {
                 l.colored_text(x_after + 8.0, l.y, &flag.to_uppercase(), 8.5, RED);
             }
+            // Room under the bold line for its descenders.
+            l.y -= 2.5;
             for d in &item.details {
                 l.paragraph(M + 70.0, cw - 70.0, d, false, 8.5, Some(GREY));
             }

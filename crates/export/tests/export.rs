@@ -630,7 +630,10 @@ async fn printed_qr_codes_scan_back_to_the_cards() {
         // budget (this test is about what prints, not about speed).
         let budget = std::time::Duration::from_secs(120);
         let cancel = spondon_core::qr::Cancel::new();
-        found.extend(spondon_core::qr::decode_image_within(&png, budget, &cancel).unwrap());
+        // The cover has no code; a code that does not read shows in the count below.
+        if let Ok(codes) = spondon_core::qr::decode_image_within(&png, budget, &cancel) {
+            found.extend(codes);
+        }
     }
     let mut expected: Vec<String> = export
         .records
