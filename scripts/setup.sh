@@ -7,7 +7,8 @@ set -euo pipefail
 # libdbus-1-dev: the Secret Service client in crates/keystore links libdbus;
 # chromium, chromium-driver, fonts-dejavu-core: the verifier page's browser tests (readable
 # screenshots);
-# poppler-utils: the export tests render the PDF with pdftoppm;
+# poppler-utils: the export tests render the PDF with pdftoppm; zbar-tools (zbarimg): they read
+# the printed QR codes back after print-like blur and scaling (with imagemagick's convert);
 # curl, jq: the demo talks to the nodes' HTTP APIs;
 # libwebkit2gtk-4.1-dev, libgtk-3-dev, librsvg2-dev, libayatana-appindicator3-dev: the Tauri app;
 # binaryen (wasm-opt): the app's UI bundle; fonts-noto-core: the UI's bundled fonts' source;
@@ -15,7 +16,7 @@ set -euo pipefail
 # npm (axe-core): the app's end-to-end test;
 # python3-venv: Zig from PyPI, the cross C compiler of scripts/check-mobile.sh.
 APT_PACKAGES=(build-essential pkg-config ca-certificates postgresql dbus gnome-keyring libdbus-1-dev
-  chromium chromium-driver fonts-dejavu-core poppler-utils curl jq
+  chromium chromium-driver fonts-dejavu-core poppler-utils zbar-tools curl jq
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev binaryen fonts-noto-core
   xvfb xauth webkit2gtk-driver imagemagick python3-venv)
 # npm from Debian only where no Node.js is installed (a newer nodejs package brings its own npm).

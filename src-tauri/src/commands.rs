@@ -436,6 +436,20 @@ async fn export<R: Runtime>(
     } else {
         None
     };
+    let invalid = |e: spondon_wallet::WalletError| ApiError::new(codes::INVALID, e.to_string());
+    let categories = req
+        .categories
+        .iter()
+        .map(|c| spondon_wallet::grants::parse_category(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid)?;
+    let day = |d: &Option<String>| {
+        d.as_deref()
+            .map(spondon_wallet::export::parse_day)
+            .transpose()
+            .map_err(invalid)
+    };
+    let (since, until) = (day(&req.since)?, day(&req.until)?);
     let w = state.session.wallet().await?;
     let auth = authorize(&w, &req.passphrase).await?;
     let on = |p: spondon_wallet::Progress| emit(&app, event::EXPORT, event::TaskProgress::from(p));
@@ -444,6 +458,13 @@ async fn export<R: Runtime>(
             &auth,
             &ExportRequest {
                 record_ids: req.record_ids,
+                categories,
+                since,
+                until,
+                include_payments: req.include_payments,
+                passport: req.passport,
+                national_id: req.national_id,
+                verify_url: req.verify_url,
                 receipts: req.include_receipts,
                 link_url,
                 link_label: Some("Health records from my Spondon wallet".into()),
@@ -457,21 +478,25 @@ async fn export<R: Runtime>(
     let mut link_qr_svg = None;
     if verdict.valid {
         let dir = &state.export_dir;
-        for f in &req.formats {
-            let (ext, bytes): (&str, &[u8]) = match f {
-                F::Pdf => ("pdf", &out.pdf),
-                F::Shc => ("smart-health-card", &out.file),
-                F::Shl => match &out.link {
-                    Some((_, jwe)) => ("jwe", jwe.as_bytes()),
-                    None => continue,
-                },
-            };
-            let path = fresh_path(dir, "spondon-export", ext).await?;
-            save(&path, bytes).await?;
-            files.push(api::SavedFile {
-                format: *f,
-                path: path.display().to_string(),
-            });
+        let count = out.parts.len();
+        for (k, part) in out.parts.iter().enumerate() {
+            let stem = spondon_wallet::export::part_stem("spondon-export", k + 1, count);
+            for f in &req.formats {
+                let (ext, bytes): (&str, &[u8]) = match f {
+                    F::Pdf => ("pdf", &part.pdf),
+                    F::Shc => ("smart-health-card", &part.file),
+                    F::Shl => match &out.link {
+                        Some((_, jwe)) if k == 0 => ("jwe", jwe.as_bytes()),
+                        _ => continue,
+                    },
+                };
+                let path = fresh_path(dir, &stem, ext).await?;
+                save(&path, bytes).await?;
+                files.push(api::SavedFile {
+                    format: *f,
+                    path: path.display().to_string(),
+                });
+            }
         }
         if let Some((shlink, _)) = &out.link {
             link_qr_svg = Some(

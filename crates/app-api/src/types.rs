@@ -844,10 +844,32 @@ pub enum ExportFormat {
 }
 
 /// Exports records.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportRequest {
-    /// Records to export; empty: every verified record.
+    /// Records to export; empty: every verified record (narrowed by the fields below).
     pub record_ids: Vec<String>,
+    /// Only these categories (`prescription`, `lab_result`, `diagnosis`, `immunization`,
+    /// `encounter`, `payment`, `note`); empty: all but payment slips.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Only records issued on or after this day (`YYYY-MM-DD`, UTC).
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Only records issued on or before this day (`YYYY-MM-DD`, UTC).
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Include payment slips.
+    #[serde(default)]
+    pub include_payments: bool,
+    /// Passport number printed on the PDF's cover as self-declared (not signed, not in the file).
+    #[serde(default)]
+    pub passport: Option<String>,
+    /// National ID (NID) number printed on the PDF's cover as self-declared.
+    #[serde(default)]
+    pub national_id: Option<String>,
+    /// The verification page printed on the PDF's cover (e.g. a clinic's document check).
+    #[serde(default)]
+    pub verify_url: Option<String>,
     /// The formats wanted (at least one).
     pub formats: Vec<ExportFormat>,
     /// Include the share receipts of these records.

@@ -43,6 +43,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         &PdfOptions {
             issuer_names: vec![(fixture::ISS.into(), fixture::NAME.into())],
             link: Some(link.shlink.to_string()),
+            verify_url: Some("https://clinic.example/".into()),
+            passport: Some("A01234567".into()),
+            national_id: None,
+            part: None,
         },
     )?;
     std::fs::write(out.join("ips.pdf"), &pdf)?;

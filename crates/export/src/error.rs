@@ -30,6 +30,8 @@ pub enum ExportError {
     BadAttachment(String),
     #[error("cannot draw the PDF: {0}")]
     Render(String),
+    #[error("PDF option: {0}")]
+    BadOption(String),
     #[error("trust anchors: {0}")]
     Anchors(String),
     #[error("SMART Health Link: {0}")]
@@ -54,6 +56,7 @@ impl ExportError {
             ExportError::NoAttachment => "pdf_no_export",
             ExportError::BadAttachment(_) => "pdf_bad_export",
             ExportError::Render(_) => "pdf_render_failed",
+            ExportError::BadOption(_) => "pdf_bad_option",
             ExportError::Anchors(_) => "bad_anchors",
             ExportError::BadLink(_) => "bad_link",
             ExportError::Link(e) => e.code(),

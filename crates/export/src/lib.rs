@@ -21,6 +21,7 @@ mod font;
 pub mod format;
 pub mod ips;
 pub mod link;
+pub mod parts;
 pub mod pdf;
 mod render;
 pub mod verify;
@@ -32,7 +33,8 @@ pub use format::{
 };
 pub use ips::{PatientSummaryInput, build_ips};
 pub use link::{SharedLink, shl_export};
-pub use pdf::{PdfOptions, extract_export_from_pdf, render_pdf};
+pub use parts::{ExportPart, PartsInput, export_parts};
+pub use pdf::{PdfOptions, PdfPart, extract_export_from_pdf, render_pdf};
 pub use verify::{
     Anchors, CardReport, ExportReport, LogAnchor, LogInclusion, Problem, SummaryCheck,
     verify_export,

@@ -34,6 +34,80 @@ pub struct PdfOptions {
     pub issuer_names: Vec<(String, String)>,
     /// A SMART Health Link (`shlink:/…`) to the same export, printed as a QR on the first page.
     pub link: Option<String>,
+    /// A web page where anyone can check the PDF without a command line (e.g. a clinic node's
+    /// document check), printed on the cover with a QR that opens it.
+    pub verify_url: Option<String>,
+    /// Passport number entered by the patient: printed on the cover as self-declared. Not signed
+    /// by anyone and not put into the export file.
+    pub passport: Option<String>,
+    /// National ID (NID) number entered by the patient: as `passport`.
+    pub national_id: Option<String>,
+    /// This PDF is one part of a longer export ([`crate::parts`]).
+    pub part: Option<PdfPart>,
+}
+
+/// Where a part sits in a longer export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PdfPart {
+    /// 1-based.
+    pub number: usize,
+    pub count: usize,
+    /// The number, in the whole export, of this part's first record (1-based).
+    pub first_record: usize,
+    /// Records in the whole export.
+    pub total_records: usize,
+}
+
+/// Longest self-declared number printed.
+const MAX_SELF_DECLARED: usize = 40;
+/// Longest verification page URL printed.
+const MAX_VERIFY_URL: usize = 200;
+
+impl PdfOptions {
+    /// Checks what the patient typed: self-declared numbers of at most 40 letters, digits,
+    /// spaces and `-`/`/`; an `https://` (or `http://`) verification URL of at most 200
+    /// characters without spaces.
+    pub fn check(&self) -> Result<(), ExportError> {
+        for (what, v) in [
+            ("passport number", &self.passport),
+            ("national ID number", &self.national_id),
+        ] {
+            let Some(v) = v else { continue };
+            let v = v.trim();
+            if v.is_empty() || v.chars().count() > MAX_SELF_DECLARED {
+                return Err(ExportError::BadOption(format!(
+                    "the {what} must have 1 to {MAX_SELF_DECLARED} characters"
+                )));
+            }
+            if !v
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '/'))
+            {
+                return Err(ExportError::BadOption(format!(
+                    "the {what} may hold only letters, digits, spaces, '-' and '/'"
+                )));
+            }
+        }
+        if let Some(url) = &self.verify_url {
+            let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+            let host_ok = url
+                .split_once("://")
+                .is_some_and(|(_, rest)| !rest.is_empty() && !rest.starts_with('/'));
+            if !scheme_ok || !host_ok {
+                return Err(ExportError::BadOption(
+                    "the verification page must be an https:// address".into(),
+                ));
+            }
+            if url.len() > MAX_VERIFY_URL
+                || url.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(ExportError::BadOption(format!(
+                    "the verification page address must be at most {MAX_VERIFY_URL} characters, without spaces"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 // A4 in points, margins.
@@ -41,7 +115,10 @@ const W: f32 = 595.28;
 const H: f32 = 841.89;
 const M: f32 = 50.0;
 const BOTTOM: f32 = 60.0;
-const QR_SIZE: f32 = 150.0;
+/// A printed QR module (dot): 3 pt (1.06 mm), which a phone reads from paper; a record's QR is
+/// drawn at least 150 pt and at most 70 % of the text width.
+const QR_MODULE: f32 = 3.0;
+const QR_MIN: f32 = 150.0;
 const ACCENT: (f32, f32, f32) = (0.07, 0.33, 0.40);
 const GREY: f32 = 0.35;
 const RED: (f32, f32, f32) = (0.75, 0.10, 0.10);
@@ -163,13 +240,14 @@ impl Layout {
     }
 
     fn qr(&mut self, x: f32, top: f32, size: f32, text: &str) -> bool {
-        let code = match QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M) {
-            Ok(c) if c.width() <= 105 => Ok(c),
-            _ => QrCode::with_error_correction_level(text.as_bytes(), EcLevel::L),
-        };
-        let Ok(code) = code else {
+        let Some(code) = qr_code(text) else {
             return false;
         };
+        self.draw_qr(x, top, size, &code);
+        true
+    }
+
+    fn draw_qr(&mut self, x: f32, top: f32, size: f32, code: &QrCode) {
         let n = code.width();
         let colors = code.to_colors();
         let quiet = 4.0;
@@ -201,8 +279,24 @@ impl Layout {
             }
         }
         c.fill_nonzero();
-        true
     }
+}
+
+/// A QR code at ECC level L: for a given printed size, the fewest and so largest modules (a
+/// printed page is blurred, not torn; larger dots read better than more redundancy).
+fn qr_code(text: &str) -> Option<QrCode> {
+    QrCode::with_error_correction_level(text.as_bytes(), EcLevel::L).ok()
+}
+
+/// The printed size of a record's QR: [`QR_MODULE`] per module with the quiet zone, between
+/// [`QR_MIN`] and `max`.
+fn qr_size(code: &QrCode, max: f32) -> f32 {
+    ((code.width() as f32 + 8.0) * QR_MODULE).clamp(QR_MIN, max)
+}
+
+/// About how many lines a record's items take (for keeping a record with its QR).
+fn meta_lines(items: &[Item]) -> f32 {
+    items.iter().map(|i| 1.5 + i.details.len() as f32).sum()
 }
 
 fn issuer_name<'a>(options: &'a PdfOptions, iss: &'a str) -> &'a str {
@@ -235,24 +329,64 @@ fn card_title(items: &[Item], resources: &[&Value]) -> String {
     }
 }
 
-fn find_patient(export: &Export) -> Option<Value> {
-    let from_summary = export.patient_summary.as_ref().and_then(|s| {
-        s.get("entry")?
-            .as_array()?
-            .iter()
-            .filter_map(|e| e.get("resource"))
-            .find(|r| r.get("resourceType").and_then(Value::as_str) == Some("Patient"))
-            .cloned()
-    });
-    from_summary.or_else(|| {
-        export.records.iter().find_map(|r| {
-            let card = ParsedCard::parse(&r.jws).ok()?;
-            shc::fhir::resources(card.fhir_bundle())
-                .into_iter()
+/// What the cover shows of the patient, from the hospital-signed cards (never from the
+/// wallet-made summary): name, date of birth and sex from the first card with a `Patient`, and
+/// every Health ID, labelled with the hospital whose card carries it.
+struct Cover {
+    details: Vec<(&'static str, String)>,
+    health_ids: Vec<(String, String)>,
+}
+
+/// Most Health IDs listed on the cover.
+const MAX_HEALTH_IDS: usize = 12;
+
+impl Cover {
+    fn of(cards: &[ParsedCard], options: &PdfOptions) -> Cover {
+        let mut details = Vec::new();
+        let mut health_ids: Vec<(String, String)> = Vec::new();
+        for card in cards {
+            let resources = shc::fhir::resources(card.fhir_bundle());
+            let Some(patient) = resources
+                .iter()
                 .find(|r| r.get("resourceType").and_then(Value::as_str) == Some("Patient"))
-                .cloned()
-        })
-    })
+            else {
+                continue;
+            };
+            if details.is_empty() {
+                details = render::patient(patient)
+                    .into_iter()
+                    .filter(|(label, _)| matches!(*label, "Name" | "Date of birth" | "Sex"))
+                    .collect();
+            }
+            let ids = patient
+                .get("identifier")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for id in ids {
+                let (Some(system), Some(value)) = (
+                    id.get("system").and_then(Value::as_str),
+                    id.get("value").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                if !system.ends_with("/health-id") || value.trim().is_empty() {
+                    continue;
+                }
+                let pair = (
+                    issuer_name(options, card.iss()).to_owned(),
+                    value.trim().to_owned(),
+                );
+                if !health_ids.contains(&pair) && health_ids.len() < MAX_HEALTH_IDS {
+                    health_ids.push(pair);
+                }
+            }
+        }
+        Cover {
+            details,
+            health_ids,
+        }
+    }
 }
 
 fn pdf_date(t: NumericDate) -> Option<Date> {
@@ -278,18 +412,37 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
             max: MAX_EXPORT_BYTES,
         });
     }
-    let patient = find_patient(export);
-    let details = patient.as_ref().map(render::patient).unwrap_or_default();
-    let patient_name = details
+    options.check()?;
+    let cards: Vec<ParsedCard> = export
+        .records
+        .iter()
+        .enumerate()
+        .map(|(n, r)| {
+            ParsedCard::parse(&r.jws).map_err(|source| ExportError::Card {
+                index: n + 1,
+                source,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let cover = Cover::of(&cards, options);
+    let patient_name = cover
+        .details
         .iter()
         .find(|(l, _)| *l == "Name")
         .map(|(_, n)| n.clone())
         .unwrap_or_else(|| "Patient".into());
+    let part_words = options
+        .part
+        .filter(|p| p.count > 1)
+        .map(|p| format!("part {} of {}", p.number, p.count));
     let mut l = Layout {
         ts: Typesetter::new()?,
         pages: vec![Content::new()],
         y: H,
-        running_title: format!("International Patient Summary - {patient_name}"),
+        running_title: match &part_words {
+            Some(p) => format!("International Patient Summary - {patient_name} - {p}"),
+            None => format!("International Patient Summary - {patient_name}"),
+        },
     };
     let cw = W - 2.0 * M;
 
@@ -317,18 +470,36 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
         10.0,
         (0.85, 0.93, 0.95),
     );
+    if let Some(p) = &part_words {
+        let text = format!("P{}", &p[1..]);
+        let w = l.ts.width(&text, true, 16.0);
+        l.colored_text(W - M - w, H - 48.0, &text, 16.0, (1.0, 1.0, 1.0));
+    }
     l.y = H - 92.0 - 28.0;
 
-    // Patient.
+    // Patient, as the hospitals signed it.
     let top = l.y;
-    l.text(M, l.y, "PATIENT", true, 9.0, Some(GREY));
+    let link_qr = options.link.as_deref().filter(|t| !t.is_empty());
+    let detail_w = if link_qr.is_some() { cw - 120.0 } else { cw };
+    l.text(
+        M,
+        l.y,
+        "PATIENT (as recorded in the hospital-signed records)",
+        true,
+        9.0,
+        Some(GREY),
+    );
     l.y -= 18.0;
-    for (label, value) in &details {
+    for (label, value) in &cover.details {
         l.text(M, l.y, label, false, 10.0, Some(GREY));
-        l.text(M + 90.0, l.y, value, true, 11.0, None);
-        l.y -= 16.0;
+        let lines = wrap(&l.ts, value, true, 11.0, detail_w - 110.0);
+        for line in lines {
+            l.text(M + 110.0, l.y, &line, true, 11.0, None);
+            l.y -= 15.0;
+        }
+        l.y -= 1.0;
     }
-    if details.is_empty() {
+    if cover.details.is_empty() {
         l.text(
             M,
             l.y,
@@ -340,7 +511,6 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
         l.y -= 16.0;
     }
     // The link QR beside the patient details.
-    let link_qr = options.link.as_deref().filter(|t| !t.is_empty());
     if let Some(link) = link_qr {
         let size = 96.0;
         let x = W - M - size;
@@ -357,18 +527,158 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
             l.y = l.y.min(top - size - 16.0);
         }
     }
-    l.y -= 8.0;
 
-    // How to verify.
-    let how = format!(
-        "Each record below is a SMART Health Card signed by the hospital that issued it. Scan its QR code \
-         with any SMART Health Card verifier app to check the signature. This PDF file also carries every \
-         signed record with its transparency-log proof as the attachment {ATTACHMENT_NAME}; check it \
-         offline with: spondon-verifier check --trust trust-list.txt --root-key authority.jwk this.pdf. \
-         The summary layout is made by the patient's wallet; only the signed records are evidence."
-    );
-    let lines = wrap(&l.ts, &how, false, 8.5, cw - 20.0);
-    let box_h = 22.0 + lines.len() as f32 * 11.0;
+    // Health IDs by hospital.
+    if !cover.health_ids.is_empty() {
+        l.y -= 10.0;
+        l.text(M, l.y, "HEALTH IDS", true, 9.0, Some(GREY));
+        l.y -= 16.0;
+        l.text(M, l.y, "Hospital", false, 8.5, Some(GREY));
+        l.text(M + 300.0, l.y, "Health ID", false, 8.5, Some(GREY));
+        l.rule(l.y - 5.0, 0.8);
+        l.y -= 18.0;
+        for (hospital, id) in &cover.health_ids {
+            let lines = wrap(&l.ts, hospital, false, 10.0, 290.0);
+            l.text(M + 300.0, l.y, id, true, 10.5, None);
+            for line in lines {
+                l.text(M, l.y, &line, false, 10.0, None);
+                l.y -= 13.0;
+            }
+            l.y -= 3.0;
+        }
+    }
+
+    // Self-declared numbers.
+    let declared: Vec<(&str, &str)> = [
+        ("Passport number", options.passport.as_deref()),
+        ("National ID (NID)", options.national_id.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(l, v)| Some((l, v?.trim())))
+    .collect();
+    if !declared.is_empty() {
+        l.y -= 10.0;
+        l.text(
+            M,
+            l.y,
+            "SELF-DECLARED BY THE PATIENT",
+            true,
+            9.0,
+            Some(GREY),
+        );
+        l.y -= 16.0;
+        for (label, value) in &declared {
+            l.text(M, l.y, label, false, 10.0, Some(GREY));
+            l.text(M + 110.0, l.y, value, true, 11.0, None);
+            l.y -= 15.0;
+        }
+        l.paragraph(
+            M,
+            cw,
+            "Entered by the patient in the wallet: self-declared by the patient, not verified by any hospital. \
+             No one has signed these numbers, and they are not part of the signed records or the attached file.",
+            false,
+            8.5,
+            Some(GREY),
+        );
+    }
+
+    // This document.
+    l.y -= 16.0;
+    l.text(M, l.y, "THIS DOCUMENT", true, 9.0, Some(GREY));
+    l.y -= 2.0;
+    let n = export.records.len();
+    let contents = match options.part.filter(|p| p.count > 1) {
+        Some(p) => format!(
+            "Exported {} from the patient's Spondon wallet. This is part {} of {}: records {} to {} of {}. \
+             Each part is complete on its own and verifies on its own.",
+            render::date(export.created),
+            p.number,
+            p.count,
+            p.first_record,
+            p.first_record + n.saturating_sub(1),
+            p.total_records
+        ),
+        None => format!(
+            "Exported {} from the patient's Spondon wallet: {n} record{}.",
+            render::date(export.created),
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    l.paragraph(M, cw, &contents, false, 10.0, None);
+    l.y -= 10.0;
+
+    // How to verify, without a command line first.
+    let verify_qr = options.verify_url.as_deref();
+    let qr_room = if verify_qr.is_some() { 100.0 } else { 0.0 };
+    let mut how: Vec<(bool, String)> = Vec::new();
+    match verify_qr {
+        Some(url) => how.push((
+            false,
+            format!(
+                "1. On the web, no software needed: open {url} (or scan the QR code beside this box) and \
+                 upload this PDF file. The page checks every record's hospital signature and its entry in \
+                 the hospital's transparency log, and says whether the document is genuine and unaltered."
+            ),
+        )),
+        None => how.push((
+            false,
+            "1. On the web, no software needed: upload this PDF file to the document check page of a \
+             Spondon clinic node. It checks every record's hospital signature and its entry in the \
+             hospital's transparency log, and says whether the document is genuine and unaltered."
+                .into(),
+        )),
+    }
+    how.push((
+        false,
+        "2. With a phone: each record's QR code is that one record exactly as its hospital signed it \
+         (a SMART Health Card). Any SMART Health Card verifier app reads it and shows the record and \
+         whether a trusted hospital signed it. A QR code proves its record, not this cover page."
+            .into(),
+    ));
+    if link_qr.is_some() {
+        how.push((
+            false,
+            "3. The SMART Health Link QR code (top right) opens the whole export, encrypted, in a SMART \
+             Health Link viewer."
+                .into(),
+        ));
+    }
+    how.push((
+        false,
+        "What is signed: the records, by their hospitals. This cover and the layout are made by the \
+         patient's wallet."
+            .into(),
+    ));
+    how.push((
+        true,
+        format!(
+            "Command line (offline): spondon-verifier check --trust trust-list.txt --root-key authority.jwk \
+             this.pdf (the attachment {ATTACHMENT_NAME} holds the signed records and their proofs)."
+        ),
+    ));
+    let text_w = cw - 24.0 - qr_room;
+    let lines: Vec<(bool, String)> = how
+        .iter()
+        .flat_map(|(small, t)| {
+            let size = if *small { 7.5 } else { 8.5 };
+            let mut v: Vec<(bool, String)> = wrap(&l.ts, t, false, size, text_w)
+                .into_iter()
+                .map(|line| (*small, line))
+                .collect();
+            v.push((*small, String::new()));
+            v
+        })
+        .collect();
+    let lines_h: f32 = lines
+        .iter()
+        .map(|(small, line)| match (line.is_empty(), small) {
+            (true, _) => 3.0,
+            (false, true) => 9.5,
+            (false, false) => 10.5,
+        })
+        .sum();
+    let box_h = (24.0 + lines_h).max(qr_room + 24.0);
     l.ensure(box_h + 10.0);
     {
         let y = l.y;
@@ -382,28 +692,52 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
     }
     l.text(M + 12.0, l.y - 14.0, "HOW TO VERIFY", true, 8.0, Some(GREY));
     let mut y = l.y - 27.0;
-    for line in &lines {
-        l.text(M + 12.0, y, line, false, 8.5, Some(0.15));
-        y -= 11.0;
+    for (small, line) in &lines {
+        if line.is_empty() {
+            y -= 3.0;
+            continue;
+        }
+        let (size, grey) = if *small { (7.5, GREY) } else { (8.5, 0.15) };
+        l.text(M + 12.0, y, line, false, size, Some(grey));
+        y -= if *small { 9.5 } else { 10.5 };
+    }
+    if let Some(url) = verify_qr {
+        let x = W - M - qr_room - 2.0;
+        if l.qr(x, l.y - 6.0, qr_room, url) {
+            l.text(
+                x + 4.0,
+                l.y - qr_room - 12.0,
+                "Verification page",
+                false,
+                7.0,
+                Some(GREY),
+            );
+        }
     }
     l.y -= box_h + 20.0;
 
-    // Records.
-    l.ensure(40.0);
+    // Records, from the second page.
+    l.new_page();
     l.text(
         M,
         l.y,
-        &format!("RECORDS ({})", export.records.len()),
+        &match options.part.filter(|p| p.count > 1) {
+            Some(p) => format!(
+                "RECORDS {} TO {} OF {}",
+                p.first_record,
+                p.first_record + n.saturating_sub(1),
+                p.total_records
+            ),
+            None => format!("RECORDS ({n})"),
+        },
         true,
         9.0,
         Some(GREY),
     );
     l.y -= 8.0;
-    for (n, record) in export.records.iter().enumerate() {
-        let card = ParsedCard::parse(&record.jws).map_err(|source| ExportError::Card {
-            index: n + 1,
-            source,
-        })?;
+    let first_number = options.part.map_or(1, |p| p.first_record);
+    for (n, (record, card)) in export.records.iter().zip(&cards).enumerate() {
+        let number = first_number + n;
         let resources = shc::fhir::resources(card.fhir_bundle());
         let items: Vec<Item> = resources
             .iter()
@@ -419,24 +753,34 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
             .and_then(NumericDate::from_f64_floor)
             .map(render::date)
             .unwrap_or_else(|| card.nbf().to_string());
-        let qr_text = shc::encode_numeric(&record.jws).ok();
-        let text_w = cw - QR_SIZE - 16.0;
+        // Encoded once: choosing the mask is most of the drawing time.
+        let qr = shc::encode_numeric(&record.jws)
+            .ok()
+            .and_then(|t| qr_code(&t))
+            .map(|code| {
+                let size = qr_size(&code, cw * 0.7);
+                (code, size)
+            });
+        let hospital = issuer_name(options, card.iss());
 
-        l.ensure(QR_SIZE + 40.0);
+        // A record starts on a new page unless its heading and its QR fit (then its QR is not
+        // cut from it).
+        let qr_h = qr.as_ref().map_or(0.0, |(_, size)| *size);
+        let text_h = 60.0 + 12.0 * meta_lines(&items);
+        l.ensure((qr_h + text_h + 40.0).min(H - M - BOTTOM - 40.0));
         l.rule(l.y - 4.0, 0.8);
         l.y -= 22.0;
-        let block_top = l.y;
-        let title = format!("{}. {}", n + 1, card_title(&items, &resources));
-        for line in wrap(&l.ts, &title, true, 12.5, text_w) {
+        let title = format!("{number}. {}", card_title(&items, &resources));
+        for line in wrap(&l.ts, &title, true, 12.5, cw) {
             l.text(M, l.y, &line, true, 12.5, None);
             l.y -= 16.0;
         }
         let mut meta = vec![
-            format!(
-                "Issued by {} ({})",
-                issuer_name(options, card.iss()),
-                card.iss()
-            ),
+            if hospital == card.iss() {
+                format!("Issued by {hospital}")
+            } else {
+                format!("Issued by {hospital} ({})", card.iss())
+            },
             format!("Issue date {issued}"),
         ];
         if let Some(by) = by {
@@ -449,38 +793,15 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
             ));
         }
         for m in &meta {
-            l.paragraph(M, text_w, m, false, 8.5, Some(GREY));
+            l.paragraph(M, cw, m, false, 8.5, Some(GREY));
         }
         l.y -= 6.0;
-        // The QR beside the block.
-        if let Some(text) = &qr_text {
-            let x = W - M - QR_SIZE;
-            if l.qr(x, block_top + 10.0, QR_SIZE, text) {
-                l.text(
-                    x + 8.0,
-                    block_top + 10.0 - QR_SIZE - 8.0,
-                    "Scan to verify (SMART Health Card)",
-                    false,
-                    7.0,
-                    Some(GREY),
-                );
-            }
-        } else {
-            l.paragraph(
-                M,
-                text_w,
-                "This record is too large for a single QR code: verify it from the PDF file or the SMART Health Link.",
-                false,
-                8.0,
-                Some(GREY),
-            );
-        }
         for item in &items {
             l.ensure(30.0);
             l.y -= 14.0;
             l.text(M, l.y, item.label, false, 8.0, Some(GREY));
             let mut x_after = M + 70.0;
-            let main = wrap(&l.ts, &item.text, true, 10.0, text_w - 70.0 - 40.0);
+            let main = wrap(&l.ts, &item.text, true, 10.0, cw - 70.0 - 50.0);
             for (k, line) in main.iter().enumerate() {
                 if k > 0 {
                     l.ensure(13.0);
@@ -492,15 +813,49 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
             if let Some(flag) = &item.flag {
                 l.colored_text(x_after + 8.0, l.y, &flag.to_uppercase(), 8.5, RED);
             }
+            // Room under the bold line for its descenders.
+            l.y -= 2.5;
             for d in &item.details {
-                l.paragraph(M + 70.0, text_w - 70.0, d, false, 8.5, Some(GREY));
+                l.paragraph(M + 70.0, cw - 70.0, d, false, 8.5, Some(GREY));
             }
         }
-        let qr_bottom = block_top + 10.0 - QR_SIZE - 20.0;
-        if qr_text.is_some() && l.y > qr_bottom {
-            l.y = l.y.min(qr_bottom);
+        // The QR below the record, large enough for a phone to read from paper, with what it
+        // means beside it.
+        match qr {
+            Some((code, size)) => {
+                l.ensure(size + 14.0);
+                let top = l.y - 6.0;
+                l.draw_qr(M, top, size, &code);
+                let x = M + size + 14.0;
+                let w = cw - size - 14.0;
+                let mut y = top - 12.0;
+                for line in wrap(&l.ts, &format!("Record {number}"), true, 9.0, w) {
+                    l.text(x, y, &line, true, 9.0, Some(GREY));
+                    y -= 12.0;
+                }
+                let caption = format!(
+                    "This QR code is this record exactly as {hospital} signed it (a SMART Health Card). \
+                     Scan it with a SMART Health Card verifier app to see the record and check the signature."
+                );
+                for line in wrap(&l.ts, &caption, false, 8.0, w) {
+                    l.text(x, y, &line, false, 8.0, Some(GREY));
+                    y -= 10.5;
+                }
+                l.y = top - size;
+            }
+            None => {
+                l.y -= 6.0;
+                l.paragraph(
+                    M,
+                    cw,
+                    "This record is too large for a single QR code: verify it from the PDF file or the SMART Health Link.",
+                    false,
+                    8.0,
+                    Some(GREY),
+                );
+            }
         }
-        l.y -= 10.0;
+        l.y -= 12.0;
     }
 
     // Footers.

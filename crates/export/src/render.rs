@@ -282,6 +282,15 @@ pub(crate) fn describe(r: &Value) -> Option<Item> {
             {
                 details.push(format!("reference range {rr}"));
             }
+            if let Some(q) = r.get("valueQuantity")
+                && let Some(u) = [s(q, "code"), s(q, "unit")]
+                    .into_iter()
+                    .flatten()
+                    .find_map(units::lookup)
+                && u.en != u.symbol
+            {
+                details.push(format!("{}: {}", u.symbol, u.en));
+            }
             if let Some(code) = r.get("code").and_then(|c| code_in(c, "loinc"))
                 && !text.contains(&code)
             {
@@ -473,6 +482,7 @@ mod tests {
         let item = describe(&obs).unwrap();
         assert_eq!(item.text, "Platelets: 85.2 ×10³/µL");
         assert_eq!(item.details[0], "reference range 150 - 450 ×10³/µL");
+        assert_eq!(item.details[1], "×10³/µL: thousand per microlitre");
         assert_eq!(item.flag.as_deref(), Some("Low"));
         let cond = json!({"resourceType": "Condition",
             "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "A97.0", "display": "Dengue without warning signs"}]}});

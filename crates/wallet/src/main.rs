@@ -332,12 +332,36 @@ enum Cmd {
     /// Exports records for an office (visa medical, employer…): a .smart-health-card file with
     /// log proofs and a patient summary, a printable PDF, optionally a SMART Health Link.
     Export {
-        /// Output file stem: writes STEM.smart-health-card and STEM.pdf.
+        /// Output file stem: writes STEM.smart-health-card and STEM.pdf (a long history:
+        /// STEM-part1-of-N.smart-health-card, STEM-part1-of-N.pdf, …, each verifiable alone).
         #[arg(long, default_value = "spondon-export")]
         out: PathBuf,
         /// Only these records (ids or their starts). Repeatable. Default: every hospital record.
         #[arg(long = "record", allow_hyphen_values = true)]
         records: Vec<String>,
+        /// Only records of this kind. Repeatable. Default: every kind but payment.
+        #[arg(long = "category", value_name = "KIND", value_enum)]
+        categories: Vec<Kind>,
+        /// Only records issued on or after this day (YYYY-MM-DD, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: Option<String>,
+        /// Only records issued on or before this day (YYYY-MM-DD, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        until: Option<String>,
+        /// Include payment slips (left out unless asked for, by this, by id or by category).
+        #[arg(long)]
+        payments: bool,
+        /// Passport number to print on the PDF's cover, marked as self-declared (signed by no
+        /// one; not in the .smart-health-card file).
+        #[arg(long, value_name = "NUMBER")]
+        passport: Option<String>,
+        /// National ID (NID) number to print on the PDF's cover, marked as self-declared.
+        #[arg(long, value_name = "NUMBER")]
+        nid: Option<String>,
+        /// The web page where the office can check the PDF without a command line (e.g. a
+        /// clinic node's document check, https://…), printed on the cover with its QR code.
+        #[arg(long, value_name = "URL")]
+        verify_url: Option<String>,
         /// Include the share receipts of the exported records.
         #[arg(long)]
         receipts: bool,
@@ -1305,10 +1329,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Export {
             out,
             records,
+            categories,
+            since,
+            until,
+            payments,
+            passport,
+            nid,
+            verify_url,
             receipts,
             link_url,
             json,
         } => {
+            use spondon_wallet::export::{parse_day, part_stem};
+            let categories = categories
+                .iter()
+                .map(|c| spondon_wallet::grants::parse_category(c.word()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let since = since.as_deref().map(parse_day).transpose()?;
+            let until = until.as_deref().map(parse_day).transpose()?;
             let w = ctx.open().await?;
             let auth = ctx.authorize(&w).await?;
             let bar = if json.json || !std::io::stderr().is_terminal() {
@@ -1327,6 +1365,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     &auth,
                     &spondon_wallet::export::ExportRequest {
                         record_ids: records,
+                        categories,
+                        since,
+                        until,
+                        include_payments: payments,
+                        passport,
+                        national_id: nid,
+                        verify_url,
                         receipts,
                         link_url,
                         link_label: Some("Health records from my Spondon wallet".into()),
@@ -1334,23 +1379,25 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 )
                 .await?;
             bar.inc(1);
-            let with_ext = |ext: &str| {
-                let mut p = out.clone().into_os_string();
-                p.push(ext);
-                PathBuf::from(p)
-            };
-            let card = with_ext(".smart-health-card");
-            spondon_wallet::write_private(&card, files.file.clone())
-                .await
-                .with_context(|| format!("cannot write {}", card.display()))?;
-            bar.inc(1);
-            let pdf = with_ext(".pdf");
-            spondon_wallet::write_private(&pdf, files.pdf.clone())
-                .await
-                .with_context(|| format!("cannot write {}", pdf.display()))?;
+            let stem = out.to_string_lossy().into_owned();
+            let count = files.parts.len();
+            let path =
+                |k: usize, ext: &str| PathBuf::from(format!("{}{ext}", part_stem(&stem, k, count)));
+            let mut written = Vec::new();
+            for (i, part) in files.parts.iter().enumerate() {
+                let card = path(i + 1, ".smart-health-card");
+                spondon_wallet::write_private(&card, part.file.clone())
+                    .await
+                    .with_context(|| format!("cannot write {}", card.display()))?;
+                let pdf = path(i + 1, ".pdf");
+                spondon_wallet::write_private(&pdf, part.pdf.clone())
+                    .await
+                    .with_context(|| format!("cannot write {}", pdf.display()))?;
+                written.push((card, pdf, part.records));
+            }
             bar.inc(1);
             if let Some((_, jwe)) = &files.link {
-                let p = with_ext(".jwe");
+                let p = path(1, ".jwe");
                 spondon_wallet::write_private(&p, jwe.as_bytes().to_vec())
                     .await
                     .with_context(|| format!("cannot write {}", p.display()))?;
@@ -1359,29 +1406,41 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if json.json {
                 print_json(&files)?;
             } else {
+                let verdict = if files.report.valid {
+                    "verified offline: valid"
+                } else {
+                    "WARNING: the offline check found problems"
+                };
                 println!(
-                    "Exported {} and {}: {} and {} ({}).",
+                    "Exported {} and {} ({verdict}):",
                     plural(files.records as u64, "record", "records"),
-                    plural(files.receipts as u64, "share receipt", "share receipts"),
-                    card.display(),
-                    pdf.display(),
-                    if files.report.valid {
-                        "verified offline: valid"
-                    } else {
-                        "WARNING: the offline check found problems"
-                    }
+                    plural(files.receipts as u64, "share receipt", "share receipts")
                 );
+                for (card, pdf, n) in &written {
+                    if count > 1 {
+                        println!("  {} and {} ({n} records)", card.display(), pdf.display());
+                    } else {
+                        println!("  {} and {}", card.display(), pdf.display());
+                    }
+                }
+                if count > 1 {
+                    println!(
+                        "The history is too long for one file: each of the {count} parts is complete and verifies on its own."
+                    );
+                }
                 if let Some((link, _)) = &files.link {
                     println!(
                         "Host {} at the link URL; share this link only with the recipient:\n{}",
-                        with_ext(".jwe").display(),
+                        path(1, ".jwe").display(),
                         link.as_str()
                     );
                 }
-                println!(
-                    "The office checks it with: spondon-verifier check {}",
-                    card.display()
-                );
+                if let Some((card, _, _)) = written.first() {
+                    println!(
+                        "The office checks it on the verification page printed on the cover, or with: spondon-verifier check {}",
+                        card.display()
+                    );
+                }
             }
             w.close().await;
         }

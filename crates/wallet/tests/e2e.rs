@@ -175,6 +175,7 @@ async fn two_peers_enroll_sync_grant_receipts_revoke_restore() {
                 receipts: true,
                 link_url: Some("https://links.example/x".into()),
                 link_label: None,
+                ..Default::default()
             },
         )
         .await
@@ -182,7 +183,9 @@ async fn two_peers_enroll_sync_grant_receipts_revoke_restore() {
     assert_eq!((files.records, files.receipts), (3, 1));
     assert!(files.report.valid, "{:?}", files.report);
     assert!(files.report.cards.iter().all(|c| c.log.is_some()));
-    let parsed = spondon_export::parse_export(&files.file).unwrap();
+    assert_eq!(files.parts.len(), 1);
+    let part = &files.parts[0];
+    let parsed = spondon_export::parse_export(&part.file).unwrap();
     let list_v = spondon_core::token::TrustList::decode_and_verify(
         &list,
         root.public_key(),
@@ -195,8 +198,8 @@ async fn two_peers_enroll_sync_grant_receipts_revoke_restore() {
         spondon_export::verify_export(&parsed, &anchors, spondon_core::NumericDate::now()).valid
     );
     assert_eq!(
-        spondon_export::extract_export_from_pdf(&files.pdf).unwrap(),
-        files.file
+        spondon_export::extract_export_from_pdf(&part.pdf).unwrap(),
+        part.file
     );
     assert!(files.link.as_ref().unwrap().0.starts_with("shlink:/"));
 

@@ -294,7 +294,9 @@ async fn write_grants_progress_and_app_views() {
     let steps = Arc::new(Mutex::new(Vec::new()));
     let st2 = steps.clone();
     let out = w
-        .import_with_progress(&files.file, false, &move |p| st2.lock().unwrap().push(p))
+        .import_with_progress(&files.parts[0].file, false, &move |p| {
+            st2.lock().unwrap().push(p)
+        })
         .await
         .unwrap();
     assert_eq!(out.len(), 2);

@@ -180,6 +180,7 @@ async fn proofs_wait_for_the_witness_quorum_and_are_upgraded() {
         receipts: false,
         link_url: None,
         link_label: None,
+        ..Default::default()
     };
     let files = w.export(&auth, &req).await.unwrap();
     let card = &files.report.cards[0];

@@ -71,6 +71,7 @@ pub fn Export() -> impl IntoView {
             include_receipts: receipts.get_untracked(),
             link_url: Some(url).filter(|u| shl.get_untracked() && !u.trim().is_empty()),
             passphrase: Passphrase(pass.get_untracked()),
+            ..Default::default()
         };
         busy.set(true);
         app.task.set(None);

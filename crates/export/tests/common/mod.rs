@@ -137,8 +137,15 @@ impl Hospital1 {
     /// Signs the cards, logs them (plus some unrelated entries and one share receipt) in a real
     /// SQLite log, has a witness cosign, and returns the export with proofs and the receipt.
     pub async fn export(&self) -> Export {
+        self.export_of(bundles()).await
+    }
+
+    /// [`Hospital1::export`] of any bundles (`(bundle, is a lab report)`): card `i` is issued at
+    /// `t0 + i` with `rid` `rec{i}`, all logged in one append; the share receipt names `rec0`
+    /// and `rec2`.
+    pub async fn export_of(&self, bundles: Vec<(Value, bool)>) -> Export {
         let t0 = self.t0;
-        let cards: Vec<String> = bundles()
+        let cards: Vec<String> = bundles
             .into_iter()
             .enumerate()
             .map(|(i, (b, lab))| {
@@ -171,13 +178,15 @@ impl Hospital1 {
             })
             .collect();
         log.append(&others).await.unwrap();
-        let mut openings = Vec::new();
+        let mut salts = Vec::new();
+        let mut entries = Vec::new();
         for (i, jws) in cards.iter().enumerate() {
             let o = Opening::new(jws.clone().into_bytes()).unwrap();
             let e = LogEntry::commit(EntryKind::RecordIssued, NumericDate(t0 + i as i64), &o);
-            let appended = log.append(&[e.encode()]).await.unwrap();
-            openings.push((appended.first_index, o.salt));
+            entries.push(e.encode().to_vec());
+            salts.push(o.salt);
         }
+        let first = log.append(&entries).await.unwrap().first_index;
         let event = json!({"v": 1, "peer": self.iss, "at": t0 + 3_600, "outcome": "allowed",
             "reason": null, "grant_id": "AAAAAAAAAAAAAAAAAAAAAA", "audience": "doctor-kid",
             "records": ["rec0", "rec2"]})
@@ -205,12 +214,12 @@ impl Hospital1 {
             .unwrap();
         log.add_cosignatures(&self.witness, &lines).await.unwrap();
         let mut records = Vec::new();
-        for (jws, (index, salt)) in cards.into_iter().zip(openings) {
+        for (i, (jws, salt)) in cards.into_iter().zip(salts).enumerate() {
             records.push(ExportRecord {
                 jws,
                 proof: Some(RecordProof {
                     salt,
-                    bundle: log.proof_bundle(index).await.unwrap(),
+                    bundle: log.proof_bundle(first + i as u64).await.unwrap(),
                 }),
             });
         }
@@ -235,6 +244,200 @@ impl Hospital1 {
         );
         export
     }
+}
+
+fn obs(code: &str, name: &str, value: f64, unit: &str, low: f64, high: f64) -> Value {
+    json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": code, "display": name}]},
+        "subject": {"reference": "resource:0"},
+        "valueQuantity": qty(value, unit),
+        "referenceRange": [{"low": qty(low, unit), "high": qty(high, unit)}]})
+}
+
+fn bundle_of(resources: Vec<Value>) -> Value {
+    let mut entries = vec![
+        json!({"fullUrl": "resource:0", "resource": patient()}),
+        json!({"fullUrl": "resource:1", "resource": practitioner()}),
+    ];
+    for (i, r) in resources.into_iter().enumerate() {
+        entries.push(json!({"fullUrl": format!("resource:{}", i + 2), "resource": r}));
+    }
+    json!({"resourceType": "Bundle", "type": "collection", "entry": entries})
+}
+
+fn medication(drug: &str, dose: &str) -> Value {
+    json!({"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+        "authoredOn": "2026-11-01", "medicationCodeableConcept": {"text": drug},
+        "dosageInstruction": [{"text": dose}],
+        "subject": {"reference": "resource:0"}, "requester": {"reference": "resource:1"}})
+}
+
+/// Twenty records of the kinds and sizes a Bangladeshi patient's history holds: blood counts and
+/// panels of 2 to 12 results, prescriptions of 1 to 4 drugs (some in Bangla), diagnoses,
+/// immunizations, a chest X-ray report, payment slips.
+pub fn realistic_bundles() -> Vec<(Value, bool)> {
+    let cbc = || {
+        vec![
+            obs("718-7", "Hemoglobin", 11.2, "g/dL", 12.0, 16.0),
+            obs("6690-2", "Leukocytes", 7.4, "10*3/uL", 4.0, 11.0),
+            obs("777-3", "Platelets", 85.2, "10*3/uL", 150.0, 450.0),
+            obs("789-8", "Erythrocytes", 4.1, "10*6/uL", 4.2, 5.4),
+            obs("4544-3", "Hematocrit", 36.0, "%", 36.0, 46.0),
+            obs("787-2", "MCV", 88.0, "fL", 80.0, 100.0),
+            obs("785-6", "MCH", 29.0, "pg", 27.0, 33.0),
+            obs("786-4", "MCHC", 33.0, "g/dL", 32.0, 36.0),
+            obs("770-8", "Neutrophils", 62.0, "%", 40.0, 75.0),
+            obs("736-9", "Lymphocytes", 30.0, "%", 20.0, 45.0),
+            obs("5905-5", "Monocytes", 6.0, "%", 2.0, 10.0),
+            obs("713-8", "Eosinophils", 2.0, "%", 1.0, 6.0),
+        ]
+    };
+    let report = |code: &str, name: &str, results: Vec<Value>| {
+        let n = results.len();
+        let mut r = vec![
+            json!({"resourceType": "DiagnosticReport", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code, "display": name}]},
+            "effectiveDateTime": "2026-11-01", "subject": {"reference": "resource:0"},
+            "performer": [{"reference": "resource:1"}],
+            "result": (0..n).map(|i| json!({"reference": format!("resource:{}", i + 3)})).collect::<Vec<_>>()}),
+        ];
+        r.extend(results);
+        (bundle_of(r), true)
+    };
+    let condition = |code: &str, name: &str| {
+        (
+            bundle_of(vec![json!({"resourceType": "Condition",
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": code, "display": name}]},
+            "onsetDateTime": "2026-10-30", "subject": {"reference": "resource:0"},
+            "recorder": {"reference": "resource:1"}})]),
+            false,
+        )
+    };
+    let vaccine = |code: &str, name: &str, lot: &str| {
+        (
+            bundle_of(vec![
+                json!({"resourceType": "Immunization", "status": "completed",
+            "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": code, "display": name}]},
+            "patient": {"reference": "resource:0"}, "occurrenceDateTime": "2026-03-14",
+            "lotNumber": lot}),
+            ]),
+            false,
+        )
+    };
+    let invoice = |amount: f64| {
+        (
+            bundle_of(vec![json!({"resourceType": "Invoice", "status": "issued",
+            "subject": {"reference": "resource:0"},
+            "totalGross": {"value": amount, "currency": "BDT"}})]),
+            false,
+        )
+    };
+    let mut out = vec![
+        report("58410-2", "CBC panel", cbc()),
+        report("58410-2", "CBC panel", cbc()[..6].to_vec()),
+        report(
+            "24331-1",
+            "Lipid panel",
+            vec![
+                obs("2093-3", "Cholesterol", 212.0, "mg/dL", 0.0, 200.0),
+                obs("2571-8", "Triglyceride", 180.0, "mg/dL", 0.0, 150.0),
+                obs("2085-9", "HDL cholesterol", 38.0, "mg/dL", 40.0, 60.0),
+                obs("13457-7", "LDL cholesterol", 138.0, "mg/dL", 0.0, 130.0),
+            ],
+        ),
+        report(
+            "24323-8",
+            "Comprehensive metabolic panel",
+            vec![
+                obs("2345-7", "Glucose", 6.1, "mmol/L", 3.9, 5.6),
+                obs("2160-0", "Creatinine", 0.9, "mg/dL", 0.6, 1.2),
+                obs("3094-0", "Urea nitrogen", 14.0, "mg/dL", 7.0, 20.0),
+                obs("2951-2", "Sodium", 139.0, "mmol/L", 135.0, 145.0),
+                obs("2823-3", "Potassium", 4.2, "mmol/L", 3.5, 5.1),
+                obs("1742-6", "ALT", 48.0, "U/L", 7.0, 56.0),
+            ],
+        ),
+        report(
+            "4548-4",
+            "Hemoglobin A1c",
+            vec![obs("4548-4", "Hemoglobin A1c", 6.4, "%", 4.0, 5.6)],
+        ),
+        report(
+            "3016-3",
+            "Thyroid panel",
+            vec![
+                obs("3016-3", "TSH", 2.1, "m[IU]/L", 0.4, 4.0),
+                obs("3024-7", "Free T4", 1.2, "ng/dL", 0.8, 1.8),
+            ],
+        ),
+        (
+            bundle_of(vec![medication(
+                "Paracetamol 500 mg tablet",
+                "1 tablet three times daily for 5 days",
+            )]),
+            false,
+        ),
+        (
+            bundle_of(vec![
+                medication(
+                    "Amoxicillin 500 mg capsule",
+                    "1 capsule every 8 hours for 7 days",
+                ),
+                medication(
+                    "Omeprazole 20 mg capsule",
+                    "1 capsule before breakfast for 14 days",
+                ),
+            ]),
+            false,
+        ),
+        (
+            bundle_of(vec![
+                medication("Metformin 500 mg tablet", "1 tablet twice daily with meals"),
+                medication("Atorvastatin 10 mg tablet", "1 tablet at night"),
+                medication("Amlodipine 5 mg tablet", "1 tablet every morning"),
+                medication("Aspirin 75 mg tablet", "1 tablet after lunch"),
+            ]),
+            false,
+        ),
+        (
+            bundle_of(vec![
+                medication("প্যারাসিটামল ৫০০ মি.গ্রা. ট্যাবলেট", "দিনে ৩ বার, খাবারের পরে, ৫ দিন"),
+                medication("ওরস্যালাইন", "প্রতিবার পাতলা পায়খানার পরে এক প্যাকেট"),
+            ]),
+            false,
+        ),
+        (
+            bundle_of(vec![medication(
+                "Salbutamol 100 mcg inhaler",
+                "2 puffs when needed, at most 8 puffs a day",
+            )]),
+            false,
+        ),
+        condition("A97.0", "Dengue without warning signs"),
+        condition("E11.9", "Type 2 diabetes mellitus without complications"),
+        condition("I10", "Essential (primary) hypertension"),
+        vaccine(
+            "207",
+            "COVID-19, mRNA, LNP-S, PF, 100 mcg/0.5mL dose",
+            "FK5127",
+        ),
+        vaccine("08", "Hep B, adolescent or pediatric", "HB2291"),
+        vaccine("115", "Tdap", "TD0042"),
+        (
+            bundle_of(vec![
+                json!({"resourceType": "DiagnosticReport", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "36643-5", "display": "Chest X-ray 2 views"}]},
+            "effectiveDateTime": "2026-10-20", "subject": {"reference": "resource:0"},
+            "conclusion": "No active pulmonary lesion. Heart size normal. Costophrenic angles clear. Fit for the purpose of the visa medical examination."}),
+            ]),
+            true,
+        ),
+        invoice(1850.0),
+        invoice(650.0),
+    ];
+    out.truncate(20);
+    out
 }
 
 /// A time at which everything in the fixture is valid.
