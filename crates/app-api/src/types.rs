@@ -852,10 +852,10 @@ pub struct ExportRequest {
     /// `encounter`, `payment`, `note`); empty: all but payment slips.
     #[serde(default)]
     pub categories: Vec<String>,
-    /// Only records issued on or after this day (`YYYY-MM-DD`, UTC).
+    /// Only records issued on or after this day (`YYYY-MM-DD`, in the user's time zone).
     #[serde(default)]
     pub since: Option<String>,
-    /// Only records issued on or before this day (`YYYY-MM-DD`, UTC).
+    /// Only records issued on or before this day (`YYYY-MM-DD`, in the user's time zone).
     #[serde(default)]
     pub until: Option<String>,
     /// Include payment slips.

@@ -33,9 +33,9 @@ pub struct ExportRequest {
     /// Only records of these categories (the grant scope's words: `prescription`,
     /// `lab_result`, …; [`crate::grants::parse_category`]); empty: every category.
     pub categories: Vec<Category>,
-    /// Only records issued on or after this day (UTC).
+    /// Only records issued on or after this day (in the user's time zone).
     pub since: Option<time::Date>,
-    /// Only records issued on or before this day (UTC).
+    /// Only records issued on or before this day (in the user's time zone).
     pub until: Option<time::Date>,
     /// Include payment slips (otherwise only when chosen by id or by the `payment` category).
     pub include_payments: bool,
@@ -123,11 +123,10 @@ pub fn part_stem(stem: &str, part: usize, count: usize) -> String {
     }
 }
 
-/// The day (UTC) a record was issued.
+/// The day a record was issued, in the user's time zone (`TZ`, else the system's): the day
+/// the patient remembers, not UTC's (Dhaka is six hours ahead).
 fn issued_day(r: &StoredRecord) -> Option<time::Date> {
-    time::OffsetDateTime::from_unix_timestamp(r.issued_at)
-        .ok()
-        .map(|d| d.date())
+    parse_day(&spondon_core::time::local_date(r.issued_at)).ok()
 }
 
 /// The records an [`ExportRequest`] chooses, in the wallet's order.
@@ -466,7 +465,7 @@ mod tests {
         );
         let lab_and_dx = req(&|r| r.categories = vec![Category::LabResult, Category::Diagnosis]);
         assert_eq!(ids(select(&all, &lab_and_dx).unwrap()), ["lab1", "dx1"]);
-        // Dates: whole UTC days, both ends included.
+        // Dates: whole days in the user's zone (the fixtures are at noon UTC), both ends included.
         let march_11 = parse_day("2026-03-11").unwrap();
         assert_eq!(
             ids(select(&all, &req(&|r| r.since = Some(march_11))).unwrap()),

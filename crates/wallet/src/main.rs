@@ -342,10 +342,10 @@ enum Cmd {
         /// Only records of this kind. Repeatable. Default: every kind but payment.
         #[arg(long = "category", value_name = "KIND", value_enum)]
         categories: Vec<Kind>,
-        /// Only records issued on or after this day (YYYY-MM-DD, UTC).
+        /// Only records issued on or after this day (YYYY-MM-DD, in your time zone).
         #[arg(long, value_name = "YYYY-MM-DD")]
         since: Option<String>,
-        /// Only records issued on or before this day (YYYY-MM-DD, UTC).
+        /// Only records issued on or before this day (YYYY-MM-DD, in your time zone).
         #[arg(long, value_name = "YYYY-MM-DD")]
         until: Option<String>,
         /// Include payment slips (left out unless asked for, by this, by id or by category).
