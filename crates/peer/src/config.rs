@@ -55,6 +55,11 @@ pub struct Config {
     /// private network or loopback.
     #[serde(default = "default_true")]
     pub console_secure_cookie: bool,
+    /// The health authority's statistics keys (public ES256 JWKs, `spondon-authority stats-key`
+    /// prints it): only requests signed by one of them get de-identified statistics
+    /// (`POST /authority/stats`). Empty: statistics are served to nobody.
+    #[serde(default)]
+    pub stats_authority_keys: Vec<spondon_core::keys::Jwk>,
 }
 
 fn default_true() -> bool {
@@ -159,6 +164,21 @@ pub fn check_url(url: &str) -> Result<String> {
 
 /// Checks the witness and rate-limit settings.
 pub fn check_config(cfg: &Config) -> Result<()> {
+    for k in &cfg.stats_authority_keys {
+        if k.d.is_some() {
+            return Err(PeerError::Config(
+                "stats_authority_keys must hold public keys only (a private key `d` was given)"
+                    .into(),
+            ));
+        }
+        spondon_core::keys::Es256PublicKey::from_jwk(k)
+            .map_err(|e| PeerError::Config(format!("stats_authority_keys: {e}")))?;
+    }
+    if cfg.stats_authority_keys.len() > 8 {
+        return Err(PeerError::Config(
+            "stats_authority_keys holds at most 8 keys".into(),
+        ));
+    }
     for w in &cfg.witnesses {
         crate::witnessing::parse_http_url(&w.url)
             .map_err(|e| PeerError::Config(format!("witnesses url {:?}: {e}", w.url)))?;
