@@ -451,6 +451,17 @@ pub const DENGUE_SCENARIO: &[(&str, &str, u64)] = &[
 /// Registers the patients of [`DENGUE_SCENARIO`] and issues each a signed dengue diagnosis
 /// (ICD-10 A97.0) now, through the ordinary issuance path (card, log, statistics row).
 pub async fn seed_dengue_scenario(peer: &Peer, rng_seed: u64) -> Result<SeedSummary> {
+    seed_diagnoses(peer, DENGUE_SCENARIO, "A97.0", rng_seed).await
+}
+
+/// Registers `n` new patients per `(district, upazila, n)` and issues each a signed diagnosis
+/// with ICD-10 code `icd10` now, through the ordinary issuance path.
+pub async fn seed_diagnoses(
+    peer: &Peer,
+    places: &[(&str, &str, u64)],
+    icd10: &str,
+    rng_seed: u64,
+) -> Result<SeedSummary> {
     let mut rng = Rng::new(rng_seed);
     let started = std::time::Instant::now();
     let today = {
@@ -461,7 +472,7 @@ pub async fn seed_dengue_scenario(peer: &Peer, rng_seed: u64) -> Result<SeedSumm
         format!("{y:04}-{m:02}-{d:02}")
     };
     let (mut patients, mut records) = (0u64, 0u64);
-    for (district, upazila, n) in DENGUE_SCENARIO {
+    for (district, upazila, n) in places {
         let mut made = 0;
         while made < *n {
             let female = rng.below(2) == 0;
@@ -489,7 +500,7 @@ pub async fn seed_dengue_scenario(peer: &Peer, rng_seed: u64) -> Result<SeedSumm
                 kind: RecordKind::Diagnosis,
                 doctor_bmdc: None,
                 supersedes: None,
-                resources: vec![condition("A97.0", "Dengue without warning signs", &today)],
+                resources: vec![condition(icd10, "Diagnosis", &today)],
             })
             .await?;
             made += 1;
