@@ -266,7 +266,7 @@ fn thousands(n: u64) -> String {
 }
 
 const PALETTE: &[&str] = &[
-    "#c2410c", "#1d4ed8", "#15803d", "#7e22ce", "#b45309", "#0e7490",
+    "#c2410c", "#1d4ed8", "#15803d", "#7e22ce", "#0e7490", "#a16207",
 ];
 
 const STYLE: &str = "
@@ -352,8 +352,8 @@ fn line_chart(weeks: &[IsoWeek], lines: &[(String, &str, Vec<Option<u64>>)], are
     let y = |v: u64| t + (h - t - b) * (1.0 - v as f64 / max as f64);
     let mut s =
         format!("<svg viewBox=\"0 0 {w} {h}\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">");
-    for i in 0..=4 {
-        let v = max * i / 4;
+    for i in 0..=5 {
+        let v = max * i / 5;
         let yy = y(v);
         let _ = write!(
             s,
@@ -365,11 +365,16 @@ fn line_chart(weeks: &[IsoWeek], lines: &[(String, &str, Vec<Option<u64>>)], are
         );
     }
     let step = (weeks.len() / 8).max(1);
+    let last = weeks.len().saturating_sub(1);
     for (i, wk) in weeks.iter().enumerate() {
-        if i % step == 0 || i + 1 == weeks.len() {
+        // Every `step`-th week, and the last one (right-aligned) unless a label is too close.
+        let labelled =
+            (i % step == 0 && (i == last || last - i >= step.div_ceil(2) + 1)) || i == last;
+        if labelled {
+            let anchor = if i == last && i > 0 { "end" } else { "middle" };
             let _ = write!(
                 s,
-                "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#9aa5b1\"/><text x=\"{0:.1}\" y=\"{3}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#52606d\">{4}</text>",
+                "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#9aa5b1\"/><text x=\"{0:.1}\" y=\"{3}\" font-size=\"11\" text-anchor=\"{anchor}\" fill=\"#52606d\">{4}</text>",
                 x(i),
                 h - b,
                 h - b + 4.0,
@@ -542,13 +547,16 @@ pub fn dashboard(collected: &Collected, names: &Names, generated_at: i64) -> Str
             .max();
         let _ = write!(
             s,
-            "<div class=\"card\"><div class=\"n\">{}{}</div><div class=\"l\">{} patients</div><div class=\"s\">{}</div></div>",
-            if *partial { "≥ " } else { "" },
-            thousands(*total),
+            "<div class=\"card\"><div class=\"n\">{}</div><div class=\"l\">{} patients</div><div class=\"s\">{}</div></div>",
+            match (*total, *partial) {
+                (0, _) => "—".to_owned(),
+                (t, true) => format!("≥ {}", thousands(t)),
+                (t, false) => thousands(t),
+            },
             esc(stats::condition_label(code).unwrap_or(code)),
             match peak {
                 Some((n, w)) if n > 0 => format!("peak week {w}: {}", thousands(n)),
-                _ => "all cells suppressed".to_owned(),
+                _ => format!("every count under {} (suppressed)", stats::K),
             }
         );
     }
@@ -560,11 +568,21 @@ pub fn dashboard(collected: &Collected, names: &Names, generated_at: i64) -> Str
         }
         s.push_str("</ul></section>");
     }
-    for (code, _, _) in &order {
+    for (code, total, _) in &order {
         let Some(by_district) = series.data.get(*code) else {
             continue;
         };
         let label = stats::condition_label(code).unwrap_or(code);
+        if *total == 0 {
+            let _ = write!(
+                s,
+                "<section><h2>{}</h2><p class=\"note\">Reported in {} district(s), but under {} patients in every district and week: all counts are suppressed.</p></section>",
+                esc(label),
+                by_district.len(),
+                stats::K
+            );
+            continue;
+        }
         // District totals over the period (shown cells only).
         let mut ranked: Vec<(String, u64, bool)> = by_district
             .iter()
@@ -585,9 +603,13 @@ pub fn dashboard(collected: &Collected, names: &Names, generated_at: i64) -> Str
                 Some(vals.iter().sum())
             })
             .collect();
+        // A trend needs shown weeks: districts shown in at least two thirds of the weeks.
         let top: Vec<(String, &str, Vec<Option<u64>>)> = ranked
             .iter()
-            .filter(|r| r.1 > 0)
+            .filter(|r| {
+                let shown = by_district[&r.0].values().filter(|v| v.0.is_some()).count();
+                r.1 > 0 && shown * 3 >= weeks.len() * 2
+            })
             .take(PALETTE.len())
             .enumerate()
             .map(|(i, (d, _, _))| {
@@ -602,6 +624,14 @@ pub fn dashboard(collected: &Collected, names: &Names, generated_at: i64) -> Str
                 (d.clone(), PALETTE[i], vals)
             })
             .collect();
+        let trend = if top.is_empty() {
+            format!(
+                "<p class=\"note\">No district has {} or more patients in enough weeks to draw a trend; see the ranking and the national curve.</p>",
+                stats::K
+            )
+        } else {
+            line_chart(&weeks, &top, false)
+        };
         let suppressed: BTreeSet<&String> =
             ranked.iter().filter(|r| r.1 == 0).map(|r| &r.0).collect();
         let _ = write!(
@@ -614,7 +644,14 @@ pub fn dashboard(collected: &Collected, names: &Names, generated_at: i64) -> Str
                 true
             ),
             line_chart(&weeks, &top, false),
-            bar_chart(&ranked.iter().take(14).cloned().collect::<Vec<_>>()),
+            bar_chart(
+                &ranked
+                    .iter()
+                    .filter(|r| r.1 > 0)
+                    .take(14)
+                    .cloned()
+                    .collect::<Vec<_>>()
+            ),
         );
         if !suppressed.is_empty() {
             let list: Vec<String> = suppressed.iter().map(|d| esc(d)).collect();
