@@ -257,7 +257,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut o = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             o.push(',');
         }
         o.push(c);
@@ -293,16 +293,18 @@ table{border-collapse:collapse;font-size:13px}
 td,th{padding:3px 10px 3px 0;text-align:left}
 ";
 
-/// Shown-cell sums per (condition, district, week) and whether any cell there is hidden.
+/// week → (shown count, or `None` if suppressed; partial).
+type WeekCounts = BTreeMap<IsoWeek, (Option<u64>, bool)>;
+
+/// District cells per condition and district.
 struct Series {
-    /// condition → district → week → (shown count or None if suppressed, partial)
-    data: BTreeMap<String, BTreeMap<String, BTreeMap<IsoWeek, (Option<u64>, bool)>>>,
+    /// condition → district → week counts
+    data: BTreeMap<String, BTreeMap<String, WeekCounts>>,
 }
 
 impl Series {
     fn new(cells: &[MergedCell]) -> Self {
-        let mut data: BTreeMap<String, BTreeMap<String, BTreeMap<IsoWeek, (Option<u64>, bool)>>> =
-            BTreeMap::new();
+        let mut data: BTreeMap<String, BTreeMap<String, WeekCounts>> = BTreeMap::new();
         for c in cells.iter().filter(|c| c.key.is_district()) {
             data.entry(c.key.condition.clone())
                 .or_default()
@@ -368,8 +370,7 @@ fn line_chart(weeks: &[IsoWeek], lines: &[(String, &str, Vec<Option<u64>>)], are
     let last = weeks.len().saturating_sub(1);
     for (i, wk) in weeks.iter().enumerate() {
         // Every `step`-th week, and the last one (right-aligned) unless a label is too close.
-        let labelled =
-            (i % step == 0 && (i == last || last - i >= step.div_ceil(2) + 1)) || i == last;
+        let labelled = i == last || (i % step == 0 && last - i > step.div_ceil(2));
         if labelled {
             let anchor = if i == last && i > 0 { "end" } else { "middle" };
             let _ = write!(
@@ -643,7 +644,7 @@ pub fn dashboard(collected: &Collected, names: &Names, generated_at: i64) -> Str
                 &[("all districts".to_owned(), "#0f3d3e", all)],
                 true
             ),
-            line_chart(&weeks, &top, false),
+            trend,
             bar_chart(
                 &ranked
                     .iter()
