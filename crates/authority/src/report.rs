@@ -291,6 +291,8 @@ svg text{font-family:inherit}
 .refused{background:#fff4e5;border-left:4px solid #d97706}
 table{border-collapse:collapse;font-size:13px}
 td,th{padding:3px 10px 3px 0;text-align:left}
+details summary{cursor:pointer}
+@media (max-width:900px){.grid{grid-template-columns:1fr}main{padding:12px}}
 ";
 
 /// week → (shown count, or `None` if suppressed; partial).
@@ -658,7 +660,8 @@ pub fn dashboard(collected: &Collected, names: &Names, generated_at: i64) -> Str
             let list: Vec<String> = suppressed.iter().map(|d| esc(d)).collect();
             let _ = write!(
                 s,
-                "<p class=\"note\">Suppressed everywhere (fewer than {} patients in every week): {}.</p>",
+                "<details class=\"note\"><summary>{} district(s) with every count suppressed (under {} patients in every week)</summary><p>{}.</p></details>",
+                list.len(),
                 stats::K,
                 list.join(", ")
             );
