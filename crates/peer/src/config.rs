@@ -340,6 +340,32 @@ impl DataDir {
         Ok(cfg)
     }
 
+    /// Adds the health authority's statistics key (a public ES256 JWK, as `spondon-authority
+    /// stats-key` prints it) to `stats_authority_keys`; a key already listed is not repeated.
+    /// Takes effect at the next start.
+    pub fn add_stats_authority_key(&self, jwk_json: &[u8]) -> Result<Config> {
+        let jwk: spondon_core::keys::Jwk = serde_json::from_slice(jwk_json)
+            .map_err(|e| PeerError::Config(format!("--jwk is not a JWK: {e}")))?;
+        if jwk.d.is_some() {
+            return Err(PeerError::Config(
+                "--jwk holds a private key: give the public JWK that `spondon-authority stats-key` prints".into(),
+            ));
+        }
+        let key = spondon_core::keys::Es256PublicKey::from_jwk(&jwk)
+            .map_err(|e| PeerError::Config(format!("--jwk: {e}")))?;
+        let mut cfg = self.config()?;
+        let listed = cfg
+            .stats_authority_keys
+            .iter()
+            .any(|k| spondon_core::keys::Es256PublicKey::from_jwk(k).is_ok_and(|k| k == key));
+        if !listed {
+            cfg.stats_authority_keys.push(key.to_jwk());
+        }
+        check_config(&cfg)?;
+        self.write_config(&cfg)?;
+        Ok(cfg)
+    }
+
     /// Adds (or replaces, by key name) a witness of this peer's own log to `peer.json`.
     /// Takes effect at the next start.
     pub fn add_witness(&self, url: &str, vkey: &str) -> Result<Config> {

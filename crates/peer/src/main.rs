@@ -83,6 +83,16 @@ enum Command {
         #[arg(long)]
         vkey: String,
     },
+    /// Lets the health authority pull de-identified statistics: adds its statistics key (the
+    /// public JWK `spondon-authority stats-key` prints) to the config. Restart `serve` to apply.
+    StatsAuthority {
+        /// Data directory.
+        #[arg(long, env = "SPONDON_PEER_DATA")]
+        data: PathBuf,
+        /// The JWK file (`-` for stdin).
+        #[arg(long)]
+        jwk: PathBuf,
+    },
     /// Creates another staff bearer token (printed once, stored hashed) with its roles and
     /// expiry; prints {token, id, label, roles, expires_at}.
     StaffToken {
@@ -262,6 +272,16 @@ async fn run(cli: Cli) -> Result<()> {
         Command::WitnessLog { data, vkey } => {
             let cfg = DataDir::new(&data).add_witness_log(&vkey)?;
             print_json(&serde_json::json!({"witness_logs": cfg.witness_logs}))?;
+        }
+        Command::StatsAuthority { data, jwk } => {
+            let cfg = DataDir::new(&data).add_stats_authority_key(&read_input(&jwk)?)?;
+            let kids: Vec<String> = cfg
+                .stats_authority_keys
+                .iter()
+                .filter_map(|k| spondon_core::keys::Es256PublicKey::from_jwk(k).ok())
+                .map(|k| k.kid().to_owned())
+                .collect();
+            print_json(&serde_json::json!({"stats_authority_keys": kids}))?;
         }
         Command::AddWitness { data, url, vkey } => {
             let cfg = DataDir::new(&data).add_witness(&url, &vkey)?;
