@@ -464,6 +464,10 @@ pub async fn seed_diagnoses(
 ) -> Result<SeedSummary> {
     let mut rng = Rng::new(rng_seed);
     let started = std::time::Instant::now();
+    let display = spondon_core::stats::condition_group(icd10)
+        .and_then(spondon_core::stats::condition_label)
+        .unwrap_or("Diagnosis")
+        .to_owned();
     let today = {
         let days = (spondon_core::NumericDate::now().seconds()
             + spondon_core::stats::week::BST_OFFSET)
@@ -500,7 +504,7 @@ pub async fn seed_diagnoses(
                 kind: RecordKind::Diagnosis,
                 doctor_bmdc: None,
                 supersedes: None,
-                resources: vec![condition(icd10, "Diagnosis", &today)],
+                resources: vec![condition(icd10, &display, &today)],
             })
             .await?;
             made += 1;
