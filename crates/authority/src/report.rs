@@ -286,6 +286,7 @@ section h2{margin:0 0 10px;font-size:19px}
 figure{margin:0}
 figcaption{font-size:13px;color:#52606d;margin-bottom:4px}
 svg{width:100%;height:auto;display:block}
+.grid>figure svg{max-width:560px}
 svg text{font-family:inherit}
 .note{font-size:13px;color:#52606d;line-height:1.5}
 .refused{background:#fff4e5;border-left:4px solid #d97706}
