@@ -20,6 +20,9 @@ use spondon_core::time::NumericDate;
 use spondon_core::token::{Hospital, TrustList, TrustedWitness, Witnessing};
 use spondon_ledger::note::Verifier;
 
+pub mod report;
+pub mod stats;
+
 /// Seconds in a day.
 const DAY: i64 = 86_400;
 /// Longest validity `sign` accepts, in days (the token format allows 400).

@@ -125,6 +125,43 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8090")]
         listen: std::net::SocketAddr,
     },
+    /// Prints the public JWK of the statistics key (created at first use, `stats.key`, 0600).
+    /// Each hospital lists it in its peer.json `stats_authority_keys`.
+    StatsKey {
+        #[arg(long, env = "SPONDON_AUTHORITY_DATA")]
+        data: PathBuf,
+    },
+    /// Pulls every member hospital's signed statistics aggregate, verifies it (signature,
+    /// freshness, inclusion in the hospital's log), merges, suppresses again and writes the
+    /// report: report.csv, report.json, dhis2.json, dhis2-mapping.json, dashboard.html.
+    Stats {
+        #[arg(long, env = "SPONDON_AUTHORITY_DATA")]
+        data: PathBuf,
+        /// Directory to write the report into.
+        #[arg(long)]
+        out: PathBuf,
+        /// First ISO week (`2026-W01`); default: 11 weeks before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last ISO week; default: this week.
+        #[arg(long)]
+        to: Option<String>,
+        /// Where to reach a hospital, `ID=http://host:port` (repeatable); default: its peer URL.
+        /// Only http:// is fetched: reach an https peer through a local TLS proxy.
+        #[arg(long = "peer", value_name = "ID=URL")]
+        peers: Vec<String>,
+        /// DHIS2 ids: {"dataElements": {condition: uid}, "orgUnits": {district: uid},
+        /// "categoryOptionCombo": uid}; default: stable derived ids (see dhis2-mapping.json).
+        #[arg(long)]
+        dhis2_mapping: Option<PathBuf>,
+        /// Seconds to wait for each hospital.
+        #[arg(long, default_value_t = 300)]
+        timeout_secs: u64,
+        /// Write the report from the hospitals that verified even if others were refused
+        /// (the exit status is still 1, and the refusals are listed in the report).
+        #[arg(long)]
+        allow_missing: bool,
+    },
     /// Shows the members, the last sequence number and the root key.
     Show {
         #[arg(long, env = "SPONDON_AUTHORITY_DATA")]
@@ -249,6 +286,35 @@ fn run(cli: Cli) -> Result<()> {
                 out.display()
             );
         }
+        Command::StatsKey { data } => {
+            let a = Authority::open(&data)?;
+            let key = a.stats_key()?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&key.public_key().to_jwk())?
+            );
+        }
+        Command::Stats {
+            data,
+            out,
+            from,
+            to,
+            peers,
+            dhis2_mapping,
+            timeout_secs,
+            allow_missing,
+        } => {
+            return stats_command(
+                &data,
+                &out,
+                from,
+                to,
+                &peers,
+                dhis2_mapping.as_deref(),
+                timeout_secs,
+                allow_missing,
+            );
+        }
         Command::Show { data, json } => {
             let a = Authority::open(&data)?;
             if json {
@@ -299,4 +365,101 @@ fn read_small(path: &Path, max: usize) -> Result<Vec<u8>> {
         path.display()
     );
     std::fs::read(path).with_context(|| format!("{}", path.display()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn stats_command(
+    data: &Path,
+    out: &Path,
+    from: Option<String>,
+    to: Option<String>,
+    peers: &[String],
+    dhis2_mapping: Option<&Path>,
+    timeout_secs: u64,
+    allow_missing: bool,
+) -> Result<()> {
+    use spondon_authority::stats::{StatsQuery, collect};
+    use spondon_core::stats::IsoWeek;
+    let a = Authority::open(data)?;
+    let week = |flag: &str, w: &str| {
+        IsoWeek::parse(w).with_context(|| format!("{flag} {w:?} is not an ISO week like 2026-W23"))
+    };
+    let to = match to {
+        Some(w) => week("--to", &w)?,
+        None => IsoWeek::from_unix(NumericDate::now().seconds()),
+    };
+    let from = match from {
+        Some(w) => week("--from", &w)?,
+        None => IsoWeek::from_days(to.monday() - 11 * 7),
+    };
+    let mut urls = std::collections::BTreeMap::new();
+    for p in peers {
+        let (id, url) = p
+            .split_once('=')
+            .with_context(|| format!("--peer {p:?} must be ID=http://host:port"))?;
+        urls.insert(id.to_owned(), url.to_owned());
+    }
+    let mapping = match dhis2_mapping {
+        Some(p) => spondon_authority::report::Dhis2Mapping::read(p)?,
+        None => Default::default(),
+    };
+    anyhow::ensure!(
+        !a.members().is_empty(),
+        "the authority has no member hospitals (add-hospital first)"
+    );
+    let query = StatsQuery::new(from, to)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let collected = rt.block_on(collect(
+        &a,
+        &urls,
+        query,
+        std::time::Duration::from_secs(timeout_secs.clamp(1, 3600)),
+    ))?;
+    for e in &collected.refused {
+        eprintln!("spondon-authority: refused: {e} [{}]", e.code());
+    }
+    let refused = collected.refused.len();
+    if refused > 0 && (!allow_missing || collected.accepted.is_empty()) {
+        anyhow::bail!(
+            "{refused} of {} hospital(s) refused; no report written{}",
+            a.members().len(),
+            if collected.accepted.is_empty() {
+                ""
+            } else {
+                " (--allow-missing writes one from the others)"
+            }
+        );
+    }
+    let names = a
+        .members()
+        .iter()
+        .map(|m| (m.id.clone(), m.name.clone()))
+        .collect();
+    spondon_authority::report::write(
+        out,
+        &collected,
+        &names,
+        &mapping,
+        NumericDate::now().seconds(),
+    )?;
+    let shown = collected
+        .merged
+        .iter()
+        .filter(|c| c.count.is_some())
+        .count();
+    println!(
+        "Statistics {}–{} from {} hospital(s): {} cells ({} shown, {} suppressed); verified and merged in {:.1} ms. Report in {}.",
+        collected.query.from,
+        collected.query.to,
+        collected.accepted.len(),
+        collected.merged.len(),
+        shown,
+        collected.merged.len() - shown,
+        collected.merge_millis,
+        out.display()
+    );
+    anyhow::ensure!(refused == 0, "{refused} hospital(s) refused (see above)");
+    Ok(())
 }

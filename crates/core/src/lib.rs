@@ -5,6 +5,7 @@
 //!
 //! - [`token`]: Spondon's signed tokens (grant, revocation, enrollment and doctor credentials,
 //!   trust list, proof of possession): COSE_Sign1 + CWT + base45, specified in `docs/protocol.md`.
+//! - [`stats`]: de-identified statistics: suppression, the signed aggregate, merging.
 //! - [`qr`]: QR rendering (SVG, PNG) and reading QR codes from images.
 
 pub mod b64;
@@ -12,6 +13,7 @@ pub mod keys;
 pub mod qr;
 pub mod shc;
 pub mod shl;
+pub mod stats;
 pub mod time;
 pub mod token;
 

@@ -35,6 +35,9 @@ pub enum EntryKind {
     RevocationRegistered = 4,
     /// A patient or doctor was enrolled (identity bound to a key).
     Enrollment = 5,
+    /// A de-identified statistics aggregate was signed for the health authority; the payload
+    /// is the aggregate's compact JWS (`docs/protocol.md` §13).
+    StatsPublished = 6,
 }
 
 impl EntryKind {
@@ -46,8 +49,31 @@ impl EntryKind {
             3 => Self::AccessDenied,
             4 => Self::RevocationRegistered,
             5 => Self::Enrollment,
+            6 => Self::StatsPublished,
             other => return Err(EntryError::UnknownKind(other)),
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_and_unknown_is_refused() {
+        for b in 1..=6u8 {
+            assert_eq!(EntryKind::from_byte(b).unwrap() as u8, b);
+        }
+        assert_eq!(EntryKind::from_byte(7), Err(EntryError::UnknownKind(7)));
+        let o = Opening::new(b"aggregate".to_vec()).unwrap();
+        let e = LogEntry::commit(EntryKind::StatsPublished, NumericDate(1_780_000_000), &o);
+        let d = LogEntry::decode(&e.encode()).unwrap();
+        assert_eq!(d, e);
+        assert!(d.opens(&o));
+        // The kind is inside the commitment: the same opening does not open another kind.
+        let other = LogEntry::commit(EntryKind::RecordIssued, e.time, &o);
+        assert_ne!(other.commitment, e.commitment);
     }
 }
 

@@ -85,6 +85,7 @@ async fn offline_bundle(t: TestDb) {
         EntryKind::AccessGranted,
         EntryKind::AccessDenied,
         EntryKind::RevocationRegistered,
+        EntryKind::StatsPublished,
     ];
     let mut openings = Vec::new();
     let mut batch = Vec::new();

@@ -55,6 +55,11 @@ pub struct Config {
     /// private network or loopback.
     #[serde(default = "default_true")]
     pub console_secure_cookie: bool,
+    /// The health authority's statistics keys (public ES256 JWKs, `spondon-authority stats-key`
+    /// prints it): only requests signed by one of them get de-identified statistics
+    /// (`POST /authority/stats`). Empty: statistics are served to nobody.
+    #[serde(default)]
+    pub stats_authority_keys: Vec<spondon_core::keys::Jwk>,
 }
 
 fn default_true() -> bool {
@@ -159,6 +164,21 @@ pub fn check_url(url: &str) -> Result<String> {
 
 /// Checks the witness and rate-limit settings.
 pub fn check_config(cfg: &Config) -> Result<()> {
+    for k in &cfg.stats_authority_keys {
+        if k.d.is_some() {
+            return Err(PeerError::Config(
+                "stats_authority_keys must hold public keys only (a private key `d` was given)"
+                    .into(),
+            ));
+        }
+        spondon_core::keys::Es256PublicKey::from_jwk(k)
+            .map_err(|e| PeerError::Config(format!("stats_authority_keys: {e}")))?;
+    }
+    if cfg.stats_authority_keys.len() > 8 {
+        return Err(PeerError::Config(
+            "stats_authority_keys holds at most 8 keys".into(),
+        ));
+    }
     for w in &cfg.witnesses {
         crate::witnessing::parse_http_url(&w.url)
             .map_err(|e| PeerError::Config(format!("witnesses url {:?}: {e}", w.url)))?;
@@ -316,6 +336,32 @@ impl DataDir {
             spondon_ledger::Verifier::from_vkey(k).map_or(true, |o| o.name() != v.name())
         });
         cfg.witness_logs.push(vkey);
+        self.write_config(&cfg)?;
+        Ok(cfg)
+    }
+
+    /// Adds the health authority's statistics key (a public ES256 JWK, as `spondon-authority
+    /// stats-key` prints it) to `stats_authority_keys`; a key already listed is not repeated.
+    /// Takes effect at the next start.
+    pub fn add_stats_authority_key(&self, jwk_json: &[u8]) -> Result<Config> {
+        let jwk: spondon_core::keys::Jwk = serde_json::from_slice(jwk_json)
+            .map_err(|e| PeerError::Config(format!("--jwk is not a JWK: {e}")))?;
+        if jwk.d.is_some() {
+            return Err(PeerError::Config(
+                "--jwk holds a private key: give the public JWK that `spondon-authority stats-key` prints".into(),
+            ));
+        }
+        let key = spondon_core::keys::Es256PublicKey::from_jwk(&jwk)
+            .map_err(|e| PeerError::Config(format!("--jwk: {e}")))?;
+        let mut cfg = self.config()?;
+        let listed = cfg
+            .stats_authority_keys
+            .iter()
+            .any(|k| spondon_core::keys::Es256PublicKey::from_jwk(k).is_ok_and(|k| k == key));
+        if !listed {
+            cfg.stats_authority_keys.push(key.to_jwk());
+        }
+        check_config(&cfg)?;
         self.write_config(&cfg)?;
         Ok(cfg)
     }

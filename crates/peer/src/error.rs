@@ -122,6 +122,12 @@ pub enum PeerError {
         "patients with the same mobile number, or the same name and date of birth, are registered: check them, then confirm"
     )]
     PossibleDuplicate,
+    #[error(
+        "statistics are served only to the health authority: the request is not signed by a key listed in stats_authority_keys"
+    )]
+    NotAuthority,
+    #[error("statistics error: {0}")]
+    Stats(#[from] spondon_core::stats::StatsError),
     /// A refusal charged to the client's failure budget (`rate_limit.failures_per_minute`):
     /// answered exactly like the inner error.
     #[error("{0}")]
@@ -191,6 +197,8 @@ impl PeerError {
             PeerError::SessionExpired => "session_expired",
             PeerError::Csrf => "csrf",
             PeerError::PossibleDuplicate => "possible_duplicate",
+            PeerError::NotAuthority => "not_authority",
+            PeerError::Stats(e) => e.code(),
         }
     }
 
@@ -205,6 +213,8 @@ impl PeerError {
             | PeerError::InvalidFormField { .. } => StatusCode::BAD_REQUEST,
             PeerError::SessionExpired => StatusCode::UNAUTHORIZED,
             PeerError::Csrf => StatusCode::FORBIDDEN,
+            PeerError::NotAuthority => StatusCode::FORBIDDEN,
+            PeerError::Stats(_) => StatusCode::INTERNAL_SERVER_ERROR,
             PeerError::PossibleDuplicate => StatusCode::CONFLICT,
             PeerError::InvalidFhir(_) | PeerError::BadSupersede => StatusCode::UNPROCESSABLE_ENTITY,
             PeerError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

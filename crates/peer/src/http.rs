@@ -72,6 +72,7 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/patient/details", "The signing patient updates phone, district or upazila (Spondon-Signature)", staff = false, body = true),
     route!("post", "/Patient/{id}/$health-cards-issue", "SMART Health Cards $health-cards-issue (Spondon-Signature by the enrolled key)", staff = false, body = true),
     route!("post", "/grant/records", "Redeem a grant (Spondon-PoP): exactly the granted records with proofs; every attempt is logged", staff = false, body = true),
+    route!("post", "/authority/stats", "De-identified statistics of a period, signed and logged (Spondon-Signature by a key in stats_authority_keys)", staff = false, body = true),
     route!("post", "/grant/write", "A registered doctor adds a record under a write grant (Spondon-PoP); logged", staff = false, body = true),
     route!("get", "/healthz", "Liveness: the process answers", staff = false, body = false),
     route!("get", "/readyz", "Readiness: the database answers and the log has a signed checkpoint", staff = false, body = false),
@@ -112,6 +113,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/healthz" => get(healthz),
         "/readyz" => get(readyz),
         "/metrics" => get(metrics),
+        "/authority/stats" => post(authority_stats),
         _ => MethodRouter::new().fallback(no_route),
     }
 }
@@ -619,6 +621,14 @@ async fn nonce(State(peer): State<AppState>) -> Result<Response> {
         StatusCode::CREATED,
         &peer.new_nonce().await?,
     )))
+}
+
+async fn authority_stats(
+    State(peer): State<AppState>,
+    req: Signed<crate::stats::StatsRequest>,
+) -> Result<Response> {
+    let out = peer.authority_stats(&req.parts(), &req.body).await?;
+    Ok(no_store(json_response(StatusCode::OK, &out)))
 }
 
 async fn enroll(State(peer): State<AppState>, req: Signed<EnrollRequest>) -> Result<Response> {

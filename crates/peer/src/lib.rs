@@ -9,6 +9,7 @@
 //! - [`access`]: grant redemption (PoP), access receipts, revocations.
 //! - [`fhir_api`]: `$health-cards-issue`, patients' own demographic updates.
 //! - [`seed`]: synthetic demo data.
+//! - [`stats`]: de-identified statistics for the health authority (signed, logged aggregates).
 //! - [`witnessing`]: pushing this log's checkpoints to witnesses, collecting cosignatures.
 //! - [`http`], [`openapi`]: the HTTP API.
 //! - [`console`]: the staff console web page and its session-authenticated routes.
@@ -29,6 +30,7 @@ pub mod registry;
 pub mod revocation;
 pub mod seed;
 pub mod staff;
+pub mod stats;
 pub mod witnessing;
 
 pub use error::PeerError;

@@ -83,6 +83,16 @@ enum Command {
         #[arg(long)]
         vkey: String,
     },
+    /// Lets the health authority pull de-identified statistics: adds its statistics key (the
+    /// public JWK `spondon-authority stats-key` prints) to the config. Restart `serve` to apply.
+    StatsAuthority {
+        /// Data directory.
+        #[arg(long, env = "SPONDON_PEER_DATA")]
+        data: PathBuf,
+        /// The JWK file (`-` for stdin).
+        #[arg(long)]
+        jwk: PathBuf,
+    },
     /// Creates another staff bearer token (printed once, stored hashed) with its roles and
     /// expiry; prints {token, id, label, roles, expires_at}.
     StaffToken {
@@ -132,11 +142,23 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
         /// Number of patients to register (each gets 4–6 records).
-        #[arg(long)]
+        #[arg(long, default_value_t = 0)]
         patients: u64,
         /// Random seed (same seed, same data).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also issue a statistics scenario: `dengue` registers 43 patients and issues each a
+        /// dengue diagnosis this week: 3 in Sylhet (suppressed), 40 in Dhaka (shown).
+        #[arg(long, value_parser = ["dengue"])]
+        scenario: Option<String>,
+        /// Also write this many synthetic statistics rows directly (the fast bulk path for
+        /// statistics at scale: no card, signature or log entry per row), over the 52 weeks
+        /// ending with --stats-to.
+        #[arg(long, default_value_t = 0)]
+        stats_cases: u64,
+        /// Last week of the bulk rows (`2026-W40`); default: last week.
+        #[arg(long)]
+        stats_to: Option<String>,
     },
     /// Revokes a record (wrong patient, entered in error): lists its rid in the CRL and logs
     /// it. A correction is not a revocation: issue a superseding record instead.
@@ -251,6 +273,16 @@ async fn run(cli: Cli) -> Result<()> {
             let cfg = DataDir::new(&data).add_witness_log(&vkey)?;
             print_json(&serde_json::json!({"witness_logs": cfg.witness_logs}))?;
         }
+        Command::StatsAuthority { data, jwk } => {
+            let cfg = DataDir::new(&data).add_stats_authority_key(&read_input(&jwk)?)?;
+            let kids: Vec<String> = cfg
+                .stats_authority_keys
+                .iter()
+                .filter_map(|k| spondon_core::keys::Es256PublicKey::from_jwk(k).ok())
+                .map(|k| k.kid().to_owned())
+                .collect();
+            print_json(&serde_json::json!({"stats_authority_keys": kids}))?;
+        }
         Command::AddWitness { data, url, vkey } => {
             let cfg = DataDir::new(&data).add_witness(&url, &vkey)?;
             print_json(&serde_json::json!({"witnesses": cfg.witnesses}))?;
@@ -315,12 +347,57 @@ async fn run(cli: Cli) -> Result<()> {
             data,
             patients,
             seed,
+            scenario,
+            stats_cases,
+            stats_to,
         } => {
+            use spondon_core::stats::IsoWeek;
             anyhow::ensure!(patients <= 1_000_000, "--patients is at most 1000000");
+            anyhow::ensure!(
+                stats_cases <= 100_000_000,
+                "--stats-cases is at most 100000000"
+            );
+            let stats_to = match stats_to {
+                Some(w) => IsoWeek::parse(&w).with_context(|| {
+                    format!("--stats-to {w:?} is not an ISO week like 2026-W40")
+                })?,
+                None => IsoWeek::from_days(
+                    IsoWeek::from_unix(spondon_core::NumericDate::now().seconds()).monday() - 7,
+                ),
+            };
             let _lock = DataDir::new(&data.data).lock_writer()?;
             let peer = open(&data).await?;
-            print_json(&spondon_peer::seed::seed(&peer, patients, seed).await?)?;
+            let mut out = serde_json::Map::new();
+            if patients > 0 {
+                // The demo population's summary at the top level, as before.
+                let summary = spondon_peer::seed::seed(&peer, patients, seed).await?;
+                if let serde_json::Value::Object(m) = serde_json::to_value(summary)? {
+                    out.extend(m);
+                }
+            }
+            if scenario.is_some() {
+                out.insert(
+                    "scenario".into(),
+                    serde_json::to_value(
+                        spondon_peer::seed::seed_dengue_scenario(&peer, seed).await?,
+                    )?,
+                );
+            }
+            if stats_cases > 0 {
+                out.insert(
+                    "stats_cases".into(),
+                    serde_json::to_value(
+                        spondon_peer::seed::bulk_stat_cases(&peer, stats_cases, seed, stats_to)
+                            .await?,
+                    )?,
+                );
+            }
             peer.close().await;
+            anyhow::ensure!(
+                !out.is_empty(),
+                "nothing to do: give --patients, --scenario or --stats-cases"
+            );
+            print_json(&out)?;
         }
         Command::RevokeRecord { data, id, reason } => {
             let reason: spondon_peer::revocation::RevocationReason = serde_json::from_value(

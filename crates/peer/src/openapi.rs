@@ -55,6 +55,7 @@ fn success(path: &str) -> (u16, &'static str, Value) {
             "text/plain; version=0.0.4; charset=utf-8",
             json!({"type": "string", "description": "Prometheus text exposition format 0.0.4"}),
         ),
+        "/authority/stats" => (200, json, schema_ref("StatsAnswer")),
         "/checkpoint" => (
             200,
             text,
@@ -112,6 +113,9 @@ fn operation(r: &RouteDoc) -> Value {
     }
     if r.path.starts_with("/grant/") {
         op["security"] = json!([{"proofOfPossession": []}, {}]);
+    }
+    if r.path.starts_with("/authority/") {
+        op["security"] = json!([{"authoritySignature": []}]);
     }
     op
 }
@@ -176,6 +180,10 @@ fn body_schema(path: &str) -> Value {
             &["grant", "kind", "resources"],
             json!({"grant": s, "kind": kind, "supersedes": s, "resources": resources}),
         ),
+        "/authority/stats" => obj(
+            &["from", "to", "challenge"],
+            json!({"from": {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"}, "to": {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"}, "challenge": s}),
+        ),
         _ => json!({"type": "object", "description": "FHIR Parameters"}),
     }
 }
@@ -223,6 +231,7 @@ fn response_schemas() -> Value {
         "Redeemed": all(json!({"records": arr("PulledRecord"), "checkpoint": s, "tree_size": u, "access_log_index": u})),
         "LogIndex": all(json!({"log_index": u})),
         "PasscodeRegistered": all(json!({"grant_id": s, "max_failures": u})),
+        "StatsAnswer": all(json!({"aggregate": {"type": "string", "description": "compact JWS (ES256, typ spondon-stats+jws) of the aggregate, docs/protocol.md §13"}, "salt": s, "log_index": u, "proof": {"type": "string", "description": "c2sp.org/tlog-proof@v1 bundle of the log entry (kind 6)"}})),
     })
 }
 
@@ -246,6 +255,7 @@ pub fn document(config: &Config) -> Value {
             "securitySchemes": {
                 "staffToken": {"type": "http", "scheme": "bearer", "description": "Staff token created by `spondon-peer init` or `staff-token`"},
                 "patientSignature": {"type": "apiKey", "in": "header", "name": "Spondon-Signature", "description": "token::SignedRequest by the patient key over method, URL, nonce (POST /nonce), time and body hash (docs/protocol.md §7a)"},
+                "authoritySignature": {"type": "apiKey", "in": "header", "name": "Spondon-Signature", "description": "token::SignedRequest (docs/protocol.md §7a) by a health-authority key listed in the config's stats_authority_keys"},
                 "proofOfPossession": {"type": "apiKey", "in": "header", "name": "Spondon-PoP", "description": "token::PopProof by the grant's audience key (docs/protocol.md §7); bearer grants send a passcode instead, checked against the verifier the patient registered"},
             },
             "schemas": response_schemas(),

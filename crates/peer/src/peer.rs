@@ -127,6 +127,7 @@ impl Peer {
             rate_limit: crate::config::RateLimit::default(),
             max_outstanding_nonces: 100_000,
             console_secure_cookie: true,
+            stats_authority_keys: Vec::new(),
         };
         dir.create(&config)?;
         let peer = Self::open(dir, None).await?;

@@ -93,6 +93,8 @@ pub struct PreparedRecord {
     pub doctor_bmdc: Option<String>,
     pub supersedes: Option<String>,
     pub jws: String,
+    /// The statistics condition groups of its diagnoses (`Condition` ICD-10 codes).
+    stat_groups: Vec<&'static str>,
     now: NumericDate,
 }
 
@@ -338,6 +340,7 @@ impl Peer {
             doctor_bmdc,
             supersedes: req.supersedes.clone(),
             jws,
+            stat_groups: crate::stats::condition_groups(req.kind, &req.resources),
             now,
         })
     }
@@ -455,22 +458,34 @@ impl Peer {
             doctor_bmdc,
             supersedes,
             jws,
+            stat_groups,
             now,
         } = p;
         let _guard = self.issue_lock.lock().await;
         if let Some(old) = &supersedes {
             self.check_supersede(old, &health_id).await?;
         }
+        let cases = self.stat_cases(&health_id, &stat_groups, now).await?;
         let opening = Opening::new(jws.clone().into_bytes())
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
         let entry = LogEntry::commit(EntryKind::RecordIssued, now, &opening);
         let appended = self.log.append(&[entry.encode()]).await?;
         let log_index = appended.first_index;
         let category = kind.category();
-        let res = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-            .bind(&id).bind(&health_id).bind(to_i64(category.code())?).bind(kind.as_str())
-            .bind(&doctor_bmdc).bind(&supersedes).bind(&jws).bind(&opening.salt[..])
-            .bind(to_i64(log_index)?).bind(now.seconds()).execute(p).await.map(|r| r.rows_affected()));
+        // The record and the statistics rows it adds are stored together.
+        let res = on_db!(&self.db, p => async {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .bind(&id).bind(&health_id).bind(to_i64(category.code()).map_err(|e| sqlx::Error::Protocol(e.to_string()))?).bind(kind.as_str())
+                .bind(&doctor_bmdc).bind(&supersedes).bind(&jws).bind(&opening.salt[..])
+                .bind(to_i64(log_index).map_err(|e| sqlx::Error::Protocol(e.to_string()))?).bind(now.seconds()).execute(&mut *tx).await?;
+            for c in &cases {
+                sqlx::query("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
+                    .bind(c.condition).bind(c.week.key()).bind(&health_id).bind(&c.district).bind(&c.upazila).bind(c.age_band).bind(c.sex)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        }.await);
         if let Err(e) = res {
             // The log holds a commitment no stored record opens; it reveals nothing.
             tracing::error!(log_index, "record row not stored after its log entry");

@@ -438,3 +438,202 @@ pub async fn seed(peer: &Peer, patients: u64, rng_seed: u64) -> Result<SeedSumma
         },
     })
 }
+
+/// The statistics scenario `seed --scenario dengue` issues: (district, upazila, patients).
+/// Sylhet's 3 cases are below k = 10 and must be suppressed; Dhaka's 40 must be shown.
+pub const DENGUE_SCENARIO: &[(&str, &str, u64)] = &[
+    ("Sylhet", "Beanibazar", 3),
+    ("Dhaka", "Savar", 22),
+    ("Dhaka", "Dhamrai", 12),
+    ("Dhaka", "Keraniganj", 6),
+];
+
+/// Registers the patients of [`DENGUE_SCENARIO`] and issues each a signed dengue diagnosis
+/// (ICD-10 A97.0) now, through the ordinary issuance path (card, log, statistics row).
+pub async fn seed_dengue_scenario(peer: &Peer, rng_seed: u64) -> Result<SeedSummary> {
+    seed_diagnoses(peer, DENGUE_SCENARIO, "A97.0", rng_seed).await
+}
+
+/// Registers `n` new patients per `(district, upazila, n)` and issues each a signed diagnosis
+/// with ICD-10 code `icd10` now, through the ordinary issuance path.
+pub async fn seed_diagnoses(
+    peer: &Peer,
+    places: &[(&str, &str, u64)],
+    icd10: &str,
+    rng_seed: u64,
+) -> Result<SeedSummary> {
+    let mut rng = Rng::new(rng_seed);
+    let started = std::time::Instant::now();
+    let display = spondon_core::stats::condition_group(icd10)
+        .and_then(spondon_core::stats::condition_label)
+        .unwrap_or("Diagnosis")
+        .to_owned();
+    let today = {
+        let days = (spondon_core::NumericDate::now().seconds()
+            + spondon_core::stats::week::BST_OFFSET)
+            .div_euclid(86_400);
+        let (y, m, d) = spondon_core::stats::week::civil_from_days(days);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    let (mut patients, mut records) = (0u64, 0u64);
+    for (district, upazila, n) in places {
+        let mut made = 0;
+        while made < *n {
+            let female = rng.below(2) == 0;
+            let patient = NewPatient {
+                name: (*rng.pick(if female { FEMALE } else { MALE })).to_owned(),
+                birth_date: format!(
+                    "{}-{:02}-{:02}",
+                    1950 + rng.below(70),
+                    1 + rng.below(12),
+                    1 + rng.below(28)
+                ),
+                sex: if female { "female" } else { "male" }.to_owned(),
+                national_id: rng.digits(17),
+                phone: format!("01{}{}", 3 + rng.below(7), rng.digits(8)),
+                district: (*district).to_owned(),
+                upazila: (*upazila).to_owned(),
+            };
+            let registered = match peer.register_patient(&patient).await {
+                Ok(r) => r,
+                Err(crate::PeerError::DuplicatePatient) => continue,
+                Err(e) => return Err(e),
+            };
+            peer.issue_record(&IssueRequest {
+                health_id: registered.health_id,
+                kind: RecordKind::Diagnosis,
+                doctor_bmdc: None,
+                supersedes: None,
+                resources: vec![condition(icd10, &display, &today)],
+            })
+            .await?;
+            made += 1;
+            patients += 1;
+            records += 1;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(SeedSummary {
+        patients,
+        doctors: 0,
+        records,
+        seconds,
+        records_per_second: if seconds > 0.0 {
+            records as f64 / seconds
+        } else {
+            0.0
+        },
+    })
+}
+
+/// What [`bulk_stat_cases`] wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkSummary {
+    pub cases: u64,
+    pub from: String,
+    pub to: String,
+    pub seconds: f64,
+}
+
+/// The fast path for statistics at scale: writes `cases` synthetic rows straight into the
+/// statistics table (no patient registration, card, signature or log entry per row), spread
+/// over the 52 weeks ending at `to`: a dengue season peaking in September, concentrated in
+/// Dhaka and Chattogram, and steady typhoid, TB, diabetes, hypertension, COVID-19 and malaria.
+/// It measures the statistics computation, not issuance (see `docs/peer.md`).
+pub async fn bulk_stat_cases(
+    peer: &Peer,
+    cases: u64,
+    rng_seed: u64,
+    to: spondon_core::stats::IsoWeek,
+) -> Result<BulkSummary> {
+    use spondon_core::stats::{AGE_BANDS, IsoWeek, SEXES};
+    let started = std::time::Instant::now();
+    let mut rng = Rng::new(rng_seed);
+    let to_monday = to.monday();
+    let weeks: Vec<IsoWeek> = (0..52)
+        .map(|i| IsoWeek::from_days(to_monday - (51 - i) * 7))
+        .collect();
+    let from = weeks[0];
+    // Dengue season weight per week (peak ~ ISO week 38).
+    let season = |w: IsoWeek| {
+        let x = (f64::from(w.week) - 38.0) / 5.0;
+        0.04 + (-x * x).exp()
+    };
+    const OTHER: &[(&str, u64)] = &[
+        ("typhoid", 18),
+        ("tuberculosis", 10),
+        ("diabetes", 25),
+        ("hypertension", 25),
+        ("covid19", 4),
+        ("malaria", 3),
+    ];
+    let batch_rows = 1000usize;
+    let mut written = 0u64;
+    let tag: u32 = (rng.next_u64() & 0xffff_ffff) as u32;
+    while written < cases {
+        let n = (cases - written).min(50_000);
+        let mut rows = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let dengue = rng.below(100) < 35;
+            let (condition, week) = if dengue {
+                loop {
+                    let w = *rng.pick(&weeks);
+                    if (rng.below(1000) as f64) / 1000.0 < season(w) {
+                        break ("dengue", w);
+                    }
+                }
+            } else {
+                let total: u64 = OTHER.iter().map(|o| o.1).sum();
+                let mut r = rng.below(total);
+                let mut pick = OTHER[0].0;
+                for (c, wgt) in OTHER {
+                    if r < *wgt {
+                        pick = c;
+                        break;
+                    }
+                    r -= wgt;
+                }
+                (pick, *rng.pick(&weeks))
+            };
+            let (district, upazila) = match rng.below(10) {
+                0..=3 if dengue => ("Dhaka", (*rng.pick(UPAZILAS[0].1)).to_owned()),
+                4..=5 if dengue => ("Chattogram", (*rng.pick(UPAZILAS[1].1)).to_owned()),
+                0..=2 => {
+                    let d = rng.pick(DISTRICTS);
+                    (*d, format!("{d} Sadar"))
+                }
+                _ => {
+                    let (d, ups) = rng.pick(UPAZILAS);
+                    (*d, (*rng.pick(ups)).to_owned())
+                }
+            };
+            rows.push((
+                condition,
+                week.key(),
+                format!("bulk-{tag:08x}-{}", written + i),
+                district,
+                upazila,
+                *rng.pick(&AGE_BANDS[..6]),
+                *rng.pick(SEXES),
+            ));
+        }
+        crate::peer::on_db!(&peer.db, p => {
+            let mut tx = p.begin().await?;
+            for chunk in rows.chunks(batch_rows) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) ");
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.0).push_bind(r.1).push_bind(&r.2).push_bind(r.3).push_bind(&r.4).push_bind(r.5).push_bind(r.6);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        written += n;
+    }
+    Ok(BulkSummary {
+        cases: written,
+        from: from.to_string(),
+        to: to.to_string(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

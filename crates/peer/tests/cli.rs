@@ -242,6 +242,46 @@ async fn init_seed_serve_and_shut_down_gracefully() {
     assert!(logs.contains("shutting down"));
     assert!(logs.contains("witness push failed"), "{logs}");
     assert!(!logs.contains(&rid), "{logs}");
+
+    // Statistics: the dengue scenario and the bulk path; the authority's key in the config.
+    let out = run(&[
+        "seed",
+        "--data",
+        data,
+        "--scenario",
+        "dengue",
+        "--stats-cases",
+        "1000",
+        "--log-json",
+    ]);
+    let stats_summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats_summary["scenario"]["patients"], 43);
+    assert_eq!(stats_summary["stats_cases"]["cases"], 1000);
+    let stats_logs = String::from_utf8_lossy(&out.stderr).into_owned();
+    for word in ["Sylhet", "Beanibazar", "A97", "dengue", "health_id"] {
+        assert!(
+            !stats_logs.contains(word),
+            "log mentions {word}: {stats_logs}"
+        );
+    }
+    let key = spondon_core::keys::Es256KeyPair::generate().unwrap();
+    let jwk_file = dir.path().join("dghs-stats.jwk");
+    std::fs::write(
+        &jwk_file,
+        serde_json::to_vec(&key.public_key().to_jwk()).unwrap(),
+    )
+    .unwrap();
+    let jwk_path = jwk_file.to_str().unwrap();
+    let out = run(&["stats-authority", "--data", data, "--jwk", jwk_path]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stats_authority_keys"][0], key.kid());
+    std::fs::write(&jwk_file, key.to_private_jwk().as_bytes()).unwrap();
+    let out = Command::new(BIN)
+        .args(["stats-authority", "--data", data, "--jwk", jwk_path])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("private key"));
 }
 
 #[tokio::test]
