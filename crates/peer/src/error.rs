@@ -45,6 +45,10 @@ pub enum PeerError {
     UnknownDoctor,
     #[error("no such record")]
     UnknownRecord,
+    #[error("invalid Idempotency-Key header: {0}")]
+    BadIdempotencyKey(&'static str),
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
     #[error("a patient with this national ID / birth registration number is already registered")]
     DuplicatePatient,
     #[error("a doctor with this BMDC number is already registered")]
@@ -159,6 +163,8 @@ impl PeerError {
             PeerError::UnknownPatient => "unknown_patient",
             PeerError::UnknownDoctor => "unknown_doctor",
             PeerError::UnknownRecord => "unknown_record",
+            PeerError::BadIdempotencyKey(_) => "bad_idempotency_key",
+            PeerError::IdempotencyKeyReused => "idempotency_key_reused",
             PeerError::DuplicatePatient => "duplicate_patient",
             PeerError::DuplicateDoctor => "duplicate_doctor",
             PeerError::BadSupersede => "bad_supersede",
@@ -216,7 +222,10 @@ impl PeerError {
             PeerError::NotAuthority => StatusCode::FORBIDDEN,
             PeerError::Stats(_) => StatusCode::INTERNAL_SERVER_ERROR,
             PeerError::PossibleDuplicate => StatusCode::CONFLICT,
-            PeerError::InvalidFhir(_) | PeerError::BadSupersede => StatusCode::UNPROCESSABLE_ENTITY,
+            PeerError::InvalidFhir(_)
+            | PeerError::BadSupersede
+            | PeerError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            PeerError::BadIdempotencyKey(_) => StatusCode::BAD_REQUEST,
             PeerError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PeerError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             PeerError::Unauthorized

@@ -598,11 +598,34 @@ async fn register_doctor(
 async fn issue_record(
     State(peer): State<AppState>,
     Staff(staff): Staff,
+    headers: HeaderMap,
     StrictJson(req): StrictJson<IssueRequest>,
 ) -> Result<Response> {
     staff.need(Role::Records)?;
-    let out = detached(async move { peer.issue_record(&req).await }).await?;
-    Ok(json_response(StatusCode::CREATED, &out))
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let v = v
+                .to_str()
+                .map_err(|_| PeerError::BadIdempotencyKey("visible ASCII characters only"))?;
+            // The draft's structured-field form is a quoted string; a bare token works too.
+            let v = v.trim().trim_matches('"');
+            Some(crate::records::Idempotency::new(&staff.token_id, v, &req)?)
+        }
+    };
+    let (out, replayed) = detached(async move {
+        match key {
+            Some(k) => peer.issue_record_idempotent(&req, k).await,
+            None => Ok((peer.issue_record(&req).await?, false)),
+        }
+    })
+    .await?;
+    let mut resp = json_response(StatusCode::CREATED, &out);
+    if replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
 }
 
 async fn revoke_record(

@@ -94,9 +94,15 @@ fn operation(r: &RouteDoc) -> Value {
     if r.path == "/witness/add-checkpoint" {
         responses["409"] = json!({"description": "Old size is not the witness's latest cosigned size", "content": {"text/x.tlog.size": {"schema": {"type": "string", "description": "the latest size, decimal"}}}});
     }
+    let mut parameters = params(r.path);
+    if r.path == "/staff/records" {
+        parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "1 to 255 visible ASCII characters (a UUID); a retry with the same key and body answers the first record (header Idempotent-Replayed: true), with another body 422 idempotency_key_reused",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 257}}));
+    }
     let mut op = json!({
         "summary": r.summary,
-        "parameters": params(r.path),
+        "parameters": parameters,
         "responses": responses,
     });
     if r.path == "/witness/add-checkpoint" {

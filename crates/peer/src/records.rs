@@ -87,6 +87,8 @@ pub struct IssueRequest {
 /// A validated, signed record not yet logged or stored.
 #[derive(Debug, Clone)]
 pub struct PreparedRecord {
+    /// The staff write's idempotency key, stored with the record.
+    pub idempotency: Option<Idempotency>,
     pub id: String,
     pub health_id: String,
     pub kind: RecordKind,
@@ -96,6 +98,37 @@ pub struct PreparedRecord {
     /// The statistics condition groups of its diagnoses (`Condition` ICD-10 codes).
     stat_groups: Vec<&'static str>,
     now: NumericDate,
+}
+
+/// A staff write's `Idempotency-Key`, scoped to the staff token that sent it, with the hash of
+/// the request it was first used for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub scope: String,
+    pub key: String,
+    pub request_hash: [u8; 32],
+}
+
+impl Idempotency {
+    /// Checks the header's value: 1 to 255 visible ASCII characters (RFC 9110 token-like, as
+    /// the IETF draft on the Idempotency-Key header asks of clients: a UUID is typical).
+    pub fn new(scope: &str, key: &str, request: &IssueRequest) -> Result<Idempotency> {
+        if key.is_empty() || key.len() > 255 {
+            return Err(PeerError::BadIdempotencyKey("1 to 255 characters"));
+        }
+        if !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(PeerError::BadIdempotencyKey(
+                "visible ASCII characters only",
+            ));
+        }
+        let body = serde_json::to_vec(request)
+            .map_err(|e| PeerError::Integrity(format!("request hash: {e}")))?;
+        Ok(Idempotency {
+            scope: scope.to_owned(),
+            key: key.to_owned(),
+            request_hash: spondon_core::keys::sha256(&body),
+        })
+    }
 }
 
 /// An issued record.
@@ -319,6 +352,38 @@ impl Peer {
         self.commit_record(prepared).await
     }
 
+    /// [`Peer::issue_record`] with an idempotency key: a retry with the same key and the same
+    /// request answers the record issued the first time (`true`: replayed), one with another
+    /// request is refused (`idempotency_key_reused`). Nothing is issued twice, even when the
+    /// first answer was lost (a crash after the commit, a dropped connection).
+    pub async fn issue_record_idempotent(
+        &self,
+        req: &IssueRequest,
+        key: Idempotency,
+    ) -> Result<(IssuedRecord, bool)> {
+        if let Some(first) = self.idempotent_record(&key).await? {
+            return Ok((first, true));
+        }
+        let mut prepared = self.prepare_record(req).await?;
+        prepared.idempotency = Some(key);
+        self.commit_prepared(prepared).await
+    }
+
+    /// The record a key was first used for, if any (refused if for another request).
+    async fn idempotent_record(&self, key: &Idempotency) -> Result<Option<IssuedRecord>> {
+        let row: Option<(Vec<u8>, String)> = on_db!(&self.db, p => sqlx::query("SELECT request_hash, record_id FROM peer_idempotency WHERE scope = $1 AND key = $2")
+            .bind(&key.scope).bind(&key.key).fetch_optional(p).await?
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()?);
+        match row {
+            None => Ok(None),
+            Some((hash, _)) if hash.as_slice() != key.request_hash.as_slice() => {
+                Err(PeerError::IdempotencyKeyReused)
+            }
+            Some((_, id)) => Ok(Some(self.stored_record(&id).await?.0)),
+        }
+    }
+
     /// Validates the request and signs the card; writes nothing.
     pub async fn prepare_record(&self, req: &IssueRequest) -> Result<PreparedRecord> {
         let (health_id, doctor_bmdc, bundle) = self.record_bundle(req).await?;
@@ -334,6 +399,7 @@ impl Peer {
             .sign(&self.keys.record)
             .map_err(|e| bad(format!("{} ({})", e, e.code())))?;
         Ok(PreparedRecord {
+            idempotency: None,
             id,
             health_id,
             kind: req.kind,
@@ -451,7 +517,21 @@ impl Peer {
 
     /// Logs and stores a prepared record.
     pub async fn commit_record(&self, p: PreparedRecord) -> Result<IssuedRecord> {
+        Ok(self.commit_prepared(p).await?.0)
+    }
+
+    /// [`Peer::commit_record`]; `true` when an idempotency key turned out to be taken by a
+    /// concurrent identical request (its record is answered instead).
+    async fn commit_prepared(&self, p: PreparedRecord) -> Result<(IssuedRecord, bool)> {
+        let _guard = self.issue_lock.lock().await;
+        // Checked again under the issuance lock: two retries racing with one key issue once.
+        if let Some(key) = &p.idempotency
+            && let Some(first) = self.idempotent_record(key).await?
+        {
+            return Ok((first, true));
+        }
         let PreparedRecord {
+            idempotency,
             id,
             health_id,
             kind,
@@ -461,7 +541,6 @@ impl Peer {
             stat_groups,
             now,
         } = p;
-        let _guard = self.issue_lock.lock().await;
         if let Some(old) = &supersedes {
             self.check_supersede(old, &health_id).await?;
         }
@@ -479,6 +558,11 @@ impl Peer {
                 .bind(&id).bind(&health_id).bind(to_i64(category.code()).map_err(|e| sqlx::Error::Protocol(e.to_string()))?).bind(kind.as_str())
                 .bind(&doctor_bmdc).bind(&supersedes).bind(&jws).bind(&opening.salt[..])
                 .bind(to_i64(log_index).map_err(|e| sqlx::Error::Protocol(e.to_string()))?).bind(now.seconds()).execute(&mut *tx).await?;
+            if let Some(k) = &idempotency {
+                sqlx::query("INSERT INTO peer_idempotency (scope, key, request_hash, record_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&k.scope).bind(&k.key).bind(&k.request_hash[..]).bind(&id).bind(now.seconds())
+                    .execute(&mut *tx).await?;
+            }
             for c in &cases {
                 sqlx::query("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
                     .bind(c.condition).bind(c.week.key()).bind(&health_id).bind(&c.district).bind(&c.upazila).bind(c.age_band).bind(c.sex)
@@ -493,16 +577,19 @@ impl Peer {
         }
         self.sign_checkpoint().await?;
         tracing::info!(log_index, kind = kind.as_str(), "record issued");
-        Ok(IssuedRecord {
-            id,
-            health_id,
-            kind,
-            category,
-            supersedes,
-            log_index,
-            issued_at: now.seconds(),
-            jws,
-        })
+        Ok((
+            IssuedRecord {
+                id,
+                health_id,
+                kind,
+                category,
+                supersedes,
+                log_index,
+                issued_at: now.seconds(),
+                jws,
+            },
+            false,
+        ))
     }
 
     async fn check_supersede(&self, old: &str, health_id: &str) -> Result<()> {

@@ -925,3 +925,76 @@ async fn startup_signs_a_checkpoint_over_the_whole_log() {
         tp.stop().await;
     }
 }
+
+/// A staff write retried with the same `Idempotency-Key` answers the first record and issues
+/// nothing again; the same key for another request is refused; a bad key is refused.
+#[tokio::test]
+async fn retried_issuance_with_an_idempotency_key_issues_once() {
+    for db in engines("retried_issuance_with_an_idempotency_key_issues_once").await {
+        let tp = start(db.as_deref()).await;
+        let hid = register_patient(&tp, "1987654321").await;
+        let auth = tp.auth();
+        let post = |key: &'static str, body: Value| {
+            let auth = auth.clone();
+            async move {
+                request(
+                    tp.addr,
+                    "POST",
+                    "/staff/records",
+                    &[
+                        ("Authorization", &auth),
+                        ("Content-Type", "application/json"),
+                        ("Idempotency-Key", key),
+                    ],
+                    body.to_string().as_bytes(),
+                )
+                .await
+            }
+        };
+        let body = lab_report(&hid);
+        let first = post("\"8e03978e-40d5-43e8-bc93-6894a57f9324\"", body.clone()).await;
+        assert_eq!(first.status, 201, "{}", first.text());
+        assert_eq!(first.header("idempotent-replayed"), None);
+        let (size, _) = tp.peer.log.tree_head().await;
+        let again = post("\"8e03978e-40d5-43e8-bc93-6894a57f9324\"", body.clone()).await;
+        assert_eq!(again.status, 201, "{}", again.text());
+        assert_eq!(again.header("idempotent-replayed"), Some("true"));
+        assert_eq!(again.json()["id"], first.json()["id"]);
+        assert_eq!(again.json()["log_index"], first.json()["log_index"]);
+        assert_eq!(
+            tp.peer.log.tree_head().await.0,
+            size,
+            "nothing issued again"
+        );
+        // The same key for another record: refused, nothing issued.
+        let other = post(
+            "\"8e03978e-40d5-43e8-bc93-6894a57f9324\"",
+            prescription(&hid, "A-1"),
+        )
+        .await;
+        assert_eq!(
+            (other.status, other.code().as_str()),
+            (422, "idempotency_key_reused"),
+            "{}",
+            other.text()
+        );
+        assert_eq!(tp.peer.log.tree_head().await.0, size);
+        // Another key: a new record.
+        let fresh = post("retry-2", body.clone()).await;
+        assert_eq!(fresh.status, 201);
+        assert_ne!(fresh.json()["id"], first.json()["id"]);
+        // A bad key: refused before anything is done.
+        let bad = post("", body.clone()).await;
+        assert_eq!(
+            (bad.status, bad.code().as_str()),
+            (400, "bad_idempotency_key")
+        );
+        let long: &'static str = Box::leak("k".repeat(256).into_boxed_str());
+        let bad = post(long, body).await;
+        assert_eq!(
+            (bad.status, bad.code().as_str()),
+            (400, "bad_idempotency_key")
+        );
+        tp.stop().await;
+    }
+}
