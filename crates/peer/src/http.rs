@@ -159,17 +159,12 @@ pub fn router(peer: Arc<Peer>) -> Router {
 /// The label a request is counted under: its route template, never the concrete path (which
 /// may hold a Health ID or a record id).
 fn route_label(path: &str) -> &'static str {
-    if let Some(t) = route_template(path) {
+    if let Some(t) = route_template(ROUTES.iter().chain(LEDGER_ROUTES), path) {
         return t;
     }
-    if path == "/checkpoint" {
-        "/checkpoint"
-    } else if path.starts_with("/tile/") {
+    // A tile path has several segments where the template has one.
+    if path.starts_with("/tile/") {
         "/tile/{path}"
-    } else if path == "/witness/add-checkpoint" {
-        "/witness/add-checkpoint"
-    } else if path == "/witness/forks" {
-        "/witness/forks"
     } else if path == "/console" || path.starts_with("/console/") {
         "/console"
     } else {
@@ -269,11 +264,13 @@ async fn request_timeout(
     }
 }
 
-/// The documented route template (`/staff/patients/{health_id}`) a concrete path belongs to.
-fn route_template(path: &str) -> Option<&'static str> {
+/// The template (`/staff/patients/{health_id}`) among `routes` a concrete path belongs to.
+fn route_template<'a>(
+    mut routes: impl Iterator<Item = &'a RouteDoc>,
+    path: &str,
+) -> Option<&'static str> {
     let segs: Vec<&str> = path.split('/').collect();
-    ROUTES
-        .iter()
+    routes
         .find(|r| {
             let t: Vec<&str> = r.path.split('/').collect();
             t.len() == segs.len()
@@ -297,7 +294,7 @@ async fn staff_audit(
         return next.run(req).await;
     }
     let method = req.method().as_str().to_owned();
-    let route = route_template(&path).map_or_else(|| path.clone(), str::to_owned);
+    let route = route_template(ROUTES.iter(), &path).map_or_else(|| path.clone(), str::to_owned);
     let token = req
         .headers()
         .get(header::AUTHORIZATION)

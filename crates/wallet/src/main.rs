@@ -18,17 +18,22 @@ fn printable(s: &str) -> std::borrow::Cow<'_, str> {
 /// Writes a line to standard output or error. A closed pipe (`spondon records | head -1`) ends
 /// the program quietly, as it ends `cat`; `std`'s `println!` would panic instead.
 fn emit(err: bool, s: &str) {
+    let line = format!("{}\n", printable(s));
+    // Other write errors (a full disk under a redirect) have nowhere better to be reported.
+    let _ = write_or_quit(err, line.as_bytes());
+}
+
+/// Writes bytes to standard error or output; a closed pipe ends the program quietly.
+fn write_or_quit(err: bool, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    let text = printable(s);
     let written = if err {
-        writeln!(std::io::stderr().lock(), "{text}")
+        std::io::stderr().lock().write_all(bytes)
     } else {
-        writeln!(std::io::stdout().lock(), "{text}")
+        std::io::stdout().lock().write_all(bytes)
     };
-    if let Err(e) = written
-        && e.kind() == std::io::ErrorKind::BrokenPipe
-    {
-        std::process::exit(0);
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => other,
     }
 }
 
@@ -507,13 +512,7 @@ fn print_qr(text: &str) -> Result<()> {
     } else {
         QrFormat::TerminalPlain
     };
-    let qr = render_qr(text, format)?;
-    if let Err(e) = std::io::stdout().lock().write_all(&qr) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        return Err(e.into());
-    }
+    write_or_quit(false, &render_qr(text, format)?)?;
     Ok(())
 }
 
@@ -1112,16 +1111,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             ..
         } => {
             let w = ctx.open().await?;
-            let gs = w.grants().await?;
             let now = spondon_core::NumericDate::now().seconds();
-            let matching: Vec<_> = gs.iter().filter(|g| g.id.starts_with(&id)).collect();
-            let g = match matching.as_slice() {
-                [one] => *one,
-                [] => bail!("no grant {id:?}; `spondon grants` lists them"),
-                _ => bail!(
-                    "{id:?} starts {} grant ids: give more characters",
-                    matching.len()
-                ),
+            let g = match w.grant(&id).await {
+                Err(WalletError::NotFound(_)) => {
+                    bail!("no grant {id:?}; `spondon grants` lists them")
+                }
+                other => other?,
             };
             let status = g.status(now);
             if let Some(p) = &png {
@@ -1201,20 +1196,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Revoke { id, all, yes, out } => {
             let w = ctx.open().await?;
             let question = match (&id, all) {
-                (Some(id), false) => {
-                    let gs = w.grants().await?;
-                    let matching: Vec<_> = gs.iter().filter(|g| g.id.starts_with(id.as_str())).collect();
-                    match matching.as_slice() {
-                        [g] => format!(
-                            "Revoke grant {} for {} ({})? The QR code stops working at every hospital.",
-                            short(&g.id),
-                            g.audience,
-                            g.categories.join(", ")
-                        ),
-                        // The library says what is wrong with the id.
-                        _ => String::new(),
-                    }
-                }
+                (Some(id), false) => match w.grant(id).await {
+                    Ok(g) => format!(
+                        "Revoke grant {} for {} ({})? The QR code stops working at every hospital.",
+                        short(&g.id),
+                        g.audience,
+                        g.categories.join(", ")
+                    ),
+                    // `revoke` below says what is wrong with the id.
+                    Err(_) => String::new(),
+                },
                 (None, true) => {
                     "Revoke EVERY grant you have issued? Every QR code you have shown stops working."
                         .to_owned()
