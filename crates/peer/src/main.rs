@@ -165,8 +165,8 @@ enum Command {
     RevokeRecord {
         #[command(flatten)]
         data: DataArgs,
-        /// Record id (the card's `rid`).
-        #[arg(long)]
+        /// Record id (the card's `rid`). Ids are base64url: one in 32 starts with '-'.
+        #[arg(long, allow_hyphen_values = true)]
         id: String,
         /// wrong_patient, entered_in_error, duplicate or other.
         #[arg(long)]
@@ -452,5 +452,26 @@ fn main() -> std::process::ExitCode {
             eprintln!("spondon-peer: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Record ids are base64url: one in 32 starts with '-' and must still be an id.
+    #[test]
+    fn record_ids_starting_with_a_hyphen_are_ids() {
+        use clap::Parser as _;
+        let args = [
+            "spondon-peer",
+            "revoke-record",
+            "--data",
+            "/tmp/peer",
+            "--id",
+            "-yO0PpAgZBvlyCYEjiEsvQ",
+            "--reason",
+            "wrong_patient",
+        ];
+        let cli = super::Cli::try_parse_from(args);
+        assert!(cli.is_ok(), "{:?}", cli.err());
     }
 }
