@@ -47,6 +47,26 @@ pub enum KeyError {
     BadSignature,
 }
 
+impl KeyError {
+    /// A stable machine-readable code (docs/architecture.md, "Errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Random => "random_failed",
+            Self::WrongKeyType(_) => "jwk_wrong_kty",
+            Self::WrongCurve(_) => "jwk_wrong_crv",
+            Self::MissingMember(_) => "jwk_missing_member",
+            Self::BadCoordinate(_) => "jwk_bad_coordinate",
+            Self::PrivateKeyInPublicJwk => "jwk_private_in_public",
+            Self::InvalidPublicKey => "invalid_public_key",
+            Self::InvalidPrivateKey => "invalid_private_key",
+            Self::UnsupportedPkcs8 => "unsupported_pkcs8",
+            Self::SignatureLength(_) | Self::Ed25519SignatureLength(_) => "signature_length",
+            Self::Ed25519KeyLength(_) => "key_length",
+            Self::BadSignature => "bad_signature",
+        }
+    }
+}
+
 fn rng() -> SystemRandom {
     SystemRandom::new()
 }

@@ -60,12 +60,12 @@ pub struct Config {
     /// (`POST /authority/stats`). Empty: statistics are served to nobody.
     #[serde(default)]
     pub stats_authority_keys: Vec<spondon_core::keys::Jwk>,
-    /// Serve HTTPS itself: the certificate chain and key (PEM; a relative path is inside the
-    /// data directory). Absent: plain HTTP, for loopback or behind a TLS-terminating proxy.
+    /// Serve HTTPS itself: the certificate chain and key (PEM files, absolute paths). Absent:
+    /// plain HTTP, for loopback or behind a TLS-terminating proxy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<spondon_net::server::TlsFiles>,
-    /// CAs (PEM files) trusted for outgoing HTTPS besides Mozilla's roots: a witness behind a
-    /// hospital network's private CA. Relative paths are inside the data directory.
+    /// CAs (PEM files, absolute paths) trusted for outgoing HTTPS besides Mozilla's roots: a
+    /// witness behind a hospital network's private CA.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ca_files: Vec<PathBuf>,
 }
@@ -186,6 +186,15 @@ pub fn check_config(cfg: &Config) -> Result<()> {
         return Err(PeerError::Config(
             "stats_authority_keys holds at most 8 keys".into(),
         ));
+    }
+    let tls_paths = cfg.tls.iter().flat_map(|t| [&t.cert, &t.key]);
+    for p in tls_paths.chain(&cfg.ca_files) {
+        if !p.is_absolute() {
+            return Err(PeerError::Config(format!(
+                "tls and ca_files need absolute paths, not {}",
+                p.display()
+            )));
+        }
     }
     for w in &cfg.witnesses {
         spondon_net::check_base_url(&w.url).map_err(|_| {
@@ -427,15 +436,6 @@ impl DataDir {
         check_config(&cfg)?;
         self.write_config(&cfg)?;
         Ok(cfg)
-    }
-
-    /// `path` inside the data directory when relative.
-    pub fn resolve(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() {
-            path.to_owned()
-        } else {
-            self.path.join(path)
-        }
     }
 
     fn write_config(&self, cfg: &Config) -> Result<()> {

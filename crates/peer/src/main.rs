@@ -272,15 +272,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve { data, listen } => {
             let _lock = DataDir::new(&data.data).lock_writer()?;
             let peer = Arc::new(open(&data).await?);
-            let dir = DataDir::new(&data.data);
             let tls = match &peer.config.tls {
-                Some(f) => Some(
-                    spondon_net::server::server_config(&spondon_net::server::TlsFiles {
-                        cert: dir.resolve(&f.cert),
-                        key: dir.resolve(&f.key),
-                    })
-                    .context("peer.json tls")?,
-                ),
+                Some(f) => Some(spondon_net::server::server_config(f).context("peer.json tls")?),
                 None => None,
             };
             let listener = tokio::net::TcpListener::bind(listen)
