@@ -695,7 +695,9 @@ impl Decoded {
             if c.entry.kind != EntryKind::RecordIssued {
                 return Err(not_logged("its log entry is not a record issuance".into()));
             }
-            if c.entry.time.seconds() > event.at {
+            // Earlier in the same log than the access (a record written under a grant is
+            // appended just before the access that wrote it; its time may be a second later).
+            if c.index >= access.index {
                 return Err(not_logged("it was logged after the access".into()));
             }
             if records

@@ -180,6 +180,62 @@ async fn scenario(db: Option<&str>) {
     let e = share_proof::verify(parts.join(".").as_bytes(), &list).unwrap_err();
     assert_eq!(e.code(), "bad_signature");
 
+    // A doctor's write under a write grant: the access names the record it added, logged just
+    // before it.
+    let now = NumericDate::now();
+    let wg = Grant {
+        id: Grant::new_id().unwrap(),
+        categories: vec![Category::Prescription],
+        write: true,
+        issued_at: now,
+        not_before: now,
+        ..g.clone()
+    };
+    let wtext = wg.sign(&patient).unwrap();
+    let body = json!({"grant": wtext, "kind": "prescription", "resources": [
+        {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+         "medicationCodeableConcept": {"text": "Amoxicillin 500 mg capsule"},
+         "dosageInstruction": [{"text": "1 capsule three times daily for 7 days"}]}]})
+    .to_string()
+    .into_bytes();
+    let n = nonce(&tp).await;
+    let pop = PopProof::create(
+        &doctor,
+        wg.id,
+        &PopRequest {
+            method: "POST",
+            url: &format!("{URL}/grant/write"),
+            nonce: &n,
+            body: &body,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    let r = request(
+        tp.addr,
+        "POST",
+        "/grant/write",
+        &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+        &body,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let written = r.json()["id"].as_str().unwrap().to_owned();
+    let (size, _) = tp.peer.log.tree_head().await;
+    let r = tp
+        .staff_post(
+            "/staff/share-proofs",
+            &json!({"log_index": size - 1, "investigator": "cid.dmp"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let w =
+        share_proof::verify(r.json()["share_proof"].as_str().unwrap().as_bytes(), &list).unwrap();
+    assert_eq!(w.action, "write");
+    assert_eq!(w.records[0].id, written);
+    assert_eq!(w.records[0].kind, "prescription");
+    assert!(!r.text().contains("Amoxicillin"));
+
     // A refused access: nothing was shared.
     let other = Es256KeyPair::generate().unwrap();
     let r = redeem(&tp, &g, &text, &other).await;

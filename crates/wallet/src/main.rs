@@ -1284,11 +1284,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     for a in &all {
                         println!(
-                            "{:>6}  {}  {}  {} record(s){}",
+                            "{:>6}  {}  {}  {}{}",
                             a.log_index,
                             spondon_core::time::local(a.at),
                             a.hospital_name,
-                            a.records.len(),
+                            plural(a.records.len() as u64, "record", "records"),
                             if a.witnessed {
                                 ""
                             } else {
@@ -1323,7 +1323,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 } else {
                     let v = &made.verified;
                     println!(
-                        "Wrote {}: {} at {} on {}, {} record(s), under grant {}. It holds no record content; check it with `spondon-verifier share-proof`.",
+                        "Wrote {}: {} at {} on {}, {}, under grant {}. It holds no record content; check it with `spondon-verifier share-proof`.",
                         path.display(),
                         v.doctor
                             .as_ref()
@@ -1331,7 +1331,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                             .unwrap_or_else(|| "a passcode holder".into()),
                         v.hospital_name,
                         spondon_core::time::local(v.at),
-                        v.records.len(),
+                        plural(v.records.len() as u64, "record", "records"),
                         spondon_wallet::grants::short(&v.grant.id)
                     );
                 }
