@@ -29,6 +29,7 @@ static LIST: std::sync::LazyLock<token::TrustList> =
     std::sync::LazyLock::new(|| token::TrustList {
         witnessing: Default::default(),
         publish_url: None,
+        investigators: Vec::new(),
         authority: "fuzz".into(),
         sequence: 1,
         issued_at: NumericDate(1_767_225_600),

@@ -100,6 +100,7 @@ fn world(dir: &std::path::Path) -> World {
     let list = TrustList {
         witnessing: Default::default(),
         publish_url: None,
+        investigators: Vec::new(),
         authority: "DGHS".into(),
         sequence: 1,
         issued_at: now,

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use spondon_core::keys::{Es256KeyPair, Es256PublicKey, Jwk, Jwks};
 use spondon_core::time::NumericDate;
-use spondon_core::token::{Hospital, TrustList, TrustedWitness, Witnessing};
+use spondon_core::token::{Hospital, Investigator, TrustList, TrustedWitness, Witnessing};
 use spondon_ledger::note::Verifier;
 
 pub mod report;
@@ -167,6 +167,19 @@ struct State {
     /// Where the signed list is published; wallets refresh from it.
     #[serde(default)]
     publish_url: Option<String>,
+    /// Investigators named in the list (hospitals hand them proofs of sharing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    investigators: Vec<InvestigatorMember>,
+}
+
+/// An investigator as the authority keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvestigatorMember {
+    /// `[a-z0-9.-]{1,64}`.
+    pub id: String,
+    /// Who it is, for people.
+    pub name: String,
 }
 
 /// A trust list just signed.
@@ -206,6 +219,7 @@ impl Authority {
             witnesses: Vec::new(),
             quorum: 0,
             publish_url: None,
+            investigators: Vec::new(),
         };
         if state.authority.is_empty() || state.authority.len() > 128 {
             return Err(AuthorityError::Invalid(
@@ -358,6 +372,39 @@ impl Authority {
         self.replace_state(next)
     }
 
+    /// The investigators, in the order they were named.
+    pub fn investigators(&self) -> &[InvestigatorMember] {
+        &self.state.investigators
+    }
+
+    /// Names an investigator (police unit, court, ombudsman). Takes effect at the next `sign`.
+    pub fn add_investigator(&mut self, id: &str, name: &str) -> Result<()> {
+        let mut next = self.state.clone();
+        if next.investigators.iter().any(|i| i.id == id) {
+            return Err(AuthorityError::Invalid(format!(
+                "investigator {id:?} is already named"
+            )));
+        }
+        next.investigators.push(InvestigatorMember {
+            id: id.to_owned(),
+            name: name.trim().to_owned(),
+        });
+        self.replace_state(next)
+    }
+
+    /// Removes a named investigator.
+    pub fn remove_investigator(&mut self, id: &str) -> Result<InvestigatorMember> {
+        let mut next = self.state.clone();
+        let pos = next
+            .investigators
+            .iter()
+            .position(|i| i.id == id)
+            .ok_or_else(|| AuthorityError::Invalid(format!("no investigator {id:?}")))?;
+        let removed = next.investigators.remove(pos);
+        self.replace_state(next)?;
+        Ok(removed)
+    }
+
     /// Sets (or with `None` clears) the URL the signed list is published at.
     pub fn set_publish_url(&mut self, url: Option<String>) -> Result<()> {
         let mut next = self.state.clone();
@@ -433,6 +480,14 @@ fn build_list(state: &State, now: NumericDate, valid_days: u32) -> Result<TrustL
             quorum: state.quorum,
         },
         publish_url: state.publish_url.clone(),
+        investigators: state
+            .investigators
+            .iter()
+            .map(|i| Investigator {
+                id: i.id.clone(),
+                name: i.name.clone(),
+            })
+            .collect(),
         authority: state.authority.clone(),
         sequence: state.sequence,
         issued_at: now,

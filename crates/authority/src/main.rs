@@ -117,6 +117,25 @@ enum Command {
         /// `https://…` (or `http://` on a private network), or `none` to clear it.
         url: String,
     },
+    /// Names an investigator (a police unit, a court, an ombudsman) that hospitals may hand proofs
+    /// of sharing to. Takes effect at the next `sign`.
+    AddInvestigator {
+        #[arg(long, env = "SPONDON_AUTHORITY_DATA")]
+        data: PathBuf,
+        /// Short stable id: a–z, 0–9, '.', '-' (at most 64).
+        #[arg(long)]
+        id: String,
+        /// Who it is, as verifiers show it.
+        #[arg(long)]
+        name: String,
+    },
+    /// Removes a named investigator. Takes effect at the next `sign`.
+    RemoveInvestigator {
+        #[arg(long, env = "SPONDON_AUTHORITY_DATA")]
+        data: PathBuf,
+        #[arg(long)]
+        id: String,
+    },
     /// Serves the last signed list at `GET /trust-list` and the root key at `GET /root.jwk`.
     Serve {
         #[arg(long, env = "SPONDON_AUTHORITY_DATA")]
@@ -271,6 +290,19 @@ fn run(cli: Cli) -> Result<()> {
                 None => println!("Publish URL cleared. Run `spondon-authority sign` to publish."),
             }
         }
+        Command::AddInvestigator { data, id, name } => {
+            let mut a = Authority::open(&data)?;
+            a.add_investigator(&id, &name)?;
+            println!("Named investigator {id:?}. Run `spondon-authority sign` to publish.");
+        }
+        Command::RemoveInvestigator { data, id } => {
+            let mut a = Authority::open(&data)?;
+            let i = a.remove_investigator(&id)?;
+            println!(
+                "Removed investigator {:?} ({}). Run `spondon-authority sign` to publish.",
+                i.id, i.name
+            );
+        }
         Command::Serve { data, listen } => {
             Authority::open(&data)?;
             serve::run(&data, listen)?;
@@ -332,6 +364,7 @@ fn run(cli: Cli) -> Result<()> {
                     "witnesses": a.witnesses(),
                     "quorum": a.quorum(),
                     "publish_url": a.publish_url(),
+                    "investigators": a.investigators(),
                 });
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
@@ -352,6 +385,12 @@ fn run(cli: Cli) -> Result<()> {
                             Some(op) => println!("  {name}  run by {op}"),
                             None => println!("  {name}"),
                         }
+                    }
+                }
+                if !a.investigators().is_empty() {
+                    println!("Investigators:");
+                    for i in a.investigators() {
+                        println!("  {:<16} {}", i.id, i.name);
                     }
                 }
                 if let Some(u) = a.publish_url() {

@@ -341,3 +341,98 @@ fn witnesses_quorum_publish_url_and_serve() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["witnesses"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn investigators_are_named_in_the_next_list_and_removed_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("dghs");
+    let data = data.to_str().unwrap();
+    assert!(
+        run(&["init", "--data", data, "--name", "DGHS"])
+            .status
+            .success()
+    );
+    let (jwks, vkey) = hospital_files(tmp.path(), "dmch");
+    let o = run(&[
+        "add-hospital",
+        "--data",
+        data,
+        "--id",
+        "dmch",
+        "--name",
+        "Dhaka Medical College Hospital",
+        "--peer-url",
+        "https://peer.dmch.example",
+        "--jwks",
+        &jwks,
+        "--log-vkey",
+        &vkey,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let jwk: Jwk =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("dghs/root.jwk")).unwrap()).unwrap();
+    let root = Es256PublicKey::from_jwk(&jwk).unwrap();
+    let out = tmp.path().join("trust-list.txt");
+    let sign = || {
+        let o = run(&["sign", "--data", data, "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", text(&o));
+        let t = std::fs::read_to_string(&out).unwrap();
+        TrustList::decode_and_verify(&t, &root, 0, NumericDate::now()).unwrap()
+    };
+    // A list from before the role: no investigators.
+    assert!(sign().investigators.is_empty());
+    let name = "Criminal Investigation Department, DMP";
+    let o = run(&[
+        "add-investigator",
+        "--data",
+        data,
+        "--id",
+        "cid.dmp",
+        "--name",
+        name,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Refused plainly: a repeat, a bad id, an unknown id to remove.
+    let o = run(&[
+        "add-investigator",
+        "--data",
+        data,
+        "--id",
+        "cid.dmp",
+        "--name",
+        "x",
+    ]);
+    assert!(
+        !o.status.success() && text(&o).contains("already named"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&[
+        "add-investigator",
+        "--data",
+        data,
+        "--id",
+        "CID DMP",
+        "--name",
+        "x",
+    ]);
+    assert!(
+        !o.status.success() && text(&o).contains("investigator id"),
+        "{}",
+        text(&o)
+    );
+    let o = run(&["remove-investigator", "--data", data, "--id", "nobody"]);
+    assert!(
+        !o.status.success() && text(&o).contains("no investigator"),
+        "{}",
+        text(&o)
+    );
+    let list = sign();
+    assert_eq!(list.investigators.len(), 1);
+    assert_eq!(list.investigator("cid.dmp").unwrap().name, name);
+    let shown = text(&run(&["show", "--data", data]));
+    assert!(shown.contains("cid.dmp") && shown.contains(name), "{shown}");
+    let o = run(&["remove-investigator", "--data", data, "--id", "cid.dmp"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(sign().investigators.is_empty());
+}

@@ -41,6 +41,7 @@ fn main() -> Result<()> {
     let trust_list = TrustList {
         witnessing: Default::default(),
         publish_url: None,
+        investigators: Vec::new(),
         authority: "DGHS Spondon Root (demo)".into(),
         sequence: 1,
         issued_at: now,

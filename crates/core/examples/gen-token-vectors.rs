@@ -100,6 +100,7 @@ fn trust_list(k: &Keys) -> Result<TrustList> {
     Ok(TrustList {
         witnessing: Default::default(),
         publish_url: None,
+        investigators: Vec::new(),
         authority: "DGHS Spondon Root".into(),
         sequence: 7,
         issued_at: NOW.saturating_add(-DAY),

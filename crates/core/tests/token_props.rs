@@ -118,7 +118,7 @@ proptest! {
             id,
         }).collect();
         let exp = NumericDate((nbf.0 + life).min(NumericDate::MAX.0));
-        let list = TrustList { witnessing: Default::default(), publish_url: None, authority: "DGHS".into(), sequence: seq, issued_at: nbf, not_before: nbf, expires: exp, hospitals };
+        let list = TrustList { witnessing: Default::default(), publish_url: None, investigators: Vec::new(), authority: "DGHS".into(), sequence: seq, issued_at: nbf, not_before: nbf, expires: exp, hospitals };
         let text = list.sign(&KEYS[2]).unwrap();
         prop_assert_eq!(TrustList::decode_and_verify(&text, KEYS[2].public_key(), seq, nbf).unwrap(), list);
     }

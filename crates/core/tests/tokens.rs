@@ -42,6 +42,7 @@ fn trust_list(hospital: &Es256KeyPair) -> TrustList {
     TrustList {
         witnessing: Default::default(),
         publish_url: None,
+        investigators: Vec::new(),
         authority: "DGHS".into(),
         sequence: 7,
         issued_at: NOW,

@@ -7,6 +7,7 @@
 //! - [`http`]: axum routers for the `tlog-tiles` read API and the witness.
 //! - [`entry`], [`bundle`]: typed entries with salted commitments; offline proof bundles.
 //! - [`policy`]: the trust list's witness quorum applied to a checkpoint.
+//! - [`share_proof`]: proof of sharing for investigators, verified offline.
 //!
 //! `storage`, `witness` and `http` need the default `server` feature; the rest (verification)
 //! builds without it.
@@ -18,6 +19,7 @@ pub mod files;
 pub mod merkle;
 pub mod note;
 pub mod policy;
+pub mod share_proof;
 
 #[cfg(feature = "server")]
 pub mod http;

@@ -212,6 +212,7 @@ impl Peer {
                         at: now,
                     })
                     .await?;
+                self.keep_access_grant(index, &req.grant).await?;
                 // Proofs refer to a checkpoint that also covers this access's event.
                 let (size, checkpoint) = self.current_checkpoint().await?;
                 let records = self.with_proofs(rows, size).await?;
@@ -295,16 +296,18 @@ impl Peer {
             return deny(PeerError::UseLimitExceeded).await;
         }
         let issued = self.commit_record(prepared).await?;
-        self.log_access(AccessEvent {
-            health_id: Some(&health_id),
-            action: Action::Write,
-            refused: None,
-            grant_id: Some(&grant.id),
-            audience: audience_kid(&grant).as_deref(),
-            records: &[issued.id.as_str()],
-            at: now,
-        })
-        .await?;
+        let index = self
+            .log_access(AccessEvent {
+                health_id: Some(&health_id),
+                action: Action::Write,
+                refused: None,
+                grant_id: Some(&grant.id),
+                audience: audience_kid(&grant).as_deref(),
+                records: &[issued.id.as_str()],
+                at: now,
+            })
+            .await?;
+        self.keep_access_grant(index, &req.grant).await?;
         tracing::info!(log_index = issued.log_index, "record written under a grant");
         Ok(issued)
     }

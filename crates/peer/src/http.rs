@@ -62,6 +62,7 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/staff/doctors", "Register a doctor; returns the doctor credential", staff = true, body = true),
     route!("post", "/staff/records", "Issue a record (SMART Health Card) and log it", staff = true, body = true),
     route!("post", "/staff/records/{id}/revoke", "Revoke a record (wrong patient, entered in error): its rid joins the CRL; logged", staff = true, body = true),
+    route!("post", "/staff/share-proofs", "Proof of sharing of one allowed access, for an investigator the trust list names (admin); no record content", staff = true, body = true),
     route!("post", "/nonce", "A single-use server nonce for signed requests", staff = false, body = false),
     route!("post", "/patient/enroll", "Redeem an enrollment code: bind the signing key (Spondon-Signature) to the Health ID", staff = false, body = true),
     route!("post", "/patient/records", "Incremental pull of the signing patient's records with log proofs (Spondon-Signature)", staff = false, body = true),
@@ -99,6 +100,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/staff/doctors" => post(register_doctor),
         "/staff/records" => post(issue_record),
         "/staff/records/{id}/revoke" => post(revoke_record),
+        "/staff/share-proofs" => post(share_proof),
         "/nonce" => post(nonce),
         "/patient/enroll" => post(enroll),
         "/patient/records" => post(pull),
@@ -634,6 +636,16 @@ async fn revoke_record(
     staff.need(Role::Records)?;
     let out = detached(async move { peer.revoke_record(&id, req.reason).await }).await?;
     Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn share_proof(
+    State(peer): State<AppState>,
+    Staff(staff): Staff,
+    StrictJson(req): StrictJson<crate::share_proof::ShareProofRequest>,
+) -> Result<Response> {
+    staff.need(Role::Admin)?;
+    let out = detached(async move { peer.share_proof(&req).await }).await?;
+    Ok(no_store(json_response(StatusCode::CREATED, &out)))
 }
 
 async fn nonce(State(peer): State<AppState>) -> Result<Response> {

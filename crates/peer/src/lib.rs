@@ -29,6 +29,7 @@ pub mod records;
 pub mod registry;
 pub mod revocation;
 pub mod seed;
+pub mod share_proof;
 pub mod staff;
 pub mod stats;
 pub mod witnessing;

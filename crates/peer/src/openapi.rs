@@ -35,6 +35,7 @@ fn success(path: &str) -> (u16, &'static str, Value) {
         "/staff/doctors" => (201, json, schema_ref("DoctorRegistered")),
         "/staff/records" | "/grant/write" => (201, json, schema_ref("IssuedRecord")),
         "/staff/records/{id}/revoke" => (201, json, schema_ref("RecordRevoked")),
+        "/staff/share-proofs" => (201, json, schema_ref("ShareProof")),
         "/nonce" => (201, json, schema_ref("Nonce")),
         "/patient/enroll" => (201, json, schema_ref("Enrolled")),
         "/patient/records" => (200, json, schema_ref("Pull")),
@@ -163,6 +164,11 @@ fn body_schema(path: &str) -> Value {
             &["reason"],
             json!({"reason": {"type": "string", "enum": ["wrong_patient", "entered_in_error", "duplicate", "other"]}}),
         ),
+        "/staff/share-proofs" => obj(
+            &["log_index", "investigator"],
+            json!({"log_index": u, "investigator": {"type": "string", "pattern": "^[a-z0-9.-]{1,64}$"},
+                   "min_cosignatures": {"type": "integer", "minimum": 0, "maximum": 255}, "doctor_credential": s}),
+        ),
         "/patient/enroll" => obj(
             &["health_id", "code", "public_key"],
             json!({"health_id": s, "code": s, "public_key": {"type": "object"}}),
@@ -236,6 +242,7 @@ fn response_schemas() -> Value {
         "Forks": all(json!({"forks": arr("ForkEvidence")})),
         "Redeemed": all(json!({"records": arr("PulledRecord"), "checkpoint": s, "tree_size": u, "access_log_index": u})),
         "LogIndex": all(json!({"log_index": u})),
+        "ShareProof": all(json!({"share_proof": {"type": "string", "description": "compact JWS (ES256, typ spondon-share-proof+jws), docs/protocol.md §14"}, "log_index": u, "at": i, "records": u, "tree_size": u})),
         "PasscodeRegistered": all(json!({"grant_id": s, "max_failures": u})),
         "StatsAnswer": all(json!({"aggregate": {"type": "string", "description": "compact JWS (ES256, typ spondon-stats+jws) of the aggregate, docs/protocol.md §13"}, "salt": s, "log_index": u, "proof": {"type": "string", "description": "c2sp.org/tlog-proof@v1 bundle of the log entry (kind 6)"}})),
     })

@@ -139,6 +139,7 @@ async fn main() -> Result<()> {
     let list = TrustList {
         witnessing: Default::default(),
         publish_url: None,
+        investigators: Vec::new(),
         authority: "DGHS Spondon Root (load test)".into(),
         sequence: 1,
         issued_at: now,

@@ -21,6 +21,10 @@ pub enum Command {
     /// Check a health card or a Spondon token and print the verdict.
     #[command(after_long_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
+    /// Verify proofs of sharing offline (who accessed which record, when, under which grant the
+    /// patient signed); with --document, the dates a document was shared.
+    #[command(name = "share-proof", after_long_help = SHARE_PROOF_EXAMPLES)]
+    ShareProof(ShareProofArgs),
     /// Create a clinic node: doctor key (0600), database, pinned trust list.
     Init(crate::node_cli::InitArgs),
     /// Serve the web page and JSON API until SIGINT/SIGTERM.
@@ -56,6 +60,50 @@ Examples:
   spondon-verifier check --trust trust-list.txt --root-key authority.jwk export.pdf
   spondon-verifier check --directory vci-issuers.json chunk-1.txt chunk-2.txt chunk-3.txt
   zbarimg -q --raw photo.png | spondon-verifier check --directory vci-issuers.json -";
+
+const SHARE_PROOF_EXAMPLES: &str = "\
+A share proof (docs/protocol.md §14) is made by the patient (`spondon share-proof`), the hospital
+(POST /staff/share-proofs) or the doctor, for one access. It holds no record content: the access
+the hospital logged, the grant the patient signed, the doctor's credential, and each record's log
+commitment. Everything is verified offline against the trust list.
+
+Exit status: 0 every proof valid (and every document consistent with them), 1 a proof refused,
+2 unusable input or arguments.
+
+Examples:
+  spondon-verifier share-proof --trust trust-list.txt --root-key authority.jwk access.share-proof
+  spondon-verifier share-proof --trust trust-list.txt --root-key authority.jwk --json a.share-proof b.share-proof
+  spondon-verifier share-proof --trust trust-list.txt --root-key authority.jwk \\
+      --document visa-medical.smart-health-card a.share-proof b.share-proof";
+
+#[derive(Debug, Args)]
+pub struct ShareProofArgs {
+    /// The signed consortium trust list (required): its hospitals' log keys, witnesses and
+    /// record keys, its investigators.
+    #[arg(long, value_name = "TRUSTLIST")]
+    pub trust: Option<PathBuf>,
+
+    /// The health authority's root public key (a P-256 JWK) that must have signed the trust list.
+    #[arg(long, value_name = "JWK")]
+    pub root_key: Option<PathBuf>,
+
+    /// Judge the trust list at this instant instead of now (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+
+    /// A document (a .smart-health-card file, a Spondon export, or a card's JWS): list the
+    /// accesses of it found in the share proofs. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub document: Vec<PathBuf>,
+
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// The share-proof files (or - for standard input).
+    #[arg(value_name = "FILE|-", required = true, num_args = 1..)]
+    pub input: Vec<PathBuf>,
+}
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {

@@ -8,6 +8,7 @@ mod node;
 mod node_cli;
 mod report;
 mod server;
+mod share;
 mod web;
 
 use std::io::Write as _;
@@ -21,7 +22,47 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => run_check(&args),
+        Command::ShareProof(args) => run_share_proof(&args),
         other => node_cli::run(other),
+    }
+}
+
+fn run_share_proof(args: &cli::ShareProofArgs) -> ExitCode {
+    let outcome = check::instant(args.at.as_deref()).and_then(|now| {
+        let trust = check::load_trust(
+            &[] as &[std::path::PathBuf],
+            args.root_key.as_deref(),
+            args.trust.as_deref(),
+            now,
+        )?;
+        Ok((trust, now))
+    });
+    let outcome = outcome
+        .map_err(share::ShareError::from)
+        .and_then(|(trust, now)| share::run(&args.input, &args.document, &trust, now));
+    match outcome {
+        Ok(report) => {
+            let text = if args.json {
+                serde_json::to_string_pretty(&report).map(|s| s + "\n")
+            } else {
+                Ok(report.to_text())
+            };
+            let printed = text
+                .map_err(std::io::Error::other)
+                .and_then(|t| std::io::stdout().lock().write_all(t.as_bytes()));
+            match printed {
+                Err(e) => {
+                    eprintln!("spondon-verifier: cannot write the verdict: {e}");
+                    ExitCode::from(2)
+                }
+                Ok(()) if report.valid => ExitCode::SUCCESS,
+                Ok(()) => ExitCode::from(1),
+            }
+        }
+        Err(e) => {
+            eprintln!("spondon-verifier: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

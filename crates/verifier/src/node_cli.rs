@@ -175,7 +175,7 @@ async fn shutdown_signal() {
 
 async fn run_async(cmd: Command) -> Result<()> {
     match cmd {
-        Command::Check(_) => unreachable_check()?,
+        Command::Check(_) | Command::ShareProof(_) => unreachable_check()?,
         Command::Init(a) => {
             let trust = read_text(&a.trust)?;
             let jwk: spondon_core::keys::Jwk = serde_json::from_str(&read_text(&a.root_key)?)

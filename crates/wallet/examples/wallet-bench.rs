@@ -92,6 +92,7 @@ async fn main() {
     let list = TrustList {
         witnessing: Default::default(),
         publish_url: None,
+        investigators: Vec::new(),
         authority: "DGHS".into(),
         sequence: 1,
         issued_at: now,

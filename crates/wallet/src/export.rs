@@ -228,7 +228,12 @@ fn hashes(v: &[String]) -> Option<Vec<[u8; 32]>> {
         .collect()
 }
 
-fn bundle(entry: &str, index: u64, proof: &[String], checkpoint: &str) -> Option<ProofBundle> {
+pub(crate) fn bundle(
+    entry: &str,
+    index: u64,
+    proof: &[String],
+    checkpoint: &str,
+) -> Option<ProofBundle> {
     Some(ProofBundle {
         extra: Some(
             base64::engine::general_purpose::STANDARD

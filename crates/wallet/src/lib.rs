@@ -25,6 +25,7 @@ mod net;
 pub mod passphrase_strength;
 pub mod progress;
 pub mod session;
+pub mod share_proof;
 mod store;
 pub mod sync;
 pub mod wallet;

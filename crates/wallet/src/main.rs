@@ -329,6 +329,29 @@ enum Cmd {
         #[command(flatten)]
         out: JsonFlag,
     },
+    /// Makes a proof of one access for an investigator (police, court): the access the hospital
+    /// logged, the grant you signed, the doctor's credential and the records' log commitments —
+    /// no record content. `spondon-verifier share-proof FILE` checks it offline.
+    #[command(name = "share-proof")]
+    ShareProof {
+        /// The access's log index, as `spondon share-proof --list` shows it.
+        #[arg(required_unless_present = "list")]
+        log_index: Option<u64>,
+        /// List the accesses a proof can be made of, with their log index.
+        #[arg(long, conflicts_with_all = ["out_file", "investigator", "hospital"])]
+        list: bool,
+        /// The hospital that logged it (name, id or URL), if two logged one at that index.
+        #[arg(long)]
+        hospital: Option<String>,
+        /// The investigator it is for: an id the trust list names.
+        #[arg(long)]
+        investigator: Option<String>,
+        /// Where to write the proof (default: access-<index>.share-proof).
+        #[arg(long = "out", value_name = "FILE")]
+        out_file: Option<PathBuf>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
     /// Imports SMART Health Cards: a .smart-health-card file, shc:/ text, a JWS, or a QR image
     /// (`-` reads standard input).
     Import {
@@ -1258,6 +1281,78 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if failed {
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        Cmd::ShareProof {
+            log_index,
+            list,
+            hospital,
+            investigator,
+            out_file,
+            out,
+        } => {
+            let w = ctx.open().await?;
+            if list {
+                let all = w.shareable_accesses().await?;
+                if out.json {
+                    print_json(&all)?;
+                } else if all.is_empty() {
+                    println!("No access to your records has been logged yet.");
+                } else {
+                    for a in &all {
+                        println!(
+                            "{:>6}  {}  {}  {}{}",
+                            a.log_index,
+                            spondon_core::time::local(a.at),
+                            a.hospital_name,
+                            plural(a.records.len() as u64, "record", "records"),
+                            if a.witnessed {
+                                ""
+                            } else {
+                                "  (not yet witnessed: sync later)"
+                            }
+                        );
+                    }
+                }
+            } else {
+                let log_index = log_index.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "name the access's log index (see `spondon share-proof --list`)"
+                    )
+                })?;
+                let auth = ctx.authorize(&w).await?;
+                let made = w
+                    .share_proof(
+                        &auth,
+                        &spondon_wallet::share_proof::ShareProofRequest {
+                            log_index,
+                            hospital,
+                            investigator,
+                        },
+                    )
+                    .await?;
+                let path = out_file
+                    .unwrap_or_else(|| PathBuf::from(format!("access-{log_index}.share-proof")));
+                spondon_wallet::write_private(&path, format!("{}\n", made.text).into_bytes())
+                    .await?;
+                if out.json {
+                    print_json(&serde_json::json!({"file": path, "share": made.verified}))?;
+                } else {
+                    let v = &made.verified;
+                    println!(
+                        "Wrote {}: {} at {} on {}, {}, under grant {}. It holds no record content; check it with `spondon-verifier share-proof`.",
+                        path.display(),
+                        v.doctor
+                            .as_ref()
+                            .map(|d| format!("{} (BMDC {})", d.name, d.bmdc_number))
+                            .unwrap_or_else(|| "a passcode holder".into()),
+                        v.hospital_name,
+                        spondon_core::time::local(v.at),
+                        plural(v.records.len() as u64, "record", "records"),
+                        spondon_wallet::grants::short(&v.grant.id)
+                    );
+                }
+            }
+            w.close().await;
         }
         Cmd::Receipts { out } => {
             let w = ctx.open().await?;

@@ -34,6 +34,7 @@ fn fixture() -> Fixture {
     let list = TrustList {
         witnessing: Default::default(),
         publish_url: None,
+        investigators: Vec::new(),
         authority: "DGHS".into(),
         sequence: 1,
         issued_at: now,

@@ -282,6 +282,7 @@ async fn the_trust_list_is_refreshed_and_a_rollback_refused() {
         spondon_core::token::TrustList {
             witnessing: Default::default(),
             publish_url: Some(url.clone()),
+            investigators: Vec::new(),
             authority: "DGHS".into(),
             sequence,
             issued_at: now,
@@ -333,6 +334,7 @@ async fn the_trust_list_is_refreshed_and_a_rollback_refused() {
     *served.lock().unwrap() = spondon_core::token::TrustList {
         witnessing: Default::default(),
         publish_url: None,
+        investigators: Vec::new(),
         authority: "DGHS".into(),
         sequence: 9,
         issued_at: now,

@@ -35,8 +35,9 @@ pub use pop::{MAX_POP_TEXT, POP_MAX_SKEW, PopProof, PopRequest};
 pub use revocation::{Revocation, RevocationTarget};
 pub use signed_request::{MAX_SIGNED_REQUEST_TEXT, SignedRequest, SignedRequestTarget};
 pub use trust_list::{
-    Hospital, MAX_HOSPITALS, MAX_RECORD_KEYS, MAX_TRUST_LIST_LIFETIME, MAX_WITNESSES, TrustList,
-    TrustedWitness, Witnessing,
+    Hospital, Investigator, MAX_HOSPITALS, MAX_INVESTIGATORS, MAX_RECORD_KEYS,
+    MAX_TRUST_LIST_LIFETIME, MAX_WITNESSES, TrustList, TrustedWitness, Witnessing,
+    is_investigator_id,
 };
 
 use crate::keys::{Es256KeyPair, Es256PublicKey};

@@ -17,12 +17,17 @@ pub const MAX_HOSPITALS: usize = 2_000;
 pub const MAX_RECORD_KEYS: usize = 8;
 /// Most witnesses in one list.
 pub const MAX_WITNESSES: usize = 64;
+/// Most investigators in one list.
+pub const MAX_INVESTIGATORS: usize = 256;
 
 const F_SEQUENCE: i64 = 2;
 const F_HOSPITALS: i64 = 3;
 const F_WITNESSES: i64 = 4;
 const F_QUORUM: i64 = 5;
 const F_PUBLISH_URL: i64 = 6;
+const F_INVESTIGATORS: i64 = 7;
+const I_ID: i64 = 1;
+const I_NAME: i64 = 2;
 const W_NAME: i64 = 1;
 const W_KEY: i64 = 2;
 const W_OPERATOR: i64 = 3;
@@ -81,6 +86,17 @@ pub struct TrustedWitness {
     pub operator: Option<String>,
 }
 
+/// An investigator the consortium names (police, a court, an ombudsman): hospitals release
+/// proofs of sharing (`docs/protocol.md` §14) to them. A name, not a key: the proofs are
+/// verifiable by anyone, the role only says to whom a hospital may hand one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Investigator {
+    /// A short id, `[a-z0-9.-]{1,64}`.
+    pub id: String,
+    /// Who it is, for people.
+    pub name: String,
+}
+
 /// Which witnesses count and how many a checkpoint needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Witnessing {
@@ -124,6 +140,9 @@ pub struct TrustList {
     /// Where the authority publishes its newest list (`https://…`); wallets refresh from it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_url: Option<String>,
+    /// The investigators the consortium names (none in lists from before the role existed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub investigators: Vec<Investigator>,
 }
 
 impl TrustList {
@@ -134,6 +153,11 @@ impl TrustList {
             .iter()
             .find(|h| h.id == id)
             .or_else(|| self.hospitals.iter().find(|h| h.peer_url == id))
+    }
+
+    /// The investigator with this id.
+    pub fn investigator(&self, id: &str) -> Option<&Investigator> {
+        self.investigators.iter().find(|i| i.id == id)
     }
 
     pub fn validate(&self) -> Result<(), TokenError> {
@@ -175,7 +199,31 @@ impl TrustList {
         if let Some(url) = &self.publish_url {
             claims::check_url(url, "publish URL (-65537 / 6)")?;
         }
+        self.validate_investigators()?;
         self.validate_witnessing()
+    }
+
+    fn validate_investigators(&self) -> Result<(), TokenError> {
+        let bad = |field: &'static str, reason: String| TokenError::OutOfRange { field, reason };
+        if self.investigators.len() > MAX_INVESTIGATORS {
+            return Err(bad(
+                "investigators (-65537 / 7)",
+                format!("at most {MAX_INVESTIGATORS}"),
+            ));
+        }
+        for (i, x) in self.investigators.iter().enumerate() {
+            if !is_investigator_id(&x.id) {
+                return Err(bad(
+                    "investigator id (1)",
+                    format!("{:?} is not [a-z0-9.-]{{1,64}}", x.id),
+                ));
+            }
+            claims::check_text(&x.name, "investigator name (2)", claims::MAX_ID_LEN)?;
+            if self.investigators[..i].iter().any(|o| o.id == x.id) {
+                return Err(bad("investigator id (1)", format!("{:?} repeated", x.id)));
+            }
+        }
+        Ok(())
     }
 
     fn validate_witnessing(&self) -> Result<(), TokenError> {
@@ -277,6 +325,19 @@ impl TrustList {
                     .collect(),
             )
         });
+        let investigators = (!self.investigators.is_empty()).then(|| {
+            Value::Array(
+                self.investigators
+                    .iter()
+                    .map(|x| {
+                        cbor::int_map(vec![
+                            (I_ID, cbor::text(&x.id)),
+                            (I_NAME, cbor::text(&x.name)),
+                        ])
+                    })
+                    .collect(),
+            )
+        });
         let payload = ClaimsBuilder::new(TokenKind::TrustList)
             .claim(claims::CLAIM_ISS, cbor::text(&self.authority))
             .date(claims::CLAIM_EXP, self.expires)
@@ -290,6 +351,7 @@ impl TrustList {
                 (self.witnessing.quorum > 0).then(|| cbor::uint(self.witnessing.quorum.into())),
             )
             .opt_field(F_PUBLISH_URL, self.publish_url.as_deref().map(cbor::text))
+            .opt_field(F_INVESTIGATORS, investigators)
             .encode()?;
         super::sign_text(
             root,
@@ -342,6 +404,13 @@ impl TrustList {
             .take(F_PUBLISH_URL.into())
             .map(|v| cbor::as_text(v, "publish URL (-65537 / 6)", 256))
             .transpose()?;
+        let investigators = match f.take(F_INVESTIGATORS.into()) {
+            None => Vec::new(),
+            Some(v) => cbor::as_array(v, "investigators (-65537 / 7)", 1, MAX_INVESTIGATORS)?
+                .into_iter()
+                .map(parse_investigator)
+                .collect::<Result<_, _>>()?,
+        };
         f.deny_rest("the trust list's Spondon claim")?;
         let list = TrustList {
             authority: env.iss.ok_or(TokenError::MissingField("iss (1)"))?,
@@ -352,6 +421,7 @@ impl TrustList {
             hospitals,
             witnessing: Witnessing { witnesses, quorum },
             publish_url,
+            investigators,
         };
         list.validate()?;
         Ok(list)
@@ -380,6 +450,31 @@ impl TrustList {
             }),
         }
     }
+}
+
+/// `[a-z0-9.-]{1,64}`.
+pub fn is_investigator_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+}
+
+fn parse_investigator(v: Value) -> Result<Investigator, TokenError> {
+    let mut f = Fields::new(v, "investigator")?;
+    let id = cbor::as_text(
+        f.require(I_ID.into(), "investigator id (1)")?,
+        "investigator id (1)",
+        64,
+    )?;
+    let name = cbor::as_text(
+        f.require(I_NAME.into(), "investigator name (2)")?,
+        "investigator name (2)",
+        claims::MAX_ID_LEN,
+    )?;
+    f.deny_rest("investigator")?;
+    Ok(Investigator { id, name })
 }
 
 fn parse_witness(v: Value) -> Result<TrustedWitness, TokenError> {

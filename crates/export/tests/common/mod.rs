@@ -125,6 +125,7 @@ impl Hospital1 {
         TrustList {
             witnessing: Default::default(),
             publish_url: None,
+            investigators: Vec::new(),
             authority: "dghs.example".into(),
             sequence: 1,
             issued_at: NumericDate(self.t0 - 86_400),

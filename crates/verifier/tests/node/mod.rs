@@ -62,6 +62,7 @@ pub fn trust_list(hospitals: Vec<Hospital>, sequence: u64) -> TrustList {
     TrustList {
         witnessing: Default::default(),
         publish_url: None,
+        investigators: Vec::new(),
         authority: "DGHS Spondon Root (test)".into(),
         sequence,
         issued_at: now,

@@ -457,6 +457,7 @@ pub async fn trust_list_value(peers: &[&PeerProc], sequence: u64) -> TrustList {
     TrustList {
         witnessing: Default::default(),
         publish_url: None,
+        investigators: Vec::new(),
         authority: "DGHS".into(),
         sequence,
         issued_at: now,
