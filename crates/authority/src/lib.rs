@@ -74,6 +74,29 @@ pub enum AuthorityError {
     Key(#[from] spondon_core::keys::KeyError),
 }
 
+impl AuthorityError {
+    /// A stable machine-readable code (docs/architecture.md, "Errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::AlreadyExists(_) => "already_exists",
+            Self::NotInitialised(_) => "not_initialised",
+            Self::File { .. } => "file",
+            Self::KeyFileMode { .. } => "key_file_mode",
+            Self::DuplicateHospital(_) => "duplicate_hospital",
+            Self::UnknownHospital(_) => "unknown_hospital",
+            Self::BadHospitalId(_) => "bad_hospital_id",
+            Self::BadJwks(_) => "bad_jwks",
+            Self::BadLogKey(_) => "bad_log_key",
+            Self::BadWitnessKey(_) => "bad_witness_key",
+            Self::UnknownWitness(_) => "unknown_witness",
+            Self::DuplicateWitness(_) => "duplicate_witness",
+            Self::Invalid(_) => "invalid_trust_list",
+            Self::BadValidity(_) => "bad_validity",
+            Self::Key(e) => e.code(),
+        }
+    }
+}
+
 type Result<T, E = AuthorityError> = std::result::Result<T, E>;
 
 /// A member as the authority keeps it: the log key in its C2SP verifier-key form, which is what

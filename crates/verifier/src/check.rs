@@ -31,6 +31,21 @@ pub enum CheckError {
     Image(String),
 }
 
+impl CheckError {
+    /// A stable machine-readable code (docs/architecture.md, "Errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Input(e) => e.code(),
+            Self::BadTime(_) => "bad_time",
+            Self::BadDirectory { .. } => "bad_directory",
+            Self::BadRootKey { .. } => "bad_root_key",
+            Self::BadTrustList { .. } => "bad_trust_list",
+            Self::TrustWithoutRoot => "trust_without_root",
+            Self::Image(_) => "unreadable_image",
+        }
+    }
+}
+
 /// What the input is checked against.
 #[derive(Debug, Default)]
 pub struct Trust {

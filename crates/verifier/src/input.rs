@@ -26,6 +26,19 @@ pub enum InputError {
     Unrecognised { path: String },
 }
 
+impl InputError {
+    /// A stable machine-readable code (docs/architecture.md, "Errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Read { .. } => "unreadable",
+            Self::TooLarge { .. } => "too_large",
+            Self::Empty { .. } => "empty",
+            Self::NotText { .. } => "not_text",
+            Self::Unrecognised { .. } => "unrecognised",
+        }
+    }
+}
+
 /// What the input looks like. Only a guess from its first bytes: the parsers decide.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Shape {

@@ -97,7 +97,7 @@ fn run_check(args: &cli::CheckArgs) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("spondon-verifier: {e}");
+            eprintln!("spondon-verifier: {e} [{}]", e.code());
             ExitCode::from(2)
         }
     }

@@ -67,7 +67,7 @@ impl IntoResponse for Problem {
 
 impl From<crate::node::NodeError> for Problem {
     fn from(e: crate::node::NodeError) -> Self {
-        tracing::error!(error = %e, "internal error");
+        tracing::error!(error = %e, code = e.code(), "internal error");
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

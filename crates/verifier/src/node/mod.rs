@@ -33,3 +33,19 @@ pub enum NodeError {
     #[error("stored data is inconsistent: {0}")]
     Integrity(String),
 }
+
+impl NodeError {
+    /// A stable machine-readable code (docs/architecture.md, "Errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Config(_) => "config",
+            Self::Io(_) => "io",
+            Self::Db(_) | Self::Migrate(_) => "database",
+            Self::Key(e) => e.code(),
+            Self::TrustList(_) => "bad_trust_list",
+            Self::Credential(_) => "bad_credential",
+            Self::DuplicateStaff(_) => "duplicate_staff",
+            Self::Integrity(_) => "integrity",
+        }
+    }
+}
