@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
@@ -15,27 +15,6 @@ use spondon_core::keys::Es256KeyPair;
 use spondon_core::token::Investigator;
 
 const BIN: &str = env!("CARGO_BIN_EXE_spondon");
-
-/// The `spondon-verifier` binary, built on demand next to this test's target directory.
-fn verifier_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "-p",
-            "spondon-verifier",
-            "--bin",
-            "spondon-verifier",
-        ])
-        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(status.success(), "building spondon-verifier failed");
-    profile_dir.join("spondon-verifier")
-}
 
 fn verify(bin: &Path, t: &Path, args: &[&str]) -> Output {
     Command::new(bin)

@@ -21,27 +21,6 @@ use spondon_wallet::{EnrollmentCode, Wallet};
 
 const PASS: &[u8] = b"correct horse battery";
 
-/// The `spondon-verifier` binary next to this test's, built on demand.
-fn verifier_bin() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "-p",
-            "spondon-verifier",
-            "--bin",
-            "spondon-verifier",
-        ])
-        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(status.success(), "building spondon-verifier failed");
-    profile_dir.join("spondon-verifier")
-}
-
 fn node(bin: &std::path::Path, args: &[&str]) -> Value {
     let out = Command::new(bin).args(args).output().unwrap();
     assert!(

@@ -36,6 +36,27 @@ pub fn peer_bin() -> PathBuf {
     .clone()
 }
 
+/// The `spondon-verifier` binary, built on demand next to this test's target directory.
+pub fn verifier_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "-p",
+            "spondon-verifier",
+            "--bin",
+            "spondon-verifier",
+        ])
+        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "building spondon-verifier failed");
+    profile_dir.join("spondon-verifier")
+}
+
 pub struct PeerProc {
     pub url: String,
     pub name: String,
