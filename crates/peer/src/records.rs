@@ -523,7 +523,7 @@ impl Peer {
     /// [`Peer::commit_record`]; `true` when an idempotency key turned out to be taken by a
     /// concurrent identical request (its record is answered instead).
     async fn commit_prepared(&self, p: PreparedRecord) -> Result<(IssuedRecord, bool)> {
-        let _guard = self.issue_lock.lock().await;
+        let _guard = self.write_lock().await?;
         // Checked again under the issuance lock: two retries racing with one key issue once.
         if let Some(key) = &p.idempotency
             && let Some(first) = self.idempotent_record(key).await?
