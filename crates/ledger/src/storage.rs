@@ -879,15 +879,20 @@ impl Log {
         let mut note = Note::new(cp.to_text())?;
         note.signatures.push(signer.sign(&note.text, 0)?);
         let text = note.to_text();
-        let done = on_db!(&self.db, p => sqlx::query("UPDATE ledger_checkpoint SET size = $1, root = $2, note = $3 WHERE id = 1 AND size = $4 AND root = $5")
-            .bind(to_i64(size)?).bind(&root[..]).bind(&text).bind(to_i64(csize)?).bind(&croot[..]).execute(p).await?.rows_affected());
-        if done != 1 {
-            return Err(LedgerError::CheckpointRace);
-        }
-        // Kept so that a reader can later be proven against an older checkpoint once witnesses
-        // have cosigned it (the single row above only holds the newest).
-        on_db!(&self.db, p => sqlx::query("INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING")
-            .bind(to_i64(size)?).bind(&root[..]).bind(&text).execute(p).await?.rows_affected());
+        // One transaction (one commit, one fsync) for the row and the history.
+        on_db!(&self.db, p => {
+            let mut tx = p.begin().await?;
+            let done = sqlx::query("UPDATE ledger_checkpoint SET size = $1, root = $2, note = $3 WHERE id = 1 AND size = $4 AND root = $5")
+                .bind(to_i64(size)?).bind(&root[..]).bind(&text).bind(to_i64(csize)?).bind(&croot[..]).execute(&mut *tx).await?.rows_affected();
+            if done != 1 {
+                return Err(LedgerError::CheckpointRace);
+            }
+            // Kept so that a reader can later be proven against an older checkpoint once
+            // witnesses have cosigned it (the single row above only holds the newest).
+            sqlx::query("INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING")
+                .bind(to_i64(size)?).bind(&root[..]).bind(&text).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
         if let Ok(mut s) = self.signed.lock() {
             *s = Some((size, root));
         }

@@ -72,6 +72,8 @@ pub struct Peer {
     /// Serializes issuance so a record's row and its log entry are written in order; take it
     /// with [`Peer::write_lock`], which on PostgreSQL also takes the database-wide writer lock.
     pub(crate) issue_lock: Mutex<()>,
+    /// Records waiting for the next group commit (see `Peer::commit_prepared`).
+    pub(crate) pending_records: std::sync::Mutex<Vec<crate::records::PendingRecord>>,
     /// The size of the latest signed checkpoint; witness pushers wait on it.
     pub(crate) signed_size: tokio::sync::watch::Sender<u64>,
     /// Expiry times of the nonces handed out in the last nonce lifetime (a fast upper bound of
@@ -232,6 +234,7 @@ impl Peer {
             log_signer,
             witness: Arc::new(witness),
             issue_lock: Mutex::new(()),
+            pending_records: std::sync::Mutex::new(Vec::new()),
             signed_size: tokio::sync::watch::Sender::new(signed.size),
             nonce_window: std::sync::Mutex::new(std::collections::VecDeque::new()),
             unlogged: std::sync::Mutex::new(std::collections::BTreeMap::new()),
@@ -266,7 +269,14 @@ impl Peer {
     /// advisory lock [`WRITER_LOCK_KEY`] on a connection of its own (waiting for writers of
     /// other processes). SQLite needs no more: one process writes it (`serve.lock`).
     pub(crate) async fn write_lock(&self) -> Result<WriteGuard<'_>> {
-        let local = self.issue_lock.lock().await;
+        self.write_lock_from(self.issue_lock.lock().await).await
+    }
+
+    /// [`Peer::write_lock`] for a caller that already holds the process's own lock.
+    pub(crate) async fn write_lock_from<'a>(
+        &'a self,
+        local: tokio::sync::MutexGuard<'a, ()>,
+    ) -> Result<WriteGuard<'a>> {
         let pg = match &self.db {
             Database::Sqlite(_) => None,
             Database::Postgres(p) => {
