@@ -36,6 +36,14 @@ pub const TILE_WIDTH: u64 = 256;
 
 const CHUNK_ROWS: usize = 1000;
 
+/// PostgreSQL advisory lock (session) held while the schema is created or migrated, so that
+/// several processes starting at once on one database do not race on DDL ("tuple concurrently
+/// updated"). Shared with the peer's migrations.
+pub const SCHEMA_LOCK_KEY: i64 = 0x5350_4f4e_5343_4831; // "SPONSCH1"
+/// PostgreSQL advisory lock (transaction) taken by every append transaction: appends from any
+/// number of processes on one database are serialized by the database.
+pub const APPEND_LOCK_KEY: i64 = 0x5350_4f4e_4150_5031; // "SPONAPP1"
+
 /// Errors of the stored log.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -97,6 +105,39 @@ macro_rules! on_db {
             Database::Postgres($pool) => $body,
         }
     };
+}
+
+/// The writes of one append transaction: compare-and-swap of the tree head, the entries, the
+/// new subtree hashes (the caller begins and commits `$tx`).
+macro_rules! write_batch_in {
+    ($tx:ident, $old_i:expr, $new_i:expr, $root:expr, $entries:expr, $rows:expr) => {{
+        let (old_i, new_i, root): (i64, i64, Hash) = ($old_i, $new_i, $root);
+        let done =
+            sqlx::query("UPDATE ledger_meta SET size = $1, root = $2 WHERE id = 1 AND size = $3")
+                .bind(new_i)
+                .bind(&root[..])
+                .bind(old_i)
+                .execute(&mut *$tx)
+                .await?;
+        if done.rows_affected() != 1 {
+            return Err(LedgerError::ConcurrentAppend);
+        }
+        for (c, chunk) in $entries.chunks(CHUNK_ROWS).enumerate() {
+            let base = old_i + (c * CHUNK_ROWS) as i64;
+            let mut qb = QueryBuilder::new("INSERT INTO ledger_entries (idx, data) ");
+            qb.push_values(chunk.iter().enumerate(), |mut b, (k, e)| {
+                b.push_bind(base + k as i64).push_bind(e.as_slice());
+            });
+            qb.build().execute(&mut *$tx).await?;
+        }
+        for chunk in $rows.chunks(CHUNK_ROWS) {
+            let mut qb = QueryBuilder::new("INSERT INTO ledger_hashes (level, idx, hash) ");
+            qb.push_values(chunk.iter(), |mut b, (level, idx, h)| {
+                b.push_bind(*level).push_bind(*idx).push_bind(&h[..]);
+            });
+            qb.build().execute(&mut *$tx).await?;
+        }
+    }};
 }
 
 pub(crate) fn to_i64(v: u64) -> Result<i64> {
@@ -195,12 +236,59 @@ impl Database {
                 }
             }
             Database::Postgres(p) => {
+                // One connection holds the schema lock for the whole DDL; closing it (on any
+                // error) ends the session and releases the lock.
+                let mut conn = p.acquire().await?;
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(SCHEMA_LOCK_KEY)
+                    .execute(&mut *conn)
+                    .await?;
+                let mut res = Ok(());
                 for s in POSTGRES_SCHEMA {
-                    sqlx::query(s).execute(p).await?;
+                    if let Err(e) = sqlx::query(s).execute(&mut *conn).await {
+                        res = Err(e);
+                        break;
+                    }
                 }
+                let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(SCHEMA_LOCK_KEY)
+                    .execute(&mut *conn)
+                    .await;
+                if unlocked.is_err() {
+                    drop(conn.detach());
+                }
+                res?;
             }
         }
         Ok(())
+    }
+
+    /// Runs a sqlx migrator under the schema lock ([`SCHEMA_LOCK_KEY`] on PostgreSQL), so that
+    /// processes starting together migrate one after the other.
+    pub async fn migrate(
+        &self,
+        sqlite: &sqlx::migrate::Migrator,
+        postgres: &sqlx::migrate::Migrator,
+    ) -> std::result::Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Database::Sqlite(p) => sqlite.run(p).await,
+            Database::Postgres(p) => {
+                let mut conn = p.acquire().await?;
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(SCHEMA_LOCK_KEY)
+                    .execute(&mut *conn)
+                    .await?;
+                let res = postgres.run(&mut *conn).await;
+                let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(SCHEMA_LOCK_KEY)
+                    .execute(&mut *conn)
+                    .await;
+                if unlocked.is_err() {
+                    drop(conn.detach());
+                }
+                res
+            }
+        }
     }
 
     /// Closes the pool.
@@ -242,6 +330,9 @@ pub struct Log {
     tiles: std::sync::Mutex<TileCache>,
     /// The last signed `(size, root)` this process saw.
     signed: std::sync::Mutex<Option<(u64, Hash)>>,
+    /// The largest tree size known to be committed (by this process or, on PostgreSQL, read
+    /// from the database): reads up to it need no look-up of the head.
+    known_size: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Log {
@@ -275,6 +366,7 @@ impl Log {
             state: std::sync::Arc::new(Mutex::new(CompactRange::new())),
             tiles: std::sync::Mutex::new(TileCache::default()),
             signed: std::sync::Mutex::new(None),
+            known_size: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(size)),
         };
         let ids = CompactRange::node_ids(size);
         let nodes = log.node_hashes(&ids, size).await?;
@@ -307,10 +399,36 @@ impl Log {
         &self.db
     }
 
-    /// Current tree size and root (including appends not yet signed).
+    /// Current tree size and root (including appends not yet signed) as this process last saw
+    /// it; see [`Log::stored_head`] for the database's (other processes may append too).
     pub async fn tree_head(&self) -> (u64, Hash) {
         let s = self.state.lock().await;
         (s.size(), s.root())
+    }
+
+    /// The tree head stored in the database: the size and root after the last committed append
+    /// of any process.
+    pub async fn stored_head(&self) -> Result<(u64, Hash)> {
+        let (size, root): (i64, Vec<u8>) = on_db!(&self.db, p => {
+            let r = sqlx::query("SELECT size, root FROM ledger_meta WHERE id = 1").fetch_one(p).await?;
+            (r.try_get(0)?, r.try_get(1)?)
+        });
+        let size = to_u64(size)?;
+        self.known_size
+            .fetch_max(size, std::sync::atomic::Ordering::AcqRel);
+        Ok((size, to_hash(&root)?))
+    }
+
+    /// The committed tree size, at least `needed` if the database has that many entries: the
+    /// size known to this process when it suffices, else the stored head (another process may
+    /// have appended). Committed entries and hashes never change, so any size up to it can be
+    /// read without a lock.
+    async fn size_at_least(&self, needed: u64) -> Result<u64> {
+        let known = self.known_size.load(std::sync::atomic::Ordering::Acquire);
+        if known >= needed {
+            return Ok(known);
+        }
+        Ok(self.stored_head().await?.0)
     }
 
     /// Appends a batch of entries in one transaction with one new tree head.
@@ -335,39 +453,66 @@ impl Log {
             }
         }
         let mut state = self.state.clone().lock_owned().await;
-        let old_size = state.size();
-        let mut next = state.clone();
-        let mut rows: Vec<(i64, i64, Hash)> =
-            Vec::with_capacity(entries.len() + entries.len() / 255 + 8);
-        for e in entries {
-            next.push(leaf_hash(e.as_ref()), |id, h| {
-                if id.level % 8 == 0 {
-                    // Indexes are < 2^63 here: the size check below rejects anything larger.
-                    rows.push((i64::from(id.level / 8), id.index as i64, *h));
-                }
-            });
-        }
-        let new_size = next.size();
-        let root = next.root();
-        let (old_i, new_i) = (to_i64(old_size)?, to_i64(new_size)?);
         // Cancel safety: the transaction and the head update run in their own task, which owns
         // the head's lock. If this future is dropped (a client disconnects, a timeout fires),
         // the task still finishes: a commit that lands always updates the head, and the next
         // append waits for it instead of finding a stale head (`ConcurrentAppend`).
         let db = self.db.clone();
+        let known = self.known_size.clone();
         let entries: Vec<Vec<u8>> = entries.iter().map(|e| e.as_ref().to_vec()).collect();
         let task = tokio::spawn(async move {
-            write_batch(&db, old_i, new_i, &root, &entries, &rows).await?;
-            *state = next;
-            Ok::<(), LedgerError>(())
+            let appended = match &db {
+                Database::Sqlite(p) => {
+                    // One process writes a SQLite log (the peer's `serve.lock`): the head in
+                    // memory is the stored one, and the CAS below catches anything else.
+                    let (next, rows) = extend(&state, &entries)?;
+                    let (old_i, new_i) = (to_i64(state.size())?, to_i64(next.size())?);
+                    let mut tx = p.begin().await?;
+                    write_batch_in!(tx, old_i, new_i, next.root(), entries, rows);
+                    tx.commit().await?;
+                    let a = Appended {
+                        first_index: state.size(),
+                        size: next.size(),
+                        root: next.root(),
+                    };
+                    *state = next;
+                    a
+                }
+                Database::Postgres(p) => {
+                    // Several processes may append to one PostgreSQL log: the transaction takes
+                    // the append lock, then reads the head; if another process moved it, the
+                    // tree edge is read again from storage (inside the same transaction).
+                    let mut tx = p.begin().await?;
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(APPEND_LOCK_KEY)
+                        .execute(&mut *tx)
+                        .await?;
+                    let r = sqlx::query("SELECT size, root FROM ledger_meta WHERE id = 1")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let size = to_u64(r.try_get(0)?)?;
+                    let root = to_hash(r.try_get::<&[u8], _>(1)?)?;
+                    if size != state.size() || root != state.root() {
+                        *state = pg_edge(&mut tx, size, root).await?;
+                    }
+                    let (next, rows) = extend(&state, &entries)?;
+                    let (old_i, new_i) = (to_i64(state.size())?, to_i64(next.size())?);
+                    write_batch_in!(tx, old_i, new_i, next.root(), entries, rows);
+                    tx.commit().await?;
+                    let a = Appended {
+                        first_index: state.size(),
+                        size: next.size(),
+                        root: next.root(),
+                    };
+                    *state = next;
+                    a
+                }
+            };
+            known.fetch_max(appended.size, std::sync::atomic::Ordering::AcqRel);
+            Ok::<Appended, LedgerError>(appended)
         });
         task.await
-            .map_err(|e| LedgerError::Integrity(format!("append task failed: {e}")))??;
-        Ok(Appended {
-            first_index: old_size,
-            size: new_size,
-            root,
-        })
+            .map_err(|e| LedgerError::Integrity(format!("append task failed: {e}")))?
     }
 
     /// Hashes of complete subtrees, read tile by tile from the stored levels.
@@ -454,7 +599,7 @@ impl Log {
 
     /// Root hash of the tree of `size` leaves, from storage.
     pub async fn root_at(&self, size: u64) -> Result<Hash> {
-        let current = self.state.lock().await.size();
+        let current = self.size_at_least(size).await?;
         self.check_size(size, current)?;
         let ids = CompactRange::node_ids(size);
         let nodes = self.node_hashes(&ids, size).await?;
@@ -466,7 +611,7 @@ impl Log {
     /// The proof is checked against the stored leaf hash and root before it is returned, so a
     /// proof is never served from corrupted storage.
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<(Hash, Vec<Hash>)> {
-        let current = self.state.lock().await.size();
+        let current = self.size_at_least(size).await?;
         self.check_size(size, current)?;
         let plan = plan_inclusion(index, size)?;
         let root_ids = CompactRange::node_ids(size);
@@ -489,7 +634,7 @@ impl Log {
 
     /// Consistency proof from `old` to `new` (empty when `old` is 0 or equal to `new`).
     pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
-        let current = self.state.lock().await.size();
+        let current = self.size_at_least(new).await?;
         self.check_size(new, current)?;
         let plan = plan_consistency(old, new)?;
         let old_ids = CompactRange::node_ids(old);
@@ -536,7 +681,7 @@ impl Log {
 
     /// Entries `[start, end)`.
     pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
-        let size = self.state.lock().await.size();
+        let size = self.size_at_least(end).await?;
         if end > size || start > end {
             return Err(LedgerError::IndexOutOfRange {
                 index: end.saturating_sub(1).max(start),
@@ -564,7 +709,7 @@ impl Log {
 
     /// One entry.
     pub async fn entry(&self, index: u64) -> Result<Vec<u8>> {
-        let size = self.state.lock().await.size();
+        let size = self.size_at_least(index.saturating_add(1)).await?;
         if index >= size {
             return Err(LedgerError::IndexOutOfRange { index, size });
         }
@@ -703,6 +848,9 @@ impl Log {
     /// Refuses to sign a different root for an already signed size, or a smaller size. Returns
     /// the signed note.
     pub async fn sign_checkpoint(&self, signer: &Signer) -> Result<String> {
+        if let Database::Postgres(p) = &self.db {
+            return self.sign_checkpoint_pg(p, signer).await;
+        }
         let state = self.state.lock().await;
         let (size, root) = (state.size(), state.root());
         let (csize, croot, cnote) = self.checkpoint_row().await?;
@@ -731,19 +879,90 @@ impl Log {
         let mut note = Note::new(cp.to_text())?;
         note.signatures.push(signer.sign(&note.text, 0)?);
         let text = note.to_text();
-        let done = on_db!(&self.db, p => sqlx::query("UPDATE ledger_checkpoint SET size = $1, root = $2, note = $3 WHERE id = 1 AND size = $4 AND root = $5")
-            .bind(to_i64(size)?).bind(&root[..]).bind(&text).bind(to_i64(csize)?).bind(&croot[..]).execute(p).await?.rows_affected());
-        if done != 1 {
-            return Err(LedgerError::CheckpointRace);
-        }
-        // Kept so that a reader can later be proven against an older checkpoint once witnesses
-        // have cosigned it (the single row above only holds the newest).
-        on_db!(&self.db, p => sqlx::query("INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING")
-            .bind(to_i64(size)?).bind(&root[..]).bind(&text).execute(p).await?.rows_affected());
+        // One transaction (one commit, one fsync) for the row and the history.
+        on_db!(&self.db, p => {
+            let mut tx = p.begin().await?;
+            let done = sqlx::query("UPDATE ledger_checkpoint SET size = $1, root = $2, note = $3 WHERE id = 1 AND size = $4 AND root = $5")
+                .bind(to_i64(size)?).bind(&root[..]).bind(&text).bind(to_i64(csize)?).bind(&croot[..]).execute(&mut *tx).await?.rows_affected();
+            if done != 1 {
+                return Err(LedgerError::CheckpointRace);
+            }
+            // Kept so that a reader can later be proven against an older checkpoint once
+            // witnesses have cosigned it (the single row above only holds the newest).
+            sqlx::query("INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING")
+                .bind(to_i64(size)?).bind(&root[..]).bind(&text).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
         if let Ok(mut s) = self.signed.lock() {
             *s = Some((size, root));
         }
         drop(state);
+        Ok(text)
+    }
+
+    /// [`Log::sign_checkpoint`] on PostgreSQL, where several processes may append and sign:
+    /// the checkpoint row is locked (`FOR UPDATE`) for the whole transaction, so signers take
+    /// turns; each signs the stored head (whatever process appended it) unless the stored
+    /// checkpoint already covers it, in which case that note is the answer. The row only ever
+    /// moves forward (same checks and compare-and-swap as on SQLite).
+    async fn sign_checkpoint_pg(&self, p: &PgPool, signer: &Signer) -> Result<String> {
+        let mut tx = p.begin().await?;
+        let r =
+            sqlx::query("SELECT size, root, note FROM ledger_checkpoint WHERE id = 1 FOR UPDATE")
+                .fetch_one(&mut *tx)
+                .await?;
+        let csize = to_u64(r.try_get(0)?)?;
+        let croot = to_hash(r.try_get::<&[u8], _>(1)?)?;
+        let cnote: String = r.try_get(2)?;
+        let r = sqlx::query("SELECT size, root FROM ledger_meta WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        let size = to_u64(r.try_get(0)?)?;
+        let root = to_hash(r.try_get::<&[u8], _>(1)?)?;
+        self.known_size
+            .fetch_max(size, std::sync::atomic::Ordering::AcqRel);
+        if size < csize {
+            return Err(LedgerError::SizeRegression {
+                signed: csize,
+                new: size,
+            });
+        }
+        if size == csize && !cnote.is_empty() {
+            if root != croot {
+                return Err(LedgerError::ForkRefused(size));
+            }
+            tx.rollback().await?;
+            return Ok(cnote);
+        }
+        // The stored tree must still hold the signed root at the signed size, and give the
+        // head's root at the head's size.
+        if !cnote.is_empty() && self.root_at(csize).await? != croot {
+            return Err(LedgerError::Integrity(
+                "stored tree differs from the signed checkpoint".into(),
+            ));
+        }
+        if self.root_at(size).await? != root {
+            return Err(LedgerError::Integrity(format!(
+                "stored subtree hashes do not match the tree head at size {size}"
+            )));
+        }
+        let cp = Checkpoint::new(&self.origin, size, root);
+        let mut note = Note::new(cp.to_text())?;
+        note.signatures.push(signer.sign(&note.text, 0)?);
+        let text = note.to_text();
+        let done = sqlx::query("UPDATE ledger_checkpoint SET size = $1, root = $2, note = $3 WHERE id = 1 AND size = $4 AND root = $5")
+            .bind(to_i64(size)?).bind(&root[..]).bind(&text).bind(to_i64(csize)?).bind(&croot[..])
+            .execute(&mut *tx).await?.rows_affected();
+        if done != 1 {
+            return Err(LedgerError::CheckpointRace);
+        }
+        sqlx::query("INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING")
+            .bind(to_i64(size)?).bind(&root[..]).bind(&text)
+            .execute(&mut *tx).await?;
+        tx.commit().await?;
+        if let Ok(mut s) = self.signed.lock() {
+            *s = Some((size, root));
+        }
         Ok(text)
     }
 
@@ -854,41 +1073,82 @@ impl Log {
     }
 }
 
-/// One append transaction: compare-and-swap of the tree head, the entries, the new subtree
-/// hashes.
-async fn write_batch(
-    db: &Database,
-    old_i: i64,
-    new_i: i64,
-    root: &Hash,
-    entries: &[Vec<u8>],
-    rows: &[(i64, i64, Hash)],
-) -> Result<()> {
-    on_db!(db, p => {
-        let mut tx = p.begin().await?;
-        let done = sqlx::query("UPDATE ledger_meta SET size = $1, root = $2 WHERE id = 1 AND size = $3")
-            .bind(new_i).bind(&root[..]).bind(old_i).execute(&mut *tx).await?;
-        if done.rows_affected() != 1 {
-            return Err(LedgerError::ConcurrentAppend);
+/// Subtree hash rows to store: (tile level, index, hash).
+type HashRows = Vec<(i64, i64, Hash)>;
+
+/// The tree after appending `entries` to `state`, and the subtree hash rows to store.
+fn extend(state: &CompactRange, entries: &[Vec<u8>]) -> Result<(CompactRange, HashRows)> {
+    let mut next = state.clone();
+    let mut rows: HashRows = Vec::with_capacity(entries.len() + entries.len() / 255 + 8);
+    for e in entries {
+        next.push(leaf_hash(e), |id, h| {
+            if id.level % 8 == 0 {
+                // Indexes are < 2^63 here: the size check of the caller rejects anything larger.
+                rows.push((i64::from(id.level / 8), id.index as i64, *h));
+            }
+        });
+    }
+    to_i64(next.size())?;
+    Ok((next, rows))
+}
+
+/// The tree edge (compact range) at `size`, read from storage inside `tx`, checked against
+/// the stored head's `root`. One query per tile level.
+async fn pg_edge(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    size: u64,
+    root: Hash,
+) -> Result<CompactRange> {
+    let ids = CompactRange::node_ids(size);
+    let mut hashes = Vec::with_capacity(ids.len());
+    let mut k = 0;
+    while k < ids.len() {
+        let l = ids[k].level / 8;
+        let group: Vec<NodeId> = ids[k..]
+            .iter()
+            .take_while(|id| id.level / 8 == l)
+            .copied()
+            .collect();
+        k += group.len();
+        let span = |id: &NodeId| (id.index << (id.level % 8), (id.index + 1) << (id.level % 8));
+        let (start, end) = match (group.first(), group.last()) {
+            (Some(f), Some(z)) => (span(f).0, span(z).1),
+            _ => continue,
+        };
+        let rows = sqlx::query("SELECT hash FROM ledger_hashes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx")
+            .bind(i64::from(l)).bind(to_i64(start)?).bind(to_i64(end)?)
+            .fetch_all(&mut **tx).await?;
+        if rows.len() as u64 != end - start {
+            return Err(LedgerError::Integrity(format!(
+                "level {l} hashes {start}..{end}: {} stored, {} expected",
+                rows.len(),
+                end - start
+            )));
         }
-        for (c, chunk) in entries.chunks(CHUNK_ROWS).enumerate() {
-            let base = old_i + (c * CHUNK_ROWS) as i64;
-            let mut qb = QueryBuilder::new("INSERT INTO ledger_entries (idx, data) ");
-            qb.push_values(chunk.iter().enumerate(), |mut b, (k, e)| {
-                b.push_bind(base + k as i64).push_bind(e.as_slice());
-            });
-            qb.build().execute(&mut *tx).await?;
+        let level: Vec<Hash> = rows
+            .iter()
+            .map(|r| to_hash(r.try_get::<&[u8], _>(0)?))
+            .collect::<Result<_>>()?;
+        for id in &group {
+            let (a, b) = span(id);
+            let mut layer = level[(a - start) as usize..(b - start) as usize].to_vec();
+            while layer.len() > 1 {
+                layer = layer
+                    .chunks_exact(2)
+                    .map(|p| merkle::node_hash(&p[0], &p[1]))
+                    .collect();
+            }
+            hashes.push(layer[0]);
         }
-        for chunk in rows.chunks(CHUNK_ROWS) {
-            let mut qb = QueryBuilder::new("INSERT INTO ledger_hashes (level, idx, hash) ");
-            qb.push_values(chunk.iter(), |mut b, (level, idx, h)| {
-                b.push_bind(*level).push_bind(*idx).push_bind(&h[..]);
-            });
-            qb.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-    });
-    Ok(())
+    }
+    let edge = CompactRange::from_parts(size, hashes)
+        .ok_or_else(|| LedgerError::Integrity("cannot rebuild the tree edge".into()))?;
+    if edge.root() != root {
+        return Err(LedgerError::Integrity(format!(
+            "stored subtree hashes do not match the tree head at size {size}"
+        )));
+    }
+    Ok(edge)
 }
 
 fn missing(id: NodeId) -> LedgerError {

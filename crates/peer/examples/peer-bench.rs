@@ -1,5 +1,6 @@
 //! Peer benchmarks (not part of the test run):
-//! - records issued per second (validate + sign + log + store + checkpoint);
+//! - records issued per second (validate + sign + log + store + checkpoint), one at a time, then
+//!   by `--clients` concurrent staff clients (`Peer::issue_record` from that many tasks);
 //! - patient pull of all records of one patient (default 10,000), then an incremental pull of 1;
 //! - grant redemption under load on loopback for `--secs` (default 60): requests/s, p50, p99.
 //!
@@ -185,6 +186,32 @@ async fn main() {
     println!(
         "[{engine}] issuance: {records} records in {dt:.1} s = {:.0} records/s",
         records as f64 / dt
+    );
+
+    // 1b. Issuance by `clients` concurrent clients (as many records again, for another patient
+    // so that the pull below stays at `records`).
+    let other = peer.register_patient(&patient("3333333333")).await.unwrap();
+    let t = Instant::now();
+    let per = records / clients as u64;
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let peer = peer.clone();
+            let req = prescription(&other.health_id);
+            tokio::spawn(async move {
+                for _ in 0..per {
+                    peer.issue_record(&req).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let dt = t.elapsed().as_secs_f64();
+    println!(
+        "[{engine}] issuance, {clients} concurrent clients: {} records in {dt:.1} s = {:.0} records/s",
+        per * clients as u64,
+        (per * clients as u64) as f64 / dt
     );
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -667,7 +667,7 @@ impl Peer {
         } else {
             EntryKind::AccessDenied
         };
-        let _guard = self.issue_lock.lock().await;
+        let _guard = self.write_lock().await?;
         let appended = self
             .log
             .append(&[LogEntry::commit(kind, now, &opening).encode()])
@@ -697,7 +697,7 @@ impl Peer {
         };
         let opening = Opening::new(req.revocation.clone().into_bytes())
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
-        let _guard = self.issue_lock.lock().await;
+        let _guard = self.write_lock().await?;
         // Revocation ids are scoped per patient key: another patient's revocation with the same
         // id neither blocks this one nor confirms it.
         let existing: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT token FROM peer_revocations WHERE patient_kid = $1 AND id = $2")

@@ -223,6 +223,22 @@ fn print_json(v: &impl serde::Serialize) -> Result<()> {
     Ok(())
 }
 
+/// The data directory's single-writer lock (`serve.lock`), for SQLite only: on PostgreSQL the
+/// database serializes the log's writers, so several processes (on one host or several) may
+/// serve one peer.
+fn lock_writer(d: &DataArgs) -> Result<Option<std::fs::File>> {
+    let dir = DataDir::new(&d.data);
+    let url = match &d.database_url {
+        Some(u) => u.clone(),
+        None => dir.config()?.database_url,
+    };
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(None)
+    } else {
+        Ok(Some(dir.lock_writer()?))
+    }
+}
+
 async fn open(d: &DataArgs) -> Result<Peer> {
     Peer::open(&DataDir::new(&d.data), d.database_url.as_deref())
         .await
@@ -270,7 +286,7 @@ async fn run(cli: Cli) -> Result<()> {
             peer.close().await;
         }
         Command::Serve { data, listen } => {
-            let _lock = DataDir::new(&data.data).lock_writer()?;
+            let _lock = lock_writer(&data)?;
             let peer = Arc::new(open(&data).await?);
             let tls = match &peer.config.tls {
                 Some(f) => Some(spondon_net::server::server_config(f).context("peer.json tls")?),
@@ -403,7 +419,7 @@ async fn run(cli: Cli) -> Result<()> {
                     IsoWeek::from_unix(spondon_core::NumericDate::now().seconds()).monday() - 7,
                 ),
             };
-            let _lock = DataDir::new(&data.data).lock_writer()?;
+            let _lock = lock_writer(&data)?;
             let peer = open(&data).await?;
             let mut out = serde_json::Map::new();
             if patients > 0 {
@@ -442,7 +458,7 @@ async fn run(cli: Cli) -> Result<()> {
                 serde_json::Value::String(reason),
             )
             .context("--reason must be wrong_patient, entered_in_error, duplicate or other")?;
-            let _lock = DataDir::new(&data.data).lock_writer()?;
+            let _lock = lock_writer(&data)?;
             let peer = open(&data).await?;
             let out = peer.revoke_record(&id, reason).await;
             let status = if out.is_ok() { 201 } else { 400 };
@@ -452,7 +468,7 @@ async fn run(cli: Cli) -> Result<()> {
             print_json(&out?)?;
         }
         Command::Issue { data, json } => {
-            let _lock = DataDir::new(&data.data).lock_writer()?;
+            let _lock = lock_writer(&data)?;
             let req: IssueRequest = parse(&json)?;
             let peer = open(&data).await?;
             let out = peer.issue_record(&req).await?;

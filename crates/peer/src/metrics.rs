@@ -169,7 +169,11 @@ impl Metrics {
 
     /// The text exposition, after reading the log and pool gauges.
     pub async fn render(&self, peer: &Peer) -> String {
-        let (size, _) = peer.log.tree_head().await;
+        // The stored head: other processes on one PostgreSQL database append too.
+        let size = match peer.log.stored_head().await {
+            Ok((size, _)) => size,
+            Err(_) => peer.log.tree_head().await.0,
+        };
         self.log_size.set(gauge(size));
         let signed = *peer.signed_size.borrow();
         self.signed_size.set(gauge(signed));

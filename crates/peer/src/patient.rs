@@ -297,7 +297,7 @@ impl Peer {
             .map_err(|e| PeerError::Integrity(format!("enrollment credential: {e}")))?;
         let jwk = serde_json::to_string(&key.to_jwk())
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
-        let _guard = self.issue_lock.lock().await;
+        let _guard = self.write_lock().await?;
         let res: std::result::Result<bool, sqlx::Error> = on_db!(&self.db, pool => async {
             let mut tx = pool.begin().await?;
             let used = sqlx::query("UPDATE peer_enrollment_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")

@@ -22,6 +22,41 @@ macro_rules! on_db {
 }
 pub(crate) use on_db;
 
+/// PostgreSQL advisory lock (session) that serializes the peer's log writers across every
+/// process on one database: a log append, the row that records it and the checkpoint signature
+/// happen together, in log order, whatever process serves the request.
+pub const WRITER_LOCK_KEY: i64 = 0x5350_4f4e_5752_5431; // "SPONWRT1"
+
+/// Held while a log entry and its rows are written ([`Peer::write_lock`]).
+pub(crate) struct WriteGuard<'a> {
+    _local: tokio::sync::MutexGuard<'a, ()>,
+    pg: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+}
+
+async fn unlock(mut c: sqlx::pool::PoolConnection<sqlx::Postgres>) {
+    let done = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(WRITER_LOCK_KEY)
+        .execute(&mut *c)
+        .await;
+    if done.is_err() {
+        // Closing the session releases its locks.
+        drop(c.detach());
+    }
+}
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.pg.take() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(h) => {
+                    h.spawn(unlock(c));
+                }
+                Err(_) => drop(c.detach()),
+            }
+        }
+    }
+}
+
 /// Prefix of staff bearer tokens.
 pub const STAFF_TOKEN_PREFIX: &str = "spst_";
 
@@ -34,8 +69,11 @@ pub struct Peer {
     pub log: Arc<Log>,
     pub log_signer: Signer,
     pub witness: Arc<Witness>,
-    /// Serializes issuance so a record's row and its log entry are written in order.
+    /// Serializes issuance so a record's row and its log entry are written in order; take it
+    /// with [`Peer::write_lock`], which on PostgreSQL also takes the database-wide writer lock.
     pub(crate) issue_lock: Mutex<()>,
+    /// Records waiting for the next group commit (see `Peer::commit_prepared`).
+    pub(crate) pending_records: std::sync::Mutex<Vec<crate::records::PendingRecord>>,
     /// The size of the latest signed checkpoint; witness pushers wait on it.
     pub(crate) signed_size: tokio::sync::watch::Sender<u64>,
     /// Expiry times of the nonces handed out in the last nonce lifetime (a fast upper bound of
@@ -156,10 +194,8 @@ impl Peer {
     pub async fn from_parts(config: Config, keys: Keys) -> Result<Peer> {
         crate::config::check_config(&config)?;
         let db = Database::connect(&config.database_url).await?;
-        match &db {
-            Database::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
-            Database::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
-        }
+        // Under the schema lock on PostgreSQL: several `serve` processes may start at once.
+        db.migrate(&SQLITE_MIGRATOR, &POSTGRES_MIGRATOR).await?;
         let log = Log::open(db.clone(), &config.log_origin, IntegrityCheck::Quick).await?;
         let log_signer = Signer::ed25519(
             &config.log_origin,
@@ -200,6 +236,7 @@ impl Peer {
             log_signer,
             witness: Arc::new(witness),
             issue_lock: Mutex::new(()),
+            pending_records: std::sync::Mutex::new(Vec::new()),
             signed_size: tokio::sync::watch::Sender::new(signed.size),
             nonce_window: std::sync::Mutex::new(std::collections::VecDeque::new()),
             unlogged: std::sync::Mutex::new(std::collections::BTreeMap::new()),
@@ -228,6 +265,32 @@ impl Peer {
     /// Whether `token` is an active staff token (looked up by its SHA-256).
     pub async fn check_staff_token(&self, token: &str) -> Result<bool> {
         Ok(self.staff_auth(token).await?.is_some())
+    }
+
+    /// Takes the writer lock: the process's own lock, and on PostgreSQL the database-wide
+    /// advisory lock [`WRITER_LOCK_KEY`] on a connection of its own (waiting for writers of
+    /// other processes). SQLite needs no more: one process writes it (`serve.lock`).
+    pub(crate) async fn write_lock(&self) -> Result<WriteGuard<'_>> {
+        self.write_lock_from(self.issue_lock.lock().await).await
+    }
+
+    /// [`Peer::write_lock`] for a caller that already holds the process's own lock.
+    pub(crate) async fn write_lock_from<'a>(
+        &'a self,
+        local: tokio::sync::MutexGuard<'a, ()>,
+    ) -> Result<WriteGuard<'a>> {
+        let pg = match &self.db {
+            Database::Sqlite(_) => None,
+            Database::Postgres(p) => {
+                let mut c = p.acquire().await?;
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(WRITER_LOCK_KEY)
+                    .execute(&mut *c)
+                    .await?;
+                Some(c)
+            }
+        };
+        Ok(WriteGuard { _local: local, pg })
     }
 
     /// Signs a new checkpoint for everything appended so far.

@@ -10,7 +10,7 @@ use spondon_ledger::{EntryKind, LogEntry, Opening};
 use sqlx::Row as _;
 
 use crate::error::{PeerError, Result};
-use crate::peer::{Peer, on_db, to_i64, to_u64};
+use crate::peer::{Peer, on_db, to_u64};
 use crate::registry::is_health_id;
 
 /// Most FHIR resources in one record.
@@ -98,6 +98,40 @@ pub struct PreparedRecord {
     /// The statistics condition groups of its diagnoses (`Condition` ICD-10 codes).
     stat_groups: Vec<&'static str>,
     now: NumericDate,
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<(IssuedRecord, bool)>>;
+
+/// A prepared record waiting for the next group commit, and where to answer.
+#[derive(Debug)]
+pub(crate) struct PendingRecord {
+    prepared: PreparedRecord,
+    reply: Reply,
+}
+
+/// A record of a batch that passed its checks.
+struct NewRow {
+    job: PendingRecord,
+    cases: Vec<crate::stats::StatCase>,
+    opening: Opening,
+}
+
+enum Checked {
+    /// Its idempotency key was used before: the first record is the answer.
+    Replay(IssuedRecord),
+    /// Same key and request as record `i` of this batch: answered with it.
+    Follows(usize),
+    /// To be written, with the statistics rows it adds.
+    New(Vec<crate::stats::StatCase>),
+}
+
+/// Answers every waiting caller with (a copy of) one batch-wide error.
+fn fail_all(replies: impl Iterator<Item = Reply>, e: &PeerError) {
+    for r in replies {
+        let _ = r.send(Err(PeerError::Db(sqlx::Error::Protocol(format!(
+            "group commit failed: {e}"
+        )))));
+    }
 }
 
 /// A staff write's `Idempotency-Key`, scoped to the staff token that sent it, with the hash of
@@ -522,73 +556,194 @@ impl Peer {
 
     /// [`Peer::commit_record`]; `true` when an idempotency key turned out to be taken by a
     /// concurrent identical request (its record is answered instead).
+    ///
+    /// **Group commit.** The record joins the queue of records waiting to be written; whoever
+    /// takes the writer lock next (this caller or a concurrent one) writes every queued record
+    /// together: one log append (one transaction) of all their entries, one transaction with
+    /// all their rows, one checkpoint signature. Each caller is answered only after that
+    /// checkpoint, so nobody hears of a record before it is durable. Alone, a record is a
+    /// batch of one, as before.
     async fn commit_prepared(&self, p: PreparedRecord) -> Result<(IssuedRecord, bool)> {
-        let _guard = self.issue_lock.lock().await;
-        // Checked again under the issuance lock: two retries racing with one key issue once.
-        if let Some(key) = &p.idempotency
-            && let Some(first) = self.idempotent_record(key).await?
-        {
-            return Ok((first, true));
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.pending_records
+            .lock()
+            .map_err(|_| PeerError::Integrity("record queue lock poisoned".into()))?
+            .push(PendingRecord { prepared: p, reply });
+        let local = self.issue_lock.lock().await;
+        let batch = match self.pending_records.lock() {
+            Ok(mut q) => std::mem::take(&mut *q),
+            Err(_) => Vec::new(),
+        };
+        if batch.is_empty() {
+            // An earlier writer took this record in its batch.
+            drop(local);
+        } else {
+            match self.write_lock_from(local).await {
+                Ok(guard) => {
+                    self.commit_batch(batch).await;
+                    drop(guard);
+                }
+                Err(e) => fail_all(batch.into_iter().map(|j| j.reply), &e),
+            }
         }
-        let PreparedRecord {
-            idempotency,
-            id,
-            health_id,
-            kind,
-            doctor_bmdc,
-            supersedes,
-            jws,
-            stat_groups,
-            now,
-        } = p;
-        if let Some(old) = &supersedes {
-            self.check_supersede(old, &health_id).await?;
+        answer
+            .await
+            .map_err(|_| PeerError::Integrity("record left the group commit unanswered".into()))?
+    }
+
+    /// Writes a batch of queued records (under the writer lock) and answers each.
+    async fn commit_batch(&self, batch: Vec<PendingRecord>) {
+        let mut new: Vec<NewRow> = Vec::with_capacity(batch.len());
+        // Records of the batch that repeat an earlier one's idempotency key and request.
+        let mut followers: Vec<(Reply, usize)> = Vec::new();
+        for job in batch {
+            match self.check_pending(&job.prepared, &new).await {
+                Err(e) => {
+                    let _ = job.reply.send(Err(e));
+                }
+                Ok(Checked::Replay(first)) => {
+                    let _ = job.reply.send(Ok((first, true)));
+                }
+                Ok(Checked::Follows(i)) => followers.push((job.reply, i)),
+                Ok(Checked::New(cases)) => {
+                    match Opening::new(job.prepared.jws.clone().into_bytes()) {
+                        Ok(opening) => new.push(NewRow {
+                            job,
+                            cases,
+                            opening,
+                        }),
+                        Err(e) => {
+                            let _ = job.reply.send(Err(PeerError::Integrity(e.to_string())));
+                        }
+                    }
+                }
+            }
         }
-        let cases = self.stat_cases(&health_id, &stat_groups, now).await?;
-        let opening = Opening::new(jws.clone().into_bytes())
-            .map_err(|e| PeerError::Integrity(e.to_string()))?;
-        let entry = LogEntry::commit(EntryKind::RecordIssued, now, &opening);
-        let appended = self.log.append(&[entry.encode()]).await?;
-        let log_index = appended.first_index;
-        let category = kind.category();
-        // The record and the statistics rows it adds are stored together.
+        if new.is_empty() {
+            return;
+        }
+        // A batch-wide failure: the first record gets the error itself, the others a copy.
+        let fail = |new: Vec<NewRow>, followers: Vec<(Reply, usize)>, e: PeerError| {
+            let mut replies = new
+                .into_iter()
+                .map(|r| r.job.reply)
+                .chain(followers.into_iter().map(|f| f.0));
+            let copies = PeerError::Db(sqlx::Error::Protocol(format!("group commit failed: {e}")));
+            if let Some(first) = replies.next() {
+                let _ = first.send(Err(e));
+            }
+            fail_all(replies, &copies);
+        };
+        let entries: Vec<[u8; 42]> = new
+            .iter()
+            .map(|r| {
+                LogEntry::commit(EntryKind::RecordIssued, r.job.prepared.now, &r.opening).encode()
+            })
+            .collect();
+        let first = match self.log.append(&entries).await {
+            Ok(a) => a.first_index,
+            Err(e) => return fail(new, followers, e.into()),
+        };
+        // Every record and the statistics rows it adds are stored together.
         let res = on_db!(&self.db, p => async {
             let mut tx = p.begin().await?;
-            sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                .bind(&id).bind(&health_id).bind(to_i64(category.code()).map_err(|e| sqlx::Error::Protocol(e.to_string()))?).bind(kind.as_str())
-                .bind(&doctor_bmdc).bind(&supersedes).bind(&jws).bind(&opening.salt[..])
-                .bind(to_i64(log_index).map_err(|e| sqlx::Error::Protocol(e.to_string()))?).bind(now.seconds()).execute(&mut *tx).await?;
-            if let Some(k) = &idempotency {
-                sqlx::query("INSERT INTO peer_idempotency (scope, key, request_hash, record_id, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&k.scope).bind(&k.key).bind(&k.request_hash[..]).bind(&id).bind(now.seconds())
-                    .execute(&mut *tx).await?;
-            }
-            for c in &cases {
-                sqlx::query("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
-                    .bind(c.condition).bind(c.week.key()).bind(&health_id).bind(&c.district).bind(&c.upazila).bind(c.age_band).bind(c.sex)
-                    .execute(&mut *tx).await?;
+            for (k, r) in new.iter().enumerate() {
+                let p = &r.job.prepared;
+                let log_index = i64::try_from(first + k as u64).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                let category = i64::try_from(p.kind.category().code()).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                    .bind(&p.id).bind(&p.health_id).bind(category).bind(p.kind.as_str())
+                    .bind(&p.doctor_bmdc).bind(&p.supersedes).bind(&p.jws).bind(&r.opening.salt[..])
+                    .bind(log_index).bind(p.now.seconds()).execute(&mut *tx).await?;
+                if let Some(k) = &p.idempotency {
+                    sqlx::query("INSERT INTO peer_idempotency (scope, key, request_hash, record_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                        .bind(&k.scope).bind(&k.key).bind(&k.request_hash[..]).bind(&p.id).bind(p.now.seconds())
+                        .execute(&mut *tx).await?;
+                }
+                for c in &r.cases {
+                    sqlx::query("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
+                        .bind(c.condition).bind(c.week.key()).bind(&p.health_id).bind(&c.district).bind(&c.upazila).bind(c.age_band).bind(c.sex)
+                        .execute(&mut *tx).await?;
+                }
             }
             tx.commit().await
         }.await);
         if let Err(e) = res {
-            // The log holds a commitment no stored record opens; it reveals nothing.
-            tracing::error!(log_index, "record row not stored after its log entry");
-            return Err(e.into());
+            // The log holds commitments no stored record opens; they reveal nothing.
+            tracing::error!(
+                log_index = first,
+                records = new.len(),
+                "record rows not stored after their log entries"
+            );
+            return fail(new, followers, e.into());
         }
-        self.sign_checkpoint().await?;
-        tracing::info!(log_index, kind = kind.as_str(), "record issued");
-        Ok((
-            IssuedRecord {
-                id,
-                health_id,
-                kind,
-                category,
-                supersedes,
+        if let Err(e) = self.sign_checkpoint().await {
+            return fail(new, followers, e);
+        }
+        if new.len() > 1 {
+            tracing::debug!(records = new.len(), "group commit");
+        }
+        let mut issued: Vec<IssuedRecord> = Vec::with_capacity(new.len());
+        let mut replies = Vec::with_capacity(new.len());
+        for (k, r) in new.into_iter().enumerate() {
+            let p = r.job.prepared;
+            let log_index = first + k as u64;
+            tracing::info!(log_index, kind = p.kind.as_str(), "record issued");
+            issued.push(IssuedRecord {
+                id: p.id,
+                health_id: p.health_id,
+                kind: p.kind,
+                category: p.kind.category(),
+                supersedes: p.supersedes,
                 log_index,
-                issued_at: now.seconds(),
-                jws,
-            },
-            false,
+                issued_at: p.now.seconds(),
+                jws: p.jws,
+            });
+            replies.push(r.job.reply);
+        }
+        for (reply, i) in followers {
+            let _ = reply.send(Ok((issued[i].clone(), true)));
+        }
+        for (reply, record) in replies.into_iter().zip(issued) {
+            let _ = reply.send(Ok((record, false)));
+        }
+    }
+
+    /// The checks of a queued record under the writer lock, against the database and the
+    /// records already accepted into this batch (`batch`).
+    async fn check_pending(&self, p: &PreparedRecord, batch: &[NewRow]) -> Result<Checked> {
+        // Checked again under the writer lock: two retries racing with one key issue once.
+        if let Some(key) = &p.idempotency {
+            if let Some(first) = self.idempotent_record(key).await? {
+                return Ok(Checked::Replay(first));
+            }
+            let earlier = batch.iter().position(|r| {
+                r.job
+                    .prepared
+                    .idempotency
+                    .as_ref()
+                    .is_some_and(|k| k.scope == key.scope && k.key == key.key)
+            });
+            if let Some(i) = earlier {
+                let same = batch[i].job.prepared.idempotency.as_ref() == Some(key);
+                return if same {
+                    Ok(Checked::Follows(i))
+                } else {
+                    Err(PeerError::IdempotencyKeyReused)
+                };
+            }
+        }
+        if let Some(old) = &p.supersedes {
+            if batch
+                .iter()
+                .any(|r| r.job.prepared.supersedes.as_deref() == Some(old))
+            {
+                return Err(PeerError::BadSupersede);
+            }
+            self.check_supersede(old, &p.health_id).await?;
+        }
+        Ok(Checked::New(
+            self.stat_cases(&p.health_id, &p.stat_groups, p.now).await?,
         ))
     }
 

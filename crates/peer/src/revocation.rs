@@ -63,7 +63,7 @@ impl Peer {
         if id.is_empty() || id.len() > 64 {
             return Err(PeerError::UnknownRecord);
         }
-        let _guard = self.issue_lock.lock().await;
+        let _guard = self.write_lock().await?;
         let (exists, revoked): (i64, i64) = on_db!(&self.db, p => {
             let r = sqlx::query("SELECT (SELECT COUNT(*) FROM peer_records WHERE id = $1), (SELECT COUNT(*) FROM peer_record_revocations WHERE record_id = $1)")
                 .bind(id).fetch_one(p).await?;

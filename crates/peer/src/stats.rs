@@ -206,7 +206,7 @@ impl Peer {
             return Err(PeerError::field("challenge", "must be 16–64 bytes"));
         }
         // Counting, freezing the weeks (the report row) and new diagnoses are serialized.
-        let _guard = self.issue_lock.lock().await;
+        let _guard = self.write_lock().await?;
         let started = std::time::Instant::now();
         let counts = self.stat_counts(req.from, req.to).await?;
         let cells = stats::tabulate(&counts, K);
