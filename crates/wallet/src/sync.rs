@@ -215,6 +215,46 @@ pub struct StoredReceipt {
     /// As for records: `checkpoint` carries the witness quorum.
     #[serde(default)]
     pub witnessed: bool,
+    /// An emergency (break-glass) access: who, why, until when (`docs/peer.md`).
+    #[serde(default)]
+    pub emergency: Option<EmergencyInfo>,
+}
+
+/// What an emergency access event says (its `emergency` member).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EmergencyInfo {
+    /// The access id (for a dispute).
+    pub id: String,
+    pub doctor_bmdc: String,
+    pub doctor_name: String,
+    pub department: String,
+    /// One of the peers' reasons (`unconscious`, …).
+    pub reason: String,
+    /// The doctor's free text.
+    pub details: String,
+    /// The staff token id of the second staff member who confirmed (none for a refusal).
+    pub confirmed_by: Option<String>,
+    /// When the access ends (none for a refusal).
+    pub expires_at: Option<i64>,
+}
+
+impl EmergencyInfo {
+    fn from_event(ev: &serde_json::Value) -> Option<Self> {
+        let e = ev.get("emergency")?;
+        let s =
+            |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+        let doctor = e.get("doctor")?;
+        Some(EmergencyInfo {
+            id: s(e, "id")?,
+            doctor_bmdc: s(doctor, "bmdc")?,
+            doctor_name: s(doctor, "name")?,
+            department: s(doctor, "department").unwrap_or_default(),
+            reason: s(e, "reason")?,
+            details: s(e, "details").unwrap_or_default(),
+            confirmed_by: s(e, "confirmed_by"),
+            expires_at: e.get("expires_at").and_then(serde_json::Value::as_i64),
+        })
+    }
 }
 
 /// A security alert kept in the wallet (a peer that rewrote history).
@@ -290,6 +330,8 @@ pub struct SyncReport {
     pub peers: Vec<PeerOutcome>,
     /// `None` when the trust list names no publish URL.
     pub trust_list: Option<TrustListRefresh>,
+    /// The emergency access policy sent to hospitals that had not acknowledged it yet.
+    pub emergency_policy: Vec<crate::emergency::PolicyResult>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -636,7 +678,12 @@ impl HospitalCheck {
                 log_index: r.log_index,
                 inclusion_proof: &r.inclusion_proof,
             },
-            |k| matches!(k, EntryKind::AccessGranted | EntryKind::AccessDenied),
+            |k| {
+                matches!(
+                    k,
+                    EntryKind::AccessGranted | EntryKind::AccessDenied | EntryKind::EmergencyAccess
+                )
+            },
             "an access event",
             payload,
             "event",
@@ -649,9 +696,26 @@ impl HospitalCheck {
             return Err(bad("event names another peer".into()));
         }
         let outcome = s("outcome").ok_or_else(|| bad("event has no outcome".into()))?;
-        if (outcome == "allowed") != (entry.kind == EntryKind::AccessGranted) {
+        // An allowed emergency access is its own kind of entry; a refused one is a denial.
+        let emergency = s("action").as_deref() == Some("emergency");
+        let allowed_kind = if emergency {
+            EntryKind::EmergencyAccess
+        } else {
+            EntryKind::AccessGranted
+        };
+        if (outcome == "allowed") != (entry.kind == allowed_kind)
+            || (entry.kind == EntryKind::EmergencyAccess && !emergency)
+        {
             return Err(bad("event outcome contradicts the log entry".into()));
         }
+        let emergency = if emergency {
+            Some(
+                EmergencyInfo::from_event(ev)
+                    .ok_or_else(|| bad("emergency event lacks who, why or its id".into()))?,
+            )
+        } else {
+            None
+        };
         Ok(StoredReceipt {
             key: format!("{}\u{0}{}", self.hospital.peer_url, r.log_index),
             peer: self.hospital.peer_url.clone(),
@@ -680,6 +744,7 @@ impl HospitalCheck {
             inclusion_proof: r.inclusion_proof.clone(),
             checkpoint: Some(cp.note.to_text()),
             witnessed: false,
+            emergency,
         })
     }
 }
@@ -1315,9 +1380,13 @@ impl Wallet {
                 }
             }
         }
+        // The emergency access policy, to the hospitals that have not acknowledged it (newly
+        // enrolled, or unreachable when it was set); a failure is retried at the next sync.
+        let emergency_policy = self.push_emergency_policy().await?;
         Ok(SyncReport {
             peers: outcomes.into_values().collect(),
             trust_list,
+            emergency_policy,
         })
     }
 
