@@ -17,44 +17,15 @@ use crate::patient::{PulledRecord, RecordRow, RequestParts};
 use crate::peer::{Peer, on_db, to_i64, to_u64};
 use crate::staff::{Role, StaffAuth};
 
-/// The reasons a doctor may give (with free text besides).
-pub const REASONS: &[&str] = &[
-    "unconscious",
-    "cannot_communicate",
-    "life_threatening",
-    "no_wallet_available",
-    "other",
-];
-/// Hours an access lasts when the request does not say.
-pub const DEFAULT_HOURS: u8 = 4;
-/// Longest access (hours after the confirmation).
-pub const MAX_HOURS: u8 = 12;
+pub use spondon_core::emergency::{
+    DEFAULT_HOURS, DisputeRequest, EmergencyError, EmergencyPolicy, EmergencyRequest,
+    MAX_DETAILS_CHARS, MAX_DISPUTE_CHARS, MAX_HOURS, MAX_POLICY_HOSPITALS, PolicyMode, REASONS,
+};
+
 /// Seconds a request waits for the second staff member's confirmation.
 pub const CONFIRM_WITHIN: i64 = 30 * 60;
-/// Longest free-text explanation (characters).
-pub const MAX_DETAILS_CHARS: usize = 500;
-/// Longest dispute text (characters).
-pub const MAX_DISPUTE_CHARS: usize = 1000;
-/// Most hospitals a patient's "only" policy may name.
-pub const MAX_POLICY_HOSPITALS: usize = 64;
 /// LOINC codes of a blood group result: ABO and Rh group, ABO group, Rh type.
 pub const BLOOD_GROUP_LOINC: &[&str] = &["882-1", "883-9", "10331-7"];
-
-/// A doctor's emergency request (signed by the doctor's registered key).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct EmergencyRequest {
-    pub health_id: String,
-    /// One of [`REASONS`].
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// Free text: what happened, why no grant can be had.
-    #[serde(default)]
-    pub details: Option<String>,
-    /// 1..=[`MAX_HOURS`], default [`DEFAULT_HOURS`].
-    #[serde(default)]
-    pub hours: Option<u8>,
-}
 
 /// The answer to a request: it waits for a second staff member.
 #[derive(Debug, Clone, Serialize)]
@@ -125,48 +96,6 @@ pub struct EmergencySummary {
     pub tree_size: u64,
 }
 
-/// The patient's choice about emergency access.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PolicyMode {
-    /// Any hospital (the default).
-    Allow,
-    /// Nowhere.
-    OptOut,
-    /// Only at the hospitals named.
-    Only,
-}
-
-impl PolicyMode {
-    fn as_str(self) -> &'static str {
-        match self {
-            PolicyMode::Allow => "allow",
-            PolicyMode::OptOut => "opt_out",
-            PolicyMode::Only => "only",
-        }
-    }
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "allow" => PolicyMode::Allow,
-            "opt_out" => PolicyMode::OptOut,
-            "only" => PolicyMode::Only,
-            _ => return None,
-        })
-    }
-}
-
-/// A patient's emergency access policy (signed request by the enrolled key).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct EmergencyPolicy {
-    pub mode: PolicyMode,
-    /// The peer URLs of the hospitals allowed (mode `only`; empty otherwise).
-    #[serde(default)]
-    pub hospitals: Vec<String>,
-    /// When the patient chose it (POSIX seconds): a peer keeps the newest.
-    pub set_at: i64,
-}
-
 /// The answer to a policy registration.
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyRegistered {
@@ -174,14 +103,6 @@ pub struct PolicyRegistered {
     pub set_at: i64,
     /// Whether emergency access is possible at this hospital under the policy.
     pub allowed_here: bool,
-}
-
-/// A patient disputes an emergency access (signed request).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DisputeRequest {
-    pub access_id: String,
-    pub text: String,
 }
 
 /// The answer to a dispute.
@@ -290,33 +211,6 @@ struct EmergencyEvent<'a> {
     at: NumericDate,
 }
 
-fn text_ok(s: &str, max: usize) -> bool {
-    let n = s.chars().count();
-    n > 0 && n <= max && !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
-}
-
-/// A peer URL in a policy: `https://…` (or `http://` on loopback), no query, fragment or
-/// trailing slash, ≤ 256 bytes.
-fn policy_url_ok(u: &str) -> bool {
-    if u.len() > 256 || u.ends_with('/') || u.contains(['?', '#', ' ', '@']) {
-        return false;
-    }
-    if u.chars().any(char::is_control) {
-        return false;
-    }
-    if let Some(rest) = u.strip_prefix("https://") {
-        return !rest.is_empty();
-    }
-    let Some(rest) = u.strip_prefix("http://") else {
-        return false;
-    };
-    if rest.starts_with("[::1]") {
-        return true;
-    }
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    matches!(host, "localhost" | "127.0.0.1") || host.ends_with(".localhost")
-}
-
 impl Peer {
     /// A doctor's emergency request: the signing key must be a doctor registered here, the
     /// reason one of [`REASONS`] with free text, the patient registered here and not opted out.
@@ -333,27 +227,8 @@ impl Peer {
         let Some(doctor) = self.emergency_doctor(key.kid()).await? else {
             return Err(self.count_unlogged(PeerError::EmergencyDoctorNotRegistered));
         };
-        let reason = req.reason.as_deref().map(str::trim).unwrap_or("");
-        let details = req.details.as_deref().map(str::trim).unwrap_or("");
-        if reason.is_empty() || details.is_empty() {
-            return Err(PeerError::EmergencyReasonRequired);
-        }
-        if !REASONS.contains(&reason) {
-            return Err(PeerError::field(
-                "reason",
-                format!("must be one of {}", REASONS.join(", ")),
-            ));
-        }
-        if !text_ok(details, MAX_DETAILS_CHARS) {
-            return Err(PeerError::field(
-                "details",
-                format!("must be 1–{MAX_DETAILS_CHARS} characters without control characters"),
-            ));
-        }
-        let hours = req.hours.unwrap_or(DEFAULT_HOURS);
-        if !(1..=MAX_HOURS).contains(&hours) {
-            return Err(PeerError::field("hours", format!("must be 1–{MAX_HOURS}")));
-        }
+        let valid = req.validate()?;
+        let (reason, details, hours) = (valid.reason, valid.details, valid.hours);
         self.patient(&req.health_id).await?;
         let now = NumericDate::now();
         let id = spondon_core::b64::encode(spondon_core::keys::random_bytes::<16>()?);
@@ -577,33 +452,7 @@ impl Peer {
         let key = self.check_signed(parts).await?;
         let health_id = self.enrolled_patient(&key).await?;
         let now = NumericDate::now();
-        match policy.mode {
-            PolicyMode::Only => {
-                if policy.hospitals.is_empty() || policy.hospitals.len() > MAX_POLICY_HOSPITALS {
-                    return Err(PeerError::field(
-                        "hospitals",
-                        format!("mode only names 1–{MAX_POLICY_HOSPITALS} hospital URLs"),
-                    ));
-                }
-                if !policy.hospitals.iter().all(|u| policy_url_ok(u)) {
-                    return Err(PeerError::field(
-                        "hospitals",
-                        "each must be a peer URL (https://…, no trailing slash)",
-                    ));
-                }
-            }
-            PolicyMode::Allow | PolicyMode::OptOut => {
-                if !policy.hospitals.is_empty() {
-                    return Err(PeerError::field(
-                        "hospitals",
-                        "only mode only names hospitals",
-                    ));
-                }
-            }
-        }
-        if policy.set_at < 0 || policy.set_at > now.seconds() + crate::patient::MAX_SKEW {
-            return Err(PeerError::field("set_at", "must not be in the future"));
-        }
+        policy.validate(now.seconds())?;
         let hospitals = serde_json::to_string(&policy.hospitals)
             .map_err(|e| PeerError::Integrity(format!("hospital list: {e}")))?;
         let n = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_emergency_policies (health_id, mode, hospitals, set_at, patient_kid, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (health_id) DO UPDATE SET mode = excluded.mode, hospitals = excluded.hospitals, set_at = excluded.set_at, patient_kid = excluded.patient_kid, received_at = excluded.received_at WHERE peer_emergency_policies.set_at <= excluded.set_at")
@@ -628,13 +477,7 @@ impl Peer {
     ) -> Result<Disputed> {
         let key = self.check_signed(parts).await?;
         let health_id = self.enrolled_patient(&key).await?;
-        let text = req.text.trim();
-        if !text_ok(text, MAX_DISPUTE_CHARS) {
-            return Err(PeerError::field(
-                "text",
-                format!("must be 1–{MAX_DISPUTE_CHARS} characters without control characters"),
-            ));
-        }
+        let text = req.validate()?;
         match self.emergency_row(&req.access_id).await? {
             Some(r) if r.health_id == health_id && r.log_index.is_some() => {}
             _ => return Err(PeerError::UnknownEmergencyAccess),

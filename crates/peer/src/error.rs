@@ -311,6 +311,17 @@ impl PeerError {
     }
 }
 
+impl From<spondon_core::emergency::EmergencyError> for PeerError {
+    fn from(e: spondon_core::emergency::EmergencyError) -> Self {
+        use spondon_core::emergency::EmergencyError as E;
+        match e {
+            E::Malformed(m) => PeerError::MalformedJson(m),
+            E::ReasonRequired => PeerError::EmergencyReasonRequired,
+            E::Field { field, reason } => PeerError::InvalidField { field, reason },
+        }
+    }
+}
+
 /// Base of problem `type` URIs; the code is appended.
 pub const PROBLEM_BASE: &str = "https://spondon.example/problems/";
 

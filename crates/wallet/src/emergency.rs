@@ -12,8 +12,7 @@ use crate::wallet::{Authorization, Wallet};
 
 /// Settings key of the policy.
 const POLICY_SETTING: &str = "emergency_policy";
-/// Longest dispute text (characters), as the peers accept.
-pub const MAX_DISPUTE_CHARS: usize = 1000;
+pub use spondon_core::emergency::MAX_DISPUTE_CHARS;
 
 /// The patient's choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,13 +221,15 @@ impl Wallet {
         text: &str,
     ) -> Result<DisputeResult> {
         self.check_auth(auth)?;
-        let text = text.trim();
-        let n = text.chars().count();
-        if n == 0 || n > MAX_DISPUTE_CHARS || text.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(WalletError::Invalid(format!(
-                "say why in 1–{MAX_DISPUTE_CHARS} characters"
-            )));
-        }
+        let dispute = spondon_core::emergency::DisputeRequest {
+            access_id: access_id.to_owned(),
+            text: text.to_owned(),
+        };
+        let text = dispute.validate().map_err(|_| {
+            WalletError::Invalid(format!(
+                "say why in 1–{MAX_DISPUTE_CHARS} characters, without control characters"
+            ))
+        })?;
         let receipts: Vec<StoredReceipt> = self.store.all(Table::Receipts).await?;
         let mut found: Vec<&StoredReceipt> = receipts
             .iter()

@@ -220,42 +220,7 @@ pub struct StoredReceipt {
     pub emergency: Option<EmergencyInfo>,
 }
 
-/// What an emergency access event says (its `emergency` member).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct EmergencyInfo {
-    /// The access id (for a dispute).
-    pub id: String,
-    pub doctor_bmdc: String,
-    pub doctor_name: String,
-    pub department: String,
-    /// One of the peers' reasons (`unconscious`, …).
-    pub reason: String,
-    /// The doctor's free text.
-    pub details: String,
-    /// The staff token id of the second staff member who confirmed (none for a refusal).
-    pub confirmed_by: Option<String>,
-    /// When the access ends (none for a refusal).
-    pub expires_at: Option<i64>,
-}
-
-impl EmergencyInfo {
-    fn from_event(ev: &serde_json::Value) -> Option<Self> {
-        let e = ev.get("emergency")?;
-        let s =
-            |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
-        let doctor = e.get("doctor")?;
-        Some(EmergencyInfo {
-            id: s(e, "id")?,
-            doctor_bmdc: s(doctor, "bmdc")?,
-            doctor_name: s(doctor, "name")?,
-            department: s(doctor, "department").unwrap_or_default(),
-            reason: s(e, "reason")?,
-            details: s(e, "details").unwrap_or_default(),
-            confirmed_by: s(e, "confirmed_by"),
-            expires_at: e.get("expires_at").and_then(serde_json::Value::as_i64),
-        })
-    }
-}
+pub use spondon_core::emergency::EmergencyInfo;
 
 /// A security alert kept in the wallet (a peer that rewrote history).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -709,10 +674,7 @@ impl HospitalCheck {
             return Err(bad("event outcome contradicts the log entry".into()));
         }
         let emergency = if emergency {
-            Some(
-                EmergencyInfo::from_event(ev)
-                    .ok_or_else(|| bad("emergency event lacks who, why or its id".into()))?,
-            )
+            Some(EmergencyInfo::from_event(ev).map_err(|e| bad(format!("emergency event: {e}")))?)
         } else {
             None
         };
