@@ -222,10 +222,77 @@ async fn emergency_access_reaches_the_wallet_and_the_patient_controls_it() {
     assert_eq!(report["emergency_policy"][0]["allowed_here"], false);
     assert!(!ok(&run(&["emergency"])).contains("Not yet sent"));
     let (doctor_b, _) = b.register_doctor("B-77", "Dr. Selina Haque").await;
-    let (hid_b, _) = (text_b.split(':').nth(3).unwrap().to_owned(), ());
+    let hid_b = text_b.split(':').nth(3).unwrap().to_owned();
     let (s, v) = doctor_post(&b, &doctor_b, "/emergency/requests", &why(&hid_b)).await;
     assert_eq!(
         (s, v["code"].as_str().unwrap()),
         (403, "emergency_hospital_not_allowed")
+    );
+}
+
+/// A hospital (or anyone between it and the wallet) that rewrites an emergency receipt — a
+/// milder reason, another doctor's name — is caught: the event no longer opens its log entry,
+/// the sync is a security alert and nothing from that hospital is kept; the honest answer is
+/// then accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewritten_emergency_receipt_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let a = PeerProc::start(t, "dmch.example", "Dhaka Medical College Hospital").await;
+    cli_consortium(t, &[&a]).await;
+    let proxy = proxy(a.base()).await;
+    let (w, pass) = (t.join("wallet"), t.join("pass"));
+    let ep = format!("{}=http://{}", a.url, proxy.addr);
+    let run = |args: &[&str]| spondon(&w, &pass, &ep, args);
+    ok(&run(&[
+        "init",
+        "--trust-list",
+        t.join("trust.txt").to_str().unwrap(),
+        "--root-key",
+        t.join("root.jwk").to_str().unwrap(),
+    ]));
+    let (hid, text) = a.register_patient().await;
+    ok(&run(&["enroll", &text]));
+    let (doctor, _) = a.register_doctor("A-4242", "Dr. Rafiqul Islam").await;
+    a.prescription(&hid, "A-4242").await;
+    ok(&run(&["sync"]));
+    let (s, v) = doctor_post(&a, &doctor, "/emergency/requests", &why(&hid)).await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["access_id"].as_str().unwrap().to_owned();
+    let (s, v) = staff_call(
+        &a,
+        reqwest::Method::POST,
+        &format!("/staff/emergency/{id}/confirm"),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+
+    for (field, value) in [("reason", "other"), ("details", "routine check")] {
+        let (f, val) = (field.to_owned(), value.to_owned());
+        *proxy.rewrite.lock().unwrap() = Some(Box::new(move |path: &str, mut v: Value| {
+            if path == "/patient/receipts"
+                && let Some(rs) = v["receipts"].as_array_mut()
+            {
+                for r in rs {
+                    if r["event"]["action"] == "emergency" {
+                        r["event"]["emergency"][f.as_str()] = Value::String(val.clone());
+                    }
+                }
+            }
+            v
+        }));
+        let o = run(&["sync"]);
+        assert_eq!(o.status.code(), Some(3), "{o:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("SECURITY ALERT"),
+            "{o:?}"
+        );
+        assert!(!ok(&run(&["receipts"])).contains("EMERGENCY"));
+    }
+    *proxy.rewrite.lock().unwrap() = None;
+    let out = ok(&run(&["sync"]));
+    assert!(
+        out.contains("!! EMERGENCY ACCESS by Dr Dr. Rafiqul Islam"),
+        "{out}"
     );
 }
