@@ -146,8 +146,8 @@ enum Command {
         /// Last ISO week; default: this week.
         #[arg(long)]
         to: Option<String>,
-        /// Where to reach a hospital, `ID=http://host:port` (repeatable); default: its peer URL.
-        /// Only http:// is fetched: reach an https peer through a local TLS proxy.
+        /// Where to reach a hospital, `ID=https://host[:port]` (or http://, repeatable);
+        /// default: its peer URL.
         #[arg(long = "peer", value_name = "ID=URL")]
         peers: Vec<String>,
         /// DHIS2 ids: {"dataElements": {condition: uid}, "orgUnits": {district: uid},
@@ -157,6 +157,10 @@ enum Command {
         /// Seconds to wait for each hospital.
         #[arg(long, default_value_t = 300)]
         timeout_secs: u64,
+        /// Also trust this CA (PEM) for HTTPS to hospitals, besides Mozilla's roots.
+        /// Repeatable.
+        #[arg(long = "ca", value_name = "PEM")]
+        ca_files: Vec<PathBuf>,
         /// Write the report from the hospitals that verified even if others were refused
         /// (the exit status is still 1, and the refusals are listed in the report).
         #[arg(long)]
@@ -302,6 +306,7 @@ fn run(cli: Cli) -> Result<()> {
             peers,
             dhis2_mapping,
             timeout_secs,
+            ca_files,
             allow_missing,
         } => {
             return stats_command(
@@ -312,6 +317,7 @@ fn run(cli: Cli) -> Result<()> {
                 &peers,
                 dhis2_mapping.as_deref(),
                 timeout_secs,
+                &ca_files,
                 allow_missing,
             );
         }
@@ -376,6 +382,7 @@ fn stats_command(
     peers: &[String],
     dhis2_mapping: Option<&Path>,
     timeout_secs: u64,
+    ca_files: &[PathBuf],
     allow_missing: bool,
 ) -> Result<()> {
     use spondon_authority::stats::{StatsQuery, collect};
@@ -396,7 +403,7 @@ fn stats_command(
     for p in peers {
         let (id, url) = p
             .split_once('=')
-            .with_context(|| format!("--peer {p:?} must be ID=http://host:port"))?;
+            .with_context(|| format!("--peer {p:?} must be ID=https://host[:port]"))?;
         urls.insert(id.to_owned(), url.to_owned());
     }
     let mapping = match dhis2_mapping {
@@ -411,12 +418,14 @@ fn stats_command(
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let collected = rt.block_on(collect(
-        &a,
-        &urls,
-        query,
-        std::time::Duration::from_secs(timeout_secs.clamp(1, 3600)),
-    ))?;
+    let timeout = std::time::Duration::from_secs(timeout_secs.clamp(1, 3600));
+    let net = spondon_net::Client::new(&spondon_net::ClientOptions {
+        ca_files: ca_files.to_vec(),
+        timeout,
+        ..spondon_net::ClientOptions::default()
+    })
+    .context("--ca")?;
+    let collected = rt.block_on(collect(&a, &urls, query, &net, timeout))?;
     for e in &collected.refused {
         eprintln!("spondon-authority: refused: {e} [{}]", e.code());
     }

@@ -16,10 +16,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::http::{Request, header};
-use http_body_util::{BodyExt as _, Full, Limited};
-use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use spondon_core::keys::{Es256KeyPair, Es256PublicKey};
 use spondon_core::stats::{self, Aggregate, IsoWeek, MergedCell};
@@ -191,65 +187,27 @@ impl Authority {
     }
 }
 
-/// A plain `http://host:port` base URL.
-#[derive(Debug, Clone)]
-struct Base {
-    host: String,
-    port: u16,
-}
-
-fn parse_base(url: &str) -> Result<Base, String> {
-    let rest = url.strip_prefix("http://").ok_or(
-        "only http:// is fetched: reach an https peer through a local TLS proxy and pass --peer ID=http://…",
-    )?;
-    let rest = rest.trim_end_matches('/');
-    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ', '\\']) || !rest.is_ascii() {
-        return Err("must be http://host[:port] without a path, query or credentials".into());
-    }
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') || h.ends_with(']') => (
-            h.trim_start_matches('[').trim_end_matches(']'),
-            p.parse::<u16>().map_err(|_| "bad port".to_owned())?,
-        ),
-        _ => (rest, 80),
-    };
-    Ok(Base {
-        host: host.to_owned(),
-        port,
-    })
-}
-
+/// One POST to `base` + `path` with a JSON body.
 async fn http(
-    base: &Base,
+    net: &spondon_net::Client,
+    base: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: String,
 ) -> Result<(u16, Vec<u8>), String> {
-    let stream = tokio::net::TcpStream::connect((base.host.as_str(), base.port))
+    let mut hs = vec![("content-type", "application/json")];
+    hs.extend_from_slice(headers);
+    let r = net
+        .request(
+            "POST",
+            &format!("{base}{path}"),
+            &hs,
+            body.into_bytes(),
+            MAX_RESPONSE,
+        )
         .await
         .map_err(|e| e.to_string())?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    let conn = tokio::spawn(conn);
-    let mut req = Request::post(path)
-        .header(header::HOST, format!("{}:{}", base.host, base.port))
-        .header(header::CONTENT_TYPE, "application/json");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let req = req
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
-    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
-    let status = resp.status().as_u16();
-    let bytes = Limited::new(resp.into_body(), MAX_RESPONSE)
-        .collect()
-        .await
-        .map_err(|_| "response body too large or broken".to_owned())?
-        .to_bytes();
-    conn.abort();
-    Ok((status, bytes.to_vec()))
+    Ok((r.status, r.body))
 }
 
 fn refused(hospital: &str, status: u16, body: &[u8]) -> StatsFetchError {
@@ -278,13 +236,20 @@ pub async fn fetch(
     base_url: &str,
     key: &Es256KeyPair,
     query: &StatsQuery,
+    net: &spondon_net::Client,
     timeout: Duration,
 ) -> Result<StatsAnswer, StatsFetchError> {
     let h = member.id.as_str();
-    let base = parse_base(base_url).map_err(|message| StatsFetchError::Config {
-        hospital: h.to_owned(),
-        message: format!("peer URL {base_url:?}: {message}"),
-    })?;
+    let base = spondon_net::check_base_url(base_url)
+        .ok()
+        .filter(|u| u.path() == "/")
+        .map(|_| base_url.trim_end_matches('/'))
+        .ok_or_else(|| StatsFetchError::Config {
+            hospital: h.to_owned(),
+            message: format!(
+                "peer URL {base_url:?}: must be https://host[:port] (or http://) without a path, query or credentials"
+            ),
+        })?;
     let unreachable = |message: String| StatsFetchError::Unreachable {
         hospital: h.to_owned(),
         url: base_url.to_owned(),
@@ -295,7 +260,7 @@ pub async fn fetch(
         message,
     };
     let run = async {
-        let (status, body) = http(&base, "/nonce", &[], String::new())
+        let (status, body) = http(net, base, "/nonce", &[], String::new())
             .await
             .map_err(unreachable)?;
         if !matches!(status, 200 | 201) {
@@ -326,7 +291,8 @@ pub async fn fetch(
             message: format!("cannot sign the request: {e}"),
         })?;
         let (status, body) = http(
-            &base,
+            net,
+            base,
             "/authority/stats",
             &[("spondon-signature", &signature)],
             body,
@@ -478,6 +444,7 @@ pub async fn collect(
     authority: &Authority,
     urls: &BTreeMap<String, String>,
     query: StatsQuery,
+    net: &spondon_net::Client,
     timeout: Duration,
 ) -> Result<Collected, AuthorityError> {
     for id in urls.keys() {
@@ -490,7 +457,7 @@ pub async fn collect(
     let mut answers = Vec::new();
     for m in authority.members() {
         let base = urls.get(&m.id).unwrap_or(&m.peer_url);
-        answers.push((m, fetch(m, base, &key, &query, timeout).await));
+        answers.push((m, fetch(m, base, &key, &query, net, timeout).await));
     }
     let started = std::time::Instant::now();
     let now = NumericDate::now();
@@ -522,20 +489,4 @@ pub async fn collect(
         merged,
         merge_millis,
     })
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_urls() {
-        let b = parse_base("http://127.0.0.1:8400").unwrap();
-        assert_eq!((b.host.as_str(), b.port), ("127.0.0.1", 8400));
-        assert_eq!(parse_base("http://peer.example/").unwrap().port, 80);
-        assert!(parse_base("https://peer.example").is_err());
-        assert!(parse_base("http://peer.example/x").is_err());
-        assert!(parse_base("http://user@peer.example").is_err());
-    }
 }

@@ -189,6 +189,7 @@ async fn scenario(db: Option<String>) {
         &authority,
         &urls,
         StatsQuery::new(prev, w).unwrap(),
+        &spondon_net::Client::new(&Default::default()).unwrap(),
         TIMEOUT,
     )
     .await
@@ -262,6 +263,7 @@ async fn scenario(db: Option<String>) {
         &authority,
         &urls,
         StatsQuery::new(prev, w).unwrap(),
+        &spondon_net::Client::new(&Default::default()).unwrap(),
         TIMEOUT,
     )
     .await
@@ -283,7 +285,16 @@ async fn scenario(db: Option<String>) {
     let stranger = Es256KeyPair::generate().unwrap();
     let m = member("dmch", &a).await;
     let q = StatsQuery::new(prev, w).unwrap();
-    match fetch(&m, &a.base(), &stranger, &q, TIMEOUT).await {
+    match fetch(
+        &m,
+        &a.base(),
+        &stranger,
+        &q,
+        &spondon_net::Client::new(&Default::default()).unwrap(),
+        TIMEOUT,
+    )
+    .await
+    {
         Err(StatsFetchError::Refused { status, code, .. }) => {
             assert_eq!((status, code.as_str()), (403, "not_authority"));
         }
@@ -304,7 +315,16 @@ async fn scenario(db: Option<String>) {
 
     // --- Tampered and replayed answers are refused by the library.
     let q = StatsQuery::new(prev, w).unwrap();
-    let answer = fetch(&m, &a.base(), &key, &q, TIMEOUT).await.unwrap();
+    let answer = fetch(
+        &m,
+        &a.base(),
+        &key,
+        &q,
+        &spondon_net::Client::new(&Default::default()).unwrap(),
+        TIMEOUT,
+    )
+    .await
+    .unwrap();
     let state = authority.stats_state().unwrap();
     let last = state.get("dmch");
     let now = NumericDate::now();
@@ -679,6 +699,7 @@ fn dashboard_renders_in_headless_chromium() {
             &authority,
             &urls,
             StatsQuery::new(from, w).unwrap(),
+            &spondon_net::Client::new(&Default::default()).unwrap(),
             TIMEOUT,
         )
         .await

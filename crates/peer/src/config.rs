@@ -60,6 +60,14 @@ pub struct Config {
     /// (`POST /authority/stats`). Empty: statistics are served to nobody.
     #[serde(default)]
     pub stats_authority_keys: Vec<spondon_core::keys::Jwk>,
+    /// Serve HTTPS itself: the certificate chain and key (PEM; a relative path is inside the
+    /// data directory). Absent: plain HTTP, for loopback or behind a TLS-terminating proxy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<spondon_net::server::TlsFiles>,
+    /// CAs (PEM files) trusted for outgoing HTTPS besides Mozilla's roots: a witness behind a
+    /// hospital network's private CA. Relative paths are inside the data directory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ca_files: Vec<PathBuf>,
 }
 
 fn default_true() -> bool {
@@ -71,7 +79,7 @@ fn default_true() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct WitnessEndpoint {
     /// The witness's submission prefix (`http://host:port/witness`); `/add-checkpoint` is
-    /// appended. Plain `http://` only: reach an https witness through a local TLS proxy.
+    /// appended: `https://…` (or `http://` on a private network).
     pub url: String,
     /// The witness's `cosignature/v1` note verifier key (`name+keyid+key`).
     pub vkey: String,
@@ -180,8 +188,12 @@ pub fn check_config(cfg: &Config) -> Result<()> {
         ));
     }
     for w in &cfg.witnesses {
-        crate::witnessing::parse_http_url(&w.url)
-            .map_err(|e| PeerError::Config(format!("witnesses url {:?}: {e}", w.url)))?;
+        spondon_net::check_base_url(&w.url).map_err(|_| {
+            PeerError::Config(format!(
+                "witnesses url {:?}: must be http(s)://host[:port][/path] without query, fragment or credentials",
+                w.url
+            ))
+        })?;
         let v = spondon_ledger::Verifier::from_vkey(&w.vkey)
             .map_err(|e| PeerError::Config(format!("witnesses vkey: {e}")))?;
         if v.sig_type() != spondon_ledger::note::SIG_TYPE_COSIGNATURE_V1 {
@@ -384,6 +396,48 @@ impl DataDir {
         Ok(cfg)
     }
 
+    /// Sets the TLS certificate and key `serve` listens with (checked: both readable, the key
+    /// the certificate's), and adds CAs trusted for outgoing HTTPS.
+    pub fn set_tls(
+        &self,
+        files: Option<spondon_net::server::TlsFiles>,
+        ca_files: &[PathBuf],
+    ) -> Result<Config> {
+        let mut cfg = self.config()?;
+        if let Some(f) = files {
+            let f = spondon_net::server::TlsFiles {
+                cert: absolute(&f.cert)?,
+                key: absolute(&f.key)?,
+            };
+            spondon_net::server::server_config(&f)
+                .map_err(|e| PeerError::Config(format!("tls: {e}")))?;
+            cfg.tls = Some(f);
+        }
+        for ca in ca_files {
+            let ca = absolute(ca)?;
+            spondon_net::Client::new(&spondon_net::ClientOptions {
+                ca_files: vec![ca.clone()],
+                ..spondon_net::ClientOptions::default()
+            })
+            .map_err(|e| PeerError::Config(format!("--ca: {e}")))?;
+            if !cfg.ca_files.contains(&ca) {
+                cfg.ca_files.push(ca);
+            }
+        }
+        check_config(&cfg)?;
+        self.write_config(&cfg)?;
+        Ok(cfg)
+    }
+
+    /// `path` inside the data directory when relative.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.path.join(path)
+        }
+    }
+
     fn write_config(&self, cfg: &Config) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(cfg)
             .map_err(|e| PeerError::Config(format!("cannot encode config: {e}")))?;
@@ -431,4 +485,10 @@ impl DataDir {
             witness,
         })
     }
+}
+
+/// An absolute form of a path given on the command line (the config outlives the shell's
+/// working directory).
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p).map_err(|e| PeerError::Config(format!("{}: {e}", p.display())))
 }

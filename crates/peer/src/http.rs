@@ -790,16 +790,12 @@ async fn emergency_dispute(
     Ok(json_response(StatusCode::CREATED, &out))
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves `app` over plain HTTP on `listener` until `shutdown` resolves, then drains in-flight
+/// requests (`spondon_net::server::serve` with TLS is what `spondon-peer serve` runs).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    spondon_net::server::serve(listener, None, app, shutdown).await
 }

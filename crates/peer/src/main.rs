@@ -56,9 +56,26 @@ enum Command {
     Serve {
         #[command(flatten)]
         data: DataArgs,
-        /// Address to listen on (put TLS termination in front; see docs/peer.md).
+        /// Address to listen on: HTTPS when `spondon-peer tls` set a certificate, plain HTTP
+        /// otherwise (loopback, or behind a TLS proxy; see docs/peer.md).
         #[arg(long, env = "SPONDON_PEER_LISTEN", default_value = "127.0.0.1:8400")]
         listen: std::net::SocketAddr,
+    },
+    /// Sets the certificate and key `serve` answers HTTPS with (PEM files, checked now), and
+    /// CAs trusted for outgoing HTTPS (witnesses) besides Mozilla's roots. Restart `serve`.
+    Tls {
+        /// Data directory.
+        #[arg(long, env = "SPONDON_PEER_DATA")]
+        data: PathBuf,
+        /// Certificate chain, PEM, leaf first (with --key).
+        #[arg(long, requires = "key")]
+        cert: Option<PathBuf>,
+        /// Private key, PEM (PKCS#8, PKCS#1 or SEC1) (with --cert).
+        #[arg(long, requires = "cert")]
+        key: Option<PathBuf>,
+        /// A CA certificate (PEM) to trust for outgoing HTTPS; repeat for several.
+        #[arg(long = "ca")]
+        ca: Vec<PathBuf>,
     },
     /// Witnesses another peer's log: adds its note verifier key (from its `init` output,
     /// `log_vkey`) to the config. Restart `serve` to apply.
@@ -255,19 +272,47 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve { data, listen } => {
             let _lock = DataDir::new(&data.data).lock_writer()?;
             let peer = Arc::new(open(&data).await?);
+            let dir = DataDir::new(&data.data);
+            let tls = match &peer.config.tls {
+                Some(f) => Some(
+                    spondon_net::server::server_config(&spondon_net::server::TlsFiles {
+                        cert: dir.resolve(&f.cert),
+                        key: dir.resolve(&f.key),
+                    })
+                    .context("peer.json tls")?,
+                ),
+                None => None,
+            };
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             let witnessing = spondon_peer::witnessing::Witnessing::start(peer.clone())?;
-            tracing::info!(%listen, witnesses = peer.config.witnesses.len(), "serving");
-            spondon_peer::http::serve(
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            tracing::info!(%listen, scheme, witnesses = peer.config.witnesses.len(), "serving");
+            spondon_net::server::serve(
                 listener,
+                tls,
                 spondon_peer::http::router(peer.clone()),
                 shutdown_signal(),
             )
             .await?;
             witnessing.stop();
             peer.close().await;
+        }
+        Command::Tls {
+            data,
+            cert,
+            key,
+            ca,
+        } => {
+            let files = cert
+                .zip(key)
+                .map(|(cert, key)| spondon_net::server::TlsFiles { cert, key });
+            if files.is_none() && ca.is_empty() {
+                anyhow::bail!("nothing to set: give --cert and --key, or --ca");
+            }
+            let cfg = DataDir::new(&data).set_tls(files, &ca)?;
+            print_json(&serde_json::json!({"tls": cfg.tls, "ca_files": cfg.ca_files}))?;
         }
         Command::WitnessLog { data, vkey } => {
             let cfg = DataDir::new(&data).add_witness_log(&vkey)?;

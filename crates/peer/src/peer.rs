@@ -128,6 +128,8 @@ impl Peer {
             max_outstanding_nonces: 100_000,
             console_secure_cookie: true,
             stats_authority_keys: Vec::new(),
+            tls: None,
+            ca_files: Vec::new(),
         };
         dir.create(&config)?;
         let peer = Self::open(dir, None).await?;

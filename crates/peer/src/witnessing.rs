@@ -12,10 +12,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::http::{Request, header};
-use http_body_util::{BodyExt as _, Full, Limited};
-use hyper_util::rt::TokioIo;
 use spondon_ledger::Verifier;
 use spondon_ledger::witness::AddCheckpoint;
 
@@ -30,51 +26,6 @@ const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_RESPONSE: usize = 64 * 1024;
 /// Conflicts in a row before the task backs off (a witness that keeps moving its size).
 const MAX_CONFLICTS: u32 = 3;
-
-/// A parsed `http://host[:port][/path]` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpUrl {
-    pub host: String,
-    pub port: u16,
-    /// Path without a trailing slash (empty for the root).
-    pub path: String,
-}
-
-/// Parses a witness URL: `http://host[:port][/path]`, no query, fragment or credentials.
-pub fn parse_http_url(url: &str) -> std::result::Result<HttpUrl, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or("must start with http:// (reach an https witness through a local TLS proxy)")?;
-    if !rest.is_ascii()
-        || rest.chars().any(|c| c.is_ascii_control())
-        || rest.contains(['?', '#', '@', ' ', '\\'])
-    {
-        return Err(
-            "must be http://host[:port][/path] without query, fragment or credentials".into(),
-        );
-    }
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-        None => (rest, ""),
-    };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-            (h, p.parse::<u16>().map_err(|_| "bad port".to_owned())?)
-        }
-        _ => (authority, 80),
-    };
-    if host.is_empty() || port == 0 {
-        return Err("missing host or port".into());
-    }
-    Ok(HttpUrl {
-        host: host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned(),
-        port,
-        path: path.to_owned(),
-    })
-}
 
 /// What one witness task has seen (for operators and tests).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -101,9 +52,16 @@ impl Witnessing {
     pub fn start(peer: Arc<Peer>) -> Result<Witnessing> {
         let mut tasks = Vec::new();
         let mut status = Vec::new();
+        let net = spondon_net::Client::new(&spondon_net::ClientOptions {
+            ca_files: peer.config.ca_files.clone(),
+            timeout: PUSH_TIMEOUT,
+            ..spondon_net::ClientOptions::default()
+        })
+        .map_err(|e| PeerError::Config(format!("ca_files: {e}")))?;
         for w in &peer.config.witnesses {
-            let url = parse_http_url(&w.url)
-                .map_err(|e| PeerError::Config(format!("witnesses url {:?}: {e}", w.url)))?;
+            spondon_net::check_base_url(&w.url)
+                .map_err(|e| PeerError::Config(format!("witnesses url: {e}")))?;
+            let url = format!("{}/add-checkpoint", w.url.trim_end_matches('/'));
             let verifier = Verifier::from_vkey(&w.vkey)
                 .map_err(|e| PeerError::Config(format!("witnesses vkey: {e}")))?;
             let st = Arc::new(Mutex::new(WitnessStatus {
@@ -111,7 +69,11 @@ impl Witnessing {
                 ..WitnessStatus::default()
             }));
             status.push(st.clone());
-            let target = Target { url, verifier };
+            let target = Target {
+                url,
+                verifier,
+                net: net.clone(),
+            };
             tasks.push(tokio::spawn(push_loop(peer.clone(), target, st)));
         }
         Ok(Witnessing { tasks, status })
@@ -143,8 +105,10 @@ impl Drop for Witnessing {
 
 #[derive(Debug)]
 struct Target {
-    url: HttpUrl,
+    /// The witness's `add-checkpoint` URL.
+    url: String,
     verifier: Verifier,
+    net: spondon_net::Client,
 }
 
 /// The outcome of one push.
@@ -159,12 +123,8 @@ enum Pushed {
 
 #[derive(Debug, thiserror::Error)]
 enum PushError {
-    #[error("cannot reach the witness: {0}")]
-    Connect(std::io::Error),
-    #[error("HTTP error: {0}")]
-    Http(#[from] hyper::Error),
-    #[error("no answer within {0:?}")]
-    Timeout(Duration),
+    #[error("{0}")]
+    Net(#[from] spondon_net::NetError),
     #[error("witness answered {0}")]
     Status(u16),
     #[error("malformed witness response: {0}")]
@@ -240,9 +200,7 @@ async fn push_once(peer: &Peer, w: &Target, old: u64) -> std::result::Result<Pus
         .map_err(|_| PushError::Malformed("own add-checkpoint request"))?
         .checkpoint
         .size;
-    let (status, text) = tokio::time::timeout(PUSH_TIMEOUT, post(&w.url, body))
-        .await
-        .map_err(|_| PushError::Timeout(PUSH_TIMEOUT))??;
+    let (status, text) = post(w, body).await?;
     match status {
         200 => {
             if peer.log.signed_checkpoint().await?.0.size != size {
@@ -263,62 +221,18 @@ async fn push_once(peer: &Peer, w: &Target, old: u64) -> std::result::Result<Pus
 }
 
 /// POSTs an `add-checkpoint` body; returns the status and the (bounded) response text.
-async fn post(url: &HttpUrl, body: String) -> std::result::Result<(u16, String), PushError> {
-    let stream = tokio::net::TcpStream::connect((url.host.as_str(), url.port))
-        .await
-        .map_err(PushError::Connect)?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    let conn = tokio::spawn(conn);
-    let authority = if url.host.contains(':') {
-        format!("[{}]:{}", url.host, url.port)
-    } else {
-        format!("{}:{}", url.host, url.port)
-    };
-    let req = Request::post(format!("{}/add-checkpoint", url.path))
-        .header(header::HOST, authority)
-        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|_| PushError::Malformed("cannot build the request"))?;
-    let resp = sender.send_request(req).await?;
-    let status = resp.status().as_u16();
-    let bytes = Limited::new(resp.into_body(), MAX_RESPONSE)
-        .collect()
-        .await
-        .map_err(|_| PushError::Malformed("response body too large or broken"))?
-        .to_bytes();
-    conn.abort();
-    let text = String::from_utf8(bytes.to_vec())
-        .map_err(|_| PushError::Malformed("response is not UTF-8"))?;
-    Ok((status, text))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn witness_urls() {
-        let u = parse_http_url("http://127.0.0.1:8401/witness").unwrap();
-        assert_eq!(
-            u,
-            HttpUrl {
-                host: "127.0.0.1".into(),
-                port: 8401,
-                path: "/witness".into()
-            }
-        );
-        assert_eq!(parse_http_url("http://w.example").unwrap().port, 80);
-        assert_eq!(parse_http_url("http://w.example/").unwrap().path, "");
-        assert_eq!(parse_http_url("http://[::1]:9/w").unwrap().host, "::1");
-        for bad in [
-            "https://w.example",
-            "http://",
-            "http://a:b@w.example",
-            "http://w.example?x",
-            "http://w.example:0",
-            "http://w.example:99999",
-        ] {
-            assert!(parse_http_url(bad).is_err(), "{bad}");
-        }
-    }
+async fn post(w: &Target, body: String) -> std::result::Result<(u16, String), PushError> {
+    let r = w
+        .net
+        .request(
+            "POST",
+            &w.url,
+            &[("content-type", "text/plain; charset=utf-8")],
+            body.into_bytes(),
+            MAX_RESPONSE,
+        )
+        .await?;
+    let text =
+        String::from_utf8(r.body).map_err(|_| PushError::Malformed("response is not UTF-8"))?;
+    Ok((r.status, text))
 }

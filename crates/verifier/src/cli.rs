@@ -31,8 +31,11 @@ pub enum Command {
     /// Import or show the doctor credential a hospital issued for this node's key.
     #[command(subcommand, name = "doctor-credential")]
     DoctorCredential(crate::node_cli::CredentialCommand),
-    /// Set the address a peer URL is reached at (e.g. a local TLS proxy): URL http://host:port.
+    /// Set where a peer is reached instead of its public URL (e.g. on the clinic's LAN).
     PeerAddress(crate::node_cli::PeerAddressArgs),
+    /// Trust a CA (PEM) for HTTPS to peers besides Mozilla's roots (a hospital network's
+    /// private CA). Restart `serve` to apply.
+    TrustCa(crate::node_cli::TrustCaArgs),
     /// Refresh the trust list and revocation lists once, now.
     Refresh(crate::node_cli::DataArgs),
 }

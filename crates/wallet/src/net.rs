@@ -1,6 +1,8 @@
-//! HTTP to peers: signed patient requests (`Spondon-Signature`, docs/protocol.md §7a).
+//! HTTP to peers: signed patient requests (`Spondon-Signature`, docs/protocol.md §7a), over
+//! `spondon-net`'s HTTPS client (rustls on ring; Mozilla's roots plus any configured CA).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -17,7 +19,7 @@ const MAX_RESPONSE: usize = 64 << 20;
 /// An HTTP client for peers.
 #[derive(Debug, Clone)]
 pub(crate) struct PeerClient {
-    http: reqwest::Client,
+    http: spondon_net::Client,
     /// Peer URL → transport base URL.
     pub(crate) endpoints: BTreeMap<String, String>,
 }
@@ -28,13 +30,18 @@ struct NonceResp {
 }
 
 impl PeerClient {
-    pub(crate) fn new() -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| WalletError::Internal(format!("HTTP client: {e}")))?;
+    pub(crate) fn new(ca_files: &[PathBuf]) -> Result<Self> {
+        let http = spondon_net::Client::new(&spondon_net::ClientOptions {
+            ca_files: ca_files.to_vec(),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(120),
+        })
+        .map_err(|e| match e {
+            spondon_net::NetError::File { .. } | spondon_net::NetError::NothingInPem { .. } => {
+                WalletError::Invalid(format!("CA file: {e}"))
+            }
+            other => WalletError::Internal(format!("HTTP client: {other}")),
+        })?;
         Ok(Self {
             http,
             endpoints: BTreeMap::new(),
@@ -45,38 +52,32 @@ impl PeerClient {
         self.endpoints.get(peer).map(String::as_str).unwrap_or(peer)
     }
 
-    fn net_err(peer: &str, e: &reqwest::Error) -> WalletError {
-        WalletError::Network {
-            peer: peer.to_owned(),
-            reason: if e.is_timeout() {
-                "timed out".into()
-            } else if e.is_connect() {
-                "connection failed".into()
-            } else {
-                e.to_string()
-            },
-        }
-    }
-
-    async fn read(peer: &str, resp: reqwest::Response) -> Result<(u16, Vec<u8>)> {
-        let status = resp.status().as_u16();
-        if resp
-            .content_length()
-            .is_some_and(|n| n > MAX_RESPONSE as u64)
-        {
-            return Err(WalletError::BadResponse {
+    /// Sends `req` (built for `url`) and reads the answer, at most [`MAX_RESPONSE`] bytes.
+    async fn send(
+        &self,
+        peer: &str,
+        url: &str,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(u16, Vec<u8>)> {
+        match self.http.send(url, req, MAX_RESPONSE).await {
+            Ok(r) => Ok((r.status, r.body)),
+            Err(spondon_net::NetError::TooLarge { .. }) => Err(WalletError::BadResponse {
                 peer: peer.to_owned(),
                 reason: "answer too large".into(),
-            });
-        }
-        let body = resp.bytes().await.map_err(|e| Self::net_err(peer, &e))?;
-        if body.len() > MAX_RESPONSE {
-            return Err(WalletError::BadResponse {
+            }),
+            Err(e) => Err(WalletError::Network {
                 peer: peer.to_owned(),
-                reason: "answer too large".into(),
-            });
+                reason: match &e {
+                    spondon_net::NetError::Timeout { .. } => "timed out".into(),
+                    spondon_net::NetError::Connect { .. } => "connection failed".into(),
+                    // The cause after the origin: "TLS refused: its certificate is …".
+                    other => other
+                        .to_string()
+                        .split_once(": ")
+                        .map_or_else(|| other.to_string(), |(_, r)| r.to_owned()),
+                },
+            }),
         }
-        Ok((status, body.to_vec()))
     }
 
     fn refused(peer: &str, status: u16, body: &[u8]) -> WalletError {
@@ -115,13 +116,8 @@ impl PeerClient {
     /// A fresh single-use nonce from the peer.
     pub(crate) async fn nonce(&self, peer: &str) -> Result<Vec<u8>> {
         let url = format!("{}/nonce", self.base(peer));
-        let resp = self
-            .http
-            .post(&url)
-            .send()
-            .await
-            .map_err(|e| Self::net_err(peer, &e))?;
-        let (status, body) = Self::read(peer, resp).await?;
+        let req = self.http.reqwest().post(&url);
+        let (status, body) = self.send(peer, &url, req).await?;
         if status != 201 && status != 200 {
             return Err(Self::refused(peer, status, &body));
         }
@@ -153,16 +149,15 @@ impl PeerClient {
             },
             NumericDate::now(),
         )?;
-        let resp = self
+        let to = format!("{}{path}", self.base(peer));
+        let req = self
             .http
-            .post(format!("{}{path}", self.base(peer)))
+            .reqwest()
+            .post(&to)
             .header("Content-Type", "application/json")
             .header("Spondon-Signature", sig)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| Self::net_err(peer, &e))?;
-        let (status, body) = Self::read(peer, resp).await?;
+            .body(body);
+        let (status, body) = self.send(peer, &to, req).await?;
         if !(200..300).contains(&status) {
             return Err(Self::refused(peer, status, &body));
         }
@@ -171,13 +166,8 @@ impl PeerClient {
 
     /// An unsigned GET (e.g. an issuer's JWKS), at most 1 MiB.
     pub(crate) async fn get_text(&self, url: &str) -> Result<String> {
-        let resp = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| Self::net_err(url, &e))?;
-        let (status, body) = Self::read(url, resp).await?;
+        let req = self.http.reqwest().get(url);
+        let (status, body) = self.send(url, url, req).await?;
         if status != 200 || body.len() > 1 << 20 {
             return Err(Self::refused(url, status, &body));
         }

@@ -433,7 +433,7 @@ impl Wallet {
             store,
             signing: Arc::new(signing),
             keystore,
-            net: PeerClient::new()?,
+            net: PeerClient::new(&[])?,
         })
     }
 
@@ -449,7 +449,7 @@ impl Wallet {
         let (dk, signing) = parse_keys(&meta.wallet_id, &dk, &sk)?;
         let dk = Zeroizing::new(dk);
         let store = Store::open(&dir.join(DB_FILE), CacheKeys::new(&dk)?, false).await?;
-        let mut net = PeerClient::new()?;
+        let mut net = PeerClient::new(&[])?;
         if let Some(saved) = store
             .get::<BTreeMap<String, String>>(Table::Settings, ENDPOINTS_SETTING)
             .await?
@@ -604,6 +604,16 @@ impl Wallet {
     /// when a local peer runs behind no TLS proxy). Signatures still name the peer URL.
     pub fn set_endpoints(&mut self, endpoints: BTreeMap<String, String>) {
         self.net.endpoints = endpoints;
+    }
+
+    /// Also trusts these CAs (PEM files) for HTTPS to peers, besides Mozilla's roots: a
+    /// hospital network's private CA, or a test CA. Refused (`invalid`) if a file is unreadable
+    /// or holds no certificate.
+    pub fn set_ca_files(&mut self, files: &[std::path::PathBuf]) -> Result<()> {
+        let endpoints = std::mem::take(&mut self.net.endpoints);
+        self.net = PeerClient::new(files)?;
+        self.net.endpoints = endpoints;
+        Ok(())
     }
 
     /// Installs (or updates) the consortium trust list, verified with `root_key` (pinned at the

@@ -25,13 +25,19 @@ pub struct Config {
     pub database_url: String,
     /// The health authority's root key (P-256 JWK) the trust list must be signed by.
     pub root_key: Jwk,
-    /// Where a newer trust list is fetched from (optional; plain `http://` or a local file path).
+    /// Where a newer trust list is fetched from (optional; an `https://` or `http://` URL, or a
+    /// local file path).
     #[serde(default)]
     pub trust_list_url: Option<String>,
-    /// How to reach a peer: its public URL (as in the trust list) → the address to connect to,
-    /// `http://host:port` (e.g. a local TLS-terminating proxy, or the peer itself on a LAN).
+    /// Where to reach a peer instead of its public URL (as in the trust list): public URL →
+    /// `https://…` or `http://host:port` (e.g. the peer on the clinic's LAN). A peer with no
+    /// entry is reached at its public URL.
     #[serde(default)]
     pub peer_addresses: BTreeMap<String, String>,
+    /// CAs (PEM files) trusted for HTTPS to peers besides Mozilla's roots (a hospital network's
+    /// private CA). Relative paths are inside the data directory.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ca_files: Vec<PathBuf>,
     /// Seconds between background refreshes of the trust list and revocation lists.
     #[serde(default = "default_refresh")]
     pub refresh_secs: u64,
@@ -70,7 +76,7 @@ impl Config {
             ));
         }
         for (k, v) in &self.peer_addresses {
-            super::http_client::parse_http_url(v)
+            spondon_net::check_base_url(v)
                 .map_err(|e| NodeError::Config(format!("peer_addresses[{k:?}]: {e}")))?;
         }
         Ok(())
@@ -161,13 +167,39 @@ impl DataDir {
         Ok(cfg)
     }
 
+    /// Adds a CA (PEM) trusted for HTTPS to peers; checked now.
+    pub fn add_ca_file(&self, file: &Path) -> Result<Config, NodeError> {
+        let mut cfg = self.config()?;
+        let file = std::path::absolute(file)
+            .map_err(|e| NodeError::Config(format!("{}: {e}", file.display())))?;
+        spondon_net::Client::new(&spondon_net::ClientOptions {
+            ca_files: vec![file.clone()],
+            ..spondon_net::ClientOptions::default()
+        })
+        .map_err(|e| NodeError::Config(e.to_string()))?;
+        if !cfg.ca_files.contains(&file) {
+            cfg.ca_files.push(file);
+        }
+        self.write_config(&cfg, false)?;
+        Ok(cfg)
+    }
+
+    /// `path` inside the data directory when relative.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.path.join(path)
+        }
+    }
+
     /// Sets (or, with `None`, removes) the address a peer URL is reached at.
     pub fn set_peer_address(&self, url: &str, address: Option<&str>) -> Result<Config, NodeError> {
         let mut cfg = self.config()?;
         match address {
             Some(a) => {
-                super::http_client::parse_http_url(a)
-                    .map_err(|e| NodeError::Config(format!("--address: {e}")))?;
+                spondon_net::check_base_url(a)
+                    .map_err(|e| NodeError::Config(format!("ADDRESS: {e}")))?;
                 cfg.peer_addresses.insert(url.to_owned(), a.to_owned());
             }
             None => {

@@ -3,8 +3,8 @@
 pub mod config;
 pub mod db;
 pub mod grant;
-pub mod http_client;
 pub mod metrics;
+pub mod peers;
 pub mod records;
 pub mod refresh;
 pub mod state;

@@ -12,7 +12,7 @@ use spondon_core::token::{Audience, Category, Grant, Hospital, PopProof, PopRequ
 use spondon_ledger::merkle::{leaf_hash, verify_inclusion};
 use spondon_ledger::{LogEntry, Opening, SignedCheckpoint, Verifier, WitnessPolicy};
 
-use super::http_client;
+use super::peers::Peers;
 use super::state::TrustState;
 
 /// What went wrong talking to one peer (the others are still shown).
@@ -20,7 +20,7 @@ use super::state::TrustState;
 pub struct PeerFailure {
     pub peer: String,
     pub hospital: Option<String>,
-    /// `unreachable`, `no_address`, `refused` (with the peer's own code), `bad_response`.
+    /// `unreachable`, `tls` (the peer's certificate was refused), `refused` (with the peer's own code), `bad_response`.
     pub code: String,
     /// The peer's problem code when it refused (`revoked`, `pop_key_mismatch`, …).
     pub peer_code: Option<String>,
@@ -97,18 +97,6 @@ pub struct Fetched {
     pub receipts: Vec<(String, usize, Option<u64>)>,
 }
 
-/// The address to connect to for a peer URL: the configured one, or the URL itself if it is
-/// plain `http://`.
-pub fn address_for(
-    peer_url: &str,
-    addresses: &std::collections::BTreeMap<String, String>,
-) -> Option<String> {
-    addresses
-        .get(peer_url)
-        .cloned()
-        .or_else(|| peer_url.starts_with("http://").then(|| peer_url.to_owned()))
-}
-
 fn fail(peer: &str, hospital: Option<&Hospital>, code: &str, message: String) -> PeerFailure {
     PeerFailure {
         peer: peer.to_owned(),
@@ -122,20 +110,27 @@ fn fail(peer: &str, hospital: Option<&Hospital>, code: &str, message: String) ->
 /// A POST with a fresh nonce and PoP for `path` at one peer. Returns the response or a failure.
 async fn pop_post(
     hospital: &Hospital,
-    address: &str,
+    peers: &Peers,
     key: &Es256KeyPair,
     grant: &Grant,
     path: &str,
     body: &Value,
-) -> Result<http_client::Response, PeerFailure> {
+) -> Result<spondon_net::Response, PeerFailure> {
     let peer = &hospital.peer_url;
-    let unreachable =
-        |e: http_client::HttpError| fail(peer, Some(hospital), "unreachable", e.to_string());
+    let unreachable = |e: spondon_net::NetError| {
+        let code = if e.code() == "tls" {
+            "tls"
+        } else {
+            "unreachable"
+        };
+        fail(peer, Some(hospital), code, e.to_string())
+    };
     // The exact bytes sent are the bytes the proof covers.
     let body = body.to_string().into_bytes();
     let mut headers: Vec<(&str, String)> = vec![("Content-Type", "application/json".into())];
     if matches!(grant.audience, Audience::Key { .. }) {
-        let r = http_client::request(address, "POST", "/nonce", &[], b"")
+        let r = peers
+            .request(peer, "POST", "/nonce", &[], Vec::new())
             .await
             .map_err(unreachable)?;
         let nonce = serde_json::from_slice::<Value>(&r.body)
@@ -176,12 +171,13 @@ async fn pop_post(
         headers.push(("Spondon-PoP", pop));
     }
     let hs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    http_client::request(address, "POST", path, &hs, &body)
+    peers
+        .request(peer, "POST", path, &hs, body)
         .await
         .map_err(unreachable)
 }
 
-fn refused(hospital: &Hospital, r: &http_client::Response) -> PeerFailure {
+fn refused(hospital: &Hospital, r: &spondon_net::Response) -> PeerFailure {
     let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
     PeerFailure {
         peer: hospital.peer_url.clone(),
@@ -202,7 +198,7 @@ pub async fn fetch(
     passcode: Option<&str>,
     key: &Es256KeyPair,
     trust: &TrustState,
-    addresses: &std::collections::BTreeMap<String, String>,
+    peers: &Peers,
 ) -> Fetched {
     let mut out = Fetched {
         patient_name: None,
@@ -227,23 +223,11 @@ pub async fn fetch(
             ));
             continue;
         };
-        let Some(address) = address_for(&hospital.peer_url, addresses) else {
-            out.failures.push(fail(
-                peer,
-                Some(hospital),
-                "no_address",
-                format!(
-                    "no address is configured for {} (spondon-verifier peer-address)",
-                    hospital.peer_url
-                ),
-            ));
-            continue;
-        };
         let mut body = json!({"grant": grant_text});
         if let Some(p) = passcode {
             body["passcode"] = json!(p);
         }
-        let r = match pop_post(hospital, &address, key, grant, "/grant/records", &body).await {
+        let r = match pop_post(hospital, peers, key, grant, "/grant/records", &body).await {
             Ok(r) => r,
             Err(f) => {
                 out.failures.push(f);
@@ -292,7 +276,7 @@ pub async fn write(
     resources: &[Value],
     key: &Es256KeyPair,
     trust: &TrustState,
-    addresses: &std::collections::BTreeMap<String, String>,
+    peers: &Peers,
 ) -> Result<Value, PeerFailure> {
     let peer = grant.peers.first().map(String::as_str).unwrap_or_default();
     let hospital = trust.hospital_for_peer(peer).ok_or_else(|| {
@@ -303,16 +287,8 @@ pub async fn write(
             "not a hospital in the trust list".into(),
         )
     })?;
-    let address = address_for(&hospital.peer_url, addresses).ok_or_else(|| {
-        fail(
-            peer,
-            Some(hospital),
-            "no_address",
-            format!("no address is configured for {}", hospital.peer_url),
-        )
-    })?;
     let body = json!({"grant": grant_text, "kind": kind, "resources": resources});
-    let r = pop_post(hospital, &address, key, grant, "/grant/write", &body).await?;
+    let r = pop_post(hospital, peers, key, grant, "/grant/write", &body).await?;
     if r.status != 201 && r.status != 200 {
         return Err(refused(hospital, &r));
     }

@@ -10,8 +10,7 @@ use spondon_core::NumericDate;
 use spondon_core::shc::Crl;
 
 use super::db::StoredCrl;
-use super::records::address_for;
-use super::{Node, NodeError, http_client};
+use super::{Node, NodeError};
 
 /// One refresh round. Errors per source are recorded (and shown as freshness), not returned.
 pub async fn refresh_once(node: &Node) -> Result<(), NodeError> {
@@ -23,7 +22,7 @@ pub async fn refresh_once(node: &Node) -> Result<(), NodeError> {
         .clone()
         .or_else(|| node.trust().list.publish_url.clone());
     if let Some(url) = url {
-        let r = fetch_text(&url).await;
+        let r = fetch_text(node, &url).await;
         let outcome = match r {
             Ok(text) => node
                 .offer_trust_list(&text)
@@ -63,11 +62,9 @@ pub async fn refresh_once(node: &Node) -> Result<(), NodeError> {
     node.rebuild_trust(None).await
 }
 
-async fn fetch_text(url: &str) -> Result<String, String> {
-    if url.starts_with("http://") {
-        let r = http_client::request(url, "GET", "", &[], b"")
-            .await
-            .map_err(|e| e.to_string())?;
+async fn fetch_text(node: &Node, url: &str) -> Result<String, String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        let r = node.peers.get(url).await.map_err(|e| e.to_string())?;
         if r.status != 200 {
             return Err(format!("HTTP {}", r.status));
         }
@@ -85,18 +82,18 @@ async fn refresh_crls(
     kids: Vec<String>,
     now: i64,
 ) -> Result<(), String> {
-    let address = address_for(peer_url, &node.config.peer_addresses)
-        .ok_or_else(|| format!("no address is configured for {peer_url}"))?;
     for kid in kids {
-        let r = http_client::request(
-            &address,
-            "GET",
-            &format!("/.well-known/crl/{kid}.json"),
-            &[],
-            b"",
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let r = node
+            .peers
+            .request(
+                peer_url,
+                "GET",
+                &format!("/.well-known/crl/{kid}.json"),
+                &[],
+                Vec::new(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
         match r.status {
             200 => {
                 let text = String::from_utf8(r.body).map_err(|_| "a CRL is not text".to_owned())?;

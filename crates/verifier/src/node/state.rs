@@ -63,6 +63,8 @@ pub struct Node {
     credential: RwLock<Option<Arc<CredentialInfo>>>,
     /// Request counts and freshness gauges for `/metrics`.
     pub metrics: super::metrics::Metrics,
+    /// HTTPS to the peers.
+    pub peers: super::peers::Peers,
 }
 
 fn random_token(prefix: &str) -> Result<String, NodeError> {
@@ -162,6 +164,7 @@ impl Node {
             root_key: root.to_jwk(),
             trust_list_url,
             peer_addresses: Default::default(),
+            ca_files: Vec::new(),
             refresh_secs: 300,
             max_upload_bytes: 4 << 20,
             secure_cookies: false,
@@ -205,7 +208,9 @@ impl Node {
             Some(text) => Some(Arc::new(parse_credential(&text, &state.list, &key)?)),
             None => None,
         };
+        let peers = super::peers::Peers::new(&config, &data)?;
         Ok(Node {
+            peers,
             config,
             data,
             key,

@@ -417,8 +417,8 @@ async function redeem(seq, v, passcode) {
   checks(items);
   for (const w of out.records.warnings || []) $("verdict-warnings").append(el("p", { class: "warn-note" }, w));
   for (const f of out.records.failures || []) {
-    // Revoked, unreachable and unconfigured peers are in the checks above already.
-    if (f.peer_code === "revoked" || f.code === "unreachable" || f.code === "no_address") continue;
+    // Revoked, unreachable peers and refused certificates are in the checks above already.
+    if (f.peer_code === "revoked" || f.code === "unreachable" || f.code === "tls") continue;
     $("verdict-warnings").append(el("p", { class: "warn-note" }, `${f.hospital || f.peer}: ${f.message}${f.peer_code ? ` (${f.peer_code})` : ""}`));
   }
   const [kind, headline] = STATUS[out.status] || ["bad", "Not valid"];

@@ -47,6 +47,18 @@ pub struct PeerProc {
     pub witness_vkey: String,
     child: Option<Child>,
     http: reqwest::Client,
+    /// Serving HTTPS only, with a certificate from this CA file.
+    pub tls_ca: Option<PathBuf>,
+}
+
+/// A reqwest client for the harness's own calls (trusting `ca` when given).
+fn harness_client(ca: Option<&Path>) -> reqwest::Client {
+    let mut b = reqwest::Client::builder();
+    if let Some(ca) = ca {
+        let pem = std::fs::read(ca).unwrap();
+        b = b.add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap());
+    }
+    b.build().unwrap()
 }
 
 fn free_addr() -> SocketAddr {
@@ -57,6 +69,41 @@ fn free_addr() -> SocketAddr {
 impl PeerProc {
     /// `spondon-peer init` then `serve` on a free port.
     pub async fn start(root: &Path, host: &str, name: &str) -> PeerProc {
+        let mut p = Self::init(root, host, name);
+        p.serve().await;
+        p
+    }
+
+    /// Like [`PeerProc::start`], serving HTTPS only: a certificate for 127.0.0.1 from `ca`
+    /// (`spondon-peer tls --cert --key`), and `ca_file` trusted for its own outgoing HTTPS
+    /// (`--ca`: its witness pushes).
+    pub async fn start_tls(
+        root: &Path,
+        host: &str,
+        name: &str,
+        ca: &spondon_net::test_ca::TestCa,
+        ca_file: &Path,
+    ) -> PeerProc {
+        let mut p = Self::init(root, host, name);
+        let files = ca.issue(root, host, &["127.0.0.1", "localhost"]).unwrap();
+        p.admin(
+            "tls",
+            &[
+                "--cert",
+                files.cert.to_str().unwrap(),
+                "--key",
+                files.key.to_str().unwrap(),
+                "--ca",
+                ca_file.to_str().unwrap(),
+            ],
+        );
+        p.http = harness_client(Some(ca_file));
+        p.tls_ca = Some(ca_file.to_owned());
+        p.serve().await;
+        p
+    }
+
+    fn init(root: &Path, host: &str, name: &str) -> PeerProc {
         let data = root.join(host);
         let url = format!("https://{host}");
         let out = Command::new(peer_bin())
@@ -77,7 +124,7 @@ impl PeerProc {
             String::from_utf8_lossy(&out.stderr)
         );
         let init: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let mut p = PeerProc {
+        PeerProc {
             url,
             name: name.into(),
             data,
@@ -86,10 +133,9 @@ impl PeerProc {
             log_vkey: init["log_vkey"].as_str().unwrap().into(),
             witness_vkey: init["witness_vkey"].as_str().unwrap().into(),
             child: None,
-            http: reqwest::Client::new(),
-        };
-        p.serve().await;
-        p
+            http: harness_client(None),
+            tls_ca: None,
+        }
     }
 
     /// A second peer process from a copy of this one's data directory (same keys, same URL,
@@ -101,6 +147,7 @@ impl PeerProc {
         self.serve().await;
         let mut p = PeerProc {
             url: self.url.clone(),
+            tls_ca: self.tls_ca.clone(),
             name: self.name.clone(),
             data,
             addr: free_addr(),
@@ -108,7 +155,7 @@ impl PeerProc {
             log_vkey: self.log_vkey.clone(),
             witness_vkey: self.witness_vkey.clone(),
             child: None,
-            http: reqwest::Client::new(),
+            http: self.http.clone(),
         };
         p.serve().await;
         p
@@ -154,7 +201,12 @@ impl PeerProc {
     }
 
     pub fn base(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls_ca.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Runs `spondon-peer <command> --data <this peer> <args…>` (stop it first when the
