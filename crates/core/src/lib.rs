@@ -5,10 +5,13 @@
 //!
 //! - [`token`]: Spondon's signed tokens (grant, revocation, enrollment and doctor credentials,
 //!   trust list, proof of possession): COSE_Sign1 + CWT + base45, specified in `docs/protocol.md`.
+//! - [`emergency`]: emergency (break-glass) access requests, the patient's policy and disputes,
+//!   and the logged event, with their checks.
 //! - [`stats`]: de-identified statistics: suppression, the signed aggregate, merging.
 //! - [`qr`]: QR rendering (SVG, PNG) and reading QR codes from images.
 
 pub mod b64;
+pub mod emergency;
 pub mod keys;
 pub mod qr;
 pub mod shc;

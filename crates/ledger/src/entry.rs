@@ -38,6 +38,9 @@ pub enum EntryKind {
     /// A de-identified statistics aggregate was signed for the health authority; the payload
     /// is the aggregate's compact JWS (`docs/protocol.md` §13).
     StatsPublished = 6,
+    /// A doctor opened a patient's emergency summary without a grant (break-glass), confirmed
+    /// by a second staff member; the payload is the canonical emergency access event.
+    EmergencyAccess = 7,
 }
 
 impl EntryKind {
@@ -50,6 +53,7 @@ impl EntryKind {
             4 => Self::RevocationRegistered,
             5 => Self::Enrollment,
             6 => Self::StatsPublished,
+            7 => Self::EmergencyAccess,
             other => return Err(EntryError::UnknownKind(other)),
         })
     }
@@ -62,10 +66,10 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_and_unknown_is_refused() {
-        for b in 1..=6u8 {
+        for b in 1..=7u8 {
             assert_eq!(EntryKind::from_byte(b).unwrap() as u8, b);
         }
-        assert_eq!(EntryKind::from_byte(7), Err(EntryError::UnknownKind(7)));
+        assert_eq!(EntryKind::from_byte(8), Err(EntryError::UnknownKind(8)));
         let o = Opening::new(b"aggregate".to_vec()).unwrap();
         let e = LogEntry::commit(EntryKind::StatsPublished, NumericDate(1_780_000_000), &o);
         let d = LogEntry::decode(&e.encode()).unwrap();

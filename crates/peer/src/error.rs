@@ -130,6 +130,26 @@ pub enum PeerError {
         "statistics are served only to the health authority: the request is not signed by a key listed in stats_authority_keys"
     )]
     NotAuthority,
+    #[error("an emergency access needs a reason from the list and a free-text explanation")]
+    EmergencyReasonRequired,
+    #[error("the request is not signed by a doctor registered at this hospital")]
+    EmergencyDoctorNotRegistered,
+    #[error("this emergency access has not been confirmed by a second staff member")]
+    EmergencyNotConfirmed,
+    #[error("this emergency access has expired")]
+    EmergencyExpired,
+    #[error("the patient has opted out of emergency access")]
+    EmergencyOptedOut,
+    #[error("the patient allows emergency access only at other hospitals")]
+    EmergencyHospitalNotAllowed,
+    #[error("no such emergency access")]
+    UnknownEmergencyAccess,
+    #[error("this emergency access is already confirmed")]
+    EmergencyAlreadyConfirmed,
+    #[error("this emergency access is already disputed")]
+    AlreadyDisputed,
+    #[error("a newer emergency access setting of this patient is registered")]
+    StaleEmergencyPolicy,
     #[error("statistics error: {0}")]
     Stats(#[from] spondon_core::stats::StatsError),
     /// A refusal charged to the client's failure budget (`rate_limit.failures_per_minute`):
@@ -205,6 +225,16 @@ impl PeerError {
             PeerError::PossibleDuplicate => "possible_duplicate",
             PeerError::NotAuthority => "not_authority",
             PeerError::Stats(e) => e.code(),
+            PeerError::EmergencyReasonRequired => "reason_required",
+            PeerError::EmergencyDoctorNotRegistered => "doctor_not_registered",
+            PeerError::EmergencyNotConfirmed => "confirmation_required",
+            PeerError::EmergencyExpired => "emergency_expired",
+            PeerError::EmergencyOptedOut => "emergency_opted_out",
+            PeerError::EmergencyHospitalNotAllowed => "emergency_hospital_not_allowed",
+            PeerError::UnknownEmergencyAccess => "unknown_emergency_access",
+            PeerError::EmergencyAlreadyConfirmed => "already_confirmed",
+            PeerError::AlreadyDisputed => "already_disputed",
+            PeerError::StaleEmergencyPolicy => "stale_emergency_policy",
         }
     }
 
@@ -220,6 +250,16 @@ impl PeerError {
             PeerError::SessionExpired => StatusCode::UNAUTHORIZED,
             PeerError::Csrf => StatusCode::FORBIDDEN,
             PeerError::NotAuthority => StatusCode::FORBIDDEN,
+            PeerError::EmergencyReasonRequired => StatusCode::BAD_REQUEST,
+            PeerError::EmergencyDoctorNotRegistered
+            | PeerError::EmergencyNotConfirmed
+            | PeerError::EmergencyExpired
+            | PeerError::EmergencyOptedOut
+            | PeerError::EmergencyHospitalNotAllowed => StatusCode::FORBIDDEN,
+            PeerError::UnknownEmergencyAccess => StatusCode::NOT_FOUND,
+            PeerError::EmergencyAlreadyConfirmed
+            | PeerError::AlreadyDisputed
+            | PeerError::StaleEmergencyPolicy => StatusCode::CONFLICT,
             PeerError::Stats(_) => StatusCode::INTERNAL_SERVER_ERROR,
             PeerError::PossibleDuplicate => StatusCode::CONFLICT,
             PeerError::InvalidFhir(_)
@@ -267,6 +307,17 @@ impl PeerError {
         PeerError::InvalidField {
             field,
             reason: reason.into(),
+        }
+    }
+}
+
+impl From<spondon_core::emergency::EmergencyError> for PeerError {
+    fn from(e: spondon_core::emergency::EmergencyError) -> Self {
+        use spondon_core::emergency::EmergencyError as E;
+        match e {
+            E::Malformed(m) => PeerError::MalformedJson(m),
+            E::ReasonRequired => PeerError::EmergencyReasonRequired,
+            E::Field { field, reason } => PeerError::InvalidField { field, reason },
         }
     }
 }

@@ -75,6 +75,12 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/grant/records", "Redeem a grant (Spondon-PoP): exactly the granted records with proofs; every attempt is logged", staff = false, body = true),
     route!("post", "/authority/stats", "De-identified statistics of a period, signed and logged (Spondon-Signature by a key in stats_authority_keys)", staff = false, body = true),
     route!("post", "/grant/write", "A registered doctor adds a record under a write grant (Spondon-PoP); logged", staff = false, body = true),
+    route!("post", "/emergency/requests", "A registered doctor asks for a patient's emergency summary without a grant (Spondon-Signature by the doctor's key): reason and free text; waits for a second staff member", staff = false, body = true),
+    route!("post", "/staff/emergency/{id}/confirm", "A second staff member confirms an emergency access: it opens for its hours and is logged (kind 7)", staff = true, body = false),
+    route!("post", "/emergency/summary", "The emergency summary of a confirmed, unexpired access, for the doctor who asked (Spondon-Signature)", staff = false, body = true),
+    route!("get", "/staff/emergency", "Every emergency access with the patient's dispute (admin)", staff = true, body = false),
+    route!("post", "/patient/emergency-policy", "The signing patient allows, refuses, or limits to named hospitals emergency access (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/patient/emergency-disputes", "The signing patient disputes one of their emergency accesses (Spondon-Signature)", staff = false, body = true),
     route!("get", "/healthz", "Liveness: the process answers", staff = false, body = false),
     route!("get", "/readyz", "Readiness: the database answers and the log has a signed checkpoint", staff = false, body = false),
     route!("get", "/metrics", "Prometheus metrics: requests and latency by route, log size, checkpoint age, witness lag, rate-limit refusals, database pool", staff = false, body = false),
@@ -116,6 +122,12 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/readyz" => get(readyz),
         "/metrics" => get(metrics),
         "/authority/stats" => post(authority_stats),
+        "/emergency/requests" => post(emergency_request),
+        "/staff/emergency/{id}/confirm" => post(emergency_confirm),
+        "/emergency/summary" => post(emergency_summary),
+        "/staff/emergency" => get(emergency_list),
+        "/patient/emergency-policy" => post(emergency_policy),
+        "/patient/emergency-disputes" => post(emergency_dispute),
         _ => MethodRouter::new().fallback(no_route),
     }
 }
@@ -740,6 +752,53 @@ async fn grant_write(State(peer): State<AppState>, req: WithPop<WriteRequest>) -
             .await
     })
     .await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn emergency_request(
+    State(peer): State<AppState>,
+    req: Signed<crate::emergency::EmergencyRequest>,
+) -> Result<Response> {
+    let out =
+        detached(async move { peer.request_emergency(&req.parts(), &req.body).await }).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn emergency_confirm(
+    State(peer): State<AppState>,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let out = detached(async move { peer.confirm_emergency(&staff, &id).await }).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn emergency_summary(
+    State(peer): State<AppState>,
+    req: Signed<crate::emergency::SummaryRequest>,
+) -> Result<Response> {
+    let out = peer.emergency_summary(&req.parts(), &req.body).await?;
+    Ok(no_store(json_response(StatusCode::OK, &out)))
+}
+
+async fn emergency_list(State(peer): State<AppState>, Staff(staff): Staff) -> Result<Response> {
+    let out = peer.emergency_accesses(&staff).await?;
+    Ok(no_store(json_response(StatusCode::OK, &out)))
+}
+
+async fn emergency_policy(
+    State(peer): State<AppState>,
+    req: Signed<crate::emergency::EmergencyPolicy>,
+) -> Result<Response> {
+    let out = peer.set_emergency_policy(&req.parts(), &req.body).await?;
+    Ok(json_response(StatusCode::OK, &out))
+}
+
+async fn emergency_dispute(
+    State(peer): State<AppState>,
+    req: Signed<crate::emergency::DisputeRequest>,
+) -> Result<Response> {
+    let out = peer.dispute_emergency(&req.parts(), &req.body).await?;
     Ok(json_response(StatusCode::CREATED, &out))
 }
 

@@ -7,6 +7,8 @@
 //! - [`revocation`]: staff revocation of records (the SMART Health Cards CRL).
 //! - [`patient`]: nonces, signed patient requests, enrollment redemption, incremental pull.
 //! - [`access`]: grant redemption (PoP), access receipts, revocations.
+//! - [`emergency`]: emergency (break-glass) access: doctor's request, second staff confirmation,
+//!   the summary, the patient's policy and disputes.
 //! - [`fhir_api`]: `$health-cards-issue`, patients' own demographic updates.
 //! - [`seed`]: synthetic demo data.
 //! - [`stats`]: de-identified statistics for the health authority (signed, logged aggregates).
@@ -17,6 +19,7 @@
 pub mod access;
 pub mod config;
 pub mod console;
+pub mod emergency;
 pub mod error;
 pub mod fhir_api;
 pub mod http;

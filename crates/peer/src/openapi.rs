@@ -57,6 +57,12 @@ fn success(path: &str) -> (u16, &'static str, Value) {
             json!({"type": "string", "description": "Prometheus text exposition format 0.0.4"}),
         ),
         "/authority/stats" => (200, json, schema_ref("StatsAnswer")),
+        "/emergency/requests" => (201, json, schema_ref("EmergencyRequested")),
+        "/emergency/summary" => (200, json, schema_ref("EmergencySummary")),
+        "/staff/emergency" => (200, json, schema_ref("EmergencyAccessList")),
+        "/staff/emergency/{id}/confirm" => (201, json, schema_ref("EmergencyConfirmed")),
+        "/patient/emergency-policy" => (200, json, schema_ref("EmergencyPolicyRegistered")),
+        "/patient/emergency-disputes" => (201, json, schema_ref("EmergencyDisputed")),
         "/checkpoint" => (
             200,
             text,
@@ -123,6 +129,9 @@ fn operation(r: &RouteDoc) -> Value {
     }
     if r.path.starts_with("/authority/") {
         op["security"] = json!([{"authoritySignature": []}]);
+    }
+    if r.path.starts_with("/emergency/") {
+        op["security"] = json!([{"doctorSignature": []}]);
     }
     op
 }
@@ -196,6 +205,24 @@ fn body_schema(path: &str) -> Value {
             &["from", "to", "challenge"],
             json!({"from": {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"}, "to": {"type": "string", "pattern": "^[0-9]{4}-W[0-9]{2}$"}, "challenge": s}),
         ),
+        "/emergency/requests" => obj(
+            &["health_id"],
+            json!({"health_id": s,
+                   "reason": {"type": "string", "enum": crate::emergency::REASONS},
+                   "details": {"type": "string", "minLength": 1, "maxLength": crate::emergency::MAX_DETAILS_CHARS},
+                   "hours": {"type": "integer", "minimum": 1, "maximum": crate::emergency::MAX_HOURS}}),
+        ),
+        "/emergency/summary" => obj(&["access_id"], json!({"access_id": s})),
+        "/patient/emergency-policy" => obj(
+            &["mode", "set_at"],
+            json!({"mode": {"type": "string", "enum": ["allow", "opt_out", "only"]},
+                   "hospitals": {"type": "array", "items": s, "maxItems": crate::emergency::MAX_POLICY_HOSPITALS},
+                   "set_at": u}),
+        ),
+        "/patient/emergency-disputes" => obj(
+            &["access_id", "text"],
+            json!({"access_id": s, "text": {"type": "string", "minLength": 1, "maxLength": crate::emergency::MAX_DISPUTE_CHARS}}),
+        ),
         _ => json!({"type": "object", "description": "FHIR Parameters"}),
     }
 }
@@ -221,6 +248,18 @@ fn response_schemas() -> Value {
     // `field` is optional: the staff console's invalid_field problems name the form field.
     let mut problem = all(json!({"type": s, "title": s, "status": i, "code": s, "detail": s}));
     problem["properties"]["field"] = json!({"type": "string", "description": "the form field an invalid_field problem of the staff console is about"});
+    let emergency_access = {
+        let ni = json!({"type": ["integer", "null"]});
+        let dispute = json!({"type": ["object", "null"], "additionalProperties": false,
+            "required": ["text", "disputed_at"], "properties": {"text": s, "disputed_at": i}});
+        let status = json!({"type": "string", "enum": ["pending", "lapsed", "active", "expired"]});
+        all(
+            json!({"access_id": s, "health_id": s, "doctor_bmdc": s, "doctor_name": s,
+            "reason": s, "details": s, "hours": u, "requested_at": i, "status": status,
+            "confirmed_at": ni, "confirmed_by": ns, "expires_at": ni, "log_index": ni,
+            "dispute": dispute}),
+        )
+    };
     json!({
         "Problem": problem,
         "Jwks": all(json!({"keys": {"type": "array", "items": {"type": "object", "description": "public JWK (ES256) with kid and crlVersion"}}})),
@@ -244,6 +283,18 @@ fn response_schemas() -> Value {
         "LogIndex": all(json!({"log_index": u})),
         "ShareProof": all(json!({"share_proof": {"type": "string", "description": "compact JWS (ES256, typ spondon-share-proof+jws), docs/protocol.md §14"}, "log_index": u, "at": i, "records": u, "tree_size": u})),
         "PasscodeRegistered": all(json!({"grant_id": s, "max_failures": u})),
+        "EmergencyRequested": all(json!({"access_id": s, "status": {"const": "pending_confirmation"}, "confirm_by": i, "hours": u})),
+        "EmergencyConfirmed": all(json!({"access_id": s, "confirmed_by": s, "expires_at": i, "log_index": u, "records": u})),
+        "SummaryPatient": all(json!({"health_id": s, "name": s, "birth_date": s, "sex": s})),
+        "SummaryItem": all(json!({"text": s, "code": ns, "record_id": s})),
+        "SummaryMedication": all(json!({"medication": s, "dosage": ns, "record_id": s})),
+        "EmergencySummary": all(json!({"access_id": s, "expires_at": i, "patient": schema_ref("SummaryPatient"),
+            "allergies": arr("SummaryItem"), "medications": arr("SummaryMedication"), "problems": arr("SummaryItem"),
+            "blood_group": ns, "records": arr("PulledRecord"), "checkpoint": s, "tree_size": u})),
+        "EmergencyAccess": emergency_access,
+        "EmergencyAccessList": all(json!({"accesses": arr("EmergencyAccess")})),
+        "EmergencyPolicyRegistered": all(json!({"mode": {"type": "string", "enum": ["allow", "opt_out", "only"]}, "set_at": i, "allowed_here": b})),
+        "EmergencyDisputed": all(json!({"access_id": s, "disputed_at": i})),
         "StatsAnswer": all(json!({"aggregate": {"type": "string", "description": "compact JWS (ES256, typ spondon-stats+jws) of the aggregate, docs/protocol.md §13"}, "salt": s, "log_index": u, "proof": {"type": "string", "description": "c2sp.org/tlog-proof@v1 bundle of the log entry (kind 6)"}})),
     })
 }
@@ -269,6 +320,7 @@ pub fn document(config: &Config) -> Value {
                 "staffToken": {"type": "http", "scheme": "bearer", "description": "Staff token created by `spondon-peer init` or `staff-token`"},
                 "patientSignature": {"type": "apiKey", "in": "header", "name": "Spondon-Signature", "description": "token::SignedRequest by the patient key over method, URL, nonce (POST /nonce), time and body hash (docs/protocol.md §7a)"},
                 "authoritySignature": {"type": "apiKey", "in": "header", "name": "Spondon-Signature", "description": "token::SignedRequest (docs/protocol.md §7a) by a health-authority key listed in the config's stats_authority_keys"},
+                "doctorSignature": {"type": "apiKey", "in": "header", "name": "Spondon-Signature", "description": "token::SignedRequest (docs/protocol.md §7a) by the key of a doctor registered at this peer (emergency access)"},
                 "proofOfPossession": {"type": "apiKey", "in": "header", "name": "Spondon-PoP", "description": "token::PopProof by the grant's audience key (docs/protocol.md §7); bearer grants send a passcode instead, checked against the verifier the patient registered"},
             },
             "schemas": response_schemas(),

@@ -80,7 +80,7 @@ impl Wallet {
     ) -> Result<()> {
         self.check_auth(auth)?;
         let mut settings = Vec::new();
-        for name in ["trust", "directory"] {
+        for name in ["trust", "directory", "emergency_policy"] {
             if let Some(v) = self.store.get::<Value>(Table::Settings, name).await? {
                 settings.push((name.to_owned(), v));
             }

@@ -175,6 +175,8 @@ pub struct ReceiptView {
     pub wrote: bool,
     pub grant_id: Option<String>,
     pub text: String,
+    /// An emergency (break-glass) access without a grant: shown prominently.
+    pub emergency: Option<crate::sync::EmergencyInfo>,
 }
 
 /// Renders a grant (or any Spondon token) as QR: PNG bytes, SVG text, or terminal text.
@@ -643,6 +645,12 @@ impl Wallet {
                 .as_ref()
                 .and_then(|id| grants.iter().find(|g| &g.id == id));
             let who = match r.audience.as_ref() {
+                // The doctor signed the emergency request with their registered key.
+                _ if r.emergency.is_some() => r
+                    .emergency
+                    .as_ref()
+                    .map(|e| format!("Dr {} (BMDC {})", e.doctor_name, e.doctor_bmdc))
+                    .unwrap_or_default(),
                 Some(_) if !audience_proven(&r) => "someone holding this grant".to_owned(),
                 Some(kid) => match doctors.iter().find(|d| &d.kid == kid) {
                     Some(d) => format!("{} (BMDC {}, {})", d.name, d.bmdc_number, d.hospital_name),
@@ -687,7 +695,42 @@ impl Wallet {
                 .unwrap_or_default();
             let allowed = r.outcome == "allowed";
             let wrote = r.action.as_deref() == Some("write");
-            let text = if allowed && wrote {
+            let text = if let Some(e) = &r.emergency {
+                let why = if e.details.is_empty() {
+                    e.reason.clone()
+                } else {
+                    format!("{} — \"{}\"", e.reason, e.details)
+                };
+                let opened = if r.records.is_empty() {
+                    "no records held there".to_owned()
+                } else {
+                    what.clone()
+                };
+                if allowed {
+                    let until = e
+                        .expires_at
+                        .map(|t| format!(", open until {}", fmt_time(t)))
+                        .unwrap_or_default();
+                    format!(
+                        "EMERGENCY ACCESS by Dr {} (BMDC {}, {}) at {hospital} on {}: reason {why}; \
+                         your emergency summary ({opened}), without a grant, confirmed by a second staff member{until}. \
+                         Not you, or not an emergency? Dispute it: spondon emergency dispute {}",
+                        e.doctor_name,
+                        e.doctor_bmdc,
+                        e.department,
+                        fmt_time(r.at),
+                        short(&e.id)
+                    )
+                } else {
+                    format!(
+                        "Emergency access by Dr {} (BMDC {}) was refused ({}) at {hospital} on {}: reason {why}",
+                        e.doctor_name,
+                        e.doctor_bmdc,
+                        r.reason.as_deref().unwrap_or("denied"),
+                        fmt_time(r.at)
+                    )
+                }
+            } else if allowed && wrote {
                 format!(
                     "{who} added a {what} to your records at {hospital} on {}{under}",
                     fmt_time(r.at)
@@ -715,6 +758,7 @@ impl Wallet {
                 wrote,
                 grant_id: r.grant_id,
                 text,
+                emergency: r.emergency,
             });
         }
         Ok(out)

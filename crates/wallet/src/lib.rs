@@ -4,7 +4,8 @@
 //!   passphrase asked again before grants, revocations and exports), the pinned trust list;
 //! - the encrypted cache (SQLite; every value AES-256-GCM, lookups by HMAC blind index);
 //! - enrollment ([`EnrollmentCode`]) and the verified, concurrent, resumable [`Wallet::sync`];
-//! - grants, revocations, doctors, receipts, browsing, import, backup and restore;
+//! - grants, revocations, doctors, receipts (emergency accesses among them, [`emergency`]:
+//!   the patient's policy and disputes), browsing, import, backup and restore;
 //! - [`WalletSession`]: the app's policy (create with a trust list, keychain or passphrase only,
 //!   endpoints, preferences, a lock through `&self` and an inactivity clock);
 //! - with the `app-api` feature, [`app`]: conversions into the app's IPC types;
@@ -17,6 +18,7 @@ pub mod app;
 pub mod backup;
 pub mod browse;
 mod crypto;
+pub mod emergency;
 pub mod error;
 pub mod export;
 pub mod grants;
@@ -34,6 +36,7 @@ pub use error::{Result, Violation, WalletError};
 pub use progress::{Progress, Step};
 pub use session::{Keychain, Preferences, SessionConfig, SessionState, WalletSession};
 pub use sync::{
-    EnrollmentCode, PeerState, StoredReceipt, StoredRecord, SyncEvent, SyncReport, Trust,
+    EmergencyInfo, EnrollmentCode, PeerState, StoredReceipt, StoredRecord, SyncEvent, SyncReport,
+    Trust,
 };
 pub use wallet::{Authorization, Endpoints, Wallet, write_private};

@@ -324,7 +324,7 @@ enum Cmd {
         #[command(flatten)]
         out: JsonFlag,
     },
-    /// Who looked at your records, when, under which grant.
+    /// Who looked at your records, when, under which grant (emergency accesses first).
     Receipts {
         #[command(flatten)]
         out: JsonFlag,
@@ -349,6 +349,15 @@ enum Cmd {
         /// Where to write the proof (default: access-<index>.share-proof).
         #[arg(long = "out", value_name = "FILE")]
         out_file: Option<PathBuf>,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Emergency (break-glass) access: without an action, your setting and every emergency
+    /// access; `allow`, `opt-out` or `only HOSPITAL…` sets who may open your emergency summary;
+    /// `dispute ID` disputes an access.
+    Emergency {
+        #[command(subcommand)]
+        action: Option<EmergencyCmd>,
         #[command(flatten)]
         out: JsonFlag,
     },
@@ -424,6 +433,31 @@ enum Cmd {
     Status {
         #[command(flatten)]
         out: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EmergencyCmd {
+    /// Any member hospital's registered doctor may open your emergency summary (allergies,
+    /// medications, problems, blood group) with a reason and a second staff confirmation.
+    Allow,
+    /// No hospital may open your emergency summary without a grant.
+    OptOut,
+    /// Only these hospitals may (id, name or peer URL from the trust list). Repeatable.
+    Only {
+        /// A hospital's id, name or peer URL. Repeatable.
+        #[arg(required = true)]
+        hospitals: Vec<String>,
+    },
+    /// Disputes an emergency access (its id as `spondon emergency` lists it): the hospital's
+    /// administrator sees your text.
+    Dispute {
+        /// The access id, or its first characters.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// Why: what was wrong with this access.
+        #[arg(long)]
+        text: String,
     },
 }
 
@@ -849,6 +883,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Sync { out } => {
             let w = ctx.open().await?;
+            let emergency_before: std::collections::BTreeSet<(String, i64, String)> = w
+                .receipts()
+                .await?
+                .into_iter()
+                .filter(|r| r.emergency.is_some())
+                .map(|r| (r.peer, r.at, r.text))
+                .collect();
             let bar = if out.json || !std::io::stderr().is_terminal() {
                 indicatif::ProgressBar::hidden()
             } else {
@@ -946,6 +987,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         "spondon: not synced: {}; run `spondon sync` again later",
                         failed.join(", ")
                     );
+                }
+                for r in w.receipts().await? {
+                    if r.emergency.is_some()
+                        && !emergency_before.contains(&(r.peer.clone(), r.at, r.text.clone()))
+                    {
+                        println!("!! {}", r.text);
+                    }
                 }
             }
             let violated = report.violation().is_some();
@@ -1362,8 +1410,126 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             } else if rs.is_empty() {
                 println!("Nobody has looked at your records through a grant yet.");
             } else {
-                for r in rs {
+                // Emergency accesses first: nobody asked the patient.
+                let (emergency, others): (Vec<_>, Vec<_>) =
+                    rs.into_iter().partition(|r| r.emergency.is_some());
+                for r in &emergency {
+                    println!("!! {}", r.text);
+                }
+                if !emergency.is_empty() && !others.is_empty() {
+                    println!();
+                }
+                for r in others {
                     println!("{}", r.text);
+                }
+            }
+            w.close().await;
+        }
+        Cmd::Emergency { action, out } => {
+            let w = ctx.open().await?;
+            let names = hospital_names(&w).await?;
+            match action {
+                None => {
+                    let policy = w.emergency_policy().await?;
+                    let rs: Vec<_> = w
+                        .receipts()
+                        .await?
+                        .into_iter()
+                        .filter(|r| r.emergency.is_some())
+                        .collect();
+                    if out.json {
+                        print_json(&serde_json::json!({"policy": policy, "accesses": rs}))?;
+                    } else {
+                        use spondon_wallet::emergency::EmergencyMode as M;
+                        match &policy {
+                            None
+                            | Some(spondon_wallet::emergency::EmergencyPolicy {
+                                mode: M::Allow,
+                                ..
+                            }) => println!(
+                                "Emergency access: allowed at every member hospital (a registered doctor, a reason, a second staff confirmation; a few hours)."
+                            ),
+                            Some(p) if p.mode == M::OptOut => {
+                                println!(
+                                    "Emergency access: you opted out; no hospital may open your emergency summary."
+                                )
+                            }
+                            Some(p) => println!(
+                                "Emergency access: only at {}.",
+                                p.hospitals
+                                    .iter()
+                                    .map(|u| names.name(u))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        }
+                        if let Some(p) = &policy {
+                            let waiting: Vec<String> = w
+                                .peers()
+                                .await?
+                                .iter()
+                                .filter(|x| !p.acknowledged.contains(&x.url))
+                                .map(|x| names.name(&x.url))
+                                .collect();
+                            if !waiting.is_empty() {
+                                println!(
+                                    "Not yet sent to {} (sent at the next sync).",
+                                    waiting.join(", ")
+                                );
+                            }
+                        }
+                        if rs.is_empty() {
+                            println!("No emergency access to your records so far.");
+                        }
+                        for r in &rs {
+                            let id = r.emergency.as_ref().map(|e| short(&e.id)).unwrap_or("");
+                            println!("!! [{id}] {}", r.text);
+                        }
+                    }
+                }
+                Some(EmergencyCmd::Dispute { id, text }) => {
+                    let auth = ctx.authorize(&w).await?;
+                    let d = w.dispute_emergency(&auth, &id, &text).await?;
+                    if out.json {
+                        print_json(&d)?;
+                    } else {
+                        println!(
+                            "Disputed emergency access {} at {}: its administrator sees your text.",
+                            short(&d.access_id),
+                            names.name(&d.peer)
+                        );
+                    }
+                }
+                Some(cmd) => {
+                    use spondon_wallet::emergency::EmergencyMode as M;
+                    let (mode, hospitals) = match cmd {
+                        EmergencyCmd::Allow => (M::Allow, Vec::new()),
+                        EmergencyCmd::OptOut => (M::OptOut, Vec::new()),
+                        EmergencyCmd::Only { hospitals } => (M::Only, hospitals),
+                        EmergencyCmd::Dispute { .. } => bail!("unreachable"),
+                    };
+                    let auth = ctx.authorize(&w).await?;
+                    let results = w.set_emergency_policy(&auth, mode, &hospitals).await?;
+                    if out.json {
+                        print_json(&results)?;
+                    } else {
+                        for r in &results {
+                            let hospital = names.name(&r.peer);
+                            match (&r.error, r.allowed_here) {
+                                (None, Some(true)) => {
+                                    println!("{hospital}: emergency access allowed")
+                                }
+                                (None, _) => println!("{hospital}: emergency access refused"),
+                                (Some(e), _) => eprintln!(
+                                    "{hospital}: not yet told: {e} (sent again at the next sync)"
+                                ),
+                            }
+                        }
+                    }
+                    if results.iter().any(|r| !r.ok) {
+                        w.close().await;
+                        return Ok(ExitCode::from(EXIT_NOT_SYNCED));
+                    }
                 }
             }
             w.close().await;

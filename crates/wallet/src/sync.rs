@@ -215,7 +215,12 @@ pub struct StoredReceipt {
     /// As for records: `checkpoint` carries the witness quorum.
     #[serde(default)]
     pub witnessed: bool,
+    /// An emergency (break-glass) access: who, why, until when (`docs/peer.md`).
+    #[serde(default)]
+    pub emergency: Option<EmergencyInfo>,
 }
+
+pub use spondon_core::emergency::EmergencyInfo;
 
 /// A security alert kept in the wallet (a peer that rewrote history).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -290,6 +295,8 @@ pub struct SyncReport {
     pub peers: Vec<PeerOutcome>,
     /// `None` when the trust list names no publish URL.
     pub trust_list: Option<TrustListRefresh>,
+    /// The emergency access policy sent to hospitals that had not acknowledged it yet.
+    pub emergency_policy: Vec<crate::emergency::PolicyResult>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -636,7 +643,12 @@ impl HospitalCheck {
                 log_index: r.log_index,
                 inclusion_proof: &r.inclusion_proof,
             },
-            |k| matches!(k, EntryKind::AccessGranted | EntryKind::AccessDenied),
+            |k| {
+                matches!(
+                    k,
+                    EntryKind::AccessGranted | EntryKind::AccessDenied | EntryKind::EmergencyAccess
+                )
+            },
             "an access event",
             payload,
             "event",
@@ -649,9 +661,23 @@ impl HospitalCheck {
             return Err(bad("event names another peer".into()));
         }
         let outcome = s("outcome").ok_or_else(|| bad("event has no outcome".into()))?;
-        if (outcome == "allowed") != (entry.kind == EntryKind::AccessGranted) {
+        // An allowed emergency access is its own kind of entry; a refused one is a denial.
+        let emergency = s("action").as_deref() == Some("emergency");
+        let allowed_kind = if emergency {
+            EntryKind::EmergencyAccess
+        } else {
+            EntryKind::AccessGranted
+        };
+        if (outcome == "allowed") != (entry.kind == allowed_kind)
+            || (entry.kind == EntryKind::EmergencyAccess && !emergency)
+        {
             return Err(bad("event outcome contradicts the log entry".into()));
         }
+        let emergency = if emergency {
+            Some(EmergencyInfo::from_event(ev).map_err(|e| bad(format!("emergency event: {e}")))?)
+        } else {
+            None
+        };
         Ok(StoredReceipt {
             key: format!("{}\u{0}{}", self.hospital.peer_url, r.log_index),
             peer: self.hospital.peer_url.clone(),
@@ -680,6 +706,7 @@ impl HospitalCheck {
             inclusion_proof: r.inclusion_proof.clone(),
             checkpoint: Some(cp.note.to_text()),
             witnessed: false,
+            emergency,
         })
     }
 }
@@ -1315,9 +1342,13 @@ impl Wallet {
                 }
             }
         }
+        // The emergency access policy, to the hospitals that have not acknowledged it (newly
+        // enrolled, or unreachable when it was set); a failure is retried at the next sync.
+        let emergency_policy = self.push_emergency_policy().await?;
         Ok(SyncReport {
             peers: outcomes.into_values().collect(),
             trust_list,
+            emergency_policy,
         })
     }
 

@@ -1,0 +1,758 @@
+//! Emergency (break-glass) access: a doctor registered at this hospital opens a patient's
+//! emergency summary (allergies, current medications, active problems, blood group, from this
+//! peer's records) without a grant, for a few hours, after a second staff member confirms.
+//! Every opening is its own kind of log entry ([`EntryKind::EmergencyAccess`]) and the patient's
+//! receipt; refusals that concern a known patient (opted out, hospital not allowed) are logged as
+//! denied accesses. The patient sets a policy (allow, opt out, only named hospitals) and may
+//! dispute an access; the hospital's admin sees the accesses and their disputes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use spondon_core::NumericDate;
+use spondon_ledger::{EntryKind, LogEntry, Opening};
+use sqlx::Row as _;
+
+use crate::error::{PeerError, Result};
+use crate::patient::{PulledRecord, RecordRow, RequestParts};
+use crate::peer::{Peer, on_db, to_i64, to_u64};
+use crate::staff::{Role, StaffAuth};
+
+pub use spondon_core::emergency::{
+    DEFAULT_HOURS, DisputeRequest, EmergencyError, EmergencyPolicy, EmergencyRequest,
+    MAX_DETAILS_CHARS, MAX_DISPUTE_CHARS, MAX_HOURS, MAX_POLICY_HOSPITALS, PolicyMode, REASONS,
+};
+
+/// Seconds a request waits for the second staff member's confirmation.
+pub const CONFIRM_WITHIN: i64 = 30 * 60;
+/// LOINC codes of a blood group result: ABO and Rh group, ABO group, Rh type.
+pub const BLOOD_GROUP_LOINC: &[&str] = &["882-1", "883-9", "10331-7"];
+
+/// The answer to a request: it waits for a second staff member.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmergencyRequested {
+    pub access_id: String,
+    pub status: &'static str,
+    /// The confirmation must come before this time.
+    pub confirm_by: i64,
+    pub hours: u8,
+}
+
+/// The answer to a confirmation.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmergencyConfirmed {
+    pub access_id: String,
+    pub confirmed_by: String,
+    pub expires_at: i64,
+    /// Index of the `EmergencyAccess` log entry.
+    pub log_index: u64,
+    /// How many records the summary opens.
+    pub records: u64,
+}
+
+/// A doctor reads the summary of a confirmed access (signed by the same key).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SummaryRequest {
+    pub access_id: String,
+}
+
+/// The patient as registered (to confirm identity at the bedside).
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryPatient {
+    pub health_id: String,
+    pub name: String,
+    pub birth_date: String,
+    pub sex: String,
+}
+
+/// A medication in the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryMedication {
+    pub medication: String,
+    pub dosage: Option<String>,
+    pub record_id: String,
+}
+
+/// A problem or allergy in the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct SummaryItem {
+    pub text: String,
+    pub code: Option<String>,
+    pub record_id: String,
+}
+
+/// The emergency summary: extracted items, and the signed records they come from with proofs.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmergencySummary {
+    pub access_id: String,
+    pub expires_at: i64,
+    pub patient: SummaryPatient,
+    pub allergies: Vec<SummaryItem>,
+    pub medications: Vec<SummaryMedication>,
+    pub problems: Vec<SummaryItem>,
+    pub blood_group: Option<String>,
+    pub records: Vec<PulledRecord>,
+    pub checkpoint: String,
+    pub tree_size: u64,
+}
+
+/// The answer to a policy registration.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyRegistered {
+    pub mode: PolicyMode,
+    pub set_at: i64,
+    /// Whether emergency access is possible at this hospital under the policy.
+    pub allowed_here: bool,
+}
+
+/// The answer to a dispute.
+#[derive(Debug, Clone, Serialize)]
+pub struct Disputed {
+    pub access_id: String,
+    pub disputed_at: i64,
+}
+
+/// A dispute as the admin sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DisputeView {
+    pub text: String,
+    pub disputed_at: i64,
+}
+
+/// An emergency access as the hospital's admin sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmergencyAccessView {
+    pub access_id: String,
+    pub health_id: String,
+    pub doctor_bmdc: String,
+    pub doctor_name: String,
+    pub reason: String,
+    pub details: String,
+    pub hours: u8,
+    pub requested_at: i64,
+    /// `pending`, `lapsed` (never confirmed in time), `active`, `expired`.
+    pub status: &'static str,
+    pub confirmed_at: Option<i64>,
+    /// The staff token id of the second staff member.
+    pub confirmed_by: Option<String>,
+    pub expires_at: Option<i64>,
+    pub log_index: Option<u64>,
+    pub dispute: Option<DisputeView>,
+}
+
+/// The admin's list.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmergencyAccessList {
+    pub accesses: Vec<EmergencyAccessView>,
+}
+
+/// A stored access.
+struct AccessRow {
+    id: String,
+    health_id: String,
+    doctor_bmdc: String,
+    doctor_kid: String,
+    reason: String,
+    details: String,
+    hours: i64,
+    requested_at: i64,
+    confirm_by: i64,
+    confirmed_at: Option<i64>,
+    confirmed_by: Option<String>,
+    expires_at: Option<i64>,
+    records: Option<String>,
+    log_index: Option<i64>,
+}
+
+const ACCESS_COLUMNS: &str = "id, health_id, doctor_bmdc, doctor_kid, reason, details, hours, requested_at, confirm_by, confirmed_at, confirmed_by, expires_at, records, log_index";
+
+/// Reads an [`AccessRow`] from a row of either engine (selected with [`ACCESS_COLUMNS`]).
+macro_rules! access_row {
+    ($r:expr) => {
+        Ok::<AccessRow, sqlx::Error>(AccessRow {
+            id: $r.try_get("id")?,
+            health_id: $r.try_get("health_id")?,
+            doctor_bmdc: $r.try_get("doctor_bmdc")?,
+            doctor_kid: $r.try_get("doctor_kid")?,
+            reason: $r.try_get("reason")?,
+            details: $r.try_get("details")?,
+            hours: $r.try_get("hours")?,
+            requested_at: $r.try_get("requested_at")?,
+            confirm_by: $r.try_get("confirm_by")?,
+            confirmed_at: $r.try_get("confirmed_at")?,
+            confirmed_by: $r.try_get("confirmed_by")?,
+            expires_at: $r.try_get("expires_at")?,
+            records: $r.try_get("records")?,
+            log_index: $r.try_get("log_index")?,
+        })
+    };
+}
+
+/// A registered doctor.
+struct Doctor {
+    bmdc: String,
+    name: String,
+    department: String,
+}
+
+/// What a logged emergency event says.
+struct EmergencyEvent<'a> {
+    health_id: &'a str,
+    /// The refusal's code; `None` for an opened access.
+    refused: Option<&'static str>,
+    access_id: &'a str,
+    doctor: &'a Doctor,
+    doctor_kid: &'a str,
+    reason: &'a str,
+    details: &'a str,
+    confirmed_by: Option<&'a str>,
+    expires_at: Option<i64>,
+    records: &'a [String],
+    at: NumericDate,
+}
+
+impl Peer {
+    /// A doctor's emergency request: the signing key must be a doctor registered here, the
+    /// reason one of [`REASONS`] with free text, the patient registered here and not opted out.
+    /// Stored as pending until a second staff member confirms it.
+    pub async fn request_emergency(
+        &self,
+        parts: &RequestParts<'_>,
+        req: &EmergencyRequest,
+    ) -> Result<EmergencyRequested> {
+        let key = self
+            .check_signed(parts)
+            .await
+            .map_err(|e| self.count_unlogged(e))?;
+        let Some(doctor) = self.emergency_doctor(key.kid()).await? else {
+            return Err(self.count_unlogged(PeerError::EmergencyDoctorNotRegistered));
+        };
+        let valid = req.validate()?;
+        let (reason, details, hours) = (valid.reason, valid.details, valid.hours);
+        self.patient(&req.health_id).await?;
+        let now = NumericDate::now();
+        let id = spondon_core::b64::encode(spondon_core::keys::random_bytes::<16>()?);
+        if let Some(refusal) = self.policy_refusal(&req.health_id).await? {
+            self.log_emergency(EmergencyEvent {
+                health_id: &req.health_id,
+                refused: Some(refusal.code()),
+                access_id: &id,
+                doctor: &doctor,
+                doctor_kid: key.kid(),
+                reason,
+                details,
+                confirmed_by: None,
+                expires_at: None,
+                records: &[],
+                at: now,
+            })
+            .await?;
+            tracing::info!(reason = refusal.code(), "emergency access refused");
+            return Err(PeerError::Charged(Box::new(refusal)));
+        }
+        let confirm_by = now.seconds() + CONFIRM_WITHIN;
+        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_emergency_access (id, health_id, doctor_bmdc, doctor_kid, reason, details, hours, requested_at, confirm_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(&id).bind(&req.health_id).bind(&doctor.bmdc).bind(key.kid()).bind(reason).bind(details)
+            .bind(i64::from(hours)).bind(now.seconds()).bind(confirm_by)
+            .execute(p).await?.rows_affected());
+        tracing::info!("emergency access requested, waiting for confirmation");
+        Ok(EmergencyRequested {
+            access_id: id,
+            status: "pending_confirmation",
+            confirm_by,
+            hours,
+        })
+    }
+
+    /// A second staff member (a staff token with the `records` or `admin` role — never the
+    /// doctor's key) confirms a pending request: the access opens for its hours and is logged
+    /// as an [`EntryKind::EmergencyAccess`] entry, the patient's receipt.
+    pub async fn confirm_emergency(
+        &self,
+        staff: &StaffAuth,
+        access_id: &str,
+    ) -> Result<EmergencyConfirmed> {
+        staff.need(Role::Records)?;
+        let guard = self.write_lock().await?;
+        let row = self
+            .emergency_row(access_id)
+            .await?
+            .ok_or(PeerError::UnknownEmergencyAccess)?;
+        if row.confirmed_at.is_some() {
+            return Err(PeerError::EmergencyAlreadyConfirmed);
+        }
+        let now = NumericDate::now();
+        if now.seconds() > row.confirm_by {
+            return Err(PeerError::EmergencyExpired);
+        }
+        let doctor = self
+            .emergency_doctor(&row.doctor_kid)
+            .await?
+            .ok_or(PeerError::EmergencyDoctorNotRegistered)?;
+        if let Some(refusal) = self.policy_refusal(&row.health_id).await? {
+            // The patient changed their policy after the request.
+            drop(guard);
+            self.log_emergency(EmergencyEvent {
+                health_id: &row.health_id,
+                refused: Some(refusal.code()),
+                access_id: &row.id,
+                doctor: &doctor,
+                doctor_kid: &row.doctor_kid,
+                reason: &row.reason,
+                details: &row.details,
+                confirmed_by: Some(&staff.token_id),
+                expires_at: None,
+                records: &[],
+                at: now,
+            })
+            .await?;
+            return Err(refusal);
+        }
+        let expires_at = now.seconds() + row.hours * 3600;
+        let (cp, _) = self.log.signed_checkpoint().await?;
+        let rows = self.record_rows(&row.health_id, 0, cp.size, None).await?;
+        let records: Vec<String> = rows
+            .iter()
+            .filter(|r| !extract(r).is_empty())
+            .map(|r| r.1.clone())
+            .collect();
+        let (payload, opening) = self.emergency_payload(&EmergencyEvent {
+            health_id: &row.health_id,
+            refused: None,
+            access_id: &row.id,
+            doctor: &doctor,
+            doctor_kid: &row.doctor_kid,
+            reason: &row.reason,
+            details: &row.details,
+            confirmed_by: Some(&staff.token_id),
+            expires_at: Some(expires_at),
+            records: &records,
+            at: now,
+        })?;
+        let appended = self
+            .log
+            .append(&[LogEntry::commit(EntryKind::EmergencyAccess, now, &opening).encode()])
+            .await?;
+        let index = to_i64(appended.first_index)?;
+        let records_json = serde_json::to_string(&records)
+            .map_err(|e| PeerError::Integrity(format!("record list: {e}")))?;
+        on_db!(&self.db, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE peer_emergency_access SET confirmed_at = $1, confirmed_by = $2, expires_at = $3, records = $4, log_index = $5 WHERE id = $6 AND confirmed_at IS NULL")
+                .bind(now.seconds()).bind(&staff.token_id).bind(expires_at).bind(&records_json).bind(index).bind(&row.id)
+                .execute(&mut *tx).await?.rows_affected();
+            if n != 1 {
+                return Err(PeerError::EmergencyAlreadyConfirmed);
+            }
+            sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, 'allowed', NULL, $2, $3, $4, $5)")
+                .bind(&row.health_id).bind(&payload).bind(&opening.salt[..]).bind(index).bind(now.seconds())
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        self.sign_checkpoint().await?;
+        tracing::info!(
+            log_index = appended.first_index,
+            "emergency access confirmed and logged"
+        );
+        Ok(EmergencyConfirmed {
+            access_id: row.id,
+            confirmed_by: staff.token_id.clone(),
+            expires_at,
+            log_index: appended.first_index,
+            records: records.len() as u64,
+        })
+    }
+
+    /// The emergency summary of a confirmed, unexpired access, for the doctor who asked (signed
+    /// by the same key): only allergies, active medications, active problems and blood group,
+    /// from the records fixed at confirmation.
+    pub async fn emergency_summary(
+        &self,
+        parts: &RequestParts<'_>,
+        req: &SummaryRequest,
+    ) -> Result<EmergencySummary> {
+        let key = self
+            .check_signed(parts)
+            .await
+            .map_err(|e| self.count_unlogged(e))?;
+        if self.emergency_doctor(key.kid()).await?.is_none() {
+            return Err(self.count_unlogged(PeerError::EmergencyDoctorNotRegistered));
+        }
+        // Another doctor's access is as unknown as a made-up id.
+        let row = match self.emergency_row(&req.access_id).await? {
+            Some(r) if r.doctor_kid == key.kid() => r,
+            _ => return Err(self.count_unlogged(PeerError::UnknownEmergencyAccess)),
+        };
+        let (Some(expires_at), Some(_)) = (row.expires_at, row.confirmed_at) else {
+            return Err(PeerError::EmergencyNotConfirmed);
+        };
+        let now = NumericDate::now();
+        if now.seconds() >= expires_at {
+            return Err(PeerError::EmergencyExpired);
+        }
+        if let Some(refusal) = self.policy_refusal(&row.health_id).await? {
+            return Err(refusal);
+        }
+        let ids: Vec<String> = row
+            .records
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|_| PeerError::Integrity("stored emergency record list".into()))?
+            .unwrap_or_default();
+        let (size, checkpoint) = self.current_checkpoint().await?;
+        let rows: Vec<RecordRow> = self
+            .record_rows(&row.health_id, 0, size, None)
+            .await?
+            .into_iter()
+            .filter(|r| ids.contains(&r.1))
+            .collect();
+        let mut allergies = Vec::new();
+        let mut medications = Vec::new();
+        let mut problems = Vec::new();
+        let mut blood_group = None;
+        for r in &rows {
+            for item in extract(r) {
+                match item {
+                    Item::Allergy(i) => allergies.push(i),
+                    Item::Medication(m) => medications.push(m),
+                    Item::Problem(i) => problems.push(i),
+                    Item::BloodGroup(b) => blood_group = Some(b),
+                }
+            }
+        }
+        let patient = self.patient(&row.health_id).await?;
+        let records = self.with_proofs(rows, size).await?;
+        tracing::info!(count = records.len(), "emergency summary served");
+        Ok(EmergencySummary {
+            access_id: row.id,
+            expires_at,
+            patient: SummaryPatient {
+                health_id: patient.health_id,
+                name: patient.details.name,
+                birth_date: patient.details.birth_date,
+                sex: patient.details.sex,
+            },
+            allergies,
+            medications,
+            problems,
+            blood_group,
+            records,
+            checkpoint,
+            tree_size: size,
+        })
+    }
+
+    /// Registers the signing patient's emergency access policy (the newest `set_at` wins).
+    pub async fn set_emergency_policy(
+        &self,
+        parts: &RequestParts<'_>,
+        policy: &EmergencyPolicy,
+    ) -> Result<PolicyRegistered> {
+        let key = self.check_signed(parts).await?;
+        let health_id = self.enrolled_patient(&key).await?;
+        let now = NumericDate::now();
+        policy.validate(now.seconds())?;
+        let hospitals = serde_json::to_string(&policy.hospitals)
+            .map_err(|e| PeerError::Integrity(format!("hospital list: {e}")))?;
+        let n = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_emergency_policies (health_id, mode, hospitals, set_at, patient_kid, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (health_id) DO UPDATE SET mode = excluded.mode, hospitals = excluded.hospitals, set_at = excluded.set_at, patient_kid = excluded.patient_kid, received_at = excluded.received_at WHERE peer_emergency_policies.set_at <= excluded.set_at")
+            .bind(&health_id).bind(policy.mode.as_str()).bind(&hospitals).bind(policy.set_at).bind(key.kid()).bind(now.seconds())
+            .execute(p).await?.rows_affected());
+        if n == 0 {
+            return Err(PeerError::StaleEmergencyPolicy);
+        }
+        tracing::info!("emergency access policy registered");
+        Ok(PolicyRegistered {
+            mode: policy.mode,
+            set_at: policy.set_at,
+            allowed_here: self.policy_refusal(&health_id).await?.is_none(),
+        })
+    }
+
+    /// The signing patient disputes one of their emergency accesses; the admin sees it.
+    pub async fn dispute_emergency(
+        &self,
+        parts: &RequestParts<'_>,
+        req: &DisputeRequest,
+    ) -> Result<Disputed> {
+        let key = self.check_signed(parts).await?;
+        let health_id = self.enrolled_patient(&key).await?;
+        let text = req.validate()?;
+        match self.emergency_row(&req.access_id).await? {
+            Some(r) if r.health_id == health_id && r.log_index.is_some() => {}
+            _ => return Err(PeerError::UnknownEmergencyAccess),
+        }
+        let now = NumericDate::now();
+        let res = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_emergency_disputes (access_id, health_id, text, patient_kid, disputed_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&req.access_id).bind(&health_id).bind(text).bind(key.kid()).bind(now.seconds())
+            .execute(p).await.map(|r| r.rows_affected()));
+        match res {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(PeerError::AlreadyDisputed);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!("emergency access disputed");
+        Ok(Disputed {
+            access_id: req.access_id.clone(),
+            disputed_at: now.seconds(),
+        })
+    }
+
+    /// Every emergency access (newest first, at most 500) with its dispute: for the admin.
+    pub async fn emergency_accesses(&self, staff: &StaffAuth) -> Result<EmergencyAccessList> {
+        staff.need(Role::Admin)?;
+        let columns: Vec<String> = ACCESS_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect();
+        let columns = columns.join(", ");
+        let sql = format!(
+            "SELECT {columns}, d.text AS dispute_text, d.disputed_at, doc.name AS doctor_name FROM peer_emergency_access a LEFT JOIN peer_emergency_disputes d ON d.access_id = a.id JOIN peer_doctors doc ON doc.bmdc_number = a.doctor_bmdc ORDER BY a.requested_at DESC, a.id LIMIT 500"
+        );
+        let rows: Vec<(AccessRow, Option<String>, Option<i64>, String)> = on_db!(&self.db, p => sqlx::query(&sql)
+            .fetch_all(p).await?
+            .iter()
+            .map(|r| Ok::<_, sqlx::Error>((access_row!(r)?, r.try_get("dispute_text")?, r.try_get("disputed_at")?, r.try_get("doctor_name")?)))
+            .collect::<std::result::Result<Vec<_>, _>>()?);
+        let now = NumericDate::now().seconds();
+        let mut accesses = Vec::with_capacity(rows.len());
+        for (a, text, at, doctor_name) in rows {
+            let status = match (a.confirmed_at, a.expires_at) {
+                (Some(_), Some(e)) if now < e => "active",
+                (Some(_), _) => "expired",
+                (None, _) if now > a.confirm_by => "lapsed",
+                (None, _) => "pending",
+            };
+            accesses.push(EmergencyAccessView {
+                access_id: a.id,
+                health_id: a.health_id,
+                doctor_bmdc: a.doctor_bmdc,
+                doctor_name,
+                reason: a.reason,
+                details: a.details,
+                hours: u8::try_from(a.hours).unwrap_or(MAX_HOURS),
+                requested_at: a.requested_at,
+                status,
+                confirmed_at: a.confirmed_at,
+                confirmed_by: a.confirmed_by,
+                expires_at: a.expires_at,
+                log_index: a.log_index.map(to_u64).transpose()?,
+                dispute: match (text, at) {
+                    (Some(text), Some(disputed_at)) => Some(DisputeView { text, disputed_at }),
+                    _ => None,
+                },
+            });
+        }
+        Ok(EmergencyAccessList { accesses })
+    }
+
+    async fn emergency_row(&self, id: &str) -> Result<Option<AccessRow>> {
+        if id.len() != 22 {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {ACCESS_COLUMNS} FROM peer_emergency_access WHERE id = $1");
+        Ok(on_db!(&self.db, p => sqlx::query(&sql)
+            .bind(id).fetch_optional(p).await?
+            .map(|r| access_row!(r)).transpose()?))
+    }
+
+    async fn emergency_doctor(&self, kid: &str) -> Result<Option<Doctor>> {
+        Ok(
+            on_db!(&self.db, p => sqlx::query("SELECT bmdc_number, name, department FROM peer_doctors WHERE key_kid = $1")
+            .bind(kid).fetch_optional(p).await?
+            .map(|r| Ok::<_, sqlx::Error>(Doctor { bmdc: r.try_get(0)?, name: r.try_get(1)?, department: r.try_get(2)? }))
+            .transpose()?),
+        )
+    }
+
+    /// Why the patient's policy refuses emergency access here, if it does.
+    async fn policy_refusal(&self, health_id: &str) -> Result<Option<PeerError>> {
+        let row: Option<(String, String)> = on_db!(&self.db, p => sqlx::query("SELECT mode, hospitals FROM peer_emergency_policies WHERE health_id = $1")
+            .bind(health_id).fetch_optional(p).await?
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
+        let Some((mode, hospitals)) = row else {
+            return Ok(None);
+        };
+        let hospitals: Vec<String> = serde_json::from_str(&hospitals)
+            .map_err(|_| PeerError::Integrity("stored emergency policy".into()))?;
+        Ok(
+            match PolicyMode::parse(&mode)
+                .ok_or_else(|| PeerError::Integrity("stored emergency policy mode".into()))?
+            {
+                PolicyMode::Allow => None,
+                PolicyMode::OptOut => Some(PeerError::EmergencyOptedOut),
+                PolicyMode::Only if hospitals.contains(&self.config.url) => None,
+                PolicyMode::Only => Some(PeerError::EmergencyHospitalNotAllowed),
+            },
+        )
+    }
+
+    fn emergency_payload(&self, ev: &EmergencyEvent<'_>) -> Result<(String, Opening)> {
+        let event = json!({
+            "v": 1,
+            "peer": self.config.url,
+            "at": ev.at.seconds(),
+            "action": "emergency",
+            "outcome": if ev.refused.is_none() { "allowed" } else { "denied" },
+            "reason": ev.refused,
+            "grant_id": null,
+            "audience": ev.doctor_kid,
+            "records": ev.records,
+            "emergency": {
+                "id": ev.access_id,
+                "doctor": {"bmdc": ev.doctor.bmdc, "name": ev.doctor.name, "department": ev.doctor.department},
+                "reason": ev.reason,
+                "details": ev.details,
+                "confirmed_by": ev.confirmed_by,
+                "expires_at": ev.expires_at,
+            },
+        });
+        let payload = event.to_string();
+        let opening = Opening::new(payload.clone().into_bytes())
+            .map_err(|e| PeerError::Integrity(e.to_string()))?;
+        Ok((payload, opening))
+    }
+
+    /// Logs a refused emergency access that concerns a known patient (an `AccessDenied` entry,
+    /// action `emergency`), as their receipt.
+    async fn log_emergency(&self, ev: EmergencyEvent<'_>) -> Result<u64> {
+        let (payload, opening) = self.emergency_payload(&ev)?;
+        let reason = ev.refused;
+        let _guard = self.write_lock().await?;
+        let appended = self
+            .log
+            .append(&[LogEntry::commit(EntryKind::AccessDenied, ev.at, &opening).encode()])
+            .await?;
+        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, 'denied', $2, $3, $4, $5, $6)")
+            .bind(ev.health_id).bind(reason).bind(&payload).bind(&opening.salt[..])
+            .bind(to_i64(appended.first_index)?).bind(ev.at.seconds()).execute(p).await?.rows_affected());
+        self.sign_checkpoint().await?;
+        Ok(appended.first_index)
+    }
+}
+
+/// One item of the emergency summary.
+enum Item {
+    Allergy(SummaryItem),
+    Medication(SummaryMedication),
+    Problem(SummaryItem),
+    BloodGroup(String),
+}
+
+/// The emergency items of one of this peer's records: only prescriptions, diagnoses and lab
+/// reports are read, and only their active medications, active problems, allergies and blood
+/// group results. A record with none is not part of the summary.
+fn extract(r: &RecordRow) -> Vec<Item> {
+    let (id, kind, jws) = (&r.1, r.3.as_str(), &r.6);
+    if !matches!(kind, "prescription" | "diagnosis" | "lab_report") {
+        return Vec::new();
+    }
+    let Ok(card) = spondon_core::shc::jws::ParsedCard::parse(jws) else {
+        return Vec::new();
+    };
+    let text_of = |v: &Value| -> Option<String> {
+        v.get("text")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                let c = v.get("coding")?.get(0)?;
+                c.get("display")
+                    .or_else(|| c.get("code"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+    };
+    let code_of = |v: &Value| -> Option<String> {
+        v.get("coding")?
+            .get(0)?
+            .get("code")?
+            .as_str()
+            .map(str::to_owned)
+    };
+    let mut out = Vec::new();
+    for res in spondon_core::shc::fhir::resources(card.fhir_bundle()) {
+        let ty = res
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        match (kind, ty) {
+            ("prescription", "MedicationRequest") => {
+                let status = res
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("active");
+                if status != "active" {
+                    continue;
+                }
+                if let Some(m) = res.get("medicationCodeableConcept").and_then(text_of) {
+                    out.push(Item::Medication(SummaryMedication {
+                        medication: m,
+                        dosage: res
+                            .get("dosageInstruction")
+                            .and_then(|d| d.get(0))
+                            .and_then(|d| d.get("text"))
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
+                        record_id: id.clone(),
+                    }));
+                }
+            }
+            ("diagnosis", "Condition") => {
+                let clinical = res
+                    .get("clinicalStatus")
+                    .and_then(code_of)
+                    .unwrap_or_else(|| "active".to_owned());
+                if matches!(clinical.as_str(), "resolved" | "inactive" | "remission") {
+                    continue;
+                }
+                if let Some(code) = res.get("code") {
+                    out.push(Item::Problem(SummaryItem {
+                        text: text_of(code).unwrap_or_else(|| "a condition".to_owned()),
+                        code: code_of(code),
+                        record_id: id.clone(),
+                    }));
+                }
+            }
+            (_, "AllergyIntolerance") => {
+                if let Some(code) = res.get("code") {
+                    out.push(Item::Allergy(SummaryItem {
+                        text: text_of(code).unwrap_or_else(|| "an allergy".to_owned()),
+                        code: code_of(code),
+                        record_id: id.clone(),
+                    }));
+                }
+            }
+            ("lab_report", "Observation") => {
+                let is_blood_group = res
+                    .get("code")
+                    .and_then(|c| c.get("coding"))
+                    .and_then(Value::as_array)
+                    .is_some_and(|cs| {
+                        cs.iter().any(|c| {
+                            c.get("code")
+                                .and_then(Value::as_str)
+                                .is_some_and(|code| BLOOD_GROUP_LOINC.contains(&code))
+                        })
+                    });
+                if !is_blood_group {
+                    continue;
+                }
+                let value = res
+                    .get("valueCodeableConcept")
+                    .and_then(text_of)
+                    .or_else(|| {
+                        res.get("valueString")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    });
+                if let Some(v) = value {
+                    out.push(Item::BloodGroup(v));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
