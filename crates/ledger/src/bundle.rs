@@ -52,6 +52,24 @@ pub enum BundleError {
     Inclusion(#[from] ProofError),
 }
 
+impl BundleError {
+    /// A stable machine-readable code (docs/architecture.md, "Errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge => "too_large",
+            Self::NotUtf8 => "not_utf8",
+            Self::Malformed(_) => "malformed",
+            Self::ProofTooLong => "proof_too_long",
+            Self::MissingEntry => "missing_entry",
+            Self::Entry(e) => e.code(),
+            Self::Checkpoint(e) => e.code(),
+            Self::Cosignature(e) => e.code(),
+            Self::NotEnoughCosignatures { .. } => "not_enough_cosignatures",
+            Self::Inclusion(e) => e.code(),
+        }
+    }
+}
+
 /// A parsed proof bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProofBundle {

@@ -25,6 +25,21 @@ pub enum CheckpointError {
     Note(#[from] NoteError),
 }
 
+impl CheckpointError {
+    /// A stable machine-readable code (docs/architecture.md, "Errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooFewLines => "too_few_lines",
+            Self::EmptyOrigin => "empty_origin",
+            Self::BadSize => "bad_size",
+            Self::BadRoot => "bad_root",
+            Self::EmptyExtension => "empty_extension",
+            Self::WrongOrigin { .. } => "wrong_origin",
+            Self::Note(e) => e.code(),
+        }
+    }
+}
+
 /// A tree head: the note text of a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {

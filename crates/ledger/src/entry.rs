@@ -96,6 +96,19 @@ pub enum EntryError {
     Random(#[from] KeyError),
 }
 
+impl EntryError {
+    /// A stable machine-readable code (docs/architecture.md, "Errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::WrongLength(_) => "wrong_length",
+            Self::UnknownVersion(_) => "unknown_version",
+            Self::UnknownKind(_) => "unknown_kind",
+            Self::TimeOutOfRange(_) => "time_out_of_range",
+            Self::Random(e) => e.code(),
+        }
+    }
+}
+
 /// The secret opening of a commitment: salt and payload. Debug output is redacted.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Opening {

@@ -45,6 +45,23 @@ pub enum ProofError {
     EqualSizeRootMismatch,
 }
 
+impl ProofError {
+    /// A stable machine-readable code (docs/architecture.md, "Errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::IndexOutOfRange { .. } => "index_out_of_range",
+            Self::SizeOrder { .. } => "size_order",
+            Self::EmptyOldTree => "empty_old_tree",
+            Self::TooLong(_) => "too_long",
+            Self::WrongLength { .. } => "wrong_length",
+            Self::BadHashLength(_) => "bad_hash_length",
+            Self::RootMismatch => "root_mismatch",
+            Self::InvalidSubtree { .. } => "invalid_subtree",
+            Self::EqualSizeRootMismatch => "equal_size_root_mismatch",
+        }
+    }
+}
+
 /// SHA-256 of the empty string: the root of the empty tree.
 pub fn empty_root() -> Hash {
     Sha256::digest(b"").into()

@@ -59,6 +59,33 @@ pub enum NoteError {
     Key(#[from] KeyError),
 }
 
+impl NoteError {
+    /// A stable machine-readable code (docs/architecture.md, "Errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge(_) => "too_large",
+            Self::NotUtf8 => "not_utf8",
+            Self::ControlCharacter => "control_character",
+            Self::MissingSeparator => "missing_separator",
+            Self::EmptyText => "empty_text",
+            Self::MissingFinalNewline => "missing_final_newline",
+            Self::NoSignatures => "no_signatures",
+            Self::TooManySignatures => "too_many_signatures",
+            Self::MalformedSignatureLine(_) => "malformed_signature_line",
+            Self::SignatureNotBase64(_) => "signature_not_base64",
+            Self::SignatureTooShort(_) => "signature_too_short",
+            Self::BadKeyName => "bad_key_name",
+            Self::BadVerifierKey(_) => "bad_verifier_key",
+            Self::UnsupportedSignatureType(_) => "unsupported_signature_type",
+            Self::WrongKeyId => "wrong_key_id",
+            Self::InvalidSignature { .. } => "invalid_signature",
+            Self::NoKnownSignature => "no_known_signature",
+            Self::TimestampOutOfRange(_) => "timestamp_out_of_range",
+            Self::Key(e) => e.code(),
+        }
+    }
+}
+
 /// One signature line of a note.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoteSignature {

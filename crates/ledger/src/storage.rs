@@ -87,6 +87,33 @@ pub enum LedgerError {
     Checkpoint(#[from] CheckpointError),
 }
 
+impl LedgerError {
+    /// A stable machine-readable code (docs/architecture.md, "Errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Db(_) => "database",
+            Self::UnsupportedUrl => "unsupported_url",
+            Self::OriginMismatch { .. } => "origin_mismatch",
+            Self::Integrity(_) => "integrity",
+            Self::EmptyBatch => "empty_batch",
+            Self::BatchTooLarge(_) => "batch_too_large",
+            Self::EntryTooLarge { .. } => "entry_too_large",
+            Self::ConcurrentAppend => "concurrent_append",
+            Self::IndexOutOfRange { .. } => "index_out_of_range",
+            Self::SizeOutOfRange { .. } => "size_out_of_range",
+            Self::ForkRefused(_) => "fork_refused",
+            Self::SizeRegression { .. } => "size_regression",
+            Self::CheckpointRace => "checkpoint_race",
+            Self::NotSigned => "not_signed",
+            Self::BadCosignature => "bad_cosignature",
+            Self::NumberTooLarge(_) => "number_too_large",
+            Self::Proof(e) => e.code(),
+            Self::Note(e) => e.code(),
+            Self::Checkpoint(e) => e.code(),
+        }
+    }
+}
+
 type Result<T, E = LedgerError> = std::result::Result<T, E>;
 
 /// A connection pool to one of the two engines.

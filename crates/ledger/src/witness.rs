@@ -57,6 +57,26 @@ pub enum WitnessError {
     Storage(#[from] LedgerError),
 }
 
+impl WitnessError {
+    /// A stable machine-readable code (docs/architecture.md, "Errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed",
+            Self::BadNote(_) => "bad_note",
+            Self::ProofTooLong => "proof_too_long",
+            Self::UnknownOrigin(_) => "unknown_origin",
+            Self::Unauthorized(e) => e.code(),
+            Self::OldSizeTooLarge { .. } => "old_size_too_large",
+            Self::Conflict { .. } => "conflict",
+            Self::EmptyTreeRoot => "empty_tree_root",
+            Self::UnexpectedProof => "unexpected_proof",
+            Self::Fork(_) => "fork",
+            Self::BadProof(e) => e.code(),
+            Self::Storage(_) => "storage",
+        }
+    }
+}
+
 impl From<sqlx::Error> for WitnessError {
     fn from(e: sqlx::Error) -> Self {
         WitnessError::Storage(LedgerError::Db(e))
