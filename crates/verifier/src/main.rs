@@ -41,24 +41,7 @@ fn run_share_proof(args: &cli::ShareProofArgs) -> ExitCode {
         .map_err(share::ShareError::from)
         .and_then(|(trust, now)| share::run(&args.input, &args.document, &trust, now));
     match outcome {
-        Ok(report) => {
-            let text = if args.json {
-                serde_json::to_string_pretty(&report).map(|s| s + "\n")
-            } else {
-                Ok(report.to_text())
-            };
-            let printed = text
-                .map_err(std::io::Error::other)
-                .and_then(|t| std::io::stdout().lock().write_all(t.as_bytes()));
-            match printed {
-                Err(e) => {
-                    eprintln!("spondon-verifier: cannot write the verdict: {e}");
-                    ExitCode::from(2)
-                }
-                Ok(()) if report.valid => ExitCode::SUCCESS,
-                Ok(()) => ExitCode::from(1),
-            }
-        }
+        Ok(report) => print_verdict(args.json, &report, || report.to_text(), report.valid, false),
         Err(e) => {
             eprintln!("spondon-verifier: {e}");
             ExitCode::from(2)
@@ -77,28 +60,44 @@ fn run_check(args: &cli::CheckArgs) -> ExitCode {
         check::check_paths(&args.input, &trust, now)
     });
     match outcome {
-        Ok(report) => {
-            let text = if args.json {
-                serde_json::to_string_pretty(&report).map(|s| s + "\n")
-            } else {
-                Ok(report.to_text())
-            };
-            let printed = text
-                .map_err(std::io::Error::other)
-                .and_then(|t| std::io::stdout().lock().write_all(t.as_bytes()));
-            match printed {
-                Err(e) => {
-                    eprintln!("spondon-verifier: cannot write the verdict: {e}");
-                    ExitCode::from(2)
-                }
-                Ok(()) if report.valid => ExitCode::SUCCESS,
-                Ok(()) if report.unusable => ExitCode::from(2),
-                Ok(()) => ExitCode::from(1),
-            }
-        }
+        Ok(report) => print_verdict(
+            args.json,
+            &report,
+            || report.to_text(),
+            report.valid,
+            report.unusable,
+        ),
         Err(e) => {
             eprintln!("spondon-verifier: {e} [{}]", e.code());
             ExitCode::from(2)
         }
+    }
+}
+
+/// Prints a verdict (one JSON object with `json`, else what `text` makes) and gives the exit status: 0
+/// valid, 1 not valid, 2 unusable input or the verdict could not be written.
+fn print_verdict(
+    json: bool,
+    report: &impl serde::Serialize,
+    text: impl FnOnce() -> String,
+    valid: bool,
+    unusable: bool,
+) -> ExitCode {
+    let out = if json {
+        serde_json::to_string_pretty(report).map(|s| s + "\n")
+    } else {
+        Ok(text())
+    };
+    let printed = out
+        .map_err(std::io::Error::other)
+        .and_then(|t| std::io::stdout().lock().write_all(t.as_bytes()));
+    match printed {
+        Err(e) => {
+            eprintln!("spondon-verifier: cannot write the verdict: {e}");
+            ExitCode::from(2)
+        }
+        Ok(()) if valid => ExitCode::SUCCESS,
+        Ok(()) if unusable => ExitCode::from(2),
+        Ok(()) => ExitCode::from(1),
     }
 }
