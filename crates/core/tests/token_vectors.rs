@@ -9,7 +9,24 @@ use spondon_core::token::{self, TrustAnchors, TrustList};
 
 #[test]
 fn all_token_vectors() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/tokens");
+    let (pass, fail) = run_vectors(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/tokens"));
+    println!("{pass} must-pass and {fail} must-fail vectors checked");
+    assert!(pass >= 8 && fail >= 30, "{pass} / {fail}");
+}
+
+/// The delegation vectors (`docs/protocol.md` §16), written by
+/// `cargo run -p spondon-core --example gen-delegation-vectors`.
+#[test]
+fn all_delegation_vectors() {
+    let (pass, fail) = run_vectors(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/delegation"
+    ));
+    println!("{pass} must-pass and {fail} must-fail delegation vectors checked");
+    assert!(pass >= 2 && fail >= 14, "{pass} / {fail}");
+}
+
+fn run_vectors(dir: &str) -> (usize, usize) {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -97,8 +114,7 @@ fn all_token_vectors() {
             Some(other) => panic!("{name}: unknown stage {other}"),
         }
     }
-    println!("{pass} must-pass and {fail} must-fail vectors checked");
-    assert!(pass >= 8 && fail >= 30, "{pass} / {fail}");
+    (pass, fail)
 }
 
 /// The trust list anchor used by the credential vectors verifies against the vectors' root.

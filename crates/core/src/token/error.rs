@@ -95,6 +95,12 @@ pub enum TokenError {
     PopStale { iat: i64, now: i64 },
     #[error("the grant is a bearer grant; it has no audience key to prove possession of")]
     PopNotBound,
+    #[error("the delegate's grant names another patient than its delegation")]
+    DelegationMismatch,
+    #[error("the delegate's grant goes beyond its delegation: {0}")]
+    DelegationExceeded(&'static str),
+    #[error("the embedded delegation is not signed by the patient key it names")]
+    BadDelegationSignature,
     #[error("signing failed: {0}")]
     Signing(String),
     #[error("the token fields are inconsistent: {0}")]
@@ -145,6 +151,9 @@ impl TokenError {
             TokenError::PopMismatch(_) => "pop_mismatch",
             TokenError::PopStale { .. } => "pop_stale",
             TokenError::PopNotBound => "pop_not_bound",
+            TokenError::DelegationMismatch => "delegation_mismatch",
+            TokenError::DelegationExceeded(_) => "delegation_exceeded",
+            TokenError::BadDelegationSignature => "bad_delegation_signature",
             TokenError::Signing(_) => "signing_failed",
             TokenError::Invalid(_) => "invalid",
         }

@@ -31,6 +31,8 @@ const F_WRITE: i64 = 6;
 const F_PEERS: i64 = 7;
 const F_USES: i64 = 8;
 const F_PASSCODE: i64 = 9;
+/// A delegate's grant: the COSE_Sign1 bytes of the delegation it is signed under (§16).
+const F_DELEGATION: i64 = 10;
 
 /// A record category a grant can cover (`docs/protocol.md` §6.1 gives the codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -243,6 +245,32 @@ impl Grant {
                 "the signing key is not the grant's patient key",
             ));
         }
+        super::sign_text(patient, None, self.payload(None)?, super::MAX_QR_TEXT)
+    }
+
+    /// Signs the grant with a delegate's key under `delegation` (a delegation token text whose
+    /// delegate key is `delegate`'s): the grant embeds the delegation, so it carries the
+    /// patient's signature and the delegate's (`docs/protocol.md` §16). The grant must stay
+    /// inside the delegation ([`super::Delegation::check_grant`], `delegation_exceeded`).
+    pub fn sign_as_delegate(
+        &self,
+        delegate: &Es256KeyPair,
+        delegation: &str,
+    ) -> Result<String, TokenError> {
+        self.validate()?;
+        let cose = super::raw::from_text(delegation.trim_matches(['\r', '\n']))?;
+        let embedded = super::delegation::Embedded::decode(cose)?;
+        if delegate.public_key() != &embedded.delegation.delegate_key {
+            return Err(TokenError::Invalid(
+                "the signing key is not the delegation's delegate key",
+            ));
+        }
+        embedded.delegation.check_grant(self)?;
+        let payload = self.payload(Some(cbor::bytes(&embedded.cose)))?;
+        super::sign_text(delegate, None, payload, super::MAX_QR_TEXT)
+    }
+
+    fn payload(&self, delegation: Option<ciborium::Value>) -> Result<Vec<u8>, TokenError> {
         let (cnf, passcode) = match &self.audience {
             Audience::Key { kid } => {
                 let raw = crate::b64::decode_array::<32>(kid)
@@ -251,7 +279,7 @@ impl Grant {
             }
             Audience::Bearer => (None, Some(ciborium::Value::Bool(true))),
         };
-        let payload = ClaimsBuilder::new(TokenKind::Grant)
+        ClaimsBuilder::new(TokenKind::Grant)
             .date(claims::CLAIM_EXP, self.expires)
             .date(claims::CLAIM_NBF, self.not_before)
             .date(claims::CLAIM_IAT, self.issued_at)
@@ -283,11 +311,12 @@ impl Grant {
             )
             .opt_field(F_USES, self.use_limit.map(cbor::uint))
             .opt_field(F_PASSCODE, passcode)
-            .encode()?;
-        super::sign_text(patient, None, payload, super::MAX_QR_TEXT)
+            .opt_field(F_DELEGATION, delegation)
+            .encode()
     }
 
-    pub(crate) fn from_envelope(mut env: Envelope) -> Result<Grant, TokenError> {
+    /// The grant and, for a delegate's grant, the embedded delegation's COSE bytes (field 10).
+    pub(crate) fn from_envelope(mut env: Envelope) -> Result<(Grant, Option<Vec<u8>>), TokenError> {
         if env.iss.is_some() {
             return Err(TokenError::UnknownField("iss (1) in a grant".into()));
         }
@@ -366,6 +395,10 @@ impl Grant {
                 Some(())
             }
         };
+        let delegation = f
+            .take(F_DELEGATION.into())
+            .map(|v| cbor::as_bytes(v, "delegation (-65537 / 10)"))
+            .transpose()?;
         f.deny_rest("the grant's Spondon claim")?;
         let audience = match (env.cnf, passcode) {
             (Some(Cnf::Kid(kid)), None) => Audience::Key {
@@ -401,7 +434,7 @@ impl Grant {
             peers,
         };
         grant.validate()?;
-        Ok(grant)
+        Ok((grant, delegation))
     }
 
     /// Parses and verifies a grant text: signature by the embedded patient key, time.
@@ -410,6 +443,26 @@ impl Grant {
         parsed.verify(&super::TrustAnchors::default(), now)?;
         match parsed.claims {
             super::TokenClaims::Grant(g) => Ok(g),
+            other => Err(TokenError::KindMismatch {
+                expected: "grant",
+                found: other.kind().name(),
+            }),
+        }
+    }
+
+    /// Parses and verifies a grant text like [`Grant::decode_and_verify`], and returns the
+    /// delegation a delegate's grant is signed under (already checked: its signature by the
+    /// patient key, its time, and that the grant stays inside it), `None` for a patient's own
+    /// grant. A peer then checks the delegation is registered and not revoked (§16).
+    pub fn decode_and_verify_delegated(
+        text: &str,
+        now: NumericDate,
+    ) -> Result<(Grant, Option<super::Delegation>), TokenError> {
+        let parsed = super::decode_any(text)?;
+        parsed.verify(&super::TrustAnchors::default(), now)?;
+        let delegation = parsed.delegation().cloned();
+        match parsed.claims {
+            super::TokenClaims::Grant(g) => Ok((g, delegation)),
             other => Err(TokenError::KindMismatch {
                 expected: "grant",
                 found: other.kind().name(),
@@ -436,7 +489,7 @@ pub(crate) fn cti16(cti: Option<Vec<u8>>) -> Result<[u8; 16], TokenError> {
 }
 
 /// A peer is a URL (`https://…`) or a peer id from the trust list (`[a-z0-9.-]{1,64}`).
-fn check_peer(p: &str) -> Result<(), TokenError> {
+pub(crate) fn check_peer(p: &str) -> Result<(), TokenError> {
     if p.contains("://") {
         return claims::check_url(p, "peers (7)");
     }

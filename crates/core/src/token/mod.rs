@@ -11,6 +11,7 @@ mod cbor;
 mod claims;
 mod cose;
 mod credential;
+mod delegation;
 mod error;
 mod grant;
 mod pop;
@@ -26,6 +27,7 @@ pub use cose::{ALG_ES256, COSE_SIGN1_TAG};
 pub use credential::{
     DoctorCredential, EnrollmentCredential, MAX_DOCTOR_LIFETIME, MAX_ENROLLMENT_LIFETIME,
 };
+pub use delegation::{Delegation, MAX_DELEGATION_LIFETIME, MAX_GUARDIANS, Scope};
 pub use error::TokenError;
 pub use grant::{
     Audience, Category, Grant, MAX_GRANT_IAT_SKEW, MAX_GRANT_LIFETIME, MAX_PEERS, MAX_RECORD_IDS,
@@ -64,6 +66,8 @@ pub enum TokenKind {
     PopProof,
     /// Not a text token: a patient's signed HTTP request ([`SignedRequest`]).
     SignedRequest,
+    /// A patient lets a delegate's key act for them ([`Delegation`], §16).
+    Delegation,
 }
 
 impl TokenKind {
@@ -76,6 +80,7 @@ impl TokenKind {
             TokenKind::TrustList => 5,
             TokenKind::PopProof => 6,
             TokenKind::SignedRequest => 7,
+            TokenKind::Delegation => 8,
         }
     }
 
@@ -88,12 +93,13 @@ impl TokenKind {
             5 => TokenKind::TrustList,
             6 => TokenKind::PopProof,
             7 => TokenKind::SignedRequest,
+            8 => TokenKind::Delegation,
             _ => return None,
         })
     }
 
     /// The snake_case name (`grant`, `revocation`, `enrollment`, `doctor_credential`,
-    /// `trust_list`, `pop_proof`, `signed_request`).
+    /// `trust_list`, `pop_proof`, `signed_request`, `delegation`).
     pub fn name(self) -> &'static str {
         match self {
             TokenKind::Grant => "grant",
@@ -103,6 +109,7 @@ impl TokenKind {
             TokenKind::TrustList => "trust_list",
             TokenKind::PopProof => "pop_proof",
             TokenKind::SignedRequest => "signed_request",
+            TokenKind::Delegation => "delegation",
         }
     }
 }
@@ -116,6 +123,7 @@ pub enum TokenClaims {
     Enrollment(EnrollmentCredential),
     DoctorCredential(DoctorCredential),
     TrustList(TrustList),
+    Delegation(Delegation),
 }
 
 impl TokenClaims {
@@ -126,6 +134,7 @@ impl TokenClaims {
             TokenClaims::Enrollment(_) => TokenKind::Enrollment,
             TokenClaims::DoctorCredential(_) => TokenKind::DoctorCredential,
             TokenClaims::TrustList(_) => TokenKind::TrustList,
+            TokenClaims::Delegation(_) => TokenKind::Delegation,
         }
     }
 }
@@ -146,6 +155,9 @@ pub struct ParsedToken {
     pub claims: TokenClaims,
     #[serde(skip)]
     sign1: cose::Sign1,
+    /// A delegate's grant: the delegation it embeds (§16).
+    #[serde(skip)]
+    embedded: Option<delegation::Embedded>,
 }
 
 /// What verification may need. Grants and revocations need nothing (they carry the patient
@@ -225,8 +237,18 @@ pub fn decode_any(text: &str) -> Result<ParsedToken, TokenError> {
     }
     let issuer = env.iss.clone();
     let (iat, nbf, exp) = (env.iat, env.nbf, env.exp);
+    let mut embedded = None;
     let claims = match env.kind {
-        TokenKind::Grant => TokenClaims::Grant(Grant::from_envelope(env)?),
+        TokenKind::Grant => {
+            let (grant, delegation) = Grant::from_envelope(env)?;
+            if let Some(cose) = delegation {
+                let e = delegation::Embedded::decode(cose)?;
+                e.delegation.check_grant(&grant)?;
+                embedded = Some(e);
+            }
+            TokenClaims::Grant(grant)
+        }
+        TokenKind::Delegation => TokenClaims::Delegation(Delegation::from_envelope(env)?),
         TokenKind::Revocation => TokenClaims::Revocation(Revocation::from_envelope(env)?),
         TokenKind::Enrollment => TokenClaims::Enrollment(EnrollmentCredential::from_envelope(env)?),
         TokenKind::DoctorCredential => {
@@ -242,8 +264,16 @@ pub fn decode_any(text: &str) -> Result<ParsedToken, TokenError> {
     };
     let signer_kid = match &claims {
         TokenClaims::Grant(g) => {
-            check_embedded_kid(&sign1, g.signer())?;
-            g.signer().kid().to_owned()
+            let signer = match &embedded {
+                Some(e) => &e.delegation.delegate_key,
+                None => g.signer(),
+            };
+            check_embedded_kid(&sign1, signer)?;
+            signer.kid().to_owned()
+        }
+        TokenClaims::Delegation(d) => {
+            check_embedded_kid(&sign1, &d.patient_key)?;
+            d.patient_key.kid().to_owned()
         }
         TokenClaims::Revocation(r) => {
             check_embedded_kid(&sign1, &r.patient_key)?;
@@ -272,10 +302,12 @@ pub fn decode_any(text: &str) -> Result<ParsedToken, TokenError> {
         expires: exp,
         claims,
         sign1,
+        embedded,
     })
 }
 
-/// A grant or revocation may carry a kid; if it does it must be the patient key's thumbprint.
+/// A grant, revocation or delegation may carry a kid; if it does it must be the signer's
+/// thumbprint (the patient key's, or for a delegate's grant the delegate key's).
 fn check_embedded_kid(sign1: &cose::Sign1, key: &Es256PublicKey) -> Result<(), TokenError> {
     match &sign1.kid {
         Some(kid) if kid[..] != claims::kid_bytes(key)[..] => Err(TokenError::KidMismatch),
@@ -284,11 +316,30 @@ fn check_embedded_kid(sign1: &cose::Sign1, key: &Es256PublicKey) -> Result<(), T
 }
 
 impl ParsedToken {
+    /// For a delegate's grant, the delegation it embeds (§16); `None` otherwise. Trusted only
+    /// once [`ParsedToken::verify`] succeeded.
+    pub fn delegation(&self) -> Option<&Delegation> {
+        self.embedded.as_ref().map(|e| &e.delegation)
+    }
+
+    /// For a delegate's grant, the text of the delegation it embeds.
+    pub fn delegation_text(&self) -> Option<String> {
+        self.embedded.as_ref().map(delegation::Embedded::text)
+    }
+
     /// Verifies the signature against the key the kind calls for and checks `nbf ≤ now < exp`
     /// (for a revocation, `iat ≤ now`). `docs/protocol.md` §8 lists the steps in order.
     pub fn verify(&self, anchors: &TrustAnchors<'_>, now: NumericDate) -> Result<(), TokenError> {
         match &self.claims {
-            TokenClaims::Grant(g) => self.sign1.verify_with(&g.patient_key)?,
+            TokenClaims::Grant(g) => match &self.embedded {
+                // The chain: the patient signed the delegation, the delegate the grant.
+                Some(e) => {
+                    e.verify(now)?;
+                    self.sign1.verify_with(&e.delegation.delegate_key)?;
+                }
+                None => self.sign1.verify_with(&g.patient_key)?,
+            },
+            TokenClaims::Delegation(d) => self.sign1.verify_with(&d.patient_key)?,
             TokenClaims::Revocation(r) => self.sign1.verify_with(&r.patient_key)?,
             TokenClaims::Enrollment(EnrollmentCredential { hospital_id, .. })
             | TokenClaims::DoctorCredential(DoctorCredential { hospital_id, .. }) => {
@@ -337,6 +388,7 @@ impl ParsedToken {
                 }
                 Ok(())
             }
+            TokenClaims::Delegation(d) => delegation::check_time(d, now),
             _ => claims::check_time(self.not_before, self.expires, now),
         }
     }

@@ -121,6 +121,17 @@ impl Revocation {
             }
     }
 
+    /// Whether this revocation withdraws a delegation (same patient key and the delegation's
+    /// id, or a revoke-all made after the delegation was issued): delegations are revoked
+    /// like grants (`docs/protocol.md` §16).
+    pub fn revokes_delegation(&self, delegation: &super::Delegation) -> bool {
+        delegation.patient_key == self.patient_key
+            && match self.target {
+                RevocationTarget::Grant { grant_id } => grant_id == delegation.id,
+                RevocationTarget::IssuedBefore { before } => delegation.issued_at < before,
+            }
+    }
+
     /// Parses and verifies a revocation text (signature by the embedded patient key; a
     /// revocation has no expiry, `now` only rejects one issued in the future).
     pub fn decode_and_verify(text: &str, now: NumericDate) -> Result<Revocation, TokenError> {
