@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use spondon_core::NumericDate;
 use spondon_core::token::{
-    Grant, PopProof, PopRequest, Revocation, RevocationTarget, TokenClaims, TokenError,
+    Delegation, Grant, PopProof, PopRequest, Revocation, RevocationTarget, TokenClaims, TokenError,
 };
 use spondon_ledger::{EntryKind, LogEntry, Opening};
 use sqlx::Row as _;
@@ -48,6 +48,8 @@ struct AccessEvent<'a> {
     /// The records read or written.
     records: &'a [&'a str],
     at: NumericDate,
+    /// The delegate's key id, when a delegate acted for the patient (§16).
+    delegate: Option<&'a str>,
 }
 
 /// Most record ids a redemption may ask for.
@@ -126,6 +128,7 @@ struct Denial {
     health_id: Option<String>,
     grant_id: Option<[u8; 16]>,
     audience: Option<String>,
+    delegate: Option<String>,
 }
 
 impl Denial {
@@ -135,8 +138,17 @@ impl Denial {
             health_id: None,
             grant_id: None,
             audience: None,
+            delegate: None,
         }
     }
+}
+
+/// What a grant check lets through: the grant, the patient, the records in scope, and for a
+/// delegate's grant the delegation it is signed under.
+type Authorized = (Grant, String, Vec<RecordRow>, Option<Delegation>);
+
+fn delegate_kid(d: &Option<Delegation>) -> Option<&str> {
+    d.as_ref().map(|d| d.delegate_key.kid())
 }
 
 /// A patient's revocation registration.
@@ -199,7 +211,7 @@ impl Peer {
             .authorize(method, path, pop, body, &req.grant, passcode, scope, now)
             .await
         {
-            Ok((grant, health_id, rows)) => {
+            Ok((grant, health_id, rows, delegation)) => {
                 let ids: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
                 let index = self
                     .log_access(AccessEvent {
@@ -210,6 +222,7 @@ impl Peer {
                         audience: audience_kid(&grant).as_deref(),
                         records: &ids,
                         at: now,
+                        delegate: delegate_kid(&delegation),
                     })
                     .await?;
                 self.keep_access_grant(index, &req.grant).await?;
@@ -244,7 +257,7 @@ impl Peer {
         // Proof of possession and every grant check first: nothing about the request (its
         // record, what it supersedes) is looked at for a caller who has not proven the key.
         let scope = Scope::Write(req.kind.category());
-        let (grant, health_id, _) = match self
+        let (grant, health_id, _, delegation) = match self
             .authorize(method, path, pop, body, &req.grant, None, scope, now)
             .await
         {
@@ -260,6 +273,7 @@ impl Peer {
                 audience: audience_kid(&grant).as_deref(),
                 records: &[],
                 at: now,
+                delegate: delegate_kid(&delegation),
             })
             .await?;
             tracing::info!(reason = code.code(), "write under a grant denied");
@@ -305,6 +319,7 @@ impl Peer {
                 audience: audience_kid(&grant).as_deref(),
                 records: &[issued.id.as_str()],
                 at: now,
+                delegate: delegate_kid(&delegation),
             })
             .await?;
         self.keep_access_grant(index, &req.grant).await?;
@@ -331,6 +346,7 @@ impl Peer {
             audience: d.audience.as_deref(),
             records: &[],
             at: now,
+            delegate: d.delegate.as_deref(),
         })
         .await?;
         tracing::info!(
@@ -383,7 +399,7 @@ impl Peer {
         passcode: Option<&str>,
         scope: Scope<'_>,
         now: NumericDate,
-    ) -> std::result::Result<(Grant, String, Vec<RecordRow>), Denial> {
+    ) -> std::result::Result<Authorized, Denial> {
         // 1. The grant: its own signature first; a time failure is still attributable.
         let parsed = spondon_core::token::decode_any(grant_text).map_err(grant_err)?;
         let TokenClaims::Grant(grant) = parsed.claims.clone() else {
@@ -392,12 +408,14 @@ impl Peer {
                 found: parsed.kind.name(),
             })));
         };
+        let delegation = parsed.delegation().cloned();
         let health_id = self.enrolled_patient(&grant.patient_key).await.ok();
         let deny = |e: PeerError| Denial {
             error: e,
             health_id: health_id.clone(),
             grant_id: Some(grant.id),
             audience: audience_kid(&grant),
+            delegate: delegate_kid(&delegation).map(str::to_owned),
         };
         if let Err(e) = parsed.verify(&spondon_core::token::TrustAnchors::default(), now) {
             return Err(match e {
@@ -429,11 +447,38 @@ impl Peer {
         if self.is_revoked(&grant).await.map_err(&deny)? {
             return Err(deny(PeerError::Revoked));
         }
-        // 4. Scope.
+        // 3a. A delegate's grant: its delegation registered here and not revoked (§16; the
+        //     chain's signatures and bounds were checked with the grant).
+        if let Some(d) = &delegation {
+            match self
+                .registered_delegation(&d.patient_key, &d.id)
+                .await
+                .map_err(&deny)?
+            {
+                Some(r) if r.delegation == *d && r.health_id == health_id => {}
+                _ => return Err(deny(PeerError::DelegationNotRegistered)),
+            }
+            if self
+                .is_id_revoked(&d.patient_key, &d.id)
+                .await
+                .map_err(&deny)?
+            {
+                return Err(deny(PeerError::DelegationRevoked));
+            }
+        }
+        // 4. Scope (a delegate's grant also within the delegation's categories).
         let rows = match scope {
-            Scope::Read(record_ids) => self.read_scope(&grant, &health_id, record_ids).await?,
+            Scope::Read(record_ids) => {
+                self.read_scope(&grant, delegation.as_ref(), &health_id, record_ids)
+                    .await?
+            }
             Scope::Write(category) => {
-                if !grant.write || !grant.categories.contains(&category) {
+                if !grant.write
+                    || !grant.categories.contains(&category)
+                    || delegation
+                        .as_ref()
+                        .is_some_and(|d| !d.covers_category(category))
+                {
                     return Err(deny(PeerError::OutOfScope));
                 }
                 Vec::new()
@@ -447,12 +492,13 @@ impl Peer {
         {
             return Err(deny(PeerError::UseLimitExceeded));
         }
-        Ok((grant, health_id, rows))
+        Ok((grant, health_id, rows, delegation))
     }
 
     async fn read_scope(
         &self,
         grant: &Grant,
+        delegation: Option<&Delegation>,
         health_id: &str,
         record_ids: Option<&[String]>,
     ) -> std::result::Result<Vec<RecordRow>, Denial> {
@@ -461,6 +507,7 @@ impl Peer {
             health_id: Some(health_id.to_owned()),
             grant_id: Some(grant.id),
             audience: audience_kid(grant),
+            delegate: delegation.map(|d| d.delegate_key.kid().to_owned()),
         };
         let (cp, _) = self
             .log
@@ -472,8 +519,9 @@ impl Peer {
             .await
             .map_err(&deny)?;
         let covered = |r: &RecordRow| {
-            spondon_core::token::Category::from_code(u64::try_from(r.2).unwrap_or(0))
-                .is_some_and(|c| grant.covers(c, &r.1))
+            spondon_core::token::Category::from_code(u64::try_from(r.2).unwrap_or(0)).is_some_and(
+                |c| grant.covers(c, &r.1) && delegation.is_none_or(|d| d.covers_category(c)),
+            )
         };
         Ok(match record_ids {
             Some(ids) => {
@@ -645,10 +693,11 @@ impl Peer {
             audience,
             records,
             at: now,
+            delegate,
         } = ev;
         let allowed = reason.is_none();
         let outcome = if allowed { "allowed" } else { "denied" };
-        let event = json!({
+        let mut event = json!({
             "v": 1,
             "peer": self.config.url,
             "at": now.seconds(),
@@ -659,6 +708,10 @@ impl Peer {
             "audience": audience,
             "records": records,
         });
+        // Only a delegate's access names one, so other events keep their committed form.
+        if let (Some(delegate), Some(map)) = (delegate, event.as_object_mut()) {
+            map.insert("delegate".into(), json!(delegate));
+        }
         let payload = event.to_string();
         let opening = Opening::new(payload.clone().into_bytes())
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
@@ -729,12 +782,43 @@ impl Peer {
     ) -> Result<Receipts> {
         let key = self.check_signed(parts).await?;
         let health_id = self.enrolled_patient(&key).await?;
+        self.receipts_of(&health_id, req).await
+    }
+
+    /// A delegate's pull of the patient's records: one allowed access event naming the
+    /// delegate, under the delegation's id.
+    pub(crate) async fn log_delegate_view(
+        &self,
+        health_id: &str,
+        d: &Delegation,
+        records: &[&str],
+        now: NumericDate,
+    ) -> Result<u64> {
+        self.log_access(AccessEvent {
+            health_id: Some(health_id),
+            action: Action::View,
+            refused: None,
+            grant_id: Some(&d.id),
+            audience: Some(d.delegate_key.kid()),
+            records,
+            at: now,
+            delegate: Some(d.delegate_key.kid()),
+        })
+        .await
+    }
+
+    /// The access receipts of the patient `health_id` after `since`.
+    pub(crate) async fn receipts_of(
+        &self,
+        health_id: &str,
+        req: &ReceiptsRequest,
+    ) -> Result<Receipts> {
         let since = crate::peer::cursor(req.since, "since")?;
         let (size, checkpoint) = self.current_checkpoint().await?;
         crate::patient::check_known_size(req.known_size, size)?;
         type Row = (i64, String, Vec<u8>, i64);
         let rows: Vec<Row> = on_db!(&self.db, p => sqlx::query("SELECT seq, payload, salt, log_index FROM peer_access_events WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT 500")
-            .bind(&health_id).bind(since).bind(to_i64(size)?)
+            .bind(health_id).bind(since).bind(to_i64(size)?)
             .fetch_all(p).await?
             .into_iter()
             .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))

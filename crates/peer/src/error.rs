@@ -111,6 +111,16 @@ pub enum PeerError {
     PasscodeNotRegistered,
     #[error("a passcode is already registered for this grant")]
     PasscodeAlreadyRegistered,
+    #[error("the delegate's grant is under a delegation the patient has not registered here")]
+    DelegationNotRegistered,
+    #[error("the delegation has been revoked")]
+    DelegationRevoked,
+    #[error("the delegation has expired (or is not yet valid)")]
+    DelegationExpired,
+    #[error("the signing key holds no delegation of this patient here that allows this")]
+    NotADelegate,
+    #[error("another delegation of this key with the same id is registered")]
+    DelegationIdConflict,
     #[error("this staff token lacks the role {0}")]
     RoleRequired(&'static str),
     #[error("no active staff token with this id")]
@@ -216,6 +226,11 @@ impl PeerError {
             PeerError::PasscodeLocked => "passcode_locked",
             PeerError::PasscodeNotRegistered => "passcode_not_registered",
             PeerError::PasscodeAlreadyRegistered => "passcode_already_registered",
+            PeerError::DelegationNotRegistered => "delegation_not_registered",
+            PeerError::DelegationRevoked => "delegation_revoked",
+            PeerError::DelegationExpired => "delegation_expired",
+            PeerError::NotADelegate => "not_a_delegate",
+            PeerError::DelegationIdConflict => "delegation_id_conflict",
             PeerError::Unattributed(e) | PeerError::Charged(e) => e.code(),
             PeerError::RoleRequired(_) => "role_required",
             PeerError::UnknownStaffToken => "unknown_staff_token",
@@ -287,11 +302,16 @@ impl PeerError {
             | PeerError::Revoked
             | PeerError::UseLimitExceeded
             | PeerError::OutOfScope
-            | PeerError::DoctorNotRegistered => StatusCode::FORBIDDEN,
+            | PeerError::DoctorNotRegistered
+            | PeerError::DelegationNotRegistered
+            | PeerError::DelegationRevoked
+            | PeerError::DelegationExpired
+            | PeerError::NotADelegate => StatusCode::FORBIDDEN,
             PeerError::DuplicateRevocation
             | PeerError::RevocationIdConflict
             | PeerError::AlreadyRevoked
-            | PeerError::PasscodeAlreadyRegistered => StatusCode::CONFLICT,
+            | PeerError::PasscodeAlreadyRegistered
+            | PeerError::DelegationIdConflict => StatusCode::CONFLICT,
             PeerError::TooManyNonces => StatusCode::SERVICE_UNAVAILABLE,
             PeerError::UnknownPatient
             | PeerError::UnknownDoctor

@@ -70,6 +70,9 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/patient/proofs", "Inclusion proofs against the newest checkpoint with enough witness cosignatures (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/revocations", "Register a revocation, effective at once (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/grant-passcodes", "Register the passcode verifier of a bearer grant (Spondon-Signature by the grant's patient key); once per grant", staff = false, body = true),
+    route!("post", "/patient/delegations", "Register a delegation the signing patient issued (Spondon-Signature by its patient key)", staff = false, body = true),
+    route!("post", "/delegate/records", "A delegate with the view scope pulls the patient's records with its own key (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/delegate/receipts", "A delegate with view, or a minor's guardian, reads the patient's receipts (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/details", "The signing patient updates phone, district or upazila (Spondon-Signature)", staff = false, body = true),
     route!("post", "/Patient/{id}/$health-cards-issue", "SMART Health Cards $health-cards-issue (Spondon-Signature by the enrolled key)", staff = false, body = true),
     route!("post", "/grant/records", "Redeem a grant (Spondon-PoP): exactly the granted records with proofs; every attempt is logged", staff = false, body = true),
@@ -115,6 +118,9 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/patient/revocations" => post(revoke),
         "/patient/grant-passcodes" => post(register_passcode),
         "/patient/details" => post(update_details),
+        "/patient/delegations" => post(register_delegation),
+        "/delegate/records" => post(delegate_pull),
+        "/delegate/receipts" => post(delegate_receipts),
         "/Patient/{id}/$health-cards-issue" => post(health_cards_issue),
         "/grant/records" => post(redeem),
         "/grant/write" => post(grant_write),
@@ -709,6 +715,31 @@ async fn register_passcode(
 ) -> Result<Response> {
     let out = peer.register_passcode(&req.parts(), &req.body).await?;
     Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn register_delegation(
+    State(peer): State<AppState>,
+    req: Signed<crate::delegation::DelegationRegistration>,
+) -> Result<Response> {
+    let out =
+        detached(async move { peer.register_delegation(&req.parts(), &req.body).await }).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+async fn delegate_pull(
+    State(peer): State<AppState>,
+    req: Signed<crate::delegation::DelegateRequest>,
+) -> Result<Response> {
+    let out = detached(async move { peer.delegate_pull(&req.parts(), &req.body).await }).await?;
+    Ok(no_store(json_response(StatusCode::OK, &out)))
+}
+
+async fn delegate_receipts(
+    State(peer): State<AppState>,
+    req: Signed<crate::delegation::DelegateRequest>,
+) -> Result<Response> {
+    let out = peer.delegate_receipts(&req.parts(), &req.body).await?;
+    Ok(no_store(json_response(StatusCode::OK, &out)))
 }
 
 async fn update_details(

@@ -19,6 +19,7 @@
 pub mod access;
 pub mod config;
 pub mod console;
+pub mod delegation;
 pub mod emergency;
 pub mod error;
 pub mod fhir_api;

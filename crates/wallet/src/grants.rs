@@ -177,6 +177,8 @@ pub struct ReceiptView {
     pub text: String,
     /// An emergency (break-glass) access without a grant: shown prominently.
     pub emergency: Option<crate::sync::EmergencyInfo>,
+    /// The key id of the delegate who acted for you (`docs/protocol.md` §16), if one did.
+    pub delegate: Option<String>,
 }
 
 /// Renders a grant (or any Spondon token) as QR: PNG bytes, SVG text, or terminal text.
@@ -513,7 +515,7 @@ impl Wallet {
         }
     }
 
-    async fn send_revocation(
+    pub(crate) async fn send_revocation(
         &self,
         text: &str,
         peers: &[String],
@@ -638,6 +640,7 @@ impl Wallet {
         let grants = self.grants().await?;
         let records: Vec<StoredRecord> = self.store.all(Table::Records).await?;
         let peers = self.peers().await?;
+        let delegate_names = self.delegations().await?;
         let mut out = Vec::with_capacity(receipts.len());
         for r in receipts {
             let grant = r
@@ -695,6 +698,28 @@ impl Wallet {
                 .unwrap_or_default();
             let allowed = r.outcome == "allowed";
             let wrote = r.action.as_deref() == Some("write");
+            // A delegate's pull names the delegate as its audience; a delegate's grant names
+            // the doctor, and the delegate who signed it.
+            let by = match &r.delegate {
+                Some(kid) if r.audience.as_deref() == Some(kid.as_str()) => {
+                    let name = delegate_names
+                        .iter()
+                        .find(|d| &d.delegate_kid == kid)
+                        .map(|d| d.label.clone())
+                        .unwrap_or_else(|| format!("a delegate ({})", short(kid)));
+                    Some(format!("your delegate {name}"))
+                }
+                Some(kid) => {
+                    let name = delegate_names
+                        .iter()
+                        .find(|d| &d.delegate_kid == kid)
+                        .map(|d| d.label.clone())
+                        .unwrap_or_else(|| short(kid).to_owned());
+                    Some(format!("{who}, shared by your delegate {name},"))
+                }
+                None => None,
+            };
+            let who = by.unwrap_or(who);
             let text = if let Some(e) = &r.emergency {
                 let why = if e.details.is_empty() {
                     e.reason.clone()
@@ -759,6 +784,7 @@ impl Wallet {
                 grant_id: r.grant_id,
                 text,
                 emergency: r.emergency,
+                delegate: r.delegate,
             });
         }
         Ok(out)

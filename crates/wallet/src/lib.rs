@@ -6,6 +6,8 @@
 //! - enrollment ([`EnrollmentCode`]) and the verified, concurrent, resumable [`Wallet::sync`];
 //! - grants, revocations, doctors, receipts (emergency accesses among them, [`emergency`]:
 //!   the patient's policy and disputes), browsing, import, backup and restore;
+//! - delegates ([`delegates`]): a family member's wallet views, shares or manages for the
+//!   patient under a signed delegation;
 //! - [`WalletSession`]: the app's policy (create with a trust list, keychain or passphrase only,
 //!   endpoints, preferences, a lock through `&self` and an inactivity clock);
 //! - with the `app-api` feature, [`app`]: conversions into the app's IPC types;
@@ -18,6 +20,7 @@ pub mod app;
 pub mod backup;
 pub mod browse;
 mod crypto;
+pub mod delegates;
 pub mod emergency;
 pub mod error;
 pub mod export;

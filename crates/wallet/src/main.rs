@@ -76,6 +76,8 @@ Examples:
   spondon revoke 9QmH  |  spondon revoke --all
   spondon receipts --json
   spondon export --out visa-medical --receipts
+  spondon delegate issue --to-key parent.jwk --name Amma --scope view --scope share --minor
+  spondon delegate share Rafi --doctor A-54321 --record 3f2a --duration 24h
 
 The wallet lives in --wallet DIR (default: $SPONDON_WALLET or ~/.spondon). Scripts give the
 passphrase with --passphrase-file FILE (or SPONDON_PASSPHRASE_FILE); otherwise it is asked on the
@@ -429,11 +431,108 @@ enum Cmd {
         /// The backup file written by `spondon backup`.
         file: PathBuf,
     },
+    /// Delegates: let a family member's wallet view, share or manage your records (`issue`,
+    /// `list`, `revoke`), or act for someone who delegated to you (`key`, `accept`, `share`,
+    /// `sync`).
+    Delegate {
+        #[command(subcommand)]
+        action: DelegateCmd,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
     /// Hospitals, counts and security alerts.
     Status {
         #[command(flatten)]
         out: JsonFlag,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum DelegateCmd {
+    /// Prints this wallet's public key (JWK): give it to the patient who delegates to you.
+    Key,
+    /// Delegates to a family member's wallet; prints the delegation text to give them.
+    Issue {
+        /// The delegate's public key: the JWK file their `spondon delegate key` printed.
+        #[arg(long)]
+        to_key: PathBuf,
+        /// A name for the delegate ("Amma"), shown in lists and receipts.
+        #[arg(long)]
+        name: String,
+        /// view (pull your records and receipts), share (with a doctor), manage (write grants).
+        /// Repeatable.
+        #[arg(long = "scope", value_enum, required = true)]
+        scopes: Vec<ScopeArg>,
+        /// Only records of this kind (default: all). Repeatable.
+        #[arg(long = "category", value_enum)]
+        categories: Vec<Kind>,
+        /// How long: 30d, 365d (at most 400 days).
+        #[arg(long, default_value = "365d")]
+        duration: String,
+        /// Peer URLs (default: every enrolled hospital). Repeatable.
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+        /// You are a minor: the delegate is your guardian and sees your receipts.
+        #[arg(long)]
+        minor: bool,
+        /// A minor's second guardian (their key id), who sees your receipts too.
+        #[arg(long, requires = "minor")]
+        other_guardian: Option<String>,
+    },
+    /// The delegations you issued and the patients you may act for.
+    List,
+    /// Revokes a delegation you issued at every hospital it names.
+    Revoke {
+        /// The delegation's id, or its first characters.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// Do not ask for confirmation (for scripts).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Accepts a delegation given to you (the text, or a file holding it; `-` reads standard input).
+    Accept {
+        /// The `SPONDON:1:…` delegation text or a file holding it.
+        input: String,
+        /// A name for the patient ("Rafi").
+        #[arg(long)]
+        name: String,
+    },
+    /// Shares a patient's records with a doctor under your delegation; prints the QR code.
+    Share {
+        /// The patient: the name you gave, the delegation id, or the patient's key id.
+        patient: String,
+        /// The doctor: BMDC number or key id of a doctor added with `spondon doctor`.
+        #[arg(long)]
+        doctor: String,
+        /// Share every record of this kind. Repeatable.
+        #[arg(long = "category", value_enum)]
+        categories: Vec<Kind>,
+        /// A record id. Repeatable.
+        #[arg(long = "record", allow_hyphen_values = true)]
+        records: Vec<String>,
+        /// treatment, visa_medical, emergency, referral, insurance.
+        #[arg(long, default_value = "treatment")]
+        purpose: String,
+        /// 1h, 24h, 7d (cut to the delegation's end).
+        #[arg(long, default_value = "24h")]
+        duration: String,
+        /// Write the QR code as PNG here.
+        #[arg(long)]
+        png: Option<PathBuf>,
+    },
+    /// Fetches and verifies a patient's records and receipts (not stored).
+    Sync {
+        /// The patient: the name you gave, the delegation id, or the patient's key id.
+        patient: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ScopeArg {
+    View,
+    Share,
+    Manage,
 }
 
 #[derive(Debug, Subcommand)]
@@ -593,6 +692,260 @@ fn parse_date(s: &str, end: bool) -> Result<i64> {
     let (first, last) = spondon_core::time::local_day(s)
         .ok_or_else(|| anyhow!("{s:?} is not a date (YYYY-MM-DD)"))?;
     Ok(if end { last } else { first })
+}
+
+/// `spondon delegate …`.
+async fn delegate_cmd(ctx: &mut Ctx, action: DelegateCmd, json: bool) -> Result<ExitCode> {
+    use spondon_core::token::Scope as TokenScope;
+    use spondon_wallet::delegates::DelegationRequest;
+    let w = ctx.open().await?;
+    match action {
+        DelegateCmd::Key => {
+            let jwk = serde_json::to_string(&w.public_key().to_jwk())?;
+            if json {
+                println!("{jwk}");
+            } else {
+                println!("{jwk}");
+                eprintln!(
+                    "Your key id: {}. Give the line above (as a file) to the patient who delegates to you.",
+                    w.public_key().kid()
+                );
+            }
+        }
+        DelegateCmd::Issue {
+            to_key,
+            name,
+            scopes,
+            categories,
+            duration,
+            peers,
+            minor,
+            other_guardian,
+        } => {
+            let key: spondon_core::keys::Jwk = serde_json::from_slice(&read_input(&to_key)?)
+                .with_context(|| format!("{} is not a public key (JWK)", to_key.display()))?;
+            let req = DelegationRequest {
+                delegate_key: key,
+                label: name,
+                scopes: scopes
+                    .iter()
+                    .map(|s| match s {
+                        ScopeArg::View => TokenScope::View,
+                        ScopeArg::Share => TokenScope::Share,
+                        ScopeArg::Manage => TokenScope::Manage,
+                    })
+                    .collect(),
+                categories: categories
+                    .iter()
+                    .map(|c| parse_category(c.word()))
+                    .collect::<Result<_, _>>()?,
+                duration: Duration::parse(&duration)?,
+                peers,
+                minor,
+                other_guardian,
+            };
+            let auth = ctx.authorize(&w).await?;
+            let d = w.delegate(&auth, &req).await?;
+            if json {
+                print_json(&d)?;
+            } else {
+                println!("{}", d.text);
+                eprintln!(
+                    "Delegation {} to {} ({}) until {}, registered at {} hospital(s). Give them the text above; revoke any time: spondon delegate revoke {}",
+                    short(&d.id),
+                    d.label,
+                    d.scopes.join(", "),
+                    fmt_time(d.expires),
+                    d.peers.len(),
+                    short(&d.id)
+                );
+            }
+        }
+        DelegateCmd::List => {
+            let issued = w.delegations().await?;
+            let held = w.delegated_patients().await?;
+            if json {
+                print_json(&serde_json::json!({"issued": issued, "held": held}))?;
+            } else {
+                let now = spondon_core::NumericDate::now().seconds();
+                println!("Delegations you issued:");
+                if issued.is_empty() {
+                    println!("  none");
+                }
+                for d in &issued {
+                    let state = match d.revoked_at {
+                        Some(_) => "revoked",
+                        None if now >= d.expires => "expired",
+                        None => "active",
+                    };
+                    println!(
+                        "  {}  {} ({}), {}, until {}{}",
+                        short(&d.id),
+                        d.label,
+                        d.scopes.join(", "),
+                        state,
+                        fmt_time(d.expires),
+                        if d.guardians.is_empty() {
+                            ""
+                        } else {
+                            ", guardian of a minor"
+                        }
+                    );
+                }
+                println!("Patients you may act for:");
+                if held.is_empty() {
+                    println!("  none");
+                }
+                for p in &held {
+                    println!(
+                        "  {}  {} ({}), until {}, {} grant(s) shared",
+                        short(&p.id),
+                        p.label,
+                        p.scopes.join(", "),
+                        fmt_time(p.expires),
+                        p.grants.len()
+                    );
+                }
+            }
+        }
+        DelegateCmd::Revoke { id, yes } => {
+            if !yes
+                && !confirm(&format!(
+                    "Revoke delegation {id}? The delegate can no longer act for you."
+                ))?
+            {
+                println!("Nothing was revoked.");
+                w.close().await;
+                return Ok(ExitCode::FAILURE);
+            }
+            let auth = ctx.authorize(&w).await?;
+            let results = w.revoke_delegation(&auth, &id).await?;
+            if json {
+                print_json(&results)?;
+            } else {
+                let names = hospital_names(&w).await?;
+                for r in &results {
+                    let hospital = names.name(&r.peer);
+                    match &r.error {
+                        None => println!("{hospital}: revoked"),
+                        Some(e) => {
+                            eprintln!("{hospital}: NOT revoked: {e} (run the command again)")
+                        }
+                    }
+                }
+            }
+            let failed = results.iter().any(|r| !r.ok);
+            w.close().await;
+            return Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+        DelegateCmd::Accept { input, name } => {
+            let text = if input.starts_with(spondon_core::token::PREFIX) {
+                input
+            } else {
+                String::from_utf8(read_input(Path::new(&input))?)
+                    .map_err(|_| anyhow!("{input} is not a delegation text"))?
+            };
+            let p = w.add_delegation_from_text(&text, &name).await?;
+            if json {
+                print_json(&p)?;
+            } else {
+                println!(
+                    "You may act for {} ({}) until {}{}.",
+                    p.label,
+                    p.scopes.join(", "),
+                    fmt_time(p.expires),
+                    if p.minor { ", as a guardian" } else { "" }
+                );
+            }
+        }
+        DelegateCmd::Share {
+            patient,
+            doctor,
+            categories,
+            records,
+            purpose,
+            duration,
+            png,
+        } => {
+            let found = w
+                .doctors()
+                .await?
+                .into_iter()
+                .find(|x| x.bmdc_number == doctor || x.kid == doctor)
+                .ok_or_else(|| {
+                    anyhow!("no doctor {doctor:?}: add their credential first with `spondon doctor FILE`")
+                })?;
+            if categories.is_empty() && records.is_empty() {
+                bail!("say what to share: --category KIND and/or --record ID");
+            }
+            let req = GrantRequest {
+                audience: GrantAudience::Doctor(found),
+                scope: Scope {
+                    categories: categories
+                        .iter()
+                        .map(|c| parse_category(c.word()))
+                        .collect::<Result<_, _>>()?,
+                    record_ids: records,
+                },
+                purpose: parse_purpose(&purpose)?,
+                duration: Duration::parse(&duration)?,
+                peers: Vec::new(),
+                use_limit: None,
+                write: false,
+            };
+            let auth = ctx.authorize(&w).await?;
+            let g = w.grant_as_delegate(&auth, &patient, &req).await?;
+            if let Some(p) = &png {
+                spondon_wallet::write_private(p, render_qr(&g.text, QrFormat::Png)?)
+                    .await
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
+            if json {
+                print_json(&g)?;
+            } else {
+                if png.is_none() {
+                    print_qr(&g.text)?;
+                }
+                println!(
+                    "Grant {} for {} until {}, signed by you and carrying the patient's delegation.",
+                    short(&g.id),
+                    g.audience,
+                    fmt_time(g.expires)
+                );
+            }
+        }
+        DelegateCmd::Sync { patient } => {
+            let s = w.delegate_sync(&patient).await?;
+            if json {
+                print_json(&s)?;
+            } else {
+                println!(
+                    "{} record(s) and {} receipt(s), verified.",
+                    s.records.len(),
+                    s.receipts.len()
+                );
+                for r in &s.records {
+                    println!("  {} {} ({})", fmt_time(r.issued_at), r.kind, short(&r.id));
+                }
+                for (peer, code) in &s.failures {
+                    eprintln!("{peer}: {code}");
+                }
+            }
+            let failed = !s.failures.is_empty();
+            w.close().await;
+            return Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+    }
+    w.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_input(arg: &Path) -> Result<Vec<u8>> {
@@ -1329,6 +1682,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if failed {
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        Cmd::Delegate { action, out } => {
+            return delegate_cmd(&mut ctx, action, out.json).await;
         }
         Cmd::ShareProof {
             log_index,

@@ -301,8 +301,7 @@ impl Delegation {
             Some(v) => cbor::as_array(v, "guardians (-65537 / 10)", 1, MAX_GUARDIANS)?
                 .into_iter()
                 .map(|g| {
-                    cbor::as_byte_array::<32>(g, "guardians (-65537 / 10)")
-                        .map(crate::b64::encode)
+                    cbor::as_byte_array::<32>(g, "guardians (-65537 / 10)").map(crate::b64::encode)
                 })
                 .collect::<Result<_, _>>()?,
         };

@@ -1,0 +1,267 @@
+//! Delegates (`docs/protocol.md` §16, `docs/peer.md` "Delegates"). A patient registers the
+//! delegations they signed (a signed patient request); the peer then refuses a delegate's grant
+//! under a delegation it does not know or that was revoked (a revocation naming the
+//! delegation's id, registered like any other), and lets a delegate with the `view` scope pull
+//! the patient's records with the delegate's own key — each pull a receipt to the patient
+//! naming the delegate — and the delegate (or, for a minor, either guardian) read the
+//! patient's receipts.
+
+use serde::{Deserialize, Serialize};
+use spondon_core::NumericDate;
+use spondon_core::keys::Es256PublicKey;
+use spondon_core::token::{Category, Delegation, Scope};
+use sqlx::Row as _;
+
+use crate::error::{PeerError, Result};
+use crate::patient::{MAX_PULL, Pull, RecordRow, RequestParts, check_known_size};
+use crate::peer::{Peer, on_db, to_u64};
+
+/// A patient registers a delegation they signed (signed request by the same key).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelegationRegistration {
+    /// The delegation (`SPONDON:1:…`).
+    pub delegation: String,
+}
+
+/// The answer to a delegation registration.
+#[derive(Debug, Clone, Serialize)]
+pub struct DelegationRegistered {
+    pub delegation_id: String,
+    /// The delegate's key id.
+    pub delegate: String,
+    pub expires_at: i64,
+}
+
+/// A delegate's pull or receipt request: the patient (by key id) and the cursors of
+/// [`PullRequest`].
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DelegateRequest {
+    /// The patient's key id (RFC 7638 thumbprint, as in the delegation).
+    pub patient: String,
+    #[serde(default)]
+    pub since: u64,
+    #[serde(default)]
+    pub known_size: u64,
+}
+
+/// A registered delegation, as the peer keeps it.
+#[derive(Debug, Clone)]
+pub(crate) struct Registered {
+    pub health_id: String,
+    pub delegation: Delegation,
+}
+
+impl Peer {
+    /// Registers a delegation signed by the requesting patient's enrolled key that names this
+    /// peer. Registering the same token again is harmless; another token with the same id is a
+    /// conflict. A revoked delegation is refused.
+    pub async fn register_delegation(
+        &self,
+        parts: &RequestParts<'_>,
+        req: &DelegationRegistration,
+    ) -> Result<DelegationRegistered> {
+        let key = self.check_signed(parts).await?;
+        let health_id = self.enrolled_patient(&key).await?;
+        let now = NumericDate::now();
+        let d =
+            Delegation::decode_and_verify(req.delegation.trim(), now).map_err(PeerError::Grant)?;
+        if d.patient_key != key {
+            return Err(PeerError::field(
+                "delegation",
+                "must be signed by the same key as the request",
+            ));
+        }
+        if !d.peers.iter().any(|p| p == &self.config.url) {
+            return Err(PeerError::WrongPeer);
+        }
+        if self.is_id_revoked(&d.patient_key, &d.id).await? {
+            return Err(PeerError::DelegationRevoked);
+        }
+        let answer = DelegationRegistered {
+            delegation_id: spondon_core::b64::encode(d.id),
+            delegate: d.delegate_key.kid().to_owned(),
+            expires_at: d.expires.seconds(),
+        };
+        let scopes = d
+            .scopes
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let guardians = d.guardians.join(" ");
+        let _guard = self.write_lock().await?;
+        let existing: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT token FROM peer_delegations WHERE patient_kid = $1 AND id = $2")
+            .bind(key.kid()).bind(&d.id[..]).fetch_optional(p).await?
+            .map(|r| r.try_get(0)).transpose()?);
+        match existing {
+            Some(t) if t == req.delegation.trim() => return Ok(answer),
+            Some(_) => return Err(PeerError::DelegationIdConflict),
+            None => {}
+        }
+        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_delegations (patient_kid, id, health_id, delegate_kid, scopes, guardians, token, issued_at, expires_at, registered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(key.kid()).bind(&d.id[..]).bind(&health_id).bind(d.delegate_key.kid())
+            .bind(&scopes).bind(&guardians).bind(req.delegation.trim())
+            .bind(d.issued_at.seconds()).bind(d.expires.seconds()).bind(now.seconds())
+            .execute(p).await?.rows_affected());
+        tracing::info!("delegation registered");
+        Ok(answer)
+    }
+
+    /// The registered delegation with this id of this patient key, if any.
+    pub(crate) async fn registered_delegation(
+        &self,
+        patient: &Es256PublicKey,
+        id: &[u8; 16],
+    ) -> Result<Option<Registered>> {
+        let row: Option<(String, String)> = on_db!(&self.db, p => sqlx::query("SELECT health_id, token FROM peer_delegations WHERE patient_kid = $1 AND id = $2")
+            .bind(patient.kid()).bind(&id[..]).fetch_optional(p).await?
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
+        row.map(|(health_id, token)| registered(health_id, &token))
+            .transpose()
+    }
+
+    /// Whether a revocation of this patient key withdraws the grant or delegation `id`: one
+    /// naming it, or any revoke-all (which retires the key, as for grants).
+    pub(crate) async fn is_id_revoked(
+        &self,
+        patient: &Es256PublicKey,
+        id: &[u8; 16],
+    ) -> Result<bool> {
+        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_revocations WHERE patient_kid = $1 AND (grant_id = $2 OR before_ts IS NOT NULL)")
+            .bind(patient.kid()).bind(&id[..])
+            .fetch_one(p).await?.try_get(0)?);
+        Ok(n > 0)
+    }
+
+    /// The delegation under which the signing key acts for `patient` here: registered, not
+    /// revoked, not expired, giving the signer `view` (as the delegate) or, for a minor, naming
+    /// the signer as a guardian when `guardian_ok`.
+    async fn acting_for(
+        &self,
+        signer: &Es256PublicKey,
+        patient: &str,
+        guardian_ok: bool,
+        now: NumericDate,
+    ) -> Result<Registered> {
+        let rows: Vec<(String, String)> = on_db!(&self.db, p => sqlx::query("SELECT health_id, token FROM peer_delegations WHERE patient_kid = $1 ORDER BY registered_at DESC LIMIT 64")
+            .bind(patient).fetch_all(p).await?
+            .into_iter()
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<std::result::Result<Vec<_>, _>>()?);
+        let mut refusal = PeerError::NotADelegate;
+        for (health_id, token) in rows {
+            let r = registered(health_id, &token)?;
+            let d = &r.delegation;
+            let as_delegate = d.delegate_key == *signer && d.allows(Scope::View);
+            let as_guardian = guardian_ok && d.guardians.iter().any(|g| g == signer.kid());
+            if !as_delegate && !as_guardian {
+                continue;
+            }
+            if self.is_id_revoked(&d.patient_key, &d.id).await? {
+                refusal = PeerError::DelegationRevoked;
+                continue;
+            }
+            if now >= d.expires || now < d.not_before {
+                refusal = PeerError::DelegationExpired;
+                continue;
+            }
+            // The patient's key must still be the one enrolled here.
+            if self.enrolled_patient(&d.patient_key).await.ok().as_deref() != Some(&r.health_id) {
+                refusal = PeerError::PatientNotEnrolled;
+                continue;
+            }
+            return Ok(r);
+        }
+        Err(refusal)
+    }
+
+    /// A delegate with the `view` scope pulls the patient's records (of the delegation's
+    /// categories) with the delegate's own key. A pull that returns records is logged as an
+    /// access (the patient's receipt, naming the delegate).
+    pub async fn delegate_pull(
+        &self,
+        parts: &RequestParts<'_>,
+        req: &DelegateRequest,
+    ) -> Result<Pull> {
+        let key = self.check_signed(parts).await?;
+        let now = NumericDate::now();
+        let r = self.acting_for(&key, &req.patient, false, now).await?;
+        crate::peer::cursor(req.since, "since")?;
+        let (size, _) = self.current_checkpoint().await?;
+        check_known_size(req.known_size, size)?;
+        let rows = self
+            .record_rows(&r.health_id, req.since, size, Some(MAX_PULL + 1))
+            .await?;
+        let more = rows.len() as u64 > MAX_PULL;
+        let rows: Vec<RecordRow> = rows.into_iter().take(MAX_PULL as usize).collect();
+        let cursor = match rows.last() {
+            Some(row) => to_u64(row.0)?,
+            None => req.since,
+        };
+        let rows: Vec<RecordRow> = rows
+            .into_iter()
+            .filter(|row| {
+                u64::try_from(row.2)
+                    .ok()
+                    .and_then(Category::from_code)
+                    .is_some_and(|c| r.delegation.covers_category(c))
+            })
+            .collect();
+        if !rows.is_empty() {
+            let ids: Vec<&str> = rows.iter().map(|row| row.1.as_str()).collect();
+            self.log_delegate_view(&r.health_id, &r.delegation, &ids, now)
+                .await?;
+        }
+        // Proofs refer to a checkpoint that also covers the access event.
+        let (size, checkpoint) = self.current_checkpoint().await?;
+        let records = self.with_proofs(rows, size).await?;
+        let consistency = self.consistency_b64(req.known_size, size).await?;
+        tracing::info!(count = records.len(), "delegate pull");
+        Ok(Pull {
+            records,
+            cursor,
+            more,
+            checkpoint,
+            tree_size: size,
+            consistency_proof: consistency,
+        })
+    }
+
+    /// The patient's receipts, for a delegate with `view` or a guardian of a minor.
+    pub async fn delegate_receipts(
+        &self,
+        parts: &RequestParts<'_>,
+        req: &DelegateRequest,
+    ) -> Result<crate::access::Receipts> {
+        let key = self.check_signed(parts).await?;
+        let r = self
+            .acting_for(&key, &req.patient, true, NumericDate::now())
+            .await?;
+        self.receipts_of(
+            &r.health_id,
+            &crate::access::ReceiptsRequest {
+                since: req.since,
+                known_size: req.known_size,
+            },
+        )
+        .await
+    }
+}
+
+/// A stored delegation token, re-read (it was verified when registered; a row that no longer
+/// parses is an integrity failure).
+fn registered(health_id: String, token: &str) -> Result<Registered> {
+    let parsed = spondon_core::token::decode_any(token)
+        .map_err(|_| PeerError::Integrity("stored delegation does not parse".into()))?;
+    match parsed.claims {
+        spondon_core::token::TokenClaims::Delegation(delegation) => Ok(Registered {
+            health_id,
+            delegation,
+        }),
+        _ => Err(PeerError::Integrity(
+            "stored delegation is another kind of token".into(),
+        )),
+    }
+}
