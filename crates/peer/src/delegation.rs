@@ -109,6 +109,13 @@ impl Peer {
         Ok(answer)
     }
 
+    /// How many delegations are registered here (all patients).
+    pub async fn delegation_count(&self) -> Result<u64> {
+        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_delegations")
+            .fetch_one(p).await?.try_get(0)?);
+        to_u64(n)
+    }
+
     /// The registered delegation with this id of this patient key, if any.
     pub(crate) async fn registered_delegation(
         &self,

@@ -44,6 +44,9 @@ fn success(path: &str) -> (u16, &'static str, Value) {
         "/witness/forks" => (200, json, schema_ref("Forks")),
         "/patient/revocations" => (201, json, schema_ref("LogIndex")),
         "/patient/grant-passcodes" => (201, json, schema_ref("PasscodeRegistered")),
+        "/patient/delegations" => (201, json, schema_ref("DelegationRegistered")),
+        "/delegate/records" => (200, json, schema_ref("Pull")),
+        "/delegate/receipts" => (200, json, schema_ref("Receipts")),
         "/Patient/{id}/$health-cards-issue" => (
             200,
             "application/fhir+json",
@@ -193,6 +196,11 @@ fn body_schema(path: &str) -> Value {
         "/patient/grant-passcodes" => {
             obj(&["grant", "verifier"], json!({"grant": s, "verifier": s}))
         }
+        "/patient/delegations" => obj(&["delegation"], json!({"delegation": s})),
+        "/delegate/records" | "/delegate/receipts" => obj(
+            &["patient"],
+            json!({"patient": s, "since": u, "known_size": u}),
+        ),
         "/grant/records" => obj(
             &["grant"],
             json!({"grant": s, "record_ids": {"type": "array", "items": s}, "passcode": s}),
@@ -283,6 +291,7 @@ fn response_schemas() -> Value {
         "LogIndex": all(json!({"log_index": u})),
         "ShareProof": all(json!({"share_proof": {"type": "string", "description": "compact JWS (ES256, typ spondon-share-proof+jws), docs/protocol.md §14"}, "log_index": u, "at": i, "records": u, "tree_size": u})),
         "PasscodeRegistered": all(json!({"grant_id": s, "max_failures": u})),
+        "DelegationRegistered": all(json!({"delegation_id": s, "delegate": s, "expires_at": i})),
         "EmergencyRequested": all(json!({"access_id": s, "status": {"const": "pending_confirmation"}, "confirm_by": i, "hours": u})),
         "EmergencyConfirmed": all(json!({"access_id": s, "confirmed_by": s, "expires_at": i, "log_index": u, "records": u})),
         "SummaryPatient": all(json!({"health_id": s, "name": s, "birth_date": s, "sex": s})),
