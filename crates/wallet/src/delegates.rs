@@ -66,7 +66,8 @@ pub struct StoredDelegation {
     pub revoked_at: Option<i64>,
 }
 
-/// A patient this wallet may act for (the delegate's side).
+/// A patient this wallet may act for (the delegate's side), or whose receipts it reads as a
+/// minor's guardian (no scopes).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DelegatedPatient {
     /// base64url delegation id.
@@ -255,8 +256,10 @@ impl Wallet {
         Ok(results)
     }
 
-    /// The delegate's side: accepts a delegation text naming this wallet's key (verified: the
-    /// patient's signature, the time). Accepting the same delegation again updates its label.
+    /// The delegate's side: accepts a delegation text naming this wallet's key as the delegate,
+    /// or — for a minor — as one of the guardians, who may only read the patient's receipts
+    /// (its scopes are then empty). Verified: the patient's signature, the time. Accepting the
+    /// same delegation again updates its label.
     pub async fn add_delegation_from_text(
         &self,
         text: &str,
@@ -264,7 +267,9 @@ impl Wallet {
     ) -> Result<DelegatedPatient> {
         let text = text.trim();
         let d = Delegation::decode_and_verify(text, NumericDate::now())?;
-        if &d.delegate_key != self.signing.public_key() {
+        let mine = self.signing.public_key();
+        let delegate = &d.delegate_key == mine;
+        if !delegate && !d.guardians.iter().any(|g| g == mine.kid()) {
             return Err(WalletError::Invalid(
                 "this delegation is for another wallet's key".into(),
             ));
@@ -280,7 +285,11 @@ impl Wallet {
             text: text.to_owned(),
             label: label.to_owned(),
             patient_kid: d.patient_key.kid().to_owned(),
-            scopes: d.scopes.iter().map(|s| s.name().to_owned()).collect(),
+            scopes: if delegate {
+                d.scopes.iter().map(|s| s.name().to_owned()).collect()
+            } else {
+                Vec::new()
+            },
             categories: names(&d.categories),
             peers: d.peers.clone(),
             minor: d.is_minor(),
@@ -336,7 +345,7 @@ impl Wallet {
         let mut p = self.delegated_patient(who).await?;
         let now = NumericDate::now();
         let d = Delegation::decode_and_verify(&p.text, now)?;
-        if !d.allows(Scope::Share) {
+        if !d.allows(Scope::Share) || !p.scopes.iter().any(|s| s == "share") {
             return Err(WalletError::Invalid(
                 "this delegation does not let you share".into(),
             ));
