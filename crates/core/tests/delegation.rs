@@ -187,3 +187,20 @@ fn revocations_withdraw_delegations_like_grants() {
     };
     assert!(!other.revokes_delegation(&d));
 }
+
+#[test]
+fn delegate_grant_fits_a_qr_code() {
+    let patient = Es256KeyPair::generate().unwrap();
+    let parent = Es256KeyPair::generate().unwrap();
+    let doctor = Es256KeyPair::generate().unwrap();
+    let mut d = delegation(&patient, &parent);
+    d.guardians = vec![parent.kid().to_owned()];
+    d.categories = vec![Category::Prescription, Category::LabResult];
+    let mut g = grant(&patient, &doctor);
+    g.categories = vec![];
+    g.record_ids = vec!["dmch/DiagnosticReport/77".into()];
+    let text = g.sign_as_delegate(&parent, &d.sign(&patient).unwrap()).unwrap();
+    let qr = spondon_core::qr::encode(&text).unwrap();
+    println!("delegate's grant: {} characters, QR version {}", text.len(), qr.version());
+    assert!(qr.version() <= 25, "{}", qr.version());
+}
