@@ -199,8 +199,14 @@ fn delegate_grant_fits_a_qr_code() {
     let mut g = grant(&patient, &doctor);
     g.categories = vec![];
     g.record_ids = vec!["dmch/DiagnosticReport/77".into()];
-    let text = g.sign_as_delegate(&parent, &d.sign(&patient).unwrap()).unwrap();
+    let text = g
+        .sign_as_delegate(&parent, &d.sign(&patient).unwrap())
+        .unwrap();
     let qr = spondon_core::qr::encode(&text).unwrap();
-    println!("delegate's grant: {} characters, QR version {}", text.len(), qr.version());
+    println!(
+        "delegate's grant: {} characters, QR version {}",
+        text.len(),
+        qr.version()
+    );
     assert!(qr.version() <= 25, "{}", qr.version());
 }
