@@ -229,6 +229,18 @@ async fn parent_shares_childs_lab_report_with_clinic_and_refusals() {
     assert_eq!(timeline.len(), 1, "{out}");
     assert!(out.to_string().contains(&lab), "{out}");
     assert!(!out.to_string().contains(&rx), "{out}");
+    assert_eq!(
+        out["verdict"]["grant"]["delegate"],
+        parent.public_key().kid(),
+        "{out}"
+    );
+    assert!(
+        out["verdict"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Shared by the patient's delegate"),
+        "{out}"
+    );
 
     // Scope exceeded: the parent may not share prescriptions (refused before signing).
     let exceeded = parent

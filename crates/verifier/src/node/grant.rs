@@ -62,6 +62,9 @@ pub struct GrantView {
     pub valid_until: String,
     pub use_limit: Option<u64>,
     pub peers: Vec<PeerView>,
+    /// A delegate's grant (`docs/protocol.md` §16): the key id of the delegate who signed it
+    /// under the patient's delegation (both signatures checked); `None` for the patient's own.
+    pub delegate: Option<String>,
 }
 
 /// The patient, as far as known.
@@ -150,6 +153,7 @@ fn view(g: &Grant, clinic_kid: &str, trust: &TrustState) -> GrantView {
         expires: g.expires.0,
         valid_until: utc_words(g.expires.0),
         use_limit: g.use_limit,
+        delegate: None,
         peers: g
             .peers
             .iter()
@@ -185,7 +189,8 @@ pub fn check(
     let TokenClaims::Grant(g) = &parsed.claims else {
         return Err(GrantInputError::NotAGrant(parsed.kind.name()));
     };
-    let v = view(g, clinic_kid, trust);
+    let mut v = view(g, clinic_kid, trust);
+    v.delegate = parsed.delegation().map(|d| d.delegate_key.kid().to_owned());
     let mut warnings = Vec::new();
     if now.0 >= trust.list.expires.0 {
         warnings.push(format!(
@@ -282,6 +287,12 @@ pub fn check(
     );
     if v.write {
         summary.push_str(" The doctor may add a prescription or note.");
+    }
+    if let Some(d) = &v.delegate {
+        summary.push_str(&format!(
+            " Shared by the patient's delegate (key {}) under a delegation the patient signed; both signatures check.",
+            short(d)
+        ));
     }
     if matches!(g.audience, Audience::Bearer) {
         warnings.push(
