@@ -212,6 +212,85 @@ async fn story(setup: &Setup) -> Result<()> {
         "the node was not refused after revocation ({status}): {refused}"
     );
 
+    // 8b. Emergency access: only DMCH may open the emergency summary without a QR; both
+    // hospitals confirm the setting.
+    nav(&app, "settings").await?;
+    app.wait("#emergency-card").await?;
+    app.click("#emergency-mode-only").await?;
+    app.wait("#emergency-hospitals").await?;
+    app.click(&format!(
+        "#emergency-hospitals input[data-peer='{}']",
+        w.get("WORLD_DMCH_URL")?
+    ))
+    .await?;
+    app.fill("#emergency-passphrase", PASSPHRASE).await?;
+    app.capture("emergency-setting").await?;
+    app.click("#emergency-save").await?;
+    app.wait_text(
+        "#emergency-answers",
+        "In force at Dhaka Medical College Hospital",
+    )
+    .await?;
+    app.wait_text("#emergency-answers", "In force at Labaid Diagnostics")
+        .await?;
+    app.wait_text("#emergency-current", "Only the hospitals I choose")
+        .await?;
+    app.capture("emergency-setting-saved").await?;
+
+    // 8c. Emergency access without a QR: the clinic's doctor asks DMCH, a second staff member
+    // confirms there, the doctor reads the summary. The app shows the access first, apart, and
+    // the patient disputes it.
+    let dmch = w.get("WORLD_DMCH_URL")?;
+    let hid = w.get("WORLD_DMCH_HID")?;
+    let (status, asked) = w
+        .clinic(
+            "/api/emergency/request",
+            &json!({"peer": dmch, "health_id": hid, "reason": "unconscious",
+                    "details": "brought in unconscious after a road accident", "hours": 2}),
+        )
+        .await?;
+    ensure!(status == 201, "emergency request answered {status}: {asked}");
+    let access = asked["access_id"]
+        .as_str()
+        .context("no access id")?
+        .to_owned();
+    let (status, confirmed) = w
+        .peer_staff("DMCH", &format!("/staff/emergency/{access}/confirm"))
+        .await?;
+    ensure!(
+        status == 201,
+        "the confirmation answered {status}: {confirmed}"
+    );
+    let (status, summary) = w
+        .clinic(
+            "/api/emergency/summary",
+            &json!({"peer": dmch, "access_id": access, "health_id": hid}),
+        )
+        .await?;
+    ensure!(
+        status == 200 && summary["status"] == "open",
+        "the summary answered {status}: {summary}"
+    );
+    nav(&app, "records").await?;
+    app.click("#sync-button").await?;
+    app.wait("#sync-status").await?;
+    nav(&app, "access").await?;
+    app.wait_text("#emergency-receipts", "Rezaul Karim").await?;
+    let shown = app.text("#emergency-receipts").await?;
+    ensure!(
+        shown.contains("Dhaka Medical College Hospital")
+            && shown.contains("brought in unconscious after a road accident"),
+        "the emergency receipt does not say where and why: {shown}"
+    );
+    app.capture("access-emergency").await?;
+    app.click("#dispute-open-0").await?;
+    app.fill("#dispute-text-0", "I was at home in Mymensingh that day")
+        .await?;
+    app.fill("#dispute-passphrase-0", PASSPHRASE).await?;
+    app.capture("access-dispute").await?;
+    app.click("#dispute-send-0").await?;
+    app.wait_text("#dispute-done-0", "Disputed on").await?;
+
     // 9. Export for a visa medical; the file verifies offline.
     nav(&app, "export").await?;
     app.click("#export-select-all").await?;

@@ -38,6 +38,9 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         revoke_grant,
         revoke_all,
         list_receipts,
+        get_emergency_policy,
+        set_emergency_policy,
+        dispute_emergency,
         export,
         import_card,
         get_settings,
@@ -413,6 +416,36 @@ async fn revoke_all<R: Runtime>(
 #[tauri::command]
 async fn list_receipts(state: State<'_, AppState>) -> Res<Vec<api::Receipt>> {
     Ok(state.session.wallet().await?.app_receipts().await?)
+}
+
+/// [`api::cmd::GET_EMERGENCY_POLICY`]
+#[tauri::command]
+async fn get_emergency_policy(state: State<'_, AppState>) -> Res<api::EmergencyPolicyInfo> {
+    Ok(state.session.wallet().await?.app_emergency_policy().await?)
+}
+
+/// [`api::cmd::SET_EMERGENCY_POLICY`]
+#[tauri::command]
+async fn set_emergency_policy(
+    state: State<'_, AppState>,
+    req: api::SetEmergencyPolicyRequest,
+) -> Res<api::SetEmergencyPolicyResult> {
+    let w = state.session.wallet().await?;
+    let auth = authorize(&w, &req.passphrase).await?;
+    Ok(w.app_set_emergency_policy(&auth, req.mode, &req.hospitals)
+        .await?)
+}
+
+/// [`api::cmd::DISPUTE_EMERGENCY`]
+#[tauri::command]
+async fn dispute_emergency(
+    state: State<'_, AppState>,
+    req: api::DisputeEmergencyRequest,
+) -> Res<api::DisputeEmergencyResult> {
+    let w = state.session.wallet().await?;
+    let auth = authorize(&w, &req.passphrase).await?;
+    Ok(w.app_dispute_emergency(&auth, &req.access_id, &req.text)
+        .await?)
 }
 
 /// [`api::cmd::EXPORT`]

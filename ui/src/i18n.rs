@@ -333,6 +333,41 @@ strings! {
     ARecord => "record", "একটি রেকর্ড";
     ReceiptVia => "through {0}", "{0}-এর মাধ্যমে";
 
+    // Emergency (break-glass) access
+    EmergencyTitle => "Emergency access", "জরুরি অ্যাক্সেস";
+    EmergencyHelp => "When you cannot show a QR code (unconscious, say), a registered doctor at a member hospital can open your emergency summary (allergies, medicines, health problems, blood group) after a second staff member confirms. Every such access is logged and shown to you in the access log.", "আপনি QR কোড দেখাতে না পারলে (যেমন অজ্ঞান অবস্থায়), সদস্য হাসপাতালের একজন নিবন্ধিত ডাক্তার আরেকজন কর্মীর নিশ্চিতকরণের পর আপনার জরুরি সারসংক্ষেপ (অ্যালার্জি, ওষুধ, স্বাস্থ্য সমস্যা, রক্তের গ্রুপ) দেখতে পারেন। প্রতিটি এমন অ্যাক্সেস লগে থাকে এবং অ্যাক্সেস তালিকায় আপনাকে দেখানো হয়।";
+    EmergencyWho => "Who may open your emergency summary without your QR code", "আপনার QR কোড ছাড়া কে আপনার জরুরি সারসংক্ষেপ খুলতে পারবেন";
+    EmergencyAllow => "Any member hospital where I am registered", "আমি নিবন্ধিত এমন যেকোনো সদস্য হাসপাতাল";
+    EmergencyAllowHelp => "Recommended: a doctor there can help you in an emergency.", "প্রস্তাবিত: জরুরি অবস্থায় সেখানকার ডাক্তার আপনাকে সাহায্য করতে পারবেন।";
+    EmergencyOptOut => "No hospital", "কোনো হাসপাতাল নয়";
+    EmergencyOptOutHelp => "Nobody can open your records without your QR code, even in an emergency.", "জরুরি অবস্থাতেও আপনার QR কোড ছাড়া কেউ আপনার রেকর্ড খুলতে পারবে না।";
+    EmergencyOnly => "Only the hospitals I choose", "শুধু আমার বেছে নেওয়া হাসপাতাল";
+    EmergencyOnlyHelp => "Doctors at other hospitals are refused.", "অন্য হাসপাতালের ডাক্তারদের অনুমতি দেওয়া হবে না।";
+    EmergencyPickHospitals => "Hospitals allowed", "অনুমোদিত হাসপাতাল";
+    EmergencyPickOne => "Choose at least one hospital.", "অন্তত একটি হাসপাতাল বেছে নিন।";
+    EmergencyNoHospitals => "Register at a hospital first.", "আগে কোনো হাসপাতালে নিবন্ধন করুন।";
+    EmergencySave => "Save the emergency setting", "জরুরি সেটিং সংরক্ষণ করুন";
+    EmergencyCurrent => "Now: {0}", "এখন: {0}";
+    EmergencyNeverSet => "Not set yet: every member hospital where you are registered allows it (the default).", "এখনো নির্ধারণ করা হয়নি: আপনি নিবন্ধিত এমন সব সদস্য হাসপাতালে অনুমোদিত (ডিফল্ট)।";
+    EmergencyPending => "Not yet confirmed by {0}: it is sent again at every sync.", "{0} এখনো নিশ্চিত করেনি: প্রতিটি সিঙ্কে আবার পাঠানো হয়।";
+    EmergencyInForce => "In force at {0}", "{0}-এ কার্যকর";
+    EmergencyNotReached => "{0} could not be reached: it is sent again at the next sync.", "{0}-এ পৌঁছানো যায়নি: পরের সিঙ্কে আবার পাঠানো হবে।";
+    EmergencyReceipts => "Opened without your QR code", "আপনার QR কোড ছাড়া খোলা হয়েছে";
+    EmergencyBy => "{0} ({1}, BMDC {2}) opened your emergency summary at {3}", "{0} ({1}, BMDC {2}) {3}-এ আপনার জরুরি সারসংক্ষেপ খুলেছেন";
+    EmergencyReasonLabel => "Reason given: {0}", "দেওয়া কারণ: {0}";
+    EmergencyDetails => "In the doctor's words: “{0}”", "ডাক্তারের ভাষায়: “{0}”";
+    EmergencyUntil => "The access lasted until {0}", "অ্যাক্সেসের মেয়াদ ছিল {0} পর্যন্ত";
+    ReasonUnconscious => "the patient was unconscious", "রোগী অজ্ঞান ছিলেন";
+    ReasonCannotCommunicate => "the patient could not communicate", "রোগী কথা বলে বোঝাতে পারছিলেন না";
+    ReasonLifeThreatening => "a life-threatening condition", "জীবন-সংকটাপন্ন অবস্থা";
+    ReasonNoWallet => "the patient's wallet was not available", "রোগীর ওয়ালেট হাতের কাছে ছিল না";
+    ReasonOther => "another reason (see the doctor's words)", "অন্য কারণ (ডাক্তারের ভাষা দেখুন)";
+    DisputeOpen => "This was not right: dispute it", "এটি ঠিক হয়নি: আপত্তি জানান";
+    DisputeText => "What was wrong (the hospital's administrator reads this)", "কী ভুল হয়েছে (হাসপাতালের প্রশাসক এটি পড়বেন)";
+    DisputeEmpty => "Say in a few words what was wrong.", "কী ভুল হয়েছে তা কয়েক কথায় লিখুন।";
+    DisputeSend => "Send the dispute", "আপত্তি পাঠান";
+    Disputed => "Disputed on {0}: the administrator of {1} sees it.", "{0}-এ আপত্তি জানানো হয়েছে: {1}-এর প্রশাসক এটি দেখতে পান।";
+
     // Export
     ExportTitle => "Export for a visa medical or an office", "ভিসা মেডিকেল বা অফিসের জন্য রপ্তানি";
     ExportHelp => "Choose records and a format. The file is checked as an office would check it before it is saved.", "রেকর্ড ও ফরম্যাট বেছে নিন। সংরক্ষণের আগে ফাইলটি অফিস যেভাবে যাচাই করবে সেভাবে যাচাই করা হয়।";

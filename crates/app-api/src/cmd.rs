@@ -49,6 +49,13 @@ pub const REVOKE_ALL: &str = "revoke_all";
 /// `()` → `Vec<`[`crate::Receipt`]`>` (newest first).
 pub const LIST_RECEIPTS: &str = "list_receipts";
 
+/// `()` → [`crate::EmergencyPolicyInfo`].
+pub const GET_EMERGENCY_POLICY: &str = "get_emergency_policy";
+/// `req: SetEmergencyPolicyRequest` → [`crate::SetEmergencyPolicyResult`].
+pub const SET_EMERGENCY_POLICY: &str = "set_emergency_policy";
+/// `req: DisputeEmergencyRequest` → [`crate::DisputeEmergencyResult`].
+pub const DISPUTE_EMERGENCY: &str = "dispute_emergency";
+
 /// `req: ExportRequest` → [`crate::ExportResult`]. Emits [`crate::event::EXPORT`].
 pub const EXPORT: &str = "export";
 /// `req: ImportRequest` → [`crate::ImportResult`]. Emits [`crate::event::IMPORT`].
@@ -88,6 +95,9 @@ pub const ALL: &[&str] = &[
     REVOKE_GRANT,
     REVOKE_ALL,
     LIST_RECEIPTS,
+    GET_EMERGENCY_POLICY,
+    SET_EMERGENCY_POLICY,
+    DISPUTE_EMERGENCY,
     EXPORT,
     IMPORT_CARD,
     GET_SETTINGS,

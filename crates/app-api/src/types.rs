@@ -827,6 +827,118 @@ pub struct Receipt {
     pub grant_id: Option<String>,
     /// The whole sentence in English ("Dr. … viewed your CBC report at … on …").
     pub text: String,
+    /// Set for an emergency (break-glass) access: opened without a grant, so the app shows it
+    /// first and prominently, with a way to dispute it.
+    #[serde(default)]
+    pub emergency: Option<EmergencyReceipt>,
+}
+
+/// An emergency (break-glass) access, as the hospital logged it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyReceipt {
+    /// The access id (what a dispute names).
+    pub access_id: String,
+    /// The doctor's name, as the hospital registered them.
+    pub doctor_name: String,
+    /// The doctor's BMDC number.
+    pub doctor_bmdc: String,
+    /// The doctor's department.
+    pub department: String,
+    /// The stated reason.
+    pub reason: EmergencyReason,
+    /// The doctor's own words.
+    pub details: String,
+    /// Until when the access lasted.
+    pub expires_at: Option<i64>,
+    /// When the patient disputed it from this wallet, if they did.
+    pub disputed_at: Option<i64>,
+}
+
+/// Why a doctor opened the emergency summary (the fixed list of `docs/protocol.md` §15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmergencyReason {
+    /// The patient was unconscious.
+    Unconscious,
+    /// The patient could not communicate.
+    CannotCommunicate,
+    /// A life-threatening condition.
+    LifeThreatening,
+    /// The patient's wallet was not available.
+    NoWalletAvailable,
+    /// Another reason (the details say which).
+    Other,
+}
+
+// ---------------------------------------------------------------- emergency access setting
+
+/// Who may open the patient's emergency summary without a grant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmergencyMode {
+    /// A registered doctor at any member hospital (the default).
+    #[default]
+    Allow,
+    /// Nobody.
+    OptOut,
+    /// Only doctors of the hospitals named.
+    Only,
+}
+
+/// The emergency access setting and where it is in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyPolicyInfo {
+    /// The choice.
+    pub mode: EmergencyMode,
+    /// The hospitals allowed (mode `only`): peer URLs.
+    pub hospitals: Vec<String>,
+    /// When it was chosen; `None` when never set (every hospital then allows it).
+    pub set_at: Option<i64>,
+    /// Enrolled hospitals that have not confirmed this setting yet (it is sent again at every
+    /// sync until they do): their names.
+    pub pending: Vec<String>,
+}
+
+/// Sets the emergency access setting and sends it to every enrolled hospital.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetEmergencyPolicyRequest {
+    /// The choice.
+    pub mode: EmergencyMode,
+    /// The hospitals allowed (mode `only`, at least one): peer URLs from the trust list.
+    pub hospitals: Vec<String>,
+    /// The passphrase.
+    pub passphrase: Passphrase,
+}
+
+/// What setting the emergency access policy did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetEmergencyPolicyResult {
+    /// The setting now.
+    pub policy: EmergencyPolicyInfo,
+    /// One answer per enrolled hospital (those not reached get it at the next sync).
+    pub answers: Vec<PeerAnswer>,
+}
+
+/// Disputes an emergency access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeEmergencyRequest {
+    /// The access id ([`EmergencyReceipt::access_id`]).
+    pub access_id: String,
+    /// Why, in the patient's words (1–1000 characters).
+    pub text: String,
+    /// The passphrase.
+    pub passphrase: Passphrase,
+}
+
+/// A dispute the hospital registered (its admin sees it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeEmergencyResult {
+    /// The hospital's name.
+    pub hospital_name: String,
+    /// The access id.
+    pub access_id: String,
+    /// When the hospital registered the dispute.
+    pub disputed_at: i64,
 }
 
 // ---------------------------------------------------------------- export and import

@@ -649,7 +649,7 @@ impl Wallet {
                 _ if r.emergency.is_some() => r
                     .emergency
                     .as_ref()
-                    .map(|e| format!("Dr {} (BMDC {})", e.doctor_name, e.doctor_bmdc))
+                    .map(|e| format!("{} (BMDC {})", titled(&e.doctor_name), e.doctor_bmdc))
                     .unwrap_or_default(),
                 Some(_) if !audience_proven(&r) => "someone holding this grant".to_owned(),
                 Some(kid) => match doctors.iter().find(|d| &d.kid == kid) {
@@ -712,10 +712,10 @@ impl Wallet {
                         .map(|t| format!(", open until {}", fmt_time(t)))
                         .unwrap_or_default();
                     format!(
-                        "EMERGENCY ACCESS by Dr {} (BMDC {}, {}) at {hospital} on {}: reason {why}; \
+                        "EMERGENCY ACCESS by {} (BMDC {}, {}) at {hospital} on {}: reason {why}; \
                          your emergency summary ({opened}), without a grant, confirmed by a second staff member{until}. \
                          Not you, or not an emergency? Dispute it: spondon emergency dispute {}",
-                        e.doctor_name,
+                        titled(&e.doctor_name),
                         e.doctor_bmdc,
                         e.department,
                         fmt_time(r.at),
@@ -723,8 +723,8 @@ impl Wallet {
                     )
                 } else {
                     format!(
-                        "Emergency access by Dr {} (BMDC {}) was refused ({}) at {hospital} on {}: reason {why}",
-                        e.doctor_name,
+                        "Emergency access by {} (BMDC {}) was refused ({}) at {hospital} on {}: reason {why}",
+                        titled(&e.doctor_name),
                         e.doctor_bmdc,
                         r.reason.as_deref().unwrap_or("denied"),
                         fmt_time(r.at)
@@ -788,4 +788,26 @@ pub(crate) fn audience_proven(r: &StoredReceipt) -> bool {
 /// The first 8 characters of an id.
 pub fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
+}
+
+/// A doctor's name with one "Dr" before it: hospitals register names with or without the title
+/// ("Dr. Nasrin Akter", "Nasrin Akter").
+pub fn titled(name: &str) -> String {
+    let lower = name.trim_start().to_lowercase();
+    if lower.starts_with("dr.") || lower.starts_with("dr ") || lower.starts_with("prof") {
+        name.trim().to_owned()
+    } else {
+        format!("Dr {}", name.trim())
+    }
+}
+
+#[cfg(test)]
+mod titled_tests {
+    #[test]
+    fn a_doctor_gets_one_title() {
+        assert_eq!(super::titled("Dr. Rafiqul Islam"), "Dr. Rafiqul Islam");
+        assert_eq!(super::titled("Rafiqul Islam"), "Dr Rafiqul Islam");
+        assert_eq!(super::titled("Prof. Dr. A. Karim"), "Prof. Dr. A. Karim");
+        assert_eq!(super::titled("Drishti Das"), "Dr Drishti Das");
+    }
 }

@@ -1437,8 +1437,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         .into_iter()
                         .filter(|r| r.emergency.is_some())
                         .collect();
+                    let disputes = w.emergency_disputes().await?;
                     if out.json {
-                        print_json(&serde_json::json!({"policy": policy, "accesses": rs}))?;
+                        print_json(&serde_json::json!({"policy": policy, "accesses": rs, "disputes": disputes}))?;
                     } else {
                         use spondon_wallet::emergency::EmergencyMode as M;
                         match &policy {
@@ -1484,6 +1485,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         for r in &rs {
                             let id = r.emergency.as_ref().map(|e| short(&e.id)).unwrap_or("");
                             println!("!! [{id}] {}", r.text);
+                            if let Some(at) = r
+                                .emergency
+                                .as_ref()
+                                .and_then(|e| disputes.get(&e.id))
+                            {
+                                println!(
+                                    "   You disputed it on {}.",
+                                    spondon_wallet::grants::fmt_time(*at)
+                                );
+                            }
                         }
                     }
                 }

@@ -1,6 +1,7 @@
 //! The screens.
 
 pub mod access;
+pub mod emergency;
 pub mod export;
 pub mod first_run;
 pub mod grants;
