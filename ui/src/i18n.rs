@@ -333,6 +333,66 @@ strings! {
     ARecord => "record", "একটি রেকর্ড";
     ReceiptVia => "through {0}", "{0}-এর মাধ্যমে";
 
+    // Family (delegates)
+    NavFamily => "Family", "পরিবার";
+    FamilyTitle => "Family", "পরিবার";
+    FamilyHelp => "Let a family member's wallet help you (a parent for a child, a son or daughter for an elderly parent), or help someone who asked you. Every action they take reaches you as a receipt.", "পরিবারের কোনো সদস্যের ওয়ালেটকে আপনাকে সাহায্য করতে দিন (শিশুর জন্য মা-বাবা, বয়স্ক মা-বাবার জন্য ছেলে বা মেয়ে), অথবা যিনি আপনাকে অনুরোধ করেছেন তাঁকে সাহায্য করুন। তাঁদের প্রতিটি কাজ রসিদ হিসেবে আপনার কাছে আসে।";
+    ScopeView => "see your records", "আপনার রেকর্ড দেখা";
+    ScopeShare => "share them with a doctor", "ডাক্তারের সাথে শেয়ার করা";
+    ScopeManage => "manage your shares", "আপনার শেয়ার পরিচালনা করা";
+    AllRecords => "all records", "সব রেকর্ড";
+    FamilyMyKey => "Your key for family", "পরিবারের জন্য আপনার কী";
+    FamilyMyKeyHelp => "Someone who wants your help scans this or pastes its text into their app. It is a public key: nothing secret.", "যিনি আপনার সাহায্য চান তিনি এটি স্ক্যান করবেন বা এর লেখা তাঁর অ্যাপে পেস্ট করবেন। এটি একটি পাবলিক কী: গোপন কিছু নয়।";
+    FamilyNew => "Let someone help you", "কাউকে আপনাকে সাহায্য করতে দিন";
+    FamilyNewHelp => "Paste the key their app shows under “Your key for family”.", "তাঁর অ্যাপে “পরিবারের জন্য আপনার কী”-এর নিচে যে কী দেখায় তা পেস্ট করুন।";
+    FamilyTheirKey => "Their key", "তাঁর কী";
+    FamilyName => "Their name (for your lists and receipts)", "তাঁর নাম (আপনার তালিকা ও রসিদের জন্য)";
+    FamilyMay => "They may", "তিনি পারবেন";
+    FamilyWhich => "Which records", "কোন রেকর্ড";
+    FamilyWhichHelp => "None chosen: all records.", "কিছু বেছে না নিলে: সব রেকর্ড।";
+    FamilyDays => "For how many days (1 to 400)", "কত দিনের জন্য (১ থেকে ৪০০)";
+    FamilyDaysInvalid => "Give a number of days from 1 to 400.", "১ থেকে ৪০০-এর মধ্যে দিনের সংখ্যা দিন।";
+    FamilyMinor => "These are a child's records", "এগুলো একটি শিশুর রেকর্ড";
+    FamilyMinorHelp => "The family member is a guardian: they see every receipt too.", "পরিবারের সদস্য একজন অভিভাবক: তিনিও প্রতিটি রসিদ দেখবেন।";
+    FamilyCreate => "Sign and send to the hospitals", "স্বাক্ষর করে হাসপাতালে পাঠান";
+    FamilyCreated => "Done. Give {0} this code to add in their app.", "সম্পন্ন। {0}-কে তাঁর অ্যাপে যোগ করার জন্য এই কোডটি দিন।";
+    FamilyGiven => "People who can help you", "যাঁরা আপনাকে সাহায্য করতে পারেন";
+    FamilyGivenEmpty => "Nobody yet.", "এখনো কেউ নেই।";
+    FamilyRevoke => "Revoke", "বাতিল করুন";
+    FamilyHelped => "People you help", "যাঁদের আপনি সাহায্য করেন";
+    FamilyAdd => "Code from the person who asked you to help", "যিনি সাহায্য চেয়েছেন তাঁর দেওয়া কোড";
+    FamilyAddButton => "Add", "যোগ করুন";
+    FamilyHelpedEmpty => "Nobody has asked you to help yet.", "এখনো কেউ আপনার সাহায্য চাননি।";
+    FamilyChild => "child", "শিশু";
+    FamilySeeRecords => "See their records", "তাঁর রেকর্ড দেখুন";
+    FamilyRecordsCount => "{0} records, {1} receipts, checked against the hospitals' logs.", "{0}টি রেকর্ড, {1}টি রসিদ, হাসপাতালের লগের সাথে যাচাই করা।";
+    FamilyShare => "Share with a doctor", "ডাক্তারের সাথে শেয়ার করুন";
+    FamilyShareHelp => "For one day. The QR carries both your signature and theirs.", "এক দিনের জন্য। QR-এ আপনার ও তাঁর দুজনেরই স্বাক্ষর থাকে।";
+    FamilyShareCreate => "Create the QR", "QR তৈরি করুন";
+    NotSynced => "{0} could not be read.", "{0} পড়া যায়নি।";
+
+    // Lost phone
+    LostTitle => "I lost my phone", "আমার ফোন হারিয়ে গেছে";
+    LostHelp => "On a new device, after restoring your backup: revoke every share at every hospital and replace the wallet's key, so the old phone is refused everywhere.", "নতুন ডিভাইসে ব্যাকআপ ফিরিয়ে আনার পর: প্রতিটি হাসপাতালে সব শেয়ার বাতিল করুন এবং ওয়ালেটের কী বদলান, যাতে পুরোনো ফোন সব জায়গায় প্রত্যাখ্যাত হয়।";
+    LostOpen => "My phone was lost or stolen", "আমার ফোন হারিয়ে গেছে বা চুরি হয়েছে";
+    LostWarning => "Your old phone's copy of your records is encrypted with your passphrase, but every share it made was live until now: anyone holding one of its QR codes, or the phone itself if it was unlocked, could use them. This revokes every share at every hospital and replaces the wallet's key; the old phone's key is refused from then on.", "আপনার পুরোনো ফোনে রাখা রেকর্ডের কপি আপনার পাসফ্রেজ দিয়ে এনক্রিপ্ট করা, কিন্তু এর তৈরি প্রতিটি শেয়ার এখন পর্যন্ত চালু ছিল: এর কোনো QR কোড যার হাতে আছে, অথবা ফোনটি খোলা অবস্থায় থাকলে ফোনটি নিজেই, সেগুলো ব্যবহার করতে পারত। এটি প্রতিটি হাসপাতালে সব শেয়ার বাতিল করে এবং ওয়ালেটের কী বদলে দেয়; এরপর থেকে পুরোনো ফোনের কী প্রত্যাখ্যাত হবে।";
+    LostUnderstood => "I understand; my other devices with this wallet stop working too.", "আমি বুঝেছি; এই ওয়ালেটসহ আমার অন্য ডিভাইসগুলোও কাজ করা বন্ধ করবে।";
+    LostRun => "Revoke everything and replace my key", "সব বাতিল করুন এবং আমার কী বদলান";
+    LostProgress => "{0} of {1} hospitals done", "{1}টি হাসপাতালের মধ্যে {0}টি সম্পন্ন";
+    LostComplete => "Done at every hospital: {0} shares revoked, and the old key is refused everywhere.", "সব হাসপাতালে সম্পন্ন: {0}টি শেয়ার বাতিল, এবং পুরোনো কী সব জায়গায় প্রত্যাখ্যাত।";
+    LostIncomplete => "Not finished: some hospitals could not do it. Run it again; hospitals already done are skipped.", "শেষ হয়নি: কিছু হাসপাতালে করা যায়নি। আবার চালান; যেগুলো সম্পন্ন হয়েছে সেগুলো বাদ যাবে।";
+    LostRotated => "shares revoked, new key in force", "শেয়ার বাতিল, নতুন কী কার্যকর";
+    LostAlreadyDone => "already done", "আগেই সম্পন্ন";
+    LostIdentityCheck => "the old key was already replaced there: ask its registration desk for a new code after an identity check", "সেখানে পুরোনো কী আগেই বদলানো হয়েছে: পরিচয় যাচাইয়ের পর এর নিবন্ধন ডেস্ক থেকে নতুন কোড নিন";
+    LostFailed => "not done: run it again", "সম্পন্ন হয়নি: আবার চালান";
+    LostCompletedOn => "Your key was replaced on {0}.", "{0}-এ আপনার কী বদলানো হয়েছে।";
+    LostPendingAt => "Key change not finished at: {0}", "কী বদল এখনো শেষ হয়নি: {0}";
+    RebindTitle => "A new code from the registration desk", "নিবন্ধন ডেস্ক থেকে নতুন কোড";
+    RebindHelp => "Where the old key cannot be used (it is gone, or someone else replaced it), the hospital checks your identity again and gives you a new code.", "যেখানে পুরোনো কী ব্যবহার করা যায় না (হারিয়ে গেছে, বা অন্য কেউ বদলে দিয়েছে), হাসপাতাল আবার আপনার পরিচয় যাচাই করে একটি নতুন কোড দেয়।";
+    RebindCode => "The new enrollment code", "নতুন নিবন্ধন কোড";
+    RebindButton => "Bind my new key", "আমার নতুন কী যুক্ত করুন";
+    RebindDone => "Your new key is in force at {0}.", "{0}-এ আপনার নতুন কী কার্যকর।";
+
     // Emergency (break-glass) access
     EmergencyTitle => "Emergency access", "জরুরি অ্যাক্সেস";
     EmergencyHelp => "When you cannot show a QR code (unconscious, say), a registered doctor at a member hospital can open your emergency summary (allergies, medicines, health problems, blood group) after a second staff member confirms. Every such access is logged and shown to you in the access log.", "আপনি QR কোড দেখাতে না পারলে (যেমন অজ্ঞান অবস্থায়), সদস্য হাসপাতালের একজন নিবন্ধিত ডাক্তার আরেকজন কর্মীর নিশ্চিতকরণের পর আপনার জরুরি সারসংক্ষেপ (অ্যালার্জি, ওষুধ, স্বাস্থ্য সমস্যা, রক্তের গ্রুপ) দেখতে পারেন। প্রতিটি এমন অ্যাক্সেস লগে থাকে এবং অ্যাক্সেস তালিকায় আপনাকে দেখানো হয়।";

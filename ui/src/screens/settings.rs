@@ -13,6 +13,7 @@ use crate::fmt;
 use crate::i18n::{K, Lang, use_i18n};
 use crate::screens::emergency::EmergencyCard;
 use crate::screens::first_run::StrengthMeter;
+use crate::screens::lost_phone::LostPhoneCard;
 use crate::{ipc, util};
 
 /// Lock-time choices, in seconds (0 = never).
@@ -38,6 +39,7 @@ pub fn SettingsScreen() -> impl IntoView {
             </div>
             <div class="stack-lg">
                 <EmergencyCard />
+                <LostPhoneCard />
                 <TrustCard settings=settings version=version />
                 <section class="card stack" aria-labelledby="about-title">
                     <h2 id="about-title" class="h3">{move || i.t(K::AboutTitle)}</h2>
