@@ -362,6 +362,7 @@ strings! {
     FamilyHelped => "People you help", "যাঁদের আপনি সাহায্য করেন";
     FamilyAdd => "Code from the person who asked you to help", "যিনি সাহায্য চেয়েছেন তাঁর দেওয়া কোড";
     FamilyAddButton => "Add", "যোগ করুন";
+    FamilyTheirName => "Their name (for your lists)", "তাঁর নাম (আপনার তালিকার জন্য)";
     FamilyHelpedEmpty => "Nobody has asked you to help yet.", "এখনো কেউ আপনার সাহায্য চাননি।";
     FamilyChild => "child", "শিশু";
     FamilySeeRecords => "See their records", "তাঁর রেকর্ড দেখুন";

@@ -1355,6 +1355,8 @@ pub struct RevokeDelegationRequest {
 pub struct AddDelegationRequest {
     /// The delegation.
     pub input: TextOrImage,
+    /// A name for the patient, for this wallet's lists ("Abba").
+    pub label: String,
 }
 
 /// A patient this wallet may act for.
@@ -1362,7 +1364,7 @@ pub struct AddDelegationRequest {
 pub struct DelegatedPatientInfo {
     /// The delegation id.
     pub id: String,
-    /// The name the patient gave this wallet's owner in the delegation.
+    /// The name this wallet gave the patient.
     pub label: String,
     /// What this wallet may do.
     pub scopes: Vec<DelegateScope>,

@@ -369,6 +369,7 @@ fn Helped() -> impl IntoView {
         async move { ipc::call0::<Vec<DelegatedPatientInfo>>(cmd::LIST_DELEGATED_PATIENTS).await }
     });
     let text = RwSignal::new(String::new());
+    let label = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -377,11 +378,13 @@ fn Helped() -> impl IntoView {
             input: TextOrImage::Text {
                 text: text.get_untracked(),
             },
+            label: label.get_untracked().trim().to_owned(),
         };
         leptos::task::spawn_local(async move {
             match ipc::call::<_, DelegatedPatientInfo>(cmd::ADD_DELEGATION, &req).await {
                 Ok(_) => {
                     text.set(String::new());
+                    label.set(String::new());
                     version.update(|v| *v += 1);
                 }
                 Err(e) => error.set(Some(e)),
@@ -396,8 +399,12 @@ fn Helped() -> impl IntoView {
                     <label class="label" for="family-add-text">{move || i.t(K::FamilyAdd)}</label>
                     <textarea id="family-add-text" class="input mono" rows="3" spellcheck="false" bind:value=text></textarea>
                 </div>
+                <div class="field">
+                    <label class="label" for="family-add-label">{move || i.t(K::FamilyTheirName)}</label>
+                    <input id="family-add-label" class="input" type="text" maxlength="64" bind:value=label />
+                </div>
                 <ErrorBox error=error id="family-add-error" />
-                <button id="family-add-button" type="submit" class="btn btn-secondary" disabled=move || text.get().trim().is_empty()>
+                <button id="family-add-button" type="submit" class="btn btn-secondary" disabled=move || text.get().trim().is_empty() || label.get().trim().is_empty()>
                     {move || i.t(K::FamilyAddButton)}
                 </button>
             </form>
