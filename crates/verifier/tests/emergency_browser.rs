@@ -301,6 +301,28 @@ impl Driver {
         self.size(1280, 800).await;
     }
 
+    /// Runs axe-core (when given) on the page as it is; its critical and serious violations.
+    async fn axe(&self, axe: Option<&str>, name: &str, problems: &mut Vec<String>) {
+        let Some(axe) = axe else { return };
+        if self.js("return typeof window.axe === 'object'").await != json!(true) {
+            self.js(&format!("{axe}\nreturn true;")).await;
+        }
+        let v = self
+            .cmd(
+                "POST",
+                "/execute/async",
+                Some(&json!({"script": "const done = arguments[arguments.length - 1];
+                    axe.run(document)
+                      .then(r => done(r.passes.length === 0 ? ['axe-core checked nothing'] : r.violations.filter(v => v.impact === 'critical' || v.impact === 'serious')
+                        .map(v => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + (n.failureSummary || '')).join(', ')})`)))
+                      .catch(e => done([`axe failed: ${e}`]));", "args": []})),
+            )
+            .await;
+        for x in v.as_array().unwrap() {
+            problems.push(format!("{name}: {}", x.as_str().unwrap()));
+        }
+    }
+
     async fn xss_fired(&self) -> bool {
         self.js("return window.__xss === 1").await == json!(true)
     }
@@ -442,8 +464,37 @@ async fn enrolled(peer: &PeerProc, nid: &str, name: &str) -> (String, Es256KeyPa
     (hid, key)
 }
 
+/// axe-core's `axe.min.js` as `scripts/setup.sh` installs it (or `SPONDON_AXE`); `None` (no
+/// accessibility check) when missing, unless `SPONDON_REQUIRE_BROWSER=1`.
+fn axe_source() -> Option<String> {
+    let p = std::env::var_os("SPONDON_AXE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| Path::new(&h).join(".cache/spondon/npm/node_modules/axe-core/axe.min.js"))
+        })?;
+    match std::fs::read_to_string(&p) {
+        Ok(s) => Some(s),
+        Err(_) if std::env::var("SPONDON_REQUIRE_BROWSER").as_deref() == Ok("1") => {
+            panic!(
+                "SPONDON_REQUIRE_BROWSER=1 but axe-core is missing at {}",
+                p.display()
+            )
+        }
+        Err(_) => {
+            eprintln!(
+                "no accessibility check: axe-core is missing at {}",
+                p.display()
+            );
+            None
+        }
+    }
+}
+
 async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots: bool) {
     let mut problems = Vec::new();
+    let axe_text = axe_source();
+    let axe = axe_text.as_deref();
     let peer = start_peer_on(db).await;
     let root = Es256KeyPair::generate().unwrap();
     let list = trust_list(vec![peer.hospital().await], 1);
@@ -505,6 +556,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
     if shots {
         d.shots("clinic-1-form", CLINIC_SIZES, &mut problems).await;
     }
+    d.axe(axe, "clinic-1-form", &mut problems).await;
 
     // Refusals, in words. A malformed Health ID is caught in the page, its field marked.
     ask(&d, "12345", "unconscious", "Found unconscious", "4").await;
@@ -602,6 +654,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         d.shots("clinic-3-waiting", CLINIC_SIZES, &mut problems)
             .await;
     }
+    d.axe(axe, "clinic-3-waiting", &mut problems).await;
     assert!(!d.xss_fired().await);
 
     // The hospital's console, in a second window. A registration-only login: no Emergency tab,
@@ -673,6 +726,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         d.shots("console-1-pending", CONSOLE_SIZES, &mut problems)
             .await;
     }
+    d.axe(axe, "console-1-pending", &mut problems).await;
     d.click(&format!("{sel} button")).await;
     d.wait_for(
         "the confirmation dialog",
@@ -691,6 +745,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         )
         .await;
     }
+    d.axe(axe, "console-2-confirm-dialog", &mut problems).await;
     d.click("#em-dialog-confirm").await;
     let done = d
         .wait_for(
@@ -782,6 +837,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         d.shots("clinic-4-summary", CLINIC_SIZES, &mut problems)
             .await;
     }
+    d.axe(axe, "clinic-4-summary", &mut problems).await;
     // The node kept receipts only (no health data): the request and the summary shown.
     let receipts = request(
         n.addr,
@@ -880,6 +936,18 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
     if shots {
         d.shots("console-4-admin", CONSOLE_SIZES, &mut problems)
             .await;
+    }
+    d.axe(axe, "console-4-admin", &mut problems).await;
+    if shots {
+        d.js("document.getElementById('em-all').scrollIntoView({block: 'start'})")
+            .await;
+        d.shots(
+            "console-4b-admin-list",
+            &[(1280, 800), (768, 1024)],
+            &mut problems,
+        )
+        .await;
+        d.js("window.scrollTo(0, 0)").await;
     }
     // Bangla.
     d.click(".lang[data-lang=bn]").await;
