@@ -916,6 +916,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         "Unconscious",
         "open",
         "disputed",
+        "Records desk (Rahim)",
         "Dr. Shirin Sultana (A-40112)",
         &hid,
     ] {

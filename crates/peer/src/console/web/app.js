@@ -580,6 +580,9 @@ async function loadEmergency() {
   if (has("admin")) {
     const a = await api("/emergency");
     if (a.ok) state.emAll = a.data;
+    // Who confirmed: the staff token's label (the list names its id).
+    const tk = await api("/staff-tokens");
+    if (tk.ok) state.emTokens = Object.fromEntries(tk.data.tokens.map((x) => [x.id, x.label]));
   }
   renderEmergency();
 }
@@ -628,7 +631,8 @@ function renderEmergency() {
       el("td", { text: `${a.doctor_name} (${a.doctor_bmdc})` }),
       el("td", {}, el("strong", { text: reasonWords(a.reason) }), el("br"), el("span", { class: "em-details small", text: a.details })),
       el("td", {}, el("span", { class: "flag " + flag, text: t("es_" + a.status) }), a.dispute ? el("span", { class: "flag high", text: t("em_disputed") }) : null),
-      el("td", { class: "mono small", text: a.confirmed_by ? `${a.confirmed_by.slice(0, 12)}… · ${time(a.confirmed_at)}` : "—" }),
+      el("td", {}, ...(a.confirmed_by ? [el("span", { text: (state.emTokens || {})[a.confirmed_by] || `${a.confirmed_by.slice(0, 12)}…` }), el("br"),
+        el("span", { class: "small muted", text: time(a.confirmed_at) })] : ["—"])),
       el("td", { text: a.expires_at ? time(a.expires_at) : "—" }),
       el("td", { text: a.log_index !== null && a.log_index !== undefined ? "#" + a.log_index : "—" }));
   }));
