@@ -53,6 +53,18 @@ impl Console {
         .await
     }
 
+    /// A GET as the page's background refresh sends it.
+    async fn poll(&self, path: &str) -> Resp {
+        request(
+            self.addr,
+            "GET",
+            &format!("/console/api{path}"),
+            &[("Cookie", &self.cookie), ("X-Console-Poll", "1")],
+            b"",
+        )
+        .await
+    }
+
     async fn post(&self, path: &str, body: &Value) -> Resp {
         self.post_with(path, body, &[("X-CSRF-Token", &self.csrf)])
             .await
@@ -95,6 +107,19 @@ async fn count(tp: &TestPeer, table: &str) -> i64 {
         }
         spondon_ledger::Database::Postgres(p) => {
             sqlx::query(&q).fetch_one(p).await.unwrap().get::<i64, _>(0)
+        }
+    }
+}
+
+async fn max_last_seen(tp: &TestPeer) -> i64 {
+    use sqlx::Row as _;
+    let q = "SELECT MAX(last_seen) FROM peer_console_sessions WHERE ended_at IS NULL";
+    match &tp.peer.db {
+        spondon_ledger::Database::Sqlite(p) => {
+            sqlx::query(q).fetch_one(p).await.unwrap().get::<i64, _>(0)
+        }
+        spondon_ledger::Database::Postgres(p) => {
+            sqlx::query(q).fetch_one(p).await.unwrap().get::<i64, _>(0)
         }
     }
 }
@@ -1214,6 +1239,31 @@ async fn emergency(db: Option<&str>) {
     assert_eq!(all[1]["status"], "lapsed");
     // The admin may confirm too (role admin), and sees the pending list.
     assert_eq!(admin.get("/emergency/pending").await.status, 200);
+
+    // The page's background refresh (`X-Console-Poll: 1`) is not activity: an unattended
+    // console still logs out after 30 minutes.
+    let idle = NumericDate::now().seconds() - 25 * 60;
+    sql(
+        &tp,
+        &format!("UPDATE peer_console_sessions SET last_seen = {idle}"),
+    )
+    .await;
+    assert_eq!(records.poll("/emergency/pending").await.status, 200);
+    assert_eq!(
+        max_last_seen(&tp).await,
+        idle,
+        "a poll kept the session alive"
+    );
+    sql(
+        &tp,
+        &format!(
+            "UPDATE peer_console_sessions SET last_seen = {}",
+            NumericDate::now().seconds() - 31 * 60
+        ),
+    )
+    .await;
+    let r = records.poll("/emergency/pending").await;
+    assert_eq!((r.status, r.code()), (401, "session_expired".into()));
     tp.stop().await;
 }
 

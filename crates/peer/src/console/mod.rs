@@ -48,6 +48,8 @@ type AppState = Arc<Peer>;
 pub const COOKIE: &str = "spondon_console";
 /// The header carrying the session's CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The header marking the page's background refresh (not user activity).
+pub const POLL_HEADER: &str = "x-console-poll";
 
 /// The console's routes (mounted by [`crate::http::router`]).
 pub fn router(peer: Arc<Peer>) -> Router {
@@ -195,9 +197,12 @@ async fn guard(
 ) -> Response {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
+    // The page's background refresh (a GET marked `X-Console-Poll: 1`) is not activity: an
+    // unattended console still logs out after the idle limit.
+    let poll = method == Method::GET && req.headers().get(POLL_HEADER).is_some_and(|v| v == "1");
     let session = match cookie_value(req.headers()) {
         None => return ConsoleError(PeerError::Unauthorized).into_response(),
-        Some(id) => match peer.console_session(&id).await {
+        Some(id) => match peer.console_session_with(&id, !poll).await {
             Ok(Some(s)) => s,
             Ok(None) => return ConsoleError(PeerError::SessionExpired).into_response(),
             Err(e) => return ConsoleError(e).into_response(),

@@ -18,8 +18,10 @@ function el(tag, attrs = {}, ...children) {
 }
 const word = (key) => el("span", { "data-i18n": key, text: t(key) });
 
-async function api(path, body) {
+async function api(path, body, { poll = false } = {}) {
   const opts = { method: body === undefined ? "GET" : "POST", credentials: "same-origin", headers: {} };
+  // The background refresh is not activity: the session still ends after 30 minutes unused.
+  if (poll) opts.headers["X-Console-Poll"] = "1";
   if (body !== undefined) {
     opts.headers["Content-Type"] = "application/json";
     opts.headers["X-CSRF-Token"] = state.csrf;
@@ -95,7 +97,7 @@ async function enter(s) {
   if (first) tab(first.dataset.tab);
   if (has("records")) {
     await loadEmergency();
-    if (!state.emPoll) state.emPoll = setInterval(() => { if (state.csrf) loadEmergency(); }, 15000);
+    if (!state.emPoll) state.emPoll = setInterval(() => { if (state.csrf) loadEmergency(true); }, 15000);
   }
 }
 
@@ -571,17 +573,17 @@ function minutesLeft(until, now) {
 }
 const reasonWords = (r) => t("er_" + r) === "er_" + r ? r : t("er_" + r);
 
-async function loadEmergency() {
+async function loadEmergency(poll = false) {
   if (!has("records")) return;
-  const r = await api("/emergency/pending");
+  const r = await api("/emergency/pending", undefined, { poll });
   if (!r.ok) { if (r.status !== 401) $("em-error").textContent = r.data.detail || r.data.code; return; }
   state.emPending = r.data;
   state.emSkew = r.data.now - Date.now() / 1000;
   if (has("admin")) {
-    const a = await api("/emergency");
+    const a = await api("/emergency", undefined, { poll });
     if (a.ok) state.emAll = a.data;
     // Who confirmed: the staff token's label (the list names its id).
-    const tk = await api("/staff-tokens");
+    const tk = await api("/staff-tokens", undefined, { poll });
     if (tk.ok) state.emTokens = Object.fromEntries(tk.data.tokens.map((x) => [x.id, x.label]));
   }
   renderEmergency();
