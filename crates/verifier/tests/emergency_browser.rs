@@ -746,6 +746,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         .await;
     }
     d.axe(axe, "console-2-confirm-dialog", &mut problems).await;
+    let confirmed_at = std::time::Instant::now();
     d.click("#em-dialog-confirm").await;
     let done = d
         .wait_for(
@@ -792,6 +793,11 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         "return document.getElementById('em-summary').offsetParent !== null",
     )
     .await;
+    println!(
+        "confirmation in the console to the summary shown at the clinic page ({}): {} ms (the page asks every 3 s)",
+        if db.is_some() { "PostgreSQL" } else { "SQLite" },
+        confirmed_at.elapsed().as_millis()
+    );
     assert_eq!(d.js("return document.activeElement.id").await, "em-summary");
     assert_eq!(
         d.text("#em-banner-title").await,
