@@ -313,6 +313,7 @@ async fn the_node_signs_checks_and_verifies_emergency_requests() {
         (200, forged_checkpoint),
         (403, json!({"code": "emergency_opted_out"})),
         (403, json!({"code": "emergency_expired"})),
+        (401, json!({"code": "pop_stale"})),
     ];
     let sum = json!({"peer": FAKE, "access_id": ACCESS, "health_id": "1234-5678-9012-34"});
     let r = api(&n, "/api/emergency/summary", &sum).await;
@@ -328,6 +329,9 @@ async fn the_node_signs_checks_and_verifies_emergency_requests() {
     );
     let r = api(&n, "/api/emergency/summary", &sum).await;
     assert_eq!((r.status, r.code()), (403, "emergency_expired".to_owned()));
+    // The hospital refusing the signature (401) is not the node's session ending.
+    let r = api(&n, "/api/emergency/summary", &sum).await;
+    assert_eq!((r.status, r.code()), (502, "peer_refused".to_owned()));
     {
         let s = script.lock().unwrap();
         let (path, signer, body) = s.seen.last().unwrap();

@@ -165,7 +165,9 @@ fn refusal(hospital: &Hospital, status: u16, v: &Value) -> EmergencyFailure {
         .map(str::to_owned)
         .unwrap_or_else(|| format!("HTTP {status}"));
     EmergencyFailure {
-        status: if (400..500).contains(&status) {
+        // The hospital's 401 (a signature it refused, e.g. a clock too far off) is not this
+        // node's session ending: the page must not log out over it.
+        status: if (400..500).contains(&status) && status != 401 {
             status
         } else {
             502
