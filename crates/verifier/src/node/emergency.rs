@@ -265,6 +265,7 @@ pub async fn summary(
         return Err(bad("the summary is about another patient".into()));
     }
     let mut ids = Vec::new();
+    let mut blood_groups: Vec<String> = Vec::new();
     let mut cosignatures = usize::MAX;
     let mut quorum = 0;
     for (rec, bundle) in &verified {
@@ -277,6 +278,7 @@ pub async fn summary(
             return Err(bad(format!("record {} is about another patient", rec.id)));
         }
         ids.push(rec.id.clone());
+        blood_groups.extend(blood_groups_in(bundle));
         cosignatures = cosignatures.min(rec.cosignatures);
         quorum = rec.quorum;
     }
@@ -306,6 +308,12 @@ pub async fn summary(
             p["text"] = json!(known.name);
         }
     }
+    // The blood group too must be read from a verified card.
+    if let Some(b) = v["blood_group"].as_str()
+        && !blood_groups.iter().any(|x| x == b)
+    {
+        return Err(bad("the blood group comes from no verified record".into()));
+    }
     Ok(json!({
         "status": "open",
         "access_id": form.access_id,
@@ -326,4 +334,41 @@ pub async fn summary(
         "cosignatures": if ids.is_empty() { 0 } else { cosignatures },
         "quorum": quorum,
     }))
+}
+
+/// LOINC codes of a blood group result (as the hospital reads them: ABO and Rh group, ABO
+/// group, Rh type).
+const BLOOD_GROUP_LOINC: &[&str] = &["882-1", "883-9", "10331-7"];
+
+/// The blood group values of a verified card's Observations.
+fn blood_groups_in(bundle: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in bundle["entry"].as_array().into_iter().flatten() {
+        let r = &e["resource"];
+        if r["resourceType"] != "Observation" {
+            continue;
+        }
+        let is_blood_group = r["code"]["coding"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| {
+                c["code"]
+                    .as_str()
+                    .is_some_and(|k| BLOOD_GROUP_LOINC.contains(&k))
+            });
+        if !is_blood_group {
+            continue;
+        }
+        let concept = &r["valueCodeableConcept"];
+        let value = concept["text"]
+            .as_str()
+            .or_else(|| concept["coding"][0]["display"].as_str())
+            .or_else(|| concept["coding"][0]["code"].as_str())
+            .or_else(|| r["valueString"].as_str());
+        if let Some(v) = value {
+            out.push(v.to_owned());
+        }
+    }
+    out
 }
