@@ -453,12 +453,29 @@ impl Wallet {
     /// the wallet's new key, which retires whatever key was bound there. Starts the rotation
     /// (new key) if none is in progress, and marks that hospital done in it. Needs the
     /// passphrase like [`Wallet::lost_phone`]. Grants of the old key are revoked by the
-    /// re-binding itself.
+    /// re-binding itself. Refused (`invalid`) for a hospital this wallet is not enrolled at
+    /// while no rotation is in progress: that is a first enrollment ([`Wallet::enroll`]).
     pub async fn rebind_with_code(
         &mut self,
         passphrase: &[u8],
         code: &EnrollmentCode,
     ) -> Result<PeerState> {
+        let in_progress = self
+            .key_rotation_status()
+            .await?
+            .is_some_and(|s| s.completed_at.is_none());
+        let enrolled_there = self
+            .store
+            .get::<PeerState>(Table::Peers, &code.peer_url)
+            .await?
+            .is_some();
+        if !in_progress && !enrolled_there {
+            // A first enrollment there: no key to retire, nothing to rotate.
+            return Err(WalletError::Invalid(format!(
+                "this wallet is not enrolled at {}: use enroll for a first enrollment",
+                code.peer_url
+            )));
+        }
         let (_, mut st, _) = self.begin_rotation(passphrase).await?;
         let state = self.enroll(code).await?;
         self.finish_peer(&mut st, &state.url, "identity_check")
