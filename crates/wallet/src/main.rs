@@ -1871,7 +1871,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 plural(s.grants as u64, "grant", "grants"),
                 plural(s.receipts as u64, "receipt", "receipts")
             );
-            println!("If the old device is lost, revoke its grants now: spondon revoke --all");
+            println!(
+                "If the old device is lost or stolen, revoke its grants and replace its key now: spondon lost-phone"
+            );
             w.close().await;
         }
         Cmd::Status { out } => {
