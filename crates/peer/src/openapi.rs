@@ -43,6 +43,7 @@ fn success(path: &str) -> (u16, &'static str, Value) {
         "/patient/proofs" => (200, json, schema_ref("WitnessedProofs")),
         "/witness/forks" => (200, json, schema_ref("Forks")),
         "/patient/revocations" => (201, json, schema_ref("LogIndex")),
+        "/patient/rotate-key" => (201, json, schema_ref("KeyRotated")),
         "/patient/grant-passcodes" => (201, json, schema_ref("PasscodeRegistered")),
         "/Patient/{id}/$health-cards-issue" => (
             200,
@@ -189,6 +190,7 @@ fn body_schema(path: &str) -> Value {
             json!({"log_indices": {"type": "array", "items": u, "maxItems": 1000}, "min_cosignatures": {"type": "integer", "minimum": 1, "maximum": 255}, "known_size": u}),
         ),
         "/patient/revocations" => obj(&["revocation"], json!({"revocation": s})),
+        "/patient/rotate-key" => obj(&["statement"], json!({"statement": s})),
         "/patient/details" => obj(&[], json!({"phone": s, "district": s, "upazila": s})),
         "/patient/grant-passcodes" => {
             obj(&["grant", "verifier"], json!({"grant": s, "verifier": s}))
@@ -271,6 +273,7 @@ fn response_schemas() -> Value {
         "RecordRevoked": all(json!({"record_id": s, "reason": {"type": "string", "enum": ["wrong_patient", "entered_in_error", "duplicate", "other"]}, "revoked_at": i, "log_index": u, "crl_version": u})),
         "Nonce": all(json!({"nonce": s, "expires": i})),
         "Enrolled": all(json!({"health_id": s, "kid": s, "enrollment_credential": s, "log_index": u})),
+        "KeyRotated": all(json!({"health_id": s, "old_kid": s, "kid": s, "enrollment_credential": s, "log_index": u, "rotated_at": i, "already": b})),
         "PulledRecord": all(json!({"id": s, "kind": kind, "supersedes": ns, "issued_at": i, "jws": s, "log_index": u, "entry": s, "salt": s, "inclusion_proof": strings})),
         "Pull": all(json!({"records": arr("PulledRecord"), "cursor": u, "more": b, "checkpoint": s, "tree_size": u, "consistency_proof": strings})),
         "Receipt": all(json!({"seq": u, "event": {"type": "object"}, "log_index": u, "entry": s, "salt": s, "inclusion_proof": strings})),

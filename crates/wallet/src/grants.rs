@@ -695,7 +695,27 @@ impl Wallet {
                 .unwrap_or_default();
             let allowed = r.outcome == "allowed";
             let wrote = r.action.as_deref() == Some("write");
-            let text = if let Some(e) = &r.emergency {
+            let rotation = (r.action.as_deref() == Some("key_rotation"))
+                .then(|| {
+                    r.event_json
+                        .as_deref()
+                        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+                })
+                .flatten();
+            let text = if let Some(ev) = &rotation {
+                let s = |k: &str| ev.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_owned();
+                let how = if s("via") == "identity_check" {
+                    "after an identity check at the registration desk"
+                } else {
+                    "on a rotation statement signed by the old key"
+                };
+                format!(
+                    "KEY REPLACED at {hospital} on {}: the key {} was retired and {} bound {how}; every grant made with the old key stops working there. Not you? Contact {hospital} at once.",
+                    fmt_time(r.at),
+                    short(&s("old_kid")),
+                    short(&s("new_kid")),
+                )
+            } else if let Some(e) = &r.emergency {
                 let why = if e.details.is_empty() {
                     e.reason.clone()
                 } else {

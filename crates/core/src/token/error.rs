@@ -95,6 +95,8 @@ pub enum TokenError {
     PopStale { iat: i64, now: i64 },
     #[error("the grant is a bearer grant; it has no audience key to prove possession of")]
     PopNotBound,
+    #[error("the key rotation statement was made at {iat}, too long before now ({now})")]
+    RotationStale { iat: i64, now: i64 },
     #[error("signing failed: {0}")]
     Signing(String),
     #[error("the token fields are inconsistent: {0}")]
@@ -145,6 +147,7 @@ impl TokenError {
             TokenError::PopMismatch(_) => "pop_mismatch",
             TokenError::PopStale { .. } => "pop_stale",
             TokenError::PopNotBound => "pop_not_bound",
+            TokenError::RotationStale { .. } => "rotation_stale",
             TokenError::Signing(_) => "signing_failed",
             TokenError::Invalid(_) => "invalid",
         }

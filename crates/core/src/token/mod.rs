@@ -13,6 +13,7 @@ mod cose;
 mod credential;
 mod error;
 mod grant;
+mod key_rotation;
 mod pop;
 mod revocation;
 mod self_signed;
@@ -30,6 +31,9 @@ pub use error::TokenError;
 pub use grant::{
     Audience, Category, Grant, MAX_GRANT_IAT_SKEW, MAX_GRANT_LIFETIME, MAX_PEERS, MAX_RECORD_IDS,
     MAX_USES, MIN_PASSCODE_CHARS, Purpose,
+};
+pub use key_rotation::{
+    KEY_ROTATION_CONTEXT, KeyRotation, MAX_ROTATION_AGE, MAX_ROTATION_IAT_SKEW,
 };
 pub use pop::{MAX_POP_TEXT, POP_MAX_SKEW, PopProof, PopRequest};
 pub use revocation::{Revocation, RevocationTarget};
@@ -64,6 +68,9 @@ pub enum TokenKind {
     PopProof,
     /// Not a text token: a patient's signed HTTP request ([`SignedRequest`]).
     SignedRequest,
+    /// A key rotation statement ([`KeyRotation`], `docs/protocol.md` §17). Code 10: 8 is left
+    /// to the delegation token, and 9 is the "unknown kind" of the token test vectors.
+    KeyRotation,
 }
 
 impl TokenKind {
@@ -76,6 +83,7 @@ impl TokenKind {
             TokenKind::TrustList => 5,
             TokenKind::PopProof => 6,
             TokenKind::SignedRequest => 7,
+            TokenKind::KeyRotation => 10,
         }
     }
 
@@ -88,12 +96,13 @@ impl TokenKind {
             5 => TokenKind::TrustList,
             6 => TokenKind::PopProof,
             7 => TokenKind::SignedRequest,
+            10 => TokenKind::KeyRotation,
             _ => return None,
         })
     }
 
     /// The snake_case name (`grant`, `revocation`, `enrollment`, `doctor_credential`,
-    /// `trust_list`, `pop_proof`, `signed_request`).
+    /// `trust_list`, `pop_proof`, `signed_request`, `key_rotation`).
     pub fn name(self) -> &'static str {
         match self {
             TokenKind::Grant => "grant",
@@ -103,6 +112,7 @@ impl TokenKind {
             TokenKind::TrustList => "trust_list",
             TokenKind::PopProof => "pop_proof",
             TokenKind::SignedRequest => "signed_request",
+            TokenKind::KeyRotation => "key_rotation",
         }
     }
 }
@@ -116,6 +126,7 @@ pub enum TokenClaims {
     Enrollment(EnrollmentCredential),
     DoctorCredential(DoctorCredential),
     TrustList(TrustList),
+    KeyRotation(KeyRotation),
 }
 
 impl TokenClaims {
@@ -126,6 +137,7 @@ impl TokenClaims {
             TokenClaims::Enrollment(_) => TokenKind::Enrollment,
             TokenClaims::DoctorCredential(_) => TokenKind::DoctorCredential,
             TokenClaims::TrustList(_) => TokenKind::TrustList,
+            TokenClaims::KeyRotation(_) => TokenKind::KeyRotation,
         }
     }
 }
@@ -135,7 +147,8 @@ impl TokenClaims {
 pub struct ParsedToken {
     pub kind: TokenKind,
     /// Who signed it, as they claim: the hospital id of a credential, the authority of a trust
-    /// list; `None` for grants and revocations (signed by the embedded patient key).
+    /// list; `None` for grants, revocations and key rotations (signed by the embedded patient
+    /// key).
     pub issuer: Option<String>,
     /// The RFC 7638 thumbprint of the signing key: the header kid, or for grants and
     /// revocations the embedded patient key's thumbprint.
@@ -233,6 +246,7 @@ pub fn decode_any(text: &str) -> Result<ParsedToken, TokenError> {
             TokenClaims::DoctorCredential(DoctorCredential::from_envelope(env)?)
         }
         TokenKind::TrustList => TokenClaims::TrustList(TrustList::from_envelope(env)?),
+        TokenKind::KeyRotation => TokenClaims::KeyRotation(KeyRotation::from_envelope(env)?),
         TokenKind::PopProof | TokenKind::SignedRequest => {
             return Err(TokenError::KindMismatch {
                 expected: "a text token",
@@ -248,6 +262,10 @@ pub fn decode_any(text: &str) -> Result<ParsedToken, TokenError> {
         TokenClaims::Revocation(r) => {
             check_embedded_kid(&sign1, &r.patient_key)?;
             r.patient_key.kid().to_owned()
+        }
+        TokenClaims::KeyRotation(r) => {
+            check_embedded_kid(&sign1, &r.old_key)?;
+            r.old_key.kid().to_owned()
         }
         _ => match &sign1.kid {
             Some(kid) if kid.len() == 32 => crate::b64::encode(kid),
@@ -290,6 +308,10 @@ impl ParsedToken {
         match &self.claims {
             TokenClaims::Grant(g) => self.sign1.verify_with(&g.patient_key)?,
             TokenClaims::Revocation(r) => self.sign1.verify_with(&r.patient_key)?,
+            TokenClaims::KeyRotation(r) => {
+                self.sign1.verify_with(&r.old_key)?;
+                r.verify_new_key()?;
+            }
             TokenClaims::Enrollment(EnrollmentCredential { hospital_id, .. })
             | TokenClaims::DoctorCredential(DoctorCredential { hospital_id, .. }) => {
                 let list = anchors
@@ -328,6 +350,15 @@ impl ParsedToken {
                     now: now.0,
                 })
             }
+            TokenClaims::KeyRotation(r)
+                if r.issued_at.0 > now.0.saturating_add(key_rotation::MAX_ROTATION_IAT_SKEW) =>
+            {
+                Err(TokenError::IssuedInFuture {
+                    iat: r.issued_at.0,
+                    now: now.0,
+                })
+            }
+            TokenClaims::KeyRotation(_) => Ok(()),
             TokenClaims::Revocation(r) => {
                 if now < r.issued_at {
                     return Err(TokenError::NotYetValid {

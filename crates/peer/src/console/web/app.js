@@ -230,6 +230,8 @@ function renderPatient(d) {
 
 $("p-code").addEventListener("click", async () => {
   const hid = $("p-name").dataset.healthId;
+  // A re-binding after an identity check (docs/peer.md, "Lost phone"): staff confirm they checked.
+  if (!window.confirm(t("new_code_confirm"))) return;
   const r = await api(`/patients/${encodeURIComponent(hid)}/enrollment-code`, {});
   if (r.ok) $("p-enroll").replaceChildren(enrollmentSlip(r.data, state.patient.patient.name));
 });
