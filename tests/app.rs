@@ -48,6 +48,27 @@ async fn nav(app: &App, id: &str) -> Result<()> {
     app.wait("#page-title").await
 }
 
+/// Syncs from the records screen and checks that both hospitals answered.
+async fn sync_at_both(app: &App) -> Result<()> {
+    if app.count("#sync-dismiss").await? > 0 {
+        app.click("#sync-dismiss").await?;
+    }
+    app.click("#sync-button").await?;
+    app.wait("#sync-dismiss").await?;
+    let ok = app.count("#sync-status .peer-line.ok").await?;
+    let status = app.text("#sync-status").await?;
+    ensure!(
+        ok == 2 && app.count("#sync-status .peer-line.failed").await? == 0,
+        "the sync did not reach both hospitals: {status}"
+    );
+    ensure!(
+        app.text("#sync-error").await?.trim().is_empty(),
+        "the sync failed: {}",
+        app.text("#sync-error").await?
+    );
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_patients_whole_story_in_the_app() {
     let Some(setup) = Setup::from_env().expect("e2e setup") else {
@@ -249,7 +270,10 @@ async fn story(setup: &Setup) -> Result<()> {
                     "details": "brought in unconscious after a road accident", "hours": 2}),
         )
         .await?;
-    ensure!(status == 201, "emergency request answered {status}: {asked}");
+    ensure!(
+        status == 201,
+        "emergency request answered {status}: {asked}"
+    );
     let access = asked["access_id"]
         .as_str()
         .context("no access id")?
@@ -334,6 +358,30 @@ async fn story(setup: &Setup) -> Result<()> {
     app.wait("#import-result").await?;
     app.capture("import").await?;
 
+    // 10b. "I lost my phone": revoke everything and replace the wallet's key at both hospitals
+    // (the key in the OS keychain too); the wallet syncs with its new key.
+    nav(&app, "settings").await?;
+    app.click("#lost-open").await?;
+    app.wait("#lost-warning").await?;
+    app.click("#lost-understood").await?;
+    app.fill("#lost-passphrase", PASSPHRASE).await?;
+    app.capture("lost-phone").await?;
+    app.click("#lost-run").await?;
+    app.wait_text("#lost-result", "Done at every hospital")
+        .await?;
+    let answers = app.text("#lost-answers").await?;
+    ensure!(
+        answers.contains("Dhaka Medical College Hospital")
+            && answers.contains("Labaid Diagnostics")
+            && answers.matches("new key in force").count() == 2,
+        "the key was not replaced at both hospitals: {answers}"
+    );
+    app.wait_text("#lost-status", "Your key was replaced")
+        .await?;
+    app.capture("lost-phone-done").await?;
+    nav(&app, "records").await?;
+    sync_at_both(&app).await?;
+
     // 11. Settings, then every screen again in Bangla.
     nav(&app, "settings").await?;
     app.capture("settings").await?;
@@ -370,6 +418,8 @@ async fn story(setup: &Setup) -> Result<()> {
     app.fill("#unlock-passphrase", PASSPHRASE).await?;
     app.click("#unlock-button").await?;
     app.wait("#records-list").await?;
+    // Unlocked from the OS keychain, the wallet signs with its new key: a sync still works.
+    sync_at_both(&app).await?;
 
     eprintln!("app: {} screenshots", app.shots.len());
     let a11y = std::mem::take(&mut app.a11y);

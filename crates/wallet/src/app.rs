@@ -8,14 +8,17 @@ use spondon_app_api as api;
 use spondon_core::token::{Category, Purpose, TrustList};
 
 use crate::browse::{Item, ProofView, RecordView};
+use crate::emergency::EmergencyMode;
 use crate::error::{Violation, WalletError};
 use crate::grants::{Doctor, GrantStatus, RevocationResult, StoredGrant};
 use crate::import::ImportOutcome;
+use crate::lost_phone::{HospitalOutcome, HospitalResult};
 use crate::passphrase_strength::{Hint, Strength};
 use crate::progress::{Progress, Step};
 use crate::store::Table;
-use crate::emergency::EmergencyMode;
-use crate::sync::{Alert, EmergencyInfo, PeerState, StoredReceipt, StoredRecord, SyncEvent, SyncReport, Trust};
+use crate::sync::{
+    Alert, EmergencyInfo, PeerState, StoredReceipt, StoredRecord, SyncEvent, SyncReport, Trust,
+};
 use crate::wallet::{Authorization, Wallet};
 use crate::{Result, grants};
 
@@ -775,5 +778,52 @@ pub fn emergency_receipt(e: &EmergencyInfo, disputed_at: Option<i64>) -> api::Em
         details: e.details.clone(),
         expires_at: e.expires_at,
         disputed_at,
+    }
+}
+
+// ---------------------------------------------------------------- lost phone
+
+/// How one hospital ended a lost-phone run, for the app.
+pub fn lost_phone_hospital(r: &HospitalResult) -> api::LostPhoneHospital {
+    let (status, error) = match &r.outcome {
+        HospitalOutcome::Rotated => (api::LostPhoneStatus::Rotated, None),
+        HospitalOutcome::AlreadyDone => (api::LostPhoneStatus::AlreadyDone, None),
+        HospitalOutcome::IdentityCheckNeeded { code, message } => (
+            api::LostPhoneStatus::IdentityCheckNeeded,
+            Some(api::ApiError {
+                code: code.clone(),
+                message: message.clone(),
+            }),
+        ),
+        HospitalOutcome::Failed { code, message } => (
+            api::LostPhoneStatus::Failed,
+            Some(api::ApiError {
+                code: code.clone(),
+                message: message.clone(),
+            }),
+        ),
+    };
+    api::LostPhoneHospital {
+        peer: r.peer.clone(),
+        hospital_name: r.hospital_name.clone(),
+        status,
+        error,
+    }
+}
+
+impl Wallet {
+    /// The key change in progress or finished, for the app (hospitals by name).
+    pub async fn app_key_rotation(&self) -> Result<Option<api::KeyRotationInfo>> {
+        let Some(s) = self.key_rotation_status().await? else {
+            return Ok(None);
+        };
+        let names = self.hospital_names().await?;
+        let name = |u: &String| names.get(u).cloned().unwrap_or_else(|| u.clone());
+        Ok(Some(api::KeyRotationInfo {
+            started_at: s.started_at,
+            completed_at: s.completed_at,
+            done: s.done.keys().map(name).collect(),
+            pending: s.pending.iter().map(name).collect(),
+        }))
     }
 }

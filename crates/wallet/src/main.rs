@@ -1567,7 +1567,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         .collect();
                     let disputes = w.emergency_disputes().await?;
                     if out.json {
-                        print_json(&serde_json::json!({"policy": policy, "accesses": rs, "disputes": disputes}))?;
+                        print_json(
+                            &serde_json::json!({"policy": policy, "accesses": rs, "disputes": disputes}),
+                        )?;
                     } else {
                         use spondon_wallet::emergency::EmergencyMode as M;
                         match &policy {
@@ -1613,10 +1615,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         for r in &rs {
                             let id = r.emergency.as_ref().map(|e| short(&e.id)).unwrap_or("");
                             println!("!! [{id}] {}", r.text);
-                            if let Some(at) = r
-                                .emergency
-                                .as_ref()
-                                .and_then(|e| disputes.get(&e.id))
+                            if let Some(at) = r.emergency.as_ref().and_then(|e| disputes.get(&e.id))
                             {
                                 println!(
                                     "   You disputed it on {}.",

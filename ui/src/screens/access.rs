@@ -5,9 +5,9 @@ use spondon_app_api::{Accessor, Receipt, cmd};
 
 use crate::app::use_app;
 use crate::components::PageHead;
-use crate::screens::emergency::EmergencyReceiptItem;
 use crate::fmt;
 use crate::i18n::{K, Lang, fill, use_i18n};
+use crate::screens::emergency::EmergencyReceiptItem;
 use crate::{ipc, util};
 
 /// Who, in words.

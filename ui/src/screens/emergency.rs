@@ -4,9 +4,9 @@
 
 use leptos::prelude::*;
 use spondon_app_api::{
-    ApiError, DisputeEmergencyRequest, DisputeEmergencyResult, EmergencyMode,
-    EmergencyPolicyInfo, EmergencyReason, EmergencyReceipt, Hospital, Passphrase, Receipt,
-    SetEmergencyPolicyRequest, SetEmergencyPolicyResult, cmd,
+    ApiError, DisputeEmergencyRequest, DisputeEmergencyResult, EmergencyMode, EmergencyPolicyInfo,
+    EmergencyReason, EmergencyReceipt, Hospital, Passphrase, Receipt, SetEmergencyPolicyRequest,
+    SetEmergencyPolicyResult, cmd,
 };
 
 use crate::components::{ErrorBox, PassphraseField};
@@ -430,7 +430,10 @@ mod tests {
              Medical College Hospital at 14:05 on 5 December 2026"
         );
         let bn = headline(Lang::Bn, &r, &e, 0);
-        assert!(bn.contains("Dr. Rezaul Karim") && bn.contains("১৪:০৫"), "{bn}");
+        assert!(
+            bn.contains("Dr. Rezaul Karim") && bn.contains("১৪:০৫"),
+            "{bn}"
+        );
     }
 
     #[test]

@@ -124,7 +124,10 @@ fn Delegate() -> impl IntoView {
             .ok()
             .filter(|d| (1..=400).contains(d))
         else {
-            error.set(Some(ApiError::new("invalid", K::FamilyDaysInvalid.text(lang))));
+            error.set(Some(ApiError::new(
+                "invalid",
+                K::FamilyDaysInvalid.text(lang),
+            )));
             return;
         };
         let req = CreateDelegationRequest {
@@ -667,7 +670,10 @@ mod tests {
             &[DelegateScope::View, DelegateScope::Share],
             &[Category::LabResult],
         );
-        assert_eq!(en, "see your records, share them with a doctor · Test report");
+        assert_eq!(
+            en,
+            "see your records, share them with a doctor · Test report"
+        );
         let all = what_they_may_do(Lang::En, &[DelegateScope::View], &[]);
         assert_eq!(all, "see your records · all records");
         let bn = what_they_may_do(Lang::Bn, &[DelegateScope::View], &[]);
