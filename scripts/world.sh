@@ -175,6 +175,8 @@ world_env() {
       echo "WORLD_${H}_URL=${URL[$h]}"
       echo "WORLD_${H}_ADDR=${ADDR[$h]}"
       echo "WORLD_${H}_ENROLL=${ENROLL[$h]}"
+      echo "WORLD_${H}_HID=${HID[$h]}"
+      echo "WORLD_${H}_STAFF=${TOKEN[$h]}"
     done
     echo "WORLD_TRUST_LIST=$OUT/trust-list.txt"
     echo "WORLD_ROOT_KEY=$ROOT"

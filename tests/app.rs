@@ -48,6 +48,27 @@ async fn nav(app: &App, id: &str) -> Result<()> {
     app.wait("#page-title").await
 }
 
+/// Syncs from the records screen and checks that both hospitals answered.
+async fn sync_at_both(app: &App) -> Result<()> {
+    if app.count("#sync-dismiss").await? > 0 {
+        app.click("#sync-dismiss").await?;
+    }
+    app.click("#sync-button").await?;
+    app.wait("#sync-dismiss").await?;
+    let ok = app.count("#sync-status .peer-line.ok").await?;
+    let status = app.text("#sync-status").await?;
+    ensure!(
+        ok == 2 && app.count("#sync-status .peer-line.failed").await? == 0,
+        "the sync did not reach both hospitals: {status}"
+    );
+    ensure!(
+        app.text("#sync-error").await?.trim().is_empty(),
+        "the sync failed: {}",
+        app.text("#sync-error").await?
+    );
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_patients_whole_story_in_the_app() {
     let Some(setup) = Setup::from_env().expect("e2e setup") else {
@@ -212,6 +233,88 @@ async fn story(setup: &Setup) -> Result<()> {
         "the node was not refused after revocation ({status}): {refused}"
     );
 
+    // 8b. Emergency access: only DMCH may open the emergency summary without a QR; both
+    // hospitals confirm the setting.
+    nav(&app, "settings").await?;
+    app.wait("#emergency-card").await?;
+    app.click("#emergency-mode-only").await?;
+    app.wait("#emergency-hospitals").await?;
+    app.click(&format!(
+        "#emergency-hospitals input[data-peer='{}']",
+        w.get("WORLD_DMCH_URL")?
+    ))
+    .await?;
+    app.fill("#emergency-passphrase", PASSPHRASE).await?;
+    app.capture("emergency-setting").await?;
+    app.click("#emergency-save").await?;
+    app.wait_text(
+        "#emergency-answers",
+        "In force at Dhaka Medical College Hospital",
+    )
+    .await?;
+    app.wait_text("#emergency-answers", "In force at Labaid Diagnostics")
+        .await?;
+    app.wait_text("#emergency-current", "Only the hospitals I choose")
+        .await?;
+    app.capture("emergency-setting-saved").await?;
+
+    // 8c. Emergency access without a QR: the clinic's doctor asks DMCH, a second staff member
+    // confirms there, the doctor reads the summary. The app shows the access first, apart, and
+    // the patient disputes it.
+    let dmch = w.get("WORLD_DMCH_URL")?;
+    let hid = w.get("WORLD_DMCH_HID")?;
+    let (status, asked) = w
+        .clinic(
+            "/api/emergency/request",
+            &json!({"peer": dmch, "health_id": hid, "reason": "unconscious",
+                    "details": "brought in unconscious after a road accident", "hours": 2}),
+        )
+        .await?;
+    ensure!(
+        status == 201,
+        "emergency request answered {status}: {asked}"
+    );
+    let access = asked["access_id"]
+        .as_str()
+        .context("no access id")?
+        .to_owned();
+    let (status, confirmed) = w
+        .peer_staff("DMCH", &format!("/staff/emergency/{access}/confirm"))
+        .await?;
+    ensure!(
+        status == 201,
+        "the confirmation answered {status}: {confirmed}"
+    );
+    let (status, summary) = w
+        .clinic(
+            "/api/emergency/summary",
+            &json!({"peer": dmch, "access_id": access, "health_id": hid}),
+        )
+        .await?;
+    ensure!(
+        status == 200 && summary["status"] == "open",
+        "the summary answered {status}: {summary}"
+    );
+    nav(&app, "records").await?;
+    app.click("#sync-button").await?;
+    app.wait("#sync-status").await?;
+    nav(&app, "access").await?;
+    app.wait_text("#emergency-receipts", "Rezaul Karim").await?;
+    let shown = app.text("#emergency-receipts").await?;
+    ensure!(
+        shown.contains("Dhaka Medical College Hospital")
+            && shown.contains("brought in unconscious after a road accident"),
+        "the emergency receipt does not say where and why: {shown}"
+    );
+    app.capture("access-emergency").await?;
+    app.click("#dispute-open-0").await?;
+    app.fill("#dispute-text-0", "I was at home in Mymensingh that day")
+        .await?;
+    app.fill("#dispute-passphrase-0", PASSPHRASE).await?;
+    app.capture("access-dispute").await?;
+    app.click("#dispute-send-0").await?;
+    app.wait_text("#dispute-done-0", "Disputed on").await?;
+
     // 9. Export for a visa medical; the file verifies offline.
     nav(&app, "export").await?;
     app.click("#export-select-all").await?;
@@ -255,6 +358,30 @@ async fn story(setup: &Setup) -> Result<()> {
     app.wait("#import-result").await?;
     app.capture("import").await?;
 
+    // 10b. "I lost my phone": revoke everything and replace the wallet's key at both hospitals
+    // (the key in the OS keychain too); the wallet syncs with its new key.
+    nav(&app, "settings").await?;
+    app.click("#lost-open").await?;
+    app.wait("#lost-warning").await?;
+    app.click("#lost-understood").await?;
+    app.fill("#lost-passphrase", PASSPHRASE).await?;
+    app.capture("lost-phone").await?;
+    app.click("#lost-run").await?;
+    app.wait_text("#lost-result", "Done at every hospital")
+        .await?;
+    let answers = app.text("#lost-answers").await?;
+    ensure!(
+        answers.contains("Dhaka Medical College Hospital")
+            && answers.contains("Labaid Diagnostics")
+            && answers.matches("new key in force").count() == 2,
+        "the key was not replaced at both hospitals: {answers}"
+    );
+    app.wait_text("#lost-status", "Your key was replaced")
+        .await?;
+    app.capture("lost-phone-done").await?;
+    nav(&app, "records").await?;
+    sync_at_both(&app).await?;
+
     // 11. Settings, then every screen again in Bangla.
     nav(&app, "settings").await?;
     app.capture("settings").await?;
@@ -291,6 +418,8 @@ async fn story(setup: &Setup) -> Result<()> {
     app.fill("#unlock-passphrase", PASSPHRASE).await?;
     app.click("#unlock-button").await?;
     app.wait("#records-list").await?;
+    // Unlocked from the OS keychain, the wallet signs with its new key: a sync still works.
+    sync_at_both(&app).await?;
 
     eprintln!("app: {} screenshots", app.shots.len());
     let a11y = std::mem::take(&mut app.a11y);

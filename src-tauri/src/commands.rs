@@ -8,6 +8,7 @@ use spondon_wallet::app as conv;
 use spondon_wallet::browse::Filter;
 use spondon_wallet::export::ExportRequest;
 use spondon_wallet::grants::{Duration, GrantAudience, GrantRequest, QrFormat, Scope, render_qr};
+use spondon_wallet::lost_phone::LostPhoneEvent;
 use spondon_wallet::{EnrollmentCode, Wallet};
 use tauri::{AppHandle, Emitter as _, Runtime, State};
 
@@ -38,6 +39,12 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         revoke_grant,
         revoke_all,
         list_receipts,
+        get_emergency_policy,
+        set_emergency_policy,
+        dispute_emergency,
+        lost_phone,
+        key_rotation_status,
+        rebind,
         export,
         import_card,
         get_settings,
@@ -413,6 +420,100 @@ async fn revoke_all<R: Runtime>(
 #[tauri::command]
 async fn list_receipts(state: State<'_, AppState>) -> Res<Vec<api::Receipt>> {
     Ok(state.session.wallet().await?.app_receipts().await?)
+}
+
+/// [`api::cmd::GET_EMERGENCY_POLICY`]
+#[tauri::command]
+async fn get_emergency_policy(state: State<'_, AppState>) -> Res<api::EmergencyPolicyInfo> {
+    Ok(state.session.wallet().await?.app_emergency_policy().await?)
+}
+
+/// [`api::cmd::SET_EMERGENCY_POLICY`]
+#[tauri::command]
+async fn set_emergency_policy(
+    state: State<'_, AppState>,
+    req: api::SetEmergencyPolicyRequest,
+) -> Res<api::SetEmergencyPolicyResult> {
+    let w = state.session.wallet().await?;
+    let auth = authorize(&w, &req.passphrase).await?;
+    Ok(w.app_set_emergency_policy(&auth, req.mode, &req.hospitals)
+        .await?)
+}
+
+/// [`api::cmd::DISPUTE_EMERGENCY`]
+#[tauri::command]
+async fn dispute_emergency(
+    state: State<'_, AppState>,
+    req: api::DisputeEmergencyRequest,
+) -> Res<api::DisputeEmergencyResult> {
+    let w = state.session.wallet().await?;
+    let auth = authorize(&w, &req.passphrase).await?;
+    Ok(w.app_dispute_emergency(&auth, &req.access_id, &req.text)
+        .await?)
+}
+
+/// [`api::cmd::LOST_PHONE`]
+#[tauri::command]
+async fn lost_phone<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    req: api::LostPhoneRequest,
+) -> Res<api::LostPhoneResult> {
+    let mut w = state.session.wallet_mut().await?;
+    let so_far = Mutex::new(Vec::new());
+    let on = |e: LostPhoneEvent| {
+        if let LostPhoneEvent::Hospital {
+            result,
+            done,
+            total,
+        } = e
+            && let Ok(mut v) = so_far.lock()
+        {
+            v.push(conv::lost_phone_hospital(&result));
+            let hospitals = v.clone();
+            emit(
+                &app,
+                event::LOST_PHONE,
+                event::LostPhoneProgress {
+                    done,
+                    total,
+                    hospitals,
+                },
+            );
+        }
+    };
+    let r = w.lost_phone(req.passphrase.0.as_bytes(), &on).await?;
+    Ok(api::LostPhoneResult {
+        hospitals: r.hospitals.iter().map(conv::lost_phone_hospital).collect(),
+        grants_revoked: r.grants_revoked,
+        complete: r.complete,
+    })
+}
+
+/// [`api::cmd::KEY_ROTATION_STATUS`]
+#[tauri::command]
+async fn key_rotation_status(state: State<'_, AppState>) -> Res<Option<api::KeyRotationInfo>> {
+    Ok(state.session.wallet().await?.app_key_rotation().await?)
+}
+
+/// [`api::cmd::REBIND`]
+#[tauri::command]
+async fn rebind(state: State<'_, AppState>, req: api::RebindRequest) -> Res<api::Hospital> {
+    let code = match &req.input {
+        api::TextOrImage::Text { text } => EnrollmentCode::parse(text)?,
+        api::TextOrImage::Image { image_base64 } => {
+            EnrollmentCode::from_image_async(decode_b64(image_base64, "image")?).await?
+        }
+    };
+    let mut w = state.session.wallet_mut().await?;
+    let st = w
+        .rebind_with_code(req.passphrase.0.as_bytes(), &code)
+        .await?;
+    let hospitals = w.app_hospitals().await?;
+    hospitals
+        .into_iter()
+        .find(|h| h.peer_url == st.url)
+        .ok_or_else(|| ApiError::new(codes::INTERNAL, "the hospital is not in the wallet"))
 }
 
 /// [`api::cmd::EXPORT`]

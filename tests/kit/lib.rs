@@ -114,6 +114,20 @@ impl World {
         let body = res.json().await.unwrap_or(Value::Null);
         Ok((status, body))
     }
+
+    /// A POST with a hospital's staff token (`hospital`: `DMCH` or `LABAID`): `(status, body)`.
+    pub async fn peer_staff(&self, hospital: &str, path: &str) -> Result<(u16, Value)> {
+        let url = format!("{}{path}", self.get(&format!("WORLD_{hospital}_ADDR"))?);
+        let res = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(self.get(&format!("WORLD_{hospital}_STAFF"))?)
+            .send()
+            .await
+            .with_context(|| format!("POST {url}"))?;
+        let status = res.status().as_u16();
+        let body = res.json().await.unwrap_or(Value::Null);
+        Ok((status, body))
+    }
 }
 
 /// An accessibility finding from axe-core.

@@ -24,6 +24,8 @@ pub enum Screen {
     Share(Vec<String>),
     /// Active grants.
     Grants,
+    /// Family: delegates, and the patients this wallet helps.
+    Family,
     /// Access receipts.
     Access,
     /// Export.
@@ -399,6 +401,13 @@ fn nav_items() -> Vec<NavItem> {
             screen: Screen::Grants,
         },
         NavItem {
+            id: "nav-family",
+            label: K::NavFamily,
+            icon: "icon-family",
+            primary: false,
+            screen: Screen::Family,
+        },
+        NavItem {
             id: "nav-export",
             label: K::NavExport,
             icon: "icon-export",
@@ -430,6 +439,7 @@ fn same_section(a: &Screen, b: &Screen) -> bool {
             | (Screen::Hospitals, Screen::Hospitals)
             | (Screen::Share(_), Screen::Share(_))
             | (Screen::Grants, Screen::Grants)
+            | (Screen::Family, Screen::Family)
             | (Screen::Access, Screen::Access)
             | (Screen::Export, Screen::Export)
             | (Screen::Import, Screen::Import)
@@ -495,7 +505,11 @@ fn Shell() -> impl IntoView {
                             class:active=move || {
                                 matches!(
                                     app.screen.get(),
-                                    Screen::Grants | Screen::Export | Screen::Import | Screen::Settings
+                                    Screen::Grants
+                                        | Screen::Family
+                                        | Screen::Export
+                                        | Screen::Import
+                                        | Screen::Settings
                                 )
                             }
                             aria-expanded=move || if app.more_open.get() { "true" } else { "false" }
@@ -515,6 +529,7 @@ fn Shell() -> impl IntoView {
                     Screen::Hospitals => view! { <screens::hospitals::Hospitals /> }.into_any(),
                     Screen::Share(pre) => view! { <screens::share::Share preselected=pre /> }.into_any(),
                     Screen::Grants => view! { <screens::grants::Grants /> }.into_any(),
+                    Screen::Family => view! { <screens::family::Family /> }.into_any(),
                     Screen::Access => view! { <screens::access::Access /> }.into_any(),
                     Screen::Export => view! { <screens::export::Export /> }.into_any(),
                     Screen::Import => view! { <screens::import::Import /> }.into_any(),

@@ -189,7 +189,8 @@ pub fn FilePicker(
 #[component]
 pub fn PassphraseField(
     /// The input's id.
-    id: &'static str,
+    #[prop(into)]
+    id: String,
     /// Label.
     label: K,
     /// The value.
@@ -205,9 +206,10 @@ pub fn PassphraseField(
     let show = RwSignal::new(false);
     let show_id = format!("{id}-show");
     let show_for = show_id.clone();
+    let label_for = id.clone();
     view! {
         <div class="field">
-            <label for=id class="label">{move || i.t(label)}</label>
+            <label for=label_for class="label">{move || i.t(label)}</label>
             <input
                 id=id
                 class="input"

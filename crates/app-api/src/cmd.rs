@@ -49,6 +49,37 @@ pub const REVOKE_ALL: &str = "revoke_all";
 /// `()` → `Vec<`[`crate::Receipt`]`>` (newest first).
 pub const LIST_RECEIPTS: &str = "list_receipts";
 
+/// `()` → [`crate::EmergencyPolicyInfo`].
+pub const GET_EMERGENCY_POLICY: &str = "get_emergency_policy";
+/// `req: SetEmergencyPolicyRequest` → [`crate::SetEmergencyPolicyResult`].
+pub const SET_EMERGENCY_POLICY: &str = "set_emergency_policy";
+/// `req: DisputeEmergencyRequest` → [`crate::DisputeEmergencyResult`].
+pub const DISPUTE_EMERGENCY: &str = "dispute_emergency";
+
+/// `req: LostPhoneRequest` → [`crate::LostPhoneResult`]. Emits [`crate::event::LOST_PHONE`].
+pub const LOST_PHONE: &str = "lost_phone";
+/// `()` → `Option<`[`crate::KeyRotationInfo`]`>`.
+pub const KEY_ROTATION_STATUS: &str = "key_rotation_status";
+/// `req: RebindRequest` → [`crate::Hospital`].
+pub const REBIND: &str = "rebind";
+
+/// `()` → [`crate::DelegateKey`].
+pub const DELEGATE_KEY: &str = "delegate_key";
+/// `req: CreateDelegationRequest` → [`crate::DelegationInfo`].
+pub const CREATE_DELEGATION: &str = "create_delegation";
+/// `()` → `Vec<`[`crate::DelegationInfo`]`>` (newest first).
+pub const LIST_DELEGATIONS: &str = "list_delegations";
+/// `req: RevokeDelegationRequest` → [`crate::RevokeResult`].
+pub const REVOKE_DELEGATION: &str = "revoke_delegation";
+/// `req: AddDelegationRequest` → [`crate::DelegatedPatientInfo`].
+pub const ADD_DELEGATION: &str = "add_delegation";
+/// `()` → `Vec<`[`crate::DelegatedPatientInfo`]`>`.
+pub const LIST_DELEGATED_PATIENTS: &str = "list_delegated_patients";
+/// `req: DelegatedRequest` → [`crate::DelegateSyncResult`].
+pub const SYNC_DELEGATED: &str = "sync_delegated";
+/// `req: ShareAsDelegateRequest` → [`crate::GrantCreated`].
+pub const SHARE_AS_DELEGATE: &str = "share_as_delegate";
+
 /// `req: ExportRequest` → [`crate::ExportResult`]. Emits [`crate::event::EXPORT`].
 pub const EXPORT: &str = "export";
 /// `req: ImportRequest` → [`crate::ImportResult`]. Emits [`crate::event::IMPORT`].
@@ -88,6 +119,20 @@ pub const ALL: &[&str] = &[
     REVOKE_GRANT,
     REVOKE_ALL,
     LIST_RECEIPTS,
+    GET_EMERGENCY_POLICY,
+    SET_EMERGENCY_POLICY,
+    DISPUTE_EMERGENCY,
+    LOST_PHONE,
+    KEY_ROTATION_STATUS,
+    REBIND,
+    DELEGATE_KEY,
+    CREATE_DELEGATION,
+    LIST_DELEGATIONS,
+    REVOKE_DELEGATION,
+    ADD_DELEGATION,
+    LIST_DELEGATED_PATIENTS,
+    SYNC_DELEGATED,
+    SHARE_AS_DELEGATE,
     EXPORT,
     IMPORT_CARD,
     GET_SETTINGS,

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::types::{PeerAnswer, Violation};
+use crate::types::{LostPhoneHospital, PeerAnswer, Violation};
 
 /// Sync progress: payload [`SyncProgress`].
 pub const SYNC: &str = "sync-progress";
@@ -17,12 +17,16 @@ pub const RESTORE: &str = "restore-progress";
 pub const IMPORT: &str = "import-progress";
 /// Revoke-all progress: payload [`RevokeAllProgress`].
 pub const REVOKE_ALL: &str = "revoke-all-progress";
+/// Lost-phone progress: payload [`LostPhoneProgress`].
+pub const LOST_PHONE: &str = "lost-phone-progress";
 /// The wallet was locked (inactivity timer or on request): payload [`Locked`]. Show the unlock
 /// screen and drop every record the UI holds.
 pub const LOCKED: &str = "locked";
 
 /// Every event name, for the shell's capability file.
-pub const ALL: &[&str] = &[SYNC, EXPORT, RESTORE, IMPORT, REVOKE_ALL, LOCKED, DEEP_LINK];
+pub const ALL: &[&str] = &[
+    SYNC, EXPORT, RESTORE, IMPORT, REVOKE_ALL, LOST_PHONE, LOCKED, DEEP_LINK,
+];
 
 /// Where one peer's sync stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,4 +151,15 @@ pub struct DeepLink {
 pub struct Locked {
     /// Why.
     pub reason: LockReason,
+}
+
+/// Where the lost-phone procedure stands: the hospitals answered so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostPhoneProgress {
+    /// Hospitals answered.
+    pub done: u64,
+    /// Hospitals in all.
+    pub total: u64,
+    /// Their answers so far.
+    pub hospitals: Vec<LostPhoneHospital>,
 }

@@ -827,6 +827,118 @@ pub struct Receipt {
     pub grant_id: Option<String>,
     /// The whole sentence in English ("Dr. … viewed your CBC report at … on …").
     pub text: String,
+    /// Set for an emergency (break-glass) access: opened without a grant, so the app shows it
+    /// first and prominently, with a way to dispute it.
+    #[serde(default)]
+    pub emergency: Option<EmergencyReceipt>,
+}
+
+/// An emergency (break-glass) access, as the hospital logged it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyReceipt {
+    /// The access id (what a dispute names).
+    pub access_id: String,
+    /// The doctor's name, as the hospital registered them.
+    pub doctor_name: String,
+    /// The doctor's BMDC number.
+    pub doctor_bmdc: String,
+    /// The doctor's department.
+    pub department: String,
+    /// The stated reason.
+    pub reason: EmergencyReason,
+    /// The doctor's own words.
+    pub details: String,
+    /// Until when the access lasted.
+    pub expires_at: Option<i64>,
+    /// When the patient disputed it from this wallet, if they did.
+    pub disputed_at: Option<i64>,
+}
+
+/// Why a doctor opened the emergency summary (the fixed list of `docs/protocol.md` §15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmergencyReason {
+    /// The patient was unconscious.
+    Unconscious,
+    /// The patient could not communicate.
+    CannotCommunicate,
+    /// A life-threatening condition.
+    LifeThreatening,
+    /// The patient's wallet was not available.
+    NoWalletAvailable,
+    /// Another reason (the details say which).
+    Other,
+}
+
+// ---------------------------------------------------------------- emergency access setting
+
+/// Who may open the patient's emergency summary without a grant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmergencyMode {
+    /// A registered doctor at any member hospital (the default).
+    #[default]
+    Allow,
+    /// Nobody.
+    OptOut,
+    /// Only doctors of the hospitals named.
+    Only,
+}
+
+/// The emergency access setting and where it is in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyPolicyInfo {
+    /// The choice.
+    pub mode: EmergencyMode,
+    /// The hospitals allowed (mode `only`): peer URLs.
+    pub hospitals: Vec<String>,
+    /// When it was chosen; `None` when never set (every hospital then allows it).
+    pub set_at: Option<i64>,
+    /// Enrolled hospitals that have not confirmed this setting yet (it is sent again at every
+    /// sync until they do): their names.
+    pub pending: Vec<String>,
+}
+
+/// Sets the emergency access setting and sends it to every enrolled hospital.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetEmergencyPolicyRequest {
+    /// The choice.
+    pub mode: EmergencyMode,
+    /// The hospitals allowed (mode `only`, at least one): peer URLs from the trust list.
+    pub hospitals: Vec<String>,
+    /// The passphrase.
+    pub passphrase: Passphrase,
+}
+
+/// What setting the emergency access policy did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetEmergencyPolicyResult {
+    /// The setting now.
+    pub policy: EmergencyPolicyInfo,
+    /// One answer per enrolled hospital (those not reached get it at the next sync).
+    pub answers: Vec<PeerAnswer>,
+}
+
+/// Disputes an emergency access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeEmergencyRequest {
+    /// The access id ([`EmergencyReceipt::access_id`]).
+    pub access_id: String,
+    /// Why, in the patient's words (1–1000 characters).
+    pub text: String,
+    /// The passphrase.
+    pub passphrase: Passphrase,
+}
+
+/// A dispute the hospital registered (its admin sees it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeEmergencyResult {
+    /// The hospital's name.
+    pub hospital_name: String,
+    /// The access id.
+    pub access_id: String,
+    /// When the hospital registered the dispute.
+    pub disputed_at: i64,
 }
 
 // ---------------------------------------------------------------- export and import
@@ -1090,4 +1202,227 @@ mod tests {
             assert!(seen.insert(c), "{c} twice");
         }
     }
+}
+
+// ---------------------------------------------------------------- lost phone
+
+/// Lost or stolen phone: from this (restored) wallet, revoke everything the old key signed at
+/// every hospital and move the wallet to a new key. Run again until `complete`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostPhoneRequest {
+    /// The passphrase (the new key is sealed with it).
+    pub passphrase: Passphrase,
+}
+
+/// How one hospital ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LostPhoneStatus {
+    /// Every grant revoked and the new key bound there, now.
+    Rotated,
+    /// Done on an earlier run.
+    AlreadyDone,
+    /// The old key was already retired there by someone else: only a new enrollment code from
+    /// the hospital's registration desk (after an identity check) can bind the new key.
+    IdentityCheckNeeded,
+    /// Not done (unreachable or refused): run again.
+    Failed,
+}
+
+/// One hospital's part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostPhoneHospital {
+    /// The peer URL.
+    pub peer: String,
+    /// The hospital's name.
+    pub hospital_name: String,
+    /// How it ended.
+    pub status: LostPhoneStatus,
+    /// Why, when not done.
+    pub error: Option<ApiError>,
+}
+
+/// What the lost-phone procedure did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostPhoneResult {
+    /// One line per enrolled hospital.
+    pub hospitals: Vec<LostPhoneHospital>,
+    /// Grants marked revoked in this wallet.
+    pub grants_revoked: u64,
+    /// Every hospital is done: the old key is refused everywhere.
+    pub complete: bool,
+}
+
+/// A key change in progress or finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRotationInfo {
+    /// When it started.
+    pub started_at: i64,
+    /// When every hospital was done.
+    pub completed_at: Option<i64>,
+    /// Hospitals done (names).
+    pub done: Vec<String>,
+    /// Hospitals still to do (names).
+    pub pending: Vec<String>,
+}
+
+/// Binds the wallet's new key at a hospital with a new enrollment code from its registration
+/// desk (after an identity check), when the old key cannot sign there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebindRequest {
+    /// The new code (text or its QR image).
+    pub input: TextOrImage,
+    /// The passphrase.
+    pub passphrase: Passphrase,
+}
+
+// ---------------------------------------------------------------- family (delegates)
+
+/// What a delegate may do for the patient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DelegateScope {
+    /// See the records and the access log.
+    View,
+    /// Share records with a doctor.
+    Share,
+    /// Manage shares (revoke them).
+    Manage,
+}
+
+/// This wallet's key as a family member gives it to the patient who delegates to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegateKey {
+    /// The text to give (a public key; nothing secret).
+    pub text: String,
+    /// The same as a QR code, an SVG document.
+    pub qr_svg: String,
+}
+
+/// Lets a family member's wallet act for the patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateDelegationRequest {
+    /// The family member's key text ([`DelegateKey::text`] of their wallet).
+    pub delegate_key: String,
+    /// A name for them ("Amma").
+    pub label: String,
+    /// What they may do.
+    pub scopes: Vec<DelegateScope>,
+    /// The categories they may see and share; empty: all.
+    pub categories: Vec<Category>,
+    /// For how long, in days (1 to 400).
+    pub days: u32,
+    /// The patient is a child and the family member a guardian.
+    pub minor: bool,
+    /// The passphrase.
+    pub passphrase: Passphrase,
+}
+
+/// A delegation this wallet gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegationInfo {
+    /// Its id.
+    pub id: String,
+    /// The family member's name.
+    pub label: String,
+    /// What they may do.
+    pub scopes: Vec<DelegateScope>,
+    /// The categories; empty: all.
+    pub categories: Vec<Category>,
+    /// When it was given.
+    pub issued_at: i64,
+    /// When it ends.
+    pub expires: i64,
+    /// When it was revoked.
+    pub revoked_at: Option<i64>,
+    /// The text to give the family member (their wallet adds it).
+    pub text: String,
+    /// The same as a QR code, an SVG document.
+    pub qr_svg: String,
+}
+
+/// Revokes a delegation at every hospital.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokeDelegationRequest {
+    /// Its id.
+    pub id: String,
+    /// The passphrase.
+    pub passphrase: Passphrase,
+}
+
+/// Adds a delegation a patient gave this wallet (pasted text or its QR image).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddDelegationRequest {
+    /// The delegation.
+    pub input: TextOrImage,
+    /// A name for the patient, for this wallet's lists ("Abba").
+    pub label: String,
+}
+
+/// A patient this wallet may act for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegatedPatientInfo {
+    /// The delegation id.
+    pub id: String,
+    /// The name this wallet gave the patient.
+    pub label: String,
+    /// What this wallet may do.
+    pub scopes: Vec<DelegateScope>,
+    /// The categories; empty: all.
+    pub categories: Vec<Category>,
+    /// The patient is a child (this wallet's owner is a guardian).
+    pub minor: bool,
+    /// When it ends.
+    pub expires: i64,
+    /// The hospitals (names).
+    pub hospitals: Vec<String>,
+}
+
+/// Names a delegated patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegatedRequest {
+    /// The delegation id.
+    pub id: String,
+}
+
+/// A record of a delegated patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegatedRecord {
+    /// The record id.
+    pub id: String,
+    /// Its kind.
+    pub kind: RecordKind,
+    /// Its title in English.
+    pub title: String,
+    /// When it was issued.
+    pub issued_at: i64,
+    /// The hospital's name.
+    pub hospital_name: String,
+}
+
+/// A delegated patient's records and receipts, verified against the hospitals' logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegateSyncResult {
+    /// The records (newest first).
+    pub records: Vec<DelegatedRecord>,
+    /// How many access receipts.
+    pub receipts: u64,
+    /// Hospitals that could not be read.
+    pub failures: Vec<PeerAnswer>,
+}
+
+/// Shares a delegated patient's records with a doctor: a grant signed by this wallet that
+/// carries the patient's delegation (both signatures).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareAsDelegateRequest {
+    /// The delegation id.
+    pub id: String,
+    /// The doctor (from `list_doctors`).
+    pub doctor_kid: String,
+    /// The categories (within the delegation's).
+    pub categories: Vec<Category>,
+    /// How long, in seconds (within the delegation's lifetime).
+    pub duration_secs: u64,
+    /// The passphrase.
+    pub passphrase: Passphrase,
 }

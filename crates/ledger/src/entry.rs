@@ -41,6 +41,10 @@ pub enum EntryKind {
     /// A doctor opened a patient's emergency summary without a grant (break-glass), confirmed
     /// by a second staff member; the payload is the canonical emergency access event.
     EmergencyAccess = 7,
+    /// A patient key was retired and replaced (a lost phone: a key rotation statement, or a
+    /// re-binding after an identity check); the payload is the canonical key rotation event
+    /// (`docs/protocol.md` §17). Kind 8 is left to delegations.
+    KeyRotation = 9,
 }
 
 impl EntryKind {
@@ -54,6 +58,7 @@ impl EntryKind {
             5 => Self::Enrollment,
             6 => Self::StatsPublished,
             7 => Self::EmergencyAccess,
+            9 => Self::KeyRotation,
             other => return Err(EntryError::UnknownKind(other)),
         })
     }
@@ -70,6 +75,8 @@ mod tests {
             assert_eq!(EntryKind::from_byte(b).unwrap() as u8, b);
         }
         assert_eq!(EntryKind::from_byte(8), Err(EntryError::UnknownKind(8)));
+        assert_eq!(EntryKind::from_byte(9).unwrap(), EntryKind::KeyRotation);
+        assert_eq!(EntryKind::from_byte(10), Err(EntryError::UnknownKind(10)));
         let o = Opening::new(b"aggregate".to_vec()).unwrap();
         let e = LogEntry::commit(EntryKind::StatsPublished, NumericDate(1_780_000_000), &o);
         let d = LogEntry::decode(&e.encode()).unwrap();

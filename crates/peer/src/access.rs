@@ -409,7 +409,13 @@ impl Peer {
             })));
         };
         let delegation = parsed.delegation().cloned();
-        let health_id = self.enrolled_patient(&grant.patient_key).await.ok();
+        // A key retired by a rotation still names its patient: refusing its grants is logged as
+        // their receipt (a thief using the old phone's grants shows in the patient's audit).
+        let (health_id, rotated) = match self.key_status(grant.patient_key.kid()).await {
+            Ok(crate::rotation::KeyStatus::Active(h)) => (Some(h), false),
+            Ok(crate::rotation::KeyStatus::Rotated(h)) => (Some(h), true),
+            _ => (None, false),
+        };
         let deny = |e: PeerError| Denial {
             error: e,
             health_id: health_id.clone(),
@@ -444,6 +450,9 @@ impl Peer {
         let Some(health_id) = health_id.clone() else {
             return Err(deny(PeerError::PatientNotEnrolled));
         };
+        if rotated {
+            return Err(deny(PeerError::KeyRotated));
+        }
         if self.is_revoked(&grant).await.map_err(&deny)? {
             return Err(deny(PeerError::Revoked));
         }

@@ -146,6 +146,34 @@ pub struct EmergencyAccessList {
     pub accesses: Vec<EmergencyAccessView>,
 }
 
+/// A request waiting for the second staff member, as the console shows it to staff who may
+/// confirm it (role `records` or `admin`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingEmergency {
+    pub access_id: String,
+    pub health_id: String,
+    /// The patient's registered name and birth date (to check at the bedside).
+    pub patient_name: String,
+    pub patient_birth_date: String,
+    pub doctor_bmdc: String,
+    pub doctor_name: String,
+    pub doctor_department: String,
+    pub reason: String,
+    pub details: String,
+    pub hours: u8,
+    pub requested_at: i64,
+    /// The confirmation must come before this time.
+    pub confirm_by: i64,
+}
+
+/// The pending requests, newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingEmergencyList {
+    pub pending: Vec<PendingEmergency>,
+    /// The peer's clock when listed (the page counts down from it).
+    pub now: i64,
+}
+
 /// A stored access.
 struct AccessRow {
     id: String,
@@ -546,6 +574,33 @@ impl Peer {
             });
         }
         Ok(EmergencyAccessList { accesses })
+    }
+
+    /// The requests still waiting for a second staff member (not confirmed, confirmation time
+    /// not passed), newest first, at most 200: for staff who may confirm (`records` or `admin`).
+    pub async fn pending_emergencies(&self, staff: &StaffAuth) -> Result<PendingEmergencyList> {
+        staff.need(Role::Records)?;
+        let now = NumericDate::now().seconds();
+        let rows: Vec<PendingEmergency> = on_db!(&self.db, p => sqlx::query("SELECT a.id, a.health_id, pt.name AS patient_name, pt.birth_date, a.doctor_bmdc, d.name AS doctor_name, d.department, a.reason, a.details, a.hours, a.requested_at, a.confirm_by FROM peer_emergency_access a JOIN peer_doctors d ON d.bmdc_number = a.doctor_bmdc JOIN peer_patients pt ON pt.health_id = a.health_id WHERE a.confirmed_at IS NULL AND a.confirm_by >= $1 ORDER BY a.requested_at DESC, a.id LIMIT 200")
+            .bind(now)
+            .fetch_all(p).await?
+            .iter()
+            .map(|r| Ok::<_, sqlx::Error>(PendingEmergency {
+                access_id: r.try_get("id")?,
+                health_id: r.try_get("health_id")?,
+                patient_name: r.try_get("patient_name")?,
+                patient_birth_date: r.try_get("birth_date")?,
+                doctor_bmdc: r.try_get("doctor_bmdc")?,
+                doctor_name: r.try_get("doctor_name")?,
+                doctor_department: r.try_get("department")?,
+                reason: r.try_get("reason")?,
+                details: r.try_get("details")?,
+                hours: u8::try_from(r.try_get::<i64, _>("hours")?).unwrap_or(MAX_HOURS),
+                requested_at: r.try_get("requested_at")?,
+                confirm_by: r.try_get("confirm_by")?,
+            }))
+            .collect::<std::result::Result<Vec<_>, _>>()?);
+        Ok(PendingEmergencyList { pending: rows, now })
     }
 
     async fn emergency_row(&self, id: &str) -> Result<Option<AccessRow>> {

@@ -89,6 +89,14 @@ pub enum PeerError {
     WrongPeer,
     #[error("the grant's patient key is not enrolled here")]
     PatientNotEnrolled,
+    #[error(
+        "this patient key was retired by a key rotation or a re-binding after an identity check; the patient's new key is the one bound now"
+    )]
+    KeyRotated,
+    #[error("the key rotation does not fit this request: {0}")]
+    RotationMismatch(&'static str),
+    #[error("the new key is already enrolled here")]
+    KeyInUse,
     #[error("the grant has been revoked")]
     Revoked,
     #[error("the grant's use limit is reached")]
@@ -215,6 +223,9 @@ impl PeerError {
             PeerError::Replayed => "replayed",
             PeerError::WrongPeer => "wrong_peer",
             PeerError::PatientNotEnrolled => "patient_not_enrolled",
+            PeerError::KeyRotated => "key_rotated",
+            PeerError::RotationMismatch(_) => "rotation_mismatch",
+            PeerError::KeyInUse => "key_in_use",
             PeerError::Revoked => "revoked",
             PeerError::UseLimitExceeded => "use_limit_exceeded",
             PeerError::OutOfScope => "out_of_scope",
@@ -290,7 +301,10 @@ impl PeerError {
             | PeerError::NonceExpired
             | PeerError::NonceUnknown
             | PeerError::NotEnrolled => StatusCode::UNAUTHORIZED,
-            PeerError::EnrollmentCodeInvalid => StatusCode::BAD_REQUEST,
+            PeerError::EnrollmentCodeInvalid | PeerError::RotationMismatch(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            PeerError::KeyInUse => StatusCode::CONFLICT,
             PeerError::PopRequired
             | PeerError::Replayed
             | PeerError::PasscodeRequired
@@ -299,6 +313,7 @@ impl PeerError {
             PeerError::Grant(_)
             | PeerError::WrongPeer
             | PeerError::PatientNotEnrolled
+            | PeerError::KeyRotated
             | PeerError::Revoked
             | PeerError::UseLimitExceeded
             | PeerError::OutOfScope

@@ -69,6 +69,7 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/patient/receipts", "The signing patient's access receipts with log proofs (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/proofs", "Inclusion proofs against the newest checkpoint with enough witness cosignatures (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/revocations", "Register a revocation, effective at once (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/patient/rotate-key", "Lost phone: retire the old key and bind the new one on a key rotation statement (Spondon-Signature by the NEW key); every grant of the old key is revoked", staff = false, body = true),
     route!("post", "/patient/grant-passcodes", "Register the passcode verifier of a bearer grant (Spondon-Signature by the grant's patient key); once per grant", staff = false, body = true),
     route!("post", "/patient/delegations", "Register a delegation the signing patient issued (Spondon-Signature by its patient key)", staff = false, body = true),
     route!("post", "/delegate/records", "A delegate with the view scope pulls the patient's records with its own key (Spondon-Signature)", staff = false, body = true),
@@ -116,6 +117,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/patient/receipts" => post(receipts),
         "/patient/proofs" => post(proofs),
         "/patient/revocations" => post(revoke),
+        "/patient/rotate-key" => post(rotate_key),
         "/patient/grant-passcodes" => post(register_passcode),
         "/patient/details" => post(update_details),
         "/patient/delegations" => post(register_delegation),
@@ -707,6 +709,15 @@ async fn revoke(State(peer): State<AppState>, req: Signed<RevokeRequest>) -> Res
         StatusCode::CREATED,
         &serde_json::json!({"log_index": index}),
     ))
+}
+
+async fn rotate_key(
+    State(peer): State<AppState>,
+    req: Signed<crate::rotation::RotateKeyRequest>,
+) -> Result<Response> {
+    // A retry of a done rotation is answered the same way, with `already: true`.
+    let out = detached(async move { peer.rotate_key(&req.parts(), &req.body).await }).await?;
+    Ok(json_response(StatusCode::CREATED, &out))
 }
 
 async fn register_passcode(

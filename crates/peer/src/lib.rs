@@ -7,6 +7,7 @@
 //! - [`revocation`]: staff revocation of records (the SMART Health Cards CRL).
 //! - [`patient`]: nonces, signed patient requests, enrollment redemption, incremental pull.
 //! - [`access`]: grant redemption (PoP), access receipts, revocations.
+//! - [`rotation`]: a lost phone's key rotation (statement, or re-binding after an identity check).
 //! - [`emergency`]: emergency (break-glass) access: doctor's request, second staff confirmation,
 //!   the summary, the patient's policy and disputes.
 //! - [`fhir_api`]: `$health-cards-issue`, patients' own demographic updates.
@@ -32,6 +33,7 @@ pub mod ratelimit;
 pub mod records;
 pub mod registry;
 pub mod revocation;
+pub mod rotation;
 pub mod seed;
 pub mod share_proof;
 pub mod staff;

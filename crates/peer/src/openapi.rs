@@ -43,6 +43,7 @@ fn success(path: &str) -> (u16, &'static str, Value) {
         "/patient/proofs" => (200, json, schema_ref("WitnessedProofs")),
         "/witness/forks" => (200, json, schema_ref("Forks")),
         "/patient/revocations" => (201, json, schema_ref("LogIndex")),
+        "/patient/rotate-key" => (201, json, schema_ref("KeyRotated")),
         "/patient/grant-passcodes" => (201, json, schema_ref("PasscodeRegistered")),
         "/patient/delegations" => (201, json, schema_ref("DelegationRegistered")),
         "/delegate/records" => (200, json, schema_ref("Pull")),
@@ -192,6 +193,7 @@ fn body_schema(path: &str) -> Value {
             json!({"log_indices": {"type": "array", "items": u, "maxItems": 1000}, "min_cosignatures": {"type": "integer", "minimum": 1, "maximum": 255}, "known_size": u}),
         ),
         "/patient/revocations" => obj(&["revocation"], json!({"revocation": s})),
+        "/patient/rotate-key" => obj(&["statement"], json!({"statement": s})),
         "/patient/details" => obj(&[], json!({"phone": s, "district": s, "upazila": s})),
         "/patient/grant-passcodes" => {
             obj(&["grant", "verifier"], json!({"grant": s, "verifier": s}))
@@ -236,6 +238,25 @@ fn body_schema(path: &str) -> Value {
 }
 
 /// Schemas of the JSON responses (what the server serializes; every field is always present).
+/// The delegate routes' answer schemas (`docs/protocol.md` §16), added outside the one large
+/// `json!` of [`response_schemas`], which is at the macro's recursion limit.
+fn with_delegation_schemas(mut schemas: Value) -> Value {
+    let s = json!({"type": "string"});
+    let i = json!({"type": "integer"});
+    let props = json!({"delegation_id": s, "delegate": s, "expires_at": i});
+    let required: Vec<String> = props
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    if let Some(m) = schemas.as_object_mut() {
+        m.insert(
+            "DelegationRegistered".into(),
+            json!({"type": "object", "properties": props, "required": required, "additionalProperties": false}),
+        );
+    }
+    schemas
+}
+
 fn response_schemas() -> Value {
     let s = json!({"type": "string"});
     let i = json!({"type": "integer"});
@@ -279,6 +300,7 @@ fn response_schemas() -> Value {
         "RecordRevoked": all(json!({"record_id": s, "reason": {"type": "string", "enum": ["wrong_patient", "entered_in_error", "duplicate", "other"]}, "revoked_at": i, "log_index": u, "crl_version": u})),
         "Nonce": all(json!({"nonce": s, "expires": i})),
         "Enrolled": all(json!({"health_id": s, "kid": s, "enrollment_credential": s, "log_index": u})),
+        "KeyRotated": all(json!({"health_id": s, "old_kid": s, "kid": s, "enrollment_credential": s, "log_index": u, "rotated_at": i, "already": b})),
         "PulledRecord": all(json!({"id": s, "kind": kind, "supersedes": ns, "issued_at": i, "jws": s, "log_index": u, "entry": s, "salt": s, "inclusion_proof": strings})),
         "Pull": all(json!({"records": arr("PulledRecord"), "cursor": u, "more": b, "checkpoint": s, "tree_size": u, "consistency_proof": strings})),
         "Receipt": all(json!({"seq": u, "event": {"type": "object"}, "log_index": u, "entry": s, "salt": s, "inclusion_proof": strings})),
@@ -291,7 +313,6 @@ fn response_schemas() -> Value {
         "LogIndex": all(json!({"log_index": u})),
         "ShareProof": all(json!({"share_proof": {"type": "string", "description": "compact JWS (ES256, typ spondon-share-proof+jws), docs/protocol.md §14"}, "log_index": u, "at": i, "records": u, "tree_size": u})),
         "PasscodeRegistered": all(json!({"grant_id": s, "max_failures": u})),
-        "DelegationRegistered": all(json!({"delegation_id": s, "delegate": s, "expires_at": i})),
         "EmergencyRequested": all(json!({"access_id": s, "status": {"const": "pending_confirmation"}, "confirm_by": i, "hours": u})),
         "EmergencyConfirmed": all(json!({"access_id": s, "confirmed_by": s, "expires_at": i, "log_index": u, "records": u})),
         "SummaryPatient": all(json!({"health_id": s, "name": s, "birth_date": s, "sex": s})),
@@ -332,7 +353,7 @@ pub fn document(config: &Config) -> Value {
                 "doctorSignature": {"type": "apiKey", "in": "header", "name": "Spondon-Signature", "description": "token::SignedRequest (docs/protocol.md §7a) by the key of a doctor registered at this peer (emergency access)"},
                 "proofOfPossession": {"type": "apiKey", "in": "header", "name": "Spondon-PoP", "description": "token::PopProof by the grant's audience key (docs/protocol.md §7); bearer grants send a passcode instead, checked against the verifier the patient registered"},
             },
-            "schemas": response_schemas(),
+            "schemas": with_delegation_schemas(response_schemas()),
         },
     })
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use spondon_core::NumericDate;
 use spondon_core::keys::{Es256PublicKey, Jwk};
-use spondon_core::token::{EnrollmentCredential, SignedRequest, SignedRequestTarget};
+use spondon_core::token::{SignedRequest, SignedRequestTarget};
 use spondon_ledger::{EntryKind, LogEntry, Opening};
 use sqlx::Row as _;
 
@@ -255,8 +255,10 @@ impl Peer {
         Ok(verified.key)
     }
 
-    /// Redeems a one-time enrollment code: binds the signing key to the Health ID, revoking any
-    /// earlier binding, and returns the enrollment credential.
+    /// Redeems a one-time enrollment code: binds the signing key to the Health ID and returns
+    /// the enrollment credential. An earlier binding is retired as by a key rotation
+    /// (`via: "identity_check"`, `docs/protocol.md` §17): its key is refused with `key_rotated`
+    /// and every grant it signed with it.
     pub async fn enroll(&self, parts: &RequestParts<'_>, req: &EnrollRequest) -> Result<Enrolled> {
         let signer = self.check_signed(parts).await?;
         if req.public_key.d.is_some() {
@@ -278,26 +280,36 @@ impl Peer {
         }
         let code_hash = token_hash(req.code.trim());
         let now = NumericDate::now();
+        let text = self.enrollment_credential(&req.health_id, &key, now)?;
+        let jwk = serde_json::to_string(&key.to_jwk())
+            .map_err(|e| PeerError::Integrity(e.to_string()))?;
+        let _guard = self.write_lock().await?;
+        // The code, checked under the lock (so no other process redeems it meanwhile).
         let valid: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT health_id FROM peer_enrollment_codes WHERE code_hash = $1 AND used_at IS NULL AND expires_at >= $2")
             .bind(&code_hash[..]).bind(now.seconds()).fetch_optional(p).await?
             .map(|r| r.try_get(0)).transpose()?);
         if valid.as_deref() != Some(req.health_id.as_str()) {
             return Err(PeerError::EnrollmentCodeInvalid);
         }
-        let cred = EnrollmentCredential {
-            hospital_id: self.config.url.clone(),
-            health_id: req.health_id.clone(),
-            patient_key: key.clone(),
-            issued_at: now,
-            not_before: now,
-            expires: now.saturating_add(ENROLLMENT_LIFETIME),
-        };
-        let text = cred
-            .sign(&self.keys.record)
-            .map_err(|e| PeerError::Integrity(format!("enrollment credential: {e}")))?;
-        let jwk = serde_json::to_string(&key.to_jwk())
-            .map_err(|e| PeerError::Integrity(e.to_string()))?;
-        let _guard = self.write_lock().await?;
+        if self.key_status(key.kid()).await? != crate::rotation::KeyStatus::Unknown {
+            return Err(PeerError::field(
+                "public_key",
+                "this key is already enrolled",
+            ));
+        }
+        // A patient with a bound key: this code came from a new identity check at the desk
+        // (a lost phone), and redeeming it retires the old key like a rotation statement.
+        if let Some(r) = self
+            .rebind_after_identity_check(&req.health_id, &key, &text, &code_hash, now)
+            .await?
+        {
+            return Ok(Enrolled {
+                health_id: r.health_id,
+                kid: r.kid,
+                enrollment_credential: r.enrollment_credential,
+                log_index: r.log_index - 1,
+            });
+        }
         let res: std::result::Result<bool, sqlx::Error> = on_db!(&self.db, pool => async {
             let mut tx = pool.begin().await?;
             let used = sqlx::query("UPDATE peer_enrollment_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
@@ -305,8 +317,6 @@ impl Peer {
             if used != 1 {
                 return Ok(false);
             }
-            sqlx::query("UPDATE peer_enrollments SET revoked_at = $1 WHERE health_id = $2 AND revoked_at IS NULL")
-                .bind(now.seconds()).bind(&req.health_id).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO peer_enrollments (kid, health_id, key_jwk, credential, created_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(key.kid()).bind(&req.health_id).bind(&jwk).bind(&text).bind(now.seconds())
                 .execute(&mut *tx).await?;
@@ -384,12 +394,14 @@ impl Peer {
         Ok(records)
     }
 
-    /// The Health ID whose active enrollment is `key`.
+    /// The Health ID whose active enrollment is `key`: `key_rotated` for a key retired by a
+    /// rotation or a re-binding (`docs/protocol.md` §17), `not_enrolled` for any other.
     pub async fn enrolled_patient(&self, key: &Es256PublicKey) -> Result<String> {
-        let hid: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT health_id FROM peer_enrollments WHERE kid = $1 AND revoked_at IS NULL")
-            .bind(key.kid()).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?);
-        hid.ok_or(PeerError::NotEnrolled)
+        match self.key_status(key.kid()).await? {
+            crate::rotation::KeyStatus::Active(h) => Ok(h),
+            crate::rotation::KeyStatus::Rotated(_) => Err(PeerError::KeyRotated),
+            crate::rotation::KeyStatus::Unknown => Err(PeerError::NotEnrolled),
+        }
     }
 
     /// Inclusion proofs against the newest checkpoint that carries `min_cosignatures`, for a

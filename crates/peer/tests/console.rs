@@ -2,7 +2,8 @@
 //! sessions (database-backed, surviving a restart, expiring, revocable), CSRF and origin
 //! checks, security headers, the role matrix, every record form end to end (the card verifies,
 //! its log entry opens), bad input in every field (a clear message naming the field, nothing
-//! stored), duplicate detection, the patient's page with records, revocations and access log.
+//! stored), duplicate detection, the patient's page with records, revocations and access log,
+//! and the Emergency screens' routes (pending list, second-person confirmation, admin's list).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -52,6 +53,18 @@ impl Console {
         .await
     }
 
+    /// A GET as the page's background refresh sends it.
+    async fn poll(&self, path: &str) -> Resp {
+        request(
+            self.addr,
+            "GET",
+            &format!("/console/api{path}"),
+            &[("Cookie", &self.cookie), ("X-Console-Poll", "1")],
+            b"",
+        )
+        .await
+    }
+
     async fn post(&self, path: &str, body: &Value) -> Resp {
         self.post_with(path, body, &[("X-CSRF-Token", &self.csrf)])
             .await
@@ -94,6 +107,19 @@ async fn count(tp: &TestPeer, table: &str) -> i64 {
         }
         spondon_ledger::Database::Postgres(p) => {
             sqlx::query(&q).fetch_one(p).await.unwrap().get::<i64, _>(0)
+        }
+    }
+}
+
+async fn max_last_seen(tp: &TestPeer) -> i64 {
+    use sqlx::Row as _;
+    let q = "SELECT MAX(last_seen) FROM peer_console_sessions WHERE ended_at IS NULL";
+    match &tp.peer.db {
+        spondon_ledger::Database::Sqlite(p) => {
+            sqlx::query(q).fetch_one(p).await.unwrap().get::<i64, _>(0)
+        }
+        spondon_ledger::Database::Postgres(p) => {
+            sqlx::query(q).fetch_one(p).await.unwrap().get::<i64, _>(0)
         }
     }
 }
@@ -1072,5 +1098,178 @@ async fn access_log(db: Option<&str>) {
 async fn console_patient_page_shows_the_access_log_from_the_log() {
     for db in engines("console_patient_page_shows_the_access_log_from_the_log").await {
         access_log(db.as_deref()).await;
+    }
+}
+
+/// The Emergency screens' routes: staff with the records role (or admin) see the pending
+/// requests (not the lapsed or confirmed ones) and confirm one through the peer's own code
+/// path (logged, kind 7); a registration desk can neither list nor confirm; confirming needs
+/// the CSRF token; only the admin sees every access and the disputes.
+async fn emergency(db: Option<&str>) {
+    use spondon_core::keys::Es256KeyPair;
+    let tp = start(db).await;
+    let admin = Console::login(&tp, &tp.token).await;
+    let r = admin
+        .post(
+            "/patients",
+            &json!({"patient": patient("4444466666", "01911000006", "Rokeya Khatun")}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let pkey = Es256KeyPair::generate().unwrap();
+    let r = signed(
+        &tp,
+        &pkey,
+        "/patient/enroll",
+        &json!({"health_id": hid, "code": code, "public_key": pkey.public_key().to_jwk()}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let dkey = Es256KeyPair::generate().unwrap();
+    let r = admin
+        .post(
+            "/doctors",
+            &json!({"bmdc_number": "A-7070", "name": "Dr. Farhana Islam", "specialty": "Emergency",
+                    "public_key": serde_json::to_string(&dkey.public_key().to_jwk()).unwrap()}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let ask = |details: &'static str| {
+        let (tp, dkey, hid) = (&tp, &dkey, hid.clone());
+        async move {
+            let r = signed(
+                tp,
+                dkey,
+                "/emergency/requests",
+                &json!({"health_id": hid, "reason": "cannot_communicate", "details": details, "hours": 5}),
+            )
+            .await;
+            assert_eq!(r.status, 201, "{}", r.text());
+            r.json()["access_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let lapsed = ask("an old request nobody confirmed").await;
+    sql(
+        &tp,
+        &format!(
+            "UPDATE peer_emergency_access SET requested_at = {}, confirm_by = {} WHERE id = '{lapsed}'",
+            NumericDate::now().seconds() - 3600,
+            NumericDate::now().seconds() - 1800
+        ),
+    )
+    .await;
+    let id = ask("stroke, aphasic, family not reachable").await;
+
+    // The registration desk: neither the list nor the confirmation.
+    let desk = Console::login(&tp, &token_with(&tp, "desk", &[Role::Registration]).await).await;
+    let r = desk.get("/emergency/pending").await;
+    assert_eq!((r.status, r.code()), (403, "role_required".into()));
+    let r = desk.get("/emergency").await;
+    assert_eq!((r.status, r.code()), (403, "role_required".into()));
+    let before = tp.peer.log.tree_head().await.0;
+    let r = desk
+        .post(&format!("/emergency/{id}/confirm"), &json!({}))
+        .await;
+    assert_eq!((r.status, r.code()), (403, "role_required".into()));
+
+    // The records desk: the pending request (the lapsed one is gone), with what it needs.
+    let records = Console::login(&tp, &token_with(&tp, "records", &[Role::Records]).await).await;
+    let r = records.get("/emergency/pending").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let pending = v["pending"].as_array().unwrap();
+    assert_eq!(pending.len(), 1, "{v}");
+    let p = &pending[0];
+    assert_eq!(p["access_id"], id.as_str());
+    assert_eq!(p["health_id"], hid.as_str());
+    assert_eq!(p["patient_name"], "Rokeya Khatun");
+    assert_eq!(p["doctor_bmdc"], "A-7070");
+    assert_eq!(p["doctor_name"], "Dr. Farhana Islam");
+    assert_eq!(p["doctor_department"], "Emergency");
+    assert_eq!(p["reason"], "cannot_communicate");
+    assert_eq!(p["details"], "stroke, aphasic, family not reachable");
+    assert_eq!(p["hours"], 5);
+    assert!(p["confirm_by"].as_i64().unwrap() >= v["now"].as_i64().unwrap());
+    let r = records.get("/emergency").await;
+    assert_eq!((r.status, r.code()), (403, "role_required".into()));
+    // Without the CSRF token: refused, nothing confirmed.
+    let r = records
+        .post_with(&format!("/emergency/{id}/confirm"), &json!({}), &[])
+        .await;
+    assert_eq!((r.status, r.code()), (403, "csrf".into()));
+    assert_eq!(tp.peer.log.tree_head().await.0, before);
+    // The lapsed one cannot be confirmed; the pending one is, and logged.
+    let r = records
+        .post(&format!("/emergency/{lapsed}/confirm"), &json!({}))
+        .await;
+    assert_eq!((r.status, r.code()), (403, "emergency_expired".into()));
+    let r = records
+        .post(&format!("/emergency/{id}/confirm"), &json!({}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let log_index = r.json()["log_index"].as_u64().unwrap();
+    let entry = LogEntry::decode(&tp.peer.log.entry(log_index).await.unwrap()).unwrap();
+    assert_eq!(entry.kind, EntryKind::EmergencyAccess);
+    let r = records
+        .post(&format!("/emergency/{id}/confirm"), &json!({}))
+        .await;
+    assert_eq!((r.status, r.code()), (409, "already_confirmed".into()));
+    let r = records.get("/emergency/pending").await;
+    assert!(r.json()["pending"].as_array().unwrap().is_empty());
+
+    // The patient disputes it; the admin sees every access, newest first, with the dispute.
+    let r = signed(
+        &tp,
+        &pkey,
+        "/patient/emergency-disputes",
+        &json!({"access_id": id, "text": "I could write; nobody asked me"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = admin.get("/emergency").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let all = r.json()["accesses"].as_array().unwrap().clone();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0]["access_id"], id.as_str());
+    assert_eq!(all[0]["status"], "active");
+    assert_eq!(all[0]["dispute"]["text"], "I could write; nobody asked me");
+    assert_eq!(all[1]["access_id"], lapsed.as_str());
+    assert_eq!(all[1]["status"], "lapsed");
+    // The admin may confirm too (role admin), and sees the pending list.
+    assert_eq!(admin.get("/emergency/pending").await.status, 200);
+
+    // The page's background refresh (`X-Console-Poll: 1`) is not activity: an unattended
+    // console still logs out after 30 minutes.
+    let idle = NumericDate::now().seconds() - 25 * 60;
+    sql(
+        &tp,
+        &format!("UPDATE peer_console_sessions SET last_seen = {idle}"),
+    )
+    .await;
+    assert_eq!(records.poll("/emergency/pending").await.status, 200);
+    assert_eq!(
+        max_last_seen(&tp).await,
+        idle,
+        "a poll kept the session alive"
+    );
+    sql(
+        &tp,
+        &format!(
+            "UPDATE peer_console_sessions SET last_seen = {}",
+            NumericDate::now().seconds() - 31 * 60
+        ),
+    )
+    .await;
+    let r = records.poll("/emergency/pending").await;
+    assert_eq!((r.status, r.code()), (401, "session_expired".into()));
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn console_emergency_screens_confirm_with_roles_and_csrf() {
+    for db in engines("console_emergency_screens_confirm_with_roles_and_csrf").await {
+        emergency(db.as_deref()).await;
     }
 }

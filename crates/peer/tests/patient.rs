@@ -267,7 +267,7 @@ async fn enrollment_and_pull(db: Option<&str>) {
     let (r, _, _) = signed(&tp, &other, "/patient/records", &json!({})).await;
     assert_eq!((r.status, r.code().as_str()), (401, "not_enrolled"));
 
-    // Re-enrollment (new phone) revokes the old binding.
+    // Re-enrollment (new phone) retires the old key: key_rotated from then on.
     let auth = tp.auth();
     let r = request(
         tp.addr,
@@ -282,7 +282,7 @@ async fn enrollment_and_pull(db: Option<&str>) {
     let new_phone = Es256KeyPair::generate().unwrap();
     assert_eq!(enroll(&tp, &new_phone, &hid, &code2).await.status, 201);
     let (r, _, _) = signed(&tp, &phone, "/patient/records", &json!({})).await;
-    assert_eq!(r.code(), "not_enrolled");
+    assert_eq!(r.code(), "key_rotated");
     let (r, _, _) = signed(&tp, &new_phone, "/patient/records", &json!({})).await;
     assert_eq!(r.json()["records"].as_array().unwrap().len(), 4);
 
@@ -326,7 +326,7 @@ async fn enrollment_and_pull(db: Option<&str>) {
         &params("https://smarthealth.cards#health-card"),
     )
     .await;
-    assert_eq!(r.code(), "not_enrolled");
+    assert_eq!(r.code(), "key_rotated");
 
     // The patient updates their own phone and district, never identity fields.
     let (r, _, _) = signed(
@@ -427,7 +427,7 @@ async fn enrollment_and_pull(db: Option<&str>) {
     .await;
     assert_eq!((r.status, r.code().as_str()), (400, "invalid_field"));
     let (r, _, _) = signed(&tp, &phone, "/patient/proofs", &proofs).await;
-    assert_eq!(r.code(), "not_enrolled");
+    assert_eq!(r.code(), "key_rotated");
     let wdir = tempfile::tempdir().unwrap();
     let wseed = spondon_core::keys::Ed25519KeyPair::generate().unwrap();
     let wkey = spondon_ledger::Signer::cosigner(

@@ -19,7 +19,7 @@ use spondon_core::NumericDate;
 use spondon_core::token::{self, TokenClaims};
 
 use crate::node::grant::{self, utc_words};
-use crate::node::{Node, records};
+use crate::node::{Node, emergency, records};
 
 type AppState = Arc<Node>;
 
@@ -111,6 +111,8 @@ pub const ROUTES: &[RouteDoc] = &[
     RouteDoc { method: "post", path: "/api/grant/write", summary: "Add a prescription or note under a write grant {grant, kind, resources}", auth: true, body: Some("application/json") },
     RouteDoc { method: "post", path: "/api/document/check", summary: "Verify a .smart-health-card file, JWS, shc:/ text, Spondon token or QR photo (raw body)", auth: true, body: Some("application/octet-stream, text/plain, application/json, image/png, image/jpeg, application/pdf") },
     RouteDoc { method: "get", path: "/api/doctor-credential", summary: "The doctor credential of this node's key, text and QR (SVG)", auth: true, body: None },
+    RouteDoc { method: "post", path: "/api/emergency/request", summary: "Ask a hospital for a patient's emergency summary without a grant {peer, health_id, reason, details, hours?}, signed with this node's doctor key; waits for a second staff confirmation there", auth: true, body: Some("application/json") },
+    RouteDoc { method: "post", path: "/api/emergency/summary", summary: "The verified emergency summary of a confirmed access {peer, access_id, health_id}, or {status: waiting} until the confirmation", auth: true, body: Some("application/json") },
     RouteDoc { method: "get", path: "/api/receipts", summary: "The latest access receipts (no health data)", auth: true, body: None },
     RouteDoc { method: "get", path: "/healthz", summary: "Liveness: the process answers (text)", auth: false, body: None },
     RouteDoc { method: "get", path: "/readyz", summary: "Readiness: the database answers and the trust list has not expired (text)", auth: false, body: None },
@@ -176,6 +178,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/api/grant/write", post(grant_write))
         .route("/api/document/check", post(document_check))
         .route("/api/doctor-credential", get(doctor_credential))
+        .route("/api/emergency/request", post(emergency_request))
+        .route("/api/emergency/summary", post(emergency_summary))
         .route("/api/receipts", get(receipts))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -725,6 +729,65 @@ async fn receipts(State(node): State<AppState>, headers: HeaderMap) -> ApiResult
         StatusCode::OK,
         &json!({"receipts": node.db.receipts(100).await?}),
     ))
+}
+
+fn emergency_problem(f: emergency::EmergencyFailure) -> Problem {
+    let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    Problem::new(status, f.code, f.message)
+}
+
+async fn emergency_receipt(
+    node: &Node,
+    access_id: &str,
+    peer: &str,
+    outcome: &str,
+    records: usize,
+) -> Result<(), Problem> {
+    node.db
+        .add_receipt(&crate::node::db::Receipt {
+            grant_id: access_id.to_owned(),
+            peer: peer.to_owned(),
+            action: "emergency".into(),
+            outcome: outcome.into(),
+            records: i64::try_from(records).unwrap_or(i64::MAX),
+            access_log_index: None,
+            at: NumericDate::now().0,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Asks a hospital for an emergency (break-glass) access, signed with this node's doctor key.
+async fn emergency_request(State(node): State<AppState>, req: Request) -> ApiResult {
+    let (parts, body) = req.into_parts();
+    authenticate(&node, &parts.headers, true).await?;
+    let f: emergency::AskForm = json_body(&parts.headers, body).await?;
+    let trust = node.trust();
+    let out = emergency::ask(&f, &node.key, &trust, &node.peers)
+        .await
+        .map_err(emergency_problem)?;
+    let id = out["access_id"].as_str().unwrap_or_default();
+    emergency_receipt(&node, id, &f.peer, "requested", 0).await?;
+    tracing::info!("emergency access requested");
+    Ok(json_response(StatusCode::CREATED, &out))
+}
+
+/// The emergency summary once a second staff member at the hospital confirmed; until then
+/// `{"status": "waiting"}`.
+async fn emergency_summary(State(node): State<AppState>, req: Request) -> ApiResult {
+    let (parts, body) = req.into_parts();
+    authenticate(&node, &parts.headers, true).await?;
+    let f: emergency::SummaryForm = json_body(&parts.headers, body).await?;
+    let trust = node.trust();
+    let out = emergency::summary(&f, &node.key, &trust, &node.peers)
+        .await
+        .map_err(emergency_problem)?;
+    if out["status"] == "open" {
+        let n = out["verified_records"].as_u64().unwrap_or(0);
+        emergency_receipt(&node, &f.access_id, &f.peer, "summary_shown", n as usize).await?;
+        tracing::info!(records = n, "emergency summary shown");
+    }
+    Ok(json_response(StatusCode::OK, &out))
 }
 
 /// Serves until `shutdown` resolves, then drains connections.

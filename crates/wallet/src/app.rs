@@ -8,14 +8,18 @@ use spondon_app_api as api;
 use spondon_core::token::{Category, Purpose, TrustList};
 
 use crate::browse::{Item, ProofView, RecordView};
+use crate::emergency::EmergencyMode;
 use crate::error::{Violation, WalletError};
 use crate::grants::{Doctor, GrantStatus, RevocationResult, StoredGrant};
 use crate::import::ImportOutcome;
+use crate::lost_phone::{HospitalOutcome, HospitalResult};
 use crate::passphrase_strength::{Hint, Strength};
 use crate::progress::{Progress, Step};
 use crate::store::Table;
-use crate::sync::{Alert, PeerState, StoredReceipt, StoredRecord, SyncEvent, SyncReport, Trust};
-use crate::wallet::Wallet;
+use crate::sync::{
+    Alert, EmergencyInfo, PeerState, StoredReceipt, StoredRecord, SyncEvent, SyncReport, Trust,
+};
+use crate::wallet::{Authorization, Wallet};
 use crate::{Result, grants};
 
 impl From<&WalletError> for api::ApiError {
@@ -615,6 +619,7 @@ impl Wallet {
         let doctors = self.doctors().await?;
         let records: Vec<StoredRecord> = self.store.all(Table::Records).await?;
         let names = self.hospital_names().await?;
+        let disputes = self.emergency_disputes().await?;
         Ok(views
             .into_iter()
             .zip(stored)
@@ -659,8 +664,166 @@ impl Wallet {
                     reason: v.reason,
                     grant_id: v.grant_id,
                     text: v.text,
+                    emergency: r
+                        .emergency
+                        .as_ref()
+                        .filter(|_| v.allowed)
+                        .map(|e| emergency_receipt(e, disputes.get(&e.id).copied())),
                 }
             })
             .collect())
+    }
+
+    /// The emergency access setting, with the enrolled hospitals that have not confirmed it.
+    pub async fn app_emergency_policy(&self) -> Result<api::EmergencyPolicyInfo> {
+        let policy = self.emergency_policy().await?;
+        let peers = self.peers().await?;
+        Ok(match policy {
+            None => api::EmergencyPolicyInfo {
+                mode: api::EmergencyMode::Allow,
+                hospitals: Vec::new(),
+                set_at: None,
+                pending: Vec::new(),
+            },
+            Some(p) => api::EmergencyPolicyInfo {
+                mode: match p.mode {
+                    EmergencyMode::Allow => api::EmergencyMode::Allow,
+                    EmergencyMode::OptOut => api::EmergencyMode::OptOut,
+                    EmergencyMode::Only => api::EmergencyMode::Only,
+                },
+                pending: peers
+                    .iter()
+                    .filter(|x| !p.acknowledged.contains(&x.url))
+                    .map(|x| x.hospital_name.clone())
+                    .collect(),
+                hospitals: p.hospitals,
+                set_at: Some(p.set_at),
+            },
+        })
+    }
+
+    /// Sets the emergency access setting and sends it to every enrolled hospital.
+    pub async fn app_set_emergency_policy(
+        &self,
+        auth: &Authorization,
+        mode: api::EmergencyMode,
+        hospitals: &[String],
+    ) -> Result<api::SetEmergencyPolicyResult> {
+        let mode = match mode {
+            api::EmergencyMode::Allow => EmergencyMode::Allow,
+            api::EmergencyMode::OptOut => EmergencyMode::OptOut,
+            api::EmergencyMode::Only => EmergencyMode::Only,
+        };
+        let results = self.set_emergency_policy(auth, mode, hospitals).await?;
+        let names = self.hospital_names().await?;
+        let answers = results
+            .iter()
+            .map(|r| api::PeerAnswer {
+                hospital_name: names
+                    .get(&r.peer)
+                    .cloned()
+                    .unwrap_or_else(|| r.peer.clone()),
+                peer: r.peer.clone(),
+                ok: r.ok,
+                error: match (r.error_code, r.error.as_ref()) {
+                    (Some(code), Some(message)) => Some(api::ApiError {
+                        code: code.to_owned(),
+                        message: message.clone(),
+                    }),
+                    _ => None,
+                },
+            })
+            .collect();
+        Ok(api::SetEmergencyPolicyResult {
+            policy: self.app_emergency_policy().await?,
+            answers,
+        })
+    }
+
+    /// Disputes an emergency access (the whole access id, as the receipt gives it).
+    pub async fn app_dispute_emergency(
+        &self,
+        auth: &Authorization,
+        access_id: &str,
+        text: &str,
+    ) -> Result<api::DisputeEmergencyResult> {
+        let r = self.dispute_emergency(auth, access_id, text).await?;
+        let names = self.hospital_names().await?;
+        Ok(api::DisputeEmergencyResult {
+            hospital_name: names
+                .get(&r.peer)
+                .cloned()
+                .unwrap_or_else(|| r.peer.clone()),
+            access_id: r.access_id,
+            disputed_at: r.disputed_at,
+        })
+    }
+}
+
+/// An emergency access for the app; `disputed_at` from the wallet's own list of disputes.
+pub fn emergency_receipt(e: &EmergencyInfo, disputed_at: Option<i64>) -> api::EmergencyReceipt {
+    api::EmergencyReceipt {
+        access_id: e.id.clone(),
+        doctor_name: e.doctor_name.clone(),
+        doctor_bmdc: e.doctor_bmdc.clone(),
+        department: e.department.clone(),
+        reason: match e.reason.as_str() {
+            "unconscious" => api::EmergencyReason::Unconscious,
+            "cannot_communicate" => api::EmergencyReason::CannotCommunicate,
+            "life_threatening" => api::EmergencyReason::LifeThreatening,
+            "no_wallet_available" => api::EmergencyReason::NoWalletAvailable,
+            // `EmergencyInfo::from_event` admits only the fixed list; "other" is the rest.
+            _ => api::EmergencyReason::Other,
+        },
+        details: e.details.clone(),
+        expires_at: e.expires_at,
+        disputed_at,
+    }
+}
+
+// ---------------------------------------------------------------- lost phone
+
+/// How one hospital ended a lost-phone run, for the app.
+pub fn lost_phone_hospital(r: &HospitalResult) -> api::LostPhoneHospital {
+    let (status, error) = match &r.outcome {
+        HospitalOutcome::Rotated => (api::LostPhoneStatus::Rotated, None),
+        HospitalOutcome::AlreadyDone => (api::LostPhoneStatus::AlreadyDone, None),
+        HospitalOutcome::IdentityCheckNeeded { code, message } => (
+            api::LostPhoneStatus::IdentityCheckNeeded,
+            Some(api::ApiError {
+                code: code.clone(),
+                message: message.clone(),
+            }),
+        ),
+        HospitalOutcome::Failed { code, message } => (
+            api::LostPhoneStatus::Failed,
+            Some(api::ApiError {
+                code: code.clone(),
+                message: message.clone(),
+            }),
+        ),
+    };
+    api::LostPhoneHospital {
+        peer: r.peer.clone(),
+        hospital_name: r.hospital_name.clone(),
+        status,
+        error,
+    }
+}
+
+impl Wallet {
+    /// The key change in progress or finished, for the app (hospitals by name).
+    pub async fn app_key_rotation(&self) -> Result<Option<api::KeyRotationInfo>> {
+        let Some(s) = self.key_rotation_status().await? else {
+            return Ok(None);
+        };
+        let names = self.hospital_names().await?;
+        let name = |u: &String| names.get(u).cloned().unwrap_or_else(|| u.clone());
+        Ok(Some(api::KeyRotationInfo {
+            started_at: s.started_at,
+            completed_at: s.completed_at,
+            done: s.done.keys().map(name).collect(),
+            pending: s.pending.iter().map(name).collect(),
+        }))
     }
 }

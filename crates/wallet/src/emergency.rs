@@ -2,6 +2,8 @@
 //! (allow, opt out, or only named hospitals) — signed requests, re-sent at sync to hospitals
 //! that have not acknowledged it yet — and disputes of an emergency access shown in the receipts.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use spondon_core::NumericDate;
 
@@ -12,6 +14,8 @@ use crate::wallet::{Authorization, Wallet};
 
 /// Settings key of the policy.
 const POLICY_SETTING: &str = "emergency_policy";
+/// Settings key of the disputes this wallet sent: access id → when the hospital registered it.
+const DISPUTES_SETTING: &str = "emergency_disputes";
 pub use spondon_core::emergency::MAX_DISPUTE_CHARS;
 
 /// The patient's choice.
@@ -70,6 +74,16 @@ struct DisputeAnswer {
 }
 
 impl Wallet {
+    /// The emergency accesses this wallet disputed: access id → when the hospital registered
+    /// the dispute.
+    pub async fn emergency_disputes(&self) -> Result<BTreeMap<String, i64>> {
+        Ok(self
+            .store
+            .get(Table::Settings, DISPUTES_SETTING)
+            .await?
+            .unwrap_or_default())
+    }
+
     /// The policy last set, if any.
     pub async fn emergency_policy(&self) -> Result<Option<EmergencyPolicy>> {
         self.store.get(Table::Settings, POLICY_SETTING).await
@@ -265,6 +279,11 @@ impl Wallet {
         let a: DisputeAnswer = self
             .net
             .signed_post(&self.signing, &r.peer, "/patient/emergency-disputes", &body)
+            .await?;
+        let mut disputes = self.emergency_disputes().await?;
+        disputes.insert(a.access_id.clone(), a.disputed_at);
+        self.store
+            .put(Table::Settings, DISPUTES_SETTING, &disputes)
             .await?;
         Ok(DisputeResult {
             peer: r.peer.clone(),

@@ -652,7 +652,7 @@ impl Wallet {
                 _ if r.emergency.is_some() => r
                     .emergency
                     .as_ref()
-                    .map(|e| format!("Dr {} (BMDC {})", e.doctor_name, e.doctor_bmdc))
+                    .map(|e| format!("{} (BMDC {})", titled(&e.doctor_name), e.doctor_bmdc))
                     .unwrap_or_default(),
                 Some(_) if !audience_proven(&r) => "someone holding this grant".to_owned(),
                 Some(kid) => match doctors.iter().find(|d| &d.kid == kid) {
@@ -720,7 +720,27 @@ impl Wallet {
                 None => None,
             };
             let who = by.unwrap_or(who);
-            let text = if let Some(e) = &r.emergency {
+            let rotation = (r.action.as_deref() == Some("key_rotation"))
+                .then(|| {
+                    r.event_json
+                        .as_deref()
+                        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+                })
+                .flatten();
+            let text = if let Some(ev) = &rotation {
+                let s = |k: &str| ev.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_owned();
+                let how = if s("via") == "identity_check" {
+                    "after an identity check at the registration desk"
+                } else {
+                    "on a rotation statement signed by the old key"
+                };
+                format!(
+                    "KEY REPLACED at {hospital} on {}: the key {} was retired and {} bound {how}; every grant made with the old key stops working there. Not you? Contact {hospital} at once.",
+                    fmt_time(r.at),
+                    short(&s("old_kid")),
+                    short(&s("new_kid")),
+                )
+            } else if let Some(e) = &r.emergency {
                 let why = if e.details.is_empty() {
                     e.reason.clone()
                 } else {
@@ -737,10 +757,10 @@ impl Wallet {
                         .map(|t| format!(", open until {}", fmt_time(t)))
                         .unwrap_or_default();
                     format!(
-                        "EMERGENCY ACCESS by Dr {} (BMDC {}, {}) at {hospital} on {}: reason {why}; \
+                        "EMERGENCY ACCESS by {} (BMDC {}, {}) at {hospital} on {}: reason {why}; \
                          your emergency summary ({opened}), without a grant, confirmed by a second staff member{until}. \
                          Not you, or not an emergency? Dispute it: spondon emergency dispute {}",
-                        e.doctor_name,
+                        titled(&e.doctor_name),
                         e.doctor_bmdc,
                         e.department,
                         fmt_time(r.at),
@@ -748,8 +768,8 @@ impl Wallet {
                     )
                 } else {
                     format!(
-                        "Emergency access by Dr {} (BMDC {}) was refused ({}) at {hospital} on {}: reason {why}",
-                        e.doctor_name,
+                        "Emergency access by {} (BMDC {}) was refused ({}) at {hospital} on {}: reason {why}",
+                        titled(&e.doctor_name),
                         e.doctor_bmdc,
                         r.reason.as_deref().unwrap_or("denied"),
                         fmt_time(r.at)
@@ -814,4 +834,26 @@ pub(crate) fn audience_proven(r: &StoredReceipt) -> bool {
 /// The first 8 characters of an id.
 pub fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
+}
+
+/// A doctor's name with one "Dr" before it: hospitals register names with or without the title
+/// ("Dr. Nasrin Akter", "Nasrin Akter").
+pub fn titled(name: &str) -> String {
+    let lower = name.trim_start().to_lowercase();
+    if lower.starts_with("dr.") || lower.starts_with("dr ") || lower.starts_with("prof") {
+        name.trim().to_owned()
+    } else {
+        format!("Dr {}", name.trim())
+    }
+}
+
+#[cfg(test)]
+mod titled_tests {
+    #[test]
+    fn a_doctor_gets_one_title() {
+        assert_eq!(super::titled("Dr. Rafiqul Islam"), "Dr. Rafiqul Islam");
+        assert_eq!(super::titled("Rafiqul Islam"), "Dr Rafiqul Islam");
+        assert_eq!(super::titled("Prof. Dr. A. Karim"), "Prof. Dr. A. Karim");
+        assert_eq!(super::titled("Drishti Das"), "Dr Drishti Das");
+    }
 }

@@ -4,6 +4,7 @@
 //!   passphrase asked again before grants, revocations and exports), the pinned trust list;
 //! - the encrypted cache (SQLite; every value AES-256-GCM, lookups by HMAC blind index);
 //! - enrollment ([`EnrollmentCode`]) and the verified, concurrent, resumable [`Wallet::sync`];
+//! - a lost phone ([`lost_phone`]): revoke everything and rotate the key at every hospital;
 //! - grants, revocations, doctors, receipts (emergency accesses among them, [`emergency`]:
 //!   the patient's policy and disputes), browsing, import, backup and restore;
 //! - delegates ([`delegates`]): a family member's wallet views, shares or manages for the
@@ -26,6 +27,7 @@ pub mod error;
 pub mod export;
 pub mod grants;
 pub mod import;
+pub mod lost_phone;
 mod net;
 pub mod passphrase_strength;
 pub mod progress;
@@ -36,6 +38,10 @@ pub mod sync;
 pub mod wallet;
 
 pub use error::{Result, Violation, WalletError};
+pub use lost_phone::{
+    HospitalOutcome, HospitalResult, KeyRotationStatus, LOST_PHONE_WARNING, LostPhoneEvent,
+    LostPhoneReport,
+};
 pub use progress::{Progress, Step};
 pub use session::{Keychain, Preferences, SessionConfig, SessionState, WalletSession};
 pub use sync::{

@@ -326,6 +326,25 @@ enum Cmd {
         #[command(flatten)]
         out: JsonFlag,
     },
+    /// Lost or stolen phone: from a restored wallet, revoke every grant and replace the wallet's
+    /// key at every hospital (progress per hospital; run it again until it is complete).
+    LostPhone {
+        /// Do not ask for confirmation (for scripts).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
+    /// Binds the wallet's (new) key at one hospital with a new enrollment code its registration
+    /// desk gave after checking your identity (the old key is gone, or was taken over).
+    Rebind {
+        /// The new `SPONDON-ENROLL:1:…` code.
+        #[arg(long)]
+        code: Option<String>,
+        /// A PNG or JPEG photo of the new enrollment QR code.
+        #[arg(long)]
+        qr: Option<PathBuf>,
+    },
     /// Who looked at your records, when, under which grant (emergency accesses first).
     Receipts {
         #[command(flatten)]
@@ -1758,6 +1777,115 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             w.close().await;
         }
+        Cmd::LostPhone { yes, out } => {
+            eprintln!("{}", printable(spondon_wallet::LOST_PHONE_WARNING));
+            if !yes
+                && !confirm(
+                    "Revoke every grant and replace this wallet's key at every hospital now?",
+                )?
+            {
+                println!("Nothing was done.");
+                return Ok(ExitCode::FAILURE);
+            }
+            let mut w = ctx.open().await?;
+            let pass = ctx.passphrase()?;
+            let json = out.json;
+            let report = w
+                .lost_phone(&pass, &|ev| {
+                    if json {
+                        return;
+                    }
+                    use spondon_wallet::{HospitalOutcome as O, LostPhoneEvent as E};
+                    match ev {
+                        E::KeyReady {
+                            old_kid,
+                            new_kid,
+                            resumed,
+                            hospitals,
+                        } => println!(
+                            "{} key {} → new key {} at {}.",
+                            if resumed { "Continuing: old" } else { "Old" },
+                            spondon_wallet::grants::short(&old_kid),
+                            spondon_wallet::grants::short(&new_kid),
+                            plural(hospitals, "hospital", "hospitals")
+                        ),
+                        E::Contacting { hospital_name, .. } => {
+                            eprintln!("{}: revoking and re-binding…", printable(&hospital_name))
+                        }
+                        E::Hospital {
+                            result,
+                            done,
+                            total,
+                        } => {
+                            let name = printable(&result.hospital_name);
+                            match &result.outcome {
+                                O::Rotated => println!(
+                                    "[{done}/{total}] {name}: every grant revoked, new key bound"
+                                ),
+                                O::AlreadyDone => {
+                                    println!("[{done}/{total}] {name}: already done")
+                                }
+                                O::IdentityCheckNeeded { message, .. } => println!(
+                                    "[{done}/{total}] {name}: NEEDS AN IDENTITY CHECK: {}",
+                                    printable(message)
+                                ),
+                                O::Failed { message, .. } => println!(
+                                    "[{done}/{total}] {name}: NOT DONE: {}",
+                                    printable(message)
+                                ),
+                            }
+                        }
+                    }
+                })
+                .await?;
+            if out.json {
+                print_json(&report)?;
+            } else {
+                let done = report.hospitals.iter().filter(|h| h.done()).count();
+                let total = report.hospitals.len();
+                if report.complete {
+                    println!(
+                        "Done at {done} of {total} hospitals: every grant of the old key is revoked, and the old phone's key is refused from now on. {} grants marked revoked here. Run `spondon sync`.",
+                        report.grants_revoked
+                    );
+                } else {
+                    println!(
+                        "NOT FINISHED: {done} of {total} hospitals done. Run `spondon lost-phone` again to finish (hospitals done are skipped)."
+                    );
+                }
+            }
+            w.close().await;
+            if !report.complete {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Cmd::Rebind { code, qr } => {
+            let code = match (code, qr) {
+                (Some(t), None) => EnrollmentCode::parse(&t)?,
+                (None, Some(p)) => EnrollmentCode::from_image_async(read_input(&p)?).await?,
+                _ => bail!("give the new enrollment code (--code TEXT) or --qr IMAGE"),
+            };
+            let mut w = ctx.open().await?;
+            let pass = ctx.passphrase()?;
+            let st = w.rebind_with_code(&pass, &code).await?;
+            println!(
+                "Re-bound at {} (Health ID {}): the old key is retired there and every grant it made is refused.",
+                printable(&st.hospital_name),
+                st.health_id
+            );
+            let pending = w
+                .key_rotation_status()
+                .await?
+                .map(|s| s.pending)
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                println!(
+                    "{} still to do: run `spondon lost-phone` to finish.",
+                    plural(pending.len() as u64, "hospital", "hospitals")
+                );
+            }
+            w.close().await;
+        }
         Cmd::Receipts { out } => {
             let w = ctx.open().await?;
             let rs = w.receipts().await?;
@@ -1793,8 +1921,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         .into_iter()
                         .filter(|r| r.emergency.is_some())
                         .collect();
+                    let disputes = w.emergency_disputes().await?;
                     if out.json {
-                        print_json(&serde_json::json!({"policy": policy, "accesses": rs}))?;
+                        print_json(
+                            &serde_json::json!({"policy": policy, "accesses": rs, "disputes": disputes}),
+                        )?;
                     } else {
                         use spondon_wallet::emergency::EmergencyMode as M;
                         match &policy {
@@ -1840,6 +1971,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         for r in &rs {
                             let id = r.emergency.as_ref().map(|e| short(&e.id)).unwrap_or("");
                             println!("!! [{id}] {}", r.text);
+                            if let Some(at) = r.emergency.as_ref().and_then(|e| disputes.get(&e.id))
+                            {
+                                println!(
+                                    "   You disputed it on {}.",
+                                    spondon_wallet::grants::fmt_time(*at)
+                                );
+                            }
                         }
                     }
                 }
@@ -2099,7 +2237,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 plural(s.grants as u64, "grant", "grants"),
                 plural(s.receipts as u64, "receipt", "receipts")
             );
-            println!("If the old device is lost, revoke its grants now: spondon revoke --all");
+            println!(
+                "If the old device is lost or stolen, revoke its grants and replace its key now: spondon lost-phone"
+            );
             w.close().await;
         }
         Cmd::Status { out } => {

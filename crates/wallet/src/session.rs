@@ -411,6 +411,23 @@ impl WalletSession {
         Ok(w)
     }
 
+    /// The open wallet for a change of its own keys (the lost-phone procedure): waits until no
+    /// other command holds it. Counts as activity.
+    pub async fn wallet_mut(&self) -> Result<tokio::sync::RwLockMappedWriteGuard<'_, Wallet>> {
+        let guard = self.wallet.write().await;
+        match tokio::sync::RwLockWriteGuard::try_map(guard, Option::as_mut) {
+            Ok(w) => {
+                self.touch();
+                Ok(w)
+            }
+            Err(_) => Err(if crate::wallet::exists(self.dir()).await? {
+                WalletError::SessionLocked
+            } else {
+                WalletError::NoWallet(self.dir().display().to_string())
+            }),
+        }
+    }
+
     /// The open wallet, without counting as activity (for status polls).
     pub async fn wallet_quiet(&self) -> Result<WalletRef<'_>> {
         let guard = self.wallet.read().await;

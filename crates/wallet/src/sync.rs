@@ -650,7 +650,10 @@ impl HospitalCheck {
             |k| {
                 matches!(
                     k,
-                    EntryKind::AccessGranted | EntryKind::AccessDenied | EntryKind::EmergencyAccess
+                    EntryKind::AccessGranted
+                        | EntryKind::AccessDenied
+                        | EntryKind::EmergencyAccess
+                        | EntryKind::KeyRotation
                 )
             },
             "an access event",
@@ -667,13 +670,18 @@ impl HospitalCheck {
         let outcome = s("outcome").ok_or_else(|| bad("event has no outcome".into()))?;
         // An allowed emergency access is its own kind of entry; a refused one is a denial.
         let emergency = s("action").as_deref() == Some("emergency");
+        // A key rotation (docs/protocol.md §17) is its own kind of entry too, always allowed.
+        let rotation = s("action").as_deref() == Some("key_rotation");
         let allowed_kind = if emergency {
             EntryKind::EmergencyAccess
+        } else if rotation {
+            EntryKind::KeyRotation
         } else {
             EntryKind::AccessGranted
         };
         if (outcome == "allowed") != (entry.kind == allowed_kind)
             || (entry.kind == EntryKind::EmergencyAccess && !emergency)
+            || ((entry.kind == EntryKind::KeyRotation) != rotation)
         {
             return Err(bad("event outcome contradicts the log entry".into()));
         }
@@ -1133,7 +1141,7 @@ impl Wallet {
         Ok(state)
     }
 
-    fn check_enrollment(
+    pub(crate) fn check_enrollment(
         &self,
         list: &TrustList,
         hospital: &Hospital,

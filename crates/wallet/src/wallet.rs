@@ -129,7 +129,7 @@ fn item(id: &str, what: &str) -> String {
 
 /// Key-store calls may block (the OS keychain talks D-Bus, Keychain Services …): they run on the
 /// blocking pool.
-async fn ks_put(
+pub(crate) async fn ks_put(
     store: &Arc<dyn KeyStore>,
     id: &str,
     items: Vec<(&str, Zeroizing<Vec<u8>>)>,
@@ -248,7 +248,7 @@ fn parse_keys(id: &str, data_key: &[u8], signing: &[u8]) -> Result<([u8; 32], Es
 }
 
 /// Opens `keys.sealed` with the passphrase (Argon2id runs on a blocking thread).
-async fn open_sealed(
+pub(crate) async fn open_sealed(
     dir: &Path,
     passphrase_bytes: &[u8],
 ) -> Result<(String, Zeroizing<[u8; 32]>, Es256KeyPair)> {
@@ -285,7 +285,7 @@ async fn open_sealed(
 }
 
 /// Seals the keys under the passphrase (Argon2id runs on a blocking thread).
-async fn seal_keys(
+pub(crate) async fn seal_keys(
     id: &str,
     data_key: &[u8; 32],
     signing: &Es256KeyPair,

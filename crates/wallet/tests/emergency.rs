@@ -128,7 +128,7 @@ async fn emergency_access_reaches_the_wallet_and_the_patient_controls_it() {
     // The next sync brings the receipt, verified against the log, and shows it at once.
     let out = ok(&run(&["sync"]));
     assert!(
-        out.contains("!! EMERGENCY ACCESS by Dr Dr. Rafiqul Islam (BMDC A-4242, Medicine) at Dhaka Medical College Hospital"),
+        out.contains("!! EMERGENCY ACCESS by Dr. Rafiqul Islam (BMDC A-4242, Medicine) at Dhaka Medical College Hospital"),
         "{out}"
     );
     assert!(
@@ -168,6 +168,11 @@ async fn emergency_access_reaches_the_wallet_and_the_patient_controls_it() {
         "I was at home in Mymensingh that day",
     ]));
     assert!(out.contains("Disputed emergency access"), "{out}");
+    // The wallet remembers it (the app shows it as disputed).
+    let out = ok(&run(&["emergency"]));
+    assert!(out.contains("You disputed it on"), "{out}");
+    let listed: Value = serde_json::from_str(&ok(&run(&["emergency", "--json"]))).unwrap();
+    assert!(listed["disputes"][id.as_str()].is_i64(), "{listed}");
     let (s, v) = staff_call(&a, reqwest::Method::GET, "/staff/emergency").await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
@@ -191,7 +196,7 @@ async fn emergency_access_reaches_the_wallet_and_the_patient_controls_it() {
         (403, "emergency_opted_out")
     );
     let out = ok(&run(&["sync"]));
-    assert!(out.contains("!! Emergency access by Dr Dr. Rafiqul Islam (BMDC A-4242) was refused (emergency_opted_out)"), "{out}");
+    assert!(out.contains("!! Emergency access by Dr. Rafiqul Islam (BMDC A-4242) was refused (emergency_opted_out)"), "{out}");
 
     // Only one hospital, while the other is down: it gets the setting at the next sync.
     b.stop();
@@ -292,7 +297,7 @@ async fn a_rewritten_emergency_receipt_is_refused() {
     *proxy.rewrite.lock().unwrap() = None;
     let out = ok(&run(&["sync"]));
     assert!(
-        out.contains("!! EMERGENCY ACCESS by Dr Dr. Rafiqul Islam"),
+        out.contains("!! EMERGENCY ACCESS by Dr. Rafiqul Islam"),
         "{out}"
     );
 }

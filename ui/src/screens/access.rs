@@ -7,6 +7,7 @@ use crate::app::use_app;
 use crate::components::PageHead;
 use crate::fmt;
 use crate::i18n::{K, Lang, fill, use_i18n};
+use crate::screens::emergency::EmergencyReceiptItem;
 use crate::{ipc, util};
 
 /// Who, in words.
@@ -96,7 +97,30 @@ pub fn Access() -> impl IntoView {
                         Ok(mut rs) => {
                             rs.sort_by_key(|r| std::cmp::Reverse(r.at));
                             let off = util::offset();
+                            // Emergency accesses (opened without a grant) come first, apart.
+                            let (urgent, rs): (Vec<Receipt>, Vec<Receipt>) = rs
+                                .into_iter()
+                                .partition(|r| r.allowed && r.emergency.is_some());
+                            let urgent = (!urgent.is_empty())
+                                .then(|| {
+                                    view! {
+                                        <section class="stack-sm" aria-labelledby="emergency-receipts-title">
+                                            <h2 class="h3" id="emergency-receipts-title">{move || i.t(K::EmergencyReceipts)}</h2>
+                                            <ul class="receipts" id="emergency-receipts">
+                                                {urgent
+                                                    .into_iter()
+                                                    .enumerate()
+                                                    .filter_map(|(n, r)| {
+                                                        let e = r.emergency.clone()?;
+                                                        Some(view! { <EmergencyReceiptItem receipt=r emergency=e n=n offset=off /> })
+                                                    })
+                                                    .collect_view()}
+                                            </ul>
+                                        </section>
+                                    }
+                                });
                             view! {
+                                {urgent}
                                 <ul class="receipts" id="receipts-list">
                                     {rs
                                         .into_iter()
@@ -156,6 +180,7 @@ mod tests {
             reason: None,
             grant_id: Some("g1".into()),
             text: String::new(),
+            emergency: None,
         };
         assert_eq!(
             sentence(Lang::En, &r, 0),

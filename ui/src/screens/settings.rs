@@ -1,4 +1,4 @@
-//! Settings: language, lock time, the trust list (signer, sequence, hospitals), backup now,
+//! Settings: language, lock time, emergency access, the trust list (signer, sequence, hospitals), backup now,
 //! change passphrase, about.
 
 use leptos::prelude::*;
@@ -11,7 +11,9 @@ use crate::app::{set_language, use_app};
 use crate::components::{ErrorBox, FilePicker, PageHead, PassphraseField, Picked};
 use crate::fmt;
 use crate::i18n::{K, Lang, use_i18n};
+use crate::screens::emergency::EmergencyCard;
 use crate::screens::first_run::StrengthMeter;
+use crate::screens::lost_phone::LostPhoneCard;
 use crate::{ipc, util};
 
 /// Lock-time choices, in seconds (0 = never).
@@ -36,6 +38,8 @@ pub fn SettingsScreen() -> impl IntoView {
                 <ChangePass />
             </div>
             <div class="stack-lg">
+                <EmergencyCard />
+                <LostPhoneCard />
                 <TrustCard settings=settings version=version />
                 <section class="card stack" aria-labelledby="about-title">
                     <h2 id="about-title" class="h3">{move || i.t(K::AboutTitle)}</h2>

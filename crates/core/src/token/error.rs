@@ -101,6 +101,8 @@ pub enum TokenError {
     DelegationExceeded(&'static str),
     #[error("the embedded delegation is not signed by the patient key it names")]
     BadDelegationSignature,
+    #[error("the key rotation statement was made at {iat}, too long before now ({now})")]
+    RotationStale { iat: i64, now: i64 },
     #[error("signing failed: {0}")]
     Signing(String),
     #[error("the token fields are inconsistent: {0}")]
@@ -154,6 +156,7 @@ impl TokenError {
             TokenError::DelegationMismatch => "delegation_mismatch",
             TokenError::DelegationExceeded(_) => "delegation_exceeded",
             TokenError::BadDelegationSignature => "bad_delegation_signature",
+            TokenError::RotationStale { .. } => "rotation_stale",
             TokenError::Signing(_) => "signing_failed",
             TokenError::Invalid(_) => "invalid",
         }

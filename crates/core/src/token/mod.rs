@@ -14,6 +14,7 @@ mod credential;
 mod delegation;
 mod error;
 mod grant;
+mod key_rotation;
 mod pop;
 mod revocation;
 mod self_signed;
@@ -32,6 +33,9 @@ pub use error::TokenError;
 pub use grant::{
     Audience, Category, Grant, MAX_GRANT_IAT_SKEW, MAX_GRANT_LIFETIME, MAX_PEERS, MAX_RECORD_IDS,
     MAX_USES, MIN_PASSCODE_CHARS, Purpose,
+};
+pub use key_rotation::{
+    KEY_ROTATION_CONTEXT, KeyRotation, MAX_ROTATION_AGE, MAX_ROTATION_IAT_SKEW,
 };
 pub use pop::{MAX_POP_TEXT, POP_MAX_SKEW, PopProof, PopRequest};
 pub use revocation::{Revocation, RevocationTarget};
@@ -68,6 +72,9 @@ pub enum TokenKind {
     SignedRequest,
     /// A patient lets a delegate's key act for them ([`Delegation`], §16).
     Delegation,
+    /// A key rotation statement ([`KeyRotation`], `docs/protocol.md` §17). Code 10: 8 is left
+    /// to the delegation token, and 9 is the "unknown kind" of the token test vectors.
+    KeyRotation,
 }
 
 impl TokenKind {
@@ -81,6 +88,7 @@ impl TokenKind {
             TokenKind::PopProof => 6,
             TokenKind::SignedRequest => 7,
             TokenKind::Delegation => 8,
+            TokenKind::KeyRotation => 10,
         }
     }
 
@@ -94,12 +102,13 @@ impl TokenKind {
             6 => TokenKind::PopProof,
             7 => TokenKind::SignedRequest,
             8 => TokenKind::Delegation,
+            10 => TokenKind::KeyRotation,
             _ => return None,
         })
     }
 
     /// The snake_case name (`grant`, `revocation`, `enrollment`, `doctor_credential`,
-    /// `trust_list`, `pop_proof`, `signed_request`, `delegation`).
+    /// `trust_list`, `pop_proof`, `signed_request`, `delegation`, `key_rotation`).
     pub fn name(self) -> &'static str {
         match self {
             TokenKind::Grant => "grant",
@@ -110,6 +119,7 @@ impl TokenKind {
             TokenKind::PopProof => "pop_proof",
             TokenKind::SignedRequest => "signed_request",
             TokenKind::Delegation => "delegation",
+            TokenKind::KeyRotation => "key_rotation",
         }
     }
 }
@@ -124,6 +134,7 @@ pub enum TokenClaims {
     DoctorCredential(DoctorCredential),
     TrustList(TrustList),
     Delegation(Delegation),
+    KeyRotation(KeyRotation),
 }
 
 impl TokenClaims {
@@ -135,6 +146,7 @@ impl TokenClaims {
             TokenClaims::DoctorCredential(_) => TokenKind::DoctorCredential,
             TokenClaims::TrustList(_) => TokenKind::TrustList,
             TokenClaims::Delegation(_) => TokenKind::Delegation,
+            TokenClaims::KeyRotation(_) => TokenKind::KeyRotation,
         }
     }
 }
@@ -144,7 +156,8 @@ impl TokenClaims {
 pub struct ParsedToken {
     pub kind: TokenKind,
     /// Who signed it, as they claim: the hospital id of a credential, the authority of a trust
-    /// list; `None` for grants and revocations (signed by the embedded patient key).
+    /// list; `None` for grants, revocations and key rotations (signed by the embedded patient
+    /// key).
     pub issuer: Option<String>,
     /// The RFC 7638 thumbprint of the signing key: the header kid, or for grants and
     /// revocations the embedded patient key's thumbprint.
@@ -255,6 +268,7 @@ pub fn decode_any(text: &str) -> Result<ParsedToken, TokenError> {
             TokenClaims::DoctorCredential(DoctorCredential::from_envelope(env)?)
         }
         TokenKind::TrustList => TokenClaims::TrustList(TrustList::from_envelope(env)?),
+        TokenKind::KeyRotation => TokenClaims::KeyRotation(KeyRotation::from_envelope(env)?),
         TokenKind::PopProof | TokenKind::SignedRequest => {
             return Err(TokenError::KindMismatch {
                 expected: "a text token",
@@ -278,6 +292,10 @@ pub fn decode_any(text: &str) -> Result<ParsedToken, TokenError> {
         TokenClaims::Revocation(r) => {
             check_embedded_kid(&sign1, &r.patient_key)?;
             r.patient_key.kid().to_owned()
+        }
+        TokenClaims::KeyRotation(r) => {
+            check_embedded_kid(&sign1, &r.old_key)?;
+            r.old_key.kid().to_owned()
         }
         _ => match &sign1.kid {
             Some(kid) if kid.len() == 32 => crate::b64::encode(kid),
@@ -341,6 +359,10 @@ impl ParsedToken {
             },
             TokenClaims::Delegation(d) => self.sign1.verify_with(&d.patient_key)?,
             TokenClaims::Revocation(r) => self.sign1.verify_with(&r.patient_key)?,
+            TokenClaims::KeyRotation(r) => {
+                self.sign1.verify_with(&r.old_key)?;
+                r.verify_new_key()?;
+            }
             TokenClaims::Enrollment(EnrollmentCredential { hospital_id, .. })
             | TokenClaims::DoctorCredential(DoctorCredential { hospital_id, .. }) => {
                 let list = anchors
@@ -379,6 +401,15 @@ impl ParsedToken {
                     now: now.0,
                 })
             }
+            TokenClaims::KeyRotation(r)
+                if r.issued_at.0 > now.0.saturating_add(key_rotation::MAX_ROTATION_IAT_SKEW) =>
+            {
+                Err(TokenError::IssuedInFuture {
+                    iat: r.issued_at.0,
+                    now: now.0,
+                })
+            }
+            TokenClaims::KeyRotation(_) => Ok(()),
             TokenClaims::Revocation(r) => {
                 if now < r.issued_at {
                     return Err(TokenError::NotYetValid {

@@ -10,6 +10,9 @@
 //!   call is in the staff audit trail with the token's id.
 //! - The page is static (no inline script or style) under a strict CSP; everything from the
 //!   server or the user is put into the page as text, never as HTML.
+//! - Emergency (break-glass) requests wait here for the second staff member (role `records`
+//!   or `admin`), who confirms one through the peer's own [`Peer::confirm_emergency`]; the
+//!   admin also sees every access and the patients' disputes.
 //! - Records are issued from forms ([`forms`]) through the peer's own issuance, revocation
 //!   and registration code paths.
 
@@ -45,6 +48,8 @@ type AppState = Arc<Peer>;
 pub const COOKIE: &str = "spondon_console";
 /// The header carrying the session's CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The header marking the page's background refresh (not user activity).
+pub const POLL_HEADER: &str = "x-console-poll";
 
 /// The console's routes (mounted by [`crate::http::router`]).
 pub fn router(peer: Arc<Peer>) -> Router {
@@ -62,6 +67,9 @@ pub fn router(peer: Arc<Peer>) -> Router {
         .route("/doctors/{bmdc}/credential", get(doctor_credential))
         .route("/staff-tokens", get(list_tokens).post(create_token))
         .route("/staff-tokens/{id}/revoke", post(revoke_token))
+        .route("/emergency/pending", get(emergency_pending))
+        .route("/emergency", get(emergency_all))
+        .route("/emergency/{id}/confirm", post(emergency_confirm))
         .layer(axum::middleware::from_fn_with_state(peer.clone(), guard));
     Router::new()
         .route("/console", get(web::index))
@@ -189,9 +197,12 @@ async fn guard(
 ) -> Response {
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
+    // The page's background refresh (a GET marked `X-Console-Poll: 1`) is not activity: an
+    // unattended console still logs out after the idle limit.
+    let poll = method == Method::GET && req.headers().get(POLL_HEADER).is_some_and(|v| v == "1");
     let session = match cookie_value(req.headers()) {
         None => return ConsoleError(PeerError::Unauthorized).into_response(),
-        Some(id) => match peer.console_session(&id).await {
+        Some(id) => match peer.console_session_with(&id, !poll).await {
             Ok(Some(s)) => s,
             Ok(None) => return ConsoleError(PeerError::SessionExpired).into_response(),
             Err(e) => return ConsoleError(e).into_response(),
@@ -612,4 +623,38 @@ async fn revoke_token(
         StatusCode::OK,
         &json!({"revoked": id, "sessions_ended": ended}),
     )
+}
+
+// --- emergency (break-glass) access ---
+
+/// The requests waiting for a second staff member (role `records` or `admin`).
+async fn emergency_pending(State(peer): State<AppState>, Staff(s): Staff) -> ApiResult {
+    need(&s, Role::Records)?;
+    json_ok(StatusCode::OK, &peer.pending_emergencies(&s.staff).await?)
+}
+
+/// Every emergency access with its dispute (admin).
+async fn emergency_all(State(peer): State<AppState>, Staff(s): Staff) -> ApiResult {
+    need(&s, Role::Admin)?;
+    let list = peer.emergency_accesses(&s.staff).await?;
+    json_ok(
+        StatusCode::OK,
+        &json!({"accesses": list.accesses, "now": spondon_core::NumericDate::now().seconds()}),
+    )
+}
+
+/// The second person's confirmation: the peer's own code path (role re-checked there, the
+/// writer lock taken, the kind-7 entry appended).
+async fn emergency_confirm(
+    State(peer): State<AppState>,
+    Staff(s): Staff,
+    Path(id): Path<String>,
+) -> ApiResult {
+    need(&s, Role::Records)?;
+    let p = peer.clone();
+    let staff = s.staff.clone();
+    let out = tokio::spawn(async move { p.confirm_emergency(&staff, &id).await })
+        .await
+        .map_err(|e| PeerError::Integrity(format!("request task failed: {e}")))??;
+    json_ok(StatusCode::CREATED, &out)
 }

@@ -77,8 +77,14 @@ impl Peer {
         })
     }
 
-    /// The live session with this cookie value, if any.
+    /// The live session with this cookie value, if any (its use counts as activity).
     pub async fn console_session(&self, id: &str) -> Result<Option<Session>> {
+        self.console_session_with(id, true).await
+    }
+
+    /// The live session with this cookie value; `touch: false` for the page's own background
+    /// refresh, which must not keep an unattended console logged in past the idle limit.
+    pub async fn console_session_with(&self, id: &str, touch: bool) -> Result<Option<Session>> {
         if id.is_empty() || id.len() > 100 {
             return Ok(None);
         }
@@ -92,7 +98,7 @@ impl Peer {
         let Some((token_id, csrf, roles, expires_at, last_seen, label)) = row else {
             return Ok(None);
         };
-        if now - last_seen >= TOUCH_SECS {
+        if touch && now - last_seen >= TOUCH_SECS {
             on_db!(&self.db, p => sqlx::query("UPDATE peer_console_sessions SET last_seen = $1 WHERE id_hash = $2")
                 .bind(now).bind(&token_hash(id)[..]).execute(p).await?.rows_affected());
         }

@@ -34,6 +34,8 @@ const ROUTES: &[&str] = &[
     "/api/grant/write",
     "/api/document/check",
     "/api/doctor-credential",
+    "/api/emergency/request",
+    "/api/emergency/summary",
     "/api/receipts",
 ];
 

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod db;
+pub mod emergency;
 pub mod grant;
 pub mod metrics;
 pub mod peers;

@@ -97,7 +97,12 @@ pub struct Fetched {
     pub receipts: Vec<(String, usize, Option<u64>)>,
 }
 
-fn fail(peer: &str, hospital: Option<&Hospital>, code: &str, message: String) -> PeerFailure {
+pub(crate) fn fail(
+    peer: &str,
+    hospital: Option<&Hospital>,
+    code: &str,
+    message: String,
+) -> PeerFailure {
     PeerFailure {
         peer: peer.to_owned(),
         hospital: hospital.map(|h| h.name.clone()),
@@ -177,7 +182,7 @@ async fn pop_post(
         .map_err(unreachable)
 }
 
-fn refused(hospital: &Hospital, r: &spondon_net::Response) -> PeerFailure {
+pub(crate) fn refused(hospital: &Hospital, r: &spondon_net::Response) -> PeerFailure {
     let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
     PeerFailure {
         peer: hospital.peer_url.clone(),
@@ -248,7 +253,7 @@ pub async fn fetch(
             ));
             continue;
         };
-        match verify_batch(&v, hospital, trust, now, grant) {
+        match verify_batch(&v, hospital, trust, now, Some(grant)) {
             Ok(records) => {
                 out.receipts.push((
                     hospital.peer_url.clone(),
@@ -312,15 +317,16 @@ fn b64_any(s: &str) -> Option<Vec<u8>> {
 
 /// Verifies every record of a `/grant/records` answer. Any record failing a check fails the
 /// whole batch (a peer sending something unverifiable is not trusted for the rest either).
-fn verify_batch(
+pub(crate) fn verify_batch(
     v: &Value,
     hospital: &Hospital,
     trust: &TrustState,
     now: NumericDate,
-    grant: &Grant,
+    grant: Option<&Grant>,
 ) -> Result<Vec<(RecordView, Value)>, String> {
-    // Every record must be one the grant covers, judged from the signed card (its `rid` and
-    // its resources), and all must be about one patient (the card's Patient identifier).
+    // Every record must be one the grant covers (when there is a grant: an emergency summary
+    // has none), judged from the signed card (its `rid` and its resources), and all must be
+    // about one patient (the card's Patient identifier).
     let mut patient: Option<String> = None;
     let log = Verifier::ed25519(&hospital.log_origin, hospital.log_key)
         .map_err(|e| format!("the trust list's log key is unusable: {e}"))?;
@@ -350,7 +356,7 @@ fn verify_batch(
         }
         let category = category_of(&verified.fhir_bundle)
             .ok_or_else(|| format!("record {id}: the card holds no record of a known category"))?;
-        if !grant.covers(category, id) {
+        if grant.is_some_and(|g| !g.covers(category, id)) {
             return Err(format!("record {id}: the grant does not cover this record"));
         }
         let subject = verified.fhir_bundle["entry"]

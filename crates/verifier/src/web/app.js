@@ -32,7 +32,7 @@ async function api(path, { body, raw, type } = {}) {
 }
 
 function sessionEnded() {
-  stopCamera(); nextPatient(false); show("login");
+  stopCamera(); nextPatient(false); emergencyReset(); show("login");
   $("login-error").textContent = "The session has ended; log in again.";
   $("token").focus();
 }
@@ -85,6 +85,7 @@ function show(which) {
 
 function renderStatus(s) {
   $("clinic").textContent = s.clinic;
+  fillHospitals(s.freshness.trust_list.hospitals || []);
   const f = s.freshness;
   const rev = f.revocations_as_of ? `record revocations as of ${hhmm(f.revocations_as_of)}` : "record revocations not yet fetched";
   $("fresh").textContent = `Trust list #${f.trust_list.sequence} · ${rev}`;
@@ -102,7 +103,7 @@ $("login-form").addEventListener("submit", async (e) => {
 });
 $("logout").addEventListener("click", async () => {
   await api("/api/logout", { body: {} });
-  stopCamera(); nextPatient(false); show("login"); $("token").focus();
+  stopCamera(); nextPatient(false); emergencyReset(); show("login"); $("token").focus();
 });
 
 // ---------- tabs (WAI-ARIA tabs: roving tabindex, arrow keys, Home/End) ----------
@@ -118,6 +119,7 @@ function selectTab(name, focus) {
   for (const p of document.querySelectorAll(".tabpane")) p.classList.toggle("hidden", p.id !== `tab-${name}`);
   if (name === "scan") startCamera(); else stopCamera();
   if (name === "doctor") loadDoctor();
+  if (name === "emergency" && !focus && !$("em-ask").classList.contains("hidden")) $("em-hid").focus();
 }
 for (const t of tabs) {
   t.addEventListener("click", () => selectTab(t.dataset.tab, false));
@@ -653,5 +655,165 @@ async function loadDoctor() {
   $("doctor-qr").replaceChildren(img);
   $("doctor-info").textContent = `${r.data.name} · BMDC ${r.data.bmdc_number}`;
 }
+
+// ---------- emergency (break-glass) access ----------
+// The page asks the node, which signs each request with this clinic's doctor key; the hospital
+// opens the summary after a second staff member confirms there. The page polls until then.
+const EM_POLL_MS = 3000;
+const em = { timer: null, access: null };
+
+function fillHospitals(list) {
+  const s = $("em-peer");
+  const chosen = s.value;
+  s.replaceChildren(...list.map((h) => el("option", { value: h.peer_url }, h.name)));
+  if (chosen && list.some((h) => h.peer_url === chosen)) s.value = chosen;
+}
+
+// A Health ID typed, or found in pasted text (a card's text, a document).
+function healthIdOf(text) {
+  const m = String(text).match(/\b(\d{4})[- ]?(\d{4})[- ]?(\d{4})[- ]?(\d{2})\b/);
+  return m ? `${m[1]}-${m[2]}-${m[3]}-${m[4]}` : String(text).trim();
+}
+$("em-hid").addEventListener("change", () => { $("em-hid").value = healthIdOf($("em-hid").value); });
+
+function hospitalName(peer) {
+  const o = [...$("em-peer").options].find((x) => x.value === peer);
+  return o ? o.textContent : peer;
+}
+
+// Words for every refusal: what it means and what to do.
+function emergencyWords(code, detail, hospital) {
+  const h = hospital || "the hospital";
+  const words = {
+    unknown_patient: `No patient with this Health ID is registered at ${h}. Check the number, or ask the hospital that holds the patient's records.`,
+    doctor_not_registered: `This clinic's doctor key is not registered at ${h}, so it cannot ask there. Ask ${h}'s administrator to register it (staff console, Doctors), or ask the hospital where it is registered.`,
+    emergency_opted_out: `The patient has opted out of emergency access. Nothing was opened; the attempt is logged and shown to the patient.`,
+    emergency_hospital_not_allowed: `The patient allows emergency access only at other hospitals, not at ${h}. Nothing was opened; the attempt is logged and shown to the patient.`,
+    emergency_expired: `The time is over: either no staff member confirmed within 30 minutes, or the access has ended. Ask again if it is still needed.`,
+    confirmation_required: `Not confirmed yet by a second staff member at ${h}.`,
+    unknown_emergency_access: `${h} does not know this request for this clinic's doctor key.`,
+    already_confirmed: `This request was already confirmed.`,
+    reason_required: `Choose a reason and write what happened: both are required.`,
+    invalid_field: detail || "A field is not valid.",
+    rate_limited: `${h} is receiving too many requests; wait a minute and try again.`,
+    unknown_peer: `This hospital is not in the trust list.`,
+    unreachable: `${h} cannot be reached. Check the connection and try again.`,
+    tls: `${h}'s certificate was refused; the request was not sent.`,
+    bad_response: `${h}'s answer did not verify, so nothing is shown. (${detail || "bad response"})`,
+    offline: "The clinic node cannot be reached.",
+    session_expired: "The session has ended; log in again.",
+  };
+  return words[code] || detail || "The request failed.";
+}
+
+function emergencyError(code, detail, hospital, field) {
+  const e = $("em-error");
+  e.textContent = emergencyWords(code, detail, hospital);
+  e.dataset.code = code || "";
+  for (const f of ["em-hid", "em-reason", "em-details", "em-hours"]) $(f).removeAttribute("aria-invalid");
+  if (field) { $(field).setAttribute("aria-invalid", "true"); $(field).focus(); }
+}
+
+function emergencyShow(which) {
+  $("em-ask").classList.toggle("hidden", which !== "ask");
+  $("em-wait").classList.toggle("hidden", which !== "wait");
+  $("em-summary").classList.toggle("hidden", which !== "summary");
+}
+
+function emergencyStop() { if (em.timer) clearTimeout(em.timer); em.timer = null; }
+
+function emergencyReset() {
+  emergencyStop();
+  em.access = null;
+  for (const id of ["em-name", "em-facts", "em-id", "em-source", "em-expires", "em-verified", "em-blood"]) $(id).textContent = "";
+  for (const id of ["em-allergies", "em-meds", "em-problems"]) $(id).replaceChildren();
+  emergencyShow("ask");
+}
+
+$("em-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const hid = healthIdOf($("em-hid").value);
+  $("em-hid").value = hid;
+  const form = { peer: $("em-peer").value, health_id: hid, reason: $("em-reason").value, details: $("em-details").value, hours: Number.parseInt($("em-hours").value || "4", 10) };
+  if (!/^\d{4}-\d{4}-\d{4}-\d{2}$/.test(hid)) { emergencyError("invalid_field", "Type the patient's Health ID: 14 digits, as 1234-5678-9012-34.", null, "em-hid"); return; }
+  if (!form.reason) { emergencyError("reason_required", null, null, "em-reason"); return; }
+  if (!form.details.trim()) { emergencyError("reason_required", null, null, "em-details"); return; }
+  if (!(form.hours >= 1 && form.hours <= 12)) { emergencyError("invalid_field", "Hours must be between 1 and 12.", null, "em-hours"); return; }
+  $("em-error").textContent = ""; $("em-error").dataset.code = "";
+  $("em-submit").disabled = true;
+  const r = await api("/api/emergency/request", { body: form });
+  $("em-submit").disabled = false;
+  const hospital = hospitalName(form.peer);
+  if (!r.ok) {
+    const field = { unknown_patient: "em-hid", reason_required: "em-details" }[r.data.code] || null;
+    emergencyError(r.data.code, r.data.detail, hospital, field);
+    if (!field) $("em-error").focus();
+    return;
+  }
+  em.access = { peer: form.peer, access_id: r.data.access_id, health_id: hid, hospital: r.data.hospital || hospital, confirm_by: r.data.confirm_by, asked: Date.now() / 1000 };
+  $("em-wait").dataset.access = r.data.access_id;
+  $("em-wait-hospital").textContent = em.access.hospital;
+  $("em-wait-text").textContent = `Asked at ${hhmm(em.access.asked)} for Health ID ${hid}. A staff member of ${em.access.hospital} with the records role must confirm it in the staff console (Emergency) by ${hhmm(r.data.confirm_by)}.`;
+  $("em-wait-poll").textContent = "Checking every few seconds…";
+  emergencyShow("wait");
+  $("em-wait").focus();
+  announce(`Waiting for a second staff confirmation at ${em.access.hospital}.`);
+  em.timer = setTimeout(emergencyPoll, EM_POLL_MS);
+});
+
+async function emergencyPoll() {
+  em.timer = null;
+  const a = em.access;
+  if (!a) return;
+  const r = await api("/api/emergency/summary", { body: { peer: a.peer, access_id: a.access_id, health_id: a.health_id } });
+  if (em.access !== a) return;
+  if (r.ok && r.data.status === "waiting") {
+    $("em-wait-poll").textContent = `Last checked at ${new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" })}; not confirmed yet.`;
+    em.timer = setTimeout(emergencyPoll, EM_POLL_MS);
+    return;
+  }
+  if (!r.ok) {
+    if (r.status === 401) return;
+    if (["unreachable", "offline", "rate_limited"].includes(r.data.code)) {
+      $("em-wait-poll").textContent = emergencyWords(r.data.code, r.data.detail, a.hospital) + " Trying again…";
+      em.timer = setTimeout(emergencyPoll, EM_POLL_MS * 2);
+      return;
+    }
+    emergencyShow("ask");
+    emergencyError(r.data.code, r.data.detail, a.hospital, null);
+    $("em-error").focus();
+    em.access = null;
+    return;
+  }
+  renderEmergencySummary(r.data);
+}
+
+function itemList(id, items, text, empty) {
+  const ul = $(id);
+  ul.replaceChildren(...(items.length ? items.map((i) => el("li", {}, text(i))) : [el("li", { class: "muted none" }, empty)]));
+}
+
+function renderEmergencySummary(d) {
+  const p = d.patient;
+  $("em-summary").dataset.access = d.access_id;
+  $("em-expires").textContent = `Open until ${time(d.expires_at)} (${d.hospital}). Only what an emergency needs is shown.`;
+  $("em-name").textContent = p.name || "—";
+  $("em-facts").textContent = birthWords({ sex: p.sex, birth_date: p.birth_date, age: null });
+  $("em-id").textContent = `Health ID ${p.health_id}`;
+  $("em-source").textContent = `As registered at ${d.hospital}`;
+  itemList("em-allergies", d.allergies, (i) => i.text + (i.code ? ` (${i.code})` : ""), "No allergy recorded at this hospital");
+  itemList("em-meds", d.medications, (i) => i.medication + (i.dosage ? ` — ${i.dosage}` : ""), "No current medicine recorded");
+  itemList("em-problems", d.problems, (i) => i.text + (i.code ? ` (${i.code})` : ""), "No active problem recorded");
+  $("em-blood").textContent = d.blood_group || "Not recorded";
+  $("em-blood").classList.toggle("muted", !d.blood_group);
+  const wit = d.quorum ? `, witnessed (${d.cosignatures} of ${d.quorum})` : "";
+  $("em-verified").textContent = `${d.verified_records} record${d.verified_records === 1 ? "" : "s"} verified: the hospital's signature and its transparency log${wit}. Records this hospital does not hold are not included.`;
+  emergencyShow("summary");
+  $("em-summary").focus();
+  announce(`Emergency access open until ${time(d.expires_at)}. ${p.name}. Allergies: ${d.allergies.length ? d.allergies.map((i) => i.text).join(", ") : "none recorded"}. Blood group: ${d.blood_group || "not recorded"}.`);
+}
+
+$("em-stop").addEventListener("click", () => { emergencyStop(); em.access = null; emergencyShow("ask"); $("em-hid").focus(); });
+$("em-new").addEventListener("click", () => { emergencyReset(); $("em-form").reset(); $("em-hid").focus(); });
 
 boot();

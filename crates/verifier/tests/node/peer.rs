@@ -33,6 +33,8 @@ pub fn peer_bin() -> std::path::PathBuf {
 #[derive(Debug)]
 pub struct PeerProc {
     pub addr: SocketAddr,
+    /// The peer's data directory (for `spondon-peer` commands beside `serve`).
+    pub data: std::path::PathBuf,
     pub staff: String,
     pub init: Value,
     child: Child,
@@ -47,21 +49,27 @@ impl Drop for PeerProc {
 }
 
 pub async fn start_peer() -> PeerProc {
+    start_peer_on(None).await
+}
+
+/// A peer on SQLite (`None`) or on the PostgreSQL database named.
+pub async fn start_peer_on(database_url: Option<&str>) -> PeerProc {
     let bin = peer_bin();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("peer");
-    let out = Command::new(&bin)
-        .args([
-            "init",
-            "--name",
-            "Dhaka Medical College Hospital",
-            "--url",
-            URL,
-            "--data",
-            data.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let mut args = vec![
+        "init",
+        "--name",
+        "Dhaka Medical College Hospital",
+        "--url",
+        URL,
+        "--data",
+        data.to_str().unwrap(),
+    ];
+    if let Some(u) = database_url {
+        args.extend(["--database-url", u]);
+    }
+    let out = Command::new(&bin).args(&args).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -90,6 +98,7 @@ pub async fn start_peer() -> PeerProc {
     }
     PeerProc {
         addr,
+        data,
         staff: init["staff_token"].as_str().unwrap().to_owned(),
         init,
         child,
@@ -98,6 +107,28 @@ pub async fn start_peer() -> PeerProc {
 }
 
 impl PeerProc {
+    /// Another staff token with these roles (`spondon-peer staff-token`, beside `serve`).
+    pub fn staff_token(&self, label: &str, roles: &str) -> String {
+        let out = Command::new(peer_bin())
+            .args([
+                "staff-token",
+                "--data",
+                self.data.to_str().unwrap(),
+                "--label",
+                label,
+                "--roles",
+                roles,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["token"].as_str().unwrap().to_owned()
+    }
     pub async fn staff_post(&self, path: &str, body: &Value) -> Resp {
         let auth = format!("Bearer {}", self.staff);
         request(

@@ -124,21 +124,38 @@ impl PeerProc {
         p
     }
 
+    /// Like [`PeerProc::start`], on the database `database_url` (PostgreSQL) when given.
+    pub async fn start_on(
+        root: &Path,
+        host: &str,
+        name: &str,
+        database_url: Option<&str>,
+    ) -> PeerProc {
+        let mut p = Self::init_on(root, host, name, database_url);
+        p.serve().await;
+        p
+    }
+
     fn init(root: &Path, host: &str, name: &str) -> PeerProc {
+        Self::init_on(root, host, name, None)
+    }
+
+    fn init_on(root: &Path, host: &str, name: &str, database_url: Option<&str>) -> PeerProc {
         let data = root.join(host);
         let url = format!("https://{host}");
-        let out = Command::new(peer_bin())
-            .args([
-                "init",
-                "--name",
-                name,
-                "--url",
-                &url,
-                "--data",
-                data.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
+        let mut args = vec![
+            "init",
+            "--name",
+            name,
+            "--url",
+            &url,
+            "--data",
+            data.to_str().unwrap(),
+        ];
+        if let Some(db) = database_url {
+            args.extend(["--database-url", db]);
+        }
+        let out = Command::new(peer_bin()).args(&args).output().unwrap();
         assert!(
             out.status.success(),
             "{}",

@@ -18,8 +18,10 @@ function el(tag, attrs = {}, ...children) {
 }
 const word = (key) => el("span", { "data-i18n": key, text: t(key) });
 
-async function api(path, body) {
+async function api(path, body, { poll = false } = {}) {
   const opts = { method: body === undefined ? "GET" : "POST", credentials: "same-origin", headers: {} };
+  // The background refresh is not activity: the session still ends after 30 minutes unused.
+  if (poll) opts.headers["X-Console-Poll"] = "1";
   if (body !== undefined) {
     opts.headers["Content-Type"] = "application/json";
     opts.headers["X-CSRF-Token"] = state.csrf;
@@ -93,6 +95,10 @@ async function enter(s) {
   if (c.ok) fillCatalog(c.data);
   const first = document.querySelector(".tab:not(.hidden)");
   if (first) tab(first.dataset.tab);
+  if (has("records")) {
+    await loadEmergency();
+    if (!state.emPoll) state.emPoll = setInterval(() => { if (state.csrf) loadEmergency(true); }, 15000);
+  }
 }
 
 function show(which) {
@@ -125,6 +131,7 @@ function tab(name) {
   if (name === "doctors") loadDoctors();
   if (name === "staff") loadTokens();
   if (name === "issue") loadDoctorChoices();
+  if (name === "emergency") { $("em-done").classList.add("hidden"); loadEmergency(); }
 }
 for (const b of document.querySelectorAll(".tab")) b.addEventListener("click", () => tab(b.dataset.tab));
 
@@ -133,6 +140,7 @@ function rerender() {
   renderLines();
   if (state.patient) renderPatient(state.patient);
   renderSearch();
+  renderEmergency();
   const who = $("who");
   if (state.roles.length) who.textContent = `${who.textContent.split(" · ")[0]} · ${state.roles.map((r) => t("role_w_" + r)).join(", ")}`;
 }
@@ -222,6 +230,8 @@ function renderPatient(d) {
 
 $("p-code").addEventListener("click", async () => {
   const hid = $("p-name").dataset.healthId;
+  // A re-binding after an identity check (docs/peer.md, "Lost phone"): staff confirm they checked.
+  if (!window.confirm(t("new_code_confirm"))) return;
   const r = await api(`/patients/${encodeURIComponent(hid)}/enrollment-code`, {});
   if (r.ok) $("p-enroll").replaceChildren(enrollmentSlip(r.data, state.patient.patient.name));
 });
@@ -557,6 +567,114 @@ $("token-form").addEventListener("submit", async (e) => {
   form.reset();
   loadTokens();
 });
+
+// ---------- emergency (break-glass) access ----------
+function minutesLeft(until, now) {
+  const m = Math.max(0, Math.ceil((until - now) / 60));
+  return t("em_minutes").replace("{n}", currentLang() === "bn" ? m.toLocaleString("bn-BD") : String(m));
+}
+const reasonWords = (r) => t("er_" + r) === "er_" + r ? r : t("er_" + r);
+
+async function loadEmergency(poll = false) {
+  if (!has("records")) return;
+  const r = await api("/emergency/pending", undefined, { poll });
+  if (!r.ok) { if (r.status !== 401) $("em-error").textContent = r.data.detail || r.data.code; return; }
+  state.emPending = r.data;
+  state.emSkew = r.data.now - Date.now() / 1000;
+  if (has("admin")) {
+    const a = await api("/emergency", undefined, { poll });
+    if (a.ok) state.emAll = a.data;
+    // Who confirmed: the staff token's label (the list names its id).
+    const tk = await api("/staff-tokens", undefined, { poll });
+    if (tk.ok) state.emTokens = Object.fromEntries(tk.data.tokens.map((x) => [x.id, x.label]));
+  }
+  renderEmergency();
+}
+
+function emField(key, ...value) { return [el("dt", {}, word(key)), el("dd", {}, ...value)]; }
+
+function renderEmergency() {
+  if (!state.emPending) return;
+  const now = Date.now() / 1000 + (state.emSkew || 0);
+  const list = state.emPending.pending.filter((p) => p.confirm_by >= now);
+  const count = $("em-count");
+  count.textContent = list.length ? String(list.length) : "";
+  count.classList.toggle("hidden", !list.length);
+  count.setAttribute("aria-label", `${list.length} ${t("em_waiting")}`);
+  const box = $("em-pending");
+  box.replaceChildren(...list.map((p) => {
+    const b = el("button", { type: "button", class: "danger", "data-access": p.access_id, text: t("em_confirm") });
+    b.addEventListener("click", () => askConfirmEmergency(p));
+    return el("article", { class: "em-request", "data-access": p.access_id, "aria-label": `${t("em_request")} ${p.health_id}` },
+      el("div", { class: "em-head" },
+        el("span", { class: "flag high", text: reasonWords(p.reason) }),
+        el("span", { class: "em-left", text: `${t("em_time_left")}: ${minutesLeft(p.confirm_by, now)}` })),
+      el("dl", { class: "details" },
+        emField("doctor", el("span", { text: `${p.doctor_name} (${p.doctor_bmdc}) — ${p.doctor_department}` })),
+        emField("health_id", el("span", { class: "mono", text: p.health_id })),
+        emField("name", el("span", { text: `${p.patient_name} · ${p.patient_birth_date}` })),
+        emField("em_details", el("span", { class: "em-details", text: p.details })),
+        emField("em_hours", el("span", { text: String(p.hours) })),
+        emField("em_requested", el("span", { text: time(p.requested_at) }))),
+      el("div", { class: "row" }, b));
+  }));
+  $("em-none").classList.toggle("hidden", list.length !== 0);
+  if (!state.emAll || !has("admin")) return;
+  const accesses = state.emAll.accesses;
+  const disputes = accesses.filter((a) => a.dispute).sort((x, y) => y.dispute.disputed_at - x.dispute.disputed_at);
+  $("em-dispute-list").querySelector("tbody").replaceChildren(...disputes.map((a) => el("tr", { "data-access": a.access_id },
+    el("td", { text: time(a.dispute.disputed_at) }), el("td", { class: "mono", text: a.health_id }),
+    el("td", { text: `${a.doctor_name} (${a.doctor_bmdc})` }), el("td", { class: "em-details", text: a.dispute.text }),
+    el("td", { text: `${time(a.requested_at)} · ${reasonWords(a.reason)}` }))));
+  $("em-dispute-list").classList.toggle("hidden", !disputes.length);
+  $("em-no-disputes").classList.toggle("hidden", disputes.length !== 0);
+  $("em-all").querySelector("tbody").replaceChildren(...accesses.map((a) => {
+    const flag = { pending: "warnflag", active: "high", expired: "normal", lapsed: "normal" }[a.status] || "normal";
+    return el("tr", { "data-access": a.access_id, class: a.dispute ? "disputed" : "" },
+      el("td", { text: time(a.requested_at) }), el("td", { class: "mono", text: a.health_id }),
+      el("td", { text: `${a.doctor_name} (${a.doctor_bmdc})` }),
+      el("td", {}, el("strong", { text: reasonWords(a.reason) }), el("br"), el("span", { class: "em-details small", text: a.details })),
+      el("td", {}, el("span", { class: "flag " + flag, text: t("es_" + a.status) }), a.dispute ? el("span", { class: "flag high", text: t("em_disputed") }) : null),
+      el("td", {}, ...(a.confirmed_by ? [el("span", { text: (state.emTokens || {})[a.confirmed_by] || `${a.confirmed_by.slice(0, 12)}…` }), el("br"),
+        el("span", { class: "small muted", text: time(a.confirmed_at) })] : ["—"])),
+      el("td", { text: a.expires_at ? time(a.expires_at) : "—" }),
+      el("td", { text: a.log_index !== null && a.log_index !== undefined ? "#" + a.log_index : "—" }));
+  }));
+  $("em-all").classList.toggle("hidden", !accesses.length);
+  $("em-no-accesses").classList.toggle("hidden", accesses.length !== 0);
+}
+
+function askConfirmEmergency(p) {
+  state.emConfirm = p;
+  $("em-dialog-error").textContent = "";
+  $("em-dialog-details").replaceChildren(
+    ...emField("doctor", el("span", { text: `${p.doctor_name} (${p.doctor_bmdc})` })),
+    ...emField("health_id", el("span", { class: "mono", text: p.health_id })),
+    ...emField("name", el("span", { text: p.patient_name })),
+    ...emField("reason", el("span", { text: reasonWords(p.reason) })),
+    ...emField("em_details", el("span", { class: "em-details", text: p.details })),
+    ...emField("em_hours", el("span", { text: String(p.hours) })));
+  $("em-dialog").showModal();
+  $("em-dialog-cancel").focus();
+}
+$("em-dialog-cancel").addEventListener("click", () => $("em-dialog").close());
+$("em-dialog-confirm").addEventListener("click", async () => {
+  const p = state.emConfirm;
+  if (!p) return;
+  $("em-dialog-confirm").disabled = true;
+  const r = await api(`/emergency/${encodeURIComponent(p.access_id)}/confirm`, {});
+  $("em-dialog-confirm").disabled = false;
+  if (!r.ok) { $("em-dialog-error").textContent = r.data.detail || r.data.code; $("em-dialog-error").dataset.code = r.data.code || ""; return; }
+  $("em-dialog").close();
+  const done = $("em-done");
+  done.textContent = t("em_confirmed").replace("{hid}", p.health_id).replace("{until}", time(r.data.expires_at)).replace("{log}", "#" + r.data.log_index);
+  done.dataset.access = r.data.access_id;
+  done.classList.remove("hidden");
+  state.emConfirm = null;
+  await loadEmergency();
+  done.focus();
+});
+$("em-refresh").addEventListener("click", () => { $("em-error").textContent = ""; loadEmergency(); });
 
 renderLines();
 applyWords(document);
