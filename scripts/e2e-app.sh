@@ -67,7 +67,7 @@ for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/status"
 set +e
 SPONDON_E2E_WORLD="$OUT/world.env" SPONDON_E2E_APP="$APP" SPONDON_E2E_DRIVER="http://127.0.0.1:$PORT" \
   SPONDON_E2E_ARTIFACTS="$ART" SPONDON_E2E_AXE="$HOME/.cache/spondon/npm/node_modules/axe-core/axe.min.js" \
-  SPONDON_E2E_VERIFIER="$BIN/spondon-verifier" SPONDON_REQUIRE_APP_E2E=1 \
+  SPONDON_E2E_VERIFIER="$BIN/spondon-verifier" SPONDON_E2E_SPONDON="$BIN/spondon" SPONDON_REQUIRE_APP_E2E=1 \
   cargo test -q --locked -p spondon-e2e --test "${SPONDON_E2E_TEST:-app}" -- --nocapture
 status=$?
 set -e

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::{Value, json};
-use spondon_e2e::{App, Setup, verifier_check};
+use spondon_e2e::{App, CliWallet, Setup, verifier_check};
 
 const PASSPHRASE: &str = "monsoon lantern 47 jackfruit";
 
@@ -315,6 +315,60 @@ async fn story(setup: &Setup) -> Result<()> {
     app.click("#dispute-send-0").await?;
     app.wait_text("#dispute-done-0", "Disputed on").await?;
 
+    // 8d. Family: the patient lets a family member's wallet (here the spondon CLI's) see and
+    // share their lab reports; that wallet reads them, verified against the hospitals' logs.
+    let family_dir = setup
+        .wallet_dir
+        .parent()
+        .context("the wallet directory has no parent")?
+        .join("family");
+    let family = CliWallet::create(setup, &family_dir)?;
+    let key = family.run(&["delegate", "key"])?;
+    nav(&app, "family").await?;
+    app.wait("#family-my-key-text").await?;
+    app.fill("#family-delegate-key", key.trim()).await?;
+    app.fill("#family-label", "Amma").await?;
+    app.click("#family-scope-share").await?;
+    app.click("#family-cat-lab_result").await?;
+    app.fill("#family-days", "30").await?;
+    app.fill("#family-passphrase", PASSPHRASE).await?;
+    app.capture("family").await?;
+    app.click("#family-create").await?;
+    app.wait("#family-created-text").await?;
+    let delegation = app
+        .js(
+            "return document.getElementById('family-created-text').textContent",
+            vec![],
+        )
+        .await?
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    ensure!(
+        delegation.starts_with("SPONDON:"),
+        "no delegation text: {delegation:?}"
+    );
+    app.wait_text("#family-delegations", "Amma").await?;
+    app.capture("family-created").await?;
+    let file = family_dir.join("delegation.txt");
+    std::fs::write(&file, &delegation)?;
+    let accepted = family.run(&[
+        "delegate",
+        "accept",
+        file.to_str().context("path")?,
+        "--name",
+        "Patient",
+    ])?;
+    ensure!(
+        accepted.contains("view, share"),
+        "the family member's wallet did not accept the delegation: {accepted}"
+    );
+    let synced = family.run(&["delegate", "sync", "Patient"])?;
+    ensure!(
+        synced.starts_with("1 record(s)"),
+        "the family member does not see exactly the CBC report: {synced}"
+    );
+
     // 9. Export for a visa medical; the file verifies offline.
     nav(&app, "export").await?;
     app.click("#export-select-all").await?;
@@ -394,6 +448,7 @@ async fn story(setup: &Setup) -> Result<()> {
         ("hospitals", "hospitals"),
         ("share", "share"),
         ("grants", "grants"),
+        ("family", "family"),
         ("access", "access"),
         ("export", "export"),
         ("import", "import"),

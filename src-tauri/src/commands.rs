@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use spondon_app_api::{self as api, ApiError, codes, event};
 use spondon_wallet::app as conv;
 use spondon_wallet::browse::Filter;
+use spondon_wallet::delegates::DelegationRequest;
 use spondon_wallet::export::ExportRequest;
 use spondon_wallet::grants::{Duration, GrantAudience, GrantRequest, QrFormat, Scope, render_qr};
 use spondon_wallet::lost_phone::LostPhoneEvent;
@@ -45,6 +46,14 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         lost_phone,
         key_rotation_status,
         rebind,
+        delegate_key,
+        create_delegation,
+        list_delegations,
+        revoke_delegation,
+        add_delegation,
+        list_delegated_patients,
+        sync_delegated,
+        share_as_delegate,
         export,
         import_card,
         get_settings,
@@ -514,6 +523,175 @@ async fn rebind(state: State<'_, AppState>, req: api::RebindRequest) -> Res<api:
         .into_iter()
         .find(|h| h.peer_url == st.url)
         .ok_or_else(|| ApiError::new(codes::INTERNAL, "the hospital is not in the wallet"))
+}
+
+/// [`api::cmd::DELEGATE_KEY`]
+#[tauri::command]
+async fn delegate_key(state: State<'_, AppState>) -> Res<api::DelegateKey> {
+    let w = state.session.wallet().await?;
+    let text = serde_json::to_string(&w.public_key().to_jwk())
+        .map_err(|e| ApiError::new(codes::INTERNAL, e.to_string()))?;
+    let qr_svg = svg(&text)?;
+    Ok(api::DelegateKey { text, qr_svg })
+}
+
+fn svg(text: &str) -> Res<String> {
+    String::from_utf8(render_qr(text, QrFormat::Svg)?)
+        .map_err(|_| ApiError::new(codes::INTERNAL, "the QR code is not text"))
+}
+
+/// [`api::cmd::CREATE_DELEGATION`]
+#[tauri::command]
+async fn create_delegation(
+    state: State<'_, AppState>,
+    req: api::CreateDelegationRequest,
+) -> Res<api::DelegationInfo> {
+    let w = state.session.wallet().await?;
+    let jwk: spondon_core::keys::Jwk = serde_json::from_str(req.delegate_key.trim())
+        .map_err(|_| ApiError::new(codes::INVALID, "the family member's key is not a key text"))?;
+    if req.scopes.is_empty() {
+        return Err(ApiError::new(codes::INVALID, "choose what they may do"));
+    }
+    if !(1..=400).contains(&req.days) {
+        return Err(ApiError::new(
+            codes::INVALID,
+            "a delegation lasts from 1 to 400 days",
+        ));
+    }
+    let auth = authorize(&w, &req.passphrase).await?;
+    let d = w
+        .delegate(
+            &auth,
+            &DelegationRequest {
+                delegate_key: jwk,
+                label: req.label,
+                scopes: req.scopes.into_iter().map(conv::delegate_scope).collect(),
+                categories: req.categories.into_iter().map(conv::category).collect(),
+                duration: Duration::Seconds(i64::from(req.days) * 86_400),
+                peers: vec![],
+                minor: req.minor,
+                other_guardian: None,
+            },
+        )
+        .await?;
+    let qr = svg(&d.text)?;
+    Ok(conv::delegation_info(&d, qr))
+}
+
+/// [`api::cmd::LIST_DELEGATIONS`]
+#[tauri::command]
+async fn list_delegations(state: State<'_, AppState>) -> Res<Vec<api::DelegationInfo>> {
+    let w = state.session.wallet().await?;
+    let mut v = w.delegations().await?;
+    v.sort_by_key(|d| std::cmp::Reverse(d.issued_at));
+    v.iter()
+        .map(|d| Ok(conv::delegation_info(d, svg(&d.text)?)))
+        .collect()
+}
+
+/// [`api::cmd::REVOKE_DELEGATION`]
+#[tauri::command]
+async fn revoke_delegation(
+    state: State<'_, AppState>,
+    req: api::RevokeDelegationRequest,
+) -> Res<api::RevokeResult> {
+    let w = state.session.wallet().await?;
+    let auth = authorize(&w, &req.passphrase).await?;
+    let names = w.hospital_names().await?;
+    let answers = w.revoke_delegation(&auth, &req.id).await?;
+    Ok(api::RevokeResult {
+        answers: answers
+            .iter()
+            .map(|a| conv::peer_answer(a, &names))
+            .collect(),
+    })
+}
+
+/// [`api::cmd::ADD_DELEGATION`]
+#[tauri::command]
+async fn add_delegation(
+    state: State<'_, AppState>,
+    req: api::AddDelegationRequest,
+) -> Res<api::DelegatedPatientInfo> {
+    let bytes = text_or_image(&req.input)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ApiError::new(codes::INVALID, "the delegation is not text"))?;
+    let w = state.session.wallet().await?;
+    let p = w.add_delegation_from_text(&text, &req.label).await?;
+    Ok(w.app_delegated_patient(&p).await?)
+}
+
+/// [`api::cmd::LIST_DELEGATED_PATIENTS`]
+#[tauri::command]
+async fn list_delegated_patients(
+    state: State<'_, AppState>,
+) -> Res<Vec<api::DelegatedPatientInfo>> {
+    let w = state.session.wallet().await?;
+    let mut out = Vec::new();
+    for p in w.delegated_patients().await? {
+        out.push(w.app_delegated_patient(&p).await?);
+    }
+    Ok(out)
+}
+
+/// [`api::cmd::SYNC_DELEGATED`]
+#[tauri::command]
+async fn sync_delegated(
+    state: State<'_, AppState>,
+    req: api::DelegatedRequest,
+) -> Res<api::DelegateSyncResult> {
+    Ok(state
+        .session
+        .wallet()
+        .await?
+        .app_delegate_sync(&req.id)
+        .await?)
+}
+
+/// [`api::cmd::SHARE_AS_DELEGATE`]
+#[tauri::command]
+async fn share_as_delegate(
+    state: State<'_, AppState>,
+    req: api::ShareAsDelegateRequest,
+) -> Res<api::GrantCreated> {
+    let w = state.session.wallet().await?;
+    let doctor = w.doctor(&req.doctor_kid).await?;
+    if req.categories.is_empty() {
+        return Err(ApiError::new(
+            codes::INVALID,
+            "choose record kinds to share",
+        ));
+    }
+    let secs = i64::try_from(req.duration_secs)
+        .ok()
+        .filter(|s| (60..=spondon_core::token::MAX_GRANT_LIFETIME).contains(s))
+        .ok_or_else(|| ApiError::new(codes::INVALID, "a grant lasts from a minute to 400 days"))?;
+    let auth = authorize(&w, &req.passphrase).await?;
+    let g = w
+        .grant_as_delegate(
+            &auth,
+            &req.id,
+            &GrantRequest {
+                audience: GrantAudience::Doctor(doctor.clone()),
+                scope: Scope {
+                    categories: req.categories.into_iter().map(conv::category).collect(),
+                    record_ids: vec![],
+                },
+                purpose: spondon_core::token::Purpose::Treatment,
+                duration: Duration::Seconds(secs),
+                peers: vec![],
+                use_limit: None,
+                write: false,
+            },
+        )
+        .await?;
+    let qr_svg = svg(&g.text)?;
+    let now = spondon_core::NumericDate::now().seconds();
+    Ok(api::GrantCreated {
+        grant: conv::grant_info(&g, now, Some(&doctor.name)),
+        qr_svg,
+        text: g.text,
+    })
 }
 
 /// [`api::cmd::EXPORT`]

@@ -36,6 +36,8 @@ pub struct Setup {
     pub axe: PathBuf,
     /// The `spondon-verifier` binary (for `check` on the exported file).
     pub verifier: PathBuf,
+    /// The `spondon` CLI (a family member's wallet).
+    pub spondon: PathBuf,
     /// The world (`world.env` from `scripts/world.sh`).
     pub world: World,
     /// The wallet's directory and the exports' directory, as given to the app.
@@ -67,6 +69,7 @@ impl Setup {
             artifacts: var("SPONDON_E2E_ARTIFACTS")?,
             axe: var("SPONDON_E2E_AXE")?,
             verifier: var("SPONDON_E2E_VERIFIER")?,
+            spondon: var("SPONDON_E2E_SPONDON")?,
             world: World::load(Path::new(&world))?,
             wallet_dir: var("SPONDON_WALLET_DIR")?,
             export_dir: var("SPONDON_EXPORT_DIR")?,
@@ -422,4 +425,58 @@ pub fn verifier_check(setup: &Setup, file: &Path) -> Result<(i32, String)> {
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     ))
+}
+
+/// A second wallet, the `spondon` CLI's, in its own directory (a family member's phone).
+#[derive(Debug)]
+pub struct CliWallet {
+    bin: PathBuf,
+    pub dir: PathBuf,
+    pass: PathBuf,
+    endpoints: String,
+}
+
+impl CliWallet {
+    /// Creates it with the world's trust list, its keys behind a passphrase file.
+    pub fn create(setup: &Setup, dir: &Path) -> Result<CliWallet> {
+        std::fs::create_dir_all(dir)?;
+        let pass = dir.join("passphrase");
+        std::fs::write(&pass, "family member's long passphrase 4821")?;
+        let w = CliWallet {
+            bin: setup.spondon.clone(),
+            dir: dir.join("wallet"),
+            pass,
+            endpoints: setup.world.get("WORLD_PEER_ENDPOINTS")?.to_owned(),
+        };
+        w.run(&[
+            "init",
+            "--trust-list",
+            setup.world.get("WORLD_TRUST_LIST")?,
+            "--root-key",
+            setup.world.get("WORLD_ROOT_KEY")?,
+        ])?;
+        Ok(w)
+    }
+
+    /// Runs a command; its standard output, or an error with both streams.
+    pub fn run(&self, args: &[&str]) -> Result<String> {
+        let o = std::process::Command::new(&self.bin)
+            .args(args)
+            .env("SPONDON_WALLET", &self.dir)
+            .env("SPONDON_PASSPHRASE_FILE", &self.pass)
+            .env("SPONDON_KEYSTORE", "none")
+            .env("SPONDON_PEER_ENDPOINTS", &self.endpoints)
+            .output()
+            .with_context(|| format!("running {}", self.bin.display()))?;
+        if !o.status.success() {
+            bail!(
+                "spondon {} failed ({}): {}{}",
+                args.join(" "),
+                o.status,
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    }
 }

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use spondon_app_api as api;
-use spondon_core::token::{Category, Purpose, TrustList};
+use spondon_core::token::{Category, Purpose, Scope as DelegationScope, TrustList};
 
 use crate::browse::{Item, ProofView, RecordView};
+use crate::delegates::{DelegatedPatient, StoredDelegation};
 use crate::emergency::EmergencyMode;
 use crate::error::{Violation, WalletError};
 use crate::grants::{Doctor, GrantStatus, RevocationResult, StoredGrant};
@@ -825,5 +826,120 @@ impl Wallet {
             done: s.done.keys().map(name).collect(),
             pending: s.pending.iter().map(name).collect(),
         }))
+    }
+}
+
+// ---------------------------------------------------------------- family (delegates)
+
+fn delegate_scope_api(name: &str) -> Option<api::DelegateScope> {
+    match name {
+        "view" => Some(api::DelegateScope::View),
+        "share" => Some(api::DelegateScope::Share),
+        "manage" => Some(api::DelegateScope::Manage),
+        _ => None,
+    }
+}
+
+/// A delegate scope for the engine.
+pub fn delegate_scope(s: api::DelegateScope) -> DelegationScope {
+    match s {
+        api::DelegateScope::View => DelegationScope::View,
+        api::DelegateScope::Share => DelegationScope::Share,
+        api::DelegateScope::Manage => DelegationScope::Manage,
+    }
+}
+
+fn categories_api(names: &[String]) -> Vec<api::Category> {
+    names.iter().filter_map(|c| api_category(c)).collect()
+}
+
+/// A delegation this wallet gave, for the app (`qr_svg`: its text as a QR code).
+pub fn delegation_info(d: &StoredDelegation, qr_svg: String) -> api::DelegationInfo {
+    let mut scopes: Vec<api::DelegateScope> = d
+        .scopes
+        .iter()
+        .filter_map(|s| delegate_scope_api(s))
+        .collect();
+    scopes.sort();
+    api::DelegationInfo {
+        id: d.id.clone(),
+        label: d.label.clone(),
+        scopes,
+        categories: categories_api(&d.categories),
+        issued_at: d.issued_at,
+        expires: d.expires,
+        revoked_at: d.revoked_at,
+        text: d.text.clone(),
+        qr_svg,
+    }
+}
+
+impl Wallet {
+    /// A delegated patient, for the app; hospitals by name.
+    pub async fn app_delegated_patient(
+        &self,
+        p: &DelegatedPatient,
+    ) -> Result<api::DelegatedPatientInfo> {
+        let names = self.hospital_names().await?;
+        let mut scopes: Vec<api::DelegateScope> = p
+            .scopes
+            .iter()
+            .filter_map(|s| delegate_scope_api(s))
+            .collect();
+        scopes.sort();
+        Ok(api::DelegatedPatientInfo {
+            id: p.id.clone(),
+            label: p.label.clone(),
+            scopes,
+            categories: categories_api(&p.categories),
+            minor: p.minor,
+            expires: p.expires,
+            hospitals: p
+                .peers
+                .iter()
+                .map(|u| names.get(u).cloned().unwrap_or_else(|| u.clone()))
+                .collect(),
+        })
+    }
+
+    /// A delegated patient's records and receipts, verified, for the app (newest first).
+    pub async fn app_delegate_sync(&self, id: &str) -> Result<api::DelegateSyncResult> {
+        let r = self.delegate_sync(id).await?;
+        let names = self.hospital_names().await?;
+        let name = |u: &str| names.get(u).cloned().unwrap_or_else(|| u.to_owned());
+        let mut records: Vec<api::DelegatedRecord> = r
+            .records
+            .iter()
+            .map(|x| api::DelegatedRecord {
+                id: x.id.clone(),
+                kind: record_kind(&x.kind),
+                title: crate::browse::title_of_jws(&x.jws),
+                issued_at: x.issued_at,
+                hospital_name: x
+                    .peer
+                    .as_deref()
+                    .map(name)
+                    .or_else(|| x.issuer_name.clone())
+                    .unwrap_or_else(|| x.issuer.clone()),
+            })
+            .collect();
+        records.sort_by_key(|r| std::cmp::Reverse(r.issued_at));
+        Ok(api::DelegateSyncResult {
+            records,
+            receipts: r.receipts.len() as u64,
+            failures: r
+                .failures
+                .iter()
+                .map(|(peer, code)| api::PeerAnswer {
+                    peer: peer.clone(),
+                    hospital_name: name(peer),
+                    ok: false,
+                    error: Some(api::ApiError {
+                        code: code.clone(),
+                        message: code.clone(),
+                    }),
+                })
+                .collect(),
+        })
     }
 }
