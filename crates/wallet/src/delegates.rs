@@ -256,6 +256,25 @@ impl Wallet {
         Ok(results)
     }
 
+    /// Marks every delegation issued up to `before` (UNIX seconds) revoked in this wallet: a
+    /// revoke-all at the peers (the lost-phone procedure) revoked them there. Returns how many.
+    pub(crate) async fn mark_delegations_revoked(&self, before: i64) -> Result<u64> {
+        let mut all = self.issued().await?;
+        let now = NumericDate::now().seconds();
+        let mut n = 0;
+        for d in all
+            .iter_mut()
+            .filter(|d| d.revoked_at.is_none() && d.issued_at <= before)
+        {
+            d.revoked_at = Some(now);
+            n += 1;
+        }
+        if n > 0 {
+            self.store.put(Table::Settings, ISSUED, &all).await?;
+        }
+        Ok(n)
+    }
+
     /// The delegate's side: accepts a delegation text naming this wallet's key as the delegate,
     /// or — for a minor — as one of the guardians, who may only read the patient's receipts
     /// (its scopes are then empty). Verified: the patient's signature, the time. Accepting the

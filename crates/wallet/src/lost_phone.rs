@@ -305,7 +305,8 @@ impl Wallet {
                 if code == "duplicate_revocation" || code == "key_rotated" => {}
             Err(e) => return Err(e),
         }
-        // Delegations: revoke every delegation of `key` at `peer` here.
+        // Delegations: the peer applies a revoke-all to every delegation the key signed as
+        // well (`docs/protocol.md` §16), so this one request covers them.
         Ok(())
     }
 
@@ -445,6 +446,8 @@ impl Wallet {
                 n += 1;
             }
         }
+        // The delegations the old key signed were revoked with its grants (revoke-all).
+        self.mark_delegations_revoked(before).await?;
         Ok(n)
     }
 

@@ -12,9 +12,10 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use spondon_core::token::{Category, Purpose};
+use spondon_core::token::{Category, Purpose, Scope as TokenScope};
 use spondon_keystore::{KeyStore, MemoryKeyStore};
 use spondon_wallet::browse::Filter;
+use spondon_wallet::delegates::DelegationRequest;
 use spondon_wallet::grants::{Duration, GrantAudience, GrantRequest, GrantStatus, Scope};
 use spondon_wallet::{EnrollmentCode, HospitalOutcome, LostPhoneEvent, Wallet};
 
@@ -111,6 +112,50 @@ async fn story(pg: bool) {
     assert_eq!(g1.peers.len(), 2);
     assert_eq!(a.redeem(&doctor, &g1.text).await.0, 200);
     assert_eq!(b.redeem(&doctor, &g1.text).await.0, 200);
+
+    // A family member's wallet may see and share the records (a delegation of the old key).
+    let mut family = Wallet::create(&tmp.path().join("family"), ks(), PASS)
+        .await
+        .unwrap();
+    family.set_endpoints(endpoints(&[&a, &b]));
+    family
+        .set_trust_list(&list, &root.public_key().to_jwk())
+        .await
+        .unwrap();
+    let delegation = w
+        .delegate(
+            &auth,
+            &DelegationRequest {
+                delegate_key: family.public_key().to_jwk(),
+                label: "Amma".into(),
+                scopes: vec![TokenScope::View, TokenScope::Share],
+                categories: vec![],
+                duration: Duration::parse("30d").unwrap(),
+                peers: vec![],
+                minor: false,
+                other_guardian: None,
+            },
+        )
+        .await
+        .unwrap();
+    family
+        .add_delegation_from_text(&delegation.text, "Patient")
+        .await
+        .unwrap();
+    let seen = family.delegate_sync("Patient").await.unwrap();
+    assert!(seen.failures.is_empty(), "{:?}", seen.failures);
+    assert_eq!(seen.records.len(), 3);
+    let family_doctor = family.add_doctor(cred.as_bytes()).await.unwrap();
+    let family_auth = family.authorize(PASS).await.unwrap();
+    let family_req = GrantRequest {
+        audience: GrantAudience::Doctor(family_doctor),
+        ..req.clone()
+    };
+    let fg1 = family
+        .grant_as_delegate(&family_auth, "Patient", &family_req)
+        .await
+        .unwrap();
+    assert_eq!(a.redeem(&doctor, &fg1.text).await.0, 200);
 
     // The backup, then a grant the backup does not know (made on the phone later).
     let backup = tmp.path().join("phone.backup");
@@ -225,6 +270,16 @@ async fn story(pg: bool) {
             );
         }
     }
+    // The delegation the old key signed is dead too: the family member cannot read any more,
+    // and a share they made before is refused at every peer.
+    let after = family.delegate_sync("Patient").await.unwrap();
+    assert!(after.records.is_empty(), "{:?}", after.records);
+    assert_eq!(after.failures.len(), 2, "{:?}", after.failures);
+    for p in [&a, &b] {
+        let (s, body) = p.redeem(&doctor, &fg1.text).await;
+        assert_eq!(s, 403, "{}: {body}", p.url);
+    }
+
     // The old key cannot pull.
     a.cbc(&hid_a).await;
     b.cbc(&hid_b).await;
