@@ -56,12 +56,14 @@ pub fn what_they_may_do(lang: Lang, scopes: &[DelegateScope], cats: &[Category])
 /// The family screen.
 #[component]
 pub fn Family() -> impl IntoView {
+    // Bumped when a delegation is made, so the list of delegations given shows it.
+    let given = RwSignal::new(0u32);
     view! {
         <PageHead title=K::FamilyTitle help=K::FamilyHelp />
         <div class="settings-grid">
             <div class="stack-lg">
-                <Delegate />
-                <Given />
+                <Delegate given=given />
+                <Given version=given />
             </div>
             <div class="stack-lg">
                 <MyKey />
@@ -100,7 +102,7 @@ fn MyKey() -> impl IntoView {
 
 /// The patient's side: a new delegation.
 #[component]
-fn Delegate() -> impl IntoView {
+fn Delegate(given: RwSignal<u32>) -> impl IntoView {
     let i = use_i18n();
     let key = RwSignal::new(String::new());
     let label = RwSignal::new(String::new());
@@ -146,6 +148,7 @@ fn Delegate() -> impl IntoView {
                     pass.set(String::new());
                     key.set(String::new());
                     created.set(Some(d));
+                    given.update(|v| *v += 1);
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -265,9 +268,8 @@ fn Delegate() -> impl IntoView {
 
 /// The delegations this wallet gave, with revocation.
 #[component]
-fn Given() -> impl IntoView {
+fn Given(version: RwSignal<u32>) -> impl IntoView {
     let i = use_i18n();
-    let version = RwSignal::new(0u32);
     let list = LocalResource::new(move || {
         version.get();
         async move { ipc::call0::<Vec<DelegationInfo>>(cmd::LIST_DELEGATIONS).await }
