@@ -405,6 +405,10 @@ async function redeem(seq, v, passcode) {
   const p = out.patient;
   const rev = out.revocation;
   const items = [["pass", "The patient's signature is valid, and the grant is for this clinic, now."]];
+  if (v.grant && v.grant.delegate) {
+    // A delegate's grant (docs/protocol.md §16): a family member shared under the patient's delegation.
+    items.push(["pass", `Shared by the patient's delegate (key ${v.grant.delegate.slice(0, 8)}…), a family member the patient named in a signed delegation; both signatures check, and the hospitals refuse it once the patient revokes the delegation.`]);
+  }
   items.push([rev.state === "not_revoked" ? "pass" : rev.state === "unchecked" ? "unknown" : "fail", rev.words]);
   if (p) {
     $("who-name").textContent = p.name || "Name not given";
