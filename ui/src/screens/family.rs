@@ -250,8 +250,8 @@ fn Delegate(given: RwSignal<u32>) -> impl IntoView {
                         .get()
                         .map(|d| {
                             view! {
-                                <div class="stack-sm alert alert-success" id="family-created">
-                                    <p>{i.f(K::FamilyCreated, &[&d.label])}</p>
+                                <div class="stack-sm" id="family-created">
+                                    <p class="alert alert-success">{i.f(K::FamilyCreated, &[&d.label])}</p>
                                     <img class="qr-img qr-small" id="family-created-qr" src=svg_data_url(&d.qr_svg) alt=i.f(K::FamilyCreated, &[&d.label]) />
                                     <p class="mono small" id="family-created-text">{d.text.clone()}</p>
                                 </div>
