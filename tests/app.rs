@@ -62,9 +62,8 @@ async fn sync_at_both(app: &App) -> Result<()> {
         "the sync did not reach both hospitals: {status}"
     );
     ensure!(
-        app.text("#sync-error").await?.trim().is_empty(),
-        "the sync failed: {}",
-        app.text("#sync-error").await?
+        app.count("#sync-error .alert").await? == 0,
+        "the sync failed: {status}"
     );
     Ok(())
 }
