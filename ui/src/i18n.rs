@@ -380,7 +380,7 @@ strings! {
     LostUnderstood => "I understand; my other devices with this wallet stop working too.", "আমি বুঝেছি; এই ওয়ালেটসহ আমার অন্য ডিভাইসগুলোও কাজ করা বন্ধ করবে।";
     LostRun => "Revoke everything and replace my key", "সব বাতিল করুন এবং আমার কী বদলান";
     LostProgress => "{0} of {1} hospitals done", "{1}টি হাসপাতালের মধ্যে {0}টি সম্পন্ন";
-    LostComplete => "Done at every hospital: {0} shares revoked, and the old key is refused everywhere.", "সব হাসপাতালে সম্পন্ন: {0}টি শেয়ার বাতিল, এবং পুরোনো কী সব জায়গায় প্রত্যাখ্যাত।";
+    LostComplete => "Done at every hospital: every share and every family delegation the old key made is revoked, and the old key is refused everywhere.", "সব হাসপাতালে সম্পন্ন: পুরোনো কী দিয়ে করা প্রতিটি শেয়ার ও পরিবারের প্রতিটি দায়িত্ব বাতিল, এবং পুরোনো কী সব জায়গায় প্রত্যাখ্যাত।";
     LostIncomplete => "Not finished: some hospitals could not do it. Run it again; hospitals already done are skipped.", "শেষ হয়নি: কিছু হাসপাতালে করা যায়নি। আবার চালান; যেগুলো সম্পন্ন হয়েছে সেগুলো বাদ যাবে।";
     LostRotated => "shares revoked, new key in force", "শেয়ার বাতিল, নতুন কী কার্যকর";
     LostAlreadyDone => "already done", "আগেই সম্পন্ন";

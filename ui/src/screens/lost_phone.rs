@@ -184,7 +184,7 @@ pub fn LostPhoneCard() -> impl IntoView {
                                 .get()
                                 .map(|r| {
                                     let summary = if r.complete {
-                                        i.f(K::LostComplete, &[&i.n(r.grants_revoked)])
+                                        i.t(K::LostComplete).to_owned()
                                     } else {
                                         i.t(K::LostIncomplete).to_owned()
                                     };
