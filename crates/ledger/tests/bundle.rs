@@ -54,8 +54,8 @@ fn entries_hold_only_salted_commitments() {
     bad[0] = 2;
     assert_eq!(LogEntry::decode(&bad), Err(EntryError::UnknownVersion(2)));
     let mut bad = wire;
-    bad[1] = 9;
-    assert_eq!(LogEntry::decode(&bad), Err(EntryError::UnknownKind(9)));
+    bad[1] = 10;
+    assert_eq!(LogEntry::decode(&bad), Err(EntryError::UnknownKind(10)));
     let mut bad = wire;
     bad[2] = 0x80;
     assert!(matches!(
