@@ -33,6 +33,8 @@ pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + 
         sync,
         list_records,
         get_record,
+        document_preview,
+        save_document,
         add_doctor,
         list_doctors,
         create_grant,
@@ -287,6 +289,52 @@ async fn list_records(
 async fn get_record(state: State<'_, AppState>, req: api::RecordRequest) -> Res<api::RecordDetail> {
     let (view, proof) = state.session.wallet().await?.record_detail(&req.id).await?;
     Ok(conv::record_detail(&view, proof.as_ref()))
+}
+
+/// [`api::cmd::DOCUMENT_PREVIEW`]
+#[tauri::command]
+async fn document_preview(
+    state: State<'_, AppState>,
+    req: api::RecordRequest,
+) -> Res<api::DocumentPreview> {
+    use base64::Engine as _;
+    let w = state.session.wallet().await?;
+    // Checked against the signed card as it is read.
+    let (doc, bytes) = w.document_file(&req.id).await?;
+    let r = w.record(&doc.record_id).await?;
+    let image_data_url = doc.content_type.starts_with("image/").then(|| {
+        format!(
+            "data:{};base64,{}",
+            doc.content_type,
+            base64::engine::general_purpose::STANDARD.encode(&bytes[..])
+        )
+    });
+    Ok(api::DocumentPreview {
+        record_id: doc.record_id,
+        content_type: doc.content_type.to_owned(),
+        size: doc.size,
+        image_data_url,
+        signed_by: r.hospital,
+        signed_at: r.issued_at,
+    })
+}
+
+/// [`api::cmd::SAVE_DOCUMENT`]
+#[tauri::command]
+async fn save_document(
+    state: State<'_, AppState>,
+    req: api::RecordRequest,
+) -> Res<api::SavedDocument> {
+    let w = state.session.wallet().await?;
+    let (doc, bytes) = w.document_file(&req.id).await?;
+    let name = spondon_wallet::documents::file_name(&doc);
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((name.as_str(), "bin"));
+    let path = fresh_path(&state.export_dir, stem, ext).await?;
+    save(&path, &bytes).await?;
+    Ok(api::SavedDocument {
+        record_id: doc.record_id,
+        path: path.display().to_string(),
+    })
 }
 
 /// [`api::cmd::ADD_DOCTOR`]

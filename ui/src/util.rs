@@ -38,6 +38,7 @@ pub fn kind(k: RecordKind) -> K {
         RecordKind::Encounter => K::KindEncounter,
         RecordKind::Payment => K::KindPayment,
         RecordKind::Note => K::KindNote,
+        RecordKind::Document => K::KindDocument,
         RecordKind::Other => K::KindOther,
     }
 }
@@ -52,12 +53,13 @@ pub fn kind_class(k: RecordKind) -> &'static str {
         RecordKind::Encounter => "kind-visit",
         RecordKind::Payment => "kind-pay",
         RecordKind::Note => "kind-note",
+        RecordKind::Document => "kind-file",
         RecordKind::Other => "kind-other",
     }
 }
 
 /// Every record kind, in menu order.
-pub const KINDS: [RecordKind; 8] = [
+pub const KINDS: [RecordKind; 9] = [
     RecordKind::Prescription,
     RecordKind::LabReport,
     RecordKind::Diagnosis,
@@ -65,6 +67,7 @@ pub const KINDS: [RecordKind; 8] = [
     RecordKind::Encounter,
     RecordKind::Payment,
     RecordKind::Note,
+    RecordKind::Document,
     RecordKind::Other,
 ];
 
@@ -78,6 +81,7 @@ pub fn kind_value(k: RecordKind) -> &'static str {
         RecordKind::Encounter => "encounter",
         RecordKind::Payment => "payment",
         RecordKind::Note => "note",
+        RecordKind::Document => "document",
         RecordKind::Other => "other",
     }
 }

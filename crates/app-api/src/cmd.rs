@@ -32,6 +32,13 @@ pub const LIST_RECORDS: &str = "list_records";
 /// `req: RecordRequest` → [`crate::RecordDetail`].
 pub const GET_RECORD: &str = "get_record";
 
+/// `req: RecordRequest` → [`crate::DocumentPreview`]: a document's file checked against its card
+/// (`not_found` when it has not been fetched yet).
+pub const DOCUMENT_PREVIEW: &str = "document_preview";
+/// `req: RecordRequest` → [`crate::SavedDocument`]: saves a document's file, checked against its
+/// card, in the export folder.
+pub const SAVE_DOCUMENT: &str = "save_document";
+
 /// `req: AddDoctorRequest` → [`crate::DoctorInfo`].
 pub const ADD_DOCTOR: &str = "add_doctor";
 /// `()` → `Vec<`[`crate::DoctorInfo`]`>` (by name).
@@ -119,6 +126,8 @@ pub const ALL: &[&str] = &[
     REVOKE_GRANT,
     REVOKE_ALL,
     LIST_RECEIPTS,
+    DOCUMENT_PREVIEW,
+    SAVE_DOCUMENT,
     GET_EMERGENCY_POLICY,
     SET_EMERGENCY_POLICY,
     DISPUTE_EMERGENCY,

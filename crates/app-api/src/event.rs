@@ -64,6 +64,22 @@ pub struct PeerSyncProgress {
     pub error: Option<ApiError>,
     /// When `state` is `violation`.
     pub violation: Option<Violation>,
+    /// The document file being fetched from this peer, after its records: bytes so far and in
+    /// all (`None` when none is).
+    #[serde(default)]
+    pub file: Option<FileProgress>,
+    /// Document files fetched, checked and kept so far.
+    #[serde(default)]
+    pub files_kept: u64,
+}
+
+/// Bytes of one file so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileProgress {
+    /// Bytes received.
+    pub done: u64,
+    /// Bytes in all.
+    pub total: u64,
 }
 
 /// A snapshot of a running sync (event [`SYNC`]).

@@ -70,6 +70,9 @@ pub enum RecordKind {
     Payment,
     /// A doctor's note.
     Note,
+    /// A document: a file (PDF, JPEG or PNG) the hospital signed, such as a lab system's report
+    /// or an X-ray image.
+    Document,
     /// Anything else.
     #[serde(other)]
     Other,
@@ -553,6 +556,24 @@ pub enum RecordItem {
         /// When (as written).
         date: Option<String>,
     },
+    /// A document's file, as the signed card describes it (the bytes: [`crate::cmd::SAVE_DOCUMENT`],
+    /// [`crate::cmd::DOCUMENT_PREVIEW`]).
+    Document {
+        /// What kind of document ("Complete blood count", "Chest X-ray").
+        kind: Option<String>,
+        /// The file's title (a name to show, never a path).
+        title: Option<String>,
+        /// The hospital's description.
+        description: Option<String>,
+        /// `application/pdf`, `image/jpeg` or `image/png`.
+        content_type: String,
+        /// Bytes.
+        size: u64,
+        /// SHA-256 of the file (hex), as signed.
+        sha256: String,
+        /// The file is in the wallet, checked against the card (else the next sync fetches it).
+        kept: bool,
+    },
     /// Anything else.
     Other {
         /// The FHIR resource type.
@@ -560,6 +581,33 @@ pub enum RecordItem {
         /// Its text, if any.
         text: Option<String>,
     },
+}
+
+/// A document's file, checked against its signed card, for showing: images inline, other
+/// files only described (the app never renders a PDF itself; save it and open it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentPreview {
+    /// The record id.
+    pub record_id: String,
+    /// `application/pdf`, `image/jpeg` or `image/png`.
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// `data:image/…;base64,…` for an image; `None` for a PDF.
+    pub image_data_url: Option<String>,
+    /// "This file is the one Labaid signed on …": who signed the card naming it, and when.
+    pub signed_by: String,
+    /// When the card was issued.
+    pub signed_at: i64,
+}
+
+/// Where a document's file was saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedDocument {
+    /// The record id.
+    pub record_id: String,
+    /// Where (absolute path).
+    pub path: String,
 }
 
 /// The record's signature.

@@ -75,6 +75,7 @@ pub fn record_kind(kind: &str) -> api::RecordKind {
         "encounter" => api::RecordKind::Encounter,
         "payment" => api::RecordKind::Payment,
         "note" => api::RecordKind::Note,
+        "document" => api::RecordKind::Document,
         _ => api::RecordKind::Other,
     }
 }
@@ -89,6 +90,7 @@ pub fn kind_name(kind: api::RecordKind) -> &'static str {
         api::RecordKind::Encounter => "encounter",
         api::RecordKind::Payment => "payment",
         api::RecordKind::Note => "note",
+        api::RecordKind::Document => "document",
         api::RecordKind::Other => "record",
     }
 }
@@ -200,6 +202,22 @@ impl From<&Item> for api::RecordItem {
             Item::Immunization { vaccine, date } => api::RecordItem::Immunization { vaccine, date },
             Item::Visit { class, date } => api::RecordItem::Visit { class, date },
             Item::Payment { total, date } => api::RecordItem::Payment { total, date },
+            Item::Document {
+                kind,
+                title,
+                description,
+                content_type,
+                size,
+                sha256,
+            } => api::RecordItem::Document {
+                kind,
+                title,
+                description,
+                content_type,
+                size,
+                sha256,
+                kept: false,
+            },
             Item::Other {
                 resource_type,
                 text,
@@ -241,7 +259,30 @@ impl From<&ProofView> for api::RecordProof {
 pub fn record_detail(v: &RecordView, proof: Option<&ProofView>) -> api::RecordDetail {
     api::RecordDetail {
         summary: v.into(),
-        items: v.items.iter().map(Into::into).collect(),
+        items: v
+            .items
+            .iter()
+            .map(|i| match i.into() {
+                api::RecordItem::Document {
+                    kind,
+                    title,
+                    description,
+                    content_type,
+                    size,
+                    sha256,
+                    ..
+                } => api::RecordItem::Document {
+                    kind,
+                    title,
+                    description,
+                    content_type,
+                    size,
+                    sha256,
+                    kept: v.file_kept == Some(true),
+                },
+                other => other,
+            })
+            .collect(),
         proof: proof.map(Into::into),
     }
 }
@@ -442,6 +483,8 @@ impl SyncTracker {
                     receipts: 0,
                     error: None,
                     violation: None,
+                    file: None,
+                    files_kept: 0,
                 });
                 self.peers.len() - 1
             }
@@ -490,6 +533,20 @@ impl SyncTracker {
                 p.state = S::Violation;
                 p.violation = Some(violation.into());
             }
+            SyncEvent::File {
+                peer, done, total, ..
+            } => {
+                self.peer(peer).file = Some(api::event::FileProgress {
+                    done: *done,
+                    total: *total,
+                });
+            }
+            SyncEvent::FileKept { peer, .. } => {
+                let p = self.peer(peer);
+                p.file = None;
+                p.files_kept += 1;
+            }
+            SyncEvent::FileFailed { peer, .. } => self.peer(peer).file = None,
         }
         self.snapshot(false)
     }

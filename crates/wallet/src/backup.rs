@@ -65,7 +65,7 @@ fn key_of(table: Table, v: &Value) -> Option<String> {
             v.get("at")?.as_i64()?,
             hex::encode(random::<8>().ok()?)
         )),
-        Table::Settings => None,
+        Table::Settings | Table::Files => None,
     }
 }
 

@@ -51,6 +51,19 @@ pub enum Item {
         total: String,
         date: Option<String>,
     },
+    /// A document's file (`docs/protocol.md` §18): what the signed card says of it. The bytes
+    /// are apart ([`Wallet::document_file`]).
+    Document {
+        /// What kind of document ("Complete blood count", "Chest X-ray").
+        kind: Option<String>,
+        /// The file's title (a name to show, never a path).
+        title: Option<String>,
+        description: Option<String>,
+        content_type: String,
+        size: u64,
+        /// SHA-256 of the file, lower-case hex.
+        sha256: String,
+    },
     Other {
         resource_type: String,
         text: Option<String>,
@@ -70,6 +83,10 @@ pub struct RecordView {
     pub supersedes: Option<String>,
     pub doctor: Option<String>,
     pub items: Vec<Item>,
+    /// For a document: whether its file is in the wallet, checked against the card (filled by
+    /// [`Wallet::record`] and [`Wallet::record_detail`]; `None` elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_kept: Option<bool>,
 }
 
 /// A timeline filter. Empty fields match everything.
@@ -307,6 +324,23 @@ fn item(r: &Value) -> Option<Item> {
                 .unwrap_or_else(|| "?".into()),
             date: s("date"),
         },
+        "DocumentReference" => {
+            match spondon_document::Attachment::from_document_reference(r) {
+                Ok(a) => Item::Document {
+                    kind: r.get("type").and_then(text_of),
+                    title: a.title,
+                    description: s("description"),
+                    content_type: a.file_type.mime().to_owned(),
+                    size: a.size,
+                    sha256: hex::encode(a.sha256),
+                },
+                // A card whose attachment cannot be checked shows as what it is.
+                Err(_) => Item::Other {
+                    resource_type: "DocumentReference".into(),
+                    text: r.get("type").and_then(text_of),
+                },
+            }
+        }
         other => Item::Other {
             resource_type: other.to_owned(),
             text: r.get("code").and_then(text_of),
@@ -334,6 +368,15 @@ fn title(kind: &str, bundle: &Value) -> String {
             .to_owned();
         return format!("{t} report");
     }
+    if let Some(doc) = resources(bundle)
+        .find(|r| r.get("resourceType").and_then(Value::as_str) == Some("DocumentReference"))
+        && let Some(t) = doc
+            .get("type")
+            .and_then(text_of)
+            .or_else(|| doc.get("description")?.as_str().map(str::to_owned))
+    {
+        return t;
+    }
     kind_words(kind).to_owned()
 }
 
@@ -346,6 +389,7 @@ fn kind_from_bundle(bundle: &Value) -> String {
             Some("Immunization") => return "immunization".into(),
             Some("Encounter") => return "encounter".into(),
             Some("Invoice") => return "payment".into(),
+            Some("DocumentReference") => return "document".into(),
             _ => {}
         }
     }
@@ -416,6 +460,7 @@ pub fn view(r: &StoredRecord) -> RecordView {
         supersedes: r.supersedes.clone(),
         doctor,
         items,
+        file_kept: None,
     }
 }
 
@@ -553,7 +598,19 @@ impl Wallet {
             }
         };
         let list = self.trust_list().await.ok();
-        Ok((view(one), proof_view(one, list.as_ref())))
+        let mut v = view(one);
+        self.mark_kept(&mut v).await?;
+        Ok((v, proof_view(one, list.as_ref())))
+    }
+
+    /// Fills in [`RecordView::file_kept`] for a document.
+    async fn mark_kept(&self, v: &mut RecordView) -> Result<()> {
+        for i in &v.items {
+            if let Item::Document { sha256, .. } = i {
+                v.file_kept = Some(self.store.contains(Table::Files, sha256).await?);
+            }
+        }
+        Ok(())
     }
 
     /// One record by id (or unique id prefix).
@@ -561,7 +618,11 @@ impl Wallet {
         let all: Vec<StoredRecord> = self.store.all(Table::Records).await?;
         let m: Vec<&StoredRecord> = all.iter().filter(|r| r.id.starts_with(id)).collect();
         match m.as_slice() {
-            [one] => Ok(view(one)),
+            [one] => {
+                let mut v = view(one);
+                self.mark_kept(&mut v).await?;
+                Ok(v)
+            }
             [] => Err(WalletError::NotFound(format!("record {id}"))),
             _ => Err(WalletError::Invalid(format!(
                 "{id} matches several records; give more of the id"

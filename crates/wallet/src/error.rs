@@ -77,6 +77,13 @@ pub enum WalletError {
     /// caller asked for verified cards only; nothing was stored.
     #[error("{count} of the cards could not be verified ({reason}); nothing was imported")]
     NotVerified { count: usize, reason: String },
+    /// A document's file does not match its signed card (`docs/protocol.md` §18.2), or the card
+    /// names a malformed attachment. Nothing of the file was kept or shown.
+    #[error("the file of record {record}: {source}")]
+    File {
+        record: String,
+        source: spondon_document::DocumentError,
+    },
     #[error("{0}")]
     Invalid(String),
     #[error("not found: {0}")]
@@ -154,6 +161,7 @@ impl WalletError {
             WalletError::UnknownDoctor(_) => "unknown_doctor",
             WalletError::BadBackup(_) => "bad_backup",
             WalletError::NotVerified { .. } => "card_not_verified",
+            WalletError::File { source, .. } => source.code(),
             WalletError::Invalid(_) => "invalid",
             WalletError::NotFound(_) => "not_found",
             WalletError::Internal(_) => "internal",

@@ -15,7 +15,7 @@ use spondon_ledger::ProofBundle;
 use zeroize::Zeroizing;
 
 use crate::error::{Result, WalletError};
-use crate::grants::kind_category;
+use crate::grants::record_category;
 use crate::progress::{OnProgress, Progress, Step};
 use crate::store::Table;
 use crate::sync::{StoredReceipt, StoredRecord, Trust};
@@ -147,8 +147,7 @@ pub(crate) fn select<'a>(
             && req.until.is_none_or(|u| day.is_some_and(|d| d <= u))
     };
     let in_categories = |r: &StoredRecord| {
-        req.categories.is_empty()
-            || kind_category(&r.kind).is_some_and(|c| req.categories.contains(&c))
+        req.categories.is_empty() || record_category(r).is_some_and(|c| req.categories.contains(&c))
     };
     if !req.record_ids.is_empty() {
         let mut chosen: Vec<&StoredRecord> = Vec::new();
@@ -187,7 +186,7 @@ pub(crate) fn select<'a>(
     let chosen: Vec<&StoredRecord> = verified
         .into_iter()
         .filter(|r| in_categories(r) && in_dates(r))
-        .filter(|r| payments || kind_category(&r.kind) != Some(Category::Payment))
+        .filter(|r| payments || record_category(r) != Some(Category::Payment))
         .collect();
     if chosen.is_empty() {
         return Err(WalletError::Invalid(

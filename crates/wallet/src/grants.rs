@@ -262,8 +262,28 @@ pub fn kind_words(kind: &str) -> &'static str {
         "immunization" => "immunization record",
         "encounter" => "visit record",
         "payment" => "payment slip",
+        "document" => "document",
         _ => "record",
     }
+}
+
+/// The grant category of a stored record: its kind's, or for a document (whose kind says
+/// nothing of what it is) the category its card names (`docs/protocol.md` §18.1).
+pub fn record_category(r: &crate::sync::StoredRecord) -> Option<Category> {
+    if r.kind != crate::documents::DOCUMENT_KIND {
+        return kind_category(&r.kind);
+    }
+    use serde_json::Value;
+    let card = spondon_core::shc::ParsedCard::parse(&r.jws).ok()?;
+    let doc = card
+        .fhir_bundle()
+        .get("entry")?
+        .as_array()?
+        .iter()
+        .filter_map(|e| e.get("resource"))
+        .find(|x| x.get("resourceType").and_then(Value::as_str) == Some("DocumentReference"))?;
+    let code = spondon_document::category_of(doc).ok()?;
+    kind_category(code)
 }
 
 /// The grant category of a record kind.

@@ -22,6 +22,7 @@ pub mod backup;
 pub mod browse;
 mod crypto;
 pub mod delegates;
+pub mod documents;
 pub mod emergency;
 pub mod error;
 pub mod export;

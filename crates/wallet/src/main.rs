@@ -261,6 +261,23 @@ enum Cmd {
         #[command(flatten)]
         out: JsonFlag,
     },
+    /// Documents (a lab's PDF report, a scanned prescription, an X-ray image): without an id,
+    /// lists them and whether each file is kept; with one, checks its file against the signed
+    /// card and, with --save, writes it out. `sync` fetches the files; --fetch fetches missing
+    /// ones now.
+    Documents {
+        /// A document record's id (or the start of it).
+        #[arg(allow_hyphen_values = true)]
+        id: Option<String>,
+        /// Write the file here (a directory, or a new file's path); never overwrites.
+        #[arg(long, short = 'o', requires = "id")]
+        save: Option<PathBuf>,
+        /// Fetch the files not kept yet from their hospitals first.
+        #[arg(long, conflicts_with = "id")]
+        fetch: bool,
+        #[command(flatten)]
+        out: JsonFlag,
+    },
     /// Reads a doctor's credential (text file, text, or QR image), verifies it and remembers the
     /// doctor; without an argument lists the doctors the wallet knows.
     Doctor {
@@ -1060,6 +1077,25 @@ fn print_record(r: &RecordView) {
                     .map(|d| format!(" on {d}"))
                     .unwrap_or_default()
             ),
+            Item::Document {
+                kind,
+                title,
+                description,
+                content_type,
+                size,
+                sha256,
+            } => {
+                println!(
+                    "  • {}: {}, {}",
+                    kind.as_deref().unwrap_or("document"),
+                    title.as_deref().unwrap_or("(untitled)"),
+                    file_words(content_type, *size)
+                );
+                if let Some(d) = description {
+                    println!("    {d}");
+                }
+                println!("    SHA-256 {sha256}");
+            }
             Item::Other {
                 resource_type,
                 text,
@@ -1299,6 +1335,26 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     SyncEvent::Witnessed { peer, upgraded } => b2.println(format!(
                         "{peer}: {upgraded} proofs upgraded to a witnessed checkpoint"
                     )),
+                    SyncEvent::File {
+                        record_id,
+                        done,
+                        total,
+                        ..
+                    } => b2.set_message(format!(
+                        "fetching the file of {}: {} of {}",
+                        short(&record_id),
+                        file_size(done),
+                        file_size(total)
+                    )),
+                    SyncEvent::FileFailed {
+                        peer,
+                        record_id,
+                        error,
+                        ..
+                    } => b2.println(format!(
+                        "{peer}: the file of {} was not kept: {error}",
+                        short(&record_id)
+                    )),
                     _ => {}
                 })
                 .await?;
@@ -1329,9 +1385,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         ),
                         (None, Some(e)) => eprintln!("{hospital}: not synced: {e}"),
                         (None, None) => println!(
-                            "{hospital}: {}, {}{}",
+                            "{hospital}: {}, {}{}{}",
                             plural(p.new_records, "new record", "new records"),
                             plural(p.new_receipts, "new access receipt", "new access receipts"),
+                            match (p.new_files, p.files_failed) {
+                                (0, 0) => String::new(),
+                                (n, 0) =>
+                                    format!(", {}", plural(n, "document file", "document files")),
+                                (n, f) => format!(
+                                    ", {}, {} not fetched (tried again next sync)",
+                                    plural(n, "document file", "document files"),
+                                    plural(f, "file", "files")
+                                ),
+                            },
                             if p.pending_witness > 0 {
                                 format!(
                                     " ({} still {} for witness cosignatures)",
@@ -1452,6 +1518,16 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     );
                 }
             }
+            w.close().await;
+        }
+        Cmd::Documents {
+            id,
+            save,
+            fetch,
+            out,
+        } => {
+            let w = ctx.open().await?;
+            documents_cmd(&w, id, save, fetch, out.json).await?;
             w.close().await;
         }
         Cmd::Doctor { input, out } => {
@@ -2369,6 +2445,123 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// "1.2 MB" for a person.
+#[allow(clippy::cast_precision_loss)]
+fn file_size(size: u64) -> String {
+    if size >= 1 << 20 {
+        format!("{:.1} MB", size as f64 / f64::from(1u32 << 20))
+    } else if size >= 1 << 10 {
+        format!("{:.0} KB", size as f64 / 1024.0)
+    } else {
+        plural(size, "byte", "bytes")
+    }
+}
+
+/// "PDF, 1.2 MB" for a person.
+fn file_words(content_type: &str, size: u64) -> String {
+    let kind = match content_type {
+        "application/pdf" => "PDF",
+        "image/jpeg" => "JPEG image",
+        "image/png" => "PNG image",
+        other => other,
+    };
+    format!("{kind}, {}", file_size(size))
+}
+
+async fn documents_cmd(
+    w: &Wallet,
+    id: Option<String>,
+    save: Option<PathBuf>,
+    fetch: bool,
+    json: bool,
+) -> Result<()> {
+    use spondon_wallet::documents::FileEvent;
+    if fetch {
+        let bar = if json || !std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::hidden()
+        } else {
+            let b = indicatif::ProgressBar::new(0);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b
+        };
+        let b2 = bar.clone();
+        let report = w
+            .fetch_files(&move |e| match e {
+                FileEvent::Started { files, bytes } => {
+                    b2.set_length(bytes);
+                    b2.set_message(format!(
+                        "fetching {}",
+                        plural(files as u64, "file", "files")
+                    ));
+                }
+                FileEvent::Progress { .. } | FileEvent::Kept { .. } => {}
+                FileEvent::Failed {
+                    record_id, error, ..
+                } => b2.println(format!("{}: {error}", short(&record_id))),
+            })
+            .await?;
+        bar.finish_and_clear();
+        if !json {
+            println!(
+                "{} fetched and checked against their cards{}",
+                plural(report.kept.len() as u64, "file", "files"),
+                if report.failed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} failed (run it again later)", report.failed.len())
+                }
+            );
+        }
+    }
+    let Some(id) = id else {
+        let docs = w.documents().await?;
+        if json {
+            return print_json(&docs);
+        }
+        if docs.is_empty() {
+            println!("No documents.");
+        }
+        for d in &docs {
+            println!(
+                "{}  {}  {}  {}",
+                short(&d.record_id),
+                d.title.as_deref().unwrap_or("(untitled)"),
+                file_words(d.content_type, d.size),
+                if d.kept {
+                    "kept, checked"
+                } else {
+                    "not fetched yet (`spondon sync`)"
+                }
+            );
+        }
+        return Ok(());
+    };
+    let (view, _bytes) = w.document_file(&id).await?;
+    let r = w.record(&view.record_id).await?;
+    if let Some(dest) = save {
+        let path = w.save_document(&view.record_id, &dest).await?;
+        if json {
+            return print_json(&serde_json::json!({"document": view, "saved": path}));
+        }
+        println!("Saved {}", path.display());
+    } else if json {
+        return print_json(&view);
+    }
+    println!(
+        "This {} is the one {} signed on {} (SHA-256 {}).",
+        file_words(view.content_type, view.size),
+        r.hospital,
+        fmt_time(r.issued_at),
+        view.sha256
+    );
+    Ok(())
 }
 
 #[cfg(test)]

@@ -16,6 +16,31 @@ use crate::error::{Result, WalletError};
 /// Largest answer read from a peer.
 const MAX_RESPONSE: usize = 64 << 20;
 
+/// How long one file download may take.
+const FILE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// A transport error as the wallet's: what happened, said for a person.
+fn net_error(peer: &str, e: spondon_net::NetError) -> WalletError {
+    match e {
+        spondon_net::NetError::TooLarge { .. } => WalletError::BadResponse {
+            peer: peer.to_owned(),
+            reason: "answer too large".into(),
+        },
+        e => WalletError::Network {
+            peer: peer.to_owned(),
+            reason: match &e {
+                spondon_net::NetError::Timeout { .. } => "timed out".into(),
+                spondon_net::NetError::Connect { .. } => "connection failed".into(),
+                // The cause after the origin: "TLS refused: its certificate is …".
+                other => other
+                    .to_string()
+                    .split_once(": ")
+                    .map_or_else(|| other.to_string(), |(_, r)| r.to_owned()),
+            },
+        },
+    }
+}
+
 /// An HTTP client for peers.
 #[derive(Debug, Clone)]
 pub(crate) struct PeerClient {
@@ -61,22 +86,7 @@ impl PeerClient {
     ) -> Result<(u16, Vec<u8>)> {
         match self.http.send(url, req, MAX_RESPONSE).await {
             Ok(r) => Ok((r.status, r.body)),
-            Err(spondon_net::NetError::TooLarge { .. }) => Err(WalletError::BadResponse {
-                peer: peer.to_owned(),
-                reason: "answer too large".into(),
-            }),
-            Err(e) => Err(WalletError::Network {
-                peer: peer.to_owned(),
-                reason: match &e {
-                    spondon_net::NetError::Timeout { .. } => "timed out".into(),
-                    spondon_net::NetError::Connect { .. } => "connection failed".into(),
-                    // The cause after the origin: "TLS refused: its certificate is …".
-                    other => other
-                        .to_string()
-                        .split_once(": ")
-                        .map_or_else(|| other.to_string(), |(_, r)| r.to_owned()),
-                },
-            }),
+            Err(e) => Err(net_error(peer, e)),
         }
     }
 
@@ -162,6 +172,89 @@ impl PeerClient {
             return Err(Self::refused(peer, status, &body));
         }
         Self::parse(peer, &body)
+    }
+
+    /// A POST signed by `key` whose answer is a file (`docs/protocol.md` §18.3) of at most
+    /// `limit` bytes (its card's size; reading stops at the first byte past it); `progress(done, total)` follows the download. Returns the
+    /// answer's `Content-Type` and the bytes. A file is given 30 minutes (a slow phone line),
+    /// not the client's usual limit.
+    pub(crate) async fn signed_post_file(
+        &self,
+        key: &Es256KeyPair,
+        peer: &str,
+        path: &str,
+        body: &impl Serialize,
+        limit: u64,
+        progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
+    ) -> Result<(Option<String>, Vec<u8>)> {
+        let body = serde_json::to_vec(body).map_err(|e| WalletError::Internal(e.to_string()))?;
+        let nonce = self.nonce(peer).await?;
+        let url = format!("{peer}{path}");
+        let sig = SignedRequest::create(
+            key,
+            &SignedRequestTarget {
+                method: "POST",
+                url: &url,
+                nonce: &nonce,
+                body: &body,
+            },
+            NumericDate::now(),
+        )?;
+        let to = format!("{}{path}", self.base(peer));
+        let at = spondon_net::origin(&to);
+        let mut resp = self
+            .http
+            .reqwest()
+            .post(&to)
+            .timeout(FILE_TIMEOUT)
+            .header("Content-Type", "application/json")
+            .header("Spondon-Signature", sig)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| net_error(peer, self.http.classify(&at, &e)))?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            let mut err = Vec::new();
+            while let Some(c) = resp
+                .chunk()
+                .await
+                .map_err(|e| net_error(peer, self.http.classify(&at, &e)))?
+            {
+                if err.len() + c.len() > 64 << 10 {
+                    break;
+                }
+                err.extend_from_slice(&c);
+            }
+            return Err(Self::refused(peer, status, &err));
+        }
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let total = resp.content_length();
+        let too_large = || WalletError::BadResponse {
+            peer: peer.to_owned(),
+            reason: format!("the file is longer than the {limit} bytes its card states"),
+        };
+        if total.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut out = Vec::with_capacity(usize::try_from(total.unwrap_or(0)).unwrap_or(0));
+        progress(0, total);
+        while let Some(c) = resp
+            .chunk()
+            .await
+            .map_err(|e| net_error(peer, self.http.classify(&at, &e)))?
+        {
+            if (out.len() + c.len()) as u64 > limit {
+                return Err(too_large());
+            }
+            out.extend_from_slice(&c);
+            progress(out.len() as u64, total);
+        }
+        Ok((content_type, out))
     }
 
     /// An unsigned GET (e.g. an issuer's JWKS), at most 1 MiB.

@@ -25,10 +25,12 @@ pub(crate) enum Table {
     Receipts,
     Doctors,
     Alerts,
+    /// The files of document records: raw bytes, not JSON.
+    Files,
 }
 
 impl Table {
-    pub(crate) const ALL: [Table; 7] = [
+    pub(crate) const ALL: [Table; 8] = [
         Table::Settings,
         Table::Peers,
         Table::Records,
@@ -36,6 +38,7 @@ impl Table {
         Table::Receipts,
         Table::Doctors,
         Table::Alerts,
+        Table::Files,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -47,6 +50,7 @@ impl Table {
             Table::Receipts => "receipts",
             Table::Doctors => "doctors",
             Table::Alerts => "alerts",
+            Table::Files => "files",
         }
     }
 }
@@ -178,6 +182,23 @@ impl Store {
         let sealed: Vec<u8> = row.try_get(0)?;
         let plain = self.keys.open(table.name(), "doc", &idx, &sealed)?;
         Ok(Some(decode(table, &plain)?))
+    }
+
+    /// A row's decrypted bytes as stored (for [`Table::Files`], whose rows are not JSON).
+    pub(crate) async fn get_raw(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        let idx = self.keys.index(table.name(), key);
+        let sql = format!("SELECT doc FROM {} WHERE idx = ?1", table.name());
+        let row = sqlx::query(&sql)
+            .bind(&idx)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let sealed: Vec<u8> = row.try_get(0)?;
+        Ok(Some(self.keys.open(table.name(), "doc", &idx, &sealed)?))
     }
 
     pub(crate) async fn contains(&self, table: Table, key: &str) -> Result<bool> {

@@ -277,6 +277,26 @@ pub enum SyncEvent {
         peer: String,
         violation: Violation,
     },
+    /// Bytes of a document's file so far (`docs/protocol.md` §18), fetched after the records.
+    File {
+        peer: String,
+        record_id: String,
+        done: u64,
+        total: u64,
+    },
+    /// A document's file was checked against its card and kept.
+    FileKept {
+        peer: String,
+        record_id: String,
+    },
+    /// A document's file could not be fetched or does not match its card: nothing of it was
+    /// kept, and the next sync tries again.
+    FileFailed {
+        peer: String,
+        record_id: String,
+        error: String,
+        code: &'static str,
+    },
 }
 
 /// What refreshing the trust list from the authority's publish URL gave.
@@ -315,6 +335,11 @@ pub struct PeerOutcome {
     pub violation: Option<Violation>,
     /// Records and receipts of this peer whose proofs still wait for witness cosignatures.
     pub pending_witness: u64,
+    /// Files of document records fetched, checked against their cards and kept.
+    pub new_files: u64,
+    /// Files of document records that could not be fetched or checked (tried again next time;
+    /// each was a [`SyncEvent::FileFailed`]).
+    pub files_failed: u64,
 }
 
 impl SyncReport {
@@ -1220,6 +1245,8 @@ impl Wallet {
                 error_code: None,
                 violation: None,
                 pending_witness: 0,
+                new_files: 0,
+                files_failed: 0,
             };
             let Some(h) = list.hospitals.iter().find(|h| h.peer_url == p.url) else {
                 outcomes.insert(
@@ -1418,6 +1445,52 @@ impl Wallet {
         // The emergency access policy, to the hospitals that have not acknowledged it (newly
         // enrolled, or unreachable when it was set); a failure is retried at the next sync.
         let emergency_policy = self.push_emergency_policy().await?;
+        // The files of document records, from the peers that synced without error.
+        let healthy: std::collections::BTreeSet<String> = outcomes
+            .values()
+            .filter(|o| o.error.is_none())
+            .map(|o| o.peer.clone())
+            .collect();
+        let files = self
+            .fetch_files_from(Some(&healthy), &|e| match e {
+                crate::documents::FileEvent::Progress {
+                    peer,
+                    record_id,
+                    done,
+                    total,
+                } => progress(SyncEvent::File {
+                    peer,
+                    record_id,
+                    done,
+                    total,
+                }),
+                crate::documents::FileEvent::Kept { peer, record_id } => {
+                    progress(SyncEvent::FileKept { peer, record_id })
+                }
+                crate::documents::FileEvent::Failed {
+                    peer,
+                    record_id,
+                    error,
+                    code,
+                } => progress(SyncEvent::FileFailed {
+                    peer,
+                    record_id,
+                    error,
+                    code,
+                }),
+                crate::documents::FileEvent::Started { .. } => {}
+            })
+            .await?;
+        for k in &files.kept {
+            if let Some(o) = outcomes.get_mut(&k.peer) {
+                o.new_files += 1;
+            }
+        }
+        for f in &files.failed {
+            if let Some(o) = outcomes.get_mut(&f.peer) {
+                o.files_failed += 1;
+            }
+        }
         Ok(SyncReport {
             peers: outcomes.into_values().collect(),
             trust_list,
@@ -1614,5 +1687,7 @@ fn empty_outcome(peer: &str) -> PeerOutcome {
         error_code: None,
         violation: None,
         pending_witness: 0,
+        new_files: 0,
+        files_failed: 0,
     }
 }

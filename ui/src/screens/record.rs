@@ -3,7 +3,10 @@
 //! opens its proof (signature, log entry, checkpoint, witnesses).
 
 use leptos::prelude::*;
-use spondon_app_api::{RecordDetail, RecordItem, RecordProof, RecordRequest, TrustLevel, cmd};
+use spondon_app_api::{
+    ApiError, DocumentPreview, RecordDetail, RecordItem, RecordProof, RecordRequest, SavedDocument,
+    TrustLevel, cmd,
+};
 
 use crate::app::{Screen, use_app};
 use crate::i18n::{K, use_i18n};
@@ -81,6 +84,13 @@ fn Detail(d: RecordDetail) -> impl IntoView {
         .filter(|it| matches!(it, RecordItem::Diagnosis { .. }))
         .cloned()
         .collect();
+    let docs: Vec<RecordItem> = d
+        .items
+        .iter()
+        .filter(|it| matches!(it, RecordItem::Document { .. }))
+        .cloned()
+        .collect();
+    let doc_record = s.id.clone();
     let other: Vec<RecordItem> = d
         .items
         .iter()
@@ -90,6 +100,7 @@ fn Detail(d: RecordDetail) -> impl IntoView {
                 RecordItem::Medication { .. }
                     | RecordItem::LabResult { .. }
                     | RecordItem::Diagnosis { .. }
+                    | RecordItem::Document { .. }
             )
         })
         .cloned()
@@ -171,6 +182,10 @@ fn Detail(d: RecordDetail) -> impl IntoView {
                         .flatten()
                 }}
             </div>
+            {docs
+                .into_iter()
+                .map(|it| view! { <DocumentFile item=it record_id=doc_record.clone() /> })
+                .collect_view()}
             {(!meds.is_empty())
                 .then(|| {
                     view! {
@@ -243,6 +258,173 @@ fn Detail(d: RecordDetail) -> impl IntoView {
                 })}
         </article>
     }
+}
+
+/// A document's file: what the signed card says of it, and, once the wallet holds it (checked
+/// against the card), the image shown or a copy saved. A PDF is never rendered by the app.
+#[component]
+fn DocumentFile(item: RecordItem, record_id: String) -> impl IntoView {
+    let i = use_i18n();
+    let RecordItem::Document {
+        kind,
+        title,
+        description,
+        content_type,
+        size,
+        sha256,
+        kept,
+    } = item
+    else {
+        return ().into_any();
+    };
+    let is_image = content_type.starts_with("image/");
+    let type_key = match content_type.as_str() {
+        "application/pdf" => K::DocPdf,
+        "image/jpeg" => K::DocJpeg,
+        _ => K::DocPng,
+    };
+    let preview = RwSignal::new(None::<DocumentPreview>);
+    let saved = RwSignal::new(None::<SavedDocument>);
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let req = RecordRequest { id: record_id };
+    let show = {
+        let req = req.clone();
+        move |_| {
+            let req = req.clone();
+            busy.set(true);
+            error.set(None);
+            leptos::task::spawn_local(async move {
+                match ipc::call::<_, DocumentPreview>(cmd::DOCUMENT_PREVIEW, &req).await {
+                    Ok(p) => preview.set(Some(p)),
+                    Err(e) => error.set(Some(e)),
+                }
+                busy.set(false);
+            });
+        }
+    };
+    let save = move |_| {
+        let req = req.clone();
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match ipc::call::<_, SavedDocument>(cmd::SAVE_DOCUMENT, &req).await {
+                Ok(s) => {
+                    saved.set(Some(s));
+                    // Who signed it, and when (checked again; the image is not shown here).
+                    if preview.get_untracked().is_none()
+                        && let Ok(p) =
+                            ipc::call::<_, DocumentPreview>(cmd::DOCUMENT_PREVIEW, &req).await
+                    {
+                        preview.set(Some(DocumentPreview {
+                            image_data_url: None,
+                            ..p
+                        }));
+                    }
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let heading = kind.clone().unwrap_or_default();
+    view! {
+        <section class="card stack doc-file" aria-labelledby="doc-title" id="record-document">
+            <h2 id="doc-title" class="h2">{move || i.t(K::DocFile)}</h2>
+            {(!heading.is_empty()).then(|| view! { <p class="strong">{heading.clone()}</p> })}
+            <dl class="meta-list">
+                {title
+                    .clone()
+                    .map(|t| {
+                        view! {
+                            <dt>{move || i.t(K::DocName)}</dt>
+                            <dd id="doc-name">{t}</dd>
+                        }
+                    })}
+                <dt>{move || i.t(K::KindDocument)}</dt>
+                <dd id="doc-type">
+                    {move || {
+                        i.f(K::DocFileType, &[i.t(type_key), &crate::fmt::bytes(i.get(), size)])
+                    }}
+                </dd>
+                <dt>{move || i.t(K::DocFingerprint)}</dt>
+                <dd class="mono small" id="doc-sha256">{sha256.clone()}</dd>
+            </dl>
+            {description.map(|d| view! { <p>{d}</p> })}
+            {if kept {
+                view! {
+                    <div class="row">
+                        {is_image
+                            .then(|| {
+                                view! {
+                                    <button
+                                        id="doc-show"
+                                        type="button"
+                                        class="btn btn-secondary"
+                                        disabled=move || busy.get()
+                                        on:click=show.clone()
+                                    >
+                                        {move || i.t(K::DocShow)}
+                                    </button>
+                                }
+                            })}
+                        <button
+                            id="doc-save"
+                            type="button"
+                            class="btn btn-primary"
+                            disabled=move || busy.get()
+                            on:click=save
+                        >
+                            {move || i.t(K::DocSave)}
+                        </button>
+                    </div>
+                    {(!is_image).then(|| view! { <p class="small muted">{move || i.t(K::DocPdfNote)}</p> })}
+                }
+                    .into_any()
+            } else {
+                view! { <p class="alert alert-info" id="doc-not-kept">{move || i.t(K::DocNotKept)}</p> }
+                    .into_any()
+            }}
+            <div class="live" aria-live="polite">
+                {move || {
+                    preview
+                        .get()
+                        .map(|p| {
+                            let when = p.signed_at;
+                            let by = p.signed_by.clone();
+                            view! {
+                                <p class="alert alert-success" id="doc-checked">
+                                    {move || i.f(K::DocChecked, &[&by, &util::date_time(i.get(), when)])}
+                                </p>
+                                {p
+                                    .image_data_url
+                                    .map(|src| {
+                                        view! {
+                                            <img
+                                                id="doc-image"
+                                                class="doc-preview"
+                                                src=src
+                                                alt=move || i.t(K::DocPreviewAlt)
+                                            />
+                                        }
+                                    })}
+                            }
+                        })
+                }}
+                {move || {
+                    saved
+                        .get()
+                        .map(|s| {
+                            view! { <p class="small" id="doc-saved">{move || i.f(K::DocSaved, &[&s.path])}</p> }
+                        })
+                }}
+                {move || {
+                    error.get().map(|e| view! { <p class="alert alert-danger" role="alert">{i.err(&e)}</p> })
+                }}
+            </div>
+        </section>
+    }
+    .into_any()
 }
 
 #[component]
@@ -346,6 +528,11 @@ fn OtherItem(item: RecordItem) -> impl IntoView {
         RecordItem::Medication { drug, .. } => (Some(K::Medications), drug, None),
         RecordItem::LabResult { test, .. } => (Some(K::Results), test, None),
         RecordItem::Diagnosis { text, .. } => (Some(K::Diagnoses), text, None),
+        RecordItem::Document { title, kind, .. } => (
+            Some(K::KindDocument),
+            title.or(kind).unwrap_or_default(),
+            None,
+        ),
     };
     view! {
         <li class="med">

@@ -384,7 +384,25 @@ pub fn SyncPanel() -> impl IntoView {
                                                         None => i.f(K::PeerRunning, &[&i.n(p.records_done)]),
                                                     }
                                                 }
-                                                PeerSyncState::Done => i.f(K::PeerDone, &[&i.n(p.records_done)]),
+                                                PeerSyncState::Done => {
+                                                    let mut t = i.f(K::PeerDone, &[&i.n(p.records_done)]);
+                                                    if let Some(f) = p.file {
+                                                        t.push_str(" · ");
+                                                        t.push_str(
+                                                            &i.f(
+                                                                K::PeerFile,
+                                                                &[
+                                                                    &crate::fmt::bytes(i.get(), f.done),
+                                                                    &crate::fmt::bytes(i.get(), f.total),
+                                                                ],
+                                                            ),
+                                                        );
+                                                    } else if p.files_kept > 0 {
+                                                        t.push_str(" · ");
+                                                        t.push_str(&i.f(K::PeerFiles, &[&i.n(p.files_kept)]));
+                                                    }
+                                                    t
+                                                }
                                                 PeerSyncState::Failed => {
                                                     match &p.error {
                                                         Some(e) => format!("{}: {}", i.t(K::PeerFailed), i.err(e)),
