@@ -349,6 +349,51 @@ impl PeerProc {
         v["id"].as_str().unwrap().into()
     }
 
+    /// Uploads `bytes` (`POST /staff/files`) and issues a document record naming it in
+    /// `category` (`docs/protocol.md` §18.3); returns the record id.
+    pub async fn document(
+        &self,
+        hid: &str,
+        bytes: &[u8],
+        content_type: &str,
+        title: &str,
+        category: &str,
+    ) -> String {
+        let r = self
+            .http
+            .post(format!("{}/staff/files", self.base()))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let up: Value = r.json().await.unwrap();
+        assert!(status.is_success(), "/staff/files: {status} {up}");
+        let sha = hex::decode(up["sha256"].as_str().unwrap()).unwrap();
+        use base64::Engine as _;
+        let sha_b64 = base64::engine::general_purpose::STANDARD.encode(sha);
+        let v = self
+            .staff(
+                "/staff/records",
+                &json!({"health_id": hid, "kind": "document", "resources": [{
+                    "resourceType": "DocumentReference", "status": "current",
+                    "type": {"coding": [{"system": "http://loinc.org", "code": "58410-2",
+                                         "display": "CBC panel - Blood by Automated count"}],
+                             "text": "Complete blood count"},
+                    "category": [{"coding": [{"system": "https://spondon.health/fhir/CodeSystem/record-category",
+                                              "code": category}]}],
+                    "description": "CBC report from the lab system",
+                    "content": [{"attachment": {
+                        "contentType": content_type, "title": title,
+                        "extension": [{"url": "https://spondon.health/fhir/StructureDefinition/attachment-sha256",
+                                       "valueBase64Binary": sha_b64}]}}]}]}),
+            )
+            .await;
+        v["id"].as_str().unwrap().into()
+    }
+
     pub async fn hospital(&self) -> Hospital {
         let jwks: Jwks = self
             .http
@@ -538,11 +583,16 @@ pub enum Mode {
 /// Rewrites a JSON answer: (path, answer) → answer.
 pub type Rewrite = Box<dyn Fn(&str, Value) -> Value + Send>;
 
+/// Rewrites any other 200 answer's bytes (a file): (path, bytes) → bytes.
+pub type RewriteBytes = Box<dyn Fn(&str, Vec<u8>) -> Vec<u8> + Send>;
+
 pub struct Proxy {
     pub addr: SocketAddr,
     pub mode: Arc<Mutex<Mode>>,
     /// Applied to every 200 JSON answer (after `mode`), when set.
     pub rewrite: Arc<Mutex<Option<Rewrite>>>,
+    /// Applied to every 200 answer that is not JSON, when set.
+    pub rewrite_bytes: Arc<Mutex<Option<RewriteBytes>>>,
 }
 
 /// A proxy in front of `upstream` that rewrites `/patient/records` answers per `mode`.
@@ -551,12 +601,15 @@ pub async fn proxy(upstream: String) -> Proxy {
     use axum::http::{HeaderMap, Method, StatusCode, Uri};
     let mode = Arc::new(Mutex::new(Mode::Pass));
     let rewrite: Arc<Mutex<Option<Rewrite>>> = Arc::new(Mutex::new(None));
+    let rewrite_bytes: Arc<Mutex<Option<RewriteBytes>>> = Arc::new(Mutex::new(None));
+    let rb2 = rewrite_bytes.clone();
     let first: Arc<Mutex<Option<Value>>> = Arc::new(Mutex::new(None));
     let client = reqwest::Client::new();
     let m2 = mode.clone();
     let r2 = rewrite.clone();
     let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
         let rewrite = r2.clone();
+        let rewrite_bytes = rb2.clone();
         let client = client.clone();
         let upstream = upstream.clone();
         let mode = *m2.lock().unwrap();
@@ -626,6 +679,11 @@ pub async fn proxy(upstream: String) -> Proxy {
                     let v: Value = serde_json::from_slice(&bytes).unwrap();
                     bytes = serde_json::to_vec(&f(uri.path(), v)).unwrap();
                 }
+            } else if status == 200 {
+                let hook = rewrite_bytes.lock().unwrap();
+                if let Some(f) = hook.as_ref() {
+                    bytes = f(uri.path(), bytes);
+                }
             }
             (
                 StatusCode::from_u16(status).unwrap(),
@@ -644,6 +702,7 @@ pub async fn proxy(upstream: String) -> Proxy {
         addr,
         mode,
         rewrite,
+        rewrite_bytes,
     }
 }
 
