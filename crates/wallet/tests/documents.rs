@@ -29,7 +29,7 @@ fn pdf(size: usize, seed: u8) -> Vec<u8> {
         // Printable filler that differs per seed.
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
         b.push(b'a' + u8::try_from((x >> 16) % 26).unwrap());
-        if b.len() % 100 == 0 {
+        if b.len().is_multiple_of(100) {
             b.extend_from_slice(b"\n%");
         }
     }
