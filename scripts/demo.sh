@@ -47,6 +47,8 @@ W="$BIN/spondon"
 for h in dmch labaid; do "$W" enroll "${ENROLL[$h]}" | indent; done
 "$W" sync | indent
 "$W" records | indent
+echo "    (the lab's own PDF of the report came as a document; its file was checked against the signed card:)"
+"$W" documents | indent
 
 bold "7. The patient scans the doctor's credential and shares lab results and prescriptions for 24 hours"
 "$W" doctor "$OUT/doctor-credential.txt" | indent

@@ -165,6 +165,58 @@ world_start() {
     {\"resourceType\":\"Observation\",\"status\":\"final\",
      \"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"777-3\",\"display\":\"Platelets\"}]},
      \"valueQuantity\":$(q 95),\"referenceRange\":[{\"low\":$(q 150),\"high\":$(q 450)}]}]}"
+  # The lab system's own PDF of that report, as a document record (docs/protocol.md §18): the
+  # file is uploaded first, then the record names it by its SHA-256; the card never holds it.
+  report_pdf "$OUT/labaid-cbc-report.pdf"
+  document labaid "$OUT/labaid-cbc-report.pdf" application/pdf "Labaid CBC report.pdf" lab_result \
+    "Complete blood count, the lab system's report"
+}
+
+# report_pdf FILE: a one-page PDF (PDF 1.4, Helvetica) of a CBC report, with a correct xref.
+report_pdf() {
+  local text='BT /F1 18 Tf 56 780 Td (Labaid Diagnostics - Complete blood count) Tj ET
+BT /F1 11 Tf 56 750 Td (Patient: Fatema Begum    Sample: EDTA blood    Report: final) Tj ET
+BT /F1 11 Tf 56 720 Td (Haemoglobin  12.1 g/dL      \(12.0 - 15.5\)) Tj ET
+BT /F1 11 Tf 56 704 Td (WBC           7.8 10^3/uL   \(4.0 - 11.0\)) Tj ET
+BT /F1 11 Tf 56 688 Td (Platelets      95 10^3/uL   \(150 - 450\)   LOW) Tj ET'
+  local objs=(
+    "<< /Type /Catalog /Pages 2 0 R >>"
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+    "<< /Length ${#text} >>
+stream
+$text
+endstream"
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+  )
+  local out=$'%PDF-1.4\n' offsets=() i
+  for i in "${!objs[@]}"; do
+    offsets+=("${#out}")
+    out+="$((i + 1)) 0 obj"$'\n'"${objs[$i]}"$'\nendobj\n'
+  done
+  local xref=${#out}
+  out+="xref"$'\n'"0 $((${#objs[@]} + 1))"$'\n'"0000000000 65535 f "$'\n'
+  for i in "${offsets[@]}"; do out+="$(printf '%010d 00000 n ' "$i")"$'\n'; done
+  out+="trailer"$'\n'"<< /Size $((${#objs[@]} + 1)) /Root 1 0 R >>"$'\n'"startxref"$'\n'"$xref"$'\n'"%%EOF"$'\n'
+  printf '%s' "$out" >"$1"
+}
+
+# document HOSPITAL FILE TYPE TITLE CATEGORY DESCRIPTION: uploads FILE (POST /staff/files), then
+# issues a document record naming it (docs/protocol.md §18.3).
+document() {
+  local h="$1" file="$2" type="$3" title="$4" category="$5" description="$6" up hex b64
+  up="$(curl -fsS -X POST -H "Authorization: Bearer ${TOKEN[$h]}" -H "Content-Type: $type" \
+    --data-binary @"$file" "${ADDR[$h]}/staff/files")" || die "uploading $file to $h failed"
+  hex="$(jq -r .sha256 <<<"$up")"
+  # The card's attachment-sha256 is standard base64 of the 32 bytes.
+  b64="$(printf "$(sed 's/../\\x&/g' <<<"$hex")" | base64 -w0)"
+  record "$h" "{\"health_id\":\"${HID[$h]}\",\"kind\":\"document\",\"resources\":[{
+    \"resourceType\":\"DocumentReference\",\"status\":\"current\",
+    \"type\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"58410-2\"}]},
+    \"category\":[{\"coding\":[{\"system\":\"https://spondon.health/fhir/CodeSystem/record-category\",\"code\":\"$category\"}]}],
+    \"description\":\"$description\",
+    \"content\":[{\"attachment\":{\"contentType\":\"$type\",\"title\":\"$title\",
+      \"extension\":[{\"url\":\"https://spondon.health/fhir/StructureDefinition/attachment-sha256\",\"valueBase64Binary\":\"$b64\"}]}}]}]}"
 }
 
 # KEY=VALUE lines describing the world, for the app's end-to-end test.
@@ -183,6 +235,7 @@ world_env() {
     echo "WORLD_CLINIC=$CLINIC"
     echo "WORLD_CLINIC_STAFF=$STAFF"
     echo "WORLD_DOCTOR_CREDENTIAL=$OUT/doctor-credential.txt"
+    echo "WORLD_DOCUMENT_PDF=$OUT/labaid-cbc-report.pdf"
     echo "WORLD_DOCTOR_CREDENTIAL_SVG=$OUT/doctor-credential.svg"
     echo "WORLD_PEER_ENDPOINTS=${URL[dmch]}=${ADDR[dmch]},${URL[labaid]}=${ADDR[labaid]}"
   } >"$1"

@@ -68,6 +68,30 @@ async fn sync_at_both(app: &App) -> Result<()> {
     Ok(())
 }
 
+/// A 480×360 grey image that looks a little like a chest radiograph: a PNG to issue as a
+/// document.
+fn xray_png() -> Result<Vec<u8>> {
+    let img = image::GrayImage::from_fn(480, 360, |x, y| {
+        let (dx, dy) = (f64::from(x) - 240.0, f64::from(y) - 190.0);
+        // Two dark lung fields in a bright body, ribs as faint bands.
+        let lung = |cx: f64| {
+            let (u, v) = ((f64::from(x) - cx) / 80.0, dy / 130.0);
+            u * u + v * v < 1.0
+        };
+        let body = (dx / 220.0).powi(2) + (dy / 200.0).powi(2) < 1.0;
+        let rib = ((f64::from(y) / 14.0).sin() * 0.5 + 0.5) * 30.0;
+        let v = match (body, lung(165.0) || lung(315.0)) {
+            (true, true) => 55.0 + rib,
+            (true, false) => 190.0,
+            _ => 12.0,
+        };
+        image::Luma([v.clamp(0.0, 255.0) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)?;
+    Ok(out.into_inner())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_patients_whole_story_in_the_app() {
     let Some(setup) = Setup::from_env().expect("e2e setup") else {
@@ -110,15 +134,15 @@ async fn story(setup: &Setup) -> Result<()> {
     }
     app.capture("hospitals").await?;
 
-    // 3. Sync: three records, every one verified.
+    // 3. Sync: four records (one a document), every one verified.
     nav(&app, "records").await?;
     app.click("#sync-button").await?;
     app.wait_text("#records-list", "CBC report").await?;
     app.wait_text("#records-list", "Prescription").await?;
     app.wait_text("#records-list", "Diagnosis").await?;
     ensure!(
-        app.count("#records-list li").await? >= 3,
-        "fewer than three records after the sync"
+        app.count("#records-list li").await? >= 4,
+        "fewer than four records after the sync"
     );
     app.capture("records").await?;
 
@@ -139,6 +163,53 @@ async fn story(setup: &Setup) -> Result<()> {
         "the proof names no log: {proof}"
     );
     app.capture("record-proof").await?;
+
+    // 4b. A document: Labaid's lab system's own PDF of the report. The sync fetched the file
+    // and checked it against the signed card; the app says who signed it and saves a copy (it
+    // never renders a PDF itself).
+    nav(&app, "records").await?;
+    click_containing(&app, "#records-list button", "Document · Labaid").await?;
+    app.wait("#record-document").await?;
+    app.wait_text("#doc-type", "PDF").await?;
+    app.click("#doc-save").await?;
+    app.wait("#doc-saved").await?;
+    app.wait("#doc-checked").await?;
+    let said = app.text("#record-document").await?;
+    ensure!(
+        said.contains("is the one Labaid Diagnostics signed on"),
+        "the document does not say who signed it: {said}"
+    );
+    let saved = app.text("#doc-saved").await?;
+    let path = saved
+        .split_once(": ")
+        .map(|(_, p)| p.trim().to_owned())
+        .context("no saved path")?;
+    ensure!(
+        std::fs::read(&path)? == std::fs::read(w.get("WORLD_DOCUMENT_PDF")?)?,
+        "the saved copy {path} is not the file Labaid uploaded"
+    );
+    app.capture("record-document").await?;
+
+    // 4c. An image document (an X-ray) issued now: the next sync brings it, and the app shows the
+    // image once it is checked against its card.
+    let xray = xray_png()?;
+    w.issue_document(
+        "LABAID",
+        &xray,
+        "image/png",
+        "Chest X-ray",
+        "36643-5",
+        "lab_result",
+    )
+    .await?;
+    nav(&app, "records").await?;
+    sync_at_both(&app).await?;
+    click_containing(&app, "#records-list button", "Chest X-ray").await?;
+    app.wait("#doc-show").await?;
+    app.click("#doc-show").await?;
+    app.wait("#doc-image").await?;
+    app.wait("#doc-checked").await?;
+    app.capture("record-image").await?;
 
     // 5. Share lab results and prescriptions with the doctor for a day.
     nav(&app, "share").await?;

@@ -118,6 +118,60 @@ impl World {
         Ok((status, body))
     }
 
+    /// A hospital issues the patient a document record (`docs/protocol.md` §18.3): uploads
+    /// `bytes` to `POST /staff/files`, then issues a record whose DocumentReference names it by
+    /// its SHA-256, of LOINC type `loinc`, in grant `category`. Returns the record id.
+    pub async fn issue_document(
+        &self,
+        hospital: &str,
+        bytes: &[u8],
+        content_type: &str,
+        title: &str,
+        loinc: &str,
+        category: &str,
+    ) -> Result<String> {
+        use base64::Engine as _;
+        let base = self.get(&format!("WORLD_{hospital}_ADDR"))?;
+        let token = self.get(&format!("WORLD_{hospital}_STAFF"))?;
+        let http = reqwest::Client::new();
+        let res = http
+            .post(format!("{base}/staff/files"))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .context("POST /staff/files")?;
+        let status = res.status().as_u16();
+        let up: Value = res.json().await.unwrap_or(Value::Null);
+        ensure!(status / 100 == 2, "the upload answered {status}: {up}");
+        let sha = hex::decode(up["sha256"].as_str().unwrap_or_default())
+            .context("the upload named no SHA-256")?;
+        let body = json!({"health_id": self.get(&format!("WORLD_{hospital}_HID"))?,
+            "kind": "document", "resources": [{
+                "resourceType": "DocumentReference", "status": "current",
+                "type": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+                "category": [{"coding": [{"system": "https://spondon.health/fhir/CodeSystem/record-category",
+                                          "code": category}]}],
+                "content": [{"attachment": {"contentType": content_type, "title": title,
+                    "extension": [{"url": "https://spondon.health/fhir/StructureDefinition/attachment-sha256",
+                                   "valueBase64Binary": base64::engine::general_purpose::STANDARD.encode(sha)}]}}]}]});
+        let res = http
+            .post(format!("{base}/staff/records"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .context("POST /staff/records")?;
+        let status = res.status().as_u16();
+        let v: Value = res.json().await.unwrap_or(Value::Null);
+        ensure!(
+            status / 100 == 2,
+            "issuing the document answered {status}: {v}"
+        );
+        Ok(v["id"].as_str().context("no record id")?.to_owned())
+    }
+
     /// A POST with a hospital's staff token (`hospital`: `DMCH` or `LABAID`): `(status, body)`.
     pub async fn peer_staff(&self, hospital: &str, path: &str) -> Result<(u16, Value)> {
         let url = format!("{}{path}", self.get(&format!("WORLD_{hospital}_ADDR"))?);

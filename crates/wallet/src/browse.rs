@@ -370,12 +370,35 @@ fn title(kind: &str, bundle: &Value) -> String {
     }
     if let Some(doc) = resources(bundle)
         .find(|r| r.get("resourceType").and_then(Value::as_str) == Some("DocumentReference"))
-        && let Some(t) = doc
+    {
+        // The type's name when it has one (a code no table knows names nothing), else the
+        // file's title without its extension, else the description.
+        let code = doc.pointer("/type/coding/0/code").and_then(Value::as_str);
+        let named = doc
             .get("type")
             .and_then(text_of)
+            .filter(|t| Some(t.as_str()) != code);
+        let titled = || {
+            let t = doc.pointer("/content/0/attachment/title")?.as_str()?.trim();
+            let stem = match t.rsplit_once('.') {
+                Some((s, ext))
+                    if matches!(
+                        ext.to_ascii_lowercase().as_str(),
+                        "pdf" | "jpg" | "jpeg" | "png"
+                    ) =>
+                {
+                    s
+                }
+                _ => t,
+            };
+            (!stem.is_empty()).then(|| stem.to_owned())
+        };
+        if let Some(t) = named
+            .or_else(titled)
             .or_else(|| doc.get("description")?.as_str().map(str::to_owned))
-    {
-        return t;
+        {
+            return t;
+        }
     }
     kind_words(kind).to_owned()
 }
