@@ -203,6 +203,8 @@ strings! {
     KindDocument => "Document", "নথি";
     DocFile => "The file", "ফাইল";
     DocName => "Name", "নাম";
+    DocKind => "What it is", "কী ধরনের";
+    DocFormat => "File type", "ফাইলের ধরন";
     DocFileType => "{0}, {1}", "{0}, {1}";
     DocFingerprint => "SHA-256 fingerprint", "SHA-256 ফিঙ্গারপ্রিন্ট";
     DocNotKept => "The file is not in your wallet yet: it is fetched at your next sync.", "ফাইলটি এখনও আপনার ওয়ালেটে নেই: পরের সিঙ্কে আনা হবে।";

@@ -327,7 +327,10 @@ fn item(r: &Value) -> Option<Item> {
         "DocumentReference" => {
             match spondon_document::Attachment::from_document_reference(r) {
                 Ok(a) => Item::Document {
-                    kind: r.get("type").and_then(text_of),
+                    // A code no table names is no name.
+                    kind: r.get("type").and_then(text_of).filter(|t| {
+                        r.pointer("/type/coding/0/code").and_then(Value::as_str) != Some(t)
+                    }),
                     title: a.title,
                     description: s("description"),
                     content_type: a.file_type.mime().to_owned(),

@@ -327,11 +327,9 @@ fn DocumentFile(item: RecordItem, record_id: String) -> impl IntoView {
             busy.set(false);
         });
     };
-    let heading = kind.clone().unwrap_or_default();
     view! {
         <section class="card stack doc-file" aria-labelledby="doc-title" id="record-document">
             <h2 id="doc-title" class="h2">{move || i.t(K::DocFile)}</h2>
-            {(!heading.is_empty()).then(|| view! { <p class="strong">{heading.clone()}</p> })}
             <dl class="meta-list">
                 {title
                     .clone()
@@ -341,7 +339,15 @@ fn DocumentFile(item: RecordItem, record_id: String) -> impl IntoView {
                             <dd id="doc-name">{t}</dd>
                         }
                     })}
-                <dt>{move || i.t(K::KindDocument)}</dt>
+                {kind
+                    .clone()
+                    .map(|k| {
+                        view! {
+                            <dt>{move || i.t(K::DocKind)}</dt>
+                            <dd id="doc-kind">{k}</dd>
+                        }
+                    })}
+                <dt>{move || i.t(K::DocFormat)}</dt>
                 <dd id="doc-type">
                     {move || {
                         i.f(K::DocFileType, &[i.t(type_key), &crate::fmt::bytes(i.get(), size)])
