@@ -81,6 +81,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             records: &export.records,
             receipts: &export.receipts,
             summary: true,
+            files: &[],
         },
         &PdfOptions::default(),
     )?;
