@@ -431,7 +431,8 @@ pub struct FileReport {
 /// Checks the files found beside an export against its cards (§18.2, §18.4): a file filed
 /// under a card's hash (or, when it names none, whose own hash a card names) is checked against
 /// that card; a file that matches no card is `file_not_in_card`; a document card with no file
-/// is `file_missing`. Whether each card itself verifies is [`crate::verify_export`]'s.
+/// is `file_missing`. In card order, files no card names last. Whether each card itself
+/// verifies is [`crate::verify_export`]'s.
 pub fn check_files(export: &Export, found: &[FoundFile]) -> Vec<FileReport> {
     let cards = card_files(export);
     let mut reports = Vec::new();
@@ -515,6 +516,8 @@ pub fn check_files(export: &Export, found: &[FoundFile]) -> Vec<FileReport> {
             _ => {}
         }
     }
+    // In card order; files no card names last.
+    reports.sort_by_key(|r| r.card.unwrap_or(usize::MAX));
     reports
 }
 
