@@ -39,8 +39,8 @@ pub enum ExportError {
     #[error("SMART Health Link: {0}")]
     Link(#[from] ShlError),
     /// A document card's file (`docs/protocol.md` §18): `code` is `file_missing`,
-    /// `file_size_mismatch`, `file_hash_mismatch`, `file_type_mismatch` or
-    /// `bad_document_reference`.
+    /// `file_size_mismatch`, `file_hash_mismatch`, `file_type_mismatch`,
+    /// `invalid_document_reference` or `unsupported_file_type`.
     #[error("card {card}'s document file: {message}")]
     File {
         card: usize,

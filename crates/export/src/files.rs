@@ -18,12 +18,13 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use spondon_core::NumericDate;
 use spondon_core::shc::{self, ParsedCard};
+use spondon_document::{Attachment, DocumentError};
 
 use crate::verify::Problem;
 use crate::{Export, ExportError, write_export};
 
 /// Largest file a document record carries (25 MiB, §18.1).
-pub const MAX_FILE_BYTES: usize = 26_214_400;
+pub const MAX_FILE_BYTES: usize = spondon_document::MAX_FILE_BYTES as usize;
 /// Most files in one export.
 pub const MAX_FILES: usize = 1_000;
 /// The folder of a directory export that holds the files.
@@ -72,57 +73,14 @@ pub fn parse_hex_sha256(text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// The file types a document record may carry (§18.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FileKind {
-    Pdf,
-    Jpeg,
-    Png,
-}
+pub use spondon_document::FileType;
 
-impl FileKind {
-    pub fn from_content_type(ct: &str) -> Option<FileKind> {
-        match ct {
-            "application/pdf" => Some(FileKind::Pdf),
-            "image/jpeg" => Some(FileKind::Jpeg),
-            "image/png" => Some(FileKind::Png),
-            _ => None,
-        }
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            FileKind::Pdf => "application/pdf",
-            FileKind::Jpeg => "image/jpeg",
-            FileKind::Png => "image/png",
-        }
-    }
-
-    /// The file name extension: `pdf`, `jpg`, `png`.
-    pub fn extension(self) -> &'static str {
-        match self {
-            FileKind::Pdf => "pdf",
-            FileKind::Jpeg => "jpg",
-            FileKind::Png => "png",
-        }
-    }
-
-    /// "PDF", "JPEG image", "PNG image".
-    pub fn words(self) -> &'static str {
-        match self {
-            FileKind::Pdf => "PDF",
-            FileKind::Jpeg => "JPEG image",
-            FileKind::Png => "PNG image",
-        }
-    }
-
-    fn magic(self) -> &'static [u8] {
-        match self {
-            FileKind::Pdf => b"%PDF-",
-            FileKind::Jpeg => &[0xFF, 0xD8, 0xFF],
-            FileKind::Png => &[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A],
-        }
+/// "PDF", "JPEG image", "PNG image".
+pub fn type_words(t: FileType) -> &'static str {
+    match t {
+        FileType::Pdf => "PDF",
+        FileType::Jpeg => "JPEG image",
+        FileType::Png => "PNG image",
     }
 }
 
@@ -130,7 +88,7 @@ impl FileKind {
 /// card says of it for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardFile {
-    pub kind: FileKind,
+    pub kind: FileType,
     pub size: u64,
     pub sha256: [u8; 32],
     /// The attachment's `title` (a file name), when given.
@@ -138,140 +96,78 @@ pub struct CardFile {
     /// The document's type (`DocumentReference.type`) in words.
     pub doc_type: Option<String>,
     pub description: Option<String>,
+    /// As `spondon-document` read it.
+    pub attachment: Attachment,
 }
 
-const SHA256_EXTENSION: &str = "https://spondon.health/fhir/StructureDefinition/attachment-sha256";
-
-fn bad(message: impl Into<String>) -> Problem {
+fn problem_of(e: &DocumentError) -> Problem {
     Problem {
-        code: "bad_document_reference".into(),
-        message: message.into(),
+        code: e.code().into(),
+        message: e.to_string(),
     }
 }
 
 impl CardFile {
-    /// The file a card's FHIR bundle names: `None` for a card that holds no `DocumentReference`
-    /// (not a document record), an error for one that is malformed (§18.1).
+    /// The file a card's FHIR bundle names (`spondon_document::Attachment::from_card_fhir`):
+    /// `None` for a card that holds no `DocumentReference` (not a document record), an error
+    /// for one that breaks §18.1.
     pub fn of_bundle(bundle: &Value) -> Option<Result<CardFile, Problem>> {
-        let docs: Vec<&Value> = shc::fhir::resources(bundle)
-            .into_iter()
-            .filter(|r| r.get("resourceType").and_then(Value::as_str) == Some("DocumentReference"))
-            .collect();
-        let doc = match docs.as_slice() {
-            [] => return None,
-            [one] => *one,
-            _ => {
-                return Some(Err(bad("the card holds more than one DocumentReference")));
+        match Attachment::from_card_fhir(bundle) {
+            Ok(None) => None,
+            Ok(Some(attachment)) => {
+                let doc = shc::fhir::resources(bundle).into_iter().find(|r| {
+                    r.get("resourceType").and_then(Value::as_str) == Some("DocumentReference")
+                });
+                Some(Ok(Self::with_words(attachment, doc)))
             }
-        };
-        Some(Self::of_document_reference(doc))
+            Err(e) => Some(Err(problem_of(&e))),
+        }
     }
 
     pub(crate) fn of_document_reference(doc: &Value) -> Result<CardFile, Problem> {
-        let content = doc
-            .get("content")
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad("the DocumentReference has no content"))?;
-        let [one] = content.as_slice() else {
-            return Err(bad("the DocumentReference must have exactly one content"));
-        };
-        let att = one
-            .get("attachment")
-            .ok_or_else(|| bad("the DocumentReference's content has no attachment"))?;
-        if att.get("data").is_some() || att.get("url").is_some() || att.get("hash").is_some() {
-            return Err(bad("the attachment must not carry data, url or hash"));
-        }
-        let kind = att
-            .get("contentType")
-            .and_then(Value::as_str)
-            .and_then(FileKind::from_content_type)
-            .ok_or_else(|| {
-                bad("the attachment's contentType is not application/pdf, image/jpeg or image/png")
-            })?;
-        let size = att
-            .get("size")
-            .and_then(Value::as_u64)
-            .filter(|s| (1..=MAX_FILE_BYTES as u64).contains(s))
-            .ok_or_else(|| {
-                bad(format!(
-                    "the attachment's size is not 1 to {MAX_FILE_BYTES}"
-                ))
-            })?;
-        let hashes: Vec<&Value> = att
-            .get("extension")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter(|e| e.get("url").and_then(Value::as_str) == Some(SHA256_EXTENSION))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let [hash] = hashes.as_slice() else {
-            return Err(bad(
-                "the attachment must have the attachment-sha256 extension exactly once",
-            ));
-        };
-        use base64::Engine as _;
-        let sha256 = hash
-            .get("valueBase64Binary")
-            .and_then(Value::as_str)
-            .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
-            .and_then(|v| <[u8; 32]>::try_from(v).ok())
-            .ok_or_else(|| bad("the attachment's SHA-256 is not base64 of 32 bytes"))?;
-        let title = att
-            .get("title")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|t| {
-                !t.is_empty()
-                    && t.chars().count() <= 200
-                    && !t.chars().any(|c| c.is_control() || c == '/' || c == '\\')
-            })
-            .map(str::to_owned);
-        let doc_type = doc.get("type").and_then(crate::render::concept);
+        Attachment::from_document_reference(doc)
+            .map(|a| Self::with_words(a, Some(doc)))
+            .map_err(|e| problem_of(&e))
+    }
+
+    fn with_words(attachment: Attachment, doc: Option<&Value>) -> CardFile {
+        let doc_type = doc
+            .and_then(|d| d.get("type"))
+            .and_then(crate::render::concept);
         let description = doc
-            .get("description")
+            .and_then(|d| d.get("description"))
             .and_then(Value::as_str)
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(str::to_owned);
-        Ok(CardFile {
-            kind,
-            size,
-            sha256,
-            title,
+        CardFile {
+            kind: attachment.file_type,
+            size: attachment.size,
+            sha256: attachment.sha256,
+            title: attachment.title.clone(),
             doc_type,
             description,
-        })
+            attachment,
+        }
     }
 
-    /// The reader's check (§18.2), in order: length, SHA-256, leading bytes. Codes
-    /// `file_size_mismatch`, `file_hash_mismatch`, `file_type_mismatch`.
+    /// The reader's check (§18.2, `spondon_document::Attachment::check`), in order: length,
+    /// SHA-256, leading bytes. Codes `file_size_mismatch`, `file_hash_mismatch`,
+    /// `file_type_mismatch`.
     pub fn check(&self, bytes: &[u8]) -> Result<(), Problem> {
-        if bytes.len() as u64 != self.size {
-            return Err(Problem {
-                code: "file_size_mismatch".into(),
-                message: format!(
+        self.attachment.check(bytes).map_err(|e| {
+            let mut p = problem_of(&e);
+            if e.code() == "file_hash_mismatch" {
+                p.message = "the file's SHA-256 is not the one its card names: it is not the file the hospital signed".into();
+            } else if e.code() == "file_size_mismatch" {
+                p.message = format!(
                     "the file is {} bytes; its card says {} bytes",
                     bytes.len(),
                     self.size
-                ),
-            });
-        }
-        let digest: [u8; 32] = Sha256::digest(bytes).into();
-        if digest != self.sha256 {
-            return Err(Problem {
-                code: "file_hash_mismatch".into(),
-                message: "the file's SHA-256 is not the one its card names: it is not the file the hospital signed".into(),
-            });
-        }
-        if !bytes.starts_with(self.kind.magic()) {
-            return Err(Problem {
-                code: "file_type_mismatch".into(),
-                message: format!("the file is not a {} as its card says", self.kind.words()),
-            });
-        }
-        Ok(())
+                );
+            }
+            p
+        })
     }
 
     /// `files/<64 hex sha256>.<ext>`: the file's place in a directory export.
@@ -319,7 +215,11 @@ pub fn files_of_export<'a>(
         let Some(cf) = cf else { continue };
         let cf = cf.map_err(|p| ExportError::File {
             card: index + 1,
-            code: "bad_document_reference",
+            code: if p.code == "unsupported_file_type" {
+                "unsupported_file_type"
+            } else {
+                "invalid_document_reference"
+            },
             message: p.message,
         })?;
         if out
@@ -460,7 +360,7 @@ pub fn check_files(export: &Export, found: &[FoundFile]) -> Vec<FileReport> {
             Some((i, cf)) => {
                 seen[i] = true;
                 report.card = Some(i + 1);
-                report.content_type = Some(cf.kind.content_type());
+                report.content_type = Some(cf.kind.mime());
                 report.size = Some(cf.size);
                 report.sha256 = Some(hex(&cf.sha256));
                 report.title = cf.title.clone();
@@ -491,7 +391,7 @@ pub fn check_files(export: &Export, found: &[FoundFile]) -> Vec<FileReport> {
                     name: None,
                     card: Some(i + 1),
                     valid: false,
-                    content_type: Some(cf.kind.content_type()),
+                    content_type: Some(cf.kind.mime()),
                     size: Some(cf.size),
                     sha256: Some(hex(&cf.sha256)),
                     title: cf.title.clone(),
@@ -523,11 +423,11 @@ pub fn check_files(export: &Export, found: &[FoundFile]) -> Vec<FileReport> {
 
 /// "this PDF is the one Labaid Hospital signed on 6 December 2026": what a verified file is,
 /// in plain words.
-pub fn file_sentence(kind: FileKind, issuer: &str, issued: NumericDate) -> String {
+pub fn file_sentence(kind: FileType, issuer: &str, issued: NumericDate) -> String {
     let what = match kind {
-        FileKind::Pdf => "this PDF",
-        FileKind::Jpeg => "this JPEG image",
-        FileKind::Png => "this PNG image",
+        FileType::Pdf => "this PDF",
+        FileType::Jpeg => "this JPEG image",
+        FileType::Png => "this PNG image",
     };
     format!(
         "{what} is the one {issuer} signed on {}",

@@ -33,7 +33,7 @@ pub mod verify;
 
 pub use error::ExportError;
 pub use files::{
-    CardFile, ExportFile, FileKind, FileReport, FoundFile, MAX_FILE_BYTES, check_files,
+    CardFile, ExportFile, FileReport, FileType, FoundFile, MAX_FILE_BYTES, check_files,
     write_export_dir,
 };
 pub use format::{

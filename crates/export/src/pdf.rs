@@ -976,7 +976,7 @@ fn render_pdf_inner(
             }
             let rows = [
                 ("Record", format!("{}", first_number + i)),
-                ("Type", cf.kind.words().to_owned()),
+                ("Type", files::type_words(cf.kind).to_owned()),
                 ("Size", render::size_words(cf.size)),
                 ("SHA-256", files::hex(&cf.sha256)),
                 ("Issuer", hospital),
@@ -1073,14 +1073,14 @@ fn render_pdf_inner(
             .description(TextStr(&format!(
                 "{} ({}); its card names SHA-256 {}",
                 cf.doc_type.as_deref().unwrap_or("Document"),
-                cf.kind.words(),
+                files::type_words(cf.kind),
                 files::hex(&cf.sha256)
             )))
             .association_kind(AssociationKind::Supplement)
             .embedded_file_with_unicode(*ef_ref);
         spec.finish();
         // Stored as is (no filter): PDF and JPEG/PNG files are compressed already.
-        let subtype = cf.kind.content_type().replace('/', "#2F");
+        let subtype = cf.kind.mime().replace('/', "#2F");
         let mut ef = pdf.embedded_file(*ef_ref, &f.bytes);
         ef.subtype(Name(subtype.as_bytes()));
         ef.pair(Name(SHA256_KEY), Str(files::hex(&cf.sha256).as_bytes()));

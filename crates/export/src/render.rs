@@ -443,7 +443,7 @@ pub(crate) fn describe(r: &Value) -> Option<Item> {
                 Ok(f) => details.push(format!(
                     "File {}: {}, {}",
                     f.attachment_name(),
-                    f.kind.words(),
+                    crate::files::type_words(f.kind),
                     size_words(f.size)
                 )),
                 Err(_) => details.push("The document's file is not described correctly".into()),

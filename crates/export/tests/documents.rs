@@ -8,7 +8,7 @@ mod common;
 use common::{Hospital1, document_bundle, report_pdf, xray_jpeg};
 use serde_json::json;
 use spondon_export::{
-    CardFile, Export, ExportFile, FileKind, FoundFile, PdfOptions, check_files,
+    CardFile, Export, ExportFile, FileType, FoundFile, PdfOptions, check_files,
     extract_files_from_pdf, render_pdf, render_pdf_with_files, verify_export, write_export_dir,
 };
 
@@ -54,7 +54,7 @@ async fn a_card_names_its_file() {
     let s = setup().await;
     let card = spondon_core::shc::ParsedCard::parse(&s.export.records[3].jws).unwrap();
     let cf = CardFile::of_bundle(card.fhir_bundle()).unwrap().unwrap();
-    assert_eq!(cf.kind, FileKind::Pdf);
+    assert_eq!(cf.kind, FileType::Pdf);
     assert_eq!(cf.size, s.files[0].bytes.len() as u64);
     assert_eq!(cf.sha256, s.files[0].sha256);
     assert_eq!(cf.attachment_name(), "cbc-2026-11-01.pdf");
@@ -78,7 +78,7 @@ async fn a_card_names_its_file() {
     bad["entry"][1]["resource"]["content"][0]["attachment"]["data"] = json!("AAAA");
     assert_eq!(
         CardFile::of_bundle(&bad).unwrap().unwrap_err().code,
-        "bad_document_reference"
+        "invalid_document_reference"
     );
 }
 

@@ -378,9 +378,7 @@ fn add_files(report: &mut Report, export: &Export, found: &[FoundFile], require_
                     .as_ref()
                     .and_then(serde_json::Number::as_f64)
                     .and_then(NumericDate::from_f64_floor);
-                let kind = f
-                    .content_type
-                    .and_then(spondon_export::FileKind::from_content_type);
+                let kind = f.content_type.and_then(spondon_export::FileType::from_mime);
                 match (kind, issued) {
                     (Some(kind), Some(issued)) => {
                         Some(spondon_export::files::file_sentence(kind, &issuer, issued))
