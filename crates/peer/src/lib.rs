@@ -24,6 +24,7 @@ pub mod delegation;
 pub mod emergency;
 pub mod error;
 pub mod fhir_api;
+pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod openapi;
