@@ -512,7 +512,9 @@ fn accepted_grant(
 fn file_owner(headers: &HeaderMap) -> Option<[u8; 32]> {
     if let Some(auth) = headers.get(header::AUTHORIZATION) {
         let token = auth.to_str().ok()?.strip_prefix("Bearer ")?.trim();
-        return Some(spondon_core::keys::sha256(format!("token:{token}").as_bytes()));
+        return Some(spondon_core::keys::sha256(
+            format!("token:{token}").as_bytes(),
+        ));
     }
     cookie_value(headers).map(|id| spondon_core::keys::sha256(format!("session:{id}").as_bytes()))
 }
@@ -599,7 +601,11 @@ async fn grant_records(State(node): State<AppState>, req: Request) -> ApiResult 
             continue;
         };
         let url = format!("/api/document/file/{id}");
-        for d in fetched.documents.iter_mut().filter(|d| d.record_id == record_id) {
+        for d in fetched
+            .documents
+            .iter_mut()
+            .filter(|d| d.record_id == record_id)
+        {
             d.download = Some(url.clone());
         }
         for t in fetched.timeline.iter_mut().filter(|t| t.id == record_id) {

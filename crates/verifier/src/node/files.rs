@@ -131,12 +131,10 @@ pub async fn fetch_file(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .map(str::to_owned);
-    let doc_type = doc.and_then(|d| d.get("type")).and_then(|t| {
-        t.get("text")
-            .and_then(Value::as_str)
-            .or_else(|| t["coding"][0]["display"].as_str())
-            .map(str::to_owned)
-    });
+    // A card's codes are minimized (no `text`, no `display`): named from the code when known.
+    let doc_type = doc
+        .and_then(|d| d.get("type"))
+        .and_then(super::records::text_of);
     let mut view = DocumentView {
         record_id: req.record_id.to_owned(),
         title: doc_type.clone().unwrap_or_else(|| "Document".into()),

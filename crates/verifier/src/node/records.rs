@@ -513,9 +513,13 @@ fn category_of(bundle: &Value) -> Option<Category> {
             .map(|e| &e["resource"])
             .find(|r| r["resourceType"] == "DocumentReference")?;
         let code = spondon_document::category_of(doc).ok()?;
-        return Category::ALL
-            .into_iter()
-            .find(|c| serde_json::to_value(c).ok().as_ref().and_then(Value::as_str) == Some(code));
+        return Category::ALL.into_iter().find(|c| {
+            serde_json::to_value(c)
+                .ok()
+                .as_ref()
+                .and_then(Value::as_str)
+                == Some(code)
+        });
     }
     Some(if all(&["MedicationRequest"]) {
         Category::Prescription
@@ -534,7 +538,7 @@ fn category_of(bundle: &Value) -> Option<Category> {
     })
 }
 
-fn text_of(concept: &Value) -> Option<String> {
+pub(crate) fn text_of(concept: &Value) -> Option<String> {
     concept["text"]
         .as_str()
         .or_else(|| concept["coding"][0]["display"].as_str())
