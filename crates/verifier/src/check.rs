@@ -701,7 +701,10 @@ pub fn check_export_bytes(input: ExportInput<'_>, trust: &Trust, now: NumericDat
             Ok(found) => add_files(&mut report, &export, &found, true),
             Err(e) => {
                 report.valid = false;
-                report.error(e.code(), format!("file attachments: {e}"));
+                report.error(
+                    e.code(),
+                    format!("the PDF's attached files cannot be read: {e}"),
+                );
             }
         }
     }
