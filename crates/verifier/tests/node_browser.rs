@@ -1249,6 +1249,17 @@ async fn a_document_in_the_page() {
         assert!(records.contains(want), "{want:?} not in {records}");
     }
     d.screenshot("document-desktop").await;
+    // The documents table passes axe-core as the rest of the page does (when it is installed).
+    match axe_path() {
+        Ok(p) => {
+            let violations = d.axe(&std::fs::read_to_string(p).unwrap()).await;
+            assert!(violations.is_empty(), "{violations:?}");
+        }
+        Err(why) if std::env::var("SPONDON_REQUIRE_BROWSER").as_deref() == Ok("1") => {
+            panic!("SPONDON_REQUIRE_BROWSER=1 but {why}")
+        }
+        Err(why) => eprintln!("axe-core not run: {why}"),
+    }
     // The Download link, followed by the browser with its session: the file byte for byte, as
     // an attachment the page never renders.
     let got = d
