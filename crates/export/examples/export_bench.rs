@@ -81,6 +81,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             records: &export.records,
             receipts: &export.receipts,
             summary: true,
+            files: &[],
         },
         &PdfOptions::default(),
     )?;
@@ -103,5 +104,60 @@ async fn main() -> Result<(), Box<dyn Error>> {
         total.as_secs_f64(),
         n as f64 / total.as_secs_f64()
     );
+    documents().await
+}
+
+/// Documents (§18.4): a 20 MB scan and a 2 MB photo with their cards, attached to the PDF and
+/// checked back, and the directory form.
+async fn documents() -> Result<(), Box<dyn Error>> {
+    use spondon_export::{
+        ExportFile, check_files, extract_files_from_pdf, render_pdf_with_files, write_export_dir,
+    };
+    let mut scan = fixture::report_pdf("a 20 MB scan");
+    let tail = scan.split_off(scan.len() - 6);
+    scan.extend((0..20_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    scan.extend(tail);
+    let mut photo = fixture::xray_jpeg();
+    photo.extend((0..2_000_000u32).map(|i| (i.wrapping_mul(40_503) >> 8) as u8));
+    let mut bundles = fixture::bundles();
+    bundles.push((
+        fixture::document_bundle(&scan, "application/pdf", "scan.pdf", "Discharge summary"),
+        false,
+    ));
+    bundles.push((
+        fixture::document_bundle(&photo, "image/jpeg", "xray.jpg", "Chest X-ray"),
+        false,
+    ));
+    // A hospital of its own: its log starts empty.
+    let hospital = fixture::Hospital1::new().await;
+    let mut anchors = Anchors::from_trust_list(&hospital.trust_list())?;
+    anchors.witnesses.push(hospital.witness.clone());
+    anchors.min_cosignatures = 1;
+    let export = hospital.export_of(bundles).await;
+    let files = vec![ExportFile::new(scan), ExportFile::new(photo)];
+    let bytes: usize = files.iter().map(|f| f.bytes.len()).sum();
+    println!("documents: 5 cards, 2 files of {bytes} bytes");
+    let pdf = time("render_pdf_with_files", 3, 5, || {
+        render_pdf_with_files(&export, &files, &PdfOptions::default())
+    })?;
+    let plain = render_pdf(&export, &PdfOptions::default())?;
+    println!(
+        "{:<44} {:>9} bytes ({} without the files)",
+        "  PDF size",
+        pdf.len(),
+        plain.len()
+    );
+    let found = time("extract_files_from_pdf", 5, 5, || {
+        extract_files_from_pdf(&pdf)
+    })?;
+    let reports = time("check_files (size, SHA-256, type)", 5, 5, || {
+        check_files(&export, &found)
+    });
+    assert!(reports.iter().all(|r| r.valid));
+    assert!(verify_export(&export, &anchors, fixture::now()).valid);
+    let dir = time("write_export_dir", 5, 5, || {
+        write_export_dir(&export, &files, "records")
+    })?;
+    println!("{:<44} {:>9} entries", "  directory", dir.len());
     Ok(())
 }

@@ -38,6 +38,15 @@ pub enum ExportError {
     BadLink(String),
     #[error("SMART Health Link: {0}")]
     Link(#[from] ShlError),
+    /// A document card's file (`docs/protocol.md` §18): `code` is `file_missing`,
+    /// `file_size_mismatch`, `file_hash_mismatch`, `file_type_mismatch`,
+    /// `invalid_document_reference` or `unsupported_file_type`.
+    #[error("card {card}'s document file: {message}")]
+    File {
+        card: usize,
+        code: &'static str,
+        message: String,
+    },
 }
 
 impl ExportError {
@@ -60,6 +69,7 @@ impl ExportError {
             ExportError::Anchors(_) => "bad_anchors",
             ExportError::BadLink(_) => "bad_link",
             ExportError::Link(e) => e.code(),
+            ExportError::File { code, .. } => code,
         }
     }
 }

@@ -8,16 +8,18 @@ use serde_json::Value;
 use spondon_core::NumericDate;
 use spondon_core::shc::ParsedCard;
 
+use crate::files::{ExportFile, files_of_export};
 use crate::{
     Export, ExportError, ExportRecord, MAX_EXPORT_BYTES, PatientSummaryInput, PdfOptions, PdfPart,
-    ShareReceipt, build_ips, render_pdf, write_export,
+    ShareReceipt, build_ips, render_pdf_with_files, write_export,
 };
 
 /// Most cards in one part. Keeps each part's PDF under [`MAX_PART_PDF_BYTES`] (a card prints
 /// in about 15 KB) and its file under the 1,000 cards a card file may hold.
 pub const MAX_PART_CARDS: usize = 200;
-/// Largest PDF of one part: what the clinic node's document check accepts by default
-/// (`max_upload_bytes`, 4 MiB; `spondon-verifier check` reads 8 MiB).
+/// Largest PDF of one part, not counting the document files attached to it: what the clinic
+/// node's document check accepts by default (`max_upload_bytes`, 4 MiB; `spondon-verifier
+/// check` reads 8 MiB, and a PDF with attached documents up to 64 MiB).
 pub const MAX_PART_PDF_BYTES: usize = 4 * 1024 * 1024;
 
 /// One part of an export: the export, its file and its PDF.
@@ -26,8 +28,12 @@ pub struct ExportPart {
     pub export: Export,
     /// The `.smart-health-card` file ([`write_export`]).
     pub file: Vec<u8>,
-    /// The printable PDF ([`render_pdf`]) with "part k of n" on its cover (when n > 1).
+    /// The printable PDF ([`render_pdf_with_files`]) with "part k of n" on its cover (when
+    /// n > 1), its cards' document files attached.
     pub pdf: Vec<u8>,
+    /// The document files of this part's cards, checked against them: with `file`, the
+    /// directory form of the part ([`crate::write_export_dir`]) when not empty.
+    pub files: Vec<ExportFile>,
 }
 
 /// What goes into an export before it is cut into parts.
@@ -39,6 +45,9 @@ pub struct PartsInput<'a> {
     pub receipts: &'a [ShareReceipt],
     /// Build each part's International Patient Summary.
     pub summary: bool,
+    /// The files the wallet keeps for document records (`docs/protocol.md` §18): each part
+    /// carries those of its cards. Every document card's file must be here.
+    pub files: &'a [ExportFile],
 }
 
 /// `(issuer, rid)` of each card, for matching receipts.
@@ -143,10 +152,21 @@ pub fn export_parts(
             count = (count * 2).min(n);
             continue;
         }
-        let pdfs = render_all(&built, &ranges, options)?;
+        let part_files: Vec<Vec<ExportFile>> = built
+            .iter()
+            .map(|(export, _)| {
+                files_of_export(export, input.files)
+                    .map(|v| v.into_iter().map(|(_, _, f)| f.clone()).collect())
+            })
+            .collect::<Result<_, _>>()?;
+        let pdfs = render_all(&built, &part_files, &ranges, options)?;
         if let Some(len) = pdfs
             .iter()
-            .map(Vec::len)
+            .zip(&part_files)
+            .map(|(pdf, files)| {
+                pdf.len()
+                    .saturating_sub(files.iter().map(|f| f.bytes.len()).sum())
+            })
             .find(|&len| len > MAX_PART_PDF_BYTES)
         {
             if count >= n {
@@ -161,7 +181,13 @@ pub fn export_parts(
         return Ok(built
             .into_iter()
             .zip(pdfs)
-            .map(|((export, file), pdf)| ExportPart { export, file, pdf })
+            .zip(part_files)
+            .map(|(((export, file), pdf), files)| ExportPart {
+                export,
+                file,
+                pdf,
+                files,
+            })
             .collect());
     }
 }
@@ -169,6 +195,7 @@ pub fn export_parts(
 /// Renders the parts' PDFs, on as many threads as there are cores (at most one per part).
 fn render_all(
     built: &[(Export, Vec<u8>)],
+    files: &[Vec<ExportFile>],
     ranges: &[std::ops::Range<usize>],
     options: &PdfOptions,
 ) -> Result<Vec<Vec<u8>>, ExportError> {
@@ -182,7 +209,7 @@ fn render_all(
             first_record: ranges.get(k).map_or(1, |r| r.start + 1),
             total_records,
         });
-        render_pdf(&built[k].0, &o)
+        render_pdf_with_files(&built[k].0, &files[k], &o)
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)

@@ -15,12 +15,17 @@ use serde_json::Value;
 use spondon_core::NumericDate;
 use spondon_core::shc::{self, ParsedCard};
 
+use crate::files::{self, CardFile, ExportFile, FoundFile, MAX_FILE_BYTES};
 use crate::font::Typesetter;
 use crate::render::{self, Item};
 use crate::{Export, ExportError, MAX_EXPORT_BYTES, MEDIA_TYPE, write_export};
 
-/// Largest PDF [`extract_export_from_pdf`] reads.
-pub const MAX_PDF_BYTES: usize = 16 * 1024 * 1024;
+/// Largest PDF [`extract_export_from_pdf`] and [`extract_files_from_pdf`] read: the export
+/// file and a few documents' files (each at most [`MAX_FILE_BYTES`]).
+pub const MAX_PDF_BYTES: usize = 64 * 1024 * 1024;
+/// The key of an attached document file's stream dictionary that names the SHA-256 (64 hex) of
+/// the card's file it is filed under (a second-class name, ignored by PDF readers).
+pub const SHA256_KEY: &[u8] = b"SpondonSHA256";
 /// The attachment's file name.
 pub const ATTACHMENT_NAME: &str = "spondon-export.smart-health-card";
 /// Most `EmbeddedFile` streams looked at when extracting.
@@ -318,6 +323,10 @@ fn card_title(items: &[Item], resources: &[&Value]) -> String {
         return format!("Laboratory report: {name}");
     }
     match items.first().map(|i| i.label) {
+        Some("Document") => format!(
+            "Document: {}",
+            items.first().map_or("document", |i| i.text.as_str())
+        ),
         Some("Medication") => "Prescription".into(),
         Some("Diagnosis") => "Diagnosis".into(),
         Some("Immunization") => "Immunization".into(),
@@ -403,8 +412,31 @@ fn pdf_date(t: NumericDate) -> Option<Date> {
     )
 }
 
-/// Draws the printable PDF of `export`, with the export file attached.
+/// Draws the printable PDF of `export`, with the export file attached. An export with document
+/// records needs their files: [`render_pdf_with_files`].
 pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, ExportError> {
+    render_pdf_inner(export, None, options)
+}
+
+/// [`render_pdf`] with the files of its document records (`docs/protocol.md` §18.4): each
+/// document card's file, checked against its card ([`files::files_of_export`]: a missing or
+/// altered file is an error), is attached as a PDF embedded file (`/EmbeddedFiles` and `/AF`,
+/// `/AFRelationship /Supplement`, `/Params` with `/Size` and the MD5 `/CheckSum`), named
+/// `<title or sha256>.<ext>`, and listed on a page with its title, type, size, SHA-256, issuer
+/// and date. Files no card names are left out.
+pub fn render_pdf_with_files(
+    export: &Export,
+    files: &[ExportFile],
+    options: &PdfOptions,
+) -> Result<Vec<u8>, ExportError> {
+    render_pdf_inner(export, Some(files), options)
+}
+
+fn render_pdf_inner(
+    export: &Export,
+    files: Option<&[ExportFile]>,
+    options: &PdfOptions,
+) -> Result<Vec<u8>, ExportError> {
     let file = write_export(export);
     if file.len() > MAX_EXPORT_BYTES {
         return Err(ExportError::TooLarge {
@@ -424,6 +456,30 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
             })
         })
         .collect::<Result<_, _>>()?;
+    // The document files to attach, checked against their cards, with unique attachment names.
+    let attached: Vec<(usize, CardFile, &ExportFile, String)> = match files {
+        Some(files) => {
+            let mut names: Vec<String> = vec![ATTACHMENT_NAME.to_owned()];
+            files::files_of_export(export, files)?
+                .into_iter()
+                .map(|(i, cf, f)| {
+                    let base = cf.attachment_name();
+                    let mut name = base.clone();
+                    let mut k = 2;
+                    while names.contains(&name) {
+                        name = match base.rsplit_once('.') {
+                            Some((stem, ext)) => format!("{stem} ({k}).{ext}"),
+                            None => format!("{base} ({k})"),
+                        };
+                        k += 1;
+                    }
+                    names.push(name.clone());
+                    (i, cf, f, name)
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let cover = Cover::of(&cards, options);
     let patient_name = cover
         .details
@@ -819,6 +875,27 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
                 l.paragraph(M + 70.0, cw - 70.0, d, false, 8.5, Some(GREY));
             }
         }
+        // A document card: whether its file travels in this PDF.
+        if items.first().is_some_and(|i| i.label == "Document") {
+            let index = number - first_number;
+            let line = match attached.iter().find(|(i, ..)| *i == index) {
+                Some((.., name)) => format!(
+                    "The file is attached to this PDF as {name} (listed under Attached files)."
+                ),
+                None => match attached.iter().find(|(_, cf, ..)| {
+                    CardFile::of_bundle(card.fhir_bundle())
+                        .and_then(Result::ok)
+                        .is_some_and(|c| c.sha256 == cf.sha256)
+                }) {
+                    Some((.., name)) => {
+                        format!("The file is attached to this PDF as {name}.")
+                    }
+                    None => "The file is not attached to this PDF.".to_owned(),
+                },
+            };
+            l.y -= 4.0;
+            l.paragraph(M + 70.0, cw - 70.0, &line, true, 8.5, Some(GREY));
+        }
         // The QR below the record, large enough for a phone to read from paper, with what it
         // means beside it.
         match qr {
@@ -858,6 +935,66 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
         l.y -= 12.0;
     }
 
+    // Attached files, listed.
+    if !attached.is_empty() {
+        l.new_page();
+        l.text(
+            M,
+            l.y,
+            &format!("ATTACHED FILES ({})", attached.len()),
+            true,
+            9.0,
+            Some(GREY),
+        );
+        l.y -= 6.0;
+        l.paragraph(
+            M,
+            cw,
+            "Each file below is attached to this PDF (open the PDF viewer's attachments panel). \
+             Each record's card names its file's size and SHA-256, and the hospital signed the card: \
+             spondon-verifier check this.pdf checks every attached file against its card.",
+            false,
+            8.5,
+            Some(GREY),
+        );
+        for (i, cf, _, name) in &attached {
+            let card = &cards[*i];
+            let issued = card
+                .nbf()
+                .as_f64()
+                .and_then(NumericDate::from_f64_floor)
+                .map(render::date)
+                .unwrap_or_else(|| card.nbf().to_string());
+            let hospital = issuer_name(options, card.iss()).to_owned();
+            l.ensure(110.0);
+            l.rule(l.y - 6.0, 0.8);
+            l.y -= 22.0;
+            let title = cf.doc_type.clone().unwrap_or_else(|| "Document".to_owned());
+            for line in wrap(&l.ts, &format!("{name}  ({title})"), true, 10.5, cw) {
+                l.text(M, l.y, &line, true, 10.5, None);
+                l.y -= 14.0;
+            }
+            let rows = [
+                ("Record", format!("{}", first_number + i)),
+                ("Type", files::type_words(cf.kind).to_owned()),
+                ("Size", render::size_words(cf.size)),
+                ("SHA-256", files::hex(&cf.sha256)),
+                ("Issuer", hospital),
+                ("Date", issued),
+            ];
+            for (label, value) in rows {
+                let size = if label == "SHA-256" { 7.5 } else { 9.0 };
+                let lines = wrap(&l.ts, &value, false, size, cw - 70.0);
+                l.ensure(12.0 * lines.len() as f32);
+                l.text(M, l.y, label, false, 8.0, Some(GREY));
+                for line in lines {
+                    l.text(M + 70.0, l.y, &line, false, size, None);
+                    l.y -= 12.0;
+                }
+            }
+        }
+    }
+
     // Footers.
     let total = l.pages.len();
     for i in 0..total {
@@ -887,22 +1024,22 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
     let page_ids: Vec<Ref> = (0..total)
         .map(|i| Ref::new(first_page + 2 * i as i32))
         .collect();
-    {
-        let mut cat = pdf.catalog(catalog);
-        cat.pages(tree);
-        cat.names()
-            .embedded_files()
-            .names()
-            .insert(Str(ATTACHMENT_NAME.as_bytes()), file_spec);
-        cat.insert(Name(b"AF")).array().item(file_spec);
-        cat.finish();
-    }
     pdf.pages(tree)
         .kids(page_ids.iter().copied())
         .count(i32::try_from(total).map_err(|_| ExportError::Render("too many pages".into()))?);
     let mut next = first_page + 2 * i32::try_from(total).unwrap_or(0);
     let Layout { ts, pages, .. } = l;
     let fonts = ts.write_fonts(&mut pdf, &mut next)?;
+    // Each attached document: its file specification and its embedded file stream.
+    let doc_refs: Vec<(Ref, Ref)> = attached
+        .iter()
+        .map(|_| {
+            let spec = Ref::new(next);
+            let ef = Ref::new(next + 1);
+            next += 2;
+            (spec, ef)
+        })
+        .collect();
     {
         let mut spec = pdf.file_spec(file_spec);
         spec.path(Str(ATTACHMENT_NAME.as_bytes()))
@@ -928,6 +1065,63 @@ pub fn render_pdf(export: &Export, options: &PdfOptions) -> Result<Vec<u8>, Expo
         }
         params.finish();
         ef.finish();
+    }
+    for ((_, cf, f, name), (spec_ref, ef_ref)) in attached.iter().zip(&doc_refs) {
+        let mut spec = pdf.file_spec(*spec_ref);
+        spec.path(Str(name.as_bytes()))
+            .unic_file(TextStr(name))
+            .description(TextStr(&format!(
+                "{} ({}); its card names SHA-256 {}",
+                cf.doc_type.as_deref().unwrap_or("Document"),
+                files::type_words(cf.kind),
+                files::hex(&cf.sha256)
+            )))
+            .association_kind(AssociationKind::Supplement)
+            .embedded_file_with_unicode(*ef_ref);
+        spec.finish();
+        // Stored as is (no filter): PDF and JPEG/PNG files are compressed already.
+        let subtype = cf.kind.mime().replace('/', "#2F");
+        let mut ef = pdf.embedded_file(*ef_ref, &f.bytes);
+        ef.subtype(Name(subtype.as_bytes()));
+        ef.pair(Name(SHA256_KEY), Str(files::hex(&cf.sha256).as_bytes()));
+        let mut params = ef.params();
+        params.size(
+            i32::try_from(f.bytes.len())
+                .map_err(|_| ExportError::Render("attachment too large".into()))?,
+        );
+        let md5: [u8; 16] = {
+            use md5::Digest as _;
+            md5::Md5::digest(&f.bytes).into()
+        };
+        params.checksum(Str(&md5));
+        params.finish();
+        ef.finish();
+    }
+    {
+        // The catalog names every attachment (a name tree's keys in byte order) and associates
+        // each with the document (`/AF`).
+        let mut entries: Vec<(&[u8], Ref)> = vec![(ATTACHMENT_NAME.as_bytes(), file_spec)];
+        for ((.., name), (spec_ref, _)) in attached.iter().zip(&doc_refs) {
+            entries.push((name.as_bytes(), *spec_ref));
+        }
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        let mut cat = pdf.catalog(catalog);
+        cat.pages(tree);
+        {
+            let mut names = cat.names();
+            let mut tree = names.embedded_files();
+            let mut list = tree.names();
+            for (name, r) in &entries {
+                list.insert(Str(name), *r);
+            }
+        }
+        let mut af = cat.insert(Name(b"AF")).array();
+        af.item(file_spec);
+        for (spec_ref, _) in &doc_refs {
+            af.item(*spec_ref);
+        }
+        af.finish();
+        cat.finish();
     }
     {
         let mut di = pdf.document_info(info);
@@ -1054,8 +1248,8 @@ pub fn extract_export_from_pdf(bytes: &[u8]) -> Result<Vec<u8>, ExportError> {
         if candidates > MAX_CANDIDATES {
             break;
         }
-        match stream_after(bytes, p) {
-            Ok(data) => {
+        match stream_after(bytes, p, MAX_EXPORT_BYTES) {
+            Ok(Stream { data, .. }) => {
                 let looks_right = data
                     .iter()
                     .find(|b| !b.is_ascii_whitespace())
@@ -1074,8 +1268,80 @@ pub fn extract_export_from_pdf(bytes: &[u8]) -> Result<Vec<u8>, ExportError> {
     Err(last_error.unwrap_or(ExportError::NoAttachment))
 }
 
-/// The (decoded) data of the stream whose dictionary holds the name at `name_at`.
-fn stream_after(pdf: &[u8], name_at: usize) -> Result<Vec<u8>, ExportError> {
+/// Most document files [`extract_files_from_pdf`] takes from one PDF.
+const MAX_ATTACHED_FILES: usize = 256;
+
+/// Finds the document files attached to a PDF made by [`render_pdf_with_files`] (every
+/// `EmbeddedFile` stream but the export file), each with the card hash it is filed under
+/// ([`SHA256_KEY`]) when its dictionary names one. Bounded work on untrusted input: each stream
+/// is skipped by its `/Length`, at most [`MAX_FILE_BYTES`] per file. The files still need
+/// [`crate::check_files`].
+pub fn extract_files_from_pdf(bytes: &[u8]) -> Result<Vec<FoundFile>, ExportError> {
+    if bytes.len() > MAX_PDF_BYTES {
+        return Err(ExportError::TooLarge {
+            len: bytes.len(),
+            max: MAX_PDF_BYTES,
+        });
+    }
+    if find(&bytes[..bytes.len().min(1024)], b"%PDF-", 0).is_none() {
+        return Err(ExportError::NotPdf);
+    }
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut seen = 0;
+    while let Some(p) = find(bytes, b"/EmbeddedFile", at) {
+        at = p + 1;
+        let after = p + b"/EmbeddedFile".len();
+        if bytes.get(after).is_some_and(|&b| !is_delimiter(b)) {
+            continue;
+        }
+        seen += 1;
+        if seen > MAX_ATTACHED_FILES + 1 {
+            return Err(ExportError::BadAttachment(
+                "the PDF has too many attached files".into(),
+            ));
+        }
+        let stream = stream_after(bytes, p, MAX_FILE_BYTES)?;
+        at = at.max(stream.end);
+        let is_export = stream
+            .data
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b == b'{')
+            && find(&stream.data, b"verifiableCredential", 0).is_some();
+        if is_export {
+            continue;
+        }
+        let dict = &bytes[stream.dict.clone()];
+        let claimed = find(dict, SHA256_KEY, 0).and_then(|k| {
+            let rest = &dict[k + SHA256_KEY.len()..];
+            let open = rest.iter().position(|&b| b == b'(')?;
+            let text = rest.get(open + 1..open + 65)?;
+            files::parse_hex_sha256(std::str::from_utf8(text).ok()?)
+        });
+        let name = match claimed {
+            Some(h) => format!("attached file {}", files::hex(&h)),
+            None => format!("attached file {}", out.len() + 1),
+        };
+        out.push(FoundFile {
+            name,
+            claimed_sha256: claimed,
+            bytes: stream.data,
+        });
+    }
+    Ok(out)
+}
+
+/// A stream found in a PDF: its decoded data, its dictionary's place and where its data ends.
+struct Stream {
+    data: Vec<u8>,
+    dict: std::ops::Range<usize>,
+    end: usize,
+}
+
+/// The (decoded) data of the stream whose dictionary holds the name at `name_at`, at most `max`
+/// bytes.
+fn stream_after(pdf: &[u8], name_at: usize, max: usize) -> Result<Stream, ExportError> {
     let damaged = |m: &str| ExportError::BadAttachment(m.to_owned());
     let obj_start = rfind(pdf, b" obj", name_at).ok_or_else(|| damaged("no object header"))?;
     let kw = find(pdf, b"stream", name_at).ok_or_else(|| damaged("no stream"))?;
@@ -1084,6 +1350,7 @@ fn stream_after(pdf: &[u8], name_at: usize) -> Result<Vec<u8>, ExportError> {
     {
         return Err(damaged("the attachment is not a stream"));
     }
+    let dict_range = obj_start..kw;
     let dict = &pdf[obj_start..kw];
     let mut data_start = kw + b"stream".len();
     match pdf.get(data_start..data_start + 2) {
@@ -1106,32 +1373,38 @@ fn stream_after(pdf: &[u8], name_at: usize) -> Result<Vec<u8>, ExportError> {
             &pdf[data_start..e]
         }
     };
+    let end = data_start + raw.len();
+    let done = |data: Vec<u8>| Stream {
+        data,
+        dict: dict_range.clone(),
+        end,
+    };
     let filter = find(dict, b"/Filter", 0).map(|p| &dict[p..]);
     match filter {
         None => {
-            if raw.len() > MAX_EXPORT_BYTES {
+            if raw.len() > max {
                 return Err(ExportError::TooLarge {
                     len: raw.len(),
-                    max: MAX_EXPORT_BYTES,
+                    max,
                 });
             }
-            Ok(raw.to_vec())
+            Ok(done(raw.to_vec()))
         }
         Some(f)
             if f.starts_with(b"/Filter /FlateDecode") || f.starts_with(b"/Filter/FlateDecode") =>
         {
             let mut out = Vec::new();
             flate2::read::ZlibDecoder::new(raw)
-                .take(MAX_EXPORT_BYTES as u64 + 1)
+                .take(max as u64 + 1)
                 .read_to_end(&mut out)
                 .map_err(|e| damaged(&format!("cannot inflate: {e}")))?;
-            if out.len() > MAX_EXPORT_BYTES {
+            if out.len() > max {
                 return Err(ExportError::TooLarge {
                     len: out.len(),
-                    max: MAX_EXPORT_BYTES,
+                    max,
                 });
             }
-            Ok(out)
+            Ok(done(out))
         }
         Some(_) => Err(damaged(
             "the attachment uses a compression this reader does not support",

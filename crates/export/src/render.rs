@@ -430,6 +430,31 @@ pub(crate) fn describe(r: &Value) -> Option<Item> {
                 flag: None,
             }
         }
+        "DocumentReference" => {
+            let what = r
+                .get("type")
+                .and_then(concept)
+                .unwrap_or_else(|| "Document".to_owned());
+            if let Some(d) = s(r, "description") {
+                details.push(d.to_owned());
+            }
+            // The file as the card names it (§18.1); whether it is attached is the PDF's to say.
+            match crate::files::CardFile::of_document_reference(r) {
+                Ok(f) => details.push(format!(
+                    "File {}: {}, {}",
+                    f.attachment_name(),
+                    crate::files::type_words(f.kind),
+                    size_words(f.size)
+                )),
+                Err(_) => details.push("The document's file is not described correctly".into()),
+            }
+            Item {
+                label: "Document",
+                text: what,
+                details,
+                flag: None,
+            }
+        }
         "Patient" | "Practitioner" | "Organization" | "PractitionerRole" => return None,
         other => Item {
             label: "Other",
@@ -439,6 +464,25 @@ pub(crate) fn describe(r: &Value) -> Option<Item> {
         },
     };
     Some(item)
+}
+
+/// "182,734 bytes (178 KiB)"
+pub(crate) fn size_words(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if n < 1024 {
+        format!("{grouped} bytes")
+    } else if n < 1024 * 1024 {
+        format!("{grouped} bytes ({} KiB)", n.div_ceil(1024))
+    } else {
+        format!("{grouped} bytes ({:.1} MiB)", n as f64 / 1_048_576.0)
+    }
 }
 
 /// "22 Nov 2026"

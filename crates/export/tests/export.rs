@@ -443,7 +443,11 @@ async fn pdf_round_trip_and_bad_pdfs() {
             assert_eq!(f, file);
         }
     }
-    let big = [b"%PDF-1.7\n".as_slice(), &vec![b' '; 16 * 1024 * 1024]].concat();
+    let big = [
+        b"%PDF-1.7\n".as_slice(),
+        &vec![b' '; spondon_export::pdf::MAX_PDF_BYTES],
+    ]
+    .concat();
     assert!(matches!(
         extract_export_from_pdf(&big),
         Err(ExportError::TooLarge { .. })
@@ -903,6 +907,7 @@ async fn a_long_history_exports_in_parts() {
             records: &export.records,
             receipts: &export.receipts,
             summary: true,
+            files: &[],
         },
         &options,
     )

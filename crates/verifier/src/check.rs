@@ -7,8 +7,10 @@ use spondon_core::keys::{Es256PublicKey, Jwk};
 use spondon_core::shc::{self, Directory, VerifyOptions};
 use spondon_core::token::{self, TokenClaims, TrustAnchors, TrustList};
 
+use spondon_export::{CardFile, Export, ExportRecord, FoundFile, MAX_FILE_BYTES};
+
 use crate::input::{self, InputError, Shape};
-use crate::report::{Problem, Report};
+use crate::report::{FileVerdict, Problem, Report};
 
 /// Why `check` could not judge at all (exit status 2).
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,10 @@ pub enum CheckError {
     TrustWithoutRoot,
     #[error("the image holds no QR code that could be read: {0}")]
     Image(String),
+    #[error("{path}: {message}")]
+    BadExportDirectory { path: String, message: String },
+    #[error("--file {path}: {message}")]
+    BadFile { path: String, message: String },
 }
 
 impl CheckError {
@@ -42,6 +48,8 @@ impl CheckError {
             Self::BadTrustList { .. } => "bad_trust_list",
             Self::TrustWithoutRoot => "trust_without_root",
             Self::Image(_) => "unreadable_image",
+            Self::BadExportDirectory { .. } => "bad_export_directory",
+            Self::BadFile { .. } => "bad_file",
         }
     }
 }
@@ -148,11 +156,24 @@ pub fn load_trust(
 }
 
 /// Judges the input in `paths` (read as one text when there are several) against `trust` at `now`.
+/// One directory is a directory export (`docs/protocol.md` §18.4): its `.smart-health-card` file
+/// and every file in its `files/` against its card.
 pub fn check_paths(
     paths: &[PathBuf],
     trust: &Trust,
     now: NumericDate,
 ) -> Result<Report, CheckError> {
+    if let [one] = paths
+        && one.is_dir()
+    {
+        return check_export_dir(one, trust, now);
+    }
+    let shape = read_shape(paths)?;
+    check_shape(shape, trust, now)
+}
+
+/// Reads and classifies the input in `paths`.
+fn read_shape(paths: &[PathBuf]) -> Result<Shape, CheckError> {
     let (name, bytes) = match paths {
         [one] => (one.display().to_string(), input::read(one)?),
         _ => {
@@ -171,8 +192,214 @@ pub fn check_paths(
             ("the input files".to_owned(), joined)
         }
     };
-    let shape = input::classify(&name, bytes, token::is_spondon_text)?;
-    check_shape(shape, trust, now)
+    Ok(input::classify(&name, bytes, token::is_spondon_text)?)
+}
+
+/// Reads one document file, at most [`MAX_FILE_BYTES`] + 1 bytes (a reader stops reading at
+/// `size + 1`: a larger file fails its card's size check).
+fn read_file_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The hash a file name files it under: `<64 hex>.<ext>`.
+fn hash_in_name(path: &Path) -> Option<[u8; 32]> {
+    let stem = path.file_stem()?.to_str()?;
+    spondon_export::files::parse_hex_sha256(stem)
+}
+
+/// A directory export (`NAME/` with `NAME.smart-health-card` and `files/<sha256>.<ext>`): the
+/// export's cards, proofs and receipts, then every file against its card; a file no card names
+/// and a document card whose file is missing make it invalid.
+pub fn check_export_dir(dir: &Path, trust: &Trust, now: NumericDate) -> Result<Report, CheckError> {
+    let bad = |message: String| CheckError::BadExportDirectory {
+        path: dir.display().to_string(),
+        message,
+    };
+    let read_dir = |d: &Path| -> Result<Vec<PathBuf>, CheckError> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(d)
+            .map_err(|e| bad(format!("cannot list {}: {e}", d.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        paths.sort();
+        Ok(paths)
+    };
+    let cards: Vec<PathBuf> = read_dir(dir)?
+        .into_iter()
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "smart-health-card"))
+        .collect();
+    let card_path = match cards.as_slice() {
+        [one] => one,
+        [] => return Err(bad("holds no .smart-health-card file".into())),
+        _ => return Err(bad("holds more than one .smart-health-card file".into())),
+    };
+    let bytes = input::read(card_path)?;
+    let mut report = check_export_bytes(ExportInput::File(&bytes), trust, now);
+    let Ok(export) = spondon_export::parse_export(&bytes) else {
+        return Ok(report);
+    };
+    let files_dir = dir.join(spondon_export::files::FILES_DIR);
+    let mut found = Vec::new();
+    if files_dir.is_dir() {
+        for path in read_dir(&files_dir)? {
+            if !path.is_file() {
+                continue;
+            }
+            if found.len() >= spondon_export::files::MAX_FILES {
+                return Err(bad(format!(
+                    "holds more than {} files",
+                    spondon_export::files::MAX_FILES
+                )));
+            }
+            let name = format!(
+                "{}/{}",
+                spondon_export::files::FILES_DIR,
+                path.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            );
+            let bytes = read_file_capped(&path)
+                .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+            found.push(FoundFile {
+                name,
+                claimed_sha256: hash_in_name(&path),
+                bytes,
+            });
+        }
+    }
+    add_files(&mut report, &export, &found, true);
+    Ok(report)
+}
+
+/// `check CARD --file F…`: the card(s) as usual, then each file against the document card that
+/// names it (by its `<sha256>.<ext>` name, else the only document card, else its own hash).
+pub fn check_with_files(
+    paths: &[PathBuf],
+    files: &[PathBuf],
+    trust: &Trust,
+    now: NumericDate,
+) -> Result<Report, CheckError> {
+    let shape = read_shape(paths)?;
+    let export = export_of_shape(&shape);
+    let mut report = check_shape(shape, trust, now)?;
+    let Some(export) = export else {
+        report.valid = false;
+        report.error(
+            "no_document_card",
+            "the input holds no card a file could be checked against",
+        );
+        return Ok(report);
+    };
+    let documents: Vec<CardFile> = export
+        .records
+        .iter()
+        .filter_map(|r| {
+            let card = shc::ParsedCard::parse(&r.jws).ok()?;
+            CardFile::of_bundle(card.fhir_bundle())?.ok()
+        })
+        .collect();
+    let mut found = Vec::new();
+    for path in files {
+        let bytes = read_file_capped(path).map_err(|e| CheckError::BadFile {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let claimed = hash_in_name(path).or(match documents.as_slice() {
+            [only] => Some(only.sha256),
+            _ => None,
+        });
+        found.push(FoundFile {
+            name: path.display().to_string(),
+            claimed_sha256: claimed,
+            bytes,
+        });
+    }
+    add_files(&mut report, &export, &found, false);
+    Ok(report)
+}
+
+/// The cards of an input as an export (without proofs for plain cards), for checking files
+/// against them. `None` for anything that holds no card.
+fn export_of_shape(shape: &Shape) -> Option<Export> {
+    let plain = |jws: Vec<String>| Export {
+        created: NumericDate(0),
+        records: jws
+            .into_iter()
+            .map(|jws| ExportRecord { jws, proof: None })
+            .collect(),
+        receipts: Vec::new(),
+        patient_summary: None,
+    };
+    match shape {
+        Shape::Pdf(bytes) => spondon_export::extract_export_from_pdf(bytes)
+            .and_then(|f| spondon_export::parse_export(&f))
+            .ok(),
+        Shape::ShcFile(text) if is_export_file(text) => {
+            spondon_export::parse_export(text.as_bytes()).ok()
+        }
+        Shape::ShcFile(text) => card_jws(CardText::File(text)).ok().map(plain),
+        Shape::ShcNumeric(text) => card_jws(CardText::Numeric(text)).ok().map(plain),
+        Shape::Jws(text) => card_jws(CardText::Jws(text)).ok().map(plain),
+        Shape::Image(_) | Shape::Token(_) => None,
+    }
+}
+
+/// The verdict on card `index` (0-based) of a report: itself when it is one card.
+fn card_of(report: &Report, index: usize) -> Option<&Report> {
+    if report.cards.is_empty() {
+        (index == 0).then_some(report)
+    } else {
+        report.cards.get(index)
+    }
+}
+
+/// Checks `found` files against the cards of `export` (§18.2) and adds the verdicts to `report`,
+/// which stays valid only if every file matches its card. With `require_all`, a document card
+/// whose file is not among them is an error (a directory or PDF export must carry every file).
+fn add_files(report: &mut Report, export: &Export, found: &[FoundFile], require_all: bool) {
+    for f in spondon_export::check_files(export, found) {
+        if !require_all && f.name.is_none() {
+            continue;
+        }
+        let card = f.card.and_then(|c| card_of(report, c.saturating_sub(1)));
+        let statement = match card {
+            Some(card) if f.valid && card.valid => {
+                let issuer = card
+                    .issuer_name
+                    .clone()
+                    .or_else(|| card.issuer.clone())
+                    .unwrap_or_else(|| "its issuer".into());
+                let issued = card
+                    .not_before
+                    .as_ref()
+                    .and_then(serde_json::Number::as_f64)
+                    .and_then(NumericDate::from_f64_floor);
+                let kind = f.content_type.and_then(spondon_export::FileType::from_mime);
+                match (kind, issued) {
+                    (Some(kind), Some(issued)) => {
+                        Some(spondon_export::files::file_sentence(kind, &issuer, issued))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if !f.valid {
+            report.valid = false;
+            let name = f
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("of card {}", f.card.map_or(0, |c| c)));
+            for p in &f.errors {
+                report.error(p.code.clone(), format!("file {name}: {}", p.message));
+            }
+        }
+        report.files.push(FileVerdict { file: f, statement });
+    }
 }
 
 /// Judges an already classified input.
@@ -403,8 +630,9 @@ pub fn export_bundles(shape: &Shape) -> Vec<Option<serde_json::Value>> {
         .collect()
 }
 
-/// Verifies a Spondon export (file or PDF): every card, log proof and receipt, and the summary.
-/// The report carries no health content.
+/// Verifies a Spondon export (file or PDF): every card, log proof and receipt, and the summary;
+/// for a PDF, every attached document file against its card (§18.4). The report carries no
+/// health content.
 pub fn check_export_bytes(input: ExportInput<'_>, trust: &Trust, now: NumericDate) -> Report {
     let parsed = match input {
         ExportInput::File(bytes) => spondon_export::parse_export(bytes),
@@ -468,5 +696,17 @@ pub fn check_export_bytes(input: ExportInput<'_>, trust: &Trust, now: NumericDat
             .map(|p| problem(&p.code, p.message)),
     );
     report.cards = cards;
+    if let ExportInput::Pdf(bytes) = input {
+        match spondon_export::extract_files_from_pdf(bytes) {
+            Ok(found) => add_files(&mut report, &export, &found, true),
+            Err(e) => {
+                report.valid = false;
+                report.error(
+                    e.code(),
+                    format!("the PDF's attached files cannot be read: {e}"),
+                );
+            }
+        }
+    }
     report
 }

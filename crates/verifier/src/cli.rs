@@ -49,7 +49,9 @@ Input may be a .smart-health-card file, a compact JWS, one or several shc:/ nume
 chunks in any order), a Spondon token (the text of its QR code), a PNG/JPEG photo of a QR code, or a
 Spondon export (its .smart-health-card file with log proofs, or its PDF): every card, log proof and
 share receipt is then verified offline, and only issuer, issue date, log inclusion and share dates
-are reported (docs/export.md).
+are reported (docs/export.md). Documents (docs/protocol.md §18): a directory export (NAME/ with
+NAME.smart-health-card and files/<sha256>.<ext>) or a PDF export has every file checked against its
+card; --file checks one file against a card (this PDF is the one <hospital> signed on <date>).
 
 Exit status: 0 valid, 1 invalid, 2 unusable input or arguments.
 
@@ -58,6 +60,8 @@ Examples:
   spondon-verifier check --directory vci-issuers.json --at 2021-06-01T00:00:00Z --json card.txt
   spondon-verifier check --trust trust-list.txt --root-key authority.jwk grant.txt
   spondon-verifier check --trust trust-list.txt --root-key authority.jwk export.pdf
+  spondon-verifier check --trust trust-list.txt --root-key authority.jwk my-records/
+  spondon-verifier check --trust trust-list.txt --root-key authority.jwk card.smart-health-card --file cbc.pdf
   spondon-verifier check --directory vci-issuers.json chunk-1.txt chunk-2.txt chunk-3.txt
   zbarimg -q --raw photo.png | spondon-verifier check --directory vci-issuers.json -";
 
@@ -126,12 +130,18 @@ pub struct CheckArgs {
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,
 
+    /// A document record's file (PDF, JPEG or PNG) to check against the input's card: its size,
+    /// SHA-256 and type must be those the hospital signed (docs/protocol.md §18.2). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub file: Vec<PathBuf>,
+
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
 
     /// The file to check, or - for standard input. Several files are read as one text (e.g. the
-    /// chunks of a legacy multi-QR card, one per file).
+    /// chunks of a legacy multi-QR card, one per file). A directory is a directory export
+    /// (NAME.smart-health-card and files/<sha256>.<ext>): every file is checked against its card.
     #[arg(value_name = "FILE|-", required = true, num_args = 1..)]
     pub input: Vec<PathBuf>,
 }

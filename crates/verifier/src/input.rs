@@ -5,6 +5,9 @@ use std::path::Path;
 
 /// Largest input `check` reads: a `.smart-health-card` file with many cards, or a QR photo.
 pub const MAX_INPUT_BYTES: u64 = 8 * 1024 * 1024;
+/// Largest PDF `check` reads: a PDF export with document files attached
+/// (`spondon_export::pdf::MAX_PDF_BYTES`).
+pub const MAX_PDF_INPUT_BYTES: u64 = spondon_export::pdf::MAX_PDF_BYTES as u64;
 
 /// Why the input could not be used at all (exit status 2).
 #[derive(Debug, thiserror::Error)]
@@ -14,7 +17,9 @@ pub enum InputError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path} is larger than {MAX_INPUT_BYTES} bytes; nothing Spondon checks is that large")]
+    #[error(
+        "{path} is larger than {MAX_INPUT_BYTES} bytes ({MAX_PDF_INPUT_BYTES} for a PDF); nothing Spondon checks is that large"
+    )]
     TooLarge { path: String },
     #[error("{path} is empty")]
     Empty { path: String },
@@ -56,16 +61,15 @@ pub enum Shape {
     Token(String),
 }
 
-/// Reads a file, or standard input for `-`, up to [`MAX_INPUT_BYTES`].
+/// Reads a file, or standard input for `-`, up to [`MAX_INPUT_BYTES`] ([`MAX_PDF_INPUT_BYTES`]
+/// for a PDF).
 pub fn read(path: &Path) -> Result<Vec<u8>, InputError> {
     let name = path.display().to_string();
     let mut bytes = Vec::new();
     let result = if name == "-" {
-        std::io::stdin()
-            .take(MAX_INPUT_BYTES + 1)
-            .read_to_end(&mut bytes)
+        read_capped(std::io::stdin(), &mut bytes)
     } else {
-        std::fs::File::open(path).and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+        std::fs::File::open(path).and_then(|f| read_capped(f, &mut bytes))
     };
     let name = if name == "-" {
         "standard input".to_owned()
@@ -76,10 +80,27 @@ pub fn read(path: &Path) -> Result<Vec<u8>, InputError> {
         path: name.clone(),
         source,
     })?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
+    let cap = if bytes.starts_with(b"%PDF-") {
+        MAX_PDF_INPUT_BYTES
+    } else {
+        MAX_INPUT_BYTES
+    };
+    if bytes.len() as u64 > cap {
         return Err(InputError::TooLarge { path: name });
     }
     Ok(bytes)
+}
+
+/// Reads up to [`MAX_INPUT_BYTES`] + 1 bytes, or up to [`MAX_PDF_INPUT_BYTES`] + 1 when the
+/// input starts as a PDF.
+fn read_capped(r: impl Read, bytes: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut r = r.take(MAX_INPUT_BYTES + 1);
+    let n = r.read_to_end(bytes)?;
+    if n as u64 > MAX_INPUT_BYTES && bytes.starts_with(b"%PDF-") {
+        let mut rest = r.into_inner().take(MAX_PDF_INPUT_BYTES - MAX_INPUT_BYTES);
+        return Ok(n + rest.read_to_end(bytes)?);
+    }
+    Ok(n)
 }
 
 /// Classifies input bytes. `is_token` recognises the Spondon token prefix.

@@ -57,7 +57,11 @@ fn run_check(args: &cli::CheckArgs) -> ExitCode {
             args.trust.as_deref(),
             now,
         )?;
-        check::check_paths(&args.input, &trust, now)
+        if args.file.is_empty() {
+            check::check_paths(&args.input, &trust, now)
+        } else {
+            check::check_with_files(&args.input, &args.file, &trust, now)
+        }
     });
     match outcome {
         Ok(report) => print_verdict(

@@ -13,6 +13,17 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The verdict on one document file checked against its card (`docs/protocol.md` §18.2).
+#[derive(Debug, Clone, Serialize)]
+pub struct FileVerdict {
+    #[serde(flatten)]
+    pub file: spondon_export::FileReport,
+    /// When the file matches its card and the card is valid, what it is in plain words: "this
+    /// PDF is the one Labaid Hospital signed on 6 Dec 2026".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+}
+
 /// The verdict on one credential (or, with `cards`, on a file holding several).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -52,6 +63,10 @@ pub struct Report {
     /// Spondon export: the unsigned patient summary checked against the signed cards.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<spondon_export::SummaryCheck>,
+    /// Document files (a directory export's `files/`, a PDF export's attached files, or
+    /// `--file`), each checked against its card.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileVerdict>,
     /// The input could not be read at all (a truncated or malformed export): `check` exits 2
     /// ("unusable input"), not 1 ("invalid"), after printing the verdict.
     #[serde(skip)]
@@ -77,6 +92,7 @@ impl Report {
             shared: Vec::new(),
             created: None,
             summary: None,
+            files: Vec::new(),
             unusable: false,
         }
     }
@@ -214,6 +230,32 @@ impl Report {
                 summary.traced, summary.entries
             );
         }
+        for f in &self.files {
+            let name = f.file.name.as_deref().unwrap_or("(missing)");
+            let card = f
+                .file
+                .card
+                .map(|c| format!(" (card {c})"))
+                .unwrap_or_default();
+            match (&f.statement, f.file.errors.first()) {
+                (Some(said), None) => {
+                    let _ = writeln!(out, "  file:        {name}{card}: VALID, {said}");
+                }
+                (None, None) => {
+                    let _ = writeln!(
+                        out,
+                        "  file:        {name}{card}: matches its card, but the card is not valid"
+                    );
+                }
+                (_, Some(p)) => {
+                    let _ = writeln!(
+                        out,
+                        "  file:        {name}{card}: INVALID, {} [{}]",
+                        p.message, p.code
+                    );
+                }
+            }
+        }
         for (i, card) in self.cards.iter().enumerate() {
             let _ = write!(out, "  card {}: ", i + 1);
             out.push_str(&card.to_text().replace('\n', "\n  "));
@@ -224,7 +266,8 @@ impl Report {
         let own_errors = self
             .errors
             .iter()
-            .filter(|p| self.cards.is_empty() || !p.message.starts_with("card "));
+            .filter(|p| self.cards.is_empty() || !p.message.starts_with("card "))
+            .filter(|p| !p.message.starts_with("file "));
         for p in own_errors {
             let _ = writeln!(out, "  error:       {} [{}]", p.message, p.code);
         }

@@ -109,6 +109,7 @@ pub const ROUTES: &[RouteDoc] = &[
     RouteDoc { method: "post", path: "/api/grant/check", summary: "Verdict on a grant {grant, enrollment?}: accepted, or exactly why refused", auth: true, body: Some("application/json") },
     RouteDoc { method: "post", path: "/api/grant/records", summary: "Fetch and verify the granted records from each peer {grant, passcode?}", auth: true, body: Some("application/json") },
     RouteDoc { method: "post", path: "/api/grant/write", summary: "Add a prescription or note under a write grant {grant, kind, resources}", auth: true, body: Some("application/json") },
+    RouteDoc { method: "get", path: "/api/document/file/{id}", summary: "Download a document record's file fetched by this session's redemption and checked against its card (docs/protocol.md §18); only to that session", auth: true, body: None },
     RouteDoc { method: "post", path: "/api/document/check", summary: "Verify a .smart-health-card file, JWS, shc:/ text, Spondon token or QR photo (raw body)", auth: true, body: Some("application/octet-stream, text/plain, application/json, image/png, image/jpeg, application/pdf") },
     RouteDoc { method: "get", path: "/api/doctor-credential", summary: "The doctor credential of this node's key, text and QR (SVG)", auth: true, body: None },
     RouteDoc { method: "post", path: "/api/emergency/request", summary: "Ask a hospital for a patient's emergency summary without a grant {peer, health_id, reason, details, hours?}, signed with this node's doctor key; waits for a second staff confirmation there", auth: true, body: Some("application/json") },
@@ -177,6 +178,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/api/grant/records", post(grant_records))
         .route("/api/grant/write", post(grant_write))
         .route("/api/document/check", post(document_check))
+        .route("/api/document/file/{id}", get(document_file))
         .route("/api/doctor-credential", get(doctor_credential))
         .route("/api/emergency/request", post(emergency_request))
         .route("/api/emergency/summary", post(emergency_summary))
@@ -381,6 +383,9 @@ async fn login(State(node): State<AppState>, req: Request) -> ApiResult {
 }
 
 async fn logout(State(node): State<AppState>, headers: HeaderMap) -> ApiResult {
+    if let Some(owner) = file_owner(&headers) {
+        node.files.forget(&owner);
+    }
     if let Some(id) = cookie_value(&headers) {
         node.end_session(&id).await?;
     }
@@ -502,13 +507,84 @@ fn accepted_grant(
     }
 }
 
+/// Who a fetched document file belongs to: the hash of the session cookie, else of the staff
+/// token, the request came with (`authenticate` has accepted it).
+fn file_owner(headers: &HeaderMap) -> Option<[u8; 32]> {
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let token = auth.to_str().ok()?.strip_prefix("Bearer ")?.trim();
+        return Some(spondon_core::keys::sha256(
+            format!("token:{token}").as_bytes(),
+        ));
+    }
+    cookie_value(headers).map(|id| spondon_core::keys::sha256(format!("session:{id}").as_bytes()))
+}
+
+/// A document's file, to the session that fetched it, as a download that no browser renders
+/// in the page: `Content-Disposition: attachment`, `nosniff`, a sandboxing CSP, `no-store`.
+async fn document_file(
+    State(node): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    authenticate(&node, &headers, false).await?;
+    let not_found = || {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "file_not_found",
+            "no such file for this session (files are kept 30 minutes after the records were fetched)",
+        )
+    };
+    let owner = file_owner(&headers).ok_or_else(not_found)?;
+    let file = node
+        .files
+        .get(&owner, &id, NumericDate::now().0)
+        .ok_or_else(not_found)?;
+    // An ASCII file name for the header (the card's title may hold any letter).
+    let ascii: String = file
+        .file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut r = Response::new(Body::from(file.bytes.as_ref().clone()));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.content_type),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    } else {
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
 async fn grant_records(State(node): State<AppState>, req: Request) -> ApiResult {
     let (parts, body) = req.into_parts();
     authenticate(&node, &parts.headers, true).await?;
+    let owner = file_owner(&parts.headers);
     let r: GrantRequest = json_body(&parts.headers, body).await?;
     let (g, verdict) = accepted_grant(&node, &r)?;
     let trust = node.trust();
-    let fetched = records::fetch(
+    let mut fetched = records::fetch(
         &g,
         r.grant.trim(),
         r.passcode.as_deref(),
@@ -517,8 +593,28 @@ async fn grant_records(State(node): State<AppState>, req: Request) -> ApiResult 
         &node.peers,
     )
     .await;
-    let gid = spondon_core::b64::encode(g.id);
+    // Each checked file, kept for this session only; the page links to it.
     let now = NumericDate::now().0;
+    let files = std::mem::take(&mut fetched.files);
+    for (record_id, file) in files {
+        let Some(id) = owner.and_then(|o| node.files.keep(o, file, now)) else {
+            continue;
+        };
+        let url = format!("/api/document/file/{id}");
+        for d in fetched
+            .documents
+            .iter_mut()
+            .filter(|d| d.record_id == record_id)
+        {
+            d.download = Some(url.clone());
+        }
+        for t in fetched.timeline.iter_mut().filter(|t| t.id == record_id) {
+            if let Some(d) = t.document.as_mut() {
+                d.download = Some(url.clone());
+            }
+        }
+    }
+    let gid = spondon_core::b64::encode(g.id);
     for (peer, n, idx) in &fetched.receipts {
         let outcome = if fetched.failures.iter().any(|f| &f.peer == peer) {
             "refused"

@@ -1137,3 +1137,167 @@ fn a_wait_on_a_count_waits_for_rows() {
     assert!(truthy(&json!("x")));
     assert!(truthy(&json!({})));
 }
+
+/// A document record in the page (`docs/protocol.md` §18): the node fetched its file from the
+/// peer and checked it against the card; the page lists it under Documents with the check in
+/// words, and its Download link gives the browser the file byte for byte (as the session that
+/// redeemed the grant), with headers that keep it out of the page. Needs chromium and
+/// chromedriver only (the grant is pasted, not scanned).
+#[test]
+fn a_document_in_headless_chromium() {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(Box::pin(a_document_in_the_page()))
+        })
+        .unwrap()
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+async fn a_document_in_the_page() {
+    let found = which("chromium")
+        .or_else(|| which("chromium-browser"))
+        .zip(which("chromedriver"));
+    let Some((chromium, driver)) = found else {
+        if std::env::var("SPONDON_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("SPONDON_REQUIRE_BROWSER=1 but chromium or chromedriver is missing");
+        }
+        eprintln!("skipped the document browser test: chromium or chromedriver is missing");
+        return;
+    };
+    let peer = start_peer().await;
+    let root = Es256KeyPair::generate().unwrap();
+    let list = trust_list(vec![peer.hospital().await], 1);
+    let mut n = init_node(&root, &list, None);
+    run(&[
+        "peer-address",
+        "--data",
+        n.data_str(),
+        URL,
+        &format!("http://{}", peer.addr),
+    ]);
+    enroll_doctor(&peer, &n).await;
+    let (hid, patient, _) = patient_with_records(&peer).await;
+    let pdf = report_pdf();
+    issue_document(&peer, &hid, &pdf).await;
+    serve(&mut n, &[]).await;
+    let text = grant(&patient, &n.doctor_kid(), |_| {});
+    // The camera shows nothing to read.
+    let video = n.dir.path().join("blank.y4m");
+    let mut blank = Vec::new();
+    image::DynamicImage::new_luma8(64, 64)
+        .write_to(
+            &mut std::io::Cursor::new(&mut blank),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    y4m_of_png(&blank, &video);
+    let d = Driver::start(&driver, &chromium, &video).await;
+    d.goto(&format!("http://{}/", n.addr)).await;
+    d.wait_for(
+        "the login form",
+        "return !document.getElementById('login').classList.contains('hidden')",
+    )
+    .await;
+    d.type_into("#token", &n.token).await;
+    d.click("#login-form button").await;
+    d.wait_for(
+        "the scan area",
+        "return !document.getElementById('paste-box').closest('.hidden')",
+    )
+    .await;
+    d.js("document.getElementById('paste-box').open = true")
+        .await;
+    d.js(&format!(
+        "document.getElementById('paste').value = {}",
+        json!(text)
+    ))
+    .await;
+    d.click("#paste-check").await;
+    let status = d
+        .wait_for(
+            "the verdict",
+            &format!("const s = (() => {{ {STATUS} }})(); return s && s !== 'checking' ? s : ''"),
+        )
+        .await;
+    assert_eq!(
+        status,
+        "valid",
+        "{}",
+        d.js("return document.body.innerText").await
+    );
+    d.click("#load-records").await;
+    d.wait_for(
+        "the records",
+        "return document.getElementById('records-card')",
+    )
+    .await;
+    let records = d.text("records-card").await;
+    for want in [
+        "Documents (1)",
+        "cbc-2026-12-06.pdf",
+        "PDF",
+        "this PDF is the one Dhaka Medical College Hospital signed on ",
+        "Download",
+    ] {
+        assert!(records.contains(want), "{want:?} not in {records}");
+    }
+    d.screenshot("document-desktop").await;
+    // The documents table passes axe-core as the rest of the page does (when it is installed).
+    match axe_path() {
+        Ok(p) => {
+            let violations = d.axe(&std::fs::read_to_string(p).unwrap()).await;
+            assert!(violations.is_empty(), "{violations:?}");
+        }
+        Err(why) if std::env::var("SPONDON_REQUIRE_BROWSER").as_deref() == Ok("1") => {
+            panic!("SPONDON_REQUIRE_BROWSER=1 but {why}")
+        }
+        Err(why) => eprintln!("axe-core not run: {why}"),
+    }
+    // The Download link, followed by the browser with its session: the file byte for byte, as
+    // an attachment the page never renders.
+    let got = d
+        .cmd(
+            "POST",
+            "/execute/async",
+            Some(
+                &json!({"script": "const done = arguments[arguments.length - 1];
+                const a = document.querySelector('a.doc-download');
+                fetch(a.href, {credentials: 'same-origin'}).then(async (r) => {
+                  const b = new Uint8Array(await r.arrayBuffer());
+                  let s = ''; for (const x of b) s += String.fromCharCode(x);
+                  done({status: r.status, name: a.getAttribute('download'),
+                        disposition: r.headers.get('content-disposition'),
+                        nosniff: r.headers.get('x-content-type-options'),
+                        csp: r.headers.get('content-security-policy'),
+                        cache: r.headers.get('cache-control'), body: btoa(s)});
+                }).catch((e) => done({error: String(e)}));", "args": []}),
+            ),
+        )
+        .await;
+    assert_eq!(got["status"], 200, "{got}");
+    assert_eq!(got["name"], "cbc-2026-12-06.pdf");
+    assert_eq!(
+        got["disposition"],
+        "attachment; filename=\"cbc-2026-12-06.pdf\""
+    );
+    assert_eq!(got["nosniff"], "nosniff");
+    assert_eq!(got["csp"], "sandbox");
+    assert_eq!(got["cache"], "no-store");
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(got["body"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(body, pdf);
+    // By visit: the document is listed with its check.
+    d.click("[data-view=visit]").await;
+    let visits = d.text("records-card").await;
+    assert!(visits.contains("Document:"), "{visits}");
+    assert!(visits.contains("this PDF is the one"), "{visits}");
+    stop(&mut n);
+}

@@ -8,8 +8,8 @@ use spondon_core::NumericDate;
 use spondon_core::token::Category;
 use spondon_export::parts::{PartsInput, export_parts};
 use spondon_export::{
-    Anchors, ExportRecord, ExportReport, PdfOptions, RecordProof, ShareReceipt, render_pdf,
-    shl_export, verify_export,
+    Anchors, ExportRecord, ExportReport, PdfOptions, RecordProof, ShareReceipt,
+    render_pdf_with_files, shl_export, verify_export,
 };
 use spondon_ledger::ProofBundle;
 use zeroize::Zeroizing;
@@ -349,6 +349,8 @@ impl Wallet {
                 records: &records,
                 receipts: &receipts,
                 summary: true,
+                // Document records' files (docs/protocol.md §18.4): not passed yet.
+                files: &[],
             };
             let mut parts = export_parts(&input, &options)
                 .map_err(|e| WalletError::Invalid(format!("export: {e}")))?;
@@ -361,7 +363,7 @@ impl Wallet {
                         link: Some(l.shlink.to_string()),
                         ..options
                     };
-                    one.pdf = render_pdf(&one.export, &with_link)
+                    one.pdf = render_pdf_with_files(&one.export, &one.files, &with_link)
                         .map_err(|e| WalletError::Invalid(format!("PDF: {e}")))?;
                     Some((l.shlink, l.encrypted_file))
                 }

@@ -48,6 +48,46 @@ fn qty(v: f64, unit: &str) -> Value {
     json!({"value": v, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit})
 }
 
+/// A small but well-formed PDF file (the bytes of a scanned report).
+pub fn report_pdf(tag: &str) -> Vec<u8> {
+    let body = format!("({tag}) Tj");
+    format!(
+        "%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n3 0 obj\n<< /Length {} >>\nstream\n{body}\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// The first bytes of a JPEG file and some more.
+pub fn xray_jpeg() -> Vec<u8> {
+    let mut v = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+    v.extend(b"JFIF\0");
+    v.extend((0..3000u32).map(|i| (i * 7 % 251) as u8));
+    v.extend([0xFF, 0xD9]);
+    v
+}
+
+/// A document record's bundle naming `bytes` (§18.1).
+pub fn document_bundle(bytes: &[u8], content_type: &str, title: &str, doc_type: &str) -> Value {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes));
+    json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "resource:0", "resource": patient()},
+        {"fullUrl": "resource:1", "resource": {"resourceType": "DocumentReference", "status": "current",
+            "type": {"text": doc_type},
+            "category": [{"coding": [{"system": "https://spondon.health/fhir/CodeSystem/record-category",
+                "code": "lab_result"}]}],
+            "subject": {"reference": "resource:0"},
+            "date": "2026-11-01T09:30:00Z",
+            "description": "Report from the lab system",
+            "content": [{"attachment": {
+                "contentType": content_type, "size": bytes.len(), "title": title,
+                "extension": [{"url": "https://spondon.health/fhir/StructureDefinition/attachment-sha256",
+                    "valueBase64Binary": sha}]}}]}}
+    ]})
+}
+
 /// The FHIR bundles of three records, as the peer builds them.
 pub fn bundles() -> Vec<(Value, bool)> {
     let lab = json!({"resourceType": "Bundle", "type": "collection", "entry": [

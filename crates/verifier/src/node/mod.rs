@@ -3,6 +3,7 @@
 pub mod config;
 pub mod db;
 pub mod emergency;
+pub mod files;
 pub mod grant;
 pub mod metrics;
 pub mod peers;

@@ -62,6 +62,21 @@ impl Peers {
             .await
     }
 
+    /// [`Peers::request`] accepting at most `limit` bytes of answer (a document file: its
+    /// card's size + 1, so that a longer file is seen as such without reading it all).
+    pub async fn request_limited(
+        &self,
+        peer_url: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        limit: usize,
+    ) -> Result<Response, NetError> {
+        let url = format!("{}{path}", self.base(peer_url));
+        self.net.request(method, &url, headers, body, limit).await
+    }
+
     /// A GET of a whole URL (the trust list's publish URL).
     pub async fn get(&self, url: &str) -> Result<Response, NetError> {
         self.net

@@ -44,6 +44,9 @@ pub struct RecordView {
     pub cosignatures: usize,
     pub quorum: usize,
     pub items: Vec<Value>,
+    /// A document record (`docs/protocol.md` §18): its file, fetched and checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<super::files::DocumentView>,
 }
 
 /// Who the patient is, as a hospital signed it: the FHIR `Patient` resource of a record whose
@@ -95,6 +98,13 @@ pub struct Fetched {
     pub failures: Vec<PeerFailure>,
     /// (peer, records, access log index) per peer that answered.
     pub receipts: Vec<(String, usize, Option<u64>)>,
+    /// The document records' files, each checked against its card (§18.2) — shown by
+    /// `timeline[].document` and `documents`.
+    pub documents: Vec<super::files::DocumentView>,
+    /// The bytes of each file that passed the check, by record id, for the server to keep for
+    /// the session that redeemed the grant. Never serialized.
+    #[serde(skip)]
+    pub files: Vec<(String, super::files::CheckedFile)>,
 }
 
 pub(crate) fn fail(
@@ -120,6 +130,28 @@ async fn pop_post(
     grant: &Grant,
     path: &str,
     body: &Value,
+) -> Result<spondon_net::Response, PeerFailure> {
+    pop_post_limited(
+        hospital,
+        peers,
+        key,
+        grant,
+        path,
+        body,
+        super::peers::MAX_RESPONSE_BYTES,
+    )
+    .await
+}
+
+/// [`pop_post`] accepting at most `limit` bytes of answer.
+pub(crate) async fn pop_post_limited(
+    hospital: &Hospital,
+    peers: &Peers,
+    key: &Es256KeyPair,
+    grant: &Grant,
+    path: &str,
+    body: &Value,
+    limit: usize,
 ) -> Result<spondon_net::Response, PeerFailure> {
     let peer = &hospital.peer_url;
     let unreachable = |e: spondon_net::NetError| {
@@ -177,9 +209,15 @@ async fn pop_post(
     }
     let hs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
     peers
-        .request(peer, "POST", path, &hs, body)
+        .request_limited(peer, "POST", path, &hs, body, limit)
         .await
-        .map_err(unreachable)
+        .map_err(|e| {
+            if e.code() == "too_large" {
+                fail(peer, Some(hospital), "too_large", e.to_string())
+            } else {
+                unreachable(e)
+            }
+        })
 }
 
 pub(crate) fn refused(hospital: &Hospital, r: &spondon_net::Response) -> PeerFailure {
@@ -216,6 +254,8 @@ pub async fn fetch(
         timeline: vec![],
         failures: vec![],
         receipts: vec![],
+        documents: vec![],
+        files: vec![],
     };
     let now = NumericDate::now();
     for peer in &grant.peers {
@@ -260,7 +300,29 @@ pub async fn fetch(
                     records.len(),
                     v["access_log_index"].as_u64(),
                 ));
-                for (rec, bundle) in records {
+                for (mut rec, bundle) in records {
+                    if let Some(found) = super::files::attachment_of(&bundle) {
+                        let (view, file) = super::files::fetch_file(
+                            &super::files::FileRequest {
+                                hospital,
+                                peers,
+                                key,
+                                grant,
+                                grant_text,
+                                passcode,
+                                record_id: &rec.id,
+                                issued_at: rec.issued_at,
+                                bundle: &bundle,
+                            },
+                            found,
+                        )
+                        .await;
+                        if let Some(file) = file {
+                            out.files.push((rec.id.clone(), file));
+                        }
+                        out.documents.push(view.clone());
+                        rec.document = Some(view);
+                    }
                     render(&mut out, rec, &bundle, now);
                 }
             }
@@ -426,6 +488,7 @@ pub(crate) fn verify_batch(
                 cosignatures: witnessed.cosignatures,
                 quorum: witnessed.quorum,
                 items: vec![],
+                document: None,
             },
             verified.fhir_bundle,
         ));
@@ -442,6 +505,22 @@ fn category_of(bundle: &Value) -> Option<Category> {
         .filter(|t| !matches!(*t, "Patient" | "Practitioner"))
         .collect();
     let all = |want: &[&str]| !types.is_empty() && types.iter().all(|t| want.contains(t));
+    if all(&["DocumentReference"]) {
+        // A document belongs to the category its DocumentReference names (§18.1).
+        let doc = bundle["entry"]
+            .as_array()?
+            .iter()
+            .map(|e| &e["resource"])
+            .find(|r| r["resourceType"] == "DocumentReference")?;
+        let code = spondon_document::category_of(doc).ok()?;
+        return Category::ALL.into_iter().find(|c| {
+            serde_json::to_value(c)
+                .ok()
+                .as_ref()
+                .and_then(Value::as_str)
+                == Some(code)
+        });
+    }
     Some(if all(&["MedicationRequest"]) {
         Category::Prescription
     } else if all(&["DiagnosticReport", "Observation"]) {
@@ -459,7 +538,7 @@ fn category_of(bundle: &Value) -> Option<Category> {
     })
 }
 
-fn text_of(concept: &Value) -> Option<String> {
+pub(crate) fn text_of(concept: &Value) -> Option<String> {
     concept["text"]
         .as_str()
         .or_else(|| concept["coding"][0]["display"].as_str())
@@ -903,6 +982,14 @@ fn render(out: &mut Fetched, mut rec: RecordView, bundle: &Value, now: NumericDa
             Some("DiagnosticReport") => {
                 rec.items
                     .push(json!({"type": "report", "text": text_of(&r["code"])}));
+            }
+            Some("DocumentReference") => {
+                let title = rec
+                    .document
+                    .as_ref()
+                    .map(|d| d.title.clone())
+                    .unwrap_or_else(|| text_of(&r["type"]).unwrap_or_else(|| "Document".into()));
+                rec.items.push(json!({"type": "document", "text": title}));
             }
             Some("Encounter") => {
                 rec.items.push(json!({"type": "visit", "text": text_of(&r["type"][0]).or_else(|| text_of(&r["reasonCode"][0])).unwrap_or_else(|| "Visit".into())}));

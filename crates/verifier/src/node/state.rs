@@ -65,6 +65,8 @@ pub struct Node {
     pub metrics: super::metrics::Metrics,
     /// HTTPS to the peers.
     pub peers: super::peers::Peers,
+    /// Document files fetched and checked for a session (in memory only).
+    pub files: super::files::FileStore,
 }
 
 fn random_token(prefix: &str) -> Result<String, NodeError> {
@@ -211,6 +213,7 @@ impl Node {
         let peers = super::peers::Peers::new(&config, &data)?;
         Ok(Node {
             peers,
+            files: super::files::FileStore::default(),
             config,
             data,
             key,

@@ -519,7 +519,27 @@ function trendCell(o, series) {
 
 const KINDS = [
   ["medications", "Medications"], ["lab_results", "Lab results"], ["diagnoses", "Diagnoses"], ["immunizations", "Vaccinations"],
+  ["documents", "Documents"],
 ];
+
+function sizeWords(n) {
+  if (n === null || n === undefined) return "";
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${Math.ceil(n / 1024)} KB`;
+  return `${(n / 1048576).toFixed(1)} MB`;
+}
+
+// A document record's file: checked by the node against the hospital-signed card before it is
+// offered; the node never renders it, the browser downloads it.
+function documentCheck(d) {
+  if (d.verified) return el("span", { class: "doc-ok" }, el("span", { class: "badge", title: "Size and SHA-256 match the hospital-signed card" }, "verified"), ` ${d.statement}`);
+  const p = d.problem || {};
+  return el("span", { class: "doc-bad" }, `Refused: ${p.message || "the file could not be checked"}${p.code ? ` (${p.code})` : ""}${p.peer_code ? ` [${p.peer_code}]` : ""}`);
+}
+
+function documentLink(d) {
+  return d.verified && d.download ? el("a", { href: d.download, download: d.file_name || "", class: "doc-download", "data-record": d.record_id }, "Download") : "";
+}
 
 function renderRecords(rec) {
   const box = $("records");
@@ -561,6 +581,11 @@ function drawKinds(card, rec, redraw) {
       card.append(table(["Date", "Test", "Result", "Range", "Flag", "Trend"], rows.map((o) => [
         o._day.text, o.name, el("span", { class: "num" }, o.value), o.range || "",
         o.flag ? el("span", { class: `flag ${o.flag}` }, o.flag) : "", trendCell(o, series)])));
+    } else if (key === "documents") {
+      card.append(table(["Date", "Document", "File", "Hospital", "Check", "Download"], rows.map((d) => [
+        day(d.issued_at), [d.title, d.description ? el("div", { class: "muted" }, d.description) : null],
+        `${d.file_name || ""}${d.type_words ? ` · ${d.type_words}` : ""}${d.size ? ` · ${sizeWords(d.size)}` : ""}`,
+        d.hospital, documentCheck(d), documentLink(d)])));
     } else if (key === "diagnoses") {
       card.append(table(["Date", "Diagnosis", "Code", "Hospital"], rows.map((d) => [fhirDay(d.date, d.issued_at).text, d.diagnosis, d.code || "", d.hospital])));
     } else {
@@ -571,7 +596,7 @@ function drawKinds(card, rec, redraw) {
 }
 
 function kindWords(kind) {
-  const w = { lab_report: "Lab report", prescription: "Prescription", diagnosis: "Diagnosis", immunization: "Vaccination", encounter: "Visit", payment: "Payment", note: "Note" }[kind];
+  const w = { document: "Document", lab_report: "Lab report", prescription: "Prescription", diagnosis: "Diagnosis", immunization: "Vaccination", encounter: "Visit", payment: "Payment", note: "Note" }[kind];
   return w || String(kind).replace(/_/g, " ");
 }
 
@@ -591,6 +616,7 @@ function drawVisits(card, rec, redraw) {
       el("h4", {}, `${day(v.at)} · ${v.hospital}`),
       el("ul", {}, v.records.map((t) => el("li", {},
         `${hhmm(t.issued_at)} · ${kindWords(t.kind)}: ${t.items.map((i) => i.text).filter(Boolean).join(", ")}`,
+        t.document ? [" ", documentCheck(t.document), " ", documentLink(t.document)] : null,
         t.verified ? el("span", { class: "badge", title: "Signature and log inclusion verified" }, "verified") : null,
         t.quorum > 0 ? (t.cosignatures >= t.quorum ? el("span", { class: "badge", title: `Its log checkpoint carries ${t.cosignatures} witness cosignature(s); ${t.quorum} required` }, "witnessed") : el("span", { class: "badge warn", title: `${t.cosignatures} of ${t.quorum} witness cosignatures so far` }, "not yet witnessed")) : null)))));
   }

@@ -265,3 +265,59 @@ pub async fn patient_with_records(peer: &PeerProc) -> (String, Es256KeyPair, Opt
     }
     (hid, patient, enrollment)
 }
+
+/// A small well-formed PDF (the peer checks its structure before it stores it).
+pub fn report_pdf() -> Vec<u8> {
+    let content = b"BT /F1 12 Tf 72 712 Td (CBC 2026-12-06: platelets 95) Tj ET";
+    let mut p = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n".to_vec();
+    p.extend_from_slice(b"2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n");
+    p.extend_from_slice(
+        b"3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>\nendobj\n",
+    );
+    p.extend_from_slice(format!("4 0 obj\n<< /Length {} >>\nstream\n", content.len()).as_bytes());
+    p.extend_from_slice(content);
+    p.extend_from_slice(b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R /Size 5 >>\n%%EOF\n");
+    p
+}
+
+/// Uploads `pdf` at the peer and issues a document record of it for `hid`.
+pub async fn issue_document(peer: &PeerProc, hid: &str, pdf: &[u8]) -> String {
+    let auth = format!("Bearer {}", peer.staff);
+    let r = request(
+        peer.addr,
+        "POST",
+        "/staff/files",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/pdf"),
+        ],
+        pdf,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let sha = sha2::Sha256::digest(pdf);
+    let hex: String = sha.iter().map(|x| format!("{x:02x}")).collect();
+    assert_eq!(r.json()["sha256"], hex);
+    let r = peer
+        .staff_post(
+            "/staff/records",
+            &json!({"health_id": hid, "kind": "document", "resources": [{
+                "resourceType": "DocumentReference", "status": "current",
+                "type": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}], "text": "Complete blood count"},
+                "category": [{"coding": [{"system": "https://spondon.health/fhir/CodeSystem/record-category", "code": "lab_result"}]}],
+                "description": "CBC report from the lab system",
+                "content": [{"attachment": {
+                    "contentType": "application/pdf", "title": "cbc-2026-12-06.pdf",
+                    "extension": [{"url": "https://spondon.health/fhir/StructureDefinition/attachment-sha256",
+                                   "valueBase64Binary": base64::engine::general_purpose::STANDARD.encode(sha)}]}}]}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()["id"]
+        .as_str()
+        .or(r.json()["record_id"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
