@@ -817,8 +817,21 @@ async fn export<R: Runtime>(
                         _ => continue,
                     },
                 };
-                let path = fresh_path(dir, &stem, ext).await?;
-                save(&path, bytes).await?;
+                let mut path = fresh_path(dir, &stem, ext).await?;
+                if *f == F::Shc && !part.documents.is_empty() {
+                    // With documents, a folder: the card file and the files (§18.4).
+                    let folder = path.with_extension("");
+                    let name = folder
+                        .file_name()
+                        .map_or_else(|| stem.clone(), |n| n.to_string_lossy().into_owned());
+                    save(&folder.join(format!("{name}.{ext}")), bytes).await?;
+                    for (rel, doc) in &part.documents {
+                        save(&folder.join(rel), doc).await?;
+                    }
+                    path = folder;
+                } else {
+                    save(&path, bytes).await?;
+                }
                 files.push(api::SavedFile {
                     format: *f,
                     path: path.display().to_string(),

@@ -8,8 +8,8 @@ use spondon_core::NumericDate;
 use spondon_core::token::Category;
 use spondon_export::parts::{PartsInput, export_parts};
 use spondon_export::{
-    Anchors, ExportRecord, ExportReport, PdfOptions, RecordProof, ShareReceipt,
-    render_pdf_with_files, shl_export, verify_export,
+    Anchors, ExportFile, ExportRecord, ExportReport, PdfOptions, RecordProof, ShareReceipt,
+    render_pdf_with_files, shl_export, verify_export, write_export_dir,
 };
 use spondon_ledger::ProofBundle;
 use zeroize::Zeroizing;
@@ -62,6 +62,11 @@ pub struct ExportFilesPart {
     pub pdf: Vec<u8>,
     /// Records in this part.
     pub records: usize,
+    /// When the part holds document records, their files as the directory form of an export
+    /// names them (`docs/protocol.md` §18.4): `(files/<sha256>.<ext>, bytes)`, each checked
+    /// against its card. Write `file` and these under one directory; empty otherwise. The PDF
+    /// carries them as attachments either way.
+    pub documents: Vec<(String, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for ExportFilesPart {
@@ -70,6 +75,7 @@ impl std::fmt::Debug for ExportFilesPart {
             .field("file_len", &self.file.len())
             .field("pdf_len", &self.pdf.len())
             .field("records", &self.records)
+            .field("documents", &self.documents.len())
             .finish()
     }
 }
@@ -111,6 +117,32 @@ pub fn parse_day(text: &str) -> Result<time::Date> {
             "{text:?} is not a date; write it as YYYY-MM-DD (e.g. 2026-01-31)"
         ))
     })
+}
+
+/// Where a part's `.smart-health-card` goes, and its document files: `STEM.smart-health-card`
+/// when it holds no document; else the directory form of `docs/protocol.md` §18.4,
+/// `STEM/NAME.smart-health-card` and `STEM/files/…` (NAME: the last part of STEM). Returns
+/// `(path, bytes)` in writing order; the caller writes them (creating directories).
+pub fn card_files(stem: &str, part: &ExportFilesPart) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    use std::path::{Path, PathBuf};
+    if part.documents.is_empty() {
+        return vec![(
+            PathBuf::from(format!("{stem}.smart-health-card")),
+            part.file.clone(),
+        )];
+    }
+    let dir = PathBuf::from(stem);
+    let name = Path::new(stem)
+        .file_name()
+        .map_or_else(|| "export".to_owned(), |n| n.to_string_lossy().into_owned());
+    let mut out = vec![(
+        dir.join(format!("{name}.smart-health-card")),
+        part.file.clone(),
+    )];
+    for (rel, bytes) in &part.documents {
+        out.push((dir.join(rel), bytes.clone()));
+    }
+    out
 }
 
 /// The file names of an export's parts: `STEM.ext` for one part, `STEM-partK-of-N.ext` for
@@ -302,6 +334,27 @@ impl Wallet {
         let list = self.trust_list().await?;
         let all: Vec<StoredRecord> = self.stored_records().await?;
         let chosen = select(&all, req)?;
+        // The files of the chosen documents, checked against their cards as they are read.
+        let mut files = Vec::new();
+        for r in &chosen {
+            if let Some(a) = crate::documents::attachment_of(r)? {
+                let bytes = self
+                    .store
+                    .get_raw(Table::Files, &hex::encode(a.sha256))
+                    .await?
+                    .ok_or_else(|| {
+                        WalletError::Invalid(format!(
+                            "the file of document {} is not in the wallet yet: sync first (or leave the document out)",
+                            r.id
+                        ))
+                    })?;
+                a.check(&bytes).map_err(|source| WalletError::File {
+                    record: r.id.clone(),
+                    source,
+                })?;
+                files.push(ExportFile::new(bytes.to_vec()));
+            }
+        }
         let records: Vec<ExportRecord> = chosen
             .iter()
             .map(|r| ExportRecord {
@@ -349,8 +402,8 @@ impl Wallet {
                 records: &records,
                 receipts: &receipts,
                 summary: true,
-                // Document records' files (docs/protocol.md §18.4): not passed yet.
-                files: &[],
+                // Document records' files (docs/protocol.md §18.4).
+                files: &files,
             };
             let mut parts = export_parts(&input, &options)
                 .map_err(|e| WalletError::Invalid(format!("export: {e}")))?;
@@ -394,12 +447,25 @@ impl Wallet {
             part_count: parts.len(),
             parts: parts
                 .into_iter()
-                .map(|p| ExportFilesPart {
-                    records: p.export.records.len(),
-                    file: p.file,
-                    pdf: p.pdf,
+                .map(|p| -> Result<ExportFilesPart> {
+                    let documents = if p.files.is_empty() {
+                        Vec::new()
+                    } else {
+                        // The first entry is the card file itself (`file`).
+                        write_export_dir(&p.export, &p.files, "export")
+                            .map_err(|e| WalletError::Invalid(format!("export: {e}")))?
+                            .into_iter()
+                            .skip(1)
+                            .collect()
+                    };
+                    Ok(ExportFilesPart {
+                        records: p.export.records.len(),
+                        file: p.file,
+                        pdf: p.pdf,
+                        documents,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             link,
             report,
             records,

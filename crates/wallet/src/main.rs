@@ -2223,10 +2223,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 |k: usize, ext: &str| PathBuf::from(format!("{}{ext}", part_stem(&stem, k, count)));
             let mut written = Vec::new();
             for (i, part) in files.parts.iter().enumerate() {
-                let card = path(i + 1, ".smart-health-card");
-                spondon_wallet::write_private(&card, part.file.clone())
-                    .await
-                    .with_context(|| format!("cannot write {}", card.display()))?;
+                // With documents, the card file and the files go in a directory (§18.4).
+                let entries =
+                    spondon_wallet::export::card_files(&part_stem(&stem, i + 1, count), part);
+                for (p, bytes) in &entries {
+                    if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(parent)
+                            .with_context(|| format!("cannot create {}", parent.display()))?;
+                    }
+                    spondon_wallet::write_private(p, bytes.clone())
+                        .await
+                        .with_context(|| format!("cannot write {}", p.display()))?;
+                }
+                let card = if part.documents.is_empty() {
+                    entries[0].0.clone()
+                } else {
+                    entries[0]
+                        .0
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_default()
+                };
                 let pdf = path(i + 1, ".pdf");
                 spondon_wallet::write_private(&pdf, part.pdf.clone())
                     .await

@@ -181,10 +181,10 @@ async fn sync_fetches_checks_and_keeps_document_files() {
     std::fs::write(&pass, PASS).unwrap();
     let ep = format!("{}={}", peer.url, peer.base());
     let run = |args: &[&str]| cli(BIN, &dir, &pass, &ep, args);
-    let list = ok(&run(&["documents"]));
+    let listed = ok(&run(&["documents"]));
     assert!(
-        list.contains("cbc-2026-12-06.pdf") && list.contains("kept, checked"),
-        "{list}"
+        listed.contains("cbc-2026-12-06.pdf") && listed.contains("kept, checked"),
+        "{listed}"
     );
     let dest = tmp.path().join("xray.pdf");
     let said = ok(&run(&[
@@ -196,6 +196,57 @@ async fn sync_fetches_checks_and_keeps_document_files() {
     assert_eq!(std::fs::read(&dest).unwrap(), xray);
     assert!(
         said.contains("is the one Labaid Diagnostics signed on"),
+        "{said}"
+    );
+
+    // An export carries the files: a directory with the card file and files/<sha256>.pdf, and
+    // the PDF with them attached. Both verify offline; one flipped byte of a file is caught.
+    std::fs::write(tmp.path().join("trust.txt"), &list).unwrap();
+    std::fs::write(
+        tmp.path().join("root.jwk"),
+        serde_json::to_vec(&root.public_key().to_jwk()).unwrap(),
+    )
+    .unwrap();
+    let stem = tmp.path().join("visa");
+    let out = ok(&run(&["export", "--out", stem.to_str().unwrap()]));
+    assert!(out.contains("verified offline: valid"), "{out}");
+    let card = stem.join("visa.smart-health-card");
+    let file = stem.join("files").join(format!("{}.pdf", docs[0].sha256));
+    assert!(card.is_file() && file.is_file(), "{out}");
+    assert_eq!(std::fs::read(&file).unwrap(), report);
+    let check = |target: &std::path::Path| {
+        std::process::Command::new(verifier_bin())
+            .arg("check")
+            .arg("--trust")
+            .arg(tmp.path().join("trust.txt"))
+            .arg("--root-key")
+            .arg(tmp.path().join("root.jwk"))
+            .arg(target)
+            .env("TZ", "UTC")
+            .output()
+            .unwrap()
+    };
+    let dir_ok = check(&stem);
+    assert!(
+        dir_ok.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&dir_ok.stdout),
+        String::from_utf8_lossy(&dir_ok.stderr)
+    );
+    let pdf_ok = check(&tmp.path().join("visa.pdf"));
+    assert!(
+        pdf_ok.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&pdf_ok.stdout),
+        String::from_utf8_lossy(&pdf_ok.stderr)
+    );
+    let mut flipped = report.clone();
+    flipped[1000] ^= 0x01;
+    std::fs::write(&file, &flipped).unwrap();
+    let bad = check(&stem);
+    let said = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        !bad.status.success() && said.contains("file_hash_mismatch"),
         "{said}"
     );
 }
