@@ -13,7 +13,7 @@ pub enum DocumentError {
     #[error("the file's SHA-256 is not the one its card names")]
     FileHashMismatch,
     /// The file's leading bytes are not those of its declared type.
-    #[error("the file is not a {expected} file")]
+    #[error("the file's content is not of its declared type, {expected}")]
     FileTypeMismatch { expected: &'static str },
     /// A content type other than PDF, JPEG or PNG.
     #[error("a document is a PDF, JPEG or PNG file")]

@@ -288,6 +288,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve { data, listen } => {
             let _lock = lock_writer(&data)?;
             let peer = Arc::new(open(&data).await?);
+            // Uploads no record came to name while the peer was down (each upload purges too).
+            peer.purge_files().await?;
             let tls = match &peer.config.tls {
                 Some(f) => Some(spondon_net::server::server_config(f).context("peer.json tls")?),
                 None => None,

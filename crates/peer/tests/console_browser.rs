@@ -196,6 +196,22 @@ impl Driver {
         .await;
     }
 
+    /// Chooses a file in a file input, as a user picking it would.
+    async fn choose_file(&self, css: &str, path: &Path) {
+        self.js(&format!(
+            "document.querySelector({}).value = ''",
+            json!(css)
+        ))
+        .await;
+        let e = self.find(css).await;
+        self.cmd(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(&json!({"text": path.to_str().unwrap()})),
+        )
+        .await;
+    }
+
     /// Sets a select's or date input's value and fires `change`.
     async fn set(&self, css: &str, value: &str) {
         self.cmd(
@@ -632,9 +648,56 @@ async fn console_in_browser(db: Option<&str>, chromium: &Path, driver: &Path, sh
     let enc = preview_and_sign(&d, &tp, shot("14-encounter")).await;
     assert!(!d.xss_fired().await);
 
+    // A document: a file that is not what its name says is refused with nothing stored, then
+    // a PDF is uploaded and issued.
+    let fake = tp.dir.path().join("fake-report.pdf");
+    std::fs::write(&fake, format!("<html><body>{XSS}</body></html>")).unwrap();
+    let pdf = tp.dir.path().join("cbc-report.pdf");
+    let pdf_bytes =
+        b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+    std::fs::write(&pdf, pdf_bytes).unwrap();
+    d.type_into("#d-hid", &hid).await;
+    d.set("#d-type", "lab_report").await;
+    d.set("#d-category", "lab_result").await;
+    d.type_into("#d-title", "CBC report").await;
+    d.choose_file("#d-file", &fake).await;
+    let before = stored(&tp).await;
+    d.click("#doc-submit").await;
+    d.wait_for(
+        "the file error",
+        "return document.getElementById('doc-error').dataset.code === 'file_type_mismatch'",
+    )
+    .await;
+    assert_eq!(stored(&tp).await, before);
+    assert_eq!(tp.peer.file_count().await.unwrap(), 0);
+    if shots {
+        d.shots("14b-document-error").await;
+    }
+    d.choose_file("#d-file", &pdf).await;
+    d.click("#doc-submit").await;
+    d.wait_for(
+        "the issued document",
+        "const c = document.getElementById('issued-card'); return c && !c.classList.contains('hidden') && c.innerText.includes('Document')",
+    )
+    .await;
+    if shots {
+        d.shots("14c-document-issued").await;
+    }
+    let doc = d.text("#issued-id").await;
+    let (rec, _) = tp.peer.stored_record(&doc).await.unwrap();
+    assert_eq!(rec.kind, spondon_peer::records::RecordKind::Document);
+    assert_eq!(rec.category, spondon_core::token::Category::LabResult);
+    let card = ParsedCard::parse(&rec.jws).unwrap();
+    let att = spondon_document::Attachment::from_card_fhir(card.fhir_bundle())
+        .unwrap()
+        .unwrap();
+    assert_eq!(att.title.as_deref(), Some("CBC report"));
+    att.check(pdf_bytes).unwrap();
+    assert!(!d.xss_fired().await);
+
     // Each card verifies against the peer's JWKS and CRL.
     let dir = directory(&tp).await;
-    for id in [&rx, &lab, &dx, &pay, &enc] {
+    for id in [&rx, &lab, &dx, &pay, &enc, &doc] {
         let (rec, _) = tp.peer.stored_record(id).await.unwrap();
         ParsedCard::parse(&rec.jws)
             .unwrap()
@@ -646,7 +709,7 @@ async fn console_in_browser(db: Option<&str>, chromium: &Path, driver: &Path, sh
     d.click("#issued-card button").await;
     d.wait_for(
         "the patient's records",
-        "return document.querySelectorAll('#p-records tbody tr').length === 5",
+        "return document.querySelectorAll('#p-records tbody tr').length === 6",
     )
     .await;
     assert!(d.text("#p-name").await.contains("<img src=x"));

@@ -15,8 +15,8 @@ use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
 use spondon_core::shc::ParsedCard;
 use spondon_core::token::{
-    Audience, Category, Grant, PopProof, PopRequest, Purpose, Revocation, RevocationTarget,
-    SignedRequest, SignedRequestTarget,
+    Audience, Category, Delegation, Grant, PopProof, PopRequest, Purpose, Revocation,
+    RevocationTarget, Scope, SignedRequest, SignedRequestTarget,
 };
 use spondon_document::{Attachment, FileType, MAX_FILE_BYTES, sha256};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -376,6 +376,63 @@ async fn flow(db: Option<&str>) {
             .any(|e| e["outcome"] == "denied" && e["reason"] == "out_of_scope"),
         "{events:?}"
     );
+    // A delegate with view over lab results: the document, logged; not the prescription.
+    let parent = Es256KeyPair::generate().unwrap();
+    let now = NumericDate::now();
+    let d = Delegation {
+        id: Delegation::new_id().unwrap(),
+        patient_key: patient.public_key().clone(),
+        delegate_key: parent.public_key().clone(),
+        scopes: vec![Scope::View],
+        categories: vec![Category::LabResult],
+        peers: vec![URL.to_owned()],
+        guardians: vec![],
+        issued_at: now,
+        not_before: now,
+        expires: now.saturating_add(86_400),
+    };
+    let text_d = d.sign(&patient).unwrap();
+    let r = signed(
+        &tp,
+        &patient,
+        "/patient/delegations",
+        &json!({"delegation": text_d}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let kid = patient.public_key().kid().to_owned();
+    let size = tp.peer.log.tree_head().await.0;
+    let r = signed(
+        &tp,
+        &parent,
+        "/delegate/files",
+        &json!({"patient": kid, "record_id": id}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.body, file);
+    assert_eq!(
+        tp.peer.log.tree_head().await.0,
+        size + 1,
+        "the delegate's access is logged"
+    );
+    let r = signed(
+        &tp,
+        &parent,
+        "/delegate/files",
+        &json!({"patient": kid, "record_id": rx_doc}),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (404, "record_not_found"));
+    let r = signed(
+        &tp,
+        &doctor,
+        "/delegate/files",
+        &json!({"patient": kid, "record_id": id}),
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (403, "not_a_delegate"));
+
     let revocation = Revocation {
         id: Grant::new_id().unwrap(),
         patient_key: patient.public_key().clone(),

@@ -30,6 +30,7 @@ use axum::http::Uri;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 use spondon_core::keys::Jwk;
@@ -63,6 +64,8 @@ pub fn router(peer: Arc<Peer>) -> Router {
         .route("/records/preview", post(preview_record))
         .route("/records", post(issue_record))
         .route("/records/{id}/revoke", post(revoke_record))
+        .route("/files", post(upload_file))
+        .route("/documents", post(issue_document))
         .route("/doctors", get(list_doctors).post(register_doctor))
         .route("/doctors/{bmdc}/credential", get(doctor_credential))
         .route("/staff-tokens", get(list_tokens).post(create_token))
@@ -504,6 +507,152 @@ async fn issue_record(State(peer): State<AppState>, Staff(s): Staff, req: Reques
     json_ok(
         StatusCode::CREATED,
         &json!({"record": issued, "summary": built.summary, "log_entry": entry}),
+    )
+}
+
+// --- documents (`docs/protocol.md` §18) ---
+
+/// `POST /console/api/files`: the raw file of a document (the page sends the chosen file as
+/// is, its type in `Content-Type`); the same checks and storage as `POST /staff/files`.
+async fn upload_file(State(peer): State<AppState>, Staff(s): Staff, req: Request) -> ApiResult {
+    need(&s, Role::Records)?;
+    let (parts, b) = req.into_parts();
+    let max = spondon_document::MAX_FILE_BYTES;
+    let too_large =
+        |size| PeerError::Document(spondon_document::DocumentError::FileTooLarge { size, max });
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = declared.filter(|n| *n > max) {
+        return Err(too_large(n).into());
+    }
+    let file_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(spondon_document::FileType::from_mime)
+        .ok_or(PeerError::Document(
+            spondon_document::DocumentError::UnsupportedFileType,
+        ))?;
+    let bytes = axum::body::to_bytes(b, usize::try_from(max).unwrap_or(usize::MAX))
+        .await
+        .map_err(|_| too_large(max.saturating_add(1)))?;
+    let by = format!("console:{}", s.staff.token_id);
+    let p = peer.clone();
+    let stored = tokio::spawn(async move { p.store_file(bytes, file_type, &by).await })
+        .await
+        .map_err(|e| PeerError::Integrity(format!("request task failed: {e}")))??;
+    json_ok(StatusCode::CREATED, &stored)
+}
+
+/// The "Upload a document" form once its file is stored: who, what kind of document, its
+/// grant category and title, and the stored file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentForm {
+    health_id: String,
+    #[serde(default)]
+    doctor_bmdc: Option<String>,
+    /// `lab_report`, `prescription`, `imaging`, `discharge_summary`, `other`.
+    doc_type: String,
+    /// The grant category (`lab_result`, …).
+    category: String,
+    #[serde(default)]
+    title: Option<String>,
+    /// 64 hex digits, as `/files` answered.
+    sha256: String,
+    content_type: String,
+}
+
+/// The document kinds of the form: LOINC document code and English name.
+const DOCUMENT_TYPES: [(&str, Option<&str>, &str); 5] = [
+    ("lab_report", Some("11502-2"), "Laboratory report"),
+    (
+        "prescription",
+        Some("57833-6"),
+        "Prescription for medication",
+    ),
+    ("imaging", Some("18748-4"), "Diagnostic imaging study"),
+    ("discharge_summary", Some("18842-5"), "Discharge summary"),
+    ("other", None, "Document"),
+];
+
+impl DocumentForm {
+    fn request(&self) -> Result<crate::records::IssueRequest> {
+        let bad = |field: &str, reason: &str| PeerError::InvalidFormField {
+            field: field.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (_, code, name) = DOCUMENT_TYPES
+            .iter()
+            .find(|(k, _, _)| *k == self.doc_type)
+            .ok_or_else(|| bad("doc_type", "choose the kind of document"))?;
+        if crate::records::category_named(&self.category).is_none() {
+            return Err(bad("category", "choose a category"));
+        }
+        let sha: [u8; 32] = hex::decode(&self.sha256)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| bad("file", "upload the file first"))?;
+        let file_type = spondon_document::FileType::from_mime(&self.content_type)
+            .ok_or_else(|| bad("file", "a document is a PDF, JPEG or PNG file"))?;
+        let title = self
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        if let Some(t) = title
+            && (t.chars().count() > spondon_document::MAX_TITLE_CHARS
+                || t.chars().any(|c| c == '/' || c == '\\' || c.is_control()))
+        {
+            return Err(bad("title", "at most 200 characters, without / or \\"));
+        }
+        let mut doc_type = json!({"text": name});
+        if let Some(code) = code {
+            doc_type["coding"] =
+                json!([{"system": "http://loinc.org", "code": code, "display": name}]);
+        }
+        let mut attachment = json!({
+            "contentType": file_type.mime(),
+            "extension": [{"url": spondon_document::SHA256_EXTENSION_URL,
+                           "valueBase64Binary": base64::engine::general_purpose::STANDARD.encode(sha)}],
+        });
+        if let Some(t) = title {
+            attachment["title"] = json!(t);
+        }
+        Ok(crate::records::IssueRequest {
+            health_id: self.health_id.trim().to_owned(),
+            kind: crate::records::RecordKind::Document,
+            doctor_bmdc: self.doctor_bmdc.clone().filter(|b| !b.is_empty()),
+            supersedes: None,
+            resources: vec![json!({
+                "resourceType": "DocumentReference",
+                "status": "current",
+                "type": doc_type,
+                "category": [{"coding": [{"system": spondon_document::RECORD_CATEGORY_SYSTEM, "code": self.category}]}],
+                "content": [{"attachment": attachment}],
+            })],
+        })
+    }
+}
+
+/// `POST /console/api/documents`: issues the document record through the same code as every
+/// record (`Peer::issue_record`).
+async fn issue_document(State(peer): State<AppState>, Staff(s): Staff, req: Request) -> ApiResult {
+    need(&s, Role::Records)?;
+    let f: DocumentForm = body(&peer, req).await?;
+    let request = f.request()?;
+    let p = peer.clone();
+    let issued = tokio::spawn(async move { p.issue_record(&request).await })
+        .await
+        .map_err(|e| PeerError::Integrity(format!("request task failed: {e}")))??;
+    let entry = peer.log_entry_view(issued.log_index).await?;
+    let summary = json!([{"item": "document", "detail": f.title.unwrap_or_default()}]);
+    json_ok(
+        StatusCode::CREATED,
+        &json!({"record": issued, "summary": summary, "log_entry": entry}),
     )
 }
 

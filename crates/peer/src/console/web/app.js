@@ -456,8 +456,14 @@ $("sign").addEventListener("click", async () => {
   $("sign").disabled = false;
   if (!r.ok) { showError($("issue-form"), $("issue-error"), r.data); hidePreview(); return; }
   hidePreview();
-  const rec = r.data.record;
-  const le = r.data.log_entry;
+  showIssued(r.data);
+  lines[state.kind] = [{}];
+  renderLines();
+});
+
+function showIssued(data) {
+  const rec = data.record;
+  const le = data.log_entry;
   const open = el("button", { type: "button", class: "primary inline", text: t("open_patient") });
   open.addEventListener("click", () => openPatient(rec.health_id));
   $("issued-card").replaceChildren(el("h2", { class: "ok-title" }, "✓ ", word("issued_title")),
@@ -473,8 +479,37 @@ $("sign").addEventListener("click", async () => {
     el("div", { class: "row" }, open));
   $("issued-card").classList.remove("hidden");
   $("issued-card").scrollIntoView({ block: "start" });
-  lines[state.kind] = [{}];
-  renderLines();
+}
+
+// ---------- documents: upload the file, then issue the record naming it ----------
+$("doc-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = $("doc-form");
+  const out = $("doc-error");
+  clearErrors(form, out);
+  $("issued-card").classList.add("hidden");
+  const file = $("d-file").files[0];
+  if (!file) { showError(form, out, { code: "invalid_field", field: "file", detail: t("doc_choose_file") }); return; }
+  $("doc-submit").disabled = true;
+  out.textContent = t("doc_uploading");
+  let up;
+  try {
+    const r = await fetch("/console/api/files", { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": file.type || "application/octet-stream", "X-CSRF-Token": state.csrf }, body: file });
+    let data = null;
+    try { data = await r.json(); } catch (_) { data = { detail: `HTTP ${r.status}` }; }
+    up = { ok: r.ok, data };
+  } catch (_) { up = { ok: false, data: { detail: t("network") } }; }
+  out.textContent = "";
+  if (!up.ok) { $("doc-submit").disabled = false; showError(form, out, { ...up.data, field: "file" }); return; }
+  const doctor = $("i-doctor").value;
+  const r = await api("/documents", { health_id: $("d-hid").value.trim(), doc_type: $("d-type").value,
+    category: $("d-category").value, title: $("d-title").value, sha256: up.data.sha256, content_type: up.data.content_type,
+    ...(doctor ? { doctor_bmdc: doctor } : {}) });
+  $("doc-submit").disabled = false;
+  if (!r.ok) { showError(form, out, r.data); return; }
+  showIssued(r.data);
+  form.reset();
 });
 
 async function loadDoctorChoices() {
