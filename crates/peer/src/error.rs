@@ -168,6 +168,14 @@ pub enum PeerError {
     AlreadyDisputed,
     #[error("a newer emergency access setting of this patient is registered")]
     StaleEmergencyPolicy,
+    #[error("no active hospital system with this client_id")]
+    UnknownSystem,
+    #[error("missing, expired or revoked system access token (get one at the token endpoint)")]
+    SystemUnauthorized,
+    #[error("the access token lacks the scope {0}")]
+    ScopeMissing(String),
+    #[error("this Bundle.identifier was used for a different Bundle")]
+    BundleConflict,
     #[error("statistics error: {0}")]
     Stats(#[from] spondon_core::stats::StatsError),
     /// A refusal charged to the client's failure budget (`rate_limit.failures_per_minute`):
@@ -261,6 +269,10 @@ impl PeerError {
             PeerError::EmergencyAlreadyConfirmed => "already_confirmed",
             PeerError::AlreadyDisputed => "already_disputed",
             PeerError::StaleEmergencyPolicy => "stale_emergency_policy",
+            PeerError::UnknownSystem => "unknown_system",
+            PeerError::SystemUnauthorized => "system_unauthorized",
+            PeerError::ScopeMissing(_) => "scope_missing",
+            PeerError::BundleConflict => "bundle_identifier_reused",
         }
     }
 
@@ -287,6 +299,10 @@ impl PeerError {
             | PeerError::AlreadyDisputed
             | PeerError::StaleEmergencyPolicy => StatusCode::CONFLICT,
             PeerError::Stats(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            PeerError::UnknownSystem => StatusCode::NOT_FOUND,
+            PeerError::SystemUnauthorized => StatusCode::UNAUTHORIZED,
+            PeerError::ScopeMissing(_) => StatusCode::FORBIDDEN,
+            PeerError::BundleConflict => StatusCode::CONFLICT,
             PeerError::PossibleDuplicate => StatusCode::CONFLICT,
             PeerError::InvalidFhir(_)
             | PeerError::BadSupersede
