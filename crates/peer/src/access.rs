@@ -241,6 +241,47 @@ impl Peer {
         }
     }
 
+    /// `POST /grant/files`: the file of one document record the grant covers, after every
+    /// check of a redemption (each refusal logged as the patient's receipt when attributable);
+    /// the answer is logged as one access event naming the one record. A covered record that
+    /// carries no file is `not_a_document`.
+    pub async fn grant_file(
+        &self,
+        method: &str,
+        path: &str,
+        pop: Option<&str>,
+        body: &[u8],
+        req: &crate::files::GrantFileRequest,
+    ) -> Result<crate::files::FileContent> {
+        let now = NumericDate::now();
+        let ids = [req.record_id.clone()];
+        let scope = Scope::Read(Some(&ids));
+        let passcode = req.passcode.as_deref();
+        let (grant, health_id, _, delegation) = match self
+            .authorize(method, path, pop, body, &req.grant, passcode, scope, now)
+            .await
+        {
+            Ok(ok) => ok,
+            Err(d) => return Err(self.refuse(d, Action::View, now).await?),
+        };
+        let file = self.record_file(&req.record_id).await?;
+        let index = self
+            .log_access(AccessEvent {
+                health_id: Some(&health_id),
+                action: Action::View,
+                refused: None,
+                grant_id: Some(&grant.id),
+                audience: audience_kid(&grant).as_deref(),
+                records: &[req.record_id.as_str()],
+                at: now,
+                delegate: delegate_kid(&delegation),
+            })
+            .await?;
+        self.keep_access_grant(index, &req.grant).await?;
+        tracing::info!(log_index = index, "document file served under a grant");
+        Ok(file)
+    }
+
     /// A write under a grant with write scope, by a registered doctor holding the audience key:
     /// the proof of possession and every grant check run first (each refusal logged), then the
     /// doctor, what the record supersedes, the record itself and the use limit; then it is
@@ -256,7 +297,7 @@ impl Peer {
         let now = NumericDate::now();
         // Proof of possession and every grant check first: nothing about the request (its
         // record, what it supersedes) is looked at for a caller who has not proven the key.
-        let scope = Scope::Write(req.kind.category());
+        let scope = Scope::Write(crate::records::request_category(req.kind, &req.resources)?);
         let (grant, health_id, _, delegation) = match self
             .authorize(method, path, pop, body, &req.grant, None, scope, now)
             .await

@@ -68,6 +68,17 @@ pub struct Config {
     /// witness behind a hospital network's private CA.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ca_files: Vec<PathBuf>,
+    /// How long an uploaded file no record refers to is kept (`POST /staff/files`, then
+    /// `POST /staff/records` with kind `document`): a day by default.
+    #[serde(default = "default_unreferenced_file_secs")]
+    pub unreferenced_file_secs: u64,
+}
+
+/// A day: how long an unreferenced upload is kept by default.
+pub const DEFAULT_UNREFERENCED_FILE_SECS: u64 = 86_400;
+
+fn default_unreferenced_file_secs() -> u64 {
+    DEFAULT_UNREFERENCED_FILE_SECS
 }
 
 fn default_true() -> bool {

@@ -236,6 +236,37 @@ impl Peer {
         })
     }
 
+    /// `POST /delegate/files`: a delegate with the `view` scope fetches the file of one of the
+    /// patient's document records of the delegation's categories; logged like a delegate's
+    /// pull (the patient's receipt names the delegate and the one record).
+    pub async fn delegate_file(
+        &self,
+        parts: &RequestParts<'_>,
+        req: &crate::files::DelegateFileRequest,
+    ) -> Result<crate::files::FileContent> {
+        let key = self.check_signed(parts).await?;
+        let now = NumericDate::now();
+        let r = self.acting_for(&key, &req.patient, false, now).await?;
+        let covered = match self.record_owner(&req.record_id).await? {
+            Some((owner, category)) => {
+                owner == r.health_id
+                    && u64::try_from(category)
+                        .ok()
+                        .and_then(Category::from_code)
+                        .is_some_and(|c| r.delegation.covers_category(c))
+            }
+            None => false,
+        };
+        if !covered {
+            return Err(PeerError::RecordNotFound);
+        }
+        let file = self.record_file(&req.record_id).await?;
+        self.log_delegate_view(&r.health_id, &r.delegation, &[req.record_id.as_str()], now)
+            .await?;
+        tracing::info!("delegate file");
+        Ok(file)
+    }
+
     /// The patient's receipts, for a delegate with `view` or a guardian of a minor.
     pub async fn delegate_receipts(
         &self,

@@ -178,6 +178,15 @@ pub enum PeerError {
     BundleConflict,
     #[error("statistics error: {0}")]
     Stats(#[from] spondon_core::stats::StatsError),
+    /// A document's file or its `DocumentReference` refused (`docs/protocol.md` §18).
+    #[error("{0}")]
+    Document(#[from] spondon_document::DocumentError),
+    #[error("no file with this SHA-256 was uploaded (POST /staff/files), or it was deleted unused")]
+    FileNotUploaded,
+    #[error("this record carries no file")]
+    NotADocument,
+    #[error("no such record")]
+    RecordNotFound,
     /// A refusal charged to the client's failure budget (`rate_limit.failures_per_minute`):
     /// answered exactly like the inner error.
     #[error("{0}")]
@@ -259,6 +268,10 @@ impl PeerError {
             PeerError::PossibleDuplicate => "possible_duplicate",
             PeerError::NotAuthority => "not_authority",
             PeerError::Stats(e) => e.code(),
+            PeerError::Document(e) => e.code(),
+            PeerError::FileNotUploaded => "file_not_uploaded",
+            PeerError::NotADocument => "not_a_document",
+            PeerError::RecordNotFound => "record_not_found",
             PeerError::EmergencyReasonRequired => "reason_required",
             PeerError::EmergencyDoctorNotRegistered => "doctor_not_registered",
             PeerError::EmergencyNotConfirmed => "confirmation_required",
@@ -303,6 +316,19 @@ impl PeerError {
             PeerError::SystemUnauthorized => StatusCode::UNAUTHORIZED,
             PeerError::ScopeMissing(_) => StatusCode::FORBIDDEN,
             PeerError::BundleConflict => StatusCode::CONFLICT,
+            PeerError::Document(e) => match e {
+                spondon_document::DocumentError::FileTooLarge { .. } => {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                }
+                spondon_document::DocumentError::UnsupportedFileType => {
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE
+                }
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
+            PeerError::FileNotUploaded | PeerError::NotADocument => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            PeerError::RecordNotFound => StatusCode::NOT_FOUND,
             PeerError::PossibleDuplicate => StatusCode::CONFLICT,
             PeerError::InvalidFhir(_)
             | PeerError::BadSupersede

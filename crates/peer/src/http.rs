@@ -61,6 +61,7 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/staff/patients/{health_id}/enrollment-code", "A new one-time enrollment code (re-enrollment, e.g. a new phone)", staff = true, body = false),
     route!("post", "/staff/doctors", "Register a doctor; returns the doctor credential", staff = true, body = true),
     route!("post", "/staff/records", "Issue a record (SMART Health Card) and log it", staff = true, body = true),
+    route!("post", "/staff/files", "Upload a document's file (PDF, JPEG or PNG, at most 25 MiB; raw body, type in Content-Type): checked, then stored by SHA-256", staff = true, body = false),
     route!("post", "/staff/records/{id}/revoke", "Revoke a record (wrong patient, entered in error): its rid joins the CRL; logged", staff = true, body = true),
     route!("post", "/staff/share-proofs", "Proof of sharing of one allowed access, for an investigator the trust list names (admin); no record content", staff = true, body = true),
     route!("post", "/nonce", "A single-use server nonce for signed requests", staff = false, body = false),
@@ -72,12 +73,15 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("post", "/patient/rotate-key", "Lost phone: retire the old key and bind the new one on a key rotation statement (Spondon-Signature by the NEW key); every grant of the old key is revoked", staff = false, body = true),
     route!("post", "/patient/grant-passcodes", "Register the passcode verifier of a bearer grant (Spondon-Signature by the grant's patient key); once per grant", staff = false, body = true),
     route!("post", "/patient/delegations", "Register a delegation the signing patient issued (Spondon-Signature by its patient key)", staff = false, body = true),
+    route!("post", "/patient/files", "The file of one of the signing patient's document records (Spondon-Signature)", staff = false, body = true),
+    route!("post", "/delegate/files", "A delegate with the view scope fetches the file of one of the patient's document records (Spondon-Signature); logged", staff = false, body = true),
     route!("post", "/delegate/records", "A delegate with the view scope pulls the patient's records with its own key (Spondon-Signature)", staff = false, body = true),
     route!("post", "/delegate/receipts", "A delegate with view, or a minor's guardian, reads the patient's receipts (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/details", "The signing patient updates phone, district or upazila (Spondon-Signature)", staff = false, body = true),
     route!("post", "/Patient/{id}/$health-cards-issue", "SMART Health Cards $health-cards-issue (Spondon-Signature by the enrolled key)", staff = false, body = true),
     route!("post", "/grant/records", "Redeem a grant (Spondon-PoP): exactly the granted records with proofs; every attempt is logged", staff = false, body = true),
     route!("post", "/authority/stats", "De-identified statistics of a period, signed and logged (Spondon-Signature by a key in stats_authority_keys)", staff = false, body = true),
+    route!("post", "/grant/files", "The file of one document record a grant covers (Spondon-PoP or passcode); logged as an access", staff = false, body = true),
     route!("post", "/grant/write", "A registered doctor adds a record under a write grant (Spondon-PoP); logged", staff = false, body = true),
     route!("post", "/emergency/requests", "A registered doctor asks for a patient's emergency summary without a grant (Spondon-Signature by the doctor's key): reason and free text; waits for a second staff member", staff = false, body = true),
     route!("post", "/staff/emergency/{id}/confirm", "A second staff member confirms an emergency access: it opens for its hours and is logged (kind 7)", staff = true, body = false),
@@ -133,6 +137,12 @@ fn handler_of(path: &str) -> MethodRouter<AppState> {
         "/staff/doctors" => post(register_doctor),
         "/staff/records" => post(issue_record),
         "/staff/records/{id}/revoke" => post(revoke_record),
+        "/staff/files" => post(upload_file).layer(DefaultBodyLimit::max(
+            usize::try_from(spondon_document::MAX_FILE_BYTES).unwrap_or(usize::MAX),
+        )),
+        "/patient/files" => post(patient_file),
+        "/grant/files" => post(grant_file),
+        "/delegate/files" => post(delegate_file),
         "/staff/share-proofs" => post(share_proof),
         "/nonce" => post(nonce),
         "/patient/enroll" => post(enroll),
@@ -708,6 +718,110 @@ async fn issue_record(
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(resp)
+}
+
+/// `POST /staff/files`: the raw file, refused with 413 `file_too_large` by its declared
+/// `Content-Length` before a byte is read, and by counting while it is read otherwise.
+async fn upload_file(
+    State(peer): State<AppState>,
+    Staff(staff): Staff,
+    req: axum::extract::Request,
+) -> Result<Response> {
+    staff.need(Role::Records)?;
+    let (parts, body) = req.into_parts();
+    let max = spondon_document::MAX_FILE_BYTES;
+    let too_large = |size: u64| {
+        PeerError::Document(spondon_document::DocumentError::FileTooLarge { size, max })
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = declared.filter(|n| *n > max) {
+        return Err(too_large(n));
+    }
+    let file_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(spondon_document::FileType::from_mime)
+        .ok_or(PeerError::Document(
+            spondon_document::DocumentError::UnsupportedFileType,
+        ))?;
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            let over = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.into_inner().is::<http_body_util::LengthLimitError>();
+            return Err(if over {
+                too_large(max.saturating_add(1))
+            } else {
+                PeerError::MalformedJson("the upload was cut off".into())
+            });
+        }
+    };
+    let by = format!("staff:{}", staff.token_id);
+    let stored = detached(async move { peer.store_file(bytes, file_type, &by).await }).await?;
+    let status = if stored.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(json_response(status, &stored))
+}
+
+/// A document's file as served (§18.3): its own type, never sniffed, never shown inline,
+/// never cached.
+fn file_response(file: crate::files::FileContent) -> Response {
+    let len = file.bytes.len();
+    let mut r = Response::new(Body::from(file.bytes));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.file_type.mime()),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment"),
+    );
+    no_store(r)
+}
+
+async fn patient_file(
+    State(peer): State<AppState>,
+    req: Signed<crate::files::FileRequest>,
+) -> Result<Response> {
+    Ok(file_response(
+        peer.patient_file(&req.parts(), &req.body).await?,
+    ))
+}
+
+async fn grant_file(
+    State(peer): State<AppState>,
+    req: WithPop<crate::files::GrantFileRequest>,
+) -> Result<Response> {
+    let out = detached(async move {
+        peer.grant_file("POST", &req.path, req.pop.as_deref(), &req.bytes, &req.body)
+            .await
+    })
+    .await?;
+    Ok(file_response(out))
+}
+
+async fn delegate_file(
+    State(peer): State<AppState>,
+    req: Signed<crate::files::DelegateFileRequest>,
+) -> Result<Response> {
+    let out = detached(async move { peer.delegate_file(&req.parts(), &req.body).await }).await?;
+    Ok(file_response(out))
 }
 
 async fn revoke_record(

@@ -27,6 +27,7 @@ pub mod emergency;
 pub mod error;
 pub mod fhir_api;
 pub mod fhir_push;
+pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod openapi;

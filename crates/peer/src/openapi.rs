@@ -20,6 +20,7 @@ fn schema_ref(name: &str) -> Value {
 fn success(path: &str) -> (u16, &'static str, Value) {
     let json = "application/json";
     let text = "text/plain; charset=utf-8";
+    let binary = json!({"type": "string", "format": "binary"});
     match path {
         "/.well-known/jwks.json" => (200, json, schema_ref("Jwks")),
         "/.well-known/crl/{file}" => (200, json, schema_ref("Crl")),
@@ -34,6 +35,10 @@ fn success(path: &str) -> (u16, &'static str, Value) {
         "/staff/patients/{health_id}" | "/patient/details" => (200, json, schema_ref("Patient")),
         "/staff/doctors" => (201, json, schema_ref("DoctorRegistered")),
         "/staff/records" | "/grant/write" => (201, json, schema_ref("IssuedRecord")),
+        "/staff/files" => (201, json, schema_ref("StoredFile")),
+        "/patient/files" | "/grant/files" | "/delegate/files" => {
+            (200, "application/pdf", binary.clone())
+        }
         "/staff/records/{id}/revoke" => (201, json, schema_ref("RecordRevoked")),
         "/staff/share-proofs" => (201, json, schema_ref("ShareProof")),
         "/nonce" => (201, json, schema_ref("Nonce")),
@@ -102,6 +107,9 @@ fn success(path: &str) -> (u16, &'static str, Value) {
     }
 }
 
+/// The routes that answer a document's file (§18.3).
+const FILE_ROUTES: [&str; 3] = ["/patient/files", "/grant/files", "/delegate/files"];
+
 fn operation(r: &RouteDoc) -> Value {
     let (status, media, schema) = if (r.method, r.path) == ("get", "/staff/systems") {
         (200, "application/json", schema_ref("SystemList"))
@@ -127,6 +135,20 @@ fn operation(r: &RouteDoc) -> Value {
     if !r.staff {
         responses["429"] = json!({"description": "Rate limited (Retry-After)", "content": {"application/problem+json": {"schema": schema_ref("Problem")}}});
     }
+    if r.path == "/staff/files" {
+        responses["200"] = json!({"description": "The same bytes were stored before", "content": {"application/json": {"schema": schema_ref("StoredFile")}}});
+    }
+    if FILE_ROUTES.contains(&r.path) {
+        // The file in its own type (X-Content-Type-Options: nosniff, Content-Disposition:
+        // attachment, Cache-Control: no-store).
+        let binary = json!({"schema": {"type": "string", "format": "binary"}});
+        let mut content = serde_json::Map::new();
+        for t in spondon_document::FileType::ALL {
+            content.insert(t.mime().into(), binary.clone());
+        }
+        responses["200"] =
+            json!({"description": "The document's file, in its own type", "content": content});
+    }
     if r.path == "/witness/add-checkpoint" {
         responses["409"] = json!({"description": "Old size is not the witness's latest cosigned size", "content": {"text/x.tlog.size": {"schema": {"type": "string", "description": "the latest size, decimal"}}}});
     }
@@ -141,6 +163,14 @@ fn operation(r: &RouteDoc) -> Value {
         "parameters": parameters,
         "responses": responses,
     });
+    if r.path == "/staff/files" {
+        let binary = json!({"schema": {"type": "string", "format": "binary", "maxLength": spondon_document::MAX_FILE_BYTES}});
+        let mut content = serde_json::Map::new();
+        for t in spondon_document::FileType::ALL {
+            content.insert(t.mime().into(), binary.clone());
+        }
+        op["requestBody"] = json!({"required": true, "description": "The raw file (at most 25 MiB); its type in Content-Type", "content": content});
+    }
     if r.path == "/witness/add-checkpoint" {
         op["requestBody"] = json!({"required": true, "content": {"text/plain": {"schema": {"type": "string", "description": "old <size>, consistency proof lines, blank line, checkpoint note"}}}});
     }
@@ -191,7 +221,7 @@ fn body_schema(path: &str) -> Value {
     let s = json!({"type": "string"});
     let u = json!({"type": "integer", "minimum": 0});
     let resources = json!({"type": "array", "items": {"type": "object"}, "minItems": 1});
-    let kind = json!({"type": "string", "enum": ["prescription", "lab_report", "diagnosis", "immunization", "encounter", "payment"]});
+    let kind = json!({"type": "string", "enum": ["prescription", "lab_report", "diagnosis", "immunization", "encounter", "payment", "document"]});
     match path {
         "/staff/patients" => obj(
             &[
@@ -250,6 +280,15 @@ fn body_schema(path: &str) -> Value {
             &["patient"],
             json!({"patient": s, "since": u, "known_size": u}),
         ),
+        "/patient/files" => obj(&["record_id"], json!({"record_id": s})),
+        "/grant/files" => obj(
+            &["grant", "record_id"],
+            json!({"grant": s, "record_id": s, "passcode": s}),
+        ),
+        "/delegate/files" => obj(
+            &["patient", "record_id"],
+            json!({"patient": s, "record_id": s}),
+        ),
         "/grant/records" => obj(
             &["grant"],
             json!({"grant": s, "record_ids": {"type": "array", "items": s}, "passcode": s}),
@@ -296,6 +335,14 @@ fn with_delegation_schemas(mut schemas: Value) -> Value {
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
     if let Some(m) = schemas.as_object_mut() {
+        m.insert(
+            "StoredFile".into(),
+            json!({"type": "object", "additionalProperties": false,
+                   "required": ["sha256", "size", "content_type"],
+                   "properties": {"sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                  "size": {"type": "integer", "minimum": 0},
+                                  "content_type": {"type": "string", "enum": ["application/pdf", "image/jpeg", "image/png"]}}}),
+        );
         m.insert(
             "DelegationRegistered".into(),
             json!({"type": "object", "properties": props, "required": required, "additionalProperties": false}),
@@ -366,7 +413,7 @@ fn response_schemas() -> Value {
     let b = json!({"type": "boolean"});
     let ns = json!({"type": ["string", "null"]});
     let strings = json!({"type": "array", "items": {"type": "string"}});
-    let kind = json!({"type": "string", "enum": ["prescription", "lab_report", "diagnosis", "immunization", "encounter", "payment"]});
+    let kind = json!({"type": "string", "enum": ["prescription", "lab_report", "diagnosis", "immunization", "encounter", "payment", "document"]});
     let category = json!({"type": "string", "enum": ["prescription", "lab_result", "diagnosis", "immunization", "encounter", "payment", "note"]});
     let arr = |name: &str| json!({"type": "array", "items": schema_ref(name)});
     let all = |props: Value| {

@@ -168,6 +168,7 @@ impl Peer {
             stats_authority_keys: Vec::new(),
             tls: None,
             ca_files: Vec::new(),
+            unreferenced_file_secs: crate::config::DEFAULT_UNREFERENCED_FILE_SECS,
         };
         dir.create(&config)?;
         let peer = Self::open(dir, None).await?;

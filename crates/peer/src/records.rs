@@ -32,17 +32,24 @@ pub enum RecordKind {
     Encounter,
     /// A payment slip: an `Invoice` in BDT.
     Payment,
+    /// A record that carries a file (PDF, JPEG, PNG): one `DocumentReference` naming the
+    /// uploaded file by SHA-256; its category is the `record-category` coding's
+    /// (`docs/protocol.md` §18).
+    Document,
 }
 
 impl RecordKind {
-    pub fn category(self) -> Category {
+    /// The grant category of every record of this kind; `None` for a document, whose
+    /// category is its `DocumentReference`'s ([`request_category`]).
+    pub fn category(self) -> Option<Category> {
         match self {
-            RecordKind::Prescription => Category::Prescription,
-            RecordKind::LabReport => Category::LabResult,
-            RecordKind::Diagnosis => Category::Diagnosis,
-            RecordKind::Immunization => Category::Immunization,
-            RecordKind::Encounter => Category::Encounter,
-            RecordKind::Payment => Category::Payment,
+            RecordKind::Prescription => Some(Category::Prescription),
+            RecordKind::LabReport => Some(Category::LabResult),
+            RecordKind::Diagnosis => Some(Category::Diagnosis),
+            RecordKind::Immunization => Some(Category::Immunization),
+            RecordKind::Encounter => Some(Category::Encounter),
+            RecordKind::Payment => Some(Category::Payment),
+            RecordKind::Document => None,
         }
     }
     pub fn as_str(self) -> &'static str {
@@ -53,6 +60,7 @@ impl RecordKind {
             RecordKind::Immunization => "immunization",
             RecordKind::Encounter => "encounter",
             RecordKind::Payment => "payment",
+            RecordKind::Document => "document",
         }
     }
     fn allowed(self) -> &'static [&'static str] {
@@ -63,8 +71,33 @@ impl RecordKind {
             RecordKind::Immunization => &["Immunization"],
             RecordKind::Encounter => &["Encounter"],
             RecordKind::Payment => &["Invoice"],
+            RecordKind::Document => &["DocumentReference"],
         }
     }
+}
+
+/// A grant category by its wire name (`lab_result`, …).
+pub(crate) fn category_named(name: &str) -> Option<Category> {
+    Category::ALL.into_iter().find(|c| {
+        serde_json::to_value(c)
+            .ok()
+            .as_ref()
+            .and_then(Value::as_str)
+            == Some(name)
+    })
+}
+
+/// The grant category a request's record will have: the kind's, or for a document the
+/// `record-category` coding of its `DocumentReference` (`docs/protocol.md` §18.1).
+pub fn request_category(kind: RecordKind, resources: &[Value]) -> Result<Category> {
+    if let Some(c) = kind.category() {
+        return Ok(c);
+    }
+    let [doc] = resources else {
+        return Err(bad("a document holds exactly one DocumentReference"));
+    };
+    let name = spondon_document::category_of(doc)?;
+    category_named(name).ok_or_else(|| bad("unknown record-category code"))
 }
 
 /// A request to issue a record.
@@ -95,6 +128,10 @@ pub struct PreparedRecord {
     pub doctor_bmdc: Option<String>,
     pub supersedes: Option<String>,
     pub jws: String,
+    /// Its grant category.
+    pub category: Category,
+    /// The SHA-256 of the file a document record carries.
+    pub file: Option<[u8; 32]>,
     /// The statistics condition groups of its diagnoses (`Condition` ICD-10 codes).
     stat_groups: Vec<&'static str>,
     now: NumericDate,
@@ -360,6 +397,17 @@ fn check_resource(kind: RecordKind, i: usize, r: &Value) -> Result<&'static str>
         "Encounter" if status.is_none() || obj.get("class").is_none() => {
             return Err(bad(format!("{p} needs status and class")));
         }
+        "DocumentReference" => {
+            if status != Some("current") {
+                return Err(bad(format!("{p}.status must be \"current\"")));
+            }
+            for f in ["author", "custodian", "context"] {
+                if obj.contains_key(f) {
+                    return Err(bad(format!("{p}.{f} must not be given: the peer sets it")));
+                }
+            }
+            spondon_document::DocumentRequest::from_document_reference(r)?;
+        }
         "Invoice" => {
             if status.is_none() {
                 return Err(bad(format!("{p}.status is required")));
@@ -424,6 +472,7 @@ impl Peer {
     /// Validates the request and signs the card; writes nothing.
     pub async fn prepare_record(&self, req: &IssueRequest) -> Result<PreparedRecord> {
         let (health_id, doctor_bmdc, bundle) = self.record_bundle(req).await?;
+        let file = spondon_document::Attachment::from_card_fhir(&bundle)?.map(|a| a.sha256);
         let id = spondon_core::b64::encode(spondon_core::keys::random_bytes::<16>()?);
         let now = NumericDate::now();
         let mut builder = CardBuilder::new(self.config.url.clone(), now, bundle).rid(id.clone());
@@ -432,6 +481,7 @@ impl Peer {
             RecordKind::LabReport => builder.vc_type(VC_TYPE_LABORATORY),
             _ => builder,
         };
+        let category = request_category(req.kind, &req.resources)?;
         let jws = builder
             .sign(&self.keys.record)
             .map_err(|e| bad(format!("{} ({})", e, e.code())))?;
@@ -443,6 +493,8 @@ impl Peer {
             doctor_bmdc,
             supersedes: req.supersedes.clone(),
             jws,
+            category,
+            file,
             stat_groups: crate::stats::condition_groups(req.kind, &req.resources),
             now,
         })
@@ -473,7 +525,11 @@ impl Peer {
                 "a lab_report holds exactly one DiagnosticReport and at least one Observation",
             ));
         }
-        if matches!(req.kind, RecordKind::Encounter | RecordKind::Payment) && types.len() != 1 {
+        if matches!(
+            req.kind,
+            RecordKind::Encounter | RecordKind::Payment | RecordKind::Document
+        ) && types.len() != 1
+        {
             return Err(bad(format!(
                 "a {} holds exactly one resource",
                 req.kind.as_str()
@@ -541,6 +597,31 @@ impl Peer {
                 }
                 if *t == "DiagnosticReport" {
                     o.insert("result".into(), Value::Array(obs_refs.clone()));
+                }
+                if *t == "DocumentReference"
+                    && let Some(pr) = practitioner
+                {
+                    o.insert("author".into(), json!([{"reference": pr}]));
+                }
+            }
+            if *t == "DocumentReference" {
+                // The stored file: its type must be the one named, its size is filled in.
+                let want = spondon_document::DocumentRequest::from_document_reference(&r)?;
+                let (file_type, size) = self
+                    .stored_file_meta(&want.sha256)
+                    .await?
+                    .ok_or(PeerError::FileNotUploaded)?;
+                if file_type != want.file_type {
+                    return Err(spondon_document::DocumentError::FileTypeMismatch {
+                        expected: want.file_type.mime(),
+                    }
+                    .into());
+                }
+                if want.size.is_some_and(|s| s != size) {
+                    return Err(spondon_document::DocumentError::FileSizeMismatch.into());
+                }
+                if let Some(Value::Object(content)) = r.pointer_mut("/content/0") {
+                    content.insert("attachment".into(), want.with_size(size).to_json());
                 }
             }
             entries.push(json!({"fullUrl": format!("resource:{}", first + k), "resource": r}));
@@ -653,11 +734,15 @@ impl Peer {
             for (k, r) in new.iter().enumerate() {
                 let p = &r.job.prepared;
                 let log_index = i64::try_from(first + k as u64).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-                let category = i64::try_from(p.kind.category().code()).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                let category = i64::try_from(p.category.code()).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
                 sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
                     .bind(&p.id).bind(&p.health_id).bind(category).bind(p.kind.as_str())
                     .bind(&p.doctor_bmdc).bind(&p.supersedes).bind(&p.jws).bind(&r.opening.salt[..])
                     .bind(log_index).bind(p.now.seconds()).execute(&mut *tx).await?;
+                if let Some(sha256) = &p.file {
+                    sqlx::query("INSERT INTO peer_record_files (record_id, sha256) VALUES ($1, $2)")
+                        .bind(&p.id).bind(&sha256[..]).execute(&mut *tx).await?;
+                }
                 if let Some(k) = &p.idempotency {
                     sqlx::query("INSERT INTO peer_idempotency (scope, key, request_hash, record_id, created_at) VALUES ($1, $2, $3, $4, $5)")
                         .bind(&k.scope).bind(&k.key).bind(&k.request_hash[..]).bind(&p.id).bind(p.now.seconds())
@@ -696,7 +781,7 @@ impl Peer {
                 id: p.id,
                 health_id: p.health_id,
                 kind: p.kind,
-                category: p.kind.category(),
+                category: p.category,
                 supersedes: p.supersedes,
                 log_index,
                 issued_at: p.now.seconds(),
@@ -745,6 +830,12 @@ impl Peer {
             }
             self.check_supersede(old, &p.health_id).await?;
         }
+        // A file unused for a day may have been deleted since the request was checked.
+        if let Some(sha256) = &p.file
+            && self.stored_file_meta(sha256).await?.is_none()
+        {
+            return Err(PeerError::FileNotUploaded);
+        }
         Ok(Checked::New(
             self.stat_cases(&p.health_id, &p.stat_groups, p.now).await?,
         ))
@@ -763,13 +854,26 @@ impl Peer {
 
     /// A stored record and the salt of its log commitment (the opening is `salt` + JWS bytes).
     pub async fn stored_record(&self, id: &str) -> Result<(IssuedRecord, [u8; 32])> {
-        type Row = (String, String, Option<String>, String, Vec<u8>, i64, i64);
-        let row: Option<Row> = on_db!(&self.db, p => sqlx::query("SELECT health_id, kind, supersedes, jws, salt, log_index, issued_at FROM peer_records WHERE id = $1")
+        type Row = (
+            String,
+            String,
+            Option<String>,
+            String,
+            Vec<u8>,
+            i64,
+            i64,
+            i64,
+        );
+        let row: Option<Row> = on_db!(&self.db, p => sqlx::query("SELECT health_id, kind, supersedes, jws, salt, log_index, issued_at, category FROM peer_records WHERE id = $1")
             .bind(id).fetch_optional(p).await?
-            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?)))
+            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?)))
             .transpose()?);
-        let (health_id, kind, supersedes, jws, salt, log_index, issued_at) =
+        let (health_id, kind, supersedes, jws, salt, log_index, issued_at, category) =
             row.ok_or(PeerError::UnknownRecord)?;
+        let category = u64::try_from(category)
+            .ok()
+            .and_then(Category::from_code)
+            .ok_or_else(|| PeerError::Integrity("stored record category is unknown".into()))?;
         let kind: RecordKind = serde_json::from_value(Value::String(kind))
             .map_err(|_| PeerError::Integrity("stored record kind is unknown".into()))?;
         let salt: [u8; 32] = salt
@@ -780,7 +884,7 @@ impl Peer {
                 id: id.to_owned(),
                 health_id,
                 kind,
-                category: kind.category(),
+                category,
                 supersedes,
                 log_index: to_u64(log_index)?,
                 issued_at,
