@@ -10,14 +10,16 @@ It plays the hospital system of docs/peer.md, "Hospital systems: FHIR push":
   3. it reads /.well-known/smart-configuration, signs a client assertion (RFC 7523) and gets a
      five-minute access token at the token endpoint (SMART Backend Services);
   4. it POSTs a transaction Bundle with a DiagnosticReport (CBC panel) and its Observations
-     (LOINC codes, UCUM units, reference ranges) to /fhir, then sends the same Bundle again, as
-     a retry after a lost answer would: the peer answers the first result and issues nothing.
+     (LOINC codes, UCUM units, reference ranges), and the report's PDF as a Binary with the
+     DocumentReference that names it, to /fhir; then it sends the same Bundle again, as a retry
+     after a lost answer would: the peer answers the first result and issues nothing.
 
 Only the Python standard library and `cryptography` (Debian: python3-cryptography).
 
     lab_client.py jwks --key lis.pem
     lab_client.py register --peer URL --key lis.pem --admin-token spst_... [--scope ...]
-    lab_client.py push --peer URL --key lis.pem --client-id ID --health-id 1234-5678-9012-34
+    lab_client.py push --peer URL --key lis.pem --client-id ID --health-id 1234-5678-9012-34 \
+        [--pdf report.pdf | --no-pdf]
 
 `--peer` is where to connect (http://127.0.0.1:8443 in a test). The assertion's `aud` is the
 token endpoint the peer publishes in its SMART configuration (its public URL), whatever address
@@ -41,7 +43,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 HEALTH_ID_SYSTEM = "https://spondon.health/fhir/sid/health-id"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-SCOPES = "system/DiagnosticReport.c system/Observation.c"
+SCOPES = ("system/DiagnosticReport.c system/Observation.c "
+          "system/DocumentReference.c system/Binary.c")
+RECORD_CATEGORY = "https://spondon.health/fhir/CodeSystem/record-category"
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 
@@ -177,7 +181,62 @@ def observation(full_url, loinc, display, value, unit, code, low, high, health_i
     }
 
 
-def cbc_bundle(health_id: str, order_id: str) -> dict:
+def cbc_pdf(health_id: str) -> bytes:
+    """A one-page PDF of the report (what a LIS prints); uncompressed, Helvetica."""
+    text = f"CBC report for Health ID {health_id}: Hb 11.2 g/dL, WBC 7.8, PLT 95 (low), RBC 4.1"
+    content = f"BT /F1 12 Tf 72 770 Td ({text}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+def document_entries(health_id: str, pdf: bytes, title: str) -> list:
+    """The PDF as a Binary and the DocumentReference whose attachment url names it."""
+    binary_url = f"urn:uuid:{uuid.uuid4()}"
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return [
+        {
+            "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+            "resource": {
+                "resourceType": "DocumentReference", "status": "current",
+                "type": {"coding": [{"system": LOINC, "code": "58410-2",
+                                     "display": "CBC panel - Blood by Automated count"}],
+                         "text": "Complete blood count"},
+                "category": [{"coding": [{"system": RECORD_CATEGORY, "code": "lab_result"}]}],
+                "subject": {"identifier": {"system": HEALTH_ID_SYSTEM, "value": health_id}},
+                "description": "CBC report from the lab system",
+                "content": [{"attachment": {"contentType": "application/pdf", "url": binary_url,
+                                            "title": title, "creation": now}}],
+            },
+            "request": {"method": "POST", "url": "DocumentReference"},
+        },
+        {
+            "fullUrl": binary_url,
+            "resource": {"resourceType": "Binary", "contentType": "application/pdf",
+                         "data": base64.b64encode(pdf).decode("ascii")},
+            "request": {"method": "POST", "url": "Binary"},
+        },
+    ]
+
+
+def cbc_bundle(health_id: str, order_id: str, pdf=None) -> dict:
     """A CBC panel: the report and four results, identified by the lab's order number."""
     tests = [
         ("718-7", "Hemoglobin [Mass/volume] in Blood", 11.2, "g/dL", "g/dL", 12.0, 15.5),
@@ -197,10 +256,11 @@ def cbc_bundle(health_id: str, order_id: str) -> dict:
         },
         "request": {"method": "POST", "url": "DiagnosticReport"},
     }
+    docs = document_entries(health_id, pdf, f"cbc-{order_id}.pdf") if pdf else []
     return {
         "resourceType": "Bundle", "type": "transaction",
         "identifier": {"system": "https://lis.dmch.example/orders", "value": order_id},
-        "entry": [report] + obs,
+        "entry": [report] + obs + docs,
     }
 
 
@@ -223,6 +283,8 @@ def main() -> int:
     ap.add_argument("--client-id")
     ap.add_argument("--health-id")
     ap.add_argument("--order-id", default=None, help="Bundle.identifier value (default: new)")
+    ap.add_argument("--pdf", help="push: the report's PDF (default: a generated one-page PDF)")
+    ap.add_argument("--no-pdf", action="store_true", help="push: the results only, no PDF")
     args = ap.parse_args()
     key = load_or_make_key(args.key, args.alg)
 
@@ -246,7 +308,14 @@ def main() -> int:
     if not (args.client_id and args.health_id):
         ap.error("push needs --client-id and --health-id")
     tok = get_token(args.peer, key, args.client_id, args.scope)
-    bundle = cbc_bundle(args.health_id, args.order_id or f"CBC-{uuid.uuid4()}")
+    pdf = None
+    if not args.no_pdf:
+        if args.pdf:
+            with open(args.pdf, "rb") as f:
+                pdf = f.read()
+        else:
+            pdf = cbc_pdf(args.health_id)
+    bundle = cbc_bundle(args.health_id, args.order_id or f"CBC-{uuid.uuid4()}", pdf)
     started = time.monotonic()
     status, _, first = push(args.peer, tok["access_token"], bundle)
     latency_ms = (time.monotonic() - started) * 1000
@@ -256,11 +325,13 @@ def main() -> int:
     status2, headers2, again = push(args.peer, tok["access_token"], bundle)
     replayed = {k.lower(): v for k, v in headers2.items()}.get("idempotent-replayed") == "true"
     ids = sorted({e["response"]["location"].split("/")[-1] for e in first["entry"]})
+    kinds = sorted({x["valueCode"] for e in first["entry"] for x in e["response"]["extension"]
+                    if x["url"].endswith("/record-kind")})
     log_indices = sorted({x["valueUnsignedInt"] for e in first["entry"]
                           for x in e["response"]["extension"] if x["url"].endswith("/log-index")})
     print(json.dumps({
         "client_id": args.client_id, "granted_scope": tok["scope"],
-        "record_ids": ids, "log_indices": log_indices,
+        "record_ids": ids, "record_kinds": kinds, "log_indices": log_indices,
         "retry_status": status2, "retry_replayed": replayed, "retry_same": again == first,
         "push_ms": round(latency_ms, 1),
     }))

@@ -9,7 +9,11 @@
 //!   one `lab_report` record;
 //! - the `MedicationRequest`s of one patient and one requester (a BMDC number) one
 //!   `prescription`; the `Condition`s of one patient one `diagnosis`;
-//! - each `Immunization`, `Encounter` and `Invoice` its own record.
+//! - each `Immunization`, `Encounter` and `Invoice` its own record;
+//! - a `DocumentReference` whose attachment `url` is the `fullUrl` of a `Binary` of the Bundle
+//!   (`contentType`, `data` in base64) a `document` record (`docs/protocol.md` §18): the file
+//!   is checked and stored ([`Peer::store_file`]), and the card's attachment carries its
+//!   SHA-256 (the `attachment-sha256` extension), never the bytes or the `url`.
 //!
 //! The patient is named by Health ID on `subject` (`patient` for an Immunization):
 //! `{"identifier": {"system": HEALTH_ID_SYSTEM, "value": "1234-5678-9012-34"}}`.
@@ -42,6 +46,10 @@ pub const ERROR_CODE_SYSTEM: &str = "https://spondon.health/fhir/CodeSystem/peer
 pub const MAX_ENTRIES: usize = 100;
 /// The FHIR media type.
 pub const FHIR_JSON: &str = "application/fhir+json";
+/// Largest `POST /fhir` body (36 MiB): a Binary of the largest file (25 MiB,
+/// `spondon_document::MAX_FILE_BYTES`) in base64 and the rest of its Bundle. Read only after the
+/// system's token is checked.
+pub const MAX_FHIR_BODY: usize = 36 * 1024 * 1024;
 
 fn bad(reason: impl Into<String>) -> PeerError {
     PeerError::InvalidFhir(reason.into())
@@ -108,13 +116,50 @@ struct Entry {
     full_url: Option<String>,
     rt: &'static str,
     resource: Map<String, Value>,
-    health_id: String,
+    /// The patient (none for a `Binary`).
+    health_id: Option<String>,
 }
 
 /// A record to issue and the Bundle entries it answers.
 struct Planned {
     req: IssueRequest,
     entries: Vec<usize>,
+    /// A document's file: its type and bytes (from the `Binary` its attachment names).
+    file: Option<(spondon_document::FileType, Vec<u8>)>,
+}
+
+/// A `Binary`'s file: `contentType` one of the document types, `data` standard base64 of 1 to
+/// `MAX_FILE_BYTES` bytes; nothing else.
+fn binary_file(r: &Map<String, Value>, at: &str) -> Result<(spondon_document::FileType, Vec<u8>)> {
+    use base64::Engine as _;
+    if let Some(k) = r
+        .keys()
+        .find(|k| !matches!(k.as_str(), "resourceType" | "contentType" | "data"))
+    {
+        return Err(bad(format!("{at}.{k} is not allowed in a Binary")));
+    }
+    let ct = r.get("contentType").and_then(Value::as_str).unwrap_or("");
+    let file_type = spondon_document::FileType::from_mime(ct)
+        .ok_or(spondon_document::DocumentError::UnsupportedFileType)?;
+    let data = r
+        .get("data")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad(format!("{at}.data (base64) is required")))?;
+    let max = spondon_document::MAX_FILE_BYTES;
+    if data.len() as u64 > max.div_ceil(3) * 4 {
+        return Err(spondon_document::DocumentError::FileTooLarge {
+            size: data.len() as u64 / 4 * 3,
+            max,
+        }
+        .into());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .map_err(|_| bad(format!("{at}.data is not standard base64")))?;
+    if bytes.is_empty() {
+        return Err(bad(format!("{at}.data is empty")));
+    }
+    Ok((file_type, bytes))
 }
 
 fn check_entries(auth: &SystemAuth, bundle: &Value) -> Result<Vec<Entry>> {
@@ -172,14 +217,19 @@ fn check_entries(auth: &SystemAuth, bundle: &Value) -> Result<Vec<Entry>> {
         if !auth.may_create(rt) {
             return Err(PeerError::ScopeMissing(format!("system/{rt}.c")));
         }
-        let field = if rt == "Immunization" {
-            "patient"
-        } else {
-            "subject"
-        };
-        let health_id = health_id_of(resource, field, &format!("{at}.resource"))?;
         let mut resource = resource.clone();
-        resource.remove(field);
+        let health_id = if rt == "Binary" {
+            None
+        } else {
+            let field = if rt == "Immunization" {
+                "patient"
+            } else {
+                "subject"
+            };
+            let id = health_id_of(&resource, field, &format!("{at}.resource"))?;
+            resource.remove(field);
+            Some(id)
+        };
         out.push(Entry {
             full_url,
             rt,
@@ -234,13 +284,90 @@ fn plan(mut entries: Vec<Entry>) -> Result<Vec<Planned>> {
         }
         plans.push(Planned {
             req: IssueRequest {
-                health_id: entries[i].health_id.clone(),
+                health_id: entries[i].health_id.clone().unwrap_or_default(),
                 kind: RecordKind::LabReport,
                 doctor_bmdc: None,
                 supersedes: None,
                 resources: Vec::new(),
             },
             entries: members,
+            file: None,
+        });
+    }
+    // DocumentReferences take the Binary their attachment names.
+    for i in 0..n {
+        if entries[i].rt != "DocumentReference" {
+            continue;
+        }
+        let at = format!("Bundle.entry[{i}].resource.content[0].attachment");
+        let content = entries[i]
+            .resource
+            .get_mut("content")
+            .and_then(Value::as_array_mut);
+        let att = match content.map(|c| c.as_mut_slice()) {
+            Some([c]) => c.get_mut("attachment").and_then(Value::as_object_mut),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            bad(format!(
+                "{at}: a DocumentReference has exactly one content with an attachment"
+            ))
+        })?;
+        let url = match att.remove("url") {
+            Some(Value::String(u)) => u,
+            _ => {
+                return Err(bad(format!(
+                    "{at}.url must be the fullUrl of the Binary holding the file"
+                )));
+            }
+        };
+        if att.contains_key("data") {
+            return Err(bad(format!(
+                "{at}.data must be absent: the file is a Binary entry"
+            )));
+        }
+        let j = entries
+            .iter()
+            .position(|e| e.full_url.as_deref() == Some(url.as_str()))
+            .filter(|&j| entries[j].rt == "Binary")
+            .ok_or_else(|| bad(format!("{at}.url is not the fullUrl of a Binary entry")))?;
+        if owner[j].is_some() {
+            return Err(bad(format!(
+                "{at}.url: a Binary belongs to one DocumentReference"
+            )));
+        }
+        let (file_type, bytes) =
+            binary_file(&entries[j].resource, &format!("Bundle.entry[{j}].resource"))?;
+        let att = entries[i]
+            .resource
+            .get_mut("content")
+            .and_then(|c| c.pointer_mut("/0/attachment"))
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| bad(format!("{at} is missing")))?;
+        match att.get("contentType").and_then(Value::as_str) {
+            None => {
+                att.insert("contentType".into(), Value::String(file_type.mime().into()));
+            }
+            Some(ct) if ct == file_type.mime() => {}
+            Some(_) => {
+                return Err(spondon_document::DocumentError::FileTypeMismatch {
+                    expected: file_type.mime(),
+                }
+                .into());
+            }
+        }
+        owner[i] = Some(plans.len());
+        owner[j] = Some(plans.len());
+        plans.push(Planned {
+            req: IssueRequest {
+                health_id: entries[i].health_id.clone().unwrap_or_default(),
+                kind: RecordKind::Document,
+                doctor_bmdc: None,
+                supersedes: None,
+                resources: Vec::new(),
+            },
+            entries: vec![i, j],
+            file: Some((file_type, bytes)),
         });
     }
     for i in 0..n {
@@ -252,6 +379,11 @@ fn plan(mut entries: Vec<Entry>) -> Result<Vec<Planned>> {
             "Observation" => {
                 return Err(bad(format!(
                     "Bundle.entry[{i}]: an Observation must be in the result of a DiagnosticReport of the Bundle"
+                )));
+            }
+            "Binary" => {
+                return Err(bad(format!(
+                    "Bundle.entry[{i}]: a Binary must be the attachment url of a DocumentReference of the Bundle"
                 )));
             }
             "MedicationRequest" => {
@@ -276,10 +408,11 @@ fn plan(mut entries: Vec<Entry>) -> Result<Vec<Planned>> {
             other => return Err(bad(format!("Bundle.entry[{i}]: {other} is not supported"))),
         };
         let groups = matches!(kind, RecordKind::Prescription | RecordKind::Diagnosis);
+        let health_id = e.health_id.clone().unwrap_or_default();
         let existing = plans.iter().position(|p| {
             groups
                 && p.req.kind == kind
-                && p.req.health_id == e.health_id
+                && p.req.health_id == health_id
                 && p.req.doctor_bmdc == bmdc
         });
         let k = match existing {
@@ -287,13 +420,14 @@ fn plan(mut entries: Vec<Entry>) -> Result<Vec<Planned>> {
             None => {
                 plans.push(Planned {
                     req: IssueRequest {
-                        health_id: e.health_id.clone(),
+                        health_id,
                         kind,
                         doctor_bmdc: bmdc,
                         supersedes: None,
                         resources: Vec::new(),
                     },
                     entries: Vec::new(),
+                    file: None,
                 });
                 plans.len() - 1
             }
@@ -307,6 +441,7 @@ fn plan(mut entries: Vec<Entry>) -> Result<Vec<Planned>> {
         p.req.resources = p
             .entries
             .iter()
+            .filter(|&&i| entries[i].rt != "Binary")
             .map(|&i| Value::Object(entries[i].resource.clone()))
             .collect();
     }
@@ -358,7 +493,7 @@ impl Peer {
         let base = bundle_key(bundle)?;
         let entries = check_entries(auth, bundle)?;
         let n_entries = entries.len();
-        let plans = plan(entries)?;
+        let mut plans = plan(entries)?;
         let body = serde_json::to_vec(bundle)
             .map_err(|e| PeerError::Integrity(format!("bundle hash: {e}")))?;
         let request_hash = spondon_core::keys::sha256(&body);
@@ -381,15 +516,52 @@ impl Peer {
         }
         let replay = issued.iter().all(Option::is_some);
         if !replay {
-            // Every record is checked and signed before the first is written.
+            // Every record is checked and signed before the first is written; the records
+            // without a file first, so that a Bundle they fail stores no file either.
             let mut prepared = Vec::new();
             for (k, p) in plans.iter().enumerate() {
-                if issued[k].is_none() {
+                if issued[k].is_none() && p.file.is_none() {
                     let mut r = self.prepare_record(&p.req).await?;
                     r.idempotency = Some(keys[k].clone());
                     prepared.push((k, r));
                 }
             }
+            // A document's file is checked and stored, its card names it by SHA-256. A file
+            // whose record then fails its checks is deleted with the unreferenced ones.
+            let uploader = format!("system:{}", auth.client_id);
+            for (k, p) in plans.iter_mut().enumerate() {
+                let Some((file_type, bytes)) = p.file.take() else {
+                    continue;
+                };
+                if issued[k].is_some() {
+                    continue;
+                }
+                let stored = self.store_file(bytes, file_type, &uploader).await?;
+                let sha = hex::decode(&stored.sha256)
+                    .map_err(|_| PeerError::Integrity("stored file hash".into()))?;
+                use base64::Engine as _;
+                let ext = json!({"url": spondon_document::SHA256_EXTENSION_URL,
+                    "valueBase64Binary": base64::engine::general_purpose::STANDARD.encode(sha)});
+                if let Some(att) = p
+                    .req
+                    .resources
+                    .first_mut()
+                    .and_then(|d| d.pointer_mut("/content/0/attachment"))
+                    .and_then(Value::as_object_mut)
+                {
+                    let exts = att
+                        .entry("extension")
+                        .or_insert_with(|| Value::Array(Vec::new()));
+                    match exts.as_array_mut() {
+                        Some(a) => a.push(ext),
+                        None => return Err(bad("attachment.extension must be an array")),
+                    }
+                }
+                let mut r = self.prepare_record(&p.req).await?;
+                r.idempotency = Some(keys[k].clone());
+                prepared.push((k, r));
+            }
+            prepared.sort_by_key(|(k, _)| *k);
             for (k, r) in prepared {
                 let (rec, _) = self.commit_prepared(r).await.map_err(conflict)?;
                 issued[k] = Some(rec);

@@ -1099,7 +1099,7 @@ async fn fhir_transaction(
     let bytes = read_body_types(
         &headers,
         body,
-        peer.config.max_body_bytes,
+        crate::fhir_push::MAX_FHIR_BODY.max(peer.config.max_body_bytes),
         &[crate::fhir_push::FHIR_JSON, "application/json"],
     )
     .await?;

@@ -34,6 +34,8 @@ pub const RESOURCE_TYPES: &[&str] = &[
     "Immunization",
     "Encounter",
     "Invoice",
+    "DocumentReference",
+    "Binary",
 ];
 /// The wildcard scope: create any of [`RESOURCE_TYPES`].
 pub const ALL_SCOPE: &str = "system/*.c";

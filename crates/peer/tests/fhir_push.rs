@@ -249,6 +249,44 @@ fn cbc(hid: &str, order: &str) -> Value {
 
 const LAB_SCOPES: &[&str] = &["system/DiagnosticReport.c", "system/Observation.c"];
 const LAB_SCOPE: &str = "system/DiagnosticReport.c system/Observation.c";
+const DOC_SCOPE: &str =
+    "system/DiagnosticReport.c system/Observation.c system/DocumentReference.c system/Binary.c";
+
+/// A PDF of about `size` bytes: one page, and an uncompressed stream of hex text as filler
+/// (a scanned report's size without its compression).
+fn pdf_of_size(size: usize) -> Vec<u8> {
+    let head = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>\nendobj\n";
+    let filler: Vec<u8> = (0..size.saturating_sub(300))
+        .map(|i| b"0123456789abcdef"[(i * 7 + i / 13) % 16])
+        .collect();
+    let mut p = head.to_vec();
+    p.extend_from_slice(format!("4 0 obj\n<< /Length {} >>\nstream\n", filler.len()).as_bytes());
+    p.extend_from_slice(&filler);
+    p.extend_from_slice(b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R /Size 5 >>\n%%EOF\n");
+    p
+}
+
+/// `bundle` with the PDF `bytes` (as `content_type`) as a Binary and the DocumentReference
+/// whose attachment names it.
+fn with_document(mut bundle: Value, hid: &str, content_type: &str, bytes: &[u8]) -> Value {
+    use base64::Engine as _;
+    let entries = bundle["entry"].as_array_mut().unwrap();
+    entries.push(json!({"fullUrl": "urn:uuid:7f0c1f7e-0000-4000-8000-0000000000d0",
+        "resource": {"resourceType": "DocumentReference", "status": "current",
+            "type": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+            "category": [{"coding": [{"system": "https://spondon.health/fhir/CodeSystem/record-category", "code": "lab_result"}]}],
+            "subject": subject(hid),
+            "content": [{"attachment": {"contentType": content_type, "title": "cbc.pdf",
+                "url": "urn:uuid:7f0c1f7e-0000-4000-8000-0000000000b1"}}]},
+        "request": {"method": "POST", "url": "DocumentReference"}}));
+    entries.push(
+        json!({"fullUrl": "urn:uuid:7f0c1f7e-0000-4000-8000-0000000000b1",
+        "resource": {"resourceType": "Binary", "contentType": content_type,
+            "data": base64::engine::general_purpose::STANDARD.encode(bytes)},
+        "request": {"method": "POST", "url": "Binary"}}),
+    );
+    bundle
+}
 
 async fn sizes(tp: &TestPeer) -> (u64, u64) {
     (
@@ -757,7 +795,7 @@ async fn invalid_resources_are_refused_with_an_operation_outcome() {
         .await;
         assert_eq!((r.status, outcome(&r).0), (415, "invalid".into()));
         // Too large: the body limit answers too-large.
-        let big = vec![b' '; tp.peer.config.max_body_bytes + 1];
+        let big = vec![b' '; spondon_peer::fhir_push::MAX_FHIR_BODY + 1];
         let r = push(&tp, Some(&token), &big).await;
         assert_eq!((r.status, outcome(&r).0), (413, "too-large".into()));
         assert_eq!(sizes(&tp).await, before, "nothing stored or logged");
@@ -784,6 +822,121 @@ async fn invalid_resources_are_refused_with_an_operation_outcome() {
     }
 }
 
+#[tokio::test]
+async fn documents_are_pushed_as_a_binary_and_its_document_reference() {
+    for db in engines("documents_are_pushed_as_a_binary_and_its_document_reference").await {
+        let tp = start(db.as_deref()).await;
+        let hid = register_patient(&tp, "1990123456789").await;
+        let key = SysKey::ec("lis-1");
+        let id = register_system(&tp, &key, &["system/*.c"]).await;
+        let token = get_token(&tp, &key, &id, DOC_SCOPE).await;
+        let pdf = pdf_of_size(20_000);
+        let bundle = with_document(cbc(&hid, "ORD-D1"), &hid, "application/pdf", &pdf);
+        let before = (sizes(&tp).await, tp.peer.file_count().await.unwrap());
+
+        // Refused, and nothing stored: no scope for Binary; a type that is no document; bytes
+        // that are not the type they claim; a Binary nobody names; a url naming nothing; the
+        // bytes inline in the attachment.
+        let no_binary = get_token(
+            &tp,
+            &key,
+            &id,
+            "system/DiagnosticReport.c system/Observation.c system/DocumentReference.c",
+        )
+        .await;
+        let r = push(&tp, Some(&no_binary), bundle.to_string().as_bytes()).await;
+        assert_eq!(outcome(&r), ("forbidden".into(), "scope_missing".into()));
+        let text = with_document(cbc(&hid, "ORD-D2"), &hid, "text/plain", b"hello");
+        let r = push(&tp, Some(&token), text.to_string().as_bytes()).await;
+        assert_eq!(
+            (r.status, outcome(&r)),
+            (415, ("invalid".into(), "unsupported_file_type".into()))
+        );
+        let fake = with_document(
+            cbc(&hid, "ORD-D3"),
+            &hid,
+            "application/pdf",
+            b"MZ not a pdf",
+        );
+        let r = push(&tp, Some(&token), fake.to_string().as_bytes()).await;
+        assert_eq!(
+            (r.status, outcome(&r).0),
+            (422, "invalid".into()),
+            "{}",
+            r.text()
+        );
+        let mut orphan = bundle.clone();
+        orphan["entry"][3]["resource"]["content"][0]["attachment"]["url"] =
+            json!("urn:uuid:nowhere");
+        let r = push(&tp, Some(&token), orphan.to_string().as_bytes()).await;
+        assert_eq!(outcome(&r), ("invalid".into(), "invalid_fhir".into()));
+        let mut inline = bundle.clone();
+        inline["entry"][3]["resource"]["content"][0]["attachment"]["data"] = json!("JVBERi0=");
+        let r = push(&tp, Some(&token), inline.to_string().as_bytes()).await;
+        assert_eq!(outcome(&r), ("invalid".into(), "invalid_fhir".into()));
+        let mut lone = bundle.clone();
+        lone["entry"].as_array_mut().unwrap().remove(3);
+        let r = push(&tp, Some(&token), lone.to_string().as_bytes()).await;
+        assert_eq!(outcome(&r), ("invalid".into(), "invalid_fhir".into()));
+        assert_eq!(
+            (sizes(&tp).await, tp.peer.file_count().await.unwrap()),
+            before
+        );
+
+        // Accepted: a lab report and a document record; the file stored once, named by hash.
+        let r = push(&tp, Some(&token), bundle.to_string().as_bytes()).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let answer = r.json();
+        let entries = answer["entry"].as_array().unwrap();
+        assert_eq!(entries.len(), 5);
+        assert_eq!(
+            entries[3]["response"]["location"],
+            entries[4]["response"]["location"]
+        );
+        assert_eq!(
+            entries[3]["response"]["extension"][1]["valueCode"],
+            "document"
+        );
+        let doc_id = entries[3]["response"]["location"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("records/")
+            .unwrap();
+        let (rec, _) = tp.peer.stored_record(doc_id).await.unwrap();
+        let card = spondon_core::shc::ParsedCard::parse(&rec.jws).unwrap();
+        let docref = card.fhir_bundle()["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .find(|r| r["resourceType"] == "DocumentReference")
+            .unwrap()
+            .clone();
+        let att = &docref["content"][0]["attachment"];
+        assert!(
+            att.get("url").is_none() && att.get("data").is_none(),
+            "{att}"
+        );
+        assert_eq!(att["size"], json!(pdf.len()));
+        let a = spondon_document::Attachment::from_card_fhir(card.fhir_bundle())
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.sha256, spondon_document::sha256(&pdf));
+        a.check(&pdf).unwrap();
+        assert_eq!(docref["subject"], json!({"reference": "resource:0"}));
+        let after = (sizes(&tp).await, tp.peer.file_count().await.unwrap());
+        assert_eq!(after, ((before.0.0 + 2, before.0.1 + 2), before.1 + 1));
+        // The retry stores and issues nothing.
+        let again = push(&tp, Some(&token), bundle.to_string().as_bytes()).await;
+        assert_eq!(again.json(), answer);
+        assert_eq!(
+            (sizes(&tp).await, tp.peer.file_count().await.unwrap()),
+            after
+        );
+        tp.stop().await;
+    }
+}
+
 /// Push-to-issued latency of a lab report over HTTP (token already held), median of 20: a
 /// figure printed for docs/peer.md, not asserted.
 #[tokio::test]
@@ -791,7 +944,7 @@ async fn figure_push_to_issued_latency() {
     let tp = start(None).await;
     let hid = register_patient(&tp, "1990123456789").await;
     let key = SysKey::ec("lis-1");
-    let id = register_system(&tp, &key, LAB_SCOPES).await;
+    let id = register_system(&tp, &key, &["system/*.c"]).await;
     let token = get_token(&tp, &key, &id, LAB_SCOPE).await;
     let mut ms = Vec::new();
     for i in 0..20 {
@@ -809,6 +962,33 @@ async fn figure_push_to_issued_latency() {
         ms[19]
     );
     assert_eq!(tp.peer.record_count(None).await.unwrap(), 20);
+    // The same with the report's 5 MB PDF (Binary + DocumentReference) in the Bundle.
+    let pdf = pdf_of_size(5 * 1024 * 1024);
+    let token = get_token(&tp, &key, &id, DOC_SCOPE).await;
+    let mut ms = Vec::new();
+    for i in 0..20 {
+        let body = with_document(
+            cbc(&hid, &format!("PDF-{i}")),
+            &hid,
+            "application/pdf",
+            &pdf,
+        )
+        .to_string();
+        let t = std::time::Instant::now();
+        let r = push(&tp, Some(&token), body.as_bytes()).await;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    ms.sort_by(f64::total_cmp);
+    eprintln!(
+        "FIGURE fhir push-to-issued, lab report + 5 MiB PDF ({} bytes of Bundle), SQLite, median of 20: {:.1} ms (min {:.1}, max {:.1})",
+        with_document(cbc(&hid, "x"), &hid, "application/pdf", &pdf)
+            .to_string()
+            .len(),
+        (ms[9] + ms[10]) / 2.0,
+        ms[0],
+        ms[19]
+    );
     tp.stop().await;
 }
 
@@ -911,29 +1091,47 @@ async fn the_example_lab_client_registers_gets_a_token_and_pushes_a_cbc_report()
                 .to_vec(),
             )
             .await;
-            assert_eq!(out["granted_scope"], LAB_SCOPE);
-            assert_eq!(out["record_ids"].as_array().unwrap().len(), 1, "{out}");
+            assert_eq!(out["granted_scope"], DOC_SCOPE);
+            assert_eq!(out["record_ids"].as_array().unwrap().len(), 2, "{out}");
+            assert_eq!(out["record_kinds"], json!(["document", "lab_report"]));
             assert_eq!(out["retry_status"], 200);
             assert_eq!(out["retry_replayed"], true);
             assert_eq!(out["retry_same"], true);
-            // Issued once, retried once: one record, one log entry.
+            // Issued once, retried once: two records (the results, the PDF), two log entries,
+            // one stored file (both runs push the same generated PDF: stored once, by hash).
             let after = sizes(&tp).await;
-            assert_eq!(after, (before.0 + 1, before.1 + 1), "{alg}");
-            let rid = out["record_ids"][0].as_str().unwrap();
-            let (rec, _) = tp.peer.stored_record(rid).await.unwrap();
-            assert_eq!(
-                (rec.kind.as_str(), rec.health_id.as_str()),
-                ("lab_report", hid.as_str())
-            );
-            assert_eq!(out["log_indices"], json!([rec.log_index]));
-            let card = spondon_core::shc::ParsedCard::parse(&rec.jws).unwrap();
-            let fhir = card.fhir_bundle().to_string();
-            for loinc in ["58410-2", "718-7", "6690-2", "777-3", "789-8"] {
-                assert!(fhir.contains(loinc), "{loinc}");
+            assert_eq!(after, (before.0 + 2, before.1 + 2), "{alg}");
+            assert_eq!(tp.peer.file_count().await.unwrap(), 1);
+            let mut indices = Vec::new();
+            for rid in out["record_ids"].as_array().unwrap() {
+                let (rec, _) = tp.peer.stored_record(rid.as_str().unwrap()).await.unwrap();
+                assert_eq!(rec.health_id, hid);
+                indices.push(rec.log_index);
+                let card = spondon_core::shc::ParsedCard::parse(&rec.jws).unwrap();
+                let fhir = card.fhir_bundle();
+                if rec.kind.as_str() == "lab_report" {
+                    for loinc in ["58410-2", "718-7", "6690-2", "777-3", "789-8"] {
+                        assert!(fhir.to_string().contains(loinc), "{loinc}");
+                    }
+                } else {
+                    let att = spondon_document::Attachment::from_card_fhir(fhir)
+                        .unwrap()
+                        .unwrap();
+                    assert_eq!(att.file_type.mime(), "application/pdf");
+                    let file = tp
+                        .peer
+                        .stored_file_meta(&att.sha256)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                    assert_eq!(file.1, att.size);
+                }
             }
+            indices.sort_unstable();
+            assert_eq!(out["log_indices"], json!(indices));
             assert_eq!(
                 tp.peer.record_count(Some(&hid)).await.unwrap(),
-                n as u64 + 1
+                2 * (n as u64 + 1)
             );
         }
         tp.stop().await;
