@@ -937,6 +937,84 @@ async fn documents_are_pushed_as_a_binary_and_its_document_reference() {
     }
 }
 
+#[tokio::test]
+async fn every_kind_maps_to_its_record() {
+    for db in engines("every_kind_maps_to_its_record").await {
+        let tp = start(db.as_deref()).await;
+        let hid = register_patient(&tp, "1990123456789").await;
+        let (bmdc, _) = register_doctor(&tp, "A-12345").await;
+        let key = SysKey::ec("his-1");
+        let id = register_system(&tp, &key, &["system/*.c"]).await;
+        let token = get_token(&tp, &key, &id, "system/*.c").await;
+        let post = |rt: &str, mut r: Value| {
+            r["resourceType"] = json!(rt);
+            json!({"resource": r, "request": {"method": "POST", "url": rt}})
+        };
+        let med = |text: &str| {
+            json!({"status": "active", "intent": "order", "subject": subject(&hid),
+                "requester": {"identifier": {"system": "https://bmdc.org.bd/registration", "value": bmdc}},
+                "medicationCodeableConcept": {"text": text},
+                "dosageInstruction": [{"text": "1 tablet twice daily"}]})
+        };
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction",
+        "identifier": {"system": "https://his.dmch.example/visits", "value": "V-1"},
+        "entry": [
+            post("MedicationRequest", med("Paracetamol 500 mg")),
+            post("Condition", json!({"code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "A97.0"}]}, "subject": subject(&hid)})),
+            post("MedicationRequest", med("ORS sachet")),
+            post("Immunization", json!({"status": "completed", "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "208"}]}, "occurrenceDateTime": "2026-12-01", "patient": subject(&hid)})),
+            post("Encounter", json!({"status": "finished", "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"}, "subject": subject(&hid)})),
+            post("Invoice", json!({"status": "issued", "totalGross": {"value": 450, "currency": "BDT"}, "subject": subject(&hid)})),
+        ]});
+        let r = push(&tp, Some(&token), bundle.to_string().as_bytes()).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let kinds: Vec<Value> = r.json()["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["response"]["extension"][1]["valueCode"].clone())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "prescription",
+                "diagnosis",
+                "prescription",
+                "immunization",
+                "encounter",
+                "payment"
+            ]
+        );
+        // The two MedicationRequests of one doctor are one prescription, authored by them.
+        let entries = r.json()["entry"].clone();
+        assert_eq!(
+            entries[0]["response"]["location"],
+            entries[2]["response"]["location"]
+        );
+        assert_eq!(tp.peer.record_count(Some(&hid)).await.unwrap(), 5);
+        let rid = entries[0]["response"]["location"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("records/")
+            .unwrap()
+            .to_owned();
+        let (rec, _) = tp.peer.stored_record(&rid).await.unwrap();
+        let card = spondon_core::shc::ParsedCard::parse(&rec.jws).unwrap();
+        let fhir = card.fhir_bundle().to_string();
+        assert!(
+            fhir.contains("ORS sachet") && fhir.contains("Paracetamol") && fhir.contains("A-12345")
+        );
+        // A requester who is not a registered doctor: nothing issued.
+        let mut stranger = bundle.clone();
+        stranger["identifier"]["value"] = json!("V-2");
+        stranger["entry"][0]["resource"]["requester"]["identifier"]["value"] = json!("A-99999");
+        let r = push(&tp, Some(&token), stranger.to_string().as_bytes()).await;
+        assert_eq!(outcome(&r), ("not-found".into(), "unknown_doctor".into()));
+        assert_eq!(tp.peer.record_count(Some(&hid)).await.unwrap(), 5);
+        tp.stop().await;
+    }
+}
+
 /// Push-to-issued latency of a lab report over HTTP (token already held), median of 20: a
 /// figure printed for docs/peer.md, not asserted.
 #[tokio::test]
