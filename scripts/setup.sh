@@ -14,11 +14,12 @@ set -euo pipefail
 # binaryen (wasm-opt): the app's UI bundle; fonts-noto-core: the UI's bundled fonts' source;
 # xvfb, xauth, webkit2gtk-driver (WebKitWebDriver), imagemagick (screenshots of the X display),
 # npm (axe-core): the app's end-to-end test;
-# python3-venv: Zig from PyPI, the cross C compiler of scripts/check-mobile.sh.
+# python3-venv: Zig from PyPI, the cross C compiler of scripts/check-mobile.sh;
+# python3-cryptography: the example lab system (examples/lab-client) the FHIR push tests drive.
 APT_PACKAGES=(build-essential pkg-config ca-certificates postgresql dbus gnome-keyring libdbus-1-dev
   chromium chromium-driver fonts-dejavu-core poppler-utils zbar-tools curl jq
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev binaryen fonts-noto-core
-  xvfb xauth webkit2gtk-driver imagemagick python3-venv)
+  xvfb xauth webkit2gtk-driver imagemagick python3-venv python3-cryptography)
 # npm from Debian only where no Node.js is installed (a newer nodejs package brings its own npm).
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 

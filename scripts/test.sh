@@ -28,7 +28,7 @@ scripts/build-qr-wasm.sh
 
 step "cargo test (SQLite, PostgreSQL, OS keychain; the verifier page in headless Chromium)"
 scripts/with-postgres.sh scripts/with-keyring.sh \
-  env SPONDON_REQUIRE_POSTGRES=1 SPONDON_REQUIRE_KEYCHAIN=1 SPONDON_REQUIRE_BROWSER=1 SPONDON_REQUIRE_PDFTOPPM=1 \
+  env SPONDON_REQUIRE_POSTGRES=1 SPONDON_REQUIRE_KEYCHAIN=1 SPONDON_REQUIRE_BROWSER=1 SPONDON_REQUIRE_PDFTOPPM=1 SPONDON_REQUIRE_PYTHON=1 \
   cargo test --workspace --locked --exclude spondon-e2e
 
 step "wallet app end to end: the release app under Xvfb over WebDriver, against real peers and a clinic node"

@@ -8,9 +8,12 @@
 //! - [`emergency`]: emergency (break-glass) access requests, the patient's policy and disputes,
 //!   and the logged event, with their checks.
 //! - [`stats`]: de-identified statistics: suppression, the signed aggregate, merging.
+//! - [`client_assertion`]: OAuth 2.0 client assertions (RFC 7523, SMART Backend Services): strict
+//!   JWT decoding and ES384 / RS384 verification against a registered JWK Set.
 //! - [`qr`]: QR rendering (SVG, PNG) and reading QR codes from images.
 
 pub mod b64;
+pub mod client_assertion;
 pub mod emergency;
 pub mod keys;
 pub mod qr;

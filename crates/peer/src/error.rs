@@ -168,6 +168,14 @@ pub enum PeerError {
     AlreadyDisputed,
     #[error("a newer emergency access setting of this patient is registered")]
     StaleEmergencyPolicy,
+    #[error("no active hospital system with this client_id")]
+    UnknownSystem,
+    #[error("missing, expired or revoked system access token (get one at the token endpoint)")]
+    SystemUnauthorized,
+    #[error("the access token lacks the scope {0}")]
+    ScopeMissing(String),
+    #[error("this Bundle.identifier was used for a different Bundle")]
+    BundleConflict,
     #[error("statistics error: {0}")]
     Stats(#[from] spondon_core::stats::StatsError),
     /// A document's file or its `DocumentReference` refused (`docs/protocol.md` §18).
@@ -274,6 +282,10 @@ impl PeerError {
             PeerError::EmergencyAlreadyConfirmed => "already_confirmed",
             PeerError::AlreadyDisputed => "already_disputed",
             PeerError::StaleEmergencyPolicy => "stale_emergency_policy",
+            PeerError::UnknownSystem => "unknown_system",
+            PeerError::SystemUnauthorized => "system_unauthorized",
+            PeerError::ScopeMissing(_) => "scope_missing",
+            PeerError::BundleConflict => "bundle_identifier_reused",
         }
     }
 
@@ -300,6 +312,10 @@ impl PeerError {
             | PeerError::AlreadyDisputed
             | PeerError::StaleEmergencyPolicy => StatusCode::CONFLICT,
             PeerError::Stats(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            PeerError::UnknownSystem => StatusCode::NOT_FOUND,
+            PeerError::SystemUnauthorized => StatusCode::UNAUTHORIZED,
+            PeerError::ScopeMissing(_) => StatusCode::FORBIDDEN,
+            PeerError::BundleConflict => StatusCode::CONFLICT,
             PeerError::Document(e) => match e {
                 spondon_document::DocumentError::FileTooLarge { .. } => {
                     StatusCode::PAYLOAD_TOO_LARGE

@@ -89,6 +89,14 @@ pub const ROUTES: &[RouteDoc] = &[
     route!("get", "/staff/emergency", "Every emergency access with the patient's dispute (admin)", staff = true, body = false),
     route!("post", "/patient/emergency-policy", "The signing patient allows, refuses, or limits to named hospitals emergency access (Spondon-Signature)", staff = false, body = true),
     route!("post", "/patient/emergency-disputes", "The signing patient disputes one of their emergency accesses (Spondon-Signature)", staff = false, body = true),
+    route!("get", "/.well-known/smart-configuration", "SMART configuration for hospital systems: token endpoint, private_key_jwt (ES384, RS384), scopes", staff = false, body = false),
+    route!("get", "/fhir/.well-known/smart-configuration", "SMART configuration at the FHIR base (the same document)", staff = false, body = false),
+    route!("post", "/auth/token", "SMART Backend Services token endpoint: client_credentials with a private_key_jwt assertion (RFC 7523); a five-minute bearer token", staff = false, body = false),
+    route!("get", "/fhir/metadata", "FHIR R4 CapabilityStatement (SMART-on-FHIR security, transaction)", staff = false, body = false),
+    route!("post", "/fhir", "A hospital system pushes a transaction Bundle (system bearer token): records issued and logged, idempotent on Bundle.identifier", staff = false, body = false),
+    route!("post", "/staff/systems", "Register a hospital system: name, public JWKS, allowed scopes (admin); returns its client_id", staff = true, body = true),
+    route!("get", "/staff/systems", "The registered hospital systems (admin)", staff = true, body = false),
+    route!("post", "/staff/systems/{id}/disable", "Disable a hospital system: its tokens stop at once (admin)", staff = true, body = false),
     route!("get", "/healthz", "Liveness: the process answers", staff = false, body = false),
     route!("get", "/readyz", "Readiness: the database answers and the log has a signed checkpoint", staff = false, body = false),
     route!("get", "/metrics", "Prometheus metrics: requests and latency by route, log size, checkpoint age, witness lag, rate-limit refusals, database pool", staff = false, body = false),
@@ -103,7 +111,22 @@ pub const LEDGER_ROUTES: &[RouteDoc] = &[
     route!("get", "/witness/forks", "Evidence of every fork this witness refused: both signed checkpoints (JSON, newest first)", staff = false, body = false),
 ];
 
-fn handler(path: &str) -> MethodRouter<AppState> {
+fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
+    match (method, path) {
+        ("get", "/.well-known/smart-configuration" | "/fhir/.well-known/smart-configuration") => {
+            get(smart_configuration)
+        }
+        ("post", "/auth/token") => post(system_token),
+        ("get", "/fhir/metadata") => get(fhir_metadata),
+        ("post", "/fhir") => post(fhir_transaction),
+        ("post", "/staff/systems") => post(register_system),
+        ("get", "/staff/systems") => get(list_systems),
+        ("post", "/staff/systems/{id}/disable") => post(disable_system),
+        (_, path) => handler_of(path),
+    }
+}
+
+fn handler_of(path: &str) -> MethodRouter<AppState> {
     match path {
         "/.well-known/jwks.json" => get(jwks),
         "/.well-known/crl/{file}" => get(crl),
@@ -154,7 +177,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
 pub fn router(peer: Arc<Peer>) -> Router {
     let mut app: Router<AppState> = Router::new();
     for r in ROUTES {
-        app = app.route(r.path, handler(r.path));
+        app = app.route(r.path, handler(r.method, r.path));
     }
     let limit = peer.config.max_body_bytes;
     app.with_state(peer.clone())
@@ -185,6 +208,7 @@ pub fn router(peer: Arc<Peer>) -> Router {
         ))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(fhir_outcomes))
         .layer(axum::middleware::from_fn_with_state(peer, track))
 }
 
@@ -353,6 +377,45 @@ async fn staff_audit(
         );
     }
     r
+}
+
+/// Every error on `/fhir…` is a FHIR `OperationOutcome` (`application/fhir+json`), whichever
+/// layer refused the request (authentication, body limit, rate limit, timeout, no route): the
+/// problem's status stays, its code goes to `issue.details`, its detail to `diagnostics`.
+async fn fhir_outcomes(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path();
+    if path != "/fhir" && !path.starts_with("/fhir/") {
+        return next.run(req).await;
+    }
+    let resp = next.run(req).await;
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/problem+json");
+    if !is_problem {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let problem: serde_json::Value = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let code = problem["code"].as_str().unwrap_or("internal");
+    let detail = problem["detail"].as_str().unwrap_or("internal error");
+    let outcome = crate::fhir_push::operation_outcome(parts.status, code, detail);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::fhir_push::FHIR_JSON),
+    );
+    if parts.status == StatusCode::UNAUTHORIZED {
+        parts.headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"fhir\""),
+        );
+    }
+    Response::from_parts(parts, Body::from(outcome.to_string()))
 }
 
 async fn no_route() -> Response {
@@ -956,6 +1019,128 @@ async fn emergency_dispute(
 ) -> Result<Response> {
     let out = peer.dispute_emergency(&req.parts(), &req.body).await?;
     Ok(json_response(StatusCode::CREATED, &out))
+}
+
+// --- Hospital systems (FHIR push) ---
+
+fn fhir_json(status: StatusCode, value: &serde_json::Value) -> Response {
+    let mut r = json_response(status, value);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::fhir_push::FHIR_JSON),
+    );
+    r
+}
+
+async fn smart_configuration(State(peer): State<AppState>) -> Response {
+    json_response(StatusCode::OK, &peer.smart_configuration())
+}
+
+async fn fhir_metadata(State(peer): State<AppState>) -> Response {
+    fhir_json(StatusCode::OK, &peer.capability_statement())
+}
+
+/// Most bytes of a token request (a form with one assertion).
+const MAX_TOKEN_REQUEST: usize = 16 * 1024;
+
+async fn system_token(State(peer): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let form = match read_body_types(
+        &headers,
+        body,
+        MAX_TOKEN_REQUEST,
+        &["application/x-www-form-urlencoded"],
+    )
+    .await
+    {
+        Ok(b) => crate::systems::parse_form(&b),
+        Err(e) => Err(crate::systems::OAuthError {
+            error: "invalid_request",
+            description: format!("{e} (expected an application/x-www-form-urlencoded body)"),
+        }),
+    };
+    let out = match form {
+        Ok(f) => match peer.system_token(&f).await {
+            Ok(r) => r,
+            Err(e) => return e.into_response(),
+        },
+        Err(e) => Err(e),
+    };
+    let mut resp = match out {
+        Ok(token) => json_response(StatusCode::OK, &token),
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let mut r = json_response(status, &e.body());
+            r.extensions_mut().insert(crate::ratelimit::ChargedFailure);
+            r
+        }
+    };
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+async fn fhir_transaction(
+    State(peer): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    // The token is checked before the body is read.
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| peer.count_unlogged(PeerError::SystemUnauthorized))?;
+    let auth = peer
+        .system_auth(token.trim())
+        .await?
+        .ok_or_else(|| peer.count_unlogged(PeerError::SystemUnauthorized))?;
+    let bytes = read_body_types(
+        &headers,
+        body,
+        crate::fhir_push::MAX_FHIR_BODY.max(peer.config.max_body_bytes),
+        &[crate::fhir_push::FHIR_JSON, "application/json"],
+    )
+    .await?;
+    let bundle: serde_json::Value = parse_json(&bytes)?;
+    let (out, replayed) =
+        detached(async move { peer.fhir_transaction(&auth, &bundle).await }).await?;
+    let mut r = fhir_json(StatusCode::OK, &out);
+    if replayed {
+        r.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(r)
+}
+
+async fn register_system(
+    State(peer): State<AppState>,
+    Staff(staff): Staff,
+    StrictJson(req): StrictJson<crate::systems::NewSystem>,
+) -> Result<Response> {
+    staff.need(Role::Admin)?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &peer.register_system(&req).await?,
+    ))
+}
+
+async fn list_systems(State(peer): State<AppState>, Staff(staff): Staff) -> Result<Response> {
+    staff.need(Role::Admin)?;
+    Ok(json_response(StatusCode::OK, &peer.systems().await?))
+}
+
+async fn disable_system(
+    State(peer): State<AppState>,
+    Staff(staff): Staff,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    staff.need(Role::Admin)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &peer.disable_system(&id).await?,
+    ))
 }
 
 /// Serves `app` over plain HTTP on `listener` until `shutdown` resolves, then drains in-flight

@@ -11,6 +11,8 @@
 //! - [`emergency`]: emergency (break-glass) access: doctor's request, second staff confirmation,
 //!   the summary, the patient's policy and disputes.
 //! - [`fhir_api`]: `$health-cards-issue`, patients' own demographic updates.
+//! - [`systems`], [`fhir_push`]: hospital systems (HIS/LIS) pushing records over FHIR: SMART
+//!   Backend Services tokens, the transaction Bundle endpoint, the CapabilityStatement.
 //! - [`seed`]: synthetic demo data.
 //! - [`stats`]: de-identified statistics for the health authority (signed, logged aggregates).
 //! - [`witnessing`]: pushing this log's checkpoints to witnesses, collecting cosignatures.
@@ -24,6 +26,7 @@ pub mod delegation;
 pub mod emergency;
 pub mod error;
 pub mod fhir_api;
+pub mod fhir_push;
 pub mod files;
 pub mod http;
 pub mod metrics;
@@ -39,6 +42,7 @@ pub mod seed;
 pub mod share_proof;
 pub mod staff;
 pub mod stats;
+pub mod systems;
 pub mod witnessing;
 
 pub use error::PeerError;

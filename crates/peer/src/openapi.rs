@@ -60,6 +60,22 @@ fn success(path: &str) -> (u16, &'static str, Value) {
         ),
         "/grant/records" => (200, json, schema_ref("Redeemed")),
         "/healthz" | "/readyz" => (200, text, json!({"type": "string"})),
+        "/.well-known/smart-configuration" | "/fhir/.well-known/smart-configuration" => {
+            (200, json, schema_ref("SmartConfiguration"))
+        }
+        "/auth/token" => (200, json, schema_ref("AccessToken")),
+        "/fhir/metadata" => (
+            200,
+            "application/fhir+json",
+            json!({"type": "object", "description": "FHIR R4 CapabilityStatement"}),
+        ),
+        "/fhir" => (
+            200,
+            "application/fhir+json",
+            json!({"type": "object", "description": "FHIR R4 Bundle of type transaction-response: per entry response.status 201 Created, response.location records/<id>, the log-index and record-kind extensions (docs/peer.md, Hospital systems: FHIR push)"}),
+        ),
+        "/staff/systems" => (201, json, schema_ref("System")),
+        "/staff/systems/{id}/disable" => (200, json, schema_ref("System")),
         "/metrics" => (
             200,
             "text/plain; version=0.0.4; charset=utf-8",
@@ -95,10 +111,19 @@ fn success(path: &str) -> (u16, &'static str, Value) {
 const FILE_ROUTES: [&str; 3] = ["/patient/files", "/grant/files", "/delegate/files"];
 
 fn operation(r: &RouteDoc) -> Value {
-    let (status, media, schema) = success(r.path);
+    let (status, media, schema) = if (r.method, r.path) == ("get", "/staff/systems") {
+        (200, "application/json", schema_ref("SystemList"))
+    } else {
+        success(r.path)
+    };
     let ledger =
         r.path == "/checkpoint" || r.path.starts_with("/tile/") || r.path.starts_with("/witness/");
-    let error = if ledger {
+    let fhir = r.path == "/fhir" || r.path.starts_with("/fhir/");
+    let error = if fhir {
+        json!({"description": "Error: FHIR OperationOutcome (issue.code from the status, issue.details the peer's stable code)", "content": {"application/fhir+json": {"schema": schema_ref("OperationOutcome")}}})
+    } else if r.path == "/auth/token" {
+        json!({"description": "Error (RFC 6749 section 5.2): invalid_request, invalid_client (401), invalid_scope, unsupported_grant_type", "content": {"application/json": {"schema": schema_ref("OAuthError")}}})
+    } else if ledger {
         json!({"description": "Error (plain text)", "content": {"text/plain; charset=utf-8": {"schema": {"type": "string"}}}})
     } else {
         json!({"description": "Error", "content": {"application/problem+json": {"schema": schema_ref("Problem")}}})
@@ -167,6 +192,23 @@ fn operation(r: &RouteDoc) -> Value {
     if r.path.starts_with("/emergency/") {
         op["security"] = json!([{"doctorSignature": []}]);
     }
+    if r.path == "/auth/token" {
+        let s = json!({"type": "string"});
+        op["requestBody"] = json!({"required": true, "content": {"application/x-www-form-urlencoded": {"schema": obj(
+            &["grant_type", "client_assertion_type", "client_assertion", "scope"],
+            json!({"grant_type": {"const": "client_credentials"},
+                   "client_assertion_type": {"const": crate::systems::ASSERTION_TYPE},
+                   "client_assertion": {"type": "string", "description": "compact JWS (ES384 or RS384; header alg, kid, typ JWT) with iss = sub = client_id, aud = the token URL, exp at most 5 minutes ahead, a fresh jti"},
+                   "scope": {"type": "string", "description": "space-separated SMART v2 system scopes, e.g. system/DiagnosticReport.c system/Observation.c"},
+                   "client_id": s}),
+        )}}});
+    }
+    if r.path == "/fhir" {
+        op["requestBody"] = json!({"required": true, "content": {
+            "application/fhir+json": {"schema": {"type": "object", "description": "FHIR R4 Bundle of type transaction with identifier (system, value); entries POST DiagnosticReport, Observation, MedicationRequest, Condition, Immunization, Encounter, Invoice"}},
+            "application/json": {"schema": {"type": "object"}}}});
+        op["security"] = json!([{"smartBackendServices": ["system/*.c"]}]);
+    }
     op
 }
 
@@ -229,6 +271,11 @@ fn body_schema(path: &str) -> Value {
             obj(&["grant", "verifier"], json!({"grant": s, "verifier": s}))
         }
         "/patient/delegations" => obj(&["delegation"], json!({"delegation": s})),
+        "/staff/systems" => obj(
+            &["name", "jwks", "scopes"],
+            json!({"name": s, "jwks": {"type": "object", "description": "JWK Set of public keys: EC P-384 (ES384) or RSA 2048-8192 (RS384), each with a unique kid; private members (d, p, q, ...) refused"},
+                   "scopes": {"type": "array", "items": {"type": "string", "enum": crate::systems::supported_scopes()}, "minItems": 1}}),
+        ),
         "/delegate/records" | "/delegate/receipts" => obj(
             &["patient"],
             json!({"patient": s, "since": u, "known_size": u}),
@@ -300,6 +347,61 @@ fn with_delegation_schemas(mut schemas: Value) -> Value {
             "DelegationRegistered".into(),
             json!({"type": "object", "properties": props, "required": required, "additionalProperties": false}),
         );
+    }
+    schemas
+}
+
+/// The hospital systems' schemas (FHIR push), outside the large `json!` of [`response_schemas`].
+fn with_system_schemas(mut schemas: Value) -> Value {
+    let s = json!({"type": "string"});
+    let i = json!({"type": "integer"});
+    let strings = json!({"type": "array", "items": {"type": "string"}});
+    let all = |props: Value| {
+        let required: Vec<String> = props
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        json!({"type": "object", "additionalProperties": false, "required": required, "properties": props})
+    };
+    let system = all(
+        json!({"client_id": s, "name": s, "scopes": strings, "kids": strings,
+        "created_at": i, "disabled_at": {"type": ["integer", "null"]}}),
+    );
+    let add = [
+        ("System", system),
+        (
+            "SystemList",
+            all(json!({"systems": {"type": "array", "items": schema_ref("System")}})),
+        ),
+        (
+            "SmartConfiguration",
+            all(json!({"token_endpoint": s,
+            "token_endpoint_auth_methods_supported": strings,
+            "token_endpoint_auth_signing_alg_values_supported": strings,
+            "grant_types_supported": strings, "scopes_supported": strings, "capabilities": strings})),
+        ),
+        (
+            "AccessToken",
+            all(
+                json!({"access_token": s, "token_type": {"const": "Bearer"}, "expires_in": i, "scope": s}),
+            ),
+        ),
+        (
+            "OAuthError",
+            all(
+                json!({"error": {"type": "string", "enum": ["invalid_request", "invalid_client", "invalid_scope", "unsupported_grant_type"]}, "error_description": s}),
+            ),
+        ),
+        (
+            "OperationOutcome",
+            json!({"type": "object", "required": ["resourceType", "issue"],
+            "properties": {"resourceType": {"const": "OperationOutcome"}, "issue": {"type": "array", "items": {"type": "object"}}}}),
+        ),
+    ];
+    if let Some(m) = schemas.as_object_mut() {
+        for (k, v) in add {
+            m.insert(k.into(), v);
+        }
     }
     schemas
 }
@@ -398,9 +500,12 @@ pub fn document(config: &Config) -> Value {
                 "patientSignature": {"type": "apiKey", "in": "header", "name": "Spondon-Signature", "description": "token::SignedRequest by the patient key over method, URL, nonce (POST /nonce), time and body hash (docs/protocol.md §7a)"},
                 "authoritySignature": {"type": "apiKey", "in": "header", "name": "Spondon-Signature", "description": "token::SignedRequest (docs/protocol.md §7a) by a health-authority key listed in the config's stats_authority_keys"},
                 "doctorSignature": {"type": "apiKey", "in": "header", "name": "Spondon-Signature", "description": "token::SignedRequest (docs/protocol.md §7a) by the key of a doctor registered at this peer (emergency access)"},
+                "smartBackendServices": {"type": "oauth2", "description": "SMART Backend Services (docs/peer.md, Hospital systems: FHIR push): client_credentials with a private_key_jwt assertion; a system registered by an admin (POST /staff/systems)",
+                    "flows": {"clientCredentials": {"tokenUrl": format!("{}{}", config.url.trim_end_matches('/'), crate::systems::TOKEN_PATH),
+                        "scopes": crate::systems::supported_scopes().into_iter().map(|s| (s, Value::String("create resources of this type".into()))).collect::<Map<String, Value>>()}}},
                 "proofOfPossession": {"type": "apiKey", "in": "header", "name": "Spondon-PoP", "description": "token::PopProof by the grant's audience key (docs/protocol.md §7); bearer grants send a passcode instead, checked against the verifier the patient registered"},
             },
-            "schemas": with_delegation_schemas(response_schemas()),
+            "schemas": with_system_schemas(with_delegation_schemas(response_schemas())),
         },
     })
 }

@@ -452,7 +452,10 @@ impl Peer {
     }
 
     /// The record a key was first used for, if any (refused if for another request).
-    async fn idempotent_record(&self, key: &Idempotency) -> Result<Option<IssuedRecord>> {
+    pub(crate) async fn idempotent_record(
+        &self,
+        key: &Idempotency,
+    ) -> Result<Option<IssuedRecord>> {
         let row: Option<(Vec<u8>, String)> = on_db!(&self.db, p => sqlx::query("SELECT request_hash, record_id FROM peer_idempotency WHERE scope = $1 AND key = $2")
             .bind(&key.scope).bind(&key.key).fetch_optional(p).await?
             .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
@@ -644,7 +647,7 @@ impl Peer {
     /// all their rows, one checkpoint signature. Each caller is answered only after that
     /// checkpoint, so nobody hears of a record before it is durable. Alone, a record is a
     /// batch of one, as before.
-    async fn commit_prepared(&self, p: PreparedRecord) -> Result<(IssuedRecord, bool)> {
+    pub(crate) async fn commit_prepared(&self, p: PreparedRecord) -> Result<(IssuedRecord, bool)> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.pending_records
             .lock()
