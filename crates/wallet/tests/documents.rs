@@ -250,3 +250,319 @@ async fn sync_fetches_checks_and_keeps_document_files() {
         "{said}"
     );
 }
+
+fn node(bin: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(bin).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "spondon-verifier {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The example lab client (`examples/lab-client/lab_client.py`): its last line of output.
+fn lab_client(args: &[&str]) -> serde_json::Value {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/lab-client/lab_client.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "lab_client.py {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
+}
+
+/// Whether python3 with `cryptography` is here (the lab client needs it); a missing one skips
+/// the test unless `SPONDON_REQUIRE_PYTHON=1` (as `.ci/run` sets).
+fn python_ready() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("SPONDON_REQUIRE_PYTHON").as_deref() != Ok("1"),
+            "SPONDON_REQUIRE_PYTHON=1 but python3 with cryptography is missing"
+        );
+        eprintln!("skipped: python3 with cryptography (python3-cryptography) is missing");
+    }
+    ok
+}
+
+/// Issue 18's whole chain with real processes: a lab system (the example client) pushes a CBC
+/// with its PDF over FHIR; the wallet syncs and checks the file; a grant shares lab results with
+/// the clinic's doctor; the clinic node fetches and checks the file and offers it byte for byte;
+/// the export carries it and `spondon-verifier check` verifies it offline. One flipped byte of the
+/// file is caught at the wallet, at the clinic node and in the export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_pdf_pushed_over_fhir_reaches_wallet_clinic_and_export_checked_everywhere() {
+    use spondon_core::token::{Category, Purpose};
+    use spondon_wallet::grants::{Duration, GrantAudience, GrantRequest, Scope};
+    if !python_ready() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let peer = PeerProc::start(t, "labaid.example", "Labaid Diagnostics").await;
+    let (root, list) = trust_list(&[&peer]).await;
+    std::fs::write(t.join("trust.txt"), &list).unwrap();
+    std::fs::write(
+        t.join("root.jwk"),
+        serde_json::to_vec(&root.public_key().to_jwk()).unwrap(),
+    )
+    .unwrap();
+    // Everyone reaches the peer through a proxy that can flip a byte of a file.
+    let proxy = proxy(peer.base()).await;
+    let via = format!("http://{}", proxy.addr);
+
+    // The clinic node, its doctor registered at the peer.
+    let vbin = verifier_bin();
+    let ndir = t.join("clinic");
+    let data = ndir.to_str().unwrap();
+    let init = node(
+        &vbin,
+        &[
+            "init",
+            "--clinic",
+            "Trishal Community Clinic",
+            "--data",
+            data,
+            "--trust",
+            t.join("trust.txt").to_str().unwrap(),
+            "--root-key",
+            t.join("root.jwk").to_str().unwrap(),
+        ],
+    );
+    let staff = node(&vbin, &["staff", "add", "--data", data, "Nasrin Akter"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cred = peer
+        .staff(
+            "/staff/doctors",
+            &serde_json::json!({"bmdc_number": "A-40112", "name": "Dr. Shirin Sultana",
+                "department": "Medicine", "public_key": init["doctor_public_jwk"]}),
+        )
+        .await["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(t.join("cred.txt"), &cred).unwrap();
+    node(
+        &vbin,
+        &[
+            "doctor-credential",
+            "import",
+            "--data",
+            data,
+            t.join("cred.txt").to_str().unwrap(),
+        ],
+    );
+    node(&vbin, &["peer-address", "--data", data, &peer.url, &via]);
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let _clinic = Killed(
+        std::process::Command::new(&vbin)
+            .args(["serve", "--data", data, "--listen", &addr.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let clinic = format!("http://{addr}");
+    for _ in 0..400 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // The patient's wallet, enrolled.
+    let dir = t.join("wallet");
+    let mut w = Wallet::create(&dir, ks(), PASS).await.unwrap();
+    w.set_endpoints([(peer.url.clone(), via.clone())].into_iter().collect());
+    w.set_trust_list(&list, &root.public_key().to_jwk())
+        .await
+        .unwrap();
+    let (hid, code) = peer.register_patient().await;
+    w.enroll(&EnrollmentCode::parse(&code).unwrap())
+        .await
+        .unwrap();
+
+    // The lab system: its key, registered by the admin, pushes the CBC and its PDF over FHIR.
+    let report = pdf(200_000, 7);
+    let pdf_path = t.join("cbc.pdf");
+    std::fs::write(&pdf_path, &report).unwrap();
+    let key = t.join("lis.pem");
+    let key = key.to_str().unwrap();
+    let reg = lab_client(&[
+        "register",
+        "--peer",
+        &peer.base(),
+        "--key",
+        key,
+        "--admin-token",
+        &peer.token,
+    ]);
+    let client_id = reg["client_id"].as_str().unwrap();
+    let pushed = lab_client(&[
+        "push",
+        "--peer",
+        &peer.base(),
+        "--key",
+        key,
+        "--client-id",
+        client_id,
+        "--health-id",
+        &hid,
+        "--pdf",
+        pdf_path.to_str().unwrap(),
+    ]);
+    assert_eq!(pushed["retry_same"], true, "{pushed}");
+    let kinds: Vec<&str> = pushed["record_kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    assert!(
+        kinds.contains(&"document") && kinds.contains(&"lab_report"),
+        "{pushed}"
+    );
+
+    // The wallet syncs: both records verified, the file checked and kept.
+    let out = w.sync(&|_| {}).await.unwrap();
+    assert_eq!(
+        (out.peers[0].new_records, out.peers[0].new_files),
+        (2, 1),
+        "{out:?}"
+    );
+    let docs = w.documents().await.unwrap();
+    assert_eq!(docs.len(), 1);
+    assert_eq!(
+        &w.document_file(&docs[0].record_id).await.unwrap().1[..],
+        &report[..]
+    );
+
+    // A grant shares lab results with the clinic's doctor; the node fetches both records,
+    // checks the file and offers it, byte for byte.
+    let doctor = w.add_doctor(cred.as_bytes()).await.unwrap();
+    let auth = w.authorize(PASS).await.unwrap();
+    let g = w
+        .create_grant(
+            &auth,
+            &GrantRequest {
+                audience: GrantAudience::Doctor(doctor),
+                scope: Scope {
+                    categories: vec![Category::LabResult],
+                    record_ids: vec![],
+                },
+                purpose: Purpose::Treatment,
+                duration: Duration::Day,
+                peers: vec![],
+                use_limit: None,
+                write: false,
+            },
+        )
+        .await
+        .unwrap();
+    let fetch = || async {
+        let r = reqwest::Client::new()
+            .post(format!("{clinic}/api/grant/records"))
+            .bearer_auth(&staff)
+            .json(&serde_json::json!({"grant": g.text}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json::<serde_json::Value>().await.unwrap()
+    };
+    let got = fetch().await;
+    let doc = &got["records"]["documents"][0];
+    assert_eq!(doc["verified"], true, "{got}");
+    assert!(
+        doc["statement"]
+            .as_str()
+            .unwrap()
+            .starts_with("this PDF is the one Labaid Diagnostics signed on "),
+        "{doc}"
+    );
+    let bytes = reqwest::Client::new()
+        .get(format!("{clinic}{}", doc["download"].as_str().unwrap()))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&bytes[..], &report[..]);
+
+    // One byte flipped on the way: the clinic node refuses the file and offers nothing.
+    *proxy.rewrite_bytes.lock().unwrap() = Some(Box::new(|path, mut b| {
+        if path.ends_with("/files") && b.len() > 100 {
+            b[100] ^= 0x01;
+        }
+        b
+    }));
+    let got = fetch().await;
+    let doc = &got["records"]["documents"][0];
+    assert_eq!(doc["verified"], false, "{got}");
+    assert_eq!(doc["problem"]["code"], "file_hash_mismatch", "{doc}");
+    assert!(doc["download"].is_null(), "{doc}");
+    *proxy.rewrite_bytes.lock().unwrap() = None;
+    w.close().await;
+
+    // The export carries the file; check verifies it offline; a flipped byte is caught.
+    let pass = t.join("pass");
+    std::fs::write(&pass, PASS).unwrap();
+    let ep = format!("{}={}", peer.url, peer.base());
+    let stem = t.join("visa");
+    let said = ok(&cli(
+        BIN,
+        &dir,
+        &pass,
+        &ep,
+        &["export", "--out", stem.to_str().unwrap()],
+    ));
+    assert!(said.contains("verified offline: valid"), "{said}");
+    let check = |target: &std::path::Path| {
+        std::process::Command::new(&vbin)
+            .arg("check")
+            .arg("--trust")
+            .arg(t.join("trust.txt"))
+            .arg("--root-key")
+            .arg(t.join("root.jwk"))
+            .arg(target)
+            .output()
+            .unwrap()
+    };
+    assert!(check(&stem).status.success());
+    assert!(check(&t.join("visa.pdf")).status.success());
+    let file = stem.join("files").join(format!("{}.pdf", docs[0].sha256));
+    let mut flipped = std::fs::read(&file).unwrap();
+    flipped[100] ^= 0x01;
+    std::fs::write(&file, &flipped).unwrap();
+    let bad = check(&stem);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("file_hash_mismatch"));
+}
