@@ -36,6 +36,19 @@ source scripts/world.sh
 trap world_stop EXIT
 world_start
 
+bold "5b. Labaid's lab system pushes a CBC report and its PDF over FHIR (SMART Backend Services)"
+LIS=examples/lab-client/lab_client.py
+python3 "$LIS" jwks --key "$OUT/lis.pem" >/dev/null
+echo "The lab system made its key (ES384) and handed its public JWKS to Labaid's admin" | indent
+CLIENT="$(python3 "$LIS" register --peer "${ADDR[labaid]}" --key "$OUT/lis.pem" \
+  --admin-token "${TOKEN[labaid]}" | tail -n 1 | jq -r .client_id)"
+echo "The admin registered it (POST /staff/systems): client $CLIENT" | indent
+pushed="$(python3 "$LIS" push --peer "${ADDR[labaid]}" --key "$OUT/lis.pem" --client-id "$CLIENT" \
+  --health-id "${HID[labaid]}" --order-id LAB-2026-0042 | tail -n 1)"
+jq -r '"Token for \(.granted_scope); one transaction Bundle issued \(.record_kinds | join(" and ")) (log entries \(.log_indices | map(tostring) | join(", ")))",
+       "The same Bundle again (a retry after a lost answer) issued nothing: \(if .retry_same then "the first answer came back" else "DIFFERENT ANSWER" end)"' <<<"$pushed" | indent
+[ "$(jq -r .retry_same <<<"$pushed")" = true ] || die "the retried Bundle did not answer the first result"
+
 bold "6. The patient creates a wallet, enrolls at both hospitals and syncs (every card and log proof verified)"
 export SPONDON_WALLET="$OUT/wallet" SPONDON_KEYSTORE=none
 export SPONDON_PEER_ENDPOINTS="${URL[dmch]}=${ADDR[dmch]},${URL[labaid]}=${ADDR[labaid]}"
@@ -47,7 +60,7 @@ W="$BIN/spondon"
 for h in dmch labaid; do "$W" enroll "${ENROLL[$h]}" | indent; done
 "$W" sync | indent
 "$W" records | indent
-echo "    (the lab's own PDF of the report came as a document; its file was checked against the signed card:)"
+echo "    (documents: the lab's PDFs of its reports, each file checked against its signed card:)"
 "$W" documents | indent
 
 bold "7. The patient scans the doctor's credential and shares lab results and prescriptions for 24 hours"
@@ -82,13 +95,20 @@ echo "After revocation the hospitals refuse the grant: revoked" | indent
 
 bold "11. Export for a visa medical: a .smart-health-card file with log proofs, and a printable PDF"
 "$W" export --out "$OUT/visa-medical" --receipts | indent
-expect VALID "${TRUST[@]}" "$OUT/visa-medical.smart-health-card"
+# The records include documents, so the card file and the files are a folder (docs/protocol.md
+# §18.4); the PDF carries the files as attachments.
+expect VALID "${TRUST[@]}" "$OUT/visa-medical"
 expect VALID "${TRUST[@]}" "$OUT/visa-medical.pdf"
-echo "    (the same file with one character of one hospital-signed card changed:)"
+echo "    (the same card file with one character of one hospital-signed card changed:)"
 jq '.verifiableCredential[0] |= ((index(".") + 40) as $i
       | .[0:$i] + (if .[$i:$i + 1] == "A" then "B" else "A" end) + .[$i + 1:])' \
-  "$OUT/visa-medical.smart-health-card" >"$OUT/visa-medical-altered.smart-health-card"
+  "$OUT/visa-medical/visa-medical.smart-health-card" >"$OUT/visa-medical-altered.smart-health-card"
 expect INVALID "${TRUST[@]}" "$OUT/visa-medical-altered.smart-health-card"
+echo "    (the folder with one byte of the lab's PDF changed:)"
+cp -r "$OUT/visa-medical" "$OUT/visa-medical-flipped"
+f="$(ls "$OUT"/visa-medical-flipped/files/*.pdf | head -n 1)"
+printf 'X' | dd of="$f" bs=1 seek=200 conv=notrunc status=none
+expect INVALID "${TRUST[@]}" "$OUT/visa-medical-flipped"
 
 bold "12. Any SMART Health Card issuer works: the specification's own example cards"
 expect VALID --directory "$DIRECTORY" "$SHC/example-00-e-file.smart-health-card"
