@@ -434,12 +434,16 @@ async fn story(setup: &Setup) -> Result<()> {
         "the family member's wallet did not accept the delegation: {accepted}"
     );
     let synced = family.run(&["delegate", "sync", "Patient"])?;
+    // Lab results at Labaid: the CBC report and two documents (the lab's PDF, the X-ray).
     ensure!(
-        synced.starts_with("1 record(s)"),
-        "the family member does not see exactly the CBC report: {synced}"
+        synced.starts_with("3 record(s)")
+            && synced.matches("lab_report").count() == 1
+            && synced.matches("document").count() == 2,
+        "the family member does not see exactly Labaid's lab results: {synced}"
     );
 
-    // 9. Export for a visa medical; the file verifies offline.
+    // 9. Export for a visa medical; the folder (cards and the documents' files) and the PDF
+    // verify offline.
     nav(&app, "export").await?;
     app.click("#export-select-all").await?;
     app.capture("export").await?;
@@ -451,17 +455,28 @@ async fn story(setup: &Setup) -> Result<()> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     files.sort();
-    let card = files
+    let exported = |p: &&std::path::PathBuf| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("spondon-export"))
+    };
+    // The records include documents: the card file and the files are a folder (§18.4).
+    let folder = files
         .iter()
-        .find(|p| p.extension().is_some_and(|e| e == "smart-health-card"))
-        .with_context(|| format!("no .smart-health-card in {:?}", files))?;
-    let (code, out) = verifier_check(setup, card)?;
+        .filter(exported)
+        .find(|p| p.is_dir())
+        .with_context(|| format!("no export folder in {:?}", files))?;
     ensure!(
-        code == 0,
-        "the exported file does not verify (exit {code}): {out}"
+        std::fs::read_dir(folder.join("files"))?.count() >= 2,
+        "the export folder holds fewer than the two documents' files"
+    );
+    let (code, out) = verifier_check(setup, folder)?;
+    ensure!(
+        code == 0 && out.contains("this PDF is the one Labaid Diagnostics signed on"),
+        "the exported folder does not verify (exit {code}): {out}"
     );
     if let Some(pdf) = files
         .iter()
+        .filter(exported)
         .find(|p| p.extension().is_some_and(|e| e == "pdf"))
     {
         let (code, out) = verifier_check(setup, pdf)?;

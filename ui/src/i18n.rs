@@ -338,6 +338,7 @@ strings! {
     AccessHelp => "Every time a doctor opens a record you shared, the hospital signs a receipt. They arrive when you sync.", "আপনার শেয়ার করা রেকর্ড কোনো ডাক্তার খুললেই হাসপাতাল একটি রসিদে স্বাক্ষর করে। সিঙ্ক করলে রসিদগুলো আসে।";
     NoReceipts => "Nobody has looked at your records yet.", "এখনো কেউ আপনার রেকর্ড দেখেননি।";
     ReceiptViewed => "{0} viewed your {1}", "{0} আপনার {1} দেখেছেন";
+    ReceiptDownloaded => "{0} downloaded the file of your {1}", "{0} আপনার {1}-এর ফাইল ডাউনলোড করেছেন";
     ReceiptAdded => "{0} added to your records: {1}", "{0} আপনার রেকর্ডে যোগ করেছেন: {1}";
     ReceiptRefused => "{0} was refused access to your {1}", "{0}-কে আপনার {1} দেখতে দেওয়া হয়নি";
     ReceiptAt => "at {0} on {1}", "— {1}, {0}-এ";

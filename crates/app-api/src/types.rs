@@ -869,6 +869,9 @@ pub struct Receipt {
     /// added), `false` when records were read.
     #[serde(default)]
     pub wrote: bool,
+    /// The access downloaded a document's file (not set by peers older than documents).
+    #[serde(default)]
+    pub downloaded: bool,
     /// Why it was refused (the peer's code, e.g. `grant_revoked`).
     pub reason: Option<String>,
     /// Under which grant.

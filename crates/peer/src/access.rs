@@ -22,6 +22,8 @@ pub(crate) enum Action {
     View,
     /// Wrote a record under a write-scoped grant.
     Write,
+    /// Downloaded a document record's file under the grant (`POST /grant/files`).
+    Download,
 }
 
 impl Action {
@@ -30,6 +32,7 @@ impl Action {
         match self {
             Action::View => "view",
             Action::Write => "write",
+            Action::Download => "download",
         }
     }
 }
@@ -262,13 +265,13 @@ impl Peer {
             .await
         {
             Ok(ok) => ok,
-            Err(d) => return Err(self.refuse(d, Action::View, now).await?),
+            Err(d) => return Err(self.refuse(d, Action::Download, now).await?),
         };
         let file = self.record_file(&req.record_id).await?;
         let index = self
             .log_access(AccessEvent {
                 health_id: Some(&health_id),
-                action: Action::View,
+                action: Action::Download,
                 refused: None,
                 grant_id: Some(&grant.id),
                 audience: audience_kid(&grant).as_deref(),

@@ -366,7 +366,7 @@ async fn flow(db: Option<&str>) {
         .collect();
     assert!(
         events.iter().any(|e| e["outcome"] == "allowed"
-            && e["action"] == "view"
+            && e["action"] == "download"
             && e["records"] == json!([id])),
         "{events:?}"
     );

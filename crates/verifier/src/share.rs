@@ -248,10 +248,10 @@ impl ShareReport {
                 s.push_str(&format!(
                     "  shared on {}: {} by {} under grant {} — {how} ({})\n",
                     when(x.at),
-                    if x.action == "write" {
-                        "added"
-                    } else {
-                        "viewed"
+                    match x.action.as_str() {
+                        "write" => "added",
+                        "download" => "downloaded",
+                        _ => "viewed",
                     },
                     x.doctor.as_deref().unwrap_or("a passcode holder"),
                     x.grant_id,
@@ -275,10 +275,10 @@ fn share_text(v: &VerifiedShare) -> String {
         ),
         None => "someone holding a passcode grant".to_owned(),
     };
-    let did = if v.action == "write" {
-        "added a record at"
-    } else {
-        "accessed records at"
+    let did = match v.action.as_str() {
+        "write" => "added a record at",
+        "download" => "downloaded a document's file at",
+        _ => "accessed records at",
     };
     s.push_str(&format!(
         "  who:    {who}\n  what:   {did} {} ({}) on {}\n",

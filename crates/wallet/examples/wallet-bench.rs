@@ -1,11 +1,12 @@
 //! Wallet benchmark (not part of the test run):
 //!
-//!     cargo run --release -p spondon-wallet --example wallet-bench -- [--records 10000]
+//!     cargo run --release -p spondon-wallet --example wallet-bench -- [--records 10000] [--files-mb 100]
 //!
 //! A real peer (in this process, over HTTP on 127.0.0.1, SQLite) issues N records to one patient;
 //! the wallet enrolls, then measures: the full sync (pull + verify every card, commitment and
 //! inclusion proof + encrypted store), an incremental sync with one new record, and the time from
-//! "create grant" to a PNG QR code.
+//! "create grant" to a PNG QR code. With `--files-mb M`, the peer then issues M/5 document records
+//! of a 5 MiB PDF each, and the sync that fetches, checks and keeps their files is measured.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
@@ -32,6 +33,12 @@ async fn main() {
         .and_then(|i| args.get(i + 1))
         .map(|s| s.parse().expect("--records N"))
         .unwrap_or(10_000);
+    let files_mb: usize = args
+        .iter()
+        .position(|a| a == "--files-mb")
+        .and_then(|i| args.get(i + 1))
+        .map(|s| s.parse().expect("--files-mb M"))
+        .unwrap_or(0);
     let tmp = tempfile::tempdir().unwrap();
     let data = DataDir::new(tmp.path().join("peer"));
     let (peer, _) = Peer::init(&data, "Dhaka Medical College Hospital", URL, None)
@@ -220,6 +227,61 @@ async fn main() {
         "authorization (Argon2id 64 MiB, t=3): {:.0} ms",
         t.elapsed().as_secs_f64() * 1000.0
     );
+    if files_mb > 0 {
+        files(&peer, &w, &reg.health_id, files_mb).await;
+    }
     w.close().await;
     peer.close().await;
+}
+
+/// `mb / 5` document records of a distinct 5 MiB PDF each, then the sync that fetches, checks
+/// (size, SHA-256, type) and keeps their files, and reading them back (checked again).
+async fn files(peer: &Peer, w: &Wallet, health_id: &str, mb: usize) {
+    use base64::Engine as _;
+    let count = mb.div_ceil(5);
+    let t = Instant::now();
+    for i in 0..count {
+        let mut pdf = b"%PDF-1.7\n%".to_vec();
+        pdf.resize(5 << 20, b'a' + u8::try_from(i % 26).unwrap());
+        pdf.extend_from_slice(format!("\n% {i}\n%%EOF\n").as_bytes());
+        let stored = peer
+            .store_file(pdf, spondon_document::FileType::Pdf, "bench")
+            .await
+            .unwrap();
+        let sha = hex::decode(&stored.sha256).unwrap();
+        let req: spondon_peer::records::IssueRequest = serde_json::from_value(json!({
+            "health_id": health_id, "kind": "document", "resources": [{
+                "resourceType": "DocumentReference", "status": "current",
+                "type": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+                "category": [{"coding": [{"system": "https://spondon.health/fhir/CodeSystem/record-category",
+                                          "code": "lab_result"}]}],
+                "content": [{"attachment": {"contentType": "application/pdf",
+                    "extension": [{"url": "https://spondon.health/fhir/StructureDefinition/attachment-sha256",
+                                   "valueBase64Binary": base64::engine::general_purpose::STANDARD.encode(sha)}]}}]}]}))
+        .unwrap();
+        peer.issue_record(&req).await.unwrap();
+    }
+    eprintln!(
+        "peer stored and issued {count} documents of 5 MiB in {:.1} s (setup, not measured)",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let r = w.sync(&|_| {}).await.unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(r.peers[0].new_files as usize, count, "{r:?}");
+    let total = (count * (5 << 20)) as f64 / f64::from(1u32 << 20);
+    println!(
+        "sync fetching {count} files ({total:.0} MiB): {secs:.2} s = {:.0} MiB/s (download + size/SHA-256/type check + sealed store)",
+        total / secs
+    );
+    let docs = w.documents().await.unwrap();
+    let t = Instant::now();
+    for d in &docs {
+        w.document_file(&d.record_id).await.unwrap();
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "reading them back (unseal + check again): {:.0} MiB/s",
+        total / secs
+    );
 }

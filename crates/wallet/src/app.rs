@@ -262,25 +262,12 @@ pub fn record_detail(v: &RecordView, proof: Option<&ProofView>) -> api::RecordDe
         items: v
             .items
             .iter()
-            .map(|i| match i.into() {
-                api::RecordItem::Document {
-                    kind,
-                    title,
-                    description,
-                    content_type,
-                    size,
-                    sha256,
-                    ..
-                } => api::RecordItem::Document {
-                    kind,
-                    title,
-                    description,
-                    content_type,
-                    size,
-                    sha256,
-                    kept: v.file_kept == Some(true),
-                },
-                other => other,
+            .map(|i| {
+                let mut item = api::RecordItem::from(i);
+                if let api::RecordItem::Document { kept, .. } = &mut item {
+                    *kept = v.file_kept == Some(true);
+                }
+                item
             })
             .collect(),
         proof: proof.map(Into::into),
@@ -719,6 +706,7 @@ impl Wallet {
                     records: recs,
                     allowed: v.allowed,
                     wrote: v.wrote,
+                    downloaded: v.downloaded,
                     reason: v.reason,
                     grant_id: v.grant_id,
                     text: v.text,

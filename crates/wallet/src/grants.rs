@@ -173,6 +173,9 @@ pub struct ReceiptView {
     pub records: Vec<String>,
     /// `true` when a doctor added a record under a write grant, `false` when records were read.
     pub wrote: bool,
+    /// The access downloaded a document's file (`"action": "download"`).
+    #[serde(default)]
+    pub downloaded: bool,
     pub grant_id: Option<String>,
     pub text: String,
     /// An emergency (break-glass) access without a grant: shown prominently.
@@ -718,6 +721,7 @@ impl Wallet {
                 .unwrap_or_default();
             let allowed = r.outcome == "allowed";
             let wrote = r.action.as_deref() == Some("write");
+            let downloaded = r.action.as_deref() == Some("download");
             // A delegate's pull names the delegate as its audience; a delegate's grant names
             // the doctor, and the delegate who signed it.
             let by = match &r.delegate {
@@ -800,6 +804,11 @@ impl Wallet {
                     "{who} added a {what} to your records at {hospital} on {}{under}",
                     fmt_time(r.at)
                 )
+            } else if allowed && downloaded {
+                format!(
+                    "{who} downloaded the file of your {what} at {hospital} on {}{under}",
+                    fmt_time(r.at)
+                )
             } else if allowed {
                 format!(
                     "{who} viewed your {what} at {hospital} on {}{under}",
@@ -821,6 +830,7 @@ impl Wallet {
                 what,
                 records: r.records,
                 wrote,
+                downloaded,
                 grant_id: r.grant_id,
                 text,
                 emergency: r.emergency,

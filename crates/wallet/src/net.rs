@@ -138,14 +138,15 @@ impl PeerClient {
         })
     }
 
-    /// A POST signed by `key` (nonce, method, peer URL + path, body hash).
-    pub(crate) async fn signed_post<T: DeserializeOwned>(
+    /// The body, `Spondon-Signature` and transport URL of a POST to `peer` + `path` signed by
+    /// `key` (a fresh nonce, method, peer URL + path, body hash).
+    async fn sign_post(
         &self,
         key: &Es256KeyPair,
         peer: &str,
         path: &str,
         body: &impl Serialize,
-    ) -> Result<T> {
+    ) -> Result<(Vec<u8>, String, String)> {
         let body = serde_json::to_vec(body).map_err(|e| WalletError::Internal(e.to_string()))?;
         let nonce = self.nonce(peer).await?;
         let url = format!("{peer}{path}");
@@ -159,7 +160,18 @@ impl PeerClient {
             },
             NumericDate::now(),
         )?;
-        let to = format!("{}{path}", self.base(peer));
+        Ok((body, sig, format!("{}{path}", self.base(peer))))
+    }
+
+    /// A POST signed by `key` (nonce, method, peer URL + path, body hash).
+    pub(crate) async fn signed_post<T: DeserializeOwned>(
+        &self,
+        key: &Es256KeyPair,
+        peer: &str,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T> {
+        let (body, sig, to) = self.sign_post(key, peer, path, body).await?;
         let req = self
             .http
             .reqwest()
@@ -187,20 +199,7 @@ impl PeerClient {
         limit: u64,
         progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
     ) -> Result<(Option<String>, Vec<u8>)> {
-        let body = serde_json::to_vec(body).map_err(|e| WalletError::Internal(e.to_string()))?;
-        let nonce = self.nonce(peer).await?;
-        let url = format!("{peer}{path}");
-        let sig = SignedRequest::create(
-            key,
-            &SignedRequestTarget {
-                method: "POST",
-                url: &url,
-                nonce: &nonce,
-                body: &body,
-            },
-            NumericDate::now(),
-        )?;
-        let to = format!("{}{path}", self.base(peer));
+        let (body, sig, to) = self.sign_post(key, peer, path, body).await?;
         let at = spondon_net::origin(&to);
         let mut resp = self
             .http

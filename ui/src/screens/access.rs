@@ -46,10 +46,11 @@ pub fn what(lang: Lang, r: &Receipt) -> String {
 
 /// The whole sentence: "Dr. … viewed your CBC report at 14:05 on 5 December 2026".
 pub fn sentence(lang: Lang, r: &Receipt, offset_min: i32) -> String {
-    let key = match (r.allowed, r.wrote) {
-        (true, true) => K::ReceiptAdded,
-        (true, false) => K::ReceiptViewed,
-        (false, _) => K::ReceiptRefused,
+    let key = match (r.allowed, r.wrote, r.downloaded) {
+        (true, true, _) => K::ReceiptAdded,
+        (true, false, true) => K::ReceiptDownloaded,
+        (true, false, false) => K::ReceiptViewed,
+        (false, _, _) => K::ReceiptRefused,
     };
     let main = fill(key.text(lang), &[&who(lang, &r.who), &what(lang, r)]);
     let when = fill(
@@ -177,6 +178,7 @@ mod tests {
             }],
             allowed: true,
             wrote: false,
+            downloaded: false,
             reason: None,
             grant_id: Some("g1".into()),
             text: String::new(),
@@ -193,6 +195,14 @@ mod tests {
         assert_eq!(
             sentence(Lang::En, &added, 0),
             "Dr. Nasrin Akter (DMCH) added to your records: CBC report at 14:05 on 5 December 2026"
+        );
+        let downloaded = Receipt {
+            downloaded: true,
+            ..r.clone()
+        };
+        assert_eq!(
+            sentence(Lang::En, &downloaded, 0),
+            "Dr. Nasrin Akter (DMCH) downloaded the file of your CBC report at 14:05 on 5 December 2026"
         );
         let bn = sentence(Lang::Bn, &r, 0);
         assert!(bn.contains("৫ ডিসেম্বর ২০২৬"), "{bn}");

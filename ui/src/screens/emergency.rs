@@ -413,6 +413,7 @@ mod tests {
             records: Vec::new(),
             allowed: true,
             wrote: false,
+            downloaded: false,
             reason: None,
             grant_id: None,
             text: String::new(),
