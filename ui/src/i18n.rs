@@ -205,7 +205,6 @@ strings! {
     DocName => "Name", "নাম";
     DocKind => "What it is", "কী ধরনের";
     DocFormat => "File type", "ফাইলের ধরন";
-    DocFileType => "{0}, {1}", "{0}, {1}";
     DocFingerprint => "SHA-256 fingerprint", "SHA-256 ফিঙ্গারপ্রিন্ট";
     DocNotKept => "The file is not in your wallet yet: it is fetched at your next sync.", "ফাইলটি এখনও আপনার ওয়ালেটে নেই: পরের সিঙ্কে আনা হবে।";
     DocShow => "Show the image", "ছবিটি দেখুন";
@@ -213,7 +212,7 @@ strings! {
     DocSaved => "Saved: {0}", "সংরক্ষিত: {0}";
     DocChecked => "This file is the one {0} signed on {1}: its fingerprint matches the signed record.", "এই ফাইলটিই {0} {1} তারিখে স্বাক্ষর করেছে: এর ফিঙ্গারপ্রিন্ট স্বাক্ষরিত রেকর্ডের সাথে মেলে।";
     DocPdfNote => "The app does not open PDF files itself: save a copy and open it with your PDF reader.", "অ্যাপটি নিজে PDF ফাইল খোলে না: একটি কপি সংরক্ষণ করে আপনার PDF রিডারে খুলুন।";
-    DocPdf => "PDF", "PDF";
+    DocPdf => "PDF", "PDF ফাইল";
     DocJpeg => "JPEG image", "JPEG ছবি";
     DocPng => "PNG image", "PNG ছবি";
     DocPreviewAlt => "The document's image", "নথির ছবি";

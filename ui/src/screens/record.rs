@@ -350,7 +350,7 @@ fn DocumentFile(item: RecordItem, record_id: String) -> impl IntoView {
                 <dt>{move || i.t(K::DocFormat)}</dt>
                 <dd id="doc-type">
                     {move || {
-                        i.f(K::DocFileType, &[i.t(type_key), &crate::fmt::bytes(i.get(), size)])
+                        format!("{}, {}", i.t(type_key), crate::fmt::bytes(i.get(), size))
                     }}
                 </dd>
                 <dt>{move || i.t(K::DocFingerprint)}</dt>
