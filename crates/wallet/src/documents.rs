@@ -170,8 +170,14 @@ impl Wallet {
     async fn document_record(&self, id: &str) -> Result<(StoredRecord, Attachment)> {
         let all: Vec<StoredRecord> = self.store.all(Table::Records).await?;
         let mut m = all.into_iter().filter(|r| r.id.starts_with(id));
-        let (Some(r), None) = (m.next(), m.next()) else {
-            return Err(WalletError::NotFound(format!("record {id}")));
+        let r = match (m.next(), m.next()) {
+            (Some(r), None) => r,
+            (None, _) => return Err(WalletError::NotFound(format!("record {id}"))),
+            (Some(_), Some(_)) => {
+                return Err(WalletError::Invalid(format!(
+                    "{id} matches several records; give more of the id"
+                )));
+            }
         };
         let a = attachment_of(&r)?
             .ok_or_else(|| WalletError::Invalid(format!("record {} carries no file", r.id)))?;
@@ -201,7 +207,8 @@ impl Wallet {
     }
 
     /// Writes the file of document record `id` to `dest`: into it when it is a directory (under
-    /// [`file_name`]), else as that file. Never overwrites an existing file. Returns the path.
+    /// [`file_name`]), else as that file, readable by its owner only (0600: it is health data).
+    /// Never overwrites an existing file. Returns the path.
     pub async fn save_document(&self, id: &str, dest: &Path) -> Result<PathBuf> {
         let (view, bytes) = self.document_file(id).await?;
         let path = if tokio::fs::metadata(dest).await.is_ok_and(|m| m.is_dir()) {
@@ -212,11 +219,11 @@ impl Wallet {
         let out = path.clone();
         crate::wallet::blocking(move || {
             use std::io::Write as _;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&out)
-                .map_err(crate::error::io_err(&out))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut f = options.open(&out).map_err(crate::error::io_err(&out))?;
             f.write_all(&bytes).map_err(crate::error::io_err(&out))?;
             f.sync_all().map_err(crate::error::io_err(&out))?;
             Ok(())

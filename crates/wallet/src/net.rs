@@ -187,9 +187,9 @@ impl PeerClient {
     }
 
     /// A POST signed by `key` whose answer is a file (`docs/protocol.md` §18.3) of at most
-    /// `limit` bytes (its card's size; reading stops at the first byte past it); `progress(done, total)` follows the download. Returns the
-    /// answer's `Content-Type` and the bytes. A file is given 30 minutes (a slow phone line),
-    /// not the client's usual limit.
+    /// `limit` bytes (its card's size; reading stops at the first byte past it);
+    /// `progress(done, total)` follows the download. Returns the answer's `Content-Type` and
+    /// the bytes. A file is given 30 minutes (a slow phone line), not the client's usual limit.
     pub(crate) async fn signed_post_file(
         &self,
         key: &Es256KeyPair,

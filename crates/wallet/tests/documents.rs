@@ -121,6 +121,11 @@ async fn sync_fetches_checks_and_keeps_document_files() {
     let saved = w.save_document(&doc, &out_dir).await.unwrap();
     assert_eq!(saved, out_dir.join("cbc-2026-12-06.pdf"));
     assert_eq!(std::fs::read(&saved).unwrap(), report);
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&saved).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "a saved document is its owner's only");
+    }
     assert!(matches!(
         w.save_document(&doc, &saved).await,
         Err(WalletError::Io { .. })
