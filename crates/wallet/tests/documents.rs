@@ -256,25 +256,6 @@ async fn sync_fetches_checks_and_keeps_document_files() {
     );
 }
 
-fn node(bin: &std::path::Path, args: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new(bin).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "spondon-verifier {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-}
-
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The example lab client (`examples/lab-client/lab_client.py`): its last line of output.
 fn lab_client(args: &[&str]) -> serde_json::Value {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -381,25 +362,7 @@ async fn lab_pdf_pushed_over_fhir_reaches_wallet_clinic_and_export_checked_every
         ],
     );
     node(&vbin, &["peer-address", "--data", data, &peer.url, &via]);
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let _clinic = Killed(
-        std::process::Command::new(&vbin)
-            .args(["serve", "--data", data, "--listen", &addr.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let clinic = format!("http://{addr}");
-    for _ in 0..400 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let (_clinic, clinic) = serve_node(&vbin, data).await;
 
     // The patient's wallet, enrolled.
     let dir = t.join("wallet");

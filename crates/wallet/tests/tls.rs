@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use common::*;
@@ -20,47 +19,6 @@ use spondon_wallet::grants::{Duration, GrantAudience, GrantRequest, Scope};
 use spondon_wallet::{EnrollmentCode, Wallet};
 
 const PASS: &[u8] = b"correct horse battery";
-
-fn node(bin: &std::path::Path, args: &[&str]) -> Value {
-    let out = Command::new(bin).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "spondon-verifier {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-struct NodeProc(Child);
-
-impl Drop for NodeProc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn serve_node(bin: &std::path::Path, data: &str) -> (NodeProc, String) {
-    let addr = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
-    let child = NodeProc(
-        Command::new(bin)
-            .args(["serve", "--data", data, "--listen", &addr.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    for _ in 0..400 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return (child, format!("http://{addr}"));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("spondon-verifier did not start");
-}
 
 async fn clinic_fetch(base: &str, staff: &str, grant: &str) -> Value {
     let r = reqwest::Client::new()

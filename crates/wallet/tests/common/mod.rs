@@ -752,3 +752,47 @@ pub fn ok(o: &std::process::Output) -> String {
     );
     String::from_utf8(o.stdout.clone()).unwrap()
 }
+
+/// Runs `spondon-verifier ARGS` (the clinic node's CLI), which must succeed: its JSON output.
+pub fn node(bin: &std::path::Path, args: &[&str]) -> Value {
+    let out = Command::new(bin).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "spondon-verifier {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// A running clinic node (`spondon-verifier serve`), killed on drop.
+pub struct NodeProc(pub Child);
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `spondon-verifier serve` on a free port and waits until it listens: (guard, base URL).
+pub async fn serve_node(bin: &std::path::Path, data: &str) -> (NodeProc, String) {
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let child = NodeProc(
+        Command::new(bin)
+            .args(["serve", "--data", data, "--listen", &addr.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..400 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return (child, format!("http://{addr}"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("spondon-verifier did not start");
+}
