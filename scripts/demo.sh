@@ -43,7 +43,7 @@ echo "The lab system made its key (ES384) and handed its public JWKS to Labaid's
 CLIENT="$(python3 "$LIS" register --peer "${ADDR[labaid]}" --key "$OUT/lis.pem" \
   --admin-token "${TOKEN[labaid]}" | tail -n 1 | jq -r .client_id)"
 echo "The admin registered it (POST /staff/systems): client $CLIENT" | indent
-pushed="$(python3 "$LIS" push --peer "${ADDR[labaid]}" --key "$OUT/lis.pem" --client-id "$CLIENT" \
+pushed="$(python3 "$LIS" push --peer "${ADDR[labaid]}" --key "$OUT/lis.pem" --client-id="$CLIENT" \
   --health-id "${HID[labaid]}" --order-id LAB-2026-0042 | tail -n 1)"
 jq -r '"Token for \(.granted_scope); one transaction Bundle issued \(.record_kinds | join(" and ")) (log entries \(.log_indices | map(tostring) | join(", ")))",
        "The same Bundle again (a retry after a lost answer) issued nothing: \(if .retry_same then "the first answer came back" else "DIFFERENT ANSWER" end)"' <<<"$pushed" | indent

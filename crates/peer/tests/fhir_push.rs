@@ -1160,8 +1160,9 @@ async fn the_example_lab_client_registers_gets_a_token_and_pushes_a_cbc_report()
                     &peer,
                     "--key",
                     &key,
-                    "--client-id",
-                    &client_id,
+                    // `=`: a base64url client id may start with '-' (argparse would
+                    // take it for an option).
+                    &format!("--client-id={client_id}"),
                     "--health-id",
                     &hid,
                 ]

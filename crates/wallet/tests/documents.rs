@@ -398,8 +398,8 @@ async fn lab_pdf_pushed_over_fhir_reaches_wallet_clinic_and_export_checked_every
         &peer.base(),
         "--key",
         key,
-        "--client-id",
-        client_id,
+        // `=`: a base64url client id may start with '-', which argparse would take for an option.
+        &format!("--client-id={client_id}"),
         "--health-id",
         &hid,
         "--pdf",
