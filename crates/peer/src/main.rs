@@ -50,7 +50,8 @@ enum Command {
         /// Data directory to create.
         #[arg(long, env = "SPONDON_PEER_DATA")]
         data: PathBuf,
-        /// PostgreSQL URL; default is SQLite in the data directory.
+        /// PostgreSQL URL (or a comma-separated list: a primary and its standbys); default is
+        /// SQLite in the data directory.
         #[arg(long, env = "SPONDON_PEER_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
