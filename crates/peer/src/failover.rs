@@ -15,7 +15,7 @@
 
 use std::str::FromStr as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use spondon_ledger::Database;
@@ -63,12 +63,19 @@ pub struct Failover {
     /// Whether writes may go through: false from the moment the primary is lost until the new
     /// one has been checked and its log re-read.
     available: AtomicBool,
+    /// Incremented each time the primary is lost: a write that began before cannot go on after.
+    losses: AtomicU64,
 }
 
 impl Failover {
     /// Whether the database accepts this process's writes now.
     pub fn available(&self) -> bool {
         self.available.load(Ordering::Acquire)
+    }
+
+    /// How many times the primary was lost so far.
+    pub fn losses(&self) -> u64 {
+        self.losses.load(Ordering::Acquire)
     }
 
     /// `host:port/database` of the candidate in use.
@@ -156,6 +163,7 @@ pub async fn connect(url: &str) -> Result<(Database, Option<Arc<Failover>>)> {
         current: AtomicUsize::new(0),
         switched: std::sync::Mutex::new(Instant::now()),
         available: AtomicBool::new(false),
+        losses: AtomicU64::new(0),
     });
     // A primary may be on its way (a failover under way): a few rounds before giving up.
     let mut found = None;
@@ -251,6 +259,7 @@ async fn watch(peer: Arc<Peer>, f: Arc<Failover>) {
             mon = None;
         }
         if f.available.swap(false, Ordering::AcqRel) {
+            f.losses.fetch_add(1, Ordering::AcqRel);
             lost_at = Some(Instant::now());
             tracing::warn!(
                 database = %f.current(),

@@ -290,9 +290,18 @@ impl Peer {
         &'a self,
         local: tokio::sync::MutexGuard<'a, ()>,
     ) -> Result<WriteGuard<'a>> {
-        // During a failover nothing is written until the new primary's log was re-read.
+        // During a failover nothing is written until the new primary's log was re-read; a
+        // writer that was waiting for a connection while the primary was lost gives up too
+        // (it may have reached the new primary before the watcher re-read its log).
+        let losses = self.failover.as_ref().map(|f| f.losses());
         self.check_available()?;
-        self.write_lock_unchecked_from(local).await
+        let guard = self.write_lock_unchecked_from(local).await?;
+        if self.failover.as_ref().map(|f| f.losses()) != losses {
+            drop(guard);
+            return Err(PeerError::DatabaseUnavailable);
+        }
+        self.check_available()?;
+        Ok(guard)
     }
 
     /// [`Peer::write_lock`] even while a failover is under way (for the failover watcher).
