@@ -25,6 +25,7 @@ pub mod console;
 pub mod delegation;
 pub mod emergency;
 pub mod error;
+pub mod failover;
 pub mod fhir_api;
 pub mod fhir_push;
 pub mod files;
