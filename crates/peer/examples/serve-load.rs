@@ -186,6 +186,20 @@ fn binary() -> PathBuf {
     bin
 }
 
+/// The `serve` processes, stopped (SIGTERM, then waited for) however this program ends.
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
 #[derive(Default)]
 struct Counters {
     issued: AtomicU64,
@@ -254,7 +268,7 @@ async fn main() {
     );
     let auth = format!("Bearer {}", tok["token"].as_str().unwrap());
 
-    let mut children: Vec<Child> = Vec::new();
+    let mut children = Children(Vec::new());
     let mut addrs: Vec<SocketAddr> = Vec::new();
     for k in 0..processes {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -278,13 +292,13 @@ async fn main() {
         if let Some(db) = &db {
             c.env("SPONDON_PEER_DATABASE_URL", db);
         }
-        children.push(c.spawn().unwrap());
+        children.0.push(c.spawn().unwrap());
         addrs.push(addr);
     }
     for (k, addr) in addrs.iter().enumerate() {
         let mut ready = false;
         for _ in 0..1200 {
-            if let Some(st) = children[k].try_wait().unwrap() {
+            if let Some(st) = children.0[k].try_wait().unwrap() {
                 panic!(
                     "serve {k} exited ({st}): {}",
                     std::fs::read_to_string(dir.path().join(format!("serve-{k}.log")))
@@ -384,7 +398,7 @@ async fn main() {
     let grant_body = Arc::new(json!({"grant": g.sign(&pkey).unwrap()}).to_string());
     let doctor = Arc::new(doctor);
 
-    let pids: Vec<u32> = children.iter().map(Child::id).collect();
+    let pids: Vec<u32> = children.0.iter().map(Child::id).collect();
     let rss_start: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
@@ -574,12 +588,7 @@ async fn main() {
         "rss_start_kib": rss_start, "rss_end_kib": rss_end, "series": series,
     });
     println!("result: {result}");
-    for mut c in children {
-        let _ = Command::new("kill")
-            .args(["-TERM", &c.id().to_string()])
-            .status();
-        let _ = c.wait();
-    }
+    drop(children);
     if errors > 0 {
         std::process::exit(1);
     }
