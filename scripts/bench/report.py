@@ -91,8 +91,11 @@ ratio = rust / fastest if rust and fastest else None
 fig("shc.verify", "SHC verification (parse, ES256, inflate, FHIR rules), 1 thread", rust, "cards/s",
     anchor=f"kill-the-clipboard {node_v or '?'}: {fmt(node, 'cards/s')} ({fmt(rust / node if rust and node else None)}×); "
            f"{fastest_lib} raw verify {fmt(fastest, '/s')} ({fmt(ratio * 100 if ratio else None)} %)",
-    goal="≥ 85 % of the fastest raw ES256 verify", met=(ratio >= 0.85) if ratio else None,
-    code="crates/verifier/examples/shc-verify-bench.rs")
+    goal="≥ 85 % of the fastest raw ES256 verify",
+    # A card's check includes one raw verify: above 100 % the two ran under different loads.
+    met=(ratio >= 0.85) if ratio and ratio <= 1.0 else None,
+    code="crates/verifier/examples/shc-verify-bench.rs",
+    note="above the raw verify it contains: the machine's load changed between the two" if ratio and ratio > 1.0 else "")
 
 # --- clinic node ---
 g = result("grant-check")
