@@ -5,7 +5,7 @@
 #
 #   scripts/bench.sh            # about 10-15 minutes on a 2-core machine
 #   scripts/bench.sh --full     # the long versions: ledger to 10M entries, 10k-record pulls, 60 s loads
-#   scripts/bench.sh --soak     # the 10-minute soak instead (scripts/soak.sh)
+#   scripts/bench.sh --soak [MINUTES]  # the 10-minute soak instead (scripts/soak.sh)
 #
 # Installs what it needs (Debian: postgresql, nodejs/npm, gnuplot-nox), builds the release
 # binaries once, then runs: SHC verification (spondon-core, kill-the-clipboard, raw ES256 verify
@@ -23,7 +23,7 @@ FULL=0
 for a in "$@"; do
   case "$a" in
     --full) FULL=1 ;;
-    --soak) shift; exec scripts/soak.sh "$@" ;;
+    --soak) exec scripts/soak.sh $(printf '%s\n' "$@" | grep -E '^[0-9]+$' | head -n 1) ;;
     -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown option $a (--full, --soak)" >&2; exit 2 ;;
   esac
