@@ -6,10 +6,17 @@
 //! a consortium trust list, `init`, `staff add`, `serve` on 127.0.0.1; then keeps
 //! `--connections` keep-alive HTTP/1.1 connections busy with valid grants for `--secs` and
 //! prints requests/s and latency percentiles. Load generator and server share the machine.
+//!
+//! `--rate R` paces the connections to R checks/s in total (default 0: as fast as they go);
+//! `--report-every S` prints the checks/s of every S-second interval and the node's RSS (for
+//! `scripts/soak.sh`). The last line is the summary as one JSON object (`result: {...}`),
+//! with the node's RSS at the start and at the end of the load.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
@@ -22,6 +29,8 @@ struct Args {
     secs: u64,
     connections: usize,
     grants: usize,
+    rate: f64,
+    report_every: u64,
 }
 
 fn args() -> Result<Args> {
@@ -29,6 +38,8 @@ fn args() -> Result<Args> {
         secs: 10,
         connections: 32,
         grants: 64,
+        rate: 0.0,
+        report_every: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -37,7 +48,11 @@ fn args() -> Result<Args> {
             "--secs" => a.secs = v.parse()?,
             "--connections" => a.connections = v.parse()?,
             "--grants" => a.grants = v.parse()?,
-            _ => bail!("unknown option {k} (--secs, --connections, --grants)"),
+            "--rate" => a.rate = v.parse()?,
+            "--report-every" => a.report_every = v.parse()?,
+            _ => bail!(
+                "unknown option {k} (--secs, --connections, --grants, --rate, --report-every)"
+            ),
         }
     }
     Ok(a)
@@ -77,14 +92,44 @@ fn run(bin: &PathBuf, args: &[&str]) -> Result<serde_json::Value> {
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
-/// One keep-alive connection: request after request until `until`; returns latencies (µs).
-async fn worker(addr: SocketAddr, requests: Vec<Vec<u8>>, until: Instant) -> Result<Vec<u32>> {
+/// Resident memory of a process, KiB (`VmRSS` of /proc/PID/status).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// One keep-alive connection: request after request until `until` (one per `interval` if
+/// given), counting them in `done`; returns latencies (µs).
+async fn worker(
+    addr: SocketAddr,
+    requests: Vec<Vec<u8>>,
+    until: Instant,
+    interval: Option<Duration>,
+    done: Arc<AtomicU64>,
+) -> Result<Vec<u32>> {
     let mut s = tokio::net::TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
     let mut lat = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut i = 0;
+    let mut next = Instant::now();
     while Instant::now() < until {
+        if let Some(iv) = interval {
+            let now = Instant::now();
+            if next > now {
+                tokio::time::sleep(next - now).await;
+            }
+            next = (next + iv).max(Instant::now() - iv);
+            if Instant::now() >= until {
+                break;
+            }
+        }
         let req = &requests[i % requests.len()];
         i += 1;
         let t = Instant::now();
@@ -125,6 +170,7 @@ async fn worker(addr: SocketAddr, requests: Vec<Vec<u8>>, until: Instant) -> Res
             );
         }
         lat.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+        done.fetch_add(1, Ordering::Relaxed);
     }
     Ok(lat)
 }
@@ -235,21 +281,51 @@ async fn main() -> Result<()> {
         addr,
         requests.clone(),
         Instant::now() + Duration::from_millis(500),
+        None,
+        Arc::default(),
     )
     .await?;
+    let pid = child.id();
+    let rss_start = rss_kib(pid);
+    let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let until = start + Duration::from_secs(a.secs);
+    let interval = (a.rate > 0.0).then(|| Duration::from_secs_f64(a.connections as f64 / a.rate));
     let mut tasks = Vec::new();
     for c in 0..a.connections {
         let mut r = requests.clone();
         r.rotate_left(c % requests.len());
-        tasks.push(tokio::spawn(worker(addr, r, until)));
+        tasks.push(tokio::spawn(worker(addr, r, until, interval, done.clone())));
     }
+    let reporter = (a.report_every > 0).then(|| {
+        let done = done.clone();
+        let every = Duration::from_secs(a.report_every);
+        tokio::spawn(async move {
+            let (mut n0, mut t0) = (0, Instant::now());
+            let mut series = Vec::new();
+            while Instant::now() + Duration::from_millis(500) < until {
+                tokio::time::sleep(every.min(until - Instant::now())).await;
+                let n = done.load(Ordering::Relaxed);
+                let rate = (n - n0) as f64 / t0.elapsed().as_secs_f64();
+                let at = start.elapsed().as_secs_f64();
+                let rss = rss_kib(pid) / 1024;
+                println!("t={at:>5.0} s: {rate:>6.0} checks/s, node RSS {rss} MiB");
+                series.push(serde_json::json!({"t": at.round(), "checks_per_s": rate.round(), "rss_mib": rss}));
+                (n0, t0) = (n, Instant::now());
+            }
+            series
+        })
+    });
     let mut lat = Vec::new();
     for t in tasks {
         lat.extend(t.await??);
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let rss_end = rss_kib(pid);
+    let series = match reporter {
+        Some(r) => r.await?,
+        None => Vec::new(),
+    };
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -269,6 +345,12 @@ async fn main() -> Result<()> {
         pct(0.99),
         pct(1.0),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    println!(
+        "result: {}",
+        serde_json::json!({"checks_per_s": lat.len() as f64 / elapsed, "p50_ms": pct(0.50),
+            "p99_ms": pct(0.99), "connections": a.connections, "secs": elapsed, "errors": 0,
+            "rss_start_kib": rss_start, "rss_end_kib": rss_end, "series": series})
     );
     Ok(())
 }

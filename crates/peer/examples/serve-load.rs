@@ -1,0 +1,595 @@
+//! Load against real `spondon-peer serve` processes over HTTP on 127.0.0.1 (not part of the test
+//! run; `scripts/bench.sh` and `scripts/soak.sh` drive it).
+//!
+//! Sets up a throwaway peer with the release binary (`init`, a staff token, rate limiting off),
+//! starts `--processes` `serve` processes on it (more than one needs `--database-url`: they
+//! share one PostgreSQL database), registers patients and a doctor and enrolls a patient over
+//! the staff and patient APIs, then for `--secs` seconds runs `--issuers` staff clients issuing
+//! prescriptions (`POST /staff/records`, spread over the processes) and `--redeemers` doctor
+//! clients redeeming one grant (`POST /nonce`, then `POST /grant/records` with a PoP proof).
+//! `--issue-rate` and `--redeem-rate` cap the total rates (0: as fast as the clients go).
+//!
+//! Prints the throughput of every `--report-every` seconds interval, then a summary: rates,
+//! p50/p99 latency, errors (any answer but the expected one, or a failed connection), and the
+//! RSS of every `serve` process at the start and at the end of the load; the last line is the
+//! same summary as one JSON object (`result: {...}`).
+//!
+//! `cargo run --release -p spondon-peer --example serve-load -- [--processes 1] [--secs 20]
+//! [--issuers 8] [--redeemers 0] [--issue-rate 0] [--redeem-rate 0] [--report-every 10]
+//! [--database-url postgres://…]`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use spondon_core::NumericDate;
+use spondon_core::keys::Es256KeyPair;
+use spondon_core::token::{
+    Audience, Category, Grant, PopProof, PopRequest, Purpose, SignedRequest, SignedRequestTarget,
+};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const URL: &str = "https://load.example";
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn num<T: std::str::FromStr>(name: &str, default: T) -> T {
+    arg(name).map_or(default, |v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("{name}: not a number: {v}"))
+    })
+}
+
+/// One HTTP/1.1 request on a fresh connection; (status, body). `None` if the connection failed.
+async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<(u16, Vec<u8>)> {
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).await.ok()?;
+    s.write_all(body).await.ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.ok()?;
+    let split = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let status = std::str::from_utf8(buf.get(9..12)?).ok()?.parse().ok()?;
+    let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
+    let mut body = buf[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        let mut out = Vec::new();
+        let mut b = &body[..];
+        loop {
+            let nl = b.windows(2).position(|w| w == b"\r\n")?;
+            let n = usize::from_str_radix(std::str::from_utf8(&b[..nl]).ok()?.trim(), 16).ok()?;
+            b = &b[nl + 2..];
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(b.get(..n)?);
+            b = b.get(n + 2..)?;
+        }
+        body = out;
+    }
+    Some((status, body))
+}
+
+async fn nonce(addr: SocketAddr) -> Option<Vec<u8>> {
+    let (status, b) = request(addr, "POST", "/nonce", &[], b"").await?;
+    if !(200..300).contains(&status) {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&b).ok()?;
+    spondon_core::b64::decode(v["nonce"].as_str()?).ok()
+}
+
+async fn signed(addr: SocketAddr, key: &Es256KeyPair, path: &str, body: &Value) -> Value {
+    let body = body.to_string().into_bytes();
+    let n = nonce(addr).await.expect("nonce");
+    let url = format!("{URL}{path}");
+    let sig = SignedRequest::create(
+        key,
+        &SignedRequestTarget {
+            method: "POST",
+            url: &url,
+            nonce: &n,
+            body: &body,
+        },
+        NumericDate::now(),
+    )
+    .unwrap();
+    let (status, b) = request(
+        addr,
+        "POST",
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Spondon-Signature", &sig),
+        ],
+        &body,
+    )
+    .await
+    .expect("connection");
+    assert!(status < 300, "{path}: {}", String::from_utf8_lossy(&b));
+    serde_json::from_slice(&b).unwrap()
+}
+
+fn cli(bin: &Path, args: &[&str], db: Option<&str>) -> Value {
+    let mut c = Command::new(bin);
+    c.args(args);
+    if let Some(db) = db {
+        c.env("SPONDON_PEER_DATABASE_URL", db);
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Resident memory of a process, KiB (`VmRSS` of /proc/PID/status).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    f64::from(sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]) / 1000.0
+}
+
+/// The release `spondon-peer` next to this example (`target/release/examples/..`).
+fn binary() -> PathBuf {
+    if let Some(b) = arg("--bin") {
+        return b.into();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("spondon-peer");
+    assert!(
+        bin.exists(),
+        "{} is missing: cargo build --release -p spondon-peer",
+        bin.display()
+    );
+    bin
+}
+
+/// The `serve` processes, stopped (SIGTERM, then waited for) however this program ends.
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    issued: AtomicU64,
+    redeemed: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// Waits for the next slot of a client paced at `interval` (none: no pacing).
+async fn pace(next: &mut Instant, interval: Option<Duration>) {
+    if let Some(i) = interval {
+        let now = Instant::now();
+        if *next > now {
+            tokio::time::sleep(*next - now).await;
+        }
+        // Behind schedule (slow answers) the client catches up without a burst beyond one slot.
+        *next = (*next + i).max(Instant::now() - i);
+    }
+}
+
+fn interval(rate: f64, clients: usize) -> Option<Duration> {
+    (rate > 0.0).then(|| Duration::from_secs_f64(clients as f64 / rate))
+}
+
+#[tokio::main]
+async fn main() {
+    let processes: usize = num("--processes", 1);
+    let secs: u64 = num("--secs", 20);
+    let issuers: usize = num("--issuers", 8);
+    let redeemers: usize = num("--redeemers", 0);
+    let issue_rate: f64 = num("--issue-rate", 0.0);
+    let redeem_rate: f64 = num("--redeem-rate", 0.0);
+    let every: u64 = num("--report-every", 10);
+    let db = arg("--database-url");
+    assert!(
+        processes == 1 || db.is_some(),
+        "more than one process needs --database-url (one shared PostgreSQL database)"
+    );
+    let bin = binary();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("peer");
+    let d = data.to_str().unwrap();
+    cli(
+        &bin,
+        &["init", "--name", "Load Hospital", "--url", URL, "--data", d],
+        db.as_deref(),
+    );
+    // One client address for all the load: no per-client rate limit, room for the nonces.
+    let config_file = data.join("peer.json");
+    let mut config: Value = serde_json::from_slice(&std::fs::read(&config_file).unwrap()).unwrap();
+    config["rate_limit"]["per_second"] = 0.into();
+    config["max_outstanding_nonces"] = 10_000_000.into();
+    std::fs::write(&config_file, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    // The token before `serve` (on SQLite the CLI takes the data directory's writer lock).
+    let tok = cli(
+        &bin,
+        &[
+            "staff-token",
+            "--data",
+            d,
+            "--label",
+            "load",
+            "--roles",
+            "admin",
+        ],
+        db.as_deref(),
+    );
+    let auth = format!("Bearer {}", tok["token"].as_str().unwrap());
+
+    let mut children = Children(Vec::new());
+    let mut addrs: Vec<SocketAddr> = Vec::new();
+    for k in 0..processes {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut c = Command::new(&bin);
+        c.args([
+            "--log-level",
+            "warn",
+            "serve",
+            "--data",
+            d,
+            "--listen",
+            &addr.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join(format!("serve-{k}.log"))).unwrap());
+        if let Some(db) = &db {
+            c.env("SPONDON_PEER_DATABASE_URL", db);
+        }
+        children.0.push(c.spawn().unwrap());
+        addrs.push(addr);
+    }
+    for (k, addr) in addrs.iter().enumerate() {
+        let mut ready = false;
+        for _ in 0..1200 {
+            if let Some(st) = children.0[k].try_wait().unwrap() {
+                panic!(
+                    "serve {k} exited ({st}): {}",
+                    std::fs::read_to_string(dir.path().join(format!("serve-{k}.log")))
+                        .unwrap_or_default()
+                );
+            }
+            if let Some((200, _)) = request(*addr, "GET", "/readyz", &[], b"").await {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(ready, "serve on {addr} never became ready");
+    }
+
+    let staff = |addr: SocketAddr, path: &'static str, body: Value| {
+        let auth = auth.clone();
+        async move {
+            request(
+                addr,
+                "POST",
+                path,
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/json"),
+                ],
+                body.to_string().as_bytes(),
+            )
+            .await
+        }
+    };
+    let doctor = Es256KeyPair::generate().unwrap();
+    let (st, b) = staff(
+        addrs[0],
+        "/staff/doctors",
+        json!({"bmdc_number": "A-1", "name": "Dr. Load", "department": "Medicine",
+               "public_key": doctor.public_key().to_jwk()}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(st, 201, "{}", String::from_utf8_lossy(&b));
+    let mut patients = Vec::new();
+    for i in 0..13 {
+        let (st, b) = staff(
+            addrs[i % processes],
+            "/staff/patients",
+            json!({"name": "Rokeya Khatun", "birth_date": "1979-02-03", "sex": "female",
+                   "national_id": format!("19876543{i:02}"), "phone": "01811000000",
+                   "district": "Dhaka", "upazila": "Savar"}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(st, 201, "{}", String::from_utf8_lossy(&b));
+        patients.push(serde_json::from_slice::<Value>(&b).unwrap());
+    }
+    let prescription = |hid: &str| {
+        json!({"health_id": hid, "kind": "prescription", "doctor_bmdc": "A-1",
+               "resources": [{"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+                   "medicationCodeableConcept": {"text": "Paracetamol 500 mg tablet"},
+                   "dosageInstruction": [{"text": "1 tablet three times daily for 5 days"}]}]})
+    };
+    // The redeeming doctor's grant: the last patient, enrolled, with 5 prescriptions.
+    let small = patients.pop().unwrap();
+    let small_hid = small["health_id"].as_str().unwrap().to_owned();
+    let pkey = Es256KeyPair::generate().unwrap();
+    signed(
+        addrs[0],
+        &pkey,
+        "/patient/enroll",
+        &json!({"health_id": small_hid, "code": small["enrollment_code"],
+                "public_key": pkey.public_key().to_jwk()}),
+    )
+    .await;
+    for _ in 0..5 {
+        let (st, b) = staff(addrs[0], "/staff/records", prescription(&small_hid))
+            .await
+            .unwrap();
+        assert_eq!(st, 201, "{}", String::from_utf8_lossy(&b));
+    }
+    let now = NumericDate::now();
+    let g = Grant {
+        id: Grant::new_id().unwrap(),
+        patient_key: pkey.public_key().clone(),
+        audience: Audience::Key {
+            kid: doctor.public_key().kid().to_owned(),
+        },
+        categories: vec![Category::Prescription],
+        record_ids: vec![],
+        write: false,
+        purpose: Purpose::Treatment,
+        issued_at: now,
+        not_before: now,
+        expires: now.saturating_add(86_400 * 2),
+        use_limit: None,
+        peers: vec![URL.into()],
+    };
+    let grant_body = Arc::new(json!({"grant": g.sign(&pkey).unwrap()}).to_string());
+    let doctor = Arc::new(doctor);
+
+    let pids: Vec<u32> = children.0.iter().map(Child::id).collect();
+    let rss_start: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
+    let counters = Arc::new(Counters::default());
+    let start = Instant::now();
+    let until = start + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    let hids: Vec<String> = patients
+        .iter()
+        .map(|p| p["health_id"].as_str().unwrap().to_owned())
+        .collect();
+    for c in 0..issuers {
+        let addr = addrs[c % processes];
+        let body = prescription(&hids[c % hids.len()]).to_string();
+        let auth = auth.clone();
+        let counters = counters.clone();
+        let iv = interval(issue_rate, issuers);
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut next = Instant::now();
+            loop {
+                pace(&mut next, iv).await;
+                if Instant::now() >= until {
+                    break;
+                }
+                let t = Instant::now();
+                let r = request(
+                    addr,
+                    "POST",
+                    "/staff/records",
+                    &[
+                        ("Authorization", &auth),
+                        ("Content-Type", "application/json"),
+                    ],
+                    body.as_bytes(),
+                )
+                .await;
+                let us = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
+                match r {
+                    Some((201, _)) => {
+                        lat.push(us);
+                        counters.issued.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => {
+                        if counters.errors.fetch_add(1, Ordering::Relaxed) < 5 {
+                            eprintln!(
+                                "issuance error: {:?}",
+                                other.map(|(s, b)| (s, String::from_utf8_lossy(&b).into_owned()))
+                            );
+                        }
+                    }
+                }
+            }
+            (true, lat)
+        }));
+    }
+    for c in 0..redeemers {
+        let addr = addrs[c % processes];
+        let (doctor, body, counters) = (doctor.clone(), grant_body.clone(), counters.clone());
+        let gid = g.id;
+        let iv = interval(redeem_rate, redeemers);
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let url = format!("{URL}/grant/records");
+            let mut next = Instant::now();
+            loop {
+                pace(&mut next, iv).await;
+                if Instant::now() >= until {
+                    break;
+                }
+                let Some(n) = nonce(addr).await else {
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                let pop = PopProof::create(
+                    &doctor,
+                    gid,
+                    &PopRequest {
+                        method: "POST",
+                        url: &url,
+                        nonce: &n,
+                        body: body.as_bytes(),
+                    },
+                    NumericDate::now(),
+                )
+                .unwrap();
+                let t = Instant::now();
+                let r = request(
+                    addr,
+                    "POST",
+                    "/grant/records",
+                    &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+                    body.as_bytes(),
+                )
+                .await;
+                let us = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
+                match r {
+                    Some((200, _)) => {
+                        lat.push(us);
+                        counters.redeemed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => {
+                        if counters.errors.fetch_add(1, Ordering::Relaxed) < 5 {
+                            eprintln!(
+                                "redemption error: {:?}",
+                                other.map(|(s, b)| (s, String::from_utf8_lossy(&b).into_owned()))
+                            );
+                        }
+                    }
+                }
+            }
+            (false, lat)
+        }));
+    }
+    // Throughput over time.
+    let reporter = {
+        let counters = counters.clone();
+        let pids = pids.clone();
+        tokio::spawn(async move {
+            let (mut i0, mut r0, mut t0) = (0u64, 0u64, Instant::now());
+            let mut series = Vec::new();
+            while Instant::now() + Duration::from_millis(500) < until {
+                tokio::time::sleep(Duration::from_secs(every).min(until - Instant::now())).await;
+                let (i, r, e) = (
+                    counters.issued.load(Ordering::Relaxed),
+                    counters.redeemed.load(Ordering::Relaxed),
+                    counters.errors.load(Ordering::Relaxed),
+                );
+                let dt = t0.elapsed().as_secs_f64();
+                let rss: Vec<u64> = pids.iter().map(|p| rss_kib(*p) / 1024).collect();
+                let at = start.elapsed().as_secs_f64();
+                println!(
+                    "t={at:>5.0} s: {:>6.0} issuances/s, {:>6.0} redemptions/s, errors {e}, serve RSS {rss:?} MiB",
+                    (i - i0) as f64 / dt,
+                    (r - r0) as f64 / dt
+                );
+                series.push(
+                    json!({"t": at.round(), "issue_per_s": ((i - i0) as f64 / dt).round(),
+                    "redeem_per_s": ((r - r0) as f64 / dt).round(), "errors": e, "rss_mib": rss}),
+                );
+                (i0, r0, t0) = (i, r, Instant::now());
+            }
+            series
+        })
+    };
+    let (mut ilat, mut rlat) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let (issuing, lat) = t.await.unwrap();
+        if issuing {
+            ilat.extend(lat);
+        } else {
+            rlat.extend(lat);
+        }
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let series = reporter.await.unwrap();
+    let rss_end: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
+    ilat.sort_unstable();
+    rlat.sort_unstable();
+    let errors = counters.errors.load(Ordering::Relaxed);
+    let engine = if db.is_some() { "PostgreSQL" } else { "SQLite" };
+    println!(
+        "[{engine}, {processes} serve] issuance: {} in {wall:.1} s with {issuers} clients = {:.0} records/s, p50 {:.1} ms, p99 {:.1} ms",
+        ilat.len(),
+        ilat.len() as f64 / wall,
+        percentile_ms(&ilat, 0.5),
+        percentile_ms(&ilat, 0.99)
+    );
+    if redeemers > 0 {
+        println!(
+            "[{engine}, {processes} serve] redemption: {} in {wall:.1} s with {redeemers} clients = {:.0} /s, p50 {:.1} ms, p99 {:.1} ms",
+            rlat.len(),
+            rlat.len() as f64 / wall,
+            percentile_ms(&rlat, 0.5),
+            percentile_ms(&rlat, 0.99)
+        );
+    }
+    println!(
+        "errors: {errors}; serve RSS at start {:?} KiB, at end {:?} KiB",
+        rss_start, rss_end
+    );
+    let result = json!({
+        "engine": engine, "processes": processes, "secs": wall, "errors": errors,
+        "issuers": issuers, "redeemers": redeemers,
+        "issue_per_s": ilat.len() as f64 / wall, "issue_p50_ms": percentile_ms(&ilat, 0.5),
+        "issue_p99_ms": percentile_ms(&ilat, 0.99),
+        "redeem_per_s": rlat.len() as f64 / wall, "redeem_p50_ms": percentile_ms(&rlat, 0.5),
+        "redeem_p99_ms": percentile_ms(&rlat, 0.99),
+        "rss_start_kib": rss_start, "rss_end_kib": rss_end, "series": series,
+    });
+    println!("result: {result}");
+    drop(children);
+    if errors > 0 {
+        std::process::exit(1);
+    }
+}
