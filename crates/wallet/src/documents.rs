@@ -151,7 +151,8 @@ impl Wallet {
         let mut records: Vec<StoredRecord> = self.store.all(Table::Records).await?;
         records.sort_by(|a, b| b.issued_at.cmp(&a.issued_at).then(a.id.cmp(&b.id)));
         let mut docs = Vec::new();
-        for r in &records {
+        // Only document records carry a file (parsing every card would cost a whole history).
+        for r in records.iter().filter(|r| r.kind == DOCUMENT_KIND) {
             if let Some(a) = attachment_of(r).ok().flatten() {
                 docs.push((r, a));
             }
@@ -250,7 +251,7 @@ impl Wallet {
     ) -> Result<FilesReport> {
         let records: Vec<StoredRecord> = self.store.all(Table::Records).await?;
         let mut wanted = Vec::new();
-        for r in records {
+        for r in records.into_iter().filter(|r| r.kind == DOCUMENT_KIND) {
             let Some(peer) = r.peer.clone() else { continue };
             if only.is_some_and(|o| !o.contains(&peer)) {
                 continue;
