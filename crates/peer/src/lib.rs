@@ -44,6 +44,7 @@ pub mod staff;
 pub mod stats;
 pub mod systems;
 pub mod witnessing;
+pub mod write_keys;
 
 pub use error::PeerError;
 pub use peer::Peer;
