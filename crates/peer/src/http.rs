@@ -642,7 +642,7 @@ async fn openapi(State(peer): State<AppState>) -> Response {
 
 /// How a staff write's stored answer is replayed ([`keyed_write`]).
 #[derive(Clone, Copy)]
-enum Replay {
+pub(crate) enum Replay {
     /// The stored answer itself.
     Answer,
     /// A fresh enrollment code for the stored `health_id` (codes are stored only hashed).
@@ -651,7 +651,7 @@ enum Replay {
 
 /// The `Idempotency-Key` of a staff write to `path` whose request is `body` (see
 /// [`crate::write_keys`]).
-fn write_key(
+pub(crate) fn write_key(
     headers: &HeaderMap,
     staff: &crate::staff::StaffAuth,
     path: &str,
@@ -672,7 +672,7 @@ fn write_key(
 /// request is answered from storage (`Idempotent-Replayed: true`) without writing; if the
 /// write fails and meanwhile a racing retry stored the key for the same request, that answer
 /// is replayed instead of the error.
-async fn keyed_write<T: serde::Serialize>(
+pub(crate) async fn keyed_write<T: serde::Serialize>(
     peer: &Peer,
     key: Option<&WriteKey>,
     status: StatusCode,

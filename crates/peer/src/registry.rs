@@ -133,7 +133,7 @@ pub struct NewDoctor {
 }
 
 /// The answer to a doctor registration.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DoctorRegistered {
     pub bmdc_number: String,
     pub kid: String,

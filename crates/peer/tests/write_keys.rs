@@ -365,3 +365,80 @@ async fn every_staff_write_takes_an_idempotency_key() {
         every_staff_write_takes_a_key(db.as_deref()).await;
     }
 }
+
+/// The console's forms send their per-form key: a double submit of a registration, a record
+/// and a doctor writes once (both engines).
+async fn console_double_submit(db: Option<&str>) {
+    let tp = start(db).await;
+    let r = request(
+        tp.addr,
+        "POST",
+        "/console/api/login",
+        &[("Content-Type", "application/json")],
+        json!({"token": tp.token}).to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = r.json()["csrf"].as_str().unwrap().to_owned();
+    let post = |path: &'static str, body: Value, key: &'static str| {
+        let (addr, cookie, csrf) = (tp.addr, cookie.clone(), csrf.clone());
+        async move {
+            request(
+                addr,
+                "POST",
+                &format!("/console/api{path}"),
+                &[
+                    ("Cookie", &cookie),
+                    ("Content-Type", "application/json"),
+                    ("X-CSRF-Token", &csrf),
+                    ("Idempotency-Key", key),
+                ],
+                body.to_string().as_bytes(),
+            )
+            .await
+        }
+    };
+    let patients = "SELECT COUNT(*) FROM peer_patients";
+    let reg = json!({"patient": patient_json("1990123456789")});
+    let a = post("/patients", reg.clone(), "form-1").await;
+    let b = post("/patients", reg, "form-1").await;
+    assert_eq!((a.status, b.status), (201, 201), "{}", b.text());
+    assert!(!replayed(&a) && replayed(&b));
+    assert_eq!(a.json()["health_id"], b.json()["health_id"]);
+    assert_eq!(count(&tp, patients).await, 1);
+    let hid = a.json()["health_id"].as_str().unwrap().to_owned();
+
+    let form = json!({"health_id": hid, "form": {"kind": "diagnosis", "conditions": [
+        {"code": "A97.1", "status": "confirmed"}]}});
+    let a = post("/records", form.clone(), "form-2").await;
+    let b = post("/records", form, "form-2").await;
+    assert_eq!((a.status, b.status), (201, 201), "{}", b.text());
+    assert!(!replayed(&a) && replayed(&b));
+    assert_eq!(a.json()["record"], b.json()["record"]);
+    assert_eq!(count(&tp, "SELECT COUNT(*) FROM peer_records").await, 1);
+
+    let key = Es256KeyPair::generate().unwrap();
+    let doctor = json!({"bmdc_number": "A-9001", "name": "Dr. Rahim", "specialty": "Medicine",
+                        "public_key": serde_json::to_string(&key.public_key().to_jwk()).unwrap()});
+    let a = post("/doctors", doctor.clone(), "form-3").await;
+    let b = post("/doctors", doctor, "form-3").await;
+    assert_eq!((a.status, b.status), (201, 201), "{}", b.text());
+    assert!(!replayed(&a) && replayed(&b));
+    assert_eq!(a.json(), b.json());
+    assert_eq!(count(&tp, "SELECT COUNT(*) FROM peer_doctors").await, 1);
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn console_forms_write_once_on_a_double_submit() {
+    for db in engines("console_forms_write_once_on_a_double_submit").await {
+        console_double_submit(db.as_deref()).await;
+    }
+}
