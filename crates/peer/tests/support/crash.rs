@@ -217,8 +217,14 @@ struct Ack {
     log_index: u64,
 }
 
+/// What the clients share with the rounds.
 #[derive(Default)]
-struct Counts {
+struct Shared {
+    /// Set after the last round: each client stops after its write in hand.
+    stop: AtomicBool,
+    /// Read-held for each attempt; write-held while the peer is down for the checks.
+    gate: tokio::sync::RwLock<()>,
+    acks: Mutex<Vec<Ack>>,
     unanswered_retried: AtomicU64,
     committed_unheard: AtomicU64,
 }
@@ -226,18 +232,9 @@ struct Counts {
 /// A staff client: issues records one after another, each with its own key; a request that
 /// gets no answer is sent again, same key, same body, until answered. Stops (between writes)
 /// when `stop` is set.
-async fn client(
-    c: usize,
-    addr: SocketAddr,
-    auth: String,
-    health_id: String,
-    stop: Arc<AtomicBool>,
-    gate: Arc<tokio::sync::RwLock<()>>,
-    acks: Arc<Mutex<Vec<Ack>>>,
-    counts: Arc<Counts>,
-) {
+async fn client(c: usize, addr: SocketAddr, auth: String, health_id: String, sh: Arc<Shared>) {
     let mut n = 0u64;
-    while !stop.load(Ordering::Acquire) {
+    while !sh.stop.load(Ordering::Acquire) {
         let key = format!("crash-c{c}-{n}");
         // Bodies differ from write to write (the platelet count), so a key sent again with
         // another body would show as a 422.
@@ -245,7 +242,7 @@ async fn client(
         let mut unanswered = false;
         let r = loop {
             // Held for the attempt: while the peer is down for the checks, none is sent.
-            let open = gate.read().await;
+            let open = sh.gate.read().await;
             let r = try_request(
                 addr,
                 "POST",
@@ -275,13 +272,13 @@ async fn client(
             "{key} replayed on its first answer"
         );
         if unanswered {
-            counts.unanswered_retried.fetch_add(1, Ordering::Relaxed);
+            sh.unanswered_retried.fetch_add(1, Ordering::Relaxed);
             if replayed {
-                counts.committed_unheard.fetch_add(1, Ordering::Relaxed);
+                sh.committed_unheard.fetch_add(1, Ordering::Relaxed);
             }
         }
         let v = r.json();
-        acks.lock().unwrap().push(Ack {
+        sh.acks.lock().unwrap().push(Ack {
             key,
             id: v["id"].as_str().unwrap().to_owned(),
             log_index: v["log_index"].as_u64().unwrap(),
@@ -545,25 +542,11 @@ pub async fn run(o: &Options) -> Report {
         patients.push(r.json()["health_id"].as_str().unwrap().to_owned());
     }
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let gate = Arc::new(tokio::sync::RwLock::new(()));
-    let acks = Arc::new(Mutex::new(Vec::new()));
-    let counts = Arc::new(Counts::default());
+    let sh = Arc::new(Shared::default());
     let clients: Vec<_> = patients
         .iter()
         .enumerate()
-        .map(|(c, hid)| {
-            tokio::spawn(client(
-                c,
-                addr,
-                auth.clone(),
-                hid.clone(),
-                stop.clone(),
-                gate.clone(),
-                acks.clone(),
-                counts.clone(),
-            ))
-        })
+        .map(|(c, hid)| tokio::spawn(client(c, addr, auth.clone(), hid.clone(), sh.clone())))
         .collect();
 
     let mut report = Report {
@@ -578,12 +561,12 @@ pub async fn run(o: &Options) -> Report {
         // SIGKILL: no shutdown, no flush, whatever the peer was doing.
         drop(serve);
         // The attempts in flight fail; no new one starts until the peer is back and audited.
-        let closed = gate.write().await;
+        let closed = sh.gate.write().await;
         let stored = read_stored(&database_url).await;
         check_stored(&stored, round);
         {
             // Nothing acknowledged is lost: every answered record is stored at its index.
-            let acks = acks.lock().unwrap();
+            let acks = sh.acks.lock().unwrap();
             for a in acks.iter() {
                 let (id, _, _) = stored
                     .records
@@ -604,14 +587,14 @@ pub async fn run(o: &Options) -> Report {
     }
 
     // Every client finishes its write in hand (retrying it if needed), then stops.
-    stop.store(true, Ordering::Release);
+    sh.stop.store(true, Ordering::Release);
     for c in clients {
         c.await.unwrap();
     }
     drop(serve);
     let stored = read_stored(&database_url).await;
     check_stored(&stored, o.rounds + 1);
-    let acks = std::mem::take(&mut *acks.lock().unwrap());
+    let acks = std::mem::take(&mut *sh.acks.lock().unwrap());
     // No record issued twice for one key, none lost, none unanswered: the records are exactly
     // the acknowledged writes, one each.
     let keys: BTreeSet<&str> = acks.iter().map(|a| a.key.as_str()).collect();
@@ -626,7 +609,7 @@ pub async fn run(o: &Options) -> Report {
     }
     report.acknowledged = acks.len() as u64;
     report.records = stored.records.len() as u64;
-    report.unanswered_retried = counts.unanswered_retried.load(Ordering::Relaxed);
-    report.committed_unheard = counts.committed_unheard.load(Ordering::Relaxed);
+    report.unanswered_retried = sh.unanswered_retried.load(Ordering::Relaxed);
+    report.committed_unheard = sh.committed_unheard.load(Ordering::Relaxed);
     report
 }
