@@ -6,11 +6,12 @@
 //! record; after every restart: `/checkpoint` covers the whole log, the tiles audit clean.
 //! Prints acknowledged records and the unanswered-then-retried counts.
 //!
-//! `cargo run --release -p spondon-peer --example peer-crash -- [--rounds 30] [--clients 8]
-//! [--seed N] [--database-url postgres://…/fresh_db]`
+//! `cargo build --release -p spondon-peer --bin spondon-peer && cargo run --release -p
+//! spondon-peer --example peer-crash -- [--rounds 30] [--clients 8] [--seed N] [--database-url
+//! postgres://…/fresh_db]`
 //!
-//! It runs the `spondon-peer` binary of the same profile, building it first when started by
-//! `cargo run` (examples do not build their package's binaries).
+//! It runs the `spondon-peer` binary of the same profile, next to the example (examples do not
+//! build their package's binaries: build it first, as above).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/support/crash.rs"]
@@ -33,19 +34,10 @@ async fn main() {
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/examples/peer-crash → target/<profile>/spondon-peer
     let profile_dir = exe.parent().and_then(|p| p.parent()).unwrap().to_path_buf();
-    if let Ok(cargo) = std::env::var("CARGO") {
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let mut build = std::process::Command::new(cargo);
-        build.args(["build", "-p", "spondon-peer", "--bin", "spondon-peer"]);
-        if release {
-            build.arg("--release");
-        }
-        assert!(build.status().unwrap().success(), "building spondon-peer");
-    }
     let bin = profile_dir.join("spondon-peer");
     assert!(
         bin.exists(),
-        "{} is missing: cargo build -p spondon-peer (same profile) first",
+        "{} is missing: cargo build -p spondon-peer --bin spondon-peer (same profile) first",
         bin.display()
     );
     let o = crash::Options {
