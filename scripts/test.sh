@@ -31,6 +31,9 @@ scripts/with-postgres.sh scripts/with-keyring.sh \
   env SPONDON_REQUIRE_POSTGRES=1 SPONDON_REQUIRE_KEYCHAIN=1 SPONDON_REQUIRE_BROWSER=1 SPONDON_REQUIRE_PDFTOPPM=1 SPONDON_REQUIRE_PYTHON=1 \
   cargo test --workspace --locked --exclude spondon-e2e
 
+step "PostgreSQL failover: a peer on a primary and a synchronous standby; the primary SIGKILLed, the standby promoted"
+scripts/with-postgres-ha.sh env SPONDON_REQUIRE_POSTGRES_HA=1 cargo test --locked -p spondon-peer --test failover
+
 step "wallet app end to end: the release app under Xvfb over WebDriver, against real peers and a clinic node"
 scripts/e2e-app.sh
 

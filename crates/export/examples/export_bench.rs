@@ -1,5 +1,6 @@
-//! Timings of the export paths, on a large export: the fixture's three records (real cards, real
-//! SQLite log proofs, one receipt) repeated to `N` cards (default 300).
+//! Timings of the export paths, on a large export of `N` distinct cards (default 300): the
+//! fixture's three record bundles issued over and over, each a card of its own (its own issue
+//! time, id and signature) with its own SQLite log proof, and one receipt.
 //!
 //! Then the whole export as the wallet makes it: `export_parts` (summary, file and PDF per part)
 //! and `verify_export` of every part. An export too large for one file skips the one-file steps.
@@ -32,6 +33,23 @@ fn time<T>(label: &str, runs: u32, per: usize, mut f: impl FnMut() -> T) -> T {
     out
 }
 
+/// Moves every number in `v` by an amount that depends on `i`.
+fn vary(v: &mut serde_json::Value, i: usize) {
+    match v {
+        serde_json::Value::Number(x) => {
+            if let Some(f) = x.as_f64() {
+                let moved = ((f + (i % 977) as f64 * 0.01) * 100.0).round() / 100.0;
+                if let Some(m) = serde_json::Number::from_f64(moved) {
+                    *x = m;
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|e| vary(e, i)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|e| vary(e, i)),
+        _ => {}
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {
     let n: usize = std::env::args()
@@ -40,9 +58,20 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .transpose()?
         .unwrap_or(300);
     let hospital = fixture::Hospital1::new().await;
-    let base = hospital.export().await;
-    let mut export = base.clone();
-    export.records = base.records.iter().cycle().take(n).cloned().collect();
+    // Card `i` is one of the three bundles with its measured values moved by `i`, as a
+    // patient's repeated lab reports are: same shape, other numbers (so that no two cards'
+    // compressed payloads are alike, as in a real history).
+    let bundles = fixture::bundles()
+        .into_iter()
+        .cycle()
+        .take(n)
+        .enumerate()
+        .map(|(i, (mut bundle, lab))| {
+            vary(&mut bundle, i);
+            (bundle, lab)
+        })
+        .collect();
+    let mut export = hospital.export_of(bundles).await;
     export.patient_summary = None;
     let mut anchors = Anchors::from_trust_list(&hospital.trust_list())?;
     anchors.witnesses.push(hospital.witness.clone());
@@ -69,6 +98,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
             render_pdf(&parsed, &PdfOptions::default())
         })?;
         println!("{:<44} {:>9} bytes", "  PDF size", pdf.len());
+        if let Ok(dir) = std::env::var("SPONDON_EXPORT_PDF_OUT") {
+            std::fs::write(format!("{dir}/export-{n}.pdf"), &pdf)?;
+        }
         let back = time("extract_export_from_pdf", 10, n, || {
             extract_export_from_pdf(&pdf)
         })?;

@@ -28,6 +28,7 @@ pub mod ips;
 pub mod link;
 pub mod parts;
 pub mod pdf;
+mod qr;
 mod render;
 pub mod verify;
 

@@ -10,13 +10,14 @@ use std::io::Read as _;
 
 use pdf_writer::types::AssociationKind;
 use pdf_writer::{Content, Date, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
-use qrcode::{Color, EcLevel, QrCode};
+use qrcode::EcLevel;
 use serde_json::Value;
 use spondon_core::NumericDate;
 use spondon_core::shc::{self, ParsedCard};
 
 use crate::files::{self, CardFile, ExportFile, FoundFile, MAX_FILE_BYTES};
 use crate::font::Typesetter;
+use crate::qr;
 use crate::render::{self, Item};
 use crate::{Export, ExportError, MAX_EXPORT_BYTES, MEDIA_TYPE, write_export};
 
@@ -173,6 +174,8 @@ fn wrap(ts: &Typesetter, text: &str, bold: bool, size: f32, width: f32) -> Vec<S
 struct Layout {
     ts: Typesetter,
     pages: Vec<Content>,
+    /// The QR images drawn so far, each on its page.
+    images: Vec<PlacedQr>,
     y: f32,
     running_title: String,
 }
@@ -245,58 +248,112 @@ impl Layout {
     }
 
     fn qr(&mut self, x: f32, top: f32, size: f32, text: &str) -> bool {
-        let Some(code) = qr_code(text) else {
+        let Some(image) = QrImage::encode(text) else {
             return false;
         };
-        self.draw_qr(x, top, size, &code);
+        self.draw_qr(x, top, size, image);
         true
     }
 
-    fn draw_qr(&mut self, x: f32, top: f32, size: f32, code: &QrCode) {
-        let n = code.width();
-        let colors = code.to_colors();
+    /// Draws `image` with its quiet zone as a `size`-point square whose top left is at
+    /// (`x`, `top`): a white square, then the modules as a 1-bit stencil (an image mask, painted
+    /// black, never interpolated), so that a module stays a sharp square at any zoom and on
+    /// paper, and a QR costs its bits (a few hundred bytes compressed) rather than a path of
+    /// thousands of rectangles.
+    fn draw_qr(&mut self, x: f32, top: f32, size: f32, image: QrImage) {
+        let n = image.width as f32;
         let quiet = 4.0;
-        let module = size / (n as f32 + 2.0 * quiet);
+        let module = size / (n + 2.0 * quiet);
+        let name = format!("Qr{}", self.images.len());
+        let page = self.pages.len().max(1) - 1;
         let c = self.page();
         c.set_fill_gray(1.0);
         c.rect(x, top - size, size, size);
         c.fill_nonzero();
         c.set_fill_gray(0.0);
-        for row in 0..n {
-            let mut col = 0;
-            while col < n {
-                if colors.get(row * n + col) != Some(&Color::Dark) {
-                    col += 1;
-                    continue;
-                }
-                let start = col;
-                while col < n && colors.get(row * n + col) == Some(&Color::Dark) {
-                    col += 1;
-                }
-                // A hair of overlap with the next row, so that anti-aliased screen rendering
-                // shows no light seams between rows.
-                c.rect(
-                    x + (quiet + start as f32) * module,
-                    top - (quiet + row as f32 + 1.0) * module - 0.02 * module,
-                    (col - start) as f32 * module,
-                    module * 1.04,
-                );
-            }
-        }
-        c.fill_nonzero();
+        c.save_state();
+        c.transform([
+            n * module,
+            0.0,
+            0.0,
+            n * module,
+            x + quiet * module,
+            top - (quiet + n) * module,
+        ]);
+        c.x_object(Name(name.as_bytes()));
+        c.restore_state();
+        self.images.push(PlacedQr { page, name, image });
     }
 }
 
-/// A QR code at ECC level L: for a given printed size, the fewest and so largest modules (a
-/// printed page is blurred, not torn; larger dots read better than more redundancy).
-fn qr_code(text: &str) -> Option<QrCode> {
-    QrCode::with_error_correction_level(text.as_bytes(), EcLevel::L).ok()
+/// A QR code's modules as a PDF image mask: one bit per module, rows padded to a byte, a dark
+/// module 0 (painted with the fill colour under the default `/Decode [0 1]`), Flate-compressed.
+struct QrImage {
+    width: u32,
+    data: Vec<u8>,
+}
+
+impl QrImage {
+    /// The QR of `text` at ECC level L, or `None` when it does not fit one. Level L: for a
+    /// given printed size, the fewest and so largest modules (a printed page is blurred, not
+    /// torn; larger dots read better than more redundancy).
+    fn encode(text: &str) -> Option<QrImage> {
+        let code = qr::encode(text.as_bytes(), EcLevel::L)?;
+        let n = code.width;
+        let row_bytes = n.div_ceil(8);
+        let mut bits = vec![0xffu8; row_bytes * n];
+        for (i, dark) in code.dark.iter().enumerate() {
+            if *dark {
+                let (row, col) = (i / n, i % n);
+                bits[row * row_bytes + col / 8] &= !(0x80 >> (col % 8));
+            }
+        }
+        Some(QrImage {
+            width: u32::try_from(n).ok()?,
+            data: deflate(&bits).ok()?,
+        })
+    }
+
+    /// [`QrImage::encode`] of many texts on every core: choosing a QR's mask is most of the
+    /// cost of a PDF export. The answers are in `texts`' order.
+    fn encode_all(texts: &[Option<String>]) -> Vec<Option<QrImage>> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .clamp(1, 8);
+        let chunk = texts.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = texts
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|t| t.as_deref().and_then(QrImage::encode))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    }
+}
+
+/// A QR image drawn on a page, under its resource name.
+struct PlacedQr {
+    page: usize,
+    name: String,
+    image: QrImage,
 }
 
 /// The printed size of a record's QR: [`QR_MODULE`] per module with the quiet zone, between
 /// [`QR_MIN`] and `max`.
-fn qr_size(code: &QrCode, max: f32) -> f32 {
-    ((code.width() as f32 + 8.0) * QR_MODULE).clamp(QR_MIN, max)
+fn qr_size(image: &QrImage, max: f32) -> f32 {
+    ((image.width as f32 + 8.0) * QR_MODULE).clamp(QR_MIN, max)
 }
 
 /// About how many lines a record's items take (for keeping a record with its QR).
@@ -494,6 +551,7 @@ fn render_pdf_inner(
     let mut l = Layout {
         ts: Typesetter::new()?,
         pages: vec![Content::new()],
+        images: Vec::new(),
         y: H,
         running_title: match &part_words {
             Some(p) => format!("International Patient Summary - {patient_name} - {p}"),
@@ -792,6 +850,13 @@ fn render_pdf_inner(
     );
     l.y -= 8.0;
     let first_number = options.part.map_or(1, |p| p.first_record);
+    // Every record's QR, encoded up front on every core (in record order).
+    let texts: Vec<Option<String>> = export
+        .records
+        .iter()
+        .map(|r| shc::encode_numeric(&r.jws).ok())
+        .collect();
+    let mut qrs = QrImage::encode_all(&texts).into_iter();
     for (n, (record, card)) in export.records.iter().zip(&cards).enumerate() {
         let number = first_number + n;
         let resources = shc::fhir::resources(card.fhir_bundle());
@@ -809,14 +874,10 @@ fn render_pdf_inner(
             .and_then(NumericDate::from_f64_floor)
             .map(render::date)
             .unwrap_or_else(|| card.nbf().to_string());
-        // Encoded once: choosing the mask is most of the drawing time.
-        let qr = shc::encode_numeric(&record.jws)
-            .ok()
-            .and_then(|t| qr_code(&t))
-            .map(|code| {
-                let size = qr_size(&code, cw * 0.7);
-                (code, size)
-            });
+        let qr = qrs.next().flatten().map(|image| {
+            let size = qr_size(&image, cw * 0.7);
+            (image, size)
+        });
         let hospital = issuer_name(options, card.iss());
 
         // A record starts on a new page unless its heading and its QR fit (then its QR is not
@@ -899,10 +960,10 @@ fn render_pdf_inner(
         // The QR below the record, large enough for a phone to read from paper, with what it
         // means beside it.
         match qr {
-            Some((code, size)) => {
+            Some((image, size)) => {
                 l.ensure(size + 14.0);
                 let top = l.y - 6.0;
-                l.draw_qr(M, top, size, &code);
+                l.draw_qr(M, top, size, image);
                 let x = M + size + 14.0;
                 let w = cw - size - 14.0;
                 let mut y = top - 12.0;
@@ -1028,8 +1089,27 @@ fn render_pdf_inner(
         .kids(page_ids.iter().copied())
         .count(i32::try_from(total).map_err(|_| ExportError::Render("too many pages".into()))?);
     let mut next = first_page + 2 * i32::try_from(total).unwrap_or(0);
-    let Layout { ts, pages, .. } = l;
+    let Layout {
+        ts, pages, images, ..
+    } = l;
     let fonts = ts.write_fonts(&mut pdf, &mut next)?;
+    // The QR images, each an image mask (see `Layout::draw_qr`).
+    let mut page_images: Vec<Vec<(&str, Ref)>> = vec![Vec::new(); total];
+    for placed in &images {
+        let id = Ref::new(next);
+        next += 1;
+        let mut image = pdf.image_xobject(id, &placed.image.data);
+        image.filter(Filter::FlateDecode);
+        image.width(i32::try_from(placed.image.width).unwrap_or(i32::MAX));
+        image.height(i32::try_from(placed.image.width).unwrap_or(i32::MAX));
+        image.image_mask(true);
+        image.bits_per_component(1);
+        image.interpolate(false);
+        image.finish();
+        if let Some(list) = page_images.get_mut(placed.page) {
+            list.push((&placed.name, id));
+        }
+    }
     // Each attached document: its file specification and its embedded file stream.
     let doc_refs: Vec<(Ref, Ref)> = attached
         .iter()
@@ -1052,9 +1132,13 @@ fn render_pdf_inner(
         spec.finish();
     }
     {
-        let subtype = MEDIA_TYPE.replace('/', "#2F");
-        let mut ef = pdf.embedded_file(embedded, &file);
-        ef.subtype(Name(subtype.as_bytes()));
+        // Flate-compressed: the cards' log proofs share their checkpoint and most of their
+        // hashes, so the export file shrinks to about a third.
+        let packed = deflate(&file)?;
+        let mut ef = pdf.embedded_file(embedded, &packed);
+        ef.filter(Filter::FlateDecode);
+        // The MIME type as a name (pdf-writer writes its `/` as `#2F`).
+        ef.subtype(Name(MEDIA_TYPE.as_bytes()));
         let mut params = ef.params();
         params.size(
             i32::try_from(file.len())
@@ -1080,9 +1164,8 @@ fn render_pdf_inner(
             .embedded_file_with_unicode(*ef_ref);
         spec.finish();
         // Stored as is (no filter): PDF and JPEG/PNG files are compressed already.
-        let subtype = cf.kind.mime().replace('/', "#2F");
         let mut ef = pdf.embedded_file(*ef_ref, &f.bytes);
-        ef.subtype(Name(subtype.as_bytes()));
+        ef.subtype(Name(cf.kind.mime().as_bytes()));
         ef.pair(Name(SHA256_KEY), Str(files::hex(&cf.sha256).as_bytes()));
         let mut params = ef.params();
         params.size(
@@ -1147,6 +1230,13 @@ fn render_pdf_inner(
             let mut dict = resources.fonts();
             for (name, font) in &fonts {
                 dict.pair(*name, *font);
+            }
+            dict.finish();
+            if let Some(list) = page_images.get(i).filter(|l| !l.is_empty()) {
+                let mut objects = resources.x_objects();
+                for (name, id) in list {
+                    objects.pair(Name(name.as_bytes()), *id);
+                }
             }
         }
         page.finish();

@@ -185,6 +185,7 @@ async fn the_pdf_attaches_and_lists_each_file() {
     assert_eq!(text.matches("/AFRelationship /Supplement").count(), 2);
     assert!(text.contains(&format!("/Size {}", s.files[1].bytes.len())));
     assert!(text.contains("/CheckSum"));
+    assert!(text.contains("/Subtype /application#2Fpdf"));
     // Without the files, the PDF says so and attaches only the export file.
     let plain = render_pdf(&s.export, &PdfOptions::default()).unwrap();
     assert!(extract_files_from_pdf(&plain).unwrap().is_empty());

@@ -452,20 +452,39 @@ async fn pdf_round_trip_and_bad_pdfs() {
         extract_export_from_pdf(&big),
         Err(ExportError::TooLarge { .. })
     ));
-    // The attachment compressed by another tool (FlateDecode) is still found.
-    let compressed = recompress_attachment(&pdf);
-    assert_eq!(extract_export_from_pdf(&compressed).unwrap(), file);
-    // An attachment that is not a card file.
-    let other = String::from_utf8_lossy(&pdf).replace("verifiableCredential", "somethingElseEntir");
-    assert!(matches!(
-        extract_export_from_pdf(other.as_bytes()),
-        Err(ExportError::BadAttachment(_))
-    ));
+    // The attachment is stored compressed; a tool that re-saves it uncompressed, or compresses
+    // it again, leaves it readable.
+    assert!(!pdf.windows(20).any(|w| w == b"verifiableCredential"));
+    // Its MIME type as PDF names write it (`/` escaped once).
+    assert!(
+        String::from_utf8_lossy(&pdf).contains("/Subtype /application#2Fsmart-health-card"),
+        "the attachment's /Subtype"
+    );
+    let plain = rewrite_attachment(&pdf, false, |data| data);
+    assert!(plain.windows(20).any(|w| w == b"verifiableCredential"));
+    assert_eq!(extract_export_from_pdf(&plain).unwrap(), file);
+    let again = rewrite_attachment(&pdf, true, |data| data);
+    assert_eq!(extract_export_from_pdf(&again).unwrap(), file);
+    // An attachment that is not a card file, compressed or not.
+    let not_card = |data: Vec<u8>| {
+        String::from_utf8(data)
+            .unwrap()
+            .replace("verifiableCredential", "somethingElseEntir")
+            .into_bytes()
+    };
+    for compress in [false, true] {
+        let other = rewrite_attachment(&pdf, compress, not_card);
+        assert!(matches!(
+            extract_export_from_pdf(&other),
+            Err(ExportError::BadAttachment(_))
+        ));
+    }
 }
 
-/// Rewrites the embedded file stream as `/Filter /FlateDecode`, as PDF tools do when re-saving.
-fn recompress_attachment(pdf: &[u8]) -> Vec<u8> {
-    use std::io::Write as _;
+/// Rewrites the export's embedded file stream with its data (inflated) passed through `edit`,
+/// stored uncompressed or as `/Filter /FlateDecode`, as PDF tools do when re-saving.
+fn rewrite_attachment(pdf: &[u8], compress: bool, edit: impl Fn(Vec<u8>) -> Vec<u8>) -> Vec<u8> {
+    use std::io::{Read as _, Write as _};
     let text = pdf;
     let name = b"/Type /EmbeddedFile";
     let p = text.windows(name.len()).position(|w| w == name).unwrap();
@@ -474,19 +493,36 @@ fn recompress_attachment(pdf: &[u8]) -> Vec<u8> {
         .windows(10)
         .position(|w| w == b"\nendstream")
         .unwrap();
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    z.write_all(&text[s..e]).unwrap();
-    let data = z.finish().unwrap();
     let obj = text[..p].windows(4).rposition(|w| w == b" obj").unwrap() + 4;
     let dict = String::from_utf8_lossy(&text[obj..s - 7]).to_string();
+    let mut stored = text[s..e].to_vec();
+    if dict.contains("/Filter /FlateDecode") {
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(stored.as_slice())
+            .read_to_end(&mut out)
+            .unwrap();
+        stored = out;
+    }
+    let mut data = edit(stored);
+    if compress {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&data).unwrap();
+        data = z.finish().unwrap();
+    }
+    let dict = dict.replace(" /Filter /FlateDecode", "");
     let start = dict.find("/Length ").unwrap();
     let end = start
         + 8
         + dict[start + 8..]
             .find(|c: char| !c.is_ascii_digit())
             .unwrap();
+    let filter = if compress {
+        " /Filter /FlateDecode"
+    } else {
+        ""
+    };
     let dict = format!(
-        "{}/Length {} /Filter /FlateDecode{}",
+        "{}/Length {}{filter}{}",
         &dict[..start],
         data.len(),
         &dict[end..]

@@ -236,6 +236,14 @@ impl Database {
         Ok(db)
     }
 
+    /// Wraps a PostgreSQL pool the caller built (its own connect options and hooks, e.g. a
+    /// peer that follows a primary across a failover) and creates the schema.
+    pub async fn from_postgres_pool(pool: PgPool) -> Result<Self> {
+        let db = Database::Postgres(pool);
+        db.create_schema().await?;
+        Ok(db)
+    }
+
     /// Opens (creating if missing) a SQLite database file.
     pub async fn sqlite(path: &std::path::Path) -> Result<Self> {
         private_sqlite_file(path).map_err(sqlx::Error::Io)?;
@@ -463,6 +471,50 @@ impl Log {
         self.known_size
             .fetch_max(size, std::sync::atomic::Ordering::AcqRel);
         Ok((size, to_hash(&root)?))
+    }
+
+    /// Forgets what this process remembers of the stored log and reads it again, after the
+    /// database behind the pool changed (a PostgreSQL failover to a promoted standby): the
+    /// committed size known here is reset to the stored head, and the tree edge is read again
+    /// by the next append (PostgreSQL appends always compare it with the stored head).
+    ///
+    /// Fails with [`LedgerError::Integrity`] if the database's signed checkpoint is older than
+    /// one this process signed or saw committed, or its head smaller than a size this process
+    /// saw committed: acknowledged entries are missing (asynchronous replication lost them),
+    /// and writing on would sign a fork. Nothing is changed then.
+    pub async fn resync(&self) -> Result<(u64, Hash)> {
+        let (csize, croot, _) = self.checkpoint_row().await?;
+        let r: (i64, Vec<u8>) = on_db!(&self.db, p => {
+            let r = sqlx::query("SELECT size, root FROM ledger_meta WHERE id = 1").fetch_one(p).await?;
+            (r.try_get(0)?, r.try_get(1)?)
+        });
+        let (size, root) = (to_u64(r.0)?, to_hash(&r.1)?);
+        let known = self.known_size.load(std::sync::atomic::Ordering::Acquire);
+        if size < known {
+            return Err(LedgerError::Integrity(format!(
+                "the database's log has {size} entries, fewer than the {known} committed before: acknowledged entries are missing"
+            )));
+        }
+        // Tiles are immutable in one history; read them from this database again all the same.
+        if let Ok(mut c) = self.tiles.lock() {
+            *c = TileCache::default();
+        }
+        let signed = self.signed.lock().ok().and_then(|s| *s);
+        if let Some((ssize, sroot)) = signed {
+            if csize < ssize || (csize == ssize && croot != sroot) {
+                return Err(LedgerError::Integrity(format!(
+                    "the database's signed checkpoint (size {csize}) is older than the one signed before (size {ssize}): acknowledged entries are missing"
+                )));
+            }
+            if self.root_at(ssize).await? != sroot {
+                return Err(LedgerError::Integrity(format!(
+                    "the database's tree differs from the checkpoint signed before at size {ssize}"
+                )));
+            }
+        }
+        self.known_size
+            .store(size, std::sync::atomic::Ordering::Release);
+        Ok((size, root))
     }
 
     /// The committed tree size, at least `needed` if the database has that many entries: the

@@ -451,7 +451,73 @@ async fn dropped_appends_do_not_wedge_the_log(t: TestDb) {
     assert_eq!(log.tree_head().await, head);
 }
 
+/// Sets the stored head or checkpoint row back (a database that lags what this process saw:
+/// a promoted standby that missed acknowledged commits under asynchronous replication).
+async fn set_back(db: &spondon_ledger::Database, sql: &str, size: u64, root: Hash, note: &str) {
+    let size = i64::try_from(size).unwrap();
+    match db {
+        spondon_ledger::Database::Sqlite(p) => {
+            let q = sqlx::query(sql).bind(size).bind(&root[..]);
+            let q = if sql.contains("$3") { q.bind(note) } else { q };
+            assert_eq!(q.execute(p).await.unwrap().rows_affected(), 1);
+        }
+        spondon_ledger::Database::Postgres(p) => {
+            let q = sqlx::query(sql).bind(size).bind(&root[..]);
+            let q = if sql.contains("$3") { q.bind(note) } else { q };
+            assert_eq!(q.execute(p).await.unwrap().rows_affected(), 1);
+        }
+    }
+}
+
+/// `Log::resync` (after a failover the peer re-reads the log): the same database passes; one
+/// whose signed checkpoint or head is behind what this process signed or saw committed is
+/// refused, and nothing is changed by the refusal.
+async fn resync_refuses_a_database_behind_what_was_acknowledged(t: TestDb) {
+    let s = signer();
+    let db = t.connect().await;
+    let log = Log::open(db.clone(), ORIGIN, IntegrityCheck::Quick)
+        .await
+        .unwrap();
+    fill(&log, 0, 10, 10).await;
+    let old_note = log.sign_checkpoint(&s).await.unwrap();
+    let (old_size, old_root) = log.tree_head().await;
+    fill(&log, 10, 300, 100).await;
+    log.sign_checkpoint(&s).await.unwrap();
+    assert_eq!(log.resync().await.unwrap().0, 300);
+    assert_eq!(log.entry(299).await.unwrap(), entry(299));
+
+    set_back(
+        &db,
+        "UPDATE ledger_checkpoint SET size = $1, root = $2, note = $3 WHERE id = 1",
+        old_size,
+        old_root,
+        &old_note,
+    )
+    .await;
+    let e = log.resync().await.unwrap_err();
+    assert!(matches!(e, LedgerError::Integrity(_)), "{e}");
+    assert!(
+        e.to_string().contains("acknowledged entries are missing"),
+        "{e}"
+    );
+
+    set_back(
+        &db,
+        "UPDATE ledger_meta SET size = $1, root = $2 WHERE id = 1",
+        old_size,
+        old_root,
+        "",
+    )
+    .await;
+    let e = log.resync().await.unwrap_err();
+    assert!(
+        e.to_string().contains("fewer than the 300 committed"),
+        "{e}"
+    );
+}
+
 both_engines!(
+    resync_refuses_a_database_behind_what_was_acknowledged,
     dropped_appends_do_not_wedge_the_log,
     append_prove_and_tiles,
     checkpoints_cas_and_restart,

@@ -18,6 +18,10 @@ pub enum PeerError {
     Io(#[from] std::io::Error),
     #[error("database error")]
     Db(#[from] sqlx::Error),
+    /// The database does not answer or does not accept writes (a PostgreSQL failover under
+    /// way); nothing was written, or what was is answered on retry (`Idempotency-Key`).
+    #[error("the database is unavailable (a failover may be under way); retry shortly")]
+    DatabaseUnavailable,
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("transparency log error: {0}")]
@@ -199,12 +203,16 @@ pub enum PeerError {
 impl PeerError {
     /// The stable problem code (the last path segment of the problem `type`).
     pub fn code(&self) -> &'static str {
+        if self.is_unavailable() {
+            return "database_unavailable";
+        }
         match self {
             PeerError::Config(_) => "config",
             PeerError::KeyFile(_) => "key_file",
             PeerError::Locked(_) => "locked",
             PeerError::Io(_) => "io",
             PeerError::Db(_) => "database",
+            PeerError::DatabaseUnavailable => "database_unavailable",
             PeerError::Migrate(_) => "migration",
             PeerError::Ledger(_) => "ledger",
             PeerError::Note(_) => "ledger_note",
@@ -291,6 +299,9 @@ impl PeerError {
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
+        if self.is_unavailable() {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         match self {
             PeerError::Unattributed(e) | PeerError::Charged(e) => e.status(),
             PeerError::RoleRequired(_) => StatusCode::FORBIDDEN,
@@ -380,6 +391,19 @@ impl PeerError {
         }
     }
 
+    /// Whether this is the database being away (unreachable, restarting, read-only: a
+    /// failover), answered 503 `database_unavailable`, rather than an error of the request or
+    /// of stored data.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            PeerError::DatabaseUnavailable => true,
+            PeerError::Db(e) => db_unavailable(e),
+            PeerError::Ledger(spondon_ledger::LedgerError::Db(e)) => db_unavailable(e),
+            PeerError::Unattributed(e) | PeerError::Charged(e) => e.is_unavailable(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn field(field: &'static str, reason: impl Into<String>) -> Self {
         PeerError::InvalidField {
             field,
@@ -396,6 +420,23 @@ impl From<spondon_core::emergency::EmergencyError> for PeerError {
             E::ReasonRequired => PeerError::EmergencyReasonRequired,
             E::Field { field, reason } => PeerError::InvalidField { field, reason },
         }
+    }
+}
+
+/// Whether a database error means the server is away rather than the query wrong: the
+/// connection failed or broke, the pool timed out, the server is shutting down or starting,
+/// or it is a standby (read-only transaction, SQLSTATE 25006).
+pub fn db_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03" | "25006" | "53300")
+        }),
+        _ => false,
     }
 }
 
@@ -432,6 +473,17 @@ impl IntoResponse for PeerError {
             let mut r = problem(status, self.code(), &self.to_string());
             r.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            return r;
+        }
+        if self.is_unavailable() {
+            tracing::warn!(code = "database_unavailable", error = %self, "request refused: database unavailable");
+            let mut r = problem(
+                status,
+                self.code(),
+                &PeerError::DatabaseUnavailable.to_string(),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             return r;
         }
         if status.is_server_error() {

@@ -264,6 +264,13 @@ async fn readyz(State(peer): State<AppState>) -> Result<Response> {
             "the database does not answer",
         ));
     }
+    if peer.failover().is_some_and(|f| !f.available()) {
+        return Ok(problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the database primary is being failed over",
+        ));
+    }
     if *peer.signed_size.borrow() == 0 && peer.log.tree_head().await.0 > 0 {
         return Ok(problem(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -371,6 +378,11 @@ async fn staff_audit(
         .await
     {
         tracing::error!(code = e.code(), "staff audit entry not stored");
+        if e.is_unavailable() {
+            // The database went away (a failover): 503, and a retry with the request's
+            // Idempotency-Key answers what was done.
+            return PeerError::DatabaseUnavailable.into_response();
+        }
         return problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

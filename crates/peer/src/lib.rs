@@ -26,6 +26,7 @@ pub mod console;
 pub mod delegation;
 pub mod emergency;
 pub mod error;
+pub mod failover;
 pub mod fhir_api;
 pub mod fhir_push;
 pub mod files;

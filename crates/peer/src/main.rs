@@ -30,7 +30,9 @@ struct DataArgs {
     /// Data directory (config, keys, SQLite database).
     #[arg(long, env = "SPONDON_PEER_DATA")]
     data: PathBuf,
-    /// Overrides the config's database URL (`sqlite:…` or `postgres://…`).
+    /// Overrides the config's database URL (`sqlite:…` or `postgres://…`); for PostgreSQL
+    /// high availability, a comma-separated list of candidates (the primary and its standbys):
+    /// the peer writes to the one that accepts writes and follows a failover.
     #[arg(long, env = "SPONDON_PEER_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
 }
@@ -48,7 +50,8 @@ enum Command {
         /// Data directory to create.
         #[arg(long, env = "SPONDON_PEER_DATA")]
         data: PathBuf,
-        /// PostgreSQL URL; default is SQLite in the data directory.
+        /// PostgreSQL URL (or a comma-separated list: a primary and its standbys); default is
+        /// SQLite in the data directory.
         #[arg(long, env = "SPONDON_PEER_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
@@ -232,7 +235,7 @@ fn lock_writer(d: &DataArgs) -> Result<Option<std::fs::File>> {
         Some(u) => u.clone(),
         None => dir.config()?.database_url,
     };
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if spondon_peer::failover::is_postgres(url.trim_start()) {
         Ok(None)
     } else {
         Ok(Some(dir.lock_writer()?))
@@ -298,6 +301,8 @@ async fn run(cli: Cli) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             let witnessing = spondon_peer::witnessing::Witnessing::start(peer.clone())?;
+            // Several database candidates: follow the PostgreSQL primary across a failover.
+            let failover = peer.start_failover_watch();
             let scheme = if tls.is_some() { "https" } else { "http" };
             tracing::info!(%listen, scheme, witnesses = peer.config.witnesses.len(), "serving");
             spondon_net::server::serve(
@@ -308,6 +313,9 @@ async fn run(cli: Cli) -> Result<()> {
             )
             .await?;
             witnessing.stop();
+            if let Some(f) = failover {
+                f.abort();
+            }
             peer.close().await;
         }
         Command::Tls {

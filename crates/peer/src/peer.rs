@@ -86,6 +86,9 @@ pub struct Peer {
     pub(crate) unlogged: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
     /// Request counts, latencies and log gauges for `/metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// The primary followed across candidates, when `database_url` lists several
+    /// (`crate::failover`).
+    pub(crate) failover: Option<Arc<crate::failover::Failover>>,
 }
 
 pub(crate) fn to_i64(v: u64) -> Result<i64> {
@@ -196,7 +199,8 @@ impl Peer {
     /// Opens the database and log for `config` and `keys`.
     pub async fn from_parts(config: Config, keys: Keys) -> Result<Peer> {
         crate::config::check_config(&config)?;
-        let db = Database::connect(&config.database_url).await?;
+        // One URL, or a list of PostgreSQL candidates (a primary and its standbys).
+        let (db, failover) = crate::failover::connect(&config.database_url).await?;
         // Under the schema lock on PostgreSQL: several `serve` processes may start at once.
         db.migrate(&SQLITE_MIGRATOR, &POSTGRES_MIGRATOR).await?;
         let log = Log::open(db.clone(), &config.log_origin, IntegrityCheck::Quick).await?;
@@ -245,7 +249,13 @@ impl Peer {
             nonce_window: std::sync::Mutex::new(std::collections::VecDeque::new()),
             unlogged: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             metrics,
+            failover,
         })
+    }
+
+    /// The failover state when the peer follows a primary across several database candidates.
+    pub fn failover(&self) -> Option<&crate::failover::Failover> {
+        self.failover.as_deref()
     }
 
     /// The log's public key in note `vkey` form.
@@ -280,6 +290,30 @@ impl Peer {
 
     /// [`Peer::write_lock`] for a caller that already holds the process's own lock.
     pub(crate) async fn write_lock_from<'a>(
+        &'a self,
+        local: tokio::sync::MutexGuard<'a, ()>,
+    ) -> Result<WriteGuard<'a>> {
+        // During a failover nothing is written until the new primary's log was re-read; a
+        // writer that was waiting for a connection while the primary was lost gives up too
+        // (it may have reached the new primary before the watcher re-read its log).
+        let losses = self.failover.as_ref().map(|f| f.losses());
+        self.check_available()?;
+        let guard = self.write_lock_unchecked_from(local).await?;
+        if self.failover.as_ref().map(|f| f.losses()) != losses {
+            drop(guard);
+            return Err(PeerError::DatabaseUnavailable);
+        }
+        self.check_available()?;
+        Ok(guard)
+    }
+
+    /// [`Peer::write_lock`] even while a failover is under way (for the failover watcher).
+    pub(crate) async fn write_lock_unchecked(&self) -> Result<WriteGuard<'_>> {
+        self.write_lock_unchecked_from(self.issue_lock.lock().await)
+            .await
+    }
+
+    async fn write_lock_unchecked_from<'a>(
         &'a self,
         local: tokio::sync::MutexGuard<'a, ()>,
     ) -> Result<WriteGuard<'a>> {

@@ -231,9 +231,13 @@ macro_rules! insert_records {
 /// Answers every waiting caller with (a copy of) one batch-wide error.
 fn fail_all(replies: impl Iterator<Item = Reply>, e: &PeerError) {
     for r in replies {
-        let _ = r.send(Err(PeerError::Db(sqlx::Error::Protocol(format!(
-            "group commit failed: {e}"
-        )))));
+        // The database's absence stays 503 database_unavailable for every record of the batch.
+        let copy = if e.is_unavailable() {
+            PeerError::DatabaseUnavailable
+        } else {
+            PeerError::Db(sqlx::Error::Protocol(format!("group commit failed: {e}")))
+        };
+        let _ = r.send(Err(copy));
     }
 }
 
@@ -778,11 +782,11 @@ impl Peer {
                 .into_iter()
                 .map(|r| r.job.reply)
                 .chain(followers.into_iter().map(|f| f.0));
-            let copies = PeerError::Db(sqlx::Error::Protocol(format!("group commit failed: {e}")));
-            if let Some(first) = replies.next() {
+            let first = replies.next();
+            fail_all(replies, &e);
+            if let Some(first) = first {
                 let _ = first.send(Err(e));
             }
-            fail_all(replies, &copies);
         };
         let entries: Vec<[u8; 42]> = new
             .iter()

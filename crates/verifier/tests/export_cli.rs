@@ -212,11 +212,16 @@ async fn tampered_exports_and_wrong_trust_are_invalid() {
 async fn broken_files_and_pdfs_get_clear_verdicts() {
     let s = setup().await;
     let pdf = std::fs::read(&s.pdf).unwrap();
-    // Cut inside the attached file.
-    let inside = pdf
-        .windows(20)
-        .position(|w| w == b"verifiableCredential")
-        .unwrap()
+    // Cut inside the attached file (a compressed stream after its dictionary).
+    let attached = pdf
+        .windows(19)
+        .position(|w| w == b"/Type /EmbeddedFile")
+        .unwrap();
+    let inside = attached
+        + pdf[attached..]
+            .windows(6)
+            .position(|w| w == b"stream")
+            .unwrap()
         + 100;
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (

@@ -207,7 +207,11 @@ pub fn check_bundle_for(bundle: &Value, qr: bool) -> Result<Vec<Warning>, ShcErr
                 format!("{path} should not include .text"),
             ));
         }
-        walk(resource, &path, &full_urls, qr, false, &mut warnings)?;
+        let mut at = Path {
+            root: &path,
+            below: Vec::new(),
+        };
+        walk(resource, &mut at, &full_urls, qr, false, &mut warnings)?;
     }
     Ok(warnings)
 }
@@ -248,9 +252,35 @@ fn check_security(security: &Value, path: &str) -> Result<(), ShcError> {
     Ok(())
 }
 
-fn walk(
-    value: &Value,
-    path: &str,
+/// Where [`walk`] is in a bundle: the resource's path and the keys and indexes below it, put
+/// into words only when a finding names it (so that a valid card costs no strings).
+struct Path<'a> {
+    root: &'a str,
+    below: Vec<Step<'a>>,
+}
+
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.root)?;
+        for step in &self.below {
+            match step {
+                Step::Key(k) => write!(f, ".{k}")?,
+                Step::Index(i) => write!(f, "[{i}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn walk<'a>(
+    value: &'a Value,
+    path: &mut Path<'a>,
     full_urls: &[&str],
     qr: bool,
     in_coding_array: bool,
@@ -266,16 +296,11 @@ fn walk(
                     "{path} is an empty array"
                 )));
             }
-            let coding = path.ends_with(".coding");
+            let coding = matches!(path.below.last(), Some(Step::Key("coding")));
             for (i, item) in items.iter().enumerate() {
-                walk(
-                    item,
-                    &format!("{path}[{i}]"),
-                    full_urls,
-                    qr,
-                    coding,
-                    warnings,
-                )?;
+                path.below.push(Step::Index(i));
+                walk(item, path, full_urls, qr, coding, warnings)?;
+                path.below.pop();
             }
             Ok(())
         }
@@ -316,7 +341,9 @@ fn walk(
                 ));
             }
             for (k, v) in map {
-                walk(v, &format!("{path}.{k}"), full_urls, qr, false, warnings)?;
+                path.below.push(Step::Key(k));
+                walk(v, path, full_urls, qr, false, warnings)?;
+                path.below.pop();
             }
             Ok(())
         }

@@ -1,7 +1,7 @@
 //! The card itself: compact JWS with a DEFLATE-compressed VC payload. Issue with [`CardBuilder`],
 //! check with [`ParsedCard::parse`] then [`ParsedCard::verify`].
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
@@ -352,17 +352,38 @@ pub fn validate_issuer_key(jwk: &Jwk) -> Result<Es256PublicKey, ShcError> {
 
 /// Inflates raw DEFLATE data, refusing to produce more than `limit` bytes.
 pub(crate) fn inflate_limited(data: &[u8], limit: usize) -> Result<Vec<u8>, ShcError> {
-    let decoder = flate2::read::DeflateDecoder::new(data);
-    let mut out = Vec::new();
-    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    decoder
-        .take(cap)
-        .read_to_end(&mut out)
-        .map_err(|e| ShcError::BadDeflate(e.to_string()))?;
-    if out.len() > limit {
-        return Err(ShcError::PayloadTooLarge(limit));
+    use flate2::{Decompress, FlushDecompress, Status};
+    // One decompressor and one output buffer, grown as needed (a card's payload inflates to
+    // about four times its size): no reader buffers, which cost more than inflating a card.
+    let mut inflater = Decompress::new(false);
+    let mut out = Vec::with_capacity(data.len().saturating_mul(4).max(64).min(limit + 1));
+    loop {
+        let read = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
+        let rest = data.get(read..).unwrap_or_default();
+        let written = out.len();
+        let status = inflater
+            .decompress_vec(rest, &mut out, FlushDecompress::None)
+            .map_err(|e| ShcError::BadDeflate(e.to_string()))?;
+        if out.len() > limit {
+            return Err(ShcError::PayloadTooLarge(limit));
+        }
+        match status {
+            Status::StreamEnd => return Ok(out),
+            _ if out.len() == out.capacity() => {
+                // Out of room: grow (to at most one byte over the limit, which says "too large").
+                let more = out.capacity().max(64).min(limit + 1 - out.len());
+                out.reserve_exact(more);
+            }
+            _ if out.len() == written
+                && usize::try_from(inflater.total_in()).unwrap_or(usize::MAX) == read =>
+            {
+                return Err(ShcError::BadDeflate(
+                    "the compressed payload ends before its last block".into(),
+                ));
+            }
+            _ => {}
+        }
     }
-    Ok(out)
 }
 
 /// Compresses with raw DEFLATE (no zlib or gzip wrapper), best compression.
@@ -916,5 +937,42 @@ impl std::fmt::Debug for Verdict {
             .field("warnings", &self.warnings)
             .field("fhir", &self.fhir.as_ref().map(redacted_bundle))
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod inflate_tests {
+    use super::*;
+
+    #[test]
+    fn inflates_within_the_limit_and_refuses_the_rest() {
+        let text: Vec<u8> = (0..20_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let packed = deflate(&text).unwrap();
+        assert_eq!(inflate_limited(&packed, text.len()).unwrap(), text);
+        assert!(matches!(
+            inflate_limited(&packed, text.len() - 1),
+            Err(ShcError::PayloadTooLarge(_))
+        ));
+        // Cut anywhere: an error, never a short payload.
+        for cut in [0, 1, packed.len() / 2, packed.len() - 1] {
+            assert!(
+                matches!(
+                    inflate_limited(&packed[..cut], text.len()),
+                    Err(ShcError::BadDeflate(_))
+                ),
+                "cut at {cut}"
+            );
+        }
+        // Not DEFLATE at all.
+        assert!(matches!(
+            inflate_limited(&[0xff; 16], 1024),
+            Err(ShcError::BadDeflate(_))
+        ));
+        // A small payload and an empty one.
+        assert_eq!(
+            inflate_limited(&deflate(b"{}").unwrap(), 10).unwrap(),
+            b"{}"
+        );
+        assert_eq!(inflate_limited(&deflate(b"").unwrap(), 0).unwrap(), b"");
     }
 }
