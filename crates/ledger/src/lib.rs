@@ -35,6 +35,6 @@ pub use merkle::{Hash, ProofError};
 pub use note::{Note, NoteError, NoteSignature, Signer, Verifier};
 pub use policy::{WitnessPolicy, Witnessed};
 #[cfg(feature = "server")]
-pub use storage::{Appended, Database, IntegrityCheck, LedgerError, Log};
+pub use storage::{Appended, Database, ExtraRows, IntegrityCheck, LedgerError, Log, Tx};
 #[cfg(feature = "server")]
 pub use witness::{Witness, WitnessError};

@@ -343,6 +343,25 @@ pub enum IntegrityCheck {
     Quick,
 }
 
+/// The open transaction of an append, for [`Log::append_with`]'s rows.
+#[derive(Debug)]
+pub enum Tx<'t> {
+    Sqlite(&'t mut sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(&'t mut sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// A caller's rows written in an append's transaction ([`Log::append_with`]): given the
+/// transaction and the batch's first index. It runs in the append's own task (cancel-safe), so
+/// it owns what it writes.
+pub type ExtraRows = Box<
+    dyn for<'t> FnOnce(
+            Tx<'t>,
+            u64,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = std::result::Result<(), sqlx::Error>> + Send + 't>,
+        > + Send,
+>;
+
 /// The result of an append batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
@@ -517,6 +536,26 @@ impl Log {
     /// written (or refused) to the end even if this future is dropped, and the in-memory head
     /// always follows what was committed (needs a tokio runtime).
     pub async fn append<E: AsRef<[u8]>>(&self, entries: &[E]) -> Result<Appended> {
+        self.append_inner(entries, None).await
+    }
+
+    /// [`Log::append`], with the caller's own rows written by `rows` in the same transaction
+    /// (after the entries, given the batch's first index): the entries and the rows that refer
+    /// to them commit together or not at all, with one commit (one fsync). An error from `rows`
+    /// rolls the whole batch back (returned as [`LedgerError::Db`]); the log is unchanged.
+    pub async fn append_with<E: AsRef<[u8]>>(
+        &self,
+        entries: &[E],
+        rows: ExtraRows,
+    ) -> Result<Appended> {
+        self.append_inner(entries, Some(rows)).await
+    }
+
+    async fn append_inner<E: AsRef<[u8]>>(
+        &self,
+        entries: &[E],
+        extra: Option<ExtraRows>,
+    ) -> Result<Appended> {
         if entries.is_empty() {
             return Err(LedgerError::EmptyBatch);
         }
@@ -548,6 +587,9 @@ impl Log {
                     let (old_i, new_i) = (to_i64(state.size())?, to_i64(next.size())?);
                     let mut tx = p.begin().await?;
                     write_batch_in!(tx, old_i, new_i, next.root(), entries, rows);
+                    if let Some(extra) = extra {
+                        extra(Tx::Sqlite(&mut tx), state.size()).await?;
+                    }
                     tx.commit().await?;
                     let a = Appended {
                         first_index: state.size(),
@@ -577,6 +619,9 @@ impl Log {
                     let (next, rows) = extend(&state, &entries)?;
                     let (old_i, new_i) = (to_i64(state.size())?, to_i64(next.size())?);
                     write_batch_in!(tx, old_i, new_i, next.root(), entries, rows);
+                    if let Some(extra) = extra {
+                        extra(Tx::Postgres(&mut tx), state.size()).await?;
+                    }
                     tx.commit().await?;
                     let a = Appended {
                         first_index: state.size(),

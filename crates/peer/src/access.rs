@@ -39,6 +39,43 @@ impl Action {
 
 /// One access to a patient's records, allowed or refused, as it is logged: the patient's
 /// receipt (`docs/peer.md`, the access event).
+type EventReply = tokio::sync::oneshot::Sender<Result<u64>>;
+
+/// An access event's row, owned, for the group commit's transaction.
+#[derive(Debug)]
+struct EventRow {
+    health_id: Option<String>,
+    outcome: &'static str,
+    reason: Option<String>,
+    payload: String,
+    salt: [u8; 32],
+    at: i64,
+    /// The grant text of an allowed access under a grant (`peer_access_grants`).
+    grant: Option<String>,
+}
+
+/// An access event waiting for the next group commit, and where to answer.
+#[derive(Debug)]
+pub(crate) struct PendingEvent {
+    entry: [u8; 42],
+    row: EventRow,
+    reply: Option<EventReply>,
+}
+
+fn split_events(batch: Vec<PendingEvent>) -> (Vec<[u8; 42]>, Vec<EventRow>, Vec<EventReply>) {
+    let mut entries = Vec::with_capacity(batch.len());
+    let mut rows = Vec::with_capacity(batch.len());
+    let mut replies = Vec::with_capacity(batch.len());
+    for ev in batch {
+        entries.push(ev.entry);
+        rows.push(ev.row);
+        if let Some(r) = ev.reply {
+            replies.push(r);
+        }
+    }
+    (entries, rows, replies)
+}
+
 struct AccessEvent<'a> {
     /// The patient, when the access is attributable (a verified grant of an enrolled patient).
     health_id: Option<&'a str>,
@@ -217,18 +254,20 @@ impl Peer {
             Ok((grant, health_id, rows, delegation)) => {
                 let ids: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
                 let index = self
-                    .log_access(AccessEvent {
-                        health_id: Some(&health_id),
-                        action: Action::View,
-                        refused: None,
-                        grant_id: Some(&grant.id),
-                        audience: audience_kid(&grant).as_deref(),
-                        records: &ids,
-                        at: now,
-                        delegate: delegate_kid(&delegation),
-                    })
+                    .log_access_keeping(
+                        AccessEvent {
+                            health_id: Some(&health_id),
+                            action: Action::View,
+                            refused: None,
+                            grant_id: Some(&grant.id),
+                            audience: audience_kid(&grant).as_deref(),
+                            records: &ids,
+                            at: now,
+                            delegate: delegate_kid(&delegation),
+                        },
+                        Some(&req.grant),
+                    )
                     .await?;
-                self.keep_access_grant(index, &req.grant).await?;
                 // Proofs refer to a checkpoint that also covers this access's event.
                 let (size, checkpoint) = self.current_checkpoint().await?;
                 let records = self.with_proofs(rows, size).await?;
@@ -269,18 +308,20 @@ impl Peer {
         };
         let file = self.record_file(&req.record_id).await?;
         let index = self
-            .log_access(AccessEvent {
-                health_id: Some(&health_id),
-                action: Action::Download,
-                refused: None,
-                grant_id: Some(&grant.id),
-                audience: audience_kid(&grant).as_deref(),
-                records: &[req.record_id.as_str()],
-                at: now,
-                delegate: delegate_kid(&delegation),
-            })
+            .log_access_keeping(
+                AccessEvent {
+                    health_id: Some(&health_id),
+                    action: Action::Download,
+                    refused: None,
+                    grant_id: Some(&grant.id),
+                    audience: audience_kid(&grant).as_deref(),
+                    records: &[req.record_id.as_str()],
+                    at: now,
+                    delegate: delegate_kid(&delegation),
+                },
+                Some(&req.grant),
+            )
             .await?;
-        self.keep_access_grant(index, &req.grant).await?;
         tracing::info!(log_index = index, "document file served under a grant");
         Ok(file)
     }
@@ -354,20 +395,26 @@ impl Peer {
             return deny(PeerError::UseLimitExceeded).await;
         }
         let issued = self.commit_record(prepared).await?;
-        let index = self
-            .log_access(AccessEvent {
-                health_id: Some(&health_id),
-                action: Action::Write,
-                refused: None,
-                grant_id: Some(&grant.id),
-                audience: audience_kid(&grant).as_deref(),
-                records: &[issued.id.as_str()],
-                at: now,
-                delegate: delegate_kid(&delegation),
-            })
+        let event_index = self
+            .log_access_keeping(
+                AccessEvent {
+                    health_id: Some(&health_id),
+                    action: Action::Write,
+                    refused: None,
+                    grant_id: Some(&grant.id),
+                    audience: audience_kid(&grant).as_deref(),
+                    records: &[issued.id.as_str()],
+                    at: now,
+                    delegate: delegate_kid(&delegation),
+                },
+                Some(&req.grant),
+            )
             .await?;
-        self.keep_access_grant(index, &req.grant).await?;
-        tracing::info!(log_index = issued.log_index, "record written under a grant");
+        tracing::info!(
+            log_index = issued.log_index,
+            event_index,
+            "record written under a grant"
+        );
         Ok(issued)
     }
 
@@ -738,6 +785,12 @@ impl Peer {
     /// Appends an access event to the log and stores it as a receipt.
     #[allow(clippy::too_many_arguments)]
     async fn log_access(&self, ev: AccessEvent<'_>) -> Result<u64> {
+        self.log_access_keeping(ev, None).await
+    }
+
+    /// [`Peer::log_access`], keeping the grant of an allowed access (for share proofs,
+    /// `peer_access_grants`) in the same transaction as its event.
+    async fn log_access_keeping(&self, ev: AccessEvent<'_>, grant: Option<&str>) -> Result<u64> {
         let AccessEvent {
             health_id,
             action,
@@ -773,18 +826,110 @@ impl Peer {
         } else {
             EntryKind::AccessDenied
         };
-        let _guard = self.write_lock().await?;
-        let appended = self
-            .log
-            .append(&[LogEntry::commit(kind, now, &opening).encode()])
-            .await?;
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(health_id).bind(outcome).bind(reason).bind(&payload).bind(&opening.salt[..])
-            .bind(to_i64(appended.first_index)?).bind(now.seconds()).execute(p).await?.rows_affected());
-        self.sign_checkpoint().await?;
-        Ok(appended.first_index)
+        self.commit_event(PendingEvent {
+            entry: LogEntry::commit(kind, now, &opening).encode(),
+            row: EventRow {
+                health_id: health_id.map(str::to_owned),
+                outcome,
+                reason: reason.map(str::to_owned),
+                payload,
+                salt: opening.salt,
+                at: now.seconds(),
+                grant: grant.map(str::to_owned),
+            },
+            reply: None,
+        })
+        .await
     }
 
+    /// Logs an access event with **group commit**, as issuances are (`Peer::commit_prepared`):
+    /// the event joins the queue, and whoever takes the writer lock next writes every queued
+    /// event in one transaction (their log entries and their `peer_access_events` rows, one
+    /// commit, with the grants kept for share proofs), then signs one checkpoint. Each caller is answered with its log index only
+    /// after that checkpoint is stored.
+    async fn commit_event(&self, mut ev: PendingEvent) -> Result<u64> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        ev.reply = Some(reply);
+        self.pending_events
+            .lock()
+            .map_err(|_| PeerError::Integrity("event queue lock poisoned".into()))?
+            .push(ev);
+        let local = self.issue_lock.lock().await;
+        let batch = match self.pending_events.lock() {
+            Ok(mut q) => std::mem::take(&mut *q),
+            Err(_) => Vec::new(),
+        };
+        if batch.is_empty() {
+            // An earlier writer took this event in its batch.
+            drop(local);
+        } else {
+            let res = match self.write_lock_from(local).await {
+                Ok(guard) => {
+                    let (entries, rows, replies) = split_events(batch);
+                    let res = self.write_events(entries, rows).await;
+                    drop(guard);
+                    (res, replies)
+                }
+                Err(e) => (Err(e), split_events(batch).2),
+            };
+            match res {
+                (Ok(first), replies) => {
+                    for (k, r) in replies.into_iter().enumerate() {
+                        let _ = r.send(Ok(first + k as u64));
+                    }
+                }
+                (Err(e), replies) => {
+                    let mut replies = replies.into_iter();
+                    let copy = format!("group commit failed: {e}");
+                    if let Some(first) = replies.next() {
+                        let _ = first.send(Err(e));
+                    }
+                    for r in replies {
+                        let _ = r.send(Err(PeerError::Db(sqlx::Error::Protocol(copy.clone()))));
+                    }
+                }
+            }
+        }
+        answer
+            .await
+            .map_err(|_| PeerError::Integrity("event left the group commit unanswered".into()))?
+    }
+
+    /// Appends a batch of events with their rows (one transaction) and signs a checkpoint;
+    /// returns the first index.
+    async fn write_events(&self, entries: Vec<[u8; 42]>, rows: Vec<EventRow>) -> Result<u64> {
+        let n = rows.len();
+        let extra: spondon_ledger::ExtraRows = Box::new(move |tx, first| {
+            Box::pin(async move {
+                macro_rules! insert {
+                    ($tx:ident) => {
+                        for (k, r) in rows.iter().enumerate() {
+                            let log_index = i64::try_from(first + k as u64)
+                                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                            sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                                .bind(&r.health_id).bind(r.outcome).bind(&r.reason).bind(&r.payload).bind(&r.salt[..])
+                                .bind(log_index).bind(r.at).execute(&mut **$tx).await?;
+                            if let Some(g) = &r.grant {
+                                sqlx::query("INSERT INTO peer_access_grants (log_index, grant_text) VALUES ($1, $2)")
+                                    .bind(log_index).bind(g).execute(&mut **$tx).await?;
+                            }
+                        }
+                    };
+                }
+                match tx {
+                    spondon_ledger::Tx::Sqlite(tx) => insert!(tx),
+                    spondon_ledger::Tx::Postgres(tx) => insert!(tx),
+                }
+                Ok(())
+            })
+        });
+        let appended = self.log.append_with(&entries, extra).await?;
+        self.sign_checkpoint().await?;
+        if n > 1 {
+            tracing::debug!(events = n, "access events group commit");
+        }
+        Ok(appended.first_index)
+    }
     /// Registers a patient's revocation (signed request by the enrolled key that signed it).
     pub async fn revoke(&self, parts: &RequestParts<'_>, req: &RevokeRequest) -> Result<u64> {
         let key = self.check_signed(parts).await?;

@@ -16,6 +16,7 @@ use crate::error::{PeerError, Result};
 use crate::patient::{PulledRecord, RecordRow, RequestParts};
 use crate::peer::{Peer, on_db, to_i64, to_u64};
 use crate::staff::{Role, StaffAuth};
+use crate::write_keys::{WriteKey, store_write_key};
 
 pub use spondon_core::emergency::{
     DEFAULT_HOURS, DisputeRequest, EmergencyError, EmergencyPolicy, EmergencyRequest,
@@ -300,6 +301,17 @@ impl Peer {
         staff: &StaffAuth,
         access_id: &str,
     ) -> Result<EmergencyConfirmed> {
+        self.confirm_emergency_keyed(staff, access_id, None).await
+    }
+
+    /// [`Peer::confirm_emergency`] with a staff write's `Idempotency-Key`, stored with the
+    /// answer in the confirmation's transaction; see [`crate::write_keys`].
+    pub async fn confirm_emergency_keyed(
+        &self,
+        staff: &StaffAuth,
+        access_id: &str,
+        key: Option<&WriteKey>,
+    ) -> Result<EmergencyConfirmed> {
         staff.need(Role::Records)?;
         let guard = self.write_lock().await?;
         let row = self
@@ -364,6 +376,15 @@ impl Peer {
         let index = to_i64(appended.first_index)?;
         let records_json = serde_json::to_string(&records)
             .map_err(|e| PeerError::Integrity(format!("record list: {e}")))?;
+        let answer = EmergencyConfirmed {
+            access_id: row.id.clone(),
+            confirmed_by: staff.token_id.clone(),
+            expires_at,
+            log_index: appended.first_index,
+            records: records.len() as u64,
+        };
+        let stored =
+            serde_json::to_value(&answer).map_err(|e| PeerError::Integrity(e.to_string()))?;
         on_db!(&self.db, p => {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE peer_emergency_access SET confirmed_at = $1, confirmed_by = $2, expires_at = $3, records = $4, log_index = $5 WHERE id = $6 AND confirmed_at IS NULL")
@@ -375,6 +396,7 @@ impl Peer {
             sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, 'allowed', NULL, $2, $3, $4, $5)")
                 .bind(&row.health_id).bind(&payload).bind(&opening.salt[..]).bind(index).bind(now.seconds())
                 .execute(&mut *tx).await?;
+            store_write_key!(tx, key, stored, now.seconds());
             tx.commit().await?;
         });
         self.sign_checkpoint().await?;
@@ -382,13 +404,7 @@ impl Peer {
             log_index = appended.first_index,
             "emergency access confirmed and logged"
         );
-        Ok(EmergencyConfirmed {
-            access_id: row.id,
-            confirmed_by: staff.token_id.clone(),
-            expires_at,
-            log_index: appended.first_index,
-            records: records.len() as u64,
-        })
+        Ok(answer)
     }
 
     /// The emergency summary of a confirmed, unexpired access, for the doctor who asked (signed

@@ -22,6 +22,7 @@ use crate::peer::Peer;
 use crate::records::IssueRequest;
 use crate::registry::{NewDoctor, NewPatient};
 use crate::staff::Role;
+use crate::write_keys::WriteKey;
 
 type AppState = Arc<Peer>;
 
@@ -651,16 +652,96 @@ async fn openapi(State(peer): State<AppState>) -> Response {
     json_response(StatusCode::OK, &crate::openapi::document(&peer.config))
 }
 
+/// How a staff write's stored answer is replayed ([`keyed_write`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Replay {
+    /// The stored answer itself.
+    Answer,
+    /// A fresh enrollment code for the stored `health_id` (codes are stored only hashed).
+    FreshCode,
+}
+
+/// The `Idempotency-Key` of a staff write to `path` whose request is `body` (see
+/// [`crate::write_keys`]).
+pub(crate) fn write_key(
+    headers: &HeaderMap,
+    staff: &crate::staff::StaffAuth,
+    path: &str,
+    body: &impl serde::Serialize,
+) -> Result<Option<WriteKey>> {
+    let body =
+        serde_json::to_vec(body).map_err(|e| PeerError::Integrity(format!("request hash: {e}")))?;
+    WriteKey::from_header(
+        headers.get("idempotency-key"),
+        &staff.token_id,
+        "POST",
+        path,
+        &body,
+    )
+}
+
+/// Runs a staff write that stores `key` in its own transaction: a key already stored for this
+/// request is answered from storage (`Idempotent-Replayed: true`) without writing; if the
+/// write fails and meanwhile a racing retry stored the key for the same request, that answer
+/// is replayed instead of the error.
+pub(crate) async fn keyed_write<T: serde::Serialize>(
+    peer: &Peer,
+    key: Option<&WriteKey>,
+    status: StatusCode,
+    replay: Replay,
+    write: impl std::future::Future<Output = Result<T>>,
+) -> Result<Response> {
+    if let Some(k) = key
+        && let Some(answer) = peer.stored_write(k).await?
+    {
+        return replayed(peer, status, replay, answer).await;
+    }
+    match write.await {
+        Ok(out) => Ok(json_response(status, &out)),
+        Err(e) => match key {
+            Some(k) => match peer.stored_write(k).await {
+                Ok(Some(answer)) => replayed(peer, status, replay, answer).await,
+                _ => Err(e),
+            },
+            None => Err(e),
+        },
+    }
+}
+
+async fn replayed(
+    peer: &Peer,
+    status: StatusCode,
+    replay: Replay,
+    answer: serde_json::Value,
+) -> Result<Response> {
+    let mut resp = match replay {
+        Replay::Answer => json_response(status, &answer),
+        Replay::FreshCode => {
+            let hid = answer["health_id"]
+                .as_str()
+                .ok_or_else(|| PeerError::Integrity("stored answer has no health_id".into()))?;
+            json_response(status, &peer.new_enrollment_code(hid).await?)
+        }
+    };
+    resp.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(resp)
+}
+
 async fn register_patient(
     State(peer): State<AppState>,
     Staff(staff): Staff,
+    headers: HeaderMap,
     StrictJson(req): StrictJson<NewPatient>,
 ) -> Result<Response> {
     staff.need(Role::Registration)?;
-    Ok(json_response(
-        StatusCode::CREATED,
-        &peer.register_patient(&req).await?,
-    ))
+    let key = write_key(&headers, &staff, "/staff/patients", &req)?;
+    detached(async move {
+        let k = key.as_ref();
+        let w = peer.register_patient_keyed(&req, k);
+        keyed_write(&peer, k, StatusCode::CREATED, Replay::FreshCode, w).await
+    })
+    .await
 }
 
 async fn get_patient(
@@ -678,25 +759,34 @@ async fn get_patient(
 async fn new_code(
     State(peer): State<AppState>,
     Staff(staff): Staff,
+    headers: HeaderMap,
     Path(health_id): Path<String>,
 ) -> Result<Response> {
     staff.need(Role::Registration)?;
-    Ok(json_response(
-        StatusCode::CREATED,
-        &peer.new_enrollment_code(&health_id).await?,
-    ))
+    let path = format!("/staff/patients/{health_id}/enrollment-code");
+    let key = write_key(&headers, &staff, &path, &())?;
+    detached(async move {
+        let k = key.as_ref();
+        let w = peer.new_enrollment_code_keyed(&health_id, k);
+        keyed_write(&peer, k, StatusCode::CREATED, Replay::FreshCode, w).await
+    })
+    .await
 }
 
 async fn register_doctor(
     State(peer): State<AppState>,
     Staff(staff): Staff,
+    headers: HeaderMap,
     StrictJson(req): StrictJson<NewDoctor>,
 ) -> Result<Response> {
     staff.need(Role::Admin)?;
-    Ok(json_response(
-        StatusCode::CREATED,
-        &peer.register_doctor(&req).await?,
-    ))
+    let key = write_key(&headers, &staff, "/staff/doctors", &req)?;
+    detached(async move {
+        let k = key.as_ref();
+        let w = peer.register_doctor_keyed(&req, k);
+        keyed_write(&peer, k, StatusCode::CREATED, Replay::Answer, w).await
+    })
+    .await
 }
 
 async fn issue_record(
@@ -839,12 +929,23 @@ async fn delegate_file(
 async fn revoke_record(
     State(peer): State<AppState>,
     Staff(staff): Staff,
+    headers: HeaderMap,
     Path(id): Path<String>,
     StrictJson(req): StrictJson<crate::revocation::RevokeRecordRequest>,
 ) -> Result<Response> {
     staff.need(Role::Records)?;
-    let out = detached(async move { peer.revoke_record(&id, req.reason).await }).await?;
-    Ok(json_response(StatusCode::CREATED, &out))
+    let key = write_key(
+        &headers,
+        &staff,
+        &format!("/staff/records/{id}/revoke"),
+        &req,
+    )?;
+    detached(async move {
+        let k = key.as_ref();
+        let w = peer.revoke_record_keyed(&id, req.reason, k);
+        keyed_write(&peer, k, StatusCode::CREATED, Replay::Answer, w).await
+    })
+    .await
 }
 
 async fn share_proof(
@@ -998,10 +1099,22 @@ async fn emergency_request(
 async fn emergency_confirm(
     State(peer): State<AppState>,
     Staff(staff): Staff,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let out = detached(async move { peer.confirm_emergency(&staff, &id).await }).await?;
-    Ok(json_response(StatusCode::CREATED, &out))
+    staff.need(Role::Records)?;
+    let key = write_key(
+        &headers,
+        &staff,
+        &format!("/staff/emergency/{id}/confirm"),
+        &(),
+    )?;
+    detached(async move {
+        let k = key.as_ref();
+        let w = peer.confirm_emergency_keyed(&staff, &id, k);
+        keyed_write(&peer, k, StatusCode::CREATED, Replay::Answer, w).await
+    })
+    .await
 }
 
 async fn emergency_summary(
@@ -1129,13 +1242,17 @@ async fn fhir_transaction(
 async fn register_system(
     State(peer): State<AppState>,
     Staff(staff): Staff,
+    headers: HeaderMap,
     StrictJson(req): StrictJson<crate::systems::NewSystem>,
 ) -> Result<Response> {
     staff.need(Role::Admin)?;
-    Ok(json_response(
-        StatusCode::CREATED,
-        &peer.register_system(&req).await?,
-    ))
+    let key = write_key(&headers, &staff, "/staff/systems", &req)?;
+    detached(async move {
+        let k = key.as_ref();
+        let w = peer.register_system_keyed(&req, k);
+        keyed_write(&peer, k, StatusCode::CREATED, Replay::Answer, w).await
+    })
+    .await
 }
 
 async fn list_systems(State(peer): State<AppState>, Staff(staff): Staff) -> Result<Response> {
@@ -1146,13 +1263,22 @@ async fn list_systems(State(peer): State<AppState>, Staff(staff): Staff) -> Resu
 async fn disable_system(
     State(peer): State<AppState>,
     Staff(staff): Staff,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response> {
     staff.need(Role::Admin)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &peer.disable_system(&id).await?,
-    ))
+    let key = write_key(
+        &headers,
+        &staff,
+        &format!("/staff/systems/{id}/disable"),
+        &(),
+    )?;
+    detached(async move {
+        let k = key.as_ref();
+        let w = peer.disable_system_keyed(&id, k);
+        keyed_write(&peer, k, StatusCode::OK, Replay::Answer, w).await
+    })
+    .await
 }
 
 /// Serves `app` over plain HTTP on `listener` until `shutdown` resolves, then drains in-flight

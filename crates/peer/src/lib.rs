@@ -16,6 +16,7 @@
 //! - [`seed`]: synthetic demo data.
 //! - [`stats`]: de-identified statistics for the health authority (signed, logged aggregates).
 //! - [`witnessing`]: pushing this log's checkpoints to witnesses, collecting cosignatures.
+//! - [`write_keys`]: `Idempotency-Key` on the staff writes other than issuance (replayed answers).
 //! - [`http`], [`openapi`]: the HTTP API.
 //! - [`console`]: the staff console web page and its session-authenticated routes.
 
@@ -45,6 +46,7 @@ pub mod staff;
 pub mod stats;
 pub mod systems;
 pub mod witnessing;
+pub mod write_keys;
 
 pub use error::PeerError;
 pub use peer::Peer;

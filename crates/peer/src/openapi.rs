@@ -5,6 +5,18 @@ use serde_json::{Map, Value, json};
 use crate::config::Config;
 use crate::http::{LEDGER_ROUTES, ROUTES, RouteDoc};
 
+/// The staff writes that take an `Idempotency-Key` (`crate::write_keys`; issuance: records).
+pub const KEYED_ROUTES: &[&str] = &[
+    "/staff/patients",
+    "/staff/patients/{health_id}/enrollment-code",
+    "/staff/doctors",
+    "/staff/records",
+    "/staff/records/{id}/revoke",
+    "/staff/emergency/{id}/confirm",
+    "/staff/systems",
+    "/staff/systems/{id}/disable",
+];
+
 fn params(path: &str) -> Vec<Value> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
@@ -153,10 +165,17 @@ fn operation(r: &RouteDoc) -> Value {
         responses["409"] = json!({"description": "Old size is not the witness's latest cosigned size", "content": {"text/x.tlog.size": {"schema": {"type": "string", "description": "the latest size, decimal"}}}});
     }
     let mut parameters = params(r.path);
-    if r.path == "/staff/records" {
-        parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
-            "description": "1 to 255 visible ASCII characters (a UUID); a retry with the same key and body answers the first record (header Idempotent-Replayed: true), with another body 422 idempotency_key_reused",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 257}}));
+    if r.method == "post" && KEYED_ROUTES.contains(&r.path) {
+        let description = if r.path.starts_with("/staff/patients") {
+            "1 to 255 visible ASCII characters (a UUID), scoped to the staff token; a retry with the same key and request answers the same patient with a fresh enrollment code (the earlier one stops working; codes are stored only hashed) and header Idempotent-Replayed: true; with another request 422 idempotency_key_reused"
+        } else {
+            "1 to 255 visible ASCII characters (a UUID), scoped to the staff token; a retry with the same key and request answers the first answer (header Idempotent-Replayed: true) without writing again; with another request 422 idempotency_key_reused"
+        };
+        parameters.push(
+            json!({"name": "Idempotency-Key", "in": "header", "required": false,
+            "description": description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 257}}),
+        );
     }
     let mut op = json!({
         "summary": r.summary,

@@ -74,6 +74,8 @@ pub struct Peer {
     pub(crate) issue_lock: Mutex<()>,
     /// Records waiting for the next group commit (see `Peer::commit_prepared`).
     pub(crate) pending_records: std::sync::Mutex<Vec<crate::records::PendingRecord>>,
+    /// Access events waiting for the next group commit (see `Peer::commit_event`).
+    pub(crate) pending_events: std::sync::Mutex<Vec<crate::access::PendingEvent>>,
     /// The size of the latest signed checkpoint; witness pushers wait on it.
     pub(crate) signed_size: tokio::sync::watch::Sender<u64>,
     /// Expiry times of the nonces handed out in the last nonce lifetime (a fast upper bound of
@@ -242,6 +244,7 @@ impl Peer {
             witness: Arc::new(witness),
             issue_lock: Mutex::new(()),
             pending_records: std::sync::Mutex::new(Vec::new()),
+            pending_events: std::sync::Mutex::new(Vec::new()),
             signed_size: tokio::sync::watch::Sender::new(signed.size),
             nonce_window: std::sync::Mutex::new(std::collections::VecDeque::new()),
             unlogged: std::sync::Mutex::new(std::collections::BTreeMap::new()),

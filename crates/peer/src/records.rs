@@ -162,6 +162,72 @@ enum Checked {
     New(Vec<crate::stats::StatCase>),
 }
 
+/// A record's rows, owned, for the append's transaction ([`spondon_ledger::Log::append_with`]).
+struct RowData {
+    id: String,
+    health_id: String,
+    category: i64,
+    kind: &'static str,
+    doctor_bmdc: Option<String>,
+    supersedes: Option<String>,
+    jws: String,
+    salt: [u8; 32],
+    issued_at: i64,
+    file: Option<[u8; 32]>,
+    idempotency: Option<Idempotency>,
+    cases: Vec<crate::stats::StatCase>,
+}
+
+impl RowData {
+    fn of(r: &NewRow) -> Result<RowData> {
+        let p = &r.job.prepared;
+        Ok(RowData {
+            id: p.id.clone(),
+            health_id: p.health_id.clone(),
+            category: i64::try_from(p.category.code())
+                .map_err(|e| PeerError::Integrity(e.to_string()))?,
+            kind: p.kind.as_str(),
+            doctor_bmdc: p.doctor_bmdc.clone(),
+            supersedes: p.supersedes.clone(),
+            jws: p.jws.clone(),
+            salt: r.opening.salt,
+            issued_at: p.now.seconds(),
+            file: p.file,
+            idempotency: p.idempotency.clone(),
+            cases: r.cases.clone(),
+        })
+    }
+}
+
+/// Inserts the rows of a batch of records whose entries start at log index `$first`, in the
+/// transaction `$tx` (`&mut Transaction` of either engine).
+macro_rules! insert_records {
+    ($tx:ident, $first:expr, $rows:expr) => {
+        for (k, p) in $rows.iter().enumerate() {
+            let log_index = i64::try_from($first + k as u64)
+                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                .bind(&p.id).bind(&p.health_id).bind(p.category).bind(p.kind)
+                .bind(&p.doctor_bmdc).bind(&p.supersedes).bind(&p.jws).bind(&p.salt[..])
+                .bind(log_index).bind(p.issued_at).execute(&mut **$tx).await?;
+            if let Some(sha256) = &p.file {
+                sqlx::query("INSERT INTO peer_record_files (record_id, sha256) VALUES ($1, $2)")
+                    .bind(&p.id).bind(&sha256[..]).execute(&mut **$tx).await?;
+            }
+            if let Some(k) = &p.idempotency {
+                sqlx::query("INSERT INTO peer_idempotency (scope, key, request_hash, record_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&k.scope).bind(&k.key).bind(&k.request_hash[..]).bind(&p.id).bind(p.issued_at)
+                    .execute(&mut **$tx).await?;
+            }
+            for c in &p.cases {
+                sqlx::query("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
+                    .bind(c.condition).bind(c.week.key()).bind(&p.health_id).bind(&c.district).bind(&c.upazila).bind(c.age_band).bind(c.sex)
+                    .execute(&mut **$tx).await?;
+            }
+        }
+    };
+}
+
 /// Answers every waiting caller with (a copy of) one batch-wide error.
 fn fail_all(replies: impl Iterator<Item = Reply>, e: &PeerError) {
     for r in replies {
@@ -647,8 +713,8 @@ impl Peer {
     ///
     /// **Group commit.** The record joins the queue of records waiting to be written; whoever
     /// takes the writer lock next (this caller or a concurrent one) writes every queued record
-    /// together: one log append (one transaction) of all their entries, one transaction with
-    /// all their rows, one checkpoint signature. Each caller is answered only after that
+    /// together: one transaction with all their log entries and all their rows (one commit),
+    /// then one checkpoint signature. Each caller is answered only after that
     /// checkpoint, so nobody hears of a record before it is durable. Alone, a record is a
     /// batch of one, as before.
     pub(crate) async fn commit_prepared(&self, p: PreparedRecord) -> Result<(IssuedRecord, bool)> {
@@ -728,47 +794,26 @@ impl Peer {
                 LogEntry::commit(EntryKind::RecordIssued, r.job.prepared.now, &r.opening).encode()
             })
             .collect();
-        let first = match self.log.append(&entries).await {
+        // The entries, every record and the statistics rows it adds are written in one
+        // transaction (one commit): a crash leaves the whole batch or none of it.
+        let rows: Result<Vec<RowData>> = new.iter().map(RowData::of).collect();
+        let rows = match rows {
+            Ok(r) => r,
+            Err(e) => return fail(new, followers, e),
+        };
+        let extra: spondon_ledger::ExtraRows = Box::new(move |tx, first| {
+            Box::pin(async move {
+                match tx {
+                    spondon_ledger::Tx::Sqlite(tx) => insert_records!(tx, first, rows),
+                    spondon_ledger::Tx::Postgres(tx) => insert_records!(tx, first, rows),
+                }
+                Ok(())
+            })
+        });
+        let first = match self.log.append_with(&entries, extra).await {
             Ok(a) => a.first_index,
             Err(e) => return fail(new, followers, e.into()),
         };
-        // Every record and the statistics rows it adds are stored together.
-        let res = on_db!(&self.db, p => async {
-            let mut tx = p.begin().await?;
-            for (k, r) in new.iter().enumerate() {
-                let p = &r.job.prepared;
-                let log_index = i64::try_from(first + k as u64).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-                let category = i64::try_from(p.category.code()).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-                sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                    .bind(&p.id).bind(&p.health_id).bind(category).bind(p.kind.as_str())
-                    .bind(&p.doctor_bmdc).bind(&p.supersedes).bind(&p.jws).bind(&r.opening.salt[..])
-                    .bind(log_index).bind(p.now.seconds()).execute(&mut *tx).await?;
-                if let Some(sha256) = &p.file {
-                    sqlx::query("INSERT INTO peer_record_files (record_id, sha256) VALUES ($1, $2)")
-                        .bind(&p.id).bind(&sha256[..]).execute(&mut *tx).await?;
-                }
-                if let Some(k) = &p.idempotency {
-                    sqlx::query("INSERT INTO peer_idempotency (scope, key, request_hash, record_id, created_at) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(&k.scope).bind(&k.key).bind(&k.request_hash[..]).bind(&p.id).bind(p.now.seconds())
-                        .execute(&mut *tx).await?;
-                }
-                for c in &r.cases {
-                    sqlx::query("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
-                        .bind(c.condition).bind(c.week.key()).bind(&p.health_id).bind(&c.district).bind(&c.upazila).bind(c.age_band).bind(c.sex)
-                        .execute(&mut *tx).await?;
-                }
-            }
-            tx.commit().await
-        }.await);
-        if let Err(e) = res {
-            // The log holds commitments no stored record opens; they reveal nothing.
-            tracing::error!(
-                log_index = first,
-                records = new.len(),
-                "record rows not stored after their log entries"
-            );
-            return fail(new, followers, e.into());
-        }
         if let Err(e) = self.sign_checkpoint().await {
             return fail(new, followers, e);
         }

@@ -8,6 +8,7 @@ use sqlx::Row as _;
 
 use crate::error::{PeerError, Result};
 use crate::peer::{Peer, on_db, token_hash};
+use crate::write_keys::{WriteKey, store_write_key};
 
 /// How long an enrollment code stays redeemable.
 pub const ENROLLMENT_CODE_LIFETIME: i64 = 7 * 86_400;
@@ -132,7 +133,7 @@ pub struct NewDoctor {
 }
 
 /// The answer to a doctor registration.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DoctorRegistered {
     pub bmdc_number: String,
     pub kid: String,
@@ -291,11 +292,21 @@ fn new_enrollment_code() -> Result<String> {
 impl Peer {
     /// Registers a patient and issues a one-time enrollment code.
     pub async fn register_patient(&self, p: &NewPatient) -> Result<PatientRegistered> {
+        self.register_patient_keyed(p, None).await
+    }
+
+    /// [`Peer::register_patient`] with a staff write's `Idempotency-Key`, stored (with the Health
+    /// ID, never the code) in the registration's transaction; see [`crate::write_keys`].
+    pub async fn register_patient_keyed(
+        &self,
+        p: &NewPatient,
+        key: Option<&WriteKey>,
+    ) -> Result<PatientRegistered> {
         let p = p.validated()?;
         // A unique violation is either this NID (registered already, perhaps concurrently) or,
         // with odds of 1 in 10^13 per pair, a Health ID collision: then draw again.
         for _ in 0..3 {
-            match self.try_register_patient(&p).await {
+            match self.try_register_patient(&p, key).await {
                 Err(PeerError::DuplicatePatient)
                     if !self.nid_registered(&p.national_id).await? =>
                 {
@@ -315,7 +326,11 @@ impl Peer {
         Ok(n > 0)
     }
 
-    async fn try_register_patient(&self, p: &NewPatient) -> Result<PatientRegistered> {
+    async fn try_register_patient(
+        &self,
+        p: &NewPatient,
+        key: Option<&WriteKey>,
+    ) -> Result<PatientRegistered> {
         let health_id = new_health_id()?;
         let code = new_enrollment_code()?;
         let now = NumericDate::now().seconds();
@@ -332,6 +347,7 @@ impl Peer {
             sqlx::query("INSERT INTO peer_enrollment_codes (code_hash, health_id, expires_at) VALUES ($1, $2, $3)")
                 .bind(&token_hash(&code)[..]).bind(&health_id).bind(expires)
                 .execute(&mut *tx).await?;
+            store_write_key!(tx, key, serde_json::json!({"health_id": health_id}), now);
             tx.commit().await
         }.await);
         match res {
@@ -354,6 +370,16 @@ impl Peer {
     /// A new one-time enrollment code for a registered patient (a new phone): earlier unused
     /// codes stop working; the old key binding is revoked when the new code is redeemed.
     pub async fn new_enrollment_code(&self, health_id: &str) -> Result<PatientRegistered> {
+        self.new_enrollment_code_keyed(health_id, None).await
+    }
+
+    /// [`Peer::new_enrollment_code`] with a staff write's `Idempotency-Key`, stored (with the
+    /// Health ID, never the code) in the same transaction; see [`crate::write_keys`].
+    pub async fn new_enrollment_code_keyed(
+        &self,
+        health_id: &str,
+        key: Option<&WriteKey>,
+    ) -> Result<PatientRegistered> {
         self.patient(health_id).await?;
         let code = new_enrollment_code()?;
         let now = NumericDate::now().seconds();
@@ -368,6 +394,7 @@ impl Peer {
             sqlx::query("INSERT INTO peer_enrollment_codes (code_hash, health_id, expires_at) VALUES ($1, $2, $3)")
                 .bind(&token_hash(&code)[..]).bind(health_id).bind(expires)
                 .execute(&mut *tx).await?;
+            store_write_key!(tx, key, serde_json::json!({"health_id": health_id}), now);
             tx.commit().await
         }.await)?;
         Ok(PatientRegistered {
@@ -403,6 +430,16 @@ impl Peer {
 
     /// Registers a doctor and signs their doctor credential.
     pub async fn register_doctor(&self, d: &NewDoctor) -> Result<DoctorRegistered> {
+        self.register_doctor_keyed(d, None).await
+    }
+
+    /// [`Peer::register_doctor`] with a staff write's `Idempotency-Key`, stored with the answer
+    /// in the registration's transaction; see [`crate::write_keys`].
+    pub async fn register_doctor_keyed(
+        &self,
+        d: &NewDoctor,
+        key: Option<&WriteKey>,
+    ) -> Result<DoctorRegistered> {
         let bmdc = d.bmdc_number.trim();
         let ok = (3..=12).contains(&bmdc.len())
             && bmdc.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
@@ -420,7 +457,7 @@ impl Peer {
                 "must not contain a private key",
             ));
         }
-        let key = Es256PublicKey::from_jwk(&d.public_key)
+        let doctor_key = Es256PublicKey::from_jwk(&d.public_key)
             .map_err(|e| PeerError::field("public_key", e.to_string()))?;
         let now = NumericDate::now();
         let cred = DoctorCredential {
@@ -428,7 +465,7 @@ impl Peer {
             bmdc_number: bmdc.to_owned(),
             name: name.clone(),
             department: department.clone(),
-            doctor_key: key.clone(),
+            doctor_key: doctor_key.clone(),
             issued_at: now,
             not_before: now,
             expires: now.saturating_add(DOCTOR_CREDENTIAL_LIFETIME),
@@ -436,11 +473,23 @@ impl Peer {
         let text = cred
             .sign(&self.keys.record)
             .map_err(|e| PeerError::field("doctor", e.to_string()))?;
-        let jwk = serde_json::to_string(&key.to_jwk())
+        let jwk = serde_json::to_string(&doctor_key.to_jwk())
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
-        let res = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_doctors (bmdc_number, name, department, key_kid, key_jwk, credential, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(bmdc).bind(&name).bind(&department).bind(key.kid()).bind(&jwk).bind(&text).bind(now.seconds())
-            .execute(p).await.map(|r| r.rows_affected()));
+        let answer = DoctorRegistered {
+            bmdc_number: bmdc.to_owned(),
+            kid: doctor_key.kid().to_owned(),
+            credential: text.clone(),
+        };
+        let stored =
+            serde_json::to_value(&answer).map_err(|e| PeerError::Integrity(e.to_string()))?;
+        let res: std::result::Result<(), sqlx::Error> = on_db!(&self.db, p => async {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO peer_doctors (bmdc_number, name, department, key_kid, key_jwk, credential, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(bmdc).bind(&name).bind(&department).bind(doctor_key.kid()).bind(&jwk).bind(&text).bind(now.seconds())
+                .execute(&mut *tx).await?;
+            store_write_key!(tx, key, stored, now.seconds());
+            tx.commit().await
+        }.await);
         match res {
             Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -449,11 +498,7 @@ impl Peer {
             Err(e) => return Err(e.into()),
         }
         tracing::info!("doctor registered");
-        Ok(DoctorRegistered {
-            bmdc_number: bmdc.to_owned(),
-            kid: key.kid().to_owned(),
-            credential: text,
-        })
+        Ok(answer)
     }
 
     /// A registered doctor's `(name, department)`.

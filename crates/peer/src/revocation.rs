@@ -12,7 +12,8 @@ use spondon_ledger::{EntryKind, LogEntry, Opening};
 use sqlx::Row as _;
 
 use crate::error::{PeerError, Result};
-use crate::peer::{Peer, on_db, to_i64, to_u64};
+use crate::peer::{Peer, on_db, to_u64};
+use crate::write_keys::{WriteKey, store_write_key};
 
 /// Why a record is revoked (a closed list, so no free text — and no health data — is stored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +41,7 @@ impl RevocationReason {
 }
 
 /// `POST /staff/records/{id}/revoke` body.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRecordRequest {
     pub reason: RevocationReason,
@@ -60,14 +61,26 @@ pub struct RecordRevoked {
 impl Peer {
     /// Revokes a record: logs the revocation and lists its `rid` in the CRL.
     pub async fn revoke_record(&self, id: &str, reason: RevocationReason) -> Result<RecordRevoked> {
+        self.revoke_record_keyed(id, reason, None).await
+    }
+
+    /// [`Peer::revoke_record`] with a staff write's `Idempotency-Key`. The log entry, the
+    /// revocation row and the key (with the answer) are written in one transaction
+    /// ([`spondon_ledger::Log::append_with`]); see [`crate::write_keys`].
+    pub async fn revoke_record_keyed(
+        &self,
+        id: &str,
+        reason: RevocationReason,
+        key: Option<&WriteKey>,
+    ) -> Result<RecordRevoked> {
         if id.is_empty() || id.len() > 64 {
             return Err(PeerError::UnknownRecord);
         }
         let _guard = self.write_lock().await?;
-        let (exists, revoked): (i64, i64) = on_db!(&self.db, p => {
-            let r = sqlx::query("SELECT (SELECT COUNT(*) FROM peer_records WHERE id = $1), (SELECT COUNT(*) FROM peer_record_revocations WHERE record_id = $1)")
+        let (exists, revoked, all): (i64, i64, i64) = on_db!(&self.db, p => {
+            let r = sqlx::query("SELECT (SELECT COUNT(*) FROM peer_records WHERE id = $1), (SELECT COUNT(*) FROM peer_record_revocations WHERE record_id = $1), (SELECT COUNT(*) FROM peer_record_revocations)")
                 .bind(id).fetch_one(p).await?;
-            (r.try_get(0)?, r.try_get(1)?)
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)
         });
         if exists == 0 {
             return Err(PeerError::UnknownRecord);
@@ -87,21 +100,42 @@ impl Peer {
         .to_string();
         let opening = Opening::new(payload.clone().into_bytes())
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
+        // Under the writer lock: this revocation is the next one, its CRL version the next.
+        let crl_version = 2 + to_u64(all)?;
+        // The entry, the row and the key commit together (one transaction).
+        let (id_owned, salt, key_owned) = (id.to_owned(), opening.salt, key.cloned());
+        let (row_payload, at) = (payload.clone(), now.seconds());
+        let rows: spondon_ledger::ExtraRows = Box::new(move |tx, first| {
+            Box::pin(async move {
+                let log_index =
+                    i64::try_from(first).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                let answer = serde_json::json!({
+                    "record_id": id_owned, "reason": reason, "revoked_at": at,
+                    "log_index": first, "crl_version": crl_version,
+                });
+                macro_rules! write {
+                    ($tx:ident) => {{
+                        sqlx::query("INSERT INTO peer_record_revocations (record_id, reason, payload, salt, log_index, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                            .bind(&id_owned).bind(reason.as_str()).bind(&row_payload).bind(&salt[..])
+                            .bind(log_index).bind(at).execute(&mut **$tx).await?;
+                        store_write_key!(*$tx, key_owned.as_ref(), answer, at);
+                    }};
+                }
+                match tx {
+                    spondon_ledger::Tx::Sqlite(tx) => write!(tx),
+                    spondon_ledger::Tx::Postgres(tx) => write!(tx),
+                }
+                Ok(())
+            })
+        });
         let appended = self
             .log
-            .append(&[LogEntry::commit(EntryKind::RevocationRegistered, now, &opening).encode()])
+            .append_with(
+                &[LogEntry::commit(EntryKind::RevocationRegistered, now, &opening).encode()],
+                rows,
+            )
             .await?;
         let log_index = appended.first_index;
-        let res = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_record_revocations (record_id, reason, payload, salt, log_index, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id).bind(reason.as_str()).bind(&payload).bind(&opening.salt[..])
-            .bind(to_i64(log_index)?).bind(now.seconds()).execute(p).await.map(|r| r.rows_affected()));
-        if let Err(e) = res {
-            tracing::error!(
-                log_index,
-                "record revocation row not stored after its log entry"
-            );
-            return Err(e.into());
-        }
         self.sign_checkpoint().await?;
         tracing::info!(log_index, "record revoked");
         Ok(RecordRevoked {
@@ -109,7 +143,7 @@ impl Peer {
             reason,
             revoked_at: now.seconds(),
             log_index,
-            crl_version: self.crl_version().await?,
+            crl_version,
         })
     }
 

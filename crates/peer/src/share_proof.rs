@@ -53,13 +53,6 @@ struct Event {
 }
 
 impl Peer {
-    /// Keeps the grant of an allowed access, for proofs of sharing.
-    pub(crate) async fn keep_access_grant(&self, log_index: u64, grant: &str) -> Result<()> {
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_access_grants (log_index, grant_text) VALUES ($1, $2)")
-            .bind(to_i64(log_index)?).bind(grant).execute(p).await?.rows_affected());
-        Ok(())
-    }
-
     /// Makes the share proof of the allowed access at `req.log_index`.
     pub async fn share_proof(&self, req: &ShareProofRequest) -> Result<ShareProofAnswer> {
         if !spondon_core::token::is_investigator_id(&req.investigator) {

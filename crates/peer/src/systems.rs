@@ -14,6 +14,7 @@ use sqlx::Row as _;
 
 use crate::error::{PeerError, Result};
 use crate::peer::{Peer, on_db, token_hash};
+use crate::write_keys::{WriteKey, store_write_key};
 
 /// The token endpoint's path (its URL, the assertions' `aud`, is the peer's URL + this path).
 pub const TOKEN_PATH: &str = "/auth/token";
@@ -218,6 +219,16 @@ impl Peer {
     /// Registers a system (admin): checks the JWKS (public keys only) and scopes; returns it
     /// with its new `client_id`.
     pub async fn register_system(&self, req: &NewSystem) -> Result<SystemInfo> {
+        self.register_system_keyed(req, None).await
+    }
+
+    /// [`Peer::register_system`] with a staff write's `Idempotency-Key`, stored with the answer
+    /// in the registration's transaction; see [`crate::write_keys`].
+    pub async fn register_system_keyed(
+        &self,
+        req: &NewSystem,
+        key: Option<&WriteKey>,
+    ) -> Result<SystemInfo> {
         let name = req.name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Err(PeerError::field(
@@ -244,18 +255,26 @@ impl Peer {
         let client_id = spondon_core::b64::encode(spondon_core::keys::random_bytes::<16>()?);
         let jwks = json!({"keys": keys.iter().map(ClientKey::to_jwk).collect::<Vec<_>>()});
         let now = NumericDate::now().seconds();
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_systems (client_id, name, jwks, scopes, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&client_id).bind(name).bind(jwks.to_string()).bind(scopes.join(" ")).bind(now)
-            .execute(p).await?.rows_affected());
-        tracing::info!("hospital system registered");
-        Ok(SystemInfo {
+        let info = SystemInfo {
             client_id,
             name: name.to_owned(),
             scopes,
             kids: keys.iter().map(|k| k.kid().to_owned()).collect(),
             created_at: now,
             disabled_at: None,
-        })
+        };
+        let stored =
+            serde_json::to_value(&info).map_err(|e| PeerError::Integrity(e.to_string()))?;
+        on_db!(&self.db, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO peer_systems (client_id, name, jwks, scopes, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&info.client_id).bind(name).bind(jwks.to_string()).bind(info.scopes.join(" ")).bind(now)
+                .execute(&mut *tx).await?;
+            store_write_key!(tx, key, stored, now);
+            tx.commit().await?;
+        });
+        tracing::info!("hospital system registered");
+        Ok(info)
     }
 
     async fn system_row(&self, client_id: &str) -> Result<Option<SystemRow>> {
@@ -297,20 +316,38 @@ impl Peer {
     /// Disables a system: its tokens stop working at once and it gets no new ones.
     /// `unknown_system` (404) if there is no active system with this id.
     pub async fn disable_system(&self, client_id: &str) -> Result<SystemInfo> {
+        self.disable_system_keyed(client_id, None).await
+    }
+
+    /// [`Peer::disable_system`] with a staff write's `Idempotency-Key`, stored with the answer
+    /// in the same transaction; see [`crate::write_keys`].
+    pub async fn disable_system_keyed(
+        &self,
+        client_id: &str,
+        key: Option<&WriteKey>,
+    ) -> Result<SystemInfo> {
         let now = NumericDate::now().seconds();
-        let n = on_db!(&self.db, p => sqlx::query("UPDATE peer_systems SET disabled_at = $1 WHERE client_id = $2 AND disabled_at IS NULL")
-            .bind(now).bind(client_id).execute(p).await?.rows_affected());
-        if n == 0 {
+        let Some(mut row) = self.system_row(client_id).await? else {
             return Err(PeerError::UnknownSystem);
-        }
-        on_db!(&self.db, p => sqlx::query("DELETE FROM peer_system_tokens WHERE client_id = $1")
-            .bind(client_id).execute(p).await?.rows_affected());
+        };
+        row.4 = Some(now);
+        let info = Self::system_info(client_id.to_owned(), row)?;
+        let stored =
+            serde_json::to_value(&info).map_err(|e| PeerError::Integrity(e.to_string()))?;
+        on_db!(&self.db, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE peer_systems SET disabled_at = $1 WHERE client_id = $2 AND disabled_at IS NULL")
+                .bind(now).bind(client_id).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                return Err(PeerError::UnknownSystem);
+            }
+            sqlx::query("DELETE FROM peer_system_tokens WHERE client_id = $1")
+                .bind(client_id).execute(&mut *tx).await?;
+            store_write_key!(tx, key, stored, now);
+            tx.commit().await?;
+        });
         tracing::info!("hospital system disabled");
-        let row = self
-            .system_row(client_id)
-            .await?
-            .ok_or(PeerError::UnknownSystem)?;
-        Self::system_info(client_id.to_owned(), row)
+        Ok(info)
     }
 
     /// The token endpoint (SMART Backend Services): a form-encoded client-credentials request

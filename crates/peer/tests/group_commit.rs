@@ -1,14 +1,22 @@
 //! Group commit keeps every record's own checks: concurrent issuances are written together
 //! (one append, one row transaction, one checkpoint per batch), but within a batch an
 //! idempotency key still issues once and a record is still superseded once; every caller is
-//! answered after the checkpoint that covers its record (both engines).
+//! answered after the checkpoint that covers its record (both engines). Concurrent grant
+//! redemptions, allowed and denied, are logged the same way: one entry and one row each, every
+//! caller answered after a checkpoint covering its event.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use std::collections::BTreeSet;
 
-use common::{engines, lab_report, register_patient, start};
+use common::{Resp, engines, lab_report, register_patient, start};
+use serde_json::json;
+use spondon_core::NumericDate;
+use spondon_core::keys::Es256KeyPair;
+use spondon_core::token::{
+    Audience, Category, Grant, PopProof, PopRequest, Purpose, SignedRequest, SignedRequestTarget,
+};
 use spondon_peer::records::{Idempotency, IssueRequest};
 
 const TASKS: usize = 12;
@@ -133,5 +141,186 @@ async fn futures<T: Send + 'static>(handles: Vec<tokio::task::JoinHandle<T>>) ->
 async fn group_commit_keeps_each_records_checks() {
     for db in engines("group_commit_keeps_each_records_checks").await {
         checks_hold_in_batches(db.as_deref()).await;
+    }
+}
+
+// --- Access events: concurrent redemptions are logged in batches. ---
+
+async fn nonce(addr: std::net::SocketAddr) -> Vec<u8> {
+    let r = common::request(addr, "POST", "/nonce", &[], b"").await;
+    assert_eq!(r.status, 201);
+    spondon_core::b64::decode(r.json()["nonce"].as_str().unwrap()).unwrap()
+}
+
+/// Registers and enrolls a patient; their Health ID and wallet key.
+async fn enrolled(tp: &common::TestPeer, nid: &str) -> (String, Es256KeyPair) {
+    let r = tp
+        .staff_post("/staff/patients", &common::patient_json(nid))
+        .await;
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let key = Es256KeyPair::generate().unwrap();
+    let body = json!({"health_id": hid, "code": code, "public_key": key.public_key().to_jwk()})
+        .to_string()
+        .into_bytes();
+    let n = nonce(tp.addr).await;
+    let url = format!("{}/patient/enroll", common::URL);
+    let target = SignedRequestTarget {
+        method: "POST",
+        url: &url,
+        nonce: &n,
+        body: &body,
+    };
+    let sig = SignedRequest::create(&key, &target, NumericDate::now()).unwrap();
+    let r = common::request(
+        tp.addr,
+        "POST",
+        "/patient/enroll",
+        &[
+            ("Content-Type", "application/json"),
+            ("Spondon-Signature", &sig),
+        ],
+        &body,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    (hid, key)
+}
+
+/// A grant to `doctor`, valid for an hour (`expired`: ended a minute ago).
+fn grant(patient: &Es256KeyPair, doctor: &Es256KeyPair, expired: bool) -> (Grant, String) {
+    let now = NumericDate::now();
+    let g = Grant {
+        id: Grant::new_id().unwrap(),
+        patient_key: patient.public_key().clone(),
+        audience: Audience::Key {
+            kid: doctor.public_key().kid().to_owned(),
+        },
+        categories: vec![Category::LabResult],
+        record_ids: vec![],
+        write: false,
+        purpose: Purpose::Treatment,
+        issued_at: now.saturating_add(-7200),
+        not_before: now.saturating_add(-7200),
+        expires: if expired {
+            now.saturating_add(-60)
+        } else {
+            now.saturating_add(3600)
+        },
+        use_limit: None,
+        peers: vec![common::URL.to_owned()],
+    };
+    let text = g.sign(patient).unwrap();
+    (g, text)
+}
+
+async fn redeem(addr: std::net::SocketAddr, g: &Grant, text: &str, doctor: &Es256KeyPair) -> Resp {
+    let n = nonce(addr).await;
+    let url = format!("{}/grant/records", common::URL);
+    let body = json!({"grant": text}).to_string().into_bytes();
+    let req = PopRequest {
+        method: "POST",
+        url: &url,
+        nonce: &n,
+        body: &body,
+    };
+    let pop = PopProof::create(doctor, g.id, &req, NumericDate::now()).unwrap();
+    common::request(
+        addr,
+        "POST",
+        "/grant/records",
+        &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+        &body,
+    )
+    .await
+}
+
+async fn events(tp: &common::TestPeer, outcome: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM peer_access_events WHERE outcome = '{outcome}'");
+    match &tp.peer.db {
+        spondon_ledger::Database::Sqlite(p) => sqlx::query_scalar(&sql).fetch_one(p).await.unwrap(),
+        spondon_ledger::Database::Postgres(p) => {
+            sqlx::query_scalar(&sql).fetch_one(p).await.unwrap()
+        }
+    }
+}
+
+const REDEEMERS: usize = 24;
+
+async fn redemptions_in_batches(db: Option<&str>) {
+    let tp = common::start_with(db, |c| c.rate_limit.per_second = 0.0).await;
+    let (hid, patient) = enrolled(&tp, "1975000333").await;
+    let doctor = Es256KeyPair::generate().unwrap();
+    for _ in 0..2 {
+        let r = tp.staff_post("/staff/records", &lab_report(&hid)).await;
+        assert_eq!(r.status, 201);
+    }
+    let (size0, _) = tp.peer.current_checkpoint().await.unwrap();
+    let (allowed0, denied0) = (events(&tp, "allowed").await, events(&tp, "denied").await);
+    let doctor = std::sync::Arc::new(doctor);
+    // Many at once, a third of them with an expired grant (a logged denial).
+    let handles: Vec<_> = (0..REDEEMERS)
+        .map(|i| {
+            let expired = i % 3 == 0;
+            let (g, text) = grant(&patient, &doctor, expired);
+            let (addr, doctor) = (tp.addr, doctor.clone());
+            tokio::spawn(async move {
+                let r = redeem(addr, &g, &text, &doctor).await;
+                // Answered only once its event is under a stored checkpoint.
+                let note = common::request(addr, "GET", "/checkpoint", &[], b"").await;
+                let size: u64 = note.text().lines().nth(1).unwrap().parse().unwrap();
+                (expired, r, size)
+            })
+        })
+        .collect();
+    let mut indexes = BTreeSet::new();
+    let mut denied = 0;
+    for h in handles {
+        let (expired, r, size) = h.await.unwrap();
+        if expired {
+            assert_eq!((r.status, r.code().as_str()), (403, "expired"));
+            denied += 1;
+        } else {
+            assert_eq!(r.status, 200, "{}", r.text());
+            let out = r.json();
+            let i = out["access_log_index"].as_u64().unwrap();
+            assert_eq!(out["records"].as_array().unwrap().len(), 2);
+            // The proofs' checkpoint covers the access's own event.
+            assert!(i < out["tree_size"].as_u64().unwrap());
+            assert!(i < size, "answered before a checkpoint covered its event");
+            assert!(indexes.insert(i), "index {i} answered twice");
+        }
+    }
+    let allowed = (REDEEMERS - denied) as u64;
+    // Exact counts: one entry and one row per attempt, every entry signed.
+    assert_eq!(indexes.len() as u64, allowed);
+    assert_eq!(events(&tp, "allowed").await - allowed0, allowed as i64);
+    assert_eq!(events(&tp, "denied").await - denied0, denied as i64);
+    let (size, _) = tp.peer.current_checkpoint().await.unwrap();
+    assert_eq!(size, size0 + REDEEMERS as u64);
+    assert_eq!(tp.peer.log.stored_head().await.unwrap().0, size);
+    // Every allowed event's grant is kept (share proofs), in its transaction.
+    let grants: i64 = match &tp.peer.db {
+        spondon_ledger::Database::Sqlite(p) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM peer_access_grants")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
+        spondon_ledger::Database::Postgres(p) => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM peer_access_grants")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(grants, allowed as i64);
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_redemptions_are_logged_in_batches() {
+    for db in engines("concurrent_redemptions_are_logged_in_batches").await {
+        redemptions_in_batches(db.as_deref()).await;
     }
 }

@@ -36,11 +36,12 @@ use serde_json::json;
 use spondon_core::keys::Jwk;
 
 use crate::error::{PeerError, Result, problem};
-use crate::http::read_json;
+use crate::http::{Replay, keyed_write, read_json, write_key};
 use crate::peer::Peer;
 use crate::registry::{NewDoctor, NewPatient};
 use crate::revocation::RevocationReason;
 use crate::staff::Role;
+use crate::write_keys::WriteKey;
 use session::Session;
 
 type AppState = Arc<Peer>;
@@ -438,17 +439,23 @@ async fn register_patient(
     req: Request,
 ) -> ApiResult {
     need(&s, Role::Registration)?;
+    let headers = req.headers().clone();
     let r: RegisterRequest = body(&peer, req).await?;
-    let p = r.patient.validated()?;
-    let dups = peer.possible_duplicates(&p).await?;
-    if dups.iter().any(|d| d.matches.contains(&"national_id")) {
-        return Err(ConsoleError(PeerError::DuplicatePatient));
-    }
-    if !dups.is_empty() && !r.confirm_not_duplicate {
-        return Err(ConsoleError(PeerError::PossibleDuplicate));
-    }
-    let out = peer.register_patient(&p).await?;
-    json_ok(StatusCode::CREATED, &out)
+    let key = write_key(&headers, &s.staff, "/console/api/patients", &r.patient)?;
+    let k = key.as_ref();
+    // Lazy: a key already stored answers before the duplicate checks would refuse the retry.
+    let write = async {
+        let p = r.patient.validated()?;
+        let dups = peer.possible_duplicates(&p).await?;
+        if dups.iter().any(|d| d.matches.contains(&"national_id")) {
+            return Err(PeerError::DuplicatePatient);
+        }
+        if !dups.is_empty() && !r.confirm_not_duplicate {
+            return Err(PeerError::PossibleDuplicate);
+        }
+        peer.register_patient_keyed(&p, k).await
+    };
+    Ok(keyed_write(&peer, k, StatusCode::CREATED, Replay::FreshCode, write).await?)
 }
 
 async fn patient_page(
@@ -469,13 +476,15 @@ async fn patient_page(
 async fn new_code(
     State(peer): State<AppState>,
     Staff(s): Staff,
+    headers: HeaderMap,
     Path(health_id): Path<String>,
 ) -> ApiResult {
     need(&s, Role::Registration)?;
-    json_ok(
-        StatusCode::CREATED,
-        &peer.new_enrollment_code(&health_id).await?,
-    )
+    let path = format!("/console/api/patients/{health_id}/enrollment-code");
+    let key = write_key(&headers, &s.staff, &path, &())?;
+    let k = key.as_ref();
+    let write = peer.new_enrollment_code_keyed(&health_id, k);
+    Ok(keyed_write(&peer, k, StatusCode::CREATED, Replay::FreshCode, write).await?)
 }
 
 // --- records ---
@@ -496,18 +505,63 @@ async fn preview_record(State(peer): State<AppState>, Staff(s): Staff, req: Requ
 
 async fn issue_record(State(peer): State<AppState>, Staff(s): Staff, req: Request) -> ApiResult {
     need(&s, Role::Records)?;
+    let key = record_key(req.headers())?;
     let f: forms::RecordFormRequest = body(&peer, req).await?;
     let built = f.build()?;
-    let p = peer.clone();
-    let request = built.request;
-    let issued = tokio::spawn(async move { p.issue_record(&request).await })
-        .await
-        .map_err(|e| PeerError::Integrity(format!("request task failed: {e}")))??;
+    let (issued, replayed) = issue_keyed(&peer, &s, key, built.request).await?;
     let entry = peer.log_entry_view(issued.log_index).await?;
-    json_ok(
-        StatusCode::CREATED,
-        &json!({"record": issued, "summary": built.summary, "log_entry": entry}),
+    mark_replayed(
+        json_ok(
+            StatusCode::CREATED,
+            &json!({"record": issued, "summary": built.summary, "log_entry": entry}),
+        ),
+        replayed,
     )
+}
+
+/// The form's `Idempotency-Key` header (the page sends one per form: a double submit writes
+/// once), checked.
+fn record_key(headers: &HeaderMap) -> Result<Option<String>> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            let v = v
+                .to_str()
+                .map_err(|_| PeerError::BadIdempotencyKey("visible ASCII characters only"))?;
+            crate::write_keys::check_key(v).map(str::to_owned)
+        })
+        .transpose()
+}
+
+/// Issues a console record, with its form's key when it has one (scoped to the session's staff
+/// token, as `POST /staff/records`); `true` when it answers an earlier submit's record.
+async fn issue_keyed(
+    peer: &Arc<Peer>,
+    s: &Session,
+    key: Option<String>,
+    request: crate::records::IssueRequest,
+) -> Result<(crate::records::IssuedRecord, bool)> {
+    let key = key
+        .map(|k| crate::records::Idempotency::new(&s.staff.token_id, &k, &request))
+        .transpose()?;
+    let p = peer.clone();
+    tokio::spawn(async move {
+        match key {
+            Some(k) => p.issue_record_idempotent(&request, k).await,
+            None => Ok((p.issue_record(&request).await?, false)),
+        }
+    })
+    .await
+    .map_err(|e| PeerError::Integrity(format!("request task failed: {e}")))?
+}
+
+fn mark_replayed(r: ApiResult, replayed: bool) -> ApiResult {
+    let mut r = r?;
+    if replayed {
+        r.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(r)
 }
 
 // --- documents (`docs/protocol.md` §18) ---
@@ -642,17 +696,18 @@ impl DocumentForm {
 /// record (`Peer::issue_record`).
 async fn issue_document(State(peer): State<AppState>, Staff(s): Staff, req: Request) -> ApiResult {
     need(&s, Role::Records)?;
+    let key = record_key(req.headers())?;
     let f: DocumentForm = body(&peer, req).await?;
     let request = f.request()?;
-    let p = peer.clone();
-    let issued = tokio::spawn(async move { p.issue_record(&request).await })
-        .await
-        .map_err(|e| PeerError::Integrity(format!("request task failed: {e}")))??;
+    let (issued, replayed) = issue_keyed(&peer, &s, key, request).await?;
     let entry = peer.log_entry_view(issued.log_index).await?;
     let summary = json!([{"item": "document", "detail": f.title.unwrap_or_default()}]);
-    json_ok(
-        StatusCode::CREATED,
-        &json!({"record": issued, "summary": summary, "log_entry": entry}),
+    mark_replayed(
+        json_ok(
+            StatusCode::CREATED,
+            &json!({"record": issued, "summary": summary, "log_entry": entry}),
+        ),
+        replayed,
     )
 }
 
@@ -669,12 +724,19 @@ async fn revoke_record(
     req: Request,
 ) -> ApiResult {
     need(&s, Role::Records)?;
+    let headers = req.headers().clone();
     let r: RevokeRequest = body(&peer, req).await?;
+    let path = format!("/console/api/records/{id}/revoke");
+    let key = write_key(&headers, &s.staff, &path, &r.reason)?;
     let p = peer.clone();
-    let out = tokio::spawn(async move { p.revoke_record(&id, r.reason).await })
-        .await
-        .map_err(|e| PeerError::Integrity(format!("request task failed: {e}")))??;
-    json_ok(StatusCode::CREATED, &out)
+    let out = tokio::spawn(async move {
+        let k = key.as_ref();
+        let write = p.revoke_record_keyed(&id, r.reason, k);
+        keyed_write(&p, k, StatusCode::CREATED, Replay::Answer, write).await
+    })
+    .await
+    .map_err(|e| PeerError::Integrity(format!("request task failed: {e}")))??;
+    Ok(out)
 }
 
 // --- doctors ---
@@ -696,6 +758,7 @@ struct DoctorForm {
 
 async fn register_doctor(State(peer): State<AppState>, Staff(s): Staff, req: Request) -> ApiResult {
     need(&s, Role::Admin)?;
+    let key = record_key(req.headers())?;
     let f: DoctorForm = body(&peer, req).await?;
     let jwk: Jwk = serde_json::from_str(f.public_key.trim()).map_err(|_| {
         PeerError::field(
@@ -703,18 +766,52 @@ async fn register_doctor(State(peer): State<AppState>, Staff(s): Staff, req: Req
             "must be the doctor's public key as JWK JSON ({\"kty\":\"EC\",\"crv\":\"P-256\",…})",
         )
     })?;
-    let out = peer
-        .register_doctor(&NewDoctor {
-            bmdc_number: f.bmdc_number,
-            name: f.name,
-            department: f.specialty,
-            public_key: jwk,
-        })
-        .await?;
+    let doctor = NewDoctor {
+        bmdc_number: f.bmdc_number,
+        name: f.name,
+        department: f.specialty,
+        public_key: jwk,
+    };
+    let key = match key {
+        Some(k) => {
+            let body = serde_json::to_vec(&doctor)
+                .map_err(|e| PeerError::Integrity(format!("request hash: {e}")))?;
+            let k = WriteKey::new(&s.staff.token_id, &k, "POST", "/console/api/doctors", &body);
+            Some(k)
+        }
+        None => None,
+    };
+    let (out, replayed) = match key.as_ref().map(|k| peer.stored_write(k)) {
+        Some(stored) => match stored.await? {
+            Some(answer) => (
+                serde_json::from_value::<crate::registry::DoctorRegistered>(answer)
+                    .map_err(|e| PeerError::Integrity(format!("stored answer: {e}")))?,
+                true,
+            ),
+            None => match peer.register_doctor_keyed(&doctor, key.as_ref()).await {
+                Ok(out) => (out, false),
+                Err(e) => match key.as_ref().map(|k| peer.stored_write(k)) {
+                    Some(again) => match again.await {
+                        Ok(Some(answer)) => (
+                            serde_json::from_value(answer)
+                                .map_err(|e| PeerError::Integrity(format!("stored answer: {e}")))?,
+                            true,
+                        ),
+                        _ => return Err(e.into()),
+                    },
+                    None => return Err(e.into()),
+                },
+            },
+        },
+        None => (peer.register_doctor(&doctor).await?, false),
+    };
     let svg = qr_svg(&out.credential)?;
-    json_ok(
-        StatusCode::CREATED,
-        &json!({"bmdc_number": out.bmdc_number, "kid": out.kid, "credential": out.credential, "qr_svg": svg}),
+    mark_replayed(
+        json_ok(
+            StatusCode::CREATED,
+            &json!({"bmdc_number": out.bmdc_number, "kid": out.kid, "credential": out.credential, "qr_svg": svg}),
+        ),
+        replayed,
     )
 }
 
@@ -797,13 +894,20 @@ async fn emergency_all(State(peer): State<AppState>, Staff(s): Staff) -> ApiResu
 async fn emergency_confirm(
     State(peer): State<AppState>,
     Staff(s): Staff,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult {
     need(&s, Role::Records)?;
     let p = peer.clone();
     let staff = s.staff.clone();
-    let out = tokio::spawn(async move { p.confirm_emergency(&staff, &id).await })
-        .await
-        .map_err(|e| PeerError::Integrity(format!("request task failed: {e}")))??;
-    json_ok(StatusCode::CREATED, &out)
+    let path = format!("/console/api/emergency/{id}/confirm");
+    let key = write_key(&headers, &staff, &path, &())?;
+    let out = tokio::spawn(async move {
+        let k = key.as_ref();
+        let write = p.confirm_emergency_keyed(&staff, &id, k);
+        keyed_write(&p, k, StatusCode::CREATED, Replay::Answer, write).await
+    })
+    .await
+    .map_err(|e| PeerError::Integrity(format!("request task failed: {e}")))??;
+    Ok(out)
 }

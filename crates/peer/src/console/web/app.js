@@ -18,10 +18,11 @@ function el(tag, attrs = {}, ...children) {
 }
 const word = (key) => el("span", { "data-i18n": key, text: t(key) });
 
-async function api(path, body, { poll = false } = {}) {
+async function api(path, body, { poll = false, key = null } = {}) {
   const opts = { method: body === undefined ? "GET" : "POST", credentials: "same-origin", headers: {} };
   // The background refresh is not activity: the session still ends after 30 minutes unused.
   if (poll) opts.headers["X-Console-Poll"] = "1";
+  if (key) opts.headers["Idempotency-Key"] = key;
   if (body !== undefined) {
     opts.headers["Content-Type"] = "application/json";
     opts.headers["X-CSRF-Token"] = state.csrf;
@@ -33,6 +34,22 @@ async function api(path, body, { poll = false } = {}) {
   try { data = await r.json(); } catch (_) { data = { detail: `HTTP ${r.status}` }; }
   if (r.status === 401 && path !== "/login" && path !== "/session") { show("login"); $("login-error").textContent = t("session_over"); }
   return { status: r.status, ok: r.ok, data };
+}
+
+// Each write form holds an idempotency key in a hidden field (docs/peer.md, "Retries"): a
+// double submit, or a resubmit after a lost answer, writes once and gets the first answer. A
+// success clears it, so the next entry gets a fresh key. (crypto.getRandomValues, not
+// randomUUID: the console may be served over plain HTTP on a LAN.)
+function newKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+function formKey(form) {
+  const f = form.querySelector('input[name="idempotency_key"]');
+  if (!f.value) f.value = newKey();
+  return f.value;
+}
+function clearFormKey(form) {
+  form.querySelector('input[name="idempotency_key"]').value = "";
 }
 
 function time(s) {
@@ -183,6 +200,7 @@ function renderSearch() {
 }
 
 async function openPatient(hid) {
+  state.codeKey = null;
   tab("patients");
   const r = await api("/patients/" + encodeURIComponent(hid));
   if (!r.ok) { $("search-error").textContent = r.data.detail; return; }
@@ -232,8 +250,9 @@ $("p-code").addEventListener("click", async () => {
   const hid = $("p-name").dataset.healthId;
   // A re-binding after an identity check (docs/peer.md, "Lost phone"): staff confirm they checked.
   if (!window.confirm(t("new_code_confirm"))) return;
-  const r = await api(`/patients/${encodeURIComponent(hid)}/enrollment-code`, {});
-  if (r.ok) $("p-enroll").replaceChildren(enrollmentSlip(r.data, state.patient.patient.name));
+  if (!state.codeKey) state.codeKey = newKey();
+  const r = await api(`/patients/${encodeURIComponent(hid)}/enrollment-code`, {}, { key: state.codeKey });
+  if (r.ok) { state.codeKey = null; $("p-enroll").replaceChildren(enrollmentSlip(r.data, state.patient.patient.name)); }
 });
 $("p-issue").addEventListener("click", () => {
   $("i-hid").value = $("p-name").dataset.healthId;
@@ -272,8 +291,9 @@ async function register(confirm) {
     if (!c.ok) { showError(form, $("register-error"), c.data); return; }
     if (c.data.duplicates.length) { showDuplicates(c.data.duplicates); return; }
   }
-  const r = await api("/patients", { patient, confirm_not_duplicate: confirm });
+  const r = await api("/patients", { patient, confirm_not_duplicate: confirm }, { key: formKey(form) });
   if (!r.ok) { showError(form, $("register-error"), r.data); return; }
+  clearFormKey(form);
   $("dups").classList.add("hidden");
   $("enrolled").replaceChildren(enrollmentSlip(r.data, patient.name.trim()));
   $("enrolled").classList.remove("hidden");
@@ -452,9 +472,10 @@ $("edit").addEventListener("click", () => { hidePreview(); $("i-hid").focus(); }
 $("sign").addEventListener("click", async () => {
   if (!state.built) return;
   $("sign").disabled = true;
-  const r = await api("/records", state.built);
+  const r = await api("/records", state.built, { key: formKey($("issue-form")) });
   $("sign").disabled = false;
   if (!r.ok) { showError($("issue-form"), $("issue-error"), r.data); hidePreview(); return; }
+  clearFormKey($("issue-form"));
   hidePreview();
   showIssued(r.data);
   lines[state.kind] = [{}];
@@ -505,9 +526,10 @@ $("doc-form").addEventListener("submit", async (e) => {
   const doctor = $("i-doctor").value;
   const r = await api("/documents", { health_id: $("d-hid").value.trim(), doc_type: $("d-type").value,
     category: $("d-category").value, title: $("d-title").value, sha256: up.data.sha256, content_type: up.data.content_type,
-    ...(doctor ? { doctor_bmdc: doctor } : {}) });
+    ...(doctor ? { doctor_bmdc: doctor } : {}) }, { key: formKey(form) });
   $("doc-submit").disabled = false;
   if (!r.ok) { showError(form, out, r.data); return; }
+  clearFormKey(form);
   showIssued(r.data);
   form.reset();
 });
@@ -525,12 +547,14 @@ async function loadDoctorChoices() {
 // ---------- revoke ----------
 function askRevoke(id) {
   state.revokeId = id;
+  clearFormKey($("revoke-form"));
   $("revoke-error").textContent = "";
   $("revoke-dialog").showModal();
 }
 $("revoke-cancel").addEventListener("click", () => $("revoke-dialog").close());
 $("revoke-confirm").addEventListener("click", async () => {
-  const r = await api(`/records/${encodeURIComponent(state.revokeId)}/revoke`, { reason: $("revoke-reason").value });
+  const r = await api(`/records/${encodeURIComponent(state.revokeId)}/revoke`, { reason: $("revoke-reason").value },
+    { key: formKey($("revoke-form")) });
   if (!r.ok) { $("revoke-error").textContent = r.data.detail; return; }
   $("revoke-dialog").close();
   await openPatient($("p-name").dataset.healthId);
@@ -565,8 +589,9 @@ $("doctor-form").addEventListener("submit", async (e) => {
   const form = $("doctor-form");
   clearErrors(form, $("doctor-error"));
   const body = { bmdc_number: $("d-bmdc").value, name: $("d-name").value, specialty: $("d-spec").value, public_key: $("d-key").value };
-  const r = await api("/doctors", body);
+  const r = await api("/doctors", body, { key: formKey(form) });
   if (!r.ok) { showError(form, $("doctor-error"), r.data); return; }
+  clearFormKey(form);
   showCredential(r.data, body.name.trim());
   form.reset();
   loadDoctors();
@@ -697,7 +722,8 @@ $("em-dialog-confirm").addEventListener("click", async () => {
   const p = state.emConfirm;
   if (!p) return;
   $("em-dialog-confirm").disabled = true;
-  const r = await api(`/emergency/${encodeURIComponent(p.access_id)}/confirm`, {});
+  // One key per access: confirming it twice from this session answers the first confirmation.
+  const r = await api(`/emergency/${encodeURIComponent(p.access_id)}/confirm`, {}, { key: "confirm-" + p.access_id });
   $("em-dialog-confirm").disabled = false;
   if (!r.ok) { $("em-dialog-error").textContent = r.data.detail || r.data.code; $("em-dialog-error").dataset.code = r.data.code || ""; return; }
   $("em-dialog").close();
