@@ -47,6 +47,6 @@ pub use progress::{Progress, Step};
 pub use session::{Keychain, Preferences, SessionConfig, SessionState, WalletSession};
 pub use sync::{
     EmergencyInfo, EnrollmentCode, PeerState, StoredReceipt, StoredRecord, SyncEvent, SyncReport,
-    Trust,
+    Trust, Unwitnessed,
 };
 pub use wallet::{Authorization, Endpoints, Wallet, write_private};

@@ -8,7 +8,7 @@
 //! the checkpoint. A peer failing any of these is reported as a [`Violation`] and everything
 //! stored from it during that sync is removed again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -130,6 +130,31 @@ pub struct PeerState {
     pub tree_size: u64,
     pub root: Option<String>,
     pub last_sync: Option<i64>,
+    /// This peer's stored records and receipts whose proofs still wait for the witnesses'
+    /// quorum, so that a sync finds them without reading the whole history. `None` (state
+    /// stored before this field) means not known: the next upgrade reads every record once and
+    /// fills it in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unwitnessed: Option<Unwitnessed>,
+}
+
+/// Store keys of records and receipts not yet covered by a witnessed checkpoint (see
+/// [`PeerState::unwitnessed`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unwitnessed {
+    pub records: BTreeSet<String>,
+    pub receipts: BTreeSet<String>,
+}
+
+impl Unwitnessed {
+    /// Notes `key`'s proof as waiting (`witnessed` false) or covered.
+    fn note(set: &mut BTreeSet<String>, key: &str, witnessed: bool) {
+        if witnessed {
+            set.remove(key);
+        } else {
+            set.insert(key.to_owned());
+        }
+    }
 }
 
 impl PeerState {
@@ -1144,6 +1169,7 @@ impl Wallet {
             tree_size: 0,
             root: None,
             last_sync: None,
+            unwitnessed: Some(Unwitnessed::default()),
         };
         // Re-enrolling at the same peer keeps the accepted checkpoint (history must stay consistent).
         let state = match self
@@ -1158,6 +1184,7 @@ impl Wallet {
                 tree_size: old.tree_size,
                 root: old.root,
                 last_sync: old.last_sync,
+                unwitnessed: old.unwitnessed,
                 ..state
             },
             None => state,
@@ -1298,6 +1325,9 @@ impl Wallet {
                             new.push((Table::Records, r.key.clone()));
                         }
                         writes.push(self.store.encode(Table::Records, &r.key, r)?);
+                        if let Some(u) = state.unwitnessed.as_mut() {
+                            Unwitnessed::note(&mut u.records, &r.key, r.witnessed);
+                        }
                     }
                     state.cursor = cursor;
                     state.accept(accepted);
@@ -1330,6 +1360,9 @@ impl Wallet {
                             new.push((Table::Receipts, r.key.clone()));
                         }
                         writes.push(self.store.encode(Table::Receipts, &r.key, r)?);
+                        if let Some(u) = state.unwitnessed.as_mut() {
+                            Unwitnessed::note(&mut u.receipts, &r.key, r.witnessed);
+                        }
                     }
                     state.receipts_cursor = cursor;
                     state.accept(accepted);
@@ -1575,29 +1608,66 @@ impl Wallet {
     async fn upgrade_proofs(&self, check: &HospitalCheck) -> Result<(u64, u64)> {
         let peer = check.hospital.peer_url.as_str();
         let quorum = u8::try_from(check.policy.quorum()).unwrap_or(u8::MAX);
-        let mut records: BTreeMap<u64, StoredRecord> = self
-            .store
-            .all::<StoredRecord>(Table::Records)
-            .await?
-            .into_iter()
-            .filter(|r| r.peer.as_deref() == Some(peer) && !r.witnessed)
-            .filter_map(|r| r.log_index.map(|i| (i, r)))
-            .collect();
-        let mut receipts: BTreeMap<u64, StoredReceipt> = self
-            .store
-            .all::<StoredReceipt>(Table::Receipts)
-            .await?
-            .into_iter()
-            .filter(|r| r.peer == peer && !r.witnessed)
-            .map(|r| (r.log_index, r))
-            .collect();
+        let Some(mut state) = self.store.get::<PeerState>(Table::Peers, peer).await? else {
+            return Ok((0, 0));
+        };
+        let mut records: BTreeMap<u64, StoredRecord> = BTreeMap::new();
+        let mut receipts: BTreeMap<u64, StoredReceipt> = BTreeMap::new();
+        match &state.unwitnessed {
+            // Only the ones known to wait.
+            Some(u) => {
+                for key in &u.records {
+                    if let Some(r) = self.store.get::<StoredRecord>(Table::Records, key).await?
+                        && !r.witnessed
+                        && let Some(i) = r.log_index
+                    {
+                        records.insert(i, r);
+                    }
+                }
+                for key in &u.receipts {
+                    if let Some(r) = self
+                        .store
+                        .get::<StoredReceipt>(Table::Receipts, key)
+                        .await?
+                        && !r.witnessed
+                    {
+                        receipts.insert(r.log_index, r);
+                    }
+                }
+            }
+            // Not known yet (state from before the field): read the whole history once.
+            None => {
+                records = self
+                    .store
+                    .all::<StoredRecord>(Table::Records)
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.peer.as_deref() == Some(peer) && !r.witnessed)
+                    .filter_map(|r| r.log_index.map(|i| (i, r)))
+                    .collect();
+                receipts = self
+                    .store
+                    .all::<StoredReceipt>(Table::Receipts)
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.peer == peer && !r.witnessed)
+                    .map(|r| (r.log_index, r))
+                    .collect();
+            }
+        }
+        // What still waits, as found (a filled-in set, or stale keys dropped).
+        let mut pending = Unwitnessed {
+            records: records.values().map(|r| r.key.clone()).collect(),
+            receipts: receipts.values().map(|r| r.key.clone()).collect(),
+        };
         let total = (records.len() + receipts.len()) as u64;
         if total == 0 {
+            if state.unwitnessed.as_ref() != Some(&pending) {
+                state.unwitnessed = Some(pending);
+                self.store.put(Table::Peers, peer, &state).await?;
+            }
             return Ok((0, 0));
         }
-        let Some(mut state) = self.store.get::<PeerState>(Table::Peers, peer).await? else {
-            return Ok((0, total));
-        };
         let indices: Vec<u64> = records.keys().chain(receipts.keys()).copied().collect();
         let mut upgraded = 0u64;
         for chunk in indices.chunks(1000) {
@@ -1657,12 +1727,14 @@ impl Wallet {
                     r.checkpoint = Some(answer.checkpoint.clone());
                     r.witnessed = true;
                     writes.push(self.store.encode(Table::Records, &r.key, &*r)?);
+                    pending.records.remove(&r.key);
                 } else if let Some(r) = receipts.get_mut(&p.log_index) {
                     logged(r.entry.as_deref().unwrap_or_default())?;
                     r.inclusion_proof = p.inclusion_proof.clone();
                     r.checkpoint = Some(answer.checkpoint.clone());
                     r.witnessed = true;
                     writes.push(self.store.encode(Table::Receipts, &r.key, &*r)?);
+                    pending.receipts.remove(&r.key);
                 } else {
                     continue;
                 }
@@ -1670,9 +1742,15 @@ impl Wallet {
             }
             if let Some(head) = head {
                 state.accept((answer.checkpoint.clone(), head));
-                writes.push(self.store.encode(Table::Peers, peer, &state)?);
             }
+            // The upgraded proofs and what still waits, in one write.
+            state.unwitnessed = Some(pending.clone());
+            writes.push(self.store.encode(Table::Peers, peer, &state)?);
             self.store.apply(writes).await?;
+        }
+        if state.unwitnessed.as_ref() != Some(&pending) {
+            state.unwitnessed = Some(pending);
+            self.store.put(Table::Peers, peer, &state).await?;
         }
         Ok((upgraded, total - upgraded))
     }

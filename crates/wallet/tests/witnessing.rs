@@ -174,6 +174,10 @@ async fn proofs_wait_for_the_witness_quorum_and_are_upgraded() {
     assert_eq!(r.peers[0].pending_witness, 1, "{r:?}");
     let stored = w.stored_records().await.unwrap();
     assert!(!stored[0].witnessed);
+    // The peer's state names the one record that waits (a later sync reads only it).
+    let waiting = w.peers().await.unwrap()[0].unwitnessed.clone().unwrap();
+    assert_eq!(waiting.records.len(), 1);
+    assert!(waiting.records.contains(&stored[0].key));
     let auth = w.authorize(PASS).await.unwrap();
     let req = spondon_wallet::export::ExportRequest {
         record_ids: vec![],
@@ -209,6 +213,11 @@ async fn proofs_wait_for_the_witness_quorum_and_are_upgraded() {
     );
     let stored = w.stored_records().await.unwrap();
     assert!(stored[0].witnessed);
+    let waiting = w.peers().await.unwrap()[0].unwitnessed.clone().unwrap();
+    assert!(
+        waiting.records.is_empty() && waiting.receipts.is_empty(),
+        "{waiting:?}"
+    );
     let (_, proof) = w.record_detail(&stored[0].id).await.unwrap();
     let proof = proof.unwrap();
     let witness_name = spondon_ledger::Verifier::from_vkey(&b.witness_vkey)
