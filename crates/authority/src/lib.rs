@@ -9,9 +9,8 @@
 //! Every change is validated in full (the list it would produce is built and checked) before
 //! anything is written, and files are replaced atomically, so a refused command changes nothing.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -276,11 +275,7 @@ impl Authority {
         if !key_path.exists() || !state_path.exists() {
             return Err(AuthorityError::NotInitialised(dir.to_owned()));
         }
-        let meta = fs::metadata(&key_path).map_err(|e| file_err(&key_path, e))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            return Err(AuthorityError::KeyFileMode { path: key_path });
-        }
-        let der = fs::read(&key_path).map_err(|e| file_err(&key_path, e))?;
+        let der = spondon_fs::read_private(&key_path, MAX_KEY_BYTES)?;
         let root = Es256KeyPair::from_pkcs8(&der).map_err(|e| AuthorityError::File {
             path: key_path.clone(),
             message: format!("not a root key: {e}"),
@@ -562,41 +557,40 @@ fn file_err(path: &Path, e: std::io::Error) -> AuthorityError {
     }
 }
 
-fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
-    let meta = fs::metadata(path).map_err(|e| file_err(path, e))?;
-    if meta.len() > max {
-        return Err(AuthorityError::File {
-            path: path.to_owned(),
-            message: format!("larger than {max} bytes"),
-        });
+/// The most a root key file may hold (a PKCS#8 P-256 key is about 140 bytes).
+const MAX_KEY_BYTES: u64 = 64 * 1024;
+
+impl From<spondon_fs::FileError> for AuthorityError {
+    fn from(e: spondon_fs::FileError) -> Self {
+        use spondon_fs::FileError as F;
+        let message = match &e {
+            F::Exposed { path, .. } => return Self::KeyFileMode { path: path.clone() },
+            F::Io { op, source, .. } => format!("cannot {op} it: {source}"),
+            F::Exists { .. } => "already exists; it is not overwritten".to_owned(),
+            F::NotFound { .. } => "no such file".to_owned(),
+            F::TooLarge { max, .. } => format!("larger than {max} bytes"),
+            _ => e.to_string(),
+        };
+        Self::File {
+            path: e.path().to_owned(),
+            message,
+        }
     }
-    fs::read(path).map_err(|e| file_err(path, e))
 }
 
+fn read_limited(path: &Path, max: u64) -> Result<Vec<u8>> {
+    Ok(spondon_fs::read_limited(path, max)?)
+}
+
+/// Writes a new secret (0600), never over an existing file.
 fn write_new_secret(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| file_err(path, e))?;
-    f.write_all(bytes).map_err(|e| file_err(path, e))?;
-    f.sync_all().map_err(|e| file_err(path, e))
+    Ok(spondon_fs::create_private(path, bytes)?)
 }
 
-/// Writes `path` through a temporary file and a rename, so readers see the old or the new file.
+/// Writes `path` (0644: what the authority writes is published) through a temporary file and a
+/// rename, so readers see the old or the new file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .open(&tmp)
-        .map_err(|e| file_err(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| file_err(&tmp, e))?;
-    f.sync_all().map_err(|e| file_err(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| file_err(path, e))
+    Ok(spondon_fs::write_public(path, bytes)?)
 }
 
 #[cfg(test)]

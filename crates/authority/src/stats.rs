@@ -149,12 +149,7 @@ impl Authority {
             let key = Es256KeyPair::generate()?;
             crate::write_new_secret(&path, &key.to_pkcs8())?;
         }
-        use std::os::unix::fs::PermissionsExt as _;
-        let meta = std::fs::metadata(&path).map_err(|e| crate::file_err(&path, e))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            return Err(AuthorityError::KeyFileMode { path });
-        }
-        let der = std::fs::read(&path).map_err(|e| crate::file_err(&path, e))?;
+        let der = spondon_fs::read_private(&path, crate::MAX_KEY_BYTES)?;
         Es256KeyPair::from_pkcs8(&der).map_err(|e| AuthorityError::File {
             path,
             message: format!("not a statistics key: {e}"),

@@ -25,8 +25,8 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::{File, OpenOptions};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -260,49 +260,9 @@ fn read_file(path: &Path) -> Result<Vec<u8>, KeyStoreError> {
     Ok(bytes)
 }
 
+/// Replaces the key file atomically, 0600 ([`spondon_fs::write_private`]).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), KeyStoreError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut suffix = [0u8; 8];
-    passphrase::fill_random(&mut suffix)?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(path.file_name().unwrap_or_default());
-    tmp_name.push(format!(".tmp-{}", hex_lower(&suffix)));
-    let tmp = dir.join(tmp_name);
-
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let result = (|| {
-        let mut file = options
-            .open(&tmp)
-            .map_err(|e| io_error("cannot create", &tmp, e))?;
-        file.write_all(bytes)
-            .map_err(|e| io_error("cannot write", &tmp, e))?;
-        file.sync_all()
-            .map_err(|e| io_error("cannot sync", &tmp, e))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(|e| io_error("cannot replace", path, e))?;
-        #[cfg(unix)]
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io_error("cannot sync the directory", &dir, e))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    spondon_fs::write_private(path, bytes).map_err(|e| KeyStoreError::Backend(e.to_string()))
 }
 
 /// The item map: version byte, item count (u32), then per item the name length (u8), the name,

@@ -15,7 +15,6 @@
 pub mod bundle;
 pub mod checkpoint;
 pub mod entry;
-pub mod files;
 pub mod merkle;
 pub mod note;
 pub mod policy;

@@ -209,8 +209,6 @@ const POSTGRES_SCHEMA: &[&str] = &[
     "CREATE OR REPLACE TRIGGER ledger_hashes_insert_only BEFORE UPDATE OR DELETE ON ledger_hashes FOR EACH ROW EXECUTE FUNCTION ledger_insert_only()",
 ];
 
-pub use crate::files::private_sqlite_file;
-
 impl Database {
     /// Connects to `sqlite:PATH` (created if missing) or `postgres://…`, and creates the schema.
     pub async fn connect(url: &str) -> Result<Self> {
@@ -222,7 +220,8 @@ impl Database {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10));
-            private_sqlite_file(opts.get_filename()).map_err(sqlx::Error::Io)?;
+            spondon_fs::private_sqlite_file(opts.get_filename())
+                .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?;
             Database::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(4)
@@ -246,7 +245,8 @@ impl Database {
 
     /// Opens (creating if missing) a SQLite database file.
     pub async fn sqlite(path: &std::path::Path) -> Result<Self> {
-        private_sqlite_file(path).map_err(sqlx::Error::Io)?;
+        spondon_fs::private_sqlite_file(path)
+            .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?;
         let opts = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)

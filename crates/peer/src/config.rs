@@ -1,7 +1,6 @@
 //! The data directory: `peer.json` (config), `keys/` (0600 key files).
 
 use std::fs::{self, OpenOptions};
-use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
@@ -265,28 +264,17 @@ pub struct Keys {
     pub witness: Ed25519KeyPair,
 }
 
+/// The most a key or config file may hold.
+const MAX_SECRET_BYTES: u64 = 1 << 20;
+
+/// Writes a new key or config file (0600, atomically), never over an existing one.
 fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| PeerError::KeyFile(format!("{}: {e}", path.display())))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
+    spondon_fs::create_private(path, bytes).map_err(|e| PeerError::KeyFile(e.to_string()))
 }
 
+/// Reads a key or config file, refusing one readable by group or others.
 fn read_secret(path: &Path) -> Result<Vec<u8>> {
-    let meta =
-        fs::metadata(path).map_err(|e| PeerError::KeyFile(format!("{}: {e}", path.display())))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(PeerError::KeyFile(format!(
-            "{} is readable by group or others; chmod 600 it",
-            path.display()
-        )));
-    }
-    Ok(fs::read(path)?)
+    spondon_fs::read_private(path, MAX_SECRET_BYTES).map_err(|e| PeerError::KeyFile(e.to_string()))
 }
 
 fn seed(bytes: &[u8], path: &Path) -> Result<[u8; 32]> {
@@ -452,11 +440,8 @@ impl DataDir {
     fn write_config(&self, cfg: &Config) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(cfg)
             .map_err(|e| PeerError::Config(format!("cannot encode config: {e}")))?;
-        let tmp = self.path.join(format!("{CONFIG_FILE}.new"));
-        let _ = fs::remove_file(&tmp);
-        write_secret(&tmp, &bytes)?;
-        fs::rename(&tmp, self.path.join(CONFIG_FILE))?;
-        Ok(())
+        spondon_fs::write_private(&self.path.join(CONFIG_FILE), &bytes)
+            .map_err(|e| PeerError::Config(e.to_string()))
     }
 
     /// Takes the data directory's exclusive writer lock (`serve.lock`, an advisory `flock`),

@@ -379,16 +379,7 @@ async fn run(cli: Cli) -> Result<()> {
                 .await?;
             if let Some(p) = qr_svg {
                 // The QR carries a one-time enrollment code: readable by its owner only.
-                use std::io::Write as _;
-                use std::os::unix::fs::OpenOptionsExt as _;
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .mode(0o600)
-                    .open(&p)
-                    .and_then(|mut f| f.write_all(out.enrollment_qr_svg.as_bytes()))
-                    .with_context(|| format!("cannot write {}", p.display()))?;
+                spondon_fs::write_private(&p, out.enrollment_qr_svg.as_bytes())?;
             }
             print_json(&serde_json::json!({
                 "health_id": out.health_id,

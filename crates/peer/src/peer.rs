@@ -177,11 +177,6 @@ impl Peer {
         };
         dir.create(&config)?;
         let peer = Self::open(dir, None).await?;
-        let db_file = dir.path.join("peer.db");
-        if db_file.exists() {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&db_file, std::fs::Permissions::from_mode(0o600))?;
-        }
         let token = peer.create_staff_token("initial").await?;
         Ok((peer, token))
     }

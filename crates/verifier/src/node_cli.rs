@@ -298,7 +298,8 @@ fn unreachable_check() -> Result<()> {
 fn write_qr(path: Option<&PathBuf>, text: &str) -> Result<()> {
     if let Some(p) = path {
         let qr = spondon_core::qr::encode(text).context("cannot make the QR code")?;
-        std::fs::write(p, qr.to_svg()).with_context(|| format!("cannot write {}", p.display()))?;
+        // A staff or doctor credential: readable by its owner only.
+        spondon_fs::write_private(p, qr.to_svg().as_bytes())?;
     }
     Ok(())
 }

@@ -36,6 +36,9 @@ pub enum WalletError {
         path: String,
         source: std::io::Error,
     },
+    /// A file written or read through [`spondon_fs`] (it names the file).
+    #[error(transparent)]
+    Fs(#[from] spondon_fs::FileError),
     #[error("no consortium trust list is installed")]
     NoTrustList,
     #[error("trust list rejected: {0}")]
@@ -145,7 +148,7 @@ impl WalletError {
             WalletError::KeyStore(KeyStoreError::Unavailable { .. }) => "keychain_unavailable",
             WalletError::KeyStore(e) => e.code(),
             WalletError::Database(_) | WalletError::Migrate(_) => "database",
-            WalletError::Io { .. } => "io",
+            WalletError::Io { .. } | WalletError::Fs(_) => "io",
             WalletError::NoTrustList => "no_trust_list",
             WalletError::TrustList(_) => "bad_trust_list",
             WalletError::BadEnrollmentCode(_) => "bad_enrollment_code",

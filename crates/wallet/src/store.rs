@@ -76,8 +76,7 @@ impl Store {
         let file = path.to_owned();
         crate::wallet::blocking(move || {
             if create || file.exists() {
-                spondon_ledger::files::private_sqlite_file(&file)
-                    .map_err(crate::error::io_err(&file))?;
+                spondon_fs::private_sqlite_file(&file)?;
             }
             Ok(())
         })

@@ -2,9 +2,8 @@
 //! ES256 key), the SQLite database. Directories are 0700, files 0600.
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions};
-use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -83,32 +82,22 @@ impl Config {
     }
 }
 
+/// The most a key or config file may hold.
+const MAX_SECRET_BYTES: u64 = 1 << 20;
+
+/// Writes a key or config file (0600, atomically): a new one only, or in place of the old one.
 fn write_secret(path: &Path, bytes: &[u8], create_new: bool) -> Result<(), NodeError> {
-    let mut o = OpenOptions::new();
-    o.write(true).mode(0o600);
     if create_new {
-        o.create_new(true);
+        spondon_fs::create_private(path, bytes)
     } else {
-        o.create(true).truncate(true);
+        spondon_fs::write_private(path, bytes)
     }
-    let mut f = o
-        .open(path)
-        .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
+    .map_err(|e| NodeError::Config(e.to_string()))
 }
 
+/// Reads a key or config file, refusing one readable by group or others.
 fn read_secret(path: &Path) -> Result<Vec<u8>, NodeError> {
-    let meta =
-        fs::metadata(path).map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
-    if meta.permissions().mode() & 0o077 != 0 {
-        return Err(NodeError::Config(format!(
-            "{} is readable by group or others; chmod 600 it",
-            path.display()
-        )));
-    }
-    Ok(fs::read(path)?)
+    spondon_fs::read_private(path, MAX_SECRET_BYTES).map_err(|e| NodeError::Config(e.to_string()))
 }
 
 /// A data directory.
@@ -148,13 +137,7 @@ impl DataDir {
     fn write_config(&self, config: &Config, create_new: bool) -> Result<(), NodeError> {
         let bytes = serde_json::to_vec_pretty(config)
             .map_err(|e| NodeError::Config(format!("cannot encode config: {e}")))?;
-        if create_new {
-            return write_secret(&self.path.join(CONFIG_FILE), &bytes, true);
-        }
-        let tmp = self.path.join(format!("{CONFIG_FILE}.new"));
-        write_secret(&tmp, &bytes, false)?;
-        fs::rename(&tmp, self.path.join(CONFIG_FILE))?;
-        Ok(())
+        write_secret(&self.path.join(CONFIG_FILE), &bytes, create_new)
     }
 
     /// Reads and checks `verifier.json`.

@@ -76,8 +76,8 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(std::time::Duration::from_secs(10));
             // Records and receipts: the file and its -wal/-shm are 0600.
-            spondon_ledger::storage::private_sqlite_file(opts.get_filename())
-                .map_err(sqlx::Error::Io)?;
+            spondon_fs::private_sqlite_file(opts.get_filename())
+                .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?;
             Db::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(4)
