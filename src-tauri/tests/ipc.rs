@@ -574,7 +574,7 @@ fn first_run_unlock_share_export_and_refusals() {
     // Settings: validated, kept.
     assert_eq!(
         a.refused(cmd::UPDATE_SETTINGS, Some(json!({"lock_after_secs": 5}))),
-        "invalid"
+        "bad_setting"
     );
     let s = a.ok(
         cmd::UPDATE_SETTINGS,

@@ -618,9 +618,10 @@ impl Wallet {
             [one] => *one,
             [] => return Err(WalletError::NotFound(format!("record {id}"))),
             _ => {
-                return Err(WalletError::Invalid(format!(
-                    "{id} matches several records; give more of the id"
-                )));
+                return Err(WalletError::Ambiguous {
+                    prefix: id.to_owned(),
+                    what: "record",
+                });
             }
         };
         let list = self.trust_list().await.ok();
@@ -650,9 +651,10 @@ impl Wallet {
                 Ok(v)
             }
             [] => Err(WalletError::NotFound(format!("record {id}"))),
-            _ => Err(WalletError::Invalid(format!(
-                "{id} matches several records; give more of the id"
-            ))),
+            _ => Err(WalletError::Ambiguous {
+                prefix: id.to_owned(),
+                what: "record",
+            }),
         }
     }
 }

@@ -132,7 +132,7 @@ impl Wallet {
     ) -> Result<StoredDelegation> {
         self.check_auth(auth)?;
         let delegate_key = Es256PublicKey::from_jwk(&req.delegate_key)
-            .map_err(|e| WalletError::Invalid(format!("the delegate's key: {e}")))?;
+            .map_err(|e| WalletError::BadDelegation(format!("the delegate's key: {e}")))?;
         let known: Vec<String> = self.peers().await?.into_iter().map(|p| p.url).collect();
         let peers = if req.peers.is_empty() {
             known
@@ -145,19 +145,17 @@ impl Wallet {
             req.peers.clone()
         };
         if peers.is_empty() {
-            return Err(WalletError::Invalid(
-                "the wallet is not enrolled at any hospital yet".into(),
-            ));
+            return Err(WalletError::NoHospitals);
         }
         let secs = req.duration.seconds();
         if secs <= 0 || secs > spondon_core::token::MAX_DELEGATION_LIFETIME {
-            return Err(WalletError::Invalid(
+            return Err(WalletError::BadDuration(
                 "a delegation lasts from 1 second to 400 days".into(),
             ));
         }
         let label = req.label.trim();
         if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
-            return Err(WalletError::Invalid(
+            return Err(WalletError::BadText(
                 "name the delegate in 1 to 64 characters".into(),
             ));
         }
@@ -176,7 +174,7 @@ impl Wallet {
                 guardians.push(g.clone());
             }
         } else if req.other_guardian.is_some() {
-            return Err(WalletError::Invalid(
+            return Err(WalletError::BadDelegation(
                 "guardians are named only for a minor".into(),
             ));
         }
@@ -289,13 +287,13 @@ impl Wallet {
         let mine = self.signing.public_key();
         let delegate = &d.delegate_key == mine;
         if !delegate && !d.guardians.iter().any(|g| g == mine.kid()) {
-            return Err(WalletError::Invalid(
+            return Err(WalletError::BadDelegation(
                 "this delegation is for another wallet's key".into(),
             ));
         }
         let label = label.trim();
         if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
-            return Err(WalletError::Invalid(
+            return Err(WalletError::BadText(
                 "name the patient in 1 to 64 characters".into(),
             ));
         }
@@ -344,9 +342,10 @@ impl Wallet {
                 .next()
                 .ok_or_else(|| WalletError::NotFound(who.into())),
             0 => Err(WalletError::NotFound(format!("delegation {who}"))),
-            _ => Err(WalletError::Invalid(format!(
-                "{who} matches several delegations; give the delegation id"
-            ))),
+            _ => Err(WalletError::Ambiguous {
+                prefix: who.to_owned(),
+                what: "delegation",
+            }),
         }
     }
 
@@ -365,12 +364,12 @@ impl Wallet {
         let now = NumericDate::now();
         let d = Delegation::decode_and_verify(&p.text, now)?;
         if !d.allows(Scope::Share) || !p.scopes.iter().any(|s| s == "share") {
-            return Err(WalletError::Invalid(
+            return Err(WalletError::BadDelegation(
                 "this delegation does not let you share".into(),
             ));
         }
         let GrantAudience::Doctor(doctor) = &req.audience else {
-            return Err(WalletError::Invalid(
+            return Err(WalletError::BadDelegation(
                 "a delegate shares with a doctor's key, not a passcode".into(),
             ));
         };
@@ -381,7 +380,7 @@ impl Wallet {
         };
         let secs = req.duration.seconds();
         if secs <= 0 || secs > spondon_core::token::MAX_GRANT_LIFETIME {
-            return Err(WalletError::Invalid(
+            return Err(WalletError::BadDuration(
                 "a grant lasts from 1 second to 400 days".into(),
             ));
         }
@@ -479,7 +478,11 @@ fn failure_code(e: &WalletError) -> String {
 }
 
 /// The index of the one id in `ids` that starts with `prefix`.
-fn unique<'a>(ids: impl Iterator<Item = &'a str>, prefix: &str, what: &str) -> Result<usize> {
+fn unique<'a>(
+    ids: impl Iterator<Item = &'a str>,
+    prefix: &str,
+    what: &'static str,
+) -> Result<usize> {
     let m: Vec<usize> = ids
         .enumerate()
         .filter(|(_, id)| id.starts_with(prefix))
@@ -488,8 +491,9 @@ fn unique<'a>(ids: impl Iterator<Item = &'a str>, prefix: &str, what: &str) -> R
     match m.as_slice() {
         [i] => Ok(*i),
         [] => Err(WalletError::NotFound(format!("{what} {prefix}"))),
-        _ => Err(WalletError::Invalid(format!(
-            "{prefix} matches several {what}s; give more of the id"
-        ))),
+        _ => Err(WalletError::Ambiguous {
+            prefix: prefix.to_owned(),
+            what,
+        }),
     }
 }

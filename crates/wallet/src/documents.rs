@@ -175,13 +175,13 @@ impl Wallet {
             (Some(r), None) => r,
             (None, _) => return Err(WalletError::NotFound(format!("record {id}"))),
             (Some(_), Some(_)) => {
-                return Err(WalletError::Invalid(format!(
-                    "{id} matches several records; give more of the id"
-                )));
+                return Err(WalletError::Ambiguous {
+                    prefix: id.to_owned(),
+                    what: "record",
+                });
             }
         };
-        let a = attachment_of(&r)?
-            .ok_or_else(|| WalletError::Invalid(format!("record {} carries no file", r.id)))?;
+        let a = attachment_of(&r)?.ok_or_else(|| WalletError::NotADocument(r.id.clone()))?;
         Ok((r, a))
     }
 
@@ -218,18 +218,7 @@ impl Wallet {
             dest.to_owned()
         };
         let out = path.clone();
-        crate::wallet::blocking(move || {
-            use std::io::Write as _;
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut f = options.open(&out).map_err(crate::error::io_err(&out))?;
-            f.write_all(&bytes).map_err(crate::error::io_err(&out))?;
-            f.sync_all().map_err(crate::error::io_err(&out))?;
-            Ok(())
-        })
-        .await?;
+        crate::wallet::blocking(move || Ok(spondon_fs::create_private(&out, &bytes)?)).await?;
         Ok(path)
     }
 

@@ -102,7 +102,7 @@ impl Wallet {
         let urls = match mode {
             EmergencyMode::Only => {
                 if hospitals.is_empty() {
-                    return Err(WalletError::Invalid(
+                    return Err(WalletError::BadSetting(
                         "name at least one hospital that may open your emergency summary".into(),
                     ));
                 }
@@ -131,9 +131,10 @@ impl Wallet {
                             )));
                         }
                         _ => {
-                            return Err(WalletError::Invalid(format!(
-                                "{h} matches several hospitals; give its id"
-                            )));
+                            return Err(WalletError::Ambiguous {
+                                prefix: h.clone(),
+                                what: "hospital",
+                            });
                         }
                     }
                 }
@@ -141,7 +142,7 @@ impl Wallet {
             }
             EmergencyMode::Allow | EmergencyMode::OptOut => {
                 if !hospitals.is_empty() {
-                    return Err(WalletError::Invalid(
+                    return Err(WalletError::BadSetting(
                         "hospitals are named only to limit emergency access to them".into(),
                     ));
                 }
@@ -240,7 +241,7 @@ impl Wallet {
             text: text.to_owned(),
         };
         let text = dispute.validate().map_err(|_| {
-            WalletError::Invalid(format!(
+            WalletError::BadText(format!(
                 "say why in 1–{MAX_DISPUTE_CHARS} characters, without control characters"
             ))
         })?;
@@ -265,9 +266,10 @@ impl Wallet {
                 )));
             }
             _ => {
-                return Err(WalletError::Invalid(format!(
-                    "{access_id} matches several emergency accesses; give more of the id"
-                )));
+                return Err(WalletError::Ambiguous {
+                    prefix: access_id.to_owned(),
+                    what: "emergency access",
+                });
             }
         };
         let id = r

@@ -87,8 +87,55 @@ pub enum WalletError {
         record: String,
         source: spondon_document::DocumentError,
     },
+    /// An id prefix that names more than one thing (`what`: "record", "grant" …).
+    #[error("{prefix} matches several {what}s; give more of the id")]
+    Ambiguous { prefix: String, what: &'static str },
+    /// The wallet is not enrolled at any hospital yet, and this needs one.
+    #[error("the wallet is not enrolled at any hospital yet")]
+    NoHospitals,
+    /// A duration the wallet cannot read or will not use (grants, delegations).
     #[error("{0}")]
-    Invalid(String),
+    BadDuration(String),
+    /// A word the wallet does not know: a record category, a purpose, a language.
+    #[error("unknown {what} {value:?} ({allowed})")]
+    UnknownWord {
+        what: &'static str,
+        value: String,
+        allowed: &'static str,
+    },
+    /// A date or a range of dates the wallet cannot use.
+    #[error("{0}")]
+    BadDate(String),
+    /// A name or a free text outside its limits (a delegate's name, a dispute's reason).
+    #[error("{0}")]
+    BadText(String),
+    /// A grant the wallet will not issue as asked (a passcode too short, a write grant to a
+    /// passcode).
+    #[error("{0}")]
+    BadGrant(String),
+    /// A delegation that cannot be issued, accepted or used as asked.
+    #[error("{0}")]
+    BadDelegation(String),
+    /// An export that cannot be made as asked (nothing chosen, a document's file missing, a
+    /// SMART Health Link for several parts).
+    #[error("{0}")]
+    BadExport(String),
+    /// The export library refused to build the export.
+    #[error("export: {0}")]
+    Export(#[from] spondon_export::ExportError),
+    /// A setting the wallet cannot use: an endpoint, a CA file, the lock time, the hospitals
+    /// allowed emergency access.
+    #[error("{0}")]
+    BadSetting(String),
+    /// A proof of sharing that cannot be made from what the wallet holds.
+    #[error("{0}")]
+    BadShareProof(String),
+    /// The input holds no doctor credential (or another kind of token).
+    #[error("{0}")]
+    NotADoctorCredential(String),
+    /// The record is not a document: it carries no file.
+    #[error("record {0} carries no file")]
+    NotADocument(String),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("internal error: {0}")]
@@ -165,7 +212,20 @@ impl WalletError {
             WalletError::BadBackup(_) => "bad_backup",
             WalletError::NotVerified { .. } => "card_not_verified",
             WalletError::File { source, .. } => source.code(),
-            WalletError::Invalid(_) => "invalid",
+            WalletError::Ambiguous { .. } => "ambiguous",
+            WalletError::NoHospitals => "not_enrolled",
+            WalletError::BadDuration(_) => "bad_duration",
+            WalletError::UnknownWord { .. } => "unknown_word",
+            WalletError::BadDate(_) => "bad_date",
+            WalletError::BadText(_) => "bad_text",
+            WalletError::BadGrant(_) => "bad_grant",
+            WalletError::BadDelegation(_) => "bad_delegation",
+            WalletError::BadExport(_) => "bad_export",
+            WalletError::Export(e) => e.code(),
+            WalletError::BadSetting(_) => "bad_setting",
+            WalletError::BadShareProof(_) => "bad_share_proof",
+            WalletError::NotADoctorCredential(_) => "bad_token",
+            WalletError::NotADocument(_) => "not_a_document",
             WalletError::NotFound(_) => "not_found",
             WalletError::Internal(_) => "internal",
         }

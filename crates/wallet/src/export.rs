@@ -113,7 +113,7 @@ impl std::fmt::Debug for ExportFiles {
 pub fn parse_day(text: &str) -> Result<time::Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(text.trim(), &format).map_err(|_| {
-        WalletError::Invalid(format!(
+        WalletError::BadDate(format!(
             "{text:?} is not a date; write it as YYYY-MM-DD (e.g. 2026-01-31)"
         ))
     })
@@ -169,7 +169,7 @@ pub(crate) fn select<'a>(
     if let (Some(since), Some(until)) = (req.since, req.until)
         && since > until
     {
-        return Err(WalletError::Invalid(format!(
+        return Err(WalletError::BadDate(format!(
             "the date range is empty: {since} is after {until}"
         )));
     }
@@ -192,13 +192,14 @@ pub(crate) fn select<'a>(
                 [one] => *one,
                 [] => return Err(WalletError::NotFound(format!("record {id}"))),
                 _ => {
-                    return Err(WalletError::Invalid(format!(
-                        "{id} matches several records"
-                    )));
+                    return Err(WalletError::Ambiguous {
+                        prefix: id.clone(),
+                        what: "record",
+                    });
                 }
             };
             if !in_categories(one) || !in_dates(one) {
-                return Err(WalletError::Invalid(format!(
+                return Err(WalletError::BadExport(format!(
                     "record {id} is outside the chosen categories or dates"
                 )));
             }
@@ -211,7 +212,7 @@ pub(crate) fn select<'a>(
     let payments = req.include_payments || req.categories.contains(&Category::Payment);
     let verified: Vec<&StoredRecord> = all.iter().filter(|r| r.trust == Trust::Verified).collect();
     if verified.is_empty() {
-        return Err(WalletError::Invalid(
+        return Err(WalletError::BadExport(
             "there are no verified records to export yet (sync first)".into(),
         ));
     }
@@ -221,7 +222,7 @@ pub(crate) fn select<'a>(
         .filter(|r| payments || record_category(r) != Some(Category::Payment))
         .collect();
     if chosen.is_empty() {
-        return Err(WalletError::Invalid(
+        return Err(WalletError::BadExport(
             "no verified record is in the chosen categories and dates (payment slips are left out unless asked for)".into(),
         ));
     }
@@ -343,7 +344,7 @@ impl Wallet {
                     .get_raw(Table::Files, &hex::encode(a.sha256))
                     .await?
                     .ok_or_else(|| {
-                        WalletError::Invalid(format!(
+                        WalletError::BadExport(format!(
                             "the file of document {} is not in the wallet yet: sync first (or leave the document out)",
                             r.id
                         ))
@@ -390,9 +391,7 @@ impl Wallet {
             national_id,
             part: None,
         };
-        options
-            .check()
-            .map_err(|e| WalletError::Invalid(e.to_string()))?;
+        options.check()?;
         let link_url = req.link_url.clone();
         let link_label = req.link_label.clone();
         // Drawing thousands of QR codes takes seconds: off the async threads.
@@ -405,23 +404,20 @@ impl Wallet {
                 // Document records' files (docs/protocol.md §18.4).
                 files: &files,
             };
-            let mut parts = export_parts(&input, &options)
-                .map_err(|e| WalletError::Invalid(format!("export: {e}")))?;
+            let mut parts = export_parts(&input, &options)?;
             let link = match (&link_url, parts.as_mut_slice()) {
                 (None, _) => None,
                 (Some(url), [one]) => {
-                    let l = shl_export(&one.file, url, link_label.as_deref(), None)
-                        .map_err(|e| WalletError::Invalid(format!("SMART Health Link: {e}")))?;
+                    let l = shl_export(&one.file, url, link_label.as_deref(), None)?;
                     let with_link = PdfOptions {
                         link: Some(l.shlink.to_string()),
                         ..options
                     };
-                    one.pdf = render_pdf_with_files(&one.export, &one.files, &with_link)
-                        .map_err(|e| WalletError::Invalid(format!("PDF: {e}")))?;
+                    one.pdf = render_pdf_with_files(&one.export, &one.files, &with_link)?;
                     Some((l.shlink, l.encrypted_file))
                 }
                 (Some(_), many) => {
-                    return Err(WalletError::Invalid(format!(
+                    return Err(WalletError::BadExport(format!(
                         "a SMART Health Link carries one file, and these records need {} parts: choose fewer records (by category or dates) for the link",
                         many.len()
                     )));
@@ -452,8 +448,7 @@ impl Wallet {
                         Vec::new()
                     } else {
                         // The first entry is the card file itself (`file`).
-                        write_export_dir(&p.export, &p.files, "export")
-                            .map_err(|e| WalletError::Invalid(format!("export: {e}")))?
+                        write_export_dir(&p.export, &p.files, "export")?
                             .into_iter()
                             .skip(1)
                             .collect()
@@ -567,7 +562,7 @@ mod tests {
             r.since = Some(march_11);
         });
         assert!(
-            matches!(select(&all, &outside), Err(WalletError::Invalid(m)) if m.contains("outside"))
+            matches!(select(&all, &outside), Err(WalletError::BadExport(m)) if m.contains("outside"))
         );
         // Empty ranges and empty choices are errors that say so.
         let backwards = req(&|r| {
@@ -575,15 +570,15 @@ mod tests {
             r.until = Some(parse_day("2026-03-10").unwrap());
         });
         assert!(
-            matches!(select(&all, &backwards), Err(WalletError::Invalid(m)) if m.contains("empty"))
+            matches!(select(&all, &backwards), Err(WalletError::BadDate(m)) if m.contains("empty"))
         );
         let nothing = req(&|r| r.categories = vec![Category::Immunization]);
         assert!(matches!(
             select(&all, &nothing),
-            Err(WalletError::Invalid(_))
+            Err(WalletError::BadExport(_))
         ));
         assert!(
-            matches!(select(&[], &req(&|_| {})), Err(WalletError::Invalid(m)) if m.contains("sync first"))
+            matches!(select(&[], &req(&|_| {})), Err(WalletError::BadExport(m)) if m.contains("sync first"))
         );
     }
 

@@ -59,7 +59,7 @@ impl Duration {
     /// `1h`, `24h`, `7d`, `30d`, or a number with `m`/`h`/`d`.
     pub fn parse(s: &str) -> Result<Self> {
         let bad = || {
-            WalletError::Invalid(format!(
+            WalletError::BadDuration(format!(
                 "duration {s:?}: use 1h, 24h, 7d, 30d or e.g. 90m, 3d"
             ))
         };
@@ -215,7 +215,7 @@ const TERMINAL_QUIET: usize = 2;
 /// correction, so that a grant fits an 80×24 terminal where its length allows.
 fn terminal_qr(text: &str, colors: bool) -> Result<String> {
     let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L)
-        .map_err(|e| WalletError::Invalid(format!("QR: {e}")))?;
+        .map_err(|e| WalletError::Internal(format!("cannot draw the QR code: {e}")))?;
     let n = code.width();
     let modules = code.to_colors();
     let size = n + 2 * TERMINAL_QUIET;
@@ -305,7 +305,11 @@ pub fn kind_category(kind: &str) -> Option<Category> {
 
 /// Parses a category name (`prescription`, `lab_result`/`lab_report`, …).
 pub fn parse_category(s: &str) -> Result<Category> {
-    kind_category(s).ok_or_else(|| WalletError::Invalid(format!("unknown category {s:?} (prescription, lab_result, diagnosis, immunization, encounter, payment, note)")))
+    kind_category(s).ok_or_else(|| WalletError::UnknownWord {
+        what: "category",
+        value: s.to_owned(),
+        allowed: "prescription, lab_result, diagnosis, immunization, encounter, payment, note",
+    })
 }
 
 /// Parses a purpose name.
@@ -317,9 +321,11 @@ pub fn parse_purpose(s: &str) -> Result<Purpose> {
         "referral" => Purpose::Referral,
         "insurance" => Purpose::Insurance,
         _ => {
-            return Err(WalletError::Invalid(format!(
-                "unknown purpose {s:?} (treatment, visa_medical, emergency, referral, insurance)"
-            )));
+            return Err(WalletError::UnknownWord {
+                what: "purpose",
+                value: s.to_owned(),
+                allowed: "treatment, visa_medical, emergency, referral, insurance",
+            });
         }
     })
 }
@@ -347,7 +353,9 @@ impl Wallet {
                 .into_iter()
                 .find(|t| spondon_core::token::is_spondon_text(t))
                 .ok_or_else(|| {
-                    WalletError::Invalid("no Spondon doctor credential in the input".into())
+                    WalletError::NotADoctorCredential(
+                        "no Spondon doctor credential in the input".into(),
+                    )
                 })?,
         };
         let list = self.trust_list().await?;
@@ -369,7 +377,7 @@ impl Wallet {
             ..
         }) = parsed.claims
         else {
-            return Err(WalletError::Invalid(format!(
+            return Err(WalletError::NotADoctorCredential(format!(
                 "this is a {}, not a doctor credential",
                 parsed.kind.name()
             )));
@@ -427,13 +435,11 @@ impl Wallet {
             req.peers.clone()
         };
         if peers.is_empty() {
-            return Err(WalletError::Invalid(
-                "the wallet is not enrolled at any hospital yet".into(),
-            ));
+            return Err(WalletError::NoHospitals);
         }
         let secs = req.duration.seconds();
         if secs <= 0 || secs > spondon_core::token::MAX_GRANT_LIFETIME {
-            return Err(WalletError::Invalid(
+            return Err(WalletError::BadDuration(
                 "a grant lasts from 1 second to 400 days".into(),
             ));
         }
@@ -450,12 +456,12 @@ impl Wallet {
             ),
             GrantAudience::Passcode(p) => {
                 if req.write {
-                    return Err(WalletError::Invalid(
+                    return Err(WalletError::BadGrant(
                         "only a doctor's key can be given a grant to add records".into(),
                     ));
                 }
                 if p.chars().count() < spondon_core::token::MIN_PASSCODE_CHARS {
-                    return Err(WalletError::Invalid(
+                    return Err(WalletError::BadGrant(
                         "a passcode has at least 6 characters".into(),
                     ));
                 }
@@ -532,9 +538,10 @@ impl Wallet {
                 .next()
                 .ok_or_else(|| WalletError::NotFound(id.into()))?),
             0 => Err(WalletError::NotFound(format!("grant {id}"))),
-            _ => Err(WalletError::Invalid(format!(
-                "{id} matches several grants; give more of the id"
-            ))),
+            _ => Err(WalletError::Ambiguous {
+                prefix: id.to_owned(),
+                what: "grant",
+            }),
         }
     }
 

@@ -474,10 +474,7 @@ impl Wallet {
             .is_some();
         if !in_progress && !enrolled_there {
             // A first enrollment there: no key to retire, nothing to rotate.
-            return Err(WalletError::Invalid(format!(
-                "this wallet is not enrolled at {}: use enroll for a first enrollment",
-                code.peer_url
-            )));
+            return Err(WalletError::NotEnrolled(code.peer_url.clone()));
         }
         let (_, mut st, _) = self.begin_rotation(passphrase).await?;
         let state = self.enroll(code).await?;

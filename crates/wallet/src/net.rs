@@ -63,7 +63,7 @@ impl PeerClient {
         })
         .map_err(|e| match e {
             spondon_net::NetError::File { .. } | spondon_net::NetError::NothingInPem { .. } => {
-                WalletError::Invalid(format!("CA file: {e}"))
+                WalletError::BadSetting(format!("CA file: {e}"))
             }
             other => WalletError::Internal(format!("HTTP client: {other}")),
         })?;

@@ -56,14 +56,15 @@ impl Preferences {
     /// Checks the values.
     pub fn validate(&self) -> Result<()> {
         if !matches!(self.language.as_str(), "en" | "bn") {
-            return Err(WalletError::Invalid(format!(
-                "unknown language {:?} (en, bn)",
-                self.language
-            )));
+            return Err(WalletError::UnknownWord {
+                what: "language",
+                value: self.language.clone(),
+                allowed: "en, bn",
+            });
         }
         let s = self.lock_after_secs;
         if s != 0 && !(MIN_LOCK_AFTER.as_secs()..=MAX_LOCK_AFTER.as_secs()).contains(&s) {
-            return Err(WalletError::Invalid(format!(
+            return Err(WalletError::BadSetting(format!(
                 "the lock time is 0 (never) or from {} seconds to {} hours",
                 MIN_LOCK_AFTER.as_secs(),
                 MAX_LOCK_AFTER.as_secs() / 3600

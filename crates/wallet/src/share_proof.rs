@@ -49,7 +49,7 @@ pub struct MadeShareProof {
 }
 
 fn invalid(m: impl Into<String>) -> WalletError {
-    WalletError::Invalid(m.into())
+    WalletError::BadShareProof(m.into())
 }
 
 impl Wallet {

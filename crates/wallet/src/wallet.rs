@@ -62,12 +62,12 @@ impl Endpoints {
                 continue;
             }
             let (k, v) = item.split_once('=').ok_or_else(|| {
-                WalletError::Invalid(format!("endpoint {item:?}: expected PEER_URL=BASE_URL"))
+                WalletError::BadSetting(format!("endpoint {item:?}: expected PEER_URL=BASE_URL"))
             })?;
             let (k, v) = (k.trim(), v.trim().trim_end_matches('/'));
             for u in [k, v] {
                 if !(u.starts_with("https://") || u.starts_with("http://")) || u.len() > 256 {
-                    return Err(WalletError::Invalid(format!(
+                    return Err(WalletError::BadSetting(format!(
                         "endpoint {item:?}: {u:?} is not an http(s) URL"
                     )));
                 }
@@ -179,29 +179,13 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(|e| WalletError::Internal(format!("background task failed: {e}")))?
 }
 
-fn write_private_sync(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    let tmp = path.with_extension("tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(bytes).map_err(io_err(&tmp))?;
-    f.sync_all().map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err(path))?;
-    Ok(())
-}
-
-/// Writes `bytes` to `path` atomically with mode 0600 (temporary file, fsync, rename), off the
-/// executor. Every file the wallet, its CLI or the app writes with health data or keys in it
-/// (backups, exports, grant QR images) goes through here.
+/// Writes `bytes` to `path` atomically with mode 0600 ([`spondon_fs::write_private`]:
+/// temporary file, fsync, rename, directory fsync), off the executor. Every file the wallet, its
+/// CLI or the app writes with health data or keys in it (backups, exports, grant QR images) goes
+/// through here.
 pub async fn write_private(path: &Path, bytes: Vec<u8>) -> Result<()> {
     let path = path.to_owned();
-    blocking(move || write_private_sync(&path, &bytes)).await
+    blocking(move || Ok(spondon_fs::write_private(&path, &bytes)?)).await
 }
 
 async fn read_meta(dir: &Path) -> Result<Meta> {

@@ -144,7 +144,10 @@ async fn parent_shares_childs_lab_report_with_clinic_and_refusals() {
 
     // A wallet neither delegate nor guardian cannot take it.
     let wrong = child.add_delegation_from_text(&d.text, "Rafi").await;
-    assert!(matches!(wrong, Err(WalletError::Invalid(_))), "{wrong:?}");
+    assert!(
+        matches!(wrong, Err(WalletError::BadDelegation(_))),
+        "{wrong:?}"
+    );
     let p = parent
         .add_delegation_from_text(&d.text, "Rafi")
         .await
@@ -235,7 +238,7 @@ async fn parent_shares_childs_lab_report_with_clinic_and_refusals() {
     let no = other
         .grant_as_delegate(&oauth, "Rafi", &share(vec![lab.clone()], vec![]))
         .await;
-    assert!(matches!(no, Err(WalletError::Invalid(_))), "{no:?}");
+    assert!(matches!(no, Err(WalletError::BadDelegation(_))), "{no:?}");
     child.sync(&|_| {}).await.unwrap();
     let receipts = child.receipts().await.unwrap();
     let shared = receipts

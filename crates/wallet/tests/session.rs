@@ -145,7 +145,7 @@ async fn session_lifecycle_refusals_change_nothing() {
     };
     assert_eq!(
         s2.set_preferences(&bad).await.unwrap_err().code(),
-        "invalid"
+        "bad_setting"
     );
     let bad = Preferences {
         language: "fr".into(),
@@ -266,7 +266,7 @@ async fn write_grants_progress_and_app_views() {
         )
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "invalid");
+    assert_eq!(e.code(), "bad_grant");
     let gs = w.app_grants(true).await.unwrap();
     assert_eq!(gs.len(), 1);
     assert!(gs[0].write);
@@ -451,7 +451,7 @@ async fn session_keeps_keys_in_the_secret_service() {
     s.lock().await.unwrap();
     // Another front end (the CLI) opens it from the keychain without asking.
     let w = spondon_wallet::Wallet::open_with(&dir, Some(store.clone()), || {
-        Err::<zeroize::Zeroizing<Vec<u8>>, WalletError>(WalletError::Invalid(
+        Err::<zeroize::Zeroizing<Vec<u8>>, WalletError>(WalletError::Internal(
             "asked for the passphrase".into(),
         ))
     })
