@@ -10,9 +10,10 @@ use serde_json::{Number, Value};
 use spondon_core::NumericDate;
 use spondon_core::shc::{self, Directory, ParsedCard, VerifyOptions};
 use spondon_core::token::TrustList;
-use spondon_ledger::entry::{EntryKind, Opening};
 use spondon_ledger::note::{Note, Verifier};
-use spondon_ledger::{ProofBundle, VerifiedBundle, WitnessPolicy};
+use spondon_ledger::{
+    Expected, Logged, LoggedError, ProofBundle, VerifiedBundle, WitnessPolicy, check_logged,
+};
 
 use crate::{Export, ExportError};
 
@@ -234,7 +235,7 @@ pub fn verify_export(export: &Export, anchors: &Anchors, now: NumericDate) -> Ex
                 (Some(proof), Some(iss)) => {
                     match check_proof(
                         &proof.bundle,
-                        EntryKind::RecordIssued,
+                        Expected::RECORD,
                         &proof.salt,
                         record.jws.as_bytes(),
                         iss,
@@ -342,7 +343,7 @@ fn after_signature(code: &str) -> bool {
 
 fn check_proof(
     bundle: &ProofBundle,
-    kind: EntryKind,
+    expected: Expected,
     salt: &[u8; 32],
     payload: &[u8],
     issuer: &str,
@@ -373,24 +374,29 @@ fn check_proof(
             Some(e) => problem("log_proof_invalid", format!("log proof: {e}")),
         });
     };
-    if v.entry.kind != kind {
-        return Err(problem(
-            "log_entry_kind",
-            format!(
-                "the logged entry is a {:?} entry, not {kind:?}",
-                v.entry.kind
-            ),
-        ));
-    }
-    let opening = Opening {
+    // The one check that it is committed and included (the bundle's own verification above
+    // checked the checkpoint's signatures and the inclusion already).
+    let logged = Logged {
+        entry: bundle.extra.clone().unwrap_or_default(),
         salt: *salt,
-        payload: payload.to_vec(),
+        log_index: v.index,
+        inclusion_proof: bundle.proof.clone(),
     };
-    if !v.entry.opens(&opening) {
-        return Err(problem(
-            "log_commitment_mismatch",
-            "the logged commitment does not open to this content with this salt: it was altered, or the proof is another record's",
-        ));
+    match check_logged(&logged, expected, payload, &v.checkpoint) {
+        Ok(_) => {}
+        Err(LoggedError::Kind { got, .. }) => {
+            return Err(problem(
+                "log_entry_kind",
+                format!("the logged entry is a {got:?} entry, not {}", expected.name),
+            ));
+        }
+        Err(LoggedError::Commitment { .. }) => {
+            return Err(problem(
+                "log_commitment_mismatch",
+                "the logged commitment does not open to this content with this salt: it was altered, or the proof is another record's",
+            ));
+        }
+        Err(e) => return Err(problem("log_proof_invalid", format!("log proof: {e}"))),
     }
     let other_signatures = Note::parse(bundle.checkpoint.as_bytes())
         .map(|n| {
@@ -445,7 +451,7 @@ fn check_receipt(
         .unwrap_or_default();
     let inclusion = check_proof(
         &receipt.bundle,
-        EntryKind::AccessGranted,
+        Expected::ACCESS_GRANTED,
         &receipt.salt,
         receipt.event.as_bytes(),
         peer,
