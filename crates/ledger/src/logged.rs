@@ -309,7 +309,13 @@ mod tests {
         assert_eq!(e.to_string(), "the log entry does not commit to this card");
 
         let e = check_logged(&logged, Expected::ACCESS_EVENT, b"card", &cp).unwrap_err();
-        assert!(matches!(e, LoggedError::Kind { got: EntryKind::RecordIssued, .. }));
+        assert!(matches!(
+            e,
+            LoggedError::Kind {
+                got: EntryKind::RecordIssued,
+                ..
+            }
+        ));
         assert_eq!(e.to_string(), "log entry is not an access event");
 
         let moved = Logged {
