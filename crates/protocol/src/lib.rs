@@ -12,6 +12,7 @@ pub mod b64;
 mod event;
 mod patient;
 mod redeem;
+mod rotation;
 
 pub use event::AccessEvent;
 pub use patient::{
@@ -19,3 +20,4 @@ pub use patient::{
     ReceiptsRequest, WitnessedProofs,
 };
 pub use redeem::{RedeemRequest, Redeemed};
+pub use rotation::{KeyRotated, RotateKeyRequest};
