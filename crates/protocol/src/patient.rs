@@ -11,7 +11,9 @@ use crate::b64::{self, Hash};
 pub struct Nonce {
     /// 16 random bytes ([`b64::url`]).
     pub nonce: String,
-    /// When it stops being accepted (seconds since the epoch).
+    /// When it stops being accepted (seconds since the epoch). Readers do not need it (a
+    /// nonce is used at once): an answer without it reads as 0.
+    #[serde(default)]
     pub expires: i64,
 }
 
