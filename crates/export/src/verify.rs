@@ -14,6 +14,7 @@ use spondon_ledger::note::{Note, Verifier};
 use spondon_ledger::{
     Expected, Logged, LoggedError, ProofBundle, VerifiedBundle, WitnessPolicy, check_logged,
 };
+use spondon_protocol::AccessEvent;
 
 use crate::{Export, ExportError};
 
@@ -425,30 +426,15 @@ fn check_receipt(
 ) -> Result<(String, i64, Vec<String>), Problem> {
     let event: Value = serde_json::from_str(&receipt.event)
         .map_err(|e| problem("receipt_malformed", format!("event is not JSON: {e}")))?;
-    let peer = event
-        .get("peer")
-        .and_then(Value::as_str)
-        .ok_or_else(|| problem("receipt_malformed", "event has no peer"))?;
-    let at = event
-        .get("at")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| problem("receipt_malformed", "event has no time"))?;
-    if event.get("outcome").and_then(Value::as_str) != Some("allowed") {
+    let event = AccessEvent::from_value(&event)
+        .map_err(|e| problem("receipt_malformed", format!("event: {e}")))?;
+    if !event.allowed() {
         return Err(problem(
             "receipt_not_a_share",
             "the event is not an allowed access",
         ));
     }
-    let records: Vec<String> = event
-        .get("records")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let (peer, at) = (event.peer.as_str(), event.at);
     let inclusion = check_proof(
         &receipt.bundle,
         Expected::ACCESS_GRANTED,
@@ -463,7 +449,7 @@ fn check_receipt(
             "the event's time differs from the time it was logged",
         ));
     }
-    Ok((peer.to_owned(), at, records))
+    Ok((event.peer, at, event.records))
 }
 
 /// A resource stripped of what the summary rewrites: `meta` and references.
