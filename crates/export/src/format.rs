@@ -56,11 +56,8 @@ fn bundle_from_pull(
     inclusion_proof: &[String],
     checkpoint: &str,
 ) -> Result<ProofBundle, ExportError> {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let extra = b64
-        .decode(entry_b64)
-        .map_err(|_| bad("the log entry is not base64"))?;
+    use spondon_protocol::b64;
+    let extra = b64::log::decode(entry_b64).ok_or_else(|| bad("the log entry is not base64"))?;
     spondon_ledger::LogEntry::decode(&extra).map_err(|e| bad(format!("log entry: {e}")))?;
     if inclusion_proof.len() > 64 {
         return Err(bad("the inclusion proof is too long"));
@@ -68,9 +65,7 @@ fn bundle_from_pull(
     let proof = inclusion_proof
         .iter()
         .map(|h| {
-            b64.decode(h)
-                .ok()
-                .and_then(|v| <[u8; 32]>::try_from(v).ok())
+            b64::log::hash(h)
                 .ok_or_else(|| bad("an inclusion proof hash is not base64 of 32 bytes"))
         })
         .collect::<Result<_, _>>()?;
@@ -226,7 +221,7 @@ pub fn write_export(export: &Export) -> Vec<u8> {
             .filter_map(|(card, r)| {
                 r.proof.as_ref().map(|p| ProofJson {
                     card,
-                    salt: spondon_core::b64::encode(p.salt),
+                    salt: spondon_protocol::b64::url::encode(p.salt),
                     bundle: p.bundle.to_text(),
                 })
             })
@@ -236,7 +231,7 @@ pub fn write_export(export: &Export) -> Vec<u8> {
             .iter()
             .map(|r| ReceiptJson {
                 event: r.event.clone(),
-                salt: spondon_core::b64::encode(r.salt),
+                salt: spondon_protocol::b64::url::encode(r.salt),
                 bundle: r.bundle.to_text(),
             })
             .collect(),
@@ -253,7 +248,7 @@ fn bad(message: impl Into<String>) -> ExportError {
 }
 
 fn salt(text: &str, what: &str) -> Result<[u8; 32], ExportError> {
-    spondon_core::b64::decode_array::<32>(text)
+    spondon_protocol::b64::url::array::<32>(text)
         .ok_or_else(|| bad(format!("{what}: salt is not base64url of 32 bytes")))
 }
 

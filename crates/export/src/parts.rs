@@ -4,7 +4,6 @@
 //! the share receipts about its cards, its own patient summary, and a PDF whose cover says
 //! "part k of n". No card is left out or repeated.
 
-use serde_json::Value;
 use spondon_core::NumericDate;
 use spondon_core::shc::ParsedCard;
 
@@ -64,16 +63,8 @@ fn card_keys(records: &[ExportRecord]) -> Vec<Option<(String, String)>> {
 /// The issuer and record ids a receipt event names (`None` if it does not parse: such a receipt
 /// goes with the first part, where verification reports it).
 fn receipt_keys(receipt: &ShareReceipt) -> Option<(String, Vec<String>)> {
-    let event: Value = serde_json::from_str(&receipt.event).ok()?;
-    let peer = event.get("peer")?.as_str()?.to_owned();
-    let records = event
-        .get("records")?
-        .as_array()?
-        .iter()
-        .filter_map(Value::as_str)
-        .map(str::to_owned)
-        .collect();
-    Some((peer, records))
+    let event: spondon_protocol::AccessEvent = serde_json::from_str(&receipt.event).ok()?;
+    Some((event.peer, event.records))
 }
 
 fn build_part(

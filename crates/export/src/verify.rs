@@ -10,9 +10,11 @@ use serde_json::{Number, Value};
 use spondon_core::NumericDate;
 use spondon_core::shc::{self, Directory, ParsedCard, VerifyOptions};
 use spondon_core::token::TrustList;
-use spondon_ledger::entry::{EntryKind, Opening};
 use spondon_ledger::note::{Note, Verifier};
-use spondon_ledger::{ProofBundle, VerifiedBundle, WitnessPolicy};
+use spondon_ledger::{
+    Expected, Logged, LoggedError, ProofBundle, VerifiedBundle, WitnessPolicy, check_logged,
+};
+use spondon_protocol::AccessEvent;
 
 use crate::{Export, ExportError};
 
@@ -234,7 +236,7 @@ pub fn verify_export(export: &Export, anchors: &Anchors, now: NumericDate) -> Ex
                 (Some(proof), Some(iss)) => {
                     match check_proof(
                         &proof.bundle,
-                        EntryKind::RecordIssued,
+                        Expected::RECORD,
                         &proof.salt,
                         record.jws.as_bytes(),
                         iss,
@@ -342,7 +344,7 @@ fn after_signature(code: &str) -> bool {
 
 fn check_proof(
     bundle: &ProofBundle,
-    kind: EntryKind,
+    expected: Expected,
     salt: &[u8; 32],
     payload: &[u8],
     issuer: &str,
@@ -373,24 +375,29 @@ fn check_proof(
             Some(e) => problem("log_proof_invalid", format!("log proof: {e}")),
         });
     };
-    if v.entry.kind != kind {
-        return Err(problem(
-            "log_entry_kind",
-            format!(
-                "the logged entry is a {:?} entry, not {kind:?}",
-                v.entry.kind
-            ),
-        ));
-    }
-    let opening = Opening {
+    // The one check that it is committed and included (the bundle's own verification above
+    // checked the checkpoint's signatures and the inclusion already).
+    let logged = Logged {
+        entry: bundle.extra.clone().unwrap_or_default(),
         salt: *salt,
-        payload: payload.to_vec(),
+        log_index: v.index,
+        inclusion_proof: bundle.proof.clone(),
     };
-    if !v.entry.opens(&opening) {
-        return Err(problem(
-            "log_commitment_mismatch",
-            "the logged commitment does not open to this content with this salt: it was altered, or the proof is another record's",
-        ));
+    match check_logged(&logged, expected, payload, &v.checkpoint) {
+        Ok(_) => {}
+        Err(LoggedError::Kind { got, .. }) => {
+            return Err(problem(
+                "log_entry_kind",
+                format!("the logged entry is a {got:?} entry, not {}", expected.name),
+            ));
+        }
+        Err(LoggedError::Commitment { .. }) => {
+            return Err(problem(
+                "log_commitment_mismatch",
+                "the logged commitment does not open to this content with this salt: it was altered, or the proof is another record's",
+            ));
+        }
+        Err(e) => return Err(problem("log_proof_invalid", format!("log proof: {e}"))),
     }
     let other_signatures = Note::parse(bundle.checkpoint.as_bytes())
         .map(|n| {
@@ -419,33 +426,18 @@ fn check_receipt(
 ) -> Result<(String, i64, Vec<String>), Problem> {
     let event: Value = serde_json::from_str(&receipt.event)
         .map_err(|e| problem("receipt_malformed", format!("event is not JSON: {e}")))?;
-    let peer = event
-        .get("peer")
-        .and_then(Value::as_str)
-        .ok_or_else(|| problem("receipt_malformed", "event has no peer"))?;
-    let at = event
-        .get("at")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| problem("receipt_malformed", "event has no time"))?;
-    if event.get("outcome").and_then(Value::as_str) != Some("allowed") {
+    let event = AccessEvent::from_value(&event)
+        .map_err(|e| problem("receipt_malformed", format!("event: {e}")))?;
+    if !event.allowed() {
         return Err(problem(
             "receipt_not_a_share",
             "the event is not an allowed access",
         ));
     }
-    let records: Vec<String> = event
-        .get("records")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let (peer, at) = (event.peer.as_str(), event.at);
     let inclusion = check_proof(
         &receipt.bundle,
-        EntryKind::AccessGranted,
+        Expected::ACCESS_GRANTED,
         &receipt.salt,
         receipt.event.as_bytes(),
         peer,
@@ -457,7 +449,7 @@ fn check_receipt(
             "the event's time differs from the time it was logged",
         ));
     }
-    Ok((peer.to_owned(), at, records))
+    Ok((event.peer, at, event.records))
 }
 
 /// A resource stripped of what the summary rewrites: `meta` and references.

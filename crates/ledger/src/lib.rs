@@ -6,6 +6,8 @@
 //! - [`witness`]: C2SP `tlog-witness` `add-checkpoint` semantics.
 //! - [`http`]: axum routers for the `tlog-tiles` read API and the witness.
 //! - [`entry`], [`bundle`]: typed entries with salted commitments; offline proof bundles.
+//! - [`logged`]: the one check that a record is signed, committed and included (wallet, clinic
+//!   node and export all call it).
 //! - [`policy`]: the trust list's witness quorum applied to a checkpoint.
 //! - [`share_proof`]: proof of sharing for investigators, verified offline.
 //!
@@ -15,6 +17,7 @@
 pub mod bundle;
 pub mod checkpoint;
 pub mod entry;
+pub mod logged;
 pub mod merkle;
 pub mod note;
 pub mod policy;
@@ -30,6 +33,9 @@ pub mod witness;
 pub use bundle::{BundleError, ProofBundle, VerifiedBundle};
 pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 pub use entry::{EntryKind, LogEntry, Opening};
+pub use logged::{
+    Expected, Logged, LoggedError, RecordClaim, RecordError, check_logged, check_record,
+};
 pub use merkle::{Hash, ProofError};
 pub use note::{Note, NoteError, NoteSignature, Signer, Verifier};
 pub use policy::{WitnessPolicy, Witnessed};

@@ -3,7 +3,6 @@
 //! revocations, effective at once.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use spondon_core::NumericDate;
 use spondon_core::token::{
     Delegation, Grant, PopProof, PopRequest, Revocation, RevocationTarget, TokenClaims, TokenError,
@@ -12,7 +11,7 @@ use spondon_ledger::{EntryKind, LogEntry, Opening};
 use sqlx::Row as _;
 
 use crate::error::{PeerError, Result};
-use crate::patient::{MAX_SKEW, PulledRecord, RecordRow, RequestParts, b64};
+use crate::patient::{MAX_SKEW, RecordRow, RequestParts, b64};
 use crate::peer::{Peer, on_db, to_i64, to_u64};
 
 /// What an access under a grant did.
@@ -117,30 +116,6 @@ pub struct PasscodeRegistered {
     pub max_failures: u64,
 }
 
-/// A grant redemption.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedeemRequest {
-    /// The grant text (`SPONDON:1:…`).
-    pub grant: String,
-    /// Only these records (each must be covered); default: everything the grant covers.
-    #[serde(default)]
-    pub record_ids: Option<Vec<String>>,
-    /// The passcode of a bearer grant (no PoP then).
-    #[serde(default)]
-    pub passcode: Option<String>,
-}
-
-/// The answer to a redemption: exactly the granted records, with proofs.
-#[derive(Debug, Clone, Serialize)]
-pub struct Redeemed {
-    pub records: Vec<PulledRecord>,
-    pub checkpoint: String,
-    pub tree_size: u64,
-    /// Log index of this access's event.
-    pub access_log_index: u64,
-}
-
 /// What a redemption asks for.
 #[derive(Debug, Clone, Copy)]
 enum Scope<'a> {
@@ -199,39 +174,8 @@ pub struct RevokeRequest {
     pub revocation: String,
 }
 
-/// A receipt request.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ReceiptsRequest {
-    #[serde(default)]
-    pub since: u64,
-    /// The tree size of the checkpoint the wallet last accepted (0 for none).
-    #[serde(default)]
-    pub known_size: u64,
-}
-
-/// One access receipt: the committed event, its opening and its inclusion proof.
-#[derive(Debug, Clone, Serialize)]
-pub struct Receipt {
-    pub seq: u64,
-    /// The canonical event JSON (the committed payload).
-    pub event: serde_json::Value,
-    pub log_index: u64,
-    pub entry: String,
-    pub salt: String,
-    pub inclusion_proof: Vec<String>,
-}
-
-/// Receipts since a cursor.
-#[derive(Debug, Clone, Serialize)]
-pub struct Receipts {
-    pub receipts: Vec<Receipt>,
-    pub cursor: u64,
-    pub checkpoint: String,
-    pub tree_size: u64,
-    /// Consistency proof from `known_size` to `tree_size`.
-    pub consistency_proof: Vec<String>,
-}
+/// The wire types of redemption and receipts (`spondon-protocol`): the peer writes them.
+pub use spondon_protocol::{Receipt, Receipts, ReceiptsRequest, RedeemRequest, Redeemed};
 
 impl Peer {
     /// Redeems a grant: every check, then exactly the granted records; logs the access either
@@ -803,22 +747,26 @@ impl Peer {
         } = ev;
         let allowed = reason.is_none();
         let outcome = if allowed { "allowed" } else { "denied" };
-        let mut event = json!({
-            "v": 1,
-            "peer": self.config.url,
-            "at": now.seconds(),
-            "action": action.word(),
-            "outcome": outcome,
-            "reason": reason,
-            "grant_id": grant_id.map(spondon_core::b64::encode),
-            "audience": audience,
-            "records": records,
-        });
-        // Only a delegate's access names one, so other events keep their committed form.
-        if let (Some(delegate), Some(map)) = (delegate, event.as_object_mut()) {
-            map.insert("delegate".into(), json!(delegate));
-        }
-        let payload = event.to_string();
+        // The wire's access event; only a delegate's access names one (`delegate` is left out
+        // otherwise), so other events keep their committed form.
+        let event = spondon_protocol::AccessEvent {
+            v: 1,
+            peer: self.config.url.clone(),
+            at: now.seconds(),
+            action: Some(action.word().to_owned()),
+            outcome: outcome.to_owned(),
+            reason: reason.map(str::to_owned),
+            grant_id: grant_id.map(spondon_protocol::b64::url::encode),
+            audience: audience.map(str::to_owned),
+            records: records.iter().map(|r| (*r).to_owned()).collect(),
+            delegate: delegate.map(str::to_owned),
+            rest: Default::default(),
+        };
+        // Committed as the compact JSON of the event's value: keys sorted, as receipts and
+        // exports re-serialize it.
+        let payload = serde_json::to_value(&event)
+            .map_err(|e| PeerError::Integrity(e.to_string()))?
+            .to_string();
         let opening = Opening::new(payload.clone().into_bytes())
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
         let kind = if allowed {
@@ -1034,7 +982,7 @@ impl Peer {
                     .map_err(|_| PeerError::Integrity("stored access event is not JSON".into()))?,
                 log_index,
                 entry: b64(&entry),
-                salt: spondon_core::b64::encode(&salt),
+                salt: spondon_protocol::b64::url::encode(salt),
                 inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
             });
         }

@@ -25,13 +25,10 @@ pub const ENROLLMENT_LIFETIME: i64 = 5 * 365 * 86_400;
 /// Most records in one pull page.
 pub const MAX_PULL: u64 = 500;
 
-/// A fresh server nonce.
-#[derive(Debug, Clone, Serialize)]
-pub struct Nonce {
-    /// base64url, 16 random bytes.
-    pub nonce: String,
-    pub expires: i64,
-}
+/// The wire types of these calls (`spondon-protocol`): the peer writes them.
+pub use spondon_protocol::{
+    Enrolled, EntryProof, Nonce, ProofsRequest, Pull, PullRequest, PulledRecord, WitnessedProofs,
+};
 
 /// What a wallet posts to bind its key.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -43,96 +40,8 @@ pub struct EnrollRequest {
     pub public_key: Jwk,
 }
 
-/// The answer to an enrollment.
-#[derive(Debug, Clone, Serialize)]
-pub struct Enrolled {
-    pub health_id: String,
-    pub kid: String,
-    /// The enrollment credential (`SPONDON:1:…`), signed by the peer's record key.
-    pub enrollment_credential: String,
-    /// Index of the `Enrollment` log entry (commitment to the credential text).
-    pub log_index: u64,
-}
-
-/// A pull request.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct PullRequest {
-    /// The `cursor` of the previous pull (0 for everything).
-    #[serde(default)]
-    pub since: u64,
-    /// The tree size of the checkpoint the wallet last accepted (0 for none).
-    #[serde(default)]
-    pub known_size: u64,
-}
-
 /// Most log entries one proofs request may name.
 pub const MAX_PROOFS: usize = 1000;
-
-/// A request for inclusion proofs against the newest witnessed checkpoint.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ProofsRequest {
-    /// The log entries to prove (at most [`MAX_PROOFS`]).
-    pub log_indices: Vec<u64>,
-    /// Cosignatures the checkpoint must carry (the trust list's quorum), 1..=255.
-    pub min_cosignatures: u8,
-    /// The tree size of the checkpoint the wallet last accepted (0 for none).
-    #[serde(default)]
-    pub known_size: u64,
-}
-
-/// One entry's inclusion proof.
-#[derive(Debug, Clone, Serialize)]
-pub struct EntryProof {
-    pub log_index: u64,
-    pub inclusion_proof: Vec<String>,
-}
-
-/// Inclusion proofs against the newest checkpoint carrying the cosignatures asked for.
-#[derive(Debug, Clone, Serialize)]
-pub struct WitnessedProofs {
-    /// The checkpoint with its cosignatures.
-    pub checkpoint: String,
-    pub tree_size: u64,
-    /// Consistency proof between `known_size` and `tree_size`, from the smaller to the larger.
-    pub consistency_proof: Vec<String>,
-    /// Proofs for the requested entries inside the checkpoint (entries beyond it are left out).
-    pub proofs: Vec<EntryProof>,
-}
-
-/// One record in a pull, with what the wallet needs to check it offline.
-#[derive(Debug, Clone, Serialize)]
-pub struct PulledRecord {
-    pub id: String,
-    pub kind: RecordKind,
-    pub supersedes: Option<String>,
-    pub issued_at: i64,
-    /// The SMART Health Card.
-    pub jws: String,
-    pub log_index: u64,
-    /// base64 of the 42-byte log entry (`spondon_ledger::LogEntry`); its leaf hash is proven.
-    pub entry: String,
-    /// base64url salt; `salt ‖ jws` opens the log entry's commitment.
-    pub salt: String,
-    /// RFC 9162 inclusion proof (base64 hashes) of the entry in the returned checkpoint.
-    pub inclusion_proof: Vec<String>,
-}
-
-/// The answer to a pull.
-#[derive(Debug, Clone, Serialize)]
-pub struct Pull {
-    pub records: Vec<PulledRecord>,
-    /// Pass as `since` next time.
-    pub cursor: u64,
-    /// More records are waiting (pull again with `cursor`).
-    pub more: bool,
-    /// The cosigned checkpoint every proof refers to.
-    pub checkpoint: String,
-    pub tree_size: u64,
-    /// Consistency proof from `known_size` to `tree_size`.
-    pub consistency_proof: Vec<String>,
-}
 
 /// A wallet's `known_size` (the size it last accepted) cannot exceed the log's signed size.
 pub(crate) fn check_known_size(known_size: u64, signed: u64) -> Result<()> {
@@ -153,9 +62,9 @@ impl Peer {
     }
 }
 
+/// Log bytes (entries, hashes) on the wire (`spondon_protocol::b64`).
 pub(crate) fn b64(h: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(h)
+    spondon_protocol::b64::log::encode(h)
 }
 
 /// A stored record row: seq, id, category, kind, supersedes, issued_at, jws, log_index, salt.
@@ -216,7 +125,7 @@ impl Peer {
             w.push_back(expires);
         }
         Ok(Nonce {
-            nonce: spondon_core::b64::encode(raw),
+            nonce: spondon_protocol::b64::url::encode(raw),
             expires,
         })
     }
@@ -381,13 +290,13 @@ impl Peer {
                 .map_err(|_| PeerError::Integrity("stored record kind is unknown".into()))?;
             records.push(PulledRecord {
                 id,
-                kind,
+                kind: kind.as_str().to_owned(),
                 supersedes,
                 issued_at,
                 jws,
                 log_index,
                 entry: b64(&entry),
-                salt: spondon_core::b64::encode(&salt),
+                salt: spondon_protocol::b64::url::encode(salt),
                 inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
             });
         }

@@ -11,7 +11,6 @@
 //! request, and the redemption of every grant it signed (that refusal is logged as the
 //! patient's receipt, so they see the thief's attempt).
 
-use serde::{Deserialize, Serialize};
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256PublicKey;
 use spondon_core::token::{EnrollmentCredential, KeyRotation};
@@ -22,31 +21,8 @@ use crate::error::{PeerError, Result};
 use crate::patient::{ENROLLMENT_LIFETIME, RequestParts};
 use crate::peer::{Peer, on_db, to_i64};
 
-/// `POST /patient/rotate-key` body (signed by the NEW key).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RotateKeyRequest {
-    /// The key rotation statement (`SPONDON:1:…`, kind 10).
-    pub statement: String,
-}
-
-/// The answer to a key rotation.
-#[derive(Debug, Clone, Serialize)]
-pub struct KeyRotated {
-    pub health_id: String,
-    /// The retired key's thumbprint.
-    pub old_kid: String,
-    /// The key bound now.
-    pub kid: String,
-    /// The new key's enrollment credential (`SPONDON:1:…`).
-    pub enrollment_credential: String,
-    /// Index of the `KeyRotation` log entry.
-    pub log_index: u64,
-    /// When the old key was retired (every grant it signed is revoked from then on).
-    pub rotated_at: i64,
-    /// True when this rotation was already done (a retry): nothing changed.
-    pub already: bool,
-}
+/// The wire types of a key rotation (`spondon-protocol`): the peer writes them.
+pub use spondon_protocol::{KeyRotated, RotateKeyRequest};
 
 /// How a key was retired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

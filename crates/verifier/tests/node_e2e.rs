@@ -421,11 +421,13 @@ async fn records_outside_the_grant_are_refused_even_when_genuine() {
     enroll_doctor(&peer, &n).await;
     let (_, patient, _) = patient_with_records(&peer).await;
     // The patient's own pull: genuine cards and proofs, a diagnosis among them.
-    let pull = peer
+    let mut pull = peer
         .signed(&patient, "/patient/records", &json!({}))
         .await
         .json();
     assert_eq!(pull["records"].as_array().unwrap().len(), 3);
+    // Answered as a redemption (`spondon_protocol::Redeemed`) of all three.
+    pull["access_log_index"] = json!(0);
     let proxy = lying_proxy(peer.addr, pull.to_string().into_bytes()).await;
     run(&[
         "peer-address",

@@ -409,17 +409,13 @@ impl Wallet {
             &peer.url,
             NumericDate::now(),
         )?;
-        #[derive(Deserialize)]
-        struct Rotated {
-            enrollment_credential: String,
-        }
-        let resp: Rotated = self
+        let resp: spondon_protocol::KeyRotated = self
             .net
             .signed_post(
                 &self.signing,
                 &peer.url,
                 "/patient/rotate-key",
-                &serde_json::json!({"statement": statement}),
+                &spondon_protocol::RotateKeyRequest { statement },
             )
             .await?;
         let hospital = list

@@ -49,11 +49,6 @@ pub(crate) struct PeerClient {
     pub(crate) endpoints: BTreeMap<String, String>,
 }
 
-#[derive(serde::Deserialize)]
-struct NonceResp {
-    nonce: String,
-}
-
 impl PeerClient {
     pub(crate) fn new(ca_files: &[PathBuf]) -> Result<Self> {
         let http = spondon_net::Client::new(&spondon_net::ClientOptions {
@@ -131,8 +126,8 @@ impl PeerClient {
         if status != 201 && status != 200 {
             return Err(Self::refused(peer, status, &body));
         }
-        let n: NonceResp = Self::parse(peer, &body)?;
-        spondon_core::b64::decode(&n.nonce).map_err(|_| WalletError::BadResponse {
+        let n: spondon_protocol::Nonce = Self::parse(peer, &body)?;
+        n.bytes().ok_or_else(|| WalletError::BadResponse {
             peer: peer.to_owned(),
             reason: "nonce is not base64url".into(),
         })

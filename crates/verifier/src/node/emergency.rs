@@ -110,13 +110,9 @@ async fn signed_post(
         .request(peer, "POST", "/nonce", &[], Vec::new())
         .await
         .map_err(unreachable)?;
-    let nonce = serde_json::from_slice::<Value>(&r.body)
+    let nonce = serde_json::from_slice::<spondon_protocol::Nonce>(&r.body)
         .ok()
-        .and_then(|v| {
-            v["nonce"]
-                .as_str()
-                .and_then(|n| spondon_core::b64::decode(n).ok())
-        })
+        .and_then(|n| n.bytes())
         .ok_or_else(|| EmergencyFailure {
             status: 502,
             code: "bad_response",
@@ -259,7 +255,12 @@ pub async fn summary(
         hospital: Some(hospital.name.clone()),
     };
     let now = NumericDate::now();
-    let verified = verify_batch(&v, hospital, trust, now, None).map_err(bad)?;
+    let records: Vec<spondon_protocol::PulledRecord> =
+        serde_json::from_value(v["records"].clone()).map_err(|e| bad(format!("records: {e}")))?;
+    let checkpoint = v["checkpoint"]
+        .as_str()
+        .ok_or_else(|| bad("no checkpoint".into()))?;
+    let verified = verify_batch(checkpoint, &records, hospital, trust, now, None).map_err(bad)?;
     let want = form.health_id.trim();
     if v["patient"]["health_id"].as_str() != Some(want) {
         return Err(bad("the summary is about another patient".into()));

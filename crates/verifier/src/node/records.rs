@@ -7,10 +7,13 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
-use spondon_core::shc::{ParsedCard, VerifyOptions};
+use spondon_core::shc::VerifyOptions;
 use spondon_core::token::{Audience, Category, Grant, Hospital, PopProof, PopRequest};
-use spondon_ledger::merkle::{leaf_hash, verify_inclusion};
-use spondon_ledger::{LogEntry, Opening, SignedCheckpoint, Verifier, WitnessPolicy};
+use spondon_ledger::{
+    Logged, LoggedError, RecordClaim, RecordError, SignedCheckpoint, Verifier, WitnessPolicy,
+    check_record,
+};
+use spondon_protocol::{PulledRecord, RedeemRequest, Redeemed};
 
 use super::peers::Peers;
 use super::state::TrustState;
@@ -129,7 +132,7 @@ async fn pop_post(
     key: &Es256KeyPair,
     grant: &Grant,
     path: &str,
-    body: &Value,
+    body: &impl Serialize,
 ) -> Result<spondon_net::Response, PeerFailure> {
     pop_post_limited(
         hospital,
@@ -150,7 +153,7 @@ pub(crate) async fn pop_post_limited(
     key: &Es256KeyPair,
     grant: &Grant,
     path: &str,
-    body: &Value,
+    body: &impl Serialize,
     limit: usize,
 ) -> Result<spondon_net::Response, PeerFailure> {
     let peer = &hospital.peer_url;
@@ -163,20 +166,23 @@ pub(crate) async fn pop_post_limited(
         fail(peer, Some(hospital), code, e.to_string())
     };
     // The exact bytes sent are the bytes the proof covers.
-    let body = body.to_string().into_bytes();
+    let body = serde_json::to_vec(body).map_err(|e| {
+        fail(
+            peer,
+            Some(hospital),
+            "bad_response",
+            format!("cannot write the request: {e}"),
+        )
+    })?;
     let mut headers: Vec<(&str, String)> = vec![("Content-Type", "application/json".into())];
     if matches!(grant.audience, Audience::Key { .. }) {
         let r = peers
             .request(peer, "POST", "/nonce", &[], Vec::new())
             .await
             .map_err(unreachable)?;
-        let nonce = serde_json::from_slice::<Value>(&r.body)
+        let nonce = serde_json::from_slice::<spondon_protocol::Nonce>(&r.body)
             .ok()
-            .and_then(|v| {
-                v["nonce"]
-                    .as_str()
-                    .and_then(|n| spondon_core::b64::decode(n).ok())
-            })
+            .and_then(|n| n.bytes())
             .ok_or_else(|| {
                 fail(
                     peer,
@@ -268,10 +274,11 @@ pub async fn fetch(
             ));
             continue;
         };
-        let mut body = json!({"grant": grant_text});
-        if let Some(p) = passcode {
-            body["passcode"] = json!(p);
-        }
+        let body = RedeemRequest {
+            grant: grant_text.to_owned(),
+            record_ids: None,
+            passcode: passcode.map(str::to_owned),
+        };
         let r = match pop_post(hospital, peers, key, grant, "/grant/records", &body).await {
             Ok(r) => r,
             Err(f) => {
@@ -284,21 +291,25 @@ pub async fn fetch(
             out.receipts.push((hospital.peer_url.clone(), 0, None));
             continue;
         }
-        let Ok(v) = serde_json::from_slice::<Value>(&r.body) else {
-            out.failures.push(fail(
-                peer,
-                Some(hospital),
-                "bad_response",
-                "the answer is not JSON".into(),
-            ));
-            continue;
+        let v = match serde_json::from_slice::<Redeemed>(&r.body) {
+            Ok(v) => v,
+            Err(e) => {
+                let message = if serde_json::from_slice::<Value>(&r.body).is_ok() {
+                    format!("the answer is not a redemption: {e}")
+                } else {
+                    "the answer is not JSON".into()
+                };
+                out.failures
+                    .push(fail(peer, Some(hospital), "bad_response", message));
+                continue;
+            }
         };
-        match verify_batch(&v, hospital, trust, now, Some(grant)) {
+        match verify_batch(&v.checkpoint, &v.records, hospital, trust, now, Some(grant)) {
             Ok(records) => {
                 out.receipts.push((
                     hospital.peer_url.clone(),
                     records.len(),
-                    v["access_log_index"].as_u64(),
+                    Some(v.access_log_index),
                 ));
                 for (mut rec, bundle) in records {
                     if let Some(found) = super::files::attachment_of(&bundle) {
@@ -369,18 +380,12 @@ pub async fn write(
     })
 }
 
-fn b64_any(s: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .ok()
-        .or_else(|| spondon_core::b64::decode(s).ok())
-}
-
-/// Verifies every record of a `/grant/records` answer. Any record failing a check fails the
-/// whole batch (a peer sending something unverifiable is not trusted for the rest either).
+/// Verifies every record of a `/grant/records` answer (or an emergency summary) against its
+/// checkpoint. Any record failing a check fails the whole batch (a peer sending something
+/// unverifiable is not trusted for the rest either).
 pub(crate) fn verify_batch(
-    v: &Value,
+    checkpoint: &str,
+    records: &[PulledRecord],
     hospital: &Hospital,
     trust: &TrustState,
     now: NumericDate,
@@ -392,30 +397,52 @@ pub(crate) fn verify_batch(
     let mut patient: Option<String> = None;
     let log = Verifier::ed25519(&hospital.log_origin, hospital.log_key)
         .map_err(|e| format!("the trust list's log key is unusable: {e}"))?;
-    let cp_text = v["checkpoint"].as_str().ok_or("no checkpoint")?;
-    let cp = SignedCheckpoint::verify(cp_text.as_bytes(), &hospital.log_origin, &[log])
+    let cp = SignedCheckpoint::verify(checkpoint.as_bytes(), &hospital.log_origin, &[log])
         .map_err(|e| format!("the checkpoint does not verify with the hospital's log key: {e}"))?;
     let witnessed = WitnessPolicy::for_hospital(&trust.list, hospital)
         .map_err(|e| format!("the trust list's witness keys are unusable: {e}"))?
         .check(&cp)
         .map_err(|e| format!("a witness cosignature on the checkpoint does not verify: {e}"))?;
     let mut out = Vec::new();
-    for rec in v["records"].as_array().ok_or("no records array")? {
-        let id = rec["id"].as_str().ok_or("a record has no id")?;
-        let jws = rec["jws"].as_str().ok_or("a record has no card")?;
-        let card = ParsedCard::parse(jws).map_err(|e| format!("record {id}: {e}"))?;
-        if card.iss() != hospital.peer_url {
-            return Err(format!(
-                "record {id} was issued by {}, not by this hospital",
-                card.iss()
-            ));
-        }
-        let verified = card
-            .verify_with(&trust.directory, &VerifyOptions::at(now))
-            .map_err(|e| format!("record {id}: the health card does not verify: {e}"))?;
-        if card.rid() != Some(id) {
-            return Err(format!("record {id}: the card's rid is not the record id"));
-        }
+    for rec in records {
+        let id = rec.id.as_str();
+        // The one record check (signature, rid, commitment, inclusion), its errors in the
+        // desk's words.
+        let logged = Logged::of_record(rec).map_err(|e| match e {
+            LoggedError::EntryEncoding => "a record has no log entry".to_owned(),
+            LoggedError::SaltEncoding => "a record has no 32-byte salt".to_owned(),
+            _ => "an inclusion proof hash is malformed".to_owned(),
+        })?;
+        let claim = RecordClaim {
+            jws: &rec.jws,
+            id,
+            issuer: &hospital.peer_url,
+        };
+        let (verified, _entry) = check_record(
+            claim,
+            &logged,
+            &trust.directory,
+            &VerifyOptions::at(now),
+            &cp.checkpoint,
+        )
+        .map_err(|e| match e {
+            RecordError::Malformed(e) => format!("record {id}: {e}"),
+            RecordError::Issuer { got } => {
+                format!("record {id} was issued by {got}, not by this hospital")
+            }
+            RecordError::Signature(e) => {
+                format!("record {id}: the health card does not verify: {e}")
+            }
+            RecordError::Rid => format!("record {id}: the card's rid is not the record id"),
+            RecordError::Logged(LoggedError::Entry(e)) => format!("record {id}: {e}"),
+            RecordError::Logged(LoggedError::Commitment { .. } | LoggedError::Kind { .. }) => {
+                format!("record {id}: the log entry does not commit to this card")
+            }
+            RecordError::Logged(LoggedError::Inclusion(e)) => {
+                format!("record {id}: not included in the hospital's log: {e}")
+            }
+            RecordError::Logged(e) => format!("record {id}: {e}"),
+        })?;
         let category = category_of(&verified.fhir_bundle)
             .ok_or_else(|| format!("record {id}: the card holds no record of a known category"))?;
         if grant.is_some_and(|g| !g.covers(category, id)) {
@@ -438,53 +465,15 @@ pub(crate) fn verify_batch(
                 ));
             }
         }
-        let entry_bytes = rec["entry"]
-            .as_str()
-            .and_then(b64_any)
-            .ok_or("a record has no log entry")?;
-        let entry = LogEntry::decode(&entry_bytes).map_err(|e| format!("record {id}: {e}"))?;
-        let salt: [u8; 32] = rec["salt"]
-            .as_str()
-            .and_then(b64_any)
-            .and_then(|s| s.try_into().ok())
-            .ok_or("a record has no 32-byte salt")?;
-        let opening = Opening {
-            salt,
-            payload: jws.as_bytes().to_vec(),
-        };
-        if !entry.opens(&opening) {
-            return Err(format!(
-                "record {id}: the log entry does not commit to this card"
-            ));
-        }
-        let index = rec["log_index"]
-            .as_u64()
-            .ok_or("a record has no log index")?;
-        let proof: Vec<[u8; 32]> = rec["inclusion_proof"]
-            .as_array()
-            .ok_or("a record has no inclusion proof")?
-            .iter()
-            .map(|h| h.as_str().and_then(b64_any).and_then(|b| b.try_into().ok()))
-            .collect::<Option<_>>()
-            .ok_or("an inclusion proof hash is malformed")?;
-        verify_inclusion(
-            &leaf_hash(&entry_bytes),
-            index,
-            cp.checkpoint.size,
-            &proof,
-            &cp.checkpoint.root,
-        )
-        .map_err(|e| format!("record {id}: not included in the hospital's log: {e}"))?;
-        let issued_at = rec["issued_at"].as_i64().unwrap_or(entry.time.0);
         out.push((
             RecordView {
                 id: id.to_owned(),
-                kind: rec["kind"].as_str().unwrap_or("record").to_owned(),
-                issued_at,
-                issued: super::grant::utc_words(issued_at),
+                kind: rec.kind.clone(),
+                issued_at: rec.issued_at,
+                issued: super::grant::utc_words(rec.issued_at),
                 hospital: hospital.name.clone(),
                 verified: true,
-                log_index: index,
+                log_index: rec.log_index,
                 cosignatures: witnessed.cosignatures,
                 quorum: witnessed.quorum,
                 items: vec![],
