@@ -6,8 +6,8 @@
 //! Moved here so far: the grant tables (`peer_grant_passcodes`, `peer_pop_ids`,
 //! `peer_grant_uses`, `peer_revocations`), the receipts' read of `peer_access_events`, and
 //! emergency access's reads and its request, delegations' reads, the reads of records and
-//! files that grants, delegations and downloads decide on, and staff tokens' and idempotency
-//! keys' reads. The other modules still hold their
+//! files that grants, delegations, downloads, share proofs and retried issuance decide on,
+//! staff tokens' and idempotency keys' reads, hospital systems' reads, and done key rotations. The other modules still hold their
 //! own statements.
 
 pub(crate) use spondon_ledger::on_db;
@@ -17,4 +17,6 @@ pub(crate) mod delegations;
 pub(crate) mod emergency;
 pub(crate) mod grants;
 pub(crate) mod records;
+pub(crate) mod rotations;
 pub(crate) mod staff;
+pub(crate) mod systems;

@@ -45,6 +45,38 @@ pub(crate) async fn doctor_bmdc(db: &Database, kid: &str) -> Result<Option<Strin
     )
 }
 
+/// A record's kind and where the log holds its issuance.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct Logged {
+    pub kind: String,
+    pub log_index: i64,
+}
+
+pub(crate) async fn logged(db: &Database, id: &str) -> Result<Option<Logged>> {
+    Ok(
+        on_db!(db, p => sqlx::query_as::<_, Logged>("SELECT kind, log_index FROM peer_records WHERE id = $1")
+        .bind(id).fetch_optional(p).await?),
+    )
+}
+
+/// The record an issuance's `Idempotency-Key` was first used for, and the hash of that request.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct Idempotent {
+    pub request_hash: Vec<u8>,
+    pub record_id: String,
+}
+
+pub(crate) async fn idempotent(
+    db: &Database,
+    scope: &str,
+    key: &str,
+) -> Result<Option<Idempotent>> {
+    Ok(
+        on_db!(db, p => sqlx::query_as::<_, Idempotent>("SELECT request_hash, record_id FROM peer_idempotency WHERE scope = $1 AND key = $2")
+        .bind(scope).bind(key).fetch_optional(p).await?),
+    )
+}
+
 /// A stored file's type and size.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct FileMeta {
