@@ -7,7 +7,7 @@
 //! `peer_grant_uses`, `peer_revocations`), the receipts' read of `peer_access_events`, and
 //! emergency access's reads and its request, delegations' reads, the reads of records and
 //! files that grants, delegations, downloads, share proofs and retried issuance decide on,
-//! staff tokens' and idempotency keys' reads, hospital systems' reads, and done key rotations. The other modules still hold their
+//! staff tokens' and idempotency keys' reads, hospital systems' reads, done key rotations, and the revoked records' reads. The other modules still hold their
 //! own statements.
 
 pub(crate) use spondon_ledger::on_db;
@@ -16,6 +16,7 @@ pub(crate) mod access_events;
 pub(crate) mod delegations;
 pub(crate) mod emergency;
 pub(crate) mod grants;
+pub(crate) mod record_revocations;
 pub(crate) mod records;
 pub(crate) mod rotations;
 pub(crate) mod staff;
