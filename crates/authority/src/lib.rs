@@ -65,8 +65,28 @@ pub enum AuthorityError {
     UnknownWitness(String),
     #[error("witness {0:?} is already listed")]
     DuplicateWitness(String),
+    #[error("the authority name must be 1–128 characters")]
+    BadAuthorityName,
+    #[error("investigator {0:?} is already named")]
+    DuplicateInvestigator(String),
+    #[error("no investigator {0:?}")]
+    UnknownInvestigator(String),
+    #[error("the trust list's sequence number is exhausted")]
+    SequenceExhausted,
+    /// The list these members, witnesses and investigators would make is not a valid trust
+    /// list (a peer URL that is not `https`, too many members, …).
     #[error("invalid trust list: {0}")]
-    Invalid(String),
+    InvalidList(spondon_core::token::TokenError),
+    /// Signing the list, or reading back what was signed exactly as a verifier will, failed.
+    #[error("the signed trust list does not verify: {0}")]
+    SelfCheck(spondon_core::token::TokenError),
+    #[error("invalid statistics period: {0}")]
+    BadPeriod(String),
+    #[error("cannot encode {what} as JSON: {source}")]
+    Json {
+        what: &'static str,
+        source: serde_json::Error,
+    },
     #[error("validity must be 1–{MAX_VALID_DAYS} days, got {0}")]
     BadValidity(u32),
     #[error("key error: {0}")]
@@ -89,7 +109,14 @@ impl AuthorityError {
             Self::BadWitnessKey(_) => "bad_witness_key",
             Self::UnknownWitness(_) => "unknown_witness",
             Self::DuplicateWitness(_) => "duplicate_witness",
-            Self::Invalid(_) => "invalid_trust_list",
+            Self::BadAuthorityName => "bad_authority_name",
+            Self::DuplicateInvestigator(_) => "duplicate_investigator",
+            Self::UnknownInvestigator(_) => "unknown_investigator",
+            Self::SequenceExhausted => "sequence_exhausted",
+            Self::InvalidList(_) => "invalid_trust_list",
+            Self::SelfCheck(_) => "self_check_failed",
+            Self::BadPeriod(_) => "bad_period",
+            Self::Json { .. } => "json",
             Self::BadValidity(_) => "bad_validity",
             Self::Key(e) => e.code(),
         }
@@ -244,9 +271,7 @@ impl Authority {
             investigators: Vec::new(),
         };
         if state.authority.is_empty() || state.authority.len() > 128 {
-            return Err(AuthorityError::Invalid(
-                "the authority name must be 1–128 characters".into(),
-            ));
+            return Err(AuthorityError::BadAuthorityName);
         }
         if dir.join(ROOT_KEY_FILE).exists() || dir.join(STATE_FILE).exists() {
             return Err(AuthorityError::AlreadyExists(dir.to_owned()));
@@ -256,8 +281,12 @@ impl Authority {
             .map_err(|e| file_err(dir, e))?;
         let root = Es256KeyPair::generate()?;
         write_new_secret(&dir.join(ROOT_KEY_FILE), &root.to_pkcs8())?;
-        let jwk = serde_json::to_vec_pretty(&root.public_key().to_jwk())
-            .map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+        let jwk = serde_json::to_vec_pretty(&root.public_key().to_jwk()).map_err(|source| {
+            AuthorityError::Json {
+                what: "the root key",
+                source,
+            }
+        })?;
         write_atomic(&dir.join(ROOT_JWK_FILE), &jwk)?;
         let authority = Self {
             dir: dir.to_owned(),
@@ -399,9 +428,7 @@ impl Authority {
     pub fn add_investigator(&mut self, id: &str, name: &str) -> Result<()> {
         let mut next = self.state.clone();
         if next.investigators.iter().any(|i| i.id == id) {
-            return Err(AuthorityError::Invalid(format!(
-                "investigator {id:?} is already named"
-            )));
+            return Err(AuthorityError::DuplicateInvestigator(id.to_owned()));
         }
         next.investigators.push(InvestigatorMember {
             id: id.to_owned(),
@@ -417,7 +444,7 @@ impl Authority {
             .investigators
             .iter()
             .position(|i| i.id == id)
-            .ok_or_else(|| AuthorityError::Invalid(format!("no investigator {id:?}")))?;
+            .ok_or_else(|| AuthorityError::UnknownInvestigator(id.to_owned()))?;
         let removed = next.investigators.remove(pos);
         self.replace_state(next)?;
         Ok(removed)
@@ -460,14 +487,12 @@ impl Authority {
         next.sequence = next
             .sequence
             .checked_add(1)
-            .ok_or_else(|| AuthorityError::Invalid("sequence exhausted".into()))?;
+            .ok_or(AuthorityError::SequenceExhausted)?;
         let list = build_list(&next, now, valid_days)?;
-        let text = list
-            .sign(&self.root)
-            .map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+        let text = list.sign(&self.root).map_err(AuthorityError::SelfCheck)?;
         // Check what we publish exactly as a verifier will.
         TrustList::decode_and_verify(&text, self.root.public_key(), next.sequence, now)
-            .map_err(|e| AuthorityError::Invalid(format!("self-check failed: {e}")))?;
+            .map_err(AuthorityError::SelfCheck)?;
         self.state = next;
         self.save()?;
         write_atomic(&self.dir.join(PUBLISHED_FILE), text.as_bytes())?;
@@ -475,8 +500,11 @@ impl Authority {
     }
 
     fn save(&self) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(&self.state)
-            .map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec_pretty(&self.state).map_err(|source| AuthorityError::Json {
+                what: "the authority's state",
+                source,
+            })?;
         write_atomic(&self.dir.join(STATE_FILE), &bytes)
     }
 }
@@ -513,8 +541,7 @@ fn build_list(state: &State, now: NumericDate, valid_days: u32) -> Result<TrustL
         expires: now.saturating_add(i64::from(valid_days) * DAY),
         hospitals,
     };
-    list.validate()
-        .map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+    list.validate().map_err(AuthorityError::InvalidList)?;
     Ok(list)
 }
 
@@ -669,7 +696,10 @@ mod tests {
         assert!(matches!(a.add(bad, false), Err(AuthorityError::BadJwks(_))));
         let mut bad = member("w");
         bad.peer_url = "not a url".into();
-        assert!(matches!(a.add(bad, false), Err(AuthorityError::Invalid(_))));
+        assert!(matches!(
+            a.add(bad, false),
+            Err(AuthorityError::InvalidList(_))
+        ));
         assert!(matches!(
             a.sign(NumericDate::now(), 0),
             Err(AuthorityError::BadValidity(0))

@@ -219,7 +219,10 @@ pub fn write(
     });
     let put = |name: &str, bytes: &[u8]| crate::write_atomic(&dir.join(name), bytes);
     let pretty = |v: &serde_json::Value| {
-        serde_json::to_vec_pretty(v).map_err(|e| AuthorityError::Invalid(e.to_string()))
+        serde_json::to_vec_pretty(v).map_err(|source| AuthorityError::Json {
+            what: "the report",
+            source,
+        })
     };
     put("report.json", &pretty(&json)?)?;
     put("report.csv", to_csv(&collected.merged).as_bytes())?;
@@ -227,8 +230,13 @@ pub fn write(
         "dhis2.json",
         &pretty(&to_dhis2(&collected.merged, mapping))?,
     )?;
-    let used = serde_json::to_value(mapping_used(&collected.merged, mapping))
-        .map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+    let used =
+        serde_json::to_value(mapping_used(&collected.merged, mapping)).map_err(|source| {
+            AuthorityError::Json {
+                what: "the DHIS2 mapping used",
+                source,
+            }
+        })?;
     put("dhis2-mapping.json", &pretty(&used)?)?;
     put(
         "dashboard.html",

@@ -103,7 +103,7 @@ pub struct StatsQuery {
 impl StatsQuery {
     /// A query with a fresh random challenge.
     pub fn new(from: IsoWeek, to: IsoWeek) -> Result<Self, AuthorityError> {
-        stats::check_period(from, to).map_err(AuthorityError::Invalid)?;
+        stats::check_period(from, to).map_err(AuthorityError::BadPeriod)?;
         Ok(Self {
             from,
             to,
@@ -176,8 +176,10 @@ impl Authority {
 
     /// Records accepted aggregates (atomically).
     pub fn save_stats_state(&self, state: &StatsState) -> Result<(), AuthorityError> {
-        let bytes =
-            serde_json::to_vec_pretty(state).map_err(|e| AuthorityError::Invalid(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(state).map_err(|source| AuthorityError::Json {
+            what: "the statistics state",
+            source,
+        })?;
         crate::write_atomic(&self.dir.join(STATS_STATE_FILE), &bytes)
     }
 }

@@ -125,11 +125,15 @@ pub enum Database {
     Postgres(PgPool),
 }
 
+/// Runs `$body` with `$pool` bound to the SQLite or the PostgreSQL pool of a [`Database`]
+/// (the one statement written once for both engines; `sqlx` binds `$1` on both). Every crate
+/// that keeps rows in a [`Database`] uses this one macro.
+#[macro_export]
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            Database::Sqlite($pool) => $body,
-            Database::Postgres($pool) => $body,
+            $crate::storage::Database::Sqlite($pool) => $body,
+            $crate::storage::Database::Postgres($pool) => $body,
         }
     };
 }

@@ -8,11 +8,11 @@ use spondon_core::token::{
     Delegation, Grant, PopProof, PopRequest, Revocation, RevocationTarget, TokenClaims, TokenError,
 };
 use spondon_ledger::{EntryKind, LogEntry, Opening};
-use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
 use crate::patient::{MAX_SKEW, RecordRow, RequestParts, b64};
-use crate::peer::{Peer, on_db, to_i64, to_u64};
+use crate::peer::{Peer, to_i64, to_u64};
 
 /// What an access under a grant did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,10 +401,11 @@ impl Peer {
         old: &str,
         bmdc: &str,
     ) -> Result<bool> {
-        let row: Option<(i64, Option<String>)> = on_db!(&self.db, p => sqlx::query("SELECT category, doctor_bmdc FROM peer_records WHERE id = $1 AND health_id = $2")
-            .bind(old).bind(health_id).fetch_optional(p).await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
-        let Some((category, author)) = row else {
+        let Some(db::records::Authored {
+            category,
+            doctor_bmdc: author,
+        }) = db::records::authored(&self.db, old, health_id).await?
+        else {
             return Ok(false);
         };
         let covered = u64::try_from(category)
@@ -416,11 +417,7 @@ impl Peer {
 
     /// The BMDC number of the registered doctor with this key.
     async fn doctor_by_kid(&self, kid: &str) -> Result<Option<String>> {
-        Ok(
-            on_db!(&self.db, p => sqlx::query("SELECT bmdc_number FROM peer_doctors WHERE key_kid = $1")
-            .bind(kid).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?),
-        )
+        db::records::doctor_bmdc(&self.db, kid).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -618,13 +615,10 @@ impl Peer {
     async fn check_passcode(&self, grant: &Grant, passcode: Option<&str>) -> Result<()> {
         let passcode = passcode.ok_or(PeerError::PasscodeRequired)?;
         let kid = grant.patient_key.kid();
-        let verifier: Option<Vec<u8>> = on_db!(&self.db, p => sqlx::query("UPDATE peer_grant_passcodes SET attempts = attempts + 1 WHERE patient_kid = $1 AND grant_id = $2 AND attempts < max_failures RETURNING verifier")
-            .bind(kid).bind(&grant.id[..]).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?);
+        let verifier = db::grants::passcode_attempt(&self.db, kid, &grant.id).await?;
         let Some(verifier) = verifier else {
-            let known: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_grant_passcodes WHERE patient_kid = $1 AND grant_id = $2")
-                .bind(kid).bind(&grant.id[..]).fetch_one(p).await?.try_get(0)?);
-            return Err(if known > 0 {
+            let known = db::grants::passcode_registered(&self.db, kid, &grant.id).await?;
+            return Err(if known {
                 PeerError::PasscodeLocked
             } else {
                 PeerError::PasscodeNotRegistered
@@ -636,9 +630,7 @@ impl Peer {
         if !Grant::passcode_matches(&grant.id, passcode, &verifier) {
             return Err(PeerError::BadPasscode);
         }
-        on_db!(&self.db, p => sqlx::query("UPDATE peer_grant_passcodes SET attempts = attempts - 1 WHERE patient_kid = $1 AND grant_id = $2 AND attempts > 0")
-            .bind(kid).bind(&grant.id[..]).execute(p).await?.rows_affected());
-        Ok(())
+        db::grants::passcode_attempt_refund(&self.db, kid, &grant.id).await
     }
 
     /// Registers the passcode verifier of one of the signing patient's bearer grants that names
@@ -671,9 +663,17 @@ impl Peer {
             .ok_or_else(|| PeerError::field("verifier", "must be 32 bytes, base64url"))?;
         let peers = i64::try_from(grant.peers.len()).unwrap_or(i64::MAX).max(1);
         let max_failures = (MAX_PASSCODE_FAILURES / peers).max(1);
-        let res = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_grant_passcodes (patient_kid, grant_id, verifier, attempts, max_failures, registered_at) VALUES ($1, $2, $3, 0, $4, $5)")
-            .bind(key.kid()).bind(&grant.id[..]).bind(&verifier[..]).bind(max_failures).bind(now.seconds())
-            .execute(p).await.map(|r| r.rows_affected()));
+        let res = db::grants::insert_passcode(
+            &self.db,
+            &db::grants::NewPasscode {
+                patient_kid: key.kid(),
+                grant_id: &grant.id,
+                verifier: &verifier,
+                max_failures,
+                registered_at: now.seconds(),
+            },
+        )
+        .await;
         match res {
             Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -690,40 +690,20 @@ impl Peer {
 
     /// Records a PoP id; false if it was seen within the skew window.
     async fn remember_pop(&self, id: &[u8; 16], now: NumericDate) -> Result<bool> {
-        let res = on_db!(&self.db, p => {
-            sqlx::query("DELETE FROM peer_pop_ids WHERE expires_at < $1").bind(now.seconds()).execute(p).await?;
-            sqlx::query("INSERT INTO peer_pop_ids (id, expires_at) VALUES ($1, $2)")
-                .bind(&id[..]).bind(now.seconds() + 2 * MAX_SKEW).execute(p).await.map(|r| r.rows_affected())
-        });
-        match res {
-            Ok(_) => Ok(true),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        db::grants::remember_pop(&self.db, id, now.seconds(), now.seconds() + 2 * MAX_SKEW).await
     }
 
     /// Counts one use of a grant (per patient key and grant id, so that a grant of another key
     /// carrying the same id cannot use it up); false when the limit is reached.
     async fn count_use(&self, grant: &Grant, limit: u64) -> Result<bool> {
         let limit = to_i64(limit)?;
-        let kid = grant.patient_key.kid();
-        let n = on_db!(&self.db, p => {
-            // Counts kept before uses were scoped (under the empty kid) carry over.
-            sqlx::query("INSERT INTO peer_grant_uses (patient_kid, grant_id, uses) VALUES ($1, $2, COALESCE((SELECT uses FROM peer_grant_uses WHERE patient_kid = '' AND grant_id = $2), 0)) ON CONFLICT (patient_kid, grant_id) DO NOTHING")
-                .bind(kid).bind(&grant.id[..]).execute(p).await?;
-            sqlx::query("UPDATE peer_grant_uses SET uses = uses + 1 WHERE patient_kid = $1 AND grant_id = $2 AND uses < $3")
-                .bind(kid).bind(&grant.id[..]).bind(limit).execute(p).await?.rows_affected()
-        });
-        Ok(n == 1)
+        db::grants::count_use(&self.db, grant.patient_key.kid(), &grant.id, limit).await
     }
 
     async fn is_revoked(&self, grant: &Grant) -> Result<bool> {
         // A revoke-all ("issued before T") retires the key for grants: it covers every grant of
         // the key whatever its iat, since a thief holding the key can date a grant after T.
-        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_revocations WHERE patient_kid = $1 AND (grant_id = $2 OR before_ts IS NOT NULL)")
-            .bind(grant.patient_key.kid()).bind(&grant.id[..])
-            .fetch_one(p).await?.try_get(0)?);
-        Ok(n > 0)
+        db::grants::is_revoked(&self.db, grant.patient_key.kid(), &grant.id).await
     }
 
     /// Appends an access event to the log and stores it as a receipt.
@@ -899,9 +879,7 @@ impl Peer {
         let _guard = self.write_lock().await?;
         // Revocation ids are scoped per patient key: another patient's revocation with the same
         // id neither blocks this one nor confirms it.
-        let existing: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT token FROM peer_revocations WHERE patient_kid = $1 AND id = $2")
-            .bind(key.kid()).bind(&r.id[..]).fetch_optional(p).await?
-            .map(|row| row.try_get(0)).transpose()?);
+        let existing = db::grants::revocation_token(&self.db, key.kid(), &r.id).await?;
         match existing {
             // This very revocation is registered: the answer confirms it.
             Some(t) if t == req.revocation => return Err(PeerError::DuplicateRevocation),
@@ -912,9 +890,19 @@ impl Peer {
             .log
             .append(&[LogEntry::commit(EntryKind::RevocationRegistered, now, &opening).encode()])
             .await?;
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_revocations (id, patient_kid, grant_id, before_ts, token, registered_at, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&r.id[..]).bind(key.kid()).bind(grant_id).bind(before).bind(&req.revocation)
-            .bind(now.seconds()).bind(to_i64(appended.first_index)?).execute(p).await?.rows_affected());
+        db::grants::insert_revocation(
+            &self.db,
+            &db::grants::NewRevocation {
+                id: &r.id,
+                patient_kid: key.kid(),
+                grant_id,
+                before_ts: before,
+                token: &req.revocation,
+                registered_at: now.seconds(),
+                log_index: to_i64(appended.first_index)?,
+            },
+        )
+        .await?;
         self.sign_checkpoint().await?;
         tracing::info!(log_index = appended.first_index, "revocation registered");
         Ok(appended.first_index)
@@ -962,16 +950,17 @@ impl Peer {
         let since = crate::peer::cursor(req.since, "since")?;
         let (size, checkpoint) = self.current_checkpoint().await?;
         crate::patient::check_known_size(req.known_size, size)?;
-        type Row = (i64, String, Vec<u8>, i64);
-        let rows: Vec<Row> = on_db!(&self.db, p => sqlx::query("SELECT seq, payload, salt, log_index FROM peer_access_events WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT 500")
-            .bind(health_id).bind(since).bind(to_i64(size)?)
-            .fetch_all(p).await?
-            .into_iter()
-            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-            .collect::<std::result::Result<Vec<_>, _>>()?);
+        let rows =
+            db::access_events::events_of(&self.db, health_id, since, to_i64(size)?, 500).await?;
         let mut cursor = req.since;
         let mut receipts = Vec::with_capacity(rows.len());
-        for (seq, payload, salt, log_index) in rows {
+        for db::access_events::StoredEvent {
+            seq,
+            payload,
+            salt,
+            log_index,
+        } in rows
+        {
             let log_index = to_u64(log_index)?;
             let (_, proof) = self.log.inclusion_proof(log_index, size).await?;
             let entry = self.log.entry(log_index).await?;

@@ -12,6 +12,7 @@ use spondon_core::keys::Es256PublicKey;
 use spondon_core::token::{Category, Delegation, Scope};
 use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
 use crate::patient::{MAX_PULL, Pull, RecordRow, RequestParts, check_known_size};
 use crate::peer::{Peer, on_db, to_u64};
@@ -122,10 +123,9 @@ impl Peer {
         patient: &Es256PublicKey,
         id: &[u8; 16],
     ) -> Result<Option<Registered>> {
-        let row: Option<(String, String)> = on_db!(&self.db, p => sqlx::query("SELECT health_id, token FROM peer_delegations WHERE patient_kid = $1 AND id = $2")
-            .bind(patient.kid()).bind(&id[..]).fetch_optional(p).await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
-        row.map(|(health_id, token)| registered(health_id, &token))
+        db::delegations::by_id(&self.db, patient.kid(), id)
+            .await?
+            .map(|d| registered(d.health_id, &d.token))
             .transpose()
     }
 
@@ -136,10 +136,7 @@ impl Peer {
         patient: &Es256PublicKey,
         id: &[u8; 16],
     ) -> Result<bool> {
-        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_revocations WHERE patient_kid = $1 AND (grant_id = $2 OR before_ts IS NOT NULL)")
-            .bind(patient.kid()).bind(&id[..])
-            .fetch_one(p).await?.try_get(0)?);
-        Ok(n > 0)
+        db::grants::is_revoked(&self.db, patient.kid(), id).await
     }
 
     /// The delegation under which the signing key acts for `patient` here: registered, not
@@ -152,13 +149,9 @@ impl Peer {
         guardian_ok: bool,
         now: NumericDate,
     ) -> Result<Registered> {
-        let rows: Vec<(String, String)> = on_db!(&self.db, p => sqlx::query("SELECT health_id, token FROM peer_delegations WHERE patient_kid = $1 ORDER BY registered_at DESC LIMIT 64")
-            .bind(patient).fetch_all(p).await?
-            .into_iter()
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<std::result::Result<Vec<_>, _>>()?);
+        let rows = db::delegations::of_patient(&self.db, patient).await?;
         let mut refusal = PeerError::NotADelegate;
-        for (health_id, token) in rows {
+        for db::delegations::StoredDelegation { health_id, token } in rows {
             let r = registered(health_id, &token)?;
             let d = &r.delegation;
             let as_delegate = d.delegate_key == *signer && d.allows(Scope::View);
@@ -248,7 +241,10 @@ impl Peer {
         let now = NumericDate::now();
         let r = self.acting_for(&key, &req.patient, false, now).await?;
         let covered = match self.record_owner(&req.record_id).await? {
-            Some((owner, category)) => {
+            Some(db::records::RecordOwner {
+                health_id: owner,
+                category,
+            }) => {
                 owner == r.health_id
                     && u64::try_from(category)
                         .ok()

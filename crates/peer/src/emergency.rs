@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_ledger::{EntryKind, LogEntry, Opening};
-use sqlx::Row as _;
 
+use crate::db;
+use crate::db::emergency::{AccessRow, Doctor};
 use crate::error::{PeerError, Result};
 use crate::patient::{PulledRecord, RecordRow, RequestParts};
 use crate::peer::{Peer, on_db, to_i64, to_u64};
@@ -175,55 +176,6 @@ pub struct PendingEmergencyList {
     pub now: i64,
 }
 
-/// A stored access.
-struct AccessRow {
-    id: String,
-    health_id: String,
-    doctor_bmdc: String,
-    doctor_kid: String,
-    reason: String,
-    details: String,
-    hours: i64,
-    requested_at: i64,
-    confirm_by: i64,
-    confirmed_at: Option<i64>,
-    confirmed_by: Option<String>,
-    expires_at: Option<i64>,
-    records: Option<String>,
-    log_index: Option<i64>,
-}
-
-const ACCESS_COLUMNS: &str = "id, health_id, doctor_bmdc, doctor_kid, reason, details, hours, requested_at, confirm_by, confirmed_at, confirmed_by, expires_at, records, log_index";
-
-/// Reads an [`AccessRow`] from a row of either engine (selected with [`ACCESS_COLUMNS`]).
-macro_rules! access_row {
-    ($r:expr) => {
-        Ok::<AccessRow, sqlx::Error>(AccessRow {
-            id: $r.try_get("id")?,
-            health_id: $r.try_get("health_id")?,
-            doctor_bmdc: $r.try_get("doctor_bmdc")?,
-            doctor_kid: $r.try_get("doctor_kid")?,
-            reason: $r.try_get("reason")?,
-            details: $r.try_get("details")?,
-            hours: $r.try_get("hours")?,
-            requested_at: $r.try_get("requested_at")?,
-            confirm_by: $r.try_get("confirm_by")?,
-            confirmed_at: $r.try_get("confirmed_at")?,
-            confirmed_by: $r.try_get("confirmed_by")?,
-            expires_at: $r.try_get("expires_at")?,
-            records: $r.try_get("records")?,
-            log_index: $r.try_get("log_index")?,
-        })
-    };
-}
-
-/// A registered doctor.
-struct Doctor {
-    bmdc: String,
-    name: String,
-    department: String,
-}
-
 /// What a logged emergency event says.
 struct EmergencyEvent<'a> {
     health_id: &'a str,
@@ -280,10 +232,21 @@ impl Peer {
             return Err(PeerError::Charged(Box::new(refusal)));
         }
         let confirm_by = now.seconds() + CONFIRM_WITHIN;
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_emergency_access (id, health_id, doctor_bmdc, doctor_kid, reason, details, hours, requested_at, confirm_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-            .bind(&id).bind(&req.health_id).bind(&doctor.bmdc).bind(key.kid()).bind(reason).bind(details)
-            .bind(i64::from(hours)).bind(now.seconds()).bind(confirm_by)
-            .execute(p).await?.rows_affected());
+        db::emergency::insert_request(
+            &self.db,
+            &db::emergency::NewRequest {
+                id: &id,
+                health_id: &req.health_id,
+                doctor_bmdc: &doctor.bmdc,
+                doctor_kid: key.kid(),
+                reason,
+                details,
+                hours: i64::from(hours),
+                requested_at: now.seconds(),
+                confirm_by,
+            },
+        )
+        .await?;
         tracing::info!("emergency access requested, waiting for confirmation");
         Ok(EmergencyRequested {
             access_id: id,
@@ -547,22 +510,16 @@ impl Peer {
     /// Every emergency access (newest first, at most 500) with its dispute: for the admin.
     pub async fn emergency_accesses(&self, staff: &StaffAuth) -> Result<EmergencyAccessList> {
         staff.need(Role::Admin)?;
-        let columns: Vec<String> = ACCESS_COLUMNS
-            .split(", ")
-            .map(|c| format!("a.{c}"))
-            .collect();
-        let columns = columns.join(", ");
-        let sql = format!(
-            "SELECT {columns}, d.text AS dispute_text, d.disputed_at, doc.name AS doctor_name FROM peer_emergency_access a LEFT JOIN peer_emergency_disputes d ON d.access_id = a.id JOIN peer_doctors doc ON doc.bmdc_number = a.doctor_bmdc ORDER BY a.requested_at DESC, a.id LIMIT 500"
-        );
-        let rows: Vec<(AccessRow, Option<String>, Option<i64>, String)> = on_db!(&self.db, p => sqlx::query(&sql)
-            .fetch_all(p).await?
-            .iter()
-            .map(|r| Ok::<_, sqlx::Error>((access_row!(r)?, r.try_get("dispute_text")?, r.try_get("disputed_at")?, r.try_get("doctor_name")?)))
-            .collect::<std::result::Result<Vec<_>, _>>()?);
+        let rows = db::emergency::accesses_with_disputes(&self.db).await?;
         let now = NumericDate::now().seconds();
         let mut accesses = Vec::with_capacity(rows.len());
-        for (a, text, at, doctor_name) in rows {
+        for db::emergency::AccessWithDispute {
+            access: a,
+            doctor_name,
+            dispute_text: text,
+            disputed_at: at,
+        } in rows
+        {
             let status = match (a.confirmed_at, a.expires_at) {
                 (Some(_), Some(e)) if now < e => "active",
                 (Some(_), _) => "expired",
@@ -597,25 +554,24 @@ impl Peer {
     pub async fn pending_emergencies(&self, staff: &StaffAuth) -> Result<PendingEmergencyList> {
         staff.need(Role::Records)?;
         let now = NumericDate::now().seconds();
-        let rows: Vec<PendingEmergency> = on_db!(&self.db, p => sqlx::query("SELECT a.id, a.health_id, pt.name AS patient_name, pt.birth_date, a.doctor_bmdc, d.name AS doctor_name, d.department, a.reason, a.details, a.hours, a.requested_at, a.confirm_by FROM peer_emergency_access a JOIN peer_doctors d ON d.bmdc_number = a.doctor_bmdc JOIN peer_patients pt ON pt.health_id = a.health_id WHERE a.confirmed_at IS NULL AND a.confirm_by >= $1 ORDER BY a.requested_at DESC, a.id LIMIT 200")
-            .bind(now)
-            .fetch_all(p).await?
-            .iter()
-            .map(|r| Ok::<_, sqlx::Error>(PendingEmergency {
-                access_id: r.try_get("id")?,
-                health_id: r.try_get("health_id")?,
-                patient_name: r.try_get("patient_name")?,
-                patient_birth_date: r.try_get("birth_date")?,
-                doctor_bmdc: r.try_get("doctor_bmdc")?,
-                doctor_name: r.try_get("doctor_name")?,
-                doctor_department: r.try_get("department")?,
-                reason: r.try_get("reason")?,
-                details: r.try_get("details")?,
-                hours: u8::try_from(r.try_get::<i64, _>("hours")?).unwrap_or(MAX_HOURS),
-                requested_at: r.try_get("requested_at")?,
-                confirm_by: r.try_get("confirm_by")?,
-            }))
-            .collect::<std::result::Result<Vec<_>, _>>()?);
+        let rows: Vec<PendingEmergency> = db::emergency::pending(&self.db, now)
+            .await?
+            .into_iter()
+            .map(|r| PendingEmergency {
+                access_id: r.id,
+                health_id: r.health_id,
+                patient_name: r.patient_name,
+                patient_birth_date: r.birth_date,
+                doctor_bmdc: r.doctor_bmdc,
+                doctor_name: r.doctor_name,
+                doctor_department: r.department,
+                reason: r.reason,
+                details: r.details,
+                hours: u8::try_from(r.hours).unwrap_or(MAX_HOURS),
+                requested_at: r.requested_at,
+                confirm_by: r.confirm_by,
+            })
+            .collect();
         Ok(PendingEmergencyList { pending: rows, now })
     }
 
@@ -623,27 +579,18 @@ impl Peer {
         if id.len() != 22 {
             return Ok(None);
         }
-        let sql = format!("SELECT {ACCESS_COLUMNS} FROM peer_emergency_access WHERE id = $1");
-        Ok(on_db!(&self.db, p => sqlx::query(&sql)
-            .bind(id).fetch_optional(p).await?
-            .map(|r| access_row!(r)).transpose()?))
+        db::emergency::access(&self.db, id).await
     }
 
     async fn emergency_doctor(&self, kid: &str) -> Result<Option<Doctor>> {
-        Ok(
-            on_db!(&self.db, p => sqlx::query("SELECT bmdc_number, name, department FROM peer_doctors WHERE key_kid = $1")
-            .bind(kid).fetch_optional(p).await?
-            .map(|r| Ok::<_, sqlx::Error>(Doctor { bmdc: r.try_get(0)?, name: r.try_get(1)?, department: r.try_get(2)? }))
-            .transpose()?),
-        )
+        db::emergency::doctor_by_kid(&self.db, kid).await
     }
 
     /// Why the patient's policy refuses emergency access here, if it does.
     async fn policy_refusal(&self, health_id: &str) -> Result<Option<PeerError>> {
-        let row: Option<(String, String)> = on_db!(&self.db, p => sqlx::query("SELECT mode, hospitals FROM peer_emergency_policies WHERE health_id = $1")
-            .bind(health_id).fetch_optional(p).await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
-        let Some((mode, hospitals)) = row else {
+        let Some(db::emergency::PolicyRow { mode, hospitals }) =
+            db::emergency::policy(&self.db, health_id).await?
+        else {
             return Ok(None);
         };
         let hospitals: Vec<String> = serde_json::from_str(&hospitals)

@@ -8,6 +8,7 @@ use spondon_core::NumericDate;
 use spondon_document::FileType;
 use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
 use crate::patient::RequestParts;
 use crate::peer::{Peer, on_db, to_i64, to_u64};
@@ -125,12 +126,9 @@ impl Peer {
 
     /// The type and size of a stored file.
     pub async fn stored_file_meta(&self, sha256: &[u8; 32]) -> Result<Option<(FileType, u64)>> {
-        let row: Option<(String, i64)> = on_db!(&self.db, p => sqlx::query("SELECT content_type, size FROM peer_files WHERE sha256 = $1")
-            .bind(&sha256[..]).fetch_optional(p).await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
-        match row {
+        match db::records::file_meta(&self.db, sha256).await? {
             None => Ok(None),
-            Some((t, size)) => Ok(Some((file_type_stored(&t)?, to_u64(size)?))),
+            Some(m) => Ok(Some((file_type_stored(&m.content_type)?, to_u64(m.size)?))),
         }
     }
 
@@ -142,10 +140,13 @@ impl Peer {
 
     /// The file a record carries: `not_a_document` for a record without one.
     pub(crate) async fn record_file(&self, record_id: &str) -> Result<FileContent> {
-        let row: Option<(String, Vec<u8>, Vec<u8>)> = on_db!(&self.db, p => sqlx::query("SELECT f.content_type, f.bytes, f.sha256 FROM peer_record_files r JOIN peer_files f ON f.sha256 = r.sha256 WHERE r.record_id = $1")
-            .bind(record_id).fetch_optional(p).await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).transpose()?);
-        let (content_type, bytes, sha256) = row.ok_or(PeerError::NotADocument)?;
+        let db::records::RecordFile {
+            content_type,
+            bytes,
+            sha256,
+        } = db::records::record_file(&self.db, record_id)
+            .await?
+            .ok_or(PeerError::NotADocument)?;
         if spondon_document::sha256(&bytes).as_slice() != sha256.as_slice() {
             return Err(PeerError::Integrity(
                 "stored file does not match its hash".into(),
@@ -158,12 +159,11 @@ impl Peer {
     }
 
     /// The patient and grant category of a record, if it exists.
-    pub(crate) async fn record_owner(&self, record_id: &str) -> Result<Option<(String, i64)>> {
-        Ok(
-            on_db!(&self.db, p => sqlx::query("SELECT health_id, category FROM peer_records WHERE id = $1")
-            .bind(record_id).fetch_optional(p).await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?),
-        )
+    pub(crate) async fn record_owner(
+        &self,
+        record_id: &str,
+    ) -> Result<Option<db::records::RecordOwner>> {
+        db::records::owner(&self.db, record_id).await
     }
 
     /// `POST /patient/files`: the file of one of the signing patient's records. A record of
@@ -176,7 +176,7 @@ impl Peer {
         let key = self.check_signed(parts).await?;
         let health_id = self.enrolled_patient(&key).await?;
         match self.record_owner(&req.record_id).await? {
-            Some((owner, _)) if owner == health_id => {}
+            Some(o) if o.health_id == health_id => {}
             _ => return Err(PeerError::RecordNotFound),
         }
         let file = self.record_file(&req.record_id).await?;

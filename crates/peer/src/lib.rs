@@ -23,6 +23,7 @@
 pub mod access;
 pub mod config;
 pub mod console;
+pub(crate) mod db;
 pub mod delegation;
 pub mod emergency;
 pub mod error;

@@ -11,16 +11,8 @@ use crate::error::{PeerError, Result};
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-/// Runs `$body` with `$pool` bound to the SQLite or PostgreSQL pool.
-macro_rules! on_db {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            spondon_ledger::Database::Sqlite($pool) => $body,
-            spondon_ledger::Database::Postgres($pool) => $body,
-        }
-    };
-}
-pub(crate) use on_db;
+/// Runs `$body` with `$pool` bound to the SQLite or PostgreSQL pool (the ledger's one macro).
+pub(crate) use spondon_ledger::on_db;
 
 /// PostgreSQL advisory lock (session) that serializes the peer's log writers across every
 /// process on one database: a log append, the row that records it and the checkpoint signature

@@ -9,6 +9,7 @@ use spondon_core::token::Category;
 use spondon_ledger::{EntryKind, LogEntry, Opening};
 use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
 use crate::peer::{Peer, on_db, to_u64};
 use crate::registry::is_health_id;
@@ -526,16 +527,12 @@ impl Peer {
         &self,
         key: &Idempotency,
     ) -> Result<Option<IssuedRecord>> {
-        let row: Option<(Vec<u8>, String)> = on_db!(&self.db, p => sqlx::query("SELECT request_hash, record_id FROM peer_idempotency WHERE scope = $1 AND key = $2")
-            .bind(&key.scope).bind(&key.key).fetch_optional(p).await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
-            .transpose()?);
-        match row {
+        match db::records::idempotent(&self.db, &key.scope, &key.key).await? {
             None => Ok(None),
-            Some((hash, _)) if hash.as_slice() != key.request_hash.as_slice() => {
+            Some(i) if i.request_hash.as_slice() != key.request_hash.as_slice() => {
                 Err(PeerError::IdempotencyKeyReused)
             }
-            Some((_, id)) => Ok(Some(self.stored_record(&id).await?.0)),
+            Some(i) => Ok(Some(self.stored_record(&i.record_id).await?.0)),
         }
     }
 

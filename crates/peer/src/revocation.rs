@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use spondon_core::NumericDate;
 use spondon_core::keys::{Jwk, Jwks};
 use spondon_ledger::{EntryKind, LogEntry, Opening};
-use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
-use crate::peer::{Peer, on_db, to_u64};
+use crate::peer::{Peer, to_u64};
 use crate::write_keys::{WriteKey, store_write_key};
 
 /// Why a record is revoked (a closed list, so no free text — and no health data — is stored).
@@ -77,11 +77,11 @@ impl Peer {
             return Err(PeerError::UnknownRecord);
         }
         let _guard = self.write_lock().await?;
-        let (exists, revoked, all): (i64, i64, i64) = on_db!(&self.db, p => {
-            let r = sqlx::query("SELECT (SELECT COUNT(*) FROM peer_records WHERE id = $1), (SELECT COUNT(*) FROM peer_record_revocations WHERE record_id = $1), (SELECT COUNT(*) FROM peer_record_revocations)")
-                .bind(id).fetch_one(p).await?;
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)
-        });
+        let db::record_revocations::RevocationState {
+            record_exists: exists,
+            record_revoked: revoked,
+            all_revoked: all,
+        } = db::record_revocations::state(&self.db, id).await?;
         if exists == 0 {
             return Err(PeerError::UnknownRecord);
         }
@@ -149,18 +149,13 @@ impl Peer {
 
     /// The `rid`s of revoked records, in revocation order.
     pub async fn revoked_rids(&self) -> Result<Vec<String>> {
-        Ok(
-            on_db!(&self.db, p => sqlx::query("SELECT record_id FROM peer_record_revocations ORDER BY seq")
-            .fetch_all(p).await?
-            .into_iter().map(|r| r.try_get(0)).collect::<Result<Vec<String>, sqlx::Error>>()?),
-        )
+        db::record_revocations::rids(&self.db).await
     }
 
     /// The current CRL version of the record key (SMART Health Cards `crlVersion`, ≥ 1):
     /// 1 + the number of revoked records.
     pub async fn crl_version(&self) -> Result<u64> {
-        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_record_revocations")
-            .fetch_one(p).await?.try_get(0)?);
+        let n = db::record_revocations::count(&self.db).await?;
         Ok(1 + to_u64(n)?)
     }
 

@@ -17,6 +17,7 @@ use spondon_core::token::{EnrollmentCredential, KeyRotation};
 use spondon_ledger::{EntryKind, LogEntry, Opening};
 use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
 use crate::patient::{ENROLLMENT_LIFETIME, RequestParts};
 use crate::peer::{Peer, on_db, to_i64};
@@ -153,15 +154,15 @@ impl Peer {
 
     /// The rotation `old → new` if it is done and `new` is still the bound key.
     async fn done_rotation(&self, old_kid: &str, new_kid: &str) -> Result<Option<KeyRotated>> {
-        let row: Option<(String, i64, i64)> = on_db!(&self.db, p => sqlx::query("SELECT health_id, rotated_at, log_index FROM peer_key_rotations WHERE old_kid = $1 AND new_kid = $2")
-            .bind(old_kid).bind(new_kid).fetch_optional(p).await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).transpose()?);
-        let Some((health_id, rotated_at, log_index)) = row else {
+        let Some(db::rotations::Rotation {
+            health_id,
+            rotated_at,
+            log_index,
+        }) = db::rotations::rotation(&self.db, old_kid, new_kid).await?
+        else {
             return Ok(None);
         };
-        let credential: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT credential FROM peer_enrollments WHERE kid = $1 AND health_id = $2 AND revoked_at IS NULL")
-            .bind(new_kid).bind(&health_id).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?);
+        let credential = db::rotations::active_credential(&self.db, new_kid, &health_id).await?;
         Ok(credential.map(|enrollment_credential| KeyRotated {
             health_id,
             old_kid: old_kid.to_owned(),

@@ -10,6 +10,7 @@ use spondon_ledger::ProofBundle;
 use spondon_ledger::share_proof::{AccessPart, FORMAT, RecordPart, ShareProof};
 use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
 use crate::peer::{Peer, on_db, to_i64, to_u64};
 
@@ -119,11 +120,12 @@ impl Peer {
         let access_proof = self.bundle_at(req.log_index, size, &checkpoint).await?;
         let mut records = Vec::with_capacity(event.records.len());
         for id in &event.records {
-            let r: Option<(String, i64)> = on_db!(&self.db, p => sqlx::query("SELECT kind, log_index FROM peer_records WHERE id = $1")
-                .bind(id).fetch_optional(p).await?
-                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
-            let (kind, li) =
-                r.ok_or_else(|| PeerError::Integrity("an accessed record is missing".into()))?;
+            let db::records::Logged {
+                kind,
+                log_index: li,
+            } = db::records::logged(&self.db, id)
+                .await?
+                .ok_or_else(|| PeerError::Integrity("an accessed record is missing".into()))?;
             records.push(RecordPart {
                 id: id.clone(),
                 kind,

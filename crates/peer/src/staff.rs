@@ -4,6 +4,7 @@ use serde::Serialize;
 use spondon_core::NumericDate;
 use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
 use crate::peer::{Peer, STAFF_TOKEN_PREFIX, on_db, token_hash};
 
@@ -154,10 +155,9 @@ impl Peer {
         }
         let hash = token_hash(token);
         let now = NumericDate::now().seconds();
-        let row: Option<(String, String)> = on_db!(&self.db, p => sqlx::query("SELECT token_id, roles FROM peer_staff_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2")
-            .bind(&hash[..]).bind(now).fetch_optional(p).await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
-        let Some((token_id, roles)) = row else {
+        let Some(db::staff::ActiveToken { token_id, roles }) =
+            db::staff::active_token(&self.db, &hash, now).await?
+        else {
             return Ok(None);
         };
         let roles = Role::parse_list(&roles)

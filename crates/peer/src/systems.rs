@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_core::client_assertion::{Assertion, AssertionError, ClientKey};
-use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
 use crate::peer::{Peer, on_db, token_hash};
 use crate::write_keys::{WriteKey, store_write_key};
@@ -208,7 +208,7 @@ pub fn parse_form(body: &[u8]) -> std::result::Result<Vec<(String, String)>, OAu
     Ok(out)
 }
 
-type SystemRow = (String, String, String, i64, Option<i64>);
+use crate::db::systems::SystemRow;
 
 impl Peer {
     /// The token endpoint's URL: the `aud` every assertion must name.
@@ -278,16 +278,18 @@ impl Peer {
     }
 
     async fn system_row(&self, client_id: &str) -> Result<Option<SystemRow>> {
-        Ok(
-            on_db!(&self.db, p => sqlx::query("SELECT name, jwks, scopes, created_at, disabled_at FROM peer_systems WHERE client_id = $1")
-            .bind(client_id).fetch_optional(p).await?
-            .map(|r| Ok::<SystemRow, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
-            .transpose()?),
-        )
+        db::systems::by_id(&self.db, client_id).await
     }
 
-    fn system_info(client_id: String, row: SystemRow) -> Result<SystemInfo> {
-        let (name, jwks, scopes, created_at, disabled_at) = row;
+    fn system_info(row: SystemRow) -> Result<SystemInfo> {
+        let SystemRow {
+            client_id,
+            name,
+            jwks,
+            scopes,
+            created_at,
+            disabled_at,
+        } = row;
         let keys = stored_keys(&jwks)?;
         Ok(SystemInfo {
             client_id,
@@ -301,14 +303,10 @@ impl Peer {
 
     /// Every registered system, oldest first.
     pub async fn systems(&self) -> Result<SystemList> {
-        let rows: Vec<(String, SystemRow)> = on_db!(&self.db, p => sqlx::query("SELECT client_id, name, jwks, scopes, created_at, disabled_at FROM peer_systems ORDER BY created_at, client_id")
-            .fetch_all(p).await?
+        let systems = db::systems::all(&self.db)
+            .await?
             .into_iter()
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?))))
-            .collect::<std::result::Result<Vec<_>, _>>()?);
-        let systems = rows
-            .into_iter()
-            .map(|(id, row)| Self::system_info(id, row))
+            .map(Self::system_info)
             .collect::<Result<Vec<_>>>()?;
         Ok(SystemList { systems })
     }
@@ -330,8 +328,8 @@ impl Peer {
         let Some(mut row) = self.system_row(client_id).await? else {
             return Err(PeerError::UnknownSystem);
         };
-        row.4 = Some(now);
-        let info = Self::system_info(client_id.to_owned(), row)?;
+        row.disabled_at = Some(now);
+        let info = Self::system_info(row)?;
         let stored =
             serde_json::to_value(&info).map_err(|e| PeerError::Integrity(e.to_string()))?;
         on_db!(&self.db, p => {
@@ -390,10 +388,14 @@ impl Peer {
         }
         // The same answer for an unknown and a disabled client.
         let row = match self.system_row(&a.iss).await? {
-            Some(r) if r.4.is_none() => r,
+            Some(r) if r.disabled_at.is_none() => r,
             _ => return Ok(Err(OAuthError::client("unknown or disabled client"))),
         };
-        let (_, jwks, registered, _, _) = row;
+        let SystemRow {
+            jwks,
+            scopes: registered,
+            ..
+        } = row;
         let keys = stored_keys(&jwks)?;
         let Some(key) = keys
             .iter()
@@ -489,13 +491,13 @@ impl Peer {
         }
         let hash = token_hash(token);
         let now = NumericDate::now().seconds();
-        let row: Option<(String, String)> = on_db!(&self.db, p => sqlx::query("SELECT t.client_id, t.scopes FROM peer_system_tokens t JOIN peer_systems s ON s.client_id = t.client_id WHERE t.token_hash = $1 AND t.expires_at > $2 AND s.disabled_at IS NULL")
-            .bind(&hash[..]).bind(now).fetch_optional(p).await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
-        Ok(row.map(|(client_id, scopes)| SystemAuth {
-            client_id,
-            scopes: scopes.split(' ').map(str::to_owned).collect(),
-        }))
+        let row = db::systems::token(&self.db, &hash, now).await?;
+        Ok(
+            row.map(|db::systems::TokenGrant { client_id, scopes }| SystemAuth {
+                client_id,
+                scopes: scopes.split(' ').map(str::to_owned).collect(),
+            }),
+        )
     }
 
     /// `/.well-known/smart-configuration` (SMART App Launch v2 §Conformance).

@@ -13,10 +13,10 @@
 //! earlier unused ones (`docs/peer.md`, "Retries").
 
 use serde_json::Value;
-use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
-use crate::peer::{Peer, on_db};
+use crate::peer::Peer;
 
 /// A staff write's key, with the hash of the request it was first used for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,16 +93,12 @@ impl Peer {
     /// The stored answer of a key's first use, if any; `idempotency_key_reused` if it was used
     /// for another request.
     pub async fn stored_write(&self, key: &WriteKey) -> Result<Option<Value>> {
-        let row: Option<(Vec<u8>, String)> = on_db!(&self.db, p => sqlx::query("SELECT request_hash, answer FROM peer_write_keys WHERE scope = $1 AND key = $2")
-            .bind(&key.scope).bind(&key.key).fetch_optional(p).await?
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
-            .transpose()?);
-        match row {
+        match db::staff::stored_write(&self.db, &key.scope, &key.key).await? {
             None => Ok(None),
-            Some((hash, _)) if hash.as_slice() != key.request_hash.as_slice() => {
+            Some(w) if w.request_hash.as_slice() != key.request_hash.as_slice() => {
                 Err(PeerError::IdempotencyKeyReused)
             }
-            Some((_, answer)) => serde_json::from_str(&answer)
+            Some(w) => serde_json::from_str(&w.answer)
                 .map(Some)
                 .map_err(|e| PeerError::Integrity(format!("stored answer: {e}"))),
         }

@@ -1,15 +1,10 @@
 //! `spondon-verifier`: the clinic verifier node (`init`, `serve`, `staff`, `doctor-credential`)
 //! and `check`, the offline verdict on any SMART Health Card, Spondon token or QR photo.
 
-mod check;
 mod cli;
-mod input;
-mod node;
 mod node_cli;
-mod report;
-mod server;
-mod share;
-mod web;
+
+use spondon_verifier::{check, node, server, share};
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -1,19 +1,23 @@
 //! `spondon-verifier serve`: the JSON API (OpenAPI at `/openapi.json`, RFC 9457 problems with
-//! stable codes) and the embedded web page. Staff authenticate with a bearer token (API
-//! clients) or a session cookie (the page; HttpOnly, SameSite=Strict, Secure behind TLS). A
-//! cookie-authenticated POST must also carry `X-Spondon-Request: 1`, a header no cross-site
-//! form can send, and every POST needs its exact content type.
+//! stable codes, [`ApiError`]) and the embedded web page. Staff authenticate with a bearer token
+//! (API clients) or a session cookie (the page; HttpOnly, SameSite=Strict, Secure behind TLS):
+//! the [`Staff`] extractor. A cookie-authenticated POST must also carry `X-Spondon-Request: 1`,
+//! a header no cross-site form can send, and every POST needs its exact content type
+//! ([`StrictJson`], [`Upload`]).
+//!
+//! Every route is declared once, in the `routes!` table: its method, path, handler, who may call it and
+//! its summary. The router, the OpenAPI document and the metrics' route labels are all read
+//! from that one table.
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::body::Body;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_core::token::{self, TokenClaims};
@@ -21,62 +25,13 @@ use spondon_core::token::{self, TokenClaims};
 use crate::node::grant::{self, utc_words};
 use crate::node::{Node, emergency, records};
 
+mod error;
+mod extract;
+
+pub use error::{ApiError, ApiResult, PROBLEM_BASE, problem};
+pub use extract::{COOKIE, DOCUMENT_TYPES, MAX_JSON, Staff, StrictJson, Upload};
+
 type AppState = Arc<Node>;
-
-/// Base of problem `type` URIs.
-pub const PROBLEM_BASE: &str = "https://spondon.example/problems/verifier/";
-const COOKIE: &str = "spondon_session";
-/// Largest JSON body (a grant with an enrollment, a prescription).
-const MAX_JSON: usize = 256 * 1024;
-
-/// An RFC 9457 problem.
-#[derive(Debug)]
-pub struct Problem {
-    status: StatusCode,
-    code: &'static str,
-    detail: String,
-}
-
-impl Problem {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Problem {
-            status,
-            code,
-            detail: detail.into(),
-        }
-    }
-}
-
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        let body = json!({
-            "type": format!("{PROBLEM_BASE}{}", self.code),
-            "title": self.status.canonical_reason().unwrap_or("Error"),
-            "status": self.status.as_u16(),
-            "code": self.code,
-            "detail": self.detail,
-        });
-        let mut r = (self.status, body.to_string()).into_response();
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        r
-    }
-}
-
-impl From<crate::node::NodeError> for Problem {
-    fn from(e: crate::node::NodeError) -> Self {
-        tracing::error!(error = %e, code = e.code(), "internal error");
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error",
-        )
-    }
-}
-
-type ApiResult = Result<Response, Problem>;
 
 fn json_response(status: StatusCode, v: &impl serde::Serialize) -> Response {
     let body = serde_json::to_string(v).unwrap_or_else(|_| "{}".into());
@@ -90,40 +45,90 @@ fn json_response(status: StatusCode, v: &impl serde::Serialize) -> Response {
     r
 }
 
-/// One documented route.
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (the page's assets are not in the OpenAPI document).
+    Public,
+    /// A staff member ([`Staff`]): bearer token or page session.
+    Staff,
+    /// The page and its assets: public, and not part of the API document.
+    Page,
+}
+
+/// One route of the node, as the router mounts it and the OpenAPI document describes it.
 #[derive(Debug, Clone, Copy)]
 pub struct RouteDoc {
     pub method: &'static str,
+    /// The axum path template (`{param}`), identical to the OpenAPI one.
     pub path: &'static str,
     pub summary: &'static str,
-    pub auth: bool,
+    pub access: Access,
+    /// The request body's media types, comma-separated.
     pub body: Option<&'static str>,
 }
 
-#[rustfmt::skip]
-pub const ROUTES: &[RouteDoc] = &[
-    RouteDoc { method: "get", path: "/openapi.json", summary: "This OpenAPI document", auth: false, body: None },
-    RouteDoc { method: "post", path: "/api/login", summary: "Log in with a staff token: sets the session cookie", auth: false, body: Some("application/json") },
-    RouteDoc { method: "post", path: "/api/logout", summary: "End the session", auth: false, body: None },
-    RouteDoc { method: "get", path: "/api/status", summary: "Clinic, doctor key and credential, trust list and revocation freshness", auth: true, body: None },
-    RouteDoc { method: "post", path: "/api/grant/check", summary: "Verdict on a grant {grant, enrollment?}: accepted, or exactly why refused", auth: true, body: Some("application/json") },
-    RouteDoc { method: "post", path: "/api/grant/records", summary: "Fetch and verify the granted records from each peer {grant, passcode?}", auth: true, body: Some("application/json") },
-    RouteDoc { method: "post", path: "/api/grant/write", summary: "Add a prescription or note under a write grant {grant, kind, resources}", auth: true, body: Some("application/json") },
-    RouteDoc { method: "get", path: "/api/document/file/{id}", summary: "Download a document record's file fetched by this session's redemption and checked against its card (docs/protocol.md §18); only to that session", auth: true, body: None },
-    RouteDoc { method: "post", path: "/api/document/check", summary: "Verify a .smart-health-card file, JWS, shc:/ text, Spondon token or QR photo (raw body)", auth: true, body: Some("application/octet-stream, text/plain, application/json, image/png, image/jpeg, application/pdf") },
-    RouteDoc { method: "get", path: "/api/doctor-credential", summary: "The doctor credential of this node's key, text and QR (SVG)", auth: true, body: None },
-    RouteDoc { method: "post", path: "/api/emergency/request", summary: "Ask a hospital for a patient's emergency summary without a grant {peer, health_id, reason, details, hours?}, signed with this node's doctor key; waits for a second staff confirmation there", auth: true, body: Some("application/json") },
-    RouteDoc { method: "post", path: "/api/emergency/summary", summary: "The verified emergency summary of a confirmed access {peer, access_id, health_id}, or {status: waiting} until the confirmation", auth: true, body: Some("application/json") },
-    RouteDoc { method: "get", path: "/api/receipts", summary: "The latest access receipts (no health data)", auth: true, body: None },
-    RouteDoc { method: "get", path: "/healthz", summary: "Liveness: the process answers (text)", auth: false, body: None },
-    RouteDoc { method: "get", path: "/readyz", summary: "Readiness: the database answers and the trust list has not expired (text)", auth: false, body: None },
-    RouteDoc { method: "get", path: "/metrics", summary: "Prometheus metrics: requests and latency by route, trust list and revocation-list freshness, database pool", auth: false, body: None },
-];
+/// Declares every route once: `ROUTES` (the table) and `api_router` (the handlers mounted on
+/// the same paths), so the two cannot disagree.
+macro_rules! routes {
+    ($( $method:ident $path:literal => $handler:expr, $access:ident, body = $body:expr, $summary:literal; )*) => {
+        /// Every route of the node.
+        #[rustfmt::skip]
+        pub const ROUTES: &[RouteDoc] = &[
+            $( RouteDoc { method: stringify!($method), path: $path, summary: $summary, access: Access::$access, body: $body }, )*
+        ];
 
-/// The OpenAPI 3.1 document.
+        fn api_router() -> Router<AppState> {
+            Router::new() $( .route($path, $method($handler)) )*
+        }
+    };
+}
+
+const JSON: Option<&str> = Some("application/json");
+
+routes! {
+    get "/" => crate::web::index, Page, body = None, "The clinic's page";
+    get "/app.js" => crate::web::app_js, Page, body = None, "The page's script";
+    get "/style.css" => crate::web::style_css, Page, body = None, "The page's style";
+    get "/qr/{file}" => crate::web::qr_asset, Page, body = None, "The page's fallback QR decoder (WebAssembly)";
+    get "/openapi.json" => openapi_document, Public, body = None, "This OpenAPI document";
+    post "/api/login" => login, Public, body = JSON, "Log in with a staff token: sets the session cookie";
+    post "/api/logout" => logout, Public, body = None, "End the session";
+    get "/api/status" => status, Staff, body = None, "Clinic, doctor key and credential, trust list and revocation freshness";
+    post "/api/grant/check" => grant_check, Staff, body = JSON, "Verdict on a grant {grant, enrollment?}: accepted, or exactly why refused";
+    post "/api/grant/records" => grant_records, Staff, body = JSON, "Fetch and verify the granted records from each peer {grant, passcode?}";
+    post "/api/grant/write" => grant_write, Staff, body = JSON, "Add a prescription or note under a write grant {grant, kind, resources}";
+    get "/api/document/file/{id}" => document_file, Staff, body = None, "Download a document record's file fetched by this session's redemption and checked against its card (docs/protocol.md §18); only to that session";
+    post "/api/document/check" => document_check, Staff, body = Some("application/octet-stream, text/plain, application/json, application/smart-health-card, image/png, image/jpeg, application/pdf"), "Verify a .smart-health-card file, JWS, shc:/ text, Spondon token or QR photo (raw body)";
+    get "/api/doctor-credential" => doctor_credential, Staff, body = None, "The doctor credential of this node's key, text and QR (SVG)";
+    post "/api/emergency/request" => emergency_request, Staff, body = JSON, "Ask a hospital for a patient's emergency summary without a grant {peer, health_id, reason, details, hours?}, signed with this node's doctor key; waits for a second staff confirmation there";
+    post "/api/emergency/summary" => emergency_summary, Staff, body = JSON, "The verified emergency summary of a confirmed access {peer, access_id, health_id}, or {status: waiting} until the confirmation";
+    get "/api/receipts" => receipts, Staff, body = None, "The latest access receipts (no health data)";
+    get "/healthz" => healthz, Public, body = None, "Liveness: the process answers (text)";
+    get "/readyz" => readyz, Public, body = None, "Readiness: the database answers and the trust list has not expired (text)";
+    get "/metrics" => metrics, Public, body = None, "Prometheus metrics: requests and latency by route, trust list and revocation-list freshness, database pool";
+}
+
+/// The route template (`/api/document/file/{id}`) a concrete path belongs to: what requests
+/// are counted under, never the concrete path (which may hold an identifier).
+pub fn route_template(path: &str) -> Option<&'static str> {
+    let segs: Vec<&str> = path.split('/').collect();
+    ROUTES
+        .iter()
+        .find(|r| {
+            let t: Vec<&str> = r.path.split('/').collect();
+            t.len() == segs.len()
+                && t.iter().zip(&segs).all(|(a, b)| {
+                    a == b || (a.starts_with('{') && a.ends_with('}') && !b.is_empty())
+                })
+        })
+        .map(|r| r.path)
+}
+
+/// The OpenAPI 3.1 document of the API routes.
 pub fn openapi() -> Value {
     let mut paths = serde_json::Map::new();
-    for r in ROUTES {
+    for r in ROUTES.iter().filter(|r| r.access != Access::Page) {
         let mut op = json!({
             "summary": r.summary,
             "responses": {
@@ -131,7 +136,7 @@ pub fn openapi() -> Value {
                 "default": {"description": "Error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
             },
         });
-        if r.auth {
+        if r.access == Access::Staff {
             op["security"] = json!([{"staffToken": []}, {"session": []}]);
         }
         if let Some(ct) = r.body {
@@ -160,40 +165,17 @@ pub fn openapi() -> Value {
     })
 }
 
-/// The whole application.
+async fn openapi_document() -> Response {
+    json_response(StatusCode::OK, &openapi())
+}
+
+/// The whole application: every route of [`ROUTES`], the problem answers for anything else,
+/// and the request metrics. Serve it with [`serve`], or call it in-process
+/// (`tower::ServiceExt::oneshot`).
 pub fn router(node: Arc<Node>) -> Router {
-    Router::new()
-        .route("/", get(crate::web::index))
-        .route("/app.js", get(crate::web::app_js))
-        .route("/style.css", get(crate::web::style_css))
-        .route("/qr/{file}", get(crate::web::qr_asset))
-        .route(
-            "/openapi.json",
-            get(|| async { json_response(StatusCode::OK, &openapi()) }),
-        )
-        .route("/api/login", post(login))
-        .route("/api/logout", post(logout))
-        .route("/api/status", get(status))
-        .route("/api/grant/check", post(grant_check))
-        .route("/api/grant/records", post(grant_records))
-        .route("/api/grant/write", post(grant_write))
-        .route("/api/document/check", post(document_check))
-        .route("/api/document/file/{id}", get(document_file))
-        .route("/api/doctor-credential", get(doctor_credential))
-        .route("/api/emergency/request", post(emergency_request))
-        .route("/api/emergency/summary", post(emergency_summary))
-        .route("/api/receipts", get(receipts))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
-        .method_not_allowed_fallback(|| async {
-            Problem::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "method not allowed on this route",
-            )
-        })
+    api_router()
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(node.clone(), track))
         .with_state(node)
 }
@@ -201,7 +183,7 @@ pub fn router(node: Arc<Node>) -> Router {
 /// Counts every request and its latency for `/metrics`.
 async fn track(
     State(node): State<AppState>,
-    req: Request,
+    req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let started = std::time::Instant::now();
@@ -224,19 +206,13 @@ async fn healthz() -> Response {
     text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into())
 }
 
-async fn readyz(State(node): State<AppState>) -> Result<Response, Problem> {
+async fn readyz(State(node): State<AppState>) -> ApiResult {
     if let Err(e) = node.db.ping().await {
         tracing::warn!(error = %e, "readiness: the database does not answer");
-        return Err(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            "the database does not answer",
-        ));
+        return Err(ApiError::NotReady("the database does not answer"));
     }
     if node.trust().list.expires.seconds() <= NumericDate::now().seconds() {
-        return Err(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
+        return Err(ApiError::NotReady(
             "the trust list has expired: refresh it from the health authority",
         ));
     }
@@ -256,114 +232,15 @@ async fn metrics(State(node): State<AppState>) -> Response {
     )
 }
 
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_owned())
-}
-
-/// The staff member making the request.
-async fn authenticate(node: &Node, headers: &HeaderMap, post: bool) -> Result<String, Problem> {
-    if let Some(auth) = headers.get(header::AUTHORIZATION) {
-        let token = auth
-            .to_str()
-            .ok()
-            .and_then(|a| a.strip_prefix("Bearer "))
-            .unwrap_or("");
-        return node.staff_for_token(token.trim()).await?.ok_or_else(|| {
-            Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "unknown staff token",
-            )
-        });
-    }
-    if let Some(id) = cookie_value(headers) {
-        if let Some(name) = node.session_staff(&id).await? {
-            if post && headers.get("x-spondon-request").is_none_or(|v| v != "1") {
-                return Err(Problem::new(
-                    StatusCode::FORBIDDEN,
-                    "csrf",
-                    "a page request must carry X-Spondon-Request: 1",
-                ));
-            }
-            return Ok(name);
-        }
-        return Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "session_expired",
-            "the session has ended; log in again",
-        ));
-    }
-    Err(Problem::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "log in, or send Authorization: Bearer <staff token>",
-    ))
-}
-
-fn content_type(headers: &HeaderMap) -> String {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default()
-}
-
-async fn body_bytes(body: Body, limit: usize) -> Result<Bytes, Problem> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!("the body is larger than {limit} bytes"),
-        )
-    })
-}
-
-async fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, Problem> {
-    if content_type(headers) != "application/json" {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send Content-Type: application/json",
-        ));
-    }
-    let bytes = body_bytes(body, MAX_JSON).await?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "bad_json",
-            format!("the body is not the expected JSON: {e}"),
-        )
-    })
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
     token: String,
 }
 
-async fn login(State(node): State<AppState>, req: Request) -> ApiResult {
-    let (parts, body) = req.into_parts();
-    let r: LoginRequest = json_body(&parts.headers, body).await?;
+async fn login(State(node): State<AppState>, StrictJson(r): StrictJson<LoginRequest>) -> ApiResult {
     let Some(name) = node.staff_for_token(r.token.trim()).await? else {
-        return Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_login",
-            "this staff token is not known",
-        ));
+        return Err(ApiError::BadLogin);
     };
     let id = node.new_session(&name).await?;
     let secure = if node.config.secure_cookies {
@@ -383,10 +260,10 @@ async fn login(State(node): State<AppState>, req: Request) -> ApiResult {
 }
 
 async fn logout(State(node): State<AppState>, headers: HeaderMap) -> ApiResult {
-    if let Some(owner) = file_owner(&headers) {
+    if let Some(owner) = extract::owner_of(&headers) {
         node.files.forget(&owner);
     }
-    if let Some(id) = cookie_value(&headers) {
+    if let Some(id) = extract::cookie_value(&headers) {
         node.end_session(&id).await?;
     }
     let mut r = json_response(StatusCode::OK, &json!({"logged_out": true}));
@@ -424,8 +301,8 @@ fn freshness(node: &Node) -> Value {
     })
 }
 
-async fn status(State(node): State<AppState>, headers: HeaderMap) -> ApiResult {
-    let staff = authenticate(&node, &headers, false).await?;
+async fn status(State(node): State<AppState>, staff: Staff) -> ApiResult {
+    let staff = staff.name;
     let cred = node.credential().map(|c| {
         json!({"name": c.credential.name, "bmdc_number": c.credential.bmdc_number,
                "department": c.credential.department, "hospital_id": c.credential.hospital_id,
@@ -456,14 +333,11 @@ struct GrantRequest {
     passcode: Option<String>,
 }
 
-fn grant_problem(e: &grant::GrantInputError) -> Problem {
-    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
-}
-
-async fn grant_check(State(node): State<AppState>, req: Request) -> ApiResult {
-    let (parts, body) = req.into_parts();
-    authenticate(&node, &parts.headers, true).await?;
-    let r: GrantRequest = json_body(&parts.headers, body).await?;
+async fn grant_check(
+    State(node): State<AppState>,
+    _: Staff,
+    StrictJson(r): StrictJson<GrantRequest>,
+) -> ApiResult {
     let trust = node.trust();
     let v = grant::check(
         &r.grant,
@@ -471,8 +345,7 @@ async fn grant_check(State(node): State<AppState>, req: Request) -> ApiResult {
         node.key.kid(),
         &trust,
         NumericDate::now(),
-    )
-    .map_err(|e| grant_problem(&e))?;
+    )?;
     let mut out = serde_json::to_value(&v).unwrap_or(Value::Null);
     out["freshness"] = json!(trust.revocations_as_of);
     Ok(json_response(StatusCode::OK, &out))
@@ -480,10 +353,7 @@ async fn grant_check(State(node): State<AppState>, req: Request) -> ApiResult {
 
 /// Checks the grant and decodes it for redemption; a refused verdict is a 403 problem with the
 /// verdict's code.
-fn accepted_grant(
-    node: &Node,
-    r: &GrantRequest,
-) -> Result<(token::Grant, grant::Verdict), Problem> {
+fn accepted_grant(node: &Node, r: &GrantRequest) -> ApiResult<(token::Grant, grant::Verdict)> {
     let trust = node.trust();
     let v = grant::check(
         &r.grant,
@@ -491,54 +361,33 @@ fn accepted_grant(
         node.key.kid(),
         &trust,
         NumericDate::now(),
-    )
-    .map_err(|e| grant_problem(&e))?;
+    )?;
     let bearer_ok = v.code == "ok";
     if !v.accepted || !bearer_ok {
-        return Err(Problem::new(StatusCode::FORBIDDEN, v.code, v.summary));
+        return Err(ApiError::GrantRefused {
+            code: v.code,
+            summary: v.summary,
+        });
     }
-    let parsed = token::decode_any(r.grant.trim())
-        .map_err(|e| grant_problem(&grant::GrantInputError::Malformed(e)))?;
+    let parsed = token::decode_any(r.grant.trim()).map_err(grant::GrantInputError::Malformed)?;
     match parsed.claims {
         TokenClaims::Grant(g) => Ok((g, v)),
-        other => Err(grant_problem(&grant::GrantInputError::NotAGrant(
-            other.kind().name(),
-        ))),
+        other => Err(grant::GrantInputError::NotAGrant(other.kind().name()).into()),
     }
-}
-
-/// Who a fetched document file belongs to: the hash of the session cookie, else of the staff
-/// token, the request came with (`authenticate` has accepted it).
-fn file_owner(headers: &HeaderMap) -> Option<[u8; 32]> {
-    if let Some(auth) = headers.get(header::AUTHORIZATION) {
-        let token = auth.to_str().ok()?.strip_prefix("Bearer ")?.trim();
-        return Some(spondon_core::keys::sha256(
-            format!("token:{token}").as_bytes(),
-        ));
-    }
-    cookie_value(headers).map(|id| spondon_core::keys::sha256(format!("session:{id}").as_bytes()))
 }
 
 /// A document's file, to the session that fetched it, as a download that no browser renders
 /// in the page: `Content-Disposition: attachment`, `nosniff`, a sandboxing CSP, `no-store`.
 async fn document_file(
     State(node): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, Problem> {
-    authenticate(&node, &headers, false).await?;
-    let not_found = || {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "file_not_found",
-            "no such file for this session (files are kept 30 minutes after the records were fetched)",
-        )
-    };
-    let owner = file_owner(&headers).ok_or_else(not_found)?;
+    staff: Staff,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let owner = staff.owner.ok_or(ApiError::FileNotFound)?;
     let file = node
         .files
         .get(&owner, &id, NumericDate::now().0)
-        .ok_or_else(not_found)?;
+        .ok_or(ApiError::FileNotFound)?;
     // An ASCII file name for the header (the card's title may hold any letter).
     let ascii: String = file
         .file_name
@@ -577,11 +426,12 @@ async fn document_file(
     Ok(r)
 }
 
-async fn grant_records(State(node): State<AppState>, req: Request) -> ApiResult {
-    let (parts, body) = req.into_parts();
-    authenticate(&node, &parts.headers, true).await?;
-    let owner = file_owner(&parts.headers);
-    let r: GrantRequest = json_body(&parts.headers, body).await?;
+async fn grant_records(
+    State(node): State<AppState>,
+    staff: Staff,
+    StrictJson(r): StrictJson<GrantRequest>,
+) -> ApiResult {
+    let owner = staff.owner;
     let (g, verdict) = accepted_grant(&node, &r)?;
     let trust = node.trust();
     let mut fetched = records::fetch(
@@ -662,16 +512,13 @@ struct WriteRequest {
     resources: Vec<Value>,
 }
 
-async fn grant_write(State(node): State<AppState>, req: Request) -> ApiResult {
-    let (parts, body) = req.into_parts();
-    authenticate(&node, &parts.headers, true).await?;
-    let w: WriteRequest = json_body(&parts.headers, body).await?;
+async fn grant_write(
+    State(node): State<AppState>,
+    _: Staff,
+    StrictJson(w): StrictJson<WriteRequest>,
+) -> ApiResult {
     if w.resources.is_empty() || w.resources.len() > 50 {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "bad_resources",
-            "send 1 to 50 FHIR resources",
-        ));
+        return Err(ApiError::BadResources);
     }
     let gr = GrantRequest {
         grant: w.grant.clone(),
@@ -680,11 +527,7 @@ async fn grant_write(State(node): State<AppState>, req: Request) -> ApiResult {
     };
     let (g, _) = accepted_grant(&node, &gr)?;
     if !g.write {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "not_write_scoped",
-            "this grant does not allow adding records",
-        ));
+        return Err(ApiError::NotWriteScoped);
     }
     let trust = node.trust();
     let res = records::write(
@@ -717,52 +560,15 @@ async fn grant_write(State(node): State<AppState>, req: Request) -> ApiResult {
             StatusCode::CREATED,
             &json!({"written": true, "record": {"id": v["id"], "kind": v["kind"]}}),
         )),
-        Err(f) => Err(Problem::new(
-            StatusCode::BAD_GATEWAY,
-            if f.code == "refused" {
-                "peer_refused"
-            } else {
-                "peer_unreachable"
-            },
-            format!(
-                "{}: {}{}",
-                f.hospital.unwrap_or(f.peer),
-                f.message,
-                f.peer_code.map(|c| format!(" ({c})")).unwrap_or_default()
-            ),
-        )),
+        Err(f) => Err(ApiError::Write(f)),
     }
 }
 
-const DOCUMENT_TYPES: &[&str] = &[
-    "application/octet-stream",
-    "text/plain",
-    "application/json",
-    "application/smart-health-card",
-    "image/png",
-    "image/jpeg",
-    "application/pdf",
-];
-
-async fn document_check(State(node): State<AppState>, req: Request) -> ApiResult {
-    let (parts, body) = req.into_parts();
-    authenticate(&node, &parts.headers, true).await?;
-    let ct = content_type(&parts.headers);
-    if !DOCUMENT_TYPES.contains(&ct.as_str()) {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!("send the file as one of: {}", DOCUMENT_TYPES.join(", ")),
-        ));
-    }
-    let bytes = body_bytes(body, node.config.max_upload_bytes).await?;
-    if bytes.is_empty() {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "empty",
-            "the upload is empty",
-        ));
-    }
+async fn document_check(
+    State(node): State<AppState>,
+    _: Staff,
+    Upload(bytes): Upload,
+) -> ApiResult {
     let trust = node.trust();
     let check_trust = crate::check::Trust {
         directory: trust.directory.clone(),
@@ -782,34 +588,19 @@ async fn document_check(State(node): State<AppState>, req: Request) -> ApiResult
             .map(|report| (records::document_view(&report, &bundles, now), report))
     })
     .await
-    .map_err(|_| {
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the check failed",
-        )
-    })?;
+    .map_err(|_| ApiError::CheckAborted)?;
     match result {
         Ok((view, report)) => Ok(json_response(
             StatusCode::OK,
             &json!({"report": report, "text": report.to_text(), "view": view}),
         )),
-        Err(e) => Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unreadable",
-            e.to_string(),
-        )),
+        Err(e) => Err(ApiError::Unreadable(e)),
     }
 }
 
-async fn doctor_credential(State(node): State<AppState>, headers: HeaderMap) -> ApiResult {
-    authenticate(&node, &headers, false).await?;
+async fn doctor_credential(State(node): State<AppState>, _: Staff) -> ApiResult {
     let Some(c) = node.credential() else {
-        return Err(Problem::new(
-            StatusCode::NOT_FOUND,
-            "no_credential",
-            "no doctor credential is imported (spondon-verifier doctor-credential import FILE)",
-        ));
+        return Err(ApiError::NoCredential);
     };
     let svg = spondon_core::qr::encode(&c.text).map(|q| q.to_svg()).ok();
     Ok(json_response(
@@ -819,17 +610,11 @@ async fn doctor_credential(State(node): State<AppState>, headers: HeaderMap) -> 
     ))
 }
 
-async fn receipts(State(node): State<AppState>, headers: HeaderMap) -> ApiResult {
-    authenticate(&node, &headers, false).await?;
+async fn receipts(State(node): State<AppState>, _: Staff) -> ApiResult {
     Ok(json_response(
         StatusCode::OK,
         &json!({"receipts": node.db.receipts(100).await?}),
     ))
-}
-
-fn emergency_problem(f: emergency::EmergencyFailure) -> Problem {
-    let status = StatusCode::from_u16(f.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    Problem::new(status, f.code, f.message)
 }
 
 async fn emergency_receipt(
@@ -838,7 +623,7 @@ async fn emergency_receipt(
     peer: &str,
     outcome: &str,
     records: usize,
-) -> Result<(), Problem> {
+) -> ApiResult<()> {
     node.db
         .add_receipt(&crate::node::db::Receipt {
             grant_id: access_id.to_owned(),
@@ -854,14 +639,13 @@ async fn emergency_receipt(
 }
 
 /// Asks a hospital for an emergency (break-glass) access, signed with this node's doctor key.
-async fn emergency_request(State(node): State<AppState>, req: Request) -> ApiResult {
-    let (parts, body) = req.into_parts();
-    authenticate(&node, &parts.headers, true).await?;
-    let f: emergency::AskForm = json_body(&parts.headers, body).await?;
+async fn emergency_request(
+    State(node): State<AppState>,
+    _: Staff,
+    StrictJson(f): StrictJson<emergency::AskForm>,
+) -> ApiResult {
     let trust = node.trust();
-    let out = emergency::ask(&f, &node.key, &trust, &node.peers)
-        .await
-        .map_err(emergency_problem)?;
+    let out = emergency::ask(&f, &node.key, &trust, &node.peers).await?;
     let id = out["access_id"].as_str().unwrap_or_default();
     emergency_receipt(&node, id, &f.peer, "requested", 0).await?;
     tracing::info!("emergency access requested");
@@ -870,14 +654,13 @@ async fn emergency_request(State(node): State<AppState>, req: Request) -> ApiRes
 
 /// The emergency summary once a second staff member at the hospital confirmed; until then
 /// `{"status": "waiting"}`.
-async fn emergency_summary(State(node): State<AppState>, req: Request) -> ApiResult {
-    let (parts, body) = req.into_parts();
-    authenticate(&node, &parts.headers, true).await?;
-    let f: emergency::SummaryForm = json_body(&parts.headers, body).await?;
+async fn emergency_summary(
+    State(node): State<AppState>,
+    _: Staff,
+    StrictJson(f): StrictJson<emergency::SummaryForm>,
+) -> ApiResult {
     let trust = node.trust();
-    let out = emergency::summary(&f, &node.key, &trust, &node.peers)
-        .await
-        .map_err(emergency_problem)?;
+    let out = emergency::summary(&f, &node.key, &trust, &node.peers).await?;
     if out["status"] == "open" {
         let n = out["verified_records"].as_u64().unwrap_or(0);
         emergency_receipt(&node, &f.access_id, &f.peer, "summary_shown", n as usize).await?;

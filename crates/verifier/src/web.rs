@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::node::Node;
+use crate::server::ApiError;
 
 const INDEX: &str = include_str!("web/index.html");
 const APP_JS: &str = include_str!("web/app.js");
@@ -55,8 +56,7 @@ pub async fn qr_asset(State(node): State<Arc<Node>>, Path(file): Path<String>) -
         "spondon_qr_wasm.js" => "text/javascript; charset=utf-8",
         "spondon_qr_wasm_bg.wasm" => "application/wasm",
         _ => {
-            return crate::server::Problem::new(StatusCode::NOT_FOUND, "not_found", "no such file")
-                .into_response();
+            return ApiError::NoSuchAsset.into_response();
         }
     };
     // Next to the binary: `$CARGO_TARGET_DIR/debug/spondon-verifier` → `$CARGO_TARGET_DIR/qr-wasm`.
@@ -75,10 +75,5 @@ pub async fn qr_asset(State(node): State<Arc<Node>>, Path(file): Path<String>) -
             return asset(bytes, ct);
         }
     }
-    crate::server::Problem::new(
-        StatusCode::NOT_FOUND,
-        "qr_decoder_not_built",
-        "the WebAssembly QR decoder is not installed (scripts/build-qr-wasm.sh)",
-    )
-    .into_response()
+    ApiError::QrDecoderNotBuilt.into_response()
 }

@@ -4,29 +4,21 @@
 
 use std::str::FromStr as _;
 
+use spondon_ledger::{Database, on_db};
+use sqlx::Row as _;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{PgPool, Row as _, SqlitePool};
 
 use super::NodeError;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-/// A pool on one of the two engines.
+/// The node's database: a pool on one of the two engines (statements are written once for
+/// both with the ledger's [`on_db!`]).
 #[derive(Debug, Clone)]
-pub enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-}
-
-macro_rules! on_db {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Db::Sqlite($pool) => $body,
-            Db::Postgres($pool) => $body,
-        }
-    };
+pub struct Db {
+    pool: Database,
 }
 
 /// A cached revocation list.
@@ -62,15 +54,12 @@ pub struct Receipt {
 impl Db {
     /// A `SELECT 1` round trip (readiness).
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        match self {
-            Db::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
-            Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
-        }
+        on_db!(&self.pool, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))
     }
 
     /// Connects (creating an SQLite file if missing) and runs the migrations.
     pub async fn open(url: &str) -> Result<Db, NodeError> {
-        let db = if url.starts_with("sqlite:") {
+        let pool = if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
@@ -78,46 +67,51 @@ impl Db {
             // Records and receipts: the file and its -wal/-shm are 0600.
             spondon_fs::private_sqlite_file(opts.get_filename())
                 .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?;
-            Db::Sqlite(
+            Database::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(4)
                     .connect_with(opts)
                     .await?,
             )
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Db::Postgres(PgPoolOptions::new().max_connections(8).connect(url).await?)
+            Database::Postgres(PgPoolOptions::new().max_connections(8).connect(url).await?)
         } else {
             return Err(NodeError::Config(
                 "the database URL must start with sqlite: or postgres://".into(),
             ));
         };
-        match &db {
-            Db::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
-            Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
+        match &pool {
+            Database::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+            Database::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
         }
-        Ok(db)
+        Ok(Db { pool })
+    }
+
+    /// The pool's (size, idle connections), for `/metrics`.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        on_db!(&self.pool, p => (p.size(), p.num_idle()))
     }
 
     pub async fn close(&self) {
-        on_db!(self, p => p.close().await)
+        on_db!(&self.pool, p => p.close().await)
     }
 
     pub async fn add_staff(&self, name: &str, hash: &[u8; 32], now: i64) -> Result<(), NodeError> {
-        let exists: Option<i64> = on_db!(self, p => sqlx::query_scalar("SELECT created_at FROM verifier_staff WHERE name = $1")
+        let exists: Option<i64> = on_db!(&self.pool, p => sqlx::query_scalar("SELECT created_at FROM verifier_staff WHERE name = $1")
             .bind(name).fetch_optional(p).await?);
         if exists.is_some() {
             return Err(NodeError::DuplicateStaff(name.to_owned()));
         }
-        on_db!(self, p => sqlx::query("INSERT INTO verifier_staff (token_hash, name, created_at) VALUES ($1, $2, $3)")
+        on_db!(&self.pool, p => sqlx::query("INSERT INTO verifier_staff (token_hash, name, created_at) VALUES ($1, $2, $3)")
             .bind(&hash[..]).bind(name).bind(now).execute(p).await?.rows_affected());
         Ok(())
     }
 
     pub async fn remove_staff(&self, name: &str) -> Result<bool, NodeError> {
         // Their page sessions end with them (also a foreign key with ON DELETE CASCADE).
-        on_db!(self, p => sqlx::query("DELETE FROM verifier_sessions WHERE staff = $1")
+        on_db!(&self.pool, p => sqlx::query("DELETE FROM verifier_sessions WHERE staff = $1")
             .bind(name).execute(p).await?.rows_affected());
-        let n = on_db!(self, p => sqlx::query("DELETE FROM verifier_staff WHERE name = $1")
+        let n = on_db!(&self.pool, p => sqlx::query("DELETE FROM verifier_staff WHERE name = $1")
             .bind(name).execute(p).await?.rows_affected());
         Ok(n > 0)
     }
@@ -125,14 +119,14 @@ impl Db {
     /// The staff name holding a token with this hash.
     pub async fn staff_by_hash(&self, hash: &[u8; 32]) -> Result<Option<String>, NodeError> {
         Ok(
-            on_db!(self, p => sqlx::query_scalar("SELECT name FROM verifier_staff WHERE token_hash = $1")
+            on_db!(&self.pool, p => sqlx::query_scalar("SELECT name FROM verifier_staff WHERE token_hash = $1")
             .bind(&hash[..]).fetch_optional(p).await?),
         )
     }
 
     pub async fn staff_names(&self) -> Result<Vec<String>, NodeError> {
         Ok(
-            on_db!(self, p => sqlx::query_scalar("SELECT name FROM verifier_staff ORDER BY name")
+            on_db!(&self.pool, p => sqlx::query_scalar("SELECT name FROM verifier_staff ORDER BY name")
             .fetch_all(p).await?),
         )
     }
@@ -145,9 +139,9 @@ impl Db {
         now: i64,
         expires_at: i64,
     ) -> Result<(), NodeError> {
-        on_db!(self, p => sqlx::query("DELETE FROM verifier_sessions WHERE expires_at <= $1")
+        on_db!(&self.pool, p => sqlx::query("DELETE FROM verifier_sessions WHERE expires_at <= $1")
             .bind(now).execute(p).await?.rows_affected());
-        on_db!(self, p => sqlx::query("INSERT INTO verifier_sessions (id_hash, staff, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $3, $4)")
+        on_db!(&self.pool, p => sqlx::query("INSERT INTO verifier_sessions (id_hash, staff, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $3, $4)")
             .bind(&id_hash[..]).bind(staff).bind(now).bind(expires_at).execute(p).await?.rows_affected());
         Ok(())
     }
@@ -160,14 +154,14 @@ impl Db {
         now: i64,
         idle_secs: i64,
     ) -> Result<Option<String>, NodeError> {
-        let staff: Option<String> = on_db!(self, p => sqlx::query_scalar("UPDATE verifier_sessions SET last_seen = $2 WHERE id_hash = $1 AND expires_at > $2 AND last_seen > $3 AND staff IN (SELECT name FROM verifier_staff) RETURNING staff")
+        let staff: Option<String> = on_db!(&self.pool, p => sqlx::query_scalar("UPDATE verifier_sessions SET last_seen = $2 WHERE id_hash = $1 AND expires_at > $2 AND last_seen > $3 AND staff IN (SELECT name FROM verifier_staff) RETURNING staff")
             .bind(&id_hash[..]).bind(now).bind(now - idle_secs).fetch_optional(p).await?);
         Ok(staff)
     }
 
     /// Ends a session (logout). Returns whether it existed.
     pub async fn end_session(&self, id_hash: &[u8; 32]) -> Result<bool, NodeError> {
-        let n = on_db!(self, p => sqlx::query("DELETE FROM verifier_sessions WHERE id_hash = $1")
+        let n = on_db!(&self.pool, p => sqlx::query("DELETE FROM verifier_sessions WHERE id_hash = $1")
             .bind(&id_hash[..]).execute(p).await?.rows_affected());
         Ok(n > 0)
     }
@@ -179,28 +173,27 @@ impl Db {
         text: &str,
         now: i64,
     ) -> Result<(), NodeError> {
-        let seq = i64::try_from(sequence)
-            .map_err(|_| NodeError::TrustList("sequence too large".into()))?;
-        on_db!(self, p => sqlx::query("INSERT INTO verifier_trust_lists (sequence, text, fetched_at) VALUES ($1, $2, $3) ON CONFLICT (sequence) DO UPDATE SET fetched_at = excluded.fetched_at")
+        let seq = i64::try_from(sequence).map_err(|_| NodeError::TrustListSequence(sequence))?;
+        on_db!(&self.pool, p => sqlx::query("INSERT INTO verifier_trust_lists (sequence, text, fetched_at) VALUES ($1, $2, $3) ON CONFLICT (sequence) DO UPDATE SET fetched_at = excluded.fetched_at")
             .bind(seq).bind(text).bind(now).execute(p).await?.rows_affected());
         Ok(())
     }
 
     /// The highest pinned trust list: (text, fetched_at).
     pub async fn latest_trust_list(&self) -> Result<Option<(String, i64)>, NodeError> {
-        let row = on_db!(self, p => sqlx::query("SELECT text, fetched_at FROM verifier_trust_lists ORDER BY sequence DESC LIMIT 1")
+        let row = on_db!(&self.pool, p => sqlx::query("SELECT text, fetched_at FROM verifier_trust_lists ORDER BY sequence DESC LIMIT 1")
             .fetch_optional(p).await?.map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1))));
         Ok(row)
     }
 
     pub async fn store_crl(&self, c: &StoredCrl) -> Result<(), NodeError> {
-        on_db!(self, p => sqlx::query("INSERT INTO verifier_crls (issuer, kid, crl, fetched_at) VALUES ($1, $2, $3, $4) ON CONFLICT (issuer, kid) DO UPDATE SET crl = excluded.crl, fetched_at = excluded.fetched_at")
+        on_db!(&self.pool, p => sqlx::query("INSERT INTO verifier_crls (issuer, kid, crl, fetched_at) VALUES ($1, $2, $3, $4) ON CONFLICT (issuer, kid) DO UPDATE SET crl = excluded.crl, fetched_at = excluded.fetched_at")
             .bind(&c.issuer).bind(&c.kid).bind(&c.crl).bind(c.fetched_at).execute(p).await?.rows_affected());
         Ok(())
     }
 
     pub async fn crls(&self) -> Result<Vec<StoredCrl>, NodeError> {
-        let rows = on_db!(self, p => sqlx::query("SELECT issuer, kid, crl, fetched_at FROM verifier_crls ORDER BY issuer, kid")
+        let rows = on_db!(&self.pool, p => sqlx::query("SELECT issuer, kid, crl, fetched_at FROM verifier_crls ORDER BY issuer, kid")
             .fetch_all(p).await?.into_iter().map(|r| StoredCrl {
                 issuer: r.get(0), kid: r.get(1), crl: r.get(2), fetched_at: r.get(3),
             }).collect());
@@ -214,13 +207,13 @@ impl Db {
         error: Option<&str>,
     ) -> Result<(), NodeError> {
         let ok_at = if error.is_none() { Some(now) } else { None };
-        on_db!(self, p => sqlx::query("INSERT INTO verifier_refresh (source, ok_at, tried_at, error) VALUES ($1, $2, $3, $4) ON CONFLICT (source) DO UPDATE SET ok_at = COALESCE(excluded.ok_at, verifier_refresh.ok_at), tried_at = excluded.tried_at, error = excluded.error")
+        on_db!(&self.pool, p => sqlx::query("INSERT INTO verifier_refresh (source, ok_at, tried_at, error) VALUES ($1, $2, $3, $4) ON CONFLICT (source) DO UPDATE SET ok_at = COALESCE(excluded.ok_at, verifier_refresh.ok_at), tried_at = excluded.tried_at, error = excluded.error")
             .bind(source).bind(ok_at).bind(now).bind(error).execute(p).await?.rows_affected());
         Ok(())
     }
 
     pub async fn refresh_status(&self) -> Result<Vec<RefreshStatus>, NodeError> {
-        let rows = on_db!(self, p => sqlx::query("SELECT source, ok_at, tried_at, error FROM verifier_refresh ORDER BY source")
+        let rows = on_db!(&self.pool, p => sqlx::query("SELECT source, ok_at, tried_at, error FROM verifier_refresh ORDER BY source")
             .fetch_all(p).await?.into_iter().map(|r| RefreshStatus {
                 source: r.get(0), ok_at: r.get(1), tried_at: r.get(2), error: r.get(3),
             }).collect());
@@ -233,26 +226,26 @@ impl Db {
         text: &str,
         now: i64,
     ) -> Result<(), NodeError> {
-        on_db!(self, p => sqlx::query("INSERT INTO verifier_doctor_credential (kid, credential, imported_at) VALUES ($1, $2, $3) ON CONFLICT (kid) DO UPDATE SET credential = excluded.credential, imported_at = excluded.imported_at")
+        on_db!(&self.pool, p => sqlx::query("INSERT INTO verifier_doctor_credential (kid, credential, imported_at) VALUES ($1, $2, $3) ON CONFLICT (kid) DO UPDATE SET credential = excluded.credential, imported_at = excluded.imported_at")
             .bind(kid).bind(text).bind(now).execute(p).await?.rows_affected());
         Ok(())
     }
 
     pub async fn doctor_credential(&self, kid: &str) -> Result<Option<String>, NodeError> {
         Ok(
-            on_db!(self, p => sqlx::query_scalar("SELECT credential FROM verifier_doctor_credential WHERE kid = $1")
+            on_db!(&self.pool, p => sqlx::query_scalar("SELECT credential FROM verifier_doctor_credential WHERE kid = $1")
             .bind(kid).fetch_optional(p).await?),
         )
     }
 
     pub async fn add_receipt(&self, r: &Receipt) -> Result<(), NodeError> {
-        on_db!(self, p => sqlx::query("INSERT INTO verifier_receipts (grant_id, peer, action, outcome, records, access_log_index, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        on_db!(&self.pool, p => sqlx::query("INSERT INTO verifier_receipts (grant_id, peer, action, outcome, records, access_log_index, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&r.grant_id).bind(&r.peer).bind(&r.action).bind(&r.outcome).bind(r.records).bind(r.access_log_index).bind(r.at).execute(p).await?.rows_affected());
         Ok(())
     }
 
     pub async fn receipts(&self, limit: i64) -> Result<Vec<Receipt>, NodeError> {
-        let rows = on_db!(self, p => sqlx::query("SELECT grant_id, peer, action, outcome, records, access_log_index, at FROM verifier_receipts ORDER BY id DESC LIMIT $1")
+        let rows = on_db!(&self.pool, p => sqlx::query("SELECT grant_id, peer, action, outcome, records, access_log_index, at FROM verifier_receipts ORDER BY id DESC LIMIT $1")
             .bind(limit).fetch_all(p).await?.into_iter().map(|r| Receipt {
                 grant_id: r.get(0), peer: r.get(1), action: r.get(2), outcome: r.get(3),
                 records: r.get(4), access_log_index: r.get(5), at: r.get(6),
@@ -272,7 +265,7 @@ impl Db {
             "verifier_sessions",
         ] {
             let q = format!("SELECT COUNT(*) FROM {t}");
-            let n: i64 = on_db!(self, p => sqlx::query_scalar(&q).fetch_one(p).await?);
+            let n: i64 = on_db!(&self.pool, p => sqlx::query_scalar(&q).fetch_one(p).await?);
             out.push((t.to_owned(), n));
         }
         Ok(out)

@@ -88,6 +88,7 @@ fn words(t: FileType) -> &'static str {
 }
 
 /// What [`fetch_file`] needs of the redemption.
+#[derive(Debug)]
 pub struct FileRequest<'a> {
     pub hospital: &'a Hospital,
     pub peers: &'a Peers,

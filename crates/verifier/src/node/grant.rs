@@ -17,7 +17,9 @@ pub enum GrantInputError {
     #[error("this is a {0}, not a grant")]
     NotAGrant(&'static str),
     #[error("the enrollment credential is not usable: {0}")]
-    BadEnrollment(String),
+    BadEnrollment(TokenError),
+    #[error("the enrollment credential is not usable: this is a {0}, not an enrollment credential")]
+    NotAnEnrollment(&'static str),
 }
 
 impl GrantInputError {
@@ -31,7 +33,9 @@ impl GrantInputError {
                 _ => "malformed_token",
             },
             GrantInputError::NotAGrant(_) => "not_a_grant",
-            GrantInputError::BadEnrollment(_) => "bad_enrollment",
+            GrantInputError::BadEnrollment(_) | GrantInputError::NotAnEnrollment(_) => {
+                "bad_enrollment"
+            }
         }
     }
 }
@@ -319,22 +323,20 @@ fn enrollment_of(
     trust: &TrustState,
     now: NumericDate,
 ) -> Result<(String, String, String), GrantInputError> {
-    let bad = |e: TokenError| GrantInputError::BadEnrollment(e.to_string());
-    let parsed = token::decode_any(text.trim()).map_err(bad)?;
+    let parsed = token::decode_any(text.trim()).map_err(GrantInputError::BadEnrollment)?;
     let anchors = TrustAnchors {
         trust_list: Some(&trust.list),
         ..TrustAnchors::default()
     };
-    parsed.verify(&anchors, now).map_err(bad)?;
+    parsed
+        .verify(&anchors, now)
+        .map_err(GrantInputError::BadEnrollment)?;
     match parsed.claims {
         TokenClaims::Enrollment(e) => Ok((
             e.patient_key.kid().to_owned(),
             e.health_id,
             utc_words(e.issued_at.0),
         )),
-        other => Err(GrantInputError::BadEnrollment(format!(
-            "this is a {}, not an enrollment credential",
-            other.kind().name()
-        ))),
+        other => Err(GrantInputError::NotAnEnrollment(other.kind().name())),
     }
 }

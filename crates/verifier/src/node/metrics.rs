@@ -1,6 +1,6 @@
 //! Operations for the clinic node: `/metrics` (Prometheus text format), `/healthz`, `/readyz`.
 //!
-//! Requests are counted by route (a fixed list of the node's routes; anything else is
+//! Requests are counted by route (the server's table of routes; anything else is
 //! `unmatched`), with latency histograms; read at each scrape: the trust list (sequence, seconds
 //! to expiry, age), the age of the oldest record-revocation list, and the database pool. No
 //! patient, grant or record identifier reaches a label.
@@ -15,40 +15,11 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use super::Node;
-use super::db::Db;
 
-/// The node's routes, as they are counted.
-const ROUTES: &[&str] = &[
-    "/",
-    "/app.js",
-    "/style.css",
-    "/openapi.json",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/api/login",
-    "/api/logout",
-    "/api/status",
-    "/api/grant/check",
-    "/api/grant/records",
-    "/api/grant/write",
-    "/api/document/check",
-    "/api/doctor-credential",
-    "/api/emergency/request",
-    "/api/emergency/summary",
-    "/api/receipts",
-];
-
-/// The label a request path is counted under.
+/// The label a request path is counted under: its route template from the server's one
+/// table of routes ([`crate::server::ROUTES`]), never the concrete path.
 pub fn route_label(path: &str) -> &'static str {
-    if let Some(r) = ROUTES.iter().find(|r| **r == path) {
-        return r;
-    }
-    if path.starts_with("/qr/") {
-        "/qr/{file}"
-    } else {
-        "unmatched"
-    }
+    crate::server::route_template(path).unwrap_or("unmatched")
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -181,10 +152,7 @@ impl Metrics {
                 .revocations_as_of
                 .map_or(-1, |t| now.saturating_sub(t)),
         );
-        let (total, idle) = match &node.db {
-            Db::Sqlite(p) => (p.size(), p.num_idle()),
-            Db::Postgres(p) => (p.size(), p.num_idle()),
-        };
+        let (total, idle) = node.db.pool_stats();
         let idle = u32::try_from(idle).unwrap_or(u32::MAX);
         self.pool
             .get_or_create(&PoolLabels { state: "idle" })
@@ -209,6 +177,10 @@ mod tests {
             "/api/grant/records"
         );
         assert_eq!(super::route_label("/qr/decoder.wasm"), "/qr/{file}");
+        assert_eq!(
+            super::route_label("/api/document/file/abc"),
+            "/api/document/file/{id}"
+        );
         assert_eq!(super::route_label("/api/patients/1234-5678"), "unmatched");
     }
 }

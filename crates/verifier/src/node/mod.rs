@@ -26,14 +26,36 @@ pub enum NodeError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("key: {0}")]
     Key(#[from] spondon_core::keys::KeyError),
+    /// The trust list's signature, sequence or content is refused.
     #[error("the trust list cannot be accepted: {0}")]
-    TrustList(String),
+    TrustList(spondon_core::token::TokenError),
+    #[error("the trust list cannot be accepted: this is a {0}, not a trust list")]
+    NotATrustList(&'static str),
+    #[error("the trust list cannot be accepted: it has expired")]
+    TrustListExpired,
+    #[error("the trust list cannot be accepted: sequence {0} is too large")]
+    TrustListSequence(u64),
+    #[error("the trust list cannot be accepted: hospital {hospital:?}: {source}")]
+    HospitalKeys {
+        hospital: String,
+        source: spondon_core::shc::ShcError,
+    },
+    #[error("no trust list is pinned")]
+    NoTrustList,
+    /// The doctor credential's signature or content is refused.
     #[error("the doctor credential cannot be accepted: {0}")]
-    Credential(String),
+    Credential(spondon_core::token::TokenError),
+    #[error("the doctor credential cannot be accepted: this is a {0}, not a doctor credential")]
+    NotACredential(&'static str),
+    #[error(
+        "the doctor credential cannot be accepted: it was issued for key {issued_for}, but this node's key is {node_key}"
+    )]
+    CredentialForAnotherKey {
+        issued_for: String,
+        node_key: String,
+    },
     #[error("staff member {0:?} already exists")]
     DuplicateStaff(String),
-    #[error("stored data is inconsistent: {0}")]
-    Integrity(String),
 }
 
 impl NodeError {
@@ -44,10 +66,15 @@ impl NodeError {
             Self::Io(_) => "io",
             Self::Db(_) | Self::Migrate(_) => "database",
             Self::Key(e) => e.code(),
-            Self::TrustList(_) => "bad_trust_list",
-            Self::Credential(_) => "bad_credential",
+            Self::TrustList(_)
+            | Self::NotATrustList(_)
+            | Self::TrustListSequence(_)
+            | Self::HospitalKeys { .. } => "bad_trust_list",
+            Self::TrustListExpired => "trust_list_expired",
+            Self::NoTrustList => "no_trust_list",
+            Self::Credential(_) | Self::NotACredential(_) => "bad_credential",
+            Self::CredentialForAnotherKey { .. } => "credential_for_another_key",
             Self::DuplicateStaff(_) => "duplicate_staff",
-            Self::Integrity(_) => "integrity",
         }
     }
 }

@@ -81,13 +81,9 @@ pub fn verify_trust_list(
     root: &Es256PublicKey,
     min_sequence: u64,
 ) -> Result<TrustList, NodeError> {
-    let bad = |e: token::TokenError| NodeError::TrustList(e.to_string());
-    let parsed = token::decode_any(text.trim()).map_err(bad)?;
+    let parsed = token::decode_any(text.trim()).map_err(NodeError::TrustList)?;
     let TokenClaims::TrustList(list) = &parsed.claims else {
-        return Err(NodeError::TrustList(format!(
-            "this is a {}, not a trust list",
-            parsed.kind.name()
-        )));
+        return Err(NodeError::NotATrustList(parsed.kind.name()));
     };
     let anchors = TrustAnchors {
         root_key: Some(root),
@@ -95,7 +91,9 @@ pub fn verify_trust_list(
         ..TrustAnchors::default()
     };
     // Signature and sequence; the time window is judged separately (at its own start).
-    parsed.verify(&anchors, list.not_before).map_err(bad)?;
+    parsed
+        .verify(&anchors, list.not_before)
+        .map_err(NodeError::TrustList)?;
     Ok(list.clone())
 }
 
@@ -108,8 +106,9 @@ fn build_state(
 ) -> Result<TrustState, NodeError> {
     let mut directory = Directory::new();
     for h in &list.hospitals {
-        let bad = |e: spondon_core::shc::ShcError| {
-            NodeError::TrustList(format!("hospital {:?}: {e}", h.id))
+        let bad = |e: spondon_core::shc::ShcError| NodeError::HospitalKeys {
+            hospital: h.id.clone(),
+            source: e,
         };
         directory
             .add_issuer(&h.peer_url, Some(&h.name))
@@ -156,7 +155,7 @@ impl Node {
         let list = verify_trust_list(trust_text, &root, 0)?;
         let now = NumericDate::now().0;
         if now >= list.expires.0 {
-            return Err(NodeError::TrustList("it has expired".into()));
+            return Err(NodeError::TrustListExpired);
         }
         let config = Config {
             clinic: clinic.to_owned(),
@@ -199,7 +198,7 @@ impl Node {
         let (text, fetched_at) = db
             .latest_trust_list()
             .await?
-            .ok_or_else(|| NodeError::Integrity("no trust list is pinned".into()))?;
+            .ok_or(NodeError::NoTrustList)?;
         let list = verify_trust_list(&text, &root, 0)?;
         let crls = db.crls().await?;
         let as_of = revocations_as_of(&db, &list).await?;
@@ -249,7 +248,7 @@ impl Node {
         let list = verify_trust_list(text, &self.root, current.list.sequence)?;
         let now = NumericDate::now().0;
         if now >= list.expires.0 {
-            return Err(NodeError::TrustList("it has expired".into()));
+            return Err(NodeError::TrustListExpired);
         }
         self.db
             .pin_trust_list(list.sequence, text.trim(), now)
@@ -384,26 +383,23 @@ fn parse_credential(
     list: &TrustList,
     key: &Es256KeyPair,
 ) -> Result<CredentialInfo, NodeError> {
-    let bad = |e: token::TokenError| NodeError::Credential(e.to_string());
-    let parsed = token::decode_any(text).map_err(bad)?;
+    let parsed = token::decode_any(text).map_err(NodeError::Credential)?;
     let anchors = TrustAnchors {
         trust_list: Some(list),
         ..TrustAnchors::default()
     };
     let TokenClaims::DoctorCredential(c) = &parsed.claims else {
-        return Err(NodeError::Credential(format!(
-            "this is a {}, not a doctor credential",
-            parsed.kind.name()
-        )));
+        return Err(NodeError::NotACredential(parsed.kind.name()));
     };
     // The signature by a hospital in the trust list; time is shown, not enforced here.
-    parsed.verify(&anchors, c.not_before).map_err(bad)?;
+    parsed
+        .verify(&anchors, c.not_before)
+        .map_err(NodeError::Credential)?;
     if c.doctor_key.kid() != key.kid() {
-        return Err(NodeError::Credential(format!(
-            "it was issued for key {}, but this node's key is {}",
-            c.doctor_key.kid(),
-            key.kid()
-        )));
+        return Err(NodeError::CredentialForAnotherKey {
+            issued_for: c.doctor_key.kid().to_string(),
+            node_key: key.kid().to_string(),
+        });
     }
     Ok(CredentialInfo {
         text: text.to_owned(),

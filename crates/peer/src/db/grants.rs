@@ -1,0 +1,151 @@
+//! Grants at redemption: bearer grants' passcode verifiers and their attempt counts, proof of
+//! possession ids (replay), use counts, and patients' revocations.
+
+use spondon_ledger::Database;
+
+use super::on_db;
+use crate::error::Result;
+
+/// Counts one passcode attempt at a bearer grant of `patient_kid` when attempts are left, in
+/// one conditional update (concurrent guesses cannot exceed the limit); the stored verifier,
+/// or `None` when none is registered or the grant is locked.
+pub(crate) async fn passcode_attempt(
+    db: &Database,
+    patient_kid: &str,
+    grant_id: &[u8; 16],
+) -> Result<Option<Vec<u8>>> {
+    Ok(
+        on_db!(db, p => sqlx::query_scalar("UPDATE peer_grant_passcodes SET attempts = attempts + 1 WHERE patient_kid = $1 AND grant_id = $2 AND attempts < max_failures RETURNING verifier")
+        .bind(patient_kid).bind(&grant_id[..]).fetch_optional(p).await?),
+    )
+}
+
+/// Whether a passcode verifier is registered for this grant (locked or not).
+pub(crate) async fn passcode_registered(
+    db: &Database,
+    patient_kid: &str,
+    grant_id: &[u8; 16],
+) -> Result<bool> {
+    let n: i64 = on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM peer_grant_passcodes WHERE patient_kid = $1 AND grant_id = $2")
+        .bind(patient_kid).bind(&grant_id[..]).fetch_one(p).await?);
+    Ok(n > 0)
+}
+
+/// Gives back the attempt a right passcode counted.
+pub(crate) async fn passcode_attempt_refund(
+    db: &Database,
+    patient_kid: &str,
+    grant_id: &[u8; 16],
+) -> Result<()> {
+    on_db!(db, p => sqlx::query("UPDATE peer_grant_passcodes SET attempts = attempts - 1 WHERE patient_kid = $1 AND grant_id = $2 AND attempts > 0")
+        .bind(patient_kid).bind(&grant_id[..]).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// A bearer grant's passcode verifier as its patient registers it.
+#[derive(Debug)]
+pub(crate) struct NewPasscode<'a> {
+    pub patient_kid: &'a str,
+    pub grant_id: &'a [u8; 16],
+    pub verifier: &'a [u8; 32],
+    pub max_failures: i64,
+    pub registered_at: i64,
+}
+
+/// Stores a passcode verifier; the database error as is (a unique violation: one is already
+/// registered for this grant).
+pub(crate) async fn insert_passcode(
+    db: &Database,
+    n: &NewPasscode<'_>,
+) -> std::result::Result<(), sqlx::Error> {
+    on_db!(db, p => sqlx::query("INSERT INTO peer_grant_passcodes (patient_kid, grant_id, verifier, attempts, max_failures, registered_at) VALUES ($1, $2, $3, 0, $4, $5)")
+        .bind(n.patient_kid).bind(&n.grant_id[..]).bind(&n.verifier[..]).bind(n.max_failures).bind(n.registered_at)
+        .execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// Records a proof of possession's id until `expires_at`, after dropping the expired ones;
+/// false if it is already recorded (a replay).
+pub(crate) async fn remember_pop(
+    db: &Database,
+    id: &[u8; 16],
+    now: i64,
+    expires_at: i64,
+) -> Result<bool> {
+    let res = on_db!(db, p => {
+        sqlx::query("DELETE FROM peer_pop_ids WHERE expires_at < $1").bind(now).execute(p).await?;
+        sqlx::query("INSERT INTO peer_pop_ids (id, expires_at) VALUES ($1, $2)")
+            .bind(&id[..]).bind(expires_at).execute(p).await.map(|r| r.rows_affected())
+    });
+    match res {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Counts one use of a grant (per patient key and grant id) while fewer than `limit` were
+/// counted; false when the limit is reached.
+pub(crate) async fn count_use(
+    db: &Database,
+    patient_kid: &str,
+    grant_id: &[u8; 16],
+    limit: i64,
+) -> Result<bool> {
+    let n = on_db!(db, p => {
+        // Counts kept before uses were scoped (under the empty kid) carry over.
+        sqlx::query("INSERT INTO peer_grant_uses (patient_kid, grant_id, uses) VALUES ($1, $2, COALESCE((SELECT uses FROM peer_grant_uses WHERE patient_kid = '' AND grant_id = $2), 0)) ON CONFLICT (patient_kid, grant_id) DO NOTHING")
+            .bind(patient_kid).bind(&grant_id[..]).execute(p).await?;
+        sqlx::query("UPDATE peer_grant_uses SET uses = uses + 1 WHERE patient_kid = $1 AND grant_id = $2 AND uses < $3")
+            .bind(patient_kid).bind(&grant_id[..]).bind(limit).execute(p).await?.rows_affected()
+    });
+    Ok(n == 1)
+}
+
+/// Whether a revocation of `patient_kid` covers this grant: one naming it, or a revoke-all
+/// (which covers every grant of the key whatever its iat, since a thief holding the key can
+/// date a grant after it).
+pub(crate) async fn is_revoked(
+    db: &Database,
+    patient_kid: &str,
+    grant_id: &[u8; 16],
+) -> Result<bool> {
+    let n: i64 = on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM peer_revocations WHERE patient_kid = $1 AND (grant_id = $2 OR before_ts IS NOT NULL)")
+        .bind(patient_kid).bind(&grant_id[..])
+        .fetch_one(p).await?);
+    Ok(n > 0)
+}
+
+/// The token of the revocation `id` of `patient_kid`, if one is registered (ids are scoped per
+/// patient key).
+pub(crate) async fn revocation_token(
+    db: &Database,
+    patient_kid: &str,
+    id: &[u8; 16],
+) -> Result<Option<String>> {
+    Ok(
+        on_db!(db, p => sqlx::query_scalar("SELECT token FROM peer_revocations WHERE patient_kid = $1 AND id = $2")
+        .bind(patient_kid).bind(&id[..]).fetch_optional(p).await?),
+    )
+}
+
+/// A revocation as it is registered.
+#[derive(Debug)]
+pub(crate) struct NewRevocation<'a> {
+    pub id: &'a [u8; 16],
+    pub patient_kid: &'a str,
+    /// The grant it revokes, or `None` for a revoke-all…
+    pub grant_id: Option<Vec<u8>>,
+    /// …of the grants issued before this time.
+    pub before_ts: Option<i64>,
+    pub token: &'a str,
+    pub registered_at: i64,
+    pub log_index: i64,
+}
+
+pub(crate) async fn insert_revocation(db: &Database, r: &NewRevocation<'_>) -> Result<()> {
+    on_db!(db, p => sqlx::query("INSERT INTO peer_revocations (id, patient_kid, grant_id, before_ts, token, registered_at, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(&r.id[..]).bind(r.patient_kid).bind(&r.grant_id).bind(r.before_ts).bind(r.token)
+        .bind(r.registered_at).bind(r.log_index).execute(p).await?.rows_affected());
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! The clinic node's router run in-process (`tower::ServiceExt::oneshot`, no binary, no port):
+//! every route of the one table is mounted and documented as declared, staff routes refuse
+//! anonymous callers, JSON bodies are refused with a clear 4xx, and the session's CSRF rule.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::{Value, json};
+use spondon_core::NumericDate;
+use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair};
+use spondon_core::token::{Hospital, TrustList};
+use spondon_verifier::node::Node;
+use spondon_verifier::node::config::DataDir;
+use spondon_verifier::server::{self, Access, ROUTES};
+use tower::ServiceExt as _;
+
+struct App {
+    _dir: tempfile::TempDir,
+    node: Arc<Node>,
+    token: String,
+}
+
+async fn app() -> App {
+    let root = Es256KeyPair::generate().unwrap();
+    let record = Es256KeyPair::generate().unwrap();
+    let log = Ed25519KeyPair::generate().unwrap();
+    let now = NumericDate::now();
+    let list = TrustList {
+        witnessing: Default::default(),
+        publish_url: None,
+        investigators: Vec::new(),
+        authority: "DGHS Spondon Root (test)".into(),
+        sequence: 1,
+        issued_at: now,
+        not_before: now.saturating_add(-60),
+        expires: now.saturating_add(30 * 86_400),
+        hospitals: vec![Hospital {
+            id: "dmch".into(),
+            name: "Dhaka Medical College Hospital".into(),
+            peer_url: "https://dmch.example".into(),
+            record_keys: vec![record.public_key().clone()],
+            log_key: *log.public_key(),
+            log_origin: "dmch.example/log".into(),
+        }],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path().join("node"));
+    let node = Node::init(
+        &data,
+        "Trishal Community Clinic",
+        None,
+        &list.sign(&root).unwrap(),
+        &root.public_key().to_jwk(),
+        None,
+    )
+    .await
+    .unwrap();
+    let token = node.add_staff("Nasrin Akter").await.unwrap();
+    App {
+        _dir: dir,
+        node: Arc::new(node),
+        token,
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    content_type: Option<String>,
+    set_cookie: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+    /// The problem code, checking that this is problem+json.
+    fn code(&self) -> String {
+        assert_eq!(
+            self.content_type.as_deref(),
+            Some("application/problem+json"),
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self.json()["code"].as_str().unwrap().to_owned()
+    }
+}
+
+async fn call(app: &App, req: Request<Body>) -> Answer {
+    let r = server::router(app.node.clone()).oneshot(req).await.unwrap();
+    let status = r.status();
+    let h = |n| {
+        r.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let content_type = h(header::CONTENT_TYPE);
+    let set_cookie = h(header::SET_COOKIE);
+    let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    Answer {
+        status,
+        content_type,
+        set_cookie,
+        body,
+    }
+}
+
+fn req(method: &str, path: &str) -> axum::http::request::Builder {
+    Request::builder().method(method).uri(path)
+}
+
+/// A concrete path for a route template.
+fn concrete(path: &str) -> String {
+    path.replace("{file}", "nothing.js")
+        .replace("{id}", "nothing")
+}
+
+#[tokio::test]
+async fn every_declared_route_is_mounted_guarded_and_documented() {
+    let app = app().await;
+    for r in ROUTES {
+        let method = r.method.to_ascii_uppercase();
+        let a = call(
+            &app,
+            req(&method, &concrete(r.path)).body(Body::empty()).unwrap(),
+        )
+        .await;
+        match r.access {
+            // Staff routes refuse a caller with no credentials, before anything else.
+            Access::Staff => {
+                assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{method} {}", r.path);
+                assert_eq!(a.code(), "unauthorized", "{method} {}", r.path);
+            }
+            // Public routes answer (the fallback's `not_found` would mean it is not mounted).
+            Access::Public | Access::Page => {
+                assert!(
+                    a.status != StatusCode::METHOD_NOT_ALLOWED
+                        && !(a.status == StatusCode::NOT_FOUND
+                            && a.content_type.as_deref() == Some("application/problem+json")
+                            && a.json()["code"] == "not_found"
+                            && r.path != "/qr/{file}"),
+                    "{method} {} is not mounted: {}",
+                    r.path,
+                    a.status
+                );
+            }
+        }
+    }
+    // The OpenAPI document lists exactly the API routes of the table, with their security.
+    let doc = call(
+        &app,
+        req("GET", "/openapi.json").body(Body::empty()).unwrap(),
+    )
+    .await
+    .json();
+    let paths = doc["paths"].as_object().unwrap();
+    let api: Vec<_> = ROUTES.iter().filter(|r| r.access != Access::Page).collect();
+    assert_eq!(paths.len(), api.len());
+    for r in api {
+        let op = &doc["paths"][r.path][r.method];
+        assert!(op.is_object(), "{} {} undocumented", r.method, r.path);
+        assert_eq!(
+            op["security"].is_array(),
+            r.access == Access::Staff,
+            "{} {}",
+            r.method,
+            r.path
+        );
+    }
+    // Anything else is a problem, not a bare 404.
+    let a = call(&app, req("GET", "/api/nope").body(Body::empty()).unwrap()).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
+    let a = call(
+        &app,
+        req("DELETE", "/api/status").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into())
+    );
+    // Requests are counted under their template, never the concrete path.
+    let a = call(
+        &app,
+        req("GET", "/api/document/file/abcdef")
+            .header("authorization", format!("Bearer {}", app.token))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::NOT_FOUND, "file_not_found".into())
+    );
+    let m = call(&app, req("GET", "/metrics").body(Body::empty()).unwrap()).await;
+    let m = String::from_utf8(m.body).unwrap();
+    assert!(m.contains("route=\"/api/document/file/{id}\""), "{m}");
+    assert!(!m.contains("abcdef"), "{m}");
+}
+
+#[tokio::test]
+async fn json_bodies_are_refused_with_a_clear_4xx() {
+    let app = app().await;
+    let bearer = format!("Bearer {}", app.token);
+    let post = |ct: &str, body: &str| {
+        req("POST", "/api/grant/check")
+            .header("authorization", &bearer)
+            .header("content-type", ct)
+            .body(Body::from(body.to_owned()))
+            .unwrap()
+    };
+    for (ct, body, status, code) in [
+        ("text/plain", "{}", 415, "unsupported_media_type"),
+        ("application/json", "{not json", 400, "bad_json"),
+        ("application/json", "{}", 400, "bad_json"),
+        (
+            "application/json",
+            r#"{"grant": "x", "extra": 1}"#,
+            400,
+            "bad_json",
+        ),
+        (
+            "application/json",
+            r#"{"grant": "not a token"}"#,
+            422,
+            "not_a_token",
+        ),
+    ] {
+        let a = call(&app, post(ct, body)).await;
+        assert_eq!(
+            (a.status.as_u16(), a.code()),
+            (status, code.to_owned()),
+            "{body}"
+        );
+    }
+    let big = format!(r#"{{"grant": "{}"}}"#, "a".repeat(server::MAX_JSON));
+    let a = call(&app, post("application/json", &big)).await;
+    assert_eq!((a.status.as_u16(), a.code()), (413, "too_large".to_owned()));
+    // An unknown token is refused before the body is read.
+    let a = call(
+        &app,
+        req("POST", "/api/grant/check")
+            .header("authorization", "Bearer spvs_unknown")
+            .header("content-type", "text/plain")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (a.status.as_u16(), a.code()),
+        (401, "unauthorized".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_page_session_posts_only_with_the_csrf_header() {
+    let app = app().await;
+    let a = call(
+        &app,
+        req("POST", "/api/login")
+            .header("content-type", "application/json")
+            .body(Body::from(json!({"token": "spvs_wrong"}).to_string()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((a.status.as_u16(), a.code()), (401, "bad_login".to_owned()));
+    let a = call(
+        &app,
+        req("POST", "/api/login")
+            .header("content-type", "application/json")
+            .body(Body::from(json!({"token": app.token}).to_string()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.json()["staff"], "Nasrin Akter");
+    let cookie = a.set_cookie.unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    // A GET with the cookie needs no extra header.
+    let a = call(
+        &app,
+        req("GET", "/api/status")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.json()["staff"], "Nasrin Akter");
+    let check = |csrf: bool| {
+        let mut b = req("POST", "/api/grant/check")
+            .header("cookie", &cookie)
+            .header("content-type", "application/json");
+        if csrf {
+            b = b.header("x-spondon-request", "1");
+        }
+        b.body(Body::from(json!({"grant": "not a token"}).to_string()))
+            .unwrap()
+    };
+    let a = call(&app, check(false)).await;
+    assert_eq!((a.status.as_u16(), a.code()), (403, "csrf".to_owned()));
+    let a = call(&app, check(true)).await;
+    assert_eq!(
+        (a.status.as_u16(), a.code()),
+        (422, "not_a_token".to_owned())
+    );
+    // After logout the cookie is an ended session.
+    let a = call(
+        &app,
+        req("POST", "/api/logout")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    let a = call(&app, check(true)).await;
+    assert_eq!(
+        (a.status.as_u16(), a.code()),
+        (401, "session_expired".to_owned())
+    );
+}
