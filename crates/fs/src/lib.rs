@@ -14,6 +14,8 @@
 //! On platforms without Unix modes (Windows, and the app's per-user directories on phones) the
 //! modes are left to the platform; everything else is the same.
 
+#![warn(missing_docs)]
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};

@@ -128,7 +128,7 @@ async fn sync_fetches_checks_and_keeps_document_files() {
     }
     assert!(matches!(
         w.save_document(&doc, &saved).await,
-        Err(WalletError::Io { .. })
+        Err(WalletError::Fs(e)) if e.code() == "file_exists"
     ));
 
     // A second document, served with one byte flipped: the check refuses it, nothing is kept,
