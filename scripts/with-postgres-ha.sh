@@ -21,52 +21,21 @@
 # leaves replication asynchronous (to measure what synchronous replication costs).
 set -euo pipefail
 
-if [ "$#" -eq 0 ]; then
-  echo "usage: $0 COMMAND [ARGS...]" >&2
-  exit 2
-fi
+PG_SCRIPT=with-postgres-ha
+# shellcheck source=scripts/lib/postgres.sh
+. "$(dirname "$0")/lib/postgres.sh"
+pg_need_command "$@"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-
-find_bin() {
-  local d
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-  if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_basebackup" ]; then echo "$d"; fi
-}
-
-PGBIN=$(find_bin)
-if [ -z "$PGBIN" ]; then
-  echo "with-postgres-ha: installing Debian postgresql" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq postgresql >&2
-  PGBIN=$(find_bin)
-fi
-if [ -z "$PGBIN" ]; then
-  echo "with-postgres-ha: initdb/pg_basebackup not found after installing postgresql" >&2
-  exit 1
-fi
-
-RUN_AS=()
-if [ "$(id -u)" = 0 ]; then
-  id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
-  RUN_AS=(runuser -u postgres --)
-fi
-pg() { (cd "$WORK" && "${RUN_AS[@]}" "$@"); }
-
-WORK=$(mktemp -d /tmp/spondon-pgha.XXXXXX)
-chmod 755 "$WORK"
+pg_setup_bin
+pg_setup_user
+pg_setup_work spondon-pgha
 PDATA="$WORK/primary"
 SDATA="$WORK/standby"
 mkdir -p "$PDATA" "$WORK/sock-primary" "$WORK/sock-standby"
-[ "${#RUN_AS[@]}" -gt 0 ] && chown -R postgres "$WORK"
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null \
-    || echo $((20000 + RANDOM % 20000))
-}
-PPORT=$(free_port)
-SPORT=$(free_port)
-while [ "$SPORT" = "$PPORT" ]; do SPORT=$(free_port); done
+pg_own_work
+PPORT=$(pg_free_port)
+SPORT=$(pg_free_port)
+while [ "$SPORT" = "$PPORT" ]; do SPORT=$(pg_free_port); done
 
 cleanup() {
   pg "$PGBIN/pg_ctl" -D "$SDATA" -m immediate -w stop >/dev/null 2>&1 || true
@@ -77,8 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pg "$PGBIN/initdb" -D "$PDATA" -U spondon --auth=trust -E UTF8 >"$WORK/initdb.log" 2>&1 \
-  || { cat "$WORK/initdb.log" >&2; exit 1; }
+pg_initdb "$PDATA"
 # initdb's pg_hba.conf already lets 127.0.0.1 connect for replication (trust, tests only).
 DURABLE="fsync = off
 full_page_writes = off"
@@ -146,10 +114,6 @@ export SPONDON_PG_HA_WORK="$WORK"
 export SPONDON_PG_HA_RUN_AS="${RUN_AS[*]}"
 export SPONDON_PG_HA_PRIMARY_PORT="$PPORT"
 export SPONDON_PG_HA_STANDBY_PORT="$SPORT"
-echo "with-postgres-ha: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') primary on 127.0.0.1:$PPORT, standby ($WANT) on 127.0.0.1:$SPORT" >&2
+echo "with-postgres-ha: PostgreSQL $(pg_version) primary on 127.0.0.1:$PPORT, standby ($WANT) on 127.0.0.1:$SPORT" >&2
 
-set +e
-"$@"
-STATUS=$?
-set -e
-exit "$STATUS"
+pg_run "$@"

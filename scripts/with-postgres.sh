@@ -7,46 +7,17 @@
 # cluster and removes the dir. Exits with the command's status.
 set -euo pipefail
 
-if [ "$#" -eq 0 ]; then
-  echo "usage: $0 COMMAND [ARGS...]" >&2
-  exit 2
-fi
-
-find_bin() {
-  local d
-  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-  if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; fi
-}
-
-PGBIN=$(find_bin)
-if [ -z "$PGBIN" ]; then
-  echo "with-postgres: installing Debian postgresql" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq postgresql >&2
-  PGBIN=$(find_bin)
-fi
-if [ -z "$PGBIN" ]; then
-  echo "with-postgres: initdb not found after installing postgresql" >&2
-  exit 1
-fi
-
-RUN_AS=()
-if [ "$(id -u)" = 0 ]; then
-  id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
-  RUN_AS=(runuser -u postgres --)
-fi
-# Run the server tools from a directory the postgres user can read.
-pg() { (cd "$WORK" && "${RUN_AS[@]}" "$@"); }
-
-WORK=$(mktemp -d /tmp/spondon-pg.XXXXXX)
-chmod 755 "$WORK"
+PG_SCRIPT=with-postgres
+# shellcheck source=scripts/lib/postgres.sh
+. "$(dirname "$0")/lib/postgres.sh"
+pg_need_command "$@"
+pg_setup_bin
+pg_setup_user
+pg_setup_work spondon-pg
 DATA="$WORK/data"
 mkdir -p "$DATA"
-[ "${#RUN_AS[@]}" -gt 0 ] && chown -R postgres "$WORK"
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null \
-  || echo $((20000 + RANDOM % 20000)))
+pg_own_work
+PORT=$(pg_free_port)
 
 cleanup() {
   pg "$PGBIN/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1 || true
@@ -54,8 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pg "$PGBIN/initdb" -D "$DATA" -U spondon --auth=trust -E UTF8 >"$WORK/initdb.log" 2>&1 \
-  || { cat "$WORK/initdb.log" >&2; exit 1; }
+pg_initdb "$DATA"
 # Tests trade durability for speed; SPONDON_PG_DURABLE=1 (benches) keeps PostgreSQL's defaults.
 FAST="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 [ "${SPONDON_PG_DURABLE:-0}" = 1 ] && FAST=""
@@ -65,10 +35,6 @@ pg "$PGBIN/pg_ctl" -D "$DATA" -l "$WORK/server.log" -w -t 60 \
 pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U spondon spondon_test
 
 export SPONDON_TEST_POSTGRES_URL="postgres://spondon@127.0.0.1:$PORT/spondon_test"
-echo "with-postgres: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2
+echo "with-postgres: PostgreSQL $(pg_version) on 127.0.0.1:$PORT" >&2
 
-set +e
-"$@"
-STATUS=$?
-set -e
-exit "$STATUS"
+pg_run "$@"

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,99 +18,21 @@ use spondon_authority::{Authority, Member};
 use spondon_core::NumericDate;
 use spondon_core::keys::{Es256KeyPair, Jwk};
 use spondon_core::stats::{Aggregate, Cell, IsoWeek};
-use spondon_peer::Peer;
-use spondon_peer::config::DataDir;
+use spondon_testkit::browser;
+use spondon_testkit::db::{engines, postgres_url};
+use spondon_testkit::inproc::{self, TestPeer};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-struct TestPeer {
-    peer: Arc<Peer>,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl TestPeer {
-    fn base(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-    async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(h) = self.server.take() {
-            h.await.unwrap();
-        }
-        self.peer.close().await;
-    }
-}
-
-async fn postgres_url() -> Option<String> {
-    let Ok(base) = std::env::var("SPONDON_TEST_POSTGRES_URL") else {
-        if std::env::var("SPONDON_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-            panic!("SPONDON_REQUIRE_POSTGRES=1 but SPONDON_TEST_POSTGRES_URL is not set");
-        }
-        eprintln!("skipped the PostgreSQL run: SPONDON_TEST_POSTGRES_URL is not set");
-        return None;
-    };
-    let suffix: [u8; 8] = spondon_core::keys::random_bytes().unwrap();
-    let name = format!("a_{}", hex::encode(suffix));
-    let admin = sqlx::PgPool::connect(&base).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (prefix, rest) = base.rsplit_once('/').unwrap();
-    let query = rest
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    Some(format!("{prefix}/{name}{query}"))
-}
-
-async fn engines() -> Vec<Option<String>> {
-    let mut v = vec![None];
-    if let Some(u) = postgres_url().await {
-        v.push(Some(u));
-    }
-    v
-}
-
+/// A peer of `url` served in this process (SQLite, or the PostgreSQL database `db`) that takes
+/// statistics queries signed by these authority keys.
 async fn start_peer(url: &str, db: Option<&str>, authority_keys: Vec<Jwk>) -> TestPeer {
-    let dir = tempfile::tempdir().unwrap();
-    let data = DataDir::new(dir.path().join("peer"));
-    let (peer, _token) = Peer::init(&data, "Test Hospital", url, db).await.unwrap();
-    peer.close().await;
-    let mut config = data.config().unwrap();
-    config.stats_authority_keys = authority_keys;
-    let peer = Arc::new(
-        Peer::from_parts(config, data.keys().unwrap())
-            .await
-            .unwrap(),
-    );
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let app = spondon_peer::http::router(peer.clone());
-    let server = tokio::spawn(async move {
-        spondon_peer::http::serve(listener, app, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    TestPeer {
-        peer,
-        addr,
-        _dir: dir,
-        stop: Some(tx),
-        server: Some(server),
-    }
+    let (dir, token) = inproc::init_dir(url, db).await;
+    inproc::serve_dir(dir, token, None, |config| {
+        config.stats_authority_keys = authority_keys;
+    })
+    .await
 }
 
 async fn member(id: &str, p: &TestPeer) -> Member {
@@ -166,7 +87,7 @@ async fn scenario(db: Option<String>) {
     let jwk = key.public_key().to_jwk();
     let a = start_peer("https://dmch.example", db.as_deref(), vec![jwk.clone()]).await;
     let b_db = match &db {
-        Some(_) => postgres_url().await,
+        Some(_) => postgres_url("dengue_scenario_differencing_tamper_replay").await,
         None => None,
     };
     let b = start_peer("https://cmch.example", b_db.as_deref(), vec![jwk]).await;
@@ -466,7 +387,7 @@ fn dengue_scenario_differencing_tamper_replay() {
         .build()
         .unwrap();
     rt.block_on(async {
-        for db in engines().await {
+        for db in engines("dengue_scenario_differencing_tamper_replay").await {
             Box::pin(scenario(db)).await;
         }
     });
@@ -494,45 +415,12 @@ async fn raw(
     headers: &[(String, String)],
     body: &[u8],
 ) -> (u16, Vec<u8>) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body).await.unwrap();
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf).await;
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let mut body = buf[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = dechunk(&body);
-    }
-    (status, body)
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let Some(i) = b.windows(2).position(|w| w == b"\r\n") else {
-            return out;
-        };
-        let n = usize::from_str_radix(std::str::from_utf8(&b[..i]).unwrap().trim(), 16).unwrap();
-        if n == 0 {
-            return out;
-        }
-        out.extend_from_slice(&b[i + 2..i + 2 + n]);
-        b = &b[i + 2 + n + 2..];
-    }
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = spondon_testkit::http::request(addr, method, path, &headers, body).await;
+    (r.status, r.body)
 }
 
 #[derive(Clone)]
@@ -637,28 +525,12 @@ impl Mitm {
     }
 }
 
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-fn artifacts() -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = base.join("artifacts/stats");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Three hospitals with a year of synthetic cases (the bulk path) and the dengue scenario;
 /// the dashboard is rendered by headless Chromium with its Content-Security-Policy enforced.
 #[test]
 fn dashboard_renders_in_headless_chromium() {
-    let Some(chromium) = which("chromium").or_else(|| which("chromium-browser")) else {
+    let Some(chromium) = browser::which("chromium").or_else(|| browser::which("chromium-browser"))
+    else {
         if std::env::var("SPONDON_REQUIRE_BROWSER").as_deref() == Ok("1") {
             panic!("SPONDON_REQUIRE_BROWSER=1 but chromium is not installed");
         }
@@ -670,7 +542,7 @@ fn dashboard_renders_in_headless_chromium() {
         .enable_all()
         .build()
         .unwrap();
-    let out = artifacts();
+    let out = browser::artifacts("stats");
     rt.block_on(async {
         let adir = tempfile::tempdir().unwrap();
         let mut authority = Authority::init(adir.path(), "DGHS").unwrap();

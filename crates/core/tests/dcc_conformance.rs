@@ -10,7 +10,7 @@
 //! JSON equality.
 
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine as _;
 use coset::{CborSerializable, CoseSign1, TaggedCborSerializable, iana};
@@ -243,92 +243,63 @@ fn run(case: &Value) -> Result<(), (Stage, String)> {
     Ok(())
 }
 
-fn cases() -> Vec<PathBuf> {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/dcc"));
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+/// One published DCC test case: every stage expectation it states (`EXPECTEDRESULTS`) and its
+/// QR picture's decoding, against this crate.
+fn check_case(path: &Path) {
+    let mut failures = Vec::new();
+    let name = path
+        .strip_prefix(path.ancestors().nth(4).unwrap())
+        .unwrap()
+        .display()
+        .to_string();
+    let case: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let expected = &case["EXPECTEDRESULTS"];
+    let result = run(&case);
+    for (stage, key) in STAGES {
+        let Some(want) = expected[key].as_bool() else {
             continue;
         };
-        for e in entries {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                out.push(p);
-            }
+        let ok = match (&result, want) {
+            (Ok(()), true) => true,
+            (Err((failed, _)), true) => *failed > stage,
+            // Rejected at this stage or earlier: invalid either way (CBO2's "wrong CWT
+            // structure" is trailing data after the COSE_Sign1, caught while decoding).
+            (Err((failed, _)), false) => *failed <= stage,
+            (Ok(()), false) => false,
+        };
+        if !ok {
+            failures.push(format!("{name}: {key}={want}, got {result:?}"));
         }
     }
-    out.sort();
-    out
-}
-
-#[test]
-fn dcc_test_data_interoperates() {
-    let paths = cases();
-    if paths.is_empty() {
-        eprintln!("no DCC test data found next to the repository; skipping");
-        return;
-    }
-    let (mut checked, mut pictures) = (0, 0);
-    let mut failures = Vec::new();
-    for path in &paths {
-        let name = path
-            .strip_prefix(path.ancestors().nth(4).unwrap())
-            .unwrap()
-            .display()
-            .to_string();
-        let case: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let expected = &case["EXPECTEDRESULTS"];
-        let result = run(&case);
-        for (stage, key) in STAGES {
-            let Some(want) = expected[key].as_bool() else {
-                continue;
-            };
-            checked += 1;
-            let ok = match (&result, want) {
-                (Ok(()), true) => true,
-                (Err((failed, _)), true) => *failed > stage,
-                // Rejected at this stage or earlier: invalid either way (CBO2's "wrong CWT
-                // structure" is trailing data after the COSE_Sign1, caught while decoding).
-                (Err((failed, _)), false) => *failed <= stage,
-                (Ok(()), false) => false,
-            };
-            if !ok {
-                failures.push(format!("{name}: {key}={want}, got {result:?}"));
-            }
-        }
-        if let (Some(want), Some(png)) = (
-            expected["EXPECTEDPICTUREDECODE"].as_bool(),
-            case["2DCODE"].as_str(),
-        ) {
-            pictures += 1;
-            let png = base64::engine::general_purpose::STANDARD
-                .decode(png)
-                .unwrap();
-            let read = qr::decode_image(&png);
-            let matches = read.as_ref().is_ok_and(|texts| {
-                texts
-                    .iter()
-                    .any(|t| Some(t.as_str()) == case["PREFIX"].as_str())
-            });
-            if matches != want {
-                failures.push(format!(
-                    "{name}: EXPECTEDPICTUREDECODE={want}, got {:?}",
-                    read.map(|t| t.len())
-                ));
-            }
+    if let (Some(want), Some(png)) = (
+        expected["EXPECTEDPICTUREDECODE"].as_bool(),
+        case["2DCODE"].as_str(),
+    ) {
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(png)
+            .unwrap();
+        let read = qr::decode_image(&png);
+        let matches = read.as_ref().is_ok_and(|texts| {
+            texts
+                .iter()
+                .any(|t| Some(t.as_str()) == case["PREFIX"].as_str())
+        });
+        if matches != want {
+            failures.push(format!(
+                "{name}: EXPECTEDPICTUREDECODE={want}, got {:?}",
+                read.map(|t| t.len())
+            ));
         }
     }
-    println!(
-        "{} DCC files, {checked} stage expectations, {pictures} QR pictures checked",
-        paths.len()
-    );
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Each published DCC test case its own test.
+mod dcc_test_data_interoperates {
+    spondon_testkit::vector_tests!(dcc, super::check_case);
 }

@@ -198,4 +198,4 @@ async fn offline_bundle(t: TestDb) {
     ));
 }
 
-both_engines!(offline_bundle);
+spondon_testkit::both_engines!(offline_bundle);

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -11,26 +11,6 @@ use spondon_ledger::merkle::{
     leaf_hash, node_hash, plan_consistency, plan_inclusion, plan_subtree_consistency,
     verify_consistency, verify_inclusion, verify_subtree_consistency, verify_subtree_inclusion,
 };
-
-fn vectors_dir() -> PathBuf {
-    let p = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/merkle"
-    ));
-    assert!(p.is_dir(), "merkle test vectors missing at {}", p.display());
-    p
-}
-
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            json_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "json") {
-            out.push(p);
-        }
-    }
-}
 
 fn b64(v: &serde_json::Value) -> Vec<u8> {
     STANDARD.decode(v.as_str().unwrap()).unwrap()
@@ -44,70 +24,62 @@ fn proof_of(v: &serde_json::Value) -> Result<Vec<Hash>, ProofError> {
     }
 }
 
-#[test]
-fn inclusion_vectors() {
-    let mut files = Vec::new();
-    json_files(&vectors_dir().join("inclusion"), &mut files);
-    assert!(
-        files.len() > 50,
-        "too few inclusion vectors: {}",
-        files.len()
-    );
-    for f in &files {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
-        let want_err = v["wantErr"].as_bool().unwrap();
-        let res = (|| {
-            let leaf = hash_from_slice(&b64(&v["leafHash"]))?;
-            let root = hash_from_slice(&b64(&v["root"]))?;
-            let proof = proof_of(&v["proof"])?;
-            verify_inclusion(
-                &leaf,
-                v["leafIdx"].as_u64().unwrap(),
-                v["treeSize"].as_u64().unwrap(),
-                &proof,
-                &root,
-            )
-        })();
-        assert_eq!(res.is_err(), want_err, "{}: {res:?}", f.display());
-    }
+/// An RFC 9162 inclusion proof vector: verifies exactly when it should.
+fn check_inclusion(f: &Path) {
+    let v = spondon_testkit::vectors::json(f);
+    let want_err = v["wantErr"].as_bool().unwrap();
+    let res = (|| {
+        let leaf = hash_from_slice(&b64(&v["leafHash"]))?;
+        let root = hash_from_slice(&b64(&v["root"]))?;
+        let proof = proof_of(&v["proof"])?;
+        verify_inclusion(
+            &leaf,
+            v["leafIdx"].as_u64().unwrap(),
+            v["treeSize"].as_u64().unwrap(),
+            &proof,
+            &root,
+        )
+    })();
+    assert_eq!(res.is_err(), want_err, "{}: {res:?}", f.display());
 }
 
-#[test]
-fn consistency_vectors() {
-    let mut files = Vec::new();
-    json_files(&vectors_dir().join("consistency"), &mut files);
-    assert!(
-        files.len() > 30,
-        "too few consistency vectors: {}",
-        files.len()
-    );
-    for f in &files {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
-        let want_err = v["wantErr"].as_bool().unwrap();
-        let (size1, size2) = (v["size1"].as_u64().unwrap(), v["size2"].as_u64().unwrap());
-        // Some vectors use non-hash placeholder roots for equal non-zero sizes: then only byte
-        // equality of the roots (and an empty proof) matters.
-        let raw_equal_case = size1 == size2 && size1 > 0 && b64(&v["root1"]).len() != 32;
-        if raw_equal_case {
-            let ok = b64(&v["root1"]) == b64(&v["root2"])
-                && proof_of(&v["proof"]).is_ok_and(|p| p.is_empty());
-            assert_eq!(!ok, want_err, "{}", f.display());
-            continue;
-        }
-        let res = (|| {
-            let r1 = hash_from_slice(&b64(&v["root1"]))?;
-            let r2 = hash_from_slice(&b64(&v["root2"]))?;
-            let proof = proof_of(&v["proof"])?;
-            verify_consistency(
-                v["size1"].as_u64().unwrap(),
-                v["size2"].as_u64().unwrap(),
-                &proof,
-                &r1,
-                &r2,
-            )
-        })();
-        assert_eq!(res.is_err(), want_err, "{}: {res:?}", f.display());
+/// Each published vector its own test.
+mod inclusion_vectors {
+    spondon_testkit::vector_tests!(merkle_inclusion, super::check_inclusion);
+}
+
+/// An RFC 9162 consistency proof vector: verifies exactly when it should.
+fn check_consistency(f: &Path) {
+    let v = spondon_testkit::vectors::json(f);
+    let want_err = v["wantErr"].as_bool().unwrap();
+    let (size1, size2) = (v["size1"].as_u64().unwrap(), v["size2"].as_u64().unwrap());
+    // Some vectors use non-hash placeholder roots for equal non-zero sizes: then only byte
+    // equality of the roots (and an empty proof) matters.
+    let raw_equal_case = size1 == size2 && size1 > 0 && b64(&v["root1"]).len() != 32;
+    if raw_equal_case {
+        let ok = b64(&v["root1"]) == b64(&v["root2"])
+            && proof_of(&v["proof"]).is_ok_and(|p| p.is_empty());
+        assert_eq!(!ok, want_err, "{}", f.display());
+        return;
     }
+    let res = (|| {
+        let r1 = hash_from_slice(&b64(&v["root1"]))?;
+        let r2 = hash_from_slice(&b64(&v["root2"]))?;
+        let proof = proof_of(&v["proof"])?;
+        verify_consistency(
+            v["size1"].as_u64().unwrap(),
+            v["size2"].as_u64().unwrap(),
+            &proof,
+            &r1,
+            &r2,
+        )
+    })();
+    assert_eq!(res.is_err(), want_err, "{}: {res:?}", f.display());
+}
+
+/// Each published vector its own test.
+mod consistency_vectors {
+    spondon_testkit::vector_tests!(merkle_consistency, super::check_consistency);
 }
 
 #[test]
@@ -351,83 +323,73 @@ fn b64_or_empty(v: &serde_json::Value) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-#[test]
-fn subtree_inclusion_vectors() {
-    let mut files = Vec::new();
-    json_files(&vectors_dir().join("subtreeinclusion"), &mut files);
-    assert!(
-        files.len() > 50,
-        "too few subtree inclusion vectors: {}",
-        files.len()
-    );
-    for f in &files {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
-        let want_err = v["wantErr"].as_bool().unwrap();
-        let res = (|| {
-            let leaf = hash_from_slice(&b64_or_empty(&v["leafHash"]))?;
-            let root = hash_from_slice(&b64_or_empty(&v["root"]))?;
-            let proof = proof_of(&v["proof"])?;
-            verify_subtree_inclusion(
-                &leaf,
-                v["leafIdx"].as_u64().unwrap(),
-                v["start"].as_u64().unwrap(),
-                v["end"].as_u64().unwrap(),
-                &proof,
-                &root,
-            )
-        })();
-        assert_eq!(res.is_err(), want_err, "{}: {res:?}", f.display());
-    }
-}
-
-#[test]
-fn subtree_consistency_vectors() {
-    let mut files = Vec::new();
-    json_files(&vectors_dir().join("subtreeconsistency"), &mut files);
-    assert!(
-        files.len() > 30,
-        "too few subtree consistency vectors: {}",
-        files.len()
-    );
-    for f in &files {
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
-        let want_err = v["wantErr"].as_bool().unwrap();
-        let (start, end, size) = (
+/// A subtree inclusion proof vector: verifies exactly when it should.
+fn check_subtree_inclusion(f: &Path) {
+    let v = spondon_testkit::vectors::json(f);
+    let want_err = v["wantErr"].as_bool().unwrap();
+    let res = (|| {
+        let leaf = hash_from_slice(&b64_or_empty(&v["leafHash"]))?;
+        let root = hash_from_slice(&b64_or_empty(&v["root"]))?;
+        let proof = proof_of(&v["proof"])?;
+        verify_subtree_inclusion(
+            &leaf,
+            v["leafIdx"].as_u64().unwrap(),
             v["start"].as_u64().unwrap(),
             v["end"].as_u64().unwrap(),
-            v["size"].as_u64().unwrap(),
-        );
-        let (r1, r2) = (b64_or_empty(&v["root1"]), b64_or_empty(&v["root2"]));
-        // As above: placeholder (non-hash) roots only matter through byte equality or when unused.
-        let res = (|| {
-            let proof = proof_of(&v["proof"])?;
-            let root1 = hash_from_slice(&r1)?;
-            let root2 = match hash_from_slice(&r2) {
-                Ok(h) => h,
-                // The whole tree is the subtree: its root must be byte-identical.
-                Err(e) if start == 0 && end == size && end > 0 => {
-                    return if r1 == r2 && proof.is_empty() {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    };
-                }
-                // An empty subtree says nothing about the tree root.
-                Err(_) if start == end => [0u8; 32],
-                Err(e) => return Err(e),
-            };
-            verify_subtree_consistency(start, end, size, &proof, &root1, &root2)
-        })();
-        let res = match res {
-            Err(ProofError::BadHashLength(_))
-                if start == 0 && end == size && end > 0 && r1 == r2 =>
-            {
-                Ok(())
+            &proof,
+            &root,
+        )
+    })();
+    assert_eq!(res.is_err(), want_err, "{}: {res:?}", f.display());
+}
+
+/// Each published vector its own test.
+mod subtree_inclusion_vectors {
+    spondon_testkit::vector_tests!(merkle_subtree_inclusion, super::check_subtree_inclusion);
+}
+
+/// A subtree consistency proof vector: verifies exactly when it should.
+fn check_subtree_consistency(f: &Path) {
+    let v = spondon_testkit::vectors::json(f);
+    let want_err = v["wantErr"].as_bool().unwrap();
+    let (start, end, size) = (
+        v["start"].as_u64().unwrap(),
+        v["end"].as_u64().unwrap(),
+        v["size"].as_u64().unwrap(),
+    );
+    let (r1, r2) = (b64_or_empty(&v["root1"]), b64_or_empty(&v["root2"]));
+    // As above: placeholder (non-hash) roots only matter through byte equality or when unused.
+    let res = (|| {
+        let proof = proof_of(&v["proof"])?;
+        let root1 = hash_from_slice(&r1)?;
+        let root2 = match hash_from_slice(&r2) {
+            Ok(h) => h,
+            // The whole tree is the subtree: its root must be byte-identical.
+            Err(e) if start == 0 && end == size && end > 0 => {
+                return if r1 == r2 && proof.is_empty() {
+                    Ok(())
+                } else {
+                    Err(e)
+                };
             }
-            other => other,
+            // An empty subtree says nothing about the tree root.
+            Err(_) if start == end => [0u8; 32],
+            Err(e) => return Err(e),
         };
-        assert_eq!(res.is_err(), want_err, "{}: {res:?}", f.display());
-    }
+        verify_subtree_consistency(start, end, size, &proof, &root1, &root2)
+    })();
+    let res = match res {
+        Err(ProofError::BadHashLength(_)) if start == 0 && end == size && end > 0 && r1 == r2 => {
+            Ok(())
+        }
+        other => other,
+    };
+    assert_eq!(res.is_err(), want_err, "{}: {res:?}", f.display());
+}
+
+/// Each published vector its own test.
+mod subtree_consistency_vectors {
+    spondon_testkit::vector_tests!(merkle_subtree_consistency, super::check_subtree_consistency);
 }
 
 #[test]

@@ -516,7 +516,7 @@ async fn resync_refuses_a_database_behind_what_was_acknowledged(t: TestDb) {
     );
 }
 
-both_engines!(
+spondon_testkit::both_engines!(
     resync_refuses_a_database_behind_what_was_acknowledged,
     dropped_appends_do_not_wedge_the_log,
     append_prove_and_tiles,

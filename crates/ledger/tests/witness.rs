@@ -451,7 +451,7 @@ async fn witness_check_and_persist_is_atomic(t: TestDb) {
     assert_eq!(b.latest(ORIGIN).await.unwrap().0, 10);
 }
 
-both_engines!(
+spondon_testkit::both_engines!(
     witness_cosigns_and_refuses_forks,
     witness_check_and_persist_is_atomic,
     tiles_router_serves_a_client

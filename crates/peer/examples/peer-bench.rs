@@ -8,113 +8,22 @@
 //! [--clients C] [--database-url postgres://…]`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
-use spondon_core::token::{
-    Audience, Category, Grant, PopProof, PopRequest, Purpose, SignedRequest, SignedRequestTarget,
-};
+use spondon_core::token::{Audience, Category, Grant, PopProof, PopRequest, Purpose};
 use spondon_peer::Peer;
 use spondon_peer::config::DataDir;
 use spondon_peer::records::{IssueRequest, RecordKind};
 use spondon_peer::registry::NewPatient;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use spondon_testkit::bench::{arg, percentile};
+use spondon_testkit::http::request;
+use spondon_testkit::patient::{nonce, signed_ok};
 
 const URL: &str = "https://bench.example";
-
-async fn request(
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, Vec<u8>) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body).await.unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.unwrap();
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let status = std::str::from_utf8(&buf[9..12]).unwrap().parse().unwrap();
-    let mut body = buf[split + 4..].to_vec();
-    if String::from_utf8_lossy(&buf[..split])
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        let mut out = Vec::new();
-        let mut b = &body[..];
-        loop {
-            let nl = b.windows(2).position(|w| w == b"\r\n").unwrap();
-            let n =
-                usize::from_str_radix(std::str::from_utf8(&b[..nl]).unwrap().trim(), 16).unwrap();
-            b = &b[nl + 2..];
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&b[..n]);
-            b = &b[n + 2..];
-        }
-        body = out;
-    }
-    (status, body)
-}
-
-async fn nonce(addr: SocketAddr) -> Vec<u8> {
-    let (_, b) = request(addr, "/nonce", &[], b"").await;
-    let v: Value = serde_json::from_slice(&b).unwrap();
-    spondon_core::b64::decode(v["nonce"].as_str().unwrap()).unwrap()
-}
-
-async fn signed(addr: SocketAddr, key: &Es256KeyPair, path: &str, body: &Value) -> Value {
-    let body = body.to_string().into_bytes();
-    let n = nonce(addr).await;
-    let url = format!("{URL}{path}");
-    let sig = SignedRequest::create(
-        key,
-        &SignedRequestTarget {
-            method: "POST",
-            url: &url,
-            nonce: &n,
-            body: &body,
-        },
-        NumericDate::now(),
-    )
-    .unwrap();
-    let (status, b) = request(
-        addr,
-        path,
-        &[
-            ("Content-Type", "application/json"),
-            ("Spondon-Signature", &sig),
-        ],
-        &body,
-    )
-    .await;
-    assert!(status < 300, "{}", String::from_utf8_lossy(&b));
-    serde_json::from_slice(&b).unwrap()
-}
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn prescription(hid: &str) -> IssueRequest {
     IssueRequest {
@@ -225,12 +134,19 @@ async fn main() {
 
     // 2. Pull of every record, then an incremental pull of one.
     let key = Es256KeyPair::generate().unwrap();
-    signed(addr, &key, "/patient/enroll", &json!({"health_id": big.health_id, "code": big.enrollment_code, "public_key": key.public_key().to_jwk()})).await;
+    signed_ok(addr, URL, &key, "/patient/enroll", &json!({"health_id": big.health_id, "code": big.enrollment_code, "public_key": key.public_key().to_jwk()})).await;
     let t = Instant::now();
     let (mut since, mut got) = (0u64, 0u64);
     let mut size: u64;
     loop {
-        let v = signed(addr, &key, "/patient/records", &json!({"since": since})).await;
+        let v = signed_ok(
+            addr,
+            URL,
+            &key,
+            "/patient/records",
+            &json!({"since": since}),
+        )
+        .await;
         got += v["records"].as_array().unwrap().len() as u64;
         since = v["cursor"].as_u64().unwrap();
         size = v["tree_size"].as_u64().unwrap();
@@ -247,8 +163,9 @@ async fn main() {
         .await
         .unwrap();
     let t = Instant::now();
-    let v = signed(
+    let v = signed_ok(
         addr,
+        URL,
         &key,
         "/patient/records",
         &json!({"since": since, "known_size": size}),
@@ -263,7 +180,7 @@ async fn main() {
     // 3. Redemption under load: a patient with 5 records, one grant, `clients` loops.
     let small = peer.register_patient(&patient("2222222222")).await.unwrap();
     let pkey = Es256KeyPair::generate().unwrap();
-    signed(addr, &pkey, "/patient/enroll", &json!({"health_id": small.health_id, "code": small.enrollment_code, "public_key": pkey.public_key().to_jwk()})).await;
+    signed_ok(addr, URL, &pkey, "/patient/enroll", &json!({"health_id": small.health_id, "code": small.enrollment_code, "public_key": pkey.public_key().to_jwk()})).await;
     for _ in 0..5 {
         peer.issue_record(&prescription(&small.health_id))
             .await
@@ -298,7 +215,7 @@ async fn main() {
             let body = json!({"grant": *text}).to_string();
             let url = format!("{URL}/grant/records");
             while Instant::now() < deadline {
-                let n = nonce(addr).await;
+                let n = nonce(addr).await.unwrap();
                 let pop = PopProof::create(
                     &doctor,
                     g.id,
@@ -312,13 +229,15 @@ async fn main() {
                 )
                 .unwrap();
                 let t = Instant::now();
-                let (status, _) = request(
+                let status = request(
                     addr,
+                    "POST",
                     "/grant/records",
                     &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
                     body.as_bytes(),
                 )
-                .await;
+                .await
+                .status;
                 lat.push(t.elapsed());
                 assert_eq!(status, 200);
             }

@@ -29,28 +29,13 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
-use spondon_core::token::{
-    Audience, Category, Grant, PopProof, PopRequest, Purpose, SignedRequest, SignedRequestTarget,
-};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use spondon_core::token::{Audience, Category, Grant, PopProof, PopRequest, Purpose};
+use spondon_testkit::bench::{arg, num};
+use spondon_testkit::patient::{nonce, signed_ok};
 
 const URL: &str = "https://load.example";
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-fn num<T: std::str::FromStr>(name: &str, default: T) -> T {
-    arg(name).map_or(default, |v| {
-        v.parse()
-            .unwrap_or_else(|_| panic!("{name}: not a number: {v}"))
-    })
-}
-
-/// One HTTP/1.1 request on a fresh connection; (status, body). `None` if the connection failed.
+/// One request; `None` when the peer did not answer: (status, body).
 async fn request(
     addr: SocketAddr,
     method: &str,
@@ -58,79 +43,9 @@ async fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Option<(u16, Vec<u8>)> {
-    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).await.ok()?;
-    s.write_all(body).await.ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.ok()?;
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let status = std::str::from_utf8(buf.get(9..12)?).ok()?.parse().ok()?;
-    let head = String::from_utf8_lossy(&buf[..split]).to_ascii_lowercase();
-    let mut body = buf[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        let mut out = Vec::new();
-        let mut b = &body[..];
-        loop {
-            let nl = b.windows(2).position(|w| w == b"\r\n")?;
-            let n = usize::from_str_radix(std::str::from_utf8(&b[..nl]).ok()?.trim(), 16).ok()?;
-            b = &b[nl + 2..];
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(b.get(..n)?);
-            b = b.get(n + 2..)?;
-        }
-        body = out;
-    }
-    Some((status, body))
-}
-
-async fn nonce(addr: SocketAddr) -> Option<Vec<u8>> {
-    let (status, b) = request(addr, "POST", "/nonce", &[], b"").await?;
-    if !(200..300).contains(&status) {
-        return None;
-    }
-    let v: Value = serde_json::from_slice(&b).ok()?;
-    spondon_core::b64::decode(v["nonce"].as_str()?).ok()
-}
-
-async fn signed(addr: SocketAddr, key: &Es256KeyPair, path: &str, body: &Value) -> Value {
-    let body = body.to_string().into_bytes();
-    let n = nonce(addr).await.expect("nonce");
-    let url = format!("{URL}{path}");
-    let sig = SignedRequest::create(
-        key,
-        &SignedRequestTarget {
-            method: "POST",
-            url: &url,
-            nonce: &n,
-            body: &body,
-        },
-        NumericDate::now(),
-    )
-    .unwrap();
-    let (status, b) = request(
-        addr,
-        "POST",
-        path,
-        &[
-            ("Content-Type", "application/json"),
-            ("Spondon-Signature", &sig),
-        ],
-        &body,
-    )
-    .await
-    .expect("connection");
-    assert!(status < 300, "{path}: {}", String::from_utf8_lossy(&b));
-    serde_json::from_slice(&b).unwrap()
+    spondon_testkit::http::try_request(addr, method, path, headers, body)
+        .await
+        .map(|r| (r.status, r.body))
 }
 
 fn cli(bin: &Path, args: &[&str], db: Option<&str>) -> Value {
@@ -167,23 +82,12 @@ fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]) / 1000.0
 }
 
-/// The release `spondon-peer` next to this example (`target/release/examples/..`).
+/// `--bin`, or the `spondon-peer` of this example's profile, built now if it is stale.
 fn binary() -> PathBuf {
-    if let Some(b) = arg("--bin") {
-        return b.into();
-    }
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("spondon-peer");
-    assert!(
-        bin.exists(),
-        "{} is missing: cargo build --release -p spondon-peer",
-        bin.display()
-    );
-    bin
+    arg("--bin").map_or_else(
+        || spondon_testkit::proc::cargo_bin("spondon-peer", "spondon-peer"),
+        PathBuf::from,
+    )
 }
 
 /// The `serve` processes, stopped (SIGTERM, then waited for) however this program ends.
@@ -364,8 +268,9 @@ async fn main() {
     let small = patients.pop().unwrap();
     let small_hid = small["health_id"].as_str().unwrap().to_owned();
     let pkey = Es256KeyPair::generate().unwrap();
-    signed(
+    signed_ok(
         addrs[0],
+        URL,
         &pkey,
         "/patient/enroll",
         &json!({"health_id": small_hid, "code": small["enrollment_code"],

@@ -2,7 +2,7 @@
 //! logs without health data.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use std::process::{Command, Stdio};
 

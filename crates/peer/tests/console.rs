@@ -6,7 +6,7 @@
 //! and the Emergency screens' routes (pending list, second-person confirmation, admin's list).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use common::*;
 use serde_json::{Value, json};

@@ -10,287 +10,39 @@
 //! Skipped when chromium or chromedriver is missing, unless `SPONDON_REQUIRE_BROWSER=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use spondon_core::NumericDate;
 use spondon_core::shc::{Directory, ParsedCard};
 use spondon_peer::staff::Role;
+use spondon_testkit::browser::{self, Driver, prerequisites, truthy};
 
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
-    let chromium = which("chromium")
-        .or_else(|| which("chromium-browser"))
-        .ok_or("chromium is not installed (scripts/setup.sh installs it)")?;
-    let driver =
-        which("chromedriver").ok_or("chromedriver is not installed (Debian chromium-driver)")?;
-    Ok((chromium, driver))
-}
-
+/// Where this test's screenshots go.
 fn artifacts() -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = base.join("artifacts/console");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    browser::artifacts("console")
 }
 
-struct Driver {
-    addr: SocketAddr,
-    session: String,
-    child: Child,
+/// What this test does on a page beyond the test kit's driver.
+trait ConsolePage {
+    /// Screenshots at 1280×800 and 1024×768 (back to 1280×800 after).
+    async fn shots(&self, name: &str);
 }
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One WebDriver call. chromedriver keeps the connection open despite `Connection: close`,
-/// so the body is read up to its Content-Length.
-async fn wd(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> Value {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let b = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        b.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(b.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 64 * 1024];
-    let body_at = loop {
-        let n = s.read(&mut chunk).await.unwrap_or(0);
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..p]).to_ascii_lowercase();
-            let len = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok());
-            if n == 0 || len.is_some_and(|len| buf.len() >= p + 4 + len) {
-                break p + 4;
-            }
-        } else if n == 0 {
-            panic!("WebDriver {path}: no response");
-        }
-    };
-    serde_json::from_slice(&buf[body_at..])
-        .unwrap_or_else(|_| panic!("WebDriver {path}: {}", String::from_utf8_lossy(&buf)))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Driver {
-    async fn start(driver: &Path, chromium: &Path) -> Driver {
-        let port = free_port();
-        let child = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1280,800", "--lang=en-GB"],
-            },
-        }}});
-        let r = wd(addr, "POST", "/session", Some(&caps)).await;
-        let session = r["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
-            .to_owned();
-        Driver {
-            addr,
-            session,
-            child,
-        }
-    }
-
-    async fn cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let v = wd(
-            self.addr,
-            method,
-            &format!("/session/{}{path}", self.session),
-            body,
-        )
-        .await;
-        if v["value"]["error"].is_string() {
-            panic!("WebDriver {path}: {v}");
-        }
-        v["value"].clone()
-    }
-
-    async fn goto(&self, url: &str) {
-        self.cmd("POST", "/url", Some(&json!({"url": url}))).await;
-    }
-
-    async fn find(&self, css: &str) -> String {
-        let v = self
-            .cmd(
-                "POST",
-                "/element",
-                Some(&json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        v.as_object()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    async fn click(&self, css: &str) {
-        let e = self.find(css).await;
-        self.cmd("POST", &format!("/element/{e}/click"), Some(&json!({})))
-            .await;
-    }
-
-    /// Types like a user (clears first).
-    async fn type_into(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        self.cmd("POST", &format!("/element/{e}/clear"), Some(&json!({})))
-            .await;
-        self.cmd(
-            "POST",
-            &format!("/element/{e}/value"),
-            Some(&json!({"text": text})),
-        )
-        .await;
-    }
-
-    /// Chooses a file in a file input, as a user picking it would.
-    async fn choose_file(&self, css: &str, path: &Path) {
-        self.js(&format!(
-            "document.querySelector({}).value = ''",
-            json!(css)
-        ))
-        .await;
-        let e = self.find(css).await;
-        self.cmd(
-            "POST",
-            &format!("/element/{e}/value"),
-            Some(&json!({"text": path.to_str().unwrap()})),
-        )
-        .await;
-    }
-
-    /// Sets a select's or date input's value and fires `change`.
-    async fn set(&self, css: &str, value: &str) {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(&json!({"script": "const e = document.querySelector(arguments[0]); e.value = arguments[1]; e.dispatchEvent(new Event('change', {bubbles: true})); return e.value;", "args": [css, value]})),
-        )
-        .await;
-    }
-
-    async fn js(&self, script: &str) -> Value {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(&json!({"script": script, "args": []})),
-        )
-        .await
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(&json!({"script": "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", "args": [css]})),
-        )
-        .await
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
-    }
-
-    async fn visible(&self, css: &str) -> bool {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(&json!({"script": "const e = document.querySelector(arguments[0]); return !!e && e.offsetParent !== null;", "args": [css]})),
-        )
-        .await
-        .as_bool()
-        .unwrap_or(false)
-    }
-
-    /// Polls `script` until it returns something truthy (up to 30 s).
-    async fn wait_for(&self, what: &str, script: &str) -> Value {
-        for _ in 0..300 {
-            let v = self.js(script).await;
-            if truthy(&v) {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let page = self.js("return document.body.innerText").await;
-        panic!("timed out waiting for {what}; the page shows: {page}");
-    }
-
-    async fn size(&self, w: u32, h: u32) {
-        self.cmd(
-            "POST",
-            "/window/rect",
-            Some(&json!({"width": w, "height": h})),
-        )
-        .await;
-    }
-
+impl ConsolePage for Driver {
     /// Screenshots at 1280×800 and 1024×768 (back to 1280×800 after).
     async fn shots(&self, name: &str) {
         for (w, h) in [(1024, 768), (1280, 800)] {
             self.size(w, h).await;
             tokio::time::sleep(Duration::from_millis(150)).await;
-            let v = self.cmd("GET", "/screenshot", None).await;
-            let png = base64::engine::general_purpose::STANDARD
-                .decode(v.as_str().unwrap())
-                .unwrap();
-            std::fs::write(artifacts().join(format!("{name}-{w}x{h}.png")), png).unwrap();
+            self.screenshot_to(&artifacts().join(format!("{name}-{w}x{h}.png")))
+                .await;
         }
-    }
-
-    async fn xss_fired(&self) -> bool {
-        self.js("return window.__xss === 1").await == json!(true)
     }
 }
 
@@ -379,7 +131,7 @@ async fn console_in_browser(db: Option<&str>, chromium: &Path, driver: &Path, sh
         .create_staff_token_with("Reception desk 2", &[Role::Registration], 30)
         .await
         .unwrap();
-    let d = Driver::start(driver, chromium).await;
+    let d = Driver::start(driver, chromium, &["--lang=en-GB".into()]).await;
     let base = format!("http://{}", tp.addr);
     let shot = |name: &'static str| if shots { Some(name) } else { None };
 
@@ -821,18 +573,6 @@ fn the_console_in_headless_chromium() {
         .unwrap()
         .join()
         .unwrap();
-}
-
-/// JavaScript's truthiness for a script's answer: `0` and `""` are false too, so a wait on
-/// `…length` waits for rows instead of passing at once on `0`.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
-    }
 }
 
 #[test]

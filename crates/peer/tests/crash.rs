@@ -6,7 +6,7 @@
 //! (`SPONDON_CRASH_SEED=… ` replays it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 #[path = "support/crash.rs"]
 mod crash;
 

@@ -6,7 +6,7 @@
 //! chain, wrong peer — with its code and nothing stored.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use ciborium::Value as Cbor;
 use common::*;

@@ -4,7 +4,7 @@
 //! nothing is stored; unreferenced files are purged.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use std::io::Write as _;
 

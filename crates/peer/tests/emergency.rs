@@ -5,7 +5,7 @@
 //! policy (opt out, only named hospitals) and disputes, which the admin sees.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use base64::Engine as _;
 use common::*;

@@ -16,22 +16,23 @@
 //! `scripts/with-postgres-ha.sh`); fails instead with `SPONDON_REQUIRE_POSTGRES_HA=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::http::get_ok;
+use spondon_testkit::inproc as common;
+use spondon_testkit::proc::{free_port, wait_ready};
+use spondon_testkit::tiles;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
-use spondon_core::token::{SignedRequest, SignedRequestTarget};
 use spondon_ledger::merkle::{
-    self, Hash, NodeId, leaf_hash, plan_consistency, verify_consistency, verify_inclusion,
+    Hash, leaf_hash, plan_consistency, verify_consistency, verify_inclusion,
 };
 use spondon_ledger::{Checkpoint, LogEntry, Opening, SignedCheckpoint, Verifier};
 
@@ -80,86 +81,6 @@ fn ctl(ha: &Ha, what: &str) {
     );
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-async fn wait_ready(child: &mut Child, addr: SocketAddr, log: &std::path::Path) {
-    for _ in 0..1200 {
-        if let Some(status) = child.try_wait().unwrap() {
-            let err = std::fs::read_to_string(log).unwrap_or_default();
-            panic!("serve exited ({status}) while starting: {err}");
-        }
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            let r = common::request(addr, "GET", "/readyz", &[], b"").await;
-            if r.status == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("serve never became ready");
-}
-
-async fn get(addr: SocketAddr, path: &str) -> Vec<u8> {
-    let r = common::request(addr, "GET", path, &[], b"").await;
-    assert_eq!(r.status, 200, "GET {path}: {}", r.text());
-    r.body
-}
-
-fn tile_path(kind: &str, index: u64, width: u64) -> String {
-    let n = spondon_ledger::http::encode_index(index);
-    if width == 256 {
-        format!("/tile/{kind}/{n}")
-    } else {
-        format!("/tile/{kind}/{n}.p/{width}")
-    }
-}
-
-/// Every entry of the log of `size` from the entry tiles, checked against the level-0 tiles.
-async fn entries_from_tiles(addr: SocketAddr, size: u64) -> Vec<Vec<u8>> {
-    let mut entries = Vec::new();
-    let mut leaves = Vec::new();
-    let mut t = 0;
-    while t * 256 < size {
-        let width = (size - t * 256).min(256);
-        let bundle = get(addr, &tile_path("entries", t, width)).await;
-        let mut b = &bundle[..];
-        while !b.is_empty() {
-            let len = usize::from(u16::from_be_bytes([b[0], b[1]]));
-            entries.push(b[2..2 + len].to_vec());
-            b = &b[2 + len..];
-        }
-        let hashes = get(addr, &tile_path("0", t, width)).await;
-        leaves.extend(hashes.chunks(32).map(|h| Hash::try_from(h).unwrap()));
-        t += 1;
-    }
-    assert_eq!(entries.len() as u64, size);
-    for (i, e) in entries.iter().enumerate() {
-        assert_eq!(leaf_hash(e), leaves[i], "leaf hash {i}");
-    }
-    entries
-}
-
-fn node(leaves: &[Hash], id: NodeId) -> Hash {
-    let start = (id.index << id.level) as usize;
-    let mut layer = leaves[start..start + (1usize << id.level)].to_vec();
-    while layer.len() > 1 {
-        layer = layer
-            .chunks_exact(2)
-            .map(|p| merkle::node_hash(&p[0], &p[1]))
-            .collect();
-    }
-    layer[0]
-}
-
-fn root(leaves: &[Hash], size: u64) -> Hash {
-    let ids = merkle::range_nodes(0, size);
-    let hashes: Vec<Hash> = ids.iter().map(|id| node(leaves, *id)).collect();
-    merkle::fold_range(&hashes).unwrap_or_else(merkle::empty_root)
-}
-
 fn hashes(v: &Value) -> Vec<[u8; 32]> {
     v.as_array()
         .unwrap()
@@ -176,33 +97,9 @@ fn hashes(v: &Value) -> Vec<[u8; 32]> {
 
 /// A signed patient request with a fresh nonce.
 async fn signed(addr: SocketAddr, key: &Es256KeyPair, path: &str, body: &Value) -> common::Resp {
-    let r = common::request(addr, "POST", "/nonce", &[], b"").await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let nonce = spondon_core::b64::decode(r.json()["nonce"].as_str().unwrap()).unwrap();
-    let body = body.to_string().into_bytes();
-    let url = format!("{}{path}", common::URL);
-    let sig = SignedRequest::create(
-        key,
-        &SignedRequestTarget {
-            method: "POST",
-            url: &url,
-            nonce: &nonce,
-            body: &body,
-        },
-        NumericDate::now(),
-    )
-    .unwrap();
-    common::request(
-        addr,
-        "POST",
-        path,
-        &[
-            ("Content-Type", "application/json"),
-            ("Spondon-Signature", &sig),
-        ],
-        &body,
-    )
-    .await
+    spondon_testkit::patient::signed(addr, common::URL, key, path, body)
+        .await
+        .unwrap_or_else(|| panic!("{path}: no answer"))
 }
 
 /// A patient's pull as a wallet checks it: the checkpoint's signature, consistency from the
@@ -490,19 +387,21 @@ async fn the_peer_follows_a_failover_and_loses_no_acknowledged_record() {
         r.json()["id"].as_str().unwrap().to_owned(),
         r.json()["log_index"].as_u64().unwrap(),
     );
-    let note = String::from_utf8(get(addr, "/checkpoint").await).unwrap();
+    let note = String::from_utf8(get_ok(addr, "/checkpoint").await).unwrap();
     let fin = SignedCheckpoint::verify(note.as_bytes(), ORIGIN, std::slice::from_ref(&log_key))
         .unwrap()
         .checkpoint;
 
     // The log end to end over the tiles: leaf hashes, the root of every checkpoint, and the
     // consistency of the wallet's pre-failover checkpoint with the new one.
-    let entries = entries_from_tiles(addr, fin.size).await;
+    let entries = tiles::entries_at(addr, fin.size).await;
     let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
-    assert_eq!(root(&leaves, fin.size), fin.root);
-    assert_eq!(root(&leaves, wallet_cp.size), wallet_cp.root);
+    assert_eq!(tiles::root(&leaves, fin.size), fin.root);
+    assert_eq!(tiles::root(&leaves, wallet_cp.size), wallet_cp.root);
     let plan = plan_consistency(wallet_cp.size, fin.size).unwrap();
-    let proof = plan.assemble(|id| Ok::<_, ()>(node(&leaves, id))).unwrap();
+    let proof = plan
+        .assemble(|id| Ok::<_, ()>(tiles::node(&leaves, id)))
+        .unwrap();
     verify_consistency(wallet_cp.size, fin.size, &proof, &wallet_cp.root, &fin.root).unwrap();
     // Entries whose record rows were lost with the primary are commitments nobody opens; the
     // records are all at distinct indexes inside the log.

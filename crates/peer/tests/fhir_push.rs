@@ -3,7 +3,7 @@
 //! PostgreSQL; and the example lab client (`examples/lab-client/lab_client.py`) end to end.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use common::*;
 use ring::rand::SystemRandom;

@@ -2,7 +2,7 @@
 //! holds, is logged, and (when the patient is known) shows up in the patient's receipts.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use std::collections::BTreeSet;
 

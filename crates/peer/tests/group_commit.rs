@@ -6,7 +6,7 @@
 //! caller answered after a checkpoint covering its event.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,7 @@
 //! The peer over real HTTP on 127.0.0.1, on SQLite and (when configured) PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use common::*;
 use serde_json::{Value, json};

@@ -4,7 +4,7 @@
 //! and stores nothing; the identity-check path (a staff-issued code) retires a key the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use common::*;
 use serde_json::{Value, json};

@@ -6,7 +6,10 @@
 //! other by RFC 9162 consistency proofs computed from the tiles.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::http::get_ok;
+use spondon_testkit::inproc as common;
+use spondon_testkit::proc::{free_port, wait_ready};
+use spondon_testkit::tiles;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -15,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
-use spondon_ledger::merkle::{self, Hash, NodeId, leaf_hash, plan_consistency, verify_consistency};
+use spondon_ledger::merkle::{Hash, NodeId, leaf_hash, plan_consistency, verify_consistency};
 use spondon_ledger::{Checkpoint, EntryKind, LogEntry, SignedCheckpoint, Verifier};
 
 const BIN: &str = env!("CARGO_BIN_EXE_spondon-peer");
@@ -35,90 +38,6 @@ fn run(args: &[&str], database_url: &str) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// Waits until `/readyz` answers 200, failing at once if the process exits.
-async fn wait_ready(child: &mut Child, addr: SocketAddr, log: &std::path::Path) {
-    for _ in 0..1200 {
-        if let Some(status) = child.try_wait().unwrap() {
-            let err = std::fs::read_to_string(log).unwrap_or_default();
-            panic!("serve on {addr} exited ({status}) while starting: {err}");
-        }
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            let r = common::request(addr, "GET", "/readyz", &[], b"").await;
-            if r.status == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("serve on {addr} never became ready");
-}
-
-async fn get(addr: SocketAddr, path: &str) -> Vec<u8> {
-    let r = common::request(addr, "GET", path, &[], b"").await;
-    assert_eq!(r.status, 200, "GET {path} on {addr}: {}", r.text());
-    r.body
-}
-
-fn tile_path(kind: &str, index: u64, width: u64) -> String {
-    let n = spondon_ledger::http::encode_index(index);
-    if width == 256 {
-        format!("/tile/{kind}/{n}")
-    } else {
-        format!("/tile/{kind}/{n}.p/{width}")
-    }
-}
-
-/// Every entry of the log of `size`, read from the entry tiles of the process at `addr`, with
-/// the level-0 tiles (leaf hashes) checked against them.
-async fn entries_from_tiles(addr: SocketAddr, size: u64) -> Vec<Vec<u8>> {
-    let mut entries = Vec::new();
-    let mut leaves = Vec::new();
-    let mut t = 0;
-    while t * 256 < size {
-        let width = (size - t * 256).min(256);
-        let bundle = get(addr, &tile_path("entries", t, width)).await;
-        let mut b = &bundle[..];
-        while !b.is_empty() {
-            let len = usize::from(u16::from_be_bytes([b[0], b[1]]));
-            entries.push(b[2..2 + len].to_vec());
-            b = &b[2 + len..];
-        }
-        let hashes = get(addr, &tile_path("0", t, width)).await;
-        assert_eq!(hashes.len() as u64, 32 * width);
-        leaves.extend(hashes.chunks(32).map(|h| Hash::try_from(h).unwrap()));
-        t += 1;
-    }
-    assert_eq!(entries.len() as u64, size, "entry tiles of {addr}");
-    for (i, e) in entries.iter().enumerate() {
-        assert_eq!(leaf_hash(e), leaves[i], "leaf hash {i} served by {addr}");
-    }
-    entries
-}
-
-/// The hash of subtree `id` over `leaves` (RFC 9162, computed here, not by the ledger).
-fn node(leaves: &[Hash], id: NodeId) -> Hash {
-    let start = (id.index << id.level) as usize;
-    let mut layer = leaves[start..start + (1usize << id.level)].to_vec();
-    while layer.len() > 1 {
-        layer = layer
-            .chunks_exact(2)
-            .map(|p| merkle::node_hash(&p[0], &p[1]))
-            .collect();
-    }
-    layer[0]
-}
-
-fn root(leaves: &[Hash], size: u64) -> Hash {
-    let ids = merkle::range_nodes(0, size);
-    let hashes: Vec<Hash> = ids.iter().map(|id| node(leaves, *id)).collect();
-    merkle::fold_range(&hashes).unwrap_or_else(merkle::empty_root)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -229,7 +148,7 @@ async fn three_serve_processes_on_one_postgres_database_keep_one_log() {
             let mut seen: Vec<String> = Vec::new();
             let mut k = 0;
             while !done.load(Ordering::Acquire) {
-                let note = get(addrs[k % PROCESSES], "/checkpoint").await;
+                let note = get_ok(addrs[k % PROCESSES], "/checkpoint").await;
                 seen.push(String::from_utf8(note).unwrap());
                 k += 1;
             }
@@ -265,7 +184,7 @@ async fn three_serve_processes_on_one_postgres_database_keep_one_log() {
     // Every process serves the same final checkpoint and the same tiles.
     let mut finals = Vec::new();
     for a in &addrs {
-        let note = String::from_utf8(get(*a, "/checkpoint").await).unwrap();
+        let note = String::from_utf8(get_ok(*a, "/checkpoint").await).unwrap();
         let cp = SignedCheckpoint::verify(
             note.as_bytes(),
             "dmch.example/log",
@@ -278,10 +197,10 @@ async fn three_serve_processes_on_one_postgres_database_keep_one_log() {
         seen.push(note);
     }
     let size = ISSUANCES as u64;
-    let entries = entries_from_tiles(addrs[0], size).await;
+    let entries = tiles::entries_at(addrs[0], size).await;
     for a in &addrs[1..] {
         assert_eq!(
-            entries_from_tiles(*a, size).await,
+            tiles::entries_at(*a, size).await,
             entries,
             "{a} serves another history"
         );
@@ -292,8 +211,11 @@ async fn three_serve_processes_on_one_postgres_database_keep_one_log() {
         assert_eq!(LogEntry::decode(e).unwrap().kind, EntryKind::RecordIssued);
     }
     // The level-1 tile matches the leaves.
-    let l1 = get(addrs[2], &tile_path("1", 0, 1)).await;
-    assert_eq!(l1, node(&leaves, NodeId { level: 8, index: 0 }).to_vec());
+    let l1 = get_ok(addrs[2], &tiles::tile_path("1", 0, 1)).await;
+    assert_eq!(
+        l1,
+        tiles::node(&leaves, NodeId { level: 8, index: 0 }).to_vec()
+    );
 
     // Every checkpoint seen — from every process, during and after the issuances — is signed
     // by the log key, never went backwards, and is consistent with every later one: its root is
@@ -318,7 +240,7 @@ async fn three_serve_processes_on_one_postgres_database_keep_one_log() {
         }
         assert_eq!(
             cp.root,
-            root(&leaves, cp.size),
+            tiles::root(&leaves, cp.size),
             "root of the checkpoint of size {}",
             cp.size
         );
@@ -332,7 +254,9 @@ async fn three_serve_processes_on_one_postgres_database_keep_one_log() {
     for w in distinct.windows(2) {
         let (a, b) = (w[0], w[1]);
         let plan = plan_consistency(a.size, b.size).unwrap();
-        let proof = plan.assemble(|id| Ok::<_, ()>(node(&leaves, id))).unwrap();
+        let proof = plan
+            .assemble(|id| Ok::<_, ()>(tiles::node(&leaves, id)))
+            .unwrap();
         verify_consistency(a.size, b.size, &proof, &a.root, &b.root).unwrap();
     }
     for cp in &finals {

@@ -1,7 +1,7 @@
 //! Enrollment redemption and the patient's signed incremental pull, over real HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use base64::Engine as _;
 use common::*;

@@ -4,7 +4,7 @@
 //! unknown indices, bad investigator ids and tokens without the admin role.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use common::*;
 use serde_json::{Value, json};

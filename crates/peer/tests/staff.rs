@@ -1,7 +1,7 @@
 //! Staff tokens: roles, expiry, revocation, failure limit and the audit trail, over real HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use common::*;
 use serde_json::json;

@@ -5,7 +5,7 @@
 //! The authority's side of the same exchange: `crates/authority/tests/stats.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use common::*;
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! verifies with both keys.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use common::*;
 use spondon_ledger::{SignedCheckpoint, Verifier};

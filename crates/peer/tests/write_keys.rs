@@ -9,7 +9,7 @@
 //! and under SIGKILL in `crash.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use spondon_testkit::inproc as common;
 
 use common::*;
 use serde_json::{Value, json};

@@ -20,281 +20,40 @@
 
 mod node;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use base64::Engine as _;
 use node::peer::*;
 use node::*;
 use serde_json::{Value, json};
 use spondon_core::keys::Es256KeyPair;
+use spondon_testkit::browser::{self, Driver, prerequisites};
 
 const XSS: &str = "<img src=x onerror=\"window.__xss=1\"><script>window.__xss=1</script>";
 
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
-    let chromium = which("chromium")
-        .or_else(|| which("chromium-browser"))
-        .ok_or("chromium is not installed (scripts/setup.sh installs it)")?;
-    let driver =
-        which("chromedriver").ok_or("chromedriver is not installed (Debian chromium-driver)")?;
-    Ok((chromium, driver))
-}
-
+/// Where this test's screenshots go.
 fn artifacts() -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    let dir = base.join("artifacts/emergency");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    browser::artifacts("emergency")
 }
 
-struct Driver {
-    addr: SocketAddr,
-    session: String,
-    child: Child,
+/// What this test does on a page beyond the test kit's driver.
+trait EmergencyPage {
+    /// Screenshots at each size (back to 1280×800 after); checks nothing scrolls sideways.
+    async fn shots(&self, name: &str, sizes: &[(u32, u32)], problems: &mut Vec<String>);
+    /// Runs axe-core (when given) on the page as it is; its critical and serious violations.
+    async fn axe_into(&self, axe: Option<&str>, name: &str, problems: &mut Vec<String>);
 }
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One WebDriver call; the body is read up to its Content-Length (chromedriver keeps the
-/// connection open).
-async fn wd(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> Value {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let b = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        b.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(b.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 64 * 1024];
-    let body_at = loop {
-        let n = s.read(&mut chunk).await.unwrap_or(0);
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..p]).to_ascii_lowercase();
-            let len = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok());
-            if n == 0 || len.is_some_and(|len| buf.len() >= p + 4 + len) {
-                break p + 4;
-            }
-        } else if n == 0 {
-            panic!("WebDriver {path}: no response");
-        }
-    };
-    serde_json::from_slice(&buf[body_at..])
-        .unwrap_or_else(|_| panic!("WebDriver {path}: {}", String::from_utf8_lossy(&buf)))
-}
-
-impl Driver {
-    async fn start(driver: &Path, chromium: &Path) -> Driver {
-        let port = free_port();
-        let child = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1280,800", "--lang=en-GB", "--use-fake-ui-for-media-stream",
-                         "--use-fake-device-for-media-stream",
-                         "--disable-background-timer-throttling", "--disable-renderer-backgrounding"],
-            },
-        }}});
-        let r = wd(addr, "POST", "/session", Some(&caps)).await;
-        let session = r["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
-            .to_owned();
-        Driver {
-            addr,
-            session,
-            child,
-        }
-    }
-
-    async fn cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let v = wd(
-            self.addr,
-            method,
-            &format!("/session/{}{path}", self.session),
-            body,
-        )
-        .await;
-        if v["value"]["error"].is_string() {
-            panic!("WebDriver {path}: {v}");
-        }
-        v["value"].clone()
-    }
-
-    async fn goto(&self, url: &str) {
-        self.cmd("POST", "/url", Some(&json!({"url": url}))).await;
-    }
-
-    /// Opens a new window and switches to it; returns the previous window's handle.
-    async fn new_window(&self) -> String {
-        let old = self.cmd("GET", "/window", None).await;
-        let w = self
-            .cmd("POST", "/window/new", Some(&json!({"type": "window"})))
-            .await;
-        self.cmd("POST", "/window", Some(&json!({"handle": w["handle"]})))
-            .await;
-        old.as_str().unwrap().to_owned()
-    }
-
-    async fn switch(&self, handle: &str) -> String {
-        let old = self.cmd("GET", "/window", None).await;
-        self.cmd("POST", "/window", Some(&json!({"handle": handle})))
-            .await;
-        old.as_str().unwrap().to_owned()
-    }
-
-    async fn find(&self, css: &str) -> String {
-        let v = self
-            .cmd(
-                "POST",
-                "/element",
-                Some(&json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        v.as_object()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    async fn click(&self, css: &str) {
-        let e = self.find(css).await;
-        self.cmd("POST", &format!("/element/{e}/click"), Some(&json!({})))
-            .await;
-    }
-
-    /// Types like a user (clears first).
-    async fn type_into(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        self.cmd("POST", &format!("/element/{e}/clear"), Some(&json!({})))
-            .await;
-        self.cmd(
-            "POST",
-            &format!("/element/{e}/value"),
-            Some(&json!({"text": text})),
-        )
-        .await;
-    }
-
-    /// Sets a select's value and fires `change`.
-    async fn set(&self, css: &str, value: &str) {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(&json!({"script": "const e = document.querySelector(arguments[0]); e.value = arguments[1]; e.dispatchEvent(new Event('change', {bubbles: true})); return e.value;", "args": [css, value]})),
-        )
-        .await;
-    }
-
-    async fn js(&self, script: &str) -> Value {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(&json!({"script": script, "args": []})),
-        )
-        .await
-    }
-
-    async fn text(&self, css: &str) -> String {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(&json!({"script": "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", "args": [css]})),
-        )
-        .await
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
-    }
-
-    async fn visible(&self, css: &str) -> bool {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(&json!({"script": "const e = document.querySelector(arguments[0]); return !!e && e.offsetParent !== null;", "args": [css]})),
-        )
-        .await
-        .as_bool()
-        .unwrap_or(false)
-    }
-
-    /// Polls `script` until it returns something truthy (up to 60 s).
-    async fn wait_for(&self, what: &str, script: &str) -> Value {
-        for _ in 0..600 {
-            let v = self.js(script).await;
-            if truthy(&v) {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let page = self.js("return document.body.innerText").await;
-        panic!("timed out waiting for {what}; the page shows: {page}");
-    }
-
-    async fn size(&self, w: u32, h: u32) {
-        self.cmd(
-            "POST",
-            "/window/rect",
-            Some(&json!({"width": w, "height": h})),
-        )
-        .await;
-    }
-
+impl EmergencyPage for Driver {
     /// Screenshots at each size (back to 1280×800 after); checks nothing scrolls sideways.
     async fn shots(&self, name: &str, sizes: &[(u32, u32)], problems: &mut Vec<String>) {
         for &(w, h) in sizes {
             self.size(w, h).await;
             tokio::time::sleep(Duration::from_millis(200)).await;
-            let v = self.cmd("GET", "/screenshot", None).await;
-            let png = base64::engine::general_purpose::STANDARD
-                .decode(v.as_str().unwrap())
-                .unwrap();
-            std::fs::write(artifacts().join(format!("{name}-{w}x{h}.png")), png).unwrap();
-            let extra = self
-                .js("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            self.screenshot_to(&artifacts().join(format!("{name}-{w}x{h}.png")))
                 .await;
-            if extra.as_i64().unwrap_or(0) > 1 {
+            let extra = self.sideways().await;
+            if extra > 1 {
                 problems.push(format!("{name} at {w}×{h} scrolls sideways by {extra}px"));
             }
         }
@@ -302,69 +61,16 @@ impl Driver {
     }
 
     /// Runs axe-core (when given) on the page as it is; its critical and serious violations.
-    async fn axe(&self, axe: Option<&str>, name: &str, problems: &mut Vec<String>) {
+    async fn axe_into(&self, axe: Option<&str>, name: &str, problems: &mut Vec<String>) {
         let Some(axe) = axe else { return };
-        if self.js("return typeof window.axe === 'object'").await != json!(true) {
-            self.js(&format!("{axe}\nreturn true;")).await;
+        for v in self.axe(axe).await {
+            problems.push(format!("{name}: {v}"));
         }
-        let v = self
-            .cmd(
-                "POST",
-                "/execute/async",
-                Some(&json!({"script": "const done = arguments[arguments.length - 1];
-                    axe.run(document)
-                      .then(r => done(r.passes.length === 0 ? ['axe-core checked nothing'] : r.violations.filter(v => v.impact === 'critical' || v.impact === 'serious')
-                        .map(v => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + (n.failureSummary || '')).join(', ')})`)))
-                      .catch(e => done([`axe failed: ${e}`]));", "args": []})),
-            )
-            .await;
-        for x in v.as_array().unwrap() {
-            problems.push(format!("{name}: {}", x.as_str().unwrap()));
-        }
-    }
-
-    async fn xss_fired(&self) -> bool {
-        self.js("return window.__xss === 1").await == json!(true)
     }
 }
 
 const CLINIC_SIZES: &[(u32, u32)] = &[(1280, 800), (1024, 768), (390, 844)];
 const CONSOLE_SIZES: &[(u32, u32)] = &[(1280, 800), (1024, 768), (768, 1024)];
-
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
-    }
-}
-
-/// A fresh PostgreSQL database on the server of `SPONDON_TEST_POSTGRES_URL`, if set.
-async fn postgres_url() -> Option<String> {
-    let Ok(base) = std::env::var("SPONDON_TEST_POSTGRES_URL") else {
-        if std::env::var("SPONDON_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-            panic!("SPONDON_REQUIRE_POSTGRES=1 but SPONDON_TEST_POSTGRES_URL is not set");
-        }
-        eprintln!("skipped the PostgreSQL run: SPONDON_TEST_POSTGRES_URL is not set");
-        return None;
-    };
-    let suffix: [u8; 8] = spondon_core::keys::random_bytes().unwrap();
-    let name = format!("e_{}", hex::encode(suffix));
-    let admin = sqlx::PgPool::connect(&base).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (prefix, rest) = base.rsplit_once('/').unwrap();
-    let query = rest
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    Some(format!("{prefix}/{name}{query}"))
-}
 
 async fn console_login(d: &Driver, base: &str, token: &str) {
     d.goto(&format!("{base}/console")).await;
@@ -467,25 +173,13 @@ async fn enrolled(peer: &PeerProc, nid: &str, name: &str) -> (String, Es256KeyPa
 /// axe-core's `axe.min.js` as `scripts/setup.sh` installs it (or `SPONDON_AXE`); `None` (no
 /// accessibility check) when missing, unless `SPONDON_REQUIRE_BROWSER=1`.
 fn axe_source() -> Option<String> {
-    let p = std::env::var_os("SPONDON_AXE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| Path::new(&h).join(".cache/spondon/npm/node_modules/axe-core/axe.min.js"))
-        })?;
-    match std::fs::read_to_string(&p) {
+    match browser::axe_path().and_then(|p| std::fs::read_to_string(p).map_err(|e| e.to_string())) {
         Ok(s) => Some(s),
-        Err(_) if std::env::var("SPONDON_REQUIRE_BROWSER").as_deref() == Ok("1") => {
-            panic!(
-                "SPONDON_REQUIRE_BROWSER=1 but axe-core is missing at {}",
-                p.display()
-            )
+        Err(e) if std::env::var("SPONDON_REQUIRE_BROWSER").as_deref() == Ok("1") => {
+            panic!("SPONDON_REQUIRE_BROWSER=1 but {e}")
         }
-        Err(_) => {
-            eprintln!(
-                "no accessibility check: axe-core is missing at {}",
-                p.display()
-            );
+        Err(e) => {
+            eprintln!("no accessibility check: {e}");
             None
         }
     }
@@ -507,7 +201,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         &format!("http://{}", peer.addr),
     ]);
     enroll_doctor(&peer, &n).await;
-    let (hid, patient, _) = patient_with_records(&peer).await;
+    let (hid, patient, _) = peer.patient_with_records().await;
     // A blood group result, and a medicine whose text is a script.
     for rec in [
         json!({"health_id": hid, "kind": "lab_report", "resources": [
@@ -538,7 +232,19 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
     let records_token = peer.staff_token("Records desk (Rahim)", "records");
     let desk_token = peer.staff_token("Registration desk (Salma)", "registration");
 
-    let d = Driver::start(driver, chromium).await;
+    let d = Driver::start(
+        driver,
+        chromium,
+        &[
+            "--lang=en-GB",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            "--disable-background-timer-throttling",
+            "--disable-renderer-backgrounding",
+        ]
+        .map(String::from),
+    )
+    .await;
     let clinic = format!("http://{}", n.addr);
     let console = format!("http://{}", peer.addr);
 
@@ -556,7 +262,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
     if shots {
         d.shots("clinic-1-form", CLINIC_SIZES, &mut problems).await;
     }
-    d.axe(axe, "clinic-1-form", &mut problems).await;
+    d.axe_into(axe, "clinic-1-form", &mut problems).await;
 
     // Refusals, in words. A malformed Health ID is caught in the page, its field marked.
     ask(&d, "12345", "unconscious", "Found unconscious", "4").await;
@@ -654,7 +360,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         d.shots("clinic-3-waiting", CLINIC_SIZES, &mut problems)
             .await;
     }
-    d.axe(axe, "clinic-3-waiting", &mut problems).await;
+    d.axe_into(axe, "clinic-3-waiting", &mut problems).await;
     assert!(!d.xss_fired().await);
 
     // The hospital's console, in a second window. A registration-only login: no Emergency tab,
@@ -726,7 +432,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         d.shots("console-1-pending", CONSOLE_SIZES, &mut problems)
             .await;
     }
-    d.axe(axe, "console-1-pending", &mut problems).await;
+    d.axe_into(axe, "console-1-pending", &mut problems).await;
     d.click(&format!("{sel} button")).await;
     d.wait_for(
         "the confirmation dialog",
@@ -745,7 +451,8 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         )
         .await;
     }
-    d.axe(axe, "console-2-confirm-dialog", &mut problems).await;
+    d.axe_into(axe, "console-2-confirm-dialog", &mut problems)
+        .await;
     let confirmed_at = std::time::Instant::now();
     d.click("#em-dialog-confirm").await;
     let done = d
@@ -843,7 +550,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         d.shots("clinic-4-summary", CLINIC_SIZES, &mut problems)
             .await;
     }
-    d.axe(axe, "clinic-4-summary", &mut problems).await;
+    d.axe_into(axe, "clinic-4-summary", &mut problems).await;
     // The node kept receipts only (no health data): the request and the summary shown.
     let receipts = request(
         n.addr,
@@ -910,7 +617,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
     d.switch(&console_window).await;
-    console_login(&d, &console, &peer.staff).await;
+    console_login(&d, &console, &peer.token).await;
     d.click(".tab[data-tab=emergency]").await;
     d.wait_for(
         "the admin's list",
@@ -944,7 +651,7 @@ async fn emergency_flow(db: Option<&str>, chromium: &Path, driver: &Path, shots:
         d.shots("console-4-admin", CONSOLE_SIZES, &mut problems)
             .await;
     }
-    d.axe(axe, "console-4-admin", &mut problems).await;
+    d.axe_into(axe, "console-4-admin", &mut problems).await;
     if shots {
         d.js("document.getElementById('em-all').scrollIntoView({block: 'start'})")
             .await;
@@ -991,7 +698,7 @@ fn emergency_access_in_headless_chromium() {
                 .unwrap()
                 .block_on(async {
                     Box::pin(emergency_flow(None, &chromium, &driver, true)).await;
-                    if let Some(url) = postgres_url().await {
+                    if let Some(url) = postgres_url("emergency_access_in_the_browser").await {
                         Box::pin(emergency_flow(Some(&url), &chromium, &driver, false)).await;
                     }
                 })

@@ -18,9 +18,7 @@
 mod fixture;
 mod node;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -30,54 +28,11 @@ use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
 use spondon_core::token::{Audience, Category, Grant, Purpose};
+use spondon_testkit::browser::{self, Driver, axe_path, truthy};
 
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(BIN)
-                .parent()
-                .unwrap()
-                .parent()
-                .unwrap()
-                .to_path_buf()
-        })
-}
-
-/// axe-core's `axe.min.js`, as `scripts/setup.sh` installs it for the app's end-to-end test.
-fn axe_path() -> Result<PathBuf, String> {
-    let p = std::env::var_os("SPONDON_AXE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|h| Path::new(&h).join(".cache/spondon/npm/node_modules/axe-core/axe.min.js"))
-        })
-        .ok_or("HOME is not set")?;
-    if p.is_file() {
-        Ok(p)
-    } else {
-        Err(format!(
-            "axe-core is missing at {} (scripts/setup.sh installs it)",
-            p.display()
-        ))
-    }
-}
-
-/// What the test needs, or why it cannot run.
+/// What the test needs, or why it cannot run: the browser, and the page's QR decoder.
 fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
-    let chromium = which("chromium")
-        .or_else(|| which("chromium-browser"))
-        .ok_or("chromium is not installed (scripts/setup.sh installs it)")?;
-    let driver =
-        which("chromedriver").ok_or("chromedriver is not installed (Debian chromium-driver)")?;
+    let found = browser::prerequisites()?;
     let wasm = Path::new(BIN)
         .parent()
         .unwrap()
@@ -90,7 +45,7 @@ fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
             wasm.display()
         ));
     }
-    Ok((chromium, driver))
+    Ok(found)
 }
 
 /// A Y4M (YUV4MPEG2, 4:2:0) video of `frames` identical frames showing the PNG centred on grey.
@@ -123,194 +78,22 @@ fn y4m_of_png(png: &[u8], path: &Path) {
     std::fs::write(path, out).unwrap();
 }
 
-struct Driver {
-    addr: SocketAddr,
-    session: String,
-    child: Child,
+/// What this test does on a page beyond the test kit's driver.
+trait ClinicPage {
+    /// A screenshot saved as `artifacts/verifier-<name>.png`; its path.
+    async fn screenshot(&self, name: &str) -> PathBuf;
+    /// Screenshots at 1280×800 and 390×844 (the window is left at 1280×800); at each, checks
+    /// that nothing scrolls sideways and runs axe-core. Returns the problems found.
+    async fn capture(&self, name: &str, axe: &str, shots: &mut Vec<PathBuf>) -> Vec<String>;
 }
 
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Driver {
-    async fn start(driver: &Path, chromium: &Path, video: &Path) -> Driver {
-        let port = free_port();
-        let child = Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--window-size=1280,800", "--use-fake-ui-for-media-stream",
-                         "--use-fake-device-for-media-stream",
-                         format!("--use-file-for-fake-video-capture={}", video.display())],
-            },
-        }}});
-        let r = wd(addr, "POST", "/session", Some(&caps)).await;
-        let session = r["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
-            .to_owned();
-        Driver {
-            addr,
-            session,
-            child,
-        }
-    }
-
-    async fn cmd(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
-        let v = wd(
-            self.addr,
-            method,
-            &format!("/session/{}{path}", self.session),
-            body,
-        )
-        .await;
-        if v["value"]["error"].is_string() {
-            panic!("WebDriver {path}: {v}");
-        }
-        v["value"].clone()
-    }
-
-    async fn goto(&self, url: &str) {
-        self.cmd("POST", "/url", Some(&json!({"url": url}))).await;
-    }
-
-    async fn find(&self, css: &str) -> String {
-        let v = self
-            .cmd(
-                "POST",
-                "/element",
-                Some(&json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        v.as_object()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    async fn click(&self, css: &str) {
-        let e = self.find(css).await;
-        self.cmd("POST", &format!("/element/{e}/click"), Some(&json!({})))
-            .await;
-    }
-
-    async fn type_into(&self, css: &str, text: &str) {
-        let e = self.find(css).await;
-        self.cmd(
-            "POST",
-            &format!("/element/{e}/value"),
-            Some(&json!({"text": text})),
-        )
-        .await;
-    }
-
-    async fn js(&self, script: &str) -> Value {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(&json!({"script": script, "args": []})),
-        )
-        .await
-    }
-
-    /// Polls `script` until it returns something truthy (up to 60 s).
-    async fn wait_for(&self, what: &str, script: &str) -> Value {
-        for _ in 0..600 {
-            let v = self.js(script).await;
-            if truthy(&v) {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let page = self.js("return document.body.innerText").await;
-        panic!("timed out waiting for {what}; the page shows: {page}");
-    }
-
-    /// Sets the viewport (not the window) to `w`×`h` CSS pixels.
-    async fn resize(&self, w: u32, h: u32) {
-        let (mut ww, mut wh) = (w, h);
-        for _ in 0..3 {
-            self.cmd(
-                "POST",
-                "/window/rect",
-                Some(&json!({"width": ww, "height": wh})),
-            )
-            .await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let inner = self.js("return [innerWidth, innerHeight]").await;
-            let (iw, ih) = (inner[0].as_u64().unwrap(), inner[1].as_u64().unwrap());
-            if (iw, ih) == (u64::from(w), u64::from(h)) {
-                return;
-            }
-            ww = (i64::from(ww) + i64::from(w) - iw as i64) as u32;
-            wh = (i64::from(wh) + i64::from(h) - ih as i64) as u32;
-        }
-    }
-
-    /// Sends keys (WebDriver key codes) to an element.
-    async fn keys(&self, css: &str, keys: &str) {
-        let e = self.find(css).await;
-        self.cmd(
-            "POST",
-            &format!("/element/{e}/value"),
-            Some(&json!({"text": keys})),
-        )
-        .await;
-    }
-
-    async fn text(&self, id: &str) -> String {
-        self.js(&format!(
-            "const e = document.getElementById('{id}'); return e ? e.innerText : ''"
-        ))
-        .await
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
-    }
-
-    /// Runs axe-core on the page as it is; returns its critical and serious violations.
-    async fn axe(&self, axe: &str) -> Vec<String> {
-        if self.js("return typeof window.axe === 'object'").await != json!(true) {
-            self.js(&format!("{axe}\nreturn true;")).await;
-        }
-        let v = self
-            .cmd(
-                "POST",
-                "/execute/async",
-                Some(&json!({"script": "const done = arguments[arguments.length - 1];
-                    axe.run(document)
-                      .then(r => done(r.passes.length === 0 ? ['axe-core checked nothing'] : r.violations.filter(v => v.impact === 'critical' || v.impact === 'serious')
-                        .map(v => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')})`)))
-                      .catch(e => done([`axe failed: ${e}`]));", "args": []})),
-            )
-            .await;
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_str().unwrap().to_owned())
-            .collect()
+impl ClinicPage for Driver {
+    async fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = browser::target_dir().join("artifacts");
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(format!("verifier-{name}.png"));
+        self.screenshot_to(&p).await;
+        p
     }
 
     /// Screenshots at 1280×800 and 390×844 (the window is left at 1280×800); at each, checks
@@ -350,31 +133,6 @@ impl Driver {
         self.resize(1280, 800).await;
         problems
     }
-
-    async fn screenshot(&self, name: &str) -> PathBuf {
-        let v = self.cmd("GET", "/screenshot", None).await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().unwrap())
-            .unwrap();
-        let dir = target_dir().join("artifacts");
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(format!("verifier-{name}.png"));
-        std::fs::write(&p, png).unwrap();
-        p
-    }
-}
-
-async fn wd(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> Value {
-    let b = body.map(|b| b.to_string()).unwrap_or_default();
-    let r = request(
-        addr,
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        b.as_bytes(),
-    )
-    .await;
-    serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("WebDriver {path}: {}", r.text()))
 }
 
 fn grant(patient: &Es256KeyPair, kid: &str, edit: impl FnOnce(&mut Grant)) -> String {
@@ -513,7 +271,7 @@ async fn the_page() {
         &format!("http://{}", peer.addr),
     ]);
     enroll_doctor(&peer, &n).await;
-    let (hid, patient, _) = patient_with_records(&peer).await;
+    let (hid, patient, _) = peer.patient_with_records().await;
     serve(&mut n, &[]).await;
     let kid = n.doctor_kid();
 
@@ -524,7 +282,16 @@ async fn the_page() {
         &spondon_core::qr::encode(&valid).unwrap().to_png(8).unwrap(),
         &video,
     );
-    let d = Driver::start(&driver, &chromium, &video).await;
+    let d = Driver::start(
+        &driver,
+        &chromium,
+        &[
+            "--use-fake-ui-for-media-stream".into(),
+            "--use-fake-device-for-media-stream".into(),
+            format!("--use-file-for-fake-video-capture={}", video.display()),
+        ],
+    )
+    .await;
     let base = format!("http://{}", n.addr);
 
     // Login: the token field has focus.
@@ -562,18 +329,18 @@ async fn the_page() {
         d.js("return document.body.innerText").await
     );
     assert_eq!(d.js(CODE).await, "ok");
-    assert_eq!(d.text("verdict-headline").await, "Valid");
-    assert_eq!(d.text("who-name").await, "Fatema Begum");
-    let facts = d.text("who-facts").await;
+    assert_eq!(d.text_by_id("verdict-headline").await, "Valid");
+    assert_eq!(d.text_by_id("who-name").await, "Fatema Begum");
+    let facts = d.text_by_id("who-facts").await;
     assert!(facts.starts_with("Female · 38 years (born "), "{facts}");
     assert!(facts.contains("1988"), "{facts}");
-    assert_eq!(d.text("who-id").await, format!("Health ID {hid}"));
+    assert_eq!(d.text_by_id("who-id").await, format!("Health ID {hid}"));
     assert!(
-        d.text("who-source")
+        d.text_by_id("who-source")
             .await
             .contains("Dhaka Medical College Hospital")
     );
-    let checks = d.text("checks").await;
+    let checks = d.text_by_id("checks").await;
     assert!(
         checks.contains("Not revoked: checked just now with Dhaka Medical College Hospital"),
         "{checks}"
@@ -592,9 +359,9 @@ async fn the_page() {
         "scan-card",
         "after login, focus is on the scan area"
     );
-    let decoder = d.text("decoder").await;
+    let decoder = d.text_by_id("decoder").await;
     assert!(decoder.contains("WebAssembly"), "{decoder}");
-    assert!(d.text("fresh").await.contains("Trust list #1"));
+    assert!(d.text_by_id("fresh").await.contains("Trust list #1"));
     let t = d.js("return window.spondonTiming").await;
     let ms = |a: &str, b: &str| t[b].as_f64().unwrap() - t[a].as_f64().unwrap();
     println!(
@@ -628,7 +395,7 @@ async fn the_page() {
         order, true,
         "the prescription form comes before the records"
     );
-    let text = d.text("records-card").await;
+    let text = d.text_by_id("records-card").await;
     for want in [
         "Fatema Begum",
         "Metformin 500 mg tablet",
@@ -692,13 +459,13 @@ async fn the_page() {
     d.click("#paste-check").await;
     d.wait_for("the revoked verdict", &format!("{STATUS} === 'revoked'"))
         .await;
-    assert_eq!(d.text("verdict-headline").await, "Revoked");
+    assert_eq!(d.text_by_id("verdict-headline").await, "Revoked");
     assert!(
-        d.text("verdict-text")
+        d.text_by_id("verdict-text")
             .await
             .starts_with("The patient withdrew this grant.")
     );
-    let checks = d.text("checks").await;
+    let checks = d.text_by_id("checks").await;
     assert!(
         checks.contains(
             "Revoked: the patient withdrew this grant (Dhaka Medical College Hospital said so)."
@@ -725,13 +492,16 @@ async fn the_page() {
         &format!("{STATUS} === 'unchecked'"),
     )
     .await;
-    assert_eq!(d.text("verdict-headline").await, "Revocation not checked");
-    let words = d.text("checks").await;
+    assert_eq!(
+        d.text_by_id("verdict-headline").await,
+        "Revocation not checked"
+    );
+    let words = d.text_by_id("checks").await;
     assert!(
         words.contains("Revocation could not be checked at Chittagong Medical College Hospital"),
         "{words}"
     );
-    assert_eq!(d.text("who-name").await, "Fatema Begum");
+    assert_eq!(d.text_by_id("who-name").await, "Fatema Begum");
     d.js("window.spondonScrollTo = '#verdict-card'").await;
     problems.extend(d.capture("5-unchecked", &axe, &mut shots).await);
 
@@ -765,7 +535,7 @@ async fn the_page() {
     d.click("#paste-check").await;
     d.wait_for("the passcode prompt", &format!("{STATUS} === 'passcode'"))
         .await;
-    assert_eq!(d.text("verdict-headline").await, "Passcode needed");
+    assert_eq!(d.text_by_id("verdict-headline").await, "Passcode needed");
     assert_eq!(d.js("return document.activeElement.id").await, "passcode");
     assert!(
         d.js("return document.getElementById('who').classList.contains('hidden')")
@@ -776,7 +546,7 @@ async fn the_page() {
     d.click("#passcode-form button").await;
     d.wait_for("the bearer verdict", &format!("{STATUS} === 'valid'"))
         .await;
-    assert_eq!(d.text("who-name").await, "Fatema Begum");
+    assert_eq!(d.text_by_id("who-name").await, "Fatema Begum");
     d.click("#next-patient").await;
 
     // Expired, pasted at phone size: the verdict scrolls into view.
@@ -856,8 +626,8 @@ async fn the_page() {
     let valid_attr = d
         .wait_for("the grant-photo verdict", "const v = document.querySelector('#doc-result [data-valid]'); return v && v.dataset.valid")
         .await;
-    assert_eq!(valid_attr, "true", "{}", d.text("doc-result").await);
-    let shown = d.text("doc-result").await;
+    assert_eq!(valid_attr, "true", "{}", d.text_by_id("doc-result").await);
+    let shown = d.text_by_id("doc-result").await;
     assert!(
         shown.contains("A genuine Spondon access grant: its signature verifies."),
         "{shown}"
@@ -886,8 +656,8 @@ async fn the_page() {
     let valid_attr = d
         .wait_for("the document verdict", "const v = document.querySelector('#doc-result [data-valid]'); return v && v.dataset.valid")
         .await;
-    assert_eq!(valid_attr, "true", "{}", d.text("doc-result").await);
-    let shown = d.text("doc-result").await;
+    assert_eq!(valid_attr, "true", "{}", d.text_by_id("doc-result").await);
+    let shown = d.text_by_id("doc-result").await;
     for want in [
         "Fatema Begum",
         "Female",
@@ -948,7 +718,7 @@ async fn the_page() {
         "return document.getElementById('records-card')",
     )
     .await;
-    let text = d.text("records-card").await;
+    let text = d.text_by_id("records-card").await;
     assert!(
         text.contains(&format!("Lab results ({labs})")),
         "{}",
@@ -984,12 +754,12 @@ async fn the_page() {
     assert!(height < 6000.0, "the page is {height} px tall");
     d.js("document.querySelector('#records-card [data-pager=next]').click()")
         .await;
-    assert!(d.text("records-card").await.contains("Page 2 of"));
+    assert!(d.text_by_id("records-card").await.contains("Page 2 of"));
     d.js("window.spondonScrollTo = '#kind-lab_results'").await;
     problems.extend(d.capture("8-many-records", &axe, &mut shots).await);
     d.js("document.querySelector('#records-card [data-view=visit]').click()")
         .await;
-    let visits = d.text("records-card").await;
+    let visits = d.text_by_id("records-card").await;
     assert!(
         visits.contains("Dhaka Medical College Hospital") && visits.contains("verified"),
         "{visits}"
@@ -1010,7 +780,7 @@ async fn the_page() {
         "return document.querySelector('#doctor-qr img')",
     )
     .await;
-    assert!(d.text("doctor-info").await.contains("BMDC A-40112"));
+    assert!(d.text_by_id("doctor-info").await.contains("BMDC A-40112"));
     d.js("window.spondonScrollTo = 'body'").await;
     problems.extend(d.capture("10-doctor-qr", &axe, &mut shots).await);
 
@@ -1035,7 +805,7 @@ async fn the_page() {
         d.js("return [document.activeElement.id, document.getElementById('who-name').textContent, document.getElementById('records').textContent]").await,
         json!(["token", "", ""])
     );
-    assert!(d.text("login-error").await.contains("log in again"));
+    assert!(d.text_by_id("login-error").await.contains("log in again"));
 
     // An exported PDF with a share receipt, at a node that trusts the export's hospital: the
     // patient, the records in words, when they were issued and shared, in local time.
@@ -1067,8 +837,8 @@ async fn the_page() {
     let valid_attr = d
         .wait_for("the export verdict", "const v = document.querySelector('#doc-result [data-valid]'); return v && v.dataset.valid")
         .await;
-    assert_eq!(valid_attr, "true", "{}", d.text("doc-result").await);
-    let shown = d.text("doc-result").await;
+    assert_eq!(valid_attr, "true", "{}", d.text_by_id("doc-result").await);
+    let shown = d.text_by_id("doc-result").await;
     let local = |t: i64| {
         format!(
             "return new Date({t} * 1000).toLocaleString([], {{ dateStyle: 'medium', timeStyle: 'short' }})"
@@ -1114,18 +884,6 @@ async fn the_page() {
     );
 }
 
-/// JavaScript's truthiness for a script's answer: `0` and `""` are false too, so a wait on
-/// `…length` waits for rows instead of passing at once on `0`.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
-    }
-}
-
 #[test]
 fn a_wait_on_a_count_waits_for_rows() {
     assert!(!truthy(&json!(0)));
@@ -1161,9 +919,9 @@ fn a_document_in_headless_chromium() {
 }
 
 async fn a_document_in_the_page() {
-    let found = which("chromium")
-        .or_else(|| which("chromium-browser"))
-        .zip(which("chromedriver"));
+    let found = browser::which("chromium")
+        .or_else(|| browser::which("chromium-browser"))
+        .zip(browser::which("chromedriver"));
     let Some((chromium, driver)) = found else {
         if std::env::var("SPONDON_REQUIRE_BROWSER").as_deref() == Ok("1") {
             panic!("SPONDON_REQUIRE_BROWSER=1 but chromium or chromedriver is missing");
@@ -1183,7 +941,7 @@ async fn a_document_in_the_page() {
         &format!("http://{}", peer.addr),
     ]);
     enroll_doctor(&peer, &n).await;
-    let (hid, patient, _) = patient_with_records(&peer).await;
+    let (hid, patient, _) = peer.patient_with_records().await;
     let pdf = report_pdf();
     issue_document(&peer, &hid, &pdf).await;
     serve(&mut n, &[]).await;
@@ -1198,7 +956,16 @@ async fn a_document_in_the_page() {
         )
         .unwrap();
     y4m_of_png(&blank, &video);
-    let d = Driver::start(&driver, &chromium, &video).await;
+    let d = Driver::start(
+        &driver,
+        &chromium,
+        &[
+            "--use-fake-ui-for-media-stream".into(),
+            "--use-fake-device-for-media-stream".into(),
+            format!("--use-file-for-fake-video-capture={}", video.display()),
+        ],
+    )
+    .await;
     d.goto(&format!("http://{}/", n.addr)).await;
     d.wait_for(
         "the login form",
@@ -1238,7 +1005,7 @@ async fn a_document_in_the_page() {
         "return document.getElementById('records-card')",
     )
     .await;
-    let records = d.text("records-card").await;
+    let records = d.text_by_id("records-card").await;
     for want in [
         "Documents (1)",
         "cbc-2026-12-06.pdf",
@@ -1296,7 +1063,7 @@ async fn a_document_in_the_page() {
     assert_eq!(body, pdf);
     // By visit: the document is listed with its check.
     d.click("[data-view=visit]").await;
-    let visits = d.text("records-card").await;
+    let visits = d.text_by_id("records-card").await;
     assert!(visits.contains("Document:"), "{visits}");
     assert!(visits.contains("this PDF is the one"), "{visits}");
     stop(&mut n);

@@ -63,7 +63,7 @@ async fn the_node_fetches_checks_and_offers_a_document() {
         &format!("http://{}", peer.addr),
     ]);
     enroll_doctor(&peer, &n).await;
-    let (hid, patient, _) = patient_with_records(&peer).await;
+    let (hid, patient, _) = peer.patient_with_records().await;
     let pdf = report_pdf();
     issue_document(&peer, &hid, &pdf).await;
     serve(&mut n, &[]).await;
@@ -239,7 +239,7 @@ async fn a_file_with_one_byte_flipped_is_refused_and_never_served() {
     let list = trust_list(vec![peer.hospital().await], 1);
     let mut n = init_node(&root, &list, None);
     enroll_doctor(&peer, &n).await;
-    let (hid, patient, _) = patient_with_records(&peer).await;
+    let (hid, patient, _) = peer.patient_with_records().await;
     let pdf = report_pdf();
     issue_document(&peer, &hid, &pdf).await;
     let proxy = flipping_proxy(peer.addr).await;

@@ -82,50 +82,12 @@ async fn grants_against_a_real_peer() {
             || std::fs::read_to_string(&qr).unwrap().contains("<svg")
     );
 
-    // A patient with an enrolled wallet key and three records.
-    let r = peer
-        .staff_post("/staff/patients", &json!({"name": "Fatema Begum", "birth_date": "1988-04-12", "sex": "female",
-            "national_id": "1988000111", "phone": "01711-234567", "district": "Mymensingh", "upazila": "Trishal"}))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
-    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
-    let patient = Es256KeyPair::generate().unwrap();
-    let r = peer
-        .signed(
-            &patient,
-            "/patient/enroll",
-            &json!({"health_id": hid, "code": code, "public_key": patient.public_key().to_jwk()}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    // The peer answers the enrollment credential as `enrollment_credential` (a helper reading
-    // another name got nothing, and the grant check below then ran without it unnoticed).
-    let enrollment = Some(
-        r.json()["enrollment_credential"]
-            .as_str()
-            .expect("the peer's enrollment answer carries enrollment_credential")
-            .to_owned(),
-    );
-    for rec in [
-        json!({"health_id": hid, "kind": "prescription", "doctor_bmdc": "A-40112", "resources": [{
-            "resourceType": "MedicationRequest", "status": "active", "intent": "order",
-            "medicationCodeableConcept": {"text": "Metformin 500 mg tablet"},
-            "dosageInstruction": [{"text": "1 tablet twice daily with meals"}]}]}),
-        json!({"health_id": hid, "kind": "lab_report", "resources": [
-            {"resourceType": "DiagnosticReport", "status": "final",
-             "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2", "display": "CBC panel"}]}},
-            {"resourceType": "Observation", "status": "final",
-             "code": {"coding": [{"system": "http://loinc.org", "code": "777-3", "display": "Platelets"}]},
-             "valueQuantity": {"value": 95, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"},
-             "referenceRange": [{"low": {"value": 150, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"},
-                                 "high": {"value": 450, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"}}]}]}),
-        json!({"health_id": hid, "kind": "diagnosis", "resources": [
-            {"resourceType": "Condition", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "E11.9", "display": "Type 2 diabetes mellitus without complications"}]}}]}),
-    ] {
-        let r = peer.staff_post("/staff/records", &rec).await;
-        assert_eq!(r.status, 201, "{}", r.text());
-    }
+    // A patient with an enrolled wallet key and three records. The test kit reads the peer's
+    // enrollment answer as the peer writes it (`enrollment_credential`) and checks the
+    // credential binds this key and Health ID (a helper reading another name got nothing, and
+    // the grant check below then ran without it unnoticed).
+    let (hid, patient, enrollment) = peer.patient_with_records().await;
+    let enrollment = Some(enrollment);
 
     serve(&mut n, &[]).await;
     // The background refresh fetched the peer's revocation lists: freshness is reported.
@@ -419,7 +381,7 @@ async fn records_outside_the_grant_are_refused_even_when_genuine() {
     let list = trust_list(vec![peer.hospital().await], 1);
     let mut n = init_node(&root, &list, None);
     enroll_doctor(&peer, &n).await;
-    let (_, patient, _) = patient_with_records(&peer).await;
+    let (_, patient, _) = peer.patient_with_records().await;
     // The patient's own pull: genuine cards and proofs, a diagnosis among them.
     let mut pull = peer
         .signed(&patient, "/patient/records", &json!({}))

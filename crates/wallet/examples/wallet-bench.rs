@@ -15,10 +15,12 @@ use std::time::Instant;
 use serde_json::json;
 use spondon_core::NumericDate;
 use spondon_core::keys::{Es256KeyPair, Es256PublicKey};
-use spondon_core::token::{Category, Hospital, Purpose, TrustList};
+use spondon_core::token::{Category, Hospital, Purpose};
 use spondon_keystore::MemoryKeyStore;
 use spondon_peer::Peer;
-use spondon_peer::config::DataDir;
+use spondon_testkit::bench::num;
+use spondon_testkit::consortium::{Consortium, trust_list};
+use spondon_testkit::fhir;
 use spondon_wallet::grants::{Duration, GrantAudience, GrantRequest, QrFormat, Scope, render_qr};
 use spondon_wallet::{EnrollmentCode, Wallet};
 
@@ -26,38 +28,14 @@ const URL: &str = "https://dmch.example";
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let n: usize = args
-        .iter()
-        .position(|a| a == "--records")
-        .and_then(|i| args.get(i + 1))
-        .map(|s| s.parse().expect("--records N"))
-        .unwrap_or(10_000);
-    let files_mb: usize = args
-        .iter()
-        .position(|a| a == "--files-mb")
-        .and_then(|i| args.get(i + 1))
-        .map(|s| s.parse().expect("--files-mb M"))
-        .unwrap_or(0);
+    let n: usize = num("--records", 10_000);
+    let files_mb: usize = num("--files-mb", 0);
     let tmp = tempfile::tempdir().unwrap();
-    let data = DataDir::new(tmp.path().join("peer"));
-    let (peer, _) = Peer::init(&data, "Dhaka Medical College Hospital", URL, None)
-        .await
-        .unwrap();
-    peer.close().await;
-    let peer = Arc::new(Peer::open(&data, None).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = spondon_peer::http::router(peer.clone());
-    tokio::spawn(async move {
-        spondon_peer::http::serve(listener, app, std::future::pending())
-            .await
-            .unwrap();
-    });
+    let served = spondon_testkit::inproc::start(None).await;
+    let (peer, addr) = (served.peer.clone(), served.addr);
 
-    let patient: spondon_peer::registry::NewPatient = serde_json::from_value(json!({"name": "Fatema Begum", "birth_date": "1988-04-12", "sex": "female",
-        "national_id": "1987654321", "phone": "01711-234567", "district": "Mymensingh", "upazila": "Trishal"}))
-    .unwrap();
+    let patient: spondon_peer::registry::NewPatient =
+        serde_json::from_value(fhir::patient_json("1987654321")).unwrap();
     let reg = peer.register_patient(&patient).await.unwrap();
     let doctor_key = Es256KeyPair::generate().unwrap();
     let doc: spondon_peer::registry::NewDoctor = serde_json::from_value(
@@ -68,18 +46,9 @@ async fn main() {
     let cred = peer.register_doctor(&doc).await.unwrap().credential;
     let issue = |i: usize| -> spondon_peer::records::IssueRequest {
         let v = if i.is_multiple_of(2) {
-            json!({"health_id": reg.health_id, "kind": "prescription", "doctor_bmdc": "A-1",
-                "resources": [{"resourceType": "MedicationRequest", "status": "active", "intent": "order",
-                    "medicationCodeableConcept": {"text": "Paracetamol 500 mg tablet"},
-                    "dosageInstruction": [{"text": "1 tablet three times daily"}]}]})
+            fhir::prescription(&reg.health_id, "A-1")
         } else {
-            let q = |v: f64| json!({"value": v, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"});
-            json!({"health_id": reg.health_id, "kind": "lab_report", "resources": [
-                {"resourceType": "DiagnosticReport", "status": "final",
-                 "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]}},
-                {"resourceType": "Observation", "status": "final",
-                 "code": {"coding": [{"system": "http://loinc.org", "code": "777-3"}]},
-                 "valueQuantity": q(95.0), "referenceRange": [{"low": q(150.0), "high": q(450.0)}]}]})
+            fhir::lab_report(&reg.health_id)
         };
         serde_json::from_value(v).unwrap()
     };
@@ -93,19 +62,10 @@ async fn main() {
     );
 
     // The trust list and the wallet.
-    let root = Es256KeyPair::generate().unwrap();
-    let now = NumericDate::now();
+    let consortium = Consortium::new();
     let v = spondon_ledger::Verifier::from_vkey(&peer.log_vkey()).unwrap();
-    let list = TrustList {
-        witnessing: Default::default(),
-        publish_url: None,
-        investigators: Vec::new(),
-        authority: "DGHS".into(),
-        sequence: 1,
-        issued_at: now,
-        not_before: now,
-        expires: now.saturating_add(86_400),
-        hospitals: vec![Hospital {
+    let list = consortium.sign(&trust_list(
+        vec![Hospital {
             id: "dmch".into(),
             name: "Dhaka Medical College Hospital".into(),
             peer_url: URL.into(),
@@ -115,9 +75,9 @@ async fn main() {
             log_key: *v.public_key(),
             log_origin: v.name().to_owned(),
         }],
-    }
-    .sign(&root)
-    .unwrap();
+        1,
+    ));
+    let root = &consortium.root;
     let pass = b"benchmark passphrase";
     let mut w = Wallet::create(
         &tmp.path().join("wallet"),

@@ -2,13 +2,11 @@
 //! grant (PNG), grants, receipts, revoke, backup, restore, status; clear errors, `--help`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 
-use common::*;
 use serde_json::Value;
+use spondon_testkit::spawned::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_spondon");
 

@@ -4,10 +4,8 @@
 //! `revoke`), after which the doctor is refused; `--help` lines.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
 use serde_json::Value;
+use spondon_testkit::spawned::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_spondon");
 

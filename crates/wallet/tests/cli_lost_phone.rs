@@ -3,10 +3,8 @@
 //! be reached, a re-run that finishes; `rebind --code` after an identity check.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::*;
 use serde_json::Value;
+use spondon_testkit::spawned::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_spondon");
 

@@ -4,17 +4,15 @@
 //! errors told once, passphrases asked only after the cheap checks.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::io::Read as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::*;
 use serde_json::Value;
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
 use spondon_core::shc::CardBuilder;
+use spondon_testkit::spawned::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_spondon");
 

@@ -7,15 +7,13 @@
 //! scope-exceeding and a forged chain are refused, and the CLI's `delegate` commands work.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
 use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_core::token::{self, Category, Purpose, Scope as TokenScope};
 use spondon_keystore::MemoryKeyStore;
+use spondon_testkit::spawned::*;
 use spondon_wallet::delegates::DelegationRequest;
 use spondon_wallet::grants::{Duration, GrantAudience, GrantRequest, Scope};
 use spondon_wallet::{EnrollmentCode, Wallet, WalletError};

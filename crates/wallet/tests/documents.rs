@@ -5,12 +5,10 @@
 //! sync fetches it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::*;
 use spondon_keystore::{KeyStore, MemoryKeyStore};
+use spondon_testkit::spawned::*;
 use spondon_wallet::browse::Item;
 use spondon_wallet::{EnrollmentCode, SyncEvent, Wallet, WalletError};
 

@@ -3,13 +3,11 @@
 //! backup → restore → revoke-all ("lost phone"); and the raw cache files hold nothing readable.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::*;
 use spondon_core::token::{Category, Purpose};
 use spondon_keystore::{KeyStore, MemoryKeyStore};
+use spondon_testkit::spawned::*;
 use spondon_wallet::browse::{Filter, Item};
 use spondon_wallet::grants::{
     Duration, GrantAudience, GrantRequest, GrantStatus, QrFormat, Scope, render_qr,

@@ -8,16 +8,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(unix)]
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 
-use common::*;
 use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
 use spondon_core::token::{SignedRequest, SignedRequestTarget};
+use spondon_testkit::spawned::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_spondon");
 

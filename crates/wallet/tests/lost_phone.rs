@@ -7,13 +7,12 @@
 //! needs the identity check (`rebind_with_code`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::*;
 use spondon_core::token::{Category, Purpose, Scope as TokenScope};
 use spondon_keystore::{KeyStore, MemoryKeyStore};
+use spondon_testkit::db::postgres_url;
+use spondon_testkit::spawned::*;
 use spondon_wallet::browse::Filter;
 use spondon_wallet::delegates::DelegationRequest;
 use spondon_wallet::grants::{Duration, GrantAudience, GrantRequest, GrantStatus, Scope};
@@ -25,34 +24,13 @@ fn ks() -> Arc<dyn KeyStore> {
     Arc::new(MemoryKeyStore::new())
 }
 
-/// A fresh PostgreSQL database per peer under `scripts/with-postgres.sh`.
-async fn postgres_db() -> Option<String> {
-    let Ok(base) = std::env::var("SPONDON_TEST_POSTGRES_URL") else {
-        if std::env::var("SPONDON_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-            panic!("SPONDON_REQUIRE_POSTGRES=1 but SPONDON_TEST_POSTGRES_URL is not set");
-        }
-        return None;
-    };
-    let suffix: [u8; 8] = spondon_core::keys::random_bytes().unwrap();
-    let name = format!("w_{}", hex::encode(suffix));
-    let admin = sqlx::PgPool::connect(&base).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let (prefix, rest) = base.rsplit_once('/').unwrap();
-    let query = rest
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    Some(format!("{prefix}/{name}{query}"))
-}
-
 async fn story(pg: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let (db_a, db_b) = if pg {
-        (postgres_db().await, postgres_db().await)
+        (
+            postgres_url("lost_phone").await,
+            postgres_url("lost_phone").await,
+        )
     } else {
         (None, None)
     };

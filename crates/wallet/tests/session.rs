@@ -4,14 +4,12 @@
 //! against a real `spondon-peer` on 127.0.0.1 and real SQLite files.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
 use spondon_app_api as api;
 use spondon_core::token::{Category, Purpose, TokenClaims};
+use spondon_testkit::spawned::*;
 use spondon_wallet::grants::{Duration as GrantDuration, GrantAudience, GrantRequest, Scope};
 use spondon_wallet::{
     Endpoints, Keychain, Preferences, SessionConfig, SessionState, Step, WalletError, WalletSession,

@@ -4,15 +4,13 @@
 //! the share dates of a document from it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::*;
 use serde_json::Value;
 use spondon_core::keys::Es256KeyPair;
 use spondon_core::token::Investigator;
+use spondon_testkit::spawned::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_spondon");
 

@@ -5,16 +5,14 @@
 //! certificates with a clear error until the test CA is configured.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::Arc;
 
-use common::*;
 use serde_json::{Value, json};
 use spondon_core::keys::Es256KeyPair;
 use spondon_core::token::{Category, Purpose};
 use spondon_keystore::MemoryKeyStore;
 use spondon_net::test_ca::TestCa;
+use spondon_testkit::spawned::*;
 use spondon_wallet::grants::{Duration, GrantAudience, GrantRequest, Scope};
 use spondon_wallet::{EnrollmentCode, Wallet};
 

@@ -5,17 +5,15 @@
 //! the authority's publish URL and an older one is refused.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::*;
 use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair};
 use spondon_keystore::{KeyStore, MemoryKeyStore};
 use spondon_ledger::merkle::{leaf_hash, node_hash};
 use spondon_ledger::{Checkpoint, EntryKind, Hash, LogEntry, Note, Opening, Signer};
+use spondon_testkit::spawned::*;
 use spondon_wallet::sync::TrustListRefresh;
 use spondon_wallet::{EnrollmentCode, SyncEvent, Violation, Wallet};
 

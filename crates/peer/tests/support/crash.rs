@@ -6,7 +6,8 @@
 //! checkpoint and tiles.
 //!
 //! Shared by `tests/crash.rs` (a few rounds per engine, in CI) and `examples/peer-crash.rs` (the
-//! long run): `#[path]`-included by both, so it depends only on what both can use.
+//! long run): `#[path]`-included by both, so it depends only on what both can use (the test kit
+//! is a dev-dependency, which examples have too).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,16 +19,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use spondon_ledger::merkle::{Hash, leaf_hash, node_hash};
+use spondon_ledger::merkle::{Hash, leaf_hash};
 use spondon_ledger::{EntryKind, LogEntry, Opening, SignedCheckpoint, Verifier};
+use spondon_testkit::http::{get_ok, try_request};
+use spondon_testkit::proc::{KillOnDrop, free_port, wait_ready};
+use spondon_testkit::tiles::{self, Tiles};
 use sqlx::Row as _;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const ORIGIN: &str = "dmch.example/log";
 
@@ -90,92 +93,8 @@ pub fn seed() -> u64 {
     }
 }
 
-/// One HTTP/1.1 response; `None` when the peer did not answer (refused, reset, cut short).
-pub struct Resp {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Resp {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// A request on a fresh connection; `None` if no complete answer came.
-pub async fn try_request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Option<Resp> {
-    let exchange = async {
-        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            body.len()
-        );
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        s.write_all(head.as_bytes()).await.ok()?;
-        s.write_all(body).await.ok()?;
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).await.ok()?;
-        Some(buf)
-    };
-    let buf = tokio::time::timeout(Duration::from_secs(30), exchange)
-        .await
-        .ok()??;
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let body = buf[split + 4..].to_vec();
-    let resp = Resp {
-        status,
-        headers,
-        body,
-    };
-    // A response cut short by the kill is no answer.
-    let len: usize = resp.header("content-length")?.parse().ok()?;
-    (resp.body.len() == len).then_some(resp)
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 /// The `serve` process; killed (SIGKILL) when dropped, so a failing run leaves none behind.
-struct Serve {
-    child: Child,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn_serve(bin: &Path, data: &Path, addr: SocketAddr, log: &Path) -> Serve {
+fn spawn_serve(bin: &Path, data: &Path, addr: SocketAddr, log: &Path) -> KillOnDrop {
     let child = Command::new(bin)
         .args([
             "serve",
@@ -190,24 +109,7 @@ fn spawn_serve(bin: &Path, data: &Path, addr: SocketAddr, log: &Path) -> Serve {
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
-    Serve { child }
-}
-
-/// Waits until `/readyz` answers 200, failing at once if the process exits.
-async fn wait_ready(s: &mut Serve, addr: SocketAddr, log: &Path) {
-    for _ in 0..1200 {
-        if let Some(status) = s.child.try_wait().unwrap() {
-            let err = std::fs::read_to_string(log).unwrap_or_default();
-            panic!("serve on {addr} exited ({status}) while starting: {err}");
-        }
-        if let Some(r) = try_request(addr, "GET", "/readyz", &[], b"").await
-            && r.status == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("serve on {addr} never became ready");
+    KillOnDrop::new(child)
 }
 
 /// One logical write of a client: its key and body, both fixed for every retry.
@@ -402,41 +304,12 @@ fn check_stored(s: &Stored, round: usize) {
     assert_eq!(s.keys.len(), s.records.len(), "a key names no record");
 }
 
-/// RFC 9162 Merkle tree hash over leaf hashes (computed here, not by the ledger).
-fn mth(leaves: &[Hash]) -> Hash {
-    match leaves.len() {
-        0 => spondon_ledger::merkle::empty_root(),
-        1 => leaves[0],
-        n => {
-            let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
-            node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
-        }
-    }
-}
-
-fn tile_path(kind: &str, index: u64, width: u64) -> String {
-    let n = spondon_ledger::http::encode_index(index);
-    if width == 256 {
-        format!("/tile/{kind}/{n}")
-    } else {
-        format!("/tile/{kind}/{n}.p/{width}")
-    }
-}
-
-async fn get(addr: SocketAddr, path: &str) -> Vec<u8> {
-    let r = try_request(addr, "GET", path, &[], b"")
-        .await
-        .unwrap_or_else(|| panic!("GET {path}: no answer"));
-    assert_eq!(r.status, 200, "GET {path}: {}", r.text());
-    r.body
-}
-
 /// Right after a restart, before any client writes: the served checkpoint is signed by the
 /// log key and covers exactly the whole stored log, and the log audits clean from the served
 /// tiles (entries equal the stored ones, level-0 tiles are their leaf hashes, the root is the
 /// checkpoint's).
 async fn audit(addr: SocketAddr, key: &Verifier, stored: &Stored, round: usize) {
-    let note = get(addr, "/checkpoint").await;
+    let note = get_ok(addr, "/checkpoint").await;
     let cp = SignedCheckpoint::verify(&note, ORIGIN, std::slice::from_ref(key))
         .unwrap()
         .checkpoint;
@@ -444,27 +317,18 @@ async fn audit(addr: SocketAddr, key: &Verifier, stored: &Stored, round: usize) 
         cp.size, stored.size,
         "round {round}: the checkpoint after restart does not cover the whole log"
     );
-    let size = stored.size;
-    let mut entries = Vec::new();
-    let mut leaves = Vec::new();
-    let mut t = 0;
-    while t * 256 < size {
-        let width = (size - t * 256).min(256);
-        let bundle = get(addr, &tile_path("entries", t, width)).await;
-        let mut b = &bundle[..];
-        while !b.is_empty() {
-            let len = usize::from(u16::from_be_bytes([b[0], b[1]]));
-            entries.push(b[2..2 + len].to_vec());
-            b = &b[2 + len..];
-        }
-        let hashes = get(addr, &tile_path("0", t, width)).await;
-        leaves.extend(hashes.chunks(32).map(|h| Hash::try_from(h).unwrap()));
-        t += 1;
-    }
+    let Tiles { entries, leaves } = tiles::read(stored.size, |path: String| async move {
+        get_ok(addr, &path).await
+    })
+    .await;
     assert_eq!(entries, stored.entries, "round {round}: served entries");
     let computed: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
     assert_eq!(leaves, computed, "round {round}: level-0 tiles");
-    assert_eq!(cp.root, mth(&leaves), "round {round}: checkpoint root");
+    assert_eq!(
+        cp.root,
+        tiles::mth(&leaves),
+        "round {round}: checkpoint root"
+    );
 }
 
 /// Runs the crash rounds; panics on any broken guarantee.
@@ -516,7 +380,7 @@ pub async fn run(o: &Options) -> Report {
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let log = |round: usize| dir.path().join(format!("serve-{round}.log"));
     let mut serve = spawn_serve(&o.bin, &data, addr, &log(0));
-    wait_ready(&mut serve, addr, &log(0)).await;
+    wait_ready(serve.child(), addr, &log(0)).await;
 
     let mut patients = Vec::new();
     for c in 0..o.clients {
@@ -581,7 +445,7 @@ pub async fn run(o: &Options) -> Report {
         }
         report.log_sizes.push(stored.size);
         serve = spawn_serve(&o.bin, &data, addr, &log(round));
-        wait_ready(&mut serve, addr, &log(round)).await;
+        wait_ready(serve.child(), addr, &log(round)).await;
         audit(addr, &log_key, &stored, round).await;
         drop(closed);
     }

@@ -1,11 +1,12 @@
-//! Real `spondon-peer` processes on 127.0.0.1, a trust list naming them, and a response-rewriting
-//! proxy (a misbehaving peer).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+//! Real processes on 127.0.0.1: `spondon-peer` (HTTP or HTTPS only, SQLite or PostgreSQL) with its
+//! staff, patient-signed requests and a doctor's proof-of-possession redemption; the trust list
+//! naming such peers; the misbehaving proxy in front of one; the CLI wallet and the clinic node
+//! (`spondon-verifier`) as processes.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -14,62 +15,45 @@ use spondon_core::keys::{Es256KeyPair, Es256PublicKey, Jwks};
 use spondon_core::token::{Hospital, TrustList};
 use spondon_ledger::Verifier;
 
-/// The `spondon-peer` binary: next to this test's target directory, built on demand.
+pub use crate::http::{Resp, contains, request};
+use crate::proc::{KillOnDrop, cargo_bin, free_addr};
+pub use crate::proc::{free_port, ok};
+
+/// The `spondon-peer` binary, built on first use (never stale).
 pub fn peer_bin() -> PathBuf {
-    static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    ONCE.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-        let bin = profile_dir.join("spondon-peer");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        // Always ask cargo: it is a no-op when the binary is up to date.
-        let status = Command::new(cargo)
-            .args(["build", "-p", "spondon-peer", "--bin", "spondon-peer"])
-            .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building spondon-peer failed");
-        assert!(bin.exists(), "{} missing", bin.display());
-        bin
-    })
-    .clone()
+    cargo_bin("spondon-peer", "spondon-peer")
 }
 
-/// The `spondon-verifier` binary, built on demand next to this test's target directory.
+/// The `spondon-verifier` binary (the clinic node), built on first use (never stale).
 pub fn verifier_bin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap().to_owned();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "-p",
-            "spondon-verifier",
-            "--bin",
-            "spondon-verifier",
-        ])
-        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap())
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(status.success(), "building spondon-verifier failed");
-    profile_dir.join("spondon-verifier")
+    cargo_bin("spondon-verifier", "spondon-verifier")
 }
 
+/// The URL of the peer [`start_peer`] starts.
+pub const URL: &str = "https://dmch.example";
+
+/// A `spondon-peer serve` process (killed on drop) and what a test needs of it.
+#[derive(Debug)]
 pub struct PeerProc {
+    /// Its public URL (`https://host`), as the trust list names it.
     pub url: String,
     pub name: String,
+    /// Its id in the trust list [`PeerProc::hospital`] makes.
+    pub id: String,
     pub data: PathBuf,
     pub addr: SocketAddr,
+    /// `init`'s staff token (roles: all).
     pub token: String,
     pub log_vkey: String,
     /// Its witness's `cosignature/v1` key (`name+keyid+key`).
     pub witness_vkey: String,
-    child: Option<Child>,
-    http: reqwest::Client,
+    /// What `init` printed.
+    pub init: Value,
     /// Serving HTTPS only, with a certificate from this CA file.
     pub tls_ca: Option<PathBuf>,
+    child: Option<KillOnDrop>,
+    http: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// A reqwest client for the harness's own calls (trusting `ca` when given).
@@ -82,15 +66,42 @@ fn harness_client(ca: Option<&Path>) -> reqwest::Client {
     b.build().unwrap()
 }
 
-fn free_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
+/// The Dhaka Medical College Hospital peer at [`URL`] on SQLite, in its own temp dir; its
+/// trust-list id is its URL.
+pub async fn start_peer() -> PeerProc {
+    start_peer_on(None).await
+}
+
+/// Like [`start_peer`], on the PostgreSQL database named when given.
+pub async fn start_peer_on(database_url: Option<&str>) -> PeerProc {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = PeerProc::init_on(
+        dir.path(),
+        "dmch.example",
+        "Dhaka Medical College Hospital",
+        database_url,
+    );
+    p.id = URL.into();
+    p._dir = Some(dir);
+    p.serve().await;
+    p
 }
 
 impl PeerProc {
-    /// `spondon-peer init` then `serve` on a free port.
+    /// `spondon-peer init` (data in `root/host`) then `serve` on a free port; its trust-list id
+    /// is the first label of `host`.
     pub async fn start(root: &Path, host: &str, name: &str) -> PeerProc {
-        let mut p = Self::init(root, host, name);
+        Self::start_on(root, host, name, None).await
+    }
+
+    /// Like [`PeerProc::start`], on the database `database_url` (PostgreSQL) when given.
+    pub async fn start_on(
+        root: &Path,
+        host: &str,
+        name: &str,
+        database_url: Option<&str>,
+    ) -> PeerProc {
+        let mut p = Self::init_on(root, host, name, database_url);
         p.serve().await;
         p
     }
@@ -105,7 +116,7 @@ impl PeerProc {
         ca: &spondon_net::test_ca::TestCa,
         ca_file: &Path,
     ) -> PeerProc {
-        let mut p = Self::init(root, host, name);
+        let mut p = Self::init_on(root, host, name, None);
         let files = ca.issue(root, host, &["127.0.0.1", "localhost"]).unwrap();
         p.admin(
             "tls",
@@ -122,22 +133,6 @@ impl PeerProc {
         p.tls_ca = Some(ca_file.to_owned());
         p.serve().await;
         p
-    }
-
-    /// Like [`PeerProc::start`], on the database `database_url` (PostgreSQL) when given.
-    pub async fn start_on(
-        root: &Path,
-        host: &str,
-        name: &str,
-        database_url: Option<&str>,
-    ) -> PeerProc {
-        let mut p = Self::init_on(root, host, name, database_url);
-        p.serve().await;
-        p
-    }
-
-    fn init(root: &Path, host: &str, name: &str) -> PeerProc {
-        Self::init_on(root, host, name, None)
     }
 
     fn init_on(root: &Path, host: &str, name: &str, database_url: Option<&str>) -> PeerProc {
@@ -158,11 +153,12 @@ impl PeerProc {
         let out = Command::new(peer_bin()).args(&args).output().unwrap();
         assert!(
             out.status.success(),
-            "{}",
+            "spondon-peer init: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         let init: Value = serde_json::from_slice(&out.stdout).unwrap();
         PeerProc {
+            id: host.split('.').next().unwrap_or(host).to_owned(),
             url,
             name: name.into(),
             data,
@@ -170,9 +166,11 @@ impl PeerProc {
             token: init["staff_token"].as_str().unwrap().into(),
             log_vkey: init["log_vkey"].as_str().unwrap().into(),
             witness_vkey: init["witness_vkey"].as_str().unwrap().into(),
+            init,
+            tls_ca: None,
             child: None,
             http: harness_client(None),
-            tls_ca: None,
+            _dir: None,
         }
     }
 
@@ -185,20 +183,24 @@ impl PeerProc {
         self.serve().await;
         let mut p = PeerProc {
             url: self.url.clone(),
-            tls_ca: self.tls_ca.clone(),
             name: self.name.clone(),
+            id: self.id.clone(),
             data,
             addr: free_addr(),
             token: self.token.clone(),
             log_vkey: self.log_vkey.clone(),
             witness_vkey: self.witness_vkey.clone(),
+            init: self.init.clone(),
+            tls_ca: self.tls_ca.clone(),
             child: None,
             http: self.http.clone(),
+            _dir: None,
         };
         p.serve().await;
         p
     }
 
+    /// Starts `serve` on its address and waits until it answers.
     pub async fn serve(&mut self) {
         let child = Command::new(peer_bin())
             .args([
@@ -212,8 +214,8 @@ impl PeerProc {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        self.child = Some(child);
-        // Wait until it answers (readiness, not a timing assertion).
+        self.child = Some(KillOnDrop::new(child));
+        // Readiness, not a timing assertion.
         for _ in 0..600 {
             if self
                 .http
@@ -224,20 +226,24 @@ impl PeerProc {
             {
                 return;
             }
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(status)) = c.child().try_wait()
+            {
+                panic!("spondon-peer serve exited ({status}) while starting");
+            }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("spondon-peer did not start");
     }
 
+    /// Stops `serve` (SIGTERM) and waits for it.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let _ = c.wait();
+        if let Some(c) = self.child.take() {
+            c.terminate();
         }
     }
 
+    /// Where the harness reaches it: `http(s)://127.0.0.1:port`.
     pub fn base(&self) -> String {
         let scheme = if self.tls_ca.is_some() {
             "https"
@@ -263,6 +269,24 @@ impl PeerProc {
         );
     }
 
+    /// Another staff token with these roles (`spondon-peer staff-token`, beside `serve`).
+    pub fn staff_token(&self, label: &str, roles: &str) -> String {
+        let out = Command::new(peer_bin())
+            .args([
+                "staff-token",
+                "--data",
+                self.data.to_str().unwrap(),
+                "--label",
+                label,
+                "--roles",
+                roles,
+            ])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_str(&ok(&out)).unwrap();
+        v["token"].as_str().unwrap().to_owned()
+    }
+
     /// This peer's log checkpoint as served now.
     pub async fn checkpoint(&self) -> String {
         self.http
@@ -275,6 +299,7 @@ impl PeerProc {
             .unwrap()
     }
 
+    /// A staff POST of JSON that must succeed: the answer.
     pub async fn staff(&self, path: &str, body: &Value) -> Value {
         let r = self
             .http
@@ -290,63 +315,153 @@ impl PeerProc {
         v
     }
 
-    /// Registers the test patient; returns (health id, enrollment text).
-    pub async fn register_patient(&self) -> (String, String) {
+    /// A staff POST of JSON over raw HTTP (plain peers only): the answer, whatever it is.
+    pub async fn staff_post(&self, path: &str, body: &Value) -> Resp {
+        let auth = format!("Bearer {}", self.token);
+        request(
+            self.addr,
+            "POST",
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        )
+        .await
+    }
+
+    /// A fresh nonce (`POST /nonce`).
+    pub async fn nonce(&self) -> Vec<u8> {
+        let n: Value = self
+            .http
+            .post(format!("{}/nonce", self.base()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        spondon_core::b64::decode(n["nonce"].as_str().unwrap()).unwrap()
+    }
+
+    /// A patient-signed POST (`Spondon-Signature` over method, URL, nonce and body) over raw HTTP.
+    pub async fn signed(&self, key: &Es256KeyPair, path: &str, body: &Value) -> Resp {
+        crate::patient::signed(self.addr, &self.url, key, path, body)
+            .await
+            .unwrap_or_else(|| panic!("{path}: no answer"))
+    }
+
+    /// Registers the test patient (national ID `nid`); returns (Health ID, enrollment text,
+    /// one-time enrollment code).
+    pub async fn register(&self, nid: &str) -> (String, String, String) {
         let v = self
-            .staff(
-                "/staff/patients",
-                &json!({"name": "Fatema Begum", "birth_date": "1988-04-12", "sex": "female",
-                        "national_id": "1987654321", "phone": "01711-234567",
-                        "district": "Mymensingh", "upazila": "Trishal"}),
-            )
+            .staff("/staff/patients", &crate::fhir::patient_json(nid))
             .await;
         (
             v["health_id"].as_str().unwrap().into(),
             v["enrollment_text"].as_str().unwrap().into(),
+            v["enrollment_code"].as_str().unwrap().into(),
         )
+    }
+
+    /// Registers the test patient; returns (Health ID, enrollment text).
+    pub async fn register_patient(&self) -> (String, String) {
+        let (hid, text, _) = self.register("1987654321").await;
+        (hid, text)
+    }
+
+    /// The patient's wallet key enrolls (`POST /patient/enroll`, signed by it) with the desk's
+    /// one-time code: the enrollment credential the peer answers, checked to bind that key and
+    /// that Health ID.
+    pub async fn enroll(&self, hid: &str, code: &str, key: &Es256KeyPair) -> String {
+        let r = self
+            .signed(
+                key,
+                "/patient/enroll",
+                &json!({"health_id": hid, "code": code, "public_key": key.public_key().to_jwk()}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let credential = enrollment_credential(&r.json())
+            .unwrap_or_else(|| panic!("no enrollment credential in {}", r.text()));
+        let parsed = spondon_core::token::decode_any(&credential)
+            .unwrap_or_else(|e| panic!("the enrollment credential does not parse: {e}"));
+        let spondon_core::token::TokenClaims::Enrollment(c) = &parsed.claims else {
+            panic!("the enrollment answer carries a {:?}", parsed.kind);
+        };
+        assert_eq!(c.health_id, hid, "the credential binds another Health ID");
+        assert_eq!(
+            c.patient_key.kid(),
+            key.public_key().kid(),
+            "the credential binds another key"
+        );
+        // Signed by this peer's record key, under whatever id it calls itself.
+        let mut me = self.hospital().await;
+        me.id = c.hospital_id.clone();
+        let list = crate::consortium::trust_list(vec![me], 1);
+        let anchors = spondon_core::token::TrustAnchors {
+            trust_list: Some(&list),
+            root_key: None,
+            min_trust_list_sequence: 0,
+        };
+        parsed
+            .verify(&anchors, NumericDate::now())
+            .unwrap_or_else(|e| panic!("the enrollment credential does not verify: {e}"));
+        credential
+    }
+
+    /// Registers a doctor with this public JWK; returns the doctor credential text.
+    pub async fn register_doctor_key(&self, bmdc: &str, name: &str, jwk: &Value) -> String {
+        let v = self
+            .staff(
+                "/staff/doctors",
+                &json!({"bmdc_number": bmdc, "name": name, "department": "Medicine",
+                        "public_key": jwk}),
+            )
+            .await;
+        v["credential"].as_str().unwrap().into()
     }
 
     /// Registers a doctor with a new key; returns (key, credential text).
     pub async fn register_doctor(&self, bmdc: &str, name: &str) -> (Es256KeyPair, String) {
         let key = Es256KeyPair::generate().unwrap();
-        let v = self
-            .staff(
-                "/staff/doctors",
-                &json!({"bmdc_number": bmdc, "name": name, "department": "Medicine",
-                        "public_key": key.public_key().to_jwk()}),
-            )
-            .await;
-        (key, v["credential"].as_str().unwrap().into())
+        let jwk = serde_json::to_value(key.public_key().to_jwk()).unwrap();
+        let credential = self.register_doctor_key(bmdc, name, &jwk).await;
+        (key, credential)
     }
 
+    /// Issues a record (`/staff/records`); returns its id.
+    pub async fn issue(&self, record: &Value) -> String {
+        let v = self.staff("/staff/records", record).await;
+        v["id"]
+            .as_str()
+            .or(v["record_id"].as_str())
+            .unwrap_or_else(|| panic!("no record id in {v}"))
+            .into()
+    }
+
+    /// Issues a paracetamol prescription by `bmdc`; returns the record id.
     pub async fn prescription(&self, hid: &str, bmdc: &str) -> String {
-        let v = self
-            .staff(
-                "/staff/records",
-                &json!({"health_id": hid, "kind": "prescription", "doctor_bmdc": bmdc,
-                    "resources": [{"resourceType": "MedicationRequest", "status": "active", "intent": "order",
-                        "medicationCodeableConcept": {"text": "Paracetamol 500 mg tablet"},
-                        "dosageInstruction": [{"text": "1 tablet three times daily after meals for 5 days"}]}]}),
-            )
-            .await;
-        v["id"].as_str().unwrap().into()
+        self.issue(&crate::fhir::prescription(hid, bmdc)).await
     }
 
+    /// Issues a CBC report (platelets 95); returns the record id.
     pub async fn cbc(&self, hid: &str) -> String {
-        let q = |v: f64| json!({"value": v, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"});
-        let v = self
-            .staff(
-                "/staff/records",
-                &json!({"health_id": hid, "kind": "lab_report", "resources": [
-                    {"resourceType": "DiagnosticReport", "status": "final",
-                     "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2", "display": "CBC panel"}]}},
-                    {"resourceType": "Observation", "status": "final",
-                     "code": {"coding": [{"system": "http://loinc.org", "code": "777-3", "display": "Platelets"}]},
-                     "valueQuantity": q(95.0),
-                     "referenceRange": [{"low": q(150.0), "high": q(450.0)}]}]}),
-            )
-            .await;
-        v["id"].as_str().unwrap().into()
+        self.issue(&crate::fhir::lab_report(hid)).await
+    }
+
+    /// A registered patient with an enrolled wallet key and three records (a prescription by
+    /// the doctor `A-40112`, who must be registered, a CBC with a low platelet count, a
+    /// diagnosis): (Health ID, key, enrollment credential).
+    pub async fn patient_with_records(&self) -> (String, Es256KeyPair, String) {
+        let (hid, _, code) = self.register("1988000111").await;
+        let patient = Es256KeyPair::generate().unwrap();
+        let credential = self.enroll(&hid, &code, &patient).await;
+        for rec in crate::fhir::three_records(&hid, "A-40112") {
+            self.issue(&rec).await;
+        }
+        (hid, patient, credential)
     }
 
     /// Uploads `bytes` (`POST /staff/files`) and issues a document record naming it in
@@ -371,48 +486,39 @@ impl PeerProc {
         let status = r.status();
         let up: Value = r.json().await.unwrap();
         assert!(status.is_success(), "/staff/files: {status} {up}");
-        let sha = hex::decode(up["sha256"].as_str().unwrap()).unwrap();
+        use sha2::Digest as _;
+        let sha = sha2::Sha256::digest(bytes);
+        assert_eq!(up["sha256"], hex::encode(sha), "the stored file's hash");
         use base64::Engine as _;
         let sha_b64 = base64::engine::general_purpose::STANDARD.encode(sha);
-        let v = self
-            .staff(
-                "/staff/records",
-                &json!({"health_id": hid, "kind": "document", "resources": [{
-                    "resourceType": "DocumentReference", "status": "current",
-                    "type": {"coding": [{"system": "http://loinc.org", "code": "58410-2",
-                                         "display": "CBC panel - Blood by Automated count"}],
-                             "text": "Complete blood count"},
-                    "category": [{"coding": [{"system": "https://spondon.health/fhir/CodeSystem/record-category",
-                                              "code": category}]}],
-                    "description": "CBC report from the lab system",
-                    "content": [{"attachment": {
-                        "contentType": content_type, "title": title,
-                        "extension": [{"url": "https://spondon.health/fhir/StructureDefinition/attachment-sha256",
-                                       "valueBase64Binary": sha_b64}]}}]}]}),
-            )
-            .await;
-        v["id"].as_str().unwrap().into()
+        self.issue(&crate::fhir::document_record(
+            hid,
+            &sha_b64,
+            content_type,
+            title,
+            category,
+        ))
+        .await
     }
 
-    pub async fn hospital(&self) -> Hospital {
-        let jwks: Jwks = self
-            .http
+    /// The record-signing keys it serves.
+    pub async fn jwks(&self) -> Jwks {
+        self.http
             .get(format!("{}/.well-known/jwks.json", self.base()))
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Its trust-list entry: record keys from its JWKS, log key from its `log_vkey`.
+    pub async fn hospital(&self) -> Hospital {
+        let jwks = self.jwks().await;
         let v = Verifier::from_vkey(&self.log_vkey).unwrap();
         Hospital {
-            id: self
-                .url
-                .trim_start_matches("https://")
-                .split('.')
-                .next()
-                .unwrap()
-                .to_owned(),
+            id: self.id.clone(),
             name: self.name.clone(),
             peer_url: self.url.clone(),
             record_keys: jwks
@@ -434,13 +540,13 @@ impl PeerProc {
     /// A doctor adds a prescription under a write grant (proof of possession); (status, body).
     pub async fn write_prescription(&self, doctor: &Es256KeyPair, grant: &str) -> (u16, Value) {
         let body = json!({"grant": grant, "kind": "prescription", "resources": [
-            {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
-             "medicationCodeableConcept": {"text": "Amoxicillin 500 mg capsule"},
-             "dosageInstruction": [{"text": "1 capsule three times daily for 7 days"}]}]});
+            crate::fhir::medication_request("Amoxicillin 500 mg capsule",
+                "1 capsule three times daily for 7 days")]});
         self.with_pop(doctor, grant, "/grant/write", body).await
     }
 
-    async fn with_pop(
+    /// A POST of `body` to `path` with the doctor's proof of possession of `grant`.
+    pub async fn with_pop(
         &self,
         doctor: &Es256KeyPair,
         grant: &str,
@@ -448,16 +554,7 @@ impl PeerProc {
         body: Value,
     ) -> (u16, Value) {
         let g = spondon_core::token::Grant::decode_and_verify(grant, NumericDate::now()).unwrap();
-        let n: Value = self
-            .http
-            .post(format!("{}/nonce", self.base()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let nonce = spondon_core::b64::decode(n["nonce"].as_str().unwrap()).unwrap();
+        let nonce = self.nonce().await;
         let url = format!("{}{path}", self.url);
         let pop = spondon_core::token::PopProof::create(
             doctor,
@@ -484,15 +581,13 @@ impl PeerProc {
     }
 }
 
-impl Drop for PeerProc {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
+/// The enrollment credential in a peer's answer to `/patient/enroll` or a key rotation
+/// (`Enrolled`, `KeyRotated` in its OpenAPI document: `enrollment_credential`).
+pub fn enrollment_credential(answer: &Value) -> Option<String> {
+    answer["enrollment_credential"].as_str().map(str::to_owned)
 }
 
+/// Copies a peer's data directory; the copy's config points at its own database file.
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     #[cfg(unix)]
@@ -510,7 +605,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&p, &t).unwrap();
         }
     }
-    // The copy's config must point at its own database file.
     let cfg = to.join("peer.json");
     if cfg.exists() {
         let mut v: Value = serde_json::from_slice(&std::fs::read(&cfg).unwrap()).unwrap();
@@ -523,7 +617,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A trust list of these hospitals, signed by a fresh root key.
+/// A trust list of these hospitals, signed by a fresh root key: (root, text).
 pub async fn trust_list(peers: &[&PeerProc]) -> (Es256KeyPair, String) {
     let root = Es256KeyPair::generate().unwrap();
     let text = trust_list_value(peers, 1).await.sign(&root).unwrap();
@@ -536,18 +630,7 @@ pub async fn trust_list_value(peers: &[&PeerProc], sequence: u64) -> TrustList {
     for p in peers {
         hospitals.push(p.hospital().await);
     }
-    let now = NumericDate::now();
-    TrustList {
-        witnessing: Default::default(),
-        publish_url: None,
-        investigators: Vec::new(),
-        authority: "DGHS".into(),
-        sequence,
-        issued_at: now,
-        not_before: now,
-        expires: now.saturating_add(30 * 86_400),
-        hospitals,
-    }
+    crate::consortium::trust_list(hospitals, sequence)
 }
 
 /// Every peer's witness, run by that peer, in a trust list's witnessing with this quorum.
@@ -564,6 +647,7 @@ pub async fn witnessing(peers: &[&PeerProc], quorum: u8) -> spondon_core::token:
     spondon_core::token::Witnessing { witnesses, quorum }
 }
 
+/// Where each peer's URL is reached (`SPONDON_PEER_ENDPOINTS`).
 pub fn endpoints(peers: &[&PeerProc]) -> BTreeMap<String, String> {
     peers.iter().map(|p| (p.url.clone(), p.base())).collect()
 }
@@ -586,6 +670,7 @@ pub type Rewrite = Box<dyn Fn(&str, Value) -> Value + Send>;
 /// Rewrites any other 200 answer's bytes (a file): (path, bytes) → bytes.
 pub type RewriteBytes = Box<dyn Fn(&str, Vec<u8>) -> Vec<u8> + Send>;
 
+/// A misbehaving peer: a proxy in front of a real one.
 pub struct Proxy {
     pub addr: SocketAddr,
     pub mode: Arc<Mutex<Mode>>,
@@ -595,7 +680,16 @@ pub struct Proxy {
     pub rewrite_bytes: Arc<Mutex<Option<RewriteBytes>>>,
 }
 
-/// A proxy in front of `upstream` that rewrites `/patient/records` answers per `mode`.
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A proxy in front of `upstream` (a base URL) that rewrites `/patient/records` answers per its
+/// mode, and any 200 answer per its rewrite hooks.
 pub async fn proxy(upstream: String) -> Proxy {
     use axum::body::Bytes;
     use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -645,32 +739,7 @@ pub async fn proxy(upstream: String) -> Proxy {
                         *f = Some(v.clone());
                     }
                 }
-                match mode {
-                    Mode::Pass => {}
-                    Mode::TamperRecord => {
-                        if let Some(r) = v["records"].as_array_mut().and_then(|a| a.last_mut()) {
-                            let jws = r["jws"].as_str().unwrap().to_owned();
-                            let mut parts: Vec<String> =
-                                jws.split('.').map(str::to_owned).collect();
-                            let sig = &mut parts[2];
-                            let c = if sig.starts_with('A') { "B" } else { "A" };
-                            sig.replace_range(0..1, c);
-                            r["jws"] = Value::String(parts.join("."));
-                        }
-                    }
-                    Mode::TamperSalt => {
-                        if let Some(r) = v["records"].as_array_mut().and_then(|a| a.last_mut()) {
-                            r["salt"] = Value::String(spondon_core::b64::encode([7u8; 32]));
-                        }
-                    }
-                    Mode::ReplayOldCheckpoint => {
-                        let old = first.lock().unwrap().clone().unwrap();
-                        v["checkpoint"] = old["checkpoint"].clone();
-                        v["tree_size"] = old["tree_size"].clone();
-                        v["consistency_proof"] = json!([]);
-                        v["records"] = json!([]);
-                    }
-                }
+                misbehave(mode, &mut v, &first);
                 bytes = serde_json::to_vec(&v).unwrap();
             }
             if status == 200 && ct.starts_with("application/json") {
@@ -706,8 +775,33 @@ pub async fn proxy(upstream: String) -> Proxy {
     }
 }
 
-pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+/// Rewrites a `/patient/records` answer per `mode`.
+fn misbehave(mode: Mode, v: &mut Value, first: &Mutex<Option<Value>>) {
+    match mode {
+        Mode::Pass => {}
+        Mode::TamperRecord => {
+            if let Some(r) = v["records"].as_array_mut().and_then(|a| a.last_mut()) {
+                let jws = r["jws"].as_str().unwrap().to_owned();
+                let mut parts: Vec<String> = jws.split('.').map(str::to_owned).collect();
+                let sig = &mut parts[2];
+                let c = if sig.starts_with('A') { "B" } else { "A" };
+                sig.replace_range(0..1, c);
+                r["jws"] = Value::String(parts.join("."));
+            }
+        }
+        Mode::TamperSalt => {
+            if let Some(r) = v["records"].as_array_mut().and_then(|a| a.last_mut()) {
+                r["salt"] = Value::String(spondon_core::b64::encode([7u8; 32]));
+            }
+        }
+        Mode::ReplayOldCheckpoint => {
+            let old = first.lock().unwrap().clone().unwrap();
+            v["checkpoint"] = old["checkpoint"].clone();
+            v["tree_size"] = old["tree_size"].clone();
+            v["consistency_proof"] = json!([]);
+            v["records"] = json!([]);
+        }
+    }
 }
 
 /// Writes what a CLI wallet is set up with against `peers` into `dir`: the trust list
@@ -742,19 +836,8 @@ pub fn cli(
         .unwrap()
 }
 
-/// The standard output of a command that must have succeeded (both streams shown if it failed).
-pub fn ok(o: &std::process::Output) -> String {
-    assert!(
-        o.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
 /// Runs `spondon-verifier ARGS` (the clinic node's CLI), which must succeed: its JSON output.
-pub fn node(bin: &std::path::Path, args: &[&str]) -> Value {
+pub fn node(bin: &Path, args: &[&str]) -> Value {
     let out = Command::new(bin).args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -765,22 +848,12 @@ pub fn node(bin: &std::path::Path, args: &[&str]) -> Value {
 }
 
 /// A running clinic node (`spondon-verifier serve`), killed on drop.
-pub struct NodeProc(pub Child);
-
-impl Drop for NodeProc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+pub type NodeProc = KillOnDrop;
 
 /// Starts `spondon-verifier serve` on a free port and waits until it listens: (guard, base URL).
-pub async fn serve_node(bin: &std::path::Path, data: &str) -> (NodeProc, String) {
-    let addr = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
-    let child = NodeProc(
+pub async fn serve_node(bin: &Path, data: &str) -> (NodeProc, String) {
+    let addr = free_addr();
+    let child = KillOnDrop::new(
         Command::new(bin)
             .args(["serve", "--data", data, "--listen", &addr.to_string()])
             .stdout(Stdio::null())
@@ -788,11 +861,6 @@ pub async fn serve_node(bin: &std::path::Path, data: &str) -> (NodeProc, String)
             .spawn()
             .unwrap(),
     );
-    for _ in 0..400 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return (child, format!("http://{addr}"));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("spondon-verifier did not start");
+    crate::proc::wait_listening(addr).await;
+    (child, format!("http://{addr}"))
 }
