@@ -180,7 +180,10 @@ impl Peer {
             config.database_url = u.to_owned();
         }
         let keys = dir.keys()?;
-        Self::from_parts(config, keys).await
+        // On the heap: opening is a large future (database, migrations, log, failover watcher),
+        // and every caller's future would otherwise carry it (a debug build's test thread ran
+        // out of its 2 MiB stack).
+        Box::pin(Self::from_parts(config, keys)).await
     }
 
     /// Opens the database and log for `config` and `keys`.
