@@ -40,6 +40,8 @@ pub use merkle::{Hash, ProofError};
 pub use note::{Note, NoteError, NoteSignature, Signer, Verifier};
 pub use policy::{WitnessPolicy, Witnessed};
 #[cfg(feature = "server")]
-pub use storage::{Appended, Database, ExtraRows, IntegrityCheck, LedgerError, Log, Tx};
+pub use storage::{
+    Appended, Database, ExtraRows, IntegrityCheck, LedgerError, Log, ReplicaReads, Tx,
+};
 #[cfg(feature = "server")]
 pub use witness::{Witness, WitnessError};

@@ -239,6 +239,23 @@ impl Database {
         Ok(db)
     }
 
+    /// Connects to a read-only copy of a log's PostgreSQL database (a streaming standby) for
+    /// [`Log::read_from`]: no schema is created, every transaction is read-only, and a
+    /// connection that cannot be had within a second fails fast (reads then go to the primary).
+    pub async fn connect_replica(url: &str) -> Result<Self> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(LedgerError::UnsupportedUrl);
+        }
+        let opts = sqlx::postgres::PgConnectOptions::from_str(url)?
+            .options([("default_transaction_read_only", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(1))
+            .connect_with(opts)
+            .await?;
+        Ok(Database::Postgres(pool))
+    }
+
     /// Wraps a PostgreSQL pool the caller built (its own connect options and hooks, e.g. a
     /// peer that follows a primary across a failover) and creates the schema.
     pub async fn from_postgres_pool(pool: PgPool) -> Result<Self> {
@@ -391,6 +408,61 @@ pub struct Log {
     /// The largest tree size known to be committed (by this process or, on PostgreSQL, read
     /// from the database): reads up to it need no look-up of the head.
     known_size: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// A read-only copy that serves entries and hashes when it holds them ([`Log::read_from`]).
+    replica: Option<Replica>,
+}
+
+/// How long reads leave a replica alone after it failed to answer (so that a lost standby costs
+/// one connection timeout, not one per read).
+const REPLICA_REST: Duration = Duration::from_secs(5);
+
+/// A read-only copy of the log's database, and what it served.
+#[derive(Debug)]
+struct Replica {
+    db: Database,
+    /// Reads go to the primary until then, after the replica failed to answer.
+    resting_until: std::sync::Mutex<Option<std::time::Instant>>,
+    served: std::sync::atomic::AtomicU64,
+    fell_back: std::sync::atomic::AtomicU64,
+}
+
+impl Replica {
+    fn usable(&self) -> bool {
+        let now = std::time::Instant::now();
+        self.resting_until
+            .lock()
+            .map(|r| r.is_none_or(|t| now >= t))
+            .unwrap_or(true)
+    }
+
+    /// Counts a read the replica answered, or one that went to the primary instead: `e` is why.
+    fn note<T>(&self, r: &Result<T>) {
+        use std::sync::atomic::Ordering;
+        match r {
+            Ok(_) => {
+                self.served.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                self.fell_back.fetch_add(1, Ordering::Relaxed);
+                // Missing rows (the replica lags) are expected; a failing database rests.
+                if matches!(e, LedgerError::Db(_))
+                    && let Ok(mut r) = self.resting_until.lock()
+                {
+                    *r = Some(std::time::Instant::now() + REPLICA_REST);
+                }
+            }
+        }
+    }
+}
+
+/// Reads a replica answered, and reads that went to the primary because it could not (it
+/// lagged behind what was asked, or did not answer): see [`Log::replica_reads`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReplicaReads {
+    /// Reads the replica answered.
+    pub served: u64,
+    /// Reads that went to the primary instead.
+    pub fell_back: u64,
 }
 
 impl Log {
@@ -425,6 +497,7 @@ impl Log {
             tiles: std::sync::Mutex::new(TileCache::default()),
             signed: std::sync::Mutex::new(None),
             known_size: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(size)),
+            replica: None,
         };
         let ids = CompactRange::node_ids(size);
         let nodes = log.node_hashes(&ids, size).await?;
@@ -457,6 +530,53 @@ impl Log {
         &self.db
     }
 
+    /// Serves reads of entries and subtree hashes (tiles, entry bundles, proofs) from
+    /// `replica`, a read-only copy of this log's database (a PostgreSQL streaming standby, see
+    /// [`Database::connect_replica`]), whenever it holds what is asked; otherwise, and for
+    /// 5 seconds after it failed to answer, from the primary. A replica can only be behind,
+    /// never different: what it serves is exactly what the primary would (rows are checked for
+    /// completeness, and proofs against the signed checkpoint, as from the primary).
+    pub fn read_from(mut self, replica: Database) -> Self {
+        self.replica = Some(Replica {
+            db: replica,
+            resting_until: std::sync::Mutex::new(None),
+            served: Default::default(),
+            fell_back: Default::default(),
+        });
+        self
+    }
+
+    /// What the replica of [`Log::read_from`] served so far (`None` without one).
+    pub fn replica_reads(&self) -> Option<ReplicaReads> {
+        use std::sync::atomic::Ordering;
+        self.replica.as_ref().map(|r| ReplicaReads {
+            served: r.served.load(Ordering::Relaxed),
+            fell_back: r.fell_back.load(Ordering::Relaxed),
+        })
+    }
+
+    /// The database to read rows that were committed with the first `size` entries from: the
+    /// replica when it already holds a tree of at least `size` (rows written in the same
+    /// transaction as their entries, as [`Log::append_with`] writes them, are then there too),
+    /// else the primary.
+    pub async fn reader_for(&self, size: u64) -> &Database {
+        let Some(r) = self.replica.as_ref().filter(|r| r.usable()) else {
+            return &self.db;
+        };
+        let held = stored_head_in(&r.db).await.and_then(|(held, _)| {
+            if held >= size {
+                Ok(held)
+            } else {
+                Err(LedgerError::SizeOutOfRange {
+                    requested: size,
+                    size: held,
+                })
+            }
+        });
+        r.note(&held);
+        if held.is_ok() { &r.db } else { &self.db }
+    }
+
     /// Current tree size and root (including appends not yet signed) as this process last saw
     /// it; see [`Log::stored_head`] for the database's (other processes may append too).
     pub async fn tree_head(&self) -> (u64, Hash) {
@@ -467,14 +587,10 @@ impl Log {
     /// The tree head stored in the database: the size and root after the last committed append
     /// of any process.
     pub async fn stored_head(&self) -> Result<(u64, Hash)> {
-        let (size, root): (i64, Vec<u8>) = on_db!(&self.db, p => {
-            let r = sqlx::query("SELECT size, root FROM ledger_meta WHERE id = 1").fetch_one(p).await?;
-            (r.try_get(0)?, r.try_get(1)?)
-        });
-        let size = to_u64(size)?;
+        let (size, root) = stored_head_in(&self.db).await?;
         self.known_size
             .fetch_max(size, std::sync::atomic::Ordering::AcqRel);
-        Ok((size, to_hash(&root)?))
+        Ok((size, root))
     }
 
     /// Forgets what this process remembers of the stored log and reads it again, after the
@@ -692,29 +808,17 @@ impl Log {
         Ok(out)
     }
 
-    /// Reads stored hashes `[start, end)` of a level, failing if any is missing.
+    /// Reads stored hashes `[start, end)` of a level (from the replica when it holds them),
+    /// failing if any is missing.
     async fn read_hashes(&self, level: u8, start: u64, end: u64) -> Result<Vec<Hash>> {
-        if start >= end {
-            return Ok(Vec::new());
-        }
-        // (level, idx) is the primary key, so `end - start` rows in the range means no gap.
-        let out: Vec<Hash> = on_db!(&self.db, p => {
-            let rows = sqlx::query("SELECT hash FROM ledger_hashes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx")
-                .bind(i64::from(level)).bind(to_i64(start)?).bind(to_i64(end)?).fetch_all(p).await?;
-            let mut v = Vec::with_capacity(rows.len());
-            for r in &rows {
-                v.push(to_hash(r.try_get::<&[u8], _>(0)?)?);
+        if let Some(r) = self.replica.as_ref().filter(|r| r.usable()) {
+            let got = read_hashes_in(&r.db, level, start, end).await;
+            r.note(&got);
+            if got.is_ok() {
+                return got;
             }
-            v
-        });
-        if out.len() as u64 != end - start {
-            return Err(LedgerError::Integrity(format!(
-                "level {level} hashes {start}..{end}: {} stored, {} expected",
-                out.len(),
-                end - start
-            )));
         }
-        Ok(out)
+        read_hashes_in(&self.db, level, start, end).await
     }
 
     fn check_size(&self, requested: u64, size: u64) -> Result<()> {
@@ -807,7 +911,7 @@ impl Log {
         Ok(())
     }
 
-    /// Entries `[start, end)`.
+    /// Entries `[start, end)` (from the replica when it holds them).
     pub async fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
         let size = self.size_at_least(end).await?;
         if end > size || start > end {
@@ -816,23 +920,14 @@ impl Log {
                 size,
             });
         }
-        let rows = on_db!(&self.db, p => sqlx::query("SELECT idx, data FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
-            .bind(to_i64(start)?).bind(to_i64(end)?).fetch_all(p).await?
-            .into_iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<(i64, Vec<u8>)>, sqlx::Error>>()?);
-        if rows.len() as u64 != end - start {
-            return Err(LedgerError::Integrity(format!(
-                "entries {start}..{end}: {} stored",
-                rows.len()
-            )));
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for (k, (idx, data)) in rows.into_iter().enumerate() {
-            if to_u64(idx)? != start + k as u64 {
-                return Err(LedgerError::Integrity("entry index gap".into()));
+        if let Some(r) = self.replica.as_ref().filter(|r| r.usable()) {
+            let got = entries_in(&r.db, start, end).await;
+            r.note(&got);
+            if got.is_ok() {
+                return got;
             }
-            out.push(data);
         }
-        Ok(out)
+        entries_in(&self.db, start, end).await
     }
 
     /// One entry.
@@ -1298,6 +1393,61 @@ fn fold(ids: &[NodeId], nodes: &HashMap<NodeId, Hash>) -> Result<Hash> {
 fn level_count(size: u64, l: u8) -> u64 {
     let shift = 8 * u32::from(l);
     if shift >= 64 { 0 } else { size >> shift }
+}
+
+/// The stored tree head of `db`.
+async fn stored_head_in(db: &Database) -> Result<(u64, Hash)> {
+    let (size, root): (i64, Vec<u8>) = on_db!(db, p => {
+        let r = sqlx::query("SELECT size, root FROM ledger_meta WHERE id = 1").fetch_one(p).await?;
+        (r.try_get(0)?, r.try_get(1)?)
+    });
+    Ok((to_u64(size)?, to_hash(&root)?))
+}
+
+/// Reads stored hashes `[start, end)` of a level from `db`, failing if any is missing.
+async fn read_hashes_in(db: &Database, level: u8, start: u64, end: u64) -> Result<Vec<Hash>> {
+    if start >= end {
+        return Ok(Vec::new());
+    }
+    // (level, idx) is the primary key, so `end - start` rows in the range means no gap.
+    let out: Vec<Hash> = on_db!(db, p => {
+        let rows = sqlx::query("SELECT hash FROM ledger_hashes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx")
+            .bind(i64::from(level)).bind(to_i64(start)?).bind(to_i64(end)?).fetch_all(p).await?;
+        let mut v = Vec::with_capacity(rows.len());
+        for r in &rows {
+            v.push(to_hash(r.try_get::<&[u8], _>(0)?)?);
+        }
+        v
+    });
+    if out.len() as u64 != end - start {
+        return Err(LedgerError::Integrity(format!(
+            "level {level} hashes {start}..{end}: {} stored, {} expected",
+            out.len(),
+            end - start
+        )));
+    }
+    Ok(out)
+}
+
+/// Entries `[start, end)` from `db`, failing if any is missing.
+async fn entries_in(db: &Database, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+    let rows = on_db!(db, p => sqlx::query("SELECT idx, data FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx")
+            .bind(to_i64(start)?).bind(to_i64(end)?).fetch_all(p).await?
+            .into_iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<(i64, Vec<u8>)>, sqlx::Error>>()?);
+    if rows.len() as u64 != end - start {
+        return Err(LedgerError::Integrity(format!(
+            "entries {start}..{end}: {} stored",
+            rows.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for (k, (idx, data)) in rows.into_iter().enumerate() {
+        if to_u64(idx)? != start + k as u64 {
+            return Err(LedgerError::Integrity("entry index gap".into()));
+        }
+        out.push(data);
+    }
+    Ok(out)
 }
 
 /// The hash index range of tile `(level, index)` of `width` hashes in a tree of `size`.
