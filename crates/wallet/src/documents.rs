@@ -7,6 +7,7 @@
 //! table like every other row. It is checked again each time it is read, so a damaged cache
 //! never shows a file its card does not name.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -17,7 +18,7 @@ pub use spondon_document::{Attachment, DocumentError, FileType};
 
 use crate::error::{Result, WalletError};
 use crate::store::{Table, Write};
-use crate::sync::StoredRecord;
+use crate::sync::{PeerState, StoredRecord};
 use crate::wallet::Wallet;
 
 /// The record kind of documents.
@@ -238,11 +239,29 @@ impl Wallet {
         only: Option<&std::collections::BTreeSet<String>>,
         progress: &(dyn Fn(FileEvent) + Send + Sync),
     ) -> Result<FilesReport> {
-        let records: Vec<StoredRecord> = self.store.all(Table::Records).await?;
+        let peers: Vec<PeerState> = self
+            .peers()
+            .await?
+            .into_iter()
+            .filter(|p| only.is_none_or(|o| o.contains(&p.url)))
+            .collect();
+        // The document records still waiting for their file: from each peer's index, or (state
+        // stored before the index) from the whole history, once.
+        let records: Vec<StoredRecord> = if peers.iter().all(|p| p.files_wanted.is_some()) {
+            let mut v = Vec::new();
+            for key in peers.iter().flat_map(|p| p.files_wanted.iter().flatten()) {
+                if let Some(r) = self.store.get::<StoredRecord>(Table::Records, key).await? {
+                    v.push(r);
+                }
+            }
+            v
+        } else {
+            self.store.all(Table::Records).await?
+        };
         let mut wanted = Vec::new();
         for r in records.into_iter().filter(|r| r.kind == DOCUMENT_KIND) {
             let Some(peer) = r.peer.clone() else { continue };
-            if only.is_some_and(|o| !o.contains(&peer)) {
+            if !peers.iter().any(|p| p.url == peer) {
                 continue;
             }
             if let Some(a) = attachment_of(&r).ok().flatten() {
@@ -255,6 +274,11 @@ impl Wallet {
             .collect();
         let keys: Vec<&str> = hashes.iter().map(String::as_str).collect();
         let kept = self.store.existing(Table::Files, &keys).await?;
+        let waiting: Vec<(String, String, String)> = wanted
+            .iter()
+            .zip(&hashes)
+            .map(|((peer, r, _), h)| (peer.clone(), r.key.clone(), h.clone()))
+            .collect();
         let mut seen = std::collections::HashSet::new();
         let todo: Vec<_> = wanted
             .into_iter()
@@ -296,6 +320,31 @@ impl Wallet {
                 }
             }
         }
+        let hashes: Vec<&str> = waiting.iter().map(|(_, _, h)| h.as_str()).collect();
+        let kept = self.store.existing(Table::Files, &hashes).await?;
+        let still_wanted: Vec<(&str, &str)> = waiting
+            .iter()
+            .filter(|(_, _, h)| !kept.contains(h))
+            .map(|(peer, key, _)| (peer.as_str(), key.as_str()))
+            .collect();
+        // Each peer's index now names exactly its document records whose file is still not kept
+        // (failed, or not fetched): the next sync reads only those.
+        let mut writes = Vec::new();
+        for p in peers {
+            let left: BTreeSet<String> = still_wanted
+                .iter()
+                .filter(|(peer, _)| *peer == p.url)
+                .map(|(_, key)| (*key).to_owned())
+                .collect();
+            if p.files_wanted.as_ref() != Some(&left) {
+                // Read again: the sync loop may have moved the peer's cursors meanwhile.
+                if let Some(mut state) = self.store.get::<PeerState>(Table::Peers, &p.url).await? {
+                    state.files_wanted = Some(left);
+                    writes.push(self.store.encode(Table::Peers, &p.url, &state)?);
+                }
+            }
+        }
+        self.store.apply(writes).await?;
         Ok(report)
     }
 

@@ -35,6 +35,11 @@ fn pdf(size: usize, seed: u8) -> Vec<u8> {
     b
 }
 
+/// The store keys of the (one) peer's document records whose file is still wanted.
+async fn wanted(w: &Wallet) -> std::collections::BTreeSet<String> {
+    w.peers().await.unwrap()[0].files_wanted.clone().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_fetches_checks_and_keeps_document_files() {
     let tmp = tempfile::tempdir().unwrap();
@@ -171,12 +176,21 @@ async fn sync_fetches_checks_and_keeps_document_files() {
         w.document_file(&doc2).await,
         Err(WalletError::NotFound(_))
     ));
+    // The peer's index of files still wanted names just that record, so the next sync reads
+    // it alone rather than the whole history.
+    let still = wanted(&w).await;
+    assert_eq!(still.len(), 1, "{still:?}");
+    assert!(still.iter().all(|k| k.ends_with(&doc2)), "{still:?}");
 
     // Honest again: the next sync fetches it.
     *proxy.rewrite_bytes.lock().unwrap() = None;
     let out = w.sync(&|_| {}).await.unwrap();
     assert_eq!((out.peers[0].new_files, out.peers[0].files_failed), (1, 0));
     assert_eq!(&w.document_file(&doc2).await.unwrap().1[..], &xray[..]);
+    assert!(wanted(&w).await.is_empty());
+    // A sync with nothing new fetches nothing.
+    let out = w.sync(&|_| {}).await.unwrap();
+    assert_eq!((out.peers[0].new_files, out.peers[0].files_failed), (0, 0));
     w.close().await;
 
     // The CLI lists both and saves one, saying who signed it.

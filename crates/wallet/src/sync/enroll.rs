@@ -1,5 +1,7 @@
 //! Enrollment codes, and binding this wallet's key at a peer.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 use spondon_core::NumericDate;
 use spondon_core::token::{Hospital, TokenClaims, TrustAnchors, TrustList};
@@ -134,6 +136,7 @@ impl Wallet {
             root: None,
             last_sync: None,
             unwitnessed: Some(Unwitnessed::default()),
+            files_wanted: Some(BTreeSet::new()),
         };
         // Re-enrolling at the same peer keeps the accepted checkpoint (history must stay consistent).
         let state = match self
@@ -149,6 +152,7 @@ impl Wallet {
                 root: old.root,
                 last_sync: old.last_sync,
                 unwitnessed: old.unwitnessed,
+                files_wanted: old.files_wanted,
                 ..state
             },
             None => state,

@@ -12,6 +12,7 @@ use super::types::{
     Alert, PeerOutcome, PeerState, SyncEvent, SyncReport, Unwitnessed, empty_outcome,
 };
 use super::worker::{Msg, peer_task};
+use crate::documents::DOCUMENT_KIND;
 use crate::error::{Result, Violation, WalletError};
 use crate::store::{Table, Write};
 use crate::wallet::Wallet;
@@ -101,23 +102,27 @@ impl Wallet {
                     let Some(state) = current.get_mut(&peer) else {
                         continue;
                     };
-                    let mut writes = Vec::with_capacity(records.len() + 1);
-                    let keys: Vec<&str> = records.iter().map(|r| r.key.as_str()).collect();
-                    let existing = self.store.existing(Table::Records, &keys).await?;
-                    let mut new = Vec::new();
-                    for r in &records {
-                        if !existing.contains(&r.key) {
-                            new.push((Table::Records, r.key.clone()));
-                        }
-                        writes.push(self.store.encode(Table::Records, &r.key, r)?);
-                        if let Some(u) = state.unwitnessed.as_mut() {
-                            Unwitnessed::note(&mut u.records, &r.key, r.witnessed);
-                        }
+                    if let Some(wanted) = state.files_wanted.as_mut() {
+                        wanted.extend(
+                            records
+                                .iter()
+                                .filter(|r| r.kind == DOCUMENT_KIND)
+                                .map(|r| r.key.clone()),
+                        );
                     }
                     state.cursor = cursor;
                     state.accept(accepted);
-                    writes.push(self.store.encode(Table::Peers, &peer, &*state)?);
-                    self.store.apply(writes).await?;
+                    let rows = records
+                        .iter()
+                        .map(|r| {
+                            Ok((
+                                r.key.as_str(),
+                                r.witnessed,
+                                self.store.encode(Table::Records, &r.key, r)?,
+                            ))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    let new = self.store_page(Table::Records, rows, &peer, state).await?;
                     let o = outcomes
                         .entry(peer.clone())
                         .or_insert_with(|| empty_outcome(&peer));
@@ -138,21 +143,19 @@ impl Wallet {
                     let Some(state) = current.get_mut(&peer) else {
                         continue;
                     };
-                    let mut writes = Vec::new();
-                    let mut new = Vec::new();
-                    for r in &receipts {
-                        if !self.store.contains(Table::Receipts, &r.key).await? {
-                            new.push((Table::Receipts, r.key.clone()));
-                        }
-                        writes.push(self.store.encode(Table::Receipts, &r.key, r)?);
-                        if let Some(u) = state.unwitnessed.as_mut() {
-                            Unwitnessed::note(&mut u.receipts, &r.key, r.witnessed);
-                        }
-                    }
                     state.receipts_cursor = cursor;
                     state.accept(accepted);
-                    writes.push(self.store.encode(Table::Peers, &peer, &*state)?);
-                    self.store.apply(writes).await?;
+                    let rows = receipts
+                        .iter()
+                        .map(|r| {
+                            Ok((
+                                r.key.as_str(),
+                                r.witnessed,
+                                self.store.encode(Table::Receipts, &r.key, r)?,
+                            ))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    let new = self.store_page(Table::Receipts, rows, &peer, state).await?;
                     let o = outcomes
                         .entry(peer.clone())
                         .or_insert_with(|| empty_outcome(&peer));
@@ -314,6 +317,40 @@ impl Wallet {
             trust_list,
             emergency_policy,
         })
+    }
+
+    /// Stores one verified page of `table` (records or receipts) and the peer's state, its
+    /// cursor already moved, in one transaction; notes which rows still wait for the
+    /// witnesses. Returns the rows that were not stored before (undone if the peer later
+    /// breaks the rules).
+    async fn store_page(
+        &self,
+        table: Table,
+        rows: Vec<(&str, bool, Write)>,
+        peer: &str,
+        state: &mut PeerState,
+    ) -> Result<Vec<(Table, String)>> {
+        let keys: Vec<&str> = rows.iter().map(|(k, _, _)| *k).collect();
+        let existing = self.store.existing(table, &keys).await?;
+        let mut new = Vec::new();
+        let mut writes = Vec::with_capacity(rows.len() + 1);
+        for (key, witnessed, write) in rows {
+            if !existing.contains(key) {
+                new.push((table, key.to_owned()));
+            }
+            if let Some(u) = state.unwitnessed.as_mut() {
+                let set = if table == Table::Receipts {
+                    &mut u.receipts
+                } else {
+                    &mut u.records
+                };
+                Unwitnessed::note(set, key, witnessed);
+            }
+            writes.push(write);
+        }
+        writes.push(self.store.encode(Table::Peers, peer, &*state)?);
+        self.store.apply(writes).await?;
+        Ok(new)
     }
 
     /// The write that keeps a security alert.

@@ -29,6 +29,12 @@ pub struct PeerState {
     /// fills it in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unwitnessed: Option<Unwitnessed>,
+    /// Store keys of this peer's document records whose file is not kept yet (new, or its fetch
+    /// failed), so that fetching files after a sync reads only those instead of the whole
+    /// history. `None` (state stored before this field) means not known: the next fetch reads
+    /// every record once and fills it in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files_wanted: Option<BTreeSet<String>>,
 }
 
 /// Store keys of records and receipts not yet covered by a witnessed checkpoint (see
