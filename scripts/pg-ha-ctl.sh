@@ -4,6 +4,11 @@
 #   pg-ha-ctl.sh kill-primary      SIGKILL the primary's postmaster (a lost machine), then wait
 #                                  until its backends have exited and its port is free
 #   pg-ha-ctl.sh promote-standby   promote the standby (pg_ctl promote -w): it accepts writes
+#   pg-ha-ctl.sh stop-standby      stop the standby at once (pg_ctl stop -m immediate): a lost
+#                                  read replica
+#   pg-ha-ctl.sh primary-alone     let the primary commit without waiting for a standby
+#                                  (synchronous_standby_names = '', reloaded): what an operator
+#                                  does knowingly while a lost standby is rebuilt
 #   pg-ha-ctl.sh status            print each node's role (primary / standby / down)
 set -euo pipefail
 
@@ -41,12 +46,19 @@ case "${1:-}" in
   promote-standby)
     pg "$SPONDON_PG_HA_PGBIN/pg_ctl" -D "$SPONDON_PG_HA_STANDBY_DATA" -w -t 60 promote >/dev/null
     ;;
+  stop-standby)
+    pg "$SPONDON_PG_HA_PGBIN/pg_ctl" -D "$SPONDON_PG_HA_STANDBY_DATA" -w -t 60 -m immediate stop >/dev/null
+    ;;
+  primary-alone)
+    "$SPONDON_PG_HA_PGBIN/psql" -h 127.0.0.1 -p "${SPONDON_PG_HA_PRIMARY_PORT:?}" -U spondon -d postgres -q \
+      -c "ALTER SYSTEM SET synchronous_standby_names = ''" -c "SELECT pg_reload_conf()" >/dev/null
+    ;;
   status)
     echo "primary (port ${SPONDON_PG_HA_PRIMARY_PORT:-?}): $(role "${SPONDON_PG_HA_PRIMARY_PORT:-0}")"
     echo "standby (port ${SPONDON_PG_HA_STANDBY_PORT:-?}): $(role "${SPONDON_PG_HA_STANDBY_PORT:-0}")"
     ;;
   *)
-    echo "usage: $0 kill-primary|promote-standby|status" >&2
+    echo "usage: $0 kill-primary|promote-standby|stop-standby|primary-alone|status" >&2
     exit 2
     ;;
 esac

@@ -34,6 +34,9 @@ scripts/with-postgres.sh scripts/with-keyring.sh \
 step "PostgreSQL failover: a peer on a primary and a synchronous standby; the primary SIGKILLed, the standby promoted"
 scripts/with-postgres-ha.sh env SPONDON_REQUIRE_POSTGRES_HA=1 cargo test --locked -p spondon-peer --test failover
 
+step "PostgreSQL standby reads: pulls and tiles from the standby, and from the primary once it is lost"
+scripts/with-postgres-ha.sh env SPONDON_REQUIRE_POSTGRES_HA=1 cargo test --locked -p spondon-peer --test standby_reads
+
 step "wallet app end to end: the release app under Xvfb over WebDriver, against real peers and a clinic node"
 scripts/e2e-app.sh
 

@@ -12,7 +12,7 @@
 # Exported to the command:
 #   SPONDON_TEST_POSTGRES_HA_PRIMARY_URL   postgres://… of database spondon_test on the primary
 #   SPONDON_TEST_POSTGRES_HA_STANDBY_URL   the same database on the standby (read-only until promoted)
-#   SPONDON_PG_HA_CTL                      scripts/pg-ha-ctl.sh: kill-primary | promote-standby | status
+#   SPONDON_PG_HA_CTL                      scripts/pg-ha-ctl.sh: kill-primary | promote-standby | stop-standby | primary-alone | status
 #   SPONDON_PG_HA_PGBIN, SPONDON_PG_HA_PRIMARY_DATA, SPONDON_PG_HA_STANDBY_DATA, SPONDON_PG_HA_WORK,
 #   SPONDON_PG_HA_RUN_AS (the prefix that runs server tools as the `postgres` user, or empty)
 #   SPONDON_PG_HA_PRIMARY_PORT, SPONDON_PG_HA_STANDBY_PORT

@@ -239,10 +239,12 @@ impl Database {
         Ok(db)
     }
 
-    /// Connects to a read-only copy of a log's PostgreSQL database (a streaming standby) for
-    /// [`Log::read_from`]: no schema is created, every transaction is read-only, and a
-    /// connection that cannot be had within a second fails fast (reads then go to the primary).
-    pub async fn connect_replica(url: &str) -> Result<Self> {
+    /// A pool for a read-only copy of a log's PostgreSQL database (a streaming standby), for
+    /// [`Log::read_from`]: no schema is created, every transaction is read-only, connections
+    /// are opened when first needed (a standby that is down when the peer starts is no reason
+    /// not to start), and one that cannot be had within a second fails fast (reads then go to
+    /// the primary). Only the URL is checked here.
+    pub fn connect_replica(url: &str) -> Result<Self> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(LedgerError::UnsupportedUrl);
         }
@@ -251,8 +253,7 @@ impl Database {
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(1))
-            .connect_with(opts)
-            .await?;
+            .connect_lazy_with(opts);
         Ok(Database::Postgres(pool))
     }
 

@@ -155,7 +155,7 @@ async fn only_postgresql_standbys_are_taken_as_replicas() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("x.db").display());
     assert_eq!(
-        Database::connect_replica(&url).await.unwrap_err().code(),
+        Database::connect_replica(&url).unwrap_err().code(),
         spondon_ledger::LedgerError::UnsupportedUrl.code()
     );
 }

@@ -29,6 +29,12 @@ pub struct Config {
     pub url: String,
     /// `sqlite:…` or `postgres://…`.
     pub database_url: String,
+    /// A PostgreSQL streaming standby of `database_url` that serves reads where that is safe:
+    /// log tiles, entry bundles and proofs, and patients' pulls once it has replayed the
+    /// checkpoint they are pulled under; everything else, and whatever it does not hold yet,
+    /// is read from the primary (docs/operations.md, "Reads from a standby").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_database_url: Option<String>,
     /// Transparency log origin (URL host and path + `/log`, no scheme).
     pub log_origin: String,
     /// Largest accepted request body in bytes.
@@ -196,6 +202,17 @@ pub fn check_config(cfg: &Config) -> Result<()> {
         return Err(PeerError::Config(
             "stats_authority_keys holds at most 8 keys".into(),
         ));
+    }
+    if let Some(read) = &cfg.read_database_url {
+        let primary = crate::failover::split_urls(&cfg.database_url);
+        if !crate::failover::is_postgres(read.trim())
+            || !primary.iter().all(|u| crate::failover::is_postgres(u))
+        {
+            return Err(PeerError::Config(
+                "read_database_url must be a PostgreSQL standby of a PostgreSQL database_url"
+                    .into(),
+            ));
+        }
     }
     let tls_paths = cfg.tls.iter().flat_map(|t| [&t.cert, &t.key]);
     for p in tls_paths.chain(&cfg.ca_files) {

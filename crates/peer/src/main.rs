@@ -35,6 +35,10 @@ struct DataArgs {
     /// the peer writes to the one that accepts writes and follows a failover.
     #[arg(long, env = "SPONDON_PEER_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// A PostgreSQL streaming standby that serves reads where safe (tiles, proofs, patients'
+    /// pulls it has replayed); overrides the config's `read_database_url`.
+    #[arg(long, env = "SPONDON_PEER_READ_DATABASE_URL", hide_env_values = true)]
+    read_database_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,9 +247,13 @@ fn lock_writer(d: &DataArgs) -> Result<Option<std::fs::File>> {
 }
 
 async fn open(d: &DataArgs) -> Result<Peer> {
-    Peer::open(&DataDir::new(&d.data), d.database_url.as_deref())
-        .await
-        .with_context(|| format!("cannot open the peer in {}", d.data.display()))
+    Peer::open_with(
+        &DataDir::new(&d.data),
+        d.database_url.as_deref(),
+        d.read_database_url.as_deref(),
+    )
+    .await
+    .with_context(|| format!("cannot open the peer in {}", d.data.display()))
 }
 
 async fn shutdown_signal() {

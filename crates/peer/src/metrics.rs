@@ -3,7 +3,7 @@
 //! Counted per request: method, route template (never a concrete path: no Health ID or record
 //! id reaches a label) and status; latency as a histogram per route. Read at each scrape: the
 //! log's size and its signed and witnessed checkpoints, the age of the signed checkpoint, the
-//! database pool. Nothing here carries health data or identifies a patient.
+//! database pool, the reads a standby served. Nothing here carries health data or identifies a patient.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
@@ -35,6 +35,11 @@ struct PoolLabels {
     state: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplicaLabels {
+    result: &'static str,
+}
+
 /// The peer's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -47,6 +52,9 @@ pub struct Metrics {
     witness_lag: Gauge,
     checkpoint_age: Gauge<f64, AtomicU64>,
     pool: Family<PoolLabels, Gauge>,
+    replica_reads: Family<ReplicaLabels, Counter>,
+    /// The log's replica counts (served, fell back) at the last scrape.
+    replica_seen: [AtomicU64; 2],
     /// When the last checkpoint was signed (Unix seconds; 0 before the first).
     signed_at: AtomicI64,
 }
@@ -125,8 +133,17 @@ impl Metrics {
             "Database pool connections by state (idle, in_use)",
             pool.clone(),
         );
+        let replica_reads = Family::<ReplicaLabels, Counter>::default();
+        registry.register(
+            "replica_reads",
+            "Log and pull reads sent to the read standby (read_database_url), by result: served \
+             by it, or fell back to the primary (it lagged or did not answer)",
+            replica_reads.clone(),
+        );
         Metrics {
             registry,
+            replica_reads,
+            replica_seen: [AtomicU64::new(0), AtomicU64::new(0)],
             requests,
             latency,
             rate_limited,
@@ -205,6 +222,18 @@ impl Metrics {
         self.pool
             .get_or_create(&PoolLabels { state: "in_use" })
             .set(i64::from(total.saturating_sub(idle)));
+        if let Some(r) = peer.log.replica_reads() {
+            for (seen, (result, now)) in self
+                .replica_seen
+                .iter()
+                .zip([("served", r.served), ("fell_back", r.fell_back)])
+            {
+                let before = seen.swap(now, Ordering::Relaxed);
+                self.replica_reads
+                    .get_or_create(&ReplicaLabels { result })
+                    .inc_by(now.saturating_sub(before));
+            }
+        }
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();

@@ -266,7 +266,10 @@ impl Peer {
         limit: Option<u64>,
     ) -> Result<Vec<RecordRow>> {
         let limit = to_i64(limit.unwrap_or(i64::MAX as u64))?;
-        let rows: Vec<RecordRow> = on_db!(&self.db, p => sqlx::query("SELECT seq, id, category, kind, supersedes, issued_at, jws, log_index, salt FROM peer_records WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT $4")
+        // Rows are committed with their log entries: a standby that holds the tree of `size`
+        // holds them too.
+        let db = self.log.reader_for(size).await;
+        let rows: Vec<RecordRow> = on_db!(db, p => sqlx::query("SELECT seq, id, category, kind, supersedes, issued_at, jws, log_index, salt FROM peer_records WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT $4")
             .bind(health_id).bind(to_i64(since)?).bind(to_i64(size)?).bind(limit)
             .fetch_all(p).await?
             .into_iter()

@@ -154,6 +154,7 @@ impl Peer {
             name: name.to_owned(),
             url: url.to_owned(),
             database_url,
+            read_database_url: None,
             log_origin,
             max_body_bytes: crate::config::DEFAULT_MAX_BODY,
             request_timeout_secs: 30,
@@ -175,9 +176,21 @@ impl Peer {
 
     /// Opens an initialized data directory; `database_url` overrides the config's.
     pub async fn open(dir: &DataDir, database_url: Option<&str>) -> Result<Peer> {
+        Self::open_with(dir, database_url, None).await
+    }
+
+    /// [`Peer::open`], with the standby that serves reads (`read_database_url`) overridden too.
+    pub async fn open_with(
+        dir: &DataDir,
+        database_url: Option<&str>,
+        read_database_url: Option<&str>,
+    ) -> Result<Peer> {
         let mut config = dir.config()?;
         if let Some(u) = database_url {
             config.database_url = u.to_owned();
+        }
+        if let Some(u) = read_database_url {
+            config.read_database_url = Some(u.to_owned());
         }
         let keys = dir.keys()?;
         // On the heap: opening is a large future (database, migrations, log, failover watcher),
@@ -194,6 +207,10 @@ impl Peer {
         // Under the schema lock on PostgreSQL: several `serve` processes may start at once.
         db.migrate(&SQLITE_MIGRATOR, &POSTGRES_MIGRATOR).await?;
         let log = Log::open(db.clone(), &config.log_origin, IntegrityCheck::Quick).await?;
+        let log = match &config.read_database_url {
+            Some(url) => log.read_from(Database::connect_replica(url)?),
+            None => log,
+        };
         let log_signer = Signer::ed25519(
             &config.log_origin,
             spondon_core::keys::Ed25519KeyPair::from_seed(keys.log.seed())?,

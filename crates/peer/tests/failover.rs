@@ -16,6 +16,10 @@
 //! `scripts/with-postgres-ha.sh`); fails instead with `SPONDON_REQUIRE_POSTGRES_HA=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/pull.rs"]
+mod pull;
+
+use pull::{pull, signed};
 use spondon_testkit::http::get_ok;
 use spondon_testkit::inproc as common;
 use spondon_testkit::proc::{free_port, wait_ready};
@@ -28,13 +32,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 use spondon_core::keys::Es256KeyPair;
-use spondon_ledger::merkle::{
-    Hash, leaf_hash, plan_consistency, verify_consistency, verify_inclusion,
-};
-use spondon_ledger::{Checkpoint, LogEntry, Opening, SignedCheckpoint, Verifier};
+use spondon_ledger::merkle::{Hash, leaf_hash, plan_consistency, verify_consistency};
+use spondon_ledger::{SignedCheckpoint, Verifier};
 
 const BIN: &str = env!("CARGO_BIN_EXE_spondon-peer");
 const ORIGIN: &str = "dmch.example/log";
@@ -79,99 +80,6 @@ fn ctl(ha: &Ha, what: &str) {
         "pg-ha-ctl {what}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn hashes(v: &Value) -> Vec<[u8; 32]> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            base64::engine::general_purpose::STANDARD
-                .decode(h.as_str().unwrap())
-                .unwrap()
-                .try_into()
-                .unwrap()
-        })
-        .collect()
-}
-
-/// A signed patient request with a fresh nonce.
-async fn signed(addr: SocketAddr, key: &Es256KeyPair, path: &str, body: &Value) -> common::Resp {
-    spondon_testkit::patient::signed(addr, common::URL, key, path, body)
-        .await
-        .unwrap_or_else(|| panic!("{path}: no answer"))
-}
-
-/// A patient's pull as a wallet checks it: the checkpoint's signature, consistency from the
-/// checkpoint it knew, each record's inclusion and commitment opening. Returns the verified
-/// checkpoint, the cursor and the records `(id, log_index)`.
-async fn pull(
-    addr: SocketAddr,
-    key: &Es256KeyPair,
-    log_key: &Verifier,
-    known: Option<(&Checkpoint, u64)>,
-) -> (Checkpoint, u64, Vec<(String, u64)>) {
-    let mut out = Vec::new();
-    let mut since = known.map(|k| k.1);
-    let mut known_cp = known.map(|k| k.0.clone());
-    loop {
-        let mut body = json!({});
-        if let Some(s) = since {
-            body["since"] = s.into();
-        }
-        if let Some(k) = &known_cp {
-            body["known_size"] = k.size.into();
-        }
-        let r = signed(addr, key, "/patient/records", &body).await;
-        assert_eq!(r.status, 200, "{}", r.text());
-        let p = r.json();
-        let cp = SignedCheckpoint::verify(
-            p["checkpoint"].as_str().unwrap().as_bytes(),
-            ORIGIN,
-            std::slice::from_ref(log_key),
-        )
-        .unwrap()
-        .checkpoint;
-        if let Some(k) = &known_cp {
-            assert!(cp.size >= k.size, "the log went back");
-            verify_consistency(
-                k.size,
-                cp.size,
-                &hashes(&p["consistency_proof"]),
-                &k.root,
-                &cp.root,
-            )
-            .unwrap();
-        }
-        for rec in p["records"].as_array().unwrap() {
-            let entry = base64::engine::general_purpose::STANDARD
-                .decode(rec["entry"].as_str().unwrap())
-                .unwrap();
-            let salt: [u8; 32] = spondon_core::b64::decode(rec["salt"].as_str().unwrap())
-                .unwrap()
-                .try_into()
-                .unwrap();
-            assert!(LogEntry::decode(&entry).unwrap().opens(&Opening {
-                salt,
-                payload: rec["jws"].as_str().unwrap().as_bytes().to_vec(),
-            }));
-            let index = rec["log_index"].as_u64().unwrap();
-            verify_inclusion(
-                &leaf_hash(&entry),
-                index,
-                cp.size,
-                &hashes(&rec["inclusion_proof"]),
-                &cp.root,
-            )
-            .unwrap();
-            out.push((rec["id"].as_str().unwrap().to_owned(), index));
-        }
-        since = Some(p["cursor"].as_u64().unwrap());
-        known_cp = Some(cp.clone());
-        if p["more"] != true {
-            return (cp, since.unwrap_or(0), out);
-        }
-    }
 }
 
 #[derive(Debug)]
