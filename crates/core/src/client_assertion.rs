@@ -10,7 +10,7 @@
 //! - claims `iss`, `sub`, `aud` (string or strings), `exp` (integer), `jti`; `nbf` if present.
 //!
 //! The time, audience, issuer and replay checks are the caller's ([`Assertion`] exposes the
-//! claims); [`ClientKey::verify`] checks the signature with the key `kid` names.
+//! claims); [`Assertion::verified_by`] checks the signature with the key `kid` names.
 
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use serde_json::{Map, Value, json};

@@ -7,7 +7,7 @@
 //!   payload JSON) and exposes what the card claims; [`ParsedCard::verify`] then checks it against
 //!   a [`Directory`] of trusted issuers at a caller-supplied time.
 //! - [`qr`] encodes and decodes `shc:/` numeric QR content (legacy chunks are decoded, never
-//!   produced); [`file`] reads and writes `.smart-health-card` files; [`fhir`] holds the FHIR
+//!   produced); [`file`](mod@file) reads and writes `.smart-health-card` files; [`fhir`] holds the FHIR
 //!   bundle rules the SMART validator enforces.
 //!
 //! Every failure is a specific [`ShcError`] variant with a stable [`ShcError::code`].
