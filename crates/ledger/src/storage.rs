@@ -176,8 +176,8 @@ pub enum Database {
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::storage::Database::Sqlite($pool) => $body,
-            $crate::storage::Database::Postgres($pool) => $body,
+            $crate::Database::Sqlite($pool) => $body,
+            $crate::Database::Postgres($pool) => $body,
         }
     };
 }
