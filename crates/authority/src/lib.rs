@@ -8,6 +8,27 @@
 //!
 //! Every change is validated in full (the list it would produce is built and checked) before
 //! anything is written, and files are replaced atomically, so a refused command changes nothing.
+//!
+//! [`Authority`] is that directory opened: its members ([`Member`]), witnesses
+//! ([`WitnessMember`]) and investigators, and [`Authority::sign`], which makes the next trust list
+//! ([`Signed`]). [`stats`] collects the hospitals' de-identified statistics and checks each
+//! aggregate's signature, freshness and log proof; [`report`] writes the merged tables.
+//! `spondon-authority` (this crate's binary) is the command line over both.
+//!
+//! ```
+//! use spondon_authority::Authority;
+//! use spondon_core::NumericDate;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let mut authority = Authority::init(dir.path(), "DGHS Bangladesh")?;
+//! let signed = authority.sign(NumericDate(1_780_000_000), 30)?;
+//! assert!(signed.text.starts_with("SPONDON:1:"));
+//! assert_eq!(signed.list.sequence, 1);
+//! assert_eq!(Authority::open(dir.path())?.sequence(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
@@ -41,36 +62,60 @@ pub const PUBLISHED_FILE: &str = "trust-list.txt";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthorityError {
+    /// `init` was run on a directory that already holds an authority; nothing was changed.
     #[error("{0} already holds an authority; refusing to overwrite it")]
     AlreadyExists(PathBuf),
+    /// The directory holds no `authority.json`: run `spondon-authority init` first.
     #[error("{0} is not an authority data directory (run `spondon-authority init` first)")]
     NotInitialised(PathBuf),
+    /// A file could not be read or written.
     #[error("{path}: {message}")]
-    File { path: PathBuf, message: String },
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// `root.key` is readable by group or others; the authority refuses to use it.
     #[error("{path} is readable by group or others; run `chmod 600` on it")]
-    KeyFileMode { path: PathBuf },
+    KeyFileMode {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The hospital id is already a member (`--replace` rotates its keys).
     #[error("hospital {0:?} is already a member (use --replace to rotate its keys)")]
     DuplicateHospital(String),
+    /// No member has this id.
     #[error("no hospital with id {0:?}")]
     UnknownHospital(String),
+    /// A hospital id must be 1–64 characters `a`–`z`, `0`–`9`, `-` or `_`.
     #[error("invalid hospital id {0:?}: use 1–64 characters a–z, 0–9, '-' or '_'")]
     BadHospitalId(String),
+    /// The record keys are not a JWK Set of P-256 public keys.
     #[error("invalid JWKS: {0}")]
     BadJwks(String),
+    /// The log key is not a C2SP Ed25519 verifier key (`origin+keyid+base64`).
     #[error("invalid log verifier key: {0}")]
     BadLogKey(String),
+    /// The witness key is not a C2SP `cosignature/v1` verifier key.
     #[error("invalid witness key: {0}")]
     BadWitnessKey(String),
+    /// No witness has this name.
     #[error("no witness named {0:?}")]
     UnknownWitness(String),
+    /// A witness with this name is already listed.
     #[error("witness {0:?} is already listed")]
     DuplicateWitness(String),
+    /// The authority's name must be 1–128 characters.
     #[error("the authority name must be 1–128 characters")]
     BadAuthorityName,
+    /// An investigator with this id is already named.
     #[error("investigator {0:?} is already named")]
     DuplicateInvestigator(String),
+    /// No investigator has this id.
     #[error("no investigator {0:?}")]
     UnknownInvestigator(String),
+    /// The sequence number reached its largest value: no list can follow.
     #[error("the trust list's sequence number is exhausted")]
     SequenceExhausted,
     /// The list these members, witnesses and investigators would make is not a valid trust
@@ -80,15 +125,21 @@ pub enum AuthorityError {
     /// Signing the list, or reading back what was signed exactly as a verifier will, failed.
     #[error("the signed trust list does not verify: {0}")]
     SelfCheck(spondon_core::token::TokenError),
+    /// A statistics period is invalid (weeks out of order, too long).
     #[error("invalid statistics period: {0}")]
     BadPeriod(String),
+    /// A value could not be written as JSON.
     #[error("cannot encode {what} as JSON: {source}")]
     Json {
+        /// What was being written.
         what: &'static str,
+        /// The encoder's error.
         source: serde_json::Error,
     },
+    /// A validity period outside 1..=[`MAX_VALID_DAYS`] days.
     #[error("validity must be 1–{MAX_VALID_DAYS} days, got {0}")]
     BadValidity(u32),
+    /// The root key could not be generated, read or used.
     #[error("key error: {0}")]
     Key(#[from] spondon_core::keys::KeyError),
 }
@@ -130,9 +181,13 @@ type Result<T, E = AuthorityError> = std::result::Result<T, E>;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Member {
+    /// The hospital's id in the trust list (1–64 characters `a`–`z`, `0`–`9`, `-`, `_`).
     pub id: String,
+    /// The hospital's name, as wallets and verifiers show it.
     pub name: String,
+    /// The hospital peer's public `https` URL.
     pub peer_url: String,
+    /// The hospital's record-signing keys (P-256), as its peer publishes them.
     pub record_keys: Jwks,
     /// `origin+keyid+base64(0x01 ‖ key)`.
     pub log_vkey: String,
@@ -177,7 +232,9 @@ impl Member {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WitnessMember {
+    /// The witness's `cosignature/v1` verifier key, `name+keyid+key`.
     pub vkey: String,
+    /// The id of the member that runs the witness, if one does (its cosignatures do not count for that member's own checkpoints).
     pub operator: Option<String>,
 }
 
@@ -236,6 +293,7 @@ pub struct InvestigatorMember {
 pub struct Signed {
     /// The `SPONDON:1:` text to publish.
     pub text: String,
+    /// The list as signed.
     pub list: TrustList,
 }
 

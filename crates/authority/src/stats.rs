@@ -38,31 +38,79 @@ pub const MAX_RESPONSE: usize = stats::MAX_JWS_BYTES + 64 * 1024;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StatsFetchError {
+    /// The peer could not be reached (connection, TLS, time-out).
     #[error("{hospital}: cannot reach the peer at {url}: {message}")]
     Unreachable {
+        /// The hospital's id in the trust list.
         hospital: String,
+        /// The peer URL tried.
         url: String,
+        /// What failed, in words.
         message: String,
     },
+    /// The peer answered with an error.
     #[error("{hospital}: the peer refused the request (HTTP {status}, {code}): {detail}")]
     Refused {
+        /// The hospital's id in the trust list.
         hospital: String,
+        /// The HTTP status.
         status: u16,
+        /// The peer's error code.
         code: String,
+        /// The peer's error detail.
         detail: String,
     },
+    /// The answer is not the expected JSON, JWS or proof.
     #[error("{hospital}: malformed answer: {message}")]
-    Malformed { hospital: String, message: String },
+    Malformed {
+        /// The hospital's id in the trust list.
+        hospital: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The aggregate's signature does not verify with the hospital's record keys, or it names
+    /// another issuer.
     #[error("{hospital}: the aggregate is refused as tampered: {message}")]
-    Tampered { hospital: String, message: String },
+    Tampered {
+        /// The hospital's id in the trust list.
+        hospital: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The aggregate covers another period, does not carry this run's challenge, or its sequence
+    /// is not above the last one accepted.
     #[error("{hospital}: the aggregate is refused as a replay: {message}")]
-    Replayed { hospital: String, message: String },
+    Replayed {
+        /// The hospital's id in the trust list.
+        hospital: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The aggregate's time is too far from now (made long ago, or in the future).
     #[error("{hospital}: the aggregate is refused as stale: {message}")]
-    Stale { hospital: String, message: String },
+    Stale {
+        /// The hospital's id in the trust list.
+        hospital: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The aggregate's log proof does not verify against the hospital's log key and witness quorum.
     #[error("{hospital}: the aggregate is not proven to be in the hospital's log: {message}")]
-    NotLogged { hospital: String, message: String },
+    NotLogged {
+        /// The hospital's id in the trust list.
+        hospital: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The request could not be made: the hospital's peer URL is unusable, or signing the
+    /// request failed.
     #[error("{hospital}: {message}")]
-    Config { hospital: String, message: String },
+    Config {
+        /// The hospital's id in the trust list.
+        hospital: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl StatsFetchError {
@@ -85,16 +133,22 @@ impl StatsFetchError {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatsAnswer {
+    /// The signed aggregate, a compact JWS.
     pub aggregate: String,
+    /// base64url of the salt that opens the aggregate's logged commitment.
     pub salt: String,
+    /// The index of the aggregate's entry in the hospital's log.
     pub log_index: u64,
+    /// The `c2sp.org/tlog-proof@v1` bundle of that entry.
     pub proof: String,
 }
 
 /// What was asked of every hospital.
 #[derive(Debug, Clone)]
 pub struct StatsQuery {
+    /// First week counted.
     pub from: IsoWeek,
+    /// Last week counted (inclusive).
     pub to: IsoWeek,
     /// base64url of 32 random bytes, fresh for this run.
     pub challenge: String,
@@ -120,8 +174,11 @@ impl StatsQuery {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Accepted {
+    /// The aggregate's sequence number; the next must be higher.
     pub sequence: u64,
+    /// When the peer made it (POSIX seconds).
     pub generated_at: i64,
+    /// Its entry's index in the hospital's log.
     pub log_index: u64,
 }
 
@@ -131,8 +188,11 @@ pub type StatsState = BTreeMap<String, Accepted>;
 /// A verified aggregate and where it is logged.
 #[derive(Debug, Clone)]
 pub struct VerifiedAggregate {
+    /// The hospital's id in the trust list.
     pub hospital: String,
+    /// The aggregate, its signature and log proof verified.
     pub aggregate: Aggregate,
+    /// Its entry's index in the hospital's log.
     pub log_index: u64,
     /// The checkpoint (tree size) that proves it.
     pub tree_size: u64,
@@ -425,8 +485,11 @@ pub fn verify_answer(
 /// The outcome of a statistics run.
 #[derive(Debug)]
 pub struct Collected {
+    /// What was asked.
     pub query: StatsQuery,
+    /// The aggregates that verified, one per hospital.
     pub accepted: Vec<VerifiedAggregate>,
+    /// Why each other hospital's statistics were not used.
     pub refused: Vec<StatsFetchError>,
     /// The merged, re-suppressed cells of the accepted aggregates.
     pub merged: Vec<MergedCell>,

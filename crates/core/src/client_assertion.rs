@@ -10,7 +10,7 @@
 //! - claims `iss`, `sub`, `aud` (string or strings), `exp` (integer), `jti`; `nbf` if present.
 //!
 //! The time, audience, issuer and replay checks are the caller's ([`Assertion`] exposes the
-//! claims); [`ClientKey::verify`] checks the signature with the key `kid` names.
+//! claims); [`Assertion::verified_by`] checks the signature with the key `kid` names.
 
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use serde_json::{Map, Value, json};
@@ -23,16 +23,22 @@ pub const MAX_KEYS: usize = 10;
 /// Why an assertion or a JWK Set is refused. Messages never hold key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AssertionError {
+    /// The JWT is not three base64url parts of JSON objects with the expected members and types.
     #[error("the assertion is malformed: {0}")]
     Malformed(String),
+    /// The header carries a key or a key reference (`jwk`, `jku`, `x5c`, …); keys come only from the registered JWK Set.
     #[error("header {0} is refused: keys come only from the JWK Set registered for the client")]
     KeyInHeader(String),
+    /// The header has a parameter this verifier does not know.
     #[error("unsupported header parameter {0}")]
     UnknownHeader(String),
+    /// The algorithm is neither ES384 nor RS384.
     #[error("alg {0} is refused: only ES384 and RS384")]
     AlgRefused(String),
+    /// A required claim (`iss`, `sub`, `aud`, `exp`, `jti`) or header member (`kid`) is missing.
     #[error("the assertion needs {0}")]
     MissingClaim(&'static str),
+    /// A registered JWK Set is refused: not JSON, too many keys, a private member, a bad key.
     #[error("invalid JWK Set: {0}")]
     Jwks(String),
 }
@@ -63,6 +69,7 @@ pub enum Alg {
 }
 
 impl Alg {
+    /// The JWS `alg` name (`ES384`, `RS384`).
     pub fn as_str(self) -> &'static str {
         match self {
             Alg::Es384 => "ES384",
@@ -81,14 +88,21 @@ impl Alg {
 /// A decoded, not yet verified client assertion.
 #[derive(Debug, Clone)]
 pub struct Assertion {
+    /// The header's algorithm, already restricted to ES384 or RS384.
     pub alg: Alg,
+    /// The header's `kid`: which registered key should verify it.
     pub kid: String,
+    /// `iss`: the client id (must equal `sub`, checked by the caller).
     pub iss: String,
+    /// `sub`: the client id.
     pub sub: String,
     /// `aud`: one string, or every string of an array.
     pub aud: Vec<String>,
+    /// `exp`, seconds since the Unix epoch.
     pub exp: i64,
+    /// `nbf`, seconds since the Unix epoch, if present.
     pub nbf: Option<i64>,
+    /// `jti`: the assertion's unique id, for replay protection by the caller.
     pub jti: String,
     signing_input: String,
     signature: Vec<u8>,
@@ -205,8 +219,24 @@ impl Assertion {
 /// A client's registered public key (only its public members are kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientKey {
-    Ec { kid: String, x: Vec<u8>, y: Vec<u8> },
-    Rsa { kid: String, n: Vec<u8>, e: Vec<u8> },
+    /// An elliptic-curve P-384 key (ES384).
+    Ec {
+        /// Its `kid` in the JWK Set.
+        kid: String,
+        /// The x coordinate, 48 bytes big-endian.
+        x: Vec<u8>,
+        /// The y coordinate, 48 bytes big-endian.
+        y: Vec<u8>,
+    },
+    /// An RSA key (RS384), 2048 to 8192 bits.
+    Rsa {
+        /// Its `kid` in the JWK Set.
+        kid: String,
+        /// The modulus, big-endian.
+        n: Vec<u8>,
+        /// The public exponent, big-endian.
+        e: Vec<u8>,
+    },
 }
 
 /// Members a private JWK carries (EC `d`; RSA `d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`;
@@ -225,11 +255,13 @@ fn key_bytes(k: &Map<String, Value>, name: &str, i: usize) -> Result<Vec<u8>> {
 }
 
 impl ClientKey {
+    /// The key's `kid` in the registered JWK Set.
     pub fn kid(&self) -> &str {
         match self {
             ClientKey::Ec { kid, .. } | ClientKey::Rsa { kid, .. } => kid,
         }
     }
+    /// The JWK `kty`: `EC` or `RSA`.
     pub fn kty(&self) -> &'static str {
         match self {
             ClientKey::Ec { .. } => "EC",

@@ -32,12 +32,20 @@ pub const MAX_SET_AT_SKEW: i64 = 120;
 /// Why an emergency request, policy, dispute or event is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmergencyError {
+    /// The body is not JSON of the expected shape (unknown members are refused).
     #[error("not valid JSON of the expected shape: {0}")]
     Malformed(String),
+    /// An emergency access needs a listed reason and a non-empty free-text explanation.
     #[error("an emergency access needs a reason from the list and a free-text explanation")]
     ReasonRequired,
+    /// A member has a value outside what it allows.
     #[error("invalid field {field}: {reason}")]
-    Field { field: &'static str, reason: String },
+    Field {
+        /// The member's name.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl EmergencyError {
@@ -62,6 +70,7 @@ impl EmergencyError {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyRequest {
+    /// The patient's Health ID.
     pub health_id: String,
     /// One of [`REASONS`].
     #[serde(default)]
@@ -77,9 +86,11 @@ pub struct EmergencyRequest {
 /// A request that passed [`EmergencyRequest::validate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidRequest<'a> {
+    /// The reason, one of [`REASONS`].
     pub reason: &'a str,
     /// Trimmed.
     pub details: &'a str,
+    /// How many hours the access lasts, 1..=[`MAX_HOURS`].
     pub hours: u8,
 }
 
@@ -144,6 +155,7 @@ pub enum PolicyMode {
 }
 
 impl PolicyMode {
+    /// The mode as it is written in JSON and stored (`allow`, `opt_out`, `only`).
     pub fn as_str(self) -> &'static str {
         match self {
             PolicyMode::Allow => "allow",
@@ -152,6 +164,7 @@ impl PolicyMode {
         }
     }
 
+    /// The mode written so; `None` for any other text.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "allow" => PolicyMode::Allow,
@@ -167,6 +180,7 @@ impl PolicyMode {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct EmergencyPolicy {
+    /// Where emergency access is allowed.
     pub mode: PolicyMode,
     /// The peer URLs of the hospitals allowed (mode `only`; empty otherwise).
     #[serde(default)]
@@ -255,7 +269,9 @@ impl EmergencyPolicy {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct DisputeRequest {
+    /// The id of the emergency access disputed.
     pub access_id: String,
+    /// The patient's words, 1..=[`MAX_DISPUTE_CHARS`] characters.
     pub text: String,
 }
 
@@ -284,8 +300,11 @@ impl DisputeRequest {
 pub struct EmergencyInfo {
     /// The access id (for a dispute).
     pub id: String,
+    /// The doctor's BMDC registration number.
     pub doctor_bmdc: String,
+    /// The doctor's name, from their credential.
     pub doctor_name: String,
+    /// The doctor's department, from their credential.
     pub department: String,
     /// One of [`REASONS`].
     pub reason: String,

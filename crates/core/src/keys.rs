@@ -17,32 +17,45 @@ use crate::b64;
 /// What can go wrong with a key or a signature.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
+    /// The system's random number generator failed; no key or signature was made.
     #[error("the system random number generator failed")]
     Random,
+    /// The JWK's `kty` is not `EC`.
     #[error("JWK \"kty\" is {0:?}, expected \"EC\"")]
     WrongKeyType(String),
+    /// The JWK's `crv` is not `P-256`.
     #[error("JWK \"crv\" is {0:?}, expected \"P-256\"")]
     WrongCurve(String),
+    /// A JWK member the key needs (`x`, `y`, `d`) is absent.
     #[error("JWK is missing the {0:?} member")]
     MissingMember(&'static str),
+    /// A coordinate or scalar is not 32 bytes of base64url.
     #[error("JWK member {0:?} is not 32 bytes of base64url")]
     BadCoordinate(&'static str),
+    /// A JWK given as public carries the private scalar `d`.
     #[error("a public JWK must not contain the private member \"d\"")]
     PrivateKeyInPublicJwk,
+    /// The point is not on P-256 (or is the point at infinity).
     #[error("the point is not a valid P-256 public key")]
     InvalidPublicKey,
+    /// The private scalar is out of range or does not match the public key.
     #[error("the private key does not match its public key, or is out of range")]
     InvalidPrivateKey,
+    /// A PKCS#8 document other than an unencrypted P-256 key as this crate writes it.
     #[error(
         "unsupported PKCS#8 document (expected an unencrypted P-256 key as this crate writes it)"
     )]
     UnsupportedPkcs8,
+    /// An ES256 signature was not 64 bytes (raw `R ‖ S`; DER is refused).
     #[error("signature is {0} bytes; ES256 signatures are exactly 64 bytes (raw R‖S, not DER)")]
     SignatureLength(usize),
+    /// An Ed25519 signature was not 64 bytes.
     #[error("Ed25519 signatures are exactly 64 bytes, got {0}")]
     Ed25519SignatureLength(usize),
+    /// An Ed25519 public key was not 32 bytes.
     #[error("Ed25519 public keys are exactly 32 bytes, got {0}")]
     Ed25519KeyLength(usize),
+    /// The signature does not verify under the key.
     #[error("signature does not verify")]
     BadSignature,
 }
@@ -93,22 +106,30 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 /// parsed leniently and each key judged on its own; [`Es256PublicKey::from_jwk`] does the judging.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Jwk {
+    /// Key type: `EC` for every key Spondon uses.
     pub kty: String,
+    /// Key id: Spondon writes the RFC 7638 thumbprint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
+    /// Intended use (`sig` for signing keys).
     #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
     pub use_: Option<String>,
+    /// Algorithm (`ES256`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alg: Option<String>,
+    /// Curve (`P-256`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crv: Option<String>,
+    /// The x coordinate, 32 bytes of base64url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x: Option<String>,
+    /// The y coordinate, 32 bytes of base64url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub y: Option<String>,
     /// The private scalar. Present only in private JWKs; never printed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub d: Option<String>,
+    /// An X.509 chain for the key (SMART Health Cards directories), base64 DER, leaf first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub x5c: Option<Vec<String>>,
     /// SMART Health Cards revocation: the current version of this key's CRL.
@@ -140,6 +161,7 @@ impl fmt::Debug for Jwk {
 /// A JSON Web Key Set (`{"keys": [...]}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Jwks {
+    /// The keys, in the set's order.
     pub keys: Vec<Jwk>,
 }
 
@@ -332,10 +354,12 @@ impl Es256KeyPair {
         Zeroizing::new(text)
     }
 
+    /// The public half.
     pub fn public_key(&self) -> &Es256PublicKey {
         &self.public
     }
 
+    /// The RFC 7638 thumbprint of the public key, as used for `kid`.
     pub fn kid(&self) -> &str {
         self.public.kid()
     }
@@ -374,6 +398,7 @@ impl fmt::Debug for Ed25519PublicKey {
 }
 
 impl Ed25519PublicKey {
+    /// The key from its 32 raw bytes (RFC 8032); any other length is refused.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
         let key: [u8; 32] = bytes
             .try_into()
@@ -381,10 +406,12 @@ impl Ed25519PublicKey {
         Ok(Ed25519PublicKey(key))
     }
 
+    /// The 32 raw bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 
+    /// Checks an Ed25519 signature (64 bytes) over `message`; `Ok` only if it verifies.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), KeyError> {
         if signature.len() != 64 {
             return Err(KeyError::Ed25519SignatureLength(signature.len()));
@@ -411,6 +438,7 @@ impl fmt::Debug for Ed25519KeyPair {
 }
 
 impl Ed25519KeyPair {
+    /// A fresh key from the system's random number generator.
     pub fn generate() -> Result<Self, KeyError> {
         let seed = Zeroizing::new(random_bytes::<32>()?);
         Self::from_seed(&seed)
@@ -432,10 +460,12 @@ impl Ed25519KeyPair {
         &self.seed
     }
 
+    /// The public half.
     pub fn public_key(&self) -> &Ed25519PublicKey {
         &self.public
     }
 
+    /// Signs `message` (RFC 8032, deterministic).
     pub fn sign(&self, message: &[u8]) -> Result<[u8; 64], KeyError> {
         let pair = signature::Ed25519KeyPair::from_seed_and_public_key(
             &self.seed[..],

@@ -38,6 +38,7 @@ pub const DEFAULT_DECODE_BUDGET: Duration = Duration::from_secs(5);
 pub struct Cancel(Arc<AtomicBool>);
 
 impl Cancel {
+    /// A flag not yet set.
     pub fn new() -> Self {
         Self::default()
     }
@@ -45,6 +46,7 @@ impl Cancel {
     pub fn cancel(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
+    /// Whether [`Cancel::cancel`] was called on this flag or a clone of it.
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
@@ -65,28 +67,53 @@ impl Drop for CancelOnDrop {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum QrError {
+    /// The text does not fit in a QR code at error correction level M.
     #[error("the text is too long for any QR code at error correction level M")]
     TooLong,
+    /// The QR encoder refused the text.
     #[error("the QR code could not be built: {0}")]
     Encode(String),
+    /// Writing the PNG failed.
     #[error("the PNG could not be written: {0}")]
     Png(String),
+    /// The image has no bytes.
     #[error("the image is empty")]
     EmptyImage,
+    /// The image file is larger than accepted; nothing was decoded.
     #[error("the image is {len} bytes; at most {max} are accepted")]
-    ImageTooLarge { len: usize, max: usize },
+    ImageTooLarge {
+        /// Its length in bytes.
+        len: usize,
+        /// The largest accepted, in bytes.
+        max: usize,
+    },
+    /// The image's dimensions exceed the pixel budget; nothing was decoded.
     #[error("the image has {pixels} pixels; at most {max} are accepted")]
-    TooManyPixels { pixels: u64, max: u64 },
+    TooManyPixels {
+        /// Width times height.
+        pixels: u64,
+        /// The most accepted.
+        max: u64,
+    },
+    /// The image has more than 8 bits per channel.
     #[error("the image has {bits} bits per channel; at most 8 are accepted")]
-    BitDepth { bits: u16 },
+    BitDepth {
+        /// Bits per channel.
+        bits: u16,
+    },
+    /// Decoding took longer than its time budget and was stopped.
     #[error("reading the QR code took longer than the time budget")]
     Timeout,
+    /// Decoding was stopped through a [`Cancel`].
     #[error("reading the QR code was cancelled")]
     Cancelled,
+    /// The bytes are not a PNG or JPEG that can be decoded.
     #[error("the image is not a PNG or JPEG that can be read: {0}")]
     ImageFormat(String),
+    /// The image holds no QR code that could be located.
     #[error("no QR code was found in the image")]
     NoQrCode,
+    /// A QR code was located but its content could not be read.
     #[error("a QR code was found but could not be read: {0}")]
     Unreadable(String),
 }

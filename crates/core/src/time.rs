@@ -14,8 +14,9 @@ use std::fmt;
 pub struct NumericDate(pub i64);
 
 impl NumericDate {
-    /// The earliest and latest instants any Spondon format accepts: 1970 to 9999-12-31.
+    /// The earliest instant any Spondon format accepts: 1970-01-01T00:00:00Z.
     pub const MIN: NumericDate = NumericDate(0);
+    /// The latest instant any Spondon format accepts: 9999-12-31T23:59:59Z.
     pub const MAX: NumericDate = NumericDate(253_402_300_799);
 
     /// The current time from the system clock. The only impure function of this crate.
@@ -46,10 +47,12 @@ impl NumericDate {
         Some(NumericDate(value as i64))
     }
 
+    /// Seconds since the Unix epoch.
     pub fn seconds(self) -> i64 {
         self.0
     }
 
+    /// `self` plus `seconds` (negative goes back), clamped at `i64`'s range rather than wrapping.
     pub fn saturating_add(self, seconds: i64) -> NumericDate {
         NumericDate(self.0.saturating_add(seconds))
     }

@@ -36,11 +36,15 @@ fn invalid(why: &'static str) -> DocumentError {
 /// The file a document card names (§18.1): everything a reader needs to check the bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
+    /// The file's type, from the attachment's `contentType`.
     pub file_type: FileType,
     /// The exact byte count, 1 ..= [`MAX_FILE_BYTES`].
     pub size: u64,
+    /// The file's SHA-256, from the attachment's SHA-256 extension (base64 in the card).
     pub sha256: [u8; 32],
+    /// The attachment's `title` (a file name for people), when given.
     pub title: Option<String>,
+    /// The attachment's `creation` date-time as written, when given.
     pub creation: Option<String>,
 }
 
@@ -48,10 +52,15 @@ pub struct Attachment {
 /// but `size` may be absent, since the peer fills it in from the stored file (§18.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentRequest {
+    /// The file's type, from the attachment's `contentType`.
     pub file_type: FileType,
+    /// The byte count, if the sender gave one; the peer fills it in from the stored file.
     pub size: Option<u64>,
+    /// The file's SHA-256, from the attachment's SHA-256 extension.
     pub sha256: [u8; 32],
+    /// The attachment's `title`, when given.
     pub title: Option<String>,
+    /// The attachment's `creation` date-time as written, when given.
     pub creation: Option<String>,
     /// The grant category from the `record-category` coding (one of [`CATEGORIES`]).
     pub category: &'static str,
@@ -322,6 +331,7 @@ pub struct AttachmentChecker {
 }
 
 impl AttachmentChecker {
+    /// A checker for the file `attachment` names; feed it the bytes in order, then finish.
     pub fn new(attachment: &Attachment) -> AttachmentChecker {
         AttachmentChecker {
             expected: attachment.clone(),

@@ -5,7 +5,12 @@
 pub enum DocumentError {
     /// Over [`crate::MAX_FILE_BYTES`], or empty.
     #[error("the file is {size} bytes; a document may be 1 to {max} bytes")]
-    FileTooLarge { size: u64, max: u64 },
+    FileTooLarge {
+        /// The file's length in bytes.
+        size: u64,
+        /// The largest accepted, in bytes.
+        max: u64,
+    },
     /// The file's length is not the card's `size` (§18.2 step 1).
     #[error("the file's length is not the size its card names")]
     FileSizeMismatch,
@@ -14,13 +19,19 @@ pub enum DocumentError {
     FileHashMismatch,
     /// The file's leading bytes are not those of its declared type.
     #[error("the file's content is not of its declared type, {expected}")]
-    FileTypeMismatch { expected: &'static str },
+    FileTypeMismatch {
+        /// The declared type's media type.
+        expected: &'static str,
+    },
     /// A content type other than PDF, JPEG or PNG.
     #[error("a document is a PDF, JPEG or PNG file")]
     UnsupportedFileType,
     /// A PDF whose compressed streams inflate past the cap (§18.3).
     #[error("the PDF's compressed streams inflate to more than {limit} bytes")]
-    PdfBomb { limit: u64 },
+    PdfBomb {
+        /// The cap on what the streams may inflate to, in bytes.
+        limit: u64,
+    },
     /// The file ends before its structure does (no `%%EOF`, no JPEG EOI, no PNG IEND, a cut
     /// segment or chunk).
     #[error("the file is truncated: {0}")]
@@ -30,7 +41,14 @@ pub enum DocumentError {
     FileMalformed(&'static str),
     /// An image over [`crate::MAX_PIXELS`].
     #[error("the image is {width}×{height} pixels; at most {max} pixels are accepted")]
-    ImageTooLarge { width: u64, height: u64, max: u64 },
+    ImageTooLarge {
+        /// Width in pixels.
+        width: u64,
+        /// Height in pixels.
+        height: u64,
+        /// The most pixels accepted.
+        max: u64,
+    },
     /// The `DocumentReference` (or the card's bundle) breaks §18.1.
     #[error("invalid DocumentReference: {0}")]
     InvalidDocumentReference(&'static str),

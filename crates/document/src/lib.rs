@@ -13,6 +13,29 @@
 //!   PNG's chunk walk with CRCs and a pixel cap. Nothing is rendered or decoded to pixels.
 //!
 //! Every error has a stable [`DocumentError::code`].
+//!
+//! A reader checks the bytes it was handed against what the signed card names:
+//!
+//! ```
+//! use spondon_document::{Attachment, DocumentError, FileType, sha256};
+//!
+//! let png = b"\x89PNG\r\n\x1a\n...the rest of the image";
+//! let named = Attachment {
+//!     file_type: FileType::Png,
+//!     size: png.len() as u64,
+//!     sha256: sha256(png),
+//!     title: Some("x-ray.png".into()),
+//!     creation: None,
+//! };
+//! named.check(png)?;
+//!
+//! let mut altered = png.to_vec();
+//! altered[20] ^= 1;
+//! assert_eq!(named.check(&altered), Err(DocumentError::FileHashMismatch));
+//! # Ok::<(), DocumentError>(())
+//! ```
+
+#![warn(missing_docs)]
 
 mod attachment;
 mod error;
@@ -33,12 +56,16 @@ pub const MAX_FILE_BYTES: u64 = 26_214_400;
 /// The kinds of file a record may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileType {
+    /// A PDF document (`application/pdf`).
     Pdf,
+    /// A JPEG image (`image/jpeg`).
     Jpeg,
+    /// A PNG image (`image/png`).
     Png,
 }
 
 impl FileType {
+    /// Every type a record may carry.
     pub const ALL: [FileType; 3] = [FileType::Pdf, FileType::Jpeg, FileType::Png];
 
     /// The media type, as in the attachment's `contentType` and the HTTP `Content-Type`.

@@ -35,6 +35,7 @@ pub const FILES_DIR: &str = "files";
 pub struct ExportFile {
     /// SHA-256 of `bytes`, as the card names it.
     pub sha256: [u8; 32],
+    /// The file's bytes.
     pub bytes: Vec<u8>,
 }
 
@@ -88,13 +89,17 @@ pub fn type_words(t: FileType) -> &'static str {
 /// card says of it for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardFile {
+    /// The file's type, from the attachment's content type.
     pub kind: FileType,
+    /// The file's size in bytes, as the card names it.
     pub size: u64,
+    /// The file's SHA-256, as the card names it.
     pub sha256: [u8; 32],
     /// The attachment's `title` (a file name), when given.
     pub title: Option<String>,
     /// The document's type (`DocumentReference.type`) in words.
     pub doc_type: Option<String>,
+    /// The document's description, when given.
     pub description: Option<String>,
     /// As `spondon-document` read it.
     pub attachment: Attachment,
@@ -292,6 +297,7 @@ pub struct FoundFile {
     /// The card hash it is filed under (the directory file name, the PDF attachment's
     /// `/Spondon:SHA256`), when it says so; else its own hash is used to find its card.
     pub claimed_sha256: Option<[u8; 32]>,
+    /// The file's bytes.
     pub bytes: Vec<u8>,
 }
 
@@ -312,19 +318,24 @@ pub struct FileReport {
     pub name: Option<String>,
     /// 1-based number of the card it was checked against.
     pub card: Option<usize>,
+    /// The file matches its card (size, SHA-256, type); `errors` is empty exactly when it does.
     pub valid: bool,
     /// As the card names it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_type: Option<&'static str>,
+    /// Its size in bytes, as the card names it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     /// 64 hex.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The attachment's title (a file name), as the card names it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// The document's type in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub doc_type: Option<String>,
+    /// Why the file does not match, or why its card's file is missing.
     pub errors: Vec<Problem>,
 }
 

@@ -35,7 +35,9 @@ pub const FORMAT_VERSION: u64 = 1;
 /// 42-byte `RecordIssued` entry) and the salt that, with the card's JWS, opens its commitment.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RecordProof {
+    /// The 32-byte salt that, with the card's JWS, opens the logged commitment.
     pub salt: [u8; 32],
+    /// The `c2sp.org/tlog-proof@v1` bundle of the card's `RecordIssued` entry.
     pub bundle: ProofBundle,
 }
 
@@ -122,6 +124,7 @@ impl ShareReceipt {
 pub struct ExportRecord {
     /// The SMART Health Card (compact JWS) exactly as the hospital signed it.
     pub jws: String,
+    /// The card's log proof; `None` when the wallet has none (the card still verifies by signature).
     pub proof: Option<RecordProof>,
 }
 
@@ -141,7 +144,9 @@ pub struct ShareReceipt {
     /// The committed event JSON text, byte for byte as the hospital logged it
     /// (`{"v":1,"peer","at","action","outcome","reason","grant_id","audience","records"}`).
     pub event: String,
+    /// The salt that, with `event`, opens the logged commitment.
     pub salt: [u8; 32],
+    /// The `c2sp.org/tlog-proof@v1` bundle of the `AccessGranted` entry.
     pub bundle: ProofBundle,
 }
 
@@ -159,7 +164,9 @@ impl fmt::Debug for ShareReceipt {
 pub struct Export {
     /// When the wallet made the export.
     pub created: NumericDate,
+    /// The cards, in the order the export lists them.
     pub records: Vec<ExportRecord>,
+    /// Share receipts for the cards.
     pub receipts: Vec<ShareReceipt>,
     /// The International Patient Summary ([`crate::build_ips`]); not signed by any hospital.
     pub patient_summary: Option<Value>,

@@ -17,20 +17,49 @@
 //!   beside the cards — [`write_export_dir`] (a directory with `files/<sha256>.<ext>`),
 //!   [`render_pdf_with_files`] (each file attached to the PDF and listed), and
 //!   [`check_files`] / [`extract_files_from_pdf`] to check each file against its card.
+//! - [`export_parts`]: a long export cut into parts that each fit what a clinic node accepts.
 //!
-//! No I/O: bytes in, bytes out.
+//! No I/O: bytes in, bytes out. [`files`] stays a module: the clinic node and the verifier CLI
+//! use its helpers by that name.
+//!
+//! A card round-trips through the export file (with no log proof, it still verifies by its
+//! signature):
+//!
+//! ```
+//! use spondon_core::shc::CardBuilder;
+//! use spondon_core::{Es256KeyPair, NumericDate};
+//! use spondon_export::{Export, ExportRecord, parse_export, write_export};
+//!
+//! let hospital = Es256KeyPair::generate()?;
+//! let patient = serde_json::json!({"resourceType": "Patient", "birthDate": "1990-01-01"});
+//! let bundle = serde_json::json!({"resourceType": "Bundle", "type": "collection",
+//!     "entry": [{"fullUrl": "resource:0", "resource": patient}]});
+//! let jws = CardBuilder::new("https://peer.hospital.example", NumericDate(1_780_000_000), bundle)
+//!     .sign(&hospital)?;
+//! let export = Export {
+//!     created: NumericDate(1_780_000_100),
+//!     records: vec![ExportRecord { jws, proof: None }],
+//!     receipts: vec![],
+//!     patient_summary: None,
+//! };
+//! let file = write_export(&export);
+//! assert_eq!(parse_export(&file)?, export);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
 
 mod error;
 pub mod files;
 mod font;
-pub mod format;
-pub mod ips;
-pub mod link;
-pub mod parts;
-pub mod pdf;
+mod format;
+mod ips;
+mod link;
+mod parts;
+mod pdf;
 mod qr;
 mod render;
-pub mod verify;
+mod verify;
 
 pub use error::ExportError;
 pub use files::{
@@ -38,15 +67,15 @@ pub use files::{
     write_export_dir,
 };
 pub use format::{
-    Export, ExportRecord, MAX_EXPORT_BYTES, MEDIA_TYPE, RecordProof, ShareReceipt, parse_export,
-    write_export,
+    Export, ExportRecord, FORMAT_VERSION, MAX_EVENT_BYTES, MAX_EXPORT_BYTES, MAX_RECEIPTS,
+    MEDIA_TYPE, RecordProof, ShareReceipt, parse_export, write_export,
 };
-pub use ips::{PatientSummaryInput, build_ips};
-pub use link::{SharedLink, shl_export};
-pub use parts::{ExportPart, PartsInput, export_parts};
+pub use ips::{LOINC_PATIENT_SUMMARY, NOT_SIGNED_NOTE, PatientSummaryInput, SECTIONS, build_ips};
+pub use link::{MAX_LABEL_CHARS, SharedLink, shl_export};
+pub use parts::{ExportPart, MAX_PART_CARDS, MAX_PART_PDF_BYTES, PartsInput, export_parts};
 pub use pdf::{
-    PdfOptions, PdfPart, extract_export_from_pdf, extract_files_from_pdf, render_pdf,
-    render_pdf_with_files,
+    ATTACHMENT_NAME, MAX_PDF_BYTES, PdfOptions, PdfPart, SHA256_KEY, extract_export_from_pdf,
+    extract_files_from_pdf, render_pdf, render_pdf_with_files,
 };
 pub use verify::{
     Anchors, CardReport, ExportReport, LogAnchor, LogInclusion, Problem, SummaryCheck,

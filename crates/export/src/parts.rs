@@ -24,6 +24,7 @@ pub const MAX_PART_PDF_BYTES: usize = 4 * 1024 * 1024;
 /// One part of an export: the export, its file and its PDF.
 #[derive(Debug, Clone)]
 pub struct ExportPart {
+    /// The part's export: its cards, their receipts and summary.
     pub export: Export,
     /// The `.smart-health-card` file ([`write_export`]).
     pub file: Vec<u8>,
@@ -38,7 +39,9 @@ pub struct ExportPart {
 /// What goes into an export before it is cut into parts.
 #[derive(Debug, Clone, Copy)]
 pub struct PartsInput<'a> {
+    /// When the wallet made the export; every part carries it.
     pub created: NumericDate,
+    /// The cards, in order; the parts keep the order.
     pub records: &'a [ExportRecord],
     /// Share receipts; each part gets those that name one of its cards.
     pub receipts: &'a [ShareReceipt],

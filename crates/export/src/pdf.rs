@@ -48,7 +48,7 @@ pub struct PdfOptions {
     pub passport: Option<String>,
     /// National ID (NID) number entered by the patient: as `passport`.
     pub national_id: Option<String>,
-    /// This PDF is one part of a longer export ([`crate::parts`]).
+    /// This PDF is one part of a longer export ([`crate::export_parts`]).
     pub part: Option<PdfPart>,
 }
 
@@ -57,6 +57,7 @@ pub struct PdfOptions {
 pub struct PdfPart {
     /// 1-based.
     pub number: usize,
+    /// How many parts the export has.
     pub count: usize,
     /// The number, in the whole export, of this part's first record (1-based).
     pub first_record: usize,

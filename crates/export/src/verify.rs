@@ -117,7 +117,9 @@ impl Anchors {
 /// A finding, with a stable snake_case code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
+    /// Stable snake_case code.
     pub code: String,
+    /// What the code means here, for people.
     pub message: String,
 }
 
@@ -153,10 +155,13 @@ pub struct CardReport {
     /// Signature valid by a trusted issuer, in its validity period, and (if a proof came with it)
     /// the proof verifies.
     pub valid: bool,
+    /// The card's `iss`, when it could be read.
     pub issuer: Option<String>,
+    /// The issuer's name from the trusted issuers, when it is one.
     pub issuer_name: Option<String>,
     /// The issue date the hospital signed (`nbf`).
     pub issued: Option<Number>,
+    /// `exp`, seconds since the Unix epoch, if the card has one.
     pub expires: Option<Number>,
     /// The signature verifies with a key of the trusted issuer: the card is as the hospital
     /// signed it.
@@ -165,7 +170,9 @@ pub struct CardReport {
     pub log: Option<LogInclusion>,
     /// When the card was shared (`at` of verified share receipts naming it), oldest first.
     pub shared: Vec<i64>,
+    /// Why the card is not valid.
     pub errors: Vec<Problem>,
+    /// What is unusual but does not make the card invalid.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Problem>,
 }
@@ -189,7 +196,9 @@ pub struct ExportReport {
     pub valid: bool,
     /// When the wallet made the export (0 when unknown: a plain `.smart-health-card` file).
     pub created: i64,
+    /// One report per card, in the export's order.
     pub cards: Vec<CardReport>,
+    /// The check of the patient summary, if the export has one.
     pub summary: Option<SummaryCheck>,
     /// Problems that belong to no single card (receipts, summary).
     pub errors: Vec<Problem>,

@@ -445,7 +445,7 @@ async fn pdf_round_trip_and_bad_pdfs() {
     }
     let big = [
         b"%PDF-1.7\n".as_slice(),
-        &vec![b' '; spondon_export::pdf::MAX_PDF_BYTES],
+        &vec![b' '; spondon_export::MAX_PDF_BYTES],
     ]
     .concat();
     assert!(matches!(
@@ -954,7 +954,7 @@ async fn a_long_history_exports_in_parts() {
     let mut receipts = 0;
     for part in &parts {
         assert!(part.file.len() <= spondon_export::MAX_EXPORT_BYTES);
-        assert!(part.pdf.len() <= spondon_export::parts::MAX_PART_PDF_BYTES);
+        assert!(part.pdf.len() <= spondon_export::MAX_PART_PDF_BYTES);
         assert_eq!(extract_export_from_pdf(&part.pdf).unwrap(), part.file);
         let parsed = parse_export(&part.file).unwrap();
         let report = verify_export(&parsed, &anchors, now());

@@ -16,9 +16,27 @@
 //!
 //! A store never falls back silently to a weaker one: if the OS keychain cannot be reached,
 //! opening it fails with [`KeyStoreError::Unavailable`] and the caller tells the user.
+//!
+//! ```
+//! use spondon_keystore::{KeyStore, MemoryKeyStore, passphrase};
+//!
+//! let store = MemoryKeyStore::new();
+//! store.put("data-key", &[7; 32])?;
+//! assert_eq!(store.get("data-key")?.map(|s| s.to_vec()), Some(vec![7u8; 32]));
+//! store.delete("data-key")?;
+//! assert!(store.get("data-key")?.is_none());
+//!
+//! // A backup sealed under a passphrase (Argon2id, 64 MiB) opens only with it.
+//! let sealed = passphrase::seal(b"correct horse", b"backup")?;
+//! assert_eq!(&passphrase::open(b"correct horse", &sealed)?[..], b"backup");
+//! assert!(passphrase::open(b"wrong", &sealed).is_err());
+//! # Ok::<(), spondon_keystore::KeyStoreError>(())
+//! ```
 
-pub mod file;
-pub mod os;
+#![warn(missing_docs)]
+
+mod file;
+mod os;
 pub mod passphrase;
 
 pub use file::PassphraseFileKeyStore;

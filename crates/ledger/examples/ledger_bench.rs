@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use spondon_core::NumericDate;
 use spondon_core::keys::Ed25519KeyPair;
-use spondon_ledger::entry::{EntryKind, LogEntry, Opening};
 use spondon_ledger::merkle::{verify_consistency, verify_inclusion};
 use spondon_ledger::note::Signer;
 use spondon_ledger::{Database, IntegrityCheck, Log};
+use spondon_ledger::{EntryKind, LogEntry, Opening};
 
 type Error = Box<dyn std::error::Error>;
 

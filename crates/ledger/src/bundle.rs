@@ -30,24 +30,39 @@ pub const HEADER: &str = "c2sp.org/tlog-proof@v1";
 /// Errors parsing or verifying a bundle.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
+    /// The bundle is larger than any valid bundle; nothing was parsed.
     #[error("proof bundle is too large")]
     TooLarge,
+    /// The bundle is not UTF-8.
     #[error("proof bundle is not valid UTF-8")]
     NotUtf8,
+    /// The bundle's lines are not in the `tlog-proof@v1` layout (what is wrong).
     #[error("malformed proof bundle: {0}")]
     Malformed(&'static str),
+    /// The inclusion proof has more hashes than any tree could need.
     #[error("inclusion proof has more than {MAX_PROOF_HASHES} hashes")]
     ProofTooLong,
+    /// The bundle has no extra line carrying the logged entry.
     #[error("proof bundle has no entry (extra line)")]
     MissingEntry,
+    /// The logged entry does not decode.
     #[error("logged entry: {0}")]
     Entry(#[from] EntryError),
+    /// The checkpoint does not parse or its log signature does not verify.
     #[error("checkpoint: {0}")]
     Checkpoint(#[from] CheckpointError),
+    /// A witness cosignature is malformed.
     #[error("cosignature: {0}")]
     Cosignature(NoteError),
+    /// Fewer witnesses cosigned than the trust list's quorum.
     #[error("only {got} of the required {required} witness cosignatures verify")]
-    NotEnoughCosignatures { got: usize, required: usize },
+    NotEnoughCosignatures {
+        /// Valid cosignatures from listed witnesses.
+        got: usize,
+        /// The quorum.
+        required: usize,
+    },
+    /// The entry is not included in the checkpoint's tree.
     #[error("inclusion proof: {0}")]
     Inclusion(#[from] ProofError),
 }

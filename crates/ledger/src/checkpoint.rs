@@ -9,18 +9,30 @@ use crate::note::{Note, NoteError, Verifier};
 /// Errors parsing checkpoint text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckpointError {
+    /// The note text has fewer than the three lines origin, size and root.
     #[error("checkpoint has fewer than three lines")]
     TooFewLines,
+    /// The origin line is empty.
     #[error("checkpoint origin is empty")]
     EmptyOrigin,
+    /// The size line is not a canonical decimal number.
     #[error("checkpoint tree size is not a canonical decimal number")]
     BadSize,
+    /// The root line is not base64 of 32 bytes.
     #[error("checkpoint root hash is not base64 of 32 bytes")]
     BadRoot,
+    /// An extension line is empty.
     #[error("checkpoint has an empty extension line")]
     EmptyExtension,
+    /// The checkpoint is from another log than expected.
     #[error("checkpoint origin {got:?} is not the expected {expected:?}")]
-    WrongOrigin { expected: String, got: String },
+    WrongOrigin {
+        /// The origin the caller expected.
+        expected: String,
+        /// The origin in the checkpoint.
+        got: String,
+    },
+    /// The signed note around the checkpoint is invalid or its signature does not verify.
     #[error(transparent)]
     Note(#[from] NoteError),
 }

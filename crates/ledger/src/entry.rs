@@ -91,14 +91,19 @@ mod tests {
 /// Errors decoding or building entries.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EntryError {
+    /// The entry is not the fixed length (its length in bytes).
     #[error("entry is {0} bytes, expected {ENTRY_LEN}")]
     WrongLength(usize),
+    /// The entry's version byte is not one this version knows.
     #[error("unknown entry version {0}")]
     UnknownVersion(u8),
+    /// The entry's kind byte is not one this version knows.
     #[error("unknown entry kind {0}")]
     UnknownKind(u8),
+    /// The entry's time is outside the range any Spondon format accepts.
     #[error("entry time {0} is out of range")]
     TimeOutOfRange(i64),
+    /// Making the entry's salt failed: the random number generator failed.
     #[error("random generator failed: {0}")]
     Random(#[from] KeyError),
 }

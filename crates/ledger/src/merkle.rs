@@ -18,10 +18,20 @@ pub const MAX_PROOF_HASHES: usize = 64;
 pub enum ProofError {
     /// The leaf index is not inside the tree.
     #[error("leaf index {index} is outside a tree of size {size}")]
-    IndexOutOfRange { index: u64, size: u64 },
+    IndexOutOfRange {
+        /// The leaf index.
+        index: u64,
+        /// The tree size.
+        size: u64,
+    },
     /// The first tree is larger than the second.
     #[error("old tree size {old} is larger than new tree size {new}")]
-    SizeOrder { old: u64, new: u64 },
+    SizeOrder {
+        /// The old (first) tree size.
+        old: u64,
+        /// The new (second) tree size.
+        new: u64,
+    },
     /// Consistency from the empty tree carries no information and is not a proof.
     #[error("consistency from the empty tree cannot be proven")]
     EmptyOldTree,
@@ -30,7 +40,12 @@ pub enum ProofError {
     TooLong(usize),
     /// The proof has the wrong number of hashes for the given sizes.
     #[error("proof has {got} hashes, expected {expected}")]
-    WrongLength { expected: usize, got: usize },
+    WrongLength {
+        /// How many hashes the sizes need.
+        expected: usize,
+        /// How many the proof has.
+        got: usize,
+    },
     /// A hash in the proof or a root is not 32 bytes long.
     #[error("a hash is {0} bytes long, expected 32")]
     BadHashLength(usize),
@@ -39,7 +54,12 @@ pub enum ProofError {
     RootMismatch,
     /// `[start, end)` is not a valid subtree.
     #[error("[{start}, {end}) is not a valid subtree")]
-    InvalidSubtree { start: u64, end: u64 },
+    InvalidSubtree {
+        /// The first leaf index.
+        start: u64,
+        /// One past the last leaf index.
+        end: u64,
+    },
     /// Two trees of equal size have different roots.
     #[error("trees of equal size have different roots")]
     EqualSizeRootMismatch,

@@ -19,42 +19,66 @@ pub const SIG_TYPE_COSIGNATURE_V1: u8 = 0x04;
 /// Errors parsing, signing or verifying notes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoteError {
+    /// The note is larger than accepted (its length in bytes); nothing was parsed.
     #[error("note is {0} bytes, more than the limit of {MAX_NOTE_BYTES}")]
     TooLarge(usize),
+    /// The note is not UTF-8.
     #[error("note is not valid UTF-8")]
     NotUtf8,
+    /// The note contains a control character other than newline.
     #[error("note contains a control character other than newline")]
     ControlCharacter,
+    /// No blank line separates the text from the signatures.
     #[error("note has no blank line separating text from signatures")]
     MissingSeparator,
+    /// The text part is empty.
     #[error("note text is empty")]
     EmptyText,
+    /// The note does not end with a newline.
     #[error("note does not end with a newline")]
     MissingFinalNewline,
+    /// The note has no signature lines.
     #[error("note has no signature lines")]
     NoSignatures,
+    /// The note has more signature lines than accepted.
     #[error("note has more than {MAX_SIGNATURES} signatures")]
     TooManySignatures,
+    /// A signature line is not `— name base64` (its 1-based number).
     #[error("malformed signature line {0}")]
     MalformedSignatureLine(usize),
+    /// A signature line's signature is not base64 (its number).
     #[error("signature line {0} is not valid base64")]
     SignatureNotBase64(usize),
+    /// A signature line is shorter than a key id (its number).
     #[error("signature line {0} is shorter than a key ID")]
     SignatureTooShort(usize),
+    /// A key name is empty or has a space or `+`.
     #[error("invalid key name: must be non-empty with no spaces or '+'")]
     BadKeyName,
+    /// A verifier key (`name+hash+base64`) is malformed.
     #[error("malformed verifier key: {0}")]
     BadVerifierKey(&'static str),
+    /// The signature type byte is not one this version knows (Ed25519 and cosignatures are).
     #[error("unsupported signature type 0x{0:02x}")]
     UnsupportedSignatureType(u8),
+    /// The verifier key's id does not match its name and key.
     #[error("verifier key ID does not match its name and key")]
     WrongKeyId,
+    /// A signature by a known key does not verify: the note was altered or forged.
     #[error("signature by known key {name} ({key_id:08x}) does not verify")]
-    InvalidSignature { name: String, key_id: u32 },
+    InvalidSignature {
+        /// The key's name.
+        name: String,
+        /// The key's id.
+        key_id: u32,
+    },
+    /// No signature is from a key the caller knows.
     #[error("no signature from a known key")]
     NoKnownSignature,
+    /// A cosignature timestamp exceeds 2^63-1.
     #[error("cosignature timestamp {0} exceeds 2^63-1")]
     TimestampOutOfRange(u64),
+    /// A key could not be read or used.
     #[error("key error: {0}")]
     Key(#[from] KeyError),
 }

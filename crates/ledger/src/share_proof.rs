@@ -51,48 +51,83 @@ pub const RECORD_KINDS: [(&str, Category); 7] = [
 /// Why a share proof was refused. Each has a stable [`code`](ShareProofError::code).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShareProofError {
+    /// The share proof is larger than accepted; nothing was parsed.
     #[error("the share proof is larger than {MAX_SHARE_PROOF_BYTES} bytes")]
     TooLarge,
+    /// Not a share proof: not a compact JWS of the expected JSON.
     #[error("not a share proof: {0}")]
     Malformed(String),
+    /// The `format` is not one this verifier reads.
     #[error("unsupported share proof format {0:?} (this verifier reads {FORMAT})")]
     UnsupportedFormat(String),
+    /// The hospital peer named is not in the trust list.
     #[error("the hospital {0:?} is not in the trust list")]
     UnknownHospital(String),
+    /// The investigator named is not in the trust list.
     #[error("the investigator {0:?} is not named in the trust list")]
     UnknownInvestigator(String),
+    /// The grant does not parse or its patient signature does not verify.
     #[error("the grant: {0}")]
     GrantInvalid(String),
+    /// The doctor credential does not parse or verify against the trust list.
     #[error("the doctor's credential: {0}")]
     DoctorCredentialInvalid(String),
+    /// The share proof is signed by a key that is neither the patient's, the hospital's nor the doctor's.
     #[error(
         "signed by a key that is neither the patient's (the grant's), the hospital's nor the doctor's (kid {0})"
     )]
     UnknownSigner(String),
+    /// The share proof's signature does not verify: it was altered after it was made.
     #[error("the signature of the share proof does not verify: it was altered after it was made")]
     BadSignature,
+    /// The access's log proof does not verify against the hospital's log key.
     #[error("the access is not proven in the hospital's log: {0}")]
     AccessNotLogged(String),
+    /// The access's checkpoint has fewer witness cosignatures than the trust list's quorum.
     #[error(
         "the access's log checkpoint carries {got} of the {quorum} witness cosignatures the trust list requires"
     )]
-    NotWitnessed { got: usize, quorum: usize },
+    NotWitnessed {
+        /// Valid cosignatures from listed witnesses.
+        got: usize,
+        /// The quorum.
+        quorum: usize,
+    },
+    /// The logged entry is of another kind than an allowed access (the kind found).
     #[error("the access log entry is a {0}, not an allowed access")]
     NotAnAccess(&'static str),
+    /// The access event does not open the logged commitment.
     #[error("the access event does not open the logged commitment: {0}")]
     EventMismatch(String),
+    /// The access event is malformed.
     #[error("the access event: {0}")]
     EventInvalid(String),
+    /// The grant is not the one the logged access names.
     #[error("the grant does not match the logged access: {0}")]
     GrantMismatch(String),
+    /// The doctor is not the one the logged access names.
     #[error("the doctor does not match the logged access: {0}")]
     DoctorMismatch(String),
+    /// The records are not the ones the logged access names.
     #[error("the records do not match the logged access: {0}")]
     RecordsMismatch(String),
+    /// A record's issuance is not proven in the hospital's log.
     #[error("record {id}: {reason}")]
-    RecordNotLogged { id: String, reason: String },
+    RecordNotLogged {
+        /// The record id.
+        id: String,
+        /// Why its proof fails.
+        reason: String,
+    },
+    /// A record's kind is not covered by the grant.
     #[error("record {id} (a {kind}) is not covered by the grant")]
-    RecordNotCovered { id: String, kind: String },
+    RecordNotCovered {
+        /// The record id.
+        id: String,
+        /// Its kind as stated.
+        kind: String,
+    },
+    /// Signing the share proof failed.
     #[error("signing failed: {0}")]
     Signing(String),
 }
@@ -154,6 +189,7 @@ impl fmt::Debug for AccessPart {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordPart {
+    /// The record id the hospital gave it.
     pub id: String,
     /// `prescription`, `lab_report`, `diagnosis`, `immunization`, `encounter`, `payment`, `note`.
     pub kind: String,
@@ -174,12 +210,14 @@ pub struct ShareProof {
     pub investigator: Option<String>,
     /// The hospital peer that logged the access (its trust-list peer URL).
     pub peer: String,
+    /// The logged access: its event and the log proof of its entry.
     pub access: AccessPart,
     /// The grant (`SPONDON:1:…`) as the patient signed it.
     pub grant: String,
     /// The doctor credential (`SPONDON:1:…`) of the grant's audience; absent for a bearer grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doctor: Option<String>,
+    /// The records accessed, each with its issuance proof.
     pub records: Vec<RecordPart>,
 }
 
@@ -196,6 +234,7 @@ pub enum Maker {
 }
 
 impl Maker {
+    /// The maker in words, for reports (`the patient`, `the hospital`, `the doctor`).
     pub fn word(self) -> &'static str {
         match self {
             Maker::Patient => "the patient",
@@ -208,11 +247,15 @@ impl Maker {
 /// The doctor who accessed, from a credential a member hospital signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifiedDoctor {
+    /// The doctor's name, from the credential.
     pub name: String,
+    /// The doctor's BMDC registration number.
     pub bmdc_number: String,
+    /// The doctor's department.
     pub department: String,
     /// The hospital that registered the doctor (trust-list id) and its name.
     pub registered_by: String,
+    /// The registering hospital's name, from the trust list.
     pub registered_by_name: String,
     /// The doctor's key thumbprint (the grant's audience).
     pub kid: String,
@@ -225,12 +268,19 @@ pub struct VerifiedGrant {
     pub id: String,
     /// Thumbprint of the patient key that signed it.
     pub patient_kid: String,
+    /// Why the records were shared (`treatment`, `visa_medical`, …).
     pub purpose: String,
+    /// The record categories covered.
     pub categories: Vec<String>,
+    /// Explicit record ids covered.
     pub record_ids: Vec<String>,
+    /// Whether the audience could add records.
     pub write: bool,
+    /// When the patient signed it (POSIX seconds).
     pub issued_at: i64,
+    /// Valid from (POSIX seconds).
     pub not_before: i64,
+    /// Valid until (POSIX seconds).
     pub expires: i64,
 }
 
@@ -240,9 +290,11 @@ pub struct VerifiedRecord {
     /// Record id and kind: the maker's signed statement (the card, which only its holder has,
     /// proves them; see [`VerifiedShare::document`]).
     pub id: String,
+    /// `prescription`, `lab_report`, … as the maker states it.
     pub kind: String,
     /// The record's commitment (hex): what the hospital logged when it issued the record.
     pub commitment: String,
+    /// The index of the record's `RecordIssued` entry in the hospital's log.
     pub log_index: u64,
     /// When the hospital logged the record's issuance.
     pub issued_at: i64,
@@ -251,26 +303,37 @@ pub struct VerifiedRecord {
 /// What a verified share proof shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifiedShare {
+    /// Who signed the share proof.
     pub maker: Maker,
     /// Thumbprint of the key that signed the share proof.
     pub maker_kid: String,
+    /// When it was made (POSIX seconds), as the maker states it.
     pub created: i64,
     /// The investigator named (id and name, from the trust list), if any.
     pub investigator: Option<Investigator>,
+    /// The hospital's id in the trust list.
     pub hospital_id: String,
+    /// The hospital's name in the trust list.
     pub hospital_name: String,
+    /// The hospital peer's URL.
     pub peer: String,
     /// When the hospital logged the access.
     pub at: i64,
     /// `view` (read records) or `write` (added one under a write grant).
     pub action: String,
+    /// The index of the access entry in the hospital's log.
     pub access_log_index: u64,
+    /// The size of the checkpoint the access was proven against.
     pub checkpoint_size: u64,
+    /// Valid cosignatures from listed witnesses on that checkpoint.
     pub witness_cosignatures: usize,
+    /// The quorum the trust list requires (0: none).
     pub witness_quorum: usize,
     /// `None`: a bearer grant (whoever held the QR and its passcode).
     pub doctor: Option<VerifiedDoctor>,
+    /// The grant the access was made under.
     pub grant: VerifiedGrant,
+    /// The records accessed.
     pub records: Vec<VerifiedRecord>,
 }
 
@@ -420,6 +483,7 @@ impl ShareProof {
 /// A parsed, not yet verified share proof.
 #[derive(Debug, Clone)]
 pub struct Decoded {
+    /// The payload, not yet verified.
     pub proof: ShareProof,
     /// The `kid` of the JWS header.
     pub kid: String,

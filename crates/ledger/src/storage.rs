@@ -47,42 +47,86 @@ pub const APPEND_LOCK_KEY: i64 = 0x5350_4f4e_4150_5031; // "SPONAPP1"
 /// Errors of the stored log.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
+    /// The database failed (connection, I/O, a constraint).
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// The URL is neither `sqlite:…` nor `postgres://…`.
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
     UnsupportedUrl,
+    /// The database holds another log than the origin asked for.
     #[error("database holds log {stored:?}, opened as {requested:?}")]
-    OriginMismatch { stored: String, requested: String },
+    OriginMismatch {
+        /// The origin stored in the database.
+        stored: String,
+        /// The origin the caller asked for.
+        requested: String,
+    },
+    /// The stored log does not agree with itself (what disagreed); the operator must look.
     #[error("log integrity check failed: {0}")]
     Integrity(String),
+    /// An append of no entries.
     #[error("append batch is empty")]
     EmptyBatch,
+    /// An append of more than [`MAX_BATCH`] entries (how many).
     #[error("append batch has {0} entries, more than {MAX_BATCH}")]
     BatchTooLarge(usize),
+    /// An entry of the batch is larger than [`MAX_ENTRY_BYTES`].
     #[error("entry {position} of the batch is {len} bytes, more than {MAX_ENTRY_BYTES}")]
-    EntryTooLarge { position: usize, len: usize },
+    EntryTooLarge {
+        /// Its position in the batch.
+        position: usize,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// Another writer appended meanwhile; reopen the log and retry.
     #[error("another writer changed the log concurrently; reopen it")]
     ConcurrentAppend,
+    /// The index is outside the log.
     #[error("index {index} is outside the log of size {size}")]
-    IndexOutOfRange { index: u64, size: u64 },
+    IndexOutOfRange {
+        /// The leaf index asked for.
+        index: u64,
+        /// The log's size.
+        size: u64,
+    },
+    /// A tree size larger than the log was asked for.
     #[error("tree size {requested} is larger than the log size {size}")]
-    SizeOutOfRange { requested: u64, size: u64 },
+    SizeOutOfRange {
+        /// The size asked for.
+        requested: u64,
+        /// The log's size.
+        size: u64,
+    },
+    /// A different tree of this size was already signed: signing would fork the log.
     #[error("refusing to sign: a different tree of size {0} was already signed")]
     ForkRefused(u64),
+    /// The tree to sign is smaller than the one already signed.
     #[error("refusing to sign: tree size {new} is smaller than the signed size {signed}")]
-    SizeRegression { signed: u64, new: u64 },
+    SizeRegression {
+        /// The size already signed.
+        signed: u64,
+        /// The size asked to sign.
+        new: u64,
+    },
+    /// Another writer changed the checkpoint meanwhile; retry.
     #[error("the checkpoint row changed concurrently")]
     CheckpointRace,
+    /// The log has no signed checkpoint yet.
     #[error("the log has no signed checkpoint yet")]
     NotSigned,
+    /// A cosignature is not for the current checkpoint or not by the witness key.
     #[error("cosignature does not match the current checkpoint or witness key")]
     BadCosignature,
+    /// A number does not fit the database's signed 64-bit integers.
     #[error("number too large for the database: {0}")]
     NumberTooLarge(u64),
+    /// A proof could not be computed from the stored hashes.
     #[error(transparent)]
     Proof(#[from] ProofError),
+    /// A stored signed note is invalid.
     #[error(transparent)]
     Note(#[from] NoteError),
+    /// A stored checkpoint is invalid.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
 }
@@ -132,8 +176,8 @@ pub enum Database {
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::storage::Database::Sqlite($pool) => $body,
-            $crate::storage::Database::Postgres($pool) => $body,
+            $crate::Database::Sqlite($pool) => $body,
+            $crate::Database::Postgres($pool) => $body,
         }
     };
 }
@@ -368,7 +412,9 @@ pub enum IntegrityCheck {
 /// The open transaction of an append, for [`Log::append_with`]'s rows.
 #[derive(Debug)]
 pub enum Tx<'t> {
+    /// A SQLite transaction.
     Sqlite(&'t mut sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// A PostgreSQL transaction.
     Postgres(&'t mut sqlx::Transaction<'static, sqlx::Postgres>),
 }
 

@@ -36,10 +36,20 @@ pub enum WitnessError {
     Unauthorized(NoteError),
     /// 400: old size larger than the checkpoint size.
     #[error("old size {old} is larger than the checkpoint size {size}")]
-    OldSizeTooLarge { old: u64, size: u64 },
+    OldSizeTooLarge {
+        /// The old size in the request.
+        old: u64,
+        /// The checkpoint's size.
+        size: u64,
+    },
     /// 409: old size is not the latest cosigned size.
     #[error("old size {old} does not match the latest cosigned size {latest}")]
-    Conflict { old: u64, latest: u64 },
+    Conflict {
+        /// The old size in the request.
+        old: u64,
+        /// The latest size this witness cosigned for the log.
+        latest: u64,
+    },
     /// 422: a size-0 checkpoint with a root other than the empty tree's.
     #[error("checkpoint of size 0 does not have the empty root")]
     EmptyTreeRoot,
@@ -166,7 +176,9 @@ impl AddCheckpoint {
 /// anyone holding the log's key can check that the log signed two histories.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ForkEvidence {
+    /// The row id: evidence is kept, never replaced.
     pub id: i64,
+    /// The origin of the log that forked.
     pub origin: String,
     /// When it was refused (Unix seconds).
     pub at: i64,

@@ -6,9 +6,9 @@ mod common;
 use common::TestDb;
 use spondon_core::NumericDate;
 use spondon_core::keys::Ed25519KeyPair;
-use spondon_ledger::bundle::{BundleError, ProofBundle};
-use spondon_ledger::entry::{ENTRY_LEN, EntryError, EntryKind, LogEntry, Opening};
 use spondon_ledger::note::Signer;
+use spondon_ledger::{BundleError, ProofBundle};
+use spondon_ledger::{ENTRY_LEN, EntryError, EntryKind, LogEntry, Opening};
 use spondon_ledger::{IntegrityCheck, Log, Witness};
 
 const ORIGIN: &str = "peer.hospital.example/log";

@@ -2,11 +2,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use spondon_core::keys::Ed25519KeyPair;
-use spondon_ledger::checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
 use spondon_ledger::note::{
     MAX_NOTE_BYTES, Note, NoteError, SIG_TYPE_COSIGNATURE_V1, Signer, Verifier,
     cosignature_message, key_id,
 };
+use spondon_ledger::{Checkpoint, CheckpointError, SignedCheckpoint};
 
 const SPEC_VKEY: &str = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
 const SPEC_NOTE: &str = "This is an example message.\n\n\u{2014} example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";

@@ -5,7 +5,7 @@ mod common;
 
 use common::{TestDb, tamper};
 use spondon_core::keys::Ed25519KeyPair;
-use spondon_ledger::checkpoint::SignedCheckpoint;
+use spondon_ledger::SignedCheckpoint;
 use spondon_ledger::merkle::{
     CompactRange, Hash, leaf_hash, node_hash, verify_consistency, verify_inclusion,
 };

@@ -11,10 +11,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use common::TestDb;
 use spondon_core::keys::Ed25519KeyPair;
-use spondon_ledger::checkpoint::{Checkpoint, SignedCheckpoint};
 use spondon_ledger::http::{encode_index, parse_tile_path, tiles_router, witness_router};
 use spondon_ledger::merkle::{CompactRange, Hash, empty_root, leaf_hash};
 use spondon_ledger::note::{Note, Signer};
+use spondon_ledger::{Checkpoint, SignedCheckpoint};
 use spondon_ledger::{IntegrityCheck, Log, Witness, WitnessError};
 use tower::ServiceExt as _;
 

@@ -6,8 +6,8 @@ use std::path::Path;
 /// Largest input `check` reads: a `.smart-health-card` file with many cards, or a QR photo.
 pub const MAX_INPUT_BYTES: u64 = 8 * 1024 * 1024;
 /// Largest PDF `check` reads: a PDF export with document files attached
-/// (`spondon_export::pdf::MAX_PDF_BYTES`).
-pub const MAX_PDF_INPUT_BYTES: u64 = spondon_export::pdf::MAX_PDF_BYTES as u64;
+/// (`spondon_export::MAX_PDF_BYTES`).
+pub const MAX_PDF_INPUT_BYTES: u64 = spondon_export::MAX_PDF_BYTES as u64;
 
 /// Why the input could not be used at all (exit status 2).
 #[derive(Debug, thiserror::Error)]

@@ -6,11 +6,11 @@ use base64::Engine as _;
 use serde::Serialize;
 use spondon_core::NumericDate;
 use spondon_core::token::Category;
-use spondon_export::parts::{PartsInput, export_parts};
 use spondon_export::{
     Anchors, ExportFile, ExportRecord, ExportReport, PdfOptions, RecordProof, ShareReceipt,
     render_pdf_with_files, shl_export, verify_export, write_export_dir,
 };
+use spondon_export::{PartsInput, export_parts};
 use spondon_ledger::ProofBundle;
 use zeroize::Zeroizing;
 
@@ -84,7 +84,7 @@ impl std::fmt::Debug for ExportFilesPart {
 #[derive(Serialize)]
 pub struct ExportFiles {
     /// The export, in one part unless it is too large for one file or PDF
-    /// ([`spondon_export::parts`]); in record order.
+    /// ([`spondon_export::export_parts`]); in record order.
     #[serde(skip)]
     pub parts: Vec<ExportFilesPart>,
     /// `shlink:/…` (holds the decryption key) and the encrypted file to host at `link_url`.

@@ -10,6 +10,7 @@
 pub struct KnownCode {
     /// A fragment of the code system URL that identifies it (`loinc`, `icd-10`, …).
     pub system: &'static str,
+    /// The code within its system, as written in FHIR `coding.code`.
     pub code: &'static str,
     /// The full name, for reports and detail views.
     pub name: &'static str,

@@ -24,12 +24,16 @@ const MAX_KEYS_PER_ISSUER: usize = 1_000;
 /// bad list rejects exactly the cards of its key, with a specific reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Crl {
+    /// The key id the list is for; must equal the `kid` in the URL (checked when used).
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub kid: Value,
+    /// The revocation method; only `rid` is defined.
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub method: Value,
+    /// The list's version counter; must reach the key's `crlVersion` (checked when used).
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub ctr: Value,
+    /// The revoked `rid`s, each optionally `.<timestamp>` (revoked if issued before it).
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub rids: Value,
 }

@@ -812,14 +812,21 @@ impl From<&ShcError> for VerdictError {
 /// Whatever could be parsed is reported even when the card is invalid.
 #[derive(Clone, PartialEq, Serialize)]
 pub struct Verdict {
+    /// Whether the card passed every check; `errors` is empty exactly when it did.
     pub valid: bool,
     /// Always `"smart_health_card"`.
     pub kind: &'static str,
+    /// The card's `iss` (the issuer URL), when it could be read.
     pub issuer: Option<String>,
+    /// The issuer's name from the trusted directory, when the issuer is in it.
     pub issuer_name: Option<String>,
+    /// `nbf`, seconds since the Unix epoch, as written in the card.
     pub not_before: Option<Number>,
+    /// `exp`, seconds since the Unix epoch, if the card has one.
     pub expires: Option<Number>,
+    /// Why the card is invalid, each with a stable code.
     pub errors: Vec<VerdictError>,
+    /// What is unusual but not invalid (legacy chunking, no expiry, …).
     pub warnings: Vec<Warning>,
     /// The FHIR bundle (also of an invalid card, when it could be parsed).
     pub fhir: Option<Value>,

@@ -19,7 +19,9 @@ pub const MAX_CHUNKS: usize = 99;
 /// The result of decoding QR text: the JWS, and warnings (legacy chunking).
 #[derive(Clone, PartialEq, Eq)]
 pub struct QrDecoded {
+    /// The card's JWS compact serialization, reassembled from the chunks.
     pub jws: String,
+    /// What was unusual about the QR text (legacy chunking).
     pub warnings: Vec<Warning>,
 }
 

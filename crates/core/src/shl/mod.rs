@@ -30,52 +30,76 @@ pub const MAX_LABEL_CHARS: usize = 80;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShlError {
+    /// The input is longer than accepted; nothing of it was parsed (its length, the limit, in bytes).
     #[error("input is {0} bytes, more than the {1}-byte limit")]
     InputTooLarge(usize, usize),
+    /// No `shlink:/` payload in the text.
     #[error("not a SMART Health Link (no \"shlink:/\" payload)")]
     BadPrefix,
+    /// The payload is not base64url.
     #[error("link payload is not base64url")]
     BadBase64,
+    /// The payload is not a JSON object.
     #[error("link payload is not a JSON object: {0}")]
     NotJson(String),
+    /// The payload has no string `url`.
     #[error("link payload has no string \"url\"")]
     MissingUrl,
+    /// The `url` is not an absolute URL.
     #[error("link \"url\" is not an absolute URL: {0}")]
     BadUrl(String),
+    /// The `key` is not 43 base64url characters encoding 32 bytes.
     #[error("link \"key\" must be 43 characters of base64url encoding 32 bytes")]
     BadKey,
+    /// The `exp` is not a number of seconds.
     #[error("link \"exp\" must be a number of seconds")]
     BadExp,
+    /// The `flag` has letters other than L, P, U, or combines U with P.
     #[error("link \"flag\" {0:?} is invalid (letters L, P, U; U cannot be combined with P)")]
     BadFlag(String),
+    /// The `label` is not a string of at most 80 characters.
     #[error("link \"label\" must be a string of at most 80 characters")]
     BadLabel,
+    /// The version `v` is not 1.
     #[error("link version \"v\" {0} is not supported (only 1)")]
     UnsupportedVersion(String),
+    /// The file is not a five-part JWE compact serialization.
     #[error("not a JWE compact serialization: {0}")]
     JweMalformed(&'static str),
+    /// The JWE header is not a JSON object.
     #[error("JWE header is not a JSON object")]
     JweBadHeader,
+    /// The JWE `alg` is not `dir`.
     #[error("JWE \"alg\" is {0:?}, expected \"dir\"")]
     JweUnsupportedAlg(String),
+    /// The JWE `enc` is not `A256GCM`.
     #[error("JWE \"enc\" is {0:?}, expected \"A256GCM\"")]
     JweUnsupportedEnc(String),
+    /// The JWE `zip` is neither `DEF` nor absent.
     #[error("JWE \"zip\" is {0:?}, expected \"DEF\" or absent")]
     JweUnsupportedZip(String),
+    /// The JWE has a `crit` header.
     #[error("JWE has a \"crit\" header, which SMART Health Links do not use")]
     JweCriticalHeader,
+    /// The JWE (alg `dir`) carries an encrypted key.
     #[error("JWE with alg \"dir\" must have an empty encrypted key")]
     JweEncryptedKeyPresent,
+    /// The IV is not 12 bytes.
     #[error("JWE IV must be 12 bytes")]
     JweBadIv,
+    /// The authentication tag is not 16 bytes.
     #[error("JWE authentication tag must be 16 bytes")]
     JweBadTag,
+    /// Decryption failed: the wrong key, or the file was altered.
     #[error("JWE does not decrypt with this key (wrong key or altered data)")]
     JweDecryptFailed,
+    /// The decrypted content does not inflate.
     #[error("JWE plaintext does not inflate: {0}")]
     JweBadDeflate(String),
+    /// The system's random number generator failed; nothing was encrypted.
     #[error("the system random number generator failed")]
     Random,
+    /// Encryption failed.
     #[error("encryption failed")]
     EncryptFailed,
 }

@@ -3,7 +3,7 @@
 //! hospital peer as a compact JWS (`docs/protocol.md` §13).
 //!
 //! - [`tabulate`] turns fine-grained case counts into the published cells of one report;
-//! - [`suppress`](suppress::suppress) is the pure suppression function it uses;
+//! - [`suppress()`] is the pure suppression function it uses;
 //! - [`Aggregate`] is the signed document; [`merge`] combines several hospitals' aggregates
 //!   and suppresses again.
 //!
@@ -11,7 +11,7 @@
 //! week and district): the district count is the sum of its upazila cells, of its age-band
 //! cells and of its sex cells. No total across weeks, districts or hospitals is ever published
 //! except as a sum of published cells, so cells of one block can only be combined with cells of
-//! the same block, and [`suppress`](suppress::suppress) makes sure that is not enough.
+//! the same block, and [`suppress()`] makes sure that is not enough.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::{Es256KeyPair, Es256PublicKey};
 
-pub mod suppress;
+mod suppress;
 pub mod week;
 
 pub use suppress::{Relation, recoverable, suppress};
@@ -87,14 +87,19 @@ pub fn condition_label(code: &str) -> Option<&'static str> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StatsError {
+    /// The signed aggregate is not the expected JSON or JWS shape.
     #[error("the signed aggregate is malformed: {0}")]
     Malformed(String),
+    /// The aggregate's `kid` is not one of the hospital's record-signing keys in the trust list.
     #[error("the aggregate is signed by key {0:?}, which is not one of the hospital's record keys")]
     UnknownKey(String),
+    /// The signature does not verify: the aggregate was altered or signed by another key.
     #[error("the aggregate's signature does not verify (tampered or wrong key)")]
     BadSignature,
+    /// The aggregate is well formed but breaks a rule (week order, a cell below `k`, a duplicate cell).
     #[error("the aggregate is invalid: {0}")]
     Invalid(String),
+    /// Signing failed on the peer's side.
     #[error("signing failed: {0}")]
     Signing(String),
 }
@@ -117,13 +122,19 @@ impl StatsError {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CellKey {
+    /// The condition group, from [`condition_group`].
     pub condition: String,
+    /// The week counted (weeks run Monday to Sunday in Bangladesh Standard Time).
     pub week: IsoWeek,
+    /// The patient's district.
     pub district: String,
+    /// The upazila, for an upazila breakdown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upazila: Option<String>,
+    /// The age band, for an age breakdown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub age_band: Option<String>,
+    /// The sex, for a sex breakdown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sex: Option<String>,
 }
@@ -142,8 +153,10 @@ impl CellKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cell {
+    /// Which count this is.
     #[serde(flatten)]
     pub key: CellKey,
+    /// The count of distinct patients; `None` when suppressed (fewer than `k`, or revealing one).
     pub count: Option<u64>,
 }
 
@@ -151,12 +164,19 @@ pub struct Cell {
 /// band and sex). Each patient is counted once per condition group and week.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseCount {
+    /// The condition group, from [`condition_group`].
     pub condition: String,
+    /// The week counted.
     pub week: IsoWeek,
+    /// The patient's district.
     pub district: String,
+    /// The patient's upazila.
     pub upazila: String,
+    /// The patient's age band.
     pub age_band: String,
+    /// The patient's sex.
     pub sex: String,
+    /// Distinct patients with these values.
     pub count: u64,
 }
 
@@ -280,6 +300,7 @@ pub struct Aggregate {
     pub sequence: u64,
     /// First and last week counted.
     pub from: IsoWeek,
+    /// Last week counted (inclusive).
     pub to: IsoWeek,
     /// When it was made (POSIX seconds); also the time of its log entry.
     pub generated_at: i64,
@@ -287,6 +308,7 @@ pub struct Aggregate {
     pub challenge: String,
     /// The suppression threshold applied.
     pub k: u64,
+    /// The published cells; cells not listed are 0.
     pub cells: Vec<Cell>,
 }
 
@@ -444,6 +466,7 @@ pub fn check_period(from: IsoWeek, to: IsoWeek) -> Result<(), String> {
 /// A cell of a merged report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MergedCell {
+    /// Which count this is.
     #[serde(flatten)]
     pub key: CellKey,
     /// The sum of the hospitals' published counts; `None` when suppressed.

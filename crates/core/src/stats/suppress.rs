@@ -20,7 +20,9 @@
 /// `cells[total] = Σ cells[parts]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relation {
+    /// Index of the total cell.
     pub total: usize,
+    /// Indices of the cells that sum to it.
     pub parts: Vec<usize>,
 }
 

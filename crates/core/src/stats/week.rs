@@ -9,7 +9,9 @@ pub const BST_OFFSET: i64 = 6 * 3600;
 /// An ISO week, e.g. `2026-W23`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IsoWeek {
+    /// The ISO week-numbering year (can differ from the calendar year around New Year).
     pub year: i32,
+    /// The week, 1..=53.
     pub week: u8,
 }
 

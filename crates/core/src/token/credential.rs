@@ -27,23 +27,33 @@ pub struct EnrollmentCredential {
     /// The patient's key (`cnf`).
     #[serde(serialize_with = "ser::key")]
     pub patient_key: Es256PublicKey,
+    /// When the hospital signed it (`iat`).
     pub issued_at: NumericDate,
+    /// Valid from (`nbf`).
     pub not_before: NumericDate,
+    /// Valid until (`exp`); the lifetime is capped by `docs/protocol.md` §6.3.
     pub expires: NumericDate,
 }
 
 /// A doctor credential (`docs/protocol.md` §6.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DoctorCredential {
+    /// The issuing hospital's id in the trust list (`iss`).
     pub hospital_id: String,
     /// BMDC registration number (`sub`).
     pub bmdc_number: String,
+    /// The doctor's name as the hospital registered it.
     pub name: String,
+    /// The doctor's department, shown to patients beside the name.
     pub department: String,
+    /// The doctor's key (`cnf`): the key the doctor signs with and proves possession of.
     #[serde(serialize_with = "ser::key")]
     pub doctor_key: Es256PublicKey,
+    /// When the hospital signed it (`iat`).
     pub issued_at: NumericDate,
+    /// Valid from (`nbf`).
     pub not_before: NumericDate,
+    /// Valid until (`exp`); the lifetime is capped by `docs/protocol.md` §6.4.
     pub expires: NumericDate,
 }
 
@@ -92,6 +102,8 @@ fn check_dates(
 }
 
 impl EnrollmentCredential {
+    /// Checks every field against the format's limits (lengths, dates, lifetime), as signing and
+    /// parsing both do; the first violation is the error.
     pub fn validate(&self) -> Result<(), TokenError> {
         claims::check_text(&self.hospital_id, "iss (1)", claims::MAX_ID_LEN)?;
         claims::check_text(&self.health_id, "sub (2)", claims::MAX_ID_LEN)?;
@@ -143,6 +155,8 @@ impl EnrollmentCredential {
 }
 
 impl DoctorCredential {
+    /// Checks every field against the format's limits (lengths, dates, lifetime), as signing and
+    /// parsing both do; the first violation is the error.
     pub fn validate(&self) -> Result<(), TokenError> {
         claims::check_text(&self.hospital_id, "iss (1)", claims::MAX_ID_LEN)?;
         claims::check_text(&self.bmdc_number, "sub (2)", claims::MAX_ID_LEN)?;

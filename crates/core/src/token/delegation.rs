@@ -36,10 +36,13 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// Every scope, in code order.
     pub const ALL: [Scope; 3] = [Scope::View, Scope::Share, Scope::Manage];
+    /// The scope's code in the token (`docs/protocol.md` §16).
     pub fn code(self) -> u64 {
         self as u64
     }
+    /// The scope with this code; `None` for a code this version does not know.
     pub fn from_code(code: u64) -> Option<Scope> {
         Self::ALL.into_iter().find(|c| c.code() == code)
     }
@@ -78,8 +81,11 @@ pub struct Delegation {
     /// For a minor: the RFC 7638 thumbprints of the guardians' keys (1–2), who all see the
     /// patient's receipts; the delegate is one of them. Empty for an adult.
     pub guardians: Vec<String>,
+    /// When the patient signed it (`iat`).
     pub issued_at: NumericDate,
+    /// Valid from (`nbf`).
     pub not_before: NumericDate,
+    /// Valid until (`exp`); a delegate's grants must end by then.
     pub expires: NumericDate,
 }
 

@@ -38,16 +38,24 @@ const F_DELEGATION: i64 = 10;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
+    /// Prescriptions (code 1).
     Prescription = 1,
+    /// Laboratory results (code 2).
     LabResult = 2,
+    /// Diagnoses (code 3).
     Diagnosis = 3,
+    /// Immunizations (code 4).
     Immunization = 4,
+    /// Encounters: visits and admissions (code 5).
     Encounter = 5,
+    /// Payments and bills (code 6).
     Payment = 6,
+    /// Free-text clinical notes (code 7).
     Note = 7,
 }
 
 impl Category {
+    /// Every category, in code order.
     pub const ALL: [Category; 7] = [
         Category::Prescription,
         Category::LabResult,
@@ -57,9 +65,11 @@ impl Category {
         Category::Payment,
         Category::Note,
     ];
+    /// The category's code in the token (`docs/protocol.md` §6.1).
     pub fn code(self) -> u64 {
         self as u64
     }
+    /// The category with this code; `None` for a code this version does not know.
     pub fn from_code(code: u64) -> Option<Category> {
         Self::ALL.into_iter().find(|c| c.code() == code)
     }
@@ -69,14 +79,20 @@ impl Category {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
+    /// Care by the audience (code 1).
     Treatment = 1,
+    /// A visa medical examination (code 2).
     VisaMedical = 2,
+    /// Emergency care (code 3).
     Emergency = 3,
+    /// A referral to another doctor or hospital (code 4).
     Referral = 4,
+    /// An insurance claim (code 5).
     Insurance = 5,
 }
 
 impl Purpose {
+    /// Every purpose, in code order.
     pub const ALL: [Purpose; 5] = [
         Purpose::Treatment,
         Purpose::VisaMedical,
@@ -84,9 +100,11 @@ impl Purpose {
         Purpose::Referral,
         Purpose::Insurance,
     ];
+    /// The purpose's code in the token (`docs/protocol.md` §6.1).
     pub fn code(self) -> u64 {
         self as u64
     }
+    /// The purpose with this code; `None` for a code this version does not know.
     pub fn from_code(code: u64) -> Option<Purpose> {
         Self::ALL.into_iter().find(|c| c.code() == code)
     }
@@ -97,7 +115,10 @@ impl Purpose {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Audience {
     /// Only the holder of the key with this RFC 7638 thumbprint, proven on every request.
-    Key { kid: String },
+    Key {
+        /// The RFC 7638 thumbprint of the audience's ES256 key.
+        kid: String,
+    },
     /// Whoever knows the passcode, once. The grant carries no trace of the passcode: the
     /// wallet registers its verifier ([`Grant::passcode_verifier`]) with each named peer by a
     /// patient-signed request, so a photo of the QR gives nothing to test offline.
@@ -113,6 +134,7 @@ pub struct Grant {
     /// The patient's key, which signs the grant.
     #[serde(serialize_with = "ser::key")]
     pub patient_key: Es256PublicKey,
+    /// Who may redeem it: one key holder, or whoever has the passcode (once).
     pub audience: Audience,
     /// Record categories covered (sorted, no repeats).
     pub categories: Vec<Category>,
@@ -120,9 +142,13 @@ pub struct Grant {
     pub record_ids: Vec<String>,
     /// Whether the audience may add records (a prescription, a note).
     pub write: bool,
+    /// Why the patient shares; shown to the patient and logged with each access.
     pub purpose: Purpose,
+    /// When the patient signed it (`iat`).
     pub issued_at: NumericDate,
+    /// Valid from (`nbf`).
     pub not_before: NumericDate,
+    /// Valid until (`exp`); the lifetime is capped by `docs/protocol.md` §6.1.
     pub expires: NumericDate,
     /// How many times the grant may be redeemed; `None` is unlimited within its lifetime.
     pub use_limit: Option<u64>,

@@ -101,6 +101,8 @@ impl KeyRotation {
         .sign(old)
     }
 
+    /// Checks every field against the format's limits (dates, lengths, the two keys differ), as
+    /// signing and parsing both do; the first violation is the error.
     pub fn validate(&self) -> Result<(), TokenError> {
         claims::check_date(self.issued_at, "iat (6)")?;
         claims::check_text(

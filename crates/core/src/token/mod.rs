@@ -61,10 +61,15 @@ pub const MAX_TRUST_LIST_TEXT: usize = 1 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenKind {
+    /// A patient's grant of access to records (code 1, §6.1).
     Grant,
+    /// A patient's revocation of grants (code 2, §6.2).
     Revocation,
+    /// A hospital's enrollment credential for a patient (code 3, §6.3).
     Enrollment,
+    /// A hospital's credential for a doctor (code 4, §6.4).
     DoctorCredential,
+    /// The authority's signed list of member hospitals (code 5, §6.5).
     TrustList,
     /// Not a text token: the HTTP proof of possession ([`PopProof`]).
     PopProof,
@@ -78,6 +83,7 @@ pub enum TokenKind {
 }
 
 impl TokenKind {
+    /// The kind's code in the Spondon claim.
     pub fn code(self) -> u64 {
         match self {
             TokenKind::Grant => 1,
@@ -92,6 +98,7 @@ impl TokenKind {
         }
     }
 
+    /// The kind with this code; `None` for a code this version does not know.
     pub fn from_code(code: u64) -> Option<TokenKind> {
         Some(match code {
             1 => TokenKind::Grant,
@@ -128,16 +135,24 @@ impl TokenKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum TokenClaims {
+    /// A grant.
     Grant(Grant),
+    /// A revocation.
     Revocation(Revocation),
+    /// An enrollment credential.
     Enrollment(EnrollmentCredential),
+    /// A doctor credential.
     DoctorCredential(DoctorCredential),
+    /// A trust list.
     TrustList(TrustList),
+    /// A delegation.
     Delegation(Delegation),
+    /// A key rotation statement.
     KeyRotation(KeyRotation),
 }
 
 impl TokenClaims {
+    /// The kind of token these claims came from.
     pub fn kind(&self) -> TokenKind {
         match self {
             TokenClaims::Grant(_) => TokenKind::Grant,
@@ -154,6 +169,7 @@ impl TokenClaims {
 /// A token that is well formed but not yet trusted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ParsedToken {
+    /// The token's kind, from the Spondon claim.
     pub kind: TokenKind,
     /// Who signed it, as they claim: the hospital id of a credential, the authority of a trust
     /// list; `None` for grants, revocations and key rotations (signed by the embedded patient
@@ -162,9 +178,13 @@ pub struct ParsedToken {
     /// The RFC 7638 thumbprint of the signing key: the header kid, or for grants and
     /// revocations the embedded patient key's thumbprint.
     pub signer_kid: String,
+    /// When it was signed (`iat`), if the kind carries it.
     pub issued_at: Option<NumericDate>,
+    /// Valid from (`nbf`), if the kind carries it.
     pub not_before: Option<NumericDate>,
+    /// Valid until (`exp`), if the kind carries it.
     pub expires: Option<NumericDate>,
+    /// The typed claims, checked against the format but not yet against a signature or a time.
     pub claims: TokenClaims,
     #[serde(skip)]
     sign1: cose::Sign1,
@@ -178,7 +198,9 @@ pub struct ParsedToken {
 /// list; a trust list needs the pinned root key.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TrustAnchors<'a> {
+    /// The verified trust list: needed for credentials (their issuers and keys).
     pub trust_list: Option<&'a TrustList>,
+    /// The authority's pinned root key: needed for a trust list.
     pub root_key: Option<&'a Es256PublicKey>,
     /// The sequence of the trust list last accepted (rollback protection); 0 accepts any.
     pub min_trust_list_sequence: u64,

@@ -43,17 +43,20 @@ pub struct PopProof {
     /// The nonce the peer handed out.
     #[serde(serialize_with = "ser::b64_vec")]
     pub nonce: Vec<u8>,
+    /// The id (`cti`) of the grant whose audience key signs this proof.
     #[serde(serialize_with = "ser::b64")]
     pub grant_id: [u8; 16],
     /// SHA-256 of the exact request body (of "" when there is none).
     #[serde(serialize_with = "ser::b64")]
     pub body_hash: [u8; 32],
+    /// When the proof was made (`iat`); the peer accepts it only within a short window around now.
     pub issued_at: NumericDate,
 }
 
 /// The request a proof must match, as the peer sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct PopRequest<'a> {
+    /// The HTTP method, upper case (`GET`, `POST`).
     pub method: &'a str,
     /// The full request URL; query and fragment are ignored.
     pub url: &'a str,
@@ -64,6 +67,7 @@ pub struct PopRequest<'a> {
 }
 
 impl PopProof {
+    /// Checks the fields' shapes (method, URL, nonce length, date); the first violation is the error.
     pub fn validate(&self) -> Result<(), TokenError> {
         super::self_signed::validate(&self.method, &self.url, &self.nonce, self.issued_at)
     }

@@ -18,25 +18,34 @@ const F_BEFORE: i64 = 4;
 pub enum RevocationTarget {
     /// The grant with this id.
     Grant {
+        /// The grant's id (`cti`).
         #[serde(serialize_with = "ser::b64")]
         grant_id: [u8; 16],
     },
     /// Every grant of this patient key whose `iat` is before this time.
-    IssuedBefore { before: NumericDate },
+    IssuedBefore {
+        /// Grants issued strictly before this time are revoked.
+        before: NumericDate,
+    },
 }
 
 /// A revocation (`docs/protocol.md` §6.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Revocation {
+    /// Unique id (`cti`), 16 random bytes.
     #[serde(serialize_with = "ser::b64")]
     pub id: [u8; 16],
+    /// The patient's key, which signs the revocation; only this key's grants are affected.
     #[serde(serialize_with = "ser::key")]
     pub patient_key: Es256PublicKey,
+    /// Which grants it withdraws.
     pub target: RevocationTarget,
+    /// When the patient signed it (`iat`); a revocation does not expire.
     pub issued_at: NumericDate,
 }
 
 impl Revocation {
+    /// Checks the dates against the format's limits; the first violation is the error.
     pub fn validate(&self) -> Result<(), TokenError> {
         claims::check_date(self.issued_at, "iat (6)")?;
         if let RevocationTarget::IssuedBefore { before } = self.target {

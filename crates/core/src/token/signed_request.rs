@@ -44,12 +44,14 @@ pub struct SignedRequest {
     /// SHA-256 of the exact request body bytes (of the empty string when there is none).
     #[serde(serialize_with = "ser::b64")]
     pub body_hash: [u8; 32],
+    /// When the request was signed (`iat`); the peer accepts it only within a short window around now.
     pub issued_at: NumericDate,
 }
 
 /// The request a signature must match, as the peer sees it.
 #[derive(Debug, Clone, Copy)]
 pub struct SignedRequestTarget<'a> {
+    /// The HTTP method, upper case (`GET`, `POST`).
     pub method: &'a str,
     /// The full request URL; query and fragment are ignored.
     pub url: &'a str,
@@ -60,6 +62,7 @@ pub struct SignedRequestTarget<'a> {
 }
 
 impl SignedRequest {
+    /// Checks the fields' shapes (method, URL, nonce length, date); the first violation is the error.
     pub fn validate(&self) -> Result<(), TokenError> {
         super::self_signed::validate(&self.method, &self.url, &self.nonce, self.issued_at)
     }

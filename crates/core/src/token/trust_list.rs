@@ -41,8 +41,11 @@ const H_LOG_ORIGIN: i64 = 6;
 /// One member of the consortium.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Hospital {
+    /// The hospital's id, unique in the list; credentials name it as issuer.
     pub id: String,
+    /// The hospital's name, as shown to patients and verifiers.
     pub name: String,
+    /// The hospital peer's public `https` URL (also the `iss` of its health cards).
     pub peer_url: String,
     /// Record-signing keys (P-256); serialized as a JWKS.
     #[serde(serialize_with = "ser::keys")]
@@ -100,6 +103,7 @@ pub struct Investigator {
 /// Which witnesses count and how many a checkpoint needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Witnessing {
+    /// The witnesses readers trust, each with its Ed25519 key.
     pub witnesses: Vec<TrustedWitness>,
     /// Cosignatures a hospital's checkpoint needs, from distinct listed witnesses that the
     /// hospital does not run, before readers call it witnessed (0: witnessing not required).
@@ -130,9 +134,13 @@ pub struct TrustList {
     pub authority: String,
     /// Grows with every list issued; a verifier never accepts a lower one than it has pinned.
     pub sequence: u64,
+    /// When the authority signed it (`iat`).
     pub issued_at: NumericDate,
+    /// Valid from (`nbf`).
     pub not_before: NumericDate,
+    /// Valid until (`exp`); a reader refreshes before then (see `publish_url`).
     pub expires: NumericDate,
+    /// The member hospitals, each id unique.
     pub hospitals: Vec<Hospital>,
     /// The witnesses and the quorum every reader applies to checkpoints.
     #[serde(skip_serializing_if = "Witnessing::is_empty")]
@@ -160,6 +168,8 @@ impl TrustList {
         self.investigators.iter().find(|i| i.id == id)
     }
 
+    /// Checks every field (lengths, URLs, keys, unique ids, dates, quorum) as signing and parsing
+    /// both do; the first violation is the error.
     pub fn validate(&self) -> Result<(), TokenError> {
         claims::check_text(&self.authority, "iss (1)", claims::MAX_ID_LEN)?;
         claims::check_date(self.issued_at, "iat (6)")?;

@@ -10,9 +10,9 @@ use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair};
 use spondon_core::shc::{CardBuilder, VC_TYPE_LABORATORY};
 use spondon_core::token::{Hospital, TrustList};
 use spondon_export::{Export, ExportRecord, RecordProof, ShareReceipt};
-use spondon_ledger::entry::{EntryKind, LogEntry, Opening};
 use spondon_ledger::note::{Signer, Verifier};
 use spondon_ledger::{Database, IntegrityCheck, Log, Witness};
+use spondon_ledger::{EntryKind, LogEntry, Opening};
 
 pub const ISS: &str = "https://dmch.example";
 pub const NAME: &str = "Dhaka Medical College Hospital";

@@ -11,11 +11,11 @@ use spondon_core::token::{
     Audience, Category, DoctorCredential, Grant, Hospital, Investigator, Purpose, TrustList,
     TrustedWitness, Witnessing,
 };
-use spondon_ledger::entry::{EntryKind, LogEntry, Opening};
 use spondon_ledger::merkle::{self, Hash};
 use spondon_ledger::note::{Note, Signer};
 use spondon_ledger::share_proof::{AccessPart, FORMAT, RecordPart, ShareProof};
 use spondon_ledger::{Checkpoint, ProofBundle};
+use spondon_ledger::{EntryKind, LogEntry, Opening};
 
 /// 2026-01-01T00:00:00Z.
 pub const T0: i64 = 1_767_225_600;
