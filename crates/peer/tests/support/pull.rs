@@ -29,7 +29,12 @@ pub fn hashes(v: &Value) -> Vec<[u8; 32]> {
 }
 
 /// A signed patient request with a fresh nonce.
-pub async fn signed(addr: SocketAddr, key: &Es256KeyPair, path: &str, body: &Value) -> common::Resp {
+pub async fn signed(
+    addr: SocketAddr,
+    key: &Es256KeyPair,
+    path: &str,
+    body: &Value,
+) -> common::Resp {
     spondon_testkit::patient::signed(addr, common::URL, key, path, body)
         .await
         .unwrap_or_else(|| panic!("{path}: no answer"))
