@@ -707,7 +707,6 @@ impl Peer {
     }
 
     /// Appends an access event to the log and stores it as a receipt.
-    #[allow(clippy::too_many_arguments)]
     async fn log_access(&self, ev: AccessEvent<'_>) -> Result<u64> {
         self.log_access_keeping(ev, None).await
     }
@@ -764,6 +763,32 @@ impl Peer {
                 salt: opening.salt,
                 at: now.seconds(),
                 grant: grant.map(str::to_owned),
+            },
+            reply: None,
+        })
+        .await
+    }
+
+    /// Logs a refused access that no grant carries (an emergency request's, `emergency.rs`):
+    /// its entry and its row commit together, in the access events' group commit.
+    pub(crate) async fn log_denied_event(
+        &self,
+        health_id: &str,
+        reason: Option<&str>,
+        payload: String,
+        opening: &Opening,
+        at: NumericDate,
+    ) -> Result<u64> {
+        self.commit_event(PendingEvent {
+            entry: LogEntry::commit(EntryKind::AccessDenied, at, opening).encode(),
+            row: EventRow {
+                health_id: Some(health_id.to_owned()),
+                outcome: "denied",
+                reason: reason.map(str::to_owned),
+                payload,
+                salt: opening.salt,
+                at: at.seconds(),
+                grant: None,
             },
             reply: None,
         })
@@ -827,26 +852,25 @@ impl Peer {
     /// returns the first index.
     async fn write_events(&self, entries: Vec<[u8; 42]>, rows: Vec<EventRow>) -> Result<u64> {
         let n = rows.len();
-        let extra: spondon_ledger::ExtraRows = Box::new(move |tx, first| {
+        let extra: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
             Box::pin(async move {
-                macro_rules! insert {
-                    ($tx:ident) => {
-                        for (k, r) in rows.iter().enumerate() {
-                            let log_index = i64::try_from(first + k as u64)
-                                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-                            sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                                .bind(&r.health_id).bind(r.outcome).bind(&r.reason).bind(&r.payload).bind(&r.salt[..])
-                                .bind(log_index).bind(r.at).execute(&mut **$tx).await?;
-                            if let Some(g) = &r.grant {
-                                sqlx::query("INSERT INTO peer_access_grants (log_index, grant_text) VALUES ($1, $2)")
-                                    .bind(log_index).bind(g).execute(&mut **$tx).await?;
-                            }
-                        }
-                    };
-                }
-                match tx {
-                    spondon_ledger::Tx::Sqlite(tx) => insert!(tx),
-                    spondon_ledger::Tx::Postgres(tx) => insert!(tx),
+                for (k, r) in rows.iter().enumerate() {
+                    let log_index = i64::try_from(first + k as u64)
+                        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                    db::access_events::insert(
+                        &mut tx,
+                        &db::access_events::NewEvent {
+                            health_id: r.health_id.as_deref(),
+                            outcome: r.outcome,
+                            reason: r.reason.as_deref(),
+                            payload: &r.payload,
+                            salt: &r.salt,
+                            log_index,
+                            at: r.at,
+                            grant: r.grant.as_deref(),
+                        },
+                    )
+                    .await?;
                 }
                 Ok(())
             })
@@ -886,23 +910,35 @@ impl Peer {
             Some(_) => return Err(PeerError::RevocationIdConflict),
             None => {}
         }
+        // The entry and the revocation's row commit together (one transaction).
+        let (id, kid, token) = (r.id, key.kid().to_owned(), req.revocation.clone());
+        let registered_at = now.seconds();
+        let rows: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
+            Box::pin(async move {
+                let log_index =
+                    i64::try_from(first).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                db::grants::insert_revocation(
+                    &mut tx,
+                    &db::grants::NewRevocation {
+                        id: &id,
+                        patient_kid: &kid,
+                        grant_id,
+                        before_ts: before,
+                        token: &token,
+                        registered_at,
+                        log_index,
+                    },
+                )
+                .await
+            })
+        });
         let appended = self
             .log
-            .append(&[LogEntry::commit(EntryKind::RevocationRegistered, now, &opening).encode()])
+            .append_with(
+                &[LogEntry::commit(EntryKind::RevocationRegistered, now, &opening).encode()],
+                rows,
+            )
             .await?;
-        db::grants::insert_revocation(
-            &self.db,
-            &db::grants::NewRevocation {
-                id: &r.id,
-                patient_kid: key.kid(),
-                grant_id,
-                before_ts: before,
-                token: &req.revocation,
-                registered_at: now.seconds(),
-                log_index: to_i64(appended.first_index)?,
-            },
-        )
-        .await?;
         self.sign_checkpoint().await?;
         tracing::info!(log_index = appended.first_index, "revocation registered");
         Ok(appended.first_index)

@@ -15,9 +15,9 @@ use crate::db;
 use crate::db::emergency::{AccessRow, Doctor};
 use crate::error::{PeerError, Result};
 use crate::patient::{PulledRecord, RecordRow, RequestParts};
-use crate::peer::{Peer, on_db, to_i64, to_u64};
+use crate::peer::{Peer, on_db, to_u64};
 use crate::staff::{Role, StaffAuth};
-use crate::write_keys::{WriteKey, store_write_key};
+use crate::write_keys::WriteKey;
 
 pub use spondon_core::emergency::{
     DEFAULT_HOURS, DisputeRequest, EmergencyError, EmergencyPolicy, EmergencyRequest,
@@ -332,13 +332,76 @@ impl Peer {
             records: &records,
             at: now,
         })?;
-        let appended = self
-            .log
-            .append(&[LogEntry::commit(EntryKind::EmergencyAccess, now, &opening).encode()])
-            .await?;
-        let index = to_i64(appended.first_index)?;
         let records_json = serde_json::to_string(&records)
             .map_err(|e| PeerError::Integrity(format!("record list: {e}")))?;
+        // The entry, the confirmation, its access event and the write's key commit together
+        // (one transaction): no entry without its rows, no rows without their entry.
+        let (id, health_id, token_id, key) = (
+            row.id.clone(),
+            row.health_id.clone(),
+            staff.token_id.clone(),
+            key.cloned(),
+        );
+        let (n_records, at, opening_salt) = (records.len() as u64, now.seconds(), opening.salt);
+        let rows: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
+            Box::pin(async move {
+                let log_index =
+                    i64::try_from(first).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                let confirmed = db::emergency::confirm(
+                    &mut tx,
+                    &db::emergency::Confirmation {
+                        id: &id,
+                        confirmed_at: at,
+                        confirmed_by: &token_id,
+                        expires_at,
+                        records: &records_json,
+                        log_index,
+                    },
+                )
+                .await?;
+                if !confirmed {
+                    // Rolls the whole append back; answered `emergency_already_confirmed`.
+                    return Err(sqlx::Error::RowNotFound);
+                }
+                db::access_events::insert(
+                    &mut tx,
+                    &db::access_events::NewEvent {
+                        health_id: Some(&health_id),
+                        outcome: "allowed",
+                        reason: None,
+                        payload: &payload,
+                        salt: &opening_salt,
+                        log_index,
+                        at,
+                        grant: None,
+                    },
+                )
+                .await?;
+                let answer = EmergencyConfirmed {
+                    access_id: id,
+                    confirmed_by: token_id,
+                    expires_at,
+                    log_index: first,
+                    records: n_records,
+                };
+                let stored = serde_json::to_value(&answer)
+                    .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                db::staff::insert_write_key(&mut tx, key.as_ref(), &stored, at).await
+            })
+        });
+        let appended = match self
+            .log
+            .append_with(
+                &[LogEntry::commit(EntryKind::EmergencyAccess, now, &opening).encode()],
+                rows,
+            )
+            .await
+        {
+            Err(spondon_ledger::LedgerError::Db(sqlx::Error::RowNotFound)) => {
+                return Err(PeerError::EmergencyAlreadyConfirmed);
+            }
+            r => r?,
+        };
         let answer = EmergencyConfirmed {
             access_id: row.id.clone(),
             confirmed_by: staff.token_id.clone(),
@@ -346,22 +409,6 @@ impl Peer {
             log_index: appended.first_index,
             records: records.len() as u64,
         };
-        let stored =
-            serde_json::to_value(&answer).map_err(|e| PeerError::Integrity(e.to_string()))?;
-        on_db!(&self.db, p => {
-            let mut tx = p.begin().await?;
-            let n = sqlx::query("UPDATE peer_emergency_access SET confirmed_at = $1, confirmed_by = $2, expires_at = $3, records = $4, log_index = $5 WHERE id = $6 AND confirmed_at IS NULL")
-                .bind(now.seconds()).bind(&staff.token_id).bind(expires_at).bind(&records_json).bind(index).bind(&row.id)
-                .execute(&mut *tx).await?.rows_affected();
-            if n != 1 {
-                return Err(PeerError::EmergencyAlreadyConfirmed);
-            }
-            sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, 'allowed', NULL, $2, $3, $4, $5)")
-                .bind(&row.health_id).bind(&payload).bind(&opening.salt[..]).bind(index).bind(now.seconds())
-                .execute(&mut *tx).await?;
-            store_write_key!(tx, key, stored, now.seconds());
-            tx.commit().await?;
-        });
         self.sign_checkpoint().await?;
         tracing::info!(
             log_index = appended.first_index,
@@ -637,17 +684,8 @@ impl Peer {
     /// action `emergency`), as their receipt.
     async fn log_emergency(&self, ev: EmergencyEvent<'_>) -> Result<u64> {
         let (payload, opening) = self.emergency_payload(&ev)?;
-        let reason = ev.refused;
-        let _guard = self.write_lock().await?;
-        let appended = self
-            .log
-            .append(&[LogEntry::commit(EntryKind::AccessDenied, ev.at, &opening).encode()])
-            .await?;
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, 'denied', $2, $3, $4, $5, $6)")
-            .bind(ev.health_id).bind(reason).bind(&payload).bind(&opening.salt[..])
-            .bind(to_i64(appended.first_index)?).bind(ev.at.seconds()).execute(p).await?.rows_affected());
-        self.sign_checkpoint().await?;
-        Ok(appended.first_index)
+        self.log_denied_event(ev.health_id, ev.refused, payload, &opening, ev.at)
+            .await
     }
 }
 

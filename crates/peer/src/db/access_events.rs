@@ -1,6 +1,7 @@
-//! Access events (`peer_access_events`): what a patient's receipts are read from.
+//! Access events (`peer_access_events`, with the grants of allowed accesses kept for share
+//! proofs in `peer_access_grants`): what a patient's receipts are read from.
 
-use spondon_ledger::Database;
+use spondon_ledger::{Database, Tx};
 
 use super::on_db;
 use crate::error::Result;
@@ -31,4 +32,39 @@ pub(crate) async fn events_of(
         .bind(health_id).bind(since).bind(size).bind(limit)
         .fetch_all(p).await?),
     )
+}
+
+/// An access event as it is logged: the row its log entry at `log_index` commits to.
+#[derive(Debug)]
+pub(crate) struct NewEvent<'a> {
+    /// The patient, when the access is attributable.
+    pub health_id: Option<&'a str>,
+    /// `allowed` or `denied`.
+    pub outcome: &'a str,
+    /// The refusal's code of a denied access.
+    pub reason: Option<&'a str>,
+    /// The event's JSON, as committed.
+    pub payload: &'a str,
+    pub salt: &'a [u8; 32],
+    pub log_index: i64,
+    pub at: i64,
+    /// The grant text of an allowed access under a grant, kept for share proofs.
+    pub grant: Option<&'a str>,
+}
+
+/// Stores an event (and its grant) in the transaction that appends its log entry.
+pub(crate) async fn insert(
+    tx: &mut Tx<'_>,
+    e: &NewEvent<'_>,
+) -> std::result::Result<(), sqlx::Error> {
+    on_tx!(tx, c => {
+        sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(e.health_id).bind(e.outcome).bind(e.reason).bind(e.payload).bind(&e.salt[..])
+            .bind(e.log_index).bind(e.at).execute(&mut *c).await?;
+        if let Some(g) = e.grant {
+            sqlx::query("INSERT INTO peer_access_grants (log_index, grant_text) VALUES ($1, $2)")
+                .bind(e.log_index).bind(g).execute(&mut *c).await?;
+        }
+    });
+    Ok(())
 }

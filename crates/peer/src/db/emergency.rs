@@ -1,7 +1,7 @@
 //! Emergency (break-glass) access: `peer_emergency_access` with its disputes, the patients'
 //! `peer_emergency_policies`, and the registered doctors who may ask.
 
-use spondon_ledger::Database;
+use spondon_ledger::{Database, Tx};
 
 use super::on_db;
 use crate::error::Result;
@@ -133,4 +133,29 @@ pub(crate) async fn policy(db: &Database, health_id: &str) -> Result<Option<Poli
         on_db!(db, p => sqlx::query_as::<_, PolicyRow>("SELECT mode, hospitals FROM peer_emergency_policies WHERE health_id = $1")
         .bind(health_id).fetch_optional(p).await?),
     )
+}
+
+/// A pending access's confirmation, as its log entry at `log_index` commits to it.
+#[derive(Debug)]
+pub(crate) struct Confirmation<'a> {
+    pub id: &'a str,
+    pub confirmed_at: i64,
+    /// The confirming staff token's id.
+    pub confirmed_by: &'a str,
+    pub expires_at: i64,
+    /// The records shown, a JSON array of ids.
+    pub records: &'a str,
+    pub log_index: i64,
+}
+
+/// Confirms a pending access in the transaction that appends its log entry; false if it is no
+/// longer pending.
+pub(crate) async fn confirm(
+    tx: &mut Tx<'_>,
+    c: &Confirmation<'_>,
+) -> std::result::Result<bool, sqlx::Error> {
+    let n = on_tx!(tx, conn => sqlx::query("UPDATE peer_emergency_access SET confirmed_at = $1, confirmed_by = $2, expires_at = $3, records = $4, log_index = $5 WHERE id = $6 AND confirmed_at IS NULL")
+        .bind(c.confirmed_at).bind(c.confirmed_by).bind(c.expires_at).bind(c.records).bind(c.log_index).bind(c.id)
+        .execute(conn).await?.rows_affected());
+    Ok(n == 1)
 }

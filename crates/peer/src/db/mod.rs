@@ -12,6 +12,27 @@
 
 pub(crate) use spondon_ledger::on_db;
 
+/// Runs `$body` with `$conn` bound to the connection of an open transaction (a
+/// `&mut spondon_ledger::Tx`) on either engine. The rows a log entry refers to are written
+/// with it in the append's own transaction ([`spondon_ledger::Log::append_with`]), so that the
+/// entry and its rows commit together or not at all; a write of the peer's own opens the same
+/// [`spondon_ledger::Tx`] over a transaction it began. (In scope in the modules below, which
+/// are declared after it.)
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            spondon_ledger::Tx::Sqlite(t) => {
+                let $conn = &mut ***t;
+                $body
+            }
+            spondon_ledger::Tx::Postgres(t) => {
+                let $conn = &mut ***t;
+                $body
+            }
+        }
+    };
+}
+
 pub(crate) mod access_events;
 pub(crate) mod delegations;
 pub(crate) mod emergency;
