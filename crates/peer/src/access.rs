@@ -162,6 +162,19 @@ impl Denial {
 /// delegate's grant the delegation it is signed under.
 type Authorized = (Grant, String, Vec<RecordRow>, Option<Delegation>);
 
+/// A grant as a request presents it ([`Peer::authorize`]): the HTTP request its proof of
+/// possession covers, the grant's text, a bearer grant's passcode, and what it is used for.
+struct Presented<'a> {
+    method: &'a str,
+    path: &'a str,
+    /// The `Spondon-PoP` header.
+    pop: Option<&'a str>,
+    body: &'a [u8],
+    grant: &'a str,
+    passcode: Option<&'a str>,
+    scope: Scope<'a>,
+}
+
 fn delegate_kid(d: &Option<Delegation>) -> Option<&str> {
     d.as_ref().map(|d| d.delegate_key.kid())
 }
@@ -192,11 +205,22 @@ impl Peer {
         let scope = Scope::Read(req.record_ids.as_deref());
         let passcode = req.passcode.as_deref();
         match self
-            .authorize(method, path, pop, body, &req.grant, passcode, scope, now)
+            .authorize(
+                Presented {
+                    method,
+                    path,
+                    pop,
+                    body,
+                    grant: &req.grant,
+                    passcode,
+                    scope,
+                },
+                now,
+            )
             .await
         {
             Ok((grant, health_id, rows, delegation)) => {
-                let ids: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+                let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
                 let index = self
                     .log_access_keeping(
                         AccessEvent {
@@ -244,7 +268,18 @@ impl Peer {
         let scope = Scope::Read(Some(&ids));
         let passcode = req.passcode.as_deref();
         let (grant, health_id, _, delegation) = match self
-            .authorize(method, path, pop, body, &req.grant, passcode, scope, now)
+            .authorize(
+                Presented {
+                    method,
+                    path,
+                    pop,
+                    body,
+                    grant: &req.grant,
+                    passcode,
+                    scope,
+                },
+                now,
+            )
             .await
         {
             Ok(ok) => ok,
@@ -287,7 +322,18 @@ impl Peer {
         // record, what it supersedes) is looked at for a caller who has not proven the key.
         let scope = Scope::Write(crate::records::request_category(req.kind, &req.resources)?);
         let (grant, health_id, _, delegation) = match self
-            .authorize(method, path, pop, body, &req.grant, None, scope, now)
+            .authorize(
+                Presented {
+                    method,
+                    path,
+                    pop,
+                    body,
+                    grant: &req.grant,
+                    passcode: None,
+                    scope,
+                },
+                now,
+            )
             .await
         {
             Ok(ok) => ok,
@@ -420,18 +466,20 @@ impl Peer {
         db::records::doctor_bmdc(&self.db, kid).await
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn authorize(
         &self,
-        method: &str,
-        path: &str,
-        pop: Option<&str>,
-        body: &[u8],
-        grant_text: &str,
-        passcode: Option<&str>,
-        scope: Scope<'_>,
+        presented: Presented<'_>,
         now: NumericDate,
     ) -> std::result::Result<Authorized, Denial> {
+        let Presented {
+            method,
+            path,
+            pop,
+            body,
+            grant: grant_text,
+            passcode,
+            scope,
+        } = presented;
         // 1. The grant: its own signature first; a time failure is still attributable.
         let parsed = spondon_core::token::decode_any(grant_text).map_err(grant_err)?;
         let TokenClaims::Grant(grant) = parsed.claims.clone() else {
@@ -560,9 +608,10 @@ impl Peer {
             .await
             .map_err(&deny)?;
         let covered = |r: &RecordRow| {
-            spondon_core::token::Category::from_code(u64::try_from(r.2).unwrap_or(0)).is_some_and(
-                |c| grant.covers(c, &r.1) && delegation.is_none_or(|d| d.covers_category(c)),
-            )
+            spondon_core::token::Category::from_code(u64::try_from(r.category).unwrap_or(0))
+                .is_some_and(|c| {
+                    grant.covers(c, &r.id) && delegation.is_none_or(|d| d.covers_category(c))
+                })
         };
         Ok(match record_ids {
             Some(ids) => {
@@ -573,7 +622,7 @@ impl Peer {
                     )));
                 }
                 let picked: Vec<RecordRow> =
-                    rows.into_iter().filter(|r| ids.contains(&r.1)).collect();
+                    rows.into_iter().filter(|r| ids.contains(&r.id)).collect();
                 if picked.len() != ids.len() || !picked.iter().all(covered) {
                     return Err(deny(PeerError::OutOfScope));
                 }

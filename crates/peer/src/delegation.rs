@@ -197,20 +197,20 @@ impl Peer {
         let more = rows.len() as u64 > MAX_PULL;
         let rows: Vec<RecordRow> = rows.into_iter().take(MAX_PULL as usize).collect();
         let cursor = match rows.last() {
-            Some(row) => to_u64(row.0)?,
+            Some(row) => to_u64(row.seq)?,
             None => req.since,
         };
         let rows: Vec<RecordRow> = rows
             .into_iter()
             .filter(|row| {
-                u64::try_from(row.2)
+                u64::try_from(row.category)
                     .ok()
                     .and_then(Category::from_code)
                     .is_some_and(|c| r.delegation.covers_category(c))
             })
             .collect();
         if !rows.is_empty() {
-            let ids: Vec<&str> = rows.iter().map(|row| row.1.as_str()).collect();
+            let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
             self.log_delegate_view(&r.health_id, &r.delegation, &ids, now)
                 .await?;
         }

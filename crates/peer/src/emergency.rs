@@ -15,7 +15,7 @@ use crate::db;
 use crate::db::emergency::{AccessRow, Doctor};
 use crate::error::{PeerError, Result};
 use crate::patient::{PulledRecord, RecordRow, RequestParts};
-use crate::peer::{Peer, on_db, to_u64};
+use crate::peer::{Peer, to_u64};
 use crate::staff::{Role, StaffAuth};
 use crate::write_keys::WriteKey;
 
@@ -317,7 +317,7 @@ impl Peer {
         let records: Vec<String> = rows
             .iter()
             .filter(|r| !extract(r).is_empty())
-            .map(|r| r.1.clone())
+            .map(|r| r.id.clone())
             .collect();
         let (payload, opening) = self.emergency_payload(&EmergencyEvent {
             health_id: &row.health_id,
@@ -459,7 +459,7 @@ impl Peer {
             .record_rows(&row.health_id, 0, size, None)
             .await?
             .into_iter()
-            .filter(|r| ids.contains(&r.1))
+            .filter(|r| ids.contains(&r.id))
             .collect();
         let mut allergies = Vec::new();
         let mut medications = Vec::new();
@@ -509,10 +509,19 @@ impl Peer {
         policy.validate(now.seconds())?;
         let hospitals = serde_json::to_string(&policy.hospitals)
             .map_err(|e| PeerError::Integrity(format!("hospital list: {e}")))?;
-        let n = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_emergency_policies (health_id, mode, hospitals, set_at, patient_kid, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (health_id) DO UPDATE SET mode = excluded.mode, hospitals = excluded.hospitals, set_at = excluded.set_at, patient_kid = excluded.patient_kid, received_at = excluded.received_at WHERE peer_emergency_policies.set_at <= excluded.set_at")
-            .bind(&health_id).bind(policy.mode.as_str()).bind(&hospitals).bind(policy.set_at).bind(key.kid()).bind(now.seconds())
-            .execute(p).await?.rows_affected());
-        if n == 0 {
+        let stored = db::emergency::set_policy(
+            &self.db,
+            &db::emergency::NewPolicy {
+                health_id: &health_id,
+                mode: policy.mode.as_str(),
+                hospitals: &hospitals,
+                set_at: policy.set_at,
+                patient_kid: key.kid(),
+                received_at: now.seconds(),
+            },
+        )
+        .await?;
+        if !stored {
             return Err(PeerError::StaleEmergencyPolicy);
         }
         tracing::info!("emergency access policy registered");
@@ -537,9 +546,17 @@ impl Peer {
             _ => return Err(PeerError::UnknownEmergencyAccess),
         }
         let now = NumericDate::now();
-        let res = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_emergency_disputes (access_id, health_id, text, patient_kid, disputed_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&req.access_id).bind(&health_id).bind(text).bind(key.kid()).bind(now.seconds())
-            .execute(p).await.map(|r| r.rows_affected()));
+        let res = db::emergency::insert_dispute(
+            &self.db,
+            &db::emergency::NewDispute {
+                access_id: &req.access_id,
+                health_id: &health_id,
+                text,
+                patient_kid: key.kid(),
+                disputed_at: now.seconds(),
+            },
+        )
+        .await;
         match res {
             Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -701,7 +718,7 @@ enum Item {
 /// reports are read, and only their active medications, active problems, allergies and blood
 /// group results. A record with none is not part of the summary.
 fn extract(r: &RecordRow) -> Vec<Item> {
-    let (id, kind, jws) = (&r.1, r.3.as_str(), &r.6);
+    let (id, kind, jws) = (&r.id, r.kind.as_str(), &r.jws);
     if !matches!(kind, "prescription" | "diagnosis" | "lab_report") {
         return Vec::new();
     }
