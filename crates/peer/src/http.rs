@@ -205,12 +205,7 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(peer): State<AppState>) -> Result<Response> {
-    let db = match &peer.db {
-        spondon_ledger::Database::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
-        spondon_ledger::Database::Postgres(p) => {
-            sqlx::query("SELECT 1").execute(p).await.map(|_| ())
-        }
-    };
+    let db = crate::db::server::ping(&peer.db).await;
     if let Err(e) = db {
         tracing::warn!(error = %e, "readiness: the database does not answer");
         return Ok(problem(

@@ -68,3 +68,28 @@ pub(crate) async fn insert(
     });
     Ok(())
 }
+
+/// An access event by its log index, as a proof of sharing needs it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct EventAt {
+    /// `allowed` or `denied`.
+    pub outcome: String,
+    pub salt: Vec<u8>,
+    /// The event's JSON, as logged.
+    pub payload: String,
+}
+
+pub(crate) async fn event_at(db: &Database, log_index: i64) -> Result<Option<EventAt>> {
+    Ok(
+        on_db!(db, p => sqlx::query_as::<_, EventAt>("SELECT outcome, salt, payload FROM peer_access_events WHERE log_index = $1")
+        .bind(log_index).fetch_optional(p).await?),
+    )
+}
+
+/// The grant kept with the allowed access at `log_index`, if it was kept.
+pub(crate) async fn grant_at(db: &Database, log_index: i64) -> Result<Option<String>> {
+    Ok(
+        on_db!(db, p => sqlx::query_scalar("SELECT grant_text FROM peer_access_grants WHERE log_index = $1")
+        .bind(log_index).fetch_optional(p).await?),
+    )
+}

@@ -44,3 +44,11 @@ pub(crate) async fn name(db: &Database, bmdc: &str) -> Result<Option<DoctorName>
         .bind(bmdc).fetch_optional(p).await?),
     )
 }
+
+/// The signed credential of the registered doctor holding the key `kid`.
+pub(crate) async fn credential_by_kid(db: &Database, kid: &str) -> Result<Option<String>> {
+    Ok(
+        on_db!(db, p => sqlx::query_scalar("SELECT credential FROM peer_doctors WHERE key_kid = $1")
+        .bind(kid).fetch_optional(p).await?),
+    )
+}

@@ -7,9 +7,8 @@
 //! entries commit to, or a [`Transaction`] the peer began) and run on either engine with
 //! `on_tx!`.
 //!
-//! Not here yet: the console's reads (`console/queries.rs`, `console/session.rs`), delegations'
-//! and files' writes, share proofs' reads, and the connection-level statements of the writer
-//! lock, the health check and failover (`peer.rs`, `http.rs`, `failover.rs`).
+//! Every statement of the peer is here (the ledger keeps its own tables' statements), including
+//! the connection-level ones of the writer lock, the readiness probe and failover (`server.rs`).
 
 pub(crate) use spondon_ledger::on_db;
 use spondon_ledger::{Database, Tx};
@@ -67,6 +66,7 @@ impl Transaction {
 }
 
 pub(crate) mod access_events;
+pub(crate) mod console;
 pub(crate) mod delegations;
 pub(crate) mod doctors;
 pub(crate) mod emergency;
@@ -76,6 +76,7 @@ pub(crate) mod patients;
 pub(crate) mod record_revocations;
 pub(crate) mod records;
 pub(crate) mod rotations;
+pub(crate) mod server;
 pub(crate) mod staff;
 pub(crate) mod stats;
 pub(crate) mod systems;

@@ -234,3 +234,47 @@ pub(crate) async fn count(db: &Database, health_id: Option<&str>) -> Result<i64>
         None => sqlx::query_scalar("SELECT COUNT(*) FROM peer_records").fetch_one(p).await?,
     }))
 }
+
+/// Marks a stored file uploaded again (by `uploaded_by`, at `now`); false if it is not stored.
+pub(crate) async fn refresh_file(
+    db: &Database,
+    sha256: &[u8; 32],
+    now: i64,
+    uploaded_by: &str,
+) -> Result<bool> {
+    let n = on_db!(db, p => sqlx::query("UPDATE peer_files SET uploaded_at = $1, uploaded_by = $2 WHERE sha256 = $3")
+        .bind(now).bind(uploaded_by).bind(&sha256[..]).execute(p).await?.rows_affected());
+    Ok(n > 0)
+}
+
+/// A checked file as it is stored.
+#[derive(Debug)]
+pub(crate) struct NewFile<'a> {
+    pub sha256: &'a [u8; 32],
+    pub content_type: &'a str,
+    pub size: i64,
+    pub bytes: &'a [u8],
+    pub uploaded_at: i64,
+    pub uploaded_by: &'a str,
+}
+
+/// Stores a file unless one with its hash is stored; false if one is.
+pub(crate) async fn insert_file(db: &Database, f: &NewFile<'_>) -> Result<bool> {
+    let n = on_db!(db, p => sqlx::query("INSERT INTO peer_files (sha256, content_type, size, bytes, uploaded_at, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING")
+        .bind(&f.sha256[..]).bind(f.content_type).bind(f.size).bind(f.bytes).bind(f.uploaded_at).bind(f.uploaded_by)
+        .execute(p).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// Deletes the files no record refers to that were uploaded at `cutoff` or earlier; how many.
+pub(crate) async fn purge_files(db: &Database, cutoff: i64) -> Result<u64> {
+    Ok(
+        on_db!(db, p => sqlx::query("DELETE FROM peer_files WHERE uploaded_at <= $1 AND NOT EXISTS (SELECT 1 FROM peer_record_files r WHERE r.sha256 = peer_files.sha256)")
+        .bind(cutoff).execute(p).await?.rows_affected()),
+    )
+}
+
+/// How many files are stored (referenced or not).
+pub(crate) async fn file_count(db: &Database) -> Result<i64> {
+    Ok(on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM peer_files").fetch_one(p).await?))
+}

@@ -67,3 +67,37 @@ pub(crate) async fn insert_report(
         .bind(log_index).bind(r.generated_at).execute(c).await?.rows_affected());
     Ok(())
 }
+
+/// One counted diagnosis, as the bulk seeding of a demo or benchmark writes it.
+#[derive(Debug)]
+pub(crate) struct NewCase<'a> {
+    pub condition: &'a str,
+    /// The week's key (`IsoWeek::key`).
+    pub week: i64,
+    pub health_id: String,
+    pub district: &'a str,
+    pub upazila: String,
+    pub age_band: &'a str,
+    pub sex: &'a str,
+}
+
+/// Stores `cases` in one transaction, `per_statement` rows to a multi-row `INSERT`.
+pub(crate) async fn insert_cases(
+    db: &Database,
+    cases: &[NewCase<'_>],
+    per_statement: usize,
+) -> Result<()> {
+    on_db!(db, p => {
+        let mut tx = p.begin().await?;
+        for chunk in cases.chunks(per_statement.max(1)) {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) ");
+            q.push_values(chunk, |mut b, c| {
+                b.push_bind(c.condition).push_bind(c.week).push_bind(&c.health_id).push_bind(c.district)
+                    .push_bind(&c.upazila).push_bind(c.age_band).push_bind(c.sex);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}
