@@ -112,3 +112,28 @@ pub async fn serve(
         }
     }
 }
+
+/// An RFC 9457 problem response (`application/problem+json`), as every Spondon server answers
+/// an error: `type` is `base` followed by the stable `code`, `title` the status's reason phrase,
+/// and `detail` says what went wrong (never internal details: a server logs those).
+pub fn problem(
+    base: &str,
+    status: axum::http::StatusCode,
+    code: &str,
+    detail: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let body = serde_json::json!({
+        "type": format!("{base}{code}"),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "code": code,
+        "detail": detail,
+    });
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/problem+json"),
+    );
+    r
+}

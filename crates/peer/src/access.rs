@@ -162,6 +162,19 @@ impl Denial {
 /// delegate's grant the delegation it is signed under.
 type Authorized = (Grant, String, Vec<RecordRow>, Option<Delegation>);
 
+/// A grant as a request presents it ([`Peer::authorize`]): the HTTP request its proof of
+/// possession covers, the grant's text, a bearer grant's passcode, and what it is used for.
+struct Presented<'a> {
+    method: &'a str,
+    path: &'a str,
+    /// The `Spondon-PoP` header.
+    pop: Option<&'a str>,
+    body: &'a [u8],
+    grant: &'a str,
+    passcode: Option<&'a str>,
+    scope: Scope<'a>,
+}
+
 fn delegate_kid(d: &Option<Delegation>) -> Option<&str> {
     d.as_ref().map(|d| d.delegate_key.kid())
 }
@@ -192,11 +205,22 @@ impl Peer {
         let scope = Scope::Read(req.record_ids.as_deref());
         let passcode = req.passcode.as_deref();
         match self
-            .authorize(method, path, pop, body, &req.grant, passcode, scope, now)
+            .authorize(
+                Presented {
+                    method,
+                    path,
+                    pop,
+                    body,
+                    grant: &req.grant,
+                    passcode,
+                    scope,
+                },
+                now,
+            )
             .await
         {
             Ok((grant, health_id, rows, delegation)) => {
-                let ids: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+                let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
                 let index = self
                     .log_access_keeping(
                         AccessEvent {
@@ -244,7 +268,18 @@ impl Peer {
         let scope = Scope::Read(Some(&ids));
         let passcode = req.passcode.as_deref();
         let (grant, health_id, _, delegation) = match self
-            .authorize(method, path, pop, body, &req.grant, passcode, scope, now)
+            .authorize(
+                Presented {
+                    method,
+                    path,
+                    pop,
+                    body,
+                    grant: &req.grant,
+                    passcode,
+                    scope,
+                },
+                now,
+            )
             .await
         {
             Ok(ok) => ok,
@@ -287,7 +322,18 @@ impl Peer {
         // record, what it supersedes) is looked at for a caller who has not proven the key.
         let scope = Scope::Write(crate::records::request_category(req.kind, &req.resources)?);
         let (grant, health_id, _, delegation) = match self
-            .authorize(method, path, pop, body, &req.grant, None, scope, now)
+            .authorize(
+                Presented {
+                    method,
+                    path,
+                    pop,
+                    body,
+                    grant: &req.grant,
+                    passcode: None,
+                    scope,
+                },
+                now,
+            )
             .await
         {
             Ok(ok) => ok,
@@ -420,18 +466,20 @@ impl Peer {
         db::records::doctor_bmdc(&self.db, kid).await
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn authorize(
         &self,
-        method: &str,
-        path: &str,
-        pop: Option<&str>,
-        body: &[u8],
-        grant_text: &str,
-        passcode: Option<&str>,
-        scope: Scope<'_>,
+        presented: Presented<'_>,
         now: NumericDate,
     ) -> std::result::Result<Authorized, Denial> {
+        let Presented {
+            method,
+            path,
+            pop,
+            body,
+            grant: grant_text,
+            passcode,
+            scope,
+        } = presented;
         // 1. The grant: its own signature first; a time failure is still attributable.
         let parsed = spondon_core::token::decode_any(grant_text).map_err(grant_err)?;
         let TokenClaims::Grant(grant) = parsed.claims.clone() else {
@@ -560,9 +608,10 @@ impl Peer {
             .await
             .map_err(&deny)?;
         let covered = |r: &RecordRow| {
-            spondon_core::token::Category::from_code(u64::try_from(r.2).unwrap_or(0)).is_some_and(
-                |c| grant.covers(c, &r.1) && delegation.is_none_or(|d| d.covers_category(c)),
-            )
+            spondon_core::token::Category::from_code(u64::try_from(r.category).unwrap_or(0))
+                .is_some_and(|c| {
+                    grant.covers(c, &r.id) && delegation.is_none_or(|d| d.covers_category(c))
+                })
         };
         Ok(match record_ids {
             Some(ids) => {
@@ -573,7 +622,7 @@ impl Peer {
                     )));
                 }
                 let picked: Vec<RecordRow> =
-                    rows.into_iter().filter(|r| ids.contains(&r.1)).collect();
+                    rows.into_iter().filter(|r| ids.contains(&r.id)).collect();
                 if picked.len() != ids.len() || !picked.iter().all(covered) {
                     return Err(deny(PeerError::OutOfScope));
                 }
@@ -707,7 +756,6 @@ impl Peer {
     }
 
     /// Appends an access event to the log and stores it as a receipt.
-    #[allow(clippy::too_many_arguments)]
     async fn log_access(&self, ev: AccessEvent<'_>) -> Result<u64> {
         self.log_access_keeping(ev, None).await
     }
@@ -764,6 +812,32 @@ impl Peer {
                 salt: opening.salt,
                 at: now.seconds(),
                 grant: grant.map(str::to_owned),
+            },
+            reply: None,
+        })
+        .await
+    }
+
+    /// Logs a refused access that no grant carries (an emergency request's, `emergency.rs`):
+    /// its entry and its row commit together, in the access events' group commit.
+    pub(crate) async fn log_denied_event(
+        &self,
+        health_id: &str,
+        reason: Option<&str>,
+        payload: String,
+        opening: &Opening,
+        at: NumericDate,
+    ) -> Result<u64> {
+        self.commit_event(PendingEvent {
+            entry: LogEntry::commit(EntryKind::AccessDenied, at, opening).encode(),
+            row: EventRow {
+                health_id: Some(health_id.to_owned()),
+                outcome: "denied",
+                reason: reason.map(str::to_owned),
+                payload,
+                salt: opening.salt,
+                at: at.seconds(),
+                grant: None,
             },
             reply: None,
         })
@@ -827,26 +901,25 @@ impl Peer {
     /// returns the first index.
     async fn write_events(&self, entries: Vec<[u8; 42]>, rows: Vec<EventRow>) -> Result<u64> {
         let n = rows.len();
-        let extra: spondon_ledger::ExtraRows = Box::new(move |tx, first| {
+        let extra: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
             Box::pin(async move {
-                macro_rules! insert {
-                    ($tx:ident) => {
-                        for (k, r) in rows.iter().enumerate() {
-                            let log_index = i64::try_from(first + k as u64)
-                                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-                            sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                                .bind(&r.health_id).bind(r.outcome).bind(&r.reason).bind(&r.payload).bind(&r.salt[..])
-                                .bind(log_index).bind(r.at).execute(&mut **$tx).await?;
-                            if let Some(g) = &r.grant {
-                                sqlx::query("INSERT INTO peer_access_grants (log_index, grant_text) VALUES ($1, $2)")
-                                    .bind(log_index).bind(g).execute(&mut **$tx).await?;
-                            }
-                        }
-                    };
-                }
-                match tx {
-                    spondon_ledger::Tx::Sqlite(tx) => insert!(tx),
-                    spondon_ledger::Tx::Postgres(tx) => insert!(tx),
+                for (k, r) in rows.iter().enumerate() {
+                    let log_index = i64::try_from(first + k as u64)
+                        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                    db::access_events::insert(
+                        &mut tx,
+                        &db::access_events::NewEvent {
+                            health_id: r.health_id.as_deref(),
+                            outcome: r.outcome,
+                            reason: r.reason.as_deref(),
+                            payload: &r.payload,
+                            salt: &r.salt,
+                            log_index,
+                            at: r.at,
+                            grant: r.grant.as_deref(),
+                        },
+                    )
+                    .await?;
                 }
                 Ok(())
             })
@@ -886,23 +959,35 @@ impl Peer {
             Some(_) => return Err(PeerError::RevocationIdConflict),
             None => {}
         }
+        // The entry and the revocation's row commit together (one transaction).
+        let (id, kid, token) = (r.id, key.kid().to_owned(), req.revocation.clone());
+        let registered_at = now.seconds();
+        let rows: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
+            Box::pin(async move {
+                let log_index =
+                    i64::try_from(first).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                db::grants::insert_revocation(
+                    &mut tx,
+                    &db::grants::NewRevocation {
+                        id: &id,
+                        patient_kid: &kid,
+                        grant_id,
+                        before_ts: before,
+                        token: &token,
+                        registered_at,
+                        log_index,
+                    },
+                )
+                .await
+            })
+        });
         let appended = self
             .log
-            .append(&[LogEntry::commit(EntryKind::RevocationRegistered, now, &opening).encode()])
+            .append_with(
+                &[LogEntry::commit(EntryKind::RevocationRegistered, now, &opening).encode()],
+                rows,
+            )
             .await?;
-        db::grants::insert_revocation(
-            &self.db,
-            &db::grants::NewRevocation {
-                id: &r.id,
-                patient_kid: key.kid(),
-                grant_id,
-                before_ts: before,
-                token: &req.revocation,
-                registered_at: now.seconds(),
-                log_index: to_i64(appended.first_index)?,
-            },
-        )
-        .await?;
         self.sign_checkpoint().await?;
         tracing::info!(log_index = appended.first_index, "revocation registered");
         Ok(appended.first_index)

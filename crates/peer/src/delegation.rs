@@ -10,12 +10,11 @@ use serde::{Deserialize, Serialize};
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256PublicKey;
 use spondon_core::token::{Category, Delegation, Scope};
-use sqlx::Row as _;
 
 use crate::db;
 use crate::error::{PeerError, Result};
 use crate::patient::{MAX_PULL, Pull, RecordRow, RequestParts, check_known_size};
-use crate::peer::{Peer, on_db, to_u64};
+use crate::peer::{Peer, to_u64};
 
 /// A patient registers a delegation they signed (signed request by the same key).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -93,27 +92,35 @@ impl Peer {
             .join(" ");
         let guardians = d.guardians.join(" ");
         let _guard = self.write_lock().await?;
-        let existing: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT token FROM peer_delegations WHERE patient_kid = $1 AND id = $2")
-            .bind(key.kid()).bind(&d.id[..]).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?);
+        let existing = db::delegations::token(&self.db, key.kid(), &d.id).await?;
         match existing {
             Some(t) if t == req.delegation.trim() => return Ok(answer),
             Some(_) => return Err(PeerError::DelegationIdConflict),
             None => {}
         }
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_delegations (patient_kid, id, health_id, delegate_kid, scopes, guardians, token, issued_at, expires_at, registered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-            .bind(key.kid()).bind(&d.id[..]).bind(&health_id).bind(d.delegate_key.kid())
-            .bind(&scopes).bind(&guardians).bind(req.delegation.trim())
-            .bind(d.issued_at.seconds()).bind(d.expires.seconds()).bind(now.seconds())
-            .execute(p).await?.rows_affected());
+        db::delegations::insert(
+            &self.db,
+            &db::delegations::NewDelegation {
+                patient_kid: key.kid(),
+                id: &d.id,
+                health_id: &health_id,
+                delegate_kid: d.delegate_key.kid(),
+                scopes: &scopes,
+                guardians: &guardians,
+                token: req.delegation.trim(),
+                issued_at: d.issued_at.seconds(),
+                expires_at: d.expires.seconds(),
+                registered_at: now.seconds(),
+            },
+        )
+        .await?;
         tracing::info!("delegation registered");
         Ok(answer)
     }
 
     /// How many delegations are registered here (all patients).
     pub async fn delegation_count(&self) -> Result<u64> {
-        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_delegations")
-            .fetch_one(p).await?.try_get(0)?);
+        let n = db::delegations::count(&self.db).await?;
         to_u64(n)
     }
 
@@ -197,20 +204,20 @@ impl Peer {
         let more = rows.len() as u64 > MAX_PULL;
         let rows: Vec<RecordRow> = rows.into_iter().take(MAX_PULL as usize).collect();
         let cursor = match rows.last() {
-            Some(row) => to_u64(row.0)?,
+            Some(row) => to_u64(row.seq)?,
             None => req.since,
         };
         let rows: Vec<RecordRow> = rows
             .into_iter()
             .filter(|row| {
-                u64::try_from(row.2)
+                u64::try_from(row.category)
                     .ok()
                     .and_then(Category::from_code)
                     .is_some_and(|c| r.delegation.covers_category(c))
             })
             .collect();
         if !rows.is_empty() {
-            let ids: Vec<&str> = rows.iter().map(|row| row.1.as_str()).collect();
+            let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
             self.log_delegate_view(&r.health_id, &r.delegation, &ids, now)
                 .await?;
         }

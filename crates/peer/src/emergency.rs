@@ -15,9 +15,9 @@ use crate::db;
 use crate::db::emergency::{AccessRow, Doctor};
 use crate::error::{PeerError, Result};
 use crate::patient::{PulledRecord, RecordRow, RequestParts};
-use crate::peer::{Peer, on_db, to_i64, to_u64};
+use crate::peer::{Peer, to_u64};
 use crate::staff::{Role, StaffAuth};
-use crate::write_keys::{WriteKey, store_write_key};
+use crate::write_keys::WriteKey;
 
 pub use spondon_core::emergency::{
     DEFAULT_HOURS, DisputeRequest, EmergencyError, EmergencyPolicy, EmergencyRequest,
@@ -317,7 +317,7 @@ impl Peer {
         let records: Vec<String> = rows
             .iter()
             .filter(|r| !extract(r).is_empty())
-            .map(|r| r.1.clone())
+            .map(|r| r.id.clone())
             .collect();
         let (payload, opening) = self.emergency_payload(&EmergencyEvent {
             health_id: &row.health_id,
@@ -332,13 +332,76 @@ impl Peer {
             records: &records,
             at: now,
         })?;
-        let appended = self
-            .log
-            .append(&[LogEntry::commit(EntryKind::EmergencyAccess, now, &opening).encode()])
-            .await?;
-        let index = to_i64(appended.first_index)?;
         let records_json = serde_json::to_string(&records)
             .map_err(|e| PeerError::Integrity(format!("record list: {e}")))?;
+        // The entry, the confirmation, its access event and the write's key commit together
+        // (one transaction): no entry without its rows, no rows without their entry.
+        let (id, health_id, token_id, key) = (
+            row.id.clone(),
+            row.health_id.clone(),
+            staff.token_id.clone(),
+            key.cloned(),
+        );
+        let (n_records, at, opening_salt) = (records.len() as u64, now.seconds(), opening.salt);
+        let rows: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
+            Box::pin(async move {
+                let log_index =
+                    i64::try_from(first).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                let confirmed = db::emergency::confirm(
+                    &mut tx,
+                    &db::emergency::Confirmation {
+                        id: &id,
+                        confirmed_at: at,
+                        confirmed_by: &token_id,
+                        expires_at,
+                        records: &records_json,
+                        log_index,
+                    },
+                )
+                .await?;
+                if !confirmed {
+                    // Rolls the whole append back; answered `emergency_already_confirmed`.
+                    return Err(sqlx::Error::RowNotFound);
+                }
+                db::access_events::insert(
+                    &mut tx,
+                    &db::access_events::NewEvent {
+                        health_id: Some(&health_id),
+                        outcome: "allowed",
+                        reason: None,
+                        payload: &payload,
+                        salt: &opening_salt,
+                        log_index,
+                        at,
+                        grant: None,
+                    },
+                )
+                .await?;
+                let answer = EmergencyConfirmed {
+                    access_id: id,
+                    confirmed_by: token_id,
+                    expires_at,
+                    log_index: first,
+                    records: n_records,
+                };
+                let stored = serde_json::to_value(&answer)
+                    .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                db::staff::insert_write_key(&mut tx, key.as_ref(), &stored, at).await
+            })
+        });
+        let appended = match self
+            .log
+            .append_with(
+                &[LogEntry::commit(EntryKind::EmergencyAccess, now, &opening).encode()],
+                rows,
+            )
+            .await
+        {
+            Err(spondon_ledger::LedgerError::Db(sqlx::Error::RowNotFound)) => {
+                return Err(PeerError::EmergencyAlreadyConfirmed);
+            }
+            r => r?,
+        };
         let answer = EmergencyConfirmed {
             access_id: row.id.clone(),
             confirmed_by: staff.token_id.clone(),
@@ -346,22 +409,6 @@ impl Peer {
             log_index: appended.first_index,
             records: records.len() as u64,
         };
-        let stored =
-            serde_json::to_value(&answer).map_err(|e| PeerError::Integrity(e.to_string()))?;
-        on_db!(&self.db, p => {
-            let mut tx = p.begin().await?;
-            let n = sqlx::query("UPDATE peer_emergency_access SET confirmed_at = $1, confirmed_by = $2, expires_at = $3, records = $4, log_index = $5 WHERE id = $6 AND confirmed_at IS NULL")
-                .bind(now.seconds()).bind(&staff.token_id).bind(expires_at).bind(&records_json).bind(index).bind(&row.id)
-                .execute(&mut *tx).await?.rows_affected();
-            if n != 1 {
-                return Err(PeerError::EmergencyAlreadyConfirmed);
-            }
-            sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, 'allowed', NULL, $2, $3, $4, $5)")
-                .bind(&row.health_id).bind(&payload).bind(&opening.salt[..]).bind(index).bind(now.seconds())
-                .execute(&mut *tx).await?;
-            store_write_key!(tx, key, stored, now.seconds());
-            tx.commit().await?;
-        });
         self.sign_checkpoint().await?;
         tracing::info!(
             log_index = appended.first_index,
@@ -412,7 +459,7 @@ impl Peer {
             .record_rows(&row.health_id, 0, size, None)
             .await?
             .into_iter()
-            .filter(|r| ids.contains(&r.1))
+            .filter(|r| ids.contains(&r.id))
             .collect();
         let mut allergies = Vec::new();
         let mut medications = Vec::new();
@@ -462,10 +509,19 @@ impl Peer {
         policy.validate(now.seconds())?;
         let hospitals = serde_json::to_string(&policy.hospitals)
             .map_err(|e| PeerError::Integrity(format!("hospital list: {e}")))?;
-        let n = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_emergency_policies (health_id, mode, hospitals, set_at, patient_kid, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (health_id) DO UPDATE SET mode = excluded.mode, hospitals = excluded.hospitals, set_at = excluded.set_at, patient_kid = excluded.patient_kid, received_at = excluded.received_at WHERE peer_emergency_policies.set_at <= excluded.set_at")
-            .bind(&health_id).bind(policy.mode.as_str()).bind(&hospitals).bind(policy.set_at).bind(key.kid()).bind(now.seconds())
-            .execute(p).await?.rows_affected());
-        if n == 0 {
+        let stored = db::emergency::set_policy(
+            &self.db,
+            &db::emergency::NewPolicy {
+                health_id: &health_id,
+                mode: policy.mode.as_str(),
+                hospitals: &hospitals,
+                set_at: policy.set_at,
+                patient_kid: key.kid(),
+                received_at: now.seconds(),
+            },
+        )
+        .await?;
+        if !stored {
             return Err(PeerError::StaleEmergencyPolicy);
         }
         tracing::info!("emergency access policy registered");
@@ -490,9 +546,17 @@ impl Peer {
             _ => return Err(PeerError::UnknownEmergencyAccess),
         }
         let now = NumericDate::now();
-        let res = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_emergency_disputes (access_id, health_id, text, patient_kid, disputed_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&req.access_id).bind(&health_id).bind(text).bind(key.kid()).bind(now.seconds())
-            .execute(p).await.map(|r| r.rows_affected()));
+        let res = db::emergency::insert_dispute(
+            &self.db,
+            &db::emergency::NewDispute {
+                access_id: &req.access_id,
+                health_id: &health_id,
+                text,
+                patient_kid: key.kid(),
+                disputed_at: now.seconds(),
+            },
+        )
+        .await;
         match res {
             Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -637,17 +701,8 @@ impl Peer {
     /// action `emergency`), as their receipt.
     async fn log_emergency(&self, ev: EmergencyEvent<'_>) -> Result<u64> {
         let (payload, opening) = self.emergency_payload(&ev)?;
-        let reason = ev.refused;
-        let _guard = self.write_lock().await?;
-        let appended = self
-            .log
-            .append(&[LogEntry::commit(EntryKind::AccessDenied, ev.at, &opening).encode()])
-            .await?;
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, 'denied', $2, $3, $4, $5, $6)")
-            .bind(ev.health_id).bind(reason).bind(&payload).bind(&opening.salt[..])
-            .bind(to_i64(appended.first_index)?).bind(ev.at.seconds()).execute(p).await?.rows_affected());
-        self.sign_checkpoint().await?;
-        Ok(appended.first_index)
+        self.log_denied_event(ev.health_id, ev.refused, payload, &opening, ev.at)
+            .await
     }
 }
 
@@ -663,7 +718,7 @@ enum Item {
 /// reports are read, and only their active medications, active problems, allergies and blood
 /// group results. A record with none is not part of the summary.
 fn extract(r: &RecordRow) -> Vec<Item> {
-    let (id, kind, jws) = (&r.1, r.3.as_str(), &r.6);
+    let (id, kind, jws) = (&r.id, r.kind.as_str(), &r.jws);
     if !matches!(kind, "prescription" | "diagnosis" | "lab_report") {
         return Vec::new();
     }

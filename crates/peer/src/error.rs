@@ -443,22 +443,10 @@ pub fn db_unavailable(e: &sqlx::Error) -> bool {
 /// Base of problem `type` URIs; the code is appended.
 pub const PROBLEM_BASE: &str = "https://spondon.example/problems/";
 
-/// An RFC 9457 problem response.
+/// An RFC 9457 problem response of the peer ([`spondon_net::server::problem`] under
+/// [`PROBLEM_BASE`]).
 pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
-    let title = status.canonical_reason().unwrap_or("Error");
-    let body = serde_json::json!({
-        "type": format!("{PROBLEM_BASE}{code}"),
-        "title": title,
-        "status": status.as_u16(),
-        "code": code,
-        "detail": detail,
-    });
-    let mut r = (status, body.to_string()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    r
+    spondon_net::server::problem(PROBLEM_BASE, status, code, detail)
 }
 
 impl IntoResponse for PeerError {

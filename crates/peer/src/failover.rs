@@ -22,6 +22,7 @@ use spondon_ledger::Database;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{ConnectOptions as _, Connection as _};
 
+use crate::db;
 use crate::error::{PeerError, Result};
 use crate::peer::Peer;
 
@@ -109,8 +110,7 @@ fn label(o: &PgConnectOptions) -> String {
 async fn probe(o: &PgConnectOptions) -> std::result::Result<PgConnection, &'static str> {
     let check = async {
         let mut c = o.connect().await.map_err(|_| "unreachable")?;
-        let standby: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
-            .fetch_one(&mut c)
+        let standby = db::server::in_recovery(&mut c)
             .await
             .map_err(|_| "unreachable")?;
         if standby {
@@ -234,7 +234,7 @@ impl Peer {
 }
 
 async fn still_primary(c: &mut PgConnection) -> bool {
-    let q = sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(c);
+    let q = db::server::in_recovery(c);
     matches!(tokio::time::timeout(PROBE_TIMEOUT, q).await, Ok(Ok(false)))
 }
 

@@ -6,9 +6,10 @@ use serde_json::{Value, json};
 
 use spondon_core::shc::ParsedCard;
 
+use crate::db;
 use crate::error::{PeerError, Result};
 use crate::patient::RequestParts;
-use crate::peer::{Peer, on_db};
+use crate::peer::Peer;
 use crate::registry::{DISTRICTS, normalize_phone};
 
 /// What a patient may change about themselves (identity fields stay as the staff checked them).
@@ -91,7 +92,7 @@ impl Peer {
         let (size, _) = self.current_checkpoint().await?;
         let rows = self.record_rows(&health_id, 0, size, None).await?;
         let mut out = Vec::new();
-        for (_, _, _, _, _, issued_at, jws, _, _) in rows {
+        for crate::patient::RecordRow { issued_at, jws, .. } in rows {
             if since.is_some_and(|s| issued_at < s) {
                 continue;
             }
@@ -138,8 +139,7 @@ impl Peer {
             }
             None => current.upazila,
         };
-        on_db!(&self.db, p => sqlx::query("UPDATE peer_patients SET phone = $1, district = $2, upazila = $3 WHERE health_id = $4")
-            .bind(&phone).bind(&district).bind(&upazila).bind(&health_id).execute(p).await?.rows_affected());
+        db::patients::update_contact(&self.db, &health_id, &phone, &district, &upazila).await?;
         tracing::info!("patient updated their details");
         self.patient(&health_id).await
     }

@@ -6,12 +6,11 @@
 use serde::{Deserialize, Serialize};
 use spondon_core::NumericDate;
 use spondon_document::FileType;
-use sqlx::Row as _;
 
 use crate::db;
 use crate::error::{PeerError, Result};
 use crate::patient::RequestParts;
-use crate::peer::{Peer, on_db, to_i64, to_u64};
+use crate::peer::{Peer, to_i64, to_u64};
 
 /// A stored file, as `POST /staff/files` answers.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -90,13 +89,20 @@ impl Peer {
         self.purge_files().await?;
         let now = NumericDate::now().seconds();
         let size = to_i64(bytes.len() as u64)?;
-        let refreshed = on_db!(&self.db, p => sqlx::query("UPDATE peer_files SET uploaded_at = $1, uploaded_by = $2 WHERE sha256 = $3")
-            .bind(now).bind(uploaded_by).bind(&sha256[..]).execute(p).await?.rows_affected());
-        let created = refreshed == 0
-            && on_db!(&self.db, p => sqlx::query("INSERT INTO peer_files (sha256, content_type, size, bytes, uploaded_at, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING")
-                .bind(&sha256[..]).bind(file_type.mime()).bind(size).bind(&bytes[..]).bind(now).bind(uploaded_by)
-                .execute(p).await?.rows_affected())
-                == 1;
+        let refreshed = db::records::refresh_file(&self.db, &sha256, now, uploaded_by).await?;
+        let created = !refreshed
+            && db::records::insert_file(
+                &self.db,
+                &db::records::NewFile {
+                    sha256: &sha256,
+                    content_type: file_type.mime(),
+                    size,
+                    bytes: &bytes[..],
+                    uploaded_at: now,
+                    uploaded_by,
+                },
+            )
+            .await?;
         if created {
             tracing::info!(size = bytes.len(), "file stored");
         }
@@ -116,8 +122,7 @@ impl Peer {
             .seconds()
             .saturating_sub(i64::try_from(self.config.unreferenced_file_secs).unwrap_or(i64::MAX));
         let _guard = self.write_lock().await?;
-        let n = on_db!(&self.db, p => sqlx::query("DELETE FROM peer_files WHERE uploaded_at <= $1 AND NOT EXISTS (SELECT 1 FROM peer_record_files r WHERE r.sha256 = peer_files.sha256)")
-            .bind(cutoff).execute(p).await?.rows_affected());
+        let n = db::records::purge_files(&self.db, cutoff).await?;
         if n > 0 {
             tracing::info!(files = n, "unreferenced files deleted");
         }
@@ -134,7 +139,7 @@ impl Peer {
 
     /// Number of stored files (referenced or not).
     pub async fn file_count(&self) -> Result<u64> {
-        let n: i64 = on_db!(&self.db, p => sqlx::query("SELECT COUNT(*) FROM peer_files").fetch_one(p).await?.try_get(0)?);
+        let n = db::records::file_count(&self.db).await?;
         to_u64(n)
     }
 

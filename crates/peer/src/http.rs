@@ -9,7 +9,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, State
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 
 use crate::access::{
@@ -51,57 +51,77 @@ macro_rules! route {
     };
 }
 
-/// Routes of the peer's own API (the ledger routers' are listed in [`LEDGER_ROUTES`]).
-#[rustfmt::skip]
-pub const ROUTES: &[RouteDoc] = &[
-    route!("get", "/.well-known/jwks.json", "Record-signing keys (JWKS with crlVersion)", staff = false, body = false),
-    route!("get", "/.well-known/crl/{file}", "Card revocation list of a key: <kid>.json", staff = false, body = false),
-    route!("get", "/openapi.json", "This OpenAPI document", staff = false, body = false),
-    route!("post", "/staff/patients", "Register a patient; returns Health ID and one-time enrollment code", staff = true, body = true),
-    route!("get", "/staff/patients/{health_id}", "A registered patient's details", staff = true, body = false),
-    route!("post", "/staff/patients/{health_id}/enrollment-code", "A new one-time enrollment code (re-enrollment, e.g. a new phone)", staff = true, body = false),
-    route!("post", "/staff/doctors", "Register a doctor; returns the doctor credential", staff = true, body = true),
-    route!("post", "/staff/records", "Issue a record (SMART Health Card) and log it", staff = true, body = true),
-    route!("post", "/staff/files", "Upload a document's file (PDF, JPEG or PNG, at most 25 MiB; raw body, type in Content-Type): checked, then stored by SHA-256", staff = true, body = false),
-    route!("post", "/staff/records/{id}/revoke", "Revoke a record (wrong patient, entered in error): its rid joins the CRL; logged", staff = true, body = true),
-    route!("post", "/staff/share-proofs", "Proof of sharing of one allowed access, for an investigator the trust list names (admin); no record content", staff = true, body = true),
-    route!("post", "/nonce", "A single-use server nonce for signed requests", staff = false, body = false),
-    route!("post", "/patient/enroll", "Redeem an enrollment code: bind the signing key (Spondon-Signature) to the Health ID", staff = false, body = true),
-    route!("post", "/patient/records", "Incremental pull of the signing patient's records with log proofs (Spondon-Signature)", staff = false, body = true),
-    route!("post", "/patient/receipts", "The signing patient's access receipts with log proofs (Spondon-Signature)", staff = false, body = true),
-    route!("post", "/patient/proofs", "Inclusion proofs against the newest checkpoint with enough witness cosignatures (Spondon-Signature)", staff = false, body = true),
-    route!("post", "/patient/revocations", "Register a revocation, effective at once (Spondon-Signature)", staff = false, body = true),
-    route!("post", "/patient/rotate-key", "Lost phone: retire the old key and bind the new one on a key rotation statement (Spondon-Signature by the NEW key); every grant of the old key is revoked", staff = false, body = true),
-    route!("post", "/patient/grant-passcodes", "Register the passcode verifier of a bearer grant (Spondon-Signature by the grant's patient key); once per grant", staff = false, body = true),
-    route!("post", "/patient/delegations", "Register a delegation the signing patient issued (Spondon-Signature by its patient key)", staff = false, body = true),
-    route!("post", "/patient/files", "The file of one of the signing patient's document records (Spondon-Signature)", staff = false, body = true),
-    route!("post", "/delegate/files", "A delegate with the view scope fetches the file of one of the patient's document records (Spondon-Signature); logged", staff = false, body = true),
-    route!("post", "/delegate/records", "A delegate with the view scope pulls the patient's records with its own key (Spondon-Signature)", staff = false, body = true),
-    route!("post", "/delegate/receipts", "A delegate with view, or a minor's guardian, reads the patient's receipts (Spondon-Signature)", staff = false, body = true),
-    route!("post", "/patient/details", "The signing patient updates phone, district or upazila (Spondon-Signature)", staff = false, body = true),
-    route!("post", "/Patient/{id}/$health-cards-issue", "SMART Health Cards $health-cards-issue (Spondon-Signature by the enrolled key)", staff = false, body = true),
-    route!("post", "/grant/records", "Redeem a grant (Spondon-PoP): exactly the granted records with proofs; every attempt is logged", staff = false, body = true),
-    route!("post", "/authority/stats", "De-identified statistics of a period, signed and logged (Spondon-Signature by a key in stats_authority_keys)", staff = false, body = true),
-    route!("post", "/grant/files", "The file of one document record a grant covers (Spondon-PoP or passcode); logged as an access", staff = false, body = true),
-    route!("post", "/grant/write", "A registered doctor adds a record under a write grant (Spondon-PoP); logged", staff = false, body = true),
-    route!("post", "/emergency/requests", "A registered doctor asks for a patient's emergency summary without a grant (Spondon-Signature by the doctor's key): reason and free text; waits for a second staff member", staff = false, body = true),
-    route!("post", "/staff/emergency/{id}/confirm", "A second staff member confirms an emergency access: it opens for its hours and is logged (kind 7)", staff = true, body = false),
-    route!("post", "/emergency/summary", "The emergency summary of a confirmed, unexpired access, for the doctor who asked (Spondon-Signature)", staff = false, body = true),
-    route!("get", "/staff/emergency", "Every emergency access with the patient's dispute (admin)", staff = true, body = false),
-    route!("post", "/patient/emergency-policy", "The signing patient allows, refuses, or limits to named hospitals emergency access (Spondon-Signature)", staff = false, body = true),
-    route!("post", "/patient/emergency-disputes", "The signing patient disputes one of their emergency accesses (Spondon-Signature)", staff = false, body = true),
-    route!("get", "/.well-known/smart-configuration", "SMART configuration for hospital systems: token endpoint, private_key_jwt (ES384, RS384), scopes", staff = false, body = false),
-    route!("get", "/fhir/.well-known/smart-configuration", "SMART configuration at the FHIR base (the same document)", staff = false, body = false),
-    route!("post", "/auth/token", "SMART Backend Services token endpoint: client_credentials with a private_key_jwt assertion (RFC 7523); a five-minute bearer token", staff = false, body = false),
-    route!("get", "/fhir/metadata", "FHIR R4 CapabilityStatement (SMART-on-FHIR security, transaction)", staff = false, body = false),
-    route!("post", "/fhir", "A hospital system pushes a transaction Bundle (system bearer token): records issued and logged, idempotent on Bundle.identifier", staff = false, body = false),
-    route!("post", "/staff/systems", "Register a hospital system: name, public JWKS, allowed scopes (admin); returns its client_id", staff = true, body = true),
-    route!("get", "/staff/systems", "The registered hospital systems (admin)", staff = true, body = false),
-    route!("post", "/staff/systems/{id}/disable", "Disable a hospital system: its tokens stop at once (admin)", staff = true, body = false),
-    route!("get", "/healthz", "Liveness: the process answers", staff = false, body = false),
-    route!("get", "/readyz", "Readiness: the database answers and the log has a signed checkpoint", staff = false, body = false),
-    route!("get", "/metrics", "Prometheus metrics: requests and latency by route, log size, checkpoint age, witness lag, rate-limit refusals, database pool", staff = false, body = false),
-];
+/// Declares every route of the peer's own API once: `ROUTES` (the table that the OpenAPI
+/// document, the metrics' route labels and the tests read) and `api_router` (each handler
+/// mounted on its route's path and method), so the two cannot disagree.
+macro_rules! routes {
+    ($( $method:ident $path:literal => $handler:expr $(, layer = $layer:expr)?, staff = $staff:literal, body = $body:literal, $summary:literal; )*) => {
+        /// Routes of the peer's own API (the ledger routers' are listed in [`LEDGER_ROUTES`]).
+        #[rustfmt::skip]
+        pub const ROUTES: &[RouteDoc] = &[
+            $( RouteDoc { method: stringify!($method), path: $path, summary: $summary, staff: $staff, json_body: $body }, )*
+        ];
+
+        fn api_router() -> Router<AppState> {
+            Router::new() $( .route($path, $method($handler) $(.layer($layer))?) )*
+        }
+    };
+}
+
+/// The largest upload (`POST /staff/files`): a document's file, above the JSON body limit.
+fn file_body_limit() -> usize {
+    usize::try_from(spondon_document::MAX_FILE_BYTES).unwrap_or(usize::MAX)
+}
+
+routes! {
+    get "/.well-known/jwks.json" => jwks, staff = false, body = false, "Record-signing keys (JWKS with crlVersion)";
+    get "/.well-known/crl/{file}" => crl, staff = false, body = false, "Card revocation list of a key: <kid>.json";
+    get "/openapi.json" => openapi, staff = false, body = false, "This OpenAPI document";
+    post "/staff/patients" => register_patient, staff = true, body = true, "Register a patient; returns Health ID and one-time enrollment code";
+    get "/staff/patients/{health_id}" => get_patient, staff = true, body = false, "A registered patient's details";
+    post "/staff/patients/{health_id}/enrollment-code" => new_code, staff = true, body = false, "A new one-time enrollment code (re-enrollment, e.g. a new phone)";
+    post "/staff/doctors" => register_doctor, staff = true, body = true, "Register a doctor; returns the doctor credential";
+    post "/staff/records" => issue_record, staff = true, body = true, "Issue a record (SMART Health Card) and log it";
+    post "/staff/files" => upload_file, layer = DefaultBodyLimit::max(file_body_limit()), staff = true, body = false, "Upload a document's file (PDF, JPEG or PNG, at most 25 MiB; raw body, type in Content-Type): checked, then stored by SHA-256";
+    post "/staff/records/{id}/revoke" => revoke_record, staff = true, body = true, "Revoke a record (wrong patient, entered in error): its rid joins the CRL; logged";
+    post "/staff/share-proofs" => share_proof, staff = true, body = true, "Proof of sharing of one allowed access, for an investigator the trust list names (admin); no record content";
+    post "/nonce" => nonce, staff = false, body = false, "A single-use server nonce for signed requests";
+    post "/patient/enroll" => enroll, staff = false, body = true, "Redeem an enrollment code: bind the signing key (Spondon-Signature) to the Health ID";
+    post "/patient/records" => pull, staff = false, body = true, "Incremental pull of the signing patient's records with log proofs (Spondon-Signature)";
+    post "/patient/receipts" => receipts, staff = false, body = true, "The signing patient's access receipts with log proofs (Spondon-Signature)";
+    post "/patient/proofs" => proofs, staff = false, body = true, "Inclusion proofs against the newest checkpoint with enough witness cosignatures (Spondon-Signature)";
+    post "/patient/revocations" => revoke, staff = false, body = true, "Register a revocation, effective at once (Spondon-Signature)";
+    post "/patient/rotate-key" => rotate_key, staff = false, body = true, "Lost phone: retire the old key and bind the new one on a key rotation statement (Spondon-Signature by the NEW key); every grant of the old key is revoked";
+    post "/patient/grant-passcodes" => register_passcode, staff = false, body = true, "Register the passcode verifier of a bearer grant (Spondon-Signature by the grant's patient key); once per grant";
+    post "/patient/delegations" => register_delegation, staff = false, body = true, "Register a delegation the signing patient issued (Spondon-Signature by its patient key)";
+    post "/patient/files" => patient_file, staff = false, body = true, "The file of one of the signing patient's document records (Spondon-Signature)";
+    post "/delegate/files" => delegate_file, staff = false, body = true, "A delegate with the view scope fetches the file of one of the patient's document records (Spondon-Signature); logged";
+    post "/delegate/records" => delegate_pull, staff = false, body = true, "A delegate with the view scope pulls the patient's records with its own key (Spondon-Signature)";
+    post "/delegate/receipts" => delegate_receipts, staff = false, body = true, "A delegate with view, or a minor's guardian, reads the patient's receipts (Spondon-Signature)";
+    post "/patient/details" => update_details, staff = false, body = true, "The signing patient updates phone, district or upazila (Spondon-Signature)";
+    post "/Patient/{id}/$health-cards-issue" => health_cards_issue, staff = false, body = true, "SMART Health Cards $health-cards-issue (Spondon-Signature by the enrolled key)";
+    post "/grant/records" => redeem, staff = false, body = true, "Redeem a grant (Spondon-PoP): exactly the granted records with proofs; every attempt is logged";
+    post "/authority/stats" => authority_stats, staff = false, body = true, "De-identified statistics of a period, signed and logged (Spondon-Signature by a key in stats_authority_keys)";
+    post "/grant/files" => grant_file, staff = false, body = true, "The file of one document record a grant covers (Spondon-PoP or passcode); logged as an access";
+    post "/grant/write" => grant_write, staff = false, body = true, "A registered doctor adds a record under a write grant (Spondon-PoP); logged";
+    post "/emergency/requests" => emergency_request, staff = false, body = true, "A registered doctor asks for a patient's emergency summary without a grant (Spondon-Signature by the doctor's key): reason and free text; waits for a second staff member";
+    post "/staff/emergency/{id}/confirm" => emergency_confirm, staff = true, body = false, "A second staff member confirms an emergency access: it opens for its hours and is logged (kind 7)";
+    post "/emergency/summary" => emergency_summary, staff = false, body = true, "The emergency summary of a confirmed, unexpired access, for the doctor who asked (Spondon-Signature)";
+    get "/staff/emergency" => emergency_list, staff = true, body = false, "Every emergency access with the patient's dispute (admin)";
+    post "/patient/emergency-policy" => emergency_policy, staff = false, body = true, "The signing patient allows, refuses, or limits to named hospitals emergency access (Spondon-Signature)";
+    post "/patient/emergency-disputes" => emergency_dispute, staff = false, body = true, "The signing patient disputes one of their emergency accesses (Spondon-Signature)";
+    get "/.well-known/smart-configuration" => smart_configuration, staff = false, body = false, "SMART configuration for hospital systems: token endpoint, private_key_jwt (ES384, RS384), scopes";
+    get "/fhir/.well-known/smart-configuration" => smart_configuration, staff = false, body = false, "SMART configuration at the FHIR base (the same document)";
+    post "/auth/token" => system_token, staff = false, body = false, "SMART Backend Services token endpoint: client_credentials with a private_key_jwt assertion (RFC 7523); a five-minute bearer token";
+    get "/fhir/metadata" => fhir_metadata, staff = false, body = false, "FHIR R4 CapabilityStatement (SMART-on-FHIR security, transaction)";
+    post "/fhir" => fhir_transaction, staff = false, body = false, "A hospital system pushes a transaction Bundle (system bearer token): records issued and logged, idempotent on Bundle.identifier";
+    post "/staff/systems" => register_system, staff = true, body = true, "Register a hospital system: name, public JWKS, allowed scopes (admin); returns its client_id";
+    get "/staff/systems" => list_systems, staff = true, body = false, "The registered hospital systems (admin)";
+    post "/staff/systems/{id}/disable" => disable_system, staff = true, body = false, "Disable a hospital system: its tokens stop at once (admin)";
+    get "/healthz" => healthz, staff = false, body = false, "Liveness: the process answers";
+    get "/readyz" => readyz, staff = false, body = false, "Readiness: the database answers and the log has a signed checkpoint";
+    get "/metrics" => metrics, staff = false, body = false, "Prometheus metrics: requests and latency by route, log size, checkpoint age, witness lag, rate-limit refusals, database pool";
+}
 
 /// Routes mounted from `spondon-ledger`.
 #[rustfmt::skip]
@@ -112,76 +132,11 @@ pub const LEDGER_ROUTES: &[RouteDoc] = &[
     route!("get", "/witness/forks", "Evidence of every fork this witness refused: both signed checkpoints (JSON, newest first)", staff = false, body = false),
 ];
 
-fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
-    match (method, path) {
-        ("get", "/.well-known/smart-configuration" | "/fhir/.well-known/smart-configuration") => {
-            get(smart_configuration)
-        }
-        ("post", "/auth/token") => post(system_token),
-        ("get", "/fhir/metadata") => get(fhir_metadata),
-        ("post", "/fhir") => post(fhir_transaction),
-        ("post", "/staff/systems") => post(register_system),
-        ("get", "/staff/systems") => get(list_systems),
-        ("post", "/staff/systems/{id}/disable") => post(disable_system),
-        (_, path) => handler_of(path),
-    }
-}
-
-fn handler_of(path: &str) -> MethodRouter<AppState> {
-    match path {
-        "/.well-known/jwks.json" => get(jwks),
-        "/.well-known/crl/{file}" => get(crl),
-        "/openapi.json" => get(openapi),
-        "/staff/patients" => post(register_patient),
-        "/staff/patients/{health_id}" => get(get_patient),
-        "/staff/patients/{health_id}/enrollment-code" => post(new_code),
-        "/staff/doctors" => post(register_doctor),
-        "/staff/records" => post(issue_record),
-        "/staff/records/{id}/revoke" => post(revoke_record),
-        "/staff/files" => post(upload_file).layer(DefaultBodyLimit::max(
-            usize::try_from(spondon_document::MAX_FILE_BYTES).unwrap_or(usize::MAX),
-        )),
-        "/patient/files" => post(patient_file),
-        "/grant/files" => post(grant_file),
-        "/delegate/files" => post(delegate_file),
-        "/staff/share-proofs" => post(share_proof),
-        "/nonce" => post(nonce),
-        "/patient/enroll" => post(enroll),
-        "/patient/records" => post(pull),
-        "/patient/receipts" => post(receipts),
-        "/patient/proofs" => post(proofs),
-        "/patient/revocations" => post(revoke),
-        "/patient/rotate-key" => post(rotate_key),
-        "/patient/grant-passcodes" => post(register_passcode),
-        "/patient/details" => post(update_details),
-        "/patient/delegations" => post(register_delegation),
-        "/delegate/records" => post(delegate_pull),
-        "/delegate/receipts" => post(delegate_receipts),
-        "/Patient/{id}/$health-cards-issue" => post(health_cards_issue),
-        "/grant/records" => post(redeem),
-        "/grant/write" => post(grant_write),
-        "/healthz" => get(healthz),
-        "/readyz" => get(readyz),
-        "/metrics" => get(metrics),
-        "/authority/stats" => post(authority_stats),
-        "/emergency/requests" => post(emergency_request),
-        "/staff/emergency/{id}/confirm" => post(emergency_confirm),
-        "/emergency/summary" => post(emergency_summary),
-        "/staff/emergency" => get(emergency_list),
-        "/patient/emergency-policy" => post(emergency_policy),
-        "/patient/emergency-disputes" => post(emergency_dispute),
-        _ => MethodRouter::new().fallback(no_route),
-    }
-}
-
 /// The whole HTTP application.
 pub fn router(peer: Arc<Peer>) -> Router {
-    let mut app: Router<AppState> = Router::new();
-    for r in ROUTES {
-        app = app.route(r.path, handler(r.method, r.path));
-    }
     let limit = peer.config.max_body_bytes;
-    app.with_state(peer.clone())
+    api_router()
+        .with_state(peer.clone())
         .merge(spondon_ledger::http::tiles_router(peer.log.clone()))
         .merge(crate::console::router(peer.clone()))
         .nest(
@@ -250,12 +205,7 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(peer): State<AppState>) -> Result<Response> {
-    let db = match &peer.db {
-        spondon_ledger::Database::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ()),
-        spondon_ledger::Database::Postgres(p) => {
-            sqlx::query("SELECT 1").execute(p).await.map(|_| ())
-        }
-    };
+    let db = crate::db::server::ping(&peer.db).await;
     if let Err(e) = db {
         tracing::warn!(error = %e, "readiness: the database does not answer");
         return Ok(problem(

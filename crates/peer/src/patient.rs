@@ -6,10 +6,10 @@ use spondon_core::NumericDate;
 use spondon_core::keys::{Es256PublicKey, Jwk};
 use spondon_core::token::{SignedRequest, SignedRequestTarget};
 use spondon_ledger::{EntryKind, LogEntry, Opening};
-use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
-use crate::peer::{Peer, on_db, to_i64, to_u64, token_hash};
+use crate::peer::{Peer, to_i64, to_u64, token_hash};
 use crate::records::RecordKind;
 use crate::registry::is_health_id;
 
@@ -67,18 +67,7 @@ pub(crate) fn b64(h: &[u8]) -> String {
     spondon_protocol::b64::log::encode(h)
 }
 
-/// A stored record row: seq, id, category, kind, supersedes, issued_at, jws, log_index, salt.
-pub(crate) type RecordRow = (
-    i64,
-    String,
-    i64,
-    String,
-    Option<String>,
-    i64,
-    String,
-    i64,
-    Vec<u8>,
-);
+pub(crate) use crate::db::records::RecordRow;
 
 /// The parts of an HTTP request a signature covers.
 #[derive(Debug, Clone, Copy)]
@@ -108,19 +97,15 @@ impl Peer {
                 w.len() as u64
             })
             .unwrap_or(u64::MAX);
-        on_db!(&self.db, p => {
-            sqlx::query("DELETE FROM peer_nonces WHERE expires_at < $1").bind(now - NONCE_RETENTION).execute(p).await?;
-            // Fewer handed out in the last lifetime than the limit: no need to count.
-            if recent >= max {
-                let outstanding: i64 = sqlx::query("SELECT COUNT(*) FROM peer_nonces WHERE used_at IS NULL AND expires_at >= $1")
-                    .bind(now).fetch_one(p).await?.try_get(0)?;
-                if u64::try_from(outstanding).unwrap_or(0) >= max {
-                    return Err(PeerError::TooManyNonces);
-                }
+        db::nonces::purge(&self.db, now - NONCE_RETENTION).await?;
+        // Fewer handed out in the last lifetime than the limit: no need to count.
+        if recent >= max {
+            let outstanding = db::nonces::outstanding(&self.db, now).await?;
+            if u64::try_from(outstanding).unwrap_or(0) >= max {
+                return Err(PeerError::TooManyNonces);
             }
-            sqlx::query("INSERT INTO peer_nonces (nonce, expires_at) VALUES ($1, $2)")
-                .bind(&raw[..]).bind(expires).execute(p).await?;
-        });
+        }
+        db::nonces::insert(&self.db, &raw, expires).await?;
         if let Ok(mut w) = self.nonce_window.lock() {
             w.push_back(expires);
         }
@@ -132,14 +117,10 @@ impl Peer {
 
     /// Consumes a single-use nonce atomically; a replay finds it used.
     pub(crate) async fn consume_nonce(&self, nonce: &[u8], now: NumericDate) -> Result<()> {
-        let n = on_db!(&self.db, p => sqlx::query("UPDATE peer_nonces SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL AND expires_at >= $1")
-            .bind(now.seconds()).bind(nonce).execute(p).await?.rows_affected());
-        if n == 1 {
+        if db::nonces::consume(&self.db, nonce, now.seconds()).await? {
             return Ok(());
         }
-        let used: Option<Option<i64>> = on_db!(&self.db, p => sqlx::query("SELECT used_at FROM peer_nonces WHERE nonce = $1")
-            .bind(nonce).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?);
+        let used = db::nonces::used_at(&self.db, nonce).await?;
         Err(match used {
             Some(Some(_)) => PeerError::NonceReused,
             Some(None) => PeerError::NonceExpired,
@@ -194,9 +175,7 @@ impl Peer {
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
         let _guard = self.write_lock().await?;
         // The code, checked under the lock (so no other process redeems it meanwhile).
-        let valid: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT health_id FROM peer_enrollment_codes WHERE code_hash = $1 AND used_at IS NULL AND expires_at >= $2")
-            .bind(&code_hash[..]).bind(now.seconds()).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?);
+        let valid = db::patients::code_holder(&self.db, &code_hash, now.seconds()).await?;
         if valid.as_deref() != Some(req.health_id.as_str()) {
             return Err(PeerError::EnrollmentCodeInvalid);
         }
@@ -219,34 +198,47 @@ impl Peer {
                 log_index: r.log_index - 1,
             });
         }
-        let res: std::result::Result<bool, sqlx::Error> = on_db!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
-            let used = sqlx::query("UPDATE peer_enrollment_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
-                .bind(now.seconds()).bind(&code_hash[..]).execute(&mut *tx).await?.rows_affected();
-            if used != 1 {
-                return Ok(false);
+        // The entry, the code's use and the enrollment commit together (one transaction).
+        let opening = Opening::new(text.clone().into_bytes())
+            .map_err(|e| PeerError::Integrity(e.to_string()))?;
+        let entry = LogEntry::commit(EntryKind::Enrollment, now, &opening);
+        let (kid, health_id, credential) =
+            (key.kid().to_owned(), req.health_id.clone(), text.clone());
+        let (code, at) = (code_hash.to_vec(), now.seconds());
+        let rows: spondon_ledger::ExtraRows = Box::new(move |mut tx, _| {
+            Box::pin(async move {
+                if !db::patients::use_code(&mut tx, &code, at).await? {
+                    // Rolls the whole append back; answered `enrollment_code_invalid`.
+                    return Err(sqlx::Error::RowNotFound);
+                }
+                db::patients::insert_enrollment(
+                    &mut tx,
+                    &db::patients::NewEnrollment {
+                        kid: &kid,
+                        health_id: &health_id,
+                        key_jwk: &jwk,
+                        credential: &credential,
+                        created_at: at,
+                    },
+                )
+                .await
+            })
+        });
+        let appended = match self.log.append_with(&[entry.encode()], rows).await {
+            Ok(a) => a,
+            Err(spondon_ledger::LedgerError::Db(sqlx::Error::RowNotFound)) => {
+                return Err(PeerError::EnrollmentCodeInvalid);
             }
-            sqlx::query("INSERT INTO peer_enrollments (kid, health_id, key_jwk, credential, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(key.kid()).bind(&req.health_id).bind(&jwk).bind(&text).bind(now.seconds())
-                .execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
-        }.await);
-        match res {
-            Ok(true) => {}
-            Ok(false) => return Err(PeerError::EnrollmentCodeInvalid),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(spondon_ledger::LedgerError::Db(sqlx::Error::Database(e)))
+                if e.is_unique_violation() =>
+            {
                 return Err(PeerError::field(
                     "public_key",
                     "this key is already enrolled",
                 ));
             }
             Err(e) => return Err(e.into()),
-        }
-        let opening = Opening::new(text.clone().into_bytes())
-            .map_err(|e| PeerError::Integrity(e.to_string()))?;
-        let entry = LogEntry::commit(EntryKind::Enrollment, now, &opening);
-        let appended = self.log.append(&[entry.encode()]).await?;
+        };
         self.sign_checkpoint().await?;
         tracing::info!(log_index = appended.first_index, "patient key enrolled");
         Ok(Enrolled {
@@ -269,13 +261,7 @@ impl Peer {
         // Rows are committed with their log entries: a standby that holds the tree of `size`
         // holds them too.
         let db = self.log.reader_for(size).await;
-        let rows: Vec<RecordRow> = on_db!(db, p => sqlx::query("SELECT seq, id, category, kind, supersedes, issued_at, jws, log_index, salt FROM peer_records WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT $4")
-            .bind(health_id).bind(to_i64(since)?).bind(to_i64(size)?).bind(limit)
-            .fetch_all(p).await?
-            .into_iter()
-            .map(|r| Ok::<RecordRow, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?, r.try_get(8)?)))
-            .collect::<std::result::Result<Vec<_>, _>>()?);
-        Ok(rows)
+        db::records::of_patient(db, health_id, to_i64(since)?, to_i64(size)?, limit).await
     }
 
     /// Records with their log entries, openings and inclusion proofs in the tree of `size`.
@@ -285,7 +271,17 @@ impl Peer {
         size: u64,
     ) -> Result<Vec<PulledRecord>> {
         let mut records = Vec::with_capacity(rows.len());
-        for (_, id, _, kind, supersedes, issued_at, jws, log_index, salt) in rows {
+        for RecordRow {
+            id,
+            kind,
+            supersedes,
+            issued_at,
+            jws,
+            log_index,
+            salt,
+            ..
+        } in rows
+        {
             let log_index = to_u64(log_index)?;
             let (_, proof) = self.log.inclusion_proof(log_index, size).await?;
             let entry = self.log.entry(log_index).await?;
@@ -375,7 +371,7 @@ impl Peer {
         let more = rows.len() as u64 > MAX_PULL;
         let rows: Vec<RecordRow> = rows.into_iter().take(MAX_PULL as usize).collect();
         let cursor = match rows.last() {
-            Some(r) => to_u64(r.0)?,
+            Some(r) => to_u64(r.seq)?,
             None => req.since,
         };
         let records = self.with_proofs(rows, size).await?;

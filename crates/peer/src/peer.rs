@@ -11,9 +11,6 @@ use crate::error::{PeerError, Result};
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-/// Runs `$body` with `$pool` bound to the SQLite or PostgreSQL pool (the ledger's one macro).
-pub(crate) use spondon_ledger::on_db;
-
 /// PostgreSQL advisory lock (session) that serializes the peer's log writers across every
 /// process on one database: a log append, the row that records it and the checkpoint signature
 /// happen together, in log order, whatever process serves the request.
@@ -26,10 +23,7 @@ pub(crate) struct WriteGuard<'a> {
 }
 
 async fn unlock(mut c: sqlx::pool::PoolConnection<sqlx::Postgres>) {
-    let done = sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(WRITER_LOCK_KEY)
-        .execute(&mut *c)
-        .await;
+    let done = crate::db::server::advisory_unlock(&mut c, WRITER_LOCK_KEY).await;
     if done.is_err() {
         // Closing the session releases its locks.
         drop(c.detach());
@@ -328,10 +322,7 @@ impl Peer {
             Database::Sqlite(_) => None,
             Database::Postgres(p) => {
                 let mut c = p.acquire().await?;
-                sqlx::query("SELECT pg_advisory_lock($1)")
-                    .bind(WRITER_LOCK_KEY)
-                    .execute(&mut *c)
-                    .await?;
+                crate::db::server::advisory_lock(&mut c, WRITER_LOCK_KEY).await?;
                 Some(c)
             }
         };

@@ -7,11 +7,11 @@ use spondon_core::NumericDate;
 use spondon_core::shc::{CardBuilder, VC_TYPE_IMMUNIZATION, VC_TYPE_LABORATORY};
 use spondon_core::token::Category;
 use spondon_ledger::{EntryKind, LogEntry, Opening};
-use sqlx::Row as _;
 
 use crate::db;
+use crate::db::records::NewRecord as RowData;
 use crate::error::{PeerError, Result};
-use crate::peer::{Peer, on_db, to_u64};
+use crate::peer::{Peer, to_u64};
 use crate::registry::is_health_id;
 
 /// Most FHIR resources in one record.
@@ -163,24 +163,10 @@ enum Checked {
     New(Vec<crate::stats::StatCase>),
 }
 
-/// A record's rows, owned, for the append's transaction ([`spondon_ledger::Log::append_with`]).
-struct RowData {
-    id: String,
-    health_id: String,
-    category: i64,
-    kind: &'static str,
-    doctor_bmdc: Option<String>,
-    supersedes: Option<String>,
-    jws: String,
-    salt: [u8; 32],
-    issued_at: i64,
-    file: Option<[u8; 32]>,
-    idempotency: Option<Idempotency>,
-    cases: Vec<crate::stats::StatCase>,
-}
-
-impl RowData {
-    fn of(r: &NewRow) -> Result<RowData> {
+impl NewRow {
+    /// The record's rows, owned, for the append's transaction.
+    fn rows(&self) -> Result<RowData> {
+        let r = self;
         let p = &r.job.prepared;
         Ok(RowData {
             id: p.id.clone(),
@@ -198,35 +184,6 @@ impl RowData {
             cases: r.cases.clone(),
         })
     }
-}
-
-/// Inserts the rows of a batch of records whose entries start at log index `$first`, in the
-/// transaction `$tx` (`&mut Transaction` of either engine).
-macro_rules! insert_records {
-    ($tx:ident, $first:expr, $rows:expr) => {
-        for (k, p) in $rows.iter().enumerate() {
-            let log_index = i64::try_from($first + k as u64)
-                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-            sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-                .bind(&p.id).bind(&p.health_id).bind(p.category).bind(p.kind)
-                .bind(&p.doctor_bmdc).bind(&p.supersedes).bind(&p.jws).bind(&p.salt[..])
-                .bind(log_index).bind(p.issued_at).execute(&mut **$tx).await?;
-            if let Some(sha256) = &p.file {
-                sqlx::query("INSERT INTO peer_record_files (record_id, sha256) VALUES ($1, $2)")
-                    .bind(&p.id).bind(&sha256[..]).execute(&mut **$tx).await?;
-            }
-            if let Some(k) = &p.idempotency {
-                sqlx::query("INSERT INTO peer_idempotency (scope, key, request_hash, record_id, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&k.scope).bind(&k.key).bind(&k.request_hash[..]).bind(&p.id).bind(p.issued_at)
-                    .execute(&mut **$tx).await?;
-            }
-            for c in &p.cases {
-                sqlx::query("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
-                    .bind(c.condition).bind(c.week.key()).bind(&p.health_id).bind(&c.district).bind(&c.upazila).bind(c.age_band).bind(c.sex)
-                    .execute(&mut **$tx).await?;
-            }
-        }
-    };
 }
 
 /// Answers every waiting caller with (a copy of) one batch-wide error.
@@ -620,11 +577,11 @@ impl Peer {
             "gender": d.sex,
             "birthDate": d.birth_date,
         }})];
-        let practitioner = doctor.as_ref().map(|(bmdc, (name, _))| {
+        let practitioner = doctor.as_ref().map(|(bmdc, d)| {
             entries.push(json!({"fullUrl": "resource:1", "resource": {
                 "resourceType": "Practitioner",
                 "identifier": [{"system": "https://bmdc.org.bd/registration", "value": bmdc}],
-                "name": [{"text": name}],
+                "name": [{"text": d.name}],
             }}));
             "resource:1"
         });
@@ -793,16 +750,17 @@ impl Peer {
             .collect();
         // The entries, every record and the statistics rows it adds are written in one
         // transaction (one commit): a crash leaves the whole batch or none of it.
-        let rows: Result<Vec<RowData>> = new.iter().map(RowData::of).collect();
+        let rows: Result<Vec<RowData>> = new.iter().map(NewRow::rows).collect();
         let rows = match rows {
             Ok(r) => r,
             Err(e) => return fail(new, followers, e),
         };
-        let extra: spondon_ledger::ExtraRows = Box::new(move |tx, first| {
+        let extra: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
             Box::pin(async move {
-                match tx {
-                    spondon_ledger::Tx::Sqlite(tx) => insert_records!(tx, first, rows),
-                    spondon_ledger::Tx::Postgres(tx) => insert_records!(tx, first, rows),
+                for (k, r) in rows.iter().enumerate() {
+                    let log_index = i64::try_from(first + k as u64)
+                        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                    db::records::insert(&mut tx, r, log_index).await?;
                 }
                 Ok(())
             })
@@ -888,10 +846,12 @@ impl Peer {
     }
 
     async fn check_supersede(&self, old: &str, health_id: &str) -> Result<()> {
-        let row = on_db!(&self.db, p => sqlx::query("SELECT health_id, (SELECT COUNT(*) FROM peer_records n WHERE n.supersedes = r.id) FROM peer_records r WHERE r.id = $1")
-            .bind(old).fetch_optional(p).await?
-            .map(|r| Ok::<(String, i64), sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
-        let (owner, n) = row.ok_or(PeerError::UnknownRecord)?;
+        let db::records::Successors {
+            health_id: owner,
+            successors: n,
+        } = db::records::successors(&self.db, old)
+            .await?
+            .ok_or(PeerError::UnknownRecord)?;
         if owner != health_id || n != 0 {
             return Err(PeerError::BadSupersede);
         }
@@ -900,22 +860,18 @@ impl Peer {
 
     /// A stored record and the salt of its log commitment (the opening is `salt` + JWS bytes).
     pub async fn stored_record(&self, id: &str) -> Result<(IssuedRecord, [u8; 32])> {
-        type Row = (
-            String,
-            String,
-            Option<String>,
-            String,
-            Vec<u8>,
-            i64,
-            i64,
-            i64,
-        );
-        let row: Option<Row> = on_db!(&self.db, p => sqlx::query("SELECT health_id, kind, supersedes, jws, salt, log_index, issued_at, category FROM peer_records WHERE id = $1")
-            .bind(id).fetch_optional(p).await?
-            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?)))
-            .transpose()?);
-        let (health_id, kind, supersedes, jws, salt, log_index, issued_at, category) =
-            row.ok_or(PeerError::UnknownRecord)?;
+        let db::records::StoredRecord {
+            health_id,
+            kind,
+            supersedes,
+            jws,
+            salt,
+            log_index,
+            issued_at,
+            category,
+        } = db::records::stored(&self.db, id)
+            .await?
+            .ok_or(PeerError::UnknownRecord)?;
         let category = u64::try_from(category)
             .ok()
             .and_then(Category::from_code)
@@ -947,10 +903,7 @@ impl Peer {
         {
             return Err(PeerError::UnknownPatient);
         }
-        let n: i64 = on_db!(&self.db, p => match health_id {
-            Some(h) => sqlx::query("SELECT COUNT(*) FROM peer_records WHERE health_id = $1").bind(h).fetch_one(p).await?,
-            None => sqlx::query("SELECT COUNT(*) FROM peer_records").fetch_one(p).await?,
-        }.try_get(0)?);
+        let n = db::records::count(&self.db, health_id).await?;
         to_u64(n)
     }
 }

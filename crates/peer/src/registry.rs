@@ -4,11 +4,13 @@ use serde::{Deserialize, Serialize};
 use spondon_core::NumericDate;
 use spondon_core::keys::{Es256PublicKey, Jwk};
 use spondon_core::token::DoctorCredential;
-use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
-use crate::peer::{Peer, on_db, token_hash};
-use crate::write_keys::{WriteKey, store_write_key};
+use crate::peer::{Peer, token_hash};
+use crate::write_keys::WriteKey;
+
+pub use crate::db::doctors::DoctorName;
 
 /// How long an enrollment code stays redeemable.
 pub const ENROLLMENT_CODE_LIFETIME: i64 = 7 * 86_400;
@@ -321,9 +323,7 @@ impl Peer {
     }
 
     async fn nid_registered(&self, nid: &str) -> Result<bool> {
-        let n: i64 = on_db!(&self.db, pool => sqlx::query("SELECT COUNT(*) FROM peer_patients WHERE national_id = $1")
-            .bind(nid).fetch_one(pool).await?.try_get(0)?);
-        Ok(n > 0)
+        db::patients::nid_registered(&self.db, nid).await
     }
 
     async fn try_register_patient(
@@ -338,18 +338,25 @@ impl Peer {
         let text = format!("SPONDON-ENROLL:1:{code}:{health_id}:{}", self.config.url);
         let qr = spondon_core::qr::encode(&text)
             .map_err(|e| PeerError::Integrity(format!("enrollment QR: {e}")))?;
-        let res: std::result::Result<(), sqlx::Error> = on_db!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO peer_patients (health_id, name, birth_date, sex, national_id, phone, district, upazila, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                .bind(&health_id).bind(&p.name).bind(&p.birth_date).bind(&p.sex).bind(&p.national_id)
-                .bind(&p.phone).bind(&p.district).bind(&p.upazila).bind(now)
-                .execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO peer_enrollment_codes (code_hash, health_id, expires_at) VALUES ($1, $2, $3)")
-                .bind(&token_hash(&code)[..]).bind(&health_id).bind(expires)
-                .execute(&mut *tx).await?;
-            store_write_key!(tx, key, serde_json::json!({"health_id": health_id}), now);
-            tx.commit().await
-        }.await);
+        let row = db::patients::PatientRow {
+            name: p.name.clone(),
+            birth_date: p.birth_date.clone(),
+            sex: p.sex.clone(),
+            national_id: p.national_id.clone(),
+            phone: p.phone.clone(),
+            district: p.district.clone(),
+            upazila: p.upazila.clone(),
+        };
+        let answer = serde_json::json!({"health_id": health_id});
+        let res: std::result::Result<(), sqlx::Error> = async {
+            let mut t = db::Transaction::begin(&self.db).await?;
+            let mut tx = t.tx();
+            db::patients::insert_patient(&mut tx, &health_id, &row, now).await?;
+            db::patients::insert_code(&mut tx, &token_hash(&code), &health_id, expires).await?;
+            db::staff::insert_write_key(&mut tx, key, &answer, now).await?;
+            t.commit().await
+        }
+        .await;
         match res {
             Ok(()) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -387,16 +394,13 @@ impl Peer {
         let text = format!("SPONDON-ENROLL:1:{code}:{health_id}:{}", self.config.url);
         let qr = spondon_core::qr::encode(&text)
             .map_err(|e| PeerError::Integrity(format!("enrollment QR: {e}")))?;
-        on_db!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE peer_enrollment_codes SET used_at = $1 WHERE health_id = $2 AND used_at IS NULL")
-                .bind(now).bind(health_id).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO peer_enrollment_codes (code_hash, health_id, expires_at) VALUES ($1, $2, $3)")
-                .bind(&token_hash(&code)[..]).bind(health_id).bind(expires)
-                .execute(&mut *tx).await?;
-            store_write_key!(tx, key, serde_json::json!({"health_id": health_id}), now);
-            tx.commit().await
-        }.await)?;
+        let mut t = db::Transaction::begin(&self.db).await?;
+        let mut tx = t.tx();
+        db::patients::retire_codes(&mut tx, health_id, now).await?;
+        db::patients::insert_code(&mut tx, &token_hash(&code), health_id, expires).await?;
+        let answer = serde_json::json!({"health_id": health_id});
+        db::staff::insert_write_key(&mut tx, key, &answer, now).await?;
+        t.commit().await?;
         Ok(PatientRegistered {
             health_id: health_id.to_owned(),
             enrollment_code: code,
@@ -411,17 +415,17 @@ impl Peer {
         if !is_health_id(health_id) {
             return Err(PeerError::UnknownPatient);
         }
-        let row = on_db!(&self.db, p => sqlx::query("SELECT name, birth_date, sex, national_id, phone, district, upazila FROM peer_patients WHERE health_id = $1")
-            .bind(health_id).fetch_optional(p).await?
-            .map(|r| Ok::<NewPatient, sqlx::Error>(NewPatient {
-                name: r.try_get(0)?,
-                birth_date: r.try_get(1)?,
-                sex: r.try_get(2)?,
-                national_id: r.try_get(3)?,
-                phone: r.try_get(4)?,
-                district: r.try_get(5)?,
-                upazila: r.try_get(6)?,
-            })).transpose()?);
+        let row = db::patients::patient(&self.db, health_id)
+            .await?
+            .map(|r| NewPatient {
+                name: r.name,
+                birth_date: r.birth_date,
+                sex: r.sex,
+                national_id: r.national_id,
+                phone: r.phone,
+                district: r.district,
+                upazila: r.upazila,
+            });
         Ok(Patient {
             health_id: health_id.to_owned(),
             details: row.ok_or(PeerError::UnknownPatient)?,
@@ -482,14 +486,26 @@ impl Peer {
         };
         let stored =
             serde_json::to_value(&answer).map_err(|e| PeerError::Integrity(e.to_string()))?;
-        let res: std::result::Result<(), sqlx::Error> = on_db!(&self.db, p => async {
-            let mut tx = p.begin().await?;
-            sqlx::query("INSERT INTO peer_doctors (bmdc_number, name, department, key_kid, key_jwk, credential, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(bmdc).bind(&name).bind(&department).bind(doctor_key.kid()).bind(&jwk).bind(&text).bind(now.seconds())
-                .execute(&mut *tx).await?;
-            store_write_key!(tx, key, stored, now.seconds());
-            tx.commit().await
-        }.await);
+        let res: std::result::Result<(), sqlx::Error> = async {
+            let mut t = db::Transaction::begin(&self.db).await?;
+            let mut tx = t.tx();
+            db::doctors::insert(
+                &mut tx,
+                &db::doctors::NewDoctor {
+                    bmdc_number: bmdc,
+                    name: &name,
+                    department: &department,
+                    key_kid: doctor_key.kid(),
+                    key_jwk: &jwk,
+                    credential: &text,
+                    created_at: now.seconds(),
+                },
+            )
+            .await?;
+            db::staff::insert_write_key(&mut tx, key, &stored, now.seconds()).await?;
+            t.commit().await
+        }
+        .await;
         match res {
             Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -501,11 +517,10 @@ impl Peer {
         Ok(answer)
     }
 
-    /// A registered doctor's `(name, department)`.
-    pub async fn doctor(&self, bmdc: &str) -> Result<(String, String)> {
-        let row = on_db!(&self.db, p => sqlx::query("SELECT name, department FROM peer_doctors WHERE bmdc_number = $1")
-            .bind(bmdc).fetch_optional(p).await?
-            .map(|r| Ok::<(String, String), sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?);
-        row.ok_or(PeerError::UnknownDoctor)
+    /// A registered doctor's name and department.
+    pub async fn doctor(&self, bmdc: &str) -> Result<DoctorName> {
+        db::doctors::name(&self.db, bmdc)
+            .await?
+            .ok_or(PeerError::UnknownDoctor)
     }
 }

@@ -13,7 +13,7 @@ use spondon_ledger::{EntryKind, LogEntry, Opening};
 use crate::db;
 use crate::error::{PeerError, Result};
 use crate::peer::{Peer, to_u64};
-use crate::write_keys::{WriteKey, store_write_key};
+use crate::write_keys::WriteKey;
 
 /// Why a record is revoked (a closed list, so no free text — and no health data — is stored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,7 +105,7 @@ impl Peer {
         // The entry, the row and the key commit together (one transaction).
         let (id_owned, salt, key_owned) = (id.to_owned(), opening.salt, key.cloned());
         let (row_payload, at) = (payload.clone(), now.seconds());
-        let rows: spondon_ledger::ExtraRows = Box::new(move |tx, first| {
+        let rows: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
             Box::pin(async move {
                 let log_index =
                     i64::try_from(first).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
@@ -113,19 +113,19 @@ impl Peer {
                     "record_id": id_owned, "reason": reason, "revoked_at": at,
                     "log_index": first, "crl_version": crl_version,
                 });
-                macro_rules! write {
-                    ($tx:ident) => {{
-                        sqlx::query("INSERT INTO peer_record_revocations (record_id, reason, payload, salt, log_index, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                            .bind(&id_owned).bind(reason.as_str()).bind(&row_payload).bind(&salt[..])
-                            .bind(log_index).bind(at).execute(&mut **$tx).await?;
-                        store_write_key!(*$tx, key_owned.as_ref(), answer, at);
-                    }};
-                }
-                match tx {
-                    spondon_ledger::Tx::Sqlite(tx) => write!(tx),
-                    spondon_ledger::Tx::Postgres(tx) => write!(tx),
-                }
-                Ok(())
+                db::record_revocations::insert(
+                    &mut tx,
+                    &db::record_revocations::NewRevocation {
+                        record_id: &id_owned,
+                        reason: reason.as_str(),
+                        payload: &row_payload,
+                        salt: &salt,
+                        log_index,
+                        revoked_at: at,
+                    },
+                )
+                .await?;
+                db::staff::insert_write_key(&mut tx, key_owned.as_ref(), &answer, at).await
             })
         });
         let appended = self

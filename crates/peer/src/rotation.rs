@@ -15,12 +15,11 @@ use spondon_core::NumericDate;
 use spondon_core::keys::Es256PublicKey;
 use spondon_core::token::{EnrollmentCredential, KeyRotation};
 use spondon_ledger::{EntryKind, LogEntry, Opening};
-use sqlx::Row as _;
 
 use crate::db;
 use crate::error::{PeerError, Result};
 use crate::patient::{ENROLLMENT_LIFETIME, RequestParts};
-use crate::peer::{Peer, on_db, to_i64};
+use crate::peer::Peer;
 
 /// The wire types of a key rotation (`spondon-protocol`): the peer writes them.
 pub use spondon_protocol::{KeyRotated, RotateKeyRequest};
@@ -78,18 +77,28 @@ pub(crate) fn rotation_event(
     .to_string()
 }
 
+/// A patient's key re-binding: `old` retired, `new` bound ([`Peer::retire_and_bind`]).
+struct Rebinding<'a> {
+    health_id: &'a str,
+    old: &'a Es256PublicKey,
+    new: &'a Es256PublicKey,
+    /// The enrollment credential signed for `new`.
+    credential: &'a str,
+    via: Via,
+    /// The rotation statement (its id and text), when the patient signed one.
+    statement: Option<(&'a [u8; 16], &'a str)>,
+    /// The identity check's enrollment code, used in the same transaction.
+    code_hash: Option<&'a [u8]>,
+    now: NumericDate,
+}
+
 impl Peer {
     /// Whether `kid` is enrolled, retired by a rotation, or unknown here.
     pub(crate) async fn key_status(&self, kid: &str) -> Result<KeyStatus> {
-        let active: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT health_id FROM peer_enrollments WHERE kid = $1 AND revoked_at IS NULL")
-            .bind(kid).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?);
-        if let Some(h) = active {
+        if let Some(h) = db::rotations::active_holder(&self.db, kid).await? {
             return Ok(KeyStatus::Active(h));
         }
-        let rotated: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT health_id FROM peer_key_rotations WHERE old_kid = $1")
-            .bind(kid).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?);
+        let rotated = db::rotations::rotated_holder(&self.db, kid).await?;
         Ok(rotated.map_or(KeyStatus::Unknown, KeyStatus::Rotated))
     }
 
@@ -139,16 +148,16 @@ impl Peer {
             return Err(PeerError::KeyInUse);
         }
         let credential = self.enrollment_credential(&st.health_id, &st.new_key, now)?;
-        self.retire_and_bind(
-            &st.health_id,
-            &st.old_key,
-            &st.new_key,
-            &credential,
-            Via::Statement,
-            Some((&st.id, &req.statement)),
-            None,
+        self.retire_and_bind(Rebinding {
+            health_id: &st.health_id,
+            old: &st.old_key,
+            new: &st.new_key,
+            credential: &credential,
+            via: Via::Statement,
+            statement: Some((&st.id, &req.statement)),
+            code_hash: None,
             now,
-        )
+        })
         .await
     }
 
@@ -193,21 +202,22 @@ impl Peer {
         .map_err(|e| PeerError::Integrity(format!("enrollment credential: {e}")))
     }
 
-    /// Under the writer lock (the caller holds it): logs the new enrollment and the rotation
-    /// event, then in one transaction retires `old` (its enrollment and, with it, every grant it
-    /// signed), binds `new`, records the rotation and the patient's receipt.
-    #[allow(clippy::too_many_arguments)]
-    async fn retire_and_bind(
-        &self,
-        health_id: &str,
-        old: &Es256PublicKey,
-        new: &Es256PublicKey,
-        credential: &str,
-        via: Via,
-        statement: Option<(&[u8; 16], &str)>,
-        code_hash: Option<&[u8]>,
-        now: NumericDate,
-    ) -> Result<KeyRotated> {
+    /// Under the writer lock (the caller holds it), in one transaction: logs the new enrollment
+    /// and the rotation event, retires `old` (its enrollment and, with it, every grant it
+    /// signed), binds `new`, records the rotation and the patient's receipt, and uses the
+    /// identity check's enrollment code if there is one. The entries and the rows commit
+    /// together or not at all.
+    async fn retire_and_bind(&self, r: Rebinding<'_>) -> Result<KeyRotated> {
+        let Rebinding {
+            health_id,
+            old,
+            new,
+            credential,
+            via,
+            statement,
+            code_hash,
+            now,
+        } = r;
         let jwk = serde_json::to_string(&new.to_jwk())
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
         let event = rotation_event(&self.config.url, old.kid(), new.kid(), via, now.seconds());
@@ -215,57 +225,88 @@ impl Peer {
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
         let rotation = Opening::new(event.clone().into_bytes())
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
-        let appended = self
-            .log
-            .append(&[
-                LogEntry::commit(EntryKind::Enrollment, now, &enrollment).encode(),
-                LogEntry::commit(EntryKind::KeyRotation, now, &rotation).encode(),
-            ])
-            .await?;
-        let log_index = appended.first_index + 1;
-        let index = to_i64(log_index)?;
         let (statement_id, statement_text) = match statement {
             Some((id, text)) => (Some(id.to_vec()), Some(text.to_owned())),
             None => (None, None),
         };
-        let res: std::result::Result<bool, sqlx::Error> = on_db!(&self.db, p => async {
-            let mut tx = p.begin().await?;
-            if let Some(code_hash) = code_hash {
-                let used = sqlx::query("UPDATE peer_enrollment_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL")
-                    .bind(now.seconds()).bind(code_hash).execute(&mut *tx).await?.rows_affected();
-                if used != 1 {
-                    return Ok(false);
+        let (health, old_kid, new_kid, cred) = (
+            health_id.to_owned(),
+            old.kid().to_owned(),
+            new.kid().to_owned(),
+            credential.to_owned(),
+        );
+        let (code, salt, at) = (code_hash.map(<[u8]>::to_vec), rotation.salt, now.seconds());
+        let rows: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
+            Box::pin(async move {
+                // The enrollment entry at `first`, the rotation's at `first + 1`.
+                let index =
+                    i64::try_from(first + 1).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                if let Some(code) = &code
+                    && !db::patients::use_code(&mut tx, code, at).await?
+                {
+                    // Rolls the whole append back; answered `enrollment_code_invalid`.
+                    return Err(sqlx::Error::RowNotFound);
                 }
-            }
-            sqlx::query("UPDATE peer_enrollments SET revoked_at = $1 WHERE health_id = $2 AND revoked_at IS NULL")
-                .bind(now.seconds()).bind(health_id).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO peer_enrollments (kid, health_id, key_jwk, credential, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(new.kid()).bind(health_id).bind(&jwk).bind(credential).bind(now.seconds())
-                .execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO peer_key_rotations (old_kid, new_kid, health_id, via, statement_id, statement, rotated_at, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(old.kid()).bind(new.kid()).bind(health_id).bind(via.word())
-                .bind(statement_id).bind(statement_text).bind(now.seconds()).bind(index)
-                .execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, 'allowed', NULL, $2, $3, $4, $5)")
-                .bind(health_id).bind(&event).bind(&rotation.salt[..]).bind(index).bind(now.seconds())
-                .execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(true)
-        }.await);
-        match res {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::error!(
-                    log_index,
-                    "key re-binding not stored: the code was used meanwhile"
-                );
+                db::rotations::retire(&mut tx, &health, at).await?;
+                db::patients::insert_enrollment(
+                    &mut tx,
+                    &db::patients::NewEnrollment {
+                        kid: &new_kid,
+                        health_id: &health,
+                        key_jwk: &jwk,
+                        credential: &cred,
+                        created_at: at,
+                    },
+                )
+                .await?;
+                db::rotations::insert(
+                    &mut tx,
+                    &db::rotations::NewRotation {
+                        old_kid: &old_kid,
+                        new_kid: &new_kid,
+                        health_id: &health,
+                        via: via.word(),
+                        statement_id: statement_id.as_deref(),
+                        statement: statement_text.as_deref(),
+                        rotated_at: at,
+                        log_index: index,
+                    },
+                )
+                .await?;
+                db::access_events::insert(
+                    &mut tx,
+                    &db::access_events::NewEvent {
+                        health_id: Some(&health),
+                        outcome: "allowed",
+                        reason: None,
+                        payload: &event,
+                        salt: &salt,
+                        log_index: index,
+                        at,
+                        grant: None,
+                    },
+                )
+                .await
+            })
+        });
+        let appended = self
+            .log
+            .append_with(
+                &[
+                    LogEntry::commit(EntryKind::Enrollment, now, &enrollment).encode(),
+                    LogEntry::commit(EntryKind::KeyRotation, now, &rotation).encode(),
+                ],
+                rows,
+            )
+            .await;
+        let log_index = match appended {
+            Ok(a) => a.first_index + 1,
+            Err(spondon_ledger::LedgerError::Db(sqlx::Error::RowNotFound)) => {
+                tracing::error!("key re-binding not stored: the code was used meanwhile");
                 return Err(PeerError::EnrollmentCodeInvalid);
             }
-            Err(e) => {
-                tracing::error!(log_index, "key rotation not stored after its log entries");
-                return Err(e.into());
-            }
-        }
+            Err(e) => return Err(e.into()),
+        };
         self.sign_checkpoint().await?;
         tracing::info!(log_index, via = via.word(), "patient key rotated");
         Ok(KeyRotated {
@@ -292,9 +333,7 @@ impl Peer {
         code_hash: &[u8],
         now: NumericDate,
     ) -> Result<Option<KeyRotated>> {
-        let old: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT key_jwk FROM peer_enrollments WHERE health_id = $1 AND revoked_at IS NULL")
-            .bind(health_id).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?);
+        let old = db::rotations::bound_key(&self.db, health_id).await?;
         let Some(old) = old else {
             return Ok(None);
         };
@@ -302,16 +341,16 @@ impl Peer {
             .map_err(|_| PeerError::Integrity("stored enrollment key is not a JWK".into()))?;
         let old = Es256PublicKey::from_jwk(&old)
             .map_err(|_| PeerError::Integrity("stored enrollment key".into()))?;
-        self.retire_and_bind(
+        self.retire_and_bind(Rebinding {
             health_id,
-            &old,
+            old: &old,
             new,
             credential,
-            Via::IdentityCheck,
-            None,
-            Some(code_hash),
+            via: Via::IdentityCheck,
+            statement: None,
+            code_hash: Some(code_hash),
             now,
-        )
+        })
         .await
         .map(Some)
     }

@@ -607,27 +607,17 @@ pub async fn bulk_stat_cases(
                     (*d, (*rng.pick(ups)).to_owned())
                 }
             };
-            rows.push((
+            rows.push(crate::db::stats::NewCase {
                 condition,
-                week.key(),
-                format!("bulk-{tag:08x}-{}", written + i),
+                week: week.key(),
+                health_id: format!("bulk-{tag:08x}-{}", written + i),
                 district,
                 upazila,
-                *rng.pick(&AGE_BANDS[..6]),
-                *rng.pick(SEXES),
-            ));
+                age_band: rng.pick::<&str>(&AGE_BANDS[..6]),
+                sex: rng.pick::<&str>(SEXES),
+            });
         }
-        crate::peer::on_db!(&peer.db, p => {
-            let mut tx = p.begin().await?;
-            for chunk in rows.chunks(batch_rows) {
-                let mut q = sqlx::QueryBuilder::new("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) ");
-                q.push_values(chunk, |mut b, r| {
-                    b.push_bind(r.0).push_bind(r.1).push_bind(&r.2).push_bind(r.3).push_bind(&r.4).push_bind(r.5).push_bind(r.6);
-                });
-                q.build().execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
+        crate::db::stats::insert_cases(&peer.db, &rows, batch_rows).await?;
         written += n;
     }
     Ok(BulkSummary {

@@ -8,11 +8,10 @@ use serde::{Deserialize, Serialize};
 use spondon_core::NumericDate;
 use spondon_ledger::ProofBundle;
 use spondon_ledger::share_proof::{AccessPart, FORMAT, RecordPart, ShareProof};
-use sqlx::Row as _;
 
 use crate::db;
 use crate::error::{PeerError, Result};
-use crate::peer::{Peer, on_db, to_i64, to_u64};
+use crate::peer::{Peer, to_i64, to_u64};
 
 /// A staff request for a share proof.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -63,11 +62,13 @@ impl Peer {
             ));
         }
         let index = to_i64(req.log_index)?;
-        type Row = (String, Vec<u8>, String);
-        let row: Option<Row> = on_db!(&self.db, p => sqlx::query("SELECT outcome, salt, payload FROM peer_access_events WHERE log_index = $1")
-            .bind(index).fetch_optional(p).await?
-            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).transpose()?);
-        let Some((outcome, salt, event_text)) = row else {
+        let row = db::access_events::event_at(&self.db, index).await?;
+        let Some(db::access_events::EventAt {
+            outcome,
+            salt,
+            payload: event_text,
+        }) = row
+        else {
             return Err(PeerError::field(
                 "log_index",
                 "no access was logged at this index",
@@ -79,9 +80,7 @@ impl Peer {
                 "this access was refused: nothing was shared, there is nothing to prove",
             ));
         }
-        let grant: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT grant_text FROM peer_access_grants WHERE log_index = $1")
-            .bind(index).fetch_optional(p).await?
-            .map(|r| r.try_get(0)).transpose()?);
+        let grant = db::access_events::grant_at(&self.db, index).await?;
         let grant = grant.ok_or_else(|| {
             PeerError::field(
                 "log_index",
@@ -94,9 +93,7 @@ impl Peer {
             (_, None) => None,
             (Some(c), Some(_)) => Some(c.clone()),
             (None, Some(kid)) => {
-                let c: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT credential FROM peer_doctors WHERE key_kid = $1")
-                    .bind(kid).fetch_optional(p).await?
-                    .map(|r| r.try_get(0)).transpose()?);
+                let c = db::doctors::credential_by_kid(&self.db, kid).await?;
                 Some(c.ok_or_else(|| {
                     PeerError::field(
                         "doctor_credential",

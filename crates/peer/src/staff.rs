@@ -2,11 +2,12 @@
 
 use serde::Serialize;
 use spondon_core::NumericDate;
-use sqlx::Row as _;
 
 use crate::db;
 use crate::error::{PeerError, Result};
-use crate::peer::{Peer, STAFF_TOKEN_PREFIX, on_db, token_hash};
+use crate::peer::{Peer, STAFF_TOKEN_PREFIX, token_hash};
+
+pub use crate::db::staff::AuditEntry;
 
 /// Default lifetime of a staff token (days).
 pub const DEFAULT_STAFF_TOKEN_DAYS: i64 = 90;
@@ -134,9 +135,18 @@ impl Peer {
             .map(|r| r.as_str())
             .collect::<Vec<_>>()
             .join(",");
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_staff_tokens (token_hash, label, created_at, token_id, roles, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&hash[..]).bind(label).bind(now).bind(&id).bind(&roles_text).bind(expires_at)
-            .execute(p).await?.rows_affected());
+        db::staff::insert_token(
+            &self.db,
+            &db::staff::NewToken {
+                token_hash: &hash[..],
+                label,
+                created_at: now,
+                token_id: &id,
+                roles: &roles_text,
+                expires_at,
+            },
+        )
+        .await?;
         self.audit(None, "create staff token", Some(&id), 201)
             .await?;
         Ok(NewStaffToken {
@@ -168,9 +178,7 @@ impl Peer {
     /// Revokes a staff token by its id; `unknown_staff_token` (404) if there is none active.
     pub async fn revoke_staff_token(&self, id: &str) -> Result<()> {
         let now = NumericDate::now().seconds();
-        let n = on_db!(&self.db, p => sqlx::query("UPDATE peer_staff_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL")
-            .bind(now).bind(id).execute(p).await?.rows_affected());
-        if n == 0 {
+        if !db::staff::revoke_token(&self.db, id, now).await? {
             return Err(PeerError::UnknownStaffToken);
         }
         self.audit(None, "revoke staff token", Some(id), 200)
@@ -189,20 +197,21 @@ impl Peer {
         status: u16,
     ) -> Result<()> {
         let now = NumericDate::now().seconds();
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_staff_audit (token_id, action, target, status, at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(token_id.unwrap_or("cli")).bind(action).bind(target).bind(i64::from(status)).bind(now)
-            .execute(p).await?.rows_affected());
-        Ok(())
+        db::staff::insert_audit(
+            &self.db,
+            &AuditEntry {
+                token_id: token_id.unwrap_or("cli").to_owned(),
+                action: action.to_owned(),
+                target: target.map(str::to_owned),
+                status: i64::from(status),
+                at: now,
+            },
+        )
+        .await
     }
 
-    /// The audit trail, oldest first: (token id, action, target, status, at).
-    pub async fn staff_audit(&self) -> Result<Vec<(String, String, Option<String>, i64, i64)>> {
-        Ok(
-            on_db!(&self.db, p => sqlx::query("SELECT token_id, action, target, status, at FROM peer_staff_audit ORDER BY seq")
-            .fetch_all(p).await?
-            .into_iter()
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
-            .collect::<std::result::Result<Vec<_>, _>>()?),
-        )
+    /// The audit trail, oldest first.
+    pub async fn staff_audit(&self) -> Result<Vec<AuditEntry>> {
+        db::staff::audit(&self.db).await
     }
 }

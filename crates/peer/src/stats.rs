@@ -17,11 +17,11 @@ use spondon_core::NumericDate;
 use spondon_core::keys::Es256PublicKey;
 use spondon_core::stats::{self, Aggregate, CaseCount, IsoWeek, K};
 use spondon_ledger::{EntryKind, LogEntry, Opening};
-use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
 use crate::patient::RequestParts;
-use crate::peer::{Peer, on_db, to_i64, to_u64};
+use crate::peer::{Peer, to_i64, to_u64};
 use crate::records::RecordKind;
 
 /// The condition groups counted for a record (diagnoses only; each group once).
@@ -124,8 +124,7 @@ impl Peer {
 
     /// The last week any aggregate covered.
     async fn last_reported_week(&self) -> Result<Option<IsoWeek>> {
-        let key: Option<i64> = on_db!(&self.db, p => sqlx::query("SELECT MAX(to_week) FROM peer_stat_reports")
-            .fetch_one(p).await?.try_get(0)?);
+        let key = db::stats::last_reported_week(&self.db).await?;
         key.map(|k| {
             IsoWeek::from_key(k)
                 .ok_or_else(|| PeerError::Integrity("stored report week is invalid".into()))
@@ -135,13 +134,19 @@ impl Peer {
 
     /// Patients counted per condition group, week, district, upazila, age band and sex.
     pub async fn stat_counts(&self, from: IsoWeek, to: IsoWeek) -> Result<Vec<CaseCount>> {
-        let rows = on_db!(&self.db, p => sqlx::query("SELECT condition, week, district, upazila, age_band, sex, COUNT(*) FROM peer_stat_cases WHERE week >= $1 AND week <= $2 GROUP BY condition, week, district, upazila, age_band, sex")
-            .bind(from.key()).bind(to.key()).fetch_all(p).await?
+        db::stats::counts(&self.db, from.key(), to.key())
+            .await?
             .into_iter()
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?, r.try_get::<String, _>(2)?, r.try_get::<String, _>(3)?, r.try_get::<String, _>(4)?, r.try_get::<String, _>(5)?, r.try_get::<i64, _>(6)?)))
-            .collect::<std::result::Result<Vec<_>, _>>()?);
-        rows.into_iter()
-            .map(|(condition, week, district, upazila, age_band, sex, n)| {
+            .map(|r| {
+                let db::stats::CaseCount {
+                    condition,
+                    week,
+                    district,
+                    upazila,
+                    age_band,
+                    sex,
+                    patients: n,
+                } = r;
                 Ok(CaseCount {
                     condition,
                     week: IsoWeek::from_key(week).ok_or_else(|| {
@@ -210,8 +215,7 @@ impl Peer {
         let started = std::time::Instant::now();
         let counts = self.stat_counts(req.from, req.to).await?;
         let cells = stats::tabulate(&counts, K);
-        let sequence: i64 = on_db!(&self.db, p => sqlx::query("SELECT COALESCE(MAX(sequence), 0) FROM peer_stat_reports")
-            .fetch_one(p).await?.try_get(0)?);
+        let sequence = db::stats::last_sequence(&self.db).await?;
         let sequence = to_u64(sequence)? + 1;
         let aggregate = Aggregate {
             format: stats::FORMAT.into(),
@@ -228,17 +232,27 @@ impl Peer {
         let opening = Opening::new(jws.clone().into_bytes())
             .map_err(|e| PeerError::Integrity(e.to_string()))?;
         let entry = LogEntry::commit(EntryKind::StatsPublished, now, &opening);
-        let log_index = self.log.append(&[entry.encode()]).await?.first_index;
-        let res = on_db!(&self.db, p => sqlx::query("INSERT INTO peer_stat_reports (sequence, from_week, to_week, jws, salt, log_index, generated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(to_i64(sequence)?).bind(req.from.key()).bind(req.to.key()).bind(&jws).bind(&opening.salt[..])
-            .bind(to_i64(log_index)?).bind(now.seconds()).execute(p).await.map(|r| r.rows_affected()));
-        if let Err(e) = res {
-            tracing::error!(
-                log_index,
-                "statistics report row not stored after its log entry"
-            );
-            return Err(e.into());
-        }
+        // The entry and the report's row commit together (one transaction).
+        let report = db::stats::NewReport {
+            sequence: to_i64(sequence)?,
+            from_week: req.from.key(),
+            to_week: req.to.key(),
+            jws: jws.clone(),
+            salt: opening.salt,
+            generated_at: now.seconds(),
+        };
+        let rows: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
+            Box::pin(async move {
+                let log_index =
+                    i64::try_from(first).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                db::stats::insert_report(&mut tx, &report, log_index).await
+            })
+        });
+        let log_index = self
+            .log
+            .append_with(&[entry.encode()], rows)
+            .await?
+            .first_index;
         self.sign_checkpoint().await?;
         let proof = self.log.proof_bundle(log_index).await?.to_text();
         tracing::info!(

@@ -13,8 +13,8 @@ use spondon_core::client_assertion::{Assertion, AssertionError, ClientKey};
 
 use crate::db;
 use crate::error::{PeerError, Result};
-use crate::peer::{Peer, on_db, token_hash};
-use crate::write_keys::{WriteKey, store_write_key};
+use crate::peer::{Peer, token_hash};
+use crate::write_keys::WriteKey;
 
 /// The token endpoint's path (its URL, the assertions' `aud`, is the peer's URL + this path).
 pub const TOKEN_PATH: &str = "/auth/token";
@@ -265,14 +265,22 @@ impl Peer {
         };
         let stored =
             serde_json::to_value(&info).map_err(|e| PeerError::Integrity(e.to_string()))?;
-        on_db!(&self.db, p => {
-            let mut tx = p.begin().await?;
-            sqlx::query("INSERT INTO peer_systems (client_id, name, jwks, scopes, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&info.client_id).bind(name).bind(jwks.to_string()).bind(info.scopes.join(" ")).bind(now)
-                .execute(&mut *tx).await?;
-            store_write_key!(tx, key, stored, now);
-            tx.commit().await?;
-        });
+        let (jwks, scopes) = (jwks.to_string(), info.scopes.join(" "));
+        let mut t = db::Transaction::begin(&self.db).await?;
+        let mut tx = t.tx();
+        db::systems::insert(
+            &mut tx,
+            &db::systems::NewSystem {
+                client_id: &info.client_id,
+                name,
+                jwks: &jwks,
+                scopes: &scopes,
+                created_at: now,
+            },
+        )
+        .await?;
+        db::staff::insert_write_key(&mut tx, key, &stored, now).await?;
+        t.commit().await?;
         tracing::info!("hospital system registered");
         Ok(info)
     }
@@ -332,18 +340,13 @@ impl Peer {
         let info = Self::system_info(row)?;
         let stored =
             serde_json::to_value(&info).map_err(|e| PeerError::Integrity(e.to_string()))?;
-        on_db!(&self.db, p => {
-            let mut tx = p.begin().await?;
-            let n = sqlx::query("UPDATE peer_systems SET disabled_at = $1 WHERE client_id = $2 AND disabled_at IS NULL")
-                .bind(now).bind(client_id).execute(&mut *tx).await?.rows_affected();
-            if n == 0 {
-                return Err(PeerError::UnknownSystem);
-            }
-            sqlx::query("DELETE FROM peer_system_tokens WHERE client_id = $1")
-                .bind(client_id).execute(&mut *tx).await?;
-            store_write_key!(tx, key, stored, now);
-            tx.commit().await?;
-        });
+        let mut t = db::Transaction::begin(&self.db).await?;
+        let mut tx = t.tx();
+        if !db::systems::disable(&mut tx, client_id, now).await? {
+            return Err(PeerError::UnknownSystem);
+        }
+        db::staff::insert_write_key(&mut tx, key, &stored, now).await?;
+        t.commit().await?;
         tracing::info!("hospital system disabled");
         Ok(info)
     }
@@ -435,12 +438,8 @@ impl Peer {
             )));
         }
         // The replay store: a jti is accepted once per client until its assertion expires.
-        let fresh = on_db!(&self.db, p => async {
-            sqlx::query("DELETE FROM peer_system_jtis WHERE expires_at <= $1").bind(now).execute(p).await?;
-            sqlx::query("INSERT INTO peer_system_jtis (client_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(&a.iss).bind(&a.jti).bind(a.exp).execute(p).await.map(|r| r.rows_affected())
-        }.await?);
-        if fresh == 0 {
+        let fresh = db::systems::remember_jti(&self.db, &a.iss, &a.jti, a.exp, now).await?;
+        if !fresh {
             return Ok(Err(OAuthError::client(
                 "this assertion's jti was already used",
             )));
@@ -468,12 +467,17 @@ impl Peer {
         let token = format!("{SYSTEM_TOKEN_PREFIX}{}", spondon_core::b64::encode(raw));
         let hash = token_hash(&token);
         let scope = granted.join(" ");
-        on_db!(&self.db, p => async {
-            sqlx::query("DELETE FROM peer_system_tokens WHERE expires_at <= $1").bind(now).execute(p).await?;
-            sqlx::query("INSERT INTO peer_system_tokens (token_hash, client_id, scopes, expires_at) VALUES ($1, $2, $3, $4)")
-                .bind(&hash[..]).bind(&a.iss).bind(&scope).bind(now.saturating_add(ACCESS_TOKEN_SECS))
-                .execute(p).await.map(|r| r.rows_affected())
-        }.await?);
+        db::systems::insert_token(
+            &self.db,
+            &db::systems::NewToken {
+                token_hash: &hash[..],
+                client_id: &a.iss,
+                scopes: &scope,
+                expires_at: now.saturating_add(ACCESS_TOKEN_SECS),
+            },
+            now,
+        )
+        .await?;
         tracing::info!("system access token issued");
         Ok(Ok(AccessToken {
             access_token: token,

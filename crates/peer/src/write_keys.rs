@@ -76,19 +76,6 @@ impl WriteKey {
     }
 }
 
-/// Stores `$key` (an `Option<&WriteKey>`) and `$answer` (a `serde_json::Value`) in the open
-/// transaction `$tx` (`Transaction` of either engine), at `$now` (seconds).
-macro_rules! store_write_key {
-    ($tx:expr, $key:expr, $answer:expr, $now:expr) => {
-        if let Some(k) = $key {
-            sqlx::query("INSERT INTO peer_write_keys (scope, key, request_hash, answer, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&k.scope).bind(&k.key).bind(&k.request_hash[..]).bind($answer.to_string()).bind($now)
-                .execute(&mut *$tx).await?;
-        }
-    };
-}
-pub(crate) use store_write_key;
-
 impl Peer {
     /// The stored answer of a key's first use, if any; `idempotency_key_reused` if it was used
     /// for another request.

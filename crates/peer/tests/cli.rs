@@ -354,9 +354,9 @@ async fn staff_tokens_from_the_command_line_have_roles_expiry_and_revocation() {
         .unwrap();
     let audit = peer.staff_audit().await.unwrap();
     assert!(
-        audit.iter().any(|a| a.0 == "cli"
-            && a.1 == "revoke staff token"
-            && a.2.as_deref() == Some(id.as_str())),
+        audit.iter().any(|a| a.token_id == "cli"
+            && a.action == "revoke staff token"
+            && a.target.as_deref() == Some(id.as_str())),
         "{audit:?}"
     );
     peer.close().await;

@@ -303,12 +303,12 @@ async fn sessions(db: Option<&str>) {
     assert!(
         audit
             .iter()
-            .any(|a| a.0 == desk.id && a.1 == "console login")
+            .any(|a| a.token_id == desk.id && a.action == "console login")
     );
     assert!(
         audit
             .iter()
-            .any(|a| a.1.starts_with("console POST") && a.1.contains("/staff-tokens/"))
+            .any(|a| a.action.starts_with("console POST") && a.action.contains("/staff-tokens/"))
     );
     // Guessing tokens at the login spends the client's failure bucket: then 429 everywhere.
     let mut limited = false;

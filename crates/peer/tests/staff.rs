@@ -121,8 +121,8 @@ async fn roles(db: Option<&str>) {
     let audit = tp.peer.staff_audit().await.unwrap();
     let http: Vec<(String, String, i64)> = audit
         .iter()
-        .filter(|a| a.1.starts_with("POST "))
-        .map(|a| (a.0.clone(), a.1.clone(), a.3))
+        .filter(|a| a.action.starts_with("POST "))
+        .map(|a| (a.token_id.clone(), a.action.clone(), a.status))
         .collect();
     let want = [
         (desk.id.clone(), "POST /staff/patients".to_owned(), 201),
@@ -148,14 +148,15 @@ async fn roles(db: Option<&str>) {
     assert!(
         audit
             .iter()
-            .any(|a| a.1 == "revoke staff token" && a.2.as_deref() == Some(desk.id.as_str()))
+            .any(|a| a.action == "revoke staff token"
+                && a.target.as_deref() == Some(desk.id.as_str()))
     );
     let code_entry = audit
         .iter()
-        .find(|a| a.1.ends_with("enrollment-code"))
+        .find(|a| a.action.ends_with("enrollment-code"))
         .unwrap();
     assert_eq!(
-        code_entry.2.as_deref(),
+        code_entry.target.as_deref(),
         Some(format!("/staff/patients/{hid}/enrollment-code").as_str())
     );
     tp.stop().await;

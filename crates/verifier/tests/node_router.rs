@@ -329,3 +329,44 @@ async fn a_page_session_posts_only_with_the_csrf_header() {
         (401, "session_expired".to_owned())
     );
 }
+
+/// A bad configuration is refused with a code that says what is wrong (docs/verifier.md,
+/// "Configuration errors"), on real files of a real data directory.
+#[tokio::test]
+async fn configuration_errors_say_what_is_wrong() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let app = app().await;
+    let code = |e: spondon_verifier::node::NodeError| e.code();
+    // A staff name out of its range.
+    assert_eq!(
+        code(app.node.add_staff(" ").await.unwrap_err()),
+        "config_out_of_range"
+    );
+    // A database URL of no known engine.
+    let e = spondon_verifier::node::db::Db::open("mysql://localhost/x")
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "config_database_url");
+    // No configuration file; then one that is not JSON; then one readable by others.
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path());
+    assert_eq!(code(data.config().unwrap_err()), "file_not_found");
+    let file = dir.path().join("verifier.json");
+    std::fs::write(&file, b"{not json").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(code(data.config().unwrap_err()), "config_malformed");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(code(data.config().unwrap_err()), "file_exposed");
+    // A peer address that is not a base URL, and a CA file that holds no certificate.
+    let node_data = DataDir::new(app._dir.path().join("node"));
+    let e = node_data
+        .set_peer_address("https://dmch.example", Some("ftp://10.0.4.2"))
+        .unwrap_err();
+    assert_eq!(code(e), "config_bad_url");
+    let not_a_ca = app._dir.path().join("not-a-ca.pem");
+    std::fs::write(&not_a_ca, b"nothing here").unwrap();
+    assert_eq!(
+        code(node_data.add_ca_file(&not_a_ca).unwrap_err()),
+        "config_ca_files"
+    );
+}

@@ -4,10 +4,11 @@
 use serde::Serialize;
 use serde_json::Value;
 use spondon_ledger::LogEntry;
-use sqlx::Row as _;
 
+use crate::db;
+use crate::db::console::FoundPatient;
 use crate::error::{PeerError, Result};
-use crate::peer::{Peer, on_db, to_u64};
+use crate::peer::{Peer, to_u64};
 use crate::registry::{NewPatient, is_health_id, normalize_phone};
 
 /// Most rows of a search or list.
@@ -111,54 +112,21 @@ fn like_pattern(q: &str) -> String {
     out
 }
 
-type PRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
-
-fn patient_rows(rows: Vec<PRow>) -> Vec<PatientRow> {
+fn patient_rows(rows: Vec<FoundPatient>) -> Vec<PatientRow> {
     rows.into_iter()
-        .map(
-            |(health_id, name, birth_date, sex, national_id, phone, district, upazila)| {
-                PatientRow {
-                    health_id,
-                    name,
-                    birth_date,
-                    sex,
-                    district,
-                    upazila,
-                    national_id_end: ends(&national_id),
-                    phone_end: ends(&phone),
-                    matches: Vec::new(),
-                }
-            },
-        )
+        .map(|r| PatientRow {
+            national_id_end: ends(&r.national_id),
+            phone_end: ends(&r.phone),
+            health_id: r.health_id,
+            name: r.name,
+            birth_date: r.birth_date,
+            sex: r.sex,
+            district: r.district,
+            upazila: r.upazila,
+            matches: Vec::new(),
+        })
         .collect()
 }
-
-macro_rules! prow {
-    ($r:expr) => {
-        Ok::<PRow, sqlx::Error>((
-            $r.try_get(0)?,
-            $r.try_get(1)?,
-            $r.try_get(2)?,
-            $r.try_get(3)?,
-            $r.try_get(4)?,
-            $r.try_get(5)?,
-            $r.try_get(6)?,
-            $r.try_get(7)?,
-        ))
-    };
-}
-
-const PATIENT_COLS: &str =
-    "health_id, name, birth_date, sex, national_id, phone, district, upazila";
 
 impl Peer {
     /// Patients matching `q`: a Health ID, an NID / birth registration number or a mobile
@@ -169,22 +137,14 @@ impl Peer {
             return Err(PeerError::field("q", "must be 2–100 printable characters"));
         }
         let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-        let sql_exact = format!(
-            "SELECT {PATIENT_COLS} FROM peer_patients WHERE health_id = $1 OR national_id = $2 OR phone = $3 ORDER BY created_at DESC LIMIT {MAX_ROWS}"
-        );
-        let sql_name = format!(
-            "SELECT {PATIENT_COLS} FROM peer_patients WHERE LOWER(name) LIKE $1 ESCAPE '\\' ORDER BY created_at DESC LIMIT {MAX_ROWS}"
-        );
         let phone = normalize_phone(q).unwrap_or_default();
-        let rows: Vec<PRow> = if is_health_id(q)
+        let rows = if is_health_id(q)
             || digits.len() >= 10 && digits.len() == q.trim_start_matches('+').len()
             || !phone.is_empty()
         {
-            on_db!(&self.db, p => sqlx::query(&sql_exact).bind(q).bind(&digits).bind(&phone)
-                .fetch_all(p).await?.into_iter().map(|r| prow!(r)).collect::<std::result::Result<Vec<_>, _>>()?)
+            db::console::patients_exact(&self.db, q, &digits, &phone, MAX_ROWS).await?
         } else {
-            on_db!(&self.db, p => sqlx::query(&sql_name).bind(like_pattern(q))
-                .fetch_all(p).await?.into_iter().map(|r| prow!(r)).collect::<std::result::Result<Vec<_>, _>>()?)
+            db::console::patients_named(&self.db, &like_pattern(q), MAX_ROWS).await?
         };
         Ok(patient_rows(rows))
     }
@@ -192,23 +152,26 @@ impl Peer {
     /// Registered patients who may be the same person as `p` (validated): the same NID, the
     /// same mobile number, or the same name (ignoring case) and date of birth.
     pub async fn possible_duplicates(&self, p: &NewPatient) -> Result<Vec<PatientRow>> {
-        let sql = format!(
-            "SELECT {PATIENT_COLS} FROM peer_patients WHERE national_id = $1 OR phone = $2 OR (LOWER(name) = $3 AND birth_date = $4) ORDER BY created_at LIMIT {MAX_ROWS}"
-        );
-        let rows: Vec<PRow> = on_db!(&self.db, pool => sqlx::query(&sql)
-            .bind(&p.national_id).bind(&p.phone).bind(p.name.to_lowercase()).bind(&p.birth_date)
-            .fetch_all(pool).await?.into_iter().map(|r| prow!(r)).collect::<std::result::Result<Vec<_>, _>>()?);
+        let rows = db::console::possible_duplicates(
+            &self.db,
+            &p.national_id,
+            &p.phone,
+            &p.name.to_lowercase(),
+            &p.birth_date,
+            MAX_ROWS,
+        )
+        .await?;
         let matched: Vec<Vec<&'static str>> = rows
             .iter()
-            .map(|(_, name, birth, _, nid, phone, _, _)| {
+            .map(|r| {
                 let mut m = Vec::new();
-                if *nid == p.national_id {
+                if r.national_id == p.national_id {
                     m.push("national_id");
                 }
-                if *phone == p.phone {
+                if r.phone == p.phone {
                     m.push("phone");
                 }
-                if name.to_lowercase() == p.name.to_lowercase() && *birth == p.birth_date {
+                if r.name.to_lowercase() == p.name.to_lowercase() && r.birth_date == p.birth_date {
                     m.push("name_birth_date");
                 }
                 m
@@ -224,51 +187,39 @@ impl Peer {
     /// A patient's records, newest first, with their revocation if any.
     pub async fn patient_records(&self, health_id: &str) -> Result<Vec<RecordRow>> {
         self.patient(health_id).await?;
-        type Row = (
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            i64,
-            i64,
-            Option<String>,
-            Option<i64>,
-        );
-        let rows: Vec<Row> = on_db!(&self.db, p => sqlx::query("SELECT r.id, r.kind, r.doctor_bmdc, r.supersedes, r.log_index, r.issued_at, v.reason, v.revoked_at FROM peer_records r LEFT JOIN peer_record_revocations v ON v.record_id = r.id WHERE r.health_id = $1 ORDER BY r.seq DESC LIMIT 500")
-            .bind(health_id).fetch_all(p).await?.into_iter()
-            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?)))
-            .collect::<std::result::Result<Vec<_>, _>>()?);
+        let rows = db::console::records(&self.db, health_id).await?;
         rows.into_iter()
-            .map(
-                |(id, kind, doctor_bmdc, supersedes, log_index, issued_at, reason, at)| {
-                    Ok(RecordRow {
-                        id,
-                        kind,
-                        doctor_bmdc,
-                        supersedes,
-                        log_index: to_u64(log_index)?,
-                        issued_at,
-                        revoked: match (reason, at) {
-                            (Some(reason), Some(at)) => Some(Revoked { reason, at }),
-                            _ => None,
-                        },
-                    })
-                },
-            )
+            .map(|r| {
+                Ok(RecordRow {
+                    id: r.id,
+                    kind: r.kind,
+                    doctor_bmdc: r.doctor_bmdc,
+                    supersedes: r.supersedes,
+                    log_index: to_u64(r.log_index)?,
+                    issued_at: r.issued_at,
+                    revoked: match (r.revocation_reason, r.revoked_at) {
+                        (Some(reason), Some(at)) => Some(Revoked { reason, at }),
+                        _ => None,
+                    },
+                })
+            })
             .collect()
     }
 
     /// A patient's access log (every redemption, write and attributable denial), newest first.
     pub async fn patient_access_log(&self, health_id: &str) -> Result<Vec<AccessRow>> {
         self.patient(health_id).await?;
-        type Row = (String, Option<String>, String, i64, i64);
-        let rows: Vec<Row> = on_db!(&self.db, p => sqlx::query("SELECT outcome, reason, payload, log_index, at FROM peer_access_events WHERE health_id = $1 ORDER BY seq DESC LIMIT 500")
-            .bind(health_id).fetch_all(p).await?.into_iter()
-            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
-            .collect::<std::result::Result<Vec<_>, _>>()?);
+        let rows = db::console::access_log(&self.db, health_id).await?;
         let doctors = self.doctors().await?;
         rows.into_iter()
-            .map(|(outcome, reason, payload, log_index, at)| {
+            .map(|r| {
+                let db::console::LoggedAccess {
+                    outcome,
+                    reason,
+                    payload,
+                    log_index,
+                    at,
+                } = r;
                 let v: Value = serde_json::from_str(&payload)
                     .map_err(|_| PeerError::Integrity("stored access event".into()))?;
                 let audience = v.get("audience").and_then(Value::as_str).map(str::to_owned);
@@ -297,51 +248,38 @@ impl Peer {
 
     /// Registered doctors, newest first.
     pub async fn doctors(&self) -> Result<Vec<DoctorRow>> {
-        type Row = (String, String, String, String, i64);
-        let rows: Vec<Row> = on_db!(&self.db, p => sqlx::query("SELECT bmdc_number, name, department, key_kid, created_at FROM peer_doctors ORDER BY created_at DESC LIMIT 500")
-            .fetch_all(p).await?.into_iter()
-            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
-            .collect::<std::result::Result<Vec<_>, _>>()?);
-        Ok(rows
+        Ok(db::console::doctors(&self.db)
+            .await?
             .into_iter()
-            .map(
-                |(bmdc_number, name, department, kid, registered_at)| DoctorRow {
-                    bmdc_number,
-                    name,
-                    department,
-                    kid,
-                    registered_at,
-                },
-            )
+            .map(|d| DoctorRow {
+                bmdc_number: d.bmdc_number,
+                name: d.name,
+                department: d.department,
+                kid: d.key_kid,
+                registered_at: d.created_at,
+            })
             .collect())
     }
 
     /// A registered doctor's signed credential (`SPONDON:1:…`).
     pub async fn doctor_credential(&self, bmdc: &str) -> Result<String> {
-        let row: Option<String> = on_db!(&self.db, p => sqlx::query("SELECT credential FROM peer_doctors WHERE bmdc_number = $1")
-            .bind(bmdc).fetch_optional(p).await?.map(|r| r.try_get(0)).transpose()?);
+        let row = db::console::doctor_credential(&self.db, bmdc).await?;
         row.ok_or(PeerError::UnknownDoctor)
     }
 
     /// Staff tokens, newest first (never the secret).
     pub async fn staff_tokens(&self) -> Result<Vec<StaffTokenRow>> {
-        type Row = (String, String, String, i64, Option<i64>, Option<i64>);
-        let rows: Vec<Row> = on_db!(&self.db, p => sqlx::query("SELECT token_id, label, roles, created_at, expires_at, revoked_at FROM peer_staff_tokens ORDER BY created_at DESC LIMIT 500")
-            .fetch_all(p).await?.into_iter()
-            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?)))
-            .collect::<std::result::Result<Vec<_>, _>>()?);
-        Ok(rows
+        Ok(db::console::staff_tokens(&self.db)
+            .await?
             .into_iter()
-            .map(
-                |(id, label, roles, created_at, expires_at, revoked_at)| StaffTokenRow {
-                    id,
-                    label,
-                    roles,
-                    created_at,
-                    expires_at,
-                    revoked_at,
-                },
-            )
+            .map(|t| StaffTokenRow {
+                id: t.token_id,
+                label: t.label,
+                roles: t.roles,
+                created_at: t.created_at,
+                expires_at: t.expires_at,
+                revoked_at: t.revoked_at,
+            })
             .collect())
     }
 

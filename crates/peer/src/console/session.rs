@@ -8,10 +8,10 @@
 //! token's, read on every request.
 
 use spondon_core::NumericDate;
-use sqlx::Row as _;
 
+use crate::db;
 use crate::error::{PeerError, Result};
-use crate::peer::{Peer, on_db, token_hash};
+use crate::peer::{Peer, token_hash};
 use crate::staff::{Role, StaffAuth};
 
 /// Longest life of a session (a working shift).
@@ -64,9 +64,17 @@ impl Peer {
         let csrf = random_text()?;
         let now = NumericDate::now().seconds();
         let expires_at = now + SESSION_MAX_SECS;
-        on_db!(&self.db, p => sqlx::query("INSERT INTO peer_console_sessions (id_hash, token_id, csrf, created_at, last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&token_hash(&id)[..]).bind(&staff.token_id).bind(&csrf).bind(now).bind(now).bind(expires_at)
-            .execute(p).await?.rows_affected());
+        db::console::insert_session(
+            &self.db,
+            &db::console::NewSession {
+                id_hash: &token_hash(&id)[..],
+                token_id: &staff.token_id,
+                csrf: &csrf,
+                created_at: now,
+                expires_at,
+            },
+        )
+        .await?;
         self.audit(Some(&staff.token_id), "console login", None, 200)
             .await?;
         Ok(NewSession {
@@ -89,18 +97,20 @@ impl Peer {
             return Ok(None);
         }
         let now = NumericDate::now().seconds();
-        type Row = (String, String, String, i64, i64, String);
-        let row: Option<Row> = on_db!(&self.db, p => sqlx::query("SELECT s.token_id, s.csrf, t.roles, s.expires_at, s.last_seen, t.label FROM peer_console_sessions s JOIN peer_staff_tokens t ON t.token_id = s.token_id WHERE s.id_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND s.last_seen > $3 AND t.revoked_at IS NULL AND t.expires_at > $2")
-            .bind(&token_hash(id)[..]).bind(now).bind(now - SESSION_IDLE_SECS)
-            .fetch_optional(p).await?
-            .map(|r| Ok::<Row, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?)))
-            .transpose()?);
-        let Some((token_id, csrf, roles, expires_at, last_seen, label)) = row else {
+        let hash = token_hash(id);
+        let Some(db::console::LiveSession {
+            token_id,
+            csrf,
+            roles,
+            expires_at,
+            last_seen,
+            label,
+        }) = db::console::live_session(&self.db, &hash, now, now - SESSION_IDLE_SECS).await?
+        else {
             return Ok(None);
         };
         if touch && now - last_seen >= TOUCH_SECS {
-            on_db!(&self.db, p => sqlx::query("UPDATE peer_console_sessions SET last_seen = $1 WHERE id_hash = $2")
-                .bind(now).bind(&token_hash(id)[..]).execute(p).await?.rows_affected());
+            db::console::touch_session(&self.db, &hash, now).await?;
         }
         let roles = Role::parse_list(&roles)
             .map_err(|_| PeerError::Integrity("stored staff token roles".into()))?;
@@ -115,17 +125,13 @@ impl Peer {
     /// Ends a session (logout); ending an unknown or ended one changes nothing.
     pub async fn end_console_session(&self, id: &str) -> Result<()> {
         let now = NumericDate::now().seconds();
-        on_db!(&self.db, p => sqlx::query("UPDATE peer_console_sessions SET ended_at = $1 WHERE id_hash = $2 AND ended_at IS NULL")
-            .bind(now).bind(&token_hash(id)[..]).execute(p).await?.rows_affected());
+        db::console::end_session(&self.db, &token_hash(id), now).await?;
         Ok(())
     }
 
     /// Ends every session of a staff token; returns how many were live.
     pub async fn end_console_sessions_of(&self, token_id: &str) -> Result<u64> {
         let now = NumericDate::now().seconds();
-        Ok(
-            on_db!(&self.db, p => sqlx::query("UPDATE peer_console_sessions SET ended_at = $1 WHERE token_id = $2 AND ended_at IS NULL")
-            .bind(now).bind(token_id).execute(p).await?.rows_affected()),
-        )
+        db::console::end_sessions_of(&self.db, token_id, now).await
     }
 }

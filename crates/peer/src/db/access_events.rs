@@ -1,6 +1,7 @@
-//! Access events (`peer_access_events`): what a patient's receipts are read from.
+//! Access events (`peer_access_events`, with the grants of allowed accesses kept for share
+//! proofs in `peer_access_grants`): what a patient's receipts are read from.
 
-use spondon_ledger::Database;
+use spondon_ledger::{Database, Tx};
 
 use super::on_db;
 use crate::error::Result;
@@ -30,5 +31,65 @@ pub(crate) async fn events_of(
         on_db!(db, p => sqlx::query_as::<_, StoredEvent>("SELECT seq, payload, salt, log_index FROM peer_access_events WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT $4")
         .bind(health_id).bind(since).bind(size).bind(limit)
         .fetch_all(p).await?),
+    )
+}
+
+/// An access event as it is logged: the row its log entry at `log_index` commits to.
+#[derive(Debug)]
+pub(crate) struct NewEvent<'a> {
+    /// The patient, when the access is attributable.
+    pub health_id: Option<&'a str>,
+    /// `allowed` or `denied`.
+    pub outcome: &'a str,
+    /// The refusal's code of a denied access.
+    pub reason: Option<&'a str>,
+    /// The event's JSON, as committed.
+    pub payload: &'a str,
+    pub salt: &'a [u8; 32],
+    pub log_index: i64,
+    pub at: i64,
+    /// The grant text of an allowed access under a grant, kept for share proofs.
+    pub grant: Option<&'a str>,
+}
+
+/// Stores an event (and its grant) in the transaction that appends its log entry.
+pub(crate) async fn insert(
+    tx: &mut Tx<'_>,
+    e: &NewEvent<'_>,
+) -> std::result::Result<(), sqlx::Error> {
+    on_tx!(tx, c => {
+        sqlx::query("INSERT INTO peer_access_events (health_id, outcome, reason, payload, salt, log_index, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(e.health_id).bind(e.outcome).bind(e.reason).bind(e.payload).bind(&e.salt[..])
+            .bind(e.log_index).bind(e.at).execute(&mut *c).await?;
+        if let Some(g) = e.grant {
+            sqlx::query("INSERT INTO peer_access_grants (log_index, grant_text) VALUES ($1, $2)")
+                .bind(e.log_index).bind(g).execute(&mut *c).await?;
+        }
+    });
+    Ok(())
+}
+
+/// An access event by its log index, as a proof of sharing needs it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct EventAt {
+    /// `allowed` or `denied`.
+    pub outcome: String,
+    pub salt: Vec<u8>,
+    /// The event's JSON, as logged.
+    pub payload: String,
+}
+
+pub(crate) async fn event_at(db: &Database, log_index: i64) -> Result<Option<EventAt>> {
+    Ok(
+        on_db!(db, p => sqlx::query_as::<_, EventAt>("SELECT outcome, salt, payload FROM peer_access_events WHERE log_index = $1")
+        .bind(log_index).fetch_optional(p).await?),
+    )
+}
+
+/// The grant kept with the allowed access at `log_index`, if it was kept.
+pub(crate) async fn grant_at(db: &Database, log_index: i64) -> Result<Option<String>> {
+    Ok(
+        on_db!(db, p => sqlx::query_scalar("SELECT grant_text FROM peer_access_grants WHERE log_index = $1")
+        .bind(log_index).fetch_optional(p).await?),
     )
 }

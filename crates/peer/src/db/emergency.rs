@@ -1,7 +1,7 @@
 //! Emergency (break-glass) access: `peer_emergency_access` with its disputes, the patients'
 //! `peer_emergency_policies`, and the registered doctors who may ask.
 
-use spondon_ledger::Database;
+use spondon_ledger::{Database, Tx};
 
 use super::on_db;
 use crate::error::Result;
@@ -133,4 +133,72 @@ pub(crate) async fn policy(db: &Database, health_id: &str) -> Result<Option<Poli
         on_db!(db, p => sqlx::query_as::<_, PolicyRow>("SELECT mode, hospitals FROM peer_emergency_policies WHERE health_id = $1")
         .bind(health_id).fetch_optional(p).await?),
     )
+}
+
+/// A pending access's confirmation, as its log entry at `log_index` commits to it.
+#[derive(Debug)]
+pub(crate) struct Confirmation<'a> {
+    pub id: &'a str,
+    pub confirmed_at: i64,
+    /// The confirming staff token's id.
+    pub confirmed_by: &'a str,
+    pub expires_at: i64,
+    /// The records shown, a JSON array of ids.
+    pub records: &'a str,
+    pub log_index: i64,
+}
+
+/// Confirms a pending access in the transaction that appends its log entry; false if it is no
+/// longer pending.
+pub(crate) async fn confirm(
+    tx: &mut Tx<'_>,
+    c: &Confirmation<'_>,
+) -> std::result::Result<bool, sqlx::Error> {
+    let n = on_tx!(tx, conn => sqlx::query("UPDATE peer_emergency_access SET confirmed_at = $1, confirmed_by = $2, expires_at = $3, records = $4, log_index = $5 WHERE id = $6 AND confirmed_at IS NULL")
+        .bind(c.confirmed_at).bind(c.confirmed_by).bind(c.expires_at).bind(c.records).bind(c.log_index).bind(c.id)
+        .execute(conn).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// A patient's emergency access setting as they sign it.
+#[derive(Debug)]
+pub(crate) struct NewPolicy<'a> {
+    pub health_id: &'a str,
+    /// `allow`, `opt_out` or `only`.
+    pub mode: &'a str,
+    /// The hospitals of `only`, a JSON array of peer URLs.
+    pub hospitals: &'a str,
+    pub set_at: i64,
+    pub patient_kid: &'a str,
+    pub received_at: i64,
+}
+
+/// Stores a policy unless a newer one (a later `set_at`) is stored; false if one is.
+pub(crate) async fn set_policy(db: &Database, p: &NewPolicy<'_>) -> Result<bool> {
+    let n = on_db!(db, pool => sqlx::query("INSERT INTO peer_emergency_policies (health_id, mode, hospitals, set_at, patient_kid, received_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (health_id) DO UPDATE SET mode = excluded.mode, hospitals = excluded.hospitals, set_at = excluded.set_at, patient_kid = excluded.patient_kid, received_at = excluded.received_at WHERE peer_emergency_policies.set_at <= excluded.set_at")
+        .bind(p.health_id).bind(p.mode).bind(p.hospitals).bind(p.set_at).bind(p.patient_kid).bind(p.received_at)
+        .execute(pool).await?.rows_affected());
+    Ok(n > 0)
+}
+
+/// A patient's dispute of one of their emergency accesses.
+#[derive(Debug)]
+pub(crate) struct NewDispute<'a> {
+    pub access_id: &'a str,
+    pub health_id: &'a str,
+    pub text: &'a str,
+    pub patient_kid: &'a str,
+    pub disputed_at: i64,
+}
+
+/// Stores a dispute; the database error as is (a unique violation: the access is disputed
+/// already).
+pub(crate) async fn insert_dispute(
+    db: &Database,
+    d: &NewDispute<'_>,
+) -> std::result::Result<(), sqlx::Error> {
+    on_db!(db, p => sqlx::query("INSERT INTO peer_emergency_disputes (access_id, health_id, text, patient_kid, disputed_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(d.access_id).bind(d.health_id).bind(d.text).bind(d.patient_kid).bind(d.disputed_at)
+        .execute(p).await?.rows_affected());
+    Ok(())
 }

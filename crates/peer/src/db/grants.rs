@@ -1,7 +1,7 @@
 //! Grants at redemption: bearer grants' passcode verifiers and their attempt counts, proof of
 //! possession ids (replay), use counts, and patients' revocations.
 
-use spondon_ledger::Database;
+use spondon_ledger::{Database, Tx};
 
 use super::on_db;
 use crate::error::Result;
@@ -143,9 +143,13 @@ pub(crate) struct NewRevocation<'a> {
     pub log_index: i64,
 }
 
-pub(crate) async fn insert_revocation(db: &Database, r: &NewRevocation<'_>) -> Result<()> {
-    on_db!(db, p => sqlx::query("INSERT INTO peer_revocations (id, patient_kid, grant_id, before_ts, token, registered_at, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+/// Stores a revocation in the transaction that appends its log entry.
+pub(crate) async fn insert_revocation(
+    tx: &mut Tx<'_>,
+    r: &NewRevocation<'_>,
+) -> std::result::Result<(), sqlx::Error> {
+    on_tx!(tx, c => sqlx::query("INSERT INTO peer_revocations (id, patient_kid, grant_id, before_ts, token, registered_at, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(&r.id[..]).bind(r.patient_kid).bind(&r.grant_id).bind(r.before_ts).bind(r.token)
-        .bind(r.registered_at).bind(r.log_index).execute(p).await?.rows_affected());
+        .bind(r.registered_at).bind(r.log_index).execute(c).await?.rows_affected());
     Ok(())
 }

@@ -3,21 +3,80 @@
 //! structs (`#[derive(sqlx::FromRow)]`), never positional tuples. The modules above decide;
 //! these only read and write.
 //!
-//! Moved here so far: the grant tables (`peer_grant_passcodes`, `peer_pop_ids`,
-//! `peer_grant_uses`, `peer_revocations`), the receipts' read of `peer_access_events`, and
-//! emergency access's reads and its request, delegations' reads, the reads of records and
-//! files that grants, delegations, downloads, share proofs and retried issuance decide on,
-//! staff tokens' and idempotency keys' reads, hospital systems' reads, done key rotations, and the revoked records' reads. The other modules still hold their
-//! own statements.
+//! Writes that belong to a transaction take a `&mut` [`Tx`] (an append's, for the rows its
+//! entries commit to, or a [`Transaction`] the peer began) and run on either engine with
+//! `on_tx!`.
+//!
+//! Every statement of the peer is here (the ledger keeps its own tables' statements), including
+//! the connection-level ones of the writer lock, the readiness probe and failover (`server.rs`).
 
 pub(crate) use spondon_ledger::on_db;
+use spondon_ledger::{Database, Tx};
+
+/// Runs `$body` with `$conn` bound to the connection of an open transaction (a
+/// `&mut spondon_ledger::Tx`) on either engine. The rows a log entry refers to are written
+/// with it in the append's own transaction ([`spondon_ledger::Log::append_with`]), so that the
+/// entry and its rows commit together or not at all; a write of the peer's own opens the same
+/// [`spondon_ledger::Tx`] over a transaction it began. (In scope in the modules below, which
+/// are declared after it.)
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            spondon_ledger::Tx::Sqlite(t) => {
+                let $conn = &mut ***t;
+                $body
+            }
+            spondon_ledger::Tx::Postgres(t) => {
+                let $conn = &mut ***t;
+                $body
+            }
+        }
+    };
+}
+
+/// A transaction the peer begins itself, on either engine: the functions below that write in a
+/// transaction take its [`Tx`] ([`Transaction::tx`]), as they take an append's.
+pub(crate) enum Transaction {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Transaction {
+    pub(crate) async fn begin(db: &Database) -> std::result::Result<Self, sqlx::Error> {
+        Ok(match db {
+            Database::Sqlite(p) => Self::Sqlite(p.begin().await?),
+            Database::Postgres(p) => Self::Postgres(p.begin().await?),
+        })
+    }
+
+    /// The open transaction, for the writes of this module's functions.
+    pub(crate) fn tx(&mut self) -> Tx<'_> {
+        match self {
+            Self::Sqlite(t) => Tx::Sqlite(t),
+            Self::Postgres(t) => Tx::Postgres(t),
+        }
+    }
+
+    pub(crate) async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(t) => t.commit().await,
+            Self::Postgres(t) => t.commit().await,
+        }
+    }
+}
 
 pub(crate) mod access_events;
+pub(crate) mod console;
 pub(crate) mod delegations;
+pub(crate) mod doctors;
 pub(crate) mod emergency;
 pub(crate) mod grants;
+pub(crate) mod nonces;
+pub(crate) mod patients;
 pub(crate) mod record_revocations;
 pub(crate) mod records;
 pub(crate) mod rotations;
+pub(crate) mod server;
 pub(crate) mod staff;
+pub(crate) mod stats;
 pub(crate) mod systems;

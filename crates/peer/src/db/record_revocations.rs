@@ -1,6 +1,6 @@
 //! Revoked records (`peer_record_revocations`): the card revocation list's source.
 
-use spondon_ledger::Database;
+use spondon_ledger::{Database, Tx};
 
 use super::on_db;
 use crate::error::Result;
@@ -38,4 +38,28 @@ pub(crate) async fn count(db: &Database) -> Result<i64> {
         on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM peer_record_revocations")
         .fetch_one(p).await?),
     )
+}
+
+/// A record's revocation as it is logged.
+#[derive(Debug)]
+pub(crate) struct NewRevocation<'a> {
+    pub record_id: &'a str,
+    /// The reason's code (`wrong_patient`, `entered_in_error`, `duplicate`, `other`).
+    pub reason: &'a str,
+    /// The JSON its log entry commits to.
+    pub payload: &'a str,
+    pub salt: &'a [u8; 32],
+    pub log_index: i64,
+    pub revoked_at: i64,
+}
+
+/// Stores a revocation in the transaction that appends its log entry.
+pub(crate) async fn insert(
+    tx: &mut Tx<'_>,
+    r: &NewRevocation<'_>,
+) -> std::result::Result<(), sqlx::Error> {
+    on_tx!(tx, c => sqlx::query("INSERT INTO peer_record_revocations (record_id, reason, payload, salt, log_index, revoked_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(r.record_id).bind(r.reason).bind(r.payload).bind(&r.salt[..])
+        .bind(r.log_index).bind(r.revoked_at).execute(c).await?.rows_affected());
+    Ok(())
 }

@@ -1,7 +1,9 @@
-//! Reads of `peer_records` (and its documents' `peer_record_files`/`peer_files`) that grants,
-//! delegations and files decide on. Issuance writes stay with the log append in `records.rs`.
+//! Records (`peer_records`, with their documents' `peer_record_files`/`peer_files`): the reads
+//! that pulls, grants, delegations and files decide on, and issuance's rows, written in the
+//! log append's transaction with their idempotency keys (`peer_idempotency`) and the
+//! statistics cases they add (`peer_stat_cases`).
 
-use spondon_ledger::Database;
+use spondon_ledger::{Database, Tx};
 
 use super::on_db;
 use crate::error::Result;
@@ -104,4 +106,175 @@ pub(crate) async fn record_file(db: &Database, record_id: &str) -> Result<Option
         on_db!(db, p => sqlx::query_as::<_, RecordFile>("SELECT f.content_type, f.bytes, f.sha256 FROM peer_record_files r JOIN peer_files f ON f.sha256 = r.sha256 WHERE r.record_id = $1")
         .bind(record_id).fetch_optional(p).await?),
     )
+}
+
+/// A stored record, as a pull (or a grant's redemption) answers it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct RecordRow {
+    /// The patient's pull cursor.
+    pub seq: i64,
+    pub id: String,
+    /// The grant category's code (`Category::from_code`).
+    pub category: i64,
+    pub kind: String,
+    pub supersedes: Option<String>,
+    pub issued_at: i64,
+    pub jws: String,
+    pub log_index: i64,
+    /// The salt of the log entry's commitment.
+    pub salt: Vec<u8>,
+}
+
+/// The patient's records after the cursor `since` that the log of `size` entries holds,
+/// oldest first, at most `limit`.
+pub(crate) async fn of_patient(
+    db: &Database,
+    health_id: &str,
+    since: i64,
+    size: i64,
+    limit: i64,
+) -> Result<Vec<RecordRow>> {
+    Ok(
+        on_db!(db, p => sqlx::query_as::<_, RecordRow>("SELECT seq, id, category, kind, supersedes, issued_at, jws, log_index, salt FROM peer_records WHERE health_id = $1 AND seq > $2 AND log_index < $3 ORDER BY seq LIMIT $4")
+        .bind(health_id).bind(since).bind(size).bind(limit)
+        .fetch_all(p).await?),
+    )
+}
+
+/// A record's rows as it is issued, owned (the append's transaction runs in its own task).
+#[derive(Debug)]
+pub(crate) struct NewRecord {
+    pub id: String,
+    pub health_id: String,
+    /// The grant category's code.
+    pub category: i64,
+    pub kind: &'static str,
+    pub doctor_bmdc: Option<String>,
+    pub supersedes: Option<String>,
+    pub jws: String,
+    /// The salt of its log entry's commitment.
+    pub salt: [u8; 32],
+    pub issued_at: i64,
+    /// A document's file (SHA-256).
+    pub file: Option<[u8; 32]>,
+    pub idempotency: Option<crate::records::Idempotency>,
+    /// The statistics cases it adds.
+    pub cases: Vec<crate::stats::StatCase>,
+}
+
+/// Stores an issued record, its file link, idempotency key and statistics cases in the
+/// transaction that appends its log entry at `log_index`.
+pub(crate) async fn insert(
+    tx: &mut Tx<'_>,
+    r: &NewRecord,
+    log_index: i64,
+) -> std::result::Result<(), sqlx::Error> {
+    on_tx!(tx, conn => {
+        sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(&r.id).bind(&r.health_id).bind(r.category).bind(r.kind)
+            .bind(&r.doctor_bmdc).bind(&r.supersedes).bind(&r.jws).bind(&r.salt[..])
+            .bind(log_index).bind(r.issued_at).execute(&mut *conn).await?;
+        if let Some(sha256) = &r.file {
+            sqlx::query("INSERT INTO peer_record_files (record_id, sha256) VALUES ($1, $2)")
+                .bind(&r.id).bind(&sha256[..]).execute(&mut *conn).await?;
+        }
+        if let Some(k) = &r.idempotency {
+            sqlx::query("INSERT INTO peer_idempotency (scope, key, request_hash, record_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&k.scope).bind(&k.key).bind(&k.request_hash[..]).bind(&r.id).bind(r.issued_at)
+                .execute(&mut *conn).await?;
+        }
+        for c in &r.cases {
+            sqlx::query("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
+                .bind(c.condition).bind(c.week.key()).bind(&r.health_id).bind(&c.district).bind(&c.upazila).bind(c.age_band).bind(c.sex)
+                .execute(&mut *conn).await?;
+        }
+    });
+    Ok(())
+}
+
+/// Whose a record is and how many records supersede it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct Successors {
+    pub health_id: String,
+    pub successors: i64,
+}
+
+pub(crate) async fn successors(db: &Database, id: &str) -> Result<Option<Successors>> {
+    Ok(
+        on_db!(db, p => sqlx::query_as::<_, Successors>("SELECT health_id, (SELECT COUNT(*) FROM peer_records n WHERE n.supersedes = r.id) AS successors FROM peer_records r WHERE r.id = $1")
+        .bind(id).fetch_optional(p).await?),
+    )
+}
+
+/// A stored record by its id.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct StoredRecord {
+    pub health_id: String,
+    pub kind: String,
+    pub supersedes: Option<String>,
+    pub jws: String,
+    pub salt: Vec<u8>,
+    pub log_index: i64,
+    pub issued_at: i64,
+    /// The grant category's code.
+    pub category: i64,
+}
+
+pub(crate) async fn stored(db: &Database, id: &str) -> Result<Option<StoredRecord>> {
+    Ok(
+        on_db!(db, p => sqlx::query_as::<_, StoredRecord>("SELECT health_id, kind, supersedes, jws, salt, log_index, issued_at, category FROM peer_records WHERE id = $1")
+        .bind(id).fetch_optional(p).await?),
+    )
+}
+
+/// How many records are stored for the patient (`None`: for all patients).
+pub(crate) async fn count(db: &Database, health_id: Option<&str>) -> Result<i64> {
+    Ok(on_db!(db, p => match health_id {
+        Some(h) => sqlx::query_scalar("SELECT COUNT(*) FROM peer_records WHERE health_id = $1").bind(h).fetch_one(p).await?,
+        None => sqlx::query_scalar("SELECT COUNT(*) FROM peer_records").fetch_one(p).await?,
+    }))
+}
+
+/// Marks a stored file uploaded again (by `uploaded_by`, at `now`); false if it is not stored.
+pub(crate) async fn refresh_file(
+    db: &Database,
+    sha256: &[u8; 32],
+    now: i64,
+    uploaded_by: &str,
+) -> Result<bool> {
+    let n = on_db!(db, p => sqlx::query("UPDATE peer_files SET uploaded_at = $1, uploaded_by = $2 WHERE sha256 = $3")
+        .bind(now).bind(uploaded_by).bind(&sha256[..]).execute(p).await?.rows_affected());
+    Ok(n > 0)
+}
+
+/// A checked file as it is stored.
+#[derive(Debug)]
+pub(crate) struct NewFile<'a> {
+    pub sha256: &'a [u8; 32],
+    pub content_type: &'a str,
+    pub size: i64,
+    pub bytes: &'a [u8],
+    pub uploaded_at: i64,
+    pub uploaded_by: &'a str,
+}
+
+/// Stores a file unless one with its hash is stored; false if one is.
+pub(crate) async fn insert_file(db: &Database, f: &NewFile<'_>) -> Result<bool> {
+    let n = on_db!(db, p => sqlx::query("INSERT INTO peer_files (sha256, content_type, size, bytes, uploaded_at, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING")
+        .bind(&f.sha256[..]).bind(f.content_type).bind(f.size).bind(f.bytes).bind(f.uploaded_at).bind(f.uploaded_by)
+        .execute(p).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// Deletes the files no record refers to that were uploaded at `cutoff` or earlier; how many.
+pub(crate) async fn purge_files(db: &Database, cutoff: i64) -> Result<u64> {
+    Ok(
+        on_db!(db, p => sqlx::query("DELETE FROM peer_files WHERE uploaded_at <= $1 AND NOT EXISTS (SELECT 1 FROM peer_record_files r WHERE r.sha256 = peer_files.sha256)")
+        .bind(cutoff).execute(p).await?.rows_affected()),
+    )
+}
+
+/// How many files are stored (referenced or not).
+pub(crate) async fn file_count(db: &Database) -> Result<i64> {
+    Ok(on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM peer_files").fetch_one(p).await?))
 }

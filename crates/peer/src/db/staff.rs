@@ -1,10 +1,11 @@
-//! Staff bearer tokens (`peer_staff_tokens`) and staff writes' idempotency keys
-//! (`peer_write_keys`).
+//! Staff bearer tokens (`peer_staff_tokens`), the staff audit trail (`peer_staff_audit`) and
+//! staff writes' idempotency keys (`peer_write_keys`).
 
-use spondon_ledger::Database;
+use spondon_ledger::{Database, Tx};
 
 use super::on_db;
 use crate::error::Result;
+use crate::write_keys::WriteKey;
 
 /// An active staff token: its id and roles (a comma-separated list).
 #[derive(Debug, sqlx::FromRow)]
@@ -41,5 +42,77 @@ pub(crate) async fn stored_write(
     Ok(
         on_db!(db, p => sqlx::query_as::<_, StoredWrite>("SELECT request_hash, answer FROM peer_write_keys WHERE scope = $1 AND key = $2")
         .bind(scope).bind(key).fetch_optional(p).await?),
+    )
+}
+
+/// Stores a staff write's key (if it has one) with its `answer`, in the write's own transaction.
+pub(crate) async fn insert_write_key(
+    tx: &mut Tx<'_>,
+    key: Option<&WriteKey>,
+    answer: &serde_json::Value,
+    now: i64,
+) -> std::result::Result<(), sqlx::Error> {
+    if let Some(k) = key {
+        on_tx!(tx, c => sqlx::query("INSERT INTO peer_write_keys (scope, key, request_hash, answer, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&k.scope).bind(&k.key).bind(&k.request_hash[..]).bind(answer.to_string()).bind(now)
+            .execute(c).await?.rows_affected());
+    }
+    Ok(())
+}
+
+/// A staff token as it is created.
+#[derive(Debug)]
+pub(crate) struct NewToken<'a> {
+    /// SHA-256 of the token (the token itself is never stored).
+    pub token_hash: &'a [u8],
+    pub label: &'a str,
+    pub created_at: i64,
+    pub token_id: &'a str,
+    /// A comma-separated list.
+    pub roles: &'a str,
+    pub expires_at: i64,
+}
+
+pub(crate) async fn insert_token(db: &Database, t: &NewToken<'_>) -> Result<()> {
+    on_db!(db, p => sqlx::query("INSERT INTO peer_staff_tokens (token_hash, label, created_at, token_id, roles, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(t.token_hash).bind(t.label).bind(t.created_at).bind(t.token_id).bind(t.roles).bind(t.expires_at)
+        .execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// Revokes the active token `token_id` at `now`; false if there is none.
+pub(crate) async fn revoke_token(db: &Database, token_id: &str, now: i64) -> Result<bool> {
+    let n = on_db!(db, p => sqlx::query("UPDATE peer_staff_tokens SET revoked_at = $1 WHERE token_id = $2 AND revoked_at IS NULL")
+        .bind(now).bind(token_id).execute(p).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// One entry of the staff audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditEntry {
+    /// The staff token's id, or `cli` for the operator's command line.
+    pub token_id: String,
+    /// What was done (`POST /staff/records`, `create staff token`, …).
+    pub action: String,
+    /// What it was done to, if anything is named.
+    pub target: Option<String>,
+    /// The answer's HTTP status.
+    pub status: i64,
+    /// When (seconds).
+    pub at: i64,
+}
+
+pub(crate) async fn insert_audit(db: &Database, e: &AuditEntry) -> Result<()> {
+    on_db!(db, p => sqlx::query("INSERT INTO peer_staff_audit (token_id, action, target, status, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&e.token_id).bind(&e.action).bind(&e.target).bind(e.status).bind(e.at)
+        .execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// The audit trail, oldest first.
+pub(crate) async fn audit(db: &Database) -> Result<Vec<AuditEntry>> {
+    Ok(
+        on_db!(db, p => sqlx::query_as::<_, AuditEntry>("SELECT token_id, action, target, status, at FROM peer_staff_audit ORDER BY seq")
+        .fetch_all(p).await?),
     )
 }

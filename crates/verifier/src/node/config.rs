@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use spondon_core::keys::{Es256KeyPair, Es256PublicKey, Jwk};
 
-use super::NodeError;
+use super::{ConfigError, NodeError};
 
 const CONFIG_FILE: &str = "verifier.json";
 const KEY_FILE: &str = "keys/doctor.p8";
@@ -58,25 +58,36 @@ fn default_upload() -> usize {
 
 impl Config {
     pub fn root_key(&self) -> Result<Es256PublicKey, NodeError> {
-        Es256PublicKey::from_jwk(&self.root_key)
-            .map_err(|e| NodeError::Config(format!("root_key: {e}")))
+        Es256PublicKey::from_jwk(&self.root_key).map_err(|source| {
+            ConfigError::BadKey {
+                what: "root_key".into(),
+                source,
+            }
+            .into()
+        })
     }
 
     fn check(&self) -> Result<(), NodeError> {
         self.root_key()?;
         if !(10..=86_400).contains(&self.refresh_secs) {
-            return Err(NodeError::Config(
-                "refresh_secs must be between 10 and 86400".into(),
-            ));
+            return Err(ConfigError::OutOfRange {
+                what: "refresh_secs",
+                range: "between 10 and 86400",
+            }
+            .into());
         }
         if !(1024..=(64 << 20)).contains(&self.max_upload_bytes) {
-            return Err(NodeError::Config(
-                "max_upload_bytes must be between 1 KiB and 64 MiB".into(),
-            ));
+            return Err(ConfigError::OutOfRange {
+                what: "max_upload_bytes",
+                range: "between 1 KiB and 64 MiB",
+            }
+            .into());
         }
         for (k, v) in &self.peer_addresses {
-            spondon_net::check_base_url(v)
-                .map_err(|e| NodeError::Config(format!("peer_addresses[{k:?}]: {e}")))?;
+            spondon_net::check_base_url(v).map_err(|source| ConfigError::BadUrl {
+                what: format!("peer_addresses[{k:?}]"),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -92,12 +103,12 @@ fn write_secret(path: &Path, bytes: &[u8], create_new: bool) -> Result<(), NodeE
     } else {
         spondon_fs::write_private(path, bytes)
     }
-    .map_err(|e| NodeError::Config(e.to_string()))
+    .map_err(|e| ConfigError::File(e).into())
 }
 
 /// Reads a key or config file, refusing one readable by group or others.
 fn read_secret(path: &Path) -> Result<Vec<u8>, NodeError> {
-    spondon_fs::read_private(path, MAX_SECRET_BYTES).map_err(|e| NodeError::Config(e.to_string()))
+    spondon_fs::read_private(path, MAX_SECRET_BYTES).map_err(|e| ConfigError::File(e).into())
 }
 
 /// A data directory.
@@ -120,10 +131,7 @@ impl DataDir {
     pub fn create(&self, config: &Config) -> Result<Es256KeyPair, NodeError> {
         config.check()?;
         if self.path.join(CONFIG_FILE).exists() {
-            return Err(NodeError::Config(format!(
-                "{} already holds a verifier; refusing to overwrite it",
-                self.path.display()
-            )));
+            return Err(ConfigError::AlreadyInitialized(self.path.clone()).into());
         }
         fs::create_dir_all(self.path.join("keys"))?;
         fs::set_permissions(&self.path, fs::Permissions::from_mode(0o700))?;
@@ -135,8 +143,10 @@ impl DataDir {
     }
 
     fn write_config(&self, config: &Config, create_new: bool) -> Result<(), NodeError> {
-        let bytes = serde_json::to_vec_pretty(config)
-            .map_err(|e| NodeError::Config(format!("cannot encode config: {e}")))?;
+        let bytes = serde_json::to_vec_pretty(config).map_err(|e| ConfigError::Malformed {
+            path: self.path.join(CONFIG_FILE),
+            reason: format!("cannot encode: {e}"),
+        })?;
         write_secret(&self.path.join(CONFIG_FILE), &bytes, create_new)
     }
 
@@ -144,8 +154,10 @@ impl DataDir {
     pub fn config(&self) -> Result<Config, NodeError> {
         let path = self.path.join(CONFIG_FILE);
         let bytes = read_secret(&path)?;
-        let cfg: Config = serde_json::from_slice(&bytes)
-            .map_err(|e| NodeError::Config(format!("{}: {e}", path.display())))?;
+        let cfg: Config = serde_json::from_slice(&bytes).map_err(|e| ConfigError::Malformed {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         cfg.check()?;
         Ok(cfg)
     }
@@ -153,13 +165,18 @@ impl DataDir {
     /// Adds a CA (PEM) trusted for HTTPS to peers; checked now.
     pub fn add_ca_file(&self, file: &Path) -> Result<Config, NodeError> {
         let mut cfg = self.config()?;
-        let file = std::path::absolute(file)
-            .map_err(|e| NodeError::Config(format!("{}: {e}", file.display())))?;
+        let file = std::path::absolute(file).map_err(|e| {
+            ConfigError::File(spondon_fs::FileError::Io {
+                op: "resolve",
+                path: file.to_owned(),
+                source: e,
+            })
+        })?;
         spondon_net::Client::new(&spondon_net::ClientOptions {
             ca_files: vec![file.clone()],
             ..spondon_net::ClientOptions::default()
         })
-        .map_err(|e| NodeError::Config(e.to_string()))?;
+        .map_err(ConfigError::CaFiles)?;
         if !cfg.ca_files.contains(&file) {
             cfg.ca_files.push(file);
         }
@@ -181,8 +198,10 @@ impl DataDir {
         let mut cfg = self.config()?;
         match address {
             Some(a) => {
-                spondon_net::check_base_url(a)
-                    .map_err(|e| NodeError::Config(format!("ADDRESS: {e}")))?;
+                spondon_net::check_base_url(a).map_err(|source| ConfigError::BadUrl {
+                    what: "ADDRESS".into(),
+                    source,
+                })?;
                 cfg.peer_addresses.insert(url.to_owned(), a.to_owned());
             }
             None => {
@@ -196,7 +215,12 @@ impl DataDir {
     /// Reads the doctor key (refusing a file readable by group or others).
     pub fn key(&self) -> Result<Es256KeyPair, NodeError> {
         let p = self.path.join(KEY_FILE);
-        Es256KeyPair::from_pkcs8(&read_secret(&p)?)
-            .map_err(|e| NodeError::Config(format!("{}: {e}", p.display())))
+        Es256KeyPair::from_pkcs8(&read_secret(&p)?).map_err(|source| {
+            ConfigError::BadKey {
+                what: p.display().to_string(),
+                source,
+            }
+            .into()
+        })
     }
 }

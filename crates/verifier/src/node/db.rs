@@ -76,9 +76,7 @@ impl Db {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Database::Postgres(PgPoolOptions::new().max_connections(8).connect(url).await?)
         } else {
-            return Err(NodeError::Config(
-                "the database URL must start with sqlite: or postgres://".into(),
-            ));
+            return Err(super::ConfigError::DatabaseUrl.into());
         };
         match &pool {
             Database::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,

@@ -13,11 +13,70 @@ pub mod state;
 
 pub use state::Node;
 
+/// What is wrong with the node's configuration: its files, or a value given in them or on
+/// the command line. Each says what is wrong, with a stable [`ConfigError::code`].
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A configuration or key file cannot be read or written (missing, too large, readable by
+    /// others, already there, …).
+    #[error(transparent)]
+    File(#[from] spondon_fs::FileError),
+    /// `verifier.json` is not a valid configuration.
+    #[error("{}: {reason}", path.display())]
+    Malformed {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+    /// A URL or address is refused.
+    #[error("{what}: {source}")]
+    BadUrl {
+        what: String,
+        source: spondon_net::NetError,
+    },
+    /// A key is refused (not an ES256 public JWK, not a PKCS#8 key pair).
+    #[error("{what}: {source}")]
+    BadKey {
+        what: String,
+        source: spondon_core::keys::KeyError,
+    },
+    /// A number outside its range, or a name that is too long or empty.
+    #[error("{what} must be {range}")]
+    OutOfRange {
+        what: &'static str,
+        range: &'static str,
+    },
+    /// The database URL names no engine the node knows.
+    #[error("the database URL must start with sqlite: or postgres://")]
+    DatabaseUrl,
+    /// The CA files for reaching peers are refused.
+    #[error("CA files: {0}")]
+    CaFiles(spondon_net::NetError),
+    /// `init` on a data directory that already holds a node.
+    #[error("{} already holds a verifier; refusing to overwrite it", .0.display())]
+    AlreadyInitialized(std::path::PathBuf),
+}
+
+impl ConfigError {
+    /// A stable machine-readable code (docs/verifier.md, "Configuration errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::File(e) => e.code(),
+            Self::Malformed { .. } => "config_malformed",
+            Self::BadUrl { .. } => "config_bad_url",
+            Self::BadKey { .. } => "config_bad_key",
+            Self::OutOfRange { .. } => "config_out_of_range",
+            Self::DatabaseUrl => "config_database_url",
+            Self::CaFiles(_) => "config_ca_files",
+            Self::AlreadyInitialized(_) => "already_initialized",
+        }
+    }
+}
+
 /// Errors of the node (not of a verdict: a refused grant is a verdict, not an error).
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     #[error("configuration: {0}")]
-    Config(String),
+    Config(#[from] ConfigError),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
     #[error("database: {0}")]
@@ -62,7 +121,7 @@ impl NodeError {
     /// A stable machine-readable code (docs/architecture.md, "Errors").
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Config(_) => "config",
+            Self::Config(e) => e.code(),
             Self::Io(_) => "io",
             Self::Db(_) | Self::Migrate(_) => "database",
             Self::Key(e) => e.code(),

@@ -31,7 +31,7 @@ impl Peers {
             timeout: TIMEOUT,
             ..ClientOptions::default()
         })
-        .map_err(|e| NodeError::Config(format!("ca_files: {e}")))?;
+        .map_err(crate::node::ConfigError::CaFiles)?;
         Ok(Self {
             net,
             addresses: config.peer_addresses.clone(),

@@ -9,9 +9,9 @@ use spondon_core::keys::{Es256KeyPair, Es256PublicKey, sha256};
 use spondon_core::shc::{Crl, Directory};
 use spondon_core::token::{self, DoctorCredential, TokenClaims, TrustAnchors, TrustList};
 
-use super::NodeError;
 use super::config::{Config, DataDir};
 use super::db::{Db, StoredCrl};
+use super::{ConfigError, NodeError};
 
 /// Prefix of staff tokens.
 pub const STAFF_TOKEN_PREFIX: &str = "spvs_";
@@ -146,12 +146,16 @@ impl Node {
     ) -> Result<Node, NodeError> {
         let clinic = clinic.trim();
         if clinic.is_empty() || clinic.len() > 200 {
-            return Err(NodeError::Config(
-                "--clinic must be 1 to 200 characters".into(),
-            ));
+            return Err(ConfigError::OutOfRange {
+                what: "--clinic",
+                range: "1 to 200 characters",
+            }
+            .into());
         }
-        let root = Es256PublicKey::from_jwk(root_key)
-            .map_err(|e| NodeError::Config(format!("--root-key: {e}")))?;
+        let root = Es256PublicKey::from_jwk(root_key).map_err(|source| ConfigError::BadKey {
+            what: "--root-key".into(),
+            source,
+        })?;
         let list = verify_trust_list(trust_text, &root, 0)?;
         let now = NumericDate::now().0;
         if now >= list.expires.0 {
@@ -289,9 +293,11 @@ impl Node {
     pub async fn add_staff(&self, name: &str) -> Result<String, NodeError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
-            return Err(NodeError::Config(
-                "a staff name is 1 to 100 printable characters".into(),
-            ));
+            return Err(ConfigError::OutOfRange {
+                what: "a staff name",
+                range: "1 to 100 printable characters",
+            }
+            .into());
         }
         let token = random_token(STAFF_TOKEN_PREFIX)?;
         self.db

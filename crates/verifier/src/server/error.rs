@@ -1,7 +1,7 @@
 //! The clinic node's HTTP errors: one variant per way a request fails, each with its status
 //! and a stable code (docs/architecture.md, "Errors"), answered as RFC 9457 problem+json.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::check::CheckError;
@@ -153,21 +153,10 @@ impl From<EmergencyFailure> for ApiError {
     }
 }
 
-/// An RFC 9457 problem response.
+/// An RFC 9457 problem response of the clinic node ([`spondon_net::server::problem`] under
+/// [`PROBLEM_BASE`]).
 pub fn problem(status: StatusCode, code: &str, detail: &str) -> Response {
-    let body = serde_json::json!({
-        "type": format!("{PROBLEM_BASE}{code}"),
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "code": code,
-        "detail": detail,
-    });
-    let mut r = (status, body.to_string()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    r
+    spondon_net::server::problem(PROBLEM_BASE, status, code, detail)
 }
 
 impl IntoResponse for ApiError {
