@@ -51,6 +51,13 @@ fn bench(c: &mut Criterion) {
             black_box(card.verify(&dir, now).unwrap());
         })
     });
+    let options = spondon_core::shc::VerifyOptions::at(now);
+    g.bench_function("shc_verify_into_example_00", |b| {
+        b.iter(|| {
+            let card = ParsedCard::parse(black_box(&jws)).unwrap();
+            black_box(card.into_verified(&dir, &options).unwrap());
+        })
+    });
     g.bench_function("shc_qr_decode_verify_example_00", |b| {
         b.iter(|| {
             let d = decode_numeric_chunks(&[black_box(qr_text.as_str())]).unwrap();

@@ -250,10 +250,11 @@ pub fn check_record(
             got: card.iss().to_owned(),
         });
     }
+    let rid_matches = card.rid() == Some(claim.id);
     let verified = card
-        .verify_with(directory, options)
+        .into_verified(directory, options)
         .map_err(RecordError::Signature)?;
-    if card.rid() != Some(claim.id) {
+    if !rid_matches {
         return Err(RecordError::Rid);
     }
     let entry = check_logged(logged, Expected::RECORD, claim.jws.as_bytes(), checkpoint)

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, bail};
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
-use spondon_core::shc::{CardBuilder, Directory, ParsedCard};
+use spondon_core::shc::{CardBuilder, Directory, ParsedCard, VerifyOptions};
 
 const ISS: &str = "https://dmch.example";
 
@@ -70,9 +70,10 @@ fn verify(dir: &Path, secs: u64) -> Result<()> {
         .map(str::to_owned)
         .collect();
     let d = Directory::from_json(&std::fs::read_to_string(dir.join("directory.json"))?)?;
-    let now = NumericDate::now();
+    let options = VerifyOptions::at(NumericDate::now());
+    // The path a wallet's sync and a clinic node's redemption take (`check_record`).
     let check = |jws: &str| -> Result<()> {
-        ParsedCard::parse(jws)?.verify(&d, now)?;
+        ParsedCard::parse(jws)?.into_verified(&d, &options)?;
         Ok(())
     };
     for c in &cards {

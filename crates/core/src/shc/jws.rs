@@ -557,6 +557,24 @@ impl ParsedCard {
         directory: &Directory,
         options: &VerifyOptions,
     ) -> Result<VerifiedCard, ShcError> {
+        let checked = self.check(directory, options)?;
+        let p = &self.payload;
+        Ok(VerifiedCard {
+            iss: p.iss.clone(),
+            issuer_name: checked.issuer_name,
+            kid: self.kid.clone(),
+            nbf: p.nbf.clone(),
+            exp: p.exp.clone(),
+            types: p.types.clone(),
+            fhir_version: p.fhir_version.clone(),
+            fhir_bundle: p.fhir_bundle.clone(),
+            rid: p.rid.clone(),
+            warnings: checked.warnings,
+        })
+    }
+
+    /// The checks of [`ParsedCard::verify_with`], in its order.
+    fn check(&self, directory: &Directory, options: &VerifyOptions) -> Result<Checked, ShcError> {
         let iss = &self.payload.iss;
         check_iss(iss)?;
         let Some(entry) = directory.issuer(iss) else {
@@ -620,19 +638,49 @@ impl ParsedCard {
                 }
             }
         }
-        Ok(VerifiedCard {
-            iss: iss.clone(),
+        Ok(Checked {
             issuer_name: entry.name.clone(),
-            kid: self.kid.clone(),
-            nbf: self.payload.nbf.clone(),
-            exp: self.payload.exp.clone(),
-            types: self.payload.types.clone(),
-            fhir_version: self.payload.fhir_version.clone(),
-            fhir_bundle: self.payload.fhir_bundle.clone(),
-            rid: self.payload.rid.clone(),
             warnings,
         })
     }
+
+    /// [`ParsedCard::verify_with`], consuming the card: the verified card takes the payload's
+    /// parts (the FHIR bundle above all) instead of copying them. The same checks, in the same
+    /// order, with the same errors.
+    pub fn into_verified(
+        self,
+        directory: &Directory,
+        options: &VerifyOptions,
+    ) -> Result<VerifiedCard, ShcError> {
+        let checked = self.check(directory, options)?;
+        let Payload {
+            iss,
+            nbf,
+            exp,
+            types,
+            fhir_version,
+            fhir_bundle,
+            rid,
+        } = self.payload;
+        Ok(VerifiedCard {
+            iss,
+            issuer_name: checked.issuer_name,
+            kid: self.kid,
+            nbf,
+            exp,
+            types,
+            fhir_version,
+            fhir_bundle,
+            rid,
+            warnings: checked.warnings,
+        })
+    }
+}
+
+/// What [`ParsedCard::check`] found besides the card itself.
+struct Checked {
+    issuer_name: Option<String>,
+    warnings: Vec<Warning>,
 }
 
 /// When to verify.
