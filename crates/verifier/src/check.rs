@@ -15,26 +15,60 @@ use crate::report::{FileVerdict, Problem, Report};
 /// Why `check` could not judge at all (exit status 2).
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
+    /// The input cannot be read, or is nothing `check` knows.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// `--at` is not an RFC 3339 time.
     #[error("--at {0:?} is not an RFC 3339 time such as 2021-06-01T00:00:00Z")]
     BadTime(String),
+    /// The `--directory` issuer-key file is refused: its path, and why.
     #[error("--directory {path}: {message}")]
-    BadDirectory { path: String, message: String },
+    BadDirectory {
+        /// The path as given.
+        path: String,
+        /// Why it is refused.
+        message: String,
+    },
+    /// The `--root-key` file is not an ES256 public JWK: its path, and why.
     #[error("--root-key {path}: {message}")]
-    BadRootKey { path: String, message: String },
+    BadRootKey {
+        /// The path as given.
+        path: String,
+        /// Why it is refused.
+        message: String,
+    },
+    /// The `--trust` list is refused (signature, expiry, content): its path, and why.
     #[error("--trust {path}: {message}")]
-    BadTrustList { path: String, message: String },
+    BadTrustList {
+        /// The path as given.
+        path: String,
+        /// Why it is refused.
+        message: String,
+    },
+    /// `--trust` was given without `--root-key`.
     #[error(
         "--trust needs --root-key: a trust list is only as good as the root key it is checked against"
     )]
     TrustWithoutRoot,
+    /// A QR photo holds no QR code that could be decoded.
     #[error("the image holds no QR code that could be read: {0}")]
     Image(String),
+    /// An export directory cannot be read as one: its path, and why.
     #[error("{path}: {message}")]
-    BadExportDirectory { path: String, message: String },
+    BadExportDirectory {
+        /// The path as given.
+        path: String,
+        /// Why it is refused.
+        message: String,
+    },
+    /// A `--file` document cannot be read: its path, and why.
     #[error("--file {path}: {message}")]
-    BadFile { path: String, message: String },
+    BadFile {
+        /// The path as given.
+        path: String,
+        /// Why it is refused.
+        message: String,
+    },
 }
 
 impl CheckError {
@@ -57,8 +91,11 @@ impl CheckError {
 /// What the input is checked against.
 #[derive(Debug, Default)]
 pub struct Trust {
+    /// SMART Health Card issuers and their keys (from `--directory` or the trust list).
     pub directory: Directory,
+    /// The consortium trust list, checked against `root_key`; `None` without `--trust`.
     pub trust_list: Option<TrustList>,
+    /// The authority root key the trust list and Spondon tokens are checked against.
     pub root_key: Option<Es256PublicKey>,
 }
 
@@ -215,7 +252,11 @@ fn hash_in_name(path: &Path) -> Option<[u8; 32]> {
 /// A directory export (`NAME/` with `NAME.smart-health-card` and `files/<sha256>.<ext>`): the
 /// export's cards, proofs and receipts, then every file against its card; a file no card names
 /// and a document card whose file is missing make it invalid.
-pub fn check_export_dir(dir: &Path, trust: &Trust, now: NumericDate) -> Result<Report, CheckError> {
+pub(crate) fn check_export_dir(
+    dir: &Path,
+    trust: &Trust,
+    now: NumericDate,
+) -> Result<Report, CheckError> {
     let bad = |message: String| CheckError::BadExportDirectory {
         path: dir.display().to_string(),
         message,
@@ -403,13 +444,17 @@ fn add_files(report: &mut Report, export: &Export, found: &[FoundFile], require_
 }
 
 /// Judges an already classified input.
-pub fn check_shape(shape: Shape, trust: &Trust, now: NumericDate) -> Result<Report, CheckError> {
+pub(crate) fn check_shape(
+    shape: Shape,
+    trust: &Trust,
+    now: NumericDate,
+) -> Result<Report, CheckError> {
     check_shape_cancellable(shape, trust, now, &spondon_core::qr::Cancel::new())
 }
 
 /// [`check_shape`] whose QR image decoding (bounded by `qr::DEFAULT_DECODE_BUDGET`) also stops
 /// when `cancel` is set — by a server when the request that asked for it ends.
-pub fn check_shape_cancellable(
+pub(crate) fn check_shape_cancellable(
     shape: Shape,
     trust: &Trust,
     now: NumericDate,
@@ -582,7 +627,7 @@ fn is_export_file(text: &str) -> bool {
 
 /// The anchors an export is checked against: the directory (VCI issuers and the trust list's
 /// hospitals) and the trust list's hospital logs.
-pub fn export_anchors(trust: &Trust) -> spondon_export::Anchors {
+pub(crate) fn export_anchors(trust: &Trust) -> spondon_export::Anchors {
     let mut anchors = spondon_export::Anchors {
         directory: trust.directory.clone(),
         ..spondon_export::Anchors::default()
@@ -599,7 +644,7 @@ pub fn export_anchors(trust: &Trust) -> spondon_export::Anchors {
 
 /// An export as it arrived.
 #[derive(Debug, Clone, Copy)]
-pub enum ExportInput<'a> {
+pub(crate) enum ExportInput<'a> {
     File(&'a [u8]),
     Pdf(&'a [u8]),
 }
@@ -607,7 +652,7 @@ pub enum ExportInput<'a> {
 /// The FHIR bundle of each record of an export (file or PDF), in order, as the cards carry it —
 /// *not verified*: use one only where [`check_export_bytes`] found that card `unaltered`. Empty
 /// for anything that is not an export.
-pub fn export_bundles(shape: &Shape) -> Vec<Option<serde_json::Value>> {
+pub(crate) fn export_bundles(shape: &Shape) -> Vec<Option<serde_json::Value>> {
     let parsed = match shape {
         Shape::Pdf(bytes) => spondon_export::extract_export_from_pdf(bytes)
             .and_then(|file| spondon_export::parse_export(&file)),
@@ -633,7 +678,11 @@ pub fn export_bundles(shape: &Shape) -> Vec<Option<serde_json::Value>> {
 /// Verifies a Spondon export (file or PDF): every card, log proof and receipt, and the summary;
 /// for a PDF, every attached document file against its card (§18.4). The report carries no
 /// health content.
-pub fn check_export_bytes(input: ExportInput<'_>, trust: &Trust, now: NumericDate) -> Report {
+pub(crate) fn check_export_bytes(
+    input: ExportInput<'_>,
+    trust: &Trust,
+    now: NumericDate,
+) -> Report {
     let parsed = match input {
         ExportInput::File(bytes) => spondon_export::parse_export(bytes),
         ExportInput::Pdf(bytes) => spondon_export::extract_export_from_pdf(bytes)

@@ -9,8 +9,8 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 
 use crate::cli::Command;
+use crate::node::DataDir;
 use crate::node::Node;
-use crate::node::config::DataDir;
 
 #[derive(Debug, Args)]
 pub struct DataArgs {

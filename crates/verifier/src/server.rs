@@ -1,9 +1,9 @@
 //! `spondon-verifier serve`: the JSON API (OpenAPI at `/openapi.json`, RFC 9457 problems with
 //! stable codes, [`ApiError`]) and the embedded web page. Staff authenticate with a bearer token
 //! (API clients) or a session cookie (the page; HttpOnly, SameSite=Strict, Secure behind TLS):
-//! the [`Staff`] extractor. A cookie-authenticated POST must also carry `X-Spondon-Request: 1`,
+//! the `Staff` extractor. A cookie-authenticated POST must also carry `X-Spondon-Request: 1`,
 //! a header no cross-site form can send, and every POST needs its exact content type
-//! ([`StrictJson`], [`Upload`]).
+//! (`StrictJson`, `Upload`).
 //!
 //! Every route is declared once, in the `routes!` table: its method, path, handler, who may call it and
 //! its summary. The router, the OpenAPI document and the metrics' route labels are all read
@@ -28,8 +28,10 @@ use crate::node::{Node, emergency, records};
 mod error;
 mod extract;
 
-pub use error::{ApiError, ApiResult, PROBLEM_BASE, problem};
-pub use extract::{COOKIE, DOCUMENT_TYPES, MAX_JSON, Staff, StrictJson, Upload};
+pub(crate) use error::ApiResult;
+pub use error::{ApiError, PROBLEM_BASE};
+pub use extract::MAX_JSON;
+pub(crate) use extract::{COOKIE, Staff, StrictJson, Upload};
 
 type AppState = Arc<Node>;
 
@@ -50,7 +52,7 @@ fn json_response(status: StatusCode, v: &impl serde::Serialize) -> Response {
 pub enum Access {
     /// Anyone (the page's assets are not in the OpenAPI document).
     Public,
-    /// A staff member ([`Staff`]): bearer token or page session.
+    /// A staff member (the `Staff` extractor): bearer token or page session.
     Staff,
     /// The page and its assets: public, and not part of the API document.
     Page,
@@ -59,10 +61,13 @@ pub enum Access {
 /// One route of the node, as the router mounts it and the OpenAPI document describes it.
 #[derive(Debug, Clone, Copy)]
 pub struct RouteDoc {
+    /// The HTTP method, upper case.
     pub method: &'static str,
     /// The axum path template (`{param}`), identical to the OpenAPI one.
     pub path: &'static str,
+    /// One line for the OpenAPI document.
     pub summary: &'static str,
+    /// Who may call it.
     pub access: Access,
     /// The request body's media types, comma-separated.
     pub body: Option<&'static str>,
@@ -111,7 +116,7 @@ routes! {
 
 /// The route template (`/api/document/file/{id}`) a concrete path belongs to: what requests
 /// are counted under, never the concrete path (which may hold an identifier).
-pub fn route_template(path: &str) -> Option<&'static str> {
+pub(crate) fn route_template(path: &str) -> Option<&'static str> {
     let segs: Vec<&str> = path.split('/').collect();
     ROUTES
         .iter()

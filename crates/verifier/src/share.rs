@@ -14,66 +14,96 @@ use crate::input::{self, InputError};
 /// Why `share-proof` could not judge at all (exit status 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ShareError {
+    /// The trust material or the time cannot be loaded.
     #[error(transparent)]
     Check(#[from] CheckError),
+    /// A proof file cannot be read.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// No trust list was given: a share proof is only checked against one.
     #[error(
         "share-proof needs the consortium trust list: --trust trust-list.txt --root-key authority.jwk"
     )]
     NoTrustList,
+    /// A `--document` file cannot be read or parsed: its path, and why.
     #[error("--document {path}: {message}")]
-    BadDocument { path: String, message: String },
+    BadDocument {
+        /// The path as given.
+        path: String,
+        /// Why it is refused.
+        message: String,
+    },
 }
 
 /// One share-proof file's verdict.
 #[derive(Debug, Serialize)]
 pub struct FileVerdict {
+    /// The proof file as given on the command line.
     pub file: String,
+    /// Whether the proof verified.
     pub valid: bool,
     /// The refusal's stable code and message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Problem>,
+    /// What the valid proof shows was shared.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share: Option<VerifiedShare>,
 }
 
+/// Why a proof or a document was refused: a stable code and a sentence.
 #[derive(Debug, Serialize)]
 pub struct Problem {
+    /// Stable snake_case code.
     pub code: &'static str,
+    /// A sentence for people.
     pub message: String,
 }
 
 /// A document the holder gave, and the accesses of it found in the valid proofs.
 #[derive(Debug, Serialize)]
 pub struct DocumentVerdict {
+    /// The document file as given with `--document`.
     pub file: String,
+    /// The issuing hospital's issuer URL.
     pub issuer: String,
+    /// The issuing hospital's name, when the trust list has it.
     pub issuer_name: Option<String>,
+    /// The record's id at its issuer.
     pub record_id: String,
     /// Whether the document came with the salt that opens its log commitment.
     pub commitment_known: bool,
+    /// Each access to this document found in the valid proofs.
     pub shares: Vec<DocumentShare>,
+    /// Why the document could not be read or matched, if it could not.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<Problem>,
 }
 
+/// One access to a document, found in a valid share proof.
 #[derive(Debug, Serialize)]
 pub struct DocumentShare {
+    /// The proof file that shows it.
     pub file: String,
+    /// When it happened (seconds since the epoch, the log's time).
     pub at: i64,
+    /// What was done: the log entry's action.
     pub action: String,
     /// `commitment`: proven by the document's own commitment; `record_id`: by issuer and id.
     pub matched_by: DocumentMatch,
+    /// The doctor who acted, when the proof names one.
     pub doctor: Option<String>,
+    /// The grant the access was made under.
     pub grant_id: String,
 }
 
 /// The whole report.
 #[derive(Debug, Serialize)]
 pub struct ShareReport {
+    /// Whether every proof verified and every document was read and matched without error.
     pub valid: bool,
+    /// One verdict per proof file, in the order given.
     pub proofs: Vec<FileVerdict>,
+    /// One verdict per `--document`, in the order given.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<DocumentVerdict>,
 }

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair};
 use spondon_core::token::{Hospital, TrustList};
+use spondon_verifier::node::DataDir;
 use spondon_verifier::node::Node;
-use spondon_verifier::node::config::DataDir;
 use spondon_verifier::server::{self, Access, ROUTES};
 use tower::ServiceExt as _;
 

@@ -57,6 +57,7 @@ fn default_upload() -> usize {
 }
 
 impl Config {
+    /// The configured root key, parsed as an ES256 public key.
     pub fn root_key(&self) -> Result<Es256PublicKey, NodeError> {
         Es256PublicKey::from_jwk(&self.root_key).map_err(|source| {
             ConfigError::BadKey {
@@ -114,10 +115,12 @@ fn read_secret(path: &Path) -> Result<Vec<u8>, NodeError> {
 /// A data directory.
 #[derive(Debug, Clone)]
 pub struct DataDir {
+    /// The directory.
     pub path: PathBuf,
 }
 
 impl DataDir {
+    /// The data directory at `path` (nothing is read or created yet).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self { path: path.into() }
     }

@@ -90,10 +90,13 @@ impl Db {
         on_db!(&self.pool, p => (p.size(), p.num_idle()))
     }
 
+    /// Closes the pool, waiting for its connections to finish.
     pub async fn close(&self) {
         on_db!(&self.pool, p => p.close().await)
     }
 
+    /// Adds a staff member with the SHA-256 hash of their token; a name already there is
+    /// [`NodeError::DuplicateStaff`].
     pub async fn add_staff(&self, name: &str, hash: &[u8; 32], now: i64) -> Result<(), NodeError> {
         let exists: Option<i64> = on_db!(&self.pool, p => sqlx::query_scalar("SELECT created_at FROM verifier_staff WHERE name = $1")
             .bind(name).fetch_optional(p).await?);
@@ -105,6 +108,7 @@ impl Db {
         Ok(())
     }
 
+    /// Removes a staff member and ends their page sessions; `false` if there was none.
     pub async fn remove_staff(&self, name: &str) -> Result<bool, NodeError> {
         // Their page sessions end with them (also a foreign key with ON DELETE CASCADE).
         on_db!(&self.pool, p => sqlx::query("DELETE FROM verifier_sessions WHERE staff = $1")
@@ -122,6 +126,7 @@ impl Db {
         )
     }
 
+    /// Every staff member's name, in order.
     pub async fn staff_names(&self) -> Result<Vec<String>, NodeError> {
         Ok(
             on_db!(&self.pool, p => sqlx::query_scalar("SELECT name FROM verifier_staff ORDER BY name")
@@ -184,12 +189,14 @@ impl Db {
         Ok(row)
     }
 
+    /// Stores (or replaces) an issuer key's revocation list.
     pub async fn store_crl(&self, c: &StoredCrl) -> Result<(), NodeError> {
         on_db!(&self.pool, p => sqlx::query("INSERT INTO verifier_crls (issuer, kid, crl, fetched_at) VALUES ($1, $2, $3, $4) ON CONFLICT (issuer, kid) DO UPDATE SET crl = excluded.crl, fetched_at = excluded.fetched_at")
             .bind(&c.issuer).bind(&c.kid).bind(&c.crl).bind(c.fetched_at).execute(p).await?.rows_affected());
         Ok(())
     }
 
+    /// Every stored revocation list, by issuer and key id.
     pub async fn crls(&self) -> Result<Vec<StoredCrl>, NodeError> {
         let rows = on_db!(&self.pool, p => sqlx::query("SELECT issuer, kid, crl, fetched_at FROM verifier_crls ORDER BY issuer, kid")
             .fetch_all(p).await?.into_iter().map(|r| StoredCrl {
@@ -198,6 +205,8 @@ impl Db {
         Ok(rows)
     }
 
+    /// Records a refresh attempt of one source (the trust list, a CRL): when it was
+    /// tried, and its error or that it succeeded.
     pub async fn record_refresh(
         &self,
         source: &str,
@@ -210,6 +219,7 @@ impl Db {
         Ok(())
     }
 
+    /// The last refresh attempt of each source, by source.
     pub async fn refresh_status(&self) -> Result<Vec<RefreshStatus>, NodeError> {
         let rows = on_db!(&self.pool, p => sqlx::query("SELECT source, ok_at, tried_at, error FROM verifier_refresh ORDER BY source")
             .fetch_all(p).await?.into_iter().map(|r| RefreshStatus {
@@ -218,6 +228,7 @@ impl Db {
         Ok(rows)
     }
 
+    /// Stores (or replaces) the doctor credential imported for the key `kid`.
     pub async fn set_doctor_credential(
         &self,
         kid: &str,
@@ -229,6 +240,7 @@ impl Db {
         Ok(())
     }
 
+    /// The doctor credential stored for the key `kid`, if any.
     pub async fn doctor_credential(&self, kid: &str) -> Result<Option<String>, NodeError> {
         Ok(
             on_db!(&self.pool, p => sqlx::query_scalar("SELECT credential FROM verifier_doctor_credential WHERE kid = $1")
@@ -236,12 +248,14 @@ impl Db {
         )
     }
 
+    /// Keeps one access receipt: what the clinic did under a grant (no health data).
     pub async fn add_receipt(&self, r: &Receipt) -> Result<(), NodeError> {
         on_db!(&self.pool, p => sqlx::query("INSERT INTO verifier_receipts (grant_id, peer, action, outcome, records, access_log_index, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&r.grant_id).bind(&r.peer).bind(&r.action).bind(&r.outcome).bind(r.records).bind(r.access_log_index).bind(r.at).execute(p).await?.rows_affected());
         Ok(())
     }
 
+    /// The newest `limit` receipts, newest first.
     pub async fn receipts(&self, limit: i64) -> Result<Vec<Receipt>, NodeError> {
         let rows = on_db!(&self.pool, p => sqlx::query("SELECT grant_id, peer, action, outcome, records, access_log_index, at FROM verifier_receipts ORDER BY id DESC LIMIT $1")
             .bind(limit).fetch_all(p).await?.into_iter().map(|r| Receipt {

@@ -1,17 +1,19 @@
 //! The clinic verifier node: configuration, database, trust state, grant checks, peers.
 
-pub mod config;
-pub mod db;
-pub mod emergency;
-pub mod files;
-pub mod grant;
-pub mod metrics;
-pub mod peers;
-pub mod records;
+mod config;
+pub(crate) mod db;
+pub(crate) mod emergency;
+pub(crate) mod files;
+pub(crate) mod grant;
+pub(crate) mod metrics;
+pub(crate) mod peers;
+pub(crate) mod records;
 pub mod refresh;
-pub mod state;
+pub(crate) mod state;
 
-pub use state::Node;
+pub use config::{Config, DataDir};
+pub use db::Db;
+pub use state::{CredentialInfo, Node, TrustState};
 
 /// What is wrong with the node's configuration: its files, or a value given in them or on
 /// the command line. Each says what is wrong, with a stable [`ConfigError::code`].
@@ -75,44 +77,61 @@ impl ConfigError {
 /// Errors of the node (not of a verdict: a refused grant is a verdict, not an error).
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
+    /// The node's configuration is refused: a file, or a value in it or on the command line.
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
     #[error("I/O: {0}")]
+    /// A file of the data directory cannot be read or written.
     Io(#[from] std::io::Error),
+    /// The database refused or failed a query, or cannot be reached.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// The database schema cannot be brought up to date.
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The node's key file is refused.
     #[error("key: {0}")]
     Key(#[from] spondon_core::keys::KeyError),
     /// The trust list's signature, sequence or content is refused.
     #[error("the trust list cannot be accepted: {0}")]
     TrustList(spondon_core::token::TokenError),
+    /// The text is another kind of Spondon token (named), not a trust list.
     #[error("the trust list cannot be accepted: this is a {0}, not a trust list")]
     NotATrustList(&'static str),
+    /// The trust list is past its `expires`.
     #[error("the trust list cannot be accepted: it has expired")]
     TrustListExpired,
+    /// The trust list's sequence number is beyond what the database stores.
     #[error("the trust list cannot be accepted: sequence {0} is too large")]
     TrustListSequence(u64),
+    /// A hospital's record keys cannot be made into a SMART Health Card issuer.
     #[error("the trust list cannot be accepted: hospital {hospital:?}: {source}")]
     HospitalKeys {
+        /// The hospital's id.
         hospital: String,
+        /// Why its keys are refused.
         source: spondon_core::shc::ShcError,
     },
+    /// No trust list is pinned in the database (the node was not initialised).
     #[error("no trust list is pinned")]
     NoTrustList,
     /// The doctor credential's signature or content is refused.
     #[error("the doctor credential cannot be accepted: {0}")]
     Credential(spondon_core::token::TokenError),
+    /// The text is another kind of Spondon token (named), not a doctor credential.
     #[error("the doctor credential cannot be accepted: this is a {0}, not a doctor credential")]
     NotACredential(&'static str),
+    /// The doctor credential binds another key than this node's.
     #[error(
         "the doctor credential cannot be accepted: it was issued for key {issued_for}, but this node's key is {node_key}"
     )]
     CredentialForAnotherKey {
+        /// The key id the credential names.
         issued_for: String,
+        /// This node's key id.
         node_key: String,
     },
+    /// A staff member of this name already exists.
     #[error("staff member {0:?} already exists")]
     DuplicateStaff(String),
 }

@@ -25,7 +25,9 @@ pub const SESSION_IDLE_SECS: i64 = 2 * 3600;
 /// What grants, credentials and records are checked against. Replaced as a whole on refresh.
 #[derive(Debug, Clone)]
 pub struct TrustState {
+    /// The verified trust list.
     pub list: TrustList,
+    /// The trust list as signed (the text the root key's signature covers).
     pub text: String,
     /// When this list was fetched or pinned.
     pub fetched_at: i64,
@@ -45,16 +47,22 @@ impl TrustState {
 /// The doctor credential imported for this node's key.
 #[derive(Debug, Clone)]
 pub struct CredentialInfo {
+    /// The credential as signed, as the node stores and presents it.
     pub text: String,
+    /// Its verified content.
     pub credential: DoctorCredential,
 }
 
 /// A running verifier node.
 #[derive(Debug)]
 pub struct Node {
+    /// The node's configuration (`verifier.json`).
     pub config: Config,
+    /// The data directory it was opened from.
     pub data: DataDir,
+    /// The node's own key pair: the doctor key grants are bound to.
     pub key: Es256KeyPair,
+    /// The node's database (SQLite or PostgreSQL).
     pub db: Db,
     root: Es256PublicKey,
     trust: RwLock<Arc<TrustState>>,
@@ -229,6 +237,7 @@ impl Node {
         })
     }
 
+    /// Closes the database pool, waiting for its connections to finish.
     pub async fn close(&self) {
         self.db.close().await;
     }
@@ -241,6 +250,7 @@ impl Node {
         }
     }
 
+    /// The authority root key the trust list is checked against.
     pub fn root_key(&self) -> &Es256PublicKey {
         &self.root
     }
@@ -358,6 +368,7 @@ impl Node {
             .await
     }
 
+    /// Ends a page session (logout); an unknown or malformed id is a no-op.
     pub async fn end_session(&self, id: &str) -> Result<(), NodeError> {
         if id.is_empty() || id.len() > 100 {
             return Ok(());
@@ -379,6 +390,7 @@ impl Node {
         Ok(info)
     }
 
+    /// The imported doctor credential, if any.
     pub fn credential(&self) -> Option<Arc<CredentialInfo>> {
         self.credential.read().ok().and_then(|g| g.clone())
     }

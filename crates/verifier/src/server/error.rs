@@ -19,36 +19,50 @@ pub const PROBLEM_BASE: &str = "https://spondon.example/problems/verifier/";
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     // --- who is asking ---
+    /// A staff route was called with neither a session cookie nor a staff token.
     #[error("log in, or send Authorization: Bearer <staff token>")]
     NotLoggedIn,
+    /// The bearer staff token is not known (or was removed).
     #[error("unknown staff token")]
     UnknownStaffToken,
+    /// The session cookie names a session that ended or timed out.
     #[error("the session has ended; log in again")]
     SessionExpired,
+    /// A cookie-authenticated state-changing request lacks `X-Spondon-Request: 1`.
     #[error("a page request must carry X-Spondon-Request: 1")]
     Csrf,
+    /// The staff token given at login is not known.
     #[error("this staff token is not known")]
     BadLogin,
     // --- the request itself ---
+    /// A JSON route got another content type.
     #[error("send Content-Type: application/json")]
     NotJson,
+    /// An upload of a media type the route does not take: the ones it does.
     #[error("send the file as one of: {}", .0.join(", "))]
     UnsupportedDocumentType(&'static [&'static str]),
+    /// The body is larger than the route's limit (bytes).
     #[error("the body is larger than {0} bytes")]
     TooLarge(usize),
+    /// The body is not the JSON the route expects.
     #[error("the body is not the expected JSON: {0}")]
     BadJson(serde_json::Error),
+    /// The upload has no bytes.
     #[error("the upload is empty")]
     EmptyUpload,
+    /// A record write carries no FHIR resources, or more than 50.
     #[error("send 1 to 50 FHIR resources")]
     BadResources,
+    /// No route has this path.
     #[error("no such route")]
     NoRoute,
+    /// The path exists, but not with this method.
     #[error("method not allowed on this route")]
     MethodNotAllowed,
     /// A page asset (`/qr/{file}`) that does not exist.
     #[error("no such file")]
     NoSuchAsset,
+    /// The QR page's decoder asset was not built into this installation.
     #[error("the WebAssembly QR decoder is not installed (scripts/build-qr-wasm.sh)")]
     QrDecoderNotBuilt,
     // --- grants, documents, records ---
@@ -57,13 +71,21 @@ pub enum ApiError {
     GrantInput(#[from] GrantInputError),
     /// The verdict on the grant is not "accepted": its code and summary.
     #[error("{summary}")]
-    GrantRefused { code: &'static str, summary: String },
+    GrantRefused {
+        /// The verdict's stable code (`expired`, `revoked`, …).
+        code: &'static str,
+        /// The verdict's sentence for people.
+        summary: String,
+    },
+    /// The grant is read-only, and the request would add a record.
     #[error("this grant does not allow adding records")]
     NotWriteScoped,
+    /// The document file asked for is not (or no longer) held for this session.
     #[error(
         "no such file for this session (files are kept 30 minutes after the records were fetched)"
     )]
     FileNotFound,
+    /// Record writes need a doctor credential, and none is imported.
     #[error("no doctor credential is imported (spondon-verifier doctor-credential import FILE)")]
     NoCredential,
     /// The uploaded document cannot be judged at all.
@@ -82,6 +104,7 @@ pub enum ApiError {
     #[error("{}", .0.message)]
     Emergency(EmergencyFailure),
     // --- the node ---
+    /// The node cannot serve yet (`/readyz`): why.
     #[error("{0}")]
     NotReady(&'static str),
     /// A document check's task ended without an answer.
