@@ -213,3 +213,62 @@ pub async fn register_doctor(
     assert_eq!(r.status, 201, "{}", r.text());
     (bmdc.to_owned(), key)
 }
+
+/// A fresh nonce from the peer (`POST /nonce`, 201).
+pub async fn nonce(tp: &TestPeer) -> Vec<u8> {
+    let r = request(tp.addr, "POST", "/nonce", &[], b"").await;
+    assert_eq!(r.status, 201, "POST /nonce: {}", r.text());
+    spondon_core::b64::decode(r.json()["nonce"].as_str().unwrap()).unwrap()
+}
+
+/// A POST of `body` to `path` signed by `key` (a patient's, a delegate's or a doctor's), with a
+/// fresh nonce (`docs/protocol.md` §7a); the answer conforms to the OpenAPI document.
+pub async fn signed(
+    tp: &TestPeer,
+    key: &spondon_core::keys::Es256KeyPair,
+    path: &str,
+    body: &Value,
+) -> Resp {
+    let body = body.to_string().into_bytes();
+    let n = nonce(tp).await;
+    let sig = crate::patient::signature(key, URL, path, &n, &body);
+    request(
+        tp.addr,
+        "POST",
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Spondon-Signature", &sig),
+        ],
+        &body,
+    )
+    .await
+}
+
+/// `key` redeems the enrollment `code` of the patient `health_id` (`POST /patient/enroll`,
+/// signed by that key); the answer, whatever it is.
+pub async fn enroll(
+    tp: &TestPeer,
+    key: &spondon_core::keys::Es256KeyPair,
+    health_id: &str,
+    code: &str,
+) -> Resp {
+    let body =
+        json!({"health_id": health_id, "code": code, "public_key": key.public_key().to_jwk()});
+    signed(tp, key, "/patient/enroll", &body).await
+}
+
+/// Registers a patient over HTTP and enrolls a fresh wallet key: the Health ID and the key.
+pub async fn enrolled_patient(
+    tp: &TestPeer,
+    nid: &str,
+) -> (String, spondon_core::keys::Es256KeyPair) {
+    let r = tp.staff_post("/staff/patients", &patient_json(nid)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let key = spondon_core::keys::Es256KeyPair::generate().unwrap();
+    let r = enroll(tp, &key, &hid, &code).await;
+    assert_eq!(r.status, 201, "POST /patient/enroll: {}", r.text());
+    (hid, key)
+}
