@@ -132,7 +132,9 @@ async fn exchange(
         sent.map_err(|e| format!("write: {e}"))?;
     }
     let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
+    // On the heap: an array here would be held across the read's await, making this future —
+    // and every test future that awaits a request — 16 KiB larger (see `inproc`).
+    let mut chunk = vec![0u8; 16 * 1024];
     loop {
         let n = match s.read(&mut chunk).await {
             Ok(n) => n,

@@ -44,18 +44,25 @@ pub async fn start(database_url: Option<&str>) -> TestPeer {
 
 /// Like [`start`], its config edited by `edit` before it serves.
 pub async fn start_with(database_url: Option<&str>, edit: impl FnOnce(&mut Config)) -> TestPeer {
-    let (dir, token) = init_dir(URL, database_url).await;
-    serve_dir(dir, token, None, edit).await
+    let (dir, token) = Box::pin(init_dir(URL, database_url)).await;
+    Box::pin(serve_dir(dir, token, None, edit)).await
 }
 
 /// Initializes a peer in a fresh temp dir (`DIR/peer`); returns the dir and the staff token.
 pub async fn init_dir(url: &str, database_url: Option<&str>) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::new(dir.path().join("peer"));
-    let (peer, token) = Peer::init(&data, "Dhaka Medical College Hospital", url, database_url)
-        .await
-        .unwrap();
-    peer.close().await;
+    // The peer's large futures are awaited boxed, here and below: a test's own future then holds
+    // a pointer, not their state, and its poll frame stays small in a debug build.
+    let (peer, token) = Box::pin(Peer::init(
+        &data,
+        "Dhaka Medical College Hospital",
+        url,
+        database_url,
+    ))
+    .await
+    .unwrap();
+    Box::pin(peer.close()).await;
     (dir, token)
 }
 
@@ -71,7 +78,7 @@ pub async fn serve_dir(
     let mut config = data.config().unwrap();
     edit(&mut config);
     let peer = Arc::new(
-        Peer::from_parts(config, data.keys().unwrap())
+        Box::pin(Peer::from_parts(config, data.keys().unwrap()))
             .await
             .unwrap(),
     );
@@ -135,7 +142,7 @@ pub async fn request(
 impl TestPeer {
     /// Stops serving and closes the database.
     pub async fn stop(mut self) {
-        self.shutdown().await;
+        Box::pin(self.shutdown()).await;
     }
 
     async fn shutdown(&mut self) {
@@ -148,15 +155,15 @@ impl TestPeer {
         if let Some(h) = self.server.take() {
             h.await.unwrap();
         }
-        self.peer.close().await;
+        Box::pin(self.peer.close()).await;
     }
 
     /// Stops serving and serves the same data directory (and database) again, as a restart of
     /// `serve` would; the config is read again from the data directory.
     pub async fn restart(mut self) -> TestPeer {
-        self.shutdown().await;
+        Box::pin(self.shutdown()).await;
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        serve_dir(dir, self.token.clone(), None, |_| {}).await
+        Box::pin(serve_dir(dir, self.token.clone(), None, |_| {})).await
     }
 
     /// `http://127.0.0.1:port`.
