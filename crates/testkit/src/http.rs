@@ -10,8 +10,11 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 /// An answer: status, headers in order, body (de-chunked).
 #[derive(Debug, Clone)]
 pub struct Resp {
+    /// The HTTP status.
     pub status: u16,
+    /// The headers, names as sent.
     pub headers: Vec<(String, String)>,
+    /// The body.
     pub body: Vec<u8>,
 }
 
@@ -22,6 +25,7 @@ impl Resp {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
+    /// The body as text (lossy UTF-8), for messages.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }

@@ -19,11 +19,15 @@ pub const URL: &str = "https://dmch.example";
 
 /// A peer serving in this process; [`TestPeer::stop`] ends it.
 pub struct TestPeer {
+    /// The peer, to call directly or read its database.
     pub peer: Arc<Peer>,
+    /// Where it serves HTTP (127.0.0.1, a free port).
     pub addr: SocketAddr,
     /// The first staff token (`init`'s).
     pub token: String,
+    /// The temporary directory holding its data directory (`DIR/peer`).
     pub dir: tempfile::TempDir,
+    /// Its witness push tasks (stopped with the peer).
     pub witnessing: Option<spondon_peer::witnessing::Witnessing>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -176,6 +180,7 @@ impl TestPeer {
         format!("Bearer {}", self.token)
     }
 
+    /// A GET of `path`, its answer conforming to the OpenAPI document.
     pub async fn get(&self, path: &str) -> Resp {
         request(self.addr, "GET", path, &[], b"").await
     }
