@@ -480,451 +480,136 @@ fn dev_tools_directory() -> Directory {
     d
 }
 
-#[test]
-fn dev_tools_vectors() {
-    use Kind::*;
-    let dir = dev_tools_directory();
-    type Expect = Result<&'static [&'static str], &'static str>;
-    const OK: Expect = Ok(&[]);
-    // (files, kind, expected: Ok(warning codes) or Err(error code))
-    let table: &[(&[&str], Kind, Expect)] = &[
-        // --- valid and warning-only vectors
-        (
-            &["test-example-00-e-file-multi-jws.smart-health-card"],
-            File,
-            OK,
-        ),
-        (&["test-example-00-fhirhealthcard.json"], FhirApi, OK),
-        (
-            &["test-example-00-fhirhealthcard-multi-jws.json"],
-            FhirApi,
-            OK,
-        ),
-        (
-            &["test-example-00-fhirhealthcard-with-resource-link.json"],
-            FhirApi,
-            OK,
-        ),
-        (&["test-example-1195-byte-qrnumeric.txt"], Numeric, OK),
-        (&["test-example-00-g-qr-code-0-scaled-23.jpg"], Image, OK),
-        (&["test-example-00-g-qr-code-0-scaled-85.jpg"], Image, OK),
-        (&["test-example-00-e-file.wrong-extension"], File, OK),
-        (
-            &["test-example-00-d-jws-bad-fhir-metadata.txt"],
-            Jws,
-            Ok(&["fhir_meta_not_security_only"]),
-        ),
-        (
-            &["test-example-00-g-qr-code-inflated-to-v22.png"],
-            Image,
-            Ok(&["qr_version_inflated"]),
-        ),
-        (
-            &["test-example-00-f-qr-code-numeric-value-0-wrong-multi-chunk.txt"],
-            Numeric,
-            Ok(&["qr_single_chunk_header"]),
-        ),
-        (
-            &["test-example-00-b-jws-payload-expanded-missing-imm-vc-type.json"],
-            Payload,
-            Ok(&["vc_type_missing_immunization"]),
-        ),
-        (
-            &["test-example-00-b-jws-payload-expanded-missing-covid-vc-type.json"],
-            Payload,
-            Ok(&["vc_type_missing_covid19"]),
-        ),
-        (
-            &["test-example-covid-lab-jwspayload-missing-lab-vc-type.json"],
-            Payload,
-            Ok(&["vc_type_missing_laboratory"]),
-        ),
-        (
-            &["test-example-00-b-jws-payload-expanded-optional-vc-type.json"],
-            Payload,
-            Ok(&["vc_type_unneeded_verifiable_credential"]),
-        ),
-        (
-            &["test-example-00-b-jws-payload-expanded-unknown-vc-types.json"],
-            Payload,
-            Ok(&["vc_type_unknown", "vc_type_unknown"]),
-        ),
-        (
-            &["test-example-00-b-jws-payload-expanded-exp_milliseconds.json"],
-            Payload,
-            Ok(&["exp_in_milliseconds"]),
-        ),
-        (
-            &["test-example-00-a-non-dm-properties.json"],
-            Bundle,
-            Ok(&[
-                "fhir_resource_id",
-                "fhir_meta_not_security_only",
-                "fhir_codeable_concept_text",
-                "fhir_coding_display",
-            ]),
-        ),
-        (
-            &["test-example-00-a-fhirBundle-bad_meta_extra_key.json"],
-            Bundle,
-            Ok(&["fhir_meta_not_security_only"]),
-        ),
-        (
-            &["test-example-00-a-fhirBundle-bad_meta_non_security.json"],
-            Bundle,
-            Ok(&["fhir_meta_not_security_only"]),
-        ),
-        // --- rejected: framing
-        (
-            &["test-example-00-d-jws-trailing_chars.txt"],
-            Jws,
-            Err("trailing_characters"),
-        ),
-        (
-            &["test-example-00-e-file-trailing_chars.smart-health-card"],
-            File,
-            Err("trailing_characters"),
-        ),
-        (
-            &["test-example-00-b-jws-payload-expanded-trailing_chars.json"],
-            Payload,
-            Err("trailing_characters"),
-        ),
-        (
-            &["test-example-00-a-fhirBundle-trailing_chars.json"],
-            Bundle,
-            Err("trailing_characters"),
-        ),
-        (
-            &["test-example-00-f-qr-code-numeric-value-0-trailing_chars.txt"],
-            Numeric,
-            Err("trailing_characters"),
-        ),
-        (
-            &["test-example-00-d-jws-utf8_bom_prefix.txt"],
-            Jws,
-            Err("payload_bom"),
-        ),
-        // --- rejected: JWS header and signature encoding
-        (
-            &["test-example-00-d-jws-no_jws_header_alg.txt"],
-            Jws,
-            Err("missing_alg"),
-        ),
-        (
-            &["test-example-00-d-jws-no_jws_header_kid.txt"],
-            Jws,
-            Err("missing_kid"),
-        ),
-        (
-            &["test-example-00-d-jws-no_jws_header_zip.txt"],
-            Jws,
-            Err("missing_zip"),
-        ),
-        (
-            &["test-example-00-d-jws-no_deflate.txt"],
-            Jws,
-            Err("missing_zip"),
-        ),
-        (
-            &["test-example-00-e-file-no_deflate.smart-health-card"],
-            File,
-            Err("missing_zip"),
-        ),
-        (
-            &["test-example-00-e-file-invalid_deflate.smart-health-card"],
-            File,
-            Err("bad_deflate"),
-        ),
-        (
-            &["test-example-00-e-file-multi-jws-issues.smart-health-card"],
-            File,
-            Err("trailing_characters"),
-        ),
-        (
-            &["test-example-00-e-file-multi-jws-issues.smart-health-card"],
-            UserText,
-            Err("missing_alg"),
-        ),
-        (
-            &["test-example-00-d-jws-der-signature.txt"],
-            Jws,
-            Err("signature_der_encoded"),
-        ),
-        (
-            &["test-example-00-d-jws-der-signature-r-neg.txt"],
-            Jws,
-            Err("signature_der_encoded"),
-        ),
-        (
-            &["test-example-00-d-jws-der-signature-s-neg.txt"],
-            Jws,
-            Err("signature_der_encoded"),
-        ),
-        (
-            &["test-example-00-d-jws-der-signature-rs-neg.txt"],
-            Jws,
-            Err("signature_der_encoded"),
-        ),
-        // --- rejected: trust
-        (
-            &["test-example-00-d-jws-invalid-signature.txt"],
-            Jws,
-            Err("bad_signature"),
-        ),
-        (
-            &["test-example-00-d-jws-wrong_jws_header_kid.txt"],
-            Jws,
-            Err("unknown_kid"),
-        ),
-        (
-            &["test-example-00-d-jws-issuer-kid-mismatch.txt"],
-            Jws,
-            Err("issuer_kid_mismatch"),
-        ),
-        (
-            &["test-example-00-d-jws-issuer-not-valid-with-smart-key.txt"],
-            Jws,
-            Err("issuer_not_trusted"),
-        ),
-        (
-            &["test-example-00-e-file-invalid_issuer_url.smart-health-card"],
-            File,
-            Err("issuer_not_trusted"),
-        ),
-        (
-            &["test-example-00-e-file-invalid_issuer_url_http.smart-health-card"],
-            File,
-            Err("iss_not_https"),
-        ),
-        (
-            &["test-example-00-e-file-issuer_url_with_trailing_slash.smart-health-card"],
-            File,
-            Err("iss_trailing_slash"),
-        ),
-        // badjwks serves no JWK set (refused at load with bad_jwks); the card's kid is the spec
-        // issuer's, so it is reported as belonging to another issuer.
-        (
-            &["test-example-00-e-file-bad_jwks.smart-health-card"],
-            File,
-            Err("issuer_kid_mismatch"),
-        ),
-        // --- rejected: revocation lists
-        (
-            &["badcrl/invalid-method/jws-crl-invalid-method.txt"],
-            Jws,
-            Err("crl_bad_method"),
-        ),
-        (
-            &["badcrl/non-base64url-rid/jws-crl-non-base64url-rid.txt"],
-            Jws,
-            Err("crl_bad_rid"),
-        ),
-        (
-            &["badcrl/too-long-rid/jws-crl-too-long-rid.txt"],
-            Jws,
-            Err("crl_bad_rid"),
-        ),
-        (
-            &["badcrl/duplicate-rid/jws-crl-duplicate-rid.txt"],
-            Jws,
-            Err("crl_duplicate_rid"),
-        ),
-        (
-            &["badcrl/version-mismatch/jws-crl-version-mismatch.txt"],
-            Jws,
-            Err("crl_version_mismatch"),
-        ),
-        // --- rejected: payload
-        (
-            &["test-example-00-d-jws-jws_too_long.txt"],
-            Jws,
-            Err("missing_nbf"),
-        ),
-        (
-            &["test-example-00-e-file-jws_too_long.smart-health-card"],
-            File,
-            Err("missing_nbf"),
-        ),
-        (
-            &["test-example-00-b-jws-payload-expanded-missing-shc-vc-type.json"],
-            Payload,
-            Err("missing_health_card_type"),
-        ),
-        (
-            &["test-example-00-b-jws-payload-expanded-expired.json"],
-            Payload,
-            Err("expired"),
-        ),
-        (
-            &["test-example-00-b-jws-payload-expanded-pre-expired.json"],
-            Payload,
-            Err("exp_before_nbf"),
-        ),
-        (
-            &["test-example-00-b-jws-payload-expanded-nbf_not_yet_valid.json"],
-            Payload,
-            Err("not_yet_valid"),
-        ),
-        (
-            &["test-example-00-b-jws-payload-expanded-nbf_milliseconds.json"],
-            Payload,
-            Err("nbf_in_milliseconds"),
-        ),
-        (
-            &["test-invalid-jws-payload.png"],
-            Image,
-            Err("payload_not_json"),
-        ),
-        // --- rejected: FHIR bundle rules
-        (
-            &["test-example-00-b-jws-payload-expanded-missing-coding.json"],
-            Payload,
-            Err("fhir_empty_element"),
-        ),
-        (
-            &["test-example-00-a-short-refs.json"],
-            Bundle,
-            Err("fhir_bad_full_url"),
-        ),
-        (
-            &["test-example-00-a-fhirBundle-bad_meta_wrong_security.json"],
-            Bundle,
-            Err("fhir_bad_meta_security"),
-        ),
-        (
-            &["test-example-00-a-fhirBundle-empty-values.json"],
-            Bundle,
-            Err("fhir_empty_element"),
-        ),
-        (
-            &["test-example-00-a-fhirBundle-occurrence-issues.json"],
-            Bundle,
-            Err("fhir_immunization_occurrence"),
-        ),
-        (
-            &["test-example-00-a-fhirBundle-status-not-completed.json"],
-            Bundle,
-            Err("fhir_immunization_status"),
-        ),
-        (
-            &["test-example-00-a-fhirBundle-profile-usa.json"],
-            Bundle,
-            Err("fhir_immunization_status"),
-        ),
-        // --- rejected: numeric QR
-        (
-            &["test-example-00-f-qr-code-numeric-value-0-wrong_qr_header.txt"],
-            Numeric,
-            Err("qr_bad_prefix"),
-        ),
-        (
-            &["test-example-00-f-qr-code-numeric-value-0-odd-count.txt"],
-            Numeric,
-            Err("qr_odd_digits"),
-        ),
-        (
-            &["test-example-00-f-qr-code-numeric-value-0-number-too-big.txt"],
-            Numeric,
-            Err("qr_digit_pair_out_of_range"),
-        ),
-        (
-            &[
-                "test-example-00-f-qr-code-numeric-value-0-index-out-of-range.txt",
-                "../example-02-f-qr-code-numeric-value-1.txt",
-            ],
-            Numeric,
-            Err("qr_chunk_index_out_of_range"),
-        ),
-        (
-            &[
-                "test-example-02-f-qr-code-numeric-value-0-qr_chunk_too_big.txt",
-                "test-example-02-f-qr-code-numeric-value-1-qr_chunk_too_big.txt",
-            ],
-            Numeric,
-            Err("qr_chunk_too_big"),
-        ),
-        (
-            &[
-                "test-example-00-f-qr-code-numeric-value-0-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-1-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-2-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-3-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-4-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-5-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-6-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-7-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-8-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-9-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-10-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-11-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-12-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-13-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-14-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-15-qr_chunk_too_small.txt",
-                "test-example-00-f-qr-code-numeric-value-16-qr_chunk_too_small.txt",
-            ],
-            Numeric,
-            Err("qr_unneeded_chunks"),
-        ),
-        // --- rejected: QR images
-        (
-            &[
-                "test-example-00-g-qr-code-0-qr_chunk_too_small.png",
-                "test-example-00-g-qr-code-1-qr_chunk_too_small.png",
-            ],
-            Image,
-            Err("qr_unneeded_chunks"),
-        ),
-        (
-            &["test-example-00-g-qr-code-0-bad_qr_version.png"],
-            Image,
-            Err("qr_version_too_high"),
-        ),
-        (
-            &["test-example-00-g-qr-code-0-corrupted.png"],
-            Image,
-            Err("qr_image_undecodable"),
-        ),
-        (
-            &["test-example-00-g-qr-code-0-single_qr_segment.png"],
-            Image,
-            Err("qr_version_too_high"),
-        ),
-        (
-            &["test-example-00-g-qr-code-0-too_many_qr_segment.png"],
-            Image,
-            Err("qr_non_digit"),
-        ),
-    ];
-    let mut failures = Vec::new();
-    for (files, kind, expected) in table {
-        let got = outcome(*kind, files, &dir);
-        let ok = match (expected, &got) {
-            (Ok(w), Ok(g)) => {
-                let mut a = w.to_vec();
-                let mut b = g.clone();
-                a.sort_unstable();
-                b.sort_unstable();
-                b.dedup();
-                a.dedup();
-                a == b
-            }
-            (Err(c), Err(g)) => c == g,
-            _ => false,
-        };
-        if !ok {
-            failures.push(format!(
-                "{files:?} ({kind:?}): expected {expected:?}, got {got:?}"
-            ));
+type Expect = Result<&'static [&'static str], &'static str>;
+const OK: Expect = Ok(&[]);
+
+/// One validator vector (or a set of files that make one card): `Ok(warning codes)` or
+/// `Err(error code)` as expected, nothing else.
+fn dev_tools_vector(files: &[&str], kind: Kind, expected: Expect) {
+    let got = outcome(kind, files, &dev_tools_directory());
+    let ok = match (expected, &got) {
+        (Ok(w), Ok(g)) => {
+            let mut a = w.to_vec();
+            let mut b = g.clone();
+            a.sort_unstable();
+            b.sort_unstable();
+            b.dedup();
+            a.dedup();
+            a == b
         }
-    }
+        (Err(c), Err(g)) => c == g,
+        _ => false,
+    };
     assert!(
-        failures.is_empty(),
-        "{} vectors differ:\n{}",
-        failures.len(),
-        failures.join("\n")
+        ok,
+        "{files:?} ({kind:?}): expected {expected:?}, got {got:?}"
     );
+}
+
+/// One named `#[test]` per validator vector: `name: (files, Kind, expected)`.
+macro_rules! dev_tools_vectors {
+    ($($name:ident: ($files:expr, $kind:ident, $expected:expr)),* $(,)?) => {
+        mod dev_tools {
+            use super::*;
+            $(
+                #[test]
+                fn $name() {
+                    dev_tools_vector($files, Kind::$kind, $expected);
+                }
+            )*
+        }
+    };
+}
+
+dev_tools_vectors! {
+    // --- valid and warning-only vectors
+    example_00_e_file_multi_jws: (&["test-example-00-e-file-multi-jws.smart-health-card"], File, OK),
+    example_00_fhirhealthcard: (&["test-example-00-fhirhealthcard.json"], FhirApi, OK),
+    example_00_fhirhealthcard_multi_jws: (&["test-example-00-fhirhealthcard-multi-jws.json"], FhirApi, OK),
+    example_00_fhirhealthcard_with_resource_link: (&["test-example-00-fhirhealthcard-with-resource-link.json"], FhirApi, OK),
+    example_1195_byte_qrnumeric: (&["test-example-1195-byte-qrnumeric.txt"], Numeric, OK),
+    example_00_g_qr_code_0_scaled_23: (&["test-example-00-g-qr-code-0-scaled-23.jpg"], Image, OK),
+    example_00_g_qr_code_0_scaled_85: (&["test-example-00-g-qr-code-0-scaled-85.jpg"], Image, OK),
+    example_00_e_file: (&["test-example-00-e-file.wrong-extension"], File, OK),
+    example_00_d_jws_bad_fhir_metadata: (&["test-example-00-d-jws-bad-fhir-metadata.txt"], Jws, Ok(&["fhir_meta_not_security_only"])),
+    example_00_g_qr_code_inflated_to_v22: (&["test-example-00-g-qr-code-inflated-to-v22.png"], Image, Ok(&["qr_version_inflated"])),
+    example_00_f_qr_code_numeric_value_0_wrong_multi_chunk: (&["test-example-00-f-qr-code-numeric-value-0-wrong-multi-chunk.txt"], Numeric, Ok(&["qr_single_chunk_header"])),
+    example_00_b_jws_payload_expanded_missing_imm_vc_type: (&["test-example-00-b-jws-payload-expanded-missing-imm-vc-type.json"], Payload, Ok(&["vc_type_missing_immunization"])),
+    example_00_b_jws_payload_expanded_missing_covid_vc_type: (&["test-example-00-b-jws-payload-expanded-missing-covid-vc-type.json"], Payload, Ok(&["vc_type_missing_covid19"])),
+    covid_lab_jwspayload_missing_lab_vc_type: (&["test-example-covid-lab-jwspayload-missing-lab-vc-type.json"], Payload, Ok(&["vc_type_missing_laboratory"])),
+    example_00_b_jws_payload_expanded_optional_vc_type: (&["test-example-00-b-jws-payload-expanded-optional-vc-type.json"], Payload, Ok(&["vc_type_unneeded_verifiable_credential"])),
+    example_00_b_jws_payload_expanded_unknown_vc_types: (&["test-example-00-b-jws-payload-expanded-unknown-vc-types.json"], Payload, Ok(&["vc_type_unknown", "vc_type_unknown"])),
+    example_00_b_jws_payload_expanded_exp_milliseconds: (&["test-example-00-b-jws-payload-expanded-exp_milliseconds.json"], Payload, Ok(&["exp_in_milliseconds"])),
+    example_00_a_non_dm_properties: (&["test-example-00-a-non-dm-properties.json"], Bundle, Ok(&["fhir_resource_id", "fhir_meta_not_security_only", "fhir_codeable_concept_text", "fhir_coding_display"])),
+    example_00_a_fhirbundle_bad_meta_extra_key: (&["test-example-00-a-fhirBundle-bad_meta_extra_key.json"], Bundle, Ok(&["fhir_meta_not_security_only"])),
+    example_00_a_fhirbundle_bad_meta_non_security: (&["test-example-00-a-fhirBundle-bad_meta_non_security.json"], Bundle, Ok(&["fhir_meta_not_security_only"])),
+    // --- rejected: framing
+    example_00_d_jws_trailing_chars: (&["test-example-00-d-jws-trailing_chars.txt"], Jws, Err("trailing_characters")),
+    example_00_e_file_trailing_chars: (&["test-example-00-e-file-trailing_chars.smart-health-card"], File, Err("trailing_characters")),
+    example_00_b_jws_payload_expanded_trailing_chars: (&["test-example-00-b-jws-payload-expanded-trailing_chars.json"], Payload, Err("trailing_characters")),
+    example_00_a_fhirbundle_trailing_chars: (&["test-example-00-a-fhirBundle-trailing_chars.json"], Bundle, Err("trailing_characters")),
+    example_00_f_qr_code_numeric_value_0_trailing_chars: (&["test-example-00-f-qr-code-numeric-value-0-trailing_chars.txt"], Numeric, Err("trailing_characters")),
+    example_00_d_jws_utf8_bom_prefix: (&["test-example-00-d-jws-utf8_bom_prefix.txt"], Jws, Err("payload_bom")),
+    // --- rejected: JWS header and signature encoding
+    example_00_d_jws_no_jws_header_alg: (&["test-example-00-d-jws-no_jws_header_alg.txt"], Jws, Err("missing_alg")),
+    example_00_d_jws_no_jws_header_kid: (&["test-example-00-d-jws-no_jws_header_kid.txt"], Jws, Err("missing_kid")),
+    example_00_d_jws_no_jws_header_zip: (&["test-example-00-d-jws-no_jws_header_zip.txt"], Jws, Err("missing_zip")),
+    example_00_d_jws_no_deflate: (&["test-example-00-d-jws-no_deflate.txt"], Jws, Err("missing_zip")),
+    example_00_e_file_no_deflate: (&["test-example-00-e-file-no_deflate.smart-health-card"], File, Err("missing_zip")),
+    example_00_e_file_invalid_deflate: (&["test-example-00-e-file-invalid_deflate.smart-health-card"], File, Err("bad_deflate")),
+    example_00_e_file_multi_jws_issues: (&["test-example-00-e-file-multi-jws-issues.smart-health-card"], File, Err("trailing_characters")),
+    example_00_e_file_multi_jws_issues_usertext: (&["test-example-00-e-file-multi-jws-issues.smart-health-card"], UserText, Err("missing_alg")),
+    example_00_d_jws_der_signature: (&["test-example-00-d-jws-der-signature.txt"], Jws, Err("signature_der_encoded")),
+    example_00_d_jws_der_signature_r_neg: (&["test-example-00-d-jws-der-signature-r-neg.txt"], Jws, Err("signature_der_encoded")),
+    example_00_d_jws_der_signature_s_neg: (&["test-example-00-d-jws-der-signature-s-neg.txt"], Jws, Err("signature_der_encoded")),
+    example_00_d_jws_der_signature_rs_neg: (&["test-example-00-d-jws-der-signature-rs-neg.txt"], Jws, Err("signature_der_encoded")),
+    // --- rejected: trust
+    example_00_d_jws_invalid_signature: (&["test-example-00-d-jws-invalid-signature.txt"], Jws, Err("bad_signature")),
+    example_00_d_jws_wrong_jws_header_kid: (&["test-example-00-d-jws-wrong_jws_header_kid.txt"], Jws, Err("unknown_kid")),
+    example_00_d_jws_issuer_kid_mismatch: (&["test-example-00-d-jws-issuer-kid-mismatch.txt"], Jws, Err("issuer_kid_mismatch")),
+    example_00_d_jws_issuer_not_valid_with_smart_key: (&["test-example-00-d-jws-issuer-not-valid-with-smart-key.txt"], Jws, Err("issuer_not_trusted")),
+    example_00_e_file_invalid_issuer_url: (&["test-example-00-e-file-invalid_issuer_url.smart-health-card"], File, Err("issuer_not_trusted")),
+    example_00_e_file_invalid_issuer_url_http: (&["test-example-00-e-file-invalid_issuer_url_http.smart-health-card"], File, Err("iss_not_https")),
+    example_00_e_file_issuer_url_with_trailing_slash: (&["test-example-00-e-file-issuer_url_with_trailing_slash.smart-health-card"], File, Err("iss_trailing_slash")),
+    // badjwks serves no JWK set (refused at load with bad_jwks); the card's kid is the spec
+    // issuer's, so it is reported as belonging to another issuer.
+    example_00_e_file_bad_jwks: (&["test-example-00-e-file-bad_jwks.smart-health-card"], File, Err("issuer_kid_mismatch")),
+    // --- rejected: revocation lists
+    jws_crl_invalid_method: (&["badcrl/invalid-method/jws-crl-invalid-method.txt"], Jws, Err("crl_bad_method")),
+    jws_crl_non_base64url_rid: (&["badcrl/non-base64url-rid/jws-crl-non-base64url-rid.txt"], Jws, Err("crl_bad_rid")),
+    jws_crl_too_long_rid: (&["badcrl/too-long-rid/jws-crl-too-long-rid.txt"], Jws, Err("crl_bad_rid")),
+    jws_crl_duplicate_rid: (&["badcrl/duplicate-rid/jws-crl-duplicate-rid.txt"], Jws, Err("crl_duplicate_rid")),
+    jws_crl_version_mismatch: (&["badcrl/version-mismatch/jws-crl-version-mismatch.txt"], Jws, Err("crl_version_mismatch")),
+    // --- rejected: payload
+    example_00_d_jws_jws_too_long: (&["test-example-00-d-jws-jws_too_long.txt"], Jws, Err("missing_nbf")),
+    example_00_e_file_jws_too_long: (&["test-example-00-e-file-jws_too_long.smart-health-card"], File, Err("missing_nbf")),
+    example_00_b_jws_payload_expanded_missing_shc_vc_type: (&["test-example-00-b-jws-payload-expanded-missing-shc-vc-type.json"], Payload, Err("missing_health_card_type")),
+    example_00_b_jws_payload_expanded_expired: (&["test-example-00-b-jws-payload-expanded-expired.json"], Payload, Err("expired")),
+    example_00_b_jws_payload_expanded_pre_expired: (&["test-example-00-b-jws-payload-expanded-pre-expired.json"], Payload, Err("exp_before_nbf")),
+    example_00_b_jws_payload_expanded_nbf_not_yet_valid: (&["test-example-00-b-jws-payload-expanded-nbf_not_yet_valid.json"], Payload, Err("not_yet_valid")),
+    example_00_b_jws_payload_expanded_nbf_milliseconds: (&["test-example-00-b-jws-payload-expanded-nbf_milliseconds.json"], Payload, Err("nbf_in_milliseconds")),
+    test_invalid_jws_payload: (&["test-invalid-jws-payload.png"], Image, Err("payload_not_json")),
+    // --- rejected: FHIR bundle rules
+    example_00_b_jws_payload_expanded_missing_coding: (&["test-example-00-b-jws-payload-expanded-missing-coding.json"], Payload, Err("fhir_empty_element")),
+    example_00_a_short_refs: (&["test-example-00-a-short-refs.json"], Bundle, Err("fhir_bad_full_url")),
+    example_00_a_fhirbundle_bad_meta_wrong_security: (&["test-example-00-a-fhirBundle-bad_meta_wrong_security.json"], Bundle, Err("fhir_bad_meta_security")),
+    example_00_a_fhirbundle_empty_values: (&["test-example-00-a-fhirBundle-empty-values.json"], Bundle, Err("fhir_empty_element")),
+    example_00_a_fhirbundle_occurrence_issues: (&["test-example-00-a-fhirBundle-occurrence-issues.json"], Bundle, Err("fhir_immunization_occurrence")),
+    example_00_a_fhirbundle_status_not_completed: (&["test-example-00-a-fhirBundle-status-not-completed.json"], Bundle, Err("fhir_immunization_status")),
+    example_00_a_fhirbundle_profile_usa: (&["test-example-00-a-fhirBundle-profile-usa.json"], Bundle, Err("fhir_immunization_status")),
+    // --- rejected: numeric QR
+    example_00_f_qr_code_numeric_value_0_wrong_qr_header: (&["test-example-00-f-qr-code-numeric-value-0-wrong_qr_header.txt"], Numeric, Err("qr_bad_prefix")),
+    example_00_f_qr_code_numeric_value_0_odd_count: (&["test-example-00-f-qr-code-numeric-value-0-odd-count.txt"], Numeric, Err("qr_odd_digits")),
+    example_00_f_qr_code_numeric_value_0_number_too_big: (&["test-example-00-f-qr-code-numeric-value-0-number-too-big.txt"], Numeric, Err("qr_digit_pair_out_of_range")),
+    example_00_f_qr_code_numeric_value_0_index_out_of_range: (&["test-example-00-f-qr-code-numeric-value-0-index-out-of-range.txt", "../example-02-f-qr-code-numeric-value-1.txt"], Numeric, Err("qr_chunk_index_out_of_range")),
+    example_02_f_qr_code_numeric_value_0_qr_chunk_too_big: (&["test-example-02-f-qr-code-numeric-value-0-qr_chunk_too_big.txt", "test-example-02-f-qr-code-numeric-value-1-qr_chunk_too_big.txt"], Numeric, Err("qr_chunk_too_big")),
+    example_00_f_qr_code_numeric_value_0_qr_chunk_too_small: (&["test-example-00-f-qr-code-numeric-value-0-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-1-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-2-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-3-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-4-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-5-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-6-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-7-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-8-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-9-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-10-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-11-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-12-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-13-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-14-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-15-qr_chunk_too_small.txt", "test-example-00-f-qr-code-numeric-value-16-qr_chunk_too_small.txt"], Numeric, Err("qr_unneeded_chunks")),
+    // --- rejected: QR images
+    example_00_g_qr_code_0_qr_chunk_too_small: (&["test-example-00-g-qr-code-0-qr_chunk_too_small.png", "test-example-00-g-qr-code-1-qr_chunk_too_small.png"], Image, Err("qr_unneeded_chunks")),
+    example_00_g_qr_code_0_bad_qr_version: (&["test-example-00-g-qr-code-0-bad_qr_version.png"], Image, Err("qr_version_too_high")),
+    example_00_g_qr_code_0_corrupted: (&["test-example-00-g-qr-code-0-corrupted.png"], Image, Err("qr_image_undecodable")),
+    example_00_g_qr_code_0_single_qr_segment: (&["test-example-00-g-qr-code-0-single_qr_segment.png"], Image, Err("qr_version_too_high")),
+    example_00_g_qr_code_0_too_many_qr_segment: (&["test-example-00-g-qr-code-0-too_many_qr_segment.png"], Image, Err("qr_non_digit")),
 }
 
 #[test]

@@ -16,7 +16,7 @@
 
 #![warn(missing_docs)]
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -231,9 +231,14 @@ fn read_open(file: File, path: &Path, max: u64) -> Result<Vec<u8>, FileError> {
 /// existing file and its `-wal`, `-shm` and `-journal` to 0600. They hold health data. An
 /// in-memory database (`:memory:`) is left alone. Elsewhere than Unix the platform's defaults
 /// apply (per-user app directories on Windows, Android, iOS).
+#[cfg_attr(
+    not(unix),
+    expect(unused_variables, reason = "the platform's defaults apply")
+)]
 pub fn private_sqlite_file(path: &Path) -> Result<(), FileError> {
     #[cfg(unix)]
     {
+        use std::fs::OpenOptions;
         use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
         let name = path.to_string_lossy();
         if name.is_empty() || name.contains(":memory:") {
@@ -260,8 +265,6 @@ pub fn private_sqlite_file(path: &Path) -> Result<(), FileError> {
             }
         }
     }
-    #[cfg(not(unix))]
-    let _ = (path, OpenOptions::new());
     Ok(())
 }
 

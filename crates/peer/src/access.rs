@@ -2,7 +2,6 @@
 //! access event committed to the log and shown to the patient as a receipt. Patients register
 //! revocations, effective at once.
 
-use serde::{Deserialize, Serialize};
 use spondon_core::NumericDate;
 use spondon_core::token::{
     Delegation, Grant, PopProof, PopRequest, Revocation, RevocationTarget, TokenClaims, TokenError,
@@ -98,24 +97,6 @@ pub const MAX_REQUESTED_IDS: usize = 64;
 /// most `max(5, n)` guesses with no coordination between peers.
 pub const MAX_PASSCODE_FAILURES: i64 = 5;
 
-/// A patient registers the passcode verifier of a bearer grant (signed request).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PasscodeRegistration {
-    /// The bearer grant (`SPONDON:1:…`), signed by the same key as the request.
-    pub grant: String,
-    /// `Grant::passcode_verifier(grant id, passcode)`, base64url (32 bytes).
-    pub verifier: String,
-}
-
-/// The answer to a passcode registration.
-#[derive(Debug, Clone, Serialize)]
-pub struct PasscodeRegistered {
-    pub grant_id: String,
-    /// Wrong passcodes this peer tolerates for the grant.
-    pub max_failures: u64,
-}
-
 /// What a redemption asks for.
 #[derive(Debug, Clone, Copy)]
 enum Scope<'a> {
@@ -125,16 +106,8 @@ enum Scope<'a> {
     Write(spondon_core::token::Category),
 }
 
-/// A write under a grant: a registered doctor (the grant's audience) adds a record.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct WriteRequest {
-    pub grant: String,
-    pub kind: crate::records::RecordKind,
-    #[serde(default)]
-    pub supersedes: Option<String>,
-    pub resources: Vec<serde_json::Value>,
-}
+/// A write under a grant, the kind read as the peer's [`RecordKind`](crate::records::RecordKind).
+pub type WriteRequest = spondon_protocol::WriteRequest<crate::records::RecordKind>;
 
 /// A denial, with what is known of whom it concerns.
 #[derive(Debug)]
@@ -179,16 +152,11 @@ fn delegate_kid(d: &Option<Delegation>) -> Option<&str> {
     d.as_ref().map(|d| d.delegate_key.kid())
 }
 
-/// A patient's revocation registration.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RevokeRequest {
-    /// The revocation text (`SPONDON:1:…`), signed by the patient key.
-    pub revocation: String,
-}
-
 /// The wire types of redemption and receipts (`spondon-protocol`): the peer writes them.
-pub use spondon_protocol::{Receipt, Receipts, ReceiptsRequest, RedeemRequest, Redeemed};
+pub use spondon_protocol::{
+    PasscodeRegistered, PasscodeRegistration, Receipt, Receipts, ReceiptsRequest, RedeemRequest,
+    Redeemed, RevokeRequest,
+};
 
 impl Peer {
     /// Redeems a grant: every check, then exactly the granted records; logs the access either

@@ -6,7 +6,6 @@
 //! naming the delegate — and the delegate (or, for a minor, either guardian) read the
 //! patient's receipts.
 
-use serde::{Deserialize, Serialize};
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256PublicKey;
 use spondon_core::token::{Category, Delegation, Scope};
@@ -16,35 +15,8 @@ use crate::error::{PeerError, Result};
 use crate::patient::{MAX_PULL, Pull, RecordRow, RequestParts, check_known_size};
 use crate::peer::{Peer, to_u64};
 
-/// A patient registers a delegation they signed (signed request by the same key).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DelegationRegistration {
-    /// The delegation (`SPONDON:1:…`).
-    pub delegation: String,
-}
-
-/// The answer to a delegation registration.
-#[derive(Debug, Clone, Serialize)]
-pub struct DelegationRegistered {
-    pub delegation_id: String,
-    /// The delegate's key id.
-    pub delegate: String,
-    pub expires_at: i64,
-}
-
-/// A delegate's pull or receipt request: the patient (by key id) and the cursors of
-/// [`PullRequest`].
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct DelegateRequest {
-    /// The patient's key id (RFC 7638 thumbprint, as in the delegation).
-    pub patient: String,
-    #[serde(default)]
-    pub since: u64,
-    #[serde(default)]
-    pub known_size: u64,
-}
+/// The wire types of delegation (`spondon-protocol`): the peer reads and writes them.
+pub use spondon_protocol::{DelegateRequest, DelegationRegistered, DelegationRegistration};
 
 /// A registered delegation, as the peer keeps it.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@
 //! denied accesses. The patient sets a policy (allow, opt out, only named hospitals) and may
 //! dispute an access; the hospital's admin sees the accesses and their disputes.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_ledger::{EntryKind, LogEntry, Opening};
@@ -14,7 +14,7 @@ use spondon_ledger::{EntryKind, LogEntry, Opening};
 use crate::db;
 use crate::db::emergency::{AccessRow, Doctor};
 use crate::error::{PeerError, Result};
-use crate::patient::{PulledRecord, RecordRow, RequestParts};
+use crate::patient::{RecordRow, RequestParts};
 use crate::peer::{Peer, to_u64};
 use crate::staff::{Role, StaffAuth};
 use crate::write_keys::WriteKey;
@@ -29,90 +29,11 @@ pub const CONFIRM_WITHIN: i64 = 30 * 60;
 /// LOINC codes of a blood group result: ABO and Rh group, ABO group, Rh type.
 pub const BLOOD_GROUP_LOINC: &[&str] = &["882-1", "883-9", "10331-7"];
 
-/// The answer to a request: it waits for a second staff member.
-#[derive(Debug, Clone, Serialize)]
-pub struct EmergencyRequested {
-    pub access_id: String,
-    pub status: &'static str,
-    /// The confirmation must come before this time.
-    pub confirm_by: i64,
-    pub hours: u8,
-}
-
-/// The answer to a confirmation.
-#[derive(Debug, Clone, Serialize)]
-pub struct EmergencyConfirmed {
-    pub access_id: String,
-    pub confirmed_by: String,
-    pub expires_at: i64,
-    /// Index of the `EmergencyAccess` log entry.
-    pub log_index: u64,
-    /// How many records the summary opens.
-    pub records: u64,
-}
-
-/// A doctor reads the summary of a confirmed access (signed by the same key).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SummaryRequest {
-    pub access_id: String,
-}
-
-/// The patient as registered (to confirm identity at the bedside).
-#[derive(Debug, Clone, Serialize)]
-pub struct SummaryPatient {
-    pub health_id: String,
-    pub name: String,
-    pub birth_date: String,
-    pub sex: String,
-}
-
-/// A medication in the summary.
-#[derive(Debug, Clone, Serialize)]
-pub struct SummaryMedication {
-    pub medication: String,
-    pub dosage: Option<String>,
-    pub record_id: String,
-}
-
-/// A problem or allergy in the summary.
-#[derive(Debug, Clone, Serialize)]
-pub struct SummaryItem {
-    pub text: String,
-    pub code: Option<String>,
-    pub record_id: String,
-}
-
-/// The emergency summary: extracted items, and the signed records they come from with proofs.
-#[derive(Debug, Clone, Serialize)]
-pub struct EmergencySummary {
-    pub access_id: String,
-    pub expires_at: i64,
-    pub patient: SummaryPatient,
-    pub allergies: Vec<SummaryItem>,
-    pub medications: Vec<SummaryMedication>,
-    pub problems: Vec<SummaryItem>,
-    pub blood_group: Option<String>,
-    pub records: Vec<PulledRecord>,
-    pub checkpoint: String,
-    pub tree_size: u64,
-}
-
-/// The answer to a policy registration.
-#[derive(Debug, Clone, Serialize)]
-pub struct PolicyRegistered {
-    pub mode: PolicyMode,
-    pub set_at: i64,
-    /// Whether emergency access is possible at this hospital under the policy.
-    pub allowed_here: bool,
-}
-
-/// The answer to a dispute.
-#[derive(Debug, Clone, Serialize)]
-pub struct Disputed {
-    pub access_id: String,
-    pub disputed_at: i64,
-}
+/// The wire types of emergency access (`spondon-protocol`): the peer writes them.
+pub use spondon_protocol::{
+    Disputed, EmergencyConfirmed, EmergencyRequested, EmergencySummary, PolicyRegistered,
+    SummaryItem, SummaryMedication, SummaryPatient, SummaryRequest,
+};
 
 /// A dispute as the admin sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -250,7 +171,7 @@ impl Peer {
         tracing::info!("emergency access requested, waiting for confirmation");
         Ok(EmergencyRequested {
             access_id: id,
-            status: "pending_confirmation",
+            status: "pending_confirmation".into(),
             confirm_by,
             hours,
         })
@@ -526,7 +447,7 @@ impl Peer {
         }
         tracing::info!("emergency access policy registered");
         Ok(PolicyRegistered {
-            mode: policy.mode,
+            mode: policy.mode.as_str().into(),
             set_at: policy.set_at,
             allowed_here: self.policy_refusal(&health_id).await?.is_none(),
         })

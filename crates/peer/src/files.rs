@@ -3,7 +3,7 @@
 //! `document` names it; the patient, a grant's doctor and a delegate fetch it. A file no record
 //! refers to is deleted after `unreferenced_file_secs` (a day).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use spondon_core::NumericDate;
 use spondon_document::FileType;
 
@@ -31,33 +31,8 @@ pub struct FileContent {
     pub bytes: Vec<u8>,
 }
 
-/// A patient asks for the file of one of their records (signed request).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileRequest {
-    pub record_id: String,
-}
-
-/// A doctor (or a bearer grant's holder) asks for the file of one record the grant covers.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrantFileRequest {
-    /// The grant text (`SPONDON:1:…`).
-    pub grant: String,
-    pub record_id: String,
-    /// The passcode of a bearer grant (no PoP then).
-    #[serde(default)]
-    pub passcode: Option<String>,
-}
-
-/// A delegate asks for the file of one of the patient's records (signed request).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DelegateFileRequest {
-    /// The patient's key id (RFC 7638 thumbprint, as in the delegation).
-    pub patient: String,
-    pub record_id: String,
-}
+/// The file requests (`spondon-protocol`): the peer reads them.
+pub use spondon_protocol::{DelegateFileRequest, FileRequest, GrantFileRequest};
 
 fn file_type_stored(content_type: &str) -> Result<FileType> {
     FileType::from_mime(content_type)

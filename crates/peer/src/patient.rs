@@ -1,7 +1,6 @@
 //! The patient side: server nonces, signed requests (`token::SignedRequest`), enrollment
 //! redemption, and the incremental pull of records with their log proofs.
 
-use serde::{Deserialize, Serialize};
 use spondon_core::NumericDate;
 use spondon_core::keys::{Es256PublicKey, Jwk};
 use spondon_core::token::{SignedRequest, SignedRequestTarget};
@@ -30,15 +29,8 @@ pub use spondon_protocol::{
     Enrolled, EntryProof, Nonce, ProofsRequest, Pull, PullRequest, PulledRecord, WitnessedProofs,
 };
 
-/// What a wallet posts to bind its key.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnrollRequest {
-    pub health_id: String,
-    pub code: String,
-    /// The wallet's ES256 public key; the request must be signed by it.
-    pub public_key: Jwk,
-}
+/// What a wallet posts to bind its key, the key read as a [`Jwk`].
+pub type EnrollRequest = spondon_protocol::EnrollRequest<Jwk>;
 
 /// Most log entries one proofs request may name.
 pub const MAX_PROOFS: usize = 1000;

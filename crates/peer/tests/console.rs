@@ -916,43 +916,6 @@ async fn console_forms_issue_verifiable_records_and_refuse_bad_input() {
     }
 }
 
-/// A patient's signed request (`Spondon-Signature`) with a fresh nonce.
-async fn signed(
-    tp: &TestPeer,
-    key: &spondon_core::keys::Es256KeyPair,
-    path: &str,
-    body: &Value,
-) -> Resp {
-    let n = request(tp.addr, "POST", "/nonce", &[], b"").await.json()["nonce"]
-        .as_str()
-        .map(|s| spondon_core::b64::decode(s).unwrap())
-        .unwrap();
-    let body = body.to_string().into_bytes();
-    let url = format!("{URL}{path}");
-    let sig = spondon_core::token::SignedRequest::create(
-        key,
-        &spondon_core::token::SignedRequestTarget {
-            method: "POST",
-            url: &url,
-            nonce: &n,
-            body: &body,
-        },
-        NumericDate::now(),
-    )
-    .unwrap();
-    request(
-        tp.addr,
-        "POST",
-        path,
-        &[
-            ("Content-Type", "application/json"),
-            ("Spondon-Signature", &sig),
-        ],
-        &body,
-    )
-    .await
-}
-
 /// A doctor's redemption of `g` with a proof of possession by `doctor`.
 async fn redeem(
     tp: &TestPeer,

@@ -16,7 +16,7 @@ use spondon_core::keys::Es256KeyPair;
 use spondon_core::shc::ParsedCard;
 use spondon_core::token::{
     Audience, Category, Delegation, Grant, PopProof, PopRequest, Purpose, Revocation,
-    RevocationTarget, Scope, SignedRequest, SignedRequestTarget,
+    RevocationTarget, Scope,
 };
 use spondon_document::{Attachment, FileType, MAX_FILE_BYTES, sha256};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -148,47 +148,6 @@ fn doc_ref(file_sha: &[u8; 32], mime: &str, category: &str) -> Value {
 
 fn document(hid: &str, resource: Value) -> Value {
     json!({"health_id": hid, "kind": "document", "resources": [resource]})
-}
-
-async fn nonce(tp: &TestPeer) -> Vec<u8> {
-    let r = request(tp.addr, "POST", "/nonce", &[], b"").await;
-    assert_eq!(r.status, 201);
-    spondon_core::b64::decode(r.json()["nonce"].as_str().unwrap()).unwrap()
-}
-
-async fn signed(tp: &TestPeer, key: &Es256KeyPair, path: &str, body: &Value) -> Resp {
-    let body = body.to_string().into_bytes();
-    let n = nonce(tp).await;
-    let url = format!("{URL}{path}");
-    let target = SignedRequestTarget {
-        method: "POST",
-        url: &url,
-        nonce: &n,
-        body: &body,
-    };
-    let sig = SignedRequest::create(key, &target, NumericDate::now()).unwrap();
-    request(
-        tp.addr,
-        "POST",
-        path,
-        &[
-            ("Content-Type", "application/json"),
-            ("Spondon-Signature", &sig),
-        ],
-        &body,
-    )
-    .await
-}
-
-async fn enrolled_patient(tp: &TestPeer, nid: &str) -> (String, Es256KeyPair) {
-    let r = tp.staff_post("/staff/patients", &patient_json(nid)).await;
-    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
-    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
-    let key = Es256KeyPair::generate().unwrap();
-    let body = json!({"health_id": hid, "code": code, "public_key": key.public_key().to_jwk()});
-    let r = signed(tp, &key, "/patient/enroll", &body).await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    (hid, key)
 }
 
 fn grant(

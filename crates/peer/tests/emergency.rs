@@ -12,67 +12,13 @@ use common::*;
 use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
-use spondon_core::token::{SignedRequest, SignedRequestTarget};
 use spondon_ledger::merkle::{leaf_hash, verify_inclusion};
 use spondon_ledger::{EntryKind, LogEntry, Opening, SignedCheckpoint, Verifier};
 use spondon_peer::staff::Role;
 
-async fn nonce(tp: &TestPeer) -> Vec<u8> {
-    let r = request(tp.addr, "POST", "/nonce", &[], b"").await;
-    assert_eq!(r.status, 201);
-    spondon_core::b64::decode(r.json()["nonce"].as_str().unwrap()).unwrap()
-}
-
-/// A request signed by `key` (a doctor's or a patient's), as `docs/protocol.md` §7a.
-async fn signed(tp: &TestPeer, key: &Es256KeyPair, path: &str, body: &Value) -> Resp {
-    let body = body.to_string().into_bytes();
-    let n = nonce(tp).await;
-    let url = format!("{URL}{path}");
-    let sig = SignedRequest::create(
-        key,
-        &SignedRequestTarget {
-            method: "POST",
-            url: &url,
-            nonce: &n,
-            body: &body,
-        },
-        NumericDate::now(),
-    )
-    .unwrap();
-    request(
-        tp.addr,
-        "POST",
-        path,
-        &[
-            ("Content-Type", "application/json"),
-            ("Spondon-Signature", &sig),
-        ],
-        &body,
-    )
-    .await
-}
-
 async fn staff(tp: &TestPeer, token: &str, method: &str, path: &str) -> Resp {
     let auth = format!("Bearer {token}");
     request(tp.addr, method, path, &[("Authorization", &auth)], b"").await
-}
-
-/// Registers and enrolls a patient; their Health ID and wallet key.
-async fn enrolled_patient(tp: &TestPeer, nid: &str) -> (String, Es256KeyPair) {
-    let r = tp.staff_post("/staff/patients", &patient_json(nid)).await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
-    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
-    let key = Es256KeyPair::generate().unwrap();
-    let r = signed(
-        tp,
-        &key,
-        "/patient/enroll",
-        &json!({"health_id": hid, "code": code, "public_key": key.public_key().to_jwk()}),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    (hid, key)
 }
 
 async fn issue(tp: &TestPeer, body: Value) -> String {

@@ -14,44 +14,9 @@ use spondon_core::keys::Es256KeyPair;
 use spondon_core::shc::ParsedCard;
 use spondon_core::token::{
     Audience, Category, Grant, PopProof, PopRequest, Purpose, Revocation, RevocationTarget,
-    SignedRequest, SignedRequestTarget,
 };
 use spondon_ledger::merkle::{leaf_hash, verify_inclusion};
 use spondon_ledger::{LogEntry, Opening, SignedCheckpoint, Verifier};
-
-async fn nonce(tp: &TestPeer) -> Vec<u8> {
-    let r = request(tp.addr, "POST", "/nonce", &[], b"").await;
-    assert_eq!(r.status, 201);
-    spondon_core::b64::decode(r.json()["nonce"].as_str().unwrap()).unwrap()
-}
-
-async fn signed(tp: &TestPeer, key: &Es256KeyPair, path: &str, body: &Value) -> Resp {
-    let body = body.to_string().into_bytes();
-    let n = nonce(tp).await;
-    let url = format!("{URL}{path}");
-    let sig = SignedRequest::create(
-        key,
-        &SignedRequestTarget {
-            method: "POST",
-            url: &url,
-            nonce: &n,
-            body: &body,
-        },
-        NumericDate::now(),
-    )
-    .unwrap();
-    request(
-        tp.addr,
-        "POST",
-        path,
-        &[
-            ("Content-Type", "application/json"),
-            ("Spondon-Signature", &sig),
-        ],
-        &body,
-    )
-    .await
-}
 
 fn grant(
     patient: &Es256KeyPair,
@@ -950,23 +915,6 @@ async fn bearer_grants_need_their_passcode_once_and_limit_guesses() {
     for db in engines("bearer_grants_need_their_passcode_once_and_limit_guesses").await {
         bearer(db.as_deref()).await;
     }
-}
-
-/// Registers and enrolls a patient; their Health ID and wallet key.
-async fn enrolled_patient(tp: &TestPeer, nid: &str) -> (String, Es256KeyPair) {
-    let r = tp.staff_post("/staff/patients", &patient_json(nid)).await;
-    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
-    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
-    let key = Es256KeyPair::generate().unwrap();
-    let r = signed(
-        tp,
-        &key,
-        "/patient/enroll",
-        &json!({"health_id": hid, "code": code, "public_key": key.public_key().to_jwk()}),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    (hid, key)
 }
 
 fn revocation(key: &Es256KeyPair, id: [u8; 16], grant_id: [u8; 16]) -> String {

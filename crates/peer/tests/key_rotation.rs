@@ -10,59 +10,7 @@ use common::*;
 use serde_json::{Value, json};
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
-use spondon_core::token::{
-    Audience, Category, Grant, KeyRotation, PopProof, PopRequest, Purpose, SignedRequest,
-    SignedRequestTarget,
-};
-
-async fn nonce(tp: &TestPeer) -> Vec<u8> {
-    let r = request(tp.addr, "POST", "/nonce", &[], b"").await;
-    assert_eq!(r.status, 201);
-    spondon_core::b64::decode(r.json()["nonce"].as_str().unwrap()).unwrap()
-}
-
-async fn signed(tp: &TestPeer, key: &Es256KeyPair, path: &str, body: &Value) -> Resp {
-    let body = body.to_string().into_bytes();
-    let n = nonce(tp).await;
-    let url = format!("{URL}{path}");
-    let sig = SignedRequest::create(
-        key,
-        &SignedRequestTarget {
-            method: "POST",
-            url: &url,
-            nonce: &n,
-            body: &body,
-        },
-        NumericDate::now(),
-    )
-    .unwrap();
-    request(
-        tp.addr,
-        "POST",
-        path,
-        &[
-            ("Content-Type", "application/json"),
-            ("Spondon-Signature", &sig),
-        ],
-        &body,
-    )
-    .await
-}
-
-async fn enrolled_patient(tp: &TestPeer, nid: &str) -> (String, Es256KeyPair) {
-    let r = tp.staff_post("/staff/patients", &patient_json(nid)).await;
-    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
-    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
-    let key = Es256KeyPair::generate().unwrap();
-    let r = enroll(tp, &key, &hid, &code).await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    (hid, key)
-}
-
-async fn enroll(tp: &TestPeer, key: &Es256KeyPair, hid: &str, code: &str) -> Resp {
-    let body = json!({"health_id": hid, "code": code, "public_key": key.public_key().to_jwk()});
-    signed(tp, key, "/patient/enroll", &body).await
-}
+use spondon_core::token::{Audience, Category, Grant, KeyRotation, PopProof, PopRequest, Purpose};
 
 fn grant(patient: &Es256KeyPair, doctor: &Es256KeyPair) -> (Grant, String) {
     let now = NumericDate::now();

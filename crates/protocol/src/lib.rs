@@ -9,15 +9,29 @@
 #![warn(missing_docs)]
 
 pub mod b64;
+mod delegation;
+mod emergency;
 mod event;
+mod grant;
 mod patient;
+mod problem;
 mod redeem;
 mod rotation;
 
+pub use delegation::{DelegateRequest, DelegationRegistered, DelegationRegistration};
+pub use emergency::{
+    Disputed, EmergencyConfirmed, EmergencyRequested, EmergencySummary, PolicyRegistered,
+    SummaryItem, SummaryMedication, SummaryPatient, SummaryRequest,
+};
 pub use event::AccessEvent;
+pub use grant::{
+    DelegateFileRequest, EnrollRequest, FileRequest, GrantFileRequest, PasscodeRegistered,
+    PasscodeRegistration, RevokeRequest, WriteRequest,
+};
 pub use patient::{
     Enrolled, EntryProof, Nonce, ProofsRequest, Pull, PullRequest, PulledRecord, Receipt, Receipts,
     ReceiptsRequest, WitnessedProofs,
 };
+pub use problem::Problem;
 pub use redeem::{RedeemRequest, Redeemed};
 pub use rotation::{KeyRotated, RotateKeyRequest};

@@ -155,6 +155,7 @@ impl Driver {
         v["value"].clone()
     }
 
+    /// Loads `url` in the browser window.
     pub async fn goto(&self, url: &str) {
         self.cmd("POST", "/url", Some(&json!({"url": url}))).await;
     }
@@ -194,6 +195,7 @@ impl Driver {
             .to_owned()
     }
 
+    /// Clicks the first element matching the CSS selector `css`.
     pub async fn click(&self, css: &str) {
         let e = self.find(css).await;
         self.cmd("POST", &format!("/element/{e}/click"), Some(&json!({})))

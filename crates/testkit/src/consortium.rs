@@ -8,8 +8,11 @@ use spondon_core::token::{Hospital, TrustList};
 /// A hospital of the consortium: its record and log keys and its trust-list entry.
 #[derive(Debug)]
 pub struct TestHospital {
+    /// Its record key (signs cards and credentials).
     pub record: Es256KeyPair,
+    /// Its log key (signs checkpoints).
     pub log: Ed25519KeyPair,
+    /// Its entry in a trust list.
     pub entry: Hospital,
 }
 
@@ -55,6 +58,7 @@ pub fn trust_list_at(hospitals: Vec<Hospital>, sequence: u64, at: NumericDate) -
 /// A root key and the trust lists it signs.
 #[derive(Debug)]
 pub struct Consortium {
+    /// The root key (the authority's).
     pub root: Es256KeyPair,
 }
 

@@ -50,6 +50,7 @@ pub async fn engines(test: &str) -> Vec<Option<String>> {
 /// What a suite function of [`both_engines!`](crate::both_engines) takes, made from the
 /// database URL (`None`: SQLite).
 pub trait FromEngine {
+    /// Made from the database URL (`None`: SQLite).
     fn from_engine(database_url: Option<String>) -> Self;
 }
 

@@ -10,8 +10,11 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 /// An answer: status, headers in order, body (de-chunked).
 #[derive(Debug, Clone)]
 pub struct Resp {
+    /// The HTTP status.
     pub status: u16,
+    /// The headers, names as sent.
     pub headers: Vec<(String, String)>,
+    /// The body.
     pub body: Vec<u8>,
 }
 
@@ -22,6 +25,7 @@ impl Resp {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
+    /// The body as text (lossy UTF-8), for messages.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
@@ -132,7 +136,9 @@ async fn exchange(
         sent.map_err(|e| format!("write: {e}"))?;
     }
     let mut buf = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
+    // On the heap: an array here would be held across the read's await, making this future —
+    // and every test future that awaits a request — 16 KiB larger (see `inproc`).
+    let mut chunk = vec![0u8; 16 * 1024];
     loop {
         let n = match s.read(&mut chunk).await {
             Ok(n) => n,

@@ -19,11 +19,15 @@ pub const URL: &str = "https://dmch.example";
 
 /// A peer serving in this process; [`TestPeer::stop`] ends it.
 pub struct TestPeer {
+    /// The peer, to call directly or read its database.
     pub peer: Arc<Peer>,
+    /// Where it serves HTTP (127.0.0.1, a free port).
     pub addr: SocketAddr,
     /// The first staff token (`init`'s).
     pub token: String,
+    /// The temporary directory holding its data directory (`DIR/peer`).
     pub dir: tempfile::TempDir,
+    /// Its witness push tasks (stopped with the peer).
     pub witnessing: Option<spondon_peer::witnessing::Witnessing>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -44,18 +48,25 @@ pub async fn start(database_url: Option<&str>) -> TestPeer {
 
 /// Like [`start`], its config edited by `edit` before it serves.
 pub async fn start_with(database_url: Option<&str>, edit: impl FnOnce(&mut Config)) -> TestPeer {
-    let (dir, token) = init_dir(URL, database_url).await;
-    serve_dir(dir, token, None, edit).await
+    let (dir, token) = Box::pin(init_dir(URL, database_url)).await;
+    Box::pin(serve_dir(dir, token, None, edit)).await
 }
 
 /// Initializes a peer in a fresh temp dir (`DIR/peer`); returns the dir and the staff token.
 pub async fn init_dir(url: &str, database_url: Option<&str>) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::new(dir.path().join("peer"));
-    let (peer, token) = Peer::init(&data, "Dhaka Medical College Hospital", url, database_url)
-        .await
-        .unwrap();
-    peer.close().await;
+    // The peer's large futures are awaited boxed, here and below: a test's own future then holds
+    // a pointer, not their state, and its poll frame stays small in a debug build.
+    let (peer, token) = Box::pin(Peer::init(
+        &data,
+        "Dhaka Medical College Hospital",
+        url,
+        database_url,
+    ))
+    .await
+    .unwrap();
+    Box::pin(peer.close()).await;
     (dir, token)
 }
 
@@ -71,7 +82,7 @@ pub async fn serve_dir(
     let mut config = data.config().unwrap();
     edit(&mut config);
     let peer = Arc::new(
-        Peer::from_parts(config, data.keys().unwrap())
+        Box::pin(Peer::from_parts(config, data.keys().unwrap()))
             .await
             .unwrap(),
     );
@@ -135,7 +146,7 @@ pub async fn request(
 impl TestPeer {
     /// Stops serving and closes the database.
     pub async fn stop(mut self) {
-        self.shutdown().await;
+        Box::pin(self.shutdown()).await;
     }
 
     async fn shutdown(&mut self) {
@@ -148,15 +159,15 @@ impl TestPeer {
         if let Some(h) = self.server.take() {
             h.await.unwrap();
         }
-        self.peer.close().await;
+        Box::pin(self.peer.close()).await;
     }
 
     /// Stops serving and serves the same data directory (and database) again, as a restart of
     /// `serve` would; the config is read again from the data directory.
     pub async fn restart(mut self) -> TestPeer {
-        self.shutdown().await;
+        Box::pin(self.shutdown()).await;
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        serve_dir(dir, self.token.clone(), None, |_| {}).await
+        Box::pin(serve_dir(dir, self.token.clone(), None, |_| {})).await
     }
 
     /// `http://127.0.0.1:port`.
@@ -169,6 +180,7 @@ impl TestPeer {
         format!("Bearer {}", self.token)
     }
 
+    /// A GET of `path`, its answer conforming to the OpenAPI document.
     pub async fn get(&self, path: &str) -> Resp {
         request(self.addr, "GET", path, &[], b"").await
     }
@@ -212,4 +224,63 @@ pub async fn register_doctor(
         .await;
     assert_eq!(r.status, 201, "{}", r.text());
     (bmdc.to_owned(), key)
+}
+
+/// A fresh nonce from the peer (`POST /nonce`, 201).
+pub async fn nonce(tp: &TestPeer) -> Vec<u8> {
+    let r = request(tp.addr, "POST", "/nonce", &[], b"").await;
+    assert_eq!(r.status, 201, "POST /nonce: {}", r.text());
+    spondon_core::b64::decode(r.json()["nonce"].as_str().unwrap()).unwrap()
+}
+
+/// A POST of `body` to `path` signed by `key` (a patient's, a delegate's or a doctor's), with a
+/// fresh nonce (`docs/protocol.md` §7a); the answer conforms to the OpenAPI document.
+pub async fn signed(
+    tp: &TestPeer,
+    key: &spondon_core::keys::Es256KeyPair,
+    path: &str,
+    body: &Value,
+) -> Resp {
+    let body = body.to_string().into_bytes();
+    let n = nonce(tp).await;
+    let sig = crate::patient::signature(key, URL, path, &n, &body);
+    request(
+        tp.addr,
+        "POST",
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Spondon-Signature", &sig),
+        ],
+        &body,
+    )
+    .await
+}
+
+/// `key` redeems the enrollment `code` of the patient `health_id` (`POST /patient/enroll`,
+/// signed by that key); the answer, whatever it is.
+pub async fn enroll(
+    tp: &TestPeer,
+    key: &spondon_core::keys::Es256KeyPair,
+    health_id: &str,
+    code: &str,
+) -> Resp {
+    let body =
+        json!({"health_id": health_id, "code": code, "public_key": key.public_key().to_jwk()});
+    signed(tp, key, "/patient/enroll", &body).await
+}
+
+/// Registers a patient over HTTP and enrolls a fresh wallet key: the Health ID and the key.
+pub async fn enrolled_patient(
+    tp: &TestPeer,
+    nid: &str,
+) -> (String, spondon_core::keys::Es256KeyPair) {
+    let r = tp.staff_post("/staff/patients", &patient_json(nid)).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let key = spondon_core::keys::Es256KeyPair::generate().unwrap();
+    let r = enroll(tp, &key, &hid, &code).await;
+    assert_eq!(r.status, 201, "POST /patient/enroll: {}", r.text());
+    (hid, key)
 }

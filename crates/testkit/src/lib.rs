@@ -19,6 +19,7 @@
 //! - [`vectors`]: the published conformance vectors, each its own named test.
 //!
 //! A harness fails loudly: its helpers panic on any unexpected outcome, naming it.
+#![warn(missing_docs)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod bench;

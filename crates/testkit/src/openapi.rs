@@ -40,6 +40,7 @@ impl Conformance {
         self
     }
 
+    /// The OpenAPI document checked against.
     pub fn document(&self) -> &Value {
         &self.doc
     }

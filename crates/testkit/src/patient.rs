@@ -20,6 +20,22 @@ pub async fn nonce(addr: SocketAddr) -> Option<Vec<u8>> {
     spondon_core::b64::decode(v["nonce"].as_str()?).ok()
 }
 
+/// The `Spondon-Signature` of a POST of `body` to `path` at the peer whose public URL is `url`,
+/// by `key`, with the peer's `nonce` (`docs/protocol.md` §7a).
+pub fn signature(key: &Es256KeyPair, url: &str, path: &str, nonce: &[u8], body: &[u8]) -> String {
+    SignedRequest::create(
+        key,
+        &SignedRequestTarget {
+            method: "POST",
+            url: &format!("{url}{path}"),
+            nonce,
+            body,
+        },
+        NumericDate::now(),
+    )
+    .unwrap()
+}
+
 /// A POST of `body` to `path`, signed by `key` for the peer whose public URL is `url` and which
 /// listens on `addr`; `None` if the peer did not answer (a nonce or the request).
 pub async fn signed(
@@ -31,18 +47,7 @@ pub async fn signed(
 ) -> Option<Resp> {
     let body = body.to_string().into_bytes();
     let nonce = nonce(addr).await?;
-    let target = format!("{url}{path}");
-    let sig = SignedRequest::create(
-        key,
-        &SignedRequestTarget {
-            method: "POST",
-            url: &target,
-            nonce: &nonce,
-            body: &body,
-        },
-        NumericDate::now(),
-    )
-    .unwrap();
+    let sig = signature(key, url, path, &nonce, &body);
     try_request(
         addr,
         "POST",

@@ -78,14 +78,17 @@ pub fn ok(o: &std::process::Output) -> String {
 pub struct KillOnDrop(Option<Child>);
 
 impl KillOnDrop {
+    /// Guards `child`.
     pub fn new(child: Child) -> Self {
         KillOnDrop(Some(child))
     }
 
+    /// The process, while it is guarded.
     pub fn child(&mut self) -> &mut Child {
         self.0.as_mut().unwrap()
     }
 
+    /// Its process id (0 once it was taken).
     pub fn id(&self) -> u32 {
         self.0.as_ref().map_or(0, Child::id)
     }

@@ -37,13 +37,17 @@ pub const URL: &str = "https://dmch.example";
 pub struct PeerProc {
     /// Its public URL (`https://host`), as the trust list names it.
     pub url: String,
+    /// Its hospital name.
     pub name: String,
     /// Its id in the trust list [`PeerProc::hospital`] makes.
     pub id: String,
+    /// Its data directory.
     pub data: PathBuf,
+    /// Where it listens (127.0.0.1).
     pub addr: SocketAddr,
     /// `init`'s staff token (roles: all).
     pub token: String,
+    /// Its log's note verifier key, as `init` printed it.
     pub log_vkey: String,
     /// Its witness's `cosignature/v1` key (`name+keyid+key`).
     pub witness_vkey: String,
@@ -655,6 +659,7 @@ pub fn endpoints(peers: &[&PeerProc]) -> BTreeMap<String, String> {
 /// How the proxy misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// Passes every answer through unchanged.
     Pass,
     /// Changes one character in the last record's card.
     TamperRecord,
@@ -672,7 +677,9 @@ pub type RewriteBytes = Box<dyn Fn(&str, Vec<u8>) -> Vec<u8> + Send>;
 
 /// A misbehaving peer: a proxy in front of a real one.
 pub struct Proxy {
+    /// Where the proxy listens.
     pub addr: SocketAddr,
+    /// How it misbehaves now (change it at any time).
     pub mode: Arc<Mutex<Mode>>,
     /// Applied to every 200 JSON answer (after `mode`), when set.
     pub rewrite: Arc<Mutex<Option<Rewrite>>>,

@@ -178,32 +178,34 @@ fn untrusted_issuer_and_tampered_signature_are_invalid() {
     assert_eq!(codes(&json(&out)), ["bad_signature"]);
 }
 
-#[test]
-fn published_negative_vectors_are_invalid_with_their_own_code() {
-    for (name, code) in [
-        (
-            "dev-tools-testdata/test-example-00-d-jws-der-signature.txt",
-            "signature_der_encoded",
-        ),
-        (
-            "dev-tools-testdata/test-example-00-d-jws-trailing_chars.txt",
-            "trailing_characters",
-        ),
-        (
-            "dev-tools-testdata/test-example-00-e-file-invalid_deflate.smart-health-card",
-            "bad_deflate",
-        ),
-        (
-            "dev-tools-testdata/test-example-00-f-qr-code-numeric-value-0-wrong_qr_header.txt",
-            "qr_bad_prefix",
-        ),
-    ] {
-        let out = check_with_directory(&[shc(name).as_os_str()]);
-        assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
-        let r = json(&out);
-        assert_eq!(r["valid"], false, "{name}");
-        assert_eq!(codes(&r), [code], "{name}");
-    }
+/// A published negative vector is invalid (exit 1) with its own code, and only that one.
+fn negative_vector(name: &str, code: &str) {
+    let out = check_with_directory(&[shc(name).as_os_str()]);
+    assert_eq!(out.status.code(), Some(1), "{name}: {out:?}");
+    let r = json(&out);
+    assert_eq!(r["valid"], false, "{name}");
+    assert_eq!(codes(&r), [code], "{name}");
+}
+
+/// One named `#[test]` per published negative vector: `name: (file under testdata/shc, code)`.
+macro_rules! negative_vectors {
+    ($($name:ident: ($file:literal, $code:literal)),* $(,)?) => {
+        mod published_negative_vectors_are_invalid_with_their_own_code {
+            $(
+                #[test]
+                fn $name() {
+                    super::negative_vector($file, $code);
+                }
+            )*
+        }
+    };
+}
+
+negative_vectors! {
+    der_signature: ("dev-tools-testdata/test-example-00-d-jws-der-signature.txt", "signature_der_encoded"),
+    trailing_chars: ("dev-tools-testdata/test-example-00-d-jws-trailing_chars.txt", "trailing_characters"),
+    invalid_deflate: ("dev-tools-testdata/test-example-00-e-file-invalid_deflate.smart-health-card", "bad_deflate"),
+    wrong_qr_header: ("dev-tools-testdata/test-example-00-f-qr-code-numeric-value-0-wrong_qr_header.txt", "qr_bad_prefix"),
 }
 
 #[test]

@@ -343,7 +343,7 @@ async fn configuration_errors_say_what_is_wrong() {
         "config_out_of_range"
     );
     // A database URL of no known engine.
-    let e = spondon_verifier::node::db::Db::open("mysql://localhost/x")
+    let e = spondon_verifier::node::Db::open("mysql://localhost/x")
         .await
         .unwrap_err();
     assert_eq!(code(e), "config_database_url");

@@ -192,9 +192,11 @@ impl Wallet {
             expires: now.saturating_add(secs),
         };
         let text = d.sign(&self.signing)?;
-        let body = serde_json::json!({ "delegation": text });
+        let body = spondon_protocol::DelegationRegistration {
+            delegation: text.clone(),
+        };
         for peer in &peers {
-            let _: serde_json::Value = self
+            let _: spondon_protocol::DelegationRegistered = self
                 .net
                 .signed_post(&self.signing, peer, "/patient/delegations", &body)
                 .await?;
@@ -451,7 +453,10 @@ impl Wallet {
                 continue;
             };
             let check = crate::sync::HospitalCheck::new(&list, h)?;
-            let body = serde_json::json!({ "patient": p.patient_kid });
+            let body = spondon_protocol::DelegateRequest {
+                patient: p.patient_kid.clone(),
+                ..Default::default()
+            };
             if view {
                 match crate::sync::delegate_records(&self.net, &self.signing, &check, &body).await {
                     Ok(r) => out.records.extend(r),

@@ -377,7 +377,9 @@ impl Wallet {
                 &self.signing,
                 peer,
                 "/patient/files",
-                &serde_json::json!({"record_id": r.id}),
+                &spondon_protocol::FileRequest {
+                    record_id: r.id.clone(),
+                },
                 // Reading stops one byte past the signed size.
                 a.size,
                 &mut on_bytes,

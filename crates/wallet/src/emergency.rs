@@ -62,17 +62,6 @@ pub struct DisputeResult {
     pub disputed_at: i64,
 }
 
-#[derive(Debug, Deserialize)]
-struct PolicyAnswer {
-    allowed_here: bool,
-}
-
-#[derive(Debug, Deserialize)]
-struct DisputeAnswer {
-    access_id: String,
-    disputed_at: i64,
-}
-
 impl Wallet {
     /// The emergency accesses this wallet disputed: access id → when the hospital registered
     /// the dispute.
@@ -180,7 +169,7 @@ impl Wallet {
             let key = self.signing.clone();
             let body = body.clone();
             set.spawn(async move {
-                let r: Result<PolicyAnswer> = net
+                let r: Result<spondon_protocol::PolicyRegistered> = net
                     .signed_post(&key, &p.url, "/patient/emergency-policy", &body)
                     .await;
                 match r {
@@ -278,7 +267,7 @@ impl Wallet {
             .map(|e| e.id.clone())
             .unwrap_or_default();
         let body = serde_json::json!({"access_id": id, "text": text});
-        let a: DisputeAnswer = self
+        let a: spondon_protocol::Disputed = self
             .net
             .signed_post(&self.signing, &r.peer, "/patient/emergency-disputes", &body)
             .await?;

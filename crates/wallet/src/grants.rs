@@ -491,12 +491,12 @@ impl Wallet {
         let text = g.sign(&self.signing)?;
         if let GrantAudience::Passcode(p) = &req.audience {
             // The grant carries no trace of the passcode: each peer holds its verifier.
-            let body = serde_json::json!({
-                "grant": text,
-                "verifier": spondon_core::b64::encode(Grant::passcode_verifier(&id, p)),
-            });
+            let body = spondon_protocol::PasscodeRegistration {
+                grant: text.clone(),
+                verifier: spondon_core::b64::encode(Grant::passcode_verifier(&id, p)),
+            };
             for peer in &peers {
-                let _: serde_json::Value = self
+                let _: spondon_protocol::PasscodeRegistered = self
                     .net
                     .signed_post(&self.signing, peer, "/patient/grant-passcodes", &body)
                     .await?;
@@ -556,7 +556,9 @@ impl Wallet {
             let net = self.net.clone();
             let key = self.signing.clone();
             let p = p.clone();
-            let body = serde_json::json!({"revocation": text});
+            let body = spondon_protocol::RevokeRequest {
+                revocation: text.to_owned(),
+            };
             set.spawn(async move {
                 let r: Result<serde_json::Value> = net
                     .signed_post(&key, &p, "/patient/revocations", &body)

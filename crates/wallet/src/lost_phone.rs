@@ -294,7 +294,7 @@ impl Wallet {
             issued_at: now,
         }
         .sign(key)?;
-        let body = serde_json::json!({"revocation": text});
+        let body = spondon_protocol::RevokeRequest { revocation: text };
         let r: Result<serde_json::Value> = self
             .net
             .signed_post(key, peer, "/patient/revocations", &body)

@@ -86,10 +86,9 @@ impl PeerClient {
     }
 
     fn refused(peer: &str, status: u16, body: &[u8]) -> WalletError {
-        let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-        let s = |k: &str| {
-            v.get(k)
-                .and_then(|x| x.as_str())
+        let p = spondon_protocol::Problem::read(body);
+        let s = |x: &Option<String>| {
+            x.as_deref()
                 .unwrap_or("")
                 .chars()
                 .take(300)
@@ -98,15 +97,15 @@ impl PeerClient {
         WalletError::PeerRefused {
             peer: peer.to_owned(),
             status,
-            code: if s("code").is_empty() {
+            code: if s(&p.code).is_empty() {
                 "unknown".into()
             } else {
-                s("code")
+                s(&p.code)
             },
-            detail: if s("detail").is_empty() {
-                s("title")
+            detail: if s(&p.detail).is_empty() {
+                s(&p.title)
             } else {
-                s("detail")
+                s(&p.detail)
             },
         }
     }

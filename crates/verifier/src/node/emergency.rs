@@ -14,6 +14,7 @@ use spondon_core::NumericDate;
 use spondon_core::emergency::{EmergencyError, EmergencyRequest, REASONS};
 use spondon_core::keys::Es256KeyPair;
 use spondon_core::token::{Hospital, SignedRequest, SignedRequestTarget};
+use spondon_protocol::{EmergencyRequested, EmergencySummary, Problem, SummaryRequest};
 
 use super::peers::Peers;
 use super::records::verify_batch;
@@ -93,8 +94,8 @@ async fn signed_post(
     key: &Es256KeyPair,
     hospital: &Hospital,
     path: &str,
-    body: &Value,
-) -> Result<(u16, Value), EmergencyFailure> {
+    body: &impl Serialize,
+) -> Result<(u16, Vec<u8>), EmergencyFailure> {
     let peer = &hospital.peer_url;
     let unreachable = |e: spondon_net::NetError| EmergencyFailure {
         status: 502,
@@ -120,7 +121,8 @@ async fn signed_post(
             hospital: Some(hospital.name.clone()),
         })?;
     // The exact bytes sent are the bytes the signature covers.
-    let body = body.to_string().into_bytes();
+    let body = serde_json::to_vec(body)
+        .map_err(|e| failure(500, "internal", format!("cannot write the request: {e}")))?;
     let url = format!("{peer}{path}");
     let sig = SignedRequest::create(
         key,
@@ -146,20 +148,16 @@ async fn signed_post(
         )
         .await
         .map_err(unreachable)?;
-    let v = serde_json::from_slice::<Value>(&r.body).unwrap_or(Value::Null);
-    Ok((r.status, v))
+    Ok((r.status, r.body))
 }
 
 /// The hospital's refusal as a failure with its code.
-fn refusal(hospital: &Hospital, status: u16, v: &Value) -> EmergencyFailure {
-    let code = v["code"]
-        .as_str()
+fn refusal(hospital: &Hospital, status: u16, p: Problem) -> EmergencyFailure {
+    let code = p
+        .code()
         .and_then(|c| PEER_CODES.iter().find(|k| **k == c).copied())
         .unwrap_or("peer_refused");
-    let detail = v["detail"]
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("HTTP {status}"));
+    let detail = p.detail.unwrap_or_else(|| format!("HTTP {status}"));
     EmergencyFailure {
         // The hospital's 401 (a signature it refused, e.g. a clock too far off) is not this
         // node's session ending: the page must not log out over it.
@@ -201,23 +199,27 @@ pub async fn ask(
         other => failure(400, "invalid_field", other.to_string()),
     })?;
     debug_assert!(REASONS.contains(&valid.reason));
-    let body = json!({"health_id": req.health_id, "reason": valid.reason,
-                      "details": valid.details, "hours": valid.hours});
-    let (status, v) = signed_post(peers, key, hospital, "/emergency/requests", &body).await?;
+    let body = EmergencyRequest {
+        health_id: req.health_id.clone(),
+        reason: Some(valid.reason.to_owned()),
+        details: Some(valid.details.to_owned()),
+        hours: Some(valid.hours),
+    };
+    let (status, answer) = signed_post(peers, key, hospital, "/emergency/requests", &body).await?;
     if status != 201 {
-        return Err(refusal(hospital, status, &v));
+        return Err(refusal(hospital, status, Problem::read(&answer)));
     }
-    let access_id = v["access_id"].as_str().ok_or_else(|| EmergencyFailure {
+    let v: EmergencyRequested = serde_json::from_slice(&answer).map_err(|e| EmergencyFailure {
         status: 502,
         code: "bad_response",
-        message: format!("{} answered without an access id", hospital.name),
+        message: format!("{} answered the request with no access: {e}", hospital.name),
         hospital: Some(hospital.name.clone()),
     })?;
     Ok(json!({
         "status": "pending_confirmation",
-        "access_id": access_id,
-        "confirm_by": v["confirm_by"],
-        "hours": v["hours"],
+        "access_id": v.access_id,
+        "confirm_by": v.confirm_by,
+        "hours": v.hours,
         "peer": hospital.peer_url,
         "hospital": hospital.name,
     }))
@@ -240,13 +242,16 @@ pub async fn summary(
     {
         return Err(failure(400, "invalid_field", "not an emergency access id"));
     }
-    let body = json!({"access_id": form.access_id});
-    let (status, v) = signed_post(peers, key, hospital, "/emergency/summary", &body).await?;
-    if status == 403 && v["code"] == "confirmation_required" {
-        return Ok(json!({"status": "waiting", "hospital": hospital.name}));
-    }
+    let body = SummaryRequest {
+        access_id: form.access_id.clone(),
+    };
+    let (status, answer) = signed_post(peers, key, hospital, "/emergency/summary", &body).await?;
     if status != 200 {
-        return Err(refusal(hospital, status, &v));
+        let p = Problem::read(&answer);
+        if status == 403 && p.code() == Some("confirmation_required") {
+            return Ok(json!({"status": "waiting", "hospital": hospital.name}));
+        }
+        return Err(refusal(hospital, status, p));
     }
     let bad = |m: String| EmergencyFailure {
         status: 502,
@@ -255,14 +260,12 @@ pub async fn summary(
         hospital: Some(hospital.name.clone()),
     };
     let now = NumericDate::now();
-    let records: Vec<spondon_protocol::PulledRecord> =
-        serde_json::from_value(v["records"].clone()).map_err(|e| bad(format!("records: {e}")))?;
-    let checkpoint = v["checkpoint"]
-        .as_str()
-        .ok_or_else(|| bad("no checkpoint".into()))?;
-    let verified = verify_batch(checkpoint, &records, hospital, trust, now, None).map_err(bad)?;
+    let v: EmergencySummary =
+        serde_json::from_slice(&answer).map_err(|e| bad(format!("not a summary: {e}")))?;
+    let verified =
+        verify_batch(&v.checkpoint, &v.records, hospital, trust, now, None).map_err(bad)?;
     let want = form.health_id.trim();
-    if v["patient"]["health_id"].as_str() != Some(want) {
+    if v.patient.health_id != want {
         return Err(bad("the summary is about another patient".into()));
     }
     let mut ids = Vec::new();
@@ -283,34 +286,35 @@ pub async fn summary(
         cosignatures = cosignatures.min(rec.cosignatures);
         quorum = rec.quorum;
     }
+    let EmergencySummary {
+        patient,
+        allergies,
+        medications,
+        mut problems,
+        blood_group,
+        expires_at,
+        ..
+    } = v;
     // Every item must come from one of the verified cards.
-    let items = |k: &str| -> Result<Vec<Value>, EmergencyFailure> {
-        let list = v[k].as_array().cloned().unwrap_or_default();
-        for i in &list {
-            let rid = i["record_id"].as_str().unwrap_or("");
-            if !ids.iter().any(|x| x == rid) {
-                return Err(bad(format!("an item of {k} comes from no verified record")));
-            }
-        }
-        Ok(list)
-    };
-    let (allergies, medications, mut problems) = (
-        items("allergies")?,
-        items("medications")?,
-        items("problems")?,
-    );
+    let unverified = (allergies.iter().map(|i| ("allergies", &i.record_id)))
+        .chain(medications.iter().map(|i| ("medications", &i.record_id)))
+        .chain(problems.iter().map(|i| ("problems", &i.record_id)))
+        .find(|(_, rid)| !ids.contains(rid));
+    if let Some((k, _)) = unverified {
+        return Err(bad(format!("an item of {k} comes from no verified record")));
+    }
     // Cards drop the display text of coded concepts: name ICD-10 codes from the shared table.
     for p in &mut problems {
-        if let Some(code) = p["code"].as_str()
-            && p["text"].as_str().is_none_or(|t| t == code)
+        if let Some(code) = p.code.as_deref()
+            && p.text == code
             && let Some(known) =
                 spondon_core::shc::codes::lookup(Some("http://hl7.org/fhir/sid/icd-10"), code)
         {
-            p["text"] = json!(known.name);
+            p.text = known.name.to_owned();
         }
     }
     // The blood group too must be read from a verified card.
-    if let Some(b) = v["blood_group"].as_str()
+    if let Some(b) = blood_group.as_deref()
         && !blood_groups.iter().any(|x| x == b)
     {
         return Err(bad("the blood group comes from no verified record".into()));
@@ -318,19 +322,14 @@ pub async fn summary(
     Ok(json!({
         "status": "open",
         "access_id": form.access_id,
-        "expires_at": v["expires_at"],
+        "expires_at": expires_at,
         "hospital": hospital.name,
         "peer": hospital.peer_url,
-        "patient": {
-            "health_id": v["patient"]["health_id"],
-            "name": v["patient"]["name"],
-            "birth_date": v["patient"]["birth_date"],
-            "sex": v["patient"]["sex"],
-        },
+        "patient": patient,
         "allergies": allergies,
         "medications": medications,
         "problems": problems,
-        "blood_group": v["blood_group"],
+        "blood_group": blood_group,
         "verified_records": ids.len(),
         "cosignatures": if ids.is_empty() { 0 } else { cosignatures },
         "quorum": quorum,

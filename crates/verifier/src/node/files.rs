@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
 use spondon_core::token::{Grant, Hospital};
@@ -170,10 +170,11 @@ pub async fn fetch_file(
     view.size = Some(attachment.size);
     view.sha256 = Some(attachment.sha256_hex());
 
-    let mut body = json!({"grant": req.grant_text, "record_id": req.record_id});
-    if let Some(p) = req.passcode {
-        body["passcode"] = json!(p);
-    }
+    let body = spondon_protocol::GrantFileRequest {
+        grant: req.grant_text.to_owned(),
+        passcode: req.passcode.map(str::to_owned),
+        record_id: req.record_id.to_owned(),
+    };
     // A reader stops reading at size + 1 bytes (§18.2 step 1).
     let checker = AttachmentChecker::new(&attachment);
     let limit = usize::try_from(checker.read_limit()).unwrap_or(usize::MAX);

@@ -26,25 +26,33 @@ pub enum ConfigError {
     /// `verifier.json` is not a valid configuration.
     #[error("{}: {reason}", path.display())]
     Malformed {
+        /// The file.
         path: std::path::PathBuf,
+        /// What the parser said is wrong (a field, a type; never a value from the file).
         reason: String,
     },
     /// A URL or address is refused.
     #[error("{what}: {source}")]
     BadUrl {
+        /// Which setting (e.g. a peer's `peer_url`).
         what: String,
+        /// Why it is refused.
         source: spondon_net::NetError,
     },
     /// A key is refused (not an ES256 public JWK, not a PKCS#8 key pair).
     #[error("{what}: {source}")]
     BadKey {
+        /// Which key (a setting or a file).
         what: String,
+        /// Why it is refused.
         source: spondon_core::keys::KeyError,
     },
     /// A number outside its range, or a name that is too long or empty.
     #[error("{what} must be {range}")]
     OutOfRange {
+        /// Which setting or value.
         what: &'static str,
+        /// The allowed range, in words (e.g. `1–300`).
         range: &'static str,
     },
     /// The database URL names no engine the node knows.

@@ -227,15 +227,14 @@ pub(crate) async fn pop_post_limited(
 }
 
 pub(crate) fn refused(hospital: &Hospital, r: &spondon_net::Response) -> PeerFailure {
-    let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    let p = spondon_protocol::Problem::read(&r.body);
     PeerFailure {
         peer: hospital.peer_url.clone(),
         hospital: Some(hospital.name.clone()),
         code: "refused".into(),
-        peer_code: v["code"].as_str().map(str::to_owned),
-        message: v["detail"]
-            .as_str()
-            .map(str::to_owned)
+        peer_code: p.code,
+        message: p
+            .detail
             .unwrap_or_else(|| format!("the peer answered HTTP {}", r.status)),
     }
 }
@@ -365,7 +364,12 @@ pub async fn write(
             "not a hospital in the trust list".into(),
         )
     })?;
-    let body = json!({"grant": grant_text, "kind": kind, "resources": resources});
+    let body = spondon_protocol::WriteRequest {
+        grant: grant_text.to_owned(),
+        kind,
+        resources: resources.to_vec(),
+        supersedes: None,
+    };
     let r = pop_post(hospital, peers, key, grant, "/grant/write", &body).await?;
     if r.status != 201 && r.status != 200 {
         return Err(refused(hospital, &r));

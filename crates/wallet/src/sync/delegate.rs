@@ -1,6 +1,6 @@
 //! A delegate's (or a minor's guardian's) reads at one peer, verified like the patient's own.
 
-use spondon_protocol::{Pull, Receipts};
+use spondon_protocol::{DelegateRequest, Pull, Receipts};
 
 use super::check::{Accepted, HospitalCheck, verify_records, violation};
 use super::types::{StoredReceipt, StoredRecord};
@@ -16,14 +16,16 @@ pub(crate) async fn delegate_records(
     net: &crate::net::PeerClient,
     key: &spondon_core::keys::Es256KeyPair,
     check: &HospitalCheck,
-    body: &serde_json::Value,
+    body: &DelegateRequest,
 ) -> Result<Vec<StoredRecord>> {
     let peer = &check.hospital.peer_url;
     let mut out = Vec::new();
     let mut since = 0u64;
     for _ in 0..MAX_DELEGATE_PAGES {
-        let mut b = body.clone();
-        b["since"] = serde_json::json!(since);
+        let b = DelegateRequest {
+            since,
+            ..body.clone()
+        };
         let pull: Pull = net.signed_post(key, peer, "/delegate/records", &b).await?;
         let known = Accepted {
             size: 0,
@@ -47,7 +49,7 @@ pub(crate) async fn delegate_receipts(
     net: &crate::net::PeerClient,
     key: &spondon_core::keys::Es256KeyPair,
     check: &HospitalCheck,
-    body: &serde_json::Value,
+    body: &DelegateRequest,
 ) -> Result<Vec<StoredReceipt>> {
     let peer = &check.hospital.peer_url;
     let r: Receipts = net

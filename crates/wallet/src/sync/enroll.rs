@@ -107,11 +107,11 @@ impl Wallet {
             .iter()
             .find(|h| h.peer_url == code.peer_url)
             .ok_or_else(|| WalletError::UntrustedPeer(code.peer_url.clone()))?;
-        let body = serde_json::json!({
-            "health_id": code.health_id,
-            "code": code.code,
-            "public_key": self.signing.public_key().to_jwk(),
-        });
+        let body = spondon_protocol::EnrollRequest {
+            code: code.code.clone(),
+            health_id: code.health_id.clone(),
+            public_key: self.signing.public_key().to_jwk(),
+        };
         let resp: Enrolled = self
             .net
             .signed_post(&self.signing, &code.peer_url, "/patient/enroll", &body)

@@ -128,26 +128,12 @@ pub(crate) async fn delegate(ctx: &mut Ctx, action: DelegateCmd, json: bool) -> 
             }
             let auth = ctx.authorize(&w).await?;
             let results = w.revoke_delegation(&auth, &id).await?;
-            if json {
-                print_json(&results)?;
-            } else {
-                let names = hospital_names(&w).await?;
-                for r in &results {
-                    let hospital = names.name(&r.peer);
-                    match &r.error {
-                        None => println!("{hospital}: revoked"),
-                        Some(e) => {
-                            eprintln!("{hospital}: NOT revoked: {e} (run the command again)")
-                        }
-                    }
-                }
-            }
-            let failed = results.iter().any(|r| !r.ok);
+            let all_revoked = print_revocations(&w, &results, json).await?;
             w.close().await;
-            return Ok(if failed {
-                ExitCode::FAILURE
-            } else {
+            return Ok(if all_revoked {
                 ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
             });
         }
         DelegateCmd::Accept { input, name } => {

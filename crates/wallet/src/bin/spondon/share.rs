@@ -256,26 +256,13 @@ pub(crate) async fn revoke(
         (None, true) => w.revoke_all(&auth).await?,
         _ => bail!("give a grant id or --all"),
     };
-    if out.json {
-        print_json(&results)?;
-    } else {
-        let names = hospital_names(&w).await?;
-        for r in &results {
-            let hospital = names.name(&r.peer);
-            match &r.error {
-                None => println!("{hospital}: revoked"),
-                Some(e) => {
-                    eprintln!("{hospital}: NOT revoked: {e} (run the command again)")
-                }
-            }
-        }
-    }
-    let failed = results.iter().any(|r| !r.ok);
+    let all_revoked = print_revocations(&w, &results, out.json).await?;
     w.close().await;
-    if failed {
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(if all_revoked {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub(crate) async fn share_proof(ctx: &mut Ctx, args: ShareProofArgs) -> Result<ExitCode> {

@@ -1,4 +1,5 @@
-//! Terminal input and output: JSON, QR codes, questions, dates, sizes and plurals.
+//! Terminal input and output: JSON, QR codes, questions, dates, sizes, plurals and revocation
+//! reports.
 
 use crate::prelude::*;
 
@@ -46,6 +47,32 @@ pub(crate) fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
 /// A grant's QR code on the terminal: black on white where standard output is a terminal (and
 /// `NO_COLOR` is not set), plain blocks otherwise. Not passed through `printable`: the colour
 /// codes are ours, the rest is block characters.
+/// Prints what each hospital answered to a revocation (JSON with `json`; hospital names and
+/// their error details through [`printable`]); true when every hospital registered it.
+pub(crate) async fn print_revocations(
+    w: &Wallet,
+    results: &[spondon_wallet::grants::RevocationResult],
+    json: bool,
+) -> Result<bool> {
+    if json {
+        print_json(&results)?;
+    } else {
+        let names = hospital_names(w).await?;
+        for r in results {
+            let hospital = names.name(&r.peer);
+            let hospital = printable(&hospital);
+            match &r.error {
+                None => println!("{hospital}: revoked"),
+                Some(e) => eprintln!(
+                    "{hospital}: NOT revoked: {} (run the command again)",
+                    printable(e)
+                ),
+            }
+        }
+    }
+    Ok(results.iter().all(|r| r.ok))
+}
+
 pub(crate) fn print_qr(text: &str) -> Result<()> {
     let colors = std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
