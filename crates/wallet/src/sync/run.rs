@@ -9,7 +9,8 @@ use tokio::sync::mpsc;
 
 use super::check::HospitalCheck;
 use super::types::{
-    Alert, PeerOutcome, PeerState, SyncEvent, SyncReport, Unwitnessed, empty_outcome,
+    Alert, PeerOutcome, PeerState, StoredReceipt, StoredRecord, SyncEvent, SyncReport, Unwitnessed,
+    empty_outcome,
 };
 use super::worker::{Msg, peer_task};
 use crate::documents::DOCUMENT_KIND;
@@ -112,17 +113,7 @@ impl Wallet {
                     }
                     state.cursor = cursor;
                     state.accept(accepted);
-                    let rows = records
-                        .iter()
-                        .map(|r| {
-                            Ok((
-                                r.key.as_str(),
-                                r.witnessed,
-                                self.store.encode(Table::Records, &r.key, r)?,
-                            ))
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    let new = self.store_page(Table::Records, rows, &peer, state).await?;
+                    let new = self.store_page(&records, &peer, state).await?;
                     let o = outcomes
                         .entry(peer.clone())
                         .or_insert_with(|| empty_outcome(&peer));
@@ -145,17 +136,7 @@ impl Wallet {
                     };
                     state.receipts_cursor = cursor;
                     state.accept(accepted);
-                    let rows = receipts
-                        .iter()
-                        .map(|r| {
-                            Ok((
-                                r.key.as_str(),
-                                r.witnessed,
-                                self.store.encode(Table::Receipts, &r.key, r)?,
-                            ))
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    let new = self.store_page(Table::Receipts, rows, &peer, state).await?;
+                    let new = self.store_page(&receipts, &peer, state).await?;
                     let o = outcomes
                         .entry(peer.clone())
                         .or_insert_with(|| empty_outcome(&peer));
@@ -323,30 +304,25 @@ impl Wallet {
     /// cursor already moved, in one transaction; notes which rows still wait for the
     /// witnesses. Returns the rows that were not stored before (undone if the peer later
     /// breaks the rules).
-    async fn store_page(
+    async fn store_page<R: PageRow>(
         &self,
-        table: Table,
-        rows: Vec<(&str, bool, Write)>,
+        rows: &[R],
         peer: &str,
         state: &mut PeerState,
     ) -> Result<Vec<(Table, String)>> {
-        let keys: Vec<&str> = rows.iter().map(|(k, _, _)| *k).collect();
-        let existing = self.store.existing(table, &keys).await?;
+        let keys: Vec<&str> = rows.iter().map(PageRow::key).collect();
+        let existing = self.store.existing(R::TABLE, &keys).await?;
         let mut new = Vec::new();
         let mut writes = Vec::with_capacity(rows.len() + 1);
-        for (key, witnessed, write) in rows {
+        for row in rows {
+            let key = row.key();
             if !existing.contains(key) {
-                new.push((table, key.to_owned()));
+                new.push((R::TABLE, key.to_owned()));
             }
             if let Some(u) = state.unwitnessed.as_mut() {
-                let set = if table == Table::Receipts {
-                    &mut u.receipts
-                } else {
-                    &mut u.records
-                };
-                Unwitnessed::note(set, key, witnessed);
+                Unwitnessed::note(R::waiting(u), key, row.witnessed());
             }
-            writes.push(write);
+            writes.push(self.store.encode(R::TABLE, key, row)?);
         }
         writes.push(self.store.encode(Table::Peers, peer, &*state)?);
         self.store.apply(writes).await?;
@@ -367,5 +343,43 @@ impl Wallet {
             hex::encode(crate::crypto::random::<8>()?)
         );
         self.store.encode(Table::Alerts, &key, &alert)
+    }
+}
+
+/// A verified row of a page: a record or a receipt.
+trait PageRow: serde::Serialize {
+    /// Its table in the cache.
+    const TABLE: Table;
+    /// Its key in the cache.
+    fn key(&self) -> &str;
+    /// Its proof's checkpoint carries the witnesses' quorum.
+    fn witnessed(&self) -> bool;
+    /// The set of its kind still waiting for the witnesses.
+    fn waiting(u: &mut Unwitnessed) -> &mut std::collections::BTreeSet<String>;
+}
+
+impl PageRow for StoredRecord {
+    const TABLE: Table = Table::Records;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn witnessed(&self) -> bool {
+        self.witnessed
+    }
+    fn waiting(u: &mut Unwitnessed) -> &mut std::collections::BTreeSet<String> {
+        &mut u.records
+    }
+}
+
+impl PageRow for StoredReceipt {
+    const TABLE: Table = Table::Receipts;
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn witnessed(&self) -> bool {
+        self.witnessed
+    }
+    fn waiting(u: &mut Unwitnessed) -> &mut std::collections::BTreeSet<String> {
+        &mut u.receipts
     }
 }
