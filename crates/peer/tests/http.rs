@@ -651,6 +651,21 @@ async fn configuration_faults_are_refused_with_their_codes() {
     }
     write(&serde_json::to_vec(&good).unwrap());
     assert!(dir.config().is_ok());
+    // A list of database URLs: PostgreSQL only, and one of them must accept writes (nothing
+    // listens on these ports: refused at once, a few rounds, then given up).
+    let db_code =
+        |r: spondon_peer::Result<(spondon_ledger::Database, _)>| r.err().map(|e| e.code());
+    assert_eq!(
+        db_code(spondon_peer::failover::connect("postgres://127.0.0.1:1/x,sqlite::memory:").await),
+        Some("config_database_url")
+    );
+    assert_eq!(
+        db_code(
+            spondon_peer::failover::connect("postgres://127.0.0.1:1/x,postgres://127.0.0.1:2/x")
+                .await
+        ),
+        Some("config_no_writable_database")
+    );
 }
 
 #[tokio::test]
