@@ -9,6 +9,129 @@ use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair};
 
 use crate::error::{PeerError, Result};
 
+/// What is wrong with the peer's configuration: `peer.json`, a value given on the command line,
+/// or a key or file given to a setup command. Each kind has a stable [`ConfigError::code`]
+/// (docs/peer.md, "Configuration errors"); the message names the value.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `peer.json` is not a valid configuration (the JSON error says where).
+    #[error("{}: {reason}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What the JSON decoder refused.
+        reason: String,
+    },
+    /// The configuration file cannot be written (see [`spondon_fs::FileError::code`]).
+    #[error(transparent)]
+    File(#[from] spondon_fs::FileError),
+    /// A file of the data directory (the writer lock) or a path given cannot be opened or
+    /// resolved.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The public base URL (`--url`, `url`) is not `https://host[/path]` without a trailing
+    /// slash, query, fragment or credentials.
+    #[error("{0}")]
+    BadUrl(&'static str),
+    /// `log_origin` in `peer.json` does not follow from `url`.
+    #[error("log_origin {found:?} does not match url (expected {expected:?})")]
+    LogOriginMismatch {
+        /// The configured origin.
+        found: String,
+        /// The origin `url` gives.
+        expected: String,
+    },
+    /// A witness URL is not `http(s)://host[:port][/path]` without query, fragment or
+    /// credentials.
+    #[error(
+        "witnesses url {0:?}: must be http(s)://host[:port][/path] without query, fragment or credentials"
+    )]
+    BadWitnessUrl(String),
+    /// A key is refused: a statistics key that is not a public ES256 JWK, a note verifier key
+    /// (`--vkey`, `witnesses`, `witness_logs`) that does not parse or is of the wrong type.
+    #[error("{what}: {reason}")]
+    BadKey {
+        /// Which setting or argument.
+        what: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A number outside its range, a list too long, or a name too long or empty.
+    #[error("{what} must be {range}")]
+    OutOfRange {
+        /// Which setting or argument.
+        what: &'static str,
+        /// What it must be.
+        range: &'static str,
+    },
+    /// `tls` or `ca_files` holds a relative path.
+    #[error("tls and ca_files need absolute paths, not {}", .0.display())]
+    RelativePath(PathBuf),
+    /// The TLS certificate and key `serve` would listen with are refused.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// A CA file for outgoing HTTPS (`--ca`, `ca_files`) holds no certificate or cannot be read.
+    #[error("CA files: {0}")]
+    CaFiles(String),
+    /// `add-witness-log` with this peer's own log.
+    #[error("a peer does not witness its own log")]
+    OwnLog,
+    /// The database URL is refused: a list of URLs that are not all PostgreSQL, or a URL that
+    /// does not parse.
+    #[error("database URL: {0}")]
+    DatabaseUrl(String),
+    /// Of a list of PostgreSQL URLs, none accepts writes (no primary found after a few rounds).
+    #[error("none of the database candidates accepts writes ({0})")]
+    NoWritableDatabase(String),
+    /// `read_database_url` is set but it, or `database_url`, is not PostgreSQL.
+    #[error("read_database_url must be a PostgreSQL standby of a PostgreSQL database_url")]
+    ReadReplicaNotPostgres,
+    /// `init` on a data directory that already holds a peer.
+    #[error("{} already holds a peer", .0.display())]
+    AlreadyInitialized(PathBuf),
+}
+
+impl ConfigError {
+    /// A stable machine-readable code (docs/peer.md, "Configuration errors").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed { .. } => "config_malformed",
+            Self::File(e) => e.code(),
+            Self::Io { .. } => "config_io",
+            Self::BadUrl(_) => "config_bad_url",
+            Self::LogOriginMismatch { .. } => "config_log_origin_mismatch",
+            Self::BadWitnessUrl(_) => "config_bad_witness_url",
+            Self::BadKey { .. } => "config_bad_key",
+            Self::OutOfRange { .. } => "config_out_of_range",
+            Self::RelativePath(_) => "config_relative_path",
+            Self::Tls(_) => "config_tls",
+            Self::CaFiles(_) => "config_ca_files",
+            Self::OwnLog => "config_own_log",
+            Self::DatabaseUrl(_) => "config_database_url",
+            Self::NoWritableDatabase(_) => "config_no_writable_database",
+            Self::ReadReplicaNotPostgres => "config_bad_read_database_url",
+            Self::AlreadyInitialized(_) => "already_initialized",
+        }
+    }
+}
+
+fn range(what: &'static str, range: &'static str) -> PeerError {
+    ConfigError::OutOfRange { what, range }.into()
+}
+
+fn bad_key(what: &'static str, reason: impl ToString) -> PeerError {
+    ConfigError::BadKey {
+        what,
+        reason: reason.to_string(),
+    }
+    .into()
+}
+
 /// Config file name inside the data directory.
 pub const CONFIG_FILE: &str = "peer.json";
 const RECORD_KEY_FILE: &str = "keys/record-es256.p8";
@@ -121,6 +244,7 @@ pub struct RateLimit {
     #[serde(default = "default_failures_per_minute")]
     pub failures_per_minute: f64,
     #[serde(default = "default_failure_burst")]
+    /// The most refusals a client may collect at once before `failures_per_minute` applies.
     pub failure_burst: u32,
 }
 
@@ -171,17 +295,17 @@ fn default_timeout() -> u64 {
 pub fn check_url(url: &str) -> Result<String> {
     let rest = url
         .strip_prefix("https://")
-        .ok_or_else(|| PeerError::Config("--url must start with https://".into()))?;
+        .ok_or(ConfigError::BadUrl("--url must start with https://"))?;
     if rest.is_empty()
         || url.ends_with('/')
         || rest.contains(['?', '#', '@', ' ', '\\'])
         || !rest.is_ascii()
         || rest.chars().any(|c| c.is_ascii_control())
     {
-        return Err(PeerError::Config(
-            "--url must be https://host[/path] without a trailing slash, query, fragment or credentials"
-                .into(),
-        ));
+        return Err(ConfigError::BadUrl(
+            "--url must be https://host[/path] without a trailing slash, query, fragment or credentials",
+        )
+        .into());
     }
     Ok(format!("{rest}/log"))
 }
@@ -190,18 +314,16 @@ pub fn check_url(url: &str) -> Result<String> {
 pub fn check_config(cfg: &Config) -> Result<()> {
     for k in &cfg.stats_authority_keys {
         if k.d.is_some() {
-            return Err(PeerError::Config(
-                "stats_authority_keys must hold public keys only (a private key `d` was given)"
-                    .into(),
+            return Err(bad_key(
+                "stats_authority_keys",
+                "public keys only (a private key `d` was given)",
             ));
         }
         spondon_core::keys::Es256PublicKey::from_jwk(k)
-            .map_err(|e| PeerError::Config(format!("stats_authority_keys: {e}")))?;
+            .map_err(|e| bad_key("stats_authority_keys", e))?;
     }
     if cfg.stats_authority_keys.len() > 8 {
-        return Err(PeerError::Config(
-            "stats_authority_keys holds at most 8 keys".into(),
-        ));
+        return Err(range("stats_authority_keys", "at most 8 keys"));
     }
     if let Some(read) = &cfg.read_database_url {
         let primary = crate::failover::split_urls(&cfg.database_url);
@@ -217,55 +339,45 @@ pub fn check_config(cfg: &Config) -> Result<()> {
     let tls_paths = cfg.tls.iter().flat_map(|t| [&t.cert, &t.key]);
     for p in tls_paths.chain(&cfg.ca_files) {
         if !p.is_absolute() {
-            return Err(PeerError::Config(format!(
-                "tls and ca_files need absolute paths, not {}",
-                p.display()
-            )));
+            return Err(ConfigError::RelativePath(p.clone()).into());
         }
     }
     for w in &cfg.witnesses {
-        spondon_net::check_base_url(&w.url).map_err(|_| {
-            PeerError::Config(format!(
-                "witnesses url {:?}: must be http(s)://host[:port][/path] without query, fragment or credentials",
-                w.url
-            ))
-        })?;
+        spondon_net::check_base_url(&w.url)
+            .map_err(|_| ConfigError::BadWitnessUrl(w.url.clone()))?;
         let v = spondon_ledger::Verifier::from_vkey(&w.vkey)
-            .map_err(|e| PeerError::Config(format!("witnesses vkey: {e}")))?;
+            .map_err(|e| bad_key("witnesses vkey", e))?;
         if v.sig_type() != spondon_ledger::note::SIG_TYPE_COSIGNATURE_V1 {
-            return Err(PeerError::Config(
-                "witnesses vkey must be a cosignature/v1 key (the witness's `witness_vkey`)".into(),
+            return Err(bad_key(
+                "witnesses vkey",
+                "not a cosignature/v1 key (give the witness's `witness_vkey`)",
             ));
         }
     }
     let r = &cfg.rate_limit;
     if !r.per_second.is_finite() || r.per_second < 0.0 || r.per_second > 1e6 {
-        return Err(PeerError::Config(
-            "rate_limit.per_second must be between 0 (off) and 1000000".into(),
+        return Err(range(
+            "rate_limit.per_second",
+            "between 0 (off) and 1000000",
         ));
     }
     if !r.failures_per_minute.is_finite()
         || r.failures_per_minute < 0.0
         || r.failures_per_minute > 1e6
     {
-        return Err(PeerError::Config(
-            "rate_limit.failures_per_minute must be between 0 (off) and 1000000".into(),
+        return Err(range(
+            "rate_limit.failures_per_minute",
+            "between 0 (off) and 1000000",
         ));
     }
     if r.failure_burst == 0 && r.failures_per_minute > 0.0 {
-        return Err(PeerError::Config(
-            "rate_limit.failure_burst must be at least 1".into(),
-        ));
+        return Err(range("rate_limit.failure_burst", "at least 1"));
     }
     if r.burst == 0 && r.per_second > 0.0 {
-        return Err(PeerError::Config(
-            "rate_limit.burst must be at least 1".into(),
-        ));
+        return Err(range("rate_limit.burst", "at least 1"));
     }
     if cfg.max_outstanding_nonces == 0 {
-        return Err(PeerError::Config(
-            "max_outstanding_nonces must be at least 1".into(),
-        ));
+        return Err(range("max_outstanding_nonces", "at least 1"));
     }
     Ok(())
 }
@@ -303,10 +415,12 @@ fn seed(bytes: &[u8], path: &Path) -> Result<[u8; 32]> {
 /// A data directory.
 #[derive(Debug, Clone)]
 pub struct DataDir {
+    /// The directory (`peer.json`, `keys/`, the SQLite database if any, `serve.lock`).
     pub path: PathBuf,
 }
 
 impl DataDir {
+    /// The data directory at `path` (nothing is read or created yet).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self { path: path.into() }
     }
@@ -321,8 +435,10 @@ impl DataDir {
             log: Ed25519KeyPair::generate()?,
             witness: Ed25519KeyPair::generate()?,
         };
-        let cfg = serde_json::to_vec_pretty(config)
-            .map_err(|e| PeerError::Config(format!("cannot encode config: {e}")))?;
+        let cfg = serde_json::to_vec_pretty(config).map_err(|e| ConfigError::Malformed {
+            path: self.path.join(CONFIG_FILE),
+            reason: e.to_string(),
+        })?;
         write_secret(&self.path.join(CONFIG_FILE), &cfg)?;
         write_secret(&self.path.join(RECORD_KEY_FILE), &keys.record.to_pkcs8())?;
         write_secret(&self.path.join(LOG_KEY_FILE), keys.log.seed())?;
@@ -334,25 +450,24 @@ impl DataDir {
     pub fn config(&self) -> Result<Config> {
         let path = self.path.join(CONFIG_FILE);
         let bytes = read_secret(&path)?;
-        let cfg: Config = serde_json::from_slice(&bytes)
-            .map_err(|e| PeerError::Config(format!("{}: {e}", path.display())))?;
+        let cfg: Config = serde_json::from_slice(&bytes).map_err(|e| ConfigError::Malformed {
+            reason: e.to_string(),
+            path,
+        })?;
         let origin = check_url(&cfg.url)?;
         if origin != cfg.log_origin {
-            return Err(PeerError::Config(format!(
-                "log_origin {:?} does not match url (expected {origin:?})",
-                cfg.log_origin
-            )));
+            return Err(ConfigError::LogOriginMismatch {
+                found: cfg.log_origin,
+                expected: origin,
+            }
+            .into());
         }
         check_config(&cfg)?;
         if !(1..=300).contains(&cfg.request_timeout_secs) {
-            return Err(PeerError::Config(
-                "request_timeout_secs must be between 1 and 300".into(),
-            ));
+            return Err(range("request_timeout_secs", "between 1 and 300"));
         }
         if cfg.max_body_bytes < 1024 || cfg.max_body_bytes > 16 << 20 {
-            return Err(PeerError::Config(
-                "max_body_bytes must be between 1 KiB and 16 MiB".into(),
-            ));
+            return Err(range("max_body_bytes", "between 1 KiB and 16 MiB"));
         }
         Ok(cfg)
     }
@@ -360,13 +475,11 @@ impl DataDir {
     /// Adds a log this peer witnesses (its note verifier key; the key name is the log origin)
     /// to `peer.json`, replacing the file atomically. Takes effect at the next start.
     pub fn add_witness_log(&self, vkey: &str) -> Result<Config> {
-        let v = spondon_ledger::Verifier::from_vkey(vkey.trim())
-            .map_err(|e| PeerError::Config(format!("--vkey: {e}")))?;
+        let v =
+            spondon_ledger::Verifier::from_vkey(vkey.trim()).map_err(|e| bad_key("--vkey", e))?;
         let mut cfg = self.config()?;
         if v.name() == cfg.log_origin {
-            return Err(PeerError::Config(
-                "a peer does not witness its own log".into(),
-            ));
+            return Err(ConfigError::OwnLog.into());
         }
         let vkey = v.to_vkey();
         cfg.witness_logs.retain(|k| {
@@ -382,14 +495,15 @@ impl DataDir {
     /// Takes effect at the next start.
     pub fn add_stats_authority_key(&self, jwk_json: &[u8]) -> Result<Config> {
         let jwk: spondon_core::keys::Jwk = serde_json::from_slice(jwk_json)
-            .map_err(|e| PeerError::Config(format!("--jwk is not a JWK: {e}")))?;
+            .map_err(|e| bad_key("--jwk", format!("not a JWK: {e}")))?;
         if jwk.d.is_some() {
-            return Err(PeerError::Config(
-                "--jwk holds a private key: give the public JWK that `spondon-authority stats-key` prints".into(),
+            return Err(bad_key(
+                "--jwk",
+                "holds a private key: give the public JWK that `spondon-authority stats-key` prints",
             ));
         }
-        let key = spondon_core::keys::Es256PublicKey::from_jwk(&jwk)
-            .map_err(|e| PeerError::Config(format!("--jwk: {e}")))?;
+        let key =
+            spondon_core::keys::Es256PublicKey::from_jwk(&jwk).map_err(|e| bad_key("--jwk", e))?;
         let mut cfg = self.config()?;
         let listed = cfg
             .stats_authority_keys
@@ -407,8 +521,8 @@ impl DataDir {
     /// Takes effect at the next start.
     pub fn add_witness(&self, url: &str, vkey: &str) -> Result<Config> {
         let mut cfg = self.config()?;
-        let v = spondon_ledger::Verifier::from_vkey(vkey.trim())
-            .map_err(|e| PeerError::Config(format!("--vkey: {e}")))?;
+        let v =
+            spondon_ledger::Verifier::from_vkey(vkey.trim()).map_err(|e| bad_key("--vkey", e))?;
         cfg.witnesses.retain(|w| {
             spondon_ledger::Verifier::from_vkey(&w.vkey).map_or(true, |o| o.name() != v.name())
         });
@@ -434,8 +548,7 @@ impl DataDir {
                 cert: absolute(&f.cert)?,
                 key: absolute(&f.key)?,
             };
-            spondon_net::server::server_config(&f)
-                .map_err(|e| PeerError::Config(format!("tls: {e}")))?;
+            spondon_net::server::server_config(&f).map_err(|e| ConfigError::Tls(e.to_string()))?;
             cfg.tls = Some(f);
         }
         for ca in ca_files {
@@ -444,7 +557,7 @@ impl DataDir {
                 ca_files: vec![ca.clone()],
                 ..spondon_net::ClientOptions::default()
             })
-            .map_err(|e| PeerError::Config(format!("--ca: {e}")))?;
+            .map_err(|e| ConfigError::CaFiles(format!("--ca: {e}")))?;
             if !cfg.ca_files.contains(&ca) {
                 cfg.ca_files.push(ca);
             }
@@ -455,10 +568,12 @@ impl DataDir {
     }
 
     fn write_config(&self, cfg: &Config) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(cfg)
-            .map_err(|e| PeerError::Config(format!("cannot encode config: {e}")))?;
-        spondon_fs::write_private(&self.path.join(CONFIG_FILE), &bytes)
-            .map_err(|e| PeerError::Config(e.to_string()))
+        let path = self.path.join(CONFIG_FILE);
+        let bytes = serde_json::to_vec_pretty(cfg).map_err(|e| ConfigError::Malformed {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        spondon_fs::write_private(&path, &bytes).map_err(|e| ConfigError::File(e).into())
     }
 
     /// Takes the data directory's exclusive writer lock (`serve.lock`, an advisory `flock`),
@@ -471,15 +586,16 @@ impl DataDir {
             .write(true)
             .mode(0o600)
             .open(&path)
-            .map_err(|e| PeerError::Config(format!("{}: {e}", path.display())))?;
+            .map_err(|source| ConfigError::Io {
+                path: path.clone(),
+                source,
+            })?;
         match f.try_lock() {
             Ok(()) => Ok(f),
             Err(fs::TryLockError::WouldBlock) => {
                 Err(PeerError::Locked(self.path.display().to_string()))
             }
-            Err(fs::TryLockError::Error(e)) => {
-                Err(PeerError::Config(format!("{}: {e}", path.display())))
-            }
+            Err(fs::TryLockError::Error(e)) => Err(ConfigError::Io { path, source: e }.into()),
         }
     }
 
@@ -503,5 +619,11 @@ impl DataDir {
 /// An absolute form of a path given on the command line (the config outlives the shell's
 /// working directory).
 fn absolute(p: &Path) -> Result<PathBuf> {
-    std::path::absolute(p).map_err(|e| PeerError::Config(format!("{}: {e}", p.display())))
+    std::path::absolute(p).map_err(|source| {
+        ConfigError::Io {
+            path: p.to_owned(),
+            source,
+        }
+        .into()
+    })
 }

@@ -20,8 +20,8 @@ use crate::staff::{Role, StaffAuth};
 use crate::write_keys::WriteKey;
 
 pub use spondon_core::emergency::{
-    DEFAULT_HOURS, DisputeRequest, EmergencyError, EmergencyPolicy, EmergencyRequest,
-    MAX_DETAILS_CHARS, MAX_DISPUTE_CHARS, MAX_HOURS, MAX_POLICY_HOSPITALS, PolicyMode, REASONS,
+    DisputeRequest, EmergencyPolicy, EmergencyRequest, MAX_DETAILS_CHARS, MAX_DISPUTE_CHARS,
+    MAX_HOURS, MAX_POLICY_HOSPITALS, PolicyMode, REASONS,
 };
 
 /// Seconds a request waits for the second staff member's confirmation.
@@ -189,7 +189,7 @@ impl Peer {
     }
 
     /// [`Peer::confirm_emergency`] with a staff write's `Idempotency-Key`, stored with the
-    /// answer in the confirmation's transaction; see [`crate::write_keys`].
+    /// answer in the confirmation's transaction; see docs/peer.md, "Retries: `Idempotency-Key`".
     pub async fn confirm_emergency_keyed(
         &self,
         staff: &StaffAuth,

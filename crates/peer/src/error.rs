@@ -6,189 +6,289 @@ use axum::response::{IntoResponse, Response};
 /// Errors of the peer. Messages never carry health data; [`PeerError::code`] is stable.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
+    /// The configuration (`peer.json`, a command-line value, a key given to add) is refused;
+    /// its [`ConfigError::code`](crate::ConfigError::code) says what is wrong.
     #[error("configuration error: {0}")]
-    Config(String),
+    Config(#[from] crate::config::ConfigError),
+    /// Another `spondon-peer` process (serve, issue or seed) holds the data directory's writer
+    /// lock (the directory is named); a peer has a single writer.
     #[error(
         "another spondon-peer process (serve, issue or seed) is using the data directory {0}; a peer has a single writer"
     )]
     Locked(String),
+    /// A key file is missing, readable by others, or not a key.
     #[error("key file error: {0}")]
     KeyFile(String),
+    /// Reading or writing a file of the data directory failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// The database refused a query (details go to the operator's log, not the client).
     #[error("database error")]
     Db(#[from] sqlx::Error),
     /// The database does not answer or does not accept writes (a PostgreSQL failover under
     /// way); nothing was written, or what was is answered on retry (`Idempotency-Key`).
     #[error("the database is unavailable (a failover may be under way); retry shortly")]
     DatabaseUnavailable,
+    /// The database's schema migrations failed at start.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The transparency log refused an operation.
     #[error("transparency log error: {0}")]
     Ledger(#[from] spondon_ledger::LedgerError),
+    /// A signed log note (checkpoint, cosignature) is refused.
     #[error("log note error: {0}")]
     Note(#[from] spondon_ledger::NoteError),
+    /// A key operation failed (generation, signing, parsing).
     #[error("key error: {0}")]
     Key(#[from] spondon_core::KeyError),
+    /// Stored data contradicts itself (a bug or tampering; the message says where).
     #[error("stored data is inconsistent: {0}")]
     Integrity(String),
     // --- request errors (4xx) ---
+    /// The request body is not valid JSON, or not of the expected shape.
     #[error("the request body is not valid JSON: {0}")]
     MalformedJson(String),
+    /// Expected Content-Type application/json.
     #[error("expected Content-Type application/json")]
     UnsupportedMediaType,
+    /// The request body is larger than the limit (in bytes).
     #[error("the request body is larger than {0} bytes")]
     BodyTooLarge(usize),
+    /// A request field is refused; `field` names it, `reason` says why.
     #[error("invalid field {field}: {reason}")]
-    InvalidField { field: &'static str, reason: String },
+    InvalidField {
+        /// The field's name.
+        field: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// Missing or invalid staff credentials.
     #[error("missing or invalid staff credentials")]
     Unauthorized,
+    /// No such patient.
     #[error("no such patient")]
     UnknownPatient,
+    /// No such doctor.
     #[error("no such doctor")]
     UnknownDoctor,
+    /// No such record.
     #[error("no such record")]
     UnknownRecord,
+    /// The `Idempotency-Key` header is malformed (the reason is given).
     #[error("invalid Idempotency-Key header: {0}")]
     BadIdempotencyKey(&'static str),
+    /// This Idempotency-Key was used for a different request.
     #[error("this Idempotency-Key was used for a different request")]
     IdempotencyKeyReused,
+    /// A patient with this national ID / birth registration number is already registered.
     #[error("a patient with this national ID / birth registration number is already registered")]
     DuplicatePatient,
+    /// A doctor with this BMDC number is already registered.
     #[error("a doctor with this BMDC number is already registered")]
     DuplicateDoctor,
+    /// The superseded record belongs to another patient or is already superseded.
     #[error("the superseded record belongs to another patient or is already superseded")]
     BadSupersede,
+    /// The FHIR content of a record is refused (the reason is given).
     #[error("invalid FHIR content: {0}")]
     InvalidFhir(String),
+    /// This record is already revoked.
     #[error("this record is already revoked")]
     AlreadyRevoked,
+    /// No such resource.
     #[error("no such resource")]
     NotFound,
+    /// No checkpoint of this log carries the asked number of witness cosignatures yet.
     #[error("no checkpoint of this log carries {0} witness cosignatures yet")]
     NotWitnessed(u8),
+    /// This request must carry a Spondon-Signature header.
     #[error("this request must carry a Spondon-Signature header")]
     SignatureRequired,
+    /// A signed patient request (`Spondon-Signature`) is refused; the token error's code is
+    /// answered.
     #[error("signed request rejected: {0}")]
     Token(#[from] spondon_core::TokenError),
+    /// Too many outstanding nonces; retry in a minute.
     #[error("too many outstanding nonces; retry in a minute")]
     TooManyNonces,
+    /// The nonce was already used.
     #[error("the nonce was already used")]
     NonceReused,
+    /// The nonce has expired; get a new one.
     #[error("the nonce has expired; get a new one")]
     NonceExpired,
+    /// The nonce was not issued by this peer.
     #[error("the nonce was not issued by this peer")]
     NonceUnknown,
+    /// The enrollment code is unknown, used, expired, or for another Health ID.
     #[error("the enrollment code is unknown, used, expired, or for another Health ID")]
     EnrollmentCodeInvalid,
+    /// The signing key is not enrolled (or its enrollment was replaced).
     #[error("the signing key is not enrolled (or its enrollment was replaced)")]
     NotEnrolled,
+    /// An access grant is refused (expired, bad signature, …); the token error's code is
+    /// answered.
     #[error("grant rejected: {0}")]
     Grant(spondon_core::TokenError),
+    /// This request must carry a Spondon-PoP header.
     #[error("this request must carry a Spondon-PoP header")]
     PopRequired,
+    /// This proof of possession was already used.
     #[error("this proof of possession was already used")]
     Replayed,
+    /// The grant does not name this peer.
     #[error("the grant does not name this peer")]
     WrongPeer,
+    /// The grant's patient key is not enrolled here.
     #[error("the grant's patient key is not enrolled here")]
     PatientNotEnrolled,
+    /// This patient key was retired by a key rotation or a re-binding after an identity check; the
+    /// patient's new key is the one bound now.
     #[error(
         "this patient key was retired by a key rotation or a re-binding after an identity check; the patient's new key is the one bound now"
     )]
     KeyRotated,
+    /// A key rotation statement does not fit the request it came with (the mismatch is named).
     #[error("the key rotation does not fit this request: {0}")]
     RotationMismatch(&'static str),
+    /// The new key is already enrolled here.
     #[error("the new key is already enrolled here")]
     KeyInUse,
+    /// The grant has been revoked.
     #[error("the grant has been revoked")]
     Revoked,
+    /// The grant's use limit is reached.
     #[error("the grant's use limit is reached")]
     UseLimitExceeded,
+    /// The grant does not cover the requested records.
     #[error("the grant does not cover the requested records")]
     OutOfScope,
+    /// This revocation is already registered.
     #[error("this revocation is already registered")]
     DuplicateRevocation,
+    /// Another revocation of this key with the same id is registered.
     #[error("another revocation of this key with the same id is registered")]
     RevocationIdConflict,
+    /// The grant's audience is not a doctor registered at this peer.
     #[error("the grant's audience is not a doctor registered at this peer")]
     DoctorNotRegistered,
+    /// This bearer grant needs its passcode.
     #[error("this bearer grant needs its passcode")]
     PasscodeRequired,
+    /// Wrong passcode.
     #[error("wrong passcode")]
     BadPasscode,
+    /// Too many wrong passcodes: this grant is locked.
     #[error("too many wrong passcodes: this grant is locked")]
     PasscodeLocked,
+    /// The patient has not registered a passcode for this bearer grant here.
     #[error("the patient has not registered a passcode for this bearer grant here")]
     PasscodeNotRegistered,
+    /// A passcode is already registered for this grant.
     #[error("a passcode is already registered for this grant")]
     PasscodeAlreadyRegistered,
+    /// The delegate's grant is under a delegation the patient has not registered here.
     #[error("the delegate's grant is under a delegation the patient has not registered here")]
     DelegationNotRegistered,
+    /// The delegation has been revoked.
     #[error("the delegation has been revoked")]
     DelegationRevoked,
+    /// The delegation has expired (or is not yet valid).
     #[error("the delegation has expired (or is not yet valid)")]
     DelegationExpired,
+    /// The signing key holds no delegation of this patient here that allows this.
     #[error("the signing key holds no delegation of this patient here that allows this")]
     NotADelegate,
+    /// Another delegation of this key with the same id is registered.
     #[error("another delegation of this key with the same id is registered")]
     DelegationIdConflict,
+    /// The staff token lacks the role the route needs (named).
     #[error("this staff token lacks the role {0}")]
     RoleRequired(&'static str),
+    /// No active staff token with this id.
     #[error("no active staff token with this id")]
     UnknownStaffToken,
     /// A console form field (its name carries the line: `tests[2].value`).
     #[error("invalid field {field}: {reason}")]
-    InvalidFormField { field: String, reason: String },
+    InvalidFormField {
+        /// The field's name, with its line (`tests[2].value`).
+        field: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// The session has ended; log in again.
     #[error("the session has ended; log in again")]
     SessionExpired,
+    /// This request lacks the session's CSRF token or comes from another origin.
     #[error("this request lacks the session's CSRF token or comes from another origin")]
     Csrf,
+    /// Patients with the same mobile number, or the same name and date of birth, are registered:
+    /// check them, then confirm.
     #[error(
         "patients with the same mobile number, or the same name and date of birth, are registered: check them, then confirm"
     )]
     PossibleDuplicate,
+    /// Statistics are served only to the health authority: the request is not signed by a key
+    /// listed in stats_authority_keys.
     #[error(
         "statistics are served only to the health authority: the request is not signed by a key listed in stats_authority_keys"
     )]
     NotAuthority,
+    /// An emergency access needs a reason from the list and a free-text explanation.
     #[error("an emergency access needs a reason from the list and a free-text explanation")]
     EmergencyReasonRequired,
+    /// The request is not signed by a doctor registered at this hospital.
     #[error("the request is not signed by a doctor registered at this hospital")]
     EmergencyDoctorNotRegistered,
+    /// This emergency access has not been confirmed by a second staff member.
     #[error("this emergency access has not been confirmed by a second staff member")]
     EmergencyNotConfirmed,
+    /// This emergency access has expired.
     #[error("this emergency access has expired")]
     EmergencyExpired,
+    /// The patient has opted out of emergency access.
     #[error("the patient has opted out of emergency access")]
     EmergencyOptedOut,
+    /// The patient allows emergency access only at other hospitals.
     #[error("the patient allows emergency access only at other hospitals")]
     EmergencyHospitalNotAllowed,
+    /// No such emergency access.
     #[error("no such emergency access")]
     UnknownEmergencyAccess,
+    /// This emergency access is already confirmed.
     #[error("this emergency access is already confirmed")]
     EmergencyAlreadyConfirmed,
+    /// This emergency access is already disputed.
     #[error("this emergency access is already disputed")]
     AlreadyDisputed,
+    /// A newer emergency access setting of this patient is registered.
     #[error("a newer emergency access setting of this patient is registered")]
     StaleEmergencyPolicy,
+    /// No active hospital system with this client_id.
     #[error("no active hospital system with this client_id")]
     UnknownSystem,
+    /// Missing, expired or revoked system access token (get one at the token endpoint).
     #[error("missing, expired or revoked system access token (get one at the token endpoint)")]
     SystemUnauthorized,
+    /// A hospital system's access token lacks the SMART scope the request needs (named).
     #[error("the access token lacks the scope {0}")]
     ScopeMissing(String),
+    /// This Bundle.identifier was used for a different Bundle.
     #[error("this Bundle.identifier was used for a different Bundle")]
     BundleConflict,
+    /// A statistics request or aggregate is refused.
     #[error("statistics error: {0}")]
     Stats(#[from] spondon_core::stats::StatsError),
     /// A document's file or its `DocumentReference` refused (`docs/protocol.md` §18).
     #[error("{0}")]
     Document(#[from] spondon_document::DocumentError),
+    /// No file with this SHA-256 was uploaded (POST /staff/files), or it was deleted unused.
     #[error("no file with this SHA-256 was uploaded (POST /staff/files), or it was deleted unused")]
     FileNotUploaded,
+    /// This record carries no file.
     #[error("this record carries no file")]
     NotADocument,
+    /// No such record.
     #[error("no such record")]
     RecordNotFound,
     /// A refusal charged to the client's failure budget (`rate_limit.failures_per_minute`):
@@ -207,7 +307,7 @@ impl PeerError {
             return "database_unavailable";
         }
         match self {
-            PeerError::Config(_) => "config",
+            PeerError::Config(e) => e.code(),
             PeerError::KeyFile(_) => "key_file",
             PeerError::Locked(_) => "locked",
             PeerError::Io(_) => "io",
@@ -484,4 +584,5 @@ impl IntoResponse for PeerError {
     }
 }
 
+/// A result whose error is a [`PeerError`].
 pub type Result<T, E = PeerError> = std::result::Result<T, E>;

@@ -22,6 +22,7 @@ use spondon_ledger::Database;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{ConnectOptions as _, Connection as _};
 
+use crate::config::ConfigError;
 use crate::db;
 use crate::error::{PeerError, Result};
 use crate::peer::Peer;
@@ -148,12 +149,13 @@ pub async fn connect(url: &str) -> Result<(Database, Option<Arc<Failover>>)> {
     let mut candidates = Vec::with_capacity(urls.len());
     for u in &urls {
         if !is_postgres(u) {
-            return Err(PeerError::Config(
+            return Err(ConfigError::DatabaseUrl(
                 "a list of database URLs is for PostgreSQL only (postgres://…,postgres://…)".into(),
-            ));
+            )
+            .into());
         }
-        let o = PgConnectOptions::from_str(u)
-            .map_err(|e| PeerError::Config(format!("database URL: {e}")))?;
+        let o =
+            PgConnectOptions::from_str(u).map_err(|e| ConfigError::DatabaseUrl(e.to_string()))?;
         candidates.push(o);
     }
     let labels: Vec<String> = candidates.iter().map(label).collect();
@@ -177,10 +179,7 @@ pub async fn connect(url: &str) -> Result<(Database, Option<Arc<Failover>>)> {
         wait = (wait * 2).min(MAX_BACKOFF);
     }
     let Some((i, c)) = found else {
-        return Err(PeerError::Config(format!(
-            "none of the database candidates accepts writes ({})",
-            f.labels.join(", ")
-        )));
+        return Err(ConfigError::NoWritableDatabase(f.labels.join(", ")).into());
     };
     let _ = c.close().await;
     f.current.store(i, Ordering::Release);

@@ -1,8 +1,9 @@
 //! The FHIR R4 endpoint for hospital systems: `POST /fhir` with a transaction `Bundle` of the
 //! resources the peer issues, mapped onto the staff issuance path ([`crate::records`]: the same
 //! checks, signing, group commit and idempotency keys), answered with a `transaction-response`
-//! Bundle; `GET /fhir/metadata`, the CapabilityStatement. Callers are systems holding a bearer
-//! token of [`crate::systems`]. Every error on `/fhir…` is an `OperationOutcome`.
+//! Bundle; `GET /fhir/metadata`, the CapabilityStatement. Callers are registered hospital
+//! systems holding a bearer token (`POST /auth/token`). Every error on `/fhir…` is an
+//! `OperationOutcome`.
 //!
 //! Mapping (docs/peer.md, "Hospital systems: FHIR push"):
 //! - a `DiagnosticReport` and the `Observation`s its `result` references (by `fullUrl`) become

@@ -29,9 +29,11 @@ type AppState = Arc<Peer>;
 /// One documented route of this crate's own API.
 #[derive(Debug, Clone, Copy)]
 pub struct RouteDoc {
+    /// HTTP method (`GET`, `POST`, …).
     pub method: &'static str,
     /// OpenAPI path template (`{param}`), identical to the axum path.
     pub path: &'static str,
+    /// One line saying what the route does.
     pub summary: &'static str,
     /// Whether a staff bearer token is required.
     pub staff: bool,
@@ -500,6 +502,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for StrictJson<T> {
 /// `Spondon-Signature` header. `FHIR` also accepts `application/fhir+json`.
 #[derive(Debug)]
 pub struct Signed<T, const FHIR: bool = false> {
+    /// The decoded request body.
     pub body: T,
     bytes: axum::body::Bytes,
     path: String,
@@ -543,6 +546,7 @@ impl<T: DeserializeOwned, const FHIR: bool> FromRequest<AppState> for Signed<T, 
 /// the path and the `Spondon-PoP` header.
 #[derive(Debug)]
 pub struct WithPop<T> {
+    /// The decoded request body.
     pub body: T,
     bytes: axum::body::Bytes,
     path: String,

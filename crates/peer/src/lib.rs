@@ -1,53 +1,70 @@
-//! `spondon-peer`: the hospital peer node.
+//! `spondon-peer`: the hospital peer node (the `spondon-peer` binary, and this library that the
+//! binary, the tests, the benchmarks and the test kit drive in-process).
 //!
-//! - [`config`]: the data directory (config file, 0600 key files).
-//! - [`peer`]: the open peer (database with migrations, transparency log, witness).
+//! A [`Peer`] is opened from a [`DataDir`] (its [`Config`], `peer.json`, and its 0600 key
+//! files) over SQLite or PostgreSQL; it registers patients ([`NewPatient`]) and doctors
+//! ([`NewDoctor`]), issues records ([`IssueRequest`]) as FHIR R4 SMART Health Cards committed to
+//! its transparency log, and serves the HTTP API ([`http::router`], [`http::serve`]): staff
+//! routes (bearer tokens with a [`Role`]), patients' signed requests (enrollment, pulls, key
+//! rotation, emergency policy), doctors' grant redemptions, hospital systems' FHIR pushes, the
+//! staff console at `/console`, the log's tiles and its witness. Every fault is a [`PeerError`]
+//! with a stable code, answered as RFC 9457 `application/problem+json` under [`PROBLEM_BASE`];
+//! a refused configuration is a [`ConfigError`].
+//!
+//! Public modules, for what is not at the root:
+//! - [`config`]: the data directory (config file, 0600 key files, the writer lock).
 //! - [`registry`]: patients (Health ID, enrollment code) and doctors (doctor credential).
 //! - [`records`]: issuing FHIR R4 SMART Health Cards committed to the log.
 //! - [`revocation`]: staff revocation of records (the SMART Health Cards CRL).
-//! - [`patient`]: nonces, signed patient requests, enrollment redemption, incremental pull.
-//! - [`access`]: grant redemption (PoP), access receipts, revocations.
-//! - [`rotation`]: a lost phone's key rotation (statement, or re-binding after an identity check).
-//! - [`emergency`]: emergency (break-glass) access: doctor's request, second staff confirmation,
-//!   the summary, the patient's policy and disputes.
-//! - [`fhir_api`]: `$health-cards-issue`, patients' own demographic updates.
-//! - [`systems`], [`fhir_push`]: hospital systems (HIS/LIS) pushing records over FHIR: SMART
-//!   Backend Services tokens, the transaction Bundle endpoint, the CapabilityStatement.
+//! - [`staff`]: staff tokens and their roles.
+//! - [`fhir_push`]: hospital systems (HIS/LIS) pushing records over FHIR.
 //! - [`seed`]: synthetic demo data.
 //! - [`stats`]: de-identified statistics for the health authority (signed, logged aggregates).
 //! - [`witnessing`]: pushing this log's checkpoints to witnesses, collecting cosignatures.
-//! - [`write_keys`]: `Idempotency-Key` on the staff writes other than issuance (replayed answers).
-//! - [`http`], [`openapi`]: the HTTP API.
-//! - [`console`]: the staff console web page and its session-authenticated routes.
+//! - [`failover`]: a list of PostgreSQL URLs followed to whichever accepts writes.
+//! - [`http`], [`openapi`]: the HTTP API, its route table and its OpenAPI document.
+//!
+//! The rest (grant redemption, patients' requests, key rotation, emergency access, delegations,
+//! files, share proofs, the console, rate limiting, metrics, `Idempotency-Key` replays and the
+//! SQL in `db`) is internal: reached through [`Peer`]'s methods and the router.
 
-pub mod access;
+#![warn(missing_docs)]
+
+mod access;
 pub mod config;
-pub mod console;
+mod console;
 pub(crate) mod db;
-pub mod delegation;
-pub mod emergency;
-pub mod error;
+mod delegation;
+mod emergency;
+mod error;
 pub mod failover;
-pub mod fhir_api;
+mod fhir_api;
 pub mod fhir_push;
-pub mod files;
+mod files;
 pub mod http;
-pub mod metrics;
+mod metrics;
 pub mod openapi;
-pub mod patient;
-pub mod peer;
-pub mod ratelimit;
+mod patient;
+mod peer;
+mod ratelimit;
 pub mod records;
 pub mod registry;
 pub mod revocation;
-pub mod rotation;
+mod rotation;
 pub mod seed;
-pub mod share_proof;
+mod share_proof;
 pub mod staff;
 pub mod stats;
-pub mod systems;
+mod systems;
 pub mod witnessing;
-pub mod write_keys;
+mod write_keys;
 
-pub use error::PeerError;
+pub use config::{Config, ConfigError, DataDir, WitnessEndpoint};
+pub use error::{PROBLEM_BASE, PeerError, Result};
 pub use peer::Peer;
+pub use records::{IssueRequest, RecordKind};
+pub use registry::{NewDoctor, NewPatient};
+pub use revocation::RevocationReason;
+pub use staff::Role;
+pub use stats::StatsRequest;
+pub use witnessing::Witnessing;

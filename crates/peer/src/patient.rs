@@ -73,7 +73,7 @@ pub struct RequestParts<'a> {
 
 impl Peer {
     /// Hands out a single-use nonce, unless `max_outstanding_nonces` unused, unexpired ones
-    /// exist (`too_many_nonces`); purges nonces expired for more than [`NONCE_RETENTION`].
+    /// exist (`too_many_nonces`); purges nonces expired for more than ten minutes.
     pub async fn new_nonce(&self) -> Result<Nonce> {
         let raw: [u8; 16] = spondon_core::keys::random_bytes()?;
         let now = NumericDate::now().seconds();

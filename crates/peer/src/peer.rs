@@ -5,7 +5,7 @@ use std::sync::Arc;
 use spondon_ledger::{Database, IntegrityCheck, Log, Signer, Verifier, Witness};
 use tokio::sync::Mutex;
 
-use crate::config::{Config, DataDir, Keys, check_url};
+use crate::config::{Config, ConfigError, DataDir, Keys, check_url};
 use crate::error::{PeerError, Result};
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -49,11 +49,17 @@ pub const STAFF_TOKEN_PREFIX: &str = "spst_";
 /// A running peer.
 #[derive(Debug)]
 pub struct Peer {
+    /// The checked configuration (`peer.json`).
     pub config: Config,
+    /// The peer's keys (record, log, witness).
     pub keys: Keys,
+    /// The database (SQLite or PostgreSQL, migrated).
     pub db: Database,
+    /// The transparency log of issued records, revocations and statistics.
     pub log: Arc<Log>,
+    /// Signs this log's checkpoints (the log key).
     pub log_signer: Signer,
+    /// Cosigns the checkpoints of the logs listed in `witness_logs`.
     pub witness: Arc<Witness>,
     /// Serializes issuance so a record's row and its log entry are written in order; take it
     /// with [`Peer::write_lock`], which on PostgreSQL also takes the database-wide writer lock.
@@ -97,7 +103,7 @@ pub(crate) fn token_hash(token: &str) -> [u8; 32] {
 }
 
 impl Peer {
-    /// Refusals that were counted instead of logged (see [`Peer::count_unlogged`]), by code.
+    /// Refusals that were counted instead of logged (those concerning nobody known here), by code.
     pub fn unlogged_refusals(&self) -> std::collections::BTreeMap<String, u64> {
         self.unlogged
             .lock()
@@ -126,16 +132,15 @@ impl Peer {
     ) -> Result<(Peer, String)> {
         let name = name.trim();
         if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-            return Err(PeerError::Config(
-                "--name must be 1–200 printable characters".into(),
-            ));
+            return Err(ConfigError::OutOfRange {
+                what: "--name",
+                range: "1–200 printable characters",
+            }
+            .into());
         }
         let log_origin = check_url(url)?;
         if dir.path.join(crate::config::CONFIG_FILE).exists() {
-            return Err(PeerError::Config(format!(
-                "{} already holds a peer",
-                dir.path.display()
-            )));
+            return Err(ConfigError::AlreadyInitialized(dir.path.clone()).into());
         }
         let database_url = match database_url {
             Some(u) => u.to_owned(),
@@ -231,8 +236,10 @@ impl Peer {
             )?,
         );
         for vkey in &config.witness_logs {
-            let v = Verifier::from_vkey(vkey)
-                .map_err(|e| PeerError::Config(format!("witness_logs entry: {e}")))?;
+            let v = Verifier::from_vkey(vkey).map_err(|e| ConfigError::BadKey {
+                what: "witness_logs entry",
+                reason: e.to_string(),
+            })?;
             let origin = v.name().to_owned();
             witness.trust_log(&origin, vec![v]);
         }

@@ -53,6 +53,7 @@ impl RecordKind {
             RecordKind::Document => None,
         }
     }
+    /// The kind's name in requests and answers (`prescription`, `lab_report`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::Prescription => "prescription",
@@ -105,7 +106,9 @@ pub fn request_category(kind: RecordKind, resources: &[Value]) -> Result<Categor
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssueRequest {
+    /// The patient's Health ID.
     pub health_id: String,
+    /// What kind of record it is.
     pub kind: RecordKind,
     /// The authoring doctor (required for prescriptions).
     #[serde(default)]
@@ -123,11 +126,17 @@ pub struct IssueRequest {
 pub struct PreparedRecord {
     /// The staff write's idempotency key, stored with the record.
     pub idempotency: Option<Idempotency>,
+    /// The record's id.
     pub id: String,
+    /// The patient's Health ID.
     pub health_id: String,
+    /// What kind of record it is.
     pub kind: RecordKind,
+    /// The authoring doctor's BMDC number, if any.
     pub doctor_bmdc: Option<String>,
+    /// The record this one corrects, if any.
     pub supersedes: Option<String>,
+    /// The signed SMART Health Card (compact JWS).
     pub jws: String,
     /// Its grant category.
     pub category: Category,
@@ -203,8 +212,11 @@ fn fail_all(replies: impl Iterator<Item = Reply>, e: &PeerError) {
 /// the request it was first used for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Idempotency {
+    /// The staff token's id the key belongs to.
     pub scope: String,
+    /// The header's value.
     pub key: String,
+    /// SHA-256 of the request it was first used for.
     pub request_hash: [u8; 32],
 }
 
@@ -233,12 +245,19 @@ impl Idempotency {
 /// An issued record.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct IssuedRecord {
+    /// The record's id.
     pub id: String,
+    /// The patient's Health ID.
     pub health_id: String,
+    /// What kind of record it is.
     pub kind: RecordKind,
+    /// The grant category that covers it.
     pub category: Category,
+    /// The record this one corrects, if any.
     pub supersedes: Option<String>,
+    /// Index of its entry in the transparency log.
     pub log_index: u64,
+    /// When it was issued (Unix seconds).
     pub issued_at: i64,
     /// The SMART Health Card (compact JWS).
     pub jws: String,

@@ -89,6 +89,7 @@ pub const DISTRICTS: &[&str] = &[
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct NewPatient {
+    /// Full name as on the national ID.
     pub name: String,
     /// `YYYY-MM-DD`.
     pub birth_date: String,
@@ -98,24 +99,30 @@ pub struct NewPatient {
     pub national_id: String,
     /// Bangladeshi mobile number, `01XXXXXXXXX` or `+8801XXXXXXXXX`.
     pub phone: String,
+    /// District of residence.
     pub district: String,
+    /// Upazila of residence.
     pub upazila: String,
 }
 
 /// A stored patient.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Patient {
+    /// The new patient's Health ID.
     pub health_id: String,
     #[serde(flatten)]
+    /// The stored registration.
     pub details: NewPatient,
 }
 
 /// The answer to a patient registration.
 #[derive(Debug, Clone, Serialize)]
 pub struct PatientRegistered {
+    /// The new patient's Health ID.
     pub health_id: String,
     /// One-time enrollment code (show once; stored hashed).
     pub enrollment_code: String,
+    /// When the enrollment code expires (Unix seconds).
     pub enrollment_code_expires: i64,
     /// The text the wallet scans: `SPONDON-ENROLL:1:<code>:<health id>:<peer url>`.
     pub enrollment_text: String,
@@ -127,8 +134,11 @@ pub struct PatientRegistered {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct NewDoctor {
+    /// Bangladesh Medical and Dental Council registration number.
     pub bmdc_number: String,
+    /// Full name.
     pub name: String,
+    /// Department at this hospital.
     pub department: String,
     /// The doctor's ES256 public key as a JWK.
     pub public_key: Jwk,
@@ -137,7 +147,9 @@ pub struct NewDoctor {
 /// The answer to a doctor registration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DoctorRegistered {
+    /// The doctor's BMDC number.
     pub bmdc_number: String,
+    /// The key id (RFC 7638 thumbprint) of the doctor's key.
     pub kid: String,
     /// The signed doctor credential (`SPONDON:1:…`).
     pub credential: String,
@@ -298,7 +310,7 @@ impl Peer {
     }
 
     /// [`Peer::register_patient`] with a staff write's `Idempotency-Key`, stored (with the Health
-    /// ID, never the code) in the registration's transaction; see [`crate::write_keys`].
+    /// ID, never the code) in the registration's transaction; see docs/peer.md, "Retries: `Idempotency-Key`".
     pub async fn register_patient_keyed(
         &self,
         p: &NewPatient,
@@ -381,7 +393,7 @@ impl Peer {
     }
 
     /// [`Peer::new_enrollment_code`] with a staff write's `Idempotency-Key`, stored (with the
-    /// Health ID, never the code) in the same transaction; see [`crate::write_keys`].
+    /// Health ID, never the code) in the same transaction; see docs/peer.md, "Retries: `Idempotency-Key`".
     pub async fn new_enrollment_code_keyed(
         &self,
         health_id: &str,
@@ -438,7 +450,7 @@ impl Peer {
     }
 
     /// [`Peer::register_doctor`] with a staff write's `Idempotency-Key`, stored with the answer
-    /// in the registration's transaction; see [`crate::write_keys`].
+    /// in the registration's transaction; see docs/peer.md, "Retries: `Idempotency-Key`".
     pub async fn register_doctor_keyed(
         &self,
         d: &NewDoctor,

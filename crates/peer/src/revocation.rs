@@ -44,15 +44,20 @@ impl RevocationReason {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeRecordRequest {
+    /// Why the record is revoked.
     pub reason: RevocationReason,
 }
 
 /// A registered record revocation.
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordRevoked {
+    /// The revoked record's id.
     pub record_id: String,
+    /// Why it was revoked.
     pub reason: RevocationReason,
+    /// When it was revoked (Unix seconds).
     pub revoked_at: i64,
+    /// Index of the revocation's entry in the transparency log.
     pub log_index: u64,
     /// The CRL version (`ctr`, JWKS `crlVersion`) that lists it.
     pub crl_version: u64,
@@ -66,7 +71,7 @@ impl Peer {
 
     /// [`Peer::revoke_record`] with a staff write's `Idempotency-Key`. The log entry, the
     /// revocation row and the key (with the answer) are written in one transaction
-    /// ([`spondon_ledger::Log::append_with`]); see [`crate::write_keys`].
+    /// ([`spondon_ledger::Log::append_with`]); see docs/peer.md, "Retries: `Idempotency-Key`".
     pub async fn revoke_record_keyed(
         &self,
         id: &str,

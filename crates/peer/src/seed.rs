@@ -15,9 +15,11 @@ use crate::registry::{DISTRICTS, NewDoctor, NewPatient};
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator started from `seed` (the same seed gives the same data).
     pub fn new(seed: u64) -> Self {
         Rng(seed)
     }
+    /// The next 64 random bits (SplitMix64).
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -29,6 +31,7 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n.max(1)
     }
+    /// One of `items`, uniformly (`items` must not be empty).
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
@@ -336,10 +339,15 @@ fn episode(rng: &mut Rng, date: &str) -> Vec<(RecordKind, bool, Vec<Value>)> {
 /// What `seed` made.
 #[derive(Debug, Clone, Serialize)]
 pub struct SeedSummary {
+    /// Patients registered.
     pub patients: u64,
+    /// Doctors registered.
     pub doctors: u64,
+    /// Records issued.
     pub records: u64,
+    /// Wall-clock seconds taken.
     pub seconds: f64,
+    /// Records issued per second.
     pub records_per_second: f64,
 }
 
@@ -529,9 +537,13 @@ pub async fn seed_diagnoses(
 /// What [`bulk_stat_cases`] wrote.
 #[derive(Debug, Clone, Serialize)]
 pub struct BulkSummary {
+    /// Statistics cases written.
     pub cases: u64,
+    /// First ISO week covered (`2026-W01`).
     pub from: String,
+    /// Last ISO week covered.
     pub to: String,
+    /// Wall-clock seconds taken.
     pub seconds: f64,
 }
 

@@ -27,6 +27,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role's name: `registration`, `records` or `admin`.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Registration => "registration",
@@ -66,6 +67,7 @@ impl Role {
 pub struct StaffAuth {
     /// The token's id (16 hex digits; not secret).
     pub token_id: String,
+    /// The roles the token holds.
     pub roles: Vec<Role>,
 }
 
@@ -93,10 +95,15 @@ impl StaffAuth {
 /// A new staff token (the secret is shown once; only its SHA-256 is stored).
 #[derive(Debug, Clone, Serialize)]
 pub struct NewStaffToken {
+    /// The secret bearer token (shown once).
     pub token: String,
+    /// The token's id (16 hex digits; not secret).
     pub id: String,
+    /// A label saying whose token it is.
     pub label: String,
+    /// The roles it holds.
     pub roles: Vec<Role>,
+    /// When it expires (Unix seconds).
     pub expires_at: i64,
 }
 

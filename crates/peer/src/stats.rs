@@ -70,6 +70,7 @@ pub(crate) struct StatCase {
 pub struct StatsRequest {
     /// First and last ISO week (`2026-W01`), at most 106 weeks, not after the current week.
     pub from: IsoWeek,
+    /// Last ISO week (inclusive).
     pub to: IsoWeek,
     /// 16–64 random bytes, base64url: echoed in the signed aggregate.
     pub challenge: String,
@@ -84,6 +85,7 @@ pub struct StatsResponse {
     pub aggregate: String,
     /// Base64url of the 32-byte salt: `commitment = SHA-256(label ‖ 6 ‖ salt ‖ aggregate)`.
     pub salt: String,
+    /// Index of the commitment's entry in the transparency log.
     pub log_index: u64,
     /// The proof bundle text.
     pub proof: String,

@@ -223,7 +223,7 @@ impl Peer {
     }
 
     /// [`Peer::register_system`] with a staff write's `Idempotency-Key`, stored with the answer
-    /// in the registration's transaction; see [`crate::write_keys`].
+    /// in the registration's transaction; see docs/peer.md, "Retries: `Idempotency-Key`".
     pub async fn register_system_keyed(
         &self,
         req: &NewSystem,
@@ -326,7 +326,7 @@ impl Peer {
     }
 
     /// [`Peer::disable_system`] with a staff write's `Idempotency-Key`, stored with the answer
-    /// in the same transaction; see [`crate::write_keys`].
+    /// in the same transaction; see docs/peer.md, "Retries: `Idempotency-Key`".
     pub async fn disable_system_keyed(
         &self,
         client_id: &str,

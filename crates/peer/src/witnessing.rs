@@ -15,6 +15,7 @@ use std::time::Duration;
 use spondon_ledger::Verifier;
 use spondon_ledger::witness::AddCheckpoint;
 
+use crate::config::ConfigError;
 use crate::error::{PeerError, Result};
 use crate::peer::Peer;
 
@@ -57,13 +58,15 @@ impl Witnessing {
             timeout: PUSH_TIMEOUT,
             ..spondon_net::ClientOptions::default()
         })
-        .map_err(|e| PeerError::Config(format!("ca_files: {e}")))?;
+        .map_err(|e| ConfigError::CaFiles(format!("ca_files: {e}")))?;
         for w in &peer.config.witnesses {
             spondon_net::check_base_url(&w.url)
-                .map_err(|e| PeerError::Config(format!("witnesses url: {e}")))?;
+                .map_err(|_| ConfigError::BadWitnessUrl(w.url.clone()))?;
             let url = format!("{}/add-checkpoint", w.url.trim_end_matches('/'));
-            let verifier = Verifier::from_vkey(&w.vkey)
-                .map_err(|e| PeerError::Config(format!("witnesses vkey: {e}")))?;
+            let verifier = Verifier::from_vkey(&w.vkey).map_err(|e| ConfigError::BadKey {
+                what: "witnesses vkey",
+                reason: e.to_string(),
+            })?;
             let st = Arc::new(Mutex::new(WitnessStatus {
                 name: verifier.name().to_owned(),
                 ..WitnessStatus::default()

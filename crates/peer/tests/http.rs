@@ -554,7 +554,7 @@ async fn keys_are_private_and_unsafe_key_files_are_refused() {
     }
     let again =
         spondon_peer::Peer::init(&spondon_peer::config::DataDir::new(&data), "X", URL, None).await;
-    assert!(matches!(again, Err(spondon_peer::PeerError::Config(_))));
+    assert_eq!(again.err().map(|e| e.code()), Some("already_initialized"));
     std::fs::set_permissions(
         data.join("keys/log-ed25519.seed"),
         std::fs::Permissions::from_mode(0o644),
@@ -571,8 +571,101 @@ async fn keys_are_private_and_unsafe_key_files_are_refused() {
         None,
     )
     .await;
-    assert!(matches!(bad_url, Err(spondon_peer::PeerError::Config(_))));
+    assert!(matches!(
+        bad_url,
+        Err(spondon_peer::PeerError::Config(
+            spondon_peer::ConfigError::BadUrl(_)
+        ))
+    ));
     tp.stop().await;
+}
+
+#[tokio::test]
+async fn configuration_faults_are_refused_with_their_codes() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = spondon_peer::DataDir::new(tmp.path().join("peer"));
+    let (peer, _token) = spondon_peer::Peer::init(&dir, "DMCH", URL, None)
+        .await
+        .unwrap();
+    let own_vkey = peer.log_vkey();
+    drop(peer);
+    let code = |r: spondon_peer::Result<spondon_peer::Config>| r.err().map(|e| e.code());
+    // A setup command's bad values, on the real file.
+    assert_eq!(code(dir.add_witness_log(&own_vkey)), Some("config_own_log"));
+    assert_eq!(
+        code(dir.add_witness_log("not a vkey")),
+        Some("config_bad_key")
+    );
+    assert_eq!(
+        code(dir.add_stats_authority_key(b"not json")),
+        Some("config_bad_key")
+    );
+    assert_eq!(
+        code(dir.add_witness("ftp://w.example", &own_vkey)),
+        Some("config_bad_witness_url")
+    );
+    // peer.json edited by hand: each fault with its own code, the file left as it was.
+    let path = tmp.path().join("peer/peer.json");
+    let good: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let write = |bytes: &[u8]| {
+        std::fs::write(&path, bytes).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    let with = |field: &str, v: Value| {
+        let mut c = good.clone();
+        c[field] = v;
+        serde_json::to_vec(&c).unwrap()
+    };
+    for (bytes, want) in [
+        (b"{".to_vec(), "config_malformed"),
+        (
+            with("rate_limit", json!({"per_second": -1.0})),
+            "config_out_of_range",
+        ),
+        (
+            with("request_timeout_secs", json!(0)),
+            "config_out_of_range",
+        ),
+        (with("ca_files", json!(["ca.pem"])), "config_relative_path"),
+        (
+            with("log_origin", json!("other.example/log")),
+            "config_log_origin_mismatch",
+        ),
+        (with("url", json!("http://dmch.example")), "config_bad_url"),
+        (
+            with(
+                "witnesses",
+                json!([{"url": "https://w.example", "vkey": "x"}]),
+            ),
+            "config_bad_key",
+        ),
+    ] {
+        write(&bytes);
+        assert_eq!(
+            code(dir.config()),
+            Some(want),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
+    write(&serde_json::to_vec(&good).unwrap());
+    assert!(dir.config().is_ok());
+    // A list of database URLs: PostgreSQL only, and one of them must accept writes (nothing
+    // listens on these ports: refused at once, a few rounds, then given up).
+    let db_code =
+        |r: spondon_peer::Result<(spondon_ledger::Database, _)>| r.err().map(|e| e.code());
+    assert_eq!(
+        db_code(spondon_peer::failover::connect("postgres://127.0.0.1:1/x,sqlite::memory:").await),
+        Some("config_database_url")
+    );
+    assert_eq!(
+        db_code(
+            spondon_peer::failover::connect("postgres://127.0.0.1:1/x,postgres://127.0.0.1:2/x")
+                .await
+        ),
+        Some("config_no_writable_database")
+    );
 }
 
 #[tokio::test]

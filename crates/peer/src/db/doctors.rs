@@ -34,7 +34,9 @@ pub(crate) async fn insert(
 /// A registered doctor's name and department.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DoctorName {
+    /// The doctor's name.
     pub name: String,
+    /// The doctor's department.
     pub department: String,
 }
 
