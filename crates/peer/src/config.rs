@@ -330,10 +330,7 @@ pub fn check_config(cfg: &Config) -> Result<()> {
         if !crate::failover::is_postgres(read.trim())
             || !primary.iter().all(|u| crate::failover::is_postgres(u))
         {
-            return Err(PeerError::Config(
-                "read_database_url must be a PostgreSQL standby of a PostgreSQL database_url"
-                    .into(),
-            ));
+            return Err(ConfigError::ReadReplicaNotPostgres.into());
         }
     }
     let tls_paths = cfg.tls.iter().flat_map(|t| [&t.cert, &t.key]);
