@@ -10,7 +10,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,40 +18,10 @@ use serde_json::json;
 use spondon_peer::Peer;
 use spondon_peer::config::DataDir;
 use spondon_peer::registry::NewPatient;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use spondon_testkit::bench::{arg, ms};
+use spondon_testkit::http::request;
 
 const URL: &str = "https://bench.example";
-
-async fn request(
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, Vec<u8>) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body).await.unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.unwrap();
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let status = std::str::from_utf8(&buf[9..12]).unwrap().parse().unwrap();
-    (status, buf[split + 4..].to_vec())
-}
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
 
 /// A PDF like a scanned report: pages of text (Flate streams that inflate about 4×) and one
 /// large incompressible image per page (`/DCTDecode`, here pseudo-random bytes), `mib` MiB in
@@ -113,10 +82,6 @@ fn scanned_pdf(mib: usize, seed: u64) -> Vec<u8> {
     p
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 #[tokio::main]
 async fn main() {
     let runs: usize = arg("--runs").map_or(20, |v| v.parse().unwrap());
@@ -165,8 +130,9 @@ async fn main() {
     // The first run warms the connection pool and caches; it is not counted.
     for (i, file) in files.iter().enumerate() {
         let started = Instant::now();
-        let (status, body) = request(
+        let r = request(
             addr,
+            "POST",
             "/staff/files",
             &[
                 ("Authorization", &auth),
@@ -175,7 +141,7 @@ async fn main() {
             file,
         )
         .await;
-        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(r.status, 201, "{}", r.text());
         let uploaded = started.elapsed();
         let sha = spondon_document::sha256(file);
         let req = json!({"health_id": hid, "kind": "document", "resources": [{
@@ -184,8 +150,9 @@ async fn main() {
             "content": [{"attachment": {"contentType": "application/pdf", "title": "report.pdf",
                 "extension": [{"url": spondon_document::SHA256_EXTENSION_URL,
                                "valueBase64Binary": base64::engine::general_purpose::STANDARD.encode(sha)}]}}]}]});
-        let (status, body) = request(
+        let r = request(
             addr,
+            "POST",
             "/staff/records",
             &[
                 ("Authorization", &auth),
@@ -194,7 +161,7 @@ async fn main() {
             req.to_string().as_bytes(),
         )
         .await;
-        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(r.status, 201, "{}", r.text());
         if i > 0 {
             upload.push(uploaded);
             total.push(started.elapsed());
