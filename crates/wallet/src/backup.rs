@@ -39,9 +39,13 @@ struct Body {
 /// What a restore brought back.
 #[derive(Debug, Clone, Serialize)]
 pub struct RestoreSummary {
+    /// How many enrolled peers (with their sync state) were restored.
     pub peers: usize,
+    /// How many records were restored.
     pub records: usize,
+    /// How many grants were restored.
     pub grants: usize,
+    /// How many access receipts were restored.
     pub receipts: usize,
 }
 

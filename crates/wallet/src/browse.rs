@@ -16,7 +16,9 @@ use crate::wallet::Wallet;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Item {
+    /// A medication prescribed (a FHIR `MedicationRequest`).
     Medication {
+        /// The drug's name ("medication" when the card names none).
         drug: String,
         /// The instructions as written.
         dosage: Option<String>,
@@ -27,28 +29,45 @@ pub enum Item {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         schedule: Option<String>,
     },
+    /// A test result (a FHIR `Observation`).
     Result {
+        /// The test's name ("test" when the card names none).
         test: String,
+        /// The measured value, as written (a number or a text); `None` when the card gives none.
         value: Option<String>,
+        /// The value's unit, when the value is a quantity.
         unit: Option<String>,
+        /// The reference range ("3.5–5.0", "≥ 10", "≤ 200", or its text), if the card gives one.
         reference_range: Option<String>,
         /// `high`, `low`, or `None` when within range or no range.
         abnormal: Option<String>,
     },
+    /// A diagnosis or problem (a FHIR `Condition`).
     Condition {
+        /// The condition's name ("condition" when the card names none).
         text: String,
+        /// Its code (the first coding's code, e.g. ICD-10), if any.
         code: Option<String>,
     },
+    /// A vaccination (a FHIR `Immunization`).
     Immunization {
+        /// The vaccine's name ("vaccine" when the card names none).
         vaccine: String,
+        /// When it was given (the card's FHIR date or date-time), if stated.
         date: Option<String>,
     },
+    /// A hospital visit (a FHIR `Encounter`).
     Visit {
+        /// The kind of visit (outpatient, inpatient, emergency …; "visit" when not stated).
         class: String,
+        /// When it started (the card's FHIR date-time), if stated.
         date: Option<String>,
     },
+    /// A bill (a FHIR `Invoice`).
     Payment {
+        /// The gross total with its currency ("1200 BDT"; "?" when the card gives none).
         total: String,
+        /// The invoice's date (the card's FHIR date), if stated.
         date: Option<String>,
     },
     /// A document's file (`docs/protocol.md` §18): what the signed card says of it. The bytes
@@ -58,14 +77,20 @@ pub enum Item {
         kind: Option<String>,
         /// The file's title (a name to show, never a path).
         title: Option<String>,
+        /// The card's description of the document, if any.
         description: Option<String>,
+        /// The file's MIME type (`application/pdf`, `image/jpeg` …).
         content_type: String,
+        /// The file's size in bytes.
         size: u64,
         /// SHA-256 of the file, lower-case hex.
         sha256: String,
     },
+    /// Any other FHIR resource, shown by its type.
     Other {
+        /// The FHIR `resourceType`.
         resource_type: String,
+        /// Its name or code in words, if it has one.
         text: Option<String>,
     },
 }
@@ -73,15 +98,25 @@ pub enum Item {
 /// A record for people.
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordView {
+    /// The record id.
     pub id: String,
+    /// The record kind (`prescription`, `lab_report`, `document` …).
     pub kind: String,
+    /// A short title for people, from the card's content ("CBC report", "prescription").
     pub title: String,
+    /// When it was issued (seconds since the epoch).
     pub issued_at: i64,
+    /// The issuing hospital's name (its URL when the name is not known).
     pub hospital: String,
+    /// The issuer: the card's `iss` (a peer URL for synced records).
     pub issuer: String,
+    /// How far the record is trusted (see [`Trust`]).
     pub trust: Trust,
+    /// The id of the record this one replaces, if any.
     pub supersedes: Option<String>,
+    /// The doctor named on the card (its first `Practitioner`), if any.
     pub doctor: Option<String>,
+    /// The card's details, one [`Item`] per line.
     pub items: Vec<Item>,
     /// For a document: whether its file is in the wallet, checked against the card (filled by
     /// [`Wallet::record`] and [`Wallet::record_detail`]; `None` elsewhere).
@@ -92,11 +127,13 @@ pub struct RecordView {
 /// A timeline filter. Empty fields match everything.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// Only records of this kind (`prescription`, `lab_report` …; `lab_result` means `lab_report`).
     pub kind: Option<String>,
     /// Substring of the hospital name or URL (case-insensitive).
     pub hospital: Option<String>,
     /// UNIX seconds, inclusive.
     pub from: Option<i64>,
+    /// UNIX seconds, inclusive: records issued at or before this time.
     pub to: Option<i64>,
     /// Words that must all appear (case-insensitive) in the title or details.
     pub text: Option<String>,
@@ -500,9 +537,11 @@ pub struct ProofView {
     pub issuer: String,
     /// The log index of its entry.
     pub log_index: u64,
-    /// The checkpoint's origin, size and root (base64).
+    /// The checkpoint's origin (the log's name, its first line).
     pub origin: String,
+    /// The checkpoint's tree size.
     pub size: u64,
+    /// The checkpoint's root hash (base64).
     pub root: String,
     /// Cosigners of the checkpoint other than the log itself: key name, and whether it is a
     /// log of the trust list whose cosignature verifies.

@@ -35,6 +35,7 @@ pub struct DelegationRequest {
     pub delegate_key: Jwk,
     /// A name for the delegate, for lists and receipts ("Amma").
     pub label: String,
+    /// What the delegate may do: `view`, `share`, `manage` (duplicates ignored).
     pub scopes: Vec<Scope>,
     /// Categories the delegate may see and share; empty: all.
     pub categories: Vec<Category>,
@@ -45,6 +46,8 @@ pub struct DelegationRequest {
     /// The patient is a minor: the delegate is a guardian, and `other_guardian` (a key id) too;
     /// both guardians see the patient's receipts.
     pub minor: bool,
+    /// For a minor: the key id of a second guardian who may read the receipts; `None` for one
+    /// guardian. Refused when `minor` is false.
     pub other_guardian: Option<String>,
 }
 
@@ -55,14 +58,23 @@ pub struct StoredDelegation {
     pub id: String,
     /// The delegation token text (give it to the delegate).
     pub text: String,
+    /// The name the patient gave the delegate ("Amma"), 1 to 64 characters.
     pub label: String,
+    /// The delegate's key id (thumbprint of their public key).
     pub delegate_kid: String,
+    /// The scopes granted (`view`, `share`, `manage`), sorted.
     pub scopes: Vec<String>,
+    /// Category names the delegate may see and share; empty: all.
     pub categories: Vec<String>,
+    /// The peer URLs where the delegation is registered and holds.
     pub peers: Vec<String>,
+    /// For a minor: the key ids of the guardians (the delegate first); empty otherwise.
     pub guardians: Vec<String>,
+    /// When the patient's wallet issued it (seconds since the epoch).
     pub issued_at: i64,
+    /// When it expires (seconds since the epoch).
     pub expires: i64,
+    /// When the patient revoked it (seconds since the epoch); `None` while not revoked.
     pub revoked_at: Option<i64>,
 }
 
@@ -72,13 +84,22 @@ pub struct StoredDelegation {
 pub struct DelegatedPatient {
     /// base64url delegation id.
     pub id: String,
+    /// The delegation token text, as the patient gave it (a compact JWS).
     pub text: String,
+    /// The name this wallet's user gave the patient, 1 to 64 characters.
     pub label: String,
+    /// The patient's key id (thumbprint of their public key).
     pub patient_kid: String,
+    /// The scopes this wallet holds (`view`, `share`, `manage`); empty for a guardian who
+    /// is not the delegate (receipts only).
     pub scopes: Vec<String>,
+    /// Category names this wallet may see and share; empty: all.
     pub categories: Vec<String>,
+    /// The peer URLs where the delegation holds.
     pub peers: Vec<String>,
+    /// Whether the patient is a minor (the delegation names guardians).
     pub minor: bool,
+    /// When the delegation expires (seconds since the epoch).
     pub expires: i64,
     /// The grants this wallet signed for the patient.
     #[serde(default)]
@@ -88,9 +109,11 @@ pub struct DelegatedPatient {
 /// What a delegate's sync of a patient brought back, verified.
 #[derive(Debug, Clone, Serialize)]
 pub struct DelegateSync {
+    /// The patient's records, verified against each hospital's log.
     pub records: Vec<StoredRecord>,
+    /// The patient's access receipts, verified the same way.
     pub receipts: Vec<StoredReceipt>,
-    /// Peers that refused or failed, with the error code.
+    /// Peers that refused or failed: (peer URL, error code).
     pub failures: Vec<(String, String)>,
 }
 

@@ -48,21 +48,39 @@ pub struct DocumentView {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum FileEvent {
     /// This many files (of this many bytes in all) are to be fetched.
-    Started { files: usize, bytes: u64 },
+    Started {
+        /// How many files are to be fetched.
+        files: usize,
+        /// Their total size in bytes, as their cards sign it.
+        bytes: u64,
+    },
     /// Bytes of one file so far.
     Progress {
+        /// The URL of the peer the file comes from.
         peer: String,
+        /// The document record's id at that peer.
         record_id: String,
+        /// Bytes received so far.
         done: u64,
+        /// The file's size in bytes.
         total: u64,
     },
     /// One file was checked against its card and kept.
-    Kept { peer: String, record_id: String },
+    Kept {
+        /// The URL of the peer the file comes from.
+        peer: String,
+        /// The document record's id at that peer.
+        record_id: String,
+    },
     /// One file could not be fetched or does not match its card; nothing of it was kept.
     Failed {
+        /// The URL of the peer the file comes from.
         peer: String,
+        /// The document record's id at that peer.
         record_id: String,
+        /// What went wrong, in words for people.
         error: String,
+        /// The stable code of the error ([`WalletError::code`]).
         code: &'static str,
     },
 }
@@ -70,24 +88,33 @@ pub enum FileEvent {
 /// A file that could not be fetched or checked.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileFailure {
+    /// The URL of the peer the file was to come from.
     pub peer: String,
+    /// The document record's id at that peer.
     pub record_id: String,
+    /// What went wrong, in words for people.
     pub error: String,
+    /// The stable code of the error ([`WalletError::code`]); the next sync tries again.
     pub code: &'static str,
 }
 
 /// A file fetched, checked and kept.
 #[derive(Debug, Clone, Serialize)]
 pub struct KeptFile {
+    /// The URL of the peer the file came from.
     pub peer: String,
+    /// The document record's id at that peer.
     pub record_id: String,
+    /// The file's size in bytes.
     pub bytes: u64,
 }
 
 /// What fetching files did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FilesReport {
+    /// The files fetched, checked against their cards and kept.
     pub kept: Vec<KeptFile>,
+    /// The files that could not be fetched or checked; nothing of them was kept.
     pub failed: Vec<FileFailure>,
 }
 

@@ -33,6 +33,7 @@ pub enum EmergencyMode {
 /// The policy as the wallet keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct EmergencyPolicy {
+    /// Who may open the emergency summary: any member hospital, none, or only `hospitals`.
     pub mode: EmergencyMode,
     /// Peer URLs of the allowed hospitals (mode `only`).
     pub hospitals: Vec<String>,
@@ -46,19 +47,26 @@ pub struct EmergencyPolicy {
 /// One hospital's answer to the policy.
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyResult {
+    /// The URL of the peer that answered.
     pub peer: String,
+    /// Whether it accepted the policy.
     pub ok: bool,
     /// Whether the hospital says emergency access is possible there now.
     pub allowed_here: Option<bool>,
+    /// Why it did not, in words for people; `None` when `ok`.
     pub error: Option<String>,
+    /// The stable code of `error` ([`WalletError::code`]).
     pub error_code: Option<&'static str>,
 }
 
 /// The answer to a dispute.
 #[derive(Debug, Clone, Serialize)]
 pub struct DisputeResult {
+    /// The URL of the peer where the access happened and the dispute was registered.
     pub peer: String,
+    /// The emergency access's id, as its receipt gives it.
     pub access_id: String,
+    /// When the hospital registered the dispute (seconds since the epoch).
     pub disputed_at: i64,
 }
 

@@ -8,66 +8,115 @@ use spondon_keystore::KeyStoreError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WalletError {
+    /// No wallet exists in the directory given (the `String`) to open or unlock.
     #[error("there is no wallet in {0}")]
     NoWallet(String),
+    /// Creating or restoring a wallet in a directory (the `String`) that already holds one.
     #[error("a wallet already exists in {0}")]
     AlreadyExists(String),
+    /// The passphrase does not open the wallet's key store.
     #[error("wrong passphrase")]
     WrongPassphrase,
+    /// The wallet's keys are not unlocked in the key store named by the `String`.
     #[error("the wallet is locked: its keys are not in {0}")]
     Locked(String),
     /// The app's session is locked (by the user or the inactivity timer).
     #[error("the wallet is locked")]
     SessionLocked,
+    /// A new passphrase shorter than the minimum length (the `usize`, in characters).
     #[error("the passphrase must be at least {0} characters")]
     WeakPassphrase(usize),
+    /// A grant, revocation or export was asked without a valid [`crate::Authorization`]
+    /// (none given, or it expired).
     #[error("this needs the passphrase again (authorization missing or expired)")]
     AuthorizationRequired,
+    /// A wallet file (or a stored value) cannot be read back as written.
     #[error("the wallet file {file} is damaged: {reason}")]
-    Corrupt { file: String, reason: String },
+    Corrupt {
+        /// The damaged file, or the stored item, as shown to the user.
+        file: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The key store (OS keychain or passphrase file) failed, other than a wrong passphrase.
     #[error("key store: {0}")]
     KeyStore(KeyStoreError),
+    /// The encrypted cache (SQLite) failed.
     #[error("wallet database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The encrypted cache's schema could not be brought up to date.
     #[error("wallet database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Reading or writing a file failed.
     #[error("file {path}: {source}")]
     Io {
+        /// The file's path, as shown to the user.
         path: String,
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// A file written or read through [`spondon_fs`] (it names the file).
     #[error(transparent)]
     Fs(#[from] spondon_fs::FileError),
+    /// The wallet needs the consortium trust list and none is pinned yet.
     #[error("no consortium trust list is installed")]
     NoTrustList,
+    /// A trust list failed verification or cannot replace the pinned one (the reason).
     #[error("trust list rejected: {0}")]
     TrustList(String),
+    /// An enrollment code that cannot be parsed or used (the reason).
     #[error("the enrollment code is not valid: {0}")]
     BadEnrollmentCode(String),
+    /// A hospital (the `String`, its id) that the pinned trust list does not name.
     #[error("{0} is not a hospital in the consortium trust list")]
     UntrustedPeer(String),
+    /// The wallet has no enrollment at the hospital named by the `String`.
     #[error("not enrolled at {0}")]
     NotEnrolled(String),
+    /// A hospital answered with an error (its `Problem` body).
     #[error("{peer} refused the request ({status} {code}): {detail}")]
     PeerRefused {
+        /// The hospital that refused.
         peer: String,
+        /// The HTTP status code of its answer.
         status: u16,
+        /// Its machine error code (`"unknown"` when it sent none), e.g. `key_rotated`.
         code: String,
+        /// Its human-readable explanation.
         detail: String,
     },
+    /// A hospital could not be reached (connection, TLS or timeout).
     #[error("cannot reach {peer}: {reason}")]
-    Network { peer: String, reason: String },
+    Network {
+        /// The hospital the wallet tried to reach.
+        peer: String,
+        /// What went wrong on the way.
+        reason: String,
+    },
+    /// A hospital's answer cannot be read (bad JSON, a missing field, an unexpected shape).
     #[error("{peer} sent an invalid answer: {reason}")]
-    BadResponse { peer: String, reason: String },
+    BadResponse {
+        /// The hospital that answered.
+        peer: String,
+        /// What is wrong with the answer.
+        reason: String,
+    },
     /// The peer's log contradicts what it showed before, or it served a record that fails
     /// verification. Nothing from that sync is kept.
     #[error("SECURITY ALERT: {peer} {violation}; nothing from this sync was kept")]
-    HistoryViolation { peer: String, violation: Violation },
+    HistoryViolation {
+        /// The hospital whose log broke its promises.
+        peer: String,
+        /// How it broke them.
+        violation: Violation,
+    },
+    /// A signed token (grant, delegation, credential …) fails to parse or verify.
     #[error("invalid token: {0}")]
     Token(#[from] spondon_core::TokenError),
+    /// A QR code payload cannot be decoded.
     #[error("QR code: {0}")]
     Qr(#[from] spondon_core::QrError),
+    /// A SMART Health Card cannot be decoded or verified.
     #[error("SMART Health Card: {0}")]
     Shc(#[from] spondon_core::shc::ShcError),
     /// No doctor with that key id (or BMDC number) is known: add their credential first.
@@ -79,17 +128,29 @@ pub enum WalletError {
     /// Imported cards whose signature or issuer could not be verified, refused because the
     /// caller asked for verified cards only; nothing was stored.
     #[error("{count} of the cards could not be verified ({reason}); nothing was imported")]
-    NotVerified { count: usize, reason: String },
+    NotVerified {
+        /// How many of the cards could not be verified.
+        count: usize,
+        /// Why (the first failure).
+        reason: String,
+    },
     /// A document's file does not match its signed card (`docs/protocol.md` §18.2), or the card
     /// names a malformed attachment. Nothing of the file was kept or shown.
     #[error("the file of record {record}: {source}")]
     File {
+        /// The record id whose file was refused.
         record: String,
+        /// How the file or attachment fails.
         source: spondon_document::DocumentError,
     },
     /// An id prefix that names more than one thing (`what`: "record", "grant" …).
     #[error("{prefix} matches several {what}s; give more of the id")]
-    Ambiguous { prefix: String, what: &'static str },
+    Ambiguous {
+        /// The id prefix the caller gave.
+        prefix: String,
+        /// The kind of thing it was to name, singular ("record", "grant" …).
+        what: &'static str,
+    },
     /// The wallet is not enrolled at any hospital yet, and this needs one.
     #[error("the wallet is not enrolled at any hospital yet")]
     NoHospitals,
@@ -99,8 +160,11 @@ pub enum WalletError {
     /// A word the wallet does not know: a record category, a purpose, a language.
     #[error("unknown {what} {value:?} ({allowed})")]
     UnknownWord {
+        /// The kind of word ("category", "purpose", "language" …).
         what: &'static str,
+        /// The word the caller gave.
         value: String,
+        /// The words accepted, for the message.
         allowed: &'static str,
     },
     /// A date or a range of dates the wallet cannot use.
@@ -136,8 +200,10 @@ pub enum WalletError {
     /// The record is not a document: it carries no file.
     #[error("record {0} carries no file")]
     NotADocument(String),
+    /// The thing asked for (a record, grant, doctor … named in the `String`) does not exist.
     #[error("not found: {0}")]
     NotFound(String),
+    /// A failure that should not happen (a key operation, a broken invariant); a bug.
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -163,22 +229,52 @@ impl From<spondon_core::keys::KeyError> for WalletError {
 pub enum Violation {
     /// The checkpoint is not signed by the log key in the trust list.
     #[error("sent a checkpoint not signed by its log key ({reason})")]
-    BadCheckpoint { reason: String },
+    BadCheckpoint {
+        /// Why the signature check failed.
+        reason: String,
+    },
     /// The log is smaller than one the wallet already accepted: an old checkpoint replayed.
     #[error("replayed an old checkpoint (tree size {got}, already saw {known})")]
-    Rollback { known: u64, got: u64 },
+    Rollback {
+        /// The tree size the wallet already accepted.
+        known: u64,
+        /// The smaller tree size the peer sent.
+        got: u64,
+    },
     /// The consistency proof from the accepted checkpoint fails: the log was rewritten (fork).
     #[error("rewrote its log: no consistency from tree size {from} to {to} ({reason})")]
-    Fork { from: u64, to: u64, reason: String },
+    Fork {
+        /// The tree size of the checkpoint the wallet accepted before.
+        from: u64,
+        /// The tree size of the new checkpoint.
+        to: u64,
+        /// Why the consistency proof fails.
+        reason: String,
+    },
     /// A record fails verification (signature, commitment opening, inclusion).
     #[error("served a tampered record (log index {log_index}): {reason}")]
-    TamperedRecord { log_index: u64, reason: String },
+    TamperedRecord {
+        /// The record's position in the peer's log.
+        log_index: u64,
+        /// Which check failed.
+        reason: String,
+    },
     /// A receipt fails verification.
     #[error("served a tampered access receipt (log index {log_index}): {reason}")]
-    TamperedReceipt { log_index: u64, reason: String },
+    TamperedReceipt {
+        /// The receipt's position in the peer's log.
+        log_index: u64,
+        /// Which check failed.
+        reason: String,
+    },
     /// The authority's publish URL serves a trust list older than the pinned one.
     #[error("published trust list #{published}, older than the pinned #{pinned}")]
-    TrustListRollback { pinned: u64, published: u64 },
+    TrustListRollback {
+        /// The sequence number of the trust list the wallet has pinned.
+        pinned: u64,
+        /// The older sequence number the publish URL serves.
+        published: u64,
+    },
 }
 
 impl WalletError {
@@ -232,6 +328,7 @@ impl WalletError {
     }
 }
 
+/// The wallet's result type: [`WalletError`] unless another error is named.
 pub type Result<T, E = WalletError> = std::result::Result<T, E>;
 
 pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> WalletError + '_ {

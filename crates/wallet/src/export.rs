@@ -93,7 +93,9 @@ pub struct ExportFiles {
     /// The offline verification of every part, as an office would run it (cards of all parts in
     /// order; valid when every part is).
     pub report: ExportReport,
+    /// How many records the export carries, across all parts.
     pub records: usize,
+    /// How many access receipts it carries, across all parts.
     pub receipts: usize,
     /// How many parts.
     #[serde(rename = "parts")]

@@ -15,14 +15,21 @@ use crate::wallet::{Authorization, Wallet};
 /// A doctor whose credential the wallet verified against the trust list.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Doctor {
+    /// The doctor's name, as their credential states it.
     pub name: String,
+    /// The doctor's BMDC registration number (Bangladesh Medical and Dental Council).
     pub bmdc_number: String,
+    /// The doctor's department at the issuing hospital.
     pub department: String,
+    /// The id of the hospital that issued the credential, in the trust list.
     pub hospital_id: String,
+    /// That hospital's display name, from the trust list.
     pub hospital_name: String,
     /// The doctor's key thumbprint (a grant's audience).
     pub kid: String,
+    /// The doctor credential itself (a compact JWS), as verified.
     pub credential: String,
+    /// When the credential expires (seconds since the epoch).
     pub expires: i64,
 }
 
@@ -38,14 +45,20 @@ pub enum GrantAudience {
 /// How long a grant lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Duration {
+    /// One hour.
     Hour,
+    /// One day (24 hours).
     Day,
+    /// One week (7 days).
     Week,
+    /// A month, counted as 30 days.
     Month,
+    /// Any other length, in seconds (from [`Duration::parse`] with `m`, `h` or `d`).
     Seconds(i64),
 }
 
 impl Duration {
+    /// The length in seconds.
     pub fn seconds(self) -> i64 {
         match self {
             Duration::Hour => 3600,
@@ -89,19 +102,27 @@ impl Duration {
 /// What to share.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
+    /// Record categories to share: every record of these categories.
     pub categories: Vec<Category>,
+    /// Record ids to share, in addition to the categories.
     pub record_ids: Vec<String>,
 }
 
 /// A new grant's parameters.
 #[derive(Debug, Clone)]
 pub struct GrantRequest {
+    /// Who may use the grant.
     pub audience: GrantAudience,
+    /// What it shares (categories and record ids).
     pub scope: Scope,
+    /// Why it is shared; signed into the grant, shown to the peer and in receipts.
     pub purpose: Purpose,
+    /// How long the grant lasts from now (at most the protocol's 400 days).
     pub duration: Duration,
     /// Peer URLs; empty = every enrolled peer.
     pub peers: Vec<String>,
+    /// How many times the grant may be used; `None` = no limit. A passcode grant is always
+    /// one use, whatever this says.
     pub use_limit: Option<u64>,
     /// Whether the doctor may add a prescription or note (a write-scoped grant; only for a
     /// doctor's key, never for a passcode).
@@ -113,16 +134,28 @@ pub struct GrantRequest {
 pub struct StoredGrant {
     /// base64url grant id.
     pub id: String,
+    /// The signed grant (a compact JWS), as encoded in the QR code.
     pub text: String,
+    /// Who the grant is for, in words: the doctor's name, BMDC number and hospital, or
+    /// "anyone with the passcode (one use)".
     pub audience: String,
+    /// The doctor's key id (the grant's audience); `None` for a passcode grant.
     pub audience_kid: Option<String>,
+    /// Category names shared (`prescription`, `lab_report` …), sorted.
     pub categories: Vec<String>,
+    /// Record ids shared in addition to the categories.
     pub record_ids: Vec<String>,
+    /// The purpose's name (snake_case), as signed.
     pub purpose: String,
+    /// When the wallet issued it (seconds since the epoch).
     pub issued_at: i64,
+    /// From when it is valid (seconds since the epoch; the issue time).
     pub not_before: i64,
+    /// When it expires (seconds since the epoch).
     pub expires: i64,
+    /// The peer URLs where it can be used.
     pub peers: Vec<String>,
+    /// When the wallet revoked it (seconds since the epoch); `None` while not revoked.
     pub revoked_at: Option<i64>,
     /// Write-scoped: the doctor may add a prescription or note.
     #[serde(default)]
@@ -133,12 +166,16 @@ pub struct StoredGrant {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantStatus {
+    /// Not revoked, not yet expired.
     Active,
+    /// Its expiry time has passed.
     Expired,
+    /// The patient revoked it.
     Revoked,
 }
 
 impl StoredGrant {
+    /// The grant's status at `now` (seconds since the epoch): revoked before expired.
     pub fn status(&self, now: i64) -> GrantStatus {
         if self.revoked_at.is_some() {
             GrantStatus::Revoked
@@ -153,8 +190,11 @@ impl StoredGrant {
 /// Per-peer result of a revocation.
 #[derive(Debug, Clone, Serialize)]
 pub struct RevocationResult {
+    /// The peer's URL.
     pub peer: String,
+    /// Whether the peer accepted the revocation.
     pub ok: bool,
+    /// Why the peer did not, in words for people; `None` when `ok`.
     pub error: Option<String>,
     /// The stable code of `error` ([`WalletError::code`]).
     pub error_code: Option<&'static str>,
@@ -163,11 +203,18 @@ pub struct RevocationResult {
 /// A receipt in words.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReceiptView {
+    /// When the access happened (seconds since the epoch).
     pub at: i64,
+    /// The URL of the peer where it happened.
     pub peer: String,
+    /// Whether the peer allowed it.
     pub allowed: bool,
+    /// The refusal's code, for a refused access.
     pub reason: Option<String>,
+    /// Who asked, in words (a known doctor's name and BMDC number, "someone with a passcode",
+    /// your delegate …).
     pub who: String,
+    /// What was accessed, in words (record titles such as "prescription and lab report").
     pub what: String,
     /// The record ids the access read or wrote.
     pub records: Vec<String>,
@@ -176,7 +223,9 @@ pub struct ReceiptView {
     /// The access downloaded a document's file (`"action": "download"`).
     #[serde(default)]
     pub downloaded: bool,
+    /// The id of the grant used (base64url), if any.
     pub grant_id: Option<String>,
+    /// The whole receipt as one sentence for people (who, what, where, when, under which grant).
     pub text: String,
     /// An emergency (break-glass) access without a grant: shown prominently.
     pub emergency: Option<crate::sync::EmergencyInfo>,
@@ -187,7 +236,9 @@ pub struct ReceiptView {
 /// Renders a grant (or any Spondon token) as QR: PNG bytes, SVG text, or terminal text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QrFormat {
+    /// PNG image bytes.
     Png,
+    /// SVG document text.
     Svg,
     /// Block characters with explicit black-on-white colours (ANSI), so the code reads on a
     /// light and on a dark terminal alike.

@@ -14,11 +14,16 @@ use crate::wallet::Wallet;
 /// What happened to one imported card.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportOutcome {
+    /// The card's record id (`rid`), or the first 16 hex digits of the card's SHA-256 when it has
+    /// none.
     pub id: String,
+    /// The card's issuer (`iss`).
     pub issuer: String,
+    /// How far the card is trusted, as stored.
     pub trust: Trust,
     /// In words: "valid signature, issuer trusted (…)" / "valid signature, issuer not trusted" / …
     pub status: String,
+    /// The same card was imported before (it is stored once).
     pub already_present: bool,
 }
 

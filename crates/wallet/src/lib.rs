@@ -15,6 +15,7 @@
 //! - with the `cli` feature (default), the `spondon` command-line tool.
 //!
 //! `docs/wallet.md` describes the storage layout and the verification rules.
+#![warn(missing_docs)]
 
 #[cfg(feature = "app-api")]
 pub mod app;

@@ -64,16 +64,29 @@ pub enum HospitalOutcome {
     AlreadyDone,
     /// The old key was already retired there by someone else: only an identity check at the
     /// registration desk can bind the new key (`spondon rebind --code …`).
-    IdentityCheckNeeded { code: String, message: String },
+    IdentityCheckNeeded {
+        /// The hospital's error code (`key_rotated`).
+        code: String,
+        /// What to do, in words for people (the hospital's detail and the rebind step).
+        message: String,
+    },
     /// Not done (unreachable, or refused): run again.
-    Failed { code: String, message: String },
+    Failed {
+        /// The stable code of the error ([`WalletError::code`]).
+        code: String,
+        /// The error, in words for people.
+        message: String,
+    },
 }
 
 /// One hospital's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct HospitalResult {
+    /// The hospital's peer URL.
     pub peer: String,
+    /// The hospital's display name.
     pub hospital_name: String,
+    /// How it ended up.
     pub outcome: HospitalOutcome,
 }
 
@@ -93,17 +106,29 @@ impl HospitalResult {
 pub enum LostPhoneEvent {
     /// The new key is installed (`resumed`: from an earlier, unfinished run).
     KeyReady {
+        /// The key id of the old (lost) key being retired.
         old_kid: String,
+        /// The key id of the new key.
         new_kid: String,
+        /// The key was made by an earlier run that did not finish.
         resumed: bool,
+        /// How many hospitals the wallet is enrolled at.
         hospitals: u64,
     },
     /// A hospital is being contacted.
-    Contacting { peer: String, hospital_name: String },
+    Contacting {
+        /// The hospital's peer URL.
+        peer: String,
+        /// The hospital's display name.
+        hospital_name: String,
+    },
     /// A hospital answered (`done` of `total`).
     Hospital {
+        /// How that hospital ended up.
         result: HospitalResult,
+        /// How many hospitals have answered so far, this one included.
         done: u64,
+        /// How many hospitals the wallet is enrolled at (those done before included).
         total: u64,
     },
 }
@@ -111,8 +136,11 @@ pub enum LostPhoneEvent {
 /// What [`Wallet::lost_phone`] did.
 #[derive(Debug, Clone, Serialize)]
 pub struct LostPhoneReport {
+    /// The key id of the old (lost) key.
     pub old_kid: String,
+    /// The key id of the new key.
     pub new_kid: String,
+    /// One result per enrolled hospital (those done before as `AlreadyDone`).
     pub hospitals: Vec<HospitalResult>,
     /// Grants marked revoked in this wallet.
     pub grants_revoked: u64,
@@ -123,13 +151,17 @@ pub struct LostPhoneReport {
 /// A key rotation in progress or finished, for the app's screens.
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyRotationStatus {
+    /// The key id of the old (lost) key.
     pub old_kid: String,
+    /// The key id of the new key.
     pub new_kid: String,
+    /// When the rotation began (seconds since the epoch).
     pub started_at: i64,
     /// Peer URL → `statement` or `identity_check`.
     pub done: BTreeMap<String, String>,
     /// Enrolled hospitals not done yet.
     pub pending: Vec<String>,
+    /// When every hospital was done (seconds since the epoch); `None` while some are not.
     pub completed_at: Option<i64>,
 }
 

@@ -18,10 +18,15 @@ use crate::wallet::{Authorization, Wallet};
 pub struct ShareableAccess {
     /// The access's index in the hospital's log: what `share_proof` takes.
     pub log_index: u64,
+    /// The URL of the hospital's peer where the access happened.
     pub peer: String,
+    /// The hospital's display name (its peer URL when the wallet does not know it).
     pub hospital_name: String,
+    /// When the access happened (seconds since the epoch).
     pub at: i64,
+    /// The id of the grant used (base64url), if any.
     pub grant_id: Option<String>,
+    /// The ids of the records the access read or wrote.
     pub records: Vec<String>,
     /// Its checkpoint carries the trust list's witness quorum (else sync again later).
     pub witnessed: bool,

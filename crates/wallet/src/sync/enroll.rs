@@ -15,8 +15,11 @@ use crate::wallet::Wallet;
 /// `SPONDON-ENROLL:1:<code>:<health id>:<peer url>`, as a hospital prints or shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnrollmentCode {
+    /// The hospital's enrollment code (`XXXXX-XXXXX`), sent with the enrollment request.
     pub code: String,
+    /// The patient's Health ID at that hospital (14 digits, written `XXXX-XXXX-XXXX-XX`).
     pub health_id: String,
+    /// The hospital's peer URL; it must be a hospital of the pinned trust list.
     pub peer_url: String,
 }
 

@@ -15,6 +15,8 @@
 //! verified), `witness` (upgrading proofs to a witnessed checkpoint), `trust_list`
 //! (refreshing the trust list) and `delegate` (a delegate's reads). The JSON on the wire is
 //! `spondon_protocol`'s.
+//!
+//! [`Violation`]: crate::error::Violation
 
 mod check;
 mod delegate;
