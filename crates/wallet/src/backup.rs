@@ -270,6 +270,16 @@ impl Wallet {
         for (t, rows) in tables {
             for v in rows {
                 let k = key_of(t, v).ok_or_else(|| corrupt(backup, "a row without its key"))?;
+                if t == Table::Peers {
+                    // Files are not in backups: the peer's index of files still wanted is
+                    // dropped, so the first sync reads the history once and fetches them all.
+                    let mut peer = v.clone();
+                    if let Some(o) = peer.as_object_mut() {
+                        o.remove("files_wanted");
+                    }
+                    writes.push(wallet.store.encode(t, &k, &peer)?);
+                    continue;
+                }
                 writes.push(wallet.store.encode(t, &k, v)?);
             }
         }

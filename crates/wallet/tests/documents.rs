@@ -191,6 +191,38 @@ async fn sync_fetches_checks_and_keeps_document_files() {
     // A sync with nothing new fetches nothing.
     let out = w.sync(&|_| {}).await.unwrap();
     assert_eq!((out.peers[0].new_files, out.peers[0].files_failed), (0, 0));
+
+    // Files are not in backups: a restored wallet fetches both at its first sync (its index of
+    // files still wanted is not restored, so the history is read once).
+    let auth = w.authorize(PASS).await.unwrap();
+    let backup = tmp.path().join("wallet.backup");
+    w.backup(&auth, &backup, b"backup passphrase")
+        .await
+        .unwrap();
+    let (mut restored, _) = Wallet::restore(
+        &backup,
+        b"backup passphrase",
+        &tmp.path().join("restored"),
+        ks(),
+        PASS,
+    )
+    .await
+    .unwrap();
+    restored.set_endpoints(
+        [(peer.url.clone(), format!("http://{}", proxy.addr))]
+            .into_iter()
+            .collect(),
+    );
+    assert!(restored.documents().await.unwrap().iter().all(|d| !d.kept));
+    let out = restored.sync(&|_| {}).await.unwrap();
+    assert_eq!(
+        (out.peers[0].new_files, out.peers[0].files_failed),
+        (2, 0),
+        "{out:?}"
+    );
+    assert!(restored.documents().await.unwrap().iter().all(|d| d.kept));
+    assert!(wanted(&restored).await.is_empty());
+    restored.close().await;
     w.close().await;
 
     // The CLI lists both and saves one, saying who signed it.
