@@ -15,6 +15,7 @@ use spondon_core::keys::Es256KeyPair;
 use spondon_ledger::merkle::{leaf_hash, verify_inclusion};
 use spondon_ledger::{EntryKind, LogEntry, Opening, SignedCheckpoint, Verifier};
 use spondon_peer::staff::Role;
+use spondon_testkit::tiles::proof_hashes;
 
 async fn staff(tp: &TestPeer, token: &str, method: &str, path: &str) -> Resp {
     let auth = format!("Bearer {token}");
@@ -108,12 +109,7 @@ async fn receipts(tp: &TestPeer, patient: &Es256KeyPair) -> Vec<(EntryKind, Valu
         let salt: [u8; 32] = spondon_core::b64::decode_array(rc["salt"].as_str().unwrap()).unwrap();
         let payload = serde_json::to_vec(&rc["event"]).unwrap();
         assert!(entry.opens(&Opening { salt, payload }));
-        let proof: Vec<[u8; 32]> = rc["inclusion_proof"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| std.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
-            .collect();
+        let proof = proof_hashes(&rc["inclusion_proof"]);
         verify_inclusion(
             &leaf_hash(&entry_bytes),
             rc["log_index"].as_u64().unwrap(),

@@ -17,6 +17,7 @@ use spondon_core::token::{
 };
 use spondon_ledger::merkle::{leaf_hash, verify_inclusion};
 use spondon_ledger::{LogEntry, Opening, SignedCheckpoint, Verifier};
+use spondon_testkit::tiles::proof_hashes;
 
 fn grant(
     patient: &Es256KeyPair,
@@ -157,18 +158,7 @@ async fn matrix(db: Option<&str>) {
         let entry = base64::engine::general_purpose::STANDARD
             .decode(rec["entry"].as_str().unwrap())
             .unwrap();
-        let proof: Vec<[u8; 32]> = rec["inclusion_proof"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(h.as_str().unwrap())
-                    .unwrap()
-                    .try_into()
-                    .unwrap()
-            })
-            .collect();
+        let proof = proof_hashes(&rec["inclusion_proof"]);
         verify_inclusion(
             &leaf_hash(&entry),
             rec["log_index"].as_u64().unwrap(),
@@ -480,18 +470,7 @@ async fn matrix(db: Option<&str>) {
             "{}",
             x["event"]
         );
-        let proof: Vec<[u8; 32]> = x["inclusion_proof"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| {
-                base64::engine::general_purpose::STANDARD
-                    .decode(h.as_str().unwrap())
-                    .unwrap()
-                    .try_into()
-                    .unwrap()
-            })
-            .collect();
+        let proof = proof_hashes(&x["inclusion_proof"]);
         verify_inclusion(
             &leaf_hash(&entry_bytes),
             x["log_index"].as_u64().unwrap(),

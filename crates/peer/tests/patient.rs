@@ -11,6 +11,7 @@ use spondon_core::keys::Es256KeyPair;
 use spondon_core::token::{SignedRequest, SignedRequestTarget, TokenClaims};
 use spondon_ledger::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use spondon_ledger::{LogEntry, Opening, SignedCheckpoint, Verifier};
+use spondon_testkit::tiles::proof_hashes;
 
 async fn nonce(tp: &TestPeer) -> Vec<u8> {
     let r = request(tp.addr, "POST", "/nonce", &[], b"").await;
@@ -60,20 +61,6 @@ async fn send(tp: &TestPeer, path: &str, sig: &str, body: &[u8]) -> Resp {
 async fn enroll(tp: &TestPeer, key: &Es256KeyPair, hid: &str, code: &str) -> Resp {
     let body = json!({"health_id": hid, "code": code, "public_key": key.public_key().to_jwk()});
     signed(tp, key, "/patient/enroll", &body).await.0
-}
-
-fn hashes(v: &Value) -> Vec<[u8; 32]> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            base64::engine::general_purpose::STANDARD
-                .decode(h.as_str().unwrap())
-                .unwrap()
-                .try_into()
-                .unwrap()
-        })
-        .collect()
 }
 
 async fn enrollment_and_pull(db: Option<&str>) {
@@ -217,7 +204,7 @@ async fn enrollment_and_pull(db: Option<&str>) {
             &leaf_hash(&entry_bytes),
             rec["log_index"].as_u64().unwrap(),
             size1,
-            &hashes(&rec["inclusion_proof"]),
+            &proof_hashes(&rec["inclusion_proof"]),
             &root1,
         )
         .unwrap();
@@ -250,7 +237,7 @@ async fn enrollment_and_pull(db: Option<&str>) {
     verify_consistency(
         size1,
         cp2.checkpoint.size,
-        &hashes(&pull2["consistency_proof"]),
+        &proof_hashes(&pull2["consistency_proof"]),
         &root1,
         &cp2.checkpoint.root,
     )
@@ -386,7 +373,7 @@ async fn enrollment_and_pull(db: Option<&str>) {
     verify_consistency(
         1,
         size,
-        &hashes(&v["consistency_proof"]),
+        &proof_hashes(&v["consistency_proof"]),
         &tp.peer.log.root_at(1).await.unwrap(),
         &cp.checkpoint.root,
     )
@@ -484,7 +471,7 @@ async fn enrollment_and_pull(db: Option<&str>) {
             &leaf_hash(&entry),
             i,
             cp.checkpoint.size,
-            &hashes(&p["inclusion_proof"]),
+            &proof_hashes(&p["inclusion_proof"]),
             &cp.checkpoint.root,
         )
         .unwrap();
@@ -492,7 +479,7 @@ async fn enrollment_and_pull(db: Option<&str>) {
     verify_consistency(
         1,
         cp.checkpoint.size,
-        &hashes(&v["consistency_proof"]),
+        &proof_hashes(&v["consistency_proof"]),
         &tp.peer.log.root_at(1).await.unwrap(),
         &cp.checkpoint.root,
     )

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use spondon_core::keys::Es256KeyPair;
 use spondon_ledger::merkle::{Hash, leaf_hash};
 use spondon_ledger::{SignedCheckpoint, Verifier};
-use spondon_testkit::http::get_ok;
+use spondon_testkit::http::{get_ok, post_json};
 use spondon_testkit::inproc as common;
 use spondon_testkit::proc::{free_port, wait_ready};
 use spondon_testkit::tiles;
@@ -80,7 +80,7 @@ async fn pulls_and_tiles_are_read_from_the_standby_and_from_the_primary_without_
     );
     let init: Value = serde_json::from_slice(&init.stdout).unwrap();
     let log_key = Verifier::from_vkey(init["log_vkey"].as_str().unwrap()).unwrap();
-    let auth = format!("Bearer {}", init["staff_token"].as_str().unwrap());
+    let token = init["staff_token"].as_str().unwrap().to_owned();
     let config_file = data.join("peer.json");
     let mut config: Value = serde_json::from_slice(&std::fs::read(&config_file).unwrap()).unwrap();
     config["rate_limit"]["per_second"] = 0.into();
@@ -110,14 +110,8 @@ async fn pulls_and_tiles_are_read_from_the_standby_and_from_the_primary_without_
         .unwrap();
     wait_ready(&mut child, addr, &log).await;
     let staff = |path: &'static str, body: Value| {
-        let auth = auth.clone();
-        async move {
-            let h = [
-                ("Authorization", auth.as_str()),
-                ("Content-Type", "application/json"),
-            ];
-            common::request(addr, "POST", path, &h, body.to_string().as_bytes()).await
-        }
+        let token = token.clone();
+        async move { post_json(addr, path, &token, &body).await }
     };
 
     // A patient with a phone key and records (written to the primary; with synchronous

@@ -70,6 +70,23 @@ pub async fn request(
     })
 }
 
+/// A POST of `body` as JSON with `Authorization: Bearer {token}` (a staff or operator token);
+/// panics when no complete answer comes, like [`request`].
+pub async fn post_json(addr: SocketAddr, path: &str, token: &str, body: &Value) -> Resp {
+    let auth = format!("Bearer {token}");
+    request(
+        addr,
+        "POST",
+        path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body.to_string().as_bytes(),
+    )
+    .await
+}
+
 /// The body of a GET that must answer 200 (and answer at all).
 pub async fn get_ok(addr: SocketAddr, path: &str) -> Vec<u8> {
     let r = try_request(addr, "GET", path, &[], b"")

@@ -321,18 +321,7 @@ impl PeerProc {
 
     /// A staff POST of JSON over raw HTTP (plain peers only): the answer, whatever it is.
     pub async fn staff_post(&self, path: &str, body: &Value) -> Resp {
-        let auth = format!("Bearer {}", self.token);
-        request(
-            self.addr,
-            "POST",
-            path,
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
-            body.to_string().as_bytes(),
-        )
-        .await
+        crate::http::post_json(self.addr, path, &self.token, body).await
     }
 
     /// A fresh nonce (`POST /nonce`).

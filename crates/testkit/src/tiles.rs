@@ -15,6 +15,27 @@ pub fn tile_path(kind: &str, index: u64, width: u64) -> String {
     }
 }
 
+/// The hashes of a proof as the peer's answers carry them (`inclusion_proof`,
+/// `consistency_proof`: a JSON array of base64 strings); panics on anything else.
+pub fn proof_hashes(v: &serde_json::Value) -> Vec<Hash> {
+    use base64::Engine as _;
+    let list = v
+        .as_array()
+        .unwrap_or_else(|| panic!("a proof is a JSON array: {v}"));
+    list.iter()
+        .map(|h| {
+            let b64 = h
+                .as_str()
+                .unwrap_or_else(|| panic!("a proof hash is a string: {h}"));
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap_or_else(|e| panic!("a proof hash is base64 ({e}): {b64}"))
+                .try_into()
+                .unwrap_or_else(|h: Vec<u8>| panic!("a proof hash has 32 bytes, not {}", h.len()))
+        })
+        .collect()
+}
+
 /// What the tiles of a log of some size hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tiles {

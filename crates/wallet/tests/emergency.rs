@@ -12,9 +12,7 @@ use std::path::Path;
 use std::process::Output;
 
 use serde_json::{Value, json};
-use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
-use spondon_core::token::{SignedRequest, SignedRequestTarget};
 use spondon_testkit::spawned::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_spondon");
@@ -23,45 +21,16 @@ fn spondon(wallet: &Path, pass: &Path, endpoint: &str, args: &[&str]) -> Output 
     cli(BIN, wallet, pass, endpoint, args)
 }
 
-/// A request to `peer` signed by the doctor's key (`docs/protocol.md` §7a); (status, body).
+/// A request to `peer` signed by the doctor's key with a fresh nonce (`docs/protocol.md` §7a);
+/// (status, body).
 async fn doctor_post(
     peer: &PeerProc,
     key: &Es256KeyPair,
     path: &str,
     body: &Value,
 ) -> (u16, Value) {
-    let http = reqwest::Client::new();
-    let n: Value = http
-        .post(format!("{}/nonce", peer.base()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let nonce = spondon_core::b64::decode(n["nonce"].as_str().unwrap()).unwrap();
-    let bytes = serde_json::to_vec(body).unwrap();
-    let url = format!("{}{path}", peer.url);
-    let sig = SignedRequest::create(
-        key,
-        &SignedRequestTarget {
-            method: "POST",
-            url: &url,
-            nonce: &nonce,
-            body: &bytes,
-        },
-        NumericDate::now(),
-    )
-    .unwrap();
-    let r = http
-        .post(format!("{}{path}", peer.base()))
-        .header("Content-Type", "application/json")
-        .header("Spondon-Signature", sig)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    let r = peer.signed(key, path, body).await;
+    (r.status, r.json())
 }
 
 async fn staff_call(peer: &PeerProc, method: reqwest::Method, path: &str) -> (u16, Value) {

@@ -11,22 +11,9 @@ use spondon_core::keys::Es256KeyPair;
 use spondon_ledger::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use spondon_ledger::{Checkpoint, LogEntry, Opening, SignedCheckpoint, Verifier};
 use spondon_testkit::inproc as common;
+use spondon_testkit::tiles::proof_hashes;
 
 const ORIGIN: &str = "dmch.example/log";
-
-pub fn hashes(v: &Value) -> Vec<[u8; 32]> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|h| {
-            base64::engine::general_purpose::STANDARD
-                .decode(h.as_str().unwrap())
-                .unwrap()
-                .try_into()
-                .unwrap()
-        })
-        .collect()
-}
 
 /// A signed patient request with a fresh nonce.
 pub async fn signed(
@@ -75,7 +62,7 @@ pub async fn pull(
             verify_consistency(
                 k.size,
                 cp.size,
-                &hashes(&p["consistency_proof"]),
+                &proof_hashes(&p["consistency_proof"]),
                 &k.root,
                 &cp.root,
             )
@@ -98,7 +85,7 @@ pub async fn pull(
                 &leaf_hash(&entry),
                 index,
                 cp.size,
-                &hashes(&rec["inclusion_proof"]),
+                &proof_hashes(&rec["inclusion_proof"]),
                 &cp.root,
             )
             .unwrap();

@@ -139,18 +139,7 @@ pub fn stop(node: &mut TestNode) -> String {
 
 impl TestNode {
     pub async fn post_json(&self, path: &str, body: &Value) -> Resp {
-        let auth = format!("Bearer {}", self.token);
-        request(
-            self.addr,
-            "POST",
-            path,
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
-            body.to_string().as_bytes(),
-        )
-        .await
+        spondon_testkit::http::post_json(self.addr, path, &self.token, body).await
     }
     pub async fn get(&self, path: &str) -> Resp {
         let auth = format!("Bearer {}", self.token);
