@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use spondon_core::keys::{Ed25519KeyPair, Es256KeyPair};
 
-use crate::error::{PeerError, Result};
+use crate::error::{KeyFileError, PeerError, Result};
 
 /// What is wrong with the peer's configuration: `peer.json`, a value given on the command line,
 /// or a key or file given to a setup command. Each kind has a stable [`ConfigError::code`]
@@ -395,18 +395,21 @@ const MAX_SECRET_BYTES: u64 = 1 << 20;
 
 /// Writes a new key or config file (0600, atomically), never over an existing one.
 fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
-    spondon_fs::create_private(path, bytes).map_err(|e| PeerError::KeyFile(e.to_string()))
+    spondon_fs::create_private(path, bytes).map_err(|e| KeyFileError::from(e).into())
 }
 
 /// Reads a key or config file, refusing one readable by group or others.
 fn read_secret(path: &Path) -> Result<Vec<u8>> {
-    spondon_fs::read_private(path, MAX_SECRET_BYTES).map_err(|e| PeerError::KeyFile(e.to_string()))
+    spondon_fs::read_private(path, MAX_SECRET_BYTES).map_err(|e| KeyFileError::from(e).into())
 }
 
 fn seed(bytes: &[u8], path: &Path) -> Result<[u8; 32]> {
-    bytes
-        .try_into()
-        .map_err(|_| PeerError::KeyFile(format!("{} is not a 32-byte seed", path.display())))
+    bytes.try_into().map_err(|_| {
+        KeyFileError::NotASeed {
+            path: path.to_owned(),
+        }
+        .into()
+    })
 }
 
 /// A data directory.
@@ -599,8 +602,12 @@ impl DataDir {
     /// Reads the keys (refusing files readable by group or others).
     pub fn keys(&self) -> Result<Keys> {
         let rp = self.path.join(RECORD_KEY_FILE);
-        let record = Es256KeyPair::from_pkcs8(&read_secret(&rp)?)
-            .map_err(|e| PeerError::KeyFile(format!("{}: {e}", rp.display())))?;
+        let record = Es256KeyPair::from_pkcs8(&read_secret(&rp)?).map_err(|source| {
+            KeyFileError::NotAKey {
+                path: rp.clone(),
+                source,
+            }
+        })?;
         let lp = self.path.join(LOG_KEY_FILE);
         let log = Ed25519KeyPair::from_seed(&seed(&read_secret(&lp)?, &lp)?)?;
         let wp = self.path.join(WITNESS_KEY_FILE);

@@ -18,7 +18,7 @@ pub enum PeerError {
     Locked(String),
     /// A key file is missing, readable by others, or not a key.
     #[error("key file error: {0}")]
-    KeyFile(String),
+    KeyFile(#[from] KeyFileError),
     /// Reading or writing a file of the data directory failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -298,6 +298,29 @@ pub enum PeerError {
     /// A refusal that was logged but is still charged to the client's failure budget.
     #[error("{0}")]
     Charged(Box<PeerError>),
+}
+
+/// Why a key file of the data directory could not be used (code `key_file`).
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// Missing, readable by group or others, too large, unreadable, or (when written) already
+    /// there.
+    #[error(transparent)]
+    File(#[from] spondon_fs::FileError),
+    /// The Ed25519 seed file does not hold exactly 32 bytes.
+    #[error("{} is not a 32-byte seed", path.display())]
+    NotASeed {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// The record signing key is not the PKCS#8 ES256 key `init` writes.
+    #[error("{}: {source}", path.display())]
+    NotAKey {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why the key was refused.
+        source: spondon_core::keys::KeyError,
+    },
 }
 
 impl PeerError {

@@ -60,7 +60,7 @@ pub mod witnessing;
 mod write_keys;
 
 pub use config::{Config, ConfigError, DataDir, WitnessEndpoint};
-pub use error::{PROBLEM_BASE, PeerError, Result};
+pub use error::{KeyFileError, PROBLEM_BASE, PeerError, Result};
 pub use peer::Peer;
 pub use records::{IssueRequest, RecordKind};
 pub use registry::{NewDoctor, NewPatient};

@@ -519,7 +519,7 @@ pub(crate) struct ShareProofArgs {
     /// The investigator it is for: an id the trust list names.
     #[arg(long)]
     pub(crate) investigator: Option<String>,
-    /// Where to write the proof (default: access-<index>.share-proof).
+    /// Where to write the proof (default: `access-<index>.share-proof`).
     #[arg(long = "out", value_name = "FILE")]
     pub(crate) out_file: Option<PathBuf>,
     #[command(flatten)]
