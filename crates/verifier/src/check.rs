@@ -9,8 +9,9 @@ use spondon_core::token::{self, TokenClaims, TrustAnchors, TrustList};
 
 use spondon_export::{CardFile, Export, ExportRecord, FoundFile, MAX_FILE_BYTES};
 
-use crate::input::{self, InputError, Shape};
-use crate::report::{FileVerdict, Problem, Report};
+pub use crate::input::InputError;
+use crate::input::{self, Shape};
+pub use crate::report::{FileVerdict, Problem, Report};
 
 /// Why `check` could not judge at all (exit status 2).
 #[derive(Debug, thiserror::Error)]

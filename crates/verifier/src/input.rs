@@ -12,23 +12,42 @@ pub const MAX_PDF_INPUT_BYTES: u64 = spondon_export::MAX_PDF_BYTES as u64;
 /// Why the input could not be used at all (exit status 2).
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
+    /// The file (or standard input, `-`) could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The path as given (`-` for standard input).
         path: String,
+        /// Why reading failed.
         source: std::io::Error,
     },
+    /// Larger than 8 MiB (a PDF: the largest PDF export): refused unread.
     #[error(
         "{path} is larger than {MAX_INPUT_BYTES} bytes ({MAX_PDF_INPUT_BYTES} for a PDF); nothing Spondon checks is that large"
     )]
-    TooLarge { path: String },
+    TooLarge {
+        /// The path as given.
+        path: String,
+    },
+    /// The input has no bytes.
     #[error("{path} is empty")]
-    Empty { path: String },
+    Empty {
+        /// The path as given.
+        path: String,
+    },
+    /// The input is neither a PNG/JPEG picture nor UTF-8 text.
     #[error("{path} is neither an image nor UTF-8 text")]
-    NotText { path: String },
+    NotText {
+        /// The path as given.
+        path: String,
+    },
+    /// Text that is none of the shapes `check` knows.
     #[error(
         "{path} is not a SMART Health Card (JSON file, JWS or shc:/ text), a Spondon export (file or PDF), a Spondon token, or a PNG/JPEG QR photo"
     )]
-    Unrecognised { path: String },
+    Unrecognised {
+        /// The path as given.
+        path: String,
+    },
 }
 
 impl InputError {

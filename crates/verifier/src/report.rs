@@ -16,6 +16,7 @@ pub struct Problem {
 /// The verdict on one document file checked against its card (`docs/protocol.md` §18.2).
 #[derive(Debug, Clone, Serialize)]
 pub struct FileVerdict {
+    /// The file's own check (name, hash, size, whether it matches its card), flattened.
     #[serde(flatten)]
     pub file: spondon_export::FileReport,
     /// When the file matches its card and the card is valid, what it is in plain words: "this
@@ -27,16 +28,22 @@ pub struct FileVerdict {
 /// The verdict on one credential (or, with `cards`, on a file holding several).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// Every check passed.
     pub valid: bool,
+    /// What was checked: `smart_health_card`, `spondon_token` or `spondon_export`.
     pub kind: String,
+    /// The issuer (`iss`) the credential names, when it could be read.
     pub issuer: Option<String>,
+    /// The issuer's name from the trust list, when the trust list knows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer_name: Option<String>,
     /// `nbf` as the credential carries it (a JSON number, possibly fractional).
     pub not_before: Option<serde_json::Number>,
     /// `exp` as the credential carries it.
     pub expires: Option<serde_json::Number>,
+    /// Why the credential is invalid; empty when it is valid.
     pub errors: Vec<Problem>,
+    /// What a reader should know that does not make it invalid.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Problem>,
     /// The FHIR R4 bundle of a SMART Health Card.
@@ -74,6 +81,7 @@ pub struct Report {
 }
 
 impl Report {
+    /// An empty, not yet valid verdict on a credential of `kind`.
     pub fn new(kind: impl Into<String>) -> Self {
         Report {
             valid: false,
@@ -97,6 +105,7 @@ impl Report {
         }
     }
 
+    /// Adds a reason the credential is invalid to `errors`.
     pub fn error(&mut self, code: impl Into<String>, message: impl Into<String>) {
         self.errors.push(Problem {
             code: code.into(),

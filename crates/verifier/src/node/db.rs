@@ -24,30 +24,47 @@ pub struct Db {
 /// A cached revocation list.
 #[derive(Debug, Clone)]
 pub struct StoredCrl {
+    /// The issuing peer's URL (the cards' `iss`).
     pub issuer: String,
+    /// The key id (`kid`) of the issuer's signing key the list revokes cards of.
     pub kid: String,
+    /// The revocation list as the peer served it (SMART Health Cards CRL JSON), checked before it
+    /// was stored.
     pub crl: String,
+    /// When it was fetched, seconds since the epoch.
     pub fetched_at: i64,
 }
 
 /// The last refresh of one source.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RefreshStatus {
+    /// What was refreshed: `trust_list`, or `crl:` and a peer's URL (its revocation lists).
     pub source: String,
+    /// The last successful refresh, seconds since the epoch; `None` if none succeeded yet.
     pub ok_at: Option<i64>,
+    /// The last attempt, seconds since the epoch.
     pub tried_at: i64,
+    /// Why the last attempt failed; `None` when it succeeded.
     pub error: Option<String>,
 }
 
 /// One access receipt (what the clinic did under a grant; no health data).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Receipt {
+    /// The grant's id (for an emergency access, the access id).
     pub grant_id: String,
+    /// The peer the records were read from or written to.
     pub peer: String,
+    /// `read`, `write` or `emergency`.
     pub action: String,
+    /// How it ended: `records_shown` or `refused` (read), `written` or `refused` (write),
+    /// `requested` or `summary_shown` (emergency).
     pub outcome: String,
+    /// How many records were read (or written: 0 or 1).
     pub records: i64,
+    /// The index of the peer's access event in its log, when the peer logged one.
     pub access_log_index: Option<i64>,
+    /// When, seconds since the epoch.
     pub at: i64,
 }
 

@@ -12,7 +12,7 @@ pub mod refresh;
 pub(crate) mod state;
 
 pub use config::{Config, DataDir};
-pub use db::Db;
+pub use db::{Db, Receipt, RefreshStatus, StoredCrl};
 pub use state::{CredentialInfo, Node, TrustState};
 
 /// What is wrong with the node's configuration: its files, or a value given in them or on
