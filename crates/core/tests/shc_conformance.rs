@@ -243,6 +243,42 @@ fn example_03_expired_and_revoked_separately() {
 }
 
 #[test]
+fn directory_changes_after_use_are_seen() {
+    // The issuer's keys and lists are judged once and kept; every change to the directory must
+    // reach the next card.
+    let card = ParsedCard::parse(&read("shc/example-03-d-jws.txt")).unwrap();
+    let mut d = Directory::new();
+    assert_eq!(code(card.verify(&d, NOW)), "issuer_not_trusted");
+    d.add_issuer(SPEC_ISS, None).unwrap();
+    assert_eq!(code(card.verify(&d, NOW)), "unknown_kid");
+    d.add_jwks_json(SPEC_ISS, &read("shc/issuer/.well-known/jwks.json"))
+        .unwrap();
+    // The key declares crlVersion 1 and no list is loaded yet.
+    assert_eq!(code(card.verify(&d, NOW)), "crl_unavailable");
+    let kid = "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s";
+    d.add_crl_json(
+        SPEC_ISS,
+        &format!(r#"{{"kid":"{kid}","method":"rid","ctr":1,"rids":[]}}"#),
+    )
+    .unwrap();
+    card.verify(&d, NOW).unwrap();
+    // A newer list (same ctr replaces) that revokes it.
+    d.add_crl_json(
+        SPEC_ISS,
+        &format!(r#"{{"kid":"{kid}","method":"rid","ctr":1,"rids":["vwAjHdarZuc"]}}"#),
+    )
+    .unwrap();
+    assert_eq!(code(card.verify(&d, NOW)), "revoked");
+    // The key replaced by one whose kid is not its thumbprint (another key's x).
+    let mut jwks: Jwks = serde_json::from_str(&read("shc/issuer/.well-known/jwks.json")).unwrap();
+    let other_x = jwks.keys[1].x.clone();
+    let mut bad: Jwk = jwks.keys.swap_remove(0);
+    bad.x = other_x;
+    d.add_key(SPEC_ISS, bad).unwrap();
+    assert_eq!(code(card.verify(&d, NOW)), "key_wrong_kid");
+}
+
+#[test]
 fn revocation_timestamp_form() {
     // A CRL with "rid.ts": revoked iff nbf < ts.
     let jws = read("shc/example-03-d-jws.txt"); // nbf 1687450764.657

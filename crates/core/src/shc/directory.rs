@@ -7,13 +7,14 @@
 //! `<iss>/.well-known/crl/<kid>.json` itself and hands the text to
 //! [`Directory::add_jwks_json`] / [`Directory::add_crl_json`]. Core does no I/O.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{MAX_INPUT_LEN, ShcError, check_len, parse_rid};
-use crate::keys::{Jwk, Jwks};
+use crate::keys::{Es256PublicKey, Jwk, Jwks};
 
 /// Most issuers / keys / CRL entries accepted from one document (bounds memory on hostile input).
 const MAX_ISSUERS: usize = 10_000;
@@ -110,7 +111,7 @@ pub(crate) fn check_crl(
 }
 
 /// One trusted issuer.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct IssuerEntry {
     /// The issuer URL exactly as cards carry it in `iss`.
     pub iss: String,
@@ -120,6 +121,40 @@ pub struct IssuerEntry {
     pub keys: Vec<Jwk>,
     /// Its revocation lists (one per kid).
     pub crls: Vec<Crl>,
+    /// What every card of this issuer needs judged, judged once (on first use after the entry
+    /// last changed): see [`Prepared`].
+    prepared: OnceLock<Prepared>,
+}
+
+impl PartialEq for IssuerEntry {
+    fn eq(&self, other: &Self) -> bool {
+        // The prepared judgements follow from the rest.
+        self.iss == other.iss
+            && self.name == other.name
+            && self.keys == other.keys
+            && self.crls == other.crls
+    }
+}
+
+/// The judgements of an issuer's URL, keys and revocation lists that do not depend on the card:
+/// made once per issuer instead of once per card, with exactly the outcomes (errors included)
+/// the per-card checks had. A bad key or list still rejects exactly the cards that use it.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    /// [`check_iss`](super::jws::check_iss) of the issuer URL.
+    pub(crate) iss: Result<(), ShcError>,
+    /// One per key of [`IssuerEntry::keys`], in its order.
+    pub(crate) keys: Vec<PreparedKey>,
+}
+
+/// One key's judgements.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedKey {
+    /// [`validate_issuer_key`](super::jws::validate_issuer_key).
+    pub(crate) key: Result<Es256PublicKey, ShcError>,
+    /// `None` when no list is loaded for the key's kid; else [`check_crl`] of the list with the
+    /// highest `ctr`, as revoked rid → optional timestamp.
+    pub(crate) crl: Option<Result<HashMap<String, Option<i64>>, ShcError>>,
 }
 
 impl IssuerEntry {
@@ -127,12 +162,42 @@ impl IssuerEntry {
     pub fn key(&self, kid: &str) -> Option<&Jwk> {
         self.keys.iter().find(|k| k.kid.as_deref() == Some(kid))
     }
+    /// The position in [`IssuerEntry::keys`] of the key with this `kid`.
+    pub(crate) fn key_index(&self, kid: &str) -> Option<usize> {
+        self.keys.iter().position(|k| k.kid.as_deref() == Some(kid))
+    }
     /// The CRL for this `kid` (the one with the highest `ctr` if several were added).
     pub fn crl(&self, kid: &str) -> Option<&Crl> {
         self.crls
             .iter()
             .filter(|c| c.kid() == Some(kid))
             .max_by_key(|c| c.ctr.as_u64().unwrap_or(0))
+    }
+
+    /// The judgements of this issuer's URL, keys and lists, made on first use.
+    pub(crate) fn prepared(&self) -> &Prepared {
+        self.prepared.get_or_init(|| Prepared {
+            iss: super::jws::check_iss(&self.iss),
+            keys: self
+                .keys
+                .iter()
+                .map(|jwk| {
+                    let kid = jwk.kid.as_deref().unwrap_or_default();
+                    PreparedKey {
+                        key: super::jws::validate_issuer_key(jwk),
+                        crl: jwk.kid.as_deref().and_then(|kid| self.crl(kid)).map(|crl| {
+                            check_crl(crl, kid, jwk.crl_version)
+                                .map(|list| list.into_iter().collect())
+                        }),
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    /// Forgets the judgements (the entry changed).
+    fn changed(&mut self) {
+        self.prepared = OnceLock::new();
     }
 }
 
@@ -220,6 +285,7 @@ impl Directory {
             });
         if let Some(n) = name {
             entry.name = Some(n.to_owned());
+            entry.changed();
         }
         Ok(())
     }
@@ -240,6 +306,7 @@ impl Directory {
             entry.keys.retain(|k| k.kid != key.kid);
         }
         entry.keys.push(key);
+        entry.changed();
         Ok(())
     }
 
@@ -283,6 +350,7 @@ impl Directory {
             .crls
             .retain(|c| !(c.kid == crl.kid && c.ctr.as_u64().unwrap_or(0) <= new_ctr));
         entry.crls.push(crl);
+        entry.changed();
         Ok(())
     }
 

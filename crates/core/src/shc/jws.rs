@@ -6,7 +6,7 @@ use std::io::Write as _;
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
-use super::directory::{Directory, check_crl};
+use super::directory::Directory;
 use super::{
     MAX_JWS_LEN, MAX_PAYLOAD_LEN, MAX_SINGLE_QR_JWS_LEN, ShcError, VC_TYPE_COVID19,
     VC_TYPE_HEALTH_CARD, VC_TYPE_IMMUNIZATION, VC_TYPE_LABORATORY, VC_TYPE_VERIFIABLE_CREDENTIAL,
@@ -351,39 +351,65 @@ pub fn validate_issuer_key(jwk: &Jwk) -> Result<Es256PublicKey, ShcError> {
 }
 
 /// Inflates raw DEFLATE data, refusing to produce more than `limit` bytes.
+///
+/// miniz_oxide's core decompressor straight into the output buffer (the buffer is its own
+/// dictionary), one decompressor per thread reused from card to card: no 32 KiB window and no
+/// 11 KiB state allocated and cleared per card, which cost more than inflating a card.
 pub(crate) fn inflate_limited(data: &[u8], limit: usize) -> Result<Vec<u8>, ShcError> {
-    use flate2::{Decompress, FlushDecompress, Status};
-    // One decompressor and one output buffer, grown as needed (a card's payload inflates to
-    // about four times its size): no reader buffers, which cost more than inflating a card.
-    let mut inflater = Decompress::new(false);
-    let mut out = Vec::with_capacity(data.len().saturating_mul(4).max(64).min(limit + 1));
-    loop {
-        let read = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
-        let rest = data.get(read..).unwrap_or_default();
-        let written = out.len();
-        let status = inflater
-            .decompress_vec(rest, &mut out, FlushDecompress::None)
-            .map_err(|e| ShcError::BadDeflate(e.to_string()))?;
-        if out.len() > limit {
-            return Err(ShcError::PayloadTooLarge(limit));
-        }
-        match status {
-            Status::StreamEnd => return Ok(out),
-            _ if out.len() == out.capacity() => {
-                // Out of room: grow (to at most one byte over the limit, which says "too large").
-                let more = out.capacity().max(64).min(limit + 1 - out.len());
-                out.reserve_exact(more);
-            }
-            _ if out.len() == written
-                && usize::try_from(inflater.total_in()).unwrap_or(usize::MAX) == read =>
-            {
-                return Err(ShcError::BadDeflate(
-                    "the compressed payload ends before its last block".into(),
-                ));
-            }
-            _ => {}
-        }
+    use miniz_oxide::inflate::TINFLStatus;
+    use miniz_oxide::inflate::core::{
+        DecompressorOxide, decompress, inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+    };
+    thread_local! {
+        static INFLATER: std::cell::RefCell<Box<DecompressorOxide>> =
+            std::cell::RefCell::new(Box::default());
     }
+    let run = |inflater: &mut DecompressorOxide| {
+        inflater.init();
+        // A card's payload inflates to about four times its size. The buffer grows to at most
+        // one byte over the limit, which says "too large".
+        let cap = limit.saturating_add(1);
+        let mut out = vec![0u8; data.len().saturating_mul(4).max(64).min(cap)];
+        let mut input = data;
+        let mut out_pos = 0;
+        loop {
+            let (status, read, written) = decompress(
+                inflater,
+                input,
+                &mut out,
+                out_pos,
+                TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF,
+            );
+            out_pos += written;
+            input = input.get(read..).unwrap_or_default();
+            match status {
+                TINFLStatus::Done if out_pos <= limit => {
+                    out.truncate(out_pos);
+                    return Ok(out);
+                }
+                TINFLStatus::Done => return Err(ShcError::PayloadTooLarge(limit)),
+                TINFLStatus::HasMoreOutput if out.len() >= cap => {
+                    return Err(ShcError::PayloadTooLarge(limit));
+                }
+                TINFLStatus::HasMoreOutput => {
+                    let grown = out.len().saturating_mul(2).min(cap);
+                    out.resize(grown, 0);
+                }
+                TINFLStatus::NeedsMoreInput | TINFLStatus::FailedCannotMakeProgress => {
+                    return Err(ShcError::BadDeflate(
+                        "the compressed payload ends before its last block".into(),
+                    ));
+                }
+                _ => {
+                    return Err(ShcError::BadDeflate("invalid DEFLATE data".into()));
+                }
+            }
+        }
+    };
+    INFLATER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut inflater) => run(&mut inflater),
+        Err(_) => run(&mut Box::default()),
+    })
 }
 
 /// Compresses with raw DEFLATE (no zlib or gzip wrapper), best compression.
@@ -576,11 +602,21 @@ impl ParsedCard {
     /// The checks of [`ParsedCard::verify_with`], in its order.
     fn check(&self, directory: &Directory, options: &VerifyOptions) -> Result<Checked, ShcError> {
         let iss = &self.payload.iss;
-        check_iss(iss)?;
-        let Some(entry) = directory.issuer(iss) else {
+        // The issuer's URL, keys and lists are judged once per issuer ([`IssuerEntry::prepared`]),
+        // with the outcomes the checks below would have had card by card.
+        let entry = directory.issuer(iss);
+        let prepared = entry.map(|e| e.prepared());
+        match prepared {
+            Some(p) => p.iss.clone()?,
+            None => check_iss(iss)?,
+        }
+        let (Some(entry), Some(prepared)) = (entry, prepared) else {
             return Err(ShcError::IssuerNotTrusted(iss.clone()));
         };
-        let Some(jwk) = entry.key(&self.kid) else {
+        let found = entry
+            .key_index(&self.kid)
+            .and_then(|i| Some((entry.keys.get(i)?, prepared.keys.get(i)?)));
+        let Some((jwk, prepared_key)) = found else {
             if let Some(owner) = directory.kid_owner(&self.kid) {
                 return Err(ShcError::IssuerKidMismatch {
                     kid: self.kid.clone(),
@@ -593,7 +629,7 @@ impl ParsedCard {
                 iss: iss.clone(),
             });
         };
-        let key = validate_issuer_key(jwk)?;
+        let key = prepared_key.key.as_ref().map_err(Clone::clone)?;
         key.verify(
             &self.jws.as_bytes()[..self.signing_input_len],
             &self.signature,
@@ -603,7 +639,7 @@ impl ParsedCard {
             x5c::check_chain(
                 chain,
                 iss,
-                &key,
+                key,
                 options.pki_time.unwrap_or(options.now),
                 directory.trust_anchors(),
             )?;
@@ -615,25 +651,25 @@ impl ParsedCard {
             self.payload
                 .check_content_for(self.jws.len() <= MAX_SINGLE_QR_JWS_LEN)?,
         );
-        // Revocation.
-        let crl = entry.crl(&self.kid);
-        if jwk.crl_version.is_some() || crl.is_some() {
-            let Some(crl) = crl else {
+        // Revocation: a list loaded for the key is checked (and judged well-formed), and a key
+        // that declares `crlVersion` needs one.
+        match &prepared_key.crl {
+            None if jwk.crl_version.is_some() => {
                 return Err(ShcError::CrlUnavailable(jwk.crl_version.unwrap_or(0)));
-            };
-            let list = check_crl(crl, &self.kid, jwk.crl_version)?;
-            if let Some(rid) = &self.payload.rid
-                && let Ok((rid, _)) = parse_rid(rid)
-            {
-                for (revoked, until) in &list {
-                    if revoked == rid {
-                        let applies = match until {
-                            None => true,
-                            Some(ts) => self.payload.nbf_f64() < *ts as f64,
-                        };
-                        if applies {
-                            return Err(ShcError::Revoked(rid.to_owned()));
-                        }
+            }
+            None => {}
+            Some(list) => {
+                let list = list.as_ref().map_err(Clone::clone)?;
+                if let Some(rid) = &self.payload.rid
+                    && let Ok((rid, _)) = parse_rid(rid)
+                    && let Some(until) = list.get(rid)
+                {
+                    let applies = match until {
+                        None => true,
+                        Some(ts) => self.payload.nbf_f64() < *ts as f64,
+                    };
+                    if applies {
+                        return Err(ShcError::Revoked(rid.to_owned()));
                     }
                 }
             }
