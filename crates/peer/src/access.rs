@@ -705,9 +705,15 @@ impl Peer {
         })
     }
 
-    /// Records a PoP id; false if it was seen within the skew window.
+    /// Records a PoP id; false if it was seen within the skew window. The expired ids are
+    /// purged once per [`crate::patient::PURGE_EVERY`] seconds, not on every redemption (the
+    /// purge scans the table); an expired id still stored is replaced, as if purged.
     async fn remember_pop(&self, id: &[u8; 16], now: NumericDate) -> Result<bool> {
-        db::grants::remember_pop(&self.db, id, now.seconds(), now.seconds() + 2 * MAX_SKEW).await
+        let now = now.seconds();
+        if crate::peer::PurgeTimes::due(&self.purged.pop_ids, now) {
+            db::grants::purge_pop_ids(&self.db, now).await?;
+        }
+        db::grants::remember_pop(&self.db, id, now, now + 2 * MAX_SKEW).await
     }
 
     /// Counts one use of a grant (per patient key and grant id, so that a grant of another key

@@ -15,6 +15,10 @@ use crate::registry::is_health_id;
 /// How long used or expired nonces are kept (so a replay inside the signature's ±300 s window
 /// is `nonce_reused` / `nonce_expired`, not `nonce_unknown`).
 pub const NONCE_RETENTION: i64 = 600;
+/// How often (seconds) the expired nonces and proof-of-possession ids are purged. Their
+/// checks never depend on the purge (a kept expired row is refused as expired, or replaced), so
+/// it only bounds how long they stay stored beyond their retention.
+pub const PURGE_EVERY: i64 = 10;
 /// How long a server nonce may be used (once).
 pub const NONCE_LIFETIME: i64 = 300;
 /// Allowed clock skew of signed requests.
@@ -73,7 +77,8 @@ pub struct RequestParts<'a> {
 
 impl Peer {
     /// Hands out a single-use nonce, unless `max_outstanding_nonces` unused, unexpired ones
-    /// exist (`too_many_nonces`); purges nonces expired for more than ten minutes.
+    /// exist (`too_many_nonces`); purges nonces expired for more than ten minutes (at most once
+    /// per [`PURGE_EVERY`] seconds: the purge scans the table).
     pub async fn new_nonce(&self) -> Result<Nonce> {
         let raw: [u8; 16] = spondon_core::keys::random_bytes()?;
         let now = NumericDate::now().seconds();
@@ -89,7 +94,9 @@ impl Peer {
                 w.len() as u64
             })
             .unwrap_or(u64::MAX);
-        db::nonces::purge(&self.db, now - NONCE_RETENTION).await?;
+        if crate::peer::PurgeTimes::due(&self.purged.nonces, now) {
+            db::nonces::purge(&self.db, now - NONCE_RETENTION).await?;
+        }
         // Fewer handed out in the last lifetime than the limit: no need to count.
         if recent >= max {
             let outstanding = db::nonces::outstanding(&self.db, now).await?;

@@ -8,8 +8,9 @@ use tokio::sync::Mutex;
 use crate::config::{Config, ConfigError, DataDir, Keys, check_url};
 use crate::error::{PeerError, Result};
 
-static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+pub(crate) static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+pub(crate) static POSTGRES_MIGRATOR: sqlx::migrate::Migrator =
+    sqlx::migrate!("migrations/postgres");
 
 /// PostgreSQL advisory lock (session) that serializes the peer's log writers across every
 /// process on one database: a log append, the row that records it and the checkpoint signature
@@ -73,6 +74,10 @@ pub struct Peer {
     /// Expiry times of the nonces handed out in the last nonce lifetime (a fast upper bound of
     /// the outstanding ones).
     pub(crate) nonce_window: std::sync::Mutex<std::collections::VecDeque<i64>>,
+    /// When the expired nonces and proof-of-possession ids were last purged (Unix seconds):
+    /// the purges scan their tables, so they run once per `patient::PURGE_EVERY` seconds, not
+    /// on every request.
+    pub(crate) purged: PurgeTimes,
     /// Refusals counted but not logged (no verified grant of a patient enrolled here, a bad
     /// staff token), by code.
     pub(crate) unlogged: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
@@ -255,6 +260,7 @@ impl Peer {
             pending_events: std::sync::Mutex::new(Vec::new()),
             signed_size: tokio::sync::watch::Sender::new(signed.size),
             nonce_window: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            purged: PurgeTimes::default(),
             unlogged: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             metrics,
             failover,
@@ -369,5 +375,25 @@ impl Peer {
     /// Closes the database pool.
     pub async fn close(&self) {
         self.db.close().await;
+    }
+}
+
+/// The last purge times of the single-use tables (`Peer::purged`).
+#[derive(Debug, Default)]
+pub(crate) struct PurgeTimes {
+    pub(crate) nonces: std::sync::atomic::AtomicI64,
+    pub(crate) pop_ids: std::sync::atomic::AtomicI64,
+}
+
+impl PurgeTimes {
+    /// Whether a purge last run at `last` is due again at `now`; the caller that gets `true`
+    /// runs it (one caller per interval, whatever the concurrency).
+    pub(crate) fn due(last: &std::sync::atomic::AtomicI64, now: i64) -> bool {
+        use std::sync::atomic::Ordering;
+        let prev = last.load(Ordering::Acquire);
+        now - prev >= crate::patient::PURGE_EVERY
+            && last
+                .compare_exchange(prev, now, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
     }
 }

@@ -64,24 +64,25 @@ pub(crate) async fn insert_passcode(
     Ok(())
 }
 
-/// Records a proof of possession's id until `expires_at`, after dropping the expired ones;
-/// false if it is already recorded (a replay).
+/// Drops the proof-of-possession ids that expired before `now`.
+pub(crate) async fn purge_pop_ids(db: &Database, now: i64) -> Result<()> {
+    on_db!(db, p => sqlx::query("DELETE FROM peer_pop_ids WHERE expires_at < $1")
+        .bind(now).execute(p).await?.rows_affected());
+    Ok(())
+}
+
+/// Records a proof of possession's id until `expires_at`, in one statement; false if it is
+/// already recorded and unexpired at `now` (a replay). An id still stored but expired (not yet
+/// purged, [`purge_pop_ids`]) is taken over, as if it had been purged.
 pub(crate) async fn remember_pop(
     db: &Database,
     id: &[u8; 16],
     now: i64,
     expires_at: i64,
 ) -> Result<bool> {
-    let res = on_db!(db, p => {
-        sqlx::query("DELETE FROM peer_pop_ids WHERE expires_at < $1").bind(now).execute(p).await?;
-        sqlx::query("INSERT INTO peer_pop_ids (id, expires_at) VALUES ($1, $2)")
-            .bind(&id[..]).bind(expires_at).execute(p).await.map(|r| r.rows_affected())
-    });
-    match res {
-        Ok(_) => Ok(true),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    let n = on_db!(db, p => sqlx::query("INSERT INTO peer_pop_ids (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE peer_pop_ids.expires_at < $3")
+        .bind(&id[..]).bind(expires_at).bind(now).execute(p).await?.rows_affected());
+    Ok(n == 1)
 }
 
 /// Counts one use of a grant (per patient key and grant id) while fewer than `limit` were
@@ -152,4 +153,56 @@ pub(crate) async fn insert_revocation(
         .bind(&r.id[..]).bind(r.patient_kid).bind(&r.grant_id).bind(r.before_ts).bind(r.token)
         .bind(r.registered_at).bind(r.log_index).execute(c).await?.rows_affected());
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The PoP-id replay memory on a real database: a live id is refused, an expired one still
+    /// stored is taken over (as if the purge had run), and the purge drops only expired ids.
+    async fn pop_ids(db: &Database) {
+        db.migrate(
+            &crate::peer::SQLITE_MIGRATOR,
+            &crate::peer::POSTGRES_MIGRATOR,
+        )
+        .await
+        .unwrap();
+        let (a, b) = ([1u8; 16], [2u8; 16]);
+        assert!(remember_pop(db, &a, 1000, 1240).await.unwrap());
+        // A replay inside the window, up to its last second.
+        assert!(!remember_pop(db, &a, 1000, 1240).await.unwrap());
+        assert!(!remember_pop(db, &a, 1240, 1480).await.unwrap());
+        // Expired but not purged: taken over, and then live again until its new expiry.
+        assert!(remember_pop(db, &a, 1241, 1481).await.unwrap());
+        assert!(!remember_pop(db, &a, 1300, 1540).await.unwrap());
+        assert!(remember_pop(db, &b, 1300, 1540).await.unwrap());
+        // The purge drops `a` (expired at 1481) and keeps `b` (live until 1540).
+        purge_pop_ids(db, 1500).await.unwrap();
+        assert!(!remember_pop(db, &b, 1500, 1740).await.unwrap());
+        let left: i64 = on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM peer_pop_ids")
+            .fetch_one(p).await.unwrap());
+        assert_eq!(left, 1);
+        purge_pop_ids(db, 1541).await.unwrap();
+        let left: i64 = on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM peer_pop_ids")
+            .fetch_one(p).await.unwrap());
+        assert_eq!(left, 0);
+    }
+
+    #[tokio::test]
+    async fn pop_ids_refuse_live_ids_and_take_over_expired_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::sqlite(&dir.path().join("peer.db")).await.unwrap();
+        pop_ids(&db).await;
+        // PostgreSQL too, on a fresh database, when the test run has one.
+        if let Some(url) =
+            spondon_testkit::db::postgres_url("pop_ids_refuse_live_ids_and_take_over_expired_ones")
+                .await
+        {
+            let db = Database::connect(&url).await.unwrap();
+            pop_ids(&db).await;
+            db.close().await;
+        }
+    }
 }
