@@ -806,7 +806,9 @@ impl Log {
             .map_err(|e| LedgerError::Integrity(format!("append task failed: {e}")))?
     }
 
-    /// Hashes of complete subtrees, read tile by tile from the stored levels.
+    /// Hashes of complete subtrees, read tile by tile from the stored levels. A subtree below a
+    /// stored level is hashed up from its tile once per call, whatever the number of `ids` that
+    /// share it (a page of proofs shares most of its nodes).
     async fn node_hashes(&self, ids: &[NodeId], size: u64) -> Result<HashMap<NodeId, Hash>> {
         let mut tiles: HashMap<(u8, u64), std::sync::Arc<Vec<Hash>>> = HashMap::new();
         for id in ids {
@@ -831,26 +833,15 @@ impl Log {
                 }
             };
         }
+        // Subtrees strictly inside a tile, hashed once each (memo shared by all `ids`).
+        let mut inner: HashMap<NodeId, Hash> = HashMap::new();
         let mut out = HashMap::with_capacity(ids.len());
         for id in ids {
-            let (l, r) = (id.level / 8, id.level % 8);
-            let first = id.index << r;
-            let tile = tiles
-                .get(&(l, first / TILE_WIDTH))
-                .ok_or_else(|| missing(*id))?;
-            let off = (first % TILE_WIDTH) as usize;
-            let span = 1usize << r;
-            let mut layer: Vec<Hash> = tile
-                .get(off..off + span)
-                .ok_or_else(|| missing(*id))?
-                .to_vec();
-            while layer.len() > 1 {
-                layer = layer
-                    .chunks_exact(2)
-                    .map(|p| merkle::node_hash(&p[0], &p[1]))
-                    .collect();
+            if out.contains_key(id) {
+                continue;
             }
-            out.insert(*id, layer[0]);
+            let h = tile_node(*id, &tiles, &mut inner)?;
+            out.insert(*id, h);
         }
         Ok(out)
     }
@@ -909,6 +900,49 @@ impl Log {
         })?;
         self.check_against_signed(size, &root).await?;
         Ok((leaf, proof))
+    }
+
+    /// Inclusion proofs of the entries `indices` in the tree of `size`, with their leaf hashes,
+    /// in the order asked: [`Log::inclusion_proof`] for many entries at once, each proof checked
+    /// against its stored leaf hash and the stored root as there, with the tiles read and the
+    /// subtrees they share hashed once for all of them.
+    pub async fn inclusion_proofs(
+        &self,
+        indices: &[u64],
+        size: u64,
+    ) -> Result<Vec<(Hash, Vec<Hash>)>> {
+        if indices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let current = self.size_at_least(size).await?;
+        self.check_size(size, current)?;
+        let plans = indices
+            .iter()
+            .map(|&i| plan_inclusion(i, size))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let root_ids = CompactRange::node_ids(size);
+        let mut ids: Vec<NodeId> = root_ids.clone();
+        for (plan, &index) in plans.iter().zip(indices) {
+            ids.extend(plan.nodes());
+            ids.push(NodeId { level: 0, index });
+        }
+        let nodes = self.node_hashes(&ids, size).await?;
+        let root = fold(&root_ids, &nodes)?;
+        self.check_against_signed(size, &root).await?;
+        let mut out = Vec::with_capacity(indices.len());
+        for (plan, &index) in plans.iter().zip(indices) {
+            let proof = plan.assemble(|id| nodes.get(&id).copied().ok_or_else(|| missing(id)))?;
+            let leaf_id = NodeId { level: 0, index };
+            let leaf = nodes
+                .get(&leaf_id)
+                .copied()
+                .ok_or_else(|| missing(leaf_id))?;
+            merkle::verify_inclusion(&leaf, index, size, &proof, &root).map_err(|e| {
+                LedgerError::Integrity(format!("served inclusion proof would not verify: {e}"))
+            })?;
+            out.push((leaf, proof));
+        }
+        Ok(out)
     }
 
     /// Consistency proof from `old` to `new` (empty when `old` is 0 or equal to `new`).
@@ -985,6 +1019,39 @@ impl Log {
         }
         let mut e = self.entries(index, index + 1).await?;
         e.pop().ok_or(LedgerError::IndexOutOfRange { index, size })
+    }
+
+    /// The entries at `indices` (any order, repeats allowed), in the order asked, read with a
+    /// few queries instead of one per entry (from the replica when it holds them all).
+    pub async fn entries_at(&self, indices: &[u64]) -> Result<Vec<Vec<u8>>> {
+        let Some(&max) = indices.iter().max() else {
+            return Ok(Vec::new());
+        };
+        let size = self.size_at_least(max.saturating_add(1)).await?;
+        if max >= size {
+            return Err(LedgerError::IndexOutOfRange { index: max, size });
+        }
+        let mut wanted: Vec<u64> = indices.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut got = None;
+        if let Some(r) = self.replica.as_ref().filter(|r| r.usable()) {
+            let read = entries_at_in(&r.db, &wanted).await;
+            r.note(&read);
+            got = read.ok();
+        }
+        let got = match got {
+            Some(g) => g,
+            None => entries_at_in(&self.db, &wanted).await?,
+        };
+        indices
+            .iter()
+            .map(|i| {
+                got.get(i)
+                    .cloned()
+                    .ok_or(LedgerError::IndexOutOfRange { index: *i, size })
+            })
+            .collect()
     }
 
     /// The stored hashes of a `tlog-tiles` tile: level `level`, index `index`, `width` hashes
@@ -1495,6 +1562,88 @@ async fn entries_in(db: &Database, start: u64, end: u64) -> Result<Vec<Vec<u8>>>
         out.push(data);
     }
     Ok(out)
+}
+
+/// The entries at the sorted, distinct `indices` from `db`, by index; failing if any is missing.
+async fn entries_at_in(db: &Database, indices: &[u64]) -> Result<HashMap<u64, Vec<u8>>> {
+    let mut out = HashMap::with_capacity(indices.len());
+    for chunk in indices.chunks(CHUNK_ROWS) {
+        let idx = chunk
+            .iter()
+            .map(|&i| to_i64(i))
+            .collect::<Result<Vec<i64>>>()?;
+        let rows: Vec<(i64, Vec<u8>)> = match db {
+            Database::Sqlite(p) => {
+                let mut q = QueryBuilder::<sqlx::Sqlite>::new(
+                    "SELECT idx, data FROM ledger_entries WHERE idx IN (",
+                );
+                let mut sep = q.separated(", ");
+                for i in &idx {
+                    sep.push_bind(*i);
+                }
+                q.push(")");
+                q.build_query_as().fetch_all(p).await?
+            }
+            Database::Postgres(p) => {
+                sqlx::query_as("SELECT idx, data FROM ledger_entries WHERE idx = ANY($1)")
+                    .bind(&idx)
+                    .fetch_all(p)
+                    .await?
+            }
+        };
+        for (i, data) in rows {
+            out.insert(to_u64(i)?, data);
+        }
+    }
+    if out.len() != indices.len() {
+        return Err(LedgerError::Integrity(format!(
+            "entries: {} of {} asked are stored",
+            out.len(),
+            indices.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// The hash of the complete subtree `id`, from the stored tile that holds its leaves (`tiles`)
+/// and the subtrees below it already hashed (`inner`, filled as it goes).
+fn tile_node(
+    id: NodeId,
+    tiles: &HashMap<(u8, u64), std::sync::Arc<Vec<Hash>>>,
+    inner: &mut HashMap<NodeId, Hash>,
+) -> Result<Hash> {
+    let (l, r) = (id.level / 8, id.level % 8);
+    if r == 0 {
+        let tile = tiles
+            .get(&(l, id.index / TILE_WIDTH))
+            .ok_or_else(|| missing(id))?;
+        return tile
+            .get((id.index % TILE_WIDTH) as usize)
+            .copied()
+            .ok_or_else(|| missing(id));
+    }
+    if let Some(h) = inner.get(&id) {
+        return Ok(*h);
+    }
+    let left = tile_node(
+        NodeId {
+            level: id.level - 1,
+            index: id.index * 2,
+        },
+        tiles,
+        inner,
+    )?;
+    let right = tile_node(
+        NodeId {
+            level: id.level - 1,
+            index: id.index * 2 + 1,
+        },
+        tiles,
+        inner,
+    )?;
+    let h = merkle::node_hash(&left, &right);
+    inner.insert(id, h);
+    Ok(h)
 }
 
 /// The hash index range of tile `(level, index)` of `width` hashes in a tree of `size`.

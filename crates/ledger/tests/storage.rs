@@ -122,6 +122,15 @@ async fn append_prove_and_tiles(t: TestDb) {
             assert_eq!(leaf, leaf_hash(&entry(i)));
             verify_inclusion(&leaf, i, s, &proof, &r).unwrap();
         }
+        // The batch form answers each proof exactly as one at a time, in the order asked.
+        let asked = [s - 1, 0, s / 2, s / 3, s - 1];
+        let batch = log.inclusion_proofs(&asked, s).await.unwrap();
+        assert_eq!(batch.len(), asked.len());
+        for (&i, got) in asked.iter().zip(&batch) {
+            assert_eq!(got, &log.inclusion_proof(i, s).await.unwrap());
+        }
+        let entries = log.entries_at(&asked).await.unwrap();
+        assert_eq!(entries, asked.iter().map(|&i| entry(i)).collect::<Vec<_>>());
         for &old in &[1u64, 7, 255, 256, 1000, 65_535] {
             if old <= s {
                 let p = log.consistency_proof(old, s).await.unwrap();
@@ -154,6 +163,15 @@ async fn append_prove_and_tiles(t: TestDb) {
         log.entry(size).await,
         Err(LedgerError::IndexOutOfRange { .. })
     ));
+    assert!(matches!(
+        log.entries_at(&[0, size]).await,
+        Err(LedgerError::IndexOutOfRange { .. })
+    ));
+    assert!(matches!(
+        log.inclusion_proofs(&[0, size], size).await,
+        Err(LedgerError::Proof(_))
+    ));
+    assert!(log.inclusion_proofs(&[], size).await.unwrap().is_empty());
     assert_eq!(log.entry(69_999).await.unwrap(), entry(69_999));
     // Full integrity check passes on a healthy 70k log.
     drop(log);

@@ -263,27 +263,39 @@ impl Peer {
         db::records::of_patient(db, health_id, to_i64(since)?, to_i64(size)?, limit).await
     }
 
-    /// Records with their log entries, openings and inclusion proofs in the tree of `size`.
+    /// Records with their log entries, openings and inclusion proofs in the tree of `size`
+    /// (the entries read and the proofs built for the whole page at once).
     pub(crate) async fn with_proofs(
         &self,
         rows: Vec<RecordRow>,
         size: u64,
     ) -> Result<Vec<PulledRecord>> {
+        let indices = rows
+            .iter()
+            .map(|r| to_u64(r.log_index))
+            .collect::<Result<Vec<u64>>>()?;
+        let proofs = self.log.inclusion_proofs(&indices, size).await?;
+        let entries = self.log.entries_at(&indices).await?;
         let mut records = Vec::with_capacity(rows.len());
-        for RecordRow {
-            id,
-            kind,
-            supersedes,
-            issued_at,
-            jws,
-            log_index,
-            salt,
-            ..
-        } in rows
+        for (
+            (
+                RecordRow {
+                    id,
+                    kind,
+                    supersedes,
+                    issued_at,
+                    jws,
+                    salt,
+                    ..
+                },
+                (log_index, (_, proof)),
+            ),
+            entry,
+        ) in rows
+            .into_iter()
+            .zip(indices.into_iter().zip(proofs))
+            .zip(entries)
         {
-            let log_index = to_u64(log_index)?;
-            let (_, proof) = self.log.inclusion_proof(log_index, size).await?;
-            let entry = self.log.entry(log_index).await?;
             let kind: RecordKind = serde_json::from_value(serde_json::Value::String(kind))
                 .map_err(|_| PeerError::Integrity("stored record kind is unknown".into()))?;
             records.push(PulledRecord {
@@ -341,14 +353,18 @@ impl Peer {
         let mut indices = req.log_indices.clone();
         indices.sort_unstable();
         indices.dedup();
-        let mut proofs = Vec::with_capacity(indices.len());
-        for i in indices.into_iter().filter(|i| *i < size) {
-            let (_, proof) = self.log.inclusion_proof(i, size).await?;
-            proofs.push(EntryProof {
+        indices.retain(|i| *i < size);
+        let proofs = self
+            .log
+            .inclusion_proofs(&indices, size)
+            .await?
+            .into_iter()
+            .zip(indices)
+            .map(|((_, proof), i)| EntryProof {
                 log_index: i,
                 inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
-            });
-        }
+            })
+            .collect();
         Ok(WitnessedProofs {
             checkpoint,
             tree_size: size,

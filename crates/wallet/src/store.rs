@@ -132,29 +132,59 @@ impl Store {
         Ok(Write::Put(table, key.to_owned(), json.to_vec()))
     }
 
-    /// Applies writes in one transaction: all or nothing.
+    /// Applies writes in one transaction: all or nothing. Every document is sealed before the
+    /// transaction begins, and a run of puts into one table is written with multi-row inserts
+    /// (a page of a sync is a few statements, not one per row).
     pub(crate) async fn apply(&self, writes: Vec<Write>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        /// Rows per multi-row insert (2 parameters each, far below SQLite's limit).
+        const ROWS: usize = 100;
+        enum Sealed {
+            Put(Table, Vec<u8>, Vec<u8>),
+            Delete(Table, Vec<u8>),
+        }
+        let mut sealed = Vec::with_capacity(writes.len());
         for w in writes {
             match w {
                 Write::Put(table, key, mut json) => {
                     let idx = self.keys.index(table.name(), &key);
-                    let doc = self.keys.seal(table.name(), "doc", &idx, &json)?;
+                    let doc = self.keys.seal(table.name(), "doc", &idx, &json);
                     zeroize::Zeroize::zeroize(&mut json);
-                    let sql = format!(
-                        "INSERT INTO {} (idx, doc) VALUES (?1, ?2) ON CONFLICT(idx) DO UPDATE SET doc = excluded.doc",
-                        table.name()
-                    );
-                    sqlx::query(&sql)
-                        .bind(idx)
-                        .bind(doc)
-                        .execute(&mut *tx)
-                        .await?;
+                    sealed.push(Sealed::Put(table, idx, doc?));
                 }
                 Write::Delete(table, key) => {
-                    let idx = self.keys.index(table.name(), &key);
+                    sealed.push(Sealed::Delete(table, self.keys.index(table.name(), &key)));
+                }
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut rest = sealed.as_slice();
+        while let Some(first) = rest.first() {
+            match first {
+                Sealed::Put(table, ..) => {
+                    let run = rest
+                        .iter()
+                        .take(ROWS)
+                        .take_while(|w| matches!(w, Sealed::Put(t, ..) if t == table))
+                        .count();
+                    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+                        "INSERT INTO {} (idx, doc) ",
+                        table.name()
+                    ));
+                    q.push_values(&rest[..run], |mut b, w| {
+                        if let Sealed::Put(_, idx, doc) = w {
+                            b.push_bind(idx.as_slice()).push_bind(doc.as_slice());
+                        }
+                    });
+                    // Rows of one statement are inserted in order: a later one for the same
+                    // key updates the earlier, as separate statements would.
+                    q.push(" ON CONFLICT(idx) DO UPDATE SET doc = excluded.doc");
+                    q.build().execute(&mut *tx).await?;
+                    rest = &rest[run..];
+                }
+                Sealed::Delete(table, idx) => {
                     let sql = format!("DELETE FROM {} WHERE idx = ?1", table.name());
                     sqlx::query(&sql).bind(idx).execute(&mut *tx).await?;
+                    rest = &rest[1..];
                 }
             }
         }
