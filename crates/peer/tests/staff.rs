@@ -168,3 +168,72 @@ async fn staff_tokens_have_roles_expiry_revocation_and_an_audit_trail() {
         roles(db.as_deref()).await;
     }
 }
+
+/// An issuance's audit entry is written with its record (in the record's transaction), a
+/// replayed or refused one's by the HTTP layer: one entry per request, whatever the outcome.
+async fn issuance_audit(db: Option<&str>) {
+    let tp = start(db).await;
+    let hid = register_patient(&tp, "1975002221").await;
+    let lab = tp
+        .peer
+        .create_staff_token_with("laboratory", &[Role::Records], 30)
+        .await
+        .unwrap();
+    let auth = format!("Bearer {}", lab.token);
+    let keyed = |key: &'static str| {
+        let auth = auth.clone();
+        let body = lab_report(&hid).to_string();
+        async move {
+            request(
+                tp.addr,
+                "POST",
+                "/staff/records",
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/json"),
+                    ("Idempotency-Key", key),
+                ],
+                body.as_bytes(),
+            )
+            .await
+        }
+    };
+    let first = keyed("audit-key-1").await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    let again = keyed("audit-key-1").await;
+    assert_eq!(again.status, 201, "{}", again.text());
+    assert_eq!(again.json()["id"], first.json()["id"], "replayed");
+    let plain = post_as(&tp, &lab.token, "/staff/records", &lab_report(&hid)).await;
+    assert_eq!(plain.status, 201, "{}", plain.text());
+    let refused = post_as(
+        &tp,
+        &lab.token,
+        "/staff/records",
+        &json!({"health_id": hid, "kind": "lab_report", "resources": []}),
+    )
+    .await;
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert_eq!(tp.peer.record_count(None).await.unwrap(), 2);
+    let got: Vec<(String, i64)> = tp
+        .peer
+        .staff_audit()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == "POST /staff/records")
+        .map(|a| (a.token_id, a.status))
+        .collect();
+    let want: Vec<(String, i64)> = [201, 201, 201, 422]
+        .into_iter()
+        .map(|s| (lab.id.clone(), s))
+        .collect();
+    assert_eq!(got, want);
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn an_issuance_is_audited_once_whatever_its_outcome() {
+    for db in engines("an_issuance_is_audited_once_whatever_its_outcome").await {
+        issuance_audit(db.as_deref()).await;
+    }
+}
