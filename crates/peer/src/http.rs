@@ -318,9 +318,6 @@ async fn staff_audit(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_owned());
     let r = next.run(req).await;
-    if r.extensions().get::<AuditStored>().is_some() {
-        return r;
-    }
     let token_id = match token {
         Some(t) => peer.staff_auth(&t).await.ok().flatten().map(|a| a.token_id),
         None => None,
@@ -746,14 +743,6 @@ async fn register_doctor(
     .await
 }
 
-/// The staff audit action of `POST /staff/records` (as [`staff_audit`] names it).
-const ISSUE_ACTION: &str = "POST /staff/records";
-
-/// A response whose staff audit entry the handler already stored (with what it wrote, in the
-/// same transaction): [`staff_audit`] does not store it again.
-#[derive(Debug, Clone, Copy)]
-struct AuditStored;
-
 async fn issue_record(
     State(peer): State<AppState>,
     Staff(staff): Staff,
@@ -772,23 +761,17 @@ async fn issue_record(
             Some(crate::records::Idempotency::new(&staff.token_id, v, &req)?)
         }
     };
-    // A record written now carries this request's audit entry into its own transaction (the
-    // answer below is 201); [`staff_audit`] writes the entry of any other outcome.
-    let audit = crate::staff::AuditEntry {
-        token_id: staff.token_id.clone(),
-        action: ISSUE_ACTION.to_owned(),
-        target: None,
-        status: 201,
-        at: 0,
-    };
-    let (out, replayed) =
-        detached(async move { peer.issue_record_audited(&req, key, audit).await }).await?;
+    let (out, replayed) = detached(async move {
+        match key {
+            Some(k) => peer.issue_record_idempotent(&req, k).await,
+            None => Ok((peer.issue_record(&req).await?, false)),
+        }
+    })
+    .await?;
     let mut resp = json_response(StatusCode::CREATED, &out);
     if replayed {
         resp.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    } else {
-        resp.extensions_mut().insert(AuditStored);
     }
     Ok(resp)
 }

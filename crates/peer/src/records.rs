@@ -145,10 +145,6 @@ pub struct PreparedRecord {
     /// The statistics condition groups of its diagnoses (`Condition` ICD-10 codes).
     stat_groups: Vec<&'static str>,
     now: NumericDate,
-    /// The staff audit entry of the HTTP request issuing it (`POST /staff/records`), written in
-    /// the record's own transaction when the record is written: one commit instead of two.
-    /// `None` (in process, the CLI, FHIR push): the caller audits, if anything.
-    pub(crate) audit: Option<db::staff::AuditEntry>,
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<(IssuedRecord, bool)>>;
@@ -502,31 +498,6 @@ impl Peer {
         self.commit_prepared(prepared).await
     }
 
-    /// [`Peer::issue_record`] or, with a key, [`Peer::issue_record_idempotent`], for a staff
-    /// request over HTTP: when the record is written (not replayed), `audit` (its `at` set
-    /// now) is written in the record's transaction, and the answer's `bool` is `false`; the
-    /// HTTP layer then does not write it again. A replayed or refused request is audited by the
-    /// HTTP layer as before.
-    pub(crate) async fn issue_record_audited(
-        &self,
-        req: &IssueRequest,
-        key: Option<Idempotency>,
-        audit: db::staff::AuditEntry,
-    ) -> Result<(IssuedRecord, bool)> {
-        if let Some(k) = &key
-            && let Some(first) = self.idempotent_record(k).await?
-        {
-            return Ok((first, true));
-        }
-        let mut prepared = self.prepare_record(req).await?;
-        prepared.idempotency = key;
-        prepared.audit = Some(db::staff::AuditEntry {
-            at: prepared.now.seconds(),
-            ..audit
-        });
-        self.commit_prepared(prepared).await
-    }
-
     /// The record a key was first used for, if any (refused if for another request).
     pub(crate) async fn idempotent_record(
         &self,
@@ -569,7 +540,6 @@ impl Peer {
             file,
             stat_groups: crate::stats::condition_groups(req.kind, &req.resources),
             now,
-            audit: None,
         })
     }
 
@@ -804,20 +774,12 @@ impl Peer {
             Ok(r) => r,
             Err(e) => return fail(new, followers, e),
         };
-        // The staff audit entries of the HTTP requests whose records these are (answered 201).
-        let audits: Vec<db::staff::AuditEntry> = new
-            .iter()
-            .filter_map(|r| r.job.prepared.audit.clone())
-            .collect();
         let extra: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
             Box::pin(async move {
                 for (k, r) in rows.iter().enumerate() {
                     let log_index = i64::try_from(first + k as u64)
                         .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
                     db::records::insert(&mut tx, r, log_index).await?;
-                }
-                for a in &audits {
-                    db::staff::insert_audit_in(&mut tx, a).await?;
                 }
                 Ok(())
             })

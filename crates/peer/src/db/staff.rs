@@ -109,18 +109,6 @@ pub(crate) async fn insert_audit(db: &Database, e: &AuditEntry) -> Result<()> {
     Ok(())
 }
 
-/// [`insert_audit`] in an open transaction (an issuance's batch: the audit entry of a staff
-/// request commits with the record it issued).
-pub(crate) async fn insert_audit_in(
-    tx: &mut Tx<'_>,
-    e: &AuditEntry,
-) -> std::result::Result<(), sqlx::Error> {
-    on_tx!(tx, conn => sqlx::query("INSERT INTO peer_staff_audit (token_id, action, target, status, at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&e.token_id).bind(&e.action).bind(&e.target).bind(e.status).bind(e.at)
-        .execute(&mut *conn).await?.rows_affected());
-    Ok(())
-}
-
 /// The audit trail, oldest first.
 pub(crate) async fn audit(db: &Database) -> Result<Vec<AuditEntry>> {
     Ok(
