@@ -881,25 +881,10 @@ impl Log {
     /// The proof is checked against the stored leaf hash and root before it is returned, so a
     /// proof is never served from corrupted storage.
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<(Hash, Vec<Hash>)> {
-        let current = self.size_at_least(size).await?;
-        self.check_size(size, current)?;
-        let plan = plan_inclusion(index, size)?;
-        let root_ids = CompactRange::node_ids(size);
-        let leaf_id = NodeId { level: 0, index };
-        let mut ids: Vec<NodeId> = plan.nodes().chain(root_ids.iter().copied()).collect();
-        ids.push(leaf_id);
-        let nodes = self.node_hashes(&ids, size).await?;
-        let proof = plan.assemble(|id| nodes.get(&id).copied().ok_or_else(|| missing(id)))?;
-        let root = fold(&root_ids, &nodes)?;
-        let leaf = nodes
-            .get(&leaf_id)
-            .copied()
-            .ok_or_else(|| missing(leaf_id))?;
-        merkle::verify_inclusion(&leaf, index, size, &proof, &root).map_err(|e| {
-            LedgerError::Integrity(format!("served inclusion proof would not verify: {e}"))
-        })?;
-        self.check_against_signed(size, &root).await?;
-        Ok((leaf, proof))
+        self.inclusion_proofs(&[index], size)
+            .await?
+            .pop()
+            .ok_or_else(|| LedgerError::Integrity("no inclusion proof was built".into()))
     }
 
     /// Inclusion proofs of the entries `indices` in the tree of `size`, with their leaf hashes,

@@ -109,22 +109,10 @@ async fn three_serve_processes_on_one_postgres_database_keep_one_log() {
         ],
         &pg,
     );
-    let auth = format!("Bearer {}", tok["token"].as_str().unwrap());
+    let token = tok["token"].as_str().unwrap().to_owned();
     let staff = |addr: SocketAddr, path: &'static str, body: Value| {
-        let auth = auth.clone();
-        async move {
-            common::request(
-                addr,
-                "POST",
-                path,
-                &[
-                    ("Authorization", &auth),
-                    ("Content-Type", "application/json"),
-                ],
-                body.to_string().as_bytes(),
-            )
-            .await
-        }
+        let token = token.clone();
+        async move { spondon_testkit::http::post_json(addr, path, &token, &body).await }
     };
     let mut patients = Vec::new();
     for i in 0..PATIENTS {

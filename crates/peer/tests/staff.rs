@@ -8,18 +8,7 @@ use serde_json::json;
 use spondon_peer::staff::Role;
 
 async fn post_as(tp: &TestPeer, token: &str, path: &str, body: &serde_json::Value) -> Resp {
-    let auth = format!("Bearer {token}");
-    request(
-        tp.addr,
-        "POST",
-        path,
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        body.to_string().as_bytes(),
-    )
-    .await
+    spondon_testkit::http::post_json(tp.addr, path, token, body).await
 }
 
 async fn expire(tp: &TestPeer, id: &str) {

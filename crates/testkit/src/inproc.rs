@@ -187,18 +187,7 @@ impl TestPeer {
 
     /// A staff POST with a JSON body.
     pub async fn staff_post(&self, path: &str, body: &Value) -> Resp {
-        let auth = self.auth();
-        request(
-            self.addr,
-            "POST",
-            path,
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
-            body.to_string().as_bytes(),
-        )
-        .await
+        crate::http::post_json(self.addr, path, &self.token, body).await
     }
 }
 
