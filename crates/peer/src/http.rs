@@ -146,6 +146,12 @@ pub fn router(peer: Arc<Peer>) -> Router {
             spondon_ledger::http::witness_router(peer.witness.clone()),
         )
         .layer(DefaultBodyLimit::max(limit))
+        // The timeout inside the staff audit: a staff request that times out is audited
+        // with its 408 (outside, the timeout would drop the audit's future with the request).
+        .layer(axum::middleware::from_fn_with_state(
+            std::time::Duration::from_secs(peer.config.request_timeout_secs),
+            request_timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             peer.clone(),
             staff_audit,
@@ -159,10 +165,6 @@ pub fn router(peer: Arc<Peer>) -> Router {
                 &peer.config.rate_limit,
             )),
             crate::ratelimit::limit_failures,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            std::time::Duration::from_secs(peer.config.request_timeout_secs),
-            request_timeout,
         ))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

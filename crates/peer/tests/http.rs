@@ -773,6 +773,14 @@ async fn slow_requests_time_out_with_a_problem() {
     let text = String::from_utf8_lossy(&buf);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("request_timeout"), "{text}");
+    // The staff request that timed out is audited, with its token and its 408.
+    let audit = tp.peer.staff_audit().await.unwrap();
+    let entry = audit
+        .iter()
+        .find(|a| a.action == "POST /staff/patients")
+        .unwrap_or_else(|| panic!("no audit entry for the timed-out request: {audit:?}"));
+    assert_eq!(entry.status, 408, "{audit:?}");
+    assert_ne!(entry.token_id, "-", "the token is named: {audit:?}");
     tp.stop().await;
 }
 

@@ -158,8 +158,8 @@ async fn staff_tokens_have_roles_expiry_revocation_and_an_audit_trail() {
     }
 }
 
-/// An issuance's audit entry is written with its record (in the record's transaction), a
-/// replayed or refused one's by the HTTP layer: one entry per request, whatever the outcome.
+/// Every staff issuance is audited exactly once by the HTTP layer, whatever its outcome:
+/// issued, replayed by its idempotency key, issued without a key, refused.
 async fn issuance_audit(db: Option<&str>) {
     let tp = start(db).await;
     let hid = register_patient(&tp, "1975002221").await;
