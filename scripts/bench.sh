@@ -72,6 +72,10 @@ log "building release binaries and examples"
 cargo build --locked --release -p spondon-verifier -p spondon-peer -p spondon-wallet -p spondon-export \
   -p spondon-ledger --features spondon-ledger/server --bins --examples >&2
 EX="$CARGO_TARGET_DIR/release/examples"
+# serve-load is given the peer built just above: left to itself it runs `cargo build -p
+# spondon-peer`, whose features differ from this multi-package build's, and rebuilt it (two
+# minutes) in the middle of the run.
+PEER_BIN="$CARGO_TARGET_DIR/release/spondon-peer"
 RAW="$CARGO_TARGET_DIR/raw-es256"
 # The raw ES256 anchor: ring always (it is in the project); aws-lc-rs where it builds (it needs its
 # C sources from crates.io and a C toolchain; a failure is recorded, not fatal).
@@ -138,11 +142,11 @@ SPONDON_PG_DURABLE=1 run peer-postgres scripts/with-postgres.sh sh -c \
   "exec '$EX/peer-bench' --records $PEER_RECORDS --secs $SECS --clients 8 --database-url \"\$SPONDON_TEST_POSTGRES_URL\""
 
 # --- real serve processes over HTTP ----------------------------------------------------------
-run serve-sqlite "$EX/serve-load" --processes 1 --secs "$LOAD_SECS" --issuers 8 --redeemers 0
-run serve-sqlite-redeem "$EX/serve-load" --processes 1 --secs "$LOAD_SECS" --issuers 0 --redeemers 8
+run serve-sqlite "$EX/serve-load" --bin "$PEER_BIN" --processes 1 --secs "$LOAD_SECS" --issuers 8 --redeemers 0
+run serve-sqlite-redeem "$EX/serve-load" --bin "$PEER_BIN" --processes 1 --secs "$LOAD_SECS" --issuers 0 --redeemers 8
 for p in 1 2 3; do
   SPONDON_PG_DURABLE=1 run "serve-postgres-$p" scripts/with-postgres.sh sh -c \
-    "exec '$EX/serve-load' --processes $p --secs $LOAD_SECS --issuers 8 --database-url \"\$SPONDON_TEST_POSTGRES_URL\""
+    "exec '$EX/serve-load' --bin '$PEER_BIN' --processes $p --secs $LOAD_SECS --issuers 8 --database-url \"\$SPONDON_TEST_POSTGRES_URL\""
 done
 
 # --- wallet: full sync (1k and 10k records) and incremental sync -------------------------------

@@ -22,12 +22,14 @@ log() { echo "soak: $*" >&2; }
 
 [ "${SOAK_SKIP_BUILD:-0}" = 1 ] || cargo build --locked --release -p spondon-verifier -p spondon-peer --bins --examples >&2
 EX="$CARGO_TARGET_DIR/release/examples"
+# The peer built above, so that serve-load runs no cargo of its own during the measurement.
+PEER_BIN="$CARGO_TARGET_DIR/release/spondon-peer"
 echo "load_start: $(cut -d' ' -f1-3 /proc/loadavg)" >"$OUT/meta.txt"
 
 # 1. Capacity of the mix: 4 issuing and 4 redeeming clients against one serve, and 4 connections
 #    checking grants at the clinic node, all at once and unpaced.
 log "capacity: ${CAP_SECS} s of the unpaced mix"
-"$EX/serve-load" --processes 1 --secs "$CAP_SECS" --issuers 4 --redeemers 4 >"$OUT/capacity-peer.log" 2>&1 &
+"$EX/serve-load" --bin "$PEER_BIN" --processes 1 --secs "$CAP_SECS" --issuers 4 --redeemers 4 >"$OUT/capacity-peer.log" 2>&1 &
 peer_pid=$!
 "$EX/grant-check-load" --secs "$CAP_SECS" --connections 4 >"$OUT/capacity-node.log" 2>&1 &
 node_pid=$!
@@ -50,7 +52,7 @@ log "soak rates (${FRACTION} of capacity): issuance $ISSUE/s, redemption $REDEEM
 SECS=$((MINUTES * 60))
 log "soak: $MINUTES min"
 set +e
-"$EX/serve-load" --processes 1 --secs "$SECS" --issuers 4 --redeemers 4 --issue-rate "$ISSUE" \
+"$EX/serve-load" --bin "$PEER_BIN" --processes 1 --secs "$SECS" --issuers 4 --redeemers 4 --issue-rate "$ISSUE" \
   --redeem-rate "$REDEEM" --report-every 30 >"$OUT/soak-peer.log" 2>&1 &
 peer_pid=$!
 "$EX/grant-check-load" --secs "$SECS" --connections 4 --rate "$CHECKS" --report-every 30 >"$OUT/soak-node.log" 2>&1 &

@@ -75,6 +75,40 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system, seconds) and context switches (voluntary + involuntary, summed
+/// over its threads) a process has used so far; zeros when it is gone. `/proc` counts CPU in
+/// USER_HZ ticks, 100 a second on Linux.
+fn usage(pid: u32) -> (f64, u64) {
+    let cpu = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // The fields after the command name (which may hold spaces) in parentheses.
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some(ticks as f64 / 100.0)
+        })
+        .unwrap_or(0.0);
+    let switches = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+                .flat_map(|s| {
+                    s.lines()
+                        .filter_map(|l| {
+                            l.strip_prefix("voluntary_ctxt_switches:")
+                                .or_else(|| l.strip_prefix("nonvoluntary_ctxt_switches:"))
+                                .and_then(|v| v.trim().parse::<u64>().ok())
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .sum()
+        })
+        .unwrap_or(0);
+    (cpu, switches)
+}
+
 fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -305,6 +339,7 @@ async fn main() {
 
     let pids: Vec<u32> = children.0.iter().map(Child::id).collect();
     let rss_start: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
+    let usage_start: Vec<(f64, u64)> = pids.iter().map(|p| usage(*p)).collect();
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
     let until = start + Duration::from_secs(secs);
@@ -459,6 +494,16 @@ async fn main() {
     let wall = start.elapsed().as_secs_f64();
     let series = reporter.await.unwrap();
     let rss_end: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
+    // Whatever the serve processes used over the load, per answered request (a thread that
+    // ended during the load takes its context switches with it: a lower bound).
+    let (cpu, switches) = pids
+        .iter()
+        .zip(&usage_start)
+        .fold((0.0, 0), |(c, s), (p, u0)| {
+            let u = usage(*p);
+            (c + (u.0 - u0.0), s + u.1.saturating_sub(u0.1))
+        });
+    let answered = (ilat.len() + rlat.len()).max(1) as f64;
     ilat.sort_unstable();
     rlat.sort_unstable();
     let errors = counters.errors.load(Ordering::Relaxed);
@@ -480,6 +525,12 @@ async fn main() {
         );
     }
     println!(
+        "serve CPU {cpu:.2} s over {wall:.1} s ({:.2} cores) = {:.2} ms per answered request, {:.0} context switches per request",
+        cpu / wall,
+        cpu * 1000.0 / answered,
+        switches as f64 / answered
+    );
+    println!(
         "errors: {errors}; serve RSS at start {:?} KiB, at end {:?} KiB",
         rss_start, rss_end
     );
@@ -491,6 +542,8 @@ async fn main() {
         "redeem_per_s": rlat.len() as f64 / wall, "redeem_p50_ms": percentile_ms(&rlat, 0.5),
         "redeem_p99_ms": percentile_ms(&rlat, 0.99),
         "rss_start_kib": rss_start, "rss_end_kib": rss_end, "series": series,
+        "serve_cpu_ms_per_request": cpu * 1000.0 / answered,
+        "serve_switches_per_request": switches as f64 / answered,
     });
     println!("result: {result}");
     drop(children);
