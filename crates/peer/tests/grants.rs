@@ -502,12 +502,47 @@ async fn authorization_matrix_over_http() {
     }
 }
 
+/// A second peer serving the data directory and database of `tp` (on PostgreSQL: what another
+/// `serve` process is, with its own pools, locks and memory); stopped when the sender drops.
+async fn second_peer(tp: &TestPeer) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let data = spondon_peer::config::DataDir::new(tp.dir.path().join("peer"));
+    let peer = std::sync::Arc::new(
+        Box::pin(spondon_peer::Peer::from_parts(
+            data.config().unwrap(),
+            data.keys().unwrap(),
+        ))
+        .await
+        .unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = spondon_peer::http::router(peer);
+    tokio::spawn(async move {
+        spondon_peer::http::serve(listener, app, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    (addr, tx)
+}
+
 /// One redemption (one nonce, one proof of possession) sent many times at once, so that the
 /// copies race into the same group commits (the proof is spent in the access event's
 /// transaction): exactly one is answered with the records, every other copy is refused
-/// `nonce_reused` and logged as the patient's receipt, and the next redemption is answered.
+/// `nonce_reused` and logged as the patient's receipt, and the next redemption is answered. On
+/// PostgreSQL the copies are spread over two peers sharing the database.
 async fn racing_replays(db: Option<&str>) {
     let tp = start(db).await;
+    let second = match db {
+        Some(_) => Some(second_peer(&tp).await),
+        None => None,
+    };
+    let mut addrs = vec![tp.addr];
+    addrs.extend(second.as_ref().map(|(a, _)| *a));
     let r = tp
         .staff_post("/staff/patients", &patient_json("1975000333"))
         .await;
@@ -547,8 +582,8 @@ async fn racing_replays(db: Option<&str>) {
         )
         .unwrap();
         let mut set = tokio::task::JoinSet::new();
-        for _ in 0..COPIES {
-            let (addr, pop, body) = (tp.addr, pop.clone(), body.clone());
+        for k in 0..COPIES {
+            let (addr, pop, body) = (addrs[k % addrs.len()], pop.clone(), body.clone());
             set.spawn(async move {
                 let r = request(
                     addr,
@@ -600,6 +635,7 @@ async fn racing_replays(db: Option<&str>) {
     assert_eq!((allowed, replayed), (3, 3 * (COPIES - 1)));
     let (r, _, _) = redeem(&tp, &g, &text, &doctor, json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text());
+    drop(second);
     tp.stop().await;
 }
 
