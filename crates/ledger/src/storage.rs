@@ -457,6 +457,8 @@ pub struct Log {
     known_size: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// A read-only copy that serves entries and hashes when it holds them ([`Log::read_from`]).
     replica: Option<Replica>,
+    /// How many times this process stored cosignatures ([`Log::cosignatures_stored`]).
+    cosignatures_stored: std::sync::atomic::AtomicU64,
 }
 
 /// How long reads leave a replica alone after it failed to answer (so that a lost standby costs
@@ -545,6 +547,7 @@ impl Log {
             signed: std::sync::Mutex::new(None),
             known_size: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(size)),
             replica: None,
+            cosignatures_stored: std::sync::atomic::AtomicU64::new(0),
         };
         let ids = CompactRange::node_ids(size);
         let nodes = log.node_hashes(&ids, size).await?;
@@ -1320,7 +1323,16 @@ impl Log {
             on_db!(&self.db, p => sqlx::query("INSERT INTO ledger_cosignatures (size, root, name, key_id, line) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size, name, key_id) DO NOTHING")
                 .bind(to_i64(cp.size)?).bind(&cp.root[..]).bind(&s.name).bind(i64::from(s.key_id)).bind(s.to_line()).execute(p).await?.rows_affected());
         }
+        self.cosignatures_stored
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(mine.len())
+    }
+
+    /// How many times this process stored cosignatures ([`Log::add_cosignatures`]): a caller
+    /// keeping a checkpoint note in memory knows it may lack cosignatures once this moved.
+    pub fn cosignatures_stored(&self) -> u64 {
+        self.cosignatures_stored
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The latest signed checkpoint with every cosignature collected for it.

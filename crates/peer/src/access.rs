@@ -35,12 +35,8 @@ impl Action {
     }
 }
 
-/// One access to a patient's records, allowed or refused, as it is logged: the patient's
-/// receipt (`docs/peer.md`, the access event).
-type EventReply = tokio::sync::oneshot::Sender<Result<u64>>;
-
 /// An access event's row, owned, for the group commit's transaction.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct EventRow {
     health_id: Option<String>,
     outcome: &'static str,
@@ -57,22 +53,27 @@ struct EventRow {
 pub(crate) struct PendingEvent {
     entry: [u8; 42],
     row: EventRow,
+    /// The proof of possession an allowed redemption spends in the event's transaction.
+    spends: Option<SingleUse>,
     reply: Option<EventReply>,
 }
 
-fn split_events(batch: Vec<PendingEvent>) -> (Vec<[u8; 42]>, Vec<EventRow>, Vec<EventReply>) {
-    let mut entries = Vec::with_capacity(batch.len());
-    let mut rows = Vec::with_capacity(batch.len());
-    let mut replies = Vec::with_capacity(batch.len());
-    for ev in batch {
-        entries.push(ev.entry);
-        rows.push(ev.row);
-        if let Some(r) = ev.reply {
-            replies.push(r);
-        }
-    }
-    (entries, rows, replies)
+/// The single-use parts of a verified proof of possession, not yet spent: its server nonce
+/// and its id (`cti`), at the request's time. An allowed redemption spends them in its access
+/// event's group-commit transaction, with the same conditional statements as
+/// [`Peer::spend`] (so the database keeps them single use across requests and processes):
+/// the event commits only if both are unused, and its records are answered only after that
+/// commit, so never before the nonce's use is durable.
+#[derive(Debug, Clone)]
+pub(crate) struct SingleUse {
+    nonce: Vec<u8>,
+    pop_id: [u8; 16],
+    now: NumericDate,
 }
+
+/// The event's outcome from its group commit: its log index, or `None` when its proof of
+/// possession was found spent inside the batch (the event was not logged).
+type EventReply = tokio::sync::oneshot::Sender<Result<Option<u64>>>;
 
 struct AccessEvent<'a> {
     /// The patient, when the access is attributable (a verified grant of an enrolled patient).
@@ -131,9 +132,16 @@ impl Denial {
     }
 }
 
-/// What a grant check lets through: the grant, the patient, the records in scope, and for a
-/// delegate's grant the delegation it is signed under.
-type Authorized = (Grant, String, Vec<RecordRow>, Option<Delegation>);
+/// What a grant check lets through: the grant, the patient, the records in scope, for a
+/// delegate's grant the delegation it is signed under, and the proof of possession left
+/// unspent for the access event's transaction ([`Presented::defer_spending`]).
+type Authorized = (
+    Grant,
+    String,
+    Vec<RecordRow>,
+    Option<Delegation>,
+    Option<SingleUse>,
+);
 
 /// A grant as a request presents it ([`Peer::authorize`]): the HTTP request its proof of
 /// possession covers, the grant's text, a bearer grant's passcode, and what it is used for.
@@ -146,6 +154,10 @@ struct Presented<'a> {
     grant: &'a str,
     passcode: Option<&'a str>,
     scope: Scope<'a>,
+    /// Leave the proof of possession unspent when every check passes ([`SingleUse`]): the
+    /// caller spends it in its access event's transaction. Never for a grant with a use limit
+    /// (its use is counted only for a spent proof).
+    defer_spending: bool,
 }
 
 fn delegate_kid(d: &Option<Delegation>) -> Option<&str> {
@@ -182,28 +194,50 @@ impl Peer {
                     grant: &req.grant,
                     passcode,
                     scope,
+                    defer_spending: true,
                 },
                 now,
             )
             .await
         {
-            Ok((grant, health_id, rows, delegation)) => {
+            Ok((grant, health_id, rows, delegation, mut unspent)) => {
                 let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-                let index = self
-                    .log_access_keeping(
-                        AccessEvent {
-                            health_id: Some(&health_id),
-                            action: Action::View,
-                            refused: None,
-                            grant_id: Some(&grant.id),
-                            audience: audience_kid(&grant).as_deref(),
-                            records: &ids,
-                            at: now,
-                            delegate: delegate_kid(&delegation),
-                        },
-                        Some(&req.grant),
-                    )
-                    .await?;
+                let audience = audience_kid(&grant);
+                let index = loop {
+                    let event = AccessEvent {
+                        health_id: Some(&health_id),
+                        action: Action::View,
+                        refused: None,
+                        grant_id: Some(&grant.id),
+                        audience: audience.as_deref(),
+                        records: &ids,
+                        at: now,
+                        delegate: delegate_kid(&delegation),
+                    };
+                    let spends = unspent.take();
+                    let Some(proof) = spends.clone() else {
+                        break self.log_access_keeping(event, Some(&req.grant)).await?;
+                    };
+                    let pending = self.access_event(event, Some(&req.grant), Some(proof))?;
+                    if let Some(index) = self.commit_event_spending(pending).await? {
+                        break index;
+                    }
+                    // Found spent inside the batch (whose transaction was rolled back): spend
+                    // it on its own, as before the checks, and refuse with what that says; if
+                    // it is spent now after all (a racing request lost), log the access.
+                    if let Some(proof) = spends
+                        && let Err(e) = self.spend(&proof).await
+                    {
+                        let d = Denial {
+                            error: e,
+                            health_id: Some(health_id.clone()),
+                            grant_id: Some(grant.id),
+                            audience: audience.clone(),
+                            delegate: delegate_kid(&delegation).map(str::to_owned),
+                        };
+                        return Err(self.refuse(d, Action::View, now).await?);
+                    }
+                };
                 // Proofs refer to a checkpoint that also covers this access's event.
                 let (size, checkpoint) = self.current_checkpoint().await?;
                 let records = self.with_proofs(rows, size).await?;
@@ -235,7 +269,7 @@ impl Peer {
         let ids = [req.record_id.clone()];
         let scope = Scope::Read(Some(&ids));
         let passcode = req.passcode.as_deref();
-        let (grant, health_id, _, delegation) = match self
+        let (grant, health_id, _, delegation, _) = match self
             .authorize(
                 Presented {
                     method,
@@ -245,6 +279,7 @@ impl Peer {
                     grant: &req.grant,
                     passcode,
                     scope,
+                    defer_spending: false,
                 },
                 now,
             )
@@ -289,7 +324,7 @@ impl Peer {
         // Proof of possession and every grant check first: nothing about the request (its
         // record, what it supersedes) is looked at for a caller who has not proven the key.
         let scope = Scope::Write(crate::records::request_category(req.kind, &req.resources)?);
-        let (grant, health_id, _, delegation) = match self
+        let (grant, health_id, _, delegation, _) = match self
             .authorize(
                 Presented {
                     method,
@@ -299,6 +334,7 @@ impl Peer {
                     grant: &req.grant,
                     passcode: None,
                     scope,
+                    defer_spending: false,
                 },
                 now,
             )
@@ -447,6 +483,7 @@ impl Peer {
             grant: grant_text,
             passcode,
             scope,
+            defer_spending,
         } = presented;
         // 1. The grant: its own signature first; a time failure is still attributable.
         let parsed = spondon_core::token::decode_any(grant_text).map_err(grant_err)?;
@@ -459,11 +496,24 @@ impl Peer {
         let delegation = parsed.delegation().cloned();
         // A key retired by a rotation still names its patient: refusing its grants is logged as
         // their receipt (a thief using the old phone's grants shows in the patient's audit).
-        let (health_id, rotated) = match self.key_status(grant.patient_key.kid()).await {
-            Ok(crate::rotation::KeyStatus::Active(h)) => (Some(h), false),
-            Ok(crate::rotation::KeyStatus::Rotated(h)) => (Some(h), true),
-            _ => (None, false),
-        };
+        // The key's patient (active or retired, as `Peer::key_status`) and whether a revocation
+        // covers the grant, read together in one statement; revocation is still judged in its
+        // place below.
+        let (health_id, rotated, revoked) =
+            match db::grants::key_status(&self.db, grant.patient_key.kid(), &grant.id).await {
+                Ok(db::grants::GrantKeyStatus {
+                    active: Some(h),
+                    revoked,
+                    ..
+                }) => (Some(h), false, Ok(revoked)),
+                Ok(db::grants::GrantKeyStatus {
+                    rotated: Some(h),
+                    revoked,
+                    ..
+                }) => (Some(h), true, Ok(revoked)),
+                Ok(s) => (None, false, Ok(s.revoked)),
+                Err(e) => (None, false, Err(e)),
+            };
         let deny = |e: PeerError| Denial {
             error: e,
             health_id: health_id.clone(),
@@ -481,16 +531,55 @@ impl Peer {
         }
         // 2. Proof of possession by the audience key, over this request and a fresh nonce;
         //    or, for a bearer grant, its passcode (attempts limited).
-        if matches!(grant.audience, spondon_core::token::Audience::Bearer) {
+        let unspent = if matches!(grant.audience, spondon_core::token::Audience::Bearer) {
             if matches!(scope, Scope::Write(_)) {
                 return Err(deny(PeerError::OutOfScope));
             }
             self.check_passcode(&grant, passcode).await.map_err(&deny)?;
+            None
         } else {
-            self.check_pop(&grant, method, path, pop, body, now)
+            let defer = defer_spending && grant.use_limit.is_none();
+            self.check_pop(&grant, method, path, pop, body, now, defer)
                 .await
-                .map_err(&deny)?;
+                .map_err(&deny)?
+        };
+        let checked = self
+            .authorize_rest(
+                &grant,
+                &health_id,
+                rotated,
+                revoked,
+                &delegation,
+                scope,
+                &deny,
+            )
+            .await;
+        match checked {
+            Ok((health_id, rows)) => Ok((grant, health_id, rows, delegation, unspent)),
+            Err(d) => {
+                // A refusal after an unspent proof of possession spends it first, as the
+                // check did before: its nonce or replay error, if any, is the answer.
+                if let Some(proof) = &unspent {
+                    self.spend(proof).await.map_err(&deny)?;
+                }
+                Err(d)
+            }
         }
+    }
+
+    /// [`Peer::authorize`] after the grant's signature and its proof of possession: this peer,
+    /// the patient's enrollment, revocation, delegation, scope and use limit.
+    #[allow(clippy::too_many_arguments)]
+    async fn authorize_rest(
+        &self,
+        grant: &Grant,
+        health_id: &Option<String>,
+        rotated: bool,
+        revoked: Result<bool>,
+        delegation: &Option<Delegation>,
+        scope: Scope<'_>,
+        deny: &impl Fn(PeerError) -> Denial,
+    ) -> std::result::Result<(String, Vec<RecordRow>), Denial> {
         // 3. This peer, the patient's enrollment, revocation.
         if !grant.peers.is_empty() && !grant.peers.iter().any(|p| p == &self.config.url) {
             return Err(deny(PeerError::WrongPeer));
@@ -501,7 +590,7 @@ impl Peer {
         if rotated {
             return Err(deny(PeerError::KeyRotated));
         }
-        if self.is_revoked(&grant).await.map_err(&deny)? {
+        if revoked.map_err(deny)? {
             return Err(deny(PeerError::Revoked));
         }
         // 3a. A delegate's grant: its delegation registered here and not revoked (§16; the
@@ -510,7 +599,7 @@ impl Peer {
             match self
                 .registered_delegation(&d.patient_key, &d.id)
                 .await
-                .map_err(&deny)?
+                .map_err(deny)?
             {
                 Some(r) if r.delegation == *d && r.health_id == health_id => {}
                 _ => return Err(deny(PeerError::DelegationNotRegistered)),
@@ -518,7 +607,7 @@ impl Peer {
             if self
                 .is_id_revoked(&d.patient_key, &d.id)
                 .await
-                .map_err(&deny)?
+                .map_err(deny)?
             {
                 return Err(deny(PeerError::DelegationRevoked));
             }
@@ -526,7 +615,7 @@ impl Peer {
         // 4. Scope (a delegate's grant also within the delegation's categories).
         let rows = match scope {
             Scope::Read(record_ids) => {
-                self.read_scope(&grant, delegation.as_ref(), &health_id, record_ids)
+                self.read_scope(grant, delegation.as_ref(), &health_id, record_ids)
                     .await?
             }
             Scope::Write(category) => {
@@ -545,11 +634,11 @@ impl Peer {
         //    once its record has been validated too).
         if let Scope::Read(_) = scope
             && let Some(limit) = grant.use_limit
-            && !self.count_use(&grant, limit).await.map_err(&deny)?
+            && !self.count_use(grant, limit).await.map_err(deny)?
         {
             return Err(deny(PeerError::UseLimitExceeded));
         }
-        Ok((grant, health_id, rows, delegation))
+        Ok((health_id, rows))
     }
 
     async fn read_scope(
@@ -566,13 +655,9 @@ impl Peer {
             audience: audience_kid(grant),
             delegate: delegation.map(|d| d.delegate_key.kid().to_owned()),
         };
-        let (cp, _) = self
-            .log
-            .signed_checkpoint()
-            .await
-            .map_err(|e| deny(e.into()))?;
+        let signed = self.signed_size_now().await.map_err(&deny)?;
         let rows = self
-            .record_rows(health_id, 0, cp.size, None)
+            .record_rows(health_id, 0, signed, None)
             .await
             .map_err(&deny)?;
         let covered = |r: &RecordRow| {
@@ -600,6 +685,9 @@ impl Peer {
         })
     }
 
+    /// The proof of possession: verified, then spent (its nonce used, its id remembered), or
+    /// with `defer` handed back unspent for the caller's transaction ([`SingleUse`]).
+    #[allow(clippy::too_many_arguments)]
     async fn check_pop(
         &self,
         grant: &Grant,
@@ -608,7 +696,8 @@ impl Peer {
         pop: Option<&str>,
         body: &[u8],
         now: NumericDate,
-    ) -> Result<()> {
+        defer: bool,
+    ) -> Result<Option<SingleUse>> {
         let pop = pop.ok_or(PeerError::PopRequired)?;
         let decoded = PopProof::decode(pop)?;
         let url = format!("{}{}", self.config.url, path);
@@ -619,8 +708,27 @@ impl Peer {
             body,
         };
         let proof = PopProof::verify(pop, grant, &target, now, MAX_SKEW)?;
-        self.consume_nonce(&proof.nonce, now).await?;
-        if !self.remember_pop(&proof.id, now).await? {
+        let unspent = SingleUse {
+            nonce: proof.nonce,
+            pop_id: proof.id,
+            now,
+        };
+        if defer {
+            // The purge of expired ids, as `Peer::remember_pop` runs it.
+            if crate::peer::PurgeTimes::due(&self.purged.pop_ids, now.seconds()) {
+                db::grants::purge_pop_ids(&self.db, now.seconds()).await?;
+            }
+            return Ok(Some(unspent));
+        }
+        self.spend(&unspent).await?;
+        Ok(None)
+    }
+
+    /// Spends a proof of possession on its own: its nonce used (`nonce_reused`,
+    /// `nonce_expired`, `nonce_unknown`), then its id remembered (`replayed`).
+    async fn spend(&self, proof: &SingleUse) -> Result<()> {
+        self.consume_nonce(&proof.nonce, proof.now).await?;
+        if !self.remember_pop(&proof.pop_id, proof.now).await? {
             return Err(PeerError::Replayed);
         }
         Ok(())
@@ -723,12 +831,6 @@ impl Peer {
         db::grants::count_use(&self.db, grant.patient_key.kid(), &grant.id, limit).await
     }
 
-    async fn is_revoked(&self, grant: &Grant) -> Result<bool> {
-        // A revoke-all ("issued before T") retires the key for grants: it covers every grant of
-        // the key whatever its iat, since a thief holding the key can date a grant after T.
-        db::grants::is_revoked(&self.db, grant.patient_key.kid(), &grant.id).await
-    }
-
     /// Appends an access event to the log and stores it as a receipt.
     async fn log_access(&self, ev: AccessEvent<'_>) -> Result<u64> {
         self.log_access_keeping(ev, None).await
@@ -737,6 +839,18 @@ impl Peer {
     /// [`Peer::log_access`], keeping the grant of an allowed access (for share proofs,
     /// `peer_access_grants`) in the same transaction as its event.
     async fn log_access_keeping(&self, ev: AccessEvent<'_>, grant: Option<&str>) -> Result<u64> {
+        let pending = self.access_event(ev, grant, None)?;
+        self.commit_event(pending).await
+    }
+
+    /// An access event ready for the group commit: its log entry and its row (with the grant of
+    /// an allowed access kept for share proofs), and the proof of possession it spends, if any.
+    fn access_event(
+        &self,
+        ev: AccessEvent<'_>,
+        grant: Option<&str>,
+        spends: Option<SingleUse>,
+    ) -> Result<PendingEvent> {
         let AccessEvent {
             health_id,
             action,
@@ -776,7 +890,7 @@ impl Peer {
         } else {
             EntryKind::AccessDenied
         };
-        self.commit_event(PendingEvent {
+        Ok(PendingEvent {
             entry: LogEntry::commit(kind, now, &opening).encode(),
             row: EventRow {
                 health_id: health_id.map(str::to_owned),
@@ -787,9 +901,9 @@ impl Peer {
                 at: now.seconds(),
                 grant: grant.map(str::to_owned),
             },
+            spends,
             reply: None,
         })
-        .await
     }
 
     /// Logs a refused access that no grant carries (an emergency request's, `emergency.rs`):
@@ -813,17 +927,28 @@ impl Peer {
                 at: at.seconds(),
                 grant: None,
             },
+            spends: None,
             reply: None,
         })
         .await
     }
 
+    /// [`Peer::commit_event_spending`] for an event that spends no proof of possession.
+    async fn commit_event(&self, ev: PendingEvent) -> Result<u64> {
+        self.commit_event_spending(ev)
+            .await?
+            .ok_or_else(|| PeerError::Integrity("an access event was left out of its batch".into()))
+    }
+
     /// Logs an access event with **group commit**, as issuances are (`Peer::commit_prepared`):
     /// the event joins the queue, and whoever takes the writer lock next writes every queued
     /// event in one transaction (their log entries and their `peer_access_events` rows, one
-    /// commit, with the grants kept for share proofs), then signs one checkpoint. Each caller is answered with its log index only
-    /// after that checkpoint is stored.
-    async fn commit_event(&self, mut ev: PendingEvent) -> Result<u64> {
+    /// commit, with the grants kept for share proofs, and the nonces and proof-of-possession
+    /// ids the allowed redemptions spend), then signs one checkpoint. Each caller is answered
+    /// with its log index only after that checkpoint is stored; `None` when the proof of
+    /// possession it spends was found spent in the transaction (the event is left out of the
+    /// batch, written again without it, and not logged).
+    async fn commit_event_spending(&self, mut ev: PendingEvent) -> Result<Option<u64>> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         ev.reply = Some(reply);
         self.pending_events
@@ -839,31 +964,12 @@ impl Peer {
             // An earlier writer took this event in its batch.
             drop(local);
         } else {
-            let res = match self.write_lock_from(local).await {
+            match self.write_lock_from(local).await {
                 Ok(guard) => {
-                    let (entries, rows, replies) = split_events(batch);
-                    let res = self.write_events(entries, rows).await;
+                    self.write_events(batch).await;
                     drop(guard);
-                    (res, replies)
                 }
-                Err(e) => (Err(e), split_events(batch).2),
-            };
-            match res {
-                (Ok(first), replies) => {
-                    for (k, r) in replies.into_iter().enumerate() {
-                        let _ = r.send(Ok(first + k as u64));
-                    }
-                }
-                (Err(e), replies) => {
-                    let mut replies = replies.into_iter();
-                    let copy = format!("group commit failed: {e}");
-                    if let Some(first) = replies.next() {
-                        let _ = first.send(Err(e));
-                    }
-                    for r in replies {
-                        let _ = r.send(Err(PeerError::Db(sqlx::Error::Protocol(copy.clone()))));
-                    }
-                }
+                Err(e) => answer_all(batch, e),
             }
         }
         answer
@@ -871,39 +977,72 @@ impl Peer {
             .map_err(|_| PeerError::Integrity("event left the group commit unanswered".into()))?
     }
 
-    /// Appends a batch of events with their rows (one transaction) and signs a checkpoint;
-    /// returns the first index.
-    async fn write_events(&self, entries: Vec<[u8; 42]>, rows: Vec<EventRow>) -> Result<u64> {
-        let n = rows.len();
-        let extra: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
-            Box::pin(async move {
-                for (k, r) in rows.iter().enumerate() {
-                    let log_index = i64::try_from(first + k as u64)
-                        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-                    db::access_events::insert(
-                        &mut tx,
-                        &db::access_events::NewEvent {
-                            health_id: r.health_id.as_deref(),
-                            outcome: r.outcome,
-                            reason: r.reason.as_deref(),
-                            payload: &r.payload,
-                            salt: &r.salt,
-                            log_index,
-                            at: r.at,
-                            grant: r.grant.as_deref(),
-                        },
-                    )
-                    .await?;
+    /// Appends a batch of events with their rows (one transaction) and signs a checkpoint, and
+    /// answers every event of the batch. An event whose proof of possession is found spent
+    /// rolls the transaction back; it is answered `None` and the rest are written again
+    /// without it.
+    async fn write_events(&self, mut batch: Vec<PendingEvent>) {
+        loop {
+            let mut replies = Vec::with_capacity(batch.len());
+            let mut entries = Vec::with_capacity(batch.len());
+            let mut items = Vec::with_capacity(batch.len());
+            for ev in batch {
+                replies.push(ev.reply);
+                entries.push(ev.entry);
+                items.push((ev.row, ev.spends));
+            }
+            let items = std::sync::Arc::new(items);
+            let spent = std::sync::Arc::new(std::sync::Mutex::new(Vec::<usize>::new()));
+            let extra = event_rows(items.clone(), spent.clone());
+            let res = match self.log.append_with(&entries, extra).await {
+                Ok(appended) => self.sign_checkpoint().await.map(|()| appended.first_index),
+                Err(e) => Err(e.into()),
+            };
+            let spent: Vec<usize> = spent.lock().map(|s| s.clone()).unwrap_or_default();
+            // The rows' closure ran (and was dropped) in the append's task.
+            let items = std::sync::Arc::try_unwrap(items).unwrap_or_else(|a| (*a).clone());
+            if res.is_err() && !spent.is_empty() {
+                // Rolled back: answer the spent ones, write the others again.
+                batch = Vec::with_capacity(items.len());
+                for (k, ((row, spends), (entry, reply))) in items
+                    .into_iter()
+                    .zip(entries.into_iter().zip(replies))
+                    .enumerate()
+                {
+                    if spent.contains(&k) {
+                        if let Some(r) = reply {
+                            let _ = r.send(Ok(None));
+                        }
+                    } else {
+                        batch.push(PendingEvent {
+                            entry,
+                            row,
+                            spends,
+                            reply,
+                        });
+                    }
                 }
-                Ok(())
-            })
-        });
-        let appended = self.log.append_with(&entries, extra).await?;
-        self.sign_checkpoint().await?;
-        if n > 1 {
-            tracing::debug!(events = n, "access events group commit");
+                if batch.is_empty() {
+                    return;
+                }
+                continue;
+            }
+            let n = replies.len();
+            match res {
+                Ok(first) => {
+                    for (k, r) in replies.into_iter().enumerate() {
+                        if let Some(r) = r {
+                            let _ = r.send(Ok(Some(first + k as u64)));
+                        }
+                    }
+                    if n > 1 {
+                        tracing::debug!(events = n, "access events group commit");
+                    }
+                }
+                Err(e) => answer_replies(replies, e),
+            }
+            return;
         }
-        Ok(appended.first_index)
     }
     /// Registers a patient's revocation (signed request by the enrolled key that signed it).
     pub async fn revoke(&self, parts: &RequestParts<'_>, req: &RevokeRequest) -> Result<u64> {
@@ -1011,18 +1150,28 @@ impl Peer {
         crate::patient::check_known_size(req.known_size, size)?;
         let rows =
             db::access_events::events_of(&self.db, health_id, since, to_i64(size)?, 500).await?;
+        // The page's proofs built together and its entries read in one query, as a pull's.
+        let indices = rows
+            .iter()
+            .map(|r| to_u64(r.log_index))
+            .collect::<Result<Vec<u64>>>()?;
+        let proofs = self.log.inclusion_proofs(&indices, size).await?;
+        let entries = self.log.entries_at(&indices).await?;
         let mut cursor = req.since;
         let mut receipts = Vec::with_capacity(rows.len());
-        for db::access_events::StoredEvent {
-            seq,
-            payload,
-            salt,
-            log_index,
-        } in rows
+        for (
+            (
+                db::access_events::StoredEvent {
+                    seq, payload, salt, ..
+                },
+                (log_index, (_, proof)),
+            ),
+            entry,
+        ) in rows
+            .into_iter()
+            .zip(indices.into_iter().zip(proofs))
+            .zip(entries)
         {
-            let log_index = to_u64(log_index)?;
-            let (_, proof) = self.log.inclusion_proof(log_index, size).await?;
-            let entry = self.log.entry(log_index).await?;
             cursor = to_u64(seq)?;
             receipts.push(Receipt {
                 seq: cursor,
@@ -1054,4 +1203,74 @@ fn audience_kid(g: &Grant) -> Option<String> {
 
 fn grant_err(e: TokenError) -> Denial {
     Denial::bare(PeerError::Grant(e))
+}
+
+/// The rows of a batch of access events, written in its append's transaction: for each event
+/// the proof of possession it spends (its nonce used, then its id remembered: the same
+/// conditional statements as `Peer::spend`), then its row. The positions of the events whose
+/// proof is found spent go to `spent`, and the transaction is then rolled back (an error).
+fn event_rows(
+    items: std::sync::Arc<Vec<(EventRow, Option<SingleUse>)>>,
+    spent: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+) -> spondon_ledger::ExtraRows {
+    Box::new(move |mut tx, first| {
+        Box::pin(async move {
+            let mut refused = Vec::new();
+            for (k, (_, spends)) in items.iter().enumerate() {
+                if let Some(p) = spends {
+                    let now = p.now.seconds();
+                    if !db::nonces::consume_in(&mut tx, &p.nonce, now).await?
+                        || !db::grants::remember_pop_in(&mut tx, &p.pop_id, now, now + 2 * MAX_SKEW)
+                            .await?
+                    {
+                        refused.push(k);
+                    }
+                }
+            }
+            if !refused.is_empty() {
+                if let Ok(mut s) = spent.lock() {
+                    *s = refused;
+                }
+                return Err(sqlx::Error::Protocol(
+                    "a proof of possession in the batch was already spent".into(),
+                ));
+            }
+            for (k, (r, _)) in items.iter().enumerate() {
+                let log_index = i64::try_from(first + k as u64)
+                    .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+                db::access_events::insert(
+                    &mut tx,
+                    &db::access_events::NewEvent {
+                        health_id: r.health_id.as_deref(),
+                        outcome: r.outcome,
+                        reason: r.reason.as_deref(),
+                        payload: &r.payload,
+                        salt: &r.salt,
+                        log_index,
+                        at: r.at,
+                        grant: r.grant.as_deref(),
+                    },
+                )
+                .await?;
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Answers every event of a batch with the error its group commit failed with (the first
+/// with the error itself, the others with a copy of its message).
+fn answer_all(batch: Vec<PendingEvent>, e: PeerError) {
+    answer_replies(batch.into_iter().map(|ev| ev.reply).collect(), e);
+}
+
+fn answer_replies(replies: Vec<Option<EventReply>>, e: PeerError) {
+    let mut replies = replies.into_iter().flatten();
+    let copy = format!("group commit failed: {e}");
+    if let Some(first) = replies.next() {
+        let _ = first.send(Err(e));
+    }
+    for r in replies {
+        let _ = r.send(Err(PeerError::Db(sqlx::Error::Protocol(copy.clone()))));
+    }
 }

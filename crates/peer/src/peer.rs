@@ -81,6 +81,13 @@ pub struct Peer {
     /// Refusals counted but not logged (no verified grant of a patient enrolled here, a bad
     /// staff token), by code.
     pub(crate) unlogged: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    /// The newest checkpoint note this process signed, with its size, on SQLite only (one
+    /// process writes a SQLite log, `serve.lock`, so it is the stored one; on PostgreSQL another
+    /// process may have signed a newer one): [`Peer::current_checkpoint`] answers it without a
+    /// read. Kept only when it is stored and carries no cosignature yet: with the count of
+    /// [`Log::cosignatures_stored`] before it was signed, and used only while that count has
+    /// not moved (cosignatures stored since may be its own).
+    pub(crate) latest_note: std::sync::Mutex<Option<(u64, String, u64)>>,
     /// Request counts, latencies and log gauges for `/metrics`.
     pub metrics: crate::metrics::Metrics,
     /// The primary followed across candidates, when `database_url` lists several
@@ -261,6 +268,7 @@ impl Peer {
             signed_size: tokio::sync::watch::Sender::new(signed.size),
             nonce_window: std::sync::Mutex::new(std::collections::VecDeque::new()),
             purged: PurgeTimes::default(),
+            latest_note: std::sync::Mutex::new(None),
             unlogged: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             metrics,
             failover,
@@ -344,24 +352,53 @@ impl Peer {
 
     /// Signs a new checkpoint for everything appended so far.
     pub async fn sign_checkpoint(&self) -> Result<()> {
-        let note = self.log.sign_checkpoint(&self.log_signer).await?;
+        let cosigned = self.log.cosignatures_stored();
+        let text = self.log.sign_checkpoint(&self.log_signer).await?;
         self.metrics.checkpoint_signed();
-        let note = spondon_ledger::Note::parse(note.as_bytes())?;
+        let note = spondon_ledger::Note::parse(text.as_bytes())?;
         let cp = spondon_ledger::Checkpoint::from_text(&note.text)
             .map_err(|e| PeerError::Integrity(format!("signed checkpoint: {e}")))?;
-        self.signed_size.send_if_modified(|s| {
+        let newer = self.signed_size.send_if_modified(|s| {
             let newer = cp.size > *s;
             if newer {
                 *s = cp.size;
             }
             newer
         });
+        // On SQLite a size larger than any signed before is a note this process just stored:
+        // no witness can have cosigned it before cosignatures were next stored.
+        if newer
+            && matches!(self.db, Database::Sqlite(_))
+            && let Ok(mut kept) = self.latest_note.lock()
+            && kept.as_ref().is_none_or(|(size, _, _)| *size < cp.size)
+        {
+            *kept = Some((cp.size, text, cosigned));
+        }
         Ok(())
     }
 
+    /// The size of the newest signed checkpoint: on SQLite the one this process knows it
+    /// signed last (one process writes a SQLite log), else read from the database.
+    pub(crate) async fn signed_size_now(&self) -> Result<u64> {
+        if matches!(self.db, Database::Sqlite(_)) {
+            return Ok(*self.signed_size.borrow());
+        }
+        Ok(self.log.signed_checkpoint().await?.0.size)
+    }
+
     /// The latest cosigned checkpoint note and its tree size, read together (so proofs made
-    /// for that size match the note even while appends continue).
+    /// for that size match the note even while appends continue). On SQLite, the note this
+    /// process signed last ([`Peer::latest_note`]) while no cosignature was stored since,
+    /// without a read.
     pub async fn current_checkpoint(&self) -> Result<(u64, String)> {
+        let kept = self.latest_note.lock().ok().and_then(|k| {
+            k.as_ref()
+                .filter(|(_, _, c)| *c == self.log.cosignatures_stored())
+                .map(|(size, note, _)| (*size, note.clone()))
+        });
+        if let Some(kept) = kept {
+            return Ok(kept);
+        }
         let note = self.log.cosigned_checkpoint().await?;
         let body = note
             .split_once("\n\n")

@@ -502,6 +502,150 @@ async fn authorization_matrix_over_http() {
     }
 }
 
+/// A second peer serving the data directory and database of `tp` (on PostgreSQL: what another
+/// `serve` process is, with its own pools, locks and memory); stopped when the sender drops.
+async fn second_peer(tp: &TestPeer) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let data = spondon_peer::config::DataDir::new(tp.dir.path().join("peer"));
+    let peer = std::sync::Arc::new(
+        Box::pin(spondon_peer::Peer::from_parts(
+            data.config().unwrap(),
+            data.keys().unwrap(),
+        ))
+        .await
+        .unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = spondon_peer::http::router(peer);
+    tokio::spawn(async move {
+        spondon_peer::http::serve(listener, app, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    (addr, tx)
+}
+
+/// One redemption (one nonce, one proof of possession) sent many times at once, so that the
+/// copies race into the same group commits (the proof is spent in the access event's
+/// transaction): exactly one is answered with the records, every other copy is refused
+/// `nonce_reused` and logged as the patient's receipt, and the next redemption is answered. On
+/// PostgreSQL the copies are spread over two peers sharing the database.
+async fn racing_replays(db: Option<&str>) {
+    let tp = start(db).await;
+    let second = match db {
+        Some(_) => Some(second_peer(&tp).await),
+        None => None,
+    };
+    let mut addrs = vec![tp.addr];
+    addrs.extend(second.as_ref().map(|(a, _)| *a));
+    let r = tp
+        .staff_post("/staff/patients", &patient_json("1975000333"))
+        .await;
+    let hid = r.json()["health_id"].as_str().unwrap().to_owned();
+    let code = r.json()["enrollment_code"].as_str().unwrap().to_owned();
+    let patient = Es256KeyPair::generate().unwrap();
+    let r = signed(
+        &tp,
+        &patient,
+        "/patient/enroll",
+        &json!({"health_id": hid, "code": code, "public_key": patient.public_key().to_jwk()}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let (bmdc, doctor) = register_doctor(&tp, "A-2003").await;
+    assert_eq!(
+        tp.staff_post("/staff/records", &prescription(&hid, &bmdc))
+            .await
+            .status,
+        201
+    );
+    let (g, text) = grant(&patient, &doctor, |_| {});
+    const COPIES: usize = 12;
+    for round in 0..3 {
+        let n = nonce(&tp).await;
+        let body = json!({"grant": text}).to_string().into_bytes();
+        let pop = PopProof::create(
+            &doctor,
+            g.id,
+            &PopRequest {
+                method: "POST",
+                url: &format!("{URL}/grant/records"),
+                nonce: &n,
+                body: &body,
+            },
+            NumericDate::now(),
+        )
+        .unwrap();
+        let mut set = tokio::task::JoinSet::new();
+        for k in 0..COPIES {
+            let (addr, pop, body) = (addrs[k % addrs.len()], pop.clone(), body.clone());
+            set.spawn(async move {
+                let r = request(
+                    addr,
+                    "POST",
+                    "/grant/records",
+                    &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
+                    &body,
+                )
+                .await;
+                if r.status == 200 {
+                    (
+                        200,
+                        String::new(),
+                        r.json()["records"].as_array().unwrap().len(),
+                    )
+                } else {
+                    (r.status, r.code(), 0)
+                }
+            });
+        }
+        let mut answered = 0;
+        while let Some(r) = set.join_next().await {
+            match r.unwrap() {
+                (200, _, n) => {
+                    assert_eq!(n, 1);
+                    answered += 1;
+                }
+                (s, code, _) => {
+                    assert_eq!((s, code.as_str()), (401, "nonce_reused"), "round {round}")
+                }
+            }
+        }
+        assert_eq!(answered, 1, "round {round}: one copy answered");
+    }
+    // Every copy is the patient's receipt: 3 allowed, the rest refused as replays.
+    let r = signed(&tp, &patient, "/patient/receipts", &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let (mut allowed, mut replayed) = (0, 0);
+    for x in r.json()["receipts"].as_array().unwrap() {
+        match (
+            x["event"]["outcome"].as_str(),
+            x["event"]["reason"].as_str(),
+        ) {
+            (Some("allowed"), _) => allowed += 1,
+            (Some("denied"), Some("nonce_reused")) => replayed += 1,
+            other => panic!("unexpected receipt {other:?}"),
+        }
+    }
+    assert_eq!((allowed, replayed), (3, 3 * (COPIES - 1)));
+    let (r, _, _) = redeem(&tp, &g, &text, &doctor, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    drop(second);
+    tp.stop().await;
+}
+
+#[tokio::test]
+async fn racing_copies_of_one_redemption_are_answered_once() {
+    for db in engines("racing_copies_of_one_redemption_are_answered_once").await {
+        racing_replays(db.as_deref()).await;
+    }
+}
+
 async fn write(tp: &TestPeer, key: &Es256KeyPair, g: &Grant, text: &str, resources: Value) -> Resp {
     let n = nonce(tp).await;
     let url = format!("{URL}/grant/write");

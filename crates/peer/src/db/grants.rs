@@ -85,6 +85,40 @@ pub(crate) async fn remember_pop(
     Ok(n == 1)
 }
 
+/// [`remember_pop`] in an open transaction (the access event's group commit): the id is
+/// remembered with the event, and a concurrent use of the same id waits for it and is refused.
+pub(crate) async fn remember_pop_in(
+    tx: &mut Tx<'_>,
+    id: &[u8; 16],
+    now: i64,
+    expires_at: i64,
+) -> std::result::Result<bool, sqlx::Error> {
+    let n = on_tx!(tx, c => sqlx::query("INSERT INTO peer_pop_ids (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE peer_pop_ids.expires_at < $3")
+        .bind(&id[..]).bind(expires_at).bind(now).execute(&mut *c).await?.rows_affected());
+    Ok(n == 1)
+}
+
+/// What a redemption needs to know of a grant's patient key, in one statement: the patient
+/// whose active key it is, the patient whose key a rotation retired, and whether a revocation
+/// of the key covers the grant ([`is_revoked`]).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct GrantKeyStatus {
+    pub active: Option<String>,
+    pub rotated: Option<String>,
+    pub revoked: bool,
+}
+
+pub(crate) async fn key_status(
+    db: &Database,
+    patient_kid: &str,
+    grant_id: &[u8; 16],
+) -> Result<GrantKeyStatus> {
+    Ok(
+        on_db!(db, p => sqlx::query_as::<_, GrantKeyStatus>("SELECT (SELECT health_id FROM peer_enrollments WHERE kid = $1 AND revoked_at IS NULL) AS active, (SELECT health_id FROM peer_key_rotations WHERE old_kid = $1) AS rotated, EXISTS (SELECT 1 FROM peer_revocations WHERE patient_kid = $1 AND (grant_id = $2 OR before_ts IS NOT NULL)) AS revoked")
+        .bind(patient_kid).bind(&grant_id[..]).fetch_one(p).await?),
+    )
+}
+
 /// Counts one use of a grant (per patient key and grant id) while fewer than `limit` were
 /// counted; false when the limit is reached.
 pub(crate) async fn count_use(

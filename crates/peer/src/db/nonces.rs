@@ -1,6 +1,6 @@
 //! Single-use nonces of signed requests (`peer_nonces`).
 
-use spondon_ledger::Database;
+use spondon_ledger::{Database, Tx};
 
 use super::on_db;
 use crate::error::Result;
@@ -40,4 +40,16 @@ pub(crate) async fn used_at(db: &Database, nonce: &[u8]) -> Result<Option<Option
         on_db!(db, p => sqlx::query_scalar("SELECT used_at FROM peer_nonces WHERE nonce = $1")
         .bind(nonce).fetch_optional(p).await?),
     )
+}
+
+/// [`consume`] in an open transaction (the access event's group commit): the use commits with
+/// the event, and a concurrent use of the same nonce waits for it and then finds it used.
+pub(crate) async fn consume_in(
+    tx: &mut Tx<'_>,
+    nonce: &[u8],
+    now: i64,
+) -> std::result::Result<bool, sqlx::Error> {
+    let n = on_tx!(tx, c => sqlx::query("UPDATE peer_nonces SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL AND expires_at >= $1")
+        .bind(now).bind(nonce).execute(&mut *c).await?.rows_affected());
+    Ok(n == 1)
 }
