@@ -686,9 +686,9 @@ impl Peer {
     ///
     /// **Group commit.** The record joins the queue of records waiting to be written; whoever
     /// takes the writer lock next (this caller or a concurrent one) writes every queued record
-    /// together: one transaction with all their log entries and all their rows (one commit),
-    /// then one checkpoint signature. Each caller is answered only after that
-    /// checkpoint, so nobody hears of a record before it is durable. Alone, a record is a
+    /// together: one transaction with all their log entries, all their rows and the signed
+    /// checkpoint over them (one commit). Each caller is answered only after that commit, so
+    /// nobody hears of a record before it and its checkpoint are durable. Alone, a record is a
     /// batch of one, as before.
     pub(crate) async fn commit_prepared(&self, p: PreparedRecord) -> Result<(IssuedRecord, bool)> {
         let (reply, answer) = tokio::sync::oneshot::channel();
@@ -784,13 +784,11 @@ impl Peer {
                 Ok(())
             })
         });
-        let first = match self.log.append_with(&entries, extra).await {
+        // The checkpoint over the batch is signed in the same transaction (one commit).
+        let first = match self.append_signed(&entries, extra).await {
             Ok(a) => a.first_index,
-            Err(e) => return fail(new, followers, e.into()),
+            Err(e) => return fail(new, followers, e),
         };
-        if let Err(e) = self.sign_checkpoint().await {
-            return fail(new, followers, e);
-        }
         if new.len() > 1 {
             tracing::debug!(records = new.len(), "group commit");
         }
