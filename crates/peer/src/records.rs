@@ -550,7 +550,11 @@ impl Peer {
         &self,
         req: &IssueRequest,
     ) -> Result<(String, Option<String>, Value)> {
-        let patient = self.patient(&req.health_id).await?;
+        // The patient and the doctor in one statement; an unknown doctor is reported after
+        // the resources are checked, as before.
+        let (patient, doctor) = self
+            .patient_and_doctor(&req.health_id, req.doctor_bmdc.as_deref())
+            .await?;
         if req.resources.is_empty() || req.resources.len() > MAX_RESOURCES {
             return Err(bad(format!(
                 "resources must hold 1–{MAX_RESOURCES} FHIR resources"
@@ -578,15 +582,16 @@ impl Peer {
                 req.kind.as_str()
             )));
         }
-        let doctor = match &req.doctor_bmdc {
-            Some(b) => Some((b.clone(), self.doctor(b).await?)),
-            None if req.kind == RecordKind::Prescription => {
+        let doctor = match (&req.doctor_bmdc, doctor) {
+            (Some(b), Some(d)) => Some((b.clone(), d?)),
+            (Some(b), None) => Some((b.clone(), self.doctor(b).await?)),
+            (None, _) if req.kind == RecordKind::Prescription => {
                 return Err(PeerError::field(
                     "doctor_bmdc",
                     "a prescription needs its registered doctor",
                 ));
             }
-            None => None,
+            (None, _) => None,
         };
         let d = &patient.details;
         let mut entries = vec![json!({"fullUrl": "resource:0", "resource": {
