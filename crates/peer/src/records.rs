@@ -780,14 +780,7 @@ impl Peer {
             Err(e) => return fail(new, followers, e),
         };
         let extra: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
-            Box::pin(async move {
-                for (k, r) in rows.iter().enumerate() {
-                    let log_index = i64::try_from(first + k as u64)
-                        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-                    db::records::insert(&mut tx, r, log_index).await?;
-                }
-                Ok(())
-            })
+            Box::pin(async move { db::records::insert_all(&mut tx, &rows, first).await })
         });
         // The checkpoint over the batch is signed in the same transaction (one commit).
         let first = match self.append_signed(&entries, extra).await {
