@@ -407,10 +407,11 @@ pub fn cosignature_message(timestamp: u64, text: &[u8]) -> Vec<u8> {
 }
 
 /// A named Ed25519 key that signs notes (type `0x01`) or cosigns them (`cosignature/v1`).
-#[derive(Debug)]
+/// Clones share the key.
+#[derive(Debug, Clone)]
 pub struct Signer {
     verifier: Verifier,
-    key: Ed25519KeyPair,
+    key: std::sync::Arc<Ed25519KeyPair>,
 }
 
 impl Signer {
@@ -418,7 +419,7 @@ impl Signer {
     pub fn ed25519(name: &str, key: Ed25519KeyPair) -> Result<Self, NoteError> {
         Ok(Self {
             verifier: Verifier::ed25519(name, *key.public_key())?,
-            key,
+            key: std::sync::Arc::new(key),
         })
     }
 
@@ -426,7 +427,7 @@ impl Signer {
     pub fn cosigner(name: &str, key: Ed25519KeyPair) -> Result<Self, NoteError> {
         Ok(Self {
             verifier: Verifier::cosignature_v1(name, *key.public_key())?,
-            key,
+            key: std::sync::Arc::new(key),
         })
     }
 

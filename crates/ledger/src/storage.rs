@@ -215,6 +215,34 @@ macro_rules! write_batch_in {
     }};
 }
 
+/// Stores a signed checkpoint note for `(size, root)` in the open transaction `$tx`, by
+/// compare-and-swap against the stored row `(csize, croot)`, with its history row; `false` (and
+/// nothing written) when the stored row is not `(csize, croot)`.
+macro_rules! store_checkpoint_in {
+    ($tx:ident, $size:expr, $root:expr, $text:expr, $csize:expr, $croot:expr) => {{
+        let (size, root, csize, croot): (i64, Hash, i64, Hash) = ($size, $root, $csize, $croot);
+        let text: &str = $text;
+        let done = sqlx::query("UPDATE ledger_checkpoint SET size = $1, root = $2, note = $3 WHERE id = 1 AND size = $4 AND root = $5")
+            .bind(size).bind(&root[..]).bind(text).bind(csize).bind(&croot[..])
+            .execute(&mut *$tx).await?.rows_affected();
+        if done == 1 {
+            // Kept so that a reader can later be proven against an older checkpoint once
+            // witnesses have cosigned it (the single row above only holds the newest).
+            sqlx::query("INSERT INTO ledger_checkpoints (size, root, note) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING")
+                .bind(size).bind(&root[..]).bind(text).execute(&mut *$tx).await?;
+        }
+        done == 1
+    }};
+}
+
+/// The log's checkpoint note for `(size, root)`, signed by `signer`.
+fn signed_note(origin: &str, size: u64, root: Hash, signer: &Signer) -> Result<String> {
+    let cp = Checkpoint::new(origin, size, root);
+    let mut note = Note::new(cp.to_text())?;
+    note.signatures.push(signer.sign(&note.text, 0)?);
+    Ok(note.to_text())
+}
+
 pub(crate) fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(|_| LedgerError::NumberTooLarge(v))
 }
@@ -451,7 +479,7 @@ pub struct Log {
     /// Bounded cache of immutable tiles (full tiles, and partial tiles keyed by width).
     tiles: std::sync::Mutex<TileCache>,
     /// The last signed `(size, root)` this process saw.
-    signed: std::sync::Mutex<Option<(u64, Hash)>>,
+    signed: std::sync::Arc<std::sync::Mutex<Option<(u64, Hash)>>>,
     /// The largest tree size known to be committed (by this process or, on PostgreSQL, read
     /// from the database): reads up to it need no look-up of the head.
     known_size: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -544,7 +572,7 @@ impl Log {
             origin: origin.to_owned(),
             state: std::sync::Arc::new(Mutex::new(CompactRange::new())),
             tiles: std::sync::Mutex::new(TileCache::default()),
-            signed: std::sync::Mutex::new(None),
+            signed: std::sync::Arc::new(std::sync::Mutex::new(None)),
             known_size: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(size)),
             replica: None,
             cosignatures_stored: std::sync::atomic::AtomicU64::new(0),
@@ -706,7 +734,7 @@ impl Log {
     /// written (or refused) to the end even if this future is dropped, and the in-memory head
     /// always follows what was committed (needs a tokio runtime).
     pub async fn append<E: AsRef<[u8]>>(&self, entries: &[E]) -> Result<Appended> {
-        self.append_inner(entries, None).await
+        Ok(self.append_inner(entries, None, None).await?.0)
     }
 
     /// [`Log::append`], with the caller's own rows written by `rows` in the same transaction
@@ -718,14 +746,43 @@ impl Log {
         entries: &[E],
         rows: ExtraRows,
     ) -> Result<Appended> {
-        self.append_inner(entries, Some(rows)).await
+        Ok(self.append_inner(entries, Some(rows), None).await?.0)
+    }
+
+    /// [`Log::append_with`] (`rows` optional), then a checkpoint of the new head signed by
+    /// `signer` ([`Log::sign_checkpoint`]); returns the batch and the signed note.
+    ///
+    /// When the stored checkpoint is the head the batch extends (every append of a log signed
+    /// this way, after the first), the checkpoint is signed and stored in the append's own
+    /// transaction: the entries, the rows and the checkpoint over them commit together (one
+    /// commit, one fsync), so a crash never leaves a checkpoint ahead of the log nor a batch
+    /// without its checkpoint. On PostgreSQL the checkpoint row is locked in that transaction
+    /// (as [`Log::sign_checkpoint`] locks it) and the head signed is the database's head, which
+    /// the append's lock holds still. Otherwise (a checkpoint behind the head, or one this
+    /// process has not seen yet) the batch commits first and [`Log::sign_checkpoint`] signs
+    /// after it, with its checks. Either way, when this returns `Ok` the entries and a
+    /// checkpoint covering them are durable.
+    pub async fn append_signed<E: AsRef<[u8]>>(
+        &self,
+        entries: &[E],
+        rows: Option<ExtraRows>,
+        signer: &Signer,
+    ) -> Result<(Appended, String)> {
+        let (appended, note) = self
+            .append_inner(entries, rows, Some(signer.clone()))
+            .await?;
+        match note {
+            Some(note) => Ok((appended, note)),
+            None => Ok((appended, self.sign_checkpoint(signer).await?)),
+        }
     }
 
     async fn append_inner<E: AsRef<[u8]>>(
         &self,
         entries: &[E],
         extra: Option<ExtraRows>,
-    ) -> Result<Appended> {
+        signer: Option<Signer>,
+    ) -> Result<(Appended, Option<String>)> {
         if entries.is_empty() {
             return Err(LedgerError::EmptyBatch);
         }
@@ -741,6 +798,10 @@ impl Log {
             }
         }
         let mut state = self.state.clone().lock_owned().await;
+        // The checkpoint this process last signed or saw stored: on SQLite (one writing
+        // process) the stored row, unless the compare-and-swap below finds otherwise.
+        let seen = self.signed.lock().ok().and_then(|s| *s);
+        let (signed, origin) = (self.signed.clone(), self.origin.clone());
         // Cancel safety: the transaction and the head update run in their own task, which owns
         // the head's lock. If this future is dropped (a client disconnects, a timeout fires),
         // the task still finishes: a commit that lands always updates the head, and the next
@@ -760,6 +821,18 @@ impl Log {
                     if let Some(extra) = extra {
                         extra(Tx::Sqlite(&mut tx), state.size()).await?;
                     }
+                    // The checkpoint in the same transaction when the stored one is the head
+                    // this batch extends (so the new one is consistent with it).
+                    let mut note = None;
+                    if let Some(signer) = &signer
+                        && seen == Some((state.size(), state.root()))
+                    {
+                        let text = signed_note(&origin, next.size(), next.root(), signer)?;
+                        if store_checkpoint_in!(tx, new_i, next.root(), &text, old_i, state.root())
+                        {
+                            note = Some(text);
+                        }
+                    }
                     tx.commit().await?;
                     let a = Appended {
                         first_index: state.size(),
@@ -767,7 +840,7 @@ impl Log {
                         root: next.root(),
                     };
                     *state = next;
-                    a
+                    (a, note)
                 }
                 Database::Postgres(p) => {
                     // Several processes may append to one PostgreSQL log: the transaction takes
@@ -792,6 +865,32 @@ impl Log {
                     if let Some(extra) = extra {
                         extra(Tx::Postgres(&mut tx), state.size()).await?;
                     }
+                    // The checkpoint in the same transaction when the stored one is the head
+                    // this batch extends (read under the append lock, so it is the database's
+                    // head); its row locked as `sign_checkpoint_pg` locks it.
+                    let mut note = None;
+                    if let Some(signer) = &signer {
+                        let r = sqlx::query(
+                            "SELECT size, root FROM ledger_checkpoint WHERE id = 1 FOR UPDATE",
+                        )
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let csize = to_u64(r.try_get(0)?)?;
+                        let croot = to_hash(r.try_get::<&[u8], _>(1)?)?;
+                        if (csize, croot) == (state.size(), state.root()) {
+                            let text = signed_note(&origin, next.size(), next.root(), signer)?;
+                            if store_checkpoint_in!(
+                                tx,
+                                new_i,
+                                next.root(),
+                                &text,
+                                old_i,
+                                state.root()
+                            ) {
+                                note = Some(text);
+                            }
+                        }
+                    }
                     tx.commit().await?;
                     let a = Appended {
                         first_index: state.size(),
@@ -799,11 +898,16 @@ impl Log {
                         root: next.root(),
                     };
                     *state = next;
-                    a
+                    (a, note)
                 }
             };
-            known.fetch_max(appended.size, std::sync::atomic::Ordering::AcqRel);
-            Ok::<Appended, LedgerError>(appended)
+            known.fetch_max(appended.0.size, std::sync::atomic::Ordering::AcqRel);
+            if appended.1.is_some()
+                && let Ok(mut s) = signed.lock()
+            {
+                *s = Some((appended.0.size, appended.0.root));
+            }
+            Ok::<(Appended, Option<String>), LedgerError>(appended)
         });
         task.await
             .map_err(|e| LedgerError::Integrity(format!("append task failed: {e}")))?
@@ -1188,6 +1292,9 @@ impl Log {
         if size == csize && !cnote.is_empty() {
             if root != croot {
                 return Err(LedgerError::ForkRefused(size));
+            }
+            if let Ok(mut s) = self.signed.lock() {
+                *s = Some((size, root));
             }
             return Ok(cnote);
         }

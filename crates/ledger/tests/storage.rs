@@ -534,7 +534,113 @@ async fn resync_refuses_a_database_behind_what_was_acknowledged(t: TestDb) {
     );
 }
 
+/// The signed size of a checkpoint note.
+fn note_size(note: &str) -> u64 {
+    SignedCheckpoint::verify(note.as_bytes(), ORIGIN, &[signer().verifier().clone()])
+        .unwrap()
+        .checkpoint
+        .size
+}
+
+/// `Log::append_signed`: the batch and a checkpoint over it signed in one transaction, so a
+/// failing batch leaves the checkpoint where it was (never ahead of the log) and the stored
+/// checkpoint is always the head after it; a checkpoint behind the head (an unsigned append
+/// before) is caught up with `sign_checkpoint`'s checks, and a stored checkpoint that is not the
+/// one the batch extends (here forged) is never overwritten. On PostgreSQL, two processes
+/// appending in turn each sign the database's head.
+async fn append_signed_commits_the_checkpoint_with_the_batch(t: TestDb) {
+    let s = signer();
+    let db = t.connect().await;
+    let log = Log::open(db.clone(), ORIGIN, IntegrityCheck::Quick)
+        .await
+        .unwrap();
+    let (a, note) = log.append_signed(&[entry(0)], None, &s).await.unwrap();
+    assert_eq!((a.first_index, a.size), (0, 1));
+    assert_eq!(note_size(&note), 1);
+    for i in 1..5u64 {
+        let rows: spondon_ledger::ExtraRows = Box::new(move |_tx, first| {
+            Box::pin(async move {
+                assert_eq!(first, i);
+                Ok(())
+            })
+        });
+        let (a, note) = log
+            .append_signed(&[entry(i)], Some(rows), &s)
+            .await
+            .unwrap();
+        assert_eq!(a.size, i + 1);
+        assert_eq!(note_size(&note), i + 1);
+        assert_eq!(log.signed_checkpoint().await.unwrap().1, note);
+    }
+    // A failing batch: neither its entries nor a checkpoint over them.
+    let failing: spondon_ledger::ExtraRows =
+        Box::new(|_tx, _| Box::pin(async { Err(sqlx::Error::Protocol("refused row".into())) }));
+    assert!(matches!(
+        log.append_signed(&[entry(5)], Some(failing), &s).await,
+        Err(LedgerError::Db(_))
+    ));
+    assert_eq!(log.stored_head().await.unwrap().0, 5);
+    assert_eq!(log.signed_checkpoint().await.unwrap().0.size, 5);
+    // Behind the head (an unsigned append): signed up to the new head, with its checks.
+    fill(&log, 5, 8, 3).await;
+    let (_, note) = log.append_signed(&[entry(8)], None, &s).await.unwrap();
+    assert_eq!(note_size(&note), 9);
+    let old = log.signed_checkpoint().await.unwrap().0;
+    // Every signed checkpoint is consistent with the next.
+    let proof = log.consistency_proof(1, 9).await.unwrap();
+    verify_consistency(1, 9, &proof, &log.root_at(1).await.unwrap(), &old.root).unwrap();
+    let mut head = 9;
+    if t.is_postgres() {
+        // Two processes on one database appending in turn (each with a stale head after the
+        // other's batch): each checkpoint is signed over the database's head.
+        let other = Log::open(t.connect().await, ORIGIN, IntegrityCheck::Quick)
+            .await
+            .unwrap();
+        for k in 0..4u64 {
+            let l = if k % 2 == 0 { &other } else { &log };
+            let (a, note) = l.append_signed(&[entry(head)], None, &s).await.unwrap();
+            assert_eq!(a.first_index, head);
+            head += 1;
+            assert_eq!(note_size(&note), head);
+            assert_eq!(log.stored_head().await.unwrap().0, head);
+            assert_eq!(other.signed_checkpoint().await.unwrap().1, note);
+        }
+    }
+    // A forged stored checkpoint (another root at the head's size) is not overwritten: the
+    // batch commits, its checkpoint is refused.
+    set_back(
+        &db,
+        "UPDATE ledger_checkpoint SET size = $1, root = $2 WHERE id = 1",
+        head,
+        [9u8; 32],
+        "",
+    )
+    .await;
+    let e = log
+        .append_signed(&[entry(head)], None, &s)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LedgerError::Integrity(_)), "{e}");
+    assert_eq!(log.stored_head().await.unwrap().0, head + 1);
+    let forged: (i64, Vec<u8>) = match &db {
+        spondon_ledger::Database::Sqlite(p) => {
+            sqlx::query_as("SELECT size, root FROM ledger_checkpoint WHERE id = 1")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
+        spondon_ledger::Database::Postgres(p) => {
+            sqlx::query_as("SELECT size, root FROM ledger_checkpoint WHERE id = 1")
+                .fetch_one(p)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(forged, (i64::try_from(head).unwrap(), vec![9u8; 32]));
+}
+
 spondon_testkit::both_engines!(
+    append_signed_commits_the_checkpoint_with_the_batch,
     resync_refuses_a_database_behind_what_was_acknowledged,
     dropped_appends_do_not_wedge_the_log,
     append_prove_and_tiles,

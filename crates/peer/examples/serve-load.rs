@@ -8,15 +8,21 @@
 //! prescriptions (`POST /staff/records`, spread over the processes) and `--redeemers` doctor
 //! clients redeeming one grant (`POST /nonce`, then `POST /grant/records` with a PoP proof).
 //! `--issue-rate` and `--redeem-rate` cap the total rates (0: as fast as the clients go).
+//! Staff clients open a fresh TCP connection per request unless `--keep-alive` is given: then
+//! each keeps one HTTP/1.1 connection open (a `reqwest` client per client, as real hospital
+//! systems do).
 //!
 //! Prints the throughput of every `--report-every` seconds interval, then a summary: rates,
 //! p50/p99 latency, errors (any answer but the expected one, or a failed connection), and the
 //! RSS of every `serve` process at the start and at the end of the load; the last line is the
-//! same summary as one JSON object (`result: {...}`).
+//! same summary as one JSON object (`result: {...}`). It also prints what the `serve`
+//! processes spent during the load: CPU time (user + system, `/proc/PID/stat`) and context
+//! switches (voluntary and not, summed over the threads alive at the end of the load,
+//! `/proc/PID/task/*/status`) per operation, and the load generator's own CPU per operation.
 //!
 //! `cargo run --release -p spondon-peer --example serve-load -- [--processes 1] [--secs 20]
 //! [--issuers 8] [--redeemers 0] [--issue-rate 0] [--redeem-rate 0] [--report-every 10]
-//! [--database-url postgres://…]`
+//! [--keep-alive] [--bin path/to/spondon-peer] [--database-url postgres://…]`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
@@ -75,38 +81,36 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU time (user + system, seconds) and context switches (voluntary + involuntary, summed
-/// over its threads) a process has used so far; zeros when it is gone. `/proc` counts CPU in
-/// USER_HZ ticks, 100 a second on Linux.
-fn usage(pid: u32) -> (f64, u64) {
-    let cpu = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+/// CPU time (user + system) of a process so far, seconds (`/proc/PID/stat`, in clock ticks of
+/// 1/100 s, Linux's `USER_HZ`).
+fn cpu_secs(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {
-            // The fields after the command name (which may hold spaces) in parentheses.
-            let rest = &s[s.rfind(')')? + 2..];
+            // Fields after the command name (which may hold spaces) in parentheses.
+            let rest = s.rsplit_once(')')?.1;
             let f: Vec<&str> = rest.split_whitespace().collect();
-            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-            Some(ticks as f64 / 100.0)
+            let (u, s): (u64, u64) = (f.get(11)?.parse().ok()?, f.get(12)?.parse().ok()?);
+            Some((u + s) as f64 / 100.0)
         })
-        .unwrap_or(0.0);
-    let switches = std::fs::read_dir(format!("/proc/{pid}/task"))
-        .map(|tasks| {
-            tasks
-                .flatten()
-                .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
-                .flat_map(|s| {
-                    s.lines()
-                        .filter_map(|l| {
-                            l.strip_prefix("voluntary_ctxt_switches:")
-                                .or_else(|| l.strip_prefix("nonvoluntary_ctxt_switches:"))
-                                .and_then(|v| v.trim().parse::<u64>().ok())
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .sum()
+        .unwrap_or(0.0)
+}
+
+/// Context switches (voluntary + involuntary) of every live thread of a process.
+fn ctxt_switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .map(|s| {
+            s.lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split(':').nth(1)?.trim().parse::<u64>().ok())
+                .sum::<u64>()
         })
-        .unwrap_or(0);
-    (cpu, switches)
+        .sum()
 }
 
 fn percentile_ms(sorted: &[u32], p: f64) -> f64 {
@@ -170,6 +174,7 @@ async fn main() {
     let issue_rate: f64 = num("--issue-rate", 0.0);
     let redeem_rate: f64 = num("--redeem-rate", 0.0);
     let every: u64 = num("--report-every", 10);
+    let keep_alive = std::env::args().any(|a| a == "--keep-alive");
     let db = arg("--database-url");
     assert!(
         processes == 1 || db.is_some(),
@@ -339,7 +344,9 @@ async fn main() {
 
     let pids: Vec<u32> = children.0.iter().map(Child::id).collect();
     let rss_start: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
-    let usage_start: Vec<(f64, u64)> = pids.iter().map(|p| usage(*p)).collect();
+    let cpu_start: f64 = pids.iter().map(|p| cpu_secs(&p.to_string())).sum();
+    let ctx_start: u64 = pids.iter().map(|p| ctxt_switches(*p)).sum();
+    let own_start = cpu_secs("self");
     let counters = Arc::new(Counters::default());
     let start = Instant::now();
     let until = start + Duration::from_secs(secs);
@@ -354,6 +361,15 @@ async fn main() {
         let auth = auth.clone();
         let counters = counters.clone();
         let iv = interval(issue_rate, issuers);
+        // With --keep-alive, one connection kept open per client.
+        let client = keep_alive.then(|| {
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap()
+        });
+        let url = format!("http://{addr}/staff/records");
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut next = Instant::now();
@@ -363,17 +379,37 @@ async fn main() {
                     break;
                 }
                 let t = Instant::now();
-                let r = request(
-                    addr,
-                    "POST",
-                    "/staff/records",
-                    &[
-                        ("Authorization", &auth),
-                        ("Content-Type", "application/json"),
-                    ],
-                    body.as_bytes(),
-                )
-                .await;
+                let r = match &client {
+                    Some(c) => {
+                        let sent = c
+                            .post(&url)
+                            .header("Authorization", &auth)
+                            .header("Content-Type", "application/json")
+                            .body(body.clone())
+                            .send()
+                            .await;
+                        match sent {
+                            Ok(resp) => {
+                                let st = resp.status().as_u16();
+                                resp.bytes().await.ok().map(|b| (st, b.to_vec()))
+                            }
+                            Err(_) => None,
+                        }
+                    }
+                    None => {
+                        request(
+                            addr,
+                            "POST",
+                            "/staff/records",
+                            &[
+                                ("Authorization", &auth),
+                                ("Content-Type", "application/json"),
+                            ],
+                            body.as_bytes(),
+                        )
+                        .await
+                    }
+                };
                 let us = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
                 match r {
                     Some((201, _)) => {
@@ -492,18 +528,15 @@ async fn main() {
         }
     }
     let wall = start.elapsed().as_secs_f64();
+    let serve_cpu = pids.iter().map(|p| cpu_secs(&p.to_string())).sum::<f64>() - cpu_start;
+    let serve_ctx = pids
+        .iter()
+        .map(|p| ctxt_switches(*p))
+        .sum::<u64>()
+        .saturating_sub(ctx_start);
+    let own_cpu = cpu_secs("self") - own_start;
     let series = reporter.await.unwrap();
     let rss_end: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
-    // Whatever the serve processes used over the load, per answered request (a thread that
-    // ended during the load takes its context switches with it: a lower bound).
-    let (cpu, switches) = pids
-        .iter()
-        .zip(&usage_start)
-        .fold((0.0, 0), |(c, s), (p, u0)| {
-            let u = usage(*p);
-            (c + (u.0 - u0.0), s + u.1.saturating_sub(u0.1))
-        });
-    let answered = (ilat.len() + rlat.len()).max(1) as f64;
     ilat.sort_unstable();
     rlat.sort_unstable();
     let errors = counters.errors.load(Ordering::Relaxed);
@@ -524,11 +557,20 @@ async fn main() {
             percentile_ms(&rlat, 0.99)
         );
     }
+    let ops = (ilat.len() + rlat.len()).max(1) as f64;
     println!(
-        "serve CPU {cpu:.2} s over {wall:.1} s ({:.2} cores) = {:.2} ms per answered request, {:.0} context switches per request",
-        cpu / wall,
-        cpu * 1000.0 / answered,
-        switches as f64 / answered
+        "serve CPU {serve_cpu:.2} s = {:.3} ms per operation, {:.1} context switches per operation; load generator {:.3} ms per operation ({}; load average {})",
+        serve_cpu * 1000.0 / ops,
+        serve_ctx as f64 / ops,
+        own_cpu * 1000.0 / ops,
+        if keep_alive {
+            "staff keep-alive"
+        } else {
+            "a connection per staff request"
+        },
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     println!(
         "errors: {errors}; serve RSS at start {:?} KiB, at end {:?} KiB",
@@ -542,8 +584,9 @@ async fn main() {
         "redeem_per_s": rlat.len() as f64 / wall, "redeem_p50_ms": percentile_ms(&rlat, 0.5),
         "redeem_p99_ms": percentile_ms(&rlat, 0.99),
         "rss_start_kib": rss_start, "rss_end_kib": rss_end, "series": series,
-        "serve_cpu_ms_per_request": cpu * 1000.0 / answered,
-        "serve_switches_per_request": switches as f64 / answered,
+        "keep_alive": keep_alive, "serve_cpu_ms_per_op": serve_cpu * 1000.0 / ops,
+        "serve_ctx_switches_per_op": serve_ctx as f64 / ops,
+        "loadgen_cpu_ms_per_op": own_cpu * 1000.0 / ops,
     });
     println!("result: {result}");
     drop(children);

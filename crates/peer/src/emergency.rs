@@ -310,15 +310,15 @@ impl Peer {
                 db::staff::insert_write_key(&mut tx, key.as_ref(), &stored, at).await
             })
         });
+        // The entry, its rows and the checkpoint over them in one commit.
         let appended = match self
-            .log
-            .append_with(
+            .append_signed(
                 &[LogEntry::commit(EntryKind::EmergencyAccess, now, &opening).encode()],
                 rows,
             )
             .await
         {
-            Err(spondon_ledger::LedgerError::Db(sqlx::Error::RowNotFound)) => {
+            Err(PeerError::Ledger(spondon_ledger::LedgerError::Db(sqlx::Error::RowNotFound))) => {
                 return Err(PeerError::EmergencyAlreadyConfirmed);
             }
             r => r?,
@@ -330,7 +330,6 @@ impl Peer {
             log_index: appended.first_index,
             records: records.len() as u64,
         };
-        self.sign_checkpoint().await?;
         tracing::info!(
             log_index = appended.first_index,
             "emergency access confirmed and logged"

@@ -319,10 +319,16 @@ async fn staff_audit(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_owned());
+    // The `Staff` extractor names the token it accepted here, so that the token is not read
+    // again; a request it did not accept (or never reached) has the token looked up as before.
+    let accepted = AuditedToken::default();
+    let mut req = req;
+    req.extensions_mut().insert(accepted.clone());
     let r = next.run(req).await;
-    let token_id = match token {
-        Some(t) => peer.staff_auth(&t).await.ok().flatten().map(|a| a.token_id),
-        None => None,
+    let token_id = match (accepted.0.get(), token) {
+        (Some(id), _) => Some(id.clone()),
+        (None, Some(t)) => peer.staff_auth(&t).await.ok().flatten().map(|a| a.token_id),
+        (None, None) => None,
     };
     let action = format!("{method} {route}");
     let target = (route != path).then_some(path.as_str());
@@ -468,6 +474,11 @@ pub async fn read_json<T: DeserializeOwned>(
 #[derive(Debug)]
 pub struct Staff(pub crate::staff::StaffAuth);
 
+/// The id of the staff token the [`Staff`] extractor accepted for a request, for its audit
+/// entry (`staff_audit`).
+#[derive(Debug, Clone, Default)]
+struct AuditedToken(std::sync::Arc<std::sync::OnceLock<String>>);
+
 impl FromRequestParts<AppState> for Staff {
     type Rejection = PeerError;
 
@@ -479,7 +490,12 @@ impl FromRequestParts<AppState> for Staff {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| peer.count_unlogged(PeerError::Unauthorized))?;
         match peer.staff_auth(token.trim()).await? {
-            Some(auth) => Ok(Staff(auth)),
+            Some(auth) => {
+                if let Some(slot) = parts.extensions.get::<AuditedToken>() {
+                    let _ = slot.0.set(auth.token_id.clone());
+                }
+                Ok(Staff(auth))
+            }
             None => Err(peer.count_unlogged(PeerError::Unauthorized)),
         }
     }

@@ -223,12 +223,13 @@ impl Peer {
                 .await
             })
         });
-        let appended = match self.log.append_with(&[entry.encode()], rows).await {
+        // The entry, its rows and the checkpoint over them in one commit.
+        let appended = match self.append_signed(&[entry.encode()], rows).await {
             Ok(a) => a,
-            Err(spondon_ledger::LedgerError::Db(sqlx::Error::RowNotFound)) => {
+            Err(PeerError::Ledger(spondon_ledger::LedgerError::Db(sqlx::Error::RowNotFound))) => {
                 return Err(PeerError::EnrollmentCodeInvalid);
             }
-            Err(spondon_ledger::LedgerError::Db(sqlx::Error::Database(e)))
+            Err(PeerError::Ledger(spondon_ledger::LedgerError::Db(sqlx::Error::Database(e))))
                 if e.is_unique_violation() =>
             {
                 return Err(PeerError::field(
@@ -236,9 +237,8 @@ impl Peer {
                     "this key is already enrolled",
                 ));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
-        self.sign_checkpoint().await?;
         tracing::info!(log_index = appended.first_index, "patient key enrolled");
         Ok(Enrolled {
             health_id: req.health_id.clone(),

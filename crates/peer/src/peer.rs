@@ -353,7 +353,32 @@ impl Peer {
     /// Signs a new checkpoint for everything appended so far.
     pub async fn sign_checkpoint(&self) -> Result<()> {
         let cosigned = self.log.cosignatures_stored();
-        let text = self.log.sign_checkpoint(&self.log_signer).await?;
+        let note = self.log.sign_checkpoint(&self.log_signer).await?;
+        self.checkpoint_signed(note, cosigned)
+    }
+
+    /// Appends `entries` with `rows` in one transaction and signs a checkpoint over them, in
+    /// that same transaction when the log allows it
+    /// ([`spondon_ledger::Log::append_signed`]): when this returns `Ok`, the entries, the rows
+    /// and a signed checkpoint covering them are durable.
+    pub(crate) async fn append_signed<E: AsRef<[u8]>>(
+        &self,
+        entries: &[E],
+        rows: spondon_ledger::ExtraRows,
+    ) -> Result<spondon_ledger::Appended> {
+        let cosigned = self.log.cosignatures_stored();
+        let (appended, note) = self
+            .log
+            .append_signed(entries, Some(rows), &self.log_signer)
+            .await?;
+        self.checkpoint_signed(note, cosigned)?;
+        Ok(appended)
+    }
+
+    /// Publishes a signed checkpoint note's size (metrics, and to waiters on the signed size)
+    /// and, on SQLite, keeps the note; `cosigned` is the log's count of stored cosignatures
+    /// read before it was signed.
+    fn checkpoint_signed(&self, text: String, cosigned: u64) -> Result<()> {
         self.metrics.checkpoint_signed();
         let note = spondon_ledger::Note::parse(text.as_bytes())?;
         let cp = spondon_ledger::Checkpoint::from_text(&note.text)

@@ -550,7 +550,11 @@ impl Peer {
         &self,
         req: &IssueRequest,
     ) -> Result<(String, Option<String>, Value)> {
-        let patient = self.patient(&req.health_id).await?;
+        // The patient and the doctor in one statement; an unknown doctor is reported after
+        // the resources are checked, as before.
+        let (patient, doctor) = self
+            .patient_and_doctor(&req.health_id, req.doctor_bmdc.as_deref())
+            .await?;
         if req.resources.is_empty() || req.resources.len() > MAX_RESOURCES {
             return Err(bad(format!(
                 "resources must hold 1–{MAX_RESOURCES} FHIR resources"
@@ -578,15 +582,16 @@ impl Peer {
                 req.kind.as_str()
             )));
         }
-        let doctor = match &req.doctor_bmdc {
-            Some(b) => Some((b.clone(), self.doctor(b).await?)),
-            None if req.kind == RecordKind::Prescription => {
+        let doctor = match (&req.doctor_bmdc, doctor) {
+            (Some(b), Some(d)) => Some((b.clone(), d?)),
+            (Some(b), None) => Some((b.clone(), self.doctor(b).await?)),
+            (None, _) if req.kind == RecordKind::Prescription => {
                 return Err(PeerError::field(
                     "doctor_bmdc",
                     "a prescription needs its registered doctor",
                 ));
             }
-            None => None,
+            (None, _) => None,
         };
         let d = &patient.details;
         let mut entries = vec![json!({"fullUrl": "resource:0", "resource": {
@@ -686,9 +691,9 @@ impl Peer {
     ///
     /// **Group commit.** The record joins the queue of records waiting to be written; whoever
     /// takes the writer lock next (this caller or a concurrent one) writes every queued record
-    /// together: one transaction with all their log entries and all their rows (one commit),
-    /// then one checkpoint signature. Each caller is answered only after that
-    /// checkpoint, so nobody hears of a record before it is durable. Alone, a record is a
+    /// together: one transaction with all their log entries, all their rows and the signed
+    /// checkpoint over them (one commit). Each caller is answered only after that commit, so
+    /// nobody hears of a record before it and its checkpoint are durable. Alone, a record is a
     /// batch of one, as before.
     pub(crate) async fn commit_prepared(&self, p: PreparedRecord) -> Result<(IssuedRecord, bool)> {
         let (reply, answer) = tokio::sync::oneshot::channel();
@@ -775,22 +780,13 @@ impl Peer {
             Err(e) => return fail(new, followers, e),
         };
         let extra: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
-            Box::pin(async move {
-                for (k, r) in rows.iter().enumerate() {
-                    let log_index = i64::try_from(first + k as u64)
-                        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-                    db::records::insert(&mut tx, r, log_index).await?;
-                }
-                Ok(())
-            })
+            Box::pin(async move { db::records::insert_all(&mut tx, &rows, first).await })
         });
-        let first = match self.log.append_with(&entries, extra).await {
+        // The checkpoint over the batch is signed in the same transaction (one commit).
+        let first = match self.append_signed(&entries, extra).await {
             Ok(a) => a.first_index,
-            Err(e) => return fail(new, followers, e.into()),
+            Err(e) => return fail(new, followers, e),
         };
-        if let Err(e) = self.sign_checkpoint().await {
-            return fail(new, followers, e);
-        }
         if new.len() > 1 {
             tracing::debug!(records = new.len(), "group commit");
         }

@@ -427,21 +427,35 @@ impl Peer {
         if !is_health_id(health_id) {
             return Err(PeerError::UnknownPatient);
         }
-        let row = db::patients::patient(&self.db, health_id)
+        let row = db::patients::patient(&self.db, health_id).await?;
+        Ok(patient_from(
+            health_id,
+            row.ok_or(PeerError::UnknownPatient)?,
+        ))
+    }
+
+    /// A registered patient ([`Peer::patient`]) and, when `bmdc` is given, the registered doctor
+    /// it names (`Err(UnknownDoctor)` inside when there is none, for the caller to report in its
+    /// own order), read in one statement.
+    pub(crate) async fn patient_and_doctor(
+        &self,
+        health_id: &str,
+        bmdc: Option<&str>,
+    ) -> Result<(Patient, Option<Result<DoctorName>>)> {
+        let Some(bmdc) = bmdc else {
+            return Ok((self.patient(health_id).await?, None));
+        };
+        if !is_health_id(health_id) {
+            return Err(PeerError::UnknownPatient);
+        }
+        let row = db::patients::patient_and_doctor(&self.db, health_id, bmdc)
             .await?
-            .map(|r| NewPatient {
-                name: r.name,
-                birth_date: r.birth_date,
-                sex: r.sex,
-                national_id: r.national_id,
-                phone: r.phone,
-                district: r.district,
-                upazila: r.upazila,
-            });
-        Ok(Patient {
-            health_id: health_id.to_owned(),
-            details: row.ok_or(PeerError::UnknownPatient)?,
-        })
+            .ok_or(PeerError::UnknownPatient)?;
+        let doctor = match (row.doctor_name, row.doctor_department) {
+            (Some(name), Some(department)) => Ok(DoctorName { name, department }),
+            _ => Err(PeerError::UnknownDoctor),
+        };
+        Ok((patient_from(health_id, row.patient), Some(doctor)))
     }
 
     /// Registers a doctor and signs their doctor credential.
@@ -534,5 +548,20 @@ impl Peer {
         db::doctors::name(&self.db, bmdc)
             .await?
             .ok_or(PeerError::UnknownDoctor)
+    }
+}
+
+fn patient_from(health_id: &str, r: db::patients::PatientRow) -> Patient {
+    Patient {
+        health_id: health_id.to_owned(),
+        details: NewPatient {
+            name: r.name,
+            birth_date: r.birth_date,
+            sex: r.sex,
+            national_id: r.national_id,
+            phone: r.phone,
+            district: r.district,
+            upazila: r.upazila,
+        },
     }
 }

@@ -133,15 +133,14 @@ impl Peer {
                 db::staff::insert_write_key(&mut tx, key_owned.as_ref(), &answer, at).await
             })
         });
+        // The entry, its rows and the checkpoint over them in one commit.
         let appended = self
-            .log
-            .append_with(
+            .append_signed(
                 &[LogEntry::commit(EntryKind::RevocationRegistered, now, &opening).encode()],
                 rows,
             )
             .await?;
         let log_index = appended.first_index;
-        self.sign_checkpoint().await?;
         tracing::info!(log_index, "record revoked");
         Ok(RecordRevoked {
             record_id: id.to_owned(),

@@ -289,9 +289,9 @@ impl Peer {
                 .await
             })
         });
+        // The entries, their rows and the checkpoint over them in one commit.
         let appended = self
-            .log
-            .append_with(
+            .append_signed(
                 &[
                     LogEntry::commit(EntryKind::Enrollment, now, &enrollment).encode(),
                     LogEntry::commit(EntryKind::KeyRotation, now, &rotation).encode(),
@@ -301,13 +301,12 @@ impl Peer {
             .await;
         let log_index = match appended {
             Ok(a) => a.first_index + 1,
-            Err(spondon_ledger::LedgerError::Db(sqlx::Error::RowNotFound)) => {
+            Err(PeerError::Ledger(spondon_ledger::LedgerError::Db(sqlx::Error::RowNotFound))) => {
                 tracing::error!("key re-binding not stored: the code was used meanwhile");
                 return Err(PeerError::EnrollmentCodeInvalid);
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
-        self.sign_checkpoint().await?;
         tracing::info!(log_index, via = via.word(), "patient key rotated");
         Ok(KeyRotated {
             health_id: health_id.to_owned(),

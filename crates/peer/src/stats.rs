@@ -250,12 +250,11 @@ impl Peer {
                 db::stats::insert_report(&mut tx, &report, log_index).await
             })
         });
+        // The entry, its rows and the checkpoint over them in one commit.
         let log_index = self
-            .log
-            .append_with(&[entry.encode()], rows)
+            .append_signed(&[entry.encode()], rows)
             .await?
             .first_index;
-        self.sign_checkpoint().await?;
         let proof = self.log.proof_bundle(log_index).await?.to_text();
         tracing::info!(
             sequence,

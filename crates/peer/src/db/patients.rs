@@ -32,6 +32,28 @@ pub(crate) async fn patient(db: &Database, health_id: &str) -> Result<Option<Pat
     )
 }
 
+/// A patient with a record's doctor: `bmdc`'s name and department (`None`: no such doctor),
+/// read in one statement.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct PatientDoctorRow {
+    #[sqlx(flatten)]
+    pub patient: PatientRow,
+    pub doctor_name: Option<String>,
+    pub doctor_department: Option<String>,
+}
+
+/// The patient and the doctor `bmdc` in one statement (`None`: no such patient).
+pub(crate) async fn patient_and_doctor(
+    db: &Database,
+    health_id: &str,
+    bmdc: &str,
+) -> Result<Option<PatientDoctorRow>> {
+    Ok(
+        on_db!(db, p => sqlx::query_as::<_, PatientDoctorRow>("SELECT p.name, p.birth_date, p.sex, p.national_id, p.phone, p.district, p.upazila, d.name AS doctor_name, d.department AS doctor_department FROM peer_patients p LEFT JOIN peer_doctors d ON d.bmdc_number = $2 WHERE p.health_id = $1")
+        .bind(health_id).bind(bmdc).fetch_optional(p).await?),
+    )
+}
+
 /// Registers a patient; the database error as is (a unique violation: the national ID, or the
 /// Health ID drawn, is taken).
 pub(crate) async fn insert_patient(

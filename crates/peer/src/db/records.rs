@@ -162,33 +162,56 @@ pub(crate) struct NewRecord {
     pub cases: Vec<crate::stats::StatCase>,
 }
 
-/// Stores an issued record, its file link, idempotency key and statistics cases in the
-/// transaction that appends its log entry at `log_index`.
-pub(crate) async fn insert(
+/// Rows of a multi-row insert per statement (10 parameters a row: far below either engine's
+/// limit).
+const INSERT_CHUNK: usize = 100;
+
+/// Stores a batch of issued records, their file links, idempotency keys and statistics cases in
+/// the transaction that appends their log entries, the record at `k` with log index
+/// `first_index + k`: the records and their idempotency keys in multi-row inserts (one
+/// statement per 100 rows instead of one per row), the rare rest row by row.
+pub(crate) async fn insert_all(
     tx: &mut Tx<'_>,
-    r: &NewRecord,
-    log_index: i64,
+    rows: &[NewRecord],
+    first_index: u64,
 ) -> std::result::Result<(), sqlx::Error> {
-    on_tx!(tx, conn => {
-        sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
-            .bind(&r.id).bind(&r.health_id).bind(r.category).bind(r.kind)
-            .bind(&r.doctor_bmdc).bind(&r.supersedes).bind(&r.jws).bind(&r.salt[..])
-            .bind(log_index).bind(r.issued_at).execute(&mut *conn).await?;
-        if let Some(sha256) = &r.file {
-            sqlx::query("INSERT INTO peer_record_files (record_id, sha256) VALUES ($1, $2)")
-                .bind(&r.id).bind(&sha256[..]).execute(&mut *conn).await?;
-        }
-        if let Some(k) = &r.idempotency {
-            sqlx::query("INSERT INTO peer_idempotency (scope, key, request_hash, record_id, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&k.scope).bind(&k.key).bind(&k.request_hash[..]).bind(&r.id).bind(r.issued_at)
-                .execute(&mut *conn).await?;
-        }
-        for c in &r.cases {
-            sqlx::query("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
-                .bind(c.condition).bind(c.week.key()).bind(&r.health_id).bind(&c.district).bind(&c.upazila).bind(c.age_band).bind(c.sex)
-                .execute(&mut *conn).await?;
-        }
-    });
+    let index = |k: usize| {
+        i64::try_from(first_index + k as u64).map_err(|e| sqlx::Error::Protocol(e.to_string()))
+    };
+    for (c, chunk) in rows.chunks(INSERT_CHUNK).enumerate() {
+        let indices = (0..chunk.len())
+            .map(|k| index(c * INSERT_CHUNK + k))
+            .collect::<std::result::Result<Vec<i64>, _>>()?;
+        on_tx!(tx, conn => {
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) ");
+            qb.push_values(chunk.iter().zip(&indices), |mut b, (r, i)| {
+                b.push_bind(&r.id).push_bind(&r.health_id).push_bind(r.category).push_bind(r.kind)
+                    .push_bind(&r.doctor_bmdc).push_bind(&r.supersedes).push_bind(&r.jws)
+                    .push_bind(&r.salt[..]).push_bind(*i).push_bind(r.issued_at);
+            });
+            qb.build().execute(&mut *conn).await?;
+            let keyed: Vec<&NewRecord> = chunk.iter().filter(|r| r.idempotency.is_some()).collect();
+            if !keyed.is_empty() {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO peer_idempotency (scope, key, request_hash, record_id, created_at) ");
+                qb.push_values(keyed.iter().filter_map(|r| Some((r.idempotency.as_ref()?, *r))), |mut b, (k, r)| {
+                    b.push_bind(&k.scope).push_bind(&k.key).push_bind(&k.request_hash[..])
+                        .push_bind(&r.id).push_bind(r.issued_at);
+                });
+                qb.build().execute(&mut *conn).await?;
+            }
+            for r in chunk {
+                if let Some(sha256) = &r.file {
+                    sqlx::query("INSERT INTO peer_record_files (record_id, sha256) VALUES ($1, $2)")
+                        .bind(&r.id).bind(&sha256[..]).execute(&mut *conn).await?;
+                }
+                for c in &r.cases {
+                    sqlx::query("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
+                        .bind(c.condition).bind(c.week.key()).bind(&r.health_id).bind(&c.district).bind(&c.upazila).bind(c.age_band).bind(c.sex)
+                        .execute(&mut *conn).await?;
+                }
+            }
+        });
+    }
     Ok(())
 }
 
