@@ -1225,3 +1225,22 @@ mod inflate_tests {
         assert_eq!(inflate_limited(&deflate(b"").unwrap(), 0).unwrap(), b"");
     }
 }
+
+#[cfg(test)]
+mod fast_path_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A clean published card takes the borrowed path: no `Value` tree until asked for.
+    #[test]
+    fn a_clean_card_builds_no_value_tree_until_asked() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/shc/example-00-d-jws.txt");
+        let jws = std::fs::read_to_string(p).unwrap();
+        let card = ParsedCard::parse(jws.trim()).unwrap();
+        assert!(card.content.is_some(), "content judged on the fast path");
+        assert!(card.payload.get().is_none(), "no Value payload built");
+        let bundle = card.fhir_bundle().clone();
+        assert_eq!(bundle["resourceType"], "Bundle");
+    }
+}
