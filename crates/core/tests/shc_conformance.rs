@@ -99,11 +99,11 @@ fn example_00_valid_in_every_form() {
         v.issuer_name.as_deref(),
         Some("SMART Health Card specification example issuer")
     );
-    assert_eq!(v.fhir_bundle["resourceType"], "Bundle");
+    assert_eq!(v.fhir_bundle()["resourceType"], "Bundle");
     // The verified bundle is the published one.
     let expected: serde_json::Value =
         serde_json::from_str(&read("shc/example-00-a-fhirBundle.json")).unwrap();
-    assert_eq!(v.fhir_bundle, expected);
+    assert_eq!(v.fhir_bundle(), &expected);
     // The payload decodes to the published minified payload.
     let minified: serde_json::Value =
         serde_json::from_str(&read("shc/example-00-c-jws-payload-minified.json")).unwrap();

@@ -93,7 +93,7 @@ proptest! {
         let mut dir = Directory::new();
         dir.add_key(ISS, key.public_key().to_jwk()).unwrap();
         let v = card.verify(&dir, NumericDate(nbf)).unwrap();
-        prop_assert_eq!(&v.fhir_bundle["entry"][0]["resource"]["name"][0]["family"], &json!(family));
+        prop_assert_eq!(&v.fhir_bundle()["entry"][0]["resource"]["name"][0]["family"], &json!(family));
         prop_assert!(v.warnings.is_empty(), "{:?}", v.warnings);
         // Expiry is enforced at exp exactly.
         prop_assert_eq!(card.verify(&dir, NumericDate(nbf + life)).unwrap_err().code(), "expired");

@@ -2,10 +2,12 @@
 //! check with [`ParsedCard::parse`] then [`ParsedCard::verify`].
 
 use std::io::Write as _;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
+use super::borrowed::{self, Claims};
 use super::directory::Directory;
 use super::{
     MAX_JWS_LEN, MAX_PAYLOAD_LEN, MAX_SINGLE_QR_JWS_LEN, ShcError, VC_TYPE_COVID19,
@@ -131,6 +133,23 @@ impl Payload {
         Ok(payload)
     }
 
+    /// The payload of `text` that the borrowed parse accepted with `claims`: the same parse
+    /// cannot fail here; if it did, the claims stand with a `Null` bundle.
+    fn of_accepted(text: &str, claims: &Claims) -> Payload {
+        serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| Payload::from_value(v).ok())
+            .unwrap_or_else(|| Payload {
+                iss: claims.iss.clone(),
+                nbf: claims.nbf.clone(),
+                exp: claims.exp.clone(),
+                types: claims.types.clone(),
+                fhir_version: claims.fhir_version.clone(),
+                fhir_bundle: Value::Null,
+                rid: claims.rid.clone(),
+            })
+    }
+
     /// `nbf` as seconds (fractional kept).
     pub fn nbf_f64(&self) -> f64 {
         number_f64(&self.nbf)
@@ -145,39 +164,7 @@ impl Payload {
     /// its own error), and the card must not be expired (`now >= exp`). An `exp` that looks like
     /// milliseconds is only a warning, as in the SMART validator.
     pub fn check_time(&self, now: NumericDate) -> Result<Vec<Warning>, ShcError> {
-        let mut warnings = Vec::new();
-        let nbf = self.nbf_f64();
-        let now_f = now.seconds() as f64;
-        if nbf.is_nan() {
-            return Err(ShcError::BadTimestamp("nbf"));
-        }
-        if nbf > now_f {
-            if nbf > MILLISECONDS_THRESHOLD {
-                return Err(ShcError::NbfInMilliseconds(nbf));
-            }
-            return Err(ShcError::NotYetValid {
-                nbf,
-                now: now.seconds(),
-            });
-        }
-        if let Some(exp) = self.exp_f64() {
-            if exp.is_nan() {
-                return Err(ShcError::BadTimestamp("exp"));
-            }
-            if now_f >= exp {
-                return Err(ShcError::Expired {
-                    exp,
-                    now: now.seconds(),
-                });
-            }
-            if exp > MILLISECONDS_THRESHOLD {
-                warnings.push(Warning::new(
-                    "exp_in_milliseconds",
-                    format!("exp {exp} looks like milliseconds; it should be seconds"),
-                ));
-            }
-        }
-        Ok(warnings)
+        time_warnings(&self.nbf, self.exp.as_ref(), now)
     }
 
     /// The content rules: VC types (as the SMART validator judges them: warnings) and the FHIR
@@ -201,7 +188,6 @@ impl Payload {
     }
 
     fn type_warnings(&self) -> Vec<Warning> {
-        let has = |t: &str| self.types.iter().any(|x| x == t);
         let entries = fhir::resources(&self.fhir_bundle);
         let has_imm = entries
             .iter()
@@ -215,57 +201,7 @@ impl Payload {
             fhir::resource_type(r) == Some("Observation")
                 && fhir::first_code(r, "code").is_some_and(|c| fhir::LOINC_COVID_CODES.contains(&c))
         });
-        let mut w = Vec::new();
-        if has_imm && !has(VC_TYPE_IMMUNIZATION) {
-            w.push(Warning::new(
-                "vc_type_missing_immunization",
-                format!("vc.type SHOULD contain {VC_TYPE_IMMUNIZATION:?}"),
-            ));
-        } else if !has_imm && has(VC_TYPE_IMMUNIZATION) {
-            w.push(Warning::new(
-                "vc_type_unneeded_immunization",
-                format!("vc.type contains {VC_TYPE_IMMUNIZATION:?} but no Immunization"),
-            ));
-        }
-        if has_covid_obs && !has(VC_TYPE_LABORATORY) {
-            w.push(Warning::new(
-                "vc_type_missing_laboratory",
-                format!("vc.type SHOULD contain {VC_TYPE_LABORATORY:?}"),
-            ));
-        }
-        if (has_covid_imm || has_covid_obs) && !has(VC_TYPE_COVID19) {
-            w.push(Warning::new(
-                "vc_type_missing_covid19",
-                format!("vc.type SHOULD contain {VC_TYPE_COVID19:?}"),
-            ));
-        } else if !(has_covid_imm || has_covid_obs) && has(VC_TYPE_COVID19) {
-            w.push(Warning::new(
-                "vc_type_unneeded_covid19",
-                format!("vc.type contains {VC_TYPE_COVID19:?} but no COVID-19 resource"),
-            ));
-        }
-        if has(VC_TYPE_VERIFIABLE_CREDENTIAL) {
-            w.push(Warning::new(
-                "vc_type_unneeded_verifiable_credential",
-                "vc.type \"VerifiableCredential\" is not required and may be omitted",
-            ));
-        }
-        for t in &self.types {
-            let known = [
-                VC_TYPE_HEALTH_CARD,
-                VC_TYPE_IMMUNIZATION,
-                VC_TYPE_LABORATORY,
-                VC_TYPE_COVID19,
-                VC_TYPE_VERIFIABLE_CREDENTIAL,
-            ];
-            if !known.contains(&t.as_str()) {
-                w.push(Warning::new(
-                    "vc_type_unknown",
-                    format!("vc.type {t:?} is not a known SMART Health Cards type"),
-                ));
-            }
-        }
-        w
+        vc_type_warnings(&self.types, has_imm, has_covid_imm, has_covid_obs)
     }
 
     fn to_json_bytes(&self) -> Result<Vec<u8>, ShcError> {
@@ -305,6 +241,108 @@ impl Payload {
         })
         .map_err(|e| ShcError::Issue(e.to_string()))
     }
+}
+
+/// [`Payload::check_time`] on the two claims.
+fn time_warnings(
+    nbf: &Number,
+    exp: Option<&Number>,
+    now: NumericDate,
+) -> Result<Vec<Warning>, ShcError> {
+    let mut warnings = Vec::new();
+    let nbf = number_f64(nbf);
+    let now_f = now.seconds() as f64;
+    if nbf.is_nan() {
+        return Err(ShcError::BadTimestamp("nbf"));
+    }
+    if nbf > now_f {
+        if nbf > MILLISECONDS_THRESHOLD {
+            return Err(ShcError::NbfInMilliseconds(nbf));
+        }
+        return Err(ShcError::NotYetValid {
+            nbf,
+            now: now.seconds(),
+        });
+    }
+    if let Some(exp) = exp.map(number_f64) {
+        if exp.is_nan() {
+            return Err(ShcError::BadTimestamp("exp"));
+        }
+        if now_f >= exp {
+            return Err(ShcError::Expired {
+                exp,
+                now: now.seconds(),
+            });
+        }
+        if exp > MILLISECONDS_THRESHOLD {
+            warnings.push(Warning::new(
+                "exp_in_milliseconds",
+                format!("exp {exp} looks like milliseconds; it should be seconds"),
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+/// The VC type warnings of a card with `types`, given what its bundle holds.
+pub(crate) fn vc_type_warnings(
+    types: &[String],
+    has_imm: bool,
+    has_covid_imm: bool,
+    has_covid_obs: bool,
+) -> Vec<Warning> {
+    let has = |t: &str| types.iter().any(|x| x == t);
+    let mut w = Vec::new();
+    if has_imm && !has(VC_TYPE_IMMUNIZATION) {
+        w.push(Warning::new(
+            "vc_type_missing_immunization",
+            format!("vc.type SHOULD contain {VC_TYPE_IMMUNIZATION:?}"),
+        ));
+    } else if !has_imm && has(VC_TYPE_IMMUNIZATION) {
+        w.push(Warning::new(
+            "vc_type_unneeded_immunization",
+            format!("vc.type contains {VC_TYPE_IMMUNIZATION:?} but no Immunization"),
+        ));
+    }
+    if has_covid_obs && !has(VC_TYPE_LABORATORY) {
+        w.push(Warning::new(
+            "vc_type_missing_laboratory",
+            format!("vc.type SHOULD contain {VC_TYPE_LABORATORY:?}"),
+        ));
+    }
+    if (has_covid_imm || has_covid_obs) && !has(VC_TYPE_COVID19) {
+        w.push(Warning::new(
+            "vc_type_missing_covid19",
+            format!("vc.type SHOULD contain {VC_TYPE_COVID19:?}"),
+        ));
+    } else if !(has_covid_imm || has_covid_obs) && has(VC_TYPE_COVID19) {
+        w.push(Warning::new(
+            "vc_type_unneeded_covid19",
+            format!("vc.type contains {VC_TYPE_COVID19:?} but no COVID-19 resource"),
+        ));
+    }
+    if has(VC_TYPE_VERIFIABLE_CREDENTIAL) {
+        w.push(Warning::new(
+            "vc_type_unneeded_verifiable_credential",
+            "vc.type \"VerifiableCredential\" is not required and may be omitted",
+        ));
+    }
+    for t in types {
+        let known = [
+            VC_TYPE_HEALTH_CARD,
+            VC_TYPE_IMMUNIZATION,
+            VC_TYPE_LABORATORY,
+            VC_TYPE_COVID19,
+            VC_TYPE_VERIFIABLE_CREDENTIAL,
+        ];
+        if !known.contains(&t.as_str()) {
+            w.push(Warning::new(
+                "vc_type_unknown",
+                format!("vc.type {t:?} is not a known SMART Health Cards type"),
+            ));
+        }
+    }
+    w
 }
 
 /// Checks the issuer URL policy: `https`, a host, no trailing `/`.
@@ -420,6 +458,48 @@ pub(crate) fn deflate(data: &[u8]) -> Result<Vec<u8>, ShcError> {
     enc.finish().map_err(|e| ShcError::Issue(e.to_string()))
 }
 
+/// The header's `kid` when the header is exactly as cards have it (`alg` ES256, `zip` DEF, a
+/// `kid`, no `crit`, no key twice), from borrowed nodes; `None` leaves it to
+/// [`header_kid_or_error`].
+fn header_kid(bytes: &[u8]) -> Option<String> {
+    let header = borrowed::Node::parse_slice(bytes)?;
+    if !matches!(header, borrowed::Node::Object(_))
+        || header.get("alg")?.as_str()? != "ES256"
+        || header.get("zip")?.as_str()? != "DEF"
+        || header.get("crit").is_some()
+    {
+        return None;
+    }
+    match header.get("kid")?.as_str()? {
+        "" => None,
+        kid => Some(kid.to_owned()),
+    }
+}
+
+/// The header checks on a `Value` map, in their order: the first error, or the `kid`.
+fn header_kid_or_error(bytes: &[u8]) -> Result<String, ShcError> {
+    let header: Map<String, Value> =
+        serde_json::from_slice(bytes).map_err(|_| ShcError::HeaderNotJson)?;
+    match header.get("alg") {
+        None => return Err(ShcError::MissingAlg),
+        Some(Value::String(a)) if a == "ES256" => {}
+        Some(other) => return Err(ShcError::UnsupportedAlg(super::jws_value_text(other))),
+    }
+    match header.get("zip") {
+        None => return Err(ShcError::MissingZip),
+        Some(Value::String(z)) if z == "DEF" => {}
+        Some(other) => return Err(ShcError::UnsupportedZip(super::jws_value_text(other))),
+    }
+    let kid = match header.get("kid") {
+        Some(Value::String(k)) if !k.is_empty() => k.clone(),
+        _ => return Err(ShcError::MissingKid),
+    };
+    if header.contains_key("crit") {
+        return Err(ShcError::CriticalHeader);
+    }
+    Ok(kid)
+}
+
 fn is_b64url(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -434,7 +514,15 @@ pub struct ParsedCard {
     signing_input_len: usize,
     signature: [u8; 64],
     kid: String,
-    payload: Payload,
+    claims: Claims,
+    /// The inflated payload (UTF-8 JSON).
+    text: String,
+    /// The bundle's content warnings, when the borrowed parse found the bundle clean; `None`:
+    /// the `Value` path judges it ([`Payload::check_content_for`]).
+    content: Option<Vec<Warning>>,
+    /// The payload as a `Value` tree, built when first asked for (or at parse time, when the
+    /// borrowed parse left the payload to it).
+    payload: OnceLock<Payload>,
 }
 
 impl ParsedCard {
@@ -459,25 +547,10 @@ impl ParsedCard {
         }
         let header_bytes =
             b64::decode(h).map_err(|_| ShcError::MalformedJws("header base64url"))?;
-        let header: Map<String, Value> =
-            serde_json::from_slice(&header_bytes).map_err(|_| ShcError::HeaderNotJson)?;
-        match header.get("alg") {
-            None => return Err(ShcError::MissingAlg),
-            Some(Value::String(a)) if a == "ES256" => {}
-            Some(other) => return Err(ShcError::UnsupportedAlg(super::jws_value_text(other))),
-        }
-        match header.get("zip") {
-            None => return Err(ShcError::MissingZip),
-            Some(Value::String(z)) if z == "DEF" => {}
-            Some(other) => return Err(ShcError::UnsupportedZip(super::jws_value_text(other))),
-        }
-        let kid = match header.get("kid") {
-            Some(Value::String(k)) if !k.is_empty() => k.clone(),
-            _ => return Err(ShcError::MissingKid),
+        let kid = match header_kid(&header_bytes) {
+            Some(kid) => kid,
+            None => header_kid_or_error(&header_bytes)?,
         };
-        if header.contains_key("crit") {
-            return Err(ShcError::CriticalHeader);
-        }
         let sig = b64::decode(s).map_err(|_| ShcError::MalformedJws("signature base64url"))?;
         if sig.len() > 64 && sig.first() == Some(&0x30) && sig.get(2) == Some(&0x02) {
             return Err(ShcError::SignatureDerEncoded);
@@ -491,15 +564,26 @@ impl ParsedCard {
         if inflated.starts_with(&[0xEF, 0xBB, 0xBF]) {
             return Err(ShcError::PayloadBom);
         }
-        let text = std::str::from_utf8(&inflated).map_err(|_| ShcError::PayloadNotUtf8)?;
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| ShcError::PayloadNotJson(e.to_string()))?;
-        let payload = Payload::from_value(value)?;
+        let text = String::from_utf8(inflated).map_err(|_| ShcError::PayloadNotUtf8)?;
+        // The claims and the FHIR rules from one parse of nodes borrowing from the text; the
+        // `Value` tree only where that parse leaves the payload to it (it then gives the error).
+        let (claims, content, payload) = match borrowed::payload(&text) {
+            Some(fast) => (fast.claims, fast.content, OnceLock::new()),
+            None => {
+                let value: Value = serde_json::from_str(&text)
+                    .map_err(|e| ShcError::PayloadNotJson(e.to_string()))?;
+                let payload = Payload::from_value(value)?;
+                (Claims::of(&payload), None, OnceLock::from(payload))
+            }
+        };
         Ok(ParsedCard {
             signing_input_len: h.len() + 1 + p.len(),
             jws: jws.to_owned(),
             signature,
             kid,
+            claims,
+            text,
+            content,
             payload,
         })
     }
@@ -514,31 +598,32 @@ impl ParsedCard {
     }
     /// Payload `iss`.
     pub fn iss(&self) -> &str {
-        &self.payload.iss
+        &self.claims.iss
     }
     /// Payload `nbf`, exactly as the JSON number was written.
     pub fn nbf(&self) -> &Number {
-        &self.payload.nbf
+        &self.claims.nbf
     }
     /// Payload `exp`, if present.
     pub fn exp(&self) -> Option<&Number> {
-        self.payload.exp.as_ref()
+        self.claims.exp.as_ref()
     }
     /// `vc.type`.
     pub fn types(&self) -> &[String] {
-        &self.payload.types
+        &self.claims.types
     }
-    /// `vc.credentialSubject.fhirBundle`.
+    /// `vc.credentialSubject.fhirBundle` (its `Value` tree is built on the first call).
     pub fn fhir_bundle(&self) -> &Value {
-        &self.payload.fhir_bundle
+        &self.payload().fhir_bundle
     }
     /// `vc.rid`.
     pub fn rid(&self) -> Option<&str> {
-        self.payload.rid.as_deref()
+        self.claims.rid.as_deref()
     }
-    /// The whole parsed payload.
+    /// The whole parsed payload (its `Value` tree is built on the first call).
     pub fn payload(&self) -> &Payload {
-        &self.payload
+        self.payload
+            .get_or_init(|| Payload::of_accepted(&self.text, &self.claims))
     }
     /// Warnings that need no trust decision (e.g. a JWS too long for one QR).
     pub fn structural_warnings(&self) -> Vec<Warning> {
@@ -584,24 +669,31 @@ impl ParsedCard {
         options: &VerifyOptions,
     ) -> Result<VerifiedCard, ShcError> {
         let checked = self.check(directory, options)?;
-        let p = &self.payload;
+        let c = &self.claims;
         Ok(VerifiedCard {
-            iss: p.iss.clone(),
+            iss: c.iss.clone(),
             issuer_name: checked.issuer_name,
             kid: self.kid.clone(),
-            nbf: p.nbf.clone(),
-            exp: p.exp.clone(),
-            types: p.types.clone(),
-            fhir_version: p.fhir_version.clone(),
-            fhir_bundle: p.fhir_bundle.clone(),
-            rid: p.rid.clone(),
+            nbf: c.nbf.clone(),
+            exp: c.exp.clone(),
+            types: c.types.clone(),
+            fhir_version: c.fhir_version.clone(),
+            fhir_bundle: LazyBundle {
+                text: self.text.clone(),
+                value: self
+                    .payload
+                    .get()
+                    .map(|p| OnceLock::from(p.fhir_bundle.clone()))
+                    .unwrap_or_default(),
+            },
+            rid: c.rid.clone(),
             warnings: checked.warnings,
         })
     }
 
     /// The checks of [`ParsedCard::verify_with`], in its order.
     fn check(&self, directory: &Directory, options: &VerifyOptions) -> Result<Checked, ShcError> {
-        let iss = &self.payload.iss;
+        let iss = &self.claims.iss;
         // The issuer's URL, keys and lists are judged once per issuer ([`IssuerEntry::prepared`]),
         // with the outcomes the checks below would have had card by card.
         let entry = directory.issuer(iss);
@@ -645,12 +737,20 @@ impl ParsedCard {
             )?;
         }
         let mut warnings = self.structural_warnings();
-        warnings.extend(self.payload.check_time(options.now)?);
-        // The IG's short-reference rules bind cards that can be a QR code (≤ 1195 characters).
-        warnings.extend(
-            self.payload
-                .check_content_for(self.jws.len() <= MAX_SINGLE_QR_JWS_LEN)?,
-        );
+        warnings.extend(time_warnings(
+            &self.claims.nbf,
+            self.claims.exp.as_ref(),
+            options.now,
+        )?);
+        match &self.content {
+            // A clean bundle (judged at parse time): no FHIR finding, the type warnings only.
+            Some(content) => warnings.extend(content.iter().cloned()),
+            // The IG's short-reference rules bind cards that can be a QR code (≤ 1195 characters).
+            None => warnings.extend(
+                self.payload()
+                    .check_content_for(self.jws.len() <= MAX_SINGLE_QR_JWS_LEN)?,
+            ),
+        }
         // Revocation: a list loaded for the key is checked (and judged well-formed), and a key
         // that declares `crlVersion` needs one.
         match &prepared_key.crl {
@@ -660,13 +760,13 @@ impl ParsedCard {
             None => {}
             Some(list) => {
                 let list = list.as_ref().map_err(Clone::clone)?;
-                if let Some(rid) = &self.payload.rid
+                if let Some(rid) = &self.claims.rid
                     && let Ok((rid, _)) = parse_rid(rid)
                     && let Some(until) = list.get(rid)
                 {
                     let applies = match until {
                         None => true,
-                        Some(ts) => self.payload.nbf_f64() < *ts as f64,
+                        Some(ts) => number_f64(&self.claims.nbf) < *ts as f64,
                     };
                     if applies {
                         return Err(ShcError::Revoked(rid.to_owned()));
@@ -689,15 +789,14 @@ impl ParsedCard {
         options: &VerifyOptions,
     ) -> Result<VerifiedCard, ShcError> {
         let checked = self.check(directory, options)?;
-        let Payload {
+        let Claims {
             iss,
             nbf,
             exp,
             types,
             fhir_version,
-            fhir_bundle,
             rid,
-        } = self.payload;
+        } = self.claims;
         Ok(VerifiedCard {
             iss,
             issuer_name: checked.issuer_name,
@@ -706,7 +805,14 @@ impl ParsedCard {
             exp,
             types,
             fhir_version,
-            fhir_bundle,
+            fhir_bundle: LazyBundle {
+                text: self.text,
+                value: self
+                    .payload
+                    .into_inner()
+                    .map(|p| OnceLock::from(p.fhir_bundle))
+                    .unwrap_or_default(),
+            },
             rid,
             warnings: checked.warnings,
         })
@@ -755,12 +861,64 @@ pub struct VerifiedCard {
     pub types: Vec<String>,
     /// `vc.credentialSubject.fhirVersion`.
     pub fhir_version: String,
-    /// The FHIR bundle.
-    pub fhir_bundle: Value,
+    /// The FHIR bundle: [`VerifiedCard::fhir_bundle`].
+    fhir_bundle: LazyBundle,
     /// `vc.rid`.
     pub rid: Option<String>,
     /// Non-fatal findings.
     pub warnings: Vec<Warning>,
+}
+
+impl VerifiedCard {
+    /// The FHIR bundle (`vc.credentialSubject.fhirBundle`). Its `Value` tree is built from the
+    /// verified payload on the first call: a caller that only needs the verdict never pays
+    /// for it.
+    pub fn fhir_bundle(&self) -> &Value {
+        self.fhir_bundle.get()
+    }
+
+    /// The FHIR bundle, taken out of the card.
+    pub fn into_fhir_bundle(self) -> Value {
+        let LazyBundle { text, value } = self.fhir_bundle;
+        value.into_inner().unwrap_or_else(|| bundle_of(&text))
+    }
+}
+
+/// A verified card's bundle: the payload's text, and its `Value` tree once asked for.
+#[derive(Clone)]
+struct LazyBundle {
+    text: String,
+    value: OnceLock<Value>,
+}
+
+impl LazyBundle {
+    fn get(&self) -> &Value {
+        self.value.get_or_init(|| bundle_of(&self.text))
+    }
+}
+
+/// `vc.credentialSubject.fhirBundle` of a payload that was accepted (so it parses and has one;
+/// `Null` is unreachable).
+fn bundle_of(text: &str) -> Value {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|mut v| {
+            v.pointer_mut("/vc/credentialSubject/fhirBundle")
+                .map(Value::take)
+        })
+        .unwrap_or(Value::Null)
+}
+
+impl PartialEq for LazyBundle {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Serialize for LazyBundle {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(serializer)
+    }
 }
 
 /// Builds and signs a SMART Health Card. The hospital peer calls
@@ -985,7 +1143,7 @@ impl std::fmt::Debug for ParsedCard {
         f.debug_struct("ParsedCard")
             .field("jws_len", &self.jws.len())
             .field("kid", &self.kid)
-            .field("payload", &self.payload)
+            .field("payload", self.payload())
             .finish()
     }
 }
@@ -999,7 +1157,7 @@ impl std::fmt::Debug for VerifiedCard {
             .field("nbf", &self.nbf)
             .field("exp", &self.exp)
             .field("types", &self.types)
-            .field("fhir_bundle", &redacted_bundle(&self.fhir_bundle))
+            .field("fhir_bundle", &redacted_bundle(self.fhir_bundle()))
             .field("warnings", &self.warnings)
             .finish_non_exhaustive()
     }
@@ -1065,5 +1223,24 @@ mod inflate_tests {
             b"{}"
         );
         assert_eq!(inflate_limited(&deflate(b"").unwrap(), 0).unwrap(), b"");
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A clean published card takes the borrowed path: no `Value` tree until asked for.
+    #[test]
+    fn a_clean_card_builds_no_value_tree_until_asked() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/shc/example-00-d-jws.txt");
+        let jws = std::fs::read_to_string(p).unwrap();
+        let card = ParsedCard::parse(jws.trim()).unwrap();
+        assert!(card.content.is_some(), "content judged on the fast path");
+        assert!(card.payload.get().is_none(), "no Value payload built");
+        let bundle = card.fhir_bundle().clone();
+        assert_eq!(bundle["resourceType"], "Bundle");
     }
 }

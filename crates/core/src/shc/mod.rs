@@ -12,6 +12,7 @@
 //!
 //! Every failure is a specific [`ShcError`] variant with a stable [`ShcError::code`].
 
+mod borrowed;
 pub mod codes;
 pub mod directory;
 pub mod fhir;

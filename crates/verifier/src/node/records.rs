@@ -447,12 +447,13 @@ pub(crate) fn verify_batch(
             }
             RecordError::Logged(e) => format!("record {id}: {e}"),
         })?;
-        let category = category_of(&verified.fhir_bundle)
+        let bundle = verified.into_fhir_bundle();
+        let category = category_of(&bundle)
             .ok_or_else(|| format!("record {id}: the card holds no record of a known category"))?;
         if grant.is_some_and(|g| !g.covers(category, id)) {
             return Err(format!("record {id}: the grant does not cover this record"));
         }
-        let subject = verified.fhir_bundle["entry"]
+        let subject = bundle["entry"]
             .as_array()
             .and_then(|e| {
                 e.iter()
@@ -483,7 +484,7 @@ pub(crate) fn verify_batch(
                 items: vec![],
                 document: None,
             },
-            verified.fhir_bundle,
+            bundle,
         ));
     }
     Ok(out)
