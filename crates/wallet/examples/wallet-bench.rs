@@ -61,6 +61,14 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
 
+    // The peer's SQLite connection threads (sqlx runs each connection on a thread of its own),
+    // told apart from the wallet's, which start later.
+    let peer_sqlx: std::collections::BTreeSet<u64> = threads_cpu()
+        .into_iter()
+        .filter(|t| t.1.starts_with("sqlx-sqlite"))
+        .map(|t| t.0)
+        .collect();
+
     // The trust list and the wallet.
     let consortium = Consortium::new();
     let v = spondon_ledger::Verifier::from_vkey(&peer.log_vkey()).unwrap();
@@ -79,41 +87,101 @@ async fn main() {
     ));
     let root = &consortium.root;
     let pass = b"benchmark passphrase";
-    let mut w = Wallet::create(
-        &tmp.path().join("wallet"),
-        Arc::new(MemoryKeyStore::new()),
-        pass,
-    )
-    .await
-    .unwrap();
-    w.set_endpoints(
-        [(URL.to_owned(), format!("http://{addr}"))]
-            .into_iter()
-            .collect(),
-    );
-    w.set_trust_list(&list, &root.public_key().to_jwk())
-        .await
-        .unwrap();
-    w.enroll(&EnrollmentCode::parse(&reg.enrollment_text).unwrap())
-        .await
-        .unwrap();
-
-    let cpu0 = cpu_seconds();
-    let t = Instant::now();
-    let r = w.sync(&|_| {}).await.unwrap();
-    let full = t.elapsed().as_secs_f64();
-    let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
-    let got: u64 = r.peers.iter().map(|p| p.new_records).sum();
-    assert_eq!(got as usize, n, "{r:?}");
-    println!(
-        "full sync: {n} records in {full:.2} s = {:.0} records/s (pull + verify + encrypted store)",
-        n as f64 / full
-    );
-    if let Some(cpu) = cpu {
-        println!(
-            "  CPU (user + sys of this process: the peer and the wallet): {cpu:.2} s = {:.0} µs per record",
-            cpu * 1e6 / n as f64
+    let new_wallet = |name: String, enrollment: String| {
+        let (dir, list, root_jwk) = (
+            tmp.path().join(name),
+            list.clone(),
+            root.public_key().to_jwk(),
         );
+        async move {
+            let mut w = Wallet::create(&dir, Arc::new(MemoryKeyStore::new()), pass)
+                .await
+                .unwrap();
+            w.set_endpoints(
+                [(URL.to_owned(), format!("http://{addr}"))]
+                    .into_iter()
+                    .collect(),
+            );
+            w.set_trust_list(&list, &root_jwk).await.unwrap();
+            w.enroll(&EnrollmentCode::parse(&enrollment).unwrap())
+                .await
+                .unwrap();
+            w
+        }
+    };
+    // `--syncs K` repeats the full sync into K - 1 more fresh wallets, each enrolled with a new
+    // code (which retires the one before; printed as `full sync #k`, the first is the figure the
+    // report reads); `--full-only` stops after the full syncs.
+    let syncs: usize = num("--syncs", 1);
+    let full_only = std::env::args().any(|a| a == "--full-only");
+    let mut w: Option<Wallet> = None;
+    for k in 1..=syncs.max(1) {
+        let enrollment = if k == 1 {
+            reg.enrollment_text.clone()
+        } else {
+            peer.new_enrollment_code(&reg.health_id)
+                .await
+                .unwrap()
+                .enrollment_text
+        };
+        let wallet = new_wallet(format!("wallet-{k}"), enrollment).await;
+        let threads0 = threads_cpu();
+        let cpu0 = cpu_seconds();
+        let t = Instant::now();
+        let r = wallet.sync(&|_| {}).await.unwrap();
+        let full = t.elapsed().as_secs_f64();
+        let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
+        let threads1 = threads_cpu();
+        let got: u64 = r.peers.iter().map(|p| p.new_records).sum();
+        assert_eq!(got as usize, n, "{r:?}");
+        let label = if k == 1 {
+            "full sync:".to_owned()
+        } else {
+            format!("full sync #{k}:")
+        };
+        println!(
+            "{label} {n} records in {full:.2} s = {:.0} records/s (pull + verify + encrypted store)",
+            n as f64 / full
+        );
+        if let Some(cpu) = cpu {
+            println!(
+                "  CPU (user + sys of this process: the peer and the wallet): {cpu:.2} s = {:.0} µs per record, {:.2} cores busy; load average {}",
+                cpu * 1e6 / n as f64,
+                cpu / full,
+                load_average()
+            );
+            // By thread (threads that ended during the sync, e.g. the card checks' scoped
+            // threads, count in "the rest").
+            let (mut peer_db, mut wallet_db, mut main_thread) = (0.0, 0.0, 0.0);
+            for (tid, name, secs) in &threads1 {
+                let before = threads0.iter().find(|t| t.0 == *tid).map_or(0.0, |t| t.2);
+                let d = secs - before;
+                if peer_sqlx.contains(tid) {
+                    peer_db += d;
+                } else if name.starts_with("sqlx-sqlite") {
+                    wallet_db += d;
+                } else if u64::from(std::process::id()) == *tid {
+                    main_thread += d;
+                }
+            }
+            let us = |s: f64| s * 1e6 / n as f64;
+            println!(
+                "  by thread, µs per record: peer SQLite {:.0}, wallet SQLite {:.0}, main (sync loop) {:.0}, the rest {:.0}",
+                us(peer_db),
+                us(wallet_db),
+                us(main_thread),
+                us(cpu - peer_db - wallet_db - main_thread)
+            );
+        }
+        if let Some(old) = w.replace(wallet) {
+            old.close().await;
+        }
+    }
+    let w = w.unwrap();
+    if full_only {
+        w.close().await;
+        peer.close().await;
+        return;
     }
 
     // Where the time goes: the peer building the pages vs. the wallet checking the cards.
@@ -200,6 +268,32 @@ async fn main() {
     }
     w.close().await;
     peer.close().await;
+}
+
+/// (thread id, name, user + system CPU seconds) of this process's live threads (Linux).
+fn threads_cpu() -> Vec<(u64, String, f64)> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let e = e.ok()?;
+        let tid: u64 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+        let name = stat.get(stat.find('(')? + 1..stat.rfind(')')?)?.to_owned();
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split(' ').collect();
+        let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+        Some((tid, name, ticks as f64 / 100.0))
+    })
+    .collect()
+}
+
+/// The 1-minute load average (Linux), or "?".
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split(' ').next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
 }
 
 /// User + system CPU time of this process so far (Linux: `/proc/self/stat`, in clock ticks of
