@@ -356,15 +356,6 @@ fn clean_bundle(bundle: &Node<'_>) -> bool {
 
 /// [`fhir`]'s `check_security` passes.
 fn clean_security(security: &Node<'_>) -> bool {
-    const CODING_KEYS: &[&str] = &[
-        "id",
-        "extension",
-        "system",
-        "version",
-        "code",
-        "display",
-        "userSelected",
-    ];
     let Some(items) = security.as_array() else {
         return false;
     };
@@ -373,7 +364,7 @@ fn clean_security(security: &Node<'_>) -> bool {
             return false;
         };
         c.iter().all(|(k, v)| {
-            CODING_KEYS.contains(&k.as_ref())
+            fhir::CODING_KEYS.contains(&k.as_ref())
                 && match k.as_ref() {
                     "userSelected" => matches!(v, Node::Bool),
                     "extension" => matches!(v, Node::Array(_)),

@@ -216,7 +216,8 @@ pub fn check_bundle_for(bundle: &Value, qr: bool) -> Result<Vec<Warning>, ShcErr
     Ok(warnings)
 }
 
-const CODING_KEYS: &[&str] = &[
+/// The members a `Coding` may have (`meta.security`); the borrowed parse checks the same list.
+pub(super) const CODING_KEYS: &[&str] = &[
     "id",
     "extension",
     "system",
