@@ -994,10 +994,12 @@ impl Peer {
             let items = std::sync::Arc::new(items);
             let spent = std::sync::Arc::new(std::sync::Mutex::new(Vec::<usize>::new()));
             let extra = event_rows(items.clone(), spent.clone());
-            let res = match self.log.append_with(&entries, extra).await {
-                Ok(appended) => self.sign_checkpoint().await.map(|()| appended.first_index),
-                Err(e) => Err(e.into()),
-            };
+            // The checkpoint over the batch is signed in the append's own transaction (one
+            // commit), as a record batch's is.
+            let res = self
+                .append_signed(&entries, extra)
+                .await
+                .map(|appended| appended.first_index);
             let spent: Vec<usize> = spent.lock().map(|s| s.clone()).unwrap_or_default();
             // The rows' closure ran (and was dropped) in the append's task.
             let items = std::sync::Arc::try_unwrap(items).unwrap_or_else(|a| (*a).clone());
@@ -1094,14 +1096,13 @@ impl Peer {
                 .await
             })
         });
+        // The checkpoint is signed in the same transaction (one commit).
         let appended = self
-            .log
-            .append_with(
+            .append_signed(
                 &[LogEntry::commit(EntryKind::RevocationRegistered, now, &opening).encode()],
                 rows,
             )
             .await?;
-        self.sign_checkpoint().await?;
         tracing::info!(log_index = appended.first_index, "revocation registered");
         Ok(appended.first_index)
     }
@@ -1207,8 +1208,9 @@ fn grant_err(e: TokenError) -> Denial {
 
 /// The rows of a batch of access events, written in its append's transaction: for each event
 /// the proof of possession it spends (its nonce used, then its id remembered: the same
-/// conditional statements as `Peer::spend`), then its row. The positions of the events whose
-/// proof is found spent go to `spent`, and the transaction is then rolled back (an error).
+/// conditional statements as `Peer::spend`), then every row (multi-row inserts). The
+/// positions of the events whose proof is found spent go to `spent`, and the transaction is
+/// then rolled back (an error).
 fn event_rows(
     items: std::sync::Arc<Vec<(EventRow, Option<SingleUse>)>>,
     spent: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
@@ -1235,24 +1237,24 @@ fn event_rows(
                     "a proof of possession in the batch was already spent".into(),
                 ));
             }
-            for (k, (r, _)) in items.iter().enumerate() {
-                let log_index = i64::try_from(first + k as u64)
-                    .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-                db::access_events::insert(
-                    &mut tx,
-                    &db::access_events::NewEvent {
+            let events = items
+                .iter()
+                .enumerate()
+                .map(|(k, (r, _))| {
+                    Ok(db::access_events::NewEvent {
                         health_id: r.health_id.as_deref(),
                         outcome: r.outcome,
                         reason: r.reason.as_deref(),
                         payload: &r.payload,
                         salt: &r.salt,
-                        log_index,
+                        log_index: i64::try_from(first + k as u64)
+                            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?,
                         at: r.at,
                         grant: r.grant.as_deref(),
-                    },
-                )
-                .await?;
-            }
+                    })
+                })
+                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+            db::access_events::insert_all(&mut tx, &events).await?;
             Ok(())
         })
     })
