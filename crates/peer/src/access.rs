@@ -67,6 +67,9 @@ pub(crate) struct PendingEvent {
 #[derive(Debug, Clone)]
 pub(crate) struct SingleUse {
     nonce: Vec<u8>,
+    /// The nonce's expiry when it is one made here (judged fresh, [`Peer::judge_nonce`]);
+    /// `None` for the earlier, stored form.
+    expires: Option<i64>,
     pop_id: [u8; 16],
     now: NumericDate,
 }
@@ -708,8 +711,12 @@ impl Peer {
             body,
         };
         let proof = PopProof::verify(pop, grant, &target, now, MAX_SKEW)?;
+        // The nonce's tag and expiry, before anything is written (`nonce_unknown`,
+        // `nonce_expired`); its use comes when it is spent.
+        let expires = self.judge_nonce(&proof.nonce, now).await?;
         let unspent = SingleUse {
             nonce: proof.nonce,
+            expires,
             pop_id: proof.id,
             now,
         };
@@ -727,7 +734,8 @@ impl Peer {
     /// Spends a proof of possession on its own: its nonce used (`nonce_reused`,
     /// `nonce_expired`, `nonce_unknown`), then its id remembered (`replayed`).
     async fn spend(&self, proof: &SingleUse) -> Result<()> {
-        self.consume_nonce(&proof.nonce, proof.now).await?;
+        self.use_nonce(&proof.nonce, proof.expires, proof.now)
+            .await?;
         if !self.remember_pop(&proof.pop_id, proof.now).await? {
             return Err(PeerError::Replayed);
         }
@@ -1032,6 +1040,9 @@ impl Peer {
             let n = replies.len();
             match res {
                 Ok(first) => {
+                    for expires in items.iter().filter_map(|(_, s)| s.as_ref()?.expires) {
+                        self.nonce_spent(expires);
+                    }
                     for (k, r) in replies.into_iter().enumerate() {
                         if let Some(r) = r {
                             let _ = r.send(Ok(Some(first + k as u64)));
@@ -1221,7 +1232,13 @@ fn event_rows(
             for (k, (_, spends)) in items.iter().enumerate() {
                 if let Some(p) = spends {
                     let now = p.now.seconds();
-                    if !db::nonces::consume_in(&mut tx, &p.nonce, now).await?
+                    let fresh = match p.expires {
+                        Some(expires) => {
+                            db::nonces::spend_in(&mut tx, &p.nonce, expires, now).await?
+                        }
+                        None => db::nonces::consume_in(&mut tx, &p.nonce, now).await?,
+                    };
+                    if !fresh
                         || !db::grants::remember_pop_in(&mut tx, &p.pop_id, now, now + 2 * MAX_SKEW)
                             .await?
                     {

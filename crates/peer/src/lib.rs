@@ -43,6 +43,7 @@ pub mod fhir_push;
 mod files;
 pub mod http;
 mod metrics;
+mod nonce;
 pub mod openapi;
 mod patient;
 mod peer;

@@ -76,37 +76,26 @@ pub struct RequestParts<'a> {
 }
 
 impl Peer {
-    /// Hands out a single-use nonce, unless `max_outstanding_nonces` unused, unexpired ones
-    /// exist (`too_many_nonces`); purges nonces expired for more than ten minutes (at most once
-    /// per [`PURGE_EVERY`] seconds: the purge scans the table).
+    /// Hands out a single-use nonce (`crate::nonce`: made under the database's nonce key, so
+    /// nothing is written), unless this process has `max_outstanding_nonces` out that are
+    /// neither expired nor spent here (`too_many_nonces`); purges the spent nonces expired for
+    /// more than ten minutes (at most once per [`PURGE_EVERY`] seconds).
     pub async fn new_nonce(&self) -> Result<Nonce> {
-        let raw: [u8; 16] = spondon_core::keys::random_bytes()?;
         let now = NumericDate::now().seconds();
         let expires = now + NONCE_LIFETIME;
-        let max = self.config.max_outstanding_nonces;
-        let recent = self
-            .nonce_window
-            .lock()
-            .map(|mut w| {
-                while w.front().is_some_and(|e| *e < now) {
-                    w.pop_front();
-                }
-                w.len() as u64
-            })
-            .unwrap_or(u64::MAX);
         if crate::peer::PurgeTimes::due(&self.purged.nonces, now) {
             db::nonces::purge(&self.db, now - NONCE_RETENTION).await?;
         }
-        // Fewer handed out in the last lifetime than the limit: no need to count.
-        if recent >= max {
-            let outstanding = db::nonces::outstanding(&self.db, now).await?;
-            if u64::try_from(outstanding).unwrap_or(0) >= max {
+        let raw = self.nonce_key.make(expires)?;
+        {
+            let mut out = self
+                .nonce_window
+                .lock()
+                .map_err(|_| PeerError::Integrity("nonce count lock poisoned".into()))?;
+            if out.count(now) >= self.config.max_outstanding_nonces {
                 return Err(PeerError::TooManyNonces);
             }
-        }
-        db::nonces::insert(&self.db, &raw, expires).await?;
-        if let Ok(mut w) = self.nonce_window.lock() {
-            w.push_back(expires);
+            out.add(expires);
         }
         Ok(Nonce {
             nonce: spondon_protocol::b64::url::encode(raw),
@@ -114,17 +103,68 @@ impl Peer {
         })
     }
 
-    /// Consumes a single-use nonce atomically; a replay finds it used.
-    pub(crate) async fn consume_nonce(&self, nonce: &[u8], now: NumericDate) -> Result<()> {
-        if db::nonces::consume(&self.db, nonce, now.seconds()).await? {
-            return Ok(());
+    /// Judges a presented nonce before it is spent, without writing: one made here
+    /// (`crate::nonce`) must carry this database's tag (`nonce_unknown`) and be unexpired at
+    /// `now` (`nonce_expired`, or `nonce_reused` if it was spent before it expired); returns its
+    /// expiry, to spend it with [`Peer::use_nonce`]. `None`: a nonce of the earlier form,
+    /// judged by its stored row when it is spent.
+    pub(crate) async fn judge_nonce(&self, nonce: &[u8], now: NumericDate) -> Result<Option<i64>> {
+        let expires = match self.nonce_key.open(nonce)? {
+            crate::nonce::Presented::Stored => return Ok(None),
+            crate::nonce::Presented::Made { expires } => expires,
+        };
+        let now = now.seconds();
+        // Never made with a longer life (a clock ahead by up to the skew allowed for).
+        if expires > now + NONCE_LIFETIME + MAX_SKEW {
+            return Err(PeerError::NonceUnknown);
         }
-        let used = db::nonces::used_at(&self.db, nonce).await?;
-        Err(match used {
-            Some(Some(_)) => PeerError::NonceReused,
-            Some(None) => PeerError::NonceExpired,
-            None => PeerError::NonceUnknown,
-        })
+        if expires < now {
+            return Err(match db::nonces::used_at(&self.db, nonce).await? {
+                Some(Some(_)) => PeerError::NonceReused,
+                _ => PeerError::NonceExpired,
+            });
+        }
+        Ok(Some(expires))
+    }
+
+    /// Spends a nonce judged by [`Peer::judge_nonce`] (`judged` its answer), atomically: a
+    /// replay finds it spent (`nonce_reused`).
+    pub(crate) async fn use_nonce(
+        &self,
+        nonce: &[u8],
+        judged: Option<i64>,
+        now: NumericDate,
+    ) -> Result<()> {
+        let Some(expires) = judged else {
+            // The earlier form: its stored row's conditional update.
+            if db::nonces::consume(&self.db, nonce, now.seconds()).await? {
+                return Ok(());
+            }
+            let used = db::nonces::used_at(&self.db, nonce).await?;
+            return Err(match used {
+                Some(Some(_)) => PeerError::NonceReused,
+                Some(None) => PeerError::NonceExpired,
+                None => PeerError::NonceUnknown,
+            });
+        };
+        if !db::nonces::spend(&self.db, nonce, expires, now.seconds()).await? {
+            return Err(PeerError::NonceReused);
+        }
+        self.nonce_spent(expires);
+        Ok(())
+    }
+
+    /// A nonce expiring at `expires` was spent (it leaves this process's outstanding count).
+    pub(crate) fn nonce_spent(&self, expires: i64) {
+        if let Ok(mut out) = self.nonce_window.lock() {
+            out.spent(expires);
+        }
+    }
+
+    /// Judges and spends a single-use nonce ([`Peer::judge_nonce`], [`Peer::use_nonce`]).
+    pub(crate) async fn consume_nonce(&self, nonce: &[u8], now: NumericDate) -> Result<()> {
+        let judged = self.judge_nonce(nonce, now).await?;
+        self.use_nonce(nonce, judged, now).await
     }
 
     /// Checks a signed request and consumes its nonce; returns the signer's key.

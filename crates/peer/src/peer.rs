@@ -71,9 +71,11 @@ pub struct Peer {
     pub(crate) pending_events: std::sync::Mutex<Vec<crate::access::PendingEvent>>,
     /// The size of the latest signed checkpoint; witness pushers wait on it.
     pub(crate) signed_size: tokio::sync::watch::Sender<u64>,
-    /// Expiry times of the nonces handed out in the last nonce lifetime (a fast upper bound of
-    /// the outstanding ones).
-    pub(crate) nonce_window: std::sync::Mutex<std::collections::VecDeque<i64>>,
+    /// Makes and checks the server nonces (the key shared through the database).
+    pub(crate) nonce_key: crate::nonce::NonceKey,
+    /// The nonces this process handed out and has not seen spent, unexpired (the estimate
+    /// behind `max_outstanding_nonces`).
+    pub(crate) nonce_window: std::sync::Mutex<crate::nonce::Outstanding>,
     /// When the expired nonces and proof-of-possession ids were last purged (Unix seconds):
     /// the purges scan their tables, so they run once per `patient::PURGE_EVERY` seconds, not
     /// on every request.
@@ -218,6 +220,9 @@ impl Peer {
         // Under the schema lock on PostgreSQL: several `serve` processes may start at once.
         db.migrate(&SQLITE_MIGRATOR, &POSTGRES_MIGRATOR).await?;
         let log = Log::open(db.clone(), &config.log_origin, IntegrityCheck::Quick).await?;
+        // The nonce key: made by the first process to open the database, read by the others.
+        let fresh: [u8; 32] = spondon_core::keys::random_bytes()?;
+        let nonce_key = crate::nonce::NonceKey::new(&crate::db::nonces::key(&db, &fresh).await?)?;
         let log = match &config.read_database_url {
             Some(url) => log.read_from(Database::connect_replica(url)?),
             None => log,
@@ -266,7 +271,8 @@ impl Peer {
             pending_records: std::sync::Mutex::new(Vec::new()),
             pending_events: std::sync::Mutex::new(Vec::new()),
             signed_size: tokio::sync::watch::Sender::new(signed.size),
-            nonce_window: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            nonce_key,
+            nonce_window: std::sync::Mutex::new(crate::nonce::Outstanding::default()),
             purged: PurgeTimes::default(),
             latest_note: std::sync::Mutex::new(None),
             unlogged: std::sync::Mutex::new(std::collections::BTreeMap::new()),
