@@ -175,7 +175,8 @@ pub struct Config {
     /// Per-client-address request limits of the unauthenticated, patient and doctor routes.
     #[serde(default)]
     pub rate_limit: RateLimit,
-    /// The most nonces handed out and not yet used or expired at any time.
+    /// The most nonces one process has handed out that are neither expired nor spent there, at
+    /// any time (an estimate per process: nothing is stored when a nonce is handed out).
     #[serde(default = "default_max_nonces")]
     pub max_outstanding_nonces: u64,
     /// Whether the staff console's session cookie is `Secure` (sent over HTTPS only). Keep it
