@@ -6,6 +6,8 @@
 # dir (run as the `postgres` user), starts it on a free port, runs the command, then stops the
 # cluster and removes the dir. Exits with the command's status.
 set -euo pipefail
+# A cargo command given here builds where the other scripts build (scripts/env.sh), not in ./target.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/spondon/target}"
 
 PG_SCRIPT=with-postgres
 # shellcheck source=scripts/lib/postgres.sh
