@@ -69,6 +69,11 @@ pub struct Peer {
     pub(crate) pending_records: std::sync::Mutex<Vec<crate::records::PendingRecord>>,
     /// Access events waiting for the next group commit (see `Peer::commit_event`).
     pub(crate) pending_events: std::sync::Mutex<Vec<crate::access::PendingEvent>>,
+    /// Staff audit entries waiting for the next group commit (see [`Peer::audit`]).
+    pub(crate) pending_audits:
+        std::sync::Mutex<Vec<(crate::staff::AuditEntry, crate::staff::AuditReply)>>,
+    /// Held by whoever writes the next batch of audit entries, until it has answered them.
+    pub(crate) audit_lock: Arc<Mutex<()>>,
     /// The size of the latest signed checkpoint; witness pushers wait on it.
     pub(crate) signed_size: tokio::sync::watch::Sender<u64>,
     /// Expiry times of the nonces handed out in the last nonce lifetime (a fast upper bound of
@@ -265,6 +270,8 @@ impl Peer {
             issue_lock: Mutex::new(()),
             pending_records: std::sync::Mutex::new(Vec::new()),
             pending_events: std::sync::Mutex::new(Vec::new()),
+            pending_audits: std::sync::Mutex::new(Vec::new()),
+            audit_lock: Arc::new(Mutex::new(())),
             signed_size: tokio::sync::watch::Sender::new(signed.size),
             nonce_window: std::sync::Mutex::new(std::collections::VecDeque::new()),
             purged: PurgeTimes::default(),
