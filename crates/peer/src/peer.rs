@@ -64,7 +64,8 @@ pub struct Peer {
     pub witness: Arc<Witness>,
     /// Serializes issuance so a record's row and its log entry are written in order; take it
     /// with [`Peer::write_lock`], which on PostgreSQL also takes the database-wide writer lock.
-    pub(crate) issue_lock: Mutex<()>,
+    /// On SQLite the staff audit's group commit takes it too (see [`Peer::audit`]).
+    pub(crate) issue_lock: Arc<Mutex<()>>,
     /// Records waiting for the next group commit (see `Peer::commit_prepared`).
     pub(crate) pending_records: std::sync::Mutex<Vec<crate::records::PendingRecord>>,
     /// Access events waiting for the next group commit (see `Peer::commit_event`).
@@ -267,7 +268,7 @@ impl Peer {
             log: Arc::new(log),
             log_signer,
             witness: Arc::new(witness),
-            issue_lock: Mutex::new(()),
+            issue_lock: Arc::new(Mutex::new(())),
             pending_records: std::sync::Mutex::new(Vec::new()),
             pending_events: std::sync::Mutex::new(Vec::new()),
             pending_audits: std::sync::Mutex::new(Vec::new()),

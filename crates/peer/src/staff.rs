@@ -234,10 +234,20 @@ impl Peer {
         // until then).
         if !batch.is_empty() {
             let db = self.db.clone();
+            // SQLite has one writer at a time and makes the others poll for its lock, asleep
+            // (1, 2, 5, 10 ms… by its busy handler): the batch waits for the record writer
+            // here, in turn, instead.
+            let writer =
+                matches!(db, spondon_ledger::Database::Sqlite(_)).then(|| self.issue_lock.clone());
             let task = tokio::spawn(async move {
                 let (entries, replies): (Vec<AuditEntry>, Vec<AuditReply>) =
                     batch.into_iter().unzip();
+                let turn = match writer {
+                    Some(w) => Some(w.lock_owned().await),
+                    None => None,
+                };
                 let written = db::staff::insert_audits(&db, &entries).await;
+                drop(turn);
                 drop(lock);
                 match written {
                     Ok(()) => {
