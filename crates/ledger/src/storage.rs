@@ -285,6 +285,30 @@ const POSTGRES_SCHEMA: &[&str] = &[
     "CREATE OR REPLACE TRIGGER ledger_hashes_insert_only BEFORE UPDATE OR DELETE ON ledger_hashes FOR EACH ROW EXECUTE FUNCTION ledger_insert_only()",
 ];
 
+/// The pool of a SQLite database: four connections, each an in-process SQLite handle on its
+/// own sqlx worker thread.
+///
+/// - No ping before a connection is handed out (`test_before_acquire`): a ping is a round trip
+///   to the connection's thread that checks nothing an in-process handle can lose (there is no
+///   network or server in between), and it was about a third of the round trips of a write.
+///   sqlx still pings on release, which waits for a dropped transaction's rollback before the
+///   connection is reused.
+/// - No idle timeout, no maximum lifetime, no minimum size: then sqlx runs no maintenance task.
+///   That task (sqlx 0.8.6) sweeps `for _ in 0..pool.num_idle()` without an `.await`, and
+///   `num_idle` drops transiently below zero (to `usize::MAX`) when a connection is taken from
+///   the idle queue before its release has counted it (upstream issue launchbadge/sqlx#3645,
+///   fixed after 0.8.6): a sweep that reads it then spins a runtime worker for good, and the
+///   process never exits (a `spondon-peer staff-token` hung so, at 100 % of a core; a `serve`
+///   could lose a worker every ten minutes). Closing idle SQLite handles saves nothing.
+fn sqlite_pool_options() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(4)
+        .test_before_acquire(false)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .min_connections(0)
+}
+
 impl Database {
     /// Connects to `sqlite:PATH` (created if missing) or `postgres://…`, and creates the schema.
     pub async fn connect(url: &str) -> Result<Self> {
@@ -298,12 +322,7 @@ impl Database {
                 .busy_timeout(Duration::from_secs(10));
             spondon_fs::private_sqlite_file(opts.get_filename())
                 .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?;
-            Database::Sqlite(
-                SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .connect_with(opts)
-                    .await?,
-            )
+            Database::Sqlite(sqlite_pool_options().connect_with(opts).await?)
         } else {
             return Err(LedgerError::UnsupportedUrl);
         };
@@ -347,12 +366,7 @@ impl Database {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10));
-        let db = Database::Sqlite(
-            SqlitePoolOptions::new()
-                .max_connections(4)
-                .connect_with(opts)
-                .await?,
-        );
+        let db = Database::Sqlite(sqlite_pool_options().connect_with(opts).await?);
         db.create_schema().await?;
         Ok(db)
     }

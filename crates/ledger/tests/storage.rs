@@ -648,3 +648,46 @@ spondon_testkit::both_engines!(
     tamper_entry_fails_loudly,
     tamper_hash_fails_loudly
 );
+
+/// Both ways of opening a SQLite log give the pool that neither pings before each use (a round
+/// trip to the connection's thread that checks nothing in process) nor runs sqlx's maintenance
+/// task (no idle timeout, lifetime or minimum size): that task's sweep can read the idle count
+/// while it is transiently below zero and then spin a runtime worker for good, so a process
+/// never exits (sqlx 0.8.6, launchbadge/sqlx#3645; `Database::sqlite`'s comment).
+#[tokio::test]
+async fn sqlite_pools_neither_ping_nor_reap() {
+    let dir = tempfile::tempdir().unwrap();
+    let by_path = spondon_ledger::Database::sqlite(&dir.path().join("a.db"))
+        .await
+        .unwrap();
+    let t = common::sqlite_db();
+    let by_url = t.connect().await;
+    for db in [by_path, by_url] {
+        let spondon_ledger::Database::Sqlite(p) = &db else {
+            panic!("a SQLite database");
+        };
+        let o = p.options();
+        assert!(!o.get_test_before_acquire());
+        assert_eq!(o.get_idle_timeout(), None);
+        assert_eq!(o.get_max_lifetime(), None);
+        assert_eq!(o.get_min_connections(), 0);
+        assert_eq!(o.get_max_connections(), 4);
+        // Still a working pool: concurrent statements, then a close that returns.
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let p = p.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..50 {
+                    let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(&p).await.unwrap();
+                    assert_eq!(one, 1);
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        tokio::time::timeout(std::time::Duration::from_secs(10), db.close())
+            .await
+            .unwrap();
+    }
+}

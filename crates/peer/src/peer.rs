@@ -64,11 +64,17 @@ pub struct Peer {
     pub witness: Arc<Witness>,
     /// Serializes issuance so a record's row and its log entry are written in order; take it
     /// with [`Peer::write_lock`], which on PostgreSQL also takes the database-wide writer lock.
-    pub(crate) issue_lock: Mutex<()>,
+    /// On SQLite the staff audit's group commit takes it too (see [`Peer::audit`]).
+    pub(crate) issue_lock: Arc<Mutex<()>>,
     /// Records waiting for the next group commit (see `Peer::commit_prepared`).
     pub(crate) pending_records: std::sync::Mutex<Vec<crate::records::PendingRecord>>,
     /// Access events waiting for the next group commit (see `Peer::commit_event`).
     pub(crate) pending_events: std::sync::Mutex<Vec<crate::access::PendingEvent>>,
+    /// Staff audit entries waiting for the next group commit (see [`Peer::audit`]).
+    pub(crate) pending_audits:
+        std::sync::Mutex<Vec<(crate::staff::AuditEntry, crate::staff::AuditReply)>>,
+    /// Held by whoever writes the next batch of audit entries, until it has answered them.
+    pub(crate) audit_lock: Arc<Mutex<()>>,
     /// The size of the latest signed checkpoint; witness pushers wait on it.
     pub(crate) signed_size: tokio::sync::watch::Sender<u64>,
     /// Makes and checks the server nonces (the key shared through the database).
@@ -267,9 +273,11 @@ impl Peer {
             log: Arc::new(log),
             log_signer,
             witness: Arc::new(witness),
-            issue_lock: Mutex::new(()),
+            issue_lock: Arc::new(Mutex::new(())),
             pending_records: std::sync::Mutex::new(Vec::new()),
             pending_events: std::sync::Mutex::new(Vec::new()),
+            pending_audits: std::sync::Mutex::new(Vec::new()),
+            audit_lock: Arc::new(Mutex::new(())),
             signed_size: tokio::sync::watch::Sender::new(signed.size),
             nonce_key,
             nonce_window: std::sync::Mutex::new(crate::nonce::Outstanding::default()),

@@ -226,3 +226,64 @@ async fn an_issuance_is_audited_once_whatever_its_outcome() {
         issuance_audit(db.as_deref()).await;
     }
 }
+
+/// Concurrent staff requests share the audit trail's group commit: each is audited exactly
+/// once, in its own client's order, and its entry is stored before its answer arrives (a
+/// client that has heard `k` answers finds exactly `k` entries of its token).
+async fn concurrent_audit(db: Option<&str>) {
+    let tp = std::sync::Arc::new(start(db).await);
+    let hid = register_patient(&tp, "1975002231").await;
+    let mut clients = Vec::new();
+    for c in 0..8 {
+        let tok = tp
+            .peer
+            .create_staff_token_with(&format!("desk {c}"), &[Role::Records], 30)
+            .await
+            .unwrap();
+        let (tp, hid) = (tp.clone(), hid.clone());
+        clients.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            for k in 0..6 {
+                let body = if k % 2 == 0 {
+                    lab_report(&hid)
+                } else {
+                    json!({"health_id": hid, "kind": "lab_report", "resources": []})
+                };
+                let r = post_as(&tp, &tok.token, "/staff/records", &body).await;
+                assert_eq!(r.status, if k % 2 == 0 { 201 } else { 422 }, "{}", r.text());
+                statuses.push(i64::from(r.status));
+                let mine: Vec<i64> = tp
+                    .peer
+                    .staff_audit()
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|a| a.token_id == tok.id && a.action == "POST /staff/records")
+                    .map(|a| a.status)
+                    .collect();
+                assert_eq!(mine, statuses, "client {c} after {} answers", k + 1);
+            }
+        }));
+    }
+    for c in clients {
+        c.await.unwrap();
+    }
+    assert_eq!(tp.peer.record_count(None).await.unwrap(), 24);
+    let audited = tp
+        .peer
+        .staff_audit()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == "POST /staff/records")
+        .count();
+    assert_eq!(audited, 48);
+    std::sync::Arc::into_inner(tp).unwrap().stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_staff_requests_are_each_audited_once_before_their_answer() {
+    for db in engines("concurrent_staff_requests_are_each_audited_once_before_their_answer").await {
+        concurrent_audit(db.as_deref()).await;
+    }
+}
