@@ -64,7 +64,7 @@ pub use policy::{WitnessPolicy, Witnessed};
 #[cfg(feature = "server")]
 pub use storage::{
     APPEND_LOCK_KEY, Appended, Database, ExtraRows, IntegrityCheck, LedgerError, Log, MAX_BATCH,
-    MAX_ENTRY_BYTES, ReplicaReads, SCHEMA_LOCK_KEY, TILE_WIDTH, Tx,
+    MAX_ENTRY_BYTES, ReplicaReads, SCHEMA_LOCK_KEY, TILE_WIDTH, Tx, without_maintenance,
 };
 #[cfg(feature = "server")]
 pub use witness::{Witness, WitnessError};

@@ -285,35 +285,49 @@ const POSTGRES_SCHEMA: &[&str] = &[
     "CREATE OR REPLACE TRIGGER ledger_hashes_insert_only BEFORE UPDATE OR DELETE ON ledger_hashes FOR EACH ROW EXECUTE FUNCTION ledger_insert_only()",
 ];
 
-/// The pool of a SQLite database: four connections, each an in-process SQLite handle on its
-/// own sqlx worker thread.
+/// Pool options without sqlx's maintenance task: no idle timeout, no maximum lifetime, no
+/// minimum size (then sqlx starts none). Every pool of the project is made from these.
 ///
-/// - No ping before a connection is handed out (`test_before_acquire`): a ping is a round trip
-///   to the connection's thread that checks nothing an in-process handle can lose (there is no
-///   network or server in between), and it was about a third of the round trips of a write.
-///   sqlx still pings on release, which waits for a dropped transaction's rollback before the
-///   connection is reused.
-/// - No idle timeout, no maximum lifetime, no minimum size: then sqlx runs no maintenance task.
-///   That task (sqlx 0.8.6) sweeps `for _ in 0..pool.num_idle()` without an `.await`, and
-///   `num_idle` drops transiently below zero (to `usize::MAX`) when a connection is taken from
-///   the idle queue before its release has counted it (upstream issue launchbadge/sqlx#3645,
-///   fixed after 0.8.6): a sweep that reads it then spins a runtime worker for good, and the
-///   process never exits (a `spondon-peer staff-token` hung so, at 100 % of a core; a `serve`
-///   could lose a worker every ten minutes). Closing idle SQLite handles saves nothing.
-fn sqlite_pool_options() -> SqlitePoolOptions {
-    SqlitePoolOptions::new()
-        .max_connections(4)
-        .test_before_acquire(false)
+/// That task (sqlx 0.8.6) sweeps `for _ in 0..pool.num_idle()` without an `.await`, and
+/// `num_idle` drops transiently below zero (to `usize::MAX`) when a connection is taken from the
+/// idle queue before its release has counted it (upstream issue launchbadge/sqlx#3645, fixed
+/// after 0.8.6): a sweep that reads it then spins a runtime worker for good, and the process
+/// never exits (a `spondon-peer staff-token` hung so, at 100 % of a core; a `serve` or a clinic
+/// node could lose a worker at any sweep, every ten minutes by sqlx's defaults). Closing idle
+/// in-process SQLite handles saves nothing; a PostgreSQL connection that died while idle is
+/// found by the ping before it is handed out (`test_before_acquire`, kept on for PostgreSQL).
+pub fn without_maintenance<DB: sqlx::Database>(
+    options: sqlx::pool::PoolOptions<DB>,
+) -> sqlx::pool::PoolOptions<DB> {
+    options
         .idle_timeout(None)
         .max_lifetime(None)
         .min_connections(0)
+}
+
+/// The pool of a SQLite database: four connections, each an in-process SQLite handle on its
+/// own sqlx worker thread, without the maintenance task ([`without_maintenance`]) and without a
+/// ping before a connection is handed out (`test_before_acquire`): a ping is a round trip to
+/// the connection's thread that checks nothing an in-process handle can lose (there is no
+/// network or server in between), and it was about a third of the round trips of a write.
+/// sqlx still pings on release, which waits for a dropped transaction's rollback before the
+/// connection is reused.
+fn sqlite_pool_options() -> SqlitePoolOptions {
+    without_maintenance(SqlitePoolOptions::new())
+        .max_connections(4)
+        .test_before_acquire(false)
 }
 
 impl Database {
     /// Connects to `sqlite:PATH` (created if missing) or `postgres://…`, and creates the schema.
     pub async fn connect(url: &str) -> Result<Self> {
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Database::Postgres(PgPoolOptions::new().max_connections(8).connect(url).await?)
+            Database::Postgres(
+                without_maintenance(PgPoolOptions::new())
+                    .max_connections(8)
+                    .connect(url)
+                    .await?,
+            )
         } else if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -341,7 +355,7 @@ impl Database {
         }
         let opts = sqlx::postgres::PgConnectOptions::from_str(url)?
             .options([("default_transaction_read_only", "on")]);
-        let pool = PgPoolOptions::new()
+        let pool = without_maintenance(PgPoolOptions::new())
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(1))
             .connect_lazy_with(opts);

@@ -184,7 +184,7 @@ pub async fn connect(url: &str) -> Result<(Database, Option<Arc<Failover>>)> {
     let _ = c.close().await;
     f.current.store(i, Ordering::Release);
     let hook = f.clone();
-    let pool = PgPoolOptions::new()
+    let pool = spondon_ledger::without_maintenance(PgPoolOptions::new())
         .max_connections(POOL_SIZE)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .before_acquire(move |_, meta| {

@@ -96,7 +96,13 @@ impl Store {
             // cache (filled only as pages are read) keeps them from being read again.
             .pragma("cache_size", "-16384")
             .busy_timeout(std::time::Duration::from_secs(10));
+        // No idle timeout, lifetime or minimum size, so sqlx runs no maintenance task: in sqlx
+        // 0.8.6 its sweep can spin a runtime worker for good (launchbadge/sqlx#3645; the
+        // peer's `spondon_ledger::without_maintenance` says how).
         let pool = SqlitePoolOptions::new()
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .min_connections(0)
             .max_connections(4)
             .connect_with(opts)
             .await
@@ -335,6 +341,27 @@ fn decode<T: DeserializeOwned>(table: Table, plain: &[u8]) -> Result<T> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The store's pool runs no sqlx maintenance task (its sweep can spin a worker for good in
+    /// sqlx 0.8.6), and still closes when asked.
+    #[tokio::test]
+    async fn the_pool_has_no_maintenance_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("w.db"),
+            CacheKeys::new(&[7u8; 32]).unwrap(),
+            true,
+        )
+        .await
+        .unwrap();
+        let o = store.pool.options();
+        assert_eq!(o.get_idle_timeout(), None);
+        assert_eq!(o.get_max_lifetime(), None);
+        assert_eq!(o.get_min_connections(), 0);
+        tokio::time::timeout(std::time::Duration::from_secs(10), store.pool.close())
+            .await
+            .unwrap();
+    }
 
     /// Puts are written sorted by blind index, yet a later put of a key still wins over an
     /// earlier one in the same batch, and every row of a batch is stored.

@@ -4,6 +4,7 @@
 
 use std::str::FromStr as _;
 
+use spondon_ledger::without_maintenance;
 use spondon_ledger::{Database, on_db};
 use sqlx::Row as _;
 use sqlx::postgres::PgPoolOptions;
@@ -84,14 +85,20 @@ impl Db {
             // Records and receipts: the file and its -wal/-shm are 0600.
             spondon_fs::private_sqlite_file(opts.get_filename())
                 .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?;
+            // No sqlx maintenance task: `spondon_ledger::without_maintenance`.
             Database::Sqlite(
-                SqlitePoolOptions::new()
+                without_maintenance(SqlitePoolOptions::new())
                     .max_connections(4)
                     .connect_with(opts)
                     .await?,
             )
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Database::Postgres(PgPoolOptions::new().max_connections(8).connect(url).await?)
+            Database::Postgres(
+                without_maintenance(PgPoolOptions::new())
+                    .max_connections(8)
+                    .connect(url)
+                    .await?,
+            )
         } else {
             return Err(super::ConfigError::DatabaseUrl.into());
         };
