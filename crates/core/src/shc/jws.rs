@@ -544,6 +544,15 @@ fn header_kid_or_error(bytes: &[u8]) -> Result<String, ShcError> {
     Ok(kid)
 }
 
+/// The 64-byte `R ‖ S` signature (a DER one is recognised and refused).
+fn signature_of(sig: &[u8]) -> Result<[u8; 64], ShcError> {
+    if sig.len() > 64 && sig.first() == Some(&0x30) && sig.get(2) == Some(&0x02) {
+        return Err(ShcError::SignatureDerEncoded);
+    }
+    sig.try_into()
+        .map_err(|_| ShcError::SignatureLength(sig.len()))
+}
+
 fn is_b64url(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -586,24 +595,39 @@ impl ParsedCard {
         else {
             return Err(ShcError::MalformedJws("expected exactly three parts"));
         };
-        if !is_b64url(h) || !is_b64url(p) || !is_b64url(s) {
-            return Err(ShcError::MalformedJws("a part is empty or not base64url"));
-        }
-        let header_bytes =
-            b64::decode(h).map_err(|_| ShcError::MalformedJws("header base64url"))?;
+        // Three non-empty parts that decode as strict unpadded base64url are in its alphabet:
+        // the per-character scan is needed only to name the error when one does not decode.
+        let decoded = match (b64::decode(h), b64::decode(p), b64::decode(s)) {
+            (Ok(hb), Ok(pb), Ok(sb)) if !h.is_empty() && !p.is_empty() && !s.is_empty() => {
+                Some((hb, pb, sb))
+            }
+            _ => None,
+        };
+        let (header_bytes, compressed, sig) = match decoded {
+            Some(parts) => parts,
+            None => {
+                if !is_b64url(h) || !is_b64url(p) || !is_b64url(s) {
+                    return Err(ShcError::MalformedJws("a part is empty or not base64url"));
+                }
+                let header_bytes =
+                    b64::decode(h).map_err(|_| ShcError::MalformedJws("header base64url"))?;
+                // The first error in the order below: the header's, then the signature's.
+                if header_kid(&header_bytes).is_none() {
+                    header_kid_or_error(&header_bytes)?;
+                }
+                let sig =
+                    b64::decode(s).map_err(|_| ShcError::MalformedJws("signature base64url"))?;
+                signature_of(&sig)?;
+                let compressed =
+                    b64::decode(p).map_err(|_| ShcError::MalformedJws("payload base64url"))?;
+                (header_bytes, compressed, sig)
+            }
+        };
         let kid = match header_kid(&header_bytes) {
             Some(kid) => kid,
             None => header_kid_or_error(&header_bytes)?,
         };
-        let sig = b64::decode(s).map_err(|_| ShcError::MalformedJws("signature base64url"))?;
-        if sig.len() > 64 && sig.first() == Some(&0x30) && sig.get(2) == Some(&0x02) {
-            return Err(ShcError::SignatureDerEncoded);
-        }
-        let signature: [u8; 64] = sig
-            .as_slice()
-            .try_into()
-            .map_err(|_| ShcError::SignatureLength(sig.len()))?;
-        let compressed = b64::decode(p).map_err(|_| ShcError::MalformedJws("payload base64url"))?;
+        let signature = signature_of(&sig)?;
         let inflated = inflate_limited(&compressed, MAX_PAYLOAD_LEN)?;
         if inflated.starts_with(&[0xEF, 0xBB, 0xBF]) {
             return Err(ShcError::PayloadBom);
@@ -1365,6 +1389,46 @@ mod inflate_tests {
 mod fast_path_tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Where a part does not decode, the first error is the one of the checks in their order
+    /// (alphabet of all three, header, signature, payload), as before the decode-first path.
+    #[test]
+    fn a_part_that_does_not_decode_gives_the_first_error_in_order() {
+        let good = b64::encode(br#"{"zip":"DEF","alg":"ES256","kid":"k"}"#);
+        let no_alg = b64::encode(br#"{"zip":"DEF","kid":"k"}"#);
+        let sig = b64::encode([7u8; 64]);
+        let der = b64::encode(
+            [0x30, 0x45, 0x02]
+                .iter()
+                .chain(&[1u8; 68])
+                .copied()
+                .collect::<Vec<u8>>(),
+        );
+        // "QR": characters of the alphabet, non-canonical trailing bits.
+        let cases = [
+            (format!("{no_alg}.QR.{sig}"), ShcError::MissingAlg),
+            (format!("{good}.QR.{der}"), ShcError::SignatureDerEncoded),
+            (
+                format!("{good}.QR.QR"),
+                ShcError::MalformedJws("signature base64url"),
+            ),
+            (
+                format!("{good}.QR.{sig}"),
+                ShcError::MalformedJws("payload base64url"),
+            ),
+            (
+                format!("QR.QR.{sig}"),
+                ShcError::MalformedJws("header base64url"),
+            ),
+            (
+                format!("{no_alg}.Q+.{sig}"),
+                ShcError::MalformedJws("a part is empty or not base64url"),
+            ),
+        ];
+        for (jws, want) in cases {
+            assert_eq!(ParsedCard::parse(&jws).err(), Some(want), "{jws}");
+        }
+    }
 
     /// A clean published card takes the borrowed path: no `Value` tree until asked for.
     #[test]
