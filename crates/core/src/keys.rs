@@ -183,7 +183,7 @@ impl fmt::Debug for Es256PublicKey {
 
 impl Es256PublicKey {
     /// From the uncompressed SEC1 encoding `0x04 ‖ X ‖ Y`. Whether the point is on the curve is
-    /// checked when a signature is verified (ring validates the point then).
+    /// checked when a signature is verified (ring or aws-lc-rs validates the point then).
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, KeyError> {
         let sec1: [u8; 65] = bytes.try_into().map_err(|_| KeyError::InvalidPublicKey)?;
         if sec1[0] != 0x04 {
