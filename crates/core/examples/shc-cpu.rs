@@ -2,7 +2,8 @@
 //! same signing input, judged by the thread's on-CPU time (`/proc/thread-self/schedstat`), so
 //! that other processes on the machine do not move the figures much. Linux only.
 //!
-//! `cargo run --release -p spondon-core --example shc-cpu [SECONDS]` (default 3 per case)
+//! `cargo run --release -p spondon-core [--features aws-lc] --example shc-cpu [SECONDS] [CASE]` (default 3 s per
+//! case; CASE `raw`, `verify` or `parse` runs that case alone, e.g. under `perf record`)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
@@ -28,6 +29,10 @@ fn cpu_ns() -> u64 {
 }
 
 fn case(name: &str, secs: f64, mut f: impl FnMut()) -> f64 {
+    let only = std::env::args().nth(2);
+    if only.is_some_and(|o| !name.starts_with(o.as_str())) {
+        return f64::NAN;
+    }
     f();
     let until = Instant::now() + Duration::from_secs_f64(secs);
     let c0 = cpu_ns();
@@ -65,7 +70,7 @@ fn main() {
     let key = spondon_core::Es256PublicKey::from_jwk(&jwks.keys[0]).unwrap();
     let sec1 = key.sec1().to_vec();
     for _ in 0..2 {
-        let raw = case("ring raw verify", secs, || {
+        let raw = case("raw verify, ring", secs, || {
             ring::signature::UnparsedPublicKey::new(
                 &ring::signature::ECDSA_P256_SHA256_FIXED,
                 black_box(&sec1[..]),
@@ -73,7 +78,20 @@ fn main() {
             .verify(black_box(signing_input.as_bytes()), black_box(&sig))
             .unwrap();
         });
-        let into = case("parse + into_verified", secs, || {
+        // The anchor scripts/bench.sh compares with (`scripts/bench/raw-es256`): aws-lc-rs's
+        // raw verify with an unparsed key, built with the `aws-lc` feature.
+        #[cfg(feature = "aws-lc")]
+        let aws = case("raw verify, aws-lc-rs", secs, || {
+            aws_lc_rs::signature::UnparsedPublicKey::new(
+                &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED,
+                black_box(&sec1[..]),
+            )
+            .verify(black_box(signing_input.as_bytes()), black_box(&sig))
+            .unwrap();
+        });
+        #[cfg(not(feature = "aws-lc"))]
+        let aws = f64::NAN;
+        let into = case("verify: parse + into_verified", secs, || {
             let card = ParsedCard::parse(black_box(jws)).unwrap();
             black_box(card.into_verified(&dir, &options).unwrap());
         });
@@ -81,8 +99,10 @@ fn main() {
             black_box(ParsedCard::parse(black_box(jws)).unwrap());
         });
         println!(
-            "into_verified at {:.1} % of ring's raw rate",
-            raw / into * 100.0
+            "into_verified ({} verifying) at {:.1} % of ring's raw rate, {:.1} % of aws-lc-rs's",
+            spondon_core::ES256_BACKEND,
+            raw / into * 100.0,
+            aws / into * 100.0
         );
     }
 }

@@ -183,7 +183,7 @@ impl fmt::Debug for Es256PublicKey {
 
 impl Es256PublicKey {
     /// From the uncompressed SEC1 encoding `0x04 ‖ X ‖ Y`. Whether the point is on the curve is
-    /// checked when a signature is verified (ring validates the point then).
+    /// checked when a signature is verified (ring or aws-lc-rs validates the point then).
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, KeyError> {
         let sec1: [u8; 65] = bytes.try_into().map_err(|_| KeyError::InvalidPublicKey)?;
         if sec1[0] != 0x04 {
@@ -246,16 +246,132 @@ impl Es256PublicKey {
         }
     }
 
-    /// Verifies a raw `R ‖ S` ES256 signature (64 bytes) over `message`.
+    /// Verifies a raw `R ‖ S` ES256 signature (64 bytes) over `message`, with the crate's
+    /// ES256 backend ([`ES256_BACKEND`]).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), KeyError> {
         if signature.len() != 64 {
             return Err(KeyError::SignatureLength(signature.len()));
         }
-        signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, &self.sec1[..])
-            .verify(message, signature)
-            .map_err(|_| KeyError::BadSignature)
+        es256_backend::verify(&self.sec1, message, signature)
+    }
+
+    /// This key made ready for many verifications ([`Es256Verifier`]).
+    pub fn verifier(&self) -> Es256Verifier {
+        Es256Verifier::new(self)
     }
 }
+
+/// The library that verifies ES256 signatures in this build: `"aws-lc-rs"` with the `aws-lc`
+/// feature (the servers: faster here), else `"ring"` (phones, WebAssembly). Both implement the
+/// same verification (FIPS 186-5 ECDSA over P-256 with SHA-256, a 64-byte `R ‖ S`, the point
+/// uncompressed and on the curve, `R` and `S` in `[1, n−1]`, no low-`S` rule), so a signature
+/// gets the same outcome from either; a test checks that on edge cases and the published vectors.
+pub const ES256_BACKEND: &str = es256_backend::NAME;
+
+/// A P-256 public key made ready for many ES256 verifications: with aws-lc-rs, the point is
+/// decoded and checked once (`ParsedPublicKey`) instead of at each verification; with ring
+/// (which has no such API), the encoded point. [`Es256Verifier::verify`] gives exactly the
+/// outcome of [`Es256PublicKey::verify`].
+pub struct Es256Verifier(es256_backend::Prepared);
+
+impl fmt::Debug for Es256Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Es256Verifier")
+    }
+}
+
+impl Clone for Es256Verifier {
+    fn clone(&self) -> Self {
+        Es256Verifier(self.0.clone())
+    }
+}
+
+impl Es256Verifier {
+    /// Prepares `key`. A point that is not on the curve is not an error here: like
+    /// [`Es256PublicKey::verify`], every verification with it fails with `BadSignature`.
+    pub fn new(key: &Es256PublicKey) -> Self {
+        Es256Verifier(es256_backend::Prepared::new(&key.sec1))
+    }
+
+    /// [`Es256PublicKey::verify`] with the prepared key.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), KeyError> {
+        if signature.len() != 64 {
+            return Err(KeyError::SignatureLength(signature.len()));
+        }
+        self.0.verify(message, signature)
+    }
+}
+
+/// ES256 verification with ring.
+#[cfg_attr(feature = "aws-lc", allow(dead_code))]
+mod es256_ring {
+    use super::KeyError;
+    use ring::signature;
+
+    pub(super) const NAME: &str = "ring";
+
+    pub(super) fn verify(sec1: &[u8; 65], message: &[u8], sig: &[u8]) -> Result<(), KeyError> {
+        signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, &sec1[..])
+            .verify(message, sig)
+            .map_err(|_| KeyError::BadSignature)
+    }
+
+    /// ring has no parsed public key: the point is decoded at each verification.
+    #[derive(Clone)]
+    pub(super) struct Prepared([u8; 65]);
+
+    impl Prepared {
+        pub(super) fn new(sec1: &[u8; 65]) -> Self {
+            Prepared(*sec1)
+        }
+        pub(super) fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), KeyError> {
+            verify(&self.0, message, sig)
+        }
+    }
+}
+
+/// ES256 verification with aws-lc-rs.
+#[cfg(feature = "aws-lc")]
+mod es256_aws_lc {
+    use super::KeyError;
+    use aws_lc_rs::signature;
+
+    pub(super) const NAME: &str = "aws-lc-rs";
+
+    pub(super) fn verify(sec1: &[u8; 65], message: &[u8], sig: &[u8]) -> Result<(), KeyError> {
+        signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, &sec1[..])
+            .verify(message, sig)
+            .map_err(|_| KeyError::BadSignature)
+    }
+
+    /// The point decoded and checked once; `None`: it is not a valid P-256 point, and every
+    /// signature fails, as with [`verify`].
+    #[derive(Clone)]
+    pub(super) struct Prepared(Option<signature::ParsedPublicKey>);
+
+    impl Prepared {
+        pub(super) fn new(sec1: &[u8; 65]) -> Self {
+            Prepared(
+                signature::ParsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, &sec1[..])
+                    .ok(),
+            )
+        }
+        pub(super) fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), KeyError> {
+            match &self.0 {
+                Some(key) => key
+                    .verify_sig(message, sig)
+                    .map_err(|_| KeyError::BadSignature),
+                None => Err(KeyError::BadSignature),
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "aws-lc"))]
+use es256_ring as es256_backend;
+
+#[cfg(feature = "aws-lc")]
+use es256_aws_lc as es256_backend;
 
 /// RFC 7638 thumbprint of a P-256 key: SHA-256 over the lexicographically ordered required members.
 fn thumbprint(sec1: &[u8; 65]) -> String {
@@ -476,6 +592,155 @@ impl Ed25519KeyPair {
         sig.as_ref()
             .try_into()
             .map_err(|_| KeyError::Ed25519SignatureLength(sig.as_ref().len()))
+    }
+}
+
+/// ring and aws-lc-rs judge every ES256 signature alike: valid ones, the published cards', and
+/// the edge cases (a scalar of zero or ≥ n, the other `S`, points off the curve or with a
+/// coordinate ≥ p), with an unparsed key and with a prepared one.
+#[cfg(all(test, feature = "aws-lc"))]
+mod backend_tests {
+    use super::*;
+
+    /// The order of P-256, big-endian.
+    const N: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63,
+        0x25, 0x51,
+    ];
+    /// The field prime of P-256, big-endian.
+    const P: [u8; 32] = [
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff,
+    ];
+
+    /// `a − b` on 32-byte big-endian numbers (wrapping).
+    fn sub(a: &[u8; 32], b: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut borrow = 0i16;
+        for i in (0..32).rev() {
+            let mut d = i16::from(a[i]) - i16::from(b[i]) - borrow;
+            borrow = i16::from(d < 0);
+            if d < 0 {
+                d += 256;
+            }
+            out[i] = d as u8;
+        }
+        out
+    }
+
+    /// Both backends, unparsed and prepared: the one outcome they share.
+    fn judge(sec1: &[u8; 65], message: &[u8], sig: &[u8; 64]) -> bool {
+        let ring = es256_ring::verify(sec1, message, sig).is_ok();
+        let aws = es256_aws_lc::verify(sec1, message, sig).is_ok();
+        let ring_prepared = es256_ring::Prepared::new(sec1).verify(message, sig).is_ok();
+        let aws_prepared = es256_aws_lc::Prepared::new(sec1)
+            .verify(message, sig)
+            .is_ok();
+        assert_eq!(
+            (ring, ring_prepared, aws_prepared),
+            (aws, aws, aws),
+            "ring, ring prepared, aws-lc-rs prepared vs aws-lc-rs on {} {:02x?}",
+            b64::encode(sec1),
+            sig
+        );
+        aws
+    }
+
+    fn with(sig: &[u8; 64], r: Option<[u8; 32]>, s: Option<[u8; 32]>) -> [u8; 64] {
+        let mut out = *sig;
+        if let Some(r) = r {
+            out[..32].copy_from_slice(&r);
+        }
+        if let Some(s) = s {
+            out[32..].copy_from_slice(&s);
+        }
+        out
+    }
+
+    /// The edge cases of one valid signature of `message` by `sec1`.
+    fn edge_cases(sec1: &[u8; 65], message: &[u8], sig: &[u8; 64]) {
+        assert!(judge(sec1, message, sig), "the signature itself");
+        let r: [u8; 32] = sig[..32].try_into().unwrap_or_default();
+        let s: [u8; 32] = sig[32..].try_into().unwrap_or_default();
+        // (r, n − s) is the other valid signature: neither library has a low-S rule.
+        assert!(judge(sec1, message, &with(sig, None, Some(sub(&N, &s)))));
+        let zero = [0u8; 32];
+        let ones = [0xffu8; 32];
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        for bad in [zero, N, ones, one, sub(&N, &one)] {
+            assert!(!judge(sec1, message, &with(sig, Some(bad), None)));
+            assert!(!judge(sec1, message, &with(sig, None, Some(bad))));
+        }
+        // r + n and s + n do not fit 32 bytes for P-256 except when r < 2^256 − n: try r − n
+        // wrapped (a scalar ≥ n that is ≡ r mod n).
+        let r_plus_n = sub(&r, &sub(&zero, &N));
+        if r_plus_n > r {
+            assert!(!judge(sec1, message, &with(sig, Some(r_plus_n), None)));
+        }
+        let mut other = message.to_vec();
+        other.push(0);
+        assert!(!judge(sec1, &other, sig));
+        for bit in [0, 7, 100, 255, 256, 300, 511] {
+            let mut flipped = *sig;
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            assert!(!judge(sec1, message, &flipped));
+        }
+        // Points that are not keys: off the curve, x = p, zeros, y negated (on the curve, a
+        // different key).
+        let mut off = *sec1;
+        off[64] ^= 1;
+        assert!(!judge(&off, message, sig));
+        let mut x_is_p = *sec1;
+        x_is_p[1..33].copy_from_slice(&P);
+        assert!(!judge(&x_is_p, message, sig));
+        let mut zeros = [0u8; 65];
+        zeros[0] = 4;
+        assert!(!judge(&zeros, message, sig));
+        let mut negated = *sec1;
+        let y: [u8; 32] = sec1[33..].try_into().unwrap_or_default();
+        negated[33..].copy_from_slice(&sub(&P, &y));
+        assert!(!judge(&negated, message, sig));
+    }
+
+    #[test]
+    fn ring_and_aws_lc_agree_on_fresh_signatures_and_edge_cases() {
+        for i in 0..40u32 {
+            let key = Es256KeyPair::generate().unwrap();
+            let message = format!("message {i}").repeat(i as usize % 7 + 1);
+            let sig = key.sign(message.as_bytes()).unwrap();
+            edge_cases(key.public_key().sec1(), message.as_bytes(), &sig);
+        }
+    }
+
+    #[test]
+    fn ring_and_aws_lc_agree_on_the_published_cards() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/shc");
+        let jwks: Jwks = serde_json::from_str(
+            &std::fs::read_to_string(root.join("issuer/.well-known/jwks.json")).unwrap(),
+        )
+        .unwrap();
+        let keys: Vec<Es256PublicKey> = jwks
+            .keys
+            .iter()
+            .filter_map(|k| Es256PublicKey::from_jwk(k).ok())
+            .collect();
+        let mut verified = 0;
+        for n in 0..4 {
+            let jws =
+                std::fs::read_to_string(root.join(format!("example-0{n}-d-jws.txt"))).unwrap();
+            let (input, sig) = jws.trim().rsplit_once('.').unwrap();
+            let sig: [u8; 64] = b64::decode(sig).unwrap().try_into().unwrap();
+            for key in &keys {
+                if judge(key.sec1(), input.as_bytes(), &sig) {
+                    edge_cases(key.sec1(), input.as_bytes(), &sig);
+                    verified += 1;
+                }
+            }
+        }
+        assert_eq!(verified, 4, "each published card verifies with one key");
     }
 }
 

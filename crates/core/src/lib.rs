@@ -58,7 +58,8 @@ pub mod time;
 pub mod token;
 
 pub use keys::{
-    Ed25519KeyPair, Ed25519PublicKey, Es256KeyPair, Es256PublicKey, Jwk, Jwks, KeyError,
+    ES256_BACKEND, Ed25519KeyPair, Ed25519PublicKey, Es256KeyPair, Es256PublicKey, Es256Verifier,
+    Jwk, Jwks, KeyError,
 };
 pub use qr::QrError;
 pub use time::NumericDate;

@@ -6,7 +6,9 @@
 //! `testdata/shc/example-0*-a-fhirBundle.json` our issuer accepts, each with its own rid), writes `cards.txt`
 //! (one JWS per line), `key.jwk` (the issuer's public key) and `directory.json`.
 //! `shc-verify-bench verify DIR [--secs S]`: verifies every card of `cards.txt` (signature,
-//! inflate, payload and FHIR checks) over and over for S seconds on one thread; prints cards/s.
+//! inflate, payload and FHIR checks) over and over for S seconds on one thread; prints cards/s
+//! and the thread's CPU time per card (which other processes on the machine move less);
+//! `--raw S` then times the raw ES256 verify of the same cards' signatures for S seconds.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -64,7 +66,7 @@ fn prepare(dir: &Path, cards: usize) -> Result<()> {
     Ok(())
 }
 
-fn verify(dir: &Path, secs: u64) -> Result<()> {
+fn verify(dir: &Path, secs: u64, raw_secs: u64) -> Result<()> {
     let cards: Vec<String> = std::fs::read_to_string(dir.join("cards.txt"))?
         .lines()
         .map(str::to_owned)
@@ -79,6 +81,7 @@ fn verify(dir: &Path, secs: u64) -> Result<()> {
     for c in &cards {
         check(c).context("a card does not verify")?;
     }
+    let cpu0 = cpu_ns();
     let start = Instant::now();
     let until = start + Duration::from_secs(secs);
     let mut n = 0u64;
@@ -89,11 +92,67 @@ fn verify(dir: &Path, secs: u64) -> Result<()> {
         }
     }
     let rate = n as f64 / start.elapsed().as_secs_f64();
+    let cpu = cpu_ns().map(|c| c.saturating_sub(cpu0.unwrap_or(c)));
     println!(
         "spondon-core: {n} verifications in {:.1} s = {rate:.0} cards/s (1 thread)",
         start.elapsed().as_secs_f64()
     );
+    if let Some(cpu) = cpu {
+        println!(
+            "spondon-core: {:.2} µs CPU per card (ES256 by {})",
+            cpu as f64 / 1000.0 / n.max(1) as f64,
+            spondon_core::ES256_BACKEND
+        );
+    }
+    if raw_secs > 0 {
+        raw(&cards, &d, raw_secs)?;
+    }
     Ok(())
+}
+
+/// The anchor measured back to back with the check, in the same process: the raw ES256 verify
+/// of each card's signing input and signature, by an unparsed key (as `scripts/bench/raw-es256`
+/// does, with this build's backend), on one thread, by the thread's CPU time.
+fn raw(cards: &[String], d: &Directory, secs: u64) -> Result<()> {
+    let jwk = d
+        .issuer(ISS)
+        .and_then(|e| e.keys.first())
+        .context("the directory has no key")?;
+    let key = spondon_core::Es256PublicKey::from_jwk(jwk)?;
+    let signed: Vec<(&str, Vec<u8>)> = cards
+        .iter()
+        .map(|c| {
+            let (input, sig) = c.rsplit_once('.').context("not a JWS")?;
+            Ok((input, spondon_core::b64::decode(sig)?))
+        })
+        .collect::<Result<_>>()?;
+    let cpu0 = cpu_ns();
+    let until = Instant::now() + Duration::from_secs(secs);
+    let mut n = 0u64;
+    while Instant::now() < until {
+        for (input, sig) in &signed {
+            key.verify(input.as_bytes(), sig)?;
+            n += 1;
+        }
+    }
+    if let (Some(c0), Some(c1)) = (cpu0, cpu_ns()) {
+        println!(
+            "raw ES256 verify ({}, unparsed key, the cards' signing inputs): {:.2} µs CPU per verify",
+            spondon_core::ES256_BACKEND,
+            c1.saturating_sub(c0) as f64 / 1000.0 / n.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
+/// The calling thread's on-CPU time in nanoseconds (Linux: `/proc/thread-self/schedstat`).
+fn cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn main() -> Result<()> {
@@ -101,19 +160,21 @@ fn main() -> Result<()> {
     let mode = args.next().unwrap_or_default();
     let dir = PathBuf::from(
         args.next()
-            .context("usage: shc-verify-bench prepare|verify DIR [--cards N|--secs S]")?,
+            .context("usage: shc-verify-bench prepare|verify DIR [--cards N|--secs S [--raw S]]")?,
     );
     let mut n: Option<u64> = None;
+    let mut raw_secs = 0;
     while let Some(k) = args.next() {
         let v: u64 = args.next().context("missing value")?.parse()?;
         match k.as_str() {
             "--cards" | "--secs" => n = Some(v),
+            "--raw" => raw_secs = v,
             _ => bail!("unknown option {k}"),
         }
     }
     match mode.as_str() {
         "prepare" => prepare(&dir, usize::try_from(n.unwrap_or(200))?),
-        "verify" => verify(&dir, n.unwrap_or(10)),
+        "verify" => verify(&dir, n.unwrap_or(10), raw_secs),
         _ => bail!("usage: shc-verify-bench prepare|verify DIR"),
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{MAX_INPUT_LEN, ShcError, check_len, parse_rid};
-use crate::keys::{Es256PublicKey, Jwk, Jwks};
+use crate::keys::{Es256PublicKey, Es256Verifier, Jwk, Jwks};
 
 /// Most issuers / keys / CRL entries accepted from one document (bounds memory on hostile input).
 const MAX_ISSUERS: usize = 10_000;
@@ -150,8 +150,9 @@ pub(crate) struct Prepared {
 /// One key's judgements.
 #[derive(Debug, Clone)]
 pub(crate) struct PreparedKey {
-    /// [`validate_issuer_key`](super::jws::validate_issuer_key).
-    pub(crate) key: Result<Es256PublicKey, ShcError>,
+    /// [`validate_issuer_key`](super::jws::validate_issuer_key), and the key made ready to
+    /// verify (aws-lc-rs decodes the point once, not per card).
+    pub(crate) key: Result<(Es256PublicKey, Es256Verifier), ShcError>,
     /// `None` when no list is loaded for the key's kid; else [`check_crl`] of the list with the
     /// highest `ctr`, as revoked rid → optional timestamp.
     pub(crate) crl: Option<Result<HashMap<String, Option<i64>>, ShcError>>,
@@ -184,7 +185,10 @@ impl IssuerEntry {
                 .map(|jwk| {
                     let kid = jwk.kid.as_deref().unwrap_or_default();
                     PreparedKey {
-                        key: super::jws::validate_issuer_key(jwk),
+                        key: super::jws::validate_issuer_key(jwk).map(|key| {
+                            let verifier = key.verifier();
+                            (key, verifier)
+                        }),
                         crl: jwk.kid.as_deref().and_then(|kid| self.crl(kid)).map(|crl| {
                             check_crl(crl, kid, jwk.crl_version)
                                 .map(|list| list.into_iter().collect())
