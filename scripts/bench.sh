@@ -126,7 +126,9 @@ const v = JSON.parse(readFileSync(`${dir}/../node_modules/kill-the-clipboard/pac
 console.log(`kill-the-clipboard ${v} (node ${process.version}): ${n} verifications in ${s.toFixed(1)} s = ${(n / s).toFixed(0)} cards/s (1 thread)`);
 JS
 [ -d "$WORK/node_modules/kill-the-clipboard" ] && run shc-node node "$WORK/ktc.mjs" "$WORK/cards" "$SECS"
-run shc-rust "$EX/shc-verify-bench" verify "$WORK/cards" --secs "$SECS"
+# --raw: then, in the same process, the raw verify of the same cards' signatures (the key
+# unparsed, and prepared once): the like-for-like anchor, by CPU time per verify.
+run shc-rust "$EX/shc-verify-bench" verify "$WORK/cards" --secs "$SECS" --raw "$SECS"
 
 # --- clinic node: grant checks -----------------------------------------------------------------
 run grant-check "$EX/grant-check-load" --secs "$((SECS * 2))" --connections 8

@@ -88,12 +88,27 @@ node_v = find("shc-node", r"kill-the-clipboard ([0-9.]+)", cast=str)
 fastest = max([x for x in (ring, awslc) if x] or [0]) or None
 fastest_lib = "aws-lc-rs" if (awslc or 0) > (ring or 0) else "ring"
 ratio = rust / fastest if rust and fastest else None
+# The like-for-like anchor from the same process (`--raw`, interleaved rounds): CPU µs per card
+# against CPU µs per raw verify of the same cards' signing inputs, the key unparsed and prepared
+# once (the faster of the two counts).
+card_us = find("shc-rust", r"card check ([0-9.]+) µs CPU per card", cast=float)
+raw_unparsed_us = find("shc-rust", r"unparsed key, the cards' signing inputs\): ([0-9.]+) µs", cast=float)
+raw_prepared_us = find("shc-rust", r"prepared key, the cards' signing inputs\): ([0-9.]+) µs", cast=float)
+same = ""
+same_ratio = None
+if card_us and raw_unparsed_us and raw_prepared_us:
+    same_ratio = min(raw_unparsed_us, raw_prepared_us) / card_us
+    same = (f"; same cards' signing inputs, CPU per verify: {card_us:.1f} µs a card against "
+            f"{raw_prepared_us:.1f} µs prepared key ({raw_prepared_us / card_us * 100:.1f} %), "
+            f"{raw_unparsed_us:.1f} µs unparsed ({raw_unparsed_us / card_us * 100:.1f} %)")
+ratios = [r for r in (ratio, same_ratio) if r]
 fig("shc.verify", "SHC verification (parse, ES256, inflate, FHIR rules), 1 thread", rust, "cards/s",
     anchor=f"kill-the-clipboard {node_v or '?'}: {fmt(node, 'cards/s')} ({fmt(rust / node if rust and node else None)}×); "
-           f"{fastest_lib} raw verify {fmt(fastest, '/s')} ({fmt(ratio * 100 if ratio else None)} %)",
+           f"{fastest_lib} raw verify {fmt(fastest, '/s')} ({fmt(ratio * 100 if ratio else None)} %){same}",
     goal="≥ 85 % of the fastest raw ES256 verify",
     # A card's check includes one raw verify: above 100 % the two ran under different loads.
-    met=(ratio >= 0.85) if ratio and ratio <= 1.0 else None,
+    # Met only against every anchor (the separate run's and the same inputs' fastest verify).
+    met=(min(ratios) >= 0.85) if ratios and max(ratios) <= 1.0 else None,
     code="crates/verifier/examples/shc-verify-bench.rs",
     note="above the raw verify it contains: the machine's load changed between the two" if ratio and ratio > 1.0 else "")
 
