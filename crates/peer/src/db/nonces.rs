@@ -5,6 +5,12 @@ use spondon_ledger::{Database, Tx};
 use super::on_db;
 use crate::error::Result;
 
+/// A spend of a nonce of the current form ([`spend`], [`spend_in`]): binds nonce, expiry, now.
+const SPEND: &str = "INSERT INTO peer_nonces (nonce, expires_at, used_at) VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING";
+/// A use of a stored nonce of the earlier form ([`consume`], [`consume_in`]): binds now, nonce.
+const CONSUME: &str =
+    "UPDATE peer_nonces SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL AND expires_at >= $1";
+
 /// Drops the nonces that expired before `before`.
 pub(crate) async fn purge(db: &Database, before: i64) -> Result<()> {
     on_db!(db, p => sqlx::query("DELETE FROM peer_nonces WHERE expires_at < $1")
@@ -28,7 +34,7 @@ pub(crate) async fn key(db: &Database, fresh: &[u8; 32]) -> Result<Vec<u8>> {
 /// primary key makes it single use: a concurrent spend of the same nonce in another
 /// transaction waits for that one and then finds it.
 pub(crate) async fn spend(db: &Database, nonce: &[u8], expires_at: i64, now: i64) -> Result<bool> {
-    let n = on_db!(db, p => sqlx::query("INSERT INTO peer_nonces (nonce, expires_at, used_at) VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING")
+    let n = on_db!(db, p => sqlx::query(SPEND)
         .bind(nonce).bind(expires_at).bind(now).execute(p).await?.rows_affected());
     Ok(n == 1)
 }
@@ -40,7 +46,7 @@ pub(crate) async fn spend_in(
     expires_at: i64,
     now: i64,
 ) -> std::result::Result<bool, sqlx::Error> {
-    let n = on_tx!(tx, c => sqlx::query("INSERT INTO peer_nonces (nonce, expires_at, used_at) VALUES ($1, $2, $3) ON CONFLICT (nonce) DO NOTHING")
+    let n = on_tx!(tx, c => sqlx::query(SPEND)
         .bind(nonce).bind(expires_at).bind(now).execute(&mut *c).await?.rows_affected());
     Ok(n == 1)
 }
@@ -49,7 +55,7 @@ pub(crate) async fn spend_in(
 /// unexpired at `now`, in one conditional update; false
 /// otherwise.
 pub(crate) async fn consume(db: &Database, nonce: &[u8], now: i64) -> Result<bool> {
-    let n = on_db!(db, p => sqlx::query("UPDATE peer_nonces SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL AND expires_at >= $1")
+    let n = on_db!(db, p => sqlx::query(CONSUME)
         .bind(now).bind(nonce).execute(p).await?.rows_affected());
     Ok(n == 1)
 }
@@ -69,7 +75,7 @@ pub(crate) async fn consume_in(
     nonce: &[u8],
     now: i64,
 ) -> std::result::Result<bool, sqlx::Error> {
-    let n = on_tx!(tx, c => sqlx::query("UPDATE peer_nonces SET used_at = $1 WHERE nonce = $2 AND used_at IS NULL AND expires_at >= $1")
+    let n = on_tx!(tx, c => sqlx::query(CONSUME)
         .bind(now).bind(nonce).execute(&mut *c).await?.rows_affected());
     Ok(n == 1)
 }
