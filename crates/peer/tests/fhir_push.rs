@@ -1015,6 +1015,108 @@ async fn every_kind_maps_to_its_record() {
     }
 }
 
+/// A transaction Bundle of one Immunization for each patient (`code`: its CVX code).
+fn immunizations(order: &str, hids: &[String], code: &str) -> Value {
+    let entry: Vec<Value> = hids
+        .iter()
+        .map(|h| {
+            json!({"resource": {"resourceType": "Immunization", "status": "completed",
+                "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": code}]},
+                "occurrenceDateTime": "2026-12-01", "patient": subject(h)},
+             "request": {"method": "POST", "url": "Immunization"}})
+        })
+        .collect();
+    json!({"resourceType": "Bundle", "type": "transaction",
+        "identifier": {"system": "https://epi.dmch.example/sessions", "value": order},
+        "entry": entry})
+}
+
+/// The log indexes of a `transaction-response`'s entries.
+fn log_indexes(r: &Resp) -> Vec<u64> {
+    r.json()["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["response"]["extension"][0]["valueUnsignedInt"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bundle_is_one_unit_among_concurrent_writes() {
+    for db in engines("a_bundle_is_one_unit_among_concurrent_writes").await {
+        let tp = std::sync::Arc::new(start(db.as_deref()).await);
+        let mut hids = Vec::new();
+        for i in 0..4 {
+            hids.push(register_patient(&tp, &format!("199012345678{i}")).await);
+        }
+        let key = SysKey::ec("epi-1");
+        let id = register_system(&tp, &key, &["system/Immunization.c"]).await;
+        let token = get_token(&tp, &key, &id, "system/Immunization.c").await;
+
+        // Bundles and staff issuances at once: each Bundle's records are written together at
+        // consecutive log indexes; the staff records fall between Bundles, never inside one.
+        let mut tasks = Vec::new();
+        for b in 0..6 {
+            let (tp, token) = (tp.clone(), token.clone());
+            let body = immunizations(&format!("S-{b}"), &hids, "208").to_string();
+            tasks.push(tokio::spawn(async move {
+                let r = push(&tp, Some(&token), body.as_bytes()).await;
+                assert_eq!(r.status, 200, "{}", r.text());
+                log_indexes(&r)
+            }));
+        }
+        for k in 0..6 {
+            let (tp, hid) = (tp.clone(), hids[k % 4].clone());
+            tasks.push(tokio::spawn(async move {
+                let r = tp.staff_post("/staff/records", &lab_report(&hid)).await;
+                assert_eq!(r.status, 201, "{}", r.text());
+                vec![r.json()["log_index"].as_u64().unwrap()]
+            }));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for t in tasks {
+            let idx = t.await.unwrap();
+            for (k, i) in idx.iter().enumerate() {
+                assert_eq!(*i, idx[0] + k as u64, "a Bundle's indexes are consecutive");
+                assert!(seen.insert(*i), "one index per record");
+            }
+        }
+        let (records, log) = sizes(&tp).await;
+        assert_eq!(records, 6 * 4 + 6);
+        assert_eq!(seen, (0..log).collect());
+
+        // Two different Bundles under one identifier at once, both past the check before
+        // the writer lock: one is written whole, the other refused whole (409), never a mix.
+        for round in 0..4 {
+            let order = format!("R-{round}");
+            let a = immunizations(&order, &hids, "208").to_string();
+            let b = immunizations(&order, &hids, "207").to_string();
+            let (ra, rb) = tokio::join!(
+                push(&tp, Some(&token), a.as_bytes()),
+                push(&tp, Some(&token), b.as_bytes())
+            );
+            let mut st = [ra.status, rb.status];
+            st.sort_unstable();
+            assert_eq!(st, [200, 409], "{} / {}", ra.text(), rb.text());
+            let won = if ra.status == 200 { &ra } else { &rb };
+            let idx = log_indexes(won);
+            assert_eq!(idx.len(), 4);
+            assert_eq!(
+                sizes(&tp).await,
+                (records + 4 * (round + 1), log + 4 * (round + 1))
+            );
+        }
+        match std::sync::Arc::try_unwrap(tp) {
+            Ok(tp) => tp.stop().await,
+            Err(_) => panic!("the peer is still shared"),
+        }
+    }
+}
+
 /// Push-to-issued latency of a lab report over HTTP (token already held), median of 20: a
 /// figure printed for docs/peer.md, not asserted.
 #[tokio::test]
