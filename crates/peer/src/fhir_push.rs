@@ -21,7 +21,9 @@
 //! `Bundle.identifier` (system and value) is the idempotency key, per system: a retry answers
 //! the first result and issues nothing; another Bundle under the same identifier is refused
 //! (409). Each record of a Bundle stores its key as `<system>|<value>#<n>` under the scope
-//! `fhir:<client_id>`, in the same transaction as the record.
+//! `fhir:<client_id>`, in the same transaction as the record. The transaction is atomic: the
+//! Bundle's records are one unit of the group commit ([`Peer::commit_records`]), written
+//! together at consecutive log indexes or not at all.
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
