@@ -145,6 +145,8 @@ SPONDON_PG_DURABLE=1 run peer-postgres scripts/with-postgres.sh sh -c \
 
 # --- real serve processes over HTTP ----------------------------------------------------------
 run serve-sqlite "$EX/serve-load" --bin "$PEER_BIN" --processes 1 --secs "$LOAD_SECS" --issuers 8 --redeemers 0
+# Hospital systems pushing FHIR transaction Bundles of 25 records (`POST /fhir`), same issuers.
+run serve-sqlite-fhir "$EX/serve-load" --bin "$PEER_BIN" --processes 1 --secs "$LOAD_SECS" --issuers 8 --redeemers 0 --fhir 25
 run serve-sqlite-redeem "$EX/serve-load" --bin "$PEER_BIN" --processes 1 --secs "$LOAD_SECS" --issuers 0 --redeemers 8
 for p in 1 2 3; do
   SPONDON_PG_DURABLE=1 run "serve-postgres-$p" scripts/with-postgres.sh sh -c \

@@ -12,6 +12,14 @@
 //! each keeps one HTTP/1.1 connection open (a `reqwest` client per client, as real hospital
 //! systems do).
 //!
+//! `--fhir N`: the issuers are hospital systems instead of staff clients: each is registered
+//! over the staff API (`POST /staff/systems`, an EC P-384 key, scope `system/Immunization.c`),
+//! gets its bearer token from `POST /auth/token` (SMART Backend Services, an ES384 client
+//! assertion) and posts FHIR transaction Bundles of `N` Immunizations, one for each of `N`
+//! distinct registered patients, each Bundle under its own `Bundle.identifier` (`POST /fhir`;
+//! a connection per Bundle, or one kept open with `--keep-alive`). Rates and CPU are then
+//! counted per record, latency per Bundle.
+//!
 //! Prints the throughput of every `--report-every` seconds interval, then a summary: rates,
 //! p50/p99 latency, errors (any answer but the expected one, or a failed connection), and the
 //! RSS of every `serve` process at the start and at the end of the load; the last line is the
@@ -22,7 +30,7 @@
 //!
 //! `cargo run --release -p spondon-peer --example serve-load -- [--processes 1] [--secs 20]
 //! [--issuers 8] [--redeemers 0] [--issue-rate 0] [--redeem-rate 0] [--report-every 10]
-//! [--keep-alive] [--bin path/to/spondon-peer] [--database-url postgres://…]`
+//! [--keep-alive] [--fhir N] [--bin path/to/spondon-peer] [--database-url postgres://…]`
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
@@ -142,6 +150,84 @@ impl Drop for Children {
     }
 }
 
+/// A hospital system's ES384 key (EC P-384), as `POST /staff/systems` registers it.
+struct SystemKey(ring::signature::EcdsaKeyPair);
+
+impl SystemKey {
+    fn generate() -> SystemKey {
+        use ring::signature::{ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pk8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng).unwrap();
+        SystemKey(
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pk8.as_ref(), &rng).unwrap(),
+        )
+    }
+
+    fn jwk(&self) -> Value {
+        use ring::signature::KeyPair as _;
+        let p = self.0.public_key().as_ref();
+        json!({"kty": "EC", "crv": "P-384", "kid": "load-1",
+               "x": spondon_core::b64::encode(&p[1..49]), "y": spondon_core::b64::encode(&p[49..97])})
+    }
+
+    /// A `client_credentials` token request with a fresh client assertion.
+    fn token_form(&self, client_id: &str) -> String {
+        let b64 = |b: &[u8]| spondon_core::b64::encode(b);
+        let now = NumericDate::now().seconds();
+        let claims = json!({"iss": client_id, "sub": client_id, "aud": format!("{URL}/auth/token"),
+            "exp": now + 120, "jti": b64(&spondon_core::keys::random_bytes::<12>().unwrap())});
+        let header = json!({"alg": "ES384", "kid": "load-1", "typ": "JWT"});
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let sig = self
+            .0
+            .sign(&ring::rand::SystemRandom::new(), input.as_bytes())
+            .unwrap();
+        // The assertion is base64url and dots: nothing to percent-encode.
+        format!(
+            "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={input}.{}&scope=system%2FImmunization.c",
+            b64(sig.as_ref())
+        )
+    }
+}
+
+/// A system's bearer token from `POST /auth/token`.
+async fn system_token(addr: SocketAddr, key: &SystemKey, client_id: &str) -> String {
+    let (st, b) = request(
+        addr,
+        "POST",
+        "/auth/token",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        key.token_form(client_id).as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&b));
+    let t: Value = serde_json::from_slice(&b).unwrap();
+    t["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A transaction Bundle of one Immunization for each patient, under `identifier`.
+fn immunizations(system: &str, value: &str, hids: &[String]) -> Vec<u8> {
+    let entry: Vec<Value> = hids
+        .iter()
+        .map(|h| {
+            json!({"resource": {"resourceType": "Immunization", "status": "completed",
+                "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "208"}]},
+                "occurrenceDateTime": "2026-12-01",
+                "patient": {"identifier": {"system": spondon_peer::fhir_push::HEALTH_ID_SYSTEM, "value": h}}},
+             "request": {"method": "POST", "url": "Immunization"}})
+        })
+        .collect();
+    json!({"resourceType": "Bundle", "type": "transaction",
+           "identifier": {"system": system, "value": value}, "entry": entry})
+    .to_string()
+    .into_bytes()
+}
+
 #[derive(Default)]
 struct Counters {
     issued: AtomicU64,
@@ -175,6 +261,12 @@ async fn main() {
     let redeem_rate: f64 = num("--redeem-rate", 0.0);
     let every: u64 = num("--report-every", 10);
     let keep_alive = std::env::args().any(|a| a == "--keep-alive");
+    let fhir: usize = num("--fhir", 0);
+    assert!(
+        fhir <= spondon_peer::fhir_push::MAX_ENTRIES,
+        "--fhir: at most {} records a Bundle",
+        spondon_peer::fhir_push::MAX_ENTRIES
+    );
     let db = arg("--database-url");
     assert!(
         processes == 1 || db.is_some(),
@@ -284,12 +376,13 @@ async fn main() {
     .unwrap();
     assert_eq!(st, 201, "{}", String::from_utf8_lossy(&b));
     let mut patients = Vec::new();
-    for i in 0..13 {
+    // 12 patients for the staff issuers (13 with the redeemer's), or one a record of a Bundle.
+    for i in 0..13.max(fhir + 1) {
         let (st, b) = staff(
             addrs[i % processes],
             "/staff/patients",
             json!({"name": "Rokeya Khatun", "birth_date": "1979-02-03", "sex": "female",
-                   "national_id": format!("19876543{i:02}"), "phone": "01811000000",
+                   "national_id": format!("1987654{i:03}"), "phone": "01811000000",
                    "district": "Dhaka", "upazila": "Savar"}),
         )
         .await
@@ -342,6 +435,26 @@ async fn main() {
     let grant_body = Arc::new(json!({"grant": g.sign(&pkey).unwrap()}).to_string());
     let doctor = Arc::new(doctor);
 
+    // The hospital systems and their tokens (`--fhir`).
+    let mut systems = Vec::new();
+    for c in 0..if fhir > 0 { issuers } else { 0 } {
+        let key = SystemKey::generate();
+        let (st, b) = staff(
+            addrs[c % processes],
+            "/staff/systems",
+            json!({"name": format!("Load HIS {c}"), "jwks": {"keys": [key.jwk()]},
+                   "scopes": ["system/Immunization.c"]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(st, 201, "{}", String::from_utf8_lossy(&b));
+        let client_id = serde_json::from_slice::<Value>(&b).unwrap()["client_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        systems.push((key, client_id));
+    }
+
     let pids: Vec<u32> = children.0.iter().map(Child::id).collect();
     let rss_start: Vec<u64> = pids.iter().map(|p| rss_kib(*p)).collect();
     let cpu_start: f64 = pids.iter().map(|p| cpu_secs(&p.to_string())).sum();
@@ -355,8 +468,25 @@ async fn main() {
         .iter()
         .map(|p| p["health_id"].as_str().unwrap().to_owned())
         .collect();
+    let mut systems = systems.into_iter();
     for c in 0..issuers {
         let addr = addrs[c % processes];
+        if fhir > 0 {
+            let (key, client_id) = systems.next().unwrap();
+            tasks.push(tokio::spawn(fhir_client(
+                c,
+                addr,
+                key,
+                client_id,
+                hids.clone(),
+                fhir,
+                counters.clone(),
+                interval(issue_rate, issuers),
+                keep_alive,
+                until,
+            )));
+            continue;
+        }
         let body = prescription(&hids[c % hids.len()]).to_string();
         let auth = auth.clone();
         let counters = counters.clone();
@@ -519,6 +649,13 @@ async fn main() {
         })
     };
     let (mut ilat, mut rlat) = (Vec::new(), Vec::new());
+    let records = |ilat: &[u32]| {
+        if fhir > 0 {
+            ilat.len() * fhir
+        } else {
+            ilat.len()
+        }
+    };
     for t in tasks {
         let (issuing, lat) = t.await.unwrap();
         if issuing {
@@ -541,13 +678,24 @@ async fn main() {
     rlat.sort_unstable();
     let errors = counters.errors.load(Ordering::Relaxed);
     let engine = if db.is_some() { "PostgreSQL" } else { "SQLite" };
-    println!(
-        "[{engine}, {processes} serve] issuance: {} in {wall:.1} s with {issuers} clients = {:.0} records/s, p50 {:.1} ms, p99 {:.1} ms",
-        ilat.len(),
-        ilat.len() as f64 / wall,
-        percentile_ms(&ilat, 0.5),
-        percentile_ms(&ilat, 0.99)
-    );
+    let issued = records(&ilat);
+    if fhir > 0 {
+        println!(
+            "[{engine}, {processes} serve] FHIR issuance: {issued} records in {} Bundles of {fhir} in {wall:.1} s with {issuers} systems = {:.0} records/s, {:.1} Bundles/s, per Bundle p50 {:.1} ms, p99 {:.1} ms",
+            ilat.len(),
+            issued as f64 / wall,
+            ilat.len() as f64 / wall,
+            percentile_ms(&ilat, 0.5),
+            percentile_ms(&ilat, 0.99)
+        );
+    } else {
+        println!(
+            "[{engine}, {processes} serve] issuance: {issued} in {wall:.1} s with {issuers} clients = {:.0} records/s, p50 {:.1} ms, p99 {:.1} ms",
+            issued as f64 / wall,
+            percentile_ms(&ilat, 0.5),
+            percentile_ms(&ilat, 0.99)
+        );
+    }
     if redeemers > 0 {
         println!(
             "[{engine}, {processes} serve] redemption: {} in {wall:.1} s with {redeemers} clients = {:.0} /s, p50 {:.1} ms, p99 {:.1} ms",
@@ -557,16 +705,18 @@ async fn main() {
             percentile_ms(&rlat, 0.99)
         );
     }
-    let ops = (ilat.len() + rlat.len()).max(1) as f64;
+    // An operation is a record issued or a grant redeemed (a Bundle of N is N operations).
+    let ops = (issued + rlat.len()).max(1) as f64;
     println!(
         "serve CPU {serve_cpu:.2} s = {:.3} ms per operation, {:.1} context switches per operation; load generator {:.3} ms per operation ({}; load average {})",
         serve_cpu * 1000.0 / ops,
         serve_ctx as f64 / ops,
         own_cpu * 1000.0 / ops,
-        if keep_alive {
-            "staff keep-alive"
-        } else {
-            "a connection per staff request"
+        match (keep_alive, fhir > 0) {
+            (true, false) => "staff keep-alive",
+            (false, false) => "a connection per staff request",
+            (true, true) => "FHIR keep-alive",
+            (false, true) => "a connection per FHIR Bundle",
         },
         std::fs::read_to_string("/proc/loadavg")
             .unwrap_or_default()
@@ -579,7 +729,7 @@ async fn main() {
     let result = json!({
         "engine": engine, "processes": processes, "secs": wall, "errors": errors,
         "issuers": issuers, "redeemers": redeemers,
-        "issue_per_s": ilat.len() as f64 / wall, "issue_p50_ms": percentile_ms(&ilat, 0.5),
+        "issue_per_s": issued as f64 / wall, "issue_p50_ms": percentile_ms(&ilat, 0.5),
         "issue_p99_ms": percentile_ms(&ilat, 0.99),
         "redeem_per_s": rlat.len() as f64 / wall, "redeem_p50_ms": percentile_ms(&rlat, 0.5),
         "redeem_p99_ms": percentile_ms(&rlat, 0.99),
@@ -587,10 +737,111 @@ async fn main() {
         "keep_alive": keep_alive, "serve_cpu_ms_per_op": serve_cpu * 1000.0 / ops,
         "serve_ctx_switches_per_op": serve_ctx as f64 / ops,
         "loadgen_cpu_ms_per_op": own_cpu * 1000.0 / ops,
+        // `--fhir`: records a Bundle (0: staff mode); issue_p50/p99_ms are then per Bundle.
+        "fhir_bundle": fhir, "records": issued, "bundles": if fhir > 0 { ilat.len() } else { 0 },
+        "bundles_per_s": if fhir > 0 { ilat.len() as f64 / wall } else { 0.0 },
+        "bundle_p50_ms": if fhir > 0 { percentile_ms(&ilat, 0.5) } else { 0.0 },
+        "bundle_p99_ms": if fhir > 0 { percentile_ms(&ilat, 0.99) } else { 0.0 },
+        "serve_cpu_ms_per_record": serve_cpu * 1000.0 / issued.max(1) as f64,
+        "serve_ctx_switches_per_record": serve_ctx as f64 / issued.max(1) as f64,
     });
     println!("result: {result}");
     drop(children);
     if errors > 0 {
         std::process::exit(1);
     }
+}
+
+/// A hospital system posting transaction Bundles of `n` Immunizations until `until`; answers
+/// (true, per-Bundle latencies in µs). Its token is renewed before it expires (300 s).
+#[allow(clippy::too_many_arguments)]
+async fn fhir_client(
+    c: usize,
+    addr: SocketAddr,
+    key: SystemKey,
+    client_id: String,
+    hids: Vec<String>,
+    n: usize,
+    counters: Arc<Counters>,
+    iv: Option<Duration>,
+    keep_alive: bool,
+    until: Instant,
+) -> (bool, Vec<u32>) {
+    let client = keep_alive.then(|| {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap()
+    });
+    let url = format!("http://{addr}/fhir");
+    let system = format!("https://his{c}.load.example/orders");
+    let mut auth = format!("Bearer {}", system_token(addr, &key, &client_id).await);
+    let mut token_at = Instant::now();
+    let mut lat = Vec::new();
+    let mut next = Instant::now();
+    for b in 0u64.. {
+        pace(&mut next, iv).await;
+        if Instant::now() >= until {
+            break;
+        }
+        if token_at.elapsed() > Duration::from_secs(200) {
+            auth = format!("Bearer {}", system_token(addr, &key, &client_id).await);
+            token_at = Instant::now();
+        }
+        // N distinct patients, a different set each Bundle.
+        let first = (c + b as usize * n) % hids.len();
+        let who: Vec<String> = (0..n)
+            .map(|j| hids[(first + j) % hids.len()].clone())
+            .collect();
+        let body = immunizations(&system, &format!("b{b}"), &who);
+        let t = Instant::now();
+        let r = match &client {
+            Some(cl) => {
+                let sent = cl
+                    .post(&url)
+                    .header("Authorization", &auth)
+                    .header("Content-Type", "application/fhir+json")
+                    .body(body)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(resp) => {
+                        let st = resp.status().as_u16();
+                        resp.bytes().await.ok().map(|b| (st, b.to_vec()))
+                    }
+                    Err(_) => None,
+                }
+            }
+            None => {
+                request(
+                    addr,
+                    "POST",
+                    "/fhir",
+                    &[
+                        ("Authorization", &auth),
+                        ("Content-Type", "application/fhir+json"),
+                    ],
+                    &body,
+                )
+                .await
+            }
+        };
+        let us = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
+        match r {
+            Some((200, _)) => {
+                lat.push(us);
+                counters.issued.fetch_add(n as u64, Ordering::Relaxed);
+            }
+            other => {
+                if counters.errors.fetch_add(1, Ordering::Relaxed) < 5 {
+                    eprintln!(
+                        "FHIR push error: {:?}",
+                        other.map(|(s, b)| (s, String::from_utf8_lossy(&b).into_owned()))
+                    );
+                }
+            }
+        }
+    }
+    (true, lat)
 }

@@ -21,7 +21,9 @@
 //! `Bundle.identifier` (system and value) is the idempotency key, per system: a retry answers
 //! the first result and issues nothing; another Bundle under the same identifier is refused
 //! (409). Each record of a Bundle stores its key as `<system>|<value>#<n>` under the scope
-//! `fhir:<client_id>`, in the same transaction as the record.
+//! `fhir:<client_id>`, in the same transaction as the record. The transaction is atomic: the
+//! Bundle's records are one unit of the group commit ([`Peer::commit_records`]), written
+//! together at consecutive log indexes or not at all.
 
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -510,19 +512,31 @@ impl Peer {
             PeerError::IdempotencyKeyReused => PeerError::BundleConflict,
             e => e,
         };
-        // A retry: the records issued under this identifier answer.
-        let mut issued: Vec<Option<IssuedRecord>> = Vec::with_capacity(plans.len());
-        for k in &keys {
-            issued.push(self.idempotent_record(k).await.map_err(conflict)?);
+        // A retry: the records issued under this identifier answer. A Bundle's keys are
+        // stored all at once (and before the atomic transaction, in order from `#0`), so a
+        // free `#0` means a new Bundle: its other keys are not looked up one by one here, the
+        // checks under the writer lock see every key anyway.
+        let mut issued: Vec<Option<IssuedRecord>> = vec![None; plans.len()];
+        for (k, key) in keys.iter().enumerate() {
+            issued[k] = self.idempotent_record(key).await.map_err(conflict)?;
+            if issued[k].is_none() && k == 0 {
+                break;
+            }
         }
-        let replay = issued.iter().all(Option::is_some);
+        let mut replay = issued.iter().all(Option::is_some);
         if !replay {
             // Every record is checked and signed before the first is written; the records
             // without a file first, so that a Bundle they fail stores no file either.
+            // The Bundle's patients in one statement, not one per record.
+            let mut ids: Vec<&str> = plans.iter().map(|p| p.req.health_id.as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let patients = self.patients(&ids).await?;
             let mut prepared = Vec::new();
             for (k, p) in plans.iter().enumerate() {
                 if issued[k].is_none() && p.file.is_none() {
-                    let mut r = self.prepare_record(&p.req).await?;
+                    let known = patients.get(&p.req.health_id).cloned();
+                    let mut r = self.prepare_record_for(&p.req, known).await?;
                     r.idempotency = Some(keys[k].clone());
                     prepared.push((k, r));
                 }
@@ -558,13 +572,24 @@ impl Peer {
                         None => return Err(bad("attachment.extension must be an array")),
                     }
                 }
-                let mut r = self.prepare_record(&p.req).await?;
+                let known = patients.get(&p.req.health_id).cloned();
+                let mut r = self.prepare_record_for(&p.req, known).await?;
                 r.idempotency = Some(keys[k].clone());
                 prepared.push((k, r));
             }
+            // The Bundle is one unit of the group commit: all its records are written in one
+            // transaction at consecutive log indexes, or none is (FHIR `transaction`).
             prepared.sort_by_key(|(k, _)| *k);
-            for (k, r) in prepared {
-                let (rec, _) = self.commit_prepared(r).await.map_err(conflict)?;
+            let (ks, records): (Vec<usize>, Vec<_>) = prepared.into_iter().unzip();
+            let committed = self.commit_records(records).await.map_err(conflict)?;
+            if committed.len() != ks.len() {
+                return Err(PeerError::Integrity(
+                    "the Bundle's records went unanswered".into(),
+                ));
+            }
+            // Every record answered by a concurrent identical Bundle: this one is a replay.
+            replay = committed.iter().all(|(_, replayed)| *replayed);
+            for (k, (rec, _)) in ks.into_iter().zip(committed) {
                 issued[k] = Some(rec);
             }
         }

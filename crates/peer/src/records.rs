@@ -147,20 +147,29 @@ pub struct PreparedRecord {
     now: NumericDate,
 }
 
-type Reply = tokio::sync::oneshot::Sender<Result<(IssuedRecord, bool)>>;
+type Reply = tokio::sync::oneshot::Sender<Result<Vec<(IssuedRecord, bool)>>>;
 
-/// A prepared record waiting for the next group commit, and where to answer.
+/// Prepared records waiting for the next group commit as one unit (a staff record alone, or
+/// every record of a FHIR transaction Bundle), and where to answer.
 #[derive(Debug)]
 pub(crate) struct PendingRecord {
-    prepared: PreparedRecord,
+    prepared: Vec<PreparedRecord>,
     reply: Reply,
 }
 
 /// A record of a batch that passed its checks.
 struct NewRow {
-    job: PendingRecord,
+    prepared: PreparedRecord,
     cases: Vec<crate::stats::StatCase>,
     opening: Opening,
+}
+
+/// How one record of a queued unit is answered after the batch's commit.
+enum Outcome {
+    /// Its key was used before: that record, replayed.
+    Replay(IssuedRecord),
+    /// Row `i` of the batch: written now (`false`) or the same key and request as it (`true`).
+    Row(usize, bool),
 }
 
 enum Checked {
@@ -176,7 +185,7 @@ impl NewRow {
     /// The record's rows, owned, for the append's transaction.
     fn rows(&self) -> Result<RowData> {
         let r = self;
-        let p = &r.job.prepared;
+        let p = &r.prepared;
         Ok(RowData {
             id: p.id.clone(),
             health_id: p.health_id.clone(),
@@ -514,7 +523,18 @@ impl Peer {
 
     /// Validates the request and signs the card; writes nothing.
     pub async fn prepare_record(&self, req: &IssueRequest) -> Result<PreparedRecord> {
-        let (health_id, doctor_bmdc, bundle) = self.record_bundle(req).await?;
+        self.prepare_record_for(req, None).await
+    }
+
+    /// [`Peer::prepare_record`] with the patient already read (a FHIR Bundle's patients are
+    /// read in one statement); used only for a record without a doctor, whose read would
+    /// have been the patient alone.
+    pub(crate) async fn prepare_record_for(
+        &self,
+        req: &IssueRequest,
+        patient: Option<crate::registry::Patient>,
+    ) -> Result<PreparedRecord> {
+        let (health_id, doctor_bmdc, bundle) = self.record_bundle_for(req, patient).await?;
         let file = spondon_document::Attachment::from_card_fhir(&bundle)?.map(|a| a.sha256);
         let id = spondon_core::b64::encode(spondon_core::keys::random_bytes::<16>()?);
         let now = NumericDate::now();
@@ -550,11 +570,23 @@ impl Peer {
         &self,
         req: &IssueRequest,
     ) -> Result<(String, Option<String>, Value)> {
+        self.record_bundle_for(req, None).await
+    }
+
+    async fn record_bundle_for(
+        &self,
+        req: &IssueRequest,
+        known: Option<crate::registry::Patient>,
+    ) -> Result<(String, Option<String>, Value)> {
         // The patient and the doctor in one statement; an unknown doctor is reported after
         // the resources are checked, as before.
-        let (patient, doctor) = self
-            .patient_and_doctor(&req.health_id, req.doctor_bmdc.as_deref())
-            .await?;
+        let (patient, doctor) = match known {
+            Some(p) if req.doctor_bmdc.is_none() && p.health_id == req.health_id => (p, None),
+            _ => {
+                self.patient_and_doctor(&req.health_id, req.doctor_bmdc.as_deref())
+                    .await?
+            }
+        };
         if req.resources.is_empty() || req.resources.len() > MAX_RESOURCES {
             return Err(bad(format!(
                 "resources must hold 1–{MAX_RESOURCES} FHIR resources"
@@ -696,11 +728,32 @@ impl Peer {
     /// nobody hears of a record before it and its checkpoint are durable. Alone, a record is a
     /// batch of one, as before.
     pub(crate) async fn commit_prepared(&self, p: PreparedRecord) -> Result<(IssuedRecord, bool)> {
+        self.commit_records(vec![p])
+            .await?
+            .pop()
+            .ok_or_else(|| PeerError::Integrity("a committed record went unanswered".into()))
+    }
+
+    /// Commits prepared records as **one unit**: they join the group-commit queue together
+    /// (never split across batches) and are written in one database transaction, at
+    /// consecutive log indexes in the given order, with their log entries and the signed
+    /// checkpoint. If any of them fails its checks under the writer lock (idempotency key
+    /// reused, record already superseded, file gone, …), none is written and the caller gets
+    /// that error; other callers' records in the same batch are unaffected. Answers each
+    /// record in order, `true` when its idempotency key was already used for the same request
+    /// (that record is answered, nothing new is written for it).
+    pub async fn commit_records(
+        &self,
+        prepared: Vec<PreparedRecord>,
+    ) -> Result<Vec<(IssuedRecord, bool)>> {
+        if prepared.is_empty() {
+            return Ok(Vec::new());
+        }
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.pending_records
             .lock()
             .map_err(|_| PeerError::Integrity("record queue lock poisoned".into()))?
-            .push(PendingRecord { prepared: p, reply });
+            .push(PendingRecord { prepared, reply });
         let local = self.issue_lock.lock().await;
         let batch = match self.pending_records.lock() {
             Ok(mut q) => std::mem::take(&mut *q),
@@ -723,43 +776,85 @@ impl Peer {
             .map_err(|_| PeerError::Integrity("record left the group commit unanswered".into()))?
     }
 
-    /// Writes a batch of queued records (under the writer lock) and answers each.
+    /// Writes a batch of queued units (under the writer lock) and answers each.
     async fn commit_batch(&self, batch: Vec<PendingRecord>) {
         let mut new: Vec<NewRow> = Vec::with_capacity(batch.len());
-        // Records of the batch that repeat an earlier one's idempotency key and request.
-        let mut followers: Vec<(Reply, usize)> = Vec::new();
+        // The units of the batch that passed every check, and how each of their records is
+        // answered.
+        let mut accepted: Vec<(Reply, Vec<Outcome>)> = Vec::with_capacity(batch.len());
         for job in batch {
-            match self.check_pending(&job.prepared, &new).await {
+            // A unit is all or nothing: on the first failing record the rows its earlier
+            // records added to the batch are taken out again, and the unit is refused.
+            let start = new.len();
+            let mut outcomes = Vec::with_capacity(job.prepared.len());
+            let mut failed = None;
+            // A unit's keys (a Bundle's, one scope) looked up in one statement: when none is
+            // stored, its records' keys are checked against the batch alone.
+            let keys_free = match self.unit_keys_free(&job.prepared).await {
+                Ok(free) => free,
                 Err(e) => {
                     let _ = job.reply.send(Err(e));
+                    continue;
                 }
-                Ok(Checked::Replay(first)) => {
-                    let _ = job.reply.send(Ok((first, true)));
-                }
-                Ok(Checked::Follows(i)) => followers.push((job.reply, i)),
-                Ok(Checked::New(cases)) => {
-                    match Opening::new(job.prepared.jws.clone().into_bytes()) {
-                        Ok(opening) => new.push(NewRow {
-                            job,
+            };
+            for prepared in job.prepared {
+                let checked = match self.check_pending(&prepared, &new, keys_free).await {
+                    Ok(Checked::New(cases)) => Opening::new(prepared.jws.clone().into_bytes())
+                        .map(|opening| (cases, opening))
+                        .map_err(|e| PeerError::Integrity(e.to_string())),
+                    Ok(Checked::Replay(first)) => {
+                        outcomes.push(Outcome::Replay(first));
+                        continue;
+                    }
+                    Ok(Checked::Follows(i)) => {
+                        outcomes.push(Outcome::Row(i, true));
+                        continue;
+                    }
+                    Err(e) => Err(e),
+                };
+                match checked {
+                    Ok((cases, opening)) => {
+                        outcomes.push(Outcome::Row(new.len(), false));
+                        new.push(NewRow {
+                            prepared,
                             cases,
                             opening,
-                        }),
-                        Err(e) => {
-                            let _ = job.reply.send(Err(PeerError::Integrity(e.to_string())));
-                        }
+                        });
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
                     }
                 }
             }
+            match failed {
+                Some(e) => {
+                    new.truncate(start);
+                    let _ = job.reply.send(Err(e));
+                }
+                None => accepted.push((job.reply, outcomes)),
+            }
+        }
+        // Units answered by replays alone need no write.
+        let (writes, replays): (Vec<_>, Vec<_>) = accepted
+            .into_iter()
+            .partition(|(_, o)| o.iter().any(|o| matches!(o, Outcome::Row(..))));
+        for (reply, outcomes) in replays {
+            let answer = outcomes
+                .into_iter()
+                .filter_map(|o| match o {
+                    Outcome::Replay(r) => Some((r, true)),
+                    Outcome::Row(..) => None,
+                })
+                .collect();
+            let _ = reply.send(Ok(answer));
         }
         if new.is_empty() {
             return;
         }
-        // A batch-wide failure: the first record gets the error itself, the others a copy.
-        let fail = |new: Vec<NewRow>, followers: Vec<(Reply, usize)>, e: PeerError| {
-            let mut replies = new
-                .into_iter()
-                .map(|r| r.job.reply)
-                .chain(followers.into_iter().map(|f| f.0));
+        // A batch-wide failure: the first unit gets the error itself, the others a copy.
+        let fail = |writes: Vec<(Reply, Vec<Outcome>)>, e: PeerError| {
+            let mut replies = writes.into_iter().map(|w| w.0);
             let first = replies.next();
             fail_all(replies, &e);
             if let Some(first) = first {
@@ -768,16 +863,14 @@ impl Peer {
         };
         let entries: Vec<[u8; 42]> = new
             .iter()
-            .map(|r| {
-                LogEntry::commit(EntryKind::RecordIssued, r.job.prepared.now, &r.opening).encode()
-            })
+            .map(|r| LogEntry::commit(EntryKind::RecordIssued, r.prepared.now, &r.opening).encode())
             .collect();
         // The entries, every record and the statistics rows it adds are written in one
         // transaction (one commit): a crash leaves the whole batch or none of it.
         let rows: Result<Vec<RowData>> = new.iter().map(NewRow::rows).collect();
         let rows = match rows {
             Ok(r) => r,
-            Err(e) => return fail(new, followers, e),
+            Err(e) => return fail(writes, e),
         };
         let extra: spondon_ledger::ExtraRows = Box::new(move |mut tx, first| {
             Box::pin(async move { db::records::insert_all(&mut tx, &rows, first).await })
@@ -785,15 +878,14 @@ impl Peer {
         // The checkpoint over the batch is signed in the same transaction (one commit).
         let first = match self.append_signed(&entries, extra).await {
             Ok(a) => a.first_index,
-            Err(e) => return fail(new, followers, e),
+            Err(e) => return fail(writes, e),
         };
         if new.len() > 1 {
             tracing::debug!(records = new.len(), "group commit");
         }
         let mut issued: Vec<IssuedRecord> = Vec::with_capacity(new.len());
-        let mut replies = Vec::with_capacity(new.len());
         for (k, r) in new.into_iter().enumerate() {
-            let p = r.job.prepared;
+            let p = r.prepared;
             let log_index = first + k as u64;
             tracing::info!(log_index, kind = p.kind.as_str(), "record issued");
             issued.push(IssuedRecord {
@@ -806,33 +898,70 @@ impl Peer {
                 issued_at: p.now.seconds(),
                 jws: p.jws,
             });
-            replies.push(r.job.reply);
         }
-        for (reply, i) in followers {
-            let _ = reply.send(Ok((issued[i].clone(), true)));
+        for (reply, outcomes) in writes {
+            let answer: Option<Vec<(IssuedRecord, bool)>> = outcomes
+                .into_iter()
+                .map(|o| match o {
+                    Outcome::Replay(r) => Some((r, true)),
+                    Outcome::Row(i, replayed) => issued.get(i).map(|r| (r.clone(), replayed)),
+                })
+                .collect();
+            let _ = reply.send(answer.ok_or_else(|| {
+                PeerError::Integrity("a unit's record is missing from its batch".into())
+            }));
         }
-        for (reply, record) in replies.into_iter().zip(issued) {
-            let _ = reply.send(Ok((record, false)));
+    }
+
+    /// Whether none of a unit's idempotency keys is stored (one statement), for a unit of
+    /// several records all keyed under one scope; `false` (look each up) otherwise.
+    async fn unit_keys_free(&self, unit: &[PreparedRecord]) -> Result<bool> {
+        let Some(scope) = unit
+            .first()
+            .and_then(|p| p.idempotency.as_ref())
+            .map(|k| &k.scope)
+        else {
+            return Ok(false);
+        };
+        let keys: Option<Vec<&str>> = unit
+            .iter()
+            .map(|p| {
+                p.idempotency
+                    .as_ref()
+                    .filter(|k| &k.scope == scope)
+                    .map(|k| k.key.as_str())
+            })
+            .collect();
+        match keys {
+            Some(keys) if keys.len() > 1 => {
+                Ok(db::records::taken_keys(&self.db, scope, &keys).await? == 0)
+            }
+            _ => Ok(false),
         }
     }
 
     /// The checks of a queued record under the writer lock, against the database and the
-    /// records already accepted into this batch (`batch`).
-    async fn check_pending(&self, p: &PreparedRecord, batch: &[NewRow]) -> Result<Checked> {
+    /// records already accepted into this batch (`batch`). `keys_free`: its idempotency key
+    /// is known (from this lock's [`Peer::unit_keys_free`]) not to be stored.
+    async fn check_pending(
+        &self,
+        p: &PreparedRecord,
+        batch: &[NewRow],
+        keys_free: bool,
+    ) -> Result<Checked> {
         // Checked again under the writer lock: two retries racing with one key issue once.
         if let Some(key) = &p.idempotency {
-            if let Some(first) = self.idempotent_record(key).await? {
+            if !keys_free && let Some(first) = self.idempotent_record(key).await? {
                 return Ok(Checked::Replay(first));
             }
             let earlier = batch.iter().position(|r| {
-                r.job
-                    .prepared
+                r.prepared
                     .idempotency
                     .as_ref()
                     .is_some_and(|k| k.scope == key.scope && k.key == key.key)
             });
             if let Some(i) = earlier {
-                let same = batch[i].job.prepared.idempotency.as_ref() == Some(key);
+                let same = batch[i].prepared.idempotency.as_ref() == Some(key);
                 return if same {
                     Ok(Checked::Follows(i))
                 } else {
@@ -843,7 +972,7 @@ impl Peer {
         if let Some(old) = &p.supersedes {
             if batch
                 .iter()
-                .any(|r| r.job.prepared.supersedes.as_deref() == Some(old))
+                .any(|r| r.prepared.supersedes.as_deref() == Some(old))
             {
                 return Err(PeerError::BadSupersede);
             }

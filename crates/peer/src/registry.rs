@@ -434,6 +434,24 @@ impl Peer {
         ))
     }
 
+    /// The registered patients among `health_ids`, read in one statement (an unknown one is
+    /// left out: its record then reads it alone and is refused as before).
+    pub(crate) async fn patients(
+        &self,
+        health_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, Patient>> {
+        let ids: Vec<&str> = health_ids
+            .iter()
+            .copied()
+            .filter(|h| is_health_id(h))
+            .collect();
+        Ok(db::patients::patients(&self.db, &ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.health_id.clone(), patient_from(&r.health_id, r.patient)))
+            .collect())
+    }
+
     /// A registered patient ([`Peer::patient`]) and, when `bmdc` is given, the registered doctor
     /// it names (`Err(UnknownDoctor)` inside when there is none, for the caller to report in its
     /// own order), read in one statement.

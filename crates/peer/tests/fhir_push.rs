@@ -98,8 +98,13 @@ impl SysKey {
 
     /// A valid assertion for `client_id`, with `edit` applied to the claims.
     fn assertion(&self, client_id: &str, edit: impl FnOnce(&mut Value)) -> String {
+        self.assertion_to(TOKEN_URL, client_id, edit)
+    }
+
+    /// [`SysKey::assertion`] for the token endpoint `aud`.
+    fn assertion_to(&self, aud: &str, client_id: &str, edit: impl FnOnce(&mut Value)) -> String {
         let now = NumericDate::now().seconds();
-        let mut claims = json!({"iss": client_id, "sub": client_id, "aud": TOKEN_URL,
+        let mut claims = json!({"iss": client_id, "sub": client_id, "aud": aud,
             "exp": now + 120, "jti": b64(spondon_core::keys::random_bytes::<12>().unwrap())});
         edit(&mut claims);
         let header = json!({"alg": self.alg(), "kid": self.kid, "typ": "JWT"});
@@ -1012,6 +1017,277 @@ async fn every_kind_maps_to_its_record() {
         assert_eq!(outcome(&r), ("not-found".into(), "unknown_doctor".into()));
         assert_eq!(tp.peer.record_count(Some(&hid)).await.unwrap(), 5);
         tp.stop().await;
+    }
+}
+
+/// A transaction Bundle of one Immunization for each patient (`code`: its CVX code).
+fn immunizations(order: &str, hids: &[String], code: &str) -> Value {
+    let entry: Vec<Value> = hids
+        .iter()
+        .map(|h| {
+            json!({"resource": {"resourceType": "Immunization", "status": "completed",
+                "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": code}]},
+                "occurrenceDateTime": "2026-12-01", "patient": subject(h)},
+             "request": {"method": "POST", "url": "Immunization"}})
+        })
+        .collect();
+    json!({"resourceType": "Bundle", "type": "transaction",
+        "identifier": {"system": "https://epi.dmch.example/sessions", "value": order},
+        "entry": entry})
+}
+
+/// The log indexes of a `transaction-response`'s entries.
+fn log_indexes(r: &Resp) -> Vec<u64> {
+    r.json()["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["response"]["extension"][0]["valueUnsignedInt"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bundle_is_one_unit_among_concurrent_writes() {
+    for db in engines("a_bundle_is_one_unit_among_concurrent_writes").await {
+        let tp = std::sync::Arc::new(start(db.as_deref()).await);
+        let mut hids = Vec::new();
+        for i in 0..4 {
+            hids.push(register_patient(&tp, &format!("199012345678{i}")).await);
+        }
+        let key = SysKey::ec("epi-1");
+        let id = register_system(&tp, &key, &["system/Immunization.c"]).await;
+        let token = get_token(&tp, &key, &id, "system/Immunization.c").await;
+
+        // Bundles and staff issuances at once: each Bundle's records are written together at
+        // consecutive log indexes; the staff records fall between Bundles, never inside one.
+        let mut tasks = Vec::new();
+        for b in 0..6 {
+            let (tp, token) = (tp.clone(), token.clone());
+            let body = immunizations(&format!("S-{b}"), &hids, "208").to_string();
+            tasks.push(tokio::spawn(async move {
+                let r = push(&tp, Some(&token), body.as_bytes()).await;
+                assert_eq!(r.status, 200, "{}", r.text());
+                log_indexes(&r)
+            }));
+        }
+        for k in 0..6 {
+            let (tp, hid) = (tp.clone(), hids[k % 4].clone());
+            tasks.push(tokio::spawn(async move {
+                let r = tp.staff_post("/staff/records", &lab_report(&hid)).await;
+                assert_eq!(r.status, 201, "{}", r.text());
+                vec![r.json()["log_index"].as_u64().unwrap()]
+            }));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for t in tasks {
+            let idx = t.await.unwrap();
+            for (k, i) in idx.iter().enumerate() {
+                assert_eq!(*i, idx[0] + k as u64, "a Bundle's indexes are consecutive");
+                assert!(seen.insert(*i), "one index per record");
+            }
+        }
+        let (records, log) = sizes(&tp).await;
+        assert_eq!(records, 6 * 4 + 6);
+        assert_eq!(seen, (0..log).collect());
+
+        // Two different Bundles under one identifier at once, both past the check before
+        // the writer lock: one is written whole, the other refused whole (409), never a mix.
+        for round in 0..4 {
+            let order = format!("R-{round}");
+            let a = immunizations(&order, &hids, "208").to_string();
+            let b = immunizations(&order, &hids, "207").to_string();
+            let (ra, rb) = tokio::join!(
+                push(&tp, Some(&token), a.as_bytes()),
+                push(&tp, Some(&token), b.as_bytes())
+            );
+            let mut st = [ra.status, rb.status];
+            st.sort_unstable();
+            assert_eq!(st, [200, 409], "{} / {}", ra.text(), rb.text());
+            let won = if ra.status == 200 { &ra } else { &rb };
+            let idx = log_indexes(won);
+            assert_eq!(idx.len(), 4);
+            assert_eq!(
+                sizes(&tp).await,
+                (records + 4 * (round + 1), log + 4 * (round + 1))
+            );
+        }
+        match std::sync::Arc::try_unwrap(tp) {
+            Ok(tp) => tp.stop().await,
+            Err(_) => panic!("the peer is still shared"),
+        }
+    }
+}
+
+/// A token for a system of the spawned peer `p`.
+async fn spawned_token(
+    p: &spondon_testkit::spawned::PeerProc,
+    key: &SysKey,
+    client_id: &str,
+) -> String {
+    let body = form(&[
+        ("grant_type", "client_credentials"),
+        ("client_assertion_type", ASSERTION_TYPE),
+        (
+            "client_assertion",
+            &key.assertion_to(&format!("{}/auth/token", p.url), client_id, |_| {}),
+        ),
+        ("scope", "system/Immunization.c"),
+    ]);
+    let r = request(
+        p.addr,
+        "POST",
+        "/auth/token",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A real `serve` killed (SIGKILL) while systems push Bundles, restarted on the same data: each
+/// Bundle is stored whole or not at all. Every Bundle sent is then retried: one that was
+/// answered replays its answer; one that was not is either replayed whole (it was committed
+/// before the kill) or issued whole now, at consecutive indexes; the log holds exactly the
+/// Bundles' records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bundle_survives_sigkill_whole_or_not_at_all() {
+    use std::sync::{Arc, Mutex};
+    for db in engines("a_bundle_survives_sigkill_whole_or_not_at_all").await {
+        let mut p = spondon_testkit::spawned::start_peer_on(db.as_deref()).await;
+        // Every request from one address: no per-address rate limit.
+        p.stop();
+        let file = p.data.join("peer.json");
+        let mut config: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        config["rate_limit"]["per_second"] = 0.into();
+        std::fs::write(&file, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        p.serve().await;
+        let mut hids = Vec::new();
+        for i in 0..4 {
+            hids.push(p.register(&format!("19876543{i:02}")).await.0);
+        }
+        let key = SysKey::ec("epi-crash");
+        let r = p
+            .staff_post(
+                "/staff/systems",
+                &json!({"name": "EPI", "jwks": {"keys": [key.jwk()]}, "scopes": ["system/Immunization.c"]}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let client_id = r.json()["client_id"].as_str().unwrap().to_owned();
+        // (identifier, body, the answer if one was heard)
+        type Sent = Arc<Mutex<Vec<(String, String, Option<Value>)>>>;
+        let sent: Sent = Arc::new(Mutex::new(Vec::new()));
+        for round in 0..3u64 {
+            let auth = format!("Bearer {}", spawned_token(&p, &key, &client_id).await);
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let mut tasks = Vec::new();
+            for c in 0..6 {
+                let (sent, stop, auth, hids, addr) = (
+                    sent.clone(),
+                    stop.clone(),
+                    auth.clone(),
+                    hids.clone(),
+                    p.addr,
+                );
+                tasks.push(tokio::spawn(async move {
+                    let mut n = 0;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let id = format!("K-{round}-{c}-{n}");
+                        n += 1;
+                        let body = immunizations(&id, &hids, "208").to_string();
+                        let k = {
+                            let mut s = sent.lock().unwrap();
+                            s.push((id, body.clone(), None));
+                            s.len() - 1
+                        };
+                        let r = spondon_testkit::http::try_request(
+                            addr,
+                            "POST",
+                            "/fhir",
+                            &[
+                                ("Authorization", &auth),
+                                ("Content-Type", "application/fhir+json"),
+                            ],
+                            body.as_bytes(),
+                        )
+                        .await;
+                        match r {
+                            Some(r) if r.status == 200 => {
+                                sent.lock().unwrap()[k].2 = Some(r.json())
+                            }
+                            Some(r) => panic!("{} {}", r.status, r.text()),
+                            None => break,
+                        }
+                    }
+                }));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300 + 200 * round)).await;
+            p.kill();
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            for t in tasks {
+                t.await.unwrap();
+            }
+            p.serve().await;
+        }
+        // The retries, after the last restart.
+        let auth = format!("Bearer {}", spawned_token(&p, &key, &client_id).await);
+        let sent = sent.lock().unwrap().clone();
+        assert!(
+            sent.iter().any(|s| s.2.is_some()),
+            "no Bundle was answered before a kill"
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        let mut unheard_committed = 0;
+        for (id, body, heard) in &sent {
+            let r = request(
+                p.addr,
+                "POST",
+                "/fhir",
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/fhir+json"),
+                ],
+                body.as_bytes(),
+            )
+            .await;
+            assert_eq!(r.status, 200, "{id}: {}", r.text());
+            let replayed = r.header("idempotent-replayed") == Some("true");
+            if let Some(first) = heard {
+                assert!(replayed, "{id} was answered: its retry replays");
+                assert_eq!(&r.json(), first);
+            } else if replayed {
+                unheard_committed += 1;
+            }
+            let idx = log_indexes(&r);
+            assert_eq!(idx.len(), 4);
+            for (k, i) in idx.iter().enumerate() {
+                assert_eq!(
+                    *i,
+                    idx[0] + k as u64,
+                    "{id}: a Bundle's indexes are consecutive"
+                );
+                assert!(seen.insert(*i));
+            }
+        }
+        eprintln!(
+            "{} Bundles sent, {} answered before a kill, {unheard_committed} committed unheard",
+            sent.len(),
+            sent.iter().filter(|s| s.2.is_some()).count()
+        );
+        let log = p.checkpoint().await;
+        let size: u64 = log.lines().nth(1).unwrap().parse().unwrap();
+        assert_eq!(
+            size,
+            4 * sent.len() as u64,
+            "the log holds exactly the Bundles' records"
+        );
+        assert_eq!(seen, (0..size).collect());
+        p.stop();
     }
 }
 

@@ -324,3 +324,177 @@ async fn concurrent_redemptions_are_logged_in_batches() {
         redemptions_in_batches(db.as_deref()).await;
     }
 }
+
+// --- A unit of records (a FHIR transaction Bundle): all or nothing, consecutive indexes. ---
+
+async fn units_are_all_or_nothing(db: Option<&str>) {
+    let tp = start(db).await;
+    let hid = register_patient(&tp, "5551234570").await;
+    let peer = tp.peer.clone();
+    let req: IssueRequest = serde_json::from_value(lab_report(&hid)).unwrap();
+    let old = peer.issue_record(&req).await.unwrap();
+    let size = |peer: std::sync::Arc<spondon_peer::Peer>| async move {
+        peer.current_checkpoint().await.unwrap().0
+    };
+
+    // A unit's records get consecutive log indexes, in order.
+    let unit: Vec<_> = futures(
+        (0..4)
+            .map(|_| {
+                let (peer, req) = (peer.clone(), req.clone());
+                tokio::spawn(async move { peer.prepare_record(&req).await.unwrap() })
+            })
+            .collect(),
+    )
+    .await;
+    let ids: Vec<String> = unit.iter().map(|p| p.id.clone()).collect();
+    let done = peer.commit_records(unit).await.unwrap();
+    let idx: Vec<u64> = done.iter().map(|(r, _)| r.log_index).collect();
+    assert_eq!(idx, vec![1, 2, 3, 4]);
+    assert!(done.iter().all(|(_, replayed)| !replayed));
+    assert_eq!(
+        done.iter().map(|(r, _)| r.id.clone()).collect::<Vec<_>>(),
+        ids
+    );
+
+    // A supersede race under the writer lock: the unit's later record was checked before
+    // another caller superseded the same record; the whole unit is refused, its first record
+    // is not stored either, and the log does not grow.
+    let first = peer.prepare_record(&req).await.unwrap();
+    let mut sup = req.clone();
+    sup.supersedes = Some(old.id.clone());
+    let late = peer.prepare_record(&sup).await.unwrap();
+    let winner = peer.issue_record(&sup).await.unwrap();
+    let before = size(peer.clone()).await;
+    let first_id = first.id.clone();
+    let e = peer.commit_records(vec![first, late]).await.unwrap_err();
+    assert_eq!(e.code(), "bad_supersede");
+    assert_eq!(size(peer.clone()).await, before);
+    assert_eq!(
+        peer.stored_record(&first_id).await.unwrap_err().code(),
+        "unknown_record"
+    );
+    assert_eq!(peer.stored_record(&winner.id).await.unwrap().0, winner);
+
+    // A taken key (another request's) on the unit's last record: none is written.
+    let key = |k: &str, h: u8| Idempotency {
+        scope: "fhir:t".into(),
+        key: k.into(),
+        request_hash: [h; 32],
+    };
+    let (taken, _) = peer
+        .issue_record_idempotent(&req, key("taken", 1))
+        .await
+        .unwrap();
+    let mut a = peer.prepare_record(&req).await.unwrap();
+    a.idempotency = Some(key("fresh-0", 2));
+    let mut b = peer.prepare_record(&req).await.unwrap();
+    b.idempotency = Some(key("taken", 2));
+    let before = size(peer.clone()).await;
+    let e = peer.commit_records(vec![a.clone(), b]).await.unwrap_err();
+    assert_eq!(e.code(), "idempotency_key_reused");
+    assert_eq!(size(peer.clone()).await, before);
+    assert_eq!(
+        peer.stored_record(&a.id).await.unwrap_err().code(),
+        "unknown_record"
+    );
+    // Its key stayed free: the same unit without the taken key goes through, and a unit
+    // repeating a known key and request answers that record as a replay.
+    let mut again = peer.prepare_record(&req).await.unwrap();
+    again.idempotency = Some(key("taken", 1));
+    let done = peer.commit_records(vec![a, again]).await.unwrap();
+    assert_eq!(done[0].0.log_index, before);
+    assert!(!done[0].1);
+    assert_eq!(done[1], (taken, true));
+    assert_eq!(size(peer.clone()).await, before + 1);
+
+    // Units and single records at once, some units failing under the lock: every accepted
+    // unit is written whole at consecutive indexes, nothing of a refused one is, and the
+    // single records fall in between.
+    let mut racing = req.clone();
+    racing.supersedes = Some(done[0].0.id.clone());
+    // Every unit is prepared (and checked) before any is committed.
+    let mut prepared = Vec::new();
+    for i in 0..TASKS {
+        let mut unit = Vec::new();
+        for _ in 0..3 {
+            unit.push(peer.prepare_record(&req).await.unwrap());
+        }
+        // Every third unit's last record supersedes the same record: one of them is written.
+        if i % 3 == 0 {
+            unit.push(peer.prepare_record(&racing).await.unwrap());
+        }
+        prepared.push(unit);
+    }
+    let units = futures(
+        prepared
+            .into_iter()
+            .map(|unit| {
+                let peer = peer.clone();
+                tokio::spawn(async move {
+                    let n = unit.len();
+                    let ids: Vec<String> = unit.iter().map(|p| p.id.clone()).collect();
+                    (
+                        n,
+                        ids,
+                        peer.commit_records(unit).await.map_err(|e| e.code()),
+                    )
+                })
+            })
+            .collect(),
+    );
+    let singles = futures(
+        (0..TASKS)
+            .map(|_| {
+                let (peer, req) = (peer.clone(), req.clone());
+                tokio::spawn(async move { peer.issue_record(&req).await.unwrap() })
+            })
+            .collect(),
+    );
+    let (units, singles) = tokio::join!(units, singles);
+    let mut seen = BTreeSet::new();
+    let mut written = 0;
+    let mut refused = 0;
+    for (n, ids, r) in &units {
+        match r {
+            Ok(done) => {
+                assert_eq!(done.len(), *n);
+                let first = done[0].0.log_index;
+                for (k, (rec, replayed)) in done.iter().enumerate() {
+                    assert!(!replayed);
+                    assert_eq!(rec.log_index, first + k as u64, "not consecutive");
+                    assert_eq!(rec.id, ids[k]);
+                    assert!(seen.insert(rec.log_index));
+                }
+                written += n;
+            }
+            Err(code) => {
+                assert_eq!(*code, "bad_supersede");
+                refused += 1;
+                for id in ids {
+                    assert_eq!(
+                        peer.stored_record(id).await.unwrap_err().code(),
+                        "unknown_record"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(refused, TASKS / 3 - 1, "one superseding unit wins");
+    for s in &singles {
+        assert!(seen.insert(s.log_index));
+    }
+    let after = size(peer.clone()).await;
+    assert_eq!(after, before + 1 + (written + TASKS) as u64);
+    assert_eq!(seen, (before + 1..after).collect());
+    assert_eq!(peer.record_count(None).await.unwrap(), after);
+    drop(peer);
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_unit_of_records_is_written_whole_or_not_at_all() {
+    for db in engines("a_unit_of_records_is_written_whole_or_not_at_all").await {
+        units_are_all_or_nothing(db.as_deref()).await;
+    }
+}

@@ -240,6 +240,11 @@ impl PeerProc {
         panic!("spondon-peer did not start");
     }
 
+    /// Kills `serve` (SIGKILL: a crash) and waits for it.
+    pub fn kill(&mut self) {
+        drop(self.child.take());
+    }
+
     /// Stops `serve` (SIGTERM) and waits for it.
     pub fn stop(&mut self) {
         if let Some(c) = self.child.take() {

@@ -32,6 +32,30 @@ pub(crate) async fn patient(db: &Database, health_id: &str) -> Result<Option<Pat
     )
 }
 
+/// A patient's details with their Health ID.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct PatientWithId {
+    pub health_id: String,
+    #[sqlx(flatten)]
+    pub patient: PatientRow,
+}
+
+/// The registered ones of `health_ids`, in one statement (a FHIR Bundle's patients).
+pub(crate) async fn patients(db: &Database, health_ids: &[&str]) -> Result<Vec<PatientWithId>> {
+    if health_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(on_db!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new("SELECT health_id, name, birth_date, sex, national_id, phone, district, upazila FROM peer_patients WHERE health_id IN (");
+        let mut list = qb.separated(", ");
+        for h in health_ids {
+            list.push_bind(*h);
+        }
+        qb.push(")");
+        qb.build_query_as::<PatientWithId>().fetch_all(p).await?
+    }))
+}
+
 /// A patient with a record's doctor: `bmdc`'s name and department (`None`: no such doctor),
 /// read in one statement.
 #[derive(Debug, sqlx::FromRow)]

@@ -79,6 +79,23 @@ pub(crate) async fn idempotent(
     )
 }
 
+/// How many of `keys` are stored under `scope` (one statement for a whole unit's keys).
+pub(crate) async fn taken_keys(db: &Database, scope: &str, keys: &[&str]) -> Result<i64> {
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    Ok(on_db!(db, p => {
+        let mut qb = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM peer_idempotency WHERE scope = ");
+        qb.push_bind(scope).push(" AND key IN (");
+        let mut list = qb.separated(", ");
+        for k in keys {
+            list.push_bind(*k);
+        }
+        qb.push(")");
+        qb.build_query_scalar::<i64>().fetch_one(p).await?
+    }))
+}
+
 /// A stored file's type and size.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct FileMeta {
