@@ -12,6 +12,16 @@ use crate::error::{Result, WalletError};
 
 const AAD_PREFIX: &[u8] = b"spondon-wallet/v1";
 
+/// `n` fresh random nonces, drawn from the system's generator at once (a page of a sync
+/// seals hundreds of rows: one system call, not one per row).
+pub(crate) fn nonces(n: usize) -> Result<Vec<[u8; NONCE_LEN]>> {
+    let mut out = vec![[0u8; NONCE_LEN]; n];
+    SystemRandom::new()
+        .fill(out.as_flattened_mut())
+        .map_err(|_| WalletError::Internal("the system random number generator failed".into()))?;
+    Ok(out)
+}
+
 /// Fills a fresh random array.
 pub(crate) fn random<const N: usize>() -> Result<[u8; N]> {
     let mut out = [0u8; N];
@@ -81,19 +91,42 @@ impl CacheKeys {
         idx: &[u8],
         plain: &[u8],
     ) -> Result<Vec<u8>> {
-        let nonce: [u8; NONCE_LEN] = random()?;
-        let mut buf = plain.to_vec();
-        self.aead
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(Self::aad(table, column, idx)),
-                &mut buf,
-            )
-            .map_err(|_| WalletError::Internal("encryption failed".into()))?;
-        let mut out = Vec::with_capacity(NONCE_LEN + buf.len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&buf);
-        Ok(out)
+        let mut buf = Vec::with_capacity(NONCE_LEN + plain.len() + 16);
+        buf.resize(NONCE_LEN, 0);
+        buf.extend_from_slice(plain);
+        self.seal_prefixed(table, column, idx, random()?, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// [`seal`](Self::seal) in place: `buf` holds `NONCE_LEN` bytes of room, then the
+    /// plaintext; on return it is `nonce ‖ ciphertext ‖ tag` (the plaintext overwritten by the
+    /// ciphertext; on an error it is zeroized). `nonce` must be fresh random bytes.
+    pub(crate) fn seal_prefixed(
+        &self,
+        table: &str,
+        column: &str,
+        idx: &[u8],
+        nonce: [u8; NONCE_LEN],
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        let sealed = match buf.get_mut(NONCE_LEN..) {
+            Some(plain) => self
+                .aead
+                .seal_in_place_separate_tag(
+                    Nonce::assume_unique_for_key(nonce),
+                    Aad::from(Self::aad(table, column, idx)),
+                    plain,
+                )
+                .ok(),
+            None => None,
+        };
+        let Some(tag) = sealed else {
+            zeroize::Zeroize::zeroize(buf);
+            return Err(WalletError::Internal("encryption failed".into()));
+        };
+        buf[..NONCE_LEN].copy_from_slice(&nonce);
+        buf.extend_from_slice(tag.as_ref());
+        Ok(())
     }
 
     /// Decrypts what [`seal`](Self::seal) produced for the same (table, column, idx).

@@ -65,8 +65,34 @@ pub(crate) struct Store {
 /// One write of a batch.
 #[derive(Debug)]
 pub(crate) enum Write {
+    /// A row's plaintext, sealed by [`Store::apply`].
     Put(Table, String, Vec<u8>),
+    /// A row already sealed ([`seal_doc`]): its blind index and `nonce ‖ ciphertext ‖ tag`.
+    Sealed(Table, Vec<u8>, Vec<u8>),
     Delete(Table, String),
+}
+
+/// Seals a document for a batch write without the store: its blind index and the document's
+/// JSON encrypted in place, in one buffer (no plaintext copy is left behind but the one the
+/// encoder's growth freed). `nonce` must be fresh random bytes (see [`crate::crypto::nonces`]).
+/// Used on the threads that check a sync's pages, so that the sync loop only writes.
+pub(crate) fn seal_doc<T: Serialize>(
+    keys: &CacheKeys,
+    table: Table,
+    key: &str,
+    doc: &T,
+    nonce: [u8; ring::aead::NONCE_LEN],
+) -> Result<Write> {
+    let idx = keys.index(table.name(), key);
+    // Room for the nonce, then the JSON (a synced record is ≈ 3 KB).
+    let mut buf = Vec::with_capacity(4096);
+    buf.resize(ring::aead::NONCE_LEN, 0);
+    if let Err(e) = serde_json::to_writer(&mut buf, doc) {
+        zeroize::Zeroize::zeroize(&mut buf);
+        return Err(WalletError::Internal(e.to_string()));
+    }
+    keys.seal_prefixed(table.name(), "doc", &idx, nonce, &mut buf)?;
+    Ok(Write::Sealed(table, idx, buf))
 }
 
 impl Store {
@@ -138,18 +164,35 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Encodes a document for a batch write.
+    /// Encodes a document for a batch write (sealed at once, see [`seal_doc`]).
     pub(crate) fn encode<T: Serialize>(&self, table: Table, key: &str, doc: &T) -> Result<Write> {
-        let json = zeroize::Zeroizing::new(
-            serde_json::to_vec(doc).map_err(|e| WalletError::Internal(e.to_string()))?,
-        );
-        Ok(Write::Put(table, key.to_owned(), json.to_vec()))
+        seal_doc(&self.keys, table, key, doc, crate::crypto::random()?)
+    }
+
+    /// The cache's keys, for sealing rows off the store ([`seal_doc`]).
+    pub(crate) fn keys(&self) -> Arc<CacheKeys> {
+        self.keys.clone()
     }
 
     /// Applies writes in one transaction: all or nothing. Every document is sealed before the
     /// transaction begins, and a run of puts into one table is written with multi-row inserts
     /// (a page of a sync is a few statements, not one per row).
     pub(crate) async fn apply(&self, writes: Vec<Write>) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        self.apply_on(&mut conn, writes).await
+    }
+
+    /// One connection of the pool, held for a run of batches (a sync's pages): its page cache
+    /// stays valid from one batch to the next, where the pool hands out its connections in
+    /// turn and each one's cache is dropped whenever another has written since it last read.
+    pub(crate) async fn writer(&self) -> Result<Writer<'_>> {
+        Ok(Writer {
+            store: self,
+            conn: self.pool.acquire().await?,
+        })
+    }
+
+    async fn apply_on(&self, conn: &mut sqlx::SqliteConnection, writes: Vec<Write>) -> Result<()> {
         /// Rows per multi-row insert (2 parameters each, far below SQLite's limit).
         const ROWS: usize = 100;
         enum Sealed {
@@ -165,6 +208,7 @@ impl Store {
                     zeroize::Zeroize::zeroize(&mut json);
                     sealed.push(Sealed::Put(table, idx, doc?));
                 }
+                Write::Sealed(table, idx, doc) => sealed.push(Sealed::Put(table, idx, doc)),
                 Write::Delete(table, key) => {
                     sealed.push(Sealed::Delete(table, self.keys.index(table.name(), &key)));
                 }
@@ -191,7 +235,7 @@ impl Store {
             });
             start = end;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = sqlx::Connection::begin(conn).await?;
         let mut rest = sealed.as_slice();
         while let Some(first) = rest.first() {
             match first {
@@ -285,20 +329,40 @@ impl Store {
         for k in keys {
             by_idx.insert(self.keys.index(table.name(), k), (*k).to_owned());
         }
+        let idxs: Vec<&[u8]> = by_idx.keys().map(Vec::as_slice).collect();
+        Ok(self
+            .existing_idx(table, &idxs)
+            .await?
+            .into_iter()
+            .filter_map(|idx| by_idx.remove(&idx))
+            .collect())
+    }
+
+    /// Which of the blind indexes `idxs` have a row in `table`.
+    pub(crate) async fn existing_idx(
+        &self,
+        table: Table,
+        idxs: &[&[u8]],
+    ) -> Result<std::collections::HashSet<Vec<u8>>> {
+        let mut conn = self.pool.acquire().await?;
+        Self::existing_idx_on(&mut conn, table, idxs).await
+    }
+
+    async fn existing_idx_on(
+        conn: &mut sqlx::SqliteConnection,
+        table: Table,
+        idxs: &[&[u8]],
+    ) -> Result<std::collections::HashSet<Vec<u8>>> {
         let mut out = std::collections::HashSet::new();
-        let idxs: Vec<&Vec<u8>> = by_idx.keys().collect();
         for chunk in idxs.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(",");
             let sql = format!("SELECT idx FROM {} WHERE idx IN ({marks})", table.name());
             let mut q = sqlx::query(&sql);
             for i in chunk {
-                q = q.bind(i.as_slice());
+                q = q.bind(*i);
             }
-            for row in q.fetch_all(&self.pool).await? {
-                let idx: Vec<u8> = row.try_get(0)?;
-                if let Some(k) = by_idx.get(&idx) {
-                    out.insert(k.clone());
-                }
+            for row in q.fetch_all(&mut *conn).await? {
+                out.insert(row.try_get(0)?);
             }
         }
         Ok(out)
@@ -327,6 +391,28 @@ impl Store {
         let sql = format!("SELECT COUNT(*) FROM {}", table.name());
         let n: i64 = sqlx::query(&sql).fetch_one(&self.pool).await?.try_get(0)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+/// A connection of the store held for a run of writes ([`Store::writer`]).
+pub(crate) struct Writer<'a> {
+    store: &'a Store,
+    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+}
+
+impl Writer<'_> {
+    /// [`Store::apply`] on this connection.
+    pub(crate) async fn apply(&mut self, writes: Vec<Write>) -> Result<()> {
+        self.store.apply_on(&mut self.conn, writes).await
+    }
+
+    /// [`Store::existing_idx`] on this connection.
+    pub(crate) async fn existing_idx(
+        &mut self,
+        table: Table,
+        idxs: &[&[u8]],
+    ) -> Result<std::collections::HashSet<Vec<u8>>> {
+        Store::existing_idx_on(&mut self.conn, table, idxs).await
     }
 }
 
@@ -395,5 +481,76 @@ mod tests {
             Some(200)
         );
         assert_eq!(store.get::<u32>(Table::Peers, "p").await.unwrap(), Some(1));
+    }
+
+    /// A wallet made before migration 0003 (records and receipts in WITHOUT ROWID tables)
+    /// keeps every row, readable under the same keys, once the migration has moved them.
+    #[tokio::test]
+    async fn migration_0003_keeps_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let keys = CacheKeys::new(&[7u8; 32]).unwrap();
+        {
+            let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+                .unwrap()
+                .create_if_missing(true);
+            let pool = SqlitePoolOptions::new().connect_with(opts).await.unwrap();
+            let mut old = sqlx::migrate!("./migrations");
+            old.migrations = std::borrow::Cow::Owned(
+                old.migrations
+                    .iter()
+                    .filter(|m| m.version < 3)
+                    .cloned()
+                    .collect(),
+            );
+            old.run(&pool).await.unwrap();
+            for table in [Table::Records, Table::Receipts] {
+                for i in 0..300u32 {
+                    let doc = format!("{i}-{}", "x".repeat(3000));
+                    let key = format!("k{i}");
+                    let nonce = crate::crypto::random().unwrap();
+                    let Write::Sealed(_, idx, sealed) =
+                        seal_doc(&keys, table, &key, &doc, nonce).unwrap()
+                    else {
+                        panic!("not sealed")
+                    };
+                    sqlx::query(&format!(
+                        "INSERT INTO {} (idx, doc) VALUES (?1, ?2)",
+                        table.name()
+                    ))
+                    .bind(idx)
+                    .bind(sealed)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                }
+            }
+            pool.close().await;
+        }
+        let store = Store::open(&path, keys, false).await.unwrap();
+        for table in [Table::Records, Table::Receipts] {
+            let sql: String = sqlx::query("SELECT sql FROM sqlite_master WHERE name = ?1")
+                .bind(table.name())
+                .fetch_one(&store.pool)
+                .await
+                .unwrap()
+                .try_get(0)
+                .unwrap();
+            assert!(!sql.to_uppercase().contains("WITHOUT ROWID"), "{sql}");
+            assert_eq!(store.count(table).await.unwrap(), 300);
+            for i in [0u32, 150, 299] {
+                assert_eq!(
+                    store.get::<String>(table, &format!("k{i}")).await.unwrap(),
+                    Some(format!("{i}-{}", "x".repeat(3000)))
+                );
+            }
+            // The blind index is still the key: a put of an existing key replaces its row.
+            store.put(table, "k7", &"new".to_owned()).await.unwrap();
+            assert_eq!(store.count(table).await.unwrap(), 300);
+            assert_eq!(
+                store.get::<String>(table, "k7").await.unwrap(),
+                Some("new".to_owned())
+            );
+        }
     }
 }

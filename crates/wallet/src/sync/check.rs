@@ -321,22 +321,40 @@ pub(super) fn verify_records(
     records: &[PulledRecord],
     cp: &SignedCheckpoint,
 ) -> Result<Vec<StoredRecord>, Violation> {
+    verify_records_then(check, records, cp, &|_, r| r)
+}
+
+/// Verifies records on all cores, and runs `then` on each verified record on the thread that
+/// verified it, with the record's place in `records` (the sync seals the rows there, beside
+/// the checks of the other threads).
+pub(super) fn verify_records_then<O: Send>(
+    check: &HospitalCheck,
+    records: &[PulledRecord],
+    cp: &SignedCheckpoint,
+    then: &(dyn Fn(usize, StoredRecord) -> O + Sync),
+) -> Result<Vec<O>, Violation> {
     let now = NumericDate::now();
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(16);
     if records.len() < 32 || threads == 1 {
-        return records.iter().map(|r| check.record(r, cp, now)).collect();
+        return records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| check.record(r, cp, now).map(|v| then(i, v)))
+            .collect();
     }
     let chunk = records.len().div_ceil(threads);
-    let results: Vec<Result<Vec<StoredRecord>, Violation>> = std::thread::scope(|s| {
+    let results: Vec<Result<Vec<O>, Violation>> = std::thread::scope(|s| {
         let handles: Vec<_> = records
             .chunks(chunk)
-            .map(|part| {
+            .enumerate()
+            .map(|(k, part)| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|r| check.record(r, cp, now))
+                        .enumerate()
+                        .map(|(i, r)| check.record(r, cp, now).map(|v| then(k * chunk + i, v)))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })

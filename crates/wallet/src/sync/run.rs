@@ -12,7 +12,7 @@ use super::types::{
     Alert, PeerOutcome, PeerState, StoredReceipt, StoredRecord, SyncEvent, SyncReport, Unwitnessed,
     empty_outcome,
 };
-use super::worker::{Msg, peer_task};
+use super::worker::{Msg, SealedRecord, peer_task};
 use crate::documents::DOCUMENT_KIND;
 use crate::error::{Result, Violation, WalletError};
 use crate::store::{Table, Write};
@@ -84,12 +84,15 @@ impl Wallet {
                 self.net.clone(),
                 self.signing.clone(),
                 check,
+                self.store.keys(),
                 p,
                 tx.clone(),
             ));
         }
         drop(tx);
         let mut current = original.clone();
+        // The pages are stored through one connection (its page cache kept from page to page).
+        let mut writer = self.store.writer().await?;
         let mut inserted: BTreeMap<String, Vec<(Table, String)>> = BTreeMap::new();
         while let Some(msg) = rx.recv().await {
             match msg {
@@ -113,7 +116,9 @@ impl Wallet {
                     }
                     state.cursor = cursor;
                     state.accept(accepted);
-                    let new = self.store_page(&records, &peer, state).await?;
+                    let new = self
+                        .store_records(&mut writer, records, &peer, state)
+                        .await?;
                     let o = outcomes
                         .entry(peer.clone())
                         .or_insert_with(|| empty_outcome(&peer));
@@ -198,6 +203,7 @@ impl Wallet {
                 }
             }
         }
+        drop(writer);
         while tasks.join_next().await.is_some() {}
         // Proofs that waited for witnesses: upgraded where a checkpoint now carries the quorum.
         for (peer, check) in &checks {
@@ -326,6 +332,43 @@ impl Wallet {
         }
         writes.push(self.store.encode(Table::Peers, peer, &*state)?);
         self.store.apply(writes).await?;
+        Ok(new)
+    }
+
+    /// [`store_page`](Self::store_page) for a page of records the worker already sealed.
+    async fn store_records(
+        &self,
+        writer: &mut crate::store::Writer<'_>,
+        rows: Vec<SealedRecord>,
+        peer: &str,
+        state: &mut PeerState,
+    ) -> Result<Vec<(Table, String)>> {
+        let idxs: Vec<&[u8]> = rows
+            .iter()
+            .filter_map(|r| match &r.write {
+                Write::Sealed(Table::Records, idx, _) => Some(idx.as_slice()),
+                _ => None,
+            })
+            .collect();
+        if idxs.len() != rows.len() {
+            return Err(WalletError::Internal("a record was not sealed".into()));
+        }
+        let existing = writer.existing_idx(Table::Records, &idxs).await?;
+        let mut new = Vec::new();
+        let mut writes = Vec::with_capacity(rows.len() + 1);
+        for row in rows {
+            if let Write::Sealed(_, idx, _) = &row.write
+                && !existing.contains(idx)
+            {
+                new.push((Table::Records, row.key.clone()));
+            }
+            if let Some(u) = state.unwitnessed.as_mut() {
+                Unwitnessed::note(&mut u.records, &row.key, row.witnessed);
+            }
+            writes.push(row.write);
+        }
+        writes.push(self.store.encode(Table::Peers, peer, &*state)?);
+        writer.apply(writes).await?;
         Ok(new)
     }
 

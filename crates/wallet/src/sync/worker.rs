@@ -7,10 +7,12 @@ use spondon_core::keys::Es256KeyPair;
 use spondon_protocol::{Pull, PullRequest, Receipts, ReceiptsRequest};
 use tokio::sync::mpsc;
 
-use super::check::{Accepted, HospitalCheck, verify_records, violation};
-use super::types::{PeerState, StoredReceipt, StoredRecord};
-use crate::error::{Result, Violation, WalletError};
+use super::check::{Accepted, HospitalCheck, verify_records_then, violation};
+use super::types::{PeerState, StoredReceipt};
+use crate::crypto::CacheKeys;
+use crate::error::{Result, WalletError};
 use crate::net::PeerClient;
+use crate::store::{Table, Write, seal_doc};
 
 /// A spawned task that is cancelled when its handle is dropped.
 struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
@@ -22,10 +24,22 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 /// Messages from the per-peer fetch-and-verify tasks to the storing loop.
+/// A verified record of a page, already sealed for the cache.
+pub(super) struct SealedRecord {
+    /// Its cache key.
+    pub key: String,
+    /// Its record kind.
+    pub kind: String,
+    /// Its proof's checkpoint carries the witnesses' quorum.
+    pub witnessed: bool,
+    /// The sealed row ([`Write::Sealed`]).
+    pub write: Write,
+}
+
 pub(super) enum Msg {
     Page {
         peer: String,
-        records: Vec<StoredRecord>,
+        records: Vec<SealedRecord>,
         cursor: u64,
         accepted: (String, Accepted),
         more: bool,
@@ -50,11 +64,12 @@ pub(super) async fn peer_task(
     net: PeerClient,
     key: Arc<Es256KeyPair>,
     check: HospitalCheck,
+    keys: Arc<CacheKeys>,
     state: PeerState,
     tx: mpsc::Sender<Msg>,
 ) {
     let peer = state.url.clone();
-    let res = peer_task_inner(&net, &key, &check, state, &tx).await;
+    let res = peer_task_inner(&net, &key, &check, &keys, state, &tx).await;
     let msg = match res {
         Ok(()) => Msg::Done { peer },
         Err(error) => Msg::Failed { peer, error },
@@ -66,6 +81,7 @@ async fn peer_task_inner(
     net: &PeerClient,
     key: &Arc<Es256KeyPair>,
     check: &HospitalCheck,
+    keys: &Arc<CacheKeys>,
     state: PeerState,
     tx: &mpsc::Sender<Msg>,
 ) -> Result<()> {
@@ -97,25 +113,44 @@ async fn peer_task_inner(
             next = Some(fetch(pull.cursor, pull.tree_size));
         }
         let check2 = check.clone();
+        let keys2 = keys.clone();
+        let peer2 = peer.clone();
         let known2 = known;
-        let (records, accepted, cp_text) =
-            tokio::task::spawn_blocking(move || -> Result<_, Violation> {
-                let (accepted, cp) = check2.checkpoint(
+        // Checked, and each row sealed for the cache, on the checking threads: the sync loop
+        // only writes them.
+        let (records, accepted, cp_text) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let (accepted, cp) = check2
+                .checkpoint(
                     &pull.checkpoint,
                     pull.tree_size,
                     Some(&pull.consistency_proof),
                     known2,
-                )?;
-                let witnessed = check2.witnessed(&cp)?;
-                let mut records = verify_records(&check2, &pull.records, &cp)?;
-                for r in &mut records {
-                    r.witnessed = witnessed;
-                }
-                Ok((records, accepted, (pull.checkpoint, pull.cursor, pull.more)))
+                )
+                .map_err(|v| violation(&peer2, v))?;
+            let witnessed = check2.witnessed(&cp).map_err(|v| violation(&peer2, v))?;
+            let nonces = crate::crypto::nonces(pull.records.len())?;
+            let note = &pull.checkpoint;
+            let sealed = verify_records_then(&check2, &pull.records, &cp, &|i, mut r| {
+                r.witnessed = witnessed;
+                r.checkpoint = Some(note.clone());
+                let nonce = nonces
+                    .get(i)
+                    .copied()
+                    .ok_or_else(|| WalletError::Internal("a nonce is missing".into()))?;
+                let write = seal_doc(&keys2, Table::Records, &r.key, &r, nonce)?;
+                Ok(SealedRecord {
+                    key: r.key,
+                    kind: r.kind,
+                    witnessed,
+                    write,
+                })
             })
-            .await
-            .map_err(|e| WalletError::Internal(e.to_string()))?
-            .map_err(|v| violation(&peer, v))?;
+            .map_err(|v| violation(&peer2, v))?;
+            let records = sealed.into_iter().collect::<Result<Vec<_>>>()?;
+            Ok((records, accepted, (pull.checkpoint, pull.cursor, pull.more)))
+        })
+        .await
+        .map_err(|e| WalletError::Internal(e.to_string()))??;
         let (cp, new_cursor, more) = cp_text;
         if new_cursor < cursor || (more && new_cursor == cursor) {
             return Err(WalletError::BadResponse {
@@ -123,13 +158,6 @@ async fn peer_task_inner(
                 reason: "the cursor did not advance".into(),
             });
         }
-        let records: Vec<StoredRecord> = records
-            .into_iter()
-            .map(|mut r| {
-                r.checkpoint = Some(cp.clone());
-                r
-            })
-            .collect();
         known = accepted;
         cursor = new_cursor;
         if tx
