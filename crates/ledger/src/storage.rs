@@ -235,6 +235,90 @@ macro_rules! store_checkpoint_in {
     }};
 }
 
+/// The SQLite append's writes as one multi-statement query, one round trip to the
+/// connection's sqlx thread instead of one per statement (each round trip is a hand-off
+/// between threads, and those dominated an append's cost on SQLite): the tree head's
+/// compare-and-swap, the entries, the new subtree hashes and, with `checkpoint` (a signed note
+/// and the stored row it replaces), the checkpoint's compare-and-swap — only if the head now is
+/// this batch's — and its history row, only if that swap happened. The caller begins and
+/// commits `tx` (nothing is committed when this fails). Answers whether the checkpoint was
+/// stored.
+///
+/// This relies on sqlx-sqlite 0.8 preparing every statement of a query string, binding
+/// SQLite's `?` parameters in order across them and summing the rows they change (sqlx is
+/// pinned at 0.8.6; sqlx#3108 discusses retiring multi-statement prepared queries, and the
+/// ledger's tests fail if a statement is skipped).
+async fn sqlite_write_batch(
+    tx: &mut sqlx::SqliteConnection,
+    (old_i, new_i, root): (i64, i64, Hash),
+    entries: &[Vec<u8>],
+    rows: &HashRows,
+    checkpoint: Option<(&str, i64, Hash)>,
+) -> Result<bool> {
+    let mut qb = QueryBuilder::<sqlx::Sqlite>::new("UPDATE ledger_meta SET size = ");
+    qb.push_bind(new_i)
+        .push(", root = ")
+        .push_bind(&root[..])
+        .push(" WHERE id = 1 AND size = ")
+        .push_bind(old_i);
+    for (c, chunk) in entries.chunks(CHUNK_ROWS).enumerate() {
+        let base = old_i + (c * CHUNK_ROWS) as i64;
+        qb.push("; INSERT INTO ledger_entries (idx, data) ");
+        qb.push_values(chunk.iter().enumerate(), |mut b, (k, e)| {
+            b.push_bind(base + k as i64).push_bind(e.as_slice());
+        });
+    }
+    for chunk in rows.chunks(CHUNK_ROWS) {
+        qb.push("; INSERT INTO ledger_hashes (level, idx, hash) ");
+        qb.push_values(chunk.iter(), |mut b, (level, idx, h)| {
+            b.push_bind(*level).push_bind(*idx).push_bind(&h[..]);
+        });
+    }
+    if let Some((text, csize, croot)) = checkpoint {
+        qb.push("; UPDATE ledger_checkpoint SET size = ")
+            .push_bind(new_i)
+            .push(", root = ")
+            .push_bind(&root[..])
+            .push(", note = ")
+            .push_bind(text)
+            .push(" WHERE id = 1 AND size = ")
+            .push_bind(csize)
+            .push(" AND root = ")
+            .push_bind(croot.to_vec())
+            .push(" AND EXISTS (SELECT 1 FROM ledger_meta WHERE id = 1 AND size = ")
+            .push_bind(new_i)
+            .push(" AND root = ")
+            .push_bind(&root[..])
+            .push(")");
+        // `changes()`: the rows the swap just above changed. The history row is kept so that
+        // a reader can later be proven against an older checkpoint once witnesses have
+        // cosigned it (the single row above only holds the newest).
+        qb.push("; INSERT INTO ledger_checkpoints (size, root, note) SELECT ")
+            .push_bind(new_i)
+            .push(", ")
+            .push_bind(&root[..])
+            .push(", ")
+            .push_bind(text)
+            .push(" WHERE changes() = 1 ON CONFLICT (size) DO NOTHING");
+    }
+    // Every entry and hash row is new (their keys are above the old head), and the checkpoint
+    // rows change only after the head's swap: so the head's swap happened iff more rows than
+    // the entries and hashes changed, and the checkpoint's iff two more. A row already there
+    // (the statements after a failed swap still run) means another writer appended.
+    let changed = match qb.build().execute(&mut *tx).await {
+        Ok(done) => done.rows_affected(),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(LedgerError::ConcurrentAppend);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let written = (entries.len() + rows.len()) as u64;
+    if changed <= written {
+        return Err(LedgerError::ConcurrentAppend);
+    }
+    Ok(checkpoint.is_some() && changed >= written + 2)
+}
+
 /// The log's checkpoint note for `(size, root)`, signed by `signer`.
 fn signed_note(origin: &str, size: u64, root: Hash, signer: &Signer) -> Result<String> {
     let cp = Checkpoint::new(origin, size, root);
@@ -515,6 +599,11 @@ pub struct Log {
     replica: Option<Replica>,
     /// How many times this process stored cosignatures ([`Log::cosignatures_stored`]).
     cosignatures_stored: std::sync::atomic::AtomicU64,
+    /// On SQLite, the connection appends write through: a pool of one, opened when first
+    /// needed, so that its page cache stays valid from one append to the next (SQLite drops a
+    /// connection's cache whenever another connection committed since its last transaction,
+    /// and a pool hands out any of its connections).
+    writer: Option<SqlitePool>,
 }
 
 /// How long reads leave a replica alone after it failed to answer (so that a lost standby costs
@@ -595,6 +684,14 @@ impl Log {
         }
         let size = to_u64(size)?;
         let root = to_hash(&root)?;
+        let writer = match &db {
+            Database::Sqlite(p) => Some(
+                sqlite_pool_options()
+                    .max_connections(1)
+                    .connect_lazy_with((*p.connect_options()).clone()),
+            ),
+            Database::Postgres(_) => None,
+        };
         let log = Self {
             db,
             origin: origin.to_owned(),
@@ -604,6 +701,7 @@ impl Log {
             known_size: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(size)),
             replica: None,
             cosignatures_stored: std::sync::atomic::AtomicU64::new(0),
+            writer,
         };
         let ids = CompactRange::node_ids(size);
         let nodes = log.node_hashes(&ids, size).await?;
@@ -629,6 +727,14 @@ impl Log {
     /// The log's origin line.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Closes the connection appends write through (SQLite; the database's own pool is its
+    /// owner's to close).
+    pub async fn close(&self) {
+        if let Some(w) = &self.writer {
+            w.close().await;
+        }
     }
 
     /// The underlying database.
@@ -835,33 +941,39 @@ impl Log {
         // the task still finishes: a commit that lands always updates the head, and the next
         // append waits for it instead of finding a stale head (`ConcurrentAppend`).
         let db = self.db.clone();
+        let writer = self.writer.clone();
         let known = self.known_size.clone();
         let entries: Vec<Vec<u8>> = entries.iter().map(|e| e.as_ref().to_vec()).collect();
         let task = tokio::spawn(async move {
             let appended = match &db {
                 Database::Sqlite(p) => {
+                    let p = writer.as_ref().unwrap_or(p);
                     // One process writes a SQLite log (the peer's `serve.lock`): the head in
                     // memory is the stored one, and the CAS below catches anything else.
                     let (next, rows) = extend(&state, &entries)?;
                     let (old_i, new_i) = (to_i64(state.size())?, to_i64(next.size())?);
+                    // The checkpoint in the same transaction when the stored one is the head
+                    // this batch extends (so the new one is consistent with it).
+                    let text = match &signer {
+                        Some(signer) if seen == Some((state.size(), state.root())) => {
+                            Some(signed_note(&origin, next.size(), next.root(), signer)?)
+                        }
+                        _ => None,
+                    };
                     let mut tx = p.begin().await?;
-                    write_batch_in!(tx, old_i, new_i, next.root(), entries, rows);
+                    let stored = sqlite_write_batch(
+                        &mut tx,
+                        (old_i, new_i, next.root()),
+                        &entries,
+                        &rows,
+                        text.as_deref().map(|t| (t, old_i, state.root())),
+                    )
+                    .await?;
                     if let Some(extra) = extra {
                         extra(Tx::Sqlite(&mut tx), state.size()).await?;
                     }
-                    // The checkpoint in the same transaction when the stored one is the head
-                    // this batch extends (so the new one is consistent with it).
-                    let mut note = None;
-                    if let Some(signer) = &signer
-                        && seen == Some((state.size(), state.root()))
-                    {
-                        let text = signed_note(&origin, next.size(), next.root(), signer)?;
-                        if store_checkpoint_in!(tx, new_i, next.root(), &text, old_i, state.root())
-                        {
-                            note = Some(text);
-                        }
-                    }
                     tx.commit().await?;
+                    let note = text.filter(|_| stored);
                     let a = Appended {
                         first_index: state.size(),
                         size: next.size(),

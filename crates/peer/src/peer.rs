@@ -448,8 +448,9 @@ impl Peer {
         Ok((cp.size, note))
     }
 
-    /// Closes the database pool.
+    /// Closes the database pool (and the log's own writing connection).
     pub async fn close(&self) {
+        self.log.close().await;
         self.db.close().await;
     }
 }
