@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, OptionalFromRequestParts, Path, State,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -319,22 +321,39 @@ async fn staff_audit(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_owned());
+    let action = format!("{method} {route}");
+    let target = (route != path).then_some(path.clone());
     // The `Staff` extractor names the token it accepted here, so that the token is not read
     // again; a request it did not accept (or never reached) has the token looked up as before.
-    let accepted = AuditedToken::default();
+    // A handler that wrote this entry with its own transaction says so here too.
+    let slot = AuditSlot(std::sync::Arc::new(AuditSlotInner {
+        action,
+        target,
+        token: std::sync::OnceLock::new(),
+        named: std::sync::OnceLock::new(),
+        written: std::sync::OnceLock::new(),
+    }));
     let mut req = req;
-    req.extensions_mut().insert(accepted.clone());
+    req.extensions_mut().insert(slot.clone());
     let r = next.run(req).await;
-    let token_id = match (accepted.0.get(), token) {
+    if slot.0.written.get() == Some(&r.status().as_u16()) {
+        return r;
+    }
+    let token_id = match (slot.0.token.get(), token) {
         (Some(id), _) => Some(id.clone()),
         (None, Some(t)) => peer.staff_auth(&t).await.ok().flatten().map(|a| a.token_id),
         (None, None) => None,
     };
-    let action = format!("{method} {route}");
-    let target = (route != path).then_some(path.as_str());
+    let action = &slot.0.action;
+    let target = slot
+        .0
+        .named
+        .get()
+        .or(slot.0.target.as_ref())
+        .map(String::as_str);
     let id = token_id.as_deref().unwrap_or("-");
     if let Err(e) = peer
-        .audit(Some(id), &action, target, r.status().as_u16())
+        .audit(Some(id), action, target, r.status().as_u16())
         .await
     {
         tracing::error!(code = e.code(), "staff audit entry not stored");
@@ -474,10 +493,63 @@ pub async fn read_json<T: DeserializeOwned>(
 #[derive(Debug)]
 pub struct Staff(pub crate::staff::StaffAuth);
 
-/// The id of the staff token the [`Staff`] extractor accepted for a request, for its audit
-/// entry (`staff_audit`).
-#[derive(Debug, Clone, Default)]
-struct AuditedToken(std::sync::Arc<std::sync::OnceLock<String>>);
+/// A staff request's audit entry in the making (`staff_audit`), in the request's extensions:
+/// the token the [`Staff`] extractor accepted, and whether a handler already wrote the entry
+/// in its own transaction ([`AuditSlot::entry`], [`AuditSlot::written`]).
+#[derive(Debug, Clone)]
+pub(crate) struct AuditSlot(std::sync::Arc<AuditSlotInner>);
+
+#[derive(Debug)]
+struct AuditSlotInner {
+    /// `POST /staff/records`: the method and the route's template.
+    action: String,
+    /// The concrete path when the route has parameters (a Health ID, a record id).
+    target: Option<String>,
+    /// The id of the staff token the [`Staff`] extractor accepted.
+    token: std::sync::OnceLock<String>,
+    /// What the request was done to, named by its handler when the path does not name it (the
+    /// record an issuance answered with).
+    named: std::sync::OnceLock<String>,
+    /// The status of the answer whose entry the handler wrote with its own transaction.
+    written: std::sync::OnceLock<u16>,
+}
+
+impl AuditSlot {
+    /// The request's audit entry for an answer with `status`, by the token `token_id`, for a
+    /// handler to write in its own transaction; its target is the path's (none for
+    /// `POST /staff/records`, whose handler names the record it issues instead).
+    pub(crate) fn entry(&self, token_id: &str, status: StatusCode) -> crate::staff::AuditEntry {
+        crate::staff::AuditEntry {
+            token_id: token_id.to_owned(),
+            action: self.0.action.clone(),
+            target: self.0.target.clone(),
+            status: i64::from(status.as_u16()),
+            at: spondon_core::NumericDate::now().seconds(),
+        }
+    }
+
+    /// Names what the request was done to, for the entry `staff_audit` writes.
+    pub(crate) fn name(&self, target: &str) {
+        let _ = self.0.named.set(target.to_owned());
+    }
+
+    /// The handler wrote [`AuditSlot::entry`] for `status`: an answer with that status is not
+    /// audited again (any other answer still is, e.g. a failure after the commit).
+    pub(crate) fn written(&self, status: StatusCode) {
+        let _ = self.0.written.set(status.as_u16());
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for AuditSlot {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &S,
+    ) -> std::result::Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<AuditSlot>().cloned())
+    }
+}
 
 impl FromRequestParts<AppState> for Staff {
     type Rejection = PeerError;
@@ -491,8 +563,8 @@ impl FromRequestParts<AppState> for Staff {
             .ok_or_else(|| peer.count_unlogged(PeerError::Unauthorized))?;
         match peer.staff_auth(token.trim()).await? {
             Some(auth) => {
-                if let Some(slot) = parts.extensions.get::<AuditedToken>() {
-                    let _ = slot.0.set(auth.token_id.clone());
+                if let Some(slot) = parts.extensions.get::<AuditSlot>() {
+                    let _ = slot.0.token.set(auth.token_id.clone());
                 }
                 Ok(Staff(auth))
             }
@@ -764,6 +836,7 @@ async fn register_doctor(
 async fn issue_record(
     State(peer): State<AppState>,
     Staff(staff): Staff,
+    audit: Option<AuditSlot>,
     headers: HeaderMap,
     StrictJson(req): StrictJson<IssueRequest>,
 ) -> Result<Response> {
@@ -779,13 +852,25 @@ async fn issue_record(
             Some(crate::records::Idempotency::new(&staff.token_id, v, &req)?)
         }
     };
+    // The audit entry of a record written now is written with it, in its transaction.
+    let entry = audit
+        .as_ref()
+        .map(|a| a.entry(&staff.token_id, StatusCode::CREATED));
     let (out, replayed) = detached(async move {
-        match key {
-            Some(k) => peer.issue_record_idempotent(&req, k).await,
-            None => Ok((peer.issue_record(&req).await?, false)),
+        match (entry, key) {
+            (Some(entry), key) => peer.issue_record_audited(&req, key, entry).await,
+            (None, Some(k)) => peer.issue_record_idempotent(&req, k).await,
+            (None, None) => Ok((peer.issue_record(&req).await?, false)),
         }
     })
     .await?;
+    if let Some(a) = &audit {
+        // Written with the record, naming it; a replay is audited as any other answer.
+        a.name(&out.id);
+        if !replayed {
+            a.written(StatusCode::CREATED);
+        }
+    }
     let mut resp = json_response(StatusCode::CREATED, &out);
     if replayed {
         resp.headers_mut()

@@ -145,6 +145,9 @@ pub struct PreparedRecord {
     /// The statistics condition groups of its diagnoses (`Condition` ICD-10 codes).
     stat_groups: Vec<&'static str>,
     now: NumericDate,
+    /// The staff request's audit entry, written in the record's transaction if the record is
+    /// (see [`Peer::issue_record_audited`]).
+    audit: Option<crate::staff::AuditEntry>,
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<Vec<(IssuedRecord, bool)>>>;
@@ -200,6 +203,7 @@ impl NewRow {
             file: p.file,
             idempotency: p.idempotency.clone(),
             cases: r.cases.clone(),
+            audit: p.audit.clone(),
         })
     }
 }
@@ -507,6 +511,32 @@ impl Peer {
         self.commit_prepared(prepared).await
     }
 
+    /// A staff request's issuance with its audit entry: [`Peer::issue_record`], or with `key`
+    /// [`Peer::issue_record_idempotent`], where the record, if it is written now, is written
+    /// together with `audit` (its target set to the record's id) — one transaction, so
+    /// neither is ever stored without the other, and the request costs one commit instead of
+    /// two. Answers `true` (replayed) when nothing new was written: then `audit` was not
+    /// stored either, and the caller audits the answer as any other.
+    pub(crate) async fn issue_record_audited(
+        &self,
+        req: &IssueRequest,
+        key: Option<Idempotency>,
+        audit: crate::staff::AuditEntry,
+    ) -> Result<(IssuedRecord, bool)> {
+        if let Some(key) = &key
+            && let Some(first) = self.idempotent_record(key).await?
+        {
+            return Ok((first, true));
+        }
+        let mut prepared = self.prepare_record(req).await?;
+        prepared.idempotency = key;
+        prepared.audit = Some(crate::staff::AuditEntry {
+            target: Some(prepared.id.clone()),
+            ..audit
+        });
+        self.commit_prepared(prepared).await
+    }
+
     /// The record a key was first used for, if any (refused if for another request).
     pub(crate) async fn idempotent_record(
         &self,
@@ -560,6 +590,7 @@ impl Peer {
             file,
             stat_groups: crate::stats::condition_groups(req.kind, &req.resources),
             now,
+            audit: None,
         })
     }
 

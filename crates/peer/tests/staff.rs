@@ -158,8 +158,9 @@ async fn staff_tokens_have_roles_expiry_revocation_and_an_audit_trail() {
     }
 }
 
-/// Every staff issuance is audited exactly once by the HTTP layer, whatever its outcome:
-/// issued, replayed by its idempotency key, issued without a key, refused.
+/// Every staff issuance is audited exactly once, whatever its outcome: issued (the entry
+/// written with the record, naming it), replayed by its idempotency key (naming the first
+/// record), issued without a key, refused.
 async fn issuance_audit(db: Option<&str>) {
     let tp = start(db).await;
     let hid = register_patient(&tp, "1975002221").await;
@@ -203,19 +204,26 @@ async fn issuance_audit(db: Option<&str>) {
     .await;
     assert_eq!(refused.status, 422, "{}", refused.text());
     assert_eq!(tp.peer.record_count(None).await.unwrap(), 2);
-    let got: Vec<(String, i64)> = tp
+    let got: Vec<(String, i64, Option<String>)> = tp
         .peer
         .staff_audit()
         .await
         .unwrap()
         .into_iter()
         .filter(|a| a.action == "POST /staff/records")
-        .map(|a| (a.token_id, a.status))
+        .map(|a| (a.token_id, a.status, a.target))
         .collect();
-    let want: Vec<(String, i64)> = [201, 201, 201, 422]
-        .into_iter()
-        .map(|s| (lab.id.clone(), s))
-        .collect();
+    // An issuance's entry names the record it answered with (the replay the first one).
+    let id = |r: &spondon_testkit::http::Resp| Some(r.json()["id"].as_str().unwrap().to_owned());
+    let want: Vec<(String, i64, Option<String>)> = [
+        (201, id(&first)),
+        (201, id(&first)),
+        (201, id(&plain)),
+        (422, None),
+    ]
+    .into_iter()
+    .map(|(s, t)| (lab.id.clone(), s, t))
+    .collect();
     assert_eq!(got, want);
     tp.stop().await;
 }

@@ -177,16 +177,77 @@ pub(crate) struct NewRecord {
     pub idempotency: Option<crate::records::Idempotency>,
     /// The statistics cases it adds.
     pub cases: Vec<crate::stats::StatCase>,
+    /// The staff request's audit entry, written with the record (see
+    /// `Peer::issue_record_audited`).
+    pub audit: Option<crate::db::staff::AuditEntry>,
 }
 
-/// Rows of a multi-row insert per statement (10 parameters a row: far below either engine's
-/// limit).
+/// Records per chunk of [`insert_all`] (up to 10 parameters a row and statement, and a
+/// record's statistics cases: far below either engine's limit).
 const INSERT_CHUNK: usize = 100;
 
-/// Stores a batch of issued records, their file links, idempotency keys and statistics cases in
-/// the transaction that appends their log entries, the record at `k` with log index
-/// `first_index + k`: the records and their idempotency keys in multi-row inserts (one
-/// statement per 100 rows instead of one per row), the rare rest row by row.
+/// Pushes the statements that store one chunk of records onto `$qb` (begun empty), each
+/// followed by `$end`: on SQLite `; ` (the chunk is one multi-statement query, one round trip
+/// to the connection's thread), on PostgreSQL running it (a query each). The records, their
+/// idempotency keys, audit entries, file links and statistics cases each in one multi-row
+/// insert; a kind of row the chunk has none of is no statement.
+macro_rules! record_statements {
+    ($qb:ident, $chunk:expr, $indices:expr, $end:expr) => {{
+        let chunk: &[NewRecord] = $chunk;
+        $qb.push("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) ");
+        $qb.push_values(chunk.iter().zip($indices), |mut b, (r, i)| {
+            b.push_bind(&r.id).push_bind(&r.health_id).push_bind(r.category).push_bind(r.kind)
+                .push_bind(&r.doctor_bmdc).push_bind(&r.supersedes).push_bind(&r.jws)
+                .push_bind(&r.salt[..]).push_bind(*i).push_bind(r.issued_at);
+        });
+        $end;
+        let keyed: Vec<(&crate::records::Idempotency, &NewRecord)> =
+            chunk.iter().filter_map(|r| Some((r.idempotency.as_ref()?, r))).collect();
+        if !keyed.is_empty() {
+            $qb.push("INSERT INTO peer_idempotency (scope, key, request_hash, record_id, created_at) ");
+            $qb.push_values(keyed, |mut b, (k, r)| {
+                b.push_bind(&k.scope).push_bind(&k.key).push_bind(&k.request_hash[..])
+                    .push_bind(&r.id).push_bind(r.issued_at);
+            });
+            $end;
+        }
+        let audited: Vec<&crate::db::staff::AuditEntry> =
+            chunk.iter().filter_map(|r| r.audit.as_ref()).collect();
+        if !audited.is_empty() {
+            $qb.push(crate::db::staff::INSERT_AUDIT);
+            $qb.push_values(audited, |mut b, e| {
+                b.push_bind(&e.token_id).push_bind(&e.action).push_bind(&e.target)
+                    .push_bind(e.status).push_bind(e.at);
+            });
+            $end;
+        }
+        let files: Vec<(&NewRecord, &[u8; 32])> =
+            chunk.iter().filter_map(|r| Some((r, r.file.as_ref()?))).collect();
+        if !files.is_empty() {
+            $qb.push("INSERT INTO peer_record_files (record_id, sha256) ");
+            $qb.push_values(files, |mut b, (r, sha256)| {
+                b.push_bind(&r.id).push_bind(&sha256[..]);
+            });
+            $end;
+        }
+        let cases: Vec<(&NewRecord, &crate::stats::StatCase)> =
+            chunk.iter().flat_map(|r| r.cases.iter().map(move |c| (r, c))).collect();
+        if !cases.is_empty() {
+            $qb.push("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) ");
+            $qb.push_values(cases, |mut b, (r, c)| {
+                b.push_bind(c.condition).push_bind(c.week.key()).push_bind(&r.health_id)
+                    .push_bind(&c.district).push_bind(&c.upazila).push_bind(c.age_band).push_bind(c.sex);
+            });
+            $qb.push(" ON CONFLICT DO NOTHING");
+            $end;
+        }
+    }};
+}
+
+/// Stores a batch of issued records, their file links, idempotency keys, statistics cases and
+/// staff audit entries in the transaction that appends their log entries, the record at `k`
+/// with log index `first_index + k`: each kind of row in one multi-row insert per 100 records,
+/// and on SQLite all of them in one query ([`record_statements`]).
 pub(crate) async fn insert_all(
     tx: &mut Tx<'_>,
     rows: &[NewRecord],
@@ -199,35 +260,20 @@ pub(crate) async fn insert_all(
         let indices = (0..chunk.len())
             .map(|k| index(c * INSERT_CHUNK + k))
             .collect::<std::result::Result<Vec<i64>, _>>()?;
-        on_tx!(tx, conn => {
-            let mut qb = sqlx::QueryBuilder::new("INSERT INTO peer_records (id, health_id, category, kind, doctor_bmdc, supersedes, jws, salt, log_index, issued_at) ");
-            qb.push_values(chunk.iter().zip(&indices), |mut b, (r, i)| {
-                b.push_bind(&r.id).push_bind(&r.health_id).push_bind(r.category).push_bind(r.kind)
-                    .push_bind(&r.doctor_bmdc).push_bind(&r.supersedes).push_bind(&r.jws)
-                    .push_bind(&r.salt[..]).push_bind(*i).push_bind(r.issued_at);
-            });
-            qb.build().execute(&mut *conn).await?;
-            let keyed: Vec<&NewRecord> = chunk.iter().filter(|r| r.idempotency.is_some()).collect();
-            if !keyed.is_empty() {
-                let mut qb = sqlx::QueryBuilder::new("INSERT INTO peer_idempotency (scope, key, request_hash, record_id, created_at) ");
-                qb.push_values(keyed.iter().filter_map(|r| Some((r.idempotency.as_ref()?, *r))), |mut b, (k, r)| {
-                    b.push_bind(&k.scope).push_bind(&k.key).push_bind(&k.request_hash[..])
-                        .push_bind(&r.id).push_bind(r.issued_at);
+        match tx {
+            Tx::Sqlite(t) => {
+                let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+                record_statements!(qb, chunk, &indices, qb.push("; "));
+                qb.build().execute(&mut ***t).await?;
+            }
+            Tx::Postgres(t) => {
+                let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
+                record_statements!(qb, chunk, &indices, {
+                    qb.build().execute(&mut ***t).await?;
+                    qb.reset();
                 });
-                qb.build().execute(&mut *conn).await?;
             }
-            for r in chunk {
-                if let Some(sha256) = &r.file {
-                    sqlx::query("INSERT INTO peer_record_files (record_id, sha256) VALUES ($1, $2)")
-                        .bind(&r.id).bind(&sha256[..]).execute(&mut *conn).await?;
-                }
-                for c in &r.cases {
-                    sqlx::query("INSERT INTO peer_stat_cases (condition, week, health_id, district, upazila, age_band, sex) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
-                        .bind(c.condition).bind(c.week.key()).bind(&r.health_id).bind(&c.district).bind(&c.upazila).bind(c.age_band).bind(c.sex)
-                        .execute(&mut *conn).await?;
-                }
-            }
-        });
+        }
     }
     Ok(())
 }

@@ -102,18 +102,22 @@ pub struct AuditEntry {
     pub at: i64,
 }
 
+/// The head of a multi-row insert of audit entries (`push_values` adds the rows: `token_id`,
+/// `action`, `target`, `status`, `at`).
+pub(crate) const INSERT_AUDIT: &str =
+    "INSERT INTO peer_staff_audit (token_id, action, target, status, at) ";
+
 /// Audit entries per statement of [`insert_audits`] (5 binds each).
 const AUDIT_CHUNK: usize = 200;
 
 /// Stores audit entries in their order, all or none: one multi-row insert (its own commit)
 /// for up to [`AUDIT_CHUNK`] entries, a transaction around several such inserts beyond.
 pub(crate) async fn insert_audits(db: &Database, entries: &[AuditEntry]) -> Result<()> {
-    const INSERT: &str = "INSERT INTO peer_staff_audit (token_id, action, target, status, at) ";
     let chunks = entries.len().div_ceil(AUDIT_CHUNK);
     on_db!(db, p => {
         let mut tx = if chunks > 1 { Some(p.begin().await?) } else { None };
         for chunk in entries.chunks(AUDIT_CHUNK) {
-            let mut qb = sqlx::QueryBuilder::new(INSERT);
+            let mut qb = sqlx::QueryBuilder::new(INSERT_AUDIT);
             qb.push_values(chunk, |mut b, e| {
                 b.push_bind(&e.token_id).push_bind(&e.action).push_bind(&e.target)
                     .push_bind(e.status).push_bind(e.at);

@@ -211,6 +211,8 @@ struct Stored {
     records: BTreeMap<u64, (String, Vec<u8>, String)>,
     /// record id → idempotency keys naming it
     keys: BTreeMap<String, Vec<String>>,
+    /// record id → the staff audit entries of `POST /staff/records` answered 201 naming it
+    audited: BTreeMap<String, usize>,
 }
 
 macro_rules! read_stored {
@@ -246,11 +248,21 @@ macro_rules! read_stored {
         {
             keys.entry(r.get(0)).or_default().push(r.get(1));
         }
+        let mut audited: BTreeMap<String, usize> = BTreeMap::new();
+        for r in sqlx::query("SELECT target FROM peer_staff_audit WHERE action = 'POST /staff/records' AND status = 201")
+            .fetch_all(p)
+            .await
+            .unwrap()
+        {
+            let target: Option<String> = r.get(0);
+            *audited.entry(target.expect("an issuance's entry names its record")).or_default() += 1;
+        }
         Stored {
             size: u64::try_from(size).unwrap(),
             entries,
             records,
             keys,
+            audited,
         }
     }};
 }
@@ -271,7 +283,8 @@ async fn read_stored(database_url: &str) -> Stored {
 
 /// No half-written batch: the stored head counts exactly the stored entries, every entry is a
 /// record issuance opened by the record row at its index (with its salt and JWS), every record
-/// row has its entry, and every record carries the one idempotency key it was issued for.
+/// row has its entry, and every record carries the one idempotency key it was issued for and
+/// its staff audit entry.
 fn check_stored(s: &Stored, round: usize) {
     assert_eq!(
         s.entries.len() as u64,
@@ -300,8 +313,18 @@ fn check_stored(s: &Stored, round: usize) {
         );
         let keys = s.keys.get(id).map(Vec::len).unwrap_or(0);
         assert_eq!(keys, 1, "round {round}: record {id} has {keys} keys");
+        // Its audit entry committed with it, even when the kill cut its answer (a replay of
+        // it after a restart adds one more).
+        assert!(
+            s.audited.contains_key(id),
+            "round {round}: record {id} has no audit entry"
+        );
     }
     assert_eq!(s.keys.len(), s.records.len(), "a key names no record");
+    assert!(
+        s.audited.keys().all(|id| s.keys.contains_key(id)),
+        "round {round}: an issuance's audit entry names no record"
+    );
 }
 
 /// Right after a restart, before any client writes: the served checkpoint is signed by the
