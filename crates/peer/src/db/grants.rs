@@ -119,6 +119,41 @@ pub(crate) async fn key_status(
     )
 }
 
+/// On SQLite, [`key_status`] and the patient's records that the log of `size` entries holds
+/// (oldest first, as `records::of_patient` reads them), read in **one query of two statements**
+/// (one round trip to the connection's thread). The records are read only for a key that is
+/// the active key of an enrolled patient with no revocation covering the grant (the same
+/// judgement as [`key_status`]'s columns); otherwise none are. `None` on PostgreSQL.
+pub(crate) async fn key_status_with_records(
+    db: &Database,
+    patient_kid: &str,
+    grant_id: &[u8; 16],
+    size: i64,
+) -> Result<Option<(GrantKeyStatus, Vec<crate::db::records::RecordRow>)>> {
+    let Database::Sqlite(p) = db else {
+        return Ok(None);
+    };
+    use sqlx::FromRow;
+    let rows = sqlx::query(concat!(
+        "SELECT (SELECT health_id FROM peer_enrollments WHERE kid = $1 AND revoked_at IS NULL) AS active, (SELECT health_id FROM peer_key_rotations WHERE old_kid = $1) AS rotated, EXISTS (SELECT 1 FROM peer_revocations WHERE patient_kid = $1 AND (grant_id = $2 OR before_ts IS NOT NULL)) AS revoked; ",
+        "SELECT seq, id, category, kind, supersedes, issued_at, jws, log_index, salt FROM peer_records WHERE health_id = (SELECT health_id FROM peer_enrollments WHERE kid = $1 AND revoked_at IS NULL) AND NOT EXISTS (SELECT 1 FROM peer_revocations WHERE patient_kid = $1 AND (grant_id = $2 OR before_ts IS NOT NULL)) AND log_index < $3 ORDER BY seq"
+    ))
+    .bind(patient_kid)
+    .bind(&grant_id[..])
+    .bind(size)
+    .fetch_all(p)
+    .await?;
+    let mut rows = rows.iter();
+    let status = rows
+        .next()
+        .ok_or_else(|| sqlx::Error::RowNotFound)
+        .and_then(GrantKeyStatus::from_row)?;
+    let records = rows
+        .map(crate::db::records::RecordRow::from_row)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Some((status, records)))
+}
+
 /// Counts one use of a grant (per patient key and grant id) while fewer than `limit` were
 /// counted; false when the limit is reached.
 pub(crate) async fn count_use(
