@@ -814,15 +814,18 @@ impl Peer {
         defer: bool,
     ) -> Result<Option<SingleUse>> {
         let pop = pop.ok_or(PeerError::PopRequired)?;
+        // Decoded (its signature verified) once, then checked against the grant and this
+        // request (`PopProof::verify` without a second decode and verify).
         let decoded = PopProof::decode(pop)?;
+        let nonce = decoded.nonce.clone();
         let url = format!("{}{}", self.config.url, path);
         let target = PopRequest {
             method,
             url: &url,
-            nonce: &decoded.nonce,
+            nonce: &nonce,
             body,
         };
-        let proof = PopProof::verify(pop, grant, &target, now, MAX_SKEW)?;
+        let proof = decoded.check(grant, &target, now, MAX_SKEW)?;
         // The nonce's tag and expiry, before anything is written (`nonce_unknown`,
         // `nonce_expired`); its use comes when it is spent.
         let expires = self.judge_nonce(&proof.nonce, now).await?;
