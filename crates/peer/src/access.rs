@@ -243,7 +243,7 @@ impl Peer {
                 };
                 // Proofs refer to a checkpoint that also covers this access's event.
                 let (size, checkpoint) = self.current_checkpoint().await?;
-                let records = self.with_proofs(rows, size).await?;
+                let records = self.redeemed_with_proofs(rows, size).await?;
                 tracing::info!(count = records.len(), "grant redeemed");
                 Ok(Redeemed {
                     records,
@@ -254,6 +254,56 @@ impl Peer {
             }
             Err(d) => Err(self.refuse(d, Action::View, now).await?),
         }
+    }
+
+    /// The redeemed records with their log entries and inclusion proofs in the tree of `size`,
+    /// as [`Peer::with_proofs`] gives them, without reading the entries back: each record's
+    /// entry is rebuilt from its row (a record is logged as `RecordIssued` at its `issued_at`,
+    /// committing to its JWS with its salt) and served only when its leaf hash is the stored
+    /// one its inclusion proof was checked with (against the stored root and the signed
+    /// checkpoint): then it is the stored entry, byte for byte. Any other is read from the log.
+    async fn redeemed_with_proofs(
+        &self,
+        rows: Vec<RecordRow>,
+        size: u64,
+    ) -> Result<Vec<spondon_protocol::PulledRecord>> {
+        let indices = rows
+            .iter()
+            .map(|r| to_u64(r.log_index))
+            .collect::<Result<Vec<u64>>>()?;
+        let proofs = self.log.inclusion_proofs(&indices, size).await?;
+        let mut entries: Vec<Option<Vec<u8>>> = rows
+            .iter()
+            .zip(&proofs)
+            .map(|(r, (leaf, _))| {
+                let salt: [u8; 32] = r.salt.as_slice().try_into().ok()?;
+                let opening = Opening {
+                    salt,
+                    payload: r.jws.as_bytes().to_vec(),
+                };
+                let entry =
+                    LogEntry::commit(EntryKind::RecordIssued, NumericDate(r.issued_at), &opening)
+                        .encode();
+                (spondon_ledger::merkle::leaf_hash(&entry) == *leaf).then(|| entry.to_vec())
+            })
+            .collect();
+        let unbuilt: Vec<u64> = indices
+            .iter()
+            .zip(&entries)
+            .filter(|(_, e)| e.is_none())
+            .map(|(i, _)| *i)
+            .collect();
+        if !unbuilt.is_empty() {
+            let mut read = self.log.entries_at(&unbuilt).await?.into_iter();
+            for e in entries.iter_mut().filter(|e| e.is_none()) {
+                *e = read.next();
+            }
+        }
+        let entries = entries
+            .into_iter()
+            .map(|e| e.ok_or_else(|| PeerError::Integrity("a redeemed entry was not read".into())))
+            .collect::<Result<Vec<_>>>()?;
+        crate::patient::pulled_records(rows, indices, proofs, entries)
     }
 
     /// `POST /grant/files`: the file of one document record the grant covers, after every
@@ -473,6 +523,33 @@ impl Peer {
         db::records::doctor_bmdc(&self.db, kid).await
     }
 
+    /// The patient of a grant's key (active, or retired by a rotation: then `true`) and
+    /// whether a revocation covers the grant, as `db::grants::key_status` reads them; a
+    /// failed read names no patient and carries its error in place of the revocation.
+    async fn grant_key_status(&self, grant: &Grant) -> (Option<String>, bool, Result<bool>) {
+        key_parts(db::grants::key_status(&self.db, grant.patient_key.kid(), &grant.id).await)
+    }
+
+    /// [`Peer::grant_key_status`] and the patient's records that the signed checkpoint covers
+    /// (none unless the key is active and the grant unrevoked), in one query on SQLite; `None`
+    /// on PostgreSQL or when that query fails (the caller reads them the usual way, so any
+    /// error is the one it would have met).
+    async fn grant_key_status_with_records(
+        &self,
+        grant: &Grant,
+    ) -> Option<((Option<String>, bool, Result<bool>), Vec<RecordRow>)> {
+        let signed = to_i64(self.signed_size_now().await.ok()?).ok()?;
+        let (status, rows) = db::grants::key_status_with_records(
+            &self.db,
+            grant.patient_key.kid(),
+            &grant.id,
+            signed,
+        )
+        .await
+        .ok()??;
+        Some((key_parts(Ok(status)), rows))
+    }
+
     async fn authorize(
         &self,
         presented: Presented<'_>,
@@ -501,25 +578,22 @@ impl Peer {
         // their receipt (a thief using the old phone's grants shows in the patient's audit).
         // The key's patient (active or retired, as `Peer::key_status`) and whether a revocation
         // covers the grant, read together in one statement; revocation is still judged in its
-        // place below.
-        let (health_id, rotated, revoked) =
-            match db::grants::key_status(&self.db, grant.patient_key.kid(), &grant.id).await {
-                Ok(db::grants::GrantKeyStatus {
-                    active: Some(h),
-                    revoked,
-                    ..
-                }) => (Some(h), false, Ok(revoked)),
-                Ok(db::grants::GrantKeyStatus {
-                    rotated: Some(h),
-                    revoked,
-                    ..
-                }) => (Some(h), true, Ok(revoked)),
-                Ok(s) => (None, false, Ok(s.revoked)),
-                Err(e) => (None, false, Err(e)),
-            };
-        let deny = |e: PeerError| Denial {
+        // place below. On SQLite a read under a key-bound grant (not a delegate's) reads them
+        // only once the grant's signature and its proof of possession are verified, in one
+        // query with the records (`db::grants::key_status_with_records`: one round trip); a
+        // refusal before that reads them on their own first, so it is attributed as before.
+        let together = matches!(self.db, spondon_ledger::Database::Sqlite(_))
+            && matches!(scope, Scope::Read(_))
+            && delegation.is_none()
+            && !matches!(grant.audience, spondon_core::token::Audience::Bearer);
+        let status = if together {
+            None
+        } else {
+            Some(self.grant_key_status(&grant).await)
+        };
+        let deny_for = |health_id: Option<String>, e: PeerError| Denial {
             error: e,
-            health_id: health_id.clone(),
+            health_id,
             grant_id: Some(grant.id),
             audience: audience_kid(&grant),
             delegate: delegate_kid(&delegation).map(str::to_owned),
@@ -528,24 +602,48 @@ impl Peer {
             return Err(match e {
                 TokenError::Expired { .. }
                 | TokenError::NotYetValid { .. }
-                | TokenError::IssuedInFuture { .. } => deny(PeerError::Grant(e)),
+                | TokenError::IssuedInFuture { .. } => {
+                    let health_id = match status {
+                        Some((h, _, _)) => h,
+                        None => self.grant_key_status(&grant).await.0,
+                    };
+                    deny_for(health_id, PeerError::Grant(e))
+                }
                 other => Denial::bare(PeerError::Grant(other)),
             });
         }
         // 2. Proof of possession by the audience key, over this request and a fresh nonce;
         //    or, for a bearer grant, its passcode (attempts limited).
-        let unspent = if matches!(grant.audience, spondon_core::token::Audience::Bearer) {
+        let checked_pop = if matches!(grant.audience, spondon_core::token::Audience::Bearer) {
             if matches!(scope, Scope::Write(_)) {
-                return Err(deny(PeerError::OutOfScope));
+                Err(PeerError::OutOfScope)
+            } else {
+                self.check_passcode(&grant, passcode).await.map(|()| None)
             }
-            self.check_passcode(&grant, passcode).await.map_err(&deny)?;
-            None
         } else {
             let defer = defer_spending && grant.use_limit.is_none();
             self.check_pop(&grant, method, path, pop, body, now, defer)
                 .await
-                .map_err(&deny)?
         };
+        let unspent = match checked_pop {
+            Ok(unspent) => unspent,
+            Err(e) => {
+                let health_id = match status {
+                    Some((h, _, _)) => h,
+                    None => self.grant_key_status(&grant).await.0,
+                };
+                return Err(deny_for(health_id, e));
+            }
+        };
+        // Both verified: on SQLite the key's status now, with the records.
+        let ((health_id, rotated, revoked), prefetched) = match status {
+            Some(status) => (status, None),
+            None => match self.grant_key_status_with_records(&grant).await {
+                Some((status, rows)) => (status, Some(rows)),
+                None => (self.grant_key_status(&grant).await, None),
+            },
+        };
+        let deny = |e: PeerError| deny_for(health_id.clone(), e);
         let checked = self
             .authorize_rest(
                 &grant,
@@ -554,6 +652,7 @@ impl Peer {
                 revoked,
                 &delegation,
                 scope,
+                prefetched,
                 &deny,
             )
             .await;
@@ -581,6 +680,7 @@ impl Peer {
         revoked: Result<bool>,
         delegation: &Option<Delegation>,
         scope: Scope<'_>,
+        prefetched: Option<Vec<RecordRow>>,
         deny: &impl Fn(PeerError) -> Denial,
     ) -> std::result::Result<(String, Vec<RecordRow>), Denial> {
         // 3. This peer, the patient's enrollment, revocation.
@@ -618,8 +718,14 @@ impl Peer {
         // 4. Scope (a delegate's grant also within the delegation's categories).
         let rows = match scope {
             Scope::Read(record_ids) => {
-                self.read_scope(grant, delegation.as_ref(), &health_id, record_ids)
-                    .await?
+                self.read_scope(
+                    grant,
+                    delegation.as_ref(),
+                    &health_id,
+                    record_ids,
+                    prefetched,
+                )
+                .await?
             }
             Scope::Write(category) => {
                 if !grant.write
@@ -650,6 +756,7 @@ impl Peer {
         delegation: Option<&Delegation>,
         health_id: &str,
         record_ids: Option<&[String]>,
+        prefetched: Option<Vec<RecordRow>>,
     ) -> std::result::Result<Vec<RecordRow>, Denial> {
         let deny = |e: PeerError| Denial {
             error: e,
@@ -658,11 +765,16 @@ impl Peer {
             audience: audience_kid(grant),
             delegate: delegation.map(|d| d.delegate_key.kid().to_owned()),
         };
-        let signed = self.signed_size_now().await.map_err(&deny)?;
-        let rows = self
-            .record_rows(health_id, 0, signed, None)
-            .await
-            .map_err(&deny)?;
+        // The records read with the key's status (on SQLite), or read now.
+        let rows = match prefetched {
+            Some(rows) => rows,
+            None => {
+                let signed = self.signed_size_now().await.map_err(&deny)?;
+                self.record_rows(health_id, 0, signed, None)
+                    .await
+                    .map_err(&deny)?
+            }
+        };
         let covered = |r: &RecordRow| {
             spondon_core::token::Category::from_code(u64::try_from(r.category).unwrap_or(0))
                 .is_some_and(|c| {
@@ -702,15 +814,18 @@ impl Peer {
         defer: bool,
     ) -> Result<Option<SingleUse>> {
         let pop = pop.ok_or(PeerError::PopRequired)?;
+        // Decoded (its signature verified) once, then checked against the grant and this
+        // request (`PopProof::verify` without a second decode and verify).
         let decoded = PopProof::decode(pop)?;
+        let nonce = decoded.nonce.clone();
         let url = format!("{}{}", self.config.url, path);
         let target = PopRequest {
             method,
             url: &url,
-            nonce: &decoded.nonce,
+            nonce: &nonce,
             body,
         };
-        let proof = PopProof::verify(pop, grant, &target, now, MAX_SKEW)?;
+        let proof = decoded.check(grant, &target, now, MAX_SKEW)?;
         // The nonce's tag and expiry, before anything is written (`nonce_unknown`,
         // `nonce_expired`); its use comes when it is spent.
         let expires = self.judge_nonce(&proof.nonce, now).await?;
@@ -1213,6 +1328,24 @@ fn audience_kid(g: &Grant) -> Option<String> {
     }
 }
 
+/// [`Peer::grant_key_status`]'s reading of a key's status.
+fn key_parts(status: Result<db::grants::GrantKeyStatus>) -> (Option<String>, bool, Result<bool>) {
+    match status {
+        Ok(db::grants::GrantKeyStatus {
+            active: Some(h),
+            revoked,
+            ..
+        }) => (Some(h), false, Ok(revoked)),
+        Ok(db::grants::GrantKeyStatus {
+            rotated: Some(h),
+            revoked,
+            ..
+        }) => (Some(h), true, Ok(revoked)),
+        Ok(s) => (None, false, Ok(s.revoked)),
+        Err(e) => (None, false, Err(e)),
+    }
+}
+
 fn grant_err(e: TokenError) -> Denial {
     Denial::bare(PeerError::Grant(e))
 }
@@ -1228,6 +1361,57 @@ fn event_rows(
 ) -> spondon_ledger::ExtraRows {
     Box::new(move |mut tx, first| {
         Box::pin(async move {
+            let events = items
+                .iter()
+                .enumerate()
+                .map(|(k, (r, _))| {
+                    Ok(db::access_events::NewEvent {
+                        health_id: r.health_id.as_deref(),
+                        outcome: r.outcome,
+                        reason: r.reason.as_deref(),
+                        payload: &r.payload,
+                        salt: &r.salt,
+                        log_index: i64::try_from(first + k as u64)
+                            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?,
+                        at: r.at,
+                        grant: r.grant.as_deref(),
+                    })
+                })
+                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+            // On SQLite the spends (each of the current nonce form) and the rows go in one
+            // query: one round trip to the connection's thread for the whole batch.
+            let one_query = items
+                .iter()
+                .map(|(_, s)| match s {
+                    None => Some(None),
+                    Some(p) => p.expires.map(|expires| {
+                        Some(db::access_events::Spend {
+                            nonce: &p.nonce,
+                            nonce_expires: expires,
+                            now: p.now.seconds(),
+                            pop_id: &p.pop_id,
+                            pop_expires: p.now.seconds() + 2 * MAX_SKEW,
+                        })
+                    }),
+                })
+                .collect::<Option<Vec<_>>>();
+            let refused = match one_query {
+                Some(spends) => {
+                    db::access_events::spend_and_insert(&mut tx, &spends, &events).await?
+                }
+                None => None,
+            };
+            if let Some(refused) = refused {
+                if !refused.is_empty() {
+                    if let Ok(mut s) = spent.lock() {
+                        *s = refused;
+                    }
+                    return Err(sqlx::Error::Protocol(
+                        "a proof of possession in the batch was already spent".into(),
+                    ));
+                }
+                return Ok(());
+            }
             let mut refused = Vec::new();
             for (k, (_, spends)) in items.iter().enumerate() {
                 if let Some(p) = spends {
@@ -1254,23 +1438,6 @@ fn event_rows(
                     "a proof of possession in the batch was already spent".into(),
                 ));
             }
-            let events = items
-                .iter()
-                .enumerate()
-                .map(|(k, (r, _))| {
-                    Ok(db::access_events::NewEvent {
-                        health_id: r.health_id.as_deref(),
-                        outcome: r.outcome,
-                        reason: r.reason.as_deref(),
-                        payload: &r.payload,
-                        salt: &r.salt,
-                        log_index: i64::try_from(first + k as u64)
-                            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?,
-                        at: r.at,
-                        grant: r.grant.as_deref(),
-                    })
-                })
-                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
             db::access_events::insert_all(&mut tx, &events).await?;
             Ok(())
         })

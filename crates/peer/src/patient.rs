@@ -316,41 +316,7 @@ impl Peer {
             .collect::<Result<Vec<u64>>>()?;
         let proofs = self.log.inclusion_proofs(&indices, size).await?;
         let entries = self.log.entries_at(&indices).await?;
-        let mut records = Vec::with_capacity(rows.len());
-        for (
-            (
-                RecordRow {
-                    id,
-                    kind,
-                    supersedes,
-                    issued_at,
-                    jws,
-                    salt,
-                    ..
-                },
-                (log_index, (_, proof)),
-            ),
-            entry,
-        ) in rows
-            .into_iter()
-            .zip(indices.into_iter().zip(proofs))
-            .zip(entries)
-        {
-            let kind: RecordKind = serde_json::from_value(serde_json::Value::String(kind))
-                .map_err(|_| PeerError::Integrity("stored record kind is unknown".into()))?;
-            records.push(PulledRecord {
-                id,
-                kind: kind.as_str().to_owned(),
-                supersedes,
-                issued_at,
-                jws,
-                log_index,
-                entry: b64(&entry),
-                salt: spondon_protocol::b64::url::encode(salt),
-                inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
-            });
-        }
-        Ok(records)
+        pulled_records(rows, indices, proofs, entries)
     }
 
     /// The Health ID whose active enrollment is `key`: `key_rotated` for a key retired by a
@@ -441,4 +407,49 @@ impl Peer {
             consistency_proof: consistency,
         })
     }
+}
+
+/// Records with their log entries and their inclusion proofs (`indices` their log indices,
+/// `proofs` and `entries` in the same order), in the pull's wire form.
+pub(crate) fn pulled_records(
+    rows: Vec<RecordRow>,
+    indices: Vec<u64>,
+    proofs: Vec<(spondon_ledger::Hash, Vec<spondon_ledger::Hash>)>,
+    entries: Vec<Vec<u8>>,
+) -> Result<Vec<PulledRecord>> {
+    let mut records = Vec::with_capacity(rows.len());
+    for (
+        (
+            RecordRow {
+                id,
+                kind,
+                supersedes,
+                issued_at,
+                jws,
+                salt,
+                ..
+            },
+            (log_index, (_, proof)),
+        ),
+        entry,
+    ) in rows
+        .into_iter()
+        .zip(indices.into_iter().zip(proofs))
+        .zip(entries)
+    {
+        let kind: RecordKind = serde_json::from_value(serde_json::Value::String(kind))
+            .map_err(|_| PeerError::Integrity("stored record kind is unknown".into()))?;
+        records.push(PulledRecord {
+            id,
+            kind: kind.as_str().to_owned(),
+            supersedes,
+            issued_at,
+            jws,
+            log_index,
+            entry: b64(&entry),
+            salt: spondon_protocol::b64::url::encode(salt),
+            inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
+        });
+    }
+    Ok(records)
 }

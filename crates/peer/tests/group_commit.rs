@@ -325,6 +325,101 @@ async fn concurrent_redemptions_are_logged_in_batches() {
     }
 }
 
+/// A redemption's request (its body and `Spondon-PoP` header) under a fresh nonce.
+async fn redemption(
+    addr: std::net::SocketAddr,
+    g: &Grant,
+    text: &str,
+    doctor: &Es256KeyPair,
+) -> (Vec<u8>, String) {
+    let n = nonce(addr).await;
+    let url = format!("{}/grant/records", common::URL);
+    let body = json!({"grant": text}).to_string().into_bytes();
+    let req = PopRequest {
+        method: "POST",
+        url: &url,
+        nonce: &n,
+        body: &body,
+    };
+    let pop = PopProof::create(doctor, g.id, &req, NumericDate::now()).unwrap();
+    (body, pop)
+}
+
+async fn send(addr: std::net::SocketAddr, body: &[u8], pop: &str) -> Resp {
+    common::request(
+        addr,
+        "POST",
+        "/grant/records",
+        &[("Content-Type", "application/json"), ("Spondon-PoP", pop)],
+        body,
+    )
+    .await
+}
+
+/// Fresh redemptions racing into the same group commits as replays of one already answered
+/// (its nonce and proof spent before): every replay is refused `nonce_reused` and logged as
+/// the patient's receipt, every fresh one is answered with its records, once, under a
+/// checkpoint that covers its event — a spent proof in a batch costs the others nothing.
+async fn replays_in_batches(db: Option<&str>) {
+    let tp = common::start_with(db, |c| c.rate_limit.per_second = 0.0).await;
+    let (hid, patient) = enrolled(&tp, "1975000444").await;
+    let doctor = std::sync::Arc::new(Es256KeyPair::generate().unwrap());
+    for _ in 0..2 {
+        let r = tp.staff_post("/staff/records", &lab_report(&hid)).await;
+        assert_eq!(r.status, 201);
+    }
+    let (g, text) = grant(&patient, &doctor, false);
+    let (body, pop) = redemption(tp.addr, &g, &text, &doctor).await;
+    let first = send(tp.addr, &body, &pop).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let (allowed0, denied0) = (events(&tp, "allowed").await, events(&tp, "denied").await);
+    let (size0, _) = tp.peer.current_checkpoint().await.unwrap();
+    let handles: Vec<_> = (0..REDEEMERS)
+        .map(|i| {
+            let replay = i % 4 == 0;
+            let (addr, doctor, g, text) = (tp.addr, doctor.clone(), g.clone(), text.clone());
+            let (body, pop) = (body.clone(), pop.clone());
+            tokio::spawn(async move {
+                let r = if replay {
+                    send(addr, &body, &pop).await
+                } else {
+                    redeem(addr, &g, &text, &doctor).await
+                };
+                (replay, r)
+            })
+        })
+        .collect();
+    let (mut indexes, mut replays) = (BTreeSet::new(), 0);
+    for h in handles {
+        let (replay, r) = h.await.unwrap();
+        if replay {
+            assert_eq!((r.status, r.code().as_str()), (401, "nonce_reused"));
+            replays += 1;
+        } else {
+            assert_eq!(r.status, 200, "{}", r.text());
+            let out = r.json();
+            let i = out["access_log_index"].as_u64().unwrap();
+            assert_eq!(out["records"].as_array().unwrap().len(), 2);
+            assert!(i < out["tree_size"].as_u64().unwrap());
+            assert!(indexes.insert(i), "index {i} answered twice");
+        }
+    }
+    let fresh = REDEEMERS - replays;
+    assert_eq!(indexes.len(), fresh);
+    assert_eq!(events(&tp, "allowed").await - allowed0, fresh as i64);
+    assert_eq!(events(&tp, "denied").await - denied0, replays as i64);
+    let (size, _) = tp.peer.current_checkpoint().await.unwrap();
+    assert_eq!(size, size0 + REDEEMERS as u64);
+    tp.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_spent_proof_in_a_batch_is_refused_and_the_others_answered() {
+    for db in engines("a_spent_proof_in_a_batch_is_refused_and_the_others_answered").await {
+        replays_in_batches(db.as_deref()).await;
+    }
+}
+
 // --- A unit of records (a FHIR transaction Bundle): all or nothing, consecutive indexes. ---
 
 async fn units_are_all_or_nothing(db: Option<&str>) {

@@ -140,7 +140,20 @@ impl PopProof {
         now: NumericDate,
         max_skew: i64,
     ) -> Result<PopProof, TokenError> {
-        let proof = Self::decode(text)?;
+        Self::decode(text)?.check(grant, request, now, max_skew)
+    }
+
+    /// [`PopProof::verify`] for a proof [`PopProof::decode`] gave (so its own signature is
+    /// verified): the same checks against the grant, the request and `now`, without decoding
+    /// and verifying it a second time.
+    pub fn check(
+        self,
+        grant: &super::Grant,
+        request: &PopRequest<'_>,
+        now: NumericDate,
+        max_skew: i64,
+    ) -> Result<PopProof, TokenError> {
+        let proof = self;
         let super::Audience::Key { kid } = &grant.audience else {
             return Err(TokenError::PopNotBound);
         };

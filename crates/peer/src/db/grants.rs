@@ -119,6 +119,41 @@ pub(crate) async fn key_status(
     )
 }
 
+/// On SQLite, [`key_status`] and the patient's records that the log of `size` entries holds
+/// (oldest first, as `records::of_patient` reads them), read in **one query of two statements**
+/// (one round trip to the connection's thread). The records are read only for a key that is
+/// the active key of an enrolled patient with no revocation covering the grant (the same
+/// judgement as [`key_status`]'s columns); otherwise none are. `None` on PostgreSQL.
+pub(crate) async fn key_status_with_records(
+    db: &Database,
+    patient_kid: &str,
+    grant_id: &[u8; 16],
+    size: i64,
+) -> Result<Option<(GrantKeyStatus, Vec<crate::db::records::RecordRow>)>> {
+    let Database::Sqlite(p) = db else {
+        return Ok(None);
+    };
+    use sqlx::FromRow;
+    let rows = sqlx::query(concat!(
+        "SELECT (SELECT health_id FROM peer_enrollments WHERE kid = $1 AND revoked_at IS NULL) AS active, (SELECT health_id FROM peer_key_rotations WHERE old_kid = $1) AS rotated, EXISTS (SELECT 1 FROM peer_revocations WHERE patient_kid = $1 AND (grant_id = $2 OR before_ts IS NOT NULL)) AS revoked; ",
+        "SELECT seq, id, category, kind, supersedes, issued_at, jws, log_index, salt FROM peer_records WHERE health_id = (SELECT health_id FROM peer_enrollments WHERE kid = $1 AND revoked_at IS NULL) AND NOT EXISTS (SELECT 1 FROM peer_revocations WHERE patient_kid = $1 AND (grant_id = $2 OR before_ts IS NOT NULL)) AND log_index < $3 ORDER BY seq"
+    ))
+    .bind(patient_kid)
+    .bind(&grant_id[..])
+    .bind(size)
+    .fetch_all(p)
+    .await?;
+    let mut rows = rows.iter();
+    let status = rows
+        .next()
+        .ok_or_else(|| sqlx::Error::RowNotFound)
+        .and_then(GrantKeyStatus::from_row)?;
+    let records = rows
+        .map(crate::db::records::RecordRow::from_row)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Some((status, records)))
+}
+
 /// Counts one use of a grant (per patient key and grant id) while fewer than `limit` were
 /// counted; false when the limit is reached.
 pub(crate) async fn count_use(
@@ -222,6 +257,86 @@ mod tests {
         let left: i64 = on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM peer_pop_ids")
             .fetch_one(p).await.unwrap());
         assert_eq!(left, 0);
+    }
+
+    /// The key's status read with the records (SQLite's one query) on a real file: the same
+    /// status as [`key_status`] for an active, a retired, an unknown key and a revoked grant,
+    /// and the patient's records under the size given, oldest first, only for an active key and
+    /// an unrevoked grant.
+    #[tokio::test]
+    async fn key_status_with_records_agrees_with_key_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::sqlite(&dir.path().join("peer.db")).await.unwrap();
+        db.migrate(
+            &crate::peer::SQLITE_MIGRATOR,
+            &crate::peer::POSTGRES_MIGRATOR,
+        )
+        .await
+        .unwrap();
+        let Database::Sqlite(p) = &db else {
+            unreachable!()
+        };
+        for (hid, nid) in [("P1", "1"), ("P2", "2")] {
+            sqlx::query("INSERT INTO peer_patients (health_id, name, birth_date, sex, national_id, phone, district, upazila, created_at) VALUES ($1, 'n', '2000-01-01', 'F', $2, 'p', 'd', 'u', 0)")
+                .bind(hid).bind(nid).execute(p).await.unwrap();
+        }
+        sqlx::query("INSERT INTO peer_enrollments (kid, health_id, key_jwk, credential, created_at) VALUES ('k1', 'P1', '{}', 'c', 0)")
+            .execute(p).await.unwrap();
+        sqlx::query("INSERT INTO peer_key_rotations (old_kid, new_kid, health_id, via, rotated_at, log_index) VALUES ('k2', 'k9', 'P2', 'identity_check', 0, 100)")
+            .execute(p).await.unwrap();
+        sqlx::query("INSERT INTO peer_revocations (id, patient_kid, grant_id, token, registered_at, log_index) VALUES ($1, 'k1', $2, 't', 0, 101)")
+            .bind(&[1u8; 16][..]).bind(&[7u8; 16][..]).execute(p).await.unwrap();
+        // P1's records at log indexes 5, 0, 1 (in that order of seq), and one of P2.
+        for (id, hid, index) in [
+            ("r5", "P1", 5i64),
+            ("r0", "P1", 0),
+            ("r1", "P1", 1),
+            ("q", "P2", 2),
+        ] {
+            sqlx::query("INSERT INTO peer_records (id, health_id, category, kind, jws, salt, log_index, issued_at) VALUES ($1, $2, 1, 'prescription', 'j', $3, $4, 0)")
+                .bind(id).bind(hid).bind(&[0u8; 32][..]).bind(index).execute(p).await.unwrap();
+        }
+        let cases: [(&str, [u8; 16], &[&str]); 5] = [
+            ("k1", [3; 16], &["r0", "r1"]), // active, unrevoked: records under size 3
+            ("k1", [7; 16], &[]),           // revoked grant
+            ("k2", [3; 16], &[]),           // retired by a rotation
+            ("k3", [3; 16], &[]),           // unknown
+            ("k9", [3; 16], &[]),           // the new key, not enrolled here
+        ];
+        for (kid, grant, want) in cases {
+            let (status, rows) = key_status_with_records(&db, kid, &grant, 3)
+                .await
+                .unwrap()
+                .unwrap();
+            let alone = key_status(&db, kid, &grant).await.unwrap();
+            assert_eq!(
+                (&status.active, &status.rotated, status.revoked),
+                (&alone.active, &alone.rotated, alone.revoked),
+                "{kid}"
+            );
+            let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+            assert_eq!(ids, want, "{kid}");
+        }
+        // All of P1's records under a larger size, in seq order.
+        let (_, rows) = key_status_with_records(&db, "k1", &[3; 16], 6)
+            .await
+            .unwrap()
+            .unwrap();
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["r5", "r0", "r1"]);
+        if let Some(url) =
+            spondon_testkit::db::postgres_url("key_status_with_records_agrees_with_key_status")
+                .await
+        {
+            let db = Database::connect(&url).await.unwrap();
+            assert!(
+                key_status_with_records(&db, "k1", &[3; 16], 3)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            db.close().await;
+        }
     }
 
     #[tokio::test]
