@@ -552,8 +552,8 @@ pub enum IntegrityCheck {
 /// The open transaction of an append, for [`Log::append_with`]'s rows.
 #[derive(Debug)]
 pub enum Tx<'t> {
-    /// A SQLite transaction.
-    Sqlite(&'t mut sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// The connection of an open SQLite transaction.
+    Sqlite(&'t mut sqlx::SqliteConnection),
     /// A PostgreSQL transaction.
     Postgres(&'t mut sqlx::Transaction<'static, sqlx::Postgres>),
 }
@@ -599,11 +599,19 @@ pub struct Log {
     replica: Option<Replica>,
     /// How many times this process stored cosignatures ([`Log::cosignatures_stored`]).
     cosignatures_stored: std::sync::atomic::AtomicU64,
-    /// On SQLite, the connection appends write through: a pool of one, opened when first
-    /// needed, so that its page cache stays valid from one append to the next (SQLite drops a
-    /// connection's cache whenever another connection committed since its last transaction,
-    /// and a pool hands out any of its connections).
-    writer: Option<SqlitePool>,
+    /// On SQLite, the connection appends write through (see [`SqliteWriter`]).
+    writer: Option<std::sync::Arc<SqliteWriter>>,
+}
+
+/// The one connection a SQLite log's appends write through, opened when first needed and
+/// again after a failed append. Its own, not a pool's: its page cache stays valid from one
+/// append to the next (SQLite drops a connection's cache whenever another connection committed
+/// since its last transaction, and a pool hands out any of its connections), and no ping to
+/// its thread runs between two appends (a pool pings a connection when it is released).
+#[derive(Debug)]
+struct SqliteWriter {
+    options: SqliteConnectOptions,
+    conn: Mutex<Option<sqlx::SqliteConnection>>,
 }
 
 /// How long reads leave a replica alone after it failed to answer (so that a lost standby costs
@@ -685,11 +693,10 @@ impl Log {
         let size = to_u64(size)?;
         let root = to_hash(&root)?;
         let writer = match &db {
-            Database::Sqlite(p) => Some(
-                sqlite_pool_options()
-                    .max_connections(1)
-                    .connect_lazy_with((*p.connect_options()).clone()),
-            ),
+            Database::Sqlite(p) => Some(std::sync::Arc::new(SqliteWriter {
+                options: (*p.connect_options()).clone(),
+                conn: Mutex::new(None),
+            })),
             Database::Postgres(_) => None,
         };
         let log = Self {
@@ -732,8 +739,11 @@ impl Log {
     /// Closes the connection appends write through (SQLite; the database's own pool is its
     /// owner's to close).
     pub async fn close(&self) {
-        if let Some(w) = &self.writer {
-            w.close().await;
+        if let Some(w) = &self.writer
+            && let Some(conn) = w.conn.lock().await.take()
+        {
+            use sqlx::Connection as _;
+            let _ = conn.close().await;
         }
     }
 
@@ -946,8 +956,16 @@ impl Log {
         let entries: Vec<Vec<u8>> = entries.iter().map(|e| e.as_ref().to_vec()).collect();
         let task = tokio::spawn(async move {
             let appended = match &db {
-                Database::Sqlite(p) => {
-                    let p = writer.as_ref().unwrap_or(p);
+                Database::Sqlite(_) => {
+                    use sqlx::{ConnectOptions as _, Connection as _};
+                    let writer = writer.ok_or_else(|| {
+                        LedgerError::Integrity("a SQLite log without its writer".into())
+                    })?;
+                    let mut slot = writer.conn.lock().await;
+                    let conn = match slot.as_mut() {
+                        Some(c) => c,
+                        None => slot.insert(writer.options.connect().await?),
+                    };
                     // One process writes a SQLite log (the peer's `serve.lock`): the head in
                     // memory is the stored one, and the CAS below catches anything else.
                     let (next, rows) = extend(&state, &entries)?;
@@ -960,19 +978,26 @@ impl Log {
                         }
                         _ => None,
                     };
-                    let mut tx = p.begin().await?;
-                    let stored = sqlite_write_batch(
-                        &mut tx,
-                        (old_i, new_i, next.root()),
-                        &entries,
-                        &rows,
-                        text.as_deref().map(|t| (t, old_i, state.root())),
-                    )
-                    .await?;
-                    if let Some(extra) = extra {
-                        extra(Tx::Sqlite(&mut tx), state.size()).await?;
+                    let written = async {
+                        let mut tx = conn.begin().await?;
+                        let stored = sqlite_write_batch(
+                            &mut tx,
+                            (old_i, new_i, next.root()),
+                            &entries,
+                            &rows,
+                            text.as_deref().map(|t| (t, old_i, state.root())),
+                        )
+                        .await?;
+                        if let Some(extra) = extra {
+                            extra(Tx::Sqlite(&mut tx), state.size()).await?;
+                        }
+                        tx.commit().await?;
+                        Ok::<bool, LedgerError>(stored)
                     }
-                    tx.commit().await?;
+                    .await;
+                    // A connection that failed an append is not trusted with the next one
+                    // (its transaction is rolled back as it closes).
+                    let stored = written.inspect_err(|_| drop(slot.take()))?;
                     let note = text.filter(|_| stored);
                     let a = Appended {
                         first_index: state.size(),

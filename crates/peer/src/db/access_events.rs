@@ -196,7 +196,7 @@ pub(crate) async fn spend_and_insert(
         );
     }
     use sqlx::Row;
-    let rows = qb.build().fetch_all(&mut ***t).await?;
+    let rows = qb.build().fetch_all(&mut **t).await?;
     let mut nonces = std::collections::HashSet::new();
     let mut ids = std::collections::HashSet::new();
     for r in &rows {

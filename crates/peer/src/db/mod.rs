@@ -23,7 +23,7 @@ macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
             spondon_ledger::Tx::Sqlite(t) => {
-                let $conn = &mut ***t;
+                let $conn = &mut **t;
                 $body
             }
             spondon_ledger::Tx::Postgres(t) => {

@@ -264,7 +264,7 @@ pub(crate) async fn insert_all(
             Tx::Sqlite(t) => {
                 let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
                 record_statements!(qb, chunk, &indices, qb.push("; "));
-                qb.build().execute(&mut ***t).await?;
+                qb.build().execute(&mut **t).await?;
             }
             Tx::Postgres(t) => {
                 let mut qb = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
