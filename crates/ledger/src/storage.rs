@@ -235,32 +235,34 @@ macro_rules! store_checkpoint_in {
     }};
 }
 
-/// The SQLite append's writes as one multi-statement query, one round trip to the
+/// The SQLite append's `BEGIN` and writes as one multi-statement query, one round trip to the
 /// connection's sqlx thread instead of one per statement (each round trip is a hand-off
-/// between threads, and those dominated an append's cost on SQLite): the tree head's
-/// compare-and-swap, the entries, the new subtree hashes and, with `checkpoint` (a signed note
-/// and the stored row it replaces), the checkpoint's compare-and-swap — only if the head now is
-/// this batch's — and its history row, only if that swap happened. The caller begins and
-/// commits `tx` (nothing is committed when this fails). Answers whether the checkpoint was
-/// stored.
+/// between threads, and those dominated an append's cost on SQLite): the transaction's start,
+/// the tree head's compare-and-swap, the entries, the new subtree hashes and, with `checkpoint`
+/// (a signed note and the stored row it replaces), the checkpoint's compare-and-swap and its
+/// history row, written only if the swap happened. Each swap answers a row (`RETURNING`) when
+/// it happened. The caller runs its rows and `COMMIT` after it on the same connection, and
+/// drops the connection (which rolls the transaction back) when anything fails. Answers whether
+/// the checkpoint was stored.
 ///
 /// This relies on sqlx-sqlite 0.8 preparing every statement of a query string, binding
-/// SQLite's `?` parameters in order across them and summing the rows they change (sqlx is
-/// pinned at 0.8.6; sqlx#3108 discusses retiring multi-statement prepared queries, and the
-/// ledger's tests fail if a statement is skipped).
+/// SQLite's `?` parameters in order across them and answering their rows (sqlx is pinned at
+/// 0.8.6; sqlx#3108 discusses retiring multi-statement prepared queries, and the ledger's tests
+/// fail if a statement is skipped).
 async fn sqlite_write_batch(
-    tx: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::SqliteConnection,
     (old_i, new_i, root): (i64, i64, Hash),
     entries: &[Vec<u8>],
     rows: &HashRows,
     checkpoint: Option<(&str, i64, Hash)>,
 ) -> Result<bool> {
-    let mut qb = QueryBuilder::<sqlx::Sqlite>::new("UPDATE ledger_meta SET size = ");
+    let mut qb = QueryBuilder::<sqlx::Sqlite>::new("BEGIN; UPDATE ledger_meta SET size = ");
     qb.push_bind(new_i)
         .push(", root = ")
         .push_bind(&root[..])
         .push(" WHERE id = 1 AND size = ")
-        .push_bind(old_i);
+        .push_bind(old_i)
+        .push(" RETURNING 'head'");
     for (c, chunk) in entries.chunks(CHUNK_ROWS).enumerate() {
         let base = old_i + (c * CHUNK_ROWS) as i64;
         qb.push("; INSERT INTO ledger_entries (idx, data) ");
@@ -285,11 +287,7 @@ async fn sqlite_write_batch(
             .push_bind(csize)
             .push(" AND root = ")
             .push_bind(croot.to_vec())
-            .push(" AND EXISTS (SELECT 1 FROM ledger_meta WHERE id = 1 AND size = ")
-            .push_bind(new_i)
-            .push(" AND root = ")
-            .push_bind(&root[..])
-            .push(")");
+            .push(" RETURNING 'checkpoint'");
         // `changes()`: the rows the swap just above changed. The history row is kept so that
         // a reader can later be proven against an older checkpoint once witnesses have
         // cosigned it (the single row above only holds the newest).
@@ -301,22 +299,19 @@ async fn sqlite_write_batch(
             .push_bind(text)
             .push(" WHERE changes() = 1 ON CONFLICT (size) DO NOTHING");
     }
-    // Every entry and hash row is new (their keys are above the old head), and the checkpoint
-    // rows change only after the head's swap: so the head's swap happened iff more rows than
-    // the entries and hashes changed, and the checkpoint's iff two more. A row already there
-    // (the statements after a failed swap still run) means another writer appended.
-    let changed = match qb.build().execute(&mut *tx).await {
-        Ok(done) => done.rows_affected(),
+    let swapped: Vec<String> = match qb.build_query_scalar().fetch_all(&mut *conn).await {
+        Ok(rows) => rows,
+        // A row already there (the statements after a failed swap still run): another writer
+        // appended.
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
             return Err(LedgerError::ConcurrentAppend);
         }
         Err(e) => return Err(e.into()),
     };
-    let written = (entries.len() + rows.len()) as u64;
-    if changed <= written {
+    if !swapped.iter().any(|w| w == "head") {
         return Err(LedgerError::ConcurrentAppend);
     }
-    Ok(checkpoint.is_some() && changed >= written + 2)
+    Ok(swapped.iter().any(|w| w == "checkpoint"))
 }
 
 /// The log's checkpoint note for `(size, root)`, signed by `signer`.
@@ -957,7 +952,7 @@ impl Log {
         let task = tokio::spawn(async move {
             let appended = match &db {
                 Database::Sqlite(_) => {
-                    use sqlx::{ConnectOptions as _, Connection as _};
+                    use sqlx::ConnectOptions as _;
                     let writer = writer.ok_or_else(|| {
                         LedgerError::Integrity("a SQLite log without its writer".into())
                     })?;
@@ -978,10 +973,11 @@ impl Log {
                         }
                         _ => None,
                     };
+                    // The transaction begins in the batch's own query (one round trip fewer
+                    // than sqlx's `begin`); nothing but this task uses the connection.
                     let written = async {
-                        let mut tx = conn.begin().await?;
                         let stored = sqlite_write_batch(
-                            &mut tx,
+                            conn,
                             (old_i, new_i, next.root()),
                             &entries,
                             &rows,
@@ -989,9 +985,9 @@ impl Log {
                         )
                         .await?;
                         if let Some(extra) = extra {
-                            extra(Tx::Sqlite(&mut tx), state.size()).await?;
+                            extra(Tx::Sqlite(conn), state.size()).await?;
                         }
-                        tx.commit().await?;
+                        sqlx::query("COMMIT").execute(&mut *conn).await?;
                         Ok::<bool, LedgerError>(stored)
                     }
                     .await;
