@@ -62,6 +62,43 @@ async fn request(
         .map(|r| (r.status, r.body))
 }
 
+/// `POST path` with a bearer token and a body of `content_type`: over `client`'s kept-open
+/// connection (`--keep-alive`), or a fresh connection. The status and body, or `None` when no
+/// answer came.
+async fn post(
+    client: Option<&reqwest::Client>,
+    addr: SocketAddr,
+    path: &str,
+    auth: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Option<(u16, Vec<u8>)> {
+    match client {
+        Some(c) => {
+            let resp = c
+                .post(format!("http://{addr}{path}"))
+                .header("Authorization", auth)
+                .header("Content-Type", content_type)
+                .body(body.to_vec())
+                .send()
+                .await
+                .ok()?;
+            let status = resp.status().as_u16();
+            resp.bytes().await.ok().map(|b| (status, b.to_vec()))
+        }
+        None => {
+            request(
+                addr,
+                "POST",
+                path,
+                &[("Authorization", auth), ("Content-Type", content_type)],
+                body,
+            )
+            .await
+        }
+    }
+}
+
 fn cli(bin: &Path, args: &[&str], db: Option<&str>) -> Value {
     let mut c = Command::new(bin);
     c.args(args);
@@ -499,7 +536,6 @@ async fn main() {
                 .build()
                 .unwrap()
         });
-        let url = format!("http://{addr}/staff/records");
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut next = Instant::now();
@@ -509,37 +545,15 @@ async fn main() {
                     break;
                 }
                 let t = Instant::now();
-                let r = match &client {
-                    Some(c) => {
-                        let sent = c
-                            .post(&url)
-                            .header("Authorization", &auth)
-                            .header("Content-Type", "application/json")
-                            .body(body.clone())
-                            .send()
-                            .await;
-                        match sent {
-                            Ok(resp) => {
-                                let st = resp.status().as_u16();
-                                resp.bytes().await.ok().map(|b| (st, b.to_vec()))
-                            }
-                            Err(_) => None,
-                        }
-                    }
-                    None => {
-                        request(
-                            addr,
-                            "POST",
-                            "/staff/records",
-                            &[
-                                ("Authorization", &auth),
-                                ("Content-Type", "application/json"),
-                            ],
-                            body.as_bytes(),
-                        )
-                        .await
-                    }
-                };
+                let r = post(
+                    client.as_ref(),
+                    addr,
+                    "/staff/records",
+                    &auth,
+                    "application/json",
+                    body.as_bytes(),
+                )
+                .await;
                 let us = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
                 match r {
                     Some((201, _)) => {
@@ -774,7 +788,6 @@ async fn fhir_client(
             .build()
             .unwrap()
     });
-    let url = format!("http://{addr}/fhir");
     let system = format!("https://his{c}.load.example/orders");
     let mut auth = format!("Bearer {}", system_token(addr, &key, &client_id).await);
     let mut token_at = Instant::now();
@@ -796,37 +809,15 @@ async fn fhir_client(
             .collect();
         let body = immunizations(&system, &format!("b{b}"), &who);
         let t = Instant::now();
-        let r = match &client {
-            Some(cl) => {
-                let sent = cl
-                    .post(&url)
-                    .header("Authorization", &auth)
-                    .header("Content-Type", "application/fhir+json")
-                    .body(body)
-                    .send()
-                    .await;
-                match sent {
-                    Ok(resp) => {
-                        let st = resp.status().as_u16();
-                        resp.bytes().await.ok().map(|b| (st, b.to_vec()))
-                    }
-                    Err(_) => None,
-                }
-            }
-            None => {
-                request(
-                    addr,
-                    "POST",
-                    "/fhir",
-                    &[
-                        ("Authorization", &auth),
-                        ("Content-Type", "application/fhir+json"),
-                    ],
-                    &body,
-                )
-                .await
-            }
-        };
+        let r = post(
+            client.as_ref(),
+            addr,
+            "/fhir",
+            &auth,
+            "application/fhir+json",
+            &body,
+        )
+        .await;
         let us = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
         match r {
             Some((200, _)) => {
