@@ -991,9 +991,18 @@ impl Log {
                         Ok::<bool, LedgerError>(stored)
                     }
                     .await;
-                    // A connection that failed an append is not trusted with the next one
-                    // (its transaction is rolled back as it closes).
-                    let stored = written.inspect_err(|_| drop(slot.take()))?;
+                    // A connection that failed an append is not trusted with the next one: it
+                    // is closed (which rolls its transaction back) before the head is released.
+                    let stored = match written {
+                        Ok(stored) => stored,
+                        Err(e) => {
+                            if let Some(failed) = slot.take() {
+                                use sqlx::Connection as _;
+                                let _ = failed.close().await;
+                            }
+                            return Err(e);
+                        }
+                    };
                     let note = text.filter(|_| stored);
                     let a = Appended {
                         first_index: state.size(),
