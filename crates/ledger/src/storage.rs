@@ -583,8 +583,9 @@ pub struct Log {
     origin: String,
     /// The tree head. An append holds it (owned) in its own task until the head is updated.
     state: std::sync::Arc<Mutex<CompactRange>>,
-    /// Bounded cache of immutable tiles (full tiles, and partial tiles keyed by width).
-    tiles: std::sync::Mutex<TileCache>,
+    /// Bounded cache of tiles' stored hashes and the subtrees inside them ([`TileCache`]),
+    /// shared with the append task, which adds what it commits.
+    tiles: std::sync::Arc<std::sync::Mutex<TileCache>>,
     /// The last signed `(size, root)` this process saw.
     signed: std::sync::Arc<std::sync::Mutex<Option<(u64, Hash)>>>,
     /// The largest tree size known to be committed (by this process or, on PostgreSQL, read
@@ -698,7 +699,7 @@ impl Log {
             db,
             origin: origin.to_owned(),
             state: std::sync::Arc::new(Mutex::new(CompactRange::new())),
-            tiles: std::sync::Mutex::new(TileCache::default()),
+            tiles: std::sync::Arc::new(std::sync::Mutex::new(TileCache::default())),
             signed: std::sync::Arc::new(std::sync::Mutex::new(None)),
             known_size: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(size)),
             replica: None,
@@ -948,6 +949,7 @@ impl Log {
         let db = self.db.clone();
         let writer = self.writer.clone();
         let known = self.known_size.clone();
+        let tiles = self.tiles.clone();
         let entries: Vec<Vec<u8>> = entries.iter().map(|e| e.as_ref().to_vec()).collect();
         let task = tokio::spawn(async move {
             let appended = match &db {
@@ -1004,6 +1006,9 @@ impl Log {
                         }
                     };
                     let note = text.filter(|_| stored);
+                    if let Ok(mut c) = tiles.lock() {
+                        c.stored(&rows);
+                    }
                     let a = Appended {
                         first_index: state.size(),
                         size: next.size(),
@@ -1062,6 +1067,9 @@ impl Log {
                         }
                     }
                     tx.commit().await?;
+                    if let Ok(mut c) = tiles.lock() {
+                        c.stored(&rows);
+                    }
                     let a = Appended {
                         first_index: state.size(),
                         size: next.size(),
@@ -1083,42 +1091,55 @@ impl Log {
             .map_err(|e| LedgerError::Integrity(format!("append task failed: {e}")))?
     }
 
-    /// Hashes of complete subtrees, read tile by tile from the stored levels. A subtree below a
-    /// stored level is hashed up from its tile once per call, whatever the number of `ids` that
-    /// share it (a page of proofs shares most of its nodes).
+    /// Hashes of complete subtrees, tile by tile: each tile's stored hashes and the subtrees
+    /// inside it from the [`TileCache`], and what it does not know yet read from storage (the
+    /// hashes after its known prefix, in one query) and hashed up once for every later call.
     async fn node_hashes(&self, ids: &[NodeId], size: u64) -> Result<HashMap<NodeId, Hash>> {
-        let mut tiles: HashMap<(u8, u64), std::sync::Arc<Vec<Hash>>> = HashMap::new();
+        let mut tiles: HashMap<(u8, u64), std::sync::Arc<TileHashes>> = HashMap::new();
         for id in ids {
             let (l, r) = (id.level / 8, id.level % 8);
             let first = id.index << r;
             tiles.entry((l, first / TILE_WIDTH)).or_default();
         }
+        // Each tile from the cache, or its hashes beyond the cached prefix read and hashed up.
+        let mut widths: HashMap<(u8, u64), u64> = HashMap::with_capacity(tiles.len());
         for (&(l, t), hashes) in tiles.iter_mut() {
             let count = level_count(size, l);
             let start = t * TILE_WIDTH;
             let end = (start + TILE_WIDTH).min(count);
-            let key = (l, t, end.saturating_sub(start));
-            let cached = self.tiles.lock().ok().and_then(|c| c.get(&key));
+            let width = end.saturating_sub(start);
+            widths.insert((l, t), width);
+            let cached = self.tiles.lock().ok().and_then(|c| c.get(&(l, t)));
             *hashes = match cached {
-                Some(h) => h,
-                None => {
-                    let h = std::sync::Arc::new(self.read_hashes(l, start, end).await?);
+                Some(h) if h.len() >= width => h,
+                cached => {
+                    let mut h = cached
+                        .map(std::sync::Arc::unwrap_or_clone)
+                        .unwrap_or_default();
+                    let more = self.read_hashes(l, start + h.len(), end).await?;
+                    h.extend(&more);
+                    let h = std::sync::Arc::new(h);
                     if let Ok(mut c) = self.tiles.lock() {
-                        c.put(key, h.clone());
+                        c.put((l, t), h.clone());
                     }
                     h
                 }
             };
         }
-        // Subtrees strictly inside a tile, hashed once each (memo shared by all `ids`).
-        let mut inner: HashMap<NodeId, Hash> = HashMap::new();
         let mut out = HashMap::with_capacity(ids.len());
         for id in ids {
-            if out.contains_key(id) {
-                continue;
-            }
-            let h = tile_node(*id, &tiles, &mut inner)?;
-            out.insert(*id, h);
+            let (l, r) = (id.level / 8, id.level % 8);
+            let first = id.index << r;
+            let key = (l, first / TILE_WIDTH);
+            let offset = first % TILE_WIDTH;
+            // Only a subtree complete in the tree of `size` (a tile may hold more than that).
+            let width = widths.get(&key).copied().unwrap_or(0);
+            let node = tiles
+                .get(&key)
+                .filter(|_| offset + (1 << r) <= width)
+                .and_then(|tile| tile.node(r, offset >> r))
+                .ok_or_else(|| missing(*id))?;
+            out.insert(*id, node);
         }
         Ok(out)
     }
@@ -1879,47 +1900,6 @@ async fn entries_at_in(db: &Database, indices: &[u64]) -> Result<HashMap<u64, Ve
     Ok(out)
 }
 
-/// The hash of the complete subtree `id`, from the stored tile that holds its leaves (`tiles`)
-/// and the subtrees below it already hashed (`inner`, filled as it goes).
-fn tile_node(
-    id: NodeId,
-    tiles: &HashMap<(u8, u64), std::sync::Arc<Vec<Hash>>>,
-    inner: &mut HashMap<NodeId, Hash>,
-) -> Result<Hash> {
-    let (l, r) = (id.level / 8, id.level % 8);
-    if r == 0 {
-        let tile = tiles
-            .get(&(l, id.index / TILE_WIDTH))
-            .ok_or_else(|| missing(id))?;
-        return tile
-            .get((id.index % TILE_WIDTH) as usize)
-            .copied()
-            .ok_or_else(|| missing(id));
-    }
-    if let Some(h) = inner.get(&id) {
-        return Ok(*h);
-    }
-    let left = tile_node(
-        NodeId {
-            level: id.level - 1,
-            index: id.index * 2,
-        },
-        tiles,
-        inner,
-    )?;
-    let right = tile_node(
-        NodeId {
-            level: id.level - 1,
-            index: id.index * 2 + 1,
-        },
-        tiles,
-        inner,
-    )?;
-    let h = merkle::node_hash(&left, &right);
-    inner.insert(id, h);
-    Ok(h)
-}
-
 /// The hash index range of tile `(level, index)` of `width` hashes in a tree of `size`.
 pub fn tile_range(level: u8, index: u64, width: u64, size: u64) -> Result<(u64, u64)> {
     let count = level_count(size, level);
@@ -1940,29 +1920,196 @@ pub(crate) fn base64_hash(h: &Hash) -> String {
     base64::engine::general_purpose::STANDARD.encode(h)
 }
 
-/// A bounded FIFO cache of immutable tile hash lists (at most [`TileCache::CAPACITY`] tiles,
-/// about 8 MiB), so memory stays flat whatever the log size.
+/// What is known of one tile: a prefix of its stored hashes (all [`TILE_WIDTH`] once the tile
+/// is full) and the hashes of every complete subtree above them inside the tile, so that a
+/// proof's nodes below the next stored level are looked up instead of hashed again. The log is
+/// append-only, so a tile's known prefix is only ever extended.
+#[derive(Debug, Clone, Default)]
+struct TileHashes {
+    /// `levels[r]`: the tile's complete subtrees of 2^r stored hashes, left to right.
+    levels: [Vec<Hash>; 8],
+}
+
+impl TileHashes {
+    /// How many of the tile's stored hashes are known.
+    fn len(&self) -> u64 {
+        self.levels[0].len() as u64
+    }
+
+    /// Appends the tile's next stored hashes, hashing up each subtree they complete.
+    fn extend(&mut self, hashes: &[Hash]) {
+        for h in hashes {
+            self.levels[0].push(*h);
+            for r in 0..7 {
+                let node = match self.levels[r].as_slice() {
+                    [.., left, right] if self.levels[r].len().is_multiple_of(2) => {
+                        merkle::node_hash(left, right)
+                    }
+                    _ => break,
+                };
+                self.levels[r + 1].push(node);
+            }
+        }
+    }
+
+    /// The `i`-th complete subtree of 2^`r` stored hashes in the tile, if known.
+    fn node(&self, r: u8, i: u64) -> Option<Hash> {
+        self.levels
+            .get(usize::from(r))?
+            .get(usize::try_from(i).ok()?)
+            .copied()
+    }
+}
+
+/// A bounded FIFO cache of tiles' known hashes ([`TileHashes`], at most
+/// [`TileCache::CAPACITY`] tiles of at most 16 KiB, so about 8 MiB), so memory stays flat
+/// whatever the log size. A tile at the tree's right edge is one entry that grows: the append
+/// task adds the hashes it commits ([`TileCache::stored`]) and a read adds the ones it had to
+/// read, so a proof reads from storage only what this process has not seen yet.
 #[derive(Debug, Default)]
 struct TileCache {
-    map: HashMap<(u8, u64, u64), std::sync::Arc<Vec<Hash>>>,
-    order: std::collections::VecDeque<(u8, u64, u64)>,
+    map: HashMap<(u8, u64), std::sync::Arc<TileHashes>>,
+    order: std::collections::VecDeque<(u8, u64)>,
 }
 
 impl TileCache {
-    const CAPACITY: usize = 1024;
+    const CAPACITY: usize = 512;
 
-    fn get(&self, key: &(u8, u64, u64)) -> Option<std::sync::Arc<Vec<Hash>>> {
+    fn get(&self, key: &(u8, u64)) -> Option<std::sync::Arc<TileHashes>> {
         self.map.get(key).cloned()
     }
 
-    fn put(&mut self, key: (u8, u64, u64), value: std::sync::Arc<Vec<Hash>>) {
-        if self.map.insert(key, value).is_none() {
-            self.order.push_back(key);
-        }
-        while self.order.len() > Self::CAPACITY {
-            if let Some(old) = self.order.pop_front() {
-                self.map.remove(&old);
+    /// Keeps `tile` for `key`, unless the cache already knows more of it.
+    fn put(&mut self, key: (u8, u64), tile: std::sync::Arc<TileHashes>) {
+        match self.map.get_mut(&key) {
+            Some(held) => {
+                if held.len() < tile.len() {
+                    *held = tile;
+                }
+            }
+            None => {
+                self.map.insert(key, tile);
+                self.order.push_back(key);
+                while self.order.len() > Self::CAPACITY {
+                    if let Some(old) = self.order.pop_front() {
+                        self.map.remove(&old);
+                    }
+                }
             }
         }
+    }
+
+    /// The subtree hashes an append has just committed (`(tile level, index, hash)`, in the
+    /// order [`extend`] makes them): each extends the tile it continues, or starts the tile it
+    /// is the first hash of. A hash after a gap (another process appended in between, or the
+    /// tile was evicted) is left to a later read.
+    fn stored(&mut self, rows: &HashRows) {
+        for &(level, index, hash) in rows {
+            let (Ok(l), Ok(i)) = (u8::try_from(level), u64::try_from(index)) else {
+                continue;
+            };
+            let key = (l, i / TILE_WIDTH);
+            let offset = i % TILE_WIDTH;
+            match self.map.get_mut(&key) {
+                Some(tile) if tile.len() == offset => {
+                    std::sync::Arc::make_mut(tile).extend(&[hash]);
+                }
+                Some(_) => {}
+                None if offset == 0 => {
+                    let mut tile = TileHashes::default();
+                    tile.extend(&[hash]);
+                    self.put(key, std::sync::Arc::new(tile));
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaves(n: u64) -> Vec<Hash> {
+        (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect()
+    }
+
+    /// The hash of a complete subtree over `hashes` (a power of two of them), the long way.
+    fn up(hashes: &[Hash]) -> Hash {
+        match hashes {
+            [one] => *one,
+            _ => {
+                let (l, r) = hashes.split_at(hashes.len() / 2);
+                merkle::node_hash(&up(l), &up(r))
+            }
+        }
+    }
+
+    /// Extended a few hashes at a time, a tile knows every complete subtree of its prefix (and
+    /// none beyond it), as hashing it up from scratch gives.
+    #[test]
+    fn tile_hashes_know_every_complete_subtree_of_their_prefix() {
+        let all = leaves(256);
+        let mut tile = TileHashes::default();
+        let mut known = 0usize;
+        for step in [1usize, 2, 3, 5, 8, 13, 21, 34, 55, 114] {
+            tile.extend(&all[known..known + step]);
+            known += step;
+            assert_eq!(tile.len(), known as u64);
+            for r in 0..8u8 {
+                let span = 1usize << r;
+                for i in 0..=(known / span) {
+                    let want = (i < known / span).then(|| up(&all[i * span..(i + 1) * span]));
+                    assert_eq!(tile.node(r, i as u64), want, "r {r} i {i} after {known}");
+                }
+            }
+        }
+        assert_eq!(known, 256);
+    }
+
+    /// The hashes an append commits extend the tiles they continue and start the tiles they
+    /// begin; after a gap (another process's append) a tile is left as it was.
+    #[test]
+    fn the_cache_follows_what_appends_commit() {
+        let entries: Vec<Vec<u8>> = (0..70_000u64).map(|i| i.to_be_bytes().to_vec()).collect();
+        let mut state = CompactRange::new();
+        let mut cache = TileCache::default();
+        let mut all: HashRows = Vec::new();
+        for batch in entries.chunks(997) {
+            let (next, rows) = extend(&state, batch).unwrap();
+            cache.stored(&rows);
+            all.extend(rows);
+            state = next;
+        }
+        // Every tile the cache holds is exactly the stored hashes of its level, with the
+        // subtrees above them.
+        for (&(l, t), tile) in &cache.map {
+            let stored: Vec<Hash> = all
+                .iter()
+                .filter(|(level, index, _)| {
+                    *level == i64::from(l) && (*index as u64) / TILE_WIDTH == t
+                })
+                .map(|(_, _, h)| *h)
+                .collect();
+            assert_eq!(tile.levels[0], stored, "tile ({l}, {t})");
+        }
+        // The right edge of level 0 (70,000 = 273 × 256 + 112), of level 1 (273 hashes: one
+        // full tile and 17) and of level 2 (one hash), and a full tile of level 1.
+        assert_eq!(cache.get(&(0, 273)).map(|t| t.len()), Some(112));
+        assert_eq!(cache.get(&(1, 1)).map(|t| t.len()), Some(17));
+        assert_eq!(cache.get(&(1, 0)).map(|t| t.len()), Some(256));
+        assert_eq!(cache.get(&(2, 0)).map(|t| t.len()), Some(1));
+        assert_eq!(cache.map.len(), 274 + 2 + 1);
+        // A gap: rows that do not continue a held tile change nothing, and a later start does.
+        let before = cache.get(&(0, 273)).unwrap();
+        cache.stored(&vec![(0, 273 * 256 + 113, [9u8; 32])]);
+        assert_eq!(cache.get(&(0, 273)).unwrap().levels, before.levels);
+        cache.stored(&vec![(0, 500 * 256 + 1, [9u8; 32])]);
+        assert!(cache.get(&(0, 500)).is_none());
+        cache.stored(&vec![(0, 500 * 256, [9u8; 32])]);
+        assert_eq!(cache.get(&(0, 500)).map(|t| t.len()), Some(1));
+        // A shorter prefix never replaces a longer one.
+        cache.put((0, 500), std::sync::Arc::new(TileHashes::default()));
+        assert_eq!(cache.get(&(0, 500)).map(|t| t.len()), Some(1));
     }
 }
