@@ -10,7 +10,7 @@ use spondon_ledger::{EntryKind, LogEntry, Opening};
 
 use crate::db;
 use crate::error::{PeerError, Result};
-use crate::patient::{MAX_SKEW, RecordRow, RequestParts, b64};
+use crate::patient::{MAX_SKEW, RecordRow, RequestParts};
 use crate::peer::{Peer, to_i64, to_u64};
 
 /// What an access under a grant did.
@@ -303,7 +303,7 @@ impl Peer {
             .into_iter()
             .map(|e| e.ok_or_else(|| PeerError::Integrity("a redeemed entry was not read".into())))
             .collect::<Result<Vec<_>>>()?;
-        crate::patient::pulled_records(rows, indices, proofs, entries)
+        crate::patient::pulled_records(crate::patient::logged(rows, indices, proofs, entries))
     }
 
     /// `POST /grant/files`: the file of one document record the grant covers, after every
@@ -1278,26 +1278,18 @@ impl Peer {
         let rows =
             db::access_events::events_of(&self.db, health_id, since, to_i64(size)?, 500).await?;
         // The page's proofs built together and its entries read in one query, as a pull's.
-        let indices = rows
-            .iter()
-            .map(|r| to_u64(r.log_index))
-            .collect::<Result<Vec<u64>>>()?;
-        let proofs = self.log.inclusion_proofs(&indices, size).await?;
-        let entries = self.log.entries_at(&indices).await?;
+        let logged = self.logged(rows, |r| r.log_index, size).await?;
         let mut cursor = req.since;
-        let mut receipts = Vec::with_capacity(rows.len());
-        for (
-            (
+        let mut receipts = Vec::with_capacity(logged.len());
+        for crate::patient::Logged {
+            row:
                 db::access_events::StoredEvent {
                     seq, payload, salt, ..
                 },
-                (log_index, (_, proof)),
-            ),
+            log_index,
             entry,
-        ) in rows
-            .into_iter()
-            .zip(indices.into_iter().zip(proofs))
-            .zip(entries)
+            inclusion_proof,
+        } in logged
         {
             cursor = to_u64(seq)?;
             receipts.push(Receipt {
@@ -1305,9 +1297,9 @@ impl Peer {
                 event: serde_json::from_str(&payload)
                     .map_err(|_| PeerError::Integrity("stored access event is not JSON".into()))?,
                 log_index,
-                entry: b64(&entry),
+                entry,
                 salt: spondon_protocol::b64::url::encode(salt),
-                inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
+                inclusion_proof,
             });
         }
         let consistency = self.consistency_b64(req.known_size, size).await?;

@@ -170,18 +170,19 @@ impl Peer {
     /// Checks a signed request and consumes its nonce; returns the signer's key.
     pub async fn check_signed(&self, req: &RequestParts<'_>) -> Result<Es256PublicKey> {
         let text = req.signature.ok_or(PeerError::SignatureRequired)?;
-        let decoded = SignedRequest::decode(text)?;
+        // Decoded (and its signature verified) once; the target names its own nonce.
+        let request = SignedRequest::decode(text)?;
         let url = format!("{}{}", self.config.url, req.path);
         let target = SignedRequestTarget {
             method: req.method,
             url: &url,
-            nonce: &decoded.nonce,
+            nonce: &request.nonce,
             body: req.body,
         };
         let now = NumericDate::now();
-        let verified = SignedRequest::verify(text, &target, now, MAX_SKEW)?;
-        self.consume_nonce(&verified.nonce, now).await?;
-        Ok(verified.key)
+        request.check(&target, now, MAX_SKEW)?;
+        self.consume_nonce(&request.nonce, now).await?;
+        Ok(request.key)
     }
 
     /// Redeems a one-time enrollment code: binds the signing key to the Health ID and returns
@@ -310,13 +311,24 @@ impl Peer {
         rows: Vec<RecordRow>,
         size: u64,
     ) -> Result<Vec<PulledRecord>> {
+        pulled_records(self.logged(rows, |r| r.log_index, size).await?)
+    }
+
+    /// `rows`, each at the log index `index_of` gives, with its entry and its inclusion proof
+    /// in the tree of `size` (the entries read and the proofs built for all at once).
+    pub(crate) async fn logged<R>(
+        &self,
+        rows: Vec<R>,
+        index_of: impl Fn(&R) -> i64,
+        size: u64,
+    ) -> Result<Vec<Logged<R>>> {
         let indices = rows
             .iter()
-            .map(|r| to_u64(r.log_index))
+            .map(|r| to_u64(index_of(r)))
             .collect::<Result<Vec<u64>>>()?;
         let proofs = self.log.inclusion_proofs(&indices, size).await?;
         let entries = self.log.entries_at(&indices).await?;
-        pulled_records(rows, indices, proofs, entries)
+        Ok(logged(rows, indices, proofs, entries))
     }
 
     /// The Health ID whose active enrollment is `key`: `key_rotated` for a key retired by a
@@ -409,47 +421,67 @@ impl Peer {
     }
 }
 
-/// Records with their log entries and their inclusion proofs (`indices` their log indices,
-/// `proofs` and `entries` in the same order), in the pull's wire form.
-pub(crate) fn pulled_records(
-    rows: Vec<RecordRow>,
+/// A row the log commits to (a record, an access event) with what a wallet checks it by: its
+/// log index, its entry and the entry's inclusion proof, the last two in the wire's base64.
+pub(crate) struct Logged<R> {
+    pub(crate) row: R,
+    pub(crate) log_index: u64,
+    pub(crate) entry: String,
+    pub(crate) inclusion_proof: Vec<String>,
+}
+
+/// `rows` with their log indices, inclusion proofs and entries (each list in the rows' order).
+pub(crate) fn logged<R>(
+    rows: Vec<R>,
     indices: Vec<u64>,
     proofs: Vec<(spondon_ledger::Hash, Vec<spondon_ledger::Hash>)>,
     entries: Vec<Vec<u8>>,
-) -> Result<Vec<PulledRecord>> {
-    let mut records = Vec::with_capacity(rows.len());
-    for (
-        (
-            RecordRow {
+) -> Vec<Logged<R>> {
+    rows.into_iter()
+        .zip(indices)
+        .zip(proofs.into_iter().zip(entries))
+        .map(|((row, log_index), ((_, proof), entry))| Logged {
+            row,
+            log_index,
+            entry: b64(&entry),
+            inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
+        })
+        .collect()
+}
+
+/// Records with their log entries and inclusion proofs, in the pull's wire form.
+pub(crate) fn pulled_records(records: Vec<Logged<RecordRow>>) -> Result<Vec<PulledRecord>> {
+    records
+        .into_iter()
+        .map(|logged| {
+            let Logged {
+                row:
+                    RecordRow {
+                        id,
+                        kind,
+                        supersedes,
+                        issued_at,
+                        jws,
+                        salt,
+                        ..
+                    },
+                log_index,
+                entry,
+                inclusion_proof,
+            } = logged;
+            let kind: RecordKind = serde_json::from_value(serde_json::Value::String(kind))
+                .map_err(|_| PeerError::Integrity("stored record kind is unknown".into()))?;
+            Ok(PulledRecord {
                 id,
-                kind,
+                kind: kind.as_str().to_owned(),
                 supersedes,
                 issued_at,
                 jws,
-                salt,
-                ..
-            },
-            (log_index, (_, proof)),
-        ),
-        entry,
-    ) in rows
-        .into_iter()
-        .zip(indices.into_iter().zip(proofs))
-        .zip(entries)
-    {
-        let kind: RecordKind = serde_json::from_value(serde_json::Value::String(kind))
-            .map_err(|_| PeerError::Integrity("stored record kind is unknown".into()))?;
-        records.push(PulledRecord {
-            id,
-            kind: kind.as_str().to_owned(),
-            supersedes,
-            issued_at,
-            jws,
-            log_index,
-            entry: b64(&entry),
-            salt: spondon_protocol::b64::url::encode(salt),
-            inclusion_proof: proof.iter().map(|h| b64(h)).collect(),
-        });
-    }
-    Ok(records)
+                log_index,
+                entry,
+                salt: spondon_protocol::b64::url::encode(salt),
+                inclusion_proof,
+            })
+        })
+        .collect()
 }
