@@ -215,24 +215,8 @@ fn grant(patient: &Es256KeyPair, doctor: &Es256KeyPair, expired: bool) -> (Grant
 }
 
 async fn redeem(addr: std::net::SocketAddr, g: &Grant, text: &str, doctor: &Es256KeyPair) -> Resp {
-    let n = nonce(addr).await;
-    let url = format!("{}/grant/records", common::URL);
-    let body = json!({"grant": text}).to_string().into_bytes();
-    let req = PopRequest {
-        method: "POST",
-        url: &url,
-        nonce: &n,
-        body: &body,
-    };
-    let pop = PopProof::create(doctor, g.id, &req, NumericDate::now()).unwrap();
-    common::request(
-        addr,
-        "POST",
-        "/grant/records",
-        &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
-        &body,
-    )
-    .await
+    let (body, pop) = redemption(addr, g, text, doctor).await;
+    send(addr, &body, &pop).await
 }
 
 async fn events(tp: &common::TestPeer, outcome: &str) -> i64 {

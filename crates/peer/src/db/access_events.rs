@@ -272,17 +272,8 @@ mod tests {
     /// nothing once rolled back. PostgreSQL is left to the usual statements (`None`).
     #[tokio::test]
     async fn one_query_spends_a_batch_and_names_the_spent() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::sqlite(&dir.path().join("peer.db")).await.unwrap();
-        db.migrate(
-            &crate::peer::SQLITE_MIGRATOR,
-            &crate::peer::POSTGRES_MIGRATOR,
-        )
-        .await
-        .unwrap();
-        let Database::Sqlite(p) = &db else {
-            unreachable!()
-        };
+        let (_dir, _db, pool) = crate::db::testing::sqlite().await;
+        let p = &pool;
         let salt = [7u8; 32];
         let spend = |nonce: &'static [u8], id: &'static [u8; 16]| Spend {
             nonce,
@@ -386,19 +377,10 @@ mod tests {
         t.rollback().await.unwrap();
         assert_eq!(refused, None);
 
-        if let Some(url) =
-            spondon_testkit::db::postgres_url("one_query_spends_a_batch_and_names_the_spent").await
+        if let Some((db, pool)) =
+            crate::db::testing::postgres("one_query_spends_a_batch_and_names_the_spent").await
         {
-            let db = Database::connect(&url).await.unwrap();
-            db.migrate(
-                &crate::peer::SQLITE_MIGRATOR,
-                &crate::peer::POSTGRES_MIGRATOR,
-            )
-            .await
-            .unwrap();
-            let Database::Postgres(p) = &db else {
-                unreachable!()
-            };
+            let p = &pool;
             let mut t = p.begin().await.unwrap();
             let refused = spend_and_insert(&mut Tx::Postgres(&mut t), &rest, &events[..2])
                 .await

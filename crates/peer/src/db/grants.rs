@@ -232,12 +232,6 @@ mod tests {
     /// The PoP-id replay memory on a real database: a live id is refused, an expired one still
     /// stored is taken over (as if the purge had run), and the purge drops only expired ids.
     async fn pop_ids(db: &Database) {
-        db.migrate(
-            &crate::peer::SQLITE_MIGRATOR,
-            &crate::peer::POSTGRES_MIGRATOR,
-        )
-        .await
-        .unwrap();
         let (a, b) = ([1u8; 16], [2u8; 16]);
         assert!(remember_pop(db, &a, 1000, 1240).await.unwrap());
         // A replay inside the window, up to its last second.
@@ -265,17 +259,8 @@ mod tests {
     /// an unrevoked grant.
     #[tokio::test]
     async fn key_status_with_records_agrees_with_key_status() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::sqlite(&dir.path().join("peer.db")).await.unwrap();
-        db.migrate(
-            &crate::peer::SQLITE_MIGRATOR,
-            &crate::peer::POSTGRES_MIGRATOR,
-        )
-        .await
-        .unwrap();
-        let Database::Sqlite(p) = &db else {
-            unreachable!()
-        };
+        let (_dir, db, pool) = crate::db::testing::sqlite().await;
+        let p = &pool;
         for (hid, nid) in [("P1", "1"), ("P2", "2")] {
             sqlx::query("INSERT INTO peer_patients (health_id, name, birth_date, sex, national_id, phone, district, upazila, created_at) VALUES ($1, 'n', '2000-01-01', 'F', $2, 'p', 'd', 'u', 0)")
                 .bind(hid).bind(nid).execute(p).await.unwrap();
@@ -341,15 +326,12 @@ mod tests {
 
     #[tokio::test]
     async fn pop_ids_refuse_live_ids_and_take_over_expired_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::sqlite(&dir.path().join("peer.db")).await.unwrap();
+        let (_dir, db, _) = crate::db::testing::sqlite().await;
         pop_ids(&db).await;
         // PostgreSQL too, on a fresh database, when the test run has one.
-        if let Some(url) =
-            spondon_testkit::db::postgres_url("pop_ids_refuse_live_ids_and_take_over_expired_ones")
-                .await
+        if let Some((db, _)) =
+            crate::db::testing::postgres("pop_ids_refuse_live_ids_and_take_over_expired_ones").await
         {
-            let db = Database::connect(&url).await.unwrap();
             pop_ids(&db).await;
             db.close().await;
         }

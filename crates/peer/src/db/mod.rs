@@ -65,6 +65,52 @@ impl Transaction {
     }
 }
 
+/// Migrated peer databases for the unit tests of the modules below.
+#[cfg(test)]
+pub(crate) mod testing {
+    use spondon_ledger::Database;
+
+    async fn migrated(db: Database) -> Database {
+        db.migrate(
+            &crate::peer::SQLITE_MIGRATOR,
+            &crate::peer::POSTGRES_MIGRATOR,
+        )
+        .await
+        .expect("the peer's migrations apply");
+        db
+    }
+
+    /// A migrated peer database in a new SQLite file, and its pool; the file lives as long as
+    /// the directory returned.
+    pub(crate) async fn sqlite() -> (tempfile::TempDir, Database, sqlx::SqlitePool) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db = Database::sqlite(&dir.path().join("peer.db"))
+            .await
+            .expect("a new SQLite file opens");
+        let db = migrated(db).await;
+        let Database::Sqlite(pool) = &db else {
+            unreachable!("Database::sqlite opens SQLite")
+        };
+        let pool = pool.clone();
+        (dir, db, pool)
+    }
+
+    /// A migrated fresh PostgreSQL database for the test `test`, and its pool, when the test
+    /// run has a server (`SPONDON_TEST_POSTGRES_URL`).
+    pub(crate) async fn postgres(test: &str) -> Option<(Database, sqlx::PgPool)> {
+        let url = spondon_testkit::db::postgres_url(test).await?;
+        let db = Database::connect(&url)
+            .await
+            .expect("the test's PostgreSQL database opens");
+        let db = migrated(db).await;
+        let Database::Postgres(pool) = &db else {
+            unreachable!("a postgres:// URL opens PostgreSQL")
+        };
+        let pool = pool.clone();
+        Some((db, pool))
+    }
+}
+
 pub(crate) mod access_events;
 pub(crate) mod console;
 pub(crate) mod delegations;

@@ -123,12 +123,6 @@ mod tests {
     /// later opener reads; a nonce is spent once (also inside a transaction, and not by one that
     /// rolled back); a stored nonce of the earlier form is still used once by its row.
     async fn nonces(db: &Database) {
-        db.migrate(
-            &crate::peer::SQLITE_MIGRATOR,
-            &crate::peer::POSTGRES_MIGRATOR,
-        )
-        .await
-        .unwrap();
         let first = key(db, &[1u8; 32]).await.unwrap();
         assert_eq!(first, vec![1u8; 32]);
         assert_eq!(key(db, &[2u8; 32]).await.unwrap(), first);
@@ -168,13 +162,11 @@ mod tests {
 
     #[tokio::test]
     async fn nonces_are_spent_once_under_one_shared_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::sqlite(&dir.path().join("peer.db")).await.unwrap();
+        let (_dir, db, _) = crate::db::testing::sqlite().await;
         nonces(&db).await;
-        if let Some(url) =
-            spondon_testkit::db::postgres_url("nonces_are_spent_once_under_one_shared_key").await
+        if let Some((db, _)) =
+            crate::db::testing::postgres("nonces_are_spent_once_under_one_shared_key").await
         {
-            let db = Database::connect(&url).await.unwrap();
             nonces(&db).await;
             db.close().await;
         }
