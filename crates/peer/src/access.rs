@@ -10,6 +10,7 @@ use spondon_ledger::{EntryKind, LogEntry, Opening};
 
 use crate::db;
 use crate::error::{PeerError, Result};
+use crate::group_commit::Wait;
 use crate::patient::{MAX_SKEW, RecordRow, RequestParts};
 use crate::peer::{Peer, to_i64, to_u64};
 
@@ -1072,13 +1073,18 @@ impl Peer {
     /// possession it spends was found spent in the transaction (the event is left out of the
     /// batch, written again without it, and not logged).
     async fn commit_event_spending(&self, mut ev: PendingEvent) -> Result<Option<u64>> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
         ev.reply = Some(reply);
         self.pending_events
             .lock()
             .map_err(|_| PeerError::Integrity("event queue lock poisoned".into()))?
             .push(ev);
-        let local = self.issue_lock.lock().await;
+        let unanswered = || PeerError::Integrity("event left the group commit unanswered".into());
+        // An earlier writer may take this event in its batch: its answer ends the wait.
+        let local = match crate::group_commit::wait(self.issue_lock.lock(), &mut answer).await {
+            Wait::Answered(a) => return a.map_err(|_| unanswered())?,
+            Wait::Turn(local) => local,
+        };
         let batch = match self.pending_events.lock() {
             Ok(mut q) => std::mem::take(&mut *q),
             Err(_) => Vec::new(),
@@ -1095,9 +1101,7 @@ impl Peer {
                 Err(e) => answer_all(batch, e),
             }
         }
-        answer
-            .await
-            .map_err(|_| PeerError::Integrity("event left the group commit unanswered".into()))?
+        answer.await.map_err(|_| unanswered())?
     }
 
     /// Appends a batch of events with their rows (one transaction) and signs a checkpoint, and

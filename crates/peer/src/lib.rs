@@ -41,6 +41,7 @@ pub mod failover;
 mod fhir_api;
 pub mod fhir_push;
 mod files;
+mod group_commit;
 pub mod http;
 mod metrics;
 mod nonce;

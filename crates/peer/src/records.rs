@@ -11,6 +11,7 @@ use spondon_ledger::{EntryKind, LogEntry, Opening};
 use crate::db;
 use crate::db::records::NewRecord as RowData;
 use crate::error::{PeerError, Result};
+use crate::group_commit::Wait;
 use crate::peer::{Peer, to_u64};
 use crate::registry::is_health_id;
 
@@ -780,12 +781,17 @@ impl Peer {
         if prepared.is_empty() {
             return Ok(Vec::new());
         }
-        let (reply, answer) = tokio::sync::oneshot::channel();
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
         self.pending_records
             .lock()
             .map_err(|_| PeerError::Integrity("record queue lock poisoned".into()))?
             .push(PendingRecord { prepared, reply });
-        let local = self.issue_lock.lock().await;
+        let unanswered = || PeerError::Integrity("record left the group commit unanswered".into());
+        // An earlier writer may take this unit in its batch: its answer ends the wait.
+        let local = match crate::group_commit::wait(self.issue_lock.lock(), &mut answer).await {
+            Wait::Answered(a) => return a.map_err(|_| unanswered())?,
+            Wait::Turn(local) => local,
+        };
         let batch = match self.pending_records.lock() {
             Ok(mut q) => std::mem::take(&mut *q),
             Err(_) => Vec::new(),
@@ -802,9 +808,7 @@ impl Peer {
                 Err(e) => fail_all(batch.into_iter().map(|j| j.reply), &e),
             }
         }
-        answer
-            .await
-            .map_err(|_| PeerError::Integrity("record left the group commit unanswered".into()))?
+        answer.await.map_err(|_| unanswered())?
     }
 
     /// Writes a batch of queued units (under the writer lock) and answers each.

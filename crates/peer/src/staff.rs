@@ -5,6 +5,7 @@ use spondon_core::NumericDate;
 
 use crate::db;
 use crate::error::{PeerError, Result};
+use crate::group_commit::Wait;
 use crate::peer::{Peer, STAFF_TOKEN_PREFIX, token_hash};
 
 pub use crate::db::staff::AuditEntry;
@@ -220,12 +221,23 @@ impl Peer {
             status: i64::from(status),
             at: NumericDate::now().seconds(),
         };
-        let (reply, answer) = tokio::sync::oneshot::channel();
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
         self.pending_audits
             .lock()
             .map_err(|_| PeerError::Integrity("audit queue lock poisoned".into()))?
             .push((entry, reply));
-        let lock = self.audit_lock.clone().lock_owned().await;
+        let unanswered =
+            || PeerError::Integrity("audit entry left the group commit unanswered".into());
+        // An earlier writer may take this entry in its batch: its answer ends the wait.
+        let lock = match crate::group_commit::wait(
+            self.audit_lock.clone().lock_owned(),
+            &mut answer,
+        )
+        .await
+        {
+            Wait::Answered(a) => return a.map_err(|_| unanswered())?,
+            Wait::Turn(lock) => lock,
+        };
         let batch = match self.pending_audits.lock() {
             Ok(mut q) => std::mem::take(&mut *q),
             Err(_) => Vec::new(),
@@ -274,9 +286,7 @@ impl Peer {
                 return Err(PeerError::Integrity("audit group commit panicked".into()));
             }
         }
-        answer.await.map_err(|_| {
-            PeerError::Integrity("audit entry left the group commit unanswered".into())
-        })?
+        answer.await.map_err(|_| unanswered())?
     }
 
     /// The audit trail, oldest first.
