@@ -2,6 +2,7 @@
 //! finding the browser, a driver session killed on drop, and what a test does on a page.
 
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -97,16 +98,33 @@ pub async fn wd(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>
 pub struct Driver {
     addr: SocketAddr,
     session: String,
-    _child: KillOnDrop,
+    driver: KillOnDrop,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // The whole group (chromedriver, Chromium and its helpers); `KillOnDrop` then reaps
+        // chromedriver.
+        let group = self.driver.id();
+        if group != 0 {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{group}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
 
 impl Driver {
     /// Starts chromedriver and a session of `chromium` headless with these extra arguments.
     pub async fn start(driver: &Path, chromium: &Path, extra_args: &[String]) -> Driver {
         let port = free_port();
+        // In a process group of its own, with the Chromium it starts: dropping the driver ends
+        // the group (killing chromedriver alone left its Chromium running after the test).
         let child = KillOnDrop::new(
             Command::new(driver)
                 .arg(format!("--port={port}"))
+                .process_group(0)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -136,7 +154,7 @@ impl Driver {
         Driver {
             addr,
             session,
-            _child: child,
+            driver: child,
         }
     }
 
