@@ -8,9 +8,9 @@
 //! prescriptions (`POST /staff/records`, spread over the processes) and `--redeemers` doctor
 //! clients redeeming one grant (`POST /nonce`, then `POST /grant/records` with a PoP proof).
 //! `--issue-rate` and `--redeem-rate` cap the total rates (0: as fast as the clients go).
-//! Staff clients open a fresh TCP connection per request unless `--keep-alive` is given: then
-//! each keeps one HTTP/1.1 connection open (a `reqwest` client per client, as real hospital
-//! systems do).
+//! Staff and doctor clients open a fresh TCP connection per request unless `--keep-alive` is
+//! given: then each keeps one HTTP/1.1 connection open (a `reqwest` client per client, as real
+//! hospital systems and a clinic node's pooled client do).
 //!
 //! `--fhir N`: the issuers are hospital systems instead of staff clients: each is registered
 //! over the staff API (`POST /staff/systems`, an EC P-384 key, scope `system/Immunization.c`),
@@ -45,7 +45,7 @@ use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
 use spondon_core::token::{Audience, Category, Grant, PopProof, PopRequest, Purpose};
 use spondon_testkit::bench::{arg, num};
-use spondon_testkit::patient::{nonce, signed_ok};
+use spondon_testkit::patient::signed_ok;
 
 const URL: &str = "https://load.example";
 
@@ -62,9 +62,30 @@ async fn request(
         .map(|r| (r.status, r.body))
 }
 
-/// `POST path` with a bearer token and a body of `content_type`: over `client`'s kept-open
-/// connection (`--keep-alive`), or a fresh connection. The status and body, or `None` when no
-/// answer came.
+/// `POST path` with `headers` and `body`: over `client`'s kept-open connection
+/// (`--keep-alive`), or a fresh connection. The status and body, or `None` when no answer came.
+async fn exchange(
+    client: Option<&reqwest::Client>,
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<(u16, Vec<u8>)> {
+    match client {
+        Some(c) => {
+            let mut req = c.post(format!("http://{addr}{path}"));
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            let resp = req.body(body.to_vec()).send().await.ok()?;
+            let status = resp.status().as_u16();
+            resp.bytes().await.ok().map(|b| (status, b.to_vec()))
+        }
+        None => request(addr, "POST", path, headers, body).await,
+    }
+}
+
+/// `POST path` with a bearer token and a body of `content_type` ([`exchange`]).
 async fn post(
     client: Option<&reqwest::Client>,
     addr: SocketAddr,
@@ -73,30 +94,34 @@ async fn post(
     content_type: &str,
     body: &[u8],
 ) -> Option<(u16, Vec<u8>)> {
-    match client {
-        Some(c) => {
-            let resp = c
-                .post(format!("http://{addr}{path}"))
-                .header("Authorization", auth)
-                .header("Content-Type", content_type)
-                .body(body.to_vec())
-                .send()
-                .await
-                .ok()?;
-            let status = resp.status().as_u16();
-            resp.bytes().await.ok().map(|b| (status, b.to_vec()))
-        }
-        None => {
-            request(
-                addr,
-                "POST",
-                path,
-                &[("Authorization", auth), ("Content-Type", content_type)],
-                body,
-            )
-            .await
-        }
-    }
+    let headers = [("Authorization", auth), ("Content-Type", content_type)];
+    exchange(client, addr, path, &headers, body).await
+}
+
+/// A fresh server nonce (`POST /nonce`, [`exchange`]), or what came instead.
+async fn fresh_nonce(
+    client: Option<&reqwest::Client>,
+    addr: SocketAddr,
+) -> Result<Vec<u8>, String> {
+    let Some((status, body)) = exchange(client, addr, "/nonce", &[], b"").await else {
+        return Err("no answer".into());
+    };
+    let nonce = (200..300)
+        .contains(&status)
+        .then(|| serde_json::from_slice::<Value>(&body).ok())
+        .flatten()
+        .and_then(|v| spondon_core::b64::decode(v["nonce"].as_str()?).ok());
+    nonce.ok_or_else(|| format!("{status} {}", String::from_utf8_lossy(&body)))
+}
+
+/// A client that keeps one connection open (`--keep-alive`), as a hospital system or a clinic
+/// node's pooled client does.
+fn kept_open(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .timeout(timeout)
+        .build()
+        .unwrap()
 }
 
 fn cli(bin: &Path, args: &[&str], db: Option<&str>) -> Value {
@@ -288,8 +313,20 @@ fn interval(rate: f64, clients: usize) -> Option<Duration> {
     (rate > 0.0).then(|| Duration::from_secs_f64(clients as f64 / rate))
 }
 
+/// The usage line of this file's documentation.
+const USAGE: &str = "serve-load [--processes 1] [--secs 20] [--issuers 8] [--redeemers 0] \
+[--issue-rate 0] [--redeem-rate 0] [--report-every 10] [--keep-alive] [--fhir N] \
+[--bin path/to/spondon-peer] [--database-url postgres://…]
+  Load against real `spondon-peer serve` processes over HTTP on 127.0.0.1: staff issuances
+  and doctors' grant redemptions; prints rates, p50/p99, errors, serve CPU and RSS, then one
+  JSON line (`result: {...}`). See crates/peer/examples/serve-load.rs for each option.";
+
 #[tokio::main]
 async fn main() {
+    if std::env::args().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return;
+    }
     let processes: usize = num("--processes", 1);
     let secs: u64 = num("--secs", 20);
     let issuers: usize = num("--issuers", 8);
@@ -529,13 +566,7 @@ async fn main() {
         let counters = counters.clone();
         let iv = interval(issue_rate, issuers);
         // With --keep-alive, one connection kept open per client.
-        let client = keep_alive.then(|| {
-            reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap()
-        });
+        let client = keep_alive.then(|| kept_open(Duration::from_secs(30)));
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut next = Instant::now();
@@ -578,6 +609,7 @@ async fn main() {
         let (doctor, body, counters) = (doctor.clone(), grant_body.clone(), counters.clone());
         let gid = g.id;
         let iv = interval(redeem_rate, redeemers);
+        let client = keep_alive.then(|| kept_open(Duration::from_secs(30)));
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let url = format!("{URL}/grant/records");
@@ -587,9 +619,14 @@ async fn main() {
                 if Instant::now() >= until {
                     break;
                 }
-                let Some(n) = nonce(addr).await else {
-                    counters.errors.fetch_add(1, Ordering::Relaxed);
-                    continue;
+                let n = match fresh_nonce(client.as_ref(), addr).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        if counters.errors.fetch_add(1, Ordering::Relaxed) < 5 {
+                            eprintln!("nonce error: {e}");
+                        }
+                        continue;
+                    }
                 };
                 let pop = PopProof::create(
                     &doctor,
@@ -604,9 +641,9 @@ async fn main() {
                 )
                 .unwrap();
                 let t = Instant::now();
-                let r = request(
+                let r = exchange(
+                    client.as_ref(),
                     addr,
-                    "POST",
                     "/grant/records",
                     &[("Content-Type", "application/json"), ("Spondon-PoP", &pop)],
                     body.as_bytes(),
@@ -727,8 +764,8 @@ async fn main() {
         serve_ctx as f64 / ops,
         own_cpu * 1000.0 / ops,
         match (keep_alive, fhir > 0) {
-            (true, false) => "staff keep-alive",
-            (false, false) => "a connection per staff request",
+            (true, false) => "keep-alive",
+            (false, false) => "a connection per request",
             (true, true) => "FHIR keep-alive",
             (false, true) => "a connection per FHIR Bundle",
         },
@@ -781,13 +818,7 @@ async fn fhir_client(
     keep_alive: bool,
     until: Instant,
 ) -> (bool, Vec<u32>) {
-    let client = keep_alive.then(|| {
-        reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap()
-    });
+    let client = keep_alive.then(|| kept_open(Duration::from_secs(60)));
     let system = format!("https://his{c}.load.example/orders");
     let mut auth = format!("Bearer {}", system_token(addr, &key, &client_id).await);
     let mut token_at = Instant::now();
