@@ -821,6 +821,11 @@ impl Log {
     /// saw committed: acknowledged entries are missing (asynchronous replication lost them),
     /// and writing on would sign a fork. Nothing is changed then.
     pub async fn resync(&self) -> Result<(u64, Hash)> {
+        // No append runs while the log is re-read. One still under way (an append finishes in
+        // a task of its own even when its caller has gone) commits first: its entries count in
+        // the sizes compared below, and the hashes it adds to the tile cache are cleared with
+        // the rest instead of landing after the clearing.
+        let _appends = self.state.lock().await;
         let (csize, croot, _) = self.checkpoint_row().await?;
         let r: (i64, Vec<u8>) = on_db!(&self.db, p => {
             let r = sqlx::query("SELECT size, root FROM ledger_meta WHERE id = 1").fetch_one(p).await?;

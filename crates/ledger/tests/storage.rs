@@ -469,6 +469,45 @@ async fn dropped_appends_do_not_wedge_the_log(t: TestDb) {
     assert_eq!(log.tree_head().await, head);
 }
 
+/// `Log::resync` waits for an append still under way whose caller has gone (the append runs
+/// to its end in a task of its own): it re-reads the log after that commit, never beside it,
+/// so the append's entries count and the tile hashes it caches are cleared with the rest.
+async fn resync_waits_for_an_append_whose_caller_has_gone(t: TestDb) {
+    let log = Log::open(t.connect().await, ORIGIN, IntegrityCheck::Quick)
+        .await
+        .unwrap();
+    fill(&log, 0, 10, 10).await;
+    let (started_tx, started) = tokio::sync::oneshot::channel::<()>();
+    let (go, held) = tokio::sync::oneshot::channel::<()>();
+    let rows: spondon_ledger::ExtraRows = Box::new(move |_tx, _first| {
+        Box::pin(async move {
+            let _ = started_tx.send(());
+            let _ = held.await;
+            Ok(())
+        })
+    });
+    let late = entry(10);
+    {
+        // The append's caller waits until the append writes its rows, then goes away.
+        let mut append = Box::pin(log.append_with(std::slice::from_ref(&late), rows));
+        tokio::select! {
+            r = &mut append => panic!("the append ended while its rows were held: {r:?}"),
+            _ = started => {}
+        }
+    }
+    let resync = log.resync();
+    tokio::pin!(resync);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(200), &mut resync)
+            .await
+            .is_err(),
+        "resync ran beside an append under way"
+    );
+    go.send(()).unwrap();
+    assert_eq!(resync.await.unwrap().0, 11);
+    assert_eq!(log.entry(10).await.unwrap(), late);
+}
+
 /// Sets the stored head or checkpoint row back (a database that lags what this process saw:
 /// a promoted standby that missed acknowledged commits under asynchronous replication).
 async fn set_back(db: &spondon_ledger::Database, sql: &str, size: u64, root: Hash, note: &str) {
@@ -642,6 +681,7 @@ async fn append_signed_commits_the_checkpoint_with_the_batch(t: TestDb) {
 spondon_testkit::both_engines!(
     append_signed_commits_the_checkpoint_with_the_batch,
     resync_refuses_a_database_behind_what_was_acknowledged,
+    resync_waits_for_an_append_whose_caller_has_gone,
     dropped_appends_do_not_wedge_the_log,
     append_prove_and_tiles,
     checkpoints_cas_and_restart,
