@@ -41,13 +41,20 @@ pub(crate) async fn wait<G, T>(
 mod tests {
     use super::*;
 
+    /// A wait that should end at once; one that waits for a held lock fails instead of hanging.
+    async fn within_10s<F: Future>(f: F) -> F::Output {
+        tokio::time::timeout(std::time::Duration::from_secs(10), f)
+            .await
+            .expect("the wait did not end while the lock was held")
+    }
+
     #[tokio::test]
     async fn an_answer_ends_the_wait_for_a_held_lock() {
         let lock = tokio::sync::Mutex::new(());
         let held = lock.lock().await;
         let (reply, mut answer) = oneshot::channel();
         reply.send(7).expect("receiver alive");
-        match wait(lock.lock(), &mut answer).await {
+        match within_10s(wait(lock.lock(), &mut answer)).await {
             Wait::Answered(Ok(7)) => {}
             Wait::Answered(other) => panic!("answered {other:?}"),
             Wait::Turn(_) => panic!("took a held lock"),
@@ -85,13 +92,14 @@ mod tests {
         let (reply, mut answer) = oneshot::channel::<u8>();
         drop(reply);
         assert!(matches!(
-            wait(lock.lock(), &mut answer).await,
+            within_10s(wait(lock.lock(), &mut answer)).await,
             Wait::Answered(Err(_))
         ));
     }
 
     /// Many callers queue behind a held lock; the holder writes the whole queue and answers
-    /// it: every caller ends on its answer, none takes the lock after it.
+    /// it: every caller ends on its answer, none takes the lock after it (a caller that waited
+    /// for the lock alone would wait for good here: the lock is released only at the end).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn queued_callers_answered_by_one_writer_never_take_the_lock() {
         let lock = std::sync::Arc::new(tokio::sync::Mutex::new(()));
@@ -119,7 +127,10 @@ mod tests {
             r.send(k).expect("caller waiting");
         }
         for (k, c) in callers.into_iter().enumerate() {
-            assert_eq!(c.await.expect("caller ran"), k);
+            let answered = tokio::time::timeout(std::time::Duration::from_secs(10), c)
+                .await
+                .expect("a caller answered while the lock was held waited on");
+            assert_eq!(answered.expect("caller ran"), k);
         }
         drop(held);
         assert_eq!(turns.load(std::sync::atomic::Ordering::SeqCst), 0);
