@@ -45,7 +45,7 @@ use spondon_core::NumericDate;
 use spondon_core::keys::Es256KeyPair;
 use spondon_core::token::{Audience, Category, Grant, PopProof, PopRequest, Purpose};
 use spondon_testkit::bench::{arg, num};
-use spondon_testkit::patient::signed_ok;
+use spondon_testkit::patient::{nonce_in, signed_ok};
 
 const URL: &str = "https://load.example";
 
@@ -106,12 +106,7 @@ async fn fresh_nonce(
     let Some((status, body)) = exchange(client, addr, "/nonce", &[], b"").await else {
         return Err("no answer".into());
     };
-    let nonce = (200..300)
-        .contains(&status)
-        .then(|| serde_json::from_slice::<Value>(&body).ok())
-        .flatten()
-        .and_then(|v| spondon_core::b64::decode(v["nonce"].as_str()?).ok());
-    nonce.ok_or_else(|| format!("{status} {}", String::from_utf8_lossy(&body)))
+    nonce_in(status, &body).ok_or_else(|| format!("{status} {}", String::from_utf8_lossy(&body)))
 }
 
 /// A client that keeps one connection open (`--keep-alive`), as a hospital system or a clinic

@@ -13,10 +13,15 @@ use crate::http::{Resp, try_request};
 /// A fresh nonce from the peer at `addr` (`POST /nonce`); `None` if it did not answer one.
 pub async fn nonce(addr: SocketAddr) -> Option<Vec<u8>> {
     let r = try_request(addr, "POST", "/nonce", &[], b"").await?;
-    if !(200..300).contains(&r.status) {
+    nonce_in(r.status, &r.body)
+}
+
+/// The nonce in an answer to `POST /nonce` (status and body); `None` if it holds none.
+pub fn nonce_in(status: u16, body: &[u8]) -> Option<Vec<u8>> {
+    if !(200..300).contains(&status) {
         return None;
     }
-    let v: Value = serde_json::from_slice(&r.body).ok()?;
+    let v: Value = serde_json::from_slice(body).ok()?;
     spondon_core::b64::decode(v["nonce"].as_str()?).ok()
 }
 
